@@ -1,0 +1,91 @@
+# Gregor — entry points for humans and CI. CMake does the real build.
+#
+#   make run     install deps, build, start a local cluster (ZooKeeper + broker)
+#   make stop    stop the local cluster (data stays in .local-cluster/)
+#   make status  show the local cluster's processes
+#   make test    install deps, -Werror build + ASan/UBSan build; ASan runs the
+#                unit tests and a quick integration subset, then the full
+#                ctest suite runs last: its summary is the last line printed
+#   make build   configure + build into build/ (binaries in build/bin)
+#   make bench   run tests/bench/run if present
+#   make clean   delete build directories (not the cluster state)
+#
+# Variables: BUILD (build), ASAN_BUILD (build-asan), JOBS (2), BROKERS (1),
+# CMAKE_ARGS (extra cmake -D flags), ASAN_TESTS (ctest -R regex of the
+# integration tests also run under ASan), SKIP_ASAN=1 (skip the ASan stage).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= 2
+BROKERS ?= 1
+CMAKE_ARGS ?=
+ASAN_TESTS ?= ^(integration_api_versions|integration_bad_input)$$
+SKIP_ASAN ?= 0
+CLUSTER := deploy/local-cluster.sh
+
+.PHONY: deps configure build run stop status test test-asan test-full bench clean
+
+deps:
+	@deploy/install-deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
+
+build: configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	@$(CLUSTER) --brokers $(BROKERS) up
+	@echo
+	@echo "Gregor is running (state, logs and data in .local-cluster/):"
+	@echo "  kcat -b localhost:9092 -L                       # brokers and topics"
+	@echo "  echo hello | kcat -b localhost:9092 -P -t demo  # produce"
+	@echo "  kcat -b localhost:9092 -C -t demo -e            # consume"
+	@echo "  $(BUILD)/bin/gregor --help                         # the Gregor CLI"
+	@echo "  $(CLUSTER) status | kill ID | restart ID"
+	@echo "  make stop                                       # stop everything"
+
+stop:
+	@$(CLUSTER) down
+
+status:
+	@$(CLUSTER) status
+
+# The ASan stage runs first and stops `make test` on failure (its ctest summary
+# is then the last line); the full -Werror suite always runs last.
+test: deps
+	cmake -S . -B $(BUILD) -DGREGOR_WERROR=ON $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j$(JOBS)
+	@if [ "$(SKIP_ASAN)" != 1 ]; then $(MAKE) --no-print-directory test-asan; fi
+	@$(MAKE) --no-print-directory test-full
+
+test-asan:
+	cmake -S . -B $(ASAN_BUILD) -DGREGOR_WERROR=ON -DGREGOR_SANITIZE=ON $(CMAKE_ARGS)
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	@cd $(ASAN_BUILD) && export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 && \
+	  rc=0; ctest --output-on-failure -L unit 2>&1 | tee ctest-unit.log || rc=1; \
+	  ctest --output-on-failure -R '$(ASAN_TESTS)' 2>&1 | tee ctest-integration.log || rc=1; \
+	  if [ $$rc -ne 0 ]; then \
+	    echo "ASan/UBSan stage failed (logs: $(ASAN_BUILD)/Testing/Temporary/LastTest.log)"; \
+	    grep -h -E '^[0-9]+% tests passed' ctest-unit.log ctest-integration.log | \
+	      grep -v -E '^100% tests passed' | tail -n 1; \
+	    exit 1; \
+	  fi
+
+# Full suite; re-prints ctest's summary line so that it is the last line.
+test-full:
+	@cd $(BUILD) && rc=0; ctest --output-on-failure 2>&1 | tee ctest-full.log || rc=1; \
+	  summary=$$(grep -E '^[0-9]+% tests passed' ctest-full.log | tail -n 1 || true); \
+	  if [ -z "$$summary" ]; then echo "ctest printed no summary (no tests?)"; exit 1; fi; \
+	  echo; echo "$$summary"; exit $$rc
+
+bench: build
+	@if [ -x tests/bench/run ]; then tests/bench/run; \
+	  else echo "no benchmarks yet (tests/bench/run does not exist)"; fi
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

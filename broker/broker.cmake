@@ -1,0 +1,15 @@
+# The gregor-broker executable and its internal libraries (included from
+# broker/CMakeLists.txt). Inside the broker: net -> kafka -> replication ->
+# storage -> common.
+add_library(gregor_broker_core STATIC
+  server.c admin.c topics.c topic_config.c
+  net/worker.c net/conn.c net/listener.c
+  kafka/dispatch.c kafka/api_versions.c kafka/metadata.c kafka/produce.c
+  kafka/fetch.c kafka/list_offsets.c kafka/admin_topics.c kafka/find_coordinator.c
+  replication/partition.c)
+target_link_libraries(gregor_broker_core PUBLIC
+  gregor_broker_config gregor_storage gregor_controller gregor_common
+  PkgConfig::LIBEVENT Threads::Threads)
+
+add_executable(gregor-broker main.c)
+target_link_libraries(gregor-broker PRIVATE gregor_broker_core)

@@ -1,0 +1,248 @@
+/*
+ * broker/kafka/admin_topics.c — CreateTopics (key 19, v0-v4) and
+ * DeleteTopics (key 20, v0-v3).
+ *
+ * CreateTopics request: topics[name, num_partitions, replication_factor,
+ * assignments[partition_index, broker_ids[]], configs[name, value]],
+ * timeout_ms, validate_only (v1+). Response: throttle (v2+), topics[name,
+ * error_code, error_message (v1+)].
+ * DeleteTopics request: topic_names[], timeout_ms. Response: throttle
+ * (v1+), responses[name, error_code].
+ *
+ * Decoding happens on the network loop; the work (ZooKeeper writes, log
+ * creation) runs on the admin worker through broker/admin.c, which then
+ * writes the response and completes the request. The operation is visible
+ * in metadata when the response is sent, so timeout_ms never expires.
+ */
+#include "broker/kafka/dispatch.h"
+#include "broker/admin.h"
+#include "broker/net/worker.h"
+#include "broker/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct create_item {
+    struct topic_spec spec;
+    kerr_t decode_err;       /* error found while decoding (duplicates, bad config) */
+    char msg[256];
+};
+
+struct create_job {
+    struct req *req;
+    bool validate_only;
+    int n;
+    struct create_item *items;
+};
+
+static void create_job_free(struct create_job *job)
+{
+    for (int i = 0; i < job->n; i++) {
+        struct topic_spec *sp = &job->items[i].spec;
+        for (int k = 0; k < 2 * sp->n_config; k++)
+            free(sp->config_kv[k]);
+        free(sp->config_kv);
+        free(sp->assignment);
+    }
+    free(job->items);
+    free(job);
+}
+
+static char *kstr_dup(struct kstr s)
+{
+    if (!s.ptr)
+        return NULL;
+    char *z = malloc((size_t)s.len + 1);
+    if (z) {
+        memcpy(z, s.ptr, (size_t)s.len);
+        z[s.len] = '\0';
+    }
+    return z;
+}
+
+static bool decode_assignments(struct kslice *s, struct create_item *it)
+{
+    int32_t n = kw_get_array_len(s, false, 8);
+    if (n <= 0)
+        return kslice_ok(s);
+    for (int32_t i = 0; i < n && kslice_ok(s); i++) {
+        int32_t p = kslice_i32(s);
+        int32_t nb = kw_get_array_len(s, false, 4);
+        if (!kslice_ok(s) || nb < 0)
+            return false;
+        if (i == 0) {
+            it->spec.assigned_rf = nb;
+            it->spec.assignment = calloc((size_t)n * (size_t)(nb ? nb : 1), sizeof(int32_t));
+            if (!it->spec.assignment)
+                return false;
+        }
+        for (int32_t k = 0; k < nb; k++) {
+            int32_t id = kslice_i32(s);
+            if (nb == it->spec.assigned_rf && p == i)
+                it->spec.assignment[i * nb + k] = id;
+        }
+        if (nb != it->spec.assigned_rf || p != i) {
+            it->decode_err = KERR_INVALID_REPLICA_ASSIGNMENT;
+            snprintf(it->msg, sizeof(it->msg),
+                     "assignments must list partitions 0..n-1 in order with equal replica counts");
+        }
+    }
+    it->spec.n_assigned_parts = n;
+    return kslice_ok(s);
+}
+
+static bool decode_configs(struct kslice *s, struct create_item *it)
+{
+    int32_t n = kw_get_array_len(s, false, 4);
+    if (n <= 0)
+        return kslice_ok(s);
+    it->spec.config_kv = calloc((size_t)(2 * n), sizeof(char *));
+    if (!it->spec.config_kv)
+        return false;
+    for (int32_t i = 0; i < n && kslice_ok(s); i++) {
+        struct kstr k = kw_get_str(s, false);
+        struct kstr v = kw_get_str(s, false);
+        if (!kslice_ok(s) || !k.ptr)
+            return false;
+        it->spec.config_kv[2 * i] = kstr_dup(k);
+        it->spec.config_kv[2 * i + 1] = v.ptr ? kstr_dup(v) : NULL;
+        it->spec.n_config = i + 1;
+    }
+    return kslice_ok(s);
+}
+
+static bool decode_topic(struct kslice *s, struct create_item *it)
+{
+    struct kstr name = kw_get_str(s, false);
+    it->spec.n_parts = kslice_i32(s);
+    it->spec.rf = kslice_i16(s);
+    if (!kslice_ok(s) || !name.ptr)
+        return false;
+    if (!kstr_copy(name, it->spec.name, sizeof(it->spec.name))) {
+        it->decode_err = KERR_INVALID_TOPIC_EXCEPTION;
+        snprintf(it->msg, sizeof(it->msg), "topic name is too long");
+        it->spec.name[0] = '\0';
+        memcpy(it->spec.name, name.ptr, MIN((size_t)name.len, sizeof(it->spec.name) - 1));
+    }
+    return decode_assignments(s, it) && decode_configs(s, it);
+}
+
+static void create_job_run(void *arg)
+{
+    struct create_job *job = arg;
+    struct req *req = job->req;
+    struct kbuf *o = &req->out;
+    int16_t v = req->api_version;
+    if (v >= 2)
+        kbuf_put_i32(o, 0);
+    kw_put_array_len(o, false, job->n);
+    for (int i = 0; i < job->n; i++) {
+        struct create_item *it = &job->items[i];
+        kerr_t err = it->decode_err;
+        if (err == KERR_NONE)
+            err = admin_create_topic(req->broker, &it->spec, job->validate_only, it->msg,
+                                     sizeof(it->msg));
+        kw_put_str(o, false, it->spec.name);
+        kbuf_put_i16(o, err);
+        if (v >= 1)
+            kw_put_nstr(o, false, err == KERR_NONE ? NULL : it->msg);
+    }
+    create_job_free(job);
+    req_complete(req);
+}
+
+static void mark_duplicates(struct create_job *job)
+{
+    for (int i = 0; i < job->n; i++)
+        for (int j = 0; j < job->n; j++)
+            if (i != j && strcmp(job->items[i].spec.name, job->items[j].spec.name) == 0) {
+                job->items[i].decode_err = KERR_INVALID_REQUEST;
+                snprintf(job->items[i].msg, sizeof(job->items[i].msg),
+                         "topic listed more than once in the request");
+            }
+}
+
+kerr_t handle_create_topics(struct req *req)
+{
+    struct kslice *s = &req->body;
+    int32_t n = kw_get_array_len(s, false, 18);
+    struct create_job *job = calloc(1, sizeof(*job));
+    if (!job || !kslice_ok(s) || n < 0)
+        goto bad;
+    job->req = req;
+    job->items = calloc((size_t)(n ? n : 1), sizeof(*job->items));
+    if (!job->items)
+        goto bad;
+    for (int32_t i = 0; i < n; i++) {
+        job->n = i + 1;
+        if (!decode_topic(s, &job->items[i]))
+            goto bad;
+    }
+    (void)kslice_i32(s); /* timeout_ms */
+    if (req->api_version >= 1)
+        job->validate_only = kslice_u8(s) != 0;
+    if (!kslice_ok(s))
+        goto bad;
+    mark_duplicates(job);
+    if (!worker_post(req->broker->admin, create_job_run, job))
+        goto bad;
+    return KERR__PENDING;
+bad:
+    if (job)
+        create_job_free(job);
+    return KERR__CLOSE;
+}
+
+struct delete_job {
+    struct req *req;
+    int n;
+    char **names;
+};
+
+static void delete_job_run(void *arg)
+{
+    struct delete_job *job = arg;
+    struct req *req = job->req;
+    struct kbuf *o = &req->out;
+    if (req->api_version >= 1)
+        kbuf_put_i32(o, 0);
+    kw_put_array_len(o, false, job->n);
+    for (int i = 0; i < job->n; i++) {
+        kerr_t err = admin_delete_topic(req->broker, job->names[i]);
+        kw_put_str(o, false, job->names[i]);
+        kbuf_put_i16(o, err);
+        free(job->names[i]);
+    }
+    free(job->names);
+    free(job);
+    req_complete(req);
+}
+
+kerr_t handle_delete_topics(struct req *req)
+{
+    struct kslice *s = &req->body;
+    int32_t n = kw_get_array_len(s, false, 2);
+    if (!kslice_ok(s) || n < 0)
+        return KERR__CLOSE;
+    struct delete_job *job = calloc(1, sizeof(*job));
+    if (!job)
+        return KERR__CLOSE;
+    job->req = req;
+    job->names = calloc((size_t)(n ? n : 1), sizeof(char *));
+    for (int32_t i = 0; job->names && i < n; i++) {
+        job->names[i] = kstr_dup(kw_get_str(s, false));
+        job->n = i + 1;
+        if (!job->names[i])
+            kslice_fail(s);
+    }
+    (void)kslice_i32(s); /* timeout_ms */
+    if (!job->names || !kslice_ok(s) || !worker_post(req->broker->admin, delete_job_run, job)) {
+        for (int i = 0; i < job->n; i++)
+            free(job->names ? job->names[i] : NULL);
+        free(job->names);
+        free(job);
+        return KERR__CLOSE;
+    }
+    return KERR__PENDING;
+}

@@ -1,0 +1,54 @@
+/*
+ * broker/kafka/dispatch.h — the API table: ApiKey -> advertised version
+ * range, flexible-version threshold and handler.
+ */
+#ifndef GREGOR_BROKER_KAFKA_DISPATCH_H
+#define GREGOR_BROKER_KAFKA_DISPATCH_H
+
+#include "broker/kafka/request.h"
+
+enum api_key {
+    API_PRODUCE = 0,
+    API_FETCH = 1,
+    API_LIST_OFFSETS = 2,
+    API_METADATA = 3,
+    API_FIND_COORDINATOR = 10,
+    API_API_VERSIONS = 18,
+    API_CREATE_TOPICS = 19,
+    API_DELETE_TOPICS = 20,
+};
+
+typedef kerr_t (*api_handler_fn)(struct req *req);
+
+struct api_desc {
+    int16_t key;
+    const char *name;
+    int16_t min_version;   /* advertised minimum */
+    int16_t max_version;   /* advertised maximum */
+    int16_t flex_version;  /* first flexible version; -1 = never */
+    api_handler_fn handler;
+};
+
+/* Decodes the request header of req->frame, finds the handler and runs it.
+ * Returns the handler's result (KERR_NONE, KERR__PENDING) or KERR__CLOSE for
+ * a request the broker cannot parse or does not support. Network loop. */
+kerr_t dispatch_request(struct req *req);
+
+/* The advertised APIs, sorted by key (for ApiVersions). */
+const struct api_desc *dispatch_apis(int *n);
+
+/* Per-API handlers (one file per API family). */
+kerr_t handle_api_versions(struct req *req);
+kerr_t handle_metadata(struct req *req);
+kerr_t handle_produce(struct req *req);
+kerr_t handle_fetch(struct req *req);
+kerr_t handle_list_offsets(struct req *req);
+kerr_t handle_create_topics(struct req *req);
+kerr_t handle_delete_topics(struct req *req);
+kerr_t handle_find_coordinator(struct req *req);
+
+/* Writes the ApiVersions v0 error answer (UNSUPPORTED_VERSION + our own
+ * ApiVersions range) into req->out. */
+void api_versions_write_unsupported(struct req *req);
+
+#endif

@@ -1,0 +1,297 @@
+/*
+ * broker/kafka/fetch.c — Fetch (key 1), v4-v11, with long polling.
+ *
+ * Request: replica_id, max_wait_ms, min_bytes, max_bytes (v3+),
+ * isolation_level (v4+), session_id + session_epoch (v7+), topics[topic,
+ * partitions[partition, current_leader_epoch (v9+), fetch_offset,
+ * log_start_offset (v5+), partition_max_bytes]], forgotten_topics (v7+),
+ * rack_id (v11+).
+ * Response: throttle_time_ms, error_code + session_id (v7+), responses[topic,
+ * partitions[index, error_code, high_watermark, last_stable_offset,
+ * log_start_offset (v5+), aborted_transactions (null for read_uncommitted,
+ * empty for read_committed), preferred_read_replica (v11+, -1), records]].
+ *
+ * Record bytes come from storage as file spans and leave by sendfile.
+ * Limits (KIP-74): stop at max_bytes / partition_max_bytes, except that the
+ * first batch of the first non-empty partition is returned whole.
+ * Long polling (§6.3): answer once bytes >= min_bytes, any partition has an
+ * error, or max_wait_ms has passed; otherwise the request is parked with a
+ * timer and a waiter on each partition (woken by appends). Sessions are not
+ * kept: session_id 0 is always answered ("no session").
+ */
+#include "broker/kafka/dispatch.h"
+#include "broker/server.h"
+#include "broker/topics.h"
+#include "common/clock.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+struct fetch_part {
+    struct topic *t;        /* referenced; NULL when unknown */
+    struct kstr topic_name; /* view into the request frame */
+    int32_t index;
+    int64_t offset;
+    int32_t max_bytes;
+    struct partition_read rd;
+    kerr_t err;
+    bool watched;
+};
+
+struct fetch_op {
+    struct req *req;
+    int32_t replica_id;
+    int32_t min_bytes, max_bytes;
+    int8_t isolation;
+    int64_t deadline_ms;     /* monotonic */
+    int n;
+    struct fetch_part *parts;
+    int n_topics;            /* distinct topic entries in request order */
+    int *topic_start;        /* first part index of each topic entry */
+    struct pwaiter waiter;   /* shared by all partitions */
+    struct event *wake_ev;   /* on the request's loop */
+    struct event *timer_ev;
+};
+
+static void fetch_op_free(struct fetch_op *op)
+{
+    for (int i = 0; i < op->n; i++) {
+        struct fetch_part *fp = &op->parts[i];
+        if (fp->watched)
+            partition_unwatch(fp->t->parts[fp->index], &op->waiter);
+        if (fp->rd.fd >= 0)
+            close(fp->rd.fd);
+        topic_unref(fp->t);
+    }
+    if (op->wake_ev)
+        event_free(op->wake_ev);
+    if (op->timer_ev)
+        event_free(op->timer_ev);
+    free(op->parts);
+    free(op->topic_start);
+    free(op);
+}
+
+static struct partition *fp_partition(struct fetch_part *fp)
+{
+    if (!fp->t || fp->index < 0 || fp->index >= fp->t->n_parts)
+        return NULL;
+    return fp->t->parts[fp->index];
+}
+
+/* Reads every partition once. Returns the bytes found; *errors tells if any
+ * partition has an error (which ends the wait). */
+static int64_t fetch_read_all(struct fetch_op *op, bool *errors)
+{
+    struct broker *b = op->req->broker;
+    int64_t total = 0;
+    *errors = false;
+    for (int i = 0; i < op->n; i++) {
+        struct fetch_part *fp = &op->parts[i];
+        if (fp->rd.fd >= 0)
+            close(fp->rd.fd);
+        fp->rd = (struct partition_read){.fd = -1, .hw = -1, .lso = -1, .log_start = -1};
+        struct partition *part = fp_partition(fp);
+        if (!part) {
+            fp->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        } else if (part->leader != b->id) {
+            fp->err = KERR_NOT_LEADER_OR_FOLLOWER;
+        } else {
+            int64_t room = op->max_bytes - total;
+            int64_t limit = room < fp->max_bytes ? room : fp->max_bytes;
+            if (limit < 0)
+                limit = 0;
+            fp->err = partition_read(part, fp->offset, limit, total == 0, op->replica_id >= 0,
+                                     &fp->rd);
+            total += fp->rd.len;
+        }
+        if (fp->err != KERR_NONE)
+            *errors = true;
+    }
+    return total;
+}
+
+static void fetch_encode(struct fetch_op *op)
+{
+    struct req *req = op->req;
+    struct kbuf *o = &req->out;
+    int16_t v = req->api_version;
+    kbuf_put_i32(o, 0); /* throttle_time_ms */
+    if (v >= 7) {
+        kbuf_put_i16(o, KERR_NONE);
+        kbuf_put_i32(o, 0); /* session_id: no session */
+    }
+    kw_put_array_len(o, false, op->n_topics);
+    for (int ti = 0; ti < op->n_topics; ti++) {
+        int first = op->topic_start[ti];
+        int end = ti + 1 < op->n_topics ? op->topic_start[ti + 1] : op->n;
+        kw_put_kstr(o, false, op->parts[first].topic_name);
+        kw_put_array_len(o, false, end - first);
+        for (int i = first; i < end; i++) {
+            struct fetch_part *fp = &op->parts[i];
+            kbuf_put_i32(o, fp->index);
+            kbuf_put_i16(o, fp->err);
+            kbuf_put_i64(o, fp->rd.hw);
+            kbuf_put_i64(o, fp->rd.lso);
+            if (v >= 5)
+                kbuf_put_i64(o, fp->rd.log_start);
+            kw_put_array_len(o, false, op->isolation == 1 ? 0 : -1); /* aborted txns */
+            if (v >= 11)
+                kbuf_put_i32(o, -1); /* preferred_read_replica */
+            kbuf_put_i32(o, (int32_t)fp->rd.len);
+            if (fp->rd.len > 0) {
+                req_add_file(req, fp->rd.fd, fp->rd.pos, fp->rd.len);
+                fp->rd.fd = -1; /* now the req's */
+            }
+        }
+    }
+}
+
+/* Evaluates the fetch; true when it was answered (op freed). */
+static bool fetch_try_complete(struct fetch_op *op, bool timed_out)
+{
+    bool errors;
+    int64_t bytes = fetch_read_all(op, &errors);
+    if (!timed_out && !errors && bytes < op->min_bytes &&
+        clock_mono_ms() < op->deadline_ms)
+        return false;
+    fetch_encode(op);
+    return true;
+}
+
+static void fetch_finish(struct fetch_op *op)
+{
+    struct req *req = op->req;
+    fetch_op_free(op);
+    req_complete(req);
+}
+
+static void fetch_wake_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct fetch_op *op = arg;
+    if (fetch_try_complete(op, false))
+        fetch_finish(op);
+}
+
+static void fetch_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct fetch_op *op = arg;
+    fetch_try_complete(op, true);
+    fetch_finish(op);
+}
+
+/* Appending thread, partition lock held: only activate our event. */
+static void fetch_waiter_wake(struct pwaiter *w)
+{
+    struct fetch_op *op = w->owner;
+    event_active(op->wake_ev, EV_READ, 0);
+}
+
+static kerr_t fetch_park(struct fetch_op *op)
+{
+    struct event_base *base = req_base(op->req);
+    op->wake_ev = event_new(base, -1, 0, fetch_wake_ev_cb, op);
+    op->timer_ev = evtimer_new(base, fetch_timer_cb, op);
+    if (!op->wake_ev || !op->timer_ev)
+        return KERR__NOMEM;
+    op->waiter.wake = fetch_waiter_wake;
+    op->waiter.owner = op;
+    for (int i = 0; i < op->n; i++) {
+        struct partition *part = fp_partition(&op->parts[i]);
+        if (part) {
+            partition_watch(part, &op->waiter);
+            op->parts[i].watched = true;
+        }
+    }
+    int64_t left = op->deadline_ms - clock_mono_ms();
+    if (left < 0)
+        left = 0;
+    struct timeval tv = {left / 1000, (left % 1000) * 1000};
+    evtimer_add(op->timer_ev, &tv);
+    /* an append may have landed between the read and the watch */
+    event_active(op->wake_ev, EV_READ, 0);
+    return KERR__PENDING;
+}
+
+static bool fetch_decode_parts(struct fetch_op *op, struct kslice *s, int32_t n_topics)
+{
+    struct broker *b = op->req->broker;
+    int16_t v = op->req->api_version;
+    int cap = 0;
+    op->topic_start = calloc((size_t)(n_topics > 0 ? n_topics : 1), sizeof(int));
+    if (!op->topic_start)
+        return false;
+    for (int32_t ti = 0; ti < n_topics && kslice_ok(s); ti++) {
+        struct kstr name = kw_get_str(s, false);
+        int32_t np = kw_get_array_len(s, false, 16);
+        if (!kslice_ok(s) || !name.ptr || np < 0)
+            return false;
+        op->topic_start[op->n_topics++] = op->n;
+        struct topic *t = topics_get(b->topics, name.ptr, (size_t)name.len);
+        for (int32_t j = 0; j < np && kslice_ok(s); j++) {
+            if (op->n == cap) {
+                cap = cap ? cap * 2 : 16;
+                struct fetch_part *np2 = realloc(op->parts, sizeof(*np2) * (size_t)cap);
+                if (!np2) {
+                    topic_unref(t);
+                    return false;
+                }
+                op->parts = np2;
+            }
+            struct fetch_part *fp = &op->parts[op->n++];
+            *fp = (struct fetch_part){.topic_name = name, .rd = {.fd = -1}};
+            fp->index = kslice_i32(s);
+            if (v >= 9)
+                (void)kslice_i32(s); /* current_leader_epoch */
+            fp->offset = kslice_i64(s);
+            if (v >= 5)
+                (void)kslice_i64(s); /* log_start_offset (followers) */
+            fp->max_bytes = kslice_i32(s);
+            if (t)
+                topic_ref(t);
+            fp->t = t;
+        }
+        topic_unref(t);
+    }
+    return kslice_ok(s);
+}
+
+kerr_t handle_fetch(struct req *req)
+{
+    struct kslice *s = &req->body;
+    int16_t v = req->api_version;
+    struct fetch_op *op = calloc(1, sizeof(*op));
+    if (!op)
+        return KERR__CLOSE;
+    op->req = req;
+    op->replica_id = kslice_i32(s);
+    int32_t max_wait = kslice_i32(s);
+    op->min_bytes = kslice_i32(s);
+    op->max_bytes = kslice_i32(s);
+    op->isolation = (int8_t)kslice_u8(s);
+    if (v >= 7) {
+        (void)kslice_i32(s); /* session_id */
+        (void)kslice_i32(s); /* session_epoch */
+    }
+    int32_t n_topics = kw_get_array_len(s, false, 6);
+    if (!kslice_ok(s) || !fetch_decode_parts(op, s, n_topics)) {
+        fetch_op_free(op);
+        return KERR__CLOSE;
+    }
+    /* forgotten_topics (v7+) and rack_id (v11+) need no action without sessions */
+    if (max_wait < 0)
+        max_wait = 0;
+    op->deadline_ms = clock_mono_ms() + max_wait;
+    if (fetch_try_complete(op, max_wait == 0)) {
+        fetch_op_free(op);
+        return KERR_NONE;
+    }
+    kerr_t rc = fetch_park(op);
+    if (rc != KERR__PENDING) {
+        fetch_try_complete(op, true);
+        fetch_op_free(op);
+        return KERR_NONE;
+    }
+    return KERR__PENDING;
+}

@@ -1,0 +1,82 @@
+/*
+ * broker/kafka/list_offsets.c — ListOffsets (key 2), v0-v5.
+ *
+ * Request: replica_id, isolation_level (v2+), topics[name, partitions[index,
+ * current_leader_epoch (v4+), timestamp, max_num_offsets (v0)]].
+ * Response: throttle (v2+), topics[name, partitions[index, error_code,
+ * old_style_offsets (v0) | timestamp + offset (v1+), leader_epoch (v4+)]].
+ * timestamp -1 = latest (the HW; = LSO without transactions), -2 =
+ * earliest (log start), >= 0 = first offset with a timestamp >= it.
+ */
+#include "broker/kafka/dispatch.h"
+#include "broker/server.h"
+#include "broker/topics.h"
+
+static void list_one(struct req *req, struct topic *t, int32_t index, int64_t ts)
+{
+    struct broker *b = req->broker;
+    struct kbuf *o = &req->out;
+    int16_t v = req->api_version;
+    int64_t offset = -1, found_ts = -1;
+    int32_t epoch = -1;
+    kerr_t err;
+    if (!t || index < 0 || index >= t->n_parts) {
+        err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    } else if (t->parts[index]->leader != b->id) {
+        err = KERR_NOT_LEADER_OR_FOLLOWER;
+    } else {
+        err = partition_list_offset(t->parts[index], ts, &offset, &found_ts);
+        epoch = t->parts[index]->leader_epoch;
+    }
+    kbuf_put_i32(o, index);
+    kbuf_put_i16(o, err);
+    if (v == 0) {
+        bool have = err == KERR_NONE && offset >= 0;
+        kw_put_array_len(o, false, have ? 1 : 0);
+        if (have)
+            kbuf_put_i64(o, offset);
+        return;
+    }
+    kbuf_put_i64(o, err == KERR_NONE ? found_ts : -1);
+    kbuf_put_i64(o, err == KERR_NONE ? offset : -1);
+    if (v >= 4)
+        kbuf_put_i32(o, epoch);
+}
+
+kerr_t handle_list_offsets(struct req *req)
+{
+    struct broker *b = req->broker;
+    struct kslice *s = &req->body;
+    int16_t v = req->api_version;
+    (void)kslice_i32(s); /* replica_id */
+    if (v >= 2)
+        (void)kslice_u8(s); /* isolation_level: LSO == HW without transactions */
+    int32_t n_topics = kw_get_array_len(s, false, 6);
+    if (!kslice_ok(s))
+        return KERR__CLOSE;
+    struct kbuf *o = &req->out;
+    if (v >= 2)
+        kbuf_put_i32(o, 0);
+    kw_put_array_len(o, false, n_topics < 0 ? 0 : n_topics);
+    for (int32_t i = 0; i < n_topics && kslice_ok(s); i++) {
+        struct kstr name = kw_get_str(s, false);
+        int32_t np = kw_get_array_len(s, false, 12);
+        if (!kslice_ok(s) || !name.ptr)
+            return KERR__CLOSE;
+        struct topic *t = topics_get(b->topics, name.ptr, (size_t)name.len);
+        kw_put_kstr(o, false, name);
+        kw_put_array_len(o, false, np < 0 ? 0 : np);
+        for (int32_t j = 0; j < np && kslice_ok(s); j++) {
+            int32_t index = kslice_i32(s);
+            if (v >= 4)
+                (void)kslice_i32(s); /* current_leader_epoch */
+            int64_t ts = kslice_i64(s);
+            if (v == 0)
+                (void)kslice_i32(s); /* max_num_offsets */
+            if (kslice_ok(s))
+                list_one(req, t, index, ts);
+        }
+        topic_unref(t);
+    }
+    return kslice_ok(s) ? KERR_NONE : KERR__CLOSE;
+}

@@ -1,0 +1,177 @@
+/*
+ * broker/kafka/metadata.c — Metadata (key 3), v0-v8.
+ *
+ * Request: topics (v0: ARRAY, empty = all; v1+: nullable, null = all,
+ * empty = none), allow_auto_topic_creation (v4+), include_*_authorized_
+ * operations (v8). Response: throttle (v3+), brokers[node_id, host, port,
+ * rack (v1+)], cluster_id (v2+), controller_id (v1+), topics[error_code,
+ * name, is_internal (v1+), partitions[error_code, index, leader,
+ * leader_epoch (v7+), replicas, isr, offline_replicas (v5+)],
+ * topic_authorized_operations (v8)], cluster_authorized_operations (v8).
+ * Unknown topics are auto-created when allowed (answer LEADER_NOT_AVAILABLE
+ * with no partitions), else UNKNOWN_TOPIC_OR_PARTITION (§6.1).
+ */
+#include "broker/kafka/dispatch.h"
+#include "broker/admin.h"
+#include "broker/server.h"
+#include "broker/topics.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define AUTH_OPS_NOT_COMPUTED INT32_MIN
+
+static bool is_live(const struct broker_info *live, int n, int32_t id)
+{
+    for (int i = 0; i < n; i++)
+        if (live[i].id == id)
+            return true;
+    return false;
+}
+
+static void put_int_array(struct kbuf *o, const int32_t *v, int n)
+{
+    kw_put_array_len(o, false, n);
+    for (int i = 0; i < n; i++)
+        kbuf_put_i32(o, v[i]);
+}
+
+static void write_brokers(struct req *req, const struct broker_info *live, int n)
+{
+    struct kbuf *o = &req->out;
+    int16_t v = req->api_version;
+    kw_put_array_len(o, false, n);
+    for (int i = 0; i < n; i++) {
+        const struct broker_endpoint *ep = &live[i].ep[0];
+        kbuf_put_i32(o, live[i].id);
+        kw_put_str(o, false, ep->host);
+        kbuf_put_i32(o, ep->port);
+        if (v >= 1)
+            kw_put_nstr(o, false, live[i].rack[0] ? live[i].rack : NULL);
+    }
+}
+
+static void write_partition(struct req *req, struct partition *part, const struct broker_info *live,
+                            int n_live)
+{
+    struct kbuf *o = &req->out;
+    int16_t v = req->api_version;
+    int32_t offline[PARTITION_MAX_REPLICAS];
+    int n_off = 0;
+    pthread_mutex_lock(&part->lock);
+    int32_t leader = part->leader;
+    if (leader >= 0 && !is_live(live, n_live, leader))
+        leader = -1;
+    for (int i = 0; i < part->n_replicas; i++)
+        if (!is_live(live, n_live, part->replicas[i]))
+            offline[n_off++] = part->replicas[i];
+    kbuf_put_i16(o, leader < 0 ? KERR_LEADER_NOT_AVAILABLE : KERR_NONE);
+    kbuf_put_i32(o, part->index);
+    kbuf_put_i32(o, leader);
+    if (v >= 7)
+        kbuf_put_i32(o, part->leader_epoch);
+    put_int_array(o, part->replicas, part->n_replicas);
+    put_int_array(o, part->isr, part->n_isr);
+    pthread_mutex_unlock(&part->lock);
+    if (v >= 5)
+        put_int_array(o, offline, n_off);
+}
+
+static void write_topic(struct req *req, struct topic *t, const struct broker_info *live,
+                        int n_live)
+{
+    struct kbuf *o = &req->out;
+    kbuf_put_i16(o, KERR_NONE);
+    kw_put_str(o, false, t->name);
+    if (req->api_version >= 1)
+        kbuf_put_u8(o, t->internal);
+    kw_put_array_len(o, false, t->n_parts);
+    for (int32_t p = 0; p < t->n_parts; p++)
+        write_partition(req, t->parts[p], live, n_live);
+    if (req->api_version >= 8)
+        kbuf_put_i32(o, AUTH_OPS_NOT_COMPUTED);
+}
+
+static void write_missing(struct req *req, struct kstr name, bool allow_create)
+{
+    struct broker *b = req->broker;
+    struct kbuf *o = &req->out;
+    kerr_t err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (!admin_topic_name_valid(name.ptr, (size_t)name.len)) {
+        err = KERR_INVALID_TOPIC_EXCEPTION;
+    } else if (allow_create && b->cfg->auto_create_topics_enable) {
+        admin_auto_create_async(b, name.ptr, (size_t)name.len);
+        err = KERR_LEADER_NOT_AVAILABLE;
+    }
+    kbuf_put_i16(o, err);
+    kw_put_kstr(o, false, name);
+    if (req->api_version >= 1)
+        kbuf_put_u8(o, 0);
+    kw_put_array_len(o, false, 0);
+    if (req->api_version >= 8)
+        kbuf_put_i32(o, AUTH_OPS_NOT_COMPUTED);
+}
+
+kerr_t handle_metadata(struct req *req)
+{
+    struct broker *b = req->broker;
+    struct kslice *s = &req->body;
+    int16_t v = req->api_version;
+    int32_t n_topics = kw_get_array_len(s, false, 2);
+    struct kstr *names = NULL;
+    if (n_topics > 0) {
+        names = calloc((size_t)n_topics, sizeof(*names));
+        if (!names)
+            return KERR__CLOSE;
+        for (int32_t i = 0; i < n_topics; i++)
+            names[i] = kw_get_str(s, false);
+    }
+    bool allow_create = true;
+    if (v >= 4)
+        allow_create = kslice_u8(s) != 0;
+    if (v >= 8) {
+        (void)kslice_u8(s);
+        (void)kslice_u8(s);
+    }
+    if (!kslice_ok(s)) {
+        free(names);
+        return KERR__CLOSE;
+    }
+    bool all = n_topics < 0 || (v == 0 && n_topics == 0);
+
+    int n_live;
+    struct broker_info *live = server_live_brokers(b, &n_live);
+    struct kbuf *o = &req->out;
+    if (v >= 3)
+        kbuf_put_i32(o, 0); /* throttle_time_ms */
+    write_brokers(req, live, n_live);
+    if (v >= 2)
+        kw_put_nstr(o, false, b->cluster_id);
+    if (v >= 1)
+        kbuf_put_i32(o, n_live > 0 ? b->id : -1);
+    if (all) {
+        int n;
+        struct topic **list = topics_list(b->topics, &n);
+        kw_put_array_len(o, false, n);
+        for (int i = 0; i < n; i++)
+            write_topic(req, list[i], live, n_live);
+        topics_list_free(list, n);
+    } else {
+        kw_put_array_len(o, false, n_topics < 0 ? 0 : n_topics);
+        for (int32_t i = 0; i < n_topics; i++) {
+            struct topic *t = names[i].ptr
+                                  ? topics_get(b->topics, names[i].ptr, (size_t)names[i].len)
+                                  : NULL;
+            if (t)
+                write_topic(req, t, live, n_live);
+            else
+                write_missing(req, names[i], allow_create);
+            topic_unref(t);
+        }
+    }
+    if (v >= 8)
+        kbuf_put_i32(o, AUTH_OPS_NOT_COMPUTED);
+    free(live);
+    free(names);
+    return KERR_NONE;
+}

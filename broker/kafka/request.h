@@ -1,0 +1,71 @@
+/*
+ * broker/kafka/request.h — one Kafka request on its way through the broker,
+ * and the response being built for it.
+ *
+ * conn.c creates a req for each complete frame, dispatch.c decodes the
+ * header and calls the API's handler. A handler reads req->body (a kslice
+ * positioned after the request header) and writes the response BODY into
+ * req->out; conn.c adds the size prefix and the response header. Record
+ * bytes that should leave by sendfile are added with req_add_file(): the
+ * handler writes the length field itself, then calls req_add_file() at the
+ * place the bytes belong (handlers never touch sockets or evbuffers).
+ *
+ * Completion: a handler returns KERR_NONE (respond now), KERR__CLOSE (close
+ * the connection) or KERR__PENDING (it keeps the req and later calls
+ * req_complete() from any thread; conn.c then sends req->out).
+ *
+ * Ownership: conn.c creates and frees reqs. A pending req outlives a closed
+ * connection: the response is then dropped when it completes.
+ */
+#ifndef GREGOR_BROKER_KAFKA_REQUEST_H
+#define GREGOR_BROKER_KAFKA_REQUEST_H
+
+#include "common/buf.h"
+#include "common/kwire.h"
+#include "common/err.h"
+
+struct broker;
+struct conn;
+
+/* A piece of a segment file to send after out[at]. The fd is owned by the
+ * req (closed when the req is freed or the bytes have been sent). */
+struct req_file {
+    size_t at;   /* position in out where these bytes go */
+    int fd;
+    int64_t pos;
+    int64_t len;
+};
+
+struct req {
+    struct broker *broker;   /* borrowed */
+    struct conn *conn;       /* the connection; owned by its network loop */
+    int16_t api_key;
+    int16_t api_version;
+    int32_t correlation_id;
+    bool flex;               /* request uses flexible (compact) encoding */
+    bool resp_header_v1;     /* response header carries tagged fields */
+    bool no_response;        /* produce with acks=0 */
+    bool from_broker;        /* the peer authenticated as a broker (inter-broker) */
+    struct kstr client_id;   /* view into frame */
+    uint8_t *frame;          /* owned: the whole request frame without size */
+    size_t frame_len;
+    struct kslice body;      /* view into frame after the header */
+    struct kbuf out;         /* the response body */
+    struct req_file *files;  /* owned array */
+    int n_files, cap_files;
+    int64_t files_len;       /* sum of files[].len */
+    int64_t start_us;        /* monotonic receive time */
+    void *handler_state;     /* owned by the handler while pending */
+};
+
+/* Records that len bytes of fd starting at pos go at the current end of
+ * req->out. Takes fd (closed with the req). Returns false on OOM (fd closed). */
+bool req_add_file(struct req *req, int fd, int64_t pos, int64_t len);
+/* Finishes a pending request from any thread; conn.c sends req->out on the
+ * connection's loop (or drops it if the connection is gone). */
+void req_complete(struct req *req);
+/* Returns the network loop's event_base the request arrived on (for timers
+ * of delayed operations); only valid while pending. */
+struct event_base *req_base(struct req *req);
+
+#endif

@@ -1,0 +1,333 @@
+/*
+ * broker/net/conn.c — Kafka framing on one connection.
+ *
+ * How a frame becomes a request and a response:
+ *   input  : [int32 size][size bytes: request header + body] ...
+ *   A size < 0 or > socket.request.max.bytes closes the connection (Kafka
+ *   does the same; there is no generic error response). When a whole frame
+ *   is buffered and no request of this connection is in flight, its bytes
+ *   move into a struct req and dispatch_request() runs it. Exactly one
+ *   request per connection is in flight, so responses leave in request
+ *   order (docs/kafka-protocol.md §1.1); later frames wait in the input
+ *   buffer, and reading pauses when that buffer grows large.
+ *   output : [int32 size][correlation id][tags if header v1][req->out with
+ *   req->files spliced in]. File pieces are added with evbuffer_add_file(),
+ *   which sends them with sendfile(2) on plaintext sockets.
+ *
+ * Threads: a conn is loop-owned: created, used and freed on its worker's
+ * thread only. req_complete() may be called from any thread: it posts the
+ * completion to the conn's worker. A conn whose socket closed while a
+ * request is pending lingers (dead = true) until that request completes.
+ */
+#include "broker/net/conn.h"
+#include "broker/net/worker.h"
+#include "broker/kafka/dispatch.h"
+#include "broker/kafka/request.h"
+#include "common/clock.h"
+#include "common/say.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define CONN_PAUSE_INPUT_BYTES (16u << 20) /* stop reading past this while busy */
+#define CONN_OUTPUT_HIGH (4u << 20)        /* stop taking requests past this */
+
+struct conn {
+    struct broker *broker;     /* borrowed */
+    struct worker *worker;     /* borrowed: the loop that owns this conn */
+    struct bufferevent *bev;   /* owned; NULL once closed */
+    struct conn_limits lim;
+    struct req *inflight;      /* the one request being handled, or NULL */
+    bool dead;                 /* socket closed; free when inflight completes */
+    bool write_blocked;        /* waiting for output to drain */
+    char peer[64];
+    char listener[32];
+};
+
+static _Atomic int64_t conn_open_count;
+
+int64_t conn_count(void)
+{
+    return atomic_load(&conn_open_count);
+}
+
+static void conn_process(struct conn *conn);
+
+static void req_free(struct req *req)
+{
+    for (int i = 0; i < req->n_files; i++)
+        if (req->files[i].fd >= 0)
+            close(req->files[i].fd);
+    free(req->files);
+    kbuf_destroy(&req->out);
+    free(req->frame);
+    free(req);
+}
+
+static void conn_free(struct conn *conn)
+{
+    free(conn);
+}
+
+/* Closes the socket now; the struct lives on while a request is pending. */
+static void conn_close(struct conn *conn, const char *why)
+{
+    if (conn->bev) {
+        say_debug("net", "connection closed peer=%s reason=%s", conn->peer, why);
+        bufferevent_free(conn->bev);
+        conn->bev = NULL;
+        atomic_fetch_sub(&conn_open_count, 1);
+    }
+    conn->dead = true;
+    if (!conn->inflight)
+        conn_free(conn);
+}
+
+bool req_add_file(struct req *req, int fd, int64_t pos, int64_t len)
+{
+    if (req->n_files == req->cap_files) {
+        int cap = req->cap_files ? req->cap_files * 2 : 8;
+        struct req_file *f = realloc(req->files, (size_t)cap * sizeof(*f));
+        if (!f) {
+            close(fd);
+            return false;
+        }
+        req->files = f;
+        req->cap_files = cap;
+    }
+    req->files[req->n_files++] = (struct req_file){req->out.len, fd, pos, len};
+    req->files_len += len;
+    return true;
+}
+
+/* Appends the response frame of req to the connection's output. */
+static void conn_send(struct conn *conn, struct req *req)
+{
+    struct evbuffer *out = bufferevent_get_output(conn->bev);
+    uint8_t hdr[9];
+    size_t hlen = 8;
+    int64_t size = 4 + (req->resp_header_v1 ? 1 : 0) + (int64_t)req->out.len + req->files_len;
+    be32_store(hdr, (uint32_t)size);
+    be32_store(hdr + 4, (uint32_t)req->correlation_id);
+    if (req->resp_header_v1)
+        hdr[hlen++] = 0;
+    evbuffer_add(out, hdr, hlen);
+    size_t done = 0;
+    for (int i = 0; i < req->n_files; i++) {
+        struct req_file *f = &req->files[i];
+        evbuffer_add(out, req->out.data + done, f->at - done);
+        done = f->at;
+        if (evbuffer_add_file(out, f->fd, f->pos, f->len) == 0)
+            f->fd = -1; /* the evbuffer closes it */
+    }
+    evbuffer_add(out, req->out.data + done, req->out.len - done);
+}
+
+/* Finishes the in-flight request on the conn's loop: send, free, go on. */
+static void conn_finish(struct conn *conn, struct req *req)
+{
+    conn->inflight = NULL;
+    if (conn->dead) {
+        req_free(req);
+        conn_free(conn);
+        return;
+    }
+    if (req->out.oom) {
+        req_free(req);
+        conn_close(conn, "out of memory building response");
+        return;
+    }
+    if (!req->no_response)
+        conn_send(conn, req);
+    req_free(req);
+    bufferevent_enable(conn->bev, EV_READ);
+    conn_process(conn);
+}
+
+static void req_complete_job(void *arg)
+{
+    struct req *req = arg;
+    conn_finish(req->conn, req);
+}
+
+void req_complete(struct req *req)
+{
+    if (!worker_post(req->conn->worker, req_complete_job, req))
+        say_error("net", "cannot post completion: out of memory");
+}
+
+struct event_base *req_base(struct req *req)
+{
+    return worker_base(req->conn->worker);
+}
+
+/* Takes the next whole frame out of input into a new req; NULL if none yet.
+ * Sets *bad when the size prefix is unacceptable. */
+static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool *bad)
+{
+    uint8_t szb[4];
+    *bad = false;
+    if (evbuffer_copyout(in, szb, 4) < 4)
+        return NULL;
+    int32_t size = (int32_t)be32_load(szb);
+    if (size < 0 || size > conn->lim.max_request_bytes) {
+        say_warn("net", "bad request size peer=%s size=%d max=%d", conn->peer, size,
+                 conn->lim.max_request_bytes);
+        *bad = true;
+        return NULL;
+    }
+    if (evbuffer_get_length(in) < 4 + (size_t)size)
+        return NULL;
+    struct req *req = calloc(1, sizeof(*req));
+    uint8_t *frame = malloc(size ? (size_t)size : 1);
+    if (!req || !frame) {
+        free(req);
+        free(frame);
+        *bad = true;
+        return NULL;
+    }
+    evbuffer_drain(in, 4);
+    evbuffer_remove(in, frame, (size_t)size);
+    req->frame = frame;
+    req->frame_len = (size_t)size;
+    req->conn = conn;
+    req->broker = conn->broker;
+    req->start_us = clock_mono_us();
+    kbuf_init(&req->out);
+    return req;
+}
+
+/* Handles buffered frames until one is pending or the input runs dry. */
+static void conn_process(struct conn *conn)
+{
+    while (!conn->dead && !conn->inflight) {
+        struct evbuffer *out = bufferevent_get_output(conn->bev);
+        if (evbuffer_get_length(out) > CONN_OUTPUT_HIGH) {
+            conn->write_blocked = true;
+            return;
+        }
+        struct evbuffer *in = bufferevent_get_input(conn->bev);
+        bool bad;
+        struct req *req = conn_next_frame(conn, in, &bad);
+        if (bad) {
+            conn_close(conn, "bad frame size");
+            return;
+        }
+        if (!req)
+            return;
+        conn->inflight = req;
+        kerr_t rc = dispatch_request(req);
+        if (rc == KERR__PENDING) {
+            if (evbuffer_get_length(in) > CONN_PAUSE_INPUT_BYTES)
+                bufferevent_disable(conn->bev, EV_READ);
+            return;
+        }
+        if (rc == KERR__CLOSE) {
+            conn->inflight = NULL;
+            req_free(req);
+            conn_close(conn, "malformed or unsupported request");
+            return;
+        }
+        conn->inflight = NULL;
+        if (!req->no_response)
+            conn_send(conn, req);
+        req_free(req);
+    }
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    conn_process(arg);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *conn = arg;
+    if (conn->write_blocked) {
+        conn->write_blocked = false;
+        conn_process(conn);
+    }
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *conn = arg;
+    if (what & BEV_EVENT_TIMEOUT) {
+        if (conn->inflight) {
+            bufferevent_enable(bev, EV_READ);
+            return;
+        }
+        conn_close(conn, "idle timeout (connections.max.idle.ms)");
+        return;
+    }
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        conn_close(conn, (what & BEV_EVENT_EOF) ? "peer closed" : "socket error");
+}
+
+static void conn_describe_peer(int fd, char *out, size_t n)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+            port = ntohs(a->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+            port = ntohs(a->sin6_port);
+        }
+    }
+    snprintf(out, n, "%s:%d", host, port);
+}
+
+void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_limits *lim,
+                const char *listener_name)
+{
+    struct conn *conn = calloc(1, sizeof(*conn));
+    if (!conn) {
+        close(fd);
+        return;
+    }
+    conn->broker = b;
+    conn->worker = w;
+    conn->lim = *lim;
+    snprintf(conn->listener, sizeof(conn->listener), "%s", listener_name);
+    conn_describe_peer(fd, conn->peer, sizeof(conn->peer));
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (lim->sndbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &lim->sndbuf, sizeof(lim->sndbuf));
+    if (lim->rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &lim->rcvbuf, sizeof(lim->rcvbuf));
+    evutil_make_socket_nonblocking(fd);
+    conn->bev = bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!conn->bev) {
+        close(fd);
+        free(conn);
+        return;
+    }
+    atomic_fetch_add(&conn_open_count, 1);
+    bufferevent_setcb(conn->bev, conn_read_cb, conn_write_cb, conn_event_cb, conn);
+    bufferevent_setwatermark(conn->bev, EV_WRITE, CONN_OUTPUT_HIGH / 4, 0);
+    if (lim->idle_ms > 0) {
+        struct timeval tv = {lim->idle_ms / 1000, (lim->idle_ms % 1000) * 1000};
+        bufferevent_set_timeouts(conn->bev, &tv, NULL);
+    }
+    bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+    say_debug("net", "connection accepted peer=%s listener=%s loop=%s", conn->peer,
+              conn->listener, worker_name(w));
+}

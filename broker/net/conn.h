@@ -1,0 +1,27 @@
+/*
+ * broker/net/conn.h — one client or broker connection on a network loop.
+ */
+#ifndef GREGOR_BROKER_NET_CONN_H
+#define GREGOR_BROKER_NET_CONN_H
+
+#include <stdint.h>
+
+struct broker;
+struct worker;
+
+/* Limits a connection applies (from the broker config). */
+struct conn_limits {
+    int32_t max_request_bytes;   /* socket.request.max.bytes */
+    int64_t idle_ms;             /* connections.max.idle.ms */
+    int32_t sndbuf, rcvbuf;      /* -1 = OS default */
+};
+
+/* Adopts an accepted socket on worker w. Must run on w's thread. Takes fd
+ * (closed on failure). */
+void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_limits *lim,
+                const char *listener_name);
+
+/* Number of open connections (all loops); for metrics and tests. */
+int64_t conn_count(void);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * broker/replication/partition.h — one partition replica on this broker:
+ * its log, high watermark, leadership and the fetches waiting for data.
+ *
+ * Lock-guarded: every field below `lock` is read and written with
+ * part->lock held (short critical sections: validation happens before).
+ * Lifetime: created and freed by the topic registry (broker/topics.c); a
+ * partition is reachable only through a referenced struct topic.
+ */
+#ifndef GREGOR_BROKER_REPLICATION_PARTITION_H
+#define GREGOR_BROKER_REPLICATION_PARTITION_H
+
+#include "broker/topic_config.h"
+#include "common/err.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct plog;
+struct file_span;
+
+#define PARTITION_MAX_REPLICAS 16
+
+/* A parked operation to wake when the partition's log or HW moves. The
+ * owner must call partition_unwatch() before freeing it. wake() runs on the
+ * appending thread with part->lock held: it must only post or activate. */
+struct pwaiter {
+    void (*wake)(struct pwaiter *w);
+    struct pwaiter *next; /* guarded by the partition lock */
+    void *owner;
+};
+
+struct partition {
+    const char *topic;            /* borrowed from the owning struct topic */
+    int32_t index;
+    pthread_mutex_t lock;
+    struct plog *log;             /* owned; NULL when not a local replica */
+    struct topic_config tc;       /* effective topic settings */
+    int64_t hw;                   /* high watermark */
+    int32_t leader;               /* broker id of the leader, -1 = none */
+    int32_t leader_epoch;
+    int32_t replicas[PARTITION_MAX_REPLICAS];
+    int n_replicas;
+    int32_t isr[PARTITION_MAX_REPLICAS];
+    int n_isr;
+    bool deleted;                 /* topic being deleted: refuse everything */
+    bool storage_failed;          /* a disk error happened: KAFKA_STORAGE_ERROR */
+    struct pwaiter *waiters;
+};
+
+/* Creates a partition; opens (or creates) its log under dir when
+ * open_log. Returns new, NULL with err on failure. */
+struct partition *partition_new(const char *topic, int32_t index, const char *dir,
+                                bool open_log, const struct topic_config *tc, char *err,
+                                size_t errlen);
+/* Closes the log (flushing it) and frees; remove_files deletes the dir. NULL ok. */
+void partition_free(struct partition *part, const char *dir, bool remove_files);
+
+/* Appends validated batches as leader. Modifies bytes in place (offsets,
+ * leader epoch). Wakes waiters. Locks part->lock. */
+kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, int64_t now_ms,
+                        int64_t *base_offset, int64_t *log_start);
+
+/* What a fetch of one partition gets back. */
+struct partition_read {
+    int64_t hw, lso, log_start, leo;
+    int fd;                       /* -1 when no bytes */
+    int64_t pos, len;
+};
+/* Reads from offset for a consumer (up to the HW) or a follower (up to the
+ * LEO). max_bytes/min_one as plog_read. Locks part->lock. */
+kerr_t partition_read(struct partition *part, int64_t offset, int64_t max_bytes, bool min_one,
+                      bool to_leo, struct partition_read *out);
+
+/* ListOffsets: -1 latest (HW), -2 earliest, else by timestamp. */
+kerr_t partition_list_offset(struct partition *part, int64_t ts, int64_t *offset,
+                             int64_t *found_ts);
+
+void partition_watch(struct partition *part, struct pwaiter *w);
+void partition_unwatch(struct partition *part, struct pwaiter *w);
+/* Marks deleted and wakes all waiters (they see the error on re-read). */
+void partition_mark_deleted(struct partition *part);
+
+#endif

@@ -1,0 +1,267 @@
+/*
+ * broker/server.c — start-up and shutdown order of the daemon.
+ *
+ * Start: log dir (lock, meta.properties) -> ZooKeeper session (paths,
+ * cluster id) -> meta.properties written -> topics loaded from ZooKeeper
+ * (local logs opened) -> network and admin workers -> listeners -> broker
+ * registered (ephemeral /brokers/ids/<id>) -> main loop.
+ * Stop (SIGTERM/SIGINT): listeners closed -> ZooKeeper session closed (the
+ * registration vanishes at once) -> workers joined -> logs flushed and
+ * closed -> clean-shutdown marker -> lock released.
+ */
+#include "broker/server.h"
+#include "broker/admin.h"
+#include "broker/net/listener.h"
+#include "broker/net/worker.h"
+#include "broker/storage/fileio.h"
+#include "broker/storage/logdir.h"
+#include "broker/topics.h"
+#include "controller/zk_store.h"
+#include "common/say.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GREGOR_VERSION "0.1.0"
+
+struct broker_info *server_live_brokers(struct broker *b, int *n)
+{
+    pthread_mutex_lock(&b->brokers_lock);
+    struct broker_info *copy = malloc(sizeof(*copy) * (size_t)(b->n_live ? b->n_live : 1));
+    *n = 0;
+    if (copy) {
+        memcpy(copy, b->live, sizeof(*copy) * (size_t)b->n_live);
+        *n = b->n_live;
+    }
+    pthread_mutex_unlock(&b->brokers_lock);
+    return copy;
+}
+
+/* Creates and locks the log dir and reads meta.properties (if any). */
+static int server_open_logdir(struct broker *b, struct logdir_meta *meta)
+{
+    char err[512];
+    if (fileio_mkdir_p(b->data_dir) != KERR_NONE) {
+        say_error("storage", "cannot create log dir %s", b->data_dir);
+        return -1;
+    }
+    if (logdir_lock(b->data_dir, &b->logdir_lock_fd, err, sizeof(err)) != KERR_NONE) {
+        say_error("storage", "cannot lock log dir %s: %s", b->data_dir, err);
+        return -1;
+    }
+    memset(meta, 0, sizeof(*meta));
+    meta->broker_id = -1;
+    kerr_t rc = logdir_meta_read(b->data_dir, meta);
+    if (rc != KERR_NONE && rc != KERR__NOENT) {
+        say_error("storage", "cannot read %s/meta.properties: %s", b->data_dir, kerr_name(rc));
+        return -1;
+    }
+    if (rc == KERR__NOENT) {
+        memset(meta, 0, sizeof(*meta));
+        meta->broker_id = -1;
+    }
+    return 0;
+}
+
+/* Resolves broker.id and checks/records the identity in meta.properties. */
+static int server_check_identity(struct broker *b, struct logdir_meta *meta)
+{
+    char err[512];
+    if (b->cfg->broker_id < 0 && meta->broker_id < 0) {
+        say_error("config", "broker.id is not set and %s/meta.properties records none; set "
+                  "broker.id (automatic id generation is not supported yet)", b->data_dir);
+        return -1;
+    }
+    b->id = b->cfg->broker_id >= 0 ? b->cfg->broker_id : meta->broker_id;
+    if (logdir_meta_ensure(b->data_dir, b->id, b->cluster_id, meta, err, sizeof(err)) !=
+        KERR_NONE) {
+        say_error("storage", "refusing to start: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int server_connect_zk(struct broker *b)
+{
+    char err[512];
+    const struct broker_config *cfg = b->cfg;
+    b->zk = zk_store_open(cfg->zookeeper_connect, cfg->zookeeper_session_timeout_ms, err,
+                          sizeof(err));
+    if (!b->zk) {
+        say_error("zk", "cannot connect to ZooKeeper connect=%s reason=\"%s\"",
+                  cfg->zookeeper_connect, err);
+        return -1;
+    }
+    if (zk_store_ensure_paths(b->zk) != KERR_NONE ||
+        zk_store_cluster_id(b->zk, b->cluster_id, sizeof(b->cluster_id)) != KERR_NONE) {
+        say_error("zk", "cannot initialise ZooKeeper paths or cluster id");
+        return -1;
+    }
+    return 0;
+}
+
+static kerr_t server_register(struct broker *b, const struct logdir_meta *meta)
+{
+    const struct broker_config *cfg = b->cfg;
+    struct zk_broker_reg reg = {.id = b->id, .pid = (int32_t)getpid()};
+    snprintf(reg.rack, sizeof(reg.rack), "%s", cfg->broker_rack ? cfg->broker_rack : "");
+    snprintf(reg.directory_id, sizeof(reg.directory_id), "%s", meta->directory_id);
+    gethostname(reg.hostname, sizeof(reg.hostname) - 1);
+    snprintf(reg.version, sizeof(reg.version), "%s", GREGOR_VERSION);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    reg.start_time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    reg.n_endpoints = MIN(cfg->n_advertised, ZK_MAX_ENDPOINTS);
+    for (int i = 0; i < reg.n_endpoints; i++) {
+        const struct config_listener *a = &cfg->advertised[i];
+        snprintf(reg.ep[i].listener, sizeof(reg.ep[i].listener), "%s", a->name);
+        snprintf(reg.ep[i].host, sizeof(reg.ep[i].host), "%s", a->host);
+        int port = a->port ? a->port : listeners_port(b->listeners, cfg->listener[i].name);
+        reg.ep[i].port = port;
+        snprintf(reg.ep[i].protocol, sizeof(reg.ep[i].protocol), "%s", a->protocol);
+    }
+    char err[512] = "";
+    kerr_t rc = zk_store_register_broker(b->zk, &reg, &b->broker_epoch, err, sizeof(err));
+    if (rc != KERR_NONE)
+        say_error("zk", "cannot register broker.id=%d: %s", b->id, err);
+    return rc;
+}
+
+static int server_start_workers(struct broker *b)
+{
+    b->n_net = b->cfg->num_network_threads;
+    b->net = calloc((size_t)b->n_net, sizeof(*b->net));
+    if (!b->net)
+        return -1;
+    for (int i = 0; i < b->n_net; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "net-%d", i);
+        if (!(b->net[i] = worker_new(name)))
+            return -1;
+    }
+    b->admin = worker_new("admin");
+    return b->admin ? 0 : -1;
+}
+
+static int server_listen(struct broker *b)
+{
+    const struct broker_config *cfg = b->cfg;
+    struct conn_limits lim = {
+        .max_request_bytes = cfg->socket_request_max_bytes,
+        .idle_ms = cfg->connections_max_idle_ms,
+        .sndbuf = cfg->socket_send_buffer_bytes,
+        .rcvbuf = cfg->socket_receive_buffer_bytes,
+    };
+    for (int i = 0; i < cfg->n_listeners; i++) {
+        const struct config_listener *l = &cfg->listener[i];
+        char err[512];
+        if (listeners_add(&b->listeners, b, b->main_base, b->net, b->n_net, &lim, l->name,
+                          l->host, l->port, err, sizeof(err)) != 0) {
+            say_error("net", "%s", err);
+            return -1;
+        }
+        say_info("net", "listening listener=%s host=%s port=%d", l->name,
+                 l->host[0] ? l->host : "*", listeners_port(b->listeners, l->name));
+    }
+    return 0;
+}
+
+/* --- session expiry: re-register on a new session (admin worker) --- */
+
+static struct logdir_meta server_meta; /* immutable after start-up */
+
+static void session_expired_job(void *arg)
+{
+    struct broker *b = arg;
+    say_warn("zk", "ZooKeeper session expired; opening a new session");
+    if (zk_store_reconnect(b->zk) == KERR_NONE)
+        server_register(b, &server_meta);
+    admin_refresh_brokers(b);
+}
+
+static void session_cb(void *arg, enum zk_session_event ev)
+{
+    struct broker *b = arg;
+    if (ev == ZK_SESSION_EXPIRED)
+        worker_post(b->admin, session_expired_job, b);
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct broker *b = arg;
+    say_info("broker", "shutting down signal=%d", (int)sig);
+    event_base_loopbreak(b->main_base);
+}
+
+static void server_shutdown(struct broker *b)
+{
+    listeners_free(b->listeners);
+    if (b->zk)
+        zk_store_set_session_cb(b->zk, NULL, NULL);
+    for (int i = 0; b->net && i < b->n_net; i++)
+        worker_free(b->net[i]);
+    worker_free(b->admin);
+    zk_store_close(b->zk);
+    topics_free(b->topics);
+    if (b->logdir_lock_fd >= 0) {
+        logdir_clean_shutdown_mark(b->data_dir);
+        logdir_unlock(b->logdir_lock_fd);
+    }
+    free(b->net);
+    free(b->live);
+    if (b->main_base)
+        event_base_free(b->main_base);
+    pthread_mutex_destroy(&b->brokers_lock);
+}
+
+static int server_start(struct broker *b)
+{
+    struct logdir_meta *meta = &server_meta;
+    if (server_open_logdir(b, meta) != 0 || server_connect_zk(b) != 0 ||
+        server_check_identity(b, meta) != 0)
+        return -1;
+    zk_store_set_session_cb(b->zk, session_cb, b);
+    topic_config_defaults(&b->topic_defaults, b->cfg);
+    b->topics = topics_new();
+    b->main_base = event_base_new();
+    if (!b->topics || !b->main_base)
+        return -1;
+    admin_refresh_brokers(b);
+    if (admin_load_topics(b) != 0 || server_start_workers(b) != 0 || server_listen(b) != 0)
+        return -1;
+    if (server_register(b, meta) != KERR_NONE)
+        return -1;
+    logdir_clean_shutdown_clear(b->data_dir);
+    admin_refresh_brokers(b);
+    admin_start(b);
+    return 0;
+}
+
+int server_run(const struct broker_config *cfg)
+{
+    struct broker b = {.cfg = cfg, .logdir_lock_fd = -1};
+    b.data_dir = config_data_dir(cfg);
+    pthread_mutex_init(&b.brokers_lock, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int rc = 1;
+    if (server_start(&b) == 0) {
+        struct event *sigterm = evsignal_new(b.main_base, SIGTERM, signal_cb, &b);
+        struct event *sigint = evsignal_new(b.main_base, SIGINT, signal_cb, &b);
+        evsignal_add(sigterm, NULL);
+        evsignal_add(sigint, NULL);
+        say_info("broker", "started id=%d cluster=%s log.dirs=%s", b.id, b.cluster_id,
+                 b.data_dir);
+        event_base_dispatch(b.main_base);
+        event_free(sigterm);
+        event_free(sigint);
+        rc = 0;
+    }
+    server_shutdown(&b);
+    say_info("broker", "stopped status=%d", rc);
+    return rc;
+}

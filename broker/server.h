@@ -1,0 +1,66 @@
+/*
+ * broker/server.h — struct broker, the daemon's root object, and the
+ * start-up / shutdown order (server.c).
+ *
+ * Threads: main thread (listeners, signals), num.network.threads network
+ * workers (connections and request handling), one admin worker (ZooKeeper
+ * writes for topic creation/deletion, broker-list refresh). Fields set
+ * before the workers start are immutable afterwards unless a comment names
+ * their lock.
+ */
+#ifndef GREGOR_BROKER_SERVER_H
+#define GREGOR_BROKER_SERVER_H
+
+#include "broker/config.h"
+#include "broker/topic_config.h"
+
+#include <pthread.h>
+#include <stdint.h>
+
+struct topics;
+struct worker;
+struct zk_store;
+struct listeners;
+struct event_base;
+
+/* A live broker as clients should reach it on one listener. */
+struct broker_endpoint {
+    char listener[32];
+    char host[256];
+    int port;
+};
+struct broker_info {
+    int32_t id;
+    char rack[64];
+    int n_endpoints;
+    struct broker_endpoint ep[CONFIG_MAX_LISTENERS];
+};
+
+struct broker {
+    const struct broker_config *cfg;   /* borrowed, immutable */
+    int32_t id;                        /* broker.id (resolved) */
+    char cluster_id[64];
+    const char *data_dir;              /* borrowed from cfg */
+    struct topic_config topic_defaults;
+    struct topics *topics;             /* owned */
+    struct zk_store *zk;               /* owned; used on the admin worker only after start */
+    int64_t broker_epoch;              /* czxid of our registration */
+    int logdir_lock_fd;
+    struct worker **net;               /* owned: network workers */
+    int n_net;
+    struct worker *admin;              /* owned: admin worker */
+    struct event_base *main_base;      /* owned: main thread */
+    struct listeners *listeners;       /* owned: main thread */
+
+    pthread_mutex_t brokers_lock;      /* guards live/n_live */
+    struct broker_info *live;          /* live brokers, sorted by id */
+    int n_live;
+};
+
+/* Runs the broker until SIGTERM/SIGINT. Returns the process exit status. */
+int server_run(const struct broker_config *cfg);
+
+/* Copies the live broker list (under brokers_lock). Returns new array. */
+struct broker_info *server_live_brokers(struct broker *b, int *n);
+
+#endif

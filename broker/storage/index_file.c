@@ -1,0 +1,206 @@
+/*
+ * broker/storage/index_file.c — fixed-size-entry index files (see
+ * index_file.h): open, map, preallocate, append, trim.
+ *
+ * Life of a file: open() maps what is on disk; the typed layer validates
+ * the entries; activate() preallocates it to the configured maximum for the
+ * active segment (sparse, like Kafka's RandomAccessFile.setLength); seal()
+ * trims it to the valid entries when the segment rolls or the log closes.
+ *
+ * Threads: the owning partition's lock.
+ */
+#include "broker/storage/index_file.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "broker/storage/fileio.h"
+#include "common/say.h"
+
+static void unmap(struct index_file *ix)
+{
+    if (ix->map)
+        munmap(ix->map, ix->map_len);
+    ix->map = NULL;
+    ix->map_len = 0;
+}
+
+/* Maps len bytes of the open file read-only (len 0: no mapping). */
+static kerr_t remap(struct index_file *ix, size_t len)
+{
+    void *m;
+
+    unmap(ix);
+    if (len == 0)
+        return KERR_NONE;
+    m = mmap(NULL, len, PROT_READ, MAP_SHARED, ix->fd, 0);
+    if (m == MAP_FAILED) {
+        say_syserror("storage", "mmap failed path=%s len=%zu", ix->path, len);
+        return KERR__IO;
+    }
+    ix->map = m;
+    ix->map_len = len;
+    return KERR_NONE;
+}
+
+kerr_t index_file_open(struct index_file *ix, const char *path, uint32_t esize)
+{
+    int64_t size = 0;
+    kerr_t err;
+
+    memset(ix, 0, sizeof(*ix));
+    ix->fd = -1;
+    ix->esize = esize;
+    ix->path = strdup(path);
+    if (!ix->path)
+        return KERR__NOMEM;
+    err = fileio_open(path, O_RDWR | O_CREAT, 0644, &ix->fd);
+    if (err != KERR_NONE)
+        goto out_free;
+    err = fileio_size(ix->fd, &size);
+    if (err != KERR_NONE)
+        goto out_free;
+    err = remap(ix, (size_t)size - (size_t)size % esize);
+    if (err != KERR_NONE)
+        goto out_free;
+    return KERR_NONE;
+out_free:
+    index_file_close(ix);
+    return err;
+}
+
+kerr_t index_file_activate(struct index_file *ix, int32_t max_bytes)
+{
+    size_t cap = max_bytes > 0 ? (size_t)max_bytes - (size_t)max_bytes % ix->esize : 0;
+    kerr_t err;
+
+    if (ix->fd < 0) { /* sealed earlier: reopen for writing */
+        err = fileio_open(ix->path, O_RDWR | O_CREAT, 0644, &ix->fd);
+        if (err != KERR_NONE)
+            return err;
+    }
+    if (cap < ix->esize)
+        cap = ix->esize;
+    if (cap < ix->map_len)
+        cap = ix->map_len;
+    /* Cut to the valid entries first so that stale or garbage bytes after
+     * them become a zero-filled hole a crash cannot resurrect. */
+    err = fileio_truncate(ix->fd, (int64_t)ix->entries * ix->esize);
+    if (err == KERR_NONE)
+        err = fileio_truncate(ix->fd, (int64_t)cap);
+    if (err != KERR_NONE)
+        return err;
+    err = remap(ix, cap);
+    if (err != KERR_NONE)
+        return err;
+    ix->max_entries = (int32_t)(cap / ix->esize);
+    ix->active = true;
+    return KERR_NONE;
+}
+
+kerr_t index_file_seal(struct index_file *ix)
+{
+    size_t len = (size_t)ix->entries * ix->esize;
+    kerr_t err = KERR_NONE;
+
+    if (ix->fd < 0)
+        return KERR_NONE;
+    if (ix->map_len != len)
+        err = fileio_truncate(ix->fd, (int64_t)len);
+    if (err == KERR_NONE)
+        err = remap(ix, len);
+    fileio_close(ix->fd);
+    ix->fd = -1;
+    ix->active = false;
+    ix->max_entries = ix->entries;
+    return err;
+}
+
+kerr_t index_file_set_entries(struct index_file *ix, int32_t n)
+{
+    kerr_t err;
+
+    KASSERT(n >= 0 && n <= index_file_mapped_entries(ix));
+    if (ix->active && n < ix->entries) {
+        /* Cut and re-extend: the dropped entries become a sparse hole. */
+        err = fileio_truncate(ix->fd, (int64_t)n * ix->esize);
+        if (err == KERR_NONE)
+            err = fileio_truncate(ix->fd, (int64_t)ix->map_len);
+        if (err != KERR_NONE)
+            return err;
+    }
+    ix->entries = n;
+    return KERR_NONE;
+}
+
+kerr_t index_file_append(struct index_file *ix, const uint8_t *entry)
+{
+    kerr_t err;
+
+    KASSERT(ix->active && ix->entries < ix->max_entries);
+    err = fileio_pwrite_all(ix->fd, entry, ix->esize, (int64_t)ix->entries * ix->esize);
+    if (err != KERR_NONE)
+        return err;
+    ix->entries++;
+    return KERR_NONE;
+}
+
+void index_file_close(struct index_file *ix)
+{
+    if (ix->active)
+        (void)index_file_seal(ix);
+    unmap(ix);
+    fileio_close(ix->fd);
+    ix->fd = -1;
+    free(ix->path);
+    ix->path = NULL;
+}
+
+void index_file_remove(struct index_file *ix)
+{
+    char *path = ix->path;
+
+    ix->path = NULL;
+    ix->active = false; /* no point trimming a file about to go */
+    index_file_close(ix);
+    if (path)
+        (void)fileio_unlink(path);
+    free(path);
+}
+
+kerr_t index_file_rename(struct index_file *ix, const char *path)
+{
+    char *copy = strdup(path);
+    kerr_t err;
+
+    if (!copy)
+        return KERR__NOMEM;
+    err = fileio_rename(ix->path, path);
+    if (err != KERR_NONE) {
+        free(copy);
+        return err;
+    }
+    free(ix->path);
+    ix->path = copy;
+    return KERR_NONE;
+}
+
+kerr_t index_file_sync(struct index_file *ix)
+{
+    return ix->fd >= 0 ? fileio_fsync(ix->fd) : KERR_NONE;
+}
+
+bool index_file_tail_is_zero(const struct index_file *ix)
+{
+    size_t start = (size_t)ix->entries * ix->esize;
+    /* A corrupt entry shows up right after the valid prefix; reading the
+     * whole preallocated hole would fault in megabytes of zero pages. */
+    size_t end = MIN(ix->map_len, start + 4096);
+
+    for (size_t i = start; i < end; i++)
+        if (ix->map[i] != 0)
+            return false;
+    return true;
+}

@@ -1,0 +1,70 @@
+/*
+ * broker/storage/index_file.h — the fixed-size-entry file under both
+ * segment indexes (offset_index.h: 8-byte entries, time_index.h: 12-byte
+ * entries): an mmap'd read view, appends through pwrite, preallocation while
+ * the segment is active and trimming when it is sealed.
+ *
+ * Entries are written with pwrite rather than through the mapping so that a
+ * full disk is an error return instead of a SIGBUS; the MAP_SHARED read
+ * mapping sees them through the page cache.
+ *
+ * Ownership: embedded in struct offset_index / struct time_index, which are
+ * embedded in struct segment; guarded by the owning partition's lock.
+ */
+#ifndef GREGOR_BROKER_STORAGE_INDEX_FILE_H
+#define GREGOR_BROKER_STORAGE_INDEX_FILE_H
+
+#include "common/base.h"
+#include "common/err.h"
+
+struct index_file {
+    char *path;          /* owned */
+    int fd;              /* open from open() until seal()/close(); -1 after */
+    uint8_t *map;        /* PROT_READ MAP_SHARED view of map_len bytes; NULL if 0 */
+    size_t map_len;      /* mapped bytes (a multiple of esize) */
+    uint32_t esize;      /* bytes per entry */
+    int32_t entries;     /* valid entries; always entries * esize <= map_len */
+    int32_t max_entries; /* capacity while active (map_len / esize), else entries */
+    bool active;         /* preallocated and appendable */
+};
+
+/* Opens (creating if missing) the file at path (borrowed) and maps its
+ * current length rounded down to esize. entries = 0; the typed layer counts
+ * valid entries from the mapping and calls index_file_set_entries(). */
+kerr_t index_file_open(struct index_file *ix, const char *path, uint32_t esize);
+/* Preallocates the file to max(max_bytes, current length) rounded down to
+ * esize (at least one entry), maps it, and allows appends. */
+kerr_t index_file_activate(struct index_file *ix, int32_t max_bytes);
+/* Trims the file to entries * esize, remaps it read-only and closes the fd. */
+kerr_t index_file_seal(struct index_file *ix);
+/* Sets the valid entry count (n <= mapped entries). When active, bytes past
+ * the new end are zeroed on disk so that a crash cannot resurrect them. */
+kerr_t index_file_set_entries(struct index_file *ix, int32_t n);
+/* Appends one entry (esize bytes, borrowed). Requires active and not full. */
+kerr_t index_file_append(struct index_file *ix, const uint8_t *entry);
+/* Seals if active, unmaps, closes, frees. Safe on a zeroed struct. */
+void index_file_close(struct index_file *ix);
+/* Closes and unlinks the file. */
+void index_file_remove(struct index_file *ix);
+/* Renames the file (after a segment's base offset changed). */
+kerr_t index_file_rename(struct index_file *ix, const char *path);
+/* fsyncs the file if it is open. */
+kerr_t index_file_sync(struct index_file *ix);
+
+/* Number of entries the mapping holds (valid or not). */
+static inline int32_t index_file_mapped_entries(const struct index_file *ix) {
+    return (int32_t)(ix->map_len / ix->esize);
+}
+/* Entry i (0 <= i < mapped entries); returns borrowed, valid until the next
+ * activate/seal/close. */
+static inline const uint8_t *index_file_entry(const struct index_file *ix, int32_t i) {
+    return ix->map + (size_t)i * ix->esize;
+}
+static inline bool index_file_is_full(const struct index_file *ix) {
+    return ix->active && ix->entries >= ix->max_entries;
+}
+/* True if the bytes right after the valid entries (up to 4 KiB) are zero (a
+ * preallocated or trimmed tail), false if garbage follows them (corrupt). */
+bool index_file_tail_is_zero(const struct index_file *ix);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * broker/storage/plog.h — one partition's log (DESIGN.md §5): a directory
+ * `<log.dir>/<topic>-<partition>/` of segments, each a `.log` of record
+ * batches plus `.index` and `.timeindex`, named by base offset.
+ *
+ * Threads: a plog is not thread-safe. Every call needs the owning
+ * partition's lock (the caller's), except plog_open() (the plog is not
+ * shared yet) and plog_remove_dir() (the directory is no longer open).
+ * Calls that fsync or unlink (plog_flush, plog_close, plog_apply_retention,
+ * plog_truncate_*) belong on the background loop, not on a network loop.
+ */
+#ifndef GREGOR_BROKER_STORAGE_PLOG_H
+#define GREGOR_BROKER_STORAGE_PLOG_H
+
+#include "common/base.h"
+#include "common/err.h"
+
+struct plog;
+
+/* Plain value; copied by plog_open(). */
+struct plog_config {
+    int32_t segment_bytes;           /* roll when the active .log would exceed this */
+    int64_t segment_ms;              /* roll when the active segment is older; <= 0: never */
+    int32_t index_interval_bytes;    /* bytes between index entries (0: every batch) */
+    int32_t index_max_bytes;         /* preallocated size of each index; full -> roll */
+    int64_t flush_interval_messages; /* fsync after this many records; <= 0: never */
+    /* Offsets below it were fsynced before the process stopped. At open,
+     * every segment that may hold offsets >= it is CRC-scanned from its
+     * first byte and its indexes rebuilt. -1 (clean shutdown): only the last
+     * segment is scanned, from its last index entry. 0 (a zeroed config):
+     * everything is scanned. */
+    int64_t recovery_point;
+};
+
+/* Fills cfg with Kafka's defaults: 1 GiB segments, 7-day roll, 4096-byte
+ * index interval, 10 MiB indexes, no forced flush, recovery_point -1. */
+void plog_config_default(struct plog_config *cfg);
+
+/* A byte range of one segment file to send (with sendfile). fd is a dup()ed
+ * descriptor the caller owns and must close (or hand to the sender); it
+ * stays valid even if the segment is deleted meanwhile. len 0 <=> fd -1. */
+struct file_span {
+    int fd;
+    int64_t pos;
+    int64_t len;
+};
+
+/* Opens the log in dir (borrowed; created if missing): loads the segments,
+ * CRC-scans the last one from its last index entry (or every segment past
+ * cfg->recovery_point from the start) to find the log end offset, truncates
+ * a torn tail (removing later segments if an earlier one was cut), rebuilds
+ * missing or corrupt indexes and logs what it dropped. Returns new (free
+ * with plog_close()), or NULL with a message in err (errlen bytes). */
+struct plog *plog_open(const char *dir, const struct plog_config *cfg, char *err, size_t errlen);
+/* fsyncs, trims the active indexes, closes and frees. NULL is a no-op. */
+void plog_close(struct plog *log);
+/* Deletes a (closed) partition directory and its files. */
+kerr_t plog_remove_dir(const char *dir);
+
+/* Returns borrowed: the directory, valid until plog_close(). */
+const char *plog_dir(const struct plog *log);
+int64_t plog_start_offset(const struct plog *log);
+/* LEO: the next offset to assign. */
+int64_t plog_end_offset(const struct plog *log);
+/* Offsets below this are on disk (fsynced by plog_flush/plog_close). */
+int64_t plog_recovery_point(const struct plog *log);
+/* Total bytes of all segment .log files. */
+int64_t plog_size_bytes(const struct plog *log);
+int plog_segment_count(const struct plog *log);
+/* Base offset of segment i (0 <= i < plog_segment_count()). */
+int64_t plog_segment_base(const struct plog *log, int i);
+
+/* Appends one or more validated batches (batches/len borrowed; modified in
+ * place: baseOffset and partitionLeaderEpoch written; the CRC does not
+ * cover them). Rolls first when the active segment would exceed
+ * segment_bytes, is older than segment_ms, or an index is full. Returns the
+ * first and last assigned offsets. Disk errors -> KAFKA_STORAGE_ERROR
+ * (logged) with the log unchanged (a partial write is truncated back);
+ * unparsable input -> CORRUPT_MESSAGE. */
+kerr_t plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leader_epoch,
+                   int64_t now_ms, int64_t *first_offset, int64_t *last_offset);
+/* Follower append: batches (borrowed, not modified) already carry offsets
+ * and leader epochs. The first base offset must be >= LEO and offsets must
+ * increase (else KERR__INVALID); CRCs are checked (CORRUPT_MESSAGE). A gap
+ * before the first batch is kept (a new segment starts at its base). */
+kerr_t plog_append_replica(struct plog *log, const uint8_t *batches, size_t len,
+                           int64_t now_ms, int64_t *first_offset, int64_t *last_offset);
+
+/* Finds the batch containing `offset` (segment binary search by base offset,
+ * index binary search, forward scan of batch headers) and returns in *span
+ * whole batches of ONE segment starting at that batch, whose base offsets
+ * are < max_offset (exclusive: the high watermark), totalling <= max_bytes,
+ * except that when min_one the first batch is returned whole even if
+ * larger. offset == LEO (or >= max_offset but <= LEO) -> KERR_NONE with
+ * span->len == 0 (and fd -1). offset < log start or > LEO ->
+ * KERR_OFFSET_OUT_OF_RANGE. Disk errors -> KAFKA_STORAGE_ERROR. */
+kerr_t plog_read(struct plog *log, int64_t offset, int64_t max_offset, int64_t max_bytes,
+                 bool min_one, struct file_span *span);
+
+/* ListOffsets by timestamp: first offset whose timestamp >= ts (time index,
+ * then batch scan; inside uncompressed batches the exact record, for
+ * compressed batches the batch base offset with its maxTimestamp). Returns
+ * KERR_NONE with *offset = -1, *found_ts = -1 if none. */
+kerr_t plog_offset_for_time(struct plog *log, int64_t ts, int64_t *offset, int64_t *found_ts);
+/* ListOffsets MAX_TIMESTAMP (-3): the record with the largest timestamp, or
+ * -1/-1 for an empty log. */
+kerr_t plog_max_timestamp(struct plog *log, int64_t *offset, int64_t *ts);
+
+/* fsyncs every segment written since the last flush; the recovery point
+ * becomes the LEO. Disk errors -> KAFKA_STORAGE_ERROR. */
+kerr_t plog_flush(struct plog *log);
+/* Rolls to a new empty segment at the LEO unless the active one is empty. */
+kerr_t plog_roll(struct plog *log, int64_t now_ms);
+
+/* Removes every batch holding an offset >= offset (a batch containing it
+ * goes whole; whole segments are deleted); the LEO becomes the end of the
+ * last kept batch. For followers truncating to the leader's epoch end. */
+kerr_t plog_truncate_to(struct plog *log, int64_t offset);
+/* Deletes all data and restarts the log empty at offset (start = LEO =
+ * offset). For a follower whose fetch offset is out of the leader's range. */
+kerr_t plog_truncate_fully(struct plog *log, int64_t offset);
+/* DeleteRecords: moves the log start offset up to offset (<= LEO, else
+ * OFFSET_OUT_OF_RANGE); whole segments below it go at the next retention. */
+kerr_t plog_advance_start_offset(struct plog *log, int64_t offset);
+
+/* Retention parameters (plain value). */
+struct plog_retention {
+    int64_t now_ms;          /* wall clock */
+    int64_t retention_ms;    /* delete segments whose newest timestamp is older; -1: forever */
+    int64_t retention_bytes; /* delete oldest segments while the log exceeds it; -1: no limit */
+    int64_t max_offset;      /* never delete offsets >= this (the high watermark) */
+};
+/* Deletes whole segments oldest first while they are below the log start
+ * offset, too old, or the log is too big (rolling the active segment first
+ * when all of it is deletable); advances the log start offset.
+ * *deleted = segments removed. */
+kerr_t plog_apply_retention(struct plog *log, const struct plog_retention *r, int *deleted);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * broker/topic_config.h — per-topic configuration: the keys Kafka accepts
+ * for a topic (CreateTopics configs, /config/topics/<topic>), their
+ * validation, and the effective values the broker uses (topic override,
+ * else the broker default from server.properties).
+ */
+#ifndef GREGOR_BROKER_TOPIC_CONFIG_H
+#define GREGOR_BROKER_TOPIC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct broker_config;
+
+/* Effective settings of one topic. Plain values: copied freely. */
+struct topic_config {
+    int32_t segment_bytes;
+    int64_t segment_ms;
+    int64_t retention_ms;        /* -1 = forever */
+    int64_t retention_bytes;     /* -1 = unlimited */
+    int32_t max_message_bytes;
+    int32_t min_insync_replicas;
+    int32_t index_interval_bytes;
+    int32_t segment_index_bytes;
+    int64_t flush_messages;
+    int64_t flush_ms;
+    bool compact;                /* cleanup.policy contains compact */
+    bool log_append_time;        /* message.timestamp.type=LogAppendTime */
+};
+
+/* Fills tc with the broker-wide defaults of cfg. */
+void topic_config_defaults(struct topic_config *tc, const struct broker_config *cfg);
+/* Validates one "key=value" override; false with a reason in err if the key
+ * is unknown or the value invalid (CreateTopics answers INVALID_CONFIG). */
+bool topic_config_validate(const char *key, const char *value, char *err, size_t errlen);
+/* Applies a validated override to tc (unknown keys ignored). */
+void topic_config_apply(struct topic_config *tc, const char *key, const char *value);
+
+#endif

@@ -1,0 +1,232 @@
+/*
+ * broker/topics.c — topic registry: a chained hash map from name to a
+ * reference-counted struct topic, guarded by one rwlock. Lookups on the
+ * produce/fetch paths take the read lock for a hash probe only.
+ */
+#include "broker/topics.h"
+#include "common/base.h"
+#include "common/say.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOPICS_BUCKETS 1024
+
+struct topics {
+    pthread_rwlock_t lock;
+    struct topic *buckets[TOPICS_BUCKETS];
+    int count;
+};
+
+static unsigned name_hash(const char *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)p[i]) * 16777619u;
+    return h % TOPICS_BUCKETS;
+}
+
+struct topics *topics_new(void)
+{
+    struct topics *ts = calloc(1, sizeof(*ts));
+    if (ts)
+        pthread_rwlock_init(&ts->lock, NULL);
+    return ts;
+}
+
+void topics_free(struct topics *ts)
+{
+    if (!ts)
+        return;
+    for (int i = 0; i < TOPICS_BUCKETS; i++) {
+        struct topic *t = ts->buckets[i];
+        while (t) {
+            struct topic *next = t->next;
+            topic_unref(t);
+            t = next;
+        }
+    }
+    pthread_rwlock_destroy(&ts->lock);
+    free(ts);
+}
+
+struct topic *topics_get(struct topics *ts, const char *name, size_t len)
+{
+    pthread_rwlock_rdlock(&ts->lock);
+    struct topic *t = ts->buckets[name_hash(name, len)];
+    for (; t; t = t->next)
+        if (strlen(t->name) == len && memcmp(t->name, name, len) == 0)
+            break;
+    if (t)
+        topic_ref(t);
+    pthread_rwlock_unlock(&ts->lock);
+    return t;
+}
+
+void topic_ref(struct topic *t)
+{
+    atomic_fetch_add(&t->refs, 1);
+}
+
+static void topic_destroy(struct topic *t)
+{
+    char dir[4096];
+    for (int32_t p = 0; p < t->n_parts; p++)
+        if (t->parts && t->parts[p])
+            partition_free(t->parts[p], topic_partition_dir(t, p, dir, sizeof(dir)),
+                           t->delete_files);
+    if (t->delete_files)
+        say_info("storage", "topic deleted from disk topic=%s", t->name);
+    for (int i = 0; i < 2 * t->n_config; i++)
+        free(t->config_kv[i]);
+    free(t->config_kv);
+    free(t->parts);
+    free(t->replicas);
+    free(t->data_dir);
+    free(t);
+}
+
+void topic_unref(struct topic *t)
+{
+    if (t && atomic_fetch_sub(&t->refs, 1) == 1)
+        topic_destroy(t);
+}
+
+static int topic_cmp(const void *a, const void *b)
+{
+    return strcmp((*(struct topic *const *)a)->name, (*(struct topic *const *)b)->name);
+}
+
+struct topic **topics_list(struct topics *ts, int *n)
+{
+    pthread_rwlock_rdlock(&ts->lock);
+    struct topic **list = malloc(sizeof(*list) * (size_t)(ts->count ? ts->count : 1));
+    int k = 0;
+    for (int i = 0; list && i < TOPICS_BUCKETS; i++)
+        for (struct topic *t = ts->buckets[i]; t; t = t->next) {
+            topic_ref(t);
+            list[k++] = t;
+        }
+    pthread_rwlock_unlock(&ts->lock);
+    if (list)
+        qsort(list, (size_t)k, sizeof(*list), topic_cmp);
+    *n = k;
+    return list;
+}
+
+void topics_list_free(struct topic **list, int n)
+{
+    for (int i = 0; i < n; i++)
+        topic_unref(list[i]);
+    free(list);
+}
+
+bool topics_add(struct topics *ts, struct topic *t)
+{
+    size_t len = strlen(t->name);
+    unsigned h = name_hash(t->name, len);
+    pthread_rwlock_wrlock(&ts->lock);
+    for (struct topic *x = ts->buckets[h]; x; x = x->next) {
+        if (strcmp(x->name, t->name) == 0) {
+            pthread_rwlock_unlock(&ts->lock);
+            return false;
+        }
+    }
+    t->next = ts->buckets[h];
+    ts->buckets[h] = t;
+    ts->count++;
+    pthread_rwlock_unlock(&ts->lock);
+    return true;
+}
+
+struct topic *topics_remove(struct topics *ts, const char *name)
+{
+    unsigned h = name_hash(name, strlen(name));
+    struct topic *found = NULL;
+    pthread_rwlock_wrlock(&ts->lock);
+    for (struct topic **pp = &ts->buckets[h]; *pp; pp = &(*pp)->next) {
+        if (strcmp((*pp)->name, name) == 0) {
+            found = *pp;
+            *pp = found->next;
+            found->next = NULL;
+            ts->count--;
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&ts->lock);
+    return found;
+}
+
+const char *topic_partition_dir(const struct topic *t, int32_t p, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/%s-%d", t->data_dir, t->name, p);
+    return buf;
+}
+
+static bool has_replica(const int32_t *row, int16_t rf, int32_t id)
+{
+    for (int i = 0; i < rf; i++)
+        if (row[i] == id)
+            return true;
+    return false;
+}
+
+static bool topic_copy_config(struct topic *t, char *const *config_kv, int n_config)
+{
+    t->config_kv = calloc((size_t)(2 * n_config + 1), sizeof(char *));
+    if (!t->config_kv)
+        return false;
+    t->n_config = n_config;
+    for (int i = 0; i < 2 * n_config; i++)
+        if (!(t->config_kv[i] = strdup(config_kv[i])))
+            return false;
+    for (int i = 0; i < n_config; i++)
+        topic_config_apply(&t->tc, config_kv[2 * i], config_kv[2 * i + 1]);
+    return true;
+}
+
+struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf,
+                           const int32_t *replicas, char *const *config_kv, int n_config,
+                           const struct topic_config *defaults, const char *data_dir,
+                           int32_t self_id, char *err, size_t errlen)
+{
+    struct topic *t = calloc(1, sizeof(*t));
+    if (!t)
+        goto oom;
+    atomic_init(&t->refs, 1);
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    t->n_parts = n_parts;
+    t->rf = rf;
+    t->tc = *defaults;
+    t->internal = name[0] == '_' && name[1] == '_';
+    t->data_dir = strdup(data_dir);
+    t->replicas = malloc(sizeof(int32_t) * (size_t)n_parts * (size_t)rf);
+    t->parts = calloc((size_t)n_parts, sizeof(*t->parts));
+    if (!t->data_dir || !t->replicas || !t->parts || !topic_copy_config(t, config_kv, n_config))
+        goto oom;
+    memcpy(t->replicas, replicas, sizeof(int32_t) * (size_t)n_parts * (size_t)rf);
+    for (int32_t p = 0; p < n_parts; p++) {
+        const int32_t *row = &t->replicas[p * rf];
+        char dir[4096];
+        bool local = has_replica(row, rf, self_id);
+        t->parts[p] = partition_new(t->name, p, topic_partition_dir(t, p, dir, sizeof(dir)),
+                                    local, &t->tc, err, errlen);
+        if (!t->parts[p]) {
+            topic_unref(t);
+            return NULL;
+        }
+        struct partition *part = t->parts[p];
+        part->n_replicas = MIN(rf, PARTITION_MAX_REPLICAS);
+        memcpy(part->replicas, row, sizeof(int32_t) * (size_t)part->n_replicas);
+        memcpy(part->isr, row, sizeof(int32_t) * (size_t)part->n_replicas);
+        part->n_isr = part->n_replicas;
+    }
+    return t;
+oom:
+    snprintf(err, errlen, "out of memory");
+    if (t)
+        topic_unref(t);
+    return NULL;
+}

@@ -1,0 +1,67 @@
+/*
+ * broker/topics.h — the registry of topics this broker knows, with their
+ * partitions (struct partition) and assignments.
+ *
+ * Lock-guarded: the registry's map is guarded by an rwlock inside struct
+ * topics. A struct topic is reference-counted: lookups return a reference
+ * the caller drops with topic_unref(); the last reference frees the
+ * partitions (closing logs, and deleting them when the topic was deleted).
+ */
+#ifndef GREGOR_BROKER_TOPICS_H
+#define GREGOR_BROKER_TOPICS_H
+
+#include "broker/replication/partition.h"
+#include "broker/topic_config.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#define TOPIC_NAME_MAX 249
+
+struct topic {
+    char name[TOPIC_NAME_MAX + 1];
+    int32_t n_parts;
+    int16_t rf;                   /* replication factor */
+    int32_t *replicas;            /* n_parts * rf, row-major; owned */
+    struct partition **parts;     /* n_parts; owned */
+    char **config_kv;             /* "key", "value" pairs of overrides; owned */
+    int n_config;
+    struct topic_config tc;       /* effective settings */
+    bool internal;
+    bool delete_files;            /* set by deletion: remove log dirs when freed */
+    char *data_dir;               /* owned: the broker's log dir */
+    _Atomic int refs;
+    struct topic *next;           /* hash chain; registry lock */
+};
+
+struct topics;
+
+struct topics *topics_new(void);
+/* Drops the registry's references to every topic; NULL ok. */
+void topics_free(struct topics *ts);
+
+/* Returns a new reference to the topic named (name, len), or NULL. */
+struct topic *topics_get(struct topics *ts, const char *name, size_t len);
+void topic_ref(struct topic *t);
+void topic_unref(struct topic *t);
+/* Returns new array of new references (sorted by name); *n its length. */
+struct topic **topics_list(struct topics *ts, int *n);
+void topics_list_free(struct topic **list, int n);
+/* Adds t (takes the caller's reference). false if the name exists. */
+bool topics_add(struct topics *ts, struct topic *t);
+/* Removes the named topic from the registry; returns the registry's
+ * reference (caller unrefs), or NULL. */
+struct topic *topics_remove(struct topics *ts, const char *name);
+
+/* Builds a topic with n_parts partitions; opens local logs for partitions
+ * whose replica list contains self_id, under data_dir/<name>-<p>. Takes
+ * nothing; copies replicas and configs. Returns new (refs = 1), or NULL
+ * with err. */
+struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf,
+                           const int32_t *replicas, char *const *config_kv, int n_config,
+                           const struct topic_config *defaults, const char *data_dir,
+                           int32_t self_id, char *err, size_t errlen);
+/* Returns the partition directory path of (topic, p) in buf. */
+const char *topic_partition_dir(const struct topic *t, int32_t p, char *buf, size_t n);
+
+#endif

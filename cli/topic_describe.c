@@ -1,0 +1,249 @@
+/*
+ * cli/topic_describe.c — `gregor topic describe [NAME...]`.
+ *
+ * Partitions, leaders, replicas and ISR come from a Metadata request for
+ * all topics; the topic config overrides from DescribeConfigs, best
+ * effort: if that fails (a broker without DescribeConfigs, a timeout) the
+ * "Configs:" field stays empty and the command still succeeds.
+ *
+ * Output format (as kafka-topics.sh --describe, TAB separated):
+ *   Topic: t<TAB>PartitionCount: 2<TAB>ReplicationFactor: 1<TAB>Configs: k=v,k2=v2
+ *   <TAB>Topic: t<TAB>Partition: 0<TAB>Leader: 1<TAB>Replicas: 1,2<TAB>Isr: 1,2
+ * Partitions are sorted by id; "Leader: none" when the partition has no
+ * leader. Topics are printed in the order named, or sorted by name when
+ * none are named (internal "__" topics only with --all).
+ */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DESCRIBE_CONFIGS_TIMEOUT_MS 5000
+
+static const struct cli_opt describe_opts[] = {
+    {"all", 'a', false, 1},
+    {NULL, 0, false, 0},
+};
+
+static const char describe_help[] =
+    "Usage: gregor topic describe [NAME...] [--all]\n"
+    "Prints each topic's partitions with leader, replicas and in-sync replicas,\n"
+    "in the format of kafka-topics.sh --describe. Without NAME: every topic.\n"
+    "  -a, --all   include internal topics (names starting with \"__\")\n";
+
+static int describe_flag_opt(void *ctx, int id, const char *val)
+{
+    *(bool *)ctx = true;
+    return CLI_OK;
+}
+
+/* Appends "k=v" to out (comma separated), truncating silently. */
+static void describe_append(char *out, size_t size, const char *k, const char *v)
+{
+    size_t len = strlen(out);
+    if (len + 1 < size)
+        snprintf(out + len, size - len, "%s%s=%s", len ? "," : "", k, v ? v : "");
+}
+
+/* Formats the overrides of one DescribeConfigs resource into out. */
+static void describe_format_configs(const rd_kafka_ConfigResource_t *res, char *out,
+                                    size_t size)
+{
+    size_t cnt = 0;
+    const rd_kafka_ConfigEntry_t **entries = rd_kafka_ConfigResource_configs(res, &cnt);
+    out[0] = '\0';
+    for (size_t i = 0; i < cnt; i++) {
+        rd_kafka_ConfigSource_t src = rd_kafka_ConfigEntry_source(entries[i]);
+        bool override = src == RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG ||
+                        (src == RD_KAFKA_CONFIG_SOURCE_UNKNOWN_CONFIG &&
+                         !rd_kafka_ConfigEntry_is_default(entries[i]));
+        if (override)
+            describe_append(out, size, rd_kafka_ConfigEntry_name(entries[i]),
+                            rd_kafka_ConfigEntry_value(entries[i]));
+    }
+}
+
+/* Stores the configs of every resource in the result into cfgs[] (one
+ * string of cfg_size bytes per name in names[]). */
+static void describe_store_configs(rd_kafka_event_t *ev, const char **names, size_t n,
+                                   char *cfgs, size_t cfg_size)
+{
+    size_t cnt = 0;
+    const rd_kafka_ConfigResource_t **res = rd_kafka_DescribeConfigs_result_resources(
+        rd_kafka_event_DescribeConfigs_result(ev), &cnt);
+    for (size_t r = 0; r < cnt; r++) {
+        if (rd_kafka_ConfigResource_error(res[r]) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(names[i], rd_kafka_ConfigResource_name(res[r])) == 0)
+                describe_format_configs(res[r], cfgs + i * cfg_size, cfg_size);
+        }
+    }
+}
+
+/*
+ * Fills cfgs (n strings of cfg_size bytes, zeroed by the caller) with the
+ * config overrides of names[0..n). Best effort: any failure leaves the
+ * strings empty and is only reported with -v.
+ */
+static void describe_fetch_configs(const struct cli *cli, rd_kafka_t *rk, const char **names,
+                                   size_t n, char *cfgs, size_t cfg_size)
+{
+    char errstr[256];
+    rd_kafka_ConfigResource_t **res = calloc(n, sizeof(*res));
+    for (size_t i = 0; i < n; i++)
+        res[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, names[i]);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_AdminOptions_set_request_timeout(opts, DESCRIBE_CONFIGS_TIMEOUT_MS, errstr,
+                                              sizeof(errstr));
+    rd_kafka_DescribeConfigs(rk, res, n, opts, q);
+    /* librdkafka posts a (timed-out) result after the request timeout. */
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, DESCRIBE_CONFIGS_TIMEOUT_MS + 2000);
+    if (ev && rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        describe_store_configs(ev, names, n, cfgs, cfg_size);
+    else if (cli->verbose > 0)
+        cli_warn("DescribeConfigs failed, Configs left empty: %s",
+                 ev ? rd_kafka_event_error_string(ev) : "no answer");
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(opts);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_ConfigResource_destroy_array(res, n);
+    free(res);
+}
+
+/* Writes ids joined by commas into out. */
+static void describe_fmt_ids(char *out, size_t size, const int32_t *ids, int cnt)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < cnt && len + 1 < size; i++) {
+        int n = snprintf(out + len, size - len, "%s%d", i ? "," : "", ids[i]);
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+}
+
+static int describe_cmp_part(const void *a, const void *b)
+{
+    const struct rd_kafka_metadata_partition *pa = *(const struct rd_kafka_metadata_partition *const *)a;
+    const struct rd_kafka_metadata_partition *pb = *(const struct rd_kafka_metadata_partition *const *)b;
+    return (pa->id > pb->id) - (pa->id < pb->id);
+}
+
+/* Prints one topic: the header line, then one line per partition. */
+static void describe_print_topic(const struct rd_kafka_metadata_topic *t, const char *cfg)
+{
+    const struct rd_kafka_metadata_partition **parts =
+        calloc((size_t)t->partition_cnt + 1, sizeof(*parts));
+    int rf = 0;
+    for (int i = 0; i < t->partition_cnt; i++) {
+        parts[i] = &t->partitions[i];
+        if (parts[i]->replica_cnt > rf)
+            rf = parts[i]->replica_cnt;
+    }
+    qsort(parts, (size_t)t->partition_cnt, sizeof(*parts), describe_cmp_part);
+    printf("Topic: %s\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n", t->topic,
+           t->partition_cnt, rf, cfg);
+    for (int i = 0; i < t->partition_cnt; i++) {
+        char leader[16], replicas[512], isr[512];
+        if (parts[i]->leader < 0)
+            snprintf(leader, sizeof(leader), "none");
+        else
+            snprintf(leader, sizeof(leader), "%d", parts[i]->leader);
+        describe_fmt_ids(replicas, sizeof(replicas), parts[i]->replicas, parts[i]->replica_cnt);
+        describe_fmt_ids(isr, sizeof(isr), parts[i]->isrs, parts[i]->isr_cnt);
+        printf("\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s\n", t->topic,
+               parts[i]->id, leader, replicas, isr);
+    }
+    free(parts);
+}
+
+static int describe_cmp_topic(const void *a, const void *b)
+{
+    const struct rd_kafka_metadata_topic *ta = *(const struct rd_kafka_metadata_topic *const *)a;
+    const struct rd_kafka_metadata_topic *tb = *(const struct rd_kafka_metadata_topic *const *)b;
+    return strcmp(ta->topic, tb->topic);
+}
+
+/*
+ * Selects the topics to print into out (md->topic_cnt + names entries):
+ * the named ones in order, or all (sorted). Returns the count, or -1 after
+ * printing "topic 'x' does not exist".
+ */
+static int describe_select(const struct rd_kafka_metadata *md, char **names, int nnames,
+                           bool all, const struct rd_kafka_metadata_topic **out)
+{
+    int n = 0;
+    if (nnames == 0) {
+        for (int i = 0; i < md->topic_cnt; i++) {
+            if (all || !topic_is_internal(md->topics[i].topic))
+                out[n++] = &md->topics[i];
+        }
+        qsort(out, (size_t)n, sizeof(*out), describe_cmp_topic);
+        return n;
+    }
+    for (int i = 0; i < nnames; i++) {
+        const struct rd_kafka_metadata_topic *t = cli_md_topic(md, names[i]);
+        if (t == NULL || t->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+            cli_fail("topic '%s' does not exist", names[i]);
+            return -1;
+        }
+        out[n++] = t;
+    }
+    return n;
+}
+
+/* Prints the selected topics of md; returns the exit code. */
+static int describe_print(const struct cli *cli, rd_kafka_t *rk,
+                          const struct rd_kafka_metadata *md, char **names, int nnames,
+                          bool all)
+{
+    enum { CFG_SIZE = 4096 };
+    const struct rd_kafka_metadata_topic **sel =
+        calloc((size_t)md->topic_cnt + (size_t)nnames + 1, sizeof(*sel));
+    int n = describe_select(md, names, nnames, all, sel);
+    if (n < 0) {
+        free(sel);
+        return CLI_FAIL;
+    }
+    const char **tnames = calloc((size_t)n + 1, sizeof(*tnames));
+    char *cfgs = calloc((size_t)n + 1, CFG_SIZE);
+    for (int i = 0; i < n; i++)
+        tnames[i] = sel[i]->topic;
+    if (n > 0)
+        describe_fetch_configs(cli, rk, tnames, (size_t)n, cfgs, CFG_SIZE);
+    for (int i = 0; i < n; i++)
+        describe_print_topic(sel[i], cfgs + (size_t)i * CFG_SIZE);
+    free(cfgs);
+    free(tnames);
+    free(sel);
+    return CLI_OK;
+}
+
+int topic_describe(struct cli *cli, int argc, char **argv)
+{
+    bool all = false;
+    const struct rd_kafka_metadata *md = NULL;
+    int npos = cli_parse(cli, argc, argv, describe_opts, describe_flag_opt, &all, false);
+    if (npos < 0)
+        return CLI_USAGE;
+    if (cli->help)
+        return fputs(describe_help, stdout), CLI_OK;
+    rd_kafka_conf_t *conf = cli_conf_new(cli, NULL);
+    if (conf == NULL)
+        return CLI_USAGE;
+    rd_kafka_t *rk = cli_client_new(RD_KAFKA_PRODUCER, conf);
+    if (rk == NULL)
+        return CLI_FAIL;
+    int rc = cli_metadata(cli, rk, NULL, &md);
+    if (rc == CLI_OK) {
+        rc = describe_print(cli, rk, md, argv, npos, all);
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_destroy(rk);
+    return rc;
+}

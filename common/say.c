@@ -1,0 +1,89 @@
+/*
+ * common/say.c — the log sink. Each line is formatted into a stack buffer
+ * and written with a single write(2), so lines from different threads never
+ * interleave. Format: ISO-8601 UTC time, level, facility, message.
+ */
+#include "common/say.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+int say_level_current = SAY_INFO;
+static int say_fd = 2;
+
+static const char *const say_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+
+void say_setup(enum say_level level, int fd)
+{
+    say_level_current = level;
+    say_fd = fd;
+}
+
+bool say_level_parse(const char *s, enum say_level *out)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(s, names[i]) == 0) {
+            *out = (enum say_level)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void say_vlog(enum say_level level, const char *fac, const char *suffix,
+                     const char *fmt, va_list ap)
+{
+    char line[2048];
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, ts.tv_nsec / 1000000, say_names[level], fac);
+    if (n < 0)
+        return;
+    int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    if (m < 0)
+        return;
+    size_t len = (size_t)n + (size_t)m;
+    if (len > sizeof(line) - 2)
+        len = sizeof(line) - 2;
+    if (suffix) {
+        int k = snprintf(line + len, sizeof(line) - len - 1, "%s", suffix);
+        if (k > 0)
+            len += (size_t)k;
+        if (len > sizeof(line) - 2)
+            len = sizeof(line) - 2;
+    }
+    line[len++] = '\n';
+    ssize_t w = write(say_fd, line, len);
+    (void)w;
+}
+
+void say_log(enum say_level level, const char *fac, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say_vlog(level, fac, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void say_syserror_impl(const char *fac, const char *fmt, ...)
+{
+    int e = errno;
+    char suffix[160];
+    char ebuf[128];
+    const char *msg = strerror_r(e, ebuf, sizeof(ebuf));
+    snprintf(suffix, sizeof(suffix), " errno=%d (%s)", e, msg);
+    va_list ap;
+    va_start(ap, fmt);
+    say_vlog(SAY_ERROR, fac, suffix, fmt, ap);
+    va_end(ap);
+}

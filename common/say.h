@@ -1,0 +1,35 @@
+/*
+ * common/say.h — logging. One line per event, key=value fields:
+ *   2026-11-25T19:44:15.123Z INFO storage segment rolled topic=t partition=0
+ * Thread-safe: each line is formatted on the stack and written with one
+ * write(2). The level is checked before the arguments are evaluated.
+ * `fac` is a subsystem tag: "net", "kafka", "storage", "zk", "ctrl", ...
+ */
+#ifndef GREGOR_COMMON_SAY_H
+#define GREGOR_COMMON_SAY_H
+
+#include <stdbool.h>
+
+enum say_level { SAY_ERROR = 0, SAY_WARN = 1, SAY_INFO = 2, SAY_DEBUG = 3 };
+
+extern int say_level_current; /* immutable after start-up */
+
+/* Sets the level and the output fd (stderr by default). Call once at start. */
+void say_setup(enum say_level level, int fd);
+/* Parses "error|warn|info|debug"; false if unknown. */
+bool say_level_parse(const char *s, enum say_level *out);
+void say_log(enum say_level level, const char *fac, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define say_at(lvl, fac, ...) \
+    do { if ((int)(lvl) <= say_level_current) say_log((lvl), (fac), __VA_ARGS__); } while (0)
+#define say_error(fac, ...) say_at(SAY_ERROR, fac, __VA_ARGS__)
+#define say_warn(fac, ...)  say_at(SAY_WARN, fac, __VA_ARGS__)
+#define say_info(fac, ...)  say_at(SAY_INFO, fac, __VA_ARGS__)
+#define say_debug(fac, ...) say_at(SAY_DEBUG, fac, __VA_ARGS__)
+/* Logs at error level with " errno=N (strerror)" appended; reads errno first. */
+#define say_syserror(fac, ...) say_syserror_impl(fac, __VA_ARGS__)
+void say_syserror_impl(const char *fac, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# deploy/install-deps.sh — install Gregor's build, run and test dependencies
+# (Debian 12 packages). Idempotent: does nothing when everything is present,
+# and runs `apt-get update` only when a package is missing.
+#
+# Works as root; otherwise uses sudo. ZooKeeper comes from the `zookeeper`
+# package only (jars in /usr/share/java); `zookeeperd` (a system service) is
+# deliberately not installed: deploy/local-cluster.sh and the test harness
+# start their own ZooKeeper.
+set -euo pipefail
+
+PACKAGES=(
+    build-essential cmake pkg-config
+    libevent-dev libssl-dev libzookeeper-mt-dev zookeeper
+    libprotobuf-c-dev protobuf-c-compiler
+    libcriterion-dev librdkafka-dev
+    kcat python3-confluent-kafka python3-kafka
+    iperf3 clang
+)
+# A JRE is needed to run ZooKeeper; only install one when there is no java.
+if ! command -v java >/dev/null 2>&1; then
+    PACKAGES+=(default-jre-headless)
+fi
+
+is_installed() {
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    is_installed "$pkg" || missing+=("$pkg")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+    exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps: apt-get not found; install these by hand: ${missing[*]}" >&2
+    exit 1
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+        echo "install-deps: not root and no sudo; install as root: ${missing[*]}" >&2
+        exit 1
+    fi
+    SUDO=(sudo)
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update
+# --no-install-recommends keeps zookeeperd and other services out.
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,373 @@
+#!/usr/bin/env bash
+# deploy/local-cluster.sh — run a Gregor cluster on this machine: one
+# ZooKeeper (Debian's package, via deploy/zk-run.sh) and N brokers, all in the
+# background, state in one directory.
+#
+#   local-cluster.sh [--brokers N] [--dir D] COMMAND [ID]
+#
+#   up           start ZooKeeper and brokers 0..N-1 (those not running yet);
+#                if everything already runs, say so and exit 0
+#   down         stop every broker (SIGTERM, wait, SIGKILL after 30 s), then
+#                ZooKeeper; data stays in the state directory
+#   status       ZooKeeper and each broker: pid, port, alive/dead
+#   kill ID      SIGKILL broker ID (or "zk")
+#   stop ID      SIGTERM broker ID (or "zk") and wait until it has exited
+#   restart ID   stop ID if it runs, then start it again and wait for its port
+#   clean        down, then delete the state directory
+#
+# Broker I (0-based) is started as
+#   build/bin/gregor-broker deploy/config/server.properties
+#     --override broker.id=I --override listeners=PLAINTEXT://:PORT
+#     --override advertised.listeners=PLAINTEXT://localhost:PORT
+#     --override log.dirs=DIR/broker-I --override zookeeper.connect=127.0.0.1:ZKPORT
+# with PORT = 9092 + I, stdout/stderr in DIR/broker-I.log, pid in
+# DIR/broker-I.pid. ZooKeeper keeps its data in DIR/zookeeper/, logs to
+# DIR/zookeeper.log, pid in DIR/zookeeper.pid.
+#
+# State directory layout (default: <repo>/.local-cluster/):
+#   cluster.env        BROKERS=N, ZK_PORT=, BASE_PORT= of the running cluster
+#   zookeeper/         zoo.cfg and data/
+#   zookeeper.{log,pid}
+#   broker-I/          broker I's log.dirs
+#   broker-I.{log,pid}
+#
+# Environment: GREGOR_BROKER (broker binary), GREGOR_CONFIG (properties file),
+# GREGOR_ZK_PORT (2181), GREGOR_BASE_PORT (9092), GREGOR_CLUSTER_DIR,
+# GREGOR_START_TIMEOUT (30 s), GREGOR_STOP_TIMEOUT (30 s).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+
+DIR=${GREGOR_CLUSTER_DIR:-$repo/.local-cluster}
+BIN=${GREGOR_BROKER:-$repo/build/bin/gregor-broker}
+CONF=${GREGOR_CONFIG:-$repo/deploy/config/server.properties}
+ZK_PORT=${GREGOR_ZK_PORT:-2181}
+BASE_PORT=${GREGOR_BASE_PORT:-9092}
+START_TIMEOUT=${GREGOR_START_TIMEOUT:-30}
+STOP_TIMEOUT=${GREGOR_STOP_TIMEOUT:-30}
+BROKERS=""
+
+say() { printf 'local-cluster: %s\n' "$*"; }
+die() { printf 'local-cluster: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
+    exit "${1:-2}"
+}
+
+# ---- processes ----------------------------------------------------------
+
+# pid_read NAME: prints the pid recorded for NAME ("zookeeper", "broker-0"), or nothing.
+pid_read() {
+    local f="$DIR/$1.pid"
+    [ -r "$f" ] && tr -dc '0-9' <"$f" || true
+}
+
+# proc_alive PID PATTERN: true if PID runs and its command line contains
+# PATTERN (guards against a recycled pid).
+proc_alive() {
+    local pid=$1 pattern=$2
+    [ -n "$pid" ] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    [ -r "/proc/$pid/cmdline" ] || return 0
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$pattern"
+}
+
+pattern_of() {
+    case $1 in
+        zookeeper) echo ZooKeeperServerMain ;;
+        *) echo gregor-broker ;;
+    esac
+}
+
+name_alive() { proc_alive "$(pid_read "$1")" "$(pattern_of "$1")"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_gone PID SECONDS: true once PID has exited.
+wait_gone() {
+    local pid=$1 deadline=$((SECONDS + $2))
+    while kill -0 "$pid" 2>/dev/null; do
+        # A zombie child of ours would never disappear; we never wait on them
+        # (they are reparented by nohup/&), so kill -0 is enough.
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
+
+log_tail() {
+    local log=$1
+    if [ -r "$log" ]; then
+        echo "----- last lines of $log -----" >&2
+        tail -n 30 "$log" >&2
+        echo "-----" >&2
+    fi
+}
+
+# ---- state --------------------------------------------------------------
+
+state_load() {
+    local saved=1
+    if [ -r "$DIR/cluster.env" ]; then
+        # shellcheck disable=SC1091
+        saved=$(. "$DIR/cluster.env" && echo "${BROKERS:-1}")
+        if [ -z "${GREGOR_ZK_PORT:-}" ]; then
+            ZK_PORT=$(. "$DIR/cluster.env" && echo "${ZK_PORT:-2181}")
+        fi
+        if [ -z "${GREGOR_BASE_PORT:-}" ]; then
+            BASE_PORT=$(. "$DIR/cluster.env" && echo "${BASE_PORT:-9092}")
+        fi
+    fi
+    [ -n "$BROKERS" ] || BROKERS=$saved
+}
+
+state_save() {
+    mkdir -p "$DIR"
+    printf 'BROKERS=%s\nZK_PORT=%s\nBASE_PORT=%s\n' "$BROKERS" "$ZK_PORT" "$BASE_PORT" \
+        >"$DIR/cluster.env"
+}
+
+broker_port() { echo $((BASE_PORT + $1)); }
+
+# ---- ZooKeeper ----------------------------------------------------------
+
+zk_ruok() {
+    local ans
+    ans=$(
+        exec 2>/dev/null
+        exec 3<>"/dev/tcp/127.0.0.1/$ZK_PORT" || exit 1
+        printf ruok >&3
+        IFS= read -r -t 2 a <&3
+        printf %s "${a:-}"
+    ) || true
+    [ "$ans" = imok ]
+}
+
+zk_start() {
+    if name_alive zookeeper; then
+        say "zookeeper already running (pid $(pid_read zookeeper), port $ZK_PORT)"
+        return 0
+    fi
+    if port_open "$ZK_PORT"; then
+        die "port $ZK_PORT is already in use by a process that is not this cluster's" \
+            "ZooKeeper (see: ss -ltnp 'sport = :$ZK_PORT'). Stop it (a system" \
+            "zookeeperd: systemctl stop zookeeper) or set GREGOR_ZK_PORT."
+    fi
+    mkdir -p "$DIR/zookeeper"
+    nohup "$here/zk-run.sh" "$DIR/zookeeper" "$ZK_PORT" \
+        >"$DIR/zookeeper.log" 2>&1 </dev/null &
+    echo $! >"$DIR/zookeeper.pid"
+    local pid=$! deadline=$((SECONDS + START_TIMEOUT))
+    until zk_ruok; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            log_tail "$DIR/zookeeper.log"
+            die "zookeeper exited during startup"
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            log_tail "$DIR/zookeeper.log"
+            die "zookeeper did not answer on port $ZK_PORT within ${START_TIMEOUT}s"
+        fi
+        sleep 0.2
+    done
+    say "zookeeper started (pid $pid, port $ZK_PORT)"
+}
+
+# ---- brokers ------------------------------------------------------------
+
+broker_start() {
+    local id=$1 port name pid deadline
+    port=$(broker_port "$id")
+    name=broker-$id
+    if name_alive "$name"; then
+        say "broker $id already running (pid $(pid_read "$name"), port $port)"
+        return 0
+    fi
+    [ -x "$BIN" ] || die "broker binary $BIN not found; build it first (make build)"
+    if port_open "$port"; then
+        die "port $port (broker $id) is already in use by another process"
+    fi
+    local args=()
+    if [ -r "$CONF" ]; then
+        args+=("$CONF")
+    else
+        say "warning: $CONF not found, starting broker $id with built-in defaults"
+    fi
+    args+=(--override "broker.id=$id"
+           --override "listeners=PLAINTEXT://:$port"
+           --override "advertised.listeners=PLAINTEXT://localhost:$port"
+           --override "log.dirs=$DIR/$name"
+           --override "zookeeper.connect=127.0.0.1:$ZK_PORT")
+    mkdir -p "$DIR/$name"
+    {
+        echo "=== $(date '+%F %T') starting: $BIN ${args[*]}"
+    } >>"$DIR/$name.log"
+    nohup "$BIN" "${args[@]}" >>"$DIR/$name.log" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$DIR/$name.pid"
+    deadline=$((SECONDS + START_TIMEOUT))
+    until port_open "$port"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            log_tail "$DIR/$name.log"
+            die "broker $id exited during startup"
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            log_tail "$DIR/$name.log"
+            die "broker $id did not accept connections on port $port within ${START_TIMEOUT}s"
+        fi
+        sleep 0.1
+    done
+    say "broker $id started (pid $pid, port $port, log $DIR/$name.log)"
+}
+
+# proc_stop NAME SIGNAL FORCE: signal NAME and wait for it to exit; with
+# FORCE=1, SIGKILL it if it is still alive after STOP_TIMEOUT.
+proc_stop() {
+    local name=$1 sig=$2 force=$3 pid
+    pid=$(pid_read "$name")
+    if ! proc_alive "$pid" "$(pattern_of "$name")"; then
+        say "$name is not running"
+        rm -f "$DIR/$name.pid"
+        return 0
+    fi
+    kill "-$sig" "$pid" 2>/dev/null || true
+    if ! wait_gone "$pid" "$STOP_TIMEOUT"; then
+        if [ "$force" = 1 ] || [ "$sig" = KILL ]; then
+            say "$name (pid $pid) still alive after ${STOP_TIMEOUT}s: SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+            wait_gone "$pid" 10 || die "$name (pid $pid) survives SIGKILL"
+        else
+            die "$name (pid $pid) did not exit within ${STOP_TIMEOUT}s after SIG$sig"
+        fi
+    fi
+    rm -f "$DIR/$name.pid"
+    say "$name stopped (SIG$sig, pid $pid)"
+}
+
+# ---- commands -----------------------------------------------------------
+
+all_alive() {
+    local i
+    name_alive zookeeper || return 1
+    for ((i = 0; i < BROKERS; i++)); do
+        name_alive "broker-$i" || return 1
+    done
+}
+
+cmd_up() {
+    local i
+    if all_alive; then
+        say "cluster already up ($BROKERS broker(s), zookeeper 127.0.0.1:$ZK_PORT," \
+            "state in $DIR); nothing to do"
+        cmd_status
+        return 0
+    fi
+    mkdir -p "$DIR"
+    state_save
+    zk_start
+    for ((i = 0; i < BROKERS; i++)); do
+        broker_start "$i"
+    done
+    say "cluster up: bootstrap $(bootstrap)"
+}
+
+bootstrap() {
+    local i out=""
+    for ((i = 0; i < BROKERS; i++)); do
+        out="${out:+$out,}localhost:$(broker_port "$i")"
+    done
+    echo "$out"
+}
+
+cmd_down() {
+    local f name
+    if [ -d "$DIR" ]; then
+        for f in "$DIR"/broker-*.pid; do
+            [ -e "$f" ] || continue
+            name=$(basename "$f" .pid)
+            proc_stop "$name" TERM 1
+        done
+    fi
+    proc_stop zookeeper TERM 1
+    say "cluster down (data kept in $DIR)"
+}
+
+status_line() {
+    local what=$1 name=$2 port=$3 pid state
+    pid=$(pid_read "$name")
+    if proc_alive "$pid" "$(pattern_of "$name")"; then state=alive; else state=dead; fi
+    printf '%-12s pid %-8s port %-6s %s\n' "$what" "${pid:--}" "$port" "$state"
+}
+
+cmd_status() {
+    local i n=$BROKERS f id
+    # Also show brokers beyond BROKERS that have pid files (started by hand).
+    for f in "$DIR"/broker-*.pid; do
+        [ -e "$f" ] || continue
+        id=${f##*/broker-}; id=${id%.pid}
+        [ "$id" -lt "$n" ] || n=$((id + 1))
+    done
+    status_line zookeeper zookeeper "$ZK_PORT"
+    for ((i = 0; i < n; i++)); do
+        status_line "broker $i" "broker-$i" "$(broker_port "$i")"
+    done
+}
+
+target_name() {
+    case $1 in
+        zk|zookeeper) echo zookeeper ;;
+        ''|*[!0-9]*) die "bad id '$1': a broker number or 'zk'" ;;
+        *) echo "broker-$1" ;;
+    esac
+}
+
+cmd_restart() {
+    local name
+    name=$(target_name "$1") || exit 1
+    proc_stop "$name" TERM 1
+    if [ "$name" = zookeeper ]; then
+        zk_start
+    else
+        broker_start "$1"
+    fi
+}
+
+# ---- main ---------------------------------------------------------------
+
+cmd=""
+id=""
+while [ $# -gt 0 ]; do
+    case $1 in
+        --brokers) [ $# -ge 2 ] || usage; BROKERS=$2; shift 2 ;;
+        --brokers=*) BROKERS=${1#*=}; shift ;;
+        --dir) [ $# -ge 2 ] || usage; DIR=$2; shift 2 ;;
+        --dir=*) DIR=${1#*=}; shift ;;
+        -h|--help|help) usage 0 ;;
+        -*) echo "unknown option $1" >&2; usage ;;
+        *)
+            if [ -z "$cmd" ]; then cmd=$1
+            elif [ -z "$id" ]; then id=$1
+            else usage
+            fi
+            shift ;;
+    esac
+done
+[ -n "$cmd" ] || usage
+case $BROKERS in
+    '') ;;
+    *[!0-9]*|0) die "--brokers needs a positive number" ;;
+esac
+mkdir -p "$DIR"
+DIR=$(cd "$DIR" && pwd)
+state_load
+
+case $cmd in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    kill) [ -n "$id" ] || usage; name=$(target_name "$id"); proc_stop "$name" KILL 1 ;;
+    stop) [ -n "$id" ] || usage; name=$(target_name "$id"); proc_stop "$name" TERM 0 ;;
+    restart) [ -n "$id" ] || usage; cmd_restart "$id" ;;
+    clean) cmd_down; rm -rf "$DIR"; say "removed $DIR" ;;
+    *) echo "unknown command $cmd" >&2; usage ;;
+esac

@@ -18,7 +18,7 @@
 
 /* Sorted by key. Ranges from docs/kafka-protocol.md §3. */
 static const struct api_desc apis[] = {
-    {API_PRODUCE, "Produce", 3, 7, 9, handle_produce},
+    {API_PRODUCE, "Produce", 0, 7, 9, handle_produce}, /* 0-2: see produce.c */
     {API_FETCH, "Fetch", 4, 11, 12, handle_fetch},
     {API_LIST_OFFSETS, "ListOffsets", 0, 5, 6, handle_list_offsets},
     {API_METADATA, "Metadata", 0, 8, 9, handle_metadata},

@@ -1,10 +1,17 @@
 /*
- * broker/kafka/produce.c — Produce (key 0), v3-v7.
+ * broker/kafka/produce.c — Produce (key 0), v0-v7.
  *
- * Request: transactional_id NULLABLE_STRING, acks INT16, timeout_ms INT32,
- * topics[name, partitions[index INT32, records NULLABLE_BYTES]].
+ * Request: transactional_id NULLABLE_STRING (v3+), acks INT16, timeout_ms
+ * INT32, topics[name, partitions[index INT32, records NULLABLE_BYTES]].
  * Response: topics[name, partitions[index, error_code, base_offset,
- * log_append_time_ms (v2+), log_start_offset (v5+)]], throttle_time_ms.
+ * log_append_time_ms (v2+), log_start_offset (v5+)]], throttle_time_ms (v1+).
+ *
+ * Versions 0-2 are advertised although no target client sends them: the
+ * librdkafka versions up to 2.11.0 silently stop compressing with gzip,
+ * snappy and lz4 when the broker's Produce range does not start at 0 (its
+ * codec check asks for Produce within [0, 0]). Only RecordBatch v2 (magic 2)
+ * is stored, whatever the request version; older message formats are
+ * refused with UNSUPPORTED_FOR_MESSAGE_FORMAT.
  *
  * Each partition's records are validated in place (storage/batch.c: frame,
  * CRC, magic, sizes; docs/kafka-protocol.md §4.6) before anything is
@@ -22,8 +29,6 @@
 #include "common/crc32c.h"
 #include "common/say.h"
 
-#define ATTR_COMPRESSION_MASK 0x07
-#define ATTR_TIMESTAMP_LOG_APPEND 0x08
 #define CODEC_ZSTD 4
 
 struct produce_result {
@@ -36,10 +41,11 @@ struct produce_result {
 /* Rewrites a batch as LogAppendTime with maxTimestamp = now (new CRC). */
 static void set_log_append_time(uint8_t *batch, size_t len, int64_t now)
 {
-    uint16_t attr = be16_load(batch + 21);
-    be16_store(batch + 21, (uint16_t)(attr | ATTR_TIMESTAMP_LOG_APPEND));
-    be64_store(batch + 35, (uint64_t)now);
-    be32_store(batch + 17, crc32c(0, batch + 21, len - 21));
+    uint16_t attr = be16_load(batch + BATCH_OFF_ATTRIBUTES);
+    be16_store(batch + BATCH_OFF_ATTRIBUTES, (uint16_t)(attr | BATCH_ATTR_LOG_APPEND_TIME));
+    be64_store(batch + BATCH_OFF_MAX_TS, (uint64_t)now);
+    be32_store(batch + BATCH_OFF_CRC,
+               crc32c(0, batch + BATCH_OFF_ATTRIBUTES, len - BATCH_OFF_ATTRIBUTES));
 }
 
 static kerr_t produce_validate(struct req *req, struct partition *part, const uint8_t *rec,
@@ -50,6 +56,8 @@ static kerr_t produce_validate(struct req *req, struct partition *part, const ui
         return KERR_NOT_LEADER_OR_FOLLOWER;
     if (!rec || rec_len <= 0)
         return KERR_INVALID_RECORD;
+    if (rec_len > BATCH_OFF_MAGIC && rec[BATCH_OFF_MAGIC] < BATCH_MAGIC)
+        return KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
     int n_batches = 0;
     kerr_t err = batch_validate_produce(rec, (size_t)rec_len, part->tc.max_message_bytes,
                                         &n_batches);
@@ -57,7 +65,7 @@ static kerr_t produce_validate(struct req *req, struct partition *part, const ui
         return err;
     if (n_batches != 1)
         return KERR_INVALID_RECORD;
-    int codec = be16_load(rec + 21) & ATTR_COMPRESSION_MASK;
+    int codec = be16_load(rec + BATCH_OFF_ATTRIBUTES) & BATCH_ATTR_COMPRESSION_MASK;
     if (codec == CODEC_ZSTD && req->api_version < 7)
         return KERR_UNSUPPORTED_COMPRESSION_TYPE;
     return KERR_NONE;
@@ -96,7 +104,8 @@ static void write_result(struct req *req, int32_t index, const struct produce_re
     kbuf_put_i32(o, index);
     kbuf_put_i16(o, r->err);
     kbuf_put_i64(o, r->base_offset);
-    kbuf_put_i64(o, r->append_time);
+    if (req->api_version >= 2)
+        kbuf_put_i64(o, r->append_time);
     if (req->api_version >= 5)
         kbuf_put_i64(o, r->log_start);
 }
@@ -123,7 +132,8 @@ kerr_t handle_produce(struct req *req)
 {
     struct broker *b = req->broker;
     struct kslice *s = &req->body;
-    (void)kw_get_str(s, false); /* transactional_id: transactions come later */
+    if (req->api_version >= 3)
+        (void)kw_get_str(s, false); /* transactional_id: transactions come later */
     int16_t acks = kslice_i16(s);
     (void)kslice_i32(s); /* timeout_ms: only acks=all waits, and not yet */
     int32_t n_topics = kw_get_array_len(s, false, 6);
@@ -163,7 +173,8 @@ kerr_t handle_produce(struct req *req)
     }
     if (!kslice_ok(s))
         return KERR__CLOSE;
-    kbuf_put_i32(o, 0); /* throttle_time_ms */
+    if (req->api_version >= 1)
+        kbuf_put_i32(o, 0); /* throttle_time_ms */
     if (acks == 0) {
         req->no_response = true;
         if (any_error)

@@ -200,7 +200,8 @@ static kerr_t list_segments(const char *dir, int64_t **bases, int *n)
         v[cnt++] = base;
     }
     closedir(d);
-    qsort(v, (size_t)cnt, sizeof(*v), cmp_i64);
+    if (cnt > 1)
+        qsort(v, (size_t)cnt, sizeof(*v), cmp_i64);
     *bases = v;
     *n = cnt;
     return KERR_NONE;

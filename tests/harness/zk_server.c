@@ -14,7 +14,8 @@
  *
  * The server process: own process group (setpgid), PR_SET_PDEATHSIG =
  * SIGKILL so it dies with the thread that forked it, cwd = the temp dir.
- * Readiness: the `ruok` four-letter word answers `imok`.
+ * Readiness: the `srvr` four-letter word reports a Mode (`ruok` answers too
+ * early, before the server accepts sessions).
  */
 #include "tests/harness/zk_server.h"
 
@@ -143,29 +144,31 @@ static void zks_exec(const struct zk_server *z, pid_t parent)
     _exit(127);
 }
 
-/* True if the server answers "ruok" with "imok". */
-static bool zks_ruok(int port)
+/* True if the server is serving requests. `ruok` answers `imok` as soon as
+ * the port is bound, before the database is loaded (clients connecting then
+ * are dropped with "ZooKeeperServer not running"), so ask `srvr`, which
+ * reports "Mode: standalone" only once the server runs. */
+static bool zks_serving(int port)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct timeval tv = {1, 0};
-    char buf[8] = {0};
+    char buf[2048];
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return false;
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    bool ok = false;
+    size_t got = 0;
     if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        send(fd, "ruok", 4, MSG_NOSIGNAL) == 4) {
-        size_t got = 0;
+        send(fd, "srvr", 4, MSG_NOSIGNAL) == 4) {
         ssize_t n;
-        while (got < 4 && (n = recv(fd, buf + got, 4 - got, 0)) > 0)
+        while (got < sizeof(buf) - 1 && (n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0)
             got += (size_t)n;
-        ok = got == 4 && memcmp(buf, "imok", 4) == 0;
     }
     close(fd);
-    return ok;
+    buf[got] = '\0';
+    return strstr(buf, "Mode: ") != NULL;
 }
 
 /* Prints the end of the server log to stderr, for failure reports. */
@@ -202,7 +205,7 @@ static void zks_kill(struct zk_server *z)
     z->pid = 0;
 }
 
-/* Forks the server on z->port and waits for `imok`. 1: up; 0: the process
+/* Forks the server on z->port and waits until it serves. 1: up; 0: the process
  * exited (port taken?); -1: hard failure. */
 static int zks_spawn(struct zk_server *z)
 {
@@ -225,7 +228,7 @@ static int zks_spawn(struct zk_server *z)
             kill(-pid, SIGKILL);
             return 0;
         }
-        if (zks_ruok(z->port))
+        if (zks_serving(z->port))
             return 1;
         zks_sleep_ms(100);
     }

@@ -24,7 +24,7 @@
 
 struct zk_server;
 
-/* Starts a server and waits (<= 60 s) until it answers `ruok`. Returns new
+/* Starts a server and waits (<= 60 s) until it serves requests (`srvr`). Returns new
  * (release with zk_server_stop()), or NULL with the reason on stderr. */
 struct zk_server *zk_server_start(void);
 

@@ -216,18 +216,20 @@ static int check_message(const rd_kafka_message_t *m, int j)
 
 int itest_consume_check(rd_kafka_t *rk, const char *topic, int32_t partition, int n, int timeout_s)
 {
-    rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(tp, topic, partition)->offset = 0;
-    rd_kafka_resp_err_t e = rd_kafka_assign(rk, tp);
-    rd_kafka_topic_partition_list_destroy(tp);
-    if (e) {
-        fprintf(stderr, "itest: assign: %s\n", rd_kafka_err2str(e));
+    /* The legacy per-partition consumer needs no group (librdkafka 2.0.2's
+     * rd_kafka_assign() insists on a group.id): Metadata, ListOffsets and
+     * Fetch only. */
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    if (!rkt || rd_kafka_consume_start(rkt, partition, 0) != 0) {
+        fprintf(stderr, "itest: consume_start: %s\n", rd_kafka_err2str(rd_kafka_last_error()));
+        if (rkt)
+            rd_kafka_topic_destroy(rkt);
         return -1;
     }
     int got = 0;
     int64_t deadline = mono_ms() + (int64_t)timeout_s * 1000;
     while (got < n && mono_ms() < deadline) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        rd_kafka_message_t *m = rd_kafka_consume(rkt, partition, 200);
         if (!m)
             continue;
         if (m->err) {
@@ -238,12 +240,15 @@ int itest_consume_check(rd_kafka_t *rk, const char *topic, int32_t partition, in
         }
         int bad = check_message(m, got);
         rd_kafka_message_destroy(m);
-        if (bad)
-            return -1;
+        if (bad) {
+            got = -1;
+            break;
+        }
         got++;
     }
-    rd_kafka_assign(rk, NULL);
-    if (got < n)
+    rd_kafka_consume_stop(rkt, partition);
+    rd_kafka_topic_destroy(rkt);
+    if (got >= 0 && got < n)
         fprintf(stderr, "itest: consumed %d of %d records within %d s\n", got, n, timeout_s);
     return got;
 }

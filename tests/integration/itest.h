@@ -21,7 +21,8 @@ int itest_create_topic(const char *bootstrap, const char *topic, int partitions,
 /* Returns new: a producer with bootstrap.servers and the "key", "value"
  * pairs of kv (NULL-terminated list, may be NULL), or NULL. */
 rd_kafka_t *itest_producer(const char *bootstrap, const char *const *kv);
-/* Returns new: a consumer without a group (assign() only, no commits). */
+/* Returns new: a consumer without a group (for itest_consume_check(), which
+ * uses the legacy per-partition API), auto-commit off. */
 rd_kafka_t *itest_consumer(const char *bootstrap, const char *const *kv);
 
 /* Writes the value itest_produce() uses for record i into buf (size n,

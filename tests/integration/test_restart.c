@@ -43,7 +43,6 @@ static void consume_n(const char *topic, int32_t partition, int n)
     cr_assert(c);
     int got = itest_consume_check(c, topic, partition, n, 60);
     cr_assert_eq(got, n, "partition %d: %d of %d records intact after restart", partition, got, n);
-    rd_kafka_consumer_close(c);
     rd_kafka_destroy(c);
 }
 

@@ -166,7 +166,8 @@ Test(zk_store, list_brokers_sorted_by_id)
     cr_assert_eq(regs[0].id, 2);
     cr_assert_eq(regs[1].id, 7);
     cr_assert_eq(regs[2].id, 10);
-    cr_assert(regs[0].epoch < regs[1].epoch && regs[1].epoch < regs[2].epoch,
+    /* registered in the order 10, 2, 7: epochs (czxids) follow that order */
+    cr_assert(regs[2].epoch < regs[0].epoch && regs[0].epoch < regs[1].epoch,
               "epochs follow creation order");
     free(regs);
     zk_store_close(a);

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+#
+# tests/integration/test_cli.sh — end-to-end test of the `gregor` CLI
+# against an already running broker.
+#
+#   GREGOR_BOOTSTRAP=127.0.0.1:9092 tests/integration/test_cli.sh [GREGOR]
+#
+# GREGOR (the binary) is $1, else $GREGOR_CLI, else $GREGOR_BUILD_DIR/bin/gregor,
+# else build/bin/gregor next to this source tree, else `gregor` in PATH.
+# The script creates a uniquely named topic (3 partitions, 1 replica),
+# produces 1000 keyed lines, consumes them back, checks the describe
+# format, --help / bad-option exit codes and error messages, then deletes
+# the topic. Prints one "ok -" / "not ok -" line per check and a final line
+# "N passed, M failed". Exit status: 0 all passed, 1 any failed, 77 skipped
+# (GREGOR_BOOTSTRAP not set; for ctest's SKIP_RETURN_CODE).
+# The checks are eval'd strings, expanded when run:
+# shellcheck disable=SC2016,SC2317
+set -u
+
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+not_ok() {
+    fail=$((fail + 1))
+    echo "not ok - $1"
+    if [ -n "${2:-}" ]; then printf '%s\n' "$2" | sed 's/^/#   /' | head -20; fi
+}
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d" "$(detail)"; fi; }
+detail() { printf 'rc=%s\nstdout: %s\nstderr: %s' "${RC:-}" "$(head -c 600 "$tmp/out" 2>/dev/null)" \
+    "$(head -c 600 "$tmp/err" 2>/dev/null)"; }
+# run COMMAND...: runs with a 60 s limit; sets RC, stdout in $tmp/out, stderr in $tmp/err.
+run() { timeout 60 "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; RC=$?; }
+# run_in FILE COMMAND...: like run, with stdin from FILE.
+run_in() { local f=$1; shift; timeout 60 "$@" >"$tmp/out" 2>"$tmp/err" <"$f"; RC=$?; }
+# one_gregor_line: stderr is exactly one line starting with "gregor: ".
+one_gregor_line() { [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q '^gregor: ' "$tmp/err"; }
+finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
+
+find_gregor() {
+    local here
+    here=$(cd "$(dirname "$0")" && pwd)
+    for g in "${1:-}" "${GREGOR_CLI:-}" "${GREGOR_BUILD_DIR:+$GREGOR_BUILD_DIR/bin/gregor}" \
+             "$here/../../build/bin/gregor"; do
+        if [ -n "$g" ] && [ -x "$g" ]; then echo "$g"; return 0; fi
+    done
+    command -v gregor
+}
+
+if [ -z "${GREGOR_BOOTSTRAP:-}" ]; then
+    echo "# GREGOR_BOOTSTRAP is not set: no broker to test against, skipping"
+    echo "0 passed, 0 failed"
+    exit 77
+fi
+G=$(find_gregor "${1:-}") || { echo "# gregor binary not found"; echo "0 passed, 1 failed"; exit 1; }
+echo "# gregor: $G, broker: $GREGOR_BOOTSTRAP"
+T="cli-test-$$-$(date +%s%N)"
+
+# ---- help and usage errors (no broker needed) ----------------------------
+for cmd in "" "topic" "topic create" "topic list" "topic describe" "topic delete" \
+           "produce" "consume"; do
+    # shellcheck disable=SC2086
+    run "$G" $cmd --help
+    check "'gregor $cmd --help' exits 0 with usage" \
+        eval '[ "$RC" -eq 0 ] && grep -q "^Usage: gregor" "$tmp/out" && [ ! -s "$tmp/err" ]'
+    # shellcheck disable=SC2086
+    run "$G" $cmd --no-such-option
+    check "'gregor $cmd --no-such-option' exits 2 with one line" \
+        eval '[ "$RC" -eq 2 ] && one_gregor_line'
+done
+run "$G" help produce
+check "'gregor help produce' shows produce usage" eval '[ "$RC" -eq 0 ] && grep -q "^Usage: gregor produce" "$tmp/out"'
+run "$G"
+check "no command exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" nosuchcommand
+check "unknown command exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" topic create
+check "topic create without name exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" topic create "$T" -p
+check "option missing its value exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" topic create "$T" -p zero
+check "non-numeric --partitions exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" consume
+check "consume without topic exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" consume "$T" --from-beginning --offset 5
+check "consume --from-beginning with --offset exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" produce "$T" --acks 2
+check "produce --acks 2 exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" -X no.such.property=1 topic list
+check "unknown -X property exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" -b 127.0.0.1:1 topic list
+check "unreachable broker exits 1 with one line" eval '[ "$RC" -eq 1 ] && one_gregor_line'
+
+# ---- topic create / list / describe ---------------------------------------
+run "$G" topic create "$T" -p 3 -r 1
+check "topic create exits 0" eval '[ "$RC" -eq 0 ] && grep -qx "Created topic $T." "$tmp/out"'
+run "$G" topic create "$T" -p 3 -r 1
+check "creating it again exits 1 (already exists)" eval '[ "$RC" -eq 1 ] && one_gregor_line'
+run "$G" topic create "$T" -p 3 -r 1 --if-not-exists
+check "create --if-not-exists of an existing topic exits 0" eval '[ "$RC" -eq 0 ]'
+run "$G" topic list
+check "topic list shows the topic" eval '[ "$RC" -eq 0 ] && grep -qx "$T" "$tmp/out"'
+check "topic list output is sorted" eval 'sort -c "$tmp/out"'
+
+describe_header_ok() {
+    head -1 "$tmp/out" | grep -qP "^Topic: $T\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: .*\$"
+}
+describe_partitions_ok() {
+    [ "$(tail -n +2 "$tmp/out" |
+        grep -cP "^\tTopic: $T\tPartition: [0-2]\tLeader: [0-9]+\tReplicas: [0-9]+\tIsr: [0-9]+\$")" -eq 3 ]
+}
+
+# Leaders may take a moment after creation: retry until every partition has one.
+for _ in $(seq 1 40); do
+    run "$G" topic describe "$T"
+    [ "$RC" -eq 0 ] && ! grep -q 'Leader: none' "$tmp/out" && [ "$(wc -l <"$tmp/out")" -eq 4 ] && break
+    sleep 0.5
+done
+check "topic describe exits 0" eval '[ "$RC" -eq 0 ]'
+check "describe prints a header and 3 partition lines" eval '[ "$(wc -l <"$tmp/out")" -eq 4 ]'
+check "describe header format" describe_header_ok
+check "describe partition line format" describe_partitions_ok
+check "describe lists partitions 0,1,2 in order" \
+    eval '[ "$(tail -n +2 "$tmp/out" | cut -f3 | tr "\n" " ")" = "Partition: 0 Partition: 1 Partition: 2 " ]'
+run "$G" topic describe "$T-missing"
+check "describe of a missing topic exits 1" \
+    eval '[ "$RC" -eq 1 ] && grep -qx "gregor: topic '\''$T-missing'\'' does not exist" "$tmp/err"'
+
+# ---- produce / consume ------------------------------------------------------
+for i in $(seq 1 1000); do echo "key-$i:value-$i"; done >"$tmp/in"
+run_in "$tmp/in" "$G" produce "$T" --key-separator :
+check "produce of 1000 keyed lines exits 0" eval '[ "$RC" -eq 0 ] && [ ! -s "$tmp/err" ]'
+
+run "$G" consume "$T" --from-beginning -n 1000 --print-key
+cp "$tmp/out" "$tmp/consumed"
+check "consume -n 1000 exits 0" eval '[ "$RC" -eq 0 ]'
+check "consume returned 1000 lines" eval '[ "$(wc -l <"$tmp/consumed")" -eq 1000 ]'
+check "consumed key/value pairs equal the produced ones" \
+    eval 'diff <(sort "$tmp/in") <(tr "\t" : <"$tmp/consumed" | sort) >/dev/null'
+
+run "$G" consume "$T" --from-beginning --exit-at-end --print-offset
+cp "$tmp/out" "$tmp/offsets"
+check "consume --exit-at-end stops with 1000 records" eval '[ "$RC" -eq 0 ] && [ "$(wc -l <"$tmp/offsets")" -eq 1000 ]'
+check "--print-offset prefixes partition:offset" eval '! grep -vqP "^[0-2]:[0-9]+\\tvalue-[0-9]+\$" "$tmp/offsets"'
+check "offsets are unique per partition" eval '[ "$(cut -f1 "$tmp/offsets" | sort -u | wc -l)" -eq 1000 ]'
+p0=$(grep -c '^0:' "$tmp/offsets")
+run "$G" consume "$T" --partition 0 --offset beginning -e
+check "--partition 0 returns that partition's records" eval '[ "$RC" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq "$p0" ]'
+run "$G" consume "$T" --partition 0 --offset 1 -e --print-offset
+check "--offset 1 starts at offset 1" eval '[ "$RC" -eq 0 ] && { [ "$p0" -le 1 ] || head -1 "$tmp/out" | grep -qP "^0:1\\t"; }'
+
+start=$(date +%s%N)
+run "$G" consume "$T" --timeout-ms 1500
+el=$((($(date +%s%N) - start) / 1000000))
+check "consume from the end with --timeout-ms exits 0 without output" eval '[ "$RC" -eq 0 ] && [ ! -s "$tmp/out" ]'
+check "--timeout-ms waited about 1.5 s ($el ms)" eval '[ "$el" -ge 1400 ] && [ "$el" -lt 30000 ]'
+
+printf 'a:1\nno-separator\n' >"$tmp/bad"
+run_in "$tmp/bad" "$G" produce "$T" -K :
+check "produce of a line without separator exits 1" eval '[ "$RC" -eq 1 ] && one_gregor_line'
+run "$G" consume "$T-missing" -n 1
+check "consume of a missing topic exits 1" eval '[ "$RC" -eq 1 ] && one_gregor_line'
+
+# ---- delete -------------------------------------------------------------------
+run "$G" topic delete "$T"
+check "topic delete exits 0" eval '[ "$RC" -eq 0 ] && grep -qx "Deleted topic $T." "$tmp/out"'
+for _ in $(seq 1 20); do
+    run "$G" topic list
+    grep -qx "$T" "$tmp/out" || break
+    sleep 0.5
+done
+check "deleted topic disappears from topic list" eval '[ "$RC" -eq 0 ] && ! grep -qx "$T" "$tmp/out"'
+run "$G" topic delete "$T"
+check "deleting it again exits 1" eval '[ "$RC" -eq 1 ] && one_gregor_line'
+run "$G" topic delete "$T" --if-exists
+check "delete --if-exists of a missing topic exits 0" eval '[ "$RC" -eq 0 ]'
+
+finish

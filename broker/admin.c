@@ -128,7 +128,7 @@ static kerr_t admin_apply_topic(struct broker *b, const char *name, int32_t n_pa
         }
     }
     struct topic *t = topic_create(name, n_parts, rf, replicas, kv, n_kv, &b->topic_defaults,
-                                   b->data_dir, b->id, msg, n);
+                                   b->data_dir, b->id, b->recovery_point, msg, n);
     if (!t)
         return KERR_KAFKA_STORAGE_ERROR;
     for (int32_t p = 0; p < n_parts; p++) {
@@ -353,13 +353,26 @@ static void refresh_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void admin_start_job(void *arg)
 {
     struct broker *b = arg;
-    struct event *ev = event_new(worker_base(b->admin), -1, EV_PERSIST, refresh_timer_cb, b);
     struct timeval tv = {BROKER_REFRESH_MS / 1000, (BROKER_REFRESH_MS % 1000) * 1000};
-    if (ev)
-        event_add(ev, &tv); /* lives as long as the admin worker's base */
+    b->refresh_ev = event_new(worker_base(b->admin), -1, EV_PERSIST, refresh_timer_cb, b);
+    if (b->refresh_ev)
+        event_add(b->refresh_ev, &tv);
+}
+
+static void admin_stop_job(void *arg)
+{
+    struct broker *b = arg;
+    if (b->refresh_ev)
+        event_free(b->refresh_ev);
+    b->refresh_ev = NULL;
 }
 
 void admin_start(struct broker *b)
 {
     worker_post(b->admin, admin_start_job, b);
+}
+
+void admin_stop(struct broker *b)
+{
+    worker_post(b->admin, admin_stop_job, b);
 }

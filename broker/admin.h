@@ -49,5 +49,7 @@ int admin_load_topics(struct broker *b);
 void admin_refresh_brokers(struct broker *b);
 /* Starts the periodic broker-list refresh on the admin worker. */
 void admin_start(struct broker *b);
+/* Stops it (posts to the admin worker; call before worker_free()). */
+void admin_stop(struct broker *b);
 
 #endif

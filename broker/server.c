@@ -205,6 +205,8 @@ static void server_shutdown(struct broker *b)
         zk_store_set_session_cb(b->zk, NULL, NULL);
     for (int i = 0; b->net && i < b->n_net; i++)
         worker_free(b->net[i]);
+    if (b->admin)
+        admin_stop(b);
     worker_free(b->admin);
     zk_store_close(b->zk);
     topics_free(b->topics);
@@ -232,11 +234,19 @@ static int server_start(struct broker *b)
     if (!b->topics || !b->main_base)
         return -1;
     admin_refresh_brokers(b);
-    if (admin_load_topics(b) != 0 || server_start_workers(b) != 0 || server_listen(b) != 0)
+    /* Without the clean-shutdown marker every log is scanned and CRC-checked
+     * (checkpointed recovery points come with the storage issue). */
+    b->recovery_point = logdir_clean_shutdown_exists(b->data_dir) ? -1 : 0;
+    if (b->recovery_point != -1)
+        say_info("storage", "no clean-shutdown marker: recovering every log dir=%s", b->data_dir);
+    if (admin_load_topics(b) != 0)
+        return -1;
+    b->recovery_point = 0; /* logs created from now on are new */
+    logdir_clean_shutdown_clear(b->data_dir); /* before anything can be appended */
+    if (server_start_workers(b) != 0 || server_listen(b) != 0)
         return -1;
     if (server_register(b, meta) != KERR_NONE)
         return -1;
-    logdir_clean_shutdown_clear(b->data_dir);
     admin_refresh_brokers(b);
     admin_start(b);
     return 0;

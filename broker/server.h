@@ -22,6 +22,7 @@ struct worker;
 struct zk_store;
 struct listeners;
 struct event_base;
+struct event;
 
 /* A live broker as clients should reach it on one listener. */
 struct broker_endpoint {
@@ -46,9 +47,12 @@ struct broker {
     struct zk_store *zk;               /* owned; used on the admin worker only after start */
     int64_t broker_epoch;              /* czxid of our registration */
     int logdir_lock_fd;
+    int64_t recovery_point;            /* plog_config.recovery_point for logs opened at
+                                          start-up: -1 after a clean shutdown, else 0 */
     struct worker **net;               /* owned: network workers */
     int n_net;
     struct worker *admin;              /* owned: admin worker */
+    struct event *refresh_ev;          /* broker-list refresh timer; admin worker only */
     struct event_base *main_base;      /* owned: main thread */
     struct listeners *listeners;       /* owned: main thread */
 

@@ -190,7 +190,7 @@ static bool topic_copy_config(struct topic *t, char *const *config_kv, int n_con
 struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf,
                            const int32_t *replicas, char *const *config_kv, int n_config,
                            const struct topic_config *defaults, const char *data_dir,
-                           int32_t self_id, char *err, size_t errlen)
+                           int32_t self_id, int64_t recovery_point, char *err, size_t errlen)
 {
     struct topic *t = calloc(1, sizeof(*t));
     if (!t)
@@ -212,7 +212,7 @@ struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf,
         char dir[4096];
         bool local = has_replica(row, rf, self_id);
         t->parts[p] = partition_new(t->name, p, topic_partition_dir(t, p, dir, sizeof(dir)),
-                                    local, &t->tc, err, errlen);
+                                    local, &t->tc, recovery_point, err, errlen);
         if (!t->parts[p]) {
             topic_unref(t);
             return NULL;

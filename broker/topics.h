@@ -54,13 +54,13 @@ bool topics_add(struct topics *ts, struct topic *t);
 struct topic *topics_remove(struct topics *ts, const char *name);
 
 /* Builds a topic with n_parts partitions; opens local logs for partitions
- * whose replica list contains self_id, under data_dir/<name>-<p>. Takes
- * nothing; copies replicas and configs. Returns new (refs = 1), or NULL
- * with err. */
+ * whose replica list contains self_id, under data_dir/<name>-<p>, with
+ * recovery_point as in partition_new(). Takes nothing; copies replicas and
+ * configs. Returns new (refs = 1), or NULL with err. */
 struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf,
                            const int32_t *replicas, char *const *config_kv, int n_config,
                            const struct topic_config *defaults, const char *data_dir,
-                           int32_t self_id, char *err, size_t errlen);
+                           int32_t self_id, int64_t recovery_point, char *err, size_t errlen);
 /* Returns the partition directory path of (topic, p) in buf. */
 const char *topic_partition_dir(const struct topic *t, int32_t p, char *buf, size_t n);
 

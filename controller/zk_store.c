@@ -45,6 +45,7 @@
 
 #include <zookeeper/zookeeper.h>
 
+#include "common/base.h"
 #include "common/clock.h"
 #include "common/say.h"
 #include "controller/zk_codec.h"
@@ -81,6 +82,53 @@ struct zk_store {
 
 /* ---- plumbing ----------------------------------------------------------- */
 
+/* Rate limit for ZooKeeper's log lines: while a server is unreachable the
+ * library logs the same errors every few milliseconds. A line from a site
+ * (function@line) printed less than ZS_LOG_QUIET_MS ago is counted, not
+ * printed; the site's next printed line reports the count. */
+#define ZS_LOG_QUIET_MS 1000
+#define ZS_LOG_SITES 8
+static pthread_mutex_t zs_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct zs_log_site {
+    char site[64];
+    int64_t last_ms;     /* when a line from this site was last printed */
+    int suppressed;      /* lines dropped since */
+} zs_log_sites[ZS_LOG_SITES]; /* guarded by zs_log_lock */
+
+/* Returns false if this line should be dropped; else *suppressed is the
+ * number of lines from the same site dropped before it. */
+static bool zs_log_admit(const char *site, size_t site_len, int *suppressed)
+{
+    int64_t now = clock_mono_ms();
+    struct zs_log_site *slot = &zs_log_sites[0];
+    bool admit = true;
+    site_len = MIN(site_len, sizeof(slot->site) - 1);
+    pthread_mutex_lock(&zs_log_lock);
+    for (int i = 0; i < ZS_LOG_SITES; i++) {
+        struct zs_log_site *x = &zs_log_sites[i];
+        if (strncmp(x->site, site, site_len) == 0 && x->site[site_len] == '\0') {
+            slot = x;
+            break;
+        }
+        if (x->last_ms < slot->last_ms) /* else reuse the least recent */
+            slot = x;
+    }
+    if (strncmp(slot->site, site, site_len) == 0 && slot->site[site_len] == '\0' &&
+        now - slot->last_ms < ZS_LOG_QUIET_MS) {
+        slot->suppressed++;
+        admit = false;
+    } else {
+        *suppressed = slot->site[site_len] == '\0' &&
+                      strncmp(slot->site, site, site_len) == 0 ? slot->suppressed : 0;
+        memcpy(slot->site, site, site_len);
+        slot->site[site_len] = '\0';
+        slot->last_ms = now;
+        slot->suppressed = 0;
+    }
+    pthread_mutex_unlock(&zs_log_lock);
+    return admit;
+}
+
 /* ZooKeeper log line -> say. Format of the library's lines:
  * "<time>:<pid>(0x<tid>):ZOO_<LEVEL>@<function>@<line>: <message>". Runs on
  * any thread (say is thread-safe). */
@@ -100,8 +148,17 @@ static void zs_log_cb(const char *msg)
             break;
         }
     }
+    if ((int)lvl > say_level_current)
+        return;
+    int suppressed = 0;
+    if (!zs_log_admit(text, strcspn(text, ":"), &suppressed))
+        return;
     size_t len = strcspn(text, "\r\n");
-    say_at(lvl, "zk", "client %.*s", (int)len, text);
+    if (suppressed > 0)
+        say_log(lvl, "zk", "client %.*s (suppressed=%d similar lines)", (int)len, text,
+                suppressed);
+    else
+        say_log(lvl, "zk", "client %.*s", (int)len, text);
 }
 
 static void zs_sess_init(struct zs_sess *s)
@@ -128,10 +185,10 @@ static void zs_sess_set_locked(struct zs_sess *s, int state)
     pthread_cond_broadcast(&s->cond);
 }
 
-/* Waits until the session is connected, expired or refused, at most
- * timeout_ms. Returns the state (ZOO_CONNECTED_STATE on success) or 0 on
- * timeout. */
-static int zs_sess_wait(struct zs_sess *s, int timeout_ms)
+/* Waits until the session is connected, expired or refused (or, with
+ * only_expired, until it is expired), at most timeout_ms. Returns the state
+ * (ZOO_CONNECTED_STATE on success) or 0 on timeout. */
+static int zs_sess_wait(struct zs_sess *s, int timeout_ms, bool only_expired)
 {
     struct timespec dl;
     clock_gettime(CLOCK_MONOTONIC, &dl);
@@ -142,15 +199,19 @@ static int zs_sess_wait(struct zs_sess *s, int timeout_ms)
         dl.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&s->lock);
-    while (s->zstate != ZOO_CONNECTED_STATE && s->zstate != ZOO_EXPIRED_SESSION_STATE &&
-           s->zstate != ZOO_AUTH_FAILED_STATE) {
-        if (pthread_cond_timedwait(&s->cond, &s->lock, &dl) != 0)
+    for (;;) {
+        int st = s->zstate;
+        if (st == ZOO_EXPIRED_SESSION_STATE ||
+            (!only_expired && (st == ZOO_CONNECTED_STATE || st == ZOO_AUTH_FAILED_STATE)))
             break;
+        if (pthread_cond_timedwait(&s->cond, &s->lock, &dl) != 0) {
+            pthread_mutex_unlock(&s->lock);
+            return 0;
+        }
     }
     int st = s->zstate;
     pthread_mutex_unlock(&s->lock);
-    return (st == ZOO_CONNECTED_STATE || st == ZOO_EXPIRED_SESSION_STATE ||
-            st == ZOO_AUTH_FAILED_STATE) ? st : 0;
+    return st;
 }
 
 /* Watcher of auxiliary handles (chroot bootstrap, test expiry): ctx is a
@@ -252,7 +313,7 @@ static zhandle_t *zs_handle_open(const char *connect, int timeout_ms, watcher_fn
         say_syserror("zk", "zookeeper_init failed connect=%s", connect);
         return NULL;
     }
-    int st = zs_sess_wait(s, timeout_ms);
+    int st = zs_sess_wait(s, timeout_ms, false);
     if (st != ZOO_CONNECTED_STATE) {
         say_warn("zk", "no session connect=%s state=%s", connect,
                  st == 0 ? "timeout" : st == ZOO_EXPIRED_SESSION_STATE ? "expired" : "auth_failed");
@@ -529,12 +590,16 @@ kerr_t zk_store_expire_session_for_test(struct zk_store *zs)
     clientid_t cid = *zoo_client_id(zs->zh);
     struct zs_sess s;
     zs_sess_init(&s);
-    zhandle_t *zh2 = zs_handle_open(zs->connect, zs->session_timeout_ms, zs_aux_watcher,
-                                    &s, &s, &cid);
+    /* Racy by nature: our own handle may take the session back before the
+     * second one closes it (then the close is not sent). Check and retry. */
     err = KERR__ZK;
-    if (zh2 != NULL) {
-        zookeeper_close(zh2); /* closes the shared session on the server */
-        err = KERR_NONE;
+    for (int tries = 0; tries < ZS_RETRIES && err != KERR_NONE; tries++) {
+        zhandle_t *zh2 = zs_handle_open(zs->connect, zs->session_timeout_ms, zs_aux_watcher,
+                                        &s, &s, &cid);
+        if (zh2 != NULL)
+            zookeeper_close(zh2); /* sends closeSession: the server ends the session */
+        if (zs_sess_wait(&zs->sess, 3000, true) == ZOO_EXPIRED_SESSION_STATE)
+            err = KERR_NONE;
     }
     zs_sess_destroy(&s);
     return zs_leave(zs, err);
@@ -699,8 +764,9 @@ kerr_t zk_store_register_broker(struct zk_store *zs, const struct zk_broker_reg 
             break;
         }
     }
-    if (e == KERR__ZK && err != NULL)
-        snprintf(err, errlen, "cannot register broker %d in ZooKeeper", reg->id);
+    if (e != KERR_NONE && e != KERR__EXISTS && err != NULL)
+        snprintf(err, errlen, "cannot register broker %d in ZooKeeper (%s)%s", reg->id,
+                 kerr_name(e), e == KERR__NOENT ? ": /brokers/ids is missing" : "");
     zs_leave(zs, e);
 out_free:
     free(data);
@@ -807,6 +873,7 @@ static kerr_t zs_topic_create_once(struct zk_store *zs, const char *tpath, const
     if (rc != ZNONODE)
         return zs_err(rc, "exists", tpath);
     rc = zoo_exists(zs->zh, cpath, 0, &cst);
+    bool cfg_exists = rc == ZOK;
     if (rc == ZOK) /* left over from an interrupted create or delete: replace it */
         zoo_set_op_init(&ops[0], cpath, (const char *)cfg, (int)cfg_len, cst.version, &sst);
     else if (rc == ZNONODE)
@@ -821,6 +888,8 @@ static kerr_t zs_topic_create_once(struct zk_store *zs, const char *tpath, const
         return KERR_NONE;
     if (res[1].err == ZNODEEXISTS)
         return KERR_TOPIC_ALREADY_EXISTS;
+    if (res[0].err == ZNONODE && !cfg_exists)
+        return zs_err(res[0].err, "create", cpath); /* no /config/topics: ensure_paths */
     if (res[0].err == ZNODEEXISTS || res[0].err == ZBADVERSION || res[0].err == ZNONODE)
         return KERR__AGAIN;
     return zs_err(rc, "multi_create_topic", tpath);

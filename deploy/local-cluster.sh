@@ -281,6 +281,10 @@ bootstrap() {
 
 cmd_down() {
     local f name
+    if [ ! -d "$DIR" ]; then
+        say "no cluster state in $DIR: nothing to stop"
+        return 0
+    fi
     if [ -d "$DIR" ]; then
         for f in "$DIR"/broker-*.pid; do
             [ -e "$f" ] || continue
@@ -357,8 +361,13 @@ case $BROKERS in
     '') ;;
     *[!0-9]*|0) die "--brokers needs a positive number" ;;
 esac
-mkdir -p "$DIR"
-DIR=$(cd "$DIR" && pwd)
+# Only `up` creates the state directory; the other commands work on what exists.
+if [ "$cmd" = up ]; then
+    mkdir -p "$DIR"
+fi
+if [ -d "$DIR" ]; then
+    DIR=$(cd "$DIR" && pwd)
+fi
 state_load
 
 case $cmd in
@@ -368,6 +377,13 @@ case $cmd in
     kill) [ -n "$id" ] || usage; name=$(target_name "$id"); proc_stop "$name" KILL 1 ;;
     stop) [ -n "$id" ] || usage; name=$(target_name "$id"); proc_stop "$name" TERM 0 ;;
     restart) [ -n "$id" ] || usage; cmd_restart "$id" ;;
-    clean) cmd_down; rm -rf "$DIR"; say "removed $DIR" ;;
+    clean)
+        if [ -d "$DIR" ]; then
+            cmd_down
+            rm -rf "$DIR"
+            say "removed $DIR"
+        else
+            say "nothing to clean ($DIR does not exist)"
+        fi ;;
     *) echo "unknown command $cmd" >&2; usage ;;
 esac

@@ -14,8 +14,8 @@
 #include <string.h>
 
 struct partition *partition_new(const char *topic, int32_t index, const char *dir,
-                                bool open_log, const struct topic_config *tc, char *err,
-                                size_t errlen)
+                                bool open_log, const struct topic_config *tc,
+                                int64_t recovery_point, char *err, size_t errlen)
 {
     struct partition *part = calloc(1, sizeof(*part));
     if (!part) {
@@ -34,7 +34,7 @@ struct partition *partition_new(const char *topic, int32_t index, const char *di
             .index_interval_bytes = tc->index_interval_bytes,
             .index_max_bytes = tc->segment_index_bytes,
             .flush_interval_messages = tc->flush_messages,
-            .recovery_point = 0, /* until checkpoints exist: scan everything at open */
+            .recovery_point = recovery_point,
         };
         part->log = plog_open(dir, &pc, err, errlen);
         if (!part->log) {

@@ -50,10 +50,11 @@ struct partition {
 };
 
 /* Creates a partition; opens (or creates) its log under dir when
- * open_log. Returns new, NULL with err on failure. */
+ * open_log, scanning it from recovery_point (plog_config: -1 after a clean
+ * shutdown, 0 = scan everything). Returns new, NULL with err on failure. */
 struct partition *partition_new(const char *topic, int32_t index, const char *dir,
-                                bool open_log, const struct topic_config *tc, char *err,
-                                size_t errlen);
+                                bool open_log, const struct topic_config *tc,
+                                int64_t recovery_point, char *err, size_t errlen);
 /* Closes the log (flushing it) and frees; remove_files deletes the dir. NULL ok. */
 void partition_free(struct partition *part, const char *dir, bool remove_files);
 

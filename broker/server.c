@@ -237,7 +237,7 @@ static int server_start(struct broker *b)
     /* Without the clean-shutdown marker every log is scanned and CRC-checked
      * (checkpointed recovery points come with the storage issue). */
     b->recovery_point = logdir_clean_shutdown_exists(b->data_dir) ? -1 : 0;
-    if (b->recovery_point != -1)
+    if (b->recovery_point != -1 && meta->broker_id >= 0)
         say_info("storage", "no clean-shutdown marker: recovering every log dir=%s", b->data_dir);
     if (admin_load_topics(b) != 0)
         return -1;

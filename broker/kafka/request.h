@@ -47,6 +47,8 @@ struct req {
     bool no_response;        /* produce with acks=0 */
     bool from_broker;        /* the peer authenticated as a broker (inter-broker) */
     struct kstr client_id;   /* view into frame */
+    const char *listener;    /* name of the listener the request came in on; valid
+                                while the request is being handled on its loop */
     uint8_t *frame;          /* owned: the whole request frame without size */
     size_t frame_len;
     struct kslice body;      /* view into frame after the header */

@@ -202,6 +202,7 @@ static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool 
     req->frame_len = (size_t)size;
     req->conn = conn;
     req->broker = conn->broker;
+    req->listener = conn->listener;
     req->start_us = clock_mono_us();
     kbuf_init(&req->out);
     return req;

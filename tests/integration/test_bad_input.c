@@ -233,23 +233,26 @@ Test(bad_input, metadata_v99_closes)
     kbytes_free(&b);
 }
 
-Test(bad_input, produce_v2_below_min_closes)
+Test(bad_input, fetch_v3_below_min_closes)
 {
-    struct kbytes rec = valid_batch();
+    /* Fetch v3 (advertised range starts at 4): replica_id, max_wait_ms,
+     * min_bytes, max_bytes, topics[name, partitions[index, offset, max]]. */
     struct kbytes b;
     kbytes_init(&b);
-    kreq_begin(&b, KREQ_PRODUCE, 2, 5, "gregor-test", false);
-    kbytes_i16(&b, 1);
-    kbytes_i32(&b, 1000);
+    kreq_begin(&b, KREQ_FETCH, 3, 5, "gregor-test", false);
+    kbytes_i32(&b, -1);
+    kbytes_i32(&b, 100);
+    kbytes_i32(&b, 1);
+    kbytes_i32(&b, 1 << 20);
     kbytes_i32(&b, 1);
     kbytes_str(&b, g_topic);
     kbytes_i32(&b, 1);
     kbytes_i32(&b, 0);
-    kbytes_bytes(&b, rec.p, (int32_t)rec.len);
+    kbytes_i64(&b, 0);
+    kbytes_i32(&b, 1 << 20);
     kreq_end(&b);
-    send_expect_close(b.p, b.len, "Produce v2");
+    send_expect_close(b.p, b.len, "Fetch v3");
     kbytes_free(&b);
-    kbytes_free(&rec);
 }
 
 Test(bad_input, garbage_bytes_close)

@@ -1,0 +1,130 @@
+"""
+tests/integration/protocol/cluster.py — starts a real ZooKeeper (deploy/zk-run.sh, Debian's
+package) and real gregor-broker processes on free loopback ports for the
+protocol tests, and always stops them (atexit and process-group kill).
+"""
+import atexit
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+SRC = os.environ.get("GREGOR_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("GREGOR_BUILD_DIR", os.path.join(SRC, "build"))
+BROKER_BIN = os.path.join(BUILD, "bin", "gregor-broker")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, proc=None, timeout=30.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+class ZooKeeper:
+    def __init__(self, tmp):
+        self.port = free_port()
+        self.dir = os.path.join(tmp, "zk")
+        self.log = open(os.path.join(tmp, "zk.log"), "w")
+        self.proc = subprocess.Popen(["bash", os.path.join(SRC, "deploy", "zk-run.sh"), self.dir,
+                                      str(self.port)], stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        if not wait_port(self.port, self.proc, 60):
+            raise RuntimeError("ZooKeeper did not start (see %s)" % self.log.name)
+        self.connect = "127.0.0.1:%d" % self.port
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+class Broker:
+    def __init__(self, tmp, zk, broker_id=0, overrides=()):
+        self.tmp = tmp
+        self.zk = zk
+        self.id = broker_id
+        self.port = free_port()
+        self.logdir = os.path.join(tmp, "broker-%d" % broker_id)
+        self.logfile = os.path.join(tmp, "broker-%d.log" % broker_id)
+        self.overrides = list(overrides)
+        self.proc = None
+        self.start()
+
+    def args(self):
+        a = [BROKER_BIN, os.path.join(SRC, "deploy", "config", "server.properties"),
+             "--override", "broker.id=%d" % self.id,
+             "--override", "listeners=PLAINTEXT://127.0.0.1:%d" % self.port,
+             "--override", "advertised.listeners=PLAINTEXT://127.0.0.1:%d" % self.port,
+             "--override", "log.dirs=" + self.logdir,
+             "--override", "zookeeper.connect=" + self.zk.connect]
+        for o in self.overrides:
+            a += ["--override", o]
+        return a
+
+    def start(self):
+        log = open(self.logfile, "a")
+        self.proc = subprocess.Popen(self.args(), stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        if not wait_port(self.port, self.proc, 30):
+            raise RuntimeError("broker %d did not start:\n%s" % (self.id, open(self.logfile).read()[-3000:]))
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+class Cluster:
+    def __init__(self, n_brokers=1, overrides=()):
+        self.tmp = tempfile.mkdtemp(prefix="gregor-proto-")
+        self.zk = ZooKeeper(self.tmp)
+        self.brokers = [Broker(self.tmp, self.zk, i, overrides) for i in range(n_brokers)]
+        atexit.register(self.stop)
+
+    def stop(self):
+        for b in self.brokers:
+            b.stop(signal.SIGKILL)
+        self.zk.stop()
+        if os.environ.get("GREGOR_KEEP_TMP") is None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def run_tests(tests):
+    """Runs test functions in order; prints one line each and a closing
+    'N passed, M failed' line. Returns the process exit status."""
+    import traceback
+    passed = failed = 0
+    for t in tests:
+        start = time.time()
+        try:
+            t()
+            passed += 1
+            print("PASS %s (%.2fs)" % (t.__name__, time.time() - start), flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL %s" % t.__name__, flush=True)
+            traceback.print_exc()
+    print("%d passed, %d failed" % (passed, failed), flush=True)
+    return 0 if failed == 0 else 1

@@ -1,0 +1,597 @@
+#!/usr/bin/env python3
+"""
+tests/integration/protocol/test_api_matrix.py — every advertised version of every API,
+against a real broker and ZooKeeper, with this file's own codec (kwire.py).
+
+Each response is decoded field by field for its version and must be consumed
+exactly (no bytes left over), so a field missing, extra or in the wrong
+place in any version fails. Behaviour checked along the way: ApiVersions
+downgrade answer, Metadata null/empty/all and auto-creation, Produce acks
+0/1/-1 and offsets, Fetch long polling, limits and out-of-range, ListOffsets
+earliest/latest/by time, CreateTopics validate-only and errors, DeleteTopics
+(also with delete.topic.enable=false), FindCoordinator.
+"""
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kwire import W, R, Conn, record_batch, parse_batches, batch_records  # noqa: E402
+from cluster import Cluster, run_tests  # noqa: E402
+
+ADVERTISED = {0: (0, 7), 1: (4, 11), 2: (0, 5), 3: (0, 8), 10: (0, 2), 18: (0, 3), 19: (0, 4),
+              20: (0, 3)}
+
+CL = None
+
+
+def conn():
+    return Conn("127.0.0.1", CL.brokers[0].port)
+
+
+# ---------------------------------------------------------------- encoders
+
+def api_versions_body(v):
+    w = W(flex=v >= 3)
+    if v >= 3:
+        w.str("gregor-test").str("1.0").tags()
+    return w.b
+
+
+def decode_api_versions(r, v):
+    err = r.i16()
+
+    def entry(r):
+        e = (r.i16(), r.i16(), r.i16())
+        r.tags()
+        return e
+    keys = r.array(entry)
+    throttle = r.i32() if v >= 1 else 0
+    r.tags()
+    r.done()
+    return err, keys, throttle
+
+
+def metadata_body(v, topics, allow=True):
+    w = W()
+    if topics is None:
+        w.i32(-1 if v >= 1 else 0)
+    else:
+        w.array(topics, lambda w, t: w.str(t))
+    if v >= 4:
+        w.i8(1 if allow else 0)
+    if v >= 8:
+        w.i8(0).i8(0)
+    return w.b
+
+
+def decode_metadata(r, v):
+    out = {}
+    if v >= 3:
+        r.i32()
+    out["brokers"] = r.array(lambda r: (r.i32(), r.str(), r.i32(), r.str() if v >= 1 else None))
+    out["cluster_id"] = r.str() if v >= 2 else None
+    out["controller"] = r.i32() if v >= 1 else None
+
+    def part(r):
+        p = {"err": r.i16(), "index": r.i32(), "leader": r.i32()}
+        p["epoch"] = r.i32() if v >= 7 else None
+        p["replicas"] = r.array(lambda r: r.i32())
+        p["isr"] = r.array(lambda r: r.i32())
+        p["offline"] = r.array(lambda r: r.i32()) if v >= 5 else None
+        return p
+
+    def topic(r):
+        t = {"err": r.i16(), "name": r.str()}
+        t["internal"] = r.i8() if v >= 1 else None
+        t["parts"] = r.array(part)
+        if v >= 8:
+            t["ops"] = r.i32()
+        return t
+    out["topics"] = {t["name"]: t for t in r.array(topic)}
+    if v >= 8:
+        r.i32()
+    r.done()
+    return out
+
+
+def produce_body(v, topic, partition, records, acks=1, timeout=5000):
+    w = W()
+    if v >= 3:
+        w.str(None)
+    w.i16(acks).i32(timeout)
+    w.array([topic], lambda w, t: (w.str(t), w.array([partition], lambda w, p: (w.i32(p), w.bytes(records)))))
+    return w.b
+
+
+def decode_produce(r, v):
+    def part(r):
+        p = {"index": r.i32(), "err": r.i16(), "base": r.i64()}
+        p["append_time"] = r.i64() if v >= 2 else None
+        p["log_start"] = r.i64() if v >= 5 else None
+        return p
+    topics = r.array(lambda r: (r.str(), r.array(part)))
+    if v >= 1:
+        r.i32()
+    r.done()
+    return {t: ps for t, ps in topics}
+
+
+def fetch_body(v, parts, max_wait=100, min_bytes=1, max_bytes=50 << 20, isolation=0):
+    """parts: list of (topic, partition, offset, partition_max_bytes)."""
+    w = W()
+    w.i32(-1).i32(max_wait).i32(min_bytes).i32(max_bytes).i8(isolation)
+    if v >= 7:
+        w.i32(0).i32(-1)
+    by_topic = {}
+    for t, p, off, pmax in parts:
+        by_topic.setdefault(t, []).append((p, off, pmax))
+
+    def pfn(w, x):
+        w.i32(x[0])
+        if v >= 9:
+            w.i32(-1)
+        w.i64(x[1])
+        if v >= 5:
+            w.i64(-1)
+        w.i32(x[2])
+    w.array(list(by_topic.items()), lambda w, tp: (w.str(tp[0]), w.array(tp[1], pfn)))
+    if v >= 7:
+        w.i32(0)
+    if v >= 11:
+        w.str("")
+    return w.b
+
+
+def decode_fetch(r, v):
+    r.i32()
+    if v >= 7:
+        assert r.i16() == 0
+        r.i32()
+
+    def part(r):
+        p = {"index": r.i32(), "err": r.i16(), "hw": r.i64(), "lso": r.i64()}
+        p["log_start"] = r.i64() if v >= 5 else None
+        p["aborted"] = r.array(lambda r: (r.i64(), r.i64()))
+        p["preferred"] = r.i32() if v >= 11 else None
+        p["records"] = r.bytes()
+        return p
+    topics = r.array(lambda r: (r.str(), r.array(part)))
+    r.done()
+    return {t: {p["index"]: p for p in ps} for t, ps in topics}
+
+
+def list_offsets_body(v, topic, partition, ts):
+    w = W().i32(-1)
+    if v >= 2:
+        w.i8(0)
+
+    def pfn(w, p):
+        w.i32(p)
+        if v >= 4:
+            w.i32(-1)
+        w.i64(ts)
+        if v == 0:
+            w.i32(1)
+    w.array([topic], lambda w, t: (w.str(t), w.array([partition], pfn)))
+    return w.b
+
+
+def decode_list_offsets(r, v):
+    if v >= 2:
+        r.i32()
+
+    def part(r):
+        p = {"index": r.i32(), "err": r.i16()}
+        if v == 0:
+            p["offsets"] = r.array(lambda r: r.i64())
+        else:
+            p["ts"] = r.i64()
+            p["offset"] = r.i64()
+        if v >= 4:
+            p["epoch"] = r.i32()
+        return p
+    topics = r.array(lambda r: (r.str(), r.array(part)))
+    r.done()
+    return topics[0][1][0]
+
+
+def create_topics_body(v, topics, validate_only=False, timeout=10000):
+    """topics: list of (name, partitions, rf, configs dict)."""
+    def tfn(w, t):
+        w.str(t[0]).i32(t[1]).i16(t[2]).i32(0)
+        w.array(list(t[3].items()), lambda w, kv: (w.str(kv[0]), w.str(kv[1])))
+    w = W().array(topics, tfn).i32(timeout)
+    if v >= 1:
+        w.i8(1 if validate_only else 0)
+    return w.b
+
+
+def decode_create_topics(r, v):
+    if v >= 2:
+        r.i32()
+
+    def t(r):
+        x = {"name": r.str(), "err": r.i16()}
+        x["msg"] = r.str() if v >= 1 else None
+        return x
+    out = {x["name"]: x for x in r.array(t)}
+    r.done()
+    return out
+
+
+def delete_topics_body(v, names):
+    return W().array(names, lambda w, n: w.str(n)).i32(10000).b
+
+
+def decode_delete_topics(r, v):
+    if v >= 1:
+        r.i32()
+    out = dict(r.array(lambda r: (r.str(), r.i16())))
+    r.done()
+    return out
+
+
+def create_topic(name, partitions=1, configs=None):
+    c = conn()
+    res = decode_create_topics(c.call(19, 4, create_topics_body(4, [(name, partitions, 1, configs or {})])), 4)
+    c.close()
+    assert res[name]["err"] in (0, 36), res
+
+
+def produce(topic, partition, records, v=7, acks=1, base_ts=None):
+    c = conn()
+    res = decode_produce(c.call(0, v, produce_body(v, topic, partition, record_batch(records, base_ts), acks)), v)
+    c.close()
+    p = res[topic][0]
+    assert p["err"] == 0, p
+    return p["base"]
+
+
+# ---------------------------------------------------------------- tests
+
+def test_api_versions_every_version():
+    for v in range(0, 4):
+        c = conn()
+        err, keys, _ = decode_api_versions(c.call(18, v, api_versions_body(v)), v)
+        c.close()
+        assert err == 0
+        got = {k: (lo, hi) for k, lo, hi in keys}
+        assert got == ADVERTISED, "v%d advertised %r" % (v, got)
+        assert [k for k, _, _ in keys] == sorted(got), "sorted by key"
+
+
+def test_api_versions_unsupported_version_gets_v0_error():
+    c = conn()
+    corr = c.send(18, 99, b"")
+    data = c.recv_frame()
+    c.close()
+    r = R(data)
+    assert r.i32() == corr
+    assert r.i16() == 35
+    assert r.array(lambda r: (r.i16(), r.i16(), r.i16())) == [(18, 0, 3)]
+    r.done()
+
+
+def test_unsupported_version_of_other_api_closes_connection():
+    c = conn()
+    c.send(3, 42, b"")
+    try:
+        c.recv_frame()
+        raise AssertionError("expected the connection to close")
+    except ConnectionError:
+        pass
+    c.close()
+
+
+def test_metadata_every_version():
+    create_topic("md-topic", 3)
+    for v in range(0, 9):
+        c = conn()
+        md = decode_metadata(c.call(3, v, metadata_body(v, ["md-topic"])), v)
+        c.close()
+        assert [(b[0], b[2]) for b in md["brokers"]] == [(0, CL.brokers[0].port)], md["brokers"]
+        if v >= 1:
+            assert md["controller"] == 0
+        if v >= 2:
+            assert md["cluster_id"] and len(md["cluster_id"]) == 22
+        t = md["topics"]["md-topic"]
+        assert t["err"] == 0 and len(t["parts"]) == 3
+        for i, p in enumerate(t["parts"]):
+            assert p["index"] == i and p["leader"] == 0 and p["replicas"] == [0] and p["isr"] == [0]
+            if v >= 7:
+                assert p["epoch"] == 0
+            if v >= 5:
+                assert p["offline"] == []
+
+
+def test_metadata_null_empty_and_all_topics():
+    create_topic("md-all-1")
+    c = conn()
+    md0 = decode_metadata(c.call(3, 0, metadata_body(0, [])), 0)
+    assert "md-all-1" in md0["topics"], "v0: empty list means all topics"
+    md1 = decode_metadata(c.call(3, 1, metadata_body(1, None)), 1)
+    assert "md-all-1" in md1["topics"], "v1: null means all topics"
+    md4 = decode_metadata(c.call(3, 4, metadata_body(4, [])), 4)
+    assert md4["topics"] == {}, "v1+: empty list means no topics"
+    c.close()
+
+
+def test_metadata_auto_create_only_when_allowed():
+    c = conn()
+    md = decode_metadata(c.call(3, 4, metadata_body(4, ["auto-no"], allow=False)), 4)
+    assert md["topics"]["auto-no"]["err"] == 3
+    md = decode_metadata(c.call(3, 4, metadata_body(4, ["auto-yes"], allow=True)), 4)
+    assert md["topics"]["auto-yes"]["err"] in (5, 0)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        md = decode_metadata(c.call(3, 4, metadata_body(4, ["auto-yes"], allow=False)), 4)
+        if md["topics"]["auto-yes"]["err"] == 0:
+            break
+        time.sleep(0.1)
+    assert md["topics"]["auto-yes"]["err"] == 0 and len(md["topics"]["auto-yes"]["parts"]) == 1
+    md = decode_metadata(c.call(3, 4, metadata_body(4, ["bad/name"], allow=True)), 4)
+    assert md["topics"]["bad/name"]["err"] == 17
+    md = decode_metadata(c.call(3, 4, metadata_body(4, ["auto-no"], allow=False)), 4)
+    assert md["topics"]["auto-no"]["err"] == 3, "not created by the earlier refused request"
+    c.close()
+
+
+def test_produce_every_version_assigns_consecutive_offsets():
+    create_topic("prod-v")
+    expect = 0
+    for v in range(0, 8):
+        for acks in (1, -1):
+            base = produce("prod-v", 0, [(b"k", b"v%d" % v, 0), (None, b"x", 1)], v=v, acks=acks)
+            assert base == expect, "v%d acks=%d base %d expected %d" % (v, acks, base, expect)
+            expect += 2
+    c = conn()
+    res = decode_produce(c.call(0, 5, produce_body(5, "prod-v", 0, record_batch([(b"a", b"b", 0)]))), 5)
+    p = res["prod-v"][0]
+    assert p["append_time"] == -1 and p["log_start"] == 0 and p["base"] == expect
+    c.close()
+
+
+def test_produce_acks0_sends_no_response():
+    create_topic("prod-acks0")
+    c = conn()
+    c.send(0, 7, produce_body(7, "prod-acks0", 0, record_batch([(b"k", b"v", 0)]), acks=0))
+    corr = c.send(18, 0, api_versions_body(0))
+    r = c.recv(18, 0, corr)  # the next response on the wire is ApiVersions'
+    decode_api_versions(r, 0)
+    c.close()
+    lo = list_offsets("prod-acks0", 0, -1)
+    assert lo == 1, lo
+
+
+def test_produce_errors_per_partition():
+    c = conn()
+    res = decode_produce(c.call(0, 7, produce_body(7, "no-such-topic-x", 0, record_batch([(b"k", b"v", 0)]))), 7)
+    assert res["no-such-topic-x"][0]["err"] == 3
+    create_topic("prod-err")
+    res = decode_produce(c.call(0, 7, produce_body(7, "prod-err", 5, record_batch([(b"k", b"v", 0)]))), 7)
+    assert res["prod-err"][0]["err"] == 3, "partition out of range"
+    res = decode_produce(c.call(0, 7, produce_body(7, "prod-err", 0, record_batch([(b"k", b"v", 0)]), acks=2)), 7)
+    assert res["prod-err"][0]["err"] == 21
+    res = decode_produce(c.call(0, 7, produce_body(7, "prod-err", 0, None)), 7)
+    assert res["prod-err"][0]["err"] == 87, "null records"
+    two = record_batch([(b"k", b"v", 0)]) + record_batch([(b"k", b"v", 0)])
+    res = decode_produce(c.call(0, 7, produce_body(7, "prod-err", 0, two)), 7)
+    assert res["prod-err"][0]["err"] == 87, "two batches in one partition"
+    res = decode_produce(c.call(0, 6, produce_body(6, "prod-err", 0, record_batch([(b"k", b"v", 0)], codec=4))), 6)
+    assert res["prod-err"][0]["err"] == 76, "zstd needs Produce v7"
+    c.close()
+    assert list_offsets("prod-err", 0, -1) == 0, "nothing appended by rejected batches"
+
+
+def list_offsets(topic, partition, ts, v=1):
+    c = conn()
+    p = decode_list_offsets(c.call(2, v, list_offsets_body(v, topic, partition, ts)), v)
+    c.close()
+    assert p["err"] == 0, p
+    return p["offsets"][0] if v == 0 else p["offset"]
+
+
+def test_fetch_every_version_returns_the_batches_as_produced():
+    create_topic("fetch-v")
+    batches = [record_batch([(b"k%d" % i, b"value-%d" % i, 0), (None, b"x", 2)]) for i in range(3)]
+    c = conn()
+    for b in batches:
+        res = decode_produce(c.call(0, 7, produce_body(7, "fetch-v", 0, b)), 7)
+        assert res["fetch-v"][0]["err"] == 0
+    for v in range(4, 12):
+        for iso in (0, 1):
+            f = decode_fetch(c.call(1, v, fetch_body(v, [("fetch-v", 0, 0, 1 << 20)], isolation=iso)), v)
+            p = f["fetch-v"][0]
+            assert p["err"] == 0 and p["hw"] == 6 and p["lso"] == 6
+            if v >= 5:
+                assert p["log_start"] == 0
+            if v >= 11:
+                assert p["preferred"] == -1
+            assert p["aborted"] == (None if iso == 0 else []), p["aborted"]
+            got = parse_batches(p["records"])
+            assert [(g[0], g[1], g[2]) for g in got] == [(0, 1, 2), (2, 3, 2), (4, 5, 2)]
+            for g, sent in zip(got, batches):
+                # identical except baseOffset (0..7) and partitionLeaderEpoch (12..15)
+                assert g[3][8:12] == sent[8:12] and g[3][16:] == sent[16:]
+                assert g[3][12:16] == b"\x00\x00\x00\x00", "leader epoch 0 written"
+    c.close()
+
+
+def test_fetch_offset_inside_batch_returns_whole_batch_and_out_of_range():
+    create_topic("fetch-mid")
+    produce("fetch-mid", 0, [(None, b"a", 0), (None, b"b", 0), (None, b"c", 0)])
+    c = conn()
+    f = decode_fetch(c.call(1, 11, fetch_body(11, [("fetch-mid", 0, 1, 1 << 20)])), 11)
+    got = parse_batches(f["fetch-mid"][0]["records"])
+    assert len(got) == 1 and got[0][0] == 0 and got[0][2] == 3
+    assert [x[2] for x in batch_records(got[0][3])] == [b"a", b"b", b"c"]
+    f = decode_fetch(c.call(1, 11, fetch_body(11, [("fetch-mid", 0, 4, 1 << 20)])), 11)
+    assert f["fetch-mid"][0]["err"] == 1, "offset past the end"
+    f = decode_fetch(c.call(1, 11, fetch_body(11, [("fetch-mid", 0, -5, 1 << 20)])), 11)
+    assert f["fetch-mid"][0]["err"] == 1, "negative offset"
+    f = decode_fetch(c.call(1, 11, fetch_body(11, [("nope-topic", 0, 0, 1 << 20)])), 11)
+    assert f["nope-topic"][0]["err"] == 3
+    c.close()
+
+
+def test_fetch_limits_always_return_one_whole_batch():
+    create_topic("fetch-lim", 2)
+    big = [(None, b"z" * 3000, 0)]
+    for p in (0, 1):
+        for _ in range(3):
+            produce("fetch-lim", p, big)
+    c = conn()
+    # partition_max_bytes 10 < one batch: the first batch still comes whole (KIP-74)
+    f = decode_fetch(c.call(1, 11, fetch_body(11, [("fetch-lim", 0, 0, 10), ("fetch-lim", 1, 0, 10)])), 11)
+    b0 = parse_batches(f["fetch-lim"][0]["records"])
+    b1 = parse_batches(f["fetch-lim"][1]["records"])
+    assert len(b0) == 1 and len(f["fetch-lim"][0]["records"]) == len(b0[0][3])
+    assert b1 == [], "only the first non-empty partition may exceed the limits"
+    # max_bytes bounds the whole response
+    f = decode_fetch(c.call(1, 11, fetch_body(11, [("fetch-lim", 0, 0, 1 << 20), ("fetch-lim", 1, 0, 1 << 20)],
+                                              max_bytes=7000)), 11)
+    total = len(f["fetch-lim"][0]["records"]) + len(f["fetch-lim"][1]["records"])
+    assert 0 < total <= 7000, total
+    assert len(parse_batches(f["fetch-lim"][0]["records"])) == 2
+    c.close()
+
+
+def test_fetch_long_poll_waits_and_wakes_on_produce():
+    create_topic("fetch-wait")
+    c = conn()
+    t0 = time.time()
+    f = decode_fetch(c.call(1, 11, fetch_body(11, [("fetch-wait", 0, 0, 1 << 20)], max_wait=700)), 11)
+    waited = time.time() - t0
+    assert f["fetch-wait"][0]["records"] == b"" and 0.6 <= waited < 3.0, waited
+    timer = threading.Timer(0.3, lambda: produce("fetch-wait", 0, [(None, b"wake", 0)]))
+    timer.start()
+    t0 = time.time()
+    f = decode_fetch(c.call(1, 11, fetch_body(11, [("fetch-wait", 0, 0, 1 << 20)], max_wait=5000)), 11)
+    waited = time.time() - t0
+    timer.join()
+    assert 0.2 <= waited < 2.0, "woken by the produce, not the 5 s timer: %.2f" % waited
+    assert len(parse_batches(f["fetch-wait"][0]["records"])) == 1
+    c.close()
+
+
+def test_list_offsets_every_version():
+    create_topic("lo-v")
+    now = int(time.time() * 1000)
+    produce("lo-v", 0, [(None, b"a", 0), (None, b"b", 10)], base_ts=now - 100000)   # ts -100000, -99990
+    produce("lo-v", 0, [(None, b"c", 0), (None, b"d", 5)], base_ts=now - 50000)     # -50000, -49995
+    for v in range(0, 6):
+        assert list_offsets("lo-v", 0, -2, v) == 0
+        assert list_offsets("lo-v", 0, -1, v) == 4
+    for v in range(1, 6):
+        c = conn()
+        p = decode_list_offsets(c.call(2, v, list_offsets_body(v, "lo-v", 0, now - 99995)), v)
+        assert p["err"] == 0 and p["offset"] == 1 and p["ts"] == now - 99990, p
+        p = decode_list_offsets(c.call(2, v, list_offsets_body(v, "lo-v", 0, now - 60000)), v)
+        assert p["offset"] == 2 and p["ts"] == now - 50000, p
+        p = decode_list_offsets(c.call(2, v, list_offsets_body(v, "lo-v", 0, now + 60000)), v)
+        assert p["offset"] == -1 and p["ts"] == -1, p
+        if v >= 4:
+            assert p["epoch"] in (-1, 0)
+        p = decode_list_offsets(c.call(2, v, list_offsets_body(v, "missing-t", 0, -1)), v)
+        assert p["err"] == 3
+        c.close()
+
+
+def test_create_topics_every_version():
+    c = conn()
+    for v in range(0, 5):
+        name = "ct-v%d" % v
+        res = decode_create_topics(c.call(19, v, create_topics_body(v, [(name, 2, 1, {"retention.ms": "1000"})])), v)
+        assert res[name]["err"] == 0, res
+        res = decode_create_topics(c.call(19, v, create_topics_body(v, [(name, 2, 1, {})])), v)
+        assert res[name]["err"] == 36
+        if v >= 1:
+            assert res[name]["msg"]
+        res = decode_create_topics(c.call(19, v, create_topics_body(v, [("ct-rf-%d" % v, 1, 3, {})])), v)
+        assert res["ct-rf-%d" % v]["err"] == 38, "replication factor above live brokers"
+        res = decode_create_topics(c.call(19, v, create_topics_body(v, [("ct-cfg-%d" % v, 1, 1, {"no.such": "1"})])), v)
+        assert res["ct-cfg-%d" % v]["err"] == 40
+        res = decode_create_topics(c.call(19, v, create_topics_body(v, [("ct-p-%d" % v, 0, 1, {})])), v)
+        assert res["ct-p-%d" % v]["err"] == 37
+        res = decode_create_topics(c.call(19, v, create_topics_body(v, [("bad name!", 1, 1, {})])), v)
+        assert res["bad name!"]["err"] == 17
+    res = decode_create_topics(c.call(19, 4, create_topics_body(4, [("ct-default", -1, -1, {})])), 4)
+    assert res["ct-default"]["err"] == 0
+    md = decode_metadata(c.call(3, 4, metadata_body(4, ["ct-v0", "ct-default", "ct-rf-0"], allow=False)), 4)
+    assert len(md["topics"]["ct-v0"]["parts"]) == 2 and len(md["topics"]["ct-default"]["parts"]) == 1
+    assert md["topics"]["ct-rf-0"]["err"] == 3, "refused topic was not created"
+    c.close()
+
+
+def test_create_topics_validate_only_changes_nothing():
+    c = conn()
+    for v in range(1, 5):
+        res = decode_create_topics(c.call(19, v, create_topics_body(v, [("ct-val-%d" % v, 3, 1, {})], validate_only=True)), v)
+        assert res["ct-val-%d" % v]["err"] == 0
+        res = decode_create_topics(c.call(19, v, create_topics_body(v, [("ct-valbad-%d" % v, 3, 5, {})], validate_only=True)), v)
+        assert res["ct-valbad-%d" % v]["err"] == 38
+        md = decode_metadata(c.call(3, 4, metadata_body(4, ["ct-val-%d" % v], allow=False)), 4)
+        assert md["topics"]["ct-val-%d" % v]["err"] == 3
+    c.close()
+
+
+def test_delete_topics_every_version():
+    c = conn()
+    for v in range(0, 4):
+        name = "dt-v%d" % v
+        create_topic(name)
+        produce(name, 0, [(None, b"x", 0)])
+        res = decode_delete_topics(c.call(20, v, delete_topics_body(v, [name, "dt-missing"])), v)
+        assert res == {name: 0, "dt-missing": 3}, res
+        md = decode_metadata(c.call(3, 4, metadata_body(4, [name], allow=False)), 4)
+        assert md["topics"][name]["err"] == 3
+        assert not os.path.exists(os.path.join(CL.brokers[0].logdir, name + "-0")), "log dir removed"
+    c.close()
+
+
+def test_find_coordinator_every_version():
+    c = conn()
+    for v in range(0, 3):
+        w = W().str("group-x")
+        if v >= 1:
+            w.i8(0)
+        r = c.call(10, v, w.b)
+        if v >= 1:
+            r.i32()
+        assert r.i16() == 15
+        if v >= 1:
+            r.str()
+        r.i32(), r.str(), r.i32()
+        r.done()
+    c.close()
+
+
+def test_delete_topic_disabled():
+    cl2 = Cluster(overrides=["delete.topic.enable=false"])
+    try:
+        c = Conn("127.0.0.1", cl2.brokers[0].port)
+        res = decode_create_topics(c.call(19, 4, create_topics_body(4, [("keep-me", 1, 1, {})])), 4)
+        assert res["keep-me"]["err"] == 0
+        res = decode_delete_topics(c.call(20, 3, delete_topics_body(3, ["keep-me"])), 3)
+        assert res == {"keep-me": 73}
+        c.close()
+    finally:
+        cl2.stop()
+
+
+def main():
+    global CL
+    CL = Cluster()
+    tests = [f for n, f in sorted(globals().items()) if n.startswith("test_") and callable(f)]
+    only = sys.argv[1:]
+    if only:
+        tests = [t for t in tests if any(o in t.__name__ for o in only)]
+    rc = run_tests(tests)
+    CL.stop()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

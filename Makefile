@@ -62,8 +62,11 @@ test: deps
 	@if [ "$(SKIP_ASAN)" != 1 ]; then $(MAKE) --no-print-directory test-asan; fi
 	@$(MAKE) --no-print-directory test-full
 
+# Warnings are enforced by the -Werror build; instrumented builds make GCC
+# emit false positives (-Wformat-truncation, -Wmaybe-uninitialized), so the
+# ASan build does not use -Werror.
 test-asan:
-	cmake -S . -B $(ASAN_BUILD) -DGREGOR_WERROR=ON -DGREGOR_SANITIZE=ON $(CMAKE_ARGS)
+	cmake -S . -B $(ASAN_BUILD) -DGREGOR_WERROR=OFF -DGREGOR_SANITIZE=ON $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	@cd $(ASAN_BUILD) && export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 && \

@@ -11,6 +11,7 @@
  */
 #include "broker/server.h"
 #include "broker/admin.h"
+#include "broker/net/conn.h"
 #include "broker/net/listener.h"
 #include "broker/net/worker.h"
 #include "broker/storage/fileio.h"
@@ -198,16 +199,28 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(b->main_base);
 }
 
+static void close_conns_job(void *arg)
+{
+    conn_close_all(arg);
+}
+
+/* Order matters: no new connections; close the open ones (answering parked
+ * fetches) on their loops; let the admin worker finish (its completions go
+ * to the still-running network loops); then join the network loops, which
+ * run every completion posted before they stop. */
 static void server_shutdown(struct broker *b)
 {
     listeners_free(b->listeners);
     if (b->zk)
         zk_store_set_session_cb(b->zk, NULL, NULL);
     for (int i = 0; b->net && i < b->n_net; i++)
-        worker_free(b->net[i]);
+        if (b->net[i])
+            worker_post(b->net[i], close_conns_job, b->net[i]);
     if (b->admin)
         admin_stop(b);
     worker_free(b->admin);
+    for (int i = 0; b->net && i < b->n_net; i++)
+        worker_free(b->net[i]);
     zk_store_close(b->zk);
     topics_free(b->topics);
     if (b->logdir_lock_fd >= 0) {

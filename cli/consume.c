@@ -88,6 +88,7 @@ struct consume_state {
     int32_t at_end_size;      /* entries in at_end */
     uint64_t count;           /* records printed */
     int64_t last_ms;          /* when the last record (or the start) was */
+    rd_kafka_resp_err_t last_warned; /* last transient error reported */
 };
 
 static volatile sig_atomic_t consume_stop;
@@ -277,12 +278,18 @@ static bool consume_all_at_end(const struct consume_state *st, const struct cons
     return done;
 }
 
-/* Handles an error event: CLI_FAIL for errors that will not go away. */
-static int consume_error(const struct cli *cli, const rd_kafka_message_t *m)
+/*
+ * Handles an error event: CLI_FAIL for errors that will not go away (the
+ * topic vanished from the cluster, no permission, fatal client error).
+ * Others are retried by librdkafka (a broker answering
+ * UNKNOWN_TOPIC_OR_PARTITION may just not know a new topic yet); they are
+ * reported as a warning, once per distinct error in a row (always with -v).
+ */
+static int consume_error(const struct cli *cli, struct consume_state *st,
+                         const rd_kafka_message_t *m)
 {
     switch (m->err) {
     case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
     case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
@@ -290,8 +297,10 @@ static int consume_error(const struct cli *cli, const rd_kafka_message_t *m)
         return cli_fail("consume failed: %s (%s)", rd_kafka_message_errstr(m),
                         rd_kafka_err2name(m->err));
     default:
-        if (cli->verbose > 0)
-            cli_warn("consume: %s (%s)", rd_kafka_message_errstr(m), rd_kafka_err2name(m->err));
+        if (cli->verbose > 0 || m->err != st->last_warned)
+            cli_warn("warning: %s (%s); retrying", rd_kafka_message_errstr(m),
+                     rd_kafka_err2name(m->err));
+        st->last_warned = m->err;
         return CLI_OK;
     }
 }
@@ -317,8 +326,9 @@ static int consume_event(const struct cli *cli, struct consume_state *st,
         return CLI_OK;
     }
     if (m->err)
-        return consume_error(cli, m);
+        return consume_error(cli, st, m);
     consume_print(a, m);
+    st->last_warned = RD_KAFKA_RESP_ERR_NO_ERROR;
     st->count++;
     st->last_ms = consume_now_ms();
     if (m->partition >= 0 && m->partition < st->at_end_size)

@@ -254,7 +254,8 @@ kerr_t zk_codec_config_decode(const uint8_t *d, size_t len, struct zk_topic *t)
     kerr_t err = KERR__NOMEM;
     if (keys == NULL || vals == NULL)
         goto out_free;
-    qsort(m->configs, nc, sizeof(*m->configs), zc_entry_cmp);
+    if (nc > 1)
+        qsort(m->configs, nc, sizeof(*m->configs), zc_entry_cmp);
     err = KERR__CORRUPT;
     for (size_t i = 0; i < nc; i++)
         if (!zc_copy_str(keys[i], sizeof(keys[i]), m->configs[i]->key) ||

@@ -163,6 +163,8 @@ static bool fetch_try_complete(struct fetch_op *op, bool timed_out)
 static void fetch_finish(struct fetch_op *op)
 {
     struct req *req = op->req;
+    req->cancel = NULL;
+    req->handler_state = NULL;
     fetch_op_free(op);
     req_complete(req);
 }
@@ -177,6 +179,15 @@ static void fetch_wake_ev_cb(evutil_socket_t fd, short what, void *arg)
 static void fetch_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct fetch_op *op = arg;
+    fetch_try_complete(op, true);
+    fetch_finish(op);
+}
+
+/* Shutdown: answer now with what there is (network loop). */
+static void fetch_cancel(struct req *req)
+{
+    struct fetch_op *op = req->handler_state;
+    req->cancel = NULL;
     fetch_try_complete(op, true);
     fetch_finish(op);
 }
@@ -209,6 +220,8 @@ static kerr_t fetch_park(struct fetch_op *op)
         left = 0;
     struct timeval tv = {left / 1000, (left % 1000) * 1000};
     evtimer_add(op->timer_ev, &tv);
+    op->req->handler_state = op;
+    op->req->cancel = fetch_cancel;
     /* an append may have landed between the read and the watch */
     event_active(op->wake_ev, EV_READ, 0);
     return KERR__PENDING;

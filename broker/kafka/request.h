@@ -58,6 +58,10 @@ struct req {
     int64_t files_len;       /* sum of files[].len */
     int64_t start_us;        /* monotonic receive time */
     void *handler_state;     /* owned by the handler while pending */
+    /* Set by a handler that parks the request on the connection's loop (a
+     * waiting Fetch); called on that loop at shutdown, it must answer the
+     * request now (it ends in req_complete()). NULL for other requests. */
+    void (*cancel)(struct req *req);
 };
 
 /* Records that len bytes of fd starting at pos go at the current end of

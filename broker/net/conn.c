@@ -32,6 +32,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,15 +51,43 @@ struct conn {
     struct req *inflight;      /* the one request being handled, or NULL */
     bool dead;                 /* socket closed; free when inflight completes */
     bool write_blocked;        /* waiting for output to drain */
+    struct conn *prev, *next;  /* registry of all conns; conns_lock */
     char peer[64];
     char listener[32];
 };
 
 static _Atomic int64_t conn_open_count;
 
+/* Every live struct conn, so shutdown can close them (each conn is still
+ * touched only by its own loop; the lock guards the links). */
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn *conns_head;
+
 int64_t conn_count(void)
 {
     return atomic_load(&conn_open_count);
+}
+
+static void conn_register(struct conn *conn)
+{
+    pthread_mutex_lock(&conns_lock);
+    conn->next = conns_head;
+    if (conns_head)
+        conns_head->prev = conn;
+    conns_head = conn;
+    pthread_mutex_unlock(&conns_lock);
+}
+
+static void conn_unregister(struct conn *conn)
+{
+    pthread_mutex_lock(&conns_lock);
+    if (conn->prev)
+        conn->prev->next = conn->next;
+    else
+        conns_head = conn->next;
+    if (conn->next)
+        conn->next->prev = conn->prev;
+    pthread_mutex_unlock(&conns_lock);
 }
 
 static void conn_process(struct conn *conn);
@@ -76,6 +105,7 @@ static void req_free(struct req *req)
 
 static void conn_free(struct conn *conn)
 {
+    conn_unregister(conn);
     free(conn);
 }
 
@@ -275,6 +305,33 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
         conn_close(conn, (what & BEV_EVENT_EOF) ? "peer closed" : "socket error");
 }
 
+void conn_close_all(struct worker *w)
+{
+    struct conn **mine = NULL;
+    size_t n = 0, cap = 0;
+    pthread_mutex_lock(&conns_lock);
+    for (struct conn *c = conns_head; c; c = c->next) {
+        if (c->worker != w || c->dead)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct conn **m = realloc(mine, cap * sizeof(*m));
+            if (!m)
+                break;
+            mine = m;
+        }
+        mine[n++] = c;
+    }
+    pthread_mutex_unlock(&conns_lock);
+    for (size_t i = 0; i < n; i++) {
+        struct conn *c = mine[i];
+        if (c->inflight && c->inflight->cancel)
+            c->inflight->cancel(c->inflight);
+        conn_close(c, "broker shutting down");
+    }
+    free(mine);
+}
+
 static void conn_describe_peer(int fd, char *out, size_t n)
 {
     struct sockaddr_storage ss;
@@ -322,6 +379,7 @@ void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_li
         return;
     }
     atomic_fetch_add(&conn_open_count, 1);
+    conn_register(conn);
     bufferevent_setcb(conn->bev, conn_read_cb, conn_write_cb, conn_event_cb, conn);
     bufferevent_setwatermark(conn->bev, EV_WRITE, CONN_OUTPUT_HIGH / 4, 0);
     if (lim->idle_ms > 0) {

@@ -24,4 +24,8 @@ void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_li
 /* Number of open connections (all loops); for metrics and tests. */
 int64_t conn_count(void);
 
+/* Closes every connection of worker w, answering parked requests first
+ * (req->cancel). Must run on w's thread; used at shutdown. */
+void conn_close_all(struct worker *w);
+
 #endif

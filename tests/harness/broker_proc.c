@@ -607,17 +607,27 @@ err:
     return NULL;
 }
 
-void tcluster_free(struct tcluster *c)
+int tcluster_free(struct tcluster *c)
 {
+    int unclean = 0;
     if (!c)
-        return;
+        return 0;
     for (int i = 0; i < c->n; i++) {
-        int rc = c->broker[i] ? broker_proc_stop(c->broker[i], 10) : -1;
-        /* A clean shutdown exits 0; anything else (a sanitizer report, a
-         * crash on the way out) is worth seeing in the test output. */
-        if (rc > 0 || rc == -2) {
-            fprintf(stderr, "harness: broker %d exited with status %d after SIGTERM\n", i, rc);
-            broker_proc_log_tail(c->broker[i], 40);
+        struct broker_proc *bp = c->broker[i];
+        if (!bp)
+            continue;
+        /* A clean shutdown exits 0. A broker that died earlier, or exits
+         * otherwise (a sanitizer report, a crash on the way out, ignoring
+         * SIGTERM), is reported with its log. */
+        bool was_alive = broker_proc_alive(bp);
+        int rc = was_alive ? broker_proc_stop(bp, 10) : broker_proc_exit_status(bp);
+        if (!was_alive && rc == -1)
+            continue; /* never started, or stopped on purpose and reaped */
+        if (rc != 0) {
+            unclean++;
+            fprintf(stderr, "harness: broker %d %s with status %d\n", i,
+                    was_alive ? "exited after SIGTERM" : "had already died", rc);
+            broker_proc_log_tail(bp, 60);
         }
     }
     for (int i = 0; i < c->n; i++)
@@ -625,6 +635,7 @@ void tcluster_free(struct tcluster *c)
     if (c->zk)
         zk_server_stop(c->zk);
     free(c);
+    return unclean;
 }
 
 const char *tcluster_zk_connect(const struct tcluster *c) { return zk_server_connect(c->zk); }
@@ -640,8 +651,9 @@ struct tcluster *tcluster_fixture_up(int n, const char *const *overrides)
 
 struct tcluster *tcluster_fixture(void) { return g_tcluster; }
 
-void tcluster_fixture_down(void)
+int tcluster_fixture_down(void)
 {
-    tcluster_free(g_tcluster);
+    int unclean = tcluster_free(g_tcluster);
     g_tcluster = NULL;
+    return unclean;
 }

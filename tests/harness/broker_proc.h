@@ -111,19 +111,25 @@ struct tcluster {
  * (borrowed, NULL-terminated, may be NULL). Returns new (tcluster_free()) or
  * NULL with everything already started torn down. */
 struct tcluster *tcluster_start(int n, const char *const *overrides);
-/* Stops brokers (SIGTERM, 10 s, then SIGKILL), then ZooKeeper; NULL ok. */
-void tcluster_free(struct tcluster *c);
+/* Stops brokers (SIGTERM, 10 s, then SIGKILL), then ZooKeeper; NULL ok.
+ * Returns how many brokers did not exit with status 0 (died earlier, or
+ * exited non-zero / by a signal after SIGTERM); their log tails are printed. */
+int tcluster_free(struct tcluster *c);
 /* zk_server_connect() of the cluster's ZooKeeper (borrowed). */
 const char *tcluster_zk_connect(const struct tcluster *c);
 
 /*
  * One cluster per test process for Criterion suites:
  *   static void up(void) { cr_assert(tcluster_fixture_up(1, NULL)); }
- *   TestSuite(x, .init = up, .fini = tcluster_fixture_down, .timeout = 120);
+ *   static void down(void) { cr_expect_eq(tcluster_fixture_down(), 0); }
+ *   TestSuite(x, .init = up, .fini = down, .timeout = 120);
  *   ... tcluster_fixture()->bootstrap ...
  */
 struct tcluster *tcluster_fixture_up(int n, const char *const *overrides);
 struct tcluster *tcluster_fixture(void);
-void tcluster_fixture_down(void);
+/* tcluster_free() of the fixture; returns its unclean count (wrap it in a
+ * void function for .fini, like tests/integration's itest_fixture_down(),
+ * which fails the test on an unclean broker exit). */
+int tcluster_fixture_down(void);
 
 #endif

@@ -5,6 +5,8 @@
  *   zoo.cfg          generated config (below)
  *   data/            snapshots and transaction log
  *   zookeeper.log    the server's stdout+stderr (slf4j-simple)
+ *   owner            pid of the test process; zk_server_start() removes dirs
+ *                    whose owner is dead (a test killed before its cleanup)
  *
  * The command line (also what deploy/ scripts need):
  *   java -Xms16m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1
@@ -20,6 +22,7 @@
 #include "tests/harness/zk_server.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -101,7 +104,8 @@ static bool zks_write_cfg(const struct zk_server *z)
             "maxClientCnxns=0\n"
             "admin.enableServer=false\n"
             "4lw.commands.whitelist=*\n"
-            "forceSync=no\n",
+            "forceSync=no\n"
+            "preAllocSize=1024\n",
             z->dir, z->port);
     return fclose(f) == 0;
 }
@@ -244,15 +248,58 @@ static int zks_rm_entry(const char *path, const struct stat *sb, int flag, struc
     return 0;
 }
 
+/* Removes tmp/gregor-zk-* dirs whose owner process is gone (their server
+ * died with it through PDEATHSIG; only the files remain). */
+static void zks_sweep_stale(const char *tmp)
+{
+    DIR *d = opendir(tmp);
+    struct dirent *e;
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX], owner[PATH_MAX + 8];
+        long pid = 0;
+        if (strncmp(e->d_name, "gregor-zk-", 10) != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", tmp, e->d_name);
+        snprintf(owner, sizeof(owner), "%s/owner", path);
+        FILE *f = fopen(owner, "r");
+        if (f == NULL)
+            continue; /* being created, or not ours */
+        if (fscanf(f, "%ld", &pid) == 1 && pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+            nftw(path, zks_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        fclose(f);
+    }
+    closedir(d);
+}
+
+/* Creates z->dir and its owner file. */
+static bool zks_make_dir(struct zk_server *z)
+{
+    const char *tmp = getenv("TMPDIR");
+    tmp = tmp && tmp[0] ? tmp : "/tmp";
+    zks_sweep_stale(tmp);
+    snprintf(z->dir, sizeof(z->dir), "%s/gregor-zk-XXXXXX", tmp);
+    if (mkdtemp(z->dir) == NULL) {
+        fprintf(stderr, "zk_server: mkdtemp %s: %s\n", z->dir, strerror(errno));
+        return false;
+    }
+    char owner[PATH_MAX + 8];
+    snprintf(owner, sizeof(owner), "%s/owner", z->dir);
+    FILE *f = fopen(owner, "w");
+    if (f != NULL) {
+        fprintf(f, "%ld\n", (long)getpid());
+        fclose(f);
+    }
+    return true;
+}
+
 struct zk_server *zk_server_start(void)
 {
     struct zk_server *z = calloc(1, sizeof(*z));
     if (z == NULL)
         return NULL;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(z->dir, sizeof(z->dir), "%s/gregor-zk-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-    if (mkdtemp(z->dir) == NULL) {
-        fprintf(stderr, "zk_server: mkdtemp %s: %s\n", z->dir, strerror(errno));
+    if (!zks_make_dir(z)) {
         free(z);
         return NULL;
     }

@@ -4,7 +4,10 @@
  * apart from librdkafka's own threads.
  */
 #include "tests/integration/itest.h"
+#include "tests/harness/broker_proc.h"
 #include "tests/harness/kreq.h"
+
+#include <criterion/criterion.h>
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -300,4 +303,15 @@ bool itest_api_versions_ok(int port)
     kbytes_free(&req);
     close(fd);
     return ok;
+}
+
+void itest_fixture_down(void)
+{
+    int unclean = tcluster_fixture_down();
+    if (unclean) {
+        /* Criterion 2.4 ignores assertion failures in .fini, but not a
+         * crash there: abort so the test counts as failed. */
+        fprintf(stderr, "itest: %d broker(s) did not shut down cleanly (log above)\n", unclean);
+        abort();
+    }
 }

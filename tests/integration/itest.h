@@ -53,6 +53,11 @@ int64_t itest_list_offset(int port, const char *topic, int32_t partition, int64_
  * answers error 0 with at least one API. */
 bool itest_api_versions_ok(int port);
 
+/* Criterion .fini for suites on the tcluster fixture: tears it down and
+ * fails the test if a broker had died or did not exit 0 after SIGTERM
+ * (crash, sanitizer report, hang). */
+void itest_fixture_down(void);
+
 /* A topic name unique to this test process: "<prefix>-<pid>". */
 const char *itest_topic(const char *prefix, char *buf, size_t n);
 

@@ -9,6 +9,7 @@
  * and pipelined requests are answered in order.
  */
 #include "tests/harness/broker_proc.h"
+#include "tests/integration/itest.h"
 #include "tests/harness/kreq.h"
 
 #include <criterion/criterion.h>
@@ -18,7 +19,7 @@
 
 static void up(void) { cr_assert(tcluster_fixture_up(1, NULL), "cluster did not start"); }
 
-TestSuite(api_versions, .init = up, .fini = tcluster_fixture_down, .timeout = 90);
+TestSuite(api_versions, .init = up, .fini = itest_fixture_down, .timeout = 90);
 
 static int port(void) { return broker_proc_port(tcluster_fixture()->broker[0]); }
 

@@ -87,7 +87,7 @@ static void up(void)
                  (long long)g_leo, lerr);
 }
 
-TestSuite(bad_input, .init = up, .fini = tcluster_fixture_down, .timeout = 120);
+TestSuite(bad_input, .init = up, .fini = itest_fixture_down, .timeout = 120);
 
 /* The broker is alive, answers ApiVersions on a new connection, and the
  * log end offset did not move. */

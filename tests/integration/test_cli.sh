@@ -14,7 +14,7 @@
 # "N passed, M failed". Exit status: 0 all passed, 1 any failed, 77 skipped
 # (GREGOR_BOOTSTRAP not set; for ctest's SKIP_RETURN_CODE).
 # The checks are eval'd strings, expanded when run:
-# shellcheck disable=SC2016,SC2317
+# shellcheck disable=SC2016,SC2317,SC2034
 set -u
 
 pass=0

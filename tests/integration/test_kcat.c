@@ -18,7 +18,7 @@
 
 static void up(void) { cr_assert(tcluster_fixture_up(1, NULL), "cluster did not start"); }
 
-TestSuite(kcat, .init = up, .fini = tcluster_fixture_down, .timeout = 300);
+TestSuite(kcat, .init = up, .fini = itest_fixture_down, .timeout = 300);
 
 Test(kcat, list_shows_broker_and_topics)
 {

@@ -18,7 +18,7 @@
 
 static void up(void) { cr_assert(tcluster_fixture_up(1, NULL), "cluster did not start"); }
 
-TestSuite(python, .init = up, .fini = tcluster_fixture_down, .timeout = 240);
+TestSuite(python, .init = up, .fini = itest_fixture_down, .timeout = 240);
 
 static void run_script(const char *script, const char *prefix)
 {

@@ -20,7 +20,7 @@
 
 static void up(void) { cr_assert(tcluster_fixture_up(1, NULL), "cluster did not start"); }
 
-TestSuite(rdkafka, .init = up, .fini = tcluster_fixture_down, .timeout = 180);
+TestSuite(rdkafka, .init = up, .fini = itest_fixture_down, .timeout = 180);
 
 static uint32_t be32(const uint8_t *p)
 {

@@ -21,7 +21,7 @@
 
 static void up(void) { cr_assert(tcluster_fixture_up(1, NULL), "cluster did not start"); }
 
-TestSuite(restart, .init = up, .fini = tcluster_fixture_down, .timeout = 240);
+TestSuite(restart, .init = up, .fini = itest_fixture_down, .timeout = 240);
 
 static struct broker_proc *broker(void) { return tcluster_fixture()->broker[0]; }
 

@@ -350,11 +350,12 @@ Test(zk_store, topic_config_and_assignment_updates_are_conditional)
     cr_assert_eq(zk_store_topic_config_set(zs, &g2), KERR__EXISTS, "stale version");
 
     int32_t more[] = {0, 1, 1, 2, 2, 0, 0, 2};
-    g1.replicas = more; /* borrowed from here on: do not free through g1 */
+    int32_t *owned = g1.replicas;
+    g1.replicas = more; /* borrowed for the two calls */
     g1.n_partitions = 4;
     cr_assert_eq(zk_store_topic_assignment_set(zs, &g1), KERR_NONE);
     cr_assert_eq(zk_store_topic_assignment_set(zs, &g1), KERR__EXISTS, "stale version");
-    g1.replicas = NULL;
+    g1.replicas = owned;
     zk_topic_destroy(&g1);
     zk_topic_destroy(&g2);
 
@@ -639,4 +640,37 @@ Test(zk_store, delete_request_marks_and_lists)
     cr_assert_eq(n, 0, "deletion removes the request too");
     zk_names_free(names, n);
     zk_store_close(zs);
+}
+
+Test(zk_store, session_and_ephemerals_survive_a_zookeeper_restart)
+{
+    struct zk_store *a = open_store();
+    zk_store_set_session_cb(a, on_session, &ev);
+    struct zk_broker_reg r = make_reg(8, "d8", "h8", 9092, 88);
+    int64_t e;
+    cr_assert_eq(zk_store_register_broker(a, &r, &e, NULL, 0), KERR_NONE);
+    int64_t sid = zk_store_session_id(a);
+    cr_assert(zk_server_restart(zk), "restart failed");
+    cr_assert(wait_session_event(ZK_SESSION_DISCONNECTED), "no ZK_SESSION_DISCONNECTED");
+
+    /* the library reconnects by itself within the session timeout */
+    struct zk_broker_reg *regs = NULL;
+    int n = 0;
+    kerr_t err = KERR__ZK;
+    for (int i = 0; i < 100 && err != KERR_NONE; i++) {
+        err = zk_store_list_brokers(a, &regs, &n);
+        if (err != KERR_NONE)
+            usleep(100 * 1000);
+    }
+    cr_assert_eq(err, KERR_NONE);
+    cr_assert_eq(n, 1, "the ephemeral survived");
+    cr_assert_eq(regs[0].epoch, e);
+    free(regs);
+    cr_assert_eq(zk_store_session_id(a), sid);
+    cr_assert(wait_session_event(ZK_SESSION_CONNECTED));
+    pthread_mutex_lock(&ev.lock);
+    for (int k = 0; k < ev.n_session; k++)
+        cr_assert_neq(ev.session[k], ZK_SESSION_EXPIRED);
+    pthread_mutex_unlock(&ev.lock);
+    zk_store_close(a);
 }

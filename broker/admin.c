@@ -184,9 +184,9 @@ kerr_t admin_create_topic(struct broker *b, const struct topic_spec *sp, bool va
     int16_t rf = sp->assignment ? (int16_t)sp->assigned_rf
                                 : (sp->rf == -1 ? cfg->default_replication_factor : sp->rf);
     int32_t *replicas = NULL;
-    kerr_t rc = validate_spec(b, sp, n_parts, rf, n_live, msg, n);
-    if (rc == KERR_NONE && sp->assignment)
-        rc = validate_assignment(sp, live, n_live, msg, n);
+    kerr_t rc = sp->assignment ? validate_assignment(sp, live, n_live, msg, n) : KERR_NONE;
+    if (rc == KERR_NONE)
+        rc = validate_spec(b, sp, n_parts, rf, n_live, msg, n);
     if (rc == KERR_NONE) {
         struct topic *t = topics_get(b->topics, sp->name, strlen(sp->name));
         if (t) {

@@ -61,6 +61,11 @@ static char *kstr_dup(struct kstr s)
     return z;
 }
 
+#define MAX_ASSIGNED_REPLICAS 64
+
+/* Reads the explicit assignment. The allocation is n * rf, with rf taken
+ * from the first partition and bounded, so a hostile request cannot make
+ * it large; shapes that do not fit are reported, and their ids skipped. */
 static bool decode_assignments(struct kslice *s, struct create_item *it)
 {
     int32_t n = kw_get_array_len(s, false, 8);
@@ -71,21 +76,23 @@ static bool decode_assignments(struct kslice *s, struct create_item *it)
         int32_t nb = kw_get_array_len(s, false, 4);
         if (!kslice_ok(s) || nb < 0)
             return false;
-        if (i == 0) {
+        if (i == 0 && nb <= MAX_ASSIGNED_REPLICAS) {
             it->spec.assigned_rf = nb;
             it->spec.assignment = calloc((size_t)n * (size_t)(nb ? nb : 1), sizeof(int32_t));
             if (!it->spec.assignment)
                 return false;
         }
+        bool fits = it->spec.assignment && nb == it->spec.assigned_rf && p == i;
         for (int32_t k = 0; k < nb; k++) {
             int32_t id = kslice_i32(s);
-            if (nb == it->spec.assigned_rf && p == i)
+            if (fits)
                 it->spec.assignment[i * nb + k] = id;
         }
-        if (nb != it->spec.assigned_rf || p != i) {
+        if (!fits && it->decode_err == KERR_NONE) {
             it->decode_err = KERR_INVALID_REPLICA_ASSIGNMENT;
             snprintf(it->msg, sizeof(it->msg),
-                     "assignments must list partitions 0..n-1 in order with equal replica counts");
+                     "assignments must list partitions 0..n-1 in order, each with the same "
+                     "number (at most %d) of replicas", MAX_ASSIGNED_REPLICAS);
         }
     }
     it->spec.n_assigned_parts = n;

@@ -198,9 +198,12 @@ def decode_list_offsets(r, v):
 
 
 def create_topics_body(v, topics, validate_only=False, timeout=10000):
-    """topics: list of (name, partitions, rf, configs dict)."""
+    """topics: list of (name, partitions, rf, configs dict[, assignment list of
+    (partition, [broker ids])])."""
     def tfn(w, t):
-        w.str(t[0]).i32(t[1]).i16(t[2]).i32(0)
+        w.str(t[0]).i32(t[1]).i16(t[2])
+        assignment = t[4] if len(t) > 4 else []
+        w.array(assignment, lambda w, a: (w.i32(a[0]), w.array(a[1], lambda w, b: w.i32(b))))
         w.array(list(t[3].items()), lambda w, kv: (w.str(kv[0]), w.str(kv[1])))
     w = W().array(topics, tfn).i32(timeout)
     if v >= 1:
@@ -522,6 +525,24 @@ def test_create_topics_every_version():
     md = decode_metadata(c.call(3, 4, metadata_body(4, ["ct-v0", "ct-default", "ct-rf-0"], allow=False)), 4)
     assert len(md["topics"]["ct-v0"]["parts"]) == 2 and len(md["topics"]["ct-default"]["parts"]) == 1
     assert md["topics"]["ct-rf-0"]["err"] == 3, "refused topic was not created"
+    c.close()
+
+
+def test_create_topics_explicit_assignment():
+    c = conn()
+    ok = ("ct-asg", -1, -1, {}, [(0, [0]), (1, [0]), (2, [0])])
+    unknown = ("ct-asg-unknown", -1, -1, {}, [(0, [9])])
+    dup = ("ct-asg-dup", -1, -1, {}, [(0, [0, 0])])
+    ragged = ("ct-asg-ragged", -1, -1, {}, [(0, [0]), (1, [])])
+    huge = ("ct-asg-huge", -1, -1, {}, [(0, [0] * 5000)])
+    mixed = ("ct-asg-mixed", 2, 1, {}, [(0, [0])])
+    res = decode_create_topics(c.call(19, 4, create_topics_body(4, [ok, unknown, dup, ragged, huge, mixed])), 4)
+    assert res["ct-asg"]["err"] == 0, res
+    assert res["ct-asg-unknown"]["err"] == 39 and res["ct-asg-dup"]["err"] == 39, res
+    assert res["ct-asg-ragged"]["err"] == 39 and res["ct-asg-huge"]["err"] == 39
+    assert res["ct-asg-mixed"]["err"] == 42, "assignment together with a partition count"
+    md = decode_metadata(c.call(3, 4, metadata_body(4, ["ct-asg"], allow=False)), 4)
+    assert [p["replicas"] for p in md["topics"]["ct-asg"]["parts"]] == [[0], [0], [0]]
     c.close()
 
 

@@ -11,6 +11,7 @@
  * log directories are removed when the last reference goes.
  */
 #include "broker/admin.h"
+#include "broker/log_manager.h"
 #include "broker/net/worker.h"
 #include "broker/server.h"
 #include "broker/topics.h"
@@ -114,10 +115,10 @@ static kerr_t validate_assignment(const struct topic_spec *sp, const struct brok
 
 /* Writes the partition states and adds the topic locally. */
 static kerr_t admin_apply_topic(struct broker *b, const char *name, int32_t n_parts, int16_t rf,
-                                const int32_t *replicas, char *const *kv, int n_kv, bool write_state,
+                                const int32_t *replicas, char *const *kv, int n_kv, bool startup,
                                 char *msg, size_t n)
 {
-    for (int32_t p = 0; write_state && p < n_parts; p++) {
+    for (int32_t p = 0; !startup && p < n_parts; p++) {
         struct zk_partition_state st = {.leader = replicas[p * rf], .version = ZK_VERSION_NEW};
         st.n_isr = rf;
         memcpy(st.isr, &replicas[p * rf], sizeof(int32_t) * (size_t)rf);
@@ -128,12 +129,14 @@ static kerr_t admin_apply_topic(struct broker *b, const char *name, int32_t n_pa
         }
     }
     struct topic *t = topic_create(name, n_parts, rf, replicas, kv, n_kv, &b->topic_defaults,
-                                   b->data_dir, b->id, b->recovery_point, msg, n);
+                                   b->data_dir, b->id, startup ? &b->recovery : NULL, msg, n);
     if (!t)
         return KERR_KAFKA_STORAGE_ERROR;
     for (int32_t p = 0; p < n_parts; p++) {
         t->parts[p]->leader = replicas[p * rf];
         t->parts[p]->leader_epoch = 0;
+        if (startup)
+            log_manager_restore(b, t->parts[p]);
     }
     if (!topics_add(b->topics, t)) {
         topic_unref(t);
@@ -209,10 +212,63 @@ kerr_t admin_create_topic(struct broker *b, const struct topic_spec *sp, bool va
     rc = admin_write_topic(b, sp, n_parts, rf, replicas, msg, n);
     if (rc == KERR_NONE)
         rc = admin_apply_topic(b, sp->name, n_parts, rf, replicas, sp->config_kv, sp->n_config,
-                               true, msg, n);
+                               false, msg, n);
 out:
     free(replicas);
     free(live);
+    return rc;
+}
+
+static kerr_t store_topic_config(struct broker *b, const char *name, char *const *kv, int n_kv)
+{
+    struct zk_topic zt;
+    kerr_t rc = zk_store_topic_get(b->zk, name, &zt);
+    if (rc != KERR_NONE)
+        return rc;
+    struct zk_topic upd = zt;
+    upd.n_configs = n_kv;
+    upd.config_keys = calloc((size_t)n_kv + 1, sizeof(*upd.config_keys));
+    upd.config_values = calloc((size_t)n_kv + 1, sizeof(*upd.config_values));
+    if (upd.config_keys && upd.config_values) {
+        for (int i = 0; i < n_kv; i++) {
+            snprintf(upd.config_keys[i], sizeof(upd.config_keys[i]), "%s", kv[2 * i]);
+            snprintf(upd.config_values[i], sizeof(upd.config_values[i]), "%s", kv[2 * i + 1]);
+        }
+        rc = zk_store_topic_config_set(b->zk, &upd);
+    } else {
+        rc = KERR__NOMEM;
+    }
+    free(upd.config_keys);
+    free(upd.config_values);
+    zk_topic_destroy(&zt);
+    return rc;
+}
+
+kerr_t admin_alter_topic_config(struct broker *b, const char *name, char *const *kv, int n_kv,
+                                bool validate_only, char *msg, size_t n)
+{
+    struct topic *t = topics_get(b->topics, name, strlen(name));
+    if (!t) {
+        snprintf(msg, n, "topic '%s' does not exist", name);
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    }
+    kerr_t rc = KERR_NONE;
+    for (int i = 0; i < n_kv && rc == KERR_NONE; i++)
+        if (!topic_config_validate(kv[2 * i], kv[2 * i + 1], msg, n))
+            rc = KERR_INVALID_CONFIG;
+    if (rc == KERR_NONE && !validate_only) {
+        rc = store_topic_config(b, name, kv, n_kv);
+        if (rc != KERR_NONE) {
+            snprintf(msg, n, "cannot store the topic config in ZooKeeper: %s", kerr_name(rc));
+            rc = KERR_UNKNOWN_SERVER_ERROR;
+        } else if (!topic_set_config(t, kv, n_kv, &b->topic_defaults)) {
+            snprintf(msg, n, "out of memory");
+            rc = KERR_UNKNOWN_SERVER_ERROR;
+        } else {
+            say_info("kafka", "topic config changed topic=%s overrides=%d", name, n_kv);
+        }
+    }
+    topic_unref(t);
     return rc;
 }
 
@@ -286,7 +342,7 @@ static int load_one_topic(struct broker *b, const char *name)
     }
     char msg[256];
     rc = kv ? admin_apply_topic(b, name, zt.n_partitions, (int16_t)zt.replication_factor,
-                                zt.replicas, kv, zt.n_configs, false, msg, sizeof(msg))
+                                zt.replicas, kv, zt.n_configs, true, msg, sizeof(msg))
             : KERR__NOMEM;
     free(kv);
     zk_topic_destroy(&zt);

@@ -38,6 +38,11 @@ bool admin_topic_name_valid(const char *name, size_t len);
  * a message in msg for errors. Admin worker or start-up. */
 kerr_t admin_create_topic(struct broker *b, const struct topic_spec *spec, bool validate_only,
                           char *msg, size_t msglen);
+/* Replaces a topic's config overrides (key, value pairs; borrowed) in
+ * ZooKeeper (/config/topics/<topic>) and on the live topic, or only
+ * validates them. Admin worker. */
+kerr_t admin_alter_topic_config(struct broker *b, const char *name, char *const *kv, int n_kv,
+                                bool validate_only, char *msg, size_t msglen);
 /* Deletes a topic everywhere. Admin worker. */
 kerr_t admin_delete_topic(struct broker *b, const char *name);
 /* Posts an auto-creation of `name` with broker defaults (Metadata). Any thread. */

@@ -2,10 +2,11 @@
 # broker/CMakeLists.txt). Inside the broker: net -> kafka -> replication ->
 # storage -> common.
 add_library(gregor_broker_core STATIC
-  server.c admin.c topics.c topic_config.c
+  server.c admin.c topics.c topic_config.c log_manager.c
   net/worker.c net/conn.c net/listener.c
   kafka/dispatch.c kafka/api_versions.c kafka/metadata.c kafka/produce.c
   kafka/fetch.c kafka/list_offsets.c kafka/admin_topics.c kafka/find_coordinator.c
+  kafka/delete_records.c kafka/configs.c
   replication/partition.c)
 target_link_libraries(gregor_broker_core PUBLIC
   gregor_broker_config gregor_storage gregor_controller gregor_common

@@ -96,6 +96,9 @@ struct broker_config {
     char *gregor_log_level;                    /* "info" */
     char *gregor_log_file;                     /* NULL = stderr */
 
+    int64_t log_flush_offset_checkpoint_interval_ms;       /* 60000 */
+    int64_t log_flush_start_offset_checkpoint_interval_ms; /* 60000 */
+
     /* derived by config_load(): never set directly */
     struct config_listener listener[CONFIG_MAX_LISTENERS];
     int n_listeners;

@@ -11,6 +11,7 @@
  */
 #include "broker/server.h"
 #include "broker/admin.h"
+#include "broker/log_manager.h"
 #include "broker/net/conn.h"
 #include "broker/net/listener.h"
 #include "broker/net/worker.h"
@@ -222,6 +223,7 @@ static void server_shutdown(struct broker *b)
     for (int i = 0; b->net && i < b->n_net; i++)
         worker_free(b->net[i]);
     zk_store_close(b->zk);
+    log_manager_stop(b);
     topics_free(b->topics);
     if (b->logdir_lock_fd >= 0) {
         logdir_clean_shutdown_mark(b->data_dir);
@@ -247,15 +249,11 @@ static int server_start(struct broker *b)
     if (!b->topics || !b->main_base)
         return -1;
     admin_refresh_brokers(b);
-    /* Without the clean-shutdown marker every log is scanned and CRC-checked
-     * (checkpointed recovery points come with the storage issue). */
-    b->recovery_point = logdir_clean_shutdown_exists(b->data_dir) ? -1 : 0;
-    if (b->recovery_point != -1 && meta->broker_id >= 0)
-        say_info("storage", "no clean-shutdown marker: recovering every log dir=%s", b->data_dir);
-    if (admin_load_topics(b) != 0)
+    if (log_manager_load(b) != 0 || admin_load_topics(b) != 0)
         return -1;
-    b->recovery_point = 0; /* logs created from now on are new */
     logdir_clean_shutdown_clear(b->data_dir); /* before anything can be appended */
+    if (log_manager_start(b) != 0)
+        return -1;
     if (server_start_workers(b) != 0 || server_listen(b) != 0)
         return -1;
     if (server_register(b, meta) != KERR_NONE)

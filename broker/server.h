@@ -13,11 +13,12 @@
 
 #include "broker/config.h"
 #include "broker/topic_config.h"
+#include "broker/topics.h"
 
 #include <pthread.h>
 #include <stdint.h>
 
-struct topics;
+struct log_checkpoints;
 struct worker;
 struct zk_store;
 struct listeners;
@@ -47,8 +48,11 @@ struct broker {
     struct zk_store *zk;               /* owned; used on the admin worker only after start */
     int64_t broker_epoch;              /* czxid of our registration */
     int logdir_lock_fd;
-    int64_t recovery_point;            /* plog_config.recovery_point for logs opened at
-                                          start-up: -1 after a clean shutdown, else 0 */
+    struct recovery_points recovery;   /* start-up log recovery points (log_manager.c) */
+    struct log_checkpoints *ckpt;      /* owned: checkpoints read at start-up */
+    struct worker *bg;                 /* owned: background worker (retention, flush,
+                                          checkpoints) */
+    struct event *retention_ev, *flush_ev, *ckpt_ev; /* bg worker only */
     struct worker **net;               /* owned: network workers */
     int n_net;
     struct worker *admin;              /* owned: admin worker */

@@ -14,49 +14,113 @@
 
 enum tc_type { TC_INT, TC_LONG, TC_BOOL, TC_POLICY, TC_TSTYPE, TC_STRING, TC_DOUBLE };
 
+/* One topic key: its type, smallest value, the broker key that gives its
+ * default (NULL: fixed default_text), and whether it is a list (APPEND and
+ * SUBTRACT of IncrementalAlterConfigs). */
 struct tc_key {
     const char *name;
     enum tc_type type;
     int64_t min;
+    const char *broker_key;
+    const char *default_text;
+    bool list;
 };
 
 static const struct tc_key tc_keys[] = {
-    {"cleanup.policy", TC_POLICY, 0},
-    {"compression.type", TC_STRING, 0},
-    {"delete.retention.ms", TC_LONG, 0},
-    {"file.delete.delay.ms", TC_LONG, 0},
-    {"flush.messages", TC_LONG, 1},
-    {"flush.ms", TC_LONG, 0},
-    {"follower.replication.throttled.replicas", TC_STRING, 0},
-    {"index.interval.bytes", TC_INT, 0},
-    {"leader.replication.throttled.replicas", TC_STRING, 0},
-    {"local.retention.bytes", TC_LONG, -2},
-    {"local.retention.ms", TC_LONG, -2},
-    {"max.compaction.lag.ms", TC_LONG, 1},
-    {"max.message.bytes", TC_INT, 0},
-    {"message.downconversion.enable", TC_BOOL, 0},
-    {"message.format.version", TC_STRING, 0},
-    {"message.timestamp.difference.max.ms", TC_LONG, 0},
-    {"message.timestamp.type", TC_TSTYPE, 0},
-    {"min.cleanable.dirty.ratio", TC_DOUBLE, 0},
-    {"min.compaction.lag.ms", TC_LONG, 0},
-    {"min.insync.replicas", TC_INT, 1},
-    {"preallocate", TC_BOOL, 0},
-    {"retention.bytes", TC_LONG, -1},
-    {"retention.ms", TC_LONG, -1},
-    {"segment.bytes", TC_INT, 14},
-    {"segment.index.bytes", TC_INT, 4},
-    {"segment.jitter.ms", TC_LONG, 0},
-    {"segment.ms", TC_LONG, 1},
-    {"unclean.leader.election.enable", TC_BOOL, 0},
+    {"cleanup.policy", TC_POLICY, 0, "log.cleanup.policy", NULL, true},
+    {"compression.type", TC_STRING, 0, "compression.type", NULL, false},
+    {"delete.retention.ms", TC_LONG, 0, "log.cleaner.delete.retention.ms", NULL, false},
+    {"file.delete.delay.ms", TC_LONG, 0, "log.segment.delete.delay.ms", NULL, false},
+    {"flush.messages", TC_LONG, 1, "log.flush.interval.messages", NULL, false},
+    {"flush.ms", TC_LONG, 0, NULL, "9223372036854775807", false},
+    {"follower.replication.throttled.replicas", TC_STRING, 0, NULL, "", true},
+    {"index.interval.bytes", TC_INT, 0, "log.index.interval.bytes", NULL, false},
+    {"leader.replication.throttled.replicas", TC_STRING, 0, NULL, "", true},
+    {"local.retention.bytes", TC_LONG, -2, NULL, "-2", false},
+    {"local.retention.ms", TC_LONG, -2, NULL, "-2", false},
+    {"max.compaction.lag.ms", TC_LONG, 1, NULL, "9223372036854775807", false},
+    {"max.message.bytes", TC_INT, 0, "message.max.bytes", NULL, false},
+    {"message.downconversion.enable", TC_BOOL, 0, NULL, "true", false},
+    {"message.format.version", TC_STRING, 0, NULL, "3.0-IV1", false},
+    {"message.timestamp.difference.max.ms", TC_LONG, 0,
+     "log.message.timestamp.difference.max.ms", NULL, false},
+    {"message.timestamp.type", TC_TSTYPE, 0, "log.message.timestamp.type", NULL, false},
+    {"min.cleanable.dirty.ratio", TC_DOUBLE, 0, NULL, "0.5", false},
+    {"min.compaction.lag.ms", TC_LONG, 0, NULL, "0", false},
+    {"min.insync.replicas", TC_INT, 1, "min.insync.replicas", NULL, false},
+    {"preallocate", TC_BOOL, 0, "log.preallocate", NULL, false},
+    {"retention.bytes", TC_LONG, -1, "log.retention.bytes", NULL, false},
+    {"retention.ms", TC_LONG, -1, NULL, NULL, false},     /* from log.retention.{ms,minutes,hours} */
+    {"segment.bytes", TC_INT, 14, "log.segment.bytes", NULL, false},
+    {"segment.index.bytes", TC_INT, 4, "log.index.size.max.bytes", NULL, false},
+    {"segment.jitter.ms", TC_LONG, 0, NULL, "0", false},
+    {"segment.ms", TC_LONG, 1, NULL, NULL, false},        /* from log.roll.{ms,hours} */
+    {"unclean.leader.election.enable", TC_BOOL, 0, "unclean.leader.election.enable", NULL,
+     false},
 };
+
+int topic_config_key_count(void)
+{
+    return (int)(sizeof(tc_keys) / sizeof(tc_keys[0]));
+}
+
+const char *topic_config_key_name(int i)
+{
+    return i >= 0 && i < topic_config_key_count() ? tc_keys[i].name : NULL;
+}
+
+int topic_config_key_find(const char *key)
+{
+    for (int i = 0; i < topic_config_key_count(); i++)
+        if (strcmp(tc_keys[i].name, key) == 0)
+            return i;
+    return -1;
+}
+
+bool topic_config_key_is_list(int i)
+{
+    return i >= 0 && i < topic_config_key_count() && tc_keys[i].list;
+}
+
+const char *topic_config_broker_synonym(int i)
+{
+    if (i < 0 || i >= topic_config_key_count())
+        return NULL;
+    if (strcmp(tc_keys[i].name, "retention.ms") == 0)
+        return "log.retention.ms";
+    if (strcmp(tc_keys[i].name, "segment.ms") == 0)
+        return "log.roll.ms";
+    return tc_keys[i].broker_key;
+}
+
+bool topic_config_default_value(const struct broker_config *cfg, int i, char *buf, size_t n,
+                                bool *from_broker_file)
+{
+    const struct tc_key *k = &tc_keys[i];
+    *from_broker_file = false;
+    if (strcmp(k->name, "retention.ms") == 0) {
+        snprintf(buf, n, "%lld", (long long)config_retention_ms(cfg));
+        return true;
+    }
+    if (strcmp(k->name, "segment.ms") == 0) {
+        snprintf(buf, n, "%lld", (long long)config_roll_ms(cfg));
+        return true;
+    }
+    if (k->broker_key) {
+        int idx = config_key_find(k->broker_key);
+        if (idx >= 0) {
+            *from_broker_file = config_key_source(cfg, idx) != CONFIG_SOURCE_DEFAULT;
+            return config_key_value(cfg, idx, buf, n);
+        }
+    }
+    snprintf(buf, n, "%s", k->default_text ? k->default_text : "");
+    return true;
+}
 
 static const struct tc_key *tc_find(const char *key)
 {
-    for (size_t i = 0; i < sizeof(tc_keys) / sizeof(tc_keys[0]); i++)
-        if (strcmp(tc_keys[i].name, key) == 0)
-            return &tc_keys[i];
-    return NULL;
+    int i = topic_config_key_find(key);
+    return i >= 0 ? &tc_keys[i] : NULL;
 }
 
 static bool parse_i64(const char *v, int64_t *out)

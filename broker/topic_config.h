@@ -37,4 +37,18 @@ bool topic_config_validate(const char *key, const char *value, char *err, size_t
 /* Applies a validated override to tc (unknown keys ignored). */
 void topic_config_apply(struct topic_config *tc, const char *key, const char *value);
 
+/* The topic keys, in a fixed order (DescribeConfigs lists them all). */
+int topic_config_key_count(void);
+const char *topic_config_key_name(int i);       /* NULL if out of range */
+int topic_config_key_find(const char *key);     /* -1 if not a topic key */
+bool topic_config_key_is_list(int i);           /* comma list (APPEND/SUBTRACT) */
+/* The broker key a topic key takes its default from (NULL if none). */
+const char *topic_config_broker_synonym(int i);
+/* Writes key i's default (from the broker's configuration) into buf;
+ * *from_broker_file tells whether the broker's value was set explicitly
+ * (file, environment or override) rather than Kafka's default. false when
+ * the default is null. */
+bool topic_config_default_value(const struct broker_config *cfg, int i, char *buf, size_t n,
+                                bool *from_broker_file);
+
 #endif

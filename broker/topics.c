@@ -79,9 +79,10 @@ static void topic_destroy(struct topic *t)
                            t->delete_files);
     if (t->delete_files)
         say_info("storage", "topic deleted from disk topic=%s", t->name);
-    for (int i = 0; i < 2 * t->n_config; i++)
+    for (int i = 0; t->config_kv && i < 2 * t->n_config; i++)
         free(t->config_kv[i]);
     free(t->config_kv);
+    pthread_mutex_destroy(&t->config_lock);
     free(t->parts);
     free(t->replicas);
     free(t->data_dir);
@@ -173,29 +174,79 @@ static bool has_replica(const int32_t *row, int16_t rf, int32_t id)
     return false;
 }
 
+static void kv_free(char **kv, int n)
+{
+    for (int i = 0; kv && i < 2 * n; i++)
+        free(kv[i]);
+    free(kv);
+}
+
+/* Returns new copy of 2*n strings, or NULL on OOM. */
+static char **kv_copy(char *const *kv, int n)
+{
+    char **out = calloc((size_t)(2 * n + 1), sizeof(char *));
+    for (int i = 0; out && i < 2 * n; i++) {
+        if (!(out[i] = strdup(kv[i] ? kv[i] : ""))) {
+            kv_free(out, n);
+            return NULL;
+        }
+    }
+    return out;
+}
+
 static bool topic_copy_config(struct topic *t, char *const *config_kv, int n_config)
 {
-    t->config_kv = calloc((size_t)(2 * n_config + 1), sizeof(char *));
+    t->config_kv = kv_copy(config_kv, n_config);
     if (!t->config_kv)
         return false;
     t->n_config = n_config;
-    for (int i = 0; i < 2 * n_config; i++)
-        if (!(t->config_kv[i] = strdup(config_kv[i])))
-            return false;
     for (int i = 0; i < n_config; i++)
         topic_config_apply(&t->tc, config_kv[2 * i], config_kv[2 * i + 1]);
     return true;
 }
 
+bool topic_set_config(struct topic *t, char *const *config_kv, int n_config,
+                      const struct topic_config *defaults)
+{
+    char **kv = kv_copy(config_kv, n_config);
+    if (!kv)
+        return false;
+    struct topic_config tc = *defaults;
+    for (int i = 0; i < n_config; i++)
+        topic_config_apply(&tc, kv[2 * i], kv[2 * i + 1]);
+    pthread_mutex_lock(&t->config_lock);
+    char **old = t->config_kv;
+    int n_old = t->n_config;
+    t->config_kv = kv;
+    t->n_config = n_config;
+    t->tc = tc;
+    for (int32_t p = 0; p < t->n_parts; p++)
+        partition_set_config(t->parts[p], &tc);
+    pthread_mutex_unlock(&t->config_lock);
+    kv_free(old, n_old);
+    return true;
+}
+
+char **topic_get_config(struct topic *t, int *n)
+{
+    pthread_mutex_lock(&t->config_lock);
+    char **kv = kv_copy(t->config_kv, t->n_config);
+    *n = kv ? t->n_config : 0;
+    pthread_mutex_unlock(&t->config_lock);
+    return kv;
+}
+
 struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf,
                            const int32_t *replicas, char *const *config_kv, int n_config,
                            const struct topic_config *defaults, const char *data_dir,
-                           int32_t self_id, int64_t recovery_point, char *err, size_t errlen)
+                           int32_t self_id, const struct recovery_points *rp, char *err,
+                           size_t errlen)
 {
     struct topic *t = calloc(1, sizeof(*t));
     if (!t)
         goto oom;
     atomic_init(&t->refs, 1);
+    pthread_mutex_init(&t->config_lock, NULL);
     snprintf(t->name, sizeof(t->name), "%s", name);
     t->n_parts = n_parts;
     t->rf = rf;
@@ -211,8 +262,9 @@ struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf,
         const int32_t *row = &t->replicas[p * rf];
         char dir[4096];
         bool local = has_replica(row, rf, self_id);
+        int64_t from = rp && rp->lookup ? rp->lookup(rp->arg, t->name, p) : 0;
         t->parts[p] = partition_new(t->name, p, topic_partition_dir(t, p, dir, sizeof(dir)),
-                                    local, &t->tc, recovery_point, err, errlen);
+                                    local, &t->tc, from, err, errlen);
         if (!t->parts[p]) {
             topic_unref(t);
             return NULL;

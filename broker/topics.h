@@ -13,6 +13,7 @@
 #include "broker/replication/partition.h"
 #include "broker/topic_config.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 
@@ -24,6 +25,7 @@ struct topic {
     int16_t rf;                   /* replication factor */
     int32_t *replicas;            /* n_parts * rf, row-major; owned */
     struct partition **parts;     /* n_parts; owned */
+    pthread_mutex_t config_lock;  /* guards config_kv, n_config and tc */
     char **config_kv;             /* "key", "value" pairs of overrides; owned */
     int n_config;
     struct topic_config tc;       /* effective settings */
@@ -53,14 +55,31 @@ bool topics_add(struct topics *ts, struct topic *t);
  * reference (caller unrefs), or NULL. */
 struct topic *topics_remove(struct topics *ts, const char *name);
 
+/* Where recovery of (topic, partition)'s log starts at open (see
+ * partition_new()); a NULL function means 0 (scan everything). */
+struct recovery_points {
+    int64_t (*lookup)(void *arg, const char *topic, int32_t partition);
+    void *arg;
+};
+
 /* Builds a topic with n_parts partitions; opens local logs for partitions
- * whose replica list contains self_id, under data_dir/<name>-<p>, with
- * recovery_point as in partition_new(). Takes nothing; copies replicas and
- * configs. Returns new (refs = 1), or NULL with err. */
+ * whose replica list contains self_id, under data_dir/<name>-<p>,
+ * recovering from the points rp gives (NULL = from 0). Takes nothing;
+ * copies replicas and configs. Returns new (refs = 1), or NULL with err. */
 struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf,
                            const int32_t *replicas, char *const *config_kv, int n_config,
                            const struct topic_config *defaults, const char *data_dir,
-                           int32_t self_id, int64_t recovery_point, char *err, size_t errlen);
+                           int32_t self_id, const struct recovery_points *rp, char *err,
+                           size_t errlen);
+/* Replaces the topic's overrides (copied) and recomputes its effective
+ * settings from defaults, pushing them to every partition. false on OOM
+ * (nothing changed). Locks t->config_lock, then each partition's lock. */
+bool topic_set_config(struct topic *t, char *const *config_kv, int n_config,
+                      const struct topic_config *defaults);
+/* Copies the overrides under the config lock: returns new array of 2*n
+ * strings (free each, then the array); *n their count. */
+char **topic_get_config(struct topic *t, int *n);
+
 /* Returns the partition directory path of (topic, p) in buf. */
 const char *topic_partition_dir(const struct topic *t, int32_t p, char *buf, size_t n);
 

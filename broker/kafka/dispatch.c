@@ -26,6 +26,11 @@ static const struct api_desc apis[] = {
     {API_API_VERSIONS, "ApiVersions", 0, 3, 3, handle_api_versions},
     {API_CREATE_TOPICS, "CreateTopics", 0, 4, 5, handle_create_topics},
     {API_DELETE_TOPICS, "DeleteTopics", 0, 3, 4, handle_delete_topics},
+    {API_DELETE_RECORDS, "DeleteRecords", 0, 1, 2, handle_delete_records},
+    {API_DESCRIBE_CONFIGS, "DescribeConfigs", 0, 2, 4, handle_describe_configs},
+    {API_ALTER_CONFIGS, "AlterConfigs", 0, 1, 2, handle_alter_configs},
+    {API_INCREMENTAL_ALTER_CONFIGS, "IncrementalAlterConfigs", 0, 0, 1,
+     handle_incremental_alter_configs},
 };
 
 const struct api_desc *dispatch_apis(int *n)

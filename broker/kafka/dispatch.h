@@ -16,6 +16,10 @@ enum api_key {
     API_API_VERSIONS = 18,
     API_CREATE_TOPICS = 19,
     API_DELETE_TOPICS = 20,
+    API_DELETE_RECORDS = 21,
+    API_DESCRIBE_CONFIGS = 32,
+    API_ALTER_CONFIGS = 33,
+    API_INCREMENTAL_ALTER_CONFIGS = 44,
 };
 
 typedef kerr_t (*api_handler_fn)(struct req *req);
@@ -46,6 +50,10 @@ kerr_t handle_list_offsets(struct req *req);
 kerr_t handle_create_topics(struct req *req);
 kerr_t handle_delete_topics(struct req *req);
 kerr_t handle_find_coordinator(struct req *req);
+kerr_t handle_delete_records(struct req *req);
+kerr_t handle_describe_configs(struct req *req);
+kerr_t handle_alter_configs(struct req *req);
+kerr_t handle_incremental_alter_configs(struct req *req);
 
 /* Writes the ApiVersions v0 error answer (UNSUPPORTED_VERSION + our own
  * ApiVersions range) into req->out. */

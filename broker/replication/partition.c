@@ -13,6 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void plog_config_from(struct plog_config *pc, const struct topic_config *tc,
+                             int64_t recovery_point)
+{
+    *pc = (struct plog_config){
+        .segment_bytes = tc->segment_bytes,
+        .segment_ms = tc->segment_ms,
+        .index_interval_bytes = tc->index_interval_bytes,
+        .index_max_bytes = tc->segment_index_bytes,
+        .flush_interval_messages = tc->flush_messages == INT64_MAX ? -1 : tc->flush_messages,
+        .recovery_point = recovery_point,
+    };
+}
+
 struct partition *partition_new(const char *topic, int32_t index, const char *dir,
                                 bool open_log, const struct topic_config *tc,
                                 int64_t recovery_point, char *err, size_t errlen)
@@ -28,14 +41,8 @@ struct partition *partition_new(const char *topic, int32_t index, const char *di
     part->leader = -1;
     pthread_mutex_init(&part->lock, NULL);
     if (open_log) {
-        struct plog_config pc = {
-            .segment_bytes = tc->segment_bytes,
-            .segment_ms = tc->segment_ms,
-            .index_interval_bytes = tc->index_interval_bytes,
-            .index_max_bytes = tc->segment_index_bytes,
-            .flush_interval_messages = tc->flush_messages,
-            .recovery_point = recovery_point,
-        };
+        struct plog_config pc;
+        plog_config_from(&pc, tc, recovery_point);
         part->log = plog_open(dir, &pc, err, errlen);
         if (!part->log) {
             pthread_mutex_destroy(&part->lock);
@@ -171,5 +178,94 @@ void partition_mark_deleted(struct partition *part)
     pthread_mutex_lock(&part->lock);
     part->deleted = true;
     partition_wake_locked(part);
+    pthread_mutex_unlock(&part->lock);
+}
+
+void partition_set_config(struct partition *part, const struct topic_config *tc)
+{
+    struct plog_config pc;
+    plog_config_from(&pc, tc, -1);
+    pthread_mutex_lock(&part->lock);
+    part->tc = *tc;
+    if (part->log)
+        plog_set_config(part->log, &pc);
+    pthread_mutex_unlock(&part->lock);
+}
+
+kerr_t partition_apply_retention(struct partition *part, int64_t now_ms, int *deleted)
+{
+    kerr_t rc = KERR_NONE;
+    *deleted = 0;
+    pthread_mutex_lock(&part->lock);
+    if (part->log && !part->deleted) {
+        struct plog_retention r = {
+            .now_ms = now_ms,
+            .retention_ms = part->tc.retention_ms,
+            .retention_bytes = part->tc.retention_bytes,
+            .max_offset = part->hw,
+        };
+        rc = plog_apply_retention(part->log, &r, deleted);
+    }
+    pthread_mutex_unlock(&part->lock);
+    return rc;
+}
+
+kerr_t partition_delete_records(struct partition *part, int64_t offset, int64_t *low_watermark)
+{
+    kerr_t rc;
+    *low_watermark = -1;
+    pthread_mutex_lock(&part->lock);
+    if (!part->log || part->deleted) {
+        rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    } else {
+        if (offset == -1)
+            offset = part->hw;
+        if (offset < 0 || offset > part->hw) {
+            rc = KERR_OFFSET_OUT_OF_RANGE;
+        } else {
+            rc = plog_advance_start_offset(part->log, offset);
+            int deleted = 0;
+            if (rc == KERR_NONE) {
+                /* whole segments now below the start offset can go */
+                struct plog_retention r = {.retention_ms = -1, .retention_bytes = -1,
+                                           .max_offset = part->hw};
+                rc = plog_apply_retention(part->log, &r, &deleted);
+            }
+        }
+        *low_watermark = plog_start_offset(part->log);
+    }
+    pthread_mutex_unlock(&part->lock);
+    return rc;
+}
+
+kerr_t partition_flush(struct partition *part)
+{
+    kerr_t rc = KERR_NONE;
+    pthread_mutex_lock(&part->lock);
+    if (part->log && !part->deleted)
+        rc = plog_flush(part->log);
+    pthread_mutex_unlock(&part->lock);
+    return rc;
+}
+
+bool partition_checkpoint(struct partition *part, int64_t *recovery_point, int64_t *log_start)
+{
+    bool have = false;
+    pthread_mutex_lock(&part->lock);
+    if (part->log && !part->deleted) {
+        *recovery_point = plog_recovery_point(part->log);
+        *log_start = plog_start_offset(part->log);
+        have = true;
+    }
+    pthread_mutex_unlock(&part->lock);
+    return have;
+}
+
+void partition_restore_log_start(struct partition *part, int64_t log_start)
+{
+    pthread_mutex_lock(&part->lock);
+    if (part->log && log_start > plog_start_offset(part->log) &&
+        log_start <= plog_end_offset(part->log))
+        plog_advance_start_offset(part->log, log_start);
     pthread_mutex_unlock(&part->lock);
 }

@@ -46,6 +46,7 @@ struct partition {
     int n_isr;
     bool deleted;                 /* topic being deleted: refuse everything */
     bool storage_failed;          /* a disk error happened: KAFKA_STORAGE_ERROR */
+    int64_t last_flush_ms;        /* monotonic; background worker only (not locked) */
     struct pwaiter *waiters;
 };
 
@@ -77,6 +78,21 @@ kerr_t partition_read(struct partition *part, int64_t offset, int64_t max_bytes,
 /* ListOffsets: -1 latest (HW), -2 earliest, else by timestamp. */
 kerr_t partition_list_offset(struct partition *part, int64_t ts, int64_t *offset,
                              int64_t *found_ts);
+
+/* Applies new effective topic settings (AlterConfigs). Locks part->lock. */
+void partition_set_config(struct partition *part, const struct topic_config *tc);
+/* Deletes whole segments past retention.ms/retention.bytes (never at or
+ * above the HW); *deleted = segments removed. Locks part->lock. */
+kerr_t partition_apply_retention(struct partition *part, int64_t now_ms, int *deleted);
+/* DeleteRecords: moves the log start offset to offset (-1 = the HW);
+ * OFFSET_OUT_OF_RANGE above the HW. *low_watermark = the new log start. */
+kerr_t partition_delete_records(struct partition *part, int64_t offset, int64_t *low_watermark);
+/* fsyncs the log (flush policy). Locks part->lock. */
+kerr_t partition_flush(struct partition *part);
+/* Reads the values the checkpoint files keep; false if no local log. */
+bool partition_checkpoint(struct partition *part, int64_t *recovery_point, int64_t *log_start);
+/* Restores a checkpointed log start offset at start-up. */
+void partition_restore_log_start(struct partition *part, int64_t log_start);
 
 void partition_watch(struct partition *part, struct pwaiter *w);
 void partition_unwatch(struct partition *part, struct pwaiter *w);

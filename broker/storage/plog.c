@@ -54,6 +54,13 @@ void plog_config_default(struct plog_config *cfg)
 
 static struct segment *active_seg(const struct plog *log) { return log->segs[log->nsegs - 1]; }
 
+void plog_set_config(struct plog *log, const struct plog_config *cfg)
+{
+    int64_t rp = log->cfg.recovery_point;
+    log->cfg = *cfg;
+    log->cfg.recovery_point = rp;
+}
+
 const char *plog_dir(const struct plog *log) { return log->dir; }
 int64_t plog_start_offset(const struct plog *log) { return log->start_offset; }
 int64_t plog_end_offset(const struct plog *log) { return active_seg(log)->next_offset; }

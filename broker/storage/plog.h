@@ -54,6 +54,9 @@ struct file_span {
 struct plog *plog_open(const char *dir, const struct plog_config *cfg, char *err, size_t errlen);
 /* fsyncs, trims the active indexes, closes and frees. NULL is a no-op. */
 void plog_close(struct plog *log);
+/* Replaces the roll/index/flush settings (a topic config changed); they
+ * apply from the next append or roll. recovery_point in cfg is ignored. */
+void plog_set_config(struct plog *log, const struct plog_config *cfg);
 /* Deletes a (closed) partition directory and its files. */
 kerr_t plog_remove_dir(const char *dir);
 

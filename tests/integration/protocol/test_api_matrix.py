@@ -21,7 +21,7 @@ from kwire import W, R, Conn, record_batch, parse_batches, batch_records  # noqa
 from cluster import Cluster, run_tests  # noqa: E402
 
 ADVERTISED = {0: (0, 7), 1: (4, 11), 2: (0, 5), 3: (0, 8), 10: (0, 2), 18: (0, 3), 19: (0, 4),
-              20: (0, 3)}
+              20: (0, 3), 21: (0, 1), 32: (0, 2), 33: (0, 1), 44: (0, 0)}
 
 CL = None
 
@@ -587,6 +587,167 @@ def test_find_coordinator_every_version():
         r.i32(), r.str(), r.i32()
         r.done()
     c.close()
+
+
+def describe_configs(v, resources, synonyms=False):
+    """resources: list of (type, name, keys or None). Returns {name: (err, {key: entry})}."""
+    w = W().array(resources, lambda w, r: (w.i8(r[0]), w.str(r[1]),
+                                           w.array(r[2], lambda w, k: w.str(k)) if r[2] is not None
+                                           else w.i32(-1)))
+    if v >= 1:
+        w.i8(1 if synonyms else 0)
+    c = conn()
+    r = c.call(32, v, w.b)
+    c.close()
+    r.i32()
+
+    def entry(r):
+        e = {"name": r.str(), "value": r.str(), "read_only": r.i8()}
+        if v == 0:
+            e["is_default"] = r.i8()
+        else:
+            e["source"] = r.i8()
+        e["sensitive"] = r.i8()
+        if v >= 1:
+            e["synonyms"] = r.array(lambda r: (r.str(), r.str(), r.i8()))
+        return e
+
+    def result(r):
+        err, msg, typ, name = r.i16(), r.str(), r.i8(), r.str()
+        return name, (err, {e["name"]: e for e in r.array(entry)})
+    out = dict(r.array(result))
+    r.done()
+    return out
+
+
+def alter_configs(key, v, resources, validate_only=False):
+    """resources: list of (type, name, [(key, value)] or [(key, op, value)])."""
+    def cfn(w, c):
+        w.str(c[0])
+        if key == 44:
+            w.i8(c[1])
+        w.str(c[-1])
+    w = W().array(resources, lambda w, r: (w.i8(r[0]), w.str(r[1]), w.array(r[2], cfn)))
+    w.i8(1 if validate_only else 0)
+    c = conn()
+    r = c.call(key, v, w.b)
+    c.close()
+    r.i32()
+    out = {}
+    for err, msg, typ, name in r.array(lambda r: (r.i16(), r.str(), r.i8(), r.str())):
+        out[name] = (err, msg)
+    r.done()
+    return out
+
+
+def test_describe_configs_every_version():
+    create_topic("cfg-d", 1, {"retention.ms": "12345"})
+    for v in range(0, 3):
+        res = describe_configs(v, [(2, "cfg-d", None), (2, "cfg-missing", None), (4, "0", ["broker.id", "num.partitions"])],
+                               synonyms=True)
+        err, entries = res["cfg-d"]
+        assert err == 0 and len(entries) >= 20, (err, len(entries))
+        e = entries["retention.ms"]
+        assert e["value"] == "12345"
+        if v == 0:
+            assert e["is_default"] == 0 and entries["segment.bytes"]["is_default"] == 1
+        else:
+            assert e["source"] == 1 and entries["segment.bytes"]["source"] in (4, 5)
+            assert e["synonyms"][0] == ("retention.ms", "12345", 1), e["synonyms"]
+            assert ("log.retention.ms", "604800000", 5) in e["synonyms"], e["synonyms"]
+        assert entries["segment.bytes"]["value"] == "1073741824"
+        assert res["cfg-missing"][0] == 3
+        berr, bent = res["0"]
+        assert berr == 0 and set(bent) == {"broker.id", "num.partitions"}
+        assert bent["broker.id"]["value"] == "0" and bent["broker.id"]["read_only"] == 1
+    res = describe_configs(1, [(2, "cfg-d", ["cleanup.policy", "no.such.key"])])
+    assert set(res["cfg-d"][1]) == {"cleanup.policy"} and res["cfg-d"][1]["cleanup.policy"]["value"] == "delete"
+
+
+def test_alter_configs_every_version_replaces_overrides():
+    create_topic("cfg-a", 1, {"retention.ms": "1000", "segment.bytes": "100000"})
+    for v in range(0, 2):
+        before = describe_configs(1, [(2, "cfg-a", None)])["cfg-a"][1]
+        res = alter_configs(33, v, [(2, "cfg-a", [("retention.ms", "2000")])], validate_only=True)
+        assert res["cfg-a"] == (0, None)
+        assert describe_configs(1, [(2, "cfg-a", None)])["cfg-a"][1] == before, "validate_only changed nothing"
+        res = alter_configs(33, v, [(2, "cfg-a", [("retention.ms", "%d" % (3000 + v))])])
+        assert res["cfg-a"] == (0, None), res
+        ent = describe_configs(1, [(2, "cfg-a", None)])["cfg-a"][1]
+        assert ent["retention.ms"]["value"] == "%d" % (3000 + v) and ent["retention.ms"]["source"] == 1
+        assert ent["segment.bytes"]["source"] != 1, "AlterConfigs replaces: segment.bytes back to default"
+        res = alter_configs(33, v, [(2, "cfg-a", [("no.such", "1")]), (2, "cfg-missing", [("retention.ms", "1")]),
+                                    (4, "0", [("num.partitions", "3")])])
+        assert res["cfg-a"][0] == 40 and res["cfg-missing"][0] == 3 and res["0"][0] == 42, res
+
+
+def test_incremental_alter_configs():
+    create_topic("cfg-i", 1, {"retention.ms": "1000", "segment.bytes": "100000"})
+    res = alter_configs(44, 0, [(2, "cfg-i", [("retention.ms", 0, "5000"), ("segment.bytes", 1, None),
+                                              ("cleanup.policy", 2, "compact")])])
+    assert res["cfg-i"] == (0, None), res
+    ent = describe_configs(1, [(2, "cfg-i", None)])["cfg-i"][1]
+    assert ent["retention.ms"]["value"] == "5000" and ent["segment.bytes"]["source"] != 1
+    assert ent["cleanup.policy"]["value"] == "compact", ent["cleanup.policy"]
+    res = alter_configs(44, 0, [(2, "cfg-i", [("cleanup.policy", 3, "compact")])])
+    assert res["cfg-i"] == (0, None)
+    ent = describe_configs(1, [(2, "cfg-i", ["cleanup.policy"])])["cfg-i"][1]
+    assert ent["cleanup.policy"]["source"] != 1, "subtracting the last element removes the override"
+    res = alter_configs(44, 0, [(2, "cfg-i", [("retention.ms", 2, "7")])])
+    assert res["cfg-i"][0] == 40, "APPEND is only for list configs"
+    res = alter_configs(44, 0, [(2, "cfg-i", [("retention.ms", 0, "abc")])])
+    assert res["cfg-i"][0] == 40, "bad value"
+
+
+def test_delete_records_every_version():
+    create_topic("dr-v", 1, {"segment.bytes": "1000"})
+    for i in range(20):
+        produce("dr-v", 0, [(None, b"x" * 200, 0)])
+    c = conn()
+    for v in range(0, 2):
+        target = 5 + 5 * v
+        w = W().array([("dr-v", [(0, target)])], lambda w, t: (w.str(t[0]), w.array(t[1], lambda w, p: (w.i32(p[0]), w.i64(p[1]))))).i32(5000)
+        r = c.call(21, v, w.b)
+        r.i32()
+        topics = r.array(lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i64(), r.i16()))))
+        r.done()
+        assert topics == [("dr-v", [(0, target, 0)])], topics
+        assert list_offsets("dr-v", 0, -2) == target
+        f = decode_fetch(c.call(1, 11, fetch_body(11, [("dr-v", 0, target - 1, 1 << 20)])), 11)
+        assert f["dr-v"][0]["err"] == 1, "fetch below the log start"
+        f = decode_fetch(c.call(1, 11, fetch_body(11, [("dr-v", 0, target, 1 << 20)])), 11)
+        assert f["dr-v"][0]["err"] == 0 and f["dr-v"][0]["log_start"] == target
+    w = W().array([("dr-v", [(0, 99)])], lambda w, t: (w.str(t[0]), w.array(t[1], lambda w, p: (w.i32(p[0]), w.i64(p[1]))))).i32(5000)
+    r = c.call(21, 1, w.b)
+    r.i32()
+    assert r.array(lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i64(), r.i16()))))[0][1][0][2] == 1
+    c.close()
+    segs = [f for f in os.listdir(os.path.join(CL.brokers[0].logdir, "dr-v-0")) if f.endswith(".log")]
+    assert len(segs) < 20, "segments wholly below the new start were deleted: %d left" % len(segs)
+
+
+def test_retention_by_time_and_bytes():
+    cl2 = Cluster(overrides=["log.retention.check.interval.ms=300"])
+    try:
+        c = Conn("127.0.0.1", cl2.brokers[0].port)
+        topics = [("ret-time", 1, 1, {"segment.bytes": "1000", "retention.ms": "1500"}),
+                  ("ret-bytes", 1, 1, {"segment.bytes": "1000", "retention.bytes": "3000"})]
+        res = decode_create_topics(c.call(19, 4, create_topics_body(4, topics)), 4)
+        assert all(x["err"] == 0 for x in res.values()), res
+        now = int(time.time() * 1000)
+        for t in ("ret-time", "ret-bytes"):
+            for i in range(10):
+                p = decode_produce(c.call(0, 7, produce_body(7, t, 0, record_batch([(None, b"y" * 400, 0)], now))), 7)
+                assert p[t][0]["err"] == 0
+        time.sleep(2.5)
+        for t, lo in (("ret-time", 9), ("ret-bytes", 2)):
+            p = decode_list_offsets(c.call(2, 1, list_offsets_body(1, t, 0, -2)), 1)
+            assert p["offset"] >= lo, "%s earliest %d" % (t, p["offset"])
+            f = decode_fetch(c.call(1, 11, fetch_body(11, [(t, 0, 0, 1 << 20)])), 11)
+            assert f[t][0]["err"] == 1 and f[t][0]["log_start"] == p["offset"]
+        c.close()
+    finally:
+        cl2.stop()
 
 
 def test_delete_topic_disabled():

@@ -1,0 +1,440 @@
+/*
+ * broker/kafka/configs.c — DescribeConfigs (key 32, v0-v2), AlterConfigs
+ * (key 33, v0-v1) and IncrementalAlterConfigs (key 44, v0).
+ *
+ * DescribeConfigs request: resources[resource_type INT8, resource_name,
+ * configuration_keys NULLABLE ARRAY (null = all)], include_synonyms (v1+).
+ * Response: throttle, results[error_code, error_message, resource_type,
+ * resource_name, configs[name, value, read_only, is_default (v0) |
+ * config_source (v1+), is_sensitive, synonyms[name, value, source] (v1+)]].
+ * Resource types: 2 = topic (every topic key with its effective value),
+ * 4 = broker (name = our id; every server.properties key, read-only).
+ * Config sources: 1 dynamic topic, 4 static broker, 5 default.
+ *
+ * AlterConfigs request: resources[type, name, configs[name, value]],
+ * validate_only; it REPLACES the topic's overrides. IncrementalAlterConfigs:
+ * resources[type, name, configs[name, op (0 SET, 1 DELETE, 2 APPEND,
+ * 3 SUBTRACT), value]], validate_only; ops apply to the current overrides.
+ * Both answer: throttle, responses[error_code, error_message, type, name].
+ * The changes run on the admin worker (ZooKeeper /config/topics/<t>).
+ */
+#include "broker/kafka/dispatch.h"
+#include "broker/admin.h"
+#include "broker/net/worker.h"
+#include "broker/server.h"
+#include "broker/topics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RES_TOPIC 2
+#define RES_BROKER 4
+#define SRC_DYNAMIC_TOPIC 1
+#define SRC_STATIC_BROKER 4
+#define SRC_DEFAULT 5
+
+/* ---------------------------------------------------------- describe */
+
+struct cfg_entry {
+    const char *name;
+    const char *value;      /* NULL = null */
+    int8_t source;
+    bool read_only;
+    const char *syn_name;   /* broker-level synonym, or NULL */
+    const char *syn_value;
+    int8_t syn_source;
+};
+
+static bool key_wanted(const struct kstr *keys, int32_t n, const char *name)
+{
+    if (n < 0)
+        return true;
+    for (int32_t i = 0; i < n; i++)
+        if (kstr_eq(keys[i], name))
+            return true;
+    return false;
+}
+
+static void put_entry(struct req *req, const struct cfg_entry *e, bool synonyms)
+{
+    struct kbuf *o = &req->out;
+    int16_t v = req->api_version;
+    kw_put_str(o, false, e->name);
+    kw_put_nstr(o, false, e->value);
+    kbuf_put_u8(o, e->read_only);
+    if (v == 0)
+        kbuf_put_u8(o, e->source == SRC_DEFAULT);
+    else
+        kbuf_put_u8(o, (uint8_t)e->source);
+    kbuf_put_u8(o, 0); /* is_sensitive */
+    if (v < 1)
+        return;
+    if (!synonyms) {
+        kw_put_array_len(o, false, 0);
+        return;
+    }
+    /* the entry itself, then the broker key it falls back to */
+    int n = e->syn_name && strcmp(e->syn_name, e->name) != 0 ? 2 : 1;
+    kw_put_array_len(o, false, n);
+    kw_put_str(o, false, e->name);
+    kw_put_nstr(o, false, e->value);
+    kbuf_put_u8(o, (uint8_t)e->source);
+    if (n == 2) {
+        kw_put_str(o, false, e->syn_name);
+        kw_put_nstr(o, false, e->syn_value);
+        kbuf_put_u8(o, (uint8_t)e->syn_source);
+    }
+}
+
+/* Writes the configs array of one topic. */
+static void describe_topic(struct req *req, struct topic *t, const struct kstr *keys,
+                           int32_t n_keys, bool synonyms)
+{
+    const struct broker_config *cfg = req->broker->cfg;
+    int n_over;
+    char **over = topic_get_config(t, &n_over);
+    size_t at = kw_reserve_array_len(&req->out, false);
+    int32_t count = 0;
+    for (int i = 0; i < topic_config_key_count(); i++) {
+        const char *name = topic_config_key_name(i);
+        if (!key_wanted(keys, n_keys, name))
+            continue;
+        char def[256];
+        bool from_file;
+        bool have_def = topic_config_default_value(cfg, i, def, sizeof(def), &from_file);
+        struct cfg_entry e = {.name = name, .value = have_def ? def : NULL,
+                              .source = from_file ? SRC_STATIC_BROKER : SRC_DEFAULT,
+                              .syn_name = topic_config_broker_synonym(i)};
+        e.syn_value = e.value;
+        e.syn_source = e.source;
+        for (int k = 0; over && k < n_over; k++)
+            if (strcmp(over[2 * k], name) == 0) {
+                e.value = over[2 * k + 1];
+                e.source = SRC_DYNAMIC_TOPIC;
+            }
+        put_entry(req, &e, synonyms);
+        count++;
+    }
+    kw_patch_array_len(&req->out, false, at, count);
+    for (int k = 0; over && k < 2 * n_over; k++)
+        free(over[k]);
+    free(over);
+}
+
+static void describe_broker(struct req *req, const struct kstr *keys, int32_t n_keys,
+                            bool synonyms)
+{
+    const struct broker_config *cfg = req->broker->cfg;
+    size_t at = kw_reserve_array_len(&req->out, false);
+    int32_t count = 0;
+    for (int i = 0; i < config_key_count(); i++) {
+        const char *name = config_key_name(i);
+        if (!key_wanted(keys, n_keys, name))
+            continue;
+        char val[1024];
+        bool have = config_key_value(cfg, i, val, sizeof(val));
+        struct cfg_entry e = {.name = name, .value = have ? val : NULL, .read_only = true,
+                              .source = config_key_source(cfg, i) == CONFIG_SOURCE_DEFAULT
+                                            ? SRC_DEFAULT : SRC_STATIC_BROKER};
+        put_entry(req, &e, synonyms);
+        count++;
+    }
+    kw_patch_array_len(&req->out, false, at, count);
+}
+
+static bool describe_one(struct req *req, struct kslice *s, bool synonyms_pending)
+{
+    struct kbuf *o = &req->out;
+    int8_t type = (int8_t)kslice_u8(s);
+    struct kstr name = kw_get_str(s, false);
+    int32_t n_keys = kw_get_array_len(s, false, 2);
+    if (!kslice_ok(s) || !name.ptr)
+        return false;
+    struct kstr *keys = n_keys > 0 ? calloc((size_t)n_keys, sizeof(*keys)) : NULL;
+    if (n_keys > 0 && !keys)
+        return false;
+    for (int32_t i = 0; i < n_keys; i++)
+        keys[i] = kw_get_str(s, false);
+    bool synonyms = synonyms_pending;
+    char id[16];
+    snprintf(id, sizeof(id), "%d", req->broker->id);
+    struct topic *t = type == RES_TOPIC
+                          ? topics_get(req->broker->topics, name.ptr, (size_t)name.len) : NULL;
+    kerr_t err = KERR_NONE;
+    const char *msg = NULL;
+    if (type == RES_TOPIC && !t) {
+        err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        msg = "topic does not exist";
+    } else if (type == RES_BROKER && !kstr_eq(name, id) && name.len > 0) {
+        err = KERR_INVALID_REQUEST;
+        msg = "only this broker's own configuration can be described here";
+    } else if (type != RES_TOPIC && type != RES_BROKER) {
+        err = KERR_INVALID_REQUEST;
+        msg = "unsupported resource type";
+    }
+    kbuf_put_i16(o, err);
+    kw_put_nstr(o, false, msg);
+    kbuf_put_u8(o, (uint8_t)type);
+    kw_put_kstr(o, false, name);
+    if (err != KERR_NONE)
+        kw_put_array_len(o, false, 0);
+    else if (t)
+        describe_topic(req, t, keys, n_keys, synonyms);
+    else
+        describe_broker(req, keys, n_keys, synonyms);
+    topic_unref(t);
+    free(keys);
+    return kslice_ok(s);
+}
+
+kerr_t handle_describe_configs(struct req *req)
+{
+    struct kslice *s = &req->body;
+    int32_t n = kw_get_array_len(s, false, 7);
+    if (!kslice_ok(s))
+        return KERR__CLOSE;
+    /* include_synonyms follows the resources: peek at it first */
+    struct kslice scan = *s;
+    for (int32_t i = 0; i < n && kslice_ok(&scan); i++) {
+        (void)kslice_u8(&scan);
+        (void)kw_get_str(&scan, false);
+        int32_t nk = kw_get_array_len(&scan, false, 2);
+        for (int32_t k = 0; k < nk; k++)
+            (void)kw_get_str(&scan, false);
+    }
+    bool synonyms = req->api_version >= 1 && kslice_u8(&scan) != 0;
+    if (!kslice_ok(&scan))
+        return KERR__CLOSE;
+    kbuf_put_i32(&req->out, 0); /* throttle_time_ms */
+    kw_put_array_len(&req->out, false, n < 0 ? 0 : n);
+    for (int32_t i = 0; i < n; i++)
+        if (!describe_one(req, s, synonyms))
+            return KERR__CLOSE;
+    return KERR_NONE;
+}
+
+/* ---------------------------------------------------------- alter */
+
+struct alter_res {
+    int8_t type;
+    char name[256];
+    char **kv;             /* resulting overrides (pairs), owned */
+    int n_kv;
+    kerr_t err;            /* decode-time error */
+    char msg[256];
+};
+
+struct alter_job {
+    struct req *req;
+    bool validate_only;
+    int n;
+    struct alter_res *res;
+};
+
+static void alter_job_free(struct alter_job *job)
+{
+    for (int i = 0; i < job->n; i++) {
+        for (int k = 0; k < 2 * job->res[i].n_kv; k++)
+            free(job->res[i].kv[k]);
+        free(job->res[i].kv);
+    }
+    free(job->res);
+    free(job);
+}
+
+static void alter_job_run(void *arg)
+{
+    struct alter_job *job = arg;
+    struct req *req = job->req;
+    struct kbuf *o = &req->out;
+    kbuf_put_i32(o, 0);
+    kw_put_array_len(o, false, job->n);
+    for (int i = 0; i < job->n; i++) {
+        struct alter_res *r = &job->res[i];
+        kerr_t err = r->err;
+        if (err == KERR_NONE)
+            err = admin_alter_topic_config(req->broker, r->name, r->kv, r->n_kv,
+                                           job->validate_only, r->msg, sizeof(r->msg));
+        kbuf_put_i16(o, err);
+        kw_put_nstr(o, false, err == KERR_NONE ? NULL : r->msg);
+        kbuf_put_u8(o, (uint8_t)r->type);
+        kw_put_str(o, false, r->name);
+    }
+    alter_job_free(job);
+    req_complete(req);
+}
+
+/* Sets key to value in r's pairs (value NULL deletes). */
+static bool res_set(struct alter_res *r, const char *key, const char *value)
+{
+    for (int i = 0; i < r->n_kv; i++) {
+        if (strcmp(r->kv[2 * i], key) != 0)
+            continue;
+        free(r->kv[2 * i + 1]);
+        if (value) {
+            r->kv[2 * i + 1] = strdup(value);
+            return r->kv[2 * i + 1] != NULL;
+        }
+        free(r->kv[2 * i]);
+        r->kv[2 * i] = r->kv[2 * (r->n_kv - 1)];
+        r->kv[2 * i + 1] = r->kv[2 * (r->n_kv - 1) + 1];
+        r->n_kv--;
+        return true;
+    }
+    if (!value)
+        return true;
+    char **kv = realloc(r->kv, sizeof(char *) * (size_t)(2 * r->n_kv + 2));
+    if (!kv)
+        return false;
+    r->kv = kv;
+    r->kv[2 * r->n_kv] = strdup(key);
+    r->kv[2 * r->n_kv + 1] = strdup(value);
+    r->n_kv++;
+    return r->kv[2 * r->n_kv - 2] && r->kv[2 * r->n_kv - 1];
+}
+
+static const char *res_get(const struct alter_res *r, const char *key)
+{
+    for (int i = 0; i < r->n_kv; i++)
+        if (strcmp(r->kv[2 * i], key) == 0)
+            return r->kv[2 * i + 1];
+    return NULL;
+}
+
+/* APPEND (add=true) or SUBTRACT value to/from the comma list of key. */
+static bool res_list_op(struct alter_res *r, const char *key, const char *value, bool add)
+{
+    const char *cur = res_get(r, key);
+    char out[1024] = "";
+    size_t len = 0;
+    bool present = false;
+    char *copy = strdup(cur ? cur : "");
+    if (!copy)
+        return false;
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (strcmp(tok, value) == 0) {
+            present = true;
+            if (!add)
+                continue;
+        }
+        len += (size_t)snprintf(out + len, sizeof(out) - MIN(len, sizeof(out)), "%s%s",
+                                len ? "," : "", tok);
+    }
+    if (add && !present)
+        len += (size_t)snprintf(out + len, sizeof(out) - MIN(len, sizeof(out)), "%s%s",
+                                len ? "," : "", value);
+    free(copy);
+    return res_set(r, key, len ? out : NULL);
+}
+
+static char *kstr_dupz(struct kstr s)
+{
+    char *z = malloc((size_t)(s.ptr ? s.len : 0) + 1);
+    if (z) {
+        if (s.ptr)
+            memcpy(z, s.ptr, (size_t)s.len);
+        z[s.ptr ? s.len : 0] = '\0';
+    }
+    return z;
+}
+
+/* Applies one decoded (key, op, value) to r; records errors in r. */
+static void apply_op(struct alter_res *r, struct kstr key, int8_t op, struct kstr value)
+{
+    char *k = kstr_dupz(key), *v = value.ptr ? kstr_dupz(value) : NULL;
+    int idx = k ? topic_config_key_find(k) : -1;
+    bool ok = true;
+    if (r->err != KERR_NONE) {
+        /* keep the first error */
+    } else if (!k || idx < 0) {
+        r->err = KERR_INVALID_CONFIG;
+        snprintf(r->msg, sizeof(r->msg), "unknown topic config '%s'", k ? k : "");
+    } else if (op == 0) {
+        ok = res_set(r, k, v ? v : "");
+    } else if (op == 1) {
+        ok = res_set(r, k, NULL);
+    } else if ((op == 2 || op == 3) && topic_config_key_is_list(idx) && v) {
+        ok = res_list_op(r, k, v, op == 2);
+    } else {
+        r->err = KERR_INVALID_CONFIG;
+        snprintf(r->msg, sizeof(r->msg), "operation %d is not valid for '%s'", op, k);
+    }
+    if (!ok) {
+        r->err = KERR_UNKNOWN_SERVER_ERROR;
+        snprintf(r->msg, sizeof(r->msg), "out of memory");
+    }
+    free(k);
+    free(v);
+}
+
+static bool decode_resource(struct req *req, struct kslice *s, struct alter_res *r,
+                            bool incremental)
+{
+    r->type = (int8_t)kslice_u8(s);
+    struct kstr name = kw_get_str(s, false);
+    int32_t n = kw_get_array_len(s, false, 4);
+    if (!kslice_ok(s) || !name.ptr)
+        return false;
+    if (!kstr_copy(name, r->name, sizeof(r->name)))
+        snprintf(r->name, sizeof(r->name), "%.*s", (int)MIN(name.len, 255), name.ptr);
+    if (r->type != RES_TOPIC) {
+        r->err = KERR_INVALID_REQUEST;
+        snprintf(r->msg, sizeof(r->msg), "only topic configs can be altered (broker configs are "
+                 "static: server.properties)");
+    }
+    struct topic *t = NULL;
+    if (incremental && r->err == KERR_NONE &&
+        (t = topics_get(req->broker->topics, name.ptr, (size_t)name.len))) {
+        int n_cur;
+        char **cur = topic_get_config(t, &n_cur);
+        r->kv = cur;
+        r->n_kv = cur ? n_cur : 0;
+        topic_unref(t);
+    }
+    for (int32_t i = 0; i < n && kslice_ok(s); i++) {
+        struct kstr key = kw_get_str(s, false);
+        int8_t op = incremental ? (int8_t)kslice_u8(s) : 0;
+        struct kstr value = kw_get_str(s, false);
+        if (kslice_ok(s))
+            apply_op(r, key, op, value);
+    }
+    return kslice_ok(s);
+}
+
+static kerr_t handle_alter(struct req *req, bool incremental)
+{
+    struct kslice *s = &req->body;
+    int32_t n = kw_get_array_len(s, false, 7);
+    struct alter_job *job = calloc(1, sizeof(*job));
+    if (!job || !kslice_ok(s) || n < 0)
+        goto bad;
+    job->req = req;
+    job->res = calloc((size_t)(n ? n : 1), sizeof(*job->res));
+    if (!job->res)
+        goto bad;
+    for (int32_t i = 0; i < n; i++) {
+        job->n = i + 1;
+        if (!decode_resource(req, s, &job->res[i], incremental))
+            goto bad;
+    }
+    job->validate_only = kslice_u8(s) != 0;
+    if (!kslice_ok(s) || !worker_post(req->broker->admin, alter_job_run, job))
+        goto bad;
+    return KERR__PENDING;
+bad:
+    if (job)
+        alter_job_free(job);
+    return KERR__CLOSE;
+}
+
+kerr_t handle_alter_configs(struct req *req)
+{
+    return handle_alter(req, false);
+}
+
+kerr_t handle_incremental_alter_configs(struct req *req)
+{
+    return handle_alter(req, true);
+}

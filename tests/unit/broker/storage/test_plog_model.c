@@ -1,0 +1,553 @@
+/*
+ * tests/unit/broker/storage/test_plog_model.c — a property test of the
+ * partition log (broker/storage/plog.c) against a simple in-memory model.
+ *
+ * Each seed drives a random sequence of operations: appends (1-3 batches of
+ * random record counts and sizes), roll, truncate_to, advance_start_offset,
+ * retention by bytes (with a random high watermark), restart (close and
+ * reopen, clean or with a full recovery scan), a crash (a fork()ed child
+ * opens the log, appends and _exit()s without closing), on-disk damage
+ * before a reopen (a .log cut mid-batch, a flipped byte, deleted or
+ * truncated .index/.timeindex) and appends that fail on a full disk
+ * (fileio's ops table). After every operation the log must agree with the
+ * model: log start offset, LEO, segment bases, byte sizes (also of the
+ * .log files on disk), and random plog_read() calls return exactly the
+ * model's batch bytes, or OFFSET_OUT_OF_RANGE exactly when the model says.
+ *
+ * The model holds the log as segments of batches (offsets, bytes). It rolls
+ * where plog documents it rolls (segment_bytes; indexes are sized so that
+ * they never fill) and deletes whole segments for retention by plog.h's
+ * rules; everything else (offset assignment, which bytes a read returns,
+ * what recovery keeps) follows from the batches.
+ *
+ * Set GREGOR_MODEL_TRACE=1 to print every operation to stderr, and
+ * GREGOR_TEST_LOG=info|warn|... to see the storage log lines.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "broker/storage/batch.h"
+#include "broker/storage/fileio.h"
+#include "broker/storage/plog.h"
+#include "common/say.h"
+#include "storage_test.h"
+
+#define LEADER_EPOCH 3
+#define TS_BASE 1700000000000LL
+
+/* ---- random numbers (splitmix64: fixed seeds reproduce a run) ---------- */
+
+static uint64_t rng_state;
+
+static uint64_t rng_next(void)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
+
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [lo, hi] (hi >= lo). */
+static int64_t rng_range(int64_t lo, int64_t hi)
+{
+    return lo + (int64_t)(rng_next() % (uint64_t)(hi - lo + 1));
+}
+
+static bool rng_pct(int pct) { return rng_range(0, 99) < pct; }
+
+/* ---- the model --------------------------------------------------------- */
+
+struct mbatch {
+    int64_t base;   /* first offset */
+    int64_t last;   /* last offset */
+    int64_t ts0;    /* timestamp of record 0; record i has ts0 + i */
+    size_t size;    /* bytes */
+    uint8_t *bytes; /* owned: the batch as it must be on disk */
+};
+
+struct mseg {
+    int64_t base;      /* segment base offset */
+    struct mbatch *b;  /* owned array */
+    int n, cap;
+    int64_t size;      /* sum of b[].size */
+};
+
+struct model {
+    struct mseg *segs; /* owned; n >= 1 */
+    int n, cap;
+    int64_t start;     /* log start offset */
+};
+
+/* What every test run shares: the log under test, its config, the model. */
+static struct plog_config cfg;
+static struct plog *plog;
+static struct model m;
+static uint64_t seed;
+static int step;
+static const char *op_name = "open";
+static int64_t next_ts = TS_BASE;
+static bool trace;
+
+#define CHECK(cond, ...)                                                                       \
+    cr_assert(cond, "seed=%" PRIu64 " step=%d op=%s: " __VA_ARGS__)
+
+static struct mseg *m_active(void) { return &m.segs[m.n - 1]; }
+
+static int64_t m_leo(void)
+{
+    const struct mseg *s = m_active();
+    return s->n > 0 ? s->b[s->n - 1].last + 1 : s->base;
+}
+
+static int64_t m_size(void)
+{
+    int64_t n = 0;
+    for (int i = 0; i < m.n; i++)
+        n += m.segs[i].size;
+    return n;
+}
+
+static void m_push_seg(int64_t base)
+{
+    if (m.n == m.cap) {
+        m.cap = m.cap ? m.cap * 2 : 16;
+        m.segs = realloc(m.segs, (size_t)m.cap * sizeof(*m.segs));
+        cr_assert_not_null(m.segs);
+    }
+    m.segs[m.n++] = (struct mseg){.base = base};
+}
+
+static void m_free_seg(struct mseg *s)
+{
+    for (int i = 0; i < s->n; i++)
+        free(s->b[i].bytes);
+    free(s->b);
+    *s = (struct mseg){.base = s->base};
+}
+
+/* Drops segment i. */
+static void m_drop_seg(int i)
+{
+    m_free_seg(&m.segs[i]);
+    memmove(&m.segs[i], &m.segs[i + 1], (size_t)(m.n - i - 1) * sizeof(*m.segs));
+    m.n--;
+}
+
+/* Keeps only the first keep batches of segment s. */
+static void m_cut_batches(struct mseg *s, int keep)
+{
+    for (int i = keep; i < s->n; i++) {
+        s->size -= (int64_t)s->b[i].size;
+        free(s->b[i].bytes);
+    }
+    if (keep < s->n)
+        s->n = keep;
+}
+
+static void m_reset(int64_t base)
+{
+    while (m.n > 0)
+        m_drop_seg(m.n - 1);
+    m_push_seg(base);
+    m.start = base;
+}
+
+static void m_free(void)
+{
+    while (m.n > 0)
+        m_drop_seg(m.n - 1);
+    free(m.segs);
+    m = (struct model){0};
+}
+
+static void m_add_batch(struct mseg *s, const uint8_t *p, size_t len, int64_t base,
+                        int64_t last, int64_t ts0)
+{
+    struct mbatch *b;
+
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 32;
+        s->b = realloc(s->b, (size_t)s->cap * sizeof(*s->b));
+        cr_assert_not_null(s->b);
+    }
+    b = &s->b[s->n++];
+    *b = (struct mbatch){.base = base, .last = last, .ts0 = ts0, .size = len};
+    b->bytes = malloc(len);
+    cr_assert_not_null(b->bytes);
+    memcpy(b->bytes, p, len);
+    s->size += (int64_t)len;
+}
+
+/* plog rolls before an append of len bytes when the active segment is not
+ * empty and would exceed segment_bytes. */
+static void m_maybe_roll(size_t len)
+{
+    const struct mseg *s = m_active();
+
+    if (s->size > 0 && s->size + (int64_t)len > cfg.segment_bytes)
+        m_push_seg(m_leo());
+}
+
+/* Appends the batches in buf (offsets not yet assigned: the model assigns
+ * them from its own LEO and writes them into its copy). */
+static void m_append(const uint8_t *buf, size_t len)
+{
+    struct batch_iter it;
+    struct batch_hdr h;
+    size_t at;
+    int64_t next;
+
+    m_maybe_roll(len);
+    next = m_leo();
+    batch_iter_init(&it, buf, len);
+    while (batch_iter_next(&it, &h, &at) == KERR_NONE) {
+        uint8_t *copy = malloc((size_t)batch_size(&h));
+        cr_assert_not_null(copy);
+        memcpy(copy, buf + at, (size_t)batch_size(&h));
+        batch_set_offset_epoch(copy, next, LEADER_EPOCH);
+        m_add_batch(m_active(), copy, (size_t)batch_size(&h), next,
+                    next + h.last_offset_delta, h.base_ts);
+        next += (int64_t)h.last_offset_delta + 1;
+        free(copy);
+    }
+}
+
+static void m_roll(void)
+{
+    if (m_active()->size > 0)
+        m_push_seg(m_leo());
+}
+
+/* plog_truncate_to(): batches holding an offset >= off go whole. */
+static void m_truncate_to(int64_t off)
+{
+    struct mseg *s;
+    int keep = 0;
+
+    if (off >= m_leo())
+        return;
+    if (off <= m.segs[0].base) {
+        m_reset(off);
+        return;
+    }
+    while (m_active()->base >= off)
+        m_drop_seg(m.n - 1);
+    s = m_active();
+    while (keep < s->n && s->b[keep].last < off)
+        keep++;
+    m_cut_batches(s, keep);
+    m.start = MIN(m.start, m_leo());
+}
+
+/* plog_apply_retention() with retention_ms = -1. */
+static int m_retention(int64_t bytes, int64_t max_offset)
+{
+    int64_t total = m_size();
+    int deleted = 0;
+
+    while (m.n > 0 && m.segs[0].size > 0) {
+        int64_t end = m.n > 1 ? m.segs[1].base : m_leo();
+        bool del = end <= max_offset &&
+                   (end <= m.start || (bytes >= 0 && total - m.segs[0].size >= bytes));
+        if (!del)
+            break;
+        if (m.n == 1)
+            m_roll();
+        total -= m.segs[0].size;
+        m_drop_seg(0);
+        deleted++;
+    }
+    if (m.segs[0].base > m.start)
+        m.start = m.segs[0].base;
+    return deleted;
+}
+
+/* ---- comparing the log with the model ---------------------------------- */
+
+static void seg_file(char *buf, size_t n, int64_t base, const char *ext)
+{
+    snprintf(buf, n, "%s/%020" PRId64 ".%s", st_dir, base, ext);
+}
+
+static void check_shape(bool indexes)
+{
+    char path[512];
+
+    CHECK(plog_start_offset(plog) == m.start, "start %" PRId64 " model %" PRId64,
+          plog_start_offset(plog), m.start);
+    CHECK(plog_end_offset(plog) == m_leo(), "LEO %" PRId64 " model %" PRId64,
+          plog_end_offset(plog), m_leo());
+    CHECK(plog_segment_count(plog) == m.n, "segments %d model %d", plog_segment_count(plog), m.n);
+    CHECK(plog_size_bytes(plog) == m_size(), "bytes %" PRId64 " model %" PRId64,
+          plog_size_bytes(plog), m_size());
+    CHECK(st_count_files(st_dir, ".log") == m.n, ".log files %d model %d",
+          st_count_files(st_dir, ".log"), m.n);
+    for (int i = 0; i < m.n; i++) {
+        CHECK(plog_segment_base(plog, i) == m.segs[i].base, "segment %d base %" PRId64
+              " model %" PRId64, i, plog_segment_base(plog, i), m.segs[i].base);
+        seg_file(path, sizeof(path), m.segs[i].base, "log");
+        CHECK(st_file_size(path) == m.segs[i].size, "%s size %" PRId64 " model %" PRId64, path,
+              st_file_size(path), m.segs[i].size);
+        if (!indexes)
+            continue;
+        seg_file(path, sizeof(path), m.segs[i].base, "index");
+        CHECK(st_file_size(path) >= 0, "%s missing", path);
+        seg_file(path, sizeof(path), m.segs[i].base, "timeindex");
+        CHECK(st_file_size(path) >= 0, "%s missing", path);
+    }
+}
+
+/* Locates the batch holding off: segment *si, batch *bi. */
+static void m_locate(int64_t off, int *si, int *bi)
+{
+    *si = 0;
+    for (int i = 0; i < m.n; i++)
+        if (m.segs[i].base <= off)
+            *si = i;
+    *bi = 0;
+    while (*bi < m.segs[*si].n && m.segs[*si].b[*bi].last < off)
+        (*bi)++;
+    CHECK(*bi < m.segs[*si].n, "model has no batch for offset %" PRId64, off);
+}
+
+/* The model's span for plog_read(): returns the batch count (from *si/*bi). */
+static int m_span(int64_t off, int64_t max_offset, int64_t max_bytes, bool min_one, int *si,
+                  int *bi, int64_t *len)
+{
+    const struct mseg *s;
+    int n = 0;
+
+    *len = 0;
+    if (off == m_leo() || off >= max_offset)
+        return 0;
+    m_locate(off, si, bi);
+    s = &m.segs[*si];
+    for (int j = *bi; j < s->n; j++) {
+        int64_t sz = (int64_t)s->b[j].size;
+        bool fits = *len + sz <= max_bytes || (j == *bi && min_one);
+        if (s->b[j].base >= max_offset || !fits)
+            break;
+        *len += sz;
+        n++;
+    }
+    return n;
+}
+
+static void check_read(int64_t off, int64_t max_offset, int64_t max_bytes, bool min_one)
+{
+    struct file_span span = {.fd = -2};
+    int si = 0, bi = 0, nb;
+    int64_t len, at = 0;
+    kerr_t err = plog_read(plog, off, max_offset, max_bytes, min_one, &span);
+    uint8_t *got;
+
+    if (off < m.start || off > m_leo()) {
+        CHECK(err == KERR_OFFSET_OUT_OF_RANGE, "read(%" PRId64 ") err %s, want out of range",
+              off, kerr_name(err));
+        CHECK(span.len == 0 && span.fd == -1, "out-of-range read returned a span");
+        return;
+    }
+    CHECK(err == KERR_NONE, "read(%" PRId64 ") err %s", off, kerr_name(err));
+    nb = m_span(off, max_offset, max_bytes, min_one, &si, &bi, &len);
+    CHECK(span.len == len, "read(%" PRId64 ", max_offset %" PRId64 ", max_bytes %" PRId64
+          ", min_one %d) len %" PRId64 " model %" PRId64, off, max_offset, max_bytes, min_one,
+          span.len, len);
+    if (len == 0) {
+        CHECK(span.fd == -1, "empty span with an fd");
+        return;
+    }
+    got = malloc((size_t)len);
+    cr_assert_not_null(got);
+    CHECK(st_read_fd(span.fd, span.pos, got, (size_t)len) == (size_t)len, "short pread");
+    close(span.fd);
+    for (int j = bi; j < bi + nb; j++) {
+        const struct mbatch *b = &m.segs[si].b[j];
+        CHECK(memcmp(got + at, b->bytes, b->size) == 0,
+              "read(%" PRId64 "): bytes of batch %" PRId64 "-%" PRId64 " differ", off, b->base,
+              b->last);
+        at += (int64_t)b->size;
+    }
+    free(got);
+}
+
+/* Reads every batch from the start offset to the LEO, span by span. */
+static void check_read_all(void)
+{
+    int64_t off = m.start;
+
+    while (off < m_leo()) {
+        int si, bi;
+        check_read(off, INT64_MAX, rng_range(1, 1 << 16), true);
+        m_locate(off, &si, &bi);
+        off = m.segs[si].b[bi].last + 1;
+    }
+    check_read(m_leo(), INT64_MAX, 1 << 20, true);
+}
+
+/* First offset >= the start whose record timestamp is >= ts, or -1. */
+static int64_t m_offset_for_time(int64_t ts)
+{
+    for (int i = 0; i < m.n; i++) {
+        for (int j = 0; j < m.segs[i].n; j++) {
+            const struct mbatch *b = &m.segs[i].b[j];
+            int64_t max_ts = b->ts0 + (b->last - b->base);
+            if (max_ts < ts)
+                continue;
+            return MAX(b->base + MAX(ts - b->ts0, 0), m.start);
+        }
+    }
+    return -1;
+}
+
+static void check_time(void)
+{
+    int64_t ts = rng_range(TS_BASE - 5, next_ts + 5), off = -2, found = -2;
+    int64_t want = m_offset_for_time(ts);
+    kerr_t err = plog_offset_for_time(plog, ts, &off, &found);
+
+    CHECK(err == KERR_NONE, "offset_for_time err %s", kerr_name(err));
+    CHECK(off == want, "offset_for_time(%" PRId64 ") %" PRId64 " model %" PRId64, ts, off, want);
+}
+
+static void check_random_reads(int n)
+{
+    for (int i = 0; i < n; i++) {
+        int64_t leo = m_leo(), off = rng_range(m.start - 3, leo + 3);
+        int64_t max_offset = rng_pct(70) ? INT64_MAX : rng_range(MAX(off, 0), leo + 1);
+        int64_t max_bytes = rng_pct(20) ? rng_range(0, 100) : rng_range(100, 1 << 15);
+        check_read(off, max_offset, max_bytes, rng_pct(60));
+    }
+}
+
+/* ---- operations -------------------------------------------------------- */
+
+/* Builds 1-3 batches of random shape into b. */
+static void gen_batches(struct kbuf *b)
+{
+    int nb = rng_pct(75) ? 1 : (int)rng_range(2, 3);
+
+    for (int i = 0; i < nb; i++) {
+        int nrec = rng_pct(80) ? (int)rng_range(1, 8) : (int)rng_range(9, 40);
+        size_t vlen = rng_pct(85) ? (size_t)rng_range(0, 80) : (size_t)rng_range(200, 2500);
+        struct st_batch_opts o = {.nrec = nrec, .ts0 = next_ts, .ts_step = 1,
+                                  .value_len = vlen, .producer_id = -1, .base_seq = -1};
+        st_batch(b, &o);
+        next_ts += nrec;
+    }
+}
+
+static void op_append(void)
+{
+    struct kbuf b;
+    int64_t first = -1, last = -1, leo = m_leo();
+    kerr_t err;
+
+    kbuf_init(&b);
+    gen_batches(&b);
+    m_append(b.data, b.len);
+    err = plog_append(plog, b.data, b.len, LEADER_EPOCH, 0, &first, &last);
+    CHECK(err == KERR_NONE, "append err %s", kerr_name(err));
+    CHECK(first == leo && last == m_leo() - 1, "append offsets %" PRId64 "-%" PRId64
+          ", model %" PRId64 "-%" PRId64, first, last, leo, m_leo() - 1);
+    kbuf_destroy(&b);
+}
+
+/* ENOSPC after half of the batch bytes were written (index entries, 8 or 12
+ * bytes, are written normally). */
+static ssize_t enospc_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    if (n < BATCH_HDR_SIZE)
+        return fileio_default_ops.pwrite(fd, buf, n, off);
+    (void)fileio_default_ops.pwrite(fd, buf, n / 2, off);
+    errno = ENOSPC;
+    return -1;
+}
+
+static void op_append_disk_full(void)
+{
+    static struct fileio_ops full;
+    struct kbuf b;
+    int64_t first = -7, last = -7;
+    kerr_t err;
+
+    kbuf_init(&b);
+    gen_batches(&b);
+    m_maybe_roll(b.len); /* the roll happens before the write fails */
+    full = fileio_default_ops;
+    full.pwrite = enospc_pwrite;
+    fileio_set_ops(&full);
+    err = plog_append(plog, b.data, b.len, LEADER_EPOCH, 0, &first, &last);
+    fileio_set_ops(NULL);
+    CHECK(err == KERR_KAFKA_STORAGE_ERROR, "append on a full disk: %s", kerr_name(err));
+    CHECK(first == -7 && last == -7, "failed append returned offsets");
+    kbuf_destroy(&b);
+}
+
+static void op_truncate_to(void)
+{
+    int64_t off = rng_pct(90) ? rng_range(MAX(m.start - 3, 0), m_leo() + 1)
+                              : rng_range(0, m.segs[0].base);
+    kerr_t err;
+
+    m_truncate_to(off);
+    err = plog_truncate_to(plog, off);
+    CHECK(err == KERR_NONE, "truncate_to(%" PRId64 ") err %s", off, kerr_name(err));
+}
+
+static void op_advance_start(void)
+{
+    int64_t off = rng_range(MAX(m.start - 2, 0), m_leo() + 2);
+    kerr_t err = plog_advance_start_offset(plog, off);
+
+    if (off > m_leo()) {
+        CHECK(err == KERR_OFFSET_OUT_OF_RANGE, "advance_start(%" PRId64 ") past LEO: %s", off,
+              kerr_name(err));
+        return;
+    }
+    CHECK(err == KERR_NONE, "advance_start(%" PRId64 ") err %s", off, kerr_name(err));
+    m.start = MAX(m.start, off);
+}
+
+static void op_retention(void)
+{
+    struct plog_retention r = {
+        .now_ms = next_ts,
+        .retention_ms = -1,
+        .retention_bytes = rng_pct(20) ? -1 : rng_range(0, m_size() + 100),
+        .max_offset = rng_pct(50) ? m_leo() : rng_range(m.start, m_leo()),
+    };
+    int deleted = -1, want = m_retention(r.retention_bytes, r.max_offset);
+    kerr_t err = plog_apply_retention(plog, &r, &deleted);
+
+    CHECK(err == KERR_NONE, "retention err %s", kerr_name(err));
+    CHECK(deleted == want, "retention(bytes %" PRId64 ", max_offset %" PRId64
+          ") deleted %d model %d", r.retention_bytes, r.max_offset, deleted, want);
+}
+
+static void reopen(int64_t recovery_point)
+{
+    char err[256] = "";
+    struct plog_config c = cfg;
+
+    c.recovery_point = recovery_point;
+    plog = plog_open(st_dir, &c, err, sizeof(err));
+    CHECK(plog != NULL, "reopen (recovery_point %" PRId64 "): %s", recovery_point, err);
+    /* Without a checkpoint the start offset is the first segment's base. */
+    m.start = m.segs[0].base;
+}
+
+static void op_restart(void)
+{
+    plog_close(plog);
+    plog = NULL;
+    reopen(rng_pct(50) ? -1 : 0);
+}

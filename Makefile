@@ -22,7 +22,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= 2
 BROKERS ?= 1
 CMAKE_ARGS ?=
-ASAN_TESTS ?= ^(integration_api_versions|integration_bad_input)$$
+ASAN_TESTS ?= ^(integration_api_versions|integration_bad_input|protocol_api_matrix|protocol_fetch_paths)$$
 SKIP_ASAN ?= 0
 CLUSTER := deploy/local-cluster.sh
 

@@ -7,10 +7,11 @@ add_library(gregor_broker_core STATIC
   kafka/dispatch.c kafka/api_versions.c kafka/metadata.c kafka/produce.c
   kafka/fetch.c kafka/list_offsets.c kafka/admin_topics.c kafka/find_coordinator.c
   kafka/delete_records.c kafka/configs.c
-  replication/partition.c)
+  replication/partition.c http/http.c)
 target_link_libraries(gregor_broker_core PUBLIC
   gregor_broker_config gregor_storage gregor_controller gregor_common
   PkgConfig::LIBEVENT Threads::Threads)
+# evhttp lives in libevent_extra (already part of PkgConfig::LIBEVENT).
 
 add_executable(gregor-broker main.c)
 target_link_libraries(gregor-broker PRIVATE gregor_broker_core)

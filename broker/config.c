@@ -148,6 +148,9 @@ static const struct config_key config_keys[] = {
     /* Gregor's own */
     K_STR("gregor.log.level", gregor_log_level, "info", CF_NONEMPTY, check_log_level),
     K_STR("gregor.log.file", gregor_log_file, NULL, CF_NULLABLE, NULL),
+    K_BOOL("gregor.fetch.sendfile", gregor_fetch_sendfile, "true"),
+    K_I32("gregor.http.port", gregor_http_port, "-1", -1, 0),
+    K_STR("gregor.http.host", gregor_http_host, "127.0.0.1", CF_NONEMPTY, NULL),
     /* transactions */
     K_I16("transaction.state.log.replication.factor", transaction_state_log_replication_factor,
           "3", 1, 0),
@@ -412,7 +415,7 @@ static bool listener_parse_one(char *entry, struct config_listener *l,
         why_set(why, whylen, "bad listener name '%s' (1-31 of A-Z 0-9 _ -)", entry);
         return false;
     }
-    snprintf(l->name, sizeof(l->name), "%s", entry);
+    snprintf(l->name, sizeof(l->name), "%.31s", entry); /* length checked above */
     str_upper(l->name);
     return listener_parse_hostport(sep + 3, l, why, whylen);
 }

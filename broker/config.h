@@ -99,6 +99,10 @@ struct broker_config {
     int64_t log_flush_offset_checkpoint_interval_ms;       /* 60000 */
     int64_t log_flush_start_offset_checkpoint_interval_ms; /* 60000 */
 
+    bool gregor_fetch_sendfile;                /* true: Fetch record bytes leave by sendfile */
+    int32_t gregor_http_port;                  /* -1 = no HTTP endpoint; 0 = any free port */
+    char *gregor_http_host;                    /* "127.0.0.1" */
+
     /* derived by config_load(): never set directly */
     struct config_listener listener[CONFIG_MAX_LISTENERS];
     int n_listeners;

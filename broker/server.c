@@ -11,6 +11,7 @@
  */
 #include "broker/server.h"
 #include "broker/admin.h"
+#include "broker/http/http.h"
 #include "broker/log_manager.h"
 #include "broker/net/conn.h"
 #include "broker/net/listener.h"
@@ -158,6 +159,8 @@ static int server_listen(struct broker *b)
         .idle_ms = cfg->connections_max_idle_ms,
         .sndbuf = cfg->socket_send_buffer_bytes,
         .rcvbuf = cfg->socket_receive_buffer_bytes,
+        .sendfile = cfg->gregor_fetch_sendfile,
+        .metrics = &b->metrics,
     };
     for (int i = 0; i < cfg->n_listeners; i++) {
         const struct config_listener *l = &cfg->listener[i];
@@ -211,6 +214,7 @@ static void close_conns_job(void *arg)
  * run every completion posted before they stop. */
 static void server_shutdown(struct broker *b)
 {
+    http_stop(b);
     listeners_free(b->listeners);
     if (b->zk)
         zk_store_set_session_cb(b->zk, NULL, NULL);
@@ -256,7 +260,7 @@ static int server_start(struct broker *b)
         return -1;
     if (server_start_workers(b) != 0 || server_listen(b) != 0)
         return -1;
-    if (server_register(b, meta) != KERR_NONE)
+    if (server_register(b, meta) != KERR_NONE || http_start(b) != 0)
         return -1;
     admin_refresh_brokers(b);
     admin_start(b);

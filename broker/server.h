@@ -12,6 +12,7 @@
 #define GREGOR_BROKER_SERVER_H
 
 #include "broker/config.h"
+#include "broker/metrics.h"
 #include "broker/topic_config.h"
 #include "broker/topics.h"
 
@@ -24,6 +25,7 @@ struct zk_store;
 struct listeners;
 struct event_base;
 struct event;
+struct evhttp;
 
 /* A live broker as clients should reach it on one listener. */
 struct broker_endpoint {
@@ -59,6 +61,8 @@ struct broker {
     struct event *refresh_ev;          /* broker-list refresh timer; admin worker only */
     struct event_base *main_base;      /* owned: main thread */
     struct listeners *listeners;       /* owned: main thread */
+    struct evhttp *http;               /* owned: main thread (broker/http) */
+    struct metrics metrics;            /* counters, any thread (atomics) */
 
     pthread_mutex_t brokers_lock;      /* guards live/n_live */
     struct broker_info *live;          /* live brokers, sorted by id */

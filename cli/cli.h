@@ -2,8 +2,8 @@
  * cli/cli.h — shared declarations of the `gregor` command: the per-run
  * context (struct cli), exit codes, the option parser (args.c), the
  * librdkafka client helpers (client.c) and the command entry points
- * (topic.c, topic_describe.c, produce.c, consume.c), dispatched from
- * main.c.
+ * (topic.c, topic_describe.c, produce.c, consume.c, dump_log.c),
+ * dispatched from main.c.
  *
  * Exit codes: CLI_OK (0) success; CLI_FAIL (1) runtime failure, one line
  * "gregor: reason" on stderr; CLI_USAGE (2) bad options or arguments, one
@@ -141,5 +141,7 @@ int topic_describe(struct cli *cli, int argc, char **argv); /* topic_describe.c 
 bool topic_is_internal(const char *name);
 int produce_main(struct cli *cli, int argc, char **argv);
 int consume_main(struct cli *cli, int argc, char **argv);
+/* dump_log.c: offline; reads segment files, never contacts a broker. */
+int dump_log_main(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -11,7 +11,8 @@
  * snappy and lz4 when the broker's Produce range does not start at 0 (its
  * codec check asks for Produce within [0, 0]). Only RecordBatch v2 (magic 2)
  * is stored, whatever the request version; older message formats are
- * refused with UNSUPPORTED_FOR_MESSAGE_FORMAT.
+ * refused: UNSUPPORTED_FOR_MESSAGE_FORMAT in v0-2 (where they are legal),
+ * INVALID_RECORD in v3+ (as Kafka).
  *
  * Each partition's records are validated in place (storage/batch.c: frame,
  * CRC, magic, sizes; docs/kafka-protocol.md §4.6) before anything is
@@ -57,7 +58,7 @@ static kerr_t produce_validate(struct req *req, struct partition *part, const ui
     if (!rec || rec_len <= 0)
         return KERR_INVALID_RECORD;
     if (rec_len > BATCH_OFF_MAGIC && rec[BATCH_OFF_MAGIC] < BATCH_MAGIC)
-        return KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+        return req->api_version >= 3 ? KERR_INVALID_RECORD : KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
     int n_batches = 0;
     kerr_t err = batch_validate_produce(rec, (size_t)rec_len, part->tc.max_message_bytes,
                                         &n_batches);
@@ -96,6 +97,11 @@ static void produce_partition(struct req *req, struct topic *t, int16_t acks, in
         r->append_time = now;
     }
     r->err = partition_append(part, batch, (size_t)rec_len, now, &r->base_offset, &r->log_start);
+    if (r->err == KERR_NONE) {
+        metrics_add(&req->broker->metrics.produce_bytes, (uint64_t)rec_len);
+        metrics_add(&req->broker->metrics.produce_records,
+                    (uint64_t)be32_load(batch + BATCH_OFF_RECORDS_COUNT));
+    }
 }
 
 static void write_result(struct req *req, int32_t index, const struct produce_result *r)

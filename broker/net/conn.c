@@ -23,6 +23,7 @@
 #include "broker/net/worker.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/request.h"
+#include "broker/metrics.h"
 #include "common/clock.h"
 #include "common/say.h"
 
@@ -51,6 +52,7 @@ struct conn {
     struct req *inflight;      /* the one request being handled, or NULL */
     bool dead;                 /* socket closed; free when inflight completes */
     bool write_blocked;        /* waiting for output to drain */
+    bool broken;               /* a response could not be built: close */
     struct conn *prev, *next;  /* registry of all conns; conns_lock */
     char peer[64];
     char listener[32];
@@ -140,6 +142,33 @@ bool req_add_file(struct req *req, int fd, int64_t pos, int64_t len)
     return true;
 }
 
+/* Adds the bytes of f to out: by sendfile (the evbuffer takes the fd), or
+ * copied with pread when gregor.fetch.sendfile is off. A short read (the
+ * file shrank under us) pads with nothing: the frame size was already
+ * written, so the connection is closed instead of sending a wrong frame. */
+static void conn_add_file(struct conn *conn, struct evbuffer *out, struct req_file *f)
+{
+    if (conn->lim.sendfile) {
+        if (evbuffer_add_file(out, f->fd, f->pos, f->len) == 0) {
+            f->fd = -1; /* the evbuffer closes it */
+            metrics_add(&conn->lim.metrics->fetch_sendfile_bytes, (uint64_t)f->len);
+            return;
+        }
+    }
+    struct evbuffer_iovec vec;
+    if (evbuffer_reserve_space(out, f->len, &vec, 1) == 1) {
+        ssize_t got = pread(f->fd, vec.iov_base, (size_t)f->len, f->pos);
+        if (got == f->len) {
+            vec.iov_len = (size_t)got;
+            evbuffer_commit_space(out, &vec, 1);
+            metrics_add(&conn->lim.metrics->fetch_copied_bytes, (uint64_t)got);
+            return;
+        }
+    }
+    say_error("net", "cannot read fetch data peer=%s bytes=%lld", conn->peer, (long long)f->len);
+    conn->broken = true;
+}
+
 /* Appends the response frame of req to the connection's output. */
 static void conn_send(struct conn *conn, struct req *req)
 {
@@ -157,8 +186,7 @@ static void conn_send(struct conn *conn, struct req *req)
         struct req_file *f = &req->files[i];
         evbuffer_add(out, req->out.data + done, f->at - done);
         done = f->at;
-        if (evbuffer_add_file(out, f->fd, f->pos, f->len) == 0)
-            f->fd = -1; /* the evbuffer closes it */
+        conn_add_file(conn, out, f);
     }
     evbuffer_add(out, req->out.data + done, req->out.len - done);
 }
@@ -180,6 +208,10 @@ static void conn_finish(struct conn *conn, struct req *req)
     if (!req->no_response)
         conn_send(conn, req);
     req_free(req);
+    if (conn->broken) {
+        conn_close(conn, "response could not be built");
+        return;
+    }
     bufferevent_enable(conn->bev, EV_READ);
     conn_process(conn);
 }
@@ -257,6 +289,7 @@ static void conn_process(struct conn *conn)
         if (!req)
             return;
         conn->inflight = req;
+        metrics_add(&conn->lim.metrics->requests, 1);
         kerr_t rc = dispatch_request(req);
         if (rc == KERR__PENDING) {
             if (evbuffer_get_length(in) > CONN_PAUSE_INPUT_BYTES)
@@ -273,6 +306,10 @@ static void conn_process(struct conn *conn)
         if (!req->no_response)
             conn_send(conn, req);
         req_free(req);
+        if (conn->broken) {
+            conn_close(conn, "response could not be built");
+            return;
+        }
     }
 }
 
@@ -379,6 +416,7 @@ void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_li
         return;
     }
     atomic_fetch_add(&conn_open_count, 1);
+    metrics_add(&lim->metrics->connections_accepted, 1);
     conn_register(conn);
     bufferevent_setcb(conn->bev, conn_read_cb, conn_write_cb, conn_event_cb, conn);
     bufferevent_setwatermark(conn->bev, EV_WRITE, CONN_OUTPUT_HIGH / 4, 0);

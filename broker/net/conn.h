@@ -4,7 +4,10 @@
 #ifndef GREGOR_BROKER_NET_CONN_H
 #define GREGOR_BROKER_NET_CONN_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+struct metrics;
 
 struct broker;
 struct worker;
@@ -14,6 +17,8 @@ struct conn_limits {
     int32_t max_request_bytes;   /* socket.request.max.bytes */
     int64_t idle_ms;             /* connections.max.idle.ms */
     int32_t sndbuf, rcvbuf;      /* -1 = OS default */
+    bool sendfile;               /* gregor.fetch.sendfile */
+    struct metrics *metrics;     /* borrowed: the broker's counters */
 };
 
 /* Adopts an accepted socket on worker w. Must run on w's thread. Takes fd

@@ -87,13 +87,16 @@ class Broker:
             raise RuntimeError("broker %d did not start:\n%s" % (self.id, open(self.logfile).read()[-3000:]))
 
     def stop(self, sig=signal.SIGTERM):
+        """Stops the broker; returns its exit status (None if it was not running)."""
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, sig)
             try:
-                self.proc.wait(20)
+                return self.proc.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+                return "hung"
+        return None
 
 
 class Cluster:
@@ -104,11 +107,19 @@ class Cluster:
         atexit.register(self.stop)
 
     def stop(self):
+        """Stops every broker cleanly (SIGTERM) and ZooKeeper. Returns the
+        brokers that did not exit with status 0 (a crash at shutdown, or a
+        sanitizer report), as (id, status, log tail) tuples."""
+        unclean = []
         for b in self.brokers:
-            b.stop(signal.SIGKILL)
+            st = b.stop(signal.SIGTERM)
+            if st not in (0, None):
+                unclean.append((b.id, st, open(b.logfile).read()[-4000:]))
         self.zk.stop()
         if os.environ.get("GREGOR_KEEP_TMP") is None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        atexit.unregister(self.stop)
+        return unclean
 
 
 def run_tests(tests):

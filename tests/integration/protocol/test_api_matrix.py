@@ -747,7 +747,7 @@ def test_retention_by_time_and_bytes():
             assert f[t][0]["err"] == 1 and f[t][0]["log_start"] == p["offset"]
         c.close()
     finally:
-        cl2.stop()
+        assert cl2.stop() == []
 
 
 def test_delete_topic_disabled():
@@ -760,7 +760,7 @@ def test_delete_topic_disabled():
         assert res == {"keep-me": 73}
         c.close()
     finally:
-        cl2.stop()
+        assert cl2.stop() == []
 
 
 def main():
@@ -771,7 +771,10 @@ def main():
     if only:
         tests = [t for t in tests if any(o in t.__name__ for o in only)]
     rc = run_tests(tests)
-    CL.stop()
+    unclean = CL.stop()
+    for bid, st, tail in unclean:
+        print("broker %d exited with status %s at shutdown:\n%s" % (bid, st, tail))
+        rc = 1
     return rc
 
 

@@ -97,8 +97,9 @@ static const char *op_name = "open";
 static int64_t next_ts = TS_BASE;
 static bool trace;
 
-#define CHECK(cond, ...)                                                                       \
-    cr_assert(cond, "seed=%" PRIu64 " step=%d op=%s: " __VA_ARGS__)
+/* cr_assert with the seed, step and operation in front of the message. */
+#define CHECK(cond, fmt, ...)                                                                  \
+    cr_assert(cond, "seed=%" PRIu64 " step=%d op=%s: " fmt, seed, step, op_name, ##__VA_ARGS__)
 
 static struct mseg *m_active(void) { return &m.segs[m.n - 1]; }
 
@@ -319,7 +320,8 @@ static void m_locate(int64_t off, int *si, int *bi)
     CHECK(*bi < m.segs[*si].n, "model has no batch for offset %" PRId64, off);
 }
 
-/* The model's span for plog_read(): returns the batch count (from *si/*bi). */
+/* The span plog_read() must return: batch count and length as the
+ * model has it, over the batches of one segment. */
 static int m_span(int64_t off, int64_t max_offset, int64_t max_bytes, bool min_one, int *si,
                   int *bi, int64_t *len)
 {
@@ -422,7 +424,7 @@ static void check_random_reads(int n)
 {
     for (int i = 0; i < n; i++) {
         int64_t leo = m_leo(), off = rng_range(m.start - 3, leo + 3);
-        int64_t max_offset = rng_pct(70) ? INT64_MAX : rng_range(MAX(off, 0), leo + 1);
+        int64_t max_offset = rng_pct(70) ? INT64_MAX : rng_range(MAX(off, 0), MAX(off, leo + 1));
         int64_t max_bytes = rng_pct(20) ? rng_range(0, 100) : rng_range(100, 1 << 15);
         check_read(off, max_offset, max_bytes, rng_pct(60));
     }
@@ -550,4 +552,279 @@ static void op_restart(void)
     plog_close(plog);
     plog = NULL;
     reopen(rng_pct(50) ? -1 : 0);
+}
+
+/* ---- crashes and damage on disk (the log is closed) -------------------- */
+
+/* Position of batch j inside its segment file. */
+static int64_t m_batch_pos(const struct mseg *s, int j)
+{
+    int64_t pos = 0;
+
+    for (int i = 0; i < j; i++)
+        pos += (int64_t)s->b[i].size;
+    return pos;
+}
+
+/* Damage in segment i: recovery keeps its first keep batches and drops
+ * every later segment (they come after a hole). */
+static void m_lose_from(int i, int keep)
+{
+    m_cut_batches(&m.segs[i], keep);
+    while (m.n > i + 1)
+        m_drop_seg(m.n - 1);
+}
+
+/* Cuts segment i's .log at a random position inside batch j or at its end. */
+static void damage_cut(int i, int j)
+{
+    struct mseg *s = &m.segs[i];
+    int64_t pos = m_batch_pos(s, j) + rng_range(0, (int64_t)s->b[j].size - 1);
+    char path[512];
+
+    seg_file(path, sizeof(path), s->base, "log");
+    if (trace)
+        fprintf(stderr, "  damage: cut %s at %" PRId64 " (batch %" PRId64 ")\n", path, pos,
+                s->b[j].base);
+    st_truncate(path, pos);
+    m_lose_from(i, pos == m_batch_pos(s, j) + (int64_t)s->b[j].size ? j + 1 : j);
+}
+
+/* Flips one CRC-covered byte (or the CRC itself) of batch j of segment i. */
+static void damage_flip(int i, int j)
+{
+    struct mseg *s = &m.segs[i];
+    int64_t pos = m_batch_pos(s, j) + rng_range(BATCH_OFF_CRC, (int64_t)s->b[j].size - 1);
+    uint8_t x = s->b[j].bytes[pos - m_batch_pos(s, j)] ^ (uint8_t)rng_range(1, 255);
+    char path[512];
+
+    seg_file(path, sizeof(path), s->base, "log");
+    if (trace)
+        fprintf(stderr, "  damage: flip %s at %" PRId64 " (batch %" PRId64 ")\n", path, pos,
+                s->b[j].base);
+    st_write_at(path, pos, &x, 1);
+    m_lose_from(i, j);
+}
+
+/* Deletes or tears (a size that is not a whole number of entries) one
+ * index file of a random segment. Recovery must rebuild it. */
+static void damage_index(void)
+{
+    const struct mseg *s = &m.segs[rng_range(0, m.n - 1)];
+    bool time = rng_pct(50);
+    char path[512];
+    int64_t size;
+
+    seg_file(path, sizeof(path), s->base, time ? "timeindex" : "index");
+    size = st_file_size(path);
+    if (size > 0 && rng_pct(40)) {
+        int64_t esize = time ? 12 : 8, to = rng_range(0, size - 1);
+        if (to % esize == 0)
+            to++;
+        if (trace)
+            fprintf(stderr, "  damage: tear %s to %" PRId64 "\n", path, to);
+        st_truncate(path, to);
+    } else if (size >= 0) {
+        if (trace)
+            fprintf(stderr, "  damage: delete %s\n", path);
+        cr_assert_eq(unlink(path), 0);
+    }
+}
+
+/* Damages the closed log at random; returns the recovery point the reopen
+ * must use to find the damage (-1: the last segment is scanned from its
+ * last index entry, so only its last batch may be hurt; 0: everything is
+ * scanned). */
+static int64_t damage(void)
+{
+    int64_t rp = rng_pct(50) ? -1 : 0;
+    struct mseg *act = m_active();
+    int kind = (int)rng_range(0, 9), i;
+
+    if (kind <= 3) {
+        /* none */
+    } else if (kind <= 5 && act->n > 0) {
+        damage_cut(m.n - 1, (int)(rp < 0 ? act->n - 1 : rng_range(0, act->n - 1)));
+    } else if (kind <= 7 && act->n > 0) {
+        damage_flip(m.n - 1, (int)(rp < 0 ? act->n - 1 : rng_range(0, act->n - 1)));
+    } else if (m_size() > 0) {
+        rp = 0;
+        do {
+            i = (int)rng_range(0, m.n - 1);
+        } while (m.segs[i].n == 0);
+        if (rng_pct(50))
+            damage_cut(i, (int)rng_range(0, m.segs[i].n - 1));
+        else
+            damage_flip(i, (int)rng_range(0, m.segs[i].n - 1));
+    }
+    if (rng_pct(30))
+        damage_index();
+    return rp;
+}
+
+/* The child: opens the closed log, appends bufs, dies without closing. */
+static void crash_child(struct kbuf *bufs, int n)
+{
+    char err[256];
+    struct plog_config c = cfg;
+    struct plog *l;
+    int64_t f, la;
+
+    c.recovery_point = -1;
+    l = plog_open(st_dir, &c, err, sizeof(err));
+    if (!l)
+        _exit(2);
+    for (int i = 0; i < n; i++)
+        if (plog_append(l, bufs[i].data, bufs[i].len, LEADER_EPOCH, 0, &f, &la) != KERR_NONE)
+            _exit(3);
+    _exit(0);
+}
+
+static void op_crash(void)
+{
+    struct kbuf bufs[6];
+    int n = (int)rng_range(0, 6), status = 0;
+    pid_t pid;
+
+    plog_close(plog);
+    plog = NULL;
+    for (int i = 0; i < n; i++) {
+        kbuf_init(&bufs[i]);
+        gen_batches(&bufs[i]);
+    }
+    pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0)
+        crash_child(bufs, n);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "crash child failed status=%d", status);
+    for (int i = 0; i < n; i++) {
+        m_append(bufs[i].data, bufs[i].len);
+        kbuf_destroy(&bufs[i]);
+    }
+    reopen(damage());
+}
+
+static void op_flush(void)
+{
+    kerr_t err = plog_flush(plog);
+
+    CHECK(err == KERR_NONE, "flush err %s", kerr_name(err));
+    CHECK(plog_recovery_point(plog) == m_leo(), "recovery point %" PRId64 " after flush, LEO %"
+          PRId64, plog_recovery_point(plog), m_leo());
+}
+
+static void op_roll(void)
+{
+    kerr_t err = plog_roll(plog, 0);
+
+    CHECK(err == KERR_NONE, "roll err %s", kerr_name(err));
+    m_roll();
+}
+
+/* ---- the driver -------------------------------------------------------- */
+
+struct op {
+    const char *name;
+    void (*fn)(void);
+    int weight;
+    bool reopens; /* closes and reopens the log */
+};
+
+static const struct op ops[] = {
+    {"append", op_append, 46, false},
+    {"roll", op_roll, 4, false},
+    {"truncate_to", op_truncate_to, 6, false},
+    {"advance_start", op_advance_start, 6, false},
+    {"retention", op_retention, 7, false},
+    {"flush", op_flush, 3, false},
+    {"append_disk_full", op_append_disk_full, 3, false},
+    {"restart", op_restart, 5, true},
+    {"crash", op_crash, 6, true},
+};
+
+static const struct op *pick_op(void)
+{
+    int total = 0, r;
+
+    for (size_t i = 0; i < ARRAY_LEN(ops); i++)
+        total += ops[i].weight;
+    r = (int)rng_range(0, total - 1);
+    for (size_t i = 0; i < ARRAY_LEN(ops); i++) {
+        if (r < ops[i].weight)
+            return &ops[i];
+        r -= ops[i].weight;
+    }
+    return &ops[0];
+}
+
+static void model_setup(void)
+{
+    const char *lvl = getenv("GREGOR_TEST_LOG");
+    enum say_level level = SAY_ERROR;
+    int fd = open("/dev/null", O_WRONLY);
+
+    if (lvl && say_level_parse(lvl, &level))
+        say_setup(level, 2);
+    else
+        say_setup(SAY_ERROR, fd >= 0 ? fd : 2);
+    trace = getenv("GREGOR_MODEL_TRACE") != NULL;
+    st_tmpdir_up();
+}
+
+static void model_teardown(void)
+{
+    fileio_set_ops(NULL);
+    plog_close(plog);
+    plog = NULL;
+    m_free();
+    st_tmpdir_down();
+}
+
+TestSuite(plog_model, .init = model_setup, .fini = model_teardown, .timeout = 60);
+
+/* Runs n_ops random operations from seed s, checking after each. */
+static void run_model(uint64_t s, int n_ops)
+{
+    static const int32_t intervals[] = {0, 100, 700, 4096};
+
+    seed = s;
+    rng_state = s;
+    plog_config_default(&cfg);
+    cfg.segment_bytes = (int32_t)rng_range(1024, 12000);
+    cfg.segment_ms = 0;
+    cfg.index_interval_bytes = intervals[rng_range(0, ARRAY_LEN(intervals) - 1)];
+    cfg.index_max_bytes = 1 << 16; /* never full: rolls come from segment_bytes only */
+    m_reset(0);
+    reopen(0);
+    for (step = 1; step <= n_ops; step++) {
+        const struct op *op = pick_op();
+        op_name = op->name;
+        if (trace)
+            fprintf(stderr, "seed=%" PRIu64 " step=%d %s start=%" PRId64 " leo=%" PRId64
+                    " segs=%d\n", seed, step, op->name, m.start, m_leo(), m.n);
+        op->fn();
+        check_shape(op->reopens);
+        check_random_reads(3);
+        if (op->reopens || step % 50 == 0)
+            check_read_all();
+        if (step % 7 == 0)
+            check_time();
+    }
+    op_name = "final restart";
+    op_restart();
+    check_shape(true);
+    check_read_all();
+}
+
+ParameterizedTestParameters(plog_model, random_ops_match_model)
+{
+    static uint64_t seeds[] = {1, 2, 3, 42, 1234, 99991, 0xC0FFEE, 0xDEADBEEF};
+
+    return cr_make_param_array(uint64_t, seeds, ARRAY_LEN(seeds));
+}
+
+ParameterizedTest(uint64_t *s, plog_model, random_ops_match_model)
+{
+    run_model(*s, 600);
 }

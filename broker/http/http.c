@@ -1,0 +1,120 @@
+/*
+ * broker/http/http.c — evhttp on the main loop. Endpoints:
+ *   GET /healthz  200 "ok" once the broker is registered
+ *   GET /metrics  counters of broker/metrics.h plus gauges (connections,
+ *                 topics, partitions), Prometheus text exposition format
+ * Handlers only read atomics and the topic registry: nothing blocks.
+ */
+#include "broker/http/http.h"
+#include "broker/metrics.h"
+#include "broker/net/conn.h"
+#include "broker/server.h"
+#include "broker/topics.h"
+#include "common/say.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static void healthz_cb(struct evhttp_request *r, void *arg)
+{
+    struct evbuffer *out = evbuffer_new();
+    if (!out)
+        return;
+    evbuffer_add_printf(out, "ok\n");
+    evhttp_send_reply(r, 200, "OK", out);
+    evbuffer_free(out);
+}
+
+static void counter(struct evbuffer *out, const char *name, const char *help, uint64_t v)
+{
+    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name,
+                        name, (unsigned long long)v);
+}
+
+static void gauge(struct evbuffer *out, const char *name, const char *help, long long v)
+{
+    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name, name, v);
+}
+
+static void metrics_cb(struct evhttp_request *r, void *arg)
+{
+    struct broker *b = arg;
+    struct metrics *m = &b->metrics;
+    struct evbuffer *out = evbuffer_new();
+    if (!out)
+        return;
+    counter(out, "gregor_requests_total", "Kafka requests handled", metrics_get(&m->requests));
+    counter(out, "gregor_produce_records_total", "records appended by Produce",
+            metrics_get(&m->produce_records));
+    counter(out, "gregor_produce_bytes_total", "record batch bytes appended by Produce",
+            metrics_get(&m->produce_bytes));
+    counter(out, "gregor_fetch_sendfile_bytes_total",
+            "Fetch record bytes sent from segment files with sendfile (zero copy)",
+            metrics_get(&m->fetch_sendfile_bytes));
+    counter(out, "gregor_fetch_copied_bytes_total",
+            "Fetch record bytes copied through user space (gregor.fetch.sendfile=false)",
+            metrics_get(&m->fetch_copied_bytes));
+    counter(out, "gregor_connections_accepted_total", "client and broker connections accepted",
+            metrics_get(&m->connections_accepted));
+    gauge(out, "gregor_connections", "open connections", (long long)conn_count());
+    int n;
+    struct topic **list = topics_list(b->topics, &n);
+    long long parts = 0;
+    for (int i = 0; i < n; i++)
+        parts += list[i]->n_parts;
+    topics_list_free(list, n);
+    gauge(out, "gregor_topics", "topics known to this broker", n);
+    gauge(out, "gregor_partitions", "partitions known to this broker", parts);
+    evhttp_add_header(evhttp_request_get_output_headers(r), "Content-Type",
+                      "text/plain; version=0.0.4");
+    evhttp_send_reply(r, 200, "OK", out);
+    evbuffer_free(out);
+}
+
+static int sock_port(evutil_socket_t fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return -1;
+    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                          : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+int http_start(struct broker *b)
+{
+    const struct broker_config *cfg = b->cfg;
+    if (cfg->gregor_http_port < 0)
+        return 0;
+    if (cfg->gregor_http_port > 65535) {
+        say_error("config", "invalid value '%d' for gregor.http.port: not a port",
+                  cfg->gregor_http_port);
+        return -1;
+    }
+    b->http = evhttp_new(b->main_base);
+    if (!b->http)
+        return -1;
+    evhttp_set_cb(b->http, "/healthz", healthz_cb, b);
+    evhttp_set_cb(b->http, "/metrics", metrics_cb, b);
+    struct evhttp_bound_socket *s =
+        evhttp_bind_socket_with_handle(b->http, cfg->gregor_http_host,
+                                       (ev_uint16_t)cfg->gregor_http_port);
+    if (!s) {
+        say_error("http", "cannot listen on gregor.http.host=%s gregor.http.port=%d",
+                  cfg->gregor_http_host, cfg->gregor_http_port);
+        return -1;
+    }
+    say_info("http", "listening host=%s port=%d", cfg->gregor_http_host,
+             sock_port(evhttp_bound_socket_get_fd(s)));
+    return 0;
+}
+
+void http_stop(struct broker *b)
+{
+    if (b->http)
+        evhttp_free(b->http);
+    b->http = NULL;
+}

@@ -205,7 +205,7 @@ void topic_config_defaults(struct topic_config *tc, const struct broker_config *
     tc->index_interval_bytes = cfg->log_index_interval_bytes;
     tc->segment_index_bytes = cfg->log_index_size_max_bytes;
     tc->flush_messages = cfg->log_flush_interval_messages;
-    tc->flush_ms = cfg->log_flush_interval_ms;
+    tc->flush_ms = config_flush_interval_ms(cfg);
     tc->compact = cfg->log_cleanup_policy && strstr(cfg->log_cleanup_policy, "compact");
     tc->log_append_time = cfg->log_message_timestamp_type &&
                           strcmp(cfg->log_message_timestamp_type, "LogAppendTime") == 0;

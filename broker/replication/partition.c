@@ -82,18 +82,18 @@ kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, in
         rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
         goto out;
     }
-    if (part->storage_failed) {
-        rc = KERR_KAFKA_STORAGE_ERROR;
-        goto out;
-    }
     rc = plog_append(part->log, batches, len, part->leader_epoch, now_ms, base_offset, &last);
     if (rc != KERR_NONE) {
-        if (rc == KERR_KAFKA_STORAGE_ERROR && !part->storage_failed) {
-            say_error("storage", "partition storage failed topic=%s partition=%d", part->topic,
-                      part->index);
-        }
+        /* the log is unchanged; say it once until an append succeeds again */
+        if (rc == KERR_KAFKA_STORAGE_ERROR && !part->storage_error_logged)
+            say_error("storage", "append failed, answering KAFKA_STORAGE_ERROR topic=%s "
+                      "partition=%d", part->topic, part->index);
+        part->storage_error_logged = rc == KERR_KAFKA_STORAGE_ERROR;
         goto out;
     }
+    if (part->storage_error_logged)
+        say_info("storage", "appends work again topic=%s partition=%d", part->topic, part->index);
+    part->storage_error_logged = false;
     if (part->n_isr <= 1)
         part->hw = last + 1;
     *log_start = plog_start_offset(part->log);

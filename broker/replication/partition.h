@@ -45,7 +45,7 @@ struct partition {
     int32_t isr[PARTITION_MAX_REPLICAS];
     int n_isr;
     bool deleted;                 /* topic being deleted: refuse everything */
-    bool storage_failed;          /* a disk error happened: KAFKA_STORAGE_ERROR */
+    bool storage_error_logged;    /* a disk error was logged; cleared by a good append */
     int64_t last_flush_ms;        /* monotonic; background worker only (not locked) */
     struct pwaiter *waiters;
 };

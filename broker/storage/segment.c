@@ -290,7 +290,10 @@ static kerr_t scan_all(struct segment *seg, bool crc, int32_t index_interval, in
 }
 
 /* Scans from the last offset index entry. KERR__CORRUPT if that entry does
- * not point at a batch with its offset (the index must be rebuilt). */
+ * not point at a batch with its offset (the index must be rebuilt), or,
+ * when crc, at a batch whose CRC is wrong: the time index entry kept for
+ * that batch below (and the max timestamp taken from it) would otherwise
+ * outlive the batch. */
 static kerr_t scan_from_index(struct segment *seg, bool crc, int32_t index_interval,
                               int64_t *valid_end)
 {
@@ -300,10 +303,13 @@ static kerr_t scan_from_index(struct segment *seg, bool crc, int32_t index_inter
     if (n > 0) {
         struct seg_reader r;
         struct batch_hdr h;
+        const uint8_t *p = NULL;
         kerr_t err;
         offset_index_entry(&seg->oidx, n - 1, &start_off, &start_pos);
         reader_init(&r, seg->fd, seg->size);
-        err = reader_batch(&r, start_pos, false, &h, NULL);
+        err = reader_batch(&r, start_pos, crc, &h, &p);
+        if (err == KERR_NONE && crc && !batch_crc_is_valid(p, &h))
+            err = KERR__CORRUPT;
         reader_destroy(&r);
         if (err == KERR__IO || err == KERR__NOMEM)
             return err;

@@ -127,6 +127,13 @@ static int topic_wait_ready(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int partition
         const struct rd_kafka_metadata *md = NULL;
         int ready = 0;
         if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (md->topic_cnt == 1 && md->topics[0].err == 0 && md->topics[0].partition_cnt > 0 &&
+                md->topics[0].partition_cnt < partitions) {
+                fprintf(stderr, "produce_bench: topic %s exists with %d partitions, not %d\n",
+                        rd_kafka_topic_name(rkt), md->topics[0].partition_cnt, partitions);
+                rd_kafka_metadata_destroy(md);
+                return -1;
+            }
             if (md->topic_cnt == 1 && md->topics[0].err == 0 &&
                 md->topics[0].partition_cnt >= partitions) {
                 ready = 1;
@@ -269,15 +276,18 @@ static int run(struct prod *p, const char *topic, const struct run_opts *o)
 {
     int rc = 1;
     char *payload = malloc((size_t)o->size);
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, topic, NULL);
+    rd_kafka_topic_t *rkt = NULL;
     pthread_t poller;
-    if (!payload || !rkt)
+    /* Create first: a topic handle asks for metadata, which would have the
+     * broker auto-create the topic with its default partition count. */
+    if (!payload || topic_create(p->rk, topic, o->partitions))
+        goto out;
+    rkt = rd_kafka_topic_new(p->rk, topic, NULL);
+    if (!rkt || topic_wait_ready(p->rk, rkt, o->partitions))
         goto out;
     srand(42);
     for (long i = 0; i < o->size; i++)
         payload[i] = (char)(rand() & 0xff);
-    if (topic_create(p->rk, topic, o->partitions) || topic_wait_ready(p->rk, rkt, o->partitions))
-        goto out;
     if (pthread_create(&poller, NULL, prod_poller, p) != 0)
         goto out;
     double u0, s0, u1, s1;

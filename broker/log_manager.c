@@ -17,6 +17,7 @@
 #include "broker/net/worker.h"
 #include "broker/server.h"
 #include "broker/storage/logdir.h"
+#include "broker/storage/plog.h"
 #include "broker/topics.h"
 #include "common/clock.h"
 #include "common/say.h"
@@ -128,6 +129,9 @@ static void retention_one(struct broker *b, struct partition *part, void *arg)
     else if (deleted > 0)
         say_info("storage", "retention deleted segments topic=%s partition=%d count=%d",
                  part->topic, part->index, deleted);
+    /* unlink what retention (or DeleteRecords, truncation) retired, outside
+     * the partition lock */
+    (void)plog_sweep_deleted(part->dir);
 }
 
 void log_manager_retention_now(struct broker *b)

@@ -37,6 +37,12 @@ struct partition *partition_new(const char *topic, int32_t index, const char *di
     }
     part->topic = topic;
     part->index = index;
+    part->dir = strdup(dir);
+    if (!part->dir) {
+        free(part);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     part->tc = *tc;
     part->leader = -1;
     pthread_mutex_init(&part->lock, NULL);
@@ -46,6 +52,7 @@ struct partition *partition_new(const char *topic, int32_t index, const char *di
         part->log = plog_open(dir, &pc, err, errlen);
         if (!part->log) {
             pthread_mutex_destroy(&part->lock);
+            free(part->dir);
             free(part);
             return NULL;
         }
@@ -63,6 +70,7 @@ void partition_free(struct partition *part, const char *dir, bool remove_files)
     if (remove_files && dir)
         plog_remove_dir(dir);
     pthread_mutex_destroy(&part->lock);
+    free(part->dir);
     free(part);
 }
 

@@ -33,6 +33,7 @@ struct pwaiter {
 
 struct partition {
     const char *topic;            /* borrowed from the owning struct topic */
+    char *dir;                    /* owned: the partition directory */
     int32_t index;
     pthread_mutex_t lock;
     struct plog *log;             /* owned; NULL when not a local replica */

@@ -62,6 +62,7 @@ kerr_t index_file_open(struct index_file *ix, const char *path, uint32_t esize)
     err = fileio_size(ix->fd, &size);
     if (err != KERR_NONE)
         goto out_free;
+    ix->torn = size % esize != 0;
     err = remap(ix, (size_t)size - (size_t)size % esize);
     if (err != KERR_NONE)
         goto out_free;
@@ -97,6 +98,7 @@ kerr_t index_file_activate(struct index_file *ix, int32_t max_bytes)
         return err;
     ix->max_entries = (int32_t)(cap / ix->esize);
     ix->active = true;
+    ix->torn = false;
     return KERR_NONE;
 }
 
@@ -199,6 +201,8 @@ bool index_file_tail_is_zero(const struct index_file *ix)
      * whole preallocated hole would fault in megabytes of zero pages. */
     size_t end = MIN(ix->map_len, start + 4096);
 
+    if (ix->torn)
+        return false;
     for (size_t i = start; i < end; i++)
         if (ix->map[i] != 0)
             return false;

@@ -26,6 +26,7 @@ struct index_file {
     int32_t entries;     /* valid entries; always entries * esize <= map_len */
     int32_t max_entries; /* capacity while active (map_len / esize), else entries */
     bool active;         /* preallocated and appendable */
+    bool torn;           /* the file ended inside an entry at open (until activate) */
 };
 
 /* Opens (creating if missing) the file at path (borrowed) and maps its
@@ -64,7 +65,8 @@ static inline bool index_file_is_full(const struct index_file *ix) {
     return ix->active && ix->entries >= ix->max_entries;
 }
 /* True if the bytes right after the valid entries (up to 4 KiB) are zero (a
- * preallocated or trimmed tail), false if garbage follows them (corrupt). */
+ * preallocated or trimmed tail), false if garbage follows them or the file
+ * ended inside an entry when it was opened (corrupt). */
 bool index_file_tail_is_zero(const struct index_file *ix);
 
 #endif

@@ -153,6 +153,31 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* True if name ends in SEGMENT_DELETED_SUFFIX (a removed segment's file). */
+static bool is_deleted_file(const char *name)
+{
+    size_t n = strlen(name), k = strlen(SEGMENT_DELETED_SUFFIX);
+    return n > k && strcmp(name + n - k, SEGMENT_DELETED_SUFFIX) == 0;
+}
+
+int plog_sweep_deleted(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+    if (!d)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        if (is_deleted_file(de->d_name) &&
+            snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < (int)sizeof(path) &&
+            fileio_unlink(path) == KERR_NONE)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
 /* True if name is "<20 digits>.index" or ".timeindex" with no .log. */
 static bool is_orphan_index(const char *dir, const char *name)
 {
@@ -184,6 +209,12 @@ static kerr_t list_segments(const char *dir, int64_t **bases, int *n)
     }
     while ((de = readdir(d)) != NULL) {
         int64_t base;
+        if (is_deleted_file(de->d_name)) {
+            char path[PATH_MAX];
+            if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < (int)sizeof(path))
+                (void)fileio_unlink(path);
+            continue;
+        }
         if (is_orphan_index(dir, de->d_name)) {
             char path[PATH_MAX];
             say_warn("storage", "removing orphan index dir=%s file=%s", dir, de->d_name);

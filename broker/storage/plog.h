@@ -59,6 +59,10 @@ void plog_close(struct plog *log);
 void plog_set_config(struct plog *log, const struct plog_config *cfg);
 /* Deletes a (closed) partition directory and its files. */
 kerr_t plog_remove_dir(const char *dir);
+/* Unlinks the files of removed segments (renamed *.deleted by retention and
+ * truncation) in a partition directory; returns how many. Needs no lock:
+ * call it without holding the partition lock (background worker). */
+int plog_sweep_deleted(const char *dir);
 
 /* Returns borrowed: the directory, valid until plog_close(). */
 const char *plog_dir(const struct plog *log);

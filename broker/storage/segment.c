@@ -634,16 +634,33 @@ void segment_close(struct segment *seg)
     free(seg);
 }
 
+/* Renames path to path + SEGMENT_DELETED_SUFFIX; unlinks it if that fails. */
+static void retire_file(const char *path)
+{
+    char to[PATH_MAX];
+    if (!path)
+        return;
+    if (snprintf(to, sizeof(to), "%s%s", path, SEGMENT_DELETED_SUFFIX) >= (int)sizeof(to) ||
+        fileio_rename(path, to) != KERR_NONE)
+        (void)fileio_unlink(path);
+}
+
 void segment_remove(struct segment *seg)
 {
     if (!seg)
         return;
-    index_file_remove(&seg->oidx.f);
-    index_file_remove(&seg->tidx.f);
+    /* Renaming is cheap under the partition lock; the background worker
+     * unlinks the .deleted files later (plog_sweep_deleted()). Readers
+     * holding a dup()ed descriptor keep reading the old bytes meanwhile. */
+    retire_file(seg->oidx.f.path);
+    retire_file(seg->tidx.f.path);
+    retire_file(seg->log_path);
+    seg->oidx.f.active = false;
+    seg->tidx.f.active = false;
+    index_file_close(&seg->oidx.f);
+    index_file_close(&seg->tidx.f);
     fileio_close(seg->fd);
     seg->fd = -1;
-    if (seg->log_path)
-        (void)fileio_unlink(seg->log_path);
     free(seg->log_path);
     free(seg);
 }

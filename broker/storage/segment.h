@@ -39,6 +39,8 @@ struct segment {
 bool segment_path(char *buf, size_t n, const char *dir, int64_t base, const char *ext);
 /* Parses a file name "<20 digits>.log"; false if it is not one. */
 bool segment_parse_name(const char *name, int64_t *base);
+/* Suffix of the files of a removed segment, waiting to be unlinked. */
+#define SEGMENT_DELETED_SUFFIX ".deleted"
 
 /* Opens (creating if missing) the three files of the segment at base in dir
  * (borrowed) and checks the indexes' shape. Does not scan the log: call

@@ -750,6 +750,27 @@ def test_retention_by_time_and_bytes():
         assert cl2.stop() == []
 
 
+def test_log_append_time_rewrites_batch_timestamp_and_crc():
+    import struct
+    from kwire import crc32c
+    create_topic("lat", 1, {"message.timestamp.type": "LogAppendTime"})
+    c = conn()
+    old_ts = int(time.time() * 1000) - 3600 * 1000
+    before = int(time.time() * 1000)
+    res = decode_produce(c.call(0, 7, produce_body(7, "lat", 0, record_batch([(b"k", b"v", 0), (None, b"w", 5)], old_ts))), 7)
+    after = int(time.time() * 1000)
+    p = res["lat"][0]
+    assert p["err"] == 0 and before <= p["append_time"] <= after, p
+    f = decode_fetch(c.call(1, 11, fetch_body(11, [("lat", 0, 0, 1 << 20)])), 11)
+    b = parse_batches(f["lat"][0]["records"])[0][3]
+    attrs = struct.unpack(">h", b[21:23])[0]
+    assert attrs & 0x08, "timestamp type bit set"
+    assert struct.unpack(">q", b[35:43])[0] == p["append_time"], "maxTimestamp = log append time"
+    assert struct.unpack(">q", b[27:35])[0] == old_ts, "baseTimestamp kept"
+    assert struct.unpack(">I", b[17:21])[0] == crc32c(b[21:]), "CRC recomputed"
+    c.close()
+
+
 def test_delete_topic_disabled():
     cl2 = Cluster(overrides=["delete.topic.enable=false"])
     try:

@@ -2,7 +2,8 @@
  * cli/cli.h — shared declarations of the `gregor` command: the per-run
  * context (struct cli), exit codes, the option parser (args.c), the
  * librdkafka client helpers (client.c) and the command entry points
- * (topic.c, topic_describe.c, produce.c, consume.c, dump_log.c),
+ * (topic.c, topic_describe.c, topic_config.c, produce.c, consume.c,
+ * dump_log.c),
  * dispatched from main.c.
  *
  * Exit codes: CLI_OK (0) success; CLI_FAIL (1) runtime failure, one line
@@ -137,6 +138,7 @@ int cli_fail_unreachable(const struct cli *cli);
 
 int topic_main(struct cli *cli, int argc, char **argv);
 int topic_describe(struct cli *cli, int argc, char **argv); /* topic_describe.c */
+int topic_alter_config(struct cli *cli, int argc, char **argv); /* topic_config.c */
 /* True for internal topic names ("__consumer_offsets"), hidden without --all. */
 bool topic_is_internal(const char *name);
 int produce_main(struct cli *cli, int argc, char **argv);

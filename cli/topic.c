@@ -1,6 +1,7 @@
 /*
  * cli/topic.c — `gregor topic create|list|delete` and the dispatch of the
- * topic subcommands (describe lives in topic_describe.c).
+ * topic subcommands (describe lives in topic_describe.c, alter-config in
+ * topic_config.c).
  *
  * create and delete use librdkafka's admin API (CreateTopics v4 /
  * DeleteTopics); list uses a Metadata request for all topics. Output:
@@ -347,14 +348,18 @@ static const struct topic_sub topic_subs[] = {
     {"list", "topic list", topic_list},
     {"describe", "topic describe", topic_describe},
     {"delete", "topic delete", topic_delete},
+    {"alter-config", "topic alter-config", topic_alter_config},
 };
 
 static const char topic_help[] =
-    "Usage: gregor topic <create|list|describe|delete> [ARGS]\n"
+    "Usage: gregor topic <create|list|describe|delete|alter-config> [ARGS]\n"
     "  create NAME... [-p N] [-r N] [-c K=V]...   create topics\n"
     "  list [--all]                             list topic names\n"
-    "  describe [NAME...] [--all]               partitions, leaders, replicas, ISR\n"
+    "  describe [NAME...] [--all]               partitions, leaders, replicas, ISR,\n"
+    "                                           config overrides\n"
     "  delete NAME... [--if-exists]             delete topics\n"
+    "  alter-config NAME [--set K=V]... [--delete K]...\n"
+    "                                           change config overrides\n"
     "Run 'gregor topic <subcommand> --help' for details.\n";
 
 int topic_main(struct cli *cli, int argc, char **argv)
@@ -365,7 +370,8 @@ int topic_main(struct cli *cli, int argc, char **argv)
     if (npos == 0) {
         if (cli->help)
             return fputs(topic_help, stdout), CLI_OK;
-        return cli_usage_positional(cli, "missing subcommand (create, list, describe, delete)");
+        return cli_usage_positional(
+            cli, "missing subcommand (create, list, describe, delete, alter-config)");
     }
     for (size_t i = 0; i < sizeof(topic_subs) / sizeof(topic_subs[0]); i++) {
         if (strcmp(argv[0], topic_subs[i].name) == 0) {

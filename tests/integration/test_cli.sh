@@ -10,7 +10,8 @@
 # The script creates a uniquely named topic (3 partitions, 1 replica),
 # produces 1000 keyed lines, consumes them back, checks the describe
 # format, --help / bad-option exit codes and error messages, then deletes
-# the topic. Prints one "ok -" / "not ok -" line per check and a final line
+# the topic. A second topic, created with -c retention.ms=1000, checks
+# `topic describe`'s Configs field and `topic alter-config`. Prints one "ok -" / "not ok -" line per check and a final line
 # "N passed, M failed". Exit status: 0 all passed, 1 any failed, 77 skipped
 # (GREGOR_BOOTSTRAP not set; for ctest's SKIP_RETURN_CODE).
 # The checks are eval'd strings, expanded when run:
@@ -61,7 +62,7 @@ T="cli-test-$$-$(date +%s%N)"
 
 # ---- help and usage errors (no broker needed) ----------------------------
 for cmd in "" "topic" "topic create" "topic list" "topic describe" "topic delete" \
-           "produce" "consume"; do
+           "topic alter-config" "produce" "consume"; do
     # shellcheck disable=SC2086
     run "$G" $cmd --help
     check "'gregor $cmd --help' exits 0 with usage" \
@@ -89,6 +90,14 @@ run "$G" consume "$T" --from-beginning --offset 5
 check "consume --from-beginning with --offset exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
 run "$G" produce "$T" --acks 2
 check "produce --acks 2 exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" topic alter-config "$T"
+check "alter-config without --set/--delete exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" topic alter-config --set retention.ms=1
+check "alter-config without topic exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" topic alter-config "$T" --set retention.ms
+check "alter-config --set without = exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" topic alter-config "$T" --set retention.ms=1 --delete retention.ms
+check "alter-config setting and deleting one key exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
 run "$G" -X no.such.property=1 topic list
 check "unknown -X property exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
 run "$G" -b 127.0.0.1:1 topic list
@@ -128,6 +137,62 @@ check "describe lists partitions 0,1,2 in order" \
 run "$G" topic describe "$T-missing"
 check "describe of a missing topic exits 1" \
     eval '[ "$RC" -eq 1 ] && grep -qx "gregor: topic '\''$T-missing'\'' does not exist" "$tmp/err"'
+
+# ---- topic configs: create -c, describe Configs, alter-config ---------------
+C="$T-cfg"
+# configs_of: the Configs field of the topic's describe header line.
+configs_of() { head -1 "$tmp/out" | sed -n 's/^Topic: .*\tConfigs: \(.*\)$/\1/p'; }
+run "$G" topic describe "$T"
+check "describe of a topic without overrides shows empty Configs" \
+    eval '[ "$RC" -eq 0 ] && [ -z "$(configs_of)" ] && head -1 "$tmp/out" | grep -qP "\tConfigs: \$"'
+run "$G" topic create "$C" -p 1 -r 1 -c retention.ms=1000
+check "create -c retention.ms=1000 exits 0" eval '[ "$RC" -eq 0 ] && grep -qx "Created topic $C." "$tmp/out"'
+run "$G" topic describe "$C"
+check "describe shows only the override retention.ms=1000" \
+    eval '[ "$RC" -eq 0 ] && [ "$(configs_of)" = "retention.ms=1000" ]'
+run "$G" topic alter-config "$C" --set segment.bytes=100000 --delete retention.ms
+check "alter-config --set segment.bytes --delete retention.ms exits 0" \
+    eval '[ "$RC" -eq 0 ] && grep -qx "Updated config of topic $C: segment.bytes=100000" "$tmp/out" && [ ! -s "$tmp/err" ]'
+run "$G" topic describe "$C"
+check "describe then shows only segment.bytes=100000" \
+    eval '[ "$RC" -eq 0 ] && [ "$(configs_of)" = "segment.bytes=100000" ]'
+run "$G" topic alter-config "$C" --set retention.ms=2000 --set cleanup.policy=delete
+check "alter-config keeps other overrides (sorted output)" \
+    eval '[ "$RC" -eq 0 ] && grep -qx "Updated config of topic $C: cleanup.policy=delete,retention.ms=2000,segment.bytes=100000" "$tmp/out"'
+run "$G" topic describe "$C"
+check "describe shows the three overrides" \
+    eval '[ "$(configs_of)" = "cleanup.policy=delete,retention.ms=2000,segment.bytes=100000" ]'
+run "$G" topic alter-config "$C" --delete cleanup.policy --delete retention.ms
+check "alter-config deleting two keys exits 0" \
+    eval '[ "$RC" -eq 0 ] && grep -qx "Updated config of topic $C: segment.bytes=100000" "$tmp/out"'
+run "$G" topic alter-config "$C" --set no.such.key=1
+check "alter-config --set of an unknown key exits 1 with INVALID_CONFIG" \
+    eval '[ "$RC" -eq 1 ] && one_gregor_line && grep -q "no.such.key" "$tmp/err" && grep -q INVALID_CONFIG "$tmp/err"'
+run "$G" topic alter-config "$C" --delete no.such.key
+check "alter-config --delete of an unknown key exits 1" \
+    eval '[ "$RC" -eq 1 ] && one_gregor_line && grep -q "no.such.key" "$tmp/err"'
+run "$G" topic alter-config "$C" --set segment.bytes=notanumber
+check "alter-config with an invalid value exits 1" \
+    eval '[ "$RC" -eq 1 ] && one_gregor_line && grep -q INVALID_CONFIG "$tmp/err"'
+run "$G" topic alter-config "$C" --set retention.ms=5000 --delete segment.bytes --validate-only
+check "alter-config --validate-only exits 0 and says not updated" \
+    eval '[ "$RC" -eq 0 ] && grep -qx "Config of topic $C is valid (not updated): retention.ms=5000" "$tmp/out"'
+run "$G" topic describe "$C"
+check "failed and --validate-only alter-config changed nothing" \
+    eval '[ "$RC" -eq 0 ] && [ "$(configs_of)" = "segment.bytes=100000" ]'
+run "$G" topic alter-config "$C-missing" --set retention.ms=1000
+check "alter-config of a missing topic exits 1" \
+    eval '[ "$RC" -eq 1 ] && grep -qx "gregor: topic '\''$C-missing'\'' does not exist" "$tmp/err"'
+run "$G" topic alter-config "$C" --delete segment.bytes
+check "alter-config deleting the last override exits 0" \
+    eval '[ "$RC" -eq 0 ] && grep -qx "Updated config of topic $C: " "$tmp/out"'
+run "$G" topic describe "$C"
+check "describe then shows no overrides" eval '[ "$RC" -eq 0 ] && [ -z "$(configs_of)" ]'
+run "$G" topic create "$C-bad" -c no.such.key=1
+check "create -c with an unknown key exits 1" \
+    eval '[ "$RC" -eq 1 ] && one_gregor_line && grep -q INVALID_CONFIG "$tmp/err"'
+run "$G" topic delete "$C"
+check "config test topic deleted" eval '[ "$RC" -eq 0 ]'
 
 # ---- produce / consume ------------------------------------------------------
 for i in $(seq 1 1000); do echo "key-$i:value-$i"; done >"$tmp/in"

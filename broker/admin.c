@@ -15,6 +15,7 @@
 #include "broker/net/worker.h"
 #include "broker/server.h"
 #include "broker/topics.h"
+#include "controller/assign.h"
 #include "controller/zk_store.h"
 #include "common/base.h"
 #include "common/say.h"
@@ -42,23 +43,24 @@ bool admin_topic_name_valid(const char *name, size_t len)
     return true;
 }
 
-/* Kafka's round-robin placement: partition p's leader is live[(start + p) %
- * n], followers follow with a shift that grows every n partitions. */
-static void assign_round_robin(const struct broker_info *live, int n_live, int32_t n_parts,
-                               int16_t rf, int32_t *out)
+/* Spreads n_parts * rf replicas over the live brokers (controller/assign.c:
+ * Kafka's round-robin with shifted followers, rack-aware when every broker
+ * has broker.rack). */
+static kerr_t assign_live(const struct broker_info *live, int n_live, int32_t n_parts, int16_t rf,
+                          int32_t *out, char *msg, size_t n)
 {
-    int start = n_live > 0 ? (int)(random() % n_live) : 0;
-    int shift = n_live > 1 ? (int)(random() % (n_live - 1)) : 0;
-    for (int32_t p = 0; p < n_parts; p++) {
-        if (p > 0 && p % n_live == 0)
-            shift++;
-        int first = (start + p) % n_live;
-        out[p * rf] = live[first].id;
-        for (int r = 1; r < rf; r++) {
-            int step = n_live > 1 ? 1 + (shift + r - 1) % (n_live - 1) : 0;
-            out[p * rf + r] = live[(first + step) % n_live].id;
-        }
-    }
+    struct assign_broker *ab = calloc((size_t)(n_live ? n_live : 1), sizeof(*ab));
+    if (!ab)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    for (int i = 0; i < n_live; i++)
+        ab[i] = (struct assign_broker){.id = live[i].id, .rack = live[i].rack};
+    kerr_t rc = assign_replicas(ab, n_live, n_parts, rf, 0, -1, -1, out);
+    free(ab);
+    if (rc == KERR_INVALID_REPLICA_ASSIGNMENT)
+        snprintf(msg, n, "some live brokers have broker.rack set and others do not");
+    else if (rc != KERR_NONE)
+        snprintf(msg, n, "cannot assign replicas: %s", kerr_name(rc));
+    return rc;
 }
 
 static kerr_t validate_spec(struct broker *b, const struct topic_spec *sp, int32_t n_parts,
@@ -208,8 +210,9 @@ kerr_t admin_create_topic(struct broker *b, const struct topic_spec *sp, bool va
     if (sp->assignment)
         memcpy(replicas, sp->assignment, sizeof(int32_t) * (size_t)n_parts * (size_t)rf);
     else
-        assign_round_robin(live, n_live, n_parts, rf, replicas);
-    rc = admin_write_topic(b, sp, n_parts, rf, replicas, msg, n);
+        rc = assign_live(live, n_live, n_parts, rf, replicas, msg, n);
+    if (rc == KERR_NONE)
+        rc = admin_write_topic(b, sp, n_parts, rf, replicas, msg, n);
     if (rc == KERR_NONE)
         rc = admin_apply_topic(b, sp->name, n_parts, rf, replicas, sp->config_kv, sp->n_config,
                                false, msg, n);

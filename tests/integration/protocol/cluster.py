@@ -100,10 +100,12 @@ class Broker:
 
 
 class Cluster:
-    def __init__(self, n_brokers=1, overrides=()):
+    def __init__(self, n_brokers=1, overrides=(), per_broker=None):
+        """per_broker(i) may return extra overrides for broker i."""
         self.tmp = tempfile.mkdtemp(prefix="gregor-proto-")
         self.zk = ZooKeeper(self.tmp)
-        self.brokers = [Broker(self.tmp, self.zk, i, overrides) for i in range(n_brokers)]
+        self.brokers = [Broker(self.tmp, self.zk, i, list(overrides) + list(per_broker(i) if per_broker else []))
+                        for i in range(n_brokers)]
         atexit.register(self.stop)
 
     def stop(self):

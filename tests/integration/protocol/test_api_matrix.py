@@ -771,6 +771,34 @@ def test_log_append_time_rewrites_batch_timestamp_and_crc():
     c.close()
 
 
+def test_replica_placement_is_even_and_rack_aware():
+    racks = {0: "r1", 1: "r1", 2: "r2", 3: "r2", 4: "r3", 5: "r3"}
+    for n, rack in ((3, None), (6, racks)):
+        cl2 = Cluster(n, per_broker=(lambda i: ["broker.rack=" + rack[i]]) if rack else None)
+        try:
+            c = Conn("127.0.0.1", cl2.brokers[0].port)
+            deadline = time.time() + 10
+            while len(decode_metadata(c.call(3, 1, metadata_body(1, [])), 1)["brokers"]) < n:
+                assert time.time() < deadline, "brokers did not all register"
+                time.sleep(0.2)
+            parts = 4 * n
+            res = decode_create_topics(c.call(19, 4, create_topics_body(4, [("placed", parts, 3, {})])), 4)
+            assert res["placed"]["err"] == 0, res
+            md = decode_metadata(c.call(3, 7, metadata_body(7, ["placed"])), 7)
+            c.close()
+            rows = [p["replicas"] for p in md["topics"]["placed"]["parts"]]
+            leaders = [r[0] for r in rows]
+            for b in range(n):
+                assert leaders.count(b) == 4, (b, leaders)
+                assert sum(r.count(b) for r in rows) == 12, (b, rows)
+            for r in rows:
+                assert len(set(r)) == 3
+                if rack:
+                    assert len({rack[x] for x in r}) == 3, "one replica per rack: %r" % r
+        finally:
+            assert cl2.stop() == []
+
+
 def test_delete_topic_disabled():
     cl2 = Cluster(overrides=["delete.topic.enable=false"])
     try:

@@ -275,6 +275,20 @@ kerr_t admin_alter_topic_config(struct broker *b, const char *name, char *const 
     return rc;
 }
 
+/* Drops a topic from the registry; its log directories are removed when
+ * the last reference goes. */
+static void remove_local_topic(struct broker *b, const char *name)
+{
+    struct topic *t = topics_remove(b->topics, name);
+    if (!t)
+        return;
+    t->delete_files = true;
+    for (int32_t p = 0; p < t->n_parts; p++)
+        partition_mark_deleted(t->parts[p]);
+    topic_unref(t);
+    say_info("kafka", "topic deleted topic=%s", name);
+}
+
 kerr_t admin_delete_topic(struct broker *b, const char *name)
 {
     if (!b->cfg->delete_topic_enable)
@@ -288,14 +302,7 @@ kerr_t admin_delete_topic(struct broker *b, const char *name)
         say_error("kafka", "topic deletion failed topic=%s err=%s", name, kerr_name(rc));
         return KERR_UNKNOWN_SERVER_ERROR;
     }
-    t = topics_remove(b->topics, name);
-    if (t) {
-        t->delete_files = true;
-        for (int32_t p = 0; p < t->n_parts; p++)
-            partition_mark_deleted(t->parts[p]);
-        topic_unref(t);
-    }
-    say_info("kafka", "topic deleted topic=%s", name);
+    remove_local_topic(b, name);
     return KERR_NONE;
 }
 
@@ -404,6 +411,74 @@ void admin_refresh_brokers(struct broker *b)
     pthread_mutex_unlock(&b->brokers_lock);
 }
 
+/* Makes the registry follow /brokers/topics: topics created or deleted
+ * through other brokers appear and disappear here too. Until the cluster
+ * controller pushes metadata (DESIGN.md §4), every broker reads the
+ * assignments itself; the leader of a partition is its first replica.
+ * Admin worker (the watch is re-armed before the list is read). */
+static void sync_topics(struct broker *b)
+{
+    char **names = NULL;
+    int n = 0;
+    if (zk_store_watch_children(b->zk, ZK_PATH_TOPICS) != KERR_NONE ||
+        zk_store_topic_list(b->zk, &names, &n) != KERR_NONE) {
+        say_warn("zk", "cannot list topics");
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        struct topic *t = topics_get(b->topics, names[i], strlen(names[i]));
+        if (!t)
+            (void)load_one_topic(b, names[i]);
+        topic_unref(t);
+    }
+    int n_local;
+    struct topic **local = topics_list(b->topics, &n_local);
+    for (int i = 0; local && i < n_local; i++) {
+        bool listed = false;
+        for (int k = 0; k < n && !listed; k++)
+            listed = strcmp(names[k], local[i]->name) == 0;
+        if (!listed)
+            remove_local_topic(b, local[i]->name);
+    }
+    topics_list_free(local, n_local);
+    zk_names_free(names, n);
+}
+
+static void sync_brokers(struct broker *b)
+{
+    if (zk_store_watch_children(b->zk, ZK_PATH_BROKER_IDS) != KERR_NONE)
+        say_warn("zk", "cannot watch live brokers");
+    admin_refresh_brokers(b);
+}
+
+struct admin_watch {
+    struct broker *b;
+    char path[256];
+};
+
+static void watch_job(void *arg)
+{
+    struct admin_watch *w = arg;
+    if (strcmp(w->path, ZK_PATH_TOPICS) == 0)
+        sync_topics(w->b);
+    else if (strcmp(w->path, ZK_PATH_BROKER_IDS) == 0)
+        sync_brokers(w->b);
+    free(w);
+}
+
+/* ZooKeeper's completion thread: copy and post only. */
+static void watch_cb(void *arg, enum zk_watch_event ev, const char *path)
+{
+    struct broker *b = arg;
+    struct admin_watch *w = calloc(1, sizeof(*w));
+    if (!w)
+        return;
+    w->b = b;
+    snprintf(w->path, sizeof(w->path), "%s", path);
+    if (!worker_post(b->admin, watch_job, w))
+        free(w);
+}
+
 static void refresh_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     admin_refresh_brokers(arg);
@@ -412,6 +487,9 @@ static void refresh_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void admin_start_job(void *arg)
 {
     struct broker *b = arg;
+    zk_store_set_watch_cb(b->zk, watch_cb, b);
+    sync_brokers(b);
+    sync_topics(b);
     struct timeval tv = {BROKER_REFRESH_MS / 1000, (BROKER_REFRESH_MS % 1000) * 1000};
     b->refresh_ev = event_new(worker_base(b->admin), -1, EV_PERSIST, refresh_timer_cb, b);
     if (b->refresh_ev)
@@ -421,6 +499,7 @@ static void admin_start_job(void *arg)
 static void admin_stop_job(void *arg)
 {
     struct broker *b = arg;
+    zk_store_set_watch_cb(b->zk, NULL, NULL);
     if (b->refresh_ev)
         event_free(b->refresh_ev);
     b->refresh_ev = NULL;

@@ -799,6 +799,49 @@ def test_replica_placement_is_even_and_rack_aware():
             assert cl2.stop() == []
 
 
+def test_topics_created_and_deleted_through_any_broker():
+    import subprocess
+    cl3 = Cluster(3)
+    try:
+        conns = [Conn("127.0.0.1", b.port) for b in cl3.brokers]
+        deadline = time.time() + 10
+        while len(decode_metadata(conns[2].call(3, 1, metadata_body(1, [])), 1)["brokers"]) < 3:
+            assert time.time() < deadline
+            time.sleep(0.2)
+        res = decode_create_topics(conns[0].call(19, 4, create_topics_body(4, [("spread", 6, 1, {})])), 4)
+        assert res["spread"]["err"] == 0
+        deadline = time.time() + 10
+        while True:
+            md = decode_metadata(conns[2].call(3, 7, metadata_body(7, ["spread"], allow=False)), 7)
+            if md["topics"]["spread"]["err"] == 0 or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        leaders = [p["leader"] for p in md["topics"]["spread"]["parts"]]
+        assert sorted(leaders) == [0, 0, 1, 1, 2, 2], leaders
+        boot = "127.0.0.1:%d" % cl3.brokers[1].port
+        data = "".join("k%d:v%d\n" % (i, i) for i in range(3000)).encode()
+        r = subprocess.run(["kcat", "-b", boot, "-P", "-t", "spread", "-K:"], input=data,
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        r = subprocess.run(["kcat", "-b", boot, "-C", "-t", "spread", "-e", "-q", "-f", "%p %k:%s\n"],
+                           capture_output=True, timeout=60)
+        got = [l for l in r.stdout.decode().split("\n") if l]
+        assert sorted(l.split()[1] for l in got) == sorted("k%d:v%d" % (i, i) for i in range(3000))
+        assert len({l.split()[0] for l in got}) == 6, "every partition, on every broker, was used"
+        res = decode_delete_topics(conns[2].call(20, 3, delete_topics_body(3, ["spread"])), 3)
+        assert res == {"spread": 0}
+        deadline = time.time() + 10
+        while any(os.path.exists(os.path.join(b.logdir, "spread-%d" % p)) for b in cl3.brokers for p in range(6)):
+            assert time.time() < deadline, "log dirs removed on every broker"
+            time.sleep(0.1)
+        for c in conns:
+            md = decode_metadata(c.call(3, 4, metadata_body(4, ["spread"], allow=False)), 4)
+            assert md["topics"]["spread"]["err"] == 3
+            c.close()
+    finally:
+        assert cl3.stop() == []
+
+
 def test_delete_topic_disabled():
     cl2 = Cluster(overrides=["delete.topic.enable=false"])
     try:

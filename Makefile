@@ -4,15 +4,17 @@
 #   make stop    stop the local cluster (data stays in .local-cluster/)
 #   make status  show the local cluster's processes
 #   make test    install deps, -Werror build + ASan/UBSan build; ASan runs the
-#                unit tests and a quick integration subset, then the full
-#                ctest suite runs last: its summary is the last line printed
+#                unit tests and a quick integration subset; libFuzzer targets
+#                run for FUZZ_SECONDS each; then the full ctest suite runs
+#                last: its summary is the last line printed
 #   make build   configure + build into build/ (binaries in build/bin)
 #   make bench   run tests/bench/run if present
 #   make clean   delete build directories (not the cluster state)
 #
 # Variables: BUILD (build), ASAN_BUILD (build-asan), JOBS (2), BROKERS (1),
 # CMAKE_ARGS (extra cmake -D flags), ASAN_TESTS (ctest -R regex of the
-# integration tests also run under ASan), SKIP_ASAN=1 (skip the ASan stage).
+# integration tests also run under ASan), SKIP_ASAN=1 (skip the ASan stage),
+# SKIP_FUZZ=1 (skip the libFuzzer stage), FUZZ_SECONDS (45, per fuzz target).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := build
@@ -24,9 +26,11 @@ BROKERS ?= 1
 CMAKE_ARGS ?=
 ASAN_TESTS ?= ^(integration_api_versions|integration_bad_input|protocol_api_matrix|protocol_fetch_paths)$$
 SKIP_ASAN ?= 0
+SKIP_FUZZ ?= 0
+FUZZ_SECONDS ?= 45
 CLUSTER := deploy/local-cluster.sh
 
-.PHONY: deps configure build run stop status test test-asan test-full bench clean
+.PHONY: deps configure build run stop status test test-asan test-fuzz test-full bench clean
 
 deps:
 	@deploy/install-deps.sh
@@ -60,7 +64,13 @@ test: deps
 	cmake -S . -B $(BUILD) -DGREGOR_WERROR=ON $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j$(JOBS)
 	@if [ "$(SKIP_ASAN)" != 1 ]; then $(MAKE) --no-print-directory test-asan; fi
+	@if [ "$(SKIP_FUZZ)" != 1 ]; then $(MAKE) --no-print-directory test-fuzz; fi
 	@$(MAKE) --no-print-directory test-full
+
+# libFuzzer targets (clang, ASan+UBSan) for the request decoder and the
+# record-batch validator, each run for FUZZ_SECONDS from the seed corpus.
+test-fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) tests/fuzz/run
 
 # Warnings are enforced by the -Werror build; instrumented builds make GCC
 # emit false positives (-Wformat-truncation, -Wmaybe-uninitialized), so the
@@ -91,4 +101,4 @@ bench: build
 	  else echo "no benchmarks yet (tests/bench/run does not exist)"; fi
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -36,6 +36,7 @@ bool say_level_parse(const char *s, enum say_level *out)
     return false;
 }
 
+__attribute__((format(printf, 4, 0)))
 static void say_vlog(enum say_level level, const char *fac, const char *suffix,
                      const char *fmt, va_list ap)
 {

@@ -15,7 +15,7 @@ PACKAGES=(
     libprotobuf-c-dev protobuf-c-compiler
     libcriterion-dev librdkafka-dev
     kcat python3-confluent-kafka python3-kafka
-    iperf3 clang
+    iperf3 clang libclang-rt-14-dev
 )
 # A JRE is needed to run ZooKeeper; only install one when there is no java.
 if ! command -v java >/dev/null 2>&1; then

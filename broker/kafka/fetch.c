@@ -30,7 +30,6 @@
 
 struct fetch_part {
     struct topic *t;        /* referenced; NULL when unknown */
-    struct kstr topic_name; /* view into the request frame */
     int32_t index;
     int64_t offset;
     int32_t max_bytes;
@@ -47,8 +46,9 @@ struct fetch_op {
     int64_t deadline_ms;     /* monotonic */
     int n;
     struct fetch_part *parts;
-    int n_topics;            /* distinct topic entries in request order */
+    int n_topics;            /* topic entries in request order */
     int *topic_start;        /* first part index of each topic entry */
+    struct kstr *topic_names; /* name of each topic entry (views into the frame) */
     struct pwaiter waiter;   /* shared by all partitions */
     struct event *wake_ev;   /* on the request's loop */
     struct event *timer_ev;
@@ -70,6 +70,7 @@ static void fetch_op_free(struct fetch_op *op)
         event_free(op->timer_ev);
     free(op->parts);
     free(op->topic_start);
+    free(op->topic_names);
     free(op);
 }
 
@@ -126,7 +127,7 @@ static void fetch_encode(struct fetch_op *op)
     for (int ti = 0; ti < op->n_topics; ti++) {
         int first = op->topic_start[ti];
         int end = ti + 1 < op->n_topics ? op->topic_start[ti + 1] : op->n;
-        kw_put_kstr(o, false, op->parts[first].topic_name);
+        kw_put_kstr(o, false, op->topic_names[ti]);
         kw_put_array_len(o, false, end - first);
         for (int i = first; i < end; i++) {
             struct fetch_part *fp = &op->parts[i];
@@ -233,13 +234,15 @@ static bool fetch_decode_parts(struct fetch_op *op, struct kslice *s, int32_t n_
     int16_t v = op->req->api_version;
     int cap = 0;
     op->topic_start = calloc((size_t)(n_topics > 0 ? n_topics : 1), sizeof(int));
-    if (!op->topic_start)
+    op->topic_names = calloc((size_t)(n_topics > 0 ? n_topics : 1), sizeof(struct kstr));
+    if (!op->topic_start || !op->topic_names)
         return false;
     for (int32_t ti = 0; ti < n_topics && kslice_ok(s); ti++) {
         struct kstr name = kw_get_str(s, false);
         int32_t np = kw_get_array_len(s, false, 16);
         if (!kslice_ok(s) || !name.ptr || np < 0)
             return false;
+        op->topic_names[op->n_topics] = name;
         op->topic_start[op->n_topics++] = op->n;
         struct topic *t = topics_get(b->topics, name.ptr, (size_t)name.len);
         for (int32_t j = 0; j < np && kslice_ok(s); j++) {
@@ -253,7 +256,7 @@ static bool fetch_decode_parts(struct fetch_op *op, struct kslice *s, int32_t n_
                 op->parts = np2;
             }
             struct fetch_part *fp = &op->parts[op->n++];
-            *fp = (struct fetch_part){.topic_name = name, .rd = {.fd = -1}};
+            *fp = (struct fetch_part){.rd = {.fd = -1}};
             fp->index = kslice_i32(s);
             if (v >= 9)
                 (void)kslice_i32(s); /* current_leader_epoch */

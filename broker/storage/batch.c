@@ -178,9 +178,11 @@ kerr_t record_iter_next(struct record_iter *it, struct batch_record *rec)
     kslice_init(&r, kslice_take(&it->s, (size_t)rlen), (size_t)rlen);
     (void)kslice_u8(&r); /* attributes, unused */
     ts_delta = kslice_varlong(&r);
-    rec->offset = it->h.base_offset + kslice_varint(&r);
-    rec->ts = (it->h.attributes & BATCH_ATTR_LOG_APPEND_TIME) ? it->h.max_ts
-                                                              : it->h.base_ts + ts_delta;
+    /* Wrapping sums: the deltas come from clients, whatever the CRC says. */
+    rec->offset = (int64_t)((uint64_t)it->h.base_offset + (uint64_t)(int64_t)kslice_varint(&r));
+    rec->ts = (it->h.attributes & BATCH_ATTR_LOG_APPEND_TIME)
+                  ? it->h.max_ts
+                  : (int64_t)((uint64_t)it->h.base_ts + (uint64_t)ts_delta);
     rec->key = read_varbytes(&r, &rec->key_len);
     rec->value = read_varbytes(&r, &rec->value_len);
     rec->headers_count = kslice_varint(&r);

@@ -439,6 +439,18 @@ def test_fetch_offset_inside_batch_returns_whole_batch_and_out_of_range():
     c.close()
 
 
+def test_fetch_topic_with_no_partitions():
+    # regression: a topic entry with an empty partitions array crashed the broker
+    create_topic("fetch-empty")
+    c = conn()
+    w = W().i32(-1).i32(0).i32(1).i32(1 << 20).i8(0).i32(0).i32(-1)
+    w.array([("fetch-empty", []), ("nope", [])], lambda w, t: (w.str(t[0]), w.array(t[1], lambda w, p: None)))
+    w.i32(0).str("")
+    f = decode_fetch(c.call(1, 11, w.b), 11)
+    assert f == {"fetch-empty": {}, "nope": {}}, f
+    c.close()
+
+
 def test_fetch_limits_always_return_one_whole_batch():
     create_topic("fetch-lim", 2)
     big = [(None, b"z" * 3000, 0)]

@@ -8,11 +8,14 @@
  * reopen, clean or with a full recovery scan), a crash (a fork()ed child
  * opens the log, appends and _exit()s without closing), on-disk damage
  * before a reopen (a .log cut mid-batch, a flipped byte, deleted or
- * truncated .index/.timeindex) and appends that fail on a full disk
- * (fileio's ops table). After every operation the log must agree with the
- * model: log start offset, LEO, segment bases, byte sizes (also of the
- * .log files on disk), and random plog_read() calls return exactly the
- * model's batch bytes, or OFFSET_OUT_OF_RANGE exactly when the model says.
+ * truncated .index/.timeindex), appends that fail on a full disk
+ * (fileio's ops table) and sweeps of removed (*.deleted) segment files.
+ * After every operation the log must agree with the model: log start
+ * offset, LEO, segment bases, byte sizes (also of the .log files on disk),
+ * and random plog_read() calls return exactly the model's batch bytes, or
+ * OFFSET_OUT_OF_RANGE exactly when the model says. Sealed segments' indexes
+ * are checked after reopens (entries name real batches, no long unindexed
+ * stretch, the time index ends with the segment's largest timestamp).
  *
  * The model holds the log as segments of batches (offsets, bytes). It rolls
  * where plog documents it rolls (segment_bytes; indexes are sized so that
@@ -862,6 +865,19 @@ static void op_flush(void)
           PRId64, plog_recovery_point(plog), m_leo());
 }
 
+/* Removed segments linger as *.deleted until swept; afterwards the
+ * directory holds exactly the three files of each segment. */
+static void op_sweep(void)
+{
+    int swept = plog_sweep_deleted(st_dir);
+
+    CHECK(swept >= 0, "sweep returned %d", swept);
+    CHECK(st_count_files(st_dir, ".deleted") == 0, "*.deleted files left after a sweep");
+    CHECK(st_count_files(st_dir, ".index") == m.n && st_count_files(st_dir, ".timeindex") == m.n,
+          "%d .index and %d .timeindex files for %d segments", st_count_files(st_dir, ".index"),
+          st_count_files(st_dir, ".timeindex"), m.n);
+}
+
 static void op_roll(void)
 {
     kerr_t err = plog_roll(plog, 0);
@@ -887,6 +903,7 @@ static const struct op ops[] = {
     {"advance_start", op_advance_start, 6, false},
     {"retention", op_retention, 7, false},
     {"flush", op_flush, 3, false},
+    {"sweep", op_sweep, 3, false},
     {"append_disk_full", op_append_disk_full, 3, false},
     {"restart", op_restart, 5, true},
     {"crash", op_crash, 6, true},

@@ -1,0 +1,408 @@
+/*
+ * tests/fuzz/fuzz_request.c — libFuzzer target: arbitrary bytes as one
+ * Kafka request frame, decoded by dispatch_request() and handled by the real
+ * API handlers of an in-process broker without ZooKeeper.
+ *
+ * The broker: a struct broker with a loaded config (no file), a fake live
+ * broker list (itself, PLAINTEXT 127.0.0.1:9092), a cluster id, one network
+ * worker and an admin worker (broker/net/worker.h), and a topic registry
+ * holding one topic "fuzz" with 2 local partitions led by this broker, in a
+ * temporary log dir (1 MiB segments, retention applied every 256 inputs so
+ * the disk stays small).
+ *
+ * How an input travels: a request needs a struct conn for req_complete()
+ * and req_base() (pending handlers, e.g. a parked Fetch), and that struct
+ * is private to broker/net/conn.c. So the input goes through the real
+ * connection code: one end of a socketpair is adopted by the network worker
+ * (conn_adopt()), and the fuzzer writes [size][input] followed by an
+ * ApiVersions v0 "ping" with a reserved correlation id. conn.c builds the
+ * req, calls dispatch_request(), sends req->out and frees the req; one
+ * request is in flight per connection, so once the ping's answer arrives
+ * the fuzzed request is finished (answered, or silent for acks=0). If the
+ * broker closes the connection instead, the next input uses a new one.
+ *
+ * Rewrites before sending (documented limits of this target):
+ *   - API keys whose handlers need ZooKeeper on the admin worker
+ *     (CreateTopics 19, DeleteTopics 20, AlterConfigs 33,
+ *     IncrementalAlterConfigs 44) become a local API of similar shape;
+ *   - a Fetch's max_wait_ms is cut to 0-3 ms (a parked Fetch must not stall
+ *     the fuzzer; parking itself is still exercised);
+ *   - a correlation id equal to the ping's is changed.
+ * Checks (abort = a finding): no response within 10 s (a hang or a lost
+ * pending request), a response frame shorter than its header, more than one
+ * response to the fuzzed request, or responses out of order.
+ *
+ * Environment: FUZZ_LOG=debug|info|warn|error sends broker log lines to
+ * stderr (default: none); FUZZ_TRACE=1 prints what happened to each input.
+ */
+#include <errno.h>
+#include <event2/thread.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "broker/config.h"
+#include "broker/net/conn.h"
+#include "broker/net/worker.h"
+#include "broker/replication/partition.h"
+#include "broker/server.h"
+#include "broker/topics.h"
+#include "common/buf.h"
+#include "common/say.h"
+
+#define PING_CORR 0x7eadbeef
+#define PING_FRAME_LEN 14 /* size(4) key(2) version(2) corr(4) client_id(2: null) */
+#define RESPONSE_TIMEOUT_MS 10000
+#define RETENTION_EVERY 256
+
+static struct {
+    struct broker_config cfg;
+    struct broker b;
+    struct worker *net;
+    char dir[256];
+    int fd;        /* our end of the current connection, -1 if none */
+    uint64_t runs; /* inputs so far */
+    bool trace;    /* FUZZ_TRACE set: one line per input on stderr */
+} F = {.fd = -1};
+
+#define FUZZ_DIE(...)                                                                          \
+    do {                                                                                       \
+        fprintf(stderr, "fuzz_request: " __VA_ARGS__);                                         \
+        fputc('\n', stderr);                                                                   \
+        abort();                                                                               \
+    } while (0)
+
+/* ---- the in-process broker --------------------------------------------- */
+
+static void setup_config(void)
+{
+    char logdirs[300], err[512];
+    char *ov[] = {"broker.id=0", "zookeeper.connect=127.0.0.1:1", logdirs,
+                  "listeners=PLAINTEXT://127.0.0.1:9092", "auto.create.topics.enable=false"};
+
+    snprintf(logdirs, sizeof(logdirs), "log.dirs=%s", F.dir);
+    if (config_load(&F.cfg, NULL, NULL, ov, (int)ARRAY_LEN(ov), err, sizeof(err)) != 0)
+        FUZZ_DIE("config: %s", err);
+}
+
+static void setup_live_brokers(struct broker *b)
+{
+    b->live = calloc(1, sizeof(*b->live));
+    if (!b->live)
+        FUZZ_DIE("out of memory");
+    b->live[0].id = 0;
+    b->live[0].n_endpoints = 1;
+    snprintf(b->live[0].ep[0].listener, sizeof(b->live[0].ep[0].listener), "PLAINTEXT");
+    snprintf(b->live[0].ep[0].host, sizeof(b->live[0].ep[0].host), "127.0.0.1");
+    b->live[0].ep[0].port = 9092;
+    b->n_live = 1;
+}
+
+/* Topic "fuzz": 2 partitions, replica and leader = this broker. */
+static void setup_topic(struct broker *b)
+{
+    static const int32_t replicas[] = {0, 0};
+    struct topic_config tc = b->topic_defaults;
+    char err[512] = "";
+    struct topic *t;
+
+    tc.segment_bytes = 1 << 20;
+    tc.retention_bytes = 4 << 20;
+    b->topic_defaults = tc;
+    t = topic_create("fuzz", 2, 1, replicas, NULL, 0, &tc, F.dir, 0, NULL, err, sizeof(err));
+    if (!t)
+        FUZZ_DIE("topic_create: %s", err);
+    for (int32_t p = 0; p < t->n_parts; p++)
+        t->parts[p]->leader = 0;
+    if (!topics_add(b->topics, t))
+        FUZZ_DIE("topics_add failed");
+}
+
+static void setup_logging(void)
+{
+    const char *lvl = getenv("FUZZ_LOG");
+    enum say_level level;
+    int fd;
+
+    if (lvl && say_level_parse(lvl, &level)) {
+        say_setup(level, 2);
+        return;
+    }
+    fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    say_setup(SAY_ERROR, fd >= 0 ? fd : 2);
+}
+
+static void teardown(void);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    const char *tmp = getenv("TMPDIR");
+    struct broker *b = &F.b;
+
+    (void)argc;
+    (void)argv;
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+    setup_logging();
+    F.trace = getenv("FUZZ_TRACE") != NULL;
+    snprintf(F.dir, sizeof(F.dir), "%s/gregor-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(F.dir))
+        FUZZ_DIE("mkdtemp %s: %s", F.dir, strerror(errno));
+    setup_config();
+    b->cfg = &F.cfg;
+    b->id = 0;
+    snprintf(b->cluster_id, sizeof(b->cluster_id), "fuzz-cluster-id-000001");
+    b->data_dir = F.dir;
+    b->logdir_lock_fd = -1;
+    pthread_mutex_init(&b->brokers_lock, NULL);
+    topic_config_defaults(&b->topic_defaults, &F.cfg);
+    setup_live_brokers(b);
+    b->topics = topics_new();
+    F.net = worker_new("net-0");
+    b->admin = worker_new("admin");
+    if (!b->topics || !F.net || !b->admin)
+        FUZZ_DIE("cannot start the broker's workers");
+    b->net = &F.net;
+    b->n_net = 1;
+    setup_topic(b);
+    atexit(teardown);
+    return 0;
+}
+
+static void close_all_job(void *arg) { conn_close_all(arg); }
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* At exit: connections closed (parked requests answered) on their loop,
+ * workers joined, logs closed, the temp dir removed. */
+static void teardown(void)
+{
+    if (F.fd >= 0)
+        close(F.fd);
+    F.fd = -1;
+    worker_post(F.net, close_all_job, F.net);
+    worker_free(F.net);
+    worker_free(F.b.admin);
+    topics_free(F.b.topics);
+    free(F.b.live);
+    pthread_mutex_destroy(&F.b.brokers_lock);
+    config_free(&F.cfg);
+    nftw(F.dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Keeps the topic's logs small (retention.bytes of the topic). */
+static void apply_retention(void)
+{
+    struct topic *t = topics_get(F.b.topics, "fuzz", 4);
+    int deleted;
+
+    if (!t)
+        return;
+    for (int32_t p = 0; p < t->n_parts; p++)
+        (void)partition_apply_retention(t->parts[p], 0, &deleted);
+    topic_unref(t);
+}
+
+/* ---- the connection ----------------------------------------------------- */
+
+static void adopt_job(void *arg)
+{
+    struct conn_limits lim = {
+        .max_request_bytes = F.cfg.socket_request_max_bytes,
+        .idle_ms = 0,
+        .sndbuf = -1,
+        .rcvbuf = -1,
+        .sendfile = F.cfg.gregor_fetch_sendfile,
+        .metrics = &F.b.metrics,
+    };
+
+    conn_adopt(&F.b, F.net, (int)(intptr_t)arg, &lim, "PLAINTEXT");
+}
+
+static void ensure_connected(void)
+{
+    int sv[2];
+
+    if (F.fd >= 0)
+        return;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        FUZZ_DIE("socketpair: %s", strerror(errno));
+    if (!worker_post(F.net, adopt_job, (void *)(intptr_t)sv[1]))
+        FUZZ_DIE("worker_post failed");
+    F.fd = sv[0];
+}
+
+static void disconnect(void)
+{
+    close(F.fd);
+    F.fd = -1;
+}
+
+/* Writes all of p; false if the broker closed the connection. */
+static bool send_all(const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(F.fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* Reads exactly n bytes (timeout: a hang). false at EOF or reset. */
+static bool recv_all(uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        struct pollfd pfd = {.fd = F.fd, .events = POLLIN};
+        ssize_t r;
+        int pr = poll(&pfd, 1, RESPONSE_TIMEOUT_MS);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0)
+            FUZZ_DIE("no response within %d ms (hang or lost pending request)",
+                     RESPONSE_TIMEOUT_MS);
+        r = recv(F.fd, p, n, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        p += r;
+        n -= (size_t)r;
+    }
+    return true;
+}
+
+/* Reads one response frame; returns its correlation id in *corr. false if
+ * the connection closed first. */
+static bool recv_response(int32_t *corr)
+{
+    uint8_t hdr[8], *body;
+    int32_t size;
+
+    if (!recv_all(hdr, 4))
+        return false;
+    size = (int32_t)be32_load(hdr);
+    if (size < 4)
+        FUZZ_DIE("response frame of %d bytes", size);
+    if (!recv_all(hdr + 4, 4))
+        return false;
+    *corr = (int32_t)be32_load(hdr + 4);
+    body = malloc((size_t)size - 4 + 1);
+    if (!body)
+        FUZZ_DIE("out of memory");
+    if (!recv_all(body, (size_t)size - 4)) {
+        free(body);
+        return false;
+    }
+    free(body);
+    return true;
+}
+
+/* ---- one input ------------------------------------------------------------ */
+
+/* API keys whose handlers go to ZooKeeper, and the local API each becomes. */
+static const int16_t zk_keys[][2] = {{19, 3}, {20, 1}, {33, 32}, {44, 32}};
+
+/* Applies the rewrites described at the top to the frame f (n bytes). */
+static void rewrite(uint8_t *f, size_t n)
+{
+    int16_t key;
+
+    if (n < 2)
+        return;
+    key = (int16_t)be16_load(f);
+    for (size_t i = 0; i < ARRAY_LEN(zk_keys); i++)
+        if (key == zk_keys[i][0])
+            be16_store(f, (uint16_t)(key = zk_keys[i][1]));
+    if (n >= 8 && (int32_t)be32_load(f + 4) == PING_CORR)
+        be32_store(f + 4, PING_CORR ^ 1);
+    if (key == 1 && n >= 10) {
+        int16_t clen = (int16_t)be16_load(f + 8);
+        size_t body = 10 + (size_t)(clen > 0 ? clen : 0);
+        if (n >= body + 8) /* replica_id INT32, max_wait_ms INT32 */
+            be32_store(f + body + 4, be32_load(f + body + 4) % 4);
+    }
+}
+
+static void put_ping(uint8_t *p)
+{
+    be32_store(p, PING_FRAME_LEN - 4);
+    be16_store(p + 4, 18); /* ApiVersions */
+    be16_store(p + 6, 0);
+    be32_store(p + 8, PING_CORR);
+    be16_store(p + 12, 0xffff); /* null client id */
+}
+
+/* Sends the frame and the ping; reads until the ping's answer. Returns
+ * the number of answers to the fuzzed request, or -1 if the broker closed
+ * the connection (allowed for a bad request). */
+static int exchange(const uint8_t *msg, size_t len, int32_t fuzz_corr, bool has_corr)
+{
+    int answers = 0;
+    int32_t corr;
+
+    ensure_connected();
+    if (!send_all(msg, len)) {
+        disconnect();
+        return -1;
+    }
+    for (;;) {
+        if (!recv_response(&corr)) {
+            disconnect();
+            return -1;
+        }
+        if (corr == PING_CORR)
+            return answers;
+        if (!has_corr || corr != fuzz_corr)
+            FUZZ_DIE("response with correlation id %d (request %d)", corr, fuzz_corr);
+        if (++answers > 1)
+            FUZZ_DIE("two responses to one request (correlation id %d)", corr);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    size_t len = 4 + size + PING_FRAME_LEN;
+    uint8_t *msg = malloc(len);
+    int32_t corr = 0;
+    int answers;
+
+    if (!msg || size > INT32_MAX - 16)
+        FUZZ_DIE("input too large");
+    be32_store(msg, (uint32_t)size);
+    memcpy(msg + 4, data, size);
+    rewrite(msg + 4, size);
+    if (size >= 8)
+        corr = (int32_t)be32_load(msg + 8);
+    put_ping(msg + 4 + size);
+    answers = exchange(msg, len, corr, size >= 8);
+    if (F.trace)
+        fprintf(stderr, "fuzz_request: key=%d version=%d bytes=%zu -> %s\n",
+                size >= 2 ? (int16_t)be16_load(msg + 4) : -1,
+                size >= 4 ? (int16_t)be16_load(msg + 6) : -1, size,
+                answers < 0 ? "connection closed" : answers ? "answered" : "no response");
+    free(msg);
+    if (++F.runs % RETENTION_EVERY == 0)
+        apply_retention();
+    return 0;
+}

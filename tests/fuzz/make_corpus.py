@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""
+tests/fuzz/make_corpus.py — writes the seed corpus of the fuzz targets:
+
+  corpus/fuzz_request/        request frames (header + body, no size prefix)
+                              for every API the broker advertises, valid and
+                              slightly broken, addressed to topic "fuzz" (the
+                              topic fuzz_request.c creates)
+  corpus/fuzz_batch_validate/ a mode byte + Produce record batches
+
+Frames and batches are built with tests/integration/protocol/kwire.py, the
+test suite's independent codec. The output is checked in; rerun this script
+after changing it (it replaces the corpus directories' contents).
+"""
+import os
+import shutil
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration", "protocol"))
+from kwire import W, record_batch, FLEX  # noqa: E402
+
+TOPIC = "fuzz"
+TS = 1700000000000
+
+
+def header(key, ver, corr=1, client="fuzz"):
+    flex = ver >= FLEX.get(key, 99)
+    h = W().i16(key).i16(ver).i32(corr).str(client)
+    if flex:
+        h.uvarint(0)
+    return bytes(h.b), flex
+
+
+def frame(key, ver, body_fn):
+    h, flex = header(key, ver)
+    w = W(flex=flex)
+    body_fn(w, ver)
+    return h + bytes(w.b)
+
+
+def batch(n=3, value=b"v", key=None, **kw):
+    return record_batch([(key, value + str(i).encode(), i) for i in range(n)], base_ts=TS, **kw)
+
+
+def produce(w, v, records=None, acks=1, partition=0):
+    records = batch() if records is None else records
+    if v >= 3:
+        w.str(None)
+    w.i16(acks).i32(1000)
+    w.array([TOPIC], lambda w, t: (w.str(t), w.array([partition], lambda w, p: (w.i32(p), w.bytes(records)))))
+
+
+def fetch(w, v, offset=0, max_wait=0, min_bytes=1):
+    w.i32(-1).i32(max_wait).i32(min_bytes)
+    if v >= 3:
+        w.i32(1 << 20)
+    if v >= 4:
+        w.i8(0)
+    if v >= 7:
+        w.i32(0).i32(-1)
+
+    def part(w, p):
+        w.i32(p)
+        if v >= 9:
+            w.i32(-1)
+        w.i64(offset)
+        if v >= 5:
+            w.i64(-1)
+        w.i32(1 << 16)
+    w.array([TOPIC], lambda w, t: (w.str(t), w.array([0, 1], part)))
+    if v >= 7:
+        w.array([], lambda w, t: None)
+    if v >= 11:
+        w.str("")
+
+
+def list_offsets(w, v, ts=-1):
+    w.i32(-1)
+    if v >= 2:
+        w.i8(0)
+
+    def part(w, p):
+        w.i32(p)
+        if v >= 4:
+            w.i32(-1)
+        w.i64(ts)
+        if v == 0:
+            w.i32(1)
+    w.array([TOPIC], lambda w, t: (w.str(t), w.array([0, 1], part)))
+
+
+def metadata(w, v, topics=(TOPIC,)):
+    if topics is None:
+        w.i32(-1 if v >= 1 else 0)
+    else:
+        w.array(list(topics), lambda w, t: w.str(t))
+    if v >= 4:
+        w.i8(1)
+    if v >= 8:
+        w.i8(1).i8(1)
+
+
+def find_coordinator(w, v):
+    w.str("group-1")
+    if v >= 1:
+        w.i8(0)
+
+
+def api_versions(w, v):
+    if v >= 3:
+        w.str("fuzz").str("1.0").tags()
+
+
+def create_topics(w, v):
+    def topic(w, t):
+        w.str(t).i32(1).i16(1)
+        w.array([], lambda w, a: None)
+        w.array([("retention.ms", "1000")], lambda w, kv: w.str(kv[0]).str(kv[1]))
+    w.array(["new-topic"], topic)
+    w.i32(1000)
+    if v >= 1:
+        w.i8(1)
+
+
+def delete_topics(w, v):
+    w.array(["gone"], lambda w, t: w.str(t))
+    w.i32(1000)
+
+
+def delete_records(w, v):
+    w.array([TOPIC], lambda w, t: (w.str(t), w.array([0], lambda w, p: (w.i32(p), w.i64(1)))))
+    w.i32(1000)
+
+
+def describe_configs(w, v):
+    w.array([(2, TOPIC), (4, "0")], lambda w, r: (w.i8(r[0]).str(r[1]), w.array(None, lambda w, k: None)))
+    if v >= 1:
+        w.i8(1)
+    if v >= 3:
+        w.i8(1)
+
+
+def request_seeds():
+    s = {}
+    for v in range(0, 4):
+        s["api_versions_v%d" % v] = frame(18, v, api_versions)
+    for v in range(0, 9):
+        s["metadata_v%d" % v] = frame(3, v, metadata)
+    s["metadata_all"] = frame(3, 1, lambda w, v: metadata(w, v, None))
+    s["metadata_bad_name"] = frame(3, 4, lambda w, v: metadata(w, v, ("bad/name", "unknown")))
+    for v in range(0, 8):
+        s["produce_v%d" % v] = frame(0, v, produce)
+    s["produce_acks0"] = frame(0, 3, lambda w, v: produce(w, v, acks=0))
+    s["produce_acks_all"] = frame(0, 7, lambda w, v: produce(w, v, acks=-1))
+    s["produce_two_batches"] = frame(0, 7, lambda w, v: produce(w, v, batch(2) + batch(1)))
+    s["produce_idempotent"] = frame(0, 7, lambda w, v: produce(
+        w, v, batch(2, producer_id=5, producer_epoch=0, base_seq=0)))
+    s["produce_null_records"] = frame(0, 7, lambda w, v: produce(w, v, records=b""))
+    s["produce_bad_partition"] = frame(0, 7, lambda w, v: produce(w, v, partition=7))
+    s["produce_gzip_bits"] = frame(0, 7, lambda w, v: produce(w, v, batch(1, codec=1)))
+    s["produce_big_value"] = frame(0, 7, lambda w, v: produce(w, v, batch(2, value=b"x" * 3000)))
+    for v in range(4, 12):
+        s["fetch_v%d" % v] = frame(1, v, fetch)
+    s["fetch_wait"] = frame(1, 11, lambda w, v: fetch(w, v, offset=1000, max_wait=3, min_bytes=1 << 20))
+    s["fetch_out_of_range"] = frame(1, 11, lambda w, v: fetch(w, v, offset=-5))
+    # Regression: a topic with an empty partitions array (fetch_encode() took
+    # the topic name from a partition entry that does not exist).
+    s["regress_fetch_topic_without_partitions"] = frame(1, 4, lambda w, v: (
+        w.i32(-1).i32(0).i32(1).i32(1 << 20).i8(0), w.array([TOPIC], lambda w, t: (
+            w.str(t), w.array([], lambda w, p: None)))))
+    for v in range(0, 6):
+        s["list_offsets_v%d" % v] = frame(2, v, list_offsets)
+    s["list_offsets_earliest"] = frame(2, 5, lambda w, v: list_offsets(w, v, -2))
+    s["list_offsets_time"] = frame(2, 5, lambda w, v: list_offsets(w, v, TS + 1))
+    s["list_offsets_max_ts"] = frame(2, 5, lambda w, v: list_offsets(w, v, -3))
+    for v in range(0, 3):
+        s["find_coordinator_v%d" % v] = frame(10, v, find_coordinator)
+    s["create_topics_v4"] = frame(19, 4, create_topics)
+    s["delete_topics_v3"] = frame(20, 3, delete_topics)
+    for v in range(0, 2):
+        s["delete_records_v%d" % v] = frame(21, v, delete_records)
+    for v in range(0, 3):
+        s["describe_configs_v%d" % v] = frame(32, v, describe_configs)
+    s["unknown_key"] = frame(999, 0, lambda w, v: None)
+    s["api_versions_v9"] = frame(18, 9, lambda w, v: None)
+    s["truncated_header"] = header(3, 1)[0][:7]
+    return s
+
+
+def batch_seeds():
+    s = {}
+    # mode byte: bit 0 = fix CRCs, bits 1-3 = max.message.bytes choice
+    s["one_record"] = b"\x00" + batch(1)
+    s["three_records"] = b"\x00" + batch(3, key=b"k")
+    s["two_batches"] = b"\x00" + batch(2) + batch(1)
+    s["idempotent"] = b"\x00" + batch(2, producer_id=7, producer_epoch=1, base_seq=10)
+    s["headers_and_nulls"] = b"\x00" + record_batch([(None, None, 0), (b"k", b"", 1)], base_ts=TS)
+    s["fixcrc_bad_count"] = b"\x01" + batch(3)[:57] + struct.pack(">i", 9) + batch(3)[61:]
+    s["fixcrc_codec7"] = b"\x01" + batch(1, codec=7)
+    s["fixcrc_control"] = b"\x01" + batch(1, attributes_extra=0x20)
+    s["limit_64"] = b"\x02" + batch(4, value=b"y" * 40)
+    s["magic1"] = b"\x00" + batch(1, magic=1)
+    s["torn"] = b"\x00" + batch(3)[:-5]
+    s["empty"] = b"\x00"
+    # Regression: baseTimestamp INT64_MIN + a negative timestamp delta
+    # (signed overflow in record_iter_next()).
+    s["regress_ts_overflow"] = b"\x00" + record_batch([(None, b"v", -5)], base_ts=-(1 << 63))
+    return s
+
+
+def write(dirname, seeds):
+    d = os.path.join(HERE, "corpus", dirname)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for name, data in sorted(seeds.items()):
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+    print("%s: %d seeds" % (d, len(seeds)))
+
+
+if __name__ == "__main__":
+    write("fuzz_request", request_seeds())
+    write("fuzz_batch_validate", batch_seeds())

@@ -854,6 +854,27 @@ def test_topics_created_and_deleted_through_any_broker():
         assert cl3.stop() == []
 
 
+def test_idle_connections_are_closed():
+    cl2 = Cluster(overrides=["connections.max.idle.ms=800"])
+    try:
+        idle = Conn("127.0.0.1", cl2.brokers[0].port)
+        busy = Conn("127.0.0.1", cl2.brokers[0].port)
+        decode_api_versions(idle.call(18, 0, api_versions_body(0)), 0)
+        end = time.time() + 2.0
+        while time.time() < end:  # the busy one keeps talking
+            decode_api_versions(busy.call(18, 0, api_versions_body(0)), 0)
+            time.sleep(0.2)
+        try:
+            idle.call(18, 0, api_versions_body(0))
+            raise AssertionError("the idle connection should have been closed")
+        except (ConnectionError, OSError):
+            pass
+        decode_api_versions(busy.call(18, 0, api_versions_body(0)), 0)
+        busy.close()
+    finally:
+        assert cl2.stop() == []
+
+
 def test_delete_topic_disabled():
     cl2 = Cluster(overrides=["delete.topic.enable=false"])
     try:

@@ -7,7 +7,7 @@ add_library(gregor_broker_core STATIC
   kafka/dispatch.c kafka/api_versions.c kafka/metadata.c kafka/produce.c
   kafka/fetch.c kafka/list_offsets.c kafka/admin_topics.c kafka/find_coordinator.c
   kafka/delete_records.c kafka/configs.c
-  replication/partition.c http/http.c)
+  replication/partition.c http/http.c metadata_cache.c)
 target_link_libraries(gregor_broker_core PUBLIC
   gregor_broker_config gregor_storage gregor_controller gregor_common
   PkgConfig::LIBEVENT Threads::Threads)

@@ -1,0 +1,44 @@
+/*
+ * controller/election.h — partition leader election rules (DESIGN.md §4),
+ * as pure functions the controller applies to its cached state.
+ */
+#ifndef GREGOR_CONTROLLER_ELECTION_H
+#define GREGOR_CONTROLLER_ELECTION_H
+
+#include "controller/zk_store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Is id among live[0..n_live)? */
+bool election_is_live(const int32_t *live, int n_live, int32_t id);
+
+/* Decides the state of a partition with replicas[0..rf) (assignment order,
+ * first = preferred) whose current state is cur (cur->version ==
+ * ZK_VERSION_NEW: no state yet), given the live brokers:
+ *  - new partition: leader = first live replica, ISR = the live replicas;
+ *  - leader alive and in the ISR: unchanged (returns false);
+ *  - otherwise the first live replica that is in the ISR (assignment
+ *    order) leads, the ISR loses the dead replicas; with none, and
+ *    unclean: the first live replica leads with ISR = {it}; else the
+ *    partition goes offline (leader -1) keeping its ISR.
+ * A new leader bumps leader_epoch. Returns true when *out differs from
+ * cur and must be written (out->version = cur->version). */
+bool election_decide(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
+                     const int32_t *live, int n_live, bool unclean,
+                     struct zk_partition_state *out);
+
+/* Controlled shutdown of broker `leaving`: if it leads, the next live ISR
+ * member (assignment order) other than it takes over; in every case it
+ * leaves the ISR when that keeps at least one member. Returns true when
+ * *out differs from cur. */
+bool election_move_away(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
+                        int32_t leaving, const int32_t *live, int n_live,
+                        struct zk_partition_state *out);
+
+/* Preferred replica election: replicas[0] leads if it is live and in the
+ * ISR and does not lead already. Returns true when *out differs. */
+bool election_preferred(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
+                        const int32_t *live, int n_live, struct zk_partition_state *out);
+
+#endif

@@ -16,7 +16,9 @@ bool election_is_live(const int32_t *live, int n_live, int32_t id);
 /* Decides the state of a partition with replicas[0..rf) (assignment order,
  * first = preferred) whose current state is cur (cur->version ==
  * ZK_VERSION_NEW: no state yet), given the live brokers:
- *  - new partition: leader = first live replica, ISR = the live replicas;
+ *  - new partition: leader = first live replica, ISR = the live replicas
+ *    (with no replica alive: leader -1 and ISR = all replicas, so the first
+ *    one to return can be elected cleanly);
  *  - leader alive and in the ISR: unchanged (returns false);
  *  - otherwise the first live replica that is in the ISR (assignment
  *    order) leads, the ISR loses the dead replicas; with none, and
@@ -29,9 +31,10 @@ bool election_decide(const int32_t *replicas, int rf, const struct zk_partition_
                      struct zk_partition_state *out);
 
 /* Controlled shutdown of broker `leaving`: if it leads, the next live ISR
- * member (assignment order) other than it takes over; in every case it
- * leaves the ISR when that keeps at least one member. Returns true when
- * *out differs from cur. */
+ * member (assignment order) other than it takes over, and it leaves the
+ * ISR when that keeps at least one member — unless it leads and nobody can
+ * take over, in which case nothing changes. Returns true when *out differs
+ * from cur. */
 bool election_move_away(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
                         int32_t leaving, const int32_t *live, int n_live,
                         struct zk_partition_state *out);

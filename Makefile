@@ -97,7 +97,7 @@ test-full:
 	  echo; echo "$$summary"; exit $$rc
 
 bench: build
-	@if [ -x tests/bench/run ]; then tests/bench/run; \
+	@if [ -x tests/bench/run ]; then GREGOR_BUILD_DIR=$(abspath $(BUILD)) tests/bench/run; \
 	  else echo "no benchmarks yet (tests/bench/run does not exist)"; fi
 
 clean:

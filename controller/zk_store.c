@@ -1060,7 +1060,10 @@ static int zs_delete_tree(zhandle_t *zh, const char *path, int depth)
             return rc;
         for (int i = 0; i < sv.count && depth < 8; i++) {
             char child[ZS_PATH_MAX];
-            snprintf(child, sizeof(child), "%s/%s", path, sv.data[i]);
+            if (snprintf(child, sizeof(child), "%s/%s", path, sv.data[i]) >= (int)sizeof(child)) {
+                rc = ZBADARGUMENTS; /* cannot be: paths are bounded by our own names */
+                continue;
+            }
             int crc = zs_delete_tree(zh, child, depth + 1);
             if (crc != ZOK && crc != ZNONODE)
                 rc = crc;

@@ -39,10 +39,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define CONN_PAUSE_INPUT_BYTES (16u << 20) /* stop reading past this while busy */
 #define CONN_OUTPUT_HIGH (4u << 20)        /* stop taking requests past this */
+#define CONN_LARGE_READ_MIN (64u << 10)    /* frame bytes missing before reading big */
+#define CONN_LARGE_READ_MAX (1u << 20)     /* largest single read */
 
 struct conn {
     struct broker *broker;     /* borrowed */
@@ -313,8 +316,60 @@ static void conn_process(struct conn *conn)
     }
 }
 
+/* libevent 2.1 reads at most 4 KiB per readable event (EVBUFFER_MAX_READ),
+ * so a 1 MiB Produce costs ~256 reads, each a syscall plus an event-loop
+ * round, and on a VM syscalls dominate (docs/PERFORMANCE.md §6.1). When
+ * the frame being received is much larger than what is buffered, read the
+ * rest of it straight into the input buffer in large pieces. */
+static void conn_read_large(struct conn *conn)
+{
+    struct evbuffer *in = bufferevent_get_input(conn->bev);
+    size_t have = evbuffer_get_length(in);
+    uint8_t szb[4];
+    if (conn->inflight || have < 4 || evbuffer_copyout(in, szb, 4) < 4)
+        return;
+    int32_t size = (int32_t)be32_load(szb);
+    if (size < 0 || size > conn->lim.max_request_bytes || 4 + (size_t)size <= have)
+        return; /* conn_process() refuses it, or it is complete */
+    size_t want = 4 + (size_t)size - have;
+    if (want < CONN_LARGE_READ_MIN)
+        return;
+    evutil_socket_t fd = bufferevent_getfd(conn->bev);
+    evbuffer_unfreeze(in, 0); /* the bufferevent keeps the end frozen between its reads */
+    while (want > 0) {
+        size_t chunk = MIN(want, (size_t)CONN_LARGE_READ_MAX);
+        struct evbuffer_iovec v[2];
+        int nv = evbuffer_reserve_space(in, (ev_ssize_t)chunk, v, 2);
+        if (nv <= 0)
+            break;
+        size_t room = 0;
+        for (int i = 0; i < nv; i++) {
+            v[i].iov_len = MIN(v[i].iov_len, chunk - room);
+            room += v[i].iov_len;
+        }
+        /* struct evbuffer_iovec is laid out like struct iovec on POSIX */
+        ssize_t got = readv(fd, (struct iovec *)v, nv);
+        if (got <= 0) { /* would block, EOF or error: the bufferevent sees it next */
+            evbuffer_commit_space(in, v, 0);
+            break;
+        }
+        size_t left = (size_t)got;
+        int used = 0;
+        for (; used < nv && left > 0; used++) {
+            v[used].iov_len = MIN(v[used].iov_len, left);
+            left -= v[used].iov_len;
+        }
+        evbuffer_commit_space(in, v, used);
+        want -= (size_t)got;
+        if ((size_t)got < room)
+            break;
+    }
+    evbuffer_freeze(in, 0);
+}
+
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
+    conn_read_large(arg);
     conn_process(arg);
 }
 

@@ -8,6 +8,7 @@
 #ifndef GREGOR_BENCH_UTIL_H
 #define GREGOR_BENCH_UTIL_H
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,19 @@
 
 #define BENCH_HIST_US 1000000   /* 1 us buckets for [0, 1 s) */
 #define BENCH_HIST_MS 600000    /* 1 ms buckets for [1 s, 600 s), last = overflow */
+
+/* Keeps freed memory in the process instead of returning it to the kernel.
+ * On the VM this suite was written on, first-touch page faults cost more
+ * than librdkafka's own copies (docs/PERFORMANCE.md), so a client that
+ * keeps its heap warm leaves more of the shared CPU to the broker. Setting
+ * GREGOR_BENCH_DEFAULT_MALLOC in the environment keeps glibc's defaults. */
+static inline void bench_malloc_keep(void)
+{
+    if (getenv("GREGOR_BENCH_DEFAULT_MALLOC"))
+        return;
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
 
 /* Monotonic time in nanoseconds. */
 static inline int64_t bench_now_ns(void)

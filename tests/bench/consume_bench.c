@@ -7,7 +7,8 @@
  * Assigns every partition of TOPIC from the beginning (no consumer group, no
  * commits) and reads until it has seen the end of every partition. Meant to
  * run right after produce_bench, so the broker serves from the page cache.
- * Elapsed time runs from assign() to the last partition's end.
+ * Elapsed time runs from assign() to the last partition's end. The process
+ * keeps freed memory (bench_malloc_keep() in bench_util.h).
  *
  * Prints one line of key=value results on stdout:
  *   records bytes partitions elapsed_s records_per_s mb_per_s (MB = 10^6
@@ -176,6 +177,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: consume_bench BOOTSTRAP TOPIC [librdkafka.key=value...]\n");
         return 2;
     }
+    bench_malloc_keep();
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (conf_build(conf, argc, argv)) {
         rd_kafka_conf_destroy(conf);

@@ -9,8 +9,8 @@
  *       past it (every log is scanned when the file is missing).
  *   log-start-offset-checkpoint       per partition, the log start offset
  *       moved by DeleteRecords (retention moves it by deleting segments).
- * Timers: log.retention.check.interval.ms (retention),
- * log.flush.scheduler.interval.ms / per-topic flush.ms (flush),
+ * Timers: log.retention.check.interval.ms (retention), a 1 s flush tick
+ * (per-topic flush.ms, and an fsync of every log whose segment rolled),
  * log.flush.offset.checkpoint.interval.ms (both checkpoints).
  */
 #include "broker/log_manager.h"
@@ -143,7 +143,9 @@ static void flush_one(struct broker *b, struct partition *part, void *arg)
 {
     int64_t now = *(int64_t *)arg;
     int64_t every = part->tc.flush_ms;
-    if (every < 0 || every == INT64_MAX || now - part->last_flush_ms < every)
+    bool rolled = partition_take_roll_flush(part);
+    bool due = every >= 0 && every != INT64_MAX && now - part->last_flush_ms >= every;
+    if (!rolled && !due)
         return;
     part->last_flush_ms = now; /* bg worker only */
     if (partition_flush(part) != KERR_NONE)

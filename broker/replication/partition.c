@@ -90,6 +90,7 @@ kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, in
         rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
         goto out;
     }
+    int segments = plog_segment_count(part->log);
     rc = plog_append(part->log, batches, len, part->leader_epoch, now_ms, base_offset, &last);
     if (rc != KERR_NONE) {
         /* the log is unchanged; say it once until an append succeeds again */
@@ -102,6 +103,8 @@ kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, in
     if (part->storage_error_logged)
         say_info("storage", "appends work again topic=%s partition=%d", part->topic, part->index);
     part->storage_error_logged = false;
+    if (plog_segment_count(part->log) > segments)
+        part->roll_flush_pending = true;
     if (part->n_isr <= 1)
         part->hw = last + 1;
     *log_start = plog_start_offset(part->log);
@@ -276,4 +279,13 @@ void partition_restore_log_start(struct partition *part, int64_t log_start)
         log_start <= plog_end_offset(part->log))
         plog_advance_start_offset(part->log, log_start);
     pthread_mutex_unlock(&part->lock);
+}
+
+bool partition_take_roll_flush(struct partition *part)
+{
+    pthread_mutex_lock(&part->lock);
+    bool pending = part->roll_flush_pending;
+    part->roll_flush_pending = false;
+    pthread_mutex_unlock(&part->lock);
+    return pending;
 }

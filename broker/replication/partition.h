@@ -48,6 +48,7 @@ struct partition {
     bool deleted;                 /* topic being deleted: refuse everything */
     bool storage_error_logged;    /* a disk error was logged; cleared by a good append */
     int64_t last_flush_ms;        /* monotonic; background worker only (not locked) */
+    bool roll_flush_pending;      /* a segment rolled: fsync it (background worker) */
     struct pwaiter *waiters;
 };
 
@@ -90,6 +91,10 @@ kerr_t partition_apply_retention(struct partition *part, int64_t now_ms, int *de
 kerr_t partition_delete_records(struct partition *part, int64_t offset, int64_t *low_watermark);
 /* fsyncs the log (flush policy). Locks part->lock. */
 kerr_t partition_flush(struct partition *part);
+/* True (once) when a segment rolled since the last call: the background
+ * worker then fsyncs the log, so closed segments reach the disk without
+ * an fsync on the produce path. Locks part->lock. */
+bool partition_take_roll_flush(struct partition *part);
 /* Reads the values the checkpoint files keep; false if no local log. */
 bool partition_checkpoint(struct partition *part, int64_t *recovery_point, int64_t *log_start);
 /* Restores a checkpointed log start offset at start-up. */

@@ -905,6 +905,36 @@ def test_rolled_segments_are_flushed_and_checkpointed():
         assert cl2.stop() == []
 
 
+def test_localhost_listener_answers_on_ipv6_too():
+    import socket
+    probe = socket.socket(socket.AF_INET6)
+    try:
+        probe.bind(("::1", 0))
+    except OSError:
+        print("SKIP: no IPv6 loopback on this machine")
+        return
+    finally:
+        probe.close()
+    cl2 = Cluster()
+    try:
+        b = cl2.brokers[0]
+        b.stop()
+        b.overrides += ["listeners=PLAINTEXT://localhost:%d" % b.port,
+                        "advertised.listeners=PLAINTEXT://localhost:%d" % b.port]
+        b.start()
+        for family, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+            s6 = socket.socket(family)
+            s6.settimeout(5)
+            s6.connect((addr, b.port))
+            c = Conn.__new__(Conn)
+            c.s, c.corr = s6, 0
+            err, keys, _ = decode_api_versions(c.call(18, 3, api_versions_body(3)), 3)
+            assert err == 0 and keys, addr
+            s6.close()
+    finally:
+        assert cl2.stop() == []
+
+
 def test_delete_topic_disabled():
     cl2 = Cluster(overrides=["delete.topic.enable=false"])
     try:

@@ -875,14 +875,16 @@ def test_idle_connections_are_closed():
         assert cl2.stop() == []
 
 
-def test_rolled_segments_are_flushed_and_checkpointed():
+def test_flush_policies_and_rolled_segments_reach_the_checkpoint():
     cl2 = Cluster(overrides=["log.flush.offset.checkpoint.interval.ms=300"])
     try:
         c = Conn("127.0.0.1", cl2.brokers[0].port)
         res = decode_create_topics(c.call(19, 4, create_topics_body(4, [("rolls", 1, 1, {"segment.bytes": "1000"}),
-                                                                        ("norolls", 1, 1, {})])), 4)
+                                                                        ("norolls", 1, 1, {}),
+                                                                        ("flushms", 1, 1, {"flush.ms": "200"}),
+                                                                        ("flushmsg", 1, 1, {"flush.messages": "4"})])), 4)
         assert all(x["err"] == 0 for x in res.values())
-        for t in ("rolls", "norolls"):
+        for t in ("rolls", "norolls", "flushms", "flushmsg"):
             for i in range(10):
                 p = decode_produce(c.call(0, 7, produce_body(7, t, 0, record_batch([(None, b"z" * 400, 0)]))), 7)
                 assert p[t][0]["err"] == 0
@@ -894,13 +896,15 @@ def test_rolled_segments_are_flushed_and_checkpointed():
             if os.path.exists(path):
                 lines = open(path).read().split("\n")
                 points = {(l.split()[0], int(l.split()[1])): int(l.split()[2]) for l in lines[2:] if l.strip()}
-                if points.get(("rolls", 0), 0) >= 8:
+                if points.get(("rolls", 0), 0) >= 8 and points.get(("flushms", 0)) == 10:
                     break
             time.sleep(0.2)
         # closed segments were fsynced in the background (recovery point moved past them)
         # while the log that never rolled (and has no flush setting) was not
         assert points.get(("rolls", 0), 0) >= 8, points
         assert points.get(("norolls", 0)) == 0, points
+        assert points.get(("flushms", 0)) == 10, "flush.ms=200 fsynced everything: %r" % points
+        assert points.get(("flushmsg", 0)) == 8, "flush.messages=4 fsynced after 4 and 8: %r" % points
     finally:
         assert cl2.stop() == []
 

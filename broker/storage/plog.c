@@ -459,7 +459,11 @@ static kerr_t write_batches(struct plog *log, const uint8_t *buf, size_t len, in
 {
     kerr_t err = KERR_NONE;
 
-    if (should_roll(log, len, last, now_ms))
+    /* A roll that failed half-way (the disk refused the new files) may
+     * have left the active segment sealed: reopen its indexes first. */
+    if (!active_seg(log)->active)
+        err = segment_activate(active_seg(log), log->cfg.index_max_bytes);
+    if (err == KERR_NONE && should_roll(log, len, last, now_ms))
         err = roll_to(log, base);
     if (err == KERR_NONE)
         err = segment_append(active_seg(log), buf, len, log->cfg.index_interval_bytes, now_ms);

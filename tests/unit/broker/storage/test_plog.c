@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -749,12 +750,13 @@ Test(plog, orphan_index_files_are_removed_at_open)
 /* ---- fault injection ---------------------------------------------------- */
 
 static int fault_mode;        /* 0 none, 1 ENOSPC, 2 half write then ENOSPC, 3 fsync EIO */
+static int fault_errno = ENOSPC; /* what mode 1 writes fail with */
 static struct fileio_ops faulty;
 
 static ssize_t faulty_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
     if (fault_mode == 1) {
-        errno = ENOSPC;
+        errno = fault_errno;
         return -1;
     }
     if (fault_mode == 2) {
@@ -801,6 +803,49 @@ Test(plog, enospc_leaves_log_unchanged)
     cr_assert_eq(append(log, 1, 1), 2);
     kbuf_destroy(&b);
     plog_close(log);
+}
+
+/* A read-only log dir: writes fail with EROFS and new files cannot be
+ * created (so a roll fails too); EIO behaves the same. Nothing changes and
+ * appends work again once the disk does. */
+static int faulty_open(const char *path, int flags, mode_t mode)
+{
+    if (fault_mode == 1 && (flags & (O_CREAT | O_WRONLY | O_RDWR))) {
+        errno = fault_errno;
+        return -1;
+    }
+    return fileio_default_ops.open(path, flags, mode);
+}
+
+Test(plog, eio_and_read_only_dir_leave_log_unchanged)
+{
+    const int errs[] = {EIO, EROFS};
+    for (size_t k = 0; k < sizeof(errs) / sizeof(errs[0]); k++) {
+        struct plog *log = open_log();
+        struct kbuf b;
+        int64_t first = -5, last = -5;
+        int64_t end = plog_end_offset(log);
+        append(log, 2, 10);
+        int64_t size = st_file_size(st_path("00000000000000000000.log"));
+        install_faults(1);
+        fault_errno = errs[k];
+        faulty.open = faulty_open;
+        kbuf_init(&b);
+        st_simple(&b, 3, 10, 5);
+        cr_assert_eq(plog_append(log, b.data, b.len, 1, 0, &first, &last),
+                     KERR_KAFKA_STORAGE_ERROR, "errno %d", errs[k]);
+        cr_assert_neq(plog_roll(log, 0), KERR_NONE, "a roll cannot create its files");
+        cr_assert_eq(first, -5);
+        cr_assert_eq(plog_end_offset(log), end + 2);
+        cr_assert_eq(plog_segment_count(log), 1);
+        cr_assert_eq(st_file_size(st_path("00000000000000000000.log")), size);
+        fault_mode = 0;
+        fault_errno = ENOSPC;
+        fileio_set_ops(NULL);
+        cr_assert_eq(append(log, 1, 1), end + 2);
+        kbuf_destroy(&b);
+        plog_close(log);
+    }
 }
 
 Test(plog, torn_write_is_truncated_back)

@@ -211,7 +211,12 @@ static kerr_t fetch_park(struct fetch_op *op)
     op->waiter.owner = op;
     for (int i = 0; i < op->n; i++) {
         struct partition *part = fp_partition(&op->parts[i]);
-        if (part) {
+        /* one waiter node can sit in a partition's list only once: a request
+         * naming a partition twice must not link it twice */
+        bool seen = false;
+        for (int k = 0; k < i && !seen; k++)
+            seen = op->parts[k].watched && fp_partition(&op->parts[k]) == part;
+        if (part && !seen) {
             partition_watch(part, &op->waiter);
             op->parts[i].watched = true;
         }

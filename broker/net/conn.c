@@ -124,6 +124,10 @@ static void conn_close(struct conn *conn, const char *why)
         atomic_fetch_sub(&conn_open_count, 1);
     }
     conn->dead = true;
+    /* a parked request (a long-polling Fetch) is answered now, into the
+     * void, rather than holding partition waiters until its timer fires */
+    if (conn->inflight && conn->inflight->cancel)
+        conn->inflight->cancel(conn->inflight);
     if (!conn->inflight)
         conn_free(conn);
 }

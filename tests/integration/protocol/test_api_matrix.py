@@ -451,6 +451,25 @@ def test_fetch_topic_with_no_partitions():
     c.close()
 
 
+def test_fetch_naming_a_partition_twice_parks_and_wakes_cleanly():
+    # regression: the same partition twice in one long-polling Fetch linked the
+    # request's waiter into the partition's list twice (a cycle): the next append
+    # looped forever
+    create_topic("fetch-twice")
+    c = conn()
+    timer = threading.Timer(0.3, lambda: produce("fetch-twice", 0, [(None, b"x", 0)]))
+    timer.start()
+    t0 = time.time()
+    f = decode_fetch(c.call(1, 11, fetch_body(11, [("fetch-twice", 0, 0, 1 << 20), ("fetch-twice", 0, 0, 1 << 20)],
+                                              max_wait=3000)), 11)
+    timer.join()
+    assert time.time() - t0 < 2.5, "woken by the append"
+    assert len(parse_batches(f["fetch-twice"][0]["records"])) == 1
+    produce("fetch-twice", 0, [(None, b"y", 0)])  # the partition still appends (no cycle)
+    assert list_offsets("fetch-twice", 0, -1) == 2
+    c.close()
+
+
 def test_fetch_limits_always_return_one_whole_batch():
     create_topic("fetch-lim", 2)
     big = [(None, b"z" * 3000, 0)]

@@ -75,5 +75,23 @@ def test_copy_path_returns_the_same_bytes():
     assert cp == len(data) and sf == 0, (sf, cp, len(data))
 
 
+def test_shutdown_right_after_a_client_left_a_parked_fetch():
+    # regression: a long-polling Fetch whose client disconnected stayed parked
+    # (holding partition waiters) and a shutdown within max_wait aborted
+    import time
+    cl = Cluster()
+    try:
+        port = cl.brokers[0].port
+        c = Conn("127.0.0.1", port)
+        assert m.decode_create_topics(c.call(19, 4, m.create_topics_body(4, [("parked", 1, 1, {})])), 4)["parked"]["err"] == 0
+        c.send(1, 11, m.fetch_body(11, [("parked", 0, 0, 1 << 20)], max_wait=30000))
+        time.sleep(0.3)
+        c.close()
+        time.sleep(0.3)
+    finally:
+        assert cl.stop() == [], "broker exited uncleanly"
+
+
 if __name__ == "__main__":
-    sys.exit(run_tests([test_sendfile_is_default_and_counted, test_copy_path_returns_the_same_bytes]))
+    sys.exit(run_tests([test_sendfile_is_default_and_counted, test_copy_path_returns_the_same_bytes,
+                        test_shutdown_right_after_a_client_left_a_parked_fetch]))

@@ -72,11 +72,9 @@ void topic_ref(struct topic *t)
 
 static void topic_destroy(struct topic *t)
 {
-    char dir[4096];
     for (int32_t p = 0; p < t->n_parts; p++)
         if (t->parts && t->parts[p])
-            partition_free(t->parts[p], topic_partition_dir(t, p, dir, sizeof(dir)),
-                           t->delete_files);
+            partition_free(t->parts[p], t->delete_files);
     if (t->delete_files)
         say_info("storage", "topic deleted from disk topic=%s", t->name);
     for (int i = 0; t->config_kv && i < 2 * t->n_config; i++)

@@ -61,14 +61,14 @@ struct partition *partition_new(const char *topic, int32_t index, const char *di
     return part;
 }
 
-void partition_free(struct partition *part, const char *dir, bool remove_files)
+void partition_free(struct partition *part, bool remove_files)
 {
     if (!part)
         return;
     KASSERT(part->waiters == NULL);
     plog_close(part->log);
-    if (remove_files && dir)
-        plog_remove_dir(dir);
+    if (remove_files)
+        plog_remove_dir(part->dir);
     pthread_mutex_destroy(&part->lock);
     free(part->dir);
     free(part);

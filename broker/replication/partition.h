@@ -58,8 +58,8 @@ struct partition {
 struct partition *partition_new(const char *topic, int32_t index, const char *dir,
                                 bool open_log, const struct topic_config *tc,
                                 int64_t recovery_point, char *err, size_t errlen);
-/* Closes the log (flushing it) and frees; remove_files deletes the dir. NULL ok. */
-void partition_free(struct partition *part, const char *dir, bool remove_files);
+/* Closes the log (flushing it) and frees; remove_files deletes part->dir. NULL ok. */
+void partition_free(struct partition *part, bool remove_files);
 
 /* Appends validated batches as leader. Modifies bytes in place (offsets,
  * leader epoch). Wakes waiters. Locks part->lock. */

@@ -5,12 +5,21 @@
  *
  * Directory `<log.dir>/<topic>-<partition>/`:
  *   <base>.log / <base>.index / <base>.timeindex   one segment (segment.c)
- * Other files there (leader-epoch-checkpoint, ...) belong to other modules
- * and are left alone; index files without a .log are removed at open.
+ *   leader-epoch-checkpoint                       the epoch cache (epoch_cache.c)
+ * Other files there belong to other modules and are left alone; index
+ * files without a .log are removed at open.
  *
  * Offsets: segment i holds offsets [base_i, base_{i+1}); the log end offset
  * (LEO) is the last segment's next_offset. The log start offset is the
  * first segment's base unless DeleteRecords moved it up.
+ *
+ * Leader epochs: the epoch cache follows the log. plog_append starts the
+ * leader's epoch at the first offset it writes, plog_append_replica takes
+ * each batch's partitionLeaderEpoch, truncation trims the cache's end and
+ * a moving log start its beginning. The checkpoint is written on every
+ * change (after the data, so a crash can leave it behind the log, never
+ * ahead of a batch it describes); at open a missing, corrupt or stale file
+ * is rebuilt from the batch headers.
  *
  * Threads: not thread-safe; the owning partition's lock (see plog.h).
  */
@@ -25,7 +34,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/storage/epoch_cache.h"
 #include "broker/storage/fileio.h"
+#include "broker/storage/logdir.h"
 #include "broker/storage/segment.h"
 #include "common/say.h"
 
@@ -40,6 +51,7 @@ struct plog {
     int64_t start_offset;    /* log start offset */
     int64_t recovery_point;  /* offsets below are fsynced */
     int64_t unflushed;       /* records appended since the last flush */
+    struct epoch_cache *epochs; /* owned: leader epoch -> start offset */
 };
 
 void plog_config_default(struct plog_config *cfg)
@@ -315,6 +327,150 @@ static kerr_t load_segments(struct plog *log)
     return err;
 }
 
+/* ---- leader epochs ---------------------------------------------------- */
+
+/* Writes the epoch cache if it changed. A failure is logged (by the cache)
+ * and retried at the next change or flush: the log itself is intact, and
+ * open rebuilds a stale file from the batch headers. */
+static void epochs_sync(struct plog *log)
+{
+    if (log->epochs)
+        (void)epoch_cache_flush(log->epochs);
+}
+
+/* Assigns the partitionLeaderEpoch of every batch header of seg. */
+static kerr_t epochs_scan_seg(struct plog *log, const struct segment *seg)
+{
+    uint8_t hdr[BATCH_HDR_SIZE];
+    struct batch_hdr h;
+    int64_t pos = 0;
+    size_t got;
+
+    while (pos < seg->size) {
+        kerr_t err = fileio_pread_full(seg->fd, hdr, sizeof(hdr), pos, &got);
+        if (err != KERR_NONE)
+            return err;
+        if (batch_parse_hdr(hdr, got, &h) != KERR_NONE)
+            return KERR__CORRUPT;
+        (void)epoch_cache_assign(log->epochs, h.leader_epoch, h.base_offset);
+        pos += batch_size(&h);
+    }
+    return KERR_NONE;
+}
+
+/* Rebuilds the cache from the batch headers (why: for the log line). On a
+ * read error the cache stays empty (followers then fall back to the high
+ * watermark, as with a log that has no epochs). */
+static void epochs_rebuild(struct plog *log, const char *why)
+{
+    kerr_t err = KERR_NONE;
+
+    (void)epoch_cache_clear(log->epochs);
+    for (int i = 0; i < log->nsegs && err == KERR_NONE; i++)
+        err = epochs_scan_seg(log, log->segs[i]);
+    if (err != KERR_NONE) {
+        say_error("storage", "cannot rebuild leader epoch cache dir=%s err=%s", log->dir,
+                  kerr_name(err));
+        (void)epoch_cache_clear(log->epochs);
+    }
+    (void)epoch_cache_truncate_from_start(log->epochs, log->start_offset);
+    epoch_cache_mark_dirty(log->epochs);
+    say_warn("storage", "leader epoch cache rebuilt from the log dir=%s reason=%s entries=%d "
+             "latest_epoch=%d", log->dir, why, epoch_cache_count(log->epochs),
+             epoch_cache_latest_epoch(log->epochs));
+    epochs_sync(log);
+}
+
+/* The header of the log's last batch; *found false for an empty log. */
+static kerr_t last_batch(struct plog *log, struct batch_hdr *h, bool *found)
+{
+    *found = false;
+    for (int i = log->nsegs - 1; i >= 0; i--) {
+        struct segment *seg = log->segs[i];
+        int64_t pos;
+        kerr_t err;
+        if (seg->size == 0)
+            continue;
+        err = segment_find(seg, seg->next_offset - 1, &pos, h);
+        *found = err == KERR_NONE;
+        return err == KERR__NOENT ? KERR__CORRUPT : err;
+    }
+    return KERR_NONE;
+}
+
+/* True if the cache agrees with the log's last batch: the entry covering
+ * its base offset has its epoch, and no later entry starts before the LEO
+ * (only an epoch begun at the LEO, with nothing written yet, may follow). */
+static bool epochs_match_log(struct plog *log)
+{
+    const struct epoch_cache *c = log->epochs;
+    struct batch_hdr h;
+    bool found;
+    int i;
+
+    if (last_batch(log, &h, &found) != KERR_NONE)
+        return false;
+    if (!found || h.leader_epoch < 0)
+        return true;
+    for (i = epoch_cache_count(c) - 1; i >= 0 && epoch_cache_entry(c, i)->start_offset > h.base_offset; i--)
+        if (epoch_cache_entry(c, i)->start_offset < plog_end_offset(log))
+            return false;
+    return i >= 0 && epoch_cache_entry(c, i)->epoch == h.leader_epoch;
+}
+
+/* Loads leader-epoch-checkpoint, trims it to the recovered log (entries
+ * past the LEO, below the log start) and rebuilds it from the batches when
+ * it is missing, corrupt or disagrees with the log. */
+static kerr_t load_epochs(struct plog *log)
+{
+    char path[PATH_MAX];
+    kerr_t err;
+
+    if (snprintf(path, sizeof(path), "%s/%s", log->dir, LOGDIR_EPOCH_CKPT) >= (int)sizeof(path))
+        return KERR__INVALID;
+    if (!(log->epochs = epoch_cache_new(path)))
+        return KERR__NOMEM;
+    err = epoch_cache_load(log->epochs);
+    if (err == KERR__NOENT && plog_end_offset(log) == log->start_offset)
+        return KERR_NONE;
+    if (err != KERR_NONE) {
+        epochs_rebuild(log, err == KERR__NOENT ? "missing" : "corrupt");
+        return KERR_NONE;
+    }
+    (void)epoch_cache_truncate_from_end(log->epochs, plog_end_offset(log) + 1);
+    (void)epoch_cache_truncate_from_start(log->epochs, log->start_offset);
+    if (!epochs_match_log(log)) {
+        say_warn("storage", "leader epoch checkpoint disagrees with the log dir=%s", log->dir);
+        epochs_rebuild(log, "stale");
+        return KERR_NONE;
+    }
+    epochs_sync(log);
+    return KERR_NONE;
+}
+
+int32_t plog_latest_epoch(const struct plog *log)
+{
+    return epoch_cache_latest_epoch(log->epochs);
+}
+
+kerr_t plog_end_offset_for_epoch(struct plog *log, int32_t epoch, int32_t *end_epoch,
+                                 int64_t *end_offset)
+{
+    epoch_cache_end_offset_for(log->epochs, epoch, plog_end_offset(log), end_epoch, end_offset);
+    return KERR_NONE;
+}
+
+kerr_t plog_assign_epoch(struct plog *log, int32_t epoch)
+{
+    if (epoch < 0)
+        return KERR__INVALID;
+    if (!epoch_cache_assign(log->epochs, epoch, plog_end_offset(log)))
+        return KERR_NONE;
+    say_info("storage", "leader epoch started dir=%s epoch=%d start_offset=%" PRId64, log->dir,
+             epoch, plog_end_offset(log));
+    return epoch_cache_flush(log->epochs) == KERR_NONE ? KERR_NONE : KERR_KAFKA_STORAGE_ERROR;
+}
+
 struct plog *plog_open(const char *dir, const struct plog_config *cfg, char *errbuf, size_t errlen)
 {
     struct plog *log = calloc(1, sizeof(*log));
@@ -330,6 +486,9 @@ struct plog *plog_open(const char *dir, const struct plog_config *cfg, char *err
         goto out_fail;
     log->start_offset = log->segs[0]->base;
     log->recovery_point = plog_end_offset(log);
+    err = load_epochs(log);
+    if (err != KERR_NONE)
+        goto out_fail;
     say_info("storage", "log opened dir=%s segments=%d start_offset=%" PRId64 " end_offset=%" PRId64,
              dir, log->nsegs, log->start_offset, plog_end_offset(log));
     return log;
@@ -349,6 +508,8 @@ void plog_close(struct plog *log)
         (void)plog_flush(log);
     for (int i = 0; i < log->nsegs; i++)
         segment_close(log->segs[i]);
+    epochs_sync(log);
+    epoch_cache_free(log->epochs);
     free(log->segs);
     free(log->dir);
     free(log);
@@ -497,6 +658,8 @@ kerr_t plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leade
     err = write_batches(log, batches, len, leo, next - 1, records, now_ms);
     if (err != KERR_NONE && plog_end_offset(log) == leo)
         return err;
+    if (epoch_cache_assign(log->epochs, leader_epoch, leo))
+        epochs_sync(log);
     *first_offset = leo;
     *last_offset = next - 1;
     return err;
@@ -529,6 +692,23 @@ static kerr_t check_replica_batches(const struct plog *log, const uint8_t *buf, 
     return (err == KERR__NOENT && len > 0) ? KERR_NONE : KERR_CORRUPT_MESSAGE;
 }
 
+/* Follower: assigns each written batch's partitionLeaderEpoch (only the
+ * batches below the LEO, i.e. really written). */
+static void epochs_assign_batches(struct plog *log, const uint8_t *buf, size_t len)
+{
+    int64_t leo = plog_end_offset(log);
+    struct batch_iter it;
+    struct batch_hdr h;
+    size_t at;
+    bool changed = false;
+
+    batch_iter_init(&it, buf, len);
+    while (batch_iter_next(&it, &h, &at) == KERR_NONE && h.base_offset < leo)
+        changed |= epoch_cache_assign(log->epochs, h.leader_epoch, h.base_offset);
+    if (changed)
+        epochs_sync(log);
+}
+
 kerr_t plog_append_replica(struct plog *log, const uint8_t *batches, size_t len,
                            int64_t now_ms, int64_t *first_offset, int64_t *last_offset)
 {
@@ -545,6 +725,7 @@ kerr_t plog_append_replica(struct plog *log, const uint8_t *batches, size_t len,
             return err;
     }
     err = write_batches(log, batches, len, first, last, records, now_ms);
+    epochs_assign_batches(log, batches, len);
     if (err != KERR_NONE)
         return err;
     *first_offset = first;
@@ -649,6 +830,7 @@ kerr_t plog_flush(struct plog *log)
     }
     log->unflushed = 0;
     log->recovery_point = plog_end_offset(log);
+    epochs_sync(log);
     return KERR_NONE;
 }
 
@@ -658,6 +840,8 @@ kerr_t plog_truncate_fully(struct plog *log, int64_t offset)
 
     while (log->nsegs > 0)
         drop_seg(log, log->nsegs - 1);
+    if (epoch_cache_clear(log->epochs))
+        epochs_sync(log);
     err = new_active_seg(log, offset);
     if (err != KERR_NONE) {
         say_error("storage", "cannot restart log dir=%s offset=%" PRId64 " err=%s", log->dir,
@@ -686,6 +870,8 @@ kerr_t plog_truncate_to(struct plog *log, int64_t offset)
     err = segment_activate(seg, log->cfg.index_max_bytes);
     if (err == KERR_NONE)
         err = segment_truncate_to(seg, offset, log->cfg.index_interval_bytes);
+    if (epoch_cache_truncate_from_end(log->epochs, plog_end_offset(log)))
+        epochs_sync(log);
     if (err != KERR_NONE) {
         say_error("storage", "truncate failed dir=%s offset=%" PRId64 " err=%s", log->dir, offset,
                   kerr_name(err));
@@ -702,8 +888,11 @@ kerr_t plog_advance_start_offset(struct plog *log, int64_t offset)
 {
     if (offset > plog_end_offset(log))
         return KERR_OFFSET_OUT_OF_RANGE;
-    if (offset > log->start_offset)
+    if (offset > log->start_offset) {
         log->start_offset = offset;
+        if (epoch_cache_truncate_from_start(log->epochs, offset))
+            epochs_sync(log);
+    }
     return KERR_NONE;
 }
 
@@ -740,7 +929,10 @@ kerr_t plog_apply_retention(struct plog *log, const struct plog_retention *r, in
         drop_seg(log, 0);
         (*deleted)++;
     }
-    if (log->segs[0]->base > log->start_offset)
+    if (log->segs[0]->base > log->start_offset) {
         log->start_offset = log->segs[0]->base;
+        if (epoch_cache_truncate_from_start(log->epochs, log->start_offset))
+            epochs_sync(log);
+    }
     return KERR_NONE;
 }

@@ -83,7 +83,9 @@ int64_t plog_segment_base(const struct plog *log, int i);
  * segment_bytes, is older than segment_ms, or an index is full. Returns the
  * first and last assigned offsets. Disk errors -> KAFKA_STORAGE_ERROR
  * (logged) with the log unchanged (a partial write is truncated back);
- * unparsable input -> CORRUPT_MESSAGE. */
+ * unparsable input -> CORRUPT_MESSAGE. A leader_epoch newer than the
+ * cache's starts at the first offset written; the checkpoint write (one
+ * fsync per new epoch) failing is logged and retried, not an error. */
 kerr_t plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leader_epoch,
                    int64_t now_ms, int64_t *first_offset, int64_t *last_offset);
 /* Follower append: batches (borrowed, not modified) already carry offsets
@@ -129,6 +131,27 @@ kerr_t plog_truncate_fully(struct plog *log, int64_t offset);
 /* DeleteRecords: moves the log start offset up to offset (<= LEO, else
  * OFFSET_OUT_OF_RANGE); whole segments below it go at the next retention. */
 kerr_t plog_advance_start_offset(struct plog *log, int64_t offset);
+
+/* Leader epochs (DESIGN.md §6): the log keeps a cache of (epoch, start
+ * offset) in `leader-epoch-checkpoint` (epoch_cache.h). plog_append starts
+ * its leader_epoch at the first offset it writes when that epoch is newer;
+ * plog_append_replica takes each batch's partitionLeaderEpoch; truncation
+ * and a moving log start trim the cache. */
+
+/* The newest epoch in the cache. */
+int32_t plog_latest_epoch(const struct plog *log);  /* -1: none */
+/* OffsetForLeaderEpoch on this log (Kafka's endOffsetFor): epoch == the
+ * latest -> (latest, LEO); otherwise the largest known epoch <= epoch and
+ * the start offset of the next higher one; epoch below the first known ->
+ * (epoch, first start offset); unknown (newer than the latest, < 0, or an
+ * empty cache) -> (-1, -1). Always KERR_NONE. */
+kerr_t plog_end_offset_for_epoch(struct plog *log, int32_t epoch, int32_t *end_epoch, int64_t *end_offset);
+/* A new leader starts epoch at the LEO (Kafka's makeLeader), so that
+ * OffsetForLeaderEpoch answers for it before anything is appended. No-op
+ * unless epoch is newer than the latest. KERR__INVALID for epoch < 0;
+ * KAFKA_STORAGE_ERROR if the checkpoint cannot be written (the cache in
+ * memory has the epoch anyway and the write is retried). */
+kerr_t plog_assign_epoch(struct plog *log, int32_t epoch);
 
 /* Retention parameters (plain value). */
 struct plog_retention {

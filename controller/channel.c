@@ -403,8 +403,8 @@ static void ch_pump(struct channel *ch)
 }
 
 /* Starts a connect to ch->host:ch->port on bev. Returns 0 when started,
- * -1 with why filled when it failed at once. Only numeric hosts: this
- * never blocks on DNS. */
+ * -1 with why filled when it failed at once. Numeric hosts never block;
+ * names go through getaddrinfo(). */
 static int ch_start_connect(struct channel *ch, struct bufferevent *bev, char *why, size_t n)
 {
     struct evutil_addrinfo hints, *ai = NULL;
@@ -417,7 +417,13 @@ static int ch_start_connect(struct channel *ch, struct bufferevent *bev, char *w
     snprintf(port, sizeof(port), "%d", ch->port);
     int gai = evutil_getaddrinfo(ch->host, port, &hints, &ai);
     if (gai != 0) {
-        snprintf(why, n, "host is not a numeric address (%s)", evutil_gai_strerror(gai));
+        /* a name: resolve it through the system resolver (/etc/hosts for
+         * "localhost"; a slow DNS server delays only this channel's loop) */
+        hints.ai_flags = EVUTIL_AI_NUMERICSERV | EVUTIL_AI_ADDRCONFIG;
+        gai = evutil_getaddrinfo(ch->host, port, &hints, &ai);
+    }
+    if (gai != 0) {
+        snprintf(why, n, "cannot resolve host (%s)", evutil_gai_strerror(gai));
         return -1;
     }
     int rc = bufferevent_socket_connect(bev, ai->ai_addr, (int)ai->ai_addrlen);

@@ -23,11 +23,10 @@
  *   - A request unanswered for the request timeout (default
  *     CHANNEL_REQUEST_TIMEOUT_MS) counts as a dead connection: reconnect
  *     and resend.
- *   - Hosts must be numeric addresses (IPv4/IPv6 literals): the channel
- *     never resolves names (no blocking DNS on the loop). A name fails
- *     every connect attempt (logged, retried with backoff) until
- *     channel_set_endpoint() gives a numeric address.
- *
+ *   - Hosts are numeric addresses (IPv4/IPv6 literals) or names resolved
+ *     with the system resolver at each connect (blocking the channel's
+ *     loop for that lookup: fine for /etc/hosts names such as "localhost"
+ *     and for a controller loop that serves nothing else).
  * Threads: a channel is loop-owned. Create it on the thread that runs
  * `base` (asserted), and call every function only there. Callbacks run on
  * that thread. Other threads post work to that loop instead.

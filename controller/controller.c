@@ -10,11 +10,15 @@
  * (election.c), write the changed partition states conditionally, and push
  * the whole state to every live broker (ctrl_push.c). Pushing everything is
  * simple and idempotent on the brokers (same leader epoch = no change); a
- * later step can push deltas.
+ * later step can push deltas. Broker change: election_settle() (leader
+ * from the ISR, dead replicas out of the ISR, epoch bumped on any change).
+ * Requests from brokers (AlterIsr, ControlledShutdown) arrive through
+ * controller_handle_request(): copied, posted, answered on the loop.
  * Watch callbacks run on ZooKeeper's thread: they copy the path and post.
  */
 #include "controller/controller_int.h"
 #include "controller/election.h"
+#include "controller/rpc.h"
 #include "common/say.h"
 
 #include <stdio.h>
@@ -45,21 +49,24 @@ static void forget_topics(struct controller *c)
     c->n_topics = 0;
 }
 
-static int32_t *live_ids(const struct controller *c)
+int32_t *ctrl_live_ids(const struct controller *c, bool eligible_only, int *n)
 {
     int32_t *ids = malloc(sizeof(int32_t) * (size_t)(c->n_brokers ? c->n_brokers : 1));
+    *n = 0;
     for (int i = 0; ids && i < c->n_brokers; i++)
-        ids[i] = c->brokers[i].reg.id;
+        if (!eligible_only || !c->brokers[i].shutting_down)
+            ids[(*n)++] = c->brokers[i].reg.id;
     return ids;
 }
 
-static void resign(struct controller *c, const char *why)
+void ctrl_resign(struct controller *c, const char *why)
 {
     if (!c->active)
         return;
     say_warn("ctrl", "resigning as controller id=%d epoch=%d reason=\"%s\"", c->env.broker_id,
              c->epoch, why);
     c->active = false;
+    ctrl_rebalance_stop(c);
     (void)zk_store_controller_resign(c->env.zk);
     ctrl_close_channels(c);
     free(c->brokers);
@@ -68,30 +75,70 @@ static void resign(struct controller *c, const char *why)
     forget_topics(c);
 }
 
+static bool isr_equal(const struct zk_partition_state *a, const struct zk_partition_state *b)
+{
+    return a->n_isr == b->n_isr &&
+           memcmp(a->isr, b->isr, sizeof(int32_t) * (size_t)a->n_isr) == 0;
+}
+
+static void log_state(const struct ctopic *t, int p, const struct zk_partition_state *old,
+                      const struct zk_partition_state *next)
+{
+    if (next->leader != old->leader || old->version == ZK_VERSION_NEW)
+        say_info("ctrl", "partition leader topic=%s partition=%d leader=%d epoch=%d", t->name, p,
+                 next->leader, next->leader_epoch);
+    else if (!isr_equal(old, next))
+        say_info("ctrl", "partition isr topic=%s partition=%d leader=%d epoch=%d n_isr=%d",
+                 t->name, p, next->leader, next->leader_epoch, next->n_isr);
+}
+
+kerr_t ctrl_update_partition(struct controller *c, struct ctopic *t, int p, ctrl_decide_fn fn,
+                             void *ctx, bool *changed)
+{
+    kerr_t rc = KERR_NONE;
+    *changed = false;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        struct zk_partition_state next;
+        if (!fn(c, t, p, &t->st[p], ctx, &next))
+            return KERR_NONE;
+        next.controller_epoch = c->epoch;
+        rc = zk_store_partition_state_set(c->env.zk, t->name, p, &next);
+        if (rc == KERR_NONE) {
+            log_state(t, p, &t->st[p], &next);
+            t->st[p] = next;
+            *changed = true;
+            return KERR_NONE;
+        }
+        if (rc == KERR_NOT_CONTROLLER || rc == KERR_UNKNOWN_TOPIC_OR_PARTITION)
+            return rc;
+        /* changed under us (or created): re-read and decide again */
+        if (zk_store_partition_state_get(c->env.zk, t->name, p, &t->st[p]) != KERR_NONE)
+            t->st[p].version = ZK_VERSION_NEW;
+    }
+    return rc;
+}
+
+struct settle_ctx {
+    const int32_t *live, *eligible;
+    int n_live, n_eligible;
+};
+
+static bool settle_decide(struct controller *c, const struct ctopic *t, int p,
+                          const struct zk_partition_state *cur, void *arg,
+                          struct zk_partition_state *out)
+{
+    const struct settle_ctx *sc = arg;
+    return election_settle(&t->replicas[p * t->rf], t->rf, cur, sc->live, sc->n_live,
+                           sc->eligible, sc->n_eligible, c->env.unclean_leader_election, out);
+}
+
 /* Decides and writes the state of every partition of t. false when fenced. */
-static bool settle_topic(struct controller *c, struct ctopic *t, const int32_t *live, int n_live)
+static bool settle_topic(struct controller *c, struct ctopic *t, struct settle_ctx *sc)
 {
     for (int p = 0; p < t->n_parts; p++) {
-        for (int attempt = 0; attempt < 3; attempt++) {
-            struct zk_partition_state next;
-            if (!election_decide(&t->replicas[p * t->rf], t->rf, &t->st[p], live, n_live,
-                                 c->env.unclean_leader_election, &next))
-                break;
-            next.controller_epoch = c->epoch;
-            kerr_t rc = zk_store_partition_state_set(c->env.zk, t->name, p, &next);
-            if (rc == KERR_NONE) {
-                if (next.leader != t->st[p].leader)
-                    say_info("ctrl", "partition leader topic=%s partition=%d leader=%d epoch=%d",
-                             t->name, p, next.leader, next.leader_epoch);
-                t->st[p] = next;
-                break;
-            }
-            if (rc == KERR_NOT_CONTROLLER)
-                return false;
-            /* changed under us (or created): re-read and decide again */
-            if (zk_store_partition_state_get(c->env.zk, t->name, p, &t->st[p]) != KERR_NONE)
-                t->st[p].version = ZK_VERSION_NEW;
-        }
+        bool changed;
+        if (ctrl_update_partition(c, t, p, settle_decide, sc, &changed) == KERR_NOT_CONTROLLER)
+            return false;
     }
     return true;
 }
@@ -123,6 +170,8 @@ static struct ctopic *load_topic(struct controller *c, const char *name)
 
 static struct ctopic *find_topic(struct controller *c, const char *name, int *idx)
 {
+    if (!name)
+        return NULL;
     for (int i = 0; i < c->n_topics; i++)
         if (strcmp(c->topics[i]->name, name) == 0) {
             if (idx)
@@ -130,6 +179,39 @@ static struct ctopic *find_topic(struct controller *c, const char *name, int *id
             return c->topics[i];
         }
     return NULL;
+}
+
+struct ctopic *ctrl_find_topic(struct controller *c, const char *name)
+{
+    return find_topic(c, name, NULL);
+}
+
+struct cbroker *ctrl_find_broker(struct controller *c, int32_t id)
+{
+    for (int i = 0; i < c->n_brokers; i++)
+        if (c->brokers[i].reg.id == id)
+            return &c->brokers[i];
+    return NULL;
+}
+
+bool ctrl_changes_add(struct ctrl_changes *ch, struct ctopic *t, int p)
+{
+    if (ch->n == ch->cap) {
+        int cap = ch->cap ? ch->cap * 2 : 16;
+        struct ctrl_tp *v = realloc(ch->v, sizeof(*v) * (size_t)cap);
+        if (!v)
+            return false;
+        ch->v = v;
+        ch->cap = cap;
+    }
+    ch->v[ch->n++] = (struct ctrl_tp){t, p};
+    return true;
+}
+
+void ctrl_changes_destroy(struct ctrl_changes *ch)
+{
+    free(ch->v);
+    *ch = (struct ctrl_changes){0};
 }
 
 static bool add_topic(struct controller *c, struct ctopic *t)
@@ -158,8 +240,13 @@ static bool load_brokers(struct controller *c)
         free(regs);
         return false;
     }
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         c->brokers[i].reg = regs[i];
+        /* shutting down until it disappears or re-registers (new epoch) */
+        for (int k = 0; k < n_old; k++)
+            if (old[k].reg.id == regs[i].id && old[k].reg.epoch == regs[i].epoch)
+                c->brokers[i].shutting_down = old[k].shutting_down;
+    }
     c->n_brokers = n;
     free(regs);
     ctrl_sync_channels(c, old, n_old);
@@ -189,18 +276,41 @@ static bool load_new_topics(struct controller *c)
 /* Settles every partition and pushes the state. */
 static void settle_and_push(struct controller *c)
 {
-    int32_t *live = live_ids(c);
-    if (!live)
-        return;
-    for (int i = 0; i < c->n_topics; i++) {
-        if (!settle_topic(c, c->topics[i], live, c->n_brokers)) {
-            free(live);
-            resign(c, "fenced by a newer controller");
-            return;
-        }
-    }
+    struct settle_ctx sc;
+    int32_t *live = ctrl_live_ids(c, false, &sc.n_live);
+    int32_t *eligible = ctrl_live_ids(c, true, &sc.n_eligible);
+    bool fenced = false;
+    sc.live = live;
+    sc.eligible = eligible;
+    for (int i = 0; live && eligible && i < c->n_topics && !fenced; i++)
+        fenced = !settle_topic(c, c->topics[i], &sc);
+    if (live && eligible && !fenced)
+        ctrl_push_all(c);
     free(live);
-    ctrl_push_all(c);
+    free(eligible);
+    if (fenced)
+        ctrl_resign(c, "fenced by a newer controller");
+}
+
+void ctrl_refresh_brokers(struct controller *c)
+{
+    struct cbroker *before = NULL;
+    int n_before = c->n_brokers;
+    if (n_before > 0) {
+        before = malloc(sizeof(*before) * (size_t)n_before);
+        if (!before)
+            return;
+        memcpy(before, c->brokers, sizeof(*before) * (size_t)n_before);
+    }
+    if (load_brokers(c)) {
+        bool same = n_before == c->n_brokers;
+        for (int i = 0; same && i < n_before; i++)
+            same = before[i].reg.id == c->brokers[i].reg.id &&
+                   before[i].reg.epoch == c->brokers[i].reg.epoch;
+        if (!same)
+            settle_and_push(c);
+    }
+    free(before);
 }
 
 /* Handles /admin/delete_topics: stop replicas, delete znodes, forget. */
@@ -242,12 +352,14 @@ static void become_active(struct controller *c, int32_t epoch)
     c->epoch = epoch;
     say_info("ctrl", "became controller id=%d epoch=%d", c->env.broker_id, epoch);
     if (!load_brokers(c) || !load_new_topics(c)) {
-        resign(c, "cannot load the cluster state from ZooKeeper");
+        ctrl_resign(c, "cannot load the cluster state from ZooKeeper");
         return;
     }
     settle_and_push(c);
     if (c->active)
         process_deletions(c);
+    if (c->active)
+        ctrl_rebalance_start(c);
 }
 
 static void elect(struct controller *c)
@@ -330,6 +442,7 @@ static void renewed_job(void *arg)
     struct controller *c = arg;
     /* the old session's /controller and watches are gone */
     c->active = false;
+    ctrl_rebalance_stop(c);
     ctrl_close_channels(c);
     free(c->brokers);
     c->brokers = NULL;
@@ -347,7 +460,8 @@ static void stop_job(void *arg)
 {
     struct controller *c = arg;
     c->stopping = true;
-    resign(c, "shutting down");
+    ctrl_resign(c, "shutting down");
+    ctrl_rebalance_stop(c);
     ctrl_close_channels(c);
 }
 
@@ -361,7 +475,90 @@ void controller_free(struct controller *c)
 {
     if (!c)
         return;
+    ctrl_rebalance_stop(c);
     free(c->brokers);
     forget_topics(c);
     free(c);
+}
+
+/* ---- requests from brokers ------------------------------------------------ */
+
+kerr_t ctrl_check_broker_epoch(struct controller *c, int32_t id, int64_t epoch)
+{
+    const struct cbroker *cb = ctrl_find_broker(c, id);
+    if (cb && cb->reg.epoch == epoch)
+        return KERR_NONE;
+    if (!cb || cb->reg.epoch < epoch) /* maybe registered after our last read */
+        ctrl_refresh_brokers(c);
+    if (!c->active)
+        return KERR_NOT_CONTROLLER;
+    cb = ctrl_find_broker(c, id);
+    return cb && cb->reg.epoch == epoch ? KERR_NONE : KERR_STALE_BROKER_EPOCH;
+}
+
+struct request_job {
+    struct controller *c;
+    int api_key;
+    controller_reply_fn done;
+    void *arg;
+    size_t len;
+    uint8_t body[]; /* the request, copied */
+};
+
+/* Appends a response for api_key carrying only a top-level error. */
+static void reply_error(int api_key, kerr_t err, struct kbuf *out)
+{
+    if (api_key == RPC_CONTROLLED_SHUTDOWN) {
+        struct rpc_controlled_shutdown_resp r = {.error_code = (int16_t)err};
+        (void)rpc_controlled_shutdown_resp_encode(&r, out);
+    } else {
+        /* AlterIsr, and any other key: every response has error_code = 1 */
+        struct rpc_alter_isr_resp r = {.error_code = (int16_t)err};
+        (void)rpc_alter_isr_resp_encode(&r, out);
+    }
+}
+
+static void request_job(void *arg)
+{
+    struct request_job *rj = arg;
+    struct controller *c = rj->c;
+    struct kbuf out;
+    kbuf_init(&out);
+    if (!c->active || c->stopping)
+        reply_error(rj->api_key, KERR_NOT_CONTROLLER, &out);
+    else if (rj->api_key == RPC_ALTER_ISR)
+        ctrl_alter_isr(c, rj->body, rj->len, &out);
+    else if (rj->api_key == RPC_CONTROLLED_SHUTDOWN)
+        ctrl_controlled_shutdown(c, rj->body, rj->len, &out);
+    else
+        reply_error(rj->api_key, KERR_INVALID_REQUEST, &out);
+    rj->done(rj->arg, out.data, out.oom ? 0 : out.len);
+    kbuf_destroy(&out);
+    free(rj);
+}
+
+void controller_handle_request(struct controller *c, int api_key, const uint8_t *body,
+                               size_t len, controller_reply_fn done, void *arg)
+{
+    struct request_job *rj = malloc(sizeof(*rj) + (len ? len : 1));
+    if (rj) {
+        *rj = (struct request_job){.c = c, .api_key = api_key, .done = done, .arg = arg,
+                                   .len = len};
+        if (len)
+            memcpy(rj->body, body, len);
+        if (c->env.post(c->env.post_ctx, request_job, rj))
+            return;
+        free(rj);
+    }
+    /* cannot reach the loop (stopped, or out of memory): answer here */
+    struct kbuf out;
+    kbuf_init(&out);
+    reply_error(api_key, KERR_NOT_CONTROLLER, &out);
+    done(arg, out.data, out.oom ? 0 : out.len);
+    kbuf_destroy(&out);
+}
+
+bool controller_is_active(const struct controller *c)
+{
+    return atomic_load(&((struct controller *)c)->active);
 }

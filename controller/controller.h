@@ -34,6 +34,9 @@ struct controller_env {
     void *post_ctx;
     const char *listener;          /* inter-broker listener name */
     bool unclean_leader_election;  /* unclean.leader.election.enable */
+    bool auto_leader_rebalance;    /* auto.leader.rebalance.enable */
+    int64_t leader_imbalance_check_ms; /* leader.imbalance.check.interval.seconds * 1000 */
+    int32_t leader_imbalance_pct;  /* leader.imbalance.per.broker.percentage */
 };
 
 /* Creates the controller (inactive). Returns new; free with controller_free(). */
@@ -48,5 +51,34 @@ void controller_stop(struct controller *c);
 void controller_free(struct controller *c);
 /* Tells the controller the ZooKeeper session was replaced (posts). */
 void controller_session_renewed(struct controller *c);
+
+/* Called exactly once per controller_handle_request(), on the controller's
+ * loop: resp/len is the packed protobuf response message for the request's
+ * key (borrowed for the call). */
+typedef void (*controller_reply_fn)(void *arg, const uint8_t *resp, size_t len);
+
+/* Hands a request addressed to the controller to it (any thread; copies
+ * body and posts). api_key: RPC_ALTER_ISR or RPC_CONTROLLED_SHUTDOWN
+ * (controller/rpc.h); body/len the packed request. When this broker is not
+ * the active controller (or is stopping) the reply carries NOT_CONTROLLER;
+ * an undecodable body gets INVALID_REQUEST. */
+void controller_handle_request(struct controller *c, int api_key, const uint8_t *body,
+                               size_t len, controller_reply_fn done, void *arg);
+
+/* Preferred leader election (ElectLeaders, `gregor cluster elect-leaders`):
+ * for each named partition (topics[i], partitions[i]; n == 0: every
+ * partition) whose preferred replica is alive and in the ISR but not the
+ * leader, moves leadership to it. Any thread (copies and posts). done runs
+ * once on the controller's loop with errors[i] (Kafka codes: NONE,
+ * ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE,
+ * UNKNOWN_TOPIC_OR_PARTITION, NOT_CONTROLLER) for each partition decided,
+ * borrowed for the call; for n == 0 the arrays list every partition. */
+typedef void (*controller_elect_fn)(void *arg, int n, const char *const *topics,
+                                    const int32_t *partitions, const int16_t *errors);
+void controller_elect_preferred(struct controller *c, int n, const char *const *topics,
+                                const int32_t *partitions, controller_elect_fn done, void *arg);
+
+/* True while this broker is the active controller (any thread; a hint). */
+bool controller_is_active(const struct controller *c);
 
 #endif

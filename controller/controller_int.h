@@ -1,7 +1,10 @@
 /*
  * controller/controller_int.h — the controller's state, shared by its files
- * (controller.c: election and events; ctrl_push.c: RPCs to brokers).
- * Loop-owned: every field is touched only on env.base's thread.
+ * (controller.c: election, events, requests; ctrl_push.c: RPCs to brokers;
+ * ctrl_isr.c: AlterIsr; ctrl_shutdown.c: ControlledShutdown;
+ * ctrl_rebalance.c: preferred leader election and its timer).
+ * Loop-owned: every field is touched only on env.base's thread, except
+ * `active`, which any thread may read (controller_is_active()).
  */
 #ifndef GREGOR_CONTROLLER_CONTROLLER_INT_H
 #define GREGOR_CONTROLLER_CONTROLLER_INT_H
@@ -9,7 +12,11 @@
 #include "controller/controller.h"
 #include "controller/zk_store.h"
 
+#include <stdatomic.h>
+
 struct channel;
+struct event;
+struct kbuf;
 
 /* A topic as the controller knows it. */
 struct ctopic {
@@ -24,23 +31,83 @@ struct ctopic {
 struct cbroker {
     struct zk_broker_reg reg;
     struct channel *ch;                 /* owned */
+    bool shutting_down;                 /* sent ControlledShutdown with this epoch */
 };
+
+/* A partition whose state changed, for targeted pushes. */
+struct ctrl_tp {
+    struct ctopic *t;                   /* borrowed from the controller */
+    int p;
+};
+
+/* A growable list of changed partitions (duplicates allowed). */
+struct ctrl_changes {
+    struct ctrl_tp *v;                  /* owned */
+    int n, cap;
+};
+
+/* Decides the next state of t's partition p from its current state cur;
+ * true when *out differs and must be written. */
+typedef bool (*ctrl_decide_fn)(struct controller *c, const struct ctopic *t, int p,
+                               const struct zk_partition_state *cur, void *ctx,
+                               struct zk_partition_state *out);
 
 struct controller {
     struct controller_env env;
-    bool active;
+    atomic_bool active;                 /* any thread may read */
     bool stopping;
     int32_t epoch;                      /* controller epoch while active */
     struct cbroker *brokers;            /* sorted by id, owned */
     int n_brokers;
     struct ctopic **topics;             /* owned, unsorted */
     int n_topics;
+    struct event *rebalance_timer;      /* owned (ctrl_rebalance.c); NULL when off */
 };
+
+/* controller.c */
+/* Live broker ids (eligible_only: without those shutting down). Returns
+ * new (free()), NULL on OOM; *n the count. */
+int32_t *ctrl_live_ids(const struct controller *c, bool eligible_only, int *n);
+struct ctopic *ctrl_find_topic(struct controller *c, const char *name);
+/* Returns borrowed (valid until the broker list is reloaded) or NULL. */
+struct cbroker *ctrl_find_broker(struct controller *c, int32_t id);
+/* Re-reads /brokers/ids; if the set changed, settles and pushes like a
+ * watch event would. */
+void ctrl_refresh_brokers(struct controller *c);
+/* Decides with fn and writes t's partition p conditionally, re-reading and
+ * deciding again on a version conflict (3 attempts). *changed tells whether
+ * a new state was written (memory updated). KERR_NOT_CONTROLLER: fenced
+ * (the caller resigns with ctrl_resign()); KERR__EXISTS: still conflicting;
+ * other errors from zk_store. */
+kerr_t ctrl_update_partition(struct controller *c, struct ctopic *t, int p, ctrl_decide_fn fn,
+                             void *ctx, bool *changed);
+void ctrl_resign(struct controller *c, const char *why);
+/* Checks a request's broker epoch against the broker's registration
+ * (re-reading /brokers/ids once when it does not match, in case the watch
+ * has not fired yet). KERR_NONE, KERR_STALE_BROKER_EPOCH, or
+ * KERR_NOT_CONTROLLER when the controller resigned meanwhile. */
+kerr_t ctrl_check_broker_epoch(struct controller *c, int32_t id, int64_t epoch);
+/* Appends (t, p) to ch; false on OOM. */
+bool ctrl_changes_add(struct ctrl_changes *ch, struct ctopic *t, int p);
+void ctrl_changes_destroy(struct ctrl_changes *ch);
+
+/* ctrl_isr.c: decodes an AlterIsr request (borrowed) and appends the packed
+ * response to out. */
+void ctrl_alter_isr(struct controller *c, const uint8_t *body, size_t len, struct kbuf *out);
+/* ctrl_shutdown.c: the same for ControlledShutdown. */
+void ctrl_controlled_shutdown(struct controller *c, const uint8_t *body, size_t len,
+                              struct kbuf *out);
+/* ctrl_rebalance.c: arms the auto-rebalance timer (if configured) / disarms it. */
+void ctrl_rebalance_start(struct controller *c);
+void ctrl_rebalance_stop(struct controller *c);
 
 /* ctrl_push.c */
 /* Sends every broker the full metadata (UpdateMetadata) and each replica
  * its partitions' states (LeaderAndIsr). */
 void ctrl_push_all(struct controller *c);
+/* Sends LeaderAndIsr for the changed partitions to their replicas, then the
+ * full metadata (UpdateMetadata) to every broker. No-op when ch is empty. */
+void ctrl_push_changes(struct controller *c, const struct ctrl_changes *ch);
 /* Tells the replicas of t to stop and delete it (StopReplica). */
 void ctrl_push_stop_topic(struct controller *c, const struct ctopic *t);
 /* Opens channels to brokers that have none, closes those of gone brokers

@@ -5,6 +5,10 @@
  * reach their leaders) and StopReplica (topic deletion), over one channel
  * per live broker (channel.c), encoded by rpc.c.
  *
+ * After a targeted change (AlterIsr, controlled shutdown, preferred
+ * election) ctrl_push_changes() sends LeaderAndIsr only for the changed
+ * partitions, to their replicas, and then the full UpdateMetadata.
+ *
  * Each request carries the controller epoch (brokers refuse older ones)
  * and the target broker's epoch (the czxid of its registration: a request
  * meant for a previous incarnation of the broker is refused).
@@ -43,6 +47,15 @@ static int count_partitions(const struct controller *c)
     return n;
 }
 
+static struct rpc_partition_state state_of(const struct ctopic *t, int p)
+{
+    return (struct rpc_partition_state){
+        .topic = t->name, .partition = p, .leader = t->st[p].leader,
+        .leader_epoch = t->st[p].leader_epoch, .n_isr = t->st[p].n_isr, .isr = t->st[p].isr,
+        .n_replicas = t->rf, .replicas = &t->replicas[p * t->rf],
+        .partition_epoch = t->st[p].version};
+}
+
 /* Fills ps[] with every partition (borrowing the controller's arrays). */
 static int fill_states(const struct controller *c, struct rpc_partition_state *ps,
                        int32_t only_broker)
@@ -57,11 +70,7 @@ static int fill_states(const struct controller *c, struct rpc_partition_state *p
                 member = row[r] == only_broker;
             if (!member)
                 continue;
-            ps[k++] = (struct rpc_partition_state){
-                .topic = t->name, .partition = p, .leader = t->st[p].leader,
-                .leader_epoch = t->st[p].leader_epoch, .n_isr = t->st[p].n_isr,
-                .isr = t->st[p].isr, .n_replicas = t->rf, .replicas = row,
-                .partition_epoch = t->st[p].version};
+            ps[k++] = state_of(t, p);
         }
     }
     return k;
@@ -101,10 +110,10 @@ out:
     free(eps);
 }
 
-static void send_leader_and_isr(struct controller *c, struct cbroker *cb,
-                                struct rpc_partition_state *ps)
+/* Sends cb a LeaderAndIsr with ps[0..n). */
+static void send_leader_and_isr_n(struct controller *c, struct cbroker *cb,
+                                  const struct rpc_partition_state *ps, int n)
 {
-    int n = fill_states(c, ps, cb->reg.id);
     struct rpc_live_leader *ll = calloc((size_t)(c->n_brokers ? c->n_brokers : 1), sizeof(*ll));
     if (!ll)
         return;
@@ -125,6 +134,54 @@ static void send_leader_and_isr(struct controller *c, struct cbroker *cb,
                      (void *)"LeaderAndIsr");
     kbuf_destroy(&body);
     free(ll);
+}
+
+static void send_leader_and_isr(struct controller *c, struct cbroker *cb,
+                                struct rpc_partition_state *ps)
+{
+    send_leader_and_isr_n(c, cb, ps, fill_states(c, ps, cb->reg.id));
+}
+
+static bool is_replica(const struct ctopic *t, int p, int32_t id)
+{
+    for (int r = 0; r < t->rf; r++)
+        if (t->replicas[p * t->rf + r] == id)
+            return true;
+    return false;
+}
+
+/* Fills ps[] with the changed partitions broker id replicates, once each. */
+static int fill_changes(const struct ctrl_changes *ch, int32_t id, struct rpc_partition_state *ps)
+{
+    int k = 0;
+    for (int i = 0; i < ch->n; i++) {
+        const struct ctrl_tp *tp = &ch->v[i];
+        bool dup = false;
+        for (int j = 0; j < i && !dup; j++)
+            dup = ch->v[j].t == tp->t && ch->v[j].p == tp->p;
+        if (!dup && is_replica(tp->t, tp->p, id))
+            ps[k++] = state_of(tp->t, tp->p);
+    }
+    return k;
+}
+
+void ctrl_push_changes(struct controller *c, const struct ctrl_changes *ch)
+{
+    if (ch->n == 0)
+        return;
+    int total = count_partitions(c);
+    int cap = total > ch->n ? total : ch->n;
+    struct rpc_partition_state *ps = calloc((size_t)(cap ? cap : 1), sizeof(*ps));
+    if (!ps)
+        return;
+    for (int i = 0; i < c->n_brokers; i++) {
+        int n = fill_changes(ch, c->brokers[i].reg.id, ps);
+        if (n > 0)
+            send_leader_and_isr_n(c, &c->brokers[i], ps, n);
+    }
+    int n = fill_states(c, ps, -1);
+    send_update_metadata(c, ps, n);
+    free(ps);
 }
 
 void ctrl_push_all(struct controller *c)

@@ -86,6 +86,73 @@ bool election_decide(const int32_t *replicas, int rf, const struct zk_partition_
     return !state_equal(out, cur);
 }
 
+/* New partition: leader = first eligible (else live) replica, ISR = live. */
+static void settle_new(const int32_t *replicas, int rf, const int32_t *live, int n_live,
+                       const int32_t *eligible, int n_eligible, struct zk_partition_state *out)
+{
+    out->leader = -1;
+    out->leader_epoch = 0;
+    out->n_isr = 0;
+    for (int r = 0; r < rf && out->n_isr < ZK_MAX_ISR; r++)
+        if (election_is_live(live, n_live, replicas[r]))
+            out->isr[out->n_isr++] = replicas[r];
+    for (int r = 0; r < rf && out->leader < 0; r++)
+        if (election_is_live(eligible, n_eligible, replicas[r]))
+            out->leader = replicas[r];
+    if (out->leader < 0 && out->n_isr > 0)
+        out->leader = out->isr[0];
+    if (out->n_isr == 0) /* nobody alive: ISR = all, offline until one returns */
+        for (int r = 0; r < rf && r < ZK_MAX_ISR; r++)
+            out->isr[out->n_isr++] = replicas[r];
+}
+
+bool election_settle(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
+                     const int32_t *live, int n_live, const int32_t *eligible, int n_eligible,
+                     bool unclean, struct zk_partition_state *out)
+{
+    *out = *cur;
+    if (cur->version == ZK_VERSION_NEW) {
+        settle_new(replicas, rf, live, n_live, eligible, n_eligible, out);
+        return true;
+    }
+    int32_t leader = -1;
+    if (cur->leader >= 0 && election_is_live(live, n_live, cur->leader) && in_isr(cur, cur->leader))
+        leader = cur->leader;
+    for (int r = 0; r < rf && leader < 0; r++)
+        if (election_is_live(eligible, n_eligible, replicas[r]) && in_isr(cur, replicas[r]))
+            leader = replicas[r];
+    if (leader >= 0) {
+        live_isr(cur, live, n_live, out);
+    } else if (unclean) {
+        for (int r = 0; r < rf && leader < 0; r++)
+            if (election_is_live(eligible, n_eligible, replicas[r]))
+                leader = replicas[r];
+        for (int r = 0; r < rf && leader < 0; r++)
+            if (election_is_live(live, n_live, replicas[r]))
+                leader = replicas[r];
+        if (leader >= 0) {
+            out->n_isr = 1;
+            out->isr[0] = leader;
+        }
+    }
+    out->leader = leader;
+    if (state_equal(out, cur))
+        return false;
+    if (leader >= 0 || cur->leader >= 0)
+        out->leader_epoch = cur->leader_epoch + 1; /* new leader, ISR change, or fence */
+    return true;
+}
+
+bool election_shutdown(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
+                       int32_t leaving, const int32_t *live, int n_live,
+                       struct zk_partition_state *out)
+{
+    if (!election_move_away(replicas, rf, cur, leaving, live, n_live, out))
+        return false;
+    out->leader_epoch = cur->leader_epoch + 1;
+    return true;
+}
+
 bool election_move_away(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
                         int32_t leaving, const int32_t *live, int n_live,
                         struct zk_partition_state *out)

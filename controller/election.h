@@ -30,6 +30,25 @@ bool election_decide(const int32_t *replicas, int rf, const struct zk_partition_
                      const int32_t *live, int n_live, bool unclean,
                      struct zk_partition_state *out);
 
+/* What the controller applies on every broker change (Kafka's ZooKeeper
+ * mode: OfflinePartitionLeaderElection plus OfflineReplica handling):
+ *  - new partition: as election_decide(), but the leader is the first
+ *    *eligible* live replica (live = registered; eligible = live and not
+ *    shutting down), falling back to the first live one;
+ *  - leader live and in the ISR: it stays; dead replicas leave the ISR,
+ *    and, as Kafka does when its controller removes a replica from the ISR,
+ *    the leader epoch is bumped for that ISR-only change;
+ *  - otherwise the first eligible replica in the ISR (assignment order)
+ *    leads and the ISR keeps its live members; with none: unclean -> the
+ *    first eligible (else live) replica leads with ISR = {it}; else the
+ *    partition goes offline (leader -1) with its ISR unchanged, so any of
+ *    those replicas can lead cleanly when it returns.
+ * Every leader or ISR change bumps leader_epoch. Returns true when *out
+ * differs from cur (out->version = cur->version). */
+bool election_settle(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
+                     const int32_t *live, int n_live, const int32_t *eligible, int n_eligible,
+                     bool unclean, struct zk_partition_state *out);
+
 /* Controlled shutdown of broker `leaving`: if it leads, the next live ISR
  * member (assignment order) other than it takes over, and it leaves the
  * ISR when that keeps at least one member — unless it leads and nobody can
@@ -38,6 +57,12 @@ bool election_decide(const int32_t *replicas, int rf, const struct zk_partition_
 bool election_move_away(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
                         int32_t leaving, const int32_t *live, int n_live,
                         struct zk_partition_state *out);
+
+/* election_move_away() with Kafka's epoch rule: any change (new leader or
+ * `leaving` dropped from the ISR) bumps the leader epoch once. */
+bool election_shutdown(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
+                       int32_t leaving, const int32_t *live, int n_live,
+                       struct zk_partition_state *out);
 
 /* Preferred replica election: replicas[0] leads if it is live and in the
  * ISR and does not lead already. Returns true when *out differs. */

@@ -1160,7 +1160,7 @@ Test(channel, set_endpoint_moves_queued_requests_to_the_new_address)
     run_for(50);
     struct channel_stats st;
     channel_get_stats(ch, &st);
-    cr_assert_geq(st.connect_failures, 1); /* names are never resolved */
+    cr_assert_geq(st.connect_failures, 1); /* .invalid never resolves */
     cr_assert_eq(sq.calls, 0);
 
     tsrv_init(&ts);

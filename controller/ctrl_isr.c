@@ -1,0 +1,190 @@
+/*
+ * controller/ctrl_isr.c — AlterIsr on the active controller (DESIGN.md §4,
+ * §6): a partition leader proposes a new ISR; the controller checks it,
+ * writes the state znode conditionally and tells everyone.
+ *
+ * Checks, in Kafka's order (ZooKeeper-mode KafkaController.processAlterIsr):
+ * the sender's broker epoch (STALE_BROKER_EPOCH, whole request); then per
+ * partition: it exists (UNKNOWN_TOPIC_OR_PARTITION), the leader epoch
+ * matches (FENCED_LEADER_EPOCH), the sender leads (NOT_LEADER_OR_FOLLOWER),
+ * the ISR is well-formed: non-empty, no duplicates, contains the leader,
+ * only assigned replicas (INVALID_REQUEST); a proposal equal to the current
+ * ISR is answered with the current state (a resent request is a no-op);
+ * the proposal's partition_epoch is the state znode version
+ * (INVALID_UPDATE_VERSION); members added must be live and not shutting
+ * down (INELIGIBLE_REPLICA). Errors carry the current state.
+ * The write keeps leader and leader epoch (as Kafka's ZooKeeper mode does);
+ * the znode version, i.e. the partition epoch, moves on.
+ * Loop-owned: the controller's loop only.
+ */
+#include "controller/controller_int.h"
+#include "controller/election.h"
+#include "controller/rpc.h"
+#include "common/say.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Storage for one result's ISR (the results must not point into the
+ * controller's state, which a resignation frees). */
+struct isr_slot {
+    int32_t isr[ZK_MAX_ISR];
+};
+
+static bool id_in(const int32_t *v, int n, int32_t id)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i] == id)
+            return true;
+    return false;
+}
+
+/* INVALID_REQUEST unless the ISR is a non-empty set of t's replicas for p
+ * that contains leader. */
+static kerr_t isr_well_formed(const struct ctopic *t, int p, int32_t leader,
+                              const struct rpc_isr_proposal *pr)
+{
+    if (pr->n_new_isr < 1 || pr->n_new_isr > ZK_MAX_ISR || pr->n_new_isr > t->rf ||
+        !id_in(pr->new_isr, pr->n_new_isr, leader))
+        return KERR_INVALID_REQUEST;
+    for (int i = 0; i < pr->n_new_isr; i++) {
+        if (!id_in(&t->replicas[p * t->rf], t->rf, pr->new_isr[i]) ||
+            id_in(pr->new_isr, i, pr->new_isr[i]))
+            return KERR_INVALID_REQUEST;
+    }
+    return KERR_NONE;
+}
+
+/* Decides one proposal against the current state. KERR_NONE with *write
+ * set: write the new ISR; KERR_NONE without: already in place. */
+static kerr_t isr_check(struct controller *c, int32_t sender, const struct ctopic *t, int p,
+                        const struct rpc_isr_proposal *pr, bool *write)
+{
+    const struct zk_partition_state *st = &t->st[p];
+    *write = false;
+    if (pr->leader_epoch != st->leader_epoch)
+        return KERR_FENCED_LEADER_EPOCH;
+    if (st->leader != sender || st->version == ZK_VERSION_NEW)
+        return KERR_NOT_LEADER_OR_FOLLOWER;
+    kerr_t err = isr_well_formed(t, p, st->leader, pr);
+    if (err != KERR_NONE)
+        return err;
+    if (pr->n_new_isr == st->n_isr &&
+        memcmp(pr->new_isr, st->isr, sizeof(int32_t) * (size_t)st->n_isr) == 0)
+        return KERR_NONE;
+    if (pr->partition_epoch != st->version)
+        return KERR_INVALID_UPDATE_VERSION;
+    int n_eligible;
+    int32_t *eligible = ctrl_live_ids(c, true, &n_eligible);
+    if (!eligible)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    for (int i = 0; i < pr->n_new_isr && err == KERR_NONE; i++)
+        if (!id_in(st->isr, st->n_isr, pr->new_isr[i]) &&
+            !election_is_live(eligible, n_eligible, pr->new_isr[i]))
+            err = KERR_INELIGIBLE_REPLICA;
+    free(eligible);
+    *write = err == KERR_NONE;
+    return err;
+}
+
+/* Writes the proposed ISR; on a version conflict re-reads the state and
+ * answers INVALID_UPDATE_VERSION. */
+static kerr_t isr_write(struct controller *c, struct ctopic *t, int p,
+                        const struct rpc_isr_proposal *pr)
+{
+    struct zk_partition_state next = t->st[p];
+    next.n_isr = pr->n_new_isr;
+    memcpy(next.isr, pr->new_isr, sizeof(int32_t) * (size_t)pr->n_new_isr);
+    next.controller_epoch = c->epoch;
+    kerr_t rc = zk_store_partition_state_set(c->env.zk, t->name, p, &next);
+    if (rc == KERR_NONE) {
+        say_info("ctrl", "isr changed topic=%s partition=%d leader=%d epoch=%d n_isr=%d "
+                 "partition_epoch=%d", t->name, p, next.leader, next.leader_epoch, next.n_isr,
+                 next.version);
+        t->st[p] = next;
+        return KERR_NONE;
+    }
+    if (rc == KERR_NOT_CONTROLLER)
+        return rc;
+    say_warn("ctrl", "isr write failed topic=%s partition=%d err=%s", t->name, p, kerr_name(rc));
+    if (rc == KERR__EXISTS) {
+        if (zk_store_partition_state_get(c->env.zk, t->name, p, &t->st[p]) != KERR_NONE)
+            t->st[p].version = ZK_VERSION_NEW;
+        return KERR_INVALID_UPDATE_VERSION;
+    }
+    return rc == KERR_UNKNOWN_TOPIC_OR_PARTITION ? rc : KERR_UNKNOWN_SERVER_ERROR;
+}
+
+/* Handles one proposal: fills *res (ISR into slot). KERR_NOT_CONTROLLER
+ * when fenced (stop everything). */
+static kerr_t isr_one(struct controller *c, int32_t sender, const struct rpc_isr_proposal *pr,
+                      struct rpc_isr_result *res, struct isr_slot *slot,
+                      struct ctrl_changes *changes)
+{
+    struct ctopic *t = ctrl_find_topic(c, pr->topic);
+    *res = (struct rpc_isr_result){.topic = pr->topic, .partition = pr->partition,
+                                   .leader = -1, .isr = slot->isr};
+    if (!t || pr->partition < 0 || pr->partition >= t->n_parts) {
+        res->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        return KERR_NONE;
+    }
+    bool write;
+    kerr_t err = isr_check(c, sender, t, pr->partition, pr, &write);
+    if (write) {
+        err = isr_write(c, t, pr->partition, pr);
+        if (err == KERR_NOT_CONTROLLER)
+            return err;
+        if (err == KERR_NONE)
+            ctrl_changes_add(changes, t, pr->partition);
+    }
+    const struct zk_partition_state *st = &t->st[pr->partition];
+    res->error_code = (int16_t)err;
+    res->leader = st->leader;
+    res->leader_epoch = st->leader_epoch;
+    res->n_isr = st->n_isr;
+    memcpy(slot->isr, st->isr, sizeof(int32_t) * (size_t)st->n_isr);
+    res->partition_epoch = st->version;
+    return KERR_NONE;
+}
+
+void ctrl_alter_isr(struct controller *c, const uint8_t *body, size_t len, struct kbuf *out)
+{
+    struct rpc_alter_isr_req req;
+    struct rpc_alter_isr_resp resp = {0};
+    struct rpc_isr_result *res = NULL;
+    struct isr_slot *slots = NULL;
+    struct ctrl_changes changes = {0};
+    bool fenced = false;
+    if (rpc_alter_isr_req_decode(body, len, &req) != KERR_NONE) {
+        resp.error_code = KERR_INVALID_REQUEST;
+        (void)rpc_alter_isr_resp_encode(&resp, out);
+        return;
+    }
+    kerr_t err = ctrl_check_broker_epoch(c, req.broker_id, req.broker_epoch);
+    size_t n = (size_t)(req.n_partitions ? req.n_partitions : 1);
+    if (err == KERR_NONE) {
+        res = calloc(n, sizeof(*res));
+        slots = calloc(n, sizeof(*slots));
+        if (!res || !slots)
+            err = KERR_UNKNOWN_SERVER_ERROR;
+    }
+    for (int i = 0; err == KERR_NONE && i < req.n_partitions && !fenced; i++)
+        fenced = isr_one(c, req.broker_id, &req.partitions[i], &res[i], &slots[i], &changes) ==
+                 KERR_NOT_CONTROLLER;
+    if (fenced)
+        err = KERR_NOT_CONTROLLER;
+    resp.error_code = (int16_t)err;
+    if (err == KERR_NONE) {
+        resp.n_partitions = req.n_partitions;
+        resp.partitions = res;
+    }
+    (void)rpc_alter_isr_resp_encode(&resp, out);
+    if (fenced)
+        ctrl_resign(c, "fenced by a newer controller");
+    else
+        ctrl_push_changes(c, &changes);
+    ctrl_changes_destroy(&changes);
+    free(res);
+    free(slots);
+    rpc_alter_isr_req_destroy(&req);
+}

@@ -1,0 +1,257 @@
+/*
+ * controller/ctrl_rebalance.c — preferred replica election (DESIGN.md §4):
+ * on request (controller_elect_preferred(): ElectLeaders, the CLI) and by
+ * the auto-rebalance timer (auto.leader.rebalance.enable, every
+ * leader.imbalance.check.interval.seconds).
+ *
+ * A partition moves to its preferred replica (the first of its assignment)
+ * when that one is live, not shutting down, in the ISR and not leading
+ * already (election_preferred(); the leader epoch is bumped). The timer
+ * follows Kafka: per broker, imbalance = partitions preferring it but led
+ * by another / partitions preferring it; above
+ * leader.imbalance.per.broker.percentage, those of its partitions that can
+ * move, do.
+ * This is the one controller file besides channel.c that includes libevent
+ * (for the timer). Loop-owned: the controller's loop only.
+ */
+#include "controller/controller_int.h"
+#include "controller/election.h"
+#include "common/say.h"
+
+#include <event2/event.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+struct pref_ctx {
+    const int32_t *eligible;
+    int n_eligible;
+};
+
+static bool pref_decide(struct controller *c, const struct ctopic *t, int p,
+                        const struct zk_partition_state *cur, void *arg,
+                        struct zk_partition_state *out)
+{
+    (void)c;
+    const struct pref_ctx *pc = arg;
+    return election_preferred(&t->replicas[p * t->rf], t->rf, cur, pc->eligible, pc->n_eligible,
+                              out);
+}
+
+/* Runs the preferred election for (t, p). Returns the Kafka code for it;
+ * KERR_NOT_CONTROLLER when fenced. */
+static kerr_t elect_one(struct controller *c, struct ctopic *t, int p, struct pref_ctx *pc,
+                        struct ctrl_changes *changes)
+{
+    bool changed;
+    kerr_t rc = ctrl_update_partition(c, t, p, pref_decide, pc, &changed);
+    if (rc == KERR_NOT_CONTROLLER)
+        return rc;
+    if (changed) {
+        ctrl_changes_add(changes, t, p);
+        return KERR_NONE;
+    }
+    if (rc != KERR_NONE)
+        return rc == KERR_UNKNOWN_TOPIC_OR_PARTITION ? rc : KERR_UNKNOWN_SERVER_ERROR;
+    if (t->rf > 0 && t->st[p].leader == t->replicas[p * t->rf])
+        return KERR_ELECTION_NOT_NEEDED;
+    return KERR_PREFERRED_LEADER_NOT_AVAILABLE;
+}
+
+/* ---- on request ---------------------------------------------------------- */
+
+struct elect_job {
+    struct controller *c;
+    int n;
+    char **topics;              /* n copies, owned */
+    int32_t *partitions;        /* n, owned */
+    controller_elect_fn done;
+    void *arg;
+};
+
+static void elect_job_free(struct elect_job *ej)
+{
+    for (int i = 0; ej->topics && i < ej->n; i++)
+        free(ej->topics[i]);
+    free(ej->topics);
+    free(ej->partitions);
+    free(ej);
+}
+
+/* n == 0: every partition. Fills the arrays (sized by the caller). */
+static int elect_targets(struct controller *c, struct elect_job *ej, const char **names,
+                         int32_t *parts, struct ctopic **tops)
+{
+    int k = 0;
+    if (ej->n > 0) {
+        for (int i = 0; i < ej->n; i++, k++) {
+            names[k] = ej->topics[i];
+            parts[k] = ej->partitions[i];
+            tops[k] = ctrl_find_topic(c, ej->topics[i]);
+        }
+        return k;
+    }
+    for (int i = 0; i < c->n_topics; i++)
+        for (int p = 0; p < c->topics[i]->n_parts; p++, k++) {
+            names[k] = c->topics[i]->name;
+            parts[k] = p;
+            tops[k] = c->topics[i];
+        }
+    return k;
+}
+
+static int count_all(const struct controller *c)
+{
+    int n = 0;
+    for (int i = 0; i < c->n_topics; i++)
+        n += c->topics[i]->n_parts;
+    return n;
+}
+
+static void elect_run(struct controller *c, struct elect_job *ej)
+{
+    int cap = ej->n > 0 ? ej->n : count_all(c);
+    const char **names = calloc((size_t)(cap ? cap : 1), sizeof(*names));
+    int32_t *parts = calloc((size_t)(cap ? cap : 1), sizeof(*parts));
+    struct ctopic **tops = calloc((size_t)(cap ? cap : 1), sizeof(*tops));
+    int16_t *errs = calloc((size_t)(cap ? cap : 1), sizeof(*errs));
+    struct ctrl_changes changes = {0};
+    struct pref_ctx pc = {0};
+    int32_t *eligible = ctrl_live_ids(c, true, &pc.n_eligible);
+    pc.eligible = eligible;
+    bool fenced = false;
+    int n = 0;
+    if (names && parts && tops && errs && eligible)
+        n = elect_targets(c, ej, names, parts, tops);
+    for (int i = 0; i < n; i++) {
+        kerr_t e = KERR_NOT_CONTROLLER;
+        if (!tops[i] || parts[i] < 0 || parts[i] >= tops[i]->n_parts)
+            e = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        else if (!fenced)
+            e = elect_one(c, tops[i], parts[i], &pc, &changes);
+        fenced = fenced || e == KERR_NOT_CONTROLLER;
+        errs[i] = (int16_t)e;
+    }
+    ej->done(ej->arg, n, names, parts, errs);
+    if (fenced)
+        ctrl_resign(c, "fenced by a newer controller");
+    else
+        ctrl_push_changes(c, &changes);
+    ctrl_changes_destroy(&changes);
+    free(names);
+    free(parts);
+    free(tops);
+    free(errs);
+    free(eligible);
+}
+
+static void elect_job_run(void *arg)
+{
+    struct elect_job *ej = arg;
+    struct controller *c = ej->c;
+    if (c->active && !c->stopping) {
+        elect_run(c, ej);
+    } else {
+        int16_t *errs = calloc((size_t)(ej->n ? ej->n : 1), sizeof(*errs));
+        for (int i = 0; errs && i < ej->n; i++)
+            errs[i] = KERR_NOT_CONTROLLER;
+        ej->done(ej->arg, errs ? ej->n : 0, (const char *const *)ej->topics, ej->partitions,
+                 errs);
+        free(errs);
+    }
+    elect_job_free(ej);
+}
+
+void controller_elect_preferred(struct controller *c, int n, const char *const *topics,
+                                const int32_t *partitions, controller_elect_fn done, void *arg)
+{
+    struct elect_job *ej = calloc(1, sizeof(*ej));
+    if (ej) {
+        *ej = (struct elect_job){.c = c, .n = n > 0 ? n : 0, .done = done, .arg = arg};
+        ej->topics = calloc((size_t)(ej->n ? ej->n : 1), sizeof(char *));
+        ej->partitions = calloc((size_t)(ej->n ? ej->n : 1), sizeof(int32_t));
+        bool ok = ej->topics && ej->partitions;
+        for (int i = 0; ok && i < ej->n; i++) {
+            ej->topics[i] = strdup(topics[i] ? topics[i] : "");
+            ej->partitions[i] = partitions[i];
+            ok = ej->topics[i] != NULL;
+        }
+        if (ok && c->env.post(c->env.post_ctx, elect_job_run, ej))
+            return;
+        elect_job_free(ej);
+    }
+    /* cannot reach the loop: nothing was decided */
+    done(arg, 0, NULL, NULL, NULL);
+}
+
+/* ---- auto rebalance -------------------------------------------------------- */
+
+/* Moves the partitions preferring broker b back to it when b's imbalance is
+ * above the threshold. false when fenced. */
+static bool rebalance_broker(struct controller *c, int32_t b, struct pref_ctx *pc,
+                             struct ctrl_changes *changes)
+{
+    int total = 0, off = 0;
+    for (int i = 0; i < c->n_topics; i++) {
+        const struct ctopic *t = c->topics[i];
+        for (int p = 0; t->rf > 0 && p < t->n_parts; p++) {
+            if (t->replicas[p * t->rf] != b)
+                continue;
+            total++;
+            off += t->st[p].leader != b;
+        }
+    }
+    if (off == 0 || (int64_t)off * 100 <= (int64_t)c->env.leader_imbalance_pct * total)
+        return true;
+    say_info("ctrl", "leader imbalance broker=%d not_preferred=%d preferred=%d", b, off, total);
+    for (int i = 0; i < c->n_topics; i++) {
+        struct ctopic *t = c->topics[i];
+        for (int p = 0; t->rf > 0 && p < t->n_parts; p++)
+            if (t->replicas[p * t->rf] == b && t->st[p].leader != b &&
+                elect_one(c, t, p, pc, changes) == KERR_NOT_CONTROLLER)
+                return false;
+    }
+    return true;
+}
+
+static void rebalance_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct controller *c = arg;
+    if (!c->active || c->stopping)
+        return;
+    struct ctrl_changes changes = {0};
+    struct pref_ctx pc = {0};
+    int32_t *eligible = ctrl_live_ids(c, true, &pc.n_eligible);
+    bool fenced = false;
+    pc.eligible = eligible;
+    for (int i = 0; eligible && i < pc.n_eligible && !fenced; i++)
+        fenced = !rebalance_broker(c, eligible[i], &pc, &changes);
+    if (fenced)
+        ctrl_resign(c, "fenced by a newer controller");
+    else
+        ctrl_push_changes(c, &changes);
+    ctrl_changes_destroy(&changes);
+    free(eligible);
+}
+
+void ctrl_rebalance_start(struct controller *c)
+{
+    if (c->rebalance_timer || !c->env.auto_leader_rebalance || c->env.leader_imbalance_check_ms <= 0)
+        return;
+    c->rebalance_timer = event_new(c->env.base, -1, EV_PERSIST, rebalance_cb, c);
+    if (!c->rebalance_timer)
+        return;
+    struct timeval tv = {.tv_sec = (time_t)(c->env.leader_imbalance_check_ms / 1000),
+                         .tv_usec = (suseconds_t)(c->env.leader_imbalance_check_ms % 1000) * 1000};
+    event_add(c->rebalance_timer, &tv);
+}
+
+void ctrl_rebalance_stop(struct controller *c)
+{
+    if (!c->rebalance_timer)
+        return;
+    event_free(c->rebalance_timer);
+    c->rebalance_timer = NULL;
+}

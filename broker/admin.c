@@ -1,14 +1,15 @@
 /*
- * broker/admin.c — topic creation and deletion, start-up topic loading and
- * the live-broker list, for the single-broker stage (see admin.h).
+ * broker/admin.c — topic creation and deletion requests, topic loading and
+ * the live-broker list (see admin.h).
  *
  * Creation: validate (name, counts, replication factor against live
  * brokers, explicit assignment, configs) -> assign replicas round-robin
- * over live brokers -> write /brokers/topics/<t> (+ /config/topics/<t>) ->
- * write each partition's state (leader = first replica, epoch 0, ISR = all
- * replicas) -> add the topic to the local registry, opening local logs.
- * Deletion: remove the znodes, then drop the topic from the registry; its
- * log directories are removed when the last reference goes.
+ * over live brokers -> write /brokers/topics/<t> (+ /config/topics/<t>).
+ * The controller sees the new topic, elects leaders and sends LeaderAndIsr;
+ * each replica then loads the topic (admin_ensure_topic) and opens its log.
+ * Deletion: write /admin/delete_topics/<t>; the controller stops the
+ * replicas (StopReplica with delete -> admin_drop_local_topic) and removes
+ * the znodes.
  */
 #include "broker/admin.h"
 #include "broker/log_manager.h"
@@ -25,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BROKER_REFRESH_MS 2000
 
 bool admin_topic_name_valid(const char *name, size_t len)
 {
@@ -115,37 +115,24 @@ static kerr_t validate_assignment(const struct topic_spec *sp, const struct brok
     return KERR_NONE;
 }
 
-/* Writes the partition states and adds the topic locally. */
+/* Adds the topic to the local registry, opening the logs of the local
+ * replicas; leadership arrives later from the controller (LeaderAndIsr). */
 static kerr_t admin_apply_topic(struct broker *b, const char *name, int32_t n_parts, int16_t rf,
                                 const int32_t *replicas, char *const *kv, int n_kv, bool startup,
                                 char *msg, size_t n)
 {
-    for (int32_t p = 0; !startup && p < n_parts; p++) {
-        struct zk_partition_state st = {.leader = replicas[p * rf], .version = ZK_VERSION_NEW};
-        st.n_isr = rf;
-        memcpy(st.isr, &replicas[p * rf], sizeof(int32_t) * (size_t)rf);
-        kerr_t rc = zk_store_partition_state_set(b->zk, name, p, &st);
-        if (rc != KERR_NONE && rc != KERR__EXISTS) {
-            snprintf(msg, n, "cannot write partition state: %s", kerr_name(rc));
-            return KERR_UNKNOWN_SERVER_ERROR;
-        }
-    }
     struct topic *t = topic_create(name, n_parts, rf, replicas, kv, n_kv, &b->topic_defaults,
                                    b->data_dir, b->id, startup ? &b->recovery : NULL, msg, n);
     if (!t)
         return KERR_KAFKA_STORAGE_ERROR;
-    for (int32_t p = 0; p < n_parts; p++) {
-        t->parts[p]->leader = replicas[p * rf];
-        t->parts[p]->leader_epoch = 0;
-        if (startup)
-            log_manager_restore(b, t->parts[p]);
-    }
+    for (int32_t p = 0; startup && p < n_parts; p++)
+        log_manager_restore(b, t->parts[p]);
     if (!topics_add(b->topics, t)) {
         topic_unref(t);
         snprintf(msg, n, "topic '%s' already exists", name);
         return KERR_TOPIC_ALREADY_EXISTS;
     }
-    say_info("kafka", "topic created topic=%s partitions=%d replication_factor=%d", name, n_parts,
+    say_info("kafka", "topic loaded topic=%s partitions=%d replication_factor=%d", name, n_parts,
              rf);
     return KERR_NONE;
 }
@@ -193,12 +180,12 @@ kerr_t admin_create_topic(struct broker *b, const struct topic_spec *sp, bool va
     if (rc == KERR_NONE)
         rc = validate_spec(b, sp, n_parts, rf, n_live, msg, n);
     if (rc == KERR_NONE) {
-        struct topic *t = topics_get(b->topics, sp->name, strlen(sp->name));
-        if (t) {
+        struct zk_topic zt;
+        if (zk_store_topic_get(b->zk, sp->name, &zt) == KERR_NONE) {
+            zk_topic_destroy(&zt);
             snprintf(msg, n, "topic '%s' already exists", sp->name);
             rc = KERR_TOPIC_ALREADY_EXISTS;
         }
-        topic_unref(t);
     }
     if (rc != KERR_NONE || validate_only)
         goto out;
@@ -214,8 +201,8 @@ kerr_t admin_create_topic(struct broker *b, const struct topic_spec *sp, bool va
     if (rc == KERR_NONE)
         rc = admin_write_topic(b, sp, n_parts, rf, replicas, msg, n);
     if (rc == KERR_NONE)
-        rc = admin_apply_topic(b, sp->name, n_parts, rf, replicas, sp->config_kv, sp->n_config,
-                               false, msg, n);
+        say_info("kafka", "topic created topic=%s partitions=%d replication_factor=%d", sp->name,
+                 n_parts, rf);
 out:
     free(replicas);
     free(live);
@@ -250,11 +237,13 @@ static kerr_t store_topic_config(struct broker *b, const char *name, char *const
 kerr_t admin_alter_topic_config(struct broker *b, const char *name, char *const *kv, int n_kv,
                                 bool validate_only, char *msg, size_t n)
 {
-    struct topic *t = topics_get(b->topics, name, strlen(name));
-    if (!t) {
+    struct zk_topic zt;
+    if (zk_store_topic_get(b->zk, name, &zt) != KERR_NONE) {
         snprintf(msg, n, "topic '%s' does not exist", name);
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
     }
+    zk_topic_destroy(&zt);
+    struct topic *t = topics_get(b->topics, name, strlen(name)); /* NULL: no local replica */
     kerr_t rc = KERR_NONE;
     for (int i = 0; i < n_kv && rc == KERR_NONE; i++)
         if (!topic_config_validate(kv[2 * i], kv[2 * i + 1], msg, n))
@@ -264,7 +253,7 @@ kerr_t admin_alter_topic_config(struct broker *b, const char *name, char *const 
         if (rc != KERR_NONE) {
             snprintf(msg, n, "cannot store the topic config in ZooKeeper: %s", kerr_name(rc));
             rc = KERR_UNKNOWN_SERVER_ERROR;
-        } else if (!topic_set_config(t, kv, n_kv, &b->topic_defaults)) {
+        } else if (t && !topic_set_config(t, kv, n_kv, &b->topic_defaults)) {
             snprintf(msg, n, "out of memory");
             rc = KERR_UNKNOWN_SERVER_ERROR;
         } else {
@@ -275,9 +264,7 @@ kerr_t admin_alter_topic_config(struct broker *b, const char *name, char *const 
     return rc;
 }
 
-/* Drops a topic from the registry; its log directories are removed when
- * the last reference goes. */
-static void remove_local_topic(struct broker *b, const char *name)
+void admin_drop_local_topic(struct broker *b, const char *name)
 {
     struct topic *t = topics_remove(b->topics, name);
     if (!t)
@@ -293,16 +280,19 @@ kerr_t admin_delete_topic(struct broker *b, const char *name)
 {
     if (!b->cfg->delete_topic_enable)
         return KERR_TOPIC_DELETION_DISABLED;
-    struct topic *t = topics_get(b->topics, name, strlen(name));
-    if (!t)
+    struct zk_topic zt;
+    kerr_t rc = zk_store_topic_get(b->zk, name, &zt);
+    if (rc == KERR_UNKNOWN_TOPIC_OR_PARTITION || rc == KERR__NOENT)
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
-    topic_unref(t);
-    kerr_t rc = zk_store_topic_delete(b->zk, name);
-    if (rc != KERR_NONE && rc != KERR_UNKNOWN_TOPIC_OR_PARTITION) {
+    if (rc == KERR_NONE)
+        zk_topic_destroy(&zt);
+    if (rc == KERR_NONE)
+        rc = zk_store_topic_mark_deleted(b->zk, name);
+    if (rc != KERR_NONE && rc != KERR__EXISTS) {
         say_error("kafka", "topic deletion failed topic=%s err=%s", name, kerr_name(rc));
         return KERR_UNKNOWN_SERVER_ERROR;
     }
-    remove_local_topic(b, name);
+    say_info("kafka", "topic deletion requested topic=%s", name);
     return KERR_NONE;
 }
 
@@ -411,106 +401,10 @@ void admin_refresh_brokers(struct broker *b)
     pthread_mutex_unlock(&b->brokers_lock);
 }
 
-/* Makes the registry follow /brokers/topics: topics created or deleted
- * through other brokers appear and disappear here too. Until the cluster
- * controller pushes metadata (DESIGN.md §4), every broker reads the
- * assignments itself; the leader of a partition is its first replica.
- * Admin worker (the watch is re-armed before the list is read). */
-static void sync_topics(struct broker *b)
+struct topic *admin_ensure_topic(struct broker *b, const char *name)
 {
-    char **names = NULL;
-    int n = 0;
-    if (zk_store_watch_children(b->zk, ZK_PATH_TOPICS) != KERR_NONE ||
-        zk_store_topic_list(b->zk, &names, &n) != KERR_NONE) {
-        say_warn("zk", "cannot list topics");
-        return;
-    }
-    for (int i = 0; i < n; i++) {
-        struct topic *t = topics_get(b->topics, names[i], strlen(names[i]));
-        if (!t)
-            (void)load_one_topic(b, names[i]);
-        topic_unref(t);
-    }
-    int n_local;
-    struct topic **local = topics_list(b->topics, &n_local);
-    for (int i = 0; local && i < n_local; i++) {
-        bool listed = false;
-        for (int k = 0; k < n && !listed; k++)
-            listed = strcmp(names[k], local[i]->name) == 0;
-        if (!listed)
-            remove_local_topic(b, local[i]->name);
-    }
-    topics_list_free(local, n_local);
-    zk_names_free(names, n);
-}
-
-static void sync_brokers(struct broker *b)
-{
-    if (zk_store_watch_children(b->zk, ZK_PATH_BROKER_IDS) != KERR_NONE)
-        say_warn("zk", "cannot watch live brokers");
-    admin_refresh_brokers(b);
-}
-
-struct admin_watch {
-    struct broker *b;
-    char path[256];
-};
-
-static void watch_job(void *arg)
-{
-    struct admin_watch *w = arg;
-    if (strcmp(w->path, ZK_PATH_TOPICS) == 0)
-        sync_topics(w->b);
-    else if (strcmp(w->path, ZK_PATH_BROKER_IDS) == 0)
-        sync_brokers(w->b);
-    free(w);
-}
-
-/* ZooKeeper's completion thread: copy and post only. */
-static void watch_cb(void *arg, enum zk_watch_event ev, const char *path)
-{
-    struct broker *b = arg;
-    struct admin_watch *w = calloc(1, sizeof(*w));
-    if (!w)
-        return;
-    w->b = b;
-    snprintf(w->path, sizeof(w->path), "%s", path);
-    if (!worker_post(b->admin, watch_job, w))
-        free(w);
-}
-
-static void refresh_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    admin_refresh_brokers(arg);
-}
-
-static void admin_start_job(void *arg)
-{
-    struct broker *b = arg;
-    zk_store_set_watch_cb(b->zk, watch_cb, b);
-    sync_brokers(b);
-    sync_topics(b);
-    struct timeval tv = {BROKER_REFRESH_MS / 1000, (BROKER_REFRESH_MS % 1000) * 1000};
-    b->refresh_ev = event_new(worker_base(b->admin), -1, EV_PERSIST, refresh_timer_cb, b);
-    if (b->refresh_ev)
-        event_add(b->refresh_ev, &tv);
-}
-
-static void admin_stop_job(void *arg)
-{
-    struct broker *b = arg;
-    zk_store_set_watch_cb(b->zk, NULL, NULL);
-    if (b->refresh_ev)
-        event_free(b->refresh_ev);
-    b->refresh_ev = NULL;
-}
-
-void admin_start(struct broker *b)
-{
-    worker_post(b->admin, admin_start_job, b);
-}
-
-void admin_stop(struct broker *b)
-{
-    worker_post(b->admin, admin_stop_job, b);
+    struct topic *t = topics_get(b->topics, name, strlen(name));
+    if (!t && load_one_topic(b, name) == 0)
+        t = topics_get(b->topics, name, strlen(name));
+    return t;
 }

@@ -1,12 +1,11 @@
 /*
- * broker/admin.h — topic administration for the single-broker stage:
- * validation, replica assignment, the ZooKeeper writes, and applying the
- * result to the local topic registry. Runs on the admin worker (or on the
- * main thread during start-up), never on a network loop: every call here
- * may block on ZooKeeper.
- *
- * In the cluster stage the controller (controller/) takes over assignment
- * and leadership; these functions then become its requests.
+ * broker/admin.h — topic administration on any broker: validation,
+ * replica assignment and the ZooKeeper writes of CreateTopics,
+ * DeleteTopics (a deletion request the controller carries out) and
+ * AlterConfigs; loading topics into the local registry. Leadership is the
+ * controller's (LeaderAndIsr). Runs on the admin worker (or on the main
+ * thread during start-up), never on a network loop: every call here may
+ * block on ZooKeeper.
  */
 #ifndef GREGOR_BROKER_ADMIN_H
 #define GREGOR_BROKER_ADMIN_H
@@ -18,6 +17,7 @@
 #include <stdint.h>
 
 struct broker;
+struct topic;
 
 /* One topic to create, as decoded from CreateTopics (or auto-creation). */
 struct topic_spec {
@@ -50,11 +50,15 @@ void admin_auto_create_async(struct broker *b, const char *name, size_t len);
 /* Loads every topic from ZooKeeper into the registry, opening local logs.
  * Start-up only (main thread). Returns 0 or -1 (logged). */
 int admin_load_topics(struct broker *b);
-/* Re-reads /brokers/ids into b->live. Admin worker or start-up. */
+/* Re-reads /brokers/ids into b->live (start-up and session renewal; the
+ * controller's UpdateMetadata keeps it current afterwards). */
 void admin_refresh_brokers(struct broker *b);
-/* Starts the periodic broker-list refresh on the admin worker. */
-void admin_start(struct broker *b);
-/* Stops it (posts to the admin worker; call before worker_free()). */
-void admin_stop(struct broker *b);
+/* Returns a reference to the local topic `name`, loading its assignment and
+ * configs from ZooKeeper (and opening the local replicas' logs) when it is
+ * not known yet; NULL if ZooKeeper has no such topic. Admin worker. */
+struct topic *admin_ensure_topic(struct broker *b, const char *name);
+/* Drops a topic's local replicas (StopReplica with delete): removed from
+ * the registry, log directories deleted when the last reference goes. */
+void admin_drop_local_topic(struct broker *b, const char *name);
 
 #endif

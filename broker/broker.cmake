@@ -8,6 +8,13 @@ add_library(gregor_broker_core STATIC
   kafka/fetch.c kafka/list_offsets.c kafka/admin_topics.c kafka/find_coordinator.c
   kafka/delete_records.c kafka/configs.c
   replication/partition.c http/http.c metadata_cache.c)
+# Files being written in parallel join the library once they exist.
+foreach(f replication/fetcher.c replication/replica_manager.c replication/isr.c
+          kafka/control.c kafka/offset_for_leader_epoch.c kafka/elect_leaders.c)
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${f})
+    target_sources(gregor_broker_core PRIVATE ${f})
+  endif()
+endforeach()
 target_link_libraries(gregor_broker_core PUBLIC
   gregor_broker_config gregor_storage gregor_controller gregor_common
   PkgConfig::LIBEVENT Threads::Threads)

@@ -9,6 +9,10 @@
  *       past it (every log is scanned when the file is missing).
  *   log-start-offset-checkpoint       per partition, the log start offset
  *       moved by DeleteRecords (retention moves it by deleting segments).
+ *   replication-offset-checkpoint     per partition, the high watermark
+ *       (DESIGN.md §5, §6), every replica.high.watermark.checkpoint.interval.ms
+ *       and at shutdown; restored at start so a replica never exposes
+ *       records beyond what was committed before it stopped.
  * Timers: log.retention.check.interval.ms (retention), a 1 s flush tick
  * (per-topic flush.ms, and an fsync of every log whose segment rolled),
  * log.flush.offset.checkpoint.interval.ms (both checkpoints).
@@ -29,6 +33,7 @@
 
 #define CKPT_RECOVERY "recovery-point-offset-checkpoint"
 #define CKPT_LOG_START "log-start-offset-checkpoint"
+#define CKPT_HW "replication-offset-checkpoint"
 #define FLUSH_TICK_MS 1000
 
 struct log_checkpoints {
@@ -37,6 +42,8 @@ struct log_checkpoints {
     int n_rp;
     struct logdir_ckpt_entry *ls;     /* log start offsets, sorted */
     int n_ls;
+    struct logdir_ckpt_entry *hw;     /* high watermarks, sorted */
+    int n_hw;
 };
 
 static int ckpt_cmp(const void *a, const void *b)
@@ -89,6 +96,7 @@ int log_manager_load(struct broker *b)
     ck->clean = logdir_clean_shutdown_exists(b->data_dir);
     ckpt_read(b->data_dir, CKPT_RECOVERY, &ck->rp, &ck->n_rp);
     ckpt_read(b->data_dir, CKPT_LOG_START, &ck->ls, &ck->n_ls);
+    ckpt_read(b->data_dir, CKPT_HW, &ck->hw, &ck->n_hw);
     if (!ck->clean)
         say_info("storage", "no clean-shutdown marker: logs are recovered from their checkpointed "
                  "recovery points dir=%s checkpoints=%d", b->data_dir, ck->n_rp);
@@ -104,6 +112,9 @@ void log_manager_restore(struct broker *b, struct partition *part)
         b->ckpt ? ckpt_find(b->ckpt->ls, b->ckpt->n_ls, part->topic, part->index) : NULL;
     if (e)
         partition_restore_log_start(part, e->offset);
+    e = b->ckpt ? ckpt_find(b->ckpt->hw, b->ckpt->n_hw, part->topic, part->index) : NULL;
+    if (e)
+        partition_restore_hw(part, e->offset);
 }
 
 /* Calls fn on every local partition (topic references held meanwhile). */
@@ -153,48 +164,65 @@ static void flush_one(struct broker *b, struct partition *part, void *arg)
 }
 
 struct ckpt_acc {
-    struct logdir_ckpt_entry *rp, *ls;
+    struct logdir_ckpt_entry *rp, *ls, *hw;
     int n, cap;
 };
+
+static bool ckpt_grow(struct ckpt_acc *acc)
+{
+    if (acc->n < acc->cap)
+        return true;
+    int cap = acc->cap ? acc->cap * 2 : 64;
+    struct logdir_ckpt_entry **v[] = {&acc->rp, &acc->ls, &acc->hw};
+    for (size_t i = 0; i < 3; i++) {
+        struct logdir_ckpt_entry *a = realloc(*v[i], sizeof(*a) * (size_t)cap);
+        if (!a)
+            return false;
+        *v[i] = a;
+    }
+    acc->cap = cap;
+    return true;
+}
 
 static void ckpt_one(struct broker *b, struct partition *part, void *arg)
 {
     struct ckpt_acc *acc = arg;
-    int64_t rp, ls;
-    if (!partition_checkpoint(part, &rp, &ls))
+    int64_t rp, ls, hw;
+    if (!partition_checkpoint(part, &rp, &ls, &hw) || !ckpt_grow(acc))
         return;
-    if (acc->n == acc->cap) {
-        int cap = acc->cap ? acc->cap * 2 : 64;
-        struct logdir_ckpt_entry *a = realloc(acc->rp, sizeof(*a) * (size_t)cap);
-        struct logdir_ckpt_entry *c = a ? realloc(acc->ls, sizeof(*c) * (size_t)cap) : NULL;
-        if (a)
-            acc->rp = a;
-        if (!c)
-            return;
-        acc->ls = c;
-        acc->cap = cap;
-    }
     struct logdir_ckpt_entry e = {.partition = part->index};
     snprintf(e.topic, sizeof(e.topic), "%s", part->topic);
     e.offset = rp;
     acc->rp[acc->n] = e;
     e.offset = ls;
-    acc->ls[acc->n++] = e;
+    acc->ls[acc->n] = e;
+    e.offset = hw;
+    acc->hw[acc->n++] = e;
 }
 
-static void write_checkpoints(struct broker *b)
+static void write_one(struct broker *b, const char *name, const struct logdir_ckpt_entry *e,
+                      int n)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", b->data_dir, name);
+    if (logdir_ckpt_write(path, e, n) != KERR_NONE)
+        say_warn("storage", "cannot write checkpoint file=%s", path);
+}
+
+/* Writes the log checkpoints (recovery points, log starts) and/or the HWs. */
+static void write_checkpoints(struct broker *b, bool logs, bool hws)
 {
     struct ckpt_acc acc = {0};
-    char path[4096];
     for_each_partition(b, ckpt_one, &acc);
-    snprintf(path, sizeof(path), "%s/%s", b->data_dir, CKPT_RECOVERY);
-    if (logdir_ckpt_write(path, acc.rp, acc.n) != KERR_NONE)
-        say_warn("storage", "cannot write checkpoint file=%s", path);
-    snprintf(path, sizeof(path), "%s/%s", b->data_dir, CKPT_LOG_START);
-    if (logdir_ckpt_write(path, acc.ls, acc.n) != KERR_NONE)
-        say_warn("storage", "cannot write checkpoint file=%s", path);
+    if (logs) {
+        write_one(b, CKPT_RECOVERY, acc.rp, acc.n);
+        write_one(b, CKPT_LOG_START, acc.ls, acc.n);
+    }
+    if (hws)
+        write_one(b, CKPT_HW, acc.hw, acc.n);
     free(acc.rp);
     free(acc.ls);
+    free(acc.hw);
 }
 
 static void retention_cb(evutil_socket_t fd, short what, void *arg)
@@ -210,7 +238,12 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 
 static void ckpt_cb(evutil_socket_t fd, short what, void *arg)
 {
-    write_checkpoints(arg);
+    write_checkpoints(arg, true, false);
+}
+
+static void hw_ckpt_cb(evutil_socket_t fd, short what, void *arg)
+{
+    write_checkpoints(arg, false, true);
 }
 
 static struct event *start_timer(struct broker *b, int64_t ms, event_callback_fn cb)
@@ -231,6 +264,8 @@ static void start_job(void *arg)
     b->retention_ev = start_timer(b, cfg->log_retention_check_interval_ms, retention_cb);
     b->flush_ev = start_timer(b, FLUSH_TICK_MS, flush_cb);
     b->ckpt_ev = start_timer(b, cfg->log_flush_offset_checkpoint_interval_ms, ckpt_cb);
+    b->hw_ckpt_ev = start_timer(b, cfg->replica_high_watermark_checkpoint_interval_ms,
+                                hw_ckpt_cb);
 }
 
 int log_manager_start(struct broker *b)
@@ -244,7 +279,7 @@ int log_manager_start(struct broker *b)
 static void stop_job(void *arg)
 {
     struct broker *b = arg;
-    struct event **evs[] = {&b->retention_ev, &b->flush_ev, &b->ckpt_ev};
+    struct event **evs[] = {&b->retention_ev, &b->flush_ev, &b->ckpt_ev, &b->hw_ckpt_ev};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
         if (*evs[i])
             event_free(*evs[i]);
@@ -260,10 +295,11 @@ void log_manager_stop(struct broker *b)
         b->bg = NULL;
     }
     if (b->topics)
-        write_checkpoints(b);
+        write_checkpoints(b, true, true);
     if (b->ckpt) {
         free(b->ckpt->rp);
         free(b->ckpt->ls);
+        free(b->ckpt->hw);
         free(b->ckpt);
         b->ckpt = NULL;
     }

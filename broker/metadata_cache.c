@@ -38,6 +38,11 @@ void mc_put(struct mc_snapshot *s)
         snapshot_free(s);
 }
 
+void mc_snapshot_ref(struct mc_snapshot *s)
+{
+    atomic_fetch_add(&s->refs, 1);
+}
+
 struct metadata_cache *mc_new(void)
 {
     struct metadata_cache *mc = calloc(1, sizeof(*mc));

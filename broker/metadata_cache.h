@@ -51,6 +51,8 @@ void mc_free(struct metadata_cache *mc);
 /* Returns a new reference to the current snapshot (never NULL). */
 struct mc_snapshot *mc_get(struct metadata_cache *mc);
 void mc_put(struct mc_snapshot *s);
+/* Takes one more reference to s. */
+void mc_snapshot_ref(struct mc_snapshot *s);
 /* Installs s (takes the caller's reference); the old snapshot is released
  * when its last reader is done. Refuses (returns false, s released) a
  * snapshot from an older controller epoch than the current one. */

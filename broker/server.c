@@ -3,22 +3,30 @@
  *
  * Start: log dir (lock, meta.properties) -> ZooKeeper session (paths,
  * cluster id) -> meta.properties written -> topics loaded from ZooKeeper
- * (local logs opened) -> network and admin workers -> listeners -> broker
- * registered (ephemeral /brokers/ids/<id>) -> main loop.
- * Stop (SIGTERM/SIGINT): listeners closed -> ZooKeeper session closed (the
- * registration vanishes at once) -> workers joined -> logs flushed and
- * closed -> clean-shutdown marker -> lock released.
+ * (local logs opened; no leadership yet) -> network and admin workers,
+ * metadata cache, replica fetchers -> listeners -> broker registered
+ * (ephemeral /brokers/ids/<id>) -> controller candidate started (its own
+ * loop) -> main loop. Leadership and metadata arrive from the active
+ * controller (LeaderAndIsr, UpdateMetadata).
+ * Stop (SIGTERM/SIGINT): controlled shutdown (the controller moves our
+ * leaderships away) -> controller stopped -> listeners closed -> fetchers
+ * stopped -> ZooKeeper session closed (the registration vanishes at once)
+ * -> workers joined -> logs flushed and closed -> clean-shutdown marker ->
+ * lock released.
  */
 #include "broker/server.h"
 #include "broker/admin.h"
 #include "broker/http/http.h"
 #include "broker/log_manager.h"
+#include "broker/metadata_cache.h"
 #include "broker/net/conn.h"
 #include "broker/net/listener.h"
 #include "broker/net/worker.h"
 #include "broker/storage/fileio.h"
 #include "broker/storage/logdir.h"
+#include "broker/replication/replica_manager.h"
 #include "broker/topics.h"
+#include "controller/controller.h"
 #include "controller/zk_store.h"
 #include "common/say.h"
 
@@ -31,6 +39,7 @@
 #include <unistd.h>
 
 #define GREGOR_VERSION "0.1.0"
+#define SERVER_CONTROLLED_SHUTDOWN_MS 30000
 
 struct broker_info *server_live_brokers(struct broker *b, int *n)
 {
@@ -148,7 +157,32 @@ static int server_start_workers(struct broker *b)
             return -1;
     }
     b->admin = worker_new("admin");
-    return b->admin ? 0 : -1;
+    b->ctrl_worker = worker_new("ctrl");
+    return b->admin && b->ctrl_worker ? 0 : -1;
+}
+
+static bool ctrl_post(void *ctx, void (*fn)(void *arg), void *arg)
+{
+    return worker_post(ctx, fn, arg);
+}
+
+/* Every broker is a controller candidate (DESIGN.md §4). */
+static int server_start_controller(struct broker *b)
+{
+    const struct broker_config *cfg = b->cfg;
+    struct controller_env env = {
+        .zk = b->zk, .broker_id = b->id, .base = worker_base(b->ctrl_worker),
+        .post = ctrl_post, .post_ctx = b->ctrl_worker,
+        .listener = cfg->listener[cfg->inter_broker_listener].name,
+        .unclean_leader_election = cfg->unclean_leader_election_enable,
+        .auto_leader_rebalance = cfg->auto_leader_rebalance_enable,
+        .leader_imbalance_check_ms = cfg->leader_imbalance_check_interval_seconds * 1000,
+        .leader_imbalance_pct = cfg->leader_imbalance_per_broker_percentage};
+    b->controller = controller_new(&env);
+    if (!b->controller)
+        return -1;
+    controller_start(b->controller);
+    return 0;
 }
 
 static int server_listen(struct broker *b)
@@ -187,6 +221,8 @@ static void session_expired_job(void *arg)
     if (zk_store_reconnect(b->zk) == KERR_NONE)
         server_register(b, &server_meta);
     admin_refresh_brokers(b);
+    if (b->controller)
+        controller_session_renewed(b->controller);
 }
 
 static void session_cb(void *arg, enum zk_session_event ev)
@@ -196,11 +232,33 @@ static void session_cb(void *arg, enum zk_session_event ev)
         worker_post(b->admin, session_expired_job, b);
 }
 
+/* Controlled shutdown runs on its own thread while the main loop keeps
+ * accepting connections (the controller may be this broker, reached
+ * through its own listener); then it stops the main loop. A second signal
+ * cuts it short. */
+static pthread_t cs_thread;
+static bool cs_started;
+
+static void *controlled_shutdown_thread(void *arg)
+{
+    struct broker *b = arg;
+    (void)rm_controlled_shutdown(b, SERVER_CONTROLLED_SHUTDOWN_MS);
+    event_base_loopbreak(b->main_base);
+    return NULL;
+}
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
     struct broker *b = arg;
     say_info("broker", "shutting down signal=%d", (int)sig);
-    event_base_loopbreak(b->main_base);
+    if (!cs_started && b->cfg->controlled_shutdown_enable && b->rm &&
+        pthread_create(&cs_thread, NULL, controlled_shutdown_thread, b) == 0) {
+        cs_started = true;
+        return;
+    }
+    if (cs_started)
+        rm_controlled_shutdown_abort(b);
+    event_base_loopbreak(b->main_base); /* disabled, or a second signal: stop now */
 }
 
 static void close_conns_job(void *arg)
@@ -214,15 +272,20 @@ static void close_conns_job(void *arg)
  * run every completion posted before they stop. */
 static void server_shutdown(struct broker *b)
 {
+    if (cs_started)
+        pthread_join(cs_thread, NULL);
+    if (b->controller)
+        controller_stop(b->controller);
+    worker_free(b->ctrl_worker); /* runs the stop job, closes the controller's channels */
+    controller_free(b->controller);
     http_stop(b);
     listeners_free(b->listeners);
+    rm_stop(b);
     if (b->zk)
         zk_store_set_session_cb(b->zk, NULL, NULL);
     for (int i = 0; b->net && i < b->n_net; i++)
         if (b->net[i])
             worker_post(b->net[i], close_conns_job, b->net[i]);
-    if (b->admin)
-        admin_stop(b);
     worker_free(b->admin);
     for (int i = 0; b->net && i < b->n_net; i++)
         worker_free(b->net[i]);
@@ -235,6 +298,8 @@ static void server_shutdown(struct broker *b)
     }
     free(b->net);
     free(b->live);
+    rm_free(b);
+    mc_free(b->mc);
     if (b->main_base)
         event_base_free(b->main_base);
     pthread_mutex_destroy(&b->brokers_lock);
@@ -258,13 +323,13 @@ static int server_start(struct broker *b)
     logdir_clean_shutdown_clear(b->data_dir); /* before anything can be appended */
     if (log_manager_start(b) != 0)
         return -1;
-    if (server_start_workers(b) != 0 || server_listen(b) != 0)
+    b->mc = mc_new();
+    if (!b->mc || server_start_workers(b) != 0 || rm_start(b) != 0 || server_listen(b) != 0)
         return -1;
     if (server_register(b, meta) != KERR_NONE || http_start(b) != 0)
         return -1;
     admin_refresh_brokers(b);
-    admin_start(b);
-    return 0;
+    return server_start_controller(b);
 }
 
 int server_run(const struct broker_config *cfg)

@@ -26,6 +26,10 @@ struct listeners;
 struct event_base;
 struct event;
 struct evhttp;
+struct controller;
+struct metadata_cache;
+struct fetchers;
+struct replica_manager;
 
 /* A live broker as clients should reach it on one listener. */
 struct broker_endpoint {
@@ -54,15 +58,19 @@ struct broker {
     struct log_checkpoints *ckpt;      /* owned: checkpoints read at start-up */
     struct worker *bg;                 /* owned: background worker (retention, flush,
                                           checkpoints) */
-    struct event *retention_ev, *flush_ev, *ckpt_ev; /* bg worker only */
+    struct event *retention_ev, *flush_ev, *ckpt_ev, *hw_ckpt_ev; /* bg worker only */
     struct worker **net;               /* owned: network workers */
     int n_net;
     struct worker *admin;              /* owned: admin worker */
-    struct event *refresh_ev;          /* broker-list refresh timer; admin worker only */
     struct event_base *main_base;      /* owned: main thread */
     struct listeners *listeners;       /* owned: main thread */
     struct evhttp *http;               /* owned: main thread (broker/http) */
     struct metrics metrics;            /* counters, any thread (atomics) */
+    struct worker *ctrl_worker;        /* owned: the controller's loop */
+    struct controller *controller;     /* owned: this broker's controller candidate */
+    struct metadata_cache *mc;         /* owned: cluster view from UpdateMetadata */
+    struct fetchers *fetchers;         /* owned: replica fetchers */
+    struct replica_manager *rm;        /* owned: control-plane state (admin worker) */
 
     pthread_mutex_t brokers_lock;      /* guards live/n_live */
     struct broker_info *live;          /* live brokers, sorted by id */

@@ -9,23 +9,33 @@
  * DeleteTopics request: topic_names[], timeout_ms. Response: throttle
  * (v1+), responses[name, error_code].
  *
- * Decoding happens on the network loop; the work (ZooKeeper writes, log
- * creation) runs on the admin worker through broker/admin.c, which then
- * writes the response and completes the request. The operation is visible
- * in metadata when the response is sent, so timeout_ms never expires.
+ * Decoding happens on the network loop; the ZooKeeper writes run on the
+ * admin worker through broker/admin.c. The active controller then elects
+ * leaders (or deletes the topic) and pushes the result to every broker; the
+ * response waits (polling this broker's metadata cache) until the change
+ * is visible here, at most timeout_ms: after that the topic gets
+ * REQUEST_TIMED_OUT (the operation still completes later), as in Kafka.
  */
 #include "broker/kafka/dispatch.h"
 #include "broker/admin.h"
+#include "broker/metadata_cache.h"
 #include "broker/net/worker.h"
 #include "broker/server.h"
+#include "common/clock.h"
 
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define ADMIN_POLL_MS 20
+#define ADMIN_WAIT_MAX_MS 60000
+#define ADMIN_NOWAIT_GRACE_MS 2000
+
 struct create_item {
     struct topic_spec spec;
     kerr_t decode_err;       /* error found while decoding (duplicates, bad config) */
+    kerr_t err;              /* the outcome */
     char msg[256];
 };
 
@@ -34,7 +44,65 @@ struct create_job {
     bool validate_only;
     int n;
     struct create_item *items;
+    int32_t timeout_ms;      /* how long to wait for the controller */
+    struct event *poll_ev;   /* admin worker */
 };
+
+/* Waiting for the metadata cache (admin worker). */
+struct cache_wait {
+    struct event *ev;
+    int64_t deadline_ms;
+    bool (*ready)(void *job);   /* true when every change is visible */
+    void (*finish)(void *job, bool timed_out);
+    void *job;
+};
+
+/* True when `name` is in the cache with a leader for every partition
+ * (want) or absent from it (!want). */
+static bool cache_shows(struct broker *b, const char *name, bool want)
+{
+    struct mc_snapshot *s = mc_get(b->mc);
+    const struct mc_topic *t = mc_find_topic(s, name, strlen(name));
+    bool ok = want ? t != NULL : t == NULL;
+    for (int p = 0; want && t && p < t->n_parts; p++)
+        ok &= t->parts[p].leader >= 0;
+    mc_put(s);
+    return ok;
+}
+
+static void cache_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct cache_wait *w = arg;
+    bool ready = w->ready(w->job);
+    if (!ready && clock_mono_ms() < w->deadline_ms)
+        return;
+    event_free(w->ev);
+    w->finish(w->job, !ready);
+    free(w);
+}
+
+/* Polls until ready() or the deadline, then calls finish(). Admin worker. */
+static void cache_wait_start(struct broker *b, int64_t timeout_ms, bool (*ready)(void *),
+                             void (*finish)(void *, bool), void *job)
+{
+    struct cache_wait *w = calloc(1, sizeof(*w));
+    if (w)
+        w->ev = event_new(worker_base(b->admin), -1, EV_PERSIST, cache_wait_cb, w);
+    if (!w || !w->ev || ready(job)) {
+        if (w && w->ev)
+            event_free(w->ev);
+        free(w);
+        finish(job, false);
+        return;
+    }
+    if (timeout_ms > ADMIN_WAIT_MAX_MS)
+        timeout_ms = ADMIN_WAIT_MAX_MS;
+    if (timeout_ms <= 0) /* Kafka answers at once; a short wait makes the new state */
+        timeout_ms = ADMIN_NOWAIT_GRACE_MS; /* visible here first (never "timed out") */
+    *w = (struct cache_wait){w->ev, clock_mono_ms() + timeout_ms, ready, finish, job};
+    struct timeval tv = {0, ADMIN_POLL_MS * 1000};
+    event_add(w->ev, &tv);
+}
 
 static void create_job_free(struct create_job *job)
 {
@@ -135,7 +203,17 @@ static bool decode_topic(struct kslice *s, struct create_item *it)
     return decode_assignments(s, it) && decode_configs(s, it);
 }
 
-static void create_job_run(void *arg)
+static bool create_ready(void *arg)
+{
+    struct create_job *job = arg;
+    for (int i = 0; i < job->n; i++)
+        if (job->items[i].err == KERR_NONE && !job->validate_only &&
+            !cache_shows(job->req->broker, job->items[i].spec.name, true))
+            return false;
+    return true;
+}
+
+static void create_finish(void *arg, bool timed_out)
 {
     struct create_job *job = arg;
     struct req *req = job->req;
@@ -146,17 +224,32 @@ static void create_job_run(void *arg)
     kw_put_array_len(o, false, job->n);
     for (int i = 0; i < job->n; i++) {
         struct create_item *it = &job->items[i];
-        kerr_t err = it->decode_err;
-        if (err == KERR_NONE)
-            err = admin_create_topic(req->broker, &it->spec, job->validate_only, it->msg,
-                                     sizeof(it->msg));
+        if (timed_out && job->timeout_ms > 0 && it->err == KERR_NONE && !job->validate_only &&
+            !cache_shows(req->broker, it->spec.name, true)) {
+            it->err = KERR_REQUEST_TIMED_OUT;
+            snprintf(it->msg, sizeof(it->msg), "created, but no leader was elected in time");
+        }
         kw_put_str(o, false, it->spec.name);
-        kbuf_put_i16(o, err);
+        kbuf_put_i16(o, it->err);
         if (v >= 1)
-            kw_put_nstr(o, false, err == KERR_NONE ? NULL : it->msg);
+            kw_put_nstr(o, false, it->err == KERR_NONE ? NULL : it->msg);
     }
     create_job_free(job);
     req_complete(req);
+}
+
+static void create_job_run(void *arg)
+{
+    struct create_job *job = arg;
+    struct req *req = job->req;
+    for (int i = 0; i < job->n; i++) {
+        struct create_item *it = &job->items[i];
+        it->err = it->decode_err;
+        if (it->err == KERR_NONE)
+            it->err = admin_create_topic(req->broker, &it->spec, job->validate_only, it->msg,
+                                         sizeof(it->msg));
+    }
+    cache_wait_start(req->broker, job->timeout_ms, create_ready, create_finish, job);
 }
 
 static void mark_duplicates(struct create_job *job)
@@ -186,7 +279,7 @@ kerr_t handle_create_topics(struct req *req)
         if (!decode_topic(s, &job->items[i]))
             goto bad;
     }
-    (void)kslice_i32(s); /* timeout_ms */
+    job->timeout_ms = kslice_i32(s);
     if (req->api_version >= 1)
         job->validate_only = kslice_u8(s) != 0;
     if (!kslice_ok(s))
@@ -205,9 +298,20 @@ struct delete_job {
     struct req *req;
     int n;
     char **names;
+    kerr_t *errs;
+    int32_t timeout_ms;
 };
 
-static void delete_job_run(void *arg)
+static bool delete_ready(void *arg)
+{
+    struct delete_job *job = arg;
+    for (int i = 0; i < job->n; i++)
+        if (job->errs[i] == KERR_NONE && !cache_shows(job->req->broker, job->names[i], false))
+            return false;
+    return true;
+}
+
+static void delete_finish(void *arg, bool timed_out)
 {
     struct delete_job *job = arg;
     struct req *req = job->req;
@@ -216,14 +320,26 @@ static void delete_job_run(void *arg)
         kbuf_put_i32(o, 0);
     kw_put_array_len(o, false, job->n);
     for (int i = 0; i < job->n; i++) {
-        kerr_t err = admin_delete_topic(req->broker, job->names[i]);
+        kerr_t err = job->errs[i];
+        if (timed_out && job->timeout_ms > 0 && err == KERR_NONE &&
+            !cache_shows(req->broker, job->names[i], false))
+            err = KERR_REQUEST_TIMED_OUT;
         kw_put_str(o, false, job->names[i]);
         kbuf_put_i16(o, err);
         free(job->names[i]);
     }
     free(job->names);
+    free(job->errs);
     free(job);
     req_complete(req);
+}
+
+static void delete_job_run(void *arg)
+{
+    struct delete_job *job = arg;
+    for (int i = 0; i < job->n; i++)
+        job->errs[i] = admin_delete_topic(job->req->broker, job->names[i]);
+    cache_wait_start(job->req->broker, job->timeout_ms, delete_ready, delete_finish, job);
 }
 
 kerr_t handle_delete_topics(struct req *req)
@@ -237,17 +353,20 @@ kerr_t handle_delete_topics(struct req *req)
         return KERR__CLOSE;
     job->req = req;
     job->names = calloc((size_t)(n ? n : 1), sizeof(char *));
-    for (int32_t i = 0; job->names && i < n; i++) {
+    job->errs = calloc((size_t)(n ? n : 1), sizeof(kerr_t));
+    for (int32_t i = 0; job->names && job->errs && i < n; i++) {
         job->names[i] = kstr_dup(kw_get_str(s, false));
         job->n = i + 1;
         if (!job->names[i])
             kslice_fail(s);
     }
-    (void)kslice_i32(s); /* timeout_ms */
-    if (!job->names || !kslice_ok(s) || !worker_post(req->broker->admin, delete_job_run, job)) {
+    job->timeout_ms = kslice_i32(s);
+    if (!job->names || !job->errs || !kslice_ok(s) ||
+        !worker_post(req->broker->admin, delete_job_run, job)) {
         for (int i = 0; i < job->n; i++)
             free(job->names ? job->names[i] : NULL);
         free(job->names);
+        free(job->errs);
         free(job);
         return KERR__CLOSE;
     }

@@ -27,8 +27,11 @@ static const struct api_desc apis[] = {
     {API_CREATE_TOPICS, "CreateTopics", 0, 4, 5, handle_create_topics},
     {API_DELETE_TOPICS, "DeleteTopics", 0, 3, 4, handle_delete_topics},
     {API_DELETE_RECORDS, "DeleteRecords", 0, 1, 2, handle_delete_records},
+    {API_OFFSET_FOR_LEADER_EPOCH, "OffsetForLeaderEpoch", 0, 4, 4,
+     handle_offset_for_leader_epoch},
     {API_DESCRIBE_CONFIGS, "DescribeConfigs", 0, 2, 4, handle_describe_configs},
     {API_ALTER_CONFIGS, "AlterConfigs", 0, 1, 2, handle_alter_configs},
+    {API_ELECT_LEADERS, "ElectLeaders", 0, 2, 2, handle_elect_leaders},
     {API_INCREMENTAL_ALTER_CONFIGS, "IncrementalAlterConfigs", 0, 0, 1,
      handle_incremental_alter_configs},
 };
@@ -57,6 +60,13 @@ kerr_t dispatch_request(struct req *req)
     req->client_id = kw_get_str(&s, false);
     if (!kslice_ok(&s))
         return KERR__CLOSE;
+    if (req->api_key >= API_CONTROL_FIRST && req->api_key <= API_CONTROL_LAST) {
+        /* private control-plane keys: protobuf body, never advertised */
+        if (req->api_version != 0)
+            return KERR__CLOSE;
+        kslice_init(&req->body, s.p + s.pos, s.len - s.pos);
+        return handle_control(req);
+    }
     const struct api_desc *api = api_find(req->api_key);
     if (!api) {
         say_warn("kafka", "unknown api key=%d client=%.*s", req->api_key,

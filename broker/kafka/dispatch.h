@@ -17,10 +17,17 @@ enum api_key {
     API_CREATE_TOPICS = 19,
     API_DELETE_TOPICS = 20,
     API_DELETE_RECORDS = 21,
+    API_OFFSET_FOR_LEADER_EPOCH = 23,
     API_DESCRIBE_CONFIGS = 32,
     API_ALTER_CONFIGS = 33,
+    API_ELECT_LEADERS = 43,
     API_INCREMENTAL_ALTER_CONFIGS = 44,
 };
+
+/* Private control-plane keys (controller/rpc.h: 10000-10004), handled by
+ * kafka/control.c on the inter-broker listener only. */
+#define API_CONTROL_FIRST 10000
+#define API_CONTROL_LAST 10004
 
 typedef kerr_t (*api_handler_fn)(struct req *req);
 
@@ -51,9 +58,13 @@ kerr_t handle_create_topics(struct req *req);
 kerr_t handle_delete_topics(struct req *req);
 kerr_t handle_find_coordinator(struct req *req);
 kerr_t handle_delete_records(struct req *req);
+kerr_t handle_offset_for_leader_epoch(struct req *req);
 kerr_t handle_describe_configs(struct req *req);
 kerr_t handle_alter_configs(struct req *req);
 kerr_t handle_incremental_alter_configs(struct req *req);
+kerr_t handle_elect_leaders(struct req *req);
+/* LeaderAndIsr, UpdateMetadata, StopReplica, AlterIsr, ControlledShutdown. */
+kerr_t handle_control(struct req *req);
 
 /* Writes the ApiVersions v0 error answer (UNSUPPORTED_VERSION + our own
  * ApiVersions range) into req->out. */

@@ -33,9 +33,11 @@ struct fetch_part {
     int32_t index;
     int64_t offset;
     int32_t max_bytes;
+    int32_t current_leader_epoch; /* v9+; -1 = not checked */
     struct partition_read rd;
     kerr_t err;
     bool watched;
+    struct pwaiter waiter;  /* this part's node in its partition's waiter list */
 };
 
 struct fetch_op {
@@ -49,7 +51,6 @@ struct fetch_op {
     int n_topics;            /* topic entries in request order */
     int *topic_start;        /* first part index of each topic entry */
     struct kstr *topic_names; /* name of each topic entry (views into the frame) */
-    struct pwaiter waiter;   /* shared by all partitions */
     struct event *wake_ev;   /* on the request's loop */
     struct event *timer_ev;
 };
@@ -59,7 +60,7 @@ static void fetch_op_free(struct fetch_op *op)
     for (int i = 0; i < op->n; i++) {
         struct fetch_part *fp = &op->parts[i];
         if (fp->watched)
-            partition_unwatch(fp->t->parts[fp->index], &op->waiter);
+            partition_unwatch(fp->t->parts[fp->index], &fp->waiter);
         if (fp->rd.fd >= 0)
             close(fp->rd.fd);
         topic_unref(fp->t);
@@ -85,7 +86,6 @@ static struct partition *fp_partition(struct fetch_part *fp)
  * partition has an error (which ends the wait). */
 static int64_t fetch_read_all(struct fetch_op *op, bool *errors)
 {
-    struct broker *b = op->req->broker;
     int64_t total = 0;
     *errors = false;
     for (int i = 0; i < op->n; i++) {
@@ -96,15 +96,16 @@ static int64_t fetch_read_all(struct fetch_op *op, bool *errors)
         struct partition *part = fp_partition(fp);
         if (!part) {
             fp->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-        } else if (part->leader != b->id) {
-            fp->err = KERR_NOT_LEADER_OR_FOLLOWER;
         } else {
             int64_t room = op->max_bytes - total;
             int64_t limit = room < fp->max_bytes ? room : fp->max_bytes;
             if (limit < 0)
                 limit = 0;
-            fp->err = partition_read(part, fp->offset, limit, total == 0, op->replica_id >= 0,
-                                     &fp->rd);
+            struct partition_fetch f = {
+                .replica_id = op->replica_id, .current_leader_epoch = fp->current_leader_epoch,
+                .offset = fp->offset, .max_bytes = limit, .min_one = total == 0,
+                .now_ms = clock_mono_ms()};
+            fp->err = partition_read(part, &f, &fp->rd);
             total += fp->rd.len;
         }
         if (fp->err != KERR_NONE)
@@ -207,19 +208,15 @@ static kerr_t fetch_park(struct fetch_op *op)
     op->timer_ev = evtimer_new(base, fetch_timer_cb, op);
     if (!op->wake_ev || !op->timer_ev)
         return KERR__NOMEM;
-    op->waiter.wake = fetch_waiter_wake;
-    op->waiter.owner = op;
+    /* one node per partition entry: a node can sit in one list only */
     for (int i = 0; i < op->n; i++) {
-        struct partition *part = fp_partition(&op->parts[i]);
-        /* one waiter node can sit in a partition's list only once: a request
-         * naming a partition twice must not link it twice */
-        bool seen = false;
-        for (int k = 0; k < i && !seen; k++)
-            seen = op->parts[k].watched && fp_partition(&op->parts[k]) == part;
-        if (part && !seen) {
-            partition_watch(part, &op->waiter);
-            op->parts[i].watched = true;
-        }
+        struct fetch_part *fp = &op->parts[i];
+        struct partition *part = fp_partition(fp);
+        if (!part)
+            continue;
+        fp->waiter = (struct pwaiter){.wake = fetch_waiter_wake, .owner = op, .what = "fetch"};
+        partition_watch(part, &fp->waiter);
+        fp->watched = true;
     }
     int64_t left = op->deadline_ms - clock_mono_ms();
     if (left < 0)
@@ -261,10 +258,10 @@ static bool fetch_decode_parts(struct fetch_op *op, struct kslice *s, int32_t n_
                 op->parts = np2;
             }
             struct fetch_part *fp = &op->parts[op->n++];
-            *fp = (struct fetch_part){.rd = {.fd = -1}};
+            *fp = (struct fetch_part){.rd = {.fd = -1}, .current_leader_epoch = -1};
             fp->index = kslice_i32(s);
             if (v >= 9)
-                (void)kslice_i32(s); /* current_leader_epoch */
+                fp->current_leader_epoch = kslice_i32(s);
             fp->offset = kslice_i64(s);
             if (v >= 5)
                 (void)kslice_i64(s); /* log_start_offset (followers) */

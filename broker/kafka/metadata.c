@@ -10,11 +10,14 @@
  * topic_authorized_operations (v8)], cluster_authorized_operations (v8).
  * Unknown topics are auto-created when allowed (answer LEADER_NOT_AVAILABLE
  * with no partitions), else UNKNOWN_TOPIC_OR_PARTITION (§6.1).
+ * Every answer comes from the metadata cache (broker/metadata_cache.h),
+ * which the active controller keeps current with UpdateMetadata, so every
+ * broker gives the same view: live brokers, the controller, leaders, ISRs.
  */
 #include "broker/kafka/dispatch.h"
 #include "broker/admin.h"
+#include "broker/metadata_cache.h"
 #include "broker/server.h"
-#include "broker/topics.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -62,43 +65,41 @@ static void write_brokers(struct req *req, const struct broker_info *live, int n
     }
 }
 
-static void write_partition(struct req *req, struct partition *part, const struct broker_info *live,
-                            int n_live)
+static void write_partition(struct req *req, int32_t index, const struct mc_partition *mp,
+                            const struct broker_info *live, int n_live)
 {
     struct kbuf *o = &req->out;
     int16_t v = req->api_version;
-    int32_t offline[PARTITION_MAX_REPLICAS];
+    int32_t offline[MC_MAX_REPLICAS];
     int n_off = 0;
-    pthread_mutex_lock(&part->lock);
-    int32_t leader = part->leader;
+    int32_t leader = mp->leader;
     if (leader >= 0 && !is_live(live, n_live, leader))
         leader = -1;
-    for (int i = 0; i < part->n_replicas; i++)
-        if (!is_live(live, n_live, part->replicas[i]))
-            offline[n_off++] = part->replicas[i];
+    for (int i = 0; i < mp->n_replicas; i++)
+        if (!is_live(live, n_live, mp->replicas[i]))
+            offline[n_off++] = mp->replicas[i];
     kbuf_put_i16(o, leader < 0 ? KERR_LEADER_NOT_AVAILABLE : KERR_NONE);
-    kbuf_put_i32(o, part->index);
+    kbuf_put_i32(o, index);
     kbuf_put_i32(o, leader);
     if (v >= 7)
-        kbuf_put_i32(o, part->leader_epoch);
-    put_int_array(o, part->replicas, part->n_replicas);
-    put_int_array(o, part->isr, part->n_isr);
-    pthread_mutex_unlock(&part->lock);
+        kbuf_put_i32(o, mp->leader_epoch);
+    put_int_array(o, mp->replicas, mp->n_replicas);
+    put_int_array(o, mp->isr, mp->n_isr);
     if (v >= 5)
         put_int_array(o, offline, n_off);
 }
 
-static void write_topic(struct req *req, struct topic *t, const struct broker_info *live,
+static void write_topic(struct req *req, const struct mc_topic *t, const struct broker_info *live,
                         int n_live)
 {
     struct kbuf *o = &req->out;
     kbuf_put_i16(o, KERR_NONE);
     kw_put_str(o, false, t->name);
     if (req->api_version >= 1)
-        kbuf_put_u8(o, t->internal);
+        kbuf_put_u8(o, t->name[0] == '_' && t->name[1] == '_'); /* is_internal */
     kw_put_array_len(o, false, t->n_parts);
     for (int32_t p = 0; p < t->n_parts; p++)
-        write_partition(req, t->parts[p], live, n_live);
+        write_partition(req, p, &t->parts[p], live, n_live);
     if (req->api_version >= 8)
         kbuf_put_i32(o, AUTH_OPS_NOT_COMPUTED);
 }
@@ -150,8 +151,10 @@ kerr_t handle_metadata(struct req *req)
     }
     bool all = n_topics < 0 || (v == 0 && n_topics == 0);
 
-    int n_live;
-    struct broker_info *live = server_live_brokers(b, &n_live);
+    /* everything comes from the controller's last UpdateMetadata */
+    struct mc_snapshot *snap = mc_get(b->mc);
+    const struct broker_info *live = snap->brokers;
+    int n_live = snap->n_brokers;
     struct kbuf *o = &req->out;
     if (v >= 3)
         kbuf_put_i32(o, 0); /* throttle_time_ms */
@@ -159,30 +162,25 @@ kerr_t handle_metadata(struct req *req)
     if (v >= 2)
         kw_put_nstr(o, false, b->cluster_id);
     if (v >= 1)
-        kbuf_put_i32(o, n_live > 0 ? b->id : -1);
+        kbuf_put_i32(o, snap->controller_id);
     if (all) {
-        int n;
-        struct topic **list = topics_list(b->topics, &n);
-        kw_put_array_len(o, false, n);
-        for (int i = 0; i < n; i++)
-            write_topic(req, list[i], live, n_live);
-        topics_list_free(list, n);
+        kw_put_array_len(o, false, snap->n_topics);
+        for (int i = 0; i < snap->n_topics; i++)
+            write_topic(req, &snap->topics[i], live, n_live);
     } else {
         kw_put_array_len(o, false, n_topics < 0 ? 0 : n_topics);
         for (int32_t i = 0; i < n_topics; i++) {
-            struct topic *t = names[i].ptr
-                                  ? topics_get(b->topics, names[i].ptr, (size_t)names[i].len)
-                                  : NULL;
+            const struct mc_topic *t =
+                names[i].ptr ? mc_find_topic(snap, names[i].ptr, (size_t)names[i].len) : NULL;
             if (t)
                 write_topic(req, t, live, n_live);
             else
                 write_missing(req, names[i], allow_create);
-            topic_unref(t);
         }
     }
     if (v >= 8)
         kbuf_put_i32(o, AUTH_OPS_NOT_COMPUTED);
-    free(live);
+    mc_put(snap);
     free(names);
     return KERR_NONE;
 }

@@ -20,7 +20,12 @@
  * change (not covered by the CRC). LogAppendTime topics get the timestamp
  * type bit and maxTimestamp rewritten, and so a recomputed CRC.
  * acks=0 sends no response; if a partition fails, the connection is closed
- * so the client notices (Kafka's behaviour).
+ * so the client notices (Kafka's behaviour). acks=1 answers after the
+ * leader's append. acks=all (DESIGN.md §6) refuses with NOT_ENOUGH_REPLICAS
+ * when the ISR is below min.insync.replicas, appends, and parks the request
+ * ("purgatory") until the high watermark passes every appended batch, the
+ * leadership moves (NOT_LEADER_OR_FOLLOWER) or timeout_ms runs out
+ * (REQUEST_TIMED_OUT).
  */
 #include "broker/kafka/dispatch.h"
 #include "broker/server.h"
@@ -30,14 +35,10 @@
 #include "common/crc32c.h"
 #include "common/say.h"
 
-#define CODEC_ZSTD 4
+#include <event2/event.h>
+#include <stdlib.h>
 
-struct produce_result {
-    kerr_t err;
-    int64_t base_offset;
-    int64_t append_time;
-    int64_t log_start;
-};
+#define CODEC_ZSTD 4
 
 /* Rewrites a batch as LogAppendTime with maxTimestamp = now (new CRC). */
 static void set_log_append_time(uint8_t *batch, size_t len, int64_t now)
@@ -52,9 +53,6 @@ static void set_log_append_time(uint8_t *batch, size_t len, int64_t now)
 static kerr_t produce_validate(struct req *req, struct partition *part, const uint8_t *rec,
                                int32_t rec_len)
 {
-    struct broker *b = req->broker;
-    if (part->leader != b->id)
-        return KERR_NOT_LEADER_OR_FOLLOWER;
     if (!rec || rec_len <= 0)
         return KERR_INVALID_RECORD;
     if (rec_len > BATCH_OFF_MAGIC && rec[BATCH_OFF_MAGIC] < BATCH_MAGIC)
@@ -70,50 +68,6 @@ static kerr_t produce_validate(struct req *req, struct partition *part, const ui
     if (codec == CODEC_ZSTD && req->api_version < 7)
         return KERR_UNSUPPORTED_COMPRESSION_TYPE;
     return KERR_NONE;
-}
-
-static void produce_partition(struct req *req, struct topic *t, int16_t acks, int32_t index,
-                              const uint8_t *rec, int32_t rec_len, struct produce_result *r)
-{
-    r->base_offset = -1;
-    r->append_time = -1;
-    r->log_start = -1;
-    if (!t || index < 0 || index >= t->n_parts) {
-        r->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-        return;
-    }
-    struct partition *part = t->parts[index];
-    r->err = produce_validate(req, part, rec, rec_len);
-    if (r->err != KERR_NONE)
-        return;
-    if (acks == -1 && part->n_isr < part->tc.min_insync_replicas) {
-        r->err = KERR_NOT_ENOUGH_REPLICAS;
-        return;
-    }
-    int64_t now = clock_wall_ms();
-    uint8_t *batch = (uint8_t *)rec; /* the frame is ours to modify */
-    if (part->tc.log_append_time) {
-        set_log_append_time(batch, (size_t)rec_len, now);
-        r->append_time = now;
-    }
-    r->err = partition_append(part, batch, (size_t)rec_len, now, &r->base_offset, &r->log_start);
-    if (r->err == KERR_NONE) {
-        metrics_add(&req->broker->metrics.produce_bytes, (uint64_t)rec_len);
-        metrics_add(&req->broker->metrics.produce_records,
-                    (uint64_t)be32_load(batch + BATCH_OFF_RECORDS_COUNT));
-    }
-}
-
-static void write_result(struct req *req, int32_t index, const struct produce_result *r)
-{
-    struct kbuf *o = &req->out;
-    kbuf_put_i32(o, index);
-    kbuf_put_i16(o, r->err);
-    kbuf_put_i64(o, r->base_offset);
-    if (req->api_version >= 2)
-        kbuf_put_i64(o, r->append_time);
-    if (req->api_version >= 5)
-        kbuf_put_i64(o, r->log_start);
 }
 
 /* Walks the topics array without acting, so a request cut short or
@@ -134,53 +88,279 @@ static bool produce_structure_ok(struct kslice s, int32_t n_topics)
     return kslice_ok(&s);
 }
 
-kerr_t handle_produce(struct req *req)
+struct produce_part {
+    int32_t index;
+    kerr_t err;
+    int64_t base_offset, last_offset, append_time, log_start;
+    int32_t leader_epoch;
+    struct topic *t;          /* referenced while waiting for acks=all */
+    bool waiting;             /* acks=all: the HW has not passed it yet */
+    bool watched;
+    struct pwaiter waiter;    /* this part's node in its partition's waiter list */
+};
+
+struct produce_op {
+    struct req *req;
+    int16_t acks;
+    int n, cap;
+    struct produce_part *parts;
+    int n_topics;
+    int *topic_start;         /* first part of each topic entry */
+    struct kstr *topic_names; /* views into the frame */
+    struct event *wake_ev, *timer_ev;
+};
+
+static struct partition *pp_partition(const struct produce_part *pp)
 {
-    struct broker *b = req->broker;
-    struct kslice *s = &req->body;
-    if (req->api_version >= 3)
-        (void)kw_get_str(s, false); /* transactional_id: transactions come later */
-    int16_t acks = kslice_i16(s);
-    (void)kslice_i32(s); /* timeout_ms: only acks=all waits, and not yet */
-    int32_t n_topics = kw_get_array_len(s, false, 6);
-    if (!kslice_ok(s) || !produce_structure_ok(*s, n_topics))
-        return KERR__CLOSE;
-    bool bad_acks = acks != 0 && acks != 1 && acks != -1;
-    bool any_error = false;
+    return pp->t ? pp->t->parts[pp->index] : NULL;
+}
+
+static void produce_op_free(struct produce_op *op)
+{
+    for (int i = 0; i < op->n; i++) {
+        if (op->parts[i].watched)
+            partition_unwatch(pp_partition(&op->parts[i]), &op->parts[i].waiter);
+        topic_unref(op->parts[i].t);
+    }
+    if (op->wake_ev)
+        event_free(op->wake_ev);
+    if (op->timer_ev)
+        event_free(op->timer_ev);
+    free(op->parts);
+    free(op->topic_start);
+    free(op->topic_names);
+    free(op);
+}
+
+static void produce_partition(struct req *req, struct topic *t, int16_t acks,
+                              const uint8_t *rec, int32_t rec_len, struct produce_part *r)
+{
+    r->base_offset = r->append_time = r->log_start = -1;
+    if (!t || r->index < 0 || r->index >= t->n_parts) {
+        r->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        return;
+    }
+    struct partition *part = t->parts[r->index];
+    r->err = produce_validate(req, part, rec, rec_len);
+    if (r->err != KERR_NONE)
+        return;
+    int64_t now = clock_wall_ms();
+    uint8_t *batch = (uint8_t *)rec; /* the frame is ours to modify */
+    if (part->tc.log_append_time) {
+        set_log_append_time(batch, (size_t)rec_len, now);
+        r->append_time = now;
+    }
+    r->err = partition_append(part, batch, (size_t)rec_len, now, acks == -1, &r->base_offset,
+                              &r->last_offset, &r->leader_epoch, &r->log_start);
+    if (r->err != KERR_NONE) {
+        r->base_offset = r->append_time = -1;
+        return;
+    }
+    metrics_add(&req->broker->metrics.produce_bytes, (uint64_t)rec_len);
+    metrics_add(&req->broker->metrics.produce_records,
+                (uint64_t)be32_load(batch + BATCH_OFF_RECORDS_COUNT));
+    if (acks == -1) {
+        r->waiting = true;
+        topic_ref(t);
+        r->t = t;
+    }
+}
+
+static void produce_encode(struct produce_op *op)
+{
+    struct req *req = op->req;
     struct kbuf *o = &req->out;
-    kw_put_array_len(o, false, n_topics < 0 ? 0 : n_topics);
+    kw_put_array_len(o, false, op->n_topics);
+    for (int ti = 0; ti < op->n_topics; ti++) {
+        int first = op->topic_start[ti];
+        int end = ti + 1 < op->n_topics ? op->topic_start[ti + 1] : op->n;
+        kw_put_kstr(o, false, op->topic_names[ti]);
+        kw_put_array_len(o, false, end - first);
+        for (int i = first; i < end; i++) {
+            const struct produce_part *r = &op->parts[i];
+            kbuf_put_i32(o, r->index);
+            kbuf_put_i16(o, r->err);
+            kbuf_put_i64(o, r->err == KERR_NONE ? r->base_offset : -1);
+            if (req->api_version >= 2)
+                kbuf_put_i64(o, r->err == KERR_NONE ? r->append_time : -1);
+            if (req->api_version >= 5)
+                kbuf_put_i64(o, r->log_start);
+        }
+    }
+    if (req->api_version >= 1)
+        kbuf_put_i32(o, 0); /* throttle_time_ms */
+}
+
+static struct produce_part *produce_add_part(struct produce_op *op)
+{
+    if (op->n == op->cap) {
+        int cap = op->cap ? op->cap * 2 : 8;
+        struct produce_part *v = realloc(op->parts, sizeof(*v) * (size_t)cap);
+        if (!v)
+            return NULL;
+        op->parts = v;
+        op->cap = cap;
+    }
+    struct produce_part *r = &op->parts[op->n++];
+    *r = (struct produce_part){0};
+    return r;
+}
+
+/* Appends every partition; false on a malformed request or OOM. */
+static bool produce_all(struct produce_op *op, struct kslice *s, int32_t n_topics)
+{
+    struct broker *b = op->req->broker;
+    bool bad_acks = op->acks != 0 && op->acks != 1 && op->acks != -1;
+    op->topic_start = calloc((size_t)(n_topics > 0 ? n_topics : 1), sizeof(int));
+    op->topic_names = calloc((size_t)(n_topics > 0 ? n_topics : 1), sizeof(struct kstr));
+    if (!op->topic_start || !op->topic_names)
+        return false;
     for (int32_t i = 0; i < n_topics && kslice_ok(s); i++) {
         struct kstr name = kw_get_str(s, false);
         int32_t n_parts = kw_get_array_len(s, false, 8);
         if (!kslice_ok(s) || !name.ptr)
-            return KERR__CLOSE;
+            return false;
+        op->topic_names[op->n_topics] = name;
+        op->topic_start[op->n_topics++] = op->n;
         struct topic *t = topics_get(b->topics, name.ptr, (size_t)name.len);
-        kw_put_kstr(o, false, name);
-        kw_put_array_len(o, false, n_parts < 0 ? 0 : n_parts);
         for (int32_t j = 0; j < n_parts && kslice_ok(s); j++) {
-            int32_t index = kslice_i32(s);
+            struct produce_part *r = produce_add_part(op);
+            if (!r) {
+                topic_unref(t);
+                return false;
+            }
+            r->index = kslice_i32(s);
             int32_t rec_len;
             const uint8_t *rec = kw_get_bytes(s, false, &rec_len);
             if (!kslice_ok(s))
                 break;
-            struct produce_result r = {.err = KERR_INVALID_REQUIRED_ACKS};
+            r->err = KERR_INVALID_REQUIRED_ACKS;
+            r->base_offset = r->append_time = r->log_start = -1;
             if (!bad_acks)
-                produce_partition(req, t, acks, index, rec, rec_len, &r);
-            else
-                r.base_offset = r.append_time = r.log_start = -1;
-            if (r.err != KERR_NONE) {
-                any_error = true;
+                produce_partition(op->req, t, op->acks, rec, rec_len, r);
+            if (r->err != KERR_NONE)
                 say_debug("kafka", "produce rejected topic=%.*s partition=%d err=%s",
-                          (int)name.len, name.ptr, index, kerr_name(r.err));
-            }
-            write_result(req, index, &r);
+                          (int)name.len, name.ptr, r->index, kerr_name(r->err));
         }
         topic_unref(t);
     }
-    if (!kslice_ok(s))
+    return kslice_ok(s);
+}
+
+/* acks=all: re-checks the waiting partitions; true when none waits. */
+static bool produce_check_acks(struct produce_op *op, bool timed_out)
+{
+    bool waiting = false;
+    for (int i = 0; i < op->n; i++) {
+        struct produce_part *r = &op->parts[i];
+        if (!r->waiting)
+            continue;
+        kerr_t st = partition_ack_status(pp_partition(r), r->last_offset, r->leader_epoch);
+        if (st == KERR__AGAIN && timed_out)
+            st = KERR_REQUEST_TIMED_OUT;
+        if (st == KERR__AGAIN) {
+            waiting = true;
+            continue;
+        }
+        r->waiting = false;
+        r->err = st;
+    }
+    return !waiting;
+}
+
+static void produce_finish(struct produce_op *op)
+{
+    struct req *req = op->req;
+    req->cancel = NULL;
+    req->handler_state = NULL;
+    produce_encode(op);
+    produce_op_free(op);
+    req_complete(req);
+}
+
+static void produce_wake_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct produce_op *op = arg;
+    if (produce_check_acks(op, false))
+        produce_finish(op);
+}
+
+static void produce_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct produce_op *op = arg;
+    produce_check_acks(op, true);
+    produce_finish(op);
+}
+
+/* Shutdown: answer now (the records may still become committed). */
+static void produce_cancel(struct req *req)
+{
+    struct produce_op *op = req->handler_state;
+    produce_check_acks(op, true);
+    produce_finish(op);
+}
+
+/* Appending/fetching thread, partition lock held: only activate. */
+static void produce_waiter_wake(struct pwaiter *w)
+{
+    struct produce_op *op = w->owner;
+    event_active(op->wake_ev, EV_READ, 0);
+}
+
+static kerr_t produce_park(struct produce_op *op, int32_t timeout_ms)
+{
+    struct event_base *base = req_base(op->req);
+    op->wake_ev = event_new(base, -1, 0, produce_wake_ev_cb, op);
+    op->timer_ev = evtimer_new(base, produce_timer_cb, op);
+    if (!op->wake_ev || !op->timer_ev)
+        return KERR__NOMEM;
+    for (int i = 0; i < op->n; i++) { /* one node per waiting partition entry */
+        struct produce_part *r = &op->parts[i];
+        if (!r->waiting)
+            continue;
+        r->waiter = (struct pwaiter){.wake = produce_waiter_wake, .owner = op, .what = "produce"};
+        partition_watch(pp_partition(r), &r->waiter);
+        r->watched = true;
+    }
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    evtimer_add(op->timer_ev, &tv);
+    op->req->handler_state = op;
+    op->req->cancel = produce_cancel;
+    event_active(op->wake_ev, EV_READ, 0); /* the HW may have moved meanwhile */
+    return KERR__PENDING;
+}
+
+kerr_t handle_produce(struct req *req)
+{
+    struct kslice *s = &req->body;
+    if (req->api_version >= 3)
+        (void)kw_get_str(s, false); /* transactional_id: transactions come later */
+    int16_t acks = kslice_i16(s);
+    int32_t timeout_ms = kslice_i32(s);
+    int32_t n_topics = kw_get_array_len(s, false, 6);
+    if (!kslice_ok(s) || !produce_structure_ok(*s, n_topics))
         return KERR__CLOSE;
-    if (req->api_version >= 1)
-        kbuf_put_i32(o, 0); /* throttle_time_ms */
+    struct produce_op *op = calloc(1, sizeof(*op));
+    if (!op)
+        return KERR__CLOSE;
+    op->req = req;
+    op->acks = acks;
+    if (!produce_all(op, s, n_topics)) {
+        produce_op_free(op);
+        return KERR__CLOSE;
+    }
+    bool any_error = false;
+    for (int i = 0; i < op->n; i++)
+        any_error |= op->parts[i].err != KERR_NONE;
+    if (acks == -1 && !produce_check_acks(op, false) &&
+        produce_park(op, timeout_ms) == KERR__PENDING)
+        return KERR__PENDING;
+    if (acks == -1)
+        produce_check_acks(op, true);
+    produce_encode(op);
+    produce_op_free(op);
     if (acks == 0) {
         req->no_response = true;
         if (any_error)

@@ -2,11 +2,14 @@
  * broker/replication/partition.c — a partition replica: append as leader,
  * reads bounded by the high watermark, ListOffsets, and fetch waiters.
  *
- * Single-broker rule until replication lands (DESIGN.md §6): with an ISR of
- * one, the HW follows the LEO at every append.
+ * Replication state (DESIGN.md §6): the leader tracks each follower's LEO
+ * (its fetch offset) and caught-up time, the HW is the minimum LEO over the
+ * ISR, and ISR changes are proposed to the controller (isr.c sends them).
+ * A follower appends what its fetcher brings and takes the leader's HW.
  */
 #include "broker/replication/partition.h"
 #include "broker/storage/plog.h"
+#include "common/base.h"
 #include "common/say.h"
 
 #include <stdio.h>
@@ -56,7 +59,9 @@ struct partition *partition_new(const char *topic, int32_t index, const char *di
             free(part);
             return NULL;
         }
-        part->hw = plog_end_offset(part->log);
+        /* the HW is known again once a leader's state arrives (leader: from
+         * the ISR's LEOs; follower: from fetch responses) */
+        part->hw = plog_start_offset(part->log);
     }
     return part;
 }
@@ -65,6 +70,9 @@ void partition_free(struct partition *part, bool remove_files)
 {
     if (!part)
         return;
+    if (part->waiters)
+        say_error("replica", "partition freed with a waiter topic=%s partition=%d waiter=%s",
+                  part->topic, part->index, part->waiters->what ? part->waiters->what : "?");
     KASSERT(part->waiters == NULL);
     plog_close(part->log);
     if (remove_files)
@@ -80,18 +88,57 @@ static void partition_wake_locked(struct partition *part)
         w->wake(w);
 }
 
-kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, int64_t now_ms,
-                        int64_t *base_offset, int64_t *log_start)
+/* The HW counts the ISR and, while a proposal is in flight, its members
+ * too (so a replica joining the ISR never lacks a committed record). */
+static bool hw_member_locked(const struct partition *part, int32_t id)
 {
-    int64_t last;
+    for (int i = 0; i < part->n_isr; i++)
+        if (part->isr[i] == id)
+            return true;
+    for (int i = 0; part->isr_inflight && i < part->n_pending_isr; i++)
+        if (part->pending_isr[i] == id)
+            return true;
+    return false;
+}
+
+/* Leader: HW = min LEO over the HW members; it only moves forward. */
+static void update_hw_locked(struct partition *part)
+{
+    if (!part->is_leader || !part->log)
+        return;
+    int64_t hw = plog_end_offset(part->log);
+    for (int i = 0; i < part->n_followers; i++) {
+        const struct replica_progress *rp = &part->followers[i];
+        if (hw_member_locked(part, rp->id) && rp->leo < hw)
+            hw = rp->leo;
+    }
+    if (hw > part->hw) {
+        part->hw = hw;
+        partition_wake_locked(part);
+    }
+}
+
+kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, int64_t now_ms,
+                        bool acks_all, int64_t *base_offset, int64_t *last_offset,
+                        int32_t *leader_epoch, int64_t *log_start)
+{
     kerr_t rc;
     pthread_mutex_lock(&part->lock);
     if (part->deleted || !part->log) {
-        rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        rc = part->deleted ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_NOT_LEADER_OR_FOLLOWER;
+        goto out;
+    }
+    if (!part->is_leader) {
+        rc = KERR_NOT_LEADER_OR_FOLLOWER;
+        goto out;
+    }
+    if (acks_all && part->n_isr < part->tc.min_insync_replicas) {
+        rc = KERR_NOT_ENOUGH_REPLICAS;
         goto out;
     }
     int segments = plog_segment_count(part->log);
-    rc = plog_append(part->log, batches, len, part->leader_epoch, now_ms, base_offset, &last);
+    rc = plog_append(part->log, batches, len, part->leader_epoch, now_ms, base_offset,
+                     last_offset);
     if (rc != KERR_NONE) {
         /* the log is unchanged; say it once until an append succeeds again */
         if (rc == KERR_KAFKA_STORAGE_ERROR && !part->storage_error_logged)
@@ -105,17 +152,62 @@ kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, in
     part->storage_error_logged = false;
     if (plog_segment_count(part->log) > segments)
         part->roll_flush_pending = true;
-    if (part->n_isr <= 1)
-        part->hw = last + 1;
+    *leader_epoch = part->leader_epoch;
     *log_start = plog_start_offset(part->log);
-    partition_wake_locked(part);
+    partition_wake_locked(part); /* followers long-poll on the LEO */
+    update_hw_locked(part);
 out:
     pthread_mutex_unlock(&part->lock);
     return rc;
 }
 
-kerr_t partition_read(struct partition *part, int64_t offset, int64_t max_bytes, bool min_one,
-                      bool to_leo, struct partition_read *out)
+kerr_t partition_ack_status(struct partition *part, int64_t last_offset, int32_t leader_epoch)
+{
+    kerr_t rc = KERR__AGAIN;
+    pthread_mutex_lock(&part->lock);
+    if (part->deleted || !part->log)
+        rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    else if (!part->is_leader || part->leader_epoch != leader_epoch)
+        rc = KERR_NOT_LEADER_OR_FOLLOWER;
+    else if (part->hw > last_offset)
+        rc = part->n_isr < part->tc.min_insync_replicas ? KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND
+                                                        : KERR_NONE;
+    pthread_mutex_unlock(&part->lock);
+    return rc;
+}
+
+static struct replica_progress *follower_locked(struct partition *part, int32_t id)
+{
+    for (int i = 0; i < part->n_followers; i++)
+        if (part->followers[i].id == id)
+            return &part->followers[i];
+    return NULL;
+}
+
+/* A follower fetched at `offset` (= its LEO): Kafka's caught-up rule. */
+static void follower_fetched_locked(struct partition *part, struct replica_progress *rp,
+                                    int64_t offset, int64_t now_ms)
+{
+    int64_t leo = plog_end_offset(part->log);
+    if (offset >= leo)
+        rp->caught_up_ms = MAX(rp->caught_up_ms, now_ms);
+    else if (offset >= rp->last_fetch_leader_leo && rp->last_fetch_ms > 0)
+        rp->caught_up_ms = MAX(rp->caught_up_ms, rp->last_fetch_ms);
+    rp->last_fetch_leader_leo = leo;
+    rp->last_fetch_ms = now_ms;
+    rp->leo = offset;
+    update_hw_locked(part);
+}
+
+static kerr_t check_epoch_locked(const struct partition *part, int32_t current)
+{
+    if (current < 0 || current == part->leader_epoch)
+        return KERR_NONE;
+    return current < part->leader_epoch ? KERR_FENCED_LEADER_EPOCH : KERR_UNKNOWN_LEADER_EPOCH;
+}
+
+kerr_t partition_read(struct partition *part, const struct partition_fetch *f,
+                      struct partition_read *out)
 {
     struct file_span span = {.fd = -1};
     kerr_t rc;
@@ -123,13 +215,27 @@ kerr_t partition_read(struct partition *part, int64_t offset, int64_t max_bytes,
     out->pos = out->len = 0;
     pthread_mutex_lock(&part->lock);
     if (part->deleted || !part->log) {
-        rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        rc = part->deleted ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_NOT_LEADER_OR_FOLLOWER;
         goto out;
     }
+    rc = check_epoch_locked(part, f->current_leader_epoch);
+    if (rc == KERR_NONE && !part->is_leader)
+        rc = KERR_NOT_LEADER_OR_FOLLOWER;
+    struct replica_progress *rp = NULL;
+    if (rc == KERR_NONE && f->replica_id >= 0) {
+        rp = follower_locked(part, f->replica_id);
+        if (!rp)
+            rc = KERR_NOT_LEADER_OR_FOLLOWER; /* not a replica of this partition */
+        else if (f->offset <= plog_end_offset(part->log))
+            follower_fetched_locked(part, rp, f->offset, f->now_ms);
+    }
+    if (rc != KERR_NONE)
+        goto out;
     out->hw = out->lso = part->hw;
     out->log_start = plog_start_offset(part->log);
     out->leo = plog_end_offset(part->log);
-    rc = plog_read(part->log, offset, to_leo ? out->leo : part->hw, max_bytes, min_one, &span);
+    rc = plog_read(part->log, f->offset, rp ? out->leo : part->hw, f->max_bytes, f->min_one,
+                   &span);
     if (rc == KERR_NONE && span.len > 0) {
         out->fd = span.fd;
         out->pos = span.pos;
@@ -146,7 +252,7 @@ kerr_t partition_list_offset(struct partition *part, int64_t ts, int64_t *offset
     kerr_t rc = KERR_NONE;
     pthread_mutex_lock(&part->lock);
     if (part->deleted || !part->log) {
-        rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        rc = part->deleted ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_NOT_LEADER_OR_FOLLOWER;
     } else if (ts == -1) {
         *offset = part->hw;
         *found_ts = -1;
@@ -259,13 +365,15 @@ kerr_t partition_flush(struct partition *part)
     return rc;
 }
 
-bool partition_checkpoint(struct partition *part, int64_t *recovery_point, int64_t *log_start)
+bool partition_checkpoint(struct partition *part, int64_t *recovery_point, int64_t *log_start,
+                          int64_t *hw)
 {
     bool have = false;
     pthread_mutex_lock(&part->lock);
     if (part->log && !part->deleted) {
         *recovery_point = plog_recovery_point(part->log);
         *log_start = plog_start_offset(part->log);
+        *hw = part->hw;
         have = true;
     }
     pthread_mutex_unlock(&part->lock);
@@ -281,6 +389,14 @@ void partition_restore_log_start(struct partition *part, int64_t log_start)
     pthread_mutex_unlock(&part->lock);
 }
 
+void partition_restore_hw(struct partition *part, int64_t hw)
+{
+    pthread_mutex_lock(&part->lock);
+    if (part->log && hw > part->hw)
+        part->hw = MIN(hw, plog_end_offset(part->log));
+    pthread_mutex_unlock(&part->lock);
+}
+
 bool partition_take_roll_flush(struct partition *part)
 {
     pthread_mutex_lock(&part->lock);
@@ -288,4 +404,236 @@ bool partition_take_roll_flush(struct partition *part)
     part->roll_flush_pending = false;
     pthread_mutex_unlock(&part->lock);
     return pending;
+}
+
+/* --- replication state ------------------------------------------------- */
+
+static bool contains(const int32_t *v, int n, int32_t id)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i] == id)
+            return true;
+    return false;
+}
+
+/* Leader: one progress entry per other replica, all unknown and caught up
+ * now (Kafka resets them when leadership starts). Keeps known entries when
+ * the epoch is unchanged. */
+static void reset_followers_locked(struct partition *part, bool keep, int64_t now_ms)
+{
+    struct replica_progress old[PARTITION_MAX_REPLICAS];
+    int n_old = part->n_followers;
+    memcpy(old, part->followers, sizeof(old));
+    part->n_followers = 0;
+    for (int i = 0; i < part->n_replicas; i++) {
+        int32_t id = part->replicas[i];
+        if (id == part->self_id)
+            continue;
+        struct replica_progress rp = {.id = id, .leo = -1, .caught_up_ms = now_ms,
+                                      .last_fetch_leader_leo = -1};
+        for (int k = 0; keep && k < n_old; k++)
+            if (old[k].id == id)
+                rp = old[k];
+        part->followers[part->n_followers++] = rp;
+    }
+}
+
+kerr_t partition_apply_state(struct partition *part, int32_t self_id,
+                             const struct partition_state *st, int64_t now_ms,
+                             bool *role_changed)
+{
+    *role_changed = false;
+    if (st->n_isr > PARTITION_MAX_REPLICAS || st->n_replicas > PARTITION_MAX_REPLICAS ||
+        st->n_isr < 0 || st->n_replicas < 0)
+        return KERR_INVALID_REQUEST;
+    kerr_t rc = KERR_NONE;
+    pthread_mutex_lock(&part->lock);
+    bool known = part->self_id == self_id && (part->is_leader || part->leader >= 0 ||
+                                              part->leader_epoch > 0);
+    if (known && st->leader_epoch < part->leader_epoch) {
+        rc = KERR_FENCED_LEADER_EPOCH;
+        goto out;
+    }
+    bool same = known && st->leader_epoch == part->leader_epoch && st->leader == part->leader;
+    part->self_id = self_id;
+    part->leader = st->leader;
+    part->leader_epoch = st->leader_epoch;
+    if (!same || st->partition_epoch >= part->partition_epoch) {
+        part->partition_epoch = st->partition_epoch;
+        part->n_isr = st->n_isr;
+        memcpy(part->isr, st->isr, sizeof(int32_t) * (size_t)st->n_isr);
+        part->isr_inflight = false;
+    }
+    part->n_replicas = st->n_replicas;
+    memcpy(part->replicas, st->replicas, sizeof(int32_t) * (size_t)st->n_replicas);
+    part->is_leader = st->leader == self_id;
+    if (part->is_leader && part->log)
+        (void)plog_assign_epoch(part->log, st->leader_epoch); /* the epoch starts at the LEO */
+    if (part->is_leader)
+        reset_followers_locked(part, same, now_ms);
+    else
+        part->n_followers = 0;
+    *role_changed = !same;
+    if (part->is_leader)
+        update_hw_locked(part);
+    partition_wake_locked(part); /* parked fetches and produces re-check their role */
+out:
+    pthread_mutex_unlock(&part->lock);
+    return rc;
+}
+
+bool partition_follower_position(struct partition *part, int32_t leader_epoch, int64_t *leo,
+                                 int64_t *hw)
+{
+    pthread_mutex_lock(&part->lock);
+    bool ok = part->log && !part->deleted && !part->is_leader &&
+              part->leader_epoch == leader_epoch;
+    if (ok) {
+        *leo = plog_end_offset(part->log);
+        *hw = part->hw;
+    }
+    pthread_mutex_unlock(&part->lock);
+    return ok;
+}
+
+static kerr_t follower_check_locked(const struct partition *part, int32_t leader_epoch)
+{
+    if (part->deleted || !part->log)
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (part->is_leader || part->leader_epoch != leader_epoch)
+        return KERR_FENCED_LEADER_EPOCH;
+    return KERR_NONE;
+}
+
+kerr_t partition_append_replica(struct partition *part, int32_t leader_epoch,
+                                const uint8_t *batches, size_t len, int64_t leader_hw,
+                                int64_t leader_log_start, int64_t now_ms)
+{
+    pthread_mutex_lock(&part->lock);
+    kerr_t rc = follower_check_locked(part, leader_epoch);
+    if (rc == KERR_NONE && len > 0) {
+        int64_t first, last;
+        int segments = plog_segment_count(part->log);
+        rc = plog_append_replica(part->log, batches, len, now_ms, &first, &last);
+        if (rc == KERR_NONE && plog_segment_count(part->log) > segments)
+            part->roll_flush_pending = true;
+    }
+    if (rc == KERR_NONE) {
+        if (leader_log_start > plog_start_offset(part->log) &&
+            leader_log_start <= plog_end_offset(part->log))
+            (void)plog_advance_start_offset(part->log, leader_log_start);
+        int64_t hw = MIN(leader_hw, plog_end_offset(part->log));
+        if (hw > part->hw) {
+            part->hw = hw;
+            partition_wake_locked(part);
+        }
+    }
+    pthread_mutex_unlock(&part->lock);
+    return rc;
+}
+
+kerr_t partition_truncate(struct partition *part, int32_t leader_epoch, int64_t offset,
+                          bool fully)
+{
+    pthread_mutex_lock(&part->lock);
+    kerr_t rc = follower_check_locked(part, leader_epoch);
+    if (rc == KERR_NONE) {
+        int64_t before = plog_end_offset(part->log);
+        rc = fully ? plog_truncate_fully(part->log, offset) : plog_truncate_to(part->log, offset);
+        int64_t leo = plog_end_offset(part->log);
+        if (fully)
+            part->hw = leo;
+        else if (part->hw > leo)
+            part->hw = leo;
+        if (rc == KERR_NONE && (leo != before || fully))
+            say_info("replica", "truncated topic=%s partition=%d from=%lld to=%lld fully=%d",
+                     part->topic, part->index, (long long)before, (long long)leo, fully);
+    }
+    pthread_mutex_unlock(&part->lock);
+    return rc;
+}
+
+int32_t partition_latest_epoch(struct partition *part)
+{
+    pthread_mutex_lock(&part->lock);
+    int32_t e = part->log ? plog_latest_epoch(part->log) : -1;
+    pthread_mutex_unlock(&part->lock);
+    return e;
+}
+
+kerr_t partition_end_offset_for_epoch(struct partition *part, int32_t self_id,
+                                      bool need_leader, int32_t current_leader_epoch,
+                                      int32_t epoch, int32_t *end_epoch, int64_t *end_offset)
+{
+    *end_epoch = -1;
+    *end_offset = -1;
+    pthread_mutex_lock(&part->lock);
+    kerr_t rc = KERR_NONE;
+    if (part->deleted || !part->log)
+        rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    else if (need_leader && !(part->is_leader && part->self_id == self_id))
+        rc = KERR_NOT_LEADER_OR_FOLLOWER;
+    else
+        rc = check_epoch_locked(part, current_leader_epoch);
+    if (rc == KERR_NONE)
+        rc = plog_end_offset_for_epoch(part->log, epoch, end_epoch, end_offset);
+    pthread_mutex_unlock(&part->lock);
+    return rc;
+}
+
+bool partition_isr_proposal(struct partition *part, int64_t now_ms, int64_t lag_ms,
+                            int32_t *new_isr, int *n_new_isr, int32_t *leader_epoch,
+                            int32_t *partition_epoch)
+{
+    bool change = false;
+    pthread_mutex_lock(&part->lock);
+    if (!part->is_leader || part->isr_inflight || part->deleted || !part->log)
+        goto out;
+    int n = 0;
+    for (int i = 0; i < part->n_isr; i++) {
+        int32_t id = part->isr[i];
+        const struct replica_progress *rp = follower_locked(part, id);
+        if (id != part->self_id && (!rp || now_ms - rp->caught_up_ms > lag_ms)) {
+            change = true; /* lagging (or no longer a replica): shrink */
+            continue;
+        }
+        new_isr[n++] = id;
+    }
+    for (int i = 0; i < part->n_followers; i++) {
+        const struct replica_progress *rp = &part->followers[i];
+        if (!contains(part->isr, part->n_isr, rp->id) && rp->leo >= part->hw &&
+            now_ms - rp->caught_up_ms <= lag_ms && n < PARTITION_MAX_REPLICAS) {
+            new_isr[n++] = rp->id; /* caught up: expand */
+            change = true;
+        }
+    }
+    if (change) {
+        *n_new_isr = n;
+        *leader_epoch = part->leader_epoch;
+        *partition_epoch = part->partition_epoch;
+        part->isr_inflight = true;
+        part->n_pending_isr = n;
+        memcpy(part->pending_isr, new_isr, sizeof(int32_t) * (size_t)n);
+    }
+out:
+    pthread_mutex_unlock(&part->lock);
+    return change;
+}
+
+void partition_isr_result(struct partition *part, kerr_t err, int32_t leader_epoch,
+                          const int32_t *isr, int n_isr, int32_t partition_epoch)
+{
+    pthread_mutex_lock(&part->lock);
+    part->isr_inflight = false;
+    if (err == KERR_NONE && part->is_leader && part->leader_epoch == leader_epoch &&
+        n_isr > 0 && n_isr <= PARTITION_MAX_REPLICAS && partition_epoch >= part->partition_epoch) {
+        say_info("replica", "isr changed topic=%s partition=%d isr_size=%d->%d", part->topic,
+                 part->index, part->n_isr, n_isr);
+        part->n_isr = n_isr;
+        memcpy(part->isr, isr, sizeof(int32_t) * (size_t)n_isr);
+        part->partition_epoch = partition_epoch;
+    }
+    update_hw_locked(part);
+    partition_wake_locked(part);
+    pthread_mutex_unlock(&part->lock);
 }

@@ -29,6 +29,16 @@ struct pwaiter {
     void (*wake)(struct pwaiter *w);
     struct pwaiter *next; /* guarded by the partition lock */
     void *owner;
+    const char *what;     /* "fetch", "produce": for diagnostics */
+};
+
+/* A follower as its leader sees it (DESIGN.md §6). Times are monotonic ms. */
+struct replica_progress {
+    int32_t id;
+    int64_t leo;                  /* from its last fetch offset; -1 unknown */
+    int64_t caught_up_ms;         /* last time it had everything the leader had */
+    int64_t last_fetch_ms;
+    int64_t last_fetch_leader_leo;
 };
 
 struct partition {
@@ -45,6 +55,15 @@ struct partition {
     int n_replicas;
     int32_t isr[PARTITION_MAX_REPLICAS];
     int n_isr;
+    /* replication: set by partition_apply_state() (LeaderAndIsr) */
+    int32_t self_id;              /* this broker (valid once a state was applied) */
+    bool is_leader;               /* leader == self_id */
+    int32_t partition_epoch;      /* state znode version the ISR is based on */
+    struct replica_progress followers[PARTITION_MAX_REPLICAS]; /* leader only */
+    int n_followers;
+    bool isr_inflight;            /* an AlterIsr proposal awaits its answer */
+    int32_t pending_isr[PARTITION_MAX_REPLICAS]; /* its proposed ISR */
+    int n_pending_isr;
     bool deleted;                 /* topic being deleted: refuse everything */
     bool storage_error_logged;    /* a disk error was logged; cleared by a good append */
     int64_t last_flush_ms;        /* monotonic; background worker only (not locked) */
@@ -62,9 +81,19 @@ struct partition *partition_new(const char *topic, int32_t index, const char *di
 void partition_free(struct partition *part, bool remove_files);
 
 /* Appends validated batches as leader. Modifies bytes in place (offsets,
- * leader epoch). Wakes waiters. Locks part->lock. */
+ * leader epoch). NOT_LEADER_OR_FOLLOWER unless this broker leads; with
+ * acks_all, NOT_ENOUGH_REPLICAS when the ISR is smaller than
+ * min.insync.replicas (nothing appended). *last_offset: the last offset
+ * written; *leader_epoch: the epoch it was written under (for
+ * partition_ack_status). Wakes waiters. Locks part->lock. */
 kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, int64_t now_ms,
-                        int64_t *base_offset, int64_t *log_start);
+                        bool acks_all, int64_t *base_offset, int64_t *last_offset,
+                        int32_t *leader_epoch, int64_t *log_start);
+/* acks=all: KERR_NONE once the HW passed last_offset (then
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR is below min.insync.replicas),
+ * KERR__AGAIN while it has not, NOT_LEADER_OR_FOLLOWER when leadership
+ * moved on from leader_epoch (the record may or may not survive). */
+kerr_t partition_ack_status(struct partition *part, int64_t last_offset, int32_t leader_epoch);
 
 /* What a fetch of one partition gets back. */
 struct partition_read {
@@ -72,10 +101,23 @@ struct partition_read {
     int fd;                       /* -1 when no bytes */
     int64_t pos, len;
 };
-/* Reads from offset for a consumer (up to the HW) or a follower (up to the
- * LEO). max_bytes/min_one as plog_read. Locks part->lock. */
-kerr_t partition_read(struct partition *part, int64_t offset, int64_t max_bytes, bool min_one,
-                      bool to_leo, struct partition_read *out);
+/* One partition of a Fetch. */
+struct partition_fetch {
+    int32_t replica_id;           /* -1 consumer, else the follower's broker id */
+    int32_t current_leader_epoch; /* -1 = not checked */
+    int64_t offset;
+    int64_t max_bytes;
+    bool min_one;                 /* as plog_read */
+    int64_t now_ms;               /* monotonic */
+};
+/* Reads for a consumer (up to the HW) or a follower (up to the LEO); only
+ * the leader serves (NOT_LEADER_OR_FOLLOWER), a current_leader_epoch
+ * other than ours gives FENCED_LEADER_EPOCH (older) or
+ * UNKNOWN_LEADER_EPOCH (newer). A follower's fetch offset is its LEO: it
+ * updates its progress and may move the HW (waking waiters). Locks
+ * part->lock. */
+kerr_t partition_read(struct partition *part, const struct partition_fetch *f,
+                      struct partition_read *out);
 
 /* ListOffsets: -1 latest (HW), -2 earliest, else by timestamp. */
 kerr_t partition_list_offset(struct partition *part, int64_t ts, int64_t *offset,
@@ -96,9 +138,79 @@ kerr_t partition_flush(struct partition *part);
  * an fsync on the produce path. Locks part->lock. */
 bool partition_take_roll_flush(struct partition *part);
 /* Reads the values the checkpoint files keep; false if no local log. */
-bool partition_checkpoint(struct partition *part, int64_t *recovery_point, int64_t *log_start);
+bool partition_checkpoint(struct partition *part, int64_t *recovery_point, int64_t *log_start,
+                          int64_t *hw);
 /* Restores a checkpointed log start offset at start-up. */
 void partition_restore_log_start(struct partition *part, int64_t log_start);
+/* Restores a checkpointed high watermark at start-up (capped by the LEO). */
+void partition_restore_hw(struct partition *part, int64_t hw);
+
+/* --- replication (DESIGN.md §6) --------------------------------------- */
+
+/* The controller's decision for this partition (LeaderAndIsr). */
+struct partition_state {
+    int32_t leader;               /* -1 = offline */
+    int32_t leader_epoch;
+    int32_t partition_epoch;      /* version of the state znode (AlterIsr) */
+    int n_isr;
+    const int32_t *isr;
+    int n_replicas;
+    const int32_t *replicas;
+};
+
+/* Applies a LeaderAndIsr state. Refuses (KERR_STALE_CONTROLLER_EPOCH is
+ * not used here: FENCED_LEADER_EPOCH) a leader epoch older than the
+ * current one; the same epoch only refreshes ISR/replicas. Becoming leader
+ * starts a new epoch in the log's epoch cache at the LEO and forgets the
+ * followers' progress; becoming follower drops the follower tracking.
+ * *role_changed: the leader or epoch changed (a follower must restart its
+ * fetcher, with truncation). Locks part->lock. */
+kerr_t partition_apply_state(struct partition *part, int32_t self_id,
+                             const struct partition_state *st, int64_t now_ms,
+                             bool *role_changed);
+
+/* What a follower's fetcher needs (under the lock): false when this
+ * replica is not a follower of leader_epoch any more. */
+bool partition_follower_position(struct partition *part, int32_t leader_epoch, int64_t *leo,
+                                 int64_t *hw);
+/* Follower append of batches fetched from the leader under leader_epoch
+ * (borrowed, not modified); then HW = min(leader_hw, LEO). Returns
+ * KERR_FENCED_LEADER_EPOCH when the partition moved to another epoch or
+ * role meanwhile (nothing appended). Wakes waiters. Locks part->lock. */
+kerr_t partition_append_replica(struct partition *part, int32_t leader_epoch,
+                                const uint8_t *batches, size_t len, int64_t leader_hw,
+                                int64_t leader_log_start, int64_t now_ms);
+/* Follower truncation (after OffsetForLeaderEpoch, or an out-of-range
+ * fetch): removes every record at or above offset; fully: restarts the
+ * log empty at offset. Same epoch check as above. Never moves the HW up. */
+kerr_t partition_truncate(struct partition *part, int32_t leader_epoch, int64_t offset,
+                          bool fully);
+/* ISR maintenance by the leader. When the ISR should change (a follower
+ * lagging more than lag_ms leaves; a caught-up replica joins), and no
+ * proposal is in flight, fills the proposal (new_isr[PARTITION_MAX_REPLICAS]),
+ * marks it in flight and returns true. While in flight the HW counts the
+ * union of the old and the proposed ISR. Locks part->lock. */
+bool partition_isr_proposal(struct partition *part, int64_t now_ms, int64_t lag_ms,
+                            int32_t *new_isr, int *n_new_isr, int32_t *leader_epoch,
+                            int32_t *partition_epoch);
+/* The controller's answer to a proposal: err == KERR_NONE applies isr and
+ * partition_epoch if the leader epoch still matches; any answer ends the
+ * in-flight state. */
+void partition_isr_result(struct partition *part, kerr_t err, int32_t leader_epoch,
+                          const int32_t *isr, int n_isr, int32_t partition_epoch);
+
+/* The newest epoch in the local log's epoch cache (-1: none). */
+int32_t partition_latest_epoch(struct partition *part);
+/* OffsetForLeaderEpoch on this replica's log: the largest epoch <= epoch
+ * and the end offset of that epoch (the LEO for the newest epoch);
+ * -1/-1 when unknown. Checks first, in this order: the partition has a
+ * local log (else UNKNOWN_TOPIC_OR_PARTITION); when need_leader, this
+ * broker (self_id) leads it (else NOT_LEADER_OR_FOLLOWER); when
+ * current_leader_epoch >= 0, it equals the partition's epoch (older:
+ * FENCED_LEADER_EPOCH, newer: UNKNOWN_LEADER_EPOCH). Locks part->lock. */
+kerr_t partition_end_offset_for_epoch(struct partition *part, int32_t self_id,
+                                      bool need_leader, int32_t current_leader_epoch,
+                                      int32_t epoch, int32_t *end_epoch, int64_t *end_offset);
 
 void partition_watch(struct partition *part, struct pwaiter *w);
 void partition_unwatch(struct partition *part, struct pwaiter *w);

@@ -1,0 +1,76 @@
+/*
+ * broker/kafka/control.c — the private control-plane keys 10000-10004
+ * (controller/rpc.h, proto/control.proto): the request body is one packed
+ * protobuf message, the response body another; api_version is always 0.
+ *
+ * They are accepted only on the inter-broker listener (elsewhere the
+ * connection is closed, as for any unknown key), and are fenced by
+ * controller epoch, broker epoch and leader epoch in
+ * broker/replication/replica_manager.c and the controller.
+ *   LeaderAndIsr, UpdateMetadata, StopReplica -> replica manager, on the
+ *     admin worker (it may read ZooKeeper for a new topic);
+ *   AlterIsr, ControlledShutdown -> this broker's controller, which answers
+ *     NOT_CONTROLLER unless it is the active one.
+ * All five complete later (KERR__PENDING).
+ */
+#include "broker/kafka/dispatch.h"
+#include "broker/net/worker.h"
+#include "broker/replication/replica_manager.h"
+#include "broker/server.h"
+#include "controller/controller.h"
+#include "controller/rpc.h"
+#include "common/say.h"
+
+#include <string.h>
+
+static void control_job(void *arg)
+{
+    struct req *req = arg;
+    struct broker *b = req->broker;
+    const uint8_t *body = req->body.p + req->body.pos;
+    size_t len = req->body.len - req->body.pos;
+    switch (req->api_key) {
+    case RPC_LEADER_AND_ISR:
+        rm_leader_and_isr(b, body, len, &req->out);
+        break;
+    case RPC_UPDATE_METADATA:
+        rm_update_metadata(b, body, len, &req->out);
+        break;
+    default:
+        rm_stop_replica(b, body, len, &req->out);
+        break;
+    }
+    req_complete(req);
+}
+
+/* Controller loop: copy the answer and send it. */
+static void controller_done(void *arg, const uint8_t *resp, size_t len)
+{
+    struct req *req = arg;
+    kbuf_put(&req->out, resp, len);
+    req_complete(req);
+}
+
+kerr_t handle_control(struct req *req)
+{
+    struct broker *b = req->broker;
+    const char *inter = b->cfg->listener[b->cfg->inter_broker_listener].name;
+    if (!req->listener || strcmp(req->listener, inter) != 0) {
+        say_warn("kafka", "control request on a client listener refused key=%d listener=%s",
+                 req->api_key, req->listener ? req->listener : "?");
+        return KERR__CLOSE;
+    }
+    switch (req->api_key) {
+    case RPC_LEADER_AND_ISR:
+    case RPC_UPDATE_METADATA:
+    case RPC_STOP_REPLICA:
+        return worker_post(b->admin, control_job, req) ? KERR__PENDING : KERR__CLOSE;
+    case RPC_ALTER_ISR:
+    case RPC_CONTROLLED_SHUTDOWN:
+        controller_handle_request(b->controller, req->api_key, req->body.p + req->body.pos,
+                                  req->body.len - req->body.pos, controller_done, req);
+        return KERR__PENDING;
+    default:
+        return KERR__CLOSE;
+    }
+}

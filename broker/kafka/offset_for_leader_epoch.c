@@ -1,0 +1,114 @@
+/*
+ * broker/kafka/offset_for_leader_epoch.c — OffsetForLeaderEpoch (key 23),
+ * v0-v4 (DESIGN.md §6, docs/kafka-protocol.md §3).
+ *
+ * Request: replica_id INT32 (v3+; -1 = consumer, else a follower's broker
+ * id), topics[topic STRING, partitions[partition INT32,
+ * current_leader_epoch INT32 (v2+; -1 = not checked), leader_epoch INT32]].
+ * Response: throttle_time_ms INT32 (v2+), topics[topic STRING,
+ * partitions[error_code INT16, partition INT32, leader_epoch INT32 (v1+),
+ * end_offset INT64]]. v4 is flexible: compact strings and arrays, a tag
+ * section after every struct and at the end of the body.
+ *
+ * Per partition the answer is the largest epoch <= leader_epoch that this
+ * replica's log knows and where it ends (the LEO for the newest epoch),
+ * -1/-1 when unknown (partition_end_offset_for_epoch()). Consumers
+ * (replica_id -1, and every request before v3, which carries no
+ * replica_id) must ask the leader (else NOT_LEADER_OR_FOLLOWER); a
+ * broker (replica_id >= 0) is answered from whichever replica it asks.
+ */
+#include "broker/kafka/dispatch.h"
+#include "broker/replication/partition.h"
+#include "broker/server.h"
+#include "broker/topics.h"
+
+/* One partition entry of the request. Plain value. */
+struct olep_part {
+    int32_t index;                /* partition */
+    int32_t current_leader_epoch; /* -1: not checked */
+    int32_t leader_epoch;         /* the epoch asked about */
+};
+
+/* Answers one partition into req->out. t may be NULL (unknown topic). */
+static void answer_one(struct req *req, struct topic *t, const struct olep_part *p,
+                       bool need_leader)
+{
+    struct kbuf *o = &req->out;
+    int32_t end_epoch = -1;
+    int64_t end_offset = -1;
+    kerr_t err;
+
+    if (!t || p->index < 0 || p->index >= t->n_parts || !t->parts[p->index])
+        err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    else
+        err = partition_end_offset_for_epoch(t->parts[p->index], req->broker->id, need_leader,
+                                             p->current_leader_epoch, p->leader_epoch,
+                                             &end_epoch, &end_offset);
+    if (err < 0) /* internal codes never reach the wire */
+        err = KERR_UNKNOWN_SERVER_ERROR;
+    if (err != KERR_NONE) {
+        end_epoch = -1;
+        end_offset = -1;
+    }
+    kbuf_put_i16(o, err);
+    kbuf_put_i32(o, p->index);
+    if (req->api_version >= 1)
+        kbuf_put_i32(o, end_epoch);
+    kbuf_put_i64(o, end_offset);
+    kw_put_tags(o, req->flex);
+}
+
+/* Decodes and answers the partitions of one topic. */
+static kerr_t answer_topic(struct req *req, bool need_leader)
+{
+    struct kslice *s = &req->body;
+    struct kbuf *o = &req->out;
+    bool flex = req->flex;
+    int16_t v = req->api_version;
+    struct kstr name = kw_get_str(s, flex);
+    int32_t np = kw_get_array_len(s, flex, v >= 2 ? 12 : 8);
+    struct topic *t;
+
+    if (!kslice_ok(s) || !name.ptr || np < 0)
+        return KERR__CLOSE;
+    t = topics_get(req->broker->topics, name.ptr, (size_t)name.len);
+    kw_put_kstr(o, flex, name);
+    kw_put_array_len(o, flex, np);
+    for (int32_t j = 0; j < np && kslice_ok(s); j++) {
+        struct olep_part p = {.current_leader_epoch = -1};
+        p.index = kslice_i32(s);
+        if (v >= 2)
+            p.current_leader_epoch = kslice_i32(s);
+        p.leader_epoch = kslice_i32(s);
+        kw_skip_tags(s, flex);
+        if (kslice_ok(s))
+            answer_one(req, t, &p, need_leader);
+    }
+    topic_unref(t);
+    kw_skip_tags(s, flex);
+    kw_put_tags(o, flex);
+    return kslice_ok(s) ? KERR_NONE : KERR__CLOSE;
+}
+
+kerr_t handle_offset_for_leader_epoch(struct req *req)
+{
+    struct kslice *s = &req->body;
+    struct kbuf *o = &req->out;
+    int16_t v = req->api_version;
+    int32_t replica_id = v >= 3 ? kslice_i32(s) : -1;
+    int32_t n_topics = kw_get_array_len(s, req->flex, 2);
+    /* Before v3 there is no replica_id: treat the asker as a consumer. */
+    bool need_leader = replica_id < 0;
+
+    if (!kslice_ok(s) || n_topics < 0)
+        return KERR__CLOSE;
+    if (v >= 2)
+        kbuf_put_i32(o, 0); /* throttle_time_ms */
+    kw_put_array_len(o, req->flex, n_topics);
+    for (int32_t i = 0; i < n_topics; i++)
+        if (answer_topic(req, need_leader) != KERR_NONE)
+            return KERR__CLOSE;
+    kw_skip_tags(s, req->flex);
+    kw_put_tags(o, req->flex);
+    return kslice_ok(s) ? KERR_NONE : KERR__CLOSE;
+}

@@ -1,0 +1,298 @@
+#!/usr/bin/python3
+"""
+tests/harness/checker.py — checks a replication test's history (written by workload.py) and,
+optionally, the replicas' logs on disk (read by replica_logs.py), and says whether the cluster
+kept its promises.
+
+History: JSON lines, one object each, told apart by "type" (workload.py owns the writer):
+  meta       {topic, partitions, producers, consumers, ...}
+  send       {producer, value, partition, status: ok|fail|unknown, offset (int or null), error,
+              t_send, t_ack}
+  consume    {consumer, partition, offset, value, t}   in the order that consumer received them
+  final      {partition, offset, value}                the post-run read of every partition
+  final_hw   {partition, low, high, complete}          where that read started and ended (HW)
+  event      {what, ...}                               faults and client errors (informational)
+
+Findings (counts, with up to EXAMPLES examples each):
+  must be zero (exit 1 otherwise):
+    acked_lost          acked value absent from the final read of its partition
+    consumed_lost       a consumer saw offset o, the final log does not reach o (committed, gone)
+    offset_two_values   one (partition, offset) seen holding two values (acks, consumers, final)
+    consumer_backwards  a consumer received offset o after o' >= o in one partition
+    replica_divergence  a replica's records below the min HW differ from the final read / others
+  reported:
+    acked_wrong_offset  acked at X, but the final log holds another value at X or has it elsewhere
+    value_two_offsets   a value seen at two offsets, not explained as a retry duplicate
+    duplicates          a value at several offsets of its partition in the final log (producer
+                        retries with idempotence off: expected, not a failure)
+    consumer_skips      a consumer jumped from o to o+k (k > 1) over records the final log holds
+    replica_short       a replica without a known HW ends before the min HW but agrees up to its
+                        end (a follower still catching up when its log was read)
+  the history cannot be checked (exit 2 if nothing above fails): a partition without a final
+  read, a final read that stopped early, or one with holes between its low and high offsets.
+
+Output: one JSON line {"verdict": pass|fail|incomplete, counts...}, then readable text.
+CLI: checker.py HISTORY [--log-dir NAME=DIR | --log-dir DIR]... [--json]
+"""
+import argparse
+import json
+import os
+import sys
+from collections import defaultdict
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import replica_logs  # noqa: E402
+
+MUST_BE_ZERO = ("acked_lost", "consumed_lost", "offset_two_values", "consumer_backwards",
+                "replica_divergence")
+REPORTED = ("acked_wrong_offset", "value_two_offsets", "duplicates", "consumer_skips",
+            "replica_short")
+EXAMPLES = 5
+
+
+def load_history(path):
+    """The history's records, in file order. A torn last line (killed writer) is ignored."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+    return out
+
+
+class Report:
+    def __init__(self):
+        self.counts = defaultdict(int)
+        self.examples = defaultdict(list)
+        self.info = {}
+        self.incomplete = []
+
+    def add(self, kind, example, n=1):
+        self.counts[kind] += n
+        if len(self.examples[kind]) < EXAMPLES:
+            self.examples[kind].append(example)
+
+    @property
+    def verdict(self):
+        if any(self.counts[k] for k in MUST_BE_ZERO):
+            return "fail"
+        return "incomplete" if self.incomplete else "pass"
+
+    def summary(self):
+        s = {"verdict": self.verdict}
+        s.update({k: self.counts[k] for k in MUST_BE_ZERO + REPORTED})
+        s.update(self.info)
+        s["incomplete_partitions"] = len(self.incomplete)
+        return s
+
+    def text(self):
+        lines = ["checker: %s" % self.verdict.upper()]
+        lines.append("  " + ", ".join("%s %s" % (k, v) for k, v in self.info.items()))
+        for k in MUST_BE_ZERO + REPORTED:
+            tag = "MUST BE 0" if k in MUST_BE_ZERO else "reported"
+            lines.append("  %-19s %6d   (%s)" % (k, self.counts[k], tag))
+            for ex in self.examples[k]:
+                lines.append("      e.g. " + json.dumps(ex, sort_keys=True))
+        for why in self.incomplete:
+            lines.append("  cannot check: " + why)
+        return "\n".join(lines)
+
+
+class History:
+    """The history split by type; final[p] = {offset: value} only for usable final reads."""
+
+    def __init__(self, records, report):
+        self.sends = [r for r in records if r.get("type") == "send"]
+        self.consumes = defaultdict(list)            # (consumer, partition) -> [(offset, value)]
+        final = defaultdict(dict)
+        self.hw = {}
+        parts = set()
+        for r in records:
+            t = r.get("type")
+            if t == "meta":
+                parts.update(range(r.get("partitions", 0)))
+            elif t == "consume":
+                self.consumes[(r["consumer"], r["partition"])].append((r["offset"], r["value"]))
+            elif t == "final":
+                final[r["partition"]][r["offset"]] = r["value"]
+            elif t == "final_hw":
+                self.hw[r["partition"]] = r
+        parts.update(s["partition"] for s in self.sends)
+        self.final = {}
+        for p in sorted(parts):
+            why = self._unusable(p, final.get(p, {}))
+            if why:
+                report.incomplete.append("partition %d: %s" % (p, why))
+            else:
+                self.final[p] = final.get(p, {})
+        self.partitions = sorted(parts)
+
+    def _unusable(self, p, recs):
+        hw = self.hw.get(p)
+        if hw is None:
+            return "no final read"
+        if not hw.get("complete"):
+            return "final read stopped early (%s)" % hw.get("error", "not at the high watermark")
+        holes = [o for o in range(hw["low"], hw["high"]) if o not in recs]
+        if holes:
+            return "final read has %d holes below the HW, first at %d" % (len(holes), holes[0])
+        return None
+
+
+def check_sends(h, rep):
+    """acked_lost, acked_wrong_offset; returns the acks as observations (p, o, value)."""
+    where = defaultdict(set)                         # (p, value) -> final offsets
+    for p, recs in h.final.items():
+        for o, v in recs.items():
+            where[(p, v)].add(o)
+    obs = []
+    for s in h.sends:
+        if s["status"] != "ok":
+            continue
+        p, v, o = s["partition"], s["value"], s.get("offset")
+        if o is not None and o >= 0:
+            obs.append((p, o, v, "ack"))
+        if p not in h.final:
+            continue
+        at = where.get((p, v))
+        if not at:
+            rep.add("acked_lost", {"partition": p, "value": v, "acked_offset": o})
+        elif o is not None and o >= 0 and (o not in at):
+            rep.add("acked_wrong_offset", {"partition": p, "value": v, "acked_offset": o,
+                                           "final_offsets": sorted(at),
+                                           "final_value_there": h.final[p].get(o)})
+    return obs
+
+
+def check_consumers(h, rep):
+    """consumer_backwards, consumer_skips, consumed_lost; returns consumer observations."""
+    obs = []
+    for (c, p), seq in sorted(h.consumes.items(), key=lambda kv: str(kv[0])):
+        final = h.final.get(p)
+        prev = (h.hw.get(p, {}).get("low") or 0) - 1     # assigned from the beginning
+        for o, v in seq:
+            obs.append((p, o, v, "consumer " + str(c)))
+            if o <= prev:
+                rep.add("consumer_backwards", {"consumer": c, "partition": p, "after": prev,
+                                               "got": o})
+            elif o > prev + 1 and final is not None:
+                skipped = [x for x in range(prev + 1, o) if x in final]
+                if skipped:
+                    rep.add("consumer_skips", {"consumer": c, "partition": p, "after": prev,
+                                               "got": o, "skipped": len(skipped)})
+            if final is not None and o >= h.hw[p]["high"]:
+                rep.add("consumed_lost", {"consumer": c, "partition": p, "offset": o, "value": v,
+                                          "final_hw": h.hw[p]["high"]})
+            prev = o
+    return obs
+
+
+def check_offsets(h, rep, obs):
+    """offset_two_values, value_two_offsets, duplicates over every observation."""
+    seen = defaultdict(dict)                         # (p, o) -> value -> first source
+    for p, recs in h.final.items():
+        for o, v in recs.items():
+            seen[(p, o)].setdefault(v, "final")
+    for p, o, v, src in obs:
+        seen[(p, o)].setdefault(v, src)
+    places = defaultdict(set)                        # value -> {(p, o)}
+    for (p, o), vals in seen.items():
+        if len(vals) > 1:
+            rep.add("offset_two_values", {"partition": p, "offset": o,
+                                          "values": [[v, src] for v, src in vals.items()]})
+        for v in vals:
+            if v is not None:
+                places[v].add((p, o))
+    sent_to = {s["value"]: s["partition"] for s in h.sends}
+    for v, at in places.items():
+        if len(at) < 2:
+            continue
+        p_sent = sent_to.get(v)
+        retry = all(p == p_sent and p in h.final and h.final[p].get(o) == v for p, o in at)
+        ex = {"value": v, "at": sorted(at)}
+        rep.add("duplicates" if retry else "value_two_offsets", ex)
+
+
+def check_replicas(h, rep, replicas):
+    """replicas: {partition: {name: {"records": [(o, v)], "hw": int or None}}}. Every replica
+    must hold exactly the final read's records below the smallest HW known for the partition."""
+    for p, reps in sorted(replicas.items()):
+        hws = [r["hw"] for r in reps.values() if r.get("hw") is not None]
+        if p in h.final:
+            hws.append(h.hw[p]["high"])
+        if not hws:
+            continue
+        min_hw = min(hws)
+        ref_name, ref = "final read", None
+        if p in h.final:
+            ref = sorted((o, v) for o, v in h.final[p].items() if o < min_hw)
+        for name, r in sorted(reps.items()):
+            mine = sorted((o, v) for o, v in r["records"] if o < min_hw)
+            if ref is None:
+                ref_name, ref = name, mine
+                continue
+            if len(mine) < len(ref) and mine == ref[:len(mine)]:
+                rep.add("replica_short", {"partition": p, "replica": name, "min_hw": min_hw,
+                                          "records": len(mine), "expected": len(ref)})
+            elif mine != ref:
+                diff = next((i for i, (a, b) in enumerate(zip(mine, ref)) if a != b),
+                            min(len(mine), len(ref)))
+                rep.add("replica_divergence", {
+                    "partition": p, "replica": name, "versus": ref_name, "min_hw": min_hw,
+                    "records": len(mine), "expected": len(ref),
+                    "first_difference": [mine[diff] if diff < len(mine) else None,
+                                         ref[diff] if diff < len(ref) else None]})
+
+
+def check(records, replicas=None):
+    """Checks a history (list of dicts) and optional replica dumps; returns a Report."""
+    rep = Report()
+    h = History(records, rep)
+    obs = check_sends(h, rep) + check_consumers(h, rep)
+    check_offsets(h, rep, obs)
+    if replicas:
+        check_replicas(h, rep, replicas)
+    st = defaultdict(int)
+    for s in h.sends:
+        st[s["status"]] += 1
+    rep.info = {"sends": len(h.sends), "acked": st["ok"], "failed": st["fail"],
+                "unknown": st["unknown"], "consumed": sum(len(v) for v in h.consumes.values()),
+                "final_records": sum(len(v) for v in h.final.values()),
+                "partitions": len(h.partitions), "replicas_checked": sum(
+                    len(v) for v in (replicas or {}).values())}
+    return rep
+
+
+def load_replicas(log_dirs, topic):
+    """log_dirs: ["name=DIR" or "DIR"] -> {partition: {name: replica}} via replica_logs."""
+    out = defaultdict(dict)
+    for spec in log_dirs:
+        name, _, d = spec.rpartition("=")
+        name = name or os.path.basename(os.path.normpath(d))
+        for p, r in replica_logs.read_log_dir(d, topic).items():
+            out[p][name] = r
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Check a replication test history.")
+    ap.add_argument("history")
+    ap.add_argument("--log-dir", action="append", default=[],
+                    help="a broker's log.dirs to compare replicas (NAME=DIR or DIR); repeatable")
+    ap.add_argument("--topic", help="topic of the replicas (default: from the history's meta)")
+    ap.add_argument("--json", action="store_true", help="print only the JSON summary line")
+    args = ap.parse_args(argv)
+    records = load_history(args.history)
+    topic = args.topic or next((r["topic"] for r in records if r.get("type") == "meta"), None)
+    replicas = load_replicas(args.log_dir, topic) if args.log_dir and topic else None
+    rep = check(records, replicas)
+    print(json.dumps(rep.summary(), sort_keys=True))
+    if not args.json:
+        print(rep.text())
+    return {"pass": 0, "fail": 1, "incomplete": 2}[rep.verdict]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

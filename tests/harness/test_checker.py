@@ -1,0 +1,291 @@
+#!/usr/bin/python3
+"""
+tests/harness/test_checker.py — self tests of checker.py and replica_logs.py (ctest label unit).
+Each anomaly the checker knows is planted in a synthetic history and must be found; a clean
+history must pass. The replica tests write segment files byte by byte (RecordBatch v2, with a
+gzip batch, a control batch and a torn tail) and read them back.
+Run: /usr/bin/python3 tests/harness/test_checker.py [-v]
+"""
+import gzip
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import checker  # noqa: E402
+import replica_logs  # noqa: E402
+
+
+def clean_history(parts=2, per_part=6):
+    """Two producers, two consumers reading everything in order, a complete final read."""
+    h = [{"type": "meta", "topic": "t", "partitions": parts, "producers": 2, "consumers": 2}]
+    for p in range(parts):
+        for o in range(per_part):
+            v = "p%d-%d" % (o % 2, p * 100 + o)
+            h.append({"type": "send", "producer": o % 2, "value": v, "partition": p,
+                      "status": "ok", "offset": o, "error": None, "t_send": 0, "t_ack": 1})
+            h.append({"type": "final", "partition": p, "offset": o, "value": v})
+            for c in range(2):
+                h.append({"type": "consume", "consumer": c, "partition": p, "offset": o,
+                          "value": v, "t": 1})
+        h.append({"type": "final_hw", "partition": p, "low": 0, "high": per_part,
+                  "complete": True, "error": None})
+    return h
+
+
+def edit(h, pred, fn):
+    """Applies fn to every record matching pred (fn returns None to drop it)."""
+    out = []
+    for r in h:
+        if pred(r):
+            r = fn(dict(r))
+        if r is not None:
+            out.append(r)
+    return out
+
+
+def is_(t, **kw):
+    return lambda r: r["type"] == t and all(r.get(k) == v for k, v in kw.items())
+
+
+class CheckerTest(unittest.TestCase):
+    def counts(self, h, replicas=None):
+        rep = checker.check(h, replicas)
+        return rep, {k: rep.counts[k] for k in checker.MUST_BE_ZERO + checker.REPORTED}
+
+    def assertOnly(self, h, verdict, **expected):
+        rep, counts = self.counts(h)
+        for k, n in counts.items():
+            self.assertEqual(n, expected.get(k, 0), "%s in %s\n%s" % (k, counts, rep.text()))
+        self.assertEqual(rep.verdict, verdict, rep.text())
+        return rep
+
+    def test_clean_history_passes(self):
+        rep = self.assertOnly(clean_history(), "pass")
+        self.assertEqual(rep.info["acked"], 12)
+        self.assertEqual(rep.info["consumed"], 24)
+
+    def test_acked_lost(self):
+        # The final log of partition 1 ends at 4: acked offsets 4 and 5 are gone. The consumers
+        # had seen them (committed data gone) too.
+        h = edit(clean_history(), lambda r: r["type"] == "final" and r["partition"] == 1
+                 and r["offset"] >= 4, lambda r: None)
+        h = edit(h, is_("final_hw", partition=1), lambda r: dict(r, high=4))
+        self.assertOnly(h, "fail", acked_lost=2, consumed_lost=4)
+
+    def test_unacked_absent_is_fine(self):
+        h = edit(clean_history(), lambda r: r["type"] == "final" and r["partition"] == 1
+                 and r["offset"] >= 4, lambda r: None)
+        h = edit(h, is_("final_hw", partition=1), lambda r: dict(r, high=4))
+        h = edit(h, lambda r: r["type"] == "consume" and r["partition"] == 1
+                 and r["offset"] >= 4, lambda r: None)
+        h = edit(h, lambda r: r["type"] == "send" and r["partition"] == 1 and r["offset"] >= 4,
+                 lambda r: dict(r, status="unknown" if r["offset"] == 4 else "fail",
+                                offset=None))
+        self.assertOnly(h, "pass")
+
+    def test_acked_wrong_offset_and_two_values(self):
+        # Offset 3 of partition 0 was acked for one value but holds another in the final log.
+        h = clean_history()
+        h = edit(h, is_("final", partition=0, offset=3), lambda r: dict(r, value="p9-9"))
+        h = edit(h, is_("consume", partition=0, offset=3), lambda r: dict(r, value="p9-9"))
+        h = edit(h, is_("final", partition=0, offset=5), lambda r: dict(r, value="p1-3"))
+        h = edit(h, is_("consume", partition=0, offset=5), lambda r: dict(r, value="p1-3"))
+        # p1-3 acked at 3, now at 5 (and p1-5 acked at 5 is lost)
+        rep = self.assertOnly(h, "fail", acked_wrong_offset=1, offset_two_values=2,
+                              value_two_offsets=1, acked_lost=1)
+        self.assertEqual(rep.examples["acked_wrong_offset"][0]["final_offsets"], [5])
+
+    def test_consumer_sees_other_value(self):
+        h = edit(clean_history(), is_("consume", consumer=1, partition=1, offset=2),
+                 lambda r: dict(r, value="p7-7"))
+        self.assertOnly(h, "fail", offset_two_values=1)
+
+    def test_retry_duplicate_is_reported_not_failed(self):
+        # p1-1 acked at 1, also written at 6 by a retry whose first attempt timed out.
+        h = clean_history()
+        h.append({"type": "final", "partition": 0, "offset": 6, "value": "p1-1"})
+        h = edit(h, is_("final_hw", partition=0), lambda r: dict(r, high=7))
+        rep = self.assertOnly(h, "pass", duplicates=1)
+        self.assertEqual(rep.examples["duplicates"][0]["at"], [(0, 1), (0, 6)])
+
+    def test_value_in_two_partitions(self):
+        h = clean_history()
+        h.append({"type": "final", "partition": 1, "offset": 6, "value": "p0-0"})
+        h = edit(h, is_("final_hw", partition=1), lambda r: dict(r, high=7))
+        self.assertOnly(h, "pass", value_two_offsets=1)
+
+    def test_consumer_backwards(self):
+        h = clean_history()
+        h.append({"type": "consume", "consumer": 0, "partition": 1, "offset": 2, "value": "p0-102",
+                  "t": 2})
+        rep = self.assertOnly(h, "fail", consumer_backwards=1)
+        self.assertEqual(rep.examples["consumer_backwards"][0]["after"], 5)
+
+    def test_consumer_skips(self):
+        h = edit(clean_history(), is_("consume", consumer=1, partition=0, offset=2),
+                 lambda r: None)
+        h = edit(h, is_("consume", consumer=0, partition=1, offset=0), lambda r: None)
+        rep = self.assertOnly(h, "pass", consumer_skips=2)
+        self.assertEqual(rep.examples["consumer_skips"][0]["skipped"], 1)
+
+    def test_missing_or_partial_final_read_is_incomplete(self):
+        h = edit(clean_history(), is_("final_hw", partition=1), lambda r: None)
+        rep = self.assertOnly(h, "incomplete")
+        self.assertIn("no final read", rep.incomplete[0])
+        h = edit(clean_history(), is_("final", partition=0, offset=2), lambda r: None)
+        rep = self.assertOnly(h, "incomplete")
+        self.assertIn("holes", rep.incomplete[0])
+
+    def test_replica_divergence(self):
+        h = clean_history()
+        final0 = [(o, "p%d-%d" % (o % 2, o)) for o in range(6)]
+        good = {"records": final0, "hw": 6}
+        rep, c = self.counts(h, {0: {"b0": good, "b1": dict(good)}})
+        self.assertEqual(rep.verdict, "pass", rep.text())
+        self.assertEqual(rep.info["replicas_checked"], 2)
+        # Differs above the HW only (uncommitted tail): fine. Differs below: divergence.
+        tail = {"records": final0 + [(6, "x")], "hw": 6}
+        rep, c = self.counts(h, {0: {"b0": good, "b1": tail}})
+        self.assertEqual(c["replica_divergence"], 0, rep.text())
+        bad = {"records": final0[:3] + [(3, "x")] + final0[4:], "hw": None}
+        rep, c = self.counts(h, {0: {"b0": good, "b2": bad}})
+        self.assertEqual(c["replica_divergence"], 1, rep.text())
+        self.assertEqual(rep.examples["replica_divergence"][0]["first_difference"],
+                         [(3, "x"), (3, "p1-3")])
+        # Shorter with no known HW but agreeing: still catching up, reported as short.
+        rep, c = self.counts(h, {0: {"b0": good, "b1": {"records": final0[:4], "hw": None}}})
+        self.assertEqual((c["replica_divergence"], c["replica_short"]), (0, 1), rep.text())
+        # A replica whose own HW is lower is compared up to that HW only.
+        rep, c = self.counts(h, {0: {"b0": good, "b1": {"records": final0[:4], "hw": 4}}})
+        self.assertEqual(c["replica_divergence"], 0, rep.text())
+
+    def test_cli_exit_status_and_json_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            for name, hist, want in (("clean", clean_history(), 0),
+                                     ("lost", edit(clean_history(), is_("send", offset=0),
+                                                   lambda r: dict(r, value="p5-5")), 1)):
+                path = os.path.join(d, name + ".jsonl")
+                with open(path, "w") as f:
+                    f.writelines(json.dumps(r) + "\n" for r in hist)
+                    f.write('{"type": "consume", "consum')      # torn last line
+                res = subprocess.run([sys.executable, os.path.join(HERE, "checker.py"), path],
+                                     capture_output=True, text=True)
+                self.assertEqual(res.returncode, want, res.stdout + res.stderr)
+                summary = json.loads(res.stdout.splitlines()[0])
+                self.assertEqual(summary["acked_lost"], 2 if want else 0)
+
+
+# ---- RecordBatch v2 writer for the replica tests ---------------------------------------------
+
+def uvarint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def varint(v):
+    return uvarint((v << 1) ^ (v >> 63))
+
+
+def record(delta, value, key=None):
+    def field(b):
+        return varint(-1) if b is None else varint(len(b)) + b
+    body = b"\x00" + varint(delta * 10) + varint(delta) + field(key) + field(value)
+    body += varint(1) + field(b"h") + field(b"hv")            # one header
+    return varint(len(body)) + body
+
+
+def batch(base, values, codec=0, control=False, epoch=0):
+    recs = b"".join(record(i, v) for i, v in enumerate(values))
+    if codec == 1:
+        recs = gzip.compress(recs)
+    attrs = codec | (0x20 if control else 0)
+    after_crc = struct.pack(">hiqqqhii", attrs, len(values) - 1, 1000, 1000 + len(values), -1, -1,
+                            -1, len(values)) + recs
+    crc = replica_logs.crc32c(after_crc)
+    rest = struct.pack(">ibI", epoch, 2, crc) + after_crc
+    return struct.pack(">qi", base, len(rest)) + rest
+
+
+class ReplicaLogsTest(unittest.TestCase):
+    def test_crc32c(self):
+        self.assertEqual(replica_logs.crc32c(b"123456789"), 0xE3069283)
+
+    def make_log_dir(self, d):
+        part = os.path.join(d, "t-0")
+        os.makedirs(part)
+        seg0 = batch(0, [b"a", b"b"]) + batch(2, [b"c", None, b"\xffz"], codec=1)
+        seg0 += batch(5, [b"\x00\x00\x00\x00"], control=True)
+        seg1 = batch(6, [b"d"]) + batch(7, [b"e"])[:30]           # torn tail
+        with open(os.path.join(part, "%020d.log" % 0), "wb") as f:
+            f.write(seg0)
+        with open(os.path.join(part, "%020d.log" % 6), "wb") as f:
+            f.write(seg1)
+        open(os.path.join(part, "%020d.index" % 0), "wb").close()
+        with open(os.path.join(d, "replication-offset-checkpoint"), "w") as f:
+            f.write("0\n2\nt 0 6\nother-topic 3 17\n")
+        return part
+
+    def test_read_partition_and_checkpoint(self):
+        warnings = []
+        with tempfile.TemporaryDirectory() as d:
+            part = self.make_log_dir(d)
+            got = replica_logs.read_partition(part, warn=warnings.append)
+            self.assertEqual(got, [(0, "a"), (1, "b"), (2, "c"), (3, None), (4, "\\xffz"),
+                                   (6, "d")])
+            self.assertEqual(len(warnings), 1)
+            self.assertIn("torn", warnings[0])
+            self.assertEqual(replica_logs.read_checkpoint(
+                os.path.join(d, "replication-offset-checkpoint")),
+                {("t", 0): 6, ("other-topic", 3): 17})
+            logdir = replica_logs.read_log_dir(d, "t", warn=warnings.append)
+            self.assertEqual(logdir[0]["hw"], 6)
+            self.assertEqual(len(logdir[0]["records"]), 6)
+
+    def test_corrupt_batch_stops_reading(self):
+        warnings = []
+        with tempfile.TemporaryDirectory() as d:
+            data = bytearray(batch(0, [b"a"]) + batch(1, [b"b"]))
+            data[-1] ^= 0xFF
+            path = os.path.join(d, "%020d.log" % 0)
+            with open(path, "wb") as f:
+                f.write(data)
+            self.assertEqual(replica_logs.read_segment(path, warn=warnings.append), [(0, "a")])
+            self.assertIn("CRC", warnings[0])
+
+    def test_checker_compares_replicas_from_disk(self):
+        with tempfile.TemporaryDirectory() as d:
+            for b, vals in (("b0", [b"a", b"b", b"c"]), ("b1", [b"a", b"X", b"c"])):
+                os.makedirs(os.path.join(d, b, "t-0"))
+                with open(os.path.join(d, b, "t-0", "%020d.log" % 0), "wb") as f:
+                    f.write(batch(0, vals))
+            h = [{"type": "meta", "topic": "t", "partitions": 1}]
+            h += [{"type": "final", "partition": 0, "offset": o, "value": v}
+                  for o, v in enumerate("abc")]
+            h.append({"type": "final_hw", "partition": 0, "low": 0, "high": 3, "complete": True})
+            path = os.path.join(d, "h.jsonl")
+            with open(path, "w") as f:
+                f.writelines(json.dumps(r) + "\n" for r in h)
+            args = [path, "--log-dir", os.path.join(d, "b0"), "--log-dir",
+                    "one=" + os.path.join(d, "b1"), "--json"]
+            res = subprocess.run([sys.executable, os.path.join(HERE, "checker.py")] + args,
+                                 capture_output=True, text=True)
+            self.assertEqual(res.returncode, 1, res.stdout + res.stderr)
+            s = json.loads(res.stdout)
+            self.assertEqual((s["replica_divergence"], s["replicas_checked"]), (1, 2))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,8 +1,10 @@
 # Gregor — entry points for humans and CI. CMake does the real build.
 #
-#   make run     install deps, build, start a local cluster (ZooKeeper + broker)
+#   make run     install deps, build, start a local cluster (ZooKeeper + 3
+#                brokers on localhost:9092-9094; BROKERS=N for another count)
 #   make stop    stop the local cluster (data stays in .local-cluster/)
-#   make status  show the local cluster's processes
+#   make status  show the local cluster's processes and which broker is the
+#                controller
 #   make test    install deps, -Werror build + ASan/UBSan build; ASan runs the
 #                unit tests and a quick integration subset; libFuzzer targets
 #                run for FUZZ_SECONDS each; then the full ctest suite runs
@@ -11,7 +13,7 @@
 #   make bench   run tests/bench/run if present
 #   make clean   delete build directories (not the cluster state)
 #
-# Variables: BUILD (build), ASAN_BUILD (build-asan), JOBS (2), BROKERS (1),
+# Variables: BUILD (build), ASAN_BUILD (build-asan), JOBS (2), BROKERS (3),
 # CMAKE_ARGS (extra cmake -D flags), ASAN_TESTS (ctest -R regex of the
 # integration tests also run under ASan), SKIP_ASAN=1 (skip the ASan stage),
 # SKIP_FUZZ=1 (skip the libFuzzer stage), FUZZ_SECONDS (45, per fuzz target).
@@ -22,7 +24,7 @@ SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= 2
-BROKERS ?= 1
+BROKERS ?= 3
 CMAKE_ARGS ?=
 ASAN_TESTS ?= ^(integration_api_versions|integration_bad_input|protocol_api_matrix|protocol_fetch_paths)$$
 SKIP_ASAN ?= 0
@@ -44,22 +46,27 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
+# The cluster script defaults to build/bin; these follow BUILD= instead.
+CLUSTER_ENV = GREGOR_BROKER=$${GREGOR_BROKER:-$(abspath $(BUILD))/bin/gregor-broker} \
+	GREGOR_CLI=$${GREGOR_CLI:-$(abspath $(BUILD))/bin/gregor}
+
 run: build
-	@$(CLUSTER) --brokers $(BROKERS) up
+	@$(CLUSTER_ENV) $(CLUSTER) --brokers $(BROKERS) up
 	@echo
-	@echo "Gregor is running (state, logs and data in .local-cluster/):"
-	@echo "  kcat -b localhost:9092 -L                       # brokers and topics"
-	@echo "  echo hello | kcat -b localhost:9092 -P -t demo  # produce"
-	@echo "  kcat -b localhost:9092 -C -t demo -e            # consume"
-	@echo "  $(BUILD)/bin/gregor --help                         # the Gregor CLI"
+	@echo "Gregor is running: $(BROKERS) broker(s) from localhost:9092 (state, logs and data in .local-cluster/):"
+	@echo "  $(BUILD)/bin/gregor cluster info                       # controller, brokers, partition health"
+	@echo "  $(BUILD)/bin/gregor topic create demo -p 3 -r 3        # a replicated topic"
+	@echo "  $(BUILD)/bin/gregor topic describe demo                # leader, replicas, ISR per partition"
+	@echo "  echo hello | kcat -b localhost:9092 -P -t demo      # produce"
+	@echo "  kcat -b localhost:9092 -C -t demo -e                # consume"
 	@echo "  $(CLUSTER) status | kill ID | restart ID"
-	@echo "  make stop                                       # stop everything"
+	@echo "  make stop                                           # stop everything"
 
 stop:
 	@$(CLUSTER) down
 
 status:
-	@$(CLUSTER) status
+	@$(CLUSTER_ENV) $(CLUSTER) status
 
 # The ASan stage runs first and stops `make test` on failure (its ctest summary
 # is then the last line); the full -Werror suite always runs last.

@@ -3,8 +3,8 @@
  * context (struct cli), exit codes, the option parser (args.c), the
  * librdkafka client helpers (client.c) and the command entry points
  * (topic.c, topic_describe.c, topic_config.c, produce.c, consume.c,
- * dump_log.c),
- * dispatched from main.c.
+ * dump_log.c, cluster.c, cluster_elect.c), dispatched from main.c. The raw
+ * Kafka client for requests librdkafka lacks is in kraw.h.
  *
  * Exit codes: CLI_OK (0) success; CLI_FAIL (1) runtime failure, one line
  * "gregor: reason" on stderr; CLI_USAGE (2) bad options or arguments, one
@@ -134,6 +134,22 @@ rd_kafka_AdminOptions_t *cli_admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t a
 /* Prints the reason no broker could be reached; returns CLI_FAIL. */
 int cli_fail_unreachable(const struct cli *cli);
 
+/* Returns the broker with `id` in md's live broker list (borrowed) or NULL. */
+const struct rd_kafka_metadata_broker *cli_md_broker(const struct rd_kafka_metadata *md,
+                                                     int32_t id);
+
+/* ---- partition health (topic_describe.c) --------------------------------- */
+
+enum {
+    CLI_PART_OFFLINE = 1u << 0,          /* no leader, or a leader not among md's brokers */
+    CLI_PART_UNDER_REPLICATED = 1u << 1, /* ISR smaller than the replica list */
+    CLI_PART_NOT_PREFERRED = 1u << 2,    /* online, leader is not the first replica */
+};
+
+/* Returns the CLI_PART_* flags of partition p of a topic in md. */
+unsigned cli_part_flags(const struct rd_kafka_metadata *md,
+                        const struct rd_kafka_metadata_partition *p);
+
 /* ---- commands: argv[0] is the first argument after the command name ---- */
 
 int topic_main(struct cli *cli, int argc, char **argv);
@@ -141,6 +157,9 @@ int topic_describe(struct cli *cli, int argc, char **argv); /* topic_describe.c 
 int topic_alter_config(struct cli *cli, int argc, char **argv); /* topic_config.c */
 /* True for internal topic names ("__consumer_offsets"), hidden without --all. */
 bool topic_is_internal(const char *name);
+/* cluster.c: `cluster info`; dispatches `cluster elect-leaders`. */
+int cluster_main(struct cli *cli, int argc, char **argv);
+int cluster_elect_leaders(struct cli *cli, int argc, char **argv); /* cluster_elect.c */
 int produce_main(struct cli *cli, int argc, char **argv);
 int consume_main(struct cli *cli, int argc, char **argv);
 /* dump_log.c: offline; reads segment files, never contacts a broker. */

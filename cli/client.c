@@ -161,6 +161,16 @@ const struct rd_kafka_metadata_topic *cli_md_topic(const struct rd_kafka_metadat
     return NULL;
 }
 
+const struct rd_kafka_metadata_broker *cli_md_broker(const struct rd_kafka_metadata *md,
+                                                     int32_t id)
+{
+    for (int i = 0; i < md->broker_cnt; i++) {
+        if (md->brokers[i].id == id)
+            return &md->brokers[i];
+    }
+    return NULL;
+}
+
 rd_kafka_AdminOptions_t *cli_admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t api,
                                            int timeout_ms)
 {

@@ -2,8 +2,8 @@
  * cli/main.c — entry point of the `gregor` command: parses the global
  * options that precede the command name, picks the bootstrap server
  * (-b, else $GREGOR_BOOTSTRAP, else 127.0.0.1:9092) and dispatches to the
- * command table below. Commands live in topic.c, produce.c, consume.c and
- * dump_log.c; option parsing in args.c; librdkafka set-up in client.c.
+ * command table below. Commands live in topic.c, cluster.c, produce.c,
+ * consume.c and dump_log.c; option parsing in args.c; librdkafka set-up in client.c.
  *
  * Globals: none; the per-run context (struct cli) lives on main()'s stack.
  */
@@ -22,6 +22,7 @@ struct cli_cmd {
 
 static const struct cli_cmd cli_cmds[] = {
     {"topic", topic_main, "create, list, describe and delete topics"},
+    {"cluster", cluster_main, "controller, brokers and partition health; leader election"},
     {"produce", produce_main, "write lines from stdin as records to a topic"},
     {"consume", consume_main, "print records of a topic to stdout"},
     {"dump-log", dump_log_main, "print and check segment files (.log, .index, .timeindex)"},

@@ -1,5 +1,7 @@
 /*
- * cli/topic_describe.c — `gregor topic describe [NAME...]`.
+ * cli/topic_describe.c — `gregor topic describe [NAME...]` and the
+ * partition health rules shared with `gregor cluster info`
+ * (cli_part_flags()).
  *
  * Partitions, leaders, replicas and ISR come from a Metadata request for
  * all topics; the topic config overrides from DescribeConfigs, best
@@ -10,8 +12,14 @@
  *   Topic: t<TAB>PartitionCount: 2<TAB>ReplicationFactor: 1<TAB>Configs: k=v,k2=v2
  *   <TAB>Topic: t<TAB>Partition: 0<TAB>Leader: 1<TAB>Replicas: 1,2<TAB>Isr: 1,2
  * Partitions are sorted by id; "Leader: none" when the partition has no
- * leader. Topics are printed in the order named, or sorted by name when
- * none are named (internal "__" topics only with --all).
+ * leader. A partition line of an unhealthy partition ends with
+ * "<TAB>Flags: offline,under-replicated,not-preferred-leader" (those that
+ * apply, in that order); healthy lines have no Flags field. Topics are
+ * printed in the order named, or sorted by name when none are named
+ * (internal "__" topics only with --all). With --under-replicated and/or
+ * --offline only the matching partition lines are printed (no topic header
+ * lines), like kafka-topics.sh --under-replicated-partitions /
+ * --unavailable-partitions.
  */
 #include "cli/cli.h"
 
@@ -21,21 +29,70 @@
 
 #define DESCRIBE_CONFIGS_TIMEOUT_MS 5000
 
+enum { TD_ALL = 1, TD_UNDER_REPLICATED, TD_OFFLINE };
+
 static const struct cli_opt describe_opts[] = {
-    {"all", 'a', false, 1},
+    {"all", 'a', false, TD_ALL},
+    {"under-replicated", 0, false, TD_UNDER_REPLICATED},
+    {"under-replicated-partitions", 0, false, TD_UNDER_REPLICATED},
+    {"offline", 0, false, TD_OFFLINE},
+    {"unavailable-partitions", 0, false, TD_OFFLINE},
     {NULL, 0, false, 0},
 };
 
 static const char describe_help[] =
-    "Usage: gregor topic describe [NAME...] [--all]\n"
+    "Usage: gregor topic describe [NAME...] [--all] [--under-replicated] [--offline]\n"
     "Prints each topic's partitions with leader, replicas and in-sync replicas,\n"
     "in the format of kafka-topics.sh --describe. Without NAME: every topic.\n"
-    "  -a, --all   include internal topics (names starting with \"__\")\n";
+    "Unhealthy partitions get a Flags field: offline (no live leader),\n"
+    "under-replicated (ISR smaller than the replicas), not-preferred-leader\n"
+    "(leader is not the first replica).\n"
+    "  -a, --all                 include internal topics (names starting with \"__\")\n"
+    "      --under-replicated    only partitions whose ISR is smaller than their\n"
+    "                            replicas (alias --under-replicated-partitions)\n"
+    "      --offline             only partitions without a live leader\n"
+    "                            (alias --unavailable-partitions)\n"
+    "With --under-replicated and/or --offline only the matching partition lines\n"
+    "are printed (either filter matching), without topic header lines.\n";
 
-static int describe_flag_opt(void *ctx, int id, const char *val)
+struct describe_args {
+    bool all;
+    unsigned filter; /* CLI_PART_* bits; 0: no filter */
+};
+
+static int describe_opt(void *ctx, int id, const char *val)
 {
-    *(bool *)ctx = true;
+    struct describe_args *a = ctx;
+    if (id == TD_ALL)
+        a->all = true;
+    else if (id == TD_UNDER_REPLICATED)
+        a->filter |= CLI_PART_UNDER_REPLICATED;
+    else if (id == TD_OFFLINE)
+        a->filter |= CLI_PART_OFFLINE;
     return CLI_OK;
+}
+
+unsigned cli_part_flags(const struct rd_kafka_metadata *md,
+                        const struct rd_kafka_metadata_partition *p)
+{
+    unsigned flags = 0;
+    if (p->leader < 0 || cli_md_broker(md, p->leader) == NULL)
+        flags |= CLI_PART_OFFLINE;
+    if (p->isr_cnt < p->replica_cnt)
+        flags |= CLI_PART_UNDER_REPLICATED;
+    if (!(flags & CLI_PART_OFFLINE) && p->replica_cnt > 0 && p->leader != p->replicas[0])
+        flags |= CLI_PART_NOT_PREFERRED;
+    return flags;
+}
+
+/* Writes the names of the set flags, comma separated, into out. */
+static void describe_fmt_flags(char *out, size_t size, unsigned flags)
+{
+    snprintf(out, size, "%s%s%s%s%s", (flags & CLI_PART_OFFLINE) ? "offline" : "",
+             (flags & CLI_PART_OFFLINE) && (flags & ~CLI_PART_OFFLINE) ? "," : "",
+             (flags & CLI_PART_UNDER_REPLICATED) ? "under-replicated" : "",
+             (flags & CLI_PART_UNDER_REPLICATED) && (flags & CLI_PART_NOT_PREFERRED) ? "," : "",
+             (flags & CLI_PART_NOT_PREFERRED) ? "not-preferred-leader" : "");
 }
 
 /* Appends "k=v" to out (comma separated), truncating silently. */
@@ -134,8 +191,27 @@ static int describe_cmp_part(const void *a, const void *b)
     return (pa->id > pb->id) - (pa->id < pb->id);
 }
 
-/* Prints one topic: the header line, then one line per partition. */
-static void describe_print_topic(const struct rd_kafka_metadata_topic *t, const char *cfg)
+/* Prints one partition line (with its Flags field when unhealthy). */
+static void describe_print_part(const char *topic, const struct rd_kafka_metadata_partition *p,
+                                unsigned flags)
+{
+    char leader[16], replicas[512], isr[512], fl[64];
+    if (p->leader < 0)
+        snprintf(leader, sizeof(leader), "none");
+    else
+        snprintf(leader, sizeof(leader), "%d", p->leader);
+    describe_fmt_ids(replicas, sizeof(replicas), p->replicas, p->replica_cnt);
+    describe_fmt_ids(isr, sizeof(isr), p->isrs, p->isr_cnt);
+    describe_fmt_flags(fl, sizeof(fl), flags);
+    printf("\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s%s%s\n", topic, p->id,
+           leader, replicas, isr, fl[0] ? "\tFlags: " : "", fl);
+}
+
+/* Prints one topic: the header line (not with a filter), then one line per
+ * partition (with a filter: only the partitions having a filtered flag). */
+static void describe_print_topic(const struct rd_kafka_metadata *md,
+                                 const struct rd_kafka_metadata_topic *t, const char *cfg,
+                                 unsigned filter)
 {
     const struct rd_kafka_metadata_partition **parts =
         calloc((size_t)t->partition_cnt + 1, sizeof(*parts));
@@ -146,18 +222,13 @@ static void describe_print_topic(const struct rd_kafka_metadata_topic *t, const 
             rf = parts[i]->replica_cnt;
     }
     qsort(parts, (size_t)t->partition_cnt, sizeof(*parts), describe_cmp_part);
-    printf("Topic: %s\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n", t->topic,
-           t->partition_cnt, rf, cfg);
+    if (filter == 0)
+        printf("Topic: %s\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n", t->topic,
+               t->partition_cnt, rf, cfg);
     for (int i = 0; i < t->partition_cnt; i++) {
-        char leader[16], replicas[512], isr[512];
-        if (parts[i]->leader < 0)
-            snprintf(leader, sizeof(leader), "none");
-        else
-            snprintf(leader, sizeof(leader), "%d", parts[i]->leader);
-        describe_fmt_ids(replicas, sizeof(replicas), parts[i]->replicas, parts[i]->replica_cnt);
-        describe_fmt_ids(isr, sizeof(isr), parts[i]->isrs, parts[i]->isr_cnt);
-        printf("\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s\n", t->topic,
-               parts[i]->id, leader, replicas, isr);
+        unsigned flags = cli_part_flags(md, parts[i]);
+        if (filter == 0 || (flags & filter) != 0)
+            describe_print_part(t->topic, parts[i], flags);
     }
     free(parts);
 }
@@ -200,12 +271,12 @@ static int describe_select(const struct rd_kafka_metadata *md, char **names, int
 /* Prints the selected topics of md; returns the exit code. */
 static int describe_print(const struct cli *cli, rd_kafka_t *rk,
                           const struct rd_kafka_metadata *md, char **names, int nnames,
-                          bool all)
+                          const struct describe_args *a)
 {
     enum { CFG_SIZE = 4096 };
     const struct rd_kafka_metadata_topic **sel =
         calloc((size_t)md->topic_cnt + (size_t)nnames + 1, sizeof(*sel));
-    int n = describe_select(md, names, nnames, all, sel);
+    int n = describe_select(md, names, nnames, a->all, sel);
     if (n < 0) {
         free(sel);
         return CLI_FAIL;
@@ -214,10 +285,10 @@ static int describe_print(const struct cli *cli, rd_kafka_t *rk,
     char *cfgs = calloc((size_t)n + 1, CFG_SIZE);
     for (int i = 0; i < n; i++)
         tnames[i] = sel[i]->topic;
-    if (n > 0)
+    if (n > 0 && a->filter == 0) /* configs only appear in header lines */
         describe_fetch_configs(cli, rk, tnames, (size_t)n, cfgs, CFG_SIZE);
     for (int i = 0; i < n; i++)
-        describe_print_topic(sel[i], cfgs + (size_t)i * CFG_SIZE);
+        describe_print_topic(md, sel[i], cfgs + (size_t)i * CFG_SIZE, a->filter);
     free(cfgs);
     free(tnames);
     free(sel);
@@ -226,9 +297,9 @@ static int describe_print(const struct cli *cli, rd_kafka_t *rk,
 
 int topic_describe(struct cli *cli, int argc, char **argv)
 {
-    bool all = false;
+    struct describe_args a = {false, 0};
     const struct rd_kafka_metadata *md = NULL;
-    int npos = cli_parse(cli, argc, argv, describe_opts, describe_flag_opt, &all, false);
+    int npos = cli_parse(cli, argc, argv, describe_opts, describe_opt, &a, false);
     if (npos < 0)
         return CLI_USAGE;
     if (cli->help)
@@ -241,7 +312,7 @@ int topic_describe(struct cli *cli, int argc, char **argv)
         return CLI_FAIL;
     int rc = cli_metadata(cli, rk, NULL, &md);
     if (rc == CLI_OK) {
-        rc = describe_print(cli, rk, md, argv, npos, all);
+        rc = describe_print(cli, rk, md, argv, npos, &a);
         rd_kafka_metadata_destroy(md);
     }
     rd_kafka_destroy(rk);

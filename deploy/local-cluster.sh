@@ -5,11 +5,15 @@
 #
 #   local-cluster.sh [--brokers N] [--dir D] COMMAND [ID]
 #
+#   --brokers N  number of brokers (default: the running cluster's, else 3)
+#
 #   up           start ZooKeeper and brokers 0..N-1 (those not running yet);
 #                if everything already runs, say so and exit 0
 #   down         stop every broker (SIGTERM, wait, SIGKILL after 30 s), then
 #                ZooKeeper; data stays in the state directory
-#   status       ZooKeeper and each broker: pid, port, alive/dead
+#   status       ZooKeeper and each broker: pid, port, alive/dead; the
+#                controller is marked "(controller)" when the gregor CLI is
+#                built (asks the live brokers with `gregor cluster info`)
 #   kill ID      SIGKILL broker ID (or "zk")
 #   stop ID      SIGTERM broker ID (or "zk") and wait until it has exited
 #   restart ID   stop ID if it runs, then start it again and wait for its port
@@ -31,7 +35,8 @@
 #   broker-I/          broker I's log.dirs
 #   broker-I.{log,pid}
 #
-# Environment: GREGOR_BROKER (broker binary), GREGOR_CONFIG (properties file),
+# Environment: GREGOR_BROKER (broker binary), GREGOR_CLI (gregor binary, for
+# status; default build/bin/gregor), GREGOR_CONFIG (properties file),
 # GREGOR_ZK_PORT (2181), GREGOR_BASE_PORT (9092), GREGOR_CLUSTER_DIR,
 # GREGOR_START_TIMEOUT (30 s), GREGOR_STOP_TIMEOUT (30 s).
 set -euo pipefail
@@ -41,6 +46,7 @@ repo=$(cd "$here/.." && pwd)
 
 DIR=${GREGOR_CLUSTER_DIR:-$repo/.local-cluster}
 BIN=${GREGOR_BROKER:-$repo/build/bin/gregor-broker}
+CLI=${GREGOR_CLI:-$repo/build/bin/gregor}
 CONF=${GREGOR_CONFIG:-$repo/deploy/config/server.properties}
 ZK_PORT=${GREGOR_ZK_PORT:-2181}
 BASE_PORT=${GREGOR_BASE_PORT:-9092}
@@ -108,10 +114,10 @@ log_tail() {
 # ---- state --------------------------------------------------------------
 
 state_load() {
-    local saved=1
+    local saved=3
     if [ -r "$DIR/cluster.env" ]; then
         # shellcheck disable=SC1091
-        saved=$(. "$DIR/cluster.env" && echo "${BROKERS:-1}")
+        saved=$(. "$DIR/cluster.env" && echo "${BROKERS:-3}")
         if [ -z "${GREGOR_ZK_PORT:-}" ]; then
             ZK_PORT=$(. "$DIR/cluster.env" && echo "${ZK_PORT:-2181}")
         fi
@@ -297,23 +303,40 @@ cmd_down() {
 }
 
 status_line() {
-    local what=$1 name=$2 port=$3 pid state
+    local what=$1 name=$2 port=$3 mark=${4:-} pid state
     pid=$(pid_read "$name")
     if proc_alive "$pid" "$(pattern_of "$name")"; then state=alive; else state=dead; fi
-    printf '%-12s pid %-8s port %-6s %s\n' "$what" "${pid:--}" "$port" "$state"
+    printf '%-12s pid %-8s port %-6s %s%s\n' "$what" "${pid:--}" "$port" "$state" "$mark"
+}
+
+# controller_id N: prints the controller's broker id as the live brokers
+# among 0..N-1 report it (gregor cluster info --json), or nothing when the
+# CLI is not built, no broker is alive, or none answers within 5 s.
+controller_id() {
+    local n=$1 i bs="" out
+    [ -x "$CLI" ] || return 0
+    for ((i = 0; i < n; i++)); do
+        name_alive "broker-$i" && bs="${bs:+$bs,}localhost:$(broker_port "$i")"
+    done
+    [ -n "$bs" ] || return 0
+    out=$(timeout 8 "$CLI" -b "$bs" -X socket.timeout.ms=5000 cluster info --json 2>/dev/null) || return 0
+    printf '%s\n' "$out" | sed -n 's/.*"controller_id": \(-\{0,1\}[0-9]*\).*/\1/p'
 }
 
 cmd_status() {
-    local i n=$BROKERS f id
+    local i n=$BROKERS f id ctl mark
     # Also show brokers beyond BROKERS that have pid files (started by hand).
     for f in "$DIR"/broker-*.pid; do
         [ -e "$f" ] || continue
         id=${f##*/broker-}; id=${id%.pid}
         [ "$id" -lt "$n" ] || n=$((id + 1))
     done
+    ctl=$(controller_id "$n")
     status_line zookeeper zookeeper "$ZK_PORT"
     for ((i = 0; i < n; i++)); do
-        status_line "broker $i" "broker-$i" "$(broker_port "$i")"
+        mark=""
+        [ "$ctl" = "$i" ] && mark=" (controller)"
+        status_line "broker $i" "broker-$i" "$(broker_port "$i")" "$mark"
     done
 }
 

@@ -10,7 +10,12 @@
 # The script creates a uniquely named topic (3 partitions, 1 replica),
 # produces 1000 keyed lines, consumes them back, checks the describe
 # format, --help / bad-option exit codes and error messages, then deletes
-# the topic. A second topic, created with -c retention.ms=1000, checks
+# the topic. `cluster info` (text and --json) is checked against the
+# single broker and `topic list`/`topic describe`; `topic describe`'s
+# health flags and filters, and `cluster elect-leaders`, which must either
+# report ELECTION_NOT_NEEDED per partition or say clearly that the broker
+# does not support ElectLeaders (a "# elect-leaders:" line says which).
+# A second topic, created with -c retention.ms=1000, checks
 # `topic describe`'s Configs field and `topic alter-config`. Prints one "ok -" / "not ok -" line per check and a final line
 # "N passed, M failed". Exit status: 0 all passed, 1 any failed, 77 skipped
 # (GREGOR_BOOTSTRAP not set; for ctest's SKIP_RETURN_CODE).
@@ -62,7 +67,8 @@ T="cli-test-$$-$(date +%s%N)"
 
 # ---- help and usage errors (no broker needed) ----------------------------
 for cmd in "" "topic" "topic create" "topic list" "topic describe" "topic delete" \
-           "topic alter-config" "produce" "consume"; do
+           "topic alter-config" "produce" "consume" "cluster" "cluster info" \
+           "cluster elect-leaders"; do
     # shellcheck disable=SC2086
     run "$G" $cmd --help
     check "'gregor $cmd --help' exits 0 with usage" \
@@ -102,6 +108,26 @@ run "$G" -X no.such.property=1 topic list
 check "unknown -X property exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
 run "$G" -b 127.0.0.1:1 topic list
 check "unreachable broker exits 1 with one line" eval '[ "$RC" -eq 1 ] && one_gregor_line'
+run "$G" -b 127.0.0.1:1 cluster info
+check "cluster info with an unreachable broker exits 1 with one line" \
+    eval '[ "$RC" -eq 1 ] && one_gregor_line'
+run "$G" -b 127.0.0.1:1 cluster elect-leaders --all
+check "elect-leaders with an unreachable broker exits 1 with one line" \
+    eval '[ "$RC" -eq 1 ] && one_gregor_line'
+run "$G" cluster
+check "cluster without subcommand exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" cluster nosuch
+check "cluster with an unknown subcommand exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" cluster info extra
+check "cluster info with an argument exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" cluster elect-leaders
+check "elect-leaders without --all/--topic exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" cluster elect-leaders --all --topic "$T"
+check "elect-leaders with --all and --topic exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" cluster elect-leaders --partition 0
+check "elect-leaders --partition without --topic exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" cluster elect-leaders --topic "$T" --partition -1
+check "elect-leaders with a negative --partition exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
 
 # ---- topic create / list / describe ---------------------------------------
 run "$G" topic create "$T" -p 3 -r 1
@@ -137,6 +163,85 @@ check "describe lists partitions 0,1,2 in order" \
 run "$G" topic describe "$T-missing"
 check "describe of a missing topic exits 1" \
     eval '[ "$RC" -eq 1 ] && grep -qx "gregor: topic '\''$T-missing'\'' does not exist" "$tmp/err"'
+
+# ---- topic describe health flags and filters (one broker: all healthy) -------
+run "$G" topic describe "$T"
+check "healthy partitions have no Flags field" eval '! grep -q "Flags:" "$tmp/out"'
+for f in --under-replicated --offline --under-replicated-partitions --unavailable-partitions; do
+    run "$G" topic describe "$T" "$f"
+    check "describe $f on a healthy topic prints nothing" eval '[ "$RC" -eq 0 ] && [ ! -s "$tmp/out" ] && [ ! -s "$tmp/err" ]'
+done
+run "$G" topic describe --all --under-replicated --offline
+check "describe --all --under-replicated --offline prints nothing on one broker" \
+    eval '[ "$RC" -eq 0 ] && [ ! -s "$tmp/out" ]'
+
+# ---- cluster info -------------------------------------------------------------
+run "$G" topic list --all
+ntopics=$(wc -l <"$tmp/out")
+run "$G" topic describe --all
+nparts=$(grep -cP "^\tTopic: " "$tmp/out")
+run "$G" cluster info
+cp "$tmp/out" "$tmp/info"
+# info_field NAME: the value of the "NAME: value" line of cluster info.
+info_field() { sed -n "s/^$1: //p" "$tmp/info"; }
+bport=${GREGOR_BOOTSTRAP##*:}
+check "cluster info exits 0" eval '[ "$RC" -eq 0 ] && [ ! -s "$tmp/err" ]'
+check "cluster info lists one broker" \
+    eval '[ "$(info_field Brokers)" = 1 ] && [ "$(grep -cP "^  [0-9]+\t" "$tmp/info")" -eq 1 ]'
+bid=$(grep -P "^  [0-9]+\t" "$tmp/info" | cut -f1 | tr -d " ")
+check "the broker line shows the bootstrap port ($bport)" \
+    eval 'grep -qP "^  $bid\t[^\t]+:$bport(\t|\$)" "$tmp/info"'
+check "controller id is the broker's id ($bid)" eval '[ -n "$bid" ] && [ "$(info_field Controller)" = "$bid" ]'
+check "the broker is marked (controller)" eval 'grep -qP "^  $bid\t.*\t\(controller\)\$" "$tmp/info"'
+check "cluster id is known" eval '[ -n "$(info_field "Cluster id")" ] && [ "$(info_field "Cluster id")" != unknown ]'
+check "Topics equals topic list --all ($ntopics)" eval '[ "$(info_field Topics)" = "$ntopics" ]'
+check "Partitions equals describe --all's partition lines ($nparts)" \
+    eval '[ "$nparts" -ge 3 ] && [ "$(info_field Partitions)" = "$nparts" ]'
+check "no offline, under-replicated or imbalanced partitions" \
+    eval '[ "$(info_field "Offline partitions")" = 0 ] && [ "$(info_field "Under-replicated partitions")" = 0 ] && [ "$(info_field "Preferred-leader imbalance")" = 0 ]'
+run "$G" cluster info --json
+check "cluster info --json parses and agrees with the text output" \
+    eval '[ "$RC" -eq 0 ] && /usr/bin/python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+b = d[\"brokers\"]
+assert len(b) == 1 and b[0][\"id\"] == int(sys.argv[2]) == d[\"controller_id\"], d
+assert b[0][\"controller\"] is True and b[0][\"port\"] == int(sys.argv[3]), d
+assert d[\"cluster_id\"] == sys.argv[4], d
+assert (d[\"topics\"], d[\"partitions\"]) == (int(sys.argv[5]), int(sys.argv[6])), d
+assert d[\"offline_partitions\"] == d[\"under_replicated_partitions\"] == d[\"preferred_leader_imbalance\"] == 0, d
+" "$tmp/out" "$bid" "$bport" "$(info_field "Cluster id")" "$ntopics" "$nparts"'
+
+# ---- cluster elect-leaders ----------------------------------------------------
+# Two outcomes are accepted: the broker supports ElectLeaders and answers
+# ELECTION_NOT_NEEDED for every (single-replica) partition, or it does not and
+# the CLI says so in one line with exit status 1.
+unsupported() { [ "$RC" -eq 1 ] && one_gregor_line && grep -q "the broker does not support ElectLeaders" "$tmp/err"; }
+run "$G" cluster elect-leaders --topic "$T"
+if unsupported; then
+    echo "# elect-leaders: the broker does not support ElectLeaders ($(cat "$tmp/err"))"
+    ok "elect-leaders --topic reports clearly that ElectLeaders is unsupported"
+    run "$G" cluster elect-leaders --all
+    check "elect-leaders --all reports the same" unsupported
+else
+    echo "# elect-leaders: the broker answered ElectLeaders"
+    # Results are TOPIC-P<TAB>RESULT[<TAB>message]: compare the first two fields.
+    check "elect-leaders --topic: ELECTION_NOT_NEEDED for partitions 0,1,2" \
+        eval '[ "$RC" -eq 0 ] && [ "$(cut -f1,2 "$tmp/out")" = "$(printf "%s\tELECTION_NOT_NEEDED\n" "$T-0" "$T-1" "$T-2")" ]'
+    run "$G" cluster elect-leaders --topic "$T" --partition 1
+    check "elect-leaders --partition 1: only that partition, ELECTION_NOT_NEEDED" \
+        eval '[ "$RC" -eq 0 ] && [ "$(cut -f1,2 "$tmp/out")" = "$(printf "%s\tELECTION_NOT_NEEDED" "$T-1")" ]'
+    # With --all, brokers (like Kafka) may leave out partitions that needed no
+    # election: then gregor says that no partition needed one.
+    run "$G" cluster elect-leaders --all
+    check "elect-leaders --all: nothing needed an election" \
+        eval '[ "$RC" -eq 0 ] && { grep -qx "No partition needed a leader election." "$tmp/out" || ! cut -f2 "$tmp/out" | grep -qvx ELECTION_NOT_NEEDED; }'
+fi
+run "$G" cluster elect-leaders --topic "$T-missing"
+check "elect-leaders of a missing topic exits 1" \
+    eval '[ "$RC" -eq 1 ] && grep -qx "gregor: topic '\''$T-missing'\'' does not exist" "$tmp/err"'
+run "$G" cluster elect-leaders --topic "$T" --partition 99
+check "elect-leaders of a missing partition exits 1" eval '[ "$RC" -eq 1 ] && one_gregor_line'
 
 # ---- topic configs: create -c, describe Configs, alter-config ---------------
 C="$T-cfg"

@@ -1,0 +1,271 @@
+/*
+ * cli/kraw.c — a blocking one-request-at-a-time Kafka client (see kraw.h):
+ * non-blocking socket + poll() so that every connect, write and read is
+ * bounded by the caller's timeout.
+ *
+ * Owned format: none beyond the Kafka request/response framing (request
+ * header v1/v2, response header v0/v1) described in kraw.h.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli/kraw.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/kwire.h"
+
+#define KRAW_CLIENT_ID "gregor-cli"
+#define KRAW_MAX_RESPONSE (64 * 1024 * 1024)
+#define KRAW_API_VERSIONS 18
+
+static int64_t kraw_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int kraw_fail(struct kraw *k, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Sets k->reason from fmt; returns rc. */
+static int kraw_fail(struct kraw *k, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(k->reason, sizeof(k->reason), fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Waits until fd is ready for `events` or the deadline passes. Returns
+ * KRAW_OK or KRAW_ERR (timeout or poll failure). */
+static int kraw_wait(struct kraw *k, short events, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - kraw_now_ms();
+        if (left <= 0)
+            return kraw_fail(k, KRAW_ERR, "%s: no answer within the timeout", k->addr);
+        struct pollfd pfd = {.fd = k->fd, .events = events};
+        int n = poll(&pfd, 1, (int)left);
+        if (n > 0)
+            return KRAW_OK;
+        if (n < 0 && errno != EINTR)
+            return kraw_fail(k, KRAW_ERR, "%s: poll: %s", k->addr, strerror(errno));
+    }
+}
+
+/* Starts a non-blocking connect to one address and waits for it. */
+static int kraw_try_addr(struct kraw *k, const struct addrinfo *ai, int64_t deadline)
+{
+    k->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                   ai->ai_protocol);
+    if (k->fd < 0)
+        return kraw_fail(k, KRAW_ERR, "%s: socket: %s", k->addr, strerror(errno));
+    if (connect(k->fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        return KRAW_OK;
+    if (errno != EINPROGRESS)
+        goto out_errno;
+    if (kraw_wait(k, POLLOUT, deadline) != KRAW_OK)
+        goto out_close;
+    int soerr = 0;
+    socklen_t len = sizeof(soerr);
+    if (getsockopt(k->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)
+        goto out_errno;
+    if (soerr == 0)
+        return KRAW_OK;
+    errno = soerr;
+out_errno:
+    kraw_fail(k, KRAW_ERR, "cannot connect to %s: %s", k->addr, strerror(errno));
+out_close:
+    close(k->fd);
+    k->fd = -1;
+    return KRAW_ERR;
+}
+
+int kraw_connect(struct kraw *k, const char *host, int port, int timeout_ms)
+{
+    char service[16];
+    struct addrinfo hints, *res = NULL;
+    memset(k, 0, sizeof(*k));
+    k->fd = -1;
+    k->corr = 1;
+    k->timeout_ms = timeout_ms;
+    snprintf(k->addr, sizeof(k->addr), "%s:%d", host, port);
+    snprintf(service, sizeof(service), "%d", port);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    int gai = getaddrinfo(host, service, &hints, &res);
+    if (gai != 0)
+        return kraw_fail(k, KRAW_ERR, "cannot resolve %s: %s", k->addr, gai_strerror(gai));
+    int64_t deadline = kraw_now_ms() + timeout_ms;
+    int rc = KRAW_ERR;
+    for (const struct addrinfo *ai = res; ai && rc != KRAW_OK; ai = ai->ai_next)
+        rc = kraw_try_addr(k, ai, deadline);
+    freeaddrinfo(res);
+    return rc;
+}
+
+void kraw_close(struct kraw *k)
+{
+    if (k->fd >= 0)
+        close(k->fd);
+    k->fd = -1;
+}
+
+/* Writes all n bytes of p. */
+static int kraw_write_all(struct kraw *k, const uint8_t *p, size_t n, int64_t deadline)
+{
+    while (n > 0) {
+        ssize_t w = send(k->fd, p, n, MSG_NOSIGNAL);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (kraw_wait(k, POLLOUT, deadline) != KRAW_OK)
+                return KRAW_ERR;
+            continue;
+        }
+        if (errno == EPIPE || errno == ECONNRESET)
+            return kraw_fail(k, KRAW_CLOSED, "%s closed the connection", k->addr);
+        return kraw_fail(k, KRAW_ERR, "%s: send: %s", k->addr, strerror(errno));
+    }
+    return KRAW_OK;
+}
+
+/* Reads exactly n bytes into p; KRAW_CLOSED on EOF or reset. */
+static int kraw_read_all(struct kraw *k, uint8_t *p, size_t n, int64_t deadline)
+{
+    while (n > 0) {
+        ssize_t r = recv(k->fd, p, n, 0);
+        if (r > 0) {
+            p += r;
+            n -= (size_t)r;
+            continue;
+        }
+        if (r == 0 || (r < 0 && errno == ECONNRESET))
+            return kraw_fail(k, KRAW_CLOSED, "%s closed the connection", k->addr);
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return kraw_fail(k, KRAW_ERR, "%s: recv: %s", k->addr, strerror(errno));
+        if (kraw_wait(k, POLLIN, deadline) != KRAW_OK)
+            return KRAW_ERR;
+    }
+    return KRAW_OK;
+}
+
+/* Builds size + header + body into frame (initialised by the caller). */
+static void kraw_frame(struct kraw *k, struct kbuf *frame, int16_t api_key, int16_t version,
+                       bool flex, const struct kbuf *body)
+{
+    size_t at = kbuf_skip(frame, 4);
+    kbuf_put_i16(frame, api_key);
+    kbuf_put_i16(frame, version);
+    kbuf_put_i32(frame, k->corr);
+    kw_put_str(frame, false, KRAW_CLIENT_ID); /* client_id keeps INT16 length */
+    kw_put_tags(frame, flex);
+    if (body && body->len > 0)
+        kbuf_put(frame, body->data, body->len);
+    kbuf_patch_i32(frame, at, (int32_t)(frame->len - 4));
+}
+
+/* Reads one response frame; on KRAW_OK *data (new) holds *len bytes. */
+static int kraw_read_frame(struct kraw *k, int64_t deadline, uint8_t **data, size_t *len)
+{
+    uint8_t hdr[4];
+    int rc = kraw_read_all(k, hdr, sizeof(hdr), deadline);
+    if (rc != KRAW_OK)
+        return rc;
+    int32_t size = (int32_t)be32_load(hdr);
+    if (size < 4 || size > KRAW_MAX_RESPONSE)
+        return kraw_fail(k, KRAW_ERR, "%s: bad response size", k->addr);
+    uint8_t *buf = malloc((size_t)size);
+    if (buf == NULL)
+        return kraw_fail(k, KRAW_ERR, "%s: out of memory", k->addr);
+    rc = kraw_read_all(k, buf, (size_t)size, deadline);
+    if (rc != KRAW_OK) {
+        free(buf);
+        return rc;
+    }
+    *data = buf;
+    *len = (size_t)size;
+    return KRAW_OK;
+}
+
+int kraw_call(struct kraw *k, int16_t api_key, int16_t version, bool flex,
+              const struct kbuf *body, uint8_t **resp, size_t *resp_len)
+{
+    struct kbuf frame;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int64_t deadline = kraw_now_ms() + k->timeout_ms;
+    int32_t corr = k->corr;
+    if (k->fd < 0)
+        return kraw_fail(k, KRAW_ERR, "%s: not connected", k->addr);
+    kbuf_init(&frame);
+    kraw_frame(k, &frame, api_key, version, flex, body);
+    k->corr++;
+    int rc = frame.oom ? kraw_fail(k, KRAW_ERR, "%s: out of memory", k->addr)
+                       : kraw_write_all(k, frame.data, frame.len, deadline);
+    kbuf_destroy(&frame);
+    if (rc == KRAW_OK)
+        rc = kraw_read_frame(k, deadline, &data, &len);
+    if (rc != KRAW_OK)
+        return rc;
+    struct kslice s;
+    kslice_init(&s, data, len);
+    int32_t got = kslice_i32(&s);
+    /* ApiVersions answers with response header v0 even when flexible. */
+    kw_skip_tags(&s, flex && api_key != KRAW_API_VERSIONS);
+    if (!kslice_ok(&s) || got != corr) {
+        free(data);
+        return kraw_fail(k, KRAW_ERR, "%s: response with a wrong correlation id", k->addr);
+    }
+    *resp_len = kslice_remaining(&s);
+    memmove(data, kslice_cur(&s), *resp_len);
+    *resp = data;
+    return KRAW_OK;
+}
+
+int kraw_api_max_version(struct kraw *k, int16_t api_key, int16_t *max_version)
+{
+    uint8_t *resp = NULL;
+    size_t len = 0;
+    *max_version = -1;
+    int rc = kraw_call(k, KRAW_API_VERSIONS, 0, false, NULL, &resp, &len);
+    if (rc != KRAW_OK)
+        return rc;
+    struct kslice s;
+    kslice_init(&s, resp, len);
+    int16_t err = kslice_i16(&s);
+    int32_t n = kw_get_array_len(&s, false, 6);
+    for (int32_t i = 0; i < n && kslice_ok(&s); i++) {
+        int16_t key = kslice_i16(&s);
+        (void)kslice_i16(&s); /* min version */
+        int16_t max = kslice_i16(&s);
+        if (key == api_key)
+            *max_version = max;
+    }
+    bool ok = kslice_ok(&s);
+    free(resp);
+    if (!ok)
+        return kraw_fail(k, KRAW_ERR, "%s: malformed ApiVersions response", k->addr);
+    if (err != 0)
+        return kraw_fail(k, KRAW_ERR, "%s: ApiVersions failed with error code %d", k->addr, err);
+    return KRAW_OK;
+}

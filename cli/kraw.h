@@ -1,0 +1,64 @@
+/*
+ * cli/kraw.h — a tiny blocking Kafka protocol client for the requests that
+ * librdkafka 2.0.2 has no API for (ElectLeaders, Metadata fields it drops
+ * such as a broker's rack). One TCP connection, one request in flight.
+ *
+ * Framing (docs/kafka-protocol.md §1): int32 size, then the request header
+ * v1 (api_key, api_version, correlation_id, client_id INT16 string) or v2
+ * (v1 + empty tagged fields) for flexible versions, then the body encoded by
+ * the caller with common/kwire.h. The response header is read and checked
+ * here (correlation id; tagged fields when the response is flexible) and
+ * only the body is handed back.
+ *
+ * Threads: a struct kraw belongs to one thread. Errors are printed by the
+ * caller; kraw only fills a short reason string.
+ */
+#ifndef GREGOR_CLI_KRAW_H
+#define GREGOR_CLI_KRAW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+/* Results of kraw_connect() / kraw_call(). */
+enum kraw_rc {
+    KRAW_OK = 0,
+    KRAW_ERR = 1,    /* connect failed, timeout, malformed answer: see reason */
+    KRAW_CLOSED = 2, /* the peer closed the connection instead of answering */
+};
+
+struct kraw {
+    int fd;           /* -1 when closed */
+    int32_t corr;     /* next correlation id */
+    int timeout_ms;   /* per connect and per call */
+    char addr[300];   /* "host:port", for messages */
+    char reason[512]; /* why the last call failed */
+};
+
+/* Connects to host:port within timeout_ms (used for every later call too).
+ * Returns KRAW_OK or KRAW_ERR (k->reason set). k is initialised either way. */
+int kraw_connect(struct kraw *k, const char *host, int port, int timeout_ms);
+
+/*
+ * Sends one request (api_key, version; `flex` selects request header v2
+ * and a flexible response header) with `body` (borrowed) and waits for its
+ * response. On KRAW_OK *resp is new (free() it) and holds *resp_len bytes
+ * of the response body, after the header. KRAW_CLOSED when the peer closed
+ * the connection before a full answer arrived; KRAW_ERR otherwise.
+ */
+int kraw_call(struct kraw *k, int16_t api_key, int16_t version, bool flex,
+              const struct kbuf *body, uint8_t **resp, size_t *resp_len);
+
+/*
+ * ApiVersions v0 on k: stores the highest version the broker supports for
+ * api_key into *max_version, or -1 when the key is not listed. Returns a
+ * kraw_rc (KRAW_ERR also for an error code in the response).
+ */
+int kraw_api_max_version(struct kraw *k, int16_t api_key, int16_t *max_version);
+
+/* Closes the connection; safe to call twice. */
+void kraw_close(struct kraw *k);
+
+#endif

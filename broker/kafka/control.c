@@ -55,6 +55,8 @@ kerr_t handle_control(struct req *req)
 {
     struct broker *b = req->broker;
     const char *inter = b->cfg->listener[b->cfg->inter_broker_listener].name;
+    if (!b->rm || !b->controller)
+        return KERR__CLOSE; /* not part of a cluster (tests that run handlers alone) */
     if (!req->listener || strcmp(req->listener, inter) != 0) {
         say_warn("kafka", "control request on a client listener refused key=%d listener=%s",
                  req->api_key, req->listener ? req->listener : "?");

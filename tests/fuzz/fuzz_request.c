@@ -4,7 +4,8 @@
  * API handlers of an in-process broker without ZooKeeper.
  *
  * The broker: a struct broker with a loaded config (no file), a fake live
- * broker list (itself, PLAINTEXT 127.0.0.1:9092), a cluster id, one network
+ * broker list and metadata cache (itself, PLAINTEXT 127.0.0.1:9092), a
+ * cluster id, one network
  * worker and an admin worker (broker/net/worker.h), and a topic registry
  * holding one topic "fuzz" with 2 local partitions led by this broker, in a
  * temporary log dir (1 MiB segments, retention applied every 256 inputs so
@@ -22,9 +23,12 @@
  * broker closes the connection instead, the next input uses a new one.
  *
  * Rewrites before sending (documented limits of this target):
- *   - API keys whose handlers need ZooKeeper on the admin worker
- *     (CreateTopics 19, DeleteTopics 20, AlterConfigs 33,
- *     IncrementalAlterConfigs 44) become a local API of similar shape;
+ *   - API keys whose handlers need ZooKeeper on the admin worker or the
+ *     controller (CreateTopics 19, DeleteTopics 20, AlterConfigs 33,
+ *     ElectLeaders 43, IncrementalAlterConfigs 44) become a local API of
+ *     similar shape; the private control keys 10000-10004 reach their
+ *     handler, which closes the connection (no replica manager or
+ *     controller here: their decoders have unit tests);
  *   - a Fetch's max_wait_ms is cut to 0-3 ms (a parked Fetch must not stall
  *     the fuzzer; parking itself is still exercised);
  *   - a correlation id equal to the ping's is changed.
@@ -48,6 +52,7 @@
 #include <unistd.h>
 
 #include "broker/config.h"
+#include "broker/metadata_cache.h"
 #include "broker/net/conn.h"
 #include "broker/net/worker.h"
 #include "broker/replication/partition.h"
@@ -118,10 +123,44 @@ static void setup_topic(struct broker *b)
     t = topic_create("fuzz", 2, 1, replicas, NULL, 0, &tc, F.dir, 0, NULL, err, sizeof(err));
     if (!t)
         FUZZ_DIE("topic_create: %s", err);
-    for (int32_t p = 0; p < t->n_parts; p++)
-        t->parts[p]->leader = 0;
+    static const int32_t self[] = {0};
+    struct partition_state st = {.leader = 0, .n_isr = 1, .isr = self, .n_replicas = 1,
+                                 .replicas = self};
+    for (int32_t p = 0; p < t->n_parts; p++) {
+        bool changed;
+        if (partition_apply_state(t->parts[p], 0, &st, 0, &changed) != KERR_NONE)
+            FUZZ_DIE("partition_apply_state failed");
+    }
     if (!topics_add(b->topics, t))
         FUZZ_DIE("topics_add failed");
+}
+
+/* The metadata cache as the controller would push it: broker 0 and the
+ * topic "fuzz" led by it. */
+static void setup_metadata(struct broker *b)
+{
+    struct mc_snapshot *s = mc_snapshot_new();
+    b->mc = mc_new();
+    if (!s || !b->mc)
+        FUZZ_DIE("out of memory");
+    s->controller_id = 0;
+    s->brokers = calloc(1, sizeof(*s->brokers));
+    s->topics = calloc(1, sizeof(*s->topics));
+    if (!s->brokers || !s->topics)
+        FUZZ_DIE("out of memory");
+    s->brokers[0] = b->live[0];
+    s->n_brokers = 1;
+    snprintf(s->topics[0].name, sizeof(s->topics[0].name), "fuzz");
+    s->topics[0].n_parts = 2;
+    s->topics[0].parts = calloc(2, sizeof(*s->topics[0].parts));
+    if (!s->topics[0].parts)
+        FUZZ_DIE("out of memory");
+    for (int p = 0; p < 2; p++)
+        s->topics[0].parts[p] = (struct mc_partition){.leader = 0, .n_replicas = 1,
+                                                      .n_isr = 1};
+    s->n_topics = 1;
+    if (!mc_set(b->mc, s))
+        FUZZ_DIE("mc_set failed");
 }
 
 static void setup_logging(void)
@@ -173,6 +212,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     b->net = &F.net;
     b->n_net = 1;
     setup_topic(b);
+    setup_metadata(b);
     atexit(teardown);
     return 0;
 }
@@ -198,6 +238,7 @@ static void teardown(void)
     worker_free(F.net);
     worker_free(F.b.admin);
     topics_free(F.b.topics);
+    mc_free(F.b.mc);
     free(F.b.live);
     pthread_mutex_destroy(&F.b.brokers_lock);
     config_free(&F.cfg);
@@ -319,7 +360,7 @@ static bool recv_response(int32_t *corr)
 /* ---- one input ------------------------------------------------------------ */
 
 /* API keys whose handlers go to ZooKeeper, and the local API each becomes. */
-static const int16_t zk_keys[][2] = {{19, 3}, {20, 1}, {33, 32}, {44, 32}};
+static const int16_t zk_keys[][2] = {{19, 3}, {20, 1}, {33, 32}, {43, 3}, {44, 32}};
 
 /* Applies the rewrites described at the top to the frame f (n bytes). */
 static void rewrite(uint8_t *f, size_t n)

@@ -48,6 +48,7 @@ struct replica_manager {
     int cs_remaining;
     int cs_remaining_movable;    /* remaining partitions with an ISR > 1 */
     _Atomic bool cs_abort;       /* a second signal: stop waiting */
+    _Atomic bool stopped;        /* rm_stop() ran on the admin worker: refuse requests */
 };
 
 /* --- fencing ------------------------------------------------------------ */
@@ -55,10 +56,16 @@ struct replica_manager {
 static kerr_t fence(struct broker *b, int32_t ctrl_epoch, int64_t broker_epoch)
 {
     struct replica_manager *rm = b->rm;
+    if (rm->stopped)
+        return KERR_BROKER_NOT_AVAILABLE; /* shutting down: fetchers are gone */
     if (ctrl_epoch < rm->ctrl_epoch)
         return KERR_STALE_CONTROLLER_EPOCH;
-    if (broker_epoch >= 0 && broker_epoch != b->broker_epoch)
-        return KERR_STALE_BROKER_EPOCH;
+    /* a controller can reach us between the registration znode's creation
+     * and zk_store_register_broker() returning its czxid: wait briefly */
+    for (int i = 0; i < 50 && __atomic_load_n(&b->broker_epoch, __ATOMIC_ACQUIRE) == 0; i++)
+        usleep(10 * 1000);
+    if (broker_epoch != __atomic_load_n(&b->broker_epoch, __ATOMIC_ACQUIRE))
+        return KERR_STALE_BROKER_EPOCH; /* meant for another incarnation of this broker */
     rm->ctrl_epoch = ctrl_epoch;
     return KERR_NONE;
 }
@@ -78,8 +85,10 @@ static kerr_t apply_one(struct broker *b, const struct rpc_leader_and_isr_req *m
                         const struct rpc_partition_state *ps)
 {
     struct topic *t = topics_get(b->topics, ps->topic, strlen(ps->topic));
-    if (!t)
-        t = admin_ensure_topic(b, ps->topic);
+    if (!t || ps->partition >= t->n_parts) { /* new topic, or new partitions */
+        topic_unref(t);
+        t = admin_ensure_partitions(b, ps->topic, ps->partition + 1);
+    }
     if (!t)
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
     kerr_t rc = KERR_NONE;
@@ -245,7 +254,7 @@ static bool has_local_replica(const struct topic *t)
 static void reconcile_topics(struct broker *b, const struct mc_snapshot *s)
 {
     for (int i = 0; i < s->n_topics; i++) {
-        struct topic *t = admin_ensure_topic(b, s->topics[i].name);
+        struct topic *t = admin_ensure_partitions(b, s->topics[i].name, s->topics[i].n_parts);
         topic_unref(t);
     }
     int n;
@@ -627,14 +636,18 @@ static void stop_job(void *arg)
     rm->isr_ev = NULL;
     channel_free(rm->ctrl_ch);
     rm->ctrl_ch = NULL;
+    rm->stopped = true;
 }
 
 void rm_stop(struct broker *b)
 {
     if (!b->rm)
         return;
-    if (b->admin)
-        worker_post(b->admin, stop_job, b);
+    /* the admin worker must stop using the fetchers before they go */
+    if (b->admin && worker_post(b->admin, stop_job, b))
+        while (!b->rm->stopped)
+            usleep(1000);
+    b->rm->stopped = true;
     fetchers_free(b->fetchers);
     b->fetchers = NULL;
 }

@@ -10,6 +10,12 @@
  * Deletion: write /admin/delete_topics/<t>; the controller stops the
  * replicas (StopReplica with delete -> admin_drop_local_topic) and removes
  * the znodes.
+ * New partitions (CreatePartitions): validate against the stored topic ->
+ * place them (explicit, or the round robin continued from partition 0's
+ * leader at the current count) -> rewrite /brokers/topics/<t> conditionally
+ * on the version read. The controller's watch on that znode elects their
+ * leaders; replicas grow their local topic (admin_ensure_partitions ->
+ * topic_grow) on LeaderAndIsr, every broker on UpdateMetadata.
  */
 #include "broker/admin.h"
 #include "broker/log_manager.h"
@@ -407,4 +413,152 @@ struct topic *admin_ensure_topic(struct broker *b, const char *name)
     if (!t && load_one_topic(b, name) == 0)
         t = topics_get(b->topics, name, strlen(name));
     return t;
+}
+
+struct topic *admin_ensure_partitions(struct broker *b, const char *name, int32_t n_parts)
+{
+    struct topic *t = admin_ensure_topic(b, name);
+    if (!t || t->n_parts >= n_parts)
+        return t;
+    struct zk_topic zt;
+    if (zk_store_topic_get(b->zk, name, &zt) != KERR_NONE)
+        return t;
+    char msg[256];
+    kerr_t rc = KERR_NONE;
+    if (zt.replication_factor == t->rf && zt.n_partitions > t->n_parts)
+        rc = topic_grow(t, zt.n_partitions, zt.replicas, b->id, msg, sizeof(msg));
+    if (rc != KERR_NONE)
+        say_error("storage", "cannot add partitions topic=%s partitions=%d err=%s reason=\"%s\"",
+                  name, zt.n_partitions, kerr_name(rc), msg);
+    zk_topic_destroy(&zt);
+    return t;
+}
+
+/* ---- CreatePartitions --------------------------------------------------- */
+
+/* Checks sp against the topic as stored (zt) and the live brokers. */
+static kerr_t validate_partitions(const struct partitions_spec *sp, const struct zk_topic *zt,
+                                  const struct broker_info *live, int n_live, char *msg,
+                                  size_t n)
+{
+    if (sp->count < zt->n_partitions) {
+        snprintf(msg, n, "topic currently has %d partitions, more than the requested %d",
+                 zt->n_partitions, sp->count);
+        return KERR_INVALID_PARTITIONS;
+    }
+    if (sp->count == zt->n_partitions) {
+        snprintf(msg, n, "topic already has %d partitions", zt->n_partitions);
+        return KERR_INVALID_PARTITIONS;
+    }
+    if (!sp->assignment)
+        return KERR_NONE;
+    int32_t added = sp->count - zt->n_partitions;
+    if (sp->n_assigned != added) {
+        snprintf(msg, n, "adding %d partitions but %d assignments given", added,
+                 sp->n_assigned);
+        return KERR_INVALID_REPLICA_ASSIGNMENT;
+    }
+    if (sp->assigned_rf != zt->replication_factor) {
+        snprintf(msg, n, "every assignment must list %d replicas (the topic's replication "
+                 "factor)", zt->replication_factor);
+        return KERR_INVALID_REPLICA_ASSIGNMENT;
+    }
+    struct topic_spec ts = {.assignment = sp->assignment, .n_assigned_parts = sp->n_assigned,
+                            .assigned_rf = sp->assigned_rf};
+    return validate_assignment(&ts, live, n_live, msg, n);
+}
+
+/* Fills rows zt->n_partitions .. count-1 of out (count * rf ids, rows
+ * below copied from zt) from sp's assignment or the round-robin placement
+ * continued from the existing partitions. */
+static kerr_t place_new_partitions(const struct partitions_spec *sp, const struct zk_topic *zt,
+                                   const struct broker_info *live, int n_live, int32_t *out,
+                                   char *msg, size_t n)
+{
+    size_t rf = (size_t)zt->replication_factor;
+    size_t old = (size_t)zt->n_partitions * rf;
+    memcpy(out, zt->replicas, sizeof(int32_t) * old);
+    int32_t added = sp->count - zt->n_partitions;
+    if (sp->assignment) {
+        memcpy(out + old, sp->assignment, sizeof(int32_t) * (size_t)added * rf);
+        return KERR_NONE;
+    }
+    struct assign_broker *ab = calloc((size_t)(n_live ? n_live : 1), sizeof(*ab));
+    if (!ab)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    for (int i = 0; i < n_live; i++)
+        ab[i] = (struct assign_broker){.id = live[i].id, .rack = live[i].rack};
+    /* Kafka starts at partition 0's preferred leader and keeps counting */
+    int start = zt->n_partitions > 0 ? assign_index_of(ab, n_live, zt->replicas[0]) : -1;
+    kerr_t rc = assign_replicas(ab, n_live, added, (int16_t)rf, zt->n_partitions,
+                                start < 0 ? 0 : start, -1, out + old);
+    free(ab);
+    if (rc == KERR_INVALID_REPLICATION_FACTOR)
+        snprintf(msg, n, "replication factor %zu is larger than the %d available broker(s)",
+                 rf, n_live);
+    else if (rc == KERR_INVALID_REPLICA_ASSIGNMENT)
+        snprintf(msg, n, "some live brokers have broker.rack set and others do not");
+    else if (rc != KERR_NONE)
+        snprintf(msg, n, "cannot assign replicas: %s", kerr_name(rc));
+    return rc;
+}
+
+/* One read-validate-write attempt; KERR__EXISTS when the assignment
+ * changed since it was read. */
+static kerr_t create_partitions_once(struct broker *b, const struct partitions_spec *sp,
+                                     bool validate_only, const struct broker_info *live,
+                                     int n_live, char *msg, size_t n)
+{
+    struct zk_topic zt;
+    kerr_t rc = zk_store_topic_get(b->zk, sp->name, &zt);
+    if (rc == KERR_UNKNOWN_TOPIC_OR_PARTITION || rc == KERR__NOENT ||
+        rc == KERR_INVALID_TOPIC_EXCEPTION) {
+        snprintf(msg, n, "topic '%s' does not exist", sp->name);
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    }
+    if (rc != KERR_NONE) {
+        snprintf(msg, n, "cannot read the topic from ZooKeeper: %s", kerr_name(rc));
+        return KERR_UNKNOWN_SERVER_ERROR;
+    }
+    rc = validate_partitions(sp, &zt, live, n_live, msg, n);
+    int32_t *out = NULL;
+    if (rc == KERR_NONE && !validate_only) {
+        out = malloc(sizeof(int32_t) * (size_t)sp->count * (size_t)zt.replication_factor);
+        rc = out ? place_new_partitions(sp, &zt, live, n_live, out, msg, n)
+                 : KERR_UNKNOWN_SERVER_ERROR;
+    }
+    if (rc == KERR_NONE && !validate_only) {
+        int32_t old = zt.n_partitions;
+        free(zt.replicas);
+        zt.replicas = out; /* zt owns it now */
+        out = NULL;
+        zt.n_partitions = sp->count;
+        rc = zk_store_topic_assignment_set(b->zk, &zt);
+        if (rc == KERR_NONE)
+            say_info("kafka", "partitions added topic=%s partitions=%d from=%d", sp->name,
+                     sp->count, old);
+        else if (rc != KERR__EXISTS)
+            snprintf(msg, n, "cannot store the assignment in ZooKeeper: %s", kerr_name(rc));
+        if (rc != KERR_NONE && rc != KERR__EXISTS && rc != KERR_UNKNOWN_TOPIC_OR_PARTITION)
+            rc = KERR_UNKNOWN_SERVER_ERROR;
+    }
+    free(out);
+    zk_topic_destroy(&zt);
+    return rc;
+}
+
+kerr_t admin_create_partitions(struct broker *b, const struct partitions_spec *sp,
+                               bool validate_only, char *msg, size_t n)
+{
+    int n_live;
+    struct broker_info *live = server_live_brokers(b, &n_live);
+    kerr_t rc = KERR__EXISTS;
+    for (int attempt = 0; attempt < 5 && rc == KERR__EXISTS; attempt++)
+        rc = create_partitions_once(b, sp, validate_only, live, n_live, msg, n);
+    if (rc == KERR__EXISTS) {
+        snprintf(msg, n, "the topic's assignment kept changing; try again");
+        rc = KERR_UNKNOWN_SERVER_ERROR;
+    }
+    free(live);
+    return rc;
 }

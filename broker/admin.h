@@ -1,9 +1,10 @@
 /*
  * broker/admin.h — topic administration on any broker: validation,
  * replica assignment and the ZooKeeper writes of CreateTopics,
- * DeleteTopics (a deletion request the controller carries out) and
- * AlterConfigs; loading topics into the local registry. Leadership is the
- * controller's (LeaderAndIsr). Runs on the admin worker (or on the main
+ * DeleteTopics (a deletion request the controller carries out),
+ * CreatePartitions and AlterConfigs; loading topics into the local
+ * registry (and growing them). Leadership is the controller's
+ * (LeaderAndIsr). Runs on the admin worker (or on the main
  * thread during start-up), never on a network loop: every call here may
  * block on ZooKeeper.
  */
@@ -31,6 +32,16 @@ struct topic_spec {
     int n_config;
 };
 
+/* One topic of a CreatePartitions request, as decoded. */
+struct partitions_spec {
+    char name[250];
+    int32_t count;            /* the new total number of partitions */
+    int32_t *assignment;      /* NULL, or n_assigned rows of assigned_rf ids for the
+                                 new partitions (in order); borrowed */
+    int n_assigned;
+    int assigned_rf;          /* ids per row; -1 when the rows differ in length */
+};
+
 /* Validates a topic name: [a-zA-Z0-9._-], 1..249 chars, not "." or "..". */
 bool admin_topic_name_valid(const char *name, size_t len);
 
@@ -38,6 +49,19 @@ bool admin_topic_name_valid(const char *name, size_t len);
  * a message in msg for errors. Admin worker or start-up. */
 kerr_t admin_create_topic(struct broker *b, const struct topic_spec *spec, bool validate_only,
                           char *msg, size_t msglen);
+/* Adds partitions to an existing topic (CreatePartitions), or only
+ * validates: the topic must exist in ZooKeeper (UNKNOWN_TOPIC_OR_PARTITION),
+ * count must exceed its partition count (INVALID_PARTITIONS); an explicit
+ * assignment must have count - current rows of the topic's replication
+ * factor, naming live brokers, without duplicates in a row
+ * (INVALID_REPLICA_ASSIGNMENT). Without one, the new partitions continue
+ * the topic's round-robin placement over the live brokers. Writes the
+ * grown assignment conditionally on the version read (re-reading on a
+ * conflict); the controller then elects the new partitions' leaders.
+ * Returns a Kafka error code, with a message in msg for errors. Admin
+ * worker. */
+kerr_t admin_create_partitions(struct broker *b, const struct partitions_spec *sp,
+                               bool validate_only, char *msg, size_t msglen);
 /* Replaces a topic's config overrides (key, value pairs; borrowed) in
  * ZooKeeper (/config/topics/<topic>) and on the live topic, or only
  * validates them. Admin worker. */
@@ -57,6 +81,12 @@ void admin_refresh_brokers(struct broker *b);
  * configs from ZooKeeper (and opening the local replicas' logs) when it is
  * not known yet; NULL if ZooKeeper has no such topic. Admin worker. */
 struct topic *admin_ensure_topic(struct broker *b, const char *name);
+/* admin_ensure_topic(), and when the local topic has fewer than n_parts
+ * partitions, re-reads its assignment from ZooKeeper and grows it
+ * (topic_grow(), opening the new local replicas' logs). Returns a new
+ * reference (possibly still smaller, if ZooKeeper has fewer) or NULL.
+ * Admin worker (LeaderAndIsr, UpdateMetadata). */
+struct topic *admin_ensure_partitions(struct broker *b, const char *name, int32_t n_parts);
 /* Drops a topic's local replicas (StopReplica with delete): removed from
  * the registry, log directories deleted when the last reference goes. */
 void admin_drop_local_topic(struct broker *b, const char *name);

@@ -10,7 +10,8 @@ add_library(gregor_broker_core STATIC
   replication/partition.c http/http.c metadata_cache.c)
 # Files being written in parallel join the library once they exist.
 foreach(f replication/fetcher.c replication/replica_manager.c replication/isr.c
-          kafka/control.c kafka/offset_for_leader_epoch.c kafka/elect_leaders.c)
+          kafka/control.c kafka/offset_for_leader_epoch.c kafka/elect_leaders.c
+          kafka/create_partitions.c kafka/admin_wait.c)
   if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${f})
     target_sources(gregor_broker_core PRIVATE ${f})
   endif()

@@ -14,6 +14,13 @@
 
 #define TOPICS_BUCKETS 1024
 
+/* An array replaced by topic_grow(), kept until the topic is freed because
+ * lock-free readers may still hold a pointer to it. */
+struct topic_retired {
+    void *ptr;                    /* owned */
+    struct topic_retired *next;
+};
+
 struct topics {
     pthread_rwlock_t lock;
     struct topic *buckets[TOPICS_BUCKETS];
@@ -83,6 +90,12 @@ static void topic_destroy(struct topic *t)
     pthread_mutex_destroy(&t->config_lock);
     free(t->parts);
     free(t->replicas);
+    while (t->retired) {
+        struct topic_retired *r = t->retired;
+        t->retired = r->next;
+        free(r->ptr);
+        free(r);
+    }
     free(t->data_dir);
     free(t);
 }
@@ -234,6 +247,26 @@ char **topic_get_config(struct topic *t, int *n)
     return kv;
 }
 
+/* Returns a new partition p of t with replica row `row` (t->rf ids; its
+ * log opened when self_id is a replica), or NULL with err. */
+static struct partition *topic_partition_new(const struct topic *t, int32_t p,
+                                             const int32_t *row, int32_t self_id,
+                                             const struct topic_config *tc, int64_t from,
+                                             char *err, size_t errlen)
+{
+    char dir[4096];
+    bool local = has_replica(row, t->rf, self_id);
+    struct partition *part = partition_new(t->name, p, topic_partition_dir(t, p, dir, sizeof(dir)),
+                                           local, tc, from, err, errlen);
+    if (!part)
+        return NULL;
+    part->n_replicas = MIN(t->rf, PARTITION_MAX_REPLICAS);
+    memcpy(part->replicas, row, sizeof(int32_t) * (size_t)part->n_replicas);
+    memcpy(part->isr, row, sizeof(int32_t) * (size_t)part->n_replicas);
+    part->n_isr = part->n_replicas;
+    return part;
+}
+
 struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf,
                            const int32_t *replicas, char *const *config_kv, int n_config,
                            const struct topic_config *defaults, const char *data_dir,
@@ -257,21 +290,13 @@ struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf,
         goto oom;
     memcpy(t->replicas, replicas, sizeof(int32_t) * (size_t)n_parts * (size_t)rf);
     for (int32_t p = 0; p < n_parts; p++) {
-        const int32_t *row = &t->replicas[p * rf];
-        char dir[4096];
-        bool local = has_replica(row, rf, self_id);
         int64_t from = rp && rp->lookup ? rp->lookup(rp->arg, t->name, p) : 0;
-        t->parts[p] = partition_new(t->name, p, topic_partition_dir(t, p, dir, sizeof(dir)),
-                                    local, &t->tc, from, err, errlen);
+        t->parts[p] = topic_partition_new(t, p, &t->replicas[p * rf], self_id, &t->tc, from,
+                                          err, errlen);
         if (!t->parts[p]) {
             topic_unref(t);
             return NULL;
         }
-        struct partition *part = t->parts[p];
-        part->n_replicas = MIN(rf, PARTITION_MAX_REPLICAS);
-        memcpy(part->replicas, row, sizeof(int32_t) * (size_t)part->n_replicas);
-        memcpy(part->isr, row, sizeof(int32_t) * (size_t)part->n_replicas);
-        part->n_isr = part->n_replicas;
     }
     return t;
 oom:
@@ -279,4 +304,68 @@ oom:
     if (t)
         topic_unref(t);
     return NULL;
+}
+
+/* Puts ptr on t's retired list, using the node r (taken). */
+static void topic_retire(struct topic *t, struct topic_retired *r, void *ptr)
+{
+    *r = (struct topic_retired){ptr, t->retired};
+    t->retired = r;
+}
+
+/* Frees parts[from..to) (new, unpublished partitions) and the arrays. */
+static void grow_abort(struct partition **parts, int32_t from, int32_t to, int32_t *replicas)
+{
+    for (int32_t p = from; p < to; p++)
+        if (parts[p])
+            partition_free(parts[p], false);
+    free(parts);
+    free(replicas);
+}
+
+kerr_t topic_grow(struct topic *t, int32_t new_n, const int32_t *replicas, int32_t self_id,
+                  char *err, size_t errlen)
+{
+    int32_t old_n = atomic_load_explicit(&t->n_parts, memory_order_relaxed);
+    if (new_n <= old_n)
+        return KERR_NONE;
+    size_t rf = (size_t)t->rf;
+    struct partition **parts = calloc((size_t)new_n, sizeof(*parts));
+    int32_t *reps = malloc(sizeof(int32_t) * (size_t)new_n * rf);
+    struct topic_retired *r1 = malloc(sizeof(*r1)), *r2 = malloc(sizeof(*r2));
+    if (!parts || !reps || !r1 || !r2) {
+        free(r1);
+        free(r2);
+        grow_abort(parts, 0, 0, reps);
+        snprintf(err, errlen, "out of memory");
+        return KERR__NOMEM;
+    }
+    struct partition **old_parts = atomic_load_explicit(&t->parts, memory_order_relaxed);
+    int32_t *old_reps = atomic_load_explicit(&t->replicas, memory_order_relaxed);
+    memcpy(parts, old_parts, sizeof(*parts) * (size_t)old_n);
+    memcpy(reps, old_reps, sizeof(int32_t) * (size_t)old_n * rf);
+    memcpy(reps + (size_t)old_n * rf, replicas + (size_t)old_n * rf,
+           sizeof(int32_t) * (size_t)(new_n - old_n) * rf);
+    /* under the config lock: new partitions take the current settings, and
+     * topic_set_config() sees either the old count or every new partition */
+    pthread_mutex_lock(&t->config_lock);
+    for (int32_t p = old_n; p < new_n; p++) {
+        parts[p] = topic_partition_new(t, p, &reps[(size_t)p * rf], self_id, &t->tc, 0, err,
+                                       errlen);
+        if (!parts[p]) {
+            pthread_mutex_unlock(&t->config_lock);
+            free(r1);
+            free(r2);
+            grow_abort(parts, old_n, p, reps);
+            return KERR_KAFKA_STORAGE_ERROR;
+        }
+    }
+    topic_retire(t, r1, old_parts);
+    topic_retire(t, r2, old_reps);
+    atomic_store_explicit(&t->replicas, reps, memory_order_release);
+    atomic_store_explicit(&t->parts, parts, memory_order_release);
+    atomic_store_explicit(&t->n_parts, new_n, memory_order_release);
+    pthread_mutex_unlock(&t->config_lock);
+    say_info("storage", "topic grown topic=%s partitions=%d from=%d", t->name, new_n, old_n);
+    return KERR_NONE;
 }

@@ -12,6 +12,7 @@
 
 #include "broker/replication/partition.h"
 #include "broker/topic_config.h"
+#include "common/err.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -19,12 +20,22 @@
 
 #define TOPIC_NAME_MAX 249
 
+/* Growth (CreatePartitions, topic_grow()): n_parts, parts and replicas are
+ * read without locks by handlers, so they are atomic. The grower publishes
+ * the bigger arrays first and the count last; a reader that loads the count
+ * and then the array (the natural order: `p < t->n_parts`, then
+ * `t->parts[p]`) always indexes an array at least that long. Old arrays
+ * stay allocated (retired) until the topic is freed; partitions never move
+ * or disappear while the topic lives. */
+struct topic_retired;
+
 struct topic {
     char name[TOPIC_NAME_MAX + 1];
-    int32_t n_parts;
+    _Atomic int32_t n_parts;      /* only grows */
     int16_t rf;                   /* replication factor */
-    int32_t *replicas;            /* n_parts * rf, row-major; owned */
-    struct partition **parts;     /* n_parts; owned */
+    int32_t *_Atomic replicas;    /* >= n_parts * rf, row-major; owned */
+    struct partition **_Atomic parts; /* >= n_parts entries; owned */
+    struct topic_retired *retired; /* arrays replaced by topic_grow(); owned */
     pthread_mutex_t config_lock;  /* guards config_kv, n_config and tc */
     char **config_kv;             /* "key", "value" pairs of overrides; owned */
     int n_config;
@@ -71,6 +82,16 @@ struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf,
                            const struct topic_config *defaults, const char *data_dir,
                            int32_t self_id, const struct recovery_points *rp, char *err,
                            size_t errlen);
+/* Grows t to new_n partitions in place: replicas holds new_n * t->rf ids
+ * (the whole assignment; rows below t->n_parts are ignored). New partitions
+ * get their local logs opened (under data_dir/<name>-<p>, recovering from
+ * 0) when self_id is among their replicas. Publishes the new arrays before
+ * the new count (see struct topic). Borrows replicas. Returns KERR_NONE
+ * (also when new_n <= t->n_parts: nothing to do), KERR__NOMEM, or
+ * KERR_KAFKA_STORAGE_ERROR with err filled. One grower at a time (the admin
+ * worker); takes t->config_lock. */
+kerr_t topic_grow(struct topic *t, int32_t new_n, const int32_t *replicas, int32_t self_id,
+                  char *err, size_t errlen);
 /* Replaces the topic's overrides (copied) and recomputes its effective
  * settings from defaults, pushing them to every partition. false on OOM
  * (nothing changed). Locks t->config_lock, then each partition's lock. */

@@ -155,6 +155,7 @@ unsigned cli_part_flags(const struct rd_kafka_metadata *md,
 int topic_main(struct cli *cli, int argc, char **argv);
 int topic_describe(struct cli *cli, int argc, char **argv); /* topic_describe.c */
 int topic_alter_config(struct cli *cli, int argc, char **argv); /* topic_config.c */
+int topic_alter_partitions(struct cli *cli, int argc, char **argv); /* topic_partitions.c */
 /* True for internal topic names ("__consumer_offsets"), hidden without --all. */
 bool topic_is_internal(const char *name);
 /* cluster.c: `cluster info`; dispatches `cluster elect-leaders`. */

@@ -1,7 +1,7 @@
 /*
  * cli/topic.c — `gregor topic create|list|delete` and the dispatch of the
  * topic subcommands (describe lives in topic_describe.c, alter-config in
- * topic_config.c).
+ * topic_config.c, alter-partitions in topic_partitions.c).
  *
  * create and delete use librdkafka's admin API (CreateTopics v4 /
  * DeleteTopics); list uses a Metadata request for all topics. Output:
@@ -349,10 +349,11 @@ static const struct topic_sub topic_subs[] = {
     {"describe", "topic describe", topic_describe},
     {"delete", "topic delete", topic_delete},
     {"alter-config", "topic alter-config", topic_alter_config},
+    {"alter-partitions", "topic alter-partitions", topic_alter_partitions},
 };
 
 static const char topic_help[] =
-    "Usage: gregor topic <create|list|describe|delete|alter-config> [ARGS]\n"
+    "Usage: gregor topic <create|list|describe|delete|alter-config|alter-partitions> [ARGS]\n"
     "  create NAME... [-p N] [-r N] [-c K=V]...   create topics\n"
     "  list [--all]                             list topic names\n"
     "  describe [NAME...] [--all] [--under-replicated] [--offline]\n"
@@ -361,6 +362,7 @@ static const char topic_help[] =
     "  delete NAME... [--if-exists]             delete topics\n"
     "  alter-config NAME [--set K=V]... [--delete K]...\n"
     "                                           change config overrides\n"
+    "  alter-partitions NAME -p N [-a LIST]     add partitions\n"
     "Run 'gregor topic <subcommand> --help' for details.\n";
 
 int topic_main(struct cli *cli, int argc, char **argv)
@@ -372,7 +374,8 @@ int topic_main(struct cli *cli, int argc, char **argv)
         if (cli->help)
             return fputs(topic_help, stdout), CLI_OK;
         return cli_usage_positional(
-            cli, "missing subcommand (create, list, describe, delete, alter-config)");
+            cli, "missing subcommand (create, list, describe, delete, alter-config, "
+                 "alter-partitions)");
     }
     for (size_t i = 0; i < sizeof(topic_subs) / sizeof(topic_subs[0]); i++) {
         if (strcmp(argv[0], topic_subs[i].name) == 0) {

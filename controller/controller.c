@@ -5,7 +5,8 @@
  * Election: try to create /controller (zk_store_controller_elect, which
  * also bumps /controller_epoch and fences our later writes); on failure,
  * watch /controller and try again when it disappears.
- * Active: watch /brokers/ids, /brokers/topics, /admin/delete_topics; keep
+ * Active: watch /brokers/ids, /brokers/topics, /admin/delete_topics and
+ * each /brokers/topics/<t> (its data: CreatePartitions grows it); keep
  * the cluster state in memory; after each change decide leaders
  * (election.c), write the changed partition states conditionally, and push
  * the whole state to every live broker (ctrl_push.c). Pushing everything is
@@ -143,10 +144,21 @@ static bool settle_topic(struct controller *c, struct ctopic *t, struct settle_c
     return true;
 }
 
+/* Arms the one-shot watch on /brokers/topics/<name> (its data: the
+ * assignment, which CreatePartitions grows). *exists: whether it exists. */
+static kerr_t watch_topic(struct controller *c, const char *name, bool *exists)
+{
+    char path[ZK_TOPIC_NAME_MAX + sizeof(ZK_PATH_TOPICS) + 2];
+    snprintf(path, sizeof(path), "%s/%s", ZK_PATH_TOPICS, name);
+    return zk_store_watch_node(c->env.zk, path, exists);
+}
+
 static struct ctopic *load_topic(struct controller *c, const char *name)
 {
     struct zk_topic zt;
-    if (zk_store_topic_get(c->env.zk, name, &zt) != KERR_NONE)
+    bool exists = false;
+    if (watch_topic(c, name, &exists) != KERR_NONE || !exists ||
+        zk_store_topic_get(c->env.zk, name, &zt) != KERR_NONE)
         return NULL;
     struct ctopic *t = calloc(1, sizeof(*t));
     if (t) {
@@ -344,6 +356,90 @@ static void process_deletions(struct controller *c)
         ctrl_push_all(c);
 }
 
+/* Fills sc with the live and eligible broker ids (new arrays: free
+ * sc->live and sc->eligible). false on OOM. */
+static bool settle_ctx_init(struct controller *c, struct settle_ctx *sc)
+{
+    sc->live = ctrl_live_ids(c, false, &sc->n_live);
+    sc->eligible = ctrl_live_ids(c, true, &sc->n_eligible);
+    return sc->live && sc->eligible;
+}
+
+static void settle_ctx_destroy(struct settle_ctx *sc)
+{
+    free((void *)sc->live);
+    free((void *)sc->eligible);
+}
+
+/* Adopts the grown assignment zt (its rows past t->n_parts; taken) and
+ * reads the new partitions' states (a previous controller may have written
+ * them). false on OOM (nothing changed). */
+static bool grow_topic(struct controller *c, struct ctopic *t, struct zk_topic *zt)
+{
+    int old = t->n_parts, n = zt->n_partitions;
+    struct zk_partition_state *st = realloc(t->st, sizeof(*st) * (size_t)n);
+    if (!st)
+        return false;
+    t->st = st;
+    for (int p = old; p < n; p++)
+        if (zk_store_partition_state_get(c->env.zk, t->name, p, &t->st[p]) != KERR_NONE)
+            t->st[p] = (struct zk_partition_state){.leader = -1, .version = ZK_VERSION_NEW};
+    /* existing partitions keep the rows the brokers know */
+    memcpy(zt->replicas, t->replicas, sizeof(int32_t) * (size_t)old * (size_t)t->rf);
+    free(t->replicas);
+    t->replicas = zt->replicas;
+    zt->replicas = NULL;
+    t->n_parts = n;
+    say_info("ctrl", "partitions added topic=%s partitions=%d from=%d", t->name, n, old);
+    return true;
+}
+
+/* /brokers/topics/<name> changed: re-arm its watch, and when its partition
+ * count grew, elect leaders for the new partitions and push them
+ * (LeaderAndIsr to their replicas, UpdateMetadata to every broker). */
+static void topic_changed(struct controller *c, const char *name)
+{
+    struct ctopic *t = find_topic(c, name, NULL);
+    bool exists = false;
+    struct zk_topic zt;
+    if (!t || watch_topic(c, name, &exists) != KERR_NONE || !exists ||
+        zk_store_topic_get(c->env.zk, name, &zt) != KERR_NONE)
+        return; /* unknown topics come through the children watch, deletions elsewhere */
+    int old = t->n_parts;
+    bool grown =
+        zt.replication_factor == t->rf && zt.n_partitions > old && grow_topic(c, t, &zt);
+    zk_topic_destroy(&zt);
+    struct settle_ctx sc;
+    struct ctrl_changes ch = {0};
+    bool fenced = false;
+    if (grown && settle_ctx_init(c, &sc)) {
+        for (int p = old; p < t->n_parts && !fenced; p++) {
+            bool changed = false;
+            fenced = ctrl_update_partition(c, t, p, settle_decide, &sc, &changed) ==
+                     KERR_NOT_CONTROLLER;
+            if (changed)
+                (void)ctrl_changes_add(&ch, t, p);
+        }
+        if (!fenced)
+            ctrl_push_changes(c, &ch);
+    }
+    if (grown)
+        settle_ctx_destroy(&sc);
+    ctrl_changes_destroy(&ch);
+    if (fenced)
+        ctrl_resign(c, "fenced by a newer controller");
+}
+
+/* The topic name if path is /brokers/topics/<name>, else NULL. */
+static const char *topic_of_path(const char *path)
+{
+    size_t n = strlen(ZK_PATH_TOPICS);
+    if (strncmp(path, ZK_PATH_TOPICS, n) != 0 || path[n] != '/' || path[n + 1] == '\0' ||
+        strchr(path + n + 1, '/'))
+        return NULL;
+    return path + n + 1;
+}
+
 static void elect(struct controller *c);
 
 static void become_active(struct controller *c, int32_t epoch)
@@ -399,6 +495,8 @@ static void watch_job(void *arg)
             settle_and_push(c);
     } else if (c->active && strcmp(we->path, ZK_PATH_DELETE_TOPICS) == 0) {
         process_deletions(c);
+    } else if (c->active && topic_of_path(we->path)) {
+        topic_changed(c, topic_of_path(we->path));
     }
     free(we);
 }

@@ -12,25 +12,19 @@
  * Decoding happens on the network loop; the ZooKeeper writes run on the
  * admin worker through broker/admin.c. The active controller then elects
  * leaders (or deletes the topic) and pushes the result to every broker; the
- * response waits (polling this broker's metadata cache) until the change
- * is visible here, at most timeout_ms: after that the topic gets
- * REQUEST_TIMED_OUT (the operation still completes later), as in Kafka.
+ * response waits (polling this broker's metadata cache, kafka/admin_wait.c)
+ * until the change is visible here, at most timeout_ms: after that the topic
+ * gets REQUEST_TIMED_OUT (the operation still completes later), as in Kafka.
  */
 #include "broker/kafka/dispatch.h"
 #include "broker/admin.h"
-#include "broker/metadata_cache.h"
+#include "broker/kafka/admin_wait.h"
 #include "broker/net/worker.h"
 #include "broker/server.h"
-#include "common/clock.h"
 
-#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define ADMIN_POLL_MS 20
-#define ADMIN_WAIT_MAX_MS 60000
-#define ADMIN_NOWAIT_GRACE_MS 2000
 
 struct create_item {
     struct topic_spec spec;
@@ -47,62 +41,6 @@ struct create_job {
     int32_t timeout_ms;      /* how long to wait for the controller */
     struct event *poll_ev;   /* admin worker */
 };
-
-/* Waiting for the metadata cache (admin worker). */
-struct cache_wait {
-    struct event *ev;
-    int64_t deadline_ms;
-    bool (*ready)(void *job);   /* true when every change is visible */
-    void (*finish)(void *job, bool timed_out);
-    void *job;
-};
-
-/* True when `name` is in the cache with a leader for every partition
- * (want) or absent from it (!want). */
-static bool cache_shows(struct broker *b, const char *name, bool want)
-{
-    struct mc_snapshot *s = mc_get(b->mc);
-    const struct mc_topic *t = mc_find_topic(s, name, strlen(name));
-    bool ok = want ? t != NULL : t == NULL;
-    for (int p = 0; want && t && p < t->n_parts; p++)
-        ok &= t->parts[p].leader >= 0;
-    mc_put(s);
-    return ok;
-}
-
-static void cache_wait_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct cache_wait *w = arg;
-    bool ready = w->ready(w->job);
-    if (!ready && clock_mono_ms() < w->deadline_ms)
-        return;
-    event_free(w->ev);
-    w->finish(w->job, !ready);
-    free(w);
-}
-
-/* Polls until ready() or the deadline, then calls finish(). Admin worker. */
-static void cache_wait_start(struct broker *b, int64_t timeout_ms, bool (*ready)(void *),
-                             void (*finish)(void *, bool), void *job)
-{
-    struct cache_wait *w = calloc(1, sizeof(*w));
-    if (w)
-        w->ev = event_new(worker_base(b->admin), -1, EV_PERSIST, cache_wait_cb, w);
-    if (!w || !w->ev || ready(job)) {
-        if (w && w->ev)
-            event_free(w->ev);
-        free(w);
-        finish(job, false);
-        return;
-    }
-    if (timeout_ms > ADMIN_WAIT_MAX_MS)
-        timeout_ms = ADMIN_WAIT_MAX_MS;
-    if (timeout_ms <= 0) /* Kafka answers at once; a short wait makes the new state */
-        timeout_ms = ADMIN_NOWAIT_GRACE_MS; /* visible here first (never "timed out") */
-    *w = (struct cache_wait){w->ev, clock_mono_ms() + timeout_ms, ready, finish, job};
-    struct timeval tv = {0, ADMIN_POLL_MS * 1000};
-    event_add(w->ev, &tv);
-}
 
 static void create_job_free(struct create_job *job)
 {
@@ -208,7 +146,7 @@ static bool create_ready(void *arg)
     struct create_job *job = arg;
     for (int i = 0; i < job->n; i++)
         if (job->items[i].err == KERR_NONE && !job->validate_only &&
-            !cache_shows(job->req->broker, job->items[i].spec.name, true))
+            !admin_cache_shows(job->req->broker, job->items[i].spec.name, true, 0))
             return false;
     return true;
 }
@@ -225,7 +163,7 @@ static void create_finish(void *arg, bool timed_out)
     for (int i = 0; i < job->n; i++) {
         struct create_item *it = &job->items[i];
         if (timed_out && job->timeout_ms > 0 && it->err == KERR_NONE && !job->validate_only &&
-            !cache_shows(req->broker, it->spec.name, true)) {
+            !admin_cache_shows(req->broker, it->spec.name, true, 0)) {
             it->err = KERR_REQUEST_TIMED_OUT;
             snprintf(it->msg, sizeof(it->msg), "created, but no leader was elected in time");
         }
@@ -249,7 +187,7 @@ static void create_job_run(void *arg)
             it->err = admin_create_topic(req->broker, &it->spec, job->validate_only, it->msg,
                                          sizeof(it->msg));
     }
-    cache_wait_start(req->broker, job->timeout_ms, create_ready, create_finish, job);
+    admin_wait_start(req->broker, job->timeout_ms, create_ready, create_finish, job);
 }
 
 static void mark_duplicates(struct create_job *job)
@@ -306,7 +244,8 @@ static bool delete_ready(void *arg)
 {
     struct delete_job *job = arg;
     for (int i = 0; i < job->n; i++)
-        if (job->errs[i] == KERR_NONE && !cache_shows(job->req->broker, job->names[i], false))
+        if (job->errs[i] == KERR_NONE &&
+            !admin_cache_shows(job->req->broker, job->names[i], false, 0))
             return false;
     return true;
 }
@@ -322,7 +261,7 @@ static void delete_finish(void *arg, bool timed_out)
     for (int i = 0; i < job->n; i++) {
         kerr_t err = job->errs[i];
         if (timed_out && job->timeout_ms > 0 && err == KERR_NONE &&
-            !cache_shows(req->broker, job->names[i], false))
+            !admin_cache_shows(req->broker, job->names[i], false, 0))
             err = KERR_REQUEST_TIMED_OUT;
         kw_put_str(o, false, job->names[i]);
         kbuf_put_i16(o, err);
@@ -339,7 +278,7 @@ static void delete_job_run(void *arg)
     struct delete_job *job = arg;
     for (int i = 0; i < job->n; i++)
         job->errs[i] = admin_delete_topic(job->req->broker, job->names[i]);
-    cache_wait_start(job->req->broker, job->timeout_ms, delete_ready, delete_finish, job);
+    admin_wait_start(job->req->broker, job->timeout_ms, delete_ready, delete_finish, job);
 }
 
 kerr_t handle_delete_topics(struct req *req)

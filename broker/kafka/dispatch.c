@@ -31,6 +31,7 @@ static const struct api_desc apis[] = {
      handle_offset_for_leader_epoch},
     {API_DESCRIBE_CONFIGS, "DescribeConfigs", 0, 2, 4, handle_describe_configs},
     {API_ALTER_CONFIGS, "AlterConfigs", 0, 1, 2, handle_alter_configs},
+    {API_CREATE_PARTITIONS, "CreatePartitions", 0, 3, 2, handle_create_partitions},
     {API_ELECT_LEADERS, "ElectLeaders", 0, 2, 2, handle_elect_leaders},
     {API_INCREMENTAL_ALTER_CONFIGS, "IncrementalAlterConfigs", 0, 0, 1,
      handle_incremental_alter_configs},

@@ -20,6 +20,7 @@ enum api_key {
     API_OFFSET_FOR_LEADER_EPOCH = 23,
     API_DESCRIBE_CONFIGS = 32,
     API_ALTER_CONFIGS = 33,
+    API_CREATE_PARTITIONS = 37,
     API_ELECT_LEADERS = 43,
     API_INCREMENTAL_ALTER_CONFIGS = 44,
 };
@@ -61,6 +62,7 @@ kerr_t handle_delete_records(struct req *req);
 kerr_t handle_offset_for_leader_epoch(struct req *req);
 kerr_t handle_describe_configs(struct req *req);
 kerr_t handle_alter_configs(struct req *req);
+kerr_t handle_create_partitions(struct req *req);
 kerr_t handle_incremental_alter_configs(struct req *req);
 kerr_t handle_elect_leaders(struct req *req);
 /* LeaderAndIsr, UpdateMetadata, StopReplica, AlterIsr, ControlledShutdown. */

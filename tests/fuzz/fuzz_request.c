@@ -25,6 +25,7 @@
  * Rewrites before sending (documented limits of this target):
  *   - API keys whose handlers need ZooKeeper on the admin worker or the
  *     controller (CreateTopics 19, DeleteTopics 20, AlterConfigs 33,
+ *     CreatePartitions 37,
  *     ElectLeaders 43, IncrementalAlterConfigs 44) become a local API of
  *     similar shape; the private control keys 10000-10004 reach their
  *     handler, which closes the connection (no replica manager or
@@ -360,7 +361,7 @@ static bool recv_response(int32_t *corr)
 /* ---- one input ------------------------------------------------------------ */
 
 /* API keys whose handlers go to ZooKeeper, and the local API each becomes. */
-static const int16_t zk_keys[][2] = {{19, 3}, {20, 1}, {33, 32}, {43, 3}, {44, 32}};
+static const int16_t zk_keys[][2] = {{19, 3}, {20, 1}, {33, 32}, {37, 3}, {43, 3}, {44, 32}};
 
 /* Applies the rewrites described at the top to the frame f (n bytes). */
 static void rewrite(uint8_t *f, size_t n)

@@ -16,7 +16,8 @@
 # report ELECTION_NOT_NEEDED per partition or say clearly that the broker
 # does not support ElectLeaders (a "# elect-leaders:" line says which).
 # A second topic, created with -c retention.ms=1000, checks
-# `topic describe`'s Configs field and `topic alter-config`. Prints one "ok -" / "not ok -" line per check and a final line
+# `topic describe`'s Configs field and `topic alter-config`; a third one
+# grows from 1 to 4 partitions with `topic alter-partitions`. Prints one "ok -" / "not ok -" line per check and a final line
 # "N passed, M failed". Exit status: 0 all passed, 1 any failed, 77 skipped
 # (GREGOR_BOOTSTRAP not set; for ctest's SKIP_RETURN_CODE).
 # The checks are eval'd strings, expanded when run:
@@ -67,7 +68,7 @@ T="cli-test-$$-$(date +%s%N)"
 
 # ---- help and usage errors (no broker needed) ----------------------------
 for cmd in "" "topic" "topic create" "topic list" "topic describe" "topic delete" \
-           "topic alter-config" "produce" "consume" "cluster" "cluster info" \
+           "topic alter-config" "topic alter-partitions" "produce" "consume" "cluster" "cluster info" \
            "cluster elect-leaders"; do
     # shellcheck disable=SC2086
     run "$G" $cmd --help
@@ -104,6 +105,12 @@ run "$G" topic alter-config "$T" --set retention.ms
 check "alter-config --set without = exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
 run "$G" topic alter-config "$T" --set retention.ms=1 --delete retention.ms
 check "alter-config setting and deleting one key exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" topic alter-partitions "$T"
+check "alter-partitions without --partitions exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" topic alter-partitions -p 3
+check "alter-partitions without topic exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" topic alter-partitions "$T" -p 3 --assignment 0:x
+check "alter-partitions with a bad --assignment exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
 run "$G" -X no.such.property=1 topic list
 check "unknown -X property exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
 run "$G" -b 127.0.0.1:1 topic list
@@ -298,6 +305,46 @@ check "create -c with an unknown key exits 1" \
     eval '[ "$RC" -eq 1 ] && one_gregor_line && grep -q INVALID_CONFIG "$tmp/err"'
 run "$G" topic delete "$C"
 check "config test topic deleted" eval '[ "$RC" -eq 0 ]'
+
+# ---- topic alter-partitions ---------------------------------------------------
+P="$T-parts"
+run "$G" topic create "$P" -p 1 -r 1
+check "partitions test topic created" eval '[ "$RC" -eq 0 ]'
+run "$G" topic alter-partitions "$P" --partitions 3
+check "alter-partitions -p 3 exits 0" \
+    eval '[ "$RC" -eq 0 ] && grep -qx "Topic $P now has 3 partitions." "$tmp/out" && [ ! -s "$tmp/err" ]'
+run "$G" topic describe "$P"
+check "describe then lists partitions 0,1,2 with leaders" \
+    eval '[ "$RC" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 4 ] && [ "$(grep -cP "\tLeader: 0\t" "$tmp/out")" -eq 3 ]'
+run "$G" topic alter-partitions "$P" -p 3
+check "alter-partitions to the same count exits 1 with INVALID_PARTITIONS" \
+    eval '[ "$RC" -eq 1 ] && one_gregor_line && grep -q INVALID_PARTITIONS "$tmp/err"'
+run "$G" topic alter-partitions "$P" -p 2
+check "alter-partitions to fewer exits 1 with INVALID_PARTITIONS" \
+    eval '[ "$RC" -eq 1 ] && one_gregor_line && grep -q INVALID_PARTITIONS "$tmp/err"'
+run "$G" topic alter-partitions "$P" -p 5 --validate-only
+check "alter-partitions --validate-only exits 0 and says not changed" \
+    eval '[ "$RC" -eq 0 ] && grep -qx "Topic $P can have 5 partitions (not changed)." "$tmp/out"'
+run "$G" topic alter-partitions "$P" -p 5 --assignment 0,7
+check "alter-partitions naming an unknown broker exits 1 with INVALID_REPLICA_ASSIGNMENT" \
+    eval '[ "$RC" -eq 1 ] && one_gregor_line && grep -q INVALID_REPLICA_ASSIGNMENT "$tmp/err"'
+run "$G" topic describe "$P"
+check "failed and --validate-only alter-partitions changed nothing" \
+    eval '[ "$RC" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 4 ]'
+run "$G" topic alter-partitions "$P" -p 4 --assignment 0
+check "alter-partitions with --assignment exits 0" \
+    eval '[ "$RC" -eq 0 ] && grep -qx "Topic $P now has 4 partitions." "$tmp/out"'
+run "$G" topic alter-partitions "$P-missing" -p 2
+check "alter-partitions of a missing topic exits 1" \
+    eval '[ "$RC" -eq 1 ] && one_gregor_line && grep -q UNKNOWN_TOPIC "$tmp/err"'
+printf 'x1\nx2\n' >"$tmp/pin"
+run_in "$tmp/pin" "$G" produce "$P" --partition 3
+check "produce to a new partition exits 0" eval '[ "$RC" -eq 0 ] && [ ! -s "$tmp/err" ]'
+run "$G" consume "$P" --partition 3 --offset beginning -e --print-offset
+check "consume of the new partition returns its records" \
+    eval '[ "$RC" -eq 0 ] && [ "$(cat "$tmp/out")" = "$(printf "3:0\tx1\n3:1\tx2")" ]'
+run "$G" topic delete "$P"
+check "partitions test topic deleted" eval '[ "$RC" -eq 0 ]'
 
 # ---- produce / consume ------------------------------------------------------
 for i in $(seq 1 1000); do echo "key-$i:value-$i"; done >"$tmp/in"

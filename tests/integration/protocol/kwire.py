@@ -140,7 +140,7 @@ class R:
         assert self.p == len(self.d), "%d bytes left over in response" % (len(self.d) - self.p)
 
 
-FLEX = {0: 9, 1: 12, 2: 6, 3: 9, 10: 3, 18: 3, 19: 5, 20: 4, 23: 4, 43: 2}
+FLEX = {0: 9, 1: 12, 2: 6, 3: 9, 10: 3, 18: 3, 19: 5, 20: 4, 23: 4, 37: 2, 43: 2}
 
 
 class Conn:

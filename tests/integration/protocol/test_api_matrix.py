@@ -21,7 +21,7 @@ from kwire import W, R, Conn, record_batch, parse_batches, batch_records  # noqa
 from cluster import Cluster, run_tests  # noqa: E402
 
 ADVERTISED = {0: (0, 7), 1: (4, 11), 2: (0, 5), 3: (0, 8), 10: (0, 2), 18: (0, 3), 19: (0, 4),
-              20: (0, 3), 21: (0, 1), 23: (0, 4), 32: (0, 2), 33: (0, 1), 43: (0, 2),
+              20: (0, 3), 21: (0, 1), 23: (0, 4), 32: (0, 2), 33: (0, 1), 37: (0, 3), 43: (0, 2),
               44: (0, 0)}
 
 CL = None

@@ -99,6 +99,8 @@ enum fp_state {
 
 /* One followed partition. Loop-owned by its thread; lives in exactly one
  * session's list; freed by part_reap() once dead and not in flight. */
+#define FP_FIRST_RETRY_MS 20 /* first retry of a refused partition */
+
 struct fpart {
     struct fpart *next;
     struct topic *t;       /* referenced */
@@ -110,6 +112,7 @@ struct fpart {
     int64_t retry_at_ms;   /* monotonic: not before this */
     int64_t fetch_offset;  /* the offset sent in the last Fetch */
     int oor_streak;        /* consecutive OFFSET_OUT_OF_RANGE answers */
+    int err_streak;        /* consecutive delays: the backoff doubles from FP_FIRST_RETRY_MS */
     int64_t empty_at;      /* the log was restarted empty here (-1: not empty) */
 };
 
@@ -222,9 +225,17 @@ static void part_link(struct fsession *s, struct fpart *fp)
     atomic_fetch_add(&s->th->f->partitions, 1);
 }
 
+/* The first retries come quickly: after a leader change the follower's
+ * fetch often arrives a few ms before the new leader applied its own
+ * LeaderAndIsr, and acks=all waits for that follower. Then the delay
+ * doubles up to backoff_ms. */
 static void part_delay(struct fsession *s, struct fpart *fp, int64_t now)
 {
-    fp->retry_at_ms = now + s->th->f->cfg.backoff_ms;
+    int64_t ms = s->th->f->cfg.backoff_ms;
+    if (fp->err_streak < 8)
+        ms = min64(ms, (int64_t)FP_FIRST_RETRY_MS << fp->err_streak);
+    fp->err_streak++;
+    fp->retry_at_ms = now + ms;
 }
 
 static void part_count_error(struct fsession *s)
@@ -538,6 +549,7 @@ static size_t fetch_append(struct fsession *s, struct fpart *fp, const uint8_t *
         return 0;
     }
     fp->oor_streak = 0;
+    fp->err_streak = 0;
     if (len > 0)
         fp->empty_at = -1;
     atomic_fetch_add(&s->th->f->bytes, len);

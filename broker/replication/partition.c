@@ -455,6 +455,10 @@ kerr_t partition_apply_state(struct partition *part, int32_t self_id,
         goto out;
     }
     bool same = known && st->leader_epoch == part->leader_epoch && st->leader == part->leader;
+    /* still the leader under a bumped epoch (e.g. a dead follower left the
+     * ISR): the followers' positions stay valid, and forgetting them would
+     * stall the HW until each fetched again */
+    bool stays_leader = known && part->is_leader && st->leader == self_id;
     part->self_id = self_id;
     part->leader = st->leader;
     part->leader_epoch = st->leader_epoch;
@@ -470,7 +474,7 @@ kerr_t partition_apply_state(struct partition *part, int32_t self_id,
     if (part->is_leader && part->log)
         (void)plog_assign_epoch(part->log, st->leader_epoch); /* the epoch starts at the LEO */
     if (part->is_leader)
-        reset_followers_locked(part, same, now_ms);
+        reset_followers_locked(part, same || stays_leader, now_ms);
     else
         part->n_followers = 0;
     *role_changed = !same;

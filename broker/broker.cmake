@@ -6,7 +6,7 @@ add_library(gregor_broker_core STATIC
   net/worker.c net/conn.c net/listener.c
   kafka/dispatch.c kafka/api_versions.c kafka/metadata.c kafka/produce.c
   kafka/fetch.c kafka/list_offsets.c kafka/admin_topics.c kafka/find_coordinator.c
-  kafka/delete_records.c kafka/configs.c
+  kafka/delete_records.c kafka/configs.c kafka/delayed.c
   replication/partition.c http/http.c metadata_cache.c)
 # Files being written in parallel join the library once they exist.
 foreach(f replication/fetcher.c replication/replica_manager.c replication/isr.c

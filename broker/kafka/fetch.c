@@ -19,6 +19,7 @@
  * timer and a waiter on each partition (woken by appends). Sessions are not
  * kept: session_id 0 is always answered ("no session").
  */
+#include "broker/kafka/delayed.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/server.h"
 #include "broker/topics.h"
@@ -51,8 +52,7 @@ struct fetch_op {
     int n_topics;            /* topic entries in request order */
     int *topic_start;        /* first part index of each topic entry */
     struct kstr *topic_names; /* name of each topic entry (views into the frame) */
-    struct event *wake_ev;   /* on the request's loop */
-    struct event *timer_ev;
+    struct delayed d;        /* parked: the delayed operation */
 };
 
 static void fetch_op_free(struct fetch_op *op)
@@ -65,15 +65,14 @@ static void fetch_op_free(struct fetch_op *op)
             close(fp->rd.fd);
         topic_unref(fp->t);
     }
-    if (op->wake_ev)
-        event_free(op->wake_ev);
-    if (op->timer_ev)
-        event_free(op->timer_ev);
+    delayed_release(&op->d);
     free(op->parts);
     free(op->topic_start);
     free(op->topic_names);
     free(op);
 }
+
+static void fetch_op_destroy(void *op) { fetch_op_free(op); }
 
 static struct partition *fp_partition(struct fetch_part *fp)
 {
@@ -150,7 +149,7 @@ static void fetch_encode(struct fetch_op *op)
     }
 }
 
-/* Evaluates the fetch; true when it was answered (op freed). */
+/* Evaluates the fetch; true when the response is written. */
 static bool fetch_try_complete(struct fetch_op *op, bool timed_out)
 {
     bool errors;
@@ -162,51 +161,11 @@ static bool fetch_try_complete(struct fetch_op *op, bool timed_out)
     return true;
 }
 
-static void fetch_finish(struct fetch_op *op)
-{
-    struct req *req = op->req;
-    req->cancel = NULL;
-    req->handler_state = NULL;
-    fetch_op_free(op);
-    req_complete(req);
-}
-
-static void fetch_wake_ev_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct fetch_op *op = arg;
-    if (fetch_try_complete(op, false))
-        fetch_finish(op);
-}
-
-static void fetch_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct fetch_op *op = arg;
-    fetch_try_complete(op, true);
-    fetch_finish(op);
-}
-
-/* Shutdown: answer now with what there is (network loop). */
-static void fetch_cancel(struct req *req)
-{
-    struct fetch_op *op = req->handler_state;
-    req->cancel = NULL;
-    fetch_try_complete(op, true);
-    fetch_finish(op);
-}
-
-/* Appending thread, partition lock held: only activate our event. */
-static void fetch_waiter_wake(struct pwaiter *w)
-{
-    struct fetch_op *op = w->owner;
-    event_active(op->wake_ev, EV_READ, 0);
-}
+static bool fetch_check(void *op, bool timed_out) { return fetch_try_complete(op, timed_out); }
 
 static kerr_t fetch_park(struct fetch_op *op)
 {
-    struct event_base *base = req_base(op->req);
-    op->wake_ev = event_new(base, -1, 0, fetch_wake_ev_cb, op);
-    op->timer_ev = evtimer_new(base, fetch_timer_cb, op);
-    if (!op->wake_ev || !op->timer_ev)
+    if (!delayed_init(&op->d, op->req, fetch_check, fetch_op_destroy, op))
         return KERR__NOMEM;
     /* one node per partition entry: a node can sit in one list only */
     for (int i = 0; i < op->n; i++) {
@@ -214,20 +173,12 @@ static kerr_t fetch_park(struct fetch_op *op)
         struct partition *part = fp_partition(fp);
         if (!part)
             continue;
-        fp->waiter = (struct pwaiter){.wake = fetch_waiter_wake, .owner = op, .what = "fetch"};
+        fp->waiter = (struct pwaiter){.wake = delayed_waiter_wake, .owner = &op->d,
+                                      .what = "fetch"};
         partition_watch(part, &fp->waiter);
         fp->watched = true;
     }
-    int64_t left = op->deadline_ms - clock_mono_ms();
-    if (left < 0)
-        left = 0;
-    struct timeval tv = {left / 1000, (left % 1000) * 1000};
-    evtimer_add(op->timer_ev, &tv);
-    op->req->handler_state = op;
-    op->req->cancel = fetch_cancel;
-    /* an append may have landed between the read and the watch */
-    event_active(op->wake_ev, EV_READ, 0);
-    return KERR__PENDING;
+    return delayed_park(&op->d, op->deadline_ms - clock_mono_ms());
 }
 
 static bool fetch_decode_parts(struct fetch_op *op, struct kslice *s, int32_t n_topics)

@@ -27,6 +27,7 @@
  * leadership moves (NOT_LEADER_OR_FOLLOWER) or timeout_ms runs out
  * (REQUEST_TIMED_OUT).
  */
+#include "broker/kafka/delayed.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/server.h"
 #include "broker/storage/batch.h"
@@ -107,7 +108,7 @@ struct produce_op {
     int n_topics;
     int *topic_start;         /* first part of each topic entry */
     struct kstr *topic_names; /* views into the frame */
-    struct event *wake_ev, *timer_ev;
+    struct delayed d;         /* acks=all: the delayed operation */
 };
 
 static struct partition *pp_partition(const struct produce_part *pp)
@@ -122,10 +123,7 @@ static void produce_op_free(struct produce_op *op)
             partition_unwatch(pp_partition(&op->parts[i]), &op->parts[i].waiter);
         topic_unref(op->parts[i].t);
     }
-    if (op->wake_ev)
-        event_free(op->wake_ev);
-    if (op->timer_ev)
-        event_free(op->timer_ev);
+    delayed_release(&op->d);
     free(op->parts);
     free(op->topic_start);
     free(op->topic_names);
@@ -268,68 +266,31 @@ static bool produce_check_acks(struct produce_op *op, bool timed_out)
     return !waiting;
 }
 
-static void produce_finish(struct produce_op *op)
+static bool produce_check(void *arg, bool timed_out)
 {
-    struct req *req = op->req;
-    req->cancel = NULL;
-    req->handler_state = NULL;
+    struct produce_op *op = arg;
+    if (!produce_check_acks(op, timed_out))
+        return false;
     produce_encode(op);
-    produce_op_free(op);
-    req_complete(req);
+    return true;
 }
 
-static void produce_wake_ev_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct produce_op *op = arg;
-    if (produce_check_acks(op, false))
-        produce_finish(op);
-}
-
-static void produce_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct produce_op *op = arg;
-    produce_check_acks(op, true);
-    produce_finish(op);
-}
-
-/* Shutdown: answer now (the records may still become committed). */
-static void produce_cancel(struct req *req)
-{
-    struct produce_op *op = req->handler_state;
-    produce_check_acks(op, true);
-    produce_finish(op);
-}
-
-/* Appending/fetching thread, partition lock held: only activate. */
-static void produce_waiter_wake(struct pwaiter *w)
-{
-    struct produce_op *op = w->owner;
-    event_active(op->wake_ev, EV_READ, 0);
-}
+static void produce_destroy(void *op) { produce_op_free(op); }
 
 static kerr_t produce_park(struct produce_op *op, int32_t timeout_ms)
 {
-    struct event_base *base = req_base(op->req);
-    op->wake_ev = event_new(base, -1, 0, produce_wake_ev_cb, op);
-    op->timer_ev = evtimer_new(base, produce_timer_cb, op);
-    if (!op->wake_ev || !op->timer_ev)
+    if (!delayed_init(&op->d, op->req, produce_check, produce_destroy, op))
         return KERR__NOMEM;
     for (int i = 0; i < op->n; i++) { /* one node per waiting partition entry */
         struct produce_part *r = &op->parts[i];
         if (!r->waiting)
             continue;
-        r->waiter = (struct pwaiter){.wake = produce_waiter_wake, .owner = op, .what = "produce"};
+        r->waiter = (struct pwaiter){.wake = delayed_waiter_wake, .owner = &op->d,
+                                     .what = "produce"};
         partition_watch(pp_partition(r), &r->waiter);
         r->watched = true;
     }
-    if (timeout_ms < 0)
-        timeout_ms = 0;
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    evtimer_add(op->timer_ev, &tv);
-    op->req->handler_state = op;
-    op->req->cancel = produce_cancel;
-    event_active(op->wake_ev, EV_READ, 0); /* the HW may have moved meanwhile */
-    return KERR__PENDING;
+    return delayed_park(&op->d, timeout_ms);
 }
 
 kerr_t handle_produce(struct req *req)

@@ -8,19 +8,24 @@ the cluster, compare the replicas on disk and run the checker. Exit status is th
 
   run_scenario.py [--brokers 3] [--rf 3] [--min-isr 2] [--partitions 4] [--schedule NAME]
                   [--duration 30] [--hold 8] [--producers 2] [--consumers 2] [--rate 100]
-                  [--compression none|gzip|...]
+                  [--compression none|gzip|...] [--netns] [--victim leader|controller]
                   [--dir D] [--keep] [--set KEY=VALUE]...
 
 Schedules (each heals what it broke before it returns): none, kill-leader, bounce-sigterm,
-kill-controller, pause-leader, kill-two (see SCHEDULES). Binaries: $GREGOR_BROKER and $GREGOR_CLI,
+kill-controller, pause-leader, kill-two, fast-restart; with --netns (brokers and ZooKeeper in
+network namespaces, tests/cluster/netns.py) also cut-follower and isolate-leader (see
+SCHEDULES). A schedule's own assertions (c.fail) turn a passing checker into exit 1.
+Binaries: $GREGOR_BROKER and $GREGOR_CLI,
 else $GREGOR_BUILD_DIR/bin, else <repo>/build/bin. Files in the state directory (--dir, default a
 new /tmp/gregor-scenario-*): history.jsonl, report.txt, server.properties, local-cluster's own
 files (broker-I/, broker-I.log, zookeeper/...). Removed after a pass unless --keep.
 """
 import argparse
+import datetime
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -32,7 +37,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "harness"))
+sys.path.insert(0, os.path.join(REPO, "tests", "integration", "protocol"))
 import checker  # noqa: E402
+import kwire  # noqa: E402
+import netns  # noqa: E402
 import workload  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
 
@@ -64,45 +72,85 @@ def free_ports(n):
     raise RuntimeError("no free port range")
 
 
-class Cluster:
-    """deploy/local-cluster.sh with this scenario's ports and state directory."""
+class ClusterBase:
+    """What the schedules use, whatever runs the brokers: sh(cmd, id) with the commands of
+    local-cluster.sh (up, down, kill, stop, restart), signal, alive, metadata, the broker logs,
+    and fail() for a schedule's own assertions."""
 
     def __init__(self, d, brokers, settings):
-        self.dir, self.n = d, brokers
-        self.base_port, self.zk_port = free_ports(brokers)
-        conf = os.path.join(d, "server.properties")
+        self.dir, self.n, self.settings = d, brokers, settings
+        self.session_ms = int(settings.get("zookeeper.session.timeout.ms", 18000))
+        self.failures = []              # schedule assertions that did not hold
+        self.post_checks = []           # fn(history records) -> [failure text], after the run
+        self.w = None
+        self.conf = os.path.join(d, "server.properties")
         with open(os.path.join(REPO, "deploy", "config", "server.properties")) as f:
             text = f.read()
-        with open(conf, "w") as f:
+        with open(self.conf, "w") as f:
             f.write(text + "\n# run_scenario.py\n")
             f.writelines("%s=%s\n" % kv for kv in settings.items())
-        self.env = dict(os.environ, GREGOR_BROKER=BROKER_BIN, GREGOR_CONFIG=conf,
-                        GREGOR_ZK_PORT=str(self.zk_port), GREGOR_BASE_PORT=str(self.base_port))
-        self.bootstrap = ",".join("localhost:%d" % (self.base_port + i) for i in range(brokers))
 
-    def sh(self, *args, check=True):
-        cmd = [os.path.join(REPO, "deploy", "local-cluster.sh"), "--brokers", str(self.n),
-               "--dir", self.dir] + [str(a) for a in args]
-        res = subprocess.run(cmd, env=self.env, capture_output=True, text=True)
-        for line in (res.stdout + res.stderr).splitlines():
-            log("  " + line)
-        if check and res.returncode != 0:
-            raise RuntimeError("local-cluster.sh %s failed (%d)" % (" ".join(map(str, args)),
-                                                                    res.returncode))
-        return res.returncode
+    def fail(self, msg):
+        self.failures.append(msg)
+        log("CHECK FAILED: " + msg)
+        if self.w is not None:
+            self.w.note("check_failed", error=msg)
 
-    def pid(self, b):
-        with open(os.path.join(self.dir, "broker-%d.pid" % b)) as f:
-            return int(f.read().strip())
+    def heal_network(self):
+        pass
 
-    def signal(self, b, sig):
-        os.kill(self.pid(b), sig)
+    def teardown(self):
+        pass
 
     def metadata(self, topic=None):
         return AdminClient({"bootstrap.servers": self.bootstrap}).list_topics(topic, timeout=10)
 
     def leader_of(self, topic, partition=0):
         return self.metadata(topic).topics[topic].partitions[partition].leader
+
+    def broker_metadata(self, b, topic):
+        """Metadata v1 asked of broker b itself (not any broker, as librdkafka does):
+        {"controller": id, "brokers": [ids], "partitions": {p: (leader, replicas, isr)}}."""
+        host, port = self.broker_addr(b)
+        conn = kwire.Conn(host, port, timeout=5)
+        try:
+            r = conn.call(3, 1, kwire.W().array([topic], lambda w, t: w.str(t)).b)
+        finally:
+            conn.close()
+        brokers = r.array(lambda r: (r.i32(), r.str(), r.i32(), r.str())[0])
+        controller = r.i32()
+        parts = {}
+        for _ in range(r.i32()):
+            r.i16(), r.str(), r.i8()
+            for _ in range(r.i32()):
+                r.i16()
+                p, leader = r.i32(), r.i32()
+                replicas = r.array(lambda r: r.i32())
+                isr = r.array(lambda r: r.i32())
+                parts[p] = (leader, replicas, isr)
+        return {"controller": controller, "brokers": brokers, "partitions": parts}
+
+    def log_lines(self, b, pattern, since_wall):
+        """(wall time, match) of broker b's log lines matching pattern, logged at/after
+        since_wall (log lines start with an ISO-8601 UTC time)."""
+        out = []
+        rx = re.compile(pattern)
+        try:
+            with open(os.path.join(self.dir, "broker-%d.log" % b), errors="replace") as f:
+                for line in f:
+                    m = rx.search(line)
+                    if not m:
+                        continue
+                    try:
+                        ts = datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f")
+                    except ValueError:
+                        continue
+                    wall = ts.replace(tzinfo=datetime.timezone.utc).timestamp()
+                    if wall >= since_wall:
+                        out.append((wall, m))
+        except OSError:
+            pass
+        return out
 
     def wait_leaders(self, topic, timeout=60, full_isr=False):
         """Waits until every partition has a leader (and, with full_isr, ISR == replicas)."""
@@ -133,6 +181,104 @@ class Cluster:
             time.sleep(1)
 
 
+class Cluster(ClusterBase):
+    """deploy/local-cluster.sh with this scenario's ports and state directory."""
+
+    def __init__(self, d, brokers, settings):
+        super().__init__(d, brokers, settings)
+        self.base_port, self.zk_port = free_ports(brokers)
+        self.env = dict(os.environ, GREGOR_BROKER=BROKER_BIN, GREGOR_CONFIG=self.conf,
+                        GREGOR_ZK_PORT=str(self.zk_port), GREGOR_BASE_PORT=str(self.base_port))
+        self.bootstrap = ",".join("localhost:%d" % (self.base_port + i) for i in range(brokers))
+
+    def describe(self):
+        return "bootstrap %s, zookeeper port %d" % (self.bootstrap, self.zk_port)
+
+    def create(self):
+        pass
+
+    def sh(self, *args, check=True):
+        cmd = [os.path.join(REPO, "deploy", "local-cluster.sh"), "--brokers", str(self.n),
+               "--dir", self.dir] + [str(a) for a in args]
+        res = subprocess.run(cmd, env=self.env, capture_output=True, text=True)
+        for line in (res.stdout + res.stderr).splitlines():
+            log("  " + line)
+        if check and res.returncode != 0:
+            raise RuntimeError("local-cluster.sh %s failed (%d)" % (" ".join(map(str, args)),
+                                                                    res.returncode))
+        return res.returncode
+
+    def broker_addr(self, b):
+        return ("127.0.0.1", self.base_port + b)
+
+    def pid(self, b):
+        with open(os.path.join(self.dir, "broker-%d.pid" % b)) as f:
+            return int(f.read().strip())
+
+    def signal(self, b, sig):
+        os.kill(self.pid(b), sig)
+
+    def alive(self, b):
+        try:
+            with open("/proc/%d/cmdline" % self.pid(b)) as f:
+                return "gregor-broker" in f.read()
+        except (OSError, ValueError):
+            return False
+
+
+class NetnsCluster(ClusterBase):
+    """tests/cluster/netns.py: ZooKeeper and each broker in a network namespace of its own."""
+
+    def __init__(self, d, brokers, settings):
+        super().__init__(d, brokers, settings)
+        self.net = netns.NetnsCluster(d, brokers, self.conf, BROKER_BIN)
+        self.bootstrap = self.net.bootstrap
+
+    def describe(self):
+        return "bootstrap %s, zookeeper %s (network namespaces)" % (self.bootstrap,
+                                                                    self.net.zk_connect)
+
+    def create(self):
+        self.net.create()
+
+    def sh(self, cmd, b=None, check=True):
+        try:
+            if cmd == "up":
+                self.net.up()
+            elif cmd == "down":
+                self.net.down()
+            elif cmd == "kill":
+                self.net.stop_broker(int(b), signal.SIGKILL)
+            elif cmd == "stop":
+                self.net.stop_broker(int(b), signal.SIGTERM, force=False)
+            elif cmd == "restart":
+                self.net.stop_broker(int(b), signal.SIGTERM)
+                self.net.start_broker(int(b))
+            else:
+                raise ValueError(cmd)
+        except (netns.NetnsError, OSError) as e:
+            log("  netns %s %s: %s" % (cmd, "" if b is None else b, e))
+            if check:
+                raise RuntimeError("netns %s failed: %s" % (cmd, e))
+            return 1
+        return 0
+
+    def broker_addr(self, b):
+        return (self.net.addr(b), netns.BROKER_PORT)
+
+    def signal(self, b, sig):
+        self.net.signal(b, sig)
+
+    def alive(self, b):
+        return self.net.alive("broker-%d" % b)
+
+    def heal_network(self):
+        self.net.heal()
+
+    def teardown(self):
+        self.net.teardown()
+
+
 # ---- fault schedules: fn(cluster, workload, args); each heals before it returns -----------
 
 def sched_none(c, w, a):
@@ -150,7 +296,14 @@ def _kill_restart(c, w, a, brokers, why):
 
 
 def sched_kill_leader(c, w, a):
-    _kill_restart(c, w, a, [c.leader_of(a.topic, 0)], "leader of partition 0")
+    """--rounds times: SIGKILL whoever leads partition 0 now, hold, restart it,
+    and wait until every ISR is full again before the next round."""
+    for r in range(a.rounds):
+        w.note("round", n=r + 1, of=a.rounds)
+        _kill_restart(c, w, a, [c.leader_of(a.topic, 0)], "leader of partition 0")
+        if r + 1 < a.rounds and not c.wait_leaders(a.topic, 60, full_isr=True):
+            c.fail("round %d: the ISRs did not fill again within 60 s" % (r + 1))
+            return
 
 
 def sched_kill_two(c, w, a):
@@ -188,13 +341,242 @@ def sched_pause_leader(c, w, a):
         w.note("sigcont", broker=b)
 
 
+def _fast_restart_one(c, w, a, b, why):
+    """SIGKILL broker b and start it again at once, while ZooKeeper still holds its old
+    session's registration. The restart must succeed, and b must still be registered (in
+    Metadata) and back in every ISR it belongs to after the old session has expired."""
+    w.note("sigkill", broker=b, why=why + ", restarted at once")
+    c.sh("kill", b)
+    t_kill = time.monotonic()
+    try:
+        c.sh("restart", b)
+    except RuntimeError as e:
+        c.fail("broker %d did not restart after SIGKILL: %s" % (b, e))
+        return
+    took = time.monotonic() - t_kill
+    w.note("restarted", broker=b, after_s=round(took, 2))
+    if took * 1000 >= c.session_ms:
+        c.fail("restart took %.1f s, not within the %d ms session timeout: not a fast restart"
+               % (took, c.session_ms))
+    time.sleep(max(0.0, t_kill + c.session_ms / 1000.0 + 3 - time.monotonic()))
+    if not c.alive(b):
+        c.fail("broker %d exited after its old ZooKeeper session expired" % b)
+        return
+    end = time.monotonic() + 30
+    while True:
+        try:
+            md = c.broker_metadata((b + 1) % c.n, a.topic)
+            missing = [p for p, (_, reps, isr) in md["partitions"].items()
+                       if b in reps and b not in isr]
+            if b in md["brokers"] and not missing:
+                w.note("rejoined", broker=b, brokers=md["brokers"])
+                return
+        except (OSError, AssertionError, ConnectionError) as e:
+            md, missing = {"brokers": "?(%s)" % e}, "?"
+        if time.monotonic() > end:
+            c.fail("broker %d not registered / not back in the ISR 30 s after its old session "
+                   "expired: brokers %s, partitions without it %s" % (b, md["brokers"], missing))
+            return
+        time.sleep(0.5)
+
+
+def sched_fast_restart(c, w, a):
+    """Fast restart (SIGKILL, start at once) of a partition leader that is not the controller
+    (the live controller sees the broker bounce), then of the controller."""
+    md = c.metadata(a.topic)
+    ctl = md.controller_id
+    leaders = [p.leader for _, p in sorted(md.topics[a.topic].partitions.items())]
+    b = next((x for x in leaders if x >= 0 and x != ctl), leaders[0])
+    _fast_restart_one(c, w, a, b, "a partition leader, not the controller (%d)" % ctl)
+    ctl = c.metadata().controller_id
+    if ctl < 0:
+        c.fail("no controller in Metadata after the first fast restart")
+        return
+    _fast_restart_one(c, w, a, ctl, "the controller")
+
+
+def _isr_of(c, b, topic, p):
+    """Partition p's ISR as broker b reports it, or None when b does not answer."""
+    try:
+        return c.broker_metadata(b, topic)["partitions"][p][2]
+    except (OSError, AssertionError, ConnectionError, KeyError) as e:
+        log("metadata from broker %d: %s" % (b, e))
+        return None
+
+
+def _acks_between(records, partition, t_from, t_to):
+    return sum(1 for r in records if r.get("type") == "send" and r["status"] == "ok"
+               and r["partition"] == partition and t_from < r["t_ack"] <= t_to)
+
+
+def sched_cut_follower(c, w, a):
+    """Scenario 5: cut one follower of partition 0 off from its leader (both directions) for
+    longer than replica.lag.time.max.ms. The leader's ISR (asked of the leader itself) must drop
+    the follower while cut, partition 0 must keep acknowledging writes, and the follower must be
+    back in the ISR after the heal."""
+    lag_s = int(c.settings.get("replica.lag.time.max.ms", 30000)) / 1000.0
+    md = c.metadata(a.topic)
+    part = md.topics[a.topic].partitions[0]
+    lead, ctl = part.leader, md.controller_id
+    followers = [r for r in part.replicas if r != lead]
+    # A follower that is not the controller: the leader must reach the controller to shrink.
+    foll = next((f for f in followers if f != ctl), followers[0])
+    c.net.cut(lead, foll)
+    t_cut = w.now()
+    w.note("cut", leader=lead, follower=foll, controller=ctl)
+    t_shrunk = None
+    end = time.monotonic() + lag_s + 20
+    while time.monotonic() < end:
+        isr = _isr_of(c, lead, a.topic, 0)
+        if isr is not None and foll not in isr:
+            t_shrunk = w.now()
+            w.note("isr_shrunk", isr=isr, after_s=round(t_shrunk - t_cut, 2))
+            break
+        time.sleep(0.5)
+    if t_shrunk is None:
+        c.fail("ISR of partition 0 still holds cut follower %d %.0f s after the cut "
+               "(replica.lag.time.max.ms %.0f)" % (foll, lag_s + 20, lag_s * 1000))
+    time.sleep(max(0.0, max(t_cut + a.hold, (t_shrunk or 0) + 5) - w.now()))
+    c.net.heal()
+    t_heal = w.now()
+    w.note("healed", leader=lead, follower=foll)
+    end = time.monotonic() + 60
+    while True:
+        isr = _isr_of(c, lead, a.topic, 0)
+        if isr is not None and foll in isr:
+            w.note("isr_expanded", isr=isr, after_s=round(w.now() - t_heal, 2))
+            break
+        if time.monotonic() > end:
+            c.fail("follower %d not back in the ISR of partition 0 60 s after the heal (isr %s)"
+                   % (foll, isr))
+            break
+        time.sleep(0.5)
+
+    def writes_went_on(records):
+        if t_shrunk is None:
+            return []
+        n = _acks_between(records, 0, t_shrunk, t_heal)
+        log("partition 0: %d writes acknowledged between the ISR shrink and the heal" % n)
+        return [] if n > 0 else ["no write to partition 0 acknowledged between the ISR shrink "
+                                 "(%.1f s) and the heal (%.1f s)" % (t_shrunk, t_heal)]
+    c.post_checks.append(writes_went_on)
+
+
+def _w_time(w, wall):
+    """Wall-clock time -> the workload's history time."""
+    return round(wall - (time.time() - w.now()), 3)
+
+
+def sched_isolate_leader(c, w, a):
+    """Scenario 7: isolate the leader of partition 0 from ZooKeeper and every other broker
+    (clients still reach it: producers keep sending to it) for longer than the session timeout,
+    until another broker has become leader and for 5 s more, then heal. Checked here: a new
+    leader is elected (its log), the old leader then becomes a follower at the new epoch or
+    later (its log) and truncates what it appended alone (logged when there was anything).
+    Checked after the run: every partition-0 write acknowledged after the election is in the
+    final log at the offset it was acknowledged at (a write acknowledged by the zombie would be
+    truncated away), besides the checker's no-loss and one-value-per-offset rules.
+    With --victim controller: the controller is isolated instead, and the checks are about the
+    first partition it leads (partition 0 and a note when it leads none)."""
+    md = c.metadata(a.topic)
+    parts = md.topics[a.topic].partitions
+    pz = 0
+    if a.victim == "controller":
+        led = sorted(p for p, pm in parts.items() if pm.leader == md.controller_id)
+        if led:
+            pz = led[0]
+        else:
+            w.note("controller_leads_nothing", controller=md.controller_id)
+    lead = parts[pz].leader
+    wall0 = time.time()
+    c.net.isolate(lead)
+    w.note("isolated", broker=lead, partition=pz, controller=md.controller_id,
+           why="leader of partition %d" % pz)
+    rx_lead = (r"partition state topic=%s partition=%d role=leader leader=(\d+) epoch=(\d+)"
+               % (re.escape(a.topic), pz))
+    elected = None
+    end = time.monotonic() + c.session_ms / 1000.0 + 30
+    while elected is None and time.monotonic() < end:
+        for b in range(c.n):
+            if b != lead:
+                hits = c.log_lines(b, rx_lead, wall0)
+                if hits:
+                    elected = (hits[0][0], b, int(hits[0][1].group(2)))
+                    break
+        time.sleep(0.5)
+    if elected is None:
+        c.fail("no broker became leader of partition %d within %.0f s of isolating broker %d"
+               % (pz, c.session_ms / 1000.0 + 30, lead))
+    else:
+        w.note("new_leader", broker=elected[1], epoch=elected[2], partition=pz,
+               t_elected=_w_time(w, elected[0]))
+    hold_until = wall0 + a.hold
+    if elected:
+        hold_until = max(hold_until, elected[0] + 5)
+    time.sleep(max(0.0, hold_until - time.time()))
+    c.net.heal()
+    t_heal = w.now()
+    w.note("healed", broker=lead)
+    if elected is None:
+        return
+    t_el = _w_time(w, elected[0])
+    rx_foll = (r"partition state topic=%s partition=%d role=follower leader=(\d+) epoch=(\d+)"
+               % (re.escape(a.topic), pz))
+    end = time.monotonic() + 60
+    while True:
+        hits = [h for h in c.log_lines(lead, rx_foll, wall0) if int(h[1].group(2)) >= elected[2]]
+        if hits:
+            w.note("old_leader_follows", broker=lead, leader=int(hits[0][1].group(1)),
+                   epoch=int(hits[0][1].group(2)), t=_w_time(w, hits[0][0]))
+            break
+        if time.monotonic() > end:
+            c.fail("old leader %d did not become a follower of partition %d at epoch >= %d "
+                   "within 60 s of the heal" % (lead, pz, elected[2]))
+            return
+        time.sleep(0.5)
+    end = time.monotonic() + 60                 # caught up: truncation, if any, is done
+    while True:
+        isr = _isr_of(c, elected[1], a.topic, pz)
+        if isr is not None and lead in isr:
+            w.note("old_leader_in_isr", broker=lead, isr=isr)
+            break
+        if time.monotonic() > end:
+            c.fail("old leader %d not back in the ISR of partition %d 60 s after the heal (%s)"
+                   % (lead, pz, isr))
+            break
+        time.sleep(0.5)
+    rx_trunc = (r"truncated topic=%s partition=%d from=(\d+) to=(\d+)"
+                % (re.escape(a.topic), pz))
+    cut_off = [(int(m.group(1)), int(m.group(2))) for _, m in c.log_lines(lead, rx_trunc, wall0)]
+    w.note("old_leader_truncated" if cut_off else "old_leader_had_nothing_to_truncate",
+           broker=lead, ranges=cut_off)
+
+    def no_zombie_acks(records):
+        final = {(r["partition"], r["offset"]): r["value"] for r in records
+                 if r.get("type") == "final"}
+        bad = [r for r in records if r.get("type") == "send" and r["status"] == "ok"
+               and r["partition"] == pz and r["t_ack"] > t_el
+               and final.get((pz, r["offset"])) != r["value"]]
+        log("partition %d: %d writes acknowledged between the election (%.1f s) and the heal "
+            "(%.1f s)" % (pz, _acks_between(records, pz, t_el, t_heal), t_el, t_heal))
+        return ["%d partition-%d writes acknowledged after the new leader's election are not "
+                "at their acknowledged offset in the final log, e.g. %s" % (len(bad), pz, bad[:3])
+                ] if bad else []
+    c.post_checks.append(no_zombie_acks)
+
+
 SCHEDULES = {"none": sched_none, "kill-leader": sched_kill_leader,
              "bounce-sigterm": sched_bounce_sigterm, "kill-controller": sched_kill_controller,
-             "pause-leader": sched_pause_leader, "kill-two": sched_kill_two}
+             "pause-leader": sched_pause_leader, "kill-two": sched_kill_two,
+             "fast-restart": sched_fast_restart, "cut-follower": sched_cut_follower,
+             "isolate-leader": sched_isolate_leader}
+NETNS_ONLY = ("cut-follower", "isolate-leader")
 
 
 def heal(c):
-    """Resumes paused brokers and starts dead ones (a schedule that failed half-way)."""
+    """Heals the network, resumes paused brokers and starts dead ones (a schedule that failed
+    half-way)."""
+    c.heal_network()
     for b in range(c.n):
         try:
             c.signal(b, signal.SIGCONT)
@@ -206,21 +588,24 @@ def heal(c):
 def run(a, d):
     settings = dict(BROKER_DEFAULTS)
     settings.update(kv.split("=", 1) for kv in a.set)
-    c = Cluster(d, a.brokers, settings)
-    log("state in %s, bootstrap %s, zookeeper port %d" % (d, c.bootstrap, c.zk_port))
+    c = (NetnsCluster if a.netns else Cluster)(d, a.brokers, settings)
+    log("state in %s, %s" % (d, c.describe()))
     try:
+        c.create()
         c.sh("up")
         c.create_topic(a.topic, a.partitions, a.rf, a.min_isr)
         if not c.wait_leaders(a.topic):
             raise RuntimeError("partitions of %s have no leader" % a.topic)
-    except RuntimeError as e:
+    except (RuntimeError, netns.NetnsError) as e:
         log("setup failed: %s" % e)
         c.sh("down", check=False)
+        c.teardown()
         return 3
     history = os.path.join(d, "history.jsonl")
     try:
         w = workload.Workload(c.bootstrap, a.topic, history, a.producers, a.consumers, a.rate,
                               partitions=a.partitions, compression=a.compression, log=log)
+        c.w = w
 
         def fault(w):
             try:
@@ -234,14 +619,21 @@ def run(a, d):
             log("ISR not full 60 s after the run: followers may be short")
     finally:
         c.sh("down", check=False)
+        c.teardown()
     log_dirs = ["broker-%d=%s" % (b, os.path.join(d, "broker-%d" % b)) for b in range(c.n)]
-    rep = checker.check(checker.load_history(history), checker.load_replicas(log_dirs, a.topic))
+    records = checker.load_history(history)
+    rep = checker.check(records, checker.load_replicas(log_dirs, a.topic))
+    for fn in c.post_checks:
+        for msg in fn(records):
+            c.fail(msg)
     summary = json.dumps(rep.summary(), sort_keys=True)
+    text = rep.text() + "".join("\nschedule check FAILED: %s" % m for m in c.failures)
     with open(os.path.join(d, "report.txt"), "w") as f:
-        f.write(summary + "\n" + rep.text() + "\n")
+        f.write(summary + "\n" + text + "\n")
     print(summary)
-    print(rep.text())
-    return {"pass": 0, "fail": 1, "incomplete": 2}[rep.verdict]
+    print(text)
+    status = {"pass": 0, "fail": 1, "incomplete": 2}[rep.verdict]
+    return 1 if c.failures and status == 0 else status
 
 
 def main():
@@ -255,6 +647,8 @@ def main():
     ap.add_argument("--duration", type=float, default=30.0, help="workload seconds")
     ap.add_argument("--fault-at", type=float, default=0.3, help="fraction of duration")
     ap.add_argument("--hold", type=float, default=8.0, help="seconds a fault lasts")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="kill-leader: how many times to kill and restart the leader")
     ap.add_argument("--producers", type=int, default=2)
     ap.add_argument("--consumers", type=int, default=2)
     ap.add_argument("--rate", type=float, default=100.0, help="sends/s per producer")
@@ -263,7 +657,21 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the state directory after a pass")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="broker property for every broker; repeatable")
+    ap.add_argument("--victim", choices=["leader", "controller"], default="leader",
+                    help="isolate-leader: isolate the leader of partition 0 (default) or the "
+                         "controller (checked on a partition it leads)")
+    ap.add_argument("--netns", action="store_true",
+                    help="ZooKeeper and brokers in network namespaces (netns.py; needs root)")
     a = ap.parse_args()
+    if a.schedule in NETNS_ONLY and not a.netns:
+        log("schedule %s cuts network links: it needs --netns" % a.schedule)
+        return 3
+    if a.netns:
+        try:
+            netns.check_permitted()
+        except netns.NetnsError as e:
+            log("--netns: %s" % e)
+            return 3
     if a.min_isr is None:
         a.min_isr = min(2, a.rf)
     for b in (BROKER_BIN, CLI_BIN):
@@ -272,6 +680,11 @@ def main():
             return 3
     d = a.dir or tempfile.mkdtemp(prefix="gregor-scenario-")
     os.makedirs(d, exist_ok=True)
+
+    def on_signal(sig, frame):                  # unwind: stop the cluster, tear netns down
+        raise SystemExit(128 + sig)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
     status = run(a, d)
     if status == 0 and not a.keep and not a.dir:
         shutil.rmtree(d, ignore_errors=True)

@@ -8,8 +8,10 @@
  * Active: watch /brokers/ids, /brokers/topics, /admin/delete_topics and
  * each /brokers/topics/<t> (its data: CreatePartitions grows it); keep
  * the cluster state in memory; after each change decide leaders
- * (election.c), write the changed partition states conditionally, and push
- * the whole state to every live broker (ctrl_push.c). Pushing everything is
+ * (election.c), write the changed partition states conditionally (those
+ * of one change as one pipelined batch: ctrl_update_partitions() with
+ * zk_store_partition_states_set_many(); loading reads them the same way),
+ * and push the whole state to every live broker (ctrl_push.c). Pushing everything is
  * simple and idempotent on the brokers (same leader epoch = no change); a
  * later step can push deltas. Broker change: election_settle() (leader
  * from the ISR, dead replicas out of the ISR, epoch bumped on any change).
@@ -20,6 +22,7 @@
 #include "controller/controller_int.h"
 #include "controller/election.h"
 #include "controller/rpc.h"
+#include "common/clock.h"
 #include "common/say.h"
 
 #include <stdio.h>
@@ -93,30 +96,161 @@ static void log_state(const struct ctopic *t, int p, const struct zk_partition_s
                  t->name, p, next->leader, next->leader_epoch, next->n_isr);
 }
 
+/* Scratch arrays of one batched update: slot k is partition v[idx[k]]. */
+struct upd_scratch {
+    const char **names;
+    int *parts;
+    struct zk_partition_state *st;
+    kerr_t *res;
+    int *idx;
+    int *pend;  /* indexes into v still to decide */
+    kerr_t *errs;  /* per partition of v */
+    bool *changed; /* per partition of v */
+};
+
+static void upd_scratch_free(struct upd_scratch *u)
+{
+    free(u->names);
+    free(u->parts);
+    free(u->st);
+    free(u->res);
+    free(u->idx);
+    free(u->pend);
+    free(u->errs);
+    free(u->changed);
+}
+
+static bool upd_scratch_init(struct upd_scratch *u, int n)
+{
+    size_t k = (size_t)(n > 0 ? n : 1);
+    u->names = calloc(k, sizeof(*u->names));
+    u->parts = calloc(k, sizeof(*u->parts));
+    u->st = calloc(k, sizeof(*u->st));
+    u->res = calloc(k, sizeof(*u->res));
+    u->idx = calloc(k, sizeof(*u->idx));
+    u->pend = calloc(k, sizeof(*u->pend));
+    u->errs = calloc(k, sizeof(*u->errs));
+    u->changed = calloc(k, sizeof(*u->changed));
+    if (u->names && u->parts && u->st && u->res && u->idx && u->pend && u->errs && u->changed)
+        return true;
+    upd_scratch_free(u);
+    return false;
+}
+
+/* Decides every pending partition; fills the slots of those to write.
+ * Returns their count. */
+static int upd_decide(struct controller *c, const struct ctrl_tp *v, struct upd_scratch *u,
+                      int np, ctrl_decide_fn fn, void *ctx, kerr_t *errs)
+{
+    int m = 0;
+    for (int k = 0; k < np; k++) {
+        int i = u->pend[k];
+        struct ctopic *t = v[i].t;
+        errs[i] = KERR_NONE;
+        if (!fn(c, t, v[i].p, &t->st[v[i].p], ctx, &u->st[m]))
+            continue;
+        u->st[m].controller_epoch = c->epoch;
+        u->names[m] = t->name;
+        u->parts[m] = v[i].p;
+        u->idx[m++] = i;
+    }
+    return m;
+}
+
+/* Re-reads the states of the np pending partitions (after a conflict). */
+static void upd_reread(struct controller *c, const struct ctrl_tp *v, struct upd_scratch *u,
+                       int np)
+{
+    for (int k = 0; k < np; k++) {
+        u->names[k] = v[u->pend[k]].t->name;
+        u->parts[k] = v[u->pend[k]].p;
+    }
+    if (zk_store_partition_states_get_many(c->env.zk, np, u->names, u->parts, u->st, u->res) !=
+        KERR_NONE)
+        for (int k = 0; k < np; k++)
+            u->res[k] = KERR__ZK;
+    for (int k = 0; k < np; k++) {
+        const struct ctrl_tp *tp = &v[u->pend[k]];
+        if (u->res[k] == KERR_NONE)
+            tp->t->st[tp->p] = u->st[k];
+        else
+            tp->t->st[tp->p].version = ZK_VERSION_NEW;
+    }
+}
+
+/* Takes the results of the m writes: memory, logs, changes; queues the
+ * conflicting ones in u->pend. Returns their count, or -1 when fenced. */
+static int upd_apply(const struct ctrl_tp *v, struct upd_scratch *u, int m,
+                     struct ctrl_changes *changes, kerr_t *errs, bool *changed)
+{
+    int np = 0;
+    bool fenced = false;
+    for (int k = 0; k < m; k++) {
+        int i = u->idx[k];
+        struct ctopic *t = v[i].t;
+        int p = v[i].p;
+        errs[i] = u->res[k];
+        if (u->res[k] == KERR_NONE) {
+            log_state(t, p, &t->st[p], &u->st[k]);
+            t->st[p] = u->st[k];
+            changed[i] = true;
+            if (changes)
+                (void)ctrl_changes_add(changes, t, p);
+        } else if (u->res[k] == KERR_NOT_CONTROLLER) {
+            fenced = true;
+        } else if (u->res[k] != KERR_UNKNOWN_TOPIC_OR_PARTITION) {
+            u->pend[np++] = i; /* changed under us (or created): re-read, decide again */
+        }
+    }
+    return fenced ? -1 : np;
+}
+
+kerr_t ctrl_update_partitions(struct controller *c, const struct ctrl_tp *v, int n,
+                              ctrl_decide_fn fn, void *ctx, struct ctrl_changes *changes,
+                              kerr_t *errs, bool *changed)
+{
+    struct upd_scratch u;
+    if (!upd_scratch_init(&u, n))
+        return KERR__NOMEM;
+    int np = n;
+    for (int i = 0; i < n; i++)
+        u.pend[i] = i;
+    kerr_t rc = KERR_NONE;
+    for (int attempt = 0; attempt < 3 && np > 0; attempt++) {
+        int m = upd_decide(c, v, &u, np, fn, ctx, u.errs);
+        if (m == 0)
+            break;
+        int64_t t0 = clock_mono_us();
+        kerr_t brc = zk_store_partition_states_set_many(c->env.zk, m, u.names, u.parts, u.st,
+                                                        u.res);
+        if (m >= 100)
+            say_info("ctrl", "partition states written n=%d attempt=%d ms=%.1f", m, attempt + 1,
+                     (double)(clock_mono_us() - t0) / 1000.0);
+        for (int k = 0; brc != KERR_NONE && k < m; k++)
+            u.res[k] = brc;
+        np = upd_apply(v, &u, m, changes, u.errs, u.changed);
+        if (np < 0) {
+            rc = KERR_NOT_CONTROLLER;
+            break;
+        }
+        if (np > 0)
+            upd_reread(c, v, &u, np);
+    }
+    if (errs)
+        memcpy(errs, u.errs, sizeof(*errs) * (size_t)n);
+    if (changed)
+        memcpy(changed, u.changed, sizeof(*changed) * (size_t)n);
+    upd_scratch_free(&u);
+    return rc;
+}
+
 kerr_t ctrl_update_partition(struct controller *c, struct ctopic *t, int p, ctrl_decide_fn fn,
                              void *ctx, bool *changed)
 {
-    kerr_t rc = KERR_NONE;
-    *changed = false;
-    for (int attempt = 0; attempt < 3; attempt++) {
-        struct zk_partition_state next;
-        if (!fn(c, t, p, &t->st[p], ctx, &next))
-            return KERR_NONE;
-        next.controller_epoch = c->epoch;
-        rc = zk_store_partition_state_set(c->env.zk, t->name, p, &next);
-        if (rc == KERR_NONE) {
-            log_state(t, p, &t->st[p], &next);
-            t->st[p] = next;
-            *changed = true;
-            return KERR_NONE;
-        }
-        if (rc == KERR_NOT_CONTROLLER || rc == KERR_UNKNOWN_TOPIC_OR_PARTITION)
-            return rc;
-        /* changed under us (or created): re-read and decide again */
-        if (zk_store_partition_state_get(c->env.zk, t->name, p, &t->st[p]) != KERR_NONE)
-            t->st[p].version = ZK_VERSION_NEW;
-    }
-    return rc;
+    struct ctrl_tp tp = {t, p};
+    kerr_t err = KERR_NONE;
+    kerr_t rc = ctrl_update_partitions(c, &tp, 1, fn, ctx, NULL, &err, changed);
+    return rc != KERR_NONE ? rc : err;
 }
 
 struct settle_ctx {
@@ -133,17 +267,6 @@ static bool settle_decide(struct controller *c, const struct ctopic *t, int p,
                            sc->eligible, sc->n_eligible, c->env.unclean_leader_election, out);
 }
 
-/* Decides and writes the state of every partition of t. false when fenced. */
-static bool settle_topic(struct controller *c, struct ctopic *t, struct settle_ctx *sc)
-{
-    for (int p = 0; p < t->n_parts; p++) {
-        bool changed;
-        if (ctrl_update_partition(c, t, p, settle_decide, sc, &changed) == KERR_NOT_CONTROLLER)
-            return false;
-    }
-    return true;
-}
-
 /* Arms the one-shot watch on /brokers/topics/<name> (its data: the
  * assignment, which CreatePartitions grows). *exists: whether it exists. */
 static kerr_t watch_topic(struct controller *c, const char *name, bool *exists)
@@ -151,6 +274,33 @@ static kerr_t watch_topic(struct controller *c, const char *name, bool *exists)
     char path[ZK_TOPIC_NAME_MAX + sizeof(ZK_PATH_TOPICS) + 2];
     snprintf(path, sizeof(path), "%s/%s", ZK_PATH_TOPICS, name);
     return zk_store_watch_node(c->env.zk, path, exists);
+}
+
+/* Reads the states of t's partitions [from, n_parts) in one pipelined
+ * batch; those without a state (or unreadable) get an offline one with
+ * ZK_VERSION_NEW. */
+static void load_states(struct controller *c, struct ctopic *t, int from)
+{
+    int n = t->n_parts - from;
+    const char **names = calloc((size_t)(n > 0 ? n : 1), sizeof(*names));
+    int *parts = calloc((size_t)(n > 0 ? n : 1), sizeof(*parts));
+    kerr_t *res = calloc((size_t)(n > 0 ? n : 1), sizeof(*res));
+    for (int k = 0; names && parts && res && k < n; k++) {
+        names[k] = t->name;
+        parts[k] = from + k;
+    }
+    if (!names || !parts || !res ||
+        zk_store_partition_states_get_many(c->env.zk, n, names, parts, &t->st[from], res) !=
+            KERR_NONE)
+        for (int k = 0; res && k < n; k++)
+            res[k] = KERR__ZK;
+    for (int k = 0; k < n; k++)
+        if (!res || res[k] != KERR_NONE)
+            t->st[from + k] = (struct zk_partition_state){.leader = -1,
+                                                          .version = ZK_VERSION_NEW};
+    free(names);
+    free(parts);
+    free(res);
 }
 
 static struct ctopic *load_topic(struct controller *c, const char *name)
@@ -174,9 +324,7 @@ static struct ctopic *load_topic(struct controller *c, const char *name)
         ctopic_free(t);
         return NULL;
     }
-    for (int p = 0; p < t->n_parts; p++)
-        if (zk_store_partition_state_get(c->env.zk, name, p, &t->st[p]) != KERR_NONE)
-            t->st[p] = (struct zk_partition_state){.leader = -1, .version = ZK_VERSION_NEW};
+    load_states(c, t, 0);
     return t;
 }
 
@@ -285,19 +433,26 @@ static bool load_new_topics(struct controller *c)
     return true;
 }
 
-/* Settles every partition and pushes the state. */
+/* Settles every partition (one pipelined batch of writes) and pushes the
+ * state. */
 static void settle_and_push(struct controller *c)
 {
     struct settle_ctx sc;
     int32_t *live = ctrl_live_ids(c, false, &sc.n_live);
     int32_t *eligible = ctrl_live_ids(c, true, &sc.n_eligible);
-    bool fenced = false;
+    struct ctrl_changes all = {0};
+    bool ok = live && eligible, fenced = false;
     sc.live = live;
     sc.eligible = eligible;
-    for (int i = 0; live && eligible && i < c->n_topics && !fenced; i++)
-        fenced = !settle_topic(c, c->topics[i], &sc);
-    if (live && eligible && !fenced)
+    for (int i = 0; ok && i < c->n_topics; i++)
+        for (int p = 0; ok && p < c->topics[i]->n_parts; p++)
+            ok = ctrl_changes_add(&all, c->topics[i], p);
+    if (ok)
+        fenced = ctrl_update_partitions(c, all.v, all.n, settle_decide, &sc, NULL, NULL, NULL) ==
+                 KERR_NOT_CONTROLLER;
+    if (ok && !fenced)
         ctrl_push_all(c);
+    ctrl_changes_destroy(&all);
     free(live);
     free(eligible);
     if (fenced)
@@ -381,15 +536,13 @@ static bool grow_topic(struct controller *c, struct ctopic *t, struct zk_topic *
     if (!st)
         return false;
     t->st = st;
-    for (int p = old; p < n; p++)
-        if (zk_store_partition_state_get(c->env.zk, t->name, p, &t->st[p]) != KERR_NONE)
-            t->st[p] = (struct zk_partition_state){.leader = -1, .version = ZK_VERSION_NEW};
     /* existing partitions keep the rows the brokers know */
     memcpy(zt->replicas, t->replicas, sizeof(int32_t) * (size_t)old * (size_t)t->rf);
     free(t->replicas);
     t->replicas = zt->replicas;
     zt->replicas = NULL;
     t->n_parts = n;
+    load_states(c, t, old);
     say_info("ctrl", "partitions added topic=%s partitions=%d from=%d", t->name, n, old);
     return true;
 }
@@ -413,13 +566,14 @@ static void topic_changed(struct controller *c, const char *name)
     struct ctrl_changes ch = {0};
     bool fenced = false;
     if (grown && settle_ctx_init(c, &sc)) {
-        for (int p = old; p < t->n_parts && !fenced; p++) {
-            bool changed = false;
-            fenced = ctrl_update_partition(c, t, p, settle_decide, &sc, &changed) ==
-                     KERR_NOT_CONTROLLER;
-            if (changed)
-                (void)ctrl_changes_add(&ch, t, p);
-        }
+        struct ctrl_changes todo = {0};
+        bool ok = true;
+        for (int p = old; p < t->n_parts && ok; p++)
+            ok = ctrl_changes_add(&todo, t, p);
+        if (ok)
+            fenced = ctrl_update_partitions(c, todo.v, todo.n, settle_decide, &sc, &ch, NULL,
+                                            NULL) == KERR_NOT_CONTROLLER;
+        ctrl_changes_destroy(&todo);
         if (!fenced)
             ctrl_push_changes(c, &ch);
     }
@@ -447,10 +601,16 @@ static void become_active(struct controller *c, int32_t epoch)
     c->active = true;
     c->epoch = epoch;
     say_info("ctrl", "became controller id=%d epoch=%d", c->env.broker_id, epoch);
+    int64_t t0 = clock_mono_us();
     if (!load_brokers(c) || !load_new_topics(c)) {
         ctrl_resign(c, "cannot load the cluster state from ZooKeeper");
         return;
     }
+    int n_parts = 0;
+    for (int i = 0; i < c->n_topics; i++)
+        n_parts += c->topics[i]->n_parts;
+    say_info("ctrl", "cluster state loaded brokers=%d topics=%d partitions=%d ms=%.1f",
+             c->n_brokers, c->n_topics, n_parts, (double)(clock_mono_us() - t0) / 1000.0);
     settle_and_push(c);
     if (c->active)
         process_deletions(c);

@@ -81,6 +81,18 @@ void ctrl_refresh_brokers(struct controller *c);
  * other errors from zk_store. */
 kerr_t ctrl_update_partition(struct controller *c, struct ctopic *t, int p, ctrl_decide_fn fn,
                              void *ctx, bool *changed);
+/* The same for many partitions at once: decides each of v[0..n) with fn and
+ * writes the changed states in one pipelined batch
+ * (zk_store_partition_states_set_many()); the ones that conflicted are
+ * re-read (one batch) and decided again, up to 3 attempts in all, as the
+ * single call does. Written partitions are updated in memory, logged and
+ * appended to changes (may be NULL). errs[i] / changed[i] (either may be
+ * NULL) get what ctrl_update_partition() would return for v[i].
+ * KERR_NOT_CONTROLLER when fenced (some may have been written before:
+ * the caller resigns), KERR__NOMEM, otherwise KERR_NONE. */
+kerr_t ctrl_update_partitions(struct controller *c, const struct ctrl_tp *v, int n,
+                              ctrl_decide_fn fn, void *ctx, struct ctrl_changes *changes,
+                              kerr_t *errs, bool *changed);
 void ctrl_resign(struct controller *c, const char *why);
 /* Checks a request's broker epoch against the broker's registration
  * (re-reading /brokers/ids once when it does not match, in case the watch

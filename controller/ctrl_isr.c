@@ -14,7 +14,9 @@
  * (INVALID_UPDATE_VERSION); members added must be live and not shutting
  * down (INELIGIBLE_REPLICA). Errors carry the current state.
  * The write keeps leader and leader epoch (as Kafka's ZooKeeper mode does);
- * the znode version, i.e. the partition epoch, moves on.
+ * the znode version, i.e. the partition epoch, moves on. The writes of one
+ * request go to ZooKeeper as one pipelined batch
+ * (zk_store_partition_states_set_many(); each still conditional and fenced).
  * Loop-owned: the controller's loop only.
  */
 #include "controller/controller_int.h"
@@ -87,21 +89,77 @@ static kerr_t isr_check(struct controller *c, int32_t sender, const struct ctopi
     return err;
 }
 
-/* Writes the proposed ISR; on a version conflict re-reads the state and
- * answers INVALID_UPDATE_VERSION. */
-static kerr_t isr_write(struct controller *c, struct ctopic *t, int p,
-                        const struct rpc_isr_proposal *pr)
+/* Proposals whose ISR is to be written, sent as one pipelined batch. */
+struct isr_batch {
+    int n;
+    int *at;                        /* index of the proposal */
+    struct ctopic **t;
+    const char **names;
+    int *parts;
+    struct zk_partition_state *st;  /* the states to write */
+    kerr_t *res;
+};
+
+static bool isr_batch_init(struct isr_batch *b, int cap)
 {
-    struct zk_partition_state next = t->st[p];
-    next.n_isr = pr->n_new_isr;
-    memcpy(next.isr, pr->new_isr, sizeof(int32_t) * (size_t)pr->n_new_isr);
-    next.controller_epoch = c->epoch;
-    kerr_t rc = zk_store_partition_state_set(c->env.zk, t->name, p, &next);
+    size_t k = (size_t)(cap > 0 ? cap : 1);
+    *b = (struct isr_batch){0};
+    b->at = calloc(k, sizeof(*b->at));
+    b->t = calloc(k, sizeof(*b->t));
+    b->names = calloc(k, sizeof(*b->names));
+    b->parts = calloc(k, sizeof(*b->parts));
+    b->st = calloc(k, sizeof(*b->st));
+    b->res = calloc(k, sizeof(*b->res));
+    return b->at && b->t && b->names && b->parts && b->st && b->res;
+}
+
+static void isr_batch_destroy(struct isr_batch *b)
+{
+    free(b->at);
+    free(b->t);
+    free(b->names);
+    free(b->parts);
+    free(b->st);
+    free(b->res);
+}
+
+static bool isr_batch_has(const struct isr_batch *b, const struct ctopic *t, int p)
+{
+    for (int k = 0; k < b->n; k++)
+        if (b->t[k] == t && b->parts[k] == p)
+            return true;
+    return false;
+}
+
+/* Queues the proposed ISR of (t, p) for proposal i. */
+static void isr_batch_add(struct controller *c, struct isr_batch *b, int i, struct ctopic *t,
+                          int p, const struct rpc_isr_proposal *pr)
+{
+    struct zk_partition_state *next = &b->st[b->n];
+    *next = t->st[p];
+    next->n_isr = pr->n_new_isr;
+    memcpy(next->isr, pr->new_isr, sizeof(int32_t) * (size_t)pr->n_new_isr);
+    next->controller_epoch = c->epoch;
+    b->at[b->n] = i;
+    b->t[b->n] = t;
+    b->names[b->n] = t->name;
+    b->parts[b->n++] = p;
+}
+
+/* The outcome of write k: memory and changes on success; on a version
+ * conflict re-reads the state and answers INVALID_UPDATE_VERSION. */
+static kerr_t isr_written(struct controller *c, struct isr_batch *b, int k,
+                          struct ctrl_changes *changes)
+{
+    struct ctopic *t = b->t[k];
+    int p = b->parts[k];
+    kerr_t rc = b->res[k];
     if (rc == KERR_NONE) {
         say_info("ctrl", "isr changed topic=%s partition=%d leader=%d epoch=%d n_isr=%d "
-                 "partition_epoch=%d", t->name, p, next.leader, next.leader_epoch, next.n_isr,
-                 next.version);
-        t->st[p] = next;
+                 "partition_epoch=%d", t->name, p, b->st[k].leader, b->st[k].leader_epoch,
+                 b->st[k].n_isr, b->st[k].version);
+        t->st[p] = b->st[k];
+        ctrl_changes_add(changes, t, p);
         return KERR_NONE;
     }
     if (rc == KERR_NOT_CONTROLLER)
@@ -115,36 +173,63 @@ static kerr_t isr_write(struct controller *c, struct ctopic *t, int p,
     return rc == KERR_UNKNOWN_TOPIC_OR_PARTITION ? rc : KERR_UNKNOWN_SERVER_ERROR;
 }
 
-/* Handles one proposal: fills *res (ISR into slot). KERR_NOT_CONTROLLER
- * when fenced (stop everything). */
-static kerr_t isr_one(struct controller *c, int32_t sender, const struct rpc_isr_proposal *pr,
-                      struct rpc_isr_result *res, struct isr_slot *slot,
-                      struct ctrl_changes *changes)
+/* Fills *res with (t, p)'s current state (ISR into slot) and err. */
+static void isr_fill(const struct ctopic *t, int p, kerr_t err, struct rpc_isr_result *res,
+                     struct isr_slot *slot)
 {
-    struct ctopic *t = ctrl_find_topic(c, pr->topic);
-    *res = (struct rpc_isr_result){.topic = pr->topic, .partition = pr->partition,
-                                   .leader = -1, .isr = slot->isr};
-    if (!t || pr->partition < 0 || pr->partition >= t->n_parts) {
-        res->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-        return KERR_NONE;
-    }
-    bool write;
-    kerr_t err = isr_check(c, sender, t, pr->partition, pr, &write);
-    if (write) {
-        err = isr_write(c, t, pr->partition, pr);
-        if (err == KERR_NOT_CONTROLLER)
-            return err;
-        if (err == KERR_NONE)
-            ctrl_changes_add(changes, t, pr->partition);
-    }
-    const struct zk_partition_state *st = &t->st[pr->partition];
+    const struct zk_partition_state *st = &t->st[p];
     res->error_code = (int16_t)err;
     res->leader = st->leader;
     res->leader_epoch = st->leader_epoch;
     res->n_isr = st->n_isr;
     memcpy(slot->isr, st->isr, sizeof(int32_t) * (size_t)st->n_isr);
     res->partition_epoch = st->version;
-    return KERR_NONE;
+}
+
+/* Writes the queued ISRs (one batch) and answers their proposals. false
+ * when fenced (stop everything). */
+static bool isr_flush(struct controller *c, struct isr_batch *b, struct rpc_isr_result *res,
+                      struct isr_slot *slots, struct ctrl_changes *changes)
+{
+    bool fenced = false;
+    if (b->n == 0)
+        return true;
+    kerr_t brc = zk_store_partition_states_set_many(c->env.zk, b->n, b->names, b->parts, b->st,
+                                                    b->res);
+    for (int k = 0; k < b->n; k++) {
+        if (brc != KERR_NONE)
+            b->res[k] = brc;
+        kerr_t err = isr_written(c, b, k, changes);
+        fenced = fenced || err == KERR_NOT_CONTROLLER;
+        isr_fill(b->t[k], b->parts[k], err, &res[b->at[k]], &slots[b->at[k]]);
+    }
+    b->n = 0;
+    return !fenced;
+}
+
+/* Handles proposal i: answers it, or queues its write in b (a partition
+ * already queued is written first, so that it is checked against its new
+ * state as if the proposals ran one by one). false when fenced. */
+static bool isr_one(struct controller *c, int32_t sender, const struct rpc_isr_proposal *pr,
+                    int i, struct rpc_isr_result *res, struct isr_slot *slots,
+                    struct isr_batch *b, struct ctrl_changes *changes)
+{
+    struct ctopic *t = ctrl_find_topic(c, pr->topic);
+    res[i] = (struct rpc_isr_result){.topic = pr->topic, .partition = pr->partition,
+                                     .leader = -1, .isr = slots[i].isr};
+    if (!t || pr->partition < 0 || pr->partition >= t->n_parts) {
+        res[i].error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        return true;
+    }
+    if (isr_batch_has(b, t, pr->partition) && !isr_flush(c, b, res, slots, changes))
+        return false;
+    bool write;
+    kerr_t err = isr_check(c, sender, t, pr->partition, pr, &write);
+    if (write)
+        isr_batch_add(c, b, i, t, pr->partition, pr);
+    else
+        isr_fill(t, pr->partition, err, &res[i], &slots[i]);
+    return true;
 }
 
 void ctrl_alter_isr(struct controller *c, const uint8_t *body, size_t len, struct kbuf *out)
@@ -162,15 +247,19 @@ void ctrl_alter_isr(struct controller *c, const uint8_t *body, size_t len, struc
     }
     kerr_t err = ctrl_check_broker_epoch(c, req.broker_id, req.broker_epoch);
     size_t n = (size_t)(req.n_partitions ? req.n_partitions : 1);
+    struct isr_batch batch;
+    bool batch_ok = isr_batch_init(&batch, req.n_partitions);
     if (err == KERR_NONE) {
         res = calloc(n, sizeof(*res));
         slots = calloc(n, sizeof(*slots));
-        if (!res || !slots)
+        if (!res || !slots || !batch_ok)
             err = KERR_UNKNOWN_SERVER_ERROR;
     }
     for (int i = 0; err == KERR_NONE && i < req.n_partitions && !fenced; i++)
-        fenced = isr_one(c, req.broker_id, &req.partitions[i], &res[i], &slots[i], &changes) ==
-                 KERR_NOT_CONTROLLER;
+        fenced = !isr_one(c, req.broker_id, &req.partitions[i], i, res, slots, &batch, &changes);
+    if (err == KERR_NONE && !fenced)
+        fenced = !isr_flush(c, &batch, res, slots, &changes);
+    isr_batch_destroy(&batch);
     if (fenced)
         err = KERR_NOT_CONTROLLER;
     resp.error_code = (int16_t)err;

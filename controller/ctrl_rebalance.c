@@ -38,24 +38,41 @@ static bool pref_decide(struct controller *c, const struct ctopic *t, int p,
                               out);
 }
 
-/* Runs the preferred election for (t, p). Returns the Kafka code for it;
- * KERR_NOT_CONTROLLER when fenced. */
-static kerr_t elect_one(struct controller *c, struct ctopic *t, int p, struct pref_ctx *pc,
-                        struct ctrl_changes *changes)
+/* Runs the preferred election for v[0..n) in one pipelined batch of
+ * writes; codes[k] (n of them) gets the Kafka code for v[k]. Returns
+ * KERR_NOT_CONTROLLER when fenced (the partitions not written then say
+ * so too), else KERR_NONE. */
+static kerr_t elect_many(struct controller *c, const struct ctrl_tp *v, int n,
+                         struct pref_ctx *pc, struct ctrl_changes *changes, int16_t *codes)
 {
-    bool changed;
-    kerr_t rc = ctrl_update_partition(c, t, p, pref_decide, pc, &changed);
-    if (rc == KERR_NOT_CONTROLLER)
-        return rc;
-    if (changed) {
-        ctrl_changes_add(changes, t, p);
-        return KERR_NONE;
+    kerr_t *errs = calloc((size_t)(n ? n : 1), sizeof(*errs));
+    bool *changed = calloc((size_t)(n ? n : 1), sizeof(*changed));
+    kerr_t rc = errs && changed ? ctrl_update_partitions(c, v, n, pref_decide, pc, changes, errs,
+                                                         changed)
+                                : KERR__NOMEM;
+    for (int k = 0; k < n; k++) {
+        const struct ctopic *t = v[k].t;
+        int p = v[k].p;
+        kerr_t e;
+        if (rc == KERR__NOMEM)
+            e = KERR_UNKNOWN_SERVER_ERROR;
+        else if (changed[k])
+            e = KERR_NONE;
+        else if (rc == KERR_NOT_CONTROLLER)
+            e = KERR_NOT_CONTROLLER;
+        else if (errs[k] == KERR_UNKNOWN_TOPIC_OR_PARTITION)
+            e = errs[k];
+        else if (errs[k] != KERR_NONE)
+            e = KERR_UNKNOWN_SERVER_ERROR;
+        else if (t->rf > 0 && t->st[p].leader == t->replicas[p * t->rf])
+            e = KERR_ELECTION_NOT_NEEDED;
+        else
+            e = KERR_PREFERRED_LEADER_NOT_AVAILABLE;
+        codes[k] = (int16_t)e;
     }
-    if (rc != KERR_NONE)
-        return rc == KERR_UNKNOWN_TOPIC_OR_PARTITION ? rc : KERR_UNKNOWN_SERVER_ERROR;
-    if (t->rf > 0 && t->st[p].leader == t->replicas[p * t->rf])
-        return KERR_ELECTION_NOT_NEEDED;
-    return KERR_PREFERRED_LEADER_NOT_AVAILABLE;
+    free(errs);
+    free(changed);
+    return rc == KERR_NOT_CONTROLLER ? rc : KERR_NONE;
 }
 
 /* ---- on request ---------------------------------------------------------- */
@@ -119,19 +136,27 @@ static void elect_run(struct controller *c, struct elect_job *ej)
     struct pref_ctx pc = {0};
     int32_t *eligible = ctrl_live_ids(c, true, &pc.n_eligible);
     pc.eligible = eligible;
+    struct ctrl_tp *todo = calloc((size_t)(cap ? cap : 1), sizeof(*todo));
+    int *at = calloc((size_t)(cap ? cap : 1), sizeof(*at));
+    int16_t *codes = calloc((size_t)(cap ? cap : 1), sizeof(*codes));
     bool fenced = false;
-    int n = 0;
-    if (names && parts && tops && errs && eligible)
+    int n = 0, m = 0;
+    if (names && parts && tops && errs && eligible && todo && at && codes)
         n = elect_targets(c, ej, names, parts, tops);
     for (int i = 0; i < n; i++) {
-        kerr_t e = KERR_NOT_CONTROLLER;
-        if (!tops[i] || parts[i] < 0 || parts[i] >= tops[i]->n_parts)
-            e = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-        else if (!fenced)
-            e = elect_one(c, tops[i], parts[i], &pc, &changes);
-        fenced = fenced || e == KERR_NOT_CONTROLLER;
-        errs[i] = (int16_t)e;
+        if (!tops[i] || parts[i] < 0 || parts[i] >= tops[i]->n_parts) {
+            errs[i] = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            continue;
+        }
+        todo[m] = (struct ctrl_tp){tops[i], parts[i]};
+        at[m++] = i;
     }
+    fenced = m > 0 && elect_many(c, todo, m, &pc, &changes, codes) == KERR_NOT_CONTROLLER;
+    for (int k = 0; k < m; k++)
+        errs[at[k]] = codes[k];
+    free(todo);
+    free(at);
+    free(codes);
     ej->done(ej->arg, n, names, parts, errs);
     if (fenced)
         ctrl_resign(c, "fenced by a newer controller");
@@ -204,14 +229,19 @@ static bool rebalance_broker(struct controller *c, int32_t b, struct pref_ctx *p
     if (off == 0 || (int64_t)off * 100 <= (int64_t)c->env.leader_imbalance_pct * total)
         return true;
     say_info("ctrl", "leader imbalance broker=%d not_preferred=%d preferred=%d", b, off, total);
-    for (int i = 0; i < c->n_topics; i++) {
+    struct ctrl_tp *todo = calloc((size_t)off, sizeof(*todo));
+    int16_t *codes = calloc((size_t)off, sizeof(*codes));
+    int m = 0;
+    for (int i = 0; todo && codes && i < c->n_topics; i++) {
         struct ctopic *t = c->topics[i];
         for (int p = 0; t->rf > 0 && p < t->n_parts; p++)
-            if (t->replicas[p * t->rf] == b && t->st[p].leader != b &&
-                elect_one(c, t, p, pc, changes) == KERR_NOT_CONTROLLER)
-                return false;
+            if (t->replicas[p * t->rf] == b && t->st[p].leader != b && m < off)
+                todo[m++] = (struct ctrl_tp){t, p};
     }
-    return true;
+    bool fenced = m > 0 && elect_many(c, todo, m, pc, changes, codes) == KERR_NOT_CONTROLLER;
+    free(todo);
+    free(codes);
+    return !fenced;
 }
 
 static void rebalance_cb(evutil_socket_t fd, short what, void *arg)

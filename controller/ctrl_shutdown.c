@@ -47,23 +47,25 @@ static bool replicates(const struct ctopic *t, int p, int32_t id)
     return false;
 }
 
-/* Moves everything away from sc->leaving; false when fenced. */
-static bool move_all(struct controller *c, struct shutdown_ctx *sc, struct ctrl_changes *changes)
+/* Moves everything away from sc->leaving (one pipelined batch of writes).
+ * KERR_NONE, KERR_NOT_CONTROLLER when fenced, KERR_UNKNOWN_SERVER_ERROR
+ * when out of memory. */
+static kerr_t move_all(struct controller *c, struct shutdown_ctx *sc,
+                       struct ctrl_changes *changes)
 {
-    for (int i = 0; i < c->n_topics; i++) {
+    struct ctrl_changes todo = {0};
+    bool ok = true;
+    for (int i = 0; ok && i < c->n_topics; i++) {
         struct ctopic *t = c->topics[i];
-        for (int p = 0; p < t->n_parts; p++) {
-            bool changed;
-            if (!replicates(t, p, sc->leaving) || t->st[p].version == ZK_VERSION_NEW)
-                continue;
-            kerr_t rc = ctrl_update_partition(c, t, p, shutdown_decide, sc, &changed);
-            if (rc == KERR_NOT_CONTROLLER)
-                return false;
-            if (changed)
-                ctrl_changes_add(changes, t, p);
-        }
+        for (int p = 0; ok && p < t->n_parts; p++)
+            if (replicates(t, p, sc->leaving) && t->st[p].version != ZK_VERSION_NEW)
+                ok = ctrl_changes_add(&todo, t, p);
     }
-    return true;
+    kerr_t err = ok ? ctrl_update_partitions(c, todo.v, todo.n, shutdown_decide, sc, changes,
+                                             NULL, NULL)
+                    : KERR__NOMEM;
+    ctrl_changes_destroy(&todo);
+    return err == KERR__NOMEM ? KERR_UNKNOWN_SERVER_ERROR : err;
 }
 
 /* Lists the partitions id still leads (borrowing topic names). Returns new
@@ -109,8 +111,8 @@ void ctrl_controlled_shutdown(struct controller *c, const uint8_t *body, size_t 
         sc.eligible = eligible;
         if (!eligible)
             err = KERR_UNKNOWN_SERVER_ERROR;
-        else if (!move_all(c, &sc, &changes))
-            err = KERR_NOT_CONTROLLER;
+        else
+            err = move_all(c, &sc, &changes);
     }
     if (err == KERR_NONE) {
         left = still_led(c, req.broker_id, &resp.n_remaining);

@@ -1,6 +1,8 @@
 /*
- * controller/zk_store.c — synchronous ZooKeeper access for Gregor: the only
- * file that includes <zookeeper/zookeeper.h> (libzookeeper-mt). Payload
+ * controller/zk_store.c — synchronous ZooKeeper access for Gregor: with
+ * zk_store_batch.c (pipelined partition states; internals shared through
+ * zk_store_int.h) the only files that include <zookeeper/zookeeper.h>
+ * (libzookeeper-mt). Payload
  * encoding lives in zk_codec.c; this file knows the paths and the protocol
  * of every read and write.
  *
@@ -34,6 +36,7 @@
  * lines go through zs_log_cb() to say_*("zk") at warn level.
  */
 #include "controller/zk_store.h"
+#include "controller/zk_store_int.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -43,42 +46,10 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include <zookeeper/zookeeper.h>
-
 #include "common/base.h"
 #include "common/clock.h"
 #include "common/say.h"
 #include "controller/zk_codec.h"
-
-#define ZS_PATH_MAX 512
-#define ZS_RETRIES 5           /* bound on optimistic-concurrency retry loops */
-#define ZS_RC_FENCED (-10000)  /* our own rc: the controller-epoch check failed */
-#define ZS_EPOCH_PATH "/controller_epoch"
-
-/* Session state shared with the ZooKeeper completion thread. */
-struct zs_sess {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;      /* signalled on every session state change */
-    int zstate;               /* last ZOO_*_STATE seen; 0 before the first */
-};
-
-/* Created by zk_store_open(), freed by zk_store_close(). */
-struct zk_store {
-    pthread_mutex_t op_lock;  /* serialises API calls; guards zh and fence_version */
-    zhandle_t *zh;            /* NULL after a failed reconnect */
-    int32_t fence_version;    /* /controller_epoch version we wrote when last elected; -1
-                                 if never or resigned. Kept across reconnects: a controller
-                                 that lost its session stays fenced until it wins again. */
-    char *connect;            /* immutable after open */
-    int session_timeout_ms;   /* immutable after open */
-
-    struct zs_sess sess;      /* the fields below are guarded by sess.lock too */
-    bool quiet;               /* closing a handle: drop its events */
-    zk_session_cb session_cb;
-    void *session_arg;
-    zk_watch_cb watch_cb;
-    void *watch_arg;
-};
 
 /* ---- plumbing ----------------------------------------------------------- */
 
@@ -282,8 +253,7 @@ static void zs_watch_fn(zhandle_t *zh, int type, int state, const char *path, vo
         cb(arg, ev, path ? path : "");
 }
 
-/* Maps a ZooKeeper rc to kerr_t, logging the unexpected ones. */
-static kerr_t zs_err(int rc, const char *op, const char *path)
+kerr_t zs_err(int rc, const char *op, const char *path)
 {
     switch (rc) {
     case ZOK:
@@ -356,6 +326,36 @@ static int zs_read(zhandle_t *zh, const char *path, uint8_t **data, int *len, st
     return ZSYSTEMERROR;
 }
 
+void zs_write_ops(struct zk_store *zs, struct zs_write_req *w, const char *path,
+                  const uint8_t *data, size_t len, int32_t version, bool fenced)
+{
+    memset(w, 0, sizeof(*w));
+    w->version = version;
+    if (fenced && zs->fence_version >= 0)
+        zoo_check_op_init(&w->ops[w->n++], ZS_EPOCH_PATH, zs->fence_version);
+    w->di = w->n;
+    if (version == ZK_VERSION_NEW)
+        zoo_create_op_init(&w->ops[w->n++], path, (const char *)data, (int)len,
+                           &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    else
+        zoo_set_op_init(&w->ops[w->n++], path, (const char *)data, (int)len, version, &w->st);
+}
+
+int zs_write_outcome(const struct zs_write_req *w, int rc, int32_t *new_version)
+{
+    if (rc == ZOK) {
+        /* a set conditional on version v leaves v + 1 */
+        *new_version = w->version == ZK_VERSION_NEW ? 0 : w->version + 1;
+        return ZOK;
+    }
+    if (w->di == 1 && (w->res[0].err == ZBADVERSION || w->res[0].err == ZNONODE))
+        return ZS_RC_FENCED;
+    int e = w->res[w->di].err;
+    if (e == ZNODEEXISTS || e == ZBADVERSION || e == ZNONODE)
+        return e;
+    return rc;
+}
+
 /* Writes path = data conditionally: creates it (version == ZK_VERSION_NEW)
  * or sets it on `version`. When `fenced` and this store is the elected
  * controller, the write is a multi-op that also checks /controller_epoch.
@@ -364,30 +364,10 @@ static int zs_read(zhandle_t *zh, const char *path, uint8_t **data, int *len, st
 static int zs_write(struct zk_store *zs, const char *path, const uint8_t *data, size_t len,
                     int32_t version, bool fenced, int32_t *new_version)
 {
-    zoo_op_t ops[2];
-    zoo_op_result_t res[2];
-    struct Stat st;
-    int n = 0;
-    memset(res, 0, sizeof(res));
-    memset(&st, 0, sizeof(st));
-    if (fenced && zs->fence_version >= 0)
-        zoo_check_op_init(&ops[n++], ZS_EPOCH_PATH, zs->fence_version);
-    int di = n;
-    if (version == ZK_VERSION_NEW)
-        zoo_create_op_init(&ops[n++], path, (const char *)data, (int)len,
-                           &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
-    else
-        zoo_set_op_init(&ops[n++], path, (const char *)data, (int)len, version, &st);
-    int rc = zoo_multi(zs->zh, n, ops, res);
-    if (rc == ZOK) {
-        *new_version = version == ZK_VERSION_NEW ? 0 : st.version;
-        return ZOK;
-    }
-    if (di == 1 && (res[0].err == ZBADVERSION || res[0].err == ZNONODE))
-        return ZS_RC_FENCED;
-    if (res[di].err == ZNODEEXISTS || res[di].err == ZBADVERSION || res[di].err == ZNONODE)
-        return res[di].err;
-    return rc;
+    struct zs_write_req w;
+    zs_write_ops(zs, &w, path, data, len, version, fenced);
+    int rc = zoo_multi(zs->zh, w.n, w.ops, w.res);
+    return zs_write_outcome(&w, rc, new_version);
 }
 
 /* Lists the children of path as new strdup'd names, sorted. */
@@ -427,7 +407,7 @@ out_free:
 }
 
 /* Entry and exit of every API call: takes op_lock, checks there is a handle. */
-static kerr_t zs_enter(struct zk_store *zs)
+kerr_t zs_enter(struct zk_store *zs)
 {
     pthread_mutex_lock(&zs->op_lock);
     if (zs->zh == NULL) {
@@ -438,7 +418,7 @@ static kerr_t zs_enter(struct zk_store *zs)
     return KERR_NONE;
 }
 
-static kerr_t zs_leave(struct zk_store *zs, kerr_t err)
+kerr_t zs_leave(struct zk_store *zs, kerr_t err)
 {
     pthread_mutex_unlock(&zs->op_lock);
     return err;
@@ -836,7 +816,7 @@ kerr_t zk_store_list_brokers(struct zk_store *zs, struct zk_broker_reg **regs, i
 
 /* Kafka's rule: 1..249 of [A-Za-z0-9._-], not "." or "..". Also keeps
  * names safe to put in a znode path. */
-static bool zs_topic_name_ok(const char *name)
+bool zs_topic_name_ok(const char *name)
 {
     size_t n = name ? strlen(name) : 0;
     if (n == 0 || n > ZK_TOPIC_NAME_MAX || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
@@ -978,7 +958,7 @@ kerr_t zk_store_topic_get(struct zk_store *zs, const char *name, struct zk_topic
 }
 
 /* Maps the rc of zs_write() on a topic's znode. */
-static kerr_t zs_write_err(int rc, const char *path)
+kerr_t zs_write_err(int rc, const char *path)
 {
     if (rc == ZS_RC_FENCED) {
         say_warn("zk", "write refused: another controller was elected path=%s", path);

@@ -3,12 +3,14 @@
  * (DESIGN.md §3): cluster id, broker registrations, topics and their
  * partition states, the controller election and its epoch.
  *
- * zk_store.c is the only file that includes <zookeeper/zookeeper.h>; every
- * znode path and payload (proto/zk.proto) is known there and nowhere else.
+ * zk_store.c (and zk_store_batch.c, for many partition states at once) are
+ * the only files that include <zookeeper/zookeeper.h>; every znode path and
+ * payload (proto/zk.proto) is known there and nowhere else.
  *
  * The API is synchronous: each call sends its request(s) and waits for the
- * answer. Call it at start-up or from a dedicated thread (the controller's),
- * never from a network event loop. Calls on one store are serialised by an
+ * answer (the *_many calls pipeline many requests and wait for all). Call it
+ * at start-up or from a dedicated thread (the controller's), never from a
+ * network event loop. Calls on one store are serialised by an
  * internal mutex, so several threads may share a store, but a call blocks for
  * as long as ZooKeeper takes (bounded by the session timeout).
  *
@@ -235,6 +237,31 @@ kerr_t zk_store_partition_state_get(struct zk_store *zs, const char *topic, int 
  * fenced (another controller was elected since ours). */
 kerr_t zk_store_partition_state_set(struct zk_store *zs, const char *topic, int p,
                                     struct zk_partition_state *st);
+
+/* ---- partition state, many at once ------------------------------------- */
+
+/* The same as zk_store_partition_state_set() for each i < n (topics[i],
+ * parts[i], states[i]; all borrowed), but pipelined: hundreds of requests
+ * are in flight at once, so a batch costs about one ZooKeeper round trip
+ * (and log fsync) per few hundred partitions instead of one per partition.
+ * Each write is independent (its own multi of the controller-epoch check and
+ * the conditional create/set): a conflict on one leaves the others written.
+ * results[i] is what the single call would return for i, and states[i].version
+ * is updated where results[i] == KERR_NONE; every state refused by the fence
+ * gets KERR_NOT_CONTROLLER. Returns KERR_NONE when the batch was sent (look
+ * at results), KERR__INVALID for bad arrays, KERR__NOMEM, or KERR__ZK when
+ * there is no session (then every results[i] of a valid state says so). */
+kerr_t zk_store_partition_states_set_many(struct zk_store *zs, int n,
+                                          const char *const *topics, const int *parts,
+                                          struct zk_partition_state *states, kerr_t *results);
+
+/* The same as zk_store_partition_state_get() for each i < n, pipelined:
+ * results[i] is KERR_NONE (states[i] filled with its version), KERR__NOENT
+ * (no state yet, or no topic), KERR__CORRUPT, KERR__INVALID (bad name or
+ * partition) or KERR__ZK. Returns like zk_store_partition_states_set_many(). */
+kerr_t zk_store_partition_states_get_many(struct zk_store *zs, int n,
+                                          const char *const *topics, const int *parts,
+                                          struct zk_partition_state *states, kerr_t *results);
 
 /* ---- controller --------------------------------------------------------- */
 

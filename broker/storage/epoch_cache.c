@@ -2,12 +2,28 @@
  * broker/storage/epoch_cache.c — the leader epoch cache of one partition
  * (see epoch_cache.h for the semantics; Kafka's LeaderEpochFileCache).
  *
- * Format owned here (written through logdir.c's atomic writer: temp file,
- * fsync, rename, fsync dir):
+ * Format owned here (read by logdir_epoch_ckpt_read(); Kafka's text format):
  *   <partition dir>/leader-epoch-checkpoint
  *     0                      version
  *     <count>
  *     <epoch> <start_offset>   count lines, both strictly increasing
+ *
+ * Writing: the whole cache goes to `leader-epoch-checkpoint.tmp`, which is
+ * then renamed over the file, WITHOUT fsync of the file or the directory.
+ * The rename makes every write atomic for readers and across a crash of
+ * the process (the page cache survives it). Only a crash of the machine can
+ * lose it, and the file is only a cache of what the batch headers already
+ * say (each batch carries its partitionLeaderEpoch): at open, plog.c
+ * (load_epochs) rebuilds it from the log when it is missing, empty or
+ * unparsable, trims entries past the recovered log end or below the log
+ * start, and rebuilds it when its entry for the last batch disagrees with
+ * that batch's epoch. A lost write leaves an older, whole snapshot (or an
+ * empty file on filesystems without rename ordering), which those checks
+ * catch: the only change that keeps a snapshot's last entry is a raised log
+ * start, which open applies again. So an fsync per change buys nothing for
+ * correctness; it cost 1 to 2 ms per new leader epoch (three syncs), one
+ * partition after another, when a broker took over many leaderships
+ * (docs/PERFORMANCE.md §10.4).
  *
  * Invariant (always true): for i < n-1, e[i].epoch < e[i+1].epoch and
  * e[i].start_offset < e[i+1].start_offset; every value >= 0.
@@ -16,10 +32,15 @@
  */
 #include "broker/storage/epoch_cache.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/storage/fileio.h"
+#include "common/buf.h"
 #include "common/say.h"
 
 /* Created by epoch_cache_new(), freed by epoch_cache_free(); guarded by the
@@ -92,13 +113,41 @@ kerr_t epoch_cache_load(struct epoch_cache *c)
     return KERR_NONE;
 }
 
+/* Writes e[0..n) to path: temp file, rename; no fsync (see the top). */
+static kerr_t ckpt_write(const char *path, const struct logdir_epoch_entry *e, int n)
+{
+    char tmp[PATH_MAX], line[64];
+    struct kbuf b;
+    int fd;
+    kerr_t err;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return KERR__INVALID;
+    kbuf_init(&b);
+    kbuf_put(&b, line, (size_t)snprintf(line, sizeof(line), "0\n%d\n", n));
+    for (int i = 0; i < n; i++)
+        kbuf_put(&b, line, (size_t)snprintf(line, sizeof(line), "%d %" PRId64 "\n", e[i].epoch,
+                                            e[i].start_offset));
+    err = b.oom ? KERR__NOMEM : fileio_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644, &fd);
+    if (err == KERR_NONE) {
+        err = fileio_pwrite_all(fd, b.data, b.len, 0);
+        fileio_close(fd);
+        if (err == KERR_NONE)
+            err = fileio_rename(tmp, path);
+        if (err != KERR_NONE)
+            (void)fileio_unlink(tmp);
+    }
+    kbuf_destroy(&b);
+    return err;
+}
+
 kerr_t epoch_cache_flush(struct epoch_cache *c)
 {
     kerr_t err;
 
     if (!c->dirty || !c->path)
         return KERR_NONE;
-    err = logdir_epoch_ckpt_write(c->path, c->e, c->n);
+    err = ckpt_write(c->path, c->e, c->n);
     if (err != KERR_NONE) {
         say_error("storage", "cannot write leader epoch checkpoint path=%s err=%s", c->path,
                   kerr_name(err));

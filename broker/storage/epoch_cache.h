@@ -6,9 +6,12 @@
  *
  * Persistence: the file `leader-epoch-checkpoint` in the partition
  * directory, Kafka's text format ("0\n<count>\n<epoch> <start>\n"...),
- * written atomically by logdir_epoch_ckpt_write(). Mutations change the
- * memory copy and mark it dirty; epoch_cache_flush() writes it. A cache
- * with no path is memory-only (flush is a no-op).
+ * replaced atomically (temp file + rename) but not fsynced: after a machine
+ * crash it may be older than the log, empty or missing, and plog's open
+ * checks it against the batch headers and rebuilds it (epoch_cache.c says
+ * why that is enough). Mutations change the memory copy and mark it dirty;
+ * epoch_cache_flush() writes it. A cache with no path is memory-only (flush
+ * is a no-op).
  *
  * Threads: not thread-safe; guarded by the owning plog's partition lock.
  */

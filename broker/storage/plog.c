@@ -17,9 +17,11 @@
  * leader's epoch at the first offset it writes, plog_append_replica takes
  * each batch's partitionLeaderEpoch, truncation trims the cache's end and
  * a moving log start its beginning. The checkpoint is written on every
- * change (after the data, so a crash can leave it behind the log, never
- * ahead of a batch it describes); at open a missing, corrupt or stale file
- * is rebuilt from the batch headers.
+ * change (after the data, so a process crash can leave it behind the log,
+ * never ahead of a batch it describes), with a rename but no fsync: the
+ * batch headers are the durable record, and at open a missing, corrupt or
+ * stale file (what a machine crash can leave) is rebuilt from them
+ * (load_epochs; epoch_cache.c).
  *
  * Threads: not thread-safe; the owning partition's lock (see plog.h).
  */

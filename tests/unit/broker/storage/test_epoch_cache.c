@@ -595,13 +595,20 @@ Test(epoch_cache, plog_open_after_torn_tail_trims_the_cache)
     cr_assert_str_eq(read_text(ckpt_path()), "0\n1\n0 0\n");
 }
 
-static int fault_fsync_fails;
-static int faulty_fsync(int fd)
+static int fault_rename_fails;
+static int n_fsyncs;
+static int faulty_rename(const char *from, const char *to)
 {
-    if (fault_fsync_fails) {
+    if (fault_rename_fails) {
         errno = EIO;
         return -1;
     }
+    return fileio_default_ops.rename(from, to);
+}
+
+static int counting_fsync(int fd)
+{
+    n_fsyncs++;
     return fileio_default_ops.fsync(fd);
 }
 
@@ -612,15 +619,52 @@ Test(epoch_cache, failed_checkpoint_write_is_retried_and_repaired)
 
     append_epoch(log, 2, 0);
     faulty = fileio_default_ops;
-    faulty.fsync = faulty_fsync;
-    fault_fsync_fails = 1;
+    faulty.rename = faulty_rename;
+    fault_rename_fails = 1;
     fileio_set_ops(&faulty);
-    /* The data is written; only the checkpoint (and its fsync) fails. */
+    /* The data is written; only the checkpoint (its rename) fails. */
     cr_assert_eq(append_epoch(log, 1, 1), 2);
     cr_assert_eq(plog_latest_epoch(log), 1, "memory keeps the epoch");
     cr_assert_str_eq(read_text(ckpt_path()), "0\n1\n0 0\n", "old file left whole");
-    fault_fsync_fails = 0;
+    cr_assert_eq(st_count_files(st_dir, ".tmp"), 0, "temp file removed");
+    fault_rename_fails = 0;
     cr_assert_eq(plog_flush(log), KERR_NONE);
     cr_assert_str_eq(read_text(ckpt_path()), "0\n2\n0 0\n1 2\n", "retried at flush");
+    fileio_set_ops(NULL);
     plog_close(log);
+}
+
+/* A new leader epoch is written with a rename only: no fsync of the file
+ * or the directory (the checkpoint is rebuilt from the batches when a
+ * machine crash loses it; see the tests below and epoch_cache.c). */
+Test(epoch_cache, new_epoch_checkpoint_is_written_without_fsync)
+{
+    static struct fileio_ops counting;
+    struct plog *log = open_log();
+
+    append_epoch(log, 2, 0);
+    counting = fileio_default_ops;
+    counting.fsync = counting_fsync;
+    fileio_set_ops(&counting);
+    n_fsyncs = 0;
+    for (int32_t e = 1; e <= 20; e++)
+        cr_assert_eq(plog_assign_epoch(log, e), KERR_NONE);
+    cr_assert_eq(append_epoch(log, 1, 21), 2);
+    cr_assert_eq(n_fsyncs, 0, "fsyncs: %d", n_fsyncs);
+    fileio_set_ops(NULL);
+    cr_assert_str_eq(read_text(ckpt_path()), "0\n2\n0 0\n21 2\n");
+    plog_close(log);
+}
+
+/* What a machine crash can leave of a checkpoint that was not fsynced: an
+ * empty file, or a whole older snapshot. Open rebuilds both from the log. */
+Test(epoch_cache, plog_rebuilds_checkpoint_lost_in_a_machine_crash)
+{
+    build_three_epoch_log();
+    write_text(ckpt_path(), "");
+    expect_three_epochs_rebuilt();
+    write_text(ckpt_path(), "0\n1\n0 0\n");  /* before epochs 2 and 5 */
+    expect_three_epochs_rebuilt();
+    write_text(ckpt_path(), "0\n0\n");        /* before any epoch */
+    expect_three_epochs_rebuilt();
 }

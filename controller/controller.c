@@ -433,15 +433,31 @@ static bool load_new_topics(struct controller *c)
     return true;
 }
 
-/* Settles every partition (one pipelined batch of writes) and pushes the
- * state. */
-static void settle_and_push(struct controller *c)
+/* Removes the ids in gone[0..n_gone) from ids[0..*n). */
+static void drop_ids(int32_t *ids, int *n, const int32_t *gone, int n_gone)
+{
+    int k = 0;
+    for (int i = 0; ids && i < *n; i++) {
+        bool drop = false;
+        for (int g = 0; g < n_gone && !drop; g++)
+            drop = ids[i] == gone[g];
+        if (!drop)
+            ids[k++] = ids[i];
+    }
+    *n = k;
+}
+
+/* Settles every partition (one pipelined batch of writes) as if the brokers
+ * in gone[] were dead, and pushes the state. */
+static void settle_and_push_without(struct controller *c, const int32_t *gone, int n_gone)
 {
     struct settle_ctx sc;
     int32_t *live = ctrl_live_ids(c, false, &sc.n_live);
     int32_t *eligible = ctrl_live_ids(c, true, &sc.n_eligible);
     struct ctrl_changes all = {0};
     bool ok = live && eligible, fenced = false;
+    drop_ids(live, &sc.n_live, gone, n_gone);
+    drop_ids(eligible, &sc.n_eligible, gone, n_gone);
     sc.live = live;
     sc.eligible = eligible;
     for (int i = 0; ok && i < c->n_topics; i++)
@@ -459,25 +475,55 @@ static void settle_and_push(struct controller *c)
         ctrl_resign(c, "fenced by a newer controller");
 }
 
+static void settle_and_push(struct controller *c)
+{
+    settle_and_push_without(c, NULL, 0);
+}
+
+/* Re-reads /brokers/ids and settles when it changed (always_settle: also
+ * when it did not). A broker whose registration was replaced (same id, new
+ * epoch: restarted before its old session expired) is handled as Kafka
+ * handles a "bounced" broker: first as failed — its leaderships move to
+ * other ISR members and it leaves the ISRs, with bumped epochs, because the
+ * new process may have lost the end of its log (a machine crash) — then as
+ * started: it gets its replicas and rejoins the ISRs once caught up. */
+static void brokers_changed(struct controller *c, bool always_settle)
+{
+    int n_before = c->n_brokers;
+    struct zk_broker_reg *before = malloc(sizeof(*before) * (size_t)(n_before ? n_before : 1));
+    if (!before)
+        return;
+    for (int i = 0; i < n_before; i++)
+        before[i] = c->brokers[i].reg;
+    if (!load_brokers(c)) {
+        free(before);
+        return;
+    }
+    int32_t *bounced = malloc(sizeof(int32_t) * (size_t)(c->n_brokers ? c->n_brokers : 1));
+    int n_bounced = 0;
+    bool same = n_before == c->n_brokers;
+    for (int i = 0; i < c->n_brokers; i++) {
+        const struct zk_broker_reg *r = &c->brokers[i].reg;
+        for (int k = 0; k < n_before; k++)
+            if (before[k].id == r->id && before[k].epoch != r->epoch && bounced) {
+                say_info("ctrl", "broker re-registered: handled as failed, then started "
+                         "broker=%d old_epoch=%lld epoch=%lld", r->id,
+                         (long long)before[k].epoch, (long long)r->epoch);
+                bounced[n_bounced++] = r->id;
+            }
+        same = same && i < n_before && before[i].id == r->id && before[i].epoch == r->epoch;
+    }
+    if (n_bounced > 0)
+        settle_and_push_without(c, bounced, n_bounced);
+    if (c->active && (always_settle || !same))
+        settle_and_push(c);
+    free(bounced);
+    free(before);
+}
+
 void ctrl_refresh_brokers(struct controller *c)
 {
-    struct cbroker *before = NULL;
-    int n_before = c->n_brokers;
-    if (n_before > 0) {
-        before = malloc(sizeof(*before) * (size_t)n_before);
-        if (!before)
-            return;
-        memcpy(before, c->brokers, sizeof(*before) * (size_t)n_before);
-    }
-    if (load_brokers(c)) {
-        bool same = n_before == c->n_brokers;
-        for (int i = 0; same && i < n_before; i++)
-            same = before[i].reg.id == c->brokers[i].reg.id &&
-                   before[i].reg.epoch == c->brokers[i].reg.epoch;
-        if (!same)
-            settle_and_push(c);
-    }
-    free(before);
+    brokers_changed(c, false);
 }
 
 /* Handles /admin/delete_topics: stop replicas, delete znodes, forget. */
@@ -648,8 +694,7 @@ static void watch_job(void *arg)
         if (!c->active)
             elect(c);
     } else if (c->active && strcmp(we->path, ZK_PATH_BROKER_IDS) == 0) {
-        if (load_brokers(c))
-            settle_and_push(c);
+        brokers_changed(c, true);
     } else if (c->active && strcmp(we->path, ZK_PATH_TOPICS) == 0) {
         if (load_new_topics(c))
             settle_and_push(c);
@@ -699,6 +744,9 @@ static void renewed_job(void *arg)
 {
     struct controller *c = arg;
     /* the old session's /controller and watches are gone */
+    if (c->active)
+        say_warn("ctrl", "ZooKeeper session expired: no longer controller id=%d epoch=%d",
+                 c->env.broker_id, c->epoch);
     c->active = false;
     ctrl_rebalance_stop(c);
     ctrl_close_channels(c);

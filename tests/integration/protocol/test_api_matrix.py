@@ -866,8 +866,13 @@ def test_topics_created_and_deleted_through_any_broker():
         while any(os.path.exists(os.path.join(b.logdir, "spread-%d" % p)) for b in cl3.brokers for p in range(6)):
             assert time.time() < deadline, "log dirs removed on every broker"
             time.sleep(0.1)
-        for c in conns:
-            md = decode_metadata(c.call(3, 4, metadata_body(4, ["spread"], allow=False)), 4)
+        for c in conns:  # each broker applies the controller's UpdateMetadata on its own
+            deadline = time.time() + 10
+            while True:
+                md = decode_metadata(c.call(3, 4, metadata_body(4, ["spread"], allow=False)), 4)
+                if md["topics"]["spread"]["err"] == 3 or time.time() > deadline:
+                    break
+                time.sleep(0.1)
             assert md["topics"]["spread"]["err"] == 3
             c.close()
     finally:

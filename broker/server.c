@@ -39,7 +39,7 @@
 #include <unistd.h>
 
 #define GREGOR_VERSION "0.1.0"
-#define SERVER_CONTROLLED_SHUTDOWN_MS 30000
+#define SERVER_CONTROLLED_SHUTDOWN_MS 8000
 
 struct broker_info *server_live_brokers(struct broker *b, int *n)
 {

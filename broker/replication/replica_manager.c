@@ -37,6 +37,9 @@
 #include <unistd.h>
 
 #define RM_ISR_CHECK_MS 250
+/* one ControlledShutdown attempt: short, so that a controller change (the
+ * cache names the new one) is followed quickly */
+#define RM_CS_ATTEMPT_MS 3000
 
 struct replica_manager {
     int32_t ctrl_epoch;          /* newest controller epoch seen */
@@ -573,7 +576,7 @@ bool rm_controlled_shutdown(struct broker *b, int64_t timeout_ms)
     int tries = b->cfg->controlled_shutdown_max_retries + 1;
     for (int i = 0; i < tries && clock_mono_ms() < deadline && !b->rm->cs_abort; i++) {
         int64_t left = deadline - clock_mono_ms();
-        int rc = cs_attempt(b, MIN(left, 10000));
+        int rc = cs_attempt(b, MIN(left, RM_CS_ATTEMPT_MS));
         if (rc == 1) {
             say_info("broker", "controlled shutdown done: no leaderships left");
             return true;

@@ -28,31 +28,15 @@ import struct
 import sys
 import zlib
 
+# the CRC-32C of the tests' independent wire codec (not the broker's)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration",
+                                "protocol"))
+from kwire import crc32c  # noqa: E402,F401  (also used by test_checker.py)
+
 BATCH_HEADER = 61           # bytes from baseOffset up to and including recordsCount
 _HDR = struct.Struct(">qiibIhiqqqhii")
 _SEGMENT = re.compile(r"^(\d{20})\.log$")
 CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
-
-
-def _crc_table():
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC = _crc_table()
-
-
-def crc32c(data, crc=0):
-    """CRC-32C (Castagnoli) of bytes, as Kafka uses for RecordBatch v2."""
-    crc ^= 0xFFFFFFFF
-    for b in data:
-        crc = _CRC[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
 
 
 def _varint(buf, pos):

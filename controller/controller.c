@@ -11,10 +11,14 @@
  * (election.c), write the changed partition states conditionally (those
  * of one change as one pipelined batch: ctrl_update_partitions() with
  * zk_store_partition_states_set_many(); loading reads them the same way),
- * and push the whole state to every live broker (ctrl_push.c). Pushing everything is
- * simple and idempotent on the brokers (same leader epoch = no change); a
- * later step can push deltas. Broker change: election_settle() (leader
- * from the ISR, dead replicas out of the ISR, epoch bumped on any change).
+ * and push (ctrl_push.c): after a broker change or an election everything
+ * (ctrl_push_all), after AlterIsr, controlled shutdown, preferred election
+ * and new partitions LeaderAndIsr for the changed partitions only
+ * (ctrl_push_changes); UpdateMetadata always carries the whole cluster.
+ * Brokers treat a repeat as a no-op (same leader epoch). Broker change:
+ * election_settle() (leader from the ISR, dead replicas out of the ISR,
+ * epoch bumped on any change); a re-registered ("bounced") broker is first
+ * settled as dead, then as live (brokers_changed()).
  * Requests from brokers (AlterIsr, ControlledShutdown) arrive through
  * controller_handle_request(): copied, posted, answered on the loop.
  * Watch callbacks run on ZooKeeper's thread: they copy the path and post.

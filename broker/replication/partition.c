@@ -448,8 +448,7 @@ kerr_t partition_apply_state(struct partition *part, int32_t self_id,
         return KERR_INVALID_REQUEST;
     kerr_t rc = KERR_NONE;
     pthread_mutex_lock(&part->lock);
-    bool known = part->self_id == self_id && (part->is_leader || part->leader >= 0 ||
-                                              part->leader_epoch > 0);
+    bool known = part->has_state && part->self_id == self_id;
     if (known && st->leader_epoch < part->leader_epoch) {
         rc = KERR_FENCED_LEADER_EPOCH;
         goto out;
@@ -459,6 +458,7 @@ kerr_t partition_apply_state(struct partition *part, int32_t self_id,
      * ISR): the followers' positions stay valid, and forgetting them would
      * stall the HW until each fetched again */
     bool stays_leader = known && part->is_leader && st->leader == self_id;
+    part->has_state = true;
     part->self_id = self_id;
     part->leader = st->leader;
     part->leader_epoch = st->leader_epoch;

@@ -56,7 +56,8 @@ struct partition {
     int32_t isr[PARTITION_MAX_REPLICAS];
     int n_isr;
     /* replication: set by partition_apply_state() (LeaderAndIsr) */
-    int32_t self_id;              /* this broker (valid once a state was applied) */
+    bool has_state;               /* a LeaderAndIsr state was applied */
+    int32_t self_id;              /* this broker (valid once has_state) */
     bool is_leader;               /* leader == self_id */
     int32_t partition_epoch;      /* state znode version the ISR is based on */
     struct replica_progress followers[PARTITION_MAX_REPLICAS]; /* leader only */

@@ -258,9 +258,10 @@ static int cluster_info(struct cli *cli, int argc, char **argv)
 static const char cluster_help[] =
     "Usage: gregor cluster <info|elect-leaders> [ARGS]\n"
     "  info [--json]                            controller, brokers, partition health\n"
-    "  elect-leaders (--all | --topic T [--partition P])\n"
+    "  elect-leaders (--all | --topic T [--partition P]) [--unclean]\n"
     "                                           move leadership back to the\n"
-    "                                           preferred (first) replicas\n"
+    "                                           preferred (first) replicas, or\n"
+    "                                           (--unclean) elect offline ones\n"
     "Run 'gregor cluster <subcommand> --help' for details.\n";
 
 int cluster_main(struct cli *cli, int argc, char **argv)

@@ -1,12 +1,14 @@
 /*
  * cli/cluster_elect.c — `gregor cluster elect-leaders`: preferred leader
- * election through Kafka's ElectLeaders request (API key 43), sent to the
+ * election, or with --unclean an unclean one (a partition without a live
+ * leader gets a live replica, out of the ISR if need be: records may be
+ * lost), through Kafka's ElectLeaders request (API key 43), sent to the
  * controller with the raw client (kraw.h), since librdkafka 2.0.2 has no
  * ElectLeaders admin call. The controller's host:port comes from
  * librdkafka's metadata (rd_kafka_controllerid() + the broker list).
  *
  * Wire format (Kafka's ElectLeadersRequest/Response schemas; v2 flexible):
- *   request:  [election_type INT8 (v1+, 0 = preferred)]
+ *   request:  [election_type INT8 (v1+, 0 = preferred, 1 = unclean)]
  *             topic_partitions ARRAY (null = every partition) of
  *               {topic STRING, partitions ARRAY of INT32}
  *             timeout_ms INT32
@@ -14,7 +16,9 @@
  *             results ARRAY of {topic STRING, partition_results ARRAY of
  *               {partition_id INT32, error_code INT16, error_message NULLABLE_STRING}}
  * The version sent is the highest of 0..2 the controller lists in
- * ApiVersions. A broker that does not list API key 43, or closes the
+ * ApiVersions (--unclean needs v1+: a controller with only v0 gets the
+ * message "the broker's ElectLeaders has no unclean election" and exit
+ * status 1). A broker that does not list API key 43, or closes the
  * connection on the request (how Gregor answers unknown keys), gets the
  * message "the broker does not support ElectLeaders" and exit status 1.
  *
@@ -42,7 +46,10 @@
 #define ELECT_DEFAULT_TIMEOUT_MS 30000
 #define ELECT_CONTROLLER_WAIT_MS 5000
 
-enum { EL_TOPIC = 1, EL_PARTITION, EL_ALL, EL_TIMEOUT };
+#define ELECT_TYPE_PREFERRED 0
+#define ELECT_TYPE_UNCLEAN 1
+
+enum { EL_TOPIC = 1, EL_PARTITION, EL_ALL, EL_TIMEOUT, EL_UNCLEAN };
 
 static const struct cli_opt elect_opts[] = {
     {"topic", 't', true, EL_TOPIC},
@@ -50,19 +57,25 @@ static const struct cli_opt elect_opts[] = {
     {"all", 'a', false, EL_ALL},
     {"all-topic-partitions", 0, false, EL_ALL},
     {"timeout-ms", 0, true, EL_TIMEOUT},
+    {"unclean", 0, false, EL_UNCLEAN},
     {NULL, 0, false, 0},
 };
 
 static const char elect_help[] =
-    "Usage: gregor cluster elect-leaders (--all | --topic T [--partition P])\n"
+    "Usage: gregor cluster elect-leaders (--all | --topic T [--partition P]) [--unclean]\n"
     "Asks the controller to make each partition's preferred replica (the first\n"
     "in its replica list) the leader again, where that replica is alive and in\n"
-    "sync (Kafka's ElectLeaders, preferred election). Prints one line per\n"
-    "partition: elected, ELECTION_NOT_NEEDED, or the error.\n"
+    "sync (Kafka's ElectLeaders, preferred election). With --unclean, each\n"
+    "partition without a live leader gets one: the first live replica in the\n"
+    "ISR, else the first live replica at all, whose ISR becomes just itself\n"
+    "(unclean election: records may be lost), whatever the\n"
+    "unclean.leader.election.enable setting. Prints one line per partition:\n"
+    "elected, ELECTION_NOT_NEEDED, or the error.\n"
     "  -a, --all               every partition of every topic\n"
     "                          (alias --all-topic-partitions)\n"
     "  -t, --topic T           the partitions of topic T\n"
     "  -p, --partition P       only partition P of --topic\n"
+    "      --unclean           unclean election (Kafka's --election-type unclean)\n"
     "      --timeout-ms MS     how long the controller may take (default 30000)\n"
     "Exit status 1 if any partition failed, or the broker does not support\n"
     "ElectLeaders.\n";
@@ -71,6 +84,7 @@ struct elect_args {
     const char *topic;   /* borrowed from argv; NULL with --all */
     int64_t partition;   /* -1: every partition of topic */
     bool all;
+    int8_t type;         /* ELECT_TYPE_* */
     int64_t timeout_ms;
 };
 
@@ -96,6 +110,9 @@ static int elect_opt(void *ctx, int id, const char *val)
     case EL_ALL:
         a->all = true;
         return CLI_OK;
+    case EL_UNCLEAN:
+        a->type = ELECT_TYPE_UNCLEAN;
+        return CLI_OK;
     case EL_TIMEOUT:
         if (!cli_parse_int(val, 1, INT32_MAX, &a->timeout_ms))
             return cli_usage_error("--timeout-ms: expected a number >= 1, got '%s'", val);
@@ -111,7 +128,7 @@ static void elect_encode(struct kbuf *body, int16_t version, const struct elect_
 {
     bool flex = version >= ELECT_FLEX_VERSION;
     if (version >= 1)
-        kbuf_put_u8(body, 0); /* election_type: preferred */
+        kbuf_put_u8(body, (uint8_t)a->type); /* election_type */
     if (t == NULL) {
         kw_put_array_len(body, flex, -1);
     } else {
@@ -255,6 +272,12 @@ static int elect_send(const struct elect_args *a, const struct rd_kafka_metadata
         goto out;
     }
     int16_t version = max < ELECT_MAX_VERSION ? max : ELECT_MAX_VERSION;
+    if (version < 1 && a->type != ELECT_TYPE_PREFERRED) {
+        cli_fail("the broker's ElectLeaders has no unclean election (controller %d at %s "
+                 "lists only v0)",
+                 b->id, k.addr);
+        goto out;
+    }
     elect_encode(&body, version, a, t);
     krc = kraw_call(&k, ELECT_API_KEY, version, version >= ELECT_FLEX_VERSION, &body, &resp,
                     &len);
@@ -319,7 +342,7 @@ static const struct rd_kafka_metadata_broker *elect_controller(rd_kafka_t *rk,
 
 int cluster_elect_leaders(struct cli *cli, int argc, char **argv)
 {
-    struct elect_args a = {NULL, -1, false, ELECT_DEFAULT_TIMEOUT_MS};
+    struct elect_args a = {NULL, -1, false, ELECT_TYPE_PREFERRED, ELECT_DEFAULT_TIMEOUT_MS};
     const struct rd_kafka_metadata *md = NULL;
     const struct rd_kafka_metadata_topic *t = NULL;
     int npos = cli_parse(cli, argc, argv, elect_opts, elect_opt, &a, false);

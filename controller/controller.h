@@ -65,18 +65,28 @@ typedef void (*controller_reply_fn)(void *arg, const uint8_t *resp, size_t len);
 void controller_handle_request(struct controller *c, int api_key, const uint8_t *body,
                                size_t len, controller_reply_fn done, void *arg);
 
-/* Preferred leader election (ElectLeaders, `gregor cluster elect-leaders`):
- * for each named partition (topics[i], partitions[i]; n == 0: every
- * partition) whose preferred replica is alive and in the ISR but not the
- * leader, moves leadership to it. Any thread (copies and posts). done runs
- * once on the controller's loop with errors[i] (Kafka codes: NONE,
- * ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE,
- * UNKNOWN_TOPIC_OR_PARTITION, NOT_CONTROLLER) for each partition decided,
- * borrowed for the call; for n == 0 the arrays list every partition. */
+/* Leader election on request (ElectLeaders, `gregor cluster elect-leaders`),
+ * type CONTROLLER_ELECT_PREFERRED or CONTROLLER_ELECT_UNCLEAN (Kafka's
+ * election_type), for each named partition (topics[i], partitions[i];
+ * n == 0: every partition):
+ *  - preferred: where the preferred replica is alive, not shutting down and
+ *    in the ISR but not the leader, leadership moves to it;
+ *  - unclean (KIP-460, whatever unclean.leader.election.enable says): where
+ *    the leader is not live, the first live ISR member leads, else the
+ *    first live replica with ISR = {it} (records may be lost).
+ * Any thread (copies and posts). done runs once on the controller's loop
+ * with errors[i] (Kafka codes: NONE, ELECTION_NOT_NEEDED,
+ * PREFERRED_LEADER_NOT_AVAILABLE (preferred), ELIGIBLE_LEADERS_NOT_AVAILABLE
+ * (unclean: no live replica), UNKNOWN_TOPIC_OR_PARTITION, NOT_CONTROLLER,
+ * INVALID_REQUEST for another type) for each partition decided, borrowed
+ * for the call; for n == 0 the arrays list every partition. When the loop
+ * cannot be reached, done gets n == 0 and NULL arrays. */
+#define CONTROLLER_ELECT_PREFERRED 0
+#define CONTROLLER_ELECT_UNCLEAN   1
 typedef void (*controller_elect_fn)(void *arg, int n, const char *const *topics,
                                     const int32_t *partitions, const int16_t *errors);
-void controller_elect_preferred(struct controller *c, int n, const char *const *topics,
-                                const int32_t *partitions, controller_elect_fn done, void *arg);
+void controller_elect_leaders(struct controller *c, int8_t type, int n, const char *const *topics,
+                              const int32_t *partitions, controller_elect_fn done, void *arg);
 
 /* True while this broker is the active controller (any thread; a hint). */
 bool controller_is_active(const struct controller *c);

@@ -1,14 +1,18 @@
 /*
- * controller/ctrl_rebalance.c — preferred replica election (DESIGN.md §4):
- * on request (controller_elect_preferred(): ElectLeaders, the CLI) and by
- * the auto-rebalance timer (auto.leader.rebalance.enable, every
+ * controller/ctrl_rebalance.c — leader elections that are not failover
+ * (DESIGN.md §4): on request (controller_elect_leaders(): ElectLeaders, the
+ * CLI), preferred or unclean, and the preferred election of the
+ * auto-rebalance timer (auto.leader.rebalance.enable, every
  * leader.imbalance.check.interval.seconds).
  *
- * A partition moves to its preferred replica (the first of its assignment)
- * when that one is live, not shutting down, in the ISR and not leading
- * already (election_preferred(); the leader epoch is bumped). The timer
- * follows Kafka: per broker, imbalance = partitions preferring it but led
- * by another / partitions preferring it; above
+ * Preferred: a partition moves to its preferred replica (the first of its
+ * assignment) when that one is live, not shutting down, in the ISR and not
+ * leading already (election_preferred(); the leader epoch is bumped).
+ * Unclean (KIP-460, whatever unclean.leader.election.enable says): a
+ * partition without a live leader gets the first live ISR member, else the
+ * first live replica with ISR = {it} (election_unclean_request()).
+ * The timer follows Kafka: per broker, imbalance = partitions preferring it
+ * but led by another / partitions preferring it; above
  * leader.imbalance.per.broker.percentage, those of its partitions that can
  * move, do.
  * This is the one controller file besides channel.c that includes libevent
@@ -23,36 +27,68 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct pref_ctx {
-    const int32_t *eligible;
-    int n_eligible;
+/* What an election decides with; the id lists are owned by the caller. */
+struct elect_ctx {
+    int8_t type;                /* CONTROLLER_ELECT_PREFERRED or _UNCLEAN */
+    const int32_t *live;        /* registered brokers */
+    const int32_t *eligible;    /* live and not shutting down */
+    int n_live, n_eligible;
 };
 
-static bool pref_decide(struct controller *c, const struct ctopic *t, int p,
-                        const struct zk_partition_state *cur, void *arg,
-                        struct zk_partition_state *out)
+static bool elect_decide(struct controller *c, const struct ctopic *t, int p,
+                         const struct zk_partition_state *cur, void *arg,
+                         struct zk_partition_state *out)
 {
     (void)c;
-    const struct pref_ctx *pc = arg;
-    return election_preferred(&t->replicas[p * t->rf], t->rf, cur, pc->eligible, pc->n_eligible,
-                              out);
+    const struct elect_ctx *ec = arg;
+    const int32_t *reps = &t->replicas[p * t->rf];
+    if (ec->type == CONTROLLER_ELECT_UNCLEAN)
+        return election_unclean_request(reps, t->rf, cur, ec->live, ec->n_live, ec->eligible,
+                                        ec->n_eligible, out);
+    return election_preferred(reps, t->rf, cur, ec->eligible, ec->n_eligible, out);
 }
 
-/* Runs the preferred election for v[0..n) in one pipelined batch of
- * writes; codes[k] (n of them) gets the Kafka code for v[k]. Returns
+/* The Kafka code for a partition the election left unchanged (state st). */
+static kerr_t elect_unchanged_code(const struct elect_ctx *ec, const struct ctopic *t, int p)
+{
+    const struct zk_partition_state *st = &t->st[p];
+    if (ec->type == CONTROLLER_ELECT_UNCLEAN)
+        return st->leader >= 0 && election_is_live(ec->live, ec->n_live, st->leader)
+                   ? KERR_ELECTION_NOT_NEEDED
+                   : KERR_ELIGIBLE_LEADERS_NOT_AVAILABLE;
+    if (t->rf > 0 && st->leader == t->replicas[p * t->rf])
+        return KERR_ELECTION_NOT_NEEDED;
+    return KERR_PREFERRED_LEADER_NOT_AVAILABLE;
+}
+
+/* Fills ec's live and eligible lists (new, free both); false on OOM. */
+static bool elect_ctx_init(struct controller *c, int8_t type, struct elect_ctx *ec)
+{
+    *ec = (struct elect_ctx){.type = type};
+    ec->live = ctrl_live_ids(c, false, &ec->n_live);
+    ec->eligible = ctrl_live_ids(c, true, &ec->n_eligible);
+    return ec->live && ec->eligible;
+}
+
+static void elect_ctx_destroy(struct elect_ctx *ec)
+{
+    free((void *)ec->live);
+    free((void *)ec->eligible);
+}
+
+/* Runs ec's election for v[0..n) in one pipelined batch of writes;
+ * codes[k] (n of them) gets the Kafka code for v[k]. Returns
  * KERR_NOT_CONTROLLER when fenced (the partitions not written then say
  * so too), else KERR_NONE. */
 static kerr_t elect_many(struct controller *c, const struct ctrl_tp *v, int n,
-                         struct pref_ctx *pc, struct ctrl_changes *changes, int16_t *codes)
+                         struct elect_ctx *ec, struct ctrl_changes *changes, int16_t *codes)
 {
     kerr_t *errs = calloc((size_t)(n ? n : 1), sizeof(*errs));
     bool *changed = calloc((size_t)(n ? n : 1), sizeof(*changed));
-    kerr_t rc = errs && changed ? ctrl_update_partitions(c, v, n, pref_decide, pc, changes, errs,
+    kerr_t rc = errs && changed ? ctrl_update_partitions(c, v, n, elect_decide, ec, changes, errs,
                                                          changed)
                                 : KERR__NOMEM;
     for (int k = 0; k < n; k++) {
-        const struct ctopic *t = v[k].t;
-        int p = v[k].p;
         kerr_t e;
         if (rc == KERR__NOMEM)
             e = KERR_UNKNOWN_SERVER_ERROR;
@@ -64,10 +100,8 @@ static kerr_t elect_many(struct controller *c, const struct ctrl_tp *v, int n,
             e = errs[k];
         else if (errs[k] != KERR_NONE)
             e = KERR_UNKNOWN_SERVER_ERROR;
-        else if (t->rf > 0 && t->st[p].leader == t->replicas[p * t->rf])
-            e = KERR_ELECTION_NOT_NEEDED;
         else
-            e = KERR_PREFERRED_LEADER_NOT_AVAILABLE;
+            e = elect_unchanged_code(ec, v[k].t, v[k].p);
         codes[k] = (int16_t)e;
     }
     free(errs);
@@ -79,6 +113,7 @@ static kerr_t elect_many(struct controller *c, const struct ctrl_tp *v, int n,
 
 struct elect_job {
     struct controller *c;
+    int8_t type;                /* CONTROLLER_ELECT_* */
     int n;
     char **topics;              /* n copies, owned */
     int32_t *partitions;        /* n, owned */
@@ -125,6 +160,34 @@ static int count_all(const struct controller *c)
     return n;
 }
 
+/* Elects the known partitions among names/parts/tops[0..n) (the others
+ * get UNKNOWN_TOPIC_OR_PARTITION) into errs. false when fenced. */
+static bool elect_known(struct controller *c, struct elect_ctx *ec, int n, const int32_t *parts,
+                        struct ctopic **tops, int16_t *errs, struct ctrl_changes *changes)
+{
+    struct ctrl_tp *todo = calloc((size_t)(n ? n : 1), sizeof(*todo));
+    int *at = calloc((size_t)(n ? n : 1), sizeof(*at));
+    int16_t *codes = calloc((size_t)(n ? n : 1), sizeof(*codes));
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        if (!todo || !at || !codes) {
+            errs[i] = KERR_UNKNOWN_SERVER_ERROR;
+        } else if (!tops[i] || parts[i] < 0 || parts[i] >= tops[i]->n_parts) {
+            errs[i] = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        } else {
+            todo[m] = (struct ctrl_tp){tops[i], parts[i]};
+            at[m++] = i;
+        }
+    }
+    bool fenced = m > 0 && elect_many(c, todo, m, ec, changes, codes) == KERR_NOT_CONTROLLER;
+    for (int k = 0; k < m; k++)
+        errs[at[k]] = codes[k];
+    free(todo);
+    free(at);
+    free(codes);
+    return !fenced;
+}
+
 static void elect_run(struct controller *c, struct elect_job *ej)
 {
     int cap = ej->n > 0 ? ej->n : count_all(c);
@@ -133,66 +196,53 @@ static void elect_run(struct controller *c, struct elect_job *ej)
     struct ctopic **tops = calloc((size_t)(cap ? cap : 1), sizeof(*tops));
     int16_t *errs = calloc((size_t)(cap ? cap : 1), sizeof(*errs));
     struct ctrl_changes changes = {0};
-    struct pref_ctx pc = {0};
-    int32_t *eligible = ctrl_live_ids(c, true, &pc.n_eligible);
-    pc.eligible = eligible;
-    struct ctrl_tp *todo = calloc((size_t)(cap ? cap : 1), sizeof(*todo));
-    int *at = calloc((size_t)(cap ? cap : 1), sizeof(*at));
-    int16_t *codes = calloc((size_t)(cap ? cap : 1), sizeof(*codes));
-    bool fenced = false;
-    int n = 0, m = 0;
-    if (names && parts && tops && errs && eligible && todo && at && codes)
-        n = elect_targets(c, ej, names, parts, tops);
-    for (int i = 0; i < n; i++) {
-        if (!tops[i] || parts[i] < 0 || parts[i] >= tops[i]->n_parts) {
-            errs[i] = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-            continue;
-        }
-        todo[m] = (struct ctrl_tp){tops[i], parts[i]};
-        at[m++] = i;
-    }
-    fenced = m > 0 && elect_many(c, todo, m, &pc, &changes, codes) == KERR_NOT_CONTROLLER;
-    for (int k = 0; k < m; k++)
-        errs[at[k]] = codes[k];
-    free(todo);
-    free(at);
-    free(codes);
+    struct elect_ctx ec;
+    bool ok = elect_ctx_init(c, ej->type, &ec) && names && parts && tops && errs;
+    int n = ok ? elect_targets(c, ej, names, parts, tops) : 0;
+    bool fenced = n > 0 && !elect_known(c, &ec, n, parts, tops, errs, &changes);
     ej->done(ej->arg, n, names, parts, errs);
     if (fenced)
         ctrl_resign(c, "fenced by a newer controller");
     else
         ctrl_push_changes(c, &changes);
     ctrl_changes_destroy(&changes);
+    elect_ctx_destroy(&ec);
     free(names);
     free(parts);
     free(tops);
     free(errs);
-    free(eligible);
+}
+
+/* Answers the job's named partitions with err, without electing. */
+static void elect_job_refuse(struct elect_job *ej, kerr_t err)
+{
+    int16_t *errs = calloc((size_t)(ej->n ? ej->n : 1), sizeof(*errs));
+    for (int i = 0; errs && i < ej->n; i++)
+        errs[i] = (int16_t)err;
+    ej->done(ej->arg, errs ? ej->n : 0, (const char *const *)ej->topics, ej->partitions, errs);
+    free(errs);
 }
 
 static void elect_job_run(void *arg)
 {
     struct elect_job *ej = arg;
     struct controller *c = ej->c;
-    if (c->active && !c->stopping) {
+    if (!c->active || c->stopping)
+        elect_job_refuse(ej, KERR_NOT_CONTROLLER);
+    else if (ej->type != CONTROLLER_ELECT_PREFERRED && ej->type != CONTROLLER_ELECT_UNCLEAN)
+        elect_job_refuse(ej, KERR_INVALID_REQUEST);
+    else
         elect_run(c, ej);
-    } else {
-        int16_t *errs = calloc((size_t)(ej->n ? ej->n : 1), sizeof(*errs));
-        for (int i = 0; errs && i < ej->n; i++)
-            errs[i] = KERR_NOT_CONTROLLER;
-        ej->done(ej->arg, errs ? ej->n : 0, (const char *const *)ej->topics, ej->partitions,
-                 errs);
-        free(errs);
-    }
     elect_job_free(ej);
 }
 
-void controller_elect_preferred(struct controller *c, int n, const char *const *topics,
-                                const int32_t *partitions, controller_elect_fn done, void *arg)
+void controller_elect_leaders(struct controller *c, int8_t type, int n, const char *const *topics,
+                              const int32_t *partitions, controller_elect_fn done, void *arg)
 {
     struct elect_job *ej = calloc(1, sizeof(*ej));
     if (ej) {
-        *ej = (struct elect_job){.c = c, .n = n > 0 ? n : 0, .done = done, .arg = arg};
+        *ej = (struct elect_job){
+            .c = c, .type = type, .n = n > 0 ? n : 0, .done = done, .arg = arg};
         ej->topics = calloc((size_t)(ej->n ? ej->n : 1), sizeof(char *));
         ej->partitions = calloc((size_t)(ej->n ? ej->n : 1), sizeof(int32_t));
         bool ok = ej->topics && ej->partitions;
@@ -213,7 +263,7 @@ void controller_elect_preferred(struct controller *c, int n, const char *const *
 
 /* Moves the partitions preferring broker b back to it when b's imbalance is
  * above the threshold. false when fenced. */
-static bool rebalance_broker(struct controller *c, int32_t b, struct pref_ctx *pc,
+static bool rebalance_broker(struct controller *c, int32_t b, struct elect_ctx *ec,
                              struct ctrl_changes *changes)
 {
     int total = 0, off = 0;
@@ -238,7 +288,7 @@ static bool rebalance_broker(struct controller *c, int32_t b, struct pref_ctx *p
             if (t->replicas[p * t->rf] == b && t->st[p].leader != b && m < off)
                 todo[m++] = (struct ctrl_tp){t, p};
     }
-    bool fenced = m > 0 && elect_many(c, todo, m, pc, changes, codes) == KERR_NOT_CONTROLLER;
+    bool fenced = m > 0 && elect_many(c, todo, m, ec, changes, codes) == KERR_NOT_CONTROLLER;
     free(todo);
     free(codes);
     return !fenced;
@@ -252,18 +302,17 @@ static void rebalance_cb(evutil_socket_t fd, short what, void *arg)
     if (!c->active || c->stopping)
         return;
     struct ctrl_changes changes = {0};
-    struct pref_ctx pc = {0};
-    int32_t *eligible = ctrl_live_ids(c, true, &pc.n_eligible);
+    struct elect_ctx ec;
     bool fenced = false;
-    pc.eligible = eligible;
-    for (int i = 0; eligible && i < pc.n_eligible && !fenced; i++)
-        fenced = !rebalance_broker(c, eligible[i], &pc, &changes);
+    bool ok = elect_ctx_init(c, CONTROLLER_ELECT_PREFERRED, &ec);
+    for (int i = 0; ok && i < ec.n_eligible && !fenced; i++)
+        fenced = !rebalance_broker(c, ec.eligible[i], &ec, &changes);
     if (fenced)
         ctrl_resign(c, "fenced by a newer controller");
     else
         ctrl_push_changes(c, &changes);
     ctrl_changes_destroy(&changes);
-    free(eligible);
+    elect_ctx_destroy(&ec);
 }
 
 void ctrl_rebalance_start(struct controller *c)

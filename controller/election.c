@@ -1,7 +1,8 @@
 /*
  * controller/election.c — leader election rules: new partitions, broker
  * failure (clean election from the ISR, or unclean when enabled),
- * controlled shutdown and preferred-replica election. No I/O, no state.
+ * controlled shutdown, and preferred or unclean election on request.
+ * No I/O, no state.
  */
 #include "controller/election.h"
 
@@ -187,6 +188,45 @@ bool election_preferred(const int32_t *replicas, int rf, const struct zk_partiti
         !in_isr(cur, replicas[0]))
         return false;
     out->leader = replicas[0];
+    out->leader_epoch = cur->leader_epoch + 1;
+    return true;
+}
+
+/* First replica (assignment order) in list[0..n) and, when isr_only, in
+ * cur's ISR; -1 if none. */
+static int32_t first_replica(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
+                             const int32_t *list, int n, bool isr_only)
+{
+    for (int r = 0; r < rf; r++)
+        if (election_is_live(list, n, replicas[r]) && (!isr_only || in_isr(cur, replicas[r])))
+            return replicas[r];
+    return -1;
+}
+
+bool election_unclean_request(const int32_t *replicas, int rf,
+                              const struct zk_partition_state *cur, const int32_t *live,
+                              int n_live, const int32_t *eligible, int n_eligible,
+                              struct zk_partition_state *out)
+{
+    *out = *cur;
+    if (cur->version == ZK_VERSION_NEW ||
+        (cur->leader >= 0 && election_is_live(live, n_live, cur->leader)))
+        return false;
+    int32_t leader = first_replica(replicas, rf, cur, eligible, n_eligible, true);
+    if (leader < 0)
+        leader = first_replica(replicas, rf, cur, live, n_live, true);
+    if (leader >= 0) {
+        live_isr(cur, live, n_live, out);
+    } else {
+        leader = first_replica(replicas, rf, cur, eligible, n_eligible, false);
+        if (leader < 0)
+            leader = first_replica(replicas, rf, cur, live, n_live, false);
+        if (leader < 0)
+            return false;
+        out->n_isr = 1;
+        out->isr[0] = leader;
+    }
+    out->leader = leader;
     out->leader_epoch = cur->leader_epoch + 1;
     return true;
 }

@@ -69,4 +69,19 @@ bool election_shutdown(const int32_t *replicas, int rf, const struct zk_partitio
 bool election_preferred(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
                         const int32_t *live, int n_live, struct zk_partition_state *out);
 
+/* Unclean election on request (ElectLeaders election_type 1, KIP-460),
+ * whatever unclean.leader.election.enable says: a partition whose leader
+ * is live (registered) or that has no state yet (cur->version ==
+ * ZK_VERSION_NEW) is left alone. Otherwise the leader is the first ISR
+ * member (assignment order) that is eligible (live, not shutting down),
+ * else the first live one, and the ISR keeps its live members (clean);
+ * with no live ISR member, the first eligible, else live, replica leads
+ * with ISR = {it} (unclean). The leader epoch is bumped. With no live
+ * replica at all nothing changes. Returns true when *out differs from cur
+ * (out->version = cur->version). */
+bool election_unclean_request(const int32_t *replicas, int rf,
+                              const struct zk_partition_state *cur, const int32_t *live,
+                              int n_live, const int32_t *eligible, int n_eligible,
+                              struct zk_partition_state *out);
+
 #endif

@@ -10,12 +10,14 @@
  *
  * Only the active controller elects: on any other broker every partition
  * (and, v1+, the top level) gets NOT_CONTROLLER, as in Kafka. On the
- * controller the preferred election runs on the controller's loop
- * (controller_elect_preferred()); the request stays pending (KERR__PENDING)
- * and the controller's callback writes the response and calls
- * req_complete(). For a null partition list, partitions that needed no
- * election are left out of the answer (Kafka does the same). Unclean
- * elections (type 1) are not implemented: INVALID_REQUEST per partition.
+ * controller the election (preferred, type 0, or unclean, type 1: a
+ * partition without a live leader gets a live replica, out of the ISR if
+ * need be, whatever unclean.leader.election.enable says) runs on the
+ * controller's loop (controller_elect_leaders()); the request stays
+ * pending (KERR__PENDING) and the controller's callback writes the
+ * response and calls req_complete(). For a null partition list,
+ * partitions that needed no election are left out of the answer (Kafka
+ * does the same). Any other election type: INVALID_REQUEST per partition.
  */
 #include "broker/kafka/dispatch.h"
 #include "broker/server.h"
@@ -105,23 +107,28 @@ static bool elect_decode(struct req *req, struct elect_req *er)
     return kslice_ok(s);
 }
 
-static const char *elect_message(int16_t err)
+static const char *elect_message(int8_t type, int16_t err)
 {
     switch (err) {
     case KERR_NONE: return NULL;
     case KERR_NOT_CONTROLLER: return "this broker is not the active controller";
     case KERR_UNKNOWN_TOPIC_OR_PARTITION: return "no such topic or partition";
     case KERR_INVALID_REQUEST: return "unsupported election type";
-    case KERR_ELECTION_NOT_NEEDED: return "the preferred replica is the leader already";
+    case KERR_ELECTION_NOT_NEEDED:
+        return type == CONTROLLER_ELECT_UNCLEAN ? "the partition has a live leader"
+                                                : "the preferred replica is the leader already";
+    case KERR_ELIGIBLE_LEADERS_NOT_AVAILABLE: return "no replica of the partition is alive";
     case KERR_PREFERRED_LEADER_NOT_AVAILABLE: return "the preferred replica is not alive and in sync";
     default: return "the election failed";
     }
 }
 
-/* Writes the whole response body: entries [0, n), grouped by runs of the
- * same topic; skip_not_needed drops ELECTION_NOT_NEEDED entries. */
-static void elect_write(struct req *req, int16_t top_err, int n, const char *const *topics,
-                        const int32_t *parts, const int16_t *errs, bool skip_not_needed)
+/* Writes the whole response body for an election of `type`: entries
+ * [0, n), grouped by runs of the same topic; skip_not_needed drops
+ * ELECTION_NOT_NEEDED entries. */
+static void elect_write(struct req *req, int8_t type, int16_t top_err, int n,
+                        const char *const *topics, const int32_t *parts, const int16_t *errs,
+                        bool skip_not_needed)
 {
     struct kbuf *o = &req->out;
     bool flex = req->flex;
@@ -144,7 +151,7 @@ static void elect_write(struct req *req, int16_t top_err, int n, const char *con
                     continue;
                 kbuf_put_i32(o, parts[k]);
                 kbuf_put_i16(o, errs[k]);
-                kw_put_nstr(o, flex, elect_message(errs[k]));
+                kw_put_nstr(o, flex, elect_message(type, errs[k]));
                 kw_put_tags(o, flex);
             }
             kw_put_tags(o, flex);
@@ -162,7 +169,7 @@ static void elect_write_all(struct elect_req *er, int16_t err)
     int n = errs ? er->n : 0;
     for (int i = 0; i < n; i++)
         errs[i] = err;
-    elect_write(er->req, err, n, (const char *const *)er->topics, er->parts, errs, false);
+    elect_write(er->req, er->type, err, n, (const char *const *)er->topics, er->parts, errs, false);
     free(errs);
 }
 
@@ -174,11 +181,11 @@ static void elect_done(void *arg, int n, const char *const *topics, const int32_
     struct req *req = er->req;
     struct controller *c = req->broker->controller;
     if (er->all && !controller_is_active(c))
-        elect_write(req, KERR_NOT_CONTROLLER, 0, NULL, NULL, NULL, false);
+        elect_write(req, er->type, KERR_NOT_CONTROLLER, 0, NULL, NULL, NULL, false);
     else if (!er->all && n != er->n) /* the controller could not be reached */
         elect_write_all(er, KERR_NOT_CONTROLLER);
     else
-        elect_write(req, KERR_NONE, n, topics, partitions, errors, er->all);
+        elect_write(req, er->type, KERR_NONE, n, topics, partitions, errors, er->all);
     elect_req_free(er);
     req_complete(req);
 }
@@ -196,12 +203,13 @@ kerr_t handle_elect_leaders(struct req *req)
     struct controller *c = req->broker->controller;
     if (!c || !controller_is_active(c)) {
         elect_write_all(er, KERR_NOT_CONTROLLER);
-    } else if (er->type != 0 || (!er->all && er->n == 0)) {
-        /* unclean elections are not implemented; an empty list elects nothing */
-        elect_write_all(er, er->type != 0 ? KERR_INVALID_REQUEST : KERR_NONE);
+    } else if (er->type != CONTROLLER_ELECT_PREFERRED && er->type != CONTROLLER_ELECT_UNCLEAN) {
+        elect_write_all(er, KERR_INVALID_REQUEST);
+    } else if (!er->all && er->n == 0) {
+        elect_write_all(er, KERR_NONE); /* an empty list elects nothing */
     } else {
-        controller_elect_preferred(c, er->all ? 0 : er->n, (const char *const *)er->topics,
-                                   er->parts, elect_done, er);
+        controller_elect_leaders(c, er->type, er->all ? 0 : er->n,
+                                 (const char *const *)er->topics, er->parts, elect_done, er);
         return KERR__PENDING;
     }
     elect_req_free(er);

@@ -504,7 +504,7 @@ static void elect(struct controller *c, int n, const char *const *topics, const 
 {
     memset(er, 0, sizeof(*er));
     pthread_mutex_init(&er->mu, NULL);
-    controller_elect_preferred(c, n, topics, parts, elect_fn, er);
+    controller_elect_leaders(c, CONTROLLER_ELECT_PREFERRED, n, topics, parts, elect_fn, er);
     WAIT_UNTIL(elect_calls(er) > 0);
     cr_assert_eq(elect_calls(er), 1);
 }

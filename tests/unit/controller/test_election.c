@@ -2,8 +2,9 @@
  * tests/unit/controller/test_election.c — controller/election.c: the pure
  * leader election rules of election.h and DESIGN.md §4 (Kafka's rules):
  * new partitions, failover to the first live ISR member in assignment
- * order, clean vs unclean election, controlled shutdown (move_away) and
- * preferred-replica election. Hand-worked cases, then a property loop over
+ * order, clean vs unclean election, controlled shutdown (move_away),
+ * preferred-replica election and unclean election on request
+ * (election_unclean_request). Hand-worked cases, then property loops over
  * random states (fixed-seed local PRNG, so every run checks the same cases)
  * checking the invariants every decision must keep.
  */
@@ -439,6 +440,90 @@ Test(election, preferred_from_offline)
     CHECK_ISR(&out, 1, 2);
 }
 
+/* ---- election_unclean_request -------------------------------------------- */
+
+Test(election, unclean_request_live_leader_not_needed)
+{
+    struct zk_partition_state cur = ST(2, 4, 2), out;
+    bool ch = election_unclean_request(IDS(1, 2, 3), 3, &cur, IDS(1, 2, 3), 3, IDS(1, 2, 3), 3,
+                                       &out);
+    check_unchanged(ch, &out, &cur);
+    /* live but not in the ISR, or shutting down: it still has a live leader */
+    cur = ST(2, 4, 1);
+    ch = election_unclean_request(IDS(1, 2), 2, &cur, IDS(1, 2), 2, IDS(1), 1, &out);
+    check_unchanged(ch, &out, &cur);
+}
+
+Test(election, unclean_request_new_partition_untouched)
+{
+    struct zk_partition_state cur = mk_new(), out;
+    bool ch = election_unclean_request(IDS(1, 2), 2, &cur, IDS(1, 2), 2, IDS(1, 2), 2, &out);
+    check_unchanged(ch, &out, &cur);
+}
+
+Test(election, unclean_request_clean_candidate_first)
+{
+    /* leader 1 dead; 3 is in the ISR, 2 is live but out of it */
+    struct zk_partition_state cur = ST(1, 4, 3, 1), out;
+    cr_assert(election_unclean_request(IDS(1, 2, 3), 3, &cur, IDS(2, 3), 2, IDS(2, 3), 2, &out));
+    cr_assert_eq(out.leader, 3, "clean candidate first, got %d", out.leader);
+    cr_assert_eq(out.leader_epoch, 5);
+    CHECK_ISR(&out, 3);
+    check_carried(&out, &cur);
+}
+
+Test(election, unclean_request_isr_assignment_order_and_eligible)
+{
+    struct zk_partition_state cur = ST(-1, 9, 4, 3, 2), out;
+    /* 2 and 3 in the ISR and live; 2 is shutting down: 3 leads, ISR keeps both */
+    cr_assert(election_unclean_request(IDS(1, 2, 3, 4), 4, &cur, IDS(2, 3), 2, IDS(3), 1, &out));
+    cr_assert_eq(out.leader, 3);
+    cr_assert_eq(out.leader_epoch, 10);
+    CHECK_ISR(&out, 3, 2);
+    /* every live ISR member shutting down: the first live one, still clean */
+    cr_assert(election_unclean_request(IDS(1, 2, 3, 4), 4, &cur, IDS(2, 3), 2, NULL, 0, &out));
+    cr_assert_eq(out.leader, 2);
+    CHECK_ISR(&out, 3, 2);
+}
+
+Test(election, unclean_request_out_of_isr)
+{
+    /* offline: ISR {1} dead, 2 and 3 live out of the ISR */
+    struct zk_partition_state cur = ST(-1, 6, 1), out;
+    cr_assert(election_unclean_request(IDS(1, 3, 2), 3, &cur, IDS(2, 3), 2, IDS(2, 3), 2, &out));
+    cr_assert_eq(out.leader, 3, "first live replica in assignment order, got %d", out.leader);
+    cr_assert_eq(out.leader_epoch, 7);
+    CHECK_ISR(&out, 3);
+    check_carried(&out, &cur);
+    /* 3 shutting down: the eligible 2 is preferred */
+    cr_assert(election_unclean_request(IDS(1, 3, 2), 3, &cur, IDS(2, 3), 2, IDS(2), 1, &out));
+    cr_assert_eq(out.leader, 2);
+    CHECK_ISR(&out, 2);
+    /* only shutting-down replicas: still elected */
+    cr_assert(election_unclean_request(IDS(1, 3, 2), 3, &cur, IDS(3), 1, NULL, 0, &out));
+    cr_assert_eq(out.leader, 3);
+    CHECK_ISR(&out, 3);
+}
+
+Test(election, unclean_request_dead_leader_still_set)
+{
+    /* the leader is recorded but dead (not yet settled): replaced */
+    struct zk_partition_state cur = ST(1, 2, 1), out;
+    cr_assert(election_unclean_request(IDS(1, 2), 2, &cur, IDS(2, 7), 2, IDS(2, 7), 2, &out));
+    cr_assert_eq(out.leader, 2);
+    cr_assert_eq(out.leader_epoch, 3);
+    CHECK_ISR(&out, 2);
+}
+
+Test(election, unclean_request_no_live_replica)
+{
+    struct zk_partition_state cur = ST(-1, 6, 1, 2), out;
+    bool ch = election_unclean_request(IDS(1, 2), 2, &cur, IDS(3, 4), 2, IDS(3, 4), 2, &out);
+    check_unchanged(ch, &out, &cur);
+    ch = election_unclean_request(IDS(1, 2), 2, &cur, NULL, 0, NULL, 0, &out);
+    check_unchanged(ch, &out, &cur);
+}
+
 /* ---- property loop ------------------------------------------------------- */
 
 static uint32_t rng_state = 0x9e3779b9u;
@@ -578,6 +663,67 @@ static void check_move_away(const struct scenario *s, int it)
     }
 }
 
+/* eligible = live minus a deterministic few (those "shutting down"). */
+static int make_eligible(const struct scenario *s, int it, int32_t *eligible)
+{
+    int n = 0;
+    for (int i = 0; i < s->n_live; i++)
+        if ((s->live[i] + it) % 4 != 0)
+            eligible[n++] = s->live[i];
+    return n;
+}
+
+/* First replica (assignment order) in ids[0..n), in cur's ISR if isr_only. */
+static int32_t first_in(const struct scenario *s, const int32_t *ids, int n, bool isr_only)
+{
+    for (int r = 0; r < s->rf; r++) {
+        int32_t id = s->replicas[r];
+        if (has(ids, n, id) && (!isr_only || has(s->cur.isr, s->cur.n_isr, id)))
+            return id;
+    }
+    return -1;
+}
+
+static void check_unclean_request(const struct scenario *s, int it)
+{
+    const struct zk_partition_state *cur = &s->cur;
+    int32_t eligible[8];
+    int n_el = make_eligible(s, it, eligible);
+    struct zk_partition_state out, again;
+    bool ch = election_unclean_request(s->replicas, s->rf, cur, s->live, s->n_live, eligible,
+                                       n_el, &out);
+    check_carried(&out, cur);
+    cr_assert_eq(ch, !same_state(&out, cur), "it=%d: return value vs change", it);
+    if (cur->leader >= 0 && has(s->live, s->n_live, cur->leader)) {
+        cr_assert_not(ch, "it=%d: a live leader needs no election", it);
+        return;
+    }
+    int32_t clean = first_in(s, eligible, n_el, true);
+    if (clean < 0)
+        clean = first_in(s, s->live, s->n_live, true);
+    int32_t want = clean;
+    if (want < 0)
+        want = first_in(s, eligible, n_el, false);
+    if (want < 0)
+        want = first_in(s, s->live, s->n_live, false);
+    if (want < 0) {
+        cr_assert_not(ch, "it=%d: no live replica, nothing to elect", it);
+        return;
+    }
+    cr_assert(ch, "it=%d: expected an election", it);
+    cr_assert_eq(out.leader, want, "it=%d: leader expected %d, got %d", it, want, out.leader);
+    cr_assert_eq(out.leader_epoch, cur->leader_epoch + 1, "it=%d: epoch", it);
+    cr_assert(has(out.isr, out.n_isr, out.leader), "it=%d: leader in ISR", it);
+    for (int i = 0; i < out.n_isr; i++)
+        cr_assert(has(s->live, s->n_live, out.isr[i]), "it=%d: dead ISR member", it);
+    if (clean < 0)
+        cr_assert_eq(out.n_isr, 1, "it=%d: unclean ISR = {leader}", it);
+    /* the elected leader is live: asking again changes nothing */
+    cr_assert_not(election_unclean_request(s->replicas, s->rf, &out, s->live, s->n_live, eligible,
+                                           n_el, &again),
+                  "it=%d: not idempotent", it);
+}
+
 Test(election, property_loop)
 {
     for (int it = 0; it < 20000; it++) {
@@ -585,5 +731,14 @@ Test(election, property_loop)
         make_scenario(&s);
         check_decide(&s, it);
         check_move_away(&s, it);
+    }
+}
+
+Test(election, unclean_request_property_loop)
+{
+    for (int it = 0; it < 20000; it++) {
+        struct scenario s;
+        make_scenario(&s);
+        check_unclean_request(&s, it);
     }
 }

@@ -264,6 +264,10 @@ kerr_t admin_alter_topic_config(struct broker *b, const char *name, char *const 
             rc = KERR_UNKNOWN_SERVER_ERROR;
         } else {
             say_info("kafka", "topic config changed topic=%s overrides=%d", name, n_kv);
+            /* other brokers and the controller re-read it (config_watch.c) */
+            if (zk_store_config_change_notify(b->zk, "topics", name) != KERR_NONE)
+                say_warn("zk", "cannot notify the other brokers of the config change of "
+                         "topic=%s; they apply it when they restart", name);
         }
     }
     topic_unref(t);

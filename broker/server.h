@@ -71,6 +71,8 @@ struct broker {
     struct metadata_cache *mc;         /* owned: cluster view from UpdateMetadata */
     struct fetchers *fetchers;         /* owned: replica fetchers */
     struct replica_manager *rm;        /* owned: control-plane state (admin worker) */
+    int64_t config_seq;                /* newest /config/changes handled (admin worker
+                                          after start; config_watch.c) */
 
     pthread_mutex_t brokers_lock;      /* guards live/n_live */
     struct broker_info *live;          /* live brokers, sorted by id */

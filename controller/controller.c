@@ -5,7 +5,8 @@
  * Election: try to create /controller (zk_store_controller_elect, which
  * also bumps /controller_epoch and fences our later writes); on failure,
  * watch /controller and try again when it disappears.
- * Active: watch /brokers/ids, /brokers/topics, /admin/delete_topics and
+ * Active: watch /brokers/ids, /brokers/topics, /admin/delete_topics,
+ * /config/changes (ctrl_config.c: per-topic unclean election) and
  * each /brokers/topics/<t> (its data: CreatePartitions grows it); keep
  * the cluster state in memory; after each change decide leaders
  * (election.c), write the changed partition states conditionally (those
@@ -18,7 +19,9 @@
  * Brokers treat a repeat as a no-op (same leader epoch). Broker change:
  * election_settle() (leader from the ISR, dead replicas out of the ISR,
  * epoch bumped on any change); a re-registered ("bounced") broker is first
- * settled as dead, then as live (brokers_changed()).
+ * settled as dead, then as live (brokers_changed()); on becoming
+ * controller, so is a live broker whose registration is newer than the
+ * last write of a state naming it (bounced_on_load(): zxids compared).
  * Requests from brokers (AlterIsr, ControlledShutdown) arrive through
  * controller_handle_request(): copied, posted, answered on the loop.
  * Watch callbacks run on ZooKeeper's thread: they copy the path and post.
@@ -268,7 +271,7 @@ static bool settle_decide(struct controller *c, const struct ctopic *t, int p,
 {
     const struct settle_ctx *sc = arg;
     return election_settle(&t->replicas[p * t->rf], t->rf, cur, sc->live, sc->n_live,
-                           sc->eligible, sc->n_eligible, c->env.unclean_leader_election, out);
+                           sc->eligible, sc->n_eligible, ctrl_topic_unclean(c, t), out);
 }
 
 /* Arms the one-shot watch on /brokers/topics/<name> (its data: the
@@ -321,6 +324,7 @@ static struct ctopic *load_topic(struct controller *c, const char *name)
         t->rf = zt.replication_factor;
         t->replicas = zt.replicas; /* take it */
         zt.replicas = NULL;
+        t->unclean = ctrl_config_unclean_of(&zt);
         t->st = calloc((size_t)(t->n_parts ? t->n_parts : 1), sizeof(*t->st));
     }
     zk_topic_destroy(&zt);
@@ -576,6 +580,25 @@ static void settle_ctx_destroy(struct settle_ctx *sc)
     free((void *)sc->eligible);
 }
 
+void ctrl_settle_some(struct controller *c, const struct ctrl_changes *todo)
+{
+    struct settle_ctx sc;
+    struct ctrl_changes ch = {0};
+    bool fenced = false;
+    if (!settle_ctx_init(c, &sc)) {
+        settle_ctx_destroy(&sc);
+        return;
+    }
+    fenced = ctrl_update_partitions(c, todo->v, todo->n, settle_decide, &sc, &ch, NULL, NULL) ==
+             KERR_NOT_CONTROLLER;
+    if (!fenced)
+        ctrl_push_changes(c, &ch);
+    settle_ctx_destroy(&sc);
+    ctrl_changes_destroy(&ch);
+    if (fenced)
+        ctrl_resign(c, "fenced by a newer controller");
+}
+
 /* Adopts the grown assignment zt (its rows past t->n_parts; taken) and
  * reads the new partitions' states (a previous controller may have written
  * them). false on OOM (nothing changed). */
@@ -612,26 +635,13 @@ static void topic_changed(struct controller *c, const char *name)
     bool grown =
         zt.replication_factor == t->rf && zt.n_partitions > old && grow_topic(c, t, &zt);
     zk_topic_destroy(&zt);
-    struct settle_ctx sc;
-    struct ctrl_changes ch = {0};
-    bool fenced = false;
-    if (grown && settle_ctx_init(c, &sc)) {
-        struct ctrl_changes todo = {0};
-        bool ok = true;
-        for (int p = old; p < t->n_parts && ok; p++)
-            ok = ctrl_changes_add(&todo, t, p);
-        if (ok)
-            fenced = ctrl_update_partitions(c, todo.v, todo.n, settle_decide, &sc, &ch, NULL,
-                                            NULL) == KERR_NOT_CONTROLLER;
-        ctrl_changes_destroy(&todo);
-        if (!fenced)
-            ctrl_push_changes(c, &ch);
-    }
-    if (grown)
-        settle_ctx_destroy(&sc);
-    ctrl_changes_destroy(&ch);
-    if (fenced)
-        ctrl_resign(c, "fenced by a newer controller");
+    struct ctrl_changes todo = {0};
+    bool ok = grown;
+    for (int p = old; p < t->n_parts && ok; p++)
+        ok = ctrl_changes_add(&todo, t, p);
+    if (ok)
+        ctrl_settle_some(c, &todo);
+    ctrl_changes_destroy(&todo);
 }
 
 /* The topic name if path is /brokers/topics/<name>, else NULL. */
@@ -644,6 +654,41 @@ static const char *topic_of_path(const char *path)
     return path + n + 1;
 }
 
+/* Appends id to ids[0..*n) unless present. */
+static void add_id(int32_t *ids, int *n, int32_t id)
+{
+    for (int i = 0; i < *n; i++)
+        if (ids[i] == id)
+            return;
+    ids[(*n)++] = id;
+}
+
+/* Live brokers that registered after the last write of a partition state
+ * naming them leader or ISR member: they restarted while no controller
+ * was watching (the controller itself, restarted before its old session
+ * expired, or a broker restarted during a controller change). Returns new
+ * (free()), *n the count. */
+static int32_t *bounced_on_load(struct controller *c, int *n)
+{
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)(c->n_brokers ? c->n_brokers : 1));
+    *n = 0;
+    for (int i = 0; ids && i < c->n_topics; i++) {
+        const struct ctopic *t = c->topics[i];
+        for (int p = 0; p < t->n_parts; p++) {
+            const struct zk_partition_state *st = &t->st[p];
+            if (st->version == ZK_VERSION_NEW || st->mzxid <= 0)
+                continue;
+            for (int k = -1; k < st->n_isr; k++) {
+                int32_t id = k < 0 ? st->leader : st->isr[k];
+                const struct cbroker *cb = id >= 0 ? ctrl_find_broker(c, id) : NULL;
+                if (cb && cb->reg.epoch > st->mzxid)
+                    add_id(ids, n, id);
+            }
+        }
+    }
+    return ids;
+}
+
 static void elect(struct controller *c);
 
 static void become_active(struct controller *c, int32_t epoch)
@@ -652,7 +697,7 @@ static void become_active(struct controller *c, int32_t epoch)
     c->epoch = epoch;
     say_info("ctrl", "became controller id=%d epoch=%d", c->env.broker_id, epoch);
     int64_t t0 = clock_mono_us();
-    if (!load_brokers(c) || !load_new_topics(c)) {
+    if (!load_brokers(c) || !ctrl_config_start(c) || !load_new_topics(c)) {
         ctrl_resign(c, "cannot load the cluster state from ZooKeeper");
         return;
     }
@@ -661,7 +706,16 @@ static void become_active(struct controller *c, int32_t epoch)
         n_parts += c->topics[i]->n_parts;
     say_info("ctrl", "cluster state loaded brokers=%d topics=%d partitions=%d ms=%.1f",
              c->n_brokers, c->n_topics, n_parts, (double)(clock_mono_us() - t0) / 1000.0);
-    settle_and_push(c);
+    int n_bounced = 0;
+    int32_t *bounced = bounced_on_load(c, &n_bounced);
+    for (int i = 0; i < n_bounced; i++)
+        say_info("ctrl", "broker registered after its partition states were written: handled as "
+                 "failed, then started broker=%d", bounced[i]);
+    if (n_bounced > 0)
+        settle_and_push_without(c, bounced, n_bounced);
+    free(bounced);
+    if (c->active)
+        settle_and_push(c);
     if (c->active)
         process_deletions(c);
     if (c->active)
@@ -704,6 +758,8 @@ static void watch_job(void *arg)
             settle_and_push(c);
     } else if (c->active && strcmp(we->path, ZK_PATH_DELETE_TOPICS) == 0) {
         process_deletions(c);
+    } else if (c->active && strcmp(we->path, ZK_PATH_CONFIG_CHANGES) == 0) {
+        ctrl_config_changed(c);
     } else if (c->active && topic_of_path(we->path)) {
         topic_changed(c, topic_of_path(we->path));
     }
@@ -730,7 +786,10 @@ struct controller *controller_new(const struct controller_env *env)
     if (!c)
         return NULL;
     c->env = *env;
-    zk_store_set_watch_cb(env->zk, watch_cb, c);
+    if (!zk_store_watch_subscribe(env->zk, watch_cb, c)) {
+        free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -777,7 +836,7 @@ static void stop_job(void *arg)
 
 void controller_stop(struct controller *c)
 {
-    zk_store_set_watch_cb(c->env.zk, NULL, NULL);
+    zk_store_watch_unsubscribe(c->env.zk, watch_cb, c);
     c->env.post(c->env.post_ctx, stop_job, c);
 }
 

@@ -2,7 +2,8 @@
  * controller/controller_int.h — the controller's state, shared by its files
  * (controller.c: election, events, requests; ctrl_push.c: RPCs to brokers;
  * ctrl_isr.c: AlterIsr; ctrl_shutdown.c: ControlledShutdown;
- * ctrl_rebalance.c: preferred leader election and its timer).
+ * ctrl_rebalance.c: preferred leader election and its timer;
+ * ctrl_config.c: topic configs the controller acts on).
  * Loop-owned: every field is touched only on env.base's thread, except
  * `active`, which any thread may read (controller_is_active()).
  */
@@ -25,6 +26,8 @@ struct ctopic {
     int rf;
     int32_t *replicas;                  /* n_parts * rf, owned */
     struct zk_partition_state *st;      /* n_parts, owned */
+    int8_t unclean;                     /* unclean.leader.election.enable override:
+                                           -1 none (the broker's), 0 false, 1 true */
 };
 
 /* A live broker and the channel to it. */
@@ -62,6 +65,7 @@ struct controller {
     struct ctopic **topics;             /* owned, unsorted */
     int n_topics;
     struct event *rebalance_timer;      /* owned (ctrl_rebalance.c); NULL when off */
+    int64_t config_seq;                 /* newest /config/changes notification handled */
 };
 
 /* controller.c */
@@ -99,6 +103,10 @@ void ctrl_resign(struct controller *c, const char *why);
  * has not fired yet). KERR_NONE, KERR_STALE_BROKER_EPOCH, or
  * KERR_NOT_CONTROLLER when the controller resigned meanwhile. */
 kerr_t ctrl_check_broker_epoch(struct controller *c, int32_t id, int64_t epoch);
+/* Settles the partitions in todo (as after a broker change: elections
+ * from the ISR, unclean where the topic allows it), writes the changed
+ * ones and pushes them; resigns when fenced. */
+void ctrl_settle_some(struct controller *c, const struct ctrl_changes *todo);
 /* Appends (t, p) to ch; false on OOM. */
 bool ctrl_changes_add(struct ctrl_changes *ch, struct ctopic *t, int p);
 void ctrl_changes_destroy(struct ctrl_changes *ch);
@@ -112,6 +120,18 @@ void ctrl_controlled_shutdown(struct controller *c, const uint8_t *body, size_t 
 /* ctrl_rebalance.c: arms the auto-rebalance timer (if configured) / disarms it. */
 void ctrl_rebalance_start(struct controller *c);
 void ctrl_rebalance_stop(struct controller *c);
+
+/* ctrl_config.c */
+/* The topic's unclean.leader.election.enable override in zt's configs
+ * (-1: none or not a boolean). */
+int8_t ctrl_config_unclean_of(const struct zk_topic *zt);
+/* Whether t may elect a leader from outside its ISR. */
+bool ctrl_topic_unclean(const struct controller *c, const struct ctopic *t);
+/* Arms the watch on /config/changes and remembers the newest notification
+ * (call before loading topics). false on ZooKeeper errors. */
+bool ctrl_config_start(struct controller *c);
+/* The watch fired: re-arms it and applies the new notifications. */
+void ctrl_config_changed(struct controller *c);
 
 /* ctrl_push.c */
 /* Sends every broker the full metadata (UpdateMetadata) and each replica

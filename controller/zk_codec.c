@@ -348,3 +348,28 @@ kerr_t zk_codec_epoch_decode(const uint8_t *d, size_t len, int32_t *epoch)
     gregor__zk__controller_epoch__free_unpacked(m, NULL);
     return KERR_NONE;
 }
+
+/* ---- ConfigChange ------------------------------------------------------- */
+
+kerr_t zk_codec_config_change_encode(const struct zk_config_change *c, uint8_t **out,
+                                     size_t *len)
+{
+    Gregor__Zk__ConfigChange m = GREGOR__ZK__CONFIG_CHANGE__INIT;
+    m.entity_type = (char *)c->entity_type;
+    m.entity_name = (char *)c->entity_name;
+    return zc_pack(&m.base, out, len);
+}
+
+kerr_t zk_codec_config_change_decode(const uint8_t *d, size_t len, struct zk_config_change *c)
+{
+    Gregor__Zk__ConfigChange *m = gregor__zk__config_change__unpack(NULL, len, d);
+    if (m == NULL)
+        return KERR__CORRUPT;
+    kerr_t err = KERR_NONE;
+    if (!zc_copy_str(c->entity_type, sizeof(c->entity_type), m->entity_type) ||
+        !zc_copy_str(c->entity_name, sizeof(c->entity_name), m->entity_name) ||
+        c->entity_name[0] == '\0')
+        err = KERR__CORRUPT;
+    gregor__zk__config_change__free_unpacked(m, NULL);
+    return err;
+}

@@ -245,12 +245,18 @@ static void zs_watch_fn(zhandle_t *zh, int type, int state, const char *path, vo
         ev = ZK_WATCH_CHILDREN;
     else
         return;
+    int n = 0;
+    zk_watch_cb cb[ZK_WATCHERS_MAX];
+    void *arg[ZK_WATCHERS_MAX];
     pthread_mutex_lock(&zs->sess.lock);
-    zk_watch_cb cb = zs->quiet ? NULL : zs->watch_cb;
-    void *arg = zs->watch_arg;
+    for (int i = 0; !zs->quiet && i < ZK_WATCHERS_MAX; i++)
+        if (zs->watchers[i].cb != NULL) {
+            cb[n] = zs->watchers[i].cb;
+            arg[n++] = zs->watchers[i].arg;
+        }
     pthread_mutex_unlock(&zs->sess.lock);
-    if (cb != NULL)
-        cb(arg, ev, path ? path : "");
+    for (int i = 0; i < n; i++)
+        cb[i](arg[i], ev, path ? path : "");
 }
 
 kerr_t zs_err(int rc, const char *op, const char *path)
@@ -302,7 +308,7 @@ static int zs_create_empty(zhandle_t *zh, const char *path)
 
 /* Reads path into a new buffer (*data, free() it; *len may be 0). Returns
  * the ZooKeeper rc. */
-static int zs_read(zhandle_t *zh, const char *path, uint8_t **data, int *len, struct Stat *st)
+int zs_read(zhandle_t *zh, const char *path, uint8_t **data, int *len, struct Stat *st)
 {
     int cap = 1024;
     for (int tries = 0; tries < ZS_RETRIES; tries++) {
@@ -376,7 +382,7 @@ static int zs_names_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static kerr_t zs_children(zhandle_t *zh, const char *path, char ***names, int *n)
+kerr_t zs_children(zhandle_t *zh, const char *path, char ***names, int *n)
 {
     struct String_vector sv = {0, NULL};
     *names = NULL;
@@ -531,11 +537,26 @@ void zk_store_set_session_cb(struct zk_store *zs, zk_session_cb cb, void *arg)
     pthread_mutex_unlock(&zs->sess.lock);
 }
 
-void zk_store_set_watch_cb(struct zk_store *zs, zk_watch_cb cb, void *arg)
+bool zk_store_watch_subscribe(struct zk_store *zs, zk_watch_cb cb, void *arg)
+{
+    bool ok = false;
+    pthread_mutex_lock(&zs->sess.lock);
+    for (int i = 0; !ok && i < ZK_WATCHERS_MAX; i++)
+        if (zs->watchers[i].cb == NULL) {
+            zs->watchers[i].cb = cb;
+            zs->watchers[i].arg = arg;
+            ok = true;
+        }
+    pthread_mutex_unlock(&zs->sess.lock);
+    return ok;
+}
+
+void zk_store_watch_unsubscribe(struct zk_store *zs, zk_watch_cb cb, void *arg)
 {
     pthread_mutex_lock(&zs->sess.lock);
-    zs->watch_cb = cb;
-    zs->watch_arg = arg;
+    for (int i = 0; i < ZK_WATCHERS_MAX; i++)
+        if (zs->watchers[i].cb == cb && zs->watchers[i].arg == arg)
+            zs->watchers[i].cb = NULL;
     pthread_mutex_unlock(&zs->sess.lock);
 }
 
@@ -591,6 +612,7 @@ kerr_t zk_store_ensure_paths(struct zk_store *zs)
 {
     static const char *const paths[] = {
         "/brokers", "/brokers/ids", "/brokers/topics", "/config", "/config/topics",
+        ZK_PATH_CONFIG_CHANGES,
         "/admin", "/admin/delete_topics", "/cluster",
     };
     kerr_t err = zs_enter(zs);
@@ -1150,6 +1172,7 @@ kerr_t zk_store_partition_state_get(struct zk_store *zs, const char *topic, int 
     err = zk_codec_state_decode(data, (size_t)len, st);
     free(data);
     st->version = zst.version;
+    st->mzxid = zst.mzxid;
     return zs_leave(zs, err);
 }
 

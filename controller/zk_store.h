@@ -223,6 +223,7 @@ struct zk_partition_state {
     int n_isr;
     int32_t isr[ZK_MAX_ISR];
     int32_t version;          /* ZooKeeper version as read; ZK_VERSION_NEW to create */
+    int64_t mzxid;            /* zxid of its last write, as read (0: not read) */
 };
 
 /* Reads a partition's state. KERR__NOENT if it has none yet (or no topic). */
@@ -285,6 +286,32 @@ kerr_t zk_store_controller_epoch_get(struct zk_store *zs, int32_t *epoch);
 /* Deletes /controller if this session owns it, and clears the fence. */
 kerr_t zk_store_controller_resign(struct zk_store *zs);
 
+/* ---- config change notifications (Kafka's /config/changes) -------------- */
+
+#define ZK_PATH_CONFIG_CHANGES  "/config/changes"
+/* Notifications kept; the writer deletes older ones. A reader whose last
+ * seen sequence number is older than the oldest kept re-reads everything. */
+#define ZK_CONFIG_CHANGES_KEEP  100
+
+struct zk_config_change {
+    int64_t seq;                              /* from the znode name */
+    char entity_type[16];                     /* "topics" */
+    char entity_name[ZK_TOPIC_NAME_MAX + 1];
+};
+
+/* Tells every broker that /config/<entity_type>/<entity_name> changed:
+ * creates the next sequential /config/changes/config_change_<seq>, then
+ * deletes notifications beyond the newest ZK_CONFIG_CHANGES_KEEP. */
+kerr_t zk_store_config_change_notify(struct zk_store *zs, const char *entity_type,
+                                     const char *entity_name);
+
+/* Reads the notifications with seq > after, in order: *out (new, free();
+ * unreadable ones skipped) and *n; *oldest / *newest: the smallest /
+ * largest seq present (-1 when there are none). */
+kerr_t zk_store_config_changes_since(struct zk_store *zs, int64_t after,
+                                     struct zk_config_change **out, int *n, int64_t *oldest,
+                                     int64_t *newest);
+
 /* ---- watches ------------------------------------------------------------ */
 
 enum zk_watch_event {
@@ -298,7 +325,14 @@ enum zk_watch_event {
  * for the call only): copy it, post, return. */
 typedef void (*zk_watch_cb)(void *arg, enum zk_watch_event event, const char *path);
 
-void zk_store_set_watch_cb(struct zk_store *zs, zk_watch_cb cb, void *arg);
+/* Every subscriber gets every watch event of this store (the controller
+ * and the broker's config watcher share one session); each ignores the
+ * paths it did not arm. A watch armed twice on one path fires once. */
+#define ZK_WATCHERS_MAX 4
+/* false when ZK_WATCHERS_MAX subscribers are registered already. */
+bool zk_store_watch_subscribe(struct zk_store *zs, zk_watch_cb cb, void *arg);
+/* After it returns no new call starts (one in progress may still run). */
+void zk_store_watch_unsubscribe(struct zk_store *zs, zk_watch_cb cb, void *arg);
 
 /* Arms a one-shot watch on the children of `path` (which must exist).
  * Watches fire once: re-arm, then re-read (arming first loses nothing). */

@@ -137,6 +137,7 @@ static void zsb_read_done(int rc, const char *value, int value_len, const struct
         it->decoded = zk_codec_state_decode((const uint8_t *)value,
                                             value_len > 0 ? (size_t)value_len : 0, it->st);
         it->st->version = stat->version;
+        it->st->mzxid = stat->mzxid;
     }
     zsb_count_down(it->b);
 }

@@ -1,8 +1,8 @@
 /*
  * controller/zk_store_int.h — internals shared by zk_store.c (synchronous
- * calls) and zk_store_batch.c (pipelined partition-state reads and writes).
- * Private to those two files, the only ones that include
- * <zookeeper/zookeeper.h>.
+ * calls), zk_store_batch.c (pipelined partition-state reads and writes) and
+ * zk_store_config.c (config change notifications). Private to those
+ * files, the only ones that include <zookeeper/zookeeper.h>.
  */
 #ifndef GREGOR_CONTROLLER_ZK_STORE_INT_H
 #define GREGOR_CONTROLLER_ZK_STORE_INT_H
@@ -39,8 +39,10 @@ struct zk_store {
     bool quiet;               /* closing a handle: drop its events */
     zk_session_cb session_cb;
     void *session_arg;
-    zk_watch_cb watch_cb;
-    void *watch_arg;
+    struct {
+        zk_watch_cb cb;
+        void *arg;
+    } watchers[ZK_WATCHERS_MAX]; /* cb NULL: free slot */
 };
 
 /* One conditional write as a multi-op (see zs_write_ops()). */
@@ -57,6 +59,10 @@ struct zs_write_req {
 kerr_t zs_enter(struct zk_store *zs);
 /* Releases op_lock; returns err. */
 kerr_t zs_leave(struct zk_store *zs, kerr_t err);
+/* Reads path into *data (new, free()) and *st. Returns a ZooKeeper rc. */
+int zs_read(zhandle_t *zh, const char *path, uint8_t **data, int *len, struct Stat *st);
+/* Lists path's children sorted by name (new: zk_names_free()). */
+kerr_t zs_children(zhandle_t *zh, const char *path, char ***names, int *n);
 /* Maps a ZooKeeper rc to kerr_t, logging the unexpected ones. */
 kerr_t zs_err(int rc, const char *op, const char *path);
 /* Maps the rc of a (fenced) write of a topic's znode. */

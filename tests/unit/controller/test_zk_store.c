@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -567,10 +568,20 @@ Test(zk_store, session_expiry_is_reported_and_reconnect_recovers)
     zk_store_close(b);
 }
 
+static atomic_int second_watcher_events;
+
+static void on_watch_count(void *arg, enum zk_watch_event e, const char *path)
+{
+    (void)e;
+    (void)path;
+    atomic_fetch_add((atomic_int *)arg, 1);
+}
+
 Test(zk_store, watches_fire_once_on_changes)
 {
     struct zk_store *a = open_store(), *b = open_store();
-    zk_store_set_watch_cb(a, on_watch, &ev);
+    cr_assert(zk_store_watch_subscribe(a, on_watch, &ev));
+    cr_assert(zk_store_watch_subscribe(a, on_watch_count, &second_watcher_events));
     char path[64];
     bool exists = true;
     cr_assert_eq(zk_store_watch_children(a, ZK_PATH_BROKER_IDS), KERR_NONE);
@@ -598,6 +609,8 @@ Test(zk_store, watches_fire_once_on_changes)
     int nw = ev.n_watch;
     pthread_mutex_unlock(&ev.lock);
     cr_assert_eq(nw, 2);
+    cr_assert_eq(atomic_load(&second_watcher_events), 2, "every subscriber sees every event");
+    zk_store_watch_unsubscribe(a, on_watch_count, &second_watcher_events);
     zk_store_close(c);
     zk_store_close(a);
     zk_store_close(b);

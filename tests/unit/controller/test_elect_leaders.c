@@ -187,42 +187,30 @@ Test(elect_leaders, not_controller_and_controller_answers)
     const char *tops[] = {"el", "nope"};
     const int32_t parts[] = {0, 0};
 
-    for (int16_t v = 0; v <= 2; v++) {
-        elect(oport, v, 0, 1, tops, parts, &res);
-        cr_assert_eq(res.n, 1, "v%d", v);
-        cr_assert_eq(res.err[0], NOT_CONTROLLER, "v%d: %d", v, res.err[0]);
-        if (v >= 1)
-            cr_assert_eq(res.top_err, NOT_CONTROLLER);
+    /* preferred (type 0, v0+) and unclean (type 1, v1+): "el" has a live
+     * leader on its preferred replica, so neither needs an election */
+    for (int8_t type = 0; type <= 1; type++) {
+        for (int16_t v = type; v <= 2; v++) {
+            elect(oport, v, type, 1, tops, parts, &res);
+            cr_assert_eq(res.n, 1, "v%d type %d", v, type);
+            cr_assert_eq(res.err[0], NOT_CONTROLLER, "v%d type %d: %d", v, type, res.err[0]);
+            if (v >= 1)
+                cr_assert_eq(res.top_err, NOT_CONTROLLER);
 
-        elect(cport, v, 0, 2, tops, parts, &res);
-        cr_assert_eq(res.top_err, 0);
-        cr_assert_eq(res.n, 2, "v%d: %d results", v, res.n);
-        cr_assert_str_eq(res.topic[0], "el");
-        cr_assert_eq(res.err[0], ELECTION_NOT_NEEDED, "v%d: %d", v, res.err[0]);
-        cr_assert_str_eq(res.topic[1], "nope");
-        cr_assert_eq(res.err[1], UNKNOWN_TOPIC_OR_PARTITION);
+            elect(cport, v, type, 2, tops, parts, &res);
+            cr_assert_eq(res.top_err, 0);
+            cr_assert_eq(res.n, 2, "v%d type %d: %d results", v, type, res.n);
+            cr_assert_str_eq(res.topic[0], "el");
+            cr_assert_eq(res.err[0], ELECTION_NOT_NEEDED, "v%d type %d: %d", v, type,
+                         res.err[0]);
+            cr_assert_str_eq(res.topic[1], "nope");
+            cr_assert_eq(res.err[1], UNKNOWN_TOPIC_OR_PARTITION);
 
-        elect(cport, v, 0, -1, NULL, NULL, &res);
-        cr_assert_eq(res.top_err, 0);
-        cr_assert_eq(res.n, 0, "v%d: nothing needed an election, got %d", v, res.n);
-    }
-    for (int16_t v = 1; v <= 2; v++) { /* unclean: "el" has a live leader */
-        elect(oport, v, 1, 1, tops, parts, &res);
-        cr_assert_eq(res.n, 1, "v%d", v);
-        cr_assert_eq(res.err[0], NOT_CONTROLLER, "v%d: %d", v, res.err[0]);
-        cr_assert_eq(res.top_err, NOT_CONTROLLER);
-
-        elect(cport, v, 1, 2, tops, parts, &res);
-        cr_assert_eq(res.top_err, 0);
-        cr_assert_eq(res.n, 2, "v%d: %d results", v, res.n);
-        cr_assert_str_eq(res.topic[0], "el");
-        cr_assert_eq(res.err[0], ELECTION_NOT_NEEDED, "v%d unclean: %d", v, res.err[0]);
-        cr_assert_str_eq(res.topic[1], "nope");
-        cr_assert_eq(res.err[1], UNKNOWN_TOPIC_OR_PARTITION);
-
-        elect(cport, v, 1, -1, NULL, NULL, &res);
-        cr_assert_eq(res.top_err, 0);
-        cr_assert_eq(res.n, 0, "v%d unclean: nothing needed an election, got %d", v, res.n);
+            elect(cport, v, type, -1, NULL, NULL, &res);
+            cr_assert_eq(res.top_err, 0);
+            cr_assert_eq(res.n, 0, "v%d type %d: nothing needed an election, got %d", v, type,
+                         res.n);
+        }
     }
     struct zk_partition_state st;
     cr_assert_eq(zk_store_partition_state_get(zs, "el", 0, &st), KERR_NONE);

@@ -104,6 +104,11 @@ int cli_conf_set(rd_kafka_conf_t *conf, const char *what, const char *key, const
 /* Creates a client; takes `conf` (also on failure). NULL after printing. */
 rd_kafka_t *cli_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf);
 
+/* The client of the metadata and admin commands (a producer handle with
+ * the user's -X properties): CLI_OK with *rk new, else CLI_USAGE or
+ * CLI_FAIL after printing. */
+int cli_admin_client(struct cli *cli, rd_kafka_t **rk);
+
 /*
  * Fetches metadata for all topics (`topic` NULL) or one topic, failing fast
  * when no broker can be reached. On CLI_OK *md is new (free with

@@ -111,6 +111,15 @@ rd_kafka_t *cli_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf)
     return rk;
 }
 
+int cli_admin_client(struct cli *cli, rd_kafka_t **rk)
+{
+    rd_kafka_conf_t *conf = cli_conf_new(cli, NULL);
+    if (conf == NULL)
+        return CLI_USAGE;
+    *rk = cli_client_new(RD_KAFKA_PRODUCER, conf);
+    return *rk ? CLI_OK : CLI_FAIL;
+}
+
 int cli_fail_unreachable(const struct cli *cli)
 {
     if (cli->last_error[0])

@@ -228,12 +228,10 @@ static int cluster_info(struct cli *cli, int argc, char **argv)
         return fputs(cluster_info_help, stdout), CLI_OK;
     if (npos > 0)
         return cli_usage_positional(cli, "unexpected argument");
-    rd_kafka_conf_t *conf = cli_conf_new(cli, NULL);
-    if (conf == NULL)
-        return CLI_USAGE;
-    rd_kafka_t *rk = cli_client_new(RD_KAFKA_PRODUCER, conf);
-    if (rk == NULL)
-        return CLI_FAIL;
+    rd_kafka_t *rk = NULL;
+    int crc = cli_admin_client(cli, &rk);
+    if (crc != CLI_OK)
+        return crc;
     int rc = cli_metadata(cli, rk, NULL, &v.md);
     if (rc == CLI_OK) {
         cluster_gather(cli, rk, &v);

@@ -356,12 +356,10 @@ int cluster_elect_leaders(struct cli *cli, int argc, char **argv)
         return cli_usage_positional(cli, "give either --all or --topic");
     if (a.partition >= 0 && a.topic == NULL)
         return cli_usage_positional(cli, "--partition needs --topic");
-    rd_kafka_conf_t *conf = cli_conf_new(cli, NULL);
-    if (conf == NULL)
-        return CLI_USAGE;
-    rd_kafka_t *rk = cli_client_new(RD_KAFKA_PRODUCER, conf);
-    if (rk == NULL)
-        return CLI_FAIL;
+    rd_kafka_t *rk = NULL;
+    int crc = cli_admin_client(cli, &rk);
+    if (crc != CLI_OK)
+        return crc;
     int rc = cli_metadata(cli, rk, NULL, &md);
     if (rc == CLI_OK) {
         rc = elect_check_target(&a, md, &t);

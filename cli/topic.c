@@ -185,7 +185,6 @@ static int topic_create(struct cli *cli, int argc, char **argv)
         return cli_usage_positional(cli, "missing topic name");
 
     rd_kafka_NewTopic_t **nts = calloc((size_t)npos, sizeof(*nts));
-    rd_kafka_conf_t *conf = NULL;
     rd_kafka_t *rk = NULL;
     int rc = CLI_USAGE;
     int built = 0;
@@ -193,10 +192,7 @@ static int topic_create(struct cli *cli, int argc, char **argv)
         if ((nts[built] = topic_new_topic(argv[built], &a)) == NULL)
             goto out;
     }
-    if ((conf = cli_conf_new(cli, NULL)) == NULL)
-        goto out;
-    rc = CLI_FAIL;
-    if ((rk = cli_client_new(RD_KAFKA_PRODUCER, conf)) == NULL)
+    if ((rc = cli_admin_client(cli, &rk)) != CLI_OK)
         goto out;
     rc = topic_create_send(cli, rk, nts, (size_t)npos, &a);
 out:
@@ -270,12 +266,10 @@ static int topic_delete(struct cli *cli, int argc, char **argv)
         return fputs(topic_delete_help, stdout), CLI_OK;
     if (npos == 0)
         return cli_usage_positional(cli, "missing topic name");
-    rd_kafka_conf_t *conf = cli_conf_new(cli, NULL);
-    if (conf == NULL)
-        return CLI_USAGE;
-    rd_kafka_t *rk = cli_client_new(RD_KAFKA_PRODUCER, conf);
-    if (rk == NULL)
-        return CLI_FAIL;
+    rd_kafka_t *rk = NULL;
+    int crc = cli_admin_client(cli, &rk);
+    if (crc != CLI_OK)
+        return crc;
     int rc = topic_delete_send(cli, rk, argv, (size_t)npos, if_exists);
     rd_kafka_destroy(rk);
     return rc;
@@ -311,12 +305,10 @@ static int topic_list(struct cli *cli, int argc, char **argv)
         return fputs(topic_list_help, stdout), CLI_OK;
     if (npos > 0)
         return cli_usage_positional(cli, "unexpected argument");
-    rd_kafka_conf_t *conf = cli_conf_new(cli, NULL);
-    if (conf == NULL)
-        return CLI_USAGE;
-    rd_kafka_t *rk = cli_client_new(RD_KAFKA_PRODUCER, conf);
-    if (rk == NULL)
-        return CLI_FAIL;
+    rd_kafka_t *rk = NULL;
+    int crc = cli_admin_client(cli, &rk);
+    if (crc != CLI_OK)
+        return crc;
     int rc = cli_metadata(cli, rk, NULL, &md);
     if (rc == CLI_OK) {
         const char **names = calloc((size_t)md->topic_cnt + 1, sizeof(*names));

@@ -393,12 +393,10 @@ int topic_alter_config(struct cli *cli, int argc, char **argv)
         return cli_usage_positional(cli, npos == 0 ? "missing topic name" : "unexpected argument");
     if (tc_check_args(&a) != CLI_OK)
         return CLI_USAGE;
-    rd_kafka_conf_t *conf = cli_conf_new(cli, NULL);
-    if (conf == NULL)
-        return CLI_USAGE;
-    rd_kafka_t *rk = cli_client_new(RD_KAFKA_PRODUCER, conf);
-    if (rk == NULL)
-        return CLI_FAIL;
+    rd_kafka_t *rk = NULL;
+    int crc = cli_admin_client(cli, &rk);
+    if (crc != CLI_OK)
+        return crc;
     int rc = tc_describe(cli, rk, argv[0], &a, &cur);
     if (rc == CLI_OK)
         rc = tc_apply(&a, &cur);

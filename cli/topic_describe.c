@@ -304,12 +304,10 @@ int topic_describe(struct cli *cli, int argc, char **argv)
         return CLI_USAGE;
     if (cli->help)
         return fputs(describe_help, stdout), CLI_OK;
-    rd_kafka_conf_t *conf = cli_conf_new(cli, NULL);
-    if (conf == NULL)
-        return CLI_USAGE;
-    rd_kafka_t *rk = cli_client_new(RD_KAFKA_PRODUCER, conf);
-    if (rk == NULL)
-        return CLI_FAIL;
+    rd_kafka_t *rk = NULL;
+    int crc = cli_admin_client(cli, &rk);
+    if (crc != CLI_OK)
+        return crc;
     int rc = cli_metadata(cli, rk, NULL, &md);
     if (rc == CLI_OK) {
         rc = describe_print(cli, rk, md, argv, npos, &a);

@@ -180,13 +180,10 @@ int topic_alter_partitions(struct cli *cli, int argc, char **argv)
     if (np == NULL)
         return cli_usage_error("topic '%s': %s", argv[0], errstr);
     int rc = a.assignment ? tp_set_assignment(np, a.assignment) : CLI_OK;
-    rd_kafka_conf_t *conf = rc == CLI_OK ? cli_conf_new(cli, NULL) : NULL;
-    if (rc == CLI_OK && conf == NULL)
-        rc = CLI_USAGE;
-    rd_kafka_t *rk = conf ? cli_client_new(RD_KAFKA_PRODUCER, conf) : NULL;
-    if (conf && rk == NULL)
-        rc = CLI_FAIL;
-    if (rk)
+    rd_kafka_t *rk = NULL;
+    if (rc == CLI_OK)
+        rc = cli_admin_client(cli, &rk);
+    if (rc == CLI_OK)
         rc = tp_send(cli, rk, np, argv[0], &a);
     rd_kafka_NewPartitions_destroy(np);
     if (rk)

@@ -261,3 +261,28 @@ Test(zk_codec, controller_and_epoch_round_trip)
     cr_assert_eq(v, 123456);
     free(d);
 }
+
+Test(zk_codec, config_change_round_trip_and_limits)
+{
+    struct zk_config_change c = {.seq = 7}, back;
+    snprintf(c.entity_type, sizeof(c.entity_type), "topics");
+    snprintf(c.entity_name, sizeof(c.entity_name), "orders");
+    uint8_t *d;
+    size_t n;
+    cr_assert_eq(zk_codec_config_change_encode(&c, &d, &n), KERR_NONE);
+    memset(&back, 0, sizeof(back));
+    cr_assert_eq(zk_codec_config_change_decode(d, n, &back), KERR_NONE);
+    free(d);
+    cr_assert_str_eq(back.entity_type, "topics");
+    cr_assert_str_eq(back.entity_name, "orders");
+    cr_assert_eq(back.seq, 0, "the sequence number comes from the znode name, not the payload");
+
+    /* no entity name, or a type too long for the struct: corrupt */
+    struct zk_config_change bad = {0};
+    snprintf(bad.entity_type, sizeof(bad.entity_type), "topics");
+    cr_assert_eq(zk_codec_config_change_encode(&bad, &d, &n), KERR_NONE);
+    cr_assert_eq(zk_codec_config_change_decode(d, n, &back), KERR__CORRUPT);
+    free(d);
+    static const uint8_t garbage[] = {0xff, 0xff, 0xff};
+    cr_assert_eq(zk_codec_config_change_decode(garbage, sizeof(garbage), &back), KERR__CORRUPT);
+}

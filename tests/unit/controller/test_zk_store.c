@@ -6,7 +6,9 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -652,6 +654,60 @@ Test(zk_store, delete_request_marks_and_lists)
     cr_assert_eq(zk_store_delete_requests_list(zs, &names, &n), KERR_NONE);
     cr_assert_eq(n, 0, "deletion removes the request too");
     zk_names_free(names, n);
+    zk_store_close(zs);
+}
+
+/* Notifications since `after`; asserts the call works. */
+static struct zk_config_change *changes_since(struct zk_store *zs, int64_t after, int *n,
+                                              int64_t *oldest, int64_t *newest)
+{
+    struct zk_config_change *v = NULL;
+    cr_assert_eq(zk_store_config_changes_since(zs, after, &v, n, oldest, newest), KERR_NONE);
+    return v;
+}
+
+Test(zk_store, config_changes_are_sequenced_and_trimmed)
+{
+    struct zk_store *zs = open_store();
+    int n;
+    int64_t oldest, newest, start;
+    free(changes_since(zs, INT64_MAX, &n, &oldest, &start));
+    cr_assert_eq(n, 0);
+    cr_assert_eq(zk_store_config_change_notify(zs, "topics", "a"), KERR_NONE);
+    cr_assert_eq(zk_store_config_change_notify(zs, "topics", "b"), KERR_NONE);
+    struct zk_config_change *v = changes_since(zs, start, &n, &oldest, &newest);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(v[0].entity_type, "topics");
+    cr_assert_str_eq(v[0].entity_name, "a");
+    cr_assert_str_eq(v[1].entity_name, "b");
+    cr_assert_lt(v[0].seq, v[1].seq);
+    cr_assert_eq(newest, v[1].seq);
+    int64_t a_seq = v[0].seq;
+    free(v);
+    v = changes_since(zs, a_seq, &n, &oldest, &newest);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(v[0].entity_name, "b", "only the newer one");
+    free(v);
+
+    /* the writer keeps the newest ZK_CONFIG_CHANGES_KEEP */
+    for (int i = 0; i < ZK_CONFIG_CHANGES_KEEP + 5; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "t%d", i);
+        cr_assert_eq(zk_store_config_change_notify(zs, "topics", name), KERR_NONE);
+    }
+    v = changes_since(zs, -1, &n, &oldest, &newest);
+    cr_assert_eq(n, ZK_CONFIG_CHANGES_KEEP);
+    cr_assert_eq(oldest, newest - (ZK_CONFIG_CHANGES_KEEP - 1));
+    cr_assert_gt(oldest, a_seq + 1, "a reader that saw only 'a' can tell it missed some");
+    char last[32];
+    snprintf(last, sizeof(last), "t%d", ZK_CONFIG_CHANGES_KEEP + 4);
+    cr_assert_str_eq(v[n - 1].entity_name, last);
+    free(v);
+
+    char longname[ZK_TOPIC_NAME_MAX + 2];
+    memset(longname, 'x', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    cr_assert_eq(zk_store_config_change_notify(zs, "topics", longname), KERR__INVALID);
     zk_store_close(zs);
 }
 

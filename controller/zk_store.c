@@ -1209,8 +1209,10 @@ kerr_t zk_store_partition_state_set(struct zk_store *zs, const char *topic, int 
     int32_t nv = 0;
     if (rc == ZOK)
         rc = zs_write(zs, path, data, len, st->version, true, &nv);
-    if (rc == ZOK)
+    if (rc == ZOK) {
         st->version = nv;
+        st->mzxid = 0; /* written, not read */
+    }
     zs_leave(zs, err = zs_write_err(rc, path));
 out_free:
     free(data);

@@ -214,6 +214,7 @@ static kerr_t zsb_write_result(const struct zsb_item *it, struct zk_partition_st
     int rc = zs_write_outcome(&it->w, it->rc, &nv);
     if (rc == ZOK) {
         st->version = nv;
+        st->mzxid = 0; /* written, not read */
         return KERR_NONE;
     }
     if (rc == ZNONODE)

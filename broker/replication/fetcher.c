@@ -27,7 +27,13 @@
  *      and appends the whole batches of the answer (a trailing partial batch
  *      is cut, KIP-74) with the leader's HW and log start.
  * Nothing eligible: a timer fires at the earliest retry time. No partition
- * left: the session is freed.
+ * left: the session is freed. A Fetch waits at the leader at most until the
+ * earliest retry time of a partition it leaves out (so a delayed partition
+ * never waits behind a long poll), and a partition added while a Fetch is
+ * in flight drops that Fetch and reconnects at once: otherwise, after a
+ * failover, the new partitions would wait up to replica.fetch.wait.max.ms
+ * behind a fetch parked at the new leader, and acks=all producers with
+ * them. A repeated fetchers_add() (same leader and epoch) changes nothing.
  *
  * Errors per partition: OFFSET_OUT_OF_RANGE below the leader's log start
  * restarts the local log there (truncate fully; when that start lies
@@ -139,6 +145,7 @@ struct fsession {
     int16_t inflight_api;
     int32_t corr;
     int64_t sent_ms;              /* monotonic time of the last request */
+    int32_t sent_wait_ms;         /* max_wait_ms of the last Fetch sent */
     struct fpart **sent;          /* parts named by the request in flight */
     int n_sent, cap_sent;
     int fails;                    /* consecutive connection failures */
@@ -659,9 +666,11 @@ static void session_send_next(struct fsession *s)
     fetch_collect(s, now, &next_retry);
     if (s->n_sent > 0) {
         const struct fetcher_config *cfg = &s->th->f->cfg;
+        /* a delayed partition left out must not wait behind a long poll */
+        s->sent_wait_ms = (int32_t)min64(cfg->max_wait_ms, next_retry - now);
         frame_begin(s, &b, API_FETCH, FETCH_VERSION);
         kbuf_put_i32(&b, cfg->self_id);
-        kbuf_put_i32(&b, cfg->max_wait_ms);
+        kbuf_put_i32(&b, s->sent_wait_ms);
         kbuf_put_i32(&b, cfg->min_bytes);
         kbuf_put_i32(&b, cfg->response_max_bytes);
         kbuf_put_u8(&b, 0);   /* isolation_level: read_uncommitted */
@@ -830,7 +839,7 @@ static bool session_handle(struct fsession *s, const uint8_t *body, size_t len)
     bool ok = fetch_parse(s, &in, &moved, &errors);
     /* Guard against a leader that answers empty fetches at once: never spin. */
     const struct fetcher_config *cfg = &s->th->f->cfg;
-    if (ok && !moved && !errors && clock_mono_ms() - s->sent_ms < cfg->max_wait_ms / 4) {
+    if (ok && !moved && !errors && clock_mono_ms() - s->sent_ms < s->sent_wait_ms / 4) {
         int64_t at = clock_mono_ms() + min64(cfg->backoff_ms, cfg->max_wait_ms);
         for (int i = 0; i < s->n_sent; i++)
             s->sent[i]->retry_at_ms = at;
@@ -988,6 +997,15 @@ static void job_remove_cb(void *arg)
     free(j);
 }
 
+/* The live entry of (t, p) in s, or NULL. */
+static struct fpart *session_find(struct fsession *s, const struct topic *t, int32_t p)
+{
+    for (struct fpart *fp = s->parts; fp; fp = fp->next)
+        if (!fp->dead && fp->t == t && fp->index == p)
+            return fp;
+    return NULL;
+}
+
 static void job_add_cb(void *arg)
 {
     struct fjob *j = arg;
@@ -995,6 +1013,12 @@ static void job_add_cb(void *arg)
     if (th->stopping)
         goto out;
     struct fsession *s = session_get(th, j->leader_id, j->host, j->port);
+    struct fpart *cur = s ? session_find(s, j->t, j->p) : NULL;
+    if (cur && cur->epoch == j->epoch && cur->state != FP_FAILED) {
+        /* a repeated LeaderAndIsr (same leader and epoch): carry on */
+        thread_drop(th, j->topic, j->p, cur);
+        goto out;
+    }
     struct fpart *fp = s ? calloc(1, sizeof(*fp)) : NULL;
     if (!fp) {
         say_error("repl", "out of memory adding fetch topic=%s partition=%d", j->topic, j->p);
@@ -1013,6 +1037,15 @@ static void job_add_cb(void *arg)
              j->topic, j->p, j->leader_id, j->host, j->port, j->epoch);
     /* s keeps fp, so dropping the old entry never frees s */
     thread_drop(th, j->topic, j->p, fp);
+    if (s->state == FS_WAITING && s->inflight_api == API_FETCH) {
+        /* the fetch in flight may sit parked at the leader for up to
+         * replica.fetch.wait.max.ms, holding the new partition back (after
+         * a failover: behind acks=all producers); drop it and reconnect */
+        say_debug("repl", "fetcher restarts its fetch for a new partition leader=%d",
+                  s->leader_id);
+        session_close(s);
+        evtimer_del(s->retry_ev);
+    }
     session_kick(s);
 out:
     if (j->t)

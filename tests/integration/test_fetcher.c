@@ -19,6 +19,9 @@
  *   - real_follower: broker 1 stays up and follows with its own fetcher
  *     (inside gregor-broker): acks=all records appear in its segment file
  *     exactly as in the leader's.
+ *   - added_partition_does_not_wait_behind_a_parked_fetch: a partition
+ *     added while the session's long poll is parked at the leader is
+ *     fetched at once, and the other partition carries on.
  *   - fetcher_backoff (no cluster): a leader that refuses connections is
  *     retried at backoff_ms, not in a loop.
  */
@@ -210,9 +213,9 @@ static struct topic *local_follower(const char *topic, const char *dir, int32_t 
     return t;
 }
 
-static struct fetchers *start_fetchers(void)
+static struct fetchers *start_fetchers_wait(int32_t max_wait_ms)
 {
-    struct fetcher_config cfg = {.self_id = 1, .n_threads = 2, .max_wait_ms = 200,
+    struct fetcher_config cfg = {.self_id = 1, .n_threads = 2, .max_wait_ms = max_wait_ms,
                                  .min_bytes = 1, .max_bytes = 64 * 1024,
                                  .response_max_bytes = 1 << 20, .socket_timeout_ms = 10000,
                                  .backoff_ms = 200};
@@ -220,6 +223,8 @@ static struct fetchers *start_fetchers(void)
     cr_assert(f);
     return f;
 }
+
+static struct fetchers *start_fetchers(void) { return start_fetchers_wait(200); }
 
 /* Waits until the local LEO is leo (and the local HW hw, unless hw < 0). */
 static void wait_position(struct partition *part, int32_t epoch, int64_t leo, int64_t hw,
@@ -409,6 +414,47 @@ Test(fetcher, catch_up)
 
     fetchers_free(f);
     topic_unref(t);
+    harness_rmtree(dir);
+    free(dir);
+}
+
+/* A partition added while the session's fetch sits parked at the leader
+ * (max_wait 5 s, nothing new to read) is fetched at once, not after the
+ * wait: after a failover, acks=all producers wait for exactly this. */
+Test(fetcher, added_partition_does_not_wait_behind_a_parked_fetch)
+{
+    char ta[64], tb[64];
+    itest_topic("fetch-parked", ta, sizeof(ta));
+    itest_topic("fetch-added", tb, sizeof(tb));
+    create_topic_01(ta);
+    create_topic_01(tb);
+    stop_broker1();
+    produce_n(ta, 5, "1");
+    produce_n(tb, 20, "1");
+    int32_t ea = stable_epoch(ta), eb = stable_epoch(tb);
+    char *dir = harness_mkdtemp("fetcher-parked");
+    cr_assert(dir);
+    struct topic *a = local_follower(ta, dir, ea), *b = local_follower(tb, dir, eb);
+    struct fetchers *f = start_fetchers_wait(5000);
+    int port = broker_proc_port(leader_proc());
+    fetchers_add(f, a, 0, 0, "localhost", port, ea);
+    wait_position(a->parts[0], ea, 5, 5, f);
+    usleep(300 * 1000); /* the next fetch of a is parked now */
+
+    int64_t t0 = now_ms();
+    fetchers_add(f, b, 0, 0, "localhost", port, eb);
+    wait_position(b->parts[0], eb, 20, -1, f);
+    int64_t took = now_ms() - t0;
+    fprintf(stderr, "fetcher: added partition caught up in %" PRId64 " ms\n", took);
+    cr_expect_lt(took, 2500, "the added partition waited %" PRId64 " ms behind a parked fetch",
+                 took);
+    /* a keeps following on the new connection */
+    produce_n(ta, 3, "1");
+    wait_position(a->parts[0], ea, 8, -1, f);
+
+    fetchers_free(f);
+    topic_unref(a);
+    topic_unref(b);
     harness_rmtree(dir);
     free(dir);
 }

@@ -143,23 +143,40 @@ static kerr_t admin_apply_topic(struct broker *b, const char *name, int32_t n_pa
     return KERR_NONE;
 }
 
+/* Fills zt's config arrays (new: free() both, also on failure) with the n
+ * "key", "value" pairs of kv. false on OOM. */
+static bool zt_set_configs(struct zk_topic *zt, char *const *kv, int n)
+{
+    zt->n_configs = n;
+    zt->config_keys = calloc((size_t)n + 1, sizeof(*zt->config_keys));
+    zt->config_values = calloc((size_t)n + 1, sizeof(*zt->config_values));
+    if (!zt->config_keys || !zt->config_values)
+        return false;
+    for (int i = 0; i < n; i++) {
+        snprintf(zt->config_keys[i], sizeof(zt->config_keys[i]), "%s", kv[2 * i]);
+        snprintf(zt->config_values[i], sizeof(zt->config_values[i]), "%s", kv[2 * i + 1]);
+    }
+    return true;
+}
+
+char **admin_topic_kv(const struct zk_topic *zt)
+{
+    char **kv = calloc((size_t)(2 * zt->n_configs + 1), sizeof(char *));
+    for (int i = 0; kv && i < zt->n_configs; i++) {
+        kv[2 * i] = zt->config_keys[i];
+        kv[2 * i + 1] = zt->config_values[i];
+    }
+    return kv;
+}
+
 static kerr_t admin_write_topic(struct broker *b, const struct topic_spec *sp, int32_t n_parts,
                                 int16_t rf, int32_t *replicas, char *msg, size_t n)
 {
     struct zk_topic zt = {.n_partitions = n_parts, .replication_factor = rf, .replicas = replicas};
     snprintf(zt.name, sizeof(zt.name), "%s", sp->name);
-    zt.n_configs = sp->n_config;
-    zt.config_keys = calloc((size_t)(sp->n_config + 1), sizeof(*zt.config_keys));
-    zt.config_values = calloc((size_t)(sp->n_config + 1), sizeof(*zt.config_values));
     kerr_t rc = KERR_UNKNOWN_SERVER_ERROR;
-    if (zt.config_keys && zt.config_values) {
-        for (int i = 0; i < sp->n_config; i++) {
-            snprintf(zt.config_keys[i], sizeof(zt.config_keys[i]), "%s", sp->config_kv[2 * i]);
-            snprintf(zt.config_values[i], sizeof(zt.config_values[i]), "%s",
-                     sp->config_kv[2 * i + 1]);
-        }
+    if (zt_set_configs(&zt, sp->config_kv, sp->n_config))
         rc = zk_store_topic_create(b->zk, &zt);
-    }
     free(zt.config_keys);
     free(zt.config_values);
     if (rc == KERR_TOPIC_ALREADY_EXISTS)
@@ -222,18 +239,7 @@ static kerr_t store_topic_config(struct broker *b, const char *name, char *const
     if (rc != KERR_NONE)
         return rc;
     struct zk_topic upd = zt;
-    upd.n_configs = n_kv;
-    upd.config_keys = calloc((size_t)n_kv + 1, sizeof(*upd.config_keys));
-    upd.config_values = calloc((size_t)n_kv + 1, sizeof(*upd.config_values));
-    if (upd.config_keys && upd.config_values) {
-        for (int i = 0; i < n_kv; i++) {
-            snprintf(upd.config_keys[i], sizeof(upd.config_keys[i]), "%s", kv[2 * i]);
-            snprintf(upd.config_values[i], sizeof(upd.config_values[i]), "%s", kv[2 * i + 1]);
-        }
-        rc = zk_store_topic_config_set(b->zk, &upd);
-    } else {
-        rc = KERR__NOMEM;
-    }
+    rc = zt_set_configs(&upd, kv, n_kv) ? zk_store_topic_config_set(b->zk, &upd) : KERR__NOMEM;
     free(upd.config_keys);
     free(upd.config_values);
     zk_topic_destroy(&zt);
@@ -345,11 +351,7 @@ static int load_one_topic(struct broker *b, const char *name)
         say_error("zk", "cannot read topic topic=%s err=%s", name, kerr_name(rc));
         return -1;
     }
-    char **kv = calloc((size_t)(2 * zt.n_configs + 1), sizeof(char *));
-    for (int i = 0; kv && i < zt.n_configs; i++) {
-        kv[2 * i] = zt.config_keys[i];
-        kv[2 * i + 1] = zt.config_values[i];
-    }
+    char **kv = admin_topic_kv(&zt);
     char msg[256];
     rc = kv ? admin_apply_topic(b, name, zt.n_partitions, (int16_t)zt.replication_factor,
                                 zt.replicas, kv, zt.n_configs, true, msg, sizeof(msg))

@@ -19,6 +19,7 @@
 
 struct broker;
 struct topic;
+struct zk_topic;
 
 /* One topic to create, as decoded from CreateTopics (or auto-creation). */
 struct topic_spec {
@@ -44,6 +45,10 @@ struct partitions_spec {
 
 /* Validates a topic name: [a-zA-Z0-9._-], 1..249 chars, not "." or "..". */
 bool admin_topic_name_valid(const char *name, size_t len);
+
+/* zt's overrides as "key", "value" pairs pointing into zt (free() the
+ * array only; valid while zt is), NULL on OOM. */
+char **admin_topic_kv(const struct zk_topic *zt);
 
 /* Creates a topic (or only validates it). Returns a Kafka error code with
  * a message in msg for errors. Admin worker or start-up. */

@@ -16,6 +16,7 @@
  * The broker that made a change applies it twice; the second is a no-op.
  */
 #include "broker/config_watch.h"
+#include "broker/admin.h"
 #include "broker/net/worker.h"
 #include "broker/server.h"
 #include "broker/topics.h"
@@ -53,11 +54,7 @@ static void reload_topic(struct broker *b, const char *name)
         topic_unref(t);
         return;
     }
-    char **kv = calloc((size_t)(2 * zt.n_configs + 1), sizeof(char *));
-    for (int i = 0; kv && i < zt.n_configs; i++) {
-        kv[2 * i] = zt.config_keys[i];
-        kv[2 * i + 1] = zt.config_values[i];
-    }
+    char **kv = admin_topic_kv(&zt);
     if (kv && topic_set_config(t, kv, zt.n_configs, &b->topic_defaults))
         say_info("kafka", "topic config reloaded topic=%s overrides=%d", name, zt.n_configs);
     else

@@ -88,6 +88,34 @@ int cli_usage_positional(const struct cli *cli, const char *what)
     return cli_usage_error("%s: %s (see 'gregor %s --help')", cli->cmd, what, cli->cmd);
 }
 
+int cli_run_sub(struct cli *cli, int argc, char **argv, const struct cli_sub *subs, size_t n,
+                const char *help)
+{
+    int npos = cli_parse(cli, argc, argv, NULL, NULL, NULL, true);
+    if (npos < 0)
+        return CLI_USAGE;
+    if (npos == 0) {
+        if (cli->help)
+            return fputs(help, stdout), CLI_OK;
+        char what[512] = "missing subcommand (";
+        for (size_t i = 0; i < n; i++) {
+            size_t l = strlen(what);
+            snprintf(what + l, sizeof(what) - l, "%s%s", i ? ", " : "", subs[i].name);
+        }
+        size_t l = strlen(what);
+        snprintf(what + l, sizeof(what) - l, ")");
+        return cli_usage_positional(cli, what);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(argv[0], subs[i].name) == 0) {
+            cli->cmd = subs[i].full;
+            return subs[i].run(cli, npos - 1, argv + 1);
+        }
+    }
+    return cli_usage_error("%s: unknown subcommand '%s' (see 'gregor %s --help')", cli->cmd,
+                           argv[0], cli->cmd);
+}
+
 /* Reports a malformed option, with a pointer to the right --help. */
 static int cli_bad_option(const struct cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -87,6 +87,19 @@ bool cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Reports a missing or excess positional for `cli->cmd`; returns CLI_USAGE. */
 int cli_usage_positional(const struct cli *cli, const char *what);
 
+/* A subcommand of a command group (`topic`, `cluster`). */
+struct cli_sub {
+    const char *name;                              /* as typed: "create" */
+    const char *full;                              /* cli->cmd while it runs */
+    int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+/* Runs the subcommand of group cli->cmd that argv[0] names, out of
+ * subs[0..n); without one prints `help` (--help) or a usage error listing
+ * the subcommands; an unknown one is a usage error. */
+int cli_run_sub(struct cli *cli, int argc, char **argv, const struct cli_sub *subs, size_t n,
+                const char *help);
+
 /* ---- client.c: librdkafka set-up ---------------------------------------- */
 
 /*

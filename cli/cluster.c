@@ -262,24 +262,13 @@ static const char cluster_help[] =
     "                                           (--unclean) elect offline ones\n"
     "Run 'gregor cluster <subcommand> --help' for details.\n";
 
+static const struct cli_sub cluster_subs[] = {
+    {"info", "cluster info", cluster_info},
+    {"elect-leaders", "cluster elect-leaders", cluster_elect_leaders},
+};
+
 int cluster_main(struct cli *cli, int argc, char **argv)
 {
-    int npos = cli_parse(cli, argc, argv, NULL, NULL, NULL, true);
-    if (npos < 0)
-        return CLI_USAGE;
-    if (npos == 0) {
-        if (cli->help)
-            return fputs(cluster_help, stdout), CLI_OK;
-        return cli_usage_positional(cli, "missing subcommand (info, elect-leaders)");
-    }
-    if (strcmp(argv[0], "info") == 0) {
-        cli->cmd = "cluster info";
-        return cluster_info(cli, npos - 1, argv + 1);
-    }
-    if (strcmp(argv[0], "elect-leaders") == 0) {
-        cli->cmd = "cluster elect-leaders";
-        return cluster_elect_leaders(cli, npos - 1, argv + 1);
-    }
-    return cli_usage_error("cluster: unknown subcommand '%s' (see 'gregor cluster --help')",
-                           argv[0]);
+    return cli_run_sub(cli, argc, argv, cluster_subs,
+                       sizeof(cluster_subs) / sizeof(cluster_subs[0]), cluster_help);
 }

@@ -329,13 +329,7 @@ static int topic_list(struct cli *cli, int argc, char **argv)
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-struct topic_sub {
-    const char *name;                              /* subcommand as typed */
-    const char *full;                              /* for messages */
-    int (*run)(struct cli *cli, int argc, char **argv);
-};
-
-static const struct topic_sub topic_subs[] = {
+static const struct cli_sub topic_subs[] = {
     {"create", "topic create", topic_create},
     {"list", "topic list", topic_list},
     {"describe", "topic describe", topic_describe},
@@ -359,21 +353,6 @@ static const char topic_help[] =
 
 int topic_main(struct cli *cli, int argc, char **argv)
 {
-    int npos = cli_parse(cli, argc, argv, NULL, NULL, NULL, true);
-    if (npos < 0)
-        return CLI_USAGE;
-    if (npos == 0) {
-        if (cli->help)
-            return fputs(topic_help, stdout), CLI_OK;
-        return cli_usage_positional(
-            cli, "missing subcommand (create, list, describe, delete, alter-config, "
-                 "alter-partitions)");
-    }
-    for (size_t i = 0; i < sizeof(topic_subs) / sizeof(topic_subs[0]); i++) {
-        if (strcmp(argv[0], topic_subs[i].name) == 0) {
-            cli->cmd = topic_subs[i].full;
-            return topic_subs[i].run(cli, npos - 1, argv + 1);
-        }
-    }
-    return cli_usage_error("topic: unknown subcommand '%s' (see 'gregor topic --help')", argv[0]);
+    return cli_run_sub(cli, argc, argv, topic_subs, sizeof(topic_subs) / sizeof(topic_subs[0]),
+                       topic_help);
 }

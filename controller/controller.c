@@ -382,6 +382,15 @@ void ctrl_changes_destroy(struct ctrl_changes *ch)
     *ch = (struct ctrl_changes){0};
 }
 
+void ctrl_push_or_resign(struct controller *c, struct ctrl_changes *ch, bool fenced)
+{
+    if (fenced)
+        ctrl_resign(c, "fenced by a newer controller");
+    else
+        ctrl_push_changes(c, ch);
+    ctrl_changes_destroy(ch);
+}
+
 static bool add_topic(struct controller *c, struct ctopic *t)
 {
     struct ctopic **v = realloc(c->topics, sizeof(*v) * (size_t)(c->n_topics + 1));
@@ -591,12 +600,8 @@ void ctrl_settle_some(struct controller *c, const struct ctrl_changes *todo)
     }
     fenced = ctrl_update_partitions(c, todo->v, todo->n, settle_decide, &sc, &ch, NULL, NULL) ==
              KERR_NOT_CONTROLLER;
-    if (!fenced)
-        ctrl_push_changes(c, &ch);
     settle_ctx_destroy(&sc);
-    ctrl_changes_destroy(&ch);
-    if (fenced)
-        ctrl_resign(c, "fenced by a newer controller");
+    ctrl_push_or_resign(c, &ch, fenced);
 }
 
 /* Adopts the grown assignment zt (its rows past t->n_parts; taken) and

@@ -110,6 +110,9 @@ void ctrl_settle_some(struct controller *c, const struct ctrl_changes *todo);
 /* Appends (t, p) to ch; false on OOM. */
 bool ctrl_changes_add(struct ctrl_changes *ch, struct ctopic *t, int p);
 void ctrl_changes_destroy(struct ctrl_changes *ch);
+/* Ends a batch of state writes: pushes ch (ctrl_push_changes()), or, when
+ * fenced, resigns instead; then empties ch. */
+void ctrl_push_or_resign(struct controller *c, struct ctrl_changes *ch, bool fenced);
 
 /* ctrl_isr.c: decodes an AlterIsr request (borrowed) and appends the packed
  * response to out. */

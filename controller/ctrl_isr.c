@@ -268,11 +268,7 @@ void ctrl_alter_isr(struct controller *c, const uint8_t *body, size_t len, struc
         resp.partitions = res;
     }
     (void)rpc_alter_isr_resp_encode(&resp, out);
-    if (fenced)
-        ctrl_resign(c, "fenced by a newer controller");
-    else
-        ctrl_push_changes(c, &changes);
-    ctrl_changes_destroy(&changes);
+    ctrl_push_or_resign(c, &changes, fenced);
     free(res);
     free(slots);
     rpc_alter_isr_req_destroy(&req);

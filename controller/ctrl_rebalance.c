@@ -201,11 +201,7 @@ static void elect_run(struct controller *c, struct elect_job *ej)
     int n = ok ? elect_targets(c, ej, names, parts, tops) : 0;
     bool fenced = n > 0 && !elect_known(c, &ec, n, parts, tops, errs, &changes);
     ej->done(ej->arg, n, names, parts, errs);
-    if (fenced)
-        ctrl_resign(c, "fenced by a newer controller");
-    else
-        ctrl_push_changes(c, &changes);
-    ctrl_changes_destroy(&changes);
+    ctrl_push_or_resign(c, &changes, fenced);
     elect_ctx_destroy(&ec);
     free(names);
     free(parts);
@@ -307,11 +303,7 @@ static void rebalance_cb(evutil_socket_t fd, short what, void *arg)
     bool ok = elect_ctx_init(c, CONTROLLER_ELECT_PREFERRED, &ec);
     for (int i = 0; ok && i < ec.n_eligible && !fenced; i++)
         fenced = !rebalance_broker(c, ec.eligible[i], &ec, &changes);
-    if (fenced)
-        ctrl_resign(c, "fenced by a newer controller");
-    else
-        ctrl_push_changes(c, &changes);
-    ctrl_changes_destroy(&changes);
+    ctrl_push_or_resign(c, &changes, fenced);
     elect_ctx_destroy(&ec);
 }
 

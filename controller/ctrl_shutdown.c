@@ -124,12 +124,8 @@ void ctrl_controlled_shutdown(struct controller *c, const uint8_t *body, size_t 
     if (err != KERR_NONE)
         resp.n_remaining = 0;
     (void)rpc_controlled_shutdown_resp_encode(&resp, out);
-    if (err == KERR_NOT_CONTROLLER && c->active)
-        ctrl_resign(c, "fenced by a newer controller");
-    else
-        ctrl_push_changes(c, &changes);
+    ctrl_push_or_resign(c, &changes, err == KERR_NOT_CONTROLLER && c->active);
     free(left);
     free(eligible);
-    ctrl_changes_destroy(&changes);
     rpc_controlled_shutdown_req_destroy(&req);
 }

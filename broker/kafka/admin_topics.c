@@ -141,12 +141,18 @@ static bool decode_topic(struct kslice *s, struct create_item *it)
     return decode_assignments(s, it) && decode_configs(s, it);
 }
 
+/* True when the item's topic is visible with leaders here (or need not be). */
+static bool create_item_visible(const struct create_job *job, const struct create_item *it)
+{
+    return it->err != KERR_NONE || job->validate_only ||
+           admin_cache_shows(job->req->broker, it->spec.name, true, 0);
+}
+
 static bool create_ready(void *arg)
 {
     struct create_job *job = arg;
     for (int i = 0; i < job->n; i++)
-        if (job->items[i].err == KERR_NONE && !job->validate_only &&
-            !admin_cache_shows(job->req->broker, job->items[i].spec.name, true, 0))
+        if (!create_item_visible(job, &job->items[i]))
             return false;
     return true;
 }
@@ -162,8 +168,7 @@ static void create_finish(void *arg, bool timed_out)
     kw_put_array_len(o, false, job->n);
     for (int i = 0; i < job->n; i++) {
         struct create_item *it = &job->items[i];
-        if (timed_out && job->timeout_ms > 0 && it->err == KERR_NONE && !job->validate_only &&
-            !admin_cache_shows(req->broker, it->spec.name, true, 0)) {
+        if (timed_out && job->timeout_ms > 0 && !create_item_visible(job, it)) {
             it->err = KERR_REQUEST_TIMED_OUT;
             snprintf(it->msg, sizeof(it->msg), "created, but no leader was elected in time");
         }
@@ -240,12 +245,18 @@ struct delete_job {
     int32_t timeout_ms;
 };
 
+/* True when topic i is gone from the cache here (or need not be). */
+static bool delete_item_gone(const struct delete_job *job, int i)
+{
+    return job->errs[i] != KERR_NONE ||
+           admin_cache_shows(job->req->broker, job->names[i], false, 0);
+}
+
 static bool delete_ready(void *arg)
 {
     struct delete_job *job = arg;
     for (int i = 0; i < job->n; i++)
-        if (job->errs[i] == KERR_NONE &&
-            !admin_cache_shows(job->req->broker, job->names[i], false, 0))
+        if (!delete_item_gone(job, i))
             return false;
     return true;
 }
@@ -260,8 +271,7 @@ static void delete_finish(void *arg, bool timed_out)
     kw_put_array_len(o, false, job->n);
     for (int i = 0; i < job->n; i++) {
         kerr_t err = job->errs[i];
-        if (timed_out && job->timeout_ms > 0 && err == KERR_NONE &&
-            !admin_cache_shows(req->broker, job->names[i], false, 0))
+        if (timed_out && job->timeout_ms > 0 && !delete_item_gone(job, i))
             err = KERR_REQUEST_TIMED_OUT;
         kw_put_str(o, false, job->names[i]);
         kbuf_put_i16(o, err);

@@ -384,29 +384,6 @@ static void ofle_put_part(struct fsession *s, struct fpart *fp, struct kbuf *b)
     kbuf_put_i32(b, partition_latest_epoch(fp_partition(fp)));
 }
 
-/* Collects the partitions due for truncation into s->sent; those with an
- * empty epoch cache are truncated to the local HW on the spot. */
-static void ofle_collect(struct fsession *s, int64_t now, int64_t *next_retry)
-{
-    for (struct fpart *fp = s->parts; fp; fp = fp->next) {
-        if (fp->dead || fp->state != FP_TRUNCATE)
-            continue;
-        if (fp->retry_at_ms > now) {
-            *next_retry = min64(*next_retry, fp->retry_at_ms);
-            continue;
-        }
-        int64_t leo, hw;
-        if (!part_position(s, fp, &leo, &hw))
-            continue;
-        if (partition_latest_epoch(fp_partition(fp)) < 0) {
-            part_truncate(s, fp, min64(hw, leo), false, leo, now);
-            continue;
-        }
-        if (!sent_push(s, fp))
-            return;
-    }
-}
-
 static void ofle_result(struct fsession *s, struct fpart *fp, int16_t err, int32_t end_epoch,
                         int64_t end_offset, int64_t now)
 {
@@ -469,10 +446,15 @@ static void fetch_put_part(struct fsession *s, struct fpart *fp, struct kbuf *b)
     kbuf_put_i32(b, s->th->f->cfg.max_bytes);
 }
 
-static void fetch_collect(struct fsession *s, int64_t now, int64_t *next_retry)
+/* Collects into s->sent the partitions in `state` (FP_TRUNCATE: due for
+ * OffsetForLeaderEpoch; FP_FETCH: due for a Fetch from the local LEO)
+ * whose retry time has come; *next_retry gets the earliest of the others.
+ * Partitions to truncate with an empty epoch cache are truncated to the
+ * local HW on the spot. */
+static void collect(struct fsession *s, enum fp_state state, int64_t now, int64_t *next_retry)
 {
     for (struct fpart *fp = s->parts; fp; fp = fp->next) {
-        if (fp->dead || fp->state != FP_FETCH)
+        if (fp->dead || fp->state != state)
             continue;
         if (fp->retry_at_ms > now) {
             *next_retry = min64(*next_retry, fp->retry_at_ms);
@@ -481,7 +463,12 @@ static void fetch_collect(struct fsession *s, int64_t now, int64_t *next_retry)
         int64_t leo, hw;
         if (!part_position(s, fp, &leo, &hw))
             continue;
-        fp->fetch_offset = leo;
+        if (state == FP_TRUNCATE && partition_latest_epoch(fp_partition(fp)) < 0) {
+            part_truncate(s, fp, min64(hw, leo), false, leo, now);
+            continue;
+        }
+        if (state == FP_FETCH)
+            fp->fetch_offset = leo;
         if (!sent_push(s, fp))
             return;
     }
@@ -655,7 +642,7 @@ static void session_send_next(struct fsession *s)
     struct kbuf b;
     kbuf_init(&b);
     s->n_sent = 0;
-    ofle_collect(s, now, &next_retry);
+    collect(s, FP_TRUNCATE, now, &next_retry);
     if (s->n_sent > 0) {
         frame_begin(s, &b, API_OFFSET_FOR_LEADER_EPOCH, OFLE_VERSION);
         kbuf_put_i32(&b, s->th->f->cfg.self_id);
@@ -663,7 +650,7 @@ static void session_send_next(struct fsession *s)
         session_send(s, &b, API_OFFSET_FOR_LEADER_EPOCH);
         goto out;
     }
-    fetch_collect(s, now, &next_retry);
+    collect(s, FP_FETCH, now, &next_retry);
     if (s->n_sent > 0) {
         const struct fetcher_config *cfg = &s->th->f->cfg;
         /* a delayed partition left out must not wait behind a long poll */

@@ -191,6 +191,18 @@ static void stop_broker1(void)
     cr_assert_eq(broker_proc_stop(tcluster_fixture()->broker[1], 20), 0, "broker 1 exit");
 }
 
+/* Creates a topic named after prefix (into topic, size n) on [0, 1],
+ * stops broker 1 and produces `records` to the leader alone; returns the
+ * leader's settled epoch. */
+static int32_t topic_on_leader_alone(const char *prefix, char *topic, size_t n, int records)
+{
+    itest_topic(prefix, topic, n);
+    create_topic_01(topic);
+    stop_broker1();
+    produce_n(topic, records, "1");
+    return stable_epoch(topic);
+}
+
 /* The local replica 1 of (topic, 0) in dir, following broker 0 at epoch. */
 static struct topic *local_follower(const char *topic, const char *dir, int32_t epoch)
 {
@@ -367,11 +379,7 @@ static void wait_leader_hw(const char *topic, int64_t want)
 Test(fetcher, catch_up)
 {
     char topic[64];
-    itest_topic("fetch-catchup", topic, sizeof(topic));
-    create_topic_01(topic);
-    stop_broker1();
-    produce_n(topic, 300, "1");
-    int32_t epoch = stable_epoch(topic);
+    int32_t epoch = topic_on_leader_alone("fetch-catchup", topic, sizeof(topic), 300);
 
     char *dir = harness_mkdtemp("fetcher-local");
     cr_assert(dir);
@@ -482,11 +490,7 @@ static void append_fake(struct partition *part, int32_t epoch, int64_t base, int
 Test(fetcher, truncation)
 {
     char topic[64];
-    itest_topic("fetch-trunc", topic, sizeof(topic));
-    create_topic_01(topic);
-    stop_broker1();
-    produce_n(topic, 50, "1");
-    int32_t epoch = stable_epoch(topic);
+    int32_t epoch = topic_on_leader_alone("fetch-trunc", topic, sizeof(topic), 50);
 
     char *dir = harness_mkdtemp("fetcher-local");
     cr_assert(dir);
@@ -591,11 +595,7 @@ static void delete_records(const char *topic, int64_t offset)
 Test(fetcher, restart_at_leader_log_start)
 {
     char topic[64];
-    itest_topic("fetch-oor", topic, sizeof(topic));
-    create_topic_01(topic);
-    stop_broker1();
-    produce_n(topic, 100, "1");
-    int32_t epoch = stable_epoch(topic);
+    int32_t epoch = topic_on_leader_alone("fetch-oor", topic, sizeof(topic), 100);
 
     /* a first replica moves the leader's HW, so that records can go */
     char *dir = harness_mkdtemp("fetcher-local");

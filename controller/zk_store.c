@@ -48,6 +48,7 @@
 
 #include "common/base.h"
 #include "common/clock.h"
+#include "common/names.h"
 #include "common/say.h"
 #include "controller/zk_codec.h"
 
@@ -836,20 +837,11 @@ kerr_t zk_store_list_brokers(struct zk_store *zs, struct zk_broker_reg **regs, i
 
 /* ---- topics ------------------------------------------------------------- */
 
-/* Kafka's rule: 1..249 of [A-Za-z0-9._-], not "." or "..". Also keeps
- * names safe to put in a znode path. */
+/* Kafka's rule (common/names.c). Also keeps names safe to put in a znode
+ * path. */
 bool zs_topic_name_ok(const char *name)
 {
-    size_t n = name ? strlen(name) : 0;
-    if (n == 0 || n > ZK_TOPIC_NAME_MAX || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
+    return topic_name_legal_z(name);
 }
 
 static bool zs_topic_shape_ok(const struct zk_topic *t)

@@ -18,6 +18,7 @@
 #include "broker/admin.h"
 #include "broker/metadata_cache.h"
 #include "broker/server.h"
+#include "common/names.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,7 @@ static void write_missing(struct req *req, struct kstr name, bool allow_create)
     struct broker *b = req->broker;
     struct kbuf *o = &req->out;
     kerr_t err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-    if (!admin_topic_name_valid(name.ptr, (size_t)name.len)) {
+    if (!topic_name_legal(name.ptr, (size_t)name.len)) {
         err = KERR_INVALID_TOPIC_EXCEPTION;
     } else if (allow_create && b->cfg->auto_create_topics_enable) {
         admin_auto_create_async(b, name.ptr, (size_t)name.len);

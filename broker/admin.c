@@ -25,6 +25,7 @@
 #include "controller/assign.h"
 #include "controller/zk_store.h"
 #include "common/base.h"
+#include "common/names.h"
 #include "common/say.h"
 
 #include <event2/event.h>
@@ -33,20 +34,36 @@
 #include <string.h>
 
 
-bool admin_topic_name_valid(const char *name, size_t len)
+/* The Kafka error for a failed ZooKeeper call rc (an internal code): a
+ * lost or timed-out ZooKeeper connection is retriable, REQUEST_TIMED_OUT
+ * (as Kafka's ZooKeeper mode answers), with a message in msg; Kafka codes
+ * pass through; anything else is UNKNOWN_SERVER_ERROR. */
+static kerr_t zk_failure(kerr_t rc, const char *what, char *msg, size_t n)
 {
-    if (!name || len == 0 || len > TOPIC_NAME_MAX)
-        return false;
-    if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == '-';
-        if (!ok)
-            return false;
+    if (rc >= 0)
+        return rc;
+    if (rc == KERR__ZK || rc == KERR__TIMEOUT) {
+        snprintf(msg, n, "ZooKeeper is unavailable (%s); retry later", what);
+        return KERR_REQUEST_TIMED_OUT;
     }
-    return true;
+    snprintf(msg, n, "cannot %s: %s", what, kerr_name(rc));
+    return KERR_UNKNOWN_SERVER_ERROR;
+}
+
+kerr_t admin_topic_check(struct broker *b, const char *name, char *msg, size_t n)
+{
+    struct zk_topic zt;
+    kerr_t rc = zk_store_topic_get(b->zk, name, &zt);
+    if (rc == KERR_NONE) {
+        zk_topic_destroy(&zt);
+        return KERR_NONE;
+    }
+    if (rc == KERR_UNKNOWN_TOPIC_OR_PARTITION || rc == KERR__NOENT ||
+        rc == KERR_INVALID_TOPIC_EXCEPTION) {
+        snprintf(msg, n, "topic '%s' does not exist", name);
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    }
+    return zk_failure(rc, "read the topic", msg, n);
 }
 
 /* Spreads n_parts * rf replicas over the live brokers (controller/assign.c:
@@ -72,7 +89,7 @@ static kerr_t assign_live(const struct broker_info *live, int n_live, int32_t n_
 static kerr_t validate_spec(struct broker *b, const struct topic_spec *sp, int32_t n_parts,
                             int16_t rf, int n_live, char *msg, size_t n)
 {
-    if (!admin_topic_name_valid(sp->name, strlen(sp->name))) {
+    if (!topic_name_legal_z(sp->name)) {
         snprintf(msg, n, "invalid topic name '%s': use 1-249 of [a-zA-Z0-9._-]", sp->name);
         return KERR_INVALID_TOPIC_EXCEPTION;
     }
@@ -82,6 +99,11 @@ static kerr_t validate_spec(struct broker *b, const struct topic_spec *sp, int32
     }
     if (n_parts < 1) {
         snprintf(msg, n, "number of partitions must be at least 1");
+        return KERR_INVALID_PARTITIONS;
+    }
+    if (n_parts > b->cfg->gregor_max_partitions) {
+        snprintf(msg, n, "number of partitions %d is larger than gregor.max.partitions (%d)",
+                 n_parts, b->cfg->gregor_max_partitions);
         return KERR_INVALID_PARTITIONS;
     }
     if (rf < 1) {
@@ -179,12 +201,13 @@ static kerr_t admin_write_topic(struct broker *b, const struct topic_spec *sp, i
         rc = zk_store_topic_create(b->zk, &zt);
     free(zt.config_keys);
     free(zt.config_values);
-    if (rc == KERR_TOPIC_ALREADY_EXISTS)
+    if (rc == KERR_TOPIC_ALREADY_EXISTS) {
         snprintf(msg, n, "topic '%s' already exists", sp->name);
-    else if (rc != KERR_NONE)
-        snprintf(msg, n, "cannot store topic in ZooKeeper: %s", kerr_name(rc));
-    if (rc != KERR_NONE && rc != KERR_TOPIC_ALREADY_EXISTS && rc != KERR_INVALID_TOPIC_EXCEPTION)
-        rc = KERR_UNKNOWN_SERVER_ERROR;
+    } else if (rc == KERR_NOT_CONTROLLER) {
+        snprintf(msg, n, "another controller is being elected; retry");
+    } else if (rc != KERR_NONE && rc != KERR_INVALID_TOPIC_EXCEPTION) {
+        rc = zk_failure(rc, "store the topic in ZooKeeper", msg, n);
+    }
     return rc;
 }
 
@@ -203,11 +226,13 @@ kerr_t admin_create_topic(struct broker *b, const struct topic_spec *sp, bool va
     if (rc == KERR_NONE)
         rc = validate_spec(b, sp, n_parts, rf, n_live, msg, n);
     if (rc == KERR_NONE) {
-        struct zk_topic zt;
-        if (zk_store_topic_get(b->zk, sp->name, &zt) == KERR_NONE) {
-            zk_topic_destroy(&zt);
+        rc = admin_topic_check(b, sp->name, msg, n);
+        if (rc == KERR_NONE) {
             snprintf(msg, n, "topic '%s' already exists", sp->name);
             rc = KERR_TOPIC_ALREADY_EXISTS;
+        } else if (rc == KERR_UNKNOWN_TOPIC_OR_PARTITION) {
+            msg[0] = '\0';
+            rc = KERR_NONE;
         }
     }
     if (rc != KERR_NONE || validate_only)
@@ -249,22 +274,20 @@ static kerr_t store_topic_config(struct broker *b, const char *name, char *const
 kerr_t admin_alter_topic_config(struct broker *b, const char *name, char *const *kv, int n_kv,
                                 bool validate_only, char *msg, size_t n)
 {
-    struct zk_topic zt;
-    if (zk_store_topic_get(b->zk, name, &zt) != KERR_NONE) {
-        snprintf(msg, n, "topic '%s' does not exist", name);
-        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
-    }
-    zk_topic_destroy(&zt);
+    kerr_t rc = admin_topic_check(b, name, msg, n);
+    if (rc != KERR_NONE)
+        return rc;
     struct topic *t = topics_get(b->topics, name, strlen(name)); /* NULL: no local replica */
-    kerr_t rc = KERR_NONE;
     for (int i = 0; i < n_kv && rc == KERR_NONE; i++)
         if (!topic_config_validate(kv[2 * i], kv[2 * i + 1], msg, n))
             rc = KERR_INVALID_CONFIG;
     if (rc == KERR_NONE && !validate_only) {
         rc = store_topic_config(b, name, kv, n_kv);
-        if (rc != KERR_NONE) {
-            snprintf(msg, n, "cannot store the topic config in ZooKeeper: %s", kerr_name(rc));
-            rc = KERR_UNKNOWN_SERVER_ERROR;
+        if (rc == KERR_UNKNOWN_TOPIC_OR_PARTITION || rc == KERR__NOENT) {
+            snprintf(msg, n, "topic '%s' does not exist", name);
+            rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        } else if (rc != KERR_NONE) {
+            rc = zk_failure(rc, "store the topic config in ZooKeeper", msg, n);
         } else if (t && !topic_set_config(t, kv, n_kv, &b->topic_defaults)) {
             snprintf(msg, n, "out of memory");
             rc = KERR_UNKNOWN_SERVER_ERROR;
@@ -305,8 +328,9 @@ kerr_t admin_delete_topic(struct broker *b, const char *name)
     if (rc == KERR_NONE)
         rc = zk_store_topic_mark_deleted(b->zk, name);
     if (rc != KERR_NONE && rc != KERR__EXISTS) {
+        char msg[128];
         say_error("kafka", "topic deletion failed topic=%s err=%s", name, kerr_name(rc));
-        return KERR_UNKNOWN_SERVER_ERROR;
+        return zk_failure(rc, "request the deletion", msg, sizeof(msg));
     }
     say_info("kafka", "topic deletion requested topic=%s", name);
     return KERR_NONE;
@@ -443,10 +467,15 @@ struct topic *admin_ensure_partitions(struct broker *b, const char *name, int32_
 /* ---- CreatePartitions --------------------------------------------------- */
 
 /* Checks sp against the topic as stored (zt) and the live brokers. */
-static kerr_t validate_partitions(const struct partitions_spec *sp, const struct zk_topic *zt,
-                                  const struct broker_info *live, int n_live, char *msg,
-                                  size_t n)
+static kerr_t validate_partitions(struct broker *b, const struct partitions_spec *sp,
+                                  const struct zk_topic *zt, const struct broker_info *live,
+                                  int n_live, char *msg, size_t n)
 {
+    if (sp->count > b->cfg->gregor_max_partitions) {
+        snprintf(msg, n, "number of partitions %d is larger than gregor.max.partitions (%d)",
+                 sp->count, b->cfg->gregor_max_partitions);
+        return KERR_INVALID_PARTITIONS;
+    }
     if (sp->count < zt->n_partitions) {
         snprintf(msg, n, "topic currently has %d partitions, more than the requested %d",
                  zt->n_partitions, sp->count);
@@ -522,11 +551,9 @@ static kerr_t create_partitions_once(struct broker *b, const struct partitions_s
         snprintf(msg, n, "topic '%s' does not exist", sp->name);
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
     }
-    if (rc != KERR_NONE) {
-        snprintf(msg, n, "cannot read the topic from ZooKeeper: %s", kerr_name(rc));
-        return KERR_UNKNOWN_SERVER_ERROR;
-    }
-    rc = validate_partitions(sp, &zt, live, n_live, msg, n);
+    if (rc != KERR_NONE)
+        return zk_failure(rc, "read the topic from ZooKeeper", msg, n);
+    rc = validate_partitions(b, sp, &zt, live, n_live, msg, n);
     int32_t *out = NULL;
     if (rc == KERR_NONE && !validate_only) {
         out = malloc(sizeof(int32_t) * (size_t)sp->count * (size_t)zt.replication_factor);
@@ -543,10 +570,12 @@ static kerr_t create_partitions_once(struct broker *b, const struct partitions_s
         if (rc == KERR_NONE)
             say_info("kafka", "partitions added topic=%s partitions=%d from=%d", sp->name,
                      sp->count, old);
+        else if (rc == KERR_UNKNOWN_TOPIC_OR_PARTITION)
+            snprintf(msg, n, "topic '%s' was deleted", sp->name);
+        else if (rc == KERR_NOT_CONTROLLER)
+            snprintf(msg, n, "another controller is being elected; retry");
         else if (rc != KERR__EXISTS)
-            snprintf(msg, n, "cannot store the assignment in ZooKeeper: %s", kerr_name(rc));
-        if (rc != KERR_NONE && rc != KERR__EXISTS && rc != KERR_UNKNOWN_TOPIC_OR_PARTITION)
-            rc = KERR_UNKNOWN_SERVER_ERROR;
+            rc = zk_failure(rc, "store the assignment in ZooKeeper", msg, n);
     }
     free(out);
     zk_topic_destroy(&zt);

@@ -43,27 +43,34 @@ struct partitions_spec {
     int assigned_rf;          /* ids per row; -1 when the rows differ in length */
 };
 
-/* Validates a topic name: [a-zA-Z0-9._-], 1..249 chars, not "." or "..". */
-bool admin_topic_name_valid(const char *name, size_t len);
+/* Whether topic `name` exists in ZooKeeper: KERR_NONE, or
+ * UNKNOWN_TOPIC_OR_PARTITION, or REQUEST_TIMED_OUT when ZooKeeper cannot be
+ * reached (retriable), with a message in msg. Admin worker. */
+kerr_t admin_topic_check(struct broker *b, const char *name, char *msg, size_t msglen);
 
 /* zt's overrides as "key", "value" pairs pointing into zt (free() the
  * array only; valid while zt is), NULL on OOM. */
 char **admin_topic_kv(const struct zk_topic *zt);
 
-/* Creates a topic (or only validates it). Returns a Kafka error code with
- * a message in msg for errors. Admin worker or start-up. */
+/* Creates a topic (or only validates it). Bounds are checked before
+ * anything is allocated: 1..gregor.max.partitions partitions
+ * (INVALID_PARTITIONS), a replication factor of 1..live brokers
+ * (INVALID_REPLICATION_FACTOR). A ZooKeeper outage answers
+ * REQUEST_TIMED_OUT (retriable). Returns a Kafka error code with a message
+ * in msg for errors. Admin worker or start-up. */
 kerr_t admin_create_topic(struct broker *b, const struct topic_spec *spec, bool validate_only,
                           char *msg, size_t msglen);
 /* Adds partitions to an existing topic (CreatePartitions), or only
  * validates: the topic must exist in ZooKeeper (UNKNOWN_TOPIC_OR_PARTITION),
- * count must exceed its partition count (INVALID_PARTITIONS); an explicit
+ * count must exceed its partition count and be at most
+ * gregor.max.partitions (INVALID_PARTITIONS); an explicit
  * assignment must have count - current rows of the topic's replication
  * factor, naming live brokers, without duplicates in a row
  * (INVALID_REPLICA_ASSIGNMENT). Without one, the new partitions continue
  * the topic's round-robin placement over the live brokers. Writes the
  * grown assignment conditionally on the version read (re-reading on a
  * conflict); the controller then elects the new partitions' leaders.
- * Returns a Kafka error code, with a message in msg for errors. Admin
+ * A ZooKeeper outage answers REQUEST_TIMED_OUT. Returns a Kafka error code, with a message in msg for errors. Admin
  * worker. */
 kerr_t admin_create_partitions(struct broker *b, const struct partitions_spec *sp,
                                bool validate_only, char *msg, size_t msglen);
@@ -72,7 +79,8 @@ kerr_t admin_create_partitions(struct broker *b, const struct partitions_spec *s
  * validates them. Admin worker. */
 kerr_t admin_alter_topic_config(struct broker *b, const char *name, char *const *kv, int n_kv,
                                 bool validate_only, char *msg, size_t msglen);
-/* Deletes a topic everywhere. Admin worker. */
+/* Deletes a topic everywhere (UNKNOWN_TOPIC_OR_PARTITION if there is none;
+ * REQUEST_TIMED_OUT during a ZooKeeper outage). Admin worker. */
 kerr_t admin_delete_topic(struct broker *b, const char *name);
 /* Posts an auto-creation of `name` with broker defaults (Metadata). Any thread. */
 void admin_auto_create_async(struct broker *b, const char *name, size_t len);

@@ -101,6 +101,7 @@ struct broker_config {
 
     bool gregor_fetch_sendfile;                /* true: Fetch record bytes leave by sendfile */
     int32_t gregor_http_port;                  /* -1 = no HTTP endpoint; 0 = any free port */
+    int32_t gregor_max_partitions;             /* 10000: partitions of one topic, at most */
     char *gregor_http_host;                    /* "127.0.0.1" */
 
     /* derived by config_load(): never set directly */

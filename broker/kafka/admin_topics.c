@@ -9,6 +9,12 @@
  * DeleteTopics request: topic_names[], timeout_ms. Response: throttle
  * (v1+), responses[name, error_code].
  *
+ * Names are checked against Kafka's rule (common/names.h) on their wire
+ * bytes, so a NUL is never a terminator: CreateTopics answers
+ * INVALID_TOPIC_EXCEPTION for an illegal name, DeleteTopics
+ * UNKNOWN_TOPIC_OR_PARTITION (no topic can have it). Answers echo each name
+ * as it was sent.
+ *
  * Decoding happens on the network loop; the ZooKeeper writes run on the
  * admin worker through broker/admin.c. The active controller then elects
  * leaders (or deletes the topic) and pushes the result to every broker; the
@@ -21,13 +27,16 @@
 #include "broker/kafka/admin_wait.h"
 #include "broker/net/worker.h"
 #include "broker/server.h"
+#include "common/names.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct create_item {
-    struct topic_spec spec;
+    struct topic_spec spec;  /* spec.name is "" when the wire name is illegal */
+    char *wire_name;         /* the name as sent (may hold any byte), for the answer */
+    int32_t wire_len;
     kerr_t decode_err;       /* error found while decoding (duplicates, bad config) */
     kerr_t err;              /* the outcome */
     char msg[256];
@@ -50,6 +59,7 @@ static void create_job_free(struct create_job *job)
             free(sp->config_kv[k]);
         free(sp->config_kv);
         free(sp->assignment);
+        free(job->items[i].wire_name);
     }
     free(job->items);
     free(job);
@@ -132,11 +142,16 @@ static bool decode_topic(struct kslice *s, struct create_item *it)
     it->spec.rf = kslice_i16(s);
     if (!kslice_ok(s) || !name.ptr)
         return false;
-    if (!kstr_copy(name, it->spec.name, sizeof(it->spec.name))) {
+    it->wire_name = kstr_dup(name);
+    it->wire_len = name.len;
+    if (!it->wire_name)
+        return false;
+    const char *why = topic_name_problem(name.ptr, (size_t)name.len);
+    if (why) {
         it->decode_err = KERR_INVALID_TOPIC_EXCEPTION;
-        snprintf(it->msg, sizeof(it->msg), "topic name is too long");
-        it->spec.name[0] = '\0';
-        memcpy(it->spec.name, name.ptr, MIN((size_t)name.len, sizeof(it->spec.name) - 1));
+        snprintf(it->msg, sizeof(it->msg), "topic name %s", why);
+    } else {
+        kstr_copy(name, it->spec.name, sizeof(it->spec.name));
     }
     return decode_assignments(s, it) && decode_configs(s, it);
 }
@@ -172,7 +187,7 @@ static void create_finish(void *arg, bool timed_out)
             it->err = KERR_REQUEST_TIMED_OUT;
             snprintf(it->msg, sizeof(it->msg), "created, but no leader was elected in time");
         }
-        kw_put_str(o, false, it->spec.name);
+        kw_put_strn(o, false, it->wire_name, (size_t)it->wire_len);
         kbuf_put_i16(o, it->err);
         if (v >= 1)
             kw_put_nstr(o, false, it->err == KERR_NONE ? NULL : it->msg);
@@ -195,11 +210,13 @@ static void create_job_run(void *arg)
     admin_wait_start(req->broker, job->timeout_ms, create_ready, create_finish, job);
 }
 
+/* Items whose names were refused keep their INVALID_TOPIC_EXCEPTION. */
 static void mark_duplicates(struct create_job *job)
 {
     for (int i = 0; i < job->n; i++)
         for (int j = 0; j < job->n; j++)
-            if (i != j && strcmp(job->items[i].spec.name, job->items[j].spec.name) == 0) {
+            if (i != j && job->items[i].spec.name[0] &&
+                strcmp(job->items[i].spec.name, job->items[j].spec.name) == 0) {
                 job->items[i].decode_err = KERR_INVALID_REQUEST;
                 snprintf(job->items[i].msg, sizeof(job->items[i].msg),
                          "topic listed more than once in the request");
@@ -240,7 +257,8 @@ bad:
 struct delete_job {
     struct req *req;
     int n;
-    char **names;
+    char **names;            /* as sent (NUL-terminated copies; may hold a NUL) */
+    int32_t *lens;           /* their lengths on the wire */
     kerr_t *errs;
     int32_t timeout_ms;
 };
@@ -273,11 +291,12 @@ static void delete_finish(void *arg, bool timed_out)
         kerr_t err = job->errs[i];
         if (timed_out && job->timeout_ms > 0 && !delete_item_gone(job, i))
             err = KERR_REQUEST_TIMED_OUT;
-        kw_put_str(o, false, job->names[i]);
+        kw_put_strn(o, false, job->names[i], (size_t)job->lens[i]);
         kbuf_put_i16(o, err);
         free(job->names[i]);
     }
     free(job->names);
+    free(job->lens);
     free(job->errs);
     free(job);
     req_complete(req);
@@ -286,8 +305,13 @@ static void delete_finish(void *arg, bool timed_out)
 static void delete_job_run(void *arg)
 {
     struct delete_job *job = arg;
-    for (int i = 0; i < job->n; i++)
-        job->errs[i] = admin_delete_topic(job->req->broker, job->names[i]);
+    for (int i = 0; i < job->n; i++) {
+        /* an illegal name names no topic (never the part before a NUL) */
+        if (!topic_name_legal(job->names[i], (size_t)job->lens[i]))
+            job->errs[i] = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        else
+            job->errs[i] = admin_delete_topic(job->req->broker, job->names[i]);
+    }
     admin_wait_start(job->req->broker, job->timeout_ms, delete_ready, delete_finish, job);
 }
 
@@ -302,19 +326,23 @@ kerr_t handle_delete_topics(struct req *req)
         return KERR__CLOSE;
     job->req = req;
     job->names = calloc((size_t)(n ? n : 1), sizeof(char *));
+    job->lens = calloc((size_t)(n ? n : 1), sizeof(int32_t));
     job->errs = calloc((size_t)(n ? n : 1), sizeof(kerr_t));
-    for (int32_t i = 0; job->names && job->errs && i < n; i++) {
-        job->names[i] = kstr_dup(kw_get_str(s, false));
+    for (int32_t i = 0; job->names && job->lens && job->errs && i < n; i++) {
+        struct kstr name = kw_get_str(s, false);
+        job->names[i] = kstr_dup(name);
+        job->lens[i] = name.len;
         job->n = i + 1;
         if (!job->names[i])
             kslice_fail(s);
     }
     job->timeout_ms = kslice_i32(s);
-    if (!job->names || !job->errs || !kslice_ok(s) ||
+    if (!job->names || !job->lens || !job->errs || !kslice_ok(s) ||
         !worker_post(req->broker->admin, delete_job_run, job)) {
         for (int i = 0; i < job->n; i++)
             free(job->names ? job->names[i] : NULL);
         free(job->names);
+        free(job->lens);
         free(job->errs);
         free(job);
         return KERR__CLOSE;

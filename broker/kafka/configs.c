@@ -16,6 +16,10 @@
  * resources[type, name, configs[name, op (0 SET, 1 DELETE, 2 APPEND,
  * 3 SUBTRACT), value]], validate_only; ops apply to the current overrides.
  * Both answer: throttle, responses[error_code, error_message, type, name].
+ * Each resource is checked before its keys, as in Kafka: a type other than
+ * topic is INVALID_REQUEST, an illegal topic name (common/names.h)
+ * INVALID_TOPIC_EXCEPTION, a missing topic UNKNOWN_TOPIC_OR_PARTITION, and
+ * only then a bad key or value INVALID_CONFIG.
  * The changes run on the admin worker (ZooKeeper /config/topics/<t>).
  */
 #include "broker/kafka/dispatch.h"
@@ -23,6 +27,7 @@
 #include "broker/net/worker.h"
 #include "broker/server.h"
 #include "broker/topics.h"
+#include "common/names.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,7 +223,9 @@ kerr_t handle_describe_configs(struct req *req)
 
 struct alter_res {
     int8_t type;
-    char name[256];
+    char name[256];        /* "" when the wire name is not a legal topic name */
+    char *wire_name;       /* the name as sent (any bytes), owned, for the answer */
+    int32_t wire_len;
     char **kv;             /* resulting overrides (pairs), owned */
     int n_kv;
     kerr_t err;            /* decode-time error */
@@ -238,6 +245,7 @@ static void alter_job_free(struct alter_job *job)
         for (int k = 0; k < 2 * job->res[i].n_kv; k++)
             free(job->res[i].kv[k]);
         free(job->res[i].kv);
+        free(job->res[i].wire_name);
     }
     free(job->res);
     free(job);
@@ -253,13 +261,21 @@ static void alter_job_run(void *arg)
     for (int i = 0; i < job->n; i++) {
         struct alter_res *r = &job->res[i];
         kerr_t err = r->err;
+        /* the resource first (as Kafka): a missing topic is reported as
+         * such even when its keys are bad too */
+        if (r->type == RES_TOPIC && r->name[0] &&
+            (err == KERR_NONE || err == KERR_INVALID_CONFIG)) {
+            kerr_t exists = admin_topic_check(req->broker, r->name, r->msg, sizeof(r->msg));
+            if (exists != KERR_NONE)
+                err = exists;
+        }
         if (err == KERR_NONE)
             err = admin_alter_topic_config(req->broker, r->name, r->kv, r->n_kv,
                                            job->validate_only, r->msg, sizeof(r->msg));
         kbuf_put_i16(o, err);
         kw_put_nstr(o, false, err == KERR_NONE ? NULL : r->msg);
         kbuf_put_u8(o, (uint8_t)r->type);
-        kw_put_str(o, false, r->name);
+        kw_put_strn(o, false, r->wire_name, (size_t)r->wire_len);
     }
     alter_job_free(job);
     req_complete(req);
@@ -377,12 +393,20 @@ static bool decode_resource(struct req *req, struct kslice *s, struct alter_res 
     int32_t n = kw_get_array_len(s, false, 4);
     if (!kslice_ok(s) || !name.ptr)
         return false;
-    if (!kstr_copy(name, r->name, sizeof(r->name)))
-        snprintf(r->name, sizeof(r->name), "%.*s", (int)MIN(name.len, 255), name.ptr);
+    r->wire_name = kstr_dupz(name);
+    r->wire_len = name.len;
+    if (!r->wire_name)
+        return false;
+    const char *why = topic_name_problem(name.ptr, (size_t)name.len);
     if (r->type != RES_TOPIC) {
         r->err = KERR_INVALID_REQUEST;
         snprintf(r->msg, sizeof(r->msg), "only topic configs can be altered (broker configs are "
                  "static: server.properties)");
+    } else if (why) {
+        r->err = KERR_INVALID_TOPIC_EXCEPTION;
+        snprintf(r->msg, sizeof(r->msg), "topic name %s", why);
+    } else {
+        kstr_copy(name, r->name, sizeof(r->name));
     }
     struct topic *t = NULL;
     if (incremental && r->err == KERR_NONE &&

@@ -7,6 +7,8 @@
  * timeout_ms int32, validate_only bool.
  * Response: throttle_time_ms int32, results[name string, error_code int16,
  * error_message nullable string].
+ * An illegal topic name (common/names.h, checked on its wire bytes) gets
+ * INVALID_TOPIC_EXCEPTION; answers echo each name as sent.
  *
  * Decoding happens on the network loop; validation, placement and the
  * conditional ZooKeeper write run on the admin worker
@@ -21,6 +23,7 @@
 #include "broker/kafka/admin_wait.h"
 #include "broker/net/worker.h"
 #include "broker/server.h"
+#include "common/names.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +33,9 @@
 
 /* One topic of the request and its outcome. */
 struct cp_item {
-    struct partitions_spec spec;  /* spec.assignment owned */
+    struct partitions_spec spec;  /* spec.assignment owned; spec.name "" if illegal */
+    char *wire_name;              /* the name as sent (any bytes), owned, for the answer */
+    int32_t wire_len;
     kerr_t decode_err;            /* found while decoding (duplicate topic, bad shape) */
     kerr_t err;                   /* the outcome */
     char msg[256];
@@ -47,8 +52,10 @@ struct cp_job {
 
 static void cp_job_free(struct cp_job *job)
 {
-    for (int i = 0; job->items && i < job->n; i++)
+    for (int i = 0; job->items && i < job->n; i++) {
         free(job->items[i].spec.assignment);
+        free(job->items[i].wire_name);
+    }
     free(job->items);
     free(job);
 }
@@ -113,13 +120,22 @@ static bool cp_decode_topic(struct kslice *s, bool flex, struct cp_item *it)
     it->spec.count = kslice_i32(s);
     if (!kslice_ok(s) || !name.ptr)
         return false;
-    if (!kstr_copy(name, it->spec.name, sizeof(it->spec.name))) {
-        memcpy(it->spec.name, name.ptr, sizeof(it->spec.name) - 1);
-        it->decode_err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-        snprintf(it->msg, sizeof(it->msg), "topic name is too long");
-    }
+    it->wire_name = malloc((size_t)name.len + 1);
+    if (!it->wire_name)
+        return false;
+    memcpy(it->wire_name, name.ptr, (size_t)name.len);
+    it->wire_name[name.len] = '\0';
+    it->wire_len = name.len;
     if (!cp_decode_assignments(s, flex, it))
         return false;
+    /* the name is checked first, as Kafka does */
+    const char *why = topic_name_problem(name.ptr, (size_t)name.len);
+    if (why) {
+        it->decode_err = KERR_INVALID_TOPIC_EXCEPTION;
+        snprintf(it->msg, sizeof(it->msg), "topic name %s", why);
+    } else {
+        kstr_copy(name, it->spec.name, sizeof(it->spec.name));
+    }
     kw_skip_tags(s, flex);
     return kslice_ok(s);
 }
@@ -128,7 +144,8 @@ static void cp_mark_duplicates(struct cp_job *job)
 {
     for (int i = 0; i < job->n; i++)
         for (int j = 0; j < job->n; j++)
-            if (i != j && strcmp(job->items[i].spec.name, job->items[j].spec.name) == 0) {
+            if (i != j && job->items[i].spec.name[0] &&
+                strcmp(job->items[i].spec.name, job->items[j].spec.name) == 0) {
                 job->items[i].decode_err = KERR_INVALID_REQUEST;
                 snprintf(job->items[i].msg, sizeof(job->items[i].msg),
                          "topic listed more than once in the request");
@@ -166,7 +183,7 @@ static void cp_finish(void *arg, bool timed_out)
             snprintf(it->msg, sizeof(it->msg), "partitions added, but their leaders were not "
                      "elected in time");
         }
-        kw_put_str(o, flex, it->spec.name);
+        kw_put_strn(o, flex, it->wire_name, (size_t)it->wire_len);
         kbuf_put_i16(o, it->err);
         kw_put_nstr(o, flex, it->err == KERR_NONE ? NULL : it->msg);
         kw_put_tags(o, flex);

@@ -43,12 +43,16 @@ class ZooKeeper:
         self.port = free_port()
         self.dir = os.path.join(tmp, "zk")
         self.log = open(os.path.join(tmp, "zk.log"), "w")
+        self.connect = "127.0.0.1:%d" % self.port
+        self.start()
+
+    def start(self):
+        """Starts the server (again, after stop(): same port and data)."""
         self.proc = subprocess.Popen(["bash", os.path.join(SRC, "deploy", "zk-run.sh"), self.dir,
                                       str(self.port)], stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         if not wait_port(self.port, self.proc, 60):
             raise RuntimeError("ZooKeeper did not start (see %s)" % self.log.name)
-        self.connect = "127.0.0.1:%d" % self.port
 
     def stop(self):
         if self.proc.poll() is None:

@@ -5,8 +5,11 @@
  *
  * Partitions, leaders, replicas and ISR come from a Metadata request for
  * all topics; the topic config overrides from DescribeConfigs, best
- * effort: if that fails (a broker without DescribeConfigs, a timeout) the
- * "Configs:" field stays empty and the command still succeeds.
+ * effort: if that fails for a topic (a broker without DescribeConfigs, a
+ * timeout, an error for the topic) its "Configs:" field says so,
+ * "Configs: (unavailable: <reason>)", the rest is printed as usual and the
+ * command still succeeds. An empty Configs field means the topic has no
+ * overrides.
  *
  * Output format (as kafka-topics.sh --describe, TAB separated):
  *   Topic: t<TAB>PartitionCount: 2<TAB>ReplicationFactor: 1<TAB>Configs: k=v,k2=v2
@@ -22,6 +25,7 @@
  * --unavailable-partitions.
  */
 #include "cli/cli.h"
+#include "cli/describe_fmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,32 +125,38 @@ static void describe_format_configs(const rd_kafka_ConfigResource_t *res, char *
     }
 }
 
-/* Stores the configs of every resource in the result into cfgs[] (one
- * string of cfg_size bytes per name in names[]). */
+/* Stores the configs (or the per-topic error) of every resource in the
+ * result into cfgs[] (one per name in names[]). */
 static void describe_store_configs(rd_kafka_event_t *ev, const char **names, size_t n,
-                                   char *cfgs, size_t cfg_size)
+                                   struct describe_cfg *cfgs)
 {
     size_t cnt = 0;
     const rd_kafka_ConfigResource_t **res = rd_kafka_DescribeConfigs_result_resources(
         rd_kafka_event_DescribeConfigs_result(ev), &cnt);
     for (size_t r = 0; r < cnt; r++) {
-        if (rd_kafka_ConfigResource_error(res[r]) != RD_KAFKA_RESP_ERR_NO_ERROR)
-            continue;
         for (size_t i = 0; i < n; i++) {
-            if (strcmp(names[i], rd_kafka_ConfigResource_name(res[r])) == 0)
-                describe_format_configs(res[r], cfgs + i * cfg_size, cfg_size);
+            if (strcmp(names[i], rd_kafka_ConfigResource_name(res[r])) != 0)
+                continue;
+            if (rd_kafka_ConfigResource_error(res[r]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                describe_cfg_unavailable(&cfgs[i], rd_kafka_ConfigResource_error_string(res[r]));
+                continue;
+            }
+            describe_format_configs(res[r], cfgs[i].text, sizeof(cfgs[i].text));
+            cfgs[i].known = true;
         }
     }
 }
 
 /*
- * Fills cfgs (n strings of cfg_size bytes, zeroed by the caller) with the
- * config overrides of names[0..n). Best effort: any failure leaves the
- * strings empty and is only reported with -v.
+ * Fills cfgs (n entries) with the config overrides of names[0..n). Best
+ * effort: a topic whose configs could not be read gets the reason instead
+ * (also reported on stderr with -v).
  */
 static void describe_fetch_configs(const struct cli *cli, rd_kafka_t *rk, const char **names,
-                                   size_t n, char *cfgs, size_t cfg_size)
+                                   size_t n, struct describe_cfg *cfgs)
 {
+    for (size_t i = 0; i < n; i++)
+        describe_cfg_unavailable(&cfgs[i], "no answer for this topic");
     char errstr[256];
     rd_kafka_ConfigResource_t **res = calloc(n, sizeof(*res));
     for (size_t i = 0; i < n; i++)
@@ -158,11 +168,15 @@ static void describe_fetch_configs(const struct cli *cli, rd_kafka_t *rk, const 
     rd_kafka_DescribeConfigs(rk, res, n, opts, q);
     /* librdkafka posts a (timed-out) result after the request timeout. */
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, DESCRIBE_CONFIGS_TIMEOUT_MS + 2000);
-    if (ev && rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR)
-        describe_store_configs(ev, names, n, cfgs, cfg_size);
-    else if (cli->verbose > 0)
-        cli_warn("DescribeConfigs failed, Configs left empty: %s",
-                 ev ? rd_kafka_event_error_string(ev) : "no answer");
+    if (ev && rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        describe_store_configs(ev, names, n, cfgs);
+    } else {
+        const char *why = ev ? rd_kafka_event_error_string(ev) : "no answer";
+        for (size_t i = 0; i < n; i++)
+            describe_cfg_unavailable(&cfgs[i], why);
+        if (cli->verbose > 0)
+            cli_warn("DescribeConfigs failed, Configs unavailable: %s", why);
+    }
     if (ev)
         rd_kafka_event_destroy(ev);
     rd_kafka_AdminOptions_destroy(opts);
@@ -210,8 +224,8 @@ static void describe_print_part(const char *topic, const struct rd_kafka_metadat
 /* Prints one topic: the header line (not with a filter), then one line per
  * partition (with a filter: only the partitions having a filtered flag). */
 static void describe_print_topic(const struct rd_kafka_metadata *md,
-                                 const struct rd_kafka_metadata_topic *t, const char *cfg,
-                                 unsigned filter)
+                                 const struct rd_kafka_metadata_topic *t,
+                                 const struct describe_cfg *cfg, unsigned filter)
 {
     const struct rd_kafka_metadata_partition **parts =
         calloc((size_t)t->partition_cnt + 1, sizeof(*parts));
@@ -222,9 +236,11 @@ static void describe_print_topic(const struct rd_kafka_metadata *md,
             rf = parts[i]->replica_cnt;
     }
     qsort(parts, (size_t)t->partition_cnt, sizeof(*parts), describe_cmp_part);
-    if (filter == 0)
-        printf("Topic: %s\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n", t->topic,
-               t->partition_cnt, rf, cfg);
+    if (filter == 0) {
+        char line[sizeof(cfg->text) + 512];
+        describe_fmt_header(line, sizeof(line), t->topic, t->partition_cnt, rf, cfg);
+        fputs(line, stdout);
+    }
     for (int i = 0; i < t->partition_cnt; i++) {
         unsigned flags = cli_part_flags(md, parts[i]);
         if (filter == 0 || (flags & filter) != 0)
@@ -273,7 +289,6 @@ static int describe_print(const struct cli *cli, rd_kafka_t *rk,
                           const struct rd_kafka_metadata *md, char **names, int nnames,
                           const struct describe_args *a)
 {
-    enum { CFG_SIZE = 4096 };
     const struct rd_kafka_metadata_topic **sel =
         calloc((size_t)md->topic_cnt + (size_t)nnames + 1, sizeof(*sel));
     int n = describe_select(md, names, nnames, a->all, sel);
@@ -282,13 +297,20 @@ static int describe_print(const struct cli *cli, rd_kafka_t *rk,
         return CLI_FAIL;
     }
     const char **tnames = calloc((size_t)n + 1, sizeof(*tnames));
-    char *cfgs = calloc((size_t)n + 1, CFG_SIZE);
+    struct describe_cfg *cfgs = calloc((size_t)n + 1, sizeof(*cfgs));
+    if (!tnames || !cfgs) {
+        free(tnames);
+        free(cfgs);
+        free(sel);
+        cli_fail("out of memory");
+        return CLI_FAIL;
+    }
     for (int i = 0; i < n; i++)
         tnames[i] = sel[i]->topic;
     if (n > 0 && a->filter == 0) /* configs only appear in header lines */
-        describe_fetch_configs(cli, rk, tnames, (size_t)n, cfgs, CFG_SIZE);
+        describe_fetch_configs(cli, rk, tnames, (size_t)n, cfgs);
     for (int i = 0; i < n; i++)
-        describe_print_topic(md, sel[i], cfgs + (size_t)i * CFG_SIZE, a->filter);
+        describe_print_topic(md, sel[i], &cfgs[i], a->filter);
     free(cfgs);
     free(tnames);
     free(sel);

@@ -16,7 +16,8 @@
 # report ELECTION_NOT_NEEDED per partition or say clearly that the broker
 # does not support ElectLeaders (a "# elect-leaders:" line says which).
 # A second topic, created with -c retention.ms=1000, checks
-# `topic describe`'s Configs field and `topic alter-config`; a third one
+# `topic describe`'s Configs field (also "(unavailable: ...)" when the
+# client cannot send DescribeConfigs) and `topic alter-config`; a third one
 # grows from 1 to 4 partitions with `topic alter-partitions`. Prints one "ok -" / "not ok -" line per check and a final line
 # "N passed, M failed". Exit status: 0 all passed, 1 any failed, 77 skipped
 # (GREGOR_BOOTSTRAP not set; for ctest's SKIP_RETURN_CODE).
@@ -259,6 +260,11 @@ check "describe of a topic without overrides shows empty Configs" \
     eval '[ "$RC" -eq 0 ] && [ -z "$(configs_of)" ] && head -1 "$tmp/out" | grep -qP "\tConfigs: \$"'
 run "$G" topic create "$C" -p 1 -r 1 -c retention.ms=1000
 check "create -c retention.ms=1000 exits 0" eval '[ "$RC" -eq 0 ] && grep -qx "Created topic $C." "$tmp/out"'
+# A client that takes the broker for Kafka 0.9 (no ApiVersions, so no
+# DescribeConfigs) cannot read the configs: describe says so and keeps the rest.
+run "$G" -X api.version.request=false -X broker.version.fallback=0.9.0 topic describe "$C"
+check "describe without DescribeConfigs says Configs unavailable, not an empty field" \
+    eval '[ "$RC" -eq 0 ] && head -1 "$tmp/out" | grep -qP "^Topic: $C\tPartitionCount: 1\tReplicationFactor: 1\tConfigs: \(unavailable: .+\)\$" && grep -qP "^\tTopic: $C\tPartition: 0\tLeader: " "$tmp/out"'
 run "$G" topic describe "$C"
 check "describe shows only the override retention.ms=1000" \
     eval '[ "$RC" -eq 0 ] && [ "$(configs_of)" = "retention.ms=1000" ]'

@@ -10,7 +10,8 @@ CreateTopics (also validate_only), Metadata auto-creation,
 CreatePartitions and AlterConfigs, and DeleteTopics answers
 UNKNOWN_TOPIC_OR_PARTITION; none of them ever acts on the part of the name
 before a NUL (an existing topic of that name is left alone), and each
-answer echoes the name as sent; Produce to such a name appends nothing.
+answer echoes the name as sent; Produce and Fetch to such a name answer
+UNKNOWN_TOPIC_OR_PARTITION and append nothing.
 Partition counts above gregor.max.partitions and replication factors above
 the live brokers are refused before anything is allocated (the broker's RSS
 does not grow), with validate_only too, and in CreatePartitions.
@@ -133,6 +134,8 @@ def test_a_nul_never_reaches_the_topic_named_by_its_prefix():
         assert res[evil][0] == INVALID_TOPIC and res[evil][1], (key, res)
     r = m.decode_produce(call(0, 7, m.produce_body(7, evil, 0, kwire.record_batch([(None, b"x", 0)]))), 7)
     assert r[evil][0]["err"] == UNKNOWN_TOPIC, r
+    f = m.decode_fetch(call(1, 11, m.fetch_body(11, [(evil, 0, 0, 1 << 20)])), 11)
+    assert f[evil][0]["err"] == UNKNOWN_TOPIC, f
     res = delete_topics([evil])
     assert res == {evil: UNKNOWN_TOPIC}, res
     time.sleep(1.0)

@@ -16,6 +16,9 @@
  * on the version read. The controller's watch on that znode elects their
  * leaders; replicas grow their local topic (admin_ensure_partitions ->
  * topic_grow) on LeaderAndIsr, every broker on UpdateMetadata.
+ * Errors: every bound (name, gregor.max.partitions, replication factor) is
+ * checked before anything is allocated or written; a lost or timed-out
+ * ZooKeeper connection answers REQUEST_TIMED_OUT, which clients retry.
  */
 #include "broker/admin.h"
 #include "broker/log_manager.h"

@@ -131,6 +131,12 @@ static bool decode_configs(struct kslice *s, struct create_item *it)
         it->spec.config_kv[2 * i] = kstr_dup(k);
         it->spec.config_kv[2 * i + 1] = v.ptr ? kstr_dup(v) : NULL;
         it->spec.n_config = i + 1;
+        /* a NUL would cut the key or value short: refuse, never truncate */
+        if ((memchr(k.ptr, 0, (size_t)k.len) || (v.ptr && memchr(v.ptr, 0, (size_t)v.len))) &&
+            it->decode_err == KERR_NONE) {
+            it->decode_err = KERR_INVALID_CONFIG;
+            snprintf(it->msg, sizeof(it->msg), "a config key or value contains a NUL byte");
+        }
     }
     return kslice_ok(s);
 }

@@ -364,6 +364,10 @@ static void apply_op(struct alter_res *r, struct kstr key, int8_t op, struct kst
     bool ok = true;
     if (r->err != KERR_NONE) {
         /* keep the first error */
+    } else if ((key.ptr && memchr(key.ptr, 0, (size_t)key.len)) ||
+               (value.ptr && memchr(value.ptr, 0, (size_t)value.len))) {
+        r->err = KERR_INVALID_CONFIG;
+        snprintf(r->msg, sizeof(r->msg), "a config key or value contains a NUL byte");
     } else if (!k || idx < 0) {
         r->err = KERR_INVALID_CONFIG;
         snprintf(r->msg, sizeof(r->msg), "unknown topic config '%s'", k ? k : "");

@@ -15,7 +15,8 @@ UNKNOWN_TOPIC_OR_PARTITION and append nothing.
 Partition counts above gregor.max.partitions and replication factors above
 the live brokers are refused before anything is allocated (the broker's RSS
 does not grow), with validate_only too, and in CreatePartitions.
-AlterConfigs / IncrementalAlterConfigs check the resource before its keys.
+AlterConfigs / IncrementalAlterConfigs check the resource before its keys;
+a NUL in a config key or value is INVALID_CONFIG, never a shorter string.
 Last, with ZooKeeper killed, CreateTopics, DeleteTopics, CreatePartitions
 and AlterConfigs answer REQUEST_TIMED_OUT (retriable), and the same requests
 work once ZooKeeper is back.
@@ -154,6 +155,20 @@ def test_metadata_auto_create_refuses_illegal_names():
     time.sleep(1.0)
     assert metadata(["auto"])["auto"]["err"] == UNKNOWN_TOPIC
     assert not any(n.startswith("auto") for n in all_topic_names())
+
+
+def test_a_nul_in_a_config_key_or_value_is_refused_not_cut():
+    res = create_topics([("cfg-nul-v", 1, 1, {"retention.ms": "1000\x00junk"}),
+                         ("cfg-nul-k", 1, 1, {"retention.ms\x00junk": "1000"})])
+    assert res["cfg-nul-v"]["err"] == INVALID_CONFIG and res["cfg-nul-k"]["err"] == INVALID_CONFIG, res
+    assert not {"cfg-nul-v", "cfg-nul-k"} & all_topic_names()
+    create_topics([("cfg-nul", 1, 1, {"retention.ms": "11111"})])
+    wait_topic("cfg-nul")
+    for key, ops in ((33, [("retention.ms", "2000\x00x")]), (44, [("retention.ms", 0, "2000\x00x")]),
+                     (33, [("retention.ms\x00x", "2000")])):
+        res = m.alter_configs(key, 0, [(2, "cfg-nul", ops)])
+        assert res["cfg-nul"][0] == INVALID_CONFIG and "NUL" in res["cfg-nul"][1], (key, res)
+    assert describe_retention("cfg-nul") == "11111"
 
 
 # ---------------------------------------------------------------- bounds

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "broker/storage/fileio.h"
+#include "broker/storage/record_validate.h"
 #include "common/say.h"
 
 #define READ_CHUNK 8192
@@ -261,7 +262,7 @@ static kerr_t scan_batches(struct segment *seg, int64_t pos, int64_t min_offset,
         }
         if (err != KERR_NONE)
             goto out;
-        if (h.base_offset < min_offset || (crc && !batch_crc_is_valid(p, &h)))
+        if (h.base_offset < min_offset || (crc && !batch_is_intact(p, &h)))
             break;
         note_batch(seg, pos, &h, index_interval);
         min_offset = batch_last_offset(&h) + 1;

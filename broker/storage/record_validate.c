@@ -15,7 +15,7 @@
  *             "\x82SNAPPY\0", INT32 version, INT32 compatible version,
  *             then [INT32 BE length][snappy block] chunks
  *   3 lz4     an LZ4 frame (lz4frame.h)
- *   4 zstd    zstd frames (ZSTD_decompressStream), window <= 2^RV_ZSTD_WLOG
+ *   4 zstd    zstd frames (ZSTD_decompressStream), window <= zstd_wlog()
  *
  * Record layout (zigzag varints): length VARINT, attributes INT8,
  * timestampDelta VARLONG, offsetDelta VARINT, keyLength VARINT, key,
@@ -38,7 +38,7 @@
 
 #define RV_WINDOW    (64 * 1024)
 #define RV_MIN_RECORD 7 /* length + attributes + 3 deltas/lengths + headersCount */
-#define RV_ZSTD_WLOG 24 /* 16 MiB: Kafka clients' zstd levels stay below */
+#define RV_ZSTD_WLOG_MIN 20 /* 1 MiB: any zstd frame of a ~1 MiB batch fits */
 
 enum { CODEC_NONE = 0, CODEC_GZIP = 1, CODEC_SNAPPY = 2, CODEC_LZ4 = 3, CODEC_ZSTD = 4 };
 
@@ -89,6 +89,19 @@ static kerr_t src_fail(struct rv_src *s, kerr_t err, const char *why)
     return err;
 }
 
+/* The largest zstd window accepted: the biggest power of two within the
+ * decompressed-size limit, between 2^RV_ZSTD_WLOG_MIN and 2^27 (zstd's own
+ * default cap, the one Kafka's broker uses). A window is memory the
+ * decoder allocates, so it stays within the same bound as the output. */
+static int zstd_wlog(int64_t limit)
+{
+    int w = RV_ZSTD_WLOG_MIN;
+
+    while (w < 27 && ((int64_t)1 << (w + 1)) <= limit)
+        w++;
+    return w;
+}
+
 static kerr_t src_open(struct rv_src *s, int codec, const uint8_t *in, size_t len, int64_t limit)
 {
     memset(s, 0, sizeof(*s));
@@ -121,7 +134,7 @@ static kerr_t src_open(struct rv_src *s, int codec, const uint8_t *in, size_t le
         s->zstd = ZSTD_createDCtx();
         if (!s->zstd)
             return KERR__NOMEM;
-        (void)ZSTD_DCtx_setParameter(s->zstd, ZSTD_d_windowLogMax, RV_ZSTD_WLOG);
+        (void)ZSTD_DCtx_setParameter(s->zstd, ZSTD_d_windowLogMax, zstd_wlog(limit));
         break;
     default:
         return KERR_UNSUPPORTED_COMPRESSION_TYPE;

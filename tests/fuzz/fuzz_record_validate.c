@@ -186,9 +186,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK((err == KERR_NONE) == (res.reason == NULL));
     if (err == KERR_NONE) {
         FUZZ_CHECK(h.records_count >= 0 && h.last_offset_delta >= 0);
-        FUZZ_CHECK(h.records_count <= h.last_offset_delta + 1);
+        FUZZ_CHECK(h.records_count <= (int64_t)h.last_offset_delta + 1);
         if (o.produce)
-            FUZZ_CHECK(h.records_count == h.last_offset_delta + 1);
+            FUZZ_CHECK(h.records_count == (int64_t)h.last_offset_delta + 1);
         if (codec == 0)
             walk_accepted(buf, &h, o.produce, res.max_ts);
         FUZZ_CHECK(batch_is_intact(buf, &h)); /* the stored rules are the weakest */

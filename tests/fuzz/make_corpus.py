@@ -250,6 +250,9 @@ def record_seeds():
     block = snappy_literal(keyed)
     s["snappy_xerial_stream"] = (params(0x12, 2) + b"\x82SNAPPY\x00" + struct.pack(">ii", 1, 1) +
                                  struct.pack(">i", len(block)) + block)
+    # Regression: lastOffsetDelta INT32_MAX with no records (stored rules
+    # accept it; the target's own arithmetic overflowed).
+    s["regress_lod_int_max"] = params(0x0a, 0, 0x7fffffff)
     return s
 
 

@@ -524,3 +524,35 @@ Test(rv, unknown_codec_refused)
     mk_batch(5, 1, 0, rec.data, rec.len);
     cr_assert_eq(check(), KERR_UNSUPPORTED_COMPRESSION_TYPE);
 }
+
+/* zstd frame of rec with the given window log and no content size (as a
+ * streaming Java producer writes it). */
+static void mk_zstd_window(int wlog)
+{
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    size_t cap = ZSTD_compressBound(rec.len) + 64;
+    uint8_t *out = malloc(cap);
+
+    cr_assert(!ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, wlog)));
+    cr_assert(!ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 0)));
+    ZSTD_inBuffer ib = {rec.data, rec.len, 0};
+    ZSTD_outBuffer ob = {out, cap, 0};
+    /* ZSTD_e_continue first: the size is unknown, so the window stays. */
+    cr_assert(!ZSTD_isError(ZSTD_compressStream2(cc, &ob, &ib, ZSTD_e_continue)));
+    cr_assert_eq(ZSTD_compressStream2(cc, &ob, &ib, ZSTD_e_end), 0);
+    mk_batch(4, 1, 0, out, ob.pos);
+    free(out);
+    ZSTD_freeCCtx(cc);
+}
+
+Test(rv, zstd_window_bounded_by_the_limit)
+{
+    put_rec(0, 0, "k", "v", 0);
+    mk_zstd_window(23); /* Java zstd level 19 */
+    cr_assert_eq(check(), KERR_NONE);
+    mk_zstd_window(26); /* 64 MiB: the default limit */
+    cr_assert_eq(check(), KERR_NONE);
+    mk_zstd_window(27); /* 128 MiB of window for a 64 MiB limit */
+    cr_assert_eq(check(), KERR_CORRUPT_MESSAGE);
+    cr_assert_str_eq(why, "zstd frame is corrupt");
+}

@@ -52,9 +52,6 @@ static void set_log_append_time(uint8_t *batch, size_t len, int64_t now)
                crc32c(0, batch + BATCH_OFF_ATTRIBUTES, len - BATCH_OFF_ATTRIBUTES));
 }
 
-/* Validates one partition's records: the batch frame (batch.c), then its
- * records (record_validate.c) with the topic's rules. *max_ts = the largest
- * CreateTime record timestamp (-1 if none). */
 /* CreateTime: makes the header's maxTimestamp the records' largest
  * timestamp (new CRC) when the client wrote another value, as Kafka does. */
 static void set_create_time_max(uint8_t *batch, size_t len, int64_t max_ts)
@@ -67,6 +64,9 @@ static void set_create_time_max(uint8_t *batch, size_t len, int64_t max_ts)
                crc32c(0, batch + BATCH_OFF_ATTRIBUTES, len - BATCH_OFF_ATTRIBUTES));
 }
 
+/* Validates one partition's records: the batch frame (batch.c), then its
+ * records (record_validate.c) with the topic's rules. *max_ts = the largest
+ * CreateTime record timestamp (-1 if none). */
 static kerr_t produce_validate(struct req *req, struct partition *part, const uint8_t *rec,
                                int32_t rec_len, int64_t *max_ts)
 {

@@ -209,6 +209,7 @@ void topic_config_defaults(struct topic_config *tc, const struct broker_config *
     tc->compact = cfg->log_cleanup_policy && strstr(cfg->log_cleanup_policy, "compact");
     tc->log_append_time = cfg->log_message_timestamp_type &&
                           strcmp(cfg->log_message_timestamp_type, "LogAppendTime") == 0;
+    tc->ts_diff_max_ms = cfg->log_message_timestamp_difference_max_ms;
 }
 
 void topic_config_apply(struct topic_config *tc, const char *key, const char *value)
@@ -239,4 +240,6 @@ void topic_config_apply(struct topic_config *tc, const char *key, const char *va
         tc->compact = strstr(value, "compact") != NULL;
     else if (strcmp(key, "message.timestamp.type") == 0)
         tc->log_append_time = strcmp(value, "LogAppendTime") == 0;
+    else if (strcmp(key, "message.timestamp.difference.max.ms") == 0 && num)
+        tc->ts_diff_max_ms = x;
 }

@@ -27,6 +27,7 @@ struct topic_config {
     int64_t flush_ms;
     bool compact;                /* cleanup.policy contains compact */
     bool log_append_time;        /* message.timestamp.type=LogAppendTime */
+    int64_t ts_diff_max_ms;      /* message.timestamp.difference.max.ms */
 };
 
 /* Fills tc with the broker-wide defaults of cfg. */

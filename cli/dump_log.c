@@ -12,7 +12,8 @@
  *
  * Output, all on stdout (one line per batch, record or index entry, Kafka's
  * wording): "Dumping FILE", the items, the problems found ("incomplete
- * batch ...", "crc mismatch ...", "Index mismatch: ...") and a "Summary:"
+ * batch ...", "crc mismatch ...", "invalid batch ... : REASON (ERROR)",
+ * "Index mismatch: ...") and a "Summary:"
  * line. A file with problems also gets one "gregor: FILE: ..." line on
  * stderr, and the exit status is then 1.
  *
@@ -32,6 +33,7 @@
 
 #include "broker/storage/batch.h"
 #include "broker/storage/offset_index.h"
+#include "broker/storage/record_validate.h"
 #include "broker/storage/time_index.h"
 #include "common/crc32c.h"
 #include "common/kwire.h"
@@ -282,8 +284,9 @@ static void dl_print_batch(const struct batch_hdr *h, int64_t pos, bool crc_ok)
            crc_ok ? "true" : "false");
 }
 
-/* Checks what the header alone can tell: CRC, offsets in order and inside
- * the segment, a known codec. Prints one line per problem. */
+/* Checks a batch: CRC, offsets in order and inside the segment, a known
+ * codec, then its records (record_validate.c, the checks the broker's
+ * recovery applies). Prints one line per problem. */
 static void dl_check_batch(struct dl_log *l, const uint8_t *p, const struct batch_hdr *h,
                            int64_t pos, bool crc_ok)
 {
@@ -313,6 +316,17 @@ static void dl_check_batch(struct dl_log *l, const uint8_t *p, const struct batc
         printf("corrupt batch at position %" PRId64 ": unknown compression codec %d\n", pos,
                batch_compression(h));
         l->problems++;
+    } else if (crc_ok) {
+        /* The records, by the broker's own rules for stored batches. */
+        struct rv_opts o;
+        struct rv_result res;
+        rv_opts_stored(&o);
+        kerr_t err = record_validate_batch(p, h, &o, &res);
+        if (err != KERR_NONE) {
+            printf("invalid batch at position %" PRId64 ": %s (%s)\n", pos,
+                   res.reason ? res.reason : "unreadable records", kerr_name(err));
+            l->problems++;
+        }
     }
 }
 

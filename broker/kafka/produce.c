@@ -31,6 +31,7 @@
 #include "broker/kafka/dispatch.h"
 #include "broker/server.h"
 #include "broker/storage/batch.h"
+#include "broker/storage/record_validate.h"
 #include "broker/topics.h"
 #include "common/clock.h"
 #include "common/crc32c.h"
@@ -51,8 +52,23 @@ static void set_log_append_time(uint8_t *batch, size_t len, int64_t now)
                crc32c(0, batch + BATCH_OFF_ATTRIBUTES, len - BATCH_OFF_ATTRIBUTES));
 }
 
+/* CreateTime: makes the header's maxTimestamp the records' largest
+ * timestamp (new CRC) when the client wrote another value, as Kafka does. */
+static void set_create_time_max(uint8_t *batch, size_t len, int64_t max_ts)
+{
+    if ((be16_load(batch + BATCH_OFF_ATTRIBUTES) & BATCH_ATTR_LOG_APPEND_TIME) ||
+        (int64_t)be64_load(batch + BATCH_OFF_MAX_TS) == max_ts)
+        return;
+    be64_store(batch + BATCH_OFF_MAX_TS, (uint64_t)max_ts);
+    be32_store(batch + BATCH_OFF_CRC,
+               crc32c(0, batch + BATCH_OFF_ATTRIBUTES, len - BATCH_OFF_ATTRIBUTES));
+}
+
+/* Validates one partition's records: the batch frame (batch.c), then its
+ * records (record_validate.c) with the topic's rules. *max_ts = the largest
+ * CreateTime record timestamp (-1 if none). */
 static kerr_t produce_validate(struct req *req, struct partition *part, const uint8_t *rec,
-                               int32_t rec_len)
+                               int32_t rec_len, int64_t *max_ts)
 {
     if (!rec || rec_len <= 0)
         return KERR_INVALID_RECORD;
@@ -68,7 +84,22 @@ static kerr_t produce_validate(struct req *req, struct partition *part, const ui
     int codec = be16_load(rec + BATCH_OFF_ATTRIBUTES) & BATCH_ATTR_COMPRESSION_MASK;
     if (codec == CODEC_ZSTD && req->api_version < 7)
         return KERR_UNSUPPORTED_COMPRESSION_TYPE;
-    return KERR_NONE;
+    struct batch_hdr h;
+    struct rv_opts o = {
+        .produce = true,
+        .compacted = part->tc.compact,
+        .now_ms = clock_wall_ms(),
+        .ts_diff_max_ms = part->tc.log_append_time ? -1 : part->tc.ts_diff_max_ms,
+        .max_decompressed = rv_decompressed_limit(part->tc.max_message_bytes),
+    };
+    struct rv_result res;
+    (void)batch_parse_hdr(rec, (size_t)rec_len, &h); /* checked by batch_validate_produce */
+    err = record_validate_batch(rec, &h, &o, &res);
+    if (err != KERR_NONE)
+        say_debug("produce", "invalid batch for %s-%d: %s (%s)", part->topic,
+                  part->index, res.reason ? res.reason : "?", kerr_name(err));
+    *max_ts = res.max_ts;
+    return err;
 }
 
 /* Walks the topics array without acting, so a request cut short or
@@ -139,7 +170,8 @@ static void produce_partition(struct req *req, struct topic *t, int16_t acks,
         return;
     }
     struct partition *part = t->parts[r->index];
-    r->err = produce_validate(req, part, rec, rec_len);
+    int64_t max_ts = -1;
+    r->err = produce_validate(req, part, rec, rec_len, &max_ts);
     if (r->err != KERR_NONE)
         return;
     int64_t now = clock_wall_ms();
@@ -147,6 +179,8 @@ static void produce_partition(struct req *req, struct topic *t, int16_t acks,
     if (part->tc.log_append_time) {
         set_log_append_time(batch, (size_t)rec_len, now);
         r->append_time = now;
+    } else {
+        set_create_time_max(batch, (size_t)rec_len, max_ts);
     }
     r->err = partition_append(part, batch, (size_t)rec_len, now, acks == -1, &r->base_offset,
                               &r->last_offset, &r->leader_epoch, &r->log_start);

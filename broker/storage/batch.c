@@ -18,8 +18,9 @@
  * valueLength, value, headersCount, headers.
  *
  * Neighbours: segment.c/plog.c scan stored batches with these helpers; the
- * Produce handler calls batch_validate_produce() before taking the
- * partition lock. Threads: pure functions, any thread.
+ * Produce handler calls batch_validate_produce() (the frame) and then
+ * record_validate.c (the records) before taking the partition lock.
+ * Threads: pure functions, any thread.
  */
 #include "broker/storage/batch.h"
 

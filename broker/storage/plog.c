@@ -39,6 +39,7 @@
 #include "broker/storage/epoch_cache.h"
 #include "broker/storage/fileio.h"
 #include "broker/storage/logdir.h"
+#include "broker/storage/record_validate.h"
 #include "broker/storage/segment.h"
 #include "common/say.h"
 
@@ -715,10 +716,16 @@ kerr_t plog_append_replica(struct plog *log, const uint8_t *batches, size_t len,
                            int64_t now_ms, int64_t *first_offset, int64_t *last_offset)
 {
     int64_t first = -1, last = -1, records = 0;
+    const char *why = NULL;
     kerr_t err = check_replica_batches(log, batches, len, &first, &last, &records);
 
-    if (err != KERR_NONE)
+    if (err == KERR_NONE)
+        err = record_validate_stored_batches(batches, len, &why);
+    if (err != KERR_NONE) {
+        if (why)
+            say_warn("storage", "refused replicated batches dir=%s: %s", log->dir, why);
         return err;
+    }
     /* A gap before the first batch (compacted leader): an empty active
      * segment can simply be renamed by starting a new one. */
     if (first > plog_end_offset(log) && active_seg(log)->size == 0 && log->nsegs == 1) {

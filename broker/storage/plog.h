@@ -90,8 +90,11 @@ kerr_t plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leade
                    int64_t now_ms, int64_t *first_offset, int64_t *last_offset);
 /* Follower append: batches (borrowed, not modified) already carry offsets
  * and leader epochs. The first base offset must be >= LEO and offsets must
- * increase (else KERR__INVALID); CRCs are checked (CORRUPT_MESSAGE). A gap
- * before the first batch is kept (a new segment starts at its base). */
+ * increase (else KERR__INVALID); CRCs are checked (CORRUPT_MESSAGE), and
+ * the records with record_validate.c's stored-batch rules (its error, e.g.
+ * INVALID_RECORD, logged with the reason). Nothing is written when any
+ * batch fails. A gap before the first batch is kept (a new segment starts
+ * at its base). */
 kerr_t plog_append_replica(struct plog *log, const uint8_t *batches, size_t len,
                            int64_t now_ms, int64_t *first_offset, int64_t *last_offset);
 

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "broker/storage/fileio.h"
+#include "broker/storage/record_validate.h"
 #include "common/say.h"
 
 #define READ_CHUNK 8192
@@ -240,7 +241,8 @@ static void note_batch(struct segment *seg, int64_t pos, const struct batch_hdr 
 
 /* Scans batches from pos (whose base offset must be >= min_offset) to the
  * end of the file, accounting each; stops at the first torn, corrupt or
- * out-of-order batch. *valid_end = where the good batches end. */
+ * out-of-order batch (when crc: also at a bad CRC or records that fail
+ * batch_is_intact()). *valid_end = where the good batches end. */
 static kerr_t scan_batches(struct segment *seg, int64_t pos, int64_t min_offset, bool crc,
                            int32_t index_interval, int64_t *valid_end)
 {
@@ -261,7 +263,7 @@ static kerr_t scan_batches(struct segment *seg, int64_t pos, int64_t min_offset,
         }
         if (err != KERR_NONE)
             goto out;
-        if (h.base_offset < min_offset || (crc && !batch_crc_is_valid(p, &h)))
+        if (h.base_offset < min_offset || (crc && !batch_is_intact(p, &h)))
             break;
         note_batch(seg, pos, &h, index_interval);
         min_offset = batch_last_offset(&h) + 1;

@@ -15,13 +15,16 @@
  * input, the iterator walks exactly n_batches whole batches that cover the
  * buffer, each with magic 2, a valid CRC, recordsCount > 0 and
  * lastOffsetDelta = recordsCount - 1; the record iterator never reads out
- * of bounds and never returns more records than recordsCount.
+ * of bounds and never returns more records than recordsCount, and returns
+ * exactly recordsCount for an uncompressed batch that batch_is_intact()
+ * (record_validate.c) accepts.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "broker/storage/batch.h"
+#include "broker/storage/record_validate.h"
 #include "common/buf.h"
 #include "common/crc32c.h"
 
@@ -103,7 +106,9 @@ static int walk_batches(const uint8_t *buf, size_t len, bool accepted, size_t *e
             FUZZ_CHECK(h.records_count > 0 && h.last_offset_delta == h.records_count - 1);
         }
         (void)batch_crc_is_valid(buf + at, &h);
-        (void)walk_records(buf + at, &h);
+        int32_t walked = walk_records(buf + at, &h);
+        if (batch_is_intact(buf + at, &h) && batch_compression(&h) == 0)
+            FUZZ_CHECK(walked == h.records_count);
         *end = at + (size_t)batch_size(&h);
         n++;
     }

@@ -7,6 +7,8 @@ tests/fuzz/make_corpus.py — writes the seed corpus of the fuzz targets:
                               slightly broken, addressed to topic "fuzz" (the
                               topic fuzz_request.c creates)
   corpus/fuzz_batch_validate/ a mode byte + Produce record batches
+  corpus/fuzz_record_validate/ a mode byte, recordsCount, lastOffsetDelta
+                              and a records section (raw or compressed)
 
 Frames and batches are built with tests/integration/protocol/kwire.py, the
 test suite's independent codec. The output is checked in; rerun this script
@@ -210,6 +212,50 @@ def batch_seeds():
     return s
 
 
+def snappy_literal(data):
+    """A raw snappy block holding data as one literal (len <= 256)."""
+    n = len(data)
+    assert 0 < n <= 256
+    tag = bytes([(n - 1) << 2]) if n <= 60 else bytes([60 << 2, n - 1])
+    return bytes(W().uvarint(n).b) + tag + data
+
+
+def record_seeds():
+    import zlib
+    s = {}
+
+    def recs(records):
+        return record_batch(records, base_ts=TS)[61:]
+
+    def params(mode, count, lod=None):
+        return bytes([mode]) + struct.pack(">ii", count, count - 1 if lod is None else lod)
+
+    three = recs([(b"k1", b"v1", 0), (b"k2", None, 5), (None, b"v3", 9)])
+    keyed = recs([(b"a", b"x" * 30, 0), (b"b", b"", 1)])
+    gz = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    # mode: bits 0-2 codec, 3 compress here, 4 Produce rules, 5 compacted,
+    # 6 timestamp skew limit, 7 LogAppendTime
+    s["none_produce"] = params(0x10, 3) + three
+    s["none_stored_gaps"] = params(0x00, 2, 9) + recs([(b"a", b"1", 0)]) + recs([(b"b", b"2", 0)])
+    s["none_compacted"] = params(0x30, 2) + keyed
+    s["none_compacted_nullkey"] = params(0x30, 3) + three
+    s["none_ts_limit"] = params(0x50, 3) + three
+    s["none_log_append"] = params(0x90, 3) + three
+    s["bad_count"] = params(0x10, 5) + three
+    s["million"] = params(0x10, 1000000) + recs([(b"k", b"v", 0)])
+    for codec, name in ((1, "gzip"), (2, "snappy"), (3, "lz4"), (4, "zstd")):
+        s["%s_packed" % name] = params(0x18 | codec, 3) + three
+    s["gzip_stream"] = params(0x11, 2) + gz.compress(keyed) + gz.flush()
+    s["snappy_raw_stream"] = params(0x12, 3) + snappy_literal(three)
+    block = snappy_literal(keyed)
+    s["snappy_xerial_stream"] = (params(0x12, 2) + b"\x82SNAPPY\x00" + struct.pack(">ii", 1, 1) +
+                                 struct.pack(">i", len(block)) + block)
+    # Regression: lastOffsetDelta INT32_MAX with no records (stored rules
+    # accept it; the target's own arithmetic overflowed).
+    s["regress_lod_int_max"] = params(0x0a, 0, 0x7fffffff)
+    return s
+
+
 def write(dirname, seeds):
     d = os.path.join(HERE, "corpus", dirname)
     shutil.rmtree(d, ignore_errors=True)
@@ -223,3 +269,4 @@ def write(dirname, seeds):
 if __name__ == "__main__":
     write("fuzz_request", request_seeds())
     write("fuzz_batch_validate", batch_seeds())
+    write("fuzz_record_validate", record_seeds())

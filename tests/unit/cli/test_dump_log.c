@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "broker/storage/batch.h"
 #include "broker/storage/plog.h"
@@ -321,21 +322,77 @@ Test(dump_log, control_batch_shows_the_transaction_marker)
     assert_out_lacks("payload:");
 }
 
-Test(dump_log, compressed_batch_is_listed_and_its_records_are_not)
+/* gzip stream of n bytes at in, appended to b. */
+static void put_gzip(struct kbuf *b, const uint8_t *in, size_t n)
 {
-    struct st_batch_opts o = {.nrec = 2, .ts0 = 10, .ts_step = 1, .value_len = 4,
-                              .attributes = 1, .producer_id = -1, .base_seq = -1};
-    struct kbuf b;
+    uint8_t out[4096];
+    z_stream z;
+
+    memset(&z, 0, sizeof(z));
+    cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = sizeof(out);
+    cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+    kbuf_put(b, out, sizeof(out) - z.avail_out);
+    deflateEnd(&z);
+}
+
+/* A gzip batch of nrec records whose recordsCount says count. */
+static void write_gzip_log(int nrec, int32_t count)
+{
+    struct kbuf b, recs;
+    size_t start;
 
     kbuf_init(&b);
-    st_batch(&b, &o);
+    kbuf_init(&recs);
+    start = begin_batch(&b, 0, 1, -1, -1, 10, count);
+    for (int i = 0; i < nrec; i++)
+        put_record(&recs, i, "k", 1, "vvvv", 4, NULL, 0);
+    put_gzip(&b, recs.data, recs.len);
+    end_batch(&b, start);
     write_file("00000000000000000000.log", b.data, b.len);
+    kbuf_destroy(&recs);
     kbuf_destroy(&b);
+}
+
+Test(dump_log, compressed_batch_is_listed_and_its_records_are_not)
+{
+    write_gzip_log(2, 2);
     run_dump(path_of("00000000000000000000.log"), "--print-data-log", NULL);
     cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
     assert_out_has(" compresscodec: gzip crcValid: true\n");
     assert_out_has("\n| records not shown: gzip decompression is not supported\n");
     cr_assert_eq(count_lines_starting(r.out, "| offset:"), 0);
+}
+
+Test(dump_log, batch_with_invalid_records_is_reported)
+{
+    struct kbuf b;
+    size_t start;
+
+    /* recordsCount and lastOffsetDelta say 1,000,000; one record present. */
+    kbuf_init(&b);
+    start = begin_batch(&b, 0, 0, -1, -1, 100, 1000000);
+    put_record(&b, 0, "k", 1, "v", 1, NULL, 0);
+    end_batch(&b, start);
+    write_file("00000000000000000000.log", b.data, b.len);
+    kbuf_destroy(&b);
+    run_dump(path_of("00000000000000000000.log"), NULL);
+    cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+    assert_out_has(" crcValid: true\n");
+    assert_out_has("\ninvalid batch at position 0: batch holds fewer records than recordsCount "
+                   "(INVALID_RECORD)\n");
+    assert_out_has(" problems: 1\n");
+    assert_one_error_line("1 problem(s) found");
+
+    /* The same inside a gzip stream: 3 records for a count of 4. */
+    write_gzip_log(3, 4);
+    run_dump(path_of("00000000000000000000.log"), NULL);
+    cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+    assert_out_has("\ninvalid batch at position 0: batch holds fewer records than recordsCount "
+                   "(INVALID_RECORD)\n");
 }
 
 Test(dump_log, torn_tail_is_reported_and_fails)

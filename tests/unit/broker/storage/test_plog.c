@@ -653,6 +653,61 @@ Test(plog, replica_append_keeps_leader_offsets)
     plog_close(log);
 }
 
+Test(plog, replica_append_refuses_invalid_records)
+{
+    struct plog *log = open_log();
+    struct kbuf b;
+    int64_t first, last;
+
+    kbuf_init(&b);
+    st_simple(&b, 1, 10, 100);
+    /* Claims a million records but holds one; frame and CRC are fine. */
+    be32_store(b.data + BATCH_OFF_LAST_OFFSET_DELTA, 999999);
+    be32_store(b.data + BATCH_OFF_RECORDS_COUNT, 1000000);
+    st_fix_crc(b.data);
+    batch_set_offset_epoch(b.data, 0, 4);
+    cr_assert_eq(plog_append_replica(log, b.data, b.len, 0, &first, &last),
+                 KERR_INVALID_RECORD);
+    cr_assert_eq(plog_end_offset(log), 0);
+    cr_assert_eq(st_file_size(st_path("00000000000000000000.log")), 0);
+    kbuf_destroy(&b);
+    plog_close(log);
+}
+
+Test(plog, recovery_truncates_at_batch_with_invalid_records)
+{
+    const char *path = st_path("00000000000000000000.log");
+    struct batch_hdr h;
+    struct plog *log;
+    uint8_t hdr[BATCH_HDR_SIZE];
+    int64_t size, bases[4];
+
+    crash_after_appends(40, 3);
+    size = st_file_size(path);
+    /* The last batch (3 records, 30-byte values) says it holds 4 records
+     * over offsets +0..+3, with a CRC that matches: only the records tell. */
+    int64_t last_pos = -1;
+    for (int64_t pos = 0; pos < size; pos += batch_size(&h)) {
+        cr_assert_eq(st_read_at(path, pos, hdr, sizeof(hdr)), sizeof(hdr));
+        cr_assert_eq(batch_parse_hdr(hdr, sizeof(hdr), &h), KERR_NONE);
+        last_pos = pos;
+    }
+    uint8_t *p = malloc((size_t)(size - last_pos));
+    cr_assert_eq(st_read_at(path, last_pos, p, (size_t)(size - last_pos)),
+                 (size_t)(size - last_pos));
+    be32_store(p + BATCH_OFF_LAST_OFFSET_DELTA, 3);
+    be32_store(p + BATCH_OFF_RECORDS_COUNT, 4);
+    st_fix_crc(p);
+    st_write_at(path, last_pos, p, (size_t)(size - last_pos));
+    free(p);
+    log = open_log();
+    cr_assert_eq(plog_end_offset(log), 117);
+    cr_assert_eq(st_file_size(path), last_pos);
+    cr_assert_eq(read_batches(log, 116, INT64_MAX, 1 << 20, true, bases, 4), 1);
+    cr_assert_eq(bases[0], 114);
+    plog_close(log);
+}
+
 Test(plog, retention_by_size_and_time_advances_start)
 {
     struct plog *log;

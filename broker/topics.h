@@ -69,8 +69,9 @@ struct topic *topics_remove(struct topics *ts, const char *name);
 /* Where recovery of (topic, partition)'s log starts at open (see
  * partition_new()); a NULL function means 0 (scan everything). */
 struct recovery_points {
-    int64_t (*lookup)(void *arg, const char *topic, int32_t partition);
+    int64_t (*lookup)(void *arg, const char *topic, int32_t partition); /* thread-safe */
     void *arg;
+    int threads; /* threads opening a topic's local logs (<= 1: the caller's only) */
 };
 
 /* Builds a topic with n_parts partitions; opens local logs for partitions

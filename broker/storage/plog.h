@@ -71,6 +71,9 @@ int64_t plog_start_offset(const struct plog *log);
 int64_t plog_end_offset(const struct plog *log);
 /* Offsets below this are on disk (fsynced by plog_flush/plog_close). */
 int64_t plog_recovery_point(const struct plog *log);
+/* Bytes of batches plog_open() CRC-checked (0: nothing past the recovery
+ * point, e.g. an empty log or one whose recovery point is its end). */
+int64_t plog_open_checked_bytes(const struct plog *log);
 /* Total bytes of all segment .log files. */
 int64_t plog_size_bytes(const struct plog *log);
 int plog_segment_count(const struct plog *log);

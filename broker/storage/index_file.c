@@ -51,6 +51,23 @@ static kerr_t remap(struct index_file *ix, size_t len)
     return KERR_NONE;
 }
 
+/* True if the file's first 4 KiB read as zeros. Entries are written from
+ * the start, so a file whose block count says "hole" (which a filesystem
+ * may report before it has allocated recent writes) is believed only if
+ * its head agrees; a small pread does not pull in the mmap read-around. */
+static bool head_is_zero(int fd)
+{
+    uint8_t buf[4096];
+    size_t got = 0;
+
+    if (fileio_pread_full(fd, buf, sizeof(buf), 0, &got) != KERR_NONE)
+        return false;
+    for (size_t i = 0; i < got; i++)
+        if (buf[i] != 0)
+            return false;
+    return true;
+}
+
 kerr_t index_file_open(struct index_file *ix, const char *path, uint32_t esize)
 {
     int64_t size = 0;
@@ -72,7 +89,7 @@ kerr_t index_file_open(struct index_file *ix, const char *path, uint32_t esize)
     if (err != KERR_NONE)
         goto out_free;
     ix->torn = size % esize != 0;
-    if (hole || size == 0)
+    if (size == 0 || (hole && head_is_zero(ix->fd)))
         ix->zero_len = size;
     err = remap(ix, (size_t)size - (size_t)size % esize);
     if (err != KERR_NONE)

@@ -299,6 +299,7 @@ static void *open_worker(void *arg)
             break;
         int64_t from = j->rp && j->rp->lookup ? j->rp->lookup(j->rp->arg, t->name, p) : 0;
         err[0] = '\0';
+        KASSERT(t->parts[p] == NULL); /* each index is taken once */
         t->parts[p] = topic_partition_new(t, p, &t->replicas[p * t->rf], j->self_id, &t->tc,
                                           from, err, sizeof(err));
         if (!t->parts[p]) {

@@ -389,21 +389,26 @@ static void load_roll_ts(struct segment *seg)
 kerr_t segment_load(struct segment *seg, int64_t recovery_point, int32_t index_interval,
                     int32_t index_max_bytes, int64_t *dropped)
 {
-    bool was_active = seg->active, recover = recovery_point >= 0;
-    int64_t valid_end = 0;
-    kerr_t err = KERR__CORRUPT;
+    bool was_active = seg->active, recover = recovery_point >= 0, rebuild = false;
+    int64_t valid_end = 0, entry_off, entry_pos;
+    kerr_t err;
 
     *dropped = 0;
     seg->checked_bytes = 0;
     /* recovering: index entries past the point may have to go */
     err = recover ? segment_activate(seg, index_max_bytes) : KERR_NONE;
-    if (err == KERR_NONE && !seg->index_ok)
+    /* Recovering from before the first index entry (or with indexes that
+     * looked bad at open) rebuilds them all, as nothing in them is known to
+     * be on disk; that is the normal case, not worth a warning. */
+    if (recover && (!seg->index_ok || !offset_index_lookup(&seg->oidx, recovery_point, &entry_off, &entry_pos)))
+        rebuild = true;
+    if (err == KERR_NONE && !rebuild && !seg->index_ok)
         err = KERR__CORRUPT;
-    else if (err == KERR_NONE)
+    else if (err == KERR_NONE && !rebuild)
         err = scan_from_index(seg, recover ? recovery_point : INT64_MAX,
                               recover ? recovery_point : 0, index_interval, &valid_end);
-    if (err == KERR__CORRUPT) {
-        if (seg->index_ok || !recover)
+    if (err == KERR__CORRUPT || (err == KERR_NONE && rebuild)) {
+        if (!rebuild)
             say_warn("storage", "rebuilding indexes path=%s", seg->log_path);
         err = segment_activate(seg, index_max_bytes);
         if (err == KERR_NONE)

@@ -330,8 +330,9 @@ static kerr_t scan_from_index(struct segment *seg, int64_t at, int64_t crc_from,
         if (err != KERR_NONE || h.base_offset != start_off)
             return KERR__CORRUPT;
     }
-    if (seg->active && (offset_index_truncate(&seg->oidx, start_off + 1, start_pos + 1) != KERR_NONE ||
-                        time_index_truncate(&seg->tidx, start_off + 1) != KERR_NONE))
+    if (seg->active &&
+        (offset_index_truncate(&seg->oidx, start_off + 1, start_pos + 1) != KERR_NONE ||
+         time_index_truncate(&seg->tidx, start_off + 1) != KERR_NONE))
         return KERR__IO;
     seg->max_ts = -1;
     seg->max_ts_offset = -1;
@@ -400,7 +401,8 @@ kerr_t segment_load(struct segment *seg, int64_t recovery_point, int32_t index_i
     /* Recovering from before the first index entry (or with indexes that
      * looked bad at open) rebuilds them all, as nothing in them is known to
      * be on disk; that is the normal case, not worth a warning. */
-    if (recover && (!seg->index_ok || !offset_index_lookup(&seg->oidx, recovery_point, &entry_off, &entry_pos)))
+    if (recover && (!seg->index_ok ||
+                    !offset_index_lookup(&seg->oidx, recovery_point, &entry_off, &entry_pos)))
         rebuild = true;
     if (err == KERR_NONE && !rebuild && !seg->index_ok)
         err = KERR__CORRUPT;

@@ -399,7 +399,8 @@ int admin_load_topics(struct broker *b)
     /* num.recovery.threads.per.data.dir threads in all: topics are shared
      * among up to that many, each opening its partitions with the rest
      * (topic_create); b->recovery is read-only while they run. */
-    int total = b->recovery.threads, outer = MAX(1, MIN(total, MIN(j.n, ADMIN_MAX_LOAD_THREADS)));
+    int configured = b->recovery.threads, total = MAX(1, MIN(configured, ADMIN_MAX_LOAD_THREADS));
+    int outer = MAX(1, MIN(total, j.n));
     pthread_t tids[ADMIN_MAX_LOAD_THREADS];
     int started = 0;
     atomic_init(&j.next, 0);
@@ -410,7 +411,7 @@ int admin_load_topics(struct broker *b)
     load_worker(&j);
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
-    b->recovery.threads = total;
+    b->recovery.threads = configured;
     zk_names_free(j.names, j.n);
     return atomic_load(&j.failed) ? -1 : 0;
 }

@@ -278,8 +278,7 @@ struct open_job {
     const struct recovery_points *rp;
     _Atomic int32_t next;
     _Atomic bool failed;
-    pthread_mutex_t err_lock; /* guards err */
-    char *err;
+    char *err; /* written by the thread that set failed, read after the joins */
     size_t errlen;
 };
 
@@ -303,10 +302,8 @@ static void *open_worker(void *arg)
         t->parts[p] = topic_partition_new(t, p, &t->replicas[p * t->rf], j->self_id, &t->tc,
                                           from, err, sizeof(err));
         if (!t->parts[p]) {
-            pthread_mutex_lock(&j->err_lock);
             if (!atomic_exchange(&j->failed, true))
                 snprintf(j->err, j->errlen, "%s", err);
-            pthread_mutex_unlock(&j->err_lock);
             break;
         }
     }
@@ -325,7 +322,6 @@ static bool open_partitions(struct topic *t, int32_t self_id, const struct recov
     pthread_t tids[TOPICS_MAX_OPEN_THREADS];
     atomic_init(&j.next, 0);
     atomic_init(&j.failed, false);
-    pthread_mutex_init(&j.err_lock, NULL);
     want = MIN(want, TOPICS_MAX_OPEN_THREADS + 1);
     for (int i = 0; i < want - 1; i++) {
         if (pthread_create(&tids[started], NULL, open_worker, &j) != 0)
@@ -335,7 +331,6 @@ static bool open_partitions(struct topic *t, int32_t self_id, const struct recov
     open_worker(&j);
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
-    pthread_mutex_destroy(&j.err_lock);
     return !atomic_load(&j.failed);
 }
 

@@ -715,7 +715,7 @@ static void dl_index_walk(struct dl_index *x, const uint8_t *data, int64_t size)
 /* True if the index in data/size (borrowed) has no entry: a 0-byte file, or
  * whole entries of zeros only (preallocated by an active segment, never
  * written) unless the sibling .log has a batch at position 0, which an
- * offset entry (0, 0) may index (segment.index.interval 0). */
+ * offset entry (0, 0) may index (index.interval.bytes 0). */
 static bool dl_index_is_empty(const struct dl_index *x, const uint8_t *data, int64_t size)
 {
     size_t esize = x->time ? TIME_INDEX_ENTRY_SIZE : OFFSET_INDEX_ENTRY_SIZE;

@@ -84,8 +84,10 @@ kerr_t admin_alter_topic_config(struct broker *b, const char *name, char *const 
 kerr_t admin_delete_topic(struct broker *b, const char *name);
 /* Posts an auto-creation of `name` with broker defaults (Metadata). Any thread. */
 void admin_auto_create_async(struct broker *b, const char *name, size_t len);
-/* Loads every topic from ZooKeeper into the registry, opening local logs.
- * Start-up only (main thread). Returns 0 or -1 (logged). */
+/* Loads every topic from ZooKeeper into the registry, opening local logs,
+ * with num.recovery.threads.per.data.dir threads (the calling one
+ * included) shared between topics and their partitions. Start-up only
+ * (main thread). Returns 0 or -1 (logged). */
 int admin_load_topics(struct broker *b);
 /* Re-reads /brokers/ids into b->live (start-up and session renewal; the
  * controller's UpdateMetadata keeps it current afterwards). */

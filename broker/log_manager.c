@@ -27,6 +27,7 @@
 #include "common/say.h"
 
 #include <event2/event.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,8 @@ int log_manager_load(struct broker *b)
     b->ckpt = ck;
     b->recovery.lookup = recovery_lookup;
     b->recovery.arg = ck;
+    b->recovery.threads = b->cfg->num_recovery_threads_per_data_dir;
+    b->recovery_start_us = clock_mono_us();
     return 0;
 }
 
@@ -128,6 +131,21 @@ static void for_each_partition(struct broker *b, void (*fn)(struct broker *, str
             if (list[i]->parts[p]->log)
                 fn(b, list[i]->parts[p], arg);
     topics_list_free(list, n);
+}
+
+static void count_one(struct broker *b, struct partition *part, void *arg)
+{
+    (*(int *)arg)++;
+}
+
+void log_manager_loaded(struct broker *b)
+{
+    int n = 0;
+    for_each_partition(b, count_one, &n);
+    int64_t us = clock_mono_us() - b->recovery_start_us;
+    say_info("storage", "loaded %d partitions in %" PRId64 " ms dir=%s clean_shutdown=%s "
+             "recovery_threads=%d", n, us / 1000, b->data_dir,
+             b->ckpt && b->ckpt->clean ? "true" : "false", b->recovery.threads);
 }
 
 static void retention_one(struct broker *b, struct partition *part, void *arg)

@@ -14,6 +14,9 @@ struct partition;
  * and log-start-offset-checkpoint and sets b->recovery (-1 everywhere after
  * a clean shutdown, else the checkpointed point, else 0). Returns 0/-1. */
 int log_manager_load(struct broker *b);
+/* Start-up, after the topics are loaded: logs "loaded N partitions in X ms"
+ * (N local logs, X since log_manager_load()). */
+void log_manager_loaded(struct broker *b);
 /* Start-up: applies the checkpointed log start offset to part. */
 void log_manager_restore(struct broker *b, struct partition *part);
 /* Starts the background worker and its timers. Returns 0/-1. */

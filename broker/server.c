@@ -324,6 +324,7 @@ static int server_start(struct broker *b)
     config_watch_init(b);
     if (log_manager_load(b) != 0 || admin_load_topics(b) != 0)
         return -1;
+    log_manager_loaded(b);
     logdir_clean_shutdown_clear(b->data_dir); /* before anything can be appended */
     if (log_manager_start(b) != 0)
         return -1;

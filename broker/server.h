@@ -56,6 +56,7 @@ struct broker {
     int logdir_lock_fd;
     struct recovery_points recovery;   /* start-up log recovery points (log_manager.c) */
     struct log_checkpoints *ckpt;      /* owned: checkpoints read at start-up */
+    int64_t recovery_start_us;         /* start-up: when log loading began (mono) */
     struct worker *bg;                 /* owned: background worker (retention, flush,
                                           checkpoints) */
     struct event *retention_ev, *flush_ev, *ckpt_ev, *hw_ckpt_ev; /* bg worker only */

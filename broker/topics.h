@@ -69,14 +69,17 @@ struct topic *topics_remove(struct topics *ts, const char *name);
 /* Where recovery of (topic, partition)'s log starts at open (see
  * partition_new()); a NULL function means 0 (scan everything). */
 struct recovery_points {
-    int64_t (*lookup)(void *arg, const char *topic, int32_t partition);
+    int64_t (*lookup)(void *arg, const char *topic, int32_t partition); /* thread-safe */
     void *arg;
+    int threads; /* threads opening a topic's local logs (<= 1: the caller's only) */
 };
 
 /* Builds a topic with n_parts partitions; opens local logs for partitions
  * whose replica list contains self_id, under data_dir/<name>-<p>,
- * recovering from the points rp gives (NULL = from 0). Takes nothing;
- * copies replicas and configs. Returns new (refs = 1), or NULL with err. */
+ * recovering from the points rp gives (NULL = from 0), with rp->threads
+ * threads (the caller's included; NULL: the caller's only). Takes nothing;
+ * copies replicas and configs. Returns new (refs = 1), or NULL with err
+ * (the first failing partition's message). */
 struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf,
                            const int32_t *replicas, char *const *config_kv, int n_config,
                            const struct topic_config *defaults, const char *data_dir,

@@ -8,7 +8,8 @@
  *   <base>.log        RecordBatch v2 batches back to back
  *   <base>.index      8-byte entries (u32 offset - base, u32 position), BE
  *   <base>.timeindex  12-byte entries (i64 timestamp, u32 offset - base), BE
- * Active indexes are preallocated with zeroes past their last entry.
+ * Active indexes are preallocated with zeroes past their last entry; an
+ * index with no entry (0 bytes, or zeros only) prints "The index is empty".
  *
  * Output, all on stdout (one line per batch, record or index entry, Kafka's
  * wording): "Dumping FILE", the items, the problems found ("incomplete
@@ -725,6 +726,19 @@ static void dl_index_walk(struct dl_index *x, const uint8_t *data, int64_t size)
                     size - whole, esize);
 }
 
+/* True if the index in data/size (borrowed) has no entry: a 0-byte file, or
+ * whole entries of zeros only (preallocated by an active segment, never
+ * written) unless the sibling .log has a batch at position 0, which an
+ * offset entry (0, 0) may index (index.interval.bytes 0). */
+static bool dl_index_is_empty(const struct dl_index *x, const uint8_t *data, int64_t size)
+{
+    size_t esize = x->time ? TIME_INDEX_ENTRY_SIZE : OFFSET_INDEX_ENTRY_SIZE;
+
+    if (size % (int64_t)esize != 0 || !dl_is_zero(data, (size_t)size))
+        return false;
+    return x->time || size == 0 || !x->map.loaded || x->map.n == 0;
+}
+
 /* Prints the Summary line, and frees x's log map. Returns the exit code. */
 static int dl_index_finish(struct dl_index *x, const char *path, const char *log_path)
 {
@@ -757,7 +771,7 @@ static int dl_dump_index(const char *path, const struct dl_opts *o, bool time)
         return cli_fail("%s: path too long", path);
     if (!dl_file_open(&f, path, &err))
         return dl_fail_open(path, err);
-    data = dl_file_get(&f, 0, (size_t)f.size, NULL);
+    data = f.size == 0 ? (const uint8_t *)"" : dl_file_get(&f, 0, (size_t)f.size, NULL);
     if (data == NULL) {
         err = f.read_errno;
         dl_file_close(&f);
@@ -766,7 +780,11 @@ static int dl_dump_index(const char *path, const struct dl_opts *o, bool time)
     rc = dl_map_log(log_path, &x.map);
     if (rc == CLI_OK) {
         printf("Dumping %s\n", path);
-        dl_index_walk(&x, data, f.size);
+        if (dl_index_is_empty(&x, data, f.size))
+            printf("The index is empty: no entries (%" PRId64 " bytes%s)\n", f.size,
+                   f.size > 0 ? ", all zeros: preallocated" : "");
+        else
+            dl_index_walk(&x, data, f.size);
         rc = dl_index_finish(&x, path, log_path);
     } else {
         free(x.map.v);

@@ -62,6 +62,10 @@ kerr_t fileio_fsync(int fd);
 kerr_t fileio_fsync_dir(const char *dir);
 /* *size = current file size of fd. */
 kerr_t fileio_size(int fd, int64_t *size);
+/* The file's length and whether it is one hole (no block allocated, so it
+ * reads as zeros: a preallocated index never written to). Only claimed for
+ * lengths of at least 4 KiB, past what a filesystem could store inline. */
+kerr_t fileio_size_hole(int fd, int64_t *size, bool *all_hole);
 /* *mtime_ms = modification time of fd in ms since the epoch. */
 kerr_t fileio_mtime(int fd, int64_t *mtime_ms);
 /* Unlinks path; a missing file is KERR__NOENT and is not logged. */

@@ -7,6 +7,12 @@
  * active segment (sparse, like Kafka's RandomAccessFile.setLength); seal()
  * trims it to the valid entries when the segment rolls or the log closes.
  *
+ * A preallocated file nobody wrote to (an empty partition's index after a
+ * crash) is one hole: open() sees that from fstat's block count and neither
+ * validation nor activate() touch it. Touching its mapping would fault in
+ * the kernel's read-around window of zero pages (megabytes with a large
+ * read_ahead_kb) for every such partition.
+ *
  * Threads: the owning partition's lock.
  */
 #include "broker/storage/index_file.h"
@@ -45,24 +51,46 @@ static kerr_t remap(struct index_file *ix, size_t len)
     return KERR_NONE;
 }
 
+/* True if the file's first 4 KiB read as zeros. Entries are written from
+ * the start, so a file whose block count says "hole" (which a filesystem
+ * may report before it has allocated recent writes) is believed only if
+ * its head agrees; a small pread does not pull in the mmap read-around. */
+static bool head_is_zero(int fd)
+{
+    uint8_t buf[4096];
+    size_t got = 0;
+
+    if (fileio_pread_full(fd, buf, sizeof(buf), 0, &got) != KERR_NONE)
+        return false;
+    for (size_t i = 0; i < got; i++)
+        if (buf[i] != 0)
+            return false;
+    return true;
+}
+
 kerr_t index_file_open(struct index_file *ix, const char *path, uint32_t esize)
 {
     int64_t size = 0;
     kerr_t err;
 
+    bool hole = false;
+
     memset(ix, 0, sizeof(*ix));
     ix->fd = -1;
     ix->esize = esize;
+    ix->zero_len = -1;
     ix->path = strdup(path);
     if (!ix->path)
         return KERR__NOMEM;
     err = fileio_open(path, O_RDWR | O_CREAT, 0644, &ix->fd);
     if (err != KERR_NONE)
         goto out_free;
-    err = fileio_size(ix->fd, &size);
+    err = fileio_size_hole(ix->fd, &size, &hole);
     if (err != KERR_NONE)
         goto out_free;
     ix->torn = size % esize != 0;
+    if (size == 0 || (hole && head_is_zero(ix->fd)))
+        ix->zero_len = size;
     err = remap(ix, (size_t)size - (size_t)size % esize);
     if (err != KERR_NONE)
         goto out_free;
@@ -87,13 +115,19 @@ kerr_t index_file_activate(struct index_file *ix, int32_t max_bytes)
     if (cap < ix->map_len)
         cap = ix->map_len;
     /* Cut to the valid entries first so that stale or garbage bytes after
-     * them become a zero-filled hole a crash cannot resurrect. */
-    err = fileio_truncate(ix->fd, (int64_t)ix->entries * ix->esize);
-    if (err == KERR_NONE)
+     * them become a zero-filled hole a crash cannot resurrect (a file that
+     * reads as zeros has none). */
+    err = KERR_NONE;
+    if (!index_file_is_zero(ix))
+        err = fileio_truncate(ix->fd, (int64_t)ix->entries * ix->esize);
+    if (err == KERR_NONE && ix->zero_len != (int64_t)cap)
         err = fileio_truncate(ix->fd, (int64_t)cap);
     if (err != KERR_NONE)
         return err;
-    err = remap(ix, cap);
+    if (index_file_is_zero(ix))
+        ix->zero_len = (int64_t)cap;
+    if (ix->map_len != cap || !ix->map)
+        err = remap(ix, cap);
     if (err != KERR_NONE)
         return err;
     ix->max_entries = (int32_t)(cap / ix->esize);
@@ -113,6 +147,8 @@ kerr_t index_file_seal(struct index_file *ix)
         err = fileio_truncate(ix->fd, (int64_t)len);
     if (err == KERR_NONE)
         err = remap(ix, len);
+    if (index_file_is_zero(ix))
+        ix->zero_len = (int64_t)len;
     fileio_close(ix->fd);
     ix->fd = -1;
     ix->active = false;
@@ -142,6 +178,7 @@ kerr_t index_file_append(struct index_file *ix, const uint8_t *entry)
     kerr_t err;
 
     KASSERT(ix->active && ix->entries < ix->max_entries);
+    ix->zero_len = -1; /* even a failed write may have left bytes */
     err = fileio_pwrite_all(ix->fd, entry, ix->esize, (int64_t)ix->entries * ix->esize);
     if (err != KERR_NONE)
         return err;
@@ -203,6 +240,8 @@ bool index_file_tail_is_zero(const struct index_file *ix)
 
     if (ix->torn)
         return false;
+    if (index_file_is_zero(ix))
+        return true;
     for (size_t i = start; i < end; i++)
         if (ix->map[i] != 0)
             return false;

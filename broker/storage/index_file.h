@@ -27,11 +27,17 @@ struct index_file {
     int32_t max_entries; /* capacity while active (map_len / esize), else entries */
     bool active;         /* preallocated and appendable */
     bool torn;           /* the file ended inside an entry at open (until activate) */
+    /* The file's length while it is known to read as zeros (opened as one
+     * hole and nothing appended since), else -1. Such a file needs neither
+     * validation nor the cut-and-extend of activate(): its mapping is never
+     * touched, so no page of it is read in. */
+    int64_t zero_len;
 };
 
 /* Opens (creating if missing) the file at path (borrowed) and maps its
  * current length rounded down to esize. entries = 0; the typed layer counts
- * valid entries from the mapping and calls index_file_set_entries(). */
+ * valid entries from the mapping (none when index_file_is_zero()) and calls
+ * index_file_set_entries(). */
 kerr_t index_file_open(struct index_file *ix, const char *path, uint32_t esize);
 /* Preallocates the file to max(max_bytes, current length) rounded down to
  * esize (at least one entry), maps it, and allows appends. */
@@ -63,6 +69,11 @@ static inline const uint8_t *index_file_entry(const struct index_file *ix, int32
 }
 static inline bool index_file_is_full(const struct index_file *ix) {
     return ix->active && ix->entries >= ix->max_entries;
+}
+/* True if the whole file is known to read as zeros without reading it: a
+ * preallocated file nothing was ever written to (see zero_len). */
+static inline bool index_file_is_zero(const struct index_file *ix) {
+    return ix->zero_len >= 0;
 }
 /* True if the bytes right after the valid entries (up to 4 KiB) are zero (a
  * preallocated or trimmed tail), false if garbage follows them or the file

@@ -42,7 +42,8 @@ kerr_t offset_index_open(struct offset_index *oi, const char *path, int64_t base
     err = index_file_open(&oi->f, path, OFFSET_INDEX_ENTRY_SIZE);
     if (err != KERR_NONE)
         return err;
-    mapped = index_file_mapped_entries(&oi->f);
+    /* a file that reads as zeros holds no entry: do not fault it in */
+    mapped = index_file_is_zero(&oi->f) ? 0 : index_file_mapped_entries(&oi->f);
     for (n = 0; n < mapped; n++) {
         int64_t off, pos;
         decode(oi, n, &off, &pos);

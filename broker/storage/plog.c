@@ -54,6 +54,7 @@ struct plog {
     int64_t start_offset;    /* log start offset */
     int64_t recovery_point;  /* offsets below are fsynced */
     int64_t unflushed;       /* records appended since the last flush */
+    int64_t checked_bytes;   /* bytes CRC-checked while opening */
     struct epoch_cache *epochs; /* owned: leader epoch -> start offset */
 };
 
@@ -80,6 +81,7 @@ const char *plog_dir(const struct plog *log) { return log->dir; }
 int64_t plog_start_offset(const struct plog *log) { return log->start_offset; }
 int64_t plog_end_offset(const struct plog *log) { return active_seg(log)->next_offset; }
 int64_t plog_recovery_point(const struct plog *log) { return log->recovery_point; }
+int64_t plog_open_checked_bytes(const struct plog *log) { return log->checked_bytes; }
 int plog_segment_count(const struct plog *log) { return log->nsegs; }
 
 int64_t plog_segment_base(const struct plog *log, int i)
@@ -288,7 +290,10 @@ static kerr_t load_one(struct plog *log, const int64_t *bases, int i, int n, boo
     if (last)
         err = segment_activate(seg, log->cfg.index_max_bytes);
     if (err == KERR_NONE)
-        err = segment_load(seg, full, log->cfg.index_interval_bytes, log->cfg.index_max_bytes, &dropped);
+        err = segment_load(seg, full ? rp : -1, log->cfg.index_interval_bytes,
+                           log->cfg.index_max_bytes, &dropped);
+    if (err == KERR_NONE)
+        log->checked_bytes += seg->checked_bytes;
     if (err == KERR_NONE)
         err = push_seg(log, seg);
     if (err != KERR_NONE) {

@@ -25,10 +25,12 @@ struct plog_config {
     int32_t index_max_bytes;         /* preallocated size of each index; full -> roll */
     int64_t flush_interval_messages; /* fsync after this many records; <= 0: never */
     /* Offsets below it were fsynced before the process stopped. At open,
-     * every segment that may hold offsets >= it is CRC-scanned from its
-     * first byte and its indexes rebuilt. -1 (clean shutdown): only the last
-     * segment is scanned, from its last index entry. 0 (a zeroed config):
-     * everything is scanned. */
+     * every segment that may hold offsets >= it is recovered: the headers
+     * of its batches below the point are walked from the nearest index
+     * entry, the batches ending at or past it are CRC-checked (an empty log
+     * or one ending at the point reads none; segment_load()). -1 (clean
+     * shutdown): each segment is scanned from its last index entry. 0 (a
+     * zeroed config): everything is CRC-checked. */
     int64_t recovery_point;
 };
 
@@ -46,11 +48,14 @@ struct file_span {
 };
 
 /* Opens the log in dir (borrowed; created if missing): loads the segments,
- * CRC-scans the last one from its last index entry (or every segment past
- * cfg->recovery_point from the start) to find the log end offset, truncates
- * a torn tail (removing later segments if an earlier one was cut), rebuilds
- * missing or corrupt indexes and logs what it dropped. Returns new (free
- * with plog_close()), or NULL with a message in err (errlen bytes). */
+ * CRC-scans each from its last index entry (or, with cfg->recovery_point
+ * >= 0, the batches of every segment past that point) to find the log end
+ * offset, truncates a torn tail (removing later segments if an earlier one
+ * was cut), rebuilds missing or corrupt indexes and logs what it dropped.
+ * Shares only say() and fileio's ops table, both safe to use from several
+ * threads: different logs may be opened at once.
+ * Returns new (free with plog_close()), or NULL with a message in err
+ * (errlen bytes). */
 struct plog *plog_open(const char *dir, const struct plog_config *cfg, char *err, size_t errlen);
 /* fsyncs, trims the active indexes, closes and frees. NULL is a no-op. */
 void plog_close(struct plog *log);
@@ -71,6 +76,9 @@ int64_t plog_start_offset(const struct plog *log);
 int64_t plog_end_offset(const struct plog *log);
 /* Offsets below this are on disk (fsynced by plog_flush/plog_close). */
 int64_t plog_recovery_point(const struct plog *log);
+/* Bytes of batches plog_open() CRC-checked (0: nothing past the recovery
+ * point, e.g. an empty log or one whose recovery point is its end). */
+int64_t plog_open_checked_bytes(const struct plog *log);
 /* Total bytes of all segment .log files. */
 int64_t plog_size_bytes(const struct plog *log);
 int plog_segment_count(const struct plog *log);

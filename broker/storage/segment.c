@@ -241,9 +241,12 @@ static void note_batch(struct segment *seg, int64_t pos, const struct batch_hdr 
 
 /* Scans batches from pos (whose base offset must be >= min_offset) to the
  * end of the file, accounting each; stops at the first torn, corrupt or
- * out-of-order batch (when crc: also at a bad CRC or records that fail
- * batch_is_intact()). *valid_end = where the good batches end. */
-static kerr_t scan_batches(struct segment *seg, int64_t pos, int64_t min_offset, bool crc,
+ * out-of-order batch. Batches whose last offset is >= crc_from are read
+ * whole, CRC-checked and their records validated (batch_is_intact();
+ * counted in seg->checked_bytes); the ones below it,
+ * known to be on disk, only have their headers walked. *valid_end = where
+ * the good batches end. */
+static kerr_t scan_batches(struct segment *seg, int64_t pos, int64_t min_offset, int64_t crc_from,
                            int32_t index_interval, int64_t *valid_end)
 {
     struct seg_reader r;
@@ -256,7 +259,12 @@ static kerr_t scan_batches(struct segment *seg, int64_t pos, int64_t min_offset,
     while (pos < file_size) {
         struct batch_hdr h;
         const uint8_t *p;
-        err = reader_batch(&r, pos, crc, &h, &p);
+        bool crc = false;
+        err = reader_batch(&r, pos, false, &h, &p);
+        if (err == KERR_NONE && batch_last_offset(&h) >= crc_from) {
+            crc = true;
+            err = reader_batch(&r, pos, true, &h, &p);
+        }
         if (err == KERR__AGAIN || err == KERR__CORRUPT) {
             err = KERR_NONE;
             break;
@@ -265,6 +273,8 @@ static kerr_t scan_batches(struct segment *seg, int64_t pos, int64_t min_offset,
             goto out;
         if (h.base_offset < min_offset || (crc && !batch_is_intact(p, &h)))
             break;
+        if (crc)
+            seg->checked_bytes += batch_size(&h);
         note_batch(seg, pos, &h, index_interval);
         min_offset = batch_last_offset(&h) + 1;
         pos += batch_size(&h);
@@ -276,7 +286,8 @@ out:
 }
 
 /* Resets both indexes and scans the whole file. */
-static kerr_t scan_all(struct segment *seg, bool crc, int32_t index_interval, int64_t *valid_end)
+static kerr_t scan_all(struct segment *seg, int64_t crc_from, int32_t index_interval,
+                       int64_t *valid_end)
 {
     kerr_t err = index_file_set_entries(&seg->oidx.f, 0);
 
@@ -288,37 +299,42 @@ static kerr_t scan_all(struct segment *seg, bool crc, int32_t index_interval, in
     seg->max_ts_offset = -1;
     seg->next_offset = seg->base;
     seg->bytes_since_index = 0;
-    return scan_batches(seg, 0, seg->base, crc, index_interval, valid_end);
+    return scan_batches(seg, 0, seg->base, crc_from, index_interval, valid_end);
 }
 
-/* Scans from the last offset index entry. KERR__CORRUPT if that entry does
- * not point at a batch with its offset (the index must be rebuilt), or,
- * when crc, at a batch whose CRC is wrong: the time index entry kept for
- * that batch below (and the max timestamp taken from it) would otherwise
- * outlive the batch. */
-static kerr_t scan_from_index(struct segment *seg, bool crc, int32_t index_interval,
-                              int64_t *valid_end)
+/* Scans from the last offset index entry at or below offset `at`
+ * (INT64_MAX: the last entry; none: byte 0), dropping the index entries
+ * after it, with the CRC of batches ending at or past crc_from checked (see
+ * scan_batches()). KERR__CORRUPT if that entry does not point at a batch
+ * with its offset (the index must be rebuilt), or at a checked batch whose
+ * CRC is wrong: the time index entry kept for that batch below (and the max
+ * timestamp taken from it) would otherwise outlive the batch. */
+static kerr_t scan_from_index(struct segment *seg, int64_t at, int64_t crc_from,
+                              int32_t index_interval, int64_t *valid_end)
 {
     int64_t start_off = seg->base, start_pos = 0, ts, ts_off;
-    int32_t n = offset_index_entries(&seg->oidx);
 
-    if (n > 0) {
+    if (offset_index_lookup(&seg->oidx, at, &start_off, &start_pos)) {
         struct seg_reader r;
         struct batch_hdr h;
         const uint8_t *p = NULL;
         kerr_t err;
-        offset_index_entry(&seg->oidx, n - 1, &start_off, &start_pos);
         reader_init(&r, seg->fd, seg->size);
-        err = reader_batch(&r, start_pos, crc, &h, &p);
-        if (err == KERR_NONE && crc && !batch_crc_is_valid(p, &h))
-            err = KERR__CORRUPT;
+        err = reader_batch(&r, start_pos, false, &h, &p);
+        if (err == KERR_NONE && batch_last_offset(&h) >= crc_from) {
+            err = reader_batch(&r, start_pos, true, &h, &p);
+            if (err == KERR_NONE && !batch_crc_is_valid(p, &h))
+                err = KERR__CORRUPT;
+        }
         reader_destroy(&r);
         if (err == KERR__IO || err == KERR__NOMEM)
             return err;
         if (err != KERR_NONE || h.base_offset != start_off)
             return KERR__CORRUPT;
     }
-    if (seg->active && time_index_truncate(&seg->tidx, start_off + 1) != KERR_NONE)
+    if (seg->active &&
+        (offset_index_truncate(&seg->oidx, start_off + 1, start_pos + 1) != KERR_NONE ||
+         time_index_truncate(&seg->tidx, start_off + 1) != KERR_NONE))
         return KERR__IO;
     seg->max_ts = -1;
     seg->max_ts_offset = -1;
@@ -328,7 +344,7 @@ static kerr_t scan_from_index(struct segment *seg, bool crc, int32_t index_inter
     }
     seg->next_offset = start_off;
     seg->bytes_since_index = 0;
-    return scan_batches(seg, start_pos, start_off, crc, index_interval, valid_end);
+    return scan_batches(seg, start_pos, start_off, crc_from, index_interval, valid_end);
 }
 
 /* Cuts the log file at valid_end and drops index entries past it. */
@@ -373,22 +389,34 @@ static void load_roll_ts(struct segment *seg)
     reader_destroy(&r);
 }
 
-kerr_t segment_load(struct segment *seg, bool full, int32_t index_interval,
+kerr_t segment_load(struct segment *seg, int64_t recovery_point, int32_t index_interval,
                     int32_t index_max_bytes, int64_t *dropped)
 {
-    bool was_active = seg->active;
-    int64_t valid_end = 0;
-    kerr_t err = KERR__CORRUPT;
+    bool was_active = seg->active, recover = recovery_point >= 0, rebuild = false;
+    int64_t valid_end = 0, entry_off, entry_pos;
+    kerr_t err;
 
     *dropped = 0;
-    if (!full && seg->index_ok)
-        err = scan_from_index(seg, true, index_interval, &valid_end);
-    if (err == KERR__CORRUPT) {
-        if (!full)
+    seg->checked_bytes = 0;
+    /* recovering: index entries past the point may have to go */
+    err = recover ? segment_activate(seg, index_max_bytes) : KERR_NONE;
+    /* Recovering from before the first index entry (or with indexes that
+     * looked bad at open) rebuilds them all, as nothing in them is known to
+     * be on disk; that is the normal case, not worth a warning. */
+    if (recover && (!seg->index_ok ||
+                    !offset_index_lookup(&seg->oidx, recovery_point, &entry_off, &entry_pos)))
+        rebuild = true;
+    if (err == KERR_NONE && !rebuild && !seg->index_ok)
+        err = KERR__CORRUPT;
+    else if (err == KERR_NONE && !rebuild)
+        err = scan_from_index(seg, recover ? recovery_point : INT64_MAX,
+                              recover ? recovery_point : 0, index_interval, &valid_end);
+    if (err == KERR__CORRUPT || (err == KERR_NONE && rebuild)) {
+        if (!rebuild)
             say_warn("storage", "rebuilding indexes path=%s", seg->log_path);
         err = segment_activate(seg, index_max_bytes);
         if (err == KERR_NONE)
-            err = scan_all(seg, true, index_interval, &valid_end);
+            err = scan_all(seg, recover ? recovery_point : 0, index_interval, &valid_end);
     }
     if (err == KERR_NONE)
         err = cut_tail(seg, valid_end, dropped);
@@ -562,7 +590,7 @@ kerr_t segment_truncate_to(struct segment *seg, int64_t target, int32_t index_in
     if (err == KERR_NONE)
         err = time_index_truncate(&seg->tidx, h.base_offset);
     if (err == KERR_NONE)
-        err = scan_from_index(seg, false, index_interval, &valid_end);
+        err = scan_from_index(seg, INT64_MAX, INT64_MAX, index_interval, &valid_end);
     if (err == KERR_NONE)
         err = cut_tail(seg, valid_end, &dropped);
     if (err == KERR_NONE && seg->size == 0)

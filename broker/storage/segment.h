@@ -28,6 +28,7 @@ struct segment {
     int64_t roll_ts;           /* ms the segment's age counts from; -1 until first append */
     int64_t mtime_ms;          /* .log modification time at load (retention fallback) */
     int64_t bytes_since_index; /* bytes appended since the last offset index entry */
+    int64_t checked_bytes;     /* bytes CRC-checked by the last segment_load() */
     bool index_ok;             /* indexes looked sane at open (else rebuilt by load) */
     bool active;               /* indexes preallocated; the plog's last segment */
     bool dirty;                /* written since the last fsync */
@@ -49,13 +50,19 @@ kerr_t segment_open(const char *dir, int64_t base, struct segment **out);
 /* Makes the segment appendable: preallocates both indexes to
  * index_max_bytes. */
 kerr_t segment_activate(struct segment *seg, int32_t index_max_bytes);
-/* Scans the log to find next_offset and max_ts, CRC-checking each batch:
- * from byte 0 (rebuilding both indexes) when full or the indexes are bad,
- * else from the last offset index entry. Truncates the file at the first
- * torn or corrupt batch and sets *dropped to the bytes removed. A sealed
- * segment whose indexes need rebuilding is activated for it and sealed
+/* Scans the log to find next_offset and max_ts. recovery_point < 0 (the
+ * segment is known to be on disk): from the last offset index entry, CRC-
+ * checking each batch. recovery_point >= 0 (a crash may have torn what
+ * follows it): from the last index entry at or below the point, walking
+ * the headers of the batches below it and CRC-checking the batches that end
+ * at or past it; an empty file, or one that ends at the point, reads no
+ * batch at all. Bad indexes are rebuilt from byte 0 (same CRC rule;
+ * recovery_point < 0 checks every batch). Truncates the file at the first
+ * torn or corrupt batch and sets *dropped to the bytes removed;
+ * seg->checked_bytes says how many bytes were CRC-checked. A sealed segment
+ * whose indexes need rebuilding or trimming is activated for it and sealed
  * again (index_max_bytes sizes the temporary preallocation). */
-kerr_t segment_load(struct segment *seg, bool full, int32_t index_interval,
+kerr_t segment_load(struct segment *seg, int64_t recovery_point, int32_t index_interval,
                     int32_t index_max_bytes, int64_t *dropped);
 /* Appends len bytes of whole batches (borrowed; offsets already assigned)
  * at the end. On a write error the file is truncated back and the segment

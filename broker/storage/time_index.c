@@ -34,7 +34,8 @@ kerr_t time_index_open(struct time_index *ti, const char *path, int64_t base, bo
     err = index_file_open(&ti->f, path, TIME_INDEX_ENTRY_SIZE);
     if (err != KERR_NONE)
         return err;
-    mapped = index_file_mapped_entries(&ti->f);
+    /* a file that reads as zeros holds no entry: do not fault it in */
+    mapped = index_file_is_zero(&ti->f) ? 0 : index_file_mapped_entries(&ti->f);
     for (n = 0; n < mapped; n++) {
         int64_t ts, off;
         decode(ti, n, &ts, &off);

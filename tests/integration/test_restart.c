@@ -6,7 +6,11 @@
  *     timeout) with every acknowledged record;
  *   - a second broker with the same broker.id, while the first runs, refuses
  *     to start: non-zero exit and a message naming broker.id; the first
- *     keeps serving.
+ *     keeps serving;
+ *   - 1,000 partitions (10 topics x 100, records in a few), SIGKILL, restart:
+ *     the broker's "loaded N partitions in X ms" line stays under a second
+ *     (one recovery thread, and in suite restart_parallel four) and every
+ *     acknowledged record is still there.
  */
 #include "tests/harness/broker_proc.h"
 #include "tests/harness/kreq.h"
@@ -152,4 +156,99 @@ Test(restart, duplicate_broker_id_refuses_to_start)
 
     cr_assert(broker_proc_alive(broker()), "first broker died");
     cr_assert(itest_api_versions_ok(broker_proc_port(broker())), "first broker stopped answering");
+}
+
+/* ---- many partitions after SIGKILL ---- */
+
+#define MANY_TOPICS 10
+#define MANY_PARTS 100
+#define MANY_RECORDS 500
+
+/* The "loaded N partitions in X ms" line of the broker's log written after
+ * the last start (the log file is appended to across restarts): N in *n,
+ * returns X, or -1 if there is none after skip bytes. */
+static long loaded_ms(size_t skip, long *n)
+{
+    char *log = broker_proc_log(broker());
+    long ms = -1;
+    *n = -1;
+    if (!log)
+        return -1;
+    const char *p = strlen(log) > skip ? log + skip : "";
+    const char *hit;
+    while ((hit = strstr(p, "loaded ")) != NULL) {
+        long a, b;
+        if (sscanf(hit, "loaded %ld partitions in %ld ms", &a, &b) == 2) {
+            *n = a;
+            ms = b;
+        }
+        p = hit + 1;
+    }
+    free(log);
+    return ms;
+}
+
+static size_t log_len(void)
+{
+    char *log = broker_proc_log(broker());
+    size_t n = log ? strlen(log) : 0;
+    free(log);
+    return n;
+}
+
+/* Creates MANY_TOPICS x MANY_PARTS partitions with records in three of
+ * them, SIGKILLs the broker, restarts it and checks the load time and the
+ * records. */
+static void many_partitions_sigkill(void)
+{
+    char topics[MANY_TOPICS][64];
+    for (int i = 0; i < MANY_TOPICS; i++) {
+        char prefix[32];
+        snprintf(prefix, sizeof(prefix), "many%d", i);
+        itest_topic(prefix, topics[i], sizeof(topics[i]));
+        cr_assert_eq(itest_create_topic(tcluster_fixture()->bootstrap, topics[i], MANY_PARTS, 120),
+                     0, "cannot create topic %s", topics[i]);
+    }
+    produce_n(topics[0], 0, MANY_RECORDS);
+    produce_n(topics[4], 57, MANY_RECORDS);
+    produce_n(topics[9], 99, MANY_RECORDS);
+
+    size_t skip = log_len();
+    cr_assert_neq(broker_proc_kill(broker()), -1, "broker was not running");
+    double t0 = now_s();
+    cr_assert_eq(broker_proc_start(broker()), 0, "broker did not come back after SIGKILL");
+    double started = now_s() - t0;
+    long n, ms = loaded_ms(skip, &n);
+    fprintf(stderr, "restart: %d partitions: log loading took %ld ms, port open after %.2f s\n",
+            MANY_TOPICS * MANY_PARTS, ms, started);
+    cr_assert_eq(n, MANY_TOPICS * MANY_PARTS, "no \"loaded %d partitions in X ms\" line (got %ld)",
+                 MANY_TOPICS * MANY_PARTS, n);
+    cr_assert_lt(ms, 1000, "loading %ld partitions took %ld ms after SIGKILL", n, ms);
+
+    consume_n(topics[0], 0, MANY_RECORDS);
+    consume_n(topics[4], 57, MANY_RECORDS);
+    consume_n(topics[9], 99, MANY_RECORDS);
+    cr_assert_eq(latest(topics[9], 99), MANY_RECORDS);
+    for (int i = 0; i < MANY_TOPICS; i++)
+        cr_assert_eq(latest(topics[i], 1), 0, "empty partition %s-1 gained records", topics[i]);
+    cr_assert_eq(produce_one_raw(topics[4], 57), MANY_RECORDS,
+                 "new record did not continue the offsets");
+}
+
+Test(restart, sigkill_with_1000_partitions_loads_fast, .timeout = 300)
+{
+    many_partitions_sigkill();
+}
+
+static void up_parallel(void)
+{
+    static const char *const ov[] = {"num.recovery.threads.per.data.dir=4", NULL};
+    cr_assert(tcluster_fixture_up(1, ov), "cluster did not start");
+}
+
+TestSuite(restart_parallel, .init = up_parallel, .fini = itest_fixture_down, .timeout = 300);
+
+Test(restart_parallel, sigkill_with_1000_partitions_four_recovery_threads)
+{
+    many_partitions_sigkill();
 }

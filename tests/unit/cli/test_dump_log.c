@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -662,4 +663,42 @@ Test(dump_log, index_name_must_carry_the_base_offset)
     run_dump(path_of("foo.index"), NULL);
     cr_assert_eq(r.status, 1);
     assert_one_error_line("cannot tell the segment's base offset");
+}
+
+/* ---- empty index files ------------------------------------------------------- */
+
+/* Dumps the .index and .timeindex in t-0 and expects both to be reported
+ * empty ("The index is empty", no entry line), exit 0, nothing on stderr. */
+static void assert_both_indexes_empty(const char *size_note)
+{
+    run_dump(path_of(IDX), path_of(TIDX), NULL);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    cr_assert_eq(r.err[0], '\0', "stderr: [%s]", r.err);
+    cr_assert_eq(count_lines_starting(r.out, "The index is empty: no entries ("), 2, "%s", r.out);
+    cr_assert_eq(count_lines_starting(r.out, "Summary: entries: 0 mismatches: 0"), 2, "%s", r.out);
+    cr_assert_eq(count_lines_starting(r.out, "offset: "), 0, "%s", r.out);
+    cr_assert_eq(count_lines_starting(r.out, "timestamp: "), 0, "%s", r.out);
+    assert_out_has(size_note);
+}
+
+Test(dump_log, zero_byte_indexes_are_empty_not_an_io_error)
+{
+    cr_assert_eq(mkdir(path_of("t-0"), 0755), 0);
+    write_file(IDX, "", 0);
+    write_file(TIDX, "", 0);
+    assert_both_indexes_empty("(0 bytes)");
+    write_file(LOG, "", 0); /* with its (empty) log beside it */
+    assert_both_indexes_empty("(0 bytes)");
+}
+
+Test(dump_log, zero_filled_indexes_are_empty)
+{
+    cr_assert_eq(mkdir(path_of("t-0"), 0755), 0);
+    write_file(IDX, "", 0);
+    write_file(TIDX, "", 0);
+    st_truncate(path_of(IDX), 10485760); /* preallocated by an active segment */
+    st_truncate(path_of(TIDX), 10485756);
+    assert_both_indexes_empty("(10485760 bytes, all zeros: preallocated)");
+    write_file(LOG, "", 0);
+    assert_both_indexes_empty("(10485756 bytes, all zeros: preallocated)");
 }

@@ -247,7 +247,7 @@ Test(segment, append_find_and_reload)
 
     cr_assert_eq(segment_open(st_dir, 500, &seg), KERR_NONE);
     cr_assert(seg->index_ok);
-    cr_assert_eq(segment_load(seg, false, 100, 4096, &dropped), KERR_NONE);
+    cr_assert_eq(segment_load(seg, -1, 100, 4096, &dropped), KERR_NONE);
     cr_assert_eq(dropped, 0);
     cr_assert_eq(seg->next_offset, 540);
     cr_assert_eq(seg->max_ts, 1000 + 538 + 1);

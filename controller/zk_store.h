@@ -49,6 +49,7 @@ struct zk_store;
 #define ZK_PATH_TOPICS        "/brokers/topics"
 #define ZK_PATH_DELETE_TOPICS "/admin/delete_topics"
 #define ZK_PATH_CONTROLLER    "/controller"
+#define ZK_PATH_CONTROLLER_EPOCH "/controller_epoch"
 
 #define ZK_VERSION_NEW   (-1)   /* a version meaning "the znode does not exist yet" */
 #define ZK_MAX_ENDPOINTS 8

@@ -8,7 +8,9 @@
  * stop its fetcher. UpdateMetadata: build a new metadata-cache snapshot and
  * the live-broker list. StopReplica: stop fetchers; with delete, drop the
  * topic's local replicas (their directories go when the last reference
- * does).
+ * does), only for a topic ZooKeeper shows being deleted or gone.
+ * All three are applied only from the controller ZooKeeper names
+ * (controller_watch.c) and for this broker's current epoch.
  * ISR: every RM_ISR_CHECK_MS the leader partitions are asked whether their
  * ISR should shrink or expand (partition_isr_proposal); proposals go to
  * the controller in one AlterIsr request, its answers are applied with

@@ -13,7 +13,8 @@
  *   - LeaderAndIsr / UpdateMetadata with controller_epoch=1000000, or with
  *     the current epoch but another controller id, are refused, and the
  *     real controller still controls that broker afterwards (a new topic
- *     reaches its metadata and is replicated to it).
+ *     reaches its metadata and is replicated to it);
+ *   - a newly elected controller (the old one stopped) is obeyed at once.
  * The forged requests read ZooKeeper (controller/zk_store.h) like an
  * attacker could, and are encoded with controller/rpc.h.
  */
@@ -108,7 +109,8 @@ TestSuite(control_fence, .init = up, .fini = down, .timeout = 240);
 
 static const char *bs(int i) { return broker_proc_bootstrap(g_cl->broker[i]); }
 
-/* What ZooKeeper says, as anyone who can reach it reads it. */
+/* What ZooKeeper says, as anyone who can reach it reads it (controller -1:
+ * none right now; broker_epoch 0: not registered). */
 struct zk_view {
     int32_t controller, epoch;
     int64_t broker_epoch[N_BROKERS];
@@ -116,19 +118,34 @@ struct zk_view {
 
 static void read_zk(struct zk_view *v)
 {
+    memset(v, 0, sizeof(*v));
     char err[256];
     struct zk_store *zs = zk_store_open(zk_server_connect(g_cl->zk), 6000, err, sizeof(err));
     cr_assert_not_null(zs, "%s", err);
-    cr_assert_eq(zk_store_controller_get(zs, &v->controller), KERR_NONE);
+    kerr_t rc = zk_store_controller_get(zs, &v->controller);
+    if (rc == KERR__NOENT)
+        v->controller = -1; /* between two controllers */
+    else
+        cr_assert_eq(rc, KERR_NONE);
     cr_assert_eq(zk_store_controller_epoch_get(zs, &v->epoch), KERR_NONE);
     struct zk_broker_reg *regs = NULL;
     int n = 0;
     cr_assert_eq(zk_store_list_brokers(zs, &regs, &n), KERR_NONE);
-    cr_assert_eq(n, N_BROKERS);
     for (int i = 0; i < n; i++)
+        if (regs[i].id >= 0 && regs[i].id < N_BROKERS)
         v->broker_epoch[regs[i].id] = regs[i].epoch;
     free(regs);
     zk_store_close(zs);
+}
+
+/* read_zk() until ZooKeeper names a controller other than not_id. */
+static void wait_controller(struct zk_view *v, int32_t not_id)
+{
+    double end = icluster_now() + 30;
+    for (read_zk(v); v->controller < 0 || v->controller == not_id; read_zk(v)) {
+        cr_assert(icluster_now() < end, "no controller (other than %d) elected", not_id);
+        usleep(100 * 1000);
+    }
 }
 
 /* Sends one control request (body already encoded) to port; returns the
@@ -190,7 +207,8 @@ Test(control_fence, forged_stop_replica_deletes_nothing)
     cr_assert_eq(icluster_produce_acked(g_cl->bootstrap, topic, 0, 20, 30), 20);
 
     struct zk_view v;
-    read_zk(&v);
+    wait_controller(&v, -1);
+    cr_assert(v.broker_epoch[victim] > 0);
     struct rpc_topic_partition tp = {topic, 0, -1};
     struct rpc_stop_replica_req m = {
         .controller_id = v.controller, .controller_epoch = v.epoch,
@@ -260,7 +278,7 @@ Test(control_fence, forged_controller_epoch_is_refused_and_the_real_controller_s
     itest_topic("fence-later", later, sizeof(later));
     create_rf3(topic);
     struct zk_view v;
-    read_zk(&v);
+    wait_controller(&v, -1);
     int victim = (v.controller + 1) % N_BROKERS;
     int other = (v.controller + 2) % N_BROKERS;
 
@@ -299,4 +317,41 @@ Test(control_fence, forged_controller_epoch_is_refused_and_the_real_controller_s
     cr_assert_eq(icluster_produce_acked(g_cl->bootstrap, later, 0, 5, 30), 5);
     cr_assert(dir_exists(victim, later, 0));
     cr_assert(icluster_wait_for(g_cl, victim, topic, 0, icluster_isr_size_is, 3, 20));
+}
+
+/* The fence must not lose a new controller's first requests, which can
+ * arrive before the brokers' ZooKeeper watches fire. */
+Test(control_fence, a_new_controller_is_obeyed_at_once)
+{
+    char topic[64], later[64];
+    itest_topic("fence-failover", topic, sizeof(topic));
+    itest_topic("fence-after", later, sizeof(later));
+    create_rf3(topic);
+    struct zk_view v;
+    wait_controller(&v, -1);
+    cr_assert_eq(broker_proc_stop(g_cl->broker[v.controller], 20), 0);
+    struct zk_view w;
+    wait_controller(&w, v.controller);
+    cr_assert_gt(w.epoch, v.epoch);
+    int a = w.controller, b = 3 - v.controller - w.controller;
+
+    /* the new controller's first UpdateMetadata reaches the other broker */
+    int32_t ctrl = -1;
+    struct pinfo pi[1];
+    double end = icluster_now() + 20;
+    while ((icluster_describe(bs(b), topic, pi, 1, &ctrl) != 1 || ctrl != a) &&
+           icluster_now() < end)
+        usleep(100 * 1000);
+    cr_assert_eq(ctrl, a, "broker %d still names controller %d, not %d", b, ctrl, a);
+    cr_assert_eq(icluster_produce_acked(bs(b), topic, 0, 5, 30), 5);
+
+    char *out = NULL;
+    cr_assert_eq(icluster_cli(&out, bs(a), "topic create %s -p 2 -r 2", later), 0, "%s", out);
+    free(out);
+    for (int p = 0; p < 2; p++) {
+        cr_assert(icluster_wait_for(g_cl, a, later, p, icluster_isr_size_is, 2, 20));
+        cr_assert(icluster_wait_for(g_cl, b, later, p, icluster_isr_size_is, 2, 20));
+    }
+    cr_assert_eq(icluster_produce_acked(bs(b), later, 0, 5, 30), 5);
+    cr_assert_eq(icluster_produce_acked(bs(b), later, 1, 5, 30), 5);
 }

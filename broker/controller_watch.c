@@ -18,7 +18,7 @@
  * it); each event, and each new session (watches die with the session),
  * posts a re-read to the admin worker. A request newer than the view (the
  * watch lags a new controller's first requests) triggers one synchronous
- * re-read before it is refused.
+ * re-read, after a ZooKeeper sync, before it is refused.
  */
 #include "broker/controller_watch.h"
 #include "broker/net/worker.h"
@@ -38,6 +38,10 @@ static kerr_t refresh(struct broker *b, bool arm)
     kerr_t rc = KERR_NONE;
     if (arm && ((rc = zk_store_watch_node(b->zk, ZK_PATH_CONTROLLER, NULL)) != KERR_NONE ||
                 (rc = zk_store_watch_node(b->zk, ZK_PATH_CONTROLLER_EPOCH, NULL)) != KERR_NONE))
+        return rc;
+    /* a request's re-read must see an election the request's sender saw
+     * (our ZooKeeper server may lag the ensemble's leader) */
+    if (!arm && (rc = zk_store_sync(b->zk, ZK_PATH_CONTROLLER_EPOCH)) != KERR_NONE)
         return rc;
     for (int i = 0; i < CW_READ_TRIES; i++) {
         int32_t e1 = 0, e2 = 0, id = -1;

@@ -128,9 +128,8 @@ kerr_t controller_watch_check(struct broker *b, int32_t controller_id, int32_t c
         return KERR_NONE;
     if (controller_epoch < b->zk_controller_epoch)
         return KERR_STALE_CONTROLLER_EPOCH;
-    say_warn("replica", "control request refused: it claims controller=%d epoch=%d, ZooKeeper "
-             "names controller=%d epoch=%d%s", controller_id, controller_epoch,
-             b->zk_controller_id, b->zk_controller_epoch,
-             rc == KERR_NONE ? "" : " (ZooKeeper could not be read)");
+    say_warn("replica", "control request refused controller=%d epoch=%d zk_controller=%d "
+             "zk_epoch=%d%s", controller_id, controller_epoch, b->zk_controller_id,
+             b->zk_controller_epoch, rc == KERR_NONE ? "" : " zk_read=failed");
     return KERR_NOT_CONTROLLER;
 }

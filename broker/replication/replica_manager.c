@@ -377,9 +377,10 @@ void rm_stop_replica(struct broker *b, const uint8_t *body, size_t len, struct k
         int k = first_of_topic(&m, i);
         verdict[i] = k < i ? verdict[k] : delete_allowed(b, m.partitions[i].topic);
         if (k == i && verdict[i] != KERR_NONE)
-            say_warn("replica", "StopReplica delete refused topic=%s err=%s: ZooKeeper still "
-                     "assigns it here and it is not being deleted", m.partitions[i].topic,
-                     kerr_name(verdict[i]));
+            say_warn("replica", "StopReplica delete refused topic=%s err=%s reason=%s",
+                     m.partitions[i].topic, kerr_name(verdict[i]),
+                     verdict[i] == KERR_INVALID_REQUEST ? "not_being_deleted"
+                                                        : "zookeeper_unreadable");
     }
     for (int i = 0; i < m.n_partitions; i++) {
         if (verdict[i] != KERR_NONE) /* left as it is, fetcher included */

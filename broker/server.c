@@ -17,6 +17,7 @@
 #include "broker/server.h"
 #include "broker/admin.h"
 #include "broker/config_watch.h"
+#include "broker/controller_watch.h"
 #include "broker/http/http.h"
 #include "broker/log_manager.h"
 #include "broker/metadata_cache.h"
@@ -223,6 +224,7 @@ static void session_expired_job(void *arg)
         server_register(b, &server_meta);
     admin_refresh_brokers(b);
     config_watch_resync(b);
+    controller_watch_resync(b);
     if (b->controller)
         controller_session_renewed(b->controller);
 }
@@ -286,6 +288,7 @@ static void server_shutdown(struct broker *b)
     if (b->zk)
         zk_store_set_session_cb(b->zk, NULL, NULL);
     config_watch_stop(b);
+    controller_watch_stop(b);
     for (int i = 0; b->net && i < b->n_net; i++)
         if (b->net[i])
             worker_post(b->net[i], close_conns_job, b->net[i]);
@@ -322,6 +325,7 @@ static int server_start(struct broker *b)
         return -1;
     admin_refresh_brokers(b);
     config_watch_init(b);
+    controller_watch_init(b);
     if (log_manager_load(b) != 0 || admin_load_topics(b) != 0)
         return -1;
     log_manager_loaded(b);
@@ -331,7 +335,8 @@ static int server_start(struct broker *b)
     b->mc = mc_new();
     if (!b->mc || server_start_workers(b) != 0 || rm_start(b) != 0 || server_listen(b) != 0)
         return -1;
-    if (server_register(b, meta) != KERR_NONE || http_start(b) != 0 || !config_watch_start(b))
+    if (server_register(b, meta) != KERR_NONE || http_start(b) != 0 || !config_watch_start(b) ||
+        !controller_watch_start(b))
         return -1;
     admin_refresh_brokers(b);
     return server_start_controller(b);

@@ -74,6 +74,9 @@ struct broker {
     struct replica_manager *rm;        /* owned: control-plane state (admin worker) */
     int64_t config_seq;                /* newest /config/changes handled (admin worker
                                           after start; config_watch.c) */
+    int32_t zk_controller_id;          /* the active controller as ZooKeeper names it,
+                                          -1: none (admin worker; controller_watch.c) */
+    int32_t zk_controller_epoch;       /* /controller_epoch as last read (same) */
 
     pthread_mutex_t brokers_lock;      /* guards live/n_live */
     struct broker_info *live;          /* live brokers, sorted by id */

@@ -3,8 +3,9 @@
  * (DESIGN.md §3): cluster id, broker registrations, topics and their
  * partition states, the controller election and its epoch.
  *
- * zk_store.c (and zk_store_batch.c, for many partition states at once) are
- * the only files that include <zookeeper/zookeeper.h>; every znode path and
+ * zk_store.c (and zk_store_batch.c, for many partition states at once,
+ * zk_store_config.c, zk_store_sync.c) are the only files that include
+ * <zookeeper/zookeeper.h>; every znode path and
  * payload (proto/zk.proto) is known there and nowhere else.
  *
  * The API is synchronous: each call sends its request(s) and waits for the
@@ -49,6 +50,7 @@ struct zk_store;
 #define ZK_PATH_TOPICS        "/brokers/topics"
 #define ZK_PATH_DELETE_TOPICS "/admin/delete_topics"
 #define ZK_PATH_CONTROLLER    "/controller"
+#define ZK_PATH_CONTROLLER_EPOCH "/controller_epoch"
 
 #define ZK_VERSION_NEW   (-1)   /* a version meaning "the znode does not exist yet" */
 #define ZK_MAX_ENDPOINTS 8
@@ -282,6 +284,12 @@ kerr_t zk_store_controller_get(struct zk_store *zs, int32_t *controller_id);
 
 /* Reads /controller_epoch (0 if never written). */
 kerr_t zk_store_controller_epoch_get(struct zk_store *zs, int32_t *epoch);
+
+/* ZooKeeper's sync: the server this session talks to catches up with the
+ * ensemble's leader for path, so that the reads that follow see every
+ * write committed before the call (a plain read may lag behind another
+ * client's write). Use before a read that must not miss such a write. */
+kerr_t zk_store_sync(struct zk_store *zs, const char *path);
 
 /* Deletes /controller if this session owns it, and clears the fence. */
 kerr_t zk_store_controller_resign(struct zk_store *zs);

@@ -1,7 +1,8 @@
 /*
  * controller/zk_store_int.h — internals shared by zk_store.c (synchronous
- * calls), zk_store_batch.c (pipelined partition-state reads and writes) and
- * zk_store_config.c (config change notifications). Private to those
+ * calls), zk_store_batch.c (pipelined partition-state reads and writes),
+ * zk_store_config.c (config change notifications) and zk_store_sync.c
+ * (ZooKeeper's sync). Private to those
  * files, the only ones that include <zookeeper/zookeeper.h>.
  */
 #ifndef GREGOR_CONTROLLER_ZK_STORE_INT_H

@@ -21,15 +21,20 @@
 #
 # Broker I (0-based) is started as
 #   build/bin/gregor-broker deploy/config/server.properties
-#     --override broker.id=I --override listeners=PLAINTEXT://:PORT
-#     --override advertised.listeners=PLAINTEXT://localhost:PORT
+#     --override broker.id=I
+#     --override listeners=PLAINTEXT://:PORT,INTERNAL://:IPORT
+#     --override advertised.listeners=PLAINTEXT://localhost:PORT,INTERNAL://localhost:IPORT
+#     --override listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT
+#     --override inter.broker.listener.name=INTERNAL
 #     --override log.dirs=DIR/broker-I --override zookeeper.connect=127.0.0.1:ZKPORT
-# with PORT = 9092 + I, stdout/stderr in DIR/broker-I.log, pid in
-# DIR/broker-I.pid. ZooKeeper keeps its data in DIR/zookeeper/, logs to
+# with PORT = 9092 + I for clients and IPORT = 19092 + I for brokers and the
+# controller (control requests are accepted there only), stdout/stderr in
+# DIR/broker-I.log, pid in DIR/broker-I.pid. ZooKeeper keeps its data in DIR/zookeeper/, logs to
 # DIR/zookeeper.log, pid in DIR/zookeeper.pid.
 #
 # State directory layout (default: <repo>/.local-cluster/):
-#   cluster.env        BROKERS=N, ZK_PORT=, BASE_PORT= of the running cluster
+#   cluster.env        BROKERS=N, ZK_PORT=, BASE_PORT=, INTERNAL_BASE_PORT= of the
+#                      running cluster
 #   zookeeper/         zoo.cfg and data/
 #   zookeeper.{log,pid}
 #   broker-I/          broker I's log.dirs
@@ -37,7 +42,8 @@
 #
 # Environment: GREGOR_BROKER (broker binary), GREGOR_CLI (gregor binary, for
 # status; default build/bin/gregor), GREGOR_CONFIG (properties file),
-# GREGOR_ZK_PORT (2181), GREGOR_BASE_PORT (9092), GREGOR_CLUSTER_DIR,
+# GREGOR_ZK_PORT (2181), GREGOR_BASE_PORT (9092), GREGOR_INTERNAL_BASE_PORT
+# (GREGOR_BASE_PORT + 10000: 19092), GREGOR_CLUSTER_DIR,
 # GREGOR_START_TIMEOUT (30 s), GREGOR_STOP_TIMEOUT (30 s).
 set -euo pipefail
 
@@ -50,6 +56,7 @@ CLI=${GREGOR_CLI:-$repo/build/bin/gregor}
 CONF=${GREGOR_CONFIG:-$repo/deploy/config/server.properties}
 ZK_PORT=${GREGOR_ZK_PORT:-2181}
 BASE_PORT=${GREGOR_BASE_PORT:-9092}
+INTERNAL_BASE_PORT=${GREGOR_INTERNAL_BASE_PORT:-}
 START_TIMEOUT=${GREGOR_START_TIMEOUT:-30}
 STOP_TIMEOUT=${GREGOR_STOP_TIMEOUT:-30}
 BROKERS=""
@@ -124,17 +131,22 @@ state_load() {
         if [ -z "${GREGOR_BASE_PORT:-}" ]; then
             BASE_PORT=$(. "$DIR/cluster.env" && echo "${BASE_PORT:-9092}")
         fi
+        if [ -z "${GREGOR_INTERNAL_BASE_PORT:-}" ]; then
+            INTERNAL_BASE_PORT=$(. "$DIR/cluster.env" && echo "${INTERNAL_BASE_PORT:-}")
+        fi
     fi
     [ -n "$BROKERS" ] || BROKERS=$saved
+    [ -n "$INTERNAL_BASE_PORT" ] || INTERNAL_BASE_PORT=$((BASE_PORT + 10000))
 }
 
 state_save() {
     mkdir -p "$DIR"
-    printf 'BROKERS=%s\nZK_PORT=%s\nBASE_PORT=%s\n' "$BROKERS" "$ZK_PORT" "$BASE_PORT" \
-        >"$DIR/cluster.env"
+    printf 'BROKERS=%s\nZK_PORT=%s\nBASE_PORT=%s\nINTERNAL_BASE_PORT=%s\n' "$BROKERS" \
+        "$ZK_PORT" "$BASE_PORT" "$INTERNAL_BASE_PORT" >"$DIR/cluster.env"
 }
 
 broker_port() { echo $((BASE_PORT + $1)); }
+internal_port() { echo $((INTERNAL_BASE_PORT + $1)); }
 
 # ---- ZooKeeper ----------------------------------------------------------
 
@@ -182,8 +194,9 @@ zk_start() {
 # ---- brokers ------------------------------------------------------------
 
 broker_start() {
-    local id=$1 port name pid deadline
+    local id=$1 port iport name pid deadline
     port=$(broker_port "$id")
+    iport=$(internal_port "$id")
     name=broker-$id
     if name_alive "$name"; then
         say "broker $id already running (pid $(pid_read "$name"), port $port)"
@@ -193,6 +206,10 @@ broker_start() {
     if port_open "$port"; then
         die "port $port (broker $id) is already in use by another process"
     fi
+    if port_open "$iport"; then
+        die "port $iport (broker $id, inter-broker listener) is already in use by another" \
+            "process; set GREGOR_INTERNAL_BASE_PORT"
+    fi
     local args=()
     if [ -r "$CONF" ]; then
         args+=("$CONF")
@@ -200,8 +217,10 @@ broker_start() {
         say "warning: $CONF not found, starting broker $id with built-in defaults"
     fi
     args+=(--override "broker.id=$id"
-           --override "listeners=PLAINTEXT://:$port"
-           --override "advertised.listeners=PLAINTEXT://localhost:$port"
+           --override "listeners=PLAINTEXT://:$port,INTERNAL://:$iport"
+           --override "advertised.listeners=PLAINTEXT://localhost:$port,INTERNAL://localhost:$iport"
+           --override "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT"
+           --override "inter.broker.listener.name=INTERNAL"
            --override "log.dirs=$DIR/$name"
            --override "zookeeper.connect=127.0.0.1:$ZK_PORT")
     mkdir -p "$DIR/$name"
@@ -223,7 +242,7 @@ broker_start() {
         fi
         sleep 0.1
     done
-    say "broker $id started (pid $pid, port $port, log $DIR/$name.log)"
+    say "broker $id started (pid $pid, port $port, inter-broker port $iport, log $DIR/$name.log)"
 }
 
 # proc_stop NAME SIGNAL FORCE: signal NAME and wait for it to exit; with

@@ -4,9 +4,11 @@
  * protobuf message, the response body another; api_version is always 0.
  *
  * They are accepted only on the inter-broker listener (elsewhere the
- * connection is closed, as for any unknown key), and are fenced by
- * controller epoch, broker epoch and leader epoch in
- * broker/replication/replica_manager.c and the controller.
+ * connection is closed, as for any unknown key), and are fenced by the
+ * controller id and epoch ZooKeeper names (broker/controller_watch.c), the
+ * broker epoch and the leader epoch in broker/replication/replica_manager.c
+ * and the controller. They are not authenticated: the inter-broker listener
+ * must be reachable by brokers only (docs/cluster.md).
  *   LeaderAndIsr, UpdateMetadata, StopReplica -> replica manager, on the
  *     admin worker (it may read ZooKeeper for a new topic);
  *   AlterIsr, ControlledShutdown -> this broker's controller, which answers

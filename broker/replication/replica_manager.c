@@ -8,7 +8,9 @@
  * stop its fetcher. UpdateMetadata: build a new metadata-cache snapshot and
  * the live-broker list. StopReplica: stop fetchers; with delete, drop the
  * topic's local replicas (their directories go when the last reference
- * does).
+ * does), only for a topic ZooKeeper shows being deleted or gone.
+ * All three are applied only from the controller ZooKeeper names
+ * (controller_watch.c) and for this broker's current epoch.
  * ISR: every RM_ISR_CHECK_MS the leader partitions are asked whether their
  * ISR should shrink or expand (partition_isr_proposal); proposals go to
  * the controller in one AlterIsr request, its answers are applied with
@@ -18,6 +20,7 @@
  */
 #include "broker/replication/replica_manager.h"
 #include "broker/admin.h"
+#include "broker/controller_watch.h"
 #include "broker/metadata_cache.h"
 #include "broker/net/worker.h"
 #include "broker/replication/fetcher.h"
@@ -25,6 +28,7 @@
 #include "broker/topics.h"
 #include "controller/channel.h"
 #include "controller/rpc.h"
+#include "controller/zk_store.h"
 #include "common/base.h"
 #include "common/clock.h"
 #include "common/say.h"
@@ -42,7 +46,6 @@
 #define RM_CS_ATTEMPT_MS 3000
 
 struct replica_manager {
-    int32_t ctrl_epoch;          /* newest controller epoch seen */
     struct event *isr_ev;
     struct channel *ctrl_ch;     /* to the active controller, or NULL */
     int32_t ctrl_ch_id;
@@ -56,20 +59,23 @@ struct replica_manager {
 
 /* --- fencing ------------------------------------------------------------ */
 
-static kerr_t fence(struct broker *b, int32_t ctrl_epoch, int64_t broker_epoch)
+/* A control request is applied only when it comes from the controller
+ * ZooKeeper names, at the epoch it names (controller_watch.c), and is meant
+ * for this incarnation of this broker. */
+static kerr_t fence(struct broker *b, int32_t ctrl_id, int32_t ctrl_epoch, int64_t broker_epoch)
 {
     struct replica_manager *rm = b->rm;
     if (rm->stopped)
         return KERR_BROKER_NOT_AVAILABLE; /* shutting down: fetchers are gone */
-    if (ctrl_epoch < rm->ctrl_epoch)
-        return KERR_STALE_CONTROLLER_EPOCH;
+    kerr_t rc = controller_watch_check(b, ctrl_id, ctrl_epoch);
+    if (rc != KERR_NONE)
+        return rc;
     /* a controller can reach us between the registration znode's creation
      * and zk_store_register_broker() returning its czxid: wait briefly */
     for (int i = 0; i < 50 && __atomic_load_n(&b->broker_epoch, __ATOMIC_ACQUIRE) == 0; i++)
         usleep(10 * 1000);
     if (broker_epoch != __atomic_load_n(&b->broker_epoch, __ATOMIC_ACQUIRE))
         return KERR_STALE_BROKER_EPOCH; /* meant for another incarnation of this broker */
-    rm->ctrl_epoch = ctrl_epoch;
     return KERR_NONE;
 }
 
@@ -133,7 +139,7 @@ void rm_leader_and_isr(struct broker *b, const uint8_t *body, size_t len, struct
         r.error_code = KERR_INVALID_REQUEST;
         goto reply;
     }
-    r.error_code = (int16_t)fence(b, m.controller_epoch, m.broker_epoch);
+    r.error_code = (int16_t)fence(b, m.controller_id, m.controller_epoch, m.broker_epoch);
     if (r.error_code != KERR_NONE)
         goto reply;
     errs = calloc((size_t)(m.n_partitions ? m.n_partitions : 1), sizeof(*errs));
@@ -277,7 +283,7 @@ void rm_update_metadata(struct broker *b, const uint8_t *body, size_t len, struc
         r.error_code = KERR_INVALID_REQUEST;
         goto reply;
     }
-    r.error_code = (int16_t)fence(b, m.controller_epoch, m.broker_epoch);
+    r.error_code = (int16_t)fence(b, m.controller_id, m.controller_epoch, m.broker_epoch);
     if (r.error_code != KERR_NONE)
         goto reply;
     struct mc_snapshot *s = mc_snapshot_new();
@@ -304,28 +310,93 @@ reply:
 
 /* --- StopReplica -------------------------------------------------------- */
 
+/* May StopReplica delete this broker's replicas of topic? The controller
+ * deletes replicas only for a topic deletion, which writes
+ * /admin/delete_topics/<topic>, sends StopReplica, then removes the
+ * topic's znodes and last the marker (controller.c). So: yes while the
+ * marker exists, once the topic is gone from ZooKeeper, or when ZooKeeper
+ * assigns no replica of it to this broker (the local drop is per topic);
+ * otherwise KERR_INVALID_REQUEST. The marker is read first: a marker gone
+ * by then means the topic's znodes were gone before. ZooKeeper unreadable:
+ * KERR_UNKNOWN_SERVER_ERROR (nothing deleted). Admin worker. */
+static kerr_t delete_allowed(struct broker *b, const char *topic)
+{
+    char **names = NULL;
+    int n = 0;
+    if (zk_store_delete_requests_list(b->zk, &names, &n) != KERR_NONE)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    bool marked = false;
+    for (int i = 0; i < n && !marked; i++)
+        marked = strcmp(names[i], topic) == 0;
+    zk_names_free(names, n);
+    if (marked)
+        return KERR_NONE;
+    struct zk_topic zt;
+    kerr_t rc = zk_store_topic_get(b->zk, topic, &zt);
+    if (rc == KERR_UNKNOWN_TOPIC_OR_PARTITION || rc == KERR__NOENT)
+        return KERR_NONE;
+    if (rc != KERR_NONE)
+        return rc == KERR__ZK ? KERR_UNKNOWN_SERVER_ERROR : KERR_INVALID_REQUEST;
+    bool assigned = false;
+    for (int i = 0; zt.replicas && i < zt.n_partitions * zt.replication_factor && !assigned; i++)
+        assigned = zt.replicas[i] == b->id;
+    zk_topic_destroy(&zt);
+    return assigned ? KERR_INVALID_REQUEST : KERR_NONE;
+}
+
+/* The index of the first partition of m naming the same topic as i. */
+static int first_of_topic(const struct rpc_stop_replica_req *m, int i)
+{
+    for (int k = 0; k < i; k++)
+        if (strcmp(m->partitions[k].topic, m->partitions[i].topic) == 0)
+            return k;
+    return i;
+}
+
 void rm_stop_replica(struct broker *b, const uint8_t *body, size_t len, struct kbuf *out)
 {
     struct rpc_stop_replica_req m;
     struct rpc_stop_replica_resp r = {0};
+    struct rpc_partition_error *errs = NULL;
+    kerr_t *verdict = NULL;
     if (rpc_stop_replica_req_decode(body, len, &m) != KERR_NONE) {
         r.error_code = KERR_INVALID_REQUEST;
         goto reply;
     }
-    r.error_code = (int16_t)fence(b, m.controller_epoch, m.broker_epoch);
+    r.error_code = (int16_t)fence(b, m.controller_id, m.controller_epoch, m.broker_epoch);
     if (r.error_code != KERR_NONE)
         goto reply;
-    for (int i = 0; i < m.n_partitions; i++)
-        fetchers_remove(b->fetchers, m.partitions[i].topic, m.partitions[i].partition);
-    for (int i = 0; m.delete_partitions && i < m.n_partitions; i++) {
-        bool seen = false;
-        for (int k = 0; k < i && !seen; k++)
-            seen = strcmp(m.partitions[k].topic, m.partitions[i].topic) == 0;
-        if (!seen)
-            admin_drop_local_topic(b, m.partitions[i].topic);
+    size_t cap = (size_t)(m.n_partitions ? m.n_partitions : 1);
+    errs = calloc(cap, sizeof(*errs));
+    verdict = calloc(cap, sizeof(*verdict));
+    if (!errs || !verdict) {
+        r.error_code = KERR_UNKNOWN_SERVER_ERROR;
+        goto reply;
     }
+    for (int i = 0; m.delete_partitions && i < m.n_partitions; i++) {
+        int k = first_of_topic(&m, i);
+        verdict[i] = k < i ? verdict[k] : delete_allowed(b, m.partitions[i].topic);
+        if (k == i && verdict[i] != KERR_NONE)
+            say_warn("replica", "StopReplica delete refused topic=%s err=%s reason=%s",
+                     m.partitions[i].topic, kerr_name(verdict[i]),
+                     verdict[i] == KERR_INVALID_REQUEST ? "not_being_deleted"
+                                                        : "zookeeper_unreadable");
+    }
+    for (int i = 0; i < m.n_partitions; i++) {
+        if (verdict[i] != KERR_NONE) /* left as it is, fetcher included */
+            errs[r.n_partition_errors++] = (struct rpc_partition_error){
+                m.partitions[i].topic, m.partitions[i].partition, (int16_t)verdict[i]};
+        else
+            fetchers_remove(b->fetchers, m.partitions[i].topic, m.partitions[i].partition);
+    }
+    for (int i = 0; m.delete_partitions && i < m.n_partitions; i++)
+        if (verdict[i] == KERR_NONE && first_of_topic(&m, i) == i)
+            admin_drop_local_topic(b, m.partitions[i].topic);
+    r.partition_errors = errs;
 reply:
     (void)rpc_stop_replica_resp_encode(&r, out);
+    free(errs);
+    free(verdict);
     rpc_stop_replica_req_destroy(&m);
 }
 

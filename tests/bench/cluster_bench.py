@@ -401,6 +401,7 @@ class Cluster:
         for o in ("broker.id=%d" % i,
                   "listeners=PLAINTEXT://127.0.0.1:%d" % self.ports[i],
                   "advertised.listeners=PLAINTEXT://127.0.0.1:%d" % self.ports[i],
+                  "inter.broker.listener.name=PLAINTEXT",  # one listener on loopback
                   "log.dirs=%s/broker-%d" % (self.dir, i),
                   "zookeeper.connect=127.0.0.1:%d" % self.zk_port,
                   "zookeeper.session.timeout.ms=%d" % self.session_ms):

@@ -8,12 +8,15 @@ iproute2.
 Topology (SUBNET defaults to 10.99.0, $GREGOR_NETNS_SUBNET overrides it):
   root namespace   bridge gregornt0, SUBNET.1/24 — the clients (workload, CLI) run here
   gregor-nt-zk     SUBNET.2, ZooKeeper on :2181 (deploy/zk-run.sh with ZK_BIND)
-  gregor-nt-bI     SUBNET.(10+I), broker I on :9092 (the same port on every "host")
+  gregor-nt-bI     SUBNET.(10+I), broker I on :9092 for clients and :19092 for brokers (the
+                   same ports on every "host")
 Each namespace is joined to the bridge by a veth pair (root side gnt-zk / gnt-bI, inside eth0).
 Broker I runs as
   ip netns exec gregor-nt-bI gregor-broker CONF --override broker.id=I
-     --override listeners=PLAINTEXT://SUBNET.(10+I):9092
-     --override advertised.listeners=PLAINTEXT://SUBNET.(10+I):9092
+     --override listeners=PLAINTEXT://SUBNET.(10+I):9092,INTERNAL://SUBNET.(10+I):19092
+     --override advertised.listeners=(the same)
+     --override listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT
+     --override inter.broker.listener.name=INTERNAL
      --override log.dirs=DIR/broker-I --override zookeeper.connect=SUBNET.2:2181
 (the session timeout and the rest come from CONF), output in DIR/broker-I.log; ZooKeeper keeps
 DIR/zookeeper/ and logs to DIR/zookeeper.log — the same layout as deploy/local-cluster.sh.
@@ -60,6 +63,8 @@ VETH_PREFIX = "gnt-"
 BRIDGE = "gregornt0"
 LOCK_PATH = "/run/gregor-netns.lock"
 BROKER_PORT = 9092
+INTERNAL_PORT = 19092  # inter-broker listener
+PROTOCOL_MAP = "PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT"
 ZK_PORT = 2181
 
 
@@ -315,12 +320,16 @@ class NetnsCluster(Topology):
         name = "broker-%d" % b
         if self.alive(name):
             return
-        a = "PLAINTEXT://%s:%d" % (self.addr(b), BROKER_PORT)
+        a = "PLAINTEXT://%s:%d,INTERNAL://%s:%d" % (self.addr(b), BROKER_PORT, self.addr(b),
+                                                   INTERNAL_PORT)
         ld = os.path.join(self.dir, name)
         os.makedirs(ld, exist_ok=True)
         argv = [self.broker_bin, self.config, "--override", "broker.id=%d" % b,
                 "--override", "listeners=" + a, "--override", "advertised.listeners=" + a,
-                "--override", "log.dirs=" + ld, "--override", "zookeeper.connect=" + self.zk_connect]
+                "--override", "listener.security.protocol.map=" + PROTOCOL_MAP,
+                "--override", "inter.broker.listener.name=INTERNAL",
+                "--override", "log.dirs=" + ld,
+                "--override", "zookeeper.connect=" + self.zk_connect]
         self._spawn(name, b, argv)
         self._wait_ready(name, lambda: tcp_open(self.addr(b), BROKER_PORT))
         log("broker %d started (pid %d, %s:%d)" % (b, self.procs[name].pid, self.addr(b),

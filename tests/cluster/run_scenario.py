@@ -187,8 +187,12 @@ class Cluster(ClusterBase):
     def __init__(self, d, brokers, settings):
         super().__init__(d, brokers, settings)
         self.base_port, self.zk_port = free_ports(brokers)
+        internal = self.base_port  # the brokers' inter-broker listeners: a range of their own
+        while abs(internal - self.base_port) <= brokers:
+            internal, _ = free_ports(brokers)
         self.env = dict(os.environ, GREGOR_BROKER=BROKER_BIN, GREGOR_CONFIG=self.conf,
-                        GREGOR_ZK_PORT=str(self.zk_port), GREGOR_BASE_PORT=str(self.base_port))
+                        GREGOR_ZK_PORT=str(self.zk_port), GREGOR_BASE_PORT=str(self.base_port),
+                        GREGOR_INTERNAL_BASE_PORT=str(internal))
         self.bootstrap = ",".join("localhost:%d" % (self.base_port + i) for i in range(brokers))
 
     def describe(self):

@@ -23,7 +23,9 @@ double icluster_now(void)
 int icluster_describe(const char *bootstrap, const char *topic, struct pinfo *out, int max,
                       int32_t *controller)
 {
-    rd_kafka_t *rk = itest_producer(bootstrap, NULL);
+    /* a describe must not create the topic (a deleted one would come back) */
+    static const char *const kv[] = {"allow.auto.create.topics", "false", NULL};
+    rd_kafka_t *rk = itest_producer(bootstrap, kv);
     if (!rk)
         return -1;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);

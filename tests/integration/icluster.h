@@ -26,7 +26,7 @@ double icluster_now(void);
 
 /* Metadata of `topic` from the broker at bootstrap (a single broker) into
  * out[0..max) by partition id; *controller (may be NULL) the controller it
- * names. Returns the partition count, or -1. */
+ * names. Returns the partition count, or -1. Never auto-creates the topic. */
 int icluster_describe(const char *bootstrap, const char *topic, struct pinfo *out, int max,
                       int32_t *controller);
 

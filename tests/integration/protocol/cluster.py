@@ -77,6 +77,7 @@ class Broker:
              "--override", "broker.id=%d" % self.id,
              "--override", "listeners=PLAINTEXT://127.0.0.1:%d" % self.port,
              "--override", "advertised.listeners=PLAINTEXT://127.0.0.1:%d" % self.port,
+             "--override", "inter.broker.listener.name=PLAINTEXT",  # one listener on loopback
              "--override", "log.dirs=" + self.logdir,
              "--override", "zookeeper.connect=" + self.zk.connect]
         for o in self.overrides:

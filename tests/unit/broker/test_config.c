@@ -597,6 +597,11 @@ Test(config, shipped_server_properties_parses_cleanly)
     cr_assert_eq(cfg.listener[0].port, 9092);
     cr_assert_str_eq(cfg.advertised[0].host, "localhost");
     cr_assert_eq(cfg.advertised[0].port, 9092);
+    /* control requests travel on a listener of their own, not the clients' */
+    cr_assert_eq(cfg.n_listeners, 2);
+    cr_assert_str_eq(cfg.listener[1].name, "INTERNAL");
+    cr_assert_eq(cfg.listener[1].port, 19092);
+    cr_assert_eq(cfg.inter_broker_listener, 1);
 }
 
 Test(config, shipped_docs_mention_every_key)

@@ -743,3 +743,16 @@ Test(zk_store, session_and_ephemerals_survive_a_zookeeper_restart)
     pthread_mutex_unlock(&ev.lock);
     zk_store_close(a);
 }
+
+Test(zk_store, sync_then_read_sees_another_session_s_election)
+{
+    struct zk_store *a = open_store(), *b = open_store();
+    int32_t id = -1, epoch = 0, seen = 0;
+    cr_assert_eq(zk_store_controller_elect(a, 3, &id, &epoch), KERR_NONE);
+    cr_assert_eq(zk_store_sync(b, ZK_PATH_CONTROLLER_EPOCH), KERR_NONE);
+    cr_assert_eq(zk_store_controller_epoch_get(b, &seen), KERR_NONE);
+    cr_assert_eq(seen, epoch);
+    cr_assert_eq(zk_store_sync(b, "/no/such/path"), KERR_NONE, "sync needs no znode");
+    zk_store_close(a);
+    zk_store_close(b);
+}

@@ -5,6 +5,12 @@ broker in a network namespace of its own, with its own address, all on one bridg
 faults are routes inside the namespaces (no iptables/nft needed). Needs root (CAP_NET_ADMIN) and
 iproute2.
 
+A host whose firewall drops forwarded traffic (Docker sets the FORWARD policy to DROP, and with
+br_netfilter loaded bridged frames go through that chain) would silently drop everything between
+the namespaces: while the topology exists, an `iptables -I FORWARD -i gregornt0 -o gregornt0 -j
+ACCEPT` rule (for each iptables variant present) lets the bridge's own traffic through; it is
+removed with the bridge.
+
 Topology (SUBNET defaults to 10.99.0, $GREGOR_NETNS_SUBNET overrides it):
   root namespace   bridge gregornt0, SUBNET.1/24 — the clients (workload, CLI) run here
   gregor-nt-zk     SUBNET.2, ZooKeeper on :2181 (deploy/zk-run.sh with ZK_BIND)
@@ -93,6 +99,33 @@ def ip(*args, ns=None, check=True):
     return res
 
 
+IPTABLES = ("iptables", "iptables-legacy")
+
+
+def _bridge_rule(tool, op):
+    """Runs `tool op FORWARD <accept the bridge's own traffic>`; False when the tool is missing
+    or the command failed (e.g. -C: no such rule)."""
+    rule = ["FORWARD"] + (["1"] if op == "-I" else []) + [
+        "-i", BRIDGE, "-o", BRIDGE, "-j", "ACCEPT"]
+    try:
+        return subprocess.run([tool, "-w", op] + rule, capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+def open_bridge_firewall():
+    """Lets traffic between the bridge's ports through a FORWARD chain that drops it."""
+    for tool in IPTABLES:
+        if not _bridge_rule(tool, "-C") and _bridge_rule(tool, "-I"):
+            log("%s: FORWARD accepts %s <-> %s" % (tool, BRIDGE, BRIDGE))
+
+
+def close_bridge_firewall():
+    for tool in IPTABLES:
+        while _bridge_rule(tool, "-D"):
+            pass
+
+
 def tcp_open(addr, port, timeout=0.5):
     try:
         with socket.create_connection((addr, port), timeout=timeout):
@@ -148,6 +181,7 @@ def cleanup_leftovers(term_wait_s=0):
         if name == BRIDGE or name.startswith(VETH_PREFIX):
             ip("link", "del", name, check=False)
             log("removed leftover link %s" % name)
+    close_bridge_firewall()
 
 
 class Topology:
@@ -203,6 +237,7 @@ class Topology:
         ip("link", "add", BRIDGE, "type", "bridge", "forward_delay", 0)
         ip("addr", "add", "%s.1/24" % SUBNET, "dev", BRIDGE)
         ip("link", "set", BRIDGE, "up")
+        open_bridge_firewall()
         for node in self.nodes():
             ns, host = self.ns(node), VETH_PREFIX + ("zk" if node == "zk" else "b%d" % node)
             ip("netns", "add", ns)
@@ -221,6 +256,7 @@ class Topology:
             for node in self.nodes():
                 ip("netns", "del", self.ns(node), check=False)
             ip("link", "del", BRIDGE, check=False)
+            close_bridge_firewall()
             self.created = False
         if self.lock_fd is not None:
             os.close(self.lock_fd)

@@ -10,6 +10,9 @@
  *   request per connection is in flight, so responses leave in request
  *   order (docs/kafka-protocol.md §1.1); later frames wait in the input
  *   buffer, and reading pauses when that buffer grows large.
+ *   output : [int32 size][correlation id][tags if header v1][req->out with
+ *   req->files spliced in]. File pieces are added with evbuffer_add_file(),
+ *   which sends them with sendfile(2) on plaintext sockets.
  *
  * Request memory (queued.max.request.bytes, net/limits.h): as soon as a
  * frame's 4-byte size is buffered, its size is reserved from the broker-wide
@@ -27,9 +30,6 @@
  * at which that frame ends (timed_end). When it fires with fewer bytes
  * received and reading not paused by the broker, the connection is closed;
  * otherwise it is re-armed for the frame then partly received, if any.
- *   output : [int32 size][correlation id][tags if header v1][req->out with
- *   req->files spliced in]. File pieces are added with evbuffer_add_file(),
- *   which sends them with sendfile(2) on plaintext sockets.
  *
  * Threads: a conn is loop-owned: created, used and freed on its worker's
  * thread only. req_complete() may be called from any thread: it posts the

@@ -187,7 +187,7 @@ Test(limits, per_ip_limit_and_overrides)
     /* a freed slot is usable again */
     for (int i = 0; i < 5; i++)
         close(a[i]);
-    sleep_ms(300);
+    sleep_ms(1000);
     int d[3];
     for (int i = 0; i < 3; i++)
         d[i] = connect_from("127.0.0.2", port);
@@ -233,7 +233,7 @@ Test(limits, max_connections_spares_the_inter_broker_listener)
     cr_assert_eq(count_served(ib, 6), 6, "the inter-broker listener is not limited");
     for (int i = 0; i < 6; i++)
         close(cl[i]);
-    sleep_ms(300);
+    sleep_ms(1000);
     int again = connect_from("127.0.0.2", cport);
     cr_assert(api_versions_on(again, 5000), "a slot freed by a close is usable");
     close(again);

@@ -18,7 +18,8 @@
  * frame's 4-byte size is buffered, its size is reserved from the broker-wide
  * pool (in_scan marks how far into the input the frames are reserved). If
  * the pool has no room, reading pauses on this connection (pool_wait) and a
- * timer retries every CONN_POOL_RETRY_MS; only reserved frames are taken or
+ * timer retries, after 20 ms doubling to 320 ms (so thousands of paused
+ * connections do not keep the loop busy); only reserved frames are taken or
  * read in large pieces. The reservation moves to the request when the
  * frame is taken and returns to the pool when the request is freed, so
  * what the broker holds of requests being read and run stays within the
@@ -64,7 +65,8 @@
 #define CONN_OUTPUT_HIGH (4u << 20)        /* stop taking requests past this */
 #define CONN_LARGE_READ_MIN (64u << 10)    /* frame bytes missing before reading big */
 #define CONN_LARGE_READ_MAX (1u << 20)     /* largest single read */
-#define CONN_POOL_RETRY_MS 20              /* retry of a paused reservation */
+#define CONN_POOL_RETRY_MIN_MS 20          /* first retry of a paused reservation */
+#define CONN_POOL_RETRY_MAX_MS 320         /* retries double up to this */
 
 struct conn {
     struct broker *broker;     /* borrowed */
@@ -76,6 +78,7 @@ struct conn {
     bool write_blocked;        /* waiting for output to drain */
     bool broken;               /* a response could not be built: close */
     bool pool_wait;            /* reading paused: no room in the request pool */
+    int pool_retry_ms;         /* next retry delay while pool_wait */
     struct net_slot slot;      /* admission (net/limits.h); released on close */
     size_t in_scan;            /* input bytes covered by reserved frames */
     int64_t in_reserved;       /* pool bytes reserved for frames in input */
@@ -458,15 +461,18 @@ static bool conn_reserve(struct conn *conn)
         if (!net_pool_reserve(size)) {
             if (!conn->pool_wait) {
                 conn->pool_wait = true;
+                conn->pool_retry_ms = CONN_POOL_RETRY_MIN_MS;
                 say_debug("net", "request memory exhausted peer=%s size=%d pool.used=%lld",
                           conn->peer, size, (long long)net_pool_used());
             }
             bufferevent_disable(conn->bev, EV_READ);
             if (!conn->pool_timer)
                 conn->pool_timer = evtimer_new(worker_base(conn->worker), conn_pool_retry_cb, conn);
-            struct timeval tv = {0, CONN_POOL_RETRY_MS * 1000};
-            if (conn->pool_timer)
+            struct timeval tv = {0, conn->pool_retry_ms * 1000};
+            if (conn->pool_timer && !evtimer_pending(conn->pool_timer, NULL)) {
                 evtimer_add(conn->pool_timer, &tv);
+                conn->pool_retry_ms = MIN(conn->pool_retry_ms * 2, CONN_POOL_RETRY_MAX_MS);
+            }
             return true;
         }
         conn->in_reserved += size;

@@ -10,12 +10,14 @@
  * acceptor): a refused client sees the close at once and retries with its
  * backoff instead of waiting in the kernel backlog.
  *
- * Accept failures that mean "out of descriptors or memory" (EMFILE, ENFILE,
- * ENOBUFS, ENOMEM) leave the pending connection in the backlog, so the
- * socket stays readable; instead of retrying at once (a busy loop), every
- * listening socket is disabled for a back-off period (100 ms, doubling up
- * to 1 s while the failures go on, reset by a successful accept) and the
- * failure is logged at most once per second with a count of the others.
+ * Accept failures other than the transient ones libevent retries itself
+ * (EAGAIN, EINTR, ECONNABORTED) — typically "out of descriptors or memory":
+ * EMFILE, ENFILE, ENOBUFS, ENOMEM — leave the pending connection in the
+ * backlog, so the socket stays readable; instead of retrying at once (a
+ * busy loop), every listening socket is disabled for a back-off period
+ * (100 ms, doubling up to 1 s while the failures go on, reset by a
+ * successful accept) and the failure is logged at most once per second
+ * with a count of the others.
  */
 #include "broker/net/listener.h"
 #include "broker/net/limits.h"
@@ -144,11 +146,6 @@ static void accept_error_cb(struct evconnlistener *evl, void *arg)
     struct lsock *s = arg;
     struct listeners *ls = s->owner;
     int e = EVUTIL_SOCKET_ERROR();
-    if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM) {
-        say_warn_every(1000, "net", "accept failed listener=%s errno=%d (%s)", s->name, e,
-                       evutil_socket_error_to_string(e));
-        return;
-    }
     if (ls->paused)
         return;
     ls->backoff_ms = ls->backoff_ms ? MIN(ls->backoff_ms * 2, BACKOFF_MAX_MS) : BACKOFF_MIN_MS;

@@ -2,7 +2,7 @@
  * tests/integration/test_limits.c — a broker under hostile clients stays
  * bounded (docs/limits.md): connection limits per address and broker-wide,
  * a low descriptor limit flooded with connections (no busy loop, bounded
- * log, checkpoints still written, service resumes), the request memory
+ * log, checkpoints written and segments rolled, service resumes), the request memory
  * pool (queued.max.request.bytes) against several huge half-sent frames,
  * the request read timeout against a stalled half frame, and the refusal
  * of listeners that are not PLAINTEXT.
@@ -251,6 +251,7 @@ Test(limits, descriptor_flood_does_not_spin_and_service_resumes)
         "replica.high.watermark.checkpoint.interval.ms=300",
         "log.flush.offset.checkpoint.interval.ms=300",
         "log.flush.start.offset.checkpoint.interval.ms=300",
+        "log.segment.bytes=2048",
         NULL,
     };
     broker_new(ov);
@@ -295,6 +296,32 @@ Test(limits, descriptor_flood_does_not_spin_and_service_resumes)
                  "an existing client is not served during the flood");
     free(frame);
     kbytes_free(&req);
+
+    /* Produce on it while flooded: segments roll (new files) every ~2 KiB */
+    static char value[1000];
+    memset(value, 'v', sizeof(value) - 1);
+    for (int i = 0; i < 6; i++) {
+        struct kbytes batch, preq;
+        kbytes_init(&batch);
+        kbytes_init(&preq);
+        struct krecord rec = {.key = NULL, .value = value, .value_len = -1};
+        kbatch_append(&batch, 1700000000000LL + i, &rec, 1);
+        kreq_produce_v3(&preq, 100 + i, 1, 10000, topic, 0, batch.p, (int32_t)batch.len);
+        cr_assert_eq(kreq_roundtrip(keep, &preq, 100 + i, &frame, &len, 10000), 0,
+                     "no Produce answer while flooded");
+        struct kproduce_result res;
+        cr_assert_eq(kresp_produce_v3(frame, len, &res), 0);
+        cr_assert_eq(res.error, 0, "Produce %d failed with error %d while flooded", i, res.error);
+        free(frame);
+        kbytes_free(&preq);
+        kbytes_free(&batch);
+    }
+    char *ls_out = NULL;
+    cr_assert_eq(harness_shf(&ls_out, 10, "ls %s/%s-0 | grep -c '\\.log$'",
+                             broker_proc_data_dir(g_bp), topic),
+                 0);
+    cr_assert_geq(atoi(ls_out), 3, "segments did not roll while flooded (%s files)", ls_out);
+    free(ls_out);
 
     char *log = broker_proc_log(g_bp);
     cr_assert(log);

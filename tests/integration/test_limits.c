@@ -2,10 +2,10 @@
  * tests/integration/test_limits.c — a broker under hostile clients stays
  * bounded (docs/limits.md): connection limits per address and broker-wide,
  * a low descriptor limit flooded with connections (no busy loop, bounded
- * log, checkpoints written and segments rolled, service resumes), the request memory
- * pool (queued.max.request.bytes) against several huge half-sent frames,
- * the request read timeout against a stalled half frame, and the refusal
- * of listeners that are not PLAINTEXT.
+ * log, checkpoints written and segments rolled, service resumes), the
+ * request memory pool (queued.max.request.bytes) against several huge
+ * half-sent frames, the request read timeout against a stalled half frame,
+ * and the refusal of listeners that are not PLAINTEXT.
  *
  * Each test runs its own ZooKeeper and broker (different settings). Client
  * addresses other than 127.0.0.1 (127.0.0.2, ...) keep the per-address

@@ -4,7 +4,7 @@
 add_library(gregor_broker_core STATIC
   server.c admin.c topics.c topic_config.c log_manager.c config_watch.c
   controller_watch.c
-  net/worker.c net/conn.c net/listener.c
+  net/worker.c net/conn.c net/listener.c net/limits.c
   kafka/dispatch.c kafka/api_versions.c kafka/metadata.c kafka/produce.c
   kafka/fetch.c kafka/list_offsets.c kafka/admin_topics.c kafka/find_coordinator.c
   kafka/delete_records.c kafka/configs.c kafka/delayed.c kafka/control.c

@@ -76,7 +76,7 @@ struct config_key {
 
 static config_check_fn check_zk_connect, check_listeners, check_advertised,
     check_protocol_map, check_listener_name, check_dir_list, check_cleanup_policy,
-    check_timestamp_type, check_log_level, check_compression;
+    check_timestamp_type, check_log_level, check_compression, check_ip_overrides;
 
 static const struct config_key config_keys[] = {
     /* identity and coordination */
@@ -189,6 +189,10 @@ static const struct config_key config_keys[] = {
     /* network */
     K_I32("max.connections", max_connections, I32MAX_TEXT, 0, 0),
     K_I32("max.connections.per.ip", max_connections_per_ip, I32MAX_TEXT, 0, 0),
+    K_STR("max.connections.per.ip.overrides", max_connections_per_ip_overrides, NULL,
+          CF_NULLABLE, check_ip_overrides),
+    K_I64("queued.max.request.bytes", queued_max_request_bytes, "268435456", 1, CF_NEG1),
+    K_I64("gregor.request.read.timeout.ms", gregor_request_read_timeout_ms, "60000", 1, CF_NEG1),
     K_I32("fetch.max.bytes", fetch_max_bytes, "57671680", 1024, 0),
     /* logs */
     K_I64("log.segment.delete.delay.ms", log_segment_delete_delay_ms, "60000", 0, 0),
@@ -603,6 +607,78 @@ static bool check_listener_name(char *value, char *why, size_t whylen)
     }
     str_upper(value);
     return true;
+}
+
+/* ---- max.connections.per.ip.overrides ---- */
+
+/*
+ * Parses "host:count,host:count" (Kafka's syntax: each entry splits at its
+ * last ':', so an IPv6 address needs no brackets; brackets are accepted
+ * too). host is an IPv4/IPv6 address or a host name; count is 0..INT32_MAX.
+ * out may be NULL (check only).
+ */
+static bool ip_overrides_parse(const char *s, struct config_ip_override *out, int *n,
+                               char *why, size_t whylen)
+{
+    char entry[320];
+
+    *n = 0;
+    for (;;) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+
+        if (!copy_trimmed(s, len, entry, sizeof(entry)) || entry[0] == '\0') {
+            why_set(why, whylen, "empty or too long entry (expected host:count,...)");
+            return false;
+        }
+        if (*n == CONFIG_MAX_IP_OVERRIDES) {
+            why_set(why, whylen, "more than %d entries", CONFIG_MAX_IP_OVERRIDES);
+            return false;
+        }
+        char *colon = strrchr(entry, ':');
+        char *end = NULL;
+        if (colon == NULL || colon == entry) {
+            why_set(why, whylen, "'%s' is not host:count", entry);
+            return false;
+        }
+        *colon = '\0';
+        errno = 0;
+        long long count = strtoll(colon + 1, &end, 10);
+        if (colon[1] == '\0' || *end != '\0' || errno != 0 || count < 0 || count > INT32_MAX) {
+            why_set(why, whylen, "count '%s' for '%s' is not a number in 0..%d", colon + 1,
+                    entry, INT32_MAX);
+            return false;
+        }
+        char *host = entry;
+        size_t hl = strlen(host);
+        if (hl >= sizeof(out->host)) {
+            why_set(why, whylen, "host name too long");
+            return false;
+        }
+        if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+            host[hl - 1] = '\0';
+            host++;
+        }
+        if (!is_plain_host(host) && !is_ipv6_host(host)) {
+            why_set(why, whylen, "'%s' is not a host name or address", host);
+            return false;
+        }
+        if (out != NULL) {
+            snprintf(out[*n].host, sizeof(out[*n].host), "%.255s", host);
+            out[*n].count = (int32_t)count;
+        }
+        (*n)++;
+        if (comma == NULL)
+            return true;
+        s = comma + 1;
+    }
+}
+
+static bool check_ip_overrides(char *value, char *why, size_t whylen)
+{
+    int n;
+
+    return ip_overrides_parse(value, NULL, &n, why, whylen);
 }
 
 /* ---- other string checks ---- */
@@ -1110,6 +1186,20 @@ static kerr_t config_derive_listeners(struct broker_config *cfg, char *err, size
             return KERR__INVALID;
         }
         snprintf(l->protocol, sizeof(l->protocol), "%s", proto);
+        /* only plaintext is built: an SSL or SASL listener serving
+         * plaintext would mislead every client that trusts the name */
+        if (strcmp(proto, "PLAINTEXT") != 0) {
+            config_fail(err, errlen, NULL,
+                        "listener '%s' uses security protocol %s, which Gregor does not "
+                        "implement: only PLAINTEXT listeners are supported", l->name, proto);
+            return KERR__INVALID;
+        }
+    }
+    if (cfg->max_connections_per_ip_overrides != NULL &&
+        !ip_overrides_parse(cfg->max_connections_per_ip_overrides, cfg->ip_override,
+                            &cfg->n_ip_overrides, why, sizeof(why))) {
+        config_fail(err, errlen, NULL, "max.connections.per.ip.overrides: %s", why);
+        return KERR__INVALID;
     }
     return KERR_NONE;
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #define CONFIG_MAX_LISTENERS 8
+#define CONFIG_MAX_IP_OVERRIDES 64 /* entries of max.connections.per.ip.overrides */
 #define CONFIG_MAX_KEYS 128 /* capacity of the key table (config.c) */
 
 /* One parsed listener: "NAME://host:port". host "" means all interfaces. */
@@ -110,6 +111,13 @@ struct broker_config {
     struct config_listener advertised[CONFIG_MAX_LISTENERS]; /* same order/names as listener[] */
     int n_advertised;
     int inter_broker_listener;                 /* index into listener[] */
+    /* max.connections.per.ip.overrides, parsed: host as written (an
+     * address or a name resolved at start) and its limit */
+    struct config_ip_override {
+        char host[256];
+        int32_t count;
+    } ip_override[CONFIG_MAX_IP_OVERRIDES];
+    int n_ip_overrides;
 
     /* ---- added by the config module; new fields go at the end ---- */
 
@@ -147,6 +155,9 @@ struct broker_config {
     /* network */
     int32_t max_connections;                   /* INT32_MAX */
     int32_t max_connections_per_ip;            /* INT32_MAX */
+    char *max_connections_per_ip_overrides;    /* NULL; "host:count,..." */
+    int64_t queued_max_request_bytes;          /* 268435456; -1 = no limit */
+    int64_t gregor_request_read_timeout_ms;    /* 60000; -1 = none */
     int32_t fetch_max_bytes;                   /* 57671680 (broker cap on a Fetch response) */
 
     /* logs */

@@ -22,6 +22,7 @@
 #include "broker/log_manager.h"
 #include "broker/metadata_cache.h"
 #include "broker/net/conn.h"
+#include "broker/net/limits.h"
 #include "broker/net/listener.h"
 #include "broker/net/worker.h"
 #include "broker/storage/fileio.h"
@@ -197,7 +198,18 @@ static int server_listen(struct broker *b)
         .rcvbuf = cfg->socket_receive_buffer_bytes,
         .sendfile = cfg->gregor_fetch_sendfile,
         .metrics = &b->metrics,
+        .read_timeout_ms = cfg->gregor_request_read_timeout_ms,
+        .max_connections = cfg->max_connections,
     };
+    snprintf(lim.inter_broker_listener, sizeof(lim.inter_broker_listener), "%s",
+             cfg->listener[cfg->inter_broker_listener].name);
+    net_limits_configure(&(struct net_limits_config){
+        .max_connections = cfg->max_connections,
+        .max_per_ip = cfg->max_connections_per_ip,
+        .overrides = cfg->ip_override,
+        .n_overrides = cfg->n_ip_overrides,
+        .pool_bytes = cfg->queued_max_request_bytes,
+    });
     for (int i = 0; i < cfg->n_listeners; i++) {
         const struct config_listener *l = &cfg->listener[i];
         char err[512];

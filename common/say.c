@@ -2,10 +2,14 @@
  * common/say.c — the log sink. Each line is formatted into a stack buffer
  * and written with a single write(2), so lines from different threads never
  * interleave. Format: ISO-8601 UTC time, level, facility, message.
+ * say_every_log() rate-limits one call site: a compare-and-swap on the
+ * site's next-allowed time picks the single thread that prints; the others
+ * count themselves as suppressed.
  */
 #include "common/say.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -87,4 +91,34 @@ void say_syserror_impl(const char *fac, const char *fmt, ...)
     va_start(ap, fmt);
     say_vlog(SAY_ERROR, fac, suffix, fmt, ap);
     va_end(ap);
+}
+
+static long long say_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool say_every_log(struct say_every *st, enum say_level level, int interval_ms, const char *fac,
+                   const char *fmt, ...)
+{
+    long long now = say_mono_ms();
+    long long next = atomic_load(&st->next_ms);
+    if (now < next ||
+        !atomic_compare_exchange_strong(&st->next_ms, &next, now + (interval_ms > 0 ? interval_ms : 0))) {
+        atomic_fetch_add(&st->suppressed, 1);
+        return false;
+    }
+    long long dropped = atomic_exchange(&st->suppressed, 0);
+    if ((int)level > say_level_current)
+        return false;
+    char suffix[64];
+    if (dropped > 0)
+        snprintf(suffix, sizeof(suffix), " (%lld similar suppressed)", dropped);
+    va_list ap;
+    va_start(ap, fmt);
+    say_vlog(level, fac, dropped > 0 ? suffix : NULL, fmt, ap);
+    va_end(ap);
+    return true;
 }

@@ -32,4 +32,32 @@ void say_log(enum say_level level, const char *fac, const char *fmt, ...)
 void say_syserror_impl(const char *fac, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * Rate-limited lines, for warnings a client can repeat at will (one per
+ * refused connection, per bad frame, per accept failure). A call site
+ * prints at most one line per interval_ms; the lines it dropped meanwhile
+ * are counted and the next printed line ends with
+ * " (N similar suppressed)". Thread-safe (atomics; no lock).
+ *   say_warn_every(1000, "net", "connection refused peer=%s", peer);
+ * Each expansion of the macro has its own static state, so the limit is
+ * per call site; say_every_log() takes explicit state for other scopes.
+ */
+struct say_every {
+    _Atomic long long next_ms;    /* monotonic ms before which lines are dropped */
+    _Atomic long long suppressed; /* lines dropped since the last printed one */
+};
+/* Returns true if it printed. Dropped lines are counted even when the
+ * level is off, so nothing is formatted for them. */
+bool say_every_log(struct say_every *st, enum say_level level, int interval_ms, const char *fac,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#define say_every_at(lvl, interval_ms, fac, ...)                                    \
+    do {                                                                            \
+        static struct say_every say_every_site_;                                    \
+        if ((int)(lvl) <= say_level_current)                                        \
+            say_every_log(&say_every_site_, (lvl), (interval_ms), (fac), __VA_ARGS__); \
+    } while (0)
+#define say_warn_every(interval_ms, fac, ...) say_every_at(SAY_WARN, interval_ms, fac, __VA_ARGS__)
+#define say_info_every(interval_ms, fac, ...) say_every_at(SAY_INFO, interval_ms, fac, __VA_ARGS__)
+
 #endif

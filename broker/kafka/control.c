@@ -60,8 +60,9 @@ kerr_t handle_control(struct req *req)
     if (!b->rm || !b->controller)
         return KERR__CLOSE; /* not part of a cluster (tests that run handlers alone) */
     if (!req->listener || strcmp(req->listener, inter) != 0) {
-        say_warn("kafka", "control request on a client listener refused key=%d listener=%s",
-                 req->api_key, req->listener ? req->listener : "?");
+        say_warn_every(1000, "kafka",
+                       "control request on a client listener refused key=%d listener=%s",
+                       req->api_key, req->listener ? req->listener : "?");
         return KERR__CLOSE;
     }
     switch (req->api_key) {

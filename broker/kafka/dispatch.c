@@ -70,9 +70,9 @@ kerr_t dispatch_request(struct req *req)
     }
     const struct api_desc *api = api_find(req->api_key);
     if (!api) {
-        say_warn("kafka", "unknown api key=%d client=%.*s", req->api_key,
-                 req->client_id.ptr ? (int)req->client_id.len : 0,
-                 req->client_id.ptr ? req->client_id.ptr : "");
+        say_warn_every(1000, "kafka", "unknown api key=%d client=%.*s", req->api_key,
+                       req->client_id.ptr ? (int)req->client_id.len : 0,
+                       req->client_id.ptr ? req->client_id.ptr : "");
         return KERR__CLOSE;
     }
     req->flex = api->flex_version >= 0 && req->api_version >= api->flex_version;
@@ -84,7 +84,8 @@ kerr_t dispatch_request(struct req *req)
             api_versions_write_unsupported(req);
             return KERR_NONE;
         }
-        say_warn("kafka", "unsupported version api=%s version=%d", api->name, req->api_version);
+        say_warn_every(1000, "kafka", "unsupported version api=%s version=%d", api->name,
+                       req->api_version);
         return KERR__CLOSE;
     }
     if (!kslice_ok(&s))
@@ -92,8 +93,8 @@ kerr_t dispatch_request(struct req *req)
     kslice_init(&req->body, s.p + s.pos, s.len - s.pos);
     kerr_t rc = api->handler(req);
     if (rc != KERR_NONE && rc != KERR__PENDING && rc != KERR__CLOSE) {
-        say_warn("kafka", "request failed api=%s version=%d err=%s", api->name,
-                 req->api_version, kerr_name(rc));
+        say_warn_every(1000, "kafka", "request failed api=%s version=%d err=%s", api->name,
+                       req->api_version, kerr_name(rc));
         return KERR__CLOSE;
     }
     return rc;

@@ -14,12 +14,31 @@
  *   req->files spliced in]. File pieces are added with evbuffer_add_file(),
  *   which sends them with sendfile(2) on plaintext sockets.
  *
+ * Request memory (queued.max.request.bytes, net/limits.h): as soon as a
+ * frame's 4-byte size is buffered, its size is reserved from the broker-wide
+ * pool (in_scan marks how far into the input the frames are reserved). If
+ * the pool has no room, reading pauses on this connection (pool_wait) and a
+ * timer retries, after 20 ms doubling to 320 ms (so thousands of paused
+ * connections do not keep the loop busy); only reserved frames are taken or
+ * read in large pieces. The reservation moves to the request when the
+ * frame is taken and returns to the pool when the request is freed, so
+ * what the broker holds of requests being read and run stays within the
+ * pool plus one socket read per connection (or one frame larger than the
+ * pool, read alone).
+ *
+ * Request read timeout (gregor.request.read.timeout.ms): while a frame is
+ * partly received, read_timer runs; it records the absolute input offset
+ * at which that frame ends (timed_end). When it fires with fewer bytes
+ * received and reading not paused by the broker, the connection is closed;
+ * otherwise it is re-armed for the frame then partly received, if any.
+ *
  * Threads: a conn is loop-owned: created, used and freed on its worker's
  * thread only. req_complete() may be called from any thread: it posts the
  * completion to the conn's worker. A conn whose socket closed while a
  * request is pending lingers (dead = true) until that request completes.
  */
 #include "broker/net/conn.h"
+#include "broker/net/limits.h"
 #include "broker/net/worker.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/request.h"
@@ -46,6 +65,8 @@
 #define CONN_OUTPUT_HIGH (4u << 20)        /* stop taking requests past this */
 #define CONN_LARGE_READ_MIN (64u << 10)    /* frame bytes missing before reading big */
 #define CONN_LARGE_READ_MAX (1u << 20)     /* largest single read */
+#define CONN_POOL_RETRY_MIN_MS 20          /* first retry of a paused reservation */
+#define CONN_POOL_RETRY_MAX_MS 320         /* retries double up to this */
 
 struct conn {
     struct broker *broker;     /* borrowed */
@@ -56,6 +77,16 @@ struct conn {
     bool dead;                 /* socket closed; free when inflight completes */
     bool write_blocked;        /* waiting for output to drain */
     bool broken;               /* a response could not be built: close */
+    bool pool_wait;            /* reading paused: no room in the request pool */
+    int pool_retry_ms;         /* next retry delay while pool_wait */
+    struct net_slot slot;      /* admission (net/limits.h); released on close */
+    size_t in_scan;            /* input bytes covered by reserved frames */
+    int64_t in_reserved;       /* pool bytes reserved for frames in input */
+    int64_t req_reserved;      /* pool bytes held by the in-flight request */
+    uint64_t drained;          /* input bytes taken as frames, ever */
+    uint64_t timed_end;        /* drained + offset where the timed frame ends */
+    struct event *read_timer;  /* owned: request read timeout */
+    struct event *pool_timer;  /* owned: reservation retry */
     struct conn *prev, *next;  /* registry of all conns; conns_lock */
     char peer[64];
     char listener[32];
@@ -96,6 +127,7 @@ static void conn_unregister(struct conn *conn)
 }
 
 static void conn_process(struct conn *conn);
+static void conn_watch_partial(struct conn *conn);
 
 static void req_free(struct req *req)
 {
@@ -114,6 +146,14 @@ static void conn_free(struct conn *conn)
     free(conn);
 }
 
+/* Frees the in-flight request and returns its pool reservation. */
+static void conn_req_done(struct conn *conn, struct req *req)
+{
+    req_free(req);
+    net_pool_release(conn->req_reserved);
+    conn->req_reserved = 0;
+}
+
 /* Closes the socket now; the struct lives on while a request is pending. */
 static void conn_close(struct conn *conn, const char *why)
 {
@@ -122,6 +162,15 @@ static void conn_close(struct conn *conn, const char *why)
         bufferevent_free(conn->bev);
         conn->bev = NULL;
         atomic_fetch_sub(&conn_open_count, 1);
+        net_limits_release(&conn->slot);
+        net_pool_release(conn->in_reserved);
+        conn->in_reserved = 0;
+        conn->in_scan = 0;
+        if (conn->read_timer)
+            event_free(conn->read_timer);
+        if (conn->pool_timer)
+            event_free(conn->pool_timer);
+        conn->read_timer = conn->pool_timer = NULL;
     }
     conn->dead = true;
     /* a parked request (a long-polling Fetch) is answered now, into the
@@ -203,23 +252,24 @@ static void conn_finish(struct conn *conn, struct req *req)
 {
     conn->inflight = NULL;
     if (conn->dead) {
-        req_free(req);
+        conn_req_done(conn, req);
         conn_free(conn);
         return;
     }
     if (req->out.oom) {
-        req_free(req);
+        conn_req_done(conn, req);
         conn_close(conn, "out of memory building response");
         return;
     }
     if (!req->no_response)
         conn_send(conn, req);
-    req_free(req);
+    conn_req_done(conn, req);
     if (conn->broken) {
         conn_close(conn, "response could not be built");
         return;
     }
-    bufferevent_enable(conn->bev, EV_READ);
+    if (!conn->pool_wait)
+        bufferevent_enable(conn->bev, EV_READ);
     conn_process(conn);
 }
 
@@ -250,12 +300,13 @@ static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool 
         return NULL;
     int32_t size = (int32_t)be32_load(szb);
     if (size < 0 || size > conn->lim.max_request_bytes) {
-        say_warn("net", "bad request size peer=%s size=%d max=%d", conn->peer, size,
-                 conn->lim.max_request_bytes);
+        say_warn_every(1000, "net", "bad request size peer=%s size=%d max=%d", conn->peer, size,
+                       conn->lim.max_request_bytes);
         *bad = true;
         return NULL;
     }
-    if (evbuffer_get_length(in) < 4 + (size_t)size)
+    /* only a frame whose memory is reserved (conn_reserve) is taken */
+    if (evbuffer_get_length(in) < 4 + (size_t)size || conn->in_scan < 4 + (size_t)size)
         return NULL;
     struct req *req = calloc(1, sizeof(*req));
     uint8_t *frame = malloc(size ? (size_t)size : 1);
@@ -267,6 +318,10 @@ static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool 
     }
     evbuffer_drain(in, 4);
     evbuffer_remove(in, frame, (size_t)size);
+    conn->in_scan -= 4 + (size_t)size;
+    conn->in_reserved -= size;
+    conn->req_reserved = size;
+    conn->drained += 4 + (uint64_t)size;
     req->frame = frame;
     req->frame_len = (size_t)size;
     req->conn = conn;
@@ -277,47 +332,55 @@ static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool 
     return req;
 }
 
-/* Handles buffered frames until one is pending or the input runs dry. */
-static void conn_process(struct conn *conn)
+/* Handles buffered frames until one is pending or the input runs dry.
+ * Returns false if the connection was closed (conn may be freed). */
+static bool conn_process_frames(struct conn *conn)
 {
     while (!conn->dead && !conn->inflight) {
         struct evbuffer *out = bufferevent_get_output(conn->bev);
         if (evbuffer_get_length(out) > CONN_OUTPUT_HIGH) {
             conn->write_blocked = true;
-            return;
+            return true;
         }
         struct evbuffer *in = bufferevent_get_input(conn->bev);
         bool bad;
         struct req *req = conn_next_frame(conn, in, &bad);
         if (bad) {
             conn_close(conn, "bad frame size");
-            return;
+            return false;
         }
         if (!req)
-            return;
+            return true;
         conn->inflight = req;
         metrics_add(&conn->lim.metrics->requests, 1);
         kerr_t rc = dispatch_request(req);
         if (rc == KERR__PENDING) {
             if (evbuffer_get_length(in) > CONN_PAUSE_INPUT_BYTES)
                 bufferevent_disable(conn->bev, EV_READ);
-            return;
+            return true;
         }
         if (rc == KERR__CLOSE) {
             conn->inflight = NULL;
-            req_free(req);
+            conn_req_done(conn, req);
             conn_close(conn, "malformed or unsupported request");
-            return;
+            return false;
         }
         conn->inflight = NULL;
         if (!req->no_response)
             conn_send(conn, req);
-        req_free(req);
+        conn_req_done(conn, req);
         if (conn->broken) {
             conn_close(conn, "response could not be built");
-            return;
+            return false;
         }
     }
+    return !conn->dead;
+}
+
+static void conn_process(struct conn *conn)
+{
+    if (conn_process_frames(conn))
+        conn_watch_partial(conn);
 }
 
 /* libevent 2.1 reads at most 4 KiB per readable event (EVBUFFER_MAX_READ),
@@ -335,6 +398,8 @@ static void conn_read_large(struct conn *conn)
     int32_t size = (int32_t)be32_load(szb);
     if (size < 0 || size > conn->lim.max_request_bytes || 4 + (size_t)size <= have)
         return; /* conn_process() refuses it, or it is complete */
+    if (conn->in_scan < 4 + (size_t)size)
+        return; /* its memory is not reserved yet */
     size_t want = 4 + (size_t)size - have;
     if (want < CONN_LARGE_READ_MIN)
         return;
@@ -371,10 +436,123 @@ static void conn_read_large(struct conn *conn)
     evbuffer_freeze(in, 0);
 }
 
+static void conn_pool_retry_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Reserves pool memory for every frame whose size prefix is buffered past
+ * in_scan. On no room, pauses reading and schedules a retry. Returns false
+ * if the connection was closed (bad size). */
+static bool conn_reserve(struct conn *conn)
+{
+    struct evbuffer *in = bufferevent_get_input(conn->bev);
+    size_t have = evbuffer_get_length(in);
+    while (have >= conn->in_scan + 4) {
+        uint8_t szb[4];
+        struct evbuffer_ptr at;
+        if (evbuffer_ptr_set(in, &at, conn->in_scan, EVBUFFER_PTR_SET) != 0 ||
+            evbuffer_copyout_from(in, &at, szb, 4) != 4)
+            break;
+        int32_t size = (int32_t)be32_load(szb);
+        if (size < 0 || size > conn->lim.max_request_bytes) {
+            say_warn_every(1000, "net", "bad request size peer=%s size=%d max=%d", conn->peer,
+                           size, conn->lim.max_request_bytes);
+            conn_close(conn, "bad frame size");
+            return false;
+        }
+        if (!net_pool_reserve(size)) {
+            if (!conn->pool_wait) {
+                conn->pool_wait = true;
+                conn->pool_retry_ms = CONN_POOL_RETRY_MIN_MS;
+                say_debug("net", "request memory exhausted peer=%s size=%d pool.used=%lld",
+                          conn->peer, size, (long long)net_pool_used());
+            }
+            bufferevent_disable(conn->bev, EV_READ);
+            if (!conn->pool_timer)
+                conn->pool_timer = evtimer_new(worker_base(conn->worker), conn_pool_retry_cb, conn);
+            struct timeval tv = {0, conn->pool_retry_ms * 1000};
+            if (conn->pool_timer && !evtimer_pending(conn->pool_timer, NULL)) {
+                evtimer_add(conn->pool_timer, &tv);
+                conn->pool_retry_ms = MIN(conn->pool_retry_ms * 2, CONN_POOL_RETRY_MAX_MS);
+            }
+            return true;
+        }
+        conn->in_reserved += size;
+        conn->in_scan += 4 + (size_t)size;
+    }
+    if (conn->pool_wait) {
+        conn->pool_wait = false;
+        if (!conn->inflight || have <= CONN_PAUSE_INPUT_BYTES)
+            bufferevent_enable(conn->bev, EV_READ);
+    }
+    return true;
+}
+
+static void conn_read_timeout_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Runs read_timer while a frame is partly received (and reading is not
+ * paused by the pool), stops it otherwise. */
+static void conn_watch_partial(struct conn *conn)
+{
+    if (conn->lim.read_timeout_ms <= 0 || !conn->bev)
+        return;
+    size_t have = evbuffer_get_length(bufferevent_get_input(conn->bev));
+    bool partial = have != conn->in_scan;
+    if (!partial || conn->pool_wait) {
+        if (conn->read_timer)
+            evtimer_del(conn->read_timer);
+        return;
+    }
+    if (!conn->read_timer) {
+        conn->read_timer = evtimer_new(worker_base(conn->worker), conn_read_timeout_cb, conn);
+        if (!conn->read_timer)
+            return;
+    }
+    if (evtimer_pending(conn->read_timer, NULL))
+        return;
+    /* the first incomplete frame: the last reserved one if it is short,
+     * else the one whose size prefix is still arriving */
+    conn->timed_end = conn->drained + conn->in_scan + (have < conn->in_scan ? 0 : 4);
+    int64_t ms = conn->lim.read_timeout_ms;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(conn->read_timer, &tv);
+}
+
+static void conn_read_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *conn = arg;
+    if (!conn->bev)
+        return;
+    uint64_t received = conn->drained + evbuffer_get_length(bufferevent_get_input(conn->bev));
+    bool paused = conn->pool_wait || !(bufferevent_get_enabled(conn->bev) & EV_READ);
+    if (received < conn->timed_end && !paused) {
+        say_warn_every(1000, "net", "closing connection peer=%s: a request was not received "
+                       "within gregor.request.read.timeout.ms=%lld (%llu of its bytes missing)",
+                       conn->peer, (long long)conn->lim.read_timeout_ms,
+                       (unsigned long long)(conn->timed_end - received));
+        conn_close(conn, "request read timeout");
+        return;
+    }
+    conn_watch_partial(conn); /* that frame arrived (or we paused it): time the next one */
+}
+
+static void conn_pool_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *conn = arg;
+    if (!conn->bev || !conn_reserve(conn))
+        return;
+    if (conn->pool_wait)
+        return; /* still no room; conn_reserve() re-armed the retry */
+    conn_process(conn);
+}
+
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
-    conn_read_large(arg);
-    conn_process(arg);
+    struct conn *conn = arg;
+    if (!conn_reserve(conn))
+        return;
+    conn_read_large(conn);
+    if (!conn_reserve(conn))
+        return;
+    conn_process(conn);
 }
 
 static void conn_write_cb(struct bufferevent *bev, void *arg)
@@ -391,7 +569,8 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
     struct conn *conn = arg;
     if (what & BEV_EVENT_TIMEOUT) {
         if (conn->inflight) {
-            bufferevent_enable(bev, EV_READ);
+            if (!conn->pool_wait)
+                bufferevent_enable(bev, EV_READ);
             return;
         }
         conn_close(conn, "idle timeout (connections.max.idle.ms)");
@@ -449,13 +628,16 @@ static void conn_describe_peer(int fd, char *out, size_t n)
 }
 
 void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_limits *lim,
-                const char *listener_name)
+                const char *listener_name, const struct net_slot *slot)
 {
     struct conn *conn = calloc(1, sizeof(*conn));
     if (!conn) {
+        struct net_slot s = *slot;
+        net_limits_release(&s);
         close(fd);
         return;
     }
+    conn->slot = *slot;
     conn->broker = b;
     conn->worker = w;
     conn->lim = *lim;
@@ -470,6 +652,7 @@ void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_li
     evutil_make_socket_nonblocking(fd);
     conn->bev = bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
     if (!conn->bev) {
+        net_limits_release(&conn->slot);
         close(fd);
         free(conn);
         return;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 struct metrics;
+struct net_slot;
 
 struct broker;
 struct worker;
@@ -16,15 +17,19 @@ struct worker;
 struct conn_limits {
     int32_t max_request_bytes;   /* socket.request.max.bytes */
     int64_t idle_ms;             /* connections.max.idle.ms */
+    int64_t read_timeout_ms;     /* gregor.request.read.timeout.ms; -1 = none */
+    int32_t max_connections;     /* max.connections (for log lines) */
+    char inter_broker_listener[32]; /* not counted against max.connections */
     int32_t sndbuf, rcvbuf;      /* -1 = OS default */
     bool sendfile;               /* gregor.fetch.sendfile */
     struct metrics *metrics;     /* borrowed: the broker's counters */
 };
 
 /* Adopts an accepted socket on worker w. Must run on w's thread. Takes fd
- * (closed on failure). */
+ * (closed on failure) and the admission slot (released when the socket
+ * closes, or on failure). */
 void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_limits *lim,
-                const char *listener_name);
+                const char *listener_name, const struct net_slot *slot);
 
 /* Number of open connections (all loops); for metrics and tests. */
 int64_t conn_count(void);

@@ -2,13 +2,32 @@
  * broker/net/listener.c — evconnlistener sockets on the main loop; each
  * accepted socket is handed to the next network worker (round-robin), where
  * conn_adopt() takes it over.
+ *
+ * Admission (net/limits.h): a connection over max.connections, over its
+ * address's limit, or landing in the descriptor reserve is closed right
+ * after accept, with at most one log line per second per reason. Gregor
+ * closes rather than stops accepting at max.connections (Kafka blocks its
+ * acceptor): a refused client sees the close at once and retries with its
+ * backoff instead of waiting in the kernel backlog.
+ *
+ * Accept failures other than the transient ones libevent retries itself
+ * (EAGAIN, EINTR, ECONNABORTED) — typically "out of descriptors or memory":
+ * EMFILE, ENFILE, ENOBUFS, ENOMEM — leave the pending connection in the
+ * backlog, so the socket stays readable; instead of retrying at once (a
+ * busy loop), every listening socket is disabled for a back-off period
+ * (100 ms, doubling up to 1 s while the failures go on, reset by a
+ * successful accept) and the failure is logged at most once per second
+ * with a count of the others.
  */
 #include "broker/net/listener.h"
+#include "broker/net/limits.h"
 #include "broker/net/worker.h"
+#include "common/base.h"
 #include "common/say.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/event.h>
 #include <event2/listener.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -19,6 +38,8 @@
 #include <unistd.h>
 
 #define MAX_SOCKETS 32
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 1000
 
 struct lsock {
     struct evconnlistener *evl;
@@ -35,6 +56,10 @@ struct listeners {
     struct conn_limits lim;
     struct lsock socks[MAX_SOCKETS];
     int n_socks;
+    struct event_base *base;     /* the main loop */
+    struct event *resume;        /* owned: ends an accept back-off */
+    int backoff_ms;              /* next back-off; 0 = none yet; main loop only */
+    bool paused;                 /* sockets disabled by a back-off */
 };
 
 struct adopt_job {
@@ -42,13 +67,39 @@ struct adopt_job {
     struct worker *w;
     int fd;
     char name[32];
+    struct net_slot slot;
 };
 
 static void adopt_job_cb(void *arg)
 {
     struct adopt_job *j = arg;
-    conn_adopt(j->ls->broker, j->w, j->fd, &j->ls->lim, j->name);
+    conn_adopt(j->ls->broker, j->w, j->fd, &j->ls->lim, j->name, &j->slot);
     free(j);
+}
+
+/* Closes a connection refused by admission; logs once a second per reason. */
+static void refuse(int fd, enum net_admit why, const struct net_slot *slot, const char *listener,
+                   const struct conn_limits *lim)
+{
+    close(fd);
+    switch (why) {
+    case NET_REFUSE_TOTAL:
+        say_warn_every(1000, "net", "connection refused peer=%s listener=%s: max.connections "
+                       "(%d) reached", slot->ip, listener, lim->max_connections);
+        break;
+    case NET_REFUSE_IP:
+        say_warn_every(1000, "net", "connection refused peer=%s listener=%s: the address has "
+                       "its limit of connections (max.connections.per.ip or its overrides)",
+                       slot->ip, listener);
+        break;
+    case NET_REFUSE_FDS:
+        say_warn_every(1000, "net", "connection refused peer=%s listener=%s: file descriptors "
+                       "nearly exhausted (the last %d are kept for log files; raise ulimit -n)",
+                       slot->ip, listener, net_limits_fd_reserve());
+        break;
+    case NET_ADMIT_OK:
+        break;
+    }
 }
 
 static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
@@ -56,25 +107,60 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 {
     struct lsock *s = arg;
     struct listeners *ls = s->owner;
+    ls->backoff_ms = 0;
+    struct net_slot slot;
+    bool count_total = strcmp(s->name, ls->lim.inter_broker_listener) != 0;
+    enum net_admit ok = net_limits_admit(fd, sa, count_total, &slot);
+    if (ok != NET_ADMIT_OK) {
+        refuse(fd, ok, &slot, s->name, &ls->lim);
+        return;
+    }
     struct adopt_job *j = malloc(sizeof(*j));
     if (!j) {
+        net_limits_release(&slot);
         close(fd);
         return;
     }
     j->ls = ls;
     j->w = ls->workers[ls->next++ % (unsigned)ls->n_workers];
     j->fd = fd;
+    j->slot = slot;
     snprintf(j->name, sizeof(j->name), "%s", s->name);
     if (!worker_post(j->w, adopt_job_cb, j)) {
+        net_limits_release(&j->slot);
         close(fd);
         free(j);
     }
 }
 
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct listeners *ls = arg;
+    ls->paused = false;
+    for (int i = 0; i < ls->n_socks; i++)
+        evconnlistener_enable(ls->socks[i].evl);
+}
+
 static void accept_error_cb(struct evconnlistener *evl, void *arg)
 {
+    struct lsock *s = arg;
+    struct listeners *ls = s->owner;
     int e = EVUTIL_SOCKET_ERROR();
-    say_warn("net", "accept failed errno=%d (%s)", e, evutil_socket_error_to_string(e));
+    if (ls->paused)
+        return;
+    ls->backoff_ms = ls->backoff_ms ? MIN(ls->backoff_ms * 2, BACKOFF_MAX_MS) : BACKOFF_MIN_MS;
+    say_warn_every(1000, "net", "accept failed listener=%s errno=%d (%s): not accepting for "
+                   "%d ms (open connections %lld)", s->name, e,
+                   evutil_socket_error_to_string(e), ls->backoff_ms,
+                   (long long)net_limits_open());
+    struct timeval tv = {ls->backoff_ms / 1000, (ls->backoff_ms % 1000) * 1000};
+    if (!ls->resume)
+        ls->resume = evtimer_new(ls->base, resume_cb, ls);
+    if (!ls->resume || evtimer_add(ls->resume, &tv) != 0)
+        return; /* cannot schedule the resume: keep accepting rather than stop for good */
+    ls->paused = true;
+    for (int i = 0; i < ls->n_socks; i++)
+        evconnlistener_disable(ls->socks[i].evl);
 }
 
 static int bind_one(struct listeners *ls, struct event_base *base, const char *name,
@@ -183,6 +269,7 @@ int listeners_add(struct listeners **lsp, struct broker *b, struct event_base *b
         ls->workers = workers;
         ls->n_workers = n_workers;
         ls->lim = *lim;
+        ls->base = base;
         *lsp = ls;
     }
     if (host[0] == '\0') {
@@ -207,6 +294,8 @@ void listeners_free(struct listeners *ls)
         return;
     for (int i = 0; i < ls->n_socks; i++)
         evconnlistener_free(ls->socks[i].evl);
+    if (ls->resume)
+        event_free(ls->resume);
     free(ls);
 }
 

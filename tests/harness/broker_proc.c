@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define BP_MAX_OVERRIDES 32
@@ -52,6 +53,7 @@ struct broker_proc {
     char log_path[512];
     char bootstrap[32];
     char *overrides[BP_MAX_OVERRIDES]; /* owned copies, NULL-terminated */
+    int nofile;          /* RLIMIT_NOFILE for the child; 0 = inherit */
 };
 
 /* ---- small utilities ------------------------------------------------- */
@@ -242,10 +244,31 @@ static void child_exec(struct broker_proc *bp, pid_t parent)
         argv[argc++] = bp->overrides[i];
     }
     argv[argc] = NULL;
+    if (bp->nofile > 0) {
+        struct rlimit rl = {(rlim_t)bp->nofile, (rlim_t)bp->nofile};
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            _exit(127);
+    }
     signal(SIGPIPE, SIG_DFL);
     execv(argv[0], argv);
     dprintf(2, "harness: exec %s: %s\n", argv[0], strerror(errno));
     _exit(127);
+}
+
+int broker_proc_add_override(struct broker_proc *bp, const char *kv)
+{
+    int n = 0;
+    while (bp->overrides[n])
+        n++;
+    if (n + 1 >= BP_MAX_OVERRIDES)
+        return -1;
+    bp->overrides[n] = strdup(kv);
+    return bp->overrides[n] ? 0 : -1;
+}
+
+void broker_proc_set_nofile(struct broker_proc *bp, int nofile)
+{
+    bp->nofile = nofile;
 }
 
 /* Reaps the child if it has exited; true while it runs. */

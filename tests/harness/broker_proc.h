@@ -31,6 +31,13 @@ struct zk_server;
  * (broker_proc_free()), or NULL with a reason on stderr. */
 struct broker_proc *broker_proc_new(const char *zk_connect, int32_t broker_id,
                                     const char *const *overrides);
+/* Adds one "key=value" override (copied) after those given to
+ * broker_proc_new(); takes effect at the next start. Returns 0, or -1 if
+ * there are too many or out of memory. */
+int broker_proc_add_override(struct broker_proc *bp, const char *kv);
+/* Sets RLIMIT_NOFILE (soft and hard) of the process at the next start;
+ * 0 = inherit the test's limit. */
+void broker_proc_set_nofile(struct broker_proc *bp, int nofile);
 /* Starts the process and waits until its port accepts connections
  * (timeout: $GREGOR_TEST_START_TIMEOUT seconds, default 30). Returns 0; -1
  * if it exited first (see broker_proc_exit_status()) or timed out (then it

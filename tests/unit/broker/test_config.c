@@ -477,7 +477,7 @@ Test(config, listeners_with_ipv4_ipv6_and_hostname)
     const char *text =
         ZK
         "listeners=internal://[::1]:9093, EXTERNAL://example.com:9092,PLAINTEXT://127.0.0.1:0\n"
-        "listener.security.protocol.map=INTERNAL:PLAINTEXT,EXTERNAL:SASL_SSL,"
+        "listener.security.protocol.map=INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,"
         "PLAINTEXT:PLAINTEXT\n"
         "advertised.listeners=EXTERNAL://kafka.example.com:19092,"
         "INTERNAL://[fe80::1%eth0]:9093,PLAINTEXT://:0\n"
@@ -491,7 +491,7 @@ Test(config, listeners_with_ipv4_ipv6_and_hostname)
     cr_assert_str_eq(cfg.listener[0].protocol, "PLAINTEXT");
     cr_assert_str_eq(cfg.listener[1].name, "EXTERNAL");
     cr_assert_str_eq(cfg.listener[1].host, "example.com");
-    cr_assert_str_eq(cfg.listener[1].protocol, "SASL_SSL");
+    cr_assert_str_eq(cfg.listener[1].protocol, "PLAINTEXT");
     cr_assert_str_eq(cfg.listener[2].host, "127.0.0.1");
     cr_assert_eq(cfg.listener[2].port, 0);
     /* advertised[] follows listener[] order, not the order written */
@@ -501,7 +501,7 @@ Test(config, listeners_with_ipv4_ipv6_and_hostname)
     cr_assert_str_eq(cfg.advertised[1].name, "EXTERNAL");
     cr_assert_str_eq(cfg.advertised[1].host, "kafka.example.com");
     cr_assert_eq(cfg.advertised[1].port, 19092);
-    cr_assert_str_eq(cfg.advertised[1].protocol, "SASL_SSL");
+    cr_assert_str_eq(cfg.advertised[1].protocol, "PLAINTEXT");
     cr_assert_str_eq(cfg.advertised[2].host, "localhost");
     cr_assert_eq(cfg.inter_broker_listener, 0);
     cr_assert_str_eq(cfg.inter_broker_listener_name, "INTERNAL");
@@ -528,10 +528,59 @@ Test(config, listener_names_and_ports_must_be_unique)
 
 Test(config, two_listeners_on_port_zero_are_allowed)
 {
-    cr_assert_eq(load(ZK "listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0\n", NULL, 0, NULL),
+    cr_assert_eq(load(ZK "listeners=PLAINTEXT://127.0.0.1:0,INTERNAL://127.0.0.1:0\n"
+                         "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT\n",
+                      NULL, 0, NULL),
                  0, "%s", err);
     cr_assert_eq(cfg.n_listeners, 2);
-    cr_assert_str_eq(cfg.listener[1].protocol, "SSL");
+    cr_assert_str_eq(cfg.listener[1].protocol, "PLAINTEXT");
+}
+
+/* Only plaintext is built: a listener named or mapped to SSL / SASL would
+ * serve plaintext under a secure name, so the broker refuses to start. */
+Test(config, listeners_that_are_not_plaintext_are_refused)
+{
+    expect_file_error(ZK "listeners=SSL://:9093\n", "listener 'SSL'",
+                      "security protocol SSL");
+    expect_file_error(ZK "listeners=PLAINTEXT://:9092,SASL_PLAINTEXT://:9093\n",
+                      "listener 'SASL_PLAINTEXT'", "only PLAINTEXT");
+    expect_file_error(ZK "listeners=SASL_SSL://:9093\n", "'SASL_SSL'", "does not implement");
+    expect_file_error(ZK "listeners=PLAINTEXT://:9092,EXTERNAL://:9093\n"
+                         "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,EXTERNAL:SASL_SSL\n",
+                      "listener 'EXTERNAL'", "security protocol SASL_SSL");
+    /* a listener named PLAINTEXT mapped to SSL is refused too */
+    expect_file_error(ZK "listener.security.protocol.map=PLAINTEXT:SSL\n",
+                      "listener 'PLAINTEXT'", "security protocol SSL");
+}
+
+Test(config, per_ip_connection_overrides)
+{
+    cr_assert_eq(load(ZK "max.connections.per.ip.overrides= 127.0.0.1:5, ::1:0,"
+                         "[fe80::1]:7,broker-2.example.com:100\n",
+                      NULL, 0, NULL),
+                 0, "%s", err);
+    cr_assert_eq(cfg.n_ip_overrides, 4);
+    cr_assert_str_eq(cfg.ip_override[0].host, "127.0.0.1");
+    cr_assert_eq(cfg.ip_override[0].count, 5);
+    cr_assert_str_eq(cfg.ip_override[1].host, "::1");
+    cr_assert_eq(cfg.ip_override[1].count, 0);
+    cr_assert_str_eq(cfg.ip_override[2].host, "fe80::1");
+    cr_assert_eq(cfg.ip_override[2].count, 7);
+    cr_assert_str_eq(cfg.ip_override[3].host, "broker-2.example.com");
+    cr_assert_eq(cfg.ip_override[3].count, 100);
+    cr_assert_eq(load(ZK, NULL, 0, NULL), 0, "%s", err);
+    cr_assert_eq(cfg.n_ip_overrides, 0);
+    cr_assert_eq(cfg.queued_max_request_bytes, 268435456);
+    cr_assert_eq(cfg.gregor_request_read_timeout_ms, 60000);
+    expect_file_error(ZK "max.connections.per.ip.overrides=127.0.0.1\n",
+                      "max.connections.per.ip.overrides", "host:count");
+    expect_file_error(ZK "max.connections.per.ip.overrides=127.0.0.1:-1\n",
+                      "max.connections.per.ip.overrides", "0..");
+    expect_file_error(ZK "max.connections.per.ip.overrides=127.0.0.1:5,,h:1\n",
+                      "max.connections.per.ip.overrides", "empty");
+    expect_file_error(ZK "max.connections.per.ip.overrides=bad host!:3\n",
+                      "max.connections.per.ip.overrides", "not a host");
+    expect_file_error(ZK "queued.max.request.bytes=0\n", "queued.max.request.bytes", NULL);
 }
 
 Test(config, listener_without_security_protocol_is_an_error)
@@ -544,9 +593,10 @@ Test(config, listener_without_security_protocol_is_an_error)
 
 Test(config, advertised_must_cover_every_listener_by_name)
 {
-    expect_file_error(ZK "listeners=PLAINTEXT://:9092,SSL://:9093\n"
+    expect_file_error(ZK "listeners=PLAINTEXT://:9092,INTERNAL://:9093\n"
+                         "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT\n"
                          "advertised.listeners=PLAINTEXT://h:9092\n",
-                      "no entry for listener 'SSL'", NULL);
+                      "no entry for listener 'INTERNAL'", NULL);
     expect_file_error(ZK "advertised.listeners=PLAINTEXT://h:9092,OTHER://h:9093\n",
                       "'OTHER'", "not in listeners");
     expect_file_error(ZK "advertised.listeners=PLAINTEXT://0.0.0.0:9092\n",

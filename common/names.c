@@ -3,6 +3,7 @@
  */
 #include "common/names.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const char *topic_name_problem(const char *name, size_t len)
@@ -31,4 +32,14 @@ bool topic_name_legal(const char *name, size_t len)
 bool topic_name_legal_z(const char *name)
 {
     return name && topic_name_legal(name, strlen(name));
+}
+
+kerr_t topic_name_take(struct kstr name, char *dst, size_t dst_len, char *msg, size_t msg_len)
+{
+    const char *why = topic_name_problem(name.ptr, name.ptr ? (size_t)name.len : 0);
+    if (why) {
+        snprintf(msg, msg_len, "topic name %s", why);
+        return KERR_INVALID_TOPIC_EXCEPTION;
+    }
+    return kstr_copy(name, dst, dst_len) ? KERR_NONE : KERR_INVALID_TOPIC_EXCEPTION;
 }

@@ -7,6 +7,9 @@
 #ifndef GREGOR_COMMON_NAMES_H
 #define GREGOR_COMMON_NAMES_H
 
+#include "common/err.h"
+#include "common/kwire.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -23,5 +26,11 @@ const char *topic_name_problem(const char *name, size_t len);
 
 /* topic_name_legal() of a C string (NULL is illegal). */
 bool topic_name_legal_z(const char *name);
+
+/* A topic name as a request carries it: when legal, copies it into dst
+ * (dst_len > TOPIC_NAME_MAX_LEN) and returns KERR_NONE; otherwise leaves
+ * dst alone, writes "topic name <problem>" into msg and returns
+ * INVALID_TOPIC_EXCEPTION. */
+kerr_t topic_name_take(struct kstr name, char *dst, size_t dst_len, char *msg, size_t msg_len);
 
 #endif

@@ -152,13 +152,10 @@ static bool decode_topic(struct kslice *s, struct create_item *it)
     it->wire_len = name.len;
     if (!it->wire_name)
         return false;
-    const char *why = topic_name_problem(name.ptr, (size_t)name.len);
-    if (why) {
-        it->decode_err = KERR_INVALID_TOPIC_EXCEPTION;
-        snprintf(it->msg, sizeof(it->msg), "topic name %s", why);
-    } else {
-        kstr_copy(name, it->spec.name, sizeof(it->spec.name));
-    }
+    kerr_t name_err = topic_name_take(name, it->spec.name, sizeof(it->spec.name), it->msg,
+                                      sizeof(it->msg));
+    if (name_err != KERR_NONE)
+        it->decode_err = name_err;
     return decode_assignments(s, it) && decode_configs(s, it);
 }
 

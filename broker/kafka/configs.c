@@ -401,16 +401,12 @@ static bool decode_resource(struct req *req, struct kslice *s, struct alter_res 
     r->wire_len = name.len;
     if (!r->wire_name)
         return false;
-    const char *why = topic_name_problem(name.ptr, (size_t)name.len);
     if (r->type != RES_TOPIC) {
         r->err = KERR_INVALID_REQUEST;
         snprintf(r->msg, sizeof(r->msg), "only topic configs can be altered (broker configs are "
                  "static: server.properties)");
-    } else if (why) {
-        r->err = KERR_INVALID_TOPIC_EXCEPTION;
-        snprintf(r->msg, sizeof(r->msg), "topic name %s", why);
     } else {
-        kstr_copy(name, r->name, sizeof(r->name));
+        r->err = topic_name_take(name, r->name, sizeof(r->name), r->msg, sizeof(r->msg));
     }
     struct topic *t = NULL;
     if (incremental && r->err == KERR_NONE &&

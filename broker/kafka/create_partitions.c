@@ -129,13 +129,10 @@ static bool cp_decode_topic(struct kslice *s, bool flex, struct cp_item *it)
     if (!cp_decode_assignments(s, flex, it))
         return false;
     /* the name is checked first, as Kafka does */
-    const char *why = topic_name_problem(name.ptr, (size_t)name.len);
-    if (why) {
-        it->decode_err = KERR_INVALID_TOPIC_EXCEPTION;
-        snprintf(it->msg, sizeof(it->msg), "topic name %s", why);
-    } else {
-        kstr_copy(name, it->spec.name, sizeof(it->spec.name));
-    }
+    kerr_t name_err = topic_name_take(name, it->spec.name, sizeof(it->spec.name), it->msg,
+                                      sizeof(it->msg));
+    if (name_err != KERR_NONE)
+        it->decode_err = name_err;
     kw_skip_tags(s, flex);
     return kslice_ok(s);
 }

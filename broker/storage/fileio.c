@@ -172,19 +172,6 @@ kerr_t fileio_fsync_dir(const char *dir)
     return err;
 }
 
-kerr_t fileio_size(int fd, int64_t *size)
-{
-    struct stat st;
-
-    if (ops->fstat(fd, &st) < 0) {
-        int e = errno;
-        say_syserror("storage", "fstat failed fd=%d", fd);
-        return errno_to_kerr(e);
-    }
-    *size = (int64_t)st.st_size;
-    return KERR_NONE;
-}
-
 kerr_t fileio_size_hole(int fd, int64_t *size, bool *all_hole)
 {
     struct stat st;
@@ -199,6 +186,12 @@ kerr_t fileio_size_hole(int fd, int64_t *size, bool *all_hole)
      * written but not yet on disk are not mistaken for a hole. */
     *all_hole = st.st_size >= 4096 && st.st_blocks == 0;
     return KERR_NONE;
+}
+
+kerr_t fileio_size(int fd, int64_t *size)
+{
+    bool all_hole;
+    return fileio_size_hole(fd, size, &all_hole);
 }
 
 kerr_t fileio_mtime(int fd, int64_t *mtime_ms)

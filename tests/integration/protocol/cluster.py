@@ -146,3 +146,20 @@ def run_tests(tests):
             traceback.print_exc()
     print("%d passed, %d failed" % (passed, failed), flush=True)
     return 0 if failed == 0 else 1
+
+
+def run_suite(cl, tests):
+    """A test file's main: runs tests (a list, or a module's globals() whose test_* functions
+    run in definition order) filtered by the command line's substrings, stops the cluster cl and
+    fails the run if a broker did not exit cleanly. Returns the process exit status."""
+    import sys
+    if isinstance(tests, dict):
+        tests = [f for n, f in tests.items() if n.startswith("test_") and callable(f)]
+    only = sys.argv[1:]
+    if only:
+        tests = [t for t in tests if any(o in t.__name__ for o in only)]
+    rc = run_tests(tests)
+    for bid, st, tail in cl.stop():
+        print("broker %d exited with status %s at shutdown:\n%s" % (bid, st, tail))
+        rc = 1
+    return rc

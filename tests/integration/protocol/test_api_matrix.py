@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kwire import W, R, Conn, record_batch, parse_batches, batch_records  # noqa: E402
-from cluster import Cluster, run_tests  # noqa: E402
+from cluster import Cluster, run_suite  # noqa: E402
 
 ADVERTISED = {0: (0, 7), 1: (4, 11), 2: (0, 5), 3: (0, 8), 10: (0, 2), 18: (0, 3), 19: (0, 4),
               20: (0, 3), 21: (0, 1), 23: (0, 4), 32: (0, 2), 33: (0, 1), 37: (0, 3), 43: (0, 2),
@@ -980,16 +980,7 @@ def test_delete_topic_disabled():
 def main():
     global CL
     CL = Cluster()
-    tests = [f for n, f in sorted(globals().items()) if n.startswith("test_") and callable(f)]
-    only = sys.argv[1:]
-    if only:
-        tests = [t for t in tests if any(o in t.__name__ for o in only)]
-    rc = run_tests(tests)
-    unclean = CL.stop()
-    for bid, st, tail in unclean:
-        print("broker %d exited with status %s at shutdown:\n%s" % (bid, st, tail))
-        rc = 1
-    return rc
+    return run_suite(CL, dict(sorted(globals().items())))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kwire  # noqa: E402
 from kwire import W, Conn  # noqa: E402
-from cluster import Cluster, run_tests  # noqa: E402
+from cluster import Cluster, run_suite  # noqa: E402
 import test_api_matrix as m  # noqa: E402
 
 KEY = 37
@@ -327,16 +327,7 @@ def test_truncated_request_closes_the_connection():
 def main():
     global CL
     CL = Cluster(n_brokers=3)
-    tests = [f for n, f in globals().items() if n.startswith("test_") and callable(f)]
-    only = sys.argv[1:]
-    if only:
-        tests = [t for t in tests if any(o in t.__name__ for o in only)]
-    rc = run_tests(tests)
-    unclean = CL.stop()
-    for bid, st, tail in unclean:
-        print("broker %d exited with status %s at shutdown:\n%s" % (bid, st, tail))
-        rc = 1
-    return rc
+    return run_suite(CL, globals())
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kwire import W, Conn, crc32c  # noqa: E402
-from cluster import Cluster, run_tests  # noqa: E402
+from cluster import Cluster, run_suite  # noqa: E402
 import test_api_matrix as m  # noqa: E402
 
 CL = None
@@ -172,16 +172,11 @@ def test_librdkafka_compressed_batches_still_work():
 def main():
     global CL
     CL = Cluster()
-    rc = run_tests([test_bad_batches_are_refused_and_nothing_is_written,
-                    test_null_key_refused_on_compacted_topic,
-                    test_timestamp_outside_topic_skew_is_invalid_timestamp,
-                    test_max_timestamp_is_set_from_the_records,
-                    test_librdkafka_compressed_batches_still_work])
-    unclean = CL.stop()
-    for bid, st, tail in unclean:
-        print("broker %d exited with status %s at shutdown:\n%s" % (bid, st, tail))
-        rc = 1
-    return rc
+    return run_suite(CL, [test_bad_batches_are_refused_and_nothing_is_written,
+                          test_null_key_refused_on_compacted_topic,
+                          test_timestamp_outside_topic_skew_is_invalid_timestamp,
+                          test_max_timestamp_is_set_from_the_records,
+                          test_librdkafka_compressed_batches_still_work])
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@
 #include "broker/config.h"
 #include "broker/metadata_cache.h"
 #include "broker/net/conn.h"
+#include "broker/net/limits.h"
 #include "broker/net/worker.h"
 #include "broker/replication/partition.h"
 #include "broker/server.h"
@@ -272,7 +273,8 @@ static void adopt_job(void *arg)
         .metrics = &F.b.metrics,
     };
 
-    conn_adopt(&F.b, F.net, (int)(intptr_t)arg, &lim, "PLAINTEXT");
+    const struct net_slot unlimited = {.held = false}; /* not counted against any limit */
+    conn_adopt(&F.b, F.net, (int)(intptr_t)arg, &lim, "PLAINTEXT", &unlimited);
 }
 
 static void ensure_connected(void)

@@ -1,6 +1,6 @@
 /*
  * broker/config.h — the broker's configuration: Kafka's key names and
- * defaults (DESIGN.md §9), read from a server.properties file, then
+ * defaults (docs/architecture.md §9), read from a server.properties file, then
  * GREGOR_* environment variables (GREGOR_LOG_DIRS -> log.dirs), then
  * --override key=value arguments (later sources win).
  *

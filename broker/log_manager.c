@@ -10,7 +10,7 @@
  *   log-start-offset-checkpoint       per partition, the log start offset
  *       moved by DeleteRecords (retention moves it by deleting segments).
  *   replication-offset-checkpoint     per partition, the high watermark
- *       (DESIGN.md §5, §6), every replica.high.watermark.checkpoint.interval.ms
+ *       (docs/architecture.md §5, §6), every replica.high.watermark.checkpoint.interval.ms
  *       and at shutdown; restored at start so a replica never exposes
  *       records beyond what was committed before it stopped.
  * Timers: log.retention.check.interval.ms (retention), a 1 s flush tick

@@ -1,5 +1,5 @@
 /*
- * broker/log_manager.h — background work on the partition logs (DESIGN.md
+ * broker/log_manager.h — background work on the partition logs (docs/architecture.md
  * §5, §7): retention, time-based flush, and the per-log-dir checkpoint
  * files, on the broker's background worker so no network loop waits on
  * fsync or unlink.

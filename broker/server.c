@@ -169,7 +169,7 @@ static bool ctrl_post(void *ctx, void (*fn)(void *arg), void *arg)
     return worker_post(ctx, fn, arg);
 }
 
-/* Every broker is a controller candidate (DESIGN.md §4). */
+/* Every broker is a controller candidate (docs/architecture.md §1, §4). */
 static int server_start_controller(struct broker *b)
 {
     const struct broker_config *cfg = b->cfg;

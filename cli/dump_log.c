@@ -3,7 +3,7 @@
  * a partition directory offline, like Kafka's kafka-dump-log.sh. Reads the
  * files only; never needs a broker.
  *
- * Formats read (DESIGN.md §5; layouts owned by broker/storage/batch.c,
+ * Formats read (docs/architecture.md §5; layouts owned by broker/storage/batch.c,
  * offset_index.c and time_index.c, whose pure format code this file uses):
  *   <base>.log        RecordBatch v2 batches back to back
  *   <base>.index      8-byte entries (u32 offset - base, u32 position), BE

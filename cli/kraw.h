@@ -3,7 +3,7 @@
  * librdkafka 2.0.2 has no API for (ElectLeaders, Metadata fields it drops
  * such as a broker's rack). One TCP connection, one request in flight.
  *
- * Framing (docs/kafka-protocol.md §1): int32 size, then the request header
+ * Framing (docs/protocol.md §1): int32 size, then the request header
  * v1 (api_key, api_version, correlation_id, client_id INT16 string) or v2
  * (v1 + empty tagged fields) for flexible versions, then the body encoded by
  * the caller with common/kwire.h. The response header is read and checked

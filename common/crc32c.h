@@ -1,6 +1,6 @@
 /*
  * common/crc32c.h — CRC-32C (Castagnoli, reflected 0x82F63B78), the checksum
- * of Kafka record batches (docs/kafka-protocol.md §4.5).
+ * of Kafka record batches (docs/protocol.md §4.5).
  * Uses SSE4.2 when the CPU has it, else a slicing-by-8 table.
  */
 #ifndef GREGOR_COMMON_CRC32C_H

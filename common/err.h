@@ -25,7 +25,7 @@ typedef enum kerr {
     KERR__TIMEOUT = -188,
     KERR__END = -100,
 
-    /* Kafka protocol codes (subset; see docs/kafka-protocol.md §5) */
+    /* Kafka protocol codes (subset; see docs/protocol.md §5) */
     KERR_UNKNOWN_SERVER_ERROR = -1,
     KERR_NONE = 0,
     KERR_OFFSET_OUT_OF_RANGE = 1,

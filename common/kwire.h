@@ -4,7 +4,7 @@
  * Each string/bytes/array primitive takes `flex`: false = classic encoding
  * (INT16/INT32 length, -1 = null), true = compact encoding of flexible
  * versions (UNSIGNED_VARINT length+1, 0 = null). The compact/classic choice
- * therefore lives here, never in a handler (KIP-482, docs/kafka-protocol.md
+ * therefore lives here, never in a handler (KIP-482, docs/protocol.md
  * §1.2-1.4). Varint/varlong are the zigzag forms used inside records.
  *
  * Readers never allocate: strings come back as (pointer, length) views into

@@ -1,6 +1,6 @@
 /*
  * controller/assign.h — replica placement for topic creation and
- * CreatePartitions (DESIGN.md §4): Kafka's round-robin placement with a
+ * CreatePartitions (docs/architecture.md §4): Kafka's round-robin placement with a
  * shifted follower placement, rack-aware when every broker declares a rack.
  * Pure functions: no I/O, no state, any thread.
  *

@@ -1,8 +1,8 @@
 /*
  * controller/channel.c — one outbound control-plane connection with an
- * ordered, pipelined request queue (controller/channel.h, DESIGN.md §4).
+ * ordered, pipelined request queue (controller/channel.h, docs/architecture.md §4).
  * Frames come from controller/rpc.c; this is the only file of controller/
- * that uses libevent (STYLE.md §4: evbuffer only in broker/net/ and here).
+ * that uses libevent (docs/architecture.md §11: evbuffer only in broker/net/ and here).
  *
  * Queue: a FIFO of struct chreq. The prefix [head, unsent) has been written
  * on the current connection and waits for replies (n_inflight of them, at
@@ -24,7 +24,7 @@
  * ch_destroy() (KERR__CLOSE), plus the out-of-memory path of
  * channel_send(). While one runs, `depth` > 0 and channel_free() only sets
  * free_pending; the reply loop reaps the channel when the callback returns
- * (STYLE.md §4, "mark it closing and reap it at a safe point"). Reply
+ * (docs/architecture.md §11, "mark it closing and reap it at a safe point"). Reply
  * bodies are copied out of the evbuffer before the callback, so a callback
  * that drops the connection (channel_set_endpoint) frees nothing it reads.
  *

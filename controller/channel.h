@@ -1,6 +1,6 @@
 /*
  * controller/channel.h — one outbound connection to one broker with an
- * ordered request queue (DESIGN.md §4). The controller keeps a channel per
+ * ordered request queue (docs/architecture.md §4). The controller keeps a channel per
  * live broker; a broker may use one to reach the controller (AlterIsr,
  * ControlledShutdown).
  *

@@ -1,6 +1,6 @@
 /*
  * controller/controller.c — election, ZooKeeper events and the partition
- * state machine of the active controller (DESIGN.md §3, §4).
+ * state machine of the active controller (docs/architecture.md §3, §4).
  *
  * Election: try to create /controller (zk_store_controller_elect, which
  * also bumps /controller_epoch and fences our later writes); on failure,

@@ -1,5 +1,5 @@
 /*
- * controller/controller.h — the cluster controller (DESIGN.md §4), the only
+ * controller/controller.h — the cluster controller (docs/architecture.md §4), the only
  * controller header the broker includes.
  *
  * Every broker runs one; the one that wins the ephemeral /controller znode

@@ -1,6 +1,6 @@
 /*
  * controller/ctrl_config.c — the topic configs the controller acts on:
- * unclean.leader.election.enable per topic (DESIGN.md §4), kept current
+ * unclean.leader.election.enable per topic (docs/architecture.md §4), kept current
  * through the config change notifications (/config/changes, zk_store.h).
  *
  * A topic's override (ctopic.unclean) is read with the topic; the broker's

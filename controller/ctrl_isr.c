@@ -1,5 +1,5 @@
 /*
- * controller/ctrl_isr.c — AlterIsr on the active controller (DESIGN.md §4,
+ * controller/ctrl_isr.c — AlterIsr on the active controller (docs/architecture.md §4,
  * §6): a partition leader proposes a new ISR; the controller checks it,
  * writes the state znode conditionally and tells everyone.
  *

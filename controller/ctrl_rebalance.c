@@ -1,6 +1,6 @@
 /*
  * controller/ctrl_rebalance.c — leader elections that are not failover
- * (DESIGN.md §4): on request (controller_elect_leaders(): ElectLeaders, the
+ * (docs/architecture.md §4): on request (controller_elect_leaders(): ElectLeaders, the
  * CLI), preferred or unclean, and the preferred election of the
  * auto-rebalance timer (auto.leader.rebalance.enable, every
  * leader.imbalance.check.interval.seconds).

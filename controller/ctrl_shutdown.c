@@ -1,6 +1,6 @@
 /*
  * controller/ctrl_shutdown.c — ControlledShutdown on the active controller
- * (DESIGN.md §3, §4): a broker about to exit asks the controller to move
+ * (docs/architecture.md §3, §4): a broker about to exit asks the controller to move
  * its leaderships away first.
  *
  * The broker (checked against its registration's epoch) is marked shutting

@@ -1,5 +1,5 @@
 /*
- * controller/election.h — partition leader election rules (DESIGN.md §4),
+ * controller/election.h — partition leader election rules (docs/architecture.md §4),
  * as pure functions the controller applies to its cached state.
  */
 #ifndef GREGOR_CONTROLLER_ELECTION_H

@@ -1,12 +1,12 @@
 /*
  * controller/rpc.c — framing and protobuf codecs of the control-plane RPCs
- * (controller/rpc.h, proto/control.proto, DESIGN.md §4).
+ * (controller/rpc.h, proto/control.proto, docs/architecture.md §4).
  *
  * Owned formats: the request/response frames described in rpc.h. The body
  * of each frame is the protobuf-c packing of one message of
  * proto/control.proto; this file is the only user of the generated types.
  *
- * How the codecs keep protobuf-c inside this file (STYLE.md §4):
+ * How the codecs keep protobuf-c inside this file (docs/architecture.md §11):
  *   encode: the caller's plain struct is mirrored into protobuf-c structs
  *           allocated from a local arena (strings and int arrays are
  *           borrowed, not copied), packed into the caller's kbuf, and the

@@ -1,10 +1,10 @@
 /*
- * controller/rpc.h — the control-plane RPCs of DESIGN.md §4: their private
+ * controller/rpc.h — the control-plane RPCs of docs/architecture.md §4: their private
  * API keys, their framing, and codecs between proto/control.proto and the
  * plain structs below. Used by the controller (controller/channel.c sends
  * the frames) and by the broker's handlers for the private keys.
  *
- * Framing (docs/kafka-protocol.md §3.2): an ordinary Kafka request with
+ * Framing (docs/protocol.md §3.2): an ordinary Kafka request with
  * header v1 whose body is one packed protobuf message, api_version 0:
  *   request : [int32 size][int16 api_key][int16 api_version = 0]
  *             [int32 correlation_id][int16 len + client_id][protobuf bytes]
@@ -21,7 +21,7 @@
  *     every string and array lives in one allocation chain hanging off
  *     `mem`, freed by the matching rpc_*_destroy(). Strings are
  *     NUL-terminated copies ("" when absent). The protobuf-c message is
- *     freed before the decoder returns (STYLE.md §4), so nothing generated
+ *     freed before the decoder returns (docs/architecture.md §11), so nothing generated
  *     by protoc-c leaves rpc.c.
  *   - rpc_*_destroy() frees what a decoder allocated and zeroes the
  *     struct; it is a no-op on a zeroed struct and must not be called on a

@@ -3,7 +3,7 @@
  * to and from zk_store.h's structs. Neighbours: zk_store.c calls these around
  * every ZooKeeper read and write. Thread-agnostic, no state.
  *
- * protobuf-c structs never leave this file (STYLE.md §4): a decoder unpacks,
+ * protobuf-c structs never leave this file (docs/architecture.md §11): a decoder unpacks,
  * checks every count and string against our fixed-size fields, copies, and
  * frees the message in the same function. Encoders point the message at the
  * caller's memory (no copies) and pack into one new buffer.

@@ -1,6 +1,6 @@
 /*
  * controller/zk_store.h — Gregor's coordination state in ZooKeeper
- * (DESIGN.md §3): cluster id, broker registrations, topics and their
+ * (docs/architecture.md §3): cluster id, broker registrations, topics and their
  * partition states, the controller election and its epoch.
  *
  * zk_store.c (and zk_store_batch.c, for many partition states at once,

@@ -1,5 +1,5 @@
 /*
- * broker/kafka/delayed.h — delayed operations ("purgatory", DESIGN.md §7):
+ * broker/kafka/delayed.h — delayed operations ("purgatory", docs/architecture.md §8):
  * a request parked on its connection's loop until partitions move (a Fetch
  * waiting for min_bytes, a Produce waiting for acks=all) or its timeout.
  *

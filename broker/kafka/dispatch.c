@@ -1,7 +1,7 @@
 /*
  * broker/kafka/dispatch.c — request header decoding and the API table.
  *
- * Request header (docs/kafka-protocol.md §1.3): api_key INT16,
+ * Request header (docs/protocol.md §1.3): api_key INT16,
  * api_version INT16, correlation_id INT32, client_id NULLABLE_STRING (INT16
  * length even in header v2), then TAGGED_FIELDS when the version is
  * flexible. A request is flexible when api_version >= the API's threshold.
@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-/* Sorted by key. Ranges from docs/kafka-protocol.md §3. */
+/* Sorted by key; docs/protocol.md §3.1 documents this table. */
 static const struct api_desc apis[] = {
     {API_PRODUCE, "Produce", 0, 7, 9, handle_produce}, /* 0-2: see produce.c */
     {API_FETCH, "Fetch", 4, 11, 12, handle_fetch},

@@ -14,7 +14,7 @@
  * Record bytes come from storage as file spans and leave by sendfile.
  * Limits (KIP-74): stop at max_bytes / partition_max_bytes, except that the
  * first batch of the first non-empty partition is returned whole.
- * Long polling (§6.3): answer once bytes >= min_bytes, any partition has an
+ * Long polling (docs/protocol.md §6.3): answer once bytes >= min_bytes, any partition has an
  * error, or max_wait_ms has passed; otherwise the request is parked with a
  * timer and a waiter on each partition (woken by appends). Sessions are not
  * kept: session_id 0 is always answered ("no session").

@@ -5,7 +5,7 @@
  * error_message (v1+), node_id, host, port.
  * Consumer groups and transactions are not implemented yet, so every key
  * is answered with COORDINATOR_NOT_AVAILABLE. The API is advertised
- * because librdkafka keys features on it (LZ4, groups; kafka-protocol.md
+ * because librdkafka keys features on it (LZ4, groups; docs/protocol.md
  * §2.3) and clients retry this error.
  */
 #include "broker/kafka/dispatch.h"

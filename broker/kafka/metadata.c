@@ -9,7 +9,7 @@
  * leader_epoch (v7+), replicas, isr, offline_replicas (v5+)],
  * topic_authorized_operations (v8)], cluster_authorized_operations (v8).
  * Unknown topics are auto-created when allowed (answer LEADER_NOT_AVAILABLE
- * with no partitions), else UNKNOWN_TOPIC_OR_PARTITION (§6.1).
+ * with no partitions), else UNKNOWN_TOPIC_OR_PARTITION (docs/protocol.md §6.1).
  * Every answer comes from the metadata cache (broker/metadata_cache.h),
  * which the active controller keeps current with UpdateMetadata, so every
  * broker gives the same view: live brokers, the controller, leaders, ISRs.

@@ -1,6 +1,6 @@
 /*
  * broker/kafka/offset_for_leader_epoch.c — OffsetForLeaderEpoch (key 23),
- * v0-v4 (DESIGN.md §6, docs/kafka-protocol.md §3).
+ * v0-v4 (docs/architecture.md §6, docs/protocol.md §6.4).
  *
  * Request: replica_id INT32 (v3+; -1 = consumer, else a follower's broker
  * id), topics[topic STRING, partitions[partition INT32,

@@ -15,13 +15,13 @@
  * INVALID_RECORD in v3+ (as Kafka).
  *
  * Each partition's records are validated in place (storage/batch.c: frame,
- * CRC, magic, sizes; docs/kafka-protocol.md §4.6) before anything is
+ * CRC, magic, sizes; docs/protocol.md §4.6) before anything is
  * written, then appended as-is: only baseOffset and partitionLeaderEpoch
  * change (not covered by the CRC). LogAppendTime topics get the timestamp
  * type bit and maxTimestamp rewritten, and so a recomputed CRC.
  * acks=0 sends no response; if a partition fails, the connection is closed
  * so the client notices (Kafka's behaviour). acks=1 answers after the
- * leader's append. acks=all (DESIGN.md §6) refuses with NOT_ENOUGH_REPLICAS
+ * leader's append. acks=all (docs/architecture.md §6) refuses with NOT_ENOUGH_REPLICAS
  * when the ISR is below min.insync.replicas, appends, and parks the request
  * ("purgatory") until the high watermark passes every appended batch, the
  * leadership moves (NOT_LEADER_OR_FOLLOWER) or timeout_ms runs out

@@ -8,7 +8,7 @@
  *   is buffered and no request of this connection is in flight, its bytes
  *   move into a struct req and dispatch_request() runs it. Exactly one
  *   request per connection is in flight, so responses leave in request
- *   order (docs/kafka-protocol.md §1.1); later frames wait in the input
+ *   order (docs/protocol.md §1.1); later frames wait in the input
  *   buffer, and reading pauses when that buffer grows large.
  *   output : [int32 size][correlation id][tags if header v1][req->out with
  *   req->files spliced in]. File pieces are added with evbuffer_add_file(),

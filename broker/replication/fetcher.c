@@ -1,6 +1,6 @@
 /*
  * broker/replication/fetcher.c — the follower side of replication
- * (fetcher.h, DESIGN.md §6-§7).
+ * (fetcher.h, docs/architecture.md §6-§7).
  *
  * Threads: num.replica.fetchers workers (broker/net/worker.h). A partition
  * is fetched by thread leader_id % n; inside a thread there is one fetch
@@ -50,7 +50,7 @@
  * role changed: the partition is dropped. Connection errors back off
  * backoff_ms; nothing spins.
  *
- * Wire (docs/kafka-protocol.md; both versions are non-flexible: request
+ * Wire (docs/protocol.md; both versions are non-flexible: request
  * header v1 with client_id, response header v0):
  *   OffsetForLeaderEpoch v3 req: replica_id, topics[topic, partitions[
  *     partition, current_leader_epoch, leader_epoch]]
@@ -95,7 +95,7 @@
 #define FETCH_VERSION 11
 #define OFLE_VERSION 3
 #define FETCHER_HOST_MAX 255
-#define BATCH_HEADER_MIN 27 /* through lastOffsetDelta (docs §4.1) */
+#define BATCH_HEADER_MIN 27 /* through lastOffsetDelta (docs/protocol.md §4.1) */
 
 enum fp_state {
     FP_TRUNCATE, /* align with the leader (OffsetForLeaderEpoch) before fetching */

@@ -1,5 +1,5 @@
 /*
- * broker/replication/fetcher.h — replica fetchers (DESIGN.md §6): a
+ * broker/replication/fetcher.h — replica fetchers (docs/architecture.md §6): a
  * follower pulls its partitions from their leaders with ordinary Fetch
  * requests carrying replica_id = this broker's id, one connection per
  * source broker, on num.replica.fetchers threads of their own.

@@ -2,7 +2,7 @@
  * broker/replication/partition.c — a partition replica: append as leader,
  * reads bounded by the high watermark, ListOffsets, and fetch waiters.
  *
- * Replication state (DESIGN.md §6): the leader tracks each follower's LEO
+ * Replication state (docs/architecture.md §6): the leader tracks each follower's LEO
  * (its fetch offset) and caught-up time, the HW is the minimum LEO over the
  * ISR, and ISR changes are proposed to the controller (isr.c sends them).
  * A follower appends what its fetcher brings and takes the leader's HW.

@@ -32,7 +32,7 @@ struct pwaiter {
     const char *what;     /* "fetch", "produce": for diagnostics */
 };
 
-/* A follower as its leader sees it (DESIGN.md §6). Times are monotonic ms. */
+/* A follower as its leader sees it (docs/architecture.md §6). Times are monotonic ms. */
 struct replica_progress {
     int32_t id;
     int64_t leo;                  /* from its last fetch offset; -1 unknown */
@@ -146,7 +146,7 @@ void partition_restore_log_start(struct partition *part, int64_t log_start);
 /* Restores a checkpointed high watermark at start-up (capped by the LEO). */
 void partition_restore_hw(struct partition *part, int64_t hw);
 
-/* --- replication (DESIGN.md §6) --------------------------------------- */
+/* --- replication (docs/architecture.md §6) --------------------------------------- */
 
 /* The controller's decision for this partition (LeaderAndIsr). */
 struct partition_state {

@@ -1,6 +1,6 @@
 /*
  * broker/replication/replica_manager.h — the broker's side of the control
- * plane (DESIGN.md §4, §6): applies the controller's LeaderAndIsr,
+ * plane (docs/architecture.md §4, §6): applies the controller's LeaderAndIsr,
  * UpdateMetadata and StopReplica requests to the local partitions, the
  * metadata cache and the replica fetchers; proposes ISR changes (AlterIsr)
  * and asks for a controlled shutdown (ControlledShutdown) over a channel to

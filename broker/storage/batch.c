@@ -1,7 +1,7 @@
 /*
  * broker/storage/batch.c — RecordBatch v2 decoding and Produce validation.
  *
- * Format owned here (docs/kafka-protocol.md §4.1, big-endian):
+ * Format owned here (docs/protocol.md §4.1, big-endian):
  *
  *   OFF SIZE FIELD                    OFF SIZE FIELD
  *    0   8   baseOffset               35   8   maxTimestamp
@@ -59,7 +59,7 @@ bool batch_crc_is_valid(const uint8_t *p, const struct batch_hdr *h)
 }
 
 /* Validates the batch at p (avail bytes left in the request) and sets *size
- * to its total size. Order follows kafka-protocol.md §4.6. */
+ * to its total size. Order follows docs/protocol.md §4.6. */
 static kerr_t validate_one(const uint8_t *p, size_t avail, int32_t max_message_bytes, size_t *size)
 {
     struct batch_hdr h;

@@ -1,10 +1,10 @@
 /*
  * broker/storage/batch.h — RecordBatch v2 (magic 2) as stored and sent:
  * header layout, a decoded header view, the Produce-time validation of
- * docs/kafka-protocol.md §4.6, an iterator over the batches of a buffer and
+ * docs/protocol.md §4.6, an iterator over the batches of a buffer and
  * one over the records of an uncompressed batch.
  *
- * Batches are never re-encoded (STYLE.md §4): validation reads them in
+ * Batches are never re-encoded (docs/architecture.md §11): validation reads them in
  * place and the broker only writes baseOffset and partitionLeaderEpoch,
  * which the CRC does not cover.
  *
@@ -17,7 +17,7 @@
 #include "common/err.h"
 #include "common/buf.h"
 
-/* Header field offsets from the batch start (kafka-protocol.md §4.1). */
+/* Header field offsets from the batch start (docs/protocol.md §4.1). */
 #define BATCH_OFF_BASE_OFFSET       0  /* INT64 */
 #define BATCH_OFF_LENGTH            8  /* INT32: bytes after this field */
 #define BATCH_OFF_LEADER_EPOCH      12 /* INT32 */
@@ -80,7 +80,7 @@ bool batch_crc_is_valid(const uint8_t *p, const struct batch_hdr *h);
 
 /* Validates the records of one Produce partition: p/len (borrowed) must be
  * one or more whole batches. Checks, per batch and in the order of
- * kafka-protocol.md §4.6: magic 2 (INVALID_RECORD); size <= max_message_bytes
+ * docs/protocol.md §4.6: magic 2 (INVALID_RECORD); size <= max_message_bytes
  * (MESSAGE_TOO_LARGE; max_message_bytes <= 0 means no limit); frame sane:
  * batchLength >= 49 and within len (CORRUPT_MESSAGE); CRC (CORRUPT_MESSAGE);
  * baseOffset 0, recordsCount > 0, lastOffsetDelta = count - 1, control bit

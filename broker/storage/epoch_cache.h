@@ -1,6 +1,6 @@
 /*
  * broker/storage/epoch_cache.h — one partition's leader epoch cache
- * (DESIGN.md §5/§6), with the semantics of Kafka's LeaderEpochFileCache:
+ * (docs/architecture.md §5/§6), with the semantics of Kafka's LeaderEpochFileCache:
  * an ordered list of (epoch, start_offset) entries, both strictly
  * increasing; entry i says "epoch e_i wrote offsets [start_i, start_{i+1})".
  *

@@ -1,7 +1,7 @@
 /*
  * broker/storage/fileio.h — every syscall storage makes on files, behind a
  * swappable ops table, and the errno -> kerr_t boundary of the storage
- * module (STYLE.md §5: errno never crosses a module).
+ * module (docs/architecture.md §11: errno never crosses a module).
  *
  * Tests replace the table with fileio_set_ops() to inject torn writes,
  * ENOSPC and failed fsyncs, as SQLite's aSyscall[] (os_unix.c) does. The

@@ -1,5 +1,5 @@
 /*
- * broker/storage/logdir.h — files of a log directory as a whole (DESIGN.md
+ * broker/storage/logdir.h — files of a log directory as a whole (docs/architecture.md
  * §5): `meta.properties` (identity), the exclusive `.lock`, the clean-
  * shutdown marker `.gregor_clean_shutdown`, and the offset checkpoint files
  * (`recovery-point-offset-checkpoint`, `replication-offset-checkpoint`,

@@ -1,5 +1,5 @@
 /*
- * broker/storage/plog.h — one partition's log (DESIGN.md §5): a directory
+ * broker/storage/plog.h — one partition's log (docs/architecture.md §5): a directory
  * `<log.dir>/<topic>-<partition>/` of segments, each a `.log` of record
  * batches plus `.index` and `.timeindex`, named by base offset.
  *
@@ -143,7 +143,7 @@ kerr_t plog_truncate_fully(struct plog *log, int64_t offset);
  * OFFSET_OUT_OF_RANGE); whole segments below it go at the next retention. */
 kerr_t plog_advance_start_offset(struct plog *log, int64_t offset);
 
-/* Leader epochs (DESIGN.md §6): the log keeps a cache of (epoch, start
+/* Leader epochs (docs/architecture.md §6): the log keeps a cache of (epoch, start
  * offset) in `leader-epoch-checkpoint` (epoch_cache.h). plog_append starts
  * its leader_epoch at the first offset it writes when that epoch is newer;
  * plog_append_replica takes each batch's partitionLeaderEpoch; truncation

@@ -19,7 +19,7 @@
  * as records * RECORD_SIZE; wire_bytes counts the batches as sent):
  *   records bytes wire_bytes requests partitions elapsed_s records_per_s
  *   mb_per_s cpu_user_s cpu_sys_s cpu_s_per_mb
- * The wire format is in docs/kafka-protocol.md; this file owns no format.
+ * The wire format is in docs/protocol.md; this file owns no format.
  */
 #include <inttypes.h>
 #include <stdio.h>

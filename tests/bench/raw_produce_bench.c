@@ -20,7 +20,7 @@
  * request, from write to response):
  *   records bytes errors requests elapsed_s records_per_s mb_per_s p50_ms
  *   p99_ms p999_ms max_ms cpu_user_s cpu_sys_s cpu_s_per_mb
- * The wire format is in docs/kafka-protocol.md; this file owns no format.
+ * The wire format is in docs/protocol.md; this file owns no format.
  */
 #include <inttypes.h>
 #include <stdio.h>

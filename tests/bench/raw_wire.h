@@ -3,7 +3,7 @@
  * integers, zigzag varints, INT16-length strings) and of blocking TCP I/O
  * for the raw benchmark clients (raw_produce_bench, raw_fetch_bench), which
  * talk to the broker without librdkafka so that the client costs almost
- * nothing. Header-only; the formats are those of docs/kafka-protocol.md.
+ * nothing. Header-only; the formats are those of docs/protocol.md.
  */
 #ifndef GREGOR_BENCH_RAW_WIRE_H
 #define GREGOR_BENCH_RAW_WIRE_H

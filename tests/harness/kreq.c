@@ -3,7 +3,7 @@
  * reader for raw-socket tests (see kreq.h). Independent of common/: this is
  * the oracle the broker's own codec is checked against.
  *
- * Wire layouts used here (docs/kafka-protocol.md):
+ * Wire layouts used here (docs/protocol.md):
  *   frame            INT32 size, then header + body
  *   request header   v1: api_key INT16, api_version INT16, correlation_id
  *                    INT32, client_id NULLABLE_STRING; v2 adds TAGGED_FIELDS

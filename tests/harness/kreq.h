@@ -7,7 +7,7 @@
  * so a bug in the broker's codec cannot hide behind the same bug here.
  * Covers exactly what the integration tests send: ApiVersions v0..v3,
  * Metadata v1, Produce v3, ListOffsets v1, and RecordBatch v2
- * (docs/kafka-protocol.md §1-§4).
+ * (docs/protocol.md §1-§4).
  *
  * Ownership: struct kbytes owns its memory (kbytes_free()); struct kresp
  * borrows the bytes it reads. Single-threaded, test processes only.

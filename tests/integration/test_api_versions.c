@@ -1,7 +1,7 @@
 /*
  * tests/integration/test_api_versions.c — ApiVersions against a real
  * broker over raw sockets: every advertised version 0..3 round-trips with a
- * well-formed body, the advertised table follows docs/kafka-protocol.md §2.3
+ * well-formed body, the advertised table follows docs/protocol.md §2.3, §3.1
  * (Fetch min 4, everything else min 0 — Produce too: librdkafka 2.0.2 stops
  * compressing with gzip/snappy/lz4 unless Produce's range starts at 0, see
  * broker/kafka/produce.c — sorted, identical in every version), unsupported
@@ -134,7 +134,7 @@ Test(api_versions, v99_answer_is_exact_bytes)
     uint8_t *frame = NULL;
     size_t len = 0;
     cr_assert_eq(kreq_roundtrip(fd, &req, 1, &frame, &len, 5000), 0);
-    /* docs/kafka-protocol.md §2.2, without the size prefix; or the empty-array form. */
+    /* docs/protocol.md §2.2, without the size prefix; or the empty-array form. */
     const uint8_t full[] = {0, 0, 0, 1, 0, 0x23, 0, 0, 0, 1, 0, 0x12, 0, 0, 0, 3};
     const uint8_t empty[] = {0, 0, 0, 1, 0, 0x23, 0, 0, 0, 0};
     bool ok = (len == sizeof(full) && memcmp(frame, full, len) == 0) ||

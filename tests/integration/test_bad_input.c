@@ -1,7 +1,7 @@
 /*
  * tests/integration/test_bad_input.c — malformed input over raw TCP never
- * crashes, hangs or corrupts the broker (DESIGN.md §8,
- * docs/kafka-protocol.md §1.1, §2.2, §4.6).
+ * crashes, hangs or corrupts the broker (docs/architecture.md §9,
+ * docs/protocol.md §1.1, §2.2, §4.6).
  *
  * The broker runs with socket.request.max.bytes=200000 and
  * message.max.bytes=20000. Each test starts from a topic holding one valid

@@ -1,6 +1,6 @@
 /*
  * tests/integration/test_cluster.c — three real brokers and a real
- * ZooKeeper (DESIGN.md §4, §6):
+ * ZooKeeper (docs/architecture.md §4, §6):
  *   - every broker answers Metadata with the same view (controller,
  *     leaders, ISRs) and CreateTopics spreads leaders and replicas evenly;
  *   - acks=all records survive SIGKILL of the partition leader: a follower

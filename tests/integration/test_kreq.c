@@ -1,7 +1,7 @@
 /*
  * tests/integration/test_kreq.c — the raw-protocol test encoder
  * (tests/harness/kreq.c) reproduces the byte-exact examples of
- * docs/kafka-protocol.md (§1.4 ApiVersions v3 request and answer, §2.2 the
+ * docs/protocol.md (§1.4 ApiVersions v3 request and answer, §2.2 the
  * unsupported-version answer, §4.5 CRC-32C check value and record batch
  * test vector). No processes: labelled unit.
  */

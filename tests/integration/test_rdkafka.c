@@ -3,7 +3,7 @@
  * producing and consuming through one broker: acks=0, acks=1, acks=all, and
  * every compression codec (none, gzip, snappy, lz4, zstd). Consumed records
  * must equal the produced ones (key, value, offset, order). The broker
- * stores batches as sent (DESIGN.md §5), so the segment file's batches must
+ * stores batches as sent (docs/architecture.md §5), so the segment file's batches must
  * carry the producer's codec in their attributes.
  */
 #include "tests/harness/broker_proc.h"
@@ -65,7 +65,7 @@ Test(rdkafka, acks_all)
  * must carry magic 2, a valid CRC, and either the producer's codec or none
  * (librdkafka sends a batch uncompressed when compression does not make it
  * smaller, e.g. a lone first record); most records must sit in batches
- * compressed with the codec (docs/kafka-protocol.md §4.1-4.2). */
+ * compressed with the codec (docs/protocol.md §4.1-4.2, §4.7). */
 static void check_stored_codec(const char *topic, int codec, int n_records)
 {
     struct tcluster *c = tcluster_fixture();
@@ -120,7 +120,7 @@ Test(rdkafka, codec_lz4) { codec_round_trip("lz4", 3); }
 Test(rdkafka, codec_zstd) { codec_round_trip("zstd", 4); }
 
 /* acks=0 produce gets no response: the next answer on the connection is
- * the following request's (docs/kafka-protocol.md §1.1). */
+ * the following request's (docs/protocol.md §1.1). */
 Test(rdkafka, acks_0_raw_produce_gets_no_response)
 {
     struct tcluster *c = tcluster_fixture();

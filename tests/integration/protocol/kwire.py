@@ -2,7 +2,7 @@
 tests/integration/protocol/kwire.py — a small, independent Kafka wire codec for tests.
 
 It encodes requests and decodes responses field by field from the protocol
-facts (docs/kafka-protocol.md), so a test that decodes a whole response and
+facts (docs/protocol.md), so a test that decodes a whole response and
 finds no bytes left over checks every field of that version's layout.
 Also builds RecordBatch v2 with a CRC-32C written here (not the broker's).
 """

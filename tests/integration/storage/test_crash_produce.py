@@ -2,7 +2,7 @@
 """
 tests/integration/storage/test_crash_produce.py — SIGKILL a broker while
 four producers (one connection per partition, acks=1) are writing, restart
-it, and check the log (DESIGN.md §5 recovery):
+it, and check the log (docs/architecture.md §5 recovery):
 
   - every acknowledged record is there at its acknowledged offset with its
     value, and each partition reads back gap-free and in offset order

@@ -2,7 +2,7 @@
 """
 tests/integration/storage/test_log_surgery.py — damage a stopped broker's
 log dir by hand, restart it, and check what recovery makes of it
-(DESIGN.md §5: without the clean-shutdown marker the log is scanned, the
+(docs/architecture.md §5: without the clean-shutdown marker the log is scanned, the
 log is truncated at the first torn or corrupt batch, indexes are rebuilt).
 
 The broker is SIGKILLed first (no clean-shutdown marker), then, in the

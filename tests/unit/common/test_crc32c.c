@@ -41,7 +41,7 @@ Test(crc32c, incremental_equals_one_shot_at_every_split)
 
 Test(crc32c, record_batch_vector_from_protocol_doc)
 {
-    /* docs/kafka-protocol.md §4.5: CRC of bytes [21, end) is 0xb1267df6 */
+    /* docs/protocol.md §4.5: CRC of bytes [21, end) is 0xb1267df6 */
     static const uint8_t batch[] = {
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x4e, 0xff, 0xff, 0xff, 0xff, 2, 0xb1, 0x26, 0x7d, 0xf6,
         0, 0, 0, 0, 0, 1, 0, 0, 1, 0x8b, 0xcf, 0xe5, 0x68, 0, 0, 0, 1, 0x8b, 0xcf, 0xe5, 0x68, 5,

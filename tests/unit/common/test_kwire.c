@@ -184,7 +184,7 @@ Test(kwire, unknown_tags_are_skipped)
 
 Test(kwire, apiversions_v3_request_body_from_librdkafka)
 {
-    /* docs/kafka-protocol.md §1.4 worked example, body part */
+    /* docs/protocol.md §1.4 worked example, body part */
     const uint8_t body[] = {0x0b, 'l', 'i', 'b', 'r', 'd', 'k', 'a', 'f', 'k', 'a',
                             0x06, '2', '.', '0', '.', '2', 0x00};
     struct kslice s;

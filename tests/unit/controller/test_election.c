@@ -1,6 +1,6 @@
 /*
  * tests/unit/controller/test_election.c — controller/election.c: the pure
- * leader election rules of election.h and DESIGN.md §4 (Kafka's rules):
+ * leader election rules of election.h and docs/architecture.md §4 (Kafka's rules):
  * new partitions, failover to the first live ISR member in assignment
  * order, clean vs unclean election, controlled shutdown (move_away),
  * preferred-replica election and unclean election on request

@@ -1,6 +1,6 @@
 /*
  * tests/unit/broker/storage/test_batch.c — RecordBatch v2 parsing, Produce
- * validation (every error of kafka-protocol.md §4.6 and their order), the
+ * validation (every error of docs/protocol.md §4.6 and their order), the
  * batch and record iterators.
  */
 #include <criterion/criterion.h>
@@ -10,7 +10,7 @@
 #include "common/crc32c.h"
 #include "storage_test.h"
 
-/* kafka-protocol.md §4.5: two records, key "k" value "hello" header h=v at
+/* docs/protocol.md §4.5: two records, key "k" value "hello" header h=v at
  * ts 1700000000000, then null key value "world" at ts +5. */
 static const char VECTOR[] =
     "0000000000000000 0000004e ffffffff 02 b1267df6 0000 00000001"

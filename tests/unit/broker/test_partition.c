@@ -3,7 +3,8 @@
  * real logs: the leader's high watermark (the minimum LEO over the ISR,
  * only forward), the ISR proposals (shrink after the lag time, expand when
  * caught up, the in-flight union, the controller's answer), acks=all
- * status, leader epoch changes fencing the old epoch, and a follower
+ * status, reads, ListOffsets, DeleteRecords and retention bounded by the
+ * HW, leader epoch changes fencing the old epoch, and a follower
  * replicating from a leader in the same process.
  *
  * Brokers are ids 1..3; the partition under test is broker 1 unless said
@@ -11,6 +12,7 @@
  */
 #include "tests/unit/broker/partition_test.h"
 #include "broker/storage/plog.h"
+#include "tests/unit/broker/storage/storage_test.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -122,6 +124,87 @@ Test(partition, waiters_wake_when_the_hw_moves)
     fetch(p, 2, 2, 1003);
     cr_assert_eq(c.wakes, 2);
     partition_unwatch(p, &c.w);
+    partition_free(p, false);
+}
+
+static int64_t be64(const uint8_t *b)
+{
+    int64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | b[i];
+    return v;
+}
+
+static int32_t be32(const uint8_t *b)
+{
+    return (int32_t)((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]);
+}
+
+Test(partition, a_consumer_reads_up_to_the_hw_a_follower_up_to_the_leo)
+{
+    struct partition *p = leader(ISR_12, 2);
+    uint8_t *data;
+    size_t len;
+    int64_t off, ts;
+    cr_assert_eq(pt_append(p, 2, false, 1000, NULL), KERR_NONE); /* timestamps 1000, 1001 */
+    struct kbuf b;
+    int64_t base, last, log_start;
+    int32_t epoch;
+    kbuf_init(&b);
+    st_simple(&b, 2, 10, 5000); /* offsets 2, 3 at timestamps 5000, 5001 */
+    cr_assert_eq(partition_append(p, b.data, b.len, 1000, false, &base, &last, &epoch,
+                                  &log_start), KERR_NONE);
+    kbuf_destroy(&b);
+    fetch(p, 2, 2, 1001);
+    cr_assert_eq(pt_hw(p), 2);
+
+    cr_assert_eq(pt_fetch(p, -1, 0, 1002, NULL, &data, &len), KERR_NONE);
+    cr_assert_geq(len, 12);
+    cr_assert_eq(be64(data), 0);
+    cr_assert_eq(len, (size_t)be32(data + 8) + 12, "only the batch below the HW");
+    free(data);
+    cr_assert_eq(pt_fetch(p, -1, 2, 1002, NULL, &data, &len), KERR_NONE);
+    cr_assert_eq(len, 0, "nothing committed at the HW");
+    cr_assert_eq(pt_fetch(p, 2, 2, 1002, NULL, &data, &len), KERR_NONE);
+    cr_assert_gt(len, 12);
+    cr_assert_eq(be64(data), 2, "the follower gets the uncommitted batch");
+    free(data);
+    cr_assert_eq(pt_fetch(p, -1, 5, 1002, NULL, NULL, NULL), KERR_OFFSET_OUT_OF_RANGE);
+
+    cr_assert_eq(partition_list_offset(p, -2, &off, &ts), KERR_NONE);
+    cr_assert_eq(off, 0);
+    cr_assert_eq(partition_list_offset(p, 1001, &off, &ts), KERR_NONE);
+    cr_assert_eq(off, 1, "record 1 has timestamp 1001");
+    cr_assert_eq(partition_list_offset(p, 5000, &off, &ts), KERR_NONE);
+    cr_assert_eq(off, -1, "offset 2 is not committed yet");
+    cr_assert_eq(ts, -1);
+    partition_free(p, false);
+}
+
+Test(partition, delete_records_and_retention_stop_at_the_hw)
+{
+    int64_t low = -7, off, ts;
+    int deleted = -1;
+    pt_tc.segment_bytes = 100; /* one batch a segment */
+    pt_tc.retention_bytes = 1; /* everything is over the limit */
+    struct partition *p = leader(ISR_12, 2);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(pt_append(p, 1, false, 1000, NULL), KERR_NONE);
+    fetch(p, 2, 2, 1001);
+    cr_assert_eq(pt_hw(p), 2);
+
+    cr_assert_eq(partition_apply_retention(p, 2000, &deleted), KERR_NONE);
+    cr_assert_eq(deleted, 2, "only the segments below the HW go (deleted %d)", deleted);
+    cr_assert_eq(partition_list_offset(p, -2, &off, &ts), KERR_NONE);
+    cr_assert_eq(off, 2);
+    cr_assert_eq(pt_leo(p), 4);
+
+    cr_assert_eq(partition_delete_records(p, 3, &low), KERR_OFFSET_OUT_OF_RANGE, "above the HW");
+    cr_assert_eq(low, 2);
+    fetch(p, 2, 4, 1002);
+    cr_assert_eq(partition_delete_records(p, -1, &low), KERR_NONE);
+    cr_assert_eq(low, 4, "-1 means the HW");
+    cr_assert_eq(pt_fetch(p, -1, 3, 1003, NULL, NULL, NULL), KERR_OFFSET_OUT_OF_RANGE);
     partition_free(p, false);
 }
 

@@ -7,8 +7,9 @@
  * however its wake-ups, timer and cancel coincide.
  *
  * The connection layer is the one seam: this file defines req_base() and
- * req_complete() (net/conn.c's), so the request needs no socket and the
- * test sees each completion. The operation is heap-allocated and freed by
+ * req_complete() (net/conn.c's; nothing else this test links needs
+ * conn.c, so the static library's copy stays out), so the request needs no
+ * socket and the test sees each completion. The operation is heap-allocated and freed by
  * its destroy(), so a second completion is a use after free (ASan build).
  */
 #include "broker/kafka/delayed.h"

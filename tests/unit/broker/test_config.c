@@ -645,6 +645,7 @@ Test(config, per_ip_connection_overrides)
     cr_assert_eq(cfg.ip_override[2].count, 7);
     cr_assert_str_eq(cfg.ip_override[3].host, "broker-2.example.com");
     cr_assert_eq(cfg.ip_override[3].count, 100);
+    config_free(&cfg);
     cr_assert_eq(load(ZK, NULL, 0, NULL), 0, "%s", err);
     cr_assert_eq(cfg.n_ip_overrides, 0);
     cr_assert_eq(cfg.queued_max_request_bytes, 268435456);

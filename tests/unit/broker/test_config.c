@@ -650,6 +650,7 @@ Test(config, per_ip_connection_overrides)
     cr_assert_eq(cfg.n_ip_overrides, 0);
     cr_assert_eq(cfg.queued_max_request_bytes, 268435456);
     cr_assert_eq(cfg.gregor_request_read_timeout_ms, 60000);
+    config_free(&cfg);
     expect_file_error(ZK "max.connections.per.ip.overrides=127.0.0.1\n",
                       "max.connections.per.ip.overrides", "host:count");
     expect_file_error(ZK "max.connections.per.ip.overrides=127.0.0.1:-1\n",

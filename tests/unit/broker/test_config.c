@@ -265,19 +265,96 @@ Test(config, every_key_reports_its_source)
     cr_assert_null(config_key_name(config_key_count()));
 }
 
+/* Keys whose default is "unset" (config_key_value() gives false and ""). */
+static bool default_is_null(const char *name)
+{
+    static const char *const nullable[] = {
+        "broker.rack", "advertised.listeners", "inter.broker.listener.name", "log.dirs",
+        "gregor.log.file", "max.connections.per.ip.overrides",
+    };
+    for (size_t i = 0; i < sizeof(nullable) / sizeof(nullable[0]); i++)
+        if (strcmp(name, nullable[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Every key's default formats to text that, given back as an override,
+ * loads and formats to the same text (so DescribeConfigs reports a value
+ * the broker accepts); only the unset optional strings format to nothing. */
 Test(config, every_key_has_a_default_that_formats)
 {
     char *ov[] = { "zookeeper.connect=localhost:2181" };
-    char buf[256];
+    char buf[256], again[256], kv[600];
+    int zk = config_key_find("zookeeper.connect");
 
     cr_assert_eq(load(NULL, NULL, 1, ov), 0, "%s", err);
     cr_assert_gt(config_key_count(), 60);
+    cr_assert_null(config_key_name(config_key_count()));
+    cr_assert_not(config_key_value(&cfg, config_key_count(), buf, sizeof(buf)));
     for (int i = 0; i < config_key_count(); i++) {
         const char *name = config_key_name(i);
 
         cr_assert_not_null(name);
         cr_assert_eq(config_key_find(name), i, "duplicate key %s", name);
-        config_key_value(&cfg, i, buf, sizeof(buf));
+        if (i == zk)
+            continue;
+        cr_assert_eq(config_key_source(&cfg, i), CONFIG_SOURCE_DEFAULT, "%s", name);
+        strcpy(buf, "garbage");
+        bool set = config_key_value(&cfg, i, buf, sizeof(buf));
+        if (default_is_null(name)) {
+            cr_assert_not(set, "%s should be unset, formats as '%s'", name, buf);
+            cr_assert_str_empty(buf, "%s", name);
+            continue;
+        }
+        cr_assert(set, "%s has no formatted default", name);
+        cr_assert_str_not_empty(buf, "%s formats as empty", name);
+        cr_assert_lt(strlen(buf), sizeof(buf) - 1, "%s: default truncated", name);
+
+        /* the formatted default, given back, is accepted and unchanged */
+        struct broker_config back;
+        char *ov2[] = { ov[0], kv };
+        snprintf(kv, sizeof(kv), "%s=%s", name, buf);
+        memset(&back, 0, sizeof(back));
+        cr_assert_eq(config_load(&back, NULL, NULL, ov2, 2, err, sizeof(err)), 0,
+                     "%s: formatted default rejected: %s", kv, err);
+        cr_assert_eq(config_key_source(&back, i), CONFIG_SOURCE_OVERRIDE, "%s", name);
+        cr_assert(config_key_value(&back, i, again, sizeof(again)), "%s", name);
+        cr_assert_str_eq(again, buf, "%s: '%s' loads back as '%s'", name, buf, again);
+        config_free(&back);
+    }
+}
+
+/* A sample of the formatted defaults, one per value type, against Kafka's. */
+Test(config, formatted_defaults_are_kafkas)
+{
+    static const char *const want[][2] = {
+        { "broker.id", "-1" },
+        { "listeners", "PLAINTEXT://:9092" },
+        { "num.partitions", "1" },
+        { "default.replication.factor", "1" },
+        { "auto.create.topics.enable", "true" },
+        { "unclean.leader.election.enable", "false" },
+        { "log.dir", "/tmp/kafka-logs" },
+        { "log.segment.bytes", "1073741824" },
+        { "log.retention.hours", "168" },
+        { "log.retention.ms", "-1" },
+        { "log.flush.interval.messages", "9223372036854775807" },
+        { "log.cleanup.policy", "delete" },
+        { "log.message.timestamp.type", "CreateTime" },
+        { "replica.lag.time.max.ms", "30000" },
+        { "offsets.topic.replication.factor", "3" },
+        { "message.max.bytes", "1048588" },
+    };
+    char *ov[] = { "zookeeper.connect=localhost:2181" };
+    char buf[256];
+
+    cr_assert_eq(load(NULL, NULL, 1, ov), 0, "%s", err);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        int idx = config_key_find(want[i][0]);
+
+        cr_assert_geq(idx, 0, "%s is not a key", want[i][0]);
+        cr_assert(config_key_value(&cfg, idx, buf, sizeof(buf)), "%s", want[i][0]);
+        cr_assert_str_eq(buf, want[i][1], "%s", want[i][0]);
     }
 }
 
@@ -568,10 +645,12 @@ Test(config, per_ip_connection_overrides)
     cr_assert_eq(cfg.ip_override[2].count, 7);
     cr_assert_str_eq(cfg.ip_override[3].host, "broker-2.example.com");
     cr_assert_eq(cfg.ip_override[3].count, 100);
+    config_free(&cfg);
     cr_assert_eq(load(ZK, NULL, 0, NULL), 0, "%s", err);
     cr_assert_eq(cfg.n_ip_overrides, 0);
     cr_assert_eq(cfg.queued_max_request_bytes, 268435456);
     cr_assert_eq(cfg.gregor_request_read_timeout_ms, 60000);
+    config_free(&cfg);
     expect_file_error(ZK "max.connections.per.ip.overrides=127.0.0.1\n",
                       "max.connections.per.ip.overrides", "host:count");
     expect_file_error(ZK "max.connections.per.ip.overrides=127.0.0.1:-1\n",

@@ -98,46 +98,96 @@ Test(topics, grown_partitions_take_the_current_config)
 
 struct reader {
     struct topic *t;
+    int16_t rf;
     atomic_bool stop;
+    atomic_long passes;        /* whole passes over the partitions */
+    /* written by the reader only; read by the test after the join */
     long reads;
+    int32_t last_count;        /* n_parts of the latest pass */
+    int32_t counts_seen;       /* distinct n_parts values seen, in order */
+    long bad;                  /* reads that saw an inconsistent partition */
+    char first_bad[160];
 };
 
-/* Reads every partition the way handlers do: count first, then the array. */
+static void reader_fail(struct reader *r, const char *what, int32_t p)
+{
+    if (r->bad++ == 0)
+        snprintf(r->first_bad, sizeof(r->first_bad), "pass %ld partition %d: %s",
+                 (long)atomic_load(&r->passes), p, what);
+}
+
+/* Reads every partition the way handlers do: count first, then the array.
+ * Each partition read must be the one at that index, of this topic, with
+ * its replica row intact; the count never shrinks. Failures are counted
+ * here and asserted by the test (Criterion asserts only on its own thread). */
 static void *reader_main(void *arg)
 {
     struct reader *r = arg;
     while (!atomic_load(&r->stop)) {
-        for (int32_t p = 0; p < r->t->n_parts; p++) {
-            struct partition *part = r->t->parts[p];
-            cr_assert_not_null(part);
-            cr_assert_eq(part->index, p);
+        int32_t n = atomic_load_explicit(&r->t->n_parts, memory_order_acquire);
+        if (n < r->last_count)
+            reader_fail(r, "partition count went down", n);
+        if (n != r->last_count)
+            r->counts_seen++;
+        r->last_count = n;
+        struct partition **parts = atomic_load_explicit(&r->t->parts, memory_order_acquire);
+        int32_t *reps = atomic_load_explicit(&r->t->replicas, memory_order_acquire);
+        for (int32_t p = 0; p < n; p++) {
+            struct partition *part = parts[p];
+            if (!part) {
+                reader_fail(r, "NULL partition", p);
+                continue;
+            }
+            if (part->index != p)
+                reader_fail(r, "partition has another index", p);
+            if (part->topic != r->t->name || strcmp(part->topic, "r") != 0)
+                reader_fail(r, "partition of another topic", p);
+            if (part->n_replicas != r->rf)
+                reader_fail(r, "replica count differs", p);
+            for (int k = 0; k < r->rf; k++)
+                if (reps[(size_t)p * (size_t)r->rf + (size_t)k] != 1 + k ||
+                    part->replicas[k] != 1 + k)
+                    reader_fail(r, "replica row differs", p);
             r->reads++;
         }
+        atomic_fetch_add(&r->passes, 1);
     }
     return NULL;
+}
+
+/* Waits until the reader has made a whole pass that started after now. */
+static void wait_for_a_pass(struct reader *r)
+{
+    long start = atomic_load(&r->passes);
+    while (atomic_load(&r->passes) < start + 2)
+        usleep(50);
 }
 
 Test(topics, readers_see_a_consistent_array_while_it_grows)
 {
     char err[256];
-    enum { MAX = 64 };
-    int32_t reps[MAX];
-    for (int i = 0; i < MAX; i++)
-        reps[i] = 1; /* no local replicas: no logs, so growing is fast */
-    struct topic *t = topic_create("r", 1, 1, reps, NULL, 0, &defaults, dir, 0, NULL, err,
+    enum { MAX = 64, RF = 2 };
+    int32_t reps[MAX * RF];
+    for (int i = 0; i < MAX * RF; i++)
+        reps[i] = 1 + i % RF; /* brokers 1 and 2: no local logs, so growing is fast */
+    struct topic *t = topic_create("r", 1, RF, reps, NULL, 0, &defaults, dir, 0, NULL, err,
                                    sizeof(err));
     cr_assert_not_null(t, "%s", err);
-    struct reader r = {.t = t};
+    struct reader r = {.t = t, .rf = RF};
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, reader_main, &r), 0);
+    wait_for_a_pass(&r);
     for (int n = 2; n <= MAX; n++) {
         cr_assert_eq(topic_grow(t, n, reps, 0, err, sizeof(err)), KERR_NONE, "%s", err);
-        usleep(200);
+        wait_for_a_pass(&r); /* the reader runs during every growth and sees its result */
     }
     atomic_store(&r.stop, true);
     pthread_join(th, NULL);
     cr_assert_eq(t->n_parts, MAX);
-    cr_assert_gt(r.reads, 0);
+    cr_assert_eq(r.bad, 0, "%ld inconsistent reads, first: %s", r.bad, r.first_bad);
+    cr_assert_eq(r.last_count, MAX);
+    cr_assert_eq(r.counts_seen, MAX, "the reader saw %d of the %d sizes", r.counts_seen, MAX);
+    cr_assert_geq(r.reads, (long)MAX * (MAX + 1) / 2, "reads=%ld", r.reads);
     topic_unref(t);
 }
 

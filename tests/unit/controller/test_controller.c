@@ -38,13 +38,6 @@
 #define SESSION_MS 6000
 #define WAIT_MS 15000
 
-/* Kafka codes not (yet) in common/err.h */
-#define FENCED_LEADER_EPOCH 74
-#define STALE_BROKER_EPOCH 77
-#define PREFERRED_LEADER_NOT_AVAILABLE 80
-#define ELECTION_NOT_NEEDED 84
-#define INVALID_UPDATE_VERSION 95
-#define INELIGIBLE_REPLICA 107
 
 static struct zk_server *zk;
 
@@ -586,7 +579,7 @@ Test(controller, alter_isr)
 
     /* stale partition epoch: rejected with the current state */
     alter_isr(ctl.c, 1, b1.epoch, "t", 0, le, pe, 1, IDS(1), &resp);
-    cr_assert_eq(resp.partitions[0].error_code, INVALID_UPDATE_VERSION);
+    cr_assert_eq(resp.partitions[0].error_code, KERR_INVALID_UPDATE_VERSION);
     cr_assert_eq(resp.partitions[0].partition_epoch, pe + 1);
     cr_assert_eq(resp.partitions[0].n_isr, 2);
     rpc_alter_isr_resp_destroy(&resp);
@@ -596,10 +589,10 @@ Test(controller, alter_isr)
     cr_assert_eq(resp.partitions[0].error_code, KERR_NOT_LEADER_OR_FOLLOWER);
     rpc_alter_isr_resp_destroy(&resp);
     alter_isr(ctl.c, 1, b1.epoch, "t", 0, le - 1, pe + 1, 1, IDS(1), &resp);
-    cr_assert_eq(resp.partitions[0].error_code, FENCED_LEADER_EPOCH);
+    cr_assert_eq(resp.partitions[0].error_code, KERR_FENCED_LEADER_EPOCH);
     rpc_alter_isr_resp_destroy(&resp);
     alter_isr(ctl.c, 1, b1.epoch - 1, "t", 0, le, pe + 1, 1, IDS(1), &resp);
-    cr_assert_eq(resp.error_code, STALE_BROKER_EPOCH);
+    cr_assert_eq(resp.error_code, KERR_STALE_BROKER_EPOCH);
     rpc_alter_isr_resp_destroy(&resp);
 
     /* malformed ISRs: without the leader, with a non-replica, empty, duplicate */
@@ -626,14 +619,14 @@ Test(controller, alter_isr)
     cr_assert(st_get(adm, "t", 0, &st));
     cr_assert_eq(st.version, pe + 1, "no rejected proposal was written");
 
-    /* expanding with a dead broker: INELIGIBLE_REPLICA; with a live one: ok */
+    /* expanding with a dead broker: KERR_INELIGIBLE_REPLICA; with a live one: ok */
     int mark = cap_mark();
     fb_down(&b3);
     /* the broker change ends with a full push: then the controller knows */
     WAIT_UNTIL(cap_saw_after(mark, RPC_UPDATE_METADATA, b1.epoch));
     cr_assert(cap_saw_after(mark, RPC_UPDATE_METADATA, b1.epoch));
     alter_isr(ctl.c, 1, b1.epoch, "t", 0, le, pe + 1, 3, IDS(1, 2, 3), &resp);
-    cr_assert_eq(resp.partitions[0].error_code, INELIGIBLE_REPLICA);
+    cr_assert_eq(resp.partitions[0].error_code, KERR_INELIGIBLE_REPLICA);
     rpc_alter_isr_resp_destroy(&resp);
     alter_isr(ctl.c, 1, b1.epoch, "t", 0, le, pe + 1, 1, IDS(1), &resp);
     cr_assert_eq(resp.partitions[0].error_code, 0);
@@ -728,7 +721,7 @@ Test(controller, controlled_shutdown)
 
     /* stale epoch */
     controlled_shutdown(ctl.c, 2, b2.epoch + 1000, &resp);
-    cr_assert_eq(resp.error_code, STALE_BROKER_EPOCH);
+    cr_assert_eq(resp.error_code, KERR_STALE_BROKER_EPOCH);
     rpc_controlled_shutdown_resp_destroy(&resp);
 
     /* broker 1 (shutting down) is not eligible: when 2 dies a-0 goes to 3,
@@ -739,7 +732,7 @@ Test(controller, controlled_shutdown)
     cr_assert(isr_is(&m0, 1, IDS(3)));
     struct rpc_alter_isr_resp ar;
     alter_isr(ctl.c, 3, b3.epoch, "a", 0, m0.leader_epoch, m0.version, 2, IDS(3, 1), &ar);
-    cr_assert_eq(ar.partitions[0].error_code, INELIGIBLE_REPLICA);
+    cr_assert_eq(ar.partitions[0].error_code, KERR_INELIGIBLE_REPLICA);
     rpc_alter_isr_resp_destroy(&ar);
 
     /* broker 1 comes back with a new epoch: eligible again */
@@ -874,7 +867,7 @@ Test(controller, preferred_election)
     struct elect_result er;
     elect(ctl.c, 1, (const char *const[]){"u"}, IDS(0), &er);
     cr_assert_eq(er.n, 1);
-    cr_assert_eq(er.errs[0], ELECTION_NOT_NEEDED);
+    cr_assert_eq(er.errs[0], KERR_ELECTION_NOT_NEEDED);
 
     make_unpreferred(ctl.c, adm, &b1, &b2);
     struct zk_partition_state before, st;
@@ -885,7 +878,7 @@ Test(controller, preferred_election)
     elect(ctl.c, 3, (const char *const[]){"t", "u", "zz"}, IDS(0, 0, 0), &er);
     cr_assert_eq(er.n, 3);
     cr_assert_eq(er.errs[0], 0);
-    cr_assert_eq(er.errs[1], ELECTION_NOT_NEEDED);
+    cr_assert_eq(er.errs[1], KERR_ELECTION_NOT_NEEDED);
     cr_assert_eq(er.errs[2], KERR_UNKNOWN_TOPIC_OR_PARTITION);
     cr_assert_str_eq(er.topics[2], "zz");
     cr_assert(st_get(adm, "t", 0, &st));
@@ -907,8 +900,8 @@ Test(controller, preferred_election)
     elect(ctl.c, 0, NULL, NULL, &er);
     cr_assert_eq(er.n, 2, "every partition is listed");
     for (int i = 0; i < er.n; i++) {
-        int16_t want = strcmp(er.topics[i], "t") == 0 ? PREFERRED_LEADER_NOT_AVAILABLE
-                                                      : ELECTION_NOT_NEEDED;
+        int16_t want = strcmp(er.topics[i], "t") == 0 ? KERR_PREFERRED_LEADER_NOT_AVAILABLE
+                                                      : KERR_ELECTION_NOT_NEEDED;
         cr_assert_eq(er.errs[i], want, "%s: %d", er.topics[i], er.errs[i]);
     }
 

@@ -278,7 +278,7 @@ static bool settle_decide(struct controller *c, const struct ctopic *t, int p,
  * assignment, which CreatePartitions grows). *exists: whether it exists. */
 static kerr_t watch_topic(struct controller *c, const char *name, bool *exists)
 {
-    char path[ZK_TOPIC_NAME_MAX + sizeof(ZK_PATH_TOPICS) + 2];
+    char path[TOPIC_NAME_MAX_LEN + sizeof(ZK_PATH_TOPICS) + 2];
     snprintf(path, sizeof(path), "%s/%s", ZK_PATH_TOPICS, name);
     return zk_store_watch_node(c->env.zk, path, exists);
 }

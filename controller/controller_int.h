@@ -21,7 +21,7 @@ struct kbuf;
 
 /* A topic as the controller knows it. */
 struct ctopic {
-    char name[ZK_TOPIC_NAME_MAX + 1];
+    char name[TOPIC_NAME_MAX_LEN + 1];
     int n_parts;
     int rf;
     int32_t *replicas;                  /* n_parts * rf, owned */

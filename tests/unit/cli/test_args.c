@@ -8,6 +8,7 @@
 
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,13 +54,23 @@ static void setup(void)
 
 TestSuite(args, .init = setup, .timeout = 10);
 
-/* Parses the NULL-terminated words with t_opts. */
-#define PARSE(stop, ...)                                                                   \
-    ({                                                                                     \
-        char *argv_[] = {__VA_ARGS__, NULL};                                               \
-        int argc_ = (int)(sizeof(argv_) / sizeof(argv_[0])) - 1;                           \
-        cli_parse(&cli, argc_, argv_, t_opts, t_cb, &seen, stop);                          \
-    })
+/* Parses the words (NULL-terminated, at most 15) with t_opts. */
+static int parse(bool stop, ...)
+{
+    static char *argv[16];
+    int argc = 0;
+    va_list ap;
+    va_start(ap, stop);
+    for (char *w; (w = va_arg(ap, char *)) != NULL;) {
+        cr_assert_lt(argc, 15);
+        argv[argc++] = w;
+    }
+    va_end(ap);
+    argv[argc] = NULL;
+    return cli_parse(&cli, argc, argv, t_opts, t_cb, &seen, stop);
+}
+
+#define PARSE(stop, ...) parse((stop), __VA_ARGS__, (char *)NULL)
 
 static void expect_stderr(const char *line)
 {

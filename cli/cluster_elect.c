@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "common/kwire.h"
+#include "common/names.h"
 #include "common/vec.h"
 
 #define ELECT_API_KEY 43
@@ -91,7 +92,7 @@ struct elect_args {
 
 /* One partition result, decoded from the response. */
 struct elect_result {
-    char topic[256];
+    char topic[TOPIC_NAME_MAX_LEN + 1];
     int32_t partition;
     int16_t err;
     char msg[256];

@@ -11,17 +11,17 @@ size_t vec_next_cap(size_t cap, size_t need, size_t elem)
 {
     size_t ncap;
 
-    if (elem == 0 || need > SIZE_MAX / elem)
+    if (elem == 0 || need > VEC_MAX_BYTES / elem)
         return 0;
     if (need <= cap)
         return cap;
-    ncap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    ncap = cap > VEC_MAX_BYTES / 2 ? need : cap * 2;
     if (ncap < need)
         ncap = need;
     if (ncap < VEC_MIN_CAP)
         ncap = VEC_MIN_CAP;
-    if (ncap > SIZE_MAX / elem)
-        ncap = need; /* doubling would overflow; need itself fits */
+    if (ncap > VEC_MAX_BYTES / elem)
+        ncap = need; /* doubling would pass the limit; need itself fits */
     return ncap;
 }
 

@@ -18,15 +18,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #define VEC_MIN_CAP 8
+/* The largest array in bytes: no object can be larger than PTRDIFF_MAX
+ * (malloc() refuses more), so bigger requests fail before asking. */
+#define VEC_MAX_BYTES ((size_t)PTRDIFF_MAX)
 
 /* The capacity an array of capacity `cap` (elements of `elem` bytes) grows
  * to so that it holds `need`: `cap` itself when it already does, else the
- * largest of need, 2 * cap and VEC_MIN_CAP whose size in bytes fits
- * size_t (need itself when doubling would not). 0 when need * elem does
- * not fit size_t (or elem is 0). */
+ * largest of need, 2 * cap and VEC_MIN_CAP (need itself when doubling
+ * would pass VEC_MAX_BYTES). 0 when need * elem is above VEC_MAX_BYTES
+ * (or elem is 0). */
 size_t vec_next_cap(size_t cap, size_t need, size_t elem);
 
 /*
@@ -34,8 +38,8 @@ size_t vec_next_cap(size_t cap, size_t need, size_t elem);
  * T of `elem` bytes, capacity *cap elements) hold at least `need`
  * elements, reallocating when *cap is smaller. true on success (the
  * pointer and *cap updated; the first *cap elements kept); false when
- * need * elem overflows size_t or the allocation fails, with the array
- * and *cap unchanged.
+ * need * elem is above VEC_MAX_BYTES or the allocation fails, with the
+ * array and *cap unchanged.
  */
 bool vec_reserve(void *pdata, size_t *cap, size_t need, size_t elem);
 

@@ -69,7 +69,8 @@ Test(vec, reserve_within_capacity_does_not_move)
     VEC_FREE(xs);
 }
 
-Test(vec, reserve_that_overflows_fails_and_changes_nothing)
+/* (Refused before any allocation is attempted, so safe under sanitizers.) */
+Test(vec, reserve_past_the_byte_limit_fails_and_changes_nothing)
 {
     VEC(struct pair) ps = {0};
     struct pair p = {1, "one"};
@@ -78,6 +79,7 @@ Test(vec, reserve_that_overflows_fails_and_changes_nothing)
     struct pair *before = ps.v;
     size_t cap = ps.cap;
     cr_assert_not(VEC_RESERVE(ps, SIZE_MAX / sizeof(struct pair) + 1));
+    cr_assert_not(VEC_RESERVE(ps, VEC_MAX_BYTES / sizeof(struct pair) + 1));
     cr_assert_not(VEC_RESERVE(ps, SIZE_MAX));
     cr_assert_eq(ps.v, before);
     cr_assert_eq(ps.cap, cap);
@@ -108,10 +110,11 @@ Test(vec, next_cap_rules)
     cr_assert_eq(vec_next_cap(8, 9, 4), 16);
     cr_assert_eq(vec_next_cap(8, 40, 4), 40);
     cr_assert_eq(vec_next_cap(16, 10, 4), 16, "enough room already");
-    /* doubling past what size_t can count in bytes falls back to need */
-    size_t elem = 16, most = SIZE_MAX / elem;
+    /* doubling past the byte limit falls back to need */
+    size_t elem = 16, most = VEC_MAX_BYTES / elem;
     cr_assert_eq(vec_next_cap(most - 1, most, elem), most);
-    cr_assert_eq(vec_next_cap(SIZE_MAX / 2 + 1, SIZE_MAX, 1), SIZE_MAX);
+    cr_assert_eq(vec_next_cap(VEC_MAX_BYTES / 2 + 1, VEC_MAX_BYTES, 1), VEC_MAX_BYTES);
+    cr_assert_eq(vec_next_cap(VEC_MAX_BYTES / 2 + 1, VEC_MAX_BYTES + 1, 1), 0);
     /* need itself too big, or a zero-sized element */
     cr_assert_eq(vec_next_cap(0, most + 1, elem), 0);
     cr_assert_eq(vec_next_cap(0, 1, 0), 0);

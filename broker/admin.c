@@ -345,7 +345,7 @@ kerr_t admin_delete_topic(struct broker *b, const char *name)
 
 struct auto_job {
     struct broker *b;
-    char name[TOPIC_NAME_MAX + 1];
+    char name[TOPIC_NAME_MAX_LEN + 1];
 };
 
 static void auto_create_job(void *arg)
@@ -364,7 +364,7 @@ static void auto_create_job(void *arg)
 void admin_auto_create_async(struct broker *b, const char *name, size_t len)
 {
     struct auto_job *j = calloc(1, sizeof(*j));
-    if (!j || len > TOPIC_NAME_MAX) {
+    if (!j || len > TOPIC_NAME_MAX_LEN) {
         free(j);
         return;
     }

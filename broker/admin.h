@@ -12,6 +12,7 @@
 #define GREGOR_BROKER_ADMIN_H
 
 #include "common/err.h"
+#include "common/names.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,7 +24,7 @@ struct zk_topic;
 
 /* One topic to create, as decoded from CreateTopics (or auto-creation). */
 struct topic_spec {
-    char name[250];
+    char name[TOPIC_NAME_MAX_LEN + 1];
     int32_t n_parts;          /* -1 = num.partitions */
     int16_t rf;               /* -1 = default.replication.factor */
     int32_t *assignment;      /* NULL, or n_parts * rf explicit replica ids; borrowed */
@@ -35,7 +36,7 @@ struct topic_spec {
 
 /* One topic of a CreatePartitions request, as decoded. */
 struct partitions_spec {
-    char name[250];
+    char name[TOPIC_NAME_MAX_LEN + 1];
     int32_t count;            /* the new total number of partitions */
     int32_t *assignment;      /* NULL, or n_assigned rows of assigned_rf ids for the
                                  new partitions (in order); borrowed */

@@ -39,6 +39,7 @@
 #include <strings.h>
 
 #include "common/base.h"
+#include "common/cleanup_policy.h"
 #include "common/props.h"
 #include "common/say.h"
 
@@ -743,33 +744,18 @@ static bool check_dir_list(char *value, char *why, size_t whylen)
     }
 }
 
-/* "delete", "compact" or both in any order; rewritten as "delete",
- * "compact" or "delete,compact". */
+/* A cleanup.policy list (common/cleanup_policy.h); rewritten in its
+ * canonical form "delete", "compact" or "delete,compact". */
 static bool check_cleanup_policy(char *value, char *why, size_t whylen)
 {
-    bool del = false, compact = false;
-    const char *s = value, *canon;
+    unsigned flags = cleanup_policy_parse(value);
+    const char *canon = cleanup_policy_name(flags);
 
-    for (;;) {
-        const char *comma = strchr(s, ',');
-        size_t len = comma ? (size_t)(comma - s) : strlen(s);
-        char item[16];
-
-        if (copy_trimmed(s, len, item, sizeof(item)) && strcmp(item, "delete") == 0 && !del)
-            del = true;
-        else if (copy_trimmed(s, len, item, sizeof(item)) && strcmp(item, "compact") == 0 &&
-                 !compact)
-            compact = true;
-        else {
-            why_set(why, whylen, "expected delete, compact or delete,compact");
-            return false;
-        }
-        if (comma == NULL)
-            break;
-        s = comma + 1;
+    if (flags == 0) {
+        why_set(why, whylen, "expected delete, compact or delete,compact");
+        return false;
     }
     /* the canonical form is never longer than the accepted input */
-    canon = del && compact ? "delete,compact" : del ? "delete" : "compact";
     memcpy(value, canon, strlen(canon) + 1);
     return true;
 }

@@ -12,6 +12,7 @@
 #define GREGOR_BROKER_METADATA_CACHE_H
 
 #include "broker/server.h"
+#include "common/names.h"
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -29,7 +30,7 @@ struct mc_partition {
 };
 
 struct mc_topic {
-    char name[250];
+    char name[TOPIC_NAME_MAX_LEN + 1];
     int32_t n_parts;
     struct mc_partition *parts;        /* n_parts; owned by the snapshot */
 };

@@ -6,6 +6,7 @@
  */
 #include "broker/topic_config.h"
 #include "broker/config.h"
+#include "common/cleanup_policy.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -134,12 +135,6 @@ static bool parse_i64(const char *v, int64_t *out)
     return true;
 }
 
-static bool policy_ok(const char *v)
-{
-    return strcmp(v, "delete") == 0 || strcmp(v, "compact") == 0 ||
-           strcmp(v, "delete,compact") == 0 || strcmp(v, "compact,delete") == 0;
-}
-
 bool topic_config_validate(const char *key, const char *value, char *err, size_t errlen)
 {
     const struct tc_key *k = tc_find(key);
@@ -167,7 +162,7 @@ bool topic_config_validate(const char *key, const char *value, char *err, size_t
         }
         return true;
     case TC_POLICY:
-        if (!policy_ok(value)) {
+        if (cleanup_policy_parse(value) == 0) {
             snprintf(err, errlen, "invalid value '%s' for cleanup.policy", value);
             return false;
         }
@@ -206,7 +201,7 @@ void topic_config_defaults(struct topic_config *tc, const struct broker_config *
     tc->segment_index_bytes = cfg->log_index_size_max_bytes;
     tc->flush_messages = cfg->log_flush_interval_messages;
     tc->flush_ms = config_flush_interval_ms(cfg);
-    tc->compact = cfg->log_cleanup_policy && strstr(cfg->log_cleanup_policy, "compact");
+    tc->compact = (cleanup_policy_parse(cfg->log_cleanup_policy) & CLEANUP_COMPACT) != 0;
     tc->log_append_time = cfg->log_message_timestamp_type &&
                           strcmp(cfg->log_message_timestamp_type, "LogAppendTime") == 0;
     tc->ts_diff_max_ms = cfg->log_message_timestamp_difference_max_ms;
@@ -237,7 +232,7 @@ void topic_config_apply(struct topic_config *tc, const char *key, const char *va
     else if (strcmp(key, "flush.ms") == 0 && num)
         tc->flush_ms = x;
     else if (strcmp(key, "cleanup.policy") == 0)
-        tc->compact = strstr(value, "compact") != NULL;
+        tc->compact = (cleanup_policy_parse(value) & CLEANUP_COMPACT) != 0;
     else if (strcmp(key, "message.timestamp.type") == 0)
         tc->log_append_time = strcmp(value, "LogAppendTime") == 0;
     else if (strcmp(key, "message.timestamp.difference.max.ms") == 0 && num)

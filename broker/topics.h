@@ -13,12 +13,11 @@
 #include "broker/replication/partition.h"
 #include "broker/topic_config.h"
 #include "common/err.h"
+#include "common/names.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
-
-#define TOPIC_NAME_MAX 249
 
 /* Growth (CreatePartitions, topic_grow()): n_parts, parts and replicas are
  * read without locks by handlers, so they are atomic. The grower publishes
@@ -30,7 +29,7 @@
 struct topic_retired;
 
 struct topic {
-    char name[TOPIC_NAME_MAX + 1];
+    char name[TOPIC_NAME_MAX_LEN + 1];
     _Atomic int32_t n_parts;      /* only grows */
     int16_t rf;                   /* replication factor */
     int32_t *_Atomic replicas;    /* >= n_parts * rf, row-major; owned */

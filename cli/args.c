@@ -1,9 +1,10 @@
 /*
  * cli/args.c — command-line parsing and messages for the `gregor` command.
  *
- * Syntax accepted (GNU style, no getopt so the messages are ours):
+ * Syntax accepted (getopt_long(), with its messages off so they are ours):
  *   --name value | --name=value | -x value | -xvalue | -abc (flags)
- *   "--" ends the options; "-" alone is a positional argument.
+ *   "--" ends the options; "-" alone is a positional argument. Long names
+ *   must be given in full (getopt_long()'s unique prefixes are refused).
  * Options and positionals may be mixed unless the caller asks to stop at
  * the first positional (main.c does, so global options come before the
  * command name, and the command parses the rest itself).
@@ -17,6 +18,7 @@
 #include "common/base.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,126 +161,161 @@ static int cli_global_opt(struct cli *cli, int id, const char *val)
     return CLI_USAGE;
 }
 
-/* Finds an option by long name (name_len chars) or, if name is NULL, by
- * short letter. Sets *global when it is one of the global options. */
-static const struct cli_opt *cli_find_opt(const struct cli_opt *opts, const char *name,
-                                          size_t name_len, int letter, bool *global)
-{
-    const struct cli_opt *tables[2] = {opts, cli_global_opts};
-    for (int t = 0; t < 2; t++) {
-        for (const struct cli_opt *o = tables[t]; o && o->id != 0; o++) {
-            bool hit = name ? (strlen(o->lname) == name_len &&
-                               strncmp(o->lname, name, name_len) == 0)
-                            : (o->sname != 0 && o->sname == letter);
-            if (hit) {
-                *global = (t == 1);
-                return o;
-            }
-        }
-    }
-    return NULL;
-}
+/* Options one cli_parse() call accepts: the command's, then the global
+ * ones, so a command's letter or name shadows a global one. */
+#define CLI_PARSE_MAX_OPTS 64
+/* getopt_long() returns a long option as this plus its index in the
+ * merged table, a short one as its letter (always below it). */
+#define CLI_LONG_BASE 256
 
 struct cli_parse_ctx {
     struct cli *cli;
-    const struct cli_opt *opts;
     cli_opt_cb cb;
     void *ctx;
+    const struct cli_opt *all[CLI_PARSE_MAX_OPTS]; /* merged table */
+    bool global[CLI_PARSE_MAX_OPTS];               /* all[i] is a global option */
+    int n;
+    struct option longs[CLI_PARSE_MAX_OPTS + 1];
+    char shorts[2 * CLI_PARSE_MAX_OPTS + 3];
 };
 
-static int cli_dispatch(struct cli_parse_ctx *pc, const struct cli_opt *o, bool global,
-                        const char *val)
+/* Builds the merged table and getopt_long()'s option string and array.
+ * The option string starts with '-' (every positional is returned in
+ * order as option 1) or '+' (stop at the first positional), then ':' (a
+ * missing value is reported as ':' and no message is printed). */
+static void cli_parse_tables(struct cli_parse_ctx *pc, const struct cli_opt *opts,
+                             bool stop_at_positional)
 {
-    if (global)
-        return cli_global_opt(pc->cli, o->id, val);
-    return pc->cb(pc->ctx, o->id, val);
+    const struct cli_opt *tables[2] = {opts, cli_global_opts};
+    size_t ns = 0;
+
+    pc->shorts[ns++] = stop_at_positional ? '+' : '-';
+    pc->shorts[ns++] = ':';
+    for (int t = 0; t < 2; t++) {
+        for (const struct cli_opt *o = tables[t]; o && o->id != 0; o++) {
+            KASSERT(pc->n < CLI_PARSE_MAX_OPTS);
+            pc->all[pc->n] = o;
+            pc->global[pc->n] = (t == 1);
+            pc->longs[pc->n] = (struct option){o->lname, o->has_arg ? required_argument
+                                                                    : no_argument,
+                                               NULL, CLI_LONG_BASE + pc->n};
+            if (o->sname != 0) {
+                pc->shorts[ns++] = (char)o->sname;
+                if (o->has_arg)
+                    pc->shorts[ns++] = ':';
+            }
+            pc->n++;
+        }
+    }
+    pc->longs[pc->n] = (struct option){NULL, 0, NULL, 0};
+    pc->shorts[ns] = '\0';
 }
 
-/* Handles argv[i] = "--name[=value]". Returns how many extra argv entries
- * were consumed (0 or 1), or -1 after printing a usage error. */
-static int cli_parse_long(struct cli_parse_ctx *pc, int argc, char **argv, int i)
+/* The merged-table index of short option `letter`, -1 if none. */
+static int cli_short_index(const struct cli_parse_ctx *pc, int letter)
 {
-    const char *name = argv[i] + 2;
-    const char *eq = strchr(name, '=');
-    size_t len = eq ? (size_t)(eq - name) : strlen(name);
-    bool global = false;
-    const struct cli_opt *o = cli_find_opt(pc->opts, name, len, 0, &global);
-    if (o == NULL) {
-        char shown[128];
-        snprintf(shown, sizeof(shown), "--%.*s", (int)MIN(len, 100), name);
-        cli_bad_option(pc->cli, "unknown option '%s'", shown);
-        return -1;
+    for (int i = 0; i < pc->n; i++) {
+        if (pc->all[i]->sname != 0 && pc->all[i]->sname == letter)
+            return i;
     }
-    const char *val = NULL;
-    int used = 0;
-    if (o->has_arg) {
-        if (eq) {
-            val = eq + 1;
-        } else if (i + 1 < argc) {
-            val = argv[i + 1];
-            used = 1;
-        } else {
-            cli_bad_option(pc->cli, "option '%s' requires a value", argv[i]);
-            return -1;
-        }
-    } else if (eq) {
-        cli_bad_option(pc->cli, "option '--%s' takes no value", o->lname);
-        return -1;
-    }
-    return cli_dispatch(pc, o, global, val) == CLI_OK ? used : -1;
+    return -1;
 }
 
-/* Handles argv[i] = "-abc" or "-xVALUE"; same returns as cli_parse_long. */
-static int cli_parse_short(struct cli_parse_ctx *pc, int argc, char **argv, int i)
+/* The length of the name in the long-option element `arg` ("--name" or
+ * "--name=value"), dashes excluded. */
+static size_t cli_long_name_len(const char *arg)
 {
-    const char *arg = argv[i];
-    for (int j = 1; arg[j] != '\0'; j++) {
-        char opt[3] = {'-', arg[j], '\0'};
-        bool global = false;
-        const struct cli_opt *o = cli_find_opt(pc->opts, NULL, 0, arg[j], &global);
-        if (o == NULL) {
-            cli_bad_option(pc->cli, "unknown option '%s'", opt);
-            return -1;
-        }
-        if (!o->has_arg) {
-            if (cli_dispatch(pc, o, global, NULL) != CLI_OK)
-                return -1;
-            continue;
-        }
-        if (arg[j + 1] != '\0')
-            return cli_dispatch(pc, o, global, arg + j + 1) == CLI_OK ? 0 : -1;
-        if (i + 1 >= argc) {
-            cli_bad_option(pc->cli, "option '%s' requires a value", opt);
-            return -1;
-        }
-        return cli_dispatch(pc, o, global, argv[i + 1]) == CLI_OK ? 1 : -1;
+    const char *eq = strchr(arg + 2, '=');
+    return eq ? (size_t)(eq - (arg + 2)) : strlen(arg + 2);
+}
+
+/* True when the long-option element `arg` names option i exactly:
+ * getopt_long() also accepts unique prefixes, the CLI does not. */
+static bool cli_long_exact(const struct cli_parse_ctx *pc, int i, const char *arg)
+{
+    size_t len = cli_long_name_len(arg);
+    return strlen(pc->all[i]->lname) == len && strncmp(pc->all[i]->lname, arg + 2, len) == 0;
+}
+
+static int cli_unknown_long(const struct cli_parse_ctx *pc, const char *arg)
+{
+    size_t len = cli_long_name_len(arg);
+    return cli_bad_option(pc->cli, "unknown option '--%.*s'", (int)MIN(len, 100), arg + 2);
+}
+
+/* Handles one getopt_long() result other than a positional or the end;
+ * `arg` is the argv element it came from when that element is a long
+ * option. Returns CLI_OK or CLI_USAGE after printing the reason. */
+static int cli_parse_one(struct cli_parse_ctx *pc, int c, const char *arg)
+{
+    int i;
+
+    if (c == '?' || c == ':') {
+        int bad = optopt;
+        if (bad >= CLI_LONG_BASE && !cli_long_exact(pc, bad - CLI_LONG_BASE, arg))
+            return cli_unknown_long(pc, arg);
+        if (c == ':' && bad >= CLI_LONG_BASE)
+            return cli_bad_option(pc->cli, "option '--%s' requires a value",
+                                  pc->all[bad - CLI_LONG_BASE]->lname);
+        if (c == ':')
+            return cli_bad_option(pc->cli, "option '-%c' requires a value", bad);
+        if (bad >= CLI_LONG_BASE)
+            return cli_bad_option(pc->cli, "option '--%s' takes no value",
+                                  pc->all[bad - CLI_LONG_BASE]->lname);
+        if (bad == 0)
+            return cli_unknown_long(pc, arg);
+        return cli_bad_option(pc->cli, "unknown option '-%c'", bad);
     }
-    return 0;
+    if (c >= CLI_LONG_BASE) {
+        i = c - CLI_LONG_BASE;
+        if (!cli_long_exact(pc, i, arg))
+            return cli_unknown_long(pc, arg);
+    } else {
+        i = cli_short_index(pc, c);
+        KASSERT(i >= 0); /* getopt_long() returns only letters of the option string */
+    }
+    if (pc->global[i])
+        return cli_global_opt(pc->cli, pc->all[i]->id, optarg);
+    return pc->cb(pc->ctx, pc->all[i]->id, optarg);
 }
 
 int cli_parse(struct cli *cli, int argc, char **argv, const struct cli_opt *opts,
               cli_opt_cb cb, void *ctx, bool stop_at_positional)
 {
-    struct cli_parse_ctx pc = {cli, opts, cb, ctx};
-    int npos = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        bool positional = arg[0] != '-' || arg[1] == '\0';
-        if (strcmp(arg, "--") == 0 || (positional && stop_at_positional)) {
-            int from = strcmp(arg, "--") == 0 ? i + 1 : i;
-            for (int k = from; k < argc; k++)
-                argv[npos++] = argv[k];
+    struct cli_parse_ctx pc = {.cli = cli, .cb = cb, .ctx = ctx};
+    cli_parse_tables(&pc, opts, stop_at_positional);
+
+    /* getopt_long() wants a program name in front and a NULL at the end. */
+    char **args = calloc((size_t)argc + 2, sizeof(*args));
+    if (args == NULL) {
+        cli_fail("out of memory parsing the arguments");
+        return -1;
+    }
+    args[0] = "gregor";
+    memcpy(args + 1, argv, (size_t)argc * sizeof(*argv));
+
+    int npos = 0, rc = CLI_OK;
+    optind = 0; /* glibc: a full restart, as cli_parse() runs once per command level */
+    opterr = 0;
+    for (;;) {
+        /* Outside a group of short flags, getopt_long() reads args[optind]
+         * next, so a long option's element is the one at `at`. */
+        int at = optind == 0 ? 1 : optind;
+        int c = getopt_long(argc + 1, args, pc.shorts, pc.longs, NULL);
+        if (c == -1)
             break;
-        }
-        if (positional) {
-            argv[npos++] = argv[i];
+        if (c == 1) {
+            argv[npos++] = optarg;
             continue;
         }
-        int used = arg[1] == '-' ? cli_parse_long(&pc, argc, argv, i)
-                                 : cli_parse_short(&pc, argc, argv, i);
-        if (used < 0)
-            return -1;
-        i += used;
+        rc = cli_parse_one(&pc, c, args[at]);
+        if (rc != CLI_OK)
+            break;
     }
-    return npos;
+    if (rc == CLI_OK) {
+        for (int k = optind; k <= argc; k++)
+            argv[npos++] = args[k];
+    }
+    free(args);
+    return rc == CLI_OK ? npos : -1;
 }

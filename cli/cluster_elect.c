@@ -39,6 +39,8 @@
 #include <string.h>
 
 #include "common/kwire.h"
+#include "common/names.h"
+#include "common/vec.h"
 
 #define ELECT_API_KEY 43
 #define ELECT_MAX_VERSION 2
@@ -90,7 +92,7 @@ struct elect_args {
 
 /* One partition result, decoded from the response. */
 struct elect_result {
-    char topic[256];
+    char topic[TOPIC_NAME_MAX_LEN + 1];
     int32_t partition;
     int16_t err;
     char msg[256];
@@ -148,9 +150,11 @@ static void elect_encode(struct kbuf *body, int16_t version, const struct elect_
     kw_put_tags(body, flex);
 }
 
-/* Decodes the partition results of one topic entry into res (grown as
- * needed). Returns false on malformed input or allocation failure. */
-static bool elect_decode_topic(struct kslice *s, bool flex, struct elect_result **res, int *n)
+/* Decodes the partition results of one topic entry into res (n used, room
+ * for *cap; grown as needed). Returns false on malformed input or
+ * allocation failure. */
+static bool elect_decode_topic(struct kslice *s, bool flex, struct elect_result **res, int *n,
+                               size_t *cap)
 {
     struct kstr topic = kw_get_str(s, flex);
     int32_t np = kw_get_array_len(s, flex, 7);
@@ -158,10 +162,9 @@ static bool elect_decode_topic(struct kslice *s, bool flex, struct elect_result 
         return false;
     if (np < 0)
         np = 0;
-    struct elect_result *grown = realloc(*res, ((size_t)*n + (size_t)np + 1) * sizeof(**res));
-    if (grown == NULL)
+    if (!VEC_RESERVE_AT(*res, *cap, (size_t)*n + (size_t)np))
         return false;
-    *res = grown;
+    struct elect_result *grown = *res;
     for (int32_t i = 0; i < np && kslice_ok(s); i++) {
         struct elect_result *r = &grown[*n];
         memset(r, 0, sizeof(*r));
@@ -185,6 +188,7 @@ static bool elect_decode(const uint8_t *p, size_t len, int16_t version, int16_t 
 {
     bool flex = version >= ELECT_FLEX_VERSION;
     struct kslice s;
+    size_t cap = 0;
     kslice_init(&s, p, len);
     *res = NULL;
     *n = 0;
@@ -192,7 +196,7 @@ static bool elect_decode(const uint8_t *p, size_t len, int16_t version, int16_t 
     *top_err = version >= 1 ? kslice_i16(&s) : 0;
     int32_t nt = kw_get_array_len(&s, flex, 3);
     for (int32_t i = 0; i < nt && kslice_ok(&s); i++) {
-        if (!elect_decode_topic(&s, flex, res, n))
+        if (!elect_decode_topic(&s, flex, res, n, &cap))
             kslice_fail(&s);
     }
     kw_skip_tags(&s, flex);

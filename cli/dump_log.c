@@ -38,6 +38,7 @@
 #include "broker/storage/time_index.h"
 #include "common/crc32c.h"
 #include "common/kwire.h"
+#include "common/vec.h"
 
 #define DL_READ_CHUNK (64 * 1024)
 
@@ -518,14 +519,8 @@ static bool dl_map_add(struct dl_log_map *m, int64_t pos, const struct batch_hdr
 {
     struct dl_ref *r;
 
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 256;
-        struct dl_ref *nv = realloc(m->v, cap * sizeof(*nv));
-        if (nv == NULL)
-            return false;
-        m->v = nv;
-        m->cap = cap;
-    }
+    if (!VEC_RESERVE_AT(m->v, m->cap, m->n + 1))
+        return false;
     r = &m->v[m->n];
     r->pos = pos;
     r->base = h->base_offset;

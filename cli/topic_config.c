@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/vec.h"
+
 #define TC_TIMEOUT_MS 30000
 
 enum { TA_SET = 1, TA_DELETE, TA_VALIDATE };
@@ -64,7 +66,7 @@ struct tc_list {
     char **key;   /* key[i] owned */
     char **value; /* value[i] owned */
     size_t n;     /* entries used */
-    size_t cap;   /* entries allocated */
+    size_t key_cap, value_cap; /* room in key and value (common/vec.h) */
 };
 
 static int tc_opt(void *ctx, int id, const char *val)
@@ -151,18 +153,10 @@ static bool tc_list_set(struct tc_list *l, const char *key, size_t klen, const c
         l->value[at] = v;
         return true;
     }
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 16;
-        char **k2 = realloc(l->key, cap * sizeof(*k2));
-        if (k2)
-            l->key = k2;
-        char **v2 = k2 ? realloc(l->value, cap * sizeof(*v2)) : NULL;
-        if (v2 == NULL) {
-            free(v);
-            return false;
-        }
-        l->value = v2;
-        l->cap = cap;
+    if (!VEC_RESERVE_AT(l->key, l->key_cap, l->n + 1) ||
+        !VEC_RESERVE_AT(l->value, l->value_cap, l->n + 1)) {
+        free(v);
+        return false;
     }
     if ((l->key[l->n] = strndup(key, klen)) == NULL) {
         free(v);

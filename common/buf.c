@@ -4,8 +4,13 @@
  */
 #include "common/buf.h"
 
+#include "common/vec.h"
+
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define KBUF_FIRST_CAP 256
 
 void kbuf_init(struct kbuf *b)
 {
@@ -30,17 +35,13 @@ bool kbuf_reserve(struct kbuf *b, size_t n)
         return false;
     if (b->cap - b->len >= n)
         return true;
-    size_t want = b->len + n;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < want)
-        cap *= 2;
-    uint8_t *p = realloc(b->data, cap);
-    if (!p) {
+    /* a first block of at least KBUF_FIRST_CAP: small messages then
+     * never grow again */
+    if (n > SIZE_MAX - b->len ||
+        !vec_reserve(&b->data, &b->cap, MAX(b->len + n, (size_t)KBUF_FIRST_CAP), 1)) {
         b->oom = true;
         return false;
     }
-    b->data = p;
-    b->cap = cap;
     return true;
 }
 

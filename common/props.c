@@ -11,6 +11,7 @@
  * Threads: none of its own; every function works on caller-owned memory.
  */
 #include "common/props.h"
+#include "common/vec.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -108,18 +109,8 @@ static bool props_reader_next(struct props_reader *rd, const char **s, size_t *n
 
 static kerr_t props_line_append(struct props_line *ln, const char *s, size_t n)
 {
-    if (ln->len + n + 1 > ln->cap) {
-        size_t cap = ln->cap ? ln->cap : 128;
-        char *nb;
-
-        while (cap < ln->len + n + 1)
-            cap *= 2;
-        nb = realloc(ln->buf, cap);
-        if (nb == NULL)
-            return KERR__NOMEM;
-        ln->buf = nb;
-        ln->cap = cap;
-    }
+    if (!VEC_RESERVE_AT(ln->buf, ln->cap, ln->len + n + 1))
+        return KERR__NOMEM;
     memcpy(ln->buf + ln->len, s, n);
     ln->len += n;
     ln->buf[ln->len] = '\0';
@@ -245,17 +236,10 @@ static bool props_unescape(const char *s, size_t n, size_t *i, char *out, size_t
 /* Appends (key, value) to props, taking both strings (freed on failure). */
 static kerr_t props_add(struct props *props, char *key, char *value, int line)
 {
-    if (props->n == props->cap) {
-        size_t cap = props->cap ? props->cap * 2 : 16;
-        struct props_entry *ne = realloc(props->entry, cap * sizeof(*ne));
-
-        if (ne == NULL) {
-            free(key);
-            free(value);
-            return KERR__NOMEM;
-        }
-        props->entry = ne;
-        props->cap = cap;
+    if (!VEC_RESERVE_AT(props->entry, props->cap, props->n + 1)) {
+        free(key);
+        free(value);
+        return KERR__NOMEM;
     }
     props->entry[props->n].key = key;
     props->entry[props->n].value = value;

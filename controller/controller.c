@@ -31,6 +31,7 @@
 #include "controller/rpc.h"
 #include "common/clock.h"
 #include "common/say.h"
+#include "common/vec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,7 @@ static void forget_topics(struct controller *c)
     free(c->topics);
     c->topics = NULL;
     c->n_topics = 0;
+    c->topics_cap = 0;
 }
 
 int32_t *ctrl_live_ids(const struct controller *c, bool eligible_only, int *n)
@@ -278,7 +280,7 @@ static bool settle_decide(struct controller *c, const struct ctopic *t, int p,
  * assignment, which CreatePartitions grows). *exists: whether it exists. */
 static kerr_t watch_topic(struct controller *c, const char *name, bool *exists)
 {
-    char path[ZK_TOPIC_NAME_MAX + sizeof(ZK_PATH_TOPICS) + 2];
+    char path[TOPIC_NAME_MAX_LEN + sizeof(ZK_PATH_TOPICS) + 2];
     snprintf(path, sizeof(path), "%s/%s", ZK_PATH_TOPICS, name);
     return zk_store_watch_node(c->env.zk, path, exists);
 }
@@ -364,14 +366,8 @@ struct cbroker *ctrl_find_broker(struct controller *c, int32_t id)
 
 bool ctrl_changes_add(struct ctrl_changes *ch, struct ctopic *t, int p)
 {
-    if (ch->n == ch->cap) {
-        int cap = ch->cap ? ch->cap * 2 : 16;
-        struct ctrl_tp *v = realloc(ch->v, sizeof(*v) * (size_t)cap);
-        if (!v)
-            return false;
-        ch->v = v;
-        ch->cap = cap;
-    }
+    if (!VEC_RESERVE_AT(ch->v, ch->cap, (size_t)ch->n + 1))
+        return false;
     ch->v[ch->n++] = (struct ctrl_tp){t, p};
     return true;
 }
@@ -393,10 +389,8 @@ void ctrl_push_or_resign(struct controller *c, struct ctrl_changes *ch, bool fen
 
 static bool add_topic(struct controller *c, struct ctopic *t)
 {
-    struct ctopic **v = realloc(c->topics, sizeof(*v) * (size_t)(c->n_topics + 1));
-    if (!v)
+    if (!VEC_RESERVE_AT(c->topics, c->topics_cap, (size_t)c->n_topics + 1))
         return false;
-    c->topics = v;
     c->topics[c->n_topics++] = t;
     return true;
 }

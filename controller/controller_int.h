@@ -21,7 +21,7 @@ struct kbuf;
 
 /* A topic as the controller knows it. */
 struct ctopic {
-    char name[ZK_TOPIC_NAME_MAX + 1];
+    char name[TOPIC_NAME_MAX_LEN + 1];
     int n_parts;
     int rf;
     int32_t *replicas;                  /* n_parts * rf, owned */
@@ -46,7 +46,8 @@ struct ctrl_tp {
 /* A growable list of changed partitions (duplicates allowed). */
 struct ctrl_changes {
     struct ctrl_tp *v;                  /* owned */
-    int n, cap;
+    int n;
+    size_t cap;                         /* room in v (common/vec.h) */
 };
 
 /* Decides the next state of t's partition p from its current state cur;
@@ -64,6 +65,7 @@ struct controller {
     int n_brokers;
     struct ctopic **topics;             /* owned, unsorted */
     int n_topics;
+    size_t topics_cap;                  /* room in topics (common/vec.h) */
     struct event *rebalance_timer;      /* owned (ctrl_rebalance.c); NULL when off */
     int64_t config_seq;                 /* newest /config/changes notification handled */
 };

@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/names.h"
 
 struct zk_store;
 
@@ -55,7 +56,6 @@ struct zk_store;
 #define ZK_VERSION_NEW   (-1)   /* a version meaning "the znode does not exist yet" */
 #define ZK_MAX_ENDPOINTS 8
 #define ZK_MAX_ISR       16
-#define ZK_TOPIC_NAME_MAX 249   /* Kafka's limit */
 
 /* ---- session ------------------------------------------------------------ */
 
@@ -159,7 +159,7 @@ kerr_t zk_store_list_brokers(struct zk_store *zs, struct zk_broker_reg **regs, i
  * owned by the struct: release them with zk_topic_destroy(). When passed to
  * create/set they are borrowed. */
 struct zk_topic {
-    char name[ZK_TOPIC_NAME_MAX + 1];
+    char name[TOPIC_NAME_MAX_LEN + 1];
     int n_partitions;
     int replication_factor;
     int32_t *replicas;              /* n_partitions * replication_factor, row-major;
@@ -304,7 +304,7 @@ kerr_t zk_store_controller_resign(struct zk_store *zs);
 struct zk_config_change {
     int64_t seq;                              /* from the znode name */
     char entity_type[16];                     /* "topics" */
-    char entity_name[ZK_TOPIC_NAME_MAX + 1];
+    char entity_name[TOPIC_NAME_MAX_LEN + 1];
 };
 
 /* Tells every broker that /config/<entity_type>/<entity_name> changed:

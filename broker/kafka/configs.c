@@ -28,6 +28,7 @@
 #include "broker/server.h"
 #include "broker/topics.h"
 #include "common/names.h"
+#include "common/vec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,11 +224,12 @@ kerr_t handle_describe_configs(struct req *req)
 
 struct alter_res {
     int8_t type;
-    char name[256];        /* "" when the wire name is not a legal topic name */
+    char name[TOPIC_NAME_MAX_LEN + 1]; /* "" when the wire name is not a legal topic name */
     char *wire_name;       /* the name as sent (any bytes), owned, for the answer */
     int32_t wire_len;
     char **kv;             /* resulting overrides (pairs), owned */
     int n_kv;
+    size_t kv_cap;         /* room in kv, in strings (common/vec.h) */
     kerr_t err;            /* decode-time error */
     char msg[256];
 };
@@ -300,10 +302,8 @@ static bool res_set(struct alter_res *r, const char *key, const char *value)
     }
     if (!value)
         return true;
-    char **kv = realloc(r->kv, sizeof(char *) * (size_t)(2 * r->n_kv + 2));
-    if (!kv)
+    if (!VEC_RESERVE_AT(r->kv, r->kv_cap, 2 * (size_t)r->n_kv + 2))
         return false;
-    r->kv = kv;
     r->kv[2 * r->n_kv] = strdup(key);
     r->kv[2 * r->n_kv + 1] = strdup(value);
     r->n_kv++;
@@ -415,6 +415,7 @@ static bool decode_resource(struct req *req, struct kslice *s, struct alter_res 
         char **cur = topic_get_config(t, &n_cur);
         r->kv = cur;
         r->n_kv = cur ? n_cur : 0;
+        r->kv_cap = 2 * (size_t)r->n_kv;
         topic_unref(t);
     }
     for (int32_t i = 0; i < n && kslice_ok(s); i++) {

@@ -21,6 +21,7 @@
  */
 #include "broker/kafka/dispatch.h"
 #include "broker/server.h"
+#include "common/vec.h"
 #include "controller/controller.h"
 
 #include <stdlib.h>
@@ -61,20 +62,13 @@ static char *topic_dup(struct kstr s)
     return z;
 }
 
-static bool elect_add(struct elect_req *er, struct kstr topic, int32_t p, int *cap)
+/* Appends one partition; cap[0] and cap[1] are the rooms in er->topics and
+ * er->parts. */
+static bool elect_add(struct elect_req *er, struct kstr topic, int32_t p, size_t cap[2])
 {
-    if (er->n == *cap) {
-        int nc = *cap ? *cap * 2 : 16;
-        char **t = realloc(er->topics, sizeof(*t) * (size_t)nc);
-        if (!t)
-            return false;
-        er->topics = t;
-        int32_t *v = realloc(er->parts, sizeof(*v) * (size_t)nc);
-        if (!v)
-            return false;
-        er->parts = v;
-        *cap = nc;
-    }
+    size_t need = (size_t)er->n + 1;
+    if (!VEC_RESERVE_AT(er->topics, cap[0], need) || !VEC_RESERVE_AT(er->parts, cap[1], need))
+        return false;
     er->topics[er->n] = topic_dup(topic);
     er->parts[er->n] = p;
     if (!er->topics[er->n])
@@ -88,7 +82,7 @@ static bool elect_decode(struct req *req, struct elect_req *er)
 {
     struct kslice *s = &req->body;
     bool flex = req->flex;
-    int cap = 0;
+    size_t cap[2] = {0, 0};
     er->type = req->api_version >= 1 ? (int8_t)kslice_u8(s) : 0;
     int32_t nt = kw_get_array_len(s, flex, 4);
     er->all = nt < 0;
@@ -98,7 +92,7 @@ static bool elect_decode(struct req *req, struct elect_req *er)
         if (!kslice_ok(s) || !topic.ptr || np < 0 || er->n + np > ELECT_MAX_PARTITIONS)
             return false;
         for (int32_t k = 0; k < np && kslice_ok(s); k++)
-            if (!elect_add(er, topic, kslice_i32(s), &cap))
+            if (!elect_add(er, topic, kslice_i32(s), cap))
                 return false;
         kw_skip_tags(s, flex);
     }

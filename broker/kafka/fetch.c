@@ -24,6 +24,7 @@
 #include "broker/server.h"
 #include "broker/topics.h"
 #include "common/clock.h"
+#include "common/vec.h"
 
 #include <event2/event.h>
 #include <stdlib.h>
@@ -185,7 +186,7 @@ static bool fetch_decode_parts(struct fetch_op *op, struct kslice *s, int32_t n_
 {
     struct broker *b = op->req->broker;
     int16_t v = op->req->api_version;
-    int cap = 0;
+    size_t cap = 0; /* room in op->parts */
     op->topic_start = calloc((size_t)(n_topics > 0 ? n_topics : 1), sizeof(int));
     op->topic_names = calloc((size_t)(n_topics > 0 ? n_topics : 1), sizeof(struct kstr));
     if (!op->topic_start || !op->topic_names)
@@ -199,14 +200,9 @@ static bool fetch_decode_parts(struct fetch_op *op, struct kslice *s, int32_t n_
         op->topic_start[op->n_topics++] = op->n;
         struct topic *t = topics_get(b->topics, name.ptr, (size_t)name.len);
         for (int32_t j = 0; j < np && kslice_ok(s); j++) {
-            if (op->n == cap) {
-                cap = cap ? cap * 2 : 16;
-                struct fetch_part *np2 = realloc(op->parts, sizeof(*np2) * (size_t)cap);
-                if (!np2) {
-                    topic_unref(t);
-                    return false;
-                }
-                op->parts = np2;
+            if (!VEC_RESERVE_AT(op->parts, cap, (size_t)op->n + 1)) {
+                topic_unref(t);
+                return false;
             }
             struct fetch_part *fp = &op->parts[op->n++];
             *fp = (struct fetch_part){.rd = {.fd = -1}, .current_leader_epoch = -1};

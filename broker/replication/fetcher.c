@@ -172,7 +172,7 @@ struct fetchers {
 struct fjob {
     struct fthread *th;
     struct topic *t;              /* referenced, add only */
-    char topic[TOPIC_NAME_MAX + 1];
+    char topic[TOPIC_NAME_MAX_LEN + 1];
     int32_t p, leader_id, epoch;
     char host[FETCHER_HOST_MAX + 1];
     int port;

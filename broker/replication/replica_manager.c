@@ -438,7 +438,7 @@ struct isr_batch {
     struct broker *b;
     int n;
     struct rpc_isr_proposal *props;
-    char (*names)[TOPIC_NAME_MAX + 1];
+    char (*names)[TOPIC_NAME_MAX_LEN + 1];
     int32_t (*isrs)[PARTITION_MAX_REPLICAS];
 };
 

@@ -42,6 +42,7 @@
 #include "broker/storage/fileio.h"
 #include "common/buf.h"
 #include "common/say.h"
+#include "common/vec.h"
 
 /* Created by epoch_cache_new(), freed by epoch_cache_free(); guarded by the
  * partition lock. */
@@ -49,7 +50,7 @@ struct epoch_cache {
     char *path;                   /* owned; NULL = memory only */
     struct logdir_epoch_entry *e; /* owned, n used of cap */
     int n;
-    int cap;
+    size_t cap;                   /* room in e (common/vec.h) */
     bool dirty;                   /* memory differs from the file */
 };
 
@@ -109,7 +110,7 @@ kerr_t epoch_cache_load(struct epoch_cache *c)
     free(c->e);
     c->e = e;
     c->n = n;
-    c->cap = n;
+    c->cap = (size_t)n;
     return KERR_NONE;
 }
 
@@ -179,16 +180,10 @@ bool epoch_cache_assign(struct epoch_cache *c, int32_t epoch, int64_t start_offs
         return false;
     if (last && epoch <= last->epoch && start_offset >= last->start_offset)
         return false;
-    if (c->n == c->cap) {
-        int ncap = c->cap ? c->cap * 2 : 4;
-        struct logdir_epoch_entry *ne = realloc(c->e, (size_t)ncap * sizeof(*ne));
-        if (!ne) {
-            say_error("storage", "out of memory in leader epoch cache path=%s",
-                      c->path ? c->path : "-");
-            return false;
-        }
-        c->e = ne;
-        c->cap = ncap;
+    if (!VEC_RESERVE_AT(c->e, c->cap, (size_t)c->n + 1)) {
+        say_error("storage", "out of memory in leader epoch cache path=%s",
+                  c->path ? c->path : "-");
+        return false;
     }
     if (drop_tail(c, epoch, start_offset))
         say_info("storage", "leader epoch cache dropped conflicting entries path=%s epoch=%d "

@@ -14,6 +14,7 @@
 
 #include "common/base.h"
 #include "common/err.h"
+#include "common/names.h"
 
 #define LOGDIR_META_FILE        "meta.properties"
 #define LOGDIR_LOCK_FILE        ".lock"
@@ -67,7 +68,7 @@ kerr_t logdir_clean_shutdown_clear(const char *dir);
 
 /* One line of an offset checkpoint file. Plain value. */
 struct logdir_ckpt_entry {
-    char topic[250];   /* topic names are at most 249 bytes */
+    char topic[TOPIC_NAME_MAX_LEN + 1];
     int32_t partition;
     int64_t offset;
 };

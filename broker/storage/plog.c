@@ -42,6 +42,7 @@
 #include "broker/storage/record_validate.h"
 #include "broker/storage/segment.h"
 #include "common/say.h"
+#include "common/vec.h"
 
 /* Created by plog_open(), freed by plog_close(); guarded by the partition
  * lock. */
@@ -50,7 +51,7 @@ struct plog {
     struct plog_config cfg;  /* copy */
     struct segment **segs;   /* owned, sorted by base; nsegs >= 1 once open */
     int nsegs;
-    int cap;
+    size_t cap;              /* room in segs (common/vec.h) */
     int64_t start_offset;    /* log start offset */
     int64_t recovery_point;  /* offsets below are fsynced */
     int64_t unflushed;       /* records appended since the last flush */
@@ -102,14 +103,8 @@ int64_t plog_size_bytes(const struct plog *log)
 /* Appends seg (taken) to the segment array. */
 static kerr_t push_seg(struct plog *log, struct segment *seg)
 {
-    if (log->nsegs == log->cap) {
-        int ncap = log->cap ? log->cap * 2 : 8;
-        struct segment **n = realloc(log->segs, (size_t)ncap * sizeof(*n));
-        if (!n)
-            return KERR__NOMEM;
-        log->segs = n;
-        log->cap = ncap;
-    }
+    if (!VEC_RESERVE_AT(log->segs, log->cap, (size_t)log->nsegs + 1))
+        return KERR__NOMEM;
     log->segs[log->nsegs++] = seg;
     return KERR_NONE;
 }
@@ -215,8 +210,7 @@ static kerr_t list_segments(const char *dir, int64_t **bases, int *n)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
-    int64_t *v = NULL;
-    int cnt = 0, cap = 0;
+    VEC(int64_t) v = {0};
 
     *bases = NULL;
     *n = 0;
@@ -241,24 +235,17 @@ static kerr_t list_segments(const char *dir, int64_t **bases, int *n)
         }
         if (!segment_parse_name(de->d_name, &base))
             continue;
-        if (cnt == cap) {
-            int ncap = cap ? cap * 2 : 16;
-            int64_t *nv = realloc(v, (size_t)ncap * sizeof(*nv));
-            if (!nv) {
-                free(v);
-                closedir(d);
-                return KERR__NOMEM;
-            }
-            v = nv;
-            cap = ncap;
+        if (!VEC_PUSH(v, base) || v.n > INT_MAX) {
+            VEC_FREE(v);
+            closedir(d);
+            return KERR__NOMEM;
         }
-        v[cnt++] = base;
     }
     closedir(d);
-    if (cnt > 1)
-        qsort(v, (size_t)cnt, sizeof(*v), cmp_i64);
-    *bases = v;
-    *n = cnt;
+    if (v.n > 1)
+        qsort(v.v, v.n, sizeof(*v.v), cmp_i64);
+    *bases = v.v;
+    *n = (int)v.n;
     return KERR_NONE;
 }
 

@@ -1,7 +1,9 @@
 /*
  * tests/unit/broker/test_config.c — broker/config.c (defaults, the four
  * sources and their order, validation, listeners) and the properties
- * parser it is built on, common/props.c (suite "props").
+ * parser it is built on, common/props.c (suite "props"), and the topic key
+ * cleanup.policy of broker/topic_config.c, which shares its value rule
+ * with log.cleanup.policy.
  *
  * Files are written to a fresh temporary directory per test. The shipped
  * deploy/config/server.properties is found through GREGOR_SOURCE_DIR, which
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "broker/config.h"
+#include "broker/topic_config.h"
 #include "common/props.h"
 
 #define ZK "zookeeper.connect=localhost:2181\n"
@@ -752,4 +755,60 @@ Test(config, shipped_docs_mention_every_key)
     }
     free(props_text);
     free(doc_text);
+}
+
+/* log.cleanup.policy and the topic key cleanup.policy follow one rule
+ * (common/cleanup_policy.h): the same values pass and fail for both. */
+Test(config, cleanup_policy_broker_and_topic_keys_share_one_rule)
+{
+    static const struct {
+        const char *value;
+        const char *canon; /* NULL: refused */
+    } cases[] = {
+        {"delete", "delete"},
+        {"compact", "compact"},
+        {"compact,delete", "delete,compact"},
+        {" compact , delete", "delete,compact"},
+        {"delete,", NULL},
+        {",compact", NULL},
+        {"delete,,compact", NULL},
+        {"compacted", NULL},
+        {"nocompact", NULL},
+        {"delete,delete", NULL},
+    };
+    char text[256], why[256];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(text, sizeof(text), ZK "log.cleanup.policy=%s\n", cases[i].value);
+        bool topic_ok = topic_config_validate("cleanup.policy", cases[i].value, why, sizeof(why));
+        if (cases[i].canon == NULL) {
+            expect_file_error(text, "for log.cleanup.policy", "expected delete, compact");
+            cr_assert_not(topic_ok, "topic cleanup.policy '%s' accepted", cases[i].value);
+            cr_assert(strstr(why, "cleanup.policy") != NULL, "%s", why);
+            continue;
+        }
+        cr_assert_eq(load(text, NULL, 0, NULL), 0, "'%s': %s", cases[i].value, err);
+        cr_assert_str_eq(cfg.log_cleanup_policy, cases[i].canon);
+        cr_assert(topic_ok, "topic cleanup.policy '%s' refused: %s", cases[i].value, why);
+        config_free(&cfg);
+    }
+}
+
+Test(config, cleanup_policy_sets_compaction_by_word_not_substring)
+{
+    struct topic_config tc;
+
+    cr_assert_eq(load(ZK "log.cleanup.policy=compact , delete\n", NULL, 0, NULL), 0, "%s", err);
+    topic_config_defaults(&tc, &cfg);
+    cr_assert(tc.compact);
+    topic_config_apply(&tc, "cleanup.policy", "delete");
+    cr_assert_not(tc.compact);
+    topic_config_apply(&tc, "cleanup.policy", " delete , compact ");
+    cr_assert(tc.compact);
+    config_free(&cfg);
+
+    cr_assert_eq(load(ZK "log.cleanup.policy=delete\n", NULL, 0, NULL), 0, "%s", err);
+    topic_config_defaults(&tc, &cfg);
+    cr_assert_not(tc.compact);
+    config_free(&cfg);
 }

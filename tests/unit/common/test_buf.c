@@ -32,6 +32,38 @@ Test(buf, grows_past_initial_capacity_and_patches)
     kbuf_destroy(&b);
 }
 
+Test(buf, first_block_then_doubling)
+{
+    struct kbuf b;
+    kbuf_init(&b);
+    kbuf_put_u8(&b, 1);
+    cr_assert_eq(b.cap, 256);
+    for (int i = 1; i < 257; i++)
+        kbuf_put_u8(&b, (uint8_t)i);
+    cr_assert_eq(b.cap, 512);
+    cr_assert(kbuf_reserve(&b, 2000));
+    cr_assert_eq(b.cap, 2257, "a reserve past double the capacity takes what it needs");
+    cr_assert_eq(b.data[256], (uint8_t)256);
+    kbuf_destroy(&b);
+}
+
+Test(buf, reserve_that_overflows_size_t_fails_and_keeps_the_content)
+{
+    struct kbuf b;
+    kbuf_init(&b);
+    kbuf_put(&b, "0123456789", 10);
+    cr_assert_not(kbuf_reserve(&b, SIZE_MAX - 5), "len + n wraps around");
+    cr_assert(b.oom);
+    cr_assert_eq(b.len, 10);
+    cr_assert_eq(memcmp(b.data, "0123456789", 10), 0);
+    cr_assert_not(kbuf_reserve(&b, 1), "oom sticks");
+    kbuf_destroy(&b);
+    kbuf_init(&b);
+    cr_assert_not(kbuf_reserve(&b, SIZE_MAX));
+    cr_assert(b.oom);
+    kbuf_destroy(&b);
+}
+
 Test(buf, slice_reads_and_error_sticks)
 {
     const uint8_t bytes[] = {0, 7, 0, 0, 0, 9, 1};

@@ -704,7 +704,7 @@ Test(zk_store, config_changes_are_sequenced_and_trimmed)
     cr_assert_str_eq(v[n - 1].entity_name, last);
     free(v);
 
-    char longname[ZK_TOPIC_NAME_MAX + 2];
+    char longname[TOPIC_NAME_MAX_LEN + 2];
     memset(longname, 'x', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
     cr_assert_eq(zk_store_config_change_notify(zs, "topics", longname), KERR__INVALID);

@@ -217,48 +217,37 @@ static kerr_t dec_finish(struct rpc_arena *a, void *m, size_t size, struct rpc_m
 
 /* ---- API keys and framing ------------------------------------------------ */
 
-static const char *const rpc_names[] = {
-    "LeaderAndIsr", "UpdateMetadata", "StopReplica", "AlterIsr", "ControlledShutdown",
-};
-
 bool rpc_is_api_key(int api_key)
 {
-    return api_key >= RPC_API_KEY_FIRST && api_key <= RPC_API_KEY_LAST;
+    return api_key_is_control(api_key);
 }
 
 const char *rpc_api_name(int api_key)
 {
-    if (!rpc_is_api_key(api_key))
-        return "Unknown";
-    return rpc_names[api_key - RPC_API_KEY_FIRST];
+    return api_key_is_control(api_key) ? api_key_name(api_key) : "Unknown";
 }
 
 kerr_t rpc_request_frame(struct kbuf *out, int16_t api_key, int32_t correlation_id,
                          const char *client_id, const void *body, size_t len)
 {
     size_t id_len = client_id ? strlen(client_id) : 0;
-    if (id_len > INT16_MAX || len > RPC_MAX_FRAME)
+    if (id_len > INT16_MAX || len > RPC_MAX_FRAME || 2 + 2 + 4 + 2 + id_len + len > RPC_MAX_FRAME)
         return KERR__INVALID;
-    size_t total = 2 + 2 + 4 + 2 + id_len + len;
-    if (total > RPC_MAX_FRAME)
-        return KERR__INVALID;
-    kbuf_put_i32(out, (int32_t)total);
-    kbuf_put_i16(out, api_key);
-    kbuf_put_i16(out, RPC_API_VERSION);
-    kbuf_put_i32(out, correlation_id);
-    kw_put_nstr(out, false, client_id);
+    struct khdr_req h = {api_key, RPC_API_VERSION, correlation_id, {client_id, (int32_t)id_len}};
+    size_t at = khdr_frame_begin(out);
+    khdr_put_req(out, 1, &h);
     kbuf_put(out, body, len);
-    return out->oom ? KERR__NOMEM : KERR_NONE;
+    return khdr_frame_end(out, at, RPC_MAX_FRAME);
 }
 
 kerr_t rpc_response_frame(struct kbuf *out, int32_t correlation_id, const void *body, size_t len)
 {
     if (len > RPC_MAX_FRAME - 4)
         return KERR__INVALID;
-    kbuf_put_i32(out, (int32_t)(4 + len));
-    kbuf_put_i32(out, correlation_id);
+    size_t at = khdr_frame_begin(out);
+    khdr_put_resp(out, 0, correlation_id);
     kbuf_put(out, body, len);
-    return out->oom ? KERR__NOMEM : KERR_NONE;
+    return khdr_frame_end(out, at, RPC_MAX_FRAME);
 }
 
 kerr_t rpc_frame_size(const uint8_t *p, size_t avail, size_t max, size_t *frame_len)
@@ -272,16 +261,12 @@ kerr_t rpc_frame_size(const uint8_t *p, size_t avail, size_t max, size_t *frame_
     return avail - 4 < (size_t)size ? KERR__AGAIN : KERR_NONE;
 }
 
-kerr_t rpc_request_parse(const uint8_t *frame, size_t len, struct rpc_request_header *hdr,
+kerr_t rpc_request_parse(const uint8_t *frame, size_t len, struct khdr_req *hdr,
                          const uint8_t **body, size_t *body_len)
 {
     struct kslice s;
     kslice_init(&s, frame, len);
-    hdr->api_key = kslice_i16(&s);
-    hdr->api_version = kslice_i16(&s);
-    hdr->correlation_id = kslice_i32(&s);
-    hdr->client_id = kw_get_str(&s, false);
-    if (!kslice_ok(&s))
+    if (!khdr_get_req(&s, 1, hdr))
         return KERR__CORRUPT;
     *body = kslice_cur(&s);
     *body_len = kslice_remaining(&s);
@@ -291,11 +276,12 @@ kerr_t rpc_request_parse(const uint8_t *frame, size_t len, struct rpc_request_he
 kerr_t rpc_response_parse(const uint8_t *frame, size_t len, int32_t *correlation_id,
                           const uint8_t **body, size_t *body_len)
 {
-    if (len < 4)
+    struct kslice s;
+    kslice_init(&s, frame, len);
+    if (!khdr_get_resp(&s, 0, correlation_id))
         return KERR__CORRUPT;
-    *correlation_id = (int32_t)be32_load(frame);
-    *body = frame + 4;
-    *body_len = len - 4;
+    *body = kslice_cur(&s);
+    *body_len = kslice_remaining(&s);
     return KERR_NONE;
 }
 

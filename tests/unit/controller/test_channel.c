@@ -224,7 +224,7 @@ static kerr_t tsrv_cs(struct tsrv *ts, const uint8_t *b, size_t n, struct kbuf *
 static kerr_t tsrv_answer(struct tsrv *ts, const uint8_t *frame, size_t len, int32_t corr_delta,
                           struct kbuf *out)
 {
-    struct rpc_request_header h;
+    struct khdr_req h;
     const uint8_t *b;
     size_t n;
     struct kbuf body;
@@ -768,7 +768,7 @@ Test(rpc, request_frame_layout_and_parse)
     static const uint8_t want[] = {0, 0, 0, 16, 0x27, 0x10, 0, 0, 0, 0, 0x01, 0x02,
                                    0, 3, 'a', 'b', 'c', 'x', 'y', 'z'};
     struct kbuf b;
-    struct rpc_request_header h;
+    struct khdr_req h;
     const uint8_t *body;
     size_t blen, flen;
 

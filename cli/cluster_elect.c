@@ -40,7 +40,6 @@
 
 #include "common/kwire.h"
 
-#define ELECT_API_KEY 43
 #define ELECT_MAX_VERSION 2
 #define ELECT_FLEX_VERSION 2
 #define ELECT_DEFAULT_TIMEOUT_MS 30000
@@ -262,7 +261,7 @@ static int elect_send(const struct elect_args *a, const struct rd_kafka_metadata
         cli_fail("%s", k.reason);
         goto out;
     }
-    int krc = kraw_api_max_version(&k, ELECT_API_KEY, &max);
+    int krc = kraw_api_max_version(&k, API_ELECT_LEADERS, &max);
     if (krc != KRAW_OK) {
         cli_fail("ApiVersions failed: %s", k.reason);
         goto out;
@@ -279,7 +278,7 @@ static int elect_send(const struct elect_args *a, const struct rd_kafka_metadata
         goto out;
     }
     elect_encode(&body, version, a, t);
-    krc = kraw_call(&k, ELECT_API_KEY, version, version >= ELECT_FLEX_VERSION, &body, &resp,
+    krc = kraw_call(&k, API_ELECT_LEADERS, version, version >= ELECT_FLEX_VERSION, &body, &resp,
                     &len);
     if (krc == KRAW_CLOSED) {
         elect_unsupported(b->id, &k, "closed the connection on the request");

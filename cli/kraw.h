@@ -3,12 +3,11 @@
  * librdkafka 2.0.2 has no API for (ElectLeaders, Metadata fields it drops
  * such as a broker's rack). One TCP connection, one request in flight.
  *
- * Framing (docs/kafka-protocol.md §1): int32 size, then the request header
- * v1 (api_key, api_version, correlation_id, client_id INT16 string) or v2
- * (v1 + empty tagged fields) for flexible versions, then the body encoded by
- * the caller with common/kwire.h. The response header is read and checked
- * here (correlation id; tagged fields when the response is flexible) and
- * only the body is handed back.
+ * Framing: int32 size, then the request header (common/kheader.h) v1, or
+ * v2 for flexible versions, then the body encoded by the caller with
+ * common/kwire.h. The response header (version by khdr_resp_version()) is
+ * read and checked here and only the body is handed back. API keys are
+ * common/api_keys.h.
  *
  * Threads: a struct kraw belongs to one thread. Errors are printed by the
  * caller; kraw only fills a short reason string.
@@ -20,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/api_keys.h"
 #include "common/buf.h"
 
 /* Results of kraw_connect() / kraw_call(). */

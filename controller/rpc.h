@@ -50,8 +50,6 @@
 
 /* The private API keys RPC_LEADER_AND_ISR .. RPC_CONTROLLED_SHUTDOWN
  * (10000-10004) are listed with the Kafka keys in common/api_keys.h. */
-#define RPC_API_KEY_FIRST API_CONTROL_FIRST
-#define RPC_API_KEY_LAST API_CONTROL_LAST
 #define RPC_API_VERSION 0            /* the only version of every key */
 #define RPC_MAX_FRAME (100u << 20)   /* bytes after the size prefix */
 

@@ -239,7 +239,11 @@ struct rpc_controlled_shutdown_resp {
 /* Each message has the same three functions:
  *   _encode  appends the packed protobuf message to out (borrows m);
  *   _decode  fills *m from len bytes at p (borrows p; m gets new memory);
- *   _destroy frees what _decode allocated and zeroes *m. */
+ *   _destroy frees what _decode allocated and zeroes *m.
+ * All three come from one table-driven codec in rpc.c: a new message is its
+ * struct above (members named like the protobuf fields, arrays as n_<name>
+ * + <name>, and a `struct rpc_mem *mem`), its field table and one
+ * RPC_MESSAGE_FUNCS() line in rpc.c, and these three prototypes. */
 kerr_t rpc_leader_and_isr_req_encode(const struct rpc_leader_and_isr_req *m, struct kbuf *out);
 kerr_t rpc_leader_and_isr_req_decode(const uint8_t *p, size_t len, struct rpc_leader_and_isr_req *m);
 void rpc_leader_and_isr_req_destroy(struct rpc_leader_and_isr_req *m);

@@ -173,7 +173,7 @@ static int kraw_read_all(struct kraw *k, uint8_t *p, size_t n, int64_t deadline)
 /* Builds size + header + body into frame (initialised by the caller).
  * Returns KERR_NONE, KERR__NOMEM or KERR__INVALID (frame too large). */
 static kerr_t kraw_frame(struct kraw *k, struct kbuf *frame, int16_t api_key, int16_t version,
-                       bool flex, const struct kbuf *body)
+                         bool flex, const struct kbuf *body)
 {
     struct khdr_req h = {api_key, version, k->corr, {KRAW_CLIENT_ID, sizeof(KRAW_CLIENT_ID) - 1}};
     size_t at = khdr_frame_begin(frame);

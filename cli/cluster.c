@@ -118,7 +118,7 @@ static void cluster_fetch_racks(const struct cli *cli, struct cluster_view *v)
     kw_put_array_len(&body, false, 0); /* no topics: brokers only */
     int rc = kraw_connect(&k, b->host, b->port, CLUSTER_TIMEOUT_MS);
     if (rc == KRAW_OK)
-        rc = kraw_call(&k, API_METADATA, 1, false, &body, &resp, &len);
+        rc = kraw_call(&k, API_METADATA, 1, &body, &resp, &len);
     if (rc == KRAW_OK)
         cluster_parse_racks(v, resp, len);
     else if (cli->verbose > 0)

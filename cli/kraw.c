@@ -173,11 +173,11 @@ static int kraw_read_all(struct kraw *k, uint8_t *p, size_t n, int64_t deadline)
 /* Builds size + header + body into frame (initialised by the caller).
  * Returns KERR_NONE, KERR__NOMEM or KERR__INVALID (frame too large). */
 static kerr_t kraw_frame(struct kraw *k, struct kbuf *frame, int16_t api_key, int16_t version,
-                         bool flex, const struct kbuf *body)
+                         const struct kbuf *body)
 {
     struct khdr_req h = {api_key, version, k->corr, {KRAW_CLIENT_ID, sizeof(KRAW_CLIENT_ID) - 1}};
     size_t at = khdr_frame_begin(frame);
-    khdr_put_req(frame, khdr_req_version(flex), &h);
+    khdr_put_req(frame, khdr_req_version(api_key, version), &h);
     if (body && body->len > 0)
         kbuf_put(frame, body->data, body->len);
     return khdr_frame_end(frame, at, INT32_MAX);
@@ -206,7 +206,7 @@ static int kraw_read_frame(struct kraw *k, int64_t deadline, uint8_t **data, siz
     return KRAW_OK;
 }
 
-int kraw_call(struct kraw *k, int16_t api_key, int16_t version, bool flex,
+int kraw_call(struct kraw *k, int16_t api_key, int16_t version,
               const struct kbuf *body, uint8_t **resp, size_t *resp_len)
 {
     struct kbuf frame;
@@ -217,7 +217,7 @@ int kraw_call(struct kraw *k, int16_t api_key, int16_t version, bool flex,
     if (k->fd < 0)
         return kraw_fail(k, KRAW_ERR, "%s: not connected", k->addr);
     kbuf_init(&frame);
-    kerr_t err = kraw_frame(k, &frame, api_key, version, flex, body);
+    kerr_t err = kraw_frame(k, &frame, api_key, version, body);
     k->corr++;
     int rc = err ? kraw_fail(k, KRAW_ERR, "%s: %s", k->addr,
                              err == KERR__NOMEM ? "out of memory" : "request too large")
@@ -230,7 +230,7 @@ int kraw_call(struct kraw *k, int16_t api_key, int16_t version, bool flex,
     struct kslice s;
     kslice_init(&s, data, len);
     int32_t got = 0;
-    if (!khdr_get_resp(&s, khdr_resp_version(api_key, flex), &got) || got != corr) {
+    if (!khdr_get_resp(&s, khdr_resp_version(api_key, version), &got) || got != corr) {
         free(data);
         return kraw_fail(k, KRAW_ERR, "%s: response with a wrong correlation id", k->addr);
     }
@@ -245,7 +245,7 @@ int kraw_api_max_version(struct kraw *k, int16_t api_key, int16_t *max_version)
     uint8_t *resp = NULL;
     size_t len = 0;
     *max_version = -1;
-    int rc = kraw_call(k, API_API_VERSIONS, 0, false, NULL, &resp, &len);
+    int rc = kraw_call(k, API_API_VERSIONS, 0, NULL, &resp, &len);
     if (rc != KRAW_OK)
         return rc;
     struct kslice s;

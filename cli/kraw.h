@@ -4,7 +4,7 @@
  * such as a broker's rack). One TCP connection, one request in flight.
  *
  * Framing: int32 size, then the request header (common/kheader.h) v1, or
- * v2 for flexible versions, then the body encoded by the caller with
+ * v2 for flexible versions (common/api_keys.h api_is_flexible()), then the body encoded by the caller with
  * common/kwire.h. The response header (version by khdr_resp_version()) is
  * read and checked here and only the body is handed back. API keys are
  * common/api_keys.h.
@@ -42,13 +42,14 @@ struct kraw {
 int kraw_connect(struct kraw *k, const char *host, int port, int timeout_ms);
 
 /*
- * Sends one request (api_key, version; `flex` selects request header v2
- * and a flexible response header) with `body` (borrowed) and waits for its
+ * Sends one request (api_key, version; the header versions follow
+ * khdr_req_version() and khdr_resp_version()) with `body` (borrowed; the
+ * caller encodes it flexibly when api_is_flexible()) and waits for its
  * response. On KRAW_OK *resp is new (free() it) and holds *resp_len bytes
  * of the response body, after the header. KRAW_CLOSED when the peer closed
  * the connection before a full answer arrived; KRAW_ERR otherwise.
  */
-int kraw_call(struct kraw *k, int16_t api_key, int16_t version, bool flex,
+int kraw_call(struct kraw *k, int16_t api_key, int16_t version,
               const struct kbuf *body, uint8_t **resp, size_t *resp_len);
 
 /*

@@ -53,4 +53,16 @@ static inline bool api_key_is_control(int api_key)
  * "Unknown"; never NULL. */
 const char *api_key_name(int api_key);
 
+/* The first flexible version (KIP-482: compact strings and arrays, tagged
+ * fields, request header v2) of a key above; -1 for the control keys and
+ * unknown keys, which are never flexible. A protocol fact, independent of
+ * the versions the broker advertises. */
+int api_flex_version(int api_key);
+/* True when (api_key, api_version) uses the flexible encoding. */
+static inline bool api_is_flexible(int api_key, int api_version)
+{
+    int v = api_flex_version(api_key);
+    return v >= 0 && api_version >= v;
+}
+
 #endif

@@ -1,18 +1,19 @@
 /*
  * common/kheader.c — Kafka request/response headers and frame sizes
- * (common/kheader.h), and the names of the API keys (common/api_keys.h).
+ * (common/kheader.h), and the names and first flexible versions of the API
+ * keys (common/api_keys.h).
  */
 #include "common/kheader.h"
 #include "common/api_keys.h"
 
-int khdr_req_version(bool flex)
+int khdr_req_version(int api_key, int api_version)
 {
-    return flex ? 2 : 1;
+    return api_is_flexible(api_key, api_version) ? 2 : 1;
 }
 
-int khdr_resp_version(int api_key, bool flex)
+int khdr_resp_version(int api_key, int api_version)
 {
-    return flex && api_key != API_API_VERSIONS ? 1 : 0;
+    return api_is_flexible(api_key, api_version) && api_key != API_API_VERSIONS ? 1 : 0;
 }
 
 bool khdr_put_req(struct kbuf *b, int version, const struct khdr_req *h)
@@ -111,5 +112,27 @@ const char *api_key_name(int api_key)
     case RPC_ALTER_ISR: return "AlterIsr";
     case RPC_CONTROLLED_SHUTDOWN: return "ControlledShutdown";
     default: return "Unknown";
+    }
+}
+
+int api_flex_version(int api_key)
+{
+    switch (api_key) {
+    case API_PRODUCE: return 9;
+    case API_FETCH: return 12;
+    case API_LIST_OFFSETS: return 6;
+    case API_METADATA: return 9;
+    case API_FIND_COORDINATOR: return 3;
+    case API_API_VERSIONS: return 3;
+    case API_CREATE_TOPICS: return 5;
+    case API_DELETE_TOPICS: return 4;
+    case API_DELETE_RECORDS: return 2;
+    case API_OFFSET_FOR_LEADER_EPOCH: return 4;
+    case API_DESCRIBE_CONFIGS: return 4;
+    case API_ALTER_CONFIGS: return 2;
+    case API_CREATE_PARTITIONS: return 2;
+    case API_ELECT_LEADERS: return 2;
+    case API_INCREMENTAL_ALTER_CONFIGS: return 1;
+    default: return -1;
     }
 }

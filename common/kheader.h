@@ -16,11 +16,10 @@
  *   v1  v0 + TAGGED_FIELDS
  *
  * Which version: a request uses v2 when its (api_key, api_version) is
- * flexible, else v1; the response uses v1 when the request was flexible,
- * except ApiVersions, which always answers with v0 so that a client can
- * read the answer before it knows the broker's versions. Whether a version
- * is flexible is the API table's knowledge (broker/kafka/dispatch.c on the
- * serving side, the caller on the sending side).
+ * flexible (api_is_flexible(), common/api_keys.h), else v1; the response
+ * uses v1 when the request was flexible, except ApiVersions, which always
+ * answers with v0 so that a client can read the answer before it knows the
+ * broker's versions. Gregor's control keys are never flexible (v1 / v0).
  *
  * Encoders write an empty tagged-field section; decoders skip every tag
  * (unknown tags are ignored). Decoders borrow the input: client_id is a
@@ -45,11 +44,12 @@ struct khdr_req {
     struct kstr client_id; /* ptr NULL = null; a decoder's view into its input */
 };
 
-/* Request header version: 2 when the request is flexible, else 1. */
-int khdr_req_version(bool flex);
-/* Response header version for a request with api_key whose version is
- * (flex) flexible: 1, or 0 for a non-flexible request and for ApiVersions. */
-int khdr_resp_version(int api_key, bool flex);
+/* Request header version of (api_key, api_version): 2 when flexible
+ * (api_is_flexible()), else 1. */
+int khdr_req_version(int api_key, int api_version);
+/* Response header version answering (api_key, api_version): 1 when the
+ * request is flexible, else 0; ApiVersions always 0. */
+int khdr_resp_version(int api_key, int api_version);
 
 /* Appends a request header of version 0, 1 or 2. Returns false (nothing
  * written) for another version or a client_id longer than INT16_MAX. */

@@ -2,8 +2,8 @@
  * broker/kafka/dispatch.c — request header decoding and the API table.
  *
  * The request header (common/kheader.h) is read as version 1 (api_key,
- * api_version, correlation_id, client_id); the API table then says whether
- * the request is flexible, and a flexible request's header (v2) goes on
+ * api_version, correlation_id, client_id); api_is_flexible() then says
+ * whether the request is flexible, and a flexible request's header (v2) goes on
  * with tagged fields. The response header version follows
  * khdr_resp_version().
  *
@@ -20,21 +20,21 @@
 
 /* Sorted by key. Ranges from docs/kafka-protocol.md §3. */
 static const struct api_desc apis[] = {
-    {API_PRODUCE, 0, 7, 9, handle_produce}, /* 0-2: see produce.c */
-    {API_FETCH, 4, 11, 12, handle_fetch},
-    {API_LIST_OFFSETS, 0, 5, 6, handle_list_offsets},
-    {API_METADATA, 0, 8, 9, handle_metadata},
-    {API_FIND_COORDINATOR, 0, 2, 3, handle_find_coordinator},
-    {API_API_VERSIONS, 0, 3, 3, handle_api_versions},
-    {API_CREATE_TOPICS, 0, 4, 5, handle_create_topics},
-    {API_DELETE_TOPICS, 0, 3, 4, handle_delete_topics},
-    {API_DELETE_RECORDS, 0, 1, 2, handle_delete_records},
-    {API_OFFSET_FOR_LEADER_EPOCH, 0, 4, 4, handle_offset_for_leader_epoch},
-    {API_DESCRIBE_CONFIGS, 0, 2, 4, handle_describe_configs},
-    {API_ALTER_CONFIGS, 0, 1, 2, handle_alter_configs},
-    {API_CREATE_PARTITIONS, 0, 3, 2, handle_create_partitions},
-    {API_ELECT_LEADERS, 0, 2, 2, handle_elect_leaders},
-    {API_INCREMENTAL_ALTER_CONFIGS, 0, 0, 1, handle_incremental_alter_configs},
+    {API_PRODUCE, 0, 7, handle_produce}, /* 0-2: see produce.c */
+    {API_FETCH, 4, 11, handle_fetch},
+    {API_LIST_OFFSETS, 0, 5, handle_list_offsets},
+    {API_METADATA, 0, 8, handle_metadata},
+    {API_FIND_COORDINATOR, 0, 2, handle_find_coordinator},
+    {API_API_VERSIONS, 0, 3, handle_api_versions},
+    {API_CREATE_TOPICS, 0, 4, handle_create_topics},
+    {API_DELETE_TOPICS, 0, 3, handle_delete_topics},
+    {API_DELETE_RECORDS, 0, 1, handle_delete_records},
+    {API_OFFSET_FOR_LEADER_EPOCH, 0, 4, handle_offset_for_leader_epoch},
+    {API_DESCRIBE_CONFIGS, 0, 2, handle_describe_configs},
+    {API_ALTER_CONFIGS, 0, 1, handle_alter_configs},
+    {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
+    {API_ELECT_LEADERS, 0, 2, handle_elect_leaders},
+    {API_INCREMENTAL_ALTER_CONFIGS, 0, 0, handle_incremental_alter_configs},
 };
 
 const struct api_desc *dispatch_apis(int *n)
@@ -77,9 +77,9 @@ kerr_t dispatch_request(struct req *req)
                        req->client_id.ptr ? req->client_id.ptr : "");
         return KERR__CLOSE;
     }
-    req->flex = api->flex_version >= 0 && req->api_version >= api->flex_version;
-    req->resp_header_version = (int8_t)khdr_resp_version(api->key, req->flex);
-    khdr_get_req_tags(&s, khdr_req_version(req->flex));
+    req->flex = api_is_flexible(api->key, req->api_version);
+    req->resp_header_version = (int8_t)khdr_resp_version(api->key, req->api_version);
+    khdr_get_req_tags(&s, khdr_req_version(api->key, req->api_version));
     if (req->api_version < api->min_version || req->api_version > api->max_version) {
         if (api->key == API_API_VERSIONS) {
             api_versions_write_unsupported(req);

@@ -1,6 +1,6 @@
 /*
  * broker/kafka/dispatch.h — the API table: ApiKey -> advertised version
- * range, flexible-version threshold and handler. The keys themselves are
+ * range and handler. The keys and their first flexible versions are
  * common/api_keys.h; the control keys are handled by kafka/control.c on the
  * inter-broker listener only.
  */
@@ -16,7 +16,6 @@ struct api_desc {
     int16_t key;           /* enum api_key; its name is api_key_name(key) */
     int16_t min_version;   /* advertised minimum */
     int16_t max_version;   /* advertised maximum */
-    int16_t flex_version;  /* first flexible version; -1 = never */
     api_handler_fn handler;
 };
 

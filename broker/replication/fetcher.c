@@ -312,7 +312,7 @@ static void frame_begin(struct fsession *s, struct kbuf *b, int16_t api, int16_t
     const char *client_id = s->th->f->client_id;
     struct khdr_req h = {api, version, ++s->corr, {client_id, (int32_t)strlen(client_id)}};
     khdr_frame_begin(b);
-    khdr_put_req(b, khdr_req_version(false), &h);
+    khdr_put_req(b, khdr_req_version(api, version), &h);
 }
 
 static bool sent_push(struct fsession *s, struct fpart *fp)
@@ -867,8 +867,9 @@ static void session_read_cb(struct bufferevent *bev, void *arg)
     int32_t corr = 0;
     if (frame)
         kslice_init(&resp, frame + 4, (size_t)size);
-    if (!frame || !khdr_get_resp(&resp, khdr_resp_version(s->inflight_api, false), &corr) ||
-        corr != s->corr) {
+    int16_t version = s->inflight_api == API_FETCH ? FETCH_VERSION : OFLE_VERSION;
+    int hv = khdr_resp_version(s->inflight_api, version);
+    if (!frame || !khdr_get_resp(&resp, hv, &corr) || corr != s->corr) {
         session_fail(s, frame ? "wrong correlation id" : "out of memory");
         session_kick(s);
         return;

@@ -114,7 +114,7 @@ Test(kheader, request_read_as_v1_then_tags)
     kslice_init(&s, b.data, b.len);
     cr_assert(khdr_get_req(&s, 1, &h));
     cr_assert_eq(kslice_remaining(&s), 2); /* the tag section is still there */
-    cr_assert(khdr_get_req_tags(&s, khdr_req_version(true)));
+    cr_assert(khdr_get_req_tags(&s, khdr_req_version(API_FETCH, 12)));
     cr_assert_eq(kslice_remaining(&s), 1);
     cr_assert_eq(*kslice_cur(&s), 0x99);
     kbuf_destroy(&b);
@@ -277,12 +277,15 @@ Test(kheader, response_prefix_matches_the_encoder)
 
 Test(kheader, header_version_rule)
 {
-    cr_assert_eq(khdr_req_version(false), 1);
-    cr_assert_eq(khdr_req_version(true), 2);
-    cr_assert_eq(khdr_resp_version(API_FETCH, false), 0);
-    cr_assert_eq(khdr_resp_version(API_FETCH, true), 1);
-    cr_assert_eq(khdr_resp_version(API_API_VERSIONS, true), 0);
-    cr_assert_eq(khdr_resp_version(API_API_VERSIONS, false), 0);
+    cr_assert_eq(khdr_req_version(API_FETCH, 11), 1);
+    cr_assert_eq(khdr_req_version(API_FETCH, 12), 2);
+    cr_assert_eq(khdr_resp_version(API_FETCH, 11), 0);
+    cr_assert_eq(khdr_resp_version(API_FETCH, 12), 1);
+    cr_assert_eq(khdr_req_version(API_API_VERSIONS, 3), 2);
+    cr_assert_eq(khdr_resp_version(API_API_VERSIONS, 3), 0); /* always v0 */
+    cr_assert_eq(khdr_resp_version(API_API_VERSIONS, 0), 0);
+    cr_assert_eq(khdr_req_version(RPC_LEADER_AND_ISR, 0), 1);
+    cr_assert_eq(khdr_resp_version(RPC_LEADER_AND_ISR, 0), 0);
 }
 
 Test(kheader, api_key_names_and_control_range)
@@ -299,4 +302,22 @@ Test(kheader, api_key_names_and_control_range)
     cr_assert_not(api_key_is_control(9999));
     cr_assert_not(api_key_is_control(10005));
     cr_assert_not(api_key_is_control(API_METADATA));
+}
+
+Test(kheader, first_flexible_versions)
+{
+    cr_assert_eq(api_flex_version(API_PRODUCE), 9);
+    cr_assert_eq(api_flex_version(API_FETCH), 12);
+    cr_assert_eq(api_flex_version(API_API_VERSIONS), 3);
+    cr_assert_eq(api_flex_version(API_INCREMENTAL_ALTER_CONFIGS), 1);
+    cr_assert_eq(api_flex_version(RPC_LEADER_AND_ISR), -1);
+    cr_assert_eq(api_flex_version(4), -1);
+    cr_assert_not(api_is_flexible(API_FETCH, 11));
+    cr_assert(api_is_flexible(API_FETCH, 12));
+    cr_assert_not(api_is_flexible(API_OFFSET_FOR_LEADER_EPOCH, 3));
+    cr_assert(api_is_flexible(API_OFFSET_FOR_LEADER_EPOCH, 4));
+    cr_assert(api_is_flexible(API_ELECT_LEADERS, 2));
+    cr_assert_not(api_is_flexible(API_ELECT_LEADERS, 1));
+    cr_assert_not(api_is_flexible(RPC_ALTER_ISR, 0));
+    cr_assert_not(api_is_flexible(RPC_ALTER_ISR, 100));
 }

@@ -35,7 +35,6 @@
 #include "common/kwire.h"
 
 #define CLUSTER_TIMEOUT_MS 5000
-#define CLUSTER_API_METADATA 3
 
 static const struct cli_opt cluster_info_opts[] = {
     {"json", 'j', false, 1},
@@ -119,7 +118,7 @@ static void cluster_fetch_racks(const struct cli *cli, struct cluster_view *v)
     kw_put_array_len(&body, false, 0); /* no topics: brokers only */
     int rc = kraw_connect(&k, b->host, b->port, CLUSTER_TIMEOUT_MS);
     if (rc == KRAW_OK)
-        rc = kraw_call(&k, CLUSTER_API_METADATA, 1, false, &body, &resp, &len);
+        rc = kraw_call(&k, API_METADATA, 1, &body, &resp, &len);
     if (rc == KRAW_OK)
         cluster_parse_racks(v, resp, len);
     else if (cli->verbose > 0)

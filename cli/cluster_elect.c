@@ -42,9 +42,7 @@
 #include "common/names.h"
 #include "common/vec.h"
 
-#define ELECT_API_KEY 43
 #define ELECT_MAX_VERSION 2
-#define ELECT_FLEX_VERSION 2
 #define ELECT_DEFAULT_TIMEOUT_MS 30000
 #define ELECT_CONTROLLER_WAIT_MS 5000
 
@@ -128,7 +126,7 @@ static int elect_opt(void *ctx, int id, const char *val)
 static void elect_encode(struct kbuf *body, int16_t version, const struct elect_args *a,
                          const struct rd_kafka_metadata_topic *t)
 {
-    bool flex = version >= ELECT_FLEX_VERSION;
+    bool flex = api_is_flexible(API_ELECT_LEADERS, version);
     if (version >= 1)
         kbuf_put_u8(body, (uint8_t)a->type); /* election_type */
     if (t == NULL) {
@@ -186,7 +184,7 @@ static bool elect_decode_topic(struct kslice *s, bool flex, struct elect_result 
 static bool elect_decode(const uint8_t *p, size_t len, int16_t version, int16_t *top_err,
                          struct elect_result **res, int *n)
 {
-    bool flex = version >= ELECT_FLEX_VERSION;
+    bool flex = api_is_flexible(API_ELECT_LEADERS, version);
     struct kslice s;
     size_t cap = 0;
     kslice_init(&s, p, len);
@@ -266,7 +264,7 @@ static int elect_send(const struct elect_args *a, const struct rd_kafka_metadata
         cli_fail("%s", k.reason);
         goto out;
     }
-    int krc = kraw_api_max_version(&k, ELECT_API_KEY, &max);
+    int krc = kraw_api_max_version(&k, API_ELECT_LEADERS, &max);
     if (krc != KRAW_OK) {
         cli_fail("ApiVersions failed: %s", k.reason);
         goto out;
@@ -283,8 +281,7 @@ static int elect_send(const struct elect_args *a, const struct rd_kafka_metadata
         goto out;
     }
     elect_encode(&body, version, a, t);
-    krc = kraw_call(&k, ELECT_API_KEY, version, version >= ELECT_FLEX_VERSION, &body, &resp,
-                    &len);
+    krc = kraw_call(&k, API_ELECT_LEADERS, version, &body, &resp, &len);
     if (krc == KRAW_CLOSED) {
         elect_unsupported(b->id, &k, "closed the connection on the request");
         goto out;

@@ -21,11 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/api_keys.h"
+#include "common/kheader.h"
 #include "common/kwire.h"
 
 #define KRAW_CLIENT_ID "gregor-cli"
 #define KRAW_MAX_RESPONSE (64 * 1024 * 1024)
-#define KRAW_API_VERSIONS 18
 
 static int64_t kraw_now_ms(void)
 {
@@ -169,19 +170,17 @@ static int kraw_read_all(struct kraw *k, uint8_t *p, size_t n, int64_t deadline)
     return KRAW_OK;
 }
 
-/* Builds size + header + body into frame (initialised by the caller). */
-static void kraw_frame(struct kraw *k, struct kbuf *frame, int16_t api_key, int16_t version,
-                       bool flex, const struct kbuf *body)
+/* Builds size + header + body into frame (initialised by the caller).
+ * Returns KERR_NONE, KERR__NOMEM or KERR__INVALID (frame too large). */
+static kerr_t kraw_frame(struct kraw *k, struct kbuf *frame, int16_t api_key, int16_t version,
+                         const struct kbuf *body)
 {
-    size_t at = kbuf_skip(frame, 4);
-    kbuf_put_i16(frame, api_key);
-    kbuf_put_i16(frame, version);
-    kbuf_put_i32(frame, k->corr);
-    kw_put_str(frame, false, KRAW_CLIENT_ID); /* client_id keeps INT16 length */
-    kw_put_tags(frame, flex);
+    struct khdr_req h = {api_key, version, k->corr, {KRAW_CLIENT_ID, sizeof(KRAW_CLIENT_ID) - 1}};
+    size_t at = khdr_frame_begin(frame);
+    khdr_put_req(frame, khdr_req_version(api_key, version), &h);
     if (body && body->len > 0)
         kbuf_put(frame, body->data, body->len);
-    kbuf_patch_i32(frame, at, (int32_t)(frame->len - 4));
+    return khdr_frame_end(frame, at, INT32_MAX);
 }
 
 /* Reads one response frame; on KRAW_OK *data (new) holds *len bytes. */
@@ -207,7 +206,7 @@ static int kraw_read_frame(struct kraw *k, int64_t deadline, uint8_t **data, siz
     return KRAW_OK;
 }
 
-int kraw_call(struct kraw *k, int16_t api_key, int16_t version, bool flex,
+int kraw_call(struct kraw *k, int16_t api_key, int16_t version,
               const struct kbuf *body, uint8_t **resp, size_t *resp_len)
 {
     struct kbuf frame;
@@ -218,10 +217,11 @@ int kraw_call(struct kraw *k, int16_t api_key, int16_t version, bool flex,
     if (k->fd < 0)
         return kraw_fail(k, KRAW_ERR, "%s: not connected", k->addr);
     kbuf_init(&frame);
-    kraw_frame(k, &frame, api_key, version, flex, body);
+    kerr_t err = kraw_frame(k, &frame, api_key, version, body);
     k->corr++;
-    int rc = frame.oom ? kraw_fail(k, KRAW_ERR, "%s: out of memory", k->addr)
-                       : kraw_write_all(k, frame.data, frame.len, deadline);
+    int rc = err ? kraw_fail(k, KRAW_ERR, "%s: %s", k->addr,
+                             err == KERR__NOMEM ? "out of memory" : "request too large")
+                 : kraw_write_all(k, frame.data, frame.len, deadline);
     kbuf_destroy(&frame);
     if (rc == KRAW_OK)
         rc = kraw_read_frame(k, deadline, &data, &len);
@@ -229,10 +229,8 @@ int kraw_call(struct kraw *k, int16_t api_key, int16_t version, bool flex,
         return rc;
     struct kslice s;
     kslice_init(&s, data, len);
-    int32_t got = kslice_i32(&s);
-    /* ApiVersions answers with response header v0 even when flexible. */
-    kw_skip_tags(&s, flex && api_key != KRAW_API_VERSIONS);
-    if (!kslice_ok(&s) || got != corr) {
+    int32_t got = 0;
+    if (!khdr_get_resp(&s, khdr_resp_version(api_key, version), &got) || got != corr) {
         free(data);
         return kraw_fail(k, KRAW_ERR, "%s: response with a wrong correlation id", k->addr);
     }
@@ -247,7 +245,7 @@ int kraw_api_max_version(struct kraw *k, int16_t api_key, int16_t *max_version)
     uint8_t *resp = NULL;
     size_t len = 0;
     *max_version = -1;
-    int rc = kraw_call(k, KRAW_API_VERSIONS, 0, false, NULL, &resp, &len);
+    int rc = kraw_call(k, API_API_VERSIONS, 0, NULL, &resp, &len);
     if (rc != KRAW_OK)
         return rc;
     struct kslice s;

@@ -3,12 +3,11 @@
  * librdkafka 2.0.2 has no API for (ElectLeaders, Metadata fields it drops
  * such as a broker's rack). One TCP connection, one request in flight.
  *
- * Framing (docs/protocol.md §1): int32 size, then the request header
- * v1 (api_key, api_version, correlation_id, client_id INT16 string) or v2
- * (v1 + empty tagged fields) for flexible versions, then the body encoded by
- * the caller with common/kwire.h. The response header is read and checked
- * here (correlation id; tagged fields when the response is flexible) and
- * only the body is handed back.
+ * Framing: int32 size, then the request header (common/kheader.h) v1, or
+ * v2 for flexible versions (common/api_keys.h api_is_flexible()), then the body encoded by the caller with
+ * common/kwire.h. The response header (version by khdr_resp_version()) is
+ * read and checked here and only the body is handed back. API keys are
+ * common/api_keys.h.
  *
  * Threads: a struct kraw belongs to one thread. Errors are printed by the
  * caller; kraw only fills a short reason string.
@@ -20,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/api_keys.h"
 #include "common/buf.h"
 
 /* Results of kraw_connect() / kraw_call(). */
@@ -42,13 +42,14 @@ struct kraw {
 int kraw_connect(struct kraw *k, const char *host, int port, int timeout_ms);
 
 /*
- * Sends one request (api_key, version; `flex` selects request header v2
- * and a flexible response header) with `body` (borrowed) and waits for its
+ * Sends one request (api_key, version; the header versions follow
+ * khdr_req_version() and khdr_resp_version()) with `body` (borrowed; the
+ * caller encodes it flexibly when api_is_flexible()) and waits for its
  * response. On KRAW_OK *resp is new (free() it) and holds *resp_len bytes
  * of the response body, after the header. KRAW_CLOSED when the peer closed
  * the connection before a full answer arrived; KRAW_ERR otherwise.
  */
-int kraw_call(struct kraw *k, int16_t api_key, int16_t version, bool flex,
+int kraw_call(struct kraw *k, int16_t api_key, int16_t version,
               const struct kbuf *body, uint8_t **resp, size_t *resp_len);
 
 /*

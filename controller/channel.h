@@ -87,7 +87,7 @@ struct channel *channel_new(struct event_base *base, int32_t dest_id, const char
  * returns (the remaining requests still get KERR__CLOSE). */
 void channel_free(struct channel *ch);
 
-/* Queues a request: api_key is one of enum rpc_api_key, body/len the packed
+/* Queues a request: api_key is a control key (RPC_*, common/api_keys.h), body/len the packed
  * protobuf request (borrowed: copied before returning). cb(arg, ...) runs
  * exactly once, later (see channel_reply_cb). */
 void channel_send(struct channel *ch, int16_t api_key, const uint8_t *body, size_t len,

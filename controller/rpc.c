@@ -6,8 +6,14 @@
  * of each frame is the protobuf-c packing of one message of
  * proto/control.proto; this file is the only user of the generated types.
  *
- * How the codecs keep protobuf-c inside this file (docs/architecture.md §11):
- *   encode: the caller's plain struct is mirrored into protobuf-c structs
+ * One generic codec serves every message: a table per plain struct lists
+ * its members (each named like its protobuf field, which the table finds
+ * through the message's ProtobufCMessageDescriptor) with their kind (int,
+ * error code, string, int array, array of parts). A new control message
+ * costs its plain struct in rpc.h, one table line per field and one
+ * RPC_MESSAGE_FUNCS() line here. protobuf-c stays inside this file
+ * (docs/architecture.md §11):
+ *   encode: the caller's plain struct is mirrored into protobuf-c messages
  *           allocated from a local arena (strings and int arrays are
  *           borrowed, not copied), packed into the caller's kbuf, and the
  *           arena is freed before returning.
@@ -15,7 +21,7 @@
  *           the plain struct, with memory from an arena whose chunks become
  *           the struct's `mem`; the protobuf-c tree is freed at once.
  * The arena (struct rpc_mem chain) has sticky failure flags, so the copy
- * helpers need no error paths: the caller checks once at the end.
+ * code needs no error paths: the caller checks once at the end.
  *
  * Threads: no shared state; any thread.
  */
@@ -217,48 +223,37 @@ static kerr_t dec_finish(struct rpc_arena *a, void *m, size_t size, struct rpc_m
 
 /* ---- API keys and framing ------------------------------------------------ */
 
-static const char *const rpc_names[] = {
-    "LeaderAndIsr", "UpdateMetadata", "StopReplica", "AlterIsr", "ControlledShutdown",
-};
-
 bool rpc_is_api_key(int api_key)
 {
-    return api_key >= RPC_API_KEY_FIRST && api_key <= RPC_API_KEY_LAST;
+    return api_key_is_control(api_key);
 }
 
 const char *rpc_api_name(int api_key)
 {
-    if (!rpc_is_api_key(api_key))
-        return "Unknown";
-    return rpc_names[api_key - RPC_API_KEY_FIRST];
+    return api_key_is_control(api_key) ? api_key_name(api_key) : "Unknown";
 }
 
 kerr_t rpc_request_frame(struct kbuf *out, int16_t api_key, int32_t correlation_id,
                          const char *client_id, const void *body, size_t len)
 {
     size_t id_len = client_id ? strlen(client_id) : 0;
-    if (id_len > INT16_MAX || len > RPC_MAX_FRAME)
+    if (id_len > INT16_MAX || len > RPC_MAX_FRAME || 2 + 2 + 4 + 2 + id_len + len > RPC_MAX_FRAME)
         return KERR__INVALID;
-    size_t total = 2 + 2 + 4 + 2 + id_len + len;
-    if (total > RPC_MAX_FRAME)
-        return KERR__INVALID;
-    kbuf_put_i32(out, (int32_t)total);
-    kbuf_put_i16(out, api_key);
-    kbuf_put_i16(out, RPC_API_VERSION);
-    kbuf_put_i32(out, correlation_id);
-    kw_put_nstr(out, false, client_id);
+    struct khdr_req h = {api_key, RPC_API_VERSION, correlation_id, {client_id, (int32_t)id_len}};
+    size_t at = khdr_frame_begin(out);
+    khdr_put_req(out, 1, &h);
     kbuf_put(out, body, len);
-    return out->oom ? KERR__NOMEM : KERR_NONE;
+    return khdr_frame_end(out, at, RPC_MAX_FRAME);
 }
 
 kerr_t rpc_response_frame(struct kbuf *out, int32_t correlation_id, const void *body, size_t len)
 {
     if (len > RPC_MAX_FRAME - 4)
         return KERR__INVALID;
-    kbuf_put_i32(out, (int32_t)(4 + len));
-    kbuf_put_i32(out, correlation_id);
+    size_t at = khdr_frame_begin(out);
+    khdr_put_resp(out, 0, correlation_id);
     kbuf_put(out, body, len);
-    return out->oom ? KERR__NOMEM : KERR_NONE;
+    return khdr_frame_end(out, at, RPC_MAX_FRAME);
 }
 
 kerr_t rpc_frame_size(const uint8_t *p, size_t avail, size_t max, size_t *frame_len)
@@ -272,16 +267,12 @@ kerr_t rpc_frame_size(const uint8_t *p, size_t avail, size_t max, size_t *frame_
     return avail - 4 < (size_t)size ? KERR__AGAIN : KERR_NONE;
 }
 
-kerr_t rpc_request_parse(const uint8_t *frame, size_t len, struct rpc_request_header *hdr,
+kerr_t rpc_request_parse(const uint8_t *frame, size_t len, struct khdr_req *hdr,
                          const uint8_t **body, size_t *body_len)
 {
     struct kslice s;
     kslice_init(&s, frame, len);
-    hdr->api_key = kslice_i16(&s);
-    hdr->api_version = kslice_i16(&s);
-    hdr->correlation_id = kslice_i32(&s);
-    hdr->client_id = kw_get_str(&s, false);
-    if (!kslice_ok(&s))
+    if (!khdr_get_req(&s, 1, hdr))
         return KERR__CORRUPT;
     *body = kslice_cur(&s);
     *body_len = kslice_remaining(&s);
@@ -291,615 +282,342 @@ kerr_t rpc_request_parse(const uint8_t *frame, size_t len, struct rpc_request_he
 kerr_t rpc_response_parse(const uint8_t *frame, size_t len, int32_t *correlation_id,
                           const uint8_t **body, size_t *body_len)
 {
-    if (len < 4)
+    struct kslice s;
+    kslice_init(&s, frame, len);
+    if (!khdr_get_resp(&s, 0, correlation_id))
         return KERR__CORRUPT;
-    *correlation_id = (int32_t)be32_load(frame);
-    *body = frame + 4;
-    *body_len = len - 4;
+    *body = kslice_cur(&s);
+    *body_len = kslice_remaining(&s);
     return KERR_NONE;
 }
 
-/* ---- message parts: plain struct <-> protobuf-c ---------------------------- */
+/* ---- generic codec: plain struct <-> protobuf-c, driven by tables ---------- */
 
-typedef Gregor__Control__PartitionLeaderState PbState;
-typedef Gregor__Control__LiveLeader PbLeader;
-typedef Gregor__Control__PartitionError PbPartErr;
-typedef Gregor__Control__TopicPartition PbTp;
-typedef Gregor__Control__Endpoint PbEndpoint;
-typedef Gregor__Control__LiveBroker PbBroker;
-typedef Gregor__Control__AlterIsrPartition PbProposal;
-typedef Gregor__Control__AlterIsrPartitionResult PbResult;
+/* How one member of a plain struct maps to the protobuf field of the same
+ * name in its message of proto/control.proto. */
+enum rpc_kind {
+    RK_I32,  /* int32_t <-> int32 */
+    RK_I64,  /* int64_t <-> int64 */
+    RK_BOOL, /* bool <-> bool */
+    RK_ERR,  /* int16_t error code <-> int32 (outside int16: corrupt) */
+    RK_STR,  /* const char * <-> string (NULL encodes as "", decodes as a copy) */
+    RK_I32S, /* int n_<m> + const int32_t *<m> <-> repeated int32 */
+    RK_MSGS, /* int n_<m> + const struct ... *<m> <-> repeated message */
+};
 
-/* Allocates n protobuf-c items, each initialised from *init, and the
- * pointer array protobuf-c wants; returns the pointer array. */
-static void **enc_items(struct rpc_arena *a, size_t n, const void *init, size_t size)
+struct rpc_type;
+
+struct rpc_field {
+    const char *name;           /* member name == protobuf field name */
+    enum rpc_kind kind;
+    size_t off;                 /* offset of the member in the plain struct */
+    size_t n_off;               /* RK_I32S, RK_MSGS: offset of the int count n_<name> */
+    const struct rpc_type *sub; /* RK_MSGS: the element type */
+};
+
+/* A plain struct and its protobuf-c message. */
+struct rpc_type {
+    const ProtobufCMessageDescriptor *pb;
+    size_t size;    /* sizeof the plain struct */
+    size_t mem_off; /* a whole message: offset of its `mem`; a part: 0 */
+    size_t n_fields;
+    const struct rpc_field *fields;
+};
+
+/* offsetof(S, m), failing to compile unless the member has `size` bytes. */
+#define RPC_OFF(S, m, size) \
+    (offsetof(S, m) + 0 * sizeof(char[sizeof(((S *)0)->m) == (size) ? 1 : -1]))
+#define F_I32(S, m) {#m, RK_I32, RPC_OFF(S, m, 4), 0, NULL}
+#define F_I64(S, m) {#m, RK_I64, RPC_OFF(S, m, 8), 0, NULL}
+#define F_BOOL(S, m) {#m, RK_BOOL, RPC_OFF(S, m, sizeof(bool)), 0, NULL}
+#define F_ERR(S, m) {#m, RK_ERR, RPC_OFF(S, m, 2), 0, NULL}
+#define F_STR(S, m) {#m, RK_STR, RPC_OFF(S, m, sizeof(char *)), 0, NULL}
+#define F_I32S(S, m) \
+    {#m, RK_I32S, RPC_OFF(S, m, sizeof(int32_t *)), RPC_OFF(S, n_##m, sizeof(int)), NULL}
+#define F_MSGS(S, m, type) \
+    {#m, RK_MSGS, RPC_OFF(S, m, sizeof(void *)), RPC_OFF(S, n_##m, sizeof(int)), &type}
+#define RPC_PART(desc, S, fields) {&desc, sizeof(S), 0, ARRAY_LEN(fields), fields}
+#define RPC_MESSAGE(desc, S, fields) \
+    {&desc, sizeof(S), offsetof(S, mem), ARRAY_LEN(fields), fields}
+
+/* The protobuf field a table entry names; a table that names a field of
+ * another type or one control.proto lacks is a bug found by any use. */
+static const ProtobufCFieldDescriptor *field_desc(const struct rpc_type *t,
+                                                  const struct rpc_field *f)
 {
-    void **ptrs = arena_array(a, n, sizeof(*ptrs));
-    unsigned char *items = arena_array(a, n, size);
-    if (!ptrs || !items)
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field_by_name(t->pb, f->name);
+    KASSERT(fd != NULL);
+    static const ProtobufCType pb_type[] = {
+        [RK_I32] = PROTOBUF_C_TYPE_INT32, [RK_I64] = PROTOBUF_C_TYPE_INT64,
+        [RK_BOOL] = PROTOBUF_C_TYPE_BOOL, [RK_ERR] = PROTOBUF_C_TYPE_INT32,
+        [RK_STR] = PROTOBUF_C_TYPE_STRING, [RK_I32S] = PROTOBUF_C_TYPE_INT32,
+        [RK_MSGS] = PROTOBUF_C_TYPE_MESSAGE,
+    };
+    bool repeated = f->kind == RK_I32S || f->kind == RK_MSGS;
+    KASSERT(fd->type == pb_type[f->kind]);
+    KASSERT((fd->label == PROTOBUF_C_LABEL_REPEATED) == repeated);
+    KASSERT(f->kind != RK_MSGS || fd->descriptor == f->sub->pb);
+    return fd;
+}
+
+/* Builds the protobuf-c message of plain struct src in the arena. Strings
+ * and int arrays are borrowed from src. NULL when the arena failed. */
+static ProtobufCMessage *enc_msg(struct rpc_arena *a, const struct rpc_type *t,
+                                 const unsigned char *src)
+{
+    ProtobufCMessage *msg = arena_alloc(a, t->pb->sizeof_message);
+    if (!msg)
         return NULL;
-    for (size_t i = 0; i < n; i++) {
-        ptrs[i] = items + i * size;
-        memcpy(ptrs[i], init, size);
+    protobuf_c_message_init(t->pb, msg);
+    unsigned char *dst = (unsigned char *)msg;
+    for (size_t i = 0; i < t->n_fields; i++) {
+        const struct rpc_field *f = &t->fields[i];
+        const ProtobufCFieldDescriptor *fd = field_desc(t, f);
+        const void *from = src + f->off;
+        void *to = dst + fd->offset;
+        switch (f->kind) {
+        case RK_I32: *(int32_t *)to = *(const int32_t *)from; break;
+        case RK_I64: *(int64_t *)to = *(const int64_t *)from; break;
+        case RK_BOOL: *(protobuf_c_boolean *)to = *(const bool *)from; break;
+        case RK_ERR: *(int32_t *)to = *(const int16_t *)from; break;
+        case RK_STR: *(char **)to = enc_str(*(const char *const *)from); break;
+        case RK_I32S:
+            *(int32_t **)to = enc_ints(a, *(const int32_t *const *)from,
+                                       *(const int *)(src + f->n_off),
+                                       (size_t *)(dst + fd->quantifier_offset));
+            break;
+        case RK_MSGS: {
+            int n = *(const int *)(src + f->n_off);
+            const unsigned char *items;
+            memcpy(&items, from, sizeof(items));
+            if (!enc_array_ok(a, items, n))
+                break;
+            ProtobufCMessage **ptrs = arena_array(a, (size_t)n, sizeof(*ptrs));
+            for (int j = 0; ptrs && j < n; j++)
+                if (!(ptrs[j] = enc_msg(a, f->sub, items + (size_t)j * f->sub->size)))
+                    ptrs = NULL;
+            if (ptrs) {
+                *(size_t *)(dst + fd->quantifier_offset) = (size_t)n;
+                memcpy(to, &ptrs, sizeof(ptrs));
+            }
+            break;
+        }
+        }
     }
-    return ptrs;
+    return msg;
 }
 
-static PbState **enc_states(struct rpc_arena *a, const struct rpc_partition_state *v, int n,
-                            size_t *n_out)
+/* Fills plain struct dst (zeroed) from msg, copying into the arena. */
+static void dec_msg(struct rpc_arena *a, const struct rpc_type *t, const ProtobufCMessage *msg,
+                    unsigned char *dst)
 {
-    static const PbState init = GREGOR__CONTROL__PARTITION_LEADER_STATE__INIT;
-    *n_out = 0;
-    if (!enc_array_ok(a, v, n))
-        return NULL;
-    PbState **pb = (PbState **)enc_items(a, (size_t)n, &init, sizeof(init));
-    for (int i = 0; pb && i < n; i++) {
-        pb[i]->topic = enc_str(v[i].topic);
-        pb[i]->partition = v[i].partition;
-        pb[i]->leader = v[i].leader;
-        pb[i]->leader_epoch = v[i].leader_epoch;
-        pb[i]->isr = enc_ints(a, v[i].isr, v[i].n_isr, &pb[i]->n_isr);
-        pb[i]->replicas = enc_ints(a, v[i].replicas, v[i].n_replicas, &pb[i]->n_replicas);
-        pb[i]->partition_epoch = v[i].partition_epoch;
-        pb[i]->is_new = v[i].is_new;
+    const unsigned char *src = (const unsigned char *)msg;
+    for (size_t i = 0; i < t->n_fields; i++) {
+        const struct rpc_field *f = &t->fields[i];
+        const ProtobufCFieldDescriptor *fd = field_desc(t, f);
+        const void *from = src + fd->offset;
+        void *to = dst + f->off;
+        switch (f->kind) {
+        case RK_I32: *(int32_t *)to = *(const int32_t *)from; break;
+        case RK_I64: *(int64_t *)to = *(const int64_t *)from; break;
+        case RK_BOOL: *(bool *)to = *(const protobuf_c_boolean *)from != 0; break;
+        case RK_ERR: *(int16_t *)to = dec_error_code(a, *(const int32_t *)from); break;
+        case RK_STR: *(const char **)to = arena_strdup(a, *(char *const *)from); break;
+        case RK_I32S:
+            *(const int32_t **)to = dec_ints(a, *(int32_t *const *)from,
+                                             *(const size_t *)(src + fd->quantifier_offset),
+                                             (int *)(dst + f->n_off));
+            break;
+        case RK_MSGS: {
+            int n = dec_count(a, *(const size_t *)(src + fd->quantifier_offset));
+            ProtobufCMessage *const *items;
+            memcpy(&items, from, sizeof(items));
+            unsigned char *v = arena_array(a, (size_t)n, f->sub->size);
+            if (v)
+                memset(v, 0, (size_t)n * f->sub->size);
+            for (int j = 0; v && j < n; j++)
+                dec_msg(a, f->sub, items[j], v + (size_t)j * f->sub->size);
+            *(int *)(dst + f->n_off) = n;
+            memcpy(to, &v, sizeof(v));
+            break;
+        }
+        }
     }
-    *n_out = pb ? (size_t)n : 0;
-    return pb;
 }
 
-static const struct rpc_partition_state *dec_states(struct rpc_arena *a, PbState *const *pb,
-                                                    size_t n, int *n_out)
-{
-    *n_out = dec_count(a, n);
-    struct rpc_partition_state *v = arena_array(a, (size_t)*n_out, sizeof(*v));
-    for (int i = 0; v && i < *n_out; i++) {
-        v[i].topic = arena_strdup(a, pb[i]->topic);
-        v[i].partition = pb[i]->partition;
-        v[i].leader = pb[i]->leader;
-        v[i].leader_epoch = pb[i]->leader_epoch;
-        v[i].isr = dec_ints(a, pb[i]->isr, pb[i]->n_isr, &v[i].n_isr);
-        v[i].replicas = dec_ints(a, pb[i]->replicas, pb[i]->n_replicas, &v[i].n_replicas);
-        v[i].partition_epoch = pb[i]->partition_epoch;
-        v[i].is_new = pb[i]->is_new;
-    }
-    return v;
-}
-
-static PbLeader **enc_leaders(struct rpc_arena *a, const struct rpc_live_leader *v, int n,
-                              size_t *n_out)
-{
-    static const PbLeader init = GREGOR__CONTROL__LIVE_LEADER__INIT;
-    *n_out = 0;
-    if (!enc_array_ok(a, v, n))
-        return NULL;
-    PbLeader **pb = (PbLeader **)enc_items(a, (size_t)n, &init, sizeof(init));
-    for (int i = 0; pb && i < n; i++) {
-        pb[i]->id = v[i].id;
-        pb[i]->host = enc_str(v[i].host);
-        pb[i]->port = v[i].port;
-    }
-    *n_out = pb ? (size_t)n : 0;
-    return pb;
-}
-
-static const struct rpc_live_leader *dec_leaders(struct rpc_arena *a, PbLeader *const *pb,
-                                                 size_t n, int *n_out)
-{
-    *n_out = dec_count(a, n);
-    struct rpc_live_leader *v = arena_array(a, (size_t)*n_out, sizeof(*v));
-    for (int i = 0; v && i < *n_out; i++) {
-        v[i].id = pb[i]->id;
-        v[i].host = arena_strdup(a, pb[i]->host);
-        v[i].port = pb[i]->port;
-    }
-    return v;
-}
-
-static PbPartErr **enc_part_errors(struct rpc_arena *a, const struct rpc_partition_error *v,
-                                   int n, size_t *n_out)
-{
-    static const PbPartErr init = GREGOR__CONTROL__PARTITION_ERROR__INIT;
-    *n_out = 0;
-    if (!enc_array_ok(a, v, n))
-        return NULL;
-    PbPartErr **pb = (PbPartErr **)enc_items(a, (size_t)n, &init, sizeof(init));
-    for (int i = 0; pb && i < n; i++) {
-        pb[i]->topic = enc_str(v[i].topic);
-        pb[i]->partition = v[i].partition;
-        pb[i]->error_code = v[i].error_code;
-    }
-    *n_out = pb ? (size_t)n : 0;
-    return pb;
-}
-
-static const struct rpc_partition_error *dec_part_errors(struct rpc_arena *a,
-                                                         PbPartErr *const *pb, size_t n,
-                                                         int *n_out)
-{
-    *n_out = dec_count(a, n);
-    struct rpc_partition_error *v = arena_array(a, (size_t)*n_out, sizeof(*v));
-    for (int i = 0; v && i < *n_out; i++) {
-        v[i].topic = arena_strdup(a, pb[i]->topic);
-        v[i].partition = pb[i]->partition;
-        v[i].error_code = dec_error_code(a, pb[i]->error_code);
-    }
-    return v;
-}
-
-static PbTp **enc_tps(struct rpc_arena *a, const struct rpc_topic_partition *v, int n,
-                      size_t *n_out)
-{
-    static const PbTp init = GREGOR__CONTROL__TOPIC_PARTITION__INIT;
-    *n_out = 0;
-    if (!enc_array_ok(a, v, n))
-        return NULL;
-    PbTp **pb = (PbTp **)enc_items(a, (size_t)n, &init, sizeof(init));
-    for (int i = 0; pb && i < n; i++) {
-        pb[i]->topic = enc_str(v[i].topic);
-        pb[i]->partition = v[i].partition;
-        pb[i]->leader_epoch = v[i].leader_epoch;
-    }
-    *n_out = pb ? (size_t)n : 0;
-    return pb;
-}
-
-static const struct rpc_topic_partition *dec_tps(struct rpc_arena *a, PbTp *const *pb,
-                                                 size_t n, int *n_out)
-{
-    *n_out = dec_count(a, n);
-    struct rpc_topic_partition *v = arena_array(a, (size_t)*n_out, sizeof(*v));
-    for (int i = 0; v && i < *n_out; i++) {
-        v[i].topic = arena_strdup(a, pb[i]->topic);
-        v[i].partition = pb[i]->partition;
-        v[i].leader_epoch = pb[i]->leader_epoch;
-    }
-    return v;
-}
-
-static PbEndpoint **enc_endpoints(struct rpc_arena *a, const struct rpc_endpoint *v, int n,
-                                  size_t *n_out)
-{
-    static const PbEndpoint init = GREGOR__CONTROL__ENDPOINT__INIT;
-    *n_out = 0;
-    if (!enc_array_ok(a, v, n))
-        return NULL;
-    PbEndpoint **pb = (PbEndpoint **)enc_items(a, (size_t)n, &init, sizeof(init));
-    for (int i = 0; pb && i < n; i++) {
-        pb[i]->listener = enc_str(v[i].listener);
-        pb[i]->host = enc_str(v[i].host);
-        pb[i]->port = v[i].port;
-        pb[i]->security_protocol = enc_str(v[i].security_protocol);
-    }
-    *n_out = pb ? (size_t)n : 0;
-    return pb;
-}
-
-static const struct rpc_endpoint *dec_endpoints(struct rpc_arena *a, PbEndpoint *const *pb,
-                                                size_t n, int *n_out)
-{
-    *n_out = dec_count(a, n);
-    struct rpc_endpoint *v = arena_array(a, (size_t)*n_out, sizeof(*v));
-    for (int i = 0; v && i < *n_out; i++) {
-        v[i].listener = arena_strdup(a, pb[i]->listener);
-        v[i].host = arena_strdup(a, pb[i]->host);
-        v[i].port = pb[i]->port;
-        v[i].security_protocol = arena_strdup(a, pb[i]->security_protocol);
-    }
-    return v;
-}
-
-static PbBroker **enc_brokers(struct rpc_arena *a, const struct rpc_live_broker *v, int n,
-                              size_t *n_out)
-{
-    static const PbBroker init = GREGOR__CONTROL__LIVE_BROKER__INIT;
-    *n_out = 0;
-    if (!enc_array_ok(a, v, n))
-        return NULL;
-    PbBroker **pb = (PbBroker **)enc_items(a, (size_t)n, &init, sizeof(init));
-    for (int i = 0; pb && i < n; i++) {
-        pb[i]->id = v[i].id;
-        pb[i]->rack = enc_str(v[i].rack);
-        pb[i]->endpoints = enc_endpoints(a, v[i].endpoints, v[i].n_endpoints,
-                                         &pb[i]->n_endpoints);
-    }
-    *n_out = pb ? (size_t)n : 0;
-    return pb;
-}
-
-static const struct rpc_live_broker *dec_brokers(struct rpc_arena *a, PbBroker *const *pb,
-                                                 size_t n, int *n_out)
-{
-    *n_out = dec_count(a, n);
-    struct rpc_live_broker *v = arena_array(a, (size_t)*n_out, sizeof(*v));
-    for (int i = 0; v && i < *n_out; i++) {
-        v[i].id = pb[i]->id;
-        v[i].rack = arena_strdup(a, pb[i]->rack);
-        v[i].endpoints = dec_endpoints(a, pb[i]->endpoints, pb[i]->n_endpoints,
-                                       &v[i].n_endpoints);
-    }
-    return v;
-}
-
-static PbProposal **enc_proposals(struct rpc_arena *a, const struct rpc_isr_proposal *v, int n,
-                                  size_t *n_out)
-{
-    static const PbProposal init = GREGOR__CONTROL__ALTER_ISR_PARTITION__INIT;
-    *n_out = 0;
-    if (!enc_array_ok(a, v, n))
-        return NULL;
-    PbProposal **pb = (PbProposal **)enc_items(a, (size_t)n, &init, sizeof(init));
-    for (int i = 0; pb && i < n; i++) {
-        pb[i]->topic = enc_str(v[i].topic);
-        pb[i]->partition = v[i].partition;
-        pb[i]->leader_epoch = v[i].leader_epoch;
-        pb[i]->new_isr = enc_ints(a, v[i].new_isr, v[i].n_new_isr, &pb[i]->n_new_isr);
-        pb[i]->partition_epoch = v[i].partition_epoch;
-    }
-    *n_out = pb ? (size_t)n : 0;
-    return pb;
-}
-
-static const struct rpc_isr_proposal *dec_proposals(struct rpc_arena *a, PbProposal *const *pb,
-                                                    size_t n, int *n_out)
-{
-    *n_out = dec_count(a, n);
-    struct rpc_isr_proposal *v = arena_array(a, (size_t)*n_out, sizeof(*v));
-    for (int i = 0; v && i < *n_out; i++) {
-        v[i].topic = arena_strdup(a, pb[i]->topic);
-        v[i].partition = pb[i]->partition;
-        v[i].leader_epoch = pb[i]->leader_epoch;
-        v[i].new_isr = dec_ints(a, pb[i]->new_isr, pb[i]->n_new_isr, &v[i].n_new_isr);
-        v[i].partition_epoch = pb[i]->partition_epoch;
-    }
-    return v;
-}
-
-static PbResult **enc_results(struct rpc_arena *a, const struct rpc_isr_result *v, int n,
-                              size_t *n_out)
-{
-    static const PbResult init = GREGOR__CONTROL__ALTER_ISR_PARTITION_RESULT__INIT;
-    *n_out = 0;
-    if (!enc_array_ok(a, v, n))
-        return NULL;
-    PbResult **pb = (PbResult **)enc_items(a, (size_t)n, &init, sizeof(init));
-    for (int i = 0; pb && i < n; i++) {
-        pb[i]->topic = enc_str(v[i].topic);
-        pb[i]->partition = v[i].partition;
-        pb[i]->error_code = v[i].error_code;
-        pb[i]->leader = v[i].leader;
-        pb[i]->leader_epoch = v[i].leader_epoch;
-        pb[i]->isr = enc_ints(a, v[i].isr, v[i].n_isr, &pb[i]->n_isr);
-        pb[i]->partition_epoch = v[i].partition_epoch;
-    }
-    *n_out = pb ? (size_t)n : 0;
-    return pb;
-}
-
-static const struct rpc_isr_result *dec_results(struct rpc_arena *a, PbResult *const *pb,
-                                                size_t n, int *n_out)
-{
-    *n_out = dec_count(a, n);
-    struct rpc_isr_result *v = arena_array(a, (size_t)*n_out, sizeof(*v));
-    for (int i = 0; v && i < *n_out; i++) {
-        v[i].topic = arena_strdup(a, pb[i]->topic);
-        v[i].partition = pb[i]->partition;
-        v[i].error_code = dec_error_code(a, pb[i]->error_code);
-        v[i].leader = pb[i]->leader;
-        v[i].leader_epoch = pb[i]->leader_epoch;
-        v[i].isr = dec_ints(a, pb[i]->isr, pb[i]->n_isr, &v[i].n_isr);
-        v[i].partition_epoch = pb[i]->partition_epoch;
-    }
-    return v;
-}
-
-/* ---- messages ------------------------------------------------------------- */
-
-/* Every message struct has its arena in `mem`; destroy frees it. */
-#define RPC_DESTROY(m) do { rpc_mem_free((m)->mem); memset((m), 0, sizeof(*(m))); } while (0)
-
-kerr_t rpc_leader_and_isr_req_encode(const struct rpc_leader_and_isr_req *m, struct kbuf *out)
-{
-    Gregor__Control__LeaderAndIsrRequest pb = GREGOR__CONTROL__LEADER_AND_ISR_REQUEST__INIT;
-    struct rpc_arena a = {0};
-    pb.controller_id = m->controller_id;
-    pb.controller_epoch = m->controller_epoch;
-    pb.broker_epoch = m->broker_epoch;
-    pb.partitions = enc_states(&a, m->partitions, m->n_partitions, &pb.n_partitions);
-    pb.live_leaders = enc_leaders(&a, m->live_leaders, m->n_live_leaders, &pb.n_live_leaders);
-    return enc_finish(&a, &pb.base, out);
-}
-
-kerr_t rpc_leader_and_isr_req_decode(const uint8_t *p, size_t len, struct rpc_leader_and_isr_req *m)
+/* Appends the packing of plain message m of type t to out. */
+static kerr_t rpc_encode(const struct rpc_type *t, const void *m, struct kbuf *out)
 {
     struct rpc_arena a = {0};
-    memset(m, 0, sizeof(*m));
-    Gregor__Control__LeaderAndIsrRequest *pb =
-        gregor__control__leader_and_isr_request__unpack(NULL, len, p);
+    ProtobufCMessage *msg = enc_msg(&a, t, m);
+    return enc_finish(&a, msg, out);
+}
+
+/* Fills plain message m of type t from the len bytes at p. */
+static kerr_t rpc_decode(const struct rpc_type *t, const uint8_t *p, size_t len, void *m)
+{
+    struct rpc_arena a = {0};
+    memset(m, 0, t->size);
+    ProtobufCMessage *pb = protobuf_c_message_unpack(t->pb, NULL, len, p);
     if (!pb)
         return KERR__CORRUPT;
-    m->controller_id = pb->controller_id;
-    m->controller_epoch = pb->controller_epoch;
-    m->broker_epoch = pb->broker_epoch;
-    m->partitions = dec_states(&a, pb->partitions, pb->n_partitions, &m->n_partitions);
-    m->live_leaders = dec_leaders(&a, pb->live_leaders, pb->n_live_leaders, &m->n_live_leaders);
-    gregor__control__leader_and_isr_request__free_unpacked(pb, NULL);
-    return dec_finish(&a, m, sizeof(*m), &m->mem);
+    dec_msg(&a, t, pb, m);
+    protobuf_c_message_free_unpacked(pb, NULL);
+    return dec_finish(&a, m, t->size, (struct rpc_mem **)((unsigned char *)m + t->mem_off));
 }
 
-void rpc_leader_and_isr_req_destroy(struct rpc_leader_and_isr_req *m)
-{
-    RPC_DESTROY(m);
-}
+/* ---- the tables: one line per field -------------------------------------- */
 
-kerr_t rpc_leader_and_isr_resp_encode(const struct rpc_leader_and_isr_resp *m, struct kbuf *out)
-{
-    Gregor__Control__LeaderAndIsrResponse pb = GREGOR__CONTROL__LEADER_AND_ISR_RESPONSE__INIT;
-    struct rpc_arena a = {0};
-    pb.error_code = m->error_code;
-    pb.partition_errors = enc_part_errors(&a, m->partition_errors, m->n_partition_errors,
-                                          &pb.n_partition_errors);
-    return enc_finish(&a, &pb.base, out);
-}
+typedef struct rpc_partition_state PState;
+typedef struct rpc_live_leader PLeader;
+typedef struct rpc_partition_error PPartErr;
+typedef struct rpc_topic_partition PTp;
+typedef struct rpc_endpoint PEndpoint;
+typedef struct rpc_live_broker PBroker;
+typedef struct rpc_isr_proposal PProposal;
+typedef struct rpc_isr_result PResult;
 
-kerr_t rpc_leader_and_isr_resp_decode(const uint8_t *p, size_t len, struct rpc_leader_and_isr_resp *m)
-{
-    struct rpc_arena a = {0};
-    memset(m, 0, sizeof(*m));
-    Gregor__Control__LeaderAndIsrResponse *pb =
-        gregor__control__leader_and_isr_response__unpack(NULL, len, p);
-    if (!pb)
-        return KERR__CORRUPT;
-    m->error_code = dec_error_code(&a, pb->error_code);
-    m->partition_errors = dec_part_errors(&a, pb->partition_errors, pb->n_partition_errors,
-                                          &m->n_partition_errors);
-    gregor__control__leader_and_isr_response__free_unpacked(pb, NULL);
-    return dec_finish(&a, m, sizeof(*m), &m->mem);
-}
+static const struct rpc_field state_fields[] = {
+    F_STR(PState, topic),     F_I32(PState, partition),       F_I32(PState, leader),
+    F_I32(PState, leader_epoch), F_I32S(PState, isr),         F_I32S(PState, replicas),
+    F_I32(PState, partition_epoch), F_BOOL(PState, is_new),
+};
+static const struct rpc_type state_type =
+    RPC_PART(gregor__control__partition_leader_state__descriptor, PState, state_fields);
 
-void rpc_leader_and_isr_resp_destroy(struct rpc_leader_and_isr_resp *m)
-{
-    RPC_DESTROY(m);
-}
+static const struct rpc_field leader_fields[] = {
+    F_I32(PLeader, id), F_STR(PLeader, host), F_I32(PLeader, port),
+};
+static const struct rpc_type leader_type =
+    RPC_PART(gregor__control__live_leader__descriptor, PLeader, leader_fields);
 
-kerr_t rpc_update_metadata_req_encode(const struct rpc_update_metadata_req *m, struct kbuf *out)
-{
-    Gregor__Control__UpdateMetadataRequest pb = GREGOR__CONTROL__UPDATE_METADATA_REQUEST__INIT;
-    struct rpc_arena a = {0};
-    pb.controller_id = m->controller_id;
-    pb.controller_epoch = m->controller_epoch;
-    pb.broker_epoch = m->broker_epoch;
-    pb.partitions = enc_states(&a, m->partitions, m->n_partitions, &pb.n_partitions);
-    pb.brokers = enc_brokers(&a, m->brokers, m->n_brokers, &pb.n_brokers);
-    return enc_finish(&a, &pb.base, out);
-}
+static const struct rpc_field part_err_fields[] = {
+    F_STR(PPartErr, topic), F_I32(PPartErr, partition), F_ERR(PPartErr, error_code),
+};
+static const struct rpc_type part_err_type =
+    RPC_PART(gregor__control__partition_error__descriptor, PPartErr, part_err_fields);
 
-kerr_t rpc_update_metadata_req_decode(const uint8_t *p, size_t len, struct rpc_update_metadata_req *m)
-{
-    struct rpc_arena a = {0};
-    memset(m, 0, sizeof(*m));
-    Gregor__Control__UpdateMetadataRequest *pb =
-        gregor__control__update_metadata_request__unpack(NULL, len, p);
-    if (!pb)
-        return KERR__CORRUPT;
-    m->controller_id = pb->controller_id;
-    m->controller_epoch = pb->controller_epoch;
-    m->broker_epoch = pb->broker_epoch;
-    m->partitions = dec_states(&a, pb->partitions, pb->n_partitions, &m->n_partitions);
-    m->brokers = dec_brokers(&a, pb->brokers, pb->n_brokers, &m->n_brokers);
-    gregor__control__update_metadata_request__free_unpacked(pb, NULL);
-    return dec_finish(&a, m, sizeof(*m), &m->mem);
-}
+static const struct rpc_field tp_fields[] = {
+    F_STR(PTp, topic), F_I32(PTp, partition), F_I32(PTp, leader_epoch),
+};
+static const struct rpc_type tp_type =
+    RPC_PART(gregor__control__topic_partition__descriptor, PTp, tp_fields);
 
-void rpc_update_metadata_req_destroy(struct rpc_update_metadata_req *m)
-{
-    RPC_DESTROY(m);
-}
+static const struct rpc_field endpoint_fields[] = {
+    F_STR(PEndpoint, listener), F_STR(PEndpoint, host), F_I32(PEndpoint, port),
+    F_STR(PEndpoint, security_protocol),
+};
+static const struct rpc_type endpoint_type =
+    RPC_PART(gregor__control__endpoint__descriptor, PEndpoint, endpoint_fields);
 
-kerr_t rpc_update_metadata_resp_encode(const struct rpc_update_metadata_resp *m, struct kbuf *out)
-{
-    Gregor__Control__UpdateMetadataResponse pb = GREGOR__CONTROL__UPDATE_METADATA_RESPONSE__INIT;
-    struct rpc_arena a = {0};
-    pb.error_code = m->error_code;
-    return enc_finish(&a, &pb.base, out);
-}
+static const struct rpc_field broker_fields[] = {
+    F_I32(PBroker, id), F_STR(PBroker, rack), F_MSGS(PBroker, endpoints, endpoint_type),
+};
+static const struct rpc_type broker_type =
+    RPC_PART(gregor__control__live_broker__descriptor, PBroker, broker_fields);
 
-kerr_t rpc_update_metadata_resp_decode(const uint8_t *p, size_t len, struct rpc_update_metadata_resp *m)
-{
-    struct rpc_arena a = {0};
-    memset(m, 0, sizeof(*m));
-    Gregor__Control__UpdateMetadataResponse *pb =
-        gregor__control__update_metadata_response__unpack(NULL, len, p);
-    if (!pb)
-        return KERR__CORRUPT;
-    m->error_code = dec_error_code(&a, pb->error_code);
-    gregor__control__update_metadata_response__free_unpacked(pb, NULL);
-    return dec_finish(&a, m, sizeof(*m), &m->mem);
-}
+static const struct rpc_field proposal_fields[] = {
+    F_STR(PProposal, topic), F_I32(PProposal, partition), F_I32(PProposal, leader_epoch),
+    F_I32S(PProposal, new_isr), F_I32(PProposal, partition_epoch),
+};
+static const struct rpc_type proposal_type =
+    RPC_PART(gregor__control__alter_isr_partition__descriptor, PProposal, proposal_fields);
 
-void rpc_update_metadata_resp_destroy(struct rpc_update_metadata_resp *m)
-{
-    RPC_DESTROY(m);
-}
+static const struct rpc_field result_fields[] = {
+    F_STR(PResult, topic),   F_I32(PResult, partition),    F_ERR(PResult, error_code),
+    F_I32(PResult, leader),  F_I32(PResult, leader_epoch), F_I32S(PResult, isr),
+    F_I32(PResult, partition_epoch),
+};
+static const struct rpc_type result_type =
+    RPC_PART(gregor__control__alter_isr_partition_result__descriptor, PResult, result_fields);
 
-kerr_t rpc_stop_replica_req_encode(const struct rpc_stop_replica_req *m, struct kbuf *out)
-{
-    Gregor__Control__StopReplicaRequest pb = GREGOR__CONTROL__STOP_REPLICA_REQUEST__INIT;
-    struct rpc_arena a = {0};
-    pb.controller_id = m->controller_id;
-    pb.controller_epoch = m->controller_epoch;
-    pb.broker_epoch = m->broker_epoch;
-    pb.delete_partitions = m->delete_partitions;
-    pb.partitions = enc_tps(&a, m->partitions, m->n_partitions, &pb.n_partitions);
-    return enc_finish(&a, &pb.base, out);
-}
+typedef struct rpc_leader_and_isr_req MLaiReq;
+typedef struct rpc_leader_and_isr_resp MLaiResp;
+typedef struct rpc_update_metadata_req MUmReq;
+typedef struct rpc_update_metadata_resp MUmResp;
+typedef struct rpc_stop_replica_req MSrReq;
+typedef struct rpc_stop_replica_resp MSrResp;
+typedef struct rpc_alter_isr_req MAiReq;
+typedef struct rpc_alter_isr_resp MAiResp;
+typedef struct rpc_controlled_shutdown_req MCsReq;
+typedef struct rpc_controlled_shutdown_resp MCsResp;
 
-kerr_t rpc_stop_replica_req_decode(const uint8_t *p, size_t len, struct rpc_stop_replica_req *m)
-{
-    struct rpc_arena a = {0};
-    memset(m, 0, sizeof(*m));
-    Gregor__Control__StopReplicaRequest *pb =
-        gregor__control__stop_replica_request__unpack(NULL, len, p);
-    if (!pb)
-        return KERR__CORRUPT;
-    m->controller_id = pb->controller_id;
-    m->controller_epoch = pb->controller_epoch;
-    m->broker_epoch = pb->broker_epoch;
-    m->delete_partitions = pb->delete_partitions;
-    m->partitions = dec_tps(&a, pb->partitions, pb->n_partitions, &m->n_partitions);
-    gregor__control__stop_replica_request__free_unpacked(pb, NULL);
-    return dec_finish(&a, m, sizeof(*m), &m->mem);
-}
+static const struct rpc_field lai_req_fields[] = {
+    F_I32(MLaiReq, controller_id), F_I32(MLaiReq, controller_epoch),
+    F_I64(MLaiReq, broker_epoch),  F_MSGS(MLaiReq, partitions, state_type),
+    F_MSGS(MLaiReq, live_leaders, leader_type),
+};
+static const struct rpc_field lai_resp_fields[] = {
+    F_ERR(MLaiResp, error_code), F_MSGS(MLaiResp, partition_errors, part_err_type),
+};
+static const struct rpc_field um_req_fields[] = {
+    F_I32(MUmReq, controller_id), F_I32(MUmReq, controller_epoch),
+    F_I64(MUmReq, broker_epoch),  F_MSGS(MUmReq, partitions, state_type),
+    F_MSGS(MUmReq, brokers, broker_type),
+};
+static const struct rpc_field um_resp_fields[] = {
+    F_ERR(MUmResp, error_code),
+};
+static const struct rpc_field sr_req_fields[] = {
+    F_I32(MSrReq, controller_id), F_I32(MSrReq, controller_epoch),
+    F_I64(MSrReq, broker_epoch),  F_BOOL(MSrReq, delete_partitions),
+    F_MSGS(MSrReq, partitions, tp_type),
+};
+static const struct rpc_field sr_resp_fields[] = {
+    F_ERR(MSrResp, error_code), F_MSGS(MSrResp, partition_errors, part_err_type),
+};
+static const struct rpc_field ai_req_fields[] = {
+    F_I32(MAiReq, broker_id), F_I64(MAiReq, broker_epoch),
+    F_MSGS(MAiReq, partitions, proposal_type),
+};
+static const struct rpc_field ai_resp_fields[] = {
+    F_ERR(MAiResp, error_code), F_MSGS(MAiResp, partitions, result_type),
+};
+static const struct rpc_field cs_req_fields[] = {
+    F_I32(MCsReq, broker_id), F_I64(MCsReq, broker_epoch),
+};
+static const struct rpc_field cs_resp_fields[] = {
+    F_ERR(MCsResp, error_code), F_MSGS(MCsResp, remaining, tp_type),
+};
 
-void rpc_stop_replica_req_destroy(struct rpc_stop_replica_req *m)
-{
-    RPC_DESTROY(m);
-}
+/* ---- messages: the public functions of rpc.h ------------------------------ */
 
-kerr_t rpc_stop_replica_resp_encode(const struct rpc_stop_replica_resp *m, struct kbuf *out)
-{
-    Gregor__Control__StopReplicaResponse pb = GREGOR__CONTROL__STOP_REPLICA_RESPONSE__INIT;
-    struct rpc_arena a = {0};
-    pb.error_code = m->error_code;
-    pb.partition_errors = enc_part_errors(&a, m->partition_errors, m->n_partition_errors,
-                                          &pb.n_partition_errors);
-    return enc_finish(&a, &pb.base, out);
-}
+/* Defines rpc_<name>_encode/_decode/_destroy for struct rpc_<name>, whose
+ * protobuf message is `desc` and whose fields are listed in `fields`. */
+#define RPC_MESSAGE_FUNCS(name, desc, fields)                                           \
+    static const struct rpc_type name##_type =                                          \
+        RPC_MESSAGE(desc, struct rpc_##name, fields);                                   \
+    kerr_t rpc_##name##_encode(const struct rpc_##name *m, struct kbuf *out)            \
+    {                                                                                   \
+        return rpc_encode(&name##_type, m, out);                                        \
+    }                                                                                   \
+    kerr_t rpc_##name##_decode(const uint8_t *p, size_t len, struct rpc_##name *m)      \
+    {                                                                                   \
+        return rpc_decode(&name##_type, p, len, m);                                     \
+    }                                                                                   \
+    void rpc_##name##_destroy(struct rpc_##name *m)                                     \
+    {                                                                                   \
+        rpc_mem_free(m->mem);                                                           \
+        memset(m, 0, sizeof(*m));                                                       \
+    }
 
-kerr_t rpc_stop_replica_resp_decode(const uint8_t *p, size_t len, struct rpc_stop_replica_resp *m)
-{
-    struct rpc_arena a = {0};
-    memset(m, 0, sizeof(*m));
-    Gregor__Control__StopReplicaResponse *pb =
-        gregor__control__stop_replica_response__unpack(NULL, len, p);
-    if (!pb)
-        return KERR__CORRUPT;
-    m->error_code = dec_error_code(&a, pb->error_code);
-    m->partition_errors = dec_part_errors(&a, pb->partition_errors, pb->n_partition_errors,
-                                          &m->n_partition_errors);
-    gregor__control__stop_replica_response__free_unpacked(pb, NULL);
-    return dec_finish(&a, m, sizeof(*m), &m->mem);
-}
-
-void rpc_stop_replica_resp_destroy(struct rpc_stop_replica_resp *m)
-{
-    RPC_DESTROY(m);
-}
-
-kerr_t rpc_alter_isr_req_encode(const struct rpc_alter_isr_req *m, struct kbuf *out)
-{
-    Gregor__Control__AlterIsrRequest pb = GREGOR__CONTROL__ALTER_ISR_REQUEST__INIT;
-    struct rpc_arena a = {0};
-    pb.broker_id = m->broker_id;
-    pb.broker_epoch = m->broker_epoch;
-    pb.partitions = enc_proposals(&a, m->partitions, m->n_partitions, &pb.n_partitions);
-    return enc_finish(&a, &pb.base, out);
-}
-
-kerr_t rpc_alter_isr_req_decode(const uint8_t *p, size_t len, struct rpc_alter_isr_req *m)
-{
-    struct rpc_arena a = {0};
-    memset(m, 0, sizeof(*m));
-    Gregor__Control__AlterIsrRequest *pb = gregor__control__alter_isr_request__unpack(NULL, len, p);
-    if (!pb)
-        return KERR__CORRUPT;
-    m->broker_id = pb->broker_id;
-    m->broker_epoch = pb->broker_epoch;
-    m->partitions = dec_proposals(&a, pb->partitions, pb->n_partitions, &m->n_partitions);
-    gregor__control__alter_isr_request__free_unpacked(pb, NULL);
-    return dec_finish(&a, m, sizeof(*m), &m->mem);
-}
-
-void rpc_alter_isr_req_destroy(struct rpc_alter_isr_req *m)
-{
-    RPC_DESTROY(m);
-}
-
-kerr_t rpc_alter_isr_resp_encode(const struct rpc_alter_isr_resp *m, struct kbuf *out)
-{
-    Gregor__Control__AlterIsrResponse pb = GREGOR__CONTROL__ALTER_ISR_RESPONSE__INIT;
-    struct rpc_arena a = {0};
-    pb.error_code = m->error_code;
-    pb.partitions = enc_results(&a, m->partitions, m->n_partitions, &pb.n_partitions);
-    return enc_finish(&a, &pb.base, out);
-}
-
-kerr_t rpc_alter_isr_resp_decode(const uint8_t *p, size_t len, struct rpc_alter_isr_resp *m)
-{
-    struct rpc_arena a = {0};
-    memset(m, 0, sizeof(*m));
-    Gregor__Control__AlterIsrResponse *pb =
-        gregor__control__alter_isr_response__unpack(NULL, len, p);
-    if (!pb)
-        return KERR__CORRUPT;
-    m->error_code = dec_error_code(&a, pb->error_code);
-    m->partitions = dec_results(&a, pb->partitions, pb->n_partitions, &m->n_partitions);
-    gregor__control__alter_isr_response__free_unpacked(pb, NULL);
-    return dec_finish(&a, m, sizeof(*m), &m->mem);
-}
-
-void rpc_alter_isr_resp_destroy(struct rpc_alter_isr_resp *m)
-{
-    RPC_DESTROY(m);
-}
-
-kerr_t rpc_controlled_shutdown_req_encode(const struct rpc_controlled_shutdown_req *m,
-                                          struct kbuf *out)
-{
-    Gregor__Control__ControlledShutdownRequest pb =
-        GREGOR__CONTROL__CONTROLLED_SHUTDOWN_REQUEST__INIT;
-    struct rpc_arena a = {0};
-    pb.broker_id = m->broker_id;
-    pb.broker_epoch = m->broker_epoch;
-    return enc_finish(&a, &pb.base, out);
-}
-
-kerr_t rpc_controlled_shutdown_req_decode(const uint8_t *p, size_t len,
-                                          struct rpc_controlled_shutdown_req *m)
-{
-    struct rpc_arena a = {0};
-    memset(m, 0, sizeof(*m));
-    Gregor__Control__ControlledShutdownRequest *pb =
-        gregor__control__controlled_shutdown_request__unpack(NULL, len, p);
-    if (!pb)
-        return KERR__CORRUPT;
-    m->broker_id = pb->broker_id;
-    m->broker_epoch = pb->broker_epoch;
-    gregor__control__controlled_shutdown_request__free_unpacked(pb, NULL);
-    return dec_finish(&a, m, sizeof(*m), &m->mem);
-}
-
-void rpc_controlled_shutdown_req_destroy(struct rpc_controlled_shutdown_req *m)
-{
-    RPC_DESTROY(m);
-}
-
-kerr_t rpc_controlled_shutdown_resp_encode(const struct rpc_controlled_shutdown_resp *m,
-                                           struct kbuf *out)
-{
-    Gregor__Control__ControlledShutdownResponse pb =
-        GREGOR__CONTROL__CONTROLLED_SHUTDOWN_RESPONSE__INIT;
-    struct rpc_arena a = {0};
-    pb.error_code = m->error_code;
-    pb.remaining = enc_tps(&a, m->remaining, m->n_remaining, &pb.n_remaining);
-    return enc_finish(&a, &pb.base, out);
-}
-
-kerr_t rpc_controlled_shutdown_resp_decode(const uint8_t *p, size_t len,
-                                           struct rpc_controlled_shutdown_resp *m)
-{
-    struct rpc_arena a = {0};
-    memset(m, 0, sizeof(*m));
-    Gregor__Control__ControlledShutdownResponse *pb =
-        gregor__control__controlled_shutdown_response__unpack(NULL, len, p);
-    if (!pb)
-        return KERR__CORRUPT;
-    m->error_code = dec_error_code(&a, pb->error_code);
-    m->remaining = dec_tps(&a, pb->remaining, pb->n_remaining, &m->n_remaining);
-    gregor__control__controlled_shutdown_response__free_unpacked(pb, NULL);
-    return dec_finish(&a, m, sizeof(*m), &m->mem);
-}
-
-void rpc_controlled_shutdown_resp_destroy(struct rpc_controlled_shutdown_resp *m)
-{
-    RPC_DESTROY(m);
-}
+RPC_MESSAGE_FUNCS(leader_and_isr_req, gregor__control__leader_and_isr_request__descriptor,
+                  lai_req_fields)
+RPC_MESSAGE_FUNCS(leader_and_isr_resp, gregor__control__leader_and_isr_response__descriptor,
+                  lai_resp_fields)
+RPC_MESSAGE_FUNCS(update_metadata_req, gregor__control__update_metadata_request__descriptor,
+                  um_req_fields)
+RPC_MESSAGE_FUNCS(update_metadata_resp, gregor__control__update_metadata_response__descriptor,
+                  um_resp_fields)
+RPC_MESSAGE_FUNCS(stop_replica_req, gregor__control__stop_replica_request__descriptor,
+                  sr_req_fields)
+RPC_MESSAGE_FUNCS(stop_replica_resp, gregor__control__stop_replica_response__descriptor,
+                  sr_resp_fields)
+RPC_MESSAGE_FUNCS(alter_isr_req, gregor__control__alter_isr_request__descriptor, ai_req_fields)
+RPC_MESSAGE_FUNCS(alter_isr_resp, gregor__control__alter_isr_response__descriptor,
+                  ai_resp_fields)
+RPC_MESSAGE_FUNCS(controlled_shutdown_req,
+                  gregor__control__controlled_shutdown_request__descriptor, cs_req_fields)
+RPC_MESSAGE_FUNCS(controlled_shutdown_resp,
+                  gregor__control__controlled_shutdown_response__descriptor, cs_resp_fields)

@@ -5,7 +5,8 @@
  * the frames) and by the broker's handlers for the private keys.
  *
  * Framing (docs/protocol.md §3.2): an ordinary Kafka request with
- * header v1 whose body is one packed protobuf message, api_version 0:
+ * header v1 (common/kheader.h) whose body is one packed protobuf message,
+ * api_version 0, answered with response header v0:
  *   request : [int32 size][int16 api_key][int16 api_version = 0]
  *             [int32 correlation_id][int16 len + client_id][protobuf bytes]
  *   response: [int32 size][int32 correlation_id][protobuf bytes]
@@ -41,21 +42,14 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "common/api_keys.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/kheader.h"
 #include "common/kwire.h"
 
-/* Private API keys: never advertised by ApiVersions, accepted only from
- * brokers on the inter-broker listener. */
-enum rpc_api_key {
-    RPC_LEADER_AND_ISR = 10000,      /* controller -> broker */
-    RPC_UPDATE_METADATA = 10001,     /* controller -> every broker */
-    RPC_STOP_REPLICA = 10002,        /* controller -> broker */
-    RPC_ALTER_ISR = 10003,           /* partition leader -> controller */
-    RPC_CONTROLLED_SHUTDOWN = 10004, /* broker -> controller */
-};
-#define RPC_API_KEY_FIRST RPC_LEADER_AND_ISR
-#define RPC_API_KEY_LAST RPC_CONTROLLED_SHUTDOWN
+/* The private API keys RPC_LEADER_AND_ISR .. RPC_CONTROLLED_SHUTDOWN
+ * (10000-10004) are listed with the Kafka keys in common/api_keys.h. */
 #define RPC_API_VERSION 0            /* the only version of every key */
 #define RPC_MAX_FRAME (100u << 20)   /* bytes after the size prefix */
 
@@ -65,13 +59,6 @@ bool rpc_is_api_key(int api_key);
 const char *rpc_api_name(int api_key);
 
 /* --- framing ----------------------------------------------------------- */
-
-struct rpc_request_header {
-    int16_t api_key;
-    int16_t api_version;
-    int32_t correlation_id;
-    struct kstr client_id; /* borrowed view into the frame; ptr NULL if null */
-};
 
 /* Appends a whole request frame (size prefix, header v1 with api_version
  * RPC_API_VERSION, body) to out. Borrows client_id (NULL: null string) and
@@ -89,7 +76,7 @@ kerr_t rpc_frame_size(const uint8_t *p, size_t avail, size_t max, size_t *frame_
 /* Parses a request frame without its size prefix (what conn.c hands to
  * dispatch). *body, *body_len (and hdr->client_id) are returned borrowed:
  * views into frame. KERR__CORRUPT if the header is truncated. */
-kerr_t rpc_request_parse(const uint8_t *frame, size_t len, struct rpc_request_header *hdr,
+kerr_t rpc_request_parse(const uint8_t *frame, size_t len, struct khdr_req *hdr,
                          const uint8_t **body, size_t *body_len);
 /* Parses a response frame without its size prefix; *body is borrowed. */
 kerr_t rpc_response_parse(const uint8_t *frame, size_t len, int32_t *correlation_id,
@@ -252,7 +239,11 @@ struct rpc_controlled_shutdown_resp {
 /* Each message has the same three functions:
  *   _encode  appends the packed protobuf message to out (borrows m);
  *   _decode  fills *m from len bytes at p (borrows p; m gets new memory);
- *   _destroy frees what _decode allocated and zeroes *m. */
+ *   _destroy frees what _decode allocated and zeroes *m.
+ * All three come from one table-driven codec in rpc.c: a new message is its
+ * struct above (members named like the protobuf fields, arrays as n_<name>
+ * + <name>, and a `struct rpc_mem *mem`), its field table and one
+ * RPC_MESSAGE_FUNCS() line in rpc.c, and these three prototypes. */
 kerr_t rpc_leader_and_isr_req_encode(const struct rpc_leader_and_isr_req *m, struct kbuf *out);
 kerr_t rpc_leader_and_isr_req_decode(const uint8_t *p, size_t len, struct rpc_leader_and_isr_req *m);
 void rpc_leader_and_isr_req_destroy(struct rpc_leader_and_isr_req *m);

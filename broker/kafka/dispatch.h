@@ -1,43 +1,21 @@
 /*
  * broker/kafka/dispatch.h — the API table: ApiKey -> advertised version
- * range, flexible-version threshold and handler.
+ * range and handler. The keys and their first flexible versions are
+ * common/api_keys.h; the control keys are handled by kafka/control.c on the
+ * inter-broker listener only.
  */
 #ifndef GREGOR_BROKER_KAFKA_DISPATCH_H
 #define GREGOR_BROKER_KAFKA_DISPATCH_H
 
 #include "broker/kafka/request.h"
-
-enum api_key {
-    API_PRODUCE = 0,
-    API_FETCH = 1,
-    API_LIST_OFFSETS = 2,
-    API_METADATA = 3,
-    API_FIND_COORDINATOR = 10,
-    API_API_VERSIONS = 18,
-    API_CREATE_TOPICS = 19,
-    API_DELETE_TOPICS = 20,
-    API_DELETE_RECORDS = 21,
-    API_OFFSET_FOR_LEADER_EPOCH = 23,
-    API_DESCRIBE_CONFIGS = 32,
-    API_ALTER_CONFIGS = 33,
-    API_CREATE_PARTITIONS = 37,
-    API_ELECT_LEADERS = 43,
-    API_INCREMENTAL_ALTER_CONFIGS = 44,
-};
-
-/* Private control-plane keys (controller/rpc.h: 10000-10004), handled by
- * kafka/control.c on the inter-broker listener only. */
-#define API_CONTROL_FIRST 10000
-#define API_CONTROL_LAST 10004
+#include "common/api_keys.h"
 
 typedef kerr_t (*api_handler_fn)(struct req *req);
 
 struct api_desc {
-    int16_t key;
-    const char *name;
+    int16_t key;           /* enum api_key; its name is api_key_name(key) */
     int16_t min_version;   /* advertised minimum */
     int16_t max_version;   /* advertised maximum */
-    int16_t flex_version;  /* first flexible version; -1 = never */
     api_handler_fn handler;
 };
 

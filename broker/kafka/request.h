@@ -21,6 +21,7 @@
 #define GREGOR_BROKER_KAFKA_REQUEST_H
 
 #include "common/buf.h"
+#include "common/kheader.h"
 #include "common/kwire.h"
 #include "common/err.h"
 
@@ -43,7 +44,7 @@ struct req {
     int16_t api_version;
     int32_t correlation_id;
     bool flex;               /* request uses flexible (compact) encoding */
-    bool resp_header_v1;     /* response header carries tagged fields */
+    int8_t resp_header_version; /* 0 or 1 (common/kheader.h) */
     bool no_response;        /* produce with acks=0 */
     bool from_broker;        /* the peer authenticated as a broker (inter-broker) */
     struct kstr client_id;   /* view into frame */

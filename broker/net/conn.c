@@ -10,8 +10,8 @@
  *   request per connection is in flight, so responses leave in request
  *   order (docs/protocol.md §1.1); later frames wait in the input
  *   buffer, and reading pauses when that buffer grows large.
- *   output : [int32 size][correlation id][tags if header v1][req->out with
- *   req->files spliced in]. File pieces are added with evbuffer_add_file(),
+ *   output : [int32 size][response header v0/v1, common/kheader.h][req->out
+ *   with req->files spliced in]. File pieces are added with evbuffer_add_file(),
  *   which sends them with sendfile(2) on plaintext sockets.
  *
  * Request memory (queued.max.request.bytes, net/limits.h): as soon as a
@@ -229,13 +229,9 @@ static void conn_add_file(struct conn *conn, struct evbuffer *out, struct req_fi
 static void conn_send(struct conn *conn, struct req *req)
 {
     struct evbuffer *out = bufferevent_get_output(conn->bev);
-    uint8_t hdr[9];
-    size_t hlen = 8;
-    int64_t size = 4 + (req->resp_header_v1 ? 1 : 0) + (int64_t)req->out.len + req->files_len;
-    be32_store(hdr, (uint32_t)size);
-    be32_store(hdr + 4, (uint32_t)req->correlation_id);
-    if (req->resp_header_v1)
-        hdr[hlen++] = 0;
+    uint8_t hdr[KHDR_RESP_PREFIX_MAX];
+    size_t hlen = khdr_resp_prefix(hdr, req->resp_header_version, req->correlation_id,
+                                   (int64_t)req->out.len + req->files_len);
     evbuffer_add(out, hdr, hlen);
     size_t done = 0;
     for (int i = 0; i < req->n_files; i++) {

@@ -67,11 +67,14 @@
 #include "broker/replication/fetcher.h"
 #include "broker/net/worker.h"
 #include "broker/replication/partition.h"
+#include "broker/storage/batch.h"
 #include "broker/topics.h"
+#include "common/api_keys.h"
 #include "common/base.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/kheader.h"
 #include "common/kwire.h"
 #include "common/say.h"
 
@@ -90,12 +93,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define API_FETCH 1
-#define API_OFFSET_FOR_LEADER_EPOCH 23
 #define FETCH_VERSION 11
 #define OFLE_VERSION 3
 #define FETCHER_HOST_MAX 255
-#define BATCH_HEADER_MIN 27 /* through lastOffsetDelta (docs/protocol.md §4.1) */
 
 enum fp_state {
     FP_TRUNCATE, /* align with the leader (OffsetForLeaderEpoch) before fetching */
@@ -306,13 +306,13 @@ static void part_leader_error(struct fsession *s, struct fpart *fp, int16_t err,
 
 /* ---- request framing ------------------------------------------------ */
 
+/* Starts a request frame at the start of b; session_send() ends it. */
 static void frame_begin(struct fsession *s, struct kbuf *b, int16_t api, int16_t version)
 {
-    kbuf_skip(b, 4);
-    kbuf_put_i16(b, api);
-    kbuf_put_i16(b, version);
-    kbuf_put_i32(b, ++s->corr);
-    kw_put_str(b, false, s->th->f->client_id);
+    const char *client_id = s->th->f->client_id;
+    struct khdr_req h = {api, version, ++s->corr, {client_id, (int32_t)strlen(client_id)}};
+    khdr_frame_begin(b);
+    khdr_put_req(b, khdr_req_version(api, version), &h);
 }
 
 static bool sent_push(struct fsession *s, struct fpart *fp)
@@ -354,11 +354,11 @@ static void encode_topics(struct fsession *s, struct kbuf *b,
 /* Sends the frame in b; the parts in s->sent become in flight. */
 static void session_send(struct fsession *s, struct kbuf *b, int16_t api)
 {
-    if (b->oom) {
-        session_fail(s, "out of memory");
+    kerr_t err = khdr_frame_end(b, 0, INT32_MAX);
+    if (err != KERR_NONE) {
+        session_fail(s, err == KERR__NOMEM ? "out of memory" : "request too large");
         return;
     }
-    kbuf_patch_i32(b, 0, (int32_t)(b->len - 4));
     if (bufferevent_write(s->bev, b->data, b->len) != 0) {
         session_fail(s, "write failed");
         return;
@@ -474,23 +474,30 @@ static void collect(struct fsession *s, enum fp_state state, int64_t now, int64_
     }
 }
 
-/* Length of the whole batches at the start of p[0..len) whose offsets
- * reach leo; *skip = bytes of leading batches entirely below leo. */
-static size_t whole_batches(const uint8_t *p, size_t len, int64_t leo, size_t *skip)
+/* Length of the whole batches at the start of p[0..len); a trailing
+ * partial batch is left out. *skip = bytes of the leading batches entirely
+ * below leo, *first_base = base offset of the batch after them (leo when
+ * there is none). A malformed batch header makes the rest of the answer
+ * count as whole, so that the append rejects it and reports it. */
+static size_t whole_batches(const uint8_t *p, size_t len, int64_t leo, size_t *skip,
+                            int64_t *first_base)
 {
-    size_t pos = 0;
+    struct batch_iter it;
+    struct batch_hdr h;
+    size_t at;
+    kerr_t err;
     *skip = 0;
-    while (len - pos >= BATCH_HEADER_MIN) {
-        int64_t base = (int64_t)be64_load(p + pos);
-        int32_t blen = (int32_t)be32_load(p + pos + 8);
-        int32_t last_delta = (int32_t)be32_load(p + pos + 23);
-        if (blen < BATCH_HEADER_MIN - 12 || (size_t)blen + 12 > len - pos)
-            break;
-        if (base + last_delta < leo && pos == *skip)
-            *skip = pos + (size_t)blen + 12;
-        pos += (size_t)blen + 12;
+    *first_base = leo;
+    batch_iter_init(&it, p, len);
+    while ((err = batch_iter_next(&it, &h, &at)) == KERR_NONE) {
+        if (at != *skip)
+            continue;
+        if (batch_last_offset(&h) < leo)
+            *skip = it.pos;
+        else
+            *first_base = h.base_offset;
     }
-    return pos;
+    return err == KERR__CORRUPT ? len : it.pos;
 }
 
 /* The first batch answered may start below our LEO when the leader's log
@@ -498,10 +505,9 @@ static size_t whole_batches(const uint8_t *p, size_t len, int64_t leo, size_t *s
  * empty at the LEO then restarts at that batch's base instead, as Kafka
  * does; the leader's log start is applied again by the append. Returns
  * false when the batch cannot be appended (partition delayed or dropped). */
-static bool fetch_straddle(struct fsession *s, struct fpart *fp, const uint8_t *batch,
-                           int64_t leo, int64_t now)
+static bool fetch_straddle(struct fsession *s, struct fpart *fp, int64_t base, int64_t leo,
+                           int64_t now)
 {
-    int64_t base = (int64_t)be64_load(batch);
     if (base >= leo)
         return true;
     if (fp->empty_at != leo) {
@@ -524,9 +530,11 @@ static size_t fetch_append(struct fsession *s, struct fpart *fp, const uint8_t *
         return 0;
     if (leo != fp->fetch_offset)
         return 0; /* the log moved meanwhile: ask again */
-    size_t skip = 0, whole = rec && n > 0 ? whole_batches(rec, (size_t)n, leo, &skip) : 0;
+    size_t skip = 0;
+    int64_t first_base = leo;
+    size_t whole = rec && n > 0 ? whole_batches(rec, (size_t)n, leo, &skip, &first_base) : 0;
     size_t len = whole - skip;
-    if (len > 0 && !fetch_straddle(s, fp, rec + skip, leo, now))
+    if (len > 0 && !fetch_straddle(s, fp, first_base, leo, now))
         return 0;
     kerr_t err = partition_append_replica(fp_partition(fp), fp->epoch, len ? rec + skip : NULL,
                                           len, hw, log_start, clock_wall_ms());
@@ -855,12 +863,18 @@ static void session_read_cb(struct bufferevent *bev, void *arg)
     if (have < (size_t)size + 4)
         return;
     const uint8_t *frame = evbuffer_pullup(in, size + 4);
-    if (!frame || (int32_t)be32_load(frame + 4) != s->corr) {
+    struct kslice resp;
+    int32_t corr = 0;
+    if (frame)
+        kslice_init(&resp, frame + 4, (size_t)size);
+    int16_t version = s->inflight_api == API_FETCH ? FETCH_VERSION : OFLE_VERSION;
+    int hv = khdr_resp_version(s->inflight_api, version);
+    if (!frame || !khdr_get_resp(&resp, hv, &corr) || corr != s->corr) {
         session_fail(s, frame ? "wrong correlation id" : "out of memory");
         session_kick(s);
         return;
     }
-    bool ok = session_handle(s, frame + 8, (size_t)size - 4);
+    bool ok = session_handle(s, kslice_cur(&resp), kslice_remaining(&resp));
     evbuffer_drain(in, (size_t)size + 4);
     evtimer_del(s->timeout_ev);
     for (int i = 0; i < s->n_sent; i++)

@@ -224,7 +224,7 @@ static kerr_t tsrv_cs(struct tsrv *ts, const uint8_t *b, size_t n, struct kbuf *
 static kerr_t tsrv_answer(struct tsrv *ts, const uint8_t *frame, size_t len, int32_t corr_delta,
                           struct kbuf *out)
 {
-    struct rpc_request_header h;
+    struct khdr_req h;
     const uint8_t *b;
     size_t n;
     struct kbuf body;
@@ -768,7 +768,7 @@ Test(rpc, request_frame_layout_and_parse)
     static const uint8_t want[] = {0, 0, 0, 16, 0x27, 0x10, 0, 0, 0, 0, 0x01, 0x02,
                                    0, 3, 'a', 'b', 'c', 'x', 'y', 'z'};
     struct kbuf b;
-    struct rpc_request_header h;
+    struct khdr_req h;
     const uint8_t *body;
     size_t blen, flen;
 
@@ -1259,4 +1259,41 @@ Test(channel, new_rejects_bad_arguments)
     cr_assert_null(channel_new(base, 1, NULL, 9092));
     cr_assert_null(channel_new(NULL, 1, "127.0.0.1", 9092));
     channel_free(NULL);
+}
+
+/* The table-driven codec writes the protobuf field numbers of
+ * proto/control.proto: fixed bytes, so a table naming the wrong field fails. */
+Test(rpc, encodings_match_control_proto_field_numbers)
+{
+    struct kbuf b;
+    kbuf_init(&b);
+    const struct rpc_controlled_shutdown_req cs = {.broker_id = 5, .broker_epoch = 7};
+    static const uint8_t cs_want[] = {0x08, 5, 0x10, 7};
+    cr_assert_eq(rpc_controlled_shutdown_req_encode(&cs, &b), KERR_NONE);
+    cr_assert_eq(b.len, sizeof(cs_want));
+    cr_assert_arr_eq(b.data, cs_want, sizeof(cs_want));
+
+    const struct rpc_partition_error pe[] = {{"t", 1, 2}};
+    const struct rpc_stop_replica_resp sr = {.error_code = 3, .n_partition_errors = 1,
+                                             .partition_errors = pe};
+    /* 1: error_code 3; 2: PartitionError{1: "t", 2: 1, 3: 2} */
+    static const uint8_t sr_want[] = {0x08, 3, 0x12, 7, 0x0a, 1, 't', 0x10, 1, 0x18, 2};
+    kbuf_reset(&b);
+    cr_assert_eq(rpc_stop_replica_resp_encode(&sr, &b), KERR_NONE);
+    cr_assert_eq(b.len, sizeof(sr_want));
+    cr_assert_arr_eq(b.data, sr_want, sizeof(sr_want));
+
+    const int32_t isr[] = {1, 2};
+    const struct rpc_isr_proposal prop[] = {{"t", 0, 4, 2, isr, 9}};
+    const struct rpc_alter_isr_req ai = {.broker_id = 1, .broker_epoch = 2, .n_partitions = 1,
+                                         .partitions = prop};
+    /* 1: 1; 2: 2; 3: AlterIsrPartition{1: "t", 3: 4, 4: packed [1, 2], 5: 9}
+     * (proto3 leaves out the zero partition) */
+    static const uint8_t ai_want[] = {0x08, 1, 0x10, 2, 0x1a, 11, 0x0a, 1, 't', 0x18, 4,
+                                      0x22, 2, 1, 2, 0x28, 9};
+    kbuf_reset(&b);
+    cr_assert_eq(rpc_alter_isr_req_encode(&ai, &b), KERR_NONE);
+    cr_assert_eq(b.len, sizeof(ai_want));
+    cr_assert_arr_eq(b.data, ai_want, sizeof(ai_want));
+    kbuf_destroy(&b);
 }

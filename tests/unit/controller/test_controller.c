@@ -100,7 +100,7 @@ static bool cap_serve_one(int fd)
         return false;
     flen = (size_t)sz[0] << 24 | (size_t)sz[1] << 16 | (size_t)sz[2] << 8 | sz[3];
     uint8_t *frame = malloc(flen ? flen : 1);
-    struct rpc_request_header h;
+    struct khdr_req h;
     const uint8_t *b;
     size_t n;
     struct kbuf body, out;

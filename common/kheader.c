@@ -1,0 +1,138 @@
+/*
+ * common/kheader.c — Kafka request/response headers and frame sizes
+ * (common/kheader.h), and the names and first flexible versions of the API
+ * keys (common/api_keys.h).
+ */
+#include "common/kheader.h"
+#include "common/api_keys.h"
+
+int khdr_req_version(int api_key, int api_version)
+{
+    return api_is_flexible(api_key, api_version) ? 2 : 1;
+}
+
+int khdr_resp_version(int api_key, int api_version)
+{
+    return api_is_flexible(api_key, api_version) && api_key != API_API_VERSIONS ? 1 : 0;
+}
+
+bool khdr_put_req(struct kbuf *b, int version, const struct khdr_req *h)
+{
+    if (version < 0 || version > 2)
+        return false;
+    if (version >= 1 && h->client_id.ptr && (h->client_id.len < 0 || h->client_id.len > INT16_MAX))
+        return false;
+    kbuf_put_i16(b, h->api_key);
+    kbuf_put_i16(b, h->api_version);
+    kbuf_put_i32(b, h->correlation_id);
+    if (version >= 1)
+        kw_put_kstr(b, false, h->client_id); /* INT16 length even in v2 */
+    kw_put_tags(b, version >= 2);
+    return true;
+}
+
+bool khdr_get_req(struct kslice *s, int version, struct khdr_req *h)
+{
+    h->api_key = kslice_i16(s);
+    h->api_version = kslice_i16(s);
+    h->correlation_id = kslice_i32(s);
+    h->client_id = (struct kstr){NULL, 0};
+    if (version >= 1)
+        h->client_id = kw_get_str(s, false);
+    return khdr_get_req_tags(s, version);
+}
+
+bool khdr_get_req_tags(struct kslice *s, int version)
+{
+    kw_skip_tags(s, version >= 2);
+    return kslice_ok(s);
+}
+
+void khdr_put_resp(struct kbuf *b, int version, int32_t correlation_id)
+{
+    kbuf_put_i32(b, correlation_id);
+    kw_put_tags(b, version >= 1);
+}
+
+bool khdr_get_resp(struct kslice *s, int version, int32_t *correlation_id)
+{
+    *correlation_id = kslice_i32(s);
+    kw_skip_tags(s, version >= 1);
+    return kslice_ok(s);
+}
+
+size_t khdr_frame_begin(struct kbuf *b)
+{
+    return kbuf_skip(b, KHDR_SIZE_PREFIX);
+}
+
+kerr_t khdr_frame_end(struct kbuf *b, size_t at, size_t max)
+{
+    if (b->oom)
+        return KERR__NOMEM;
+    size_t size = b->len - at - KHDR_SIZE_PREFIX;
+    if (size > max || size > INT32_MAX)
+        return KERR__INVALID;
+    kbuf_patch_i32(b, at, (int32_t)size);
+    return KERR_NONE;
+}
+
+size_t khdr_resp_prefix(uint8_t out[KHDR_RESP_PREFIX_MAX], int version, int32_t correlation_id,
+                        int64_t body_len)
+{
+    size_t hlen = version >= 1 ? 5 : 4;
+    be32_store(out, (uint32_t)((int64_t)hlen + body_len));
+    be32_store(out + 4, (uint32_t)correlation_id);
+    if (version >= 1)
+        out[8] = 0; /* empty tagged-field section */
+    return KHDR_SIZE_PREFIX + hlen;
+}
+
+const char *api_key_name(int api_key)
+{
+    switch (api_key) {
+    case API_PRODUCE: return "Produce";
+    case API_FETCH: return "Fetch";
+    case API_LIST_OFFSETS: return "ListOffsets";
+    case API_METADATA: return "Metadata";
+    case API_FIND_COORDINATOR: return "FindCoordinator";
+    case API_API_VERSIONS: return "ApiVersions";
+    case API_CREATE_TOPICS: return "CreateTopics";
+    case API_DELETE_TOPICS: return "DeleteTopics";
+    case API_DELETE_RECORDS: return "DeleteRecords";
+    case API_OFFSET_FOR_LEADER_EPOCH: return "OffsetForLeaderEpoch";
+    case API_DESCRIBE_CONFIGS: return "DescribeConfigs";
+    case API_ALTER_CONFIGS: return "AlterConfigs";
+    case API_CREATE_PARTITIONS: return "CreatePartitions";
+    case API_ELECT_LEADERS: return "ElectLeaders";
+    case API_INCREMENTAL_ALTER_CONFIGS: return "IncrementalAlterConfigs";
+    case RPC_LEADER_AND_ISR: return "LeaderAndIsr";
+    case RPC_UPDATE_METADATA: return "UpdateMetadata";
+    case RPC_STOP_REPLICA: return "StopReplica";
+    case RPC_ALTER_ISR: return "AlterIsr";
+    case RPC_CONTROLLED_SHUTDOWN: return "ControlledShutdown";
+    default: return "Unknown";
+    }
+}
+
+int api_flex_version(int api_key)
+{
+    switch (api_key) {
+    case API_PRODUCE: return 9;
+    case API_FETCH: return 12;
+    case API_LIST_OFFSETS: return 6;
+    case API_METADATA: return 9;
+    case API_FIND_COORDINATOR: return 3;
+    case API_API_VERSIONS: return 3;
+    case API_CREATE_TOPICS: return 5;
+    case API_DELETE_TOPICS: return 4;
+    case API_DELETE_RECORDS: return 2;
+    case API_OFFSET_FOR_LEADER_EPOCH: return 4;
+    case API_DESCRIBE_CONFIGS: return 4;
+    case API_ALTER_CONFIGS: return 2;
+    case API_CREATE_PARTITIONS: return 2;
+    case API_ELECT_LEADERS: return 2;
+    case API_INCREMENTAL_ALTER_CONFIGS: return 1;
+    default: return -1;
+    }
+}

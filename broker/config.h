@@ -86,7 +86,7 @@ struct broker_config {
     int64_t leader_imbalance_check_interval_seconds; /* 300 */
     bool controlled_shutdown_enable;           /* true */
 
-    /* groups and transactions (later issues) */
+    /* consumer groups: accepted and checked; no group coordinator reads them */
     int16_t offsets_topic_replication_factor;  /* 3 */
     int32_t offsets_topic_num_partitions;      /* 50 */
     int32_t group_initial_rebalance_delay_ms;  /* 3000 */
@@ -119,9 +119,7 @@ struct broker_config {
     } ip_override[CONFIG_MAX_IP_OVERRIDES];
     int n_ip_overrides;
 
-    /* ---- added by the config module; new fields go at the end ---- */
-
-    /* transactions (later issues) */
+    /* transactions: accepted and checked; no transaction coordinator reads them */
     int16_t transaction_state_log_replication_factor; /* 3 */
     int32_t transaction_state_log_min_isr;     /* 2 */
     int32_t transaction_state_log_num_partitions; /* 50 */
@@ -129,14 +127,14 @@ struct broker_config {
     int32_t transaction_max_timeout_ms;        /* 900000 */
     int32_t transactional_id_expiration_ms;    /* 604800000 */
 
-    /* offsets and groups (later issues) */
+    /* consumer offsets: accepted and checked; no group coordinator reads them */
     int32_t offsets_topic_segment_bytes;       /* 104857600 */
     int32_t offsets_retention_minutes;         /* 10080 */
     int64_t offsets_retention_check_interval_ms; /* 600000 */
     int32_t offsets_commit_timeout_ms;         /* 5000 */
     int32_t group_max_size;                    /* INT32_MAX */
 
-    /* replication (later issues) */
+    /* replication: follower fetchers and the high-watermark checkpoint */
     int32_t replica_fetch_max_bytes;           /* 1048576 */
     int32_t replica_fetch_min_bytes;           /* 1 */
     int32_t replica_fetch_wait_max_ms;         /* 500, <= replica.lag.time.max.ms */

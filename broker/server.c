@@ -169,13 +169,18 @@ static bool ctrl_post(void *ctx, void (*fn)(void *arg), void *arg)
     return worker_post(ctx, fn, arg);
 }
 
+static bool ctrl_on_loop(void *ctx)
+{
+    return worker_is_current(ctx);
+}
+
 /* Every broker is a controller candidate (DESIGN.md §4). */
 static int server_start_controller(struct broker *b)
 {
     const struct broker_config *cfg = b->cfg;
     struct controller_env env = {
         .zk = b->zk, .broker_id = b->id, .base = worker_base(b->ctrl_worker),
-        .post = ctrl_post, .post_ctx = b->ctrl_worker,
+        .post = ctrl_post, .post_ctx = b->ctrl_worker, .on_loop = ctrl_on_loop,
         .listener = cfg->listener[cfg->inter_broker_listener].name,
         .unclean_leader_election = cfg->unclean_leader_election_enable,
         .auto_leader_rebalance = cfg->auto_leader_rebalance_enable,

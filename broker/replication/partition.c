@@ -291,6 +291,15 @@ out:
     return rc;
 }
 
+int32_t partition_leader(struct partition *part, int32_t *leader_epoch)
+{
+    partition_lock(part);
+    int32_t leader = part->leader;
+    *leader_epoch = part->leader_epoch;
+    partition_unlock(part);
+    return leader;
+}
+
 kerr_t partition_list_offset(struct partition *part, int64_t ts, int64_t *offset,
                              int64_t *found_ts)
 {

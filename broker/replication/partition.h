@@ -127,6 +127,10 @@ struct partition_fetch {
 kerr_t partition_read(struct partition *part, const struct partition_fetch *f,
                       struct partition_read *out);
 
+/* The leader's broker id (-1: none) and, in *leader_epoch, its epoch: one
+ * consistent pair, read under part->lock. Any thread. */
+int32_t partition_leader(struct partition *part, int32_t *leader_epoch);
+
 /* ListOffsets: -1 latest (HW), -2 earliest, else by timestamp. */
 kerr_t partition_list_offset(struct partition *part, int64_t ts, int64_t *offset,
                              int64_t *found_ts);

@@ -9,7 +9,8 @@
  * 66, reports under TSAN_OPTIONS log_path) on a data race or a lock-order
  * inversion. Scenarios:
  *   config    AlterConfigs (topic_set_config) against produce-side reads
- *             (partition_config) and LeaderAndIsr-style state changes
+ *             (partition_config, partition_leader) and LeaderAndIsr-style
+ *             state changes
  *   topics    registry add/remove against lookups and listings
  *   worker    jobs posted from several threads, run on the worker's thread
  *   mcache    metadata snapshots swapped while readers hold references
@@ -105,6 +106,9 @@ static void *config_main(void *arg)
                       "torn copy: retention.ms %lld, max.message.bytes %d",
                       (long long)tc.retention_ms, tc.max_message_bytes);
                 (void)partition_ack_status(t->parts[p], 0, 1);
+                int32_t epoch, leader = partition_leader(t->parts[p], &epoch);
+                CHECK(epoch == 0 || leader == epoch % 2, "leader %d with epoch %d", leader,
+                      epoch);
             }
         }
     }

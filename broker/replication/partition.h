@@ -51,8 +51,8 @@ struct partition {
     const char *topic;            /* borrowed from the owning struct topic */
     char *dir;                    /* owned: the partition directory */
     int32_t index;
-    pthread_mutex_t lock;
     _Atomic uintptr_t lock_owner; /* GREGOR_LOCK_CHECKS: the holder's thread tag, 0 = free */
+    pthread_mutex_t lock;
     struct plog *log;             /* owned; NULL when not a local replica */
     struct topic_config tc;       /* effective topic settings; others: partition_config() */
     int64_t hw;                   /* high watermark */

@@ -141,8 +141,11 @@ static kerr_t server_register(struct broker *b, const struct logdir_meta *meta)
         snprintf(reg.ep[i].protocol, sizeof(reg.ep[i].protocol), "%s", a->protocol);
     }
     char err[512] = "";
-    kerr_t rc = zk_store_register_broker(b->zk, &reg, &b->broker_epoch, err, sizeof(err));
-    if (rc != KERR_NONE)
+    int64_t epoch = 0;
+    kerr_t rc = zk_store_register_broker(b->zk, &reg, &epoch, err, sizeof(err));
+    if (rc == KERR_NONE) /* the admin worker may be reading it (replica_manager.c fence()) */
+        __atomic_store_n(&b->broker_epoch, epoch, __ATOMIC_RELEASE);
+    else
         say_error("zk", "cannot register broker.id=%d: %s", b->id, err);
     return rc;
 }

@@ -510,7 +510,8 @@ static bool isr_batch_add(struct isr_batch *ib, struct topic *t, int32_t p, int 
 
 static void send_isr_batch(struct broker *b, struct channel *ch, struct isr_batch *ib)
 {
-    struct rpc_alter_isr_req m = {.broker_id = b->id, .broker_epoch = b->broker_epoch,
+    int64_t epoch = __atomic_load_n(&b->broker_epoch, __ATOMIC_ACQUIRE); /* see fence() */
+    struct rpc_alter_isr_req m = {.broker_id = b->id, .broker_epoch = epoch,
                                   .n_partitions = ib->n, .partitions = ib->props};
     struct kbuf body;
     kbuf_init(&body);
@@ -611,7 +612,8 @@ static void cs_send_job(void *arg)
         cs_reply_cb(b, KERR_NOT_CONTROLLER, NULL, 0);
         return;
     }
-    struct rpc_controlled_shutdown_req m = {.broker_id = b->id, .broker_epoch = b->broker_epoch};
+    struct rpc_controlled_shutdown_req m = {
+        .broker_id = b->id, .broker_epoch = __atomic_load_n(&b->broker_epoch, __ATOMIC_ACQUIRE)};
     struct kbuf body;
     kbuf_init(&body);
     if (rpc_controlled_shutdown_req_encode(&m, &body) == KERR_NONE)

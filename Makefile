@@ -6,17 +6,22 @@
 #   make status  show the local cluster's processes and which broker is the
 #                controller
 #   make test    install deps, -Werror build + ASan/UBSan build; ASan runs the
-#                unit tests and a quick integration subset; libFuzzer targets
-#                run for FUZZ_SECONDS each; then the full ctest suite runs
-#                last: its summary is the last line printed
+#                unit tests and a quick integration subset; a ThreadSanitizer
+#                build runs its thread tests and the broker under the cluster
+#                integration tests (any race report fails it); libFuzzer
+#                targets run for FUZZ_SECONDS each; then the full ctest suite
+#                runs last: its summary is the last line printed (the stages:
+#                docs/testing.md)
 #   make build   configure + build into build/ (binaries in build/bin)
 #   make bench   run tests/bench/run if present
 #   make clean   delete build directories (not the cluster state)
 #
-# Variables: BUILD (build), ASAN_BUILD (build-asan), JOBS (2), BROKERS (3),
-# CMAKE_ARGS (extra cmake -D flags), ASAN_TESTS (ctest -R regex of the
-# integration tests also run under ASan), SKIP_ASAN=1 (skip the ASan stage),
-# SKIP_FUZZ=1 (skip the libFuzzer stage), FUZZ_SECONDS (45, per fuzz target).
+# Variables: BUILD (build), ASAN_BUILD (build-asan), TSAN_BUILD (build-tsan),
+# JOBS (2), BROKERS (3), CMAKE_ARGS (extra cmake -D flags), ASAN_TESTS /
+# TSAN_TESTS (ctest -R regex of the integration tests also run under ASan /
+# TSan), SKIP_ASAN=1 (skip the ASan stage), SKIP_TSAN=1 (skip the TSan
+# stage), SKIP_FUZZ=1 (skip the libFuzzer stage), FUZZ_SECONDS (45, per fuzz
+# target).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := build
@@ -28,6 +33,9 @@ BROKERS ?= 3
 CMAKE_ARGS ?=
 ASAN_TESTS ?= ^(integration_api_versions|integration_bad_input|protocol_api_matrix|protocol_fetch_paths|protocol_record_validation|integration_cluster|integration_cluster_configs|integration_control_fence|integration_fetcher)$$
 SKIP_ASAN ?= 0
+TSAN_BUILD ?= build-tsan
+TSAN_TESTS ?= ^(integration_cluster|integration_cluster_configs|integration_fetcher|integration_control_fence)$$
+SKIP_TSAN ?= 0
 SKIP_FUZZ ?= 0
 FUZZ_SECONDS ?= 45
 # A fixed seed makes the CI fuzz stage repeat the same exploration (new
@@ -35,7 +43,7 @@ FUZZ_SECONDS ?= 45
 FUZZ_SEED ?= 1
 CLUSTER := deploy/local-cluster.sh
 
-.PHONY: deps configure build run stop status test test-asan test-fuzz test-full bench clean
+.PHONY: deps configure build run stop status test test-asan test-tsan test-fuzz test-full bench clean
 
 deps:
 	@deploy/install-deps.sh
@@ -68,12 +76,13 @@ stop:
 status:
 	@$(CLUSTER_ENV) $(CLUSTER) status
 
-# The ASan stage runs first and stops `make test` on failure (its ctest summary
-# is then the last line); the full -Werror suite always runs last.
+# The ASan and TSan stages run first and stop `make test` on failure (their
+# ctest summary is then the last line); the full -Werror suite always runs last.
 test: deps
 	cmake -S . -B $(BUILD) -DGREGOR_WERROR=ON $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j$(JOBS)
 	@if [ "$(SKIP_ASAN)" != 1 ]; then $(MAKE) --no-print-directory test-asan; fi
+	@if [ "$(SKIP_TSAN)" != 1 ]; then $(MAKE) --no-print-directory test-tsan; fi
 	@if [ "$(SKIP_FUZZ)" != 1 ]; then $(MAKE) --no-print-directory test-fuzz; fi
 	@$(MAKE) --no-print-directory test-full
 
@@ -99,6 +108,39 @@ test-asan:
 	    exit 1; \
 	  fi
 
+# ThreadSanitizer: $(TSAN_BUILD) instruments the broker, the CLI and
+# tests/tsan/ (shared broker structures hammered from several threads);
+# Criterion cannot start under TSan, so the Criterion unit tests are not run
+# here, and the multi-broker integration tests (TSAN_TESTS) run from
+# $(BUILD) against the TSan broker (GREGOR_BROKER_BIN): network, admin,
+# fetcher and controller threads all busy. Every TSan process writes its
+# reports under $(TSAN_BUILD)/tsan-reports/; any report fails the stage, as
+# does a test failing. tests/tsan.supp silences races inside uninstrumented
+# third-party libraries only. No -Werror: GCC's instrumented builds warn
+# falsely (see test-asan).
+test-tsan:
+	cmake -S . -B $(BUILD) -DGREGOR_WERROR=ON $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j$(JOBS)
+	cmake -S . -B $(TSAN_BUILD) -DGREGOR_WERROR=OFF -DGREGOR_TSAN=ON $(CMAKE_ARGS)
+	cmake --build $(TSAN_BUILD) -j$(JOBS)
+	@tsan=$(abspath $(TSAN_BUILD)); rm -rf $$tsan/tsan-reports; mkdir -p $$tsan/tsan-reports; \
+	  export TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1 \
+	    suppressions=$(abspath tests/tsan.supp) log_path=$$tsan/tsan-reports/race" \
+	    GREGOR_BROKER_BIN=$$tsan/bin/gregor-broker; \
+	  rc=0; (cd $$tsan && ctest --output-on-failure -L tsan) 2>&1 | tee $$tsan/ctest-tsan.log || rc=1; \
+	  (cd $(BUILD) && ctest --output-on-failure -R '$(TSAN_TESTS)') 2>&1 | \
+	    tee $$tsan/ctest-integration.log || rc=1; \
+	  reports=$$(ls $$tsan/tsan-reports | wc -l); \
+	  if [ $$reports -ne 0 ]; then \
+	    rc=1; for f in $$tsan/tsan-reports/*; do echo "== $$f"; head -n 60 "$$f"; done; \
+	  fi; \
+	  if [ $$rc -ne 0 ]; then \
+	    echo "ThreadSanitizer stage failed: $$reports report file(s) in $(TSAN_BUILD)/tsan-reports/"; \
+	    grep -h -E '^[0-9]+% tests passed' $$tsan/ctest-tsan.log $$tsan/ctest-integration.log | \
+	      grep -v -E '^100% tests passed' | tail -n 1; \
+	    exit 1; \
+	  fi
+
 # Full suite; re-prints ctest's summary line so that it is the last line.
 test-full:
 	@cd $(BUILD) && rc=0; ctest --output-on-failure 2>&1 | tee ctest-full.log || rc=1; \
@@ -111,4 +153,4 @@ bench: build
 	  else echo "no benchmarks yet (tests/bench/run does not exist)"; fi
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-fuzz

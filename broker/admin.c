@@ -59,6 +59,7 @@ static kerr_t zk_failure(kerr_t rc, const char *what, char *msg, size_t n)
 
 kerr_t admin_topic_check(struct broker *b, const char *name, char *msg, size_t n)
 {
+    KASSERT(worker_is_current(b->admin));
     struct zk_topic zt;
     kerr_t rc = zk_store_topic_get(b->zk, name, &zt);
     if (rc == KERR_NONE) {
@@ -281,6 +282,7 @@ static kerr_t store_topic_config(struct broker *b, const char *name, char *const
 kerr_t admin_alter_topic_config(struct broker *b, const char *name, char *const *kv, int n_kv,
                                 bool validate_only, char *msg, size_t n)
 {
+    KASSERT(worker_is_current(b->admin));
     kerr_t rc = admin_topic_check(b, name, msg, n);
     if (rc != KERR_NONE)
         return rc;
@@ -324,6 +326,7 @@ void admin_drop_local_topic(struct broker *b, const char *name)
 
 kerr_t admin_delete_topic(struct broker *b, const char *name)
 {
+    KASSERT(worker_is_current(b->admin));
     if (!b->cfg->delete_topic_enable)
         return KERR_TOPIC_DELETION_DISABLED;
     struct zk_topic zt;
@@ -351,6 +354,7 @@ struct auto_job {
 static void auto_create_job(void *arg)
 {
     struct auto_job *j = arg;
+    KASSERT(worker_is_current(j->b->admin));
     struct topic_spec sp = {.n_parts = -1, .rf = -1};
     char msg[256];
     snprintf(sp.name, sizeof(sp.name), "%s", j->name);
@@ -477,6 +481,7 @@ void admin_refresh_brokers(struct broker *b)
 
 struct topic *admin_ensure_topic(struct broker *b, const char *name)
 {
+    KASSERT(worker_is_current(b->admin));
     struct topic *t = topics_get(b->topics, name, strlen(name));
     if (!t && load_one_topic(b, name) == 0)
         t = topics_get(b->topics, name, strlen(name));
@@ -485,6 +490,7 @@ struct topic *admin_ensure_topic(struct broker *b, const char *name)
 
 struct topic *admin_ensure_partitions(struct broker *b, const char *name, int32_t n_parts)
 {
+    KASSERT(worker_is_current(b->admin));
     struct topic *t = admin_ensure_topic(b, name);
     if (!t || t->n_parts >= n_parts)
         return t;
@@ -623,6 +629,7 @@ static kerr_t create_partitions_once(struct broker *b, const struct partitions_s
 kerr_t admin_create_partitions(struct broker *b, const struct partitions_spec *sp,
                                bool validate_only, char *msg, size_t n)
 {
+    KASSERT(worker_is_current(b->admin));
     int n_live;
     struct broker_info *live = server_live_brokers(b, &n_live);
     kerr_t rc = KERR__EXISTS;

@@ -21,6 +21,7 @@
 #include "broker/server.h"
 #include "broker/topics.h"
 #include "controller/zk_store.h"
+#include "common/base.h"
 #include "common/say.h"
 
 #include <stdint.h>
@@ -77,6 +78,7 @@ static void reload_all(struct broker *b)
 static void check_job(void *arg)
 {
     struct broker *b = arg;
+    KASSERT(worker_is_current(b->admin));
     struct zk_config_change *v = NULL;
     int n = 0;
     int64_t oldest, newest;

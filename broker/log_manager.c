@@ -171,7 +171,9 @@ void log_manager_retention_now(struct broker *b)
 static void flush_one(struct broker *b, struct partition *part, void *arg)
 {
     int64_t now = *(int64_t *)arg;
-    int64_t every = part->tc.flush_ms;
+    struct topic_config tc;
+    partition_config(part, &tc);
+    int64_t every = tc.flush_ms;
     bool rolled = partition_take_roll_flush(part);
     bool due = every >= 0 && every != INT64_MAX && now - part->last_flush_ms >= every;
     if (!rolled && !due)

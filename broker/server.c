@@ -141,8 +141,11 @@ static kerr_t server_register(struct broker *b, const struct logdir_meta *meta)
         snprintf(reg.ep[i].protocol, sizeof(reg.ep[i].protocol), "%s", a->protocol);
     }
     char err[512] = "";
-    kerr_t rc = zk_store_register_broker(b->zk, &reg, &b->broker_epoch, err, sizeof(err));
-    if (rc != KERR_NONE)
+    int64_t epoch = 0;
+    kerr_t rc = zk_store_register_broker(b->zk, &reg, &epoch, err, sizeof(err));
+    if (rc == KERR_NONE) /* the admin worker may be reading it (replica_manager.c fence()) */
+        __atomic_store_n(&b->broker_epoch, epoch, __ATOMIC_RELEASE);
+    else
         say_error("zk", "cannot register broker.id=%d: %s", b->id, err);
     return rc;
 }
@@ -169,13 +172,18 @@ static bool ctrl_post(void *ctx, void (*fn)(void *arg), void *arg)
     return worker_post(ctx, fn, arg);
 }
 
+static bool ctrl_on_loop(void *ctx)
+{
+    return worker_is_current(ctx);
+}
+
 /* Every broker is a controller candidate (docs/architecture.md §1, §4). */
 static int server_start_controller(struct broker *b)
 {
     const struct broker_config *cfg = b->cfg;
     struct controller_env env = {
         .zk = b->zk, .broker_id = b->id, .base = worker_base(b->ctrl_worker),
-        .post = ctrl_post, .post_ctx = b->ctrl_worker,
+        .post = ctrl_post, .post_ctx = b->ctrl_worker, .on_loop = ctrl_on_loop,
         .listener = cfg->listener[cfg->inter_broker_listener].name,
         .unclean_leader_election = cfg->unclean_leader_election_enable,
         .auto_leader_rebalance = cfg->auto_leader_rebalance_enable,

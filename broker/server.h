@@ -52,7 +52,8 @@ struct broker {
     struct topic_config topic_defaults;
     struct topics *topics;             /* owned */
     struct zk_store *zk;               /* owned; used on the admin worker only after start */
-    int64_t broker_epoch;              /* czxid of our registration */
+    int64_t broker_epoch;              /* czxid of our registration; __atomic loads and
+                                          stores (start-up writes, admin worker reads) */
     int logdir_lock_fd;
     struct recovery_points recovery;   /* start-up log recovery points (log_manager.c) */
     struct log_checkpoints *ckpt;      /* owned: checkpoints read at start-up */

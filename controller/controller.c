@@ -74,6 +74,7 @@ int32_t *ctrl_live_ids(const struct controller *c, bool eligible_only, int *n)
 
 void ctrl_resign(struct controller *c, const char *why)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     if (!c->active)
         return;
     say_warn("ctrl", "resigning as controller id=%d epoch=%d reason=\"%s\"", c->env.broker_id,
@@ -218,6 +219,7 @@ kerr_t ctrl_update_partitions(struct controller *c, const struct ctrl_tp *v, int
                               ctrl_decide_fn fn, void *ctx, struct ctrl_changes *changes,
                               kerr_t *errs, bool *changed)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     struct upd_scratch u;
     if (!upd_scratch_init(&u, n))
         return KERR__NOMEM;
@@ -256,6 +258,7 @@ kerr_t ctrl_update_partitions(struct controller *c, const struct ctrl_tp *v, int
 kerr_t ctrl_update_partition(struct controller *c, struct ctopic *t, int p, ctrl_decide_fn fn,
                              void *ctx, bool *changed)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     struct ctrl_tp tp = {t, p};
     kerr_t err = KERR_NONE;
     kerr_t rc = ctrl_update_partitions(c, &tp, 1, fn, ctx, NULL, &err, changed);
@@ -380,6 +383,7 @@ void ctrl_changes_destroy(struct ctrl_changes *ch)
 
 void ctrl_push_or_resign(struct controller *c, struct ctrl_changes *ch, bool fenced)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     if (fenced)
         ctrl_resign(c, "fenced by a newer controller");
     else
@@ -534,6 +538,7 @@ static void brokers_changed(struct controller *c, bool always_settle)
 
 void ctrl_refresh_brokers(struct controller *c)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     brokers_changed(c, false);
 }
 
@@ -585,6 +590,7 @@ static void settle_ctx_destroy(struct settle_ctx *sc)
 
 void ctrl_settle_some(struct controller *c, const struct ctrl_changes *todo)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     struct settle_ctx sc;
     struct ctrl_changes ch = {0};
     bool fenced = false;
@@ -743,6 +749,7 @@ static void watch_job(void *arg)
 {
     struct watch_event *we = arg;
     struct controller *c = we->c;
+    KASSERT(CTRL_ON_LOOP(c));
     if (c->stopping) {
         free(we);
         return;
@@ -805,6 +812,7 @@ void controller_start(struct controller *c)
 static void renewed_job(void *arg)
 {
     struct controller *c = arg;
+    KASSERT(CTRL_ON_LOOP(c));
     /* the old session's /controller and watches are gone */
     if (c->active)
         say_warn("ctrl", "ZooKeeper session expired: no longer controller id=%d epoch=%d",
@@ -827,6 +835,7 @@ void controller_session_renewed(struct controller *c)
 static void stop_job(void *arg)
 {
     struct controller *c = arg;
+    KASSERT(CTRL_ON_LOOP(c));
     c->stopping = true;
     ctrl_resign(c, "shutting down");
     ctrl_rebalance_stop(c);
@@ -853,6 +862,7 @@ void controller_free(struct controller *c)
 
 kerr_t ctrl_check_broker_epoch(struct controller *c, int32_t id, int64_t epoch)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     const struct cbroker *cb = ctrl_find_broker(c, id);
     if (cb && cb->reg.epoch == epoch)
         return KERR_NONE;
@@ -890,6 +900,7 @@ static void request_job(void *arg)
 {
     struct request_job *rj = arg;
     struct controller *c = rj->c;
+    KASSERT(CTRL_ON_LOOP(c));
     struct kbuf out;
     kbuf_init(&out);
     if (!c->active || c->stopping)

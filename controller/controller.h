@@ -32,6 +32,9 @@ struct controller_env {
     /* Runs fn(arg) on base's thread; any thread may call it. */
     bool (*post)(void *ctx, void (*fn)(void *arg), void *arg);
     void *post_ctx;
+    /* True when called on base's thread (gets post_ctx); checked by
+     * KASSERTs at the loop-owned entry points. NULL: not checked. */
+    bool (*on_loop)(void *ctx);
     const char *listener;          /* inter-broker listener name */
     bool unclean_leader_election;  /* unclean.leader.election.enable */
     bool auto_leader_rebalance;    /* auto.leader.rebalance.enable */

@@ -10,6 +10,7 @@
 #ifndef GREGOR_CONTROLLER_CONTROLLER_INT_H
 #define GREGOR_CONTROLLER_CONTROLLER_INT_H
 
+#include "common/base.h"
 #include "controller/controller.h"
 #include "controller/zk_store.h"
 
@@ -18,6 +19,10 @@
 struct channel;
 struct event;
 struct kbuf;
+
+/* True on the controller's loop thread (or when env.on_loop is NULL);
+ * loop-owned entry points start with KASSERT(CTRL_ON_LOOP(c)). */
+#define CTRL_ON_LOOP(c) (!(c)->env.on_loop || (c)->env.on_loop((c)->env.post_ctx))
 
 /* A topic as the controller knows it. */
 struct ctopic {

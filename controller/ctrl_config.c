@@ -42,6 +42,7 @@ bool ctrl_topic_unclean(const struct controller *c, const struct ctopic *t)
 
 bool ctrl_config_start(struct controller *c)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     struct zk_config_change *v;
     int n;
     int64_t oldest, newest;
@@ -82,6 +83,7 @@ static bool add_offline(struct ctrl_changes *todo, struct ctopic *t)
 
 void ctrl_config_changed(struct controller *c)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     struct zk_config_change *v = NULL;
     int n = 0;
     int64_t oldest, newest;

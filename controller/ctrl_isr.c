@@ -234,6 +234,7 @@ static bool isr_one(struct controller *c, int32_t sender, const struct rpc_isr_p
 
 void ctrl_alter_isr(struct controller *c, const uint8_t *body, size_t len, struct kbuf *out)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     struct rpc_alter_isr_req req;
     struct rpc_alter_isr_resp resp = {0};
     struct rpc_isr_result *res = NULL;

@@ -167,6 +167,7 @@ static int fill_changes(const struct ctrl_changes *ch, int32_t id, struct rpc_pa
 
 void ctrl_push_changes(struct controller *c, const struct ctrl_changes *ch)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     if (ch->n == 0)
         return;
     int total = count_partitions(c);
@@ -186,6 +187,7 @@ void ctrl_push_changes(struct controller *c, const struct ctrl_changes *ch)
 
 void ctrl_push_all(struct controller *c)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     int total = count_partitions(c);
     struct rpc_partition_state *ps = calloc((size_t)(total ? total : 1), sizeof(*ps));
     if (!ps)
@@ -201,6 +203,7 @@ void ctrl_push_all(struct controller *c)
 
 void ctrl_push_stop_topic(struct controller *c, const struct ctopic *t)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     struct rpc_topic_partition *tp = calloc((size_t)(t->n_parts ? t->n_parts : 1), sizeof(*tp));
     if (!tp)
         return;
@@ -229,6 +232,7 @@ void ctrl_push_stop_topic(struct controller *c, const struct ctopic *t)
 
 void ctrl_sync_channels(struct controller *c, struct cbroker *old, int n_old)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     for (int i = 0; i < c->n_brokers; i++) {
         struct cbroker *cb = &c->brokers[i];
         for (int k = 0; k < n_old && !cb->ch; k++) {
@@ -247,6 +251,7 @@ void ctrl_sync_channels(struct controller *c, struct cbroker *old, int n_old)
 
 void ctrl_close_channels(struct controller *c)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     for (int i = 0; i < c->n_brokers; i++) {
         channel_free(c->brokers[i].ch);
         c->brokers[i].ch = NULL;

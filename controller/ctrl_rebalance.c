@@ -223,6 +223,7 @@ static void elect_job_run(void *arg)
 {
     struct elect_job *ej = arg;
     struct controller *c = ej->c;
+    KASSERT(CTRL_ON_LOOP(c));
     if (!c->active || c->stopping)
         elect_job_refuse(ej, KERR_NOT_CONTROLLER);
     else if (ej->type != CONTROLLER_ELECT_PREFERRED && ej->type != CONTROLLER_ELECT_UNCLEAN)
@@ -295,6 +296,7 @@ static void rebalance_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct controller *c = arg;
+    KASSERT(CTRL_ON_LOOP(c));
     if (!c->active || c->stopping)
         return;
     struct ctrl_changes changes = {0};
@@ -309,6 +311,7 @@ static void rebalance_cb(evutil_socket_t fd, short what, void *arg)
 
 void ctrl_rebalance_start(struct controller *c)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     if (c->rebalance_timer || !c->env.auto_leader_rebalance || c->env.leader_imbalance_check_ms <= 0)
         return;
     c->rebalance_timer = event_new(c->env.base, -1, EV_PERSIST, rebalance_cb, c);

@@ -89,6 +89,7 @@ static struct rpc_topic_partition *still_led(struct controller *c, int32_t id, i
 void ctrl_controlled_shutdown(struct controller *c, const uint8_t *body, size_t len,
                               struct kbuf *out)
 {
+    KASSERT(CTRL_ON_LOOP(c));
     struct rpc_controlled_shutdown_req req;
     struct rpc_controlled_shutdown_resp resp = {0};
     if (rpc_controlled_shutdown_req_decode(body, len, &req) != KERR_NONE) {

@@ -203,6 +203,7 @@ static void create_job_run(void *arg)
 {
     struct create_job *job = arg;
     struct req *req = job->req;
+    KASSERT(worker_is_current(req->broker->admin));
     for (int i = 0; i < job->n; i++) {
         struct create_item *it = &job->items[i];
         it->err = it->decode_err;
@@ -308,6 +309,7 @@ static void delete_finish(void *arg, bool timed_out)
 static void delete_job_run(void *arg)
 {
     struct delete_job *job = arg;
+    KASSERT(worker_is_current(job->req->broker->admin));
     for (int i = 0; i < job->n; i++) {
         /* an illegal name names no topic (never the part before a NUL) */
         if (!topic_name_legal(job->names[i], (size_t)job->lens[i]))

@@ -8,6 +8,7 @@
 #include "broker/metadata_cache.h"
 #include "broker/net/worker.h"
 #include "broker/server.h"
+#include "common/base.h"
 #include "common/clock.h"
 
 #include <event2/event.h>
@@ -56,6 +57,7 @@ static void cache_wait_cb(evutil_socket_t fd, short what, void *arg)
 void admin_wait_start(struct broker *b, int64_t timeout_ms, bool (*ready)(void *),
                       void (*finish)(void *, bool), void *job)
 {
+    KASSERT(worker_is_current(b->admin));
     struct cache_wait *w = calloc(1, sizeof(*w));
     if (w)
         w->ev = event_new(worker_base(b->admin), -1, EV_PERSIST, cache_wait_cb, w);

@@ -257,6 +257,7 @@ static void alter_job_run(void *arg)
 {
     struct alter_job *job = arg;
     struct req *req = job->req;
+    KASSERT(worker_is_current(req->broker->admin));
     struct kbuf *o = &req->out;
     kbuf_put_i32(o, 0);
     kw_put_array_len(o, false, job->n);

@@ -29,6 +29,7 @@ static void control_job(void *arg)
 {
     struct req *req = arg;
     struct broker *b = req->broker;
+    KASSERT(worker_is_current(b->admin));
     const uint8_t *body = req->body.p + req->body.pos;
     size_t len = req->body.len - req->body.pos;
     switch (req->api_key) {

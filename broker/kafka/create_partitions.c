@@ -194,6 +194,7 @@ static void cp_finish(void *arg, bool timed_out)
 static void cp_job_run(void *arg)
 {
     struct cp_job *job = arg;
+    KASSERT(worker_is_current(job->req->broker->admin));
     for (int i = 0; i < job->n; i++) {
         struct cp_item *it = &job->items[i];
         it->err = it->decode_err;

@@ -16,10 +16,11 @@ static void delete_one(struct req *req, struct topic *t, int32_t index, int64_t 
 {
     struct kbuf *o = &req->out;
     int64_t low = -1;
+    int32_t epoch;
     kerr_t err;
     if (!t || index < 0 || index >= t->n_parts)
         err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-    else if (t->parts[index]->leader != req->broker->id)
+    else if (partition_leader(t->parts[index], &epoch) != req->broker->id)
         err = KERR_NOT_LEADER_OR_FOLLOWER;
     else
         err = partition_delete_records(t->parts[index], offset, &low);

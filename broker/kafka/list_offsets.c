@@ -18,15 +18,15 @@ static void list_one(struct req *req, struct topic *t, int32_t index, int64_t ts
     struct kbuf *o = &req->out;
     int16_t v = req->api_version;
     int64_t offset = -1, found_ts = -1;
-    int32_t epoch = -1;
+    int32_t epoch = -1, leader_epoch;
     kerr_t err;
     if (!t || index < 0 || index >= t->n_parts) {
         err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-    } else if (t->parts[index]->leader != b->id) {
+    } else if (partition_leader(t->parts[index], &leader_epoch) != b->id) {
         err = KERR_NOT_LEADER_OR_FOLLOWER;
     } else {
         err = partition_list_offset(t->parts[index], ts, &offset, &found_ts);
-        epoch = t->parts[index]->leader_epoch;
+        epoch = leader_epoch;
     }
     kbuf_put_i32(o, index);
     kbuf_put_i16(o, err);

@@ -65,9 +65,10 @@ static void set_create_time_max(uint8_t *batch, size_t len, int64_t max_ts)
 }
 
 /* Validates one partition's records: the batch frame (batch.c), then its
- * records (record_validate.c) with the topic's rules. *max_ts = the largest
- * CreateTime record timestamp (-1 if none). */
-static kerr_t produce_validate(struct req *req, struct partition *part, const uint8_t *rec,
+ * records (record_validate.c) with the topic's rules tc. *max_ts = the
+ * largest CreateTime record timestamp (-1 if none). */
+static kerr_t produce_validate(struct req *req, struct partition *part,
+                               const struct topic_config *tc, const uint8_t *rec,
                                int32_t rec_len, int64_t *max_ts)
 {
     if (!rec || rec_len <= 0)
@@ -75,7 +76,7 @@ static kerr_t produce_validate(struct req *req, struct partition *part, const ui
     if (rec_len > BATCH_OFF_MAGIC && rec[BATCH_OFF_MAGIC] < BATCH_MAGIC)
         return req->api_version >= 3 ? KERR_INVALID_RECORD : KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
     int n_batches = 0;
-    kerr_t err = batch_validate_produce(rec, (size_t)rec_len, part->tc.max_message_bytes,
+    kerr_t err = batch_validate_produce(rec, (size_t)rec_len, tc->max_message_bytes,
                                         &n_batches);
     if (err != KERR_NONE)
         return err;
@@ -87,10 +88,10 @@ static kerr_t produce_validate(struct req *req, struct partition *part, const ui
     struct batch_hdr h;
     struct rv_opts o = {
         .produce = true,
-        .compacted = part->tc.compact,
+        .compacted = tc->compact,
         .now_ms = clock_wall_ms(),
-        .ts_diff_max_ms = part->tc.log_append_time ? -1 : part->tc.ts_diff_max_ms,
-        .max_decompressed = rv_decompressed_limit(part->tc.max_message_bytes),
+        .ts_diff_max_ms = tc->log_append_time ? -1 : tc->ts_diff_max_ms,
+        .max_decompressed = rv_decompressed_limit(tc->max_message_bytes),
     };
     struct rv_result res;
     (void)batch_parse_hdr(rec, (size_t)rec_len, &h); /* checked by batch_validate_produce */
@@ -170,13 +171,15 @@ static void produce_partition(struct req *req, struct topic *t, int16_t acks,
         return;
     }
     struct partition *part = t->parts[r->index];
+    struct topic_config tc; /* AlterConfigs may change it meanwhile: one snapshot */
+    partition_config(part, &tc);
     int64_t max_ts = -1;
-    r->err = produce_validate(req, part, rec, rec_len, &max_ts);
+    r->err = produce_validate(req, part, &tc, rec, rec_len, &max_ts);
     if (r->err != KERR_NONE)
         return;
     int64_t now = clock_wall_ms();
     uint8_t *batch = (uint8_t *)rec; /* the frame is ours to modify */
-    if (part->tc.log_append_time) {
+    if (tc.log_append_time) {
         set_log_append_time(batch, (size_t)rec_len, now);
         r->append_time = now;
     } else {

@@ -272,6 +272,7 @@ static void conn_finish(struct conn *conn, struct req *req)
 static void req_complete_job(void *arg)
 {
     struct req *req = arg;
+    KASSERT(worker_is_current(req->conn->worker));
     conn_finish(req->conn, req);
 }
 
@@ -515,6 +516,7 @@ static void conn_watch_partial(struct conn *conn)
 static void conn_read_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *conn = arg;
+    KASSERT(worker_is_current(conn->worker));
     if (!conn->bev)
         return;
     uint64_t received = conn->drained + evbuffer_get_length(bufferevent_get_input(conn->bev));
@@ -533,6 +535,7 @@ static void conn_read_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void conn_pool_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *conn = arg;
+    KASSERT(worker_is_current(conn->worker));
     if (!conn->bev || !conn_reserve(conn))
         return;
     if (conn->pool_wait)
@@ -543,6 +546,7 @@ static void conn_pool_retry_cb(evutil_socket_t fd, short what, void *arg)
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *conn = arg;
+    KASSERT(worker_is_current(conn->worker));
     if (!conn_reserve(conn))
         return;
     conn_read_large(conn);
@@ -554,6 +558,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *conn = arg;
+    KASSERT(worker_is_current(conn->worker));
     if (conn->write_blocked) {
         conn->write_blocked = false;
         conn_process(conn);
@@ -563,6 +568,7 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct conn *conn = arg;
+    KASSERT(worker_is_current(conn->worker));
     if (what & BEV_EVENT_TIMEOUT) {
         if (conn->inflight) {
             if (!conn->pool_wait)
@@ -578,6 +584,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 void conn_close_all(struct worker *w)
 {
+    KASSERT(worker_is_current(w));
     struct conn **mine = NULL;
     size_t n = 0, cap = 0;
     pthread_mutex_lock(&conns_lock);
@@ -626,6 +633,7 @@ static void conn_describe_peer(int fd, char *out, size_t n)
 void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_limits *lim,
                 const char *listener_name, const struct net_slot *slot)
 {
+    KASSERT(worker_is_current(w));
     struct conn *conn = calloc(1, sizeof(*conn));
     if (!conn) {
         struct net_slot s = *slot;

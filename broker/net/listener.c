@@ -62,8 +62,11 @@ struct listeners {
     bool paused;                 /* sockets disabled by a back-off */
 };
 
+/* Self-contained: listeners_free() may run before a network loop gets to
+ * the job, so it copies what conn_adopt() needs instead of pointing at ls. */
 struct adopt_job {
-    struct listeners *ls;
+    struct broker *broker;
+    struct conn_limits lim;
     struct worker *w;
     int fd;
     char name[32];
@@ -73,7 +76,7 @@ struct adopt_job {
 static void adopt_job_cb(void *arg)
 {
     struct adopt_job *j = arg;
-    conn_adopt(j->ls->broker, j->w, j->fd, &j->ls->lim, j->name, &j->slot);
+    conn_adopt(j->broker, j->w, j->fd, &j->lim, j->name, &j->slot);
     free(j);
 }
 
@@ -121,7 +124,8 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
         close(fd);
         return;
     }
-    j->ls = ls;
+    j->broker = ls->broker;
+    j->lim = ls->lim;
     j->w = ls->workers[ls->next++ % (unsigned)ls->n_workers];
     j->fd = fd;
     j->slot = slot;

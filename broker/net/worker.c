@@ -90,6 +90,7 @@ void worker_free(struct worker *w)
     if (w->started) {
         worker_post(w, worker_stop_job, w);
         pthread_join(w->thread, NULL);
+        w->thread = pthread_self(); /* the leftover jobs below run here: worker_is_current() */
     }
     /* run what is left so no job's memory leaks */
     if (w->wake)

@@ -802,6 +802,7 @@ static void session_fail(struct fsession *s, const char *why)
 static void session_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct fsession *s = arg;
+    KASSERT(worker_is_current(s->th->w));
     (void)bev;
     if (what & BEV_EVENT_CONNECTED) {
         evtimer_del(s->timeout_ev);
@@ -845,6 +846,7 @@ static bool session_handle(struct fsession *s, const uint8_t *body, size_t len)
 static void session_read_cb(struct bufferevent *bev, void *arg)
 {
     struct fsession *s = arg;
+    KASSERT(worker_is_current(s->th->w));
     struct evbuffer *in = bufferevent_get_input(bev);
     const struct fetcher_config *cfg = &s->th->f->cfg;
     size_t have = evbuffer_get_length(in);
@@ -890,6 +892,7 @@ static void session_read_cb(struct bufferevent *bev, void *arg)
 static void session_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct fsession *s = arg;
+    KASSERT(worker_is_current(s->th->w));
     (void)fd, (void)what;
     session_fail(s, s->state == FS_CONNECTING ? "connect timed out" : "request timed out");
     session_kick(s);
@@ -898,6 +901,7 @@ static void session_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void session_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct fsession *s = arg;
+    KASSERT(worker_is_current(s->th->w));
     (void)fd, (void)what;
     session_kick(s);
 }
@@ -906,6 +910,7 @@ static void session_retry_cb(evutil_socket_t fd, short what, void *arg)
  * (unless backing off), sends when idle. May free s. */
 static void session_kick(struct fsession *s)
 {
+    KASSERT(worker_is_current(s->th->w));
     part_reap(s);
     if (s->n_live == 0) {
         session_free(s);
@@ -993,6 +998,7 @@ static void thread_drop(struct fthread *th, const char *topic, int32_t p,
 static void job_remove_cb(void *arg)
 {
     struct fjob *j = arg;
+    KASSERT(worker_is_current(j->th->w));
     if (!j->th->stopping)
         thread_drop(j->th, j->topic, j->p, NULL);
     free(j);
@@ -1011,6 +1017,7 @@ static void job_add_cb(void *arg)
 {
     struct fjob *j = arg;
     struct fthread *th = j->th;
+    KASSERT(worker_is_current(th->w));
     if (th->stopping)
         goto out;
     struct fsession *s = session_get(th, j->leader_id, j->host, j->port);
@@ -1057,6 +1064,7 @@ out:
 static void job_stop_cb(void *arg)
 {
     struct fthread *th = arg;
+    KASSERT(worker_is_current(th->w));
     th->stopping = true;
     while (th->sessions)
         session_free(th->sessions);

@@ -12,9 +12,48 @@
 #include "common/base.h"
 #include "common/say.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* --- the partition lock ------------------------------------------------
+ * partition_lock()/partition_unlock() wrap part->lock; with
+ * GREGOR_LOCK_CHECKS they record the holder as the address of a
+ * thread-local byte (unique per live thread, no system call), so
+ * partition_assert_locked() is a load and a compare. Relaxed atomics: the
+ * value only needs to be exact for the thread asking about itself. */
+
+#ifdef GREGOR_LOCK_CHECKS
+static _Thread_local char thread_tag;
+
+static uintptr_t self_tag(void)
+{
+    return (uintptr_t)&thread_tag;
+}
+
+void partition_assert_locked(const struct partition *part)
+{
+    KASSERT(atomic_load_explicit(&part->lock_owner, memory_order_relaxed) == self_tag());
+}
+#endif
+
+static void partition_lock(struct partition *part)
+{
+    pthread_mutex_lock(&part->lock);
+#ifdef GREGOR_LOCK_CHECKS
+    atomic_store_explicit(&part->lock_owner, self_tag(), memory_order_relaxed);
+#endif
+}
+
+static void partition_unlock(struct partition *part)
+{
+#ifdef GREGOR_LOCK_CHECKS
+    partition_assert_locked(part);
+    atomic_store_explicit(&part->lock_owner, 0, memory_order_relaxed);
+#endif
+    pthread_mutex_unlock(&part->lock);
+}
 
 static void plog_config_from(struct plog_config *pc, const struct topic_config *tc,
                              int64_t recovery_point)
@@ -84,6 +123,7 @@ void partition_free(struct partition *part, bool remove_files)
 
 static void partition_wake_locked(struct partition *part)
 {
+    partition_assert_locked(part);
     for (struct pwaiter *w = part->waiters; w; w = w->next)
         w->wake(w);
 }
@@ -92,6 +132,7 @@ static void partition_wake_locked(struct partition *part)
  * too (so a replica joining the ISR never lacks a committed record). */
 static bool hw_member_locked(const struct partition *part, int32_t id)
 {
+    partition_assert_locked(part);
     for (int i = 0; i < part->n_isr; i++)
         if (part->isr[i] == id)
             return true;
@@ -104,6 +145,7 @@ static bool hw_member_locked(const struct partition *part, int32_t id)
 /* Leader: HW = min LEO over the HW members; it only moves forward. */
 static void update_hw_locked(struct partition *part)
 {
+    partition_assert_locked(part);
     if (!part->is_leader || !part->log)
         return;
     int64_t hw = plog_end_offset(part->log);
@@ -123,7 +165,7 @@ kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, in
                         int32_t *leader_epoch, int64_t *log_start)
 {
     kerr_t rc;
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     if (part->deleted || !part->log) {
         rc = part->deleted ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_NOT_LEADER_OR_FOLLOWER;
         goto out;
@@ -157,14 +199,14 @@ kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, in
     partition_wake_locked(part); /* followers long-poll on the LEO */
     update_hw_locked(part);
 out:
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
     return rc;
 }
 
 kerr_t partition_ack_status(struct partition *part, int64_t last_offset, int32_t leader_epoch)
 {
     kerr_t rc = KERR__AGAIN;
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     if (part->deleted || !part->log)
         rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     else if (!part->is_leader || part->leader_epoch != leader_epoch)
@@ -172,12 +214,13 @@ kerr_t partition_ack_status(struct partition *part, int64_t last_offset, int32_t
     else if (part->hw > last_offset)
         rc = part->n_isr < part->tc.min_insync_replicas ? KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND
                                                         : KERR_NONE;
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
     return rc;
 }
 
 static struct replica_progress *follower_locked(struct partition *part, int32_t id)
 {
+    partition_assert_locked(part);
     for (int i = 0; i < part->n_followers; i++)
         if (part->followers[i].id == id)
             return &part->followers[i];
@@ -188,6 +231,7 @@ static struct replica_progress *follower_locked(struct partition *part, int32_t 
 static void follower_fetched_locked(struct partition *part, struct replica_progress *rp,
                                     int64_t offset, int64_t now_ms)
 {
+    partition_assert_locked(part);
     int64_t leo = plog_end_offset(part->log);
     if (offset >= leo)
         rp->caught_up_ms = MAX(rp->caught_up_ms, now_ms);
@@ -201,6 +245,7 @@ static void follower_fetched_locked(struct partition *part, struct replica_progr
 
 static kerr_t check_epoch_locked(const struct partition *part, int32_t current)
 {
+    partition_assert_locked(part);
     if (current < 0 || current == part->leader_epoch)
         return KERR_NONE;
     return current < part->leader_epoch ? KERR_FENCED_LEADER_EPOCH : KERR_UNKNOWN_LEADER_EPOCH;
@@ -213,7 +258,7 @@ kerr_t partition_read(struct partition *part, const struct partition_fetch *f,
     kerr_t rc;
     out->fd = -1;
     out->pos = out->len = 0;
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     if (part->deleted || !part->log) {
         rc = part->deleted ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_NOT_LEADER_OR_FOLLOWER;
         goto out;
@@ -242,15 +287,24 @@ kerr_t partition_read(struct partition *part, const struct partition_fetch *f,
         out->len = span.len;
     }
 out:
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
     return rc;
+}
+
+int32_t partition_leader(struct partition *part, int32_t *leader_epoch)
+{
+    partition_lock(part);
+    int32_t leader = part->leader;
+    *leader_epoch = part->leader_epoch;
+    partition_unlock(part);
+    return leader;
 }
 
 kerr_t partition_list_offset(struct partition *part, int64_t ts, int64_t *offset,
                              int64_t *found_ts)
 {
     kerr_t rc = KERR_NONE;
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     if (part->deleted || !part->log) {
         rc = part->deleted ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_NOT_LEADER_OR_FOLLOWER;
     } else if (ts == -1) {
@@ -266,54 +320,61 @@ kerr_t partition_list_offset(struct partition *part, int64_t ts, int64_t *offset
             *found_ts = -1;
         }
     }
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
     return rc;
 }
 
 void partition_watch(struct partition *part, struct pwaiter *w)
 {
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     w->next = part->waiters;
     part->waiters = w;
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
 }
 
 void partition_unwatch(struct partition *part, struct pwaiter *w)
 {
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     for (struct pwaiter **pp = &part->waiters; *pp; pp = &(*pp)->next) {
         if (*pp == w) {
             *pp = w->next;
             break;
         }
     }
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
 }
 
 void partition_mark_deleted(struct partition *part)
 {
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     part->deleted = true;
     partition_wake_locked(part);
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
+}
+
+void partition_config(struct partition *part, struct topic_config *tc)
+{
+    partition_lock(part);
+    *tc = part->tc;
+    partition_unlock(part);
 }
 
 void partition_set_config(struct partition *part, const struct topic_config *tc)
 {
     struct plog_config pc;
     plog_config_from(&pc, tc, -1);
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     part->tc = *tc;
     if (part->log)
         plog_set_config(part->log, &pc);
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
 }
 
 kerr_t partition_apply_retention(struct partition *part, int64_t now_ms, int *deleted)
 {
     kerr_t rc = KERR_NONE;
     *deleted = 0;
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     if (part->log && !part->deleted) {
         struct plog_retention r = {
             .now_ms = now_ms,
@@ -323,7 +384,7 @@ kerr_t partition_apply_retention(struct partition *part, int64_t now_ms, int *de
         };
         rc = plog_apply_retention(part->log, &r, deleted);
     }
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
     return rc;
 }
 
@@ -331,7 +392,7 @@ kerr_t partition_delete_records(struct partition *part, int64_t offset, int64_t 
 {
     kerr_t rc;
     *low_watermark = -1;
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     if (!part->log || part->deleted) {
         rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     } else {
@@ -351,17 +412,17 @@ kerr_t partition_delete_records(struct partition *part, int64_t offset, int64_t 
         }
         *low_watermark = plog_start_offset(part->log);
     }
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
     return rc;
 }
 
 kerr_t partition_flush(struct partition *part)
 {
     kerr_t rc = KERR_NONE;
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     if (part->log && !part->deleted)
         rc = plog_flush(part->log);
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
     return rc;
 }
 
@@ -369,40 +430,40 @@ bool partition_checkpoint(struct partition *part, int64_t *recovery_point, int64
                           int64_t *hw)
 {
     bool have = false;
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     if (part->log && !part->deleted) {
         *recovery_point = plog_recovery_point(part->log);
         *log_start = plog_start_offset(part->log);
         *hw = part->hw;
         have = true;
     }
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
     return have;
 }
 
 void partition_restore_log_start(struct partition *part, int64_t log_start)
 {
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     if (part->log && log_start > plog_start_offset(part->log) &&
         log_start <= plog_end_offset(part->log))
         plog_advance_start_offset(part->log, log_start);
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
 }
 
 void partition_restore_hw(struct partition *part, int64_t hw)
 {
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     if (part->log && hw > part->hw)
         part->hw = MIN(hw, plog_end_offset(part->log));
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
 }
 
 bool partition_take_roll_flush(struct partition *part)
 {
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     bool pending = part->roll_flush_pending;
     part->roll_flush_pending = false;
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
     return pending;
 }
 
@@ -421,6 +482,7 @@ static bool contains(const int32_t *v, int n, int32_t id)
  * the epoch is unchanged. */
 static void reset_followers_locked(struct partition *part, bool keep, int64_t now_ms)
 {
+    partition_assert_locked(part);
     struct replica_progress old[PARTITION_MAX_REPLICAS];
     int n_old = part->n_followers;
     memcpy(old, part->followers, sizeof(old));
@@ -447,7 +509,7 @@ kerr_t partition_apply_state(struct partition *part, int32_t self_id,
         st->n_isr < 0 || st->n_replicas < 0)
         return KERR_INVALID_REQUEST;
     kerr_t rc = KERR_NONE;
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     bool known = part->has_state && part->self_id == self_id;
     if (known && st->leader_epoch < part->leader_epoch) {
         rc = KERR_FENCED_LEADER_EPOCH;
@@ -482,26 +544,27 @@ kerr_t partition_apply_state(struct partition *part, int32_t self_id,
         update_hw_locked(part);
     partition_wake_locked(part); /* parked fetches and produces re-check their role */
 out:
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
     return rc;
 }
 
 bool partition_follower_position(struct partition *part, int32_t leader_epoch, int64_t *leo,
                                  int64_t *hw)
 {
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     bool ok = part->log && !part->deleted && !part->is_leader &&
               part->leader_epoch == leader_epoch;
     if (ok) {
         *leo = plog_end_offset(part->log);
         *hw = part->hw;
     }
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
     return ok;
 }
 
 static kerr_t follower_check_locked(const struct partition *part, int32_t leader_epoch)
 {
+    partition_assert_locked(part);
     if (part->deleted || !part->log)
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (part->is_leader || part->leader_epoch != leader_epoch)
@@ -513,7 +576,7 @@ kerr_t partition_append_replica(struct partition *part, int32_t leader_epoch,
                                 const uint8_t *batches, size_t len, int64_t leader_hw,
                                 int64_t leader_log_start, int64_t now_ms)
 {
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     kerr_t rc = follower_check_locked(part, leader_epoch);
     if (rc == KERR_NONE && len > 0) {
         int64_t first, last;
@@ -532,14 +595,14 @@ kerr_t partition_append_replica(struct partition *part, int32_t leader_epoch,
             partition_wake_locked(part);
         }
     }
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
     return rc;
 }
 
 kerr_t partition_truncate(struct partition *part, int32_t leader_epoch, int64_t offset,
                           bool fully)
 {
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     kerr_t rc = follower_check_locked(part, leader_epoch);
     if (rc == KERR_NONE) {
         int64_t before = plog_end_offset(part->log);
@@ -553,15 +616,15 @@ kerr_t partition_truncate(struct partition *part, int32_t leader_epoch, int64_t 
             say_info("replica", "truncated topic=%s partition=%d from=%lld to=%lld fully=%d",
                      part->topic, part->index, (long long)before, (long long)leo, fully);
     }
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
     return rc;
 }
 
 int32_t partition_latest_epoch(struct partition *part)
 {
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     int32_t e = part->log ? plog_latest_epoch(part->log) : -1;
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
     return e;
 }
 
@@ -571,7 +634,7 @@ kerr_t partition_end_offset_for_epoch(struct partition *part, int32_t self_id,
 {
     *end_epoch = -1;
     *end_offset = -1;
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     kerr_t rc = KERR_NONE;
     if (part->deleted || !part->log)
         rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -581,7 +644,7 @@ kerr_t partition_end_offset_for_epoch(struct partition *part, int32_t self_id,
         rc = check_epoch_locked(part, current_leader_epoch);
     if (rc == KERR_NONE)
         rc = plog_end_offset_for_epoch(part->log, epoch, end_epoch, end_offset);
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
     return rc;
 }
 
@@ -590,7 +653,7 @@ bool partition_isr_proposal(struct partition *part, int64_t now_ms, int64_t lag_
                             int32_t *partition_epoch)
 {
     bool change = false;
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     if (!part->is_leader || part->isr_inflight || part->deleted || !part->log)
         goto out;
     int n = 0;
@@ -620,14 +683,14 @@ bool partition_isr_proposal(struct partition *part, int64_t now_ms, int64_t lag_
         memcpy(part->pending_isr, new_isr, sizeof(int32_t) * (size_t)n);
     }
 out:
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
     return change;
 }
 
 void partition_isr_result(struct partition *part, kerr_t err, int32_t leader_epoch,
                           const int32_t *isr, int n_isr, int32_t partition_epoch)
 {
-    pthread_mutex_lock(&part->lock);
+    partition_lock(part);
     part->isr_inflight = false;
     if (err == KERR_NONE && part->is_leader && part->leader_epoch == leader_epoch &&
         n_isr > 0 && n_isr <= PARTITION_MAX_REPLICAS && partition_epoch >= part->partition_epoch) {
@@ -639,5 +702,5 @@ void partition_isr_result(struct partition *part, kerr_t err, int32_t leader_epo
     }
     update_hw_locked(part);
     partition_wake_locked(part);
-    pthread_mutex_unlock(&part->lock);
+    partition_unlock(part);
 }

@@ -3,7 +3,12 @@
  * its log, high watermark, leadership and the fetches waiting for data.
  *
  * Lock-guarded: every field below `lock` is read and written with
- * part->lock held (short critical sections: validation happens before).
+ * part->lock held (short critical sections: validation happens before),
+ * except last_flush_ms, which only the background worker uses. Other threads
+ * read the topic settings through partition_config(), a copy taken under
+ * the lock. With GREGOR_LOCK_CHECKS (on by default, so in every test
+ * build) the lock records its owning thread and every *_locked helper
+ * asserts that the caller holds it (partition_assert_locked()).
  * Lifetime: created and freed by the topic registry (broker/topics.c); a
  * partition is reachable only through a referenced struct topic.
  */
@@ -14,6 +19,7 @@
 #include "common/err.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -45,9 +51,10 @@ struct partition {
     const char *topic;            /* borrowed from the owning struct topic */
     char *dir;                    /* owned: the partition directory */
     int32_t index;
+    _Atomic uintptr_t lock_owner; /* GREGOR_LOCK_CHECKS: the holder's thread tag, 0 = free */
     pthread_mutex_t lock;
     struct plog *log;             /* owned; NULL when not a local replica */
-    struct topic_config tc;       /* effective topic settings */
+    struct topic_config tc;       /* effective topic settings; others: partition_config() */
     int64_t hw;                   /* high watermark */
     int32_t leader;               /* broker id of the leader, -1 = none */
     int32_t leader_epoch;
@@ -120,12 +127,19 @@ struct partition_fetch {
 kerr_t partition_read(struct partition *part, const struct partition_fetch *f,
                       struct partition_read *out);
 
+/* The leader's broker id (-1: none) and, in *leader_epoch, its epoch: one
+ * consistent pair, read under part->lock. Any thread. */
+int32_t partition_leader(struct partition *part, int32_t *leader_epoch);
+
 /* ListOffsets: -1 latest (HW), -2 earliest, else by timestamp. */
 kerr_t partition_list_offset(struct partition *part, int64_t ts, int64_t *offset,
                              int64_t *found_ts);
 
 /* Applies new effective topic settings (AlterConfigs). Locks part->lock. */
 void partition_set_config(struct partition *part, const struct topic_config *tc);
+/* Copies the effective topic settings into *tc (a consistent snapshot,
+ * taken under part->lock). Any thread. */
+void partition_config(struct partition *part, struct topic_config *tc);
 /* Deletes whole segments past retention.ms/retention.bytes (never at or
  * above the HW); *deleted = segments removed. Locks part->lock. */
 kerr_t partition_apply_retention(struct partition *part, int64_t now_ms, int *deleted);
@@ -212,6 +226,14 @@ int32_t partition_latest_epoch(struct partition *part);
 kerr_t partition_end_offset_for_epoch(struct partition *part, int32_t self_id,
                                       bool need_leader, int32_t current_leader_epoch,
                                       int32_t epoch, int32_t *end_epoch, int64_t *end_offset);
+
+/* Aborts (KASSERT) unless the calling thread holds part->lock. A no-op
+ * without GREGOR_LOCK_CHECKS. */
+#ifdef GREGOR_LOCK_CHECKS
+void partition_assert_locked(const struct partition *part);
+#else
+#define partition_assert_locked(part) ((void)(part))
+#endif
 
 void partition_watch(struct partition *part, struct pwaiter *w);
 void partition_unwatch(struct partition *part, struct pwaiter *w);

@@ -132,6 +132,7 @@ out:
 
 void rm_leader_and_isr(struct broker *b, const uint8_t *body, size_t len, struct kbuf *out)
 {
+    KASSERT(worker_is_current(b->admin));
     struct rpc_leader_and_isr_req m;
     struct rpc_leader_and_isr_resp r = {0};
     struct rpc_partition_error *errs = NULL;
@@ -277,6 +278,7 @@ static void reconcile_topics(struct broker *b, const struct mc_snapshot *s)
 
 void rm_update_metadata(struct broker *b, const uint8_t *body, size_t len, struct kbuf *out)
 {
+    KASSERT(worker_is_current(b->admin));
     struct rpc_update_metadata_req m;
     struct rpc_update_metadata_resp r = {0};
     if (rpc_update_metadata_req_decode(body, len, &m) != KERR_NONE) {
@@ -355,6 +357,7 @@ static int first_of_topic(const struct rpc_stop_replica_req *m, int i)
 
 void rm_stop_replica(struct broker *b, const uint8_t *body, size_t len, struct kbuf *out)
 {
+    KASSERT(worker_is_current(b->admin));
     struct rpc_stop_replica_req m;
     struct rpc_stop_replica_resp r = {0};
     struct rpc_partition_error *errs = NULL;
@@ -405,6 +408,7 @@ reply:
 /* Points rm->ctrl_ch at the active controller of the cache; NULL if none. */
 static struct channel *controller_channel(struct broker *b)
 {
+    KASSERT(worker_is_current(b->admin));
     struct replica_manager *rm = b->rm;
     struct mc_snapshot *s = mc_get(b->mc);
     const char *lname = b->cfg->listener[b->cfg->inter_broker_listener].name;
@@ -462,6 +466,7 @@ static void isr_apply(struct broker *b, const char *topic, int32_t p, kerr_t err
 static void isr_reply_cb(void *arg, kerr_t err, const uint8_t *body, size_t len)
 {
     struct isr_batch *ib = arg;
+    KASSERT(worker_is_current(ib->b->admin));
     struct rpc_alter_isr_resp r = {0};
     if (err == KERR_NONE && rpc_alter_isr_resp_decode(body, len, &r) != KERR_NONE)
         err = KERR__CORRUPT;
@@ -505,7 +510,8 @@ static bool isr_batch_add(struct isr_batch *ib, struct topic *t, int32_t p, int 
 
 static void send_isr_batch(struct broker *b, struct channel *ch, struct isr_batch *ib)
 {
-    struct rpc_alter_isr_req m = {.broker_id = b->id, .broker_epoch = b->broker_epoch,
+    int64_t epoch = __atomic_load_n(&b->broker_epoch, __ATOMIC_ACQUIRE); /* see fence() */
+    struct rpc_alter_isr_req m = {.broker_id = b->id, .broker_epoch = epoch,
                                   .n_partitions = ib->n, .partitions = ib->props};
     struct kbuf body;
     kbuf_init(&body);
@@ -524,6 +530,7 @@ static void send_isr_batch(struct broker *b, struct channel *ch, struct isr_batc
 static void isr_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct broker *b = arg;
+    KASSERT(worker_is_current(b->admin));
     struct channel *ch = controller_channel(b);
     if (!ch)
         return;
@@ -575,6 +582,7 @@ static int count_movable(struct broker *b, const struct rpc_controlled_shutdown_
 static void cs_reply_cb(void *arg, kerr_t err, const uint8_t *body, size_t len)
 {
     struct broker *b = arg;
+    KASSERT(worker_is_current(b->admin));
     struct replica_manager *rm = b->rm;
     struct rpc_controlled_shutdown_resp r = {0};
     int state = -1, remaining = 0, movable = 0;
@@ -598,12 +606,14 @@ static void cs_reply_cb(void *arg, kerr_t err, const uint8_t *body, size_t len)
 static void cs_send_job(void *arg)
 {
     struct broker *b = arg;
+    KASSERT(worker_is_current(b->admin));
     struct channel *ch = controller_channel(b);
     if (!ch) {
         cs_reply_cb(b, KERR_NOT_CONTROLLER, NULL, 0);
         return;
     }
-    struct rpc_controlled_shutdown_req m = {.broker_id = b->id, .broker_epoch = b->broker_epoch};
+    struct rpc_controlled_shutdown_req m = {
+        .broker_id = b->id, .broker_epoch = __atomic_load_n(&b->broker_epoch, __ATOMIC_ACQUIRE)};
     struct kbuf body;
     kbuf_init(&body);
     if (rpc_controlled_shutdown_req_encode(&m, &body) == KERR_NONE)
@@ -672,6 +682,7 @@ void rm_controlled_shutdown_abort(struct broker *b)
 static void start_job(void *arg)
 {
     struct broker *b = arg;
+    KASSERT(worker_is_current(b->admin));
     struct timeval tv = {0, RM_ISR_CHECK_MS * 1000};
     b->rm->isr_ev = event_new(worker_base(b->admin), -1, EV_PERSIST, isr_timer_cb, b);
     if (b->rm->isr_ev)
@@ -704,6 +715,7 @@ int rm_start(struct broker *b)
 static void stop_job(void *arg)
 {
     struct broker *b = arg;
+    KASSERT(worker_is_current(b->admin));
     struct replica_manager *rm = b->rm;
     if (rm->isr_ev)
         event_free(rm->isr_ev);

@@ -311,8 +311,17 @@ static bool tpost(void *ctx, void (*fn)(void *arg), void *arg)
     return false;
 }
 
+static _Thread_local bool on_ctl_loop; /* this thread runs a controller's loop */
+
+static bool ton_loop(void *ctx)
+{
+    (void)ctx;
+    return on_ctl_loop;
+}
+
 static void *loop_main(void *arg)
 {
+    on_ctl_loop = true;
     event_base_loop(arg, EVLOOP_NO_EXIT_ON_EMPTY);
     return NULL;
 }
@@ -322,7 +331,8 @@ static void tctl_start(struct tctl *t, int32_t id, bool rebalance)
     t->zs = open_store();
     t->base = event_base_new();
     struct controller_env env = {.zk = t->zs, .broker_id = id, .base = t->base, .post = tpost,
-                                 .post_ctx = t->base, .listener = "PLAINTEXT",
+                                 .post_ctx = t->base, .on_loop = ton_loop,
+                                 .listener = "PLAINTEXT",
                                  .auto_leader_rebalance = rebalance,
                                  .leader_imbalance_check_ms = 300, .leader_imbalance_pct = 10};
     t->c = controller_new(&env);

@@ -25,6 +25,7 @@
 #include "broker/topics.h"
 #include "common/clock.h"
 #include "common/say.h"
+#include "common/vec.h"
 
 #include <event2/event.h>
 #include <inttypes.h>
@@ -185,23 +186,16 @@ static void flush_one(struct broker *b, struct partition *part, void *arg)
 
 struct ckpt_acc {
     struct logdir_ckpt_entry *rp, *ls, *hw;
-    int n, cap;
+    int n;
+    size_t cap_rp, cap_ls, cap_hw; /* the three arrays grow together */
 };
 
 static bool ckpt_grow(struct ckpt_acc *acc)
 {
-    if (acc->n < acc->cap)
-        return true;
-    int cap = acc->cap ? acc->cap * 2 : 64;
-    struct logdir_ckpt_entry **v[] = {&acc->rp, &acc->ls, &acc->hw};
-    for (size_t i = 0; i < 3; i++) {
-        struct logdir_ckpt_entry *a = realloc(*v[i], sizeof(*a) * (size_t)cap);
-        if (!a)
-            return false;
-        *v[i] = a;
-    }
-    acc->cap = cap;
-    return true;
+    size_t need = (size_t)acc->n + 1;
+    return VEC_RESERVE_AT(acc->rp, acc->cap_rp, need) &&
+           VEC_RESERVE_AT(acc->ls, acc->cap_ls, need) &&
+           VEC_RESERVE_AT(acc->hw, acc->cap_hw, need);
 }
 
 static void ckpt_one(struct broker *b, struct partition *part, void *arg)

@@ -36,6 +36,7 @@
 #include "common/clock.h"
 #include "common/crc32c.h"
 #include "common/say.h"
+#include "common/vec.h"
 
 #include <event2/event.h>
 #include <stdlib.h>
@@ -135,7 +136,8 @@ struct produce_part {
 struct produce_op {
     struct req *req;
     int16_t acks;
-    int n, cap;
+    int n;
+    size_t cap;
     struct produce_part *parts;
     int n_topics;
     int *topic_start;         /* first part of each topic entry */
@@ -228,14 +230,8 @@ static void produce_encode(struct produce_op *op)
 
 static struct produce_part *produce_add_part(struct produce_op *op)
 {
-    if (op->n == op->cap) {
-        int cap = op->cap ? op->cap * 2 : 8;
-        struct produce_part *v = realloc(op->parts, sizeof(*v) * (size_t)cap);
-        if (!v)
-            return NULL;
-        op->parts = v;
-        op->cap = cap;
-    }
+    if (!VEC_RESERVE_AT(op->parts, op->cap, (size_t)op->n + 1))
+        return NULL;
     struct produce_part *r = &op->parts[op->n++];
     *r = (struct produce_part){0};
     return r;

@@ -55,7 +55,8 @@ struct req {
     struct kslice body;      /* view into frame after the header */
     struct kbuf out;         /* the response body */
     struct req_file *files;  /* owned array */
-    int n_files, cap_files;
+    int n_files;
+    size_t cap_files;
     int64_t files_len;       /* sum of files[].len */
     int64_t start_us;        /* monotonic receive time */
     void *handler_state;     /* owned by the handler while pending */

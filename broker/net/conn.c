@@ -45,6 +45,7 @@
 #include "broker/metrics.h"
 #include "common/clock.h"
 #include "common/say.h"
+#include "common/vec.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -183,15 +184,9 @@ static void conn_close(struct conn *conn, const char *why)
 
 bool req_add_file(struct req *req, int fd, int64_t pos, int64_t len)
 {
-    if (req->n_files == req->cap_files) {
-        int cap = req->cap_files ? req->cap_files * 2 : 8;
-        struct req_file *f = realloc(req->files, (size_t)cap * sizeof(*f));
-        if (!f) {
-            close(fd);
-            return false;
-        }
-        req->files = f;
-        req->cap_files = cap;
+    if (!VEC_RESERVE_AT(req->files, req->cap_files, (size_t)req->n_files + 1)) {
+        close(fd);
+        return false;
     }
     req->files[req->n_files++] = (struct req_file){req->out.len, fd, pos, len};
     req->files_len += len;
@@ -591,13 +586,8 @@ void conn_close_all(struct worker *w)
     for (struct conn *c = conns_head; c; c = c->next) {
         if (c->worker != w || c->dead)
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct conn **m = realloc(mine, cap * sizeof(*m));
-            if (!m)
-                break;
-            mine = m;
-        }
+        if (!VEC_RESERVE_AT(mine, cap, n + 1))
+            break;
         mine[n++] = c;
     }
     pthread_mutex_unlock(&conns_lock);

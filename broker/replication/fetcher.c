@@ -77,6 +77,7 @@
 #include "common/kheader.h"
 #include "common/kwire.h"
 #include "common/say.h"
+#include "common/vec.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -147,7 +148,8 @@ struct fsession {
     int64_t sent_ms;              /* monotonic time of the last request */
     int32_t sent_wait_ms;         /* max_wait_ms of the last Fetch sent */
     struct fpart **sent;          /* parts named by the request in flight */
-    int n_sent, cap_sent;
+    int n_sent;
+    size_t cap_sent;
     int fails;                    /* consecutive connection failures */
 };
 
@@ -317,14 +319,8 @@ static void frame_begin(struct fsession *s, struct kbuf *b, int16_t api, int16_t
 
 static bool sent_push(struct fsession *s, struct fpart *fp)
 {
-    if (s->n_sent == s->cap_sent) {
-        int cap = s->cap_sent ? s->cap_sent * 2 : 16;
-        struct fpart **a = realloc(s->sent, (size_t)cap * sizeof(*a));
-        if (!a)
-            return false;
-        s->sent = a;
-        s->cap_sent = cap;
-    }
+    if (!VEC_RESERVE_AT(s->sent, s->cap_sent, (size_t)s->n_sent + 1))
+        return false;
     s->sent[s->n_sent++] = fp;
     return true;
 }

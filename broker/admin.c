@@ -304,8 +304,10 @@ kerr_t admin_alter_topic_config(struct broker *b, const char *name, char *const 
             say_info("kafka", "topic config changed topic=%s overrides=%d", name, n_kv);
             /* other brokers and the controller re-read it (config_watch.c) */
             if (zk_store_config_change_notify(b->zk, "topics", name) != KERR_NONE)
-                say_warn("zk", "cannot notify the other brokers of the config change of "
-                         "topic=%s; they apply it when they restart", name);
+                say_warn("zk",
+                         "cannot notify the other brokers of the config change of "
+                         "topic=%s; they apply it when they restart",
+                         name);
         }
     }
     topic_unref(t);
@@ -394,8 +396,8 @@ static int load_one_topic(struct broker *b, const char *name)
     free(kv);
     zk_topic_destroy(&zt);
     if (rc != KERR_NONE) {
-        say_error("storage", "cannot load topic topic=%s err=%s reason=\"%s\"", name,
-                  kerr_name(rc), msg);
+        say_error("storage", "cannot load topic topic=%s err=%s reason=\"%s\"", name, kerr_name(rc),
+                  msg);
         return -1;
     }
     return 0;
@@ -533,16 +535,18 @@ static kerr_t validate_partitions(struct broker *b, const struct partitions_spec
         return KERR_NONE;
     int32_t added = sp->count - zt->n_partitions;
     if (sp->n_assigned != added) {
-        snprintf(msg, n, "adding %d partitions but %d assignments given", added,
-                 sp->n_assigned);
+        snprintf(msg, n, "adding %d partitions but %d assignments given", added, sp->n_assigned);
         return KERR_INVALID_REPLICA_ASSIGNMENT;
     }
     if (sp->assigned_rf != zt->replication_factor) {
-        snprintf(msg, n, "every assignment must list %d replicas (the topic's replication "
-                 "factor)", zt->replication_factor);
+        snprintf(msg, n,
+                 "every assignment must list %d replicas (the topic's replication "
+                 "factor)",
+                 zt->replication_factor);
         return KERR_INVALID_REPLICA_ASSIGNMENT;
     }
-    struct topic_spec ts = {.assignment = sp->assignment, .n_assigned_parts = sp->n_assigned,
+    struct topic_spec ts = {.assignment = sp->assignment,
+                            .n_assigned_parts = sp->n_assigned,
                             .assigned_rf = sp->assigned_rf};
     return validate_assignment(&ts, live, n_live, msg, n);
 }
@@ -573,8 +577,8 @@ static kerr_t place_new_partitions(const struct partitions_spec *sp, const struc
                                 start < 0 ? 0 : start, -1, out + old);
     free(ab);
     if (rc == KERR_INVALID_REPLICATION_FACTOR)
-        snprintf(msg, n, "replication factor %zu is larger than the %d available broker(s)",
-                 rf, n_live);
+        snprintf(msg, n, "replication factor %zu is larger than the %d available broker(s)", rf,
+                 n_live);
     else if (rc == KERR_INVALID_REPLICA_ASSIGNMENT)
         snprintf(msg, n, "some live brokers have broker.rack set and others do not");
     else if (rc != KERR_NONE)
@@ -585,8 +589,8 @@ static kerr_t place_new_partitions(const struct partitions_spec *sp, const struc
 /* One read-validate-write attempt; KERR__EXISTS when the assignment
  * changed since it was read. */
 static kerr_t create_partitions_once(struct broker *b, const struct partitions_spec *sp,
-                                     bool validate_only, const struct broker_info *live,
-                                     int n_live, char *msg, size_t n)
+                                     bool validate_only, const struct broker_info *live, int n_live,
+                                     char *msg, size_t n)
 {
     struct zk_topic zt;
     kerr_t rc = zk_store_topic_get(b->zk, sp->name, &zt);

@@ -25,23 +25,23 @@ struct zk_topic;
 /* One topic to create, as decoded from CreateTopics (or auto-creation). */
 struct topic_spec {
     char name[TOPIC_NAME_MAX_LEN + 1];
-    int32_t n_parts;          /* -1 = num.partitions */
-    int16_t rf;               /* -1 = default.replication.factor */
-    int32_t *assignment;      /* NULL, or n_parts * rf explicit replica ids; borrowed */
+    int32_t n_parts;     /* -1 = num.partitions */
+    int16_t rf;          /* -1 = default.replication.factor */
+    int32_t *assignment; /* NULL, or n_parts * rf explicit replica ids; borrowed */
     int n_assigned_parts;
     int assigned_rf;
-    char **config_kv;         /* key, value pairs; borrowed */
+    char **config_kv; /* key, value pairs; borrowed */
     int n_config;
 };
 
 /* One topic of a CreatePartitions request, as decoded. */
 struct partitions_spec {
     char name[TOPIC_NAME_MAX_LEN + 1];
-    int32_t count;            /* the new total number of partitions */
-    int32_t *assignment;      /* NULL, or n_assigned rows of assigned_rf ids for the
+    int32_t count;       /* the new total number of partitions */
+    int32_t *assignment; /* NULL, or n_assigned rows of assigned_rf ids for the
                                  new partitions (in order); borrowed */
     int n_assigned;
-    int assigned_rf;          /* ids per row; -1 when the rows differ in length */
+    int assigned_rf; /* ids per row; -1 when the rows differ in length */
 };
 
 /* Whether topic `name` exists in ZooKeeper: KERR_NONE, or

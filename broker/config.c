@@ -56,28 +56,31 @@ enum config_type { CT_I16, CT_I32, CT_I64, CT_BOOL, CT_STR };
 typedef bool config_check_fn(char *value, char *why, size_t whylen);
 
 struct config_key {
-    const char *name;      /* Kafka's key name */
-    enum config_type type; /* how the field is stored */
-    size_t off;            /* offsetof(struct broker_config, field) */
-    size_t size;           /* sizeof(field), checked against type */
-    const char *def;       /* default as text; NULL = NULL string */
-    int64_t min, max;      /* integers: inclusive range */
-    unsigned flags;        /* CF_* */
+    const char *name;       /* Kafka's key name */
+    enum config_type type;  /* how the field is stored */
+    size_t off;             /* offsetof(struct broker_config, field) */
+    size_t size;            /* sizeof(field), checked against type */
+    const char *def;        /* default as text; NULL = NULL string */
+    int64_t min, max;       /* integers: inclusive range */
+    unsigned flags;         /* CF_* */
     config_check_fn *check; /* strings: extra validation, or NULL */
 };
 
 #define FIELD(f) offsetof(struct broker_config, f), sizeof(((struct broker_config *)0)->f)
+/* one key per line reads as a table */
+/* clang-format off */
 #define K_I16(n, f, d, lo, fl) { n, CT_I16, FIELD(f), d, lo, INT16_MAX, fl, NULL }
 #define K_I32(n, f, d, lo, fl) { n, CT_I32, FIELD(f), d, lo, INT32_MAX, fl, NULL }
 #define K_I64(n, f, d, lo, fl) { n, CT_I64, FIELD(f), d, lo, INT64_MAX, fl, NULL }
 #define K_BOOL(n, f, d) { n, CT_BOOL, FIELD(f), d, 0, 0, 0, NULL }
 #define K_STR(n, f, d, fl, chk) { n, CT_STR, FIELD(f), d, 0, 0, fl, chk }
+/* clang-format on */
 #define I64MAX_TEXT "9223372036854775807"
 #define I32MAX_TEXT "2147483647"
 
-static config_check_fn check_zk_connect, check_listeners, check_advertised,
-    check_protocol_map, check_listener_name, check_dir_list, check_cleanup_policy,
-    check_timestamp_type, check_log_level, check_compression, check_ip_overrides;
+static config_check_fn check_zk_connect, check_listeners, check_advertised, check_protocol_map,
+    check_listener_name, check_dir_list, check_cleanup_policy, check_timestamp_type,
+    check_log_level, check_compression, check_ip_overrides;
 
 static const struct config_key config_keys[] = {
     /* identity and coordination */
@@ -137,8 +140,8 @@ static const struct config_key config_keys[] = {
     K_I64("replica.lag.time.max.ms", replica_lag_time_max_ms, "30000", 1, 0),
     K_I32("num.replica.fetchers", num_replica_fetchers, "1", 1, 0),
     K_BOOL("auto.leader.rebalance.enable", auto_leader_rebalance_enable, "true"),
-    K_I64("leader.imbalance.check.interval.seconds", leader_imbalance_check_interval_seconds,
-          "300", 1, 0),
+    K_I64("leader.imbalance.check.interval.seconds", leader_imbalance_check_interval_seconds, "300",
+          1, 0),
     K_BOOL("controlled.shutdown.enable", controlled_shutdown_enable, "true"),
     /* groups */
     K_I16("offsets.topic.replication.factor", offsets_topic_replication_factor, "3", 1, 0),
@@ -154,20 +157,19 @@ static const struct config_key config_keys[] = {
     K_I32("gregor.max.partitions", gregor_max_partitions, "10000", 1, 0),
     K_STR("gregor.http.host", gregor_http_host, "127.0.0.1", CF_NONEMPTY, NULL),
     /* transactions */
-    K_I16("transaction.state.log.replication.factor", transaction_state_log_replication_factor,
-          "3", 1, 0),
+    K_I16("transaction.state.log.replication.factor", transaction_state_log_replication_factor, "3",
+          1, 0),
     K_I32("transaction.state.log.min.isr", transaction_state_log_min_isr, "2", 1, 0),
-    K_I32("transaction.state.log.num.partitions", transaction_state_log_num_partitions,
-          "50", 1, 0),
-    K_I32("transaction.state.log.segment.bytes", transaction_state_log_segment_bytes,
-          "104857600", 1, 0),
+    K_I32("transaction.state.log.num.partitions", transaction_state_log_num_partitions, "50", 1, 0),
+    K_I32("transaction.state.log.segment.bytes", transaction_state_log_segment_bytes, "104857600",
+          1, 0),
     K_I32("transaction.max.timeout.ms", transaction_max_timeout_ms, "900000", 1, 0),
     K_I32("transactional.id.expiration.ms", transactional_id_expiration_ms, "604800000", 1, 0),
     /* offsets and groups */
     K_I32("offsets.topic.segment.bytes", offsets_topic_segment_bytes, "104857600", 1, 0),
     K_I32("offsets.retention.minutes", offsets_retention_minutes, "10080", 1, 0),
-    K_I64("offsets.retention.check.interval.ms", offsets_retention_check_interval_ms,
-          "600000", 1, 0),
+    K_I64("offsets.retention.check.interval.ms", offsets_retention_check_interval_ms, "600000", 1,
+          0),
     K_I32("offsets.commit.timeout.ms", offsets_commit_timeout_ms, "5000", 1, 0),
     K_I32("group.max.size", group_max_size, I32MAX_TEXT, 1, 0),
     /* replication */
@@ -178,11 +180,11 @@ static const struct config_key config_keys[] = {
     K_I32("replica.socket.timeout.ms", replica_socket_timeout_ms, "30000", 1, 0),
     K_I64("replica.high.watermark.checkpoint.interval.ms",
           replica_high_watermark_checkpoint_interval_ms, "5000", 1, 0),
-    { "leader.imbalance.per.broker.percentage", CT_I32,
-      FIELD(leader_imbalance_per_broker_percentage), "10", 0, 100, 0, NULL },
+    {"leader.imbalance.per.broker.percentage", CT_I32,
+     FIELD(leader_imbalance_per_broker_percentage), "10", 0, 100, 0, NULL},
     K_I32("controlled.shutdown.max.retries", controlled_shutdown_max_retries, "3", 0, 0),
-    K_I64("controlled.shutdown.retry.backoff.ms", controlled_shutdown_retry_backoff_ms,
-          "5000", 0, 0),
+    K_I64("controlled.shutdown.retry.backoff.ms", controlled_shutdown_retry_backoff_ms, "5000", 0,
+          0),
     /* identity and coordination */
     K_BOOL("broker.id.generation.enable", broker_id_generation_enable, "true"),
     K_I32("reserved.broker.max.id", reserved_broker_max_id, "1000", 0, 0),
@@ -190,8 +192,8 @@ static const struct config_key config_keys[] = {
     /* network */
     K_I32("max.connections", max_connections, I32MAX_TEXT, 0, 0),
     K_I32("max.connections.per.ip", max_connections_per_ip, I32MAX_TEXT, 0, 0),
-    K_STR("max.connections.per.ip.overrides", max_connections_per_ip_overrides, NULL,
-          CF_NULLABLE, check_ip_overrides),
+    K_STR("max.connections.per.ip.overrides", max_connections_per_ip_overrides, NULL, CF_NULLABLE,
+          check_ip_overrides),
     K_I64("queued.max.request.bytes", queued_max_request_bytes, "268435456", 1, CF_NEG1),
     K_I64("gregor.request.read.timeout.ms", gregor_request_read_timeout_ms, "60000", 1, CF_NEG1),
     K_I32("fetch.max.bytes", fetch_max_bytes, "57671680", 1024, 0),
@@ -218,11 +220,11 @@ struct config_src {
 };
 
 /* Writes "<prefix><message><suffix>" naming src into err. */
-static void config_fail(char *err, size_t errlen, const struct config_src *src,
-                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void config_fail(char *err, size_t errlen, const struct config_src *src, const char *fmt,
+                        ...) __attribute__((format(printf, 4, 5)));
 
-static void config_fail(char *err, size_t errlen, const struct config_src *src,
-                        const char *fmt, ...)
+static void config_fail(char *err, size_t errlen, const struct config_src *src, const char *fmt,
+                        ...)
 {
     char msg[768];
     va_list ap;
@@ -362,8 +364,7 @@ static bool is_ipv6_host(const char *s)
 /* ---- listeners ---- */
 
 /* Splits "host:port" (host possibly "[v6]") into l->host and l->port. */
-static bool listener_parse_hostport(char *hp, struct config_listener *l,
-                                    char *why, size_t whylen)
+static bool listener_parse_hostport(char *hp, struct config_listener *l, char *why, size_t whylen)
 {
     char *colon;
 
@@ -406,8 +407,7 @@ static bool listener_parse_hostport(char *hp, struct config_listener *l,
 }
 
 /* Parses one trimmed entry "NAME://host:port" (entry is modified). */
-static bool listener_parse_one(char *entry, struct config_listener *l,
-                               char *why, size_t whylen)
+static bool listener_parse_one(char *entry, struct config_listener *l, char *why, size_t whylen)
 {
     char *sep = strstr(entry, "://");
 
@@ -428,8 +428,8 @@ static bool listener_parse_one(char *entry, struct config_listener *l,
 
 /* Checks names (and, for bound listeners, non-zero ports) are unique among
  * out[0..n). */
-static bool listeners_unique(const struct config_listener *out, int n, bool bound,
-                             char *why, size_t whylen)
+static bool listeners_unique(const struct config_listener *out, int n, bool bound, char *why,
+                             size_t whylen)
 {
     for (int i = 0; i < n; i++) {
         for (int j = 0; j < i; j++) {
@@ -438,8 +438,8 @@ static bool listeners_unique(const struct config_listener *out, int n, bool boun
                 return false;
             }
             if (bound && out[i].port != 0 && out[i].port == out[j].port) {
-                why_set(why, whylen, "port %d is used by listeners '%s' and '%s'",
-                        out[i].port, out[j].name, out[i].name);
+                why_set(why, whylen, "port %d is used by listeners '%s' and '%s'", out[i].port,
+                        out[j].name, out[i].name);
                 return false;
             }
         }
@@ -521,7 +521,7 @@ struct protocol_map {
 
 static bool is_security_protocol(const char *s)
 {
-    static const char *const protos[] = { "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL" };
+    static const char *const protos[] = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"};
 
     for (size_t i = 0; i < ARRAY_LEN(protos); i++) {
         if (strcmp(s, protos[i]) == 0)
@@ -531,8 +531,8 @@ static bool is_security_protocol(const char *s)
 }
 
 /* Adds the trimmed, upper-cased "NAME:PROTO" entry to map. */
-static bool protocol_map_add(struct protocol_map *map, const char *s, size_t len,
-                             char *why, size_t whylen)
+static bool protocol_map_add(struct protocol_map *map, const char *s, size_t len, char *why,
+                             size_t whylen)
 {
     char entry[128], *colon;
 
@@ -618,8 +618,8 @@ static bool check_listener_name(char *value, char *why, size_t whylen)
  * too). host is an IPv4/IPv6 address or a host name; count is 0..INT32_MAX.
  * out may be NULL (check only).
  */
-static bool ip_overrides_parse(const char *s, struct config_ip_override *out, int *n,
-                               char *why, size_t whylen)
+static bool ip_overrides_parse(const char *s, struct config_ip_override *out, int *n, char *why,
+                               size_t whylen)
 {
     char entry[320];
 
@@ -646,8 +646,8 @@ static bool ip_overrides_parse(const char *s, struct config_ip_override *out, in
         errno = 0;
         long long count = strtoll(colon + 1, &end, 10);
         if (colon[1] == '\0' || *end != '\0' || errno != 0 || count < 0 || count > INT32_MAX) {
-            why_set(why, whylen, "count '%s' for '%s' is not a number in 0..%d", colon + 1,
-                    entry, INT32_MAX);
+            why_set(why, whylen, "count '%s' for '%s' is not a number in 0..%d", colon + 1, entry,
+                    INT32_MAX);
             return false;
         }
         char *host = entry;
@@ -761,8 +761,8 @@ static bool check_cleanup_policy(char *value, char *why, size_t whylen)
 }
 
 /* Accepts exactly one of names[0..n). */
-static bool check_enum(const char *value, const char *const *names, size_t n,
-                       char *why, size_t whylen)
+static bool check_enum(const char *value, const char *const *names, size_t n, char *why,
+                       size_t whylen)
 {
     char list[256];
     size_t used = 0;
@@ -770,8 +770,7 @@ static bool check_enum(const char *value, const char *const *names, size_t n,
     for (size_t i = 0; i < n; i++) {
         if (strcmp(value, names[i]) == 0)
             return true;
-        used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
-                                 i ? ", " : "", names[i]);
+        used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", names[i]);
         if (used >= sizeof(list))
             used = sizeof(list) - 1;
     }
@@ -781,15 +780,15 @@ static bool check_enum(const char *value, const char *const *names, size_t n,
 
 static bool check_timestamp_type(char *value, char *why, size_t whylen)
 {
-    static const char *const names[] = { "CreateTime", "LogAppendTime" };
+    static const char *const names[] = {"CreateTime", "LogAppendTime"};
 
     return check_enum(value, names, ARRAY_LEN(names), why, whylen);
 }
 
 static bool check_compression(char *value, char *why, size_t whylen)
 {
-    static const char *const names[] = { "producer", "uncompressed", "gzip", "snappy",
-                                         "lz4", "zstd" };
+    static const char *const names[] = {"producer", "uncompressed", "gzip",
+                                        "snappy",   "lz4",          "zstd"};
 
     return check_enum(value, names, ARRAY_LEN(names), why, whylen);
 }
@@ -814,8 +813,7 @@ static void *config_field(struct broker_config *cfg, const struct config_key *ke
     return (char *)cfg + key->off;
 }
 
-static const void *config_field_const(const struct broker_config *cfg,
-                                      const struct config_key *key)
+static const void *config_field_const(const struct broker_config *cfg, const struct config_key *key)
 {
     return (const char *)cfg + key->off;
 }
@@ -865,9 +863,18 @@ static kerr_t config_set_int(struct broker_config *cfg, const struct config_key 
         return KERR__INVALID;
     }
     switch (key->type) {
-    case CT_I16: KASSERT(key->size == sizeof(int16_t)); *(int16_t *)p = (int16_t)v; break;
-    case CT_I32: KASSERT(key->size == sizeof(int32_t)); *(int32_t *)p = (int32_t)v; break;
-    default: KASSERT(key->size == sizeof(int64_t)); *(int64_t *)p = v; break;
+    case CT_I16:
+        KASSERT(key->size == sizeof(int16_t));
+        *(int16_t *)p = (int16_t)v;
+        break;
+    case CT_I32:
+        KASSERT(key->size == sizeof(int32_t));
+        *(int32_t *)p = (int32_t)v;
+        break;
+    default:
+        KASSERT(key->size == sizeof(int64_t));
+        *(int64_t *)p = v;
+        break;
     }
     return KERR_NONE;
 }
@@ -965,7 +972,7 @@ static char *dup_trimmed(const char *s, size_t n)
 
 static kerr_t config_apply_defaults(struct broker_config *cfg, char *err, size_t errlen)
 {
-    const struct config_src src = { .kind = CONFIG_SOURCE_DEFAULT };
+    const struct config_src src = {.kind = CONFIG_SOURCE_DEFAULT};
 
     for (size_t i = 0; i < ARRAY_LEN(config_keys); i++) {
         kerr_t rc;
@@ -982,8 +989,8 @@ static kerr_t config_apply_defaults(struct broker_config *cfg, char *err, size_t
     return KERR_NONE;
 }
 
-static kerr_t config_apply_file(struct broker_config *cfg, const char *path,
-                                char *err, size_t errlen)
+static kerr_t config_apply_file(struct broker_config *cfg, const char *path, char *err,
+                                size_t errlen)
 {
     struct props props;
     kerr_t rc;
@@ -992,8 +999,7 @@ static kerr_t config_apply_file(struct broker_config *cfg, const char *path,
     rc = props_load_file(&props, path, err, errlen);
     for (size_t i = 0; rc == KERR_NONE && i < props.n; i++) {
         const struct props_entry *e = &props.entry[i];
-        const struct config_src src = { .kind = CONFIG_SOURCE_FILE, .path = path,
-                                        .line = e->line };
+        const struct config_src src = {.kind = CONFIG_SOURCE_FILE, .path = path, .line = e->line};
         int idx = config_key_find(e->key);
 
         if (idx < 0) {
@@ -1045,9 +1051,9 @@ static kerr_t config_apply_env(struct broker_config *cfg, char **envp, char *err
         value = dup_trimmed(eq + 1, strlen(eq + 1));
         if (value == NULL)
             return KERR__NOMEM;
-        rc = config_set(cfg, idx, value, &(struct config_src){ .kind = CONFIG_SOURCE_ENV,
-                                                               .origin = name },
-                        err, errlen);
+        rc = config_set(cfg, idx, value,
+                        &(struct config_src){.kind = CONFIG_SOURCE_ENV, .origin = name}, err,
+                        errlen);
         free(value);
         if (rc != KERR_NONE)
             return rc;
@@ -1055,10 +1061,10 @@ static kerr_t config_apply_env(struct broker_config *cfg, char **envp, char *err
     return KERR_NONE;
 }
 
-static kerr_t config_apply_override(struct broker_config *cfg, const char *text,
-                                    char *err, size_t errlen)
+static kerr_t config_apply_override(struct broker_config *cfg, const char *text, char *err,
+                                    size_t errlen)
 {
-    const struct config_src src = { .kind = CONFIG_SOURCE_OVERRIDE, .origin = text };
+    const struct config_src src = {.kind = CONFIG_SOURCE_OVERRIDE, .origin = text};
     const char *eq = strchr(text, '=');
     char *key = NULL, *value = NULL;
     kerr_t rc = KERR__NOMEM;
@@ -1102,7 +1108,8 @@ static kerr_t config_check_cross(const struct broker_config *cfg, char *err, siz
     if (!cfg->broker_id_generation_enable && cfg->broker_id < 0) {
         config_fail(err, errlen, NULL,
                     "invalid value '%d' for broker.id: must be set (>= 0) when "
-                    "broker.id.generation.enable=false", cfg->broker_id);
+                    "broker.id.generation.enable=false",
+                    cfg->broker_id);
         return KERR__INVALID;
     }
     if (cfg->group_min_session_timeout_ms > cfg->group_max_session_timeout_ms) {
@@ -1131,9 +1138,8 @@ static kerr_t config_derive_data_dir(struct broker_config *cfg)
     if (cfg->log_dirs != NULL) {
         const char *comma = strchr(cfg->log_dirs, ',');
 
-        cfg->data_dir = dup_trimmed(cfg->log_dirs,
-                                    comma ? (size_t)(comma - cfg->log_dirs)
-                                          : strlen(cfg->log_dirs));
+        cfg->data_dir = dup_trimmed(cfg->log_dirs, comma ? (size_t)(comma - cfg->log_dirs)
+                                                         : strlen(cfg->log_dirs));
     } else {
         cfg->data_dir = strdup(cfg->log_dir);
     }
@@ -1168,7 +1174,8 @@ static kerr_t config_derive_listeners(struct broker_config *cfg, char *err, size
         if (proto == NULL) {
             config_fail(err, errlen, NULL,
                         "listener '%s' in listeners has no entry in "
-                        "listener.security.protocol.map", l->name);
+                        "listener.security.protocol.map",
+                        l->name);
             return KERR__INVALID;
         }
         snprintf(l->protocol, sizeof(l->protocol), "%s", proto);
@@ -1177,7 +1184,8 @@ static kerr_t config_derive_listeners(struct broker_config *cfg, char *err, size
         if (strcmp(proto, "PLAINTEXT") != 0) {
             config_fail(err, errlen, NULL,
                         "listener '%s' uses security protocol %s, which Gregor does not "
-                        "implement: only PLAINTEXT listeners are supported", l->name, proto);
+                        "implement: only PLAINTEXT listeners are supported",
+                        l->name, proto);
             return KERR__INVALID;
         }
     }
@@ -1216,7 +1224,8 @@ static kerr_t config_derive_advertised(struct broker_config *cfg, char *err, siz
         if (strcmp(adv[j].host, "0.0.0.0") == 0 || strcmp(adv[j].host, "::") == 0) {
             config_fail(err, errlen, NULL,
                         "listener '%s' binds the wildcard address '%s', which cannot be "
-                        "advertised: set advertised.listeners", adv[j].name, adv[j].host);
+                        "advertised: set advertised.listeners",
+                        adv[j].name, adv[j].host);
             return KERR__INVALID;
         }
         cfg->advertised[i] = adv[j];
@@ -1246,7 +1255,8 @@ static kerr_t config_derive_inter_broker(struct broker_config *cfg, char *err, s
     if (cfg->inter_broker_listener < 0) {
         config_fail(err, errlen, NULL,
                     "invalid value '%s' for inter.broker.listener.name: no such listener in "
-                    "listeners", cfg->inter_broker_listener_name);
+                    "listeners",
+                    cfg->inter_broker_listener_name);
         return KERR__INVALID;
     }
     return KERR_NONE;
@@ -1254,8 +1264,8 @@ static kerr_t config_derive_inter_broker(struct broker_config *cfg, char *err, s
 
 /* ---- public functions ---- */
 
-int config_load(struct broker_config *cfg, const char *path, char **envp,
-                char *const *overrides, int n_overrides, char *err, size_t errlen)
+int config_load(struct broker_config *cfg, const char *path, char **envp, char *const *overrides,
+                int n_overrides, char *err, size_t errlen)
 {
     kerr_t rc;
 
@@ -1341,10 +1351,7 @@ int64_t config_flush_interval_ms(const struct broker_config *cfg)
     return cfg->log_flush_scheduler_interval_ms;
 }
 
-int config_key_count(void)
-{
-    return (int)ARRAY_LEN(config_keys);
-}
+int config_key_count(void) { return (int)ARRAY_LEN(config_keys); }
 
 const char *config_key_name(int idx)
 {
@@ -1381,11 +1388,20 @@ bool config_key_value(const struct broker_config *cfg, int idx, char *buf, size_
     key = &config_keys[idx];
     p = config_field_const(cfg, key);
     switch (key->type) {
-    case CT_I16: snprintf(buf, len, "%d", (int)*(const int16_t *)p); return true;
-    case CT_I32: snprintf(buf, len, "%" PRId32, *(const int32_t *)p); return true;
-    case CT_I64: snprintf(buf, len, "%" PRId64, *(const int64_t *)p); return true;
-    case CT_BOOL: snprintf(buf, len, "%s", *(const bool *)p ? "true" : "false"); return true;
-    default: break;
+    case CT_I16:
+        snprintf(buf, len, "%d", (int)*(const int16_t *)p);
+        return true;
+    case CT_I32:
+        snprintf(buf, len, "%" PRId32, *(const int32_t *)p);
+        return true;
+    case CT_I64:
+        snprintf(buf, len, "%" PRId64, *(const int64_t *)p);
+        return true;
+    case CT_BOOL:
+        snprintf(buf, len, "%s", *(const bool *)p ? "true" : "false");
+        return true;
+    default:
+        break;
     }
     if (*(char *const *)p == NULL)
         return false;

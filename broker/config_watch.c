@@ -35,7 +35,7 @@ void config_watch_init(struct broker *b)
     int64_t oldest = -1, newest = -1;
     if (zk_store_config_changes_since(b->zk, INT64_MAX, &v, &n, &oldest, &newest) != KERR_NONE)
         say_warn("zk", "cannot read /config/changes; later topic config changes are read "
-                 "from their notifications only");
+                       "from their notifications only");
     free(v);
     b->config_seq = newest;
 }
@@ -116,10 +116,7 @@ bool config_watch_start(struct broker *b)
     return worker_post(b->admin, check_job, b);
 }
 
-void config_watch_resync(struct broker *b)
-{
-    check_job(b);
-}
+void config_watch_resync(struct broker *b) { check_job(b); }
 
 void config_watch_stop(struct broker *b)
 {

@@ -59,8 +59,7 @@ static kerr_t refresh(struct broker *b, bool arm)
         if (e1 < b->zk_controller_epoch)
             return KERR_NONE; /* older than what we know */
         if (id != b->zk_controller_id || e1 != b->zk_controller_epoch)
-            say_info("replica", "active controller per ZooKeeper controller=%d epoch=%d", id,
-                     e1);
+            say_info("replica", "active controller per ZooKeeper controller=%d epoch=%d", id, e1);
         b->zk_controller_id = id;
         b->zk_controller_epoch = e1;
         return KERR_NONE;
@@ -73,16 +72,18 @@ static void refresh_job(void *arg)
     struct broker *b = arg;
     kerr_t rc = refresh(b, true);
     if (rc != KERR_NONE)
-        say_warn("zk", "cannot read the active controller err=%s; read again on the next "
-                 "control request or session", kerr_name(rc));
+        say_warn("zk",
+                 "cannot read the active controller err=%s; read again on the next "
+                 "control request or session",
+                 kerr_name(rc));
 }
 
 /* ZooKeeper's thread: post only. */
 static void watch_cb(void *arg, enum zk_watch_event ev, const char *path)
 {
     struct broker *b = arg;
-    if (ev != ZK_WATCH_CHILDREN && (strcmp(path, ZK_PATH_CONTROLLER) == 0 ||
-                                    strcmp(path, ZK_PATH_CONTROLLER_EPOCH) == 0))
+    if (ev != ZK_WATCH_CHILDREN &&
+        (strcmp(path, ZK_PATH_CONTROLLER) == 0 || strcmp(path, ZK_PATH_CONTROLLER_EPOCH) == 0))
         (void)worker_post(b->admin, refresh_job, b);
 }
 
@@ -99,10 +100,7 @@ bool controller_watch_start(struct broker *b)
     return worker_post(b->admin, refresh_job, b);
 }
 
-void controller_watch_resync(struct broker *b)
-{
-    refresh_job(b);
-}
+void controller_watch_resync(struct broker *b) { refresh_job(b); }
 
 void controller_watch_stop(struct broker *b)
 {
@@ -128,8 +126,10 @@ kerr_t controller_watch_check(struct broker *b, int32_t controller_id, int32_t c
         return KERR_NONE;
     if (controller_epoch < b->zk_controller_epoch)
         return KERR_STALE_CONTROLLER_EPOCH;
-    say_warn("replica", "control request refused controller=%d epoch=%d zk_controller=%d "
-             "zk_epoch=%d%s", controller_id, controller_epoch, b->zk_controller_id,
-             b->zk_controller_epoch, rc == KERR_NONE ? "" : " zk_read=failed");
+    say_warn("replica",
+             "control request refused controller=%d epoch=%d zk_controller=%d "
+             "zk_epoch=%d%s",
+             controller_id, controller_epoch, b->zk_controller_id, b->zk_controller_epoch,
+             rc == KERR_NONE ? "" : " zk_read=failed");
     return KERR_NOT_CONTROLLER;
 }

@@ -39,12 +39,12 @@
 #define FLUSH_TICK_MS 1000
 
 struct log_checkpoints {
-    bool clean;                       /* clean-shutdown marker was present */
-    struct logdir_ckpt_entry *rp;     /* recovery points, sorted */
+    bool clean;                   /* clean-shutdown marker was present */
+    struct logdir_ckpt_entry *rp; /* recovery points, sorted */
     int n_rp;
-    struct logdir_ckpt_entry *ls;     /* log start offsets, sorted */
+    struct logdir_ckpt_entry *ls; /* log start offsets, sorted */
     int n_ls;
-    struct logdir_ckpt_entry *hw;     /* high watermarks, sorted */
+    struct logdir_ckpt_entry *hw; /* high watermarks, sorted */
     int n_hw;
 };
 
@@ -100,8 +100,10 @@ int log_manager_load(struct broker *b)
     ckpt_read(b->data_dir, CKPT_LOG_START, &ck->ls, &ck->n_ls);
     ckpt_read(b->data_dir, CKPT_HW, &ck->hw, &ck->n_hw);
     if (!ck->clean)
-        say_info("storage", "no clean-shutdown marker: logs are recovered from their checkpointed "
-                 "recovery points dir=%s checkpoints=%d", b->data_dir, ck->n_rp);
+        say_info("storage",
+                 "no clean-shutdown marker: logs are recovered from their checkpointed "
+                 "recovery points dir=%s checkpoints=%d",
+                 b->data_dir, ck->n_rp);
     b->ckpt = ck;
     b->recovery.lookup = recovery_lookup;
     b->recovery.arg = ck;
@@ -122,8 +124,8 @@ void log_manager_restore(struct broker *b, struct partition *part)
 }
 
 /* Calls fn on every local partition (topic references held meanwhile). */
-static void for_each_partition(struct broker *b, void (*fn)(struct broker *, struct partition *,
-                                                            void *), void *arg)
+static void for_each_partition(struct broker *b,
+                               void (*fn)(struct broker *, struct partition *, void *), void *arg)
 {
     int n;
     struct topic **list = topics_list(b->topics, &n);
@@ -134,19 +136,18 @@ static void for_each_partition(struct broker *b, void (*fn)(struct broker *, str
     topics_list_free(list, n);
 }
 
-static void count_one(struct broker *b, struct partition *part, void *arg)
-{
-    (*(int *)arg)++;
-}
+static void count_one(struct broker *b, struct partition *part, void *arg) { (*(int *)arg)++; }
 
 void log_manager_loaded(struct broker *b)
 {
     int n = 0;
     for_each_partition(b, count_one, &n);
     int64_t us = clock_mono_us() - b->recovery_start_us;
-    say_info("storage", "loaded %d partitions in %" PRId64 " ms dir=%s clean_shutdown=%s "
-             "recovery_threads=%d", n, us / 1000, b->data_dir,
-             b->ckpt && b->ckpt->clean ? "true" : "false", b->recovery.threads);
+    say_info("storage",
+             "loaded %d partitions in %" PRId64 " ms dir=%s clean_shutdown=%s "
+             "recovery_threads=%d",
+             n, us / 1000, b->data_dir, b->ckpt && b->ckpt->clean ? "true" : "false",
+             b->recovery.threads);
 }
 
 static void retention_one(struct broker *b, struct partition *part, void *arg)
@@ -164,10 +165,7 @@ static void retention_one(struct broker *b, struct partition *part, void *arg)
     (void)plog_sweep_deleted(part->dir);
 }
 
-void log_manager_retention_now(struct broker *b)
-{
-    for_each_partition(b, retention_one, NULL);
-}
+void log_manager_retention_now(struct broker *b) { for_each_partition(b, retention_one, NULL); }
 
 static void flush_one(struct broker *b, struct partition *part, void *arg)
 {
@@ -194,8 +192,7 @@ static bool ckpt_grow(struct ckpt_acc *acc)
 {
     size_t need = (size_t)acc->n + 1;
     return VEC_RESERVE_AT(acc->rp, acc->cap_rp, need) &&
-           VEC_RESERVE_AT(acc->ls, acc->cap_ls, need) &&
-           VEC_RESERVE_AT(acc->hw, acc->cap_hw, need);
+           VEC_RESERVE_AT(acc->ls, acc->cap_ls, need) && VEC_RESERVE_AT(acc->hw, acc->cap_hw, need);
 }
 
 static void ckpt_one(struct broker *b, struct partition *part, void *arg)
@@ -214,8 +211,7 @@ static void ckpt_one(struct broker *b, struct partition *part, void *arg)
     acc->hw[acc->n++] = e;
 }
 
-static void write_one(struct broker *b, const char *name, const struct logdir_ckpt_entry *e,
-                      int n)
+static void write_one(struct broker *b, const char *name, const struct logdir_ckpt_entry *e, int n)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", b->data_dir, name);
@@ -278,8 +274,7 @@ static void start_job(void *arg)
     b->retention_ev = start_timer(b, cfg->log_retention_check_interval_ms, retention_cb);
     b->flush_ev = start_timer(b, FLUSH_TICK_MS, flush_cb);
     b->ckpt_ev = start_timer(b, cfg->log_flush_offset_checkpoint_interval_ms, ckpt_cb);
-    b->hw_ckpt_ev = start_timer(b, cfg->replica_high_watermark_checkpoint_interval_ms,
-                                hw_ckpt_cb);
+    b->hw_ckpt_ev = start_timer(b, cfg->replica_high_watermark_checkpoint_interval_ms, hw_ckpt_cb);
 }
 
 int log_manager_start(struct broker *b)

@@ -9,8 +9,8 @@
 #include <string.h>
 
 struct metadata_cache {
-    pthread_mutex_t lock;      /* guards cur */
-    struct mc_snapshot *cur;   /* owned reference */
+    pthread_mutex_t lock;    /* guards cur */
+    struct mc_snapshot *cur; /* owned reference */
 };
 
 struct mc_snapshot *mc_snapshot_new(void)
@@ -38,10 +38,7 @@ void mc_put(struct mc_snapshot *s)
         snapshot_free(s);
 }
 
-void mc_snapshot_ref(struct mc_snapshot *s)
-{
-    atomic_fetch_add(&s->refs, 1);
-}
+void mc_snapshot_ref(struct mc_snapshot *s) { atomic_fetch_add(&s->refs, 1); }
 
 struct metadata_cache *mc_new(void)
 {

@@ -21,7 +21,7 @@
 #define MC_MAX_REPLICAS 16
 
 struct mc_partition {
-    int32_t leader;                    /* -1 = offline */
+    int32_t leader; /* -1 = offline */
     int32_t leader_epoch;
     int n_replicas;
     int32_t replicas[MC_MAX_REPLICAS];
@@ -32,16 +32,16 @@ struct mc_partition {
 struct mc_topic {
     char name[TOPIC_NAME_MAX_LEN + 1];
     int32_t n_parts;
-    struct mc_partition *parts;        /* n_parts; owned by the snapshot */
+    struct mc_partition *parts; /* n_parts; owned by the snapshot */
 };
 
 struct mc_snapshot {
     _Atomic int refs;
-    int32_t controller_id;             /* -1 = unknown */
+    int32_t controller_id; /* -1 = unknown */
     int32_t controller_epoch;
-    struct broker_info *brokers;       /* sorted by id; owned */
+    struct broker_info *brokers; /* sorted by id; owned */
     int n_brokers;
-    struct mc_topic *topics;           /* sorted by name; owned */
+    struct mc_topic *topics; /* sorted by name; owned */
     int n_topics;
 };
 

@@ -88,8 +88,10 @@ static int server_check_identity(struct broker *b, struct logdir_meta *meta)
 {
     char err[512];
     if (b->cfg->broker_id < 0 && meta->broker_id < 0) {
-        say_error("config", "broker.id is not set and %s/meta.properties records none; set "
-                  "broker.id (automatic id generation is not supported yet)", b->data_dir);
+        say_error("config",
+                  "broker.id is not set and %s/meta.properties records none; set "
+                  "broker.id (automatic id generation is not supported yet)",
+                  b->data_dir);
         return -1;
     }
     b->id = b->cfg->broker_id >= 0 ? b->cfg->broker_id : meta->broker_id;
@@ -105,8 +107,8 @@ static int server_connect_zk(struct broker *b)
 {
     char err[512];
     const struct broker_config *cfg = b->cfg;
-    b->zk = zk_store_open(cfg->zookeeper_connect, cfg->zookeeper_session_timeout_ms, err,
-                          sizeof(err));
+    b->zk =
+        zk_store_open(cfg->zookeeper_connect, cfg->zookeeper_session_timeout_ms, err, sizeof(err));
     if (!b->zk) {
         say_error("zk", "cannot connect to ZooKeeper connect=%s reason=\"%s\"",
                   cfg->zookeeper_connect, err);
@@ -172,18 +174,19 @@ static bool ctrl_post(void *ctx, void (*fn)(void *arg), void *arg)
     return worker_post(ctx, fn, arg);
 }
 
-static bool ctrl_on_loop(void *ctx)
-{
-    return worker_is_current(ctx);
-}
+static bool ctrl_on_loop(void *ctx) { return worker_is_current(ctx); }
 
 /* Every broker is a controller candidate (docs/architecture.md §1, §4). */
 static int server_start_controller(struct broker *b)
 {
     const struct broker_config *cfg = b->cfg;
     struct controller_env env = {
-        .zk = b->zk, .broker_id = b->id, .base = worker_base(b->ctrl_worker),
-        .post = ctrl_post, .post_ctx = b->ctrl_worker, .on_loop = ctrl_on_loop,
+        .zk = b->zk,
+        .broker_id = b->id,
+        .base = worker_base(b->ctrl_worker),
+        .post = ctrl_post,
+        .post_ctx = b->ctrl_worker,
+        .on_loop = ctrl_on_loop,
         .listener = cfg->listener[cfg->inter_broker_listener].name,
         .unclean_leader_election = cfg->unclean_leader_election_enable,
         .auto_leader_rebalance = cfg->auto_leader_rebalance_enable,
@@ -221,8 +224,8 @@ static int server_listen(struct broker *b)
     for (int i = 0; i < cfg->n_listeners; i++) {
         const struct config_listener *l = &cfg->listener[i];
         char err[512];
-        if (listeners_add(&b->listeners, b, b->main_base, b->net, b->n_net, &lim, l->name,
-                          l->host, l->port, err, sizeof(err)) != 0) {
+        if (listeners_add(&b->listeners, b, b->main_base, b->net, b->n_net, &lim, l->name, l->host,
+                          l->port, err, sizeof(err)) != 0) {
             say_error("net", "%s", err);
             return -1;
         }
@@ -285,10 +288,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(b->main_base); /* disabled, or a second signal: stop now */
 }
 
-static void close_conns_job(void *arg)
-{
-    conn_close_all(arg);
-}
+static void close_conns_job(void *arg) { conn_close_all(arg); }
 
 /* Order matters: no new connections; close the open ones (answering parked
  * fetches) on their loops; let the admin worker finish (its completions go
@@ -374,8 +374,7 @@ int server_run(const struct broker_config *cfg)
         struct event *sigint = evsignal_new(b.main_base, SIGINT, signal_cb, &b);
         evsignal_add(sigterm, NULL);
         evsignal_add(sigint, NULL);
-        say_info("broker", "started id=%d cluster=%s log.dirs=%s", b.id, b.cluster_id,
-                 b.data_dir);
+        say_info("broker", "started id=%d cluster=%s log.dirs=%s", b.id, b.cluster_id, b.data_dir);
         event_base_dispatch(b.main_base);
         event_free(sigterm);
         event_free(sigint);

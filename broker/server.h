@@ -45,42 +45,42 @@ struct broker_info {
 };
 
 struct broker {
-    const struct broker_config *cfg;   /* borrowed, immutable */
-    int32_t id;                        /* broker.id (resolved) */
+    const struct broker_config *cfg; /* borrowed, immutable */
+    int32_t id;                      /* broker.id (resolved) */
     char cluster_id[64];
-    const char *data_dir;              /* borrowed from cfg */
+    const char *data_dir; /* borrowed from cfg */
     struct topic_config topic_defaults;
-    struct topics *topics;             /* owned */
-    struct zk_store *zk;               /* owned; used on the admin worker only after start */
-    int64_t broker_epoch;              /* czxid of our registration; __atomic loads and
+    struct topics *topics; /* owned */
+    struct zk_store *zk;   /* owned; used on the admin worker only after start */
+    int64_t broker_epoch;  /* czxid of our registration; __atomic loads and
                                           stores (start-up writes, admin worker reads) */
     int logdir_lock_fd;
-    struct recovery_points recovery;   /* start-up log recovery points (log_manager.c) */
-    struct log_checkpoints *ckpt;      /* owned: checkpoints read at start-up */
-    int64_t recovery_start_us;         /* start-up: when log loading began (mono) */
-    struct worker *bg;                 /* owned: background worker (retention, flush,
+    struct recovery_points recovery; /* start-up log recovery points (log_manager.c) */
+    struct log_checkpoints *ckpt;    /* owned: checkpoints read at start-up */
+    int64_t recovery_start_us;       /* start-up: when log loading began (mono) */
+    struct worker *bg;               /* owned: background worker (retention, flush,
                                           checkpoints) */
     struct event *retention_ev, *flush_ev, *ckpt_ev, *hw_ckpt_ev; /* bg worker only */
-    struct worker **net;               /* owned: network workers */
+    struct worker **net;                                          /* owned: network workers */
     int n_net;
-    struct worker *admin;              /* owned: admin worker */
-    struct event_base *main_base;      /* owned: main thread */
-    struct listeners *listeners;       /* owned: main thread */
-    struct evhttp *http;               /* owned: main thread (broker/http) */
-    struct metrics metrics;            /* counters, any thread (atomics) */
-    struct worker *ctrl_worker;        /* owned: the controller's loop */
-    struct controller *controller;     /* owned: this broker's controller candidate */
-    struct metadata_cache *mc;         /* owned: cluster view from UpdateMetadata */
-    struct fetchers *fetchers;         /* owned: replica fetchers */
-    struct replica_manager *rm;        /* owned: control-plane state (admin worker) */
-    int64_t config_seq;                /* newest /config/changes handled (admin worker
+    struct worker *admin;          /* owned: admin worker */
+    struct event_base *main_base;  /* owned: main thread */
+    struct listeners *listeners;   /* owned: main thread */
+    struct evhttp *http;           /* owned: main thread (broker/http) */
+    struct metrics metrics;        /* counters, any thread (atomics) */
+    struct worker *ctrl_worker;    /* owned: the controller's loop */
+    struct controller *controller; /* owned: this broker's controller candidate */
+    struct metadata_cache *mc;     /* owned: cluster view from UpdateMetadata */
+    struct fetchers *fetchers;     /* owned: replica fetchers */
+    struct replica_manager *rm;    /* owned: control-plane state (admin worker) */
+    int64_t config_seq;            /* newest /config/changes handled (admin worker
                                           after start; config_watch.c) */
-    int32_t zk_controller_id;          /* the active controller as ZooKeeper names it,
+    int32_t zk_controller_id;      /* the active controller as ZooKeeper names it,
                                           -1: none (admin worker; controller_watch.c) */
-    int32_t zk_controller_epoch;       /* /controller_epoch as last read (same) */
+    int32_t zk_controller_epoch;   /* /controller_epoch as last read (same) */
 
-    pthread_mutex_t brokers_lock;      /* guards live/n_live */
-    struct broker_info *live;          /* live brokers, sorted by id */
+    pthread_mutex_t brokers_lock; /* guards live/n_live */
+    struct broker_info *live;     /* live brokers, sorted by id */
     int n_live;
 };
 

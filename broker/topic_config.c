@@ -43,27 +43,23 @@ static const struct tc_key tc_keys[] = {
     {"max.message.bytes", TC_INT, 0, "message.max.bytes", NULL, false},
     {"message.downconversion.enable", TC_BOOL, 0, NULL, "true", false},
     {"message.format.version", TC_STRING, 0, NULL, "3.0-IV1", false},
-    {"message.timestamp.difference.max.ms", TC_LONG, 0,
-     "log.message.timestamp.difference.max.ms", NULL, false},
+    {"message.timestamp.difference.max.ms", TC_LONG, 0, "log.message.timestamp.difference.max.ms",
+     NULL, false},
     {"message.timestamp.type", TC_TSTYPE, 0, "log.message.timestamp.type", NULL, false},
     {"min.cleanable.dirty.ratio", TC_DOUBLE, 0, NULL, "0.5", false},
     {"min.compaction.lag.ms", TC_LONG, 0, NULL, "0", false},
     {"min.insync.replicas", TC_INT, 1, "min.insync.replicas", NULL, false},
     {"preallocate", TC_BOOL, 0, "log.preallocate", NULL, false},
     {"retention.bytes", TC_LONG, -1, "log.retention.bytes", NULL, false},
-    {"retention.ms", TC_LONG, -1, NULL, NULL, false},     /* from log.retention.{ms,minutes,hours} */
+    {"retention.ms", TC_LONG, -1, NULL, NULL, false}, /* from log.retention.{ms,minutes,hours} */
     {"segment.bytes", TC_INT, 14, "log.segment.bytes", NULL, false},
     {"segment.index.bytes", TC_INT, 4, "log.index.size.max.bytes", NULL, false},
     {"segment.jitter.ms", TC_LONG, 0, NULL, "0", false},
-    {"segment.ms", TC_LONG, 1, NULL, NULL, false},        /* from log.roll.{ms,hours} */
-    {"unclean.leader.election.enable", TC_BOOL, 0, "unclean.leader.election.enable", NULL,
-     false},
+    {"segment.ms", TC_LONG, 1, NULL, NULL, false}, /* from log.roll.{ms,hours} */
+    {"unclean.leader.election.enable", TC_BOOL, 0, "unclean.leader.election.enable", NULL, false},
 };
 
-int topic_config_key_count(void)
-{
-    return (int)(sizeof(tc_keys) / sizeof(tc_keys[0]));
-}
+int topic_config_key_count(void) { return (int)(sizeof(tc_keys) / sizeof(tc_keys[0])); }
 
 const char *topic_config_key_name(int i)
 {
@@ -157,7 +153,8 @@ bool topic_config_validate(const char *key, const char *value, char *err, size_t
         return true;
     case TC_BOOL:
         if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
-            snprintf(err, errlen, "invalid value '%s' for '%s': expected true or false", value, key);
+            snprintf(err, errlen, "invalid value '%s' for '%s': expected true or false", value,
+                     key);
             return false;
         }
         return true;

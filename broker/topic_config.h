@@ -17,17 +17,17 @@ struct broker_config;
 struct topic_config {
     int32_t segment_bytes;
     int64_t segment_ms;
-    int64_t retention_ms;        /* -1 = forever */
-    int64_t retention_bytes;     /* -1 = unlimited */
+    int64_t retention_ms;    /* -1 = forever */
+    int64_t retention_bytes; /* -1 = unlimited */
     int32_t max_message_bytes;
     int32_t min_insync_replicas;
     int32_t index_interval_bytes;
     int32_t segment_index_bytes;
     int64_t flush_messages;
     int64_t flush_ms;
-    bool compact;                /* cleanup.policy contains compact */
-    bool log_append_time;        /* message.timestamp.type=LogAppendTime */
-    int64_t ts_diff_max_ms;      /* message.timestamp.difference.max.ms */
+    bool compact;           /* cleanup.policy contains compact */
+    bool log_append_time;   /* message.timestamp.type=LogAppendTime */
+    int64_t ts_diff_max_ms; /* message.timestamp.difference.max.ms */
 };
 
 /* Fills tc with the broker-wide defaults of cfg. */
@@ -40,9 +40,9 @@ void topic_config_apply(struct topic_config *tc, const char *key, const char *va
 
 /* The topic keys, in a fixed order (DescribeConfigs lists them all). */
 int topic_config_key_count(void);
-const char *topic_config_key_name(int i);       /* NULL if out of range */
-int topic_config_key_find(const char *key);     /* -1 if not a topic key */
-bool topic_config_key_is_list(int i);           /* comma list (APPEND/SUBTRACT) */
+const char *topic_config_key_name(int i);   /* NULL if out of range */
+int topic_config_key_find(const char *key); /* -1 if not a topic key */
+bool topic_config_key_is_list(int i);       /* comma list (APPEND/SUBTRACT) */
 /* The broker key a topic key takes its default from (NULL if none). */
 const char *topic_config_broker_synonym(int i);
 /* Writes key i's default (from the broker's configuration) into buf;

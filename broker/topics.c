@@ -20,7 +20,7 @@
 /* An array replaced by topic_grow(), kept until the topic is freed because
  * lock-free readers may still hold a pointer to it. */
 struct topic_retired {
-    void *ptr;                    /* owned */
+    void *ptr; /* owned */
     struct topic_retired *next;
 };
 
@@ -75,10 +75,7 @@ struct topic *topics_get(struct topics *ts, const char *name, size_t len)
     return t;
 }
 
-void topic_ref(struct topic *t)
-{
-    atomic_fetch_add(&t->refs, 1);
-}
+void topic_ref(struct topic *t) { atomic_fetch_add(&t->refs, 1); }
 
 static void topic_destroy(struct topic *t)
 {
@@ -252,10 +249,9 @@ char **topic_get_config(struct topic *t, int *n)
 
 /* Returns a new partition p of t with replica row `row` (t->rf ids; its
  * log opened when self_id is a replica), or NULL with err. */
-static struct partition *topic_partition_new(const struct topic *t, int32_t p,
-                                             const int32_t *row, int32_t self_id,
-                                             const struct topic_config *tc, int64_t from,
-                                             char *err, size_t errlen)
+static struct partition *topic_partition_new(const struct topic *t, int32_t p, const int32_t *row,
+                                             int32_t self_id, const struct topic_config *tc,
+                                             int64_t from, char *err, size_t errlen)
 {
     char dir[4096];
     bool local = has_replica(row, t->rf, self_id);
@@ -299,8 +295,8 @@ static void *open_worker(void *arg)
         int64_t from = j->rp && j->rp->lookup ? j->rp->lookup(j->rp->arg, t->name, p) : 0;
         err[0] = '\0';
         KASSERT(t->parts[p] == NULL); /* each index is taken once */
-        t->parts[p] = topic_partition_new(t, p, &t->replicas[p * t->rf], j->self_id, &t->tc,
-                                          from, err, sizeof(err));
+        t->parts[p] = topic_partition_new(t, p, &t->replicas[p * t->rf], j->self_id, &t->tc, from,
+                                          err, sizeof(err));
         if (!t->parts[p]) {
             if (!atomic_exchange(&j->failed, true))
                 snprintf(j->err, j->errlen, "%s", err);
@@ -334,8 +330,8 @@ static bool open_partitions(struct topic *t, int32_t self_id, const struct recov
     return !atomic_load(&j.failed);
 }
 
-struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf,
-                           const int32_t *replicas, char *const *config_kv, int n_config,
+struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf, const int32_t *replicas,
+                           char *const *config_kv, int n_config,
                            const struct topic_config *defaults, const char *data_dir,
                            int32_t self_id, const struct recovery_points *rp, char *err,
                            size_t errlen)
@@ -412,8 +408,8 @@ kerr_t topic_grow(struct topic *t, int32_t new_n, const int32_t *replicas, int32
      * topic_set_config() sees either the old count or every new partition */
     pthread_mutex_lock(&t->config_lock);
     for (int32_t p = old_n; p < new_n; p++) {
-        parts[p] = topic_partition_new(t, p, &reps[(size_t)p * rf], self_id, &t->tc, 0, err,
-                                       errlen);
+        parts[p] =
+            topic_partition_new(t, p, &reps[(size_t)p * rf], self_id, &t->tc, 0, err, errlen);
         if (!parts[p]) {
             pthread_mutex_unlock(&t->config_lock);
             free(r1);

@@ -30,20 +30,20 @@ struct topic_retired;
 
 struct topic {
     char name[TOPIC_NAME_MAX_LEN + 1];
-    _Atomic int32_t n_parts;      /* only grows */
-    int16_t rf;                   /* replication factor */
-    int32_t *_Atomic replicas;    /* >= n_parts * rf, row-major; owned */
+    _Atomic int32_t n_parts;          /* only grows */
+    int16_t rf;                       /* replication factor */
+    int32_t *_Atomic replicas;        /* >= n_parts * rf, row-major; owned */
     struct partition **_Atomic parts; /* >= n_parts entries; owned */
-    struct topic_retired *retired; /* arrays replaced by topic_grow(); owned */
-    pthread_mutex_t config_lock;  /* guards config_kv, n_config and tc */
-    char **config_kv;             /* "key", "value" pairs of overrides; owned */
+    struct topic_retired *retired;    /* arrays replaced by topic_grow(); owned */
+    pthread_mutex_t config_lock;      /* guards config_kv, n_config and tc */
+    char **config_kv;                 /* "key", "value" pairs of overrides; owned */
     int n_config;
-    struct topic_config tc;       /* effective settings */
+    struct topic_config tc; /* effective settings */
     bool internal;
-    bool delete_files;            /* set by deletion: remove log dirs when freed */
-    char *data_dir;               /* owned: the broker's log dir */
+    bool delete_files; /* set by deletion: remove log dirs when freed */
+    char *data_dir;    /* owned: the broker's log dir */
     _Atomic int refs;
-    struct topic *next;           /* hash chain; registry lock */
+    struct topic *next; /* hash chain; registry lock */
 };
 
 struct topics;
@@ -79,8 +79,8 @@ struct recovery_points {
  * threads (the caller's included; NULL: the caller's only). Takes nothing;
  * copies replicas and configs. Returns new (refs = 1), or NULL with err
  * (the first failing partition's message). */
-struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf,
-                           const int32_t *replicas, char *const *config_kv, int n_config,
+struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf, const int32_t *replicas,
+                           char *const *config_kv, int n_config,
                            const struct topic_config *defaults, const char *data_dir,
                            int32_t self_id, const struct recovery_points *rp, char *err,
                            size_t errlen);

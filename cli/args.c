@@ -196,9 +196,9 @@ static void cli_parse_tables(struct cli_parse_ctx *pc, const struct cli_opt *opt
             KASSERT(pc->n < CLI_PARSE_MAX_OPTS);
             pc->all[pc->n] = o;
             pc->global[pc->n] = (t == 1);
-            pc->longs[pc->n] = (struct option){o->lname, o->has_arg ? required_argument
-                                                                    : no_argument,
-                                               NULL, CLI_LONG_BASE + pc->n};
+            pc->longs[pc->n] =
+                (struct option){o->lname, o->has_arg ? required_argument : no_argument, NULL,
+                                CLI_LONG_BASE + pc->n};
             if (o->sname != 0) {
                 pc->shorts[ns++] = (char)o->sname;
                 if (o->has_arg)
@@ -279,8 +279,8 @@ static int cli_parse_one(struct cli_parse_ctx *pc, int c, const char *arg)
     return pc->cb(pc->ctx, pc->all[i]->id, optarg);
 }
 
-int cli_parse(struct cli *cli, int argc, char **argv, const struct cli_opt *opts,
-              cli_opt_cb cb, void *ctx, bool stop_at_positional)
+int cli_parse(struct cli *cli, int argc, char **argv, const struct cli_opt *opts, cli_opt_cb cb,
+              void *ctx, bool stop_at_positional)
 {
     struct cli_parse_ctx pc = {.cli = cli, .cb = cb, .ctx = ctx};
     cli_parse_tables(&pc, opts, stop_at_positional);

@@ -35,15 +35,15 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
  * Fields above `cmd` are set while parsing options and immutable after.
  */
 struct cli {
-    const char *bootstrap;           /* -b, $GREGOR_BOOTSTRAP or the default */
+    const char *bootstrap;            /* -b, $GREGOR_BOOTSTRAP or the default */
     const char *props[CLI_MAX_PROPS]; /* -X key=value, in order given */
-    int nprops;                      /* entries used in props */
-    int verbose;                     /* -v count: librdkafka logs shown if > 0 */
-    bool help;                       /* -h/--help seen: print help, exit 0 */
-    const char *cmd;                 /* "topic create" etc., for messages */
-    void *cmd_state;                 /* the running command's state, for callbacks */
-    bool all_down;                   /* error_cb saw ALL_BROKERS_DOWN (main thread) */
-    char last_error[512];            /* last error_cb text (main thread) */
+    int nprops;                       /* entries used in props */
+    int verbose;                      /* -v count: librdkafka logs shown if > 0 */
+    bool help;                        /* -h/--help seen: print help, exit 0 */
+    const char *cmd;                  /* "topic create" etc., for messages */
+    void *cmd_state;                  /* the running command's state, for callbacks */
+    bool all_down;                    /* error_cb saw ALL_BROKERS_DOWN (main thread) */
+    char last_error[512];             /* last error_cb text (main thread) */
 };
 
 /* ---- args.c: option parsing and messages ------------------------------ */
@@ -72,8 +72,8 @@ typedef int (*cli_opt_cb)(void *ctx, int id, const char *val);
  * Returns the number of positionals (>= 0) or -1 after printing a usage
  * error.
  */
-int cli_parse(struct cli *cli, int argc, char **argv, const struct cli_opt *opts,
-              cli_opt_cb cb, void *ctx, bool stop_at_positional);
+int cli_parse(struct cli *cli, int argc, char **argv, const struct cli_opt *opts, cli_opt_cb cb,
+              void *ctx, bool stop_at_positional);
 
 /* Prints "gregor: <message>" to stderr; returns CLI_USAGE / CLI_FAIL. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -89,8 +89,8 @@ int cli_usage_positional(const struct cli *cli, const char *what);
 
 /* A subcommand of a command group (`topic`, `cluster`). */
 struct cli_sub {
-    const char *name;                              /* as typed: "create" */
-    const char *full;                              /* cli->cmd while it runs */
+    const char *name; /* as typed: "create" */
+    const char *full; /* cli->cmd while it runs */
     int (*run)(struct cli *cli, int argc, char **argv);
 };
 
@@ -146,8 +146,7 @@ rd_kafka_event_t *cli_admin_wait(struct cli *cli, rd_kafka_t *rk, rd_kafka_queue
 
 /* Returns new admin options for `api` with request and operation timeouts
  * of timeout_ms; NULL only on allocation failure. */
-rd_kafka_AdminOptions_t *cli_admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t api,
-                                           int timeout_ms);
+rd_kafka_AdminOptions_t *cli_admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t api, int timeout_ms);
 
 /* Prints the reason no broker could be reached; returns CLI_FAIL. */
 int cli_fail_unreachable(const struct cli *cli);
@@ -171,8 +170,8 @@ unsigned cli_part_flags(const struct rd_kafka_metadata *md,
 /* ---- commands: argv[0] is the first argument after the command name ---- */
 
 int topic_main(struct cli *cli, int argc, char **argv);
-int topic_describe(struct cli *cli, int argc, char **argv); /* topic_describe.c */
-int topic_alter_config(struct cli *cli, int argc, char **argv); /* topic_config.c */
+int topic_describe(struct cli *cli, int argc, char **argv);         /* topic_describe.c */
+int topic_alter_config(struct cli *cli, int argc, char **argv);     /* topic_config.c */
 int topic_alter_partitions(struct cli *cli, int argc, char **argv); /* topic_partitions.c */
 /* True for internal topic names ("__consumer_offsets"), hidden without --all. */
 bool topic_is_internal(const char *name);

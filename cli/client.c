@@ -170,8 +170,7 @@ const struct rd_kafka_metadata_topic *cli_md_topic(const struct rd_kafka_metadat
     return NULL;
 }
 
-const struct rd_kafka_metadata_broker *cli_md_broker(const struct rd_kafka_metadata *md,
-                                                     int32_t id)
+const struct rd_kafka_metadata_broker *cli_md_broker(const struct rd_kafka_metadata *md, int32_t id)
 {
     for (int i = 0; i < md->broker_cnt; i++) {
         if (md->brokers[i].id == id)
@@ -180,8 +179,7 @@ const struct rd_kafka_metadata_broker *cli_md_broker(const struct rd_kafka_metad
     return NULL;
 }
 
-rd_kafka_AdminOptions_t *cli_admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t api,
-                                           int timeout_ms)
+rd_kafka_AdminOptions_t *cli_admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t api, int timeout_ms)
 {
     char errstr[256];
     rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, api);

@@ -81,10 +81,10 @@ static const char elect_help[] =
     "ElectLeaders.\n";
 
 struct elect_args {
-    const char *topic;   /* borrowed from argv; NULL with --all */
-    int64_t partition;   /* -1: every partition of topic */
+    const char *topic; /* borrowed from argv; NULL with --all */
+    int64_t partition; /* -1: every partition of topic */
     bool all;
-    int8_t type;         /* ELECT_TYPE_* */
+    int8_t type; /* ELECT_TYPE_* */
     int64_t timeout_ms;
 };
 

@@ -30,8 +30,15 @@
 #include "common/base.h"
 
 enum {
-    CO_FROM_BEGINNING = 1, CO_PARTITION, CO_OFFSET, CO_MAX, CO_PRINT_KEY,
-    CO_PRINT_OFFSET, CO_TIMEOUT, CO_EXIT_AT_END, CO_GROUP,
+    CO_FROM_BEGINNING = 1,
+    CO_PARTITION,
+    CO_OFFSET,
+    CO_MAX,
+    CO_PRINT_KEY,
+    CO_PRINT_OFFSET,
+    CO_TIMEOUT,
+    CO_EXIT_AT_END,
+    CO_GROUP,
 };
 
 static const struct cli_opt consume_opts[] = {
@@ -64,39 +71,36 @@ static const char consume_help[] =
     "Without -n, --timeout-ms or -e it runs until interrupted (exit 0).\n";
 
 struct consume_args {
-    const char *topic;        /* borrowed from argv */
+    const char *topic; /* borrowed from argv */
     bool from_beginning;
-    int32_t partition;        /* -1: all */
+    int32_t partition; /* -1: all */
     bool offset_set;
-    int64_t offset;           /* absolute or RD_KAFKA_OFFSET_* logical */
-    int64_t max;              /* 0: unlimited */
+    int64_t offset; /* absolute or RD_KAFKA_OFFSET_* logical */
+    int64_t max;    /* 0: unlimited */
     bool print_key;
     bool print_offset;
-    int64_t timeout_ms;       /* -1: none */
+    int64_t timeout_ms; /* -1: none */
     bool exit_at_end;
-    const char *group;        /* NULL: simple consumer, no group */
+    const char *group; /* NULL: simple consumer, no group */
 };
 
 /* State of one run; main thread only. */
 struct consume_state {
     rd_kafka_t *rk;
-    rd_kafka_topic_t *rkt;    /* simple mode: the topic handle */
-    rd_kafka_queue_t *q;      /* simple mode: all partitions feed it */
-    int32_t *started;         /* simple mode: partitions started */
+    rd_kafka_topic_t *rkt; /* simple mode: the topic handle */
+    rd_kafka_queue_t *q;   /* simple mode: all partitions feed it */
+    int32_t *started;      /* simple mode: partitions started */
     int nstarted;
-    bool *at_end;             /* by partition id: EOF seen since last record */
-    int32_t at_end_size;      /* entries in at_end */
-    uint64_t count;           /* records printed */
-    int64_t last_ms;          /* when the last record (or the start) was */
+    bool *at_end;                    /* by partition id: EOF seen since last record */
+    int32_t at_end_size;             /* entries in at_end */
+    uint64_t count;                  /* records printed */
+    int64_t last_ms;                 /* when the last record (or the start) was */
     rd_kafka_resp_err_t last_warned; /* last transient error reported */
 };
 
 static volatile sig_atomic_t consume_stop;
 
-static void consume_on_signal(int sig)
-{
-    consume_stop = 1;
-}
+static void consume_on_signal(int sig) { consume_stop = 1; }
 
 static int64_t consume_now_ms(void)
 {
@@ -118,8 +122,7 @@ static int consume_parse_offset(struct consume_args *a, const char *val)
     else if (cli_parse_int(val, -INT32_MAX, -1, &v))
         a->offset = RD_KAFKA_OFFSET_TAIL(-v);
     else
-        return cli_usage_error("--offset: expected a number, beginning, end or -N, got '%s'",
-                               val);
+        return cli_usage_error("--offset: expected a number, beginning, end or -N, got '%s'", val);
     a->offset_set = true;
     return CLI_OK;
 }
@@ -129,12 +132,23 @@ static int consume_opt(void *ctx, int id, const char *val)
     struct consume_args *a = ctx;
     int64_t v;
     switch (id) {
-    case CO_FROM_BEGINNING: a->from_beginning = true; return CLI_OK;
-    case CO_PRINT_KEY: a->print_key = true; return CLI_OK;
-    case CO_PRINT_OFFSET: a->print_offset = true; return CLI_OK;
-    case CO_EXIT_AT_END: a->exit_at_end = true; return CLI_OK;
-    case CO_GROUP: a->group = val; return CLI_OK;
-    case CO_OFFSET: return consume_parse_offset(a, val);
+    case CO_FROM_BEGINNING:
+        a->from_beginning = true;
+        return CLI_OK;
+    case CO_PRINT_KEY:
+        a->print_key = true;
+        return CLI_OK;
+    case CO_PRINT_OFFSET:
+        a->print_offset = true;
+        return CLI_OK;
+    case CO_EXIT_AT_END:
+        a->exit_at_end = true;
+        return CLI_OK;
+    case CO_GROUP:
+        a->group = val;
+        return CLI_OK;
+    case CO_OFFSET:
+        return consume_parse_offset(a, val);
     case CO_PARTITION:
         if (!cli_parse_int(val, 0, INT32_MAX, &v))
             return cli_usage_error("--partition: expected a number >= 0, got '%s'", val);
@@ -168,9 +182,12 @@ static int consume_validate(const struct consume_args *a)
 static rd_kafka_conf_t *consume_conf(struct cli *cli, const struct consume_args *a)
 {
     const char *defaults[] = {
-        "enable.partition.eof", a->exit_at_end ? "true" : "false",
-        "auto.offset.reset", a->from_beginning ? "earliest" : "latest",
-        "enable.auto.commit", a->group ? "true" : "false",
+        "enable.partition.eof",
+        a->exit_at_end ? "true" : "false",
+        "auto.offset.reset",
+        a->from_beginning ? "earliest" : "latest",
+        "enable.auto.commit",
+        a->group ? "true" : "false",
         NULL,
     };
     rd_kafka_conf_t *conf = cli_conf_new(cli, defaults);
@@ -185,14 +202,14 @@ static rd_kafka_conf_t *consume_conf(struct cli *cli, const struct consume_args 
 static int consume_start_simple(struct consume_state *st, const struct consume_args *a,
                                 const struct rd_kafka_metadata_topic *t)
 {
-    int64_t start = a->offset_set ? a->offset
-                    : a->from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+    int64_t start = a->offset_set       ? a->offset
+                    : a->from_beginning ? RD_KAFKA_OFFSET_BEGINNING
+                                        : RD_KAFKA_OFFSET_END;
     st->q = rd_kafka_queue_new(st->rk);
     st->rkt = rd_kafka_topic_new(st->rk, a->topic, NULL);
     st->started = calloc((size_t)t->partition_cnt + 1, sizeof(*st->started));
     if (st->rkt == NULL || st->started == NULL)
-        return cli_fail("cannot set up the consumer: %s",
-                        rd_kafka_err2str(rd_kafka_last_error()));
+        return cli_fail("cannot set up the consumer: %s", rd_kafka_err2str(rd_kafka_last_error()));
     for (int i = 0; i < t->partition_cnt; i++) {
         int32_t p = t->partitions[i].id;
         if (a->partition >= 0 && p != a->partition)

@@ -11,7 +11,7 @@
 
 /* The Configs field of one topic: its overrides, or why they are unknown. */
 struct describe_cfg {
-    bool known;          /* text: the overrides, "k=v,k2=v2" ("" = none); else the reason */
+    bool known; /* text: the overrides, "k=v,k2=v2" ("" = none); else the reason */
     char text[4096];
 };
 

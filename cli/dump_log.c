@@ -154,8 +154,10 @@ static int dl_fail_open(const char *path, int err)
 static enum dl_kind dl_kind_of(const char *path)
 {
     size_t n = strlen(path);
-    static const struct { const char *ext; enum dl_kind kind; } exts[] = {
-        {".log", DL_LOG}, {".index", DL_INDEX}, {".timeindex", DL_TIMEINDEX}};
+    static const struct {
+        const char *ext;
+        enum dl_kind kind;
+    } exts[] = {{".log", DL_LOG}, {".index", DL_INDEX}, {".timeindex", DL_TIMEINDEX}};
 
     for (size_t i = 0; i < ARRAY_LEN(exts); i++) {
         size_t e = strlen(exts[i].ext);
@@ -229,28 +231,28 @@ static bool dl_log_stop(struct dl_log *l, int64_t pos, const uint8_t *p, size_t 
         return false;
     }
     if (p == NULL || avail < BATCH_LOG_OVERHEAD) {
-        printf("incomplete batch at position %" PRId64 ": %" PRId64
-               " of at least %d bytes\n", pos, left, BATCH_HDR_SIZE);
+        printf("incomplete batch at position %" PRId64 ": %" PRId64 " of at least %d bytes\n", pos,
+               left, BATCH_HDR_SIZE);
         return false;
     }
     blen = (int32_t)be32_load(p + BATCH_OFF_LENGTH);
     if (avail > BATCH_OFF_MAGIC && (int8_t)p[BATCH_OFF_MAGIC] != BATCH_MAGIC) {
-        printf("corrupt batch at position %" PRId64 ": magic %d, %" PRId64
-               " bytes not read\n", pos, (int8_t)p[BATCH_OFF_MAGIC], left);
+        printf("corrupt batch at position %" PRId64 ": magic %d, %" PRId64 " bytes not read\n", pos,
+               (int8_t)p[BATCH_OFF_MAGIC], left);
     } else if (blen < BATCH_MIN_LENGTH) {
         printf("corrupt batch at position %" PRId64 ": batchLength %" PRId32 ", %" PRId64
-               " bytes not read\n", pos, blen, left);
+               " bytes not read\n",
+               pos, blen, left);
     } else {
-        printf("incomplete batch at position %" PRId64 ": %" PRId64 " of %" PRId64
-               " bytes\n", pos, left, (int64_t)blen + BATCH_LOG_OVERHEAD);
+        printf("incomplete batch at position %" PRId64 ": %" PRId64 " of %" PRId64 " bytes\n", pos,
+               left, (int64_t)blen + BATCH_LOG_OVERHEAD);
     }
     return false;
 }
 
 /* Reads the batch at pos: *h and *data (borrowed until the next read).
  * Returns true if it is whole; otherwise reports why the log ends here. */
-static bool dl_log_read(struct dl_log *l, int64_t pos, struct batch_hdr *h,
-                        const uint8_t **data)
+static bool dl_log_read(struct dl_log *l, int64_t pos, struct batch_hdr *h, const uint8_t **data)
 {
     int64_t left = l->f.size - pos;
     size_t avail = 0;
@@ -260,8 +262,8 @@ static bool dl_log_read(struct dl_log *l, int64_t pos, struct batch_hdr *h,
         return dl_log_stop(l, pos, p, avail);
     if (batch_size(h) > left) {
         l->problems++;
-        printf("incomplete batch at position %" PRId64 ": %" PRId64 " of %" PRId64
-               " bytes\n", pos, left, batch_size(h));
+        printf("incomplete batch at position %" PRId64 ": %" PRId64 " of %" PRId64 " bytes\n", pos,
+               left, batch_size(h));
         return false;
     }
     *data = dl_file_get(&l->f, pos, (size_t)batch_size(h), NULL);
@@ -275,15 +277,14 @@ static void dl_print_batch(const struct batch_hdr *h, int64_t pos, bool crc_ok)
     printf("baseOffset: %" PRId64 " lastOffset: %" PRId64 " count: %" PRId32
            " baseSequence: %" PRId32 " lastSequence: %" PRId32 " producerId: %" PRId64
            " producerEpoch: %d partitionLeaderEpoch: %" PRId32
-           " isTransactional: %s isControl: %s position: %" PRId64 " %s: %" PRId64
-           " size: %" PRId64 " magic: %d compresscodec: %s crcValid: %s\n",
+           " isTransactional: %s isControl: %s position: %" PRId64 " %s: %" PRId64 " size: %" PRId64
+           " magic: %d compresscodec: %s crcValid: %s\n",
            h->base_offset, batch_last_offset(h), h->records_count, h->base_seq,
-           dl_sequence(h->base_seq, h->last_offset_delta), h->producer_id,
-           h->producer_epoch, h->leader_epoch, batch_is_transactional(h) ? "true" : "false",
+           dl_sequence(h->base_seq, h->last_offset_delta), h->producer_id, h->producer_epoch,
+           h->leader_epoch, batch_is_transactional(h) ? "true" : "false",
            batch_is_control(h) ? "true" : "false", pos,
-           (h->attributes & BATCH_ATTR_LOG_APPEND_TIME) ? "LogAppendTime" : "CreateTime",
-           h->max_ts, batch_size(h), h->magic, dl_codec_name(batch_compression(h)),
-           crc_ok ? "true" : "false");
+           (h->attributes & BATCH_ATTR_LOG_APPEND_TIME) ? "LogAppendTime" : "CreateTime", h->max_ts,
+           batch_size(h), h->magic, dl_codec_name(batch_compression(h)), crc_ok ? "true" : "false");
 }
 
 /* Checks a batch: CRC, offsets in order and inside the segment, a known
@@ -293,10 +294,10 @@ static void dl_check_batch(struct dl_log *l, const uint8_t *p, const struct batc
                            int64_t pos, bool crc_ok)
 {
     if (!crc_ok) {
-        uint32_t crc = crc32c(0, p + BATCH_OFF_ATTRIBUTES,
-                              (size_t)batch_size(h) - BATCH_OFF_ATTRIBUTES);
-        printf("crc mismatch at position %" PRId64 ": stored %" PRIu32 ", computed %" PRIu32
-               "\n", pos, h->crc, crc);
+        uint32_t crc =
+            crc32c(0, p + BATCH_OFF_ATTRIBUTES, (size_t)batch_size(h) - BATCH_OFF_ATTRIBUTES);
+        printf("crc mismatch at position %" PRId64 ": stored %" PRIu32 ", computed %" PRIu32 "\n",
+               pos, h->crc, crc);
         l->problems++;
     }
     if (h->last_offset_delta < 0) {
@@ -306,12 +307,13 @@ static void dl_check_batch(struct dl_log *l, const uint8_t *p, const struct batc
     }
     if (l->prev_last >= 0 && h->base_offset <= l->prev_last) {
         printf("offsets out of order at position %" PRId64 ": baseOffset %" PRId64
-               " after lastOffset %" PRId64 "\n", pos, h->base_offset, l->prev_last);
+               " after lastOffset %" PRId64 "\n",
+               pos, h->base_offset, l->prev_last);
         l->problems++;
     } else if (l->prev_last < 0 && l->seg_base >= 0 && h->base_offset < l->seg_base) {
         printf("offsets out of order at position %" PRId64 ": baseOffset %" PRId64
-               " below the segment's base offset %" PRId64 "\n", pos, h->base_offset,
-               l->seg_base);
+               " below the segment's base offset %" PRId64 "\n",
+               pos, h->base_offset, l->seg_base);
         l->problems++;
     }
     if (batch_compression(h) > BATCH_COMPRESSION_MAX) {
@@ -389,8 +391,7 @@ static void dl_print_control(const struct batch_record *rec)
                (int32_t)be32_load(rec->value + 2));
         return;
     }
-    printf(" controlType: %s(%d)", type == 0 ? "ABORT" : type == 1 ? "COMMIT" : "UNKNOWN",
-           type);
+    printf(" controlType: %s(%d)", type == 0 ? "ABORT" : type == 1 ? "COMMIT" : "UNKNOWN", type);
 }
 
 /* Prints one record line; false if its headers are malformed. */
@@ -401,8 +402,8 @@ static bool dl_print_record(const struct batch_hdr *h, const struct batch_record
     printf("| offset: %" PRId64 " %s: %" PRId64 " keySize: %" PRId32 " valueSize: %" PRId32
            " sequence: %" PRId32 " headerKeys: ",
            rec->offset,
-           (h->attributes & BATCH_ATTR_LOG_APPEND_TIME) ? "LogAppendTime" : "CreateTime",
-           rec->ts, rec->key ? rec->key_len : -1, rec->value ? rec->value_len : -1,
+           (h->attributes & BATCH_ATTR_LOG_APPEND_TIME) ? "LogAppendTime" : "CreateTime", rec->ts,
+           rec->key ? rec->key_len : -1, rec->value ? rec->value_len : -1,
            dl_sequence(h->base_seq, rec->offset - h->base_offset));
     ok = dl_print_header_keys(rec);
     if (batch_is_control(h)) {
@@ -475,8 +476,8 @@ static int dl_dump_log(const char *path, const struct dl_opts *o)
         l.end = pos;
     }
     printf("Summary: batches: %" PRId64 " records: %" PRId64 " validBytes: %" PRId64
-           " fileSize: %" PRId64 " problems: %d\n", l.batches, l.records, l.end, l.f.size,
-           l.problems);
+           " fileSize: %" PRId64 " problems: %d\n",
+           l.batches, l.records, l.end, l.f.size, l.problems);
     dl_file_close(&l.f);
     if (l.problems == 0)
         return CLI_OK;
@@ -499,19 +500,19 @@ struct dl_ref {
 struct dl_log_map {
     struct dl_ref *v; /* owned array */
     size_t n, cap;
-    int64_t end;      /* end of the last whole batch */
-    bool loaded;      /* the .log was read (else: not verified) */
+    int64_t end; /* end of the last whole batch */
+    bool loaded; /* the .log was read (else: not verified) */
 };
 
 /* Progress of one index dump. On dl_dump_index()'s stack. */
 struct dl_index {
     const struct dl_opts *o;
-    bool time;          /* .timeindex (else .index) */
-    int64_t base;       /* segment base offset, from the file name */
+    bool time;    /* .timeindex (else .index) */
+    int64_t base; /* segment base offset, from the file name */
     struct dl_log_map map;
-    int32_t entries;    /* entries printed */
-    int64_t prev_a;     /* previous entry: offset (.index) or timestamp */
-    int64_t prev_b;     /* previous entry: position (.index) or offset */
+    int32_t entries; /* entries printed */
+    int64_t prev_a;  /* previous entry: offset (.index) or timestamp */
+    int64_t prev_b;  /* previous entry: position (.index) or offset */
     int mismatches;
 };
 
@@ -545,8 +546,7 @@ static int dl_map_log(const char *log_path, struct dl_log_map *m)
     while (pos < f.size) {
         struct batch_hdr h;
         size_t avail = 0;
-        const uint8_t *p = dl_file_get(&f, pos, (size_t)MIN(f.size - pos, BATCH_HDR_SIZE),
-                                       &avail);
+        const uint8_t *p = dl_file_get(&f, pos, (size_t)MIN(f.size - pos, BATCH_HDR_SIZE), &avail);
         if (p == NULL || batch_parse_hdr(p, avail, &h) != KERR_NONE ||
             batch_size(&h) > f.size - pos)
             break;
@@ -619,21 +619,28 @@ static void dl_check_offset_entry(struct dl_index *x, int64_t off, int64_t pos)
     const struct dl_ref *r;
 
     if (x->entries > 0 && (off <= x->prev_a || pos <= x->prev_b))
-        dl_mismatch(x, "offset: %" PRId64 " position: %" PRId64 " is not after the previous "
-                    "entry (offset: %" PRId64 " position: %" PRId64 ")", off, pos, x->prev_a,
-                    x->prev_b);
+        dl_mismatch(x,
+                    "offset: %" PRId64 " position: %" PRId64 " is not after the previous "
+                    "entry (offset: %" PRId64 " position: %" PRId64 ")",
+                    off, pos, x->prev_a, x->prev_b);
     if (!x->map.loaded)
         return;
     r = dl_map_at_pos(&x->map, pos);
     if (r == NULL && pos >= x->map.end)
-        dl_mismatch(x, "offset: %" PRId64 " position: %" PRId64 ": past the last batch of "
-                    "the log, which ends at %" PRId64, off, pos, x->map.end);
+        dl_mismatch(x,
+                    "offset: %" PRId64 " position: %" PRId64 ": past the last batch of "
+                    "the log, which ends at %" PRId64,
+                    off, pos, x->map.end);
     else if (r == NULL)
-        dl_mismatch(x, "offset: %" PRId64 " position: %" PRId64 ": no batch starts at this "
-                    "position", off, pos);
+        dl_mismatch(x,
+                    "offset: %" PRId64 " position: %" PRId64 ": no batch starts at this "
+                    "position",
+                    off, pos);
     else if (off < r->base || off > r->last)
-        dl_mismatch(x, "offset: %" PRId64 " position: %" PRId64 ": the batch there holds "
-                    "offsets %" PRId64 "..%" PRId64, off, pos, r->base, r->last);
+        dl_mismatch(x,
+                    "offset: %" PRId64 " position: %" PRId64 ": the batch there holds "
+                    "offsets %" PRId64 "..%" PRId64,
+                    off, pos, r->base, r->last);
 }
 
 static void dl_check_time_entry(struct dl_index *x, int64_t ts, int64_t off)
@@ -641,23 +648,30 @@ static void dl_check_time_entry(struct dl_index *x, int64_t ts, int64_t off)
     const struct dl_ref *r;
 
     if (x->entries > 0 && (ts < x->prev_a || off < x->prev_b))
-        dl_mismatch(x, "timestamp: %" PRId64 " offset: %" PRId64 " is out of order after "
-                    "timestamp: %" PRId64 " offset: %" PRId64, ts, off, x->prev_a, x->prev_b);
+        dl_mismatch(x,
+                    "timestamp: %" PRId64 " offset: %" PRId64 " is out of order after "
+                    "timestamp: %" PRId64 " offset: %" PRId64,
+                    ts, off, x->prev_a, x->prev_b);
     if (!x->map.loaded)
         return;
     r = dl_map_by_offset(&x->map, off);
     if (r == NULL || r->base > off) {
-        dl_mismatch(x, "timestamp: %" PRId64 " offset: %" PRId64 ": offset not found in the "
-                    "log", ts, off);
+        dl_mismatch(x,
+                    "timestamp: %" PRId64 " offset: %" PRId64 ": offset not found in the "
+                    "log",
+                    ts, off);
         return;
     }
     if (r->max_ts < ts)
-        dl_mismatch(x, "timestamp: %" PRId64 " offset: %" PRId64 ": the batch holding it "
-                    "(position %" PRId64 ") has maxTimestamp %" PRId64, ts, off, r->pos,
-                    r->max_ts);
+        dl_mismatch(x,
+                    "timestamp: %" PRId64 " offset: %" PRId64 ": the batch holding it "
+                    "(position %" PRId64 ") has maxTimestamp %" PRId64,
+                    ts, off, r->pos, r->max_ts);
     if (r->max_ts_before > ts)
-        dl_mismatch(x, "timestamp: %" PRId64 " offset: %" PRId64 ": an earlier batch has "
-                    "maxTimestamp %" PRId64, ts, off, r->max_ts_before);
+        dl_mismatch(x,
+                    "timestamp: %" PRId64 " offset: %" PRId64 ": an earlier batch has "
+                    "maxTimestamp %" PRId64,
+                    ts, off, r->max_ts_before);
 }
 
 static bool dl_is_zero(const uint8_t *p, size_t n)
@@ -711,8 +725,10 @@ static void dl_index_walk(struct dl_index *x, const uint8_t *data, int64_t size)
     }
     for (int64_t p = end; p < whole; p++) {
         if (data[p] != 0) {
-            dl_mismatch(x, "non-zero bytes at position %" PRId64 " after the last entry "
-                        "(which ends at %" PRId64 ")", p, end);
+            dl_mismatch(x,
+                        "non-zero bytes at position %" PRId64 " after the last entry "
+                        "(which ends at %" PRId64 ")",
+                        p, end);
             break;
         }
     }
@@ -741,7 +757,8 @@ static int dl_index_finish(struct dl_index *x, const char *path, const char *log
         printf("Summary: entries: %" PRId32 " mismatches: %d\n", x->entries, x->mismatches);
     else
         printf("Summary: entries: %" PRId32 " mismatches: %d (entries not checked against "
-               "the log: %s not found)\n", x->entries, x->mismatches, log_path);
+               "the log: %s not found)\n",
+               x->entries, x->mismatches, log_path);
     free(x->map.v);
     if (x->mismatches == 0)
         return CLI_OK;
@@ -760,9 +777,10 @@ static int dl_dump_index(const char *path, const struct dl_opts *o, bool time)
 
     if (x.base < 0)
         return cli_fail("%s: cannot tell the segment's base offset: expected a name like "
-                        "00000000000000000000%s", path, ext);
-    if ((size_t)snprintf(log_path, sizeof(log_path), "%.*s.log",
-                         (int)(strlen(path) - strlen(ext)), path) >= sizeof(log_path))
+                        "00000000000000000000%s",
+                        path, ext);
+    if ((size_t)snprintf(log_path, sizeof(log_path), "%.*s.log", (int)(strlen(path) - strlen(ext)),
+                         path) >= sizeof(log_path))
         return cli_fail("%s: path too long", path);
     if (!dl_file_open(&f, path, &err))
         return dl_fail_open(path, err);
@@ -848,7 +866,8 @@ int dump_log_main(struct cli *cli, int argc, char **argv)
     for (int i = 0; i < npos; i++) {
         if (dl_kind_of(argv[i]) == DL_UNKNOWN)
             return cli_usage_error("%s: %s: unknown file type (expected .log, .index or "
-                                   ".timeindex)", cli->cmd, argv[i]);
+                                   ".timeindex)",
+                                   cli->cmd, argv[i]);
     }
     for (int i = 0; i < npos; i++) {
         enum dl_kind kind = dl_kind_of(argv[i]);

@@ -68,8 +68,7 @@ static int kraw_wait(struct kraw *k, short events, int64_t deadline)
 /* Starts a non-blocking connect to one address and waits for it. */
 static int kraw_try_addr(struct kraw *k, const struct addrinfo *ai, int64_t deadline)
 {
-    k->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                   ai->ai_protocol);
+    k->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
     if (k->fd < 0)
         return kraw_fail(k, KRAW_ERR, "%s: socket: %s", k->addr, strerror(errno));
     if (connect(k->fd, ai->ai_addr, ai->ai_addrlen) == 0)
@@ -206,8 +205,8 @@ static int kraw_read_frame(struct kraw *k, int64_t deadline, uint8_t **data, siz
     return KRAW_OK;
 }
 
-int kraw_call(struct kraw *k, int16_t api_key, int16_t version,
-              const struct kbuf *body, uint8_t **resp, size_t *resp_len)
+int kraw_call(struct kraw *k, int16_t api_key, int16_t version, const struct kbuf *body,
+              uint8_t **resp, size_t *resp_len)
 {
     struct kbuf frame;
     uint8_t *data = NULL;

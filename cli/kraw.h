@@ -49,8 +49,8 @@ int kraw_connect(struct kraw *k, const char *host, int port, int timeout_ms);
  * of the response body, after the header. KRAW_CLOSED when the peer closed
  * the connection before a full answer arrived; KRAW_ERR otherwise.
  */
-int kraw_call(struct kraw *k, int16_t api_key, int16_t version,
-              const struct kbuf *body, uint8_t **resp, size_t *resp_len);
+int kraw_call(struct kraw *k, int16_t api_key, int16_t version, const struct kbuf *body,
+              uint8_t **resp, size_t *resp_len);
 
 /*
  * ApiVersions v0 on k: stores the highest version the broker supports for

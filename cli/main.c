@@ -15,9 +15,9 @@
 #include <string.h>
 
 struct cli_cmd {
-    const char *name;                            /* as typed */
+    const char *name;                                   /* as typed */
     int (*run)(struct cli *cli, int argc, char **argv); /* returns the exit code */
-    const char *summary;                         /* one line for --help */
+    const char *summary;                                /* one line for --help */
 };
 
 static const struct cli_cmd cli_cmds[] = {

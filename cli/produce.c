@@ -42,20 +42,20 @@ static const char produce_help[] =
     "Exits 1 if any record could not be delivered, printing the first error.\n";
 
 struct produce_args {
-    const char *topic;        /* borrowed from argv */
-    const char *keysep;       /* NULL: no keys */
+    const char *topic;  /* borrowed from argv */
+    const char *keysep; /* NULL: no keys */
     size_t keysep_len;
-    int32_t partition;        /* RD_KAFKA_PARTITION_UA: partitioner decides */
-    const char *acks;         /* "0", "1", "all" */
-    const char *compression;  /* NULL: librdkafka default */
+    int32_t partition;       /* RD_KAFKA_PARTITION_UA: partitioner decides */
+    const char *acks;        /* "0", "1", "all" */
+    const char *compression; /* NULL: librdkafka default */
 };
 
 /* Counters of one run; written by the delivery callback (main thread). */
 struct produce_state {
-    uint64_t queued;          /* records handed to librdkafka */
-    uint64_t delivered;       /* delivery reports without error */
-    uint64_t failed;          /* delivery reports with error, or refused */
-    char first_error[512];    /* text of the first failure */
+    uint64_t queued;       /* records handed to librdkafka */
+    uint64_t delivered;    /* delivery reports without error */
+    uint64_t failed;       /* delivery reports with error, or refused */
+    char first_error[512]; /* text of the first failure */
 };
 
 static int produce_opt(void *ctx, int id, const char *val)
@@ -91,8 +91,8 @@ static void produce_note_failure(struct produce_state *st, const char *what,
                                  rd_kafka_resp_err_t err)
 {
     if (st->failed++ == 0)
-        snprintf(st->first_error, sizeof(st->first_error), "%s%s (%s)", what,
-                 rd_kafka_err2str(err), rd_kafka_err2name(err));
+        snprintf(st->first_error, sizeof(st->first_error), "%s%s (%s)", what, rd_kafka_err2str(err),
+                 rd_kafka_err2name(err));
 }
 
 /* Delivery report: one per record. Main thread, inside poll/flush. */
@@ -144,8 +144,7 @@ static int produce_line(rd_kafka_t *rk, const struct produce_args *a, struct pro
 }
 
 /* Reads stdin to EOF (or the first failure) and queues every line. */
-static int produce_read_loop(rd_kafka_t *rk, const struct produce_args *a,
-                             struct produce_state *st)
+static int produce_read_loop(rd_kafka_t *rk, const struct produce_args *a, struct produce_state *st)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -219,8 +218,8 @@ static int produce_run(struct cli *cli, const struct produce_args *a)
         rc = produce_read_loop(rk, a, &st);
     rd_kafka_flush(rk, -1); /* bounded by message.timeout.ms */
     if (st.failed > 0)
-        rc = cli_fail("%s (%" PRIu64 " failed, %" PRIu64 " delivered)", st.first_error,
-                      st.failed, st.delivered);
+        rc = cli_fail("%s (%" PRIu64 " failed, %" PRIu64 " delivered)", st.first_error, st.failed,
+                      st.delivered);
     else if (cli->verbose > 0)
         fprintf(stderr, "gregor: %" PRIu64 " records delivered\n", st.delivered);
     rd_kafka_destroy(rk);

@@ -20,10 +20,7 @@
 
 #define TOPIC_ADMIN_TIMEOUT_MS 30000
 
-bool topic_is_internal(const char *name)
-{
-    return strncmp(name, "__", 2) == 0;
-}
+bool topic_is_internal(const char *name) { return strncmp(name, "__", 2) == 0; }
 
 /* ---- create -------------------------------------------------------------- */
 
@@ -51,9 +48,9 @@ static const char topic_create_help[] =
     "      --validate-only             ask the broker to check, not create\n";
 
 struct topic_create_args {
-    int64_t partitions;                    /* -1: broker default */
-    int64_t replicas;                      /* -1: broker default */
-    const char *configs[CLI_MAX_PROPS];    /* borrowed from argv */
+    int64_t partitions;                 /* -1: broker default */
+    int64_t replicas;                   /* -1: broker default */
+    const char *configs[CLI_MAX_PROPS]; /* borrowed from argv */
     int nconfigs;
     bool if_not_exists;
     bool validate_only;
@@ -69,8 +66,7 @@ static int topic_create_opt(void *ctx, int id, const char *val)
         return CLI_OK;
     case TC_REPLICAS:
         if (!cli_parse_int(val, 1, INT16_MAX, &a->replicas))
-            return cli_usage_error("--replication-factor: expected a number >= 1, got '%s'",
-                                   val);
+            return cli_usage_error("--replication-factor: expected a number >= 1, got '%s'", val);
         return CLI_OK;
     case TC_CONFIG:
         if (strchr(val, '=') == NULL || val[0] == '=')
@@ -94,8 +90,8 @@ static int topic_create_opt(void *ctx, int id, const char *val)
 static rd_kafka_NewTopic_t *topic_new_topic(const char *name, const struct topic_create_args *a)
 {
     char errstr[256];
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(name, (int)a->partitions, (int)a->replicas,
-                                                    errstr, sizeof(errstr));
+    rd_kafka_NewTopic_t *nt =
+        rd_kafka_NewTopic_new(name, (int)a->partitions, (int)a->replicas, errstr, sizeof(errstr));
     if (nt == NULL) {
         cli_usage_error("topic '%s': %s", name, errstr);
         return NULL;
@@ -139,8 +135,8 @@ static int topic_report(const rd_kafka_topic_result_t **res, size_t cnt, const c
 }
 
 /* Sends CreateTopics for nts[0..n) (borrowed) and reports the results. */
-static int topic_create_send(struct cli *cli, rd_kafka_t *rk, rd_kafka_NewTopic_t **nts,
-                             size_t n, const struct topic_create_args *a)
+static int topic_create_send(struct cli *cli, rd_kafka_t *rk, rd_kafka_NewTopic_t **nts, size_t n,
+                             const struct topic_create_args *a)
 {
     char errstr[256];
     int rc = CLI_FAIL;
@@ -150,8 +146,8 @@ static int topic_create_send(struct cli *cli, rd_kafka_t *rk, rd_kafka_NewTopic_
     if (a->validate_only)
         rd_kafka_AdminOptions_set_validate_only(opts, 1, errstr, sizeof(errstr));
     rd_kafka_CreateTopics(rk, nts, n, opts, q);
-    rd_kafka_event_t *ev = cli_admin_wait(cli, rk, q, RD_KAFKA_EVENT_CREATETOPICS_RESULT,
-                                          TOPIC_ADMIN_TIMEOUT_MS);
+    rd_kafka_event_t *ev =
+        cli_admin_wait(cli, rk, q, RD_KAFKA_EVENT_CREATETOPICS_RESULT, TOPIC_ADMIN_TIMEOUT_MS);
     if (ev == NULL)
         goto out;
     if (rd_kafka_event_error(ev)) {
@@ -160,8 +156,7 @@ static int topic_create_send(struct cli *cli, rd_kafka_t *rk, rd_kafka_NewTopic_
         size_t cnt = 0;
         const rd_kafka_topic_result_t **res =
             rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
-        rc = topic_report(res, cnt, "create",
-                          a->validate_only ? "Topic " : "Created topic ",
+        rc = topic_report(res, cnt, "create", a->validate_only ? "Topic " : "Created topic ",
                           a->validate_only ? " is valid (not created).\n" : ".\n",
                           a->if_not_exists ? RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS
                                            : RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -235,8 +230,8 @@ static int topic_delete_send(struct cli *cli, rd_kafka_t *rk, char **names, size
     rd_kafka_AdminOptions_t *opts =
         cli_admin_options(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS, TOPIC_ADMIN_TIMEOUT_MS);
     rd_kafka_DeleteTopics(rk, dts, n, opts, q);
-    rd_kafka_event_t *ev = cli_admin_wait(cli, rk, q, RD_KAFKA_EVENT_DELETETOPICS_RESULT,
-                                          TOPIC_ADMIN_TIMEOUT_MS);
+    rd_kafka_event_t *ev =
+        cli_admin_wait(cli, rk, q, RD_KAFKA_EVENT_DELETETOPICS_RESULT, TOPIC_ADMIN_TIMEOUT_MS);
     if (ev && rd_kafka_event_error(ev)) {
         rc = cli_fail("cannot delete topics: %s", rd_kafka_event_error_string(ev));
     } else if (ev) {

@@ -63,9 +63,9 @@ struct tc_args {
 /* A topic's overrides: owned key/value copies, in order. Lives on
  * topic_alter_config()'s stack; tc_list_destroy() frees the strings. */
 struct tc_list {
-    char **key;   /* key[i] owned */
-    char **value; /* value[i] owned */
-    size_t n;     /* entries used */
+    char **key;                /* key[i] owned */
+    char **value;              /* value[i] owned */
+    size_t n;                  /* entries used */
     size_t key_cap, value_cap; /* room in key and value (common/vec.h) */
 };
 
@@ -224,12 +224,14 @@ static int tc_res_overrides(const char *name, const rd_kafka_ConfigResource_t *r
         rd_kafka_ConfigSource_t src = rd_kafka_ConfigEntry_source(entries[i]);
         if (src == RD_KAFKA_CONFIG_SOURCE_UNKNOWN_CONFIG)
             return cli_fail("cannot alter config of topic '%s': the broker does not report "
-                            "config sources (DescribeConfigs v1 needed)", name);
+                            "config sources (DescribeConfigs v1 needed)",
+                            name);
         if (src != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG)
             continue;
         if (value == NULL)
             return cli_fail("cannot alter config of topic '%s': the value of '%s' is hidden, "
-                            "so the overrides cannot be rewritten", name, key);
+                            "so the overrides cannot be rewritten",
+                            name, key);
         if (!tc_list_set(cur, key, strlen(key), value))
             return cli_fail("out of memory");
     }
@@ -242,8 +244,8 @@ static int tc_read_result(const char *name, const struct tc_args *a, rd_kafka_ev
                           struct tc_list *cur)
 {
     size_t cnt = 0;
-    const rd_kafka_ConfigResource_t **res = rd_kafka_DescribeConfigs_result_resources(
-        rd_kafka_event_DescribeConfigs_result(ev), &cnt);
+    const rd_kafka_ConfigResource_t **res =
+        rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &cnt);
     if (cnt != 1)
         return cli_fail("cannot describe config of topic '%s': %zu results", name, cnt);
     rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(res[0]);
@@ -256,15 +258,16 @@ static int tc_read_result(const char *name, const struct tc_args *a, rd_kafka_ev
     for (int d = 0; d < a->ndels; d++) {
         if (!tc_res_knows(res[0], a->dels[d]))
             return cli_fail("cannot alter config of topic '%s': unknown topic config '%s' "
-                            "(INVALID_CONFIG)", name, a->dels[d]);
+                            "(INVALID_CONFIG)",
+                            name, a->dels[d]);
     }
     return tc_res_overrides(name, res[0], cur);
 }
 
 /* Reads the current overrides of topic `name` into cur (DescribeConfigs).
  * Returns CLI_OK or CLI_FAIL after printing. */
-static int tc_describe(struct cli *cli, rd_kafka_t *rk, const char *name,
-                       const struct tc_args *a, struct tc_list *cur)
+static int tc_describe(struct cli *cli, rd_kafka_t *rk, const char *name, const struct tc_args *a,
+                       struct tc_list *cur)
 {
     int rc = CLI_FAIL;
     rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name);
@@ -308,8 +311,8 @@ static int tc_apply(const struct tc_args *a, struct tc_list *cur)
 static int tc_alter_result(const char *name, rd_kafka_event_t *ev)
 {
     size_t cnt = 0;
-    const rd_kafka_ConfigResource_t **res = rd_kafka_AlterConfigs_result_resources(
-        rd_kafka_event_AlterConfigs_result(ev), &cnt);
+    const rd_kafka_ConfigResource_t **res =
+        rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &cnt);
     if (cnt != 1)
         return cli_fail("cannot alter config of topic '%s': %zu results", name, cnt);
     rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(res[0]);
@@ -322,8 +325,8 @@ static int tc_alter_result(const char *name, rd_kafka_event_t *ev)
 
 /* Writes `cur` as the complete override set of `name` (AlterConfigs).
  * Returns CLI_OK or CLI_FAIL after printing. */
-static int tc_alter(struct cli *cli, rd_kafka_t *rk, const char *name,
-                    const struct tc_list *cur, bool validate_only)
+static int tc_alter(struct cli *cli, rd_kafka_t *rk, const char *name, const struct tc_list *cur,
+                    bool validate_only)
 {
     char errstr[256];
     int rc = CLI_FAIL;
@@ -332,8 +335,7 @@ static int tc_alter(struct cli *cli, rd_kafka_t *rk, const char *name,
         if (rd_kafka_ConfigResource_set_config(res, cur->key[i], cur->value[i]) !=
             RD_KAFKA_RESP_ERR_NO_ERROR) {
             rd_kafka_ConfigResource_destroy(res);
-            return cli_fail("cannot alter config of topic '%s': '%s' rejected", name,
-                            cur->key[i]);
+            return cli_fail("cannot alter config of topic '%s': '%s' rejected", name, cur->key[i]);
         }
     }
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);

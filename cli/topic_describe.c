@@ -108,8 +108,7 @@ static void describe_append(char *out, size_t size, const char *k, const char *v
 }
 
 /* Formats the overrides of one DescribeConfigs resource into out. */
-static void describe_format_configs(const rd_kafka_ConfigResource_t *res, char *out,
-                                    size_t size)
+static void describe_format_configs(const rd_kafka_ConfigResource_t *res, char *out, size_t size)
 {
     size_t cnt = 0;
     const rd_kafka_ConfigEntry_t **entries = rd_kafka_ConfigResource_configs(res, &cnt);
@@ -131,8 +130,8 @@ static void describe_store_configs(rd_kafka_event_t *ev, const char **names, siz
                                    struct describe_cfg *cfgs)
 {
     size_t cnt = 0;
-    const rd_kafka_ConfigResource_t **res = rd_kafka_DescribeConfigs_result_resources(
-        rd_kafka_event_DescribeConfigs_result(ev), &cnt);
+    const rd_kafka_ConfigResource_t **res =
+        rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &cnt);
     for (size_t r = 0; r < cnt; r++) {
         for (size_t i = 0; i < n; i++) {
             if (strcmp(names[i], rd_kafka_ConfigResource_name(res[r])) != 0)
@@ -162,7 +161,8 @@ static void describe_fetch_configs(const struct cli *cli, rd_kafka_t *rk, const 
     for (size_t i = 0; i < n; i++)
         res[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, names[i]);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_AdminOptions_t *opts =
+        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
     rd_kafka_AdminOptions_set_request_timeout(opts, DESCRIBE_CONFIGS_TIMEOUT_MS, errstr,
                                               sizeof(errstr));
     rd_kafka_DescribeConfigs(rk, res, n, opts, q);
@@ -200,8 +200,10 @@ static void describe_fmt_ids(char *out, size_t size, const int32_t *ids, int cnt
 
 static int describe_cmp_part(const void *a, const void *b)
 {
-    const struct rd_kafka_metadata_partition *pa = *(const struct rd_kafka_metadata_partition *const *)a;
-    const struct rd_kafka_metadata_partition *pb = *(const struct rd_kafka_metadata_partition *const *)b;
+    const struct rd_kafka_metadata_partition *pa =
+        *(const struct rd_kafka_metadata_partition *const *)a;
+    const struct rd_kafka_metadata_partition *pb =
+        *(const struct rd_kafka_metadata_partition *const *)b;
     return (pa->id > pb->id) - (pa->id < pb->id);
 }
 
@@ -261,8 +263,8 @@ static int describe_cmp_topic(const void *a, const void *b)
  * the named ones in order, or all (sorted). Returns the count, or -1 after
  * printing "topic 'x' does not exist".
  */
-static int describe_select(const struct rd_kafka_metadata *md, char **names, int nnames,
-                           bool all, const struct rd_kafka_metadata_topic **out)
+static int describe_select(const struct rd_kafka_metadata *md, char **names, int nnames, bool all,
+                           const struct rd_kafka_metadata_topic **out)
 {
     int n = 0;
     if (nnames == 0) {
@@ -285,9 +287,8 @@ static int describe_select(const struct rd_kafka_metadata *md, char **names, int
 }
 
 /* Prints the selected topics of md; returns the exit code. */
-static int describe_print(const struct cli *cli, rd_kafka_t *rk,
-                          const struct rd_kafka_metadata *md, char **names, int nnames,
-                          const struct describe_args *a)
+static int describe_print(const struct cli *cli, rd_kafka_t *rk, const struct rd_kafka_metadata *md,
+                          char **names, int nnames, const struct describe_args *a)
 {
     const struct rd_kafka_metadata_topic **sel =
         calloc((size_t)md->topic_cnt + (size_t)nnames + 1, sizeof(*sel));

@@ -50,8 +50,8 @@ static const char tp_help[] =
 
 /* Options of one run; strings borrowed from argv. */
 struct tp_args {
-    int64_t partitions;       /* -1: not given */
-    const char *assignment;   /* NULL: the broker places */
+    int64_t partitions;     /* -1: not given */
+    const char *assignment; /* NULL: the broker places */
     bool validate_only;
 };
 
@@ -121,8 +121,8 @@ static int tp_set_assignment(rd_kafka_NewPartitions_t *np, const char *list)
 }
 
 /* Sends CreatePartitions for np (borrowed) and reports the result. */
-static int tp_send(struct cli *cli, rd_kafka_t *rk, rd_kafka_NewPartitions_t *np,
-                   const char *name, const struct tp_args *a)
+static int tp_send(struct cli *cli, rd_kafka_t *rk, rd_kafka_NewPartitions_t *np, const char *name,
+                   const struct tp_args *a)
 {
     char errstr[256];
     int rc = CLI_FAIL;
@@ -141,8 +141,8 @@ static int tp_send(struct cli *cli, rd_kafka_t *rk, rd_kafka_NewPartitions_t *np
         size_t cnt = 0;
         const rd_kafka_topic_result_t **res = rd_kafka_CreatePartitions_result_topics(
             rd_kafka_event_CreatePartitions_result(ev), &cnt);
-        rd_kafka_resp_err_t err = cnt == 1 ? rd_kafka_topic_result_error(res[0])
-                                           : RD_KAFKA_RESP_ERR__BAD_MSG;
+        rd_kafka_resp_err_t err =
+            cnt == 1 ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR__BAD_MSG;
         const char *msg = cnt == 1 ? rd_kafka_topic_result_error_string(res[0]) : NULL;
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             rc = CLI_OK;
@@ -171,8 +171,8 @@ int topic_alter_partitions(struct cli *cli, int argc, char **argv)
     if (cli->help)
         return fputs(tp_help, stdout), CLI_OK;
     if (npos != 1)
-        return cli_usage_positional(cli, npos == 0 ? "missing topic name"
-                                                   : "give exactly one topic");
+        return cli_usage_positional(cli,
+                                    npos == 0 ? "missing topic name" : "give exactly one topic");
     if (a.partitions < 0)
         return cli_usage_error("topic alter-partitions: --partitions N is required");
     rd_kafka_NewPartitions_t *np =

@@ -12,13 +12,12 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define likely(x)   __builtin_expect(!!(x), 1)
+#define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-#define container_of(ptr, type, member) \
-    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #ifndef MIN
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -28,16 +27,21 @@
 #endif
 
 /* Logs file, line and expression, then aborts. Always compiled in. */
-void kassert_fail(const char *expr, const char *file, int line)
-    __attribute__((noreturn));
+void kassert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));
 
-#define KASSERT(cond) \
-    do { if (unlikely(!(cond))) kassert_fail(#cond, __FILE__, __LINE__); } while (0)
+#define KASSERT(cond)                                                                              \
+    do {                                                                                           \
+        if (unlikely(!(cond)))                                                                     \
+            kassert_fail(#cond, __FILE__, __LINE__);                                               \
+    } while (0)
 
 #ifdef GREGOR_DEBUG
 #define KDASSERT(cond) KASSERT(cond)
 #else
-#define KDASSERT(cond) do { (void)sizeof(cond); } while (0)
+#define KDASSERT(cond)                                                                             \
+    do {                                                                                           \
+        (void)sizeof(cond);                                                                        \
+    } while (0)
 #endif
 
 #endif

@@ -12,10 +12,7 @@
 
 #define KBUF_FIRST_CAP 256
 
-void kbuf_init(struct kbuf *b)
-{
-    memset(b, 0, sizeof(*b));
-}
+void kbuf_init(struct kbuf *b) { memset(b, 0, sizeof(*b)); }
 
 void kbuf_destroy(struct kbuf *b)
 {
@@ -132,10 +129,7 @@ const uint8_t *kslice_take(struct kslice *s, size_t n)
     return p;
 }
 
-void kslice_skip(struct kslice *s, size_t n)
-{
-    (void)kslice_take(s, n);
-}
+void kslice_skip(struct kslice *s, size_t n) { (void)kslice_take(s, n); }
 
 uint8_t kslice_u8(struct kslice *s)
 {

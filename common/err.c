@@ -12,10 +12,18 @@ struct kerr_desc {
 };
 
 static const struct kerr_desc kerr_descs[] = {
-    {KERR__AGAIN, "_AGAIN"}, {KERR__CORRUPT, "_CORRUPT"}, {KERR__IO, "_IO"},
-    {KERR__NOMEM, "_NOMEM"}, {KERR__NOENT, "_NOENT"}, {KERR__EXISTS, "_EXISTS"},
-    {KERR__INVALID, "_INVALID"}, {KERR__PENDING, "_PENDING"}, {KERR__CLOSE, "_CLOSE"},
-    {KERR__ZK, "_ZK"}, {KERR__NOSPC, "_NOSPC"}, {KERR__TIMEOUT, "_TIMEOUT"},
+    {KERR__AGAIN, "_AGAIN"},
+    {KERR__CORRUPT, "_CORRUPT"},
+    {KERR__IO, "_IO"},
+    {KERR__NOMEM, "_NOMEM"},
+    {KERR__NOENT, "_NOENT"},
+    {KERR__EXISTS, "_EXISTS"},
+    {KERR__INVALID, "_INVALID"},
+    {KERR__PENDING, "_PENDING"},
+    {KERR__CLOSE, "_CLOSE"},
+    {KERR__ZK, "_ZK"},
+    {KERR__NOSPC, "_NOSPC"},
+    {KERR__TIMEOUT, "_TIMEOUT"},
     {KERR_UNKNOWN_SERVER_ERROR, "UNKNOWN_SERVER_ERROR"},
     {KERR_NONE, "NONE"},
     {KERR_OFFSET_OUT_OF_RANGE, "OFFSET_OUT_OF_RANGE"},

@@ -11,17 +11,17 @@
 typedef enum kerr {
     /* internal codes */
     KERR__BEGIN = -200,
-    KERR__AGAIN = -199,      /* need more bytes / not ready yet: not an error */
-    KERR__CORRUPT = -198,    /* bad bytes from disk or network */
-    KERR__IO = -197,         /* a syscall failed; errno logged where it happened */
+    KERR__AGAIN = -199,   /* need more bytes / not ready yet: not an error */
+    KERR__CORRUPT = -198, /* bad bytes from disk or network */
+    KERR__IO = -197,      /* a syscall failed; errno logged where it happened */
     KERR__NOMEM = -196,
-    KERR__NOENT = -195,      /* no such thing (file, topic, key) */
+    KERR__NOENT = -195, /* no such thing (file, topic, key) */
     KERR__EXISTS = -194,
-    KERR__INVALID = -193,    /* invalid argument or configuration */
-    KERR__PENDING = -192,    /* the operation completes later (request parked) */
-    KERR__CLOSE = -191,      /* the connection must be closed */
-    KERR__ZK = -190,         /* ZooKeeper failure */
-    KERR__NOSPC = -189,      /* disk full */
+    KERR__INVALID = -193, /* invalid argument or configuration */
+    KERR__PENDING = -192, /* the operation completes later (request parked) */
+    KERR__CLOSE = -191,   /* the connection must be closed */
+    KERR__ZK = -190,      /* ZooKeeper failure */
+    KERR__NOSPC = -189,   /* disk full */
     KERR__TIMEOUT = -188,
     KERR__END = -100,
 

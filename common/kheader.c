@@ -61,10 +61,7 @@ bool khdr_get_resp(struct kslice *s, int version, int32_t *correlation_id)
     return kslice_ok(s);
 }
 
-size_t khdr_frame_begin(struct kbuf *b)
-{
-    return kbuf_skip(b, KHDR_SIZE_PREFIX);
-}
+size_t khdr_frame_begin(struct kbuf *b) { return kbuf_skip(b, KHDR_SIZE_PREFIX); }
 
 kerr_t khdr_frame_end(struct kbuf *b, size_t at, size_t max)
 {
@@ -91,48 +88,85 @@ size_t khdr_resp_prefix(uint8_t out[KHDR_RESP_PREFIX_MAX], int version, int32_t 
 const char *api_key_name(int api_key)
 {
     switch (api_key) {
-    case API_PRODUCE: return "Produce";
-    case API_FETCH: return "Fetch";
-    case API_LIST_OFFSETS: return "ListOffsets";
-    case API_METADATA: return "Metadata";
-    case API_FIND_COORDINATOR: return "FindCoordinator";
-    case API_API_VERSIONS: return "ApiVersions";
-    case API_CREATE_TOPICS: return "CreateTopics";
-    case API_DELETE_TOPICS: return "DeleteTopics";
-    case API_DELETE_RECORDS: return "DeleteRecords";
-    case API_OFFSET_FOR_LEADER_EPOCH: return "OffsetForLeaderEpoch";
-    case API_DESCRIBE_CONFIGS: return "DescribeConfigs";
-    case API_ALTER_CONFIGS: return "AlterConfigs";
-    case API_CREATE_PARTITIONS: return "CreatePartitions";
-    case API_ELECT_LEADERS: return "ElectLeaders";
-    case API_INCREMENTAL_ALTER_CONFIGS: return "IncrementalAlterConfigs";
-    case RPC_LEADER_AND_ISR: return "LeaderAndIsr";
-    case RPC_UPDATE_METADATA: return "UpdateMetadata";
-    case RPC_STOP_REPLICA: return "StopReplica";
-    case RPC_ALTER_ISR: return "AlterIsr";
-    case RPC_CONTROLLED_SHUTDOWN: return "ControlledShutdown";
-    default: return "Unknown";
+    case API_PRODUCE:
+        return "Produce";
+    case API_FETCH:
+        return "Fetch";
+    case API_LIST_OFFSETS:
+        return "ListOffsets";
+    case API_METADATA:
+        return "Metadata";
+    case API_FIND_COORDINATOR:
+        return "FindCoordinator";
+    case API_API_VERSIONS:
+        return "ApiVersions";
+    case API_CREATE_TOPICS:
+        return "CreateTopics";
+    case API_DELETE_TOPICS:
+        return "DeleteTopics";
+    case API_DELETE_RECORDS:
+        return "DeleteRecords";
+    case API_OFFSET_FOR_LEADER_EPOCH:
+        return "OffsetForLeaderEpoch";
+    case API_DESCRIBE_CONFIGS:
+        return "DescribeConfigs";
+    case API_ALTER_CONFIGS:
+        return "AlterConfigs";
+    case API_CREATE_PARTITIONS:
+        return "CreatePartitions";
+    case API_ELECT_LEADERS:
+        return "ElectLeaders";
+    case API_INCREMENTAL_ALTER_CONFIGS:
+        return "IncrementalAlterConfigs";
+    case RPC_LEADER_AND_ISR:
+        return "LeaderAndIsr";
+    case RPC_UPDATE_METADATA:
+        return "UpdateMetadata";
+    case RPC_STOP_REPLICA:
+        return "StopReplica";
+    case RPC_ALTER_ISR:
+        return "AlterIsr";
+    case RPC_CONTROLLED_SHUTDOWN:
+        return "ControlledShutdown";
+    default:
+        return "Unknown";
     }
 }
 
 int api_flex_version(int api_key)
 {
     switch (api_key) {
-    case API_PRODUCE: return 9;
-    case API_FETCH: return 12;
-    case API_LIST_OFFSETS: return 6;
-    case API_METADATA: return 9;
-    case API_FIND_COORDINATOR: return 3;
-    case API_API_VERSIONS: return 3;
-    case API_CREATE_TOPICS: return 5;
-    case API_DELETE_TOPICS: return 4;
-    case API_DELETE_RECORDS: return 2;
-    case API_OFFSET_FOR_LEADER_EPOCH: return 4;
-    case API_DESCRIBE_CONFIGS: return 4;
-    case API_ALTER_CONFIGS: return 2;
-    case API_CREATE_PARTITIONS: return 2;
-    case API_ELECT_LEADERS: return 2;
-    case API_INCREMENTAL_ALTER_CONFIGS: return 1;
-    default: return -1;
+    case API_PRODUCE:
+        return 9;
+    case API_FETCH:
+        return 12;
+    case API_LIST_OFFSETS:
+        return 6;
+    case API_METADATA:
+        return 9;
+    case API_FIND_COORDINATOR:
+        return 3;
+    case API_API_VERSIONS:
+        return 3;
+    case API_CREATE_TOPICS:
+        return 5;
+    case API_DELETE_TOPICS:
+        return 4;
+    case API_DELETE_RECORDS:
+        return 2;
+    case API_OFFSET_FOR_LEADER_EPOCH:
+        return 4;
+    case API_DESCRIBE_CONFIGS:
+        return 4;
+    case API_ALTER_CONFIGS:
+        return 2;
+    case API_CREATE_PARTITIONS:
+        return 2;
+    case API_ELECT_LEADERS:
+        return 2;
+    case API_INCREMENTAL_ALTER_CONFIGS:
+        return 1;
+    default:
+        return -1;
     }
 }

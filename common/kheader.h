@@ -34,7 +34,7 @@
 #include "common/err.h"
 #include "common/kwire.h"
 
-#define KHDR_SIZE_PREFIX 4          /* the INT32 frame size */
+#define KHDR_SIZE_PREFIX 4           /* the INT32 frame size */
 #define KHDR_RESP_PREFIX_MAX (4 + 5) /* size prefix + the largest response header we write */
 
 struct khdr_req {

@@ -63,10 +63,7 @@ static uint64_t uvarint_read(struct kslice *s, int max_bytes)
     return 0;
 }
 
-uint64_t kslice_uvarint(struct kslice *s)
-{
-    return uvarint_read(s, 10);
-}
+uint64_t kslice_uvarint(struct kslice *s) { return uvarint_read(s, 10); }
 
 int32_t kslice_varint(struct kslice *s)
 {
@@ -95,10 +92,7 @@ size_t varint_size(int32_t v)
     return uvarint_size((uint32_t)(((uint32_t)v << 1) ^ (uint32_t)(v >> 31)));
 }
 
-size_t varlong_size(int64_t v)
-{
-    return uvarint_size(((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
+size_t varlong_size(int64_t v) { return uvarint_size(((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); }
 
 void kw_put_strn(struct kbuf *b, bool flex, const char *p, size_t n)
 {
@@ -109,10 +103,7 @@ void kw_put_strn(struct kbuf *b, bool flex, const char *p, size_t n)
     kbuf_put(b, p, n);
 }
 
-void kw_put_str(struct kbuf *b, bool flex, const char *z)
-{
-    kw_put_strn(b, flex, z, strlen(z));
-}
+void kw_put_str(struct kbuf *b, bool flex, const char *z) { kw_put_strn(b, flex, z, strlen(z)); }
 
 void kw_put_nstr(struct kbuf *b, bool flex, const char *z)
 {
@@ -156,10 +147,7 @@ void kw_put_array_len(struct kbuf *b, bool flex, int32_t n)
         kbuf_put_i32(b, n);
 }
 
-size_t kw_reserve_array_len(struct kbuf *b, bool flex)
-{
-    return kbuf_skip(b, flex ? 5 : 4);
-}
+size_t kw_reserve_array_len(struct kbuf *b, bool flex) { return kbuf_skip(b, flex ? 5 : 4); }
 
 void kw_patch_array_len(struct kbuf *b, bool flex, size_t at, int32_t n)
 {

@@ -40,10 +40,10 @@ size_t varint_size(int32_t v);
 size_t varlong_size(int64_t v);
 
 /* --- strings, bytes, arrays --- */
-void kw_put_str(struct kbuf *b, bool flex, const char *z);          /* non-null */
+void kw_put_str(struct kbuf *b, bool flex, const char *z); /* non-null */
 void kw_put_strn(struct kbuf *b, bool flex, const char *p, size_t n);
-void kw_put_nstr(struct kbuf *b, bool flex, const char *z);         /* NULL -> null */
-void kw_put_kstr(struct kbuf *b, bool flex, struct kstr s);         /* null-aware */
+void kw_put_nstr(struct kbuf *b, bool flex, const char *z);             /* NULL -> null */
+void kw_put_kstr(struct kbuf *b, bool flex, struct kstr s);             /* null-aware */
 void kw_put_bytes(struct kbuf *b, bool flex, const void *p, int32_t n); /* n < 0 -> null */
 /* Writes an array count (n < 0 -> null). */
 void kw_put_array_len(struct kbuf *b, bool flex, int32_t n);
@@ -54,7 +54,7 @@ void kw_patch_array_len(struct kbuf *b, bool flex, size_t at, int32_t n);
 /* Writes an empty tagged-field section when flex. */
 void kw_put_tags(struct kbuf *b, bool flex);
 
-struct kstr kw_get_str(struct kslice *s, bool flex);   /* null allowed: ptr == NULL */
+struct kstr kw_get_str(struct kslice *s, bool flex); /* null allowed: ptr == NULL */
 /* Reads bytes; returns a view (ptr NULL for null) and its length in *n. */
 const uint8_t *kw_get_bytes(struct kslice *s, bool flex, int32_t *n);
 /* Reads an array count: -1 for null, else 0..; fails the slice when the

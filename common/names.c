@@ -29,10 +29,7 @@ bool topic_name_legal(const char *name, size_t len)
     return topic_name_problem(name, len) == NULL;
 }
 
-bool topic_name_legal_z(const char *name)
-{
-    return name && topic_name_legal(name, strlen(name));
-}
+bool topic_name_legal_z(const char *name) { return name && topic_name_legal(name, strlen(name)); }
 
 kerr_t topic_name_take(struct kstr name, char *dst, size_t dst_len, char *msg, size_t msg_len)
 {

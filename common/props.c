@@ -51,10 +51,7 @@ static void props_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-static bool props_is_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\f';
-}
+static bool props_is_blank(char c) { return c == ' ' || c == '\t' || c == '\f'; }
 
 void props_init(struct props *props)
 {
@@ -222,11 +219,20 @@ static bool props_unescape(const char *s, size_t n, size_t *i, char *out, size_t
     if (c == 'u')
         return props_unescape_u(s, n, i, out, o);
     switch (c) {
-    case 't': c = '\t'; break;
-    case 'n': c = '\n'; break;
-    case 'r': c = '\r'; break;
-    case 'f': c = '\f'; break;
-    default: break;
+    case 't':
+        c = '\t';
+        break;
+    case 'n':
+        c = '\n';
+        break;
+    case 'r':
+        c = '\r';
+        break;
+    case 'f':
+        c = '\f';
+        break;
+    default:
+        break;
     }
     out[(*o)++] = c;
     (*i)++;
@@ -252,8 +258,8 @@ static kerr_t props_add(struct props *props, char *key, char *value, int line)
  * Splits the logical line s[0..n) (leading blanks already removed, not a
  * comment) into key and value and appends them to props.
  */
-static kerr_t props_entry_parse(struct props *props, const char *s, size_t n, int line,
-                                char *err, size_t errlen)
+static kerr_t props_entry_parse(struct props *props, const char *s, size_t n, int line, char *err,
+                                size_t errlen)
 {
     char *key = malloc(n + 1), *value = malloc(n + 1);
     size_t i = 0, klen = 0, vlen = 0, vkeep = 0;
@@ -312,8 +318,7 @@ out_nomem:
 }
 
 /* Joins the natural line s[0..n) and its continuations into ln. */
-static kerr_t props_join(struct props_reader *rd, struct props_line *ln,
-                         const char *s, size_t n)
+static kerr_t props_join(struct props_reader *rd, struct props_line *ln, const char *s, size_t n)
 {
     kerr_t rc;
 
@@ -331,11 +336,10 @@ static kerr_t props_join(struct props_reader *rd, struct props_line *ln,
     }
 }
 
-kerr_t props_parse(struct props *props, const char *text, size_t len,
-                   char *err, size_t errlen)
+kerr_t props_parse(struct props *props, const char *text, size_t len, char *err, size_t errlen)
 {
-    struct props_reader rd = { .p = text, .end = text + len, .line = 0 };
-    struct props_line ln = { NULL, 0, 0 };
+    struct props_reader rd = {.p = text, .end = text + len, .line = 0};
+    struct props_line ln = {NULL, 0, 0};
     const char *s;
     size_t n;
     kerr_t rc = KERR_NONE;
@@ -363,8 +367,8 @@ kerr_t props_parse(struct props *props, const char *text, size_t len,
 }
 
 /* Reads the whole file at path into a new NUL-terminated buffer. */
-static kerr_t props_read_file(const char *path, char **out, size_t *outlen,
-                              char *err, size_t errlen)
+static kerr_t props_read_file(const char *path, char **out, size_t *outlen, char *err,
+                              size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;

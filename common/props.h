@@ -53,8 +53,7 @@ void props_destroy(struct props *props);
  * error (err = "line N: reason"), or KERR__NOMEM. On error, the entries
  * parsed before the bad line stay in props.
  */
-kerr_t props_parse(struct props *props, const char *text, size_t len,
-                   char *err, size_t errlen);
+kerr_t props_parse(struct props *props, const char *text, size_t len, char *err, size_t errlen);
 
 /*
  * Reads and parses the file at path (borrowed). Returns KERR_NONE,

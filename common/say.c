@@ -40,9 +40,8 @@ bool say_level_parse(const char *s, enum say_level *out)
     return false;
 }
 
-__attribute__((format(printf, 4, 0)))
-static void say_vlog(enum say_level level, const char *fac, const char *suffix,
-                     const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void
+say_vlog(enum say_level level, const char *fac, const char *suffix, const char *fmt, va_list ap)
 {
     char line[2048];
     struct timespec ts;
@@ -50,8 +49,8 @@ static void say_vlog(enum say_level level, const char *fac, const char *suffix,
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, say_names[level], fac);
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, say_names[level], fac);
     if (n < 0)
         return;
     int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
@@ -105,8 +104,8 @@ bool say_every_log(struct say_every *st, enum say_level level, int interval_ms, 
 {
     long long now = say_mono_ms();
     long long next = atomic_load(&st->next_ms);
-    if (now < next ||
-        !atomic_compare_exchange_strong(&st->next_ms, &next, now + (interval_ms > 0 ? interval_ms : 0))) {
+    if (now < next || !atomic_compare_exchange_strong(&st->next_ms, &next,
+                                                      now + (interval_ms > 0 ? interval_ms : 0))) {
         atomic_fetch_add(&st->suppressed, 1);
         return false;
     }

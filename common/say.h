@@ -21,16 +21,18 @@ bool say_level_parse(const char *s, enum say_level *out);
 void say_log(enum say_level level, const char *fac, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define say_at(lvl, fac, ...) \
-    do { if ((int)(lvl) <= say_level_current) say_log((lvl), (fac), __VA_ARGS__); } while (0)
+#define say_at(lvl, fac, ...)                                                                      \
+    do {                                                                                           \
+        if ((int)(lvl) <= say_level_current)                                                       \
+            say_log((lvl), (fac), __VA_ARGS__);                                                    \
+    } while (0)
 #define say_error(fac, ...) say_at(SAY_ERROR, fac, __VA_ARGS__)
-#define say_warn(fac, ...)  say_at(SAY_WARN, fac, __VA_ARGS__)
-#define say_info(fac, ...)  say_at(SAY_INFO, fac, __VA_ARGS__)
+#define say_warn(fac, ...) say_at(SAY_WARN, fac, __VA_ARGS__)
+#define say_info(fac, ...) say_at(SAY_INFO, fac, __VA_ARGS__)
 #define say_debug(fac, ...) say_at(SAY_DEBUG, fac, __VA_ARGS__)
 /* Logs at error level with " errno=N (strerror)" appended; reads errno first. */
 #define say_syserror(fac, ...) say_syserror_impl(fac, __VA_ARGS__)
-void say_syserror_impl(const char *fac, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void say_syserror_impl(const char *fac, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
  * Rate-limited lines, for warnings a client can repeat at will (one per
@@ -51,11 +53,11 @@ struct say_every {
 bool say_every_log(struct say_every *st, enum say_level level, int interval_ms, const char *fac,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-#define say_every_at(lvl, interval_ms, fac, ...)                                    \
-    do {                                                                            \
-        static struct say_every say_every_site_;                                    \
-        if ((int)(lvl) <= say_level_current)                                        \
-            say_every_log(&say_every_site_, (lvl), (interval_ms), (fac), __VA_ARGS__); \
+#define say_every_at(lvl, interval_ms, fac, ...)                                                   \
+    do {                                                                                           \
+        static struct say_every say_every_site_;                                                   \
+        if ((int)(lvl) <= say_level_current)                                                       \
+            say_every_log(&say_every_site_, (lvl), (interval_ms), (fac), __VA_ARGS__);             \
     } while (0)
 #define say_warn_every(interval_ms, fac, ...) say_every_at(SAY_WARN, interval_ms, fac, __VA_ARGS__)
 #define say_info_every(interval_ms, fac, ...) say_every_at(SAY_INFO, interval_ms, fac, __VA_ARGS__)

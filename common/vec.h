@@ -44,19 +44,19 @@ size_t vec_next_cap(size_t cap, size_t need, size_t elem);
 bool vec_reserve(void *pdata, size_t *cap, size_t need, size_t elem);
 
 /* A growable array of T. */
-#define VEC(T)                                                                             \
-    struct {                                                                               \
-        T *v;       /* n elements, room for cap */                                         \
-        size_t n;                                                                          \
-        size_t cap;                                                                        \
+#define VEC(T)                                                                                     \
+    struct {                                                                                       \
+        T *v; /* n elements, room for cap */                                                       \
+        size_t n;                                                                                  \
+        size_t cap;                                                                                \
     }
 
 /* Room for `need` elements in the VEC `vec`: true, or false (unchanged). */
 #define VEC_RESERVE(vec, need) vec_reserve(&(vec).v, &(vec).cap, (need), sizeof(*(vec).v))
 
 /* Appends x to the VEC `vec`: true, or false (unchanged) when it cannot grow. */
-#define VEC_PUSH(vec, x)                                                                   \
-    ((vec).n < (vec).cap || VEC_RESERVE((vec), (vec).n + 1) ? ((vec).v[(vec).n++] = (x), true) \
+#define VEC_PUSH(vec, x)                                                                           \
+    ((vec).n < (vec).cap || VEC_RESERVE((vec), (vec).n + 1) ? ((vec).v[(vec).n++] = (x), true)     \
                                                             : false)
 
 /* Frees the elements' array (not what elements point to) and empties `vec`. */

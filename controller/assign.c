@@ -21,10 +21,10 @@
 
 /* The arranged broker list (assign.h). Built and freed by one call. */
 struct assign_list {
-    int n;          /* number of brokers */
-    int n_racks;    /* distinct racks; 1 without racks */
-    int32_t *ids;   /* [n] broker ids in arranged order; owned */
-    int *rack_of;   /* [n] rack number (0..n_racks-1) of each position; owned */
+    int n;        /* number of brokers */
+    int n_racks;  /* distinct racks; 1 without racks */
+    int32_t *ids; /* [n] broker ids in arranged order; owned */
+    int *rack_of; /* [n] rack number (0..n_racks-1) of each position; owned */
 };
 
 static bool assign_has_rack(const struct assign_broker *b)

@@ -58,15 +58,15 @@
 /* One queued request. Owned by its channel's queue; freed after its
  * callback ran. */
 struct chreq {
-    struct chreq *next;    /* toward the tail */
+    struct chreq *next; /* toward the tail */
     int16_t api_key;
-    int32_t corr;          /* correlation id of the last transmission */
-    bool resend;           /* written on an earlier connection already */
-    int64_t sent_ms;       /* monotonic time of the last transmission */
+    int32_t corr;    /* correlation id of the last transmission */
+    bool resend;     /* written on an earlier connection already */
+    int64_t sent_ms; /* monotonic time of the last transmission */
     channel_reply_cb cb;
     void *arg;
-    size_t len;            /* body bytes */
-    uint8_t body[];        /* packed protobuf request (owned copy) */
+    size_t len;     /* body bytes */
+    uint8_t body[]; /* packed protobuf request (owned copy) */
 };
 
 enum ch_state { CH_IDLE, CH_CONNECTING, CH_UP, CH_BACKOFF };
@@ -74,28 +74,28 @@ enum ch_state { CH_IDLE, CH_CONNECTING, CH_UP, CH_BACKOFF };
 /* Loop-owned: created by channel_new(), freed by channel_free(); every
  * field is touched only on base's thread. */
 struct channel {
-    struct event_base *base;   /* borrowed */
-    pthread_t owner;           /* thread that created the channel (runs base) */
-    int32_t dest_id;           /* broker id, for logs */
+    struct event_base *base; /* borrowed */
+    pthread_t owner;         /* thread that created the channel (runs base) */
+    int32_t dest_id;         /* broker id, for logs */
     char host[CH_HOST_MAX + 1];
     int port;
     enum ch_state state;
-    struct bufferevent *bev;   /* owned; non-NULL in CONNECTING and UP */
-    struct evdns_base *dns;    /* owned; created on the first non-numeric host */
-    struct event *retry_ev;    /* owned; backoff timer */
-    struct event *timeout_ev;  /* owned; request timeout of head */
-    int backoff_ms;            /* delay before the next retry */
-    int timeout_ms;            /* request timeout */
-    bool warned;               /* connect failure logged since last connect */
-    struct chreq *head;        /* oldest request; its reply comes next */
+    struct bufferevent *bev;  /* owned; non-NULL in CONNECTING and UP */
+    struct evdns_base *dns;   /* owned; created on the first non-numeric host */
+    struct event *retry_ev;   /* owned; backoff timer */
+    struct event *timeout_ev; /* owned; request timeout of head */
+    int backoff_ms;           /* delay before the next retry */
+    int timeout_ms;           /* request timeout */
+    bool warned;              /* connect failure logged since last connect */
+    struct chreq *head;       /* oldest request; its reply comes next */
     struct chreq *tail;
-    struct chreq *unsent;      /* first request not written on this connection */
-    int n_inflight;            /* written, unanswered: [head, unsent) */
+    struct chreq *unsent; /* first request not written on this connection */
+    int n_inflight;       /* written, unanswered: [head, unsent) */
     int32_t next_corr;
-    struct kbuf frame;         /* scratch for building frames */
-    int depth;                 /* > 0 while a user callback runs */
-    bool free_pending;         /* channel_free() called inside a callback */
-    bool closing;              /* ch_destroy() is draining the queue */
+    struct kbuf frame; /* scratch for building frames */
+    int depth;         /* > 0 while a user callback runs */
+    bool free_pending; /* channel_free() called inside a callback */
+    bool closing;      /* ch_destroy() is draining the queue */
     struct channel_stats stats;
 };
 
@@ -177,8 +177,8 @@ static void ch_timeout_cb(evutil_socket_t fd, short what, void *arg)
     }
     ch->stats.timeouts++;
     ch->stats.disconnects++;
-    say_warn("ctrl", "channel request timed out broker=%d api=%s timeout_ms=%d",
-             ch->dest_id, rpc_api_name(ch->head->api_key), ch->timeout_ms);
+    say_warn("ctrl", "channel request timed out broker=%d api=%s timeout_ms=%d", ch->dest_id,
+             rpc_api_name(ch->head->api_key), ch->timeout_ms);
     ch_fail(ch);
 }
 
@@ -187,11 +187,11 @@ static void ch_log_connect_failure(struct channel *ch, const char *why)
 {
     ch->stats.connect_failures++;
     if (!ch->warned)
-        say_warn("ctrl", "channel connect failed broker=%d host=%s port=%d error=%s",
-                 ch->dest_id, ch->host, ch->port, why);
+        say_warn("ctrl", "channel connect failed broker=%d host=%s port=%d error=%s", ch->dest_id,
+                 ch->host, ch->port, why);
     else
-        say_debug("ctrl", "channel connect failed broker=%d host=%s port=%d error=%s",
-                  ch->dest_id, ch->host, ch->port, why);
+        say_debug("ctrl", "channel connect failed broker=%d host=%s port=%d error=%s", ch->dest_id,
+                  ch->host, ch->port, why);
     ch->warned = true;
 }
 
@@ -205,8 +205,8 @@ static void ch_on_connected(struct channel *ch)
     ch->backoff_ms = CHANNEL_BACKOFF_MIN_MS;
     ch->warned = false;
     ch->stats.connects++;
-    say_debug("ctrl", "channel connected broker=%d host=%s port=%d queued=%d",
-              ch->dest_id, ch->host, ch->port, ch_queued(ch));
+    say_debug("ctrl", "channel connected broker=%d host=%s port=%d queued=%d", ch->dest_id,
+              ch->host, ch->port, ch_queued(ch));
     ch_pump(ch);
 }
 
@@ -227,8 +227,7 @@ static void ch_event_cb(struct bufferevent *bev, short what, void *arg)
     else if (what & BEV_EVENT_EOF)
         snprintf(why, sizeof(why), "closed by peer");
     else
-        snprintf(why, sizeof(why), "%s",
-                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        snprintf(why, sizeof(why), "%s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     if (ch->state == CH_CONNECTING) {
         ch_log_connect_failure(ch, why);
     } else {
@@ -242,8 +241,8 @@ static void ch_event_cb(struct bufferevent *bev, short what, void *arg)
 /* Drops the connection after a bad response. */
 static void ch_protocol_error(struct channel *ch, const char *what)
 {
-    say_error("ctrl", "channel protocol error broker=%d host=%s port=%d error=%s",
-              ch->dest_id, ch->host, ch->port, what);
+    say_error("ctrl", "channel protocol error broker=%d host=%s port=%d error=%s", ch->dest_id,
+              ch->host, ch->port, what);
     ch->stats.disconnects++;
     ch_fail(ch);
 }
@@ -298,8 +297,8 @@ static struct chreq *ch_pop_head(struct channel *ch)
 /* Extracts the next reply frame, which must answer head. Returns KERR_NONE
  * with *body (new; NULL when *len == 0), KERR__AGAIN if incomplete, or an
  * error with *what set (the connection must be dropped). */
-static kerr_t ch_take_reply(struct channel *ch, struct evbuffer *in, uint8_t **body,
-                            size_t *len, const char **what)
+static kerr_t ch_take_reply(struct channel *ch, struct evbuffer *in, uint8_t **body, size_t *len,
+                            const char **what)
 {
     uint8_t size_buf[4];
     size_t avail = evbuffer_get_length(in), flen = 0;
@@ -382,8 +381,8 @@ static void ch_pump(struct channel *ch)
         r->corr = ch->next_corr;
         ch->next_corr = ch->next_corr == INT32_MAX ? 0 : ch->next_corr + 1;
         kbuf_reset(&ch->frame);
-        kerr_t err = rpc_request_frame(&ch->frame, r->api_key, r->corr, CHANNEL_CLIENT_ID,
-                                       r->body, r->len);
+        kerr_t err =
+            rpc_request_frame(&ch->frame, r->api_key, r->corr, CHANNEL_CLIENT_ID, r->body, r->len);
         if (err || bufferevent_write(ch->bev, ch->frame.data, ch->frame.len) != 0) {
             say_error("ctrl", "channel cannot write broker=%d error=%s", ch->dest_id,
                       kerr_name(err ? err : KERR__NOMEM));
@@ -494,10 +493,10 @@ void channel_free(struct channel *ch)
         return;
     ch_assert_thread(ch);
     if (ch->closing)
-        return;              /* called again from a KERR__CLOSE callback */
+        return; /* called again from a KERR__CLOSE callback */
     if (ch->depth > 0) {
         ch->free_pending = true;
-        return;              /* ch_read_cb reaps it after the callback */
+        return; /* ch_read_cb reaps it after the callback */
     }
     ch_destroy(ch);
 }
@@ -531,7 +530,7 @@ void channel_send(struct channel *ch, int16_t api_key, const uint8_t *body, size
     if (!ch->unsent)
         ch->unsent = r;
     if (ch->closing || ch->free_pending)
-        return;              /* ch_destroy() fails it with KERR__CLOSE */
+        return; /* ch_destroy() fails it with KERR__CLOSE */
     if (ch->state == CH_IDLE)
         ch_connect(ch);
     else if (ch->state == CH_UP)
@@ -549,8 +548,7 @@ void channel_set_endpoint(struct channel *ch, const char *host, int port)
     }
     if (port == ch->port && strcmp(host, ch->host) == 0)
         return;
-    say_info("ctrl", "channel endpoint changed broker=%d host=%s port=%d",
-             ch->dest_id, host, port);
+    say_info("ctrl", "channel endpoint changed broker=%d host=%s port=%d", ch->dest_id, host, port);
     snprintf(ch->host, sizeof(ch->host), "%s", host);
     ch->port = port;
     ch_disconnect(ch);
@@ -570,10 +568,7 @@ void channel_set_request_timeout(struct channel *ch, int timeout_ms)
     ch_arm_timeout(ch);
 }
 
-int32_t channel_dest_id(const struct channel *ch)
-{
-    return ch->dest_id;
-}
+int32_t channel_dest_id(const struct channel *ch) { return ch->dest_id; }
 
 void channel_get_stats(const struct channel *ch, struct channel_stats *out)
 {

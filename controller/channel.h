@@ -43,7 +43,7 @@
 struct event_base;
 struct channel;
 
-#define CHANNEL_MAX_INFLIGHT 32          /* written, unanswered requests */
+#define CHANNEL_MAX_INFLIGHT 32 /* written, unanswered requests */
 #define CHANNEL_BACKOFF_MIN_MS 100
 #define CHANNEL_BACKOFF_MAX_MS 2000
 #define CHANNEL_REQUEST_TIMEOUT_MS 30000

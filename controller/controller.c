@@ -91,8 +91,7 @@ void ctrl_resign(struct controller *c, const char *why)
 
 static bool isr_equal(const struct zk_partition_state *a, const struct zk_partition_state *b)
 {
-    return a->n_isr == b->n_isr &&
-           memcmp(a->isr, b->isr, sizeof(int32_t) * (size_t)a->n_isr) == 0;
+    return a->n_isr == b->n_isr && memcmp(a->isr, b->isr, sizeof(int32_t) * (size_t)a->n_isr) == 0;
 }
 
 static void log_state(const struct ctopic *t, int p, const struct zk_partition_state *old,
@@ -102,8 +101,8 @@ static void log_state(const struct ctopic *t, int p, const struct zk_partition_s
         say_info("ctrl", "partition leader topic=%s partition=%d leader=%d epoch=%d", t->name, p,
                  next->leader, next->leader_epoch);
     else if (!isr_equal(old, next))
-        say_info("ctrl", "partition isr topic=%s partition=%d leader=%d epoch=%d n_isr=%d",
-                 t->name, p, next->leader, next->leader_epoch, next->n_isr);
+        say_info("ctrl", "partition isr topic=%s partition=%d leader=%d epoch=%d n_isr=%d", t->name,
+                 p, next->leader, next->leader_epoch, next->n_isr);
 }
 
 /* Scratch arrays of one batched update: slot k is partition v[idx[k]]. */
@@ -113,7 +112,7 @@ struct upd_scratch {
     struct zk_partition_state *st;
     kerr_t *res;
     int *idx;
-    int *pend;  /* indexes into v still to decide */
+    int *pend;     /* indexes into v still to decide */
     kerr_t *errs;  /* per partition of v */
     bool *changed; /* per partition of v */
 };
@@ -149,8 +148,8 @@ static bool upd_scratch_init(struct upd_scratch *u, int n)
 
 /* Decides every pending partition; fills the slots of those to write.
  * Returns their count. */
-static int upd_decide(struct controller *c, const struct ctrl_tp *v, struct upd_scratch *u,
-                      int np, ctrl_decide_fn fn, void *ctx, kerr_t *errs)
+static int upd_decide(struct controller *c, const struct ctrl_tp *v, struct upd_scratch *u, int np,
+                      ctrl_decide_fn fn, void *ctx, kerr_t *errs)
 {
     int m = 0;
     for (int k = 0; k < np; k++) {
@@ -168,8 +167,7 @@ static int upd_decide(struct controller *c, const struct ctrl_tp *v, struct upd_
 }
 
 /* Re-reads the states of the np pending partitions (after a conflict). */
-static void upd_reread(struct controller *c, const struct ctrl_tp *v, struct upd_scratch *u,
-                       int np)
+static void upd_reread(struct controller *c, const struct ctrl_tp *v, struct upd_scratch *u, int np)
 {
     for (int k = 0; k < np; k++) {
         u->names[k] = v[u->pend[k]].t->name;
@@ -232,8 +230,8 @@ kerr_t ctrl_update_partitions(struct controller *c, const struct ctrl_tp *v, int
         if (m == 0)
             break;
         int64_t t0 = clock_mono_us();
-        kerr_t brc = zk_store_partition_states_set_many(c->env.zk, m, u.names, u.parts, u.st,
-                                                        u.res);
+        kerr_t brc =
+            zk_store_partition_states_set_many(c->env.zk, m, u.names, u.parts, u.st, u.res);
         if (m >= 100)
             say_info("ctrl", "partition states written n=%d attempt=%d ms=%.1f", m, attempt + 1,
                      (double)(clock_mono_us() - t0) / 1000.0);
@@ -275,8 +273,8 @@ static bool settle_decide(struct controller *c, const struct ctopic *t, int p,
                           struct zk_partition_state *out)
 {
     const struct settle_ctx *sc = arg;
-    return election_settle(&t->replicas[p * t->rf], t->rf, cur, sc->live, sc->n_live,
-                           sc->eligible, sc->n_eligible, ctrl_topic_unclean(c, t), out);
+    return election_settle(&t->replicas[p * t->rf], t->rf, cur, sc->live, sc->n_live, sc->eligible,
+                           sc->n_eligible, ctrl_topic_unclean(c, t), out);
 }
 
 /* Arms the one-shot watch on /brokers/topics/<name> (its data: the
@@ -308,8 +306,7 @@ static void load_states(struct controller *c, struct ctopic *t, int from)
             res[k] = KERR__ZK;
     for (int k = 0; k < n; k++)
         if (!res || res[k] != KERR_NONE)
-            t->st[from + k] = (struct zk_partition_state){.leader = -1,
-                                                          .version = ZK_VERSION_NEW};
+            t->st[from + k] = (struct zk_partition_state){.leader = -1, .version = ZK_VERSION_NEW};
     free(names);
     free(parts);
     free(res);
@@ -490,10 +487,7 @@ static void settle_and_push_without(struct controller *c, const int32_t *gone, i
         ctrl_resign(c, "fenced by a newer controller");
 }
 
-static void settle_and_push(struct controller *c)
-{
-    settle_and_push_without(c, NULL, 0);
-}
+static void settle_and_push(struct controller *c) { settle_and_push_without(c, NULL, 0); }
 
 /* Re-reads /brokers/ids and settles when it changed (always_settle: also
  * when it did not). A broker whose registration was replaced (same id, new
@@ -521,9 +515,10 @@ static void brokers_changed(struct controller *c, bool always_settle)
         const struct zk_broker_reg *r = &c->brokers[i].reg;
         for (int k = 0; k < n_before; k++)
             if (before[k].id == r->id && before[k].epoch != r->epoch && bounced) {
-                say_info("ctrl", "broker re-registered: handled as failed, then started "
-                         "broker=%d old_epoch=%lld epoch=%lld", r->id,
-                         (long long)before[k].epoch, (long long)r->epoch);
+                say_info("ctrl",
+                         "broker re-registered: handled as failed, then started "
+                         "broker=%d old_epoch=%lld epoch=%lld",
+                         r->id, (long long)before[k].epoch, (long long)r->epoch);
                 bounced[n_bounced++] = r->id;
             }
         same = same && i < n_before && before[i].id == r->id && before[i].epoch == r->epoch;
@@ -637,8 +632,7 @@ static void topic_changed(struct controller *c, const char *name)
         zk_store_topic_get(c->env.zk, name, &zt) != KERR_NONE)
         return; /* unknown topics come through the children watch, deletions elsewhere */
     int old = t->n_parts;
-    bool grown =
-        zt.replication_factor == t->rf && zt.n_partitions > old && grow_topic(c, t, &zt);
+    bool grown = zt.replication_factor == t->rf && zt.n_partitions > old && grow_topic(c, t, &zt);
     zk_topic_destroy(&zt);
     struct ctrl_changes todo = {0};
     bool ok = grown;
@@ -714,8 +708,10 @@ static void become_active(struct controller *c, int32_t epoch)
     int n_bounced = 0;
     int32_t *bounced = bounced_on_load(c, &n_bounced);
     for (int i = 0; i < n_bounced; i++)
-        say_info("ctrl", "broker registered after its partition states were written: handled as "
-                 "failed, then started broker=%d", bounced[i]);
+        say_info("ctrl",
+                 "broker registered after its partition states were written: handled as "
+                 "failed, then started broker=%d",
+                 bounced[i]);
     if (n_bounced > 0)
         settle_and_push_without(c, bounced, n_bounced);
     free(bounced);
@@ -799,15 +795,9 @@ struct controller *controller_new(const struct controller_env *env)
     return c;
 }
 
-static void start_job(void *arg)
-{
-    elect(arg);
-}
+static void start_job(void *arg) { elect(arg); }
 
-void controller_start(struct controller *c)
-{
-    c->env.post(c->env.post_ctx, start_job, c);
-}
+void controller_start(struct controller *c) { c->env.post(c->env.post_ctx, start_job, c); }
 
 static void renewed_job(void *arg)
 {
@@ -916,13 +906,13 @@ static void request_job(void *arg)
     free(rj);
 }
 
-void controller_handle_request(struct controller *c, int api_key, const uint8_t *body,
-                               size_t len, controller_reply_fn done, void *arg)
+void controller_handle_request(struct controller *c, int api_key, const uint8_t *body, size_t len,
+                               controller_reply_fn done, void *arg)
 {
     struct request_job *rj = malloc(sizeof(*rj) + (len ? len : 1));
     if (rj) {
-        *rj = (struct request_job){.c = c, .api_key = api_key, .done = done, .arg = arg,
-                                   .len = len};
+        *rj =
+            (struct request_job){.c = c, .api_key = api_key, .done = done, .arg = arg, .len = len};
         if (len)
             memcpy(rj->body, body, len);
         if (c->env.post(c->env.post_ctx, request_job, rj))

@@ -26,20 +26,20 @@ struct controller;
 /* What the controller needs from its host process. Borrowed for the
  * controller's lifetime. */
 struct controller_env {
-    struct zk_store *zk;           /* shared store (synchronous calls) */
-    int32_t broker_id;             /* this broker */
-    struct event_base *base;       /* the controller's loop */
+    struct zk_store *zk;     /* shared store (synchronous calls) */
+    int32_t broker_id;       /* this broker */
+    struct event_base *base; /* the controller's loop */
     /* Runs fn(arg) on base's thread; any thread may call it. */
     bool (*post)(void *ctx, void (*fn)(void *arg), void *arg);
     void *post_ctx;
     /* True when called on base's thread (gets post_ctx); checked by
      * KASSERTs at the loop-owned entry points. NULL: not checked. */
     bool (*on_loop)(void *ctx);
-    const char *listener;          /* inter-broker listener name */
-    bool unclean_leader_election;  /* unclean.leader.election.enable */
-    bool auto_leader_rebalance;    /* auto.leader.rebalance.enable */
+    const char *listener;              /* inter-broker listener name */
+    bool unclean_leader_election;      /* unclean.leader.election.enable */
+    bool auto_leader_rebalance;        /* auto.leader.rebalance.enable */
     int64_t leader_imbalance_check_ms; /* leader.imbalance.check.interval.seconds * 1000 */
-    int32_t leader_imbalance_pct;  /* leader.imbalance.per.broker.percentage */
+    int32_t leader_imbalance_pct;      /* leader.imbalance.per.broker.percentage */
 };
 
 /* Creates the controller (inactive). Returns new; free with controller_free(). */
@@ -65,8 +65,8 @@ typedef void (*controller_reply_fn)(void *arg, const uint8_t *resp, size_t len);
  * (controller/rpc.h); body/len the packed request. When this broker is not
  * the active controller (or is stopping) the reply carries NOT_CONTROLLER;
  * an undecodable body gets INVALID_REQUEST. */
-void controller_handle_request(struct controller *c, int api_key, const uint8_t *body,
-                               size_t len, controller_reply_fn done, void *arg);
+void controller_handle_request(struct controller *c, int api_key, const uint8_t *body, size_t len,
+                               controller_reply_fn done, void *arg);
 
 /* Leader election on request (ElectLeaders, `gregor cluster elect-leaders`),
  * type CONTROLLER_ELECT_PREFERRED or CONTROLLER_ELECT_UNCLEAN (Kafka's
@@ -85,7 +85,7 @@ void controller_handle_request(struct controller *c, int api_key, const uint8_t 
  * for the call; for n == 0 the arrays list every partition. When the loop
  * cannot be reached, done gets n == 0 and NULL arrays. */
 #define CONTROLLER_ELECT_PREFERRED 0
-#define CONTROLLER_ELECT_UNCLEAN   1
+#define CONTROLLER_ELECT_UNCLEAN 1
 typedef void (*controller_elect_fn)(void *arg, int n, const char *const *topics,
                                     const int32_t *partitions, const int16_t *errors);
 void controller_elect_leaders(struct controller *c, int8_t type, int n, const char *const *topics,

@@ -29,30 +29,30 @@ struct ctopic {
     char name[TOPIC_NAME_MAX_LEN + 1];
     int n_parts;
     int rf;
-    int32_t *replicas;                  /* n_parts * rf, owned */
-    struct zk_partition_state *st;      /* n_parts, owned */
-    int8_t unclean;                     /* unclean.leader.election.enable override:
+    int32_t *replicas;             /* n_parts * rf, owned */
+    struct zk_partition_state *st; /* n_parts, owned */
+    int8_t unclean;                /* unclean.leader.election.enable override:
                                            -1 none (the broker's), 0 false, 1 true */
 };
 
 /* A live broker and the channel to it. */
 struct cbroker {
     struct zk_broker_reg reg;
-    struct channel *ch;                 /* owned */
-    bool shutting_down;                 /* sent ControlledShutdown with this epoch */
+    struct channel *ch; /* owned */
+    bool shutting_down; /* sent ControlledShutdown with this epoch */
 };
 
 /* A partition whose state changed, for targeted pushes. */
 struct ctrl_tp {
-    struct ctopic *t;                   /* borrowed from the controller */
+    struct ctopic *t; /* borrowed from the controller */
     int p;
 };
 
 /* A growable list of changed partitions (duplicates allowed). */
 struct ctrl_changes {
-    struct ctrl_tp *v;                  /* owned */
+    struct ctrl_tp *v; /* owned */
     int n;
-    size_t cap;                         /* room in v (common/vec.h) */
+    size_t cap; /* room in v (common/vec.h) */
 };
 
 /* Decides the next state of t's partition p from its current state cur;
@@ -63,16 +63,16 @@ typedef bool (*ctrl_decide_fn)(struct controller *c, const struct ctopic *t, int
 
 struct controller {
     struct controller_env env;
-    atomic_bool active;                 /* any thread may read */
+    atomic_bool active; /* any thread may read */
     bool stopping;
-    int32_t epoch;                      /* controller epoch while active */
-    struct cbroker *brokers;            /* sorted by id, owned */
+    int32_t epoch;           /* controller epoch while active */
+    struct cbroker *brokers; /* sorted by id, owned */
     int n_brokers;
-    struct ctopic **topics;             /* owned, unsorted */
+    struct ctopic **topics; /* owned, unsorted */
     int n_topics;
-    size_t topics_cap;                  /* room in topics (common/vec.h) */
-    struct event *rebalance_timer;      /* owned (ctrl_rebalance.c); NULL when off */
-    int64_t config_seq;                 /* newest /config/changes notification handled */
+    size_t topics_cap;             /* room in topics (common/vec.h) */
+    struct event *rebalance_timer; /* owned (ctrl_rebalance.c); NULL when off */
+    int64_t config_seq;            /* newest /config/changes notification handled */
 };
 
 /* controller.c */

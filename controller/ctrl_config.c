@@ -47,8 +47,7 @@ bool ctrl_config_start(struct controller *c)
     int n;
     int64_t oldest, newest;
     if (zk_store_watch_children(c->env.zk, ZK_PATH_CONFIG_CHANGES) != KERR_NONE ||
-        zk_store_config_changes_since(c->env.zk, INT64_MAX, &v, &n, &oldest, &newest) !=
-            KERR_NONE)
+        zk_store_config_changes_since(c->env.zk, INT64_MAX, &v, &n, &oldest, &newest) != KERR_NONE)
         return false;
     free(v);
     c->config_seq = newest;

@@ -92,11 +92,11 @@ static kerr_t isr_check(struct controller *c, int32_t sender, const struct ctopi
 /* Proposals whose ISR is to be written, sent as one pipelined batch. */
 struct isr_batch {
     int n;
-    int *at;                        /* index of the proposal */
+    int *at; /* index of the proposal */
     struct ctopic **t;
     const char **names;
     int *parts;
-    struct zk_partition_state *st;  /* the states to write */
+    struct zk_partition_state *st; /* the states to write */
     kerr_t *res;
 };
 
@@ -132,8 +132,8 @@ static bool isr_batch_has(const struct isr_batch *b, const struct ctopic *t, int
 }
 
 /* Queues the proposed ISR of (t, p) for proposal i. */
-static void isr_batch_add(struct controller *c, struct isr_batch *b, int i, struct ctopic *t,
-                          int p, const struct rpc_isr_proposal *pr)
+static void isr_batch_add(struct controller *c, struct isr_batch *b, int i, struct ctopic *t, int p,
+                          const struct rpc_isr_proposal *pr)
 {
     struct zk_partition_state *next = &b->st[b->n];
     *next = t->st[p];
@@ -155,9 +155,11 @@ static kerr_t isr_written(struct controller *c, struct isr_batch *b, int k,
     int p = b->parts[k];
     kerr_t rc = b->res[k];
     if (rc == KERR_NONE) {
-        say_info("ctrl", "isr changed topic=%s partition=%d leader=%d epoch=%d n_isr=%d "
-                 "partition_epoch=%d", t->name, p, b->st[k].leader, b->st[k].leader_epoch,
-                 b->st[k].n_isr, b->st[k].version);
+        say_info("ctrl",
+                 "isr changed topic=%s partition=%d leader=%d epoch=%d n_isr=%d "
+                 "partition_epoch=%d",
+                 t->name, p, b->st[k].leader, b->st[k].leader_epoch, b->st[k].n_isr,
+                 b->st[k].version);
         t->st[p] = b->st[k];
         ctrl_changes_add(changes, t, p);
         return KERR_NONE;
@@ -194,8 +196,8 @@ static bool isr_flush(struct controller *c, struct isr_batch *b, struct rpc_isr_
     bool fenced = false;
     if (b->n == 0)
         return true;
-    kerr_t brc = zk_store_partition_states_set_many(c->env.zk, b->n, b->names, b->parts, b->st,
-                                                    b->res);
+    kerr_t brc =
+        zk_store_partition_states_set_many(c->env.zk, b->n, b->names, b->parts, b->st, b->res);
     for (int k = 0; k < b->n; k++) {
         if (brc != KERR_NONE)
             b->res[k] = brc;
@@ -210,13 +212,13 @@ static bool isr_flush(struct controller *c, struct isr_batch *b, struct rpc_isr_
 /* Handles proposal i: answers it, or queues its write in b (a partition
  * already queued is written first, so that it is checked against its new
  * state as if the proposals ran one by one). false when fenced. */
-static bool isr_one(struct controller *c, int32_t sender, const struct rpc_isr_proposal *pr,
-                    int i, struct rpc_isr_result *res, struct isr_slot *slots,
-                    struct isr_batch *b, struct ctrl_changes *changes)
+static bool isr_one(struct controller *c, int32_t sender, const struct rpc_isr_proposal *pr, int i,
+                    struct rpc_isr_result *res, struct isr_slot *slots, struct isr_batch *b,
+                    struct ctrl_changes *changes)
 {
     struct ctopic *t = ctrl_find_topic(c, pr->topic);
-    res[i] = (struct rpc_isr_result){.topic = pr->topic, .partition = pr->partition,
-                                     .leader = -1, .isr = slots[i].isr};
+    res[i] = (struct rpc_isr_result){
+        .topic = pr->topic, .partition = pr->partition, .leader = -1, .isr = slots[i].isr};
     if (!t || pr->partition < 0 || pr->partition >= t->n_parts) {
         res[i].error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
         return true;

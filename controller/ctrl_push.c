@@ -49,11 +49,15 @@ static int count_partitions(const struct controller *c)
 
 static struct rpc_partition_state state_of(const struct ctopic *t, int p)
 {
-    return (struct rpc_partition_state){
-        .topic = t->name, .partition = p, .leader = t->st[p].leader,
-        .leader_epoch = t->st[p].leader_epoch, .n_isr = t->st[p].n_isr, .isr = t->st[p].isr,
-        .n_replicas = t->rf, .replicas = &t->replicas[p * t->rf],
-        .partition_epoch = t->st[p].version};
+    return (struct rpc_partition_state){.topic = t->name,
+                                        .partition = p,
+                                        .leader = t->st[p].leader,
+                                        .leader_epoch = t->st[p].leader_epoch,
+                                        .n_isr = t->st[p].n_isr,
+                                        .isr = t->st[p].isr,
+                                        .n_replicas = t->rf,
+                                        .replicas = &t->replicas[p * t->rf],
+                                        .partition_epoch = t->st[p].version};
 }
 
 /* Fills ps[] with every partition (borrowing the controller's arrays). */
@@ -89,15 +93,18 @@ static void send_update_metadata(struct controller *c, struct rpc_partition_stat
         for (int k = 0; k < reg->n_endpoints; k++)
             e[k] = (struct rpc_endpoint){reg->ep[k].listener, reg->ep[k].host, reg->ep[k].port,
                                          reg->ep[k].protocol};
-        lb[i] = (struct rpc_live_broker){.id = reg->id, .rack = reg->rack,
-                                         .n_endpoints = reg->n_endpoints, .endpoints = e};
+        lb[i] = (struct rpc_live_broker){
+            .id = reg->id, .rack = reg->rack, .n_endpoints = reg->n_endpoints, .endpoints = e};
     }
     for (int i = 0; i < c->n_brokers; i++) {
         struct cbroker *cb = &c->brokers[i];
-        struct rpc_update_metadata_req m = {
-            .controller_id = c->env.broker_id, .controller_epoch = c->epoch,
-            .broker_epoch = cb->reg.epoch, .n_partitions = n_ps, .partitions = ps,
-            .n_brokers = c->n_brokers, .brokers = lb};
+        struct rpc_update_metadata_req m = {.controller_id = c->env.broker_id,
+                                            .controller_epoch = c->epoch,
+                                            .broker_epoch = cb->reg.epoch,
+                                            .n_partitions = n_ps,
+                                            .partitions = ps,
+                                            .n_brokers = c->n_brokers,
+                                            .brokers = lb};
         struct kbuf body;
         kbuf_init(&body);
         if (cb->ch && rpc_update_metadata_req_encode(&m, &body) == KERR_NONE)
@@ -123,10 +130,13 @@ static void send_leader_and_isr_n(struct controller *c, struct cbroker *cb,
         if (ep)
             ll[n_ll++] = (struct rpc_live_leader){c->brokers[i].reg.id, ep->host, ep->port};
     }
-    struct rpc_leader_and_isr_req m = {
-        .controller_id = c->env.broker_id, .controller_epoch = c->epoch,
-        .broker_epoch = cb->reg.epoch, .n_partitions = n, .partitions = ps,
-        .n_live_leaders = n_ll, .live_leaders = ll};
+    struct rpc_leader_and_isr_req m = {.controller_id = c->env.broker_id,
+                                       .controller_epoch = c->epoch,
+                                       .broker_epoch = cb->reg.epoch,
+                                       .n_partitions = n,
+                                       .partitions = ps,
+                                       .n_live_leaders = n_ll,
+                                       .live_leaders = ll};
     struct kbuf body;
     kbuf_init(&body);
     if (cb->ch && rpc_leader_and_isr_req_encode(&m, &body) == KERR_NONE)
@@ -216,10 +226,12 @@ void ctrl_push_stop_topic(struct controller *c, const struct ctopic *t)
                     tp[n++] = (struct rpc_topic_partition){t->name, p, t->st[p].leader_epoch};
         if (n == 0 || !cb->ch)
             continue;
-        struct rpc_stop_replica_req m = {
-            .controller_id = c->env.broker_id, .controller_epoch = c->epoch,
-            .broker_epoch = cb->reg.epoch, .delete_partitions = true, .n_partitions = n,
-            .partitions = tp};
+        struct rpc_stop_replica_req m = {.controller_id = c->env.broker_id,
+                                         .controller_epoch = c->epoch,
+                                         .broker_epoch = cb->reg.epoch,
+                                         .delete_partitions = true,
+                                         .n_partitions = n,
+                                         .partitions = tp};
         struct kbuf body;
         kbuf_init(&body);
         if (rpc_stop_replica_req_encode(&m, &body) == KERR_NONE)

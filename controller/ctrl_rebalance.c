@@ -29,9 +29,9 @@
 
 /* What an election decides with; the id lists are owned by the caller. */
 struct elect_ctx {
-    int8_t type;                /* CONTROLLER_ELECT_PREFERRED or _UNCLEAN */
-    const int32_t *live;        /* registered brokers */
-    const int32_t *eligible;    /* live and not shutting down */
+    int8_t type;             /* CONTROLLER_ELECT_PREFERRED or _UNCLEAN */
+    const int32_t *live;     /* registered brokers */
+    const int32_t *eligible; /* live and not shutting down */
     int n_live, n_eligible;
 };
 
@@ -80,14 +80,14 @@ static void elect_ctx_destroy(struct elect_ctx *ec)
  * codes[k] (n of them) gets the Kafka code for v[k]. Returns
  * KERR_NOT_CONTROLLER when fenced (the partitions not written then say
  * so too), else KERR_NONE. */
-static kerr_t elect_many(struct controller *c, const struct ctrl_tp *v, int n,
-                         struct elect_ctx *ec, struct ctrl_changes *changes, int16_t *codes)
+static kerr_t elect_many(struct controller *c, const struct ctrl_tp *v, int n, struct elect_ctx *ec,
+                         struct ctrl_changes *changes, int16_t *codes)
 {
     kerr_t *errs = calloc((size_t)(n ? n : 1), sizeof(*errs));
     bool *changed = calloc((size_t)(n ? n : 1), sizeof(*changed));
-    kerr_t rc = errs && changed ? ctrl_update_partitions(c, v, n, elect_decide, ec, changes, errs,
-                                                         changed)
-                                : KERR__NOMEM;
+    kerr_t rc = errs && changed
+                    ? ctrl_update_partitions(c, v, n, elect_decide, ec, changes, errs, changed)
+                    : KERR__NOMEM;
     for (int k = 0; k < n; k++) {
         kerr_t e;
         if (rc == KERR__NOMEM)
@@ -113,10 +113,10 @@ static kerr_t elect_many(struct controller *c, const struct ctrl_tp *v, int n,
 
 struct elect_job {
     struct controller *c;
-    int8_t type;                /* CONTROLLER_ELECT_* */
+    int8_t type; /* CONTROLLER_ELECT_* */
     int n;
-    char **topics;              /* n copies, owned */
-    int32_t *partitions;        /* n, owned */
+    char **topics;       /* n copies, owned */
+    int32_t *partitions; /* n, owned */
     controller_elect_fn done;
     void *arg;
 };
@@ -238,8 +238,8 @@ void controller_elect_leaders(struct controller *c, int8_t type, int n, const ch
 {
     struct elect_job *ej = calloc(1, sizeof(*ej));
     if (ej) {
-        *ej = (struct elect_job){
-            .c = c, .type = type, .n = n > 0 ? n : 0, .done = done, .arg = arg};
+        *ej =
+            (struct elect_job){.c = c, .type = type, .n = n > 0 ? n : 0, .done = done, .arg = arg};
         ej->topics = calloc((size_t)(ej->n ? ej->n : 1), sizeof(char *));
         ej->partitions = calloc((size_t)(ej->n ? ej->n : 1), sizeof(int32_t));
         bool ok = ej->topics && ej->partitions;
@@ -312,7 +312,8 @@ static void rebalance_cb(evutil_socket_t fd, short what, void *arg)
 void ctrl_rebalance_start(struct controller *c)
 {
     KASSERT(CTRL_ON_LOOP(c));
-    if (c->rebalance_timer || !c->env.auto_leader_rebalance || c->env.leader_imbalance_check_ms <= 0)
+    if (c->rebalance_timer || !c->env.auto_leader_rebalance ||
+        c->env.leader_imbalance_check_ms <= 0)
         return;
     c->rebalance_timer = event_new(c->env.base, -1, EV_PERSIST, rebalance_cb, c);
     if (!c->rebalance_timer)

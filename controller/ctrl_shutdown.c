@@ -50,8 +50,7 @@ static bool replicates(const struct ctopic *t, int p, int32_t id)
 /* Moves everything away from sc->leaving (one pipelined batch of writes).
  * KERR_NONE, KERR_NOT_CONTROLLER when fenced, KERR_UNKNOWN_SERVER_ERROR
  * when out of memory. */
-static kerr_t move_all(struct controller *c, struct shutdown_ctx *sc,
-                       struct ctrl_changes *changes)
+static kerr_t move_all(struct controller *c, struct shutdown_ctx *sc, struct ctrl_changes *changes)
 {
     struct ctrl_changes todo = {0};
     bool ok = true;
@@ -61,9 +60,9 @@ static kerr_t move_all(struct controller *c, struct shutdown_ctx *sc,
             if (replicates(t, p, sc->leaving) && t->st[p].version != ZK_VERSION_NEW)
                 ok = ctrl_changes_add(&todo, t, p);
     }
-    kerr_t err = ok ? ctrl_update_partitions(c, todo.v, todo.n, shutdown_decide, sc, changes,
-                                             NULL, NULL)
-                    : KERR__NOMEM;
+    kerr_t err =
+        ok ? ctrl_update_partitions(c, todo.v, todo.n, shutdown_decide, sc, changes, NULL, NULL)
+           : KERR__NOMEM;
     ctrl_changes_destroy(&todo);
     return err == KERR__NOMEM ? KERR_UNKNOWN_SERVER_ERROR : err;
 }

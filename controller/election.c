@@ -41,8 +41,7 @@ static void live_isr(const struct zk_partition_state *cur, const int32_t *live, 
 }
 
 bool election_decide(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
-                     const int32_t *live, int n_live, bool unclean,
-                     struct zk_partition_state *out)
+                     const int32_t *live, int n_live, bool unclean, struct zk_partition_state *out)
 {
     *out = *cur;
     if (cur->version == ZK_VERSION_NEW) {
@@ -203,10 +202,9 @@ static int32_t first_replica(const int32_t *replicas, int rf, const struct zk_pa
     return -1;
 }
 
-bool election_unclean_request(const int32_t *replicas, int rf,
-                              const struct zk_partition_state *cur, const int32_t *live,
-                              int n_live, const int32_t *eligible, int n_eligible,
-                              struct zk_partition_state *out)
+bool election_unclean_request(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
+                              const int32_t *live, int n_live, const int32_t *eligible,
+                              int n_eligible, struct zk_partition_state *out)
 {
     *out = *cur;
     if (cur->version == ZK_VERSION_NEW ||

@@ -27,8 +27,7 @@ bool election_is_live(const int32_t *live, int n_live, int32_t id);
  * A new leader bumps leader_epoch. Returns true when *out differs from
  * cur and must be written (out->version = cur->version). */
 bool election_decide(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
-                     const int32_t *live, int n_live, bool unclean,
-                     struct zk_partition_state *out);
+                     const int32_t *live, int n_live, bool unclean, struct zk_partition_state *out);
 
 /* What the controller applies on every broker change (Kafka's ZooKeeper
  * mode: OfflinePartitionLeaderElection plus OfflineReplica handling):
@@ -79,9 +78,8 @@ bool election_preferred(const int32_t *replicas, int rf, const struct zk_partiti
  * with ISR = {it} (unclean). The leader epoch is bumped. With no live
  * replica at all nothing changes. Returns true when *out differs from cur
  * (out->version = cur->version). */
-bool election_unclean_request(const int32_t *replicas, int rf,
-                              const struct zk_partition_state *cur, const int32_t *live,
-                              int n_live, const int32_t *eligible, int n_eligible,
-                              struct zk_partition_state *out);
+bool election_unclean_request(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
+                              const int32_t *live, int n_live, const int32_t *eligible,
+                              int n_eligible, struct zk_partition_state *out);
 
 #endif

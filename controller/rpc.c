@@ -159,10 +159,7 @@ static bool enc_array_ok(struct rpc_arena *a, const void *items, int n)
 }
 
 /* protobuf-c only reads these pointers while packing. */
-static char *enc_str(const char *s)
-{
-    return (char *)(s ? s : "");
-}
+static char *enc_str(const char *s) { return (char *)(s ? s : ""); }
 
 static int32_t *enc_ints(struct rpc_arena *a, const int32_t *v, int n, size_t *n_out)
 {
@@ -223,10 +220,7 @@ static kerr_t dec_finish(struct rpc_arena *a, void *m, size_t size, struct rpc_m
 
 /* ---- API keys and framing ------------------------------------------------ */
 
-bool rpc_is_api_key(int api_key)
-{
-    return api_key_is_control(api_key);
-}
+bool rpc_is_api_key(int api_key) { return api_key_is_control(api_key); }
 
 const char *rpc_api_name(int api_key)
 {
@@ -308,7 +302,7 @@ enum rpc_kind {
 struct rpc_type;
 
 struct rpc_field {
-    const char *name;           /* member name == protobuf field name */
+    const char *name; /* member name == protobuf field name */
     enum rpc_kind kind;
     size_t off;                 /* offset of the member in the plain struct */
     size_t n_off;               /* RK_I32S, RK_MSGS: offset of the int count n_<name> */
@@ -325,20 +319,44 @@ struct rpc_type {
 };
 
 /* offsetof(S, m), failing to compile unless the member has `size` bytes. */
-#define RPC_OFF(S, m, size) \
+#define RPC_OFF(S, m, size)                                                                        \
     (offsetof(S, m) + 0 * sizeof(char[sizeof(((S *)0)->m) == (size) ? 1 : -1]))
-#define F_I32(S, m) {#m, RK_I32, RPC_OFF(S, m, 4), 0, NULL}
-#define F_I64(S, m) {#m, RK_I64, RPC_OFF(S, m, 8), 0, NULL}
-#define F_BOOL(S, m) {#m, RK_BOOL, RPC_OFF(S, m, sizeof(bool)), 0, NULL}
-#define F_ERR(S, m) {#m, RK_ERR, RPC_OFF(S, m, 2), 0, NULL}
-#define F_STR(S, m) {#m, RK_STR, RPC_OFF(S, m, sizeof(char *)), 0, NULL}
-#define F_I32S(S, m) \
-    {#m, RK_I32S, RPC_OFF(S, m, sizeof(int32_t *)), RPC_OFF(S, n_##m, sizeof(int)), NULL}
-#define F_MSGS(S, m, type) \
-    {#m, RK_MSGS, RPC_OFF(S, m, sizeof(void *)), RPC_OFF(S, n_##m, sizeof(int)), &type}
-#define RPC_PART(desc, S, fields) {&desc, sizeof(S), 0, ARRAY_LEN(fields), fields}
-#define RPC_MESSAGE(desc, S, fields) \
-    {&desc, sizeof(S), offsetof(S, mem), ARRAY_LEN(fields), fields}
+#define F_I32(S, m)                                                                                \
+    {                                                                                              \
+#m, RK_I32, RPC_OFF(S, m, 4), 0, NULL                                                      \
+    }
+#define F_I64(S, m)                                                                                \
+    {                                                                                              \
+#m, RK_I64, RPC_OFF(S, m, 8), 0, NULL                                                      \
+    }
+#define F_BOOL(S, m)                                                                               \
+    {                                                                                              \
+#m, RK_BOOL, RPC_OFF(S, m, sizeof(bool)), 0, NULL                                          \
+    }
+#define F_ERR(S, m)                                                                                \
+    {                                                                                              \
+#m, RK_ERR, RPC_OFF(S, m, 2), 0, NULL                                                      \
+    }
+#define F_STR(S, m)                                                                                \
+    {                                                                                              \
+#m, RK_STR, RPC_OFF(S, m, sizeof(char *)), 0, NULL                                         \
+    }
+#define F_I32S(S, m)                                                                               \
+    {                                                                                              \
+#m, RK_I32S, RPC_OFF(S, m, sizeof(int32_t *)), RPC_OFF(S, n_##m, sizeof(int)), NULL        \
+    }
+#define F_MSGS(S, m, type)                                                                         \
+    {                                                                                              \
+#m, RK_MSGS, RPC_OFF(S, m, sizeof(void *)), RPC_OFF(S, n_##m, sizeof(int)), &type          \
+    }
+#define RPC_PART(desc, S, fields)                                                                  \
+    {                                                                                              \
+        &desc, sizeof(S), 0, ARRAY_LEN(fields), fields                                             \
+    }
+#define RPC_MESSAGE(desc, S, fields)                                                               \
+    {                                                                                              \
+        &desc, sizeof(S), offsetof(S, mem), ARRAY_LEN(fields), fields                              \
+    }
 
 /* The protobuf field a table entry names; a table that names a field of
  * another type or one control.proto lacks is a bug found by any use. */
@@ -349,9 +367,9 @@ static const ProtobufCFieldDescriptor *field_desc(const struct rpc_type *t,
         protobuf_c_message_descriptor_get_field_by_name(t->pb, f->name);
     KASSERT(fd != NULL);
     static const ProtobufCType pb_type[] = {
-        [RK_I32] = PROTOBUF_C_TYPE_INT32, [RK_I64] = PROTOBUF_C_TYPE_INT64,
-        [RK_BOOL] = PROTOBUF_C_TYPE_BOOL, [RK_ERR] = PROTOBUF_C_TYPE_INT32,
-        [RK_STR] = PROTOBUF_C_TYPE_STRING, [RK_I32S] = PROTOBUF_C_TYPE_INT32,
+        [RK_I32] = PROTOBUF_C_TYPE_INT32,    [RK_I64] = PROTOBUF_C_TYPE_INT64,
+        [RK_BOOL] = PROTOBUF_C_TYPE_BOOL,    [RK_ERR] = PROTOBUF_C_TYPE_INT32,
+        [RK_STR] = PROTOBUF_C_TYPE_STRING,   [RK_I32S] = PROTOBUF_C_TYPE_INT32,
         [RK_MSGS] = PROTOBUF_C_TYPE_MESSAGE,
     };
     bool repeated = f->kind == RK_I32S || f->kind == RK_MSGS;
@@ -377,15 +395,25 @@ static ProtobufCMessage *enc_msg(struct rpc_arena *a, const struct rpc_type *t,
         const void *from = src + f->off;
         void *to = dst + fd->offset;
         switch (f->kind) {
-        case RK_I32: *(int32_t *)to = *(const int32_t *)from; break;
-        case RK_I64: *(int64_t *)to = *(const int64_t *)from; break;
-        case RK_BOOL: *(protobuf_c_boolean *)to = *(const bool *)from; break;
-        case RK_ERR: *(int32_t *)to = *(const int16_t *)from; break;
-        case RK_STR: *(char **)to = enc_str(*(const char *const *)from); break;
+        case RK_I32:
+            *(int32_t *)to = *(const int32_t *)from;
+            break;
+        case RK_I64:
+            *(int64_t *)to = *(const int64_t *)from;
+            break;
+        case RK_BOOL:
+            *(protobuf_c_boolean *)to = *(const bool *)from;
+            break;
+        case RK_ERR:
+            *(int32_t *)to = *(const int16_t *)from;
+            break;
+        case RK_STR:
+            *(char **)to = enc_str(*(const char *const *)from);
+            break;
         case RK_I32S:
-            *(int32_t **)to = enc_ints(a, *(const int32_t *const *)from,
-                                       *(const int *)(src + f->n_off),
-                                       (size_t *)(dst + fd->quantifier_offset));
+            *(int32_t **)to =
+                enc_ints(a, *(const int32_t *const *)from, *(const int *)(src + f->n_off),
+                         (size_t *)(dst + fd->quantifier_offset));
             break;
         case RK_MSGS: {
             int n = *(const int *)(src + f->n_off);
@@ -419,15 +447,25 @@ static void dec_msg(struct rpc_arena *a, const struct rpc_type *t, const Protobu
         const void *from = src + fd->offset;
         void *to = dst + f->off;
         switch (f->kind) {
-        case RK_I32: *(int32_t *)to = *(const int32_t *)from; break;
-        case RK_I64: *(int64_t *)to = *(const int64_t *)from; break;
-        case RK_BOOL: *(bool *)to = *(const protobuf_c_boolean *)from != 0; break;
-        case RK_ERR: *(int16_t *)to = dec_error_code(a, *(const int32_t *)from); break;
-        case RK_STR: *(const char **)to = arena_strdup(a, *(char *const *)from); break;
+        case RK_I32:
+            *(int32_t *)to = *(const int32_t *)from;
+            break;
+        case RK_I64:
+            *(int64_t *)to = *(const int64_t *)from;
+            break;
+        case RK_BOOL:
+            *(bool *)to = *(const protobuf_c_boolean *)from != 0;
+            break;
+        case RK_ERR:
+            *(int16_t *)to = dec_error_code(a, *(const int32_t *)from);
+            break;
+        case RK_STR:
+            *(const char **)to = arena_strdup(a, *(char *const *)from);
+            break;
         case RK_I32S:
-            *(const int32_t **)to = dec_ints(a, *(int32_t *const *)from,
-                                             *(const size_t *)(src + fd->quantifier_offset),
-                                             (int *)(dst + f->n_off));
+            *(const int32_t **)to =
+                dec_ints(a, *(int32_t *const *)from, *(const size_t *)(src + fd->quantifier_offset),
+                         (int *)(dst + f->n_off));
             break;
         case RK_MSGS: {
             int n = dec_count(a, *(const size_t *)(src + fd->quantifier_offset));
@@ -479,54 +517,64 @@ typedef struct rpc_isr_proposal PProposal;
 typedef struct rpc_isr_result PResult;
 
 static const struct rpc_field state_fields[] = {
-    F_STR(PState, topic),     F_I32(PState, partition),       F_I32(PState, leader),
-    F_I32(PState, leader_epoch), F_I32S(PState, isr),         F_I32S(PState, replicas),
+    F_STR(PState, topic),           F_I32(PState, partition), F_I32(PState, leader),
+    F_I32(PState, leader_epoch),    F_I32S(PState, isr),      F_I32S(PState, replicas),
     F_I32(PState, partition_epoch), F_BOOL(PState, is_new),
 };
 static const struct rpc_type state_type =
     RPC_PART(gregor__control__partition_leader_state__descriptor, PState, state_fields);
 
 static const struct rpc_field leader_fields[] = {
-    F_I32(PLeader, id), F_STR(PLeader, host), F_I32(PLeader, port),
+    F_I32(PLeader, id),
+    F_STR(PLeader, host),
+    F_I32(PLeader, port),
 };
 static const struct rpc_type leader_type =
     RPC_PART(gregor__control__live_leader__descriptor, PLeader, leader_fields);
 
 static const struct rpc_field part_err_fields[] = {
-    F_STR(PPartErr, topic), F_I32(PPartErr, partition), F_ERR(PPartErr, error_code),
+    F_STR(PPartErr, topic),
+    F_I32(PPartErr, partition),
+    F_ERR(PPartErr, error_code),
 };
 static const struct rpc_type part_err_type =
     RPC_PART(gregor__control__partition_error__descriptor, PPartErr, part_err_fields);
 
 static const struct rpc_field tp_fields[] = {
-    F_STR(PTp, topic), F_I32(PTp, partition), F_I32(PTp, leader_epoch),
+    F_STR(PTp, topic),
+    F_I32(PTp, partition),
+    F_I32(PTp, leader_epoch),
 };
 static const struct rpc_type tp_type =
     RPC_PART(gregor__control__topic_partition__descriptor, PTp, tp_fields);
 
 static const struct rpc_field endpoint_fields[] = {
-    F_STR(PEndpoint, listener), F_STR(PEndpoint, host), F_I32(PEndpoint, port),
+    F_STR(PEndpoint, listener),
+    F_STR(PEndpoint, host),
+    F_I32(PEndpoint, port),
     F_STR(PEndpoint, security_protocol),
 };
 static const struct rpc_type endpoint_type =
     RPC_PART(gregor__control__endpoint__descriptor, PEndpoint, endpoint_fields);
 
 static const struct rpc_field broker_fields[] = {
-    F_I32(PBroker, id), F_STR(PBroker, rack), F_MSGS(PBroker, endpoints, endpoint_type),
+    F_I32(PBroker, id),
+    F_STR(PBroker, rack),
+    F_MSGS(PBroker, endpoints, endpoint_type),
 };
 static const struct rpc_type broker_type =
     RPC_PART(gregor__control__live_broker__descriptor, PBroker, broker_fields);
 
 static const struct rpc_field proposal_fields[] = {
-    F_STR(PProposal, topic), F_I32(PProposal, partition), F_I32(PProposal, leader_epoch),
+    F_STR(PProposal, topic),    F_I32(PProposal, partition),       F_I32(PProposal, leader_epoch),
     F_I32S(PProposal, new_isr), F_I32(PProposal, partition_epoch),
 };
 static const struct rpc_type proposal_type =
     RPC_PART(gregor__control__alter_isr_partition__descriptor, PProposal, proposal_fields);
 
 static const struct rpc_field result_fields[] = {
-    F_STR(PResult, topic),   F_I32(PResult, partition),    F_ERR(PResult, error_code),
-    F_I32(PResult, leader),  F_I32(PResult, leader_epoch), F_I32S(PResult, isr),
+    F_STR(PResult, topic),           F_I32(PResult, partition),    F_ERR(PResult, error_code),
+    F_I32(PResult, leader),          F_I32(PResult, leader_epoch), F_I32S(PResult, isr),
     F_I32(PResult, partition_epoch),
 };
 static const struct rpc_type result_type =
@@ -544,62 +592,69 @@ typedef struct rpc_controlled_shutdown_req MCsReq;
 typedef struct rpc_controlled_shutdown_resp MCsResp;
 
 static const struct rpc_field lai_req_fields[] = {
-    F_I32(MLaiReq, controller_id), F_I32(MLaiReq, controller_epoch),
-    F_I64(MLaiReq, broker_epoch),  F_MSGS(MLaiReq, partitions, state_type),
+    F_I32(MLaiReq, controller_id),
+    F_I32(MLaiReq, controller_epoch),
+    F_I64(MLaiReq, broker_epoch),
+    F_MSGS(MLaiReq, partitions, state_type),
     F_MSGS(MLaiReq, live_leaders, leader_type),
 };
 static const struct rpc_field lai_resp_fields[] = {
-    F_ERR(MLaiResp, error_code), F_MSGS(MLaiResp, partition_errors, part_err_type),
+    F_ERR(MLaiResp, error_code),
+    F_MSGS(MLaiResp, partition_errors, part_err_type),
 };
 static const struct rpc_field um_req_fields[] = {
-    F_I32(MUmReq, controller_id), F_I32(MUmReq, controller_epoch),
-    F_I64(MUmReq, broker_epoch),  F_MSGS(MUmReq, partitions, state_type),
+    F_I32(MUmReq, controller_id),         F_I32(MUmReq, controller_epoch),
+    F_I64(MUmReq, broker_epoch),          F_MSGS(MUmReq, partitions, state_type),
     F_MSGS(MUmReq, brokers, broker_type),
 };
 static const struct rpc_field um_resp_fields[] = {
     F_ERR(MUmResp, error_code),
 };
 static const struct rpc_field sr_req_fields[] = {
-    F_I32(MSrReq, controller_id), F_I32(MSrReq, controller_epoch),
-    F_I64(MSrReq, broker_epoch),  F_BOOL(MSrReq, delete_partitions),
+    F_I32(MSrReq, controller_id),        F_I32(MSrReq, controller_epoch),
+    F_I64(MSrReq, broker_epoch),         F_BOOL(MSrReq, delete_partitions),
     F_MSGS(MSrReq, partitions, tp_type),
 };
 static const struct rpc_field sr_resp_fields[] = {
-    F_ERR(MSrResp, error_code), F_MSGS(MSrResp, partition_errors, part_err_type),
+    F_ERR(MSrResp, error_code),
+    F_MSGS(MSrResp, partition_errors, part_err_type),
 };
 static const struct rpc_field ai_req_fields[] = {
-    F_I32(MAiReq, broker_id), F_I64(MAiReq, broker_epoch),
+    F_I32(MAiReq, broker_id),
+    F_I64(MAiReq, broker_epoch),
     F_MSGS(MAiReq, partitions, proposal_type),
 };
 static const struct rpc_field ai_resp_fields[] = {
-    F_ERR(MAiResp, error_code), F_MSGS(MAiResp, partitions, result_type),
+    F_ERR(MAiResp, error_code),
+    F_MSGS(MAiResp, partitions, result_type),
 };
 static const struct rpc_field cs_req_fields[] = {
-    F_I32(MCsReq, broker_id), F_I64(MCsReq, broker_epoch),
+    F_I32(MCsReq, broker_id),
+    F_I64(MCsReq, broker_epoch),
 };
 static const struct rpc_field cs_resp_fields[] = {
-    F_ERR(MCsResp, error_code), F_MSGS(MCsResp, remaining, tp_type),
+    F_ERR(MCsResp, error_code),
+    F_MSGS(MCsResp, remaining, tp_type),
 };
 
 /* ---- messages: the public functions of rpc.h ------------------------------ */
 
 /* Defines rpc_<name>_encode/_decode/_destroy for struct rpc_<name>, whose
  * protobuf message is `desc` and whose fields are listed in `fields`. */
-#define RPC_MESSAGE_FUNCS(name, desc, fields)                                           \
-    static const struct rpc_type name##_type =                                          \
-        RPC_MESSAGE(desc, struct rpc_##name, fields);                                   \
-    kerr_t rpc_##name##_encode(const struct rpc_##name *m, struct kbuf *out)            \
-    {                                                                                   \
-        return rpc_encode(&name##_type, m, out);                                        \
-    }                                                                                   \
-    kerr_t rpc_##name##_decode(const uint8_t *p, size_t len, struct rpc_##name *m)      \
-    {                                                                                   \
-        return rpc_decode(&name##_type, p, len, m);                                     \
-    }                                                                                   \
-    void rpc_##name##_destroy(struct rpc_##name *m)                                     \
-    {                                                                                   \
-        rpc_mem_free(m->mem);                                                           \
-        memset(m, 0, sizeof(*m));                                                       \
+#define RPC_MESSAGE_FUNCS(name, desc, fields)                                                      \
+    static const struct rpc_type name##_type = RPC_MESSAGE(desc, struct rpc_##name, fields);       \
+    kerr_t rpc_##name##_encode(const struct rpc_##name *m, struct kbuf *out)                       \
+    {                                                                                              \
+        return rpc_encode(&name##_type, m, out);                                                   \
+    }                                                                                              \
+    kerr_t rpc_##name##_decode(const uint8_t *p, size_t len, struct rpc_##name *m)                 \
+    {                                                                                              \
+        return rpc_decode(&name##_type, p, len, m);                                                \
+    }                                                                                              \
+    void rpc_##name##_destroy(struct rpc_##name *m)                                                \
+    {                                                                                              \
+        rpc_mem_free(m->mem);                                                                      \
+        memset(m, 0, sizeof(*m));                                                                  \
     }
 
 RPC_MESSAGE_FUNCS(leader_and_isr_req, gregor__control__leader_and_isr_request__descriptor,
@@ -615,9 +670,8 @@ RPC_MESSAGE_FUNCS(stop_replica_req, gregor__control__stop_replica_request__descr
 RPC_MESSAGE_FUNCS(stop_replica_resp, gregor__control__stop_replica_response__descriptor,
                   sr_resp_fields)
 RPC_MESSAGE_FUNCS(alter_isr_req, gregor__control__alter_isr_request__descriptor, ai_req_fields)
-RPC_MESSAGE_FUNCS(alter_isr_resp, gregor__control__alter_isr_response__descriptor,
-                  ai_resp_fields)
-RPC_MESSAGE_FUNCS(controlled_shutdown_req,
-                  gregor__control__controlled_shutdown_request__descriptor, cs_req_fields)
+RPC_MESSAGE_FUNCS(alter_isr_resp, gregor__control__alter_isr_response__descriptor, ai_resp_fields)
+RPC_MESSAGE_FUNCS(controlled_shutdown_req, gregor__control__controlled_shutdown_request__descriptor,
+                  cs_req_fields)
 RPC_MESSAGE_FUNCS(controlled_shutdown_resp,
                   gregor__control__controlled_shutdown_response__descriptor, cs_resp_fields)

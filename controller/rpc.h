@@ -50,8 +50,8 @@
 
 /* The private API keys RPC_LEADER_AND_ISR .. RPC_CONTROLLED_SHUTDOWN
  * (10000-10004) are listed with the Kafka keys in common/api_keys.h. */
-#define RPC_API_VERSION 0            /* the only version of every key */
-#define RPC_MAX_FRAME (100u << 20)   /* bytes after the size prefix */
+#define RPC_API_VERSION 0          /* the only version of every key */
+#define RPC_MAX_FRAME (100u << 20) /* bytes after the size prefix */
 
 /* True for the five private keys. */
 bool rpc_is_api_key(int api_key);
@@ -67,8 +67,7 @@ const char *rpc_api_name(int api_key);
 kerr_t rpc_request_frame(struct kbuf *out, int16_t api_key, int32_t correlation_id,
                          const char *client_id, const void *body, size_t len);
 /* Appends a whole response frame (size prefix, correlation id, body). */
-kerr_t rpc_response_frame(struct kbuf *out, int32_t correlation_id,
-                          const void *body, size_t len);
+kerr_t rpc_response_frame(struct kbuf *out, int32_t correlation_id, const void *body, size_t len);
 /* Looks at the first avail buffered bytes of a stream: KERR__AGAIN until the
  * size prefix and the whole frame are there, KERR__CORRUPT if the size is
  * < 0 or > max; else KERR_NONE with *frame_len = the bytes after the prefix. */
@@ -90,7 +89,7 @@ struct rpc_mem; /* decoder-owned allocation chain; opaque */
 struct rpc_partition_state {
     const char *topic;
     int32_t partition;
-    int32_t leader;          /* -1: no leader */
+    int32_t leader; /* -1: no leader */
     int32_t leader_epoch;
     int n_isr;
     const int32_t *isr;
@@ -245,19 +244,23 @@ struct rpc_controlled_shutdown_resp {
  * + <name>, and a `struct rpc_mem *mem`), its field table and one
  * RPC_MESSAGE_FUNCS() line in rpc.c, and these three prototypes. */
 kerr_t rpc_leader_and_isr_req_encode(const struct rpc_leader_and_isr_req *m, struct kbuf *out);
-kerr_t rpc_leader_and_isr_req_decode(const uint8_t *p, size_t len, struct rpc_leader_and_isr_req *m);
+kerr_t rpc_leader_and_isr_req_decode(const uint8_t *p, size_t len,
+                                     struct rpc_leader_and_isr_req *m);
 void rpc_leader_and_isr_req_destroy(struct rpc_leader_and_isr_req *m);
 
 kerr_t rpc_leader_and_isr_resp_encode(const struct rpc_leader_and_isr_resp *m, struct kbuf *out);
-kerr_t rpc_leader_and_isr_resp_decode(const uint8_t *p, size_t len, struct rpc_leader_and_isr_resp *m);
+kerr_t rpc_leader_and_isr_resp_decode(const uint8_t *p, size_t len,
+                                      struct rpc_leader_and_isr_resp *m);
 void rpc_leader_and_isr_resp_destroy(struct rpc_leader_and_isr_resp *m);
 
 kerr_t rpc_update_metadata_req_encode(const struct rpc_update_metadata_req *m, struct kbuf *out);
-kerr_t rpc_update_metadata_req_decode(const uint8_t *p, size_t len, struct rpc_update_metadata_req *m);
+kerr_t rpc_update_metadata_req_decode(const uint8_t *p, size_t len,
+                                      struct rpc_update_metadata_req *m);
 void rpc_update_metadata_req_destroy(struct rpc_update_metadata_req *m);
 
 kerr_t rpc_update_metadata_resp_encode(const struct rpc_update_metadata_resp *m, struct kbuf *out);
-kerr_t rpc_update_metadata_resp_decode(const uint8_t *p, size_t len, struct rpc_update_metadata_resp *m);
+kerr_t rpc_update_metadata_resp_decode(const uint8_t *p, size_t len,
+                                       struct rpc_update_metadata_resp *m);
 void rpc_update_metadata_resp_destroy(struct rpc_update_metadata_resp *m);
 
 kerr_t rpc_stop_replica_req_encode(const struct rpc_stop_replica_req *m, struct kbuf *out);
@@ -276,12 +279,16 @@ kerr_t rpc_alter_isr_resp_encode(const struct rpc_alter_isr_resp *m, struct kbuf
 kerr_t rpc_alter_isr_resp_decode(const uint8_t *p, size_t len, struct rpc_alter_isr_resp *m);
 void rpc_alter_isr_resp_destroy(struct rpc_alter_isr_resp *m);
 
-kerr_t rpc_controlled_shutdown_req_encode(const struct rpc_controlled_shutdown_req *m, struct kbuf *out);
-kerr_t rpc_controlled_shutdown_req_decode(const uint8_t *p, size_t len, struct rpc_controlled_shutdown_req *m);
+kerr_t rpc_controlled_shutdown_req_encode(const struct rpc_controlled_shutdown_req *m,
+                                          struct kbuf *out);
+kerr_t rpc_controlled_shutdown_req_decode(const uint8_t *p, size_t len,
+                                          struct rpc_controlled_shutdown_req *m);
 void rpc_controlled_shutdown_req_destroy(struct rpc_controlled_shutdown_req *m);
 
-kerr_t rpc_controlled_shutdown_resp_encode(const struct rpc_controlled_shutdown_resp *m, struct kbuf *out);
-kerr_t rpc_controlled_shutdown_resp_decode(const uint8_t *p, size_t len, struct rpc_controlled_shutdown_resp *m);
+kerr_t rpc_controlled_shutdown_resp_encode(const struct rpc_controlled_shutdown_resp *m,
+                                           struct kbuf *out);
+kerr_t rpc_controlled_shutdown_resp_decode(const uint8_t *p, size_t len,
+                                           struct rpc_controlled_shutdown_resp *m);
 void rpc_controlled_shutdown_resp_destroy(struct rpc_controlled_shutdown_resp *m);
 
 #endif

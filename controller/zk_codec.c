@@ -249,8 +249,8 @@ kerr_t zk_codec_config_decode(const uint8_t *d, size_t len, struct zk_topic *t)
     if (m == NULL)
         return KERR__CORRUPT;
     size_t nc = m->n_configs;
-    char (*keys)[128] = calloc(nc ? nc : 1, sizeof(*keys));
-    char (*vals)[256] = calloc(nc ? nc : 1, sizeof(*vals));
+    char(*keys)[128] = calloc(nc ? nc : 1, sizeof(*keys));
+    char(*vals)[256] = calloc(nc ? nc : 1, sizeof(*vals));
     kerr_t err = KERR__NOMEM;
     if (keys == NULL || vals == NULL)
         goto out_free;
@@ -313,8 +313,8 @@ out_free:
 
 /* ---- ControllerInfo / ControllerEpoch ----------------------------------- */
 
-kerr_t zk_codec_controller_encode(int32_t broker_id, int64_t timestamp_ms,
-                                  uint8_t **out, size_t *len)
+kerr_t zk_codec_controller_encode(int32_t broker_id, int64_t timestamp_ms, uint8_t **out,
+                                  size_t *len)
 {
     Gregor__Zk__ControllerInfo m = GREGOR__ZK__CONTROLLER_INFO__INIT;
     m.broker_id = broker_id;
@@ -351,8 +351,7 @@ kerr_t zk_codec_epoch_decode(const uint8_t *d, size_t len, int32_t *epoch)
 
 /* ---- ConfigChange ------------------------------------------------------- */
 
-kerr_t zk_codec_config_change_encode(const struct zk_config_change *c, uint8_t **out,
-                                     size_t *len)
+kerr_t zk_codec_config_change_encode(const struct zk_config_change *c, uint8_t **out, size_t *len)
 {
     Gregor__Zk__ConfigChange m = GREGOR__ZK__CONFIG_CHANGE__INIT;
     m.entity_type = (char *)c->entity_type;

@@ -38,16 +38,15 @@ kerr_t zk_codec_state_encode(const struct zk_partition_state *st, uint8_t **out,
 /* st->version is left untouched. */
 kerr_t zk_codec_state_decode(const uint8_t *d, size_t len, struct zk_partition_state *st);
 
-kerr_t zk_codec_controller_encode(int32_t broker_id, int64_t timestamp_ms,
-                                  uint8_t **out, size_t *len);
+kerr_t zk_codec_controller_encode(int32_t broker_id, int64_t timestamp_ms, uint8_t **out,
+                                  size_t *len);
 kerr_t zk_codec_controller_decode(const uint8_t *d, size_t len, int32_t *broker_id);
 
 kerr_t zk_codec_epoch_encode(int32_t epoch, uint8_t **out, size_t *len);
 kerr_t zk_codec_epoch_decode(const uint8_t *d, size_t len, int32_t *epoch);
 
 /* The entity fields of c (seq is the znode name's, not the payload's). */
-kerr_t zk_codec_config_change_encode(const struct zk_config_change *c, uint8_t **out,
-                                     size_t *len);
+kerr_t zk_codec_config_change_encode(const struct zk_config_change *c, uint8_t **out, size_t *len);
 kerr_t zk_codec_config_change_decode(const uint8_t *d, size_t len, struct zk_config_change *c);
 
 #endif

@@ -63,8 +63,8 @@
 static pthread_mutex_t zs_log_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct zs_log_site {
     char site[64];
-    int64_t last_ms;     /* when a line from this site was last printed */
-    int suppressed;      /* lines dropped since */
+    int64_t last_ms;          /* when a line from this site was last printed */
+    int suppressed;           /* lines dropped since */
 } zs_log_sites[ZS_LOG_SITES]; /* guarded by zs_log_lock */
 
 /* Returns false if this line should be dropped; else *suppressed is the
@@ -90,8 +90,9 @@ static bool zs_log_admit(const char *site, size_t site_len, int *suppressed)
         slot->suppressed++;
         admit = false;
     } else {
-        *suppressed = slot->site[site_len] == '\0' &&
-                      strncmp(slot->site, site, site_len) == 0 ? slot->suppressed : 0;
+        *suppressed = slot->site[site_len] == '\0' && strncmp(slot->site, site, site_len) == 0
+                          ? slot->suppressed
+                          : 0;
         memcpy(slot->site, site, site_len);
         slot->site[site_len] = '\0';
         slot->last_ms = now;
@@ -106,9 +107,14 @@ static bool zs_log_admit(const char *site, size_t site_len, int *suppressed)
  * any thread (say is thread-safe). */
 static void zs_log_cb(const char *msg)
 {
-    static const struct { const char *tag; enum say_level lvl; } tags[] = {
-        {"ZOO_ERROR@", SAY_ERROR}, {"ZOO_WARN@", SAY_WARN},
-        {"ZOO_INFO@", SAY_INFO}, {"ZOO_DEBUG@", SAY_DEBUG},
+    static const struct {
+        const char *tag;
+        enum say_level lvl;
+    } tags[] = {
+        {"ZOO_ERROR@", SAY_ERROR},
+        {"ZOO_WARN@", SAY_WARN},
+        {"ZOO_INFO@", SAY_INFO},
+        {"ZOO_DEBUG@", SAY_DEBUG},
     };
     enum say_level lvl = SAY_WARN;
     const char *text = msg;
@@ -127,8 +133,7 @@ static void zs_log_cb(const char *msg)
         return;
     size_t len = strcspn(text, "\r\n");
     if (suppressed > 0)
-        say_log(lvl, "zk", "client %.*s (suppressed=%d similar lines)", (int)len, text,
-                suppressed);
+        say_log(lvl, "zk", "client %.*s (suppressed=%d similar lines)", (int)len, text, suppressed);
     else
         say_log(lvl, "zk", "client %.*s", (int)len, text);
 }
@@ -279,8 +284,8 @@ kerr_t zs_err(int rc, const char *op, const char *path)
 }
 
 /* Opens a handle and waits for its session. Returns new, or NULL. */
-static zhandle_t *zs_handle_open(const char *connect, int timeout_ms, watcher_fn fn,
-                                 void *ctx, struct zs_sess *s, const clientid_t *cid)
+static zhandle_t *zs_handle_open(const char *connect, int timeout_ms, watcher_fn fn, void *ctx,
+                                 struct zs_sess *s, const clientid_t *cid)
 {
     pthread_mutex_lock(&s->lock);
     s->zstate = 0;
@@ -293,7 +298,9 @@ static zhandle_t *zs_handle_open(const char *connect, int timeout_ms, watcher_fn
     int st = zs_sess_wait(s, timeout_ms, false);
     if (st != ZOO_CONNECTED_STATE) {
         say_warn("zk", "no session connect=%s state=%s", connect,
-                 st == 0 ? "timeout" : st == ZOO_EXPIRED_SESSION_STATE ? "expired" : "auth_failed");
+                 st == 0                           ? "timeout"
+                 : st == ZOO_EXPIRED_SESSION_STATE ? "expired"
+                                                   : "auth_failed");
         zookeeper_close(zh);
         return NULL;
     }
@@ -467,8 +474,8 @@ out_free:
     return err;
 }
 
-struct zk_store *zk_store_open(const char *connect, int session_timeout_ms,
-                               char *err, size_t errlen)
+struct zk_store *zk_store_open(const char *connect, int session_timeout_ms, char *err,
+                               size_t errlen)
 {
     if (connect == NULL || connect[0] == '\0' || session_timeout_ms <= 0) {
         snprintf(err, errlen, "invalid ZooKeeper connect string or session timeout");
@@ -491,12 +498,12 @@ struct zk_store *zk_store_open(const char *connect, int session_timeout_ms,
     }
     zs->zh = zs_handle_open(connect, session_timeout_ms, zs_watcher, zs, &zs->sess, NULL);
     if (zs->zh == NULL) {
-        snprintf(err, errlen, "cannot connect to ZooKeeper at %s within %d ms",
-                 connect, session_timeout_ms);
+        snprintf(err, errlen, "cannot connect to ZooKeeper at %s within %d ms", connect,
+                 session_timeout_ms);
         goto out_free;
     }
-    say_info("zk", "session established connect=%s session=0x%" PRIx64 " timeout_ms=%d",
-             connect, (uint64_t)zoo_client_id(zs->zh)->client_id, zoo_recv_timeout(zs->zh));
+    say_info("zk", "session established connect=%s session=0x%" PRIx64 " timeout_ms=%d", connect,
+             (uint64_t)zoo_client_id(zs->zh)->client_id, zoo_recv_timeout(zs->zh));
     return zs;
 out_free:
     zk_store_close(zs);
@@ -565,8 +572,7 @@ kerr_t zk_store_reconnect(struct zk_store *zs)
 {
     pthread_mutex_lock(&zs->op_lock);
     zs_drop_handle(zs);
-    zs->zh = zs_handle_open(zs->connect, zs->session_timeout_ms, zs_watcher, zs,
-                            &zs->sess, NULL);
+    zs->zh = zs_handle_open(zs->connect, zs->session_timeout_ms, zs_watcher, zs, &zs->sess, NULL);
     kerr_t err = KERR__ZK;
     if (zs->zh != NULL) {
         say_info("zk", "new session established session=0x%" PRIx64,
@@ -596,8 +602,8 @@ kerr_t zk_store_expire_session_for_test(struct zk_store *zs)
      * second one closes it (then the close is not sent). Check and retry. */
     err = KERR__ZK;
     for (int tries = 0; tries < ZS_RETRIES && err != KERR_NONE; tries++) {
-        zhandle_t *zh2 = zs_handle_open(zs->connect, zs->session_timeout_ms, zs_aux_watcher,
-                                        &s, &s, &cid);
+        zhandle_t *zh2 =
+            zs_handle_open(zs->connect, zs->session_timeout_ms, zs_aux_watcher, &s, &s, &cid);
         if (zh2 != NULL)
             zookeeper_close(zh2); /* sends closeSession: the server ends the session */
         if (zs_sess_wait(&zs->sess, 3000, true) == ZOO_EXPIRED_SESSION_STATE)
@@ -612,9 +618,9 @@ kerr_t zk_store_expire_session_for_test(struct zk_store *zs)
 kerr_t zk_store_ensure_paths(struct zk_store *zs)
 {
     static const char *const paths[] = {
-        "/brokers", "/brokers/ids", "/brokers/topics", "/config", "/config/topics",
-        ZK_PATH_CONFIG_CHANGES,
-        "/admin", "/admin/delete_topics", "/cluster",
+        "/brokers", "/brokers/ids",         "/brokers/topics",
+        "/config",  "/config/topics",       ZK_PATH_CONFIG_CHANGES,
+        "/admin",   "/admin/delete_topics", "/cluster",
     };
     kerr_t err = zs_enter(zs);
     if (err != KERR_NONE)
@@ -628,8 +634,7 @@ kerr_t zk_store_ensure_paths(struct zk_store *zs)
  * the form Kafka uses for cluster ids. out has room for 23 bytes. */
 static kerr_t zs_random_id(char out[23])
 {
-    static const char b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     uint8_t b[18] = {0};
     if (getrandom(b, 16, 0) != 16) {
         say_syserror("zk", "getrandom failed");
@@ -655,8 +660,8 @@ static int zs_cluster_id_create(zhandle_t *zh, char id[23])
         return ZSYSTEMERROR;
     int rc = zs_create_empty(zh, "/cluster");
     if (rc == ZOK)
-        rc = zoo_create(zh, "/cluster/id", (const char *)data, (int)len,
-                        &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        rc = zoo_create(zh, "/cluster/id", (const char *)data, (int)len, &ZOO_OPEN_ACL_UNSAFE, 0,
+                        NULL, 0);
     free(data);
     return rc;
 }
@@ -722,19 +727,22 @@ static kerr_t zs_register_conflict(struct zk_store *zs, const char *path,
     free(data);
     if (derr == KERR_NONE && reg->directory_id[0] != '\0' &&
         strcmp(old.directory_id, reg->directory_id) == 0) {
-        say_warn("zk", "replacing stale registration broker=%d old_pid=%d old_hostname=%s "
-                 "directory_id=%s", reg->id, old.pid, old.hostname, old.directory_id);
+        say_warn("zk",
+                 "replacing stale registration broker=%d old_pid=%d old_hostname=%s "
+                 "directory_id=%s",
+                 reg->id, old.pid, old.hostname, old.directory_id);
         rc = zoo_delete(zs->zh, path, st.version);
         if (rc == ZOK || rc == ZNONODE || rc == ZBADVERSION)
             return KERR__AGAIN;
         return zs_err(rc, "delete", path);
     }
     if (err != NULL)
-        snprintf(err, errlen, "broker id %d is already registered by another live broker: "
+        snprintf(err, errlen,
+                 "broker id %d is already registered by another live broker: "
                  "host=%s port=%d pid=%d hostname=%s directory_id=%s%s",
                  reg->id, old.n_endpoints > 0 ? old.ep[0].host : "?",
-                 old.n_endpoints > 0 ? old.ep[0].port : -1, old.pid, old.hostname,
-                 old.directory_id, derr != KERR_NONE ? " (unreadable registration)" : "");
+                 old.n_endpoints > 0 ? old.ep[0].port : -1, old.pid, old.hostname, old.directory_id,
+                 derr != KERR_NONE ? " (unreadable registration)" : "");
     return KERR__EXISTS;
 }
 
@@ -839,10 +847,7 @@ kerr_t zk_store_list_brokers(struct zk_store *zs, struct zk_broker_reg **regs, i
 
 /* Kafka's rule (common/names.c). Also keeps names safe to put in a znode
  * path. */
-bool zs_topic_name_ok(const char *name)
-{
-    return topic_name_legal_z(name);
-}
+bool zs_topic_name_ok(const char *name) { return topic_name_legal_z(name); }
 
 static bool zs_topic_shape_ok(const struct zk_topic *t)
 {
@@ -854,8 +859,8 @@ static bool zs_topic_shape_ok(const struct zk_topic *t)
 /* One attempt at the create transaction: config (create or set on its
  * version) + assignment (create). Returns KERR__AGAIN to retry. */
 static kerr_t zs_topic_create_once(struct zk_store *zs, const char *tpath, const char *cpath,
-                                   const uint8_t *asg, size_t asg_len,
-                                   const uint8_t *cfg, size_t cfg_len)
+                                   const uint8_t *asg, size_t asg_len, const uint8_t *cfg,
+                                   size_t cfg_len)
 {
     struct Stat st, cst, sst; /* sst: the library writes a set's stat there */
     zoo_op_t ops[2];
@@ -871,12 +876,12 @@ static kerr_t zs_topic_create_once(struct zk_store *zs, const char *tpath, const
     if (rc == ZOK) /* left over from an interrupted create or delete: replace it */
         zoo_set_op_init(&ops[0], cpath, (const char *)cfg, (int)cfg_len, cst.version, &sst);
     else if (rc == ZNONODE)
-        zoo_create_op_init(&ops[0], cpath, (const char *)cfg, (int)cfg_len,
-                           &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        zoo_create_op_init(&ops[0], cpath, (const char *)cfg, (int)cfg_len, &ZOO_OPEN_ACL_UNSAFE, 0,
+                           NULL, 0);
     else
         return zs_err(rc, "exists", cpath);
-    zoo_create_op_init(&ops[1], tpath, (const char *)asg, (int)asg_len,
-                       &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    zoo_create_op_init(&ops[1], tpath, (const char *)asg, (int)asg_len, &ZOO_OPEN_ACL_UNSAFE, 0,
+                       NULL, 0);
     rc = zoo_multi(zs->zh, 2, ops, res);
     if (rc == ZOK)
         return KERR_NONE;
@@ -914,8 +919,8 @@ kerr_t zk_store_topic_create(struct zk_store *zs, const struct zk_topic *t)
     if (err == KERR__AGAIN)
         err = KERR__ZK;
     if (err == KERR_NONE)
-        say_info("zk", "topic created topic=%s partitions=%d replication_factor=%d",
-                 t->name, t->n_partitions, t->replication_factor);
+        say_info("zk", "topic created topic=%s partitions=%d replication_factor=%d", t->name,
+                 t->n_partitions, t->replication_factor);
     zs_leave(zs, err);
 out_free:
     free(asg);
@@ -999,8 +1004,9 @@ kerr_t zk_store_topic_assignment_set(struct zk_store *zs, const struct zk_topic 
     snprintf(path, sizeof(path), "/brokers/topics/%s", t->name);
     err = zs_enter(zs);
     if (err == KERR_NONE)
-        err = zs_leave(zs, zs_write_err(zs_write(zs, path, data, len, t->assignment_version,
-                                                 true, &nv), path));
+        err = zs_leave(
+            zs,
+            zs_write_err(zs_write(zs, path, data, len, t->assignment_version, true, &nv), path));
     free(data);
     return err;
 }
@@ -1281,8 +1287,9 @@ static kerr_t zs_elect_once(struct zk_store *zs, int32_t broker_id, int32_t *con
         say_info("zk", "elected controller broker=%d epoch=%d", broker_id, cur + 1);
     } else if (res[0].err == ZNODEEXISTS) {
         rc = zs_controller_read(zs->zh, controller_id, &cst);
-        err = rc == ZOK ? KERR__EXISTS : rc == ZNONODE ? KERR__AGAIN
-                                                        : zs_err(rc, "get", ZK_PATH_CONTROLLER);
+        err = rc == ZOK       ? KERR__EXISTS
+              : rc == ZNONODE ? KERR__AGAIN
+                              : zs_err(rc, "get", ZK_PATH_CONTROLLER);
     } else if (res[1].err == ZBADVERSION || res[1].err == ZNODEEXISTS) {
         err = KERR__AGAIN;
     } else {
@@ -1294,8 +1301,8 @@ out_free:
     return err;
 }
 
-kerr_t zk_store_controller_elect(struct zk_store *zs, int32_t broker_id,
-                                 int32_t *controller_id, int32_t *epoch)
+kerr_t zk_store_controller_elect(struct zk_store *zs, int32_t broker_id, int32_t *controller_id,
+                                 int32_t *epoch)
 {
     kerr_t err = zs_enter(zs);
     if (err != KERR_NONE)
@@ -1324,8 +1331,7 @@ kerr_t zk_store_controller_epoch_get(struct zk_store *zs, int32_t *epoch)
     if (err != KERR_NONE)
         return err;
     int rc = zs_epoch_read(zs->zh, epoch, &ver);
-    return zs_leave(zs, rc == ZMARSHALLINGERROR ? KERR__CORRUPT
-                                                : zs_err(rc, "get", ZS_EPOCH_PATH));
+    return zs_leave(zs, rc == ZMARSHALLINGERROR ? KERR__CORRUPT : zs_err(rc, "get", ZS_EPOCH_PATH));
 }
 
 kerr_t zk_store_controller_resign(struct zk_store *zs)
@@ -1344,8 +1350,9 @@ kerr_t zk_store_controller_resign(struct zk_store *zs)
         rc = ZOK; /* someone else's, unreadable: not ours to touch */
     if (rc == ZOK)
         say_info("zk", "controller resigned");
-    return zs_leave(zs, rc == ZNONODE || rc == ZBADVERSION ? KERR_NONE
-                                                           : zs_err(rc, "delete", ZK_PATH_CONTROLLER));
+    return zs_leave(zs, rc == ZNONODE || rc == ZBADVERSION
+                            ? KERR_NONE
+                            : zs_err(rc, "delete", ZK_PATH_CONTROLLER));
 }
 
 /* ---- watches ------------------------------------------------------------ */

@@ -47,15 +47,15 @@
 struct zk_store;
 
 /* Paths the watch functions accept (relative to the connect string's chroot). */
-#define ZK_PATH_BROKER_IDS    "/brokers/ids"
-#define ZK_PATH_TOPICS        "/brokers/topics"
+#define ZK_PATH_BROKER_IDS "/brokers/ids"
+#define ZK_PATH_TOPICS "/brokers/topics"
 #define ZK_PATH_DELETE_TOPICS "/admin/delete_topics"
-#define ZK_PATH_CONTROLLER    "/controller"
+#define ZK_PATH_CONTROLLER "/controller"
 #define ZK_PATH_CONTROLLER_EPOCH "/controller_epoch"
 
-#define ZK_VERSION_NEW   (-1)   /* a version meaning "the znode does not exist yet" */
+#define ZK_VERSION_NEW (-1) /* a version meaning "the znode does not exist yet" */
 #define ZK_MAX_ENDPOINTS 8
-#define ZK_MAX_ISR       16
+#define ZK_MAX_ISR 16
 
 /* ---- session ------------------------------------------------------------ */
 
@@ -76,8 +76,8 @@ typedef void (*zk_session_cb)(void *arg, enum zk_session_event event);
  * most session_timeout_ms. Routes ZooKeeper's log lines to say_*("zk") at
  * warn level. Returns new (free with zk_store_close()), or NULL with the
  * reason in err. Any thread except ZooKeeper's. */
-struct zk_store *zk_store_open(const char *connect, int session_timeout_ms,
-                               char *err, size_t errlen);
+struct zk_store *zk_store_open(const char *connect, int session_timeout_ms, char *err,
+                               size_t errlen);
 
 /* Closes the session at once (its ephemeral znodes vanish now, not after the
  * timeout) and frees zs. NULL is a no-op. Never from a zk callback. */
@@ -116,24 +116,24 @@ kerr_t zk_store_cluster_id(struct zk_store *zs, char *id, size_t n);
 /* ---- brokers ------------------------------------------------------------ */
 
 struct zk_endpoint {
-    char listener[32];  /* listener name, "PLAINTEXT" */
+    char listener[32]; /* listener name, "PLAINTEXT" */
     char host[256];
     int32_t port;
-    char protocol[32];  /* security protocol, "PLAINTEXT" */
+    char protocol[32]; /* security protocol, "PLAINTEXT" */
 };
 
 /* A broker registration: the payload of /brokers/ids/<id>. Plain value. */
 struct zk_broker_reg {
     int32_t id;
-    char rack[64];          /* "" if none */
-    char directory_id[64];  /* identity of the broker's log dir (under its flock) */
-    char hostname[256];     /* for operators' messages */
+    char rack[64];         /* "" if none */
+    char directory_id[64]; /* identity of the broker's log dir (under its flock) */
+    char hostname[256];    /* for operators' messages */
     int32_t pid;
     int64_t start_time_ms;
-    char version[32];       /* Gregor version */
+    char version[32]; /* Gregor version */
     int n_endpoints;
     struct zk_endpoint ep[ZK_MAX_ENDPOINTS];
-    int64_t epoch;          /* out only: czxid of the znode (the broker epoch) */
+    int64_t epoch; /* out only: czxid of the znode (the broker epoch) */
 };
 
 /* Registers the ephemeral /brokers/ids/<reg->id>. If that node exists:
@@ -162,13 +162,13 @@ struct zk_topic {
     char name[TOPIC_NAME_MAX_LEN + 1];
     int n_partitions;
     int replication_factor;
-    int32_t *replicas;              /* n_partitions * replication_factor, row-major;
+    int32_t *replicas; /* n_partitions * replication_factor, row-major;
                                        row p = replicas of partition p, preferred first */
     int n_configs;
     char (*config_keys)[128];
     char (*config_values)[256];
-    int32_t assignment_version;     /* ZooKeeper version of the assignment as read */
-    int32_t config_version;         /* same for the config; ZK_VERSION_NEW if none */
+    int32_t assignment_version; /* ZooKeeper version of the assignment as read */
+    int32_t config_version;     /* same for the config; ZK_VERSION_NEW if none */
 };
 
 /* Creates the topic's assignment and config znodes in one transaction.
@@ -219,13 +219,13 @@ void zk_names_free(char **names, int n);
 
 /* The payload of /brokers/topics/<t>/partitions/<p>/state. Plain value. */
 struct zk_partition_state {
-    int32_t leader;           /* -1: offline */
+    int32_t leader; /* -1: offline */
     int32_t leader_epoch;
     int32_t controller_epoch;
     int n_isr;
     int32_t isr[ZK_MAX_ISR];
-    int32_t version;          /* ZooKeeper version as read; ZK_VERSION_NEW to create */
-    int64_t mzxid;            /* zxid of its last write, as read (0: not read) */
+    int32_t version; /* ZooKeeper version as read; ZK_VERSION_NEW to create */
+    int64_t mzxid;   /* zxid of its last write, as read (0: not read) */
 };
 
 /* Reads a partition's state. KERR__NOENT if it has none yet (or no topic). */
@@ -254,17 +254,17 @@ kerr_t zk_store_partition_state_set(struct zk_store *zs, const char *topic, int 
  * gets KERR_NOT_CONTROLLER. Returns KERR_NONE when the batch was sent (look
  * at results), KERR__INVALID for bad arrays, KERR__NOMEM, or KERR__ZK when
  * there is no session (then every results[i] of a valid state says so). */
-kerr_t zk_store_partition_states_set_many(struct zk_store *zs, int n,
-                                          const char *const *topics, const int *parts,
-                                          struct zk_partition_state *states, kerr_t *results);
+kerr_t zk_store_partition_states_set_many(struct zk_store *zs, int n, const char *const *topics,
+                                          const int *parts, struct zk_partition_state *states,
+                                          kerr_t *results);
 
 /* The same as zk_store_partition_state_get() for each i < n, pipelined:
  * results[i] is KERR_NONE (states[i] filled with its version), KERR__NOENT
  * (no state yet, or no topic), KERR__CORRUPT, KERR__INVALID (bad name or
  * partition) or KERR__ZK. Returns like zk_store_partition_states_set_many(). */
-kerr_t zk_store_partition_states_get_many(struct zk_store *zs, int n,
-                                          const char *const *topics, const int *parts,
-                                          struct zk_partition_state *states, kerr_t *results);
+kerr_t zk_store_partition_states_get_many(struct zk_store *zs, int n, const char *const *topics,
+                                          const int *parts, struct zk_partition_state *states,
+                                          kerr_t *results);
 
 /* ---- controller --------------------------------------------------------- */
 
@@ -276,8 +276,8 @@ kerr_t zk_store_partition_states_get_many(struct zk_store *zs, int n,
  * the version we wrote, and fail with KERR_NOT_CONTROLLER once another
  * controller has been elected (a zombie controller cannot write).
  * KERR__EXISTS if another broker is controller: *controller_id = its id. */
-kerr_t zk_store_controller_elect(struct zk_store *zs, int32_t broker_id,
-                                 int32_t *controller_id, int32_t *epoch);
+kerr_t zk_store_controller_elect(struct zk_store *zs, int32_t broker_id, int32_t *controller_id,
+                                 int32_t *epoch);
 
 /* Reads /controller. KERR__NOENT when there is no active controller. */
 kerr_t zk_store_controller_get(struct zk_store *zs, int32_t *controller_id);
@@ -296,14 +296,14 @@ kerr_t zk_store_controller_resign(struct zk_store *zs);
 
 /* ---- config change notifications (Kafka's /config/changes) -------------- */
 
-#define ZK_PATH_CONFIG_CHANGES  "/config/changes"
+#define ZK_PATH_CONFIG_CHANGES "/config/changes"
 /* Notifications kept; the writer deletes older ones. A reader whose last
  * seen sequence number is older than the oldest kept re-reads everything. */
-#define ZK_CONFIG_CHANGES_KEEP  100
+#define ZK_CONFIG_CHANGES_KEEP 100
 
 struct zk_config_change {
-    int64_t seq;                              /* from the znode name */
-    char entity_type[16];                     /* "topics" */
+    int64_t seq;          /* from the znode name */
+    char entity_type[16]; /* "topics" */
     char entity_name[TOPIC_NAME_MAX_LEN + 1];
 };
 
@@ -323,10 +323,10 @@ kerr_t zk_store_config_changes_since(struct zk_store *zs, int64_t after,
 /* ---- watches ------------------------------------------------------------ */
 
 enum zk_watch_event {
-    ZK_WATCH_CREATED = 1,   /* the watched node was created */
-    ZK_WATCH_DELETED,       /* ... was deleted */
-    ZK_WATCH_CHANGED,       /* ... its data changed */
-    ZK_WATCH_CHILDREN,      /* its set of children changed */
+    ZK_WATCH_CREATED = 1, /* the watched node was created */
+    ZK_WATCH_DELETED,     /* ... was deleted */
+    ZK_WATCH_CHANGED,     /* ... its data changed */
+    ZK_WATCH_CHILDREN,    /* its set of children changed */
 };
 
 /* Called on the ZooKeeper completion thread with the watched path (valid

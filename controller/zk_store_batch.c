@@ -38,21 +38,21 @@ struct zsb {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int inflight;
-    int wake_at;                /* the waiter's target: signal at or below it; -1: none */
+    int wake_at; /* the waiter's target: signal at or below it; -1: none */
 };
 
 /* One partition's request (write or read) and its outcome. */
 struct zsb_item {
     struct zsb *b;
     char path[ZS_PATH_MAX];
-    uint8_t *data;              /* owned: the encoded state (writes) */
+    uint8_t *data; /* owned: the encoded state (writes) */
     size_t len;
-    struct zs_write_req w;      /* writes: ops and results, live until completion */
+    struct zs_write_req w;         /* writes: ops and results, live until completion */
     struct zk_partition_state *st; /* borrowed: reads fill it on the completion thread */
-    int rc;                     /* ZooKeeper rc of the request: set by its completion
+    int rc;                        /* ZooKeeper rc of the request: set by its completion
                                    (or by the sender when it could not be sent); read
                                    after zsb_wait(), whose lock orders the two threads */
-    kerr_t decoded;             /* reads: the payload's decode result */
+    kerr_t decoded;                /* reads: the payload's decode result */
 };
 
 static void zsb_init(struct zsb *b)
@@ -108,10 +108,7 @@ static void zsb_reserve(struct zsb *b)
 }
 
 /* Gives back a reservation whose request was not sent. */
-static void zsb_unreserve(struct zsb *b)
-{
-    zsb_count_down(b);
-}
+static void zsb_unreserve(struct zsb *b) { zsb_count_down(b); }
 
 static void zsb_ignore_done(int rc, const char *value, const void *data)
 {
@@ -222,15 +219,16 @@ static kerr_t zsb_write_result(const struct zsb_item *it, struct zk_partition_st
     if (rc == ZNODEEXISTS || rc == ZBADVERSION)
         return KERR__EXISTS;
     if (*logged)
-        return rc == ZS_RC_FENCED ? KERR_NOT_CONTROLLER
-                                  : rc == ZOPERATIONTIMEOUT ? KERR__TIMEOUT : KERR__ZK;
+        return rc == ZS_RC_FENCED        ? KERR_NOT_CONTROLLER
+               : rc == ZOPERATIONTIMEOUT ? KERR__TIMEOUT
+                                         : KERR__ZK;
     *logged = true;
     return zs_write_err(rc, it->path);
 }
 
-kerr_t zk_store_partition_states_set_many(struct zk_store *zs, int n,
-                                          const char *const *topics, const int *parts,
-                                          struct zk_partition_state *states, kerr_t *results)
+kerr_t zk_store_partition_states_set_many(struct zk_store *zs, int n, const char *const *topics,
+                                          const int *parts, struct zk_partition_state *states,
+                                          kerr_t *results)
 {
     if (n < 0 || (n > 0 && (!topics || !parts || !states || !results)))
         return KERR__INVALID;
@@ -279,9 +277,9 @@ static void zsb_send_reads(struct zk_store *zs, struct zsb *b, struct zsb_item *
     zsb_wait(b, 0);
 }
 
-kerr_t zk_store_partition_states_get_many(struct zk_store *zs, int n,
-                                          const char *const *topics, const int *parts,
-                                          struct zk_partition_state *states, kerr_t *results)
+kerr_t zk_store_partition_states_get_many(struct zk_store *zs, int n, const char *const *topics,
+                                          const int *parts, struct zk_partition_state *states,
+                                          kerr_t *results)
 {
     if (n < 0 || (n > 0 && (!topics || !parts || !states || !results)))
         return KERR__INVALID;
@@ -294,8 +292,8 @@ kerr_t zk_store_partition_states_get_many(struct zk_store *zs, int n,
         items[i].st = &states[i];
         results[i] = KERR__INVALID;
         if (zs_topic_name_ok(topics[i]) && parts[i] >= 0)
-            snprintf(items[i].path, sizeof(items[i].path),
-                     "/brokers/topics/%s/partitions/%d/state", topics[i], parts[i]);
+            snprintf(items[i].path, sizeof(items[i].path), "/brokers/topics/%s/partitions/%d/state",
+                     topics[i], parts[i]);
     }
     kerr_t err = zs_enter(zs);
     if (err == KERR_NONE) {

@@ -15,29 +15,29 @@
 #include "controller/zk_store.h"
 
 #define ZS_PATH_MAX 512
-#define ZS_RETRIES 5           /* bound on optimistic-concurrency retry loops */
-#define ZS_RC_FENCED (-10000)  /* our own rc: the controller-epoch check failed */
+#define ZS_RETRIES 5          /* bound on optimistic-concurrency retry loops */
+#define ZS_RC_FENCED (-10000) /* our own rc: the controller-epoch check failed */
 #define ZS_EPOCH_PATH "/controller_epoch"
 
 /* Session state shared with the ZooKeeper completion thread. */
 struct zs_sess {
     pthread_mutex_t lock;
-    pthread_cond_t cond;      /* signalled on every session state change */
-    int zstate;               /* last ZOO_*_STATE seen; 0 before the first */
+    pthread_cond_t cond; /* signalled on every session state change */
+    int zstate;          /* last ZOO_*_STATE seen; 0 before the first */
 };
 
 /* Created by zk_store_open(), freed by zk_store_close(). */
 struct zk_store {
-    pthread_mutex_t op_lock;  /* serialises API calls; guards zh and fence_version */
-    zhandle_t *zh;            /* NULL after a failed reconnect */
-    int32_t fence_version;    /* /controller_epoch version we wrote when last elected; -1
+    pthread_mutex_t op_lock; /* serialises API calls; guards zh and fence_version */
+    zhandle_t *zh;           /* NULL after a failed reconnect */
+    int32_t fence_version;   /* /controller_epoch version we wrote when last elected; -1
                                  if never or resigned. Kept across reconnects: a controller
                                  that lost its session stays fenced until it wins again. */
-    char *connect;            /* immutable after open */
-    int session_timeout_ms;   /* immutable after open */
+    char *connect;           /* immutable after open */
+    int session_timeout_ms;  /* immutable after open */
 
-    struct zs_sess sess;      /* the fields below are guarded by sess.lock too */
-    bool quiet;               /* closing a handle: drop its events */
+    struct zs_sess sess; /* the fields below are guarded by sess.lock too */
+    bool quiet;          /* closing a handle: drop its events */
     zk_session_cb session_cb;
     void *session_arg;
     struct {
@@ -51,9 +51,9 @@ struct zs_write_req {
     zoo_op_t ops[2];
     zoo_op_result_t res[2];
     struct Stat st;
-    int n;                    /* ops used */
-    int di;                   /* index of the data op */
-    int32_t version;          /* the version the write is conditional on */
+    int n;           /* ops used */
+    int di;          /* index of the data op */
+    int32_t version; /* the version the write is conditional on */
 };
 
 /* Takes op_lock and checks there is a handle (KERR__ZK, unlocked, if not). */

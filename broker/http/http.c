@@ -30,8 +30,8 @@ static void healthz_cb(struct evhttp_request *r, void *arg)
 
 static void counter(struct evbuffer *out, const char *name, const char *help, uint64_t v)
 {
-    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name,
-                        name, (unsigned long long)v);
+    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+                        (unsigned long long)v);
 }
 
 static void gauge(struct evbuffer *out, const char *name, const char *help, long long v)
@@ -99,9 +99,8 @@ int http_start(struct broker *b)
         return -1;
     evhttp_set_cb(b->http, "/healthz", healthz_cb, b);
     evhttp_set_cb(b->http, "/metrics", metrics_cb, b);
-    struct evhttp_bound_socket *s =
-        evhttp_bind_socket_with_handle(b->http, cfg->gregor_http_host,
-                                       (ev_uint16_t)cfg->gregor_http_port);
+    struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(
+        b->http, cfg->gregor_http_host, (ev_uint16_t)cfg->gregor_http_port);
     if (!s) {
         say_error("http", "cannot listen on gregor.http.host=%s gregor.http.port=%d",
                   cfg->gregor_http_host, cfg->gregor_http_port);

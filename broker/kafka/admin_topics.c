@@ -34,11 +34,11 @@
 #include <string.h>
 
 struct create_item {
-    struct topic_spec spec;  /* spec.name is "" when the wire name is illegal */
-    char *wire_name;         /* the name as sent (may hold any byte), for the answer */
+    struct topic_spec spec; /* spec.name is "" when the wire name is illegal */
+    char *wire_name;        /* the name as sent (may hold any byte), for the answer */
     int32_t wire_len;
-    kerr_t decode_err;       /* error found while decoding (duplicates, bad config) */
-    kerr_t err;              /* the outcome */
+    kerr_t decode_err; /* error found while decoding (duplicates, bad config) */
+    kerr_t err;        /* the outcome */
     char msg[256];
 };
 
@@ -47,8 +47,8 @@ struct create_job {
     bool validate_only;
     int n;
     struct create_item *items;
-    int32_t timeout_ms;      /* how long to wait for the controller */
-    struct event *poll_ev;   /* admin worker */
+    int32_t timeout_ms;    /* how long to wait for the controller */
+    struct event *poll_ev; /* admin worker */
 };
 
 static void create_job_free(struct create_job *job)
@@ -108,7 +108,8 @@ static bool decode_assignments(struct kslice *s, struct create_item *it)
             it->decode_err = KERR_INVALID_REPLICA_ASSIGNMENT;
             snprintf(it->msg, sizeof(it->msg),
                      "assignments must list partitions 0..n-1 in order, each with the same "
-                     "number (at most %d) of replicas", MAX_ASSIGNED_REPLICAS);
+                     "number (at most %d) of replicas",
+                     MAX_ASSIGNED_REPLICAS);
         }
     }
     it->spec.n_assigned_parts = n;
@@ -152,8 +153,8 @@ static bool decode_topic(struct kslice *s, struct create_item *it)
     it->wire_len = name.len;
     if (!it->wire_name)
         return false;
-    kerr_t name_err = topic_name_take(name, it->spec.name, sizeof(it->spec.name), it->msg,
-                                      sizeof(it->msg));
+    kerr_t name_err =
+        topic_name_take(name, it->spec.name, sizeof(it->spec.name), it->msg, sizeof(it->msg));
     if (name_err != KERR_NONE)
         it->decode_err = name_err;
     return decode_assignments(s, it) && decode_configs(s, it);
@@ -261,8 +262,8 @@ bad:
 struct delete_job {
     struct req *req;
     int n;
-    char **names;            /* as sent (NUL-terminated copies; may hold a NUL) */
-    int32_t *lens;           /* their lengths on the wire */
+    char **names;  /* as sent (NUL-terminated copies; may hold a NUL) */
+    int32_t *lens; /* their lengths on the wire */
     kerr_t *errs;
     int32_t timeout_ms;
 };

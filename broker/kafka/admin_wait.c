@@ -21,11 +21,11 @@
 
 /* One wait in progress (admin worker); owned by its timer callback. */
 struct cache_wait {
-    struct event *ev;           /* owned */
-    int64_t deadline_ms;        /* clock_mono_ms() */
-    bool (*ready)(void *job);   /* true when every change is visible */
+    struct event *ev;         /* owned */
+    int64_t deadline_ms;      /* clock_mono_ms() */
+    bool (*ready)(void *job); /* true when every change is visible */
     void (*finish)(void *job, bool timed_out);
-    void *job;                  /* borrowed; finish() owns it */
+    void *job; /* borrowed; finish() owns it */
 };
 
 bool admin_cache_shows(struct broker *b, const char *name, bool want, int32_t min_parts)

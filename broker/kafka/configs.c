@@ -44,10 +44,10 @@
 
 struct cfg_entry {
     const char *name;
-    const char *value;      /* NULL = null */
+    const char *value; /* NULL = null */
     int8_t source;
     bool read_only;
-    const char *syn_name;   /* broker-level synonym, or NULL */
+    const char *syn_name; /* broker-level synonym, or NULL */
     const char *syn_value;
     int8_t syn_source;
 };
@@ -109,7 +109,8 @@ static void describe_topic(struct req *req, struct topic *t, const struct kstr *
         char def[256];
         bool from_file;
         bool have_def = topic_config_default_value(cfg, i, def, sizeof(def), &from_file);
-        struct cfg_entry e = {.name = name, .value = have_def ? def : NULL,
+        struct cfg_entry e = {.name = name,
+                              .value = have_def ? def : NULL,
                               .source = from_file ? SRC_STATIC_BROKER : SRC_DEFAULT,
                               .syn_name = topic_config_broker_synonym(i)};
         e.syn_value = e.value;
@@ -128,8 +129,7 @@ static void describe_topic(struct req *req, struct topic *t, const struct kstr *
     free(over);
 }
 
-static void describe_broker(struct req *req, const struct kstr *keys, int32_t n_keys,
-                            bool synonyms)
+static void describe_broker(struct req *req, const struct kstr *keys, int32_t n_keys, bool synonyms)
 {
     const struct broker_config *cfg = req->broker->cfg;
     size_t at = kw_reserve_array_len(&req->out, false);
@@ -140,9 +140,12 @@ static void describe_broker(struct req *req, const struct kstr *keys, int32_t n_
             continue;
         char val[1024];
         bool have = config_key_value(cfg, i, val, sizeof(val));
-        struct cfg_entry e = {.name = name, .value = have ? val : NULL, .read_only = true,
+        struct cfg_entry e = {.name = name,
+                              .value = have ? val : NULL,
+                              .read_only = true,
                               .source = config_key_source(cfg, i) == CONFIG_SOURCE_DEFAULT
-                                            ? SRC_DEFAULT : SRC_STATIC_BROKER};
+                                            ? SRC_DEFAULT
+                                            : SRC_STATIC_BROKER};
         put_entry(req, &e, synonyms);
         count++;
     }
@@ -165,8 +168,8 @@ static bool describe_one(struct req *req, struct kslice *s, bool synonyms_pendin
     bool synonyms = synonyms_pending;
     char id[16];
     snprintf(id, sizeof(id), "%d", req->broker->id);
-    struct topic *t = type == RES_TOPIC
-                          ? topics_get(req->broker->topics, name.ptr, (size_t)name.len) : NULL;
+    struct topic *t =
+        type == RES_TOPIC ? topics_get(req->broker->topics, name.ptr, (size_t)name.len) : NULL;
     kerr_t err = KERR_NONE;
     const char *msg = NULL;
     if (type == RES_TOPIC && !t) {
@@ -225,12 +228,12 @@ kerr_t handle_describe_configs(struct req *req)
 struct alter_res {
     int8_t type;
     char name[TOPIC_NAME_MAX_LEN + 1]; /* "" when the wire name is not a legal topic name */
-    char *wire_name;       /* the name as sent (any bytes), owned, for the answer */
+    char *wire_name;                   /* the name as sent (any bytes), owned, for the answer */
     int32_t wire_len;
-    char **kv;             /* resulting overrides (pairs), owned */
+    char **kv; /* resulting overrides (pairs), owned */
     int n_kv;
-    size_t kv_cap;         /* room in kv, in strings (common/vec.h) */
-    kerr_t err;            /* decode-time error */
+    size_t kv_cap; /* room in kv, in strings (common/vec.h) */
+    kerr_t err;    /* decode-time error */
     char msg[256];
 };
 
@@ -273,8 +276,8 @@ static void alter_job_run(void *arg)
                 err = exists;
         }
         if (err == KERR_NONE)
-            err = admin_alter_topic_config(req->broker, r->name, r->kv, r->n_kv,
-                                           job->validate_only, r->msg, sizeof(r->msg));
+            err = admin_alter_topic_config(req->broker, r->name, r->kv, r->n_kv, job->validate_only,
+                                           r->msg, sizeof(r->msg));
         kbuf_put_i16(o, err);
         kw_put_nstr(o, false, err == KERR_NONE ? NULL : r->msg);
         kbuf_put_u8(o, (uint8_t)r->type);
@@ -404,7 +407,8 @@ static bool decode_resource(struct req *req, struct kslice *s, struct alter_res 
         return false;
     if (r->type != RES_TOPIC) {
         r->err = KERR_INVALID_REQUEST;
-        snprintf(r->msg, sizeof(r->msg), "only topic configs can be altered (broker configs are "
+        snprintf(r->msg, sizeof(r->msg),
+                 "only topic configs can be altered (broker configs are "
                  "static: server.properties)");
     } else {
         r->err = topic_name_take(name, r->name, sizeof(r->name), r->msg, sizeof(r->msg));
@@ -455,12 +459,6 @@ bad:
     return KERR__CLOSE;
 }
 
-kerr_t handle_alter_configs(struct req *req)
-{
-    return handle_alter(req, false);
-}
+kerr_t handle_alter_configs(struct req *req) { return handle_alter(req, false); }
 
-kerr_t handle_incremental_alter_configs(struct req *req)
-{
-    return handle_alter(req, true);
-}
+kerr_t handle_incremental_alter_configs(struct req *req) { return handle_alter(req, true); }

@@ -29,15 +29,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CP_MAX_REPLICAS 64  /* ids per assignment row we keep */
+#define CP_MAX_REPLICAS 64 /* ids per assignment row we keep */
 
 /* One topic of the request and its outcome. */
 struct cp_item {
-    struct partitions_spec spec;  /* spec.assignment owned; spec.name "" if illegal */
-    char *wire_name;              /* the name as sent (any bytes), owned, for the answer */
+    struct partitions_spec spec; /* spec.assignment owned; spec.name "" if illegal */
+    char *wire_name;             /* the name as sent (any bytes), owned, for the answer */
     int32_t wire_len;
-    kerr_t decode_err;            /* found while decoding (duplicate topic, bad shape) */
-    kerr_t err;                   /* the outcome */
+    kerr_t decode_err; /* found while decoding (duplicate topic, bad shape) */
+    kerr_t err;        /* the outcome */
     char msg[256];
 };
 
@@ -47,7 +47,7 @@ struct cp_job {
     bool validate_only;
     int32_t timeout_ms;
     int n;
-    struct cp_item *items;        /* n, owned */
+    struct cp_item *items; /* n, owned */
 };
 
 static void cp_job_free(struct cp_job *job)
@@ -108,8 +108,10 @@ static bool cp_decode_assignments(struct kslice *s, bool flex, struct cp_item *i
         free(it->spec.assignment);
         it->spec.assignment = NULL;
         it->decode_err = KERR_INVALID_REPLICA_ASSIGNMENT;
-        snprintf(it->msg, sizeof(it->msg), "every assignment must list the same number (1 to "
-                 "%d) of brokers", CP_MAX_REPLICAS);
+        snprintf(it->msg, sizeof(it->msg),
+                 "every assignment must list the same number (1 to "
+                 "%d) of brokers",
+                 CP_MAX_REPLICAS);
     }
     return kslice_ok(s);
 }
@@ -129,8 +131,8 @@ static bool cp_decode_topic(struct kslice *s, bool flex, struct cp_item *it)
     if (!cp_decode_assignments(s, flex, it))
         return false;
     /* the name is checked first, as Kafka does */
-    kerr_t name_err = topic_name_take(name, it->spec.name, sizeof(it->spec.name), it->msg,
-                                      sizeof(it->msg));
+    kerr_t name_err =
+        topic_name_take(name, it->spec.name, sizeof(it->spec.name), it->msg, sizeof(it->msg));
     if (name_err != KERR_NONE)
         it->decode_err = name_err;
     kw_skip_tags(s, flex);
@@ -177,7 +179,8 @@ static void cp_finish(void *arg, bool timed_out)
         struct cp_item *it = &job->items[i];
         if (timed_out && job->timeout_ms > 0 && !cp_item_visible(job, it)) {
             it->err = KERR_REQUEST_TIMED_OUT;
-            snprintf(it->msg, sizeof(it->msg), "partitions added, but their leaders were not "
+            snprintf(it->msg, sizeof(it->msg),
+                     "partitions added, but their leaders were not "
                      "elected in time");
         }
         kw_put_strn(o, flex, it->wire_name, (size_t)it->wire_len);

@@ -28,7 +28,7 @@ struct event;
 
 struct delayed {
     struct req *req;
-    struct event *wake_ev, *timer_ev;   /* owned; on the request's loop */
+    struct event *wake_ev, *timer_ev; /* owned; on the request's loop */
     bool (*check)(void *op, bool timed_out);
     void (*destroy)(void *op);
     void *op;

@@ -13,9 +13,9 @@
 typedef kerr_t (*api_handler_fn)(struct req *req);
 
 struct api_desc {
-    int16_t key;           /* enum api_key; its name is api_key_name(key) */
-    int16_t min_version;   /* advertised minimum */
-    int16_t max_version;   /* advertised maximum */
+    int16_t key;         /* enum api_key; its name is api_key_name(key) */
+    int16_t min_version; /* advertised minimum */
+    int16_t max_version; /* advertised maximum */
     api_handler_fn handler;
 };
 

@@ -34,10 +34,10 @@
 struct elect_req {
     struct req *req;
     int8_t type;
-    bool all;            /* topic_partitions was null */
+    bool all; /* topic_partitions was null */
     int n;
-    char **topics;       /* n, owned strings */
-    int32_t *parts;      /* n */
+    char **topics;  /* n, owned strings */
+    int32_t *parts; /* n */
 };
 
 static void elect_req_free(struct elect_req *er)
@@ -104,16 +104,23 @@ static bool elect_decode(struct req *req, struct elect_req *er)
 static const char *elect_message(int8_t type, int16_t err)
 {
     switch (err) {
-    case KERR_NONE: return NULL;
-    case KERR_NOT_CONTROLLER: return "this broker is not the active controller";
-    case KERR_UNKNOWN_TOPIC_OR_PARTITION: return "no such topic or partition";
-    case KERR_INVALID_REQUEST: return "unsupported election type";
+    case KERR_NONE:
+        return NULL;
+    case KERR_NOT_CONTROLLER:
+        return "this broker is not the active controller";
+    case KERR_UNKNOWN_TOPIC_OR_PARTITION:
+        return "no such topic or partition";
+    case KERR_INVALID_REQUEST:
+        return "unsupported election type";
     case KERR_ELECTION_NOT_NEEDED:
         return type == CONTROLLER_ELECT_UNCLEAN ? "the partition has a live leader"
                                                 : "the preferred replica is the leader already";
-    case KERR_ELIGIBLE_LEADERS_NOT_AVAILABLE: return "no replica of the partition is alive";
-    case KERR_PREFERRED_LEADER_NOT_AVAILABLE: return "the preferred replica is not alive and in sync";
-    default: return "the election failed";
+    case KERR_ELIGIBLE_LEADERS_NOT_AVAILABLE:
+        return "no replica of the partition is alive";
+    case KERR_PREFERRED_LEADER_NOT_AVAILABLE:
+        return "the preferred replica is not alive and in sync";
+    default:
+        return "the election failed";
     }
 }
 
@@ -202,8 +209,8 @@ kerr_t handle_elect_leaders(struct req *req)
     } else if (!er->all && er->n == 0) {
         elect_write_all(er, KERR_NONE); /* an empty list elects nothing */
     } else {
-        controller_elect_leaders(c, er->type, er->all ? 0 : er->n,
-                                 (const char *const *)er->topics, er->parts, elect_done, er);
+        controller_elect_leaders(c, er->type, er->all ? 0 : er->n, (const char *const *)er->topics,
+                                 er->parts, elect_done, er);
         return KERR__PENDING;
     }
     elect_req_free(er);

@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 struct fetch_part {
-    struct topic *t;        /* referenced; NULL when unknown */
+    struct topic *t; /* referenced; NULL when unknown */
     int32_t index;
     int64_t offset;
     int32_t max_bytes;
@@ -39,7 +39,7 @@ struct fetch_part {
     struct partition_read rd;
     kerr_t err;
     bool watched;
-    struct pwaiter waiter;  /* this part's node in its partition's waiter list */
+    struct pwaiter waiter; /* this part's node in its partition's waiter list */
 };
 
 struct fetch_op {
@@ -47,13 +47,13 @@ struct fetch_op {
     int32_t replica_id;
     int32_t min_bytes, max_bytes;
     int8_t isolation;
-    int64_t deadline_ms;     /* monotonic */
+    int64_t deadline_ms; /* monotonic */
     int n;
     struct fetch_part *parts;
-    int n_topics;            /* topic entries in request order */
-    int *topic_start;        /* first part index of each topic entry */
+    int n_topics;             /* topic entries in request order */
+    int *topic_start;         /* first part index of each topic entry */
     struct kstr *topic_names; /* name of each topic entry (views into the frame) */
-    struct delayed d;        /* parked: the delayed operation */
+    struct delayed d;         /* parked: the delayed operation */
 };
 
 static void fetch_op_free(struct fetch_op *op)
@@ -101,10 +101,12 @@ static int64_t fetch_read_all(struct fetch_op *op, bool *errors)
             int64_t limit = room < fp->max_bytes ? room : fp->max_bytes;
             if (limit < 0)
                 limit = 0;
-            struct partition_fetch f = {
-                .replica_id = op->replica_id, .current_leader_epoch = fp->current_leader_epoch,
-                .offset = fp->offset, .max_bytes = limit, .min_one = total == 0,
-                .now_ms = clock_mono_ms()};
+            struct partition_fetch f = {.replica_id = op->replica_id,
+                                        .current_leader_epoch = fp->current_leader_epoch,
+                                        .offset = fp->offset,
+                                        .max_bytes = limit,
+                                        .min_one = total == 0,
+                                        .now_ms = clock_mono_ms()};
             fp->err = partition_read(part, &f, &fp->rd);
             total += fp->rd.len;
         }
@@ -155,8 +157,7 @@ static bool fetch_try_complete(struct fetch_op *op, bool timed_out)
 {
     bool errors;
     int64_t bytes = fetch_read_all(op, &errors);
-    if (!timed_out && !errors && bytes < op->min_bytes &&
-        clock_mono_ms() < op->deadline_ms)
+    if (!timed_out && !errors && bytes < op->min_bytes && clock_mono_ms() < op->deadline_ms)
         return false;
     fetch_encode(op);
     return true;
@@ -174,8 +175,8 @@ static kerr_t fetch_park(struct fetch_op *op)
         struct partition *part = fp_partition(fp);
         if (!part)
             continue;
-        fp->waiter = (struct pwaiter){.wake = delayed_waiter_wake, .owner = &op->d,
-                                      .what = "fetch"};
+        fp->waiter =
+            (struct pwaiter){.wake = delayed_waiter_wake, .owner = &op->d, .what = "fetch"};
         partition_watch(part, &fp->waiter);
         fp->watched = true;
     }

@@ -42,8 +42,8 @@ static void answer_one(struct req *req, struct topic *t, const struct olep_part 
         err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     else
         err = partition_end_offset_for_epoch(t->parts[p->index], req->broker->id, need_leader,
-                                             p->current_leader_epoch, p->leader_epoch,
-                                             &end_epoch, &end_offset);
+                                             p->current_leader_epoch, p->leader_epoch, &end_epoch,
+                                             &end_offset);
     if (err < 0) /* internal codes never reach the wire */
         err = KERR_UNKNOWN_SERVER_ERROR;
     if (err != KERR_NONE) {

@@ -69,16 +69,15 @@ static void set_create_time_max(uint8_t *batch, size_t len, int64_t max_ts)
  * records (record_validate.c) with the topic's rules tc. *max_ts = the
  * largest CreateTime record timestamp (-1 if none). */
 static kerr_t produce_validate(struct req *req, struct partition *part,
-                               const struct topic_config *tc, const uint8_t *rec,
-                               int32_t rec_len, int64_t *max_ts)
+                               const struct topic_config *tc, const uint8_t *rec, int32_t rec_len,
+                               int64_t *max_ts)
 {
     if (!rec || rec_len <= 0)
         return KERR_INVALID_RECORD;
     if (rec_len > BATCH_OFF_MAGIC && rec[BATCH_OFF_MAGIC] < BATCH_MAGIC)
         return req->api_version >= 3 ? KERR_INVALID_RECORD : KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
     int n_batches = 0;
-    kerr_t err = batch_validate_produce(rec, (size_t)rec_len, tc->max_message_bytes,
-                                        &n_batches);
+    kerr_t err = batch_validate_produce(rec, (size_t)rec_len, tc->max_message_bytes, &n_batches);
     if (err != KERR_NONE)
         return err;
     if (n_batches != 1)
@@ -98,8 +97,8 @@ static kerr_t produce_validate(struct req *req, struct partition *part,
     (void)batch_parse_hdr(rec, (size_t)rec_len, &h); /* checked by batch_validate_produce */
     err = record_validate_batch(rec, &h, &o, &res);
     if (err != KERR_NONE)
-        say_debug("produce", "invalid batch for %s-%d: %s (%s)", part->topic,
-                  part->index, res.reason ? res.reason : "?", kerr_name(err));
+        say_debug("produce", "invalid batch for %s-%d: %s (%s)", part->topic, part->index,
+                  res.reason ? res.reason : "?", kerr_name(err));
     *max_ts = res.max_ts;
     return err;
 }
@@ -127,10 +126,10 @@ struct produce_part {
     kerr_t err;
     int64_t base_offset, last_offset, append_time, log_start;
     int32_t leader_epoch;
-    struct topic *t;          /* referenced while waiting for acks=all */
-    bool waiting;             /* acks=all: the HW has not passed it yet */
+    struct topic *t; /* referenced while waiting for acks=all */
+    bool waiting;    /* acks=all: the HW has not passed it yet */
     bool watched;
-    struct pwaiter waiter;    /* this part's node in its partition's waiter list */
+    struct pwaiter waiter; /* this part's node in its partition's waiter list */
 };
 
 struct produce_op {
@@ -164,8 +163,8 @@ static void produce_op_free(struct produce_op *op)
     free(op);
 }
 
-static void produce_partition(struct req *req, struct topic *t, int16_t acks,
-                              const uint8_t *rec, int32_t rec_len, struct produce_part *r)
+static void produce_partition(struct req *req, struct topic *t, int16_t acks, const uint8_t *rec,
+                              int32_t rec_len, struct produce_part *r)
 {
     r->base_offset = r->append_time = r->log_start = -1;
     if (!t || r->index < 0 || r->index >= t->n_parts) {
@@ -270,8 +269,8 @@ static bool produce_all(struct produce_op *op, struct kslice *s, int32_t n_topic
             if (!bad_acks)
                 produce_partition(op->req, t, op->acks, rec, rec_len, r);
             if (r->err != KERR_NONE)
-                say_debug("kafka", "produce rejected topic=%.*s partition=%d err=%s",
-                          (int)name.len, name.ptr, r->index, kerr_name(r->err));
+                say_debug("kafka", "produce rejected topic=%.*s partition=%d err=%s", (int)name.len,
+                          name.ptr, r->index, kerr_name(r->err));
         }
         topic_unref(t);
     }
@@ -318,8 +317,8 @@ static kerr_t produce_park(struct produce_op *op, int32_t timeout_ms)
         struct produce_part *r = &op->parts[i];
         if (!r->waiting)
             continue;
-        r->waiter = (struct pwaiter){.wake = delayed_waiter_wake, .owner = &op->d,
-                                     .what = "produce"};
+        r->waiter =
+            (struct pwaiter){.wake = delayed_waiter_wake, .owner = &op->d, .what = "produce"};
         partition_watch(pp_partition(r), &r->waiter);
         r->watched = true;
     }

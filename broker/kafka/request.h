@@ -31,35 +31,35 @@ struct conn;
 /* A piece of a segment file to send after out[at]. The fd is owned by the
  * req (closed when the req is freed or the bytes have been sent). */
 struct req_file {
-    size_t at;   /* position in out where these bytes go */
+    size_t at; /* position in out where these bytes go */
     int fd;
     int64_t pos;
     int64_t len;
 };
 
 struct req {
-    struct broker *broker;   /* borrowed */
-    struct conn *conn;       /* the connection; owned by its network loop */
+    struct broker *broker; /* borrowed */
+    struct conn *conn;     /* the connection; owned by its network loop */
     int16_t api_key;
     int16_t api_version;
     int32_t correlation_id;
-    bool flex;               /* request uses flexible (compact) encoding */
+    bool flex;                  /* request uses flexible (compact) encoding */
     int8_t resp_header_version; /* 0 or 1 (common/kheader.h) */
-    bool no_response;        /* produce with acks=0 */
-    bool from_broker;        /* the peer authenticated as a broker (inter-broker) */
-    struct kstr client_id;   /* view into frame */
-    const char *listener;    /* name of the listener the request came in on; valid
+    bool no_response;           /* produce with acks=0 */
+    bool from_broker;           /* the peer authenticated as a broker (inter-broker) */
+    struct kstr client_id;      /* view into frame */
+    const char *listener;       /* name of the listener the request came in on; valid
                                 while the request is being handled on its loop */
-    uint8_t *frame;          /* owned: the whole request frame without size */
+    uint8_t *frame;             /* owned: the whole request frame without size */
     size_t frame_len;
-    struct kslice body;      /* view into frame after the header */
-    struct kbuf out;         /* the response body */
-    struct req_file *files;  /* owned array */
+    struct kslice body;     /* view into frame after the header */
+    struct kbuf out;        /* the response body */
+    struct req_file *files; /* owned array */
     int n_files;
     size_t cap_files;
-    int64_t files_len;       /* sum of files[].len */
-    int64_t start_us;        /* monotonic receive time */
-    void *handler_state;     /* owned by the handler while pending */
+    int64_t files_len;   /* sum of files[].len */
+    int64_t start_us;    /* monotonic receive time */
+    void *handler_state; /* owned by the handler while pending */
     /* Set by a handler that parks the request on the connection's loop (a
      * waiting Fetch); called on that loop at shutdown, it must answer the
      * request now (it ends in req_complete()). NULL for other requests. */

@@ -70,25 +70,25 @@
 #define CONN_POOL_RETRY_MAX_MS 320         /* retries double up to this */
 
 struct conn {
-    struct broker *broker;     /* borrowed */
-    struct worker *worker;     /* borrowed: the loop that owns this conn */
-    struct bufferevent *bev;   /* owned; NULL once closed */
+    struct broker *broker;   /* borrowed */
+    struct worker *worker;   /* borrowed: the loop that owns this conn */
+    struct bufferevent *bev; /* owned; NULL once closed */
     struct conn_limits lim;
-    struct req *inflight;      /* the one request being handled, or NULL */
-    bool dead;                 /* socket closed; free when inflight completes */
-    bool write_blocked;        /* waiting for output to drain */
-    bool broken;               /* a response could not be built: close */
-    bool pool_wait;            /* reading paused: no room in the request pool */
-    int pool_retry_ms;         /* next retry delay while pool_wait */
-    struct net_slot slot;      /* admission (net/limits.h); released on close */
-    size_t in_scan;            /* input bytes covered by reserved frames */
-    int64_t in_reserved;       /* pool bytes reserved for frames in input */
-    int64_t req_reserved;      /* pool bytes held by the in-flight request */
-    uint64_t drained;          /* input bytes taken as frames, ever */
-    uint64_t timed_end;        /* drained + offset where the timed frame ends */
-    struct event *read_timer;  /* owned: request read timeout */
-    struct event *pool_timer;  /* owned: reservation retry */
-    struct conn *prev, *next;  /* registry of all conns; conns_lock */
+    struct req *inflight;     /* the one request being handled, or NULL */
+    bool dead;                /* socket closed; free when inflight completes */
+    bool write_blocked;       /* waiting for output to drain */
+    bool broken;              /* a response could not be built: close */
+    bool pool_wait;           /* reading paused: no room in the request pool */
+    int pool_retry_ms;        /* next retry delay while pool_wait */
+    struct net_slot slot;     /* admission (net/limits.h); released on close */
+    size_t in_scan;           /* input bytes covered by reserved frames */
+    int64_t in_reserved;      /* pool bytes reserved for frames in input */
+    int64_t req_reserved;     /* pool bytes held by the in-flight request */
+    uint64_t drained;         /* input bytes taken as frames, ever */
+    uint64_t timed_end;       /* drained + offset where the timed frame ends */
+    struct event *read_timer; /* owned: request read timeout */
+    struct event *pool_timer; /* owned: reservation retry */
+    struct conn *prev, *next; /* registry of all conns; conns_lock */
     char peer[64];
     char listener[32];
 };
@@ -100,10 +100,7 @@ static _Atomic int64_t conn_open_count;
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn *conns_head;
 
-int64_t conn_count(void)
-{
-    return atomic_load(&conn_open_count);
-}
+int64_t conn_count(void) { return atomic_load(&conn_open_count); }
 
 static void conn_register(struct conn *conn)
 {
@@ -277,10 +274,7 @@ void req_complete(struct req *req)
         say_error("net", "cannot post completion: out of memory");
 }
 
-struct event_base *req_base(struct req *req)
-{
-    return worker_base(req->conn->worker);
-}
+struct event_base *req_base(struct req *req) { return worker_base(req->conn->worker); }
 
 /* Takes the next whole frame out of input into a new req; NULL if none yet.
  * Sets *bad when the size prefix is unacceptable. */
@@ -445,8 +439,8 @@ static bool conn_reserve(struct conn *conn)
             break;
         int32_t size = (int32_t)be32_load(szb);
         if (size < 0 || size > conn->lim.max_request_bytes) {
-            say_warn_every(1000, "net", "bad request size peer=%s size=%d max=%d", conn->peer,
-                           size, conn->lim.max_request_bytes);
+            say_warn_every(1000, "net", "bad request size peer=%s size=%d max=%d", conn->peer, size,
+                           conn->lim.max_request_bytes);
             conn_close(conn, "bad frame size");
             return false;
         }
@@ -517,7 +511,8 @@ static void conn_read_timeout_cb(evutil_socket_t fd, short what, void *arg)
     uint64_t received = conn->drained + evbuffer_get_length(bufferevent_get_input(conn->bev));
     bool paused = conn->pool_wait || !(bufferevent_get_enabled(conn->bev) & EV_READ);
     if (received < conn->timed_end && !paused) {
-        say_warn_every(1000, "net", "closing connection peer=%s: a request was not received "
+        say_warn_every(1000, "net",
+                       "closing connection peer=%s: a request was not received "
                        "within gregor.request.read.timeout.ms=%lld (%llu of its bytes missing)",
                        conn->peer, (long long)conn->lim.read_timeout_ms,
                        (unsigned long long)(conn->timed_end - received));
@@ -661,6 +656,6 @@ void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_li
         bufferevent_set_timeouts(conn->bev, &tv, NULL);
     }
     bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
-    say_debug("net", "connection accepted peer=%s listener=%s loop=%s", conn->peer,
-              conn->listener, worker_name(w));
+    say_debug("net", "connection accepted peer=%s listener=%s loop=%s", conn->peer, conn->listener,
+              worker_name(w));
 }

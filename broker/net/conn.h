@@ -15,14 +15,14 @@ struct worker;
 
 /* Limits a connection applies (from the broker config). */
 struct conn_limits {
-    int32_t max_request_bytes;   /* socket.request.max.bytes */
-    int64_t idle_ms;             /* connections.max.idle.ms */
-    int64_t read_timeout_ms;     /* gregor.request.read.timeout.ms; -1 = none */
-    int32_t max_connections;     /* max.connections (for log lines) */
+    int32_t max_request_bytes;      /* socket.request.max.bytes */
+    int64_t idle_ms;                /* connections.max.idle.ms */
+    int64_t read_timeout_ms;        /* gregor.request.read.timeout.ms; -1 = none */
+    int32_t max_connections;        /* max.connections (for log lines) */
     char inter_broker_listener[32]; /* not counted against max.connections */
-    int32_t sndbuf, rcvbuf;      /* -1 = OS default */
-    bool sendfile;               /* gregor.fetch.sendfile */
-    struct metrics *metrics;     /* borrowed: the broker's counters */
+    int32_t sndbuf, rcvbuf;         /* -1 = OS default */
+    bool sendfile;                  /* gregor.fetch.sendfile */
+    struct metrics *metrics;        /* borrowed: the broker's counters */
 };
 
 /* Adopts an accepted socket on worker w. Must run on w's thread. Takes fd

@@ -54,7 +54,7 @@ static int32_t max_total = INT32_MAX;         /* immutable after configure */
 static int32_t max_per_ip = INT32_MAX;
 static struct resolved_override overrides[MAX_RESOLVED];
 static int n_overrides;
-static int fd_limit = -1;                     /* -1: no check */
+static int fd_limit = -1; /* -1: no check */
 static int fd_reserve = 32;
 static int64_t pool_max = -1;
 static _Atomic int64_t pool_used;
@@ -117,7 +117,8 @@ void net_limits_configure(const struct net_limits_config *c)
         fd_reserve = fd_limit / 10;
         fd_reserve = fd_reserve < 32 ? 32 : fd_reserve > 1024 ? 1024 : fd_reserve;
     }
-    say_info("net", "connection limits max.connections=%d max.connections.per.ip=%d "
+    say_info("net",
+             "connection limits max.connections=%d max.connections.per.ip=%d "
              "overrides=%d fd.limit=%d fd.reserve=%d queued.max.request.bytes=%lld",
              max_total, max_per_ip, n_overrides, fd_limit, fd_reserve, (long long)pool_max);
 }
@@ -199,15 +200,9 @@ void net_limits_release(struct net_slot *slot)
     atomic_fetch_sub(&open_all, 1);
 }
 
-int64_t net_limits_open(void)
-{
-    return atomic_load(&open_all);
-}
+int64_t net_limits_open(void) { return atomic_load(&open_all); }
 
-int net_limits_fd_reserve(void)
-{
-    return fd_reserve;
-}
+int net_limits_fd_reserve(void) { return fd_reserve; }
 
 bool net_pool_reserve(int64_t n)
 {
@@ -224,12 +219,6 @@ bool net_pool_reserve(int64_t n)
     }
 }
 
-void net_pool_release(int64_t n)
-{
-    atomic_fetch_sub(&pool_used, n);
-}
+void net_pool_release(int64_t n) { atomic_fetch_sub(&pool_used, n); }
 
-int64_t net_pool_used(void)
-{
-    return atomic_load(&pool_used);
-}
+int64_t net_pool_used(void) { return atomic_load(&pool_used); }

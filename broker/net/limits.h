@@ -18,18 +18,18 @@
 struct config_ip_override;
 
 struct net_limits_config {
-    int32_t max_connections;        /* broker-wide, INT32_MAX = none */
-    int32_t max_per_ip;             /* per client address */
+    int32_t max_connections;                    /* broker-wide, INT32_MAX = none */
+    int32_t max_per_ip;                         /* per client address */
     const struct config_ip_override *overrides; /* borrowed for the call */
     int n_overrides;
-    int64_t pool_bytes;             /* queued.max.request.bytes; -1 = none */
+    int64_t pool_bytes; /* queued.max.request.bytes; -1 = none */
 };
 
 /* The slot an admitted connection holds; released exactly once. */
 struct net_slot {
-    char ip[48];      /* client address as text ("127.0.0.1", "::1") */
-    bool total;       /* counted against max.connections */
-    bool held;        /* false once released (or never admitted) */
+    char ip[48]; /* client address as text ("127.0.0.1", "::1") */
+    bool total;  /* counted against max.connections */
+    bool held;   /* false once released (or never admitted) */
 };
 
 enum net_admit {

@@ -52,14 +52,14 @@ struct listeners {
     struct broker *broker;
     struct worker **workers;
     int n_workers;
-    unsigned next;               /* round-robin cursor; main loop only */
+    unsigned next; /* round-robin cursor; main loop only */
     struct conn_limits lim;
     struct lsock socks[MAX_SOCKETS];
     int n_socks;
-    struct event_base *base;     /* the main loop */
-    struct event *resume;        /* owned: ends an accept back-off */
-    int backoff_ms;              /* next back-off; 0 = none yet; main loop only */
-    bool paused;                 /* sockets disabled by a back-off */
+    struct event_base *base; /* the main loop */
+    struct event *resume;    /* owned: ends an accept back-off */
+    int backoff_ms;          /* next back-off; 0 = none yet; main loop only */
+    bool paused;             /* sockets disabled by a back-off */
 };
 
 /* Self-contained: listeners_free() may run before a network loop gets to
@@ -87,16 +87,20 @@ static void refuse(int fd, enum net_admit why, const struct net_slot *slot, cons
     close(fd);
     switch (why) {
     case NET_REFUSE_TOTAL:
-        say_warn_every(1000, "net", "connection refused peer=%s listener=%s: max.connections "
-                       "(%d) reached", slot->ip, listener, lim->max_connections);
+        say_warn_every(1000, "net",
+                       "connection refused peer=%s listener=%s: max.connections "
+                       "(%d) reached",
+                       slot->ip, listener, lim->max_connections);
         break;
     case NET_REFUSE_IP:
-        say_warn_every(1000, "net", "connection refused peer=%s listener=%s: the address has "
+        say_warn_every(1000, "net",
+                       "connection refused peer=%s listener=%s: the address has "
                        "its limit of connections (max.connections.per.ip or its overrides)",
                        slot->ip, listener);
         break;
     case NET_REFUSE_FDS:
-        say_warn_every(1000, "net", "connection refused peer=%s listener=%s: file descriptors "
+        say_warn_every(1000, "net",
+                       "connection refused peer=%s listener=%s: file descriptors "
                        "nearly exhausted (the last %d are kept for log files; raise ulimit -n)",
                        slot->ip, listener, net_limits_fd_reserve());
         break;
@@ -153,9 +157,10 @@ static void accept_error_cb(struct evconnlistener *evl, void *arg)
     if (ls->paused)
         return;
     ls->backoff_ms = ls->backoff_ms ? MIN(ls->backoff_ms * 2, BACKOFF_MAX_MS) : BACKOFF_MIN_MS;
-    say_warn_every(1000, "net", "accept failed listener=%s errno=%d (%s): not accepting for "
-                   "%d ms (open connections %lld)", s->name, e,
-                   evutil_socket_error_to_string(e), ls->backoff_ms,
+    say_warn_every(1000, "net",
+                   "accept failed listener=%s errno=%d (%s): not accepting for "
+                   "%d ms (open connections %lld)",
+                   s->name, e, evutil_socket_error_to_string(e), ls->backoff_ms,
                    (long long)net_limits_open());
     struct timeval tv = {ls->backoff_ms / 1000, (ls->backoff_ms % 1000) * 1000};
     if (!ls->resume)
@@ -202,20 +207,20 @@ static int bind_one(struct listeners *ls, struct event_base *base, const char *n
                                              : ((struct sockaddr_in6 *)&got)->sin6_port);
     ls->n_socks++;
     return 0;
-syserr: {
-        char host[INET6_ADDRSTRLEN] = "?";
-        int port = 0;
-        if (sa->sa_family == AF_INET) {
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
-            port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
-        } else {
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
-            port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-        }
-        snprintf(err, errlen, "cannot listen on %s port %d for listener %s: %s", host, port, name,
-                 strerror(errno));
-        return -1;
+syserr : {
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+        port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+    } else {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
+        port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
     }
+    snprintf(err, errlen, "cannot listen on %s port %d for listener %s: %s", host, port, name,
+             strerror(errno));
+    return -1;
+}
 }
 
 /* Binds a literal address; IPv6 failures are tolerated when IPv6 is off. */
@@ -241,8 +246,8 @@ static int bind_literal(struct listeners *ls, struct event_base *base, const cha
 static int bind_host(struct listeners *ls, struct event_base *base, const char *name,
                      const char *host, int port, char *err, size_t errlen)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICSERV};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     char portstr[16];
     snprintf(portstr, sizeof(portstr), "%d", port);

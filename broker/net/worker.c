@@ -27,7 +27,7 @@ struct worker {
     struct event_base *base; /* owned; run only on thread */
     struct event *wake;      /* owned; persistent, activated by worker_post() */
     pthread_t thread;
-    pthread_mutex_t lock;    /* guards head/tail */
+    pthread_mutex_t lock; /* guards head/tail */
     struct job *head, *tail;
     bool started;
 };
@@ -103,10 +103,7 @@ void worker_free(struct worker *w)
     free(w);
 }
 
-struct event_base *worker_base(struct worker *w)
-{
-    return w->base;
-}
+struct event_base *worker_base(struct worker *w) { return w->base; }
 
 bool worker_post(struct worker *w, worker_job_cb fn, void *arg)
 {
@@ -127,12 +124,6 @@ bool worker_post(struct worker *w, worker_job_cb fn, void *arg)
     return true;
 }
 
-bool worker_is_current(const struct worker *w)
-{
-    return pthread_equal(pthread_self(), w->thread);
-}
+bool worker_is_current(const struct worker *w) { return pthread_equal(pthread_self(), w->thread); }
 
-const char *worker_name(const struct worker *w)
-{
-    return w->name;
-}
+const char *worker_name(const struct worker *w) { return w->name; }

@@ -110,17 +110,17 @@ enum fp_state {
 
 struct fpart {
     struct fpart *next;
-    struct topic *t;       /* referenced */
+    struct topic *t; /* referenced */
     int32_t index;
-    int32_t epoch;         /* leader epoch we follow under */
+    int32_t epoch; /* leader epoch we follow under */
     enum fp_state state;
-    bool dead;             /* removed; freed when no request names it */
-    bool inflight;         /* named by the request in flight */
-    int64_t retry_at_ms;   /* monotonic: not before this */
-    int64_t fetch_offset;  /* the offset sent in the last Fetch */
-    int oor_streak;        /* consecutive OFFSET_OUT_OF_RANGE answers */
-    int err_streak;        /* consecutive delays: the backoff doubles from FP_FIRST_RETRY_MS */
-    int64_t empty_at;      /* the log was restarted empty here (-1: not empty) */
+    bool dead;            /* removed; freed when no request names it */
+    bool inflight;        /* named by the request in flight */
+    int64_t retry_at_ms;  /* monotonic: not before this */
+    int64_t fetch_offset; /* the offset sent in the last Fetch */
+    int oor_streak;       /* consecutive OFFSET_OUT_OF_RANGE answers */
+    int err_streak;       /* consecutive delays: the backoff doubles from FP_FIRST_RETRY_MS */
+    int64_t empty_at;     /* the log was restarted empty here (-1: not empty) */
 };
 
 enum fs_state { FS_DOWN, FS_CONNECTING, FS_IDLE, FS_WAITING };
@@ -136,36 +136,36 @@ struct fsession {
     char host[FETCHER_HOST_MAX + 1];
     int port;
     enum fs_state state;
-    struct bufferevent *bev;      /* owned; NULL in FS_DOWN */
-    struct addrinfo *ai_list;     /* owned: getaddrinfo's answer */
-    struct addrinfo *ai_cur;      /* address being tried (in ai_list) */
-    struct event *retry_ev;       /* owned: backoff or delayed partitions */
-    struct event *timeout_ev;     /* owned: connect / request deadline */
-    struct fpart *parts;          /* same-topic partitions kept adjacent */
-    int n_live;                   /* parts not dead */
+    struct bufferevent *bev;  /* owned; NULL in FS_DOWN */
+    struct addrinfo *ai_list; /* owned: getaddrinfo's answer */
+    struct addrinfo *ai_cur;  /* address being tried (in ai_list) */
+    struct event *retry_ev;   /* owned: backoff or delayed partitions */
+    struct event *timeout_ev; /* owned: connect / request deadline */
+    struct fpart *parts;      /* same-topic partitions kept adjacent */
+    int n_live;               /* parts not dead */
     int16_t inflight_api;
     int32_t corr;
-    int64_t sent_ms;              /* monotonic time of the last request */
-    int32_t sent_wait_ms;         /* max_wait_ms of the last Fetch sent */
-    struct fpart **sent;          /* parts named by the request in flight */
+    int64_t sent_ms;      /* monotonic time of the last request */
+    int32_t sent_wait_ms; /* max_wait_ms of the last Fetch sent */
+    struct fpart **sent;  /* parts named by the request in flight */
     int n_sent;
     size_t cap_sent;
-    int fails;                    /* consecutive connection failures */
+    int fails; /* consecutive connection failures */
 };
 
 /* One fetcher thread. `sessions` and `stopping` are loop-owned. */
 struct fthread {
     struct fetchers *f;
-    struct worker *w;             /* owned */
+    struct worker *w; /* owned */
     struct fsession *sessions;
-    bool stopping;                /* fetchers_free() began: refuse adds */
+    bool stopping; /* fetchers_free() began: refuse adds */
 };
 
 struct fetchers {
-    struct fetcher_config cfg;    /* immutable after fetchers_new() */
+    struct fetcher_config cfg; /* immutable after fetchers_new() */
     char client_id[32];
     int n;
-    struct fthread *th;           /* n of them; owned */
+    struct fthread *th; /* n of them; owned */
     _Atomic int partitions;
     _Atomic uint64_t fetches, bytes, truncations, errors;
 };
@@ -173,7 +173,7 @@ struct fetchers {
 /* A job posted to a thread: add (t != NULL) or remove. Owned by the job. */
 struct fjob {
     struct fthread *th;
-    struct topic *t;              /* referenced, add only */
+    struct topic *t; /* referenced, add only */
     char topic[TOPIC_NAME_MAX_LEN + 1];
     int32_t p, leader_id, epoch;
     char host[FETCHER_HOST_MAX + 1];
@@ -183,10 +183,7 @@ struct fjob {
 static void session_kick(struct fsession *s);
 static void session_fail(struct fsession *s, const char *why);
 
-static struct partition *fp_partition(const struct fpart *fp)
-{
-    return fp->t->parts[fp->index];
-}
+static struct partition *fp_partition(const struct fpart *fp) { return fp->t->parts[fp->index]; }
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -247,10 +244,7 @@ static void part_delay(struct fsession *s, struct fpart *fp, int64_t now)
     fp->retry_at_ms = now + ms;
 }
 
-static void part_count_error(struct fsession *s)
-{
-    atomic_fetch_add(&s->th->f->errors, 1);
-}
+static void part_count_error(struct fsession *s) { atomic_fetch_add(&s->th->f->errors, 1); }
 
 /* Truncates fp to offset (fully: restarts the log there). Returns false if
  * the partition was dropped. */
@@ -263,8 +257,9 @@ static bool part_truncate(struct fsession *s, struct fpart *fp, int64_t offset, 
         return false;
     }
     if (err != KERR_NONE) {
-        say_warn("repl", "follower truncation failed topic=%s partition=%d offset=%" PRId64
-                 " err=%s", fp->t->name, fp->index, offset, kerr_name(err));
+        say_warn("repl",
+                 "follower truncation failed topic=%s partition=%d offset=%" PRId64 " err=%s",
+                 fp->t->name, fp->index, offset, kerr_name(err));
         part_count_error(s);
         part_delay(s, fp, now);
         fp->state = FP_TRUNCATE;
@@ -272,9 +267,10 @@ static bool part_truncate(struct fsession *s, struct fpart *fp, int64_t offset, 
     }
     if (fully || offset < leo) {
         atomic_fetch_add(&s->th->f->truncations, 1);
-        say_debug("repl", "follower truncated topic=%s partition=%d leo=%" PRId64 " to=%" PRId64
-                 " fully=%d leader=%d epoch=%d", fp->t->name, fp->index, leo, offset,
-                 (int)fully, s->leader_id, fp->epoch);
+        say_debug("repl",
+                  "follower truncated topic=%s partition=%d leo=%" PRId64 " to=%" PRId64
+                  " fully=%d leader=%d epoch=%d",
+                  fp->t->name, fp->index, leo, offset, (int)fully, s->leader_id, fp->epoch);
     }
     fp->empty_at = fully ? offset : -1;
     fp->state = FP_FETCH; /* oor_streak stays: only an append clears it */
@@ -507,8 +503,10 @@ static bool fetch_straddle(struct fsession *s, struct fpart *fp, int64_t base, i
     if (base >= leo)
         return true;
     if (fp->empty_at != leo) {
-        say_warn("repl", "leader sent a batch below the follower's LEO topic=%s partition=%d"
-                 " base=%" PRId64 " leo=%" PRId64, fp->t->name, fp->index, base, leo);
+        say_warn("repl",
+                 "leader sent a batch below the follower's LEO topic=%s partition=%d"
+                 " base=%" PRId64 " leo=%" PRId64,
+                 fp->t->name, fp->index, base, leo);
         part_count_error(s);
         part_delay(s, fp, now);
         fp->state = FP_TRUNCATE;
@@ -532,15 +530,16 @@ static size_t fetch_append(struct fsession *s, struct fpart *fp, const uint8_t *
     size_t len = whole - skip;
     if (len > 0 && !fetch_straddle(s, fp, first_base, leo, now))
         return 0;
-    kerr_t err = partition_append_replica(fp_partition(fp), fp->epoch, len ? rec + skip : NULL,
-                                          len, hw, log_start, clock_wall_ms());
+    kerr_t err = partition_append_replica(fp_partition(fp), fp->epoch, len ? rec + skip : NULL, len,
+                                          hw, log_start, clock_wall_ms());
     if (err == KERR_FENCED_LEADER_EPOCH) {
         part_kill(s, fp, "role changed");
         return 0;
     }
     if (err != KERR_NONE) {
-        say_warn("repl", "follower append failed topic=%s partition=%d offset=%" PRId64
-                 " bytes=%zu err=%s", fp->t->name, fp->index, leo, len, kerr_name(err));
+        say_warn("repl",
+                 "follower append failed topic=%s partition=%d offset=%" PRId64 " bytes=%zu err=%s",
+                 fp->t->name, fp->index, leo, len, kerr_name(err));
         part_count_error(s);
         part_delay(s, fp, now);
         fp->state = FP_TRUNCATE;
@@ -554,8 +553,7 @@ static size_t fetch_append(struct fsession *s, struct fpart *fp, const uint8_t *
     return len;
 }
 
-static void fetch_out_of_range(struct fsession *s, struct fpart *fp, int64_t log_start,
-                               int64_t now)
+static void fetch_out_of_range(struct fsession *s, struct fpart *fp, int64_t log_start, int64_t now)
 {
     int64_t leo, hw;
     part_count_error(s);
@@ -626,8 +624,7 @@ static bool fetch_parse(struct fsession *s, struct kslice *in, bool *moved, bool
         }
     }
     if (top_err != KERR_NONE && kslice_ok(in)) {
-        say_warn("repl", "fetch failed leader=%d err=%s", s->leader_id,
-                 kerr_name((kerr_t)top_err));
+        say_warn("repl", "fetch failed leader=%d err=%s", s->leader_id, kerr_name((kerr_t)top_err));
         *errors = true;
         for (int i = 0; i < s->n_sent; i++)
             part_delay(s, s->sent[i], now);
@@ -740,8 +737,8 @@ static bool session_resolve(struct fsession *s)
     int rc = getaddrinfo(s->host, port, &hints, &s->ai_list);
     if (rc != 0) {
         s->ai_list = NULL;
-        say_warn("repl", "cannot resolve leader leader=%d host=%s err=%s", s->leader_id,
-                 s->host, gai_strerror(rc));
+        say_warn("repl", "cannot resolve leader leader=%d host=%s err=%s", s->leader_id, s->host,
+                 gai_strerror(rc));
         return false;
     }
     s->ai_cur = s->ai_list;
@@ -805,16 +802,15 @@ static void session_event_cb(struct bufferevent *bev, short what, void *arg)
         int one = 1;
         setsockopt(bufferevent_getfd(s->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         if (s->fails > 0)
-            say_info("repl", "fetcher reconnected leader=%d host=%s port=%d", s->leader_id,
-                     s->host, s->port);
+            say_info("repl", "fetcher reconnected leader=%d host=%s port=%d", s->leader_id, s->host,
+                     s->port);
         s->fails = 0;
         s->state = FS_IDLE;
         session_kick(s);
         return;
     }
     char why[160];
-    snprintf(why, sizeof(why), "%s%s",
-             what & BEV_EVENT_EOF ? "closed by peer" : "socket error: ",
+    snprintf(why, sizeof(why), "%s%s", what & BEV_EVENT_EOF ? "closed by peer" : "socket error: ",
              what & BEV_EVENT_EOF ? "" : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     session_fail(s, why);
     session_kick(s);
@@ -851,8 +847,9 @@ static void session_read_cb(struct bufferevent *bev, void *arg)
         return;
     evbuffer_copyout(in, hdr, 4);
     int64_t size = (int32_t)be32_load(hdr);
-    int64_t limit = 2 * (int64_t)(cfg->response_max_bytes > cfg->max_bytes
-                                      ? cfg->response_max_bytes : cfg->max_bytes) + (16 << 20);
+    int64_t limit = 2 * (int64_t)(cfg->response_max_bytes > cfg->max_bytes ? cfg->response_max_bytes
+                                                                           : cfg->max_bytes) +
+                    (16 << 20);
     if (size < 4 || size > limit || s->state != FS_WAITING) {
         session_fail(s, s->state != FS_WAITING ? "unexpected response" : "bad frame size");
         session_kick(s);
@@ -936,8 +933,8 @@ static struct fsession *session_get(struct fthread *th, int32_t leader_id, const
             break;
     if (s) {
         if (strcmp(s->host, host) != 0 || s->port != port) {
-            say_info("repl", "leader endpoint changed leader=%d host=%s port=%d", leader_id,
-                     host, port);
+            say_info("repl", "leader endpoint changed leader=%d host=%s port=%d", leader_id, host,
+                     port);
             snprintf(s->host, sizeof(s->host), "%s", host);
             s->port = port;
             session_close(s);
@@ -972,8 +969,7 @@ static struct fsession *session_get(struct fthread *th, int32_t leader_id, const
 
 /* Drops (topic, p) from every session of th except the partition keep,
  * then kicks the sessions touched (one left empty is freed). */
-static void thread_drop(struct fthread *th, const char *topic, int32_t p,
-                        const struct fpart *keep)
+static void thread_drop(struct fthread *th, const char *topic, int32_t p, const struct fpart *keep)
 {
     struct fsession *s = th->sessions;
     while (s) {
@@ -1037,16 +1033,15 @@ static void job_add_cb(void *arg)
     fp->state = FP_TRUNCATE;
     fp->empty_at = -1;
     part_link(s, fp);
-    say_info("repl", "following topic=%s partition=%d leader=%d host=%s port=%d epoch=%d",
-             j->topic, j->p, j->leader_id, j->host, j->port, j->epoch);
+    say_info("repl", "following topic=%s partition=%d leader=%d host=%s port=%d epoch=%d", j->topic,
+             j->p, j->leader_id, j->host, j->port, j->epoch);
     /* s keeps fp, so dropping the old entry never frees s */
     thread_drop(th, j->topic, j->p, fp);
     if (s->state == FS_WAITING && s->inflight_api == API_FETCH) {
         /* the fetch in flight may sit parked at the leader for up to
          * replica.fetch.wait.max.ms, holding the new partition back (after
          * a failover: behind acks=all producers); drop it and reconnect */
-        say_debug("repl", "fetcher restarts its fetch for a new partition leader=%d",
-                  s->leader_id);
+        say_debug("repl", "fetcher restarts its fetch for a new partition leader=%d", s->leader_id);
         session_close(s);
         evtimer_del(s->retry_ev);
     }

@@ -36,14 +36,14 @@ struct topic;
 struct fetchers;
 
 struct fetcher_config {
-    int32_t self_id;             /* broker.id: the Fetch replica_id */
-    int n_threads;               /* num.replica.fetchers */
-    int32_t max_wait_ms;         /* replica.fetch.wait.max.ms */
-    int32_t min_bytes;           /* replica.fetch.min.bytes */
-    int32_t max_bytes;           /* replica.fetch.max.bytes (per partition) */
-    int32_t response_max_bytes;  /* replica.fetch.response.max.bytes */
-    int32_t socket_timeout_ms;   /* replica.socket.timeout.ms */
-    int32_t backoff_ms;          /* replica.fetch.backoff.ms (1000) */
+    int32_t self_id;            /* broker.id: the Fetch replica_id */
+    int n_threads;              /* num.replica.fetchers */
+    int32_t max_wait_ms;        /* replica.fetch.wait.max.ms */
+    int32_t min_bytes;          /* replica.fetch.min.bytes */
+    int32_t max_bytes;          /* replica.fetch.max.bytes (per partition) */
+    int32_t response_max_bytes; /* replica.fetch.response.max.bytes */
+    int32_t socket_timeout_ms;  /* replica.socket.timeout.ms */
+    int32_t backoff_ms;         /* replica.fetch.backoff.ms (1000) */
 };
 
 /* Starts the fetcher threads (cfg copied; a field <= 0 takes Kafka's
@@ -68,11 +68,11 @@ void fetchers_remove(struct fetchers *f, const char *topic, int32_t p);
 
 /* Counters for /metrics and tests. */
 struct fetcher_stats {
-    int partitions;              /* partitions being fetched */
-    uint64_t fetches;            /* Fetch responses handled */
-    uint64_t bytes;              /* record bytes appended */
-    uint64_t truncations;        /* truncations done */
-    uint64_t errors;             /* connection or partition errors */
+    int partitions;       /* partitions being fetched */
+    uint64_t fetches;     /* Fetch responses handled */
+    uint64_t bytes;       /* record bytes appended */
+    uint64_t truncations; /* truncations done */
+    uint64_t errors;      /* connection or partition errors */
 };
 void fetchers_get_stats(struct fetchers *f, struct fetcher_stats *out);
 

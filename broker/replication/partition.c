@@ -27,10 +27,7 @@
 #ifdef GREGOR_LOCK_CHECKS
 static _Thread_local char thread_tag;
 
-static uintptr_t self_tag(void)
-{
-    return (uintptr_t)&thread_tag;
-}
+static uintptr_t self_tag(void) { return (uintptr_t)&thread_tag; }
 
 void partition_assert_locked(const struct partition *part)
 {
@@ -68,9 +65,9 @@ static void plog_config_from(struct plog_config *pc, const struct topic_config *
     };
 }
 
-struct partition *partition_new(const char *topic, int32_t index, const char *dir,
-                                bool open_log, const struct topic_config *tc,
-                                int64_t recovery_point, char *err, size_t errlen)
+struct partition *partition_new(const char *topic, int32_t index, const char *dir, bool open_log,
+                                const struct topic_config *tc, int64_t recovery_point, char *err,
+                                size_t errlen)
 {
     struct partition *part = calloc(1, sizeof(*part));
     if (!part) {
@@ -179,13 +176,14 @@ kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, in
         goto out;
     }
     int segments = plog_segment_count(part->log);
-    rc = plog_append(part->log, batches, len, part->leader_epoch, now_ms, base_offset,
-                     last_offset);
+    rc = plog_append(part->log, batches, len, part->leader_epoch, now_ms, base_offset, last_offset);
     if (rc != KERR_NONE) {
         /* the log is unchanged; say it once until an append succeeds again */
         if (rc == KERR_KAFKA_STORAGE_ERROR && !part->storage_error_logged)
-            say_error("storage", "append failed, answering KAFKA_STORAGE_ERROR topic=%s "
-                      "partition=%d", part->topic, part->index);
+            say_error("storage",
+                      "append failed, answering KAFKA_STORAGE_ERROR topic=%s "
+                      "partition=%d",
+                      part->topic, part->index);
         part->storage_error_logged = rc == KERR_KAFKA_STORAGE_ERROR;
         goto out;
     }
@@ -279,8 +277,7 @@ kerr_t partition_read(struct partition *part, const struct partition_fetch *f,
     out->hw = out->lso = part->hw;
     out->log_start = plog_start_offset(part->log);
     out->leo = plog_end_offset(part->log);
-    rc = plog_read(part->log, f->offset, rp ? out->leo : part->hw, f->max_bytes, f->min_one,
-                   &span);
+    rc = plog_read(part->log, f->offset, rp ? out->leo : part->hw, f->max_bytes, f->min_one, &span);
     if (rc == KERR_NONE && span.len > 0) {
         out->fd = span.fd;
         out->pos = span.pos;
@@ -300,8 +297,7 @@ int32_t partition_leader(struct partition *part, int32_t *leader_epoch)
     return leader;
 }
 
-kerr_t partition_list_offset(struct partition *part, int64_t ts, int64_t *offset,
-                             int64_t *found_ts)
+kerr_t partition_list_offset(struct partition *part, int64_t ts, int64_t *offset, int64_t *found_ts)
 {
     kerr_t rc = KERR_NONE;
     partition_lock(part);
@@ -405,8 +401,8 @@ kerr_t partition_delete_records(struct partition *part, int64_t offset, int64_t 
             int deleted = 0;
             if (rc == KERR_NONE) {
                 /* whole segments now below the start offset can go */
-                struct plog_retention r = {.retention_ms = -1, .retention_bytes = -1,
-                                           .max_offset = part->hw};
+                struct plog_retention r = {
+                    .retention_ms = -1, .retention_bytes = -1, .max_offset = part->hw};
                 rc = plog_apply_retention(part->log, &r, &deleted);
             }
         }
@@ -491,8 +487,8 @@ static void reset_followers_locked(struct partition *part, bool keep, int64_t no
         int32_t id = part->replicas[i];
         if (id == part->self_id)
             continue;
-        struct replica_progress rp = {.id = id, .leo = -1, .caught_up_ms = now_ms,
-                                      .last_fetch_leader_leo = -1};
+        struct replica_progress rp = {
+            .id = id, .leo = -1, .caught_up_ms = now_ms, .last_fetch_leader_leo = -1};
         for (int k = 0; keep && k < n_old; k++)
             if (old[k].id == id)
                 rp = old[k];
@@ -501,8 +497,7 @@ static void reset_followers_locked(struct partition *part, bool keep, int64_t no
 }
 
 kerr_t partition_apply_state(struct partition *part, int32_t self_id,
-                             const struct partition_state *st, int64_t now_ms,
-                             bool *role_changed)
+                             const struct partition_state *st, int64_t now_ms, bool *role_changed)
 {
     *role_changed = false;
     if (st->n_isr > PARTITION_MAX_REPLICAS || st->n_replicas > PARTITION_MAX_REPLICAS ||
@@ -552,8 +547,7 @@ bool partition_follower_position(struct partition *part, int32_t leader_epoch, i
                                  int64_t *hw)
 {
     partition_lock(part);
-    bool ok = part->log && !part->deleted && !part->is_leader &&
-              part->leader_epoch == leader_epoch;
+    bool ok = part->log && !part->deleted && !part->is_leader && part->leader_epoch == leader_epoch;
     if (ok) {
         *leo = plog_end_offset(part->log);
         *hw = part->hw;
@@ -599,8 +593,7 @@ kerr_t partition_append_replica(struct partition *part, int32_t leader_epoch,
     return rc;
 }
 
-kerr_t partition_truncate(struct partition *part, int32_t leader_epoch, int64_t offset,
-                          bool fully)
+kerr_t partition_truncate(struct partition *part, int32_t leader_epoch, int64_t offset, bool fully)
 {
     partition_lock(part);
     kerr_t rc = follower_check_locked(part, leader_epoch);
@@ -628,9 +621,9 @@ int32_t partition_latest_epoch(struct partition *part)
     return e;
 }
 
-kerr_t partition_end_offset_for_epoch(struct partition *part, int32_t self_id,
-                                      bool need_leader, int32_t current_leader_epoch,
-                                      int32_t epoch, int32_t *end_epoch, int64_t *end_offset)
+kerr_t partition_end_offset_for_epoch(struct partition *part, int32_t self_id, bool need_leader,
+                                      int32_t current_leader_epoch, int32_t epoch,
+                                      int32_t *end_epoch, int64_t *end_offset)
 {
     *end_epoch = -1;
     *end_offset = -1;
@@ -692,8 +685,8 @@ void partition_isr_result(struct partition *part, kerr_t err, int32_t leader_epo
 {
     partition_lock(part);
     part->isr_inflight = false;
-    if (err == KERR_NONE && part->is_leader && part->leader_epoch == leader_epoch &&
-        n_isr > 0 && n_isr <= PARTITION_MAX_REPLICAS && partition_epoch >= part->partition_epoch) {
+    if (err == KERR_NONE && part->is_leader && part->leader_epoch == leader_epoch && n_isr > 0 &&
+        n_isr <= PARTITION_MAX_REPLICAS && partition_epoch >= part->partition_epoch) {
         say_info("replica", "isr changed topic=%s partition=%d isr_size=%d->%d", part->topic,
                  part->index, part->n_isr, n_isr);
         part->n_isr = n_isr;

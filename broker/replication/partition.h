@@ -35,56 +35,56 @@ struct pwaiter {
     void (*wake)(struct pwaiter *w);
     struct pwaiter *next; /* guarded by the partition lock */
     void *owner;
-    const char *what;     /* "fetch", "produce": for diagnostics */
+    const char *what; /* "fetch", "produce": for diagnostics */
 };
 
 /* A follower as its leader sees it (docs/architecture.md §6). Times are monotonic ms. */
 struct replica_progress {
     int32_t id;
-    int64_t leo;                  /* from its last fetch offset; -1 unknown */
-    int64_t caught_up_ms;         /* last time it had everything the leader had */
+    int64_t leo;          /* from its last fetch offset; -1 unknown */
+    int64_t caught_up_ms; /* last time it had everything the leader had */
     int64_t last_fetch_ms;
     int64_t last_fetch_leader_leo;
 };
 
 struct partition {
-    const char *topic;            /* borrowed from the owning struct topic */
-    char *dir;                    /* owned: the partition directory */
+    const char *topic; /* borrowed from the owning struct topic */
+    char *dir;         /* owned: the partition directory */
     int32_t index;
     _Atomic uintptr_t lock_owner; /* GREGOR_LOCK_CHECKS: the holder's thread tag, 0 = free */
     pthread_mutex_t lock;
-    struct plog *log;             /* owned; NULL when not a local replica */
-    struct topic_config tc;       /* effective topic settings; others: partition_config() */
-    int64_t hw;                   /* high watermark */
-    int32_t leader;               /* broker id of the leader, -1 = none */
+    struct plog *log;       /* owned; NULL when not a local replica */
+    struct topic_config tc; /* effective topic settings; others: partition_config() */
+    int64_t hw;             /* high watermark */
+    int32_t leader;         /* broker id of the leader, -1 = none */
     int32_t leader_epoch;
     int32_t replicas[PARTITION_MAX_REPLICAS];
     int n_replicas;
     int32_t isr[PARTITION_MAX_REPLICAS];
     int n_isr;
     /* replication: set by partition_apply_state() (LeaderAndIsr) */
-    bool has_state;               /* a LeaderAndIsr state was applied */
-    int32_t self_id;              /* this broker (valid once has_state) */
-    bool is_leader;               /* leader == self_id */
-    int32_t partition_epoch;      /* state znode version the ISR is based on */
+    bool has_state;          /* a LeaderAndIsr state was applied */
+    int32_t self_id;         /* this broker (valid once has_state) */
+    bool is_leader;          /* leader == self_id */
+    int32_t partition_epoch; /* state znode version the ISR is based on */
     struct replica_progress followers[PARTITION_MAX_REPLICAS]; /* leader only */
     int n_followers;
-    bool isr_inflight;            /* an AlterIsr proposal awaits its answer */
+    bool isr_inflight;                           /* an AlterIsr proposal awaits its answer */
     int32_t pending_isr[PARTITION_MAX_REPLICAS]; /* its proposed ISR */
     int n_pending_isr;
-    bool deleted;                 /* topic being deleted: refuse everything */
-    bool storage_error_logged;    /* a disk error was logged; cleared by a good append */
-    int64_t last_flush_ms;        /* monotonic; background worker only (not locked) */
-    bool roll_flush_pending;      /* a segment rolled: fsync it (background worker) */
+    bool deleted;              /* topic being deleted: refuse everything */
+    bool storage_error_logged; /* a disk error was logged; cleared by a good append */
+    int64_t last_flush_ms;     /* monotonic; background worker only (not locked) */
+    bool roll_flush_pending;   /* a segment rolled: fsync it (background worker) */
     struct pwaiter *waiters;
 };
 
 /* Creates a partition; opens (or creates) its log under dir when
  * open_log, scanning it from recovery_point (plog_config: -1 after a clean
  * shutdown, 0 = scan everything). Returns new, NULL with err on failure. */
-struct partition *partition_new(const char *topic, int32_t index, const char *dir,
-                                bool open_log, const struct topic_config *tc,
-                                int64_t recovery_point, char *err, size_t errlen);
+struct partition *partition_new(const char *topic, int32_t index, const char *dir, bool open_log,
+                                const struct topic_config *tc, int64_t recovery_point, char *err,
+                                size_t errlen);
 /* Closes the log (flushing it) and frees; remove_files deletes part->dir. NULL ok. */
 void partition_free(struct partition *part, bool remove_files);
 
@@ -106,7 +106,7 @@ kerr_t partition_ack_status(struct partition *part, int64_t last_offset, int32_t
 /* What a fetch of one partition gets back. */
 struct partition_read {
     int64_t hw, lso, log_start, leo;
-    int fd;                       /* -1 when no bytes */
+    int fd; /* -1 when no bytes */
     int64_t pos, len;
 };
 /* One partition of a Fetch. */
@@ -115,8 +115,8 @@ struct partition_fetch {
     int32_t current_leader_epoch; /* -1 = not checked */
     int64_t offset;
     int64_t max_bytes;
-    bool min_one;                 /* as plog_read */
-    int64_t now_ms;               /* monotonic */
+    bool min_one;   /* as plog_read */
+    int64_t now_ms; /* monotonic */
 };
 /* Reads for a consumer (up to the HW) or a follower (up to the LEO); only
  * the leader serves (NOT_LEADER_OR_FOLLOWER), a current_leader_epoch
@@ -164,9 +164,9 @@ void partition_restore_hw(struct partition *part, int64_t hw);
 
 /* The controller's decision for this partition (LeaderAndIsr). */
 struct partition_state {
-    int32_t leader;               /* -1 = offline */
+    int32_t leader; /* -1 = offline */
     int32_t leader_epoch;
-    int32_t partition_epoch;      /* version of the state znode (AlterIsr) */
+    int32_t partition_epoch; /* version of the state znode (AlterIsr) */
     int n_isr;
     const int32_t *isr;
     int n_replicas;
@@ -181,8 +181,7 @@ struct partition_state {
  * *role_changed: the leader or epoch changed (a follower must restart its
  * fetcher, with truncation). Locks part->lock. */
 kerr_t partition_apply_state(struct partition *part, int32_t self_id,
-                             const struct partition_state *st, int64_t now_ms,
-                             bool *role_changed);
+                             const struct partition_state *st, int64_t now_ms, bool *role_changed);
 
 /* What a follower's fetcher needs (under the lock): false when this
  * replica is not a follower of leader_epoch any more. */
@@ -198,8 +197,7 @@ kerr_t partition_append_replica(struct partition *part, int32_t leader_epoch,
 /* Follower truncation (after OffsetForLeaderEpoch, or an out-of-range
  * fetch): removes every record at or above offset; fully: restarts the
  * log empty at offset. Same epoch check as above. Never moves the HW up. */
-kerr_t partition_truncate(struct partition *part, int32_t leader_epoch, int64_t offset,
-                          bool fully);
+kerr_t partition_truncate(struct partition *part, int32_t leader_epoch, int64_t offset, bool fully);
 /* ISR maintenance by the leader. When the ISR should change (a follower
  * lagging more than lag_ms leaves; a caught-up replica joins), and no
  * proposal is in flight, fills the proposal (new_isr[PARTITION_MAX_REPLICAS]),
@@ -223,9 +221,9 @@ int32_t partition_latest_epoch(struct partition *part);
  * broker (self_id) leads it (else NOT_LEADER_OR_FOLLOWER); when
  * current_leader_epoch >= 0, it equals the partition's epoch (older:
  * FENCED_LEADER_EPOCH, newer: UNKNOWN_LEADER_EPOCH). Locks part->lock. */
-kerr_t partition_end_offset_for_epoch(struct partition *part, int32_t self_id,
-                                      bool need_leader, int32_t current_leader_epoch,
-                                      int32_t epoch, int32_t *end_epoch, int64_t *end_offset);
+kerr_t partition_end_offset_for_epoch(struct partition *part, int32_t self_id, bool need_leader,
+                                      int32_t current_leader_epoch, int32_t epoch,
+                                      int32_t *end_epoch, int64_t *end_offset);
 
 /* Aborts (KASSERT) unless the calling thread holds part->lock. A no-op
  * without GREGOR_LOCK_CHECKS. */

@@ -47,14 +47,14 @@
 
 struct replica_manager {
     struct event *isr_ev;
-    struct channel *ctrl_ch;     /* to the active controller, or NULL */
+    struct channel *ctrl_ch; /* to the active controller, or NULL */
     int32_t ctrl_ch_id;
-    pthread_mutex_t lock;        /* guards cs_* (controlled shutdown) */
-    int cs_state;                /* 0 waiting, 1 done, -1 failed */
+    pthread_mutex_t lock; /* guards cs_* (controlled shutdown) */
+    int cs_state;         /* 0 waiting, 1 done, -1 failed */
     int cs_remaining;
-    int cs_remaining_movable;    /* remaining partitions with an ISR > 1 */
-    _Atomic bool cs_abort;       /* a second signal: stop waiting */
-    _Atomic bool stopped;        /* rm_stop() ran on the admin worker: refuse requests */
+    int cs_remaining_movable; /* remaining partitions with an ISR > 1 */
+    _Atomic bool cs_abort;    /* a second signal: stop waiting */
+    _Atomic bool stopped;     /* rm_stop() ran on the admin worker: refuse requests */
 };
 
 /* --- fencing ------------------------------------------------------------ */
@@ -81,8 +81,7 @@ static kerr_t fence(struct broker *b, int32_t ctrl_id, int32_t ctrl_epoch, int64
 
 /* --- LeaderAndIsr ------------------------------------------------------- */
 
-static const struct rpc_live_leader *find_leader(const struct rpc_leader_and_isr_req *m,
-                                                 int32_t id)
+static const struct rpc_live_leader *find_leader(const struct rpc_leader_and_isr_req *m, int32_t id)
 {
     for (int i = 0; i < m->n_live_leaders; i++)
         if (m->live_leaders[i].id == id)
@@ -106,18 +105,25 @@ static kerr_t apply_one(struct broker *b, const struct rpc_leader_and_isr_req *m
         goto out;
     }
     struct partition *part = t->parts[ps->partition];
-    struct partition_state st = {
-        .leader = ps->leader, .leader_epoch = ps->leader_epoch,
-        .partition_epoch = ps->partition_epoch, .n_isr = ps->n_isr, .isr = ps->isr,
-        .n_replicas = ps->n_replicas, .replicas = ps->replicas};
+    struct partition_state st = {.leader = ps->leader,
+                                 .leader_epoch = ps->leader_epoch,
+                                 .partition_epoch = ps->partition_epoch,
+                                 .n_isr = ps->n_isr,
+                                 .isr = ps->isr,
+                                 .n_replicas = ps->n_replicas,
+                                 .replicas = ps->replicas};
     bool changed = false;
     rc = partition_apply_state(part, b->id, &st, clock_mono_ms(), &changed);
     if (rc != KERR_NONE)
         goto out;
     if (changed)
-        say_info("replica", "partition state topic=%s partition=%d role=%s leader=%d epoch=%d "
-                 "isr_size=%d", ps->topic, ps->partition,
-                 ps->leader == b->id ? "leader" : ps->leader < 0 ? "offline" : "follower",
+        say_info("replica",
+                 "partition state topic=%s partition=%d role=%s leader=%d epoch=%d "
+                 "isr_size=%d",
+                 ps->topic, ps->partition,
+                 ps->leader == b->id ? "leader"
+                 : ps->leader < 0    ? "offline"
+                                     : "follower",
                  ps->leader, ps->leader_epoch, ps->n_isr);
     const struct rpc_live_leader *ll = find_leader(m, ps->leader);
     if (ps->leader == b->id || ps->leader < 0 || !ll)
@@ -270,8 +276,7 @@ static void reconcile_topics(struct broker *b, const struct mc_snapshot *s)
     int n;
     struct topic **list = topics_list(b->topics, &n);
     for (int i = 0; list && i < n; i++)
-        if (!mc_find_topic(s, list[i]->name, strlen(list[i]->name)) &&
-            !has_local_replica(list[i]))
+        if (!mc_find_topic(s, list[i]->name, strlen(list[i]->name)) && !has_local_replica(list[i]))
             topic_unref(topics_remove(b->topics, list[i]->name));
     topics_list_free(list, n);
 }
@@ -482,8 +487,8 @@ static void isr_reply_cb(void *arg, kerr_t err, const uint8_t *body, size_t len)
                 strcmp(r.partitions[k].topic, pp->topic) == 0)
                 res = &r.partitions[k];
         if (res)
-            isr_apply(ib->b, pp->topic, pp->partition, res->error_code, res->leader_epoch,
-                      res->isr, res->n_isr, res->partition_epoch);
+            isr_apply(ib->b, pp->topic, pp->partition, res->error_code, res->leader_epoch, res->isr,
+                      res->n_isr, res->partition_epoch);
         else
             isr_apply(ib->b, pp->topic, pp->partition, err ? err : KERR_UNKNOWN_SERVER_ERROR,
                       pp->leader_epoch, NULL, 0, -1);
@@ -511,8 +516,8 @@ static bool isr_batch_add(struct isr_batch *ib, struct topic *t, int32_t p, int 
 static void send_isr_batch(struct broker *b, struct channel *ch, struct isr_batch *ib)
 {
     int64_t epoch = __atomic_load_n(&b->broker_epoch, __ATOMIC_ACQUIRE); /* see fence() */
-    struct rpc_alter_isr_req m = {.broker_id = b->id, .broker_epoch = epoch,
-                                  .n_partitions = ib->n, .partitions = ib->props};
+    struct rpc_alter_isr_req m = {
+        .broker_id = b->id, .broker_epoch = epoch, .n_partitions = ib->n, .partitions = ib->props};
     struct kbuf body;
     kbuf_init(&body);
     if (rpc_alter_isr_req_encode(&m, &body) == KERR_NONE) {
@@ -566,8 +571,8 @@ static int count_movable(struct broker *b, const struct rpc_controlled_shutdown_
 {
     int movable = 0;
     for (int i = 0; i < r->n_remaining; i++) {
-        struct topic *t = topics_get(b->topics, r->remaining[i].topic,
-                                     strlen(r->remaining[i].topic));
+        struct topic *t =
+            topics_get(b->topics, r->remaining[i].topic, strlen(r->remaining[i].topic));
         int32_t p = r->remaining[i].partition;
         if (t && p >= 0 && p < t->n_parts) {
             pthread_mutex_lock(&t->parts[p]->lock);
@@ -644,8 +649,10 @@ static int cs_attempt(struct broker *b, int64_t timeout_ms)
     if (state == 1 && remaining == 0)
         return 1;
     if (state == 1 && movable == 0) {
-        say_info("broker", "controlled shutdown: %d partition(s) have no other in-sync replica "
-                 "and stay here", remaining);
+        say_info("broker",
+                 "controlled shutdown: %d partition(s) have no other in-sync replica "
+                 "and stay here",
+                 remaining);
         return -1;
     }
     return 0;
@@ -697,12 +704,14 @@ int rm_start(struct broker *b)
         return -1;
     pthread_mutex_init(&b->rm->lock, NULL);
     b->rm->ctrl_ch_id = -1;
-    struct fetcher_config fc = {
-        .self_id = b->id, .n_threads = cfg->num_replica_fetchers,
-        .max_wait_ms = cfg->replica_fetch_wait_max_ms, .min_bytes = cfg->replica_fetch_min_bytes,
-        .max_bytes = cfg->replica_fetch_max_bytes,
-        .response_max_bytes = cfg->replica_fetch_response_max_bytes,
-        .socket_timeout_ms = cfg->replica_socket_timeout_ms, .backoff_ms = 1000};
+    struct fetcher_config fc = {.self_id = b->id,
+                                .n_threads = cfg->num_replica_fetchers,
+                                .max_wait_ms = cfg->replica_fetch_wait_max_ms,
+                                .min_bytes = cfg->replica_fetch_min_bytes,
+                                .max_bytes = cfg->replica_fetch_max_bytes,
+                                .response_max_bytes = cfg->replica_fetch_response_max_bytes,
+                                .socket_timeout_ms = cfg->replica_socket_timeout_ms,
+                                .backoff_ms = 1000};
     b->fetchers = fetchers_new(&fc);
     if (!b->fetchers) {
         say_error("replica", "cannot start the replica fetchers");

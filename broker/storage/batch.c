@@ -79,8 +79,7 @@ static kerr_t validate_one(const uint8_t *p, size_t avail, int32_t max_message_b
         return KERR_CORRUPT_MESSAGE;
     if (!batch_crc_is_valid(p, &h))
         return KERR_CORRUPT_MESSAGE;
-    if (h.base_offset != 0 || h.records_count <= 0 ||
-        h.last_offset_delta != h.records_count - 1)
+    if (h.base_offset != 0 || h.records_count <= 0 || h.last_offset_delta != h.records_count - 1)
         return KERR_INVALID_RECORD;
     if (batch_is_control(&h))
         return KERR_INVALID_RECORD;

@@ -18,31 +18,31 @@
 #include "common/buf.h"
 
 /* Header field offsets from the batch start (docs/protocol.md §4.1). */
-#define BATCH_OFF_BASE_OFFSET       0  /* INT64 */
-#define BATCH_OFF_LENGTH            8  /* INT32: bytes after this field */
-#define BATCH_OFF_LEADER_EPOCH      12 /* INT32 */
-#define BATCH_OFF_MAGIC             16 /* INT8 = 2 */
-#define BATCH_OFF_CRC               17 /* UINT32: CRC-32C of [21, end) */
-#define BATCH_OFF_ATTRIBUTES        21 /* INT16 */
+#define BATCH_OFF_BASE_OFFSET 0        /* INT64 */
+#define BATCH_OFF_LENGTH 8             /* INT32: bytes after this field */
+#define BATCH_OFF_LEADER_EPOCH 12      /* INT32 */
+#define BATCH_OFF_MAGIC 16             /* INT8 = 2 */
+#define BATCH_OFF_CRC 17               /* UINT32: CRC-32C of [21, end) */
+#define BATCH_OFF_ATTRIBUTES 21        /* INT16 */
 #define BATCH_OFF_LAST_OFFSET_DELTA 23 /* INT32 */
-#define BATCH_OFF_BASE_TS           27 /* INT64 */
-#define BATCH_OFF_MAX_TS            35 /* INT64 */
-#define BATCH_OFF_PRODUCER_ID       43 /* INT64 */
-#define BATCH_OFF_PRODUCER_EPOCH    51 /* INT16 */
-#define BATCH_OFF_BASE_SEQ          53 /* INT32 */
-#define BATCH_OFF_RECORDS_COUNT     57 /* INT32 */
-#define BATCH_HDR_SIZE              61 /* records start here */
-#define BATCH_LOG_OVERHEAD          12 /* baseOffset + batchLength */
-#define BATCH_MIN_LENGTH            49 /* smallest batchLength (header, no records) */
-#define BATCH_MAGIC                 2
+#define BATCH_OFF_BASE_TS 27           /* INT64 */
+#define BATCH_OFF_MAX_TS 35            /* INT64 */
+#define BATCH_OFF_PRODUCER_ID 43       /* INT64 */
+#define BATCH_OFF_PRODUCER_EPOCH 51    /* INT16 */
+#define BATCH_OFF_BASE_SEQ 53          /* INT32 */
+#define BATCH_OFF_RECORDS_COUNT 57     /* INT32 */
+#define BATCH_HDR_SIZE 61              /* records start here */
+#define BATCH_LOG_OVERHEAD 12          /* baseOffset + batchLength */
+#define BATCH_MIN_LENGTH 49            /* smallest batchLength (header, no records) */
+#define BATCH_MAGIC 2
 
 /* Attribute bits (§4.2). */
 #define BATCH_ATTR_COMPRESSION_MASK 0x07 /* 0 none 1 gzip 2 snappy 3 lz4 4 zstd */
-#define BATCH_ATTR_LOG_APPEND_TIME  0x08
-#define BATCH_ATTR_TRANSACTIONAL    0x10
-#define BATCH_ATTR_CONTROL          0x20
-#define BATCH_ATTR_DELETE_HORIZON   0x40
-#define BATCH_COMPRESSION_MAX       4    /* zstd; 5..7 are invalid */
+#define BATCH_ATTR_LOG_APPEND_TIME 0x08
+#define BATCH_ATTR_TRANSACTIONAL 0x10
+#define BATCH_ATTR_CONTROL 0x20
+#define BATCH_ATTR_DELETE_HORIZON 0x40
+#define BATCH_COMPRESSION_MAX 4 /* zstd; 5..7 are invalid */
 
 /* A decoded copy of a batch header. Plain value; owned by whoever holds it. */
 struct batch_hdr {
@@ -62,11 +62,26 @@ struct batch_hdr {
 };
 
 /* Total bytes of the batch including the 12-byte log overhead. */
-static inline int64_t batch_size(const struct batch_hdr *h) { return (int64_t)h->batch_length + BATCH_LOG_OVERHEAD; }
-static inline int64_t batch_last_offset(const struct batch_hdr *h) { return h->base_offset + h->last_offset_delta; }
-static inline int batch_compression(const struct batch_hdr *h) { return h->attributes & BATCH_ATTR_COMPRESSION_MASK; }
-static inline bool batch_is_control(const struct batch_hdr *h) { return (h->attributes & BATCH_ATTR_CONTROL) != 0; }
-static inline bool batch_is_transactional(const struct batch_hdr *h) { return (h->attributes & BATCH_ATTR_TRANSACTIONAL) != 0; }
+static inline int64_t batch_size(const struct batch_hdr *h)
+{
+    return (int64_t)h->batch_length + BATCH_LOG_OVERHEAD;
+}
+static inline int64_t batch_last_offset(const struct batch_hdr *h)
+{
+    return h->base_offset + h->last_offset_delta;
+}
+static inline int batch_compression(const struct batch_hdr *h)
+{
+    return h->attributes & BATCH_ATTR_COMPRESSION_MASK;
+}
+static inline bool batch_is_control(const struct batch_hdr *h)
+{
+    return (h->attributes & BATCH_ATTR_CONTROL) != 0;
+}
+static inline bool batch_is_transactional(const struct batch_hdr *h)
+{
+    return (h->attributes & BATCH_ATTR_TRANSACTIONAL) != 0;
+}
 
 /* Decodes the 61-byte header at p (borrowed; avail bytes readable) into *h.
  * Returns KERR_NONE; KERR__AGAIN if avail < 61; KERR__CORRUPT if the magic
@@ -111,22 +126,22 @@ kerr_t batch_iter_next(struct batch_iter *it, struct batch_hdr *h, size_t *at);
 
 /* One record of an uncompressed batch; views borrow the batch bytes. */
 struct batch_record {
-    int64_t offset;          /* base offset + offsetDelta */
-    int64_t ts;              /* base_ts + delta, or max_ts for LogAppendTime */
-    const uint8_t *key;      /* NULL = null key */
+    int64_t offset;     /* base offset + offsetDelta */
+    int64_t ts;         /* base_ts + delta, or max_ts for LogAppendTime */
+    const uint8_t *key; /* NULL = null key */
     int32_t key_len;
-    const uint8_t *value;    /* NULL = null value (tombstone) */
+    const uint8_t *value; /* NULL = null value (tombstone) */
     int32_t value_len;
     int32_t headers_count;
-    const uint8_t *headers;  /* raw header section, headers_len bytes */
+    const uint8_t *headers; /* raw header section, headers_len bytes */
     size_t headers_len;
 };
 
 /* Walks the records of one uncompressed batch. Plain value; borrows. */
 struct record_iter {
-    struct kslice s;     /* over the records section */
-    struct batch_hdr h;  /* copy of the batch header */
-    int32_t left;        /* records not yet returned */
+    struct kslice s;    /* over the records section */
+    struct batch_hdr h; /* copy of the batch header */
+    int32_t left;       /* records not yet returned */
 };
 
 /* Starts iterating the batch at p (borrowed; batch_size(h) bytes).

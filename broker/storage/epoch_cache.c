@@ -50,8 +50,8 @@ struct epoch_cache {
     char *path;                   /* owned; NULL = memory only */
     struct logdir_epoch_entry *e; /* owned, n used of cap */
     int n;
-    size_t cap;                   /* room in e (common/vec.h) */
-    bool dirty;                   /* memory differs from the file */
+    size_t cap; /* room in e (common/vec.h) */
+    bool dirty; /* memory differs from the file */
 };
 
 struct epoch_cache *epoch_cache_new(const char *path)
@@ -98,7 +98,8 @@ kerr_t epoch_cache_load(struct epoch_cache *c)
         return KERR__NOENT;
     err = logdir_epoch_ckpt_read(c->path, &e, &n);
     if (err == KERR_NONE && !entries_valid(e, n)) {
-        say_error("storage", "leader epoch checkpoint not monotonic path=%s entries=%d", c->path, n);
+        say_error("storage", "leader epoch checkpoint not monotonic path=%s entries=%d", c->path,
+                  n);
         err = KERR__CORRUPT;
     }
     c->dirty = false;
@@ -127,8 +128,9 @@ static kerr_t ckpt_write(const char *path, const struct logdir_epoch_entry *e, i
     kbuf_init(&b);
     kbuf_put(&b, line, (size_t)snprintf(line, sizeof(line), "0\n%d\n", n));
     for (int i = 0; i < n; i++)
-        kbuf_put(&b, line, (size_t)snprintf(line, sizeof(line), "%d %" PRId64 "\n", e[i].epoch,
-                                            e[i].start_offset));
+        kbuf_put(&b, line,
+                 (size_t)snprintf(line, sizeof(line), "%d %" PRId64 "\n", e[i].epoch,
+                                  e[i].start_offset));
     err = b.oom ? KERR__NOMEM : fileio_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644, &fd);
     if (err == KERR_NONE) {
         err = fileio_pwrite_all(fd, b.data, b.len, 0);
@@ -186,8 +188,10 @@ bool epoch_cache_assign(struct epoch_cache *c, int32_t epoch, int64_t start_offs
         return false;
     }
     if (drop_tail(c, epoch, start_offset))
-        say_info("storage", "leader epoch cache dropped conflicting entries path=%s epoch=%d "
-                 "start_offset=%" PRId64, c->path ? c->path : "-", epoch, start_offset);
+        say_info("storage",
+                 "leader epoch cache dropped conflicting entries path=%s epoch=%d "
+                 "start_offset=%" PRId64,
+                 c->path ? c->path : "-", epoch, start_offset);
     c->e[c->n].epoch = epoch;
     c->e[c->n].start_offset = start_offset;
     c->n++;

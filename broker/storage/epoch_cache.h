@@ -22,7 +22,7 @@
 #include "common/base.h"
 #include "common/err.h"
 
-#define EPOCH_UNDEFINED (-1)       /* no epoch (Kafka's UNDEFINED_EPOCH) */
+#define EPOCH_UNDEFINED (-1)        /* no epoch (Kafka's UNDEFINED_EPOCH) */
 #define EPOCH_UNDEFINED_OFFSET (-1) /* no offset (UNDEFINED_EPOCH_OFFSET) */
 
 struct epoch_cache;

@@ -102,7 +102,8 @@ kerr_t fileio_pwrite_all(int fd, const void *buf, size_t n, int64_t off)
             return errno_to_kerr(e);
         }
         if (w == 0) {
-            say_error("storage", "pwrite wrote nothing fd=%d off=%lld len=%zu", fd, (long long)off, n);
+            say_error("storage", "pwrite wrote nothing fd=%d off=%lld len=%zu", fd, (long long)off,
+                      n);
             return KERR__IO;
         }
         p += w;

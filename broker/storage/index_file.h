@@ -59,22 +59,23 @@ kerr_t index_file_rename(struct index_file *ix, const char *path);
 kerr_t index_file_sync(struct index_file *ix);
 
 /* Number of entries the mapping holds (valid or not). */
-static inline int32_t index_file_mapped_entries(const struct index_file *ix) {
+static inline int32_t index_file_mapped_entries(const struct index_file *ix)
+{
     return (int32_t)(ix->map_len / ix->esize);
 }
 /* Entry i (0 <= i < mapped entries); returns borrowed, valid until the next
  * activate/seal/close. */
-static inline const uint8_t *index_file_entry(const struct index_file *ix, int32_t i) {
+static inline const uint8_t *index_file_entry(const struct index_file *ix, int32_t i)
+{
     return ix->map + (size_t)i * ix->esize;
 }
-static inline bool index_file_is_full(const struct index_file *ix) {
+static inline bool index_file_is_full(const struct index_file *ix)
+{
     return ix->active && ix->entries >= ix->max_entries;
 }
 /* True if the whole file is known to read as zeros without reading it: a
  * preallocated file nothing was ever written to (see zero_len). */
-static inline bool index_file_is_zero(const struct index_file *ix) {
-    return ix->zero_len >= 0;
-}
+static inline bool index_file_is_zero(const struct index_file *ix) { return ix->zero_len >= 0; }
 /* True if the bytes right after the valid entries (up to 4 KiB) are zero (a
  * preallocated or trimmed tail), false if garbage follows them or the file
  * ended inside an entry when it was opened (corrupt). */

@@ -122,7 +122,8 @@ kerr_t logdir_lock(const char *dir, int *fd_out, char *errbuf, size_t errlen)
         int e = errno;
         fileio_close(fd);
         if (e == EWOULDBLOCK) {
-            snprintf(errbuf, errlen, "log directory %s is in use by another process (%s held)", dir, path);
+            snprintf(errbuf, errlen, "log directory %s is in use by another process (%s held)", dir,
+                     path);
             return KERR__EXISTS;
         }
         snprintf(errbuf, errlen, "cannot lock %s: %s", path, strerror(e));
@@ -223,9 +224,11 @@ static kerr_t meta_from_props(const struct props *p, struct logdir_meta *m)
             return KERR__CORRUPT;
         m->broker_id = (int32_t)v;
     }
-    if (cid && snprintf(m->cluster_id, sizeof(m->cluster_id), "%s", cid) >= (int)sizeof(m->cluster_id))
+    if (cid &&
+        snprintf(m->cluster_id, sizeof(m->cluster_id), "%s", cid) >= (int)sizeof(m->cluster_id))
         return KERR__CORRUPT;
-    if (did && snprintf(m->directory_id, sizeof(m->directory_id), "%s", did) >= (int)sizeof(m->directory_id))
+    if (did && snprintf(m->directory_id, sizeof(m->directory_id), "%s", did) >=
+                   (int)sizeof(m->directory_id))
         return KERR__CORRUPT;
     return KERR_NONE;
 }
@@ -276,12 +279,14 @@ kerr_t logdir_meta_check(const struct logdir_meta *m, int32_t broker_id, const c
                          char *errbuf, size_t errlen)
 {
     if (m->broker_id >= 0 && broker_id >= 0 && m->broker_id != broker_id) {
-        snprintf(errbuf, errlen, "broker.id %d in meta.properties does not match configured broker.id %d",
+        snprintf(errbuf, errlen,
+                 "broker.id %d in meta.properties does not match configured broker.id %d",
                  m->broker_id, broker_id);
         return KERR__INVALID;
     }
     if (m->cluster_id[0] && cluster_id && cluster_id[0] && strcmp(m->cluster_id, cluster_id) != 0) {
-        snprintf(errbuf, errlen, "cluster.id %s in meta.properties does not match the cluster's id %s",
+        snprintf(errbuf, errlen,
+                 "cluster.id %s in meta.properties does not match the cluster's id %s",
                  m->cluster_id, cluster_id);
         return KERR__INVALID;
     }
@@ -412,7 +417,8 @@ kerr_t logdir_ckpt_write(const char *path, const struct logdir_ckpt_entry *e, in
     kbuf_init(&b);
     kbuf_put(&b, line, (size_t)snprintf(line, sizeof(line), "0\n%d\n", n));
     for (int i = 0; i < n; i++) {
-        int w = snprintf(line, sizeof(line), "%s %d %" PRId64 "\n", e[i].topic, e[i].partition, e[i].offset);
+        int w = snprintf(line, sizeof(line), "%s %d %" PRId64 "\n", e[i].topic, e[i].partition,
+                         e[i].offset);
         kbuf_put(&b, line, (size_t)MIN(w, (int)sizeof(line) - 1));
     }
     err = b.oom ? KERR__NOMEM : write_atomic(path, b.data, b.len);
@@ -429,8 +435,9 @@ kerr_t logdir_epoch_ckpt_write(const char *path, const struct logdir_epoch_entry
     kbuf_init(&b);
     kbuf_put(&b, line, (size_t)snprintf(line, sizeof(line), "0\n%d\n", n));
     for (int i = 0; i < n; i++)
-        kbuf_put(&b, line, (size_t)snprintf(line, sizeof(line), "%d %" PRId64 "\n", e[i].epoch,
-                                            e[i].start_offset));
+        kbuf_put(&b, line,
+                 (size_t)snprintf(line, sizeof(line), "%d %" PRId64 "\n", e[i].epoch,
+                                  e[i].start_offset));
     err = b.oom ? KERR__NOMEM : write_atomic(path, b.data, b.len);
     kbuf_destroy(&b);
     return err;

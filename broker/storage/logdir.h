@@ -16,14 +16,14 @@
 #include "common/err.h"
 #include "common/names.h"
 
-#define LOGDIR_META_FILE        "meta.properties"
-#define LOGDIR_LOCK_FILE        ".lock"
-#define LOGDIR_CLEAN_FILE       ".gregor_clean_shutdown"
-#define LOGDIR_RECOVERY_CKPT    "recovery-point-offset-checkpoint"
+#define LOGDIR_META_FILE "meta.properties"
+#define LOGDIR_LOCK_FILE ".lock"
+#define LOGDIR_CLEAN_FILE ".gregor_clean_shutdown"
+#define LOGDIR_RECOVERY_CKPT "recovery-point-offset-checkpoint"
 #define LOGDIR_REPLICATION_CKPT "replication-offset-checkpoint"
-#define LOGDIR_LOG_START_CKPT   "log-start-offset-checkpoint"
-#define LOGDIR_EPOCH_CKPT       "leader-epoch-checkpoint"
-#define LOGDIR_ID_LEN           22 /* base64url of 16 random bytes, unpadded */
+#define LOGDIR_LOG_START_CKPT "log-start-offset-checkpoint"
+#define LOGDIR_EPOCH_CKPT "leader-epoch-checkpoint"
+#define LOGDIR_ID_LEN 22 /* base64url of 16 random bytes, unpadded */
 
 /* Contents of meta.properties. Plain value. */
 struct logdir_meta {

@@ -31,8 +31,8 @@ void offset_index_entry(const struct offset_index *oi, int32_t i, int64_t *offse
     decode(oi, i, offset, pos);
 }
 
-kerr_t offset_index_open(struct offset_index *oi, const char *path, int64_t base,
-                         int64_t log_size, bool *clean)
+kerr_t offset_index_open(struct offset_index *oi, const char *path, int64_t base, int64_t log_size,
+                         bool *clean)
 {
     int64_t prev_off = -1, prev_pos = -1;
     int32_t n, mapped;

@@ -24,8 +24,8 @@ struct offset_index {
 /* Opens (creating if missing) path (borrowed) and counts the valid prefix
  * of entries: increasing offsets and positions, positions < log_size.
  * *clean = false when non-zero bytes follow that prefix (corrupt index). */
-kerr_t offset_index_open(struct offset_index *oi, const char *path, int64_t base,
-                         int64_t log_size, bool *clean);
+kerr_t offset_index_open(struct offset_index *oi, const char *path, int64_t base, int64_t log_size,
+                         bool *clean);
 /* Appends (offset, pos) if offset and pos exceed the last entry and the
  * index is active and not full; otherwise does nothing. */
 kerr_t offset_index_append(struct offset_index *oi, int64_t offset, int64_t pos);

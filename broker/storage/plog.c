@@ -47,15 +47,15 @@
 /* Created by plog_open(), freed by plog_close(); guarded by the partition
  * lock. */
 struct plog {
-    char *dir;               /* owned */
-    struct plog_config cfg;  /* copy */
-    struct segment **segs;   /* owned, sorted by base; nsegs >= 1 once open */
+    char *dir;              /* owned */
+    struct plog_config cfg; /* copy */
+    struct segment **segs;  /* owned, sorted by base; nsegs >= 1 once open */
     int nsegs;
-    size_t cap;              /* room in segs (common/vec.h) */
-    int64_t start_offset;    /* log start offset */
-    int64_t recovery_point;  /* offsets below are fsynced */
-    int64_t unflushed;       /* records appended since the last flush */
-    int64_t checked_bytes;   /* bytes CRC-checked while opening */
+    size_t cap;                 /* room in segs (common/vec.h) */
+    int64_t start_offset;       /* log start offset */
+    int64_t recovery_point;     /* offsets below are fsynced */
+    int64_t unflushed;          /* records appended since the last flush */
+    int64_t checked_bytes;      /* bytes CRC-checked while opening */
     struct epoch_cache *epochs; /* owned: leader epoch -> start offset */
 };
 
@@ -200,7 +200,8 @@ static bool is_orphan_index(const char *dir, const char *name)
         return false;
     if (strcmp(dot, ".index") != 0 && strcmp(dot, ".timeindex") != 0)
         return false;
-    if (snprintf(path, sizeof(path), "%s/%.*s.log", dir, SEGMENT_NAME_DIGITS, name) >= (int)sizeof(path))
+    if (snprintf(path, sizeof(path), "%s/%.*s.log", dir, SEGMENT_NAME_DIGITS, name) >=
+        (int)sizeof(path))
         return false;
     return !fileio_exists(path);
 }
@@ -256,7 +257,8 @@ static void remove_seg_files(const char *dir, const int64_t *bases, int from, in
     char path[PATH_MAX];
 
     for (int i = from; i < n; i++) {
-        say_warn("storage", "removing segment after a truncated one dir=%s base=%" PRId64, dir, bases[i]);
+        say_warn("storage", "removing segment after a truncated one dir=%s base=%" PRId64, dir,
+                 bases[i]);
         for (size_t e = 0; e < ARRAY_LEN(exts); e++)
             if (segment_path(path, sizeof(path), dir, bases[i], exts[e]))
                 (void)fileio_unlink(path);
@@ -370,9 +372,10 @@ static void epochs_rebuild(struct plog *log, const char *why)
     }
     (void)epoch_cache_truncate_from_start(log->epochs, log->start_offset);
     epoch_cache_mark_dirty(log->epochs);
-    say_warn("storage", "leader epoch cache rebuilt from the log dir=%s reason=%s entries=%d "
-             "latest_epoch=%d", log->dir, why, epoch_cache_count(log->epochs),
-             epoch_cache_latest_epoch(log->epochs));
+    say_warn("storage",
+             "leader epoch cache rebuilt from the log dir=%s reason=%s entries=%d "
+             "latest_epoch=%d",
+             log->dir, why, epoch_cache_count(log->epochs), epoch_cache_latest_epoch(log->epochs));
     epochs_sync(log);
 }
 
@@ -407,7 +410,8 @@ static bool epochs_match_log(struct plog *log)
         return false;
     if (!found || h.leader_epoch < 0)
         return true;
-    for (i = epoch_cache_count(c) - 1; i >= 0 && epoch_cache_entry(c, i)->start_offset > h.base_offset; i--)
+    for (i = epoch_cache_count(c) - 1;
+         i >= 0 && epoch_cache_entry(c, i)->start_offset > h.base_offset; i--)
         if (epoch_cache_entry(c, i)->start_offset < plog_end_offset(log))
             return false;
     return i >= 0 && epoch_cache_entry(c, i)->epoch == h.leader_epoch;
@@ -443,10 +447,7 @@ static kerr_t load_epochs(struct plog *log)
     return KERR_NONE;
 }
 
-int32_t plog_latest_epoch(const struct plog *log)
-{
-    return epoch_cache_latest_epoch(log->epochs);
-}
+int32_t plog_latest_epoch(const struct plog *log) { return epoch_cache_latest_epoch(log->epochs); }
 
 kerr_t plog_end_offset_for_epoch(struct plog *log, int32_t epoch, int32_t *end_epoch,
                                  int64_t *end_offset)
@@ -484,8 +485,9 @@ struct plog *plog_open(const char *dir, const struct plog_config *cfg, char *err
     err = load_epochs(log);
     if (err != KERR_NONE)
         goto out_fail;
-    say_info("storage", "log opened dir=%s segments=%d start_offset=%" PRId64 " end_offset=%" PRId64,
-             dir, log->nsegs, log->start_offset, plog_end_offset(log));
+    say_info("storage",
+             "log opened dir=%s segments=%d start_offset=%" PRId64 " end_offset=%" PRId64, dir,
+             log->nsegs, log->start_offset, plog_end_offset(log));
     return log;
 out_fail:
     if (errbuf && errlen > 0)
@@ -569,14 +571,14 @@ static kerr_t roll_to(struct plog *log, int64_t base)
     if (err == KERR_NONE)
         err = new_active_seg(log, base);
     if (err != KERR_NONE) {
-        say_error("storage", "segment roll failed dir=%s base=%" PRId64 " err=%s",
-                  log->dir, base, kerr_name(err));
+        say_error("storage", "segment roll failed dir=%s base=%" PRId64 " err=%s", log->dir, base,
+                  kerr_name(err));
         if (active_seg(log) == old)
             (void)segment_activate(old, log->cfg.index_max_bytes);
         return err;
     }
-    say_info("storage", "segment rolled dir=%s base=%" PRId64 " previous_bytes=%" PRId64,
-             log->dir, base, old->size);
+    say_info("storage", "segment rolled dir=%s base=%" PRId64 " previous_bytes=%" PRId64, log->dir,
+             base, old->size);
     return KERR_NONE;
 }
 
@@ -624,8 +626,8 @@ static kerr_t write_batches(struct plog *log, const uint8_t *buf, size_t len, in
     if (err == KERR_NONE)
         err = segment_append(active_seg(log), buf, len, log->cfg.index_interval_bytes, now_ms);
     if (err != KERR_NONE) {
-        say_error("storage", "append failed dir=%s offset=%" PRId64 " bytes=%zu err=%s",
-                  log->dir, base, len, kerr_name(err));
+        say_error("storage", "append failed dir=%s offset=%" PRId64 " bytes=%zu err=%s", log->dir,
+                  base, len, kerr_name(err));
         return KERR_KAFKA_STORAGE_ERROR;
     }
     log->unflushed += records;
@@ -704,8 +706,8 @@ static void epochs_assign_batches(struct plog *log, const uint8_t *buf, size_t l
         epochs_sync(log);
 }
 
-kerr_t plog_append_replica(struct plog *log, const uint8_t *batches, size_t len,
-                           int64_t now_ms, int64_t *first_offset, int64_t *last_offset)
+kerr_t plog_append_replica(struct plog *log, const uint8_t *batches, size_t len, int64_t now_ms,
+                           int64_t *first_offset, int64_t *last_offset)
 {
     int64_t first = -1, last = -1, records = 0;
     const char *why = NULL;
@@ -764,8 +766,8 @@ kerr_t plog_read(struct plog *log, int64_t offset, int64_t max_offset, int64_t m
         if (err == KERR_NONE)
             err = fileio_dup(seg->fd, &span->fd);
         if (err != KERR_NONE) {
-            say_error("storage", "read failed dir=%s offset=%" PRId64 " err=%s", log->dir,
-                      offset, kerr_name(err));
+            say_error("storage", "read failed dir=%s offset=%" PRId64 " err=%s", log->dir, offset,
+                      kerr_name(err));
             return KERR_KAFKA_STORAGE_ERROR;
         }
         span->pos = pos;
@@ -812,7 +814,8 @@ kerr_t plog_max_timestamp(struct plog *log, int64_t *offset, int64_t *ts)
         *offset = log->segs[best]->base;
         return KERR_NONE;
     }
-    if (segment_offset_for_time(log->segs[best], log->segs[best]->max_ts, offset, ts) != KERR_NONE) {
+    if (segment_offset_for_time(log->segs[best], log->segs[best]->max_ts, offset, ts) !=
+        KERR_NONE) {
         *offset = log->segs[best]->max_ts_offset;
         *ts = log->segs[best]->max_ts;
     }

@@ -103,8 +103,8 @@ kerr_t plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leade
  * INVALID_RECORD, logged with the reason). Nothing is written when any
  * batch fails. A gap before the first batch is kept (a new segment starts
  * at its base). */
-kerr_t plog_append_replica(struct plog *log, const uint8_t *batches, size_t len,
-                           int64_t now_ms, int64_t *first_offset, int64_t *last_offset);
+kerr_t plog_append_replica(struct plog *log, const uint8_t *batches, size_t len, int64_t now_ms,
+                           int64_t *first_offset, int64_t *last_offset);
 
 /* Finds the batch containing `offset` (segment binary search by base offset,
  * index binary search, forward scan of batch headers) and returns in *span
@@ -150,13 +150,14 @@ kerr_t plog_advance_start_offset(struct plog *log, int64_t offset);
  * and a moving log start trim the cache. */
 
 /* The newest epoch in the cache. */
-int32_t plog_latest_epoch(const struct plog *log);  /* -1: none */
+int32_t plog_latest_epoch(const struct plog *log); /* -1: none */
 /* OffsetForLeaderEpoch on this log (Kafka's endOffsetFor): epoch == the
  * latest -> (latest, LEO); otherwise the largest known epoch <= epoch and
  * the start offset of the next higher one; epoch below the first known ->
  * (epoch, first start offset); unknown (newer than the latest, < 0, or an
  * empty cache) -> (-1, -1). Always KERR_NONE. */
-kerr_t plog_end_offset_for_epoch(struct plog *log, int32_t epoch, int32_t *end_epoch, int64_t *end_offset);
+kerr_t plog_end_offset_for_epoch(struct plog *log, int32_t epoch, int32_t *end_epoch,
+                                 int64_t *end_offset);
 /* A new leader starts epoch at the LEO (Kafka's makeLeader), so that
  * OffsetForLeaderEpoch answers for it before anything is appended. No-op
  * unless epoch is newer than the latest. KERR__INVALID for epoch < 0;

@@ -36,8 +36,8 @@
 #include "common/crc32c.h"
 #include "common/kwire.h"
 
-#define RV_WINDOW    (64 * 1024)
-#define RV_MIN_RECORD 7 /* length + attributes + 3 deltas/lengths + headersCount */
+#define RV_WINDOW (64 * 1024)
+#define RV_MIN_RECORD 7     /* length + attributes + 3 deltas/lengths + headersCount */
 #define RV_ZSTD_WLOG_MIN 20 /* 1 MiB: any zstd frame of a ~1 MiB batch fits */
 
 enum { CODEC_NONE = 0, CODEC_GZIP = 1, CODEC_SNAPPY = 2, CODEC_LZ4 = 3, CODEC_ZSTD = 4 };
@@ -48,16 +48,16 @@ static const uint8_t XERIAL_MAGIC[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
 /* A source of decoded record bytes. On validate_records()' stack. */
 struct rv_src {
     int codec;
-    const uint8_t *in;  /* records section of the batch (borrowed) */
+    const uint8_t *in; /* records section of the batch (borrowed) */
     size_t in_len, in_pos;
     const uint8_t *out; /* decoded bytes not yet consumed: out[out_pos, out_len) */
     size_t out_len, out_pos;
-    uint8_t *win;       /* owned output window of the decompressor */
+    uint8_t *win; /* owned output window of the decompressor */
     size_t win_cap;
-    int64_t total;      /* decoded bytes so far */
-    int64_t limit;      /* most decoded bytes allowed */
-    bool done;          /* the decoder has no more output */
-    kerr_t err;         /* sticky source error */
+    int64_t total; /* decoded bytes so far */
+    int64_t limit; /* most decoded bytes allowed */
+    bool done;     /* the decoder has no more output */
+    kerr_t err;    /* sticky source error */
     const char *why;
     z_stream z;
     bool z_live;
@@ -172,8 +172,7 @@ static kerr_t snappy_block(struct rv_src *s, const uint8_t *in, size_t clen, siz
         s->win = w;
         s->win_cap = ulen;
     }
-    if (ulen > 0 &&
-        snappy_uncompress((const char *)in, clen, (char *)s->win, &ulen) != SNAPPY_OK)
+    if (ulen > 0 && snappy_uncompress((const char *)in, clen, (char *)s->win, &ulen) != SNAPPY_OK)
         return src_fail(s, KERR_CORRUPT_MESSAGE, "snappy block is corrupt");
     *n = ulen;
     return KERR_NONE;
@@ -267,10 +266,18 @@ static bool src_fill(struct rv_src *s)
         if (s->err != KERR_NONE || s->done)
             return false;
         switch (s->codec) {
-        case CODEC_GZIP: err = step_gzip(s, &n); break;
-        case CODEC_LZ4: err = step_lz4(s, &n); break;
-        case CODEC_ZSTD: err = step_zstd(s, &n); break;
-        default: err = step_snappy(s, &n); break;
+        case CODEC_GZIP:
+            err = step_gzip(s, &n);
+            break;
+        case CODEC_LZ4:
+            err = step_lz4(s, &n);
+            break;
+        case CODEC_ZSTD:
+            err = step_zstd(s, &n);
+            break;
+        default:
+            err = step_snappy(s, &n);
+            break;
         }
         if (err != KERR_NONE)
             return false;
@@ -291,8 +298,8 @@ static bool src_fill(struct rv_src *s)
 /* Parser state over one batch. */
 struct rv_parse {
     struct rv_src *s;
-    int64_t left;       /* bytes left in the current record */
-    const char *why;    /* reason of a parse failure */
+    int64_t left;    /* bytes left in the current record */
+    const char *why; /* reason of a parse failure */
 };
 
 static bool fail(struct rv_parse *ps, const char *why)
@@ -357,8 +364,8 @@ static bool ts_out_of_range(const struct rv_opts *o, int64_t ts)
 {
     if (o->ts_diff_max_ms < 0 || o->ts_diff_max_ms == INT64_MAX || ts == -1)
         return false;
-    uint64_t d = ts > o->now_ms ? (uint64_t)ts - (uint64_t)o->now_ms
-                                : (uint64_t)o->now_ms - (uint64_t)ts;
+    uint64_t d =
+        ts > o->now_ms ? (uint64_t)ts - (uint64_t)o->now_ms : (uint64_t)o->now_ms - (uint64_t)ts;
     return d > (uint64_t)o->ts_diff_max_ms;
 }
 
@@ -406,8 +413,7 @@ static bool parse_record(struct rv_parse *ps, struct rv_batch *b, int32_t i)
             return false;
         if (hk < 0)
             return fail(ps, "negative header key length");
-        if (!rd_skip(ps, hk, "header key runs past the record end") ||
-            !rd_varint(ps, 5, 32, &hv))
+        if (!rd_skip(ps, hk, "header key runs past the record end") || !rd_varint(ps, 5, 32, &hv))
             return false;
         if (hv < -1)
             return fail(ps, "negative header value length");
@@ -449,8 +455,8 @@ static const char *check_header(const struct batch_hdr *h, const struct rv_opts 
     return NULL;
 }
 
-kerr_t record_validate_batch(const uint8_t *p, const struct batch_hdr *h,
-                             const struct rv_opts *o, struct rv_result *res)
+kerr_t record_validate_batch(const uint8_t *p, const struct batch_hdr *h, const struct rv_opts *o,
+                             struct rv_result *res)
 {
     struct rv_src s;
     struct rv_parse ps = {.s = &s};

@@ -58,8 +58,8 @@ void rv_opts_stored(struct rv_opts *o);
  * (a compressed stream that does not decode), UNSUPPORTED_COMPRESSION_TYPE
  * (codec 5-7), KERR__NOMEM. res (may be NULL) gets the max timestamp and the
  * reason. */
-kerr_t record_validate_batch(const uint8_t *p, const struct batch_hdr *h,
-                             const struct rv_opts *o, struct rv_result *res);
+kerr_t record_validate_batch(const uint8_t *p, const struct batch_hdr *h, const struct rv_opts *o,
+                             struct rv_result *res);
 
 /* True if the whole batch at p (batch_size(h) bytes) has a valid CRC and
  * passes the stored-batch record rules: the recovery scan's test of a

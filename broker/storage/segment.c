@@ -37,13 +37,13 @@
 
 /* A read window over a segment's log. On the stack; freed by reader_destroy. */
 struct seg_reader {
-    int fd;                     /* borrowed log fd */
-    int64_t end;                /* readable range is [0, end) */
-    uint8_t *buf;               /* window memory: stack or heap */
-    size_t cap;                 /* bytes at buf */
-    int64_t wpos;               /* file position of buf[0] */
-    size_t wlen;                /* valid bytes at buf */
-    uint8_t stack[READ_CHUNK];  /* used until a batch needs more */
+    int fd;                    /* borrowed log fd */
+    int64_t end;               /* readable range is [0, end) */
+    uint8_t *buf;              /* window memory: stack or heap */
+    size_t cap;                /* bytes at buf */
+    int64_t wpos;              /* file position of buf[0] */
+    size_t wlen;               /* valid bytes at buf */
+    uint8_t stack[READ_CHUNK]; /* used until a batch needs more */
 };
 
 static void reader_init(struct seg_reader *r, int fd, int64_t end)
@@ -360,7 +360,8 @@ static kerr_t cut_tail(struct segment *seg, int64_t valid_end, int64_t *dropped)
         err = fileio_truncate(seg->fd, valid_end);
         if (err != KERR_NONE)
             return err;
-        say_warn("storage", "truncated torn or corrupt tail path=%s valid_bytes=%" PRId64
+        say_warn("storage",
+                 "truncated torn or corrupt tail path=%s valid_bytes=%" PRId64
                  " dropped_bytes=%" PRId64 " next_offset=%" PRId64,
                  seg->log_path, valid_end, *dropped, seg->next_offset);
     }
@@ -432,8 +433,8 @@ kerr_t segment_load(struct segment *seg, int64_t recovery_point, int32_t index_i
     return err;
 }
 
-kerr_t segment_append(struct segment *seg, const uint8_t *data, size_t len,
-                      int32_t index_interval, int64_t now_ms)
+kerr_t segment_append(struct segment *seg, const uint8_t *data, size_t len, int32_t index_interval,
+                      int64_t now_ms)
 {
     struct batch_iter it;
     struct batch_hdr h;
@@ -470,8 +471,8 @@ kerr_t segment_find(struct segment *seg, int64_t target, int64_t *pos, struct ba
     while (p < seg->size) {
         kerr_t e = reader_batch(&r, p, false, h, NULL);
         if (e != KERR_NONE) {
-            say_error("storage", "unreadable batch path=%s pos=%" PRId64 " err=%s",
-                      seg->log_path, p, kerr_name(e));
+            say_error("storage", "unreadable batch path=%s pos=%" PRId64 " err=%s", seg->log_path,
+                      p, kerr_name(e));
             err = (e == KERR__AGAIN) ? KERR__CORRUPT : e;
             break;
         }
@@ -537,8 +538,7 @@ static bool find_record_ts(const uint8_t *p, const struct batch_hdr *h, int64_t 
     return false;
 }
 
-kerr_t segment_offset_for_time(struct segment *seg, int64_t ts, int64_t *offset,
-                               int64_t *found_ts)
+kerr_t segment_offset_for_time(struct segment *seg, int64_t ts, int64_t *offset, int64_t *found_ts)
 {
     struct seg_reader r;
     int64_t start = seg->base, off, p;

@@ -67,8 +67,8 @@ kerr_t segment_load(struct segment *seg, int64_t recovery_point, int32_t index_i
 /* Appends len bytes of whole batches (borrowed; offsets already assigned)
  * at the end. On a write error the file is truncated back and the segment
  * is unchanged. now_ms starts the segment's age on its first append. */
-kerr_t segment_append(struct segment *seg, const uint8_t *data, size_t len,
-                      int32_t index_interval, int64_t now_ms);
+kerr_t segment_append(struct segment *seg, const uint8_t *data, size_t len, int32_t index_interval,
+                      int64_t now_ms);
 /* Finds the first batch whose last offset is >= target: its position and
  * header. KERR__NOENT when every batch of the segment ends before target. */
 kerr_t segment_find(struct segment *seg, int64_t target, int64_t *pos, struct batch_hdr *h);
@@ -80,8 +80,7 @@ kerr_t segment_span_len(struct segment *seg, int64_t pos, const struct batch_hdr
 /* Finds the first batch with a record timestamp >= ts (uncompressed: the
  * exact record; compressed: the batch base offset and maxTimestamp).
  * KERR__NOENT when none in this segment. */
-kerr_t segment_offset_for_time(struct segment *seg, int64_t ts, int64_t *offset,
-                               int64_t *found_ts);
+kerr_t segment_offset_for_time(struct segment *seg, int64_t ts, int64_t *offset, int64_t *found_ts);
 /* Removes every batch that holds an offset >= target (a batch containing
  * target goes whole) and rescans to fix next_offset and max_ts. */
 kerr_t segment_truncate_to(struct segment *seg, int64_t target, int32_t index_interval);

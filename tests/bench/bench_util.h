@@ -15,8 +15,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#define BENCH_HIST_US 1000000   /* 1 us buckets for [0, 1 s) */
-#define BENCH_HIST_MS 600000    /* 1 ms buckets for [1 s, 600 s), last = overflow */
+#define BENCH_HIST_US 1000000 /* 1 us buckets for [0, 1 s) */
+#define BENCH_HIST_MS 600000  /* 1 ms buckets for [1 s, 600 s), last = overflow */
 
 /* Keeps freed memory in the process instead of returning it to the kernel.
  * On the VM this suite was written on, first-touch page faults cost more
@@ -55,8 +55,8 @@ static inline void bench_cpu(int who, double *user, double *sys)
 }
 
 struct bench_hist {
-    uint32_t *us;     /* BENCH_HIST_US buckets */
-    uint32_t *ms;     /* BENCH_HIST_MS buckets */
+    uint32_t *us; /* BENCH_HIST_US buckets */
+    uint32_t *ms; /* BENCH_HIST_MS buckets */
     uint64_t n;
     int64_t max_ns;
 };

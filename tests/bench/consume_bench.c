@@ -39,16 +39,11 @@ static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val)
 static int conf_build(rd_kafka_conf_t *conf, int argc, char **argv)
 {
     static const char *const kv[][2] = {
-        {"group.id", "gregor-consume-bench"},
-        {"enable.auto.commit", "false"},
-        {"enable.auto.offset.store", "false"},
-        {"enable.partition.eof", "true"},
-        {"auto.offset.reset", "earliest"},
-        {"fetch.max.bytes", "52428800"},
-        {"max.partition.fetch.bytes", "4194304"},
-        {"queued.max.messages.kbytes", "1048576"},
-        {"queued.min.messages", "1000000"},
-        {"fetch.wait.max.ms", "100"},
+        {"group.id", "gregor-consume-bench"},     {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},    {"enable.partition.eof", "true"},
+        {"auto.offset.reset", "earliest"},        {"fetch.max.bytes", "52428800"},
+        {"max.partition.fetch.bytes", "4194304"}, {"queued.max.messages.kbytes", "1048576"},
+        {"queued.min.messages", "1000000"},       {"fetch.wait.max.ms", "100"},
     };
     if (conf_set(conf, "bootstrap.servers", argv[1]))
         return -1;

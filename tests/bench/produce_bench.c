@@ -46,7 +46,7 @@
 
 struct prod {
     rd_kafka_t *rk;
-    struct bench_hist hist;         /* written by the poller thread only */
+    struct bench_hist hist; /* written by the poller thread only */
     atomic_uint_fast64_t delivered;
     atomic_uint_fast64_t failed;
     atomic_int stop;

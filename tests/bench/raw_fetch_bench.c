@@ -32,7 +32,7 @@
 
 struct part {
     int64_t offset;
-    int64_t hw;     /* -1 until the first response */
+    int64_t hw; /* -1 until the first response */
 };
 
 struct fetch {
@@ -49,9 +49,9 @@ struct fetch {
 static void encode_fetch(struct fetch *f, struct wbuf *req, uint32_t corr)
 {
     req->len = 0;
-    w_be(req, 0, 4);     /* size, below */
-    w_be(req, 1, 2);     /* apiKey Fetch */
-    w_be(req, 4, 2);     /* apiVersion */
+    w_be(req, 0, 4); /* size, below */
+    w_be(req, 1, 2); /* apiKey Fetch */
+    w_be(req, 4, 2); /* apiVersion */
     w_be(req, corr, 4);
     w_str(req, "raw-fetch-bench");
     w_be(req, UINT32_MAX, 4); /* replica_id -1 */

@@ -67,18 +67,18 @@ static void encode_batch(struct wbuf *b, int count, long size, const uint8_t *va
     gettimeofday(&tv, NULL);
     int64_t now_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
     size_t start = b->len;
-    w_be(b, 0, 8);                    /* baseOffset */
-    w_be(b, 49 + recs.len, 4);        /* batchLength: from partitionLeaderEpoch on */
-    w_be(b, (uint32_t)-1, 4);         /* partitionLeaderEpoch */
-    w_be(b, 2, 1);                    /* magic */
-    w_be(b, 0, 4);                    /* crc, below */
-    w_be(b, 0, 2);                    /* attributes */
+    w_be(b, 0, 8);                     /* baseOffset */
+    w_be(b, 49 + recs.len, 4);         /* batchLength: from partitionLeaderEpoch on */
+    w_be(b, (uint32_t)-1, 4);          /* partitionLeaderEpoch */
+    w_be(b, 2, 1);                     /* magic */
+    w_be(b, 0, 4);                     /* crc, below */
+    w_be(b, 0, 2);                     /* attributes */
     w_be(b, (uint64_t)(count - 1), 4); /* lastOffsetDelta */
-    w_be(b, (uint64_t)now_ms, 8);     /* firstTimestamp */
-    w_be(b, (uint64_t)now_ms, 8);     /* maxTimestamp */
-    w_be(b, UINT64_MAX, 8);           /* producerId -1 */
-    w_be(b, 0xffff, 2);               /* producerEpoch -1 */
-    w_be(b, UINT32_MAX, 4);           /* baseSequence -1 */
+    w_be(b, (uint64_t)now_ms, 8);      /* firstTimestamp */
+    w_be(b, (uint64_t)now_ms, 8);      /* maxTimestamp */
+    w_be(b, UINT64_MAX, 8);            /* producerId -1 */
+    w_be(b, 0xffff, 2);                /* producerEpoch -1 */
+    w_be(b, UINT32_MAX, 4);            /* baseSequence -1 */
     w_be(b, (uint64_t)count, 4);
     w_bytes(b, recs.p, recs.len);
     free(recs.p);
@@ -89,10 +89,10 @@ static void encode_batch(struct wbuf *b, int count, long size, const uint8_t *va
 static void encode_request(struct wbuf *req, const char *topic, int partition, int16_t acks,
                            const struct wbuf *batch)
 {
-    w_be(req, 0, 4);     /* size, below */
-    w_be(req, 0, 2);     /* apiKey Produce */
-    w_be(req, 7, 2);     /* apiVersion */
-    w_be(req, 0, 4);     /* correlationId, patched */
+    w_be(req, 0, 4); /* size, below */
+    w_be(req, 0, 2); /* apiKey Produce */
+    w_be(req, 7, 2); /* apiVersion */
+    w_be(req, 0, 4); /* correlationId, patched */
     w_str(req, "raw-produce-bench");
     w_be(req, 0xffff, 2); /* transactionalId: null */
     w_be(req, (uint16_t)acks, 2);
@@ -260,8 +260,8 @@ int main(int argc, char **argv)
            " records_per_batch=%d elapsed_s=%.3f records_per_s=%.0f mb_per_s=%.1f p50_ms=%.3f"
            " p99_ms=%.3f p999_ms=%.3f max_ms=%.3f cpu_user_s=%.3f cpu_sys_s=%.3f"
            " cpu_s_per_mb=%.5f\n",
-           ok, ok * (uint64_t)o.size, st.errors, st.requests, count, elapsed,
-           (double)ok / elapsed, mb / elapsed, bench_hist_quantile_ms(&st.hist, 0.5),
+           ok, ok * (uint64_t)o.size, st.errors, st.requests, count, elapsed, (double)ok / elapsed,
+           mb / elapsed, bench_hist_quantile_ms(&st.hist, 0.5),
            bench_hist_quantile_ms(&st.hist, 0.99), bench_hist_quantile_ms(&st.hist, 0.999),
            (double)st.hist.max_ns / 1e6, u1 - u0, s1 - s0, mb > 0 ? (u1 - u0 + s1 - s0) / mb : 0.0);
     if (rc)

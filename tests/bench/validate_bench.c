@@ -71,8 +71,7 @@ static size_t pack(int codec, const uint8_t *in, size_t n, uint8_t *out, size_t 
     if (codec == 1) {
         z_stream z;
         memset(&z, 0, sizeof(z));
-        deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                     Z_DEFAULT_STRATEGY);
+        deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
         z.next_in = (Bytef *)(uintptr_t)in;
         z.avail_in = (uInt)n;
         z.next_out = out;
@@ -124,7 +123,9 @@ static void make_batch(struct kbuf *b, const struct kbuf *r, int32_t n, int code
 static double rate(const struct kbuf *b, size_t raw_len, double seconds)
 {
     struct batch_hdr h;
-    struct rv_opts o = {.produce = true, .now_ms = 1700000000000LL, .ts_diff_max_ms = INT64_MAX,
+    struct rv_opts o = {.produce = true,
+                        .now_ms = 1700000000000LL,
+                        .ts_diff_max_ms = INT64_MAX,
                         .max_decompressed = rv_decompressed_limit(1 << 20)};
     uint64_t runs = 0;
     int64_t t0, t;

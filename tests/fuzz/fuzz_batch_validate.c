@@ -28,13 +28,13 @@
 #include "common/buf.h"
 #include "common/crc32c.h"
 
-#define FUZZ_CHECK(cond)                                                                       \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "fuzz_batch_validate: invariant failed: %s (line %d)\n", #cond,   \
-                    __LINE__);                                                                 \
-            abort();                                                                           \
-        }                                                                                      \
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_batch_validate: invariant failed: %s (line %d)\n", #cond,        \
+                    __LINE__);                                                                     \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* Rewrites the CRC of every whole batch in buf (a frame too short or too

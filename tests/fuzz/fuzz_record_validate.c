@@ -37,13 +37,13 @@
 #include "common/buf.h"
 #include "common/crc32c.h"
 
-#define FUZZ_CHECK(cond)                                                                       \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "fuzz_record_validate: invariant failed: %s (line %d)\n", #cond,  \
-                    __LINE__);                                                                 \
-            abort();                                                                           \
-        }                                                                                      \
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_record_validate: invariant failed: %s (line %d)\n", #cond,       \
+                    __LINE__);                                                                     \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 #define NOW 1700000000000LL
@@ -60,7 +60,8 @@ static size_t pack(int codec, const uint8_t *in, size_t n, uint8_t **out)
         memset(&z, 0, sizeof(z));
         cap = compressBound((uLong)n) + 64;
         *out = malloc(cap);
-        if (*out && deflateInit2(&z, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK) {
+        if (*out &&
+            deflateInit2(&z, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK) {
             z.next_in = (Bytef *)(uintptr_t)in;
             z.avail_in = (uInt)n;
             z.next_out = *out;
@@ -95,8 +96,7 @@ static size_t pack(int codec, const uint8_t *in, size_t n, uint8_t **out)
 }
 
 /* Checks an accepted uncompressed batch with the record iterator. */
-static void walk_accepted(const uint8_t *p, const struct batch_hdr *h, bool produce,
-                          int64_t max_ts)
+static void walk_accepted(const uint8_t *p, const struct batch_hdr *h, bool produce, int64_t max_ts)
 {
     struct record_iter it;
     struct batch_record rec;

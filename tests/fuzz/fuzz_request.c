@@ -78,11 +78,11 @@ static struct {
     bool trace;    /* FUZZ_TRACE set: one line per input on stderr */
 } F = {.fd = -1};
 
-#define FUZZ_DIE(...)                                                                          \
-    do {                                                                                       \
-        fprintf(stderr, "fuzz_request: " __VA_ARGS__);                                         \
-        fputc('\n', stderr);                                                                   \
-        abort();                                                                               \
+#define FUZZ_DIE(...)                                                                              \
+    do {                                                                                           \
+        fprintf(stderr, "fuzz_request: " __VA_ARGS__);                                             \
+        fputc('\n', stderr);                                                                       \
+        abort();                                                                                   \
     } while (0)
 
 /* ---- the in-process broker --------------------------------------------- */
@@ -126,8 +126,8 @@ static void setup_topic(struct broker *b)
     if (!t)
         FUZZ_DIE("topic_create: %s", err);
     static const int32_t self[] = {0};
-    struct partition_state st = {.leader = 0, .n_isr = 1, .isr = self, .n_replicas = 1,
-                                 .replicas = self};
+    struct partition_state st = {
+        .leader = 0, .n_isr = 1, .isr = self, .n_replicas = 1, .replicas = self};
     for (int32_t p = 0; p < t->n_parts; p++) {
         bool changed;
         if (partition_apply_state(t->parts[p], 0, &st, 0, &changed) != KERR_NONE)
@@ -158,8 +158,7 @@ static void setup_metadata(struct broker *b)
     if (!s->topics[0].parts)
         FUZZ_DIE("out of memory");
     for (int p = 0; p < 2; p++)
-        s->topics[0].parts[p] = (struct mc_partition){.leader = 0, .n_replicas = 1,
-                                                      .n_isr = 1};
+        s->topics[0].parts[p] = (struct mc_partition){.leader = 0, .n_replicas = 1, .n_isr = 1};
     s->n_topics = 1;
     if (!mc_set(b->mc, s))
         FUZZ_DIE("mc_set failed");
@@ -444,7 +443,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "fuzz_request: key=%d version=%d bytes=%zu -> %s\n",
                 size >= 2 ? (int16_t)be16_load(msg + 4) : -1,
                 size >= 4 ? (int16_t)be16_load(msg + 6) : -1, size,
-                answers < 0 ? "connection closed" : answers ? "answered" : "no response");
+                answers < 0 ? "connection closed"
+                : answers   ? "answered"
+                            : "no response");
     free(msg);
     if (++F.runs % RETENTION_EVERY == 0)
         apply_retention();

@@ -45,15 +45,15 @@
 struct broker_proc {
     int32_t id;
     int port;
-    pid_t pid;           /* 0 when not running */
-    int exit_status;     /* last status (see broker_proc_stop), -1 none */
-    char *dir;           /* owned temp dir */
+    pid_t pid;       /* 0 when not running */
+    int exit_status; /* last status (see broker_proc_stop), -1 none */
+    char *dir;       /* owned temp dir */
     char data_dir[512];
     char conf_path[512];
     char log_path[512];
     char bootstrap[32];
     char *overrides[BP_MAX_OVERRIDES]; /* owned copies, NULL-terminated */
-    int nofile;          /* RLIMIT_NOFILE for the child; 0 = inherit */
+    int nofile;                        /* RLIMIT_NOFILE for the child; 0 = inherit */
 };
 
 /* ---- small utilities ------------------------------------------------- */
@@ -266,10 +266,7 @@ int broker_proc_add_override(struct broker_proc *bp, const char *kv)
     return bp->overrides[n] ? 0 : -1;
 }
 
-void broker_proc_set_nofile(struct broker_proc *bp, int nofile)
-{
-    bp->nofile = nofile;
-}
+void broker_proc_set_nofile(struct broker_proc *bp, int nofile) { bp->nofile = nofile; }
 
 /* Reaps the child if it has exited; true while it runs. */
 bool broker_proc_alive(struct broker_proc *bp)
@@ -339,8 +336,8 @@ static int start(struct broker_proc *bp, bool quiet)
     while (mono_ms() < deadline) {
         if (!broker_proc_alive(bp)) {
             if (!quiet) {
-                fprintf(stderr, "harness: broker %d exited during start-up (status %d)\n",
-                        bp->id, bp->exit_status);
+                fprintf(stderr, "harness: broker %d exited during start-up (status %d)\n", bp->id,
+                        bp->exit_status);
                 broker_proc_log_tail(bp, 30);
             }
             return -1;
@@ -350,8 +347,8 @@ static int start(struct broker_proc *bp, bool quiet)
         sleep_ms(50);
     }
     if (!quiet) {
-        fprintf(stderr, "harness: broker %d not ready on port %d after %d ms\n", bp->id,
-                bp->port, start_timeout_ms());
+        fprintf(stderr, "harness: broker %d not ready on port %d after %d ms\n", bp->id, bp->port,
+                start_timeout_ms());
         broker_proc_log_tail(bp, 30);
     }
     broker_proc_kill(bp);
@@ -489,8 +486,8 @@ void broker_proc_log_tail(const struct broker_proc *bp, int n)
             lines++;
     if (lines > n)
         start++;
-    fprintf(stderr, "----- %s (last %d lines) -----\n%s----- end of log -----\n", bp->log_path,
-            n, log + start);
+    fprintf(stderr, "----- %s (last %d lines) -----\n%s----- end of log -----\n", bp->log_path, n,
+            log + start);
     free(log);
 }
 

@@ -66,7 +66,7 @@ void broker_proc_free(struct broker_proc *bp);
 
 int broker_proc_port(const struct broker_proc *bp);
 int32_t broker_proc_id(const struct broker_proc *bp);
-pid_t broker_proc_pid(const struct broker_proc *bp);        /* 0 when not running */
+pid_t broker_proc_pid(const struct broker_proc *bp); /* 0 when not running */
 /* The last exit status as returned by broker_proc_stop(); -1 = none yet. */
 int broker_proc_exit_status(const struct broker_proc *bp);
 /* Returns borrowed strings valid until broker_proc_free(). */
@@ -108,10 +108,10 @@ const char *harness_bin_path(const char *name, char *buf, size_t n);
 #define TCLUSTER_MAX_BROKERS 8
 
 struct tcluster {
-    struct zk_server *zk;                          /* owned */
-    int n;                                         /* brokers */
+    struct zk_server *zk;                             /* owned */
+    int n;                                            /* brokers */
     struct broker_proc *broker[TCLUSTER_MAX_BROKERS]; /* owned; ids 0..n-1 */
-    char bootstrap[TCLUSTER_MAX_BROKERS * 24];      /* "127.0.0.1:P1,127.0.0.1:P2" */
+    char bootstrap[TCLUSTER_MAX_BROKERS * 24];        /* "127.0.0.1:P1,127.0.0.1:P2" */
 };
 
 /* Starts a ZooKeeper and n brokers (ids 0..n-1), each with overrides

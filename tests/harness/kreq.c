@@ -142,10 +142,7 @@ void kreq_begin(struct kbytes *b, int16_t api_key, int16_t api_version, int32_t 
         kbytes_uvarint(b, 0);
 }
 
-void kreq_end(struct kbytes *b)
-{
-    kbytes_patch_i32(b, b->mark, (int32_t)(b->len - b->mark - 4));
-}
+void kreq_end(struct kbytes *b) { kbytes_patch_i32(b, b->mark, (int32_t)(b->len - b->mark - 4)); }
 
 void kreq_api_versions(struct kbytes *b, int16_t version, int32_t corr)
 {
@@ -276,19 +273,19 @@ size_t kbatch_append(struct kbytes *b, int64_t ts, const struct krecord *recs, i
     for (int i = 0; i < n; i++)
         if (recs[i].ts_delta > max_delta)
             max_delta = recs[i].ts_delta;
-    kbytes_i64(b, 0);       /* baseOffset */
-    kbytes_i32(b, 0);       /* batchLength, patched */
-    kbytes_i32(b, -1);      /* partitionLeaderEpoch */
-    kbytes_i8(b, 2);        /* magic */
-    kbytes_i32(b, 0);       /* crc, patched */
-    kbytes_i16(b, 0);       /* attributes */
-    kbytes_i32(b, n - 1);   /* lastOffsetDelta */
-    kbytes_i64(b, ts);      /* baseTimestamp */
+    kbytes_i64(b, 0);     /* baseOffset */
+    kbytes_i32(b, 0);     /* batchLength, patched */
+    kbytes_i32(b, -1);    /* partitionLeaderEpoch */
+    kbytes_i8(b, 2);      /* magic */
+    kbytes_i32(b, 0);     /* crc, patched */
+    kbytes_i16(b, 0);     /* attributes */
+    kbytes_i32(b, n - 1); /* lastOffsetDelta */
+    kbytes_i64(b, ts);    /* baseTimestamp */
     kbytes_i64(b, ts + max_delta);
-    kbytes_i64(b, -1);      /* producerId */
-    kbytes_i16(b, -1);      /* producerEpoch */
-    kbytes_i32(b, -1);      /* baseSequence */
-    kbytes_i32(b, n);       /* recordsCount */
+    kbytes_i64(b, -1); /* producerId */
+    kbytes_i16(b, -1); /* producerEpoch */
+    kbytes_i32(b, -1); /* baseSequence */
+    kbytes_i32(b, n);  /* recordsCount */
     for (int i = 0; i < n; i++)
         record_append(b, i, &recs[i]);
     kbytes_patch_i32(b, at + 8, (int32_t)(b->len - at - 12));
@@ -371,7 +368,8 @@ int kreq_recv(int fd, uint8_t **frame, size_t *len, int timeout_ms)
     int rc = read_full(fd, hdr, 4, deadline);
     if (rc != 0)
         return rc;
-    uint32_t n = ((uint32_t)hdr[0] << 24) | ((uint32_t)hdr[1] << 16) | ((uint32_t)hdr[2] << 8) | hdr[3];
+    uint32_t n =
+        ((uint32_t)hdr[0] << 24) | ((uint32_t)hdr[1] << 16) | ((uint32_t)hdr[2] << 8) | hdr[3];
     if (n > (256u << 20)) {
         fprintf(stderr, "kreq: response size %u is absurd\n", n);
         return -1;
@@ -466,7 +464,8 @@ int32_t kresp_i32(struct kresp *r)
     const uint8_t *p = take(r, 4);
     if (!p)
         return 0;
-    return (int32_t)(((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3]);
+    return (int32_t)(((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) |
+                     p[3]);
 }
 
 int64_t kresp_i64(struct kresp *r)

@@ -45,9 +45,9 @@ void kbytes_i16(struct kbytes *b, int16_t v);
 void kbytes_i32(struct kbytes *b, int32_t v);
 void kbytes_i64(struct kbytes *b, int64_t v);
 void kbytes_uvarint(struct kbytes *b, uint64_t v);
-void kbytes_varint(struct kbytes *b, int64_t v);       /* zigzag */
-void kbytes_str(struct kbytes *b, const char *s);      /* INT16 length; NULL -> -1 */
-void kbytes_cstr(struct kbytes *b, const char *s);     /* compact; NULL -> 0 */
+void kbytes_varint(struct kbytes *b, int64_t v);               /* zigzag */
+void kbytes_str(struct kbytes *b, const char *s);              /* INT16 length; NULL -> -1 */
+void kbytes_cstr(struct kbytes *b, const char *s);             /* compact; NULL -> 0 */
 void kbytes_bytes(struct kbytes *b, const void *p, int32_t n); /* INT32 length; n < 0 -> null */
 void kbytes_patch_i32(struct kbytes *b, size_t at, int32_t v);
 
@@ -141,25 +141,36 @@ static inline size_t kresp_left(const struct kresp *r) { return r->len - r->pos;
 struct kapi_versions {
     int16_t error;
     int n;
-    struct { int16_t key, min, max; } api[KREQ_MAX_APIS];
+    struct {
+        int16_t key, min, max;
+    } api[KREQ_MAX_APIS];
     int32_t throttle_ms; /* v1+ */
 };
 /* Decodes an ApiVersions response body of the given version (frame = after
  * the size prefix, including the correlation id). Returns 0, or -1 when the
  * body is malformed or has bytes left over. */
-int kresp_api_versions(const uint8_t *frame, size_t len, int16_t version, struct kapi_versions *out);
+int kresp_api_versions(const uint8_t *frame, size_t len, int16_t version,
+                       struct kapi_versions *out);
 
 #define KREQ_MAX_PARTS 64
 struct kmeta_topic {
     int16_t error;
     char name[256];
     int n_parts;
-    struct { int16_t error; int32_t index, leader; int n_replicas, n_isr; } part[KREQ_MAX_PARTS];
+    struct {
+        int16_t error;
+        int32_t index, leader;
+        int n_replicas, n_isr;
+    } part[KREQ_MAX_PARTS];
 };
 #define KREQ_MAX_TOPICS 32
 struct kmetadata {
     int n_brokers;
-    struct { int32_t node_id; char host[256]; int32_t port; } broker[16];
+    struct {
+        int32_t node_id;
+        char host[256];
+        int32_t port;
+    } broker[16];
     int32_t controller_id;
     int n_topics;
     struct kmeta_topic topic[KREQ_MAX_TOPICS];

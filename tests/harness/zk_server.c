@@ -48,10 +48,10 @@
 
 /* Owned by the test that started it; not thread-safe. */
 struct zk_server {
-    pid_t pid;               /* leader of the server's process group; 0 if not running */
+    pid_t pid; /* leader of the server's process group; 0 if not running */
     int port;
-    char dir[PATH_MAX];      /* temp dir, removed by zk_server_stop() */
-    char connect[64];        /* "127.0.0.1:PORT" */
+    char dir[PATH_MAX]; /* temp dir, removed by zk_server_stop() */
+    char connect[64];   /* "127.0.0.1:PORT" */
 };
 
 static long zks_now_ms(void)
@@ -140,9 +140,18 @@ static void zks_exec(const struct zk_server *z, pid_t parent)
     dup2(in, 0);
     dup2(out, 1);
     dup2(out, 2);
-    char *argv[] = {(char *)java, "-Xms16m", "-Xmx256m", "-XX:+UseSerialGC",
-                    "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true", lvl,
-                    "-cp", cp, ZKS_MAIN, cfg, NULL};
+    char *argv[] = {(char *)java,
+                    "-Xms16m",
+                    "-Xmx256m",
+                    "-XX:+UseSerialGC",
+                    "-XX:TieredStopAtLevel=1",
+                    "-Djava.awt.headless=true",
+                    lvl,
+                    "-cp",
+                    cp,
+                    ZKS_MAIN,
+                    cfg,
+                    NULL};
     execvp(java, argv);
     fprintf(stderr, "zk_server: cannot exec %s: %s\n", java, strerror(errno));
     _exit(127);
@@ -154,7 +163,8 @@ static void zks_exec(const struct zk_server *z, pid_t parent)
  * reports "Mode: standalone" only once the server runs. */
 static bool zks_serving(int port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct timeval tv = {1, 0};
     char buf[2048];
@@ -236,8 +246,7 @@ static int zks_spawn(struct zk_server *z)
             return 1;
         zks_sleep_ms(100);
     }
-    fprintf(stderr, "zk_server: no answer on port %d after %d ms\n", z->port,
-            ZKS_START_TIMEOUT_MS);
+    fprintf(stderr, "zk_server: no answer on port %d after %d ms\n", z->port, ZKS_START_TIMEOUT_MS);
     zks_kill(z);
     return -1;
 }
@@ -323,20 +332,11 @@ struct zk_server *zk_server_start(void)
     return z;
 }
 
-const char *zk_server_connect(const struct zk_server *z)
-{
-    return z->connect;
-}
+const char *zk_server_connect(const struct zk_server *z) { return z->connect; }
 
-int zk_server_port(const struct zk_server *z)
-{
-    return z->port;
-}
+int zk_server_port(const struct zk_server *z) { return z->port; }
 
-const char *zk_server_dir(const struct zk_server *z)
-{
-    return z->dir;
-}
+const char *zk_server_dir(const struct zk_server *z) { return z->dir; }
 
 void zk_server_stop(struct zk_server *z)
 {

@@ -84,16 +84,13 @@ bool icluster_offline(const struct pinfo *pi, int unused)
     return pi->leader < 0;
 }
 
-bool icluster_led_by(const struct pinfo *pi, int id)
-{
-    return pi->leader == id;
-}
+bool icluster_led_by(const struct pinfo *pi, int id) { return pi->leader == id; }
 
 int icluster_produce_acked(const char *bootstrap, const char *topic, int32_t partition, int n,
                            int timeout_s)
 {
-    static const char *const kv[] = {"acks", "all", "message.timeout.ms", "60000",
-                                     "retry.backoff.ms", "100", NULL};
+    static const char *const kv[] = {
+        "acks", "all", "message.timeout.ms", "60000", "retry.backoff.ms", "100", NULL};
     rd_kafka_t *p = itest_producer(bootstrap, kv);
     if (!p)
         return 0;

@@ -31,8 +31,10 @@ const char *itest_topic(const char *prefix, char *buf, size_t n)
 
 const char *itest_value(int i, char *buf, size_t n)
 {
-    snprintf(buf, n, "value-%d:gregor-gregor-gregor-gregor-gregor-gregor-gregor-gregor-"
-                     "gregor-gregor-gregor-%08d", i, i);
+    snprintf(buf, n,
+             "value-%d:gregor-gregor-gregor-gregor-gregor-gregor-gregor-gregor-"
+             "gregor-gregor-gregor-%08d",
+             i, i);
     return buf;
 }
 
@@ -40,7 +42,8 @@ static rd_kafka_conf_t *conf_new(const char *bootstrap, const char *const *kv)
 {
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof(err)) != RD_KAFKA_CONF_OK)
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof(err)) !=
+        RD_KAFKA_CONF_OK)
         goto fail;
     for (int i = 0; kv && kv[i] && kv[i + 1]; i += 2)
         if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], err, sizeof(err)) != RD_KAFKA_CONF_OK)
@@ -140,7 +143,9 @@ static int create_topic_admin(rd_kafka_t *rk, const char *topic, int partitions,
             rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
             if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
                 fprintf(stderr, "itest: CreateTopics %s: %s (%s)\n", topic, rd_kafka_err2name(e),
-                        rd_kafka_topic_result_error_string(tr[i]) ? rd_kafka_topic_result_error_string(tr[i]) : "");
+                        rd_kafka_topic_result_error_string(tr[i])
+                            ? rd_kafka_topic_result_error_string(tr[i])
+                            : "");
                 rc = -1;
             }
         }

@@ -30,8 +30,8 @@ rd_kafka_t *itest_consumer(const char *bootstrap, const char *const *kv);
 const char *itest_value(int i, char *buf, size_t n);
 
 struct itest_produce_result {
-    int delivered;          /* delivery reports without error */
-    int failed;             /* delivery reports with an error */
+    int delivered; /* delivery reports without error */
+    int failed;    /* delivery reports with an error */
     rd_kafka_resp_err_t first_err;
 };
 /* Produces n records key "key-<i>", value itest_value(i) to (topic,

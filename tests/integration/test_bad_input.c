@@ -97,8 +97,8 @@ static void assert_healthy(void)
     cr_assert(itest_api_versions_ok(g_port), "ApiVersions on a new connection failed");
     int16_t err = 0;
     int64_t leo = itest_list_offset(g_port, g_topic, 0, -1, &err);
-    cr_assert_eq(leo, g_leo, "log end offset moved: %lld (error %d), expected %lld",
-                 (long long)leo, err, (long long)g_leo);
+    cr_assert_eq(leo, g_leo, "log end offset moved: %lld (error %d), expected %lld", (long long)leo,
+                 err, (long long)g_leo);
 }
 
 static int connect_or_fail(void)
@@ -268,7 +268,8 @@ Test(bad_input, garbage_bytes_close)
          * the junk announced; both are fine as long as it survives. */
         kreq_wait_closed(fd, 200);
         close(fd);
-        cr_assert(broker_proc_alive(tcluster_fixture()->broker[0]), "broker died (round %d)", round);
+        cr_assert(broker_proc_alive(tcluster_fixture()->broker[0]), "broker died (round %d)",
+                  round);
     }
     assert_healthy();
 }
@@ -338,8 +339,8 @@ Test(bad_input, produce_wrong_magic_is_rejected)
     struct kbytes b = valid_batch();
     b.p[16] = 1; /* magic 1 in a v3 produce */
     int16_t err = produce(b.p, (int32_t)b.len, NULL);
-    cr_assert(err == 87 || err == 2, "error %d, expected INVALID_RECORD (87) or CORRUPT_MESSAGE (2)",
-              err);
+    cr_assert(err == 87 || err == 2,
+              "error %d, expected INVALID_RECORD (87) or CORRUPT_MESSAGE (2)", err);
     kbytes_free(&b);
     assert_healthy();
 }

@@ -23,8 +23,9 @@ Test(cli, test_cli_sh_passes)
     char cli[512];
     harness_bin_path("gregor", cli, sizeof(cli));
     char *out = NULL;
-    int rc = harness_shf(&out, 540, "GREGOR_BOOTSTRAP=%s GREGOR_CLI=%s bash %s/tests/integration/test_cli.sh 2>&1",
-                         tcluster_fixture()->bootstrap, cli, src);
+    int rc = harness_shf(
+        &out, 540, "GREGOR_BOOTSTRAP=%s GREGOR_CLI=%s bash %s/tests/integration/test_cli.sh 2>&1",
+        tcluster_fixture()->bootstrap, cli, src);
     fprintf(stderr, "%s", out ? out : "");
     cr_assert_eq(rc, 0, "test_cli.sh exited %d (output above)", rc);
     cr_assert(out && strstr(out, " passed, 0 failed"), "no '0 failed' summary from test_cli.sh");

@@ -32,9 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const overrides[] = {
-    "zookeeper.session.timeout.ms=4000", "replica.lag.time.max.ms=6000",
-    "leader.imbalance.check.interval.seconds=3600", NULL};
+static const char *const overrides[] = {"zookeeper.session.timeout.ms=4000",
+                                        "replica.lag.time.max.ms=6000",
+                                        "leader.imbalance.check.interval.seconds=3600", NULL};
 
 static void up(void) { cr_assert(tcluster_fixture_up(3, overrides), "cluster did not start"); }
 
@@ -47,7 +47,8 @@ static int create_rf3(const char *topic, int partitions)
     char *out = NULL;
     int rc = icluster_cli(&out, cl()->bootstrap,
                           "topic create %s --partitions %d --replication-factor 3 "
-                          "--config min.insync.replicas=2", topic, partitions);
+                          "--config min.insync.replicas=2",
+                          topic, partitions);
     if (rc != 0)
         fprintf(stderr, "topic create failed: %s\n", out ? out : "");
     free(out);
@@ -124,8 +125,9 @@ Test(cluster, acks_all_records_survive_sigkill_of_the_leader)
     struct pinfo now[1] = {{0}};
     cr_assert_eq(icluster_describe(cl()->bootstrap, topic, now, 1, NULL), 1);
     int16_t err = 0;
-    cr_assert_eq(itest_list_offset(broker_proc_port(cl()->broker[now[0].leader]), topic, 0, -1,
-                                   &err), 900, "err %d", err);
+    cr_assert_eq(
+        itest_list_offset(broker_proc_port(cl()->broker[now[0].leader]), topic, 0, -1, &err), 900,
+        "err %d", err);
 }
 
 Test(cluster, sigterm_moves_leaderships_away_before_exit)
@@ -192,8 +194,9 @@ Test(cluster, topic_deleted_through_one_broker_is_gone_everywhere)
     cr_assert(icluster_wait_for(cl(), 0, topic, 1, icluster_isr_size_is, 3, 30));
     cr_assert_eq(icluster_produce_acked(cl()->bootstrap, topic, 0, 10, 30), 10);
     char *out = NULL;
-    cr_assert_eq(icluster_cli(&out, broker_proc_bootstrap(cl()->broker[2]), "topic delete %s",
-                              topic), 0, "%s", out);
+    cr_assert_eq(
+        icluster_cli(&out, broker_proc_bootstrap(cl()->broker[2]), "topic delete %s", topic), 0,
+        "%s", out);
     free(out);
     double end = icluster_now() + 20;
     bool gone = false;

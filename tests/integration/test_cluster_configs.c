@@ -21,9 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const overrides[] = {
-    "zookeeper.session.timeout.ms=4000", "replica.lag.time.max.ms=6000",
-    "leader.imbalance.check.interval.seconds=3600", NULL};
+static const char *const overrides[] = {"zookeeper.session.timeout.ms=4000",
+                                        "replica.lag.time.max.ms=6000",
+                                        "leader.imbalance.check.interval.seconds=3600", NULL};
 
 static void up(void) { cr_assert(tcluster_fixture_up(3, overrides), "cluster did not start"); }
 
@@ -37,8 +37,8 @@ static const char *bs(int i) { return broker_proc_bootstrap(cl()->broker[i]); }
  * the delivery error (NO_ERROR when acknowledged). */
 static rd_kafka_resp_err_t produce_one(const char *topic, int32_t p, size_t size)
 {
-    static const char *const kv[] = {"acks", "all", "message.timeout.ms", "20000",
-                                     "retry.backoff.ms", "100", NULL};
+    static const char *const kv[] = {
+        "acks", "all", "message.timeout.ms", "20000", "retry.backoff.ms", "100", NULL};
     rd_kafka_t *rk = itest_producer(cl()->bootstrap, kv);
     cr_assert_not_null(rk);
     char *val = malloc(size);
@@ -71,21 +71,22 @@ Test(cluster_configs, change_through_one_broker_reaches_the_leader)
     cr_assert_eq(produce_one(topic, 0, 1000), RD_KAFKA_RESP_ERR_NO_ERROR);
 
     /* through a broker that is not the leader */
-    cr_assert_eq(icluster_cli(&out, bs(other), "topic alter-config %s --set max.message.bytes=200",
-                              topic), 0, "%s", out);
+    cr_assert_eq(
+        icluster_cli(&out, bs(other), "topic alter-config %s --set max.message.bytes=200", topic),
+        0, "%s", out);
     free(out);
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
     double end = icluster_now() + 15;
-    while (icluster_now() < end &&
-           (e = produce_one(topic, 0, 1000)) == RD_KAFKA_RESP_ERR_NO_ERROR)
+    while (icluster_now() < end && (e = produce_one(topic, 0, 1000)) == RD_KAFKA_RESP_ERR_NO_ERROR)
         usleep(300 * 1000);
     cr_assert_eq(e, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE,
                  "leader %d still takes 1000-byte records: %s", leader, rd_kafka_err2name(e));
     cr_assert_eq(produce_one(topic, 0, 100), RD_KAFKA_RESP_ERR_NO_ERROR);
 
     /* and back: deleting the override restores the broker default */
-    cr_assert_eq(icluster_cli(&out, bs(other), "topic alter-config %s --delete max.message.bytes",
-                              topic), 0, "%s", out);
+    cr_assert_eq(
+        icluster_cli(&out, bs(other), "topic alter-config %s --delete max.message.bytes", topic), 0,
+        "%s", out);
     free(out);
     end = icluster_now() + 15;
     while (icluster_now() < end && (e = produce_one(topic, 0, 1000)) != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -151,7 +152,8 @@ Test(cluster_configs, unclean_election_follows_the_topic_override)
     /* the topic allows unclean elections: b leads at once, alone in the ISR */
     cr_assert_eq(icluster_cli(&out, bs(ctrl),
                               "topic alter-config %s --set unclean.leader.election.enable=true",
-                              topic), 0, "%s", out);
+                              topic),
+                 0, "%s", out);
     free(out);
     cr_assert(icluster_wait_for(cl(), ctrl, topic, p, isr_is_only, b, 15),
               "the out-of-sync replica was not elected");

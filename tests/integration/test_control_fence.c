@@ -39,8 +39,8 @@
 static struct tcluster *g_cl;
 static int g_internal[N_BROKERS]; /* INTERNAL listener port of broker i */
 
-static const char *const overrides[] = {
-    "zookeeper.session.timeout.ms=6000", "leader.imbalance.check.interval.seconds=3600", NULL};
+static const char *const overrides[] = {"zookeeper.session.timeout.ms=6000",
+                                        "leader.imbalance.check.interval.seconds=3600", NULL};
 
 /* Rewrites the generated listeners of bp: PLAINTEXT (the harness's port,
  * for clients) plus INTERNAL on `internal`, the inter-broker listener. */
@@ -133,7 +133,7 @@ static void read_zk(struct zk_view *v)
     cr_assert_eq(zk_store_list_brokers(zs, &regs, &n), KERR_NONE);
     for (int i = 0; i < n; i++)
         if (regs[i].id >= 0 && regs[i].id < N_BROKERS)
-        v->broker_epoch[regs[i].id] = regs[i].epoch;
+            v->broker_epoch[regs[i].id] = regs[i].epoch;
     free(regs);
     zk_store_close(zs);
 }
@@ -210,18 +210,20 @@ Test(control_fence, forged_stop_replica_deletes_nothing)
     wait_controller(&v, -1);
     cr_assert(v.broker_epoch[victim] > 0);
     struct rpc_topic_partition tp = {topic, 0, -1};
-    struct rpc_stop_replica_req m = {
-        .controller_id = v.controller, .controller_epoch = v.epoch,
-        .broker_epoch = v.broker_epoch[victim], .delete_partitions = true,
-        .n_partitions = 1, .partitions = &tp};
+    struct rpc_stop_replica_req m = {.controller_id = v.controller,
+                                     .controller_epoch = v.epoch,
+                                     .broker_epoch = v.broker_epoch[victim],
+                                     .delete_partitions = true,
+                                     .n_partitions = 1,
+                                     .partitions = &tp};
     struct kbuf body;
     kbuf_init(&body);
     cr_assert_eq(rpc_stop_replica_req_encode(&m, &body), KERR_NONE);
 
     /* the client listener closes the connection without answering */
     size_t len = 0;
-    uint8_t *resp = send_control(broker_proc_port(g_cl->broker[victim]), RPC_STOP_REPLICA,
-                                 &body, &len);
+    uint8_t *resp =
+        send_control(broker_proc_port(g_cl->broker[victim]), RPC_STOP_REPLICA, &body, &len);
     cr_assert_null(resp, "a control request was answered on the client listener");
 
     /* the inter-broker listener answers, with an error for the partition */
@@ -284,12 +286,20 @@ Test(control_fence, forged_controller_epoch_is_refused_and_the_real_controller_s
 
     /* a LeaderAndIsr from "epoch 1000000" making the victim sole leader */
     int32_t isr[1] = {victim}, replicas[3] = {victim, other, v.controller};
-    struct rpc_partition_state ps = {
-        .topic = topic, .partition = 0, .leader = victim, .leader_epoch = 1000, .n_isr = 1,
-        .isr = isr, .n_replicas = 3, .replicas = replicas, .partition_epoch = 1000};
-    struct rpc_leader_and_isr_req m = {
-        .controller_id = v.controller, .controller_epoch = 1000000,
-        .broker_epoch = v.broker_epoch[victim], .n_partitions = 1, .partitions = &ps};
+    struct rpc_partition_state ps = {.topic = topic,
+                                     .partition = 0,
+                                     .leader = victim,
+                                     .leader_epoch = 1000,
+                                     .n_isr = 1,
+                                     .isr = isr,
+                                     .n_replicas = 3,
+                                     .replicas = replicas,
+                                     .partition_epoch = 1000};
+    struct rpc_leader_and_isr_req m = {.controller_id = v.controller,
+                                       .controller_epoch = 1000000,
+                                       .broker_epoch = v.broker_epoch[victim],
+                                       .n_partitions = 1,
+                                       .partitions = &ps};
     struct kbuf body;
     kbuf_init(&body);
     cr_assert_eq(rpc_leader_and_isr_req_encode(&m, &body), KERR_NONE);
@@ -303,8 +313,8 @@ Test(control_fence, forged_controller_epoch_is_refused_and_the_real_controller_s
     cr_assert_neq(r.error_code, 0, "LeaderAndIsr with controller_epoch=1000000 accepted");
     rpc_leader_and_isr_resp_destroy(&r);
 
-    cr_assert_neq(forged_update_metadata(victim, v.controller, 1000000, v.broker_epoch[victim]),
-                  0, "UpdateMetadata with controller_epoch=1000000 accepted");
+    cr_assert_neq(forged_update_metadata(victim, v.controller, 1000000, v.broker_epoch[victim]), 0,
+                  "UpdateMetadata with controller_epoch=1000000 accepted");
     cr_assert_neq(forged_update_metadata(victim, other, v.epoch, v.broker_epoch[victim]), 0,
                   "UpdateMetadata from broker %d, which is not the controller, accepted", other);
 

@@ -127,7 +127,7 @@ static int leader_of(int port, const char *topic, int32_t *leader, int32_t *epoc
         kresp_str(&r, buf, sizeof(buf));
     }
     kresp_str(&r, buf, sizeof(buf)); /* cluster id */
-    kresp_i32(&r);                    /* controller */
+    kresp_i32(&r);                   /* controller */
     rc = -1;
     for (int32_t i = 0, n = kresp_i32(&r); i < n && !r.err; i++) {
         int16_t terr = kresp_i16(&r);
@@ -176,8 +176,8 @@ static int32_t stable_epoch(const char *topic)
 
 static void produce_n(const char *topic, int n, const char *acks)
 {
-    rd_kafka_t *p = itest_producer(tcluster_fixture()->bootstrap,
-                                   (const char *const[]){"acks", acks, NULL});
+    rd_kafka_t *p =
+        itest_producer(tcluster_fixture()->bootstrap, (const char *const[]){"acks", acks, NULL});
     cr_assert(p);
     struct itest_produce_result res;
     cr_assert_eq(itest_produce(p, topic, 0, n, 60, &res), 0, "%d of %d delivered (first %s)",
@@ -206,20 +206,30 @@ static int32_t topic_on_leader_alone(const char *prefix, char *topic, size_t n, 
 /* The local replica 1 of (topic, 0) in dir, following broker 0 at epoch. */
 static struct topic *local_follower(const char *topic, const char *dir, int32_t epoch)
 {
-    struct topic_config tc = {
-        .segment_bytes = 1 << 30, .segment_ms = INT64_MAX / 4, .retention_ms = -1,
-        .retention_bytes = -1, .max_message_bytes = 1 << 20, .min_insync_replicas = 1,
-        .index_interval_bytes = 4096, .segment_index_bytes = 1 << 20,
-        .flush_messages = INT64_MAX, .flush_ms = INT64_MAX};
+    struct topic_config tc = {.segment_bytes = 1 << 30,
+                              .segment_ms = INT64_MAX / 4,
+                              .retention_ms = -1,
+                              .retention_bytes = -1,
+                              .max_message_bytes = 1 << 20,
+                              .min_insync_replicas = 1,
+                              .index_interval_bytes = 4096,
+                              .segment_index_bytes = 1 << 20,
+                              .flush_messages = INT64_MAX,
+                              .flush_ms = INT64_MAX};
     int32_t replicas[2] = {0, 1};
     char err[256] = "";
-    struct topic *t = topic_create(topic, 1, 2, replicas, NULL, 0, &tc, dir, 1, NULL, err,
-                                   sizeof(err));
+    struct topic *t =
+        topic_create(topic, 1, 2, replicas, NULL, 0, &tc, dir, 1, NULL, err, sizeof(err));
     cr_assert(t, "topic_create: %s", err);
     cr_assert(t->parts[0]->log, "no local log for replica 1");
     int32_t isr[1] = {0};
-    struct partition_state st = {.leader = 0, .leader_epoch = epoch, .partition_epoch = 0,
-                                 .n_isr = 1, .isr = isr, .n_replicas = 2, .replicas = replicas};
+    struct partition_state st = {.leader = 0,
+                                 .leader_epoch = epoch,
+                                 .partition_epoch = 0,
+                                 .n_isr = 1,
+                                 .isr = isr,
+                                 .n_replicas = 2,
+                                 .replicas = replicas};
     bool changed = false;
     cr_assert_eq(partition_apply_state(t->parts[0], 1, &st, 0, &changed), KERR_NONE);
     return t;
@@ -227,9 +237,13 @@ static struct topic *local_follower(const char *topic, const char *dir, int32_t 
 
 static struct fetchers *start_fetchers_wait(int32_t max_wait_ms)
 {
-    struct fetcher_config cfg = {.self_id = 1, .n_threads = 2, .max_wait_ms = max_wait_ms,
-                                 .min_bytes = 1, .max_bytes = 64 * 1024,
-                                 .response_max_bytes = 1 << 20, .socket_timeout_ms = 10000,
+    struct fetcher_config cfg = {.self_id = 1,
+                                 .n_threads = 2,
+                                 .max_wait_ms = max_wait_ms,
+                                 .min_bytes = 1,
+                                 .max_bytes = 64 * 1024,
+                                 .response_max_bytes = 1 << 20,
+                                 .socket_timeout_ms = 10000,
                                  .backoff_ms = 200};
     struct fetchers *f = fetchers_new(&cfg);
     cr_assert(f);
@@ -281,8 +295,8 @@ static uint8_t *slurp(const char *path, size_t *len)
     return buf;
 }
 
-static const char *segment_path_at(char *buf, size_t n, const char *data_dir,
-                                   const char *topic, int64_t base)
+static const char *segment_path_at(char *buf, size_t n, const char *data_dir, const char *topic,
+                                   int64_t base)
 {
     snprintf(buf, n, "%s/%s-0/%020" PRId64 ".log", data_dir, topic, base);
     return buf;
@@ -309,8 +323,7 @@ static int64_t read_varint(const uint8_t *p, size_t len, size_t *pos)
 /* Checks the batches of a segment: contiguous offsets from start to end, and
  * the record at offset o has key "key-<o - base>" where base is 0 below
  * split and split above it (two produce runs). */
-static void check_records(const uint8_t *seg, size_t len, int64_t start, int64_t end,
-                          int64_t split)
+static void check_records(const uint8_t *seg, size_t len, int64_t start, int64_t end, int64_t split)
 {
     size_t pos = 0;
     int64_t next = start;
@@ -327,7 +340,7 @@ static void check_records(const uint8_t *seg, size_t len, int64_t start, int64_t
         for (int32_t i = 0; i < count; i++) {
             int64_t rlen = read_varint(b, bend, &rp);
             size_t rstart = rp;
-            rp++; /* attributes */
+            rp++;                                      /* attributes */
             read_varint(b, bend, &rp);                 /* timestamp delta */
             int64_t delta = read_varint(b, bend, &rp); /* offset delta */
             int64_t klen = read_varint(b, bend, &rp);
@@ -475,15 +488,16 @@ static void append_fake(struct partition *part, int32_t epoch, int64_t base, int
     struct krecord recs[8];
     cr_assert_leq(n, 8);
     for (int i = 0; i < n; i++)
-        recs[i] = (struct krecord){.key = "diverged", .key_len = -1, .value = "lost",
-                                   .value_len = -1};
+        recs[i] =
+            (struct krecord){.key = "diverged", .key_len = -1, .value = "lost", .value_len = -1};
     size_t at = kbatch_append(&b, 1700000000000LL, recs, n);
     for (int k = 0; k < 8; k++)
         b.p[at + k] = (uint8_t)((uint64_t)base >> (56 - 8 * k));
     for (int k = 0; k < 4; k++)
         b.p[at + 12 + k] = (uint8_t)((uint32_t)epoch >> (24 - 8 * k));
-    cr_assert_eq(partition_append_replica(part, epoch, b.p + at, b.len - at, hw, -1,
-                                          1700000000000LL), KERR_NONE);
+    cr_assert_eq(
+        partition_append_replica(part, epoch, b.p + at, b.len - at, hw, -1, 1700000000000LL),
+        KERR_NONE);
     kbytes_free(&b);
 }
 

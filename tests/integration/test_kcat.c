@@ -92,8 +92,8 @@ Test(kcat, hundred_thousand_keyed_records_round_trip)
         fprintf(f, "key-%d:value-%d-payload-%d\n", i, i, i * 7);
     cr_assert_eq(fclose(f), 0);
 
-    int rc = harness_shf(NULL, 180, "kcat -b %s -P -t %s -K: -X acks=all < %s", c->bootstrap,
-                         topic, path);
+    int rc = harness_shf(NULL, 180, "kcat -b %s -P -t %s -K: -X acks=all < %s", c->bootstrap, topic,
+                         path);
     cr_assert_eq(rc, 0, "kcat -P exited %d", rc);
 
     char *out = NULL;

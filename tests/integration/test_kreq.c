@@ -34,10 +34,7 @@ static size_t unhex(const char *hex, uint8_t *out, size_t cap)
     return n;
 }
 
-Test(kreq, crc32c_check_value)
-{
-    cr_assert_eq(kreq_crc32c("123456789", 9), 0xE3069283u);
-}
+Test(kreq, crc32c_check_value) { cr_assert_eq(kreq_crc32c("123456789", 9), 0xE3069283u); }
 
 Test(kreq, record_batch_matches_protocol_test_vector)
 {

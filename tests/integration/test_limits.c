@@ -214,8 +214,8 @@ Test(limits, max_connections_spares_the_inter_broker_listener)
     int cport = harness_free_port();
     char l[256], adv[256];
     snprintf(l, sizeof(l), "listeners=PLAINTEXT://127.0.0.1:%d,CLIENT://127.0.0.1:%d", port, cport);
-    snprintf(adv, sizeof(adv), "advertised.listeners=PLAINTEXT://127.0.0.1:%d,CLIENT://127.0.0.1:%d",
-             port, cport);
+    snprintf(adv, sizeof(adv),
+             "advertised.listeners=PLAINTEXT://127.0.0.1:%d,CLIENT://127.0.0.1:%d", port, cport);
     cr_assert_eq(broker_proc_add_override(g_bp, l), 0);
     cr_assert_eq(broker_proc_add_override(g_bp, adv), 0);
     cr_assert_eq(broker_proc_add_override(

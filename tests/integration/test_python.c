@@ -29,7 +29,8 @@ static void run_script(const char *script, const char *prefix)
     const char *src = getenv("GREGOR_SOURCE_DIR");
     cr_assert(src, "GREGOR_SOURCE_DIR not set (run through ctest)");
     char *out = NULL;
-    int rc = harness_shf(&out, 180, "BOOTSTRAP=%s TOPIC=%s N=%d /usr/bin/python3 %s/tests/integration/py/%s",
+    int rc = harness_shf(&out, 180,
+                         "BOOTSTRAP=%s TOPIC=%s N=%d /usr/bin/python3 %s/tests/integration/py/%s",
                          c->bootstrap, topic, N_RECORDS, src, script);
     cr_assert_eq(rc, 0, "%s exited %d:\n%s", script, rc, out);
     cr_assert(strstr(out, "records round-tripped"), "%s said:\n%s", script, out);
@@ -44,7 +45,4 @@ Test(python, confluent_kafka_produce_consume)
     run_script("confluent_roundtrip.py", "py-confluent");
 }
 
-Test(python, kafka_python_produce_consume)
-{
-    run_script("kafka_python_roundtrip.py", "py-kafka");
-}
+Test(python, kafka_python_produce_consume) { run_script("kafka_python_roundtrip.py", "py-kafka"); }

@@ -31,8 +31,8 @@ static struct broker_proc *broker(void) { return tcluster_fixture()->broker[0]; 
 
 static void produce_n(const char *topic, int32_t partition, int n)
 {
-    rd_kafka_t *p = itest_producer(tcluster_fixture()->bootstrap,
-                                   (const char *const[]){"acks", "all", NULL});
+    rd_kafka_t *p =
+        itest_producer(tcluster_fixture()->bootstrap, (const char *const[]){"acks", "all", NULL});
     cr_assert(p);
     struct itest_produce_result res;
     cr_assert_eq(itest_produce(p, topic, partition, n, 60, &res), 0,
@@ -147,8 +147,9 @@ Test(restart, duplicate_broker_id_refuses_to_start)
     int rc = broker_proc_wait_exit(dup, 60);
     char *log = broker_proc_log(dup);
     cr_assert_neq(rc, -3, "second broker with broker.id=0 still running after 60 s");
-    cr_assert(rc > 0 && rc < 128, "second broker exited with status %d, expected an error exit:\n%s",
-              rc, log ? log : "");
+    cr_assert(rc > 0 && rc < 128,
+              "second broker exited with status %d, expected an error exit:\n%s", rc,
+              log ? log : "");
     cr_assert(log && strstr(log, "broker.id"), "exit message does not mention broker.id:\n%s",
               log ? log : "");
     free(log);

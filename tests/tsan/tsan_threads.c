@@ -34,14 +34,14 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "tsan_threads: %s:%d: ", __FILE__, __LINE__);  \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fprintf(stderr, "\n");                                         \
-            failures++;                                                    \
-        }                                                                  \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "tsan_threads: %s:%d: ", __FILE__, __LINE__);                          \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fprintf(stderr, "\n");                                                                 \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 static void run_threads(void *(*fn)(void *), void **args, int n)
@@ -58,17 +58,23 @@ static void run_threads(void *(*fn)(void *), void **args, int n)
 
 static struct topic_config base_config(void)
 {
-    return (struct topic_config){
-        .segment_bytes = 1 << 20, .segment_ms = 3600000, .retention_ms = 1000,
-        .retention_bytes = -1, .max_message_bytes = 1 << 20, .min_insync_replicas = 1,
-        .index_interval_bytes = 4096, .segment_index_bytes = 1 << 20,
-        .flush_messages = INT64_MAX, .flush_ms = INT64_MAX, .ts_diff_max_ms = INT64_MAX};
+    return (struct topic_config){.segment_bytes = 1 << 20,
+                                 .segment_ms = 3600000,
+                                 .retention_ms = 1000,
+                                 .retention_bytes = -1,
+                                 .max_message_bytes = 1 << 20,
+                                 .min_insync_replicas = 1,
+                                 .index_interval_bytes = 4096,
+                                 .segment_index_bytes = 1 << 20,
+                                 .flush_messages = INT64_MAX,
+                                 .flush_ms = INT64_MAX,
+                                 .ts_diff_max_ms = INT64_MAX};
 }
 
 struct config_ctx {
     struct topic *t;
     atomic_bool stop;
-    int role;                  /* 0 writer, 1 state changer, >= 2 reader */
+    int role; /* 0 writer, 1 state changer, >= 2 reader */
 };
 
 static void *config_main(void *arg)
@@ -87,9 +93,13 @@ static void *config_main(void *arg)
     } else if (c->role == 1) {
         int32_t replicas[] = {0, 1}, isr[] = {0, 1};
         for (int32_t epoch = 1; !atomic_load(&c->stop); epoch++) {
-            struct partition_state st = {.leader = epoch % 2, .leader_epoch = epoch,
-                                         .partition_epoch = epoch, .n_isr = 2, .isr = isr,
-                                         .n_replicas = 2, .replicas = replicas};
+            struct partition_state st = {.leader = epoch % 2,
+                                         .leader_epoch = epoch,
+                                         .partition_epoch = epoch,
+                                         .n_isr = 2,
+                                         .isr = isr,
+                                         .n_replicas = 2,
+                                         .replicas = replicas};
             bool changed;
             for (int p = 0; p < t->n_parts; p++)
                 (void)partition_apply_state(t->parts[p], 0, &st, epoch, &changed);
@@ -99,16 +109,15 @@ static void *config_main(void *arg)
             for (int p = 0; p < t->n_parts; p++) {
                 struct topic_config tc;
                 partition_config(t->parts[p], &tc);
-                CHECK(tc.retention_ms == 1000 || tc.retention_ms == 2000 ||
-                          tc.retention_ms == 3000, "retention.ms %lld", (long long)tc.retention_ms);
+                CHECK(tc.retention_ms == 1000 || tc.retention_ms == 2000 || tc.retention_ms == 3000,
+                      "retention.ms %lld", (long long)tc.retention_ms);
                 CHECK(tc.max_message_bytes == tc.retention_ms ||
                           (tc.retention_ms == 1000 && tc.max_message_bytes == 1 << 20),
                       "torn copy: retention.ms %lld, max.message.bytes %d",
                       (long long)tc.retention_ms, tc.max_message_bytes);
                 (void)partition_ack_status(t->parts[p], 0, 1);
                 int32_t epoch, leader = partition_leader(t->parts[p], &epoch);
-                CHECK(epoch == 0 || leader == epoch % 2, "leader %d with epoch %d", leader,
-                      epoch);
+                CHECK(epoch == 0 || leader == epoch % 2, "leader %d with epoch %d", leader, epoch);
             }
         }
     }
@@ -120,8 +129,8 @@ static void scenario_config(void)
     struct topic_config defaults = base_config();
     int32_t replicas[] = {1, 1, 1, 1};
     char err[256];
-    struct topic *t = topic_create("cfg", 4, 1, replicas, NULL, 0, &defaults, "/nonexistent",
-                                   0, NULL, err, sizeof(err));
+    struct topic *t = topic_create("cfg", 4, 1, replicas, NULL, 0, &defaults, "/nonexistent", 0,
+                                   NULL, err, sizeof(err));
     CHECK(t != NULL, "topic_create: %s", err);
     if (!t)
         return;
@@ -160,8 +169,8 @@ static void *topics_main(void *arg)
             snprintf(name, sizeof(name), "t%d", i % 8);
             struct topic *old = topics_remove(c->ts, name);
             topic_unref(old);
-            struct topic *t = topic_create(name, 2, 1, replicas, NULL, 0, &defaults,
-                                           "/nonexistent", 0, NULL, err, sizeof(err));
+            struct topic *t = topic_create(name, 2, 1, replicas, NULL, 0, &defaults, "/nonexistent",
+                                           0, NULL, err, sizeof(err));
             CHECK(t != NULL, "topic_create: %s", err);
             if (t && !topics_add(c->ts, t))
                 topic_unref(t);
@@ -205,7 +214,7 @@ static void scenario_topics(void)
 
 struct worker_ctx {
     struct worker *w;
-    long count;                /* touched only on the worker's thread */
+    long count; /* touched only on the worker's thread */
 };
 
 static void count_job(void *arg)
@@ -266,8 +275,7 @@ static void *mcache_main(void *arg)
         struct mc_snapshot *s = mc_get(c->mc);
         CHECK(s->controller_epoch >= last, "snapshot went back %d -> %d", last,
               s->controller_epoch);
-        CHECK(s->controller_id == s->controller_epoch || s->controller_id == -1,
-              "torn snapshot");
+        CHECK(s->controller_id == s->controller_epoch || s->controller_id == -1, "torn snapshot");
         last = s->controller_epoch;
         mc_put(s);
     }

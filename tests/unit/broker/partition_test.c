@@ -26,16 +26,13 @@ void pt_setup(void)
     config_free(&cfg);
 }
 
-void pt_teardown(void)
-{
-    st_tmpdir_down();
-}
+void pt_teardown(void) { st_tmpdir_down(); }
 
 struct partition *pt_new(const char *name)
 {
     char err[256];
-    struct partition *part = partition_new("t", 0, st_path(name), true, &pt_tc, -1, err,
-                                           sizeof(err));
+    struct partition *part =
+        partition_new("t", 0, st_path(name), true, &pt_tc, -1, err, sizeof(err));
     cr_assert_not_null(part, "%s", err);
     return part;
 }
@@ -48,14 +45,17 @@ kerr_t pt_state(struct partition *part, int32_t self, int32_t leader, int32_t le
     bool changed;
     for (int i = 0; i < n_replicas; i++)
         replicas[i] = i + 1;
-    struct partition_state st = {.leader = leader, .leader_epoch = leader_epoch,
-                                 .partition_epoch = partition_epoch, .n_isr = n_isr,
-                                 .isr = isr, .n_replicas = n_replicas, .replicas = replicas};
+    struct partition_state st = {.leader = leader,
+                                 .leader_epoch = leader_epoch,
+                                 .partition_epoch = partition_epoch,
+                                 .n_isr = n_isr,
+                                 .isr = isr,
+                                 .n_replicas = n_replicas,
+                                 .replicas = replicas};
     return partition_apply_state(part, self, &st, now_ms, role_changed ? role_changed : &changed);
 }
 
-kerr_t pt_append(struct partition *part, int nrec, bool acks_all, int64_t now_ms,
-                 int64_t *last)
+kerr_t pt_append(struct partition *part, int nrec, bool acks_all, int64_t now_ms, int64_t *last)
 {
     struct kbuf b;
     int64_t base = -1, last_off = -1, log_start = -1;
@@ -77,8 +77,11 @@ kerr_t pt_append(struct partition *part, int nrec, bool acks_all, int64_t now_ms
 kerr_t pt_fetch(struct partition *part, int32_t replica_id, int64_t offset, int64_t now_ms,
                 int64_t *hw, uint8_t **data, size_t *len)
 {
-    struct partition_fetch f = {.replica_id = replica_id, .current_leader_epoch = -1,
-                                .offset = offset, .max_bytes = 1 << 20, .min_one = true,
+    struct partition_fetch f = {.replica_id = replica_id,
+                                .current_leader_epoch = -1,
+                                .offset = offset,
+                                .max_bytes = 1 << 20,
+                                .min_one = true,
                                 .now_ms = now_ms};
     struct partition_read out;
     kerr_t rc = partition_read(part, &f, &out);
@@ -117,10 +120,7 @@ int64_t pt_leo(struct partition *part)
     return leo;
 }
 
-static void counter_wake(struct pwaiter *w)
-{
-    ((struct pt_counter *)w->owner)->wakes++;
-}
+static void counter_wake(struct pwaiter *w) { ((struct pt_counter *)w->owner)->wakes++; }
 
 void pt_counter_init(struct pt_counter *c)
 {

@@ -29,8 +29,7 @@ kerr_t pt_state(struct partition *part, int32_t self, int32_t leader, int32_t le
 
 /* Appends one batch of nrec records as leader; *last (may be NULL) = its
  * last offset. */
-kerr_t pt_append(struct partition *part, int nrec, bool acks_all, int64_t now_ms,
-                 int64_t *last);
+kerr_t pt_append(struct partition *part, int nrec, bool acks_all, int64_t now_ms, int64_t *last);
 
 /* A follower's fetch at offset (its LEO); *hw (may be NULL) = the HW the
  * leader returned. When data is non-NULL the fetched bytes are copied into

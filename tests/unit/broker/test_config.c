@@ -97,10 +97,7 @@ static void props_up(void)
     err[0] = '\0';
 }
 
-static void props_down(void)
-{
-    props_destroy(&props);
-}
+static void props_down(void) { props_destroy(&props); }
 
 TestSuite(props, .init = props_up, .fini = props_down, .timeout = 10);
 
@@ -111,8 +108,8 @@ static kerr_t parse(const char *text)
 
 Test(props, accepts_equals_colon_and_blank_separators_and_skips_comments)
 {
-    cr_assert_eq(parse("a=1\nb: 2\nc 3\n# x=9\n  ! y=9\n\n   d = four  \ne=\n"), KERR_NONE,
-                 "%s", err);
+    cr_assert_eq(parse("a=1\nb: 2\nc 3\n# x=9\n  ! y=9\n\n   d = four  \ne=\n"), KERR_NONE, "%s",
+                 err);
     cr_assert_eq(props.n, 5);
     cr_assert_str_eq(props_get(&props, "a"), "1");
     cr_assert_str_eq(props_get(&props, "b"), "2");
@@ -192,8 +189,7 @@ Test(props, nul_byte_is_an_error)
 
 Test(props, missing_file_is_io_error_naming_path)
 {
-    cr_assert_eq(props_load_file(&props, "/nonexistent/x.properties", err, sizeof(err)),
-                 KERR__IO);
+    cr_assert_eq(props_load_file(&props, "/nonexistent/x.properties", err, sizeof(err)), KERR__IO);
     cr_assert(strstr(err, "/nonexistent/x.properties") != NULL, "%s", err);
 }
 
@@ -205,7 +201,7 @@ TestSuite(config, .init = tmpdir_up, .fini = tmpdir_down, .timeout = 10);
 
 Test(config, defaults_are_kafkas)
 {
-    char *ov[] = { "zookeeper.connect=localhost:2181" };
+    char *ov[] = {"zookeeper.connect=localhost:2181"};
 
     cr_assert_eq(load(NULL, NULL, 1, ov), 0, "%s", err);
     cr_assert_eq(cfg.broker_id, -1);
@@ -247,8 +243,8 @@ Test(config, defaults_are_kafkas)
 
 Test(config, every_key_reports_its_source)
 {
-    char *ov[] = { "zookeeper.connect=localhost:2181" };
-    char *envp[] = { "GREGOR_NUM_PARTITIONS=4", NULL };
+    char *ov[] = {"zookeeper.connect=localhost:2181"};
+    char *envp[] = {"GREGOR_NUM_PARTITIONS=4", NULL};
     char buf[64];
     int idx;
 
@@ -272,8 +268,8 @@ Test(config, every_key_reports_its_source)
 static bool default_is_null(const char *name)
 {
     static const char *const nullable[] = {
-        "broker.rack", "advertised.listeners", "inter.broker.listener.name", "log.dirs",
-        "gregor.log.file", "max.connections.per.ip.overrides",
+        "broker.rack", "advertised.listeners", "inter.broker.listener.name",
+        "log.dirs",    "gregor.log.file",      "max.connections.per.ip.overrides",
     };
     for (size_t i = 0; i < sizeof(nullable) / sizeof(nullable[0]); i++)
         if (strcmp(name, nullable[i]) == 0)
@@ -286,7 +282,7 @@ static bool default_is_null(const char *name)
  * the broker accepts); only the unset optional strings format to nothing. */
 Test(config, every_key_has_a_default_that_formats)
 {
-    char *ov[] = { "zookeeper.connect=localhost:2181" };
+    char *ov[] = {"zookeeper.connect=localhost:2181"};
     char buf[256], again[256], kv[600];
     int zk = config_key_find("zookeeper.connect");
 
@@ -315,7 +311,7 @@ Test(config, every_key_has_a_default_that_formats)
 
         /* the formatted default, given back, is accepted and unchanged */
         struct broker_config back;
-        char *ov2[] = { ov[0], kv };
+        char *ov2[] = {ov[0], kv};
         snprintf(kv, sizeof(kv), "%s=%s", name, buf);
         memset(&back, 0, sizeof(back));
         cr_assert_eq(config_load(&back, NULL, NULL, ov2, 2, err, sizeof(err)), 0,
@@ -331,24 +327,24 @@ Test(config, every_key_has_a_default_that_formats)
 Test(config, formatted_defaults_are_kafkas)
 {
     static const char *const want[][2] = {
-        { "broker.id", "-1" },
-        { "listeners", "PLAINTEXT://:9092" },
-        { "num.partitions", "1" },
-        { "default.replication.factor", "1" },
-        { "auto.create.topics.enable", "true" },
-        { "unclean.leader.election.enable", "false" },
-        { "log.dir", "/tmp/kafka-logs" },
-        { "log.segment.bytes", "1073741824" },
-        { "log.retention.hours", "168" },
-        { "log.retention.ms", "-1" },
-        { "log.flush.interval.messages", "9223372036854775807" },
-        { "log.cleanup.policy", "delete" },
-        { "log.message.timestamp.type", "CreateTime" },
-        { "replica.lag.time.max.ms", "30000" },
-        { "offsets.topic.replication.factor", "3" },
-        { "message.max.bytes", "1048588" },
+        {"broker.id", "-1"},
+        {"listeners", "PLAINTEXT://:9092"},
+        {"num.partitions", "1"},
+        {"default.replication.factor", "1"},
+        {"auto.create.topics.enable", "true"},
+        {"unclean.leader.election.enable", "false"},
+        {"log.dir", "/tmp/kafka-logs"},
+        {"log.segment.bytes", "1073741824"},
+        {"log.retention.hours", "168"},
+        {"log.retention.ms", "-1"},
+        {"log.flush.interval.messages", "9223372036854775807"},
+        {"log.cleanup.policy", "delete"},
+        {"log.message.timestamp.type", "CreateTime"},
+        {"replica.lag.time.max.ms", "30000"},
+        {"offsets.topic.replication.factor", "3"},
+        {"message.max.bytes", "1048588"},
     };
-    char *ov[] = { "zookeeper.connect=localhost:2181" };
+    char *ov[] = {"zookeeper.connect=localhost:2181"};
     char buf[256];
 
     cr_assert_eq(load(NULL, NULL, 1, ov), 0, "%s", err);
@@ -363,18 +359,15 @@ Test(config, formatted_defaults_are_kafkas)
 
 Test(config, file_values_with_comments_and_continuations)
 {
-    const char *text =
-        "# a comment\n"
-        "! another\n"
-        "broker.id = 3\n"
-        "broker.rack: rack-a\n"
-        ZK
-        "log.dirs=/data/a,\\\n"
-        "         /data/b\n"
-        "num.partitions   12\n"
-        "auto.create.topics.enable=FALSE\n"
-        "log.cleanup.policy = compact , delete\n"
-        "gregor.log.level=DEBUG\n";
+    const char *text = "# a comment\n"
+                       "! another\n"
+                       "broker.id = 3\n"
+                       "broker.rack: rack-a\n" ZK "log.dirs=/data/a,\\\n"
+                       "         /data/b\n"
+                       "num.partitions   12\n"
+                       "auto.create.topics.enable=FALSE\n"
+                       "log.cleanup.policy = compact , delete\n"
+                       "gregor.log.level=DEBUG\n";
 
     cr_assert_eq(load(text, NULL, 0, NULL), 0, "%s", err);
     cr_assert_eq(cfg.broker_id, 3);
@@ -389,9 +382,14 @@ Test(config, file_values_with_comments_and_continuations)
 
 Test(config, environment_overrides_file_and_ignores_non_keys)
 {
-    char *envp[] = { "PATH=/usr/bin", "GREGOR_NUM_PARTITIONS=5", "GREGOR_LOG_DIRS= /env/logs ",
-                     "GREGOR_SOURCE_DIR=/src", "GREGOR_NOT_A_KEY=1", "GREGOR_num_partitions=9",
-                     "GREGOR_GREGOR_LOG_LEVEL=warn", NULL };
+    char *envp[] = {"PATH=/usr/bin",
+                    "GREGOR_NUM_PARTITIONS=5",
+                    "GREGOR_LOG_DIRS= /env/logs ",
+                    "GREGOR_SOURCE_DIR=/src",
+                    "GREGOR_NOT_A_KEY=1",
+                    "GREGOR_num_partitions=9",
+                    "GREGOR_GREGOR_LOG_LEVEL=warn",
+                    NULL};
 
     cr_assert_eq(load(ZK "num.partitions=3\nlog.dirs=/file/logs\n", envp, 0, NULL), 0, "%s", err);
     cr_assert_eq(cfg.num_partitions, 5);
@@ -402,8 +400,8 @@ Test(config, environment_overrides_file_and_ignores_non_keys)
 
 Test(config, overrides_beat_environment_and_later_override_wins)
 {
-    char *envp[] = { "GREGOR_NUM_PARTITIONS=5", NULL };
-    char *ov[] = { "num.partitions=6", " message.max.bytes = 2000 ", "num.partitions=7" };
+    char *envp[] = {"GREGOR_NUM_PARTITIONS=5", NULL};
+    char *ov[] = {"num.partitions=6", " message.max.bytes = 2000 ", "num.partitions=7"};
 
     cr_assert_eq(load(ZK "num.partitions=3\n", envp, 3, ov), 0, "%s", err);
     cr_assert_eq(cfg.num_partitions, 7);
@@ -412,7 +410,7 @@ Test(config, overrides_beat_environment_and_later_override_wins)
 
 Test(config, empty_optional_value_means_unset)
 {
-    char *ov[] = { "broker.rack=" };
+    char *ov[] = {"broker.rack="};
 
     cr_assert_eq(load(ZK "broker.rack=r1\nadvertised.listeners=\n", NULL, 1, ov), 0, "%s", err);
     cr_assert_null(cfg.broker_rack);
@@ -421,10 +419,10 @@ Test(config, empty_optional_value_means_unset)
 
 Test(config, retention_precedence_ms_then_minutes_then_hours)
 {
-    char *minutes[] = { "log.retention.minutes=30" };
-    char *ms[] = { "log.retention.minutes=30", "log.retention.ms=1234" };
-    char *forever[] = { "log.retention.ms=-1" };
-    char *roll[] = { "log.roll.ms=5000", "log.flush.interval.ms=250" };
+    char *minutes[] = {"log.retention.minutes=30"};
+    char *ms[] = {"log.retention.minutes=30", "log.retention.ms=1234"};
+    char *forever[] = {"log.retention.ms=-1"};
+    char *roll[] = {"log.roll.ms=5000", "log.flush.interval.ms=250"};
 
     cr_assert_eq(load(ZK "log.retention.hours=2\n", NULL, 0, NULL), 0, "%s", err);
     cr_assert_eq(config_retention_ms(&cfg), 2LL * 3600 * 1000);
@@ -465,8 +463,8 @@ Test(config, failed_load_leaves_nothing_to_free)
 
 Test(config, unknown_key_in_override_names_key)
 {
-    char *ov[] = { "foo.bar=1" };
-    char *bad[] = { "num.partitions" };
+    char *ov[] = {"foo.bar=1"};
+    char *bad[] = {"num.partitions"};
 
     cr_assert_eq(load(ZK, NULL, 1, ov), -1);
     cr_assert(strstr(err, "unknown configuration key 'foo.bar'") != NULL, "%s", err);
@@ -485,13 +483,11 @@ Test(config, bad_integer_names_key_and_value)
     expect_file_error(ZK "num.partitions=abc\n",
                       "invalid value 'abc' for num.partitions: not an integer", "(line 2)");
     expect_file_error(ZK "num.partitions=12x\n", "not an integer", NULL);
-    expect_file_error(ZK "num.partitions=3000000000\n", "num.partitions: must be at least 1",
-                      NULL);
+    expect_file_error(ZK "num.partitions=3000000000\n", "num.partitions: must be at least 1", NULL);
     expect_file_error(ZK "num.network.threads=0\n",
                       "invalid value '0' for num.network.threads: must be at least 1", NULL);
     expect_file_error(ZK "message.max.bytes=-1\n", "message.max.bytes", NULL);
-    expect_file_error(ZK "default.replication.factor=40000\n", "default.replication.factor",
-                      NULL);
+    expect_file_error(ZK "default.replication.factor=40000\n", "default.replication.factor", NULL);
     expect_file_error(ZK "log.roll.ms=0\n", "must be -1 or at least 1", NULL);
     expect_file_error(ZK "leader.imbalance.per.broker.percentage=101\n",
                       "must be between 0 and 100", NULL);
@@ -515,7 +511,7 @@ Test(config, bad_enums_name_key)
 
 Test(config, bad_environment_value_names_variable)
 {
-    char *envp[] = { "GREGOR_NUM_PARTITIONS=many", NULL };
+    char *envp[] = {"GREGOR_NUM_PARTITIONS=many", NULL};
 
     cr_assert_eq(load(ZK, envp, 0, NULL), -1);
     cr_assert(strstr(err, "invalid value 'many' for num.partitions") != NULL, "%s", err);
@@ -530,8 +526,8 @@ Test(config, missing_zookeeper_connect_is_an_error)
 
 Test(config, zookeeper_connect_forms)
 {
-    cr_assert_eq(load("zookeeper.connect=zk1:2181,zk2,10.0.0.3:2182/gregor/a\n", NULL, 0, NULL),
-                 0, "%s", err);
+    cr_assert_eq(load("zookeeper.connect=zk1:2181,zk2,10.0.0.3:2182/gregor/a\n", NULL, 0, NULL), 0,
+                 "%s", err);
     cr_assert_str_eq(cfg.zookeeper_connect, "zk1:2181,zk2,10.0.0.3:2182/gregor/a");
     config_free(&cfg);
     expect_file_error("zookeeper.connect=zk1:abc\n", "zookeeper.connect", NULL);
@@ -555,13 +551,12 @@ Test(config, cross_key_rules)
 Test(config, listeners_with_ipv4_ipv6_and_hostname)
 {
     const char *text =
-        ZK
-        "listeners=internal://[::1]:9093, EXTERNAL://example.com:9092,PLAINTEXT://127.0.0.1:0\n"
-        "listener.security.protocol.map=INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,"
-        "PLAINTEXT:PLAINTEXT\n"
-        "advertised.listeners=EXTERNAL://kafka.example.com:19092,"
-        "INTERNAL://[fe80::1%eth0]:9093,PLAINTEXT://:0\n"
-        "inter.broker.listener.name=internal\n";
+        ZK "listeners=internal://[::1]:9093, EXTERNAL://example.com:9092,PLAINTEXT://127.0.0.1:0\n"
+           "listener.security.protocol.map=INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,"
+           "PLAINTEXT:PLAINTEXT\n"
+           "advertised.listeners=EXTERNAL://kafka.example.com:19092,"
+           "INTERNAL://[fe80::1%eth0]:9093,PLAINTEXT://:0\n"
+           "inter.broker.listener.name=internal\n";
 
     cr_assert_eq(load(text, NULL, 0, NULL), 0, "%s", err);
     cr_assert_eq(cfg.n_listeners, 3);
@@ -620,8 +615,7 @@ Test(config, two_listeners_on_port_zero_are_allowed)
  * serve plaintext under a secure name, so the broker refuses to start. */
 Test(config, listeners_that_are_not_plaintext_are_refused)
 {
-    expect_file_error(ZK "listeners=SSL://:9093\n", "listener 'SSL'",
-                      "security protocol SSL");
+    expect_file_error(ZK "listeners=SSL://:9093\n", "listener 'SSL'", "security protocol SSL");
     expect_file_error(ZK "listeners=PLAINTEXT://:9092,SASL_PLAINTEXT://:9093\n",
                       "listener 'SASL_PLAINTEXT'", "only PLAINTEXT");
     expect_file_error(ZK "listeners=SASL_SSL://:9093\n", "'SASL_SSL'", "does not implement");
@@ -629,8 +623,8 @@ Test(config, listeners_that_are_not_plaintext_are_refused)
                          "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,EXTERNAL:SASL_SSL\n",
                       "listener 'EXTERNAL'", "security protocol SASL_SSL");
     /* a listener named PLAINTEXT mapped to SSL is refused too */
-    expect_file_error(ZK "listener.security.protocol.map=PLAINTEXT:SSL\n",
-                      "listener 'PLAINTEXT'", "security protocol SSL");
+    expect_file_error(ZK "listener.security.protocol.map=PLAINTEXT:SSL\n", "listener 'PLAINTEXT'",
+                      "security protocol SSL");
 }
 
 Test(config, per_ip_connection_overrides)
@@ -679,10 +673,10 @@ Test(config, advertised_must_cover_every_listener_by_name)
                          "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT\n"
                          "advertised.listeners=PLAINTEXT://h:9092\n",
                       "no entry for listener 'INTERNAL'", NULL);
-    expect_file_error(ZK "advertised.listeners=PLAINTEXT://h:9092,OTHER://h:9093\n",
-                      "'OTHER'", "not in listeners");
-    expect_file_error(ZK "advertised.listeners=PLAINTEXT://0.0.0.0:9092\n",
-                      "advertised.listeners", "wildcard");
+    expect_file_error(ZK "advertised.listeners=PLAINTEXT://h:9092,OTHER://h:9093\n", "'OTHER'",
+                      "not in listeners");
+    expect_file_error(ZK "advertised.listeners=PLAINTEXT://0.0.0.0:9092\n", "advertised.listeners",
+                      "wildcard");
     expect_file_error(ZK "listeners=PLAINTEXT://0.0.0.0:9092\n", "wildcard",
                       "advertised.listeners");
 }
@@ -699,8 +693,8 @@ Test(config, too_many_listeners)
     size_t used = (size_t)snprintf(text, sizeof(text), ZK "listeners=");
 
     for (int i = 0; i <= CONFIG_MAX_LISTENERS; i++)
-        used += (size_t)snprintf(text + used, sizeof(text) - used, "%sL%d://:%d", i ? "," : "",
-                                 i, 9000 + i);
+        used += (size_t)snprintf(text + used, sizeof(text) - used, "%sL%d://:%d", i ? "," : "", i,
+                                 9000 + i);
     snprintf(text + used, sizeof(text) - used, "\n");
     expect_file_error(text, "more than", NULL);
 }

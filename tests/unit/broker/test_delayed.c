@@ -47,8 +47,8 @@ struct event_base *req_base(struct req *req)
 
 void req_complete(struct req *req)
 {
-    seen.finished_before_complete = seen.destroyed == 1 && req->cancel == NULL &&
-                                    req->handler_state == NULL;
+    seen.finished_before_complete =
+        seen.destroyed == 1 && req->cancel == NULL && req->handler_state == NULL;
     atomic_fetch_add(&seen.completions, 1);
 }
 
@@ -128,8 +128,7 @@ static void park(struct partition *part, int64_t last_offset, int64_t timeout_ms
     op->last_offset = last_offset;
     op->leader_epoch = 5;
     cr_assert(delayed_init(&op->d, &req, ack_check, ack_destroy, op));
-    op->waiter = (struct pwaiter){.wake = delayed_waiter_wake, .owner = &op->d,
-                                  .what = "produce"};
+    op->waiter = (struct pwaiter){.wake = delayed_waiter_wake, .owner = &op->d, .what = "produce"};
     partition_watch(part, &op->waiter);
     cr_assert_eq(delayed_park(&op->d, timeout_ms), KERR__PENDING);
     cr_assert_eq(req.handler_state, &op->d);
@@ -137,10 +136,7 @@ static void park(struct partition *part, int64_t last_offset, int64_t timeout_ms
 }
 
 /* Runs the callbacks that are ready now. */
-static void turn(void)
-{
-    cr_assert_geq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
-}
+static void turn(void) { cr_assert_geq(event_base_loop(base, EVLOOP_NONBLOCK), 0); }
 
 static void follower_fetch(struct partition *p, int64_t offset)
 {
@@ -261,8 +257,7 @@ Test(delayed, times_out_when_nothing_moves)
     park(p, last, 50);
     while (atomic_load(&seen.completions) == 0 && mono_ms() < start + 10000)
         cr_assert_geq(event_base_loop(base, EVLOOP_ONCE), 0);
-    cr_assert_geq(mono_ms() - start, 45, "timed out after %lld ms",
-                  (long long)(mono_ms() - start));
+    cr_assert_geq(mono_ms() - start, 45, "timed out after %lld ms", (long long)(mono_ms() - start));
     assert_completed_once(KERR_REQUEST_TIMED_OUT);
     cr_assert_eq(seen.timed_out_checks, 1);
     cr_assert_null(p->waiters);

@@ -57,10 +57,7 @@ static char *slurp(int fd)
     return s;
 }
 
-static void close_all_job(void *arg)
-{
-    conn_close_all(arg);
-}
+static void close_all_job(void *arg) { conn_close_all(arg); }
 
 Test(listener, out_of_descriptors_backs_off_then_recovers)
 {
@@ -76,13 +73,17 @@ Test(listener, out_of_descriptors_backs_off_then_recovers)
     cr_assert(base && w);
     struct metrics m;
     memset(&m, 0, sizeof(m));
-    struct conn_limits lim = {.max_request_bytes = 1 << 20, .idle_ms = -1, .read_timeout_ms = -1,
-                              .sndbuf = -1, .rcvbuf = -1, .metrics = &m};
+    struct conn_limits lim = {.max_request_bytes = 1 << 20,
+                              .idle_ms = -1,
+                              .read_timeout_ms = -1,
+                              .sndbuf = -1,
+                              .rcvbuf = -1,
+                              .metrics = &m};
     struct listeners *ls = NULL;
     char err[256];
-    cr_assert_eq(listeners_add(&ls, NULL, base, &w, 1, &lim, "PLAINTEXT", "127.0.0.1", 0, err,
-                               sizeof(err)),
-                 0, "%s", err);
+    cr_assert_eq(
+        listeners_add(&ls, NULL, base, &w, 1, &lim, "PLAINTEXT", "127.0.0.1", 0, err, sizeof(err)),
+        0, "%s", err);
     int port = listeners_port(ls, "PLAINTEXT");
 
     /* clients connect (the kernel completes the handshakes into the

@@ -29,9 +29,11 @@ static enum net_admit admit(const char *ip, bool total, struct net_slot *slot)
 static void configure(int32_t max_total, int32_t per_ip, int64_t pool)
 {
     static const struct config_ip_override ov[] = {{"10.0.0.9", 0}, {"10.0.0.8", 4}};
-    net_limits_configure(&(struct net_limits_config){
-        .max_connections = max_total, .max_per_ip = per_ip, .overrides = ov, .n_overrides = 2,
-        .pool_bytes = pool});
+    net_limits_configure(&(struct net_limits_config){.max_connections = max_total,
+                                                     .max_per_ip = per_ip,
+                                                     .overrides = ov,
+                                                     .n_overrides = 2,
+                                                     .pool_bytes = pool});
 }
 
 Test(net_limits, per_address_and_total_limits)
@@ -85,8 +87,7 @@ Test(net_limits, descriptor_reserve)
     cr_assert_eq(reserve, 51, "a tenth of 512");
     struct sockaddr_in a = v4("10.0.0.1");
     struct net_slot s;
-    cr_assert_eq(net_limits_admit(512 - reserve, (struct sockaddr *)&a, true, &s),
-                 NET_REFUSE_FDS);
+    cr_assert_eq(net_limits_admit(512 - reserve, (struct sockaddr *)&a, true, &s), NET_REFUSE_FDS);
     cr_assert_eq(net_limits_admit(512 - reserve - 1, (struct sockaddr *)&a, true, &s),
                  NET_ADMIT_OK);
     net_limits_release(&s);

@@ -152,8 +152,8 @@ Test(partition, a_consumer_reads_up_to_the_hw_a_follower_up_to_the_leo)
     int32_t epoch;
     kbuf_init(&b);
     st_simple(&b, 2, 10, 5000); /* offsets 2, 3 at timestamps 5000, 5001 */
-    cr_assert_eq(partition_append(p, b.data, b.len, 1000, false, &base, &last, &epoch,
-                                  &log_start), KERR_NONE);
+    cr_assert_eq(partition_append(p, b.data, b.len, 1000, false, &base, &last, &epoch, &log_start),
+                 KERR_NONE);
     kbuf_destroy(&b);
     fetch(p, 2, 2, 1001);
     cr_assert_eq(pt_hw(p), 2);
@@ -250,15 +250,15 @@ Test(partition, a_follower_fetching_what_was_there_at_its_last_fetch_stays_caugh
     struct partition *p = leader(ISR_123, 3);
     int32_t isr[PARTITION_MAX_REPLICAS], le, pe;
     int n;
-    cr_assert_eq(pt_append(p, 2, false, 1000, NULL), KERR_NONE); /* LEO 2 */
-    fetch(p, 2, 2, 10000);  /* at the LEO */
-    fetch(p, 3, 0, 10000);  /* behind */
+    cr_assert_eq(pt_append(p, 2, false, 1000, NULL), KERR_NONE);  /* LEO 2 */
+    fetch(p, 2, 2, 10000);                                        /* at the LEO */
+    fetch(p, 3, 0, 10000);                                        /* behind */
     cr_assert_eq(pt_append(p, 2, false, 11000, NULL), KERR_NONE); /* LEO 4 */
-    fetch(p, 2, 2, 35000);  /* had all of LEO 2 at 10000 */
-    fetch(p, 3, 1, 35000);  /* still behind LEO 2 of its last fetch */
+    fetch(p, 2, 2, 35000);                                        /* had all of LEO 2 at 10000 */
+    fetch(p, 3, 1, 35000); /* still behind LEO 2 of its last fetch */
     cr_assert_eq(pt_append(p, 2, false, 36000, NULL), KERR_NONE); /* LEO 6 */
-    fetch(p, 2, 4, 50000);  /* had all of LEO 4 at 35000 */
-    fetch(p, 3, 3, 50000);  /* behind LEO 4 */
+    fetch(p, 2, 4, 50000);                                        /* had all of LEO 4 at 35000 */
+    fetch(p, 3, 3, 50000);                                        /* behind LEO 4 */
     cr_assert(propose(p, 35000 + LAG, isr, &n, &le, &pe));
     cr_assert_eq(n, 2, "only follower 3 leaves");
     cr_assert_eq(isr[0], 1);
@@ -412,8 +412,7 @@ Test(partition, becoming_follower_fences_the_old_epoch)
     cr_assert_eq(pt_fetch(p, -1, 0, 2000, NULL, NULL, NULL), KERR_NOT_LEADER_OR_FOLLOWER);
     cr_assert_eq(pt_fetch(p, 3, 0, 2000, NULL, NULL, NULL), KERR_NOT_LEADER_OR_FOLLOWER);
 
-    struct partition_fetch f = {.replica_id = -1, .offset = 0, .max_bytes = 100,
-                                .now_ms = 2000};
+    struct partition_fetch f = {.replica_id = -1, .offset = 0, .max_bytes = 100, .now_ms = 2000};
     struct partition_read out;
     f.current_leader_epoch = 5;
     cr_assert_eq(partition_read(p, &f, &out), KERR_FENCED_LEADER_EPOCH);
@@ -430,8 +429,7 @@ Test(partition, becoming_follower_fences_the_old_epoch)
     cr_assert_eq(pt_leo(p), 2);
 
     /* an older LeaderAndIsr is refused and changes nothing */
-    cr_assert_eq(pt_state(p, 1, 1, 4, 12, 3, ISR_123, 3, 2001, &changed),
-                 KERR_FENCED_LEADER_EPOCH);
+    cr_assert_eq(pt_state(p, 1, 1, 4, 12, 3, ISR_123, 3, 2001, &changed), KERR_FENCED_LEADER_EPOCH);
     cr_assert_not(p->is_leader);
     cr_assert_eq(p->leader_epoch, 6);
     partition_unwatch(p, &c.w);

@@ -56,8 +56,8 @@ static struct partition *new_partition(void)
 {
     char err[128];
     struct topic_config tc = config_of(1);
-    struct partition *part = partition_new("t", 0, "/nonexistent", false, &tc, -1, err,
-                                           sizeof(err));
+    struct partition *part =
+        partition_new("t", 0, "/nonexistent", false, &tc, -1, err, sizeof(err));
     cr_assert_not_null(part, "%s", err);
     return part;
 }
@@ -118,7 +118,7 @@ struct probe {
     struct pwaiter waiter;
     struct partition *part;
     bool checked;
-    bool other_thread;        /* check from a thread that does not hold the lock */
+    bool other_thread; /* check from a thread that does not hold the lock */
 };
 
 static void *assert_main(void *arg)
@@ -150,10 +150,7 @@ static void run_probe(bool other_thread)
     partition_free(p.part, false);
 }
 
-Test(partition_threads, lock_owner_is_known_inside_wake)
-{
-    run_probe(false);
-}
+Test(partition_threads, lock_owner_is_known_inside_wake) { run_probe(false); }
 
 Test(partition_threads, assert_locked_aborts_without_the_lock, .signal = SIGABRT)
 {

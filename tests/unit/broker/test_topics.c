@@ -57,8 +57,8 @@ Test(topics, grow_keeps_old_partitions_and_opens_local_ones)
     char err[256];
     /* rf 2; broker 0 is a replica of partitions 0, 2 and 3 */
     int32_t reps[] = {0, 1, 1, 2, 2, 0, 0, 2, 1, 2};
-    struct topic *t = topic_create("t", 2, 2, reps, NULL, 0, &defaults, dir, 0, NULL, err,
-                                   sizeof(err));
+    struct topic *t =
+        topic_create("t", 2, 2, reps, NULL, 0, &defaults, dir, 0, NULL, err, sizeof(err));
     cr_assert_not_null(t, "%s", err);
     struct partition *p0 = t->parts[0], *p1 = t->parts[1];
     cr_assert_eq(topic_grow(t, 5, reps, 0, err, sizeof(err)), KERR_NONE, "%s", err);
@@ -85,8 +85,8 @@ Test(topics, grown_partitions_take_the_current_config)
     char err[256];
     int32_t reps[] = {0, 0, 0};
     char *kv[] = {"retention.ms", "12345"};
-    struct topic *t = topic_create("c", 1, 1, reps, kv, 1, &defaults, dir, 0, NULL, err,
-                                   sizeof(err));
+    struct topic *t =
+        topic_create("c", 1, 1, reps, kv, 1, &defaults, dir, 0, NULL, err, sizeof(err));
     cr_assert_not_null(t, "%s", err);
     char *kv2[] = {"retention.ms", "777"};
     cr_assert(topic_set_config(t, kv2, 1, &defaults));
@@ -100,12 +100,12 @@ struct reader {
     struct topic *t;
     int16_t rf;
     atomic_bool stop;
-    atomic_long passes;        /* whole passes over the partitions */
+    atomic_long passes; /* whole passes over the partitions */
     /* written by the reader only; read by the test after the join */
     long reads;
-    int32_t last_count;        /* n_parts of the latest pass */
-    int32_t counts_seen;       /* distinct n_parts values seen, in order */
-    long bad;                  /* reads that saw an inconsistent partition */
+    int32_t last_count;  /* n_parts of the latest pass */
+    int32_t counts_seen; /* distinct n_parts values seen, in order */
+    long bad;            /* reads that saw an inconsistent partition */
     char first_bad[160];
 };
 
@@ -170,8 +170,8 @@ Test(topics, readers_see_a_consistent_array_while_it_grows)
     int32_t reps[MAX * RF];
     for (int i = 0; i < MAX * RF; i++)
         reps[i] = 1 + i % RF; /* brokers 1 and 2: no local logs, so growing is fast */
-    struct topic *t = topic_create("r", 1, RF, reps, NULL, 0, &defaults, dir, 0, NULL, err,
-                                   sizeof(err));
+    struct topic *t =
+        topic_create("r", 1, RF, reps, NULL, 0, &defaults, dir, 0, NULL, err, sizeof(err));
     cr_assert_not_null(t, "%s", err);
     struct reader r = {.t = t, .rf = RF};
     pthread_t th;
@@ -246,15 +246,15 @@ Test(topics, startup_recovers_every_partition_with_several_threads)
     cr_assert_eq(truncate(path, st.st_size - 5), 0);
 
     struct recovery_points rp = {.lookup = lookup_zero, .threads = 4};
-    struct topic *t = topic_create("par", N, 1, reps, NULL, 0, &defaults, dir, 0, &rp, err,
-                                   sizeof(err));
+    struct topic *t =
+        topic_create("par", N, 1, reps, NULL, 0, &defaults, dir, 0, &rp, err, sizeof(err));
     cr_assert_not_null(t, "%s", err);
     for (int p = 0; p < N; p++) {
         cr_assert_not_null(t->parts[p], "partition %d", p);
         cr_assert_not_null(t->parts[p]->log, "partition %d has no log", p);
         int64_t want = p == 7 ? 4 : 2 * (p % 4);
-        cr_assert_eq(plog_end_offset(t->parts[p]->log), want, "partition %d: end offset %lld",
-                     p, (long long)plog_end_offset(t->parts[p]->log));
+        cr_assert_eq(plog_end_offset(t->parts[p]->log), want, "partition %d: end offset %lld", p,
+                     (long long)plog_end_offset(t->parts[p]->log));
     }
     topic_unref(t);
 }
@@ -269,8 +269,8 @@ Test(topics, startup_with_several_threads_fails_cleanly_on_one_bad_partition)
     cr_assert_not_null(f);
     fclose(f);
     struct recovery_points rp = {.lookup = lookup_zero, .threads = 4};
-    struct topic *t = topic_create("bad", 16, 1, reps, NULL, 0, &defaults, dir, 0, &rp, err,
-                                   sizeof(err));
+    struct topic *t =
+        topic_create("bad", 16, 1, reps, NULL, 0, &defaults, dir, 0, &rp, err, sizeof(err));
     cr_assert_null(t);
     cr_assert(strstr(err, "bad-9"), "error does not name the partition: %s", err);
 }

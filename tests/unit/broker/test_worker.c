@@ -13,10 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static void setup(void)
-{
-    cr_assert_eq(evthread_use_pthreads(), 0);
-}
+static void setup(void) { cr_assert_eq(evthread_use_pthreads(), 0); }
 
 TestSuite(worker, .init = setup, .timeout = 30);
 
@@ -25,12 +22,12 @@ enum { POSTERS = 4, PER_POSTER = 2000 };
 /* What the jobs saw; written only on the worker thread. */
 static struct {
     struct worker *w;
-    int64_t next[POSTERS];  /* the sequence number each poster's next job must have */
+    int64_t next[POSTERS]; /* the sequence number each poster's next job must have */
     long ran;
     long out_of_order;
     long off_thread;
     atomic_long done;
-    atomic_long post_failed;  /* Criterion asserts only on the test's thread */
+    atomic_long post_failed; /* Criterion asserts only on the test's thread */
 } seen;
 
 struct job_arg {

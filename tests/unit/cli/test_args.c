@@ -149,8 +149,7 @@ Test(args, stop_at_positional_leaves_the_rest_alone)
 
 Test(args, global_options_are_accepted_with_any_table)
 {
-    cr_assert_eq(PARSE(false, "-b", "h:1", "--property=a=b", "-Xc=d", "-vv", "--verbose", "-h"),
-                 0);
+    cr_assert_eq(PARSE(false, "-b", "h:1", "--property=a=b", "-Xc=d", "-vv", "--verbose", "-h"), 0);
     cr_assert_str_eq(cli.bootstrap, "h:1");
     cr_assert_eq(cli.nprops, 2);
     cr_assert_str_eq(cli.props[0], "a=b");

@@ -174,8 +174,8 @@ static struct plog *make_fixture(bool keep_open)
 }
 
 /* Appends one record: key/value NULL for null, headers named hkeys. */
-static void put_record(struct kbuf *b, int i, const char *key, int klen, const char *val,
-                       int vlen, const char *const *hkeys, int nh)
+static void put_record(struct kbuf *b, int i, const char *key, int klen, const char *val, int vlen,
+                       const char *const *hkeys, int nh)
 {
     struct kbuf rec;
 
@@ -203,8 +203,8 @@ static void put_record(struct kbuf *b, int i, const char *key, int klen, const c
 
 /* Starts a batch header at b's end (length, count and CRC patched by
  * end_batch); returns its start. */
-static size_t begin_batch(struct kbuf *b, int64_t base, int16_t attrs, int64_t pid,
-                          int32_t seq, int64_t ts0, int32_t nrec)
+static size_t begin_batch(struct kbuf *b, int64_t base, int16_t attrs, int64_t pid, int32_t seq,
+                          int64_t ts0, int32_t nrec)
 {
     size_t start = b->len;
 
@@ -256,7 +256,8 @@ Test(dump_log, log_prints_one_line_per_batch_and_a_summary)
              "\nbaseOffset: 0 lastOffset: 1 count: 2 baseSequence: -1 lastSequence: -1 "
              "producerId: -1 producerEpoch: -1 partitionLeaderEpoch: 3 isTransactional: false "
              "isControl: false position: 0 CreateTime: 1001 size: %zu magic: 2 "
-             "compresscodec: none crcValid: true\n", size_a);
+             "compresscodec: none crcValid: true\n",
+             size_a);
     assert_out_has(line);
     snprintf(line, sizeof(line), "\nbaseOffset: 2 lastOffset: 4 count: 3 ");
     assert_out_has(line);
@@ -266,8 +267,10 @@ Test(dump_log, log_prints_one_line_per_batch_and_a_summary)
     assert_out_has(line);
     cr_assert_eq(count_lines_starting(r.out, "baseOffset: "), 3);
     cr_assert_eq(count_lines_starting(r.out, "| "), 0, "records only with --print-data-log");
-    snprintf(line, sizeof(line), "\nSummary: batches: 3 records: 6 validBytes: %zu fileSize: %zu "
-             "problems: 0\n", size_a + size_b + size_c, size_a + size_b + size_c);
+    snprintf(line, sizeof(line),
+             "\nSummary: batches: 3 records: 6 validBytes: %zu fileSize: %zu "
+             "problems: 0\n",
+             size_a + size_b + size_c, size_a + size_b + size_c);
     assert_out_has(line);
 }
 
@@ -306,8 +309,8 @@ Test(dump_log, control_batch_shows_the_transaction_marker)
 {
     struct kbuf b;
     size_t start;
-    uint8_t key[4] = {0, 0, 0, 1};          /* version 0, type COMMIT */
-    uint8_t val[6] = {0, 0, 0, 0, 0, 5};    /* version 0, coordinatorEpoch 5 */
+    uint8_t key[4] = {0, 0, 0, 1};       /* version 0, type COMMIT */
+    uint8_t val[6] = {0, 0, 0, 0, 0, 5}; /* version 0, coordinatorEpoch 5 */
 
     kbuf_init(&b);
     start = begin_batch(&b, 0, BATCH_ATTR_CONTROL | BATCH_ATTR_TRANSACTIONAL, 11, -1, 100, 1);
@@ -410,8 +413,10 @@ Test(dump_log, torn_tail_is_reported_and_fails)
     snprintf(line, sizeof(line), "\nincomplete batch at position %zu: %zu of %zu bytes\n",
              size_a + size_b, size_c - 5, size_c);
     assert_out_has(line);
-    snprintf(line, sizeof(line), "\nSummary: batches: 2 records: 5 validBytes: %zu fileSize: %zu "
-             "problems: 1\n", size_a + size_b, total - 5);
+    snprintf(line, sizeof(line),
+             "\nSummary: batches: 2 records: 5 validBytes: %zu fileSize: %zu "
+             "problems: 1\n",
+             size_a + size_b, total - 5);
     assert_out_has(line);
     assert_one_error_line("1 problem(s) found");
 
@@ -436,8 +441,10 @@ Test(dump_log, bad_crc_is_reported_for_that_batch_only)
     run_dump(path_of(LOG), NULL);
     cr_assert_eq(r.status, 1, "%s", r.out);
     cr_assert_eq(count_lines_starting(r.out, "baseOffset: "), 3, "later batches still listed");
-    snprintf(line, sizeof(line), " position: %zu CreateTime: 2002 size: %zu magic: 2 "
-             "compresscodec: none crcValid: false\n", size_a, size_b);
+    snprintf(line, sizeof(line),
+             " position: %zu CreateTime: 2002 size: %zu magic: 2 "
+             "compresscodec: none crcValid: false\n",
+             size_a, size_b);
     assert_out_has(line);
     cr_assert_eq(count_lines_starting(r.out, "crc mismatch at position "), 1);
     snprintf(line, sizeof(line), "\ncrc mismatch at position %zu: stored ", size_a);
@@ -475,16 +482,19 @@ static void assert_fixture_index_listing(void)
 
     run_dump(path_of(IDX), NULL);
     cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
-    snprintf(line, sizeof(line), "Dumping %s\noffset: 0 position: 0\noffset: 2 position: %zu\n"
-             "offset: 5 position: %zu\nSummary: entries: 3 mismatches: 0\n", path_of(IDX),
-             size_a, size_a + size_b);
+    snprintf(line, sizeof(line),
+             "Dumping %s\noffset: 0 position: 0\noffset: 2 position: %zu\n"
+             "offset: 5 position: %zu\nSummary: entries: 3 mismatches: 0\n",
+             path_of(IDX), size_a, size_a + size_b);
     cr_assert_str_eq(r.out, line);
     cr_assert_str_empty(r.err);
 
     run_dump(path_of(TIDX), NULL);
     cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
-    snprintf(line, sizeof(line), "Dumping %s\ntimestamp: 1001 offset: 0\n"
-             "timestamp: 2002 offset: 2\nSummary: entries: 2 mismatches: 0\n", path_of(TIDX));
+    snprintf(line, sizeof(line),
+             "Dumping %s\ntimestamp: 1001 offset: 0\n"
+             "timestamp: 2002 offset: 2\nSummary: entries: 2 mismatches: 0\n",
+             path_of(TIDX));
     cr_assert_str_eq(r.out, line);
 }
 
@@ -527,8 +537,10 @@ Test(dump_log, index_entry_at_wrong_position_is_a_mismatch)
     st_write_at(path_of(IDX), 12, pos, 4);
     run_dump(path_of(IDX), NULL);
     cr_assert_eq(r.status, 1, "%s", r.out);
-    snprintf(line, sizeof(line), "\nIndex mismatch: offset: 2 position: %zu: no batch starts at "
-             "this position\n", size_a + 1);
+    snprintf(line, sizeof(line),
+             "\nIndex mismatch: offset: 2 position: %zu: no batch starts at "
+             "this position\n",
+             size_a + 1);
     assert_out_has(line);
     assert_out_has("Summary: entries: 3 mismatches: 1\n");
     assert_one_error_line("1 mismatch(es) found");
@@ -550,11 +562,15 @@ Test(dump_log, index_offset_outside_its_batch_and_out_of_order)
     st_write_at(path_of(IDX), 8, rel, 4); /* entry 1: offset 7 at batch 2..4 */
     run_dump(path_of(IDX), NULL);
     cr_assert_eq(r.status, 1);
-    snprintf(line, sizeof(line), "\nIndex mismatch: offset: 7 position: %zu: the batch there "
-             "holds offsets 2..4\n", size_a);
+    snprintf(line, sizeof(line),
+             "\nIndex mismatch: offset: 7 position: %zu: the batch there "
+             "holds offsets 2..4\n",
+             size_a);
     assert_out_has(line);
-    snprintf(line, sizeof(line), "\nIndex mismatch: offset: 5 position: %zu is not after the "
-             "previous entry (offset: 7 position: %zu)\n", size_a + size_b, size_a);
+    snprintf(line, sizeof(line),
+             "\nIndex mismatch: offset: 5 position: %zu is not after the "
+             "previous entry (offset: 7 position: %zu)\n",
+             size_a + size_b, size_a);
     assert_out_has(line);
     assert_out_has("Summary: entries: 3 mismatches: 2\n");
 }
@@ -587,8 +603,10 @@ Test(dump_log, timeindex_mismatches)
     st_write_at(path_of(TIDX), 12, ts, 8); /* entry 1: (9999, 2) */
     run_dump(path_of(TIDX), NULL);
     cr_assert_eq(r.status, 1, "%s", r.out);
-    snprintf(line, sizeof(line), "\nTime index mismatch: timestamp: 9999 offset: 2: the batch "
-             "holding it (position %zu) has maxTimestamp 2002\n", size_a);
+    snprintf(line, sizeof(line),
+             "\nTime index mismatch: timestamp: 9999 offset: 2: the batch "
+             "holding it (position %zu) has maxTimestamp 2002\n",
+             size_a);
     assert_out_has(line);
     assert_one_error_line("mismatch(es) found");
 

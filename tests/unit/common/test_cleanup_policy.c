@@ -25,7 +25,8 @@ Test(cleanup_policy, blanks_around_items_are_allowed)
 
 Test(cleanup_policy, empty_items_are_refused)
 {
-    const char *bad[] = {"", " ", ",", "delete,", ",compact", "delete,,compact", "delete, ,compact"};
+    const char *bad[] = {
+        "", " ", ",", "delete,", ",compact", "delete,,compact", "delete, ,compact"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         cr_assert_eq(cleanup_policy_parse(bad[i]), 0, "'%s'", bad[i]);
 }
@@ -33,7 +34,7 @@ Test(cleanup_policy, empty_items_are_refused)
 Test(cleanup_policy, other_words_are_refused)
 {
     /* a substring match would take the first three as compact */
-    const char *bad[] = {"compacted", "nocompact", "compact-delete", "Delete", "COMPACT",
+    const char *bad[] = {"compacted", "nocompact", "compact-delete", "Delete",  "COMPACT",
                          "remove",    "del ete",   "delete compact", "deletes", "delet"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         cr_assert_eq(cleanup_policy_parse(bad[i]), 0, "'%s'", bad[i]);
@@ -46,10 +47,7 @@ Test(cleanup_policy, a_word_given_twice_is_refused)
     cr_assert_eq(cleanup_policy_parse("delete,compact,delete"), 0);
 }
 
-Test(cleanup_policy, null_is_refused)
-{
-    cr_assert_eq(cleanup_policy_parse(NULL), 0);
-}
+Test(cleanup_policy, null_is_refused) { cr_assert_eq(cleanup_policy_parse(NULL), 0); }
 
 Test(cleanup_policy, canonical_names)
 {

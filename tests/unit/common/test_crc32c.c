@@ -4,10 +4,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-Test(crc32c, check_value)
-{
-    cr_assert_eq(crc32c(0, "123456789", 9), 0xE3069283u);
-}
+Test(crc32c, check_value) { cr_assert_eq(crc32c(0, "123456789", 9), 0xE3069283u); }
 
 Test(crc32c, rfc3720_vectors)
 {
@@ -43,11 +40,12 @@ Test(crc32c, record_batch_vector_from_protocol_doc)
 {
     /* docs/protocol.md §4.5: CRC of bytes [21, end) is 0xb1267df6 */
     static const uint8_t batch[] = {
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x4e, 0xff, 0xff, 0xff, 0xff, 2, 0xb1, 0x26, 0x7d, 0xf6,
-        0, 0, 0, 0, 0, 1, 0, 0, 1, 0x8b, 0xcf, 0xe5, 0x68, 0, 0, 0, 1, 0x8b, 0xcf, 0xe5, 0x68, 5,
-        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0,
-        0, 2, 0x20, 0, 0, 0, 2, 0x6b, 0x0a, 'h', 'e', 'l', 'l', 'o', 2, 2, 'h', 2, 'v', 0x16, 0,
-        0x0a, 2, 1, 0x0a, 'w', 'o', 'r', 'l', 'd', 0};
+        0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0x4e, 0xff, 0xff, 0xff,
+        0xff, 2,    0xb1, 0x26, 0x7d, 0xf6, 0,    0,    0,    0,    0,    1,    0,    0,    1,
+        0x8b, 0xcf, 0xe5, 0x68, 0,    0,    0,    1,    0x8b, 0xcf, 0xe5, 0x68, 5,    0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0,    0,    0,
+        2,    0x20, 0,    0,    0,    2,    0x6b, 0x0a, 'h',  'e',  'l',  'l',  'o',  2,    2,
+        'h',  2,    'v',  0x16, 0,    0x0a, 2,    1,    0x0a, 'w',  'o',  'r',  'l',  'd',  0};
     cr_assert_eq(sizeof(batch), 12 + 0x4e);
     cr_assert_eq(crc32c(0, batch + 21, sizeof(batch) - 21), 0xb1267df6u);
 }

@@ -8,10 +8,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-static struct kstr z(const char *s)
-{
-    return (struct kstr){s, s ? (int32_t)strlen(s) : 0};
-}
+static struct kstr z(const char *s) { return (struct kstr){s, s ? (int32_t)strlen(s) : 0}; }
 
 static void put_req(struct kbuf *b, int version, int16_t key, int16_t ver, int32_t corr,
                     const char *client_id)
@@ -47,8 +44,8 @@ Test(kheader, request_v0_bytes_and_roundtrip)
 
 Test(kheader, request_v1_bytes_and_roundtrip)
 {
-    static const uint8_t want[] = {0, 3, 0, 8, 0xff, 0xff, 0xff, 0xfe, 0, 3, 'c', 'l', 'i',
-                                   0xAA /* body */};
+    static const uint8_t want[] = {0,    3, 0, 8,   0xff, 0xff, 0xff,
+                                   0xfe, 0, 3, 'c', 'l',  'i',  0xAA /* body */};
     struct kbuf b;
     kbuf_init(&b);
     put_req(&b, 1, API_METADATA, 8, -2, "cli");
@@ -91,7 +88,7 @@ Test(kheader, request_v2_has_int16_client_id_and_empty_tags)
 Test(kheader, request_v2_skips_unknown_tags)
 {
     /* two tagged fields: tag 0 with 3 bytes, tag 5 with none; then the body */
-    static const uint8_t in[] = {0, 1, 0, 12, 0, 0, 0, 9, 0xff, 0xff,
+    static const uint8_t in[] = {0, 1, 0, 12,  0,   0,   0, 9, 0xff, 0xff,
                                  2, 0, 3, 'x', 'y', 'z', 5, 0, 0x42};
     struct kslice s;
     struct khdr_req h;

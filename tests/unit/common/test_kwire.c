@@ -85,8 +85,8 @@ Test(kwire, classic_and_compact_strings)
     kw_put_nstr(&b, false, NULL);
     kw_put_nstr(&b, true, NULL);
     kw_put_str(&b, true, "");
-    const uint8_t want[] = {0, 7, 'r', 'd', 'k', 'a', 'f', 'k', 'a', 11, 'l', 'i', 'b', 'r', 'd',
-                            'k', 'a', 'f', 'k', 'a', 0xff, 0xff, 0, 1};
+    const uint8_t want[] = {0,   7,   'r', 'd', 'k', 'a', 'f', 'k', 'a',  11,   'l', 'i',
+                            'b', 'r', 'd', 'k', 'a', 'f', 'k', 'a', 0xff, 0xff, 0,   1};
     cr_assert_eq(b.len, sizeof(want));
     cr_assert_arr_eq(b.data, want, sizeof(want));
     struct kslice s;
@@ -185,8 +185,8 @@ Test(kwire, unknown_tags_are_skipped)
 Test(kwire, apiversions_v3_request_body_from_librdkafka)
 {
     /* docs/protocol.md §1.4 worked example, body part */
-    const uint8_t body[] = {0x0b, 'l', 'i', 'b', 'r', 'd', 'k', 'a', 'f', 'k', 'a',
-                            0x06, '2', '.', '0', '.', '2', 0x00};
+    const uint8_t body[] = {0x0b, 'l', 'i',  'b', 'r', 'd', 'k', 'a', 'f',
+                            'k',  'a', 0x06, '2', '.', '0', '.', '2', 0x00};
     struct kslice s;
     kslice_init(&s, body, sizeof(body));
     cr_assert(kstr_eq(kw_get_str(&s, true), "librdkafka"));

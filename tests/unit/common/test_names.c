@@ -6,7 +6,7 @@
 
 Test(names, legal_names)
 {
-    const char *ok[] = {"a", "A", "0", "orders", "my-topic_1.v2", "__consumer_offsets", "...",
+    const char *ok[] = {"a",  "A",   "0", "orders", "my-topic_1.v2", "__consumer_offsets", "...",
                         ".a", "..a", "-", "_"};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         cr_assert(topic_name_legal(ok[i], strlen(ok[i])), "%s", ok[i]);
@@ -16,8 +16,8 @@ Test(names, legal_names)
 
 Test(names, illegal_names)
 {
-    const char *bad[] = {"", ".", "..", "a b", "a/b", "a\\b", "a:b", "t\xc3\xa9", "a\n", "a*",
-                         "a+b", "a,b", "a@b", "\x7f", "a#"};
+    const char *bad[] = {"",    ".",  "..",  "a b", "a/b", "a\\b", "a:b", "t\xc3\xa9",
+                         "a\n", "a*", "a+b", "a,b", "a@b", "\x7f", "a#"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         cr_assert_not(topic_name_legal(bad[i], strlen(bad[i])), "'%s'", bad[i]);
         cr_assert_not(topic_name_legal_z(bad[i]), "'%s'", bad[i]);

@@ -49,10 +49,7 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static void warn_site(int i)
-{
-    say_warn_every(200, "test", "refused n=%d", i);
-}
+static void warn_site(int i) { say_warn_every(200, "test", "refused n=%d", i); }
 
 Test(say, one_line_per_interval_then_the_suppressed_count)
 {

@@ -51,8 +51,8 @@ static int broker_pos(const struct assign_broker *b, int n, int32_t id)
 }
 
 /* Every id of rows[n_parts][rf] is a broker, and no row has one twice. */
-static void check_rows_valid(const struct assign_broker *b, int n, const int32_t *rows,
-                             int n_parts, int rf)
+static void check_rows_valid(const struct assign_broker *b, int n, const int32_t *rows, int n_parts,
+                             int rf)
 {
     for (int p = 0; p < n_parts; p++) {
         for (int r = 0; r < rf; r++) {
@@ -65,8 +65,8 @@ static void check_rows_valid(const struct assign_broker *b, int n, const int32_t
 }
 
 /* cnt[i][r] = partitions in which broker b[i] holds replica position r. */
-static void count_positions(const struct assign_broker *b, int n, const int32_t *rows,
-                            int n_parts, int rf, int cnt[MAX_B][MAX_B])
+static void count_positions(const struct assign_broker *b, int n, const int32_t *rows, int n_parts,
+                            int rf, int cnt[MAX_B][MAX_B])
 {
     memset(cnt, 0, sizeof(int) * MAX_B * MAX_B);
     for (int p = 0; p < n_parts; p++) {
@@ -166,18 +166,19 @@ Test(assign, no_rack_properties)
                 for (int t = 0; t < 3; t++) {
                     int start = (int)(rng() % 100), shift = (int)(rng() % 100);
                     int32_t first = t == 0 ? 0 : (int32_t)(rng() % 1000);
-                    cr_assert_eq(assign_replicas(b, n, parts, (int16_t)rf, first, start, shift, out),
-                                 KERR_NONE);
+                    cr_assert_eq(
+                        assign_replicas(b, n, parts, (int16_t)rf, first, start, shift, out),
+                        KERR_NONE);
                     check_rows_valid(b, n, out, parts, rf);
                     count_positions(b, n, out, parts, rf, cnt);
                     int lo = parts / n, hi = (parts + n - 1) / n;
                     for (int i = 0; i < n; i++) {
-                        cr_assert(cnt[i][0] >= lo && cnt[i][0] <= hi, "n=%d rf=%d parts=%d", n,
-                                  rf, parts);
+                        cr_assert(cnt[i][0] >= lo && cnt[i][0] <= hi, "n=%d rf=%d parts=%d", n, rf,
+                                  parts);
                         for (int r = 1; r < rf && first == 0; r++) {
                             cr_assert(cnt[i][r] >= lo && cnt[i][r] <= hi,
-                                      "n=%d rf=%d parts=%d broker=%d pos=%d count=%d", n, rf,
-                                      parts, i, r, cnt[i][r]);
+                                      "n=%d rf=%d parts=%d broker=%d pos=%d count=%d", n, rf, parts,
+                                      i, r, cnt[i][r]);
                         }
                     }
                 }
@@ -187,8 +188,8 @@ Test(assign, no_rack_properties)
 }
 
 /* A call from first_part = k gives exactly rows k.. of a call from 0. */
-static void check_continuation(const struct assign_broker *b, int n, int rf, int total,
-                               int start, int shift)
+static void check_continuation(const struct assign_broker *b, int n, int rf, int total, int start,
+                               int shift)
 {
     int32_t full[MAX_P * MAX_B], part[MAX_P * MAX_B];
     cr_assert_eq(assign_replicas(b, n, total, (int16_t)rf, 0, start, shift, full), KERR_NONE);

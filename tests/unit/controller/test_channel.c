@@ -47,10 +47,10 @@ struct tsrv {
     /* results, under mu */
     pthread_mutex_t mu;
     int n_conns;
-    int n_requests;          /* frames read, duplicates included */
-    int n_errors;            /* frames the server could not parse */
-    int64_t max_seq;         /* highest ControlledShutdown broker_epoch seen */
-    int n_dups;              /* ControlledShutdown requests seen again */
+    int n_requests;  /* frames read, duplicates included */
+    int n_errors;    /* frames the server could not parse */
+    int64_t max_seq; /* highest ControlledShutdown broker_epoch seen */
+    int n_dups;      /* ControlledShutdown requests seen again */
     int16_t last_version;
     char last_client_id[64];
     struct rpc_leader_and_isr_req lai;
@@ -124,11 +124,10 @@ static kerr_t tsrv_lai(struct tsrv *ts, const uint8_t *b, size_t n, struct kbuf 
     if (err || req.n_partitions > 16)
         return KERR__CORRUPT;
     for (int i = 0; i < req.n_partitions; i++)
-        errs[i] = (struct rpc_partition_error){req.partitions[i].topic,
-                                               req.partitions[i].partition,
+        errs[i] = (struct rpc_partition_error){req.partitions[i].topic, req.partitions[i].partition,
                                                (int16_t)(req.partitions[i].leader_epoch % 100)};
-    struct rpc_leader_and_isr_resp resp = {.error_code = 0, .n_partition_errors = req.n_partitions,
-                                           .partition_errors = errs};
+    struct rpc_leader_and_isr_resp resp = {
+        .error_code = 0, .n_partition_errors = req.n_partitions, .partition_errors = errs};
     err = rpc_leader_and_isr_resp_encode(&resp, out);
     pthread_mutex_lock(&ts->mu);
     rpc_leader_and_isr_req_destroy(&ts->lai);
@@ -143,8 +142,8 @@ static kerr_t tsrv_um(struct tsrv *ts, const uint8_t *b, size_t n, struct kbuf *
     kerr_t err = rpc_update_metadata_req_decode(b, n, &req);
     if (err)
         return err;
-    struct rpc_update_metadata_resp resp = {
-        .error_code = (int16_t)(req.n_brokers * 10 + req.n_partitions)};
+    struct rpc_update_metadata_resp resp = {.error_code =
+                                                (int16_t)(req.n_brokers * 10 + req.n_partitions)};
     err = rpc_update_metadata_resp_encode(&resp, out);
     pthread_mutex_lock(&ts->mu);
     rpc_update_metadata_req_destroy(&ts->um);
@@ -161,8 +160,7 @@ static kerr_t tsrv_sr(struct tsrv *ts, const uint8_t *b, size_t n, struct kbuf *
     if (err || req.n_partitions > 16)
         return KERR__CORRUPT;
     for (int i = 0; i < req.n_partitions; i++)
-        errs[i] = (struct rpc_partition_error){req.partitions[i].topic,
-                                               req.partitions[i].partition,
+        errs[i] = (struct rpc_partition_error){req.partitions[i].topic, req.partitions[i].partition,
                                                (int16_t)req.partitions[i].leader_epoch};
     struct rpc_stop_replica_resp resp = {.error_code = req.delete_partitions ? 1 : 0,
                                          .n_partition_errors = req.n_partitions,
@@ -184,12 +182,12 @@ static kerr_t tsrv_ai(struct tsrv *ts, const uint8_t *b, size_t n, struct kbuf *
         return KERR__CORRUPT;
     for (int i = 0; i < req.n_partitions; i++) {
         const struct rpc_isr_proposal *p = &req.partitions[i];
-        res[i] = (struct rpc_isr_result){p->topic, p->partition, 0, req.broker_id,
-                                         p->leader_epoch + 1, p->n_new_isr, p->new_isr,
-                                         p->partition_epoch + 1};
+        res[i] = (struct rpc_isr_result){p->topic,      p->partition,          0,
+                                         req.broker_id, p->leader_epoch + 1,   p->n_new_isr,
+                                         p->new_isr,    p->partition_epoch + 1};
     }
-    struct rpc_alter_isr_resp resp = {.error_code = 0, .n_partitions = req.n_partitions,
-                                      .partitions = res};
+    struct rpc_alter_isr_resp resp = {
+        .error_code = 0, .n_partitions = req.n_partitions, .partitions = res};
     err = rpc_alter_isr_resp_encode(&resp, out);
     pthread_mutex_lock(&ts->mu);
     rpc_alter_isr_req_destroy(&ts->ai);
@@ -207,8 +205,8 @@ static kerr_t tsrv_cs(struct tsrv *ts, const uint8_t *b, size_t n, struct kbuf *
     if (err)
         return err;
     struct rpc_topic_partition tp = {"seq", (int32_t)req.broker_epoch, req.broker_id};
-    struct rpc_controlled_shutdown_resp resp = {.error_code = 0, .n_remaining = 1,
-                                                .remaining = &tp};
+    struct rpc_controlled_shutdown_resp resp = {
+        .error_code = 0, .n_remaining = 1, .remaining = &tp};
     err = rpc_controlled_shutdown_resp_encode(&resp, out);
     pthread_mutex_lock(&ts->mu);
     if (req.broker_epoch <= ts->max_seq)
@@ -237,12 +235,24 @@ static kerr_t tsrv_answer(struct tsrv *ts, const uint8_t *frame, size_t len, int
     pthread_mutex_unlock(&ts->mu);
     kbuf_init(&body);
     switch (h.api_key) {
-    case RPC_LEADER_AND_ISR: err = tsrv_lai(ts, b, n, &body); break;
-    case RPC_UPDATE_METADATA: err = tsrv_um(ts, b, n, &body); break;
-    case RPC_STOP_REPLICA: err = tsrv_sr(ts, b, n, &body); break;
-    case RPC_ALTER_ISR: err = tsrv_ai(ts, b, n, &body); break;
-    case RPC_CONTROLLED_SHUTDOWN: err = tsrv_cs(ts, b, n, &body); break;
-    default: err = KERR__CORRUPT; break;
+    case RPC_LEADER_AND_ISR:
+        err = tsrv_lai(ts, b, n, &body);
+        break;
+    case RPC_UPDATE_METADATA:
+        err = tsrv_um(ts, b, n, &body);
+        break;
+    case RPC_STOP_REPLICA:
+        err = tsrv_sr(ts, b, n, &body);
+        break;
+    case RPC_ALTER_ISR:
+        err = tsrv_ai(ts, b, n, &body);
+        break;
+    case RPC_CONTROLLED_SHUTDOWN:
+        err = tsrv_cs(ts, b, n, &body);
+        break;
+    default:
+        err = KERR__CORRUPT;
+        break;
     }
     if (!err)
         err = rpc_response_frame(out, h.correlation_id + corr_delta, body.data, body.len);
@@ -262,8 +272,8 @@ static void tsrv_serve(struct tsrv *ts, int fd, int conn_no)
         pthread_mutex_lock(&ts->mu);
         ts->n_requests++;
         pthread_mutex_unlock(&ts->mu);
-        bool closing = ts->close_every > 0 && conn_no <= ts->close_conns &&
-                       on_conn >= ts->close_every;
+        bool closing =
+            ts->close_every > 0 && conn_no <= ts->close_conns && on_conn >= ts->close_every;
         bool answer = !(closing && ts->close_before_reply) && !(ts->silent_first && conn_no == 1);
         int32_t delta = ts->bad_corr_first && conn_no == 1 && on_conn == 1 ? 7 : 0;
         kbuf_reset(&out);
@@ -402,16 +412,16 @@ static void run_for(int ms)
 /* ---- sequence requests (ControlledShutdown, broker_epoch = seq) ---------- */
 
 struct seq {
-    int n;           /* requests sent */
-    int next;        /* seq the next callback must carry */
-    int calls;       /* callbacks so far */
-    int ok;          /* KERR_NONE callbacks whose body echoed the right seq */
-    int closed;      /* KERR__CLOSE callbacks */
+    int n;      /* requests sent */
+    int next;   /* seq the next callback must carry */
+    int calls;  /* callbacks so far */
+    int ok;     /* KERR_NONE callbacks whose body echoed the right seq */
+    int closed; /* KERR__CLOSE callbacks */
     bool in_order;
     bool all_done;
-    int *per_req;    /* callbacks per request */
-    int free_at;     /* >= 0: channel_free() inside the callback of this seq */
-    int move_at;     /* with move_port: channel_set_endpoint() inside this seq's callback */
+    int *per_req; /* callbacks per request */
+    int free_at;  /* >= 0: channel_free() inside the callback of this seq */
+    int move_at;  /* with move_port: channel_set_endpoint() inside this seq's callback */
     int move_port;
     struct channel *ch;
 };
@@ -490,23 +500,37 @@ static const struct rpc_endpoint eps1[] = {
 };
 static const struct rpc_endpoint eps2[] = {{"PLAINTEXT", "10.0.0.2", 9092, "SSL"}};
 static const struct rpc_live_broker brokers[] = {
-    {1, "rack-a", 2, eps1}, {2, "", 1, eps2}, {3, NULL, 0, NULL},
+    {1, "rack-a", 2, eps1},
+    {2, "", 1, eps2},
+    {3, NULL, 0, NULL},
 };
 static const struct rpc_topic_partition tps[] = {{"orders", 0, 7}, {"logs", 11, -1}};
 static const int32_t new_isr0[] = {1, 3}, new_isr1[] = {4, 5, 6};
 static const struct rpc_isr_proposal proposals[] = {
-    {"orders", 0, 7, 2, new_isr0, 42}, {"logs", 3, 1, 3, new_isr1, 0},
+    {"orders", 0, 7, 2, new_isr0, 42},
+    {"logs", 3, 1, 3, new_isr1, 0},
 };
 
-static const struct rpc_leader_and_isr_req sample_lai = {
-    .controller_id = 1, .controller_epoch = 9, .broker_epoch = INT64_C(0x123456789abc),
-    .n_partitions = 3, .partitions = states, .n_live_leaders = 2, .live_leaders = leaders};
-static const struct rpc_update_metadata_req sample_um = {
-    .controller_id = 2, .controller_epoch = 10, .broker_epoch = -1,
-    .n_partitions = 2, .partitions = states, .n_brokers = 3, .brokers = brokers};
-static const struct rpc_stop_replica_req sample_sr = {
-    .controller_id = 3, .controller_epoch = 11, .broker_epoch = 77, .delete_partitions = true,
-    .n_partitions = 2, .partitions = tps};
+static const struct rpc_leader_and_isr_req sample_lai = {.controller_id = 1,
+                                                         .controller_epoch = 9,
+                                                         .broker_epoch = INT64_C(0x123456789abc),
+                                                         .n_partitions = 3,
+                                                         .partitions = states,
+                                                         .n_live_leaders = 2,
+                                                         .live_leaders = leaders};
+static const struct rpc_update_metadata_req sample_um = {.controller_id = 2,
+                                                         .controller_epoch = 10,
+                                                         .broker_epoch = -1,
+                                                         .n_partitions = 2,
+                                                         .partitions = states,
+                                                         .n_brokers = 3,
+                                                         .brokers = brokers};
+static const struct rpc_stop_replica_req sample_sr = {.controller_id = 3,
+                                                      .controller_epoch = 11,
+                                                      .broker_epoch = 77,
+                                                      .delete_partitions = true,
+                                                      .n_partitions = 2,
+                                                      .partitions = tps};
 static const struct rpc_alter_isr_req sample_ai = {
     .broker_id = 4, .broker_epoch = INT64_MAX, .n_partitions = 2, .partitions = proposals};
 
@@ -537,7 +561,8 @@ static void assert_states(const struct rpc_partition_state *a, const struct rpc_
     }
 }
 
-static void assert_lai(const struct rpc_leader_and_isr_req *a, const struct rpc_leader_and_isr_req *b)
+static void assert_lai(const struct rpc_leader_and_isr_req *a,
+                       const struct rpc_leader_and_isr_req *b)
 {
     cr_assert_eq(a->controller_id, b->controller_id);
     cr_assert_eq(a->controller_epoch, b->controller_epoch);
@@ -552,7 +577,8 @@ static void assert_lai(const struct rpc_leader_and_isr_req *a, const struct rpc_
     }
 }
 
-static void assert_um(const struct rpc_update_metadata_req *a, const struct rpc_update_metadata_req *b)
+static void assert_um(const struct rpc_update_metadata_req *a,
+                      const struct rpc_update_metadata_req *b)
 {
     cr_assert_eq(a->controller_id, b->controller_id);
     cr_assert_eq(a->controller_epoch, b->controller_epoch);
@@ -574,7 +600,8 @@ static void assert_um(const struct rpc_update_metadata_req *a, const struct rpc_
     }
 }
 
-static void assert_tps(const struct rpc_topic_partition *a, const struct rpc_topic_partition *b, int n)
+static void assert_tps(const struct rpc_topic_partition *a, const struct rpc_topic_partition *b,
+                       int n)
 {
     for (int i = 0; i < n; i++) {
         assert_str(a[i].topic, b[i].topic);
@@ -765,8 +792,8 @@ Test(rpc, encoder_rejects_inconsistent_arrays)
 
 Test(rpc, request_frame_layout_and_parse)
 {
-    static const uint8_t want[] = {0, 0, 0, 16, 0x27, 0x10, 0, 0, 0, 0, 0x01, 0x02,
-                                   0, 3, 'a', 'b', 'c', 'x', 'y', 'z'};
+    static const uint8_t want[] = {0,    0,    0, 16, 0x27, 0x10, 0,   0,   0,   0,
+                                   0x01, 0x02, 0, 3,  'a',  'b',  'c', 'x', 'y', 'z'};
     struct kbuf b;
     struct khdr_req h;
     const uint8_t *body;
@@ -861,13 +888,13 @@ static void capture_clear(struct capture *c)
 }
 
 /* Encodes with enc into a new buffer and sends it, capturing the reply. */
-#define SEND_MSG(ch, key, enc, msg, cap)                                   \
-    do {                                                                   \
-        struct kbuf b_;                                                    \
-        kbuf_init(&b_);                                                    \
-        cr_assert_eq(enc((msg), &b_), KERR_NONE);                          \
-        channel_send((ch), (key), b_.data, b_.len, capture_cb, (cap));     \
-        kbuf_destroy(&b_);                                                 \
+#define SEND_MSG(ch, key, enc, msg, cap)                                                           \
+    do {                                                                                           \
+        struct kbuf b_;                                                                            \
+        kbuf_init(&b_);                                                                            \
+        cr_assert_eq(enc((msg), &b_), KERR_NONE);                                                  \
+        channel_send((ch), (key), b_.data, b_.len, capture_cb, (cap));                             \
+        kbuf_destroy(&b_);                                                                         \
     } while (0)
 
 Test(channel, every_message_type_round_trips)
@@ -1023,15 +1050,9 @@ static void close_mid_stream(bool before_reply)
     tsrv_stop(&ts);
 }
 
-Test(channel, server_closing_after_reply_loses_nothing)
-{
-    close_mid_stream(false);
-}
+Test(channel, server_closing_after_reply_loses_nothing) { close_mid_stream(false); }
 
-Test(channel, server_closing_before_reply_resends_and_loses_nothing)
-{
-    close_mid_stream(true);
-}
+Test(channel, server_closing_before_reply_resends_and_loses_nothing) { close_mid_stream(true); }
 
 Test(channel, free_fails_queued_requests_in_order)
 {
@@ -1274,8 +1295,8 @@ Test(rpc, encodings_match_control_proto_field_numbers)
     cr_assert_arr_eq(b.data, cs_want, sizeof(cs_want));
 
     const struct rpc_partition_error pe[] = {{"t", 1, 2}};
-    const struct rpc_stop_replica_resp sr = {.error_code = 3, .n_partition_errors = 1,
-                                             .partition_errors = pe};
+    const struct rpc_stop_replica_resp sr = {
+        .error_code = 3, .n_partition_errors = 1, .partition_errors = pe};
     /* 1: error_code 3; 2: PartitionError{1: "t", 2: 1, 3: 2} */
     static const uint8_t sr_want[] = {0x08, 3, 0x12, 7, 0x0a, 1, 't', 0x10, 1, 0x18, 2};
     kbuf_reset(&b);
@@ -1285,12 +1306,12 @@ Test(rpc, encodings_match_control_proto_field_numbers)
 
     const int32_t isr[] = {1, 2};
     const struct rpc_isr_proposal prop[] = {{"t", 0, 4, 2, isr, 9}};
-    const struct rpc_alter_isr_req ai = {.broker_id = 1, .broker_epoch = 2, .n_partitions = 1,
-                                         .partitions = prop};
+    const struct rpc_alter_isr_req ai = {
+        .broker_id = 1, .broker_epoch = 2, .n_partitions = 1, .partitions = prop};
     /* 1: 1; 2: 2; 3: AlterIsrPartition{1: "t", 3: 4, 4: packed [1, 2], 5: 9}
      * (proto3 leaves out the zero partition) */
-    static const uint8_t ai_want[] = {0x08, 1, 0x10, 2, 0x1a, 11, 0x0a, 1, 't', 0x18, 4,
-                                      0x22, 2, 1, 2, 0x28, 9};
+    static const uint8_t ai_want[] = {0x08, 1, 0x10, 2, 0x1a, 11, 0x0a, 1, 't',
+                                      0x18, 4, 0x22, 2, 1,    2,  0x28, 9};
     kbuf_reset(&b);
     cr_assert_eq(rpc_alter_isr_req_encode(&ai, &b), KERR_NONE);
     cr_assert_eq(b.len, sizeof(ai_want));

@@ -81,9 +81,13 @@ static void cap_record(int16_t key, int64_t be, const struct rpc_partition_state
     pthread_mutex_lock(&cap.mu);
     for (int i = 0; i < n && cap.n < MAX_SEEN; i++) {
         struct seen *s = &cap.v[cap.n++];
-        *s = (struct seen){.key = key, .broker_epoch = be, .partition = ps[i].partition,
-                           .leader = ps[i].leader, .leader_epoch = ps[i].leader_epoch,
-                           .partition_epoch = ps[i].partition_epoch, .n_isr = ps[i].n_isr};
+        *s = (struct seen){.key = key,
+                           .broker_epoch = be,
+                           .partition = ps[i].partition,
+                           .leader = ps[i].leader,
+                           .leader_epoch = ps[i].leader_epoch,
+                           .partition_epoch = ps[i].partition_epoch,
+                           .n_isr = ps[i].n_isr};
         snprintf(s->topic, sizeof(s->topic), "%s", ps[i].topic);
         memcpy(s->isr, ps[i].isr, sizeof(int32_t) * (size_t)ps[i].n_isr);
     }
@@ -199,8 +203,8 @@ static bool cap_saw(int16_t key, int64_t be, const char *topic, int p, int32_t p
         found = s->key == key && (be == 0 || s->broker_epoch == be) &&
                 strcmp(s->topic, topic) == 0 && s->partition == p &&
                 (pe == -2 || s->partition_epoch == pe) && (le == -2 || s->leader_epoch == le) &&
-                (n_isr < 0 || (s->n_isr == n_isr &&
-                               memcmp(s->isr, isr, sizeof(int32_t) * (size_t)n_isr) == 0));
+                (n_isr < 0 ||
+                 (s->n_isr == n_isr && memcmp(s->isr, isr, sizeof(int32_t) * (size_t)n_isr) == 0));
     }
     if (!found && getenv("CAP_DUMP"))
         for (int i = 0; i < cap.n; i++)
@@ -233,11 +237,11 @@ static bool cap_saw_after(int mark, int16_t key, int64_t be)
 
 /* ---- helpers -------------------------------------------------------------- */
 
-#define WAIT_UNTIL(cond)                                                                         \
-    do {                                                                                         \
-        int64_t end_ = clock_mono_ms() + WAIT_MS;                                                \
-        while (!(cond) && clock_mono_ms() < end_)                                                \
-            usleep(20000);                                                                       \
+#define WAIT_UNTIL(cond)                                                                           \
+    do {                                                                                           \
+        int64_t end_ = clock_mono_ms() + WAIT_MS;                                                  \
+        while (!(cond) && clock_mono_ms() < end_)                                                  \
+            usleep(20000);                                                                         \
     } while (0)
 
 static struct zk_store *open_store(void)
@@ -330,21 +334,23 @@ static void tctl_start(struct tctl *t, int32_t id, bool rebalance)
 {
     t->zs = open_store();
     t->base = event_base_new();
-    struct controller_env env = {.zk = t->zs, .broker_id = id, .base = t->base, .post = tpost,
-                                 .post_ctx = t->base, .on_loop = ton_loop,
+    struct controller_env env = {.zk = t->zs,
+                                 .broker_id = id,
+                                 .base = t->base,
+                                 .post = tpost,
+                                 .post_ctx = t->base,
+                                 .on_loop = ton_loop,
                                  .listener = "PLAINTEXT",
                                  .auto_leader_rebalance = rebalance,
-                                 .leader_imbalance_check_ms = 300, .leader_imbalance_pct = 10};
+                                 .leader_imbalance_check_ms = 300,
+                                 .leader_imbalance_pct = 10};
     t->c = controller_new(&env);
     cr_assert_not_null(t->c);
     pthread_create(&t->thr, NULL, loop_main, t->base);
     controller_start(t->c);
 }
 
-static void break_job(void *arg)
-{
-    event_base_loopbreak(arg);
-}
+static void break_job(void *arg) { event_base_loopbreak(arg); }
 
 static void tctl_stop(struct tctl *t)
 {
@@ -445,8 +451,8 @@ static void alter_isr(struct controller *c, int32_t broker, int64_t be, const ch
                       struct rpc_alter_isr_resp *resp)
 {
     struct rpc_isr_proposal pr = {topic, p, le, n_isr, isr, pe};
-    struct rpc_alter_isr_req m = {.broker_id = broker, .broker_epoch = be, .n_partitions = 1,
-                                  .partitions = &pr};
+    struct rpc_alter_isr_req m = {
+        .broker_id = broker, .broker_epoch = be, .n_partitions = 1, .partitions = &pr};
     struct kbuf body;
     struct reply r;
     kbuf_init(&body);
@@ -713,10 +719,10 @@ Test(controller, controlled_shutdown)
     cr_assert(st_get(adm, "b", 0, &b0));
     cr_assert_eq(b0.leader, 1);
     cr_assert(isr_is(&b0, 1, IDS(1)));
-    WAIT_UNTIL(cap_saw(RPC_LEADER_AND_ISR, b2.epoch, "a", 0, n0.version, n0.leader_epoch, 2,
-                       IDS(2, 3)));
-    cr_assert(cap_saw(RPC_LEADER_AND_ISR, b2.epoch, "a", 0, n0.version, n0.leader_epoch, 2,
-                      IDS(2, 3)));
+    WAIT_UNTIL(
+        cap_saw(RPC_LEADER_AND_ISR, b2.epoch, "a", 0, n0.version, n0.leader_epoch, 2, IDS(2, 3)));
+    cr_assert(
+        cap_saw(RPC_LEADER_AND_ISR, b2.epoch, "a", 0, n0.version, n0.leader_epoch, 2, IDS(2, 3)));
     WAIT_UNTIL(cap_saw(RPC_UPDATE_METADATA, b1.epoch, "a", 0, n0.version, -2, 2, IDS(2, 3)));
     cr_assert(cap_saw(RPC_UPDATE_METADATA, b1.epoch, "a", 0, n0.version, -2, 2, IDS(2, 3)));
 
@@ -791,10 +797,10 @@ Test(controller, broker_failure)
     cr_assert_eq(st.leader, 2);
     cr_assert_eq(st.leader_epoch, s0.leader_epoch + 1);
     cr_assert(isr_is(&st, 2, IDS(2, 3)));
-    WAIT_UNTIL(cap_saw(RPC_LEADER_AND_ISR, b3.epoch, "t", 0, st.version, st.leader_epoch, 2,
-                       IDS(2, 3)));
-    cr_assert(cap_saw(RPC_LEADER_AND_ISR, b3.epoch, "t", 0, st.version, st.leader_epoch, 2,
-                      IDS(2, 3)));
+    WAIT_UNTIL(
+        cap_saw(RPC_LEADER_AND_ISR, b3.epoch, "t", 0, st.version, st.leader_epoch, 2, IDS(2, 3)));
+    cr_assert(
+        cap_saw(RPC_LEADER_AND_ISR, b3.epoch, "t", 0, st.version, st.leader_epoch, 2, IDS(2, 3)));
 
     /* a follower dies: it leaves the ISR, the leader stays, epoch bumped */
     s0 = st;
@@ -825,10 +831,10 @@ Test(controller, broker_failure)
     cr_assert_eq(st.leader, 2);
     cr_assert_eq(st.leader_epoch, s0.leader_epoch + 1);
     cr_assert(isr_is(&st, 1, IDS(2)));
-    WAIT_UNTIL(cap_saw(RPC_LEADER_AND_ISR, b2.epoch, "t", 0, st.version, st.leader_epoch, 1,
-                       IDS(2)));
-    cr_assert(cap_saw(RPC_LEADER_AND_ISR, b2.epoch, "t", 0, st.version, st.leader_epoch, 1,
-                      IDS(2)));
+    WAIT_UNTIL(
+        cap_saw(RPC_LEADER_AND_ISR, b2.epoch, "t", 0, st.version, st.leader_epoch, 1, IDS(2)));
+    cr_assert(
+        cap_saw(RPC_LEADER_AND_ISR, b2.epoch, "t", 0, st.version, st.leader_epoch, 1, IDS(2)));
 
     tctl_stop(&ctl);
     fb_down(&b2);
@@ -895,10 +901,9 @@ Test(controller, preferred_election)
     cr_assert_eq(st.leader, 1);
     cr_assert_eq(st.leader_epoch, before.leader_epoch + 1);
     cr_assert(isr_is(&st, 2, IDS(2, 1)));
-    WAIT_UNTIL(cap_saw(RPC_LEADER_AND_ISR, b1.epoch, "t", 0, st.version, st.leader_epoch, -1,
-                       NULL));
-    cr_assert(cap_saw(RPC_LEADER_AND_ISR, b1.epoch, "t", 0, st.version, st.leader_epoch, -1,
-                      NULL));
+    WAIT_UNTIL(
+        cap_saw(RPC_LEADER_AND_ISR, b1.epoch, "t", 0, st.version, st.leader_epoch, -1, NULL));
+    cr_assert(cap_saw(RPC_LEADER_AND_ISR, b1.epoch, "t", 0, st.version, st.leader_epoch, -1, NULL));
 
     /* preferred replica out of the ISR: not available */
     make_unpreferred(ctl.c, adm, &b1, &b2);

@@ -38,10 +38,7 @@ static void up(void)
     cr_assert_not_null(tcluster_fixture_up(2, NULL), "cluster did not start");
 }
 
-static void down(void)
-{
-    cr_expect_eq(tcluster_fixture_down(), 0, "a broker exited uncleanly");
-}
+static void down(void) { cr_expect_eq(tcluster_fixture_down(), 0, "a broker exited uncleanly"); }
 
 TestSuite(elect_leaders, .init = up, .fini = down, .timeout = 180);
 
@@ -140,8 +137,8 @@ static void elect(int port, int16_t v, int8_t type, int n, const char *const *to
 static struct zk_store *open_zk(void)
 {
     char err[256] = "";
-    struct zk_store *zs = zk_store_open(tcluster_zk_connect(tcluster_fixture()), 6000, err,
-                                        sizeof(err));
+    struct zk_store *zs =
+        zk_store_open(tcluster_zk_connect(tcluster_fixture()), 6000, err, sizeof(err));
     cr_assert_not_null(zs, "%s", err);
     return zs;
 }
@@ -201,8 +198,7 @@ Test(elect_leaders, not_controller_and_controller_answers)
             cr_assert_eq(res.top_err, 0);
             cr_assert_eq(res.n, 2, "v%d type %d: %d results", v, type, res.n);
             cr_assert_str_eq(res.topic[0], "el");
-            cr_assert_eq(res.err[0], ELECTION_NOT_NEEDED, "v%d type %d: %d", v, type,
-                         res.err[0]);
+            cr_assert_eq(res.err[0], ELECTION_NOT_NEEDED, "v%d type %d: %d", v, type, res.err[0]);
             cr_assert_str_eq(res.topic[1], "nope");
             cr_assert_eq(res.err[1], UNKNOWN_TOPIC_OR_PARTITION);
 
@@ -268,9 +264,8 @@ TestSuite(elect_unclean, .init = up3, .fini = down, .timeout = 240);
 
 /* Waits up to ms for topic-0's state to have leader `leader` and ISR
  * exactly isr[0..n_isr) (any order); returns the last state read. */
-static struct zk_partition_state wait_state(struct zk_store *zs, const char *topic,
-                                            int32_t leader, const int32_t *isr, int n_isr,
-                                            int ms)
+static struct zk_partition_state wait_state(struct zk_store *zs, const char *topic, int32_t leader,
+                                            const int32_t *isr, int n_isr, int ms)
 {
     struct zk_partition_state st = {.leader = -2};
     int64_t end = clock_mono_ms() + ms;
@@ -310,8 +305,8 @@ Test(elect_unclean, elects_live_replica_out_of_isr)
     /* the follower dies: the ISR shrinks to the leader; then the leader dies */
     cr_assert_neq(broker_proc_kill(tc->broker[b]), -1);
     st = wait_state(zs, "un", a, (int32_t[]){a}, 1, 30000);
-    cr_assert(st.leader == a && st.n_isr == 1, "ISR did not shrink to {%d}: leader %d n_isr %d",
-              a, st.leader, st.n_isr);
+    cr_assert(st.leader == a && st.n_isr == 1, "ISR did not shrink to {%d}: leader %d n_isr %d", a,
+              st.leader, st.n_isr);
     cr_assert_neq(broker_proc_kill(tc->broker[a]), -1);
     st = wait_state(zs, "un", -1, (int32_t[]){a}, 1, 30000);
     cr_assert(st.leader == -1 && st.n_isr == 1, "partition did not go offline: leader %d",
@@ -338,8 +333,7 @@ Test(elect_unclean, elects_live_replica_out_of_isr)
     cr_assert_eq(st.leader_epoch, offline_epoch + 1, "epoch %d after %d", st.leader_epoch,
                  offline_epoch);
     elect(cport, 2, 1, 1, tops, parts, &res);
-    cr_assert(res.n == 1 && res.err[0] == ELECTION_NOT_NEEDED, "after election: %d",
-              res.err[0]);
+    cr_assert(res.n == 1 && res.err[0] == ELECTION_NOT_NEEDED, "after election: %d", res.err[0]);
 
     /* (c) no live replica at all */
     cr_assert_neq(broker_proc_kill(tc->broker[b]), -1);

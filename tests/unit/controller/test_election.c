@@ -17,8 +17,8 @@
 
 TestSuite(election, .timeout = 30);
 
-#define CTRL_EPOCH 7   /* a controller_epoch the functions must carry over */
-#define VERSION    42  /* a ZooKeeper version the functions must carry over */
+#define CTRL_EPOCH 7 /* a controller_epoch the functions must carry over */
+#define VERSION 42   /* a ZooKeeper version the functions must carry over */
 
 #define IDS(...) ((const int32_t[]){__VA_ARGS__})
 #define N_IDS(...) ((int)(sizeof((const int32_t[]){__VA_ARGS__}) / sizeof(int32_t)))
@@ -40,12 +40,10 @@ static struct zk_partition_state mk_state(int32_t leader, int32_t epoch, int32_t
 }
 
 /* A partition with no state yet. */
-static struct zk_partition_state mk_new(void)
-{
-    return mk_state(-1, 0, ZK_VERSION_NEW, NULL, 0);
-}
+static struct zk_partition_state mk_new(void) { return mk_state(-1, 0, ZK_VERSION_NEW, NULL, 0); }
 
-#define ST(leader, epoch, ...) mk_state((leader), (epoch), VERSION, IDS(__VA_ARGS__), N_IDS(__VA_ARGS__))
+#define ST(leader, epoch, ...)                                                                     \
+    mk_state((leader), (epoch), VERSION, IDS(__VA_ARGS__), N_IDS(__VA_ARGS__))
 
 static bool same_state(const struct zk_partition_state *a, const struct zk_partition_state *b)
 {
@@ -69,7 +67,8 @@ static void check_isr(const struct zk_partition_state *st, const int32_t *exp, i
 #define CHECK_ISR(st, ...) check_isr((st), IDS(__VA_ARGS__), N_IDS(__VA_ARGS__))
 
 /* The fields no election may touch. */
-static void check_carried(const struct zk_partition_state *out, const struct zk_partition_state *cur)
+static void check_carried(const struct zk_partition_state *out,
+                          const struct zk_partition_state *cur)
 {
     cr_assert_eq(out->version, cur->version, "version: expected %d, got %d", cur->version,
                  out->version);
@@ -445,8 +444,8 @@ Test(election, preferred_from_offline)
 Test(election, unclean_request_live_leader_not_needed)
 {
     struct zk_partition_state cur = ST(2, 4, 2), out;
-    bool ch = election_unclean_request(IDS(1, 2, 3), 3, &cur, IDS(1, 2, 3), 3, IDS(1, 2, 3), 3,
-                                       &out);
+    bool ch =
+        election_unclean_request(IDS(1, 2, 3), 3, &cur, IDS(1, 2, 3), 3, IDS(1, 2, 3), 3, &out);
     check_unchanged(ch, &out, &cur);
     /* live but not in the ISR, or shutting down: it still has a live leader */
     cur = ST(2, 4, 1);
@@ -690,8 +689,8 @@ static void check_unclean_request(const struct scenario *s, int it)
     int32_t eligible[8];
     int n_el = make_eligible(s, it, eligible);
     struct zk_partition_state out, again;
-    bool ch = election_unclean_request(s->replicas, s->rf, cur, s->live, s->n_live, eligible,
-                                       n_el, &out);
+    bool ch =
+        election_unclean_request(s->replicas, s->rf, cur, s->live, s->n_live, eligible, n_el, &out);
     check_carried(&out, cur);
     cr_assert_eq(ch, !same_state(&out, cur), "it=%d: return value vs change", it);
     if (cur->leader >= 0 && has(s->live, s->n_live, cur->leader)) {

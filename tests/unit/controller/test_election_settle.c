@@ -13,8 +13,8 @@
 
 static struct zk_partition_state st(int32_t leader, int32_t epoch, int n, const int32_t *isr)
 {
-    struct zk_partition_state s = {.leader = leader, .leader_epoch = epoch,
-                                   .controller_epoch = 3, .n_isr = n, .version = 7};
+    struct zk_partition_state s = {
+        .leader = leader, .leader_epoch = epoch, .controller_epoch = 3, .n_isr = n, .version = 7};
     memcpy(s.isr, isr, sizeof(int32_t) * (size_t)n);
     return s;
 }
@@ -29,8 +29,8 @@ static void isr_eq(const struct zk_partition_state *s, int n, const int32_t *v)
 Test(election_settle, unchanged_when_all_live)
 {
     struct zk_partition_state cur = st(1, 4, 3, IDS(1, 2, 3)), out;
-    cr_assert_not(election_settle(IDS(1, 2, 3), 3, &cur, IDS(1, 2, 3), 3, IDS(1, 2, 3), 3, false,
-                                  &out));
+    cr_assert_not(
+        election_settle(IDS(1, 2, 3), 3, &cur, IDS(1, 2, 3), 3, IDS(1, 2, 3), 3, false, &out));
 }
 
 Test(election_settle, dead_follower_leaves_isr_with_epoch_bump)

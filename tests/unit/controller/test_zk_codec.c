@@ -112,8 +112,7 @@ Test(zk_codec, garbage_is_corrupt)
     cr_assert_eq(zk_codec_config_decode(junk, sizeof(junk), &t), KERR__CORRUPT);
     cr_assert_eq(zk_codec_epoch_decode(junk, sizeof(junk), &x), KERR__CORRUPT);
     cr_assert_eq(zk_codec_controller_decode(junk, sizeof(junk), &x), KERR__CORRUPT);
-    cr_assert_eq(zk_codec_cluster_id_decode(junk, sizeof(junk), id, sizeof(id)),
-                 KERR__CORRUPT);
+    cr_assert_eq(zk_codec_cluster_id_decode(junk, sizeof(junk), id, sizeof(id)), KERR__CORRUPT);
     cr_assert_null(t.replicas);
     cr_assert_null(t.config_keys);
 }
@@ -219,8 +218,12 @@ Test(zk_codec, config_round_trip_sorted)
 
 Test(zk_codec, state_round_trip_and_isr_limit)
 {
-    struct zk_partition_state st = {.leader = 3, .leader_epoch = 17, .controller_epoch = 5,
-                                    .n_isr = 3, .isr = {3, 1, 2}, .version = 9};
+    struct zk_partition_state st = {.leader = 3,
+                                    .leader_epoch = 17,
+                                    .controller_epoch = 5,
+                                    .n_isr = 3,
+                                    .isr = {3, 1, 2},
+                                    .version = 9};
     struct zk_partition_state back = {.version = 4};
     uint8_t *d;
     size_t n;

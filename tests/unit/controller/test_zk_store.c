@@ -48,10 +48,7 @@ static struct zk_store *open_store_at(const char *chroot)
     return zs;
 }
 
-static struct zk_store *open_store(void)
-{
-    return open_store_at("");
-}
+static struct zk_store *open_store(void) { return open_store_at(""); }
 
 static struct zk_broker_reg make_reg(int32_t id, const char *dir, const char *host, int port,
                                      int32_t pid)
@@ -282,8 +279,8 @@ Test(zk_store, topic_create_get_list_delete_round_trip)
     cr_assert_str_eq(names[1], "orders");
     zk_names_free(names, n);
 
-    struct zk_partition_state st = {.leader = 0, .leader_epoch = 0, .n_isr = 2,
-                                    .isr = {0, 1}, .version = ZK_VERSION_NEW};
+    struct zk_partition_state st = {
+        .leader = 0, .leader_epoch = 0, .n_isr = 2, .isr = {0, 1}, .version = ZK_VERSION_NEW};
     cr_assert_eq(zk_store_partition_state_set(zs, "orders", 0, &st), KERR_NONE);
 
     cr_assert_eq(zk_store_topic_delete(zs, "orders"), KERR_NONE);
@@ -380,8 +377,12 @@ Test(zk_store, partition_state_conditional_set_detects_conflicts)
     struct zk_topic t = make_topic("ps");
     cr_assert_eq(zk_store_topic_create(zs, &t), KERR_NONE);
 
-    struct zk_partition_state st = {.leader = 1, .leader_epoch = 0, .controller_epoch = 3,
-                                    .n_isr = 2, .isr = {1, 2}, .version = ZK_VERSION_NEW};
+    struct zk_partition_state st = {.leader = 1,
+                                    .leader_epoch = 0,
+                                    .controller_epoch = 3,
+                                    .n_isr = 2,
+                                    .isr = {1, 2},
+                                    .version = ZK_VERSION_NEW};
     cr_assert_eq(zk_store_partition_state_get(zs, "ps", 2, &st), KERR__NOENT);
     st.version = ZK_VERSION_NEW;
     cr_assert_eq(zk_store_partition_state_set(zs, "ps", 2, &st), KERR_NONE);
@@ -417,8 +418,7 @@ Test(zk_store, partition_state_conditional_set_detects_conflicts)
     cr_assert_eq(c.version, 1);
 
     st.version = ZK_VERSION_NEW;
-    cr_assert_eq(zk_store_partition_state_set(zs, "nope", 0, &st),
-                 KERR_UNKNOWN_TOPIC_OR_PARTITION);
+    cr_assert_eq(zk_store_partition_state_set(zs, "nope", 0, &st), KERR_UNKNOWN_TOPIC_OR_PARTITION);
     zk_store_close(zs);
 }
 
@@ -439,8 +439,7 @@ Test(zk_store, controller_election_and_zombie_fencing)
 
     struct zk_topic t = make_topic("f");
     cr_assert_eq(zk_store_topic_create(a, &t), KERR_NONE);
-    struct zk_partition_state st = {.leader = 1, .n_isr = 1, .isr = {1},
-                                    .version = ZK_VERSION_NEW};
+    struct zk_partition_state st = {.leader = 1, .n_isr = 1, .isr = {1}, .version = ZK_VERSION_NEW};
     cr_assert_eq(zk_store_partition_state_set(a, "f", 0, &st), KERR_NONE, "fenced write ok");
 
     /* a loses its session (and /controller); b takes over */

@@ -82,9 +82,12 @@ static void batch_init(struct batch *b, int n, const char *t0, const char *t1)
     for (int i = 0; i < n; i++) {
         b->topics[i] = (t1 && i >= n / 2) ? t1 : t0;
         b->parts[i] = (t1 && i >= n / 2) ? i - n / 2 : i;
-        b->st[i] = (struct zk_partition_state){.leader = i % 3, .leader_epoch = 0,
-                                               .controller_epoch = 1, .n_isr = 1,
-                                               .isr = {i % 3}, .version = ZK_VERSION_NEW};
+        b->st[i] = (struct zk_partition_state){.leader = i % 3,
+                                               .leader_epoch = 0,
+                                               .controller_epoch = 1,
+                                               .n_isr = 1,
+                                               .isr = {i % 3},
+                                               .version = ZK_VERSION_NEW};
     }
 }
 
@@ -266,8 +269,7 @@ Test(zk_store_batch, empty_and_invalid_batches)
     struct zk_store *zs = open_store();
     cr_assert_eq(zk_store_partition_states_set_many(zs, 0, NULL, NULL, NULL, NULL), KERR_NONE);
     cr_assert_eq(zk_store_partition_states_get_many(zs, 0, NULL, NULL, NULL, NULL), KERR_NONE);
-    cr_assert_eq(zk_store_partition_states_set_many(zs, 1, NULL, NULL, NULL, NULL),
-                 KERR__INVALID);
+    cr_assert_eq(zk_store_partition_states_set_many(zs, 1, NULL, NULL, NULL, NULL), KERR__INVALID);
     struct batch b;
     batch_init(&b, 2, "bi", NULL);
     b.parts[1] = -1;

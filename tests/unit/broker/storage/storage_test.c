@@ -28,7 +28,9 @@ void st_tmpdir_up(void)
 
 static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    (void)st; (void)flag; (void)ftw;
+    (void)st;
+    (void)flag;
+    (void)ftw;
     return remove(path);
 }
 
@@ -95,8 +97,12 @@ size_t st_batch(struct kbuf *b, const struct st_batch_opts *o)
 
 size_t st_simple(struct kbuf *b, int nrec, size_t value_len, int64_t ts0)
 {
-    struct st_batch_opts o = {.nrec = nrec, .ts0 = ts0, .ts_step = 1, .value_len = value_len,
-                              .producer_id = -1, .base_seq = -1};
+    struct st_batch_opts o = {.nrec = nrec,
+                              .ts0 = ts0,
+                              .ts_step = 1,
+                              .value_len = value_len,
+                              .producer_id = -1,
+                              .base_seq = -1};
     return st_batch(b, &o);
 }
 
@@ -106,10 +112,14 @@ void st_hex(struct kbuf *b, const char *hex)
 
     for (const char *p = hex; *p; p++) {
         int v;
-        if (*p >= '0' && *p <= '9') v = *p - '0';
-        else if (*p >= 'a' && *p <= 'f') v = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F') v = *p - 'A' + 10;
-        else continue;
+        if (*p >= '0' && *p <= '9')
+            v = *p - '0';
+        else if (*p >= 'a' && *p <= 'f')
+            v = *p - 'a' + 10;
+        else if (*p >= 'A' && *p <= 'F')
+            v = *p - 'A' + 10;
+        else
+            continue;
         if (hi < 0) {
             hi = v;
         } else {

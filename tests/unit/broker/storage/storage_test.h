@@ -20,10 +20,10 @@ void st_tmpdir_down(void);
 
 /* How st_batch() builds a batch. */
 struct st_batch_opts {
-    int nrec;          /* records (>= 0) */
-    int64_t ts0;       /* first record timestamp; record i gets ts0 + i * ts_step */
+    int nrec;    /* records (>= 0) */
+    int64_t ts0; /* first record timestamp; record i gets ts0 + i * ts_step */
     int64_t ts_step;
-    size_t value_len;  /* bytes per value (filled with 'a' + i % 26) */
+    size_t value_len; /* bytes per value (filled with 'a' + i % 26) */
     int16_t attributes;
     int64_t producer_id; /* -1 for none */
     int32_t base_seq;

@@ -230,8 +230,8 @@ Test(batch, commit_marker_parses_but_is_refused_from_clients)
 
 Test(batch, producer_id_without_sequence_is_invalid_record)
 {
-    struct st_batch_opts o = {.nrec = 2, .ts0 = 10, .ts_step = 1, .value_len = 3,
-                              .producer_id = 1000, .base_seq = -1};
+    struct st_batch_opts o = {
+        .nrec = 2, .ts0 = 10, .ts_step = 1, .value_len = 3, .producer_id = 1000, .base_seq = -1};
 
     st_batch(&b, &o);
     cr_assert_eq(validate(NULL), KERR_INVALID_RECORD);

@@ -54,10 +54,10 @@ static void expect_entries(const struct epoch_cache *c, const int64_t (*want)[2]
     }
 }
 
-#define EXPECT(c, ...)                                                       \
-    do {                                                                     \
-        static const int64_t w_[][2] = {__VA_ARGS__};                        \
-        expect_entries((c), w_, (int)(sizeof(w_) / sizeof(w_[0])));          \
+#define EXPECT(c, ...)                                                                             \
+    do {                                                                                           \
+        static const int64_t w_[][2] = {__VA_ARGS__};                                              \
+        expect_entries((c), w_, (int)(sizeof(w_) / sizeof(w_[0])));                                \
     } while (0)
 
 static void expect_end(const struct epoch_cache *c, int32_t epoch, int64_t leo, int32_t want_epoch,
@@ -67,19 +67,21 @@ static void expect_end(const struct epoch_cache *c, int32_t epoch, int64_t leo, 
     int64_t o = -7;
 
     epoch_cache_end_offset_for(c, epoch, leo, &e, &o);
-    cr_assert(e == want_epoch && o == want_offset, "end_offset_for(%d) = (%d, %lld), want (%d, %lld)",
-              epoch, e, (long long)o, want_epoch, (long long)want_offset);
+    cr_assert(e == want_epoch && o == want_offset,
+              "end_offset_for(%d) = (%d, %lld), want (%d, %lld)", epoch, e, (long long)o,
+              want_epoch, (long long)want_offset);
 }
 
-static void expect_plog_end(struct plog *log, int32_t epoch, int32_t want_epoch, int64_t want_offset)
+static void expect_plog_end(struct plog *log, int32_t epoch, int32_t want_epoch,
+                            int64_t want_offset)
 {
     int32_t e = -7;
     int64_t o = -7;
 
     cr_assert_eq(plog_end_offset_for_epoch(log, epoch, &e, &o), KERR_NONE);
     cr_assert(e == want_epoch && o == want_offset,
-              "plog_end_offset_for_epoch(%d) = (%d, %lld), want (%d, %lld)", epoch, e,
-              (long long)o, want_epoch, (long long)want_offset);
+              "plog_end_offset_for_epoch(%d) = (%d, %lld), want (%d, %lld)", epoch, e, (long long)o,
+              want_epoch, (long long)want_offset);
 }
 
 static void write_text(const char *path, const char *text)
@@ -218,8 +220,8 @@ Test(epoch_cache, end_offset_for_follows_kafka)
     epoch_cache_assign(c, 0, 0);
     epoch_cache_assign(c, 1, 10);
     epoch_cache_assign(c, 3, 30);
-    expect_end(c, 3, 50, 3, 50);   /* latest: the LEO */
-    expect_end(c, 2, 50, 1, 30);   /* unknown, in between: floor epoch, next start */
+    expect_end(c, 3, 50, 3, 50); /* latest: the LEO */
+    expect_end(c, 2, 50, 1, 30); /* unknown, in between: floor epoch, next start */
     expect_end(c, 1, 50, 1, 30);
     expect_end(c, 0, 50, 0, 10);
     expect_end(c, 4, 50, -1, -1);  /* newer than anything known */
@@ -227,7 +229,7 @@ Test(epoch_cache, end_offset_for_follows_kafka)
     epoch_cache_clear(c);
     epoch_cache_assign(c, 2, 5);
     epoch_cache_assign(c, 4, 9);
-    expect_end(c, 1, 20, 1, 5);    /* below the first: requested epoch, first start */
+    expect_end(c, 1, 20, 1, 5); /* below the first: requested epoch, first start */
     expect_end(c, 4, 20, 4, 20);
     epoch_cache_free(c);
 }
@@ -299,15 +301,15 @@ Test(epoch_cache, file_round_trip_in_kafka_format)
 Test(epoch_cache, corrupt_files_are_refused)
 {
     static const char *const bad[] = {
-        "",                          /* empty */
-        "garbage\n",                 /* no version */
-        "1\n1\n0 0\n",               /* unknown version */
-        "0\n2\n0 0\n",               /* fewer lines than the count */
-        "0\n1\n0 x\n",               /* bad number */
-        "0\n2\n1 10\n1 20\n",        /* epochs not increasing */
-        "0\n2\n1 10\n2 10\n",        /* start offsets not increasing */
-        "0\n2\n3 10\n2 20\n",        /* epochs decreasing */
-        "0\n1\n-1 0\n",              /* negative epoch */
+        "",                   /* empty */
+        "garbage\n",          /* no version */
+        "1\n1\n0 0\n",        /* unknown version */
+        "0\n2\n0 0\n",        /* fewer lines than the count */
+        "0\n1\n0 x\n",        /* bad number */
+        "0\n2\n1 10\n1 20\n", /* epochs not increasing */
+        "0\n2\n1 10\n2 10\n", /* start offsets not increasing */
+        "0\n2\n3 10\n2 20\n", /* epochs decreasing */
+        "0\n1\n-1 0\n",       /* negative epoch */
     };
     struct epoch_cache *c = epoch_cache_new(ckpt_path());
 
@@ -328,10 +330,10 @@ Test(epoch_cache, plog_append_starts_epochs_at_first_offset)
 
     cr_assert_eq(plog_latest_epoch(log), -1);
     expect_plog_end(log, 0, -1, -1);
-    cr_assert_eq(append_epoch(log, 2, 0), 0);  /* 0-1 */
-    cr_assert_eq(append_epoch(log, 3, 1), 2);  /* 2-4 */
-    cr_assert_eq(append_epoch(log, 1, 1), 5);  /* 5 */
-    cr_assert_eq(append_epoch(log, 2, 3), 6);  /* 6-7 */
+    cr_assert_eq(append_epoch(log, 2, 0), 0); /* 0-1 */
+    cr_assert_eq(append_epoch(log, 3, 1), 2); /* 2-4 */
+    cr_assert_eq(append_epoch(log, 1, 1), 5); /* 5 */
+    cr_assert_eq(append_epoch(log, 2, 3), 6); /* 6-7 */
     cr_assert_eq(plog_latest_epoch(log), 3);
     cr_assert_str_eq(read_text(ckpt_path()), "0\n3\n0 0\n1 2\n3 6\n");
     expect_plog_end(log, 0, 0, 2);
@@ -356,7 +358,7 @@ Test(epoch_cache, plog_truncate_trims_the_cache_and_survives_reopen)
 
     append_epoch(log, 2, 0);
     append_epoch(log, 3, 1);
-    append_epoch(log, 2, 3);   /* 5-6 */
+    append_epoch(log, 2, 3); /* 5-6 */
     cr_assert_eq(plog_truncate_to(log, 5), KERR_NONE);
     cr_assert_eq(plog_end_offset(log), 5);
     cr_assert_eq(plog_latest_epoch(log), 1);
@@ -403,10 +405,10 @@ Test(epoch_cache, plog_replica_append_takes_epochs_from_headers)
     int64_t first = -1, last = -1;
 
     kbuf_init(&b);
-    replica_batch(&b, 2, 0, 0);  /* 0-1 */
-    replica_batch(&b, 2, 2, 2);  /* 2-3 */
-    replica_batch(&b, 1, 4, 2);  /* 4 */
-    replica_batch(&b, 2, 5, 5);  /* 5-6 */
+    replica_batch(&b, 2, 0, 0); /* 0-1 */
+    replica_batch(&b, 2, 2, 2); /* 2-3 */
+    replica_batch(&b, 1, 4, 2); /* 4 */
+    replica_batch(&b, 2, 5, 5); /* 5-6 */
     cr_assert_eq(plog_append_replica(log, b.data, b.len, 0, &first, &last), KERR_NONE);
     cr_assert_eq(first, 0);
     cr_assert_eq(last, 6);
@@ -430,20 +432,20 @@ Test(epoch_cache, plog_replica_append_takes_epochs_from_headers)
 Test(epoch_cache, plog_log_start_moves_trim_the_front)
 {
     struct plog *log;
-    struct plog_retention r = {.now_ms = 0, .retention_ms = -1, .retention_bytes = -1,
-                               .max_offset = INT64_MAX};
+    struct plog_retention r = {
+        .now_ms = 0, .retention_ms = -1, .retention_bytes = -1, .max_offset = INT64_MAX};
     int deleted = 0;
 
     cfg.segment_bytes = 150; /* one batch per segment */
     log = open_log();
-    append_epoch(log, 2, 0);  /* 0-1 */
-    append_epoch(log, 2, 1);  /* 2-3 */
-    append_epoch(log, 2, 1);  /* 4-5 */
-    append_epoch(log, 2, 2);  /* 6-7 */
+    append_epoch(log, 2, 0); /* 0-1 */
+    append_epoch(log, 2, 1); /* 2-3 */
+    append_epoch(log, 2, 1); /* 4-5 */
+    append_epoch(log, 2, 2); /* 6-7 */
     cr_assert_geq(plog_segment_count(log), 4);
     cr_assert_eq(plog_advance_start_offset(log, 3), KERR_NONE);
     cr_assert_str_eq(read_text(ckpt_path()), "0\n2\n1 3\n2 6\n");
-    expect_plog_end(log, 0, 0, 3);  /* below the first known epoch */
+    expect_plog_end(log, 0, 0, 3); /* below the first known epoch */
     cr_assert_eq(plog_apply_retention(log, &r, &deleted), KERR_NONE);
     cr_assert_geq(deleted, 1);
     cr_assert_eq(plog_segment_base(log, 0), 2);
@@ -525,7 +527,7 @@ Test(epoch_cache, plog_rebuilds_corrupt_checkpoint_from_batches)
     build_three_epoch_log();
     write_text(ckpt_path(), "0\n3\n0 0\n2 oops\n");
     expect_three_epochs_rebuilt();
-    write_text(ckpt_path(), "0\n2\n4 0\n2 2\n");  /* parses, but not monotonic */
+    write_text(ckpt_path(), "0\n2\n4 0\n2 2\n"); /* parses, but not monotonic */
     expect_three_epochs_rebuilt();
 }
 
@@ -572,7 +574,7 @@ Test(epoch_cache, plog_open_after_torn_tail_trims_the_cache)
     append_epoch(log, 2, 3);
     plog_close(log);
     size = st_file_size(st_path("00000000000000000000.log"));
-    st_truncate(st_path("00000000000000000000.log"), size - 5);  /* tear the epoch-3 batch */
+    st_truncate(st_path("00000000000000000000.log"), size - 5); /* tear the epoch-3 batch */
     log = open_log();
     cr_assert_eq(plog_end_offset(log), 2);
     /* Epoch 3 starts at the LEO now: kept, as an epoch with nothing
@@ -663,8 +665,8 @@ Test(epoch_cache, plog_rebuilds_checkpoint_lost_in_a_machine_crash)
     build_three_epoch_log();
     write_text(ckpt_path(), "");
     expect_three_epochs_rebuilt();
-    write_text(ckpt_path(), "0\n1\n0 0\n");  /* before epochs 2 and 5 */
+    write_text(ckpt_path(), "0\n1\n0 0\n"); /* before epochs 2 and 5 */
     expect_three_epochs_rebuilt();
-    write_text(ckpt_path(), "0\n0\n");        /* before any epoch */
+    write_text(ckpt_path(), "0\n0\n"); /* before any epoch */
     expect_three_epochs_rebuilt();
 }

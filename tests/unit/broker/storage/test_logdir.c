@@ -141,7 +141,8 @@ Test(logdir, clean_shutdown_marker)
 
 Test(logdir, offset_checkpoint_round_trip)
 {
-    struct logdir_ckpt_entry e[3] = {{"orders", 0, 42}, {"__consumer_offsets", 49, 0}, {"t.x-y_z", 7, 9000000000LL}};
+    struct logdir_ckpt_entry e[3] = {
+        {"orders", 0, 42}, {"__consumer_offsets", 49, 0}, {"t.x-y_z", 7, 9000000000LL}};
     struct logdir_ckpt_entry *r;
     char buf[256];
     int n;

@@ -524,7 +524,8 @@ Test(plog, full_recovery_truncates_middle_segment_and_drops_later_ones)
 Test(plog, offset_for_time_finds_exact_record)
 {
     struct plog *log;
-    struct st_batch_opts o = {.nrec = 5, .ts_step = 10, .value_len = 20, .producer_id = -1, .base_seq = -1};
+    struct st_batch_opts o = {
+        .nrec = 5, .ts_step = 10, .value_len = 20, .producer_id = -1, .base_seq = -1};
     int64_t off, ts, first, last;
 
     cfg.segment_bytes = 600;
@@ -567,8 +568,8 @@ Test(plog, offset_for_time_finds_exact_record)
 Test(plog, offset_for_time_in_compressed_batch_returns_batch_base)
 {
     struct plog *log = open_log();
-    struct st_batch_opts o = {.nrec = 4, .ts0 = 500, .ts_step = 100, .value_len = 8,
-                              .producer_id = -1, .base_seq = -1};
+    struct st_batch_opts o = {
+        .nrec = 4, .ts0 = 500, .ts_step = 100, .value_len = 8, .producer_id = -1, .base_seq = -1};
     struct kbuf b;
     int64_t off, ts, first, last;
 
@@ -666,8 +667,7 @@ Test(plog, replica_append_refuses_invalid_records)
     be32_store(b.data + BATCH_OFF_RECORDS_COUNT, 1000000);
     st_fix_crc(b.data);
     batch_set_offset_epoch(b.data, 0, 4);
-    cr_assert_eq(plog_append_replica(log, b.data, b.len, 0, &first, &last),
-                 KERR_INVALID_RECORD);
+    cr_assert_eq(plog_append_replica(log, b.data, b.len, 0, &first, &last), KERR_INVALID_RECORD);
     cr_assert_eq(plog_end_offset(log), 0);
     cr_assert_eq(st_file_size(st_path("00000000000000000000.log")), 0);
     kbuf_destroy(&b);
@@ -711,8 +711,8 @@ Test(plog, recovery_truncates_at_batch_with_invalid_records)
 Test(plog, retention_by_size_and_time_advances_start)
 {
     struct plog *log;
-    struct plog_retention r = {.now_ms = 100000, .retention_ms = -1, .retention_bytes = -1,
-                               .max_offset = INT64_MAX};
+    struct plog_retention r = {
+        .now_ms = 100000, .retention_ms = -1, .retention_bytes = -1, .max_offset = INT64_MAX};
     struct file_span s;
     int deleted;
 
@@ -744,8 +744,8 @@ Test(plog, retention_by_size_and_time_advances_start)
 Test(plog, retention_respects_high_watermark_and_can_empty_the_log)
 {
     struct plog *log = open_log();
-    struct plog_retention r = {.now_ms = 1000000, .retention_ms = 1000, .retention_bytes = -1,
-                               .max_offset = 5};
+    struct plog_retention r = {
+        .now_ms = 1000000, .retention_ms = 1000, .retention_bytes = -1, .max_offset = 5};
     int deleted;
 
     for (int i = 0; i < 3; i++)
@@ -804,7 +804,7 @@ Test(plog, orphan_index_files_are_removed_at_open)
 
 /* ---- fault injection ---------------------------------------------------- */
 
-static int fault_mode;        /* 0 none, 1 ENOSPC, 2 half write then ENOSPC, 3 fsync EIO */
+static int fault_mode;           /* 0 none, 1 ENOSPC, 2 half write then ENOSPC, 3 fsync EIO */
 static int fault_errno = ENOSPC; /* what mode 1 writes fail with */
 static struct fileio_ops faulty;
 
@@ -887,8 +887,8 @@ Test(plog, eio_and_read_only_dir_leave_log_unchanged)
         faulty.open = faulty_open;
         kbuf_init(&b);
         st_simple(&b, 3, 10, 5);
-        cr_assert_eq(plog_append(log, b.data, b.len, 1, 0, &first, &last),
-                     KERR_KAFKA_STORAGE_ERROR, "errno %d", errs[k]);
+        cr_assert_eq(plog_append(log, b.data, b.len, 1, 0, &first, &last), KERR_KAFKA_STORAGE_ERROR,
+                     "errno %d", errs[k]);
         cr_assert_neq(plog_roll(log, 0), KERR_NONE, "a roll cannot create its files");
         cr_assert_eq(first, -5);
         cr_assert_eq(plog_end_offset(log), end + 2);

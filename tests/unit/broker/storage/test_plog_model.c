@@ -79,16 +79,16 @@ struct mbatch {
 };
 
 struct mseg {
-    int64_t base;      /* segment base offset */
-    struct mbatch *b;  /* owned array */
+    int64_t base;     /* segment base offset */
+    struct mbatch *b; /* owned array */
     int n, cap;
-    int64_t size;      /* sum of b[].size */
+    int64_t size; /* sum of b[].size */
 };
 
 struct model {
     struct mseg *segs; /* owned; n >= 1 */
     int n, cap;
-    int64_t start;     /* log start offset */
+    int64_t start; /* log start offset */
 };
 
 /* What every test run shares: the log under test, its config, the model. */
@@ -102,7 +102,7 @@ static int64_t next_ts = TS_BASE;
 static bool trace;
 
 /* cr_assert with the seed, step and operation in front of the message. */
-#define CHECK(cond, fmt, ...)                                                                  \
+#define CHECK(cond, fmt, ...)                                                                      \
     cr_assert(cond, "seed=%" PRIu64 " step=%d op=%s: " fmt, seed, step, op_name, ##__VA_ARGS__)
 
 static struct mseg *m_active(void) { return &m.segs[m.n - 1]; }
@@ -174,8 +174,8 @@ static void m_free(void)
     m = (struct model){0};
 }
 
-static void m_add_batch(struct mseg *s, const uint8_t *p, size_t len, int64_t base,
-                        int64_t last, int64_t ts0)
+static void m_add_batch(struct mseg *s, const uint8_t *p, size_t len, int64_t base, int64_t last,
+                        int64_t ts0)
 {
     struct mbatch *b;
 
@@ -219,8 +219,8 @@ static void m_append(const uint8_t *buf, size_t len)
         cr_assert_not_null(copy);
         memcpy(copy, buf + at, (size_t)batch_size(&h));
         batch_set_offset_epoch(copy, next, LEADER_EPOCH);
-        m_add_batch(m_active(), copy, (size_t)batch_size(&h), next,
-                    next + h.last_offset_delta, h.base_ts);
+        m_add_batch(m_active(), copy, (size_t)batch_size(&h), next, next + h.last_offset_delta,
+                    h.base_ts);
         next += (int64_t)h.last_offset_delta + 1;
         free(copy);
     }
@@ -289,16 +289,17 @@ static void check_shape(bool indexes)
 
     CHECK(plog_start_offset(plog) == m.start, "start %" PRId64 " model %" PRId64,
           plog_start_offset(plog), m.start);
-    CHECK(plog_end_offset(plog) == m_leo(), "LEO %" PRId64 " model %" PRId64,
-          plog_end_offset(plog), m_leo());
+    CHECK(plog_end_offset(plog) == m_leo(), "LEO %" PRId64 " model %" PRId64, plog_end_offset(plog),
+          m_leo());
     CHECK(plog_segment_count(plog) == m.n, "segments %d model %d", plog_segment_count(plog), m.n);
     CHECK(plog_size_bytes(plog) == m_size(), "bytes %" PRId64 " model %" PRId64,
           plog_size_bytes(plog), m_size());
     CHECK(st_count_files(st_dir, ".log") == m.n, ".log files %d model %d",
           st_count_files(st_dir, ".log"), m.n);
     for (int i = 0; i < m.n; i++) {
-        CHECK(plog_segment_base(plog, i) == m.segs[i].base, "segment %d base %" PRId64
-              " model %" PRId64, i, plog_segment_base(plog, i), m.segs[i].base);
+        CHECK(plog_segment_base(plog, i) == m.segs[i].base,
+              "segment %d base %" PRId64 " model %" PRId64, i, plog_segment_base(plog, i),
+              m.segs[i].base);
         seg_file(path, sizeof(path), m.segs[i].base, "log");
         CHECK(st_file_size(path) == m.segs[i].size, "%s size %" PRId64 " model %" PRId64, path,
               st_file_size(path), m.segs[i].size);
@@ -354,15 +355,17 @@ static void check_offset_index(const struct mseg *s)
     for (int64_t e = 0; e < len; e += 8) {
         int64_t rel = be32_load(ix + e), pos = be32_load(ix + e + 4);
         int j = m_batch_at(s, pos);
-        CHECK(j >= 0 && s->b[j].base == s->base + rel, "%s entry %" PRId64 " (%" PRId64
-              ", %" PRId64 ") names no batch", path, e / 8, rel, pos);
+        CHECK(j >= 0 && s->b[j].base == s->base + rel,
+              "%s entry %" PRId64 " (%" PRId64 ", %" PRId64 ") names no batch", path, e / 8, rel,
+              pos);
         CHECK(e == 0 || pos > prev, "%s entry %" PRId64 " goes backwards", path, e / 8);
-        CHECK(pos - prev <= cfg.index_interval_bytes + max_batch, "%s: %" PRId64
-              " bytes before entry %" PRId64 " without an entry", path, pos - prev, e / 8);
+        CHECK(pos - prev <= cfg.index_interval_bytes + max_batch,
+              "%s: %" PRId64 " bytes before entry %" PRId64 " without an entry", path, pos - prev,
+              e / 8);
         prev = pos;
     }
-    CHECK(s->size - prev <= cfg.index_interval_bytes + max_batch, "%s: last %" PRId64
-          " bytes of the log without an entry", path, s->size - prev);
+    CHECK(s->size - prev <= cfg.index_interval_bytes + max_batch,
+          "%s: last %" PRId64 " bytes of the log without an entry", path, s->size - prev);
     free(ix);
 }
 
@@ -378,7 +381,7 @@ static void check_time_index(const struct mseg *s)
     ix = slurp(path, &len);
     CHECK(len > 0 && len % 12 == 0, "%s has %" PRId64 " bytes", path, len);
     CHECK((int64_t)be64_load(ix + len - 12) == last->ts0 + (last->last - last->base) &&
-          (int64_t)be32_load(ix + len - 4) == last->base - s->base,
+              (int64_t)be32_load(ix + len - 4) == last->base - s->base,
           "%s last entry (%" PRId64 ", +%u), want (%" PRId64 ", +%" PRId64 ")", path,
           (int64_t)be64_load(ix + len - 12), be32_load(ix + len - 4),
           last->ts0 + (last->last - last->base), last->base - s->base);
@@ -442,16 +445,17 @@ static void check_read(int64_t off, int64_t max_offset, int64_t max_bytes, bool 
     uint8_t *got;
 
     if (off < m.start || off > m_leo()) {
-        CHECK(err == KERR_OFFSET_OUT_OF_RANGE, "read(%" PRId64 ") err %s, want out of range",
-              off, kerr_name(err));
+        CHECK(err == KERR_OFFSET_OUT_OF_RANGE, "read(%" PRId64 ") err %s, want out of range", off,
+              kerr_name(err));
         CHECK(span.len == 0 && span.fd == -1, "out-of-range read returned a span");
         return;
     }
     CHECK(err == KERR_NONE, "read(%" PRId64 ") err %s", off, kerr_name(err));
     nb = m_span(off, max_offset, max_bytes, min_one, &si, &bi, &len);
-    CHECK(span.len == len, "read(%" PRId64 ", max_offset %" PRId64 ", max_bytes %" PRId64
-          ", min_one %d) len %" PRId64 " model %" PRId64, off, max_offset, max_bytes, min_one,
-          span.len, len);
+    CHECK(span.len == len,
+          "read(%" PRId64 ", max_offset %" PRId64 ", max_bytes %" PRId64
+          ", min_one %d) len %" PRId64 " model %" PRId64,
+          off, max_offset, max_bytes, min_one, span.len, len);
     if (len == 0) {
         CHECK(span.fd == -1, "empty span with an fd");
         return;
@@ -549,8 +553,12 @@ static void gen_batches(struct kbuf *b)
     for (int i = 0; i < nb; i++) {
         int nrec = rng_pct(80) ? (int)rng_range(1, 8) : (int)rng_range(9, 40);
         size_t vlen = rng_pct(85) ? (size_t)rng_range(0, 80) : (size_t)rng_range(200, 2500);
-        struct st_batch_opts o = {.nrec = nrec, .ts0 = next_ts, .ts_step = 1,
-                                  .value_len = vlen, .producer_id = -1, .base_seq = -1};
+        struct st_batch_opts o = {.nrec = nrec,
+                                  .ts0 = next_ts,
+                                  .ts_step = 1,
+                                  .value_len = vlen,
+                                  .producer_id = -1,
+                                  .base_seq = -1};
         st_batch(b, &o);
         next_ts += nrec;
     }
@@ -561,8 +569,11 @@ static void gen_batches(struct kbuf *b)
 static bool gen_exact_batch(struct kbuf *b, int64_t size)
 {
     for (int64_t vlen = size - 70; vlen <= size - 60; vlen++) {
-        struct st_batch_opts o = {.nrec = 1, .ts0 = next_ts, .ts_step = 1,
-                                  .value_len = (size_t)MAX(vlen, 0), .producer_id = -1,
+        struct st_batch_opts o = {.nrec = 1,
+                                  .ts0 = next_ts,
+                                  .ts_step = 1,
+                                  .value_len = (size_t)MAX(vlen, 0),
+                                  .producer_id = -1,
                                   .base_seq = -1};
         if (vlen < 0)
             continue;
@@ -593,8 +604,9 @@ static void append_some(bool fit)
     m_append(b.data, b.len);
     err = plog_append(plog, b.data, b.len, LEADER_EPOCH, 0, &first, &last);
     CHECK(err == KERR_NONE, "append err %s", kerr_name(err));
-    CHECK(first == leo && last == m_leo() - 1, "append offsets %" PRId64 "-%" PRId64
-          ", model %" PRId64 "-%" PRId64, first, last, leo, m_leo() - 1);
+    CHECK(first == leo && last == m_leo() - 1,
+          "append offsets %" PRId64 "-%" PRId64 ", model %" PRId64 "-%" PRId64, first, last, leo,
+          m_leo() - 1);
     kbuf_destroy(&b);
 }
 
@@ -634,8 +646,8 @@ static void op_append_disk_full(void)
 
 static void op_truncate_to(void)
 {
-    int64_t off = rng_pct(90) ? rng_range(MAX(m.start - 3, 0), m_leo() + 1)
-                              : rng_range(0, m.segs[0].base);
+    int64_t off =
+        rng_pct(90) ? rng_range(MAX(m.start - 3, 0), m_leo() + 1) : rng_range(0, m.segs[0].base);
     kerr_t err;
 
     m_truncate_to(off);
@@ -682,8 +694,9 @@ static void op_retention(void)
     kerr_t err = plog_apply_retention(plog, &r, &deleted);
 
     CHECK(err == KERR_NONE, "retention err %s", kerr_name(err));
-    CHECK(deleted == want, "retention(bytes %" PRId64 ", max_offset %" PRId64
-          ") deleted %d model %d", r.retention_bytes, r.max_offset, deleted, want);
+    CHECK(deleted == want,
+          "retention(bytes %" PRId64 ", max_offset %" PRId64 ") deleted %d model %d",
+          r.retention_bytes, r.max_offset, deleted, want);
 }
 
 static void reopen(int64_t recovery_point)
@@ -861,8 +874,9 @@ static void op_flush(void)
     kerr_t err = plog_flush(plog);
 
     CHECK(err == KERR_NONE, "flush err %s", kerr_name(err));
-    CHECK(plog_recovery_point(plog) == m_leo(), "recovery point %" PRId64 " after flush, LEO %"
-          PRId64, plog_recovery_point(plog), m_leo());
+    CHECK(plog_recovery_point(plog) == m_leo(),
+          "recovery point %" PRId64 " after flush, LEO %" PRId64, plog_recovery_point(plog),
+          m_leo());
 }
 
 /* Removed segments linger as *.deleted until swept; afterwards the
@@ -967,8 +981,9 @@ static void run_model(uint64_t s, int n_ops)
         const struct op *op = pick_op();
         op_name = op->name;
         if (trace)
-            fprintf(stderr, "seed=%" PRIu64 " step=%d %s start=%" PRId64 " leo=%" PRId64
-                    " segs=%d\n", seed, step, op->name, m.start, m_leo(), m.n);
+            fprintf(stderr,
+                    "seed=%" PRIu64 " step=%d %s start=%" PRId64 " leo=%" PRId64 " segs=%d\n", seed,
+                    step, op->name, m.start, m_leo(), m.n);
         op->fn();
         check_shape(op->reopens);
         check_random_reads(3);

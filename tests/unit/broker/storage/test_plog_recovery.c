@@ -114,9 +114,11 @@ Test(plog_recovery, empty_log_after_a_crash_is_neither_scanned_nor_rewritten)
     struct stat idx2 = stat_of(IDX0), tidx2 = stat_of(TIDX0);
     /* neither truncated and re-extended (ctime) nor read into (blocks) */
     cr_assert(idx2.st_ctim.tv_sec == idx.st_ctim.tv_sec &&
-              idx2.st_ctim.tv_nsec == idx.st_ctim.tv_nsec, "the empty .index was rewritten");
+                  idx2.st_ctim.tv_nsec == idx.st_ctim.tv_nsec,
+              "the empty .index was rewritten");
     cr_assert(tidx2.st_ctim.tv_sec == tidx.st_ctim.tv_sec &&
-              tidx2.st_ctim.tv_nsec == tidx.st_ctim.tv_nsec, "the empty .timeindex was rewritten");
+                  tidx2.st_ctim.tv_nsec == tidx.st_ctim.tv_nsec,
+              "the empty .timeindex was rewritten");
     cr_assert_eq(idx2.st_blocks, 0);
     cr_assert_eq(plog_open_checked_bytes(log), 0);
 

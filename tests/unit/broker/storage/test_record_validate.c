@@ -40,8 +40,7 @@ TestSuite(rv, .init = setup, .fini = teardown, .timeout = 30);
 
 /* Appends one record to rec: the fields as given; key/value NULL = null;
  * nh headers "h<i>" = "v". */
-static void put_rec(int32_t off_delta, int64_t ts_delta, const char *key, const char *val,
-                    int nh)
+static void put_rec(int32_t off_delta, int64_t ts_delta, const char *key, const char *val, int nh)
 {
     struct kbuf r;
 
@@ -96,7 +95,9 @@ static void mk(int32_t count, int32_t lod) { mk_batch(0, count, lod, rec.data, r
 
 static struct rv_opts produce_opts(void)
 {
-    struct rv_opts o = {.produce = true, .now_ms = NOW, .ts_diff_max_ms = INT64_MAX,
+    struct rv_opts o = {.produce = true,
+                        .now_ms = NOW,
+                        .ts_diff_max_ms = INT64_MAX,
                         .max_decompressed = rv_decompressed_limit(1000000)};
     return o;
 }
@@ -482,8 +483,8 @@ Test(rv, garbage_stream_is_corrupt)
     for (int codec = 1; codec <= 4; codec++) {
         mk_batch((int16_t)codec, 1, 0, junk, sizeof(junk));
         kerr_t err = check();
-        cr_assert(err == KERR_CORRUPT_MESSAGE || err == KERR_INVALID_RECORD, "codec %d: %s",
-                  codec, kerr_name(err));
+        cr_assert(err == KERR_CORRUPT_MESSAGE || err == KERR_INVALID_RECORD, "codec %d: %s", codec,
+                  kerr_name(err));
     }
 }
 

@@ -184,7 +184,7 @@ Test(time_index, append_lookup_and_truncate)
     cr_assert_eq(index_file_activate(&ti.f, 1200), KERR_NONE);
     cr_assert_eq(st_file_size(path), 1200);
     cr_assert_not(time_index_last(&ti, &ts, &off));
-    cr_assert_eq(time_index_append(&ti, 0, 50), KERR_NONE);    /* ts <= 0: not indexed */
+    cr_assert_eq(time_index_append(&ti, 0, 50), KERR_NONE); /* ts <= 0: not indexed */
     cr_assert_eq(time_index_append(&ti, 1000, 50), KERR_NONE);
     cr_assert_eq(time_index_append(&ti, 1000, 60), KERR_NONE); /* not greater: skipped */
     cr_assert_eq(time_index_append(&ti, 2000, 70), KERR_NONE);

@@ -15,7 +15,7 @@ PACKAGES=(
     libprotobuf-c-dev protobuf-c-compiler
     libcriterion-dev librdkafka-dev
     kcat python3-confluent-kafka python3-kafka
-    iperf3 clang libclang-rt-14-dev
+    iperf3 clang libclang-rt-14-dev clang-format
     zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
 )
 # A JRE is needed to run ZooKeeper; only install one when there is no java.

@@ -678,8 +678,6 @@ static kerr_t check_replica_batches(const struct plog *log, const uint8_t *buf, 
     while ((err = batch_iter_next(&it, &h, &at)) == KERR_NONE) {
         if (h.base_offset < min || h.last_offset_delta < 0)
             return KERR__INVALID;
-        if (!batch_crc_is_valid(buf + at, &h))
-            return KERR_CORRUPT_MESSAGE;
         if (*first < 0)
             *first = h.base_offset;
         *last = batch_last_offset(&h);

@@ -276,22 +276,18 @@ void req_complete(struct req *req)
 
 struct event_base *req_base(struct req *req) { return worker_base(req->conn->worker); }
 
-/* Takes the next whole frame out of input into a new req; NULL if none yet.
- * Sets *bad when the size prefix is unacceptable. */
-static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool *bad)
+/* Takes the next whole frame out of input into a new req; NULL if none yet,
+ * or with *oom set when memory ran out. Only a frame whose memory is
+ * reserved is taken: conn_reserve() has then checked its size prefix (and
+ * closed the connection on a bad one). */
+static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool *oom)
 {
     uint8_t szb[4];
-    *bad = false;
-    if (evbuffer_copyout(in, szb, 4) < 4)
+    *oom = false;
+    if (conn->in_scan < 4 || evbuffer_copyout(in, szb, 4) < 4)
         return NULL;
     int32_t size = (int32_t)be32_load(szb);
-    if (size < 0 || size > conn->lim.max_request_bytes) {
-        say_warn_every(1000, "net", "bad request size peer=%s size=%d max=%d", conn->peer, size,
-                       conn->lim.max_request_bytes);
-        *bad = true;
-        return NULL;
-    }
-    /* only a frame whose memory is reserved (conn_reserve) is taken */
+    KASSERT(size >= 0 && size <= conn->lim.max_request_bytes);
     if (evbuffer_get_length(in) < 4 + (size_t)size || conn->in_scan < 4 + (size_t)size)
         return NULL;
     struct req *req = calloc(1, sizeof(*req));
@@ -299,7 +295,7 @@ static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool 
     if (!req || !frame) {
         free(req);
         free(frame);
-        *bad = true;
+        *oom = true;
         return NULL;
     }
     evbuffer_drain(in, 4);
@@ -329,10 +325,10 @@ static bool conn_process_frames(struct conn *conn)
             return true;
         }
         struct evbuffer *in = bufferevent_get_input(conn->bev);
-        bool bad;
-        struct req *req = conn_next_frame(conn, in, &bad);
-        if (bad) {
-            conn_close(conn, "bad frame size");
+        bool oom;
+        struct req *req = conn_next_frame(conn, in, &oom);
+        if (oom) {
+            conn_close(conn, "out of memory");
             return false;
         }
         if (!req)

@@ -66,11 +66,11 @@ static void set_create_time_max(uint8_t *batch, size_t len, int64_t max_ts)
 }
 
 /* Validates one partition's records: the batch frame (batch.c), then its
- * records (record_validate.c) with the topic's rules tc. *max_ts = the
- * largest CreateTime record timestamp (-1 if none). */
+ * records (record_validate.c) with the topic's rules tc, timestamps against
+ * now. *max_ts = the largest CreateTime record timestamp (-1 if none). */
 static kerr_t produce_validate(struct req *req, struct partition *part,
                                const struct topic_config *tc, const uint8_t *rec, int32_t rec_len,
-                               int64_t *max_ts)
+                               int64_t now, int64_t *max_ts)
 {
     if (!rec || rec_len <= 0)
         return KERR_INVALID_RECORD;
@@ -89,7 +89,7 @@ static kerr_t produce_validate(struct req *req, struct partition *part,
     struct rv_opts o = {
         .produce = true,
         .compacted = tc->compact,
-        .now_ms = clock_wall_ms(),
+        .now_ms = now,
         .ts_diff_max_ms = tc->log_append_time ? -1 : tc->ts_diff_max_ms,
         .max_decompressed = rv_decompressed_limit(tc->max_message_bytes),
     };
@@ -174,11 +174,10 @@ static void produce_partition(struct req *req, struct topic *t, int16_t acks, co
     struct partition *part = t->parts[r->index];
     struct topic_config tc; /* AlterConfigs may change it meanwhile: one snapshot */
     partition_config(part, &tc);
-    int64_t max_ts = -1;
-    r->err = produce_validate(req, part, &tc, rec, rec_len, &max_ts);
+    int64_t now = clock_wall_ms(), max_ts = -1;
+    r->err = produce_validate(req, part, &tc, rec, rec_len, now, &max_ts);
     if (r->err != KERR_NONE)
         return;
-    int64_t now = clock_wall_ms();
     uint8_t *batch = (uint8_t *)rec; /* the frame is ours to modify */
     if (tc.log_append_time) {
         set_log_append_time(batch, (size_t)rec_len, now);

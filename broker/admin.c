@@ -29,17 +29,15 @@
 #include "controller/zk_store.h"
 #include "common/base.h"
 #include "common/names.h"
+#include "common/par.h"
 #include "common/say.h"
 
 #include <event2/event.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Cap on the threads admin_load_topics() loads topics with. */
-#define ADMIN_MAX_LOAD_THREADS 64
 
 /* The Kafka error for a failed ZooKeeper call rc (an internal code): a
  * lost or timed-out ZooKeeper connection is retriable, REQUEST_TIMED_OUT
@@ -403,50 +401,36 @@ static int load_one_topic(struct broker *b, const char *name)
     return 0;
 }
 
-/* Start-up topic loading shared by the threads of admin_load_topics(). */
-struct load_job {
+/* Start-up topic loading: the topic names admin_load_topic_i() reads. */
+struct load_ctx {
     struct broker *b;
     char **names;
-    int n;
-    _Atomic int next;
-    _Atomic bool failed;
 };
 
-static void *load_worker(void *arg)
+static bool admin_load_topic_i(void *arg, int i)
 {
-    struct load_job *j = arg;
-    int i;
-    while (!atomic_load(&j->failed) && (i = atomic_fetch_add(&j->next, 1)) < j->n)
-        if (load_one_topic(j->b, j->names[i]) != 0)
-            atomic_store(&j->failed, true);
-    return NULL;
+    struct load_ctx *c = arg;
+    return load_one_topic(c->b, c->names[i]) == 0;
 }
 
 int admin_load_topics(struct broker *b)
 {
-    struct load_job j = {.b = b};
-    if (zk_store_topic_list(b->zk, &j.names, &j.n) != KERR_NONE) {
+    struct load_ctx c = {.b = b};
+    int n = 0;
+    if (zk_store_topic_list(b->zk, &c.names, &n) != KERR_NONE) {
         say_error("zk", "cannot list topics");
         return -1;
     }
     /* num.recovery.threads.per.data.dir threads in all: topics are shared
      * among up to that many, each opening its partitions with the rest
      * (topic_create); b->recovery is read-only while they run. */
-    int configured = b->recovery.threads, total = MAX(1, MIN(configured, ADMIN_MAX_LOAD_THREADS));
-    int outer = MAX(1, MIN(total, j.n));
-    pthread_t tids[ADMIN_MAX_LOAD_THREADS];
-    int started = 0;
-    atomic_init(&j.next, 0);
-    atomic_init(&j.failed, false);
+    int configured = b->recovery.threads, total = MAX(1, MIN(configured, PAR_MAX_THREADS));
+    int outer = MAX(1, MIN(total, n));
     b->recovery.threads = MAX(1, total / outer);
-    for (int i = 0; i < outer - 1 && pthread_create(&tids[i], NULL, load_worker, &j) == 0; i++)
-        started++;
-    load_worker(&j);
-    for (int i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
+    bool ok = par_for(n, outer, admin_load_topic_i, &c);
     b->recovery.threads = configured;
-    zk_names_free(j.names, j.n);
-    return atomic_load(&j.failed) ? -1 : 0;
+    zk_names_free(c.names, n);
+    return ok ? 0 : -1;
 }
 
 void admin_refresh_brokers(struct broker *b)

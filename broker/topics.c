@@ -5,6 +5,7 @@
  */
 #include "broker/topics.h"
 #include "common/base.h"
+#include "common/par.h"
 #include "common/say.h"
 
 #include <pthread.h>
@@ -14,8 +15,6 @@
 #include <string.h>
 
 #define TOPICS_BUCKETS 1024
-/* Cap on the extra threads one topic_create() starts to open logs. */
-#define TOPICS_MAX_OPEN_THREADS 63
 
 /* An array replaced by topic_grow(), kept until the topic is freed because
  * lock-free readers may still hold a pointer to it. */
@@ -266,44 +265,31 @@ static struct partition *topic_partition_new(const struct topic *t, int32_t p, c
     return part;
 }
 
-/* Start-up log opening shared by the threads of open_partitions(): each
- * takes the next partition index until all are taken or one failed. */
-struct open_job {
+/* Start-up log opening: what open_one() needs for every partition index. */
+struct open_ctx {
     struct topic *t;
     int32_t self_id;
     const struct recovery_points *rp;
-    _Atomic int32_t next;
-    _Atomic bool failed;
-    char *err; /* written by the thread that set failed, read after the joins */
+    _Atomic bool err_taken; /* the first failure writes err */
+    char *err;
     size_t errlen;
 };
 
-/* Creates partitions until none is left; the first failure's message goes
- * to job->err and stops every thread at its next partition. Each thread
- * writes distinct t->parts[] slots; the topic is not published yet. */
-static void *open_worker(void *arg)
+/* Creates partition p of the topic (opening its log). Each index is taken
+ * by one thread and writes its own t->parts[] slot; the topic is not
+ * published yet. */
+static bool open_one(void *arg, int p)
 {
-    struct open_job *j = arg;
-    struct topic *t = j->t;
-    char err[256];
-    for (;;) {
-        if (atomic_load(&j->failed))
-            break;
-        int32_t p = atomic_fetch_add(&j->next, 1);
-        if (p >= t->n_parts)
-            break;
-        int64_t from = j->rp && j->rp->lookup ? j->rp->lookup(j->rp->arg, t->name, p) : 0;
-        err[0] = '\0';
-        KASSERT(t->parts[p] == NULL); /* each index is taken once */
-        t->parts[p] = topic_partition_new(t, p, &t->replicas[p * t->rf], j->self_id, &t->tc, from,
-                                          err, sizeof(err));
-        if (!t->parts[p]) {
-            if (!atomic_exchange(&j->failed, true))
-                snprintf(j->err, j->errlen, "%s", err);
-            break;
-        }
-    }
-    return NULL;
+    struct open_ctx *c = arg;
+    struct topic *t = c->t;
+    char err[256] = "";
+    int64_t from = c->rp && c->rp->lookup ? c->rp->lookup(c->rp->arg, t->name, p) : 0;
+    KASSERT(t->parts[p] == NULL); /* each index is taken once */
+    t->parts[p] = topic_partition_new(t, p, &t->replicas[p * t->rf], c->self_id, &t->tc, from, err,
+                                      sizeof(err));
+    if (!t->parts[p] && !atomic_exchange(&c->err_taken, true))
+        snprintf(c->err, c->errlen, "%s", err);
+    return t->parts[p] != NULL;
 }
 
 /* Creates every partition of t (opening the local logs), with up to
@@ -312,22 +298,9 @@ static void *open_worker(void *arg)
 static bool open_partitions(struct topic *t, int32_t self_id, const struct recovery_points *rp,
                             char *err, size_t errlen)
 {
-    struct open_job j = {.t = t, .self_id = self_id, .rp = rp, .err = err, .errlen = errlen};
-    int want = rp ? MIN(rp->threads, t->n_parts) : 1;
-    int started = 0;
-    pthread_t tids[TOPICS_MAX_OPEN_THREADS];
-    atomic_init(&j.next, 0);
-    atomic_init(&j.failed, false);
-    want = MIN(want, TOPICS_MAX_OPEN_THREADS + 1);
-    for (int i = 0; i < want - 1; i++) {
-        if (pthread_create(&tids[started], NULL, open_worker, &j) != 0)
-            break; /* fewer threads: the work still gets done */
-        started++;
-    }
-    open_worker(&j);
-    for (int i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-    return !atomic_load(&j.failed);
+    struct open_ctx c = {.t = t, .self_id = self_id, .rp = rp, .err = err, .errlen = errlen};
+    atomic_init(&c.err_taken, false);
+    return par_for(t->n_parts, rp ? rp->threads : 1, open_one, &c);
 }
 
 struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf, const int32_t *replicas,

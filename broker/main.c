@@ -5,7 +5,7 @@
  * Usage: gregor-broker [server.properties] [--override key=value]...
  * Globals: the log sink (common/say.c) and nothing else.
  */
-#include "broker/config.h"
+#include "broker/config/config.h"
 #include "broker/server.h"
 #include "common/say.h"
 

@@ -15,22 +15,23 @@
  * lock released.
  */
 #include "broker/server.h"
-#include "broker/admin.h"
-#include "broker/config_watch.h"
-#include "broker/controller_watch.h"
+#include "broker/core/broker.h"
+#include "broker/core/admin.h"
+#include "broker/core/config_watch.h"
+#include "broker/core/controller_watch.h"
 #include "broker/http/http.h"
-#include "broker/log_manager.h"
-#include "broker/metadata_cache.h"
+#include "broker/core/log_manager.h"
+#include "broker/core/metadata_cache.h"
 #include "broker/net/conn.h"
 #include "broker/net/limits.h"
 #include "broker/net/listener.h"
-#include "broker/net/worker.h"
+#include "common/loop/worker.h"
 #include "broker/storage/fileio.h"
 #include "broker/storage/logdir.h"
-#include "broker/replication/replica_manager.h"
-#include "broker/topics.h"
+#include "broker/core/replica_manager.h"
+#include "broker/replication/topics.h"
 #include "controller/controller.h"
-#include "controller/zk_store.h"
+#include "controller/zk/zk_store.h"
 #include "common/say.h"
 
 #include <event2/event.h>
@@ -43,19 +44,6 @@
 
 #define GREGOR_VERSION "0.1.0"
 #define SERVER_CONTROLLED_SHUTDOWN_MS 8000
-
-struct broker_info *server_live_brokers(struct broker *b, int *n)
-{
-    pthread_mutex_lock(&b->brokers_lock);
-    struct broker_info *copy = malloc(sizeof(*copy) * (size_t)(b->n_live ? b->n_live : 1));
-    *n = 0;
-    if (copy) {
-        memcpy(copy, b->live, sizeof(*copy) * (size_t)b->n_live);
-        *n = b->n_live;
-    }
-    pthread_mutex_unlock(&b->brokers_lock);
-    return copy;
-}
 
 /* Creates and locks the log dir and reads meta.properties (if any). */
 static int server_open_logdir(struct broker *b, struct logdir_meta *meta)

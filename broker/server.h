@@ -1,93 +1,15 @@
 /*
- * broker/server.h — struct broker, the daemon's root object, and the
- * start-up / shutdown order (server.c).
- *
- * Threads: main thread (listeners, signals), num.network.threads network
- * workers (connections and request handling), one admin worker (ZooKeeper
- * writes for topic creation/deletion, broker-list refresh). Fields set
- * before the workers start are immutable afterwards unless a comment names
- * their lock.
+ * broker/server.h — the daemon's start-up and shutdown order (server.c):
+ * creates struct broker (broker/core/broker.h), loads logs, registers in
+ * ZooKeeper, starts the workers, listeners and HTTP endpoint, and tears them
+ * down in reverse on SIGTERM/SIGINT.
  */
 #ifndef GREGOR_BROKER_SERVER_H
 #define GREGOR_BROKER_SERVER_H
 
-#include "broker/config.h"
-#include "broker/metrics.h"
-#include "broker/topic_config.h"
-#include "broker/topics.h"
-
-#include <pthread.h>
-#include <stdint.h>
-
-struct log_checkpoints;
-struct worker;
-struct zk_store;
-struct listeners;
-struct event_base;
-struct event;
-struct evhttp;
-struct controller;
-struct metadata_cache;
-struct fetchers;
-struct replica_manager;
-
-/* A live broker as clients should reach it on one listener. */
-struct broker_endpoint {
-    char listener[32];
-    char host[256];
-    int port;
-};
-struct broker_info {
-    int32_t id;
-    char rack[64];
-    int n_endpoints;
-    struct broker_endpoint ep[CONFIG_MAX_LISTENERS];
-};
-
-struct broker {
-    const struct broker_config *cfg; /* borrowed, immutable */
-    int32_t id;                      /* broker.id (resolved) */
-    char cluster_id[64];
-    const char *data_dir; /* borrowed from cfg */
-    struct topic_config topic_defaults;
-    struct topics *topics; /* owned */
-    struct zk_store *zk;   /* owned; used on the admin worker only after start */
-    int64_t broker_epoch;  /* czxid of our registration; __atomic loads and
-                                          stores (start-up writes, admin worker reads) */
-    int logdir_lock_fd;
-    struct recovery_points recovery; /* start-up log recovery points (log_manager.c) */
-    struct log_checkpoints *ckpt;    /* owned: checkpoints read at start-up */
-    int64_t recovery_start_us;       /* start-up: when log loading began (mono) */
-    struct worker *bg;               /* owned: background worker (retention, flush,
-                                          checkpoints) */
-    struct event *retention_ev, *flush_ev, *ckpt_ev, *hw_ckpt_ev; /* bg worker only */
-    struct worker **net;                                          /* owned: network workers */
-    int n_net;
-    struct worker *admin;          /* owned: admin worker */
-    struct event_base *main_base;  /* owned: main thread */
-    struct listeners *listeners;   /* owned: main thread */
-    struct evhttp *http;           /* owned: main thread (broker/http) */
-    struct metrics metrics;        /* counters, any thread (atomics) */
-    struct worker *ctrl_worker;    /* owned: the controller's loop */
-    struct controller *controller; /* owned: this broker's controller candidate */
-    struct metadata_cache *mc;     /* owned: cluster view from UpdateMetadata */
-    struct fetchers *fetchers;     /* owned: replica fetchers */
-    struct replica_manager *rm;    /* owned: control-plane state (admin worker) */
-    int64_t config_seq;            /* newest /config/changes handled (admin worker
-                                          after start; config_watch.c) */
-    int32_t zk_controller_id;      /* the active controller as ZooKeeper names it,
-                                          -1: none (admin worker; controller_watch.c) */
-    int32_t zk_controller_epoch;   /* /controller_epoch as last read (same) */
-
-    pthread_mutex_t brokers_lock; /* guards live/n_live */
-    struct broker_info *live;     /* live brokers, sorted by id */
-    int n_live;
-};
+#include "broker/config/config.h"
 
 /* Runs the broker until SIGTERM/SIGINT. Returns the process exit status. */
 int server_run(const struct broker_config *cfg);
-
-/* Copies the live broker list (under brokers_lock). Returns new array. */
-struct broker_info *server_live_brokers(struct broker *b, int *n);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * common/cleanup_policy.h — Kafka's `cleanup.policy` value rule, shared by
- * the broker key `log.cleanup.policy` (broker/config.c) and the topic key
- * `cleanup.policy` (broker/topic_config.c).
+ * the broker key `log.cleanup.policy` (broker/config/config.c) and the topic key
+ * `cleanup.policy` (broker/config/topic_config.c).
  *
  * A legal value is a comma-separated list of the words "delete" and
  * "compact": blanks (isspace) around an item are allowed, an empty item,

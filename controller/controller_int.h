@@ -12,7 +12,7 @@
 
 #include "common/base.h"
 #include "controller/controller.h"
-#include "controller/zk_store.h"
+#include "controller/zk/zk_store.h"
 
 #include <stdatomic.h>
 

@@ -5,7 +5,7 @@
 #ifndef GREGOR_CONTROLLER_ELECTION_H
 #define GREGOR_CONTROLLER_ELECTION_H
 
-#include "controller/zk_store.h"
+#include "controller/zk/zk_store.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,15 +1,15 @@
 /*
  * broker/http/http.c — evhttp on the main loop. Endpoints:
  *   GET /healthz  200 "ok" once the broker is registered
- *   GET /metrics  counters of broker/metrics.h plus gauges (connections,
+ *   GET /metrics  counters of broker/config/metrics.h plus gauges (connections,
  *                 topics, partitions), Prometheus text exposition format
  * Handlers only read atomics and the topic registry: nothing blocks.
  */
 #include "broker/http/http.h"
-#include "broker/metrics.h"
+#include "broker/config/metrics.h"
 #include "broker/net/conn.h"
-#include "broker/server.h"
-#include "broker/topics.h"
+#include "broker/core/broker.h"
+#include "broker/replication/topics.h"
 #include "common/say.h"
 
 #include <event2/buffer.h>

@@ -16,17 +16,17 @@
  * as it was sent.
  *
  * Decoding happens on the network loop; the ZooKeeper writes run on the
- * admin worker through broker/admin.c. The active controller then elects
+ * admin worker through broker/core/admin.c. The active controller then elects
  * leaders (or deletes the topic) and pushes the result to every broker; the
  * response waits (polling this broker's metadata cache, kafka/admin_wait.c)
  * until the change is visible here, at most timeout_ms: after that the topic
  * gets REQUEST_TIMED_OUT (the operation still completes later), as in Kafka.
  */
 #include "broker/kafka/dispatch.h"
-#include "broker/admin.h"
+#include "broker/core/admin.h"
 #include "broker/kafka/admin_wait.h"
-#include "broker/net/worker.h"
-#include "broker/server.h"
+#include "common/loop/worker.h"
+#include "broker/core/broker.h"
 #include "common/names.h"
 
 #include <stdio.h>

@@ -5,9 +5,9 @@
  * finish() runs. Admin worker only.
  */
 #include "broker/kafka/admin_wait.h"
-#include "broker/metadata_cache.h"
-#include "broker/net/worker.h"
-#include "broker/server.h"
+#include "broker/core/metadata_cache.h"
+#include "common/loop/worker.h"
+#include "broker/core/broker.h"
 #include "common/base.h"
 #include "common/clock.h"
 

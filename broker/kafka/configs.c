@@ -23,10 +23,10 @@
  * The changes run on the admin worker (ZooKeeper /config/topics/<t>).
  */
 #include "broker/kafka/dispatch.h"
-#include "broker/admin.h"
-#include "broker/net/worker.h"
-#include "broker/server.h"
-#include "broker/topics.h"
+#include "broker/core/admin.h"
+#include "common/loop/worker.h"
+#include "broker/core/broker.h"
+#include "broker/replication/topics.h"
 #include "common/names.h"
 #include "common/vec.h"
 

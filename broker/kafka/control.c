@@ -5,8 +5,8 @@
  *
  * They are accepted only on the inter-broker listener (elsewhere the
  * connection is closed, as for any unknown key), and are fenced by the
- * controller id and epoch ZooKeeper names (broker/controller_watch.c), the
- * broker epoch and the leader epoch in broker/replication/replica_manager.c
+ * controller id and epoch ZooKeeper names (broker/core/controller_watch.c), the
+ * broker epoch and the leader epoch in broker/core/replica_manager.c
  * and the controller. They are not authenticated: the inter-broker listener
  * must be reachable by brokers only (docs/cluster.md).
  *   LeaderAndIsr, UpdateMetadata, StopReplica -> replica manager, on the
@@ -16,9 +16,9 @@
  * All five complete later (KERR__PENDING).
  */
 #include "broker/kafka/dispatch.h"
-#include "broker/net/worker.h"
-#include "broker/replication/replica_manager.h"
-#include "broker/server.h"
+#include "common/loop/worker.h"
+#include "broker/core/replica_manager.h"
+#include "broker/core/broker.h"
 #include "controller/controller.h"
 #include "controller/rpc.h"
 #include "common/say.h"

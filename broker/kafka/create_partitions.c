@@ -19,10 +19,10 @@
  * REQUEST_TIMED_OUT (the partitions are still added later), as in Kafka.
  */
 #include "broker/kafka/dispatch.h"
-#include "broker/admin.h"
+#include "broker/core/admin.h"
 #include "broker/kafka/admin_wait.h"
-#include "broker/net/worker.h"
-#include "broker/server.h"
+#include "common/loop/worker.h"
+#include "broker/core/broker.h"
 #include "common/names.h"
 
 #include <stdio.h>

@@ -9,8 +9,8 @@
  * start offset is kept across restarts by log-start-offset-checkpoint.
  */
 #include "broker/kafka/dispatch.h"
-#include "broker/server.h"
-#include "broker/topics.h"
+#include "broker/core/broker.h"
+#include "broker/replication/topics.h"
 
 static void delete_one(struct req *req, struct topic *t, int32_t index, int64_t offset)
 {

@@ -20,7 +20,7 @@
  * does the same). Any other election type: INVALID_REQUEST per partition.
  */
 #include "broker/kafka/dispatch.h"
-#include "broker/server.h"
+#include "broker/core/broker.h"
 #include "common/vec.h"
 #include "controller/controller.h"
 

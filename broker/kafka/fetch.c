@@ -21,8 +21,8 @@
  */
 #include "broker/kafka/delayed.h"
 #include "broker/kafka/dispatch.h"
-#include "broker/server.h"
-#include "broker/topics.h"
+#include "broker/core/broker.h"
+#include "broker/replication/topics.h"
 #include "common/clock.h"
 #include "common/vec.h"
 

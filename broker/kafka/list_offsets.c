@@ -9,8 +9,8 @@
  * earliest (log start), >= 0 = first offset with a timestamp >= it.
  */
 #include "broker/kafka/dispatch.h"
-#include "broker/server.h"
-#include "broker/topics.h"
+#include "broker/core/broker.h"
+#include "broker/replication/topics.h"
 
 static void list_one(struct req *req, struct topic *t, int32_t index, int64_t ts)
 {

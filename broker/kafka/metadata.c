@@ -10,14 +10,14 @@
  * topic_authorized_operations (v8)], cluster_authorized_operations (v8).
  * Unknown topics are auto-created when allowed (answer LEADER_NOT_AVAILABLE
  * with no partitions), else UNKNOWN_TOPIC_OR_PARTITION (docs/protocol.md §6.1).
- * Every answer comes from the metadata cache (broker/metadata_cache.h),
+ * Every answer comes from the metadata cache (broker/core/metadata_cache.h),
  * which the active controller keeps current with UpdateMetadata, so every
  * broker gives the same view: live brokers, the controller, leaders, ISRs.
  */
 #include "broker/kafka/dispatch.h"
-#include "broker/admin.h"
-#include "broker/metadata_cache.h"
-#include "broker/server.h"
+#include "broker/core/admin.h"
+#include "broker/core/metadata_cache.h"
+#include "broker/core/broker.h"
 #include "common/names.h"
 
 #include <stdlib.h>

@@ -19,8 +19,8 @@
  */
 #include "broker/kafka/dispatch.h"
 #include "broker/replication/partition.h"
-#include "broker/server.h"
-#include "broker/topics.h"
+#include "broker/core/broker.h"
+#include "broker/replication/topics.h"
 
 /* One partition entry of the request. Plain value. */
 struct olep_part {

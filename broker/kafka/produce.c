@@ -29,10 +29,10 @@
  */
 #include "broker/kafka/delayed.h"
 #include "broker/kafka/dispatch.h"
-#include "broker/server.h"
+#include "broker/core/broker.h"
 #include "broker/storage/batch.h"
 #include "broker/storage/record_validate.h"
-#include "broker/topics.h"
+#include "broker/replication/topics.h"
 #include "common/clock.h"
 #include "common/crc32c.h"
 #include "common/say.h"

@@ -27,6 +27,7 @@
 
 struct broker;
 struct conn;
+struct worker;
 
 /* A piece of a segment file to send after out[at]. The fd is owned by the
  * req (closed when the req is freed or the bytes have been sent). */
@@ -39,7 +40,11 @@ struct req_file {
 
 struct req {
     struct broker *broker; /* borrowed */
-    struct conn *conn;     /* the connection; owned by its network loop */
+    struct conn *conn;     /* the connection; owned by its network loop, opaque here */
+    struct worker *worker; /* the connection's network loop */
+    /* Run on `worker` by req_complete(): the connection sends the response
+     * (set by net/conn.c, which owns the connection). */
+    void (*complete_job)(void *req);
     int16_t api_key;
     int16_t api_version;
     int32_t correlation_id;

@@ -39,10 +39,10 @@
  */
 #include "broker/net/conn.h"
 #include "broker/net/limits.h"
-#include "broker/net/worker.h"
+#include "common/loop/worker.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/request.h"
-#include "broker/metrics.h"
+#include "broker/config/metrics.h"
 #include "common/clock.h"
 #include "common/say.h"
 #include "common/vec.h"
@@ -179,17 +179,6 @@ static void conn_close(struct conn *conn, const char *why)
         conn_free(conn);
 }
 
-bool req_add_file(struct req *req, int fd, int64_t pos, int64_t len)
-{
-    if (!VEC_RESERVE_AT(req->files, req->cap_files, (size_t)req->n_files + 1)) {
-        close(fd);
-        return false;
-    }
-    req->files[req->n_files++] = (struct req_file){req->out.len, fd, pos, len};
-    req->files_len += len;
-    return true;
-}
-
 /* Adds the bytes of f to out: by sendfile (the evbuffer takes the fd), or
  * copied with pread when gregor.fetch.sendfile is off. A short read (the
  * file shrank under us) pads with nothing: the frame size was already
@@ -261,20 +250,14 @@ static void conn_finish(struct conn *conn, struct req *req)
     conn_process(conn);
 }
 
-static void req_complete_job(void *arg)
+/* A request's completion (req_complete(), kafka/request.c), run on the
+ * connection's loop. */
+static void conn_req_complete_job(void *arg)
 {
     struct req *req = arg;
     KASSERT(worker_is_current(req->conn->worker));
     conn_finish(req->conn, req);
 }
-
-void req_complete(struct req *req)
-{
-    if (!worker_post(req->conn->worker, req_complete_job, req))
-        say_error("net", "cannot post completion: out of memory");
-}
-
-struct event_base *req_base(struct req *req) { return worker_base(req->conn->worker); }
 
 /* Takes the next whole frame out of input into a new req; NULL if none yet,
  * or with *oom set when memory ran out. Only a frame whose memory is
@@ -307,6 +290,8 @@ static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool 
     req->frame = frame;
     req->frame_len = (size_t)size;
     req->conn = conn;
+    req->worker = conn->worker;
+    req->complete_job = conn_req_complete_job;
     req->broker = conn->broker;
     req->listener = conn->listener;
     req->start_us = clock_mono_us();

@@ -19,7 +19,7 @@
  * Memory pool: one atomic counter of reserved bytes; see net_pool_reserve().
  */
 #include "broker/net/limits.h"
-#include "broker/config.h"
+#include "broker/config/config.h"
 #include "common/say.h"
 
 #include <arpa/inet.h>

@@ -21,7 +21,7 @@
  */
 #include "broker/net/listener.h"
 #include "broker/net/limits.h"
-#include "broker/net/worker.h"
+#include "common/loop/worker.h"
 #include "common/base.h"
 #include "common/say.h"
 

@@ -2,7 +2,7 @@
  * broker/replication/fetcher.c — the follower side of replication
  * (fetcher.h, docs/architecture.md §6-§7).
  *
- * Threads: num.replica.fetchers workers (broker/net/worker.h). A partition
+ * Threads: num.replica.fetchers workers (common/loop/worker.h). A partition
  * is fetched by thread leader_id % n; inside a thread there is one fetch
  * session (struct fsession: one TCP connection through a bufferevent) per
  * source broker, carrying every partition followed from that leader.
@@ -65,10 +65,10 @@
  *     log_start_offset, aborted_transactions, preferred_read_replica, records]]
  */
 #include "broker/replication/fetcher.h"
-#include "broker/net/worker.h"
+#include "common/loop/worker.h"
 #include "broker/replication/partition.h"
 #include "broker/storage/batch.h"
-#include "broker/topics.h"
+#include "broker/replication/topics.h"
 #include "common/api_keys.h"
 #include "common/base.h"
 #include "common/buf.h"

@@ -9,13 +9,13 @@
  * the lock. With GREGOR_LOCK_CHECKS (on by default, so in every test
  * build) the lock records its owning thread and every *_locked helper
  * asserts that the caller holds it (partition_assert_locked()).
- * Lifetime: created and freed by the topic registry (broker/topics.c); a
+ * Lifetime: created and freed by the topic registry (broker/replication/topics.c); a
  * partition is reachable only through a referenced struct topic.
  */
 #ifndef GREGOR_BROKER_REPLICATION_PARTITION_H
 #define GREGOR_BROKER_REPLICATION_PARTITION_H
 
-#include "broker/topic_config.h"
+#include "broker/config/topic_config.h"
 #include "common/err.h"
 
 #include <pthread.h>

@@ -6,7 +6,7 @@
  * The broker: a struct broker with a loaded config (no file), a fake live
  * broker list and metadata cache (itself, PLAINTEXT 127.0.0.1:9092), a
  * cluster id, one network
- * worker and an admin worker (broker/net/worker.h), and a topic registry
+ * worker and an admin worker (common/loop/worker.h), and a topic registry
  * holding one topic "fuzz" with 2 local partitions led by this broker, in a
  * temporary log dir (1 MiB segments, retention applied every 256 inputs so
  * the disk stays small).
@@ -52,14 +52,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "broker/config.h"
-#include "broker/metadata_cache.h"
+#include "broker/config/config.h"
+#include "broker/core/metadata_cache.h"
 #include "broker/net/conn.h"
 #include "broker/net/limits.h"
-#include "broker/net/worker.h"
+#include "common/loop/worker.h"
 #include "broker/replication/partition.h"
-#include "broker/server.h"
-#include "broker/topics.h"
+#include "broker/core/broker.h"
+#include "broker/replication/topics.h"
 #include "common/buf.h"
 #include "common/say.h"
 

@@ -15,12 +15,12 @@
  *     real controller still controls that broker afterwards (a new topic
  *     reaches its metadata and is replicated to it);
  *   - a newly elected controller (the old one stopped) is obeyed at once.
- * The forged requests read ZooKeeper (controller/zk_store.h) like an
+ * The forged requests read ZooKeeper (controller/zk/zk_store.h) like an
  * attacker could, and are encoded with controller/rpc.h.
  */
 #include "common/buf.h"
 #include "controller/rpc.h"
-#include "controller/zk_store.h"
+#include "controller/zk/zk_store.h"
 #include "tests/harness/broker_proc.h"
 #include "tests/harness/kreq.h"
 #include "tests/harness/zk_server.h"

@@ -28,7 +28,7 @@
 #include "broker/replication/fetcher.h"
 #include "broker/replication/partition.h"
 #include "broker/storage/plog.h"
-#include "broker/topics.h"
+#include "broker/replication/topics.h"
 #include "common/buf.h"
 #include "tests/harness/broker_proc.h"
 #include "tests/harness/kreq.h"

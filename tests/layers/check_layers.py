@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """
 tests/layers/check_layers.py — fails when a source file includes a header of a module it must
-not use, so the dependency direction of docs/architecture.md §2 holds as code is added.
+not use, so the dependency direction of docs/architecture.md §2 holds as code is added. Run on
+every build (target check_layers_build) and by ctest (check_layers).
 
-A module is a folder: common, proto, controller, cli, and inside broker/ the root (server,
-topics, admin, watches, config), net, kafka, replication, storage and http. Each module may
-include the headers of the modules listed for it in ALLOWED (its own always). Besides those,
-a module outside controller/ may include only the controller's public headers (PUBLIC).
-Includes that break these rules today are listed one per line in known_deviations.txt next to
-this script (`file -> header`), each a known deviation of architecture.md §2.1; the check fails
-on any other, and also on a listed line that no longer occurs (so the list only shrinks).
+A module is a folder that builds one library: common, common/loop, proto, controller/zk,
+controller, cli, broker/<sub> for each broker folder, and broker (the root: server.c, main.c).
+DEPS below mirrors the DEPS of each gregor_library() in the CMakeLists.txt files: a module may
+include its own headers and those of every module it reaches through DEPS (transitively).
+Headers of controller/ and controller/zk/ are private to them except the PUBLIC ones, which a
+module whose DEPS reach the controller (or the ZooKeeper store) may include.
 
 Usage: check_layers.py [repository root]   (exit 0: clean; 1: violations, listed)
 """
@@ -19,44 +19,65 @@ import sys
 
 ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
                        os.path.join(os.path.dirname(__file__), "..", ".."))
-HERE = os.path.dirname(os.path.abspath(__file__))
 
-BROKER_SUBS = ("net", "kafka", "replication", "storage", "http")
-
-# module -> modules whose headers it may include (besides its own)
-ALLOWED = {
-    "common": set(),
-    "proto": set(),
-    "controller": {"common", "proto"},
-    "cli": {"common"},
-    "broker/storage": {"common"},
-    "broker/replication": {"common", "broker/storage"},
-    "broker/kafka": {"common", "broker/storage", "broker/replication"},
-    "broker/net": {"common", "broker/kafka"},
-    "broker/http": {"common", "broker", "broker/net", "broker/kafka", "broker/replication",
-                    "broker/storage"},
-    "broker": {"common", "proto", "broker/net", "broker/kafka", "broker/replication",
-               "broker/storage", "broker/http"},
+# module -> the modules it links against directly (its gregor_library DEPS)
+DEPS = {
+    "common": [],
+    "common/loop": ["common"],
+    "proto": [],
+    "controller/zk": ["common", "proto"],
+    "controller": ["controller/zk", "common", "proto"],
+    "cli": ["common", "broker/storage"],
+    "broker/config": ["common"],
+    "broker/storage": ["common"],
+    "broker/group": ["common"],
+    "broker/replication": ["broker/storage", "broker/config", "common/loop", "common"],
+    "broker/core": ["broker/replication", "broker/storage", "broker/config", "controller",
+                    "controller/zk", "common/loop", "common"],
+    "broker/kafka": ["broker/core", "broker/replication", "broker/storage", "broker/config",
+                     "broker/group", "controller", "common/loop", "common"],
+    "broker/net": ["broker/kafka", "broker/config", "common/loop", "common"],
+    "broker/http": ["broker/net", "broker/core", "broker/replication", "broker/config",
+                    "common"],
+    "broker": ["broker/http", "broker/net", "broker/kafka", "broker/core", "broker/replication",
+               "broker/storage", "broker/config", "controller", "controller/zk", "common/loop",
+               "common"],
 }
-# headers of controller/ that brokers and the CLI may use: the controller's interface and the
-# ZooKeeper store (a library of its own by design, DESIGN §2)
-PUBLIC = {"controller/controller.h", "controller/zk_store.h"}
+# the interface of controller/ (and of its ZooKeeper store) to the modules that use it; every
+# other header in those folders is private to the folder
+PUBLIC = {
+    "controller": {"controller/controller.h", "controller/rpc.h", "controller/channel.h",
+                   "controller/assign.h"},
+    "controller/zk": {"controller/zk/zk_store.h"},
+}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 
 def module_of(path):
-    parts = path.split("/")
-    if parts[0] == "broker":
-        return "broker/" + parts[1] if len(parts) > 2 and parts[1] in BROKER_SUBS else "broker"
-    return parts[0]
+    folder = os.path.dirname(path)
+    while folder and folder not in DEPS:
+        folder = os.path.dirname(folder)
+    return folder or None
+
+
+def reach(mod):
+    seen, todo = set(), list(DEPS.get(mod, []))
+    while todo:
+        m = todo.pop()
+        if m not in seen:
+            seen.add(m)
+            todo.extend(DEPS.get(m, []))
+    return seen
 
 
 def allowed(src_mod, header):
     hmod = module_of(header)
-    if hmod == src_mod or hmod in ALLOWED.get(src_mod, set()):
+    if hmod is None or hmod == src_mod:
         return True
-    return header in PUBLIC and src_mod != "common"
+    if hmod not in reach(src_mod):
+        return False
+    return hmod not in PUBLIC or header in PUBLIC[hmod]
 
 
 def sources():
@@ -68,28 +89,21 @@ def sources():
 
 
 def main():
-    found = set()
+    bad = []
     for src in sorted(sources()):
         mod = module_of(src)
+        if mod is None:
+            bad.append("%s: in no module (add its folder to DEPS)" % src)
+            continue
         with open(os.path.join(ROOT, src), encoding="utf-8", errors="replace") as f:
             for line in f:
                 m = INCLUDE.match(line)
                 if m and "/" in m.group(1) and not allowed(mod, m.group(1)):
-                    found.add("%s -> %s" % (src, m.group(1)))
-    known = set()
-    with open(os.path.join(HERE, "known_deviations.txt")) as f:
-        for line in f:
-            line = line.split("#", 1)[0].strip()
-            if line:
-                known.add(line)
-    new, gone = sorted(found - known), sorted(known - found)
-    for v in new:
+                    bad.append("%s -> %s" % (src, m.group(1)))
+    for v in bad:
         print("include against the layering (docs/architecture.md §2): %s" % v)
-    for v in gone:
-        print("known deviation no longer occurs, delete it from known_deviations.txt: %s" % v)
-    print("%d includes against the layering, %d known, %d new, %d stale"
-          % (len(found), len(known & found), len(new), len(gone)))
-    return 1 if new or gone else 0
+    print("%d includes against the layering" % len(bad))
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

@@ -16,10 +16,10 @@
  *   mcache    metadata snapshots swapped while readers hold references
  * Usage: tsan_threads [scenario...] (none: all).
  */
-#include "broker/metadata_cache.h"
-#include "broker/net/worker.h"
+#include "broker/core/metadata_cache.h"
+#include "common/loop/worker.h"
 #include "broker/replication/partition.h"
-#include "broker/topics.h"
+#include "broker/replication/topics.h"
 #include "common/base.h"
 
 #include <event2/thread.h>

@@ -3,7 +3,7 @@
  * delayed-operation unit tests (see partition_test.h).
  */
 #include "tests/unit/broker/partition_test.h"
-#include "broker/config.h"
+#include "broker/config/config.h"
 #include "broker/storage/plog.h"
 #include "tests/unit/broker/storage/storage_test.h"
 

@@ -1,8 +1,8 @@
 /*
- * tests/unit/broker/test_config.c — broker/config.c (defaults, the four
+ * tests/unit/broker/test_config.c — broker/config/config.c (defaults, the four
  * sources and their order, validation, listeners) and the properties
  * parser it is built on, common/props.c (suite "props"), and the topic key
- * cleanup.policy of broker/topic_config.c, which shares its value rule
+ * cleanup.policy of broker/config/topic_config.c, which shares its value rule
  * with log.cleanup.policy.
  *
  * Files are written to a fresh temporary directory per test. The shipped
@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker/config.h"
-#include "broker/topic_config.h"
+#include "broker/config/config.h"
+#include "broker/config/topic_config.h"
 #include "common/props.h"
 
 #define ZK "zookeeper.connect=localhost:2181\n"

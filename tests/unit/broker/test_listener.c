@@ -4,10 +4,10 @@
  * turn the main loop into a busy loop or flood the log (the listener backs
  * off), and pending connections are accepted once descriptors free up.
  */
-#include "broker/metrics.h"
+#include "broker/config/metrics.h"
 #include "broker/net/conn.h"
 #include "broker/net/listener.h"
-#include "broker/net/worker.h"
+#include "common/loop/worker.h"
 #include "common/say.h"
 
 #include <arpa/inet.h>

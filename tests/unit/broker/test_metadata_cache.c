@@ -1,6 +1,6 @@
 /* tests/unit/broker/test_metadata_cache.c — snapshots: lookup, epoch
  * fencing, and readers keeping an old snapshot alive across a swap. */
-#include "broker/metadata_cache.h"
+#include "broker/core/metadata_cache.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * per address, overrides, descriptor reserve) and the request memory pool
  * of broker/net/limits.c, including their accounting under threads.
  */
-#include "broker/config.h"
+#include "broker/config/config.h"
 #include "broker/net/limits.h"
 
 #include <arpa/inet.h>

@@ -4,9 +4,9 @@
  * past the array they loaded; topic_create() at start-up with several
  * recovery threads recovers every partition's log (after a crash, with a
  * torn tail) and fails cleanly when one cannot open. */
-#include "broker/config.h"
+#include "broker/config/config.h"
 #include "broker/storage/plog.h"
-#include "broker/topics.h"
+#include "broker/replication/topics.h"
 #include "tests/unit/broker/storage/storage_test.h"
 
 #include <criterion/criterion.h>

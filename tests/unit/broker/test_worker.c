@@ -1,10 +1,10 @@
 /*
- * tests/unit/broker/test_worker.c — broker/net/worker.c: jobs posted from
+ * tests/unit/broker/test_worker.c — common/loop/worker.c: jobs posted from
  * any thread run on the worker's own thread, each exactly once, in posting
  * order per poster; a job may post more; worker_free() still runs what was
  * posted before it.
  */
-#include "broker/net/worker.h"
+#include "common/loop/worker.h"
 
 #include <criterion/criterion.h>
 #include <event2/thread.h>

@@ -13,7 +13,7 @@
  */
 #include "controller/controller.h"
 #include "controller/rpc.h"
-#include "controller/zk_store.h"
+#include "controller/zk/zk_store.h"
 
 #include "common/buf.h"
 #include "common/clock.h"

@@ -13,7 +13,7 @@
  * ElectLeaders type 1 elects that replica (ISR = {it}, epoch bumped, as
  * ZooKeeper shows); with no live replica, ELIGIBLE_LEADERS_NOT_AVAILABLE.
  */
-#include "controller/zk_store.h"
+#include "controller/zk/zk_store.h"
 #include "common/clock.h"
 #include "common/say.h"
 #include "tests/harness/broker_proc.h"

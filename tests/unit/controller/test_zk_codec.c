@@ -1,5 +1,5 @@
 /*
- * tests/unit/controller/test_zk_codec.c — controller/zk_codec.c: every
+ * tests/unit/controller/test_zk_codec.c — controller/zk/zk_codec.c: every
  * znode payload decodes back to what was encoded, and bytes that are not a
  * valid payload (or do not fit our limits) are KERR__CORRUPT, never a crash.
  */
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller/zk_codec.h"
+#include "controller/zk/zk_codec.h"
 #include "proto/zk.pb-c.h"
 
 TestSuite(zk_codec, .timeout = 10);

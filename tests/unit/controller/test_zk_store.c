@@ -1,5 +1,5 @@
 /*
- * tests/unit/controller/test_zk_store.c — controller/zk_store.c against a
+ * tests/unit/controller/test_zk_store.c — controller/zk/zk_store.c against a
  * real ZooKeeper (tests/harness/zk_server.c), one fresh server per test.
  * Label: integration.
  */
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "common/say.h"
-#include "controller/zk_store.h"
+#include "controller/zk/zk_store.h"
 #include "tests/harness/zk_server.h"
 
 #define SESSION_MS 6000

@@ -1,6 +1,6 @@
 /*
  * tests/unit/controller/test_zk_store_batch.c — the pipelined partition
- * state calls of controller/zk_store_batch.c (zk_store_partition_states_
+ * state calls of controller/zk/zk_store_batch.c (zk_store_partition_states_
  * set_many / get_many) against a real ZooKeeper (tests/harness/zk_server.c),
  * one fresh server per test: per-partition outcomes (a conflict leaves the
  * others written), versions, parents created for new states, fencing by a
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "common/say.h"
-#include "controller/zk_store.h"
+#include "controller/zk/zk_store.h"
 #include "tests/harness/zk_server.h"
 
 #define SESSION_MS 6000

@@ -1,0 +1,33 @@
+/*
+ * common/loop/worker.h — one thread running one libevent event_base, plus a
+ * mailbox so other threads can hand it work.
+ *
+ * Used for the network loops (num.network.threads of them), the admin loop
+ * and the background loop. A job posted with worker_post() runs on the
+ * worker's thread, in posting order, at the next loop turn.
+ */
+#ifndef GREGOR_COMMON_LOOP_WORKER_H
+#define GREGOR_COMMON_LOOP_WORKER_H
+
+#include <stdbool.h>
+
+struct event_base;
+struct worker;
+
+typedef void (*worker_job_cb)(void *arg);
+
+/* Creates the event_base and starts the thread; returns new, NULL on failure. */
+struct worker *worker_new(const char *name);
+/* Stops the loop after the jobs already posted, joins the thread and frees it. NULL ok. */
+void worker_free(struct worker *w);
+/* Returns borrowed: the worker's base (touch it only from the worker's thread,
+ * except for thread-safe libevent calls such as event_active()). */
+struct event_base *worker_base(struct worker *w);
+/* Runs fn(arg) on the worker's thread. Any thread. Returns false if out of memory. */
+bool worker_post(struct worker *w, worker_job_cb fn, void *arg);
+/* True when called on w's own thread (in worker_free(), once the thread has
+ * stopped: on the freeing thread, which runs the jobs left over). */
+bool worker_is_current(const struct worker *w);
+const char *worker_name(const struct worker *w);
+
+#endif

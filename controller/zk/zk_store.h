@@ -1,0 +1,353 @@
+/*
+ * controller/zk/zk_store.h — Gregor's coordination state in ZooKeeper
+ * (docs/architecture.md §3): cluster id, broker registrations, topics and their
+ * partition states, the controller election and its epoch.
+ *
+ * zk_store.c (and zk_store_batch.c, for many partition states at once,
+ * zk_store_config.c, zk_store_sync.c) are the only files that include
+ * <zookeeper/zookeeper.h>; every znode path and
+ * payload (proto/zk.proto) is known there and nowhere else.
+ *
+ * The API is synchronous: each call sends its request(s) and waits for the
+ * answer (the *_many calls pipeline many requests and wait for all). Call it
+ * at start-up or from a dedicated thread (the controller's), never from a
+ * network event loop. Calls on one store are serialised by an
+ * internal mutex, so several threads may share a store, but a call blocks for
+ * as long as ZooKeeper takes (bounded by the session timeout).
+ *
+ * Threads: the ZooKeeper library runs its own I/O and completion threads.
+ * The session and watch callbacks registered here run on the completion
+ * thread: they must only post the event to the owner's loop and return.
+ * They must not call any zk_store_* function (that would deadlock).
+ *
+ * Errors: KERR_NONE on success; KERR__NOENT for a missing node; KERR__EXISTS
+ * for "already exists" and for a version conflict on a conditional write (the
+ * caller re-reads and retries); Kafka codes where a handler can put them on
+ * the wire as is (KERR_TOPIC_ALREADY_EXISTS, KERR_UNKNOWN_TOPIC_OR_PARTITION,
+ * KERR_INVALID_TOPIC_EXCEPTION, KERR_NOT_CONTROLLER); KERR__CORRUPT for a
+ * payload that does not decode or does not fit our limits; KERR__INVALID for
+ * bad arguments; KERR__ZK for anything else from ZooKeeper (connection loss,
+ * expired session; logged with ZooKeeper's own error text).
+ *
+ * Versions: every read of a persistent znode returns its ZooKeeper version,
+ * and every write of one is conditional on the version that was read
+ * (ZK_VERSION_NEW means "create; it must not exist yet"). There are no
+ * unconditional overwrites.
+ */
+#ifndef GREGOR_CONTROLLER_ZK_ZK_STORE_H
+#define GREGOR_CONTROLLER_ZK_ZK_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "common/names.h"
+
+struct zk_store;
+
+/* Paths the watch functions accept (relative to the connect string's chroot). */
+#define ZK_PATH_BROKER_IDS "/brokers/ids"
+#define ZK_PATH_TOPICS "/brokers/topics"
+#define ZK_PATH_DELETE_TOPICS "/admin/delete_topics"
+#define ZK_PATH_CONTROLLER "/controller"
+#define ZK_PATH_CONTROLLER_EPOCH "/controller_epoch"
+
+#define ZK_VERSION_NEW (-1) /* a version meaning "the znode does not exist yet" */
+#define ZK_MAX_ENDPOINTS 8
+#define ZK_MAX_ISR 16
+
+/* ---- session ------------------------------------------------------------ */
+
+enum zk_session_event {
+    ZK_SESSION_CONNECTED = 1, /* connected (again); the session is alive */
+    ZK_SESSION_DISCONNECTED,  /* connection lost; the library reconnects by itself and
+                                 the session (and its ephemerals) may still be alive */
+    ZK_SESSION_EXPIRED,       /* the session is gone with its ephemerals and watches:
+                                 call zk_store_reconnect() and register again */
+    ZK_SESSION_AUTH_FAILED,   /* unrecoverable too: reconnect or give up */
+};
+
+/* Called on the ZooKeeper completion thread: it must only post and return. */
+typedef void (*zk_session_cb)(void *arg, enum zk_session_event event);
+
+/* Connects to `connect` ("host:port[,host:port...][/chroot]"; a missing
+ * chroot path is created) and waits until the session is established, at
+ * most session_timeout_ms. Routes ZooKeeper's log lines to say_*("zk") at
+ * warn level. Returns new (free with zk_store_close()), or NULL with the
+ * reason in err. Any thread except ZooKeeper's. */
+struct zk_store *zk_store_open(const char *connect, int session_timeout_ms, char *err,
+                               size_t errlen);
+
+/* Closes the session at once (its ephemeral znodes vanish now, not after the
+ * timeout) and frees zs. NULL is a no-op. Never from a zk callback. */
+void zk_store_close(struct zk_store *zs);
+
+/* Sets (or clears with NULL) the session event callback. */
+void zk_store_set_session_cb(struct zk_store *zs, zk_session_cb cb, void *arg);
+
+/* Drops the current session (if any) and opens a new one on the same
+ * connect string, waiting like zk_store_open(). Use after ZK_SESSION_EXPIRED.
+ * Ephemerals and watches of the old session are gone: register and re-arm
+ * them. The controller fence is kept (a controller that lost its session
+ * stays fenced until it wins an election again or resigns). Returns
+ * KERR_NONE or KERR__ZK. */
+kerr_t zk_store_reconnect(struct zk_store *zs);
+
+/* Current session id (0 if none), for logs. */
+int64_t zk_store_session_id(struct zk_store *zs);
+
+/* TEST ONLY: makes the server expire this store's session (by opening and
+ * closing a second handle on the same session id), as happens when a broker
+ * is cut off longer than the session timeout. The session callback then gets
+ * ZK_SESSION_EXPIRED once the library notices. */
+kerr_t zk_store_expire_session_for_test(struct zk_store *zs);
+
+/* ---- cluster ------------------------------------------------------------ */
+
+/* Creates the persistent parents if missing: /brokers/ids, /brokers/topics,
+ * /config/topics, /admin/delete_topics, /cluster. Idempotent. */
+kerr_t zk_store_ensure_paths(struct zk_store *zs);
+
+/* Reads /cluster/id, or creates it once (a random 22-char base64url UUID);
+ * when several brokers race, all read back the winner's id. `n` >= 23. */
+kerr_t zk_store_cluster_id(struct zk_store *zs, char *id, size_t n);
+
+/* ---- brokers ------------------------------------------------------------ */
+
+struct zk_endpoint {
+    char listener[32]; /* listener name, "PLAINTEXT" */
+    char host[256];
+    int32_t port;
+    char protocol[32]; /* security protocol, "PLAINTEXT" */
+};
+
+/* A broker registration: the payload of /brokers/ids/<id>. Plain value. */
+struct zk_broker_reg {
+    int32_t id;
+    char rack[64];         /* "" if none */
+    char directory_id[64]; /* identity of the broker's log dir (under its flock) */
+    char hostname[256];    /* for operators' messages */
+    int32_t pid;
+    int64_t start_time_ms;
+    char version[32]; /* Gregor version */
+    int n_endpoints;
+    struct zk_endpoint ep[ZK_MAX_ENDPOINTS];
+    int64_t epoch; /* out only: czxid of the znode (the broker epoch) */
+};
+
+/* Registers the ephemeral /brokers/ids/<reg->id>. If that node exists:
+ *  - with our directory_id (non-empty): it is our own stale registration
+ *    (we hold the directory's flock, so its writer is dead, e.g. SIGKILLed
+ *    before its session expired): it is deleted, conditional on its version,
+ *    and ours created;
+ *  - otherwise KERR__EXISTS with a message in err naming the other
+ *    registration (host, port, pid, hostname): a second live broker with
+ *    the same id.
+ * *broker_epoch = czxid of the created znode. err may be NULL. */
+kerr_t zk_store_register_broker(struct zk_store *zs, const struct zk_broker_reg *reg,
+                                int64_t *broker_epoch, char *err, size_t errlen);
+
+/* Lists the live brokers, sorted by id, with `epoch` filled. Returns new
+ * *regs (free() it; NULL when *n == 0). */
+kerr_t zk_store_list_brokers(struct zk_store *zs, struct zk_broker_reg **regs, int *n);
+
+/* ---- topics ------------------------------------------------------------- */
+
+/* A topic: assignment (/brokers/topics/<name>) plus its config overrides
+ * (/config/topics/<name>). When filled by zk_store_topic_get() the arrays are
+ * owned by the struct: release them with zk_topic_destroy(). When passed to
+ * create/set they are borrowed. */
+struct zk_topic {
+    char name[TOPIC_NAME_MAX_LEN + 1];
+    int n_partitions;
+    int replication_factor;
+    int32_t *replicas; /* n_partitions * replication_factor, row-major;
+                                       row p = replicas of partition p, preferred first */
+    int n_configs;
+    char (*config_keys)[128];
+    char (*config_values)[256];
+    int32_t assignment_version; /* ZooKeeper version of the assignment as read */
+    int32_t config_version;     /* same for the config; ZK_VERSION_NEW if none */
+};
+
+/* Creates the topic's assignment and config znodes in one transaction.
+ * KERR_TOPIC_ALREADY_EXISTS if the topic exists (also while it is being
+ * deleted), KERR_INVALID_TOPIC_EXCEPTION for an illegal name, KERR__INVALID
+ * for inconsistent sizes. Borrows t. Partition states are written later by
+ * the controller (zk_store_partition_state_set()). */
+kerr_t zk_store_topic_create(struct zk_store *zs, const struct zk_topic *t);
+
+/* Fills *t (zeroed first) with the topic's assignment, configs and their
+ * versions. KERR_UNKNOWN_TOPIC_OR_PARTITION if there is no such topic. On
+ * error *t owns nothing. Release with zk_topic_destroy(). */
+kerr_t zk_store_topic_get(struct zk_store *zs, const char *name, struct zk_topic *t);
+
+/* Replaces the assignment (e.g. more partitions), conditional on
+ * t->assignment_version; KERR__EXISTS on a conflict. Fenced (see
+ * zk_store_controller_elect()). */
+kerr_t zk_store_topic_assignment_set(struct zk_store *zs, const struct zk_topic *t);
+
+/* Replaces the config overrides, conditional on t->config_version
+ * (ZK_VERSION_NEW: create); KERR__EXISTS on a conflict. */
+kerr_t zk_store_topic_config_set(struct zk_store *zs, const struct zk_topic *t);
+
+/* Lists topic names, sorted. Returns new *names: free with zk_names_free(). */
+kerr_t zk_store_topic_list(struct zk_store *zs, char ***names, int *n);
+
+/* Deletes every znode of the topic: /brokers/topics/<name> and all below it,
+ * /config/topics/<name>, /admin/delete_topics/<name>. Idempotent for the
+ * parts already gone; KERR_UNKNOWN_TOPIC_OR_PARTITION if none existed. */
+kerr_t zk_store_topic_delete(struct zk_store *zs, const char *name);
+
+/* Requests deletion: creates /admin/delete_topics/<name> (ok if present);
+ * the controller watches ZK_PATH_DELETE_TOPICS and calls
+ * zk_store_topic_delete(). KERR_UNKNOWN_TOPIC_OR_PARTITION if no topic. */
+kerr_t zk_store_topic_mark_deleted(struct zk_store *zs, const char *name);
+
+/* Lists pending deletion requests, like zk_store_topic_list(). */
+kerr_t zk_store_delete_requests_list(struct zk_store *zs, char ***names, int *n);
+
+/* Frees what zk_store_topic_get() filled; the struct itself is the caller's.
+ * Safe on a zeroed struct and twice in a row. */
+void zk_topic_destroy(struct zk_topic *t);
+
+/* Frees a names array from the list functions. NULL ok. */
+void zk_names_free(char **names, int n);
+
+/* ---- partition state ---------------------------------------------------- */
+
+/* The payload of /brokers/topics/<t>/partitions/<p>/state. Plain value. */
+struct zk_partition_state {
+    int32_t leader; /* -1: offline */
+    int32_t leader_epoch;
+    int32_t controller_epoch;
+    int n_isr;
+    int32_t isr[ZK_MAX_ISR];
+    int32_t version; /* ZooKeeper version as read; ZK_VERSION_NEW to create */
+    int64_t mzxid;   /* zxid of its last write, as read (0: not read) */
+};
+
+/* Reads a partition's state. KERR__NOENT if it has none yet (or no topic). */
+kerr_t zk_store_partition_state_get(struct zk_store *zs, const char *topic, int p,
+                                    struct zk_partition_state *st);
+
+/* Writes a partition's state: creates it when st->version == ZK_VERSION_NEW
+ * (with its parent znodes), otherwise sets it conditional on st->version.
+ * On success st->version is the new version. KERR__EXISTS: the state changed
+ * (or was created) since it was read — re-read and decide again;
+ * KERR_UNKNOWN_TOPIC_OR_PARTITION: the topic is gone; KERR_NOT_CONTROLLER:
+ * fenced (another controller was elected since ours). */
+kerr_t zk_store_partition_state_set(struct zk_store *zs, const char *topic, int p,
+                                    struct zk_partition_state *st);
+
+/* ---- partition state, many at once ------------------------------------- */
+
+/* The same as zk_store_partition_state_set() for each i < n (topics[i],
+ * parts[i], states[i]; all borrowed), but pipelined: hundreds of requests
+ * are in flight at once, so a batch costs about one ZooKeeper round trip
+ * (and log fsync) per few hundred partitions instead of one per partition.
+ * Each write is independent (its own multi of the controller-epoch check and
+ * the conditional create/set): a conflict on one leaves the others written.
+ * results[i] is what the single call would return for i, and states[i].version
+ * is updated where results[i] == KERR_NONE; every state refused by the fence
+ * gets KERR_NOT_CONTROLLER. Returns KERR_NONE when the batch was sent (look
+ * at results), KERR__INVALID for bad arrays, KERR__NOMEM, or KERR__ZK when
+ * there is no session (then every results[i] of a valid state says so). */
+kerr_t zk_store_partition_states_set_many(struct zk_store *zs, int n, const char *const *topics,
+                                          const int *parts, struct zk_partition_state *states,
+                                          kerr_t *results);
+
+/* The same as zk_store_partition_state_get() for each i < n, pipelined:
+ * results[i] is KERR_NONE (states[i] filled with its version), KERR__NOENT
+ * (no state yet, or no topic), KERR__CORRUPT, KERR__INVALID (bad name or
+ * partition) or KERR__ZK. Returns like zk_store_partition_states_set_many(). */
+kerr_t zk_store_partition_states_get_many(struct zk_store *zs, int n, const char *const *topics,
+                                          const int *parts, struct zk_partition_state *states,
+                                          kerr_t *results);
+
+/* ---- controller --------------------------------------------------------- */
+
+/* Tries to become the active controller: in one transaction, creates the
+ * ephemeral /controller = {broker_id} and increments /controller_epoch
+ * conditionally on the version read. On success (KERR_NONE) *epoch is the
+ * new controller epoch and the store is *fenced*: from now on its partition
+ * state and assignment writes also check that /controller_epoch is still at
+ * the version we wrote, and fail with KERR_NOT_CONTROLLER once another
+ * controller has been elected (a zombie controller cannot write).
+ * KERR__EXISTS if another broker is controller: *controller_id = its id. */
+kerr_t zk_store_controller_elect(struct zk_store *zs, int32_t broker_id, int32_t *controller_id,
+                                 int32_t *epoch);
+
+/* Reads /controller. KERR__NOENT when there is no active controller. */
+kerr_t zk_store_controller_get(struct zk_store *zs, int32_t *controller_id);
+
+/* Reads /controller_epoch (0 if never written). */
+kerr_t zk_store_controller_epoch_get(struct zk_store *zs, int32_t *epoch);
+
+/* ZooKeeper's sync: the server this session talks to catches up with the
+ * ensemble's leader for path, so that the reads that follow see every
+ * write committed before the call (a plain read may lag behind another
+ * client's write). Use before a read that must not miss such a write. */
+kerr_t zk_store_sync(struct zk_store *zs, const char *path);
+
+/* Deletes /controller if this session owns it, and clears the fence. */
+kerr_t zk_store_controller_resign(struct zk_store *zs);
+
+/* ---- config change notifications (Kafka's /config/changes) -------------- */
+
+#define ZK_PATH_CONFIG_CHANGES "/config/changes"
+/* Notifications kept; the writer deletes older ones. A reader whose last
+ * seen sequence number is older than the oldest kept re-reads everything. */
+#define ZK_CONFIG_CHANGES_KEEP 100
+
+struct zk_config_change {
+    int64_t seq;          /* from the znode name */
+    char entity_type[16]; /* "topics" */
+    char entity_name[TOPIC_NAME_MAX_LEN + 1];
+};
+
+/* Tells every broker that /config/<entity_type>/<entity_name> changed:
+ * creates the next sequential /config/changes/config_change_<seq>, then
+ * deletes notifications beyond the newest ZK_CONFIG_CHANGES_KEEP. */
+kerr_t zk_store_config_change_notify(struct zk_store *zs, const char *entity_type,
+                                     const char *entity_name);
+
+/* Reads the notifications with seq > after, in order: *out (new, free();
+ * unreadable ones skipped) and *n; *oldest / *newest: the smallest /
+ * largest seq present (-1 when there are none). */
+kerr_t zk_store_config_changes_since(struct zk_store *zs, int64_t after,
+                                     struct zk_config_change **out, int *n, int64_t *oldest,
+                                     int64_t *newest);
+
+/* ---- watches ------------------------------------------------------------ */
+
+enum zk_watch_event {
+    ZK_WATCH_CREATED = 1, /* the watched node was created */
+    ZK_WATCH_DELETED,     /* ... was deleted */
+    ZK_WATCH_CHANGED,     /* ... its data changed */
+    ZK_WATCH_CHILDREN,    /* its set of children changed */
+};
+
+/* Called on the ZooKeeper completion thread with the watched path (valid
+ * for the call only): copy it, post, return. */
+typedef void (*zk_watch_cb)(void *arg, enum zk_watch_event event, const char *path);
+
+/* Every subscriber gets every watch event of this store (the controller
+ * and the broker's config watcher share one session); each ignores the
+ * paths it did not arm. A watch armed twice on one path fires once. */
+#define ZK_WATCHERS_MAX 4
+/* false when ZK_WATCHERS_MAX subscribers are registered already. */
+bool zk_store_watch_subscribe(struct zk_store *zs, zk_watch_cb cb, void *arg);
+/* After it returns no new call starts (one in progress may still run). */
+void zk_store_watch_unsubscribe(struct zk_store *zs, zk_watch_cb cb, void *arg);
+
+/* Arms a one-shot watch on the children of `path` (which must exist).
+ * Watches fire once: re-arm, then re-read (arming first loses nothing). */
+kerr_t zk_store_watch_children(struct zk_store *zs, const char *path);
+
+/* Arms a one-shot watch on the existence/data of `path`; *exists (may be
+ * NULL) tells whether it exists now. */
+kerr_t zk_store_watch_node(struct zk_store *zs, const char *path, bool *exists);
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * controller/zk/zk_store_config.c — config change notifications in ZooKeeper
+ * (Kafka's /config/changes; see zk_store.h).
+ *
+ * Owns the znodes /config/changes/config_change_<seq>: persistent
+ * sequential, ZooKeeper's 10-digit counter as <seq>, payload a ConfigChange
+ * (proto/zk.proto) naming the entity whose /config/<type>/<name> changed.
+ * The writer of a config znode adds one after its write; readers watch the
+ * children of /config/changes and re-read the named config for each
+ * notification newer than the last they handled. The writer trims the
+ * list to the newest ZK_CONFIG_CHANGES_KEEP.
+ */
+#include "controller/zk/zk_codec.h"
+#include "controller/zk/zk_store_int.h"
+#include "common/say.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ZSC_PREFIX "config_change_"
+#define ZSC_PATH_MAX ZS_PATH_MAX
+
+/* The sequence number of a child named config_change_<digits>, or -1. */
+static int64_t zsc_seq(const char *name)
+{
+    size_t n = strlen(ZSC_PREFIX);
+    if (strncmp(name, ZSC_PREFIX, n) != 0 || name[n] == '\0')
+        return -1;
+    int64_t v = 0;
+    for (const char *p = name + n; *p; p++) {
+        if (*p < '0' || *p > '9' || v > INT64_MAX / 10 - 10)
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    return v;
+}
+
+static int zsc_seq_cmp(const void *a, const void *b)
+{
+    int64_t x = zsc_seq(*(char *const *)a), y = zsc_seq(*(char *const *)b);
+    return (x > y) - (x < y);
+}
+
+/* Deletes all but the newest ZK_CONFIG_CHANGES_KEEP notifications (best
+ * effort: another writer may be trimming too). op_lock held. */
+static void zsc_trim(struct zk_store *zs)
+{
+    char **names;
+    int n;
+    if (zs_children(zs->zh, ZK_PATH_CONFIG_CHANGES, &names, &n) != KERR_NONE)
+        return;
+    qsort(names, (size_t)n, sizeof(*names), zsc_seq_cmp);
+    for (int i = 0; i < n - ZK_CONFIG_CHANGES_KEEP; i++) {
+        char path[ZSC_PATH_MAX];
+        snprintf(path, sizeof(path), "%s/%s", ZK_PATH_CONFIG_CHANGES, names[i]);
+        int rc = zoo_delete(zs->zh, path, -1);
+        if (rc != ZOK && rc != ZNONODE)
+            (void)zs_err(rc, "delete", path);
+    }
+    zk_names_free(names, n);
+}
+
+kerr_t zk_store_config_change_notify(struct zk_store *zs, const char *entity_type,
+                                     const char *entity_name)
+{
+    struct zk_config_change c = {0};
+    if (snprintf(c.entity_type, sizeof(c.entity_type), "%s", entity_type) >=
+            (int)sizeof(c.entity_type) ||
+        snprintf(c.entity_name, sizeof(c.entity_name), "%s", entity_name) >=
+            (int)sizeof(c.entity_name))
+        return KERR__INVALID;
+    uint8_t *data;
+    size_t len;
+    kerr_t err = zk_codec_config_change_encode(&c, &data, &len);
+    if (err != KERR_NONE)
+        return err;
+    err = zs_enter(zs);
+    if (err == KERR_NONE) {
+        char made[ZSC_PATH_MAX];
+        int rc =
+            zoo_create(zs->zh, ZK_PATH_CONFIG_CHANGES "/" ZSC_PREFIX, (const char *)data, (int)len,
+                       &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT_SEQUENTIAL, made, (int)sizeof(made));
+        err = zs_err(rc, "create", ZK_PATH_CONFIG_CHANGES "/" ZSC_PREFIX);
+        if (err == KERR_NONE)
+            zsc_trim(zs);
+        zs_leave(zs, err);
+    }
+    free(data);
+    return err;
+}
+
+/* Reads the notification `name` into *c. false when gone or unreadable. */
+static bool zsc_read(zhandle_t *zh, const char *name, struct zk_config_change *c)
+{
+    char path[ZSC_PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", ZK_PATH_CONFIG_CHANGES, name);
+    uint8_t *data;
+    int len;
+    struct Stat st;
+    int rc = zs_read(zh, path, &data, &len, &st);
+    if (rc != ZOK) {
+        if (rc != ZNONODE)
+            (void)zs_err(rc, "get", path);
+        return false;
+    }
+    memset(c, 0, sizeof(*c));
+    kerr_t err = zk_codec_config_change_decode(data, (size_t)(len > 0 ? len : 0), c);
+    free(data);
+    if (err != KERR_NONE) {
+        say_warn("zk", "ignoring unreadable config change notification path=%s", path);
+        return false;
+    }
+    c->seq = zsc_seq(name);
+    return true;
+}
+
+kerr_t zk_store_config_changes_since(struct zk_store *zs, int64_t after,
+                                     struct zk_config_change **out, int *n, int64_t *oldest,
+                                     int64_t *newest)
+{
+    *out = NULL;
+    *n = 0;
+    *oldest = *newest = -1;
+    char **names;
+    int nn;
+    kerr_t err = zs_enter(zs);
+    if (err != KERR_NONE)
+        return err;
+    err = zs_children(zs->zh, ZK_PATH_CONFIG_CHANGES, &names, &nn);
+    if (err != KERR_NONE)
+        return zs_leave(zs, err);
+    qsort(names, (size_t)nn, sizeof(*names), zsc_seq_cmp);
+    struct zk_config_change *v = calloc((size_t)(nn > 0 ? nn : 1), sizeof(*v));
+    if (v == NULL)
+        err = KERR__NOMEM;
+    for (int i = 0; v && i < nn; i++) {
+        int64_t seq = zsc_seq(names[i]);
+        if (seq < 0)
+            continue;
+        if (*oldest < 0)
+            *oldest = seq;
+        *newest = seq;
+        if (seq > after && zsc_read(zs->zh, names[i], &v[*n]))
+            (*n)++;
+    }
+    zk_names_free(names, nn);
+    *out = v;
+    return zs_leave(zs, err);
+}

@@ -1,0 +1,83 @@
+/*
+ * controller/zk/zk_store_int.h — internals shared by zk_store.c (synchronous
+ * calls), zk_store_batch.c (pipelined partition-state reads and writes),
+ * zk_store_config.c (config change notifications) and zk_store_sync.c
+ * (ZooKeeper's sync). Private to those
+ * files, the only ones that include <zookeeper/zookeeper.h>.
+ */
+#ifndef GREGOR_CONTROLLER_ZK_ZK_STORE_INT_H
+#define GREGOR_CONTROLLER_ZK_ZK_STORE_INT_H
+
+#include <pthread.h>
+
+#include <zookeeper/zookeeper.h>
+
+#include "controller/zk/zk_store.h"
+
+#define ZS_PATH_MAX 512
+#define ZS_RETRIES 5          /* bound on optimistic-concurrency retry loops */
+#define ZS_RC_FENCED (-10000) /* our own rc: the controller-epoch check failed */
+#define ZS_EPOCH_PATH "/controller_epoch"
+
+/* Session state shared with the ZooKeeper completion thread. */
+struct zs_sess {
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* signalled on every session state change */
+    int zstate;          /* last ZOO_*_STATE seen; 0 before the first */
+};
+
+/* Created by zk_store_open(), freed by zk_store_close(). */
+struct zk_store {
+    pthread_mutex_t op_lock; /* serialises API calls; guards zh and fence_version */
+    zhandle_t *zh;           /* NULL after a failed reconnect */
+    int32_t fence_version;   /* /controller_epoch version we wrote when last elected; -1
+                                 if never or resigned. Kept across reconnects: a controller
+                                 that lost its session stays fenced until it wins again. */
+    char *connect;           /* immutable after open */
+    int session_timeout_ms;  /* immutable after open */
+
+    struct zs_sess sess; /* the fields below are guarded by sess.lock too */
+    bool quiet;          /* closing a handle: drop its events */
+    zk_session_cb session_cb;
+    void *session_arg;
+    struct {
+        zk_watch_cb cb;
+        void *arg;
+    } watchers[ZK_WATCHERS_MAX]; /* cb NULL: free slot */
+};
+
+/* One conditional write as a multi-op (see zs_write_ops()). */
+struct zs_write_req {
+    zoo_op_t ops[2];
+    zoo_op_result_t res[2];
+    struct Stat st;
+    int n;           /* ops used */
+    int di;          /* index of the data op */
+    int32_t version; /* the version the write is conditional on */
+};
+
+/* Takes op_lock and checks there is a handle (KERR__ZK, unlocked, if not). */
+kerr_t zs_enter(struct zk_store *zs);
+/* Releases op_lock; returns err. */
+kerr_t zs_leave(struct zk_store *zs, kerr_t err);
+/* Reads path into *data (new, free()) and *st. Returns a ZooKeeper rc. */
+int zs_read(zhandle_t *zh, const char *path, uint8_t **data, int *len, struct Stat *st);
+/* Lists path's children sorted by name (new: zk_names_free()). */
+kerr_t zs_children(zhandle_t *zh, const char *path, char ***names, int *n);
+/* Maps a ZooKeeper rc to kerr_t, logging the unexpected ones. */
+kerr_t zs_err(int rc, const char *op, const char *path);
+/* Maps the rc of a (fenced) write of a topic's znode. */
+kerr_t zs_write_err(int rc, const char *path);
+/* Kafka's topic name rule (also keeps names safe in a path). */
+bool zs_topic_name_ok(const char *name);
+/* Fills w for path = data (borrowed until the request is sent): create when
+ * version == ZK_VERSION_NEW, else set on version; with a check of
+ * /controller_epoch first when `fenced` and this store was elected. Call
+ * with op_lock held. */
+void zs_write_ops(struct zk_store *zs, struct zs_write_req *w, const char *path,
+                  const uint8_t *data, size_t len, int32_t version, bool fenced);
+/* The outcome of w's multi that returned rc: ZOK (*new_version set), the
+ * data op's ZNODEEXISTS / ZBADVERSION / ZNONODE, ZS_RC_FENCED, or rc. */
+int zs_write_outcome(const struct zs_write_req *w, int rc, int32_t *new_version);
+
+#endif

@@ -189,8 +189,8 @@ static int kraw_read_frame(struct kraw *k, int64_t deadline, uint8_t **data, siz
     int rc = kraw_read_all(k, hdr, sizeof(hdr), deadline);
     if (rc != KRAW_OK)
         return rc;
-    int32_t size = (int32_t)be32_load(hdr);
-    if (size < 4 || size > KRAW_MAX_RESPONSE)
+    size_t size = 0;
+    if (khdr_frame_size(hdr, sizeof(hdr), 4, KRAW_MAX_RESPONSE, &size) == KERR__CORRUPT)
         return kraw_fail(k, KRAW_ERR, "%s: bad response size", k->addr);
     uint8_t *buf = malloc((size_t)size);
     if (buf == NULL)

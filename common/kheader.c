@@ -63,6 +63,17 @@ bool khdr_get_resp(struct kslice *s, int version, int32_t *correlation_id)
 
 size_t khdr_frame_begin(struct kbuf *b) { return kbuf_skip(b, KHDR_SIZE_PREFIX); }
 
+kerr_t khdr_frame_size(const uint8_t *p, size_t avail, size_t min, size_t max, size_t *frame_len)
+{
+    if (avail < KHDR_SIZE_PREFIX)
+        return KERR__AGAIN;
+    int32_t size = (int32_t)be32_load(p);
+    if (size < 0 || (size_t)size < min || (size_t)size > max)
+        return KERR__CORRUPT;
+    *frame_len = (size_t)size;
+    return avail - KHDR_SIZE_PREFIX < (size_t)size ? KERR__AGAIN : KERR_NONE;
+}
+
 kerr_t khdr_frame_end(struct kbuf *b, size_t at, size_t max)
 {
     if (b->oom)

@@ -67,6 +67,13 @@ void khdr_put_resp(struct kbuf *b, int version, int32_t correlation_id);
 /* Reads a response header of version 0 or 1. Returns kslice_ok(s). */
 bool khdr_get_resp(struct kslice *s, int version, int32_t *correlation_id);
 
+/* Reads a frame's INT32 size prefix from the avail bytes at p: KERR__CORRUPT
+ * if the size is outside [min, max] (checked as soon as the prefix is
+ * there), KERR__AGAIN if the prefix or the rest of the frame has not all
+ * arrived, else KERR_NONE. *frame_len gets the size (without the prefix)
+ * whenever the prefix is there and in bounds. */
+kerr_t khdr_frame_size(const uint8_t *p, size_t avail, size_t min, size_t max, size_t *frame_len);
+
 /* Starts a frame: reserves the size prefix; returns its position for
  * khdr_frame_end(). */
 size_t khdr_frame_begin(struct kbuf *b);

@@ -308,7 +308,7 @@ static kerr_t ch_take_reply(struct channel *ch, struct evbuffer *in, uint8_t **b
     if (avail < sizeof(size_buf))
         return KERR__AGAIN;
     evbuffer_copyout(in, size_buf, sizeof(size_buf));
-    kerr_t err = rpc_frame_size(size_buf, avail, RPC_MAX_FRAME, &flen);
+    kerr_t err = khdr_frame_size(size_buf, avail, 0, RPC_MAX_FRAME, &flen);
     if (err == KERR__AGAIN)
         return err;
     *what = "bad frame size";

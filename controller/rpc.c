@@ -250,17 +250,6 @@ kerr_t rpc_response_frame(struct kbuf *out, int32_t correlation_id, const void *
     return khdr_frame_end(out, at, RPC_MAX_FRAME);
 }
 
-kerr_t rpc_frame_size(const uint8_t *p, size_t avail, size_t max, size_t *frame_len)
-{
-    if (avail < 4)
-        return KERR__AGAIN;
-    int32_t size = (int32_t)be32_load(p);
-    if (size < 0 || (size_t)size > max)
-        return KERR__CORRUPT;
-    *frame_len = (size_t)size;
-    return avail - 4 < (size_t)size ? KERR__AGAIN : KERR_NONE;
-}
-
 kerr_t rpc_request_parse(const uint8_t *frame, size_t len, struct khdr_req *hdr,
                          const uint8_t **body, size_t *body_len)
 {

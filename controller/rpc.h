@@ -68,10 +68,6 @@ kerr_t rpc_request_frame(struct kbuf *out, int16_t api_key, int32_t correlation_
                          const char *client_id, const void *body, size_t len);
 /* Appends a whole response frame (size prefix, correlation id, body). */
 kerr_t rpc_response_frame(struct kbuf *out, int32_t correlation_id, const void *body, size_t len);
-/* Looks at the first avail buffered bytes of a stream: KERR__AGAIN until the
- * size prefix and the whole frame are there, KERR__CORRUPT if the size is
- * < 0 or > max; else KERR_NONE with *frame_len = the bytes after the prefix. */
-kerr_t rpc_frame_size(const uint8_t *p, size_t avail, size_t max, size_t *frame_len);
 /* Parses a request frame without its size prefix (what conn.c hands to
  * dispatch). *body, *body_len (and hdr->client_id) are returned borrowed:
  * views into frame. KERR__CORRUPT if the header is truncated. */

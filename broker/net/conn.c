@@ -362,8 +362,8 @@ static void conn_read_large(struct conn *conn)
     uint8_t szb[4];
     if (conn->inflight || have < 4 || evbuffer_copyout(in, szb, 4) < 4)
         return;
-    int32_t size = (int32_t)be32_load(szb);
-    if (size < 0 || size > conn->lim.max_request_bytes || 4 + (size_t)size <= have)
+    size_t size = 0;
+    if (khdr_frame_size(szb, have, 0, (size_t)conn->lim.max_request_bytes, &size) != KERR__AGAIN)
         return; /* conn_process() refuses it, or it is complete */
     if (conn->in_scan < 4 + (size_t)size)
         return; /* its memory is not reserved yet */
@@ -418,13 +418,15 @@ static bool conn_reserve(struct conn *conn)
         if (evbuffer_ptr_set(in, &at, conn->in_scan, EVBUFFER_PTR_SET) != 0 ||
             evbuffer_copyout_from(in, &at, szb, 4) != 4)
             break;
-        int32_t size = (int32_t)be32_load(szb);
-        if (size < 0 || size > conn->lim.max_request_bytes) {
-            say_warn_every(1000, "net", "bad request size peer=%s size=%d max=%d", conn->peer, size,
-                           conn->lim.max_request_bytes);
+        size_t fsize = 0;
+        if (khdr_frame_size(szb, 4, 0, (size_t)conn->lim.max_request_bytes, &fsize) ==
+            KERR__CORRUPT) {
+            say_warn_every(1000, "net", "bad request size peer=%s size=%d max=%d", conn->peer,
+                           (int32_t)be32_load(szb), conn->lim.max_request_bytes);
             conn_close(conn, "bad frame size");
             return false;
         }
+        int32_t size = (int32_t)fsize; /* <= max.request.bytes, an int32 */
         if (!net_pool_reserve(size)) {
             if (!conn->pool_wait) {
                 conn->pool_wait = true;

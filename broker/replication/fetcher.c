@@ -846,16 +846,17 @@ static void session_read_cb(struct bufferevent *bev, void *arg)
     if (have < 4)
         return;
     evbuffer_copyout(in, hdr, 4);
-    int64_t size = (int32_t)be32_load(hdr);
-    int64_t limit = 2 * (int64_t)(cfg->response_max_bytes > cfg->max_bytes ? cfg->response_max_bytes
-                                                                           : cfg->max_bytes) +
-                    (16 << 20);
-    if (size < 4 || size > limit || s->state != FS_WAITING) {
+    size_t limit = 2 * (size_t)(cfg->response_max_bytes > cfg->max_bytes ? cfg->response_max_bytes
+                                                                         : cfg->max_bytes) +
+                   (16 << 20);
+    size_t size = 0;
+    kerr_t fr = khdr_frame_size(hdr, have, 4, limit, &size);
+    if (fr == KERR__CORRUPT || s->state != FS_WAITING) {
         session_fail(s, s->state != FS_WAITING ? "unexpected response" : "bad frame size");
         session_kick(s);
         return;
     }
-    if (have < (size_t)size + 4)
+    if (fr == KERR__AGAIN)
         return;
     const uint8_t *frame = evbuffer_pullup(in, size + 4);
     struct kslice resp;

@@ -318,3 +318,20 @@ Test(kheader, first_flexible_versions)
     cr_assert_not(api_is_flexible(RPC_ALTER_ISR, 0));
     cr_assert_not(api_is_flexible(RPC_ALTER_ISR, 100));
 }
+
+Test(kheader, frame_size_checks_bounds_as_soon_as_the_prefix_is_there)
+{
+    const uint8_t frame[] = {0, 0, 0, 6, 'a', 'b', 'c', 'd', 'e', 'f'};
+    size_t len = 99;
+    cr_assert_eq(khdr_frame_size(frame, 3, 0, 100, &len), KERR__AGAIN);
+    cr_assert_eq(len, 99, "nothing read before the prefix is whole");
+    cr_assert_eq(khdr_frame_size(frame, 4, 0, 100, &len), KERR__AGAIN);
+    cr_assert_eq(len, 6);
+    cr_assert_eq(khdr_frame_size(frame, 9, 0, 100, &len), KERR__AGAIN);
+    cr_assert_eq(khdr_frame_size(frame, 10, 0, 100, &len), KERR_NONE);
+    cr_assert_eq(khdr_frame_size(frame, 10, 0, 6, &len), KERR_NONE, "max is inclusive");
+    cr_assert_eq(khdr_frame_size(frame, 4, 0, 5, &len), KERR__CORRUPT, "over max");
+    cr_assert_eq(khdr_frame_size(frame, 4, 7, 100, &len), KERR__CORRUPT, "under min");
+    const uint8_t negative[] = {0x80, 0, 0, 1};
+    cr_assert_eq(khdr_frame_size(negative, 4, 0, SIZE_MAX, &len), KERR__CORRUPT);
+}

@@ -105,7 +105,7 @@ static uint8_t *tsrv_read_frame(struct tsrv *ts, int fd, size_t *len)
     size_t flen;
     if (!tsrv_read(ts, fd, sz, 4))
         return NULL;
-    if (rpc_frame_size(sz, 4, RPC_MAX_FRAME, &flen) == KERR__CORRUPT)
+    if (khdr_frame_size(sz, 4, 0, RPC_MAX_FRAME, &flen) == KERR__CORRUPT)
         return NULL;
     uint8_t *frame = malloc(flen ? flen : 1);
     if (!tsrv_read(ts, fd, frame, flen)) {
@@ -804,10 +804,10 @@ Test(rpc, request_frame_layout_and_parse)
     cr_assert_eq(b.len, sizeof(want));
     cr_assert_arr_eq(b.data, want, sizeof(want));
     for (size_t n = 0; n < b.len; n++)
-        cr_assert_eq(rpc_frame_size(b.data, n, RPC_MAX_FRAME, &flen), KERR__AGAIN);
-    cr_assert_eq(rpc_frame_size(b.data, b.len, RPC_MAX_FRAME, &flen), KERR_NONE);
+        cr_assert_eq(khdr_frame_size(b.data, n, 0, RPC_MAX_FRAME, &flen), KERR__AGAIN);
+    cr_assert_eq(khdr_frame_size(b.data, b.len, 0, RPC_MAX_FRAME, &flen), KERR_NONE);
     cr_assert_eq(flen, 16);
-    cr_assert_eq(rpc_frame_size(b.data, b.len, 15, &flen), KERR__CORRUPT);
+    cr_assert_eq(khdr_frame_size(b.data, b.len, 0, 15, &flen), KERR__CORRUPT);
     cr_assert_eq(rpc_request_parse(b.data + 4, flen, &h, &body, &blen), KERR_NONE);
     cr_assert_eq(h.api_key, RPC_LEADER_AND_ISR);
     cr_assert_eq(h.api_version, 0);
@@ -824,7 +824,7 @@ Test(rpc, request_frame_layout_and_parse)
     cr_assert_eq(blen, 0);
 
     static const uint8_t negative[] = {0xff, 0xff, 0xff, 0xfe};
-    cr_assert_eq(rpc_frame_size(negative, 4, RPC_MAX_FRAME, &flen), KERR__CORRUPT);
+    cr_assert_eq(khdr_frame_size(negative, 4, 0, RPC_MAX_FRAME, &flen), KERR__CORRUPT);
     kbuf_destroy(&b);
 }
 

@@ -99,8 +99,8 @@ static bool cap_serve_one(int fd)
 {
     uint8_t sz[4];
     size_t flen;
-    /* with only the prefix, rpc_frame_size() says AGAIN but checks the bounds */
-    if (!read_full(fd, sz, 4) || rpc_frame_size(sz, 4, RPC_MAX_FRAME, &flen) == KERR__CORRUPT)
+    /* with only the prefix, khdr_frame_size() says AGAIN but checks the bounds */
+    if (!read_full(fd, sz, 4) || khdr_frame_size(sz, 4, 0, RPC_MAX_FRAME, &flen) == KERR__CORRUPT)
         return false;
     flen = (size_t)sz[0] << 24 | (size_t)sz[1] << 16 | (size_t)sz[2] << 8 | sz[3];
     uint8_t *frame = malloc(flen ? flen : 1);

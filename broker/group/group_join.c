@@ -338,6 +338,7 @@ void group_prepare_rebalance(struct group_coord *gc, struct group *g, int64_t no
         g->join_deadline = now_ms + timeout;
     }
     group_transition(g, GROUP_PREPARING_REBALANCE, now_ms);
+    group_check_join(gc, g, now_ms); /* e.g. the last member left: Empty at once */
 }
 
 /* Kafka's maybeElectNewJoinedLeader: keep a leader that rejoined, else any member that did. */

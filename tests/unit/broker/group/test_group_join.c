@@ -381,6 +381,11 @@ Test(group_join, static_member_rejoins_without_rebalance_and_old_id_is_fenced)
     cr_assert_eq(s.err, KERR_NONE);
     cr_assert_eq(s.assignment_len, 1);
     cr_assert_eq(s.assignment[0], 'S');
+    struct group_sync_req old = {
+        .group_id = "g", .member_id = sid, .instance_id = "i1", .generation = gen, .ctx = &s};
+    memset(&s, 0, sizeof(s));
+    group_sync(gc, &old, 75);
+    cr_assert_eq(s.err, KERR_FENCED_INSTANCE_ID);
     struct call f;
     join_static(gc, sid, "i1", NULL, &f, 80);
     cr_assert_eq(f.err, KERR_FENCED_INSTANCE_ID);
@@ -469,5 +474,26 @@ Test(group_join, static_member_that_does_not_rejoin_keeps_its_place)
     cr_assert_eq(d.generation, gen + 1);
     cr_assert_eq(members_of(gc, "g"), 2, "the static member stays");
     cr_assert_str_eq(d.leader, did, "a member that rejoined leads");
+    group_coord_free(gc);
+}
+
+Test(group_join, max_size_counts_members_awaiting_join_while_rebalancing)
+{
+    struct group_config cfg = test_config();
+    cfg.max_size = 2;
+    cfg.initial_rebalance_delay_ms = 1000;
+    struct group_coord *gc = test_coord(&cfg, NULL);
+    struct call a, b, c;
+    join(gc, "g", "", &a, 0);
+    join(gc, "g", "", &b, 0);
+    join(gc, "g", "", &c, 0);
+    cr_assert_eq(c.answered, 1);
+    cr_assert_eq(c.err, KERR_GROUP_MAX_SIZE_REACHED);
+    cr_assert_str_eq(c.member_id, "");
+    cr_assert_eq(a.answered + b.answered, 0);
+    group_tick(gc, 1000);
+    group_tick(gc, 2000);
+    cr_assert_eq(a.answered + b.answered, 2);
+    cr_assert_eq(a.member_count, 2);
     group_coord_free(gc);
 }

@@ -283,15 +283,31 @@ void group_offsets_foreach(const struct group_coord *gc, const char *group_id,
                                       const struct group_offset *o),
                            void *arg);
 
-/* Expires offsets as Kafka's cleanup does (offsets.retention against the time the group became
- * Empty, or the commit time for groups without a protocol type; an explicit expire timestamp
- * wins) and removes Empty groups left without offsets (Dead). Appends the tombstones to out and
- * returns how many offsets expired. */
+/* Expires offsets as Kafka's cleanup does (offsets.retention counted from when the group
+ * became Empty; from the commit for groups without a protocol type and for topics no member of
+ * a Stable consumer group subscribes to; an explicit expire timestamp wins) and removes Empty
+ * groups left without offsets (Dead). Appends the tombstones to out and returns how many
+ * offsets expired. */
 size_t group_expire_offsets(struct group_coord *gc, int64_t now_ms, struct group_records *out);
 
 /* DeleteGroups for one group: GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP (members), or KERR_NONE
  * with the group's tombstones appended to out and the group gone. */
 kerr_t group_delete(struct group_coord *gc, const char *group_id, struct group_records *out);
+
+struct group_offset_delete {
+    const char *topic;
+    int32_t partition;
+    kerr_t err; /* out: this partition's answer */
+};
+
+/* OffsetDelete: GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP (a live group of another protocol type
+ * than "consumer"), or KERR_NONE with each part's err set: GROUP_SUBSCRIBED_TO_TOPIC when a
+ * member of the live consumer group subscribes to the topic, else NONE with the offset (if
+ * any) removed and its tombstone appended to out. An Empty group left without offsets is
+ * removed (its tombstone appended too). */
+kerr_t group_offsets_delete(struct group_coord *gc, const char *group_id,
+                            struct group_offset_delete *parts, int32_t count, int64_t now_ms,
+                            struct group_records *out);
 
 /* --- records of `__consumer_offsets` (group_load.c) --- */
 

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/group/consumer_protocol.h"
+
 static int offset_cmp(const struct goffset *o, const char *topic, int32_t partition)
 {
     int c = strcmp(o->topic, topic);
@@ -231,15 +233,36 @@ void group_offsets_foreach(const struct group_coord *gc, const char *group_id,
     }
 }
 
-/* Kafka's removeExpiredOffsets: the retention counts from when the group became Empty (or the
- * commit time when that is unknown); for groups without a protocol type (simple consumers) from
- * the commit time. Groups with members keep their offsets (the subscribed-topics rule of Stable
- * consumer groups is not applied). */
+/* Whether a member of a "consumer" group subscribes to topic, read from the members'
+ * metadata for the selected protocol: 1 yes, 0 no, -1 unknown (another protocol type, no
+ * protocol selected, or metadata that does not parse), Kafka's isSubscribedToTopic. */
+static int subscribed(const struct group *g, const char *topic)
+{
+    if (!g->protocol_type || strcmp(g->protocol_type, "consumer") != 0 || !g->protocol_name ||
+        g->nmembers == 0)
+        return -1;
+    int any = 0;
+    for (int32_t i = 0; i < g->nmembers; i++) {
+        const struct gproto *p = gmember_proto(g->members[i], g->protocol_name);
+        bool found;
+        if (!p || !consumer_subscription_has_topic(p->meta, p->len, topic, &found))
+            return -1;
+        any |= found;
+    }
+    return any;
+}
+
+/* Kafka's removeExpiredOffsets: for an Empty group the retention counts from when it became
+ * Empty (or from the commit when that time is unknown); for a Stable consumer group, from the
+ * commit, for topics no member subscribes to; for a group without a protocol type (simple
+ * consumers) from the commit. An explicit expire timestamp (OffsetCommit v1-v4) wins. */
 static size_t expire_group(struct group_coord *gc, struct group *g, int64_t now_ms,
                            struct group_records *out)
 {
     bool empty_managed = g->protocol_type && g->state == GROUP_EMPTY;
-    if (!empty_managed && g->protocol_type)
+    /* subscribed() answers -1 for any topic when the subscriptions cannot be read */
+    bool stable_consumer = g->state == GROUP_STABLE && subscribed(g, "") >= 0;
+    if (g->protocol_type && !empty_managed && !stable_consumer)
         return 0;
     size_t n = 0;
     for (int32_t i = 0; i < g->noffsets;) {
@@ -247,7 +270,7 @@ static size_t expire_group(struct group_coord *gc, struct group *g, int64_t now_
         int64_t base = empty_managed && g->state_ts >= 0 ? g->state_ts : o->commit_ts;
         bool expired = o->expire_ts >= 0 ? now_ms >= o->expire_ts
                                          : now_ms - base >= gc->cfg.offsets_retention_ms;
-        if (!expired) {
+        if (!expired || (stable_consumer && subscribed(g, o->topic) != 0)) {
             i++;
             continue;
         }
@@ -256,6 +279,18 @@ static size_t expire_group(struct group_coord *gc, struct group *g, int64_t now_
         n++;
     }
     return n;
+}
+
+/* An Empty group left without offsets (nor pending members) is Dead: its tombstone goes to
+ * out and it is freed. */
+static void maybe_remove_empty(struct group_coord *gc, struct group *g, int64_t now_ms,
+                               struct group_records *out)
+{
+    if (g->state == GROUP_EMPTY && g->noffsets == 0 && g->npending == 0) {
+        group_transition(g, GROUP_DEAD, now_ms);
+        group_records_group_tombstone(out, g->id);
+        group_destroy(gc, g);
+    }
 }
 
 size_t group_expire_offsets(struct group_coord *gc, int64_t now_ms, struct group_records *out)
@@ -268,11 +303,7 @@ size_t group_expire_offsets(struct group_coord *gc, int64_t now_ms, struct group
             if (g->state == GROUP_DEAD)
                 continue;
             n += expire_group(gc, g, now_ms, out);
-            if (g->state == GROUP_EMPTY && g->noffsets == 0 && g->npending == 0) {
-                group_transition(g, GROUP_DEAD, now_ms);
-                group_records_group_tombstone(out, g->id);
-                group_destroy(gc, g);
-            }
+            maybe_remove_empty(gc, g, now_ms, out);
         }
     }
     return n;
@@ -292,5 +323,35 @@ kerr_t group_delete(struct group_coord *gc, const char *group_id, struct group_r
         group_records_offset_tombstone(out, g->id, g->offsets[i].topic, g->offsets[i].partition);
     group_records_group_tombstone(out, g->id);
     group_destroy(gc, g);
+    return KERR_NONE;
+}
+
+kerr_t group_offsets_delete(struct group_coord *gc, const char *group_id,
+                            struct group_offset_delete *parts, int32_t count, int64_t now_ms,
+                            struct group_records *out)
+{
+    kerr_t err = group_check_id(gc, group_id);
+    if (err)
+        return err;
+    struct group *g = group_find(gc, group_id);
+    if (!g || g->state == GROUP_DEAD)
+        return KERR_GROUP_ID_NOT_FOUND;
+    bool live_consumer =
+        g->state != GROUP_EMPTY && g->protocol_type && strcmp(g->protocol_type, "consumer") == 0;
+    if (g->state != GROUP_EMPTY && !live_consumer)
+        return KERR_NON_EMPTY_GROUP;
+    for (int32_t i = 0; i < count; i++) {
+        struct group_offset_delete *d = &parts[i];
+        if (live_consumer && subscribed(g, d->topic) == 1) {
+            d->err = KERR_GROUP_SUBSCRIBED_TO_TOPIC;
+            continue;
+        }
+        d->err = KERR_NONE;
+        if (group_offset_find(g, d->topic, d->partition)) {
+            group_records_offset_tombstone(out, g->id, d->topic, d->partition);
+            group_offset_remove(g, d->topic, d->partition);
+        }
+    }
+    maybe_remove_empty(gc, g, now_ms, out);
     return KERR_NONE;
 }

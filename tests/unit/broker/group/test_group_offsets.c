@@ -6,6 +6,7 @@
  */
 #include "group_test.h"
 
+#include "broker/group/consumer_protocol.h"
 #include "broker/group/offsets_format.h"
 
 static kerr_t commit(struct group_coord *gc, const char *group, const char *member,
@@ -458,6 +459,146 @@ Test(group_offsets, list_groups_lists_every_live_group)
     int count = 0;
     group_foreach(gc, count_group, &count);
     cr_assert_eq(count, 2);
+    group_records_destroy(&recs);
+    group_coord_free(gc);
+}
+
+/* --- the consumer protocol's subscriptions: OffsetDelete, expiry of unsubscribed topics --- */
+
+/* ConsumerProtocolSubscription v0 for topics "t" and "u", null user data, by hand */
+static const uint8_t SUB_TU[] = {
+    0x00, 0x00,             /* version 0 */
+    0x00, 0x00, 0x00, 0x02, /* 2 topics */
+    0x00, 0x01, 't',        /* "t" */
+    0x00, 0x01, 'u',        /* "u" */
+    0xff, 0xff, 0xff, 0xff, /* user data null */
+};
+
+static const struct group_protocol SUB_PROTO[] = {{"range", SUB_TU, sizeof(SUB_TU)}};
+
+/* One consumer member subscribed to t and u, Stable; returns its generation, id in id. */
+static int32_t consumer_group(struct group_coord *gc, const struct group_protocol *proto, char *id)
+{
+    struct call a, s;
+    struct group_join_req r = test_join_req("g", "", &a);
+    r.protocols = proto;
+    group_join(gc, &r, 0);
+    cr_assert_eq(a.err, KERR_NONE);
+    sync_req(gc, "g", a.member_id, a.generation, NULL, 0, &s, 0);
+    cr_assert_eq(state_of(gc, "g"), GROUP_STABLE);
+    snprintf(id, 128, "%s", a.member_id);
+    return a.generation;
+}
+
+Test(group_offsets, consumer_subscription_parser)
+{
+    bool found;
+    cr_assert(consumer_subscription_has_topic(SUB_TU, sizeof(SUB_TU), "u", &found));
+    cr_assert(found);
+    cr_assert(consumer_subscription_has_topic(SUB_TU, sizeof(SUB_TU), "v", &found));
+    cr_assert_not(found);
+    cr_assert(consumer_subscription_has_topic(SUB_TU, sizeof(SUB_TU), "", &found));
+    cr_assert_not(found);
+    cr_assert_not(consumer_subscription_has_topic(SUB_TU, 9, "t", &found), "truncated");
+    cr_assert_not(consumer_subscription_has_topic((const uint8_t *)"sub", 3, "t", &found));
+}
+
+Test(group_offsets, offset_delete_refuses_subscribed_topics_of_a_live_consumer_group)
+{
+    struct group_config cfg = test_config();
+    struct group_coord *gc = test_coord(&cfg, NULL);
+    struct group_records recs;
+    group_records_init(&recs);
+    char id[128];
+    int32_t gen = consumer_group(gc, SUB_PROTO, id);
+    struct group_commit p[] = {part("t", 0, 5), part("old", 0, 6)};
+    commit(gc, "g", id, gen, p, 2, 10, &recs);
+    group_records_destroy(&recs);
+    struct group_offset_delete d[] = {{"t", 0, KERR_UNKNOWN_SERVER_ERROR},
+                                      {"old", 0, KERR_UNKNOWN_SERVER_ERROR},
+                                      {"never", 1, KERR_UNKNOWN_SERVER_ERROR}};
+    cr_assert_eq(group_offsets_delete(gc, "g", d, 3, 20, &recs), KERR_NONE);
+    cr_assert_eq(d[0].err, KERR_GROUP_SUBSCRIBED_TO_TOPIC);
+    cr_assert_eq(d[1].err, KERR_NONE);
+    cr_assert_eq(d[2].err, KERR_NONE);
+    cr_assert_eq(fetched(gc, "g", "t", 0), 5);
+    cr_assert_eq(fetched(gc, "g", "old", 0), -1);
+    cr_assert_eq(recs.n, 1, "one tombstone: only 'old' had an offset");
+    cr_assert_null(recs.v[0].value);
+    cr_assert_eq(group_offsets_delete(gc, "nope", d, 1, 20, &recs), KERR_GROUP_ID_NOT_FOUND);
+    group_records_destroy(&recs);
+    group_coord_free(gc);
+}
+
+Test(group_offsets, offset_delete_on_an_empty_group_removes_it_when_nothing_is_left)
+{
+    struct group_config cfg = test_config();
+    struct group_coord *gc = test_coord(&cfg, NULL);
+    struct group_records recs;
+    group_records_init(&recs);
+    struct group_commit p[] = {part("t", 0, 5)};
+    commit(gc, "g", "", -1, p, 1, 0, &recs);
+    group_records_destroy(&recs);
+    struct group_offset_delete d[] = {{"t", 0, KERR_UNKNOWN_SERVER_ERROR}};
+    cr_assert_eq(group_offsets_delete(gc, "g", d, 1, 20, &recs), KERR_NONE);
+    cr_assert_eq(d[0].err, KERR_NONE);
+    cr_assert_eq(state_of(gc, "g"), GROUP_DEAD);
+    cr_assert_eq(recs.n, 2, "the offset's tombstone and the group's");
+    group_records_destroy(&recs);
+    group_coord_free(gc);
+}
+
+Test(group_offsets, offset_delete_on_a_live_group_of_another_protocol_type)
+{
+    struct group_config cfg = test_config();
+    struct group_coord *gc = test_coord(&cfg, NULL);
+    struct group_records recs;
+    group_records_init(&recs);
+    struct call a;
+    struct group_join_req r = test_join_req("g", "", &a);
+    r.protocol_type = "connect";
+    group_join(gc, &r, 0);
+    struct group_offset_delete d[] = {{"t", 0, KERR_UNKNOWN_SERVER_ERROR}};
+    cr_assert_eq(group_offsets_delete(gc, "g", d, 1, 20, &recs), KERR_NON_EMPTY_GROUP);
+    group_records_destroy(&recs);
+    group_coord_free(gc);
+}
+
+Test(group_offsets, stable_consumer_group_expires_only_unsubscribed_topics)
+{
+    struct group_config cfg = test_config();
+    cfg.offsets_retention_ms = 1000;
+    struct group_coord *gc = test_coord(&cfg, NULL);
+    struct group_records recs;
+    group_records_init(&recs);
+    char id[128];
+    int32_t gen = consumer_group(gc, SUB_PROTO, id);
+    struct group_commit p[] = {part("t", 0, 5), part("old", 0, 6)};
+    commit(gc, "g", id, gen, p, 2, 0, &recs);
+    group_records_destroy(&recs);
+    cr_assert_eq(group_expire_offsets(gc, 999, &recs), 0);
+    cr_assert_eq(group_expire_offsets(gc, 1000, &recs), 1);
+    cr_assert_eq(fetched(gc, "g", "old", 0), -1);
+    cr_assert_eq(fetched(gc, "g", "t", 0), 5);
+    cr_assert_eq(state_of(gc, "g"), GROUP_STABLE);
+    group_records_destroy(&recs);
+    group_coord_free(gc);
+}
+
+Test(group_offsets, unreadable_subscriptions_keep_every_offset)
+{
+    struct group_config cfg = test_config();
+    cfg.offsets_retention_ms = 1000;
+    struct group_coord *gc = test_coord(&cfg, NULL);
+    struct group_records recs;
+    group_records_init(&recs);
+    char id[128];
+    int32_t gen = consumer_group(gc, TEST_RANGE, id); /* metadata "sub": not a subscription */
+    struct group_commit p[] = {part("old", 0, 6)};
+    commit(gc, "g", id, gen, p, 1, 0, &recs);
+    group_records_destroy(&recs);
+    cr_assert_eq(group_expire_offsets(gc, 100000, &recs), 0);
+    cr_assert_eq(fetched(gc, "g", "old", 0), 6);
     group_records_destroy(&recs);
     group_coord_free(gc);
 }

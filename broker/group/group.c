@@ -128,6 +128,29 @@ void group_cancel_ctx(struct group_coord *gc, void *ctx)
     }
 }
 
+kerr_t group_append_error(kerr_t err, bool offset_commit)
+{
+    switch (kerr_to_wire(err)) {
+    case KERR_NONE:
+        return KERR_NONE;
+    case KERR_UNKNOWN_TOPIC_OR_PARTITION:
+    case KERR_NOT_ENOUGH_REPLICAS:
+    case KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+        return KERR_COORDINATOR_NOT_AVAILABLE;
+    case KERR_NOT_LEADER_OR_FOLLOWER:
+    case KERR_KAFKA_STORAGE_ERROR:
+        return KERR_NOT_COORDINATOR;
+    case KERR_REQUEST_TIMED_OUT:
+        return offset_commit ? KERR_REQUEST_TIMED_OUT : KERR_REBALANCE_IN_PROGRESS;
+    case KERR_MESSAGE_TOO_LARGE:
+    case KERR_RECORD_LIST_TOO_LARGE:
+    case KERR_INVALID_FETCH_SIZE:
+        return offset_commit ? KERR_INVALID_COMMIT_OFFSET_SIZE : KERR_UNKNOWN_SERVER_ERROR;
+    default:
+        return kerr_to_wire(err);
+    }
+}
+
 kerr_t group_check_id(const struct group_coord *gc, const char *group_id)
 {
     if (!group_id || !*group_id || strlen(group_id) > (size_t)gc->cfg.max_group_id_len)

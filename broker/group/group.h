@@ -105,6 +105,14 @@ void group_coord_free(struct group_coord *gc);
 /* Forgets the parked join/sync requests carrying ctx: their callbacks will not run. */
 void group_cancel_ctx(struct group_coord *gc, void *ctx);
 
+/* Kafka's answer for a failed append of the coordinator's records, from the append's error
+ * (internal codes allowed): COORDINATOR_NOT_AVAILABLE when the offsets partition lacks
+ * replicas, NOT_COORDINATOR when this broker stopped leading it, INVALID_COMMIT_OFFSET_SIZE
+ * (commits) or UNKNOWN_SERVER_ERROR (group records) for oversized records, and a timeout as
+ * REQUEST_TIMED_OUT (commits) or REBALANCE_IN_PROGRESS (group records). group_store_done()
+ * and group_commit_apply() apply it themselves. */
+kerr_t group_append_error(kerr_t err, bool offset_commit);
+
 /* KERR_NONE, or INVALID_GROUP_ID for an empty or too long (config) group id. */
 kerr_t group_check_id(const struct group_coord *gc, const char *group_id);
 
@@ -175,9 +183,10 @@ struct group_leave_member {
 kerr_t group_leave(struct group_coord *gc, const char *group_id, struct group_leave_member *members,
                    int32_t count, int64_t now_ms);
 
-/* Reports the outcome of a store_cb(await = true) for generation: on success the leader's
- * assignment is handed out and the group becomes Stable; on error the members get the error
- * and the group rebalances. Ignored if the group moved on meanwhile. */
+/* Reports the outcome of a store_cb(await = true) for generation (err: the append's error as
+ * the log reported it; group_append_error() maps it): on success the leader's assignment is
+ * handed out and the group becomes Stable; on error the members get the mapped error and the
+ * group rebalances. Ignored if the group moved on meanwhile. */
 void group_store_done(struct group_coord *gc, const char *group_id, int32_t generation, kerr_t err,
                       int64_t now_ms);
 
@@ -262,7 +271,8 @@ struct group_commit_req {
 kerr_t group_commit_prepare(struct group_coord *gc, struct group_commit_req *req, int64_t now_ms,
                             struct group_records *out);
 /* Stores the accepted parts of a prepared commit (err NONE) in the group's offset cache, or
- * when err is not NONE sets it on those parts and stores nothing. */
+ * when the append failed (err: as the log reported it, mapped by group_append_error()) sets
+ * the mapped error on those parts and stores nothing. */
 void group_commit_apply(struct group_coord *gc, struct group_commit_req *req, kerr_t err);
 
 struct group_offset {

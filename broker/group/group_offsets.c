@@ -181,6 +181,7 @@ kerr_t group_commit_prepare(struct group_coord *gc, struct group_commit_req *req
 void group_commit_apply(struct group_coord *gc, struct group_commit_req *req, kerr_t err)
 {
     struct group *g = group_find(gc, req->group_id);
+    err = group_append_error(err, true);
     for (int32_t i = 0; i < req->count; i++) {
         struct group_commit *c = &req->parts[i];
         if (c->err)

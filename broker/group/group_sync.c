@@ -136,7 +136,7 @@ void group_store_done(struct group_coord *gc, const char *group_id, int32_t gene
     if (!g || g->state != GROUP_COMPLETING_REBALANCE || g->generation != generation)
         return;
     if (err) {
-        group_reset_and_propagate(gc, g, err, now_ms);
+        group_reset_and_propagate(gc, g, group_append_error(err, false), now_ms);
         group_maybe_prepare_rebalance(gc, g, now_ms);
         return;
     }

@@ -85,7 +85,14 @@ Test(group_offsets, failed_replication_stores_nothing)
     struct group_commit_req req = {"g", "", NULL, -1, parts, 1, 0};
     group_commit_prepare(gc, &req, 0, &recs);
     group_commit_apply(gc, &req, KERR_NOT_ENOUGH_REPLICAS);
-    cr_assert_eq(parts[0].err, KERR_NOT_ENOUGH_REPLICAS);
+    cr_assert_eq(parts[0].err, KERR_COORDINATOR_NOT_AVAILABLE, "%s", kerr_name(parts[0].err));
+    cr_assert_eq(fetched(gc, "g", "t", 0), -1);
+    parts[0].err = KERR_NONE;
+    group_commit_apply(gc, &req, KERR_MESSAGE_TOO_LARGE);
+    cr_assert_eq(parts[0].err, KERR_INVALID_COMMIT_OFFSET_SIZE);
+    parts[0].err = KERR_NONE;
+    group_commit_apply(gc, &req, KERR__TIMEOUT);
+    cr_assert_eq(parts[0].err, KERR_REQUEST_TIMED_OUT);
     cr_assert_eq(fetched(gc, "g", "t", 0), -1);
     group_records_destroy(&recs);
     group_coord_free(gc);
@@ -601,4 +608,18 @@ Test(group_offsets, unreadable_subscriptions_keep_every_offset)
     cr_assert_eq(fetched(gc, "g", "old", 0), 6);
     group_records_destroy(&recs);
     group_coord_free(gc);
+}
+
+Test(group_offsets, append_errors_map_to_kafkas_answers)
+{
+    cr_assert_eq(group_append_error(KERR_NONE, true), KERR_NONE);
+    cr_assert_eq(group_append_error(KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND, false),
+                 KERR_COORDINATOR_NOT_AVAILABLE);
+    cr_assert_eq(group_append_error(KERR_UNKNOWN_TOPIC_OR_PARTITION, true),
+                 KERR_COORDINATOR_NOT_AVAILABLE);
+    cr_assert_eq(group_append_error(KERR_NOT_LEADER_OR_FOLLOWER, true), KERR_NOT_COORDINATOR);
+    cr_assert_eq(group_append_error(KERR__IO, false), KERR_NOT_COORDINATOR);
+    cr_assert_eq(group_append_error(KERR_REQUEST_TIMED_OUT, false), KERR_REBALANCE_IN_PROGRESS);
+    cr_assert_eq(group_append_error(KERR_RECORD_LIST_TOO_LARGE, false), KERR_UNKNOWN_SERVER_ERROR);
+    cr_assert_eq(group_append_error(KERR_INVALID_RECORD, true), KERR_INVALID_RECORD);
 }

@@ -90,10 +90,10 @@ Test(group_sync, assignment_waits_for_the_store_and_a_failed_store_rebalances)
     cr_assert_eq(f.answered + l.answered, 0, "answers wait for the store");
     group_store_done(gc, "g", gen - 1, KERR_NONE, 20); /* an older generation: ignored */
     cr_assert_eq(f.answered + l.answered, 0);
-    group_store_done(gc, "g", gen, KERR_NOT_COORDINATOR, 20);
+    group_store_done(gc, "g", gen, KERR_NOT_LEADER_OR_FOLLOWER, 20);
     cr_assert_eq(f.answered, 1);
     cr_assert_eq(l.answered, 1);
-    cr_assert_eq(f.err, KERR_NOT_COORDINATOR);
+    cr_assert_eq(f.err, KERR_NOT_COORDINATOR, "mapped as Kafka does");
     cr_assert_eq(state_of(gc, "g"), GROUP_PREPARING_REBALANCE);
     group_coord_free(gc);
 }

@@ -541,7 +541,8 @@ static void info_fill(const struct group *g, struct group_info *out)
     out->group_id = g->id;
     out->state = g->state;
     out->protocol_type = g->protocol_type ? g->protocol_type : "";
-    out->protocol_name = g->protocol_name ? g->protocol_name : "";
+    /* Kafka's GroupMetadata.summary: the protocol only once the group is Stable */
+    out->protocol_name = g->state == GROUP_STABLE && g->protocol_name ? g->protocol_name : "";
     out->generation = g->generation;
     out->leader_id = g->leader ? g->leader->id : NULL;
     out->member_count = g->nmembers;
@@ -564,7 +565,8 @@ bool group_member_at(const struct group_coord *gc, const char *group_id, int32_t
     if (!g || i < 0 || i >= g->nmembers)
         return false;
     const struct gmember *m = g->members[i];
-    const struct gproto *p = gmember_proto(m, g->protocol_name);
+    bool stable = g->state == GROUP_STABLE;
+    const struct gproto *p = stable ? gmember_proto(m, g->protocol_name) : NULL;
     *out = (struct group_member_info){
         .member_id = m->id,
         .instance_id = m->instance_id,
@@ -574,8 +576,8 @@ bool group_member_at(const struct group_coord *gc, const char *group_id, int32_t
         .rebalance_timeout_ms = m->rebalance_timeout_ms,
         .metadata = p ? p->meta : NULL,
         .metadata_len = p ? p->len : 0,
-        .assignment = m->assignment,
-        .assignment_len = m->assignment_len,
+        .assignment = stable ? m->assignment : NULL,
+        .assignment_len = stable ? m->assignment_len : 0,
     };
     return true;
 }

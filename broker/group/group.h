@@ -30,6 +30,7 @@
 #include "common/err.h"
 
 struct group_coord;
+struct group_record;
 
 enum group_state {
     GROUP_EMPTY,
@@ -90,10 +91,12 @@ struct group_ops {
     void (*join_cb)(void *arg, void *ctx, const struct group_join_result *res);
     /* Answers a SyncGroup (required). */
     void (*sync_cb)(void *arg, void *ctx, const struct group_sync_result *res);
-    /* Asks the runtime to write the group's metadata record (group_metadata_record()). When
-     * `await` is true the rebalance waits for group_store_done(gc, group, generation, err) once
-     * the record is replicated. NULL: every store counts as done at once. */
-    void (*store_cb)(void *arg, const char *group_id, int32_t generation, bool await);
+    /* Asks the runtime to append rec, the group's metadata record (borrowed for the call),
+     * to `__consumer_offsets`. When `await` is true the rebalance waits for
+     * group_store_done(gc, group_id, generation, err) once the record is replicated (or its
+     * append failed). NULL: every store counts as done at once. */
+    void (*store_cb)(void *arg, const char *group_id, int32_t generation, bool await,
+                     const struct group_record *rec);
     void *arg;
 };
 
@@ -195,7 +198,7 @@ struct group_info {
     const char *group_id;
     enum group_state state;
     const char *protocol_type; /* "" when none */
-    const char *protocol_name; /* "" when none */
+    const char *protocol_name; /* "" unless Stable (as DescribeGroups shows it) */
     int32_t generation;
     const char *leader_id; /* NULL when none */
     int32_t member_count;
@@ -209,9 +212,9 @@ struct group_member_info {
     const char *client_host;
     int32_t session_timeout_ms;
     int32_t rebalance_timeout_ms;
-    const uint8_t *metadata; /* for the selected protocol; NULL when none */
+    const uint8_t *metadata; /* for the selected protocol; NULL unless Stable */
     int32_t metadata_len;
-    const uint8_t *assignment;
+    const uint8_t *assignment; /* NULL unless Stable */
     int32_t assignment_len;
 };
 

@@ -146,6 +146,9 @@ void group_offset_remove(struct group *g, const char *topic, int32_t partition);
 void group_offsets_free(struct group *g);
 
 /* group_load.c */
+/* Hands g's metadata record to ops.store_cb; without a store_cb (or when the record cannot be
+ * built) an awaited store completes here, successfully (or with KERR__NOMEM). */
+void group_store(struct group_coord *gc, struct group *g, bool await, int64_t now_ms);
 bool group_records_add(struct group_records *r, struct kbuf *key, struct kbuf *value);
 void group_records_offset_tombstone(struct group_records *r, const char *group, const char *topic,
                                     int32_t partition);

@@ -151,8 +151,7 @@ static void update_static_member(struct group_coord *gc, struct group *g, struct
         if (next && g->protocol_name && strcmp(next, g->protocol_name) == 0) {
             /* Kafka answers with the old leader id, so that the leader (even when it is this
              * member) does not run an assignment a Stable group would not hand out. */
-            if (gc->ops.store_cb)
-                gc->ops.store_cb(gc->ops.arg, g->id, g->generation, false);
+            group_store(gc, g, false, now_ms);
             join_answer_current(gc, g, m, old_leader, false);
         } else {
             group_maybe_prepare_rebalance(gc, g, now_ms);
@@ -382,8 +381,7 @@ static void complete_join(struct group_coord *gc, struct group *g, int64_t now_m
     if (g->nmembers == 0) {
         gset_str(&g->protocol_name, NULL);
         group_transition(g, GROUP_EMPTY, now_ms);
-        if (gc->ops.store_cb)
-            gc->ops.store_cb(gc->ops.arg, g->id, g->generation, false);
+        group_store(gc, g, false, now_ms);
         return;
     }
     if (!gset_str(&g->protocol_name, group_select_protocol(g))) {

@@ -142,6 +142,26 @@ kerr_t group_metadata_record(const struct group_coord *gc, const char *group_id,
     return group_records_add(out, &key, &value) ? KERR_NONE : KERR__NOMEM;
 }
 
+void group_store(struct group_coord *gc, struct group *g, bool await, int64_t now_ms)
+{
+    struct group_records recs;
+    kerr_t err = KERR_NONE;
+    if (!gc->ops.store_cb)
+        goto out_done;
+    group_records_init(&recs);
+    err = group_metadata_record(gc, g->id, &recs);
+    if (!err && (recs.oom || recs.n != 1))
+        err = KERR__NOMEM;
+    if (!err)
+        gc->ops.store_cb(gc->ops.arg, g->id, g->generation, await, &recs.v[0]);
+    group_records_destroy(&recs);
+    if (!err)
+        return;
+out_done:
+    if (await)
+        group_store_done(gc, g->id, g->generation, err, now_ms);
+}
+
 /* Returns new: a NUL-terminated copy of s (NULL for a null view or on allocation failure). */
 static char *kstr_dup(struct kstr s)
 {

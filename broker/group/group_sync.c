@@ -122,10 +122,7 @@ void group_sync(struct group_coord *gc, const struct group_sync_req *req, int64_
         group_maybe_prepare_rebalance(gc, g, now_ms);
         return;
     }
-    if (gc->ops.store_cb)
-        gc->ops.store_cb(gc->ops.arg, g->id, g->generation, true);
-    else
-        group_store_done(gc, g->id, g->generation, KERR_NONE, now_ms);
+    group_store(gc, g, true, now_ms);
 }
 
 void group_store_done(struct group_coord *gc, const char *group_id, int32_t generation, kerr_t err,

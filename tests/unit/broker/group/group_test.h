@@ -31,6 +31,8 @@ struct store_log {
     int calls;
     int awaited;
     int32_t last_generation;
+    uint8_t last_value[1024]; /* the last metadata record's value */
+    size_t last_value_len;
 };
 
 static inline void test_join_cb(void *arg, void *ctx, const struct group_join_result *r)
@@ -59,13 +61,18 @@ static inline void test_sync_cb(void *arg, void *ctx, const struct group_sync_re
         memcpy(c->assignment, r->assignment, (size_t)r->assignment_len);
 }
 
-static inline void test_store_cb(void *arg, const char *group_id, int32_t generation, bool await)
+static inline void test_store_cb(void *arg, const char *group_id, int32_t generation, bool await,
+                                 const struct group_record *rec)
 {
     (void)group_id;
     struct store_log *log = arg;
     log->calls++;
     log->awaited += await;
     log->last_generation = generation;
+    cr_assert_not_null(rec->value);
+    cr_assert_leq(rec->value_len, sizeof(log->last_value));
+    memcpy(log->last_value, rec->value, rec->value_len);
+    log->last_value_len = rec->value_len;
 }
 
 /* Defaults tests start from: bounds wide enough for small numbers, no initial delay. */

@@ -6,6 +6,8 @@
  */
 #include "group_test.h"
 
+#include "broker/group/offsets_format.h"
+
 /* Two members joined (generation gen, ids[0] leads), nobody synced yet. */
 static int32_t two_joined(struct group_coord *gc, char ids[2][128])
 {
@@ -87,6 +89,13 @@ Test(group_sync, assignment_waits_for_the_store_and_a_failed_store_rebalances)
     sync_req(gc, "g", ids[0], gen, NULL, 0, &l, 10);
     cr_assert_eq(log.awaited, 1);
     cr_assert_eq(log.last_generation, gen);
+    /* the record handed to the runtime carries the leader's assignment */
+    struct ogroup_value v;
+    cr_assert_eq(ogroup_value_decode(log.last_value, log.last_value_len, &v), KERR_NONE);
+    cr_assert_eq(v.generation, gen);
+    cr_assert_eq(v.member_count, 2);
+    cr_assert(kstr_eq(v.leader, ids[0]));
+    ogroup_value_destroy(&v);
     cr_assert_eq(f.answered + l.answered, 0, "answers wait for the store");
     group_store_done(gc, "g", gen - 1, KERR_NONE, 20); /* an older generation: ignored */
     cr_assert_eq(f.answered + l.answered, 0);
@@ -361,5 +370,38 @@ Test(group_sync, cancelled_requests_are_not_answered)
     cr_assert_eq(l.answered, 1);
     cr_assert_eq(f.answered, 0);
     cr_assert_eq(state_of(gc, "g"), GROUP_STABLE);
+    group_coord_free(gc);
+}
+
+Test(group_sync, describe_shows_protocol_and_assignments_only_when_stable)
+{
+    struct group_config cfg = test_config();
+    struct group_coord *gc = test_coord(&cfg, NULL);
+    char ids[2][128];
+    int32_t gen = two_joined(gc, ids);
+    struct group_info info;
+    struct group_member_info mi;
+    cr_assert(group_describe(gc, "g", &info));
+    cr_assert_eq(info.state, GROUP_COMPLETING_REBALANCE);
+    cr_assert_str_eq(info.protocol_name, "");
+    cr_assert_str_eq(info.protocol_type, "consumer");
+    cr_assert_str_eq(info.leader_id, ids[0]);
+    cr_assert(group_member_at(gc, "g", 0, &mi));
+    cr_assert_null(mi.metadata);
+    struct call f, l;
+    sync_req(gc, "g", ids[1], gen, NULL, 0, &f, 10);
+    struct group_assignment as[] = {{ids[1], (const uint8_t *)"B", 1}};
+    sync_req(gc, "g", ids[0], gen, as, 1, &l, 10);
+    cr_assert(group_describe(gc, "g", &info));
+    cr_assert_str_eq(info.protocol_name, "range");
+    cr_assert_eq(info.generation, gen);
+    cr_assert(group_member_at(gc, "g", 1, &mi));
+    cr_assert_str_eq(mi.member_id, ids[1]);
+    cr_assert_str_eq(mi.client_id, "client");
+    cr_assert_str_eq(mi.client_host, "/127.0.0.1");
+    cr_assert_eq(mi.metadata_len, 3);
+    cr_assert_eq(memcmp(mi.metadata, "sub", 3), 0);
+    cr_assert_eq(mi.assignment_len, 1);
+    cr_assert_not(group_member_at(gc, "g", 2, &mi));
     group_coord_free(gc);
 }

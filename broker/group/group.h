@@ -252,8 +252,9 @@ struct group_commit {
     int64_t offset;
     int32_t leader_epoch; /* -1 when unknown */
     const char *metadata; /* NULL allowed (stored as "") */
-    int64_t expire_ts;    /* OffsetCommit v1 timestamp / v2-v4 retention; -1 for none */
+    int64_t expire_ts;    /* from OffsetCommit v1-v4 retention (the handler computes it); -1 */
     kerr_t err;           /* out: this partition's answer */
+    int64_t commit_ts;    /* OffsetCommit v1's timestamp; 0 or -1: now_ms of the commit */
 };
 
 struct group_commit_req {
@@ -263,7 +264,7 @@ struct group_commit_req {
     int32_t generation;      /* -1 for simple consumers */
     struct group_commit *parts;
     int32_t count;
-    int64_t commit_ts; /* out: set by group_commit_prepare() */
+    int64_t commit_ts; /* out: now_ms of group_commit_prepare() */
 };
 
 /* Checks an OffsetCommit against the group's membership and generation (Kafka's rules) and

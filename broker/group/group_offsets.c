@@ -169,7 +169,7 @@ kerr_t group_commit_prepare(struct group_coord *gc, struct group_commit_req *req
             .offset = c->offset,
             .leader_epoch = c->leader_epoch,
             .metadata = (char *)(c->metadata ? c->metadata : ""),
-            .commit_ts = now_ms,
+            .commit_ts = c->commit_ts > 0 ? c->commit_ts : now_ms,
             .expire_ts = c->expire_ts,
         };
         if (!group_records_commit(out, req->group_id, &o))
@@ -196,7 +196,7 @@ void group_commit_apply(struct group_coord *gc, struct group_commit_req *req, ke
             .offset = c->offset,
             .leader_epoch = c->leader_epoch,
             .metadata = (char *)c->metadata,
-            .commit_ts = req->commit_ts,
+            .commit_ts = c->commit_ts > 0 ? c->commit_ts : req->commit_ts,
             .expire_ts = c->expire_ts,
         };
         if (!group_offset_put(g, &o))

@@ -21,7 +21,7 @@ static kerr_t commit(struct group_coord *gc, const char *group, const char *memb
 
 static struct group_commit part(const char *topic, int32_t p, int64_t offset)
 {
-    return (struct group_commit){topic, p, offset, -1, NULL, -1, KERR_UNKNOWN_SERVER_ERROR};
+    return (struct group_commit){topic, p, offset, -1, NULL, -1, KERR_UNKNOWN_SERVER_ERROR, -1};
 }
 
 static int64_t fetched(struct group_coord *gc, const char *group, const char *topic, int32_t p)
@@ -106,11 +106,17 @@ Test(group_offsets, explicit_expire_timestamp_writes_value_v1)
     group_records_init(&recs);
     struct group_commit parts[] = {part("t", 0, 1)};
     parts[0].expire_ts = 99999;
+    parts[0].commit_ts = 77; /* OffsetCommit v1 may name the commit time */
     commit(gc, "g", "", -1, parts, 1, 100, &recs);
     struct ocommit_value v;
     cr_assert_eq(ocommit_value_decode(recs.v[0].value, recs.v[0].value_len, &v), KERR_NONE);
     cr_assert_eq(v.version, 1);
     cr_assert_eq(v.expire_ts, 99999);
+    cr_assert_eq(v.commit_ts, 77);
+    struct group_offset o;
+    cr_assert_eq(group_offset_fetch(gc, "g", "t", 0, &o), KERR_NONE);
+    cr_assert_eq(o.commit_ts, 77);
+    cr_assert_eq(o.expire_ts, 99999);
     group_records_destroy(&recs);
     group_coord_free(gc);
 }

@@ -56,7 +56,7 @@ static void put_rec(int32_t off_delta, int64_t ts_delta, const char *key, const 
         kbuf_put(&r, val, strlen(val));
     kbuf_put_varint(&r, nh);
     for (int i = 0; i < nh; i++) {
-        char k[8];
+        char k[16];
         snprintf(k, sizeof(k), "h%d", i);
         kbuf_put_varint(&r, (int32_t)strlen(k));
         kbuf_put(&r, k, strlen(k));

@@ -1,0 +1,32 @@
+/*
+ * broker/storage/batch_build.h — writes an uncompressed RecordBatch v2
+ * (docs/protocol.md §4.1) from keys and values: what the broker's own
+ * writers (the group coordinator's `__consumer_offsets` records) append
+ * through the same path as a produced batch. Base offset 0 and leader epoch
+ * -1 are placeholders the append overwrites; no producer id (-1), CreateTime.
+ *
+ * Threads: pure function on caller-owned memory; any thread.
+ */
+#ifndef GREGOR_BROKER_STORAGE_BATCH_BUILD_H
+#define GREGOR_BROKER_STORAGE_BATCH_BUILD_H
+
+#include "common/buf.h"
+#include "common/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One record: key and value may be NULL (null; a null value is a tombstone). */
+struct batch_build_rec {
+    const uint8_t *key;
+    size_t key_len;
+    const uint8_t *value;
+    size_t value_len;
+};
+
+/* Appends one batch holding the n (>= 1) records, every one timestamped
+ * ts_ms, to out. KERR__INVALID for n == 0 or a batch over INT32_MAX bytes,
+ * KERR__NOMEM when out ran out of memory. */
+kerr_t batch_build(struct kbuf *out, const struct batch_build_rec *recs, size_t n, int64_t ts_ms);
+
+#endif

@@ -19,6 +19,7 @@
 #include "broker/core/admin.h"
 #include "broker/core/config_watch.h"
 #include "broker/core/controller_watch.h"
+#include "broker/core/group_runtime.h"
 #include "broker/http/http.h"
 #include "broker/core/log_manager.h"
 #include "broker/core/metadata_cache.h"
@@ -297,12 +298,14 @@ static void server_shutdown(struct broker *b)
         zk_store_set_session_cb(b->zk, NULL, NULL);
     config_watch_stop(b);
     controller_watch_stop(b);
+    group_runtime_stop(b->groups); /* parked group requests answered while the loops run */
     for (int i = 0; b->net && i < b->n_net; i++)
         if (b->net[i])
             worker_post(b->net[i], close_conns_job, b->net[i]);
     worker_free(b->admin);
     for (int i = 0; b->net && i < b->n_net; i++)
         worker_free(b->net[i]);
+    group_runtime_free(b->groups);
     zk_store_close(b->zk);
     log_manager_stop(b);
     topics_free(b->topics);
@@ -341,7 +344,9 @@ static int server_start(struct broker *b)
     if (log_manager_start(b) != 0)
         return -1;
     b->mc = mc_new();
-    if (!b->mc || server_start_workers(b) != 0 || rm_start(b) != 0 || server_listen(b) != 0)
+    b->groups = group_runtime_new(b);
+    if (!b->mc || !b->groups || !group_runtime_start(b->groups) || server_start_workers(b) != 0 ||
+        rm_start(b) != 0 || server_listen(b) != 0)
         return -1;
     if (server_register(b, meta) != KERR_NONE || http_start(b) != 0 || !config_watch_start(b) ||
         !controller_watch_start(b))

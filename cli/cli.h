@@ -174,7 +174,6 @@ int topic_describe(struct cli *cli, int argc, char **argv);         /* topic_des
 int topic_alter_config(struct cli *cli, int argc, char **argv);     /* topic_config.c */
 int topic_alter_partitions(struct cli *cli, int argc, char **argv); /* topic_partitions.c */
 /* True for internal topic names ("__consumer_offsets"), hidden without --all. */
-bool topic_is_internal(const char *name);
 /* cluster.c: `cluster info`; dispatches `cluster elect-leaders`. */
 int cluster_main(struct cli *cli, int argc, char **argv);
 int cluster_elect_leaders(struct cli *cli, int argc, char **argv); /* cluster_elect.c */

@@ -13,6 +13,7 @@
  *           topics) only with --all
  */
 #include "cli/cli.h"
+#include "common/names.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,6 @@
 
 #define TOPIC_ADMIN_TIMEOUT_MS 30000
 
-bool topic_is_internal(const char *name) { return strncmp(name, "__", 2) == 0; }
 
 /* ---- create -------------------------------------------------------------- */
 
@@ -309,7 +309,7 @@ static int topic_list(struct cli *cli, int argc, char **argv)
         const char **names = calloc((size_t)md->topic_cnt + 1, sizeof(*names));
         size_t n = 0;
         for (int i = 0; i < md->topic_cnt; i++) {
-            if (all || !topic_is_internal(md->topics[i].topic))
+            if (all || !topic_name_internal(md->topics[i].topic, strlen(md->topics[i].topic)))
                 names[n++] = md->topics[i].topic;
         }
         qsort(names, n, sizeof(*names), topic_cmp_names);

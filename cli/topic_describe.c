@@ -26,6 +26,7 @@
  */
 #include "cli/cli.h"
 #include "cli/describe_fmt.h"
+#include "common/names.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,7 +270,7 @@ static int describe_select(const struct rd_kafka_metadata *md, char **names, int
     int n = 0;
     if (nnames == 0) {
         for (int i = 0; i < md->topic_cnt; i++) {
-            if (all || !topic_is_internal(md->topics[i].topic))
+            if (all || !topic_name_internal(md->topics[i].topic, strlen(md->topics[i].topic)))
                 out[n++] = &md->topics[i];
         }
         qsort(out, (size_t)n, sizeof(*out), describe_cmp_topic);

@@ -31,6 +31,17 @@ bool topic_name_legal(const char *name, size_t len)
 
 bool topic_name_legal_z(const char *name) { return name && topic_name_legal(name, strlen(name)); }
 
+static bool same_name(const char *name, size_t len, const char *z)
+{
+    return len == strlen(z) && memcmp(name, z, len) == 0;
+}
+
+bool topic_name_internal(const char *name, size_t len)
+{
+    return same_name(name, len, TOPIC_CONSUMER_OFFSETS) ||
+           same_name(name, len, TOPIC_TRANSACTION_STATE);
+}
+
 kerr_t topic_name_take(struct kstr name, char *dst, size_t dst_len, char *msg, size_t msg_len)
 {
     const char *why = topic_name_problem(name.ptr, name.ptr ? (size_t)name.len : 0);

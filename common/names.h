@@ -33,4 +33,13 @@ bool topic_name_legal_z(const char *name);
  * INVALID_TOPIC_EXCEPTION. */
 kerr_t topic_name_take(struct kstr name, char *dst, size_t dst_len, char *msg, size_t msg_len);
 
+/* Kafka's internal topics: the group coordinator's committed offsets and
+ * group records, and the transaction coordinator's state. Clients cannot
+ * produce to them or delete them; Metadata marks them is_internal. */
+#define TOPIC_CONSUMER_OFFSETS "__consumer_offsets"
+#define TOPIC_TRANSACTION_STATE "__transaction_state"
+
+/* True when the len bytes at name are one of the internal topics' names. */
+bool topic_name_internal(const char *name, size_t len);
+
 #endif

@@ -171,6 +171,8 @@ static const struct config_key config_keys[] = {
     K_I64("offsets.retention.check.interval.ms", offsets_retention_check_interval_ms, "600000", 1,
           0),
     K_I32("offsets.commit.timeout.ms", offsets_commit_timeout_ms, "5000", 1, 0),
+    K_I32("offsets.load.buffer.size", offsets_load_buffer_size, "5242880", 1, 0),
+    K_I32("offset.metadata.max.bytes", offset_metadata_max_bytes, "4096", 0, 0),
     K_I32("group.max.size", group_max_size, I32MAX_TEXT, 1, 0),
     /* replication */
     K_I32("replica.fetch.max.bytes", replica_fetch_max_bytes, "1048576", 0, 0),

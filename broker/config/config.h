@@ -86,7 +86,7 @@ struct broker_config {
     int64_t leader_imbalance_check_interval_seconds; /* 300 */
     bool controlled_shutdown_enable;                 /* true */
 
-    /* consumer groups: accepted and checked; no group coordinator reads them */
+    /* consumer groups (broker/core/group_runtime.c, broker/group/) */
     int16_t offsets_topic_replication_factor; /* 3 */
     int32_t offsets_topic_num_partitions;     /* 50 */
     int32_t group_initial_rebalance_delay_ms; /* 3000 */
@@ -127,11 +127,13 @@ struct broker_config {
     int32_t transaction_max_timeout_ms;               /* 900000 */
     int32_t transactional_id_expiration_ms;           /* 604800000 */
 
-    /* consumer offsets: accepted and checked; no group coordinator reads them */
+    /* committed offsets in __consumer_offsets (broker/core/group_runtime.c) */
     int32_t offsets_topic_segment_bytes;         /* 104857600 */
     int32_t offsets_retention_minutes;           /* 10080 */
     int64_t offsets_retention_check_interval_ms; /* 600000 */
     int32_t offsets_commit_timeout_ms;           /* 5000 */
+    int32_t offsets_load_buffer_size;            /* 5242880: bytes read per loading step */
+    int32_t offset_metadata_max_bytes;           /* 4096 */
     int32_t group_max_size;                      /* INT32_MAX */
 
     /* replication: follower fetchers and the high-watermark checkpoint */

@@ -329,6 +329,8 @@ kerr_t admin_delete_topic(struct broker *b, const char *name)
     KASSERT(worker_is_current(b->admin));
     if (!b->cfg->delete_topic_enable)
         return KERR_TOPIC_DELETION_DISABLED;
+    if (topic_name_internal(name, strlen(name)))
+        return KERR_INVALID_TOPIC_EXCEPTION; /* the coordinators' state */
     struct zk_topic zt;
     kerr_t rc = zk_store_topic_get(b->zk, name, &zt);
     if (rc == KERR_UNKNOWN_TOPIC_OR_PARTITION || rc == KERR__NOENT)

@@ -34,6 +34,7 @@ struct controller;
 struct metadata_cache;
 struct fetchers;
 struct replica_manager;
+struct group_runtime;
 
 /* A live broker as clients should reach it on one listener. */
 struct broker_endpoint {
@@ -77,6 +78,7 @@ struct broker {
     struct metadata_cache *mc;     /* owned: cluster view from UpdateMetadata */
     struct fetchers *fetchers;     /* owned: replica fetchers */
     struct replica_manager *rm;    /* owned: control-plane state (admin worker) */
+    struct group_runtime *groups;  /* owned: the group coordinator (core/group_runtime.c) */
     int64_t config_seq;            /* newest /config/changes handled (admin worker
                                           after start; config_watch.c) */
     int32_t zk_controller_id;      /* the active controller as ZooKeeper names it,

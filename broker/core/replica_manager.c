@@ -21,6 +21,7 @@
 #include "broker/core/replica_manager.h"
 #include "broker/core/admin.h"
 #include "broker/core/controller_watch.h"
+#include "broker/core/group_runtime.h"
 #include "broker/core/metadata_cache.h"
 #include "common/loop/worker.h"
 #include "broker/replication/fetcher.h"
@@ -125,6 +126,8 @@ static kerr_t apply_one(struct broker *b, const struct rpc_leader_and_isr_req *m
                  : ps->leader < 0    ? "offline"
                                      : "follower",
                  ps->leader, ps->leader_epoch, ps->n_isr);
+    if (changed && b->groups && t->internal && strcmp(ps->topic, TOPIC_CONSUMER_OFFSETS) == 0)
+        group_runtime_partition_changed(b->groups, ps->partition);
     const struct rpc_live_leader *ll = find_leader(m, ps->leader);
     if (ps->leader == b->id || ps->leader < 0 || !ll)
         fetchers_remove(b->fetchers, ps->topic, ps->partition);
@@ -396,6 +399,8 @@ void rm_stop_replica(struct broker *b, const uint8_t *body, size_t len, struct k
                 m.partitions[i].topic, m.partitions[i].partition, (int16_t)verdict[i]};
         else
             fetchers_remove(b->fetchers, m.partitions[i].topic, m.partitions[i].partition);
+        if (b->groups && strcmp(m.partitions[i].topic, TOPIC_CONSUMER_OFFSETS) == 0)
+            group_runtime_partition_changed(b->groups, m.partitions[i].partition);
     }
     for (int i = 0; m.delete_partitions && i < m.n_partitions; i++)
         if (verdict[i] == KERR_NONE && first_of_topic(&m, i) == i)

@@ -97,7 +97,7 @@ static void write_topic(struct req *req, const struct mc_topic *t, const struct 
     kbuf_put_i16(o, KERR_NONE);
     kw_put_str(o, false, t->name);
     if (req->api_version >= 1)
-        kbuf_put_u8(o, t->name[0] == '_' && t->name[1] == '_'); /* is_internal */
+        kbuf_put_u8(o, topic_name_internal(t->name, strlen(t->name))); /* is_internal */
     kw_put_array_len(o, false, t->n_parts);
     for (int32_t p = 0; p < t->n_parts; p++)
         write_partition(req, p, &t->parts[p], live, n_live);

@@ -171,6 +171,10 @@ static void produce_partition(struct req *req, struct topic *t, int16_t acks, co
         r->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
         return;
     }
+    if (t->internal) { /* written only by the coordinators, as in Kafka */
+        r->err = KERR_INVALID_TOPIC_EXCEPTION;
+        return;
+    }
     struct partition *part = t->parts[r->index];
     struct topic_config tc; /* AlterConfigs may change it meanwhile: one snapshot */
     partition_config(part, &tc);

@@ -288,6 +288,29 @@ out:
     return rc;
 }
 
+kerr_t partition_read_local(struct partition *part, int32_t leader_epoch, int64_t offset,
+                            int64_t max_bytes, struct partition_read *out)
+{
+    struct file_span span = {.fd = -1};
+    kerr_t rc = KERR_NOT_LEADER_OR_FOLLOWER;
+    out->fd = -1;
+    out->pos = out->len = 0;
+    partition_lock(part);
+    if (part->log && !part->deleted && part->is_leader && part->leader_epoch == leader_epoch) {
+        out->hw = out->lso = part->hw;
+        out->log_start = plog_start_offset(part->log);
+        out->leo = plog_end_offset(part->log);
+        rc = plog_read(part->log, offset, out->leo, max_bytes, true, &span);
+        if (rc == KERR_NONE && span.len > 0) {
+            out->fd = span.fd;
+            out->pos = span.pos;
+            out->len = span.len;
+        }
+    }
+    partition_unlock(part);
+    return rc;
+}
+
 int32_t partition_leader(struct partition *part, int32_t *leader_epoch)
 {
     partition_lock(part);

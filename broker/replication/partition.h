@@ -127,6 +127,13 @@ struct partition_fetch {
 kerr_t partition_read(struct partition *part, const struct partition_fetch *f,
                       struct partition_read *out);
 
+/* Reads this broker's own log as its leader at leader_epoch, up to the LEO
+ * (not only the HW): what a coordinator replays when it takes over a
+ * partition of its internal topic. NOT_LEADER_OR_FOLLOWER when this broker
+ * does not lead it at that epoch any more. out as partition_read(); the fd
+ * (if any) is the caller's to close. Locks part->lock. */
+kerr_t partition_read_local(struct partition *part, int32_t leader_epoch, int64_t offset,
+                            int64_t max_bytes, struct partition_read *out);
 /* The leader's broker id (-1: none) and, in *leader_epoch, its epoch: one
  * consistent pair, read under part->lock. Any thread. */
 int32_t partition_leader(struct partition *part, int32_t *leader_epoch);

@@ -318,7 +318,7 @@ struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf, const 
     t->n_parts = n_parts;
     t->rf = rf;
     t->tc = *defaults;
-    t->internal = name[0] == '_' && name[1] == '_';
+    t->internal = topic_name_internal(name, strlen(name));
     t->data_dir = strdup(data_dir);
     t->replicas = malloc(sizeof(int32_t) * (size_t)n_parts * (size_t)rf);
     t->parts = calloc((size_t)n_parts, sizeof(*t->parts));

@@ -32,7 +32,7 @@ DEPS = {
     "broker/storage": ["common"],
     "broker/group": ["common"],
     "broker/replication": ["broker/storage", "broker/config", "common/loop", "common"],
-    "broker/core": ["broker/replication", "broker/storage", "broker/config", "controller",
+    "broker/core": ["broker/group", "broker/replication", "broker/storage", "broker/config", "controller",
                     "controller/zk", "common/loop", "common"],
     "broker/kafka": ["broker/core", "broker/replication", "broker/storage", "broker/config",
                      "broker/group", "controller", "common/loop", "common"],

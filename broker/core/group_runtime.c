@@ -1,0 +1,711 @@
+/*
+ * broker/core/group_runtime.c — the group coordinator at run time
+ * (group_runtime.h): one slot per `__consumer_offsets` partition (none,
+ * loading, loaded), the replay of a partition in chunks, the appends of the
+ * core's records with acks=all, and the timer shared by the groups' deadlines,
+ * append timeouts and the offset expiry pass. All state is owned by the group
+ * worker; other threads only post jobs (and wake(), which posts).
+ */
+#include "broker/core/group_runtime.h"
+#include "broker/core/broker.h"
+#include "broker/group/coord_hash.h"
+#include "broker/replication/partition.h"
+#include "broker/replication/topics.h"
+#include "broker/storage/batch.h"
+#include "broker/storage/batch_build.h"
+#include "common/base.h"
+#include "common/clock.h"
+#include "common/loop/worker.h"
+#include "common/say.h"
+#include "common/vec.h"
+
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define GR_LOAD_CHUNK_MIN (64 << 10) /* bytes read per loading job, at least */
+
+enum slot_state { SLOT_NONE, SLOT_LOADING, SLOT_LOADED };
+
+/* One partition of `__consumer_offsets`. */
+struct slot {
+    struct group_runtime *gr;
+    int32_t index;
+    enum slot_state state;
+    struct group_coord *gc; /* owned while LOADING or LOADED */
+    int32_t leader_epoch;   /* the epoch it was loaded under */
+    uint64_t gen;           /* bumped at every load and unload */
+    struct topic *topic;    /* referenced while LOADING or LOADED */
+    int64_t load_next;      /* LOADING: next offset to replay */
+    int64_t load_end;       /* LOADING: the LEO when the load began */
+    int64_t load_start_ms;
+    int64_t load_records;
+    struct pwaiter waiter; /* watches the partition while LOADED */
+    bool watching;
+};
+
+/* An append waiting for the high watermark. */
+struct pending {
+    struct slot *slot;
+    uint64_t gen;
+    int32_t leader_epoch;
+    int64_t last_offset;
+    int64_t deadline_ms;
+    void (*done)(struct group_runtime *gr, kerr_t err, void *arg);
+    void *arg;
+};
+
+struct group_runtime {
+    struct broker *b;
+    struct worker *w;
+    struct event *timer;
+    struct group_config cfg;
+    struct slot **slots; /* n_slots (each allocated once: the partitions' waiter
+                            lists point into them), grown to the topic's count */
+    int32_t n_slots;
+    struct pending *pend; /* appends waiting for replication */
+    size_t n_pend, cap_pend;
+    int64_t next_expiry_ms;
+    atomic_bool check_posted;  /* a check_job is queued (wake() coalescing) */
+    bool stopping;             /* group worker: stop_job ran */
+    pthread_mutex_t call_lock; /* guards closed, so no call is posted after the stop barrier */
+    bool closed;               /* group_runtime_stop() began: calls are refused */
+};
+
+static void rearm(struct group_runtime *gr);
+static void unload(struct slot *s, const char *why);
+
+int64_t group_runtime_now(void) { return clock_wall_ms(); }
+
+const struct group_config *group_runtime_config(const struct group_runtime *gr) { return &gr->cfg; }
+
+static struct topic *offsets_topic(struct group_runtime *gr)
+{
+    return topics_get(gr->b->topics, TOPIC_CONSUMER_OFFSETS, strlen(TOPIC_CONSUMER_OFFSETS));
+}
+
+int32_t group_runtime_partitions(struct group_runtime *gr)
+{
+    struct topic *t = offsets_topic(gr);
+    int32_t n = t ? atomic_load(&t->n_parts) : 0;
+    topic_unref(t);
+    return n;
+}
+
+/* --- the core's callbacks --------------------------------------------------------- */
+
+static void join_cb(void *arg, void *ctx, const struct group_join_result *res)
+{
+    struct group_waiter *w = ctx;
+    w->join(w, res);
+}
+
+static void sync_cb(void *arg, void *ctx, const struct group_sync_result *res)
+{
+    struct group_waiter *w = ctx;
+    w->sync(w, res);
+}
+
+/* A group metadata record to store; with await the rebalance waits for it. */
+struct store_wait {
+    struct slot *slot;
+    struct group_coord *gc;
+    int32_t generation;
+    bool await;
+    char group_id[];
+};
+
+static void store_done(struct group_runtime *gr, kerr_t err, void *arg)
+{
+    struct store_wait *sw = arg;
+    if (err != KERR_NONE)
+        say_warn("group", "cannot store group metadata group=%s generation=%d err=%s", sw->group_id,
+                 sw->generation, kerr_name(err));
+    if (sw->await && group_runtime_current(gr, sw->gc))
+        group_store_done(sw->gc, sw->group_id, sw->generation, err, group_runtime_now());
+    free(sw);
+}
+
+static void store_cb(void *arg, const char *group_id, int32_t generation, bool await,
+                     const struct group_record *rec)
+{
+    struct slot *s = arg;
+    struct group_runtime *gr = s->gr;
+    size_t idlen = strlen(group_id);
+    struct store_wait *sw = malloc(sizeof(*sw) + idlen + 1);
+    struct group_records recs;
+    group_records_init(&recs);
+    struct group_record *copy = NULL;
+    if (VEC_RESERVE_AT(recs.v, recs.cap, 1)) {
+        copy = &recs.v[recs.n++];
+        *copy = (struct group_record){.key = malloc(rec->key_len ? rec->key_len : 1),
+                                      .key_len = rec->key_len,
+                                      .value = rec->value ? malloc(rec->value_len + 1) : NULL,
+                                      .value_len = rec->value_len};
+        if (copy->key)
+            memcpy(copy->key, rec->key, rec->key_len);
+        if (copy->value)
+            memcpy(copy->value, rec->value, rec->value_len);
+    }
+    if (!sw || !copy || !copy->key || (rec->value && !copy->value)) {
+        group_records_destroy(&recs);
+        free(sw);
+        if (await)
+            group_store_done(s->gc, group_id, generation, KERR__NOMEM, group_runtime_now());
+        return;
+    }
+    sw->slot = s;
+    sw->gc = s->gc;
+    sw->generation = generation;
+    sw->await = await;
+    memcpy(sw->group_id, group_id, idlen + 1);
+    group_runtime_append(gr, s->gc, &recs, store_done, sw);
+}
+
+/* --- slots: loading and unloading ------------------------------------------------- */
+
+static struct slot *slot_of(struct group_runtime *gr, const struct group_coord *gc)
+{
+    for (int32_t i = 0; gc && i < gr->n_slots; i++)
+        if (gr->slots[i]->gc == gc && gr->slots[i]->state == SLOT_LOADED)
+            return gr->slots[i];
+    return NULL;
+}
+
+bool group_runtime_current(struct group_runtime *gr, const struct group_coord *gc)
+{
+    KASSERT(worker_is_current(gr->w));
+    return slot_of(gr, gc) != NULL;
+}
+
+/* Grows the slot array to the topic's partition count. */
+static bool ensure_slots(struct group_runtime *gr, int32_t n)
+{
+    if (n <= gr->n_slots)
+        return true;
+    struct slot **ns = realloc(gr->slots, sizeof(*ns) * (size_t)n);
+    if (!ns)
+        return false;
+    gr->slots = ns;
+    for (; gr->n_slots < n; gr->n_slots++) {
+        struct slot *s = calloc(1, sizeof(*s));
+        if (!s)
+            return false;
+        *s = (struct slot){.gr = gr, .index = gr->n_slots};
+        gr->slots[gr->n_slots] = s;
+    }
+    return true;
+}
+
+/* wake() of a loaded slot's partition: runs on an appending or fetching
+ * thread under the partition lock, so it only posts. */
+static void check_job(void *arg);
+
+static void slot_wake(struct pwaiter *w)
+{
+    struct group_runtime *gr = ((struct slot *)w->owner)->gr;
+    if (!atomic_exchange(&gr->check_posted, true))
+        (void)worker_post(gr->w, check_job, gr);
+}
+
+static void finish_pending(struct group_runtime *gr, size_t i, kerr_t err)
+{
+    struct pending p = gr->pend[i];
+    gr->pend[i] = gr->pend[--gr->n_pend];
+    p.done(gr, err, p.arg);
+}
+
+/* Completes the appends that are replicated, failed, timed out or orphaned. */
+static void check_pending(struct group_runtime *gr, int64_t now)
+{
+    for (size_t i = 0; i < gr->n_pend;) {
+        struct pending *p = &gr->pend[i];
+        kerr_t err = KERR__AGAIN;
+        if (p->slot->gen != p->gen || p->slot->state != SLOT_LOADED)
+            err = KERR_NOT_LEADER_OR_FOLLOWER;
+        else
+            err = partition_ack_status(p->slot->topic->parts[p->slot->index], p->last_offset,
+                                       p->leader_epoch);
+        if (err == KERR__AGAIN && now >= p->deadline_ms)
+            err = KERR_REQUEST_TIMED_OUT;
+        if (err == KERR__AGAIN) {
+            i++;
+            continue;
+        }
+        finish_pending(gr, i, err); /* may append: the array may grow, i stays valid */
+    }
+}
+
+static void check_job(void *arg)
+{
+    struct group_runtime *gr = arg;
+    atomic_store(&gr->check_posted, false);
+    check_pending(gr, group_runtime_now());
+    rearm(gr);
+}
+
+static void unload(struct slot *s, const char *why)
+{
+    if (s->state == SLOT_NONE)
+        return;
+    struct group_runtime *gr = s->gr;
+    if (s->watching)
+        partition_unwatch(s->topic->parts[s->index], &s->waiter);
+    s->watching = false;
+    struct group_coord *gc = s->gc;
+    s->gc = NULL;
+    s->state = SLOT_NONE;
+    s->gen++;
+    say_info("group", "unloaded partition=%d reason=%s", s->index, why);
+    group_coord_free(gc); /* parked joins and syncs: NOT_COORDINATOR */
+    check_pending(gr, group_runtime_now());
+    topic_unref(s->topic);
+    s->topic = NULL;
+}
+
+static void load_job(void *arg);
+
+struct load_ref {
+    struct slot *slot;
+    uint64_t gen;
+};
+
+static void post_load(struct slot *s)
+{
+    struct load_ref *lr = malloc(sizeof(*lr));
+    if (lr) {
+        *lr = (struct load_ref){s, s->gen};
+        if (worker_post(s->gr->w, load_job, lr))
+            return;
+        free(lr);
+    }
+    unload(s, "out of memory");
+}
+
+static void begin_load(struct slot *s, struct topic *t, int32_t leader_epoch)
+{
+    struct group_runtime *gr = s->gr;
+    struct group_ops ops = {.join_cb = join_cb, .sync_cb = sync_cb, .store_cb = store_cb, .arg = s};
+    s->gc = group_coord_new(&gr->cfg, &ops);
+    if (!s->gc)
+        return;
+    topic_ref(t);
+    s->topic = t;
+    s->state = SLOT_LOADING;
+    s->leader_epoch = leader_epoch;
+    s->gen++;
+    s->load_next = -1;
+    s->load_end = -1;
+    s->load_records = 0;
+    s->load_start_ms = clock_mono_ms();
+    say_info("group", "loading partition=%d leader_epoch=%d", s->index, leader_epoch);
+    post_load(s);
+}
+
+/* Replays the records of one read of the log; false on a corrupt batch. */
+static void replay(struct slot *s, const uint8_t *buf, size_t len, int64_t *next)
+{
+    struct batch_iter it;
+    struct batch_hdr h;
+    size_t at;
+    int64_t now = group_runtime_now();
+    batch_iter_init(&it, buf, len);
+    while (batch_iter_next(&it, &h, &at) == KERR_NONE) {
+        *next = batch_last_offset(&h) + 1;
+        if (batch_is_control(&h))
+            continue;
+        struct record_iter ri;
+        if (record_iter_init(&ri, buf + at, &h) != KERR_NONE) {
+            say_warn("group", "skipping a compressed batch partition=%d offset=%lld", s->index,
+                     (long long)h.base_offset);
+            continue;
+        }
+        struct batch_record r;
+        while (record_iter_next(&ri, &r) == KERR_NONE) {
+            if (!r.key)
+                continue;
+            if (group_load_record(s->gc, r.key, (size_t)r.key_len, r.value,
+                                  r.value ? (size_t)r.value_len : 0, now) != KERR_NONE)
+                say_warn("group", "skipping a record that does not decode partition=%d offset=%lld",
+                         s->index, (long long)r.offset);
+            s->load_records++;
+        }
+    }
+}
+
+/* Reads one chunk of the partition being loaded; reposts itself until the
+ * LEO of the start is reached, then makes the groups live. */
+static void load_job(void *arg)
+{
+    struct load_ref *lr = arg;
+    struct slot *s = lr->slot;
+    bool current = s->gen == lr->gen && s->state == SLOT_LOADING;
+    free(lr);
+    if (!current)
+        return;
+    struct group_runtime *gr = s->gr;
+    struct partition *part = s->topic->parts[s->index];
+    struct partition_read rd;
+    int64_t chunk = MAX((int64_t)gr->b->cfg->offsets_load_buffer_size, GR_LOAD_CHUNK_MIN);
+    kerr_t rc = partition_read_local(part, s->leader_epoch, s->load_next < 0 ? 0 : s->load_next,
+                                     chunk, &rd);
+    if (rc == KERR_OFFSET_OUT_OF_RANGE && s->load_next < 0) { /* log start > 0 */
+        s->load_next = rd.log_start;
+        post_load(s);
+        return;
+    }
+    if (rc != KERR_NONE) {
+        unload(s, kerr_name(rc));
+        return;
+    }
+    if (s->load_end < 0)
+        s->load_end = rd.leo;
+    if (s->load_next < 0)
+        s->load_next = rd.log_start;
+    if (rd.len > 0 && s->load_next < s->load_end) {
+        uint8_t *buf = malloc((size_t)rd.len);
+        ssize_t got = buf ? pread(rd.fd, buf, (size_t)rd.len, rd.pos) : -1;
+        int64_t before = s->load_next;
+        if (got == rd.len)
+            replay(s, buf, (size_t)got, &s->load_next);
+        free(buf);
+        close(rd.fd);
+        if (got != rd.len || s->load_next <= before) {
+            unload(s, got != rd.len ? "cannot read the log" : "no progress reading the log");
+            return;
+        }
+        if (s->load_next < s->load_end) {
+            post_load(s);
+            return;
+        }
+    } else if (rd.fd >= 0) {
+        close(rd.fd);
+    }
+    group_load_finish(s->gc, group_runtime_now());
+    s->state = SLOT_LOADED;
+    s->waiter = (struct pwaiter){.wake = slot_wake, .owner = s, .what = "group coordinator"};
+    partition_watch(part, &s->waiter);
+    s->watching = true;
+    say_info("group", "loaded partition=%d records=%lld in %lld ms", s->index,
+             (long long)s->load_records, (long long)(clock_mono_ms() - s->load_start_ms));
+    rearm(gr);
+}
+
+/* Brings slot p in line with the partition's leadership: loads it when this
+ * broker leads it (at a new epoch), unloads it when it does not. Returns the
+ * slot, or NULL with *err when the topic or partition is unknown. */
+static struct slot *sync_slot(struct group_runtime *gr, int32_t p, kerr_t *err)
+{
+    struct topic *t = offsets_topic(gr);
+    int32_t n = t ? atomic_load(&t->n_parts) : 0;
+    if (!t || p >= n || !ensure_slots(gr, n)) {
+        topic_unref(t);
+        *err = KERR_COORDINATOR_NOT_AVAILABLE;
+        return NULL;
+    }
+    struct slot *s = gr->slots[p];
+    struct partition *part = t->parts[p];
+    int32_t epoch = -1;
+    int32_t leader = part->log ? partition_leader(part, &epoch) : -1;
+    if (leader != gr->b->id) {
+        unload(s, "not the leader");
+        *err = KERR_NOT_COORDINATOR;
+    } else {
+        if (s->state != SLOT_NONE && s->leader_epoch != epoch)
+            unload(s, "new leader epoch");
+        if (s->state == SLOT_NONE && !gr->stopping)
+            begin_load(s, t, epoch);
+        *err = s->state == SLOT_LOADED    ? KERR_NONE
+               : s->state == SLOT_LOADING ? KERR_COORDINATOR_LOAD_IN_PROGRESS
+                                          : KERR_COORDINATOR_NOT_AVAILABLE;
+    }
+    topic_unref(t);
+    return s;
+}
+
+struct group_coord *group_runtime_route(struct group_runtime *gr, const char *p, size_t len,
+                                        kerr_t *err)
+{
+    KASSERT(worker_is_current(gr->w));
+    int32_t n = group_runtime_partitions(gr);
+    if (n <= 0) {
+        *err = KERR_COORDINATOR_NOT_AVAILABLE;
+        return NULL;
+    }
+    struct slot *s = sync_slot(gr, coord_partition_for(p, len, n), err);
+    return s && *err == KERR_NONE ? s->gc : NULL;
+}
+
+bool group_runtime_foreach(struct group_runtime *gr,
+                           void (*each)(struct group_coord *gc, void *arg), void *arg)
+{
+    KASSERT(worker_is_current(gr->w));
+    bool loading = false;
+    for (int32_t i = 0; i < gr->n_slots; i++) {
+        if (gr->slots[i]->state == SLOT_LOADED)
+            each(gr->slots[i]->gc, arg);
+        loading |= gr->slots[i]->state == SLOT_LOADING;
+    }
+    return loading;
+}
+
+struct changed_job {
+    struct group_runtime *gr;
+    int32_t p;
+};
+
+static void changed_job(void *arg)
+{
+    struct changed_job *cj = arg;
+    kerr_t err;
+    (void)sync_slot(cj->gr, cj->p, &err);
+    rearm(cj->gr);
+    free(cj);
+}
+
+void group_runtime_partition_changed(struct group_runtime *gr, int32_t p)
+{
+    struct changed_job *cj = malloc(sizeof(*cj));
+    if (!cj)
+        return; /* the next request for one of its groups loads it */
+    *cj = (struct changed_job){gr, p};
+    if (!worker_post(gr->w, changed_job, cj))
+        free(cj);
+}
+
+/* --- appends ---------------------------------------------------------------------- */
+
+void group_runtime_append(struct group_runtime *gr, struct group_coord *gc,
+                          struct group_records *recs,
+                          void (*done)(struct group_runtime *gr, kerr_t err, void *arg), void *arg)
+{
+    KASSERT(worker_is_current(gr->w));
+    struct slot *s = slot_of(gr, gc);
+    kerr_t err = KERR_NONE;
+    struct kbuf batch;
+    kbuf_init(&batch);
+    if (recs->oom)
+        err = KERR__NOMEM;
+    else if (!s)
+        err = KERR_NOT_LEADER_OR_FOLLOWER;
+    else if (recs->n > 0) {
+        struct batch_build_rec *br = calloc(recs->n, sizeof(*br));
+        for (size_t i = 0; br && i < recs->n; i++)
+            br[i] = (struct batch_build_rec){recs->v[i].key, recs->v[i].key_len, recs->v[i].value,
+                                             recs->v[i].value_len};
+        err = br ? batch_build(&batch, br, recs->n, group_runtime_now()) : KERR__NOMEM;
+        free(br);
+    }
+    size_t n = recs->n;
+    group_records_destroy(recs);
+    if (err == KERR_NONE && n > 0) {
+        int64_t base, last, log_start;
+        int32_t epoch;
+        struct partition *part = s->topic->parts[s->index];
+        err = partition_append(part, batch.data, batch.len, group_runtime_now(), true, &base, &last,
+                               &epoch, &log_start);
+        if (err == KERR_NONE) {
+            if (VEC_RESERVE_AT(gr->pend, gr->cap_pend, gr->n_pend + 1)) {
+                gr->pend[gr->n_pend++] = (struct pending){
+                    .slot = s,
+                    .gen = s->gen,
+                    .leader_epoch = epoch,
+                    .last_offset = last,
+                    .deadline_ms = group_runtime_now() + gr->b->cfg->offsets_commit_timeout_ms,
+                    .done = done,
+                    .arg = arg};
+                kbuf_destroy(&batch);
+                check_pending(gr, group_runtime_now()); /* a single replica: done already */
+                rearm(gr);
+                return;
+            }
+            err = KERR__NOMEM;
+        }
+    }
+    kbuf_destroy(&batch);
+    done(gr, err, arg);
+}
+
+/* --- timers ----------------------------------------------------------------------- */
+
+static void ignore_done(struct group_runtime *gr, kerr_t err, void *arg) {}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct group_runtime *gr = arg;
+    int64_t now = group_runtime_now();
+    bool expire = now >= gr->next_expiry_ms;
+    if (expire)
+        gr->next_expiry_ms = now + gr->b->cfg->offsets_retention_check_interval_ms;
+    for (int32_t i = 0; i < gr->n_slots; i++) {
+        struct slot *s = gr->slots[i];
+        if (s->state != SLOT_LOADED)
+            continue;
+        group_tick(s->gc, now);
+        if (expire && s->state == SLOT_LOADED) {
+            struct group_records recs;
+            group_records_init(&recs);
+            size_t n = group_expire_offsets(s->gc, now, &recs);
+            if (n > 0)
+                say_info("group", "expired offsets partition=%d count=%zu", s->index, n);
+            group_runtime_append(gr, s->gc, &recs, ignore_done, NULL);
+        }
+    }
+    check_pending(gr, now);
+    rearm(gr);
+}
+
+static void rearm(struct group_runtime *gr)
+{
+    if (gr->stopping)
+        return;
+    int64_t next = gr->next_expiry_ms;
+    for (int32_t i = 0; i < gr->n_slots; i++)
+        if (gr->slots[i]->state == SLOT_LOADED)
+            next = MIN(next, group_next_deadline(gr->slots[i]->gc));
+    for (size_t i = 0; i < gr->n_pend; i++)
+        next = MIN(next, gr->pend[i].deadline_ms);
+    int64_t delay = next - group_runtime_now();
+    if (delay < 0)
+        delay = 0;
+    struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)((delay % 1000) * 1000)};
+    evtimer_add(gr->timer, &tv);
+}
+
+/* --- jobs and lifetime ------------------------------------------------------------ */
+
+struct call_job {
+    struct group_runtime *gr;
+    void (*fn)(struct group_runtime *gr, void *arg);
+    void *arg;
+};
+
+static void call_job(void *arg)
+{
+    struct call_job cj = *(struct call_job *)arg;
+    free(arg);
+    cj.fn(cj.gr, cj.arg);
+    rearm(cj.gr);
+}
+
+bool group_runtime_call(struct group_runtime *gr, void (*fn)(struct group_runtime *gr, void *arg),
+                        void *arg)
+{
+    struct call_job *cj = malloc(sizeof(*cj));
+    if (!cj)
+        return false;
+    *cj = (struct call_job){gr, fn, arg};
+    pthread_mutex_lock(&gr->call_lock);
+    bool posted = !gr->closed && worker_post(gr->w, call_job, cj);
+    pthread_mutex_unlock(&gr->call_lock);
+    if (!posted)
+        free(cj);
+    return posted;
+}
+
+static void config_from(struct group_config *c, const struct broker_config *cfg)
+{
+    group_config_defaults(c);
+    c->min_session_timeout_ms = cfg->group_min_session_timeout_ms;
+    c->max_session_timeout_ms = cfg->group_max_session_timeout_ms;
+    c->initial_rebalance_delay_ms = cfg->group_initial_rebalance_delay_ms;
+    c->max_size = cfg->group_max_size;
+    c->offsets_retention_ms = (int64_t)cfg->offsets_retention_minutes * 60000;
+    c->offset_metadata_max_bytes = cfg->offset_metadata_max_bytes;
+    c->member_id_seed = (uint64_t)clock_wall_ms() ^ ((uint64_t)getpid() << 32);
+}
+
+struct group_runtime *group_runtime_new(struct broker *b)
+{
+    struct group_runtime *gr = calloc(1, sizeof(*gr));
+    if (!gr)
+        return NULL;
+    gr->b = b;
+    pthread_mutex_init(&gr->call_lock, NULL);
+    config_from(&gr->cfg, b->cfg);
+    gr->w = worker_new("group");
+    if (!gr->w) {
+        free(gr);
+        return NULL;
+    }
+    gr->timer = evtimer_new(worker_base(gr->w), timer_cb, gr);
+    if (!gr->timer) {
+        worker_free(gr->w);
+        free(gr);
+        return NULL;
+    }
+    gr->next_expiry_ms = group_runtime_now() + b->cfg->offsets_retention_check_interval_ms;
+    return gr;
+}
+
+static void start_job(struct group_runtime *gr, void *arg) { (void)arg; }
+
+bool group_runtime_start(struct group_runtime *gr)
+{
+    return group_runtime_call(gr, start_job, NULL); /* arms the timer on the worker */
+}
+
+static void stop_job(void *arg)
+{
+    struct group_runtime *gr = arg;
+    if (gr->stopping)
+        return;
+    gr->stopping = true;
+    for (int32_t i = 0; i < gr->n_slots; i++)
+        unload(gr->slots[i], "shutdown");
+    while (gr->n_pend > 0)
+        finish_pending(gr, gr->n_pend - 1, KERR_NOT_LEADER_OR_FOLLOWER);
+    event_free(gr->timer); /* an event of the worker's base: freed on its loop */
+    gr->timer = NULL;
+}
+
+struct barrier {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+};
+
+static void barrier_job(void *arg)
+{
+    struct barrier *bar = arg;
+    pthread_mutex_lock(&bar->lock);
+    bar->done = true;
+    pthread_cond_signal(&bar->cond);
+    pthread_mutex_unlock(&bar->lock);
+}
+
+/* Refuses new calls, then waits until the worker has run every job posted
+ * before (the stop job last), so their answers are posted to the network
+ * loops while those still run. */
+void group_runtime_stop(struct group_runtime *gr)
+{
+    if (!gr)
+        return;
+    pthread_mutex_lock(&gr->call_lock);
+    gr->closed = true;
+    pthread_mutex_unlock(&gr->call_lock);
+    struct barrier bar = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    if (!worker_post(gr->w, stop_job, gr) || !worker_post(gr->w, barrier_job, &bar))
+        return;
+    pthread_mutex_lock(&bar.lock);
+    while (!bar.done)
+        pthread_cond_wait(&bar.cond, &bar.lock);
+    pthread_mutex_unlock(&bar.lock);
+}
+
+void group_runtime_free(struct group_runtime *gr)
+{
+    if (!gr)
+        return;
+    (void)worker_post(gr->w, stop_job, gr); /* a no-op after group_runtime_stop() */
+    worker_free(gr->w);                     /* runs the jobs still queued, then joins */
+    free(gr->pend);
+    for (int32_t i = 0; i < gr->n_slots; i++)
+        free(gr->slots[i]);
+    free(gr->slots);
+    pthread_mutex_destroy(&gr->call_lock);
+    free(gr);
+}

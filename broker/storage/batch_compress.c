@@ -12,7 +12,8 @@
 
 #define SNAPPY_BLOCK (32 * 1024)
 
-static const uint8_t XERIAL_HDR[16] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0, 0, 0, 0, 1, 0, 0, 0, 1};
+static const uint8_t XERIAL_HDR[16] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0,
+                                       0,    0,   0,   1,   0,   0,   0,   1};
 
 static kerr_t gzip_compress(const uint8_t *in, size_t len, struct kbuf *out)
 {

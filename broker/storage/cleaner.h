@@ -86,14 +86,14 @@ struct cleaner_lock {
 
 /* What cleaner_plan() found. Plain value. */
 struct cleaner_plan {
-    int64_t start;            /* first segment's base */
-    int64_t first_dirty;      /* the checkpoint, clamped into [start, uncleanable] */
-    int64_t uncleanable;      /* U: base of the first segment not cleanable */
-    int64_t clean_bytes;      /* bytes of cleanable segments below first_dirty */
-    int64_t dirty_bytes;      /* bytes of cleanable segments from first_dirty */
-    double dirty_ratio;       /* dirty / (clean + dirty); 0 if nothing cleanable */
-    int64_t first_dirty_ts;   /* the first dirty segment's first record time, -1 */
-    int cleanable_segments;   /* closed segments below U */
+    int64_t start;          /* first segment's base */
+    int64_t first_dirty;    /* the checkpoint, clamped into [start, uncleanable] */
+    int64_t uncleanable;    /* U: base of the first segment not cleanable */
+    int64_t clean_bytes;    /* bytes of cleanable segments below first_dirty */
+    int64_t dirty_bytes;    /* bytes of cleanable segments from first_dirty */
+    double dirty_ratio;     /* dirty / (clean + dirty); 0 if nothing cleanable */
+    int64_t first_dirty_ts; /* the first dirty segment's first record time, -1 */
+    int cleanable_segments; /* closed segments below U */
 };
 
 /* Plans a pass (step 1 above) without touching files. Lock held. */
@@ -107,18 +107,18 @@ bool cleaner_plan_due(const struct cleaner_plan *p, const struct cleaner_log_con
 
 /* Counters of one pass. Plain value. */
 struct cleaner_result {
-    int64_t first_dirty;    /* where the dirty part began */
-    int64_t end_offset;     /* the new checkpoint (first_dirty if nothing was done) */
-    int64_t bytes_read;     /* segment bytes read (map and rewrite) */
-    int64_t bytes_written;  /* cleaned segment bytes written */
+    int64_t first_dirty;   /* where the dirty part began */
+    int64_t end_offset;    /* the new checkpoint (first_dirty if nothing was done) */
+    int64_t bytes_read;    /* segment bytes read (map and rewrite) */
+    int64_t bytes_written; /* cleaned segment bytes written */
     int64_t records_kept;
     int64_t records_removed;
     int64_t tombstones_removed;
     int64_t keyless_removed;
-    int segments_before;    /* segments replaced */
-    int segments_after;     /* cleaned segments installed */
-    bool aborted;           /* the log changed under the pass; nothing kept */
-    double dirty_ratio;     /* of the plan */
+    int segments_before; /* segments replaced */
+    int segments_after;  /* cleaned segments installed */
+    bool aborted;        /* the log changed under the pass; nothing kept */
+    double dirty_ratio;  /* of the plan */
 };
 
 /* Runs one pass over log (see above). lk: the partition lock (not held on

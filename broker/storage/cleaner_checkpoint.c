@@ -22,8 +22,7 @@ static bool ckpt_path(char *buf, size_t n, const char *data_dir)
     return w > 0 && (size_t)w < n;
 }
 
-kerr_t cleaner_ckpt_get(const char *data_dir, const char *topic, int32_t partition,
-                        int64_t *offset)
+kerr_t cleaner_ckpt_get(const char *data_dir, const char *topic, int32_t partition, int64_t *offset)
 {
     char path[PATH_MAX];
     struct logdir_ckpt_entry *e = NULL;
@@ -48,8 +47,7 @@ kerr_t cleaner_ckpt_get(const char *data_dir, const char *topic, int32_t partiti
     return err;
 }
 
-kerr_t cleaner_ckpt_set(const char *data_dir, const char *topic, int32_t partition,
-                        int64_t offset)
+kerr_t cleaner_ckpt_set(const char *data_dir, const char *topic, int32_t partition, int64_t offset)
 {
     char path[PATH_MAX];
     struct logdir_ckpt_entry *e = NULL, *grown;

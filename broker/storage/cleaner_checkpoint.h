@@ -22,7 +22,6 @@ kerr_t cleaner_ckpt_get(const char *data_dir, const char *topic, int32_t partiti
                         int64_t *offset);
 /* Sets the entry (offset >= 0) or removes it (offset < 0), keeping the
  * other entries; a corrupt file is replaced (logged). */
-kerr_t cleaner_ckpt_set(const char *data_dir, const char *topic, int32_t partition,
-                        int64_t offset);
+kerr_t cleaner_ckpt_set(const char *data_dir, const char *topic, int32_t partition, int64_t offset);
 
 #endif

@@ -39,7 +39,7 @@ struct cleaner_entry {
 struct cleaner_pool {
     struct cleaner_pool_config cfg;
     pthread_mutex_t mu;
-    pthread_cond_t cond; /* wakes threads (work, stop) and removers (not busy) */
+    pthread_cond_t cond;            /* wakes threads (work, stop) and removers (not busy) */
     struct cleaner_entry **entries; /* owned */
     size_t n, cap;
     pthread_t *threads;
@@ -77,8 +77,7 @@ struct cleaner_pool *cleaner_pool_new(const struct cleaner_pool_config *cfg)
 }
 
 /* Copies the pass counters into the stats. Pool mutex held. */
-static void account(struct cleaner_pool *p, const struct cleaner_result *r, kerr_t err,
-                    int64_t ms)
+static void account(struct cleaner_pool *p, const struct cleaner_result *r, kerr_t err, int64_t ms)
 {
     p->stats.bytes_read += r->bytes_read;
     p->stats.bytes_written += r->bytes_written;
@@ -107,8 +106,7 @@ static kerr_t run_pass(struct cleaner_pool *p, struct cleaner_entry *e, struct o
     pthread_mutex_unlock(&p->mu);
     err = cleaner_clean(e->d.log, &e->d.lock, &cfg, ckpt, map, p->thr, now_ms, res);
     if (err == KERR_NONE && !res->aborted && res->end_offset != ckpt &&
-        cleaner_ckpt_set(e->d.data_dir, e->d.topic, e->d.partition, res->end_offset) !=
-            KERR_NONE)
+        cleaner_ckpt_set(e->d.data_dir, e->d.topic, e->d.partition, res->end_offset) != KERR_NONE)
         say_warn("storage", "cannot write cleaner checkpoint dir=%s topic=%s partition=%d",
                  e->d.data_dir, e->d.topic, e->d.partition);
     (void)plog_sweep_deleted(plog_dir(e->d.log));
@@ -158,8 +156,8 @@ static struct cleaner_entry *pick(struct cleaner_pool *p, int64_t now_ms)
         ckpt = e->checkpoint;
         pthread_mutex_unlock(&p->mu);
         e->d.lock.lock(e->d.lock.arg);
-        max_off = e->d.lock.max_offset ? e->d.lock.max_offset(e->d.lock.arg)
-                                       : plog_end_offset(e->d.log);
+        max_off =
+            e->d.lock.max_offset ? e->d.lock.max_offset(e->d.lock.arg) : plog_end_offset(e->d.log);
         cleaner_plan(e->d.log, &cfg, ckpt, max_off, now_ms, &plan);
         e->d.lock.unlock(e->d.lock.arg);
         ratio[i] = plan.dirty_ratio;

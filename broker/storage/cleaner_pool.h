@@ -39,25 +39,25 @@ void cleaner_pool_config_default(struct cleaner_pool_config *c);
 
 /* Counters for /metrics. Plain value (a copy). */
 struct cleaner_stats {
-    int64_t logs;                /* registered logs */
-    int64_t passes;              /* passes that cleaned something */
-    int64_t passes_aborted;      /* gave up because the log changed */
-    int64_t passes_failed;       /* I/O or corruption errors */
-    int64_t bytes_read;          /* segment bytes read */
-    int64_t bytes_written;       /* cleaned bytes written */
-    int64_t records_removed;     /* records removed (all passes) */
-    int64_t last_pass_ms;        /* duration of the last pass */
-    int64_t throttled_us;        /* time spent sleeping in the throttle */
-    double max_dirty_ratio;      /* the largest dirty ratio seen by the last selection */
+    int64_t logs;            /* registered logs */
+    int64_t passes;          /* passes that cleaned something */
+    int64_t passes_aborted;  /* gave up because the log changed */
+    int64_t passes_failed;   /* I/O or corruption errors */
+    int64_t bytes_read;      /* segment bytes read */
+    int64_t bytes_written;   /* cleaned bytes written */
+    int64_t records_removed; /* records removed (all passes) */
+    int64_t last_pass_ms;    /* duration of the last pass */
+    int64_t throttled_us;    /* time spent sleeping in the throttle */
+    double max_dirty_ratio;  /* the largest dirty ratio seen by the last selection */
 };
 
 /* One log as registered. Plain value, copied by cleaner_pool_add(). */
 struct cleaner_log_desc {
-    struct plog *log;                    /* borrowed until cleaner_pool_remove() */
-    char topic[TOPIC_NAME_MAX_LEN + 1];  /* for the checkpoint file */
+    struct plog *log;                   /* borrowed until cleaner_pool_remove() */
+    char topic[TOPIC_NAME_MAX_LEN + 1]; /* for the checkpoint file */
     int32_t partition;
-    char data_dir[4096];                 /* the log.dir holding the log */
-    struct cleaner_lock lock;            /* the partition lock */
+    char data_dir[4096];      /* the log.dir holding the log */
+    struct cleaner_lock lock; /* the partition lock */
     struct cleaner_log_config cfg;
 };
 

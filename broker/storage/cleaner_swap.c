@@ -105,8 +105,7 @@ kerr_t cleaner_swap_install(struct plog *log, int i, int n, struct segment *cons
         err = segment_load(seg, -1, log->cfg.index_interval_bytes, log->cfg.index_max_bytes,
                            &dropped);
     if (err == KERR_NONE && VEC_RESERVE_AT(log->segs, log->cap, (size_t)log->nsegs + 1)) {
-        memmove(&log->segs[i + 1], &log->segs[i],
-                (size_t)(log->nsegs - i) * sizeof(log->segs[0]));
+        memmove(&log->segs[i + 1], &log->segs[i], (size_t)(log->nsegs - i) * sizeof(log->segs[0]));
         log->segs[i] = seg;
         log->nsegs++;
         *out = seg;

@@ -14,10 +14,10 @@
 /* Created by io_throttle_new(); shared by the cleaner threads. */
 struct io_throttle {
     pthread_mutex_t mu;
-    double rate;       /* bytes per second; <= 0 unlimited */
-    double tokens;     /* bytes that may go now (negative: debt) */
-    int64_t last_us;   /* monotonic time tokens was last refilled */
-    int64_t slept_us;  /* total sleep */
+    double rate;      /* bytes per second; <= 0 unlimited */
+    double tokens;    /* bytes that may go now (negative: debt) */
+    int64_t last_us;  /* monotonic time tokens was last refilled */
+    int64_t slept_us; /* total sleep */
 };
 
 struct io_throttle *io_throttle_new(double bytes_per_sec)

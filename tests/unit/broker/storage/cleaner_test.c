@@ -42,8 +42,7 @@ static void put_rec(struct kbuf *b, int i, const struct ct_rec *r)
     kbuf_destroy(&x);
 }
 
-void ct_batch(struct kbuf *b, const struct ct_rec *recs, int n, int codec, int64_t ts,
-              int64_t pid)
+void ct_batch(struct kbuf *b, const struct ct_rec *recs, int n, int codec, int64_t ts, int64_t pid)
 {
     struct kbuf body, z;
     size_t start = b->len;

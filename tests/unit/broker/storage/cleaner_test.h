@@ -21,8 +21,7 @@ struct ct_rec {
 
 /* Appends one batch of n records (timestamps ts, ts+1, ...) compressed with
  * codec (0-4) and producer id pid (-1: none) to b. */
-void ct_batch(struct kbuf *b, const struct ct_rec *recs, int n, int codec, int64_t ts,
-              int64_t pid);
+void ct_batch(struct kbuf *b, const struct ct_rec *recs, int n, int codec, int64_t ts, int64_t pid);
 /* Appends a batch to log (fails the test on error); returns its first offset. */
 int64_t ct_append(struct plog *log, const struct ct_rec *recs, int n, int codec, int64_t ts);
 /* Shorthand: one record per batch. */

@@ -543,8 +543,8 @@ Test(cleaner, appends_and_readers_during_a_pass)
 
 static void retention_on_install(struct ct_lock *l, int n)
 {
-    struct plog_retention r = {.now_ms = NOW, .retention_ms = -1, .retention_bytes = -1,
-                               .max_offset = INT64_MAX};
+    struct plog_retention r = {
+        .now_ms = NOW, .retention_ms = -1, .retention_bytes = -1, .max_offset = INT64_MAX};
     int deleted;
     if (n == 2) {
         cr_assert_eq(plog_advance_start_offset(l->log, 10), KERR_NONE);

@@ -119,6 +119,10 @@ struct pass {
 };
 
 static void pass_lock(struct pass *ps) { ps->lk->lock(ps->lk->arg); }
+static bool cancelled(const struct pass *ps)
+{
+    return ps->lk->cancel && atomic_load(ps->lk->cancel);
+}
 static void pass_unlock(struct pass *ps) { ps->lk->unlock(ps->lk->arg); }
 static void assert_locked(const struct pass *ps)
 {
@@ -180,9 +184,12 @@ static void reader_init(struct reader *r, struct pass *ps, const struct snap_seg
 
 /* The batch at pos: header in *h, bytes at *p (valid until the next call).
  * KERR__NOENT at the planned end of the segment; KERR__CORRUPT if the
- * file is shorter than planned or holds a bad header. */
+ * file is shorter than planned or holds a bad header; KERR__AGAIN when the
+ * pass was cancelled. */
 static kerr_t reader_batch(struct reader *r, int64_t pos, struct batch_hdr *h, const uint8_t **p)
 {
+    if (cancelled(r->ps))
+        return KERR__AGAIN;
     for (int pass = 0; pass < 2; pass++) {
         int64_t off = pos - r->wpos;
         size_t got;

@@ -47,13 +47,15 @@
  * installed only if the segments it replaces are still in the log,
  * unchanged (same segment, same size); otherwise (retention or truncation
  * ran meanwhile) the pass stops, its files are discarded and nothing is
- * checkpointed.
+ * checkpointed. A pass also gives up when asked to (cleaner_lock.cancel).
  *
  * Threads: one pass per log at a time (cleaner_pool.c sees to it); the
  * functions here run on a cleaner thread.
  */
 #ifndef GREGOR_BROKER_STORAGE_CLEANER_H
 #define GREGOR_BROKER_STORAGE_CLEANER_H
+
+#include <stdatomic.h>
 
 #include "common/base.h"
 #include "common/err.h"
@@ -82,6 +84,9 @@ struct cleaner_lock {
     /* NULL (the LEO), or the high watermark; called with the lock held. */
     int64_t (*max_offset)(void *arg);
     void *arg;
+    /* NULL, or a flag that, once set, makes the pass give up (aborted) at
+     * the next batch: the log is being closed or deleted. */
+    const atomic_bool *cancel;
 };
 
 /* What cleaner_plan() found. Plain value. */

@@ -33,6 +33,7 @@ struct cleaner_entry {
     int pins;            /* threads planning it */
     bool busy;           /* a pass runs on it */
     int64_t retry_at_ms; /* after a failed pass: not before (mono ms) */
+    atomic_bool cancel;  /* set by remove/stop: a pass on it gives up */
 };
 
 /* Created by cleaner_pool_new(); shared by the broker and the threads. */
@@ -258,10 +259,16 @@ void cleaner_pool_stop(struct cleaner_pool *p)
 {
     pthread_mutex_lock(&p->mu);
     p->stop = true;
+    for (size_t i = 0; i < p->n; i++)
+        atomic_store(&p->entries[i]->cancel, true);
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < p->n; i++)
+        atomic_store(&p->entries[i]->cancel, false);
+    pthread_mutex_unlock(&p->mu);
     p->nthreads = 0;
     free(p->threads);
     p->threads = NULL;
@@ -289,6 +296,8 @@ struct cleaner_entry *cleaner_pool_add(struct cleaner_pool *p, const struct clea
     if (!e)
         return NULL;
     e->d = *d;
+    e->d.lock.cancel = &e->cancel;
+    atomic_init(&e->cancel, false);
     e->checkpoint = -1;
     if (cleaner_ckpt_get(d->data_dir, d->topic, d->partition, &ckpt) == KERR_NONE)
         e->checkpoint = ckpt;
@@ -315,6 +324,7 @@ void cleaner_pool_remove(struct cleaner_pool *p, struct cleaner_entry *e, bool f
 {
     if (!e)
         return;
+    atomic_store(&e->cancel, true);
     pthread_mutex_lock(&p->mu);
     while (e->busy || e->pins > 0)
         pthread_cond_wait(&p->cond, &p->mu);

@@ -68,7 +68,7 @@ struct cleaner_entry;
 struct cleaner_pool *cleaner_pool_new(const struct cleaner_pool_config *cfg);
 /* Starts the threads; KERR_NONE or KERR__NOMEM (logged). */
 kerr_t cleaner_pool_start(struct cleaner_pool *p);
-/* Stops and joins the threads (a pass in progress finishes first). */
+/* Stops and joins the threads (a pass in progress gives up). */
 void cleaner_pool_stop(struct cleaner_pool *p);
 /* Stops if needed and frees; entries still registered are freed too. */
 void cleaner_pool_free(struct cleaner_pool *p);
@@ -76,8 +76,9 @@ void cleaner_pool_free(struct cleaner_pool *p);
 /* Registers a log; its checkpoint is read from the data dir's file.
  * Returns the entry (owned by the pool) or NULL (no memory). */
 struct cleaner_entry *cleaner_pool_add(struct cleaner_pool *p, const struct cleaner_log_desc *d);
-/* Unregisters (waiting for a pass on it to end) and frees e. forget: also
- * drop its checkpoint entry (the log is being deleted). */
+/* Unregisters and frees e; a pass on it gives up at its next batch and is
+ * waited for. forget: also drop its checkpoint entry (the log is being
+ * deleted). */
 void cleaner_pool_remove(struct cleaner_pool *p, struct cleaner_entry *e, bool forget);
 /* Replaces a registered log's compaction settings. */
 void cleaner_pool_set_log_config(struct cleaner_pool *p, struct cleaner_entry *e,

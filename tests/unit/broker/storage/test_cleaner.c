@@ -599,3 +599,23 @@ Test(cleaner, offset_map_full_stops_early)
     ct_log_free(&l);
     plog_close(log);
 }
+
+Test(cleaner, cancelled_pass_gives_up)
+{
+    struct plog *log = three_rounds();
+    struct ct_lock lk;
+    struct cleaner_result res;
+    atomic_bool cancel;
+    struct ct_log l;
+
+    atomic_init(&cancel, true);
+    ct_lock_init(&lk, log);
+    lk.ops.cancel = &cancel;
+    res = clean(log, &lk, -1);
+    cr_assert(res.aborted);
+    cr_assert_eq(res.segments_after, 0);
+    ct_read_log(log, &l);
+    cr_assert_eq(l.n, 31, "unchanged");
+    ct_log_free(&l);
+    plog_close(log);
+}

@@ -61,8 +61,10 @@ void cleaner_plan(struct plog *log, const struct cleaner_log_config *cfg, int64_
         n++;
     p->cleanable_segments = n;
     p->uncleanable = log->segs[n]->base;
-    p->first_dirty = checkpoint;
-    if (checkpoint < p->start || checkpoint > p->uncleanable)
+    /* a checkpoint outside the log (it was truncated or restarted) starts
+     * over; one past U (a longer min.compaction.lag.ms) leaves nothing dirty */
+    p->first_dirty = MIN(checkpoint, p->uncleanable);
+    if (checkpoint < p->start || checkpoint > plog_end_offset(log))
         p->first_dirty = p->start;
     for (int i = 0; i < n; i++) {
         const struct segment *seg = log->segs[i];
@@ -190,7 +192,8 @@ static kerr_t reader_batch(struct reader *r, int64_t pos, struct batch_hdr *h, c
 {
     if (cancelled(r->ps))
         return KERR__AGAIN;
-    for (int pass = 0; pass < 2; pass++) {
+    /* at most two reads: the window, then the whole batch if larger */
+    for (int pass = 0; pass < 3; pass++) {
         int64_t off = pos - r->wpos;
         size_t got;
         kerr_t err;
@@ -205,7 +208,7 @@ static kerr_t reader_batch(struct reader *r, int64_t pos, struct batch_hdr *h, c
                 return KERR_NONE;
             }
         }
-        if (pass == 1)
+        if (pass == 2)
             return KERR__CORRUPT;
         /* refill: at least the batch whose header we may have seen */
         size_t want = READ_WINDOW;

@@ -12,7 +12,7 @@
  *     min.compaction.lag.ms; the first uncleanable offset U is the base of
  *     the first segment that is not. The dirty part is [checkpoint, U)
  *     (checkpoint: the cleaner-offset-checkpoint entry, reset to the log
- *     start when outside [start, U]). Descriptors of the cleanable
+ *     start when outside [start, LEO]; none when it is past U). Descriptors of the cleanable
  *     segments are dup()ed, so the pass reads them without the lock.
  *  2. Builds the offset map over the dirty part (keyed records only,
  *     control batches skipped), stopping before a batch that would not fit

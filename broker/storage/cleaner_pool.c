@@ -106,13 +106,17 @@ static kerr_t run_pass(struct cleaner_pool *p, struct cleaner_entry *e, struct o
     cfg = e->d.cfg;
     pthread_mutex_unlock(&p->mu);
     err = cleaner_clean(e->d.log, &e->d.lock, &cfg, ckpt, map, p->thr, now_ms, res);
-    if (err == KERR_NONE && !res->aborted && res->end_offset != ckpt &&
+    /* the checkpoint moves forward, or back only after a pass that
+     * restarted from the log start (a checkpoint past the log end) */
+    bool moved = err == KERR_NONE && !res->aborted &&
+                 (res->end_offset > ckpt || (res->segments_before > 0 && res->end_offset != ckpt));
+    if (moved &&
         cleaner_ckpt_set(e->d.data_dir, e->d.topic, e->d.partition, res->end_offset) != KERR_NONE)
         say_warn("storage", "cannot write cleaner checkpoint dir=%s topic=%s partition=%d",
                  e->d.data_dir, e->d.topic, e->d.partition);
     (void)plog_sweep_deleted(plog_dir(e->d.log));
     pthread_mutex_lock(&p->mu);
-    if (err == KERR_NONE && !res->aborted)
+    if (moved)
         e->checkpoint = res->end_offset;
     if (err != KERR_NONE)
         e->retry_at_ms = clock_mono_ms() + FAIL_BACKOFF_FACTOR * p->cfg.backoff_ms;

@@ -619,3 +619,49 @@ Test(cleaner, cancelled_pass_gives_up)
     ct_log_free(&l);
     plog_close(log);
 }
+
+Test(cleaner, batch_larger_than_the_read_window)
+{
+    struct plog *log = ct_open(8 << 20);
+    struct ct_lock lk;
+    struct cleaner_result res;
+    struct ct_log l;
+    char *big = malloc((3 << 19) + 1); /* 1.5 MiB: more than the 1 MiB window */
+
+    memset(big, 'b', 3 << 19);
+    big[3 << 19] = 0;
+    ct_put(log, "small", "1", T0);
+    cr_assert_eq(plog_roll(log, T0), KERR_NONE); /* big starts its segment */
+    ct_put(log, "big", big, T0 + 1);
+    ct_put(log, "small", "2", T0 + 2);
+    cr_assert_eq(plog_roll(log, T0), KERR_NONE);
+    ct_put(log, "x", "active", T0 + 3);
+    ct_lock_init(&lk, log);
+    res = clean(log, &lk, -1);
+    cr_assert_eq(res.records_removed, 1);
+    ct_read_log(log, &l);
+    cr_assert_eq(l.n, 3);
+    cr_assert_eq(strlen(ct_find_latest(&l, "big")->value), 3 << 19);
+    ct_log_free(&l);
+    free(big);
+    plog_close(log);
+}
+
+Test(cleaner, checkpoint_past_uncleanable_or_past_the_end)
+{
+    struct plog *log = three_rounds();
+    struct cleaner_plan plan;
+
+    /* past U but inside the log: nothing dirty, no restart */
+    cleaner_plan(log, &ccfg, 30, plog_end_offset(log), NOW, &plan);
+    cr_assert_eq(plan.first_dirty, 30);
+    cleaner_plan(log, &ccfg, 30, 15, NOW, &plan);
+    cr_assert_eq(plan.uncleanable, 10);
+    cr_assert_eq(plan.first_dirty, 10);
+    cr_assert_eq(plan.dirty_bytes, 0);
+    /* past the LEO (the log was truncated): starts over */
+    cleaner_plan(log, &ccfg, 1000, plog_end_offset(log), NOW, &plan);
+    cr_assert_eq(plan.first_dirty, 0);
+    cr_assert_eq(plan.dirty_ratio, 1.0);
+    plog_close(log);
+}

@@ -25,6 +25,7 @@
 #include "common/say.h"
 
 #define FAIL_BACKOFF_FACTOR 10
+#define MIN_BACKOFF_MS 10 /* an idle thread sleeps at least this long */
 
 /* A registered log. Owned by the pool; fields under the pool mutex. */
 struct cleaner_entry {
@@ -217,9 +218,10 @@ static void *thread_main(void *arg)
         }
         if (!e) {
             struct timespec ts;
+            int64_t ms = MAX(p->cfg.backoff_ms, MIN_BACKOFF_MS);
             clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += p->cfg.backoff_ms / 1000;
-            ts.tv_nsec += (p->cfg.backoff_ms % 1000) * 1000000;
+            ts.tv_sec += ms / 1000;
+            ts.tv_nsec += (ms % 1000) * 1000000;
             if (ts.tv_nsec >= 1000000000) {
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000;

@@ -7,7 +7,7 @@
  * max.compaction.lag.ms first), run one pass on it (cleaner.h) and write
  * its new checkpoint to the data dir's cleaner-offset-checkpoint
  * (cleaner_checkpoint.h); with nothing to do they sleep
- * log.cleaner.backoff.ms. The threads share one I/O throttle
+ * log.cleaner.backoff.ms (at least 10 ms). The threads share one I/O throttle
  * (log.cleaner.io.max.bytes.per.second) and each owns an offset map of
  * log.cleaner.dedupe.buffer.size / threads bytes. A pass that fails puts
  * its log aside for 10 x backoff.

@@ -80,7 +80,7 @@ struct config_key {
 
 static config_check_fn check_zk_connect, check_listeners, check_advertised, check_protocol_map,
     check_listener_name, check_dir_list, check_cleanup_policy, check_timestamp_type,
-    check_log_level, check_compression, check_ip_overrides;
+    check_log_level, check_compression, check_ip_overrides, check_positive_double, check_ratio;
 
 static const struct config_key config_keys[] = {
     /* identity and coordination */
@@ -204,6 +204,15 @@ static const struct config_key config_keys[] = {
     K_BOOL("log.cleaner.enable", log_cleaner_enable, "true"),
     K_I32("log.cleaner.threads", log_cleaner_threads, "1", 0, 0),
     K_I64("log.cleaner.delete.retention.ms", log_cleaner_delete_retention_ms, "86400000", 0, 0),
+    K_I64("log.cleaner.dedupe.buffer.size", log_cleaner_dedupe_buffer_size, "134217728", 0, 0),
+    K_STR("log.cleaner.io.max.bytes.per.second", log_cleaner_io_max_bytes_per_second,
+          "1.7976931348623157E308", CF_NONEMPTY, check_positive_double),
+    K_I64("log.cleaner.backoff.ms", log_cleaner_backoff_ms, "15000", 0, 0),
+    K_STR("log.cleaner.min.cleanable.ratio", log_cleaner_min_cleanable_ratio, "0.5", CF_NONEMPTY,
+          check_ratio),
+    K_I64("log.cleaner.min.compaction.lag.ms", log_cleaner_min_compaction_lag_ms, "0", 0, 0),
+    K_I64("log.cleaner.max.compaction.lag.ms", log_cleaner_max_compaction_lag_ms, I64MAX_TEXT, 1,
+          0),
     K_BOOL("log.preallocate", log_preallocate, "false"),
     K_I64("log.message.timestamp.difference.max.ms", log_message_timestamp_difference_max_ms,
           I64MAX_TEXT, 0, 0),
@@ -785,6 +794,32 @@ static bool check_timestamp_type(char *value, char *why, size_t whylen)
     static const char *const names[] = {"CreateTime", "LogAppendTime"};
 
     return check_enum(value, names, ARRAY_LEN(names), why, whylen);
+}
+
+/* A finite or huge double > 0 (log.cleaner.io.max.bytes.per.second). */
+static bool check_positive_double(char *value, char *why, size_t whylen)
+{
+    char *end;
+    double d = strtod(value, &end);
+
+    if (end == value || *end != '\0' || !(d > 0)) {
+        why_set(why, whylen, "expected a number > 0");
+        return false;
+    }
+    return true;
+}
+
+/* A double in [0, 1] (log.cleaner.min.cleanable.ratio). */
+static bool check_ratio(char *value, char *why, size_t whylen)
+{
+    char *end;
+    double d = strtod(value, &end);
+
+    if (end == value || *end != '\0' || !(d >= 0 && d <= 1)) {
+        why_set(why, whylen, "expected a number between 0 and 1");
+        return false;
+    }
+    return true;
 }
 
 static bool check_compression(char *value, char *why, size_t whylen)

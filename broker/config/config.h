@@ -165,6 +165,12 @@ struct broker_config {
     bool log_cleaner_enable;                         /* true */
     int32_t log_cleaner_threads;                     /* 1 */
     int64_t log_cleaner_delete_retention_ms;         /* 86400000 */
+    int64_t log_cleaner_dedupe_buffer_size;          /* 134217728, split among the threads */
+    char *log_cleaner_io_max_bytes_per_second;       /* a double; "1.7976931348623157E308" */
+    int64_t log_cleaner_backoff_ms;                  /* 15000 */
+    char *log_cleaner_min_cleanable_ratio;           /* a double in [0, 1]; "0.5" */
+    int64_t log_cleaner_min_compaction_lag_ms;       /* 0 */
+    int64_t log_cleaner_max_compaction_lag_ms;       /* INT64_MAX */
     bool log_preallocate;                            /* false */
     int64_t log_message_timestamp_difference_max_ms; /* INT64_MAX */
     char *compression_type; /* "producer" | uncompressed|gzip|snappy|lz4|zstd */

@@ -39,15 +39,15 @@ static const struct tc_key tc_keys[] = {
     {"leader.replication.throttled.replicas", TC_STRING, 0, NULL, "", true},
     {"local.retention.bytes", TC_LONG, -2, NULL, "-2", false},
     {"local.retention.ms", TC_LONG, -2, NULL, "-2", false},
-    {"max.compaction.lag.ms", TC_LONG, 1, NULL, "9223372036854775807", false},
+    {"max.compaction.lag.ms", TC_LONG, 1, "log.cleaner.max.compaction.lag.ms", NULL, false},
     {"max.message.bytes", TC_INT, 0, "message.max.bytes", NULL, false},
     {"message.downconversion.enable", TC_BOOL, 0, NULL, "true", false},
     {"message.format.version", TC_STRING, 0, NULL, "3.0-IV1", false},
     {"message.timestamp.difference.max.ms", TC_LONG, 0, "log.message.timestamp.difference.max.ms",
      NULL, false},
     {"message.timestamp.type", TC_TSTYPE, 0, "log.message.timestamp.type", NULL, false},
-    {"min.cleanable.dirty.ratio", TC_DOUBLE, 0, NULL, "0.5", false},
-    {"min.compaction.lag.ms", TC_LONG, 0, NULL, "0", false},
+    {"min.cleanable.dirty.ratio", TC_DOUBLE, 0, "log.cleaner.min.cleanable.ratio", NULL, false},
+    {"min.compaction.lag.ms", TC_LONG, 0, "log.cleaner.min.compaction.lag.ms", NULL, false},
     {"min.insync.replicas", TC_INT, 1, "min.insync.replicas", NULL, false},
     {"preallocate", TC_BOOL, 0, "log.preallocate", NULL, false},
     {"retention.bytes", TC_LONG, -1, "log.retention.bytes", NULL, false},
@@ -202,6 +202,12 @@ void topic_config_defaults(struct topic_config *tc, const struct broker_config *
     tc->log_append_time = cfg->log_message_timestamp_type &&
                           strcmp(cfg->log_message_timestamp_type, "LogAppendTime") == 0;
     tc->ts_diff_max_ms = cfg->log_message_timestamp_difference_max_ms;
+    tc->min_cleanable_ratio = cfg->log_cleaner_min_cleanable_ratio
+                                  ? strtod(cfg->log_cleaner_min_cleanable_ratio, NULL)
+                                  : 0.5;
+    tc->delete_retention_ms = cfg->log_cleaner_delete_retention_ms;
+    tc->min_compaction_lag_ms = cfg->log_cleaner_min_compaction_lag_ms;
+    tc->max_compaction_lag_ms = cfg->log_cleaner_max_compaction_lag_ms;
 }
 
 void topic_config_apply(struct topic_config *tc, const char *key, const char *value)
@@ -234,4 +240,12 @@ void topic_config_apply(struct topic_config *tc, const char *key, const char *va
         tc->log_append_time = strcmp(value, "LogAppendTime") == 0;
     else if (strcmp(key, "message.timestamp.difference.max.ms") == 0 && num)
         tc->ts_diff_max_ms = x;
+    else if (strcmp(key, "min.cleanable.dirty.ratio") == 0)
+        tc->min_cleanable_ratio = strtod(value, NULL);
+    else if (strcmp(key, "delete.retention.ms") == 0 && num)
+        tc->delete_retention_ms = x;
+    else if (strcmp(key, "min.compaction.lag.ms") == 0 && num)
+        tc->min_compaction_lag_ms = x;
+    else if (strcmp(key, "max.compaction.lag.ms") == 0 && num)
+        tc->max_compaction_lag_ms = x;
 }

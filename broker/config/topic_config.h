@@ -28,6 +28,11 @@ struct topic_config {
     bool compact;           /* cleanup.policy contains compact */
     bool log_append_time;   /* message.timestamp.type=LogAppendTime */
     int64_t ts_diff_max_ms; /* message.timestamp.difference.max.ms */
+    /* compaction (storage/cleaner.h) */
+    double min_cleanable_ratio;    /* min.cleanable.dirty.ratio */
+    int64_t delete_retention_ms;   /* delete.retention.ms */
+    int64_t min_compaction_lag_ms; /* min.compaction.lag.ms */
+    int64_t max_compaction_lag_ms; /* max.compaction.lag.ms */
 };
 
 /* Fills tc with the broker-wide defaults of cfg. */

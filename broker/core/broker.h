@@ -34,6 +34,7 @@ struct controller;
 struct metadata_cache;
 struct fetchers;
 struct replica_manager;
+struct cleaner_pool;
 struct group_runtime;
 
 /* A live broker as clients should reach it on one listener. */
@@ -66,7 +67,9 @@ struct broker {
     struct worker *bg;               /* owned: background worker (retention, flush,
                                           checkpoints) */
     struct event *retention_ev, *flush_ev, *ckpt_ev, *hw_ckpt_ev; /* bg worker only */
-    struct worker **net;                                          /* owned: network workers */
+    struct cleaner_pool *cleaner; /* owned: log cleaner threads; NULL when disabled */
+    struct event *cleaner_ev;     /* bg worker only: registers compacted logs */
+    struct worker **net;          /* owned: network workers */
     int n_net;
     struct worker *admin;          /* owned: admin worker */
     struct event_base *main_base;  /* owned: main thread */

@@ -15,11 +15,15 @@
  *       records beyond what was committed before it stopped.
  * Timers: log.retention.check.interval.ms (retention), a 1 s flush tick
  * (per-topic flush.ms, and an fsync of every log whose segment rolled),
- * log.flush.offset.checkpoint.interval.ms (both checkpoints).
+ * log.flush.offset.checkpoint.interval.ms (both checkpoints), and every
+ * log.cleaner.backoff.ms (at least 1 s) the registration of compacted logs
+ * with the log cleaner (storage/cleaner_pool.h), whose threads run on
+ * their own and write cleaner-offset-checkpoint.
  */
 #include "broker/core/log_manager.h"
 #include "common/loop/worker.h"
 #include "broker/core/broker.h"
+#include "broker/storage/cleaner_pool.h"
 #include "broker/storage/logdir.h"
 #include "broker/storage/plog.h"
 #include "broker/replication/topics.h"
@@ -235,6 +239,39 @@ static void write_checkpoints(struct broker *b, bool logs, bool hws)
     free(acc.hw);
 }
 
+static void cleaner_sync_one(struct broker *b, struct partition *part, void *arg)
+{
+    partition_cleaner_sync(part, b->cleaner, b->data_dir);
+}
+
+static void cleaner_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct broker *b = arg;
+    for_each_partition(b, cleaner_sync_one, NULL);
+}
+
+/* Creates and starts the cleaner threads (log.cleaner.enable, threads > 0). */
+static int cleaner_start(struct broker *b)
+{
+    const struct broker_config *cfg = b->cfg;
+    struct cleaner_pool_config pc;
+    double rate = strtod(cfg->log_cleaner_io_max_bytes_per_second, NULL);
+    if (!cfg->log_cleaner_enable || cfg->log_cleaner_threads <= 0)
+        return 0;
+    cleaner_pool_config_default(&pc);
+    pc.threads = cfg->log_cleaner_threads;
+    pc.dedupe_buffer_bytes = cfg->log_cleaner_dedupe_buffer_size;
+    pc.io_max_bytes_per_sec = rate >= 1e300 ? -1 : rate;
+    pc.backoff_ms = cfg->log_cleaner_backoff_ms;
+    b->cleaner = cleaner_pool_new(&pc);
+    if (!b->cleaner || cleaner_pool_start(b->cleaner) != KERR_NONE) {
+        cleaner_pool_free(b->cleaner);
+        b->cleaner = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 static void retention_cb(evutil_socket_t fd, short what, void *arg)
 {
     log_manager_retention_now(arg);
@@ -275,10 +312,16 @@ static void start_job(void *arg)
     b->flush_ev = start_timer(b, FLUSH_TICK_MS, flush_cb);
     b->ckpt_ev = start_timer(b, cfg->log_flush_offset_checkpoint_interval_ms, ckpt_cb);
     b->hw_ckpt_ev = start_timer(b, cfg->replica_high_watermark_checkpoint_interval_ms, hw_ckpt_cb);
+    if (b->cleaner) {
+        b->cleaner_ev = start_timer(b, MAX(cfg->log_cleaner_backoff_ms, 1000), cleaner_cb);
+        cleaner_cb(-1, 0, b);
+    }
 }
 
 int log_manager_start(struct broker *b)
 {
+    if (cleaner_start(b) != 0)
+        return -1;
     b->bg = worker_new("bg");
     if (!b->bg || !worker_post(b->bg, start_job, b))
         return -1;
@@ -288,7 +331,8 @@ int log_manager_start(struct broker *b)
 static void stop_job(void *arg)
 {
     struct broker *b = arg;
-    struct event **evs[] = {&b->retention_ev, &b->flush_ev, &b->ckpt_ev, &b->hw_ckpt_ev};
+    struct event **evs[] = {&b->retention_ev, &b->flush_ev, &b->ckpt_ev, &b->hw_ckpt_ev,
+                            &b->cleaner_ev};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
         if (*evs[i])
             event_free(*evs[i]);
@@ -302,6 +346,15 @@ void log_manager_stop(struct broker *b)
         worker_post(b->bg, stop_job, b);
         worker_free(b->bg);
         b->bg = NULL;
+    }
+    if (b->cleaner) {
+        /* passes give up; the logs leave the pool before it goes */
+        cleaner_pool_stop(b->cleaner);
+        struct cleaner_pool *pool = b->cleaner;
+        b->cleaner = NULL;
+        if (b->topics)
+            for_each_partition(b, cleaner_sync_one, NULL);
+        cleaner_pool_free(pool);
     }
     if (b->topics)
         write_checkpoints(b, true, true);

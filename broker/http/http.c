@@ -10,6 +10,7 @@
 #include "broker/net/conn.h"
 #include "broker/core/broker.h"
 #include "broker/replication/topics.h"
+#include "broker/storage/cleaner_pool.h"
 #include "common/say.h"
 
 #include <event2/buffer.h>
@@ -39,6 +40,38 @@ static void gauge(struct evbuffer *out, const char *name, const char *help, long
     evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name, name, v);
 }
 
+/* The log cleaner's counters (storage/cleaner_pool.h). */
+static void cleaner_metrics(struct evbuffer *out, struct cleaner_pool *pool)
+{
+    struct cleaner_stats st;
+    cleaner_pool_stats(pool, &st);
+    gauge(out, "gregor_log_cleaner_logs", "logs of compacted topics registered with the cleaner",
+          st.logs);
+    counter(out, "gregor_log_cleaner_passes_total", "cleaner passes that rewrote segments",
+            (uint64_t)st.passes);
+    counter(out, "gregor_log_cleaner_passes_aborted_total",
+            "cleaner passes given up because the log changed or was closed",
+            (uint64_t)st.passes_aborted);
+    counter(out, "gregor_log_cleaner_passes_failed_total", "cleaner passes that hit an error",
+            (uint64_t)st.passes_failed);
+    counter(out, "gregor_log_cleaner_read_bytes_total", "segment bytes read by the cleaner",
+            (uint64_t)st.bytes_read);
+    counter(out, "gregor_log_cleaner_written_bytes_total", "cleaned segment bytes written",
+            (uint64_t)st.bytes_written);
+    counter(out, "gregor_log_cleaner_removed_records_total", "records removed by compaction",
+            (uint64_t)st.records_removed);
+    counter(out, "gregor_log_cleaner_throttled_us_total",
+            "microseconds the cleaner slept in log.cleaner.io.max.bytes.per.second",
+            (uint64_t)st.throttled_us);
+    gauge(out, "gregor_log_cleaner_last_pass_ms", "duration of the last cleaner pass",
+          st.last_pass_ms);
+    evbuffer_add_printf(out,
+                        "# HELP gregor_log_cleaner_max_dirty_ratio largest dirty ratio of the "
+                        "last selection\n# TYPE gregor_log_cleaner_max_dirty_ratio gauge\n"
+                        "gregor_log_cleaner_max_dirty_ratio %.4f\n",
+                        st.max_dirty_ratio);
+}
+
 static void metrics_cb(struct evhttp_request *r, void *arg)
 {
     struct broker *b = arg;
@@ -59,6 +92,8 @@ static void metrics_cb(struct evhttp_request *r, void *arg)
             metrics_get(&m->fetch_copied_bytes));
     counter(out, "gregor_connections_accepted_total", "client and broker connections accepted",
             metrics_get(&m->connections_accepted));
+    if (b->cleaner)
+        cleaner_metrics(out, b->cleaner);
     gauge(out, "gregor_connections", "open connections", (long long)conn_count());
     int n;
     struct topic **list = topics_list(b->topics, &n);

@@ -8,6 +8,7 @@
  * A follower appends what its fetcher brings and takes the leader's HW.
  */
 #include "broker/replication/partition.h"
+#include "broker/storage/cleaner_pool.h"
 #include "broker/storage/plog.h"
 #include "common/base.h"
 #include "common/say.h"
@@ -110,12 +111,68 @@ void partition_free(struct partition *part, bool remove_files)
         say_error("replica", "partition freed with a waiter topic=%s partition=%d waiter=%s",
                   part->topic, part->index, part->waiters->what ? part->waiters->what : "?");
     KASSERT(part->waiters == NULL);
+    if (part->cleaner)
+        cleaner_pool_remove(part->cleaner_pool, part->cleaner, remove_files);
     plog_close(part->log);
     if (remove_files)
         plog_remove_dir(part->dir);
     pthread_mutex_destroy(&part->lock);
     free(part->dir);
     free(part);
+}
+
+/* The partition lock as the log cleaner takes it (storage/cleaner.h). */
+static void cleaner_lock_cb(void *arg) { partition_lock(arg); }
+static void cleaner_unlock_cb(void *arg) { partition_unlock(arg); }
+static bool cleaner_held_cb(void *arg)
+{
+    partition_assert_locked(arg);
+    return true;
+}
+static int64_t cleaner_hw_cb(void *arg)
+{
+    struct partition *part = arg;
+
+    partition_assert_locked(part);
+    return part->hw;
+}
+
+void partition_cleaner_sync(struct partition *part, struct cleaner_pool *pool, const char *data_dir)
+{
+    struct cleaner_log_desc d;
+    bool want;
+
+    memset(&d, 0, sizeof(d));
+    partition_lock(part);
+    want = pool && part->log && part->tc.compact && !part->deleted;
+    cleaner_log_config_default(&d.cfg);
+    d.cfg.min_cleanable_ratio = part->tc.min_cleanable_ratio;
+    d.cfg.delete_retention_ms = part->tc.delete_retention_ms;
+    d.cfg.min_lag_ms = part->tc.min_compaction_lag_ms;
+    d.cfg.max_lag_ms = part->tc.max_compaction_lag_ms;
+    partition_unlock(part);
+    if (part->cleaner && (!want || pool != part->cleaner_pool)) {
+        cleaner_pool_remove(part->cleaner_pool, part->cleaner, false);
+        part->cleaner = NULL;
+        part->cleaner_pool = NULL;
+    }
+    if (!want)
+        return;
+    if (part->cleaner) {
+        cleaner_pool_set_log_config(pool, part->cleaner, &d.cfg);
+        return;
+    }
+    d.log = part->log;
+    snprintf(d.topic, sizeof(d.topic), "%s", part->topic);
+    d.partition = part->index;
+    snprintf(d.data_dir, sizeof(d.data_dir), "%s", data_dir);
+    d.lock.lock = cleaner_lock_cb;
+    d.lock.unlock = cleaner_unlock_cb;
+    d.lock.held = cleaner_held_cb;
+    d.lock.max_offset = cleaner_hw_cb;
+    d.lock.arg = part;
+    part->cleaner = cleaner_pool_add(pool, &d);
+    part->cleaner_pool = part->cleaner ? pool : NULL;
 }
 
 static void partition_wake_locked(struct partition *part)

@@ -25,6 +25,8 @@
 
 struct plog;
 struct file_span;
+struct cleaner_pool;
+struct cleaner_entry;
 
 #define PARTITION_MAX_REPLICAS 16
 
@@ -77,6 +79,10 @@ struct partition {
     int64_t last_flush_ms;     /* monotonic; background worker only (not locked) */
     bool roll_flush_pending;   /* a segment rolled: fsync it (background worker) */
     struct pwaiter *waiters;
+    /* The log cleaner's registration of a compacted log: background worker
+     * (partition_cleaner_sync) and partition_free() only, not locked. */
+    struct cleaner_pool *cleaner_pool;
+    struct cleaner_entry *cleaner;
 };
 
 /* Creates a partition; opens (or creates) its log under dir when
@@ -85,8 +91,17 @@ struct partition {
 struct partition *partition_new(const char *topic, int32_t index, const char *dir, bool open_log,
                                 const struct topic_config *tc, int64_t recovery_point, char *err,
                                 size_t errlen);
-/* Closes the log (flushing it) and frees; remove_files deletes part->dir. NULL ok. */
+/* Closes the log (flushing it) and frees; remove_files deletes part->dir
+ * (and the log's cleaner checkpoint). Unregisters the log from the cleaner
+ * first (waiting for a pass on it to give up). NULL ok. */
 void partition_free(struct partition *part, bool remove_files);
+/* Registers the local log with the log cleaner pool while the topic is
+ * compacted (cleanup.policy contains compact), updates its compaction
+ * settings, or unregisters it (no longer compacted, deleted, pool NULL).
+ * The cleaner cleans up to the high watermark. Background worker; locks
+ * part->lock (not held by the caller). */
+void partition_cleaner_sync(struct partition *part, struct cleaner_pool *pool,
+                            const char *data_dir);
 
 /* Appends validated batches as leader. Modifies bytes in place (offsets,
  * leader epoch). NOT_LEADER_OR_FOLLOWER unless this broker leads; with

@@ -6,6 +6,8 @@
  * Directory `<log.dir>/<topic>-<partition>/`:
  *   <base>.log / <base>.index / <base>.timeindex   one segment (segment.c)
  *   leader-epoch-checkpoint                       the epoch cache (epoch_cache.c)
+ *   *.cleaned / *.swap                            a clean in progress (cleaner_swap.h),
+ *                                                 finished or discarded at open
  * Other files there belong to other modules and are left alone; index
  * files without a .log are removed at open.
  *
@@ -36,28 +38,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/storage/cleaner_swap.h"
 #include "broker/storage/epoch_cache.h"
 #include "broker/storage/fileio.h"
 #include "broker/storage/logdir.h"
+#include "broker/storage/plog_priv.h"
 #include "broker/storage/record_validate.h"
 #include "broker/storage/segment.h"
 #include "common/say.h"
 #include "common/vec.h"
-
-/* Created by plog_open(), freed by plog_close(); guarded by the partition
- * lock. */
-struct plog {
-    char *dir;              /* owned */
-    struct plog_config cfg; /* copy */
-    struct segment **segs;  /* owned, sorted by base; nsegs >= 1 once open */
-    int nsegs;
-    size_t cap;                 /* room in segs (common/vec.h) */
-    int64_t start_offset;       /* log start offset */
-    int64_t recovery_point;     /* offsets below are fsynced */
-    int64_t unflushed;          /* records appended since the last flush */
-    int64_t checked_bytes;      /* bytes CRC-checked while opening */
-    struct epoch_cache *epochs; /* owned: leader epoch -> start offset */
-};
 
 void plog_config_default(struct plog_config *cfg)
 {
@@ -302,7 +291,10 @@ static kerr_t load_segments(struct plog *log)
     int64_t *bases;
     int n;
     bool cut = false;
-    kerr_t err = list_segments(log->dir, &bases, &n);
+    kerr_t err = cleaner_swap_recover(log->dir); /* a clean interrupted by a crash */
+
+    if (err == KERR_NONE)
+        err = list_segments(log->dir, &bases, &n);
 
     if (err != KERR_NONE)
         return err;

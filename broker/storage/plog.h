@@ -8,6 +8,9 @@
  * shared yet) and plog_remove_dir() (the directory is no longer open).
  * Calls that fsync or unlink (plog_flush, plog_close, plog_apply_retention,
  * plog_truncate_*) belong on the background loop, not on a network loop.
+ * The log cleaner (cleaner.h) takes the same lock to plan a pass and to
+ * install each cleaned segment; in between it reads dup()ed descriptors
+ * of closed segments, which nothing else writes.
  */
 #ifndef GREGOR_BROKER_STORAGE_PLOG_H
 #define GREGOR_BROKER_STORAGE_PLOG_H

@@ -293,6 +293,25 @@ static bool src_fill(struct rv_src *s)
     return true;
 }
 
+kerr_t rv_decompress_records(const uint8_t *p, const struct batch_hdr *h, int64_t limit,
+                             struct kbuf *out)
+{
+    struct rv_src s;
+    kerr_t err = src_open(&s, batch_compression(h), p + BATCH_HDR_SIZE,
+                          (size_t)(batch_size(h) - BATCH_HDR_SIZE), limit);
+
+    while (err == KERR_NONE && src_fill(&s)) {
+        kbuf_put(out, s.out + s.out_pos, s.out_len - s.out_pos);
+        s.out_pos = s.out_len;
+    }
+    if (err == KERR_NONE)
+        err = s.err;
+    if (err == KERR_NONE && out->oom)
+        err = KERR__NOMEM;
+    src_close(&s);
+    return err;
+}
+
 /* ---- record parser -------------------------------------------------------- */
 
 /* Parser state over one batch. */

@@ -72,4 +72,12 @@ bool batch_is_intact(const uint8_t *p, const struct batch_hdr *h);
  * NULL) says why. */
 kerr_t record_validate_stored_batches(const uint8_t *buf, size_t len, const char **reason);
 
+/* Decodes the records section of the batch at p (batch_size(h) bytes) into
+ * out (appended): a copy for an uncompressed batch, the decompressed bytes
+ * otherwise, at most limit bytes. KERR_CORRUPT_MESSAGE (bad stream),
+ * KERR_INVALID_RECORD (over the limit), UNSUPPORTED_COMPRESSION_TYPE,
+ * KERR__NOMEM. The log cleaner uses it to filter compressed batches. */
+kerr_t rv_decompress_records(const uint8_t *p, const struct batch_hdr *h, int64_t limit,
+                             struct kbuf *out);
+
 #endif

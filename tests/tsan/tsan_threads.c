@@ -14,6 +14,7 @@
  *   topics    registry add/remove against lookups and listings
  *   worker    jobs posted from several threads, run on the worker's thread
  *   mcache    metadata snapshots swapped while readers hold references
+ * (tsan_cleaner.c: the log cleaner against a writer and a reader.)
  * Usage: tsan_threads [scenario...] (none: all).
  */
 #include "broker/core/metadata_cache.h"

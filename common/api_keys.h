@@ -20,7 +20,15 @@ enum api_key {
     API_FETCH = 1,
     API_LIST_OFFSETS = 2,
     API_METADATA = 3,
+    API_OFFSET_COMMIT = 8,
+    API_OFFSET_FETCH = 9,
     API_FIND_COORDINATOR = 10,
+    API_JOIN_GROUP = 11,
+    API_HEARTBEAT = 12,
+    API_LEAVE_GROUP = 13,
+    API_SYNC_GROUP = 14,
+    API_DESCRIBE_GROUPS = 15,
+    API_LIST_GROUPS = 16,
     API_API_VERSIONS = 18,
     API_CREATE_TOPICS = 19,
     API_DELETE_TOPICS = 20,
@@ -29,8 +37,10 @@ enum api_key {
     API_DESCRIBE_CONFIGS = 32,
     API_ALTER_CONFIGS = 33,
     API_CREATE_PARTITIONS = 37,
+    API_DELETE_GROUPS = 42,
     API_ELECT_LEADERS = 43,
     API_INCREMENTAL_ALTER_CONFIGS = 44,
+    API_OFFSET_DELETE = 47,
 
     /* Gregor's private control plane (docs/architecture.md §4). */
     RPC_LEADER_AND_ISR = 10000,      /* controller -> broker */

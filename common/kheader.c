@@ -129,6 +129,26 @@ const char *api_key_name(int api_key)
         return "ElectLeaders";
     case API_INCREMENTAL_ALTER_CONFIGS:
         return "IncrementalAlterConfigs";
+    case API_OFFSET_COMMIT:
+        return "OffsetCommit";
+    case API_OFFSET_FETCH:
+        return "OffsetFetch";
+    case API_JOIN_GROUP:
+        return "JoinGroup";
+    case API_HEARTBEAT:
+        return "Heartbeat";
+    case API_LEAVE_GROUP:
+        return "LeaveGroup";
+    case API_SYNC_GROUP:
+        return "SyncGroup";
+    case API_DESCRIBE_GROUPS:
+        return "DescribeGroups";
+    case API_LIST_GROUPS:
+        return "ListGroups";
+    case API_DELETE_GROUPS:
+        return "DeleteGroups";
+    case API_OFFSET_DELETE:
+        return "OffsetDelete";
     case RPC_LEADER_AND_ISR:
         return "LeaderAndIsr";
     case RPC_UPDATE_METADATA:
@@ -177,6 +197,24 @@ int api_flex_version(int api_key)
         return 2;
     case API_INCREMENTAL_ALTER_CONFIGS:
         return 1;
+    case API_OFFSET_COMMIT:
+        return 8;
+    case API_OFFSET_FETCH:
+        return 6;
+    case API_JOIN_GROUP:
+        return 6;
+    case API_HEARTBEAT:
+        return 4;
+    case API_LEAVE_GROUP:
+        return 4;
+    case API_SYNC_GROUP:
+        return 4;
+    case API_DESCRIBE_GROUPS:
+        return 5;
+    case API_LIST_GROUPS:
+        return 3;
+    case API_DELETE_GROUPS:
+        return 2;
     default:
         return -1;
     }

@@ -172,12 +172,24 @@ void kw_put_tags(struct kbuf *b, bool flex)
         kbuf_put_u8(b, 0);
 }
 
+/* A compact length or count: the UNSIGNED_VARINT minus one, -1 for null. A value beyond
+ * INT32_MAX (no length or count can be) fails the slice. */
+static int64_t compact_len(struct kslice *s)
+{
+    uint64_t u = kslice_uvarint(s);
+    if (u > (uint64_t)INT32_MAX + 1) {
+        kslice_fail(s);
+        return -1;
+    }
+    return (int64_t)u - 1;
+}
+
 struct kstr kw_get_str(struct kslice *s, bool flex)
 {
     struct kstr r = {NULL, 0};
     int64_t n;
     if (flex)
-        n = (int64_t)kslice_uvarint(s) - 1;
+        n = compact_len(s);
     else
         n = kslice_i16(s);
     if (!kslice_ok(s) || n < 0)
@@ -194,7 +206,7 @@ const uint8_t *kw_get_bytes(struct kslice *s, bool flex, int32_t *n)
 {
     int64_t len;
     if (flex)
-        len = (int64_t)kslice_uvarint(s) - 1;
+        len = compact_len(s);
     else
         len = kslice_i32(s);
     *n = -1;
@@ -215,7 +227,7 @@ int32_t kw_get_array_len(struct kslice *s, bool flex, size_t min_elem)
 {
     int64_t n;
     if (flex)
-        n = (int64_t)kslice_uvarint(s) - 1;
+        n = compact_len(s);
     else
         n = kslice_i32(s);
     if (!kslice_ok(s))

@@ -153,6 +153,30 @@ Test(kwire, array_count_bounded_by_remaining_bytes)
     cr_assert(kslice_ok(&s));
 }
 
+/* Compact lengths and counts beyond INT32_MAX (up to 2^64 - 1 in ten bytes) fail the slice
+ * without wrapping: "value - 1" in signed arithmetic would overflow beyond INT64_MAX, which
+ * GREGOR_SANITIZE builds abort on. */
+Test(kwire, compact_length_beyond_int32_fails)
+{
+    const uint8_t top[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 'x'};
+    const uint8_t big[] = {0x82, 0x80, 0x80, 0x80, 0x08, 'x'}; /* 2^31 + 2: length 2^31 + 1 */
+    const uint8_t *inputs[] = {top, big};
+    size_t sizes[] = {sizeof(top), sizeof(big)};
+    for (int i = 0; i < 2; i++) {
+        struct kslice s;
+        int32_t n;
+        kslice_init(&s, inputs[i], sizes[i]);
+        cr_assert(kstr_is_null(kw_get_str(&s, true)));
+        cr_assert_not(kslice_ok(&s), "input %d: string", i);
+        kslice_init(&s, inputs[i], sizes[i]);
+        cr_assert_null(kw_get_bytes(&s, true, &n));
+        cr_assert_not(kslice_ok(&s), "input %d: bytes", i);
+        kslice_init(&s, inputs[i], sizes[i]);
+        cr_assert_eq(kw_get_array_len(&s, true, 0), -1);
+        cr_assert_not(kslice_ok(&s), "input %d: array", i);
+    }
+}
+
 Test(kwire, patched_compact_array_len_is_valid_leb128)
 {
     struct kbuf b;

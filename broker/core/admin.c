@@ -34,6 +34,7 @@
 
 #include <event2/event.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,6 +379,38 @@ void admin_auto_create_async(struct broker *b, const char *name, size_t len)
     memcpy(j->name, name, len);
     if (!worker_post(b->admin, auto_create_job, j))
         free(j);
+}
+
+static void offsets_topic_job(void *arg)
+{
+    struct broker *b = arg;
+    KASSERT(worker_is_current(b->admin));
+    char seg[24];
+    snprintf(seg, sizeof(seg), "%d", (int)b->cfg->offsets_topic_segment_bytes);
+    char *kv[] = {"cleanup.policy",   "compact", "segment.bytes", seg,
+                  "compression.type", "producer"};
+    struct topic_spec sp = {.n_parts = b->cfg->offsets_topic_num_partitions,
+                            .rf = b->cfg->offsets_topic_replication_factor,
+                            .config_kv = kv,
+                            .n_config = 3};
+    snprintf(sp.name, sizeof(sp.name), "%s", TOPIC_CONSUMER_OFFSETS);
+    char msg[256];
+    kerr_t rc = admin_create_topic(b, &sp, false, msg, sizeof(msg));
+    if (rc == KERR_NONE)
+        say_info("group", "created %s partitions=%d replication_factor=%d", TOPIC_CONSUMER_OFFSETS,
+                 (int)sp.n_parts, (int)sp.rf);
+    else if (rc != KERR_TOPIC_ALREADY_EXISTS)
+        say_warn_every(10000, "group", "cannot create %s yet err=%s reason=\"%s\"",
+                       TOPIC_CONSUMER_OFFSETS, kerr_name(rc), msg);
+    atomic_store(&b->offsets_topic_pending, false);
+}
+
+void admin_create_offsets_topic_async(struct broker *b)
+{
+    if (atomic_exchange(&b->offsets_topic_pending, true))
+        return; /* one creation at a time */
+    if (!worker_post(b->admin, offsets_topic_job, b))
+        atomic_store(&b->offsets_topic_pending, false);
 }
 
 static int load_one_topic(struct broker *b, const char *name)

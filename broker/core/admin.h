@@ -85,6 +85,12 @@ kerr_t admin_alter_topic_config(struct broker *b, const char *name, char *const 
 kerr_t admin_delete_topic(struct broker *b, const char *name);
 /* Posts an auto-creation of `name` with broker defaults (Metadata). Any thread. */
 void admin_auto_create_async(struct broker *b, const char *name, size_t len);
+/* Posts the creation of `__consumer_offsets` (offsets.topic.num.partitions,
+ * offsets.topic.replication.factor, compacted, offsets.topic.segment.bytes)
+ * to the admin worker, once at a time. While fewer brokers are alive than
+ * the replication factor it fails (logged) and is tried again on the next
+ * call, as Kafka does. Any thread. */
+void admin_create_offsets_topic_async(struct broker *b);
 /* Loads every topic from ZooKeeper into the registry, opening local logs,
  * with num.recovery.threads.per.data.dir threads (the calling one
  * included) shared between topics and their partitions. Start-up only

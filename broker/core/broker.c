@@ -8,6 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+const struct broker_endpoint *broker_endpoint_for(const struct broker_info *bi,
+                                                  const char *listener)
+{
+    for (int e = 0; e < bi->n_endpoints; e++)
+        if (listener && strcmp(bi->ep[e].listener, listener) == 0)
+            return &bi->ep[e];
+    return &bi->ep[0];
+}
+
 struct broker_info *broker_live_brokers(struct broker *b, int *n)
 {
     pthread_mutex_lock(&b->brokers_lock);

@@ -21,6 +21,7 @@
 #include "broker/replication/topics.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 struct log_checkpoints;
@@ -71,27 +72,33 @@ struct broker {
     struct event *cleaner_ev;     /* bg worker only: registers compacted logs */
     struct worker **net;          /* owned: network workers */
     int n_net;
-    struct worker *admin;          /* owned: admin worker */
-    struct event_base *main_base;  /* owned: main thread */
-    struct listeners *listeners;   /* owned: main thread */
-    struct evhttp *http;           /* owned: main thread (broker/http) */
-    struct metrics metrics;        /* counters, any thread (atomics) */
-    struct worker *ctrl_worker;    /* owned: the controller's loop */
-    struct controller *controller; /* owned: this broker's controller candidate */
-    struct metadata_cache *mc;     /* owned: cluster view from UpdateMetadata */
-    struct fetchers *fetchers;     /* owned: replica fetchers */
-    struct replica_manager *rm;    /* owned: control-plane state (admin worker) */
-    struct group_runtime *groups;  /* owned: the group coordinator (core/group_runtime.c) */
-    int64_t config_seq;            /* newest /config/changes handled (admin worker
+    struct worker *admin;              /* owned: admin worker */
+    struct event_base *main_base;      /* owned: main thread */
+    struct listeners *listeners;       /* owned: main thread */
+    struct evhttp *http;               /* owned: main thread (broker/http) */
+    struct metrics metrics;            /* counters, any thread (atomics) */
+    struct worker *ctrl_worker;        /* owned: the controller's loop */
+    struct controller *controller;     /* owned: this broker's controller candidate */
+    struct metadata_cache *mc;         /* owned: cluster view from UpdateMetadata */
+    struct fetchers *fetchers;         /* owned: replica fetchers */
+    struct replica_manager *rm;        /* owned: control-plane state (admin worker) */
+    struct group_runtime *groups;      /* owned: the group coordinator (core/group_runtime.c) */
+    int64_t config_seq;                /* newest /config/changes handled (admin worker
                                           after start; config_watch.c) */
-    int32_t zk_controller_id;      /* the active controller as ZooKeeper names it,
+    int32_t zk_controller_id;          /* the active controller as ZooKeeper names it,
                                           -1: none (admin worker; controller_watch.c) */
-    int32_t zk_controller_epoch;   /* /controller_epoch as last read (same) */
+    int32_t zk_controller_epoch;       /* /controller_epoch as last read (same) */
+    atomic_bool offsets_topic_pending; /* a creation of __consumer_offsets is queued (admin.c) */
 
     pthread_mutex_t brokers_lock; /* guards live/n_live */
     struct broker_info *live;     /* live brokers, sorted by id */
     int n_live;
 };
+
+/* The endpoint of broker bi that clients of this listener should use: the
+ * one with the same listener name, else the broker's first. */
+const struct broker_endpoint *broker_endpoint_for(const struct broker_info *bi,
+                                                  const char *listener);
 
 /* Copies the live broker list (under brokers_lock). Returns new array. */
 struct broker_info *broker_live_brokers(struct broker *b, int *n);

@@ -24,7 +24,15 @@ static const struct api_desc apis[] = {
     {API_FETCH, 4, 11, handle_fetch},
     {API_LIST_OFFSETS, 0, 5, handle_list_offsets},
     {API_METADATA, 0, 8, handle_metadata},
-    {API_FIND_COORDINATOR, 0, 2, handle_find_coordinator},
+    {API_OFFSET_COMMIT, 0, 8, handle_offset_commit},
+    {API_OFFSET_FETCH, 0, 8, handle_offset_fetch},
+    {API_FIND_COORDINATOR, 0, 4, handle_find_coordinator},
+    {API_JOIN_GROUP, 0, 7, handle_join_group},
+    {API_HEARTBEAT, 0, 4, handle_heartbeat},
+    {API_LEAVE_GROUP, 0, 4, handle_leave_group},
+    {API_SYNC_GROUP, 0, 5, handle_sync_group},
+    {API_DESCRIBE_GROUPS, 0, 5, handle_describe_groups},
+    {API_LIST_GROUPS, 0, 4, handle_list_groups},
     {API_API_VERSIONS, 0, 3, handle_api_versions},
     {API_CREATE_TOPICS, 0, 4, handle_create_topics},
     {API_DELETE_TOPICS, 0, 3, handle_delete_topics},
@@ -33,8 +41,10 @@ static const struct api_desc apis[] = {
     {API_DESCRIBE_CONFIGS, 0, 2, handle_describe_configs},
     {API_ALTER_CONFIGS, 0, 1, handle_alter_configs},
     {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
+    {API_DELETE_GROUPS, 0, 2, handle_delete_groups},
     {API_ELECT_LEADERS, 0, 2, handle_elect_leaders},
     {API_INCREMENTAL_ALTER_CONFIGS, 0, 0, handle_incremental_alter_configs},
+    {API_OFFSET_DELETE, 0, 0, handle_offset_delete},
 };
 
 const struct api_desc *dispatch_apis(int *n)

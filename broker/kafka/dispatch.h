@@ -36,6 +36,17 @@ kerr_t handle_list_offsets(struct req *req);
 kerr_t handle_create_topics(struct req *req);
 kerr_t handle_delete_topics(struct req *req);
 kerr_t handle_find_coordinator(struct req *req);
+/* consumer groups: group_member.c, group_offsets.c, group_admin.c */
+kerr_t handle_join_group(struct req *req);
+kerr_t handle_sync_group(struct req *req);
+kerr_t handle_heartbeat(struct req *req);
+kerr_t handle_leave_group(struct req *req);
+kerr_t handle_offset_commit(struct req *req);
+kerr_t handle_offset_fetch(struct req *req);
+kerr_t handle_offset_delete(struct req *req);
+kerr_t handle_describe_groups(struct req *req);
+kerr_t handle_list_groups(struct req *req);
+kerr_t handle_delete_groups(struct req *req);
 kerr_t handle_delete_records(struct req *req);
 kerr_t handle_offset_for_leader_epoch(struct req *req);
 kerr_t handle_describe_configs(struct req *req);

@@ -1,31 +1,93 @@
 /*
- * broker/kafka/find_coordinator.c — FindCoordinator (key 10), v0-v2.
+ * broker/kafka/find_coordinator.c — FindCoordinator (key 10), v0-v4
+ * (codec: group_codec_member.c).
  *
- * Request: key, key_type (v1+). Response: throttle (v1+), error_code,
- * error_message (v1+), node_id, host, port.
- * Consumer groups and transactions are not implemented yet, so every key
- * is answered with COORDINATOR_NOT_AVAILABLE. The API is advertised
- * because librdkafka keys features on it (LZ4, groups; docs/protocol.md
- * §2.3) and clients retry this error.
+ * A group's coordinator is the leader of partition
+ * coord_partition_for(group id) of `__consumer_offsets`
+ * (broker/group/coord_hash.h), as this broker's metadata cache knows it;
+ * the answer names that broker's endpoint on the listener the request came
+ * in on. While the topic does not exist its creation is requested
+ * (admin_create_offsets_topic_async(): it fails while fewer brokers are
+ * alive than offsets.topic.replication.factor) and the answer is
+ * COORDINATOR_NOT_AVAILABLE, which clients retry; so is a partition without
+ * a live leader. Transaction coordinators (key_type 1) do not exist yet:
+ * COORDINATOR_NOT_AVAILABLE.
  */
+#include "broker/core/admin.h"
+#include "broker/core/broker.h"
+#include "broker/core/metadata_cache.h"
+#include "broker/group/coord_hash.h"
 #include "broker/kafka/dispatch.h"
+#include "broker/kafka/group_codec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The coordinator of key in snapshot s for a client of `listener`. Borrows
+ * host from s. */
+static void find_one(struct req *req, const struct mc_snapshot *s, int8_t key_type, struct kstr key,
+                     struct gcodec_coordinator *out)
+{
+    *out = (struct gcodec_coordinator){.node_id = -1, .host = "", .port = -1};
+    if (key_type != 0) {
+        out->err = KERR_COORDINATOR_NOT_AVAILABLE;
+        out->err_msg = "transaction coordinators are not available";
+        return;
+    }
+    const struct mc_topic *t =
+        mc_find_topic(s, TOPIC_CONSUMER_OFFSETS, strlen(TOPIC_CONSUMER_OFFSETS));
+    if (!t || t->n_parts <= 0) {
+        admin_create_offsets_topic_async(req->broker);
+        out->err = KERR_COORDINATOR_NOT_AVAILABLE;
+        out->err_msg = "the offsets topic is being created";
+        return;
+    }
+    int32_t p =
+        coord_partition_for(key.ptr ? key.ptr : "", key.ptr ? (size_t)key.len : 0, t->n_parts);
+    int32_t leader = t->parts[p].leader;
+    for (int i = 0; leader >= 0 && i < s->n_brokers; i++) {
+        if (s->brokers[i].id != leader)
+            continue;
+        const struct broker_endpoint *ep = broker_endpoint_for(&s->brokers[i], req->listener);
+        out->node_id = leader;
+        out->host = ep->host;
+        out->port = ep->port;
+        return;
+    }
+    out->err = KERR_COORDINATOR_NOT_AVAILABLE;
+    out->err_msg = "the coordinator's partition has no live leader";
+}
 
 kerr_t handle_find_coordinator(struct req *req)
 {
-    struct kslice *s = &req->body;
-    (void)kw_get_str(s, false);
-    if (req->api_version >= 1)
-        (void)kslice_u8(s);
-    if (!kslice_ok(s))
+    int16_t v = req->api_version;
+    struct gcodec_find_coord_req r = {0};
+    if (!gcodec_find_coord_req_decode(&req->body, v, &r)) {
+        gcodec_find_coord_req_free(&r);
         return KERR__CLOSE;
-    struct kbuf *o = &req->out;
-    if (req->api_version >= 1)
-        kbuf_put_i32(o, 0);
-    kbuf_put_i16(o, KERR_COORDINATOR_NOT_AVAILABLE);
-    if (req->api_version >= 1)
-        kw_put_nstr(o, false, "consumer groups are not implemented yet");
-    kbuf_put_i32(o, -1);
-    kw_put_str(o, false, "");
-    kbuf_put_i32(o, -1);
+    }
+    struct gcodec_coordinator *out =
+        calloc((size_t)(r.key_count > 0 ? r.key_count : 1), sizeof(*out));
+    char **names = calloc((size_t)(r.key_count > 0 ? r.key_count : 1), sizeof(*names));
+    if (!out || !names) {
+        free(out);
+        free(names);
+        gcodec_find_coord_req_free(&r);
+        return KERR__CLOSE;
+    }
+    struct mc_snapshot *s = mc_get(req->broker->mc);
+    for (int32_t i = 0; i < r.key_count; i++) {
+        find_one(req, s, r.key_type, r.keys[i], &out[i]);
+        if (v >= 4) /* v4 echoes each key */
+            out[i].key = names[i] =
+                r.keys[i].ptr ? strndup(r.keys[i].ptr, (size_t)r.keys[i].len) : NULL;
+    }
+    gcodec_find_coord_resp_encode(&req->out, v, 0, out, r.key_count);
+    mc_put(s);
+    for (int32_t i = 0; i < r.key_count; i++)
+        free(names[i]);
+    free(out);
+    free(names);
+    gcodec_find_coord_req_free(&r);
     return KERR_NONE;
 }

@@ -40,24 +40,13 @@ static void put_int_array(struct kbuf *o, const int32_t *v, int n)
         kbuf_put_i32(o, v[i]);
 }
 
-/* The endpoint of broker bi that clients of this listener should use: the
- * one with the same listener name, else the broker's first. */
-static const struct broker_endpoint *endpoint_for(const struct broker_info *bi,
-                                                  const char *listener)
-{
-    for (int e = 0; e < bi->n_endpoints; e++)
-        if (listener && strcmp(bi->ep[e].listener, listener) == 0)
-            return &bi->ep[e];
-    return &bi->ep[0];
-}
-
 static void write_brokers(struct req *req, const struct broker_info *live, int n)
 {
     struct kbuf *o = &req->out;
     int16_t v = req->api_version;
     kw_put_array_len(o, false, n);
     for (int i = 0; i < n; i++) {
-        const struct broker_endpoint *ep = endpoint_for(&live[i], req->listener);
+        const struct broker_endpoint *ep = broker_endpoint_for(&live[i], req->listener);
         kbuf_put_i32(o, live[i].id);
         kw_put_str(o, false, ep->host);
         kbuf_put_i32(o, ep->port);

@@ -55,6 +55,8 @@ struct req {
     struct kstr client_id;      /* view into frame */
     const char *listener;       /* name of the listener the request came in on; valid
                                 while the request is being handled on its loop */
+    const char *client_host;    /* "/address" of the client (borrowed from the
+                                   connection, which outlives its requests) */
     uint8_t *frame;             /* owned: the whole request frame without size */
     size_t frame_len;
     struct kslice body;     /* view into frame after the header */

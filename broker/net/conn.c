@@ -89,7 +89,8 @@ struct conn {
     struct event *read_timer; /* owned: request read timeout */
     struct event *pool_timer; /* owned: reservation retry */
     struct conn *prev, *next; /* registry of all conns; conns_lock */
-    char peer[64];
+    char peer[64];            /* "address:port", for logs */
+    char peer_host[64];       /* "/address", as Kafka names a client's host */
     char listener[32];
 };
 
@@ -291,6 +292,7 @@ static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool 
     req->frame_len = (size_t)size;
     req->conn = conn;
     req->worker = conn->worker;
+    req->client_host = conn->peer_host;
     req->complete_job = conn_req_complete_job;
     req->broker = conn->broker;
     req->listener = conn->listener;
@@ -578,7 +580,7 @@ void conn_close_all(struct worker *w)
     free(mine);
 }
 
-static void conn_describe_peer(int fd, char *out, size_t n)
+static void conn_describe_peer(int fd, char *out, size_t n, char *host_out, size_t host_n)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
@@ -596,6 +598,7 @@ static void conn_describe_peer(int fd, char *out, size_t n)
         }
     }
     snprintf(out, n, "%s:%d", host, port);
+    snprintf(host_out, host_n, "/%s", host);
 }
 
 void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_limits *lim,
@@ -614,7 +617,8 @@ void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_li
     conn->worker = w;
     conn->lim = *lim;
     snprintf(conn->listener, sizeof(conn->listener), "%s", listener_name);
-    conn_describe_peer(fd, conn->peer, sizeof(conn->peer));
+    conn_describe_peer(fd, conn->peer, sizeof(conn->peer), conn->peer_host,
+                       sizeof(conn->peer_host));
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (lim->sndbuf > 0)

@@ -27,6 +27,8 @@
 #     --override listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT
 #     --override inter.broker.listener.name=INTERNAL
 #     --override log.dirs=DIR/broker-I --override zookeeper.connect=127.0.0.1:ZKPORT
+#     --override offsets.topic.replication.factor=min(3, N)  (committed offsets
+#       survive the loss of a coordinator)
 # with PORT = 9092 + I for clients and IPORT = 19092 + I for brokers and the
 # controller (control requests are accepted there only), stdout/stderr in
 # DIR/broker-I.log, pid in DIR/broker-I.pid. ZooKeeper keeps its data in DIR/zookeeper/, logs to
@@ -222,7 +224,8 @@ broker_start() {
            --override "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT"
            --override "inter.broker.listener.name=INTERNAL"
            --override "log.dirs=$DIR/$name"
-           --override "zookeeper.connect=127.0.0.1:$ZK_PORT")
+           --override "zookeeper.connect=127.0.0.1:$ZK_PORT"
+           --override "offsets.topic.replication.factor=$((BROKERS < 3 ? BROKERS : 3))")
     mkdir -p "$DIR/$name"
     {
         echo "=== $(date '+%F %T') starting: $BIN ${args[*]}"

@@ -67,7 +67,9 @@ struct gcodec_coordinator {
     const char *err_msg; /* v1+; NULL = null */
 };
 
-/* v0-3 write coordinators[0] as the top-level fields (count must be 1); v4 writes them all. */
+/* v0-3 write coordinators[0] as the top-level fields (count must be 1); v4 writes them all.
+ * Handler rules: v0 asks for a group coordinator only (key_type 0); a key_type other than 0
+ * (1 = transaction) gets its error per key (v4) or at the top level (v0-3). */
 void gcodec_find_coord_resp_encode(struct kbuf *b, int v, int32_t throttle_ms,
                                    const struct gcodec_coordinator *coords, int32_t count);
 
@@ -99,7 +101,8 @@ void gcodec_join_req_free(struct gcodec_join_req *r);
 
 /* res as group_join() answered it. protocol_type and protocol_name are nullable from v7 (NULL
  * then goes out as null, as Kafka answers errors), "" before; members go out as given (the
- * group core gives them to the leader only). */
+ * group core gives them to the leader only). Handler rules: group_join_req's
+ * require_known_member_id is (v >= 4 && instance_id is null); v0-4 carry no instance id. */
 void gcodec_join_resp_encode(struct kbuf *b, int v, int32_t throttle_ms,
                              const struct group_join_result *res);
 
@@ -204,7 +207,10 @@ struct gcodec_commit_req {
 bool gcodec_commit_req_decode(struct kslice *s, int v, struct gcodec_commit_req *r);
 void gcodec_commit_req_free(struct gcodec_commit_req *r);
 
-/* Answers every topic and partition of req in request order with each part's err. */
+/* Answers every topic and partition of req in request order with each part's err. Handler
+ * rules: a group-level error goes into every part; retention_time_ms != -1 (v2-4) sets each
+ * commit's expire_ts to the commit time + retention_time_ms (Kafka), else -1; commit_ts (v1) of
+ * -1 means the time of the commit. */
 void gcodec_commit_resp_encode(struct kbuf *b, int v, int32_t throttle_ms,
                                const struct gcodec_commit_req *req);
 
@@ -259,7 +265,10 @@ struct gcodec_fetch_group {
 };
 
 /* v0-7 write groups[0] (count must be 1); v0-1 have no group-level error code, so the handler
- * puts a group error into every partition there, as Kafka does. v8 writes them all. */
+ * puts a group error into every partition there, as Kafka does; from v2 a group error goes
+ * with no topics. v8 writes them all. The decoder refuses null topics before v2; for an
+ * all_topics group the handler lists every committed offset of the group. The v5+ leader
+ * epoch is -1 when the commit had none. */
 void gcodec_fetch_resp_encode(struct kbuf *b, int v, int32_t throttle_ms,
                               const struct gcodec_fetch_group *groups, int32_t count);
 
@@ -309,7 +318,7 @@ void gcodec_describe_req_free(struct gcodec_describe_req *r);
 struct gcodec_described_group {
     kerr_t err;
     const char *group_id;
-    const char *state;         /* group_state_name(); "Dead" for an unknown group */
+    const char *state;         /* group_state_name(); "Dead" (err NONE) for an unknown group */
     const char *protocol_type; /* "" when none */
     const char *protocol_data; /* the selected protocol; "" unless Stable */
     const struct group_member_info *members;
@@ -338,6 +347,7 @@ struct gcodec_listed_group {
     const char *state; /* v4+ */
 };
 
+/* Handler rule: the v4 states filter compares state names case-insensitively (Kafka). */
 void gcodec_list_resp_encode(struct kbuf *b, int v, int32_t throttle_ms, kerr_t err,
                              const struct gcodec_listed_group *groups, int32_t count);
 

@@ -9,6 +9,8 @@ tests/fuzz/make_corpus.py — writes the seed corpus of the fuzz targets:
   corpus/fuzz_batch_validate/ a mode byte + Produce record batches
   corpus/fuzz_record_validate/ a mode byte, recordsCount, lastOffsetDelta
                               and a records section (raw or compressed)
+  corpus/fuzz_group_codec/    an API selector, a version and a consumer-group
+                              request body, for every group API and version
 
 Frames and batches are built with tests/integration/protocol/kwire.py, the
 test suite's independent codec. The output is checked in; rerun this script
@@ -256,6 +258,101 @@ def record_seeds():
     return s
 
 
+# fuzz_group_codec: (selector, API key, versions) in the target's order.
+GROUP_APIS = [(0, 10, 5), (1, 11, 8), (2, 14, 6), (3, 12, 5), (4, 13, 5), (5, 8, 9),
+              (6, 9, 9), (7, 47, 1), (8, 15, 6), (9, 16, 5), (10, 42, 3)]
+
+
+def group_body(key, v, w):
+    def parts(w, p, fields):
+        w.i32(p)
+        fields(w)
+        w.tags()
+    if key == 10:
+        if v <= 3:
+            w.str("g")
+            if v >= 1:
+                w.i8(0)
+        else:
+            w.i8(0).array(["g", "h"], lambda w, k: w.str(k))
+    elif key == 11:
+        w.str("g").i32(10000)
+        if v >= 1:
+            w.i32(30000)
+        w.str("")
+        if v >= 5:
+            w.str(None)
+        w.str("consumer").array([("range", b"\x00\x01")],
+                                lambda w, p: (w.str(p[0]), w.bytes(p[1]), w.tags()))
+    elif key == 14:
+        w.str("g").i32(1).str("m")
+        if v >= 3:
+            w.str(None)
+        if v >= 5:
+            w.str("consumer").str("range")
+        w.array([("m", b"a")], lambda w, a: (w.str(a[0]), w.bytes(a[1]), w.tags()))
+    elif key == 12:
+        w.str("g").i32(1).str("m")
+        if v >= 3:
+            w.str(None)
+    elif key == 13:
+        w.str("g")
+        if v <= 2:
+            w.str("m")
+        else:
+            w.array(["m"], lambda w, m: (w.str(m), w.str(None), w.tags()))
+    elif key == 8:
+        w.str("g")
+        if v >= 1:
+            w.i32(1).str("m")
+        if v >= 7:
+            w.str(None)
+        if 2 <= v <= 4:
+            w.i64(-1)
+
+        def part(w, p):
+            w.i32(p).i64(10)
+            if v >= 6:
+                w.i32(-1)
+            if v == 1:
+                w.i64(-1)
+            w.str("")
+            w.tags()
+        w.array(["t"], lambda w, t: (w.str(t), w.array([0, 1], part), w.tags()))
+    elif key == 9:
+        def topics(w):
+            w.array(["t"], lambda w, t: (w.str(t), w.array([0], lambda w, p: w.i32(p)), w.tags()))
+        if v <= 7:
+            w.str("g")
+            topics(w)
+        else:
+            w.array(["g"], lambda w, g: (w.str(g), topics(w), w.tags()))
+        if v >= 7:
+            w.i8(0)
+    elif key == 47:
+        w.str("g").array(["t"], lambda w, t: (w.str(t), w.array([0], lambda w, p: w.i32(p))))
+    elif key == 15:
+        w.array(["g"], lambda w, g: w.str(g))
+        if v >= 3:
+            w.i8(1)
+    elif key == 16:
+        if v >= 4:
+            w.array(["Stable"], lambda w, st: w.str(st))
+    elif key == 42:
+        w.array(["g"], lambda w, g: w.str(g))
+    w.tags()
+
+
+def group_codec_seeds():
+    s = {}
+    for sel, key, nver in GROUP_APIS:
+        for v in range(nver):
+            w = W(flex=v >= FLEX.get(key, 99))
+            group_body(key, v, w)
+            s["k%d_v%d" % (key, v)] = bytes([sel, v]) + bytes(w.b)
+    return s
+
+
 def write(dirname, seeds):
     d = os.path.join(HERE, "corpus", dirname)
     shutil.rmtree(d, ignore_errors=True)
@@ -270,3 +367,4 @@ if __name__ == "__main__":
     write("fuzz_request", request_seeds())
     write("fuzz_batch_validate", batch_seeds())
     write("fuzz_record_validate", record_seeds())
+    write("fuzz_group_codec", group_codec_seeds())

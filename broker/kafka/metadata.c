@@ -101,6 +101,13 @@ static void write_missing(struct req *req, struct kstr name, bool allow_create)
     kerr_t err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (!topic_name_legal(name.ptr, (size_t)name.len)) {
         err = KERR_INVALID_TOPIC_EXCEPTION;
+    } else if (topic_name_internal(name.ptr, (size_t)name.len)) {
+        /* created with their own settings, never as an ordinary topic */
+        if (kstr_eq(name, TOPIC_CONSUMER_OFFSETS) && allow_create &&
+            b->cfg->auto_create_topics_enable) {
+            admin_create_offsets_topic_async(b);
+            err = KERR_LEADER_NOT_AVAILABLE;
+        }
     } else if (allow_create && b->cfg->auto_create_topics_enable) {
         admin_auto_create_async(b, name.ptr, (size_t)name.len);
         err = KERR_LEADER_NOT_AVAILABLE;

@@ -605,20 +605,85 @@ def test_delete_topics_every_version():
     c.close()
 
 
-def test_find_coordinator_every_version():
-    c = conn()
-    for v in range(0, 3):
-        w = W().str("group-x")
+def find_coordinator(c, v, keys, key_type=0):
+    """FindCoordinator v (0-4) for keys (one key before v4). Returns [(key, err, node, host, port)]."""
+    w = W(flex=v >= 3)
+    if v >= 4:
+        w.i8(key_type).array(keys, lambda w, k: w.str(k))
+    else:
+        w.str(keys[0])
         if v >= 1:
-            w.i8(0)
-        r = c.call(10, v, w.b)
-        if v >= 1:
-            r.i32()
-        assert r.i16() == 15
+            w.i8(key_type)
+    if v >= 3:
+        w.tags()
+    r = c.call(10, v, w.b)
+    if v >= 1:
+        r.i32()
+    out = []
+    if v >= 4:
+        def coord(r):
+            key, node, host, port, err, msg = r.str(), r.i32(), r.str(), r.i32(), r.i16(), r.str()
+            r.tags()
+            return (key, err, node, host, port)
+        out = r.array(coord)
+    else:
+        err = r.i16()
         if v >= 1:
             r.str()
-        r.i32(), r.str(), r.i32()
-        r.done()
+        node, host, port = r.i32(), r.str(), r.i32()
+        out = [(keys[0], err, node, host, port)]
+    if v >= 3:
+        r.tags()
+    r.done()
+    return out
+
+
+def test_find_coordinator_every_version():
+    """The first FindCoordinator creates __consumer_offsets (replication factor 1 in the shipped
+    server.properties) and answers COORDINATOR_NOT_AVAILABLE (15) until it has leaders; then
+    every version names this broker. Transaction coordinators do not exist: 15."""
+    c = conn()
+    deadline = time.time() + 30
+    while True:
+        (_, err, node, host, port), = find_coordinator(c, 0, ["group-x"])
+        if err == 0 or time.time() > deadline:
+            break
+        assert err == 15, err
+        time.sleep(0.2)
+    assert (err, node, port) == (0, 0, CL.brokers[0].port), (err, node, host, port)
+    for v in range(0, 5):
+        for key, err, node, host, port in find_coordinator(c, v, ["group-x", "other", ""][:3 if v >= 4 else 1]):
+            assert (err, node, host, port) == (0, 0, "127.0.0.1", CL.brokers[0].port), (v, key, err)
+    got = find_coordinator(c, 4, ["a", "b"])
+    assert [k for k, _, _, _, _ in got] == ["a", "b"], "v4 echoes each key in order"
+    for v in range(1, 5):
+        for _, err, node, _, _ in find_coordinator(c, v, ["txn-1"], key_type=1):
+            assert (err, node) == (15, -1), (v, err, node)
+    c.close()
+
+
+def test_internal_topics_are_marked_and_refuse_clients():
+    c = conn()
+    (_, err, _, _, _), = find_coordinator(c, 1, ["g-internal"])
+    deadline = time.time() + 30
+    while err != 0 and time.time() < deadline:
+        time.sleep(0.2)
+        (_, err, _, _, _), = find_coordinator(c, 1, ["g-internal"])
+    md = decode_metadata(c.call(3, 4, metadata_body(4, ["__consumer_offsets"], allow=False)), 4)
+    t = md["topics"]["__consumer_offsets"]
+    assert t["err"] == 0 and t["internal"] == 1 and len(t["parts"]) == 50, (t["err"], t["internal"])
+    cfg = describe_configs(0, [(2, "__consumer_offsets", ["cleanup.policy"])])
+    assert cfg["__consumer_offsets"][1]["cleanup.policy"]["value"] == "compact"
+    create_topic("__not_internal")
+    md = decode_metadata(c.call(3, 4, metadata_body(4, ["__not_internal"], allow=False)), 4)
+    assert md["topics"]["__not_internal"]["internal"] == 0, "only Kafka's internal topics are"
+    res = decode_produce(c.call(0, 7, produce_body(7, "__consumer_offsets", 0,
+                                                   record_batch([(b"k", b"v", 0)]))), 7)
+    assert res["__consumer_offsets"][0]["err"] == 17, res
+    res = decode_delete_topics(c.call(20, 3, delete_topics_body(3, ["__consumer_offsets"])), 3)
+    assert res == {"__consumer_offsets": 17}, res
+    md = decode_metadata(c.call(3, 4, metadata_body(4, ["__transaction_state"], allow=True)), 4)
+    assert md["topics"]["__transaction_state"]["err"] == 3, "never auto-created as a plain topic"
     c.close()
 
 

@@ -138,7 +138,10 @@ static void setup_topic(struct broker *b)
 }
 
 /* The metadata cache as the controller would push it: broker 0 and the
- * topic "fuzz" led by it. */
+ * topics "__consumer_offsets" and "fuzz" (sorted by name) led by it, so
+ * FindCoordinator names broker 0 (and never asks the admin worker, which has
+ * no ZooKeeper here, to create the offsets topic); the group APIs answer
+ * COORDINATOR_NOT_AVAILABLE without a group runtime. */
 static void setup_metadata(struct broker *b)
 {
     struct mc_snapshot *s = mc_snapshot_new();
@@ -147,19 +150,23 @@ static void setup_metadata(struct broker *b)
         FUZZ_DIE("out of memory");
     s->controller_id = 0;
     s->brokers = calloc(1, sizeof(*s->brokers));
-    s->topics = calloc(1, sizeof(*s->topics));
+    s->topics = calloc(2, sizeof(*s->topics));
     if (!s->brokers || !s->topics)
         FUZZ_DIE("out of memory");
     s->brokers[0] = b->live[0];
     s->n_brokers = 1;
-    snprintf(s->topics[0].name, sizeof(s->topics[0].name), "fuzz");
-    s->topics[0].n_parts = 2;
-    s->topics[0].parts = calloc(2, sizeof(*s->topics[0].parts));
-    if (!s->topics[0].parts)
-        FUZZ_DIE("out of memory");
-    for (int p = 0; p < 2; p++)
-        s->topics[0].parts[p] = (struct mc_partition){.leader = 0, .n_replicas = 1, .n_isr = 1};
-    s->n_topics = 1;
+    const char *names[] = {"__consumer_offsets", "fuzz"};
+    for (int i = 0; i < 2; i++) {
+        struct mc_topic *t = &s->topics[i];
+        snprintf(t->name, sizeof(t->name), "%s", names[i]);
+        t->n_parts = 2;
+        t->parts = calloc(2, sizeof(*t->parts));
+        if (!t->parts)
+            FUZZ_DIE("out of memory");
+        for (int p = 0; p < 2; p++)
+            t->parts[p] = (struct mc_partition){.leader = 0, .n_replicas = 1, .n_isr = 1};
+    }
+    s->n_topics = 2;
     if (!mc_set(b->mc, s))
         FUZZ_DIE("mc_set failed");
 }

@@ -3,7 +3,8 @@
 tests/fuzz/make_corpus.py — writes the seed corpus of the fuzz targets:
 
   corpus/fuzz_request/        request frames (header + body, no size prefix)
-                              for every API the broker advertises, valid and
+                              for every API the broker advertises (the
+                              consumer-group ones at every version), valid and
                               slightly broken, addressed to topic "fuzz" (the
                               topic fuzz_request.c creates)
   corpus/fuzz_batch_validate/ a mode byte + Produce record batches
@@ -106,12 +107,6 @@ def metadata(w, v, topics=(TOPIC,)):
         w.i8(1).i8(1)
 
 
-def find_coordinator(w, v):
-    w.str("group-1")
-    if v >= 1:
-        w.i8(0)
-
-
 def api_versions(w, v):
     if v >= 3:
         w.str("fuzz").str("1.0").tags()
@@ -179,8 +174,11 @@ def request_seeds():
     s["list_offsets_earliest"] = frame(2, 5, lambda w, v: list_offsets(w, v, -2))
     s["list_offsets_time"] = frame(2, 5, lambda w, v: list_offsets(w, v, TS + 1))
     s["list_offsets_max_ts"] = frame(2, 5, lambda w, v: list_offsets(w, v, -3))
-    for v in range(0, 3):
-        s["find_coordinator_v%d" % v] = frame(10, v, find_coordinator)
+    # every consumer-group API and version, as whole frames (the handlers run them against
+    # fuzz_request.c's broker, which has no group runtime: they answer at once)
+    for _, key, nver in GROUP_APIS:
+        for v in range(nver):
+            s["group_k%d_v%d" % (key, v)] = frame(key, v, lambda w, v, key=key: group_body(key, v, w))
     s["create_topics_v4"] = frame(19, 4, create_topics)
     s["delete_topics_v3"] = frame(20, 3, delete_topics)
     for v in range(0, 2):

@@ -65,18 +65,6 @@ static void create_job_free(struct create_job *job)
     free(job);
 }
 
-static char *kstr_dup(struct kstr s)
-{
-    if (!s.ptr)
-        return NULL;
-    char *z = malloc((size_t)s.len + 1);
-    if (z) {
-        memcpy(z, s.ptr, (size_t)s.len);
-        z[s.len] = '\0';
-    }
-    return z;
-}
-
 #define MAX_ASSIGNED_REPLICAS 64
 
 /* Reads the explicit assignment. The allocation is n * rf, with rf taken

@@ -122,11 +122,9 @@ static bool cp_decode_topic(struct kslice *s, bool flex, struct cp_item *it)
     it->spec.count = kslice_i32(s);
     if (!kslice_ok(s) || !name.ptr)
         return false;
-    it->wire_name = malloc((size_t)name.len + 1);
+    it->wire_name = kstr_dup(name);
     if (!it->wire_name)
         return false;
-    memcpy(it->wire_name, name.ptr, (size_t)name.len);
-    it->wire_name[name.len] = '\0';
     it->wire_len = name.len;
     if (!cp_decode_assignments(s, flex, it))
         return false;

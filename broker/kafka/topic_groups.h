@@ -1,13 +1,19 @@
 /*
- * broker/kafka/topic_groups.h — the topic entries of a request whose
- * partitions a handler keeps in one flat array (Produce, Fetch): each
- * entry's name as sent and the index of its first partition, so that the
- * response repeats the request's topics[name, partitions[...]] shape.
+ * broker/kafka/topic_groups.h — the topics[name, partitions[...]] arrays
+ * that requests carry and their responses repeat in the same shape:
+ *  - struct topic_groups, for a handler that keeps the partitions in one
+ *    flat array and answers later (Produce, Fetch): each entry's name as
+ *    sent and the index of its first partition;
+ *  - topic_groups_answer(), for a handler that answers each partition at
+ *    once (ListOffsets, DeleteRecords).
  */
 #ifndef GREGOR_BROKER_KAFKA_TOPIC_GROUPS_H
 #define GREGOR_BROKER_KAFKA_TOPIC_GROUPS_H
 
 #include "common/kwire.h"
+
+struct req;
+struct topic;
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,5 +36,16 @@ void topic_groups_destroy(struct topic_groups *g);
  * n_parts is the flat array's length. Returns the entry's first partition
  * index and sets *end to one past its last. */
 int topic_groups_put(const struct topic_groups *g, struct kbuf *o, int ti, int n_parts, int *end);
+
+/* Reads n_topics topic entries from req->body (classic encoding; a null
+ * array, n_topics < 0 or a null partitions array, counts as empty) and
+ * answers them in the same shape into req->out: the count, then each name
+ * and partition count, and for each partition part(req, t), which reads
+ * that partition's fields from req->body and, when they are whole, appends
+ * its answer. t is the topic, NULL when unknown; it is held during the
+ * calls. min_part_bytes: the fewest bytes a partition entry takes. Returns
+ * false when the request is malformed. */
+bool topic_groups_answer(struct req *req, int32_t n_topics, int32_t min_part_bytes,
+                         void (*part)(struct req *req, struct topic *t));
 
 #endif

@@ -13,7 +13,9 @@
  *   leader-epoch-checkpoint "0\n<count>\n" then "<epoch> <start offset>\n"
  *
  * Writes go to "<file>.tmp", are fsynced, renamed over the file, and the
- * directory is fsynced, so a crash leaves the old or the new file whole.
+ * directory is fsynced, so a crash leaves the old or the new file whole;
+ * but for leader-epoch-checkpoint when the caller asks for no fsync (the
+ * epoch cache: epoch_cache.c says why a rename is enough there).
  * Threads: start-up and the background loop.
  */
 #include "broker/storage/logdir.h"
@@ -44,7 +46,9 @@ static bool join(char *buf, size_t n, const char *dir, const char *name)
 }
 
 /* Writes data to path atomically (temp file, fsync, rename, fsync dir). */
-static kerr_t write_atomic(const char *path, const void *data, size_t len)
+/* Writes data to path through "<path>.tmp" and a rename; durable: with the
+ * fsyncs of the file and the directory. */
+static kerr_t write_atomic(const char *path, const void *data, size_t len, bool durable)
 {
     char tmp[PATH_MAX], dir[PATH_MAX];
     const char *slash = strrchr(path, '/');
@@ -61,12 +65,12 @@ static kerr_t write_atomic(const char *path, const void *data, size_t len)
     if (err != KERR_NONE)
         return err;
     err = fileio_pwrite_all(fd, data, len, 0);
-    if (err == KERR_NONE)
+    if (err == KERR_NONE && durable)
         err = fileio_fsync(fd);
     fileio_close(fd);
     if (err == KERR_NONE)
         err = fileio_rename(tmp, path);
-    if (err == KERR_NONE)
+    if (err == KERR_NONE && durable)
         err = fileio_fsync_dir(dir[0] ? dir : "/");
     if (err != KERR_NONE)
         (void)fileio_unlink(tmp);
@@ -147,7 +151,7 @@ kerr_t logdir_clean_shutdown_mark(const char *dir)
 
     if (!join(path, sizeof(path), dir, LOGDIR_CLEAN_FILE))
         return KERR__INVALID;
-    return write_atomic(path, "", 0);
+    return write_atomic(path, "", 0, true);
 }
 
 bool logdir_clean_shutdown_exists(const char *dir)
@@ -272,7 +276,7 @@ kerr_t logdir_meta_write(const char *dir, const struct logdir_meta *m)
         n += snprintf(text + n, sizeof(text) - (size_t)n, "directory.id=%s\n", m->directory_id);
     if (n >= (int)sizeof(text) || !join(path, sizeof(path), dir, LOGDIR_META_FILE))
         return KERR__INVALID;
-    return write_atomic(path, text, (size_t)n);
+    return write_atomic(path, text, (size_t)n, true);
 }
 
 kerr_t logdir_meta_check(const struct logdir_meta *m, int32_t broker_id, const char *cluster_id,
@@ -421,12 +425,13 @@ kerr_t logdir_ckpt_write(const char *path, const struct logdir_ckpt_entry *e, in
                          e[i].offset);
         kbuf_put(&b, line, (size_t)MIN(w, (int)sizeof(line) - 1));
     }
-    err = b.oom ? KERR__NOMEM : write_atomic(path, b.data, b.len);
+    err = b.oom ? KERR__NOMEM : write_atomic(path, b.data, b.len, true);
     kbuf_destroy(&b);
     return err;
 }
 
-kerr_t logdir_epoch_ckpt_write(const char *path, const struct logdir_epoch_entry *e, int n)
+kerr_t logdir_epoch_ckpt_write(const char *path, const struct logdir_epoch_entry *e, int n,
+                               bool durable)
 {
     struct kbuf b;
     char line[64];
@@ -438,7 +443,7 @@ kerr_t logdir_epoch_ckpt_write(const char *path, const struct logdir_epoch_entry
         kbuf_put(&b, line,
                  (size_t)snprintf(line, sizeof(line), "%d %" PRId64 "\n", e[i].epoch,
                                   e[i].start_offset));
-    err = b.oom ? KERR__NOMEM : write_atomic(path, b.data, b.len);
+    err = b.oom ? KERR__NOMEM : write_atomic(path, b.data, b.len, durable);
     kbuf_destroy(&b);
     return err;
 }

@@ -220,11 +220,10 @@ static int cluster_info(struct cli *cli, int argc, char **argv)
     bool json = false;
     struct cluster_view v;
     memset(&v, 0, sizeof(v));
-    int npos = cli_parse(cli, argc, argv, cluster_info_opts, cluster_flag_opt, &json, false);
+    int done, npos = cli_parse_cmd(cli, argc, argv, cluster_info_opts, cluster_flag_opt, &json,
+                                   cluster_info_help, &done);
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help)
-        return fputs(cluster_info_help, stdout), CLI_OK;
+        return done;
     if (npos > 0)
         return cli_usage_positional(cli, "unexpected argument");
     rd_kafka_t *rk = NULL;

@@ -346,11 +346,9 @@ int cluster_elect_leaders(struct cli *cli, int argc, char **argv)
     struct elect_args a = {NULL, -1, false, ELECT_TYPE_PREFERRED, ELECT_DEFAULT_TIMEOUT_MS};
     const struct rd_kafka_metadata *md = NULL;
     const struct rd_kafka_metadata_topic *t = NULL;
-    int npos = cli_parse(cli, argc, argv, elect_opts, elect_opt, &a, false);
+    int done, npos = cli_parse_cmd(cli, argc, argv, elect_opts, elect_opt, &a, elect_help, &done);
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help)
-        return fputs(elect_help, stdout), CLI_OK;
+        return done;
     if (npos > 0)
         return cli_usage_positional(cli, "unexpected argument");
     if (a.all == (a.topic != NULL))

@@ -852,15 +852,11 @@ static int dl_opt_cb(void *ctx, int id, const char *val)
 int dump_log_main(struct cli *cli, int argc, char **argv)
 {
     struct dl_opts o = {0};
-    int npos = cli_parse(cli, argc, argv, dl_opts_table, dl_opt_cb, &o, false);
+    int done, npos = cli_parse_cmd(cli, argc, argv, dl_opts_table, dl_opt_cb, &o, dl_help, &done);
     int rc = CLI_OK;
 
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help) {
-        fputs(dl_help, stdout);
-        return CLI_OK;
-    }
+        return done;
     if (npos == 0)
         return cli_usage_positional(cli, "missing FILE");
     for (int i = 0; i < npos; i++) {

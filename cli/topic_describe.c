@@ -322,11 +322,10 @@ int topic_describe(struct cli *cli, int argc, char **argv)
 {
     struct describe_args a = {false, 0};
     const struct rd_kafka_metadata *md = NULL;
-    int npos = cli_parse(cli, argc, argv, describe_opts, describe_opt, &a, false);
+    int done, npos = cli_parse_cmd(cli, argc, argv, describe_opts, describe_opt, &a, describe_help,
+                                   &done);
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help)
-        return fputs(describe_help, stdout), CLI_OK;
+        return done;
     rd_kafka_t *rk = NULL;
     int crc = cli_admin_client(cli, &rk);
     if (crc != CLI_OK)

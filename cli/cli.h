@@ -138,6 +138,11 @@ int cli_admin_client(struct cli *cli, rd_kafka_t **rk);
 int cli_metadata(struct cli *cli, rd_kafka_t *rk, const char *topic,
                  const struct rd_kafka_metadata **md);
 
+/* cli_admin_client(), then cli_metadata() of every topic. On CLI_OK *rk and
+ * *md are new (the caller frees both); on failure, after printing the
+ * reason, nothing is left to free. Main thread. */
+int cli_cluster_metadata(struct cli *cli, rd_kafka_t **rk, const struct rd_kafka_metadata **md);
+
 /* Returns the topic named `name` in `md` (borrowed from md) or NULL. */
 const struct rd_kafka_metadata_topic *cli_md_topic(const struct rd_kafka_metadata *md,
                                                    const char *name);

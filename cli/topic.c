@@ -297,24 +297,21 @@ static int topic_list(struct cli *cli, int argc, char **argv)
         return done;
     if (npos > 0)
         return cli_usage_positional(cli, "unexpected argument");
-    rd_kafka_t *rk = NULL;
-    int crc = cli_admin_client(cli, &rk);
-    if (crc != CLI_OK)
-        return crc;
-    int rc = cli_metadata(cli, rk, NULL, &md);
-    if (rc == CLI_OK) {
-        const char **names = calloc((size_t)md->topic_cnt + 1, sizeof(*names));
-        size_t n = 0;
-        for (int i = 0; i < md->topic_cnt; i++) {
-            if (all || !topic_is_internal(md->topics[i].topic))
-                names[n++] = md->topics[i].topic;
-        }
-        qsort(names, n, sizeof(*names), topic_cmp_names);
-        for (size_t i = 0; i < n; i++)
-            printf("%s\n", names[i]);
-        free(names);
-        rd_kafka_metadata_destroy(md);
+    rd_kafka_t *rk;
+    int rc = cli_cluster_metadata(cli, &rk, &md);
+    if (rc != CLI_OK)
+        return rc;
+    const char **names = calloc((size_t)md->topic_cnt + 1, sizeof(*names));
+    size_t n = 0;
+    for (int i = 0; i < md->topic_cnt; i++) {
+        if (all || !topic_is_internal(md->topics[i].topic))
+            names[n++] = md->topics[i].topic;
     }
+    qsort(names, n, sizeof(*names), topic_cmp_names);
+    for (size_t i = 0; i < n; i++)
+        printf("%s\n", names[i]);
+    free(names);
+    rd_kafka_metadata_destroy(md);
     rd_kafka_destroy(rk);
     return rc;
 }

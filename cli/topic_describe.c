@@ -326,15 +326,12 @@ int topic_describe(struct cli *cli, int argc, char **argv)
                                    &done);
     if (npos < 0)
         return done;
-    rd_kafka_t *rk = NULL;
-    int crc = cli_admin_client(cli, &rk);
-    if (crc != CLI_OK)
-        return crc;
-    int rc = cli_metadata(cli, rk, NULL, &md);
-    if (rc == CLI_OK) {
-        rc = describe_print(cli, rk, md, argv, npos, &a);
-        rd_kafka_metadata_destroy(md);
-    }
+    rd_kafka_t *rk;
+    int rc = cli_cluster_metadata(cli, &rk, &md);
+    if (rc != CLI_OK)
+        return rc;
+    rc = describe_print(cli, rk, md, argv, npos, &a);
+    rd_kafka_metadata_destroy(md);
     rd_kafka_destroy(rk);
     return rc;
 }

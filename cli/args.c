@@ -90,6 +90,19 @@ int cli_usage_positional(const struct cli *cli, const char *what)
     return cli_usage_error("%s: %s (see 'gregor %s --help')", cli->cmd, what, cli->cmd);
 }
 
+int cli_parse_cmd(struct cli *cli, int argc, char **argv, const struct cli_opt *opts, cli_opt_cb cb,
+                  void *ctx, const char *help, int *done)
+{
+    int npos = cli_parse(cli, argc, argv, opts, cb, ctx, false);
+    *done = CLI_USAGE;
+    if (npos >= 0 && cli->help) {
+        fputs(help, stdout);
+        *done = CLI_OK;
+        return -1;
+    }
+    return npos;
+}
+
 int cli_run_sub(struct cli *cli, int argc, char **argv, const struct cli_sub *subs, size_t n,
                 const char *help)
 {

@@ -75,6 +75,13 @@ typedef int (*cli_opt_cb)(void *ctx, int id, const char *val);
 int cli_parse(struct cli *cli, int argc, char **argv, const struct cli_opt *opts, cli_opt_cb cb,
               void *ctx, bool stop_at_positional);
 
+/* cli_parse() for a command that takes its options anywhere, with the two
+ * answers every such command gives: a usage error (CLI_USAGE), and -h /
+ * --help, which prints `help` (CLI_OK). Returns the number of positionals,
+ * or -1 with *done set to what the command returns at once. */
+int cli_parse_cmd(struct cli *cli, int argc, char **argv, const struct cli_opt *opts, cli_opt_cb cb,
+                  void *ctx, const char *help, int *done);
+
 /* Prints "gregor: <message>" to stderr; returns CLI_USAGE / CLI_FAIL. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -130,6 +137,11 @@ int cli_admin_client(struct cli *cli, rd_kafka_t **rk);
  */
 int cli_metadata(struct cli *cli, rd_kafka_t *rk, const char *topic,
                  const struct rd_kafka_metadata **md);
+
+/* cli_admin_client(), then cli_metadata() of every topic. On CLI_OK *rk and
+ * *md are new (the caller frees both); on failure, after printing the
+ * reason, nothing is left to free. Main thread. */
+int cli_cluster_metadata(struct cli *cli, rd_kafka_t **rk, const struct rd_kafka_metadata **md);
 
 /* Returns the topic named `name` in `md` (borrowed from md) or NULL. */
 const struct rd_kafka_metadata_topic *cli_md_topic(const struct rd_kafka_metadata *md,

@@ -160,6 +160,19 @@ int cli_metadata(struct cli *cli, rd_kafka_t *rk, const char *topic,
     return cli_fail("metadata request failed: %s", rd_kafka_err2str(err));
 }
 
+int cli_cluster_metadata(struct cli *cli, rd_kafka_t **rk, const struct rd_kafka_metadata **md)
+{
+    int rc = cli_admin_client(cli, rk);
+    if (rc != CLI_OK)
+        return rc;
+    rc = cli_metadata(cli, *rk, NULL, md);
+    if (rc != CLI_OK) {
+        rd_kafka_destroy(*rk);
+        *rk = NULL;
+    }
+    return rc;
+}
+
 const struct rd_kafka_metadata_topic *cli_md_topic(const struct rd_kafka_metadata *md,
                                                    const char *name)
 {

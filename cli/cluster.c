@@ -220,28 +220,24 @@ static int cluster_info(struct cli *cli, int argc, char **argv)
     bool json = false;
     struct cluster_view v;
     memset(&v, 0, sizeof(v));
-    int npos = cli_parse(cli, argc, argv, cluster_info_opts, cluster_flag_opt, &json, false);
+    int done, npos = cli_parse_cmd(cli, argc, argv, cluster_info_opts, cluster_flag_opt, &json,
+                                   cluster_info_help, &done);
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help)
-        return fputs(cluster_info_help, stdout), CLI_OK;
+        return done;
     if (npos > 0)
         return cli_usage_positional(cli, "unexpected argument");
-    rd_kafka_t *rk = NULL;
-    int crc = cli_admin_client(cli, &rk);
-    if (crc != CLI_OK)
-        return crc;
-    int rc = cli_metadata(cli, rk, NULL, &v.md);
-    if (rc == CLI_OK) {
-        cluster_gather(cli, rk, &v);
-        if (v.racks == NULL || v.order == NULL)
-            rc = cli_fail("out of memory");
-        else if (json)
-            cluster_print_json(&v);
-        else
-            cluster_print_text(&v);
-        rd_kafka_metadata_destroy(v.md);
-    }
+    rd_kafka_t *rk;
+    int rc = cli_cluster_metadata(cli, &rk, &v.md);
+    if (rc != CLI_OK)
+        return rc;
+    cluster_gather(cli, rk, &v);
+    if (v.racks == NULL || v.order == NULL)
+        rc = cli_fail("out of memory");
+    else if (json)
+        cluster_print_json(&v);
+    else
+        cluster_print_text(&v);
+    rd_kafka_metadata_destroy(v.md);
     if (v.cluster_id)
         rd_kafka_mem_free(rk, v.cluster_id);
     free(v.racks);

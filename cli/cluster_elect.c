@@ -346,29 +346,24 @@ int cluster_elect_leaders(struct cli *cli, int argc, char **argv)
     struct elect_args a = {NULL, -1, false, ELECT_TYPE_PREFERRED, ELECT_DEFAULT_TIMEOUT_MS};
     const struct rd_kafka_metadata *md = NULL;
     const struct rd_kafka_metadata_topic *t = NULL;
-    int npos = cli_parse(cli, argc, argv, elect_opts, elect_opt, &a, false);
+    int done, npos = cli_parse_cmd(cli, argc, argv, elect_opts, elect_opt, &a, elect_help, &done);
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help)
-        return fputs(elect_help, stdout), CLI_OK;
+        return done;
     if (npos > 0)
         return cli_usage_positional(cli, "unexpected argument");
     if (a.all == (a.topic != NULL))
         return cli_usage_positional(cli, "give either --all or --topic");
     if (a.partition >= 0 && a.topic == NULL)
         return cli_usage_positional(cli, "--partition needs --topic");
-    rd_kafka_t *rk = NULL;
-    int crc = cli_admin_client(cli, &rk);
-    if (crc != CLI_OK)
-        return crc;
-    int rc = cli_metadata(cli, rk, NULL, &md);
-    if (rc == CLI_OK) {
-        rc = elect_check_target(&a, md, &t);
-        const struct rd_kafka_metadata_broker *b = rc == CLI_OK ? elect_controller(rk, md) : NULL;
-        if (rc == CLI_OK)
-            rc = b ? elect_send(&a, b, t) : CLI_FAIL;
-        rd_kafka_metadata_destroy(md);
-    }
+    rd_kafka_t *rk;
+    int rc = cli_cluster_metadata(cli, &rk, &md);
+    if (rc != CLI_OK)
+        return rc;
+    rc = elect_check_target(&a, md, &t);
+    const struct rd_kafka_metadata_broker *b = rc == CLI_OK ? elect_controller(rk, md) : NULL;
+    if (rc == CLI_OK)
+        rc = b ? elect_send(&a, b, t) : CLI_FAIL;
+    rd_kafka_metadata_destroy(md);
     rd_kafka_destroy(rk);
     return rc;
 }

@@ -422,11 +422,10 @@ static int consume_run(struct cli *cli, const struct consume_args *a)
 int consume_main(struct cli *cli, int argc, char **argv)
 {
     struct consume_args a = {.partition = -1, .timeout_ms = -1};
-    int npos = cli_parse(cli, argc, argv, consume_opts, consume_opt, &a, false);
+    int done,
+        npos = cli_parse_cmd(cli, argc, argv, consume_opts, consume_opt, &a, consume_help, &done);
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help)
-        return fputs(consume_help, stdout), CLI_OK;
+        return done;
     if (npos == 0)
         return cli_usage_positional(cli, "missing topic name");
     if (npos > 1)

@@ -567,34 +567,34 @@ static int dl_map_log(const char *log_path, struct dl_log_map *m)
     return CLI_OK;
 }
 
-/* The batch starting exactly at pos, or NULL. */
-static const struct dl_ref *dl_map_at_pos(const struct dl_log_map *m, int64_t pos)
+/* The index of the first batch (map order) whose position (by_last:
+ * last offset) is >= key; m->n when none. Both keys grow along the map. */
+static size_t dl_map_lower_bound(const struct dl_log_map *m, int64_t key, bool by_last)
 {
     size_t lo = 0, hi = m->n;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (m->v[mid].pos < pos)
+        if ((by_last ? m->v[mid].last : m->v[mid].pos) < key)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < m->n && m->v[lo].pos == pos ? &m->v[lo] : NULL;
+    return lo;
+}
+
+/* The batch starting exactly at pos, or NULL. */
+static const struct dl_ref *dl_map_at_pos(const struct dl_log_map *m, int64_t pos)
+{
+    size_t i = dl_map_lower_bound(m, pos, false);
+    return i < m->n && m->v[i].pos == pos ? &m->v[i] : NULL;
 }
 
 /* The first batch whose last offset is >= offset, or NULL. */
 static const struct dl_ref *dl_map_by_offset(const struct dl_log_map *m, int64_t offset)
 {
-    size_t lo = 0, hi = m->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (m->v[mid].last < offset)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < m->n ? &m->v[lo] : NULL;
+    size_t i = dl_map_lower_bound(m, offset, true);
+    return i < m->n ? &m->v[i] : NULL;
 }
 
 /* Prints "Index mismatch: <entry>: <why>" (or "Time index mismatch: ...")
@@ -852,15 +852,11 @@ static int dl_opt_cb(void *ctx, int id, const char *val)
 int dump_log_main(struct cli *cli, int argc, char **argv)
 {
     struct dl_opts o = {0};
-    int npos = cli_parse(cli, argc, argv, dl_opts_table, dl_opt_cb, &o, false);
+    int done, npos = cli_parse_cmd(cli, argc, argv, dl_opts_table, dl_opt_cb, &o, dl_help, &done);
     int rc = CLI_OK;
 
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help) {
-        fputs(dl_help, stdout);
-        return CLI_OK;
-    }
+        return done;
     if (npos == 0)
         return cli_usage_positional(cli, "missing FILE");
     for (int i = 0; i < npos; i++) {

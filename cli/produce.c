@@ -230,11 +230,10 @@ static int produce_run(struct cli *cli, const struct produce_args *a)
 int produce_main(struct cli *cli, int argc, char **argv)
 {
     struct produce_args a = {.partition = RD_KAFKA_PARTITION_UA, .acks = "all"};
-    int npos = cli_parse(cli, argc, argv, produce_opts, produce_opt, &a, false);
+    int done,
+        npos = cli_parse_cmd(cli, argc, argv, produce_opts, produce_opt, &a, produce_help, &done);
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help)
-        return fputs(produce_help, stdout), CLI_OK;
+        return done;
     if (npos == 0)
         return cli_usage_positional(cli, "missing topic name");
     if (npos > 1)

@@ -171,11 +171,10 @@ out:
 static int topic_create(struct cli *cli, int argc, char **argv)
 {
     struct topic_create_args a = {.partitions = -1, .replicas = -1};
-    int npos = cli_parse(cli, argc, argv, topic_create_opts, topic_create_opt, &a, false);
+    int done, npos = cli_parse_cmd(cli, argc, argv, topic_create_opts, topic_create_opt, &a,
+                                   topic_create_help, &done);
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help)
-        return fputs(topic_create_help, stdout), CLI_OK;
+        return done;
     if (npos == 0)
         return cli_usage_positional(cli, "missing topic name");
 
@@ -254,11 +253,10 @@ static int topic_delete_send(struct cli *cli, rd_kafka_t *rk, char **names, size
 static int topic_delete(struct cli *cli, int argc, char **argv)
 {
     bool if_exists = false;
-    int npos = cli_parse(cli, argc, argv, topic_delete_opts, topic_flag_opt, &if_exists, false);
+    int done, npos = cli_parse_cmd(cli, argc, argv, topic_delete_opts, topic_flag_opt, &if_exists,
+                                   topic_delete_help, &done);
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help)
-        return fputs(topic_delete_help, stdout), CLI_OK;
+        return done;
     if (npos == 0)
         return cli_usage_positional(cli, "missing topic name");
     rd_kafka_t *rk = NULL;
@@ -293,31 +291,27 @@ static int topic_list(struct cli *cli, int argc, char **argv)
 {
     bool all = false;
     const struct rd_kafka_metadata *md = NULL;
-    int npos = cli_parse(cli, argc, argv, topic_list_opts, topic_flag_opt, &all, false);
+    int done, npos = cli_parse_cmd(cli, argc, argv, topic_list_opts, topic_flag_opt, &all,
+                                   topic_list_help, &done);
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help)
-        return fputs(topic_list_help, stdout), CLI_OK;
+        return done;
     if (npos > 0)
         return cli_usage_positional(cli, "unexpected argument");
-    rd_kafka_t *rk = NULL;
-    int crc = cli_admin_client(cli, &rk);
-    if (crc != CLI_OK)
-        return crc;
-    int rc = cli_metadata(cli, rk, NULL, &md);
-    if (rc == CLI_OK) {
-        const char **names = calloc((size_t)md->topic_cnt + 1, sizeof(*names));
-        size_t n = 0;
-        for (int i = 0; i < md->topic_cnt; i++) {
-            if (all || !topic_name_internal(md->topics[i].topic, strlen(md->topics[i].topic)))
-                names[n++] = md->topics[i].topic;
-        }
-        qsort(names, n, sizeof(*names), topic_cmp_names);
-        for (size_t i = 0; i < n; i++)
-            printf("%s\n", names[i]);
-        free(names);
-        rd_kafka_metadata_destroy(md);
+    rd_kafka_t *rk;
+    int rc = cli_cluster_metadata(cli, &rk, &md);
+    if (rc != CLI_OK)
+        return rc;
+    const char **names = calloc((size_t)md->topic_cnt + 1, sizeof(*names));
+    size_t n = 0;
+    for (int i = 0; i < md->topic_cnt; i++) {
+        if (all || !topic_name_internal(md->topics[i].topic, strlen(md->topics[i].topic)))
+            names[n++] = md->topics[i].topic;
     }
+    qsort(names, n, sizeof(*names), topic_cmp_names);
+    for (size_t i = 0; i < n; i++)
+        printf("%s\n", names[i]);
+    free(names);
+    rd_kafka_metadata_destroy(md);
     rd_kafka_destroy(rk);
     return rc;
 }

@@ -380,11 +380,9 @@ int topic_alter_config(struct cli *cli, int argc, char **argv)
     struct tc_list cur;
     memset(&a, 0, sizeof(a));
     memset(&cur, 0, sizeof(cur));
-    int npos = cli_parse(cli, argc, argv, tc_opts, tc_opt, &a, false);
+    int done, npos = cli_parse_cmd(cli, argc, argv, tc_opts, tc_opt, &a, tc_help, &done);
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help)
-        return fputs(tc_help, stdout), CLI_OK;
+        return done;
     if (npos != 1)
         return cli_usage_positional(cli, npos == 0 ? "missing topic name" : "unexpected argument");
     if (tc_check_args(&a) != CLI_OK)

@@ -323,20 +323,16 @@ int topic_describe(struct cli *cli, int argc, char **argv)
 {
     struct describe_args a = {false, 0};
     const struct rd_kafka_metadata *md = NULL;
-    int npos = cli_parse(cli, argc, argv, describe_opts, describe_opt, &a, false);
+    int done, npos = cli_parse_cmd(cli, argc, argv, describe_opts, describe_opt, &a, describe_help,
+                                   &done);
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help)
-        return fputs(describe_help, stdout), CLI_OK;
-    rd_kafka_t *rk = NULL;
-    int crc = cli_admin_client(cli, &rk);
-    if (crc != CLI_OK)
-        return crc;
-    int rc = cli_metadata(cli, rk, NULL, &md);
-    if (rc == CLI_OK) {
-        rc = describe_print(cli, rk, md, argv, npos, &a);
-        rd_kafka_metadata_destroy(md);
-    }
+        return done;
+    rd_kafka_t *rk;
+    int rc = cli_cluster_metadata(cli, &rk, &md);
+    if (rc != CLI_OK)
+        return rc;
+    rc = describe_print(cli, rk, md, argv, npos, &a);
+    rd_kafka_metadata_destroy(md);
     rd_kafka_destroy(rk);
     return rc;
 }

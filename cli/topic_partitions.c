@@ -165,11 +165,9 @@ int topic_alter_partitions(struct cli *cli, int argc, char **argv)
 {
     struct tp_args a = {.partitions = -1};
     char errstr[256];
-    int npos = cli_parse(cli, argc, argv, tp_opts, tp_opt, &a, false);
+    int done, npos = cli_parse_cmd(cli, argc, argv, tp_opts, tp_opt, &a, tp_help, &done);
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help)
-        return fputs(tp_help, stdout), CLI_OK;
+        return done;
     if (npos != 1)
         return cli_usage_positional(cli,
                                     npos == 0 ? "missing topic name" : "give exactly one topic");

@@ -7,6 +7,7 @@
  */
 #include "common/kwire.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 bool kstr_eq(struct kstr s, const char *z)
@@ -24,6 +25,18 @@ bool kstr_copy(struct kstr s, char *dst, size_t n)
     memcpy(dst, s.ptr, (size_t)s.len);
     dst[s.len] = '\0';
     return true;
+}
+
+char *kstr_dup(struct kstr s)
+{
+    if (!s.ptr || s.len < 0)
+        return NULL;
+    char *z = malloc((size_t)s.len + 1);
+    if (z) {
+        memcpy(z, s.ptr, (size_t)s.len);
+        z[s.len] = '\0';
+    }
+    return z;
 }
 
 void kbuf_put_uvarint(struct kbuf *b, uint64_t v)

@@ -27,6 +27,9 @@ static inline bool kstr_is_null(struct kstr s) { return s.ptr == NULL; }
 bool kstr_eq(struct kstr s, const char *z);
 /* Copies into dst (size n), NUL-terminated; false if it does not fit or null. */
 bool kstr_copy(struct kstr s, char *dst, size_t n);
+/* Returns a new NUL-terminated copy of s (malloc; the caller frees it), or
+ * NULL when s is null or memory is short. A NUL inside s is copied too. */
+char *kstr_dup(struct kstr s);
 
 /* --- unsigned and zigzag varints --- */
 void kbuf_put_uvarint(struct kbuf *b, uint64_t v);

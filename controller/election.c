@@ -40,50 +40,38 @@ static void live_isr(const struct zk_partition_state *cur, const int32_t *live, 
             out->isr[out->n_isr++] = cur->isr[i];
 }
 
-bool election_decide(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
-                     const int32_t *live, int n_live, bool unclean, struct zk_partition_state *out)
+/* First replica (assignment order) in list[0..n) and, when isr_only, in
+ * cur's ISR; -1 if none. */
+static int32_t first_replica(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
+                             const int32_t *list, int n, bool isr_only)
 {
-    *out = *cur;
-    if (cur->version == ZK_VERSION_NEW) {
-        out->leader = -1;
-        out->leader_epoch = 0;
-        out->n_isr = 0;
-        for (int r = 0; r < rf && out->n_isr < ZK_MAX_ISR; r++) {
-            if (!election_is_live(live, n_live, replicas[r]))
-                continue;
-            if (out->leader < 0)
-                out->leader = replicas[r];
-            out->isr[out->n_isr++] = replicas[r];
-        }
-        if (out->n_isr == 0) { /* nobody alive: ISR = all, offline until one returns */
-            for (int r = 0; r < rf && r < ZK_MAX_ISR; r++)
-                out->isr[out->n_isr++] = replicas[r];
-        }
-        return true;
-    }
-    if (cur->leader >= 0 && election_is_live(live, n_live, cur->leader) && in_isr(cur, cur->leader))
-        return false;
-    int32_t leader = -1;
-    for (int r = 0; r < rf && leader < 0; r++)
-        if (election_is_live(live, n_live, replicas[r]) && in_isr(cur, replicas[r]))
-            leader = replicas[r];
+    for (int r = 0; r < rf; r++)
+        if (election_is_live(list, n, replicas[r]) && (!isr_only || in_isr(cur, replicas[r])))
+            return replicas[r];
+    return -1;
+}
+
+/* The first ISR member (assignment order) in eligible[] leads and the ISR
+ * keeps its live members; with none and `unclean`, the first eligible,
+ * else live, replica leads with ISR = {it}; else out->leader is -1 and the
+ * ISR is cur's. Leaves the leader epoch to the caller. */
+static void elect_from_isr(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
+                           const int32_t *live, int n_live, const int32_t *eligible, int n_eligible,
+                           bool unclean, struct zk_partition_state *out)
+{
+    int32_t leader = first_replica(replicas, rf, cur, eligible, n_eligible, true);
     if (leader >= 0) {
         live_isr(cur, live, n_live, out);
     } else if (unclean) {
-        for (int r = 0; r < rf && leader < 0; r++)
-            if (election_is_live(live, n_live, replicas[r]))
-                leader = replicas[r];
+        leader = first_replica(replicas, rf, cur, eligible, n_eligible, false);
+        if (leader < 0)
+            leader = first_replica(replicas, rf, cur, live, n_live, false);
         if (leader >= 0) {
             out->n_isr = 1;
             out->isr[0] = leader;
         }
     }
     out->leader = leader;
-    if (leader >= 0 && leader != cur->leader)
-        out->leader_epoch = cur->leader_epoch + 1;
-    else if (leader < 0 && cur->leader >= 0)
-        out->leader_epoch = cur->leader_epoch + 1; /* fence the dead leader */
-    return !state_equal(out, cur);
 }
 
 /* New partition: leader = first eligible (else live) replica, ISR = live. */
@@ -106,6 +94,24 @@ static void settle_new(const int32_t *replicas, int rf, const int32_t *live, int
             out->isr[out->n_isr++] = replicas[r];
 }
 
+bool election_decide(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
+                     const int32_t *live, int n_live, bool unclean, struct zk_partition_state *out)
+{
+    *out = *cur;
+    if (cur->version == ZK_VERSION_NEW) {
+        settle_new(replicas, rf, live, n_live, live, n_live, out);
+        return true;
+    }
+    if (cur->leader >= 0 && election_is_live(live, n_live, cur->leader) && in_isr(cur, cur->leader))
+        return false;
+    elect_from_isr(replicas, rf, cur, live, n_live, live, n_live, unclean, out);
+    if (out->leader >= 0 && out->leader != cur->leader)
+        out->leader_epoch = cur->leader_epoch + 1;
+    else if (out->leader < 0 && cur->leader >= 0)
+        out->leader_epoch = cur->leader_epoch + 1; /* fence the dead leader */
+    return !state_equal(out, cur);
+}
+
 bool election_settle(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
                      const int32_t *live, int n_live, const int32_t *eligible, int n_eligible,
                      bool unclean, struct zk_partition_state *out)
@@ -115,30 +121,16 @@ bool election_settle(const int32_t *replicas, int rf, const struct zk_partition_
         settle_new(replicas, rf, live, n_live, eligible, n_eligible, out);
         return true;
     }
-    int32_t leader = -1;
-    if (cur->leader >= 0 && election_is_live(live, n_live, cur->leader) && in_isr(cur, cur->leader))
-        leader = cur->leader;
-    for (int r = 0; r < rf && leader < 0; r++)
-        if (election_is_live(eligible, n_eligible, replicas[r]) && in_isr(cur, replicas[r]))
-            leader = replicas[r];
-    if (leader >= 0) {
+    if (cur->leader >= 0 && election_is_live(live, n_live, cur->leader) &&
+        in_isr(cur, cur->leader)) {
         live_isr(cur, live, n_live, out);
-    } else if (unclean) {
-        for (int r = 0; r < rf && leader < 0; r++)
-            if (election_is_live(eligible, n_eligible, replicas[r]))
-                leader = replicas[r];
-        for (int r = 0; r < rf && leader < 0; r++)
-            if (election_is_live(live, n_live, replicas[r]))
-                leader = replicas[r];
-        if (leader >= 0) {
-            out->n_isr = 1;
-            out->isr[0] = leader;
-        }
+        out->leader = cur->leader;
+    } else {
+        elect_from_isr(replicas, rf, cur, live, n_live, eligible, n_eligible, unclean, out);
     }
-    out->leader = leader;
     if (state_equal(out, cur))
         return false;
-    if (leader >= 0 || cur->leader >= 0)
+    if (out->leader >= 0 || cur->leader >= 0)
         out->leader_epoch = cur->leader_epoch + 1; /* new leader, ISR change, or fence */
     return true;
 }
@@ -189,17 +181,6 @@ bool election_preferred(const int32_t *replicas, int rf, const struct zk_partiti
     out->leader = replicas[0];
     out->leader_epoch = cur->leader_epoch + 1;
     return true;
-}
-
-/* First replica (assignment order) in list[0..n) and, when isr_only, in
- * cur's ISR; -1 if none. */
-static int32_t first_replica(const int32_t *replicas, int rf, const struct zk_partition_state *cur,
-                             const int32_t *list, int n, bool isr_only)
-{
-    for (int r = 0; r < rf; r++)
-        if (election_is_live(list, n, replicas[r]) && (!isr_only || in_isr(cur, replicas[r])))
-            return replicas[r];
-    return -1;
 }
 
 bool election_unclean_request(const int32_t *replicas, int rf, const struct zk_partition_state *cur,

@@ -178,25 +178,35 @@ zk_start() {
     nohup "$here/zk-run.sh" "$DIR/zookeeper" "$ZK_PORT" \
         >"$DIR/zookeeper.log" 2>&1 </dev/null &
     echo $! >"$DIR/zookeeper.pid"
-    local pid=$! deadline=$((SECONDS + START_TIMEOUT))
-    until zk_ruok; do
+    local pid=$!
+    await_start "$pid" "$DIR/zookeeper.log" zookeeper "answer on port $ZK_PORT" 0.2 zk_ruok
+    say "zookeeper started (pid $pid, port $ZK_PORT)"
+}
+
+# Waits until the command "$@" (after five arguments) succeeds while
+# process $1 lives; when it exits, or START_TIMEOUT passes first, dies with
+# the tail of its log $2: "$3 exited during startup", or "$3 did not $4
+# within ...s". $5: seconds between tries.
+await_start() {
+    local pid=$1 logf=$2 what=$3 waiting=$4 every=$5 deadline=$((SECONDS + START_TIMEOUT))
+    shift 5
+    until "$@"; do
         if ! kill -0 "$pid" 2>/dev/null; then
-            log_tail "$DIR/zookeeper.log"
-            die "zookeeper exited during startup"
+            log_tail "$logf"
+            die "$what exited during startup"
         fi
         if [ "$SECONDS" -ge "$deadline" ]; then
-            log_tail "$DIR/zookeeper.log"
-            die "zookeeper did not answer on port $ZK_PORT within ${START_TIMEOUT}s"
+            log_tail "$logf"
+            die "$what did not $waiting within ${START_TIMEOUT}s"
         fi
-        sleep 0.2
+        sleep "$every"
     done
-    say "zookeeper started (pid $pid, port $ZK_PORT)"
 }
 
 # ---- brokers ------------------------------------------------------------
 
 broker_start() {
-    local id=$1 port iport name pid deadline
+    local id=$1 port iport name pid
     port=$(broker_port "$id")
     iport=$(internal_port "$id")
     name=broker-$id
@@ -233,18 +243,8 @@ broker_start() {
     nohup "$BIN" "${args[@]}" >>"$DIR/$name.log" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$DIR/$name.pid"
-    deadline=$((SECONDS + START_TIMEOUT))
-    until port_open "$port"; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            log_tail "$DIR/$name.log"
-            die "broker $id exited during startup"
-        fi
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            log_tail "$DIR/$name.log"
-            die "broker $id did not accept connections on port $port within ${START_TIMEOUT}s"
-        fi
-        sleep 0.1
-    done
+    await_start "$pid" "$DIR/$name.log" "broker $id" "accept connections on port $port" 0.1 \
+        port_open "$port"
     say "broker $id started (pid $pid, port $port, inter-broker port $iport, log $DIR/$name.log)"
 }
 

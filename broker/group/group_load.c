@@ -162,19 +162,6 @@ out_done:
         group_store_done(gc, g->id, g->generation, err, now_ms);
 }
 
-/* Returns new: a NUL-terminated copy of s (NULL for a null view or on allocation failure). */
-static char *kstr_dup(struct kstr s)
-{
-    if (kstr_is_null(s))
-        return NULL;
-    char *d = malloc((size_t)s.len + 1);
-    if (d) {
-        memcpy(d, s.ptr, (size_t)s.len);
-        d[s.len] = '\0';
-    }
-    return d;
-}
-
 static kerr_t load_offset(struct group_coord *gc, const struct okey *k, const void *value,
                           size_t value_len, int64_t now_ms)
 {

@@ -33,48 +33,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct create_item {
-    struct topic_spec spec; /* spec.name is "" when the wire name is illegal */
-    char *wire_name;        /* the name as sent (may hold any byte), for the answer */
-    int32_t wire_len;
-    kerr_t decode_err; /* error found while decoding (duplicates, bad config) */
-    kerr_t err;        /* the outcome */
-    char msg[256];
-};
-
+/* CreateTopics: specs[i] and ans[i] are the request's topic i. */
 struct create_job {
     struct req *req;
     bool validate_only;
     int n;
-    struct create_item *items;
-    int32_t timeout_ms;    /* how long to wait for the controller */
-    struct event *poll_ev; /* admin worker */
+    struct topic_spec *specs; /* spec.name is "" when the wire name is illegal */
+    struct admin_answer *ans;
+    int32_t timeout_ms; /* how long to wait for the controller */
 };
 
 static void create_job_free(struct create_job *job)
 {
-    for (int i = 0; i < job->n; i++) {
-        struct topic_spec *sp = &job->items[i].spec;
+    for (int i = 0; job->specs && i < job->n; i++) {
+        struct topic_spec *sp = &job->specs[i];
         for (int k = 0; k < 2 * sp->n_config; k++)
             free(sp->config_kv[k]);
         free(sp->config_kv);
         free(sp->assignment);
-        free(job->items[i].wire_name);
     }
-    free(job->items);
+    free(job->specs);
+    admin_answers_free(job->ans, job->n);
     free(job);
-}
-
-static char *kstr_dup(struct kstr s)
-{
-    if (!s.ptr)
-        return NULL;
-    char *z = malloc((size_t)s.len + 1);
-    if (z) {
-        memcpy(z, s.ptr, (size_t)s.len);
-        z[s.len] = '\0';
-    }
-    return z;
 }
 
 #define MAX_ASSIGNED_REPLICAS 64
@@ -82,7 +62,7 @@ static char *kstr_dup(struct kstr s)
 /* Reads the explicit assignment. The allocation is n * rf, with rf taken
  * from the first partition and bounded, so a hostile request cannot make
  * it large; shapes that do not fit are reported, and their ids skipped. */
-static bool decode_assignments(struct kslice *s, struct create_item *it)
+static bool decode_assignments(struct kslice *s, struct topic_spec *sp, struct admin_answer *a)
 {
     int32_t n = kw_get_array_len(s, false, 8);
     if (n <= 0)
@@ -93,109 +73,82 @@ static bool decode_assignments(struct kslice *s, struct create_item *it)
         if (!kslice_ok(s) || nb < 0)
             return false;
         if (i == 0 && nb <= MAX_ASSIGNED_REPLICAS) {
-            it->spec.assigned_rf = nb;
-            it->spec.assignment = calloc((size_t)n * (size_t)(nb ? nb : 1), sizeof(int32_t));
-            if (!it->spec.assignment)
+            sp->assigned_rf = nb;
+            sp->assignment = calloc((size_t)n * (size_t)(nb ? nb : 1), sizeof(int32_t));
+            if (!sp->assignment)
                 return false;
         }
-        bool fits = it->spec.assignment && nb == it->spec.assigned_rf && p == i;
+        bool fits = sp->assignment && nb == sp->assigned_rf && p == i;
         for (int32_t k = 0; k < nb; k++) {
             int32_t id = kslice_i32(s);
             if (fits)
-                it->spec.assignment[i * nb + k] = id;
+                sp->assignment[i * nb + k] = id;
         }
-        if (!fits && it->decode_err == KERR_NONE) {
-            it->decode_err = KERR_INVALID_REPLICA_ASSIGNMENT;
-            snprintf(it->msg, sizeof(it->msg),
+        if (!fits && a->decode_err == KERR_NONE) {
+            a->decode_err = KERR_INVALID_REPLICA_ASSIGNMENT;
+            snprintf(a->msg, sizeof(a->msg),
                      "assignments must list partitions 0..n-1 in order, each with the same "
                      "number (at most %d) of replicas",
                      MAX_ASSIGNED_REPLICAS);
         }
     }
-    it->spec.n_assigned_parts = n;
+    sp->n_assigned_parts = n;
     return kslice_ok(s);
 }
 
-static bool decode_configs(struct kslice *s, struct create_item *it)
+static bool decode_configs(struct kslice *s, struct topic_spec *sp, struct admin_answer *a)
 {
     int32_t n = kw_get_array_len(s, false, 4);
     if (n <= 0)
         return kslice_ok(s);
-    it->spec.config_kv = calloc((size_t)(2 * n), sizeof(char *));
-    if (!it->spec.config_kv)
+    sp->config_kv = calloc((size_t)(2 * n), sizeof(char *));
+    if (!sp->config_kv)
         return false;
     for (int32_t i = 0; i < n && kslice_ok(s); i++) {
         struct kstr k = kw_get_str(s, false);
         struct kstr v = kw_get_str(s, false);
         if (!kslice_ok(s) || !k.ptr)
             return false;
-        it->spec.config_kv[2 * i] = kstr_dup(k);
-        it->spec.config_kv[2 * i + 1] = v.ptr ? kstr_dup(v) : NULL;
-        it->spec.n_config = i + 1;
+        sp->config_kv[2 * i] = kstr_dup(k);
+        sp->config_kv[2 * i + 1] = kstr_dup(v);
+        sp->n_config = i + 1;
         /* a NUL would cut the key or value short: refuse, never truncate */
         if ((memchr(k.ptr, 0, (size_t)k.len) || (v.ptr && memchr(v.ptr, 0, (size_t)v.len))) &&
-            it->decode_err == KERR_NONE) {
-            it->decode_err = KERR_INVALID_CONFIG;
-            snprintf(it->msg, sizeof(it->msg), "a config key or value contains a NUL byte");
+            a->decode_err == KERR_NONE) {
+            a->decode_err = KERR_INVALID_CONFIG;
+            snprintf(a->msg, sizeof(a->msg), "a config key or value contains a NUL byte");
         }
     }
     return kslice_ok(s);
 }
 
-static bool decode_topic(struct kslice *s, struct create_item *it)
+static bool decode_topic(struct kslice *s, struct topic_spec *sp, struct admin_answer *a)
 {
     struct kstr name = kw_get_str(s, false);
-    it->spec.n_parts = kslice_i32(s);
-    it->spec.rf = kslice_i16(s);
+    sp->n_parts = kslice_i32(s);
+    sp->rf = kslice_i16(s);
     if (!kslice_ok(s) || !name.ptr)
         return false;
-    it->wire_name = kstr_dup(name);
-    it->wire_len = name.len;
-    if (!it->wire_name)
+    if (!admin_answer_start(a, name, sp->name))
         return false;
-    kerr_t name_err =
-        topic_name_take(name, it->spec.name, sizeof(it->spec.name), it->msg, sizeof(it->msg));
-    if (name_err != KERR_NONE)
-        it->decode_err = name_err;
-    return decode_assignments(s, it) && decode_configs(s, it);
+    a->decode_err = topic_name_take(name, sp->name, sizeof(sp->name), a->msg, sizeof(a->msg));
+    return decode_assignments(s, sp, a) && decode_configs(s, sp, a);
 }
 
-/* True when the item's topic is visible with leaders here (or need not be). */
-static bool create_item_visible(const struct create_job *job, const struct create_item *it)
-{
-    return it->err != KERR_NONE || job->validate_only ||
-           admin_cache_shows(job->req->broker, it->spec.name, true, 0);
-}
-
-static bool create_ready(void *arg)
+/* True when topic i is visible with leaders here (or need not be). */
+static bool create_visible(void *arg, int i)
 {
     struct create_job *job = arg;
-    for (int i = 0; i < job->n; i++)
-        if (!create_item_visible(job, &job->items[i]))
-            return false;
-    return true;
+    return job->validate_only || admin_cache_shows(job->req->broker, job->specs[i].name, true, 0);
 }
 
-static void create_finish(void *arg, bool timed_out)
+static void create_finish(void *arg)
 {
     struct create_job *job = arg;
     struct req *req = job->req;
-    struct kbuf *o = &req->out;
-    int16_t v = req->api_version;
-    if (v >= 2)
-        kbuf_put_i32(o, 0);
-    kw_put_array_len(o, false, job->n);
-    for (int i = 0; i < job->n; i++) {
-        struct create_item *it = &job->items[i];
-        if (timed_out && job->timeout_ms > 0 && !create_item_visible(job, it)) {
-            it->err = KERR_REQUEST_TIMED_OUT;
-            snprintf(it->msg, sizeof(it->msg), "created, but no leader was elected in time");
-        }
-        kw_put_strn(o, false, it->wire_name, (size_t)it->wire_len);
-        kbuf_put_i16(o, it->err);
-        if (v >= 1)
-            kw_put_nstr(o, false, it->err == KERR_NONE ? NULL : it->msg);
-    }
+    if (req->api_version >= 2)
+        kbuf_put_i32(&req->out, 0);
+    admin_answers_put(&req->out, false, job->ans, job->n, req->api_version >= 1);
     create_job_free(job);
     req_complete(req);
 }
@@ -206,26 +159,14 @@ static void create_job_run(void *arg)
     struct req *req = job->req;
     KASSERT(worker_is_current(req->broker->admin));
     for (int i = 0; i < job->n; i++) {
-        struct create_item *it = &job->items[i];
-        it->err = it->decode_err;
-        if (it->err == KERR_NONE)
-            it->err = admin_create_topic(req->broker, &it->spec, job->validate_only, it->msg,
-                                         sizeof(it->msg));
+        struct admin_answer *a = &job->ans[i];
+        a->err = a->decode_err;
+        if (a->err == KERR_NONE)
+            a->err = admin_create_topic(req->broker, &job->specs[i], job->validate_only, a->msg,
+                                        sizeof(a->msg));
     }
-    admin_wait_start(req->broker, job->timeout_ms, create_ready, create_finish, job);
-}
-
-/* Items whose names were refused keep their INVALID_TOPIC_EXCEPTION. */
-static void mark_duplicates(struct create_job *job)
-{
-    for (int i = 0; i < job->n; i++)
-        for (int j = 0; j < job->n; j++)
-            if (i != j && job->items[i].spec.name[0] &&
-                strcmp(job->items[i].spec.name, job->items[j].spec.name) == 0) {
-                job->items[i].decode_err = KERR_INVALID_REQUEST;
-                snprintf(job->items[i].msg, sizeof(job->items[i].msg),
-                         "topic listed more than once in the request");
-            }
+    admin_wait_start(req->broker, job->timeout_ms, job->ans, job->n, create_visible,
+                     "created, but no leader was elected in time", create_finish, job);
 }
 
 kerr_t handle_create_topics(struct req *req)
@@ -236,12 +177,13 @@ kerr_t handle_create_topics(struct req *req)
     if (!job || !kslice_ok(s) || n < 0)
         goto bad;
     job->req = req;
-    job->items = calloc((size_t)(n ? n : 1), sizeof(*job->items));
-    if (!job->items)
+    job->specs = calloc((size_t)(n ? n : 1), sizeof(*job->specs));
+    job->ans = admin_answers_new(n);
+    if (!job->specs || !job->ans)
         goto bad;
     for (int32_t i = 0; i < n; i++) {
         job->n = i + 1;
-        if (!decode_topic(s, &job->items[i]))
+        if (!decode_topic(s, &job->specs[i], &job->ans[i]))
             goto bad;
     }
     job->timeout_ms = kslice_i32(s);
@@ -249,7 +191,8 @@ kerr_t handle_create_topics(struct req *req)
         job->validate_only = kslice_u8(s) != 0;
     if (!kslice_ok(s))
         goto bad;
-    mark_duplicates(job);
+    /* items whose names were refused keep their INVALID_TOPIC_EXCEPTION */
+    admin_mark_duplicates(job->ans, job->n);
     if (!worker_post(req->broker->admin, create_job_run, job))
         goto bad;
     return KERR__PENDING;
@@ -259,51 +202,36 @@ bad:
     return KERR__CLOSE;
 }
 
+/* DeleteTopics: ans[i] is the request's topic i (its name is not checked
+ * for duplicates, as in Kafka). */
 struct delete_job {
     struct req *req;
     int n;
-    char **names;  /* as sent (NUL-terminated copies; may hold a NUL) */
-    int32_t *lens; /* their lengths on the wire */
-    kerr_t *errs;
+    struct admin_answer *ans;
     int32_t timeout_ms;
 };
 
-/* True when topic i is gone from the cache here (or need not be). */
-static bool delete_item_gone(const struct delete_job *job, int i)
+static void delete_job_free(struct delete_job *job)
 {
-    return job->errs[i] != KERR_NONE ||
-           admin_cache_shows(job->req->broker, job->names[i], false, 0);
+    admin_answers_free(job->ans, job->n);
+    free(job);
 }
 
-static bool delete_ready(void *arg)
+/* True when topic i is gone from the cache here. */
+static bool delete_gone(void *arg, int i)
 {
     struct delete_job *job = arg;
-    for (int i = 0; i < job->n; i++)
-        if (!delete_item_gone(job, i))
-            return false;
-    return true;
+    return admin_cache_shows(job->req->broker, job->ans[i].wire_name, false, 0);
 }
 
-static void delete_finish(void *arg, bool timed_out)
+static void delete_finish(void *arg)
 {
     struct delete_job *job = arg;
     struct req *req = job->req;
-    struct kbuf *o = &req->out;
     if (req->api_version >= 1)
-        kbuf_put_i32(o, 0);
-    kw_put_array_len(o, false, job->n);
-    for (int i = 0; i < job->n; i++) {
-        kerr_t err = job->errs[i];
-        if (timed_out && job->timeout_ms > 0 && !delete_item_gone(job, i))
-            err = KERR_REQUEST_TIMED_OUT;
-        kw_put_strn(o, false, job->names[i], (size_t)job->lens[i]);
-        kbuf_put_i16(o, err);
-        free(job->names[i]);
-    }
-    free(job->names);
-    free(job->lens);
-    free(job->errs);
-    free(job);
+        kbuf_put_i32(&req->out, 0);
+    admin_answers_put(&req->out, false, job->ans, job->n, false);
+    delete_job_free(job);
     req_complete(req);
 }
 
@@ -312,13 +240,15 @@ static void delete_job_run(void *arg)
     struct delete_job *job = arg;
     KASSERT(worker_is_current(job->req->broker->admin));
     for (int i = 0; i < job->n; i++) {
+        struct admin_answer *a = &job->ans[i];
         /* an illegal name names no topic (never the part before a NUL) */
-        if (!topic_name_legal(job->names[i], (size_t)job->lens[i]))
-            job->errs[i] = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        if (!topic_name_legal(a->wire_name, (size_t)a->wire_len))
+            a->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
         else
-            job->errs[i] = admin_delete_topic(job->req->broker, job->names[i]);
+            a->err = admin_delete_topic(job->req->broker, a->wire_name);
     }
-    admin_wait_start(job->req->broker, job->timeout_ms, delete_ready, delete_finish, job);
+    admin_wait_start(job->req->broker, job->timeout_ms, job->ans, job->n, delete_gone, NULL,
+                     delete_finish, job);
 }
 
 kerr_t handle_delete_topics(struct req *req)
@@ -331,26 +261,15 @@ kerr_t handle_delete_topics(struct req *req)
     if (!job)
         return KERR__CLOSE;
     job->req = req;
-    job->names = calloc((size_t)(n ? n : 1), sizeof(char *));
-    job->lens = calloc((size_t)(n ? n : 1), sizeof(int32_t));
-    job->errs = calloc((size_t)(n ? n : 1), sizeof(kerr_t));
-    for (int32_t i = 0; job->names && job->lens && job->errs && i < n; i++) {
-        struct kstr name = kw_get_str(s, false);
-        job->names[i] = kstr_dup(name);
-        job->lens[i] = name.len;
+    job->ans = admin_answers_new(n);
+    for (int32_t i = 0; job->ans && i < n; i++) {
         job->n = i + 1;
-        if (!job->names[i])
+        if (!admin_answer_start(&job->ans[i], kw_get_str(s, false), NULL))
             kslice_fail(s);
     }
     job->timeout_ms = kslice_i32(s);
-    if (!job->names || !job->lens || !job->errs || !kslice_ok(s) ||
-        !worker_post(req->broker->admin, delete_job_run, job)) {
-        for (int i = 0; i < job->n; i++)
-            free(job->names ? job->names[i] : NULL);
-        free(job->names);
-        free(job->lens);
-        free(job->errs);
-        free(job);
+    if (!job->ans || !kslice_ok(s) || !worker_post(req->broker->admin, delete_job_run, job)) {
+        delete_job_free(job);
         return KERR__CLOSE;
     }
     return KERR__PENDING;

@@ -349,21 +349,10 @@ static bool res_list_op(struct alter_res *r, const char *key, const char *value,
     return res_set(r, key, len ? out : NULL);
 }
 
-static char *kstr_dupz(struct kstr s)
-{
-    char *z = malloc((size_t)(s.ptr ? s.len : 0) + 1);
-    if (z) {
-        if (s.ptr)
-            memcpy(z, s.ptr, (size_t)s.len);
-        z[s.ptr ? s.len : 0] = '\0';
-    }
-    return z;
-}
-
 /* Applies one decoded (key, op, value) to r; records errors in r. */
 static void apply_op(struct alter_res *r, struct kstr key, int8_t op, struct kstr value)
 {
-    char *k = kstr_dupz(key), *v = value.ptr ? kstr_dupz(value) : NULL;
+    char *k = kstr_dup(key), *v = kstr_dup(value);
     int idx = k ? topic_config_key_find(k) : -1;
     bool ok = true;
     if (r->err != KERR_NONE) {
@@ -401,7 +390,7 @@ static bool decode_resource(struct req *req, struct kslice *s, struct alter_res 
     int32_t n = kw_get_array_len(s, false, 4);
     if (!kslice_ok(s) || !name.ptr)
         return false;
-    r->wire_name = kstr_dupz(name);
+    r->wire_name = kstr_dup(name);
     r->wire_len = name.len;
     if (!r->wire_name)
         return false;

@@ -31,41 +31,31 @@
 
 #define CP_MAX_REPLICAS 64 /* ids per assignment row we keep */
 
-/* One topic of the request and its outcome. */
-struct cp_item {
-    struct partitions_spec spec; /* spec.assignment owned; spec.name "" if illegal */
-    char *wire_name;             /* the name as sent (any bytes), owned, for the answer */
-    int32_t wire_len;
-    kerr_t decode_err; /* found while decoding (duplicate topic, bad shape) */
-    kerr_t err;        /* the outcome */
-    char msg[256];
-};
-
-/* The request, owned by the handler, then by the admin worker's job. */
+/* The request, owned by the handler, then by the admin worker's job;
+ * specs[i] and ans[i] are its topic i. */
 struct cp_job {
     struct req *req;
     bool validate_only;
     int32_t timeout_ms;
     int n;
-    struct cp_item *items; /* n, owned */
+    struct partitions_spec *specs; /* spec.assignment owned; spec.name "" if illegal */
+    struct admin_answer *ans;
 };
 
 static void cp_job_free(struct cp_job *job)
 {
-    for (int i = 0; job->items && i < job->n; i++) {
-        free(job->items[i].spec.assignment);
-        free(job->items[i].wire_name);
-    }
-    free(job->items);
+    for (int i = 0; job->specs && i < job->n; i++)
+        free(job->specs[i].assignment);
+    free(job->specs);
+    admin_answers_free(job->ans, job->n);
     free(job);
 }
 
 /* Stores one id of assignment row `row` at column k; the rows' storage is
  * sized from the first row (bounded), so a hostile request cannot make it
  * large. Rows of another length only mark the shape as ragged. */
-static bool cp_keep_row(struct cp_item *it, int32_t n_rows, int32_t row, int32_t nb)
+static bool cp_keep_row(struct partitions_spec *sp, int32_t n_rows, int32_t row, int32_t nb)
 {
-    struct partitions_spec *sp = &it->spec;
     if (row == 0) {
         sp->assigned_rf = nb;
         if (nb > CP_MAX_REPLICAS || nb == 0) {
@@ -80,35 +70,36 @@ static bool cp_keep_row(struct cp_item *it, int32_t n_rows, int32_t row, int32_t
     return true;
 }
 
-/* Reads the nullable assignments array into it->spec. */
-static bool cp_decode_assignments(struct kslice *s, bool flex, struct cp_item *it)
+/* Reads the nullable assignments array into sp. */
+static bool cp_decode_assignments(struct kslice *s, bool flex, struct partitions_spec *sp,
+                                  struct admin_answer *a)
 {
     int32_t n = kw_get_array_len(s, flex, flex ? 2 : 4);
     if (n < 0)
         return kslice_ok(s); /* null: the broker places the new partitions */
-    it->spec.n_assigned = n;
-    it->spec.assigned_rf = -1;
+    sp->n_assigned = n;
+    sp->assigned_rf = -1;
     for (int32_t i = 0; i < n && kslice_ok(s); i++) {
         int32_t nb = kw_get_array_len(s, flex, 4);
-        if (!kslice_ok(s) || nb < 0 || !cp_keep_row(it, n, i, nb))
+        if (!kslice_ok(s) || nb < 0 || !cp_keep_row(sp, n, i, nb))
             return false;
-        bool keep = it->spec.assignment && nb == it->spec.assigned_rf;
+        bool keep = sp->assignment && nb == sp->assigned_rf;
         for (int32_t k = 0; k < nb; k++) {
             int32_t id = kslice_i32(s);
             if (keep)
-                it->spec.assignment[i * nb + k] = id;
+                sp->assignment[i * nb + k] = id;
         }
         kw_skip_tags(s, flex);
     }
     if (n == 0) { /* empty, not null: admin_create_partitions() reports the count */
-        it->spec.assignment = calloc(1, sizeof(int32_t));
-        it->spec.assigned_rf = 0;
+        sp->assignment = calloc(1, sizeof(int32_t));
+        sp->assigned_rf = 0;
     }
-    if (!it->spec.assignment || it->spec.assigned_rf < 0) {
-        free(it->spec.assignment);
-        it->spec.assignment = NULL;
-        it->decode_err = KERR_INVALID_REPLICA_ASSIGNMENT;
-        snprintf(it->msg, sizeof(it->msg),
+    if (!sp->assignment || sp->assigned_rf < 0) {
+        free(sp->assignment);
+        sp->assignment = NULL;
+        a->decode_err = KERR_INVALID_REPLICA_ASSIGNMENT;
+        snprintf(a->msg, sizeof(a->msg),
                  "every assignment must list the same number (1 to "
                  "%d) of brokers",
                  CP_MAX_REPLICAS);
@@ -116,79 +107,40 @@ static bool cp_decode_assignments(struct kslice *s, bool flex, struct cp_item *i
     return kslice_ok(s);
 }
 
-static bool cp_decode_topic(struct kslice *s, bool flex, struct cp_item *it)
+static bool cp_decode_topic(struct kslice *s, bool flex, struct partitions_spec *sp,
+                            struct admin_answer *a)
 {
     struct kstr name = kw_get_str(s, flex);
-    it->spec.count = kslice_i32(s);
+    sp->count = kslice_i32(s);
     if (!kslice_ok(s) || !name.ptr)
         return false;
-    it->wire_name = malloc((size_t)name.len + 1);
-    if (!it->wire_name)
+    if (!admin_answer_start(a, name, sp->name))
         return false;
-    memcpy(it->wire_name, name.ptr, (size_t)name.len);
-    it->wire_name[name.len] = '\0';
-    it->wire_len = name.len;
-    if (!cp_decode_assignments(s, flex, it))
+    if (!cp_decode_assignments(s, flex, sp, a))
         return false;
     /* the name is checked first, as Kafka does */
-    kerr_t name_err =
-        topic_name_take(name, it->spec.name, sizeof(it->spec.name), it->msg, sizeof(it->msg));
+    kerr_t name_err = topic_name_take(name, sp->name, sizeof(sp->name), a->msg, sizeof(a->msg));
     if (name_err != KERR_NONE)
-        it->decode_err = name_err;
+        a->decode_err = name_err;
     kw_skip_tags(s, flex);
     return kslice_ok(s);
 }
 
-static void cp_mark_duplicates(struct cp_job *job)
-{
-    for (int i = 0; i < job->n; i++)
-        for (int j = 0; j < job->n; j++)
-            if (i != j && job->items[i].spec.name[0] &&
-                strcmp(job->items[i].spec.name, job->items[j].spec.name) == 0) {
-                job->items[i].decode_err = KERR_INVALID_REQUEST;
-                snprintf(job->items[i].msg, sizeof(job->items[i].msg),
-                         "topic listed more than once in the request");
-            }
-}
-
-/* True when the item's new partitions are visible with leaders here. */
-static bool cp_item_visible(struct cp_job *job, const struct cp_item *it)
-{
-    return it->err != KERR_NONE || job->validate_only ||
-           admin_cache_shows(job->req->broker, it->spec.name, true, it->spec.count);
-}
-
-static bool cp_ready(void *arg)
+/* True when topic i's new partitions are visible with leaders here. */
+static bool cp_visible(void *arg, int i)
 {
     struct cp_job *job = arg;
-    for (int i = 0; i < job->n; i++)
-        if (!cp_item_visible(job, &job->items[i]))
-            return false;
-    return true;
+    return job->validate_only ||
+           admin_cache_shows(job->req->broker, job->specs[i].name, true, job->specs[i].count);
 }
 
-static void cp_finish(void *arg, bool timed_out)
+static void cp_finish(void *arg)
 {
     struct cp_job *job = arg;
     struct req *req = job->req;
-    struct kbuf *o = &req->out;
-    bool flex = req->flex;
-    kbuf_put_i32(o, 0); /* throttle_time_ms */
-    kw_put_array_len(o, flex, job->n);
-    for (int i = 0; i < job->n; i++) {
-        struct cp_item *it = &job->items[i];
-        if (timed_out && job->timeout_ms > 0 && !cp_item_visible(job, it)) {
-            it->err = KERR_REQUEST_TIMED_OUT;
-            snprintf(it->msg, sizeof(it->msg),
-                     "partitions added, but their leaders were not "
-                     "elected in time");
-        }
-        kw_put_strn(o, flex, it->wire_name, (size_t)it->wire_len);
-        kbuf_put_i16(o, it->err);
-        kw_put_nstr(o, flex, it->err == KERR_NONE ? NULL : it->msg);
-        kw_put_tags(o, flex);
-    }
-    kw_put_tags(o, flex);
+    kbuf_put_i32(&req->out, 0); /* throttle_time_ms */
+    admin_answers_put(&req->out, req->flex, job->ans, job->n, true);
+    kw_put_tags(&req->out, req->flex);
     cp_job_free(job);
     req_complete(req);
 }
@@ -199,13 +151,15 @@ static void cp_job_run(void *arg)
     struct cp_job *job = arg;
     KASSERT(worker_is_current(job->req->broker->admin));
     for (int i = 0; i < job->n; i++) {
-        struct cp_item *it = &job->items[i];
-        it->err = it->decode_err;
-        if (it->err == KERR_NONE)
-            it->err = admin_create_partitions(job->req->broker, &it->spec, job->validate_only,
-                                              it->msg, sizeof(it->msg));
+        struct admin_answer *a = &job->ans[i];
+        a->err = a->decode_err;
+        if (a->err == KERR_NONE)
+            a->err = admin_create_partitions(job->req->broker, &job->specs[i], job->validate_only,
+                                             a->msg, sizeof(a->msg));
     }
-    admin_wait_start(job->req->broker, job->timeout_ms, cp_ready, cp_finish, job);
+    admin_wait_start(job->req->broker, job->timeout_ms, job->ans, job->n, cp_visible,
+                     "partitions added, but their leaders were not elected in time", cp_finish,
+                     job);
 }
 
 kerr_t handle_create_partitions(struct req *req)
@@ -217,12 +171,13 @@ kerr_t handle_create_partitions(struct req *req)
     if (!job || !kslice_ok(s) || n < 0)
         goto bad;
     job->req = req;
-    job->items = calloc((size_t)(n ? n : 1), sizeof(*job->items));
-    if (!job->items)
+    job->specs = calloc((size_t)(n ? n : 1), sizeof(*job->specs));
+    job->ans = admin_answers_new(n);
+    if (!job->specs || !job->ans)
         goto bad;
     for (int32_t i = 0; i < n; i++) {
         job->n = i + 1;
-        if (!cp_decode_topic(s, flex, &job->items[i]))
+        if (!cp_decode_topic(s, flex, &job->specs[i], &job->ans[i]))
             goto bad;
     }
     job->timeout_ms = kslice_i32(s);
@@ -230,7 +185,7 @@ kerr_t handle_create_partitions(struct req *req)
     kw_skip_tags(s, flex);
     if (!kslice_ok(s))
         goto bad;
-    cp_mark_duplicates(job);
+    admin_mark_duplicates(job->ans, job->n);
     if (!worker_post(req->broker->admin, cp_job_run, job))
         goto bad;
     return KERR__PENDING;

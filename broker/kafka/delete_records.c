@@ -9,6 +9,7 @@
  * start offset is kept across restarts by log-start-offset-checkpoint.
  */
 #include "broker/kafka/dispatch.h"
+#include "broker/kafka/topic_groups.h"
 #include "broker/core/broker.h"
 #include "broker/replication/topics.h"
 
@@ -29,31 +30,25 @@ static void delete_one(struct req *req, struct topic *t, int32_t index, int64_t 
     kbuf_put_i16(o, err);
 }
 
+/* Reads partitions[i]: index, offset; answers it when whole. */
+static void delete_part(struct req *req, struct topic *t)
+{
+    struct kslice *s = &req->body;
+    int32_t index = kslice_i32(s);
+    int64_t offset = kslice_i64(s);
+    if (kslice_ok(s))
+        delete_one(req, t, index, offset);
+}
+
 kerr_t handle_delete_records(struct req *req)
 {
     struct kslice *s = &req->body;
-    struct kbuf *o = &req->out;
     int32_t n_topics = kw_get_array_len(s, false, 6);
     if (!kslice_ok(s))
         return KERR__CLOSE;
-    kbuf_put_i32(o, 0); /* throttle_time_ms */
-    kw_put_array_len(o, false, n_topics < 0 ? 0 : n_topics);
-    for (int32_t i = 0; i < n_topics && kslice_ok(s); i++) {
-        struct kstr name = kw_get_str(s, false);
-        int32_t np = kw_get_array_len(s, false, 12);
-        if (!kslice_ok(s) || !name.ptr)
-            return KERR__CLOSE;
-        struct topic *t = topics_get(req->broker->topics, name.ptr, (size_t)name.len);
-        kw_put_kstr(o, false, name);
-        kw_put_array_len(o, false, np < 0 ? 0 : np);
-        for (int32_t j = 0; j < np && kslice_ok(s); j++) {
-            int32_t index = kslice_i32(s);
-            int64_t offset = kslice_i64(s);
-            if (kslice_ok(s))
-                delete_one(req, t, index, offset);
-        }
-        topic_unref(t);
-    }
+    kbuf_put_i32(&req->out, 0); /* throttle_time_ms */
+    if (!topic_groups_answer(req, n_topics, 12, delete_part))
+        return KERR__CLOSE;
     (void)kslice_i32(s); /* timeout_ms: the move is visible at once */
     return kslice_ok(s) ? KERR_NONE : KERR__CLOSE;
 }

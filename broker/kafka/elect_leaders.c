@@ -51,17 +51,6 @@ static void elect_req_free(struct elect_req *er)
     free(er);
 }
 
-/* Returns a new NUL-terminated copy of s, NULL on OOM. */
-static char *topic_dup(struct kstr s)
-{
-    char *z = malloc((size_t)s.len + 1);
-    if (z) {
-        memcpy(z, s.ptr, (size_t)s.len);
-        z[s.len] = '\0';
-    }
-    return z;
-}
-
 /* Appends one partition; cap[0] and cap[1] are the rooms in er->topics and
  * er->parts. */
 static bool elect_add(struct elect_req *er, struct kstr topic, int32_t p, size_t cap[2])
@@ -69,7 +58,7 @@ static bool elect_add(struct elect_req *er, struct kstr topic, int32_t p, size_t
     size_t need = (size_t)er->n + 1;
     if (!VEC_RESERVE_AT(er->topics, cap[0], need) || !VEC_RESERVE_AT(er->parts, cap[1], need))
         return false;
-    er->topics[er->n] = topic_dup(topic);
+    er->topics[er->n] = kstr_dup(topic);
     er->parts[er->n] = p;
     if (!er->topics[er->n])
         return false;

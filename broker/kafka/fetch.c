@@ -21,6 +21,7 @@
  */
 #include "broker/kafka/delayed.h"
 #include "broker/kafka/dispatch.h"
+#include "broker/kafka/topic_groups.h"
 #include "broker/core/broker.h"
 #include "broker/replication/topics.h"
 #include "common/clock.h"
@@ -50,10 +51,8 @@ struct fetch_op {
     int64_t deadline_ms; /* monotonic */
     int n;
     struct fetch_part *parts;
-    int n_topics;             /* topic entries in request order */
-    int *topic_start;         /* first part index of each topic entry */
-    struct kstr *topic_names; /* name of each topic entry (views into the frame) */
-    struct delayed d;         /* parked: the delayed operation */
+    struct topic_groups topics; /* the request's topic entries over parts */
+    struct delayed d;           /* parked: the delayed operation */
 };
 
 static void fetch_op_free(struct fetch_op *op)
@@ -68,8 +67,7 @@ static void fetch_op_free(struct fetch_op *op)
     }
     delayed_release(&op->d);
     free(op->parts);
-    free(op->topic_start);
-    free(op->topic_names);
+    topic_groups_destroy(&op->topics);
     free(op);
 }
 
@@ -126,13 +124,10 @@ static void fetch_encode(struct fetch_op *op)
         kbuf_put_i16(o, KERR_NONE);
         kbuf_put_i32(o, 0); /* session_id: no session */
     }
-    kw_put_array_len(o, false, op->n_topics);
-    for (int ti = 0; ti < op->n_topics; ti++) {
-        int first = op->topic_start[ti];
-        int end = ti + 1 < op->n_topics ? op->topic_start[ti + 1] : op->n;
-        kw_put_kstr(o, false, op->topic_names[ti]);
-        kw_put_array_len(o, false, end - first);
-        for (int i = first; i < end; i++) {
+    kw_put_array_len(o, false, op->topics.n);
+    for (int ti = 0; ti < op->topics.n; ti++) {
+        int end;
+        for (int i = topic_groups_put(&op->topics, o, ti, op->n, &end); i < end; i++) {
             struct fetch_part *fp = &op->parts[i];
             kbuf_put_i32(o, fp->index);
             kbuf_put_i16(o, fp->err);
@@ -188,17 +183,14 @@ static bool fetch_decode_parts(struct fetch_op *op, struct kslice *s, int32_t n_
     struct broker *b = op->req->broker;
     int16_t v = op->req->api_version;
     size_t cap = 0; /* room in op->parts */
-    op->topic_start = calloc((size_t)(n_topics > 0 ? n_topics : 1), sizeof(int));
-    op->topic_names = calloc((size_t)(n_topics > 0 ? n_topics : 1), sizeof(struct kstr));
-    if (!op->topic_start || !op->topic_names)
+    if (!topic_groups_init(&op->topics, n_topics))
         return false;
     for (int32_t ti = 0; ti < n_topics && kslice_ok(s); ti++) {
         struct kstr name = kw_get_str(s, false);
         int32_t np = kw_get_array_len(s, false, 16);
         if (!kslice_ok(s) || !name.ptr || np < 0)
             return false;
-        op->topic_names[op->n_topics] = name;
-        op->topic_start[op->n_topics++] = op->n;
+        topic_groups_add(&op->topics, name, op->n);
         struct topic *t = topics_get(b->topics, name.ptr, (size_t)name.len);
         for (int32_t j = 0; j < np && kslice_ok(s); j++) {
             if (!VEC_RESERVE_AT(op->parts, cap, (size_t)op->n + 1)) {

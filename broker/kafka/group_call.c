@@ -42,14 +42,12 @@ const char *gcall_str(struct gcall *c, struct kstr s)
 {
     if (!s.ptr)
         return NULL;
-    char *z = malloc((size_t)s.len + 1);
+    char *z = kstr_dup(s);
     if (!z || !VEC_RESERVE_AT(c->strs, c->cap_strs, c->n_strs + 1)) {
         free(z);
         c->oom = true;
         return "";
     }
-    memcpy(z, s.ptr, (size_t)s.len);
-    z[s.len] = '\0';
     c->strs[c->n_strs++] = z;
     return z;
 }

@@ -9,6 +9,7 @@
  * earliest (log start), >= 0 = first offset with a timestamp >= it.
  */
 #include "broker/kafka/dispatch.h"
+#include "broker/kafka/topic_groups.h"
 #include "broker/core/broker.h"
 #include "broker/replication/topics.h"
 
@@ -43,9 +44,24 @@ static void list_one(struct req *req, struct topic *t, int32_t index, int64_t ts
         kbuf_put_i32(o, epoch);
 }
 
+/* Reads partitions[i]: index, current_leader_epoch (v4+), timestamp,
+ * max_num_offsets (v0); answers it when whole. */
+static void list_part(struct req *req, struct topic *t)
+{
+    struct kslice *s = &req->body;
+    int16_t v = req->api_version;
+    int32_t index = kslice_i32(s);
+    if (v >= 4)
+        (void)kslice_i32(s); /* current_leader_epoch */
+    int64_t ts = kslice_i64(s);
+    if (v == 0)
+        (void)kslice_i32(s); /* max_num_offsets */
+    if (kslice_ok(s))
+        list_one(req, t, index, ts);
+}
+
 kerr_t handle_list_offsets(struct req *req)
 {
-    struct broker *b = req->broker;
     struct kslice *s = &req->body;
     int16_t v = req->api_version;
     (void)kslice_i32(s); /* replica_id */
@@ -54,29 +70,7 @@ kerr_t handle_list_offsets(struct req *req)
     int32_t n_topics = kw_get_array_len(s, false, 6);
     if (!kslice_ok(s))
         return KERR__CLOSE;
-    struct kbuf *o = &req->out;
     if (v >= 2)
-        kbuf_put_i32(o, 0);
-    kw_put_array_len(o, false, n_topics < 0 ? 0 : n_topics);
-    for (int32_t i = 0; i < n_topics && kslice_ok(s); i++) {
-        struct kstr name = kw_get_str(s, false);
-        int32_t np = kw_get_array_len(s, false, 12);
-        if (!kslice_ok(s) || !name.ptr)
-            return KERR__CLOSE;
-        struct topic *t = topics_get(b->topics, name.ptr, (size_t)name.len);
-        kw_put_kstr(o, false, name);
-        kw_put_array_len(o, false, np < 0 ? 0 : np);
-        for (int32_t j = 0; j < np && kslice_ok(s); j++) {
-            int32_t index = kslice_i32(s);
-            if (v >= 4)
-                (void)kslice_i32(s); /* current_leader_epoch */
-            int64_t ts = kslice_i64(s);
-            if (v == 0)
-                (void)kslice_i32(s); /* max_num_offsets */
-            if (kslice_ok(s))
-                list_one(req, t, index, ts);
-        }
-        topic_unref(t);
-    }
-    return kslice_ok(s) ? KERR_NONE : KERR__CLOSE;
+        kbuf_put_i32(&req->out, 0); /* throttle_time_ms */
+    return topic_groups_answer(req, n_topics, 12, list_part) ? KERR_NONE : KERR__CLOSE;
 }

@@ -29,6 +29,7 @@
  */
 #include "broker/kafka/delayed.h"
 #include "broker/kafka/dispatch.h"
+#include "broker/kafka/topic_groups.h"
 #include "broker/core/broker.h"
 #include "broker/storage/batch.h"
 #include "broker/storage/record_validate.h"
@@ -138,10 +139,8 @@ struct produce_op {
     int n;
     size_t cap;
     struct produce_part *parts;
-    int n_topics;
-    int *topic_start;         /* first part of each topic entry */
-    struct kstr *topic_names; /* views into the frame */
-    struct delayed d;         /* acks=all: the delayed operation */
+    struct topic_groups topics; /* the request's topic entries over parts */
+    struct delayed d;           /* acks=all: the delayed operation */
 };
 
 static struct partition *pp_partition(const struct produce_part *pp)
@@ -158,8 +157,7 @@ static void produce_op_free(struct produce_op *op)
     }
     delayed_release(&op->d);
     free(op->parts);
-    free(op->topic_start);
-    free(op->topic_names);
+    topic_groups_destroy(&op->topics);
     free(op);
 }
 
@@ -209,13 +207,10 @@ static void produce_encode(struct produce_op *op)
 {
     struct req *req = op->req;
     struct kbuf *o = &req->out;
-    kw_put_array_len(o, false, op->n_topics);
-    for (int ti = 0; ti < op->n_topics; ti++) {
-        int first = op->topic_start[ti];
-        int end = ti + 1 < op->n_topics ? op->topic_start[ti + 1] : op->n;
-        kw_put_kstr(o, false, op->topic_names[ti]);
-        kw_put_array_len(o, false, end - first);
-        for (int i = first; i < end; i++) {
+    kw_put_array_len(o, false, op->topics.n);
+    for (int ti = 0; ti < op->topics.n; ti++) {
+        int end;
+        for (int i = topic_groups_put(&op->topics, o, ti, op->n, &end); i < end; i++) {
             const struct produce_part *r = &op->parts[i];
             kbuf_put_i32(o, r->index);
             kbuf_put_i16(o, r->err);
@@ -244,17 +239,14 @@ static bool produce_all(struct produce_op *op, struct kslice *s, int32_t n_topic
 {
     struct broker *b = op->req->broker;
     bool bad_acks = op->acks != 0 && op->acks != 1 && op->acks != -1;
-    op->topic_start = calloc((size_t)(n_topics > 0 ? n_topics : 1), sizeof(int));
-    op->topic_names = calloc((size_t)(n_topics > 0 ? n_topics : 1), sizeof(struct kstr));
-    if (!op->topic_start || !op->topic_names)
+    if (!topic_groups_init(&op->topics, n_topics))
         return false;
     for (int32_t i = 0; i < n_topics && kslice_ok(s); i++) {
         struct kstr name = kw_get_str(s, false);
         int32_t n_parts = kw_get_array_len(s, false, 8);
         if (!kslice_ok(s) || !name.ptr)
             return false;
-        op->topic_names[op->n_topics] = name;
-        op->topic_start[op->n_topics++] = op->n;
+        topic_groups_add(&op->topics, name, op->n);
         struct topic *t = topics_get(b->topics, name.ptr, (size_t)name.len);
         for (int32_t j = 0; j < n_parts && kslice_ok(s); j++) {
             struct produce_part *r = produce_add_part(op);

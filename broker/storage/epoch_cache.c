@@ -2,7 +2,8 @@
  * broker/storage/epoch_cache.c — the leader epoch cache of one partition
  * (see epoch_cache.h for the semantics; Kafka's LeaderEpochFileCache).
  *
- * Format owned here (read by logdir_epoch_ckpt_read(); Kafka's text format):
+ * Its file (Kafka's text format; logdir.c writes and reads it for this
+ * cache: logdir_epoch_ckpt_write(), logdir_epoch_ckpt_read()):
  *   <partition dir>/leader-epoch-checkpoint
  *     0                      version
  *     <count>
@@ -115,42 +116,13 @@ kerr_t epoch_cache_load(struct epoch_cache *c)
     return KERR_NONE;
 }
 
-/* Writes e[0..n) to path: temp file, rename; no fsync (see the top). */
-static kerr_t ckpt_write(const char *path, const struct logdir_epoch_entry *e, int n)
-{
-    char tmp[PATH_MAX], line[64];
-    struct kbuf b;
-    int fd;
-    kerr_t err;
-
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-        return KERR__INVALID;
-    kbuf_init(&b);
-    kbuf_put(&b, line, (size_t)snprintf(line, sizeof(line), "0\n%d\n", n));
-    for (int i = 0; i < n; i++)
-        kbuf_put(&b, line,
-                 (size_t)snprintf(line, sizeof(line), "%d %" PRId64 "\n", e[i].epoch,
-                                  e[i].start_offset));
-    err = b.oom ? KERR__NOMEM : fileio_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644, &fd);
-    if (err == KERR_NONE) {
-        err = fileio_pwrite_all(fd, b.data, b.len, 0);
-        fileio_close(fd);
-        if (err == KERR_NONE)
-            err = fileio_rename(tmp, path);
-        if (err != KERR_NONE)
-            (void)fileio_unlink(tmp);
-    }
-    kbuf_destroy(&b);
-    return err;
-}
-
 kerr_t epoch_cache_flush(struct epoch_cache *c)
 {
     kerr_t err;
 
     if (!c->dirty || !c->path)
         return KERR_NONE;
-    err = ckpt_write(c->path, c->e, c->n);
+    err = logdir_epoch_ckpt_write(c->path, c->e, c->n, false); /* no fsync: see the top */
     if (err != KERR_NONE) {
         say_error("storage", "cannot write leader epoch checkpoint path=%s err=%s", c->path,
                   kerr_name(err));

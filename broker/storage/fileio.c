@@ -173,15 +173,24 @@ kerr_t fileio_fsync_dir(const char *dir)
     return err;
 }
 
-kerr_t fileio_size_hole(int fd, int64_t *size, bool *all_hole)
+/* fstat() through the ops table; logs and maps a failure. */
+static kerr_t fstat_checked(int fd, struct stat *st)
 {
-    struct stat st;
-
-    if (ops->fstat(fd, &st) < 0) {
+    if (ops->fstat(fd, st) < 0) {
         int e = errno;
         say_syserror("storage", "fstat failed fd=%d", fd);
         return errno_to_kerr(e);
     }
+    return KERR_NONE;
+}
+
+kerr_t fileio_size_hole(int fd, int64_t *size, bool *all_hole)
+{
+    struct stat st;
+    kerr_t err = fstat_checked(fd, &st);
+
+    if (err != KERR_NONE)
+        return err;
     *size = (int64_t)st.st_size;
     /* st_blocks counts delayed-allocation blocks too (ext4, XFS), so bytes
      * written but not yet on disk are not mistaken for a hole. */
@@ -198,12 +207,10 @@ kerr_t fileio_size(int fd, int64_t *size)
 kerr_t fileio_mtime(int fd, int64_t *mtime_ms)
 {
     struct stat st;
+    kerr_t err = fstat_checked(fd, &st);
 
-    if (ops->fstat(fd, &st) < 0) {
-        int e = errno;
-        say_syserror("storage", "fstat failed fd=%d", fd);
-        return errno_to_kerr(e);
-    }
+    if (err != KERR_NONE)
+        return err;
     *mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
     return KERR_NONE;
 }

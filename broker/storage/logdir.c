@@ -13,7 +13,9 @@
  *   leader-epoch-checkpoint "0\n<count>\n" then "<epoch> <start offset>\n"
  *
  * Writes go to "<file>.tmp", are fsynced, renamed over the file, and the
- * directory is fsynced, so a crash leaves the old or the new file whole.
+ * directory is fsynced, so a crash leaves the old or the new file whole;
+ * but for leader-epoch-checkpoint when the caller asks for no fsync (the
+ * epoch cache: epoch_cache.c says why a rename is enough there).
  * Threads: start-up and the background loop.
  */
 #include "broker/storage/logdir.h"
@@ -44,7 +46,9 @@ static bool join(char *buf, size_t n, const char *dir, const char *name)
 }
 
 /* Writes data to path atomically (temp file, fsync, rename, fsync dir). */
-static kerr_t write_atomic(const char *path, const void *data, size_t len)
+/* Writes data to path through "<path>.tmp" and a rename; durable: with the
+ * fsyncs of the file and the directory. */
+static kerr_t write_atomic(const char *path, const void *data, size_t len, bool durable)
 {
     char tmp[PATH_MAX], dir[PATH_MAX];
     const char *slash = strrchr(path, '/');
@@ -61,12 +65,12 @@ static kerr_t write_atomic(const char *path, const void *data, size_t len)
     if (err != KERR_NONE)
         return err;
     err = fileio_pwrite_all(fd, data, len, 0);
-    if (err == KERR_NONE)
+    if (err == KERR_NONE && durable)
         err = fileio_fsync(fd);
     fileio_close(fd);
     if (err == KERR_NONE)
         err = fileio_rename(tmp, path);
-    if (err == KERR_NONE)
+    if (err == KERR_NONE && durable)
         err = fileio_fsync_dir(dir[0] ? dir : "/");
     if (err != KERR_NONE)
         (void)fileio_unlink(tmp);
@@ -147,7 +151,7 @@ kerr_t logdir_clean_shutdown_mark(const char *dir)
 
     if (!join(path, sizeof(path), dir, LOGDIR_CLEAN_FILE))
         return KERR__INVALID;
-    return write_atomic(path, "", 0);
+    return write_atomic(path, "", 0, true);
 }
 
 bool logdir_clean_shutdown_exists(const char *dir)
@@ -272,7 +276,7 @@ kerr_t logdir_meta_write(const char *dir, const struct logdir_meta *m)
         n += snprintf(text + n, sizeof(text) - (size_t)n, "directory.id=%s\n", m->directory_id);
     if (n >= (int)sizeof(text) || !join(path, sizeof(path), dir, LOGDIR_META_FILE))
         return KERR__INVALID;
-    return write_atomic(path, text, (size_t)n);
+    return write_atomic(path, text, (size_t)n, true);
 }
 
 kerr_t logdir_meta_check(const struct logdir_meta *m, int32_t broker_id, const char *cluster_id,
@@ -356,9 +360,64 @@ corrupt:
     return KERR__CORRUPT;
 }
 
-/* Parses one "<topic> <partition> <offset>" line at *p and advances. */
-static bool ckpt_line(char **p, struct logdir_ckpt_entry *e)
+/* Reads a "0\n<count>\n<lines>" file into *out, a new array of count
+ * entries of `size` bytes (free()), each parsed by line(), which reads one
+ * line at *p into the entry and advances *p. */
+static kerr_t ckpt_read(const char *path, size_t size, bool (*line)(char **p, void *entry),
+                        void **out, int *n)
 {
+    char *text, *p;
+    int count;
+    kerr_t err = ckpt_open(path, &text, &p, &count);
+
+    *out = NULL;
+    *n = 0;
+    if (err != KERR_NONE)
+        return err;
+    *out = calloc((size_t)count + 1, size);
+    if (!*out) {
+        free(text);
+        return KERR__NOMEM;
+    }
+    for (int i = 0; i < count; i++) {
+        if (!line(&p, (char *)*out + (size_t)i * size)) {
+            say_error("storage", "malformed checkpoint line path=%s line=%d", path, i + 3);
+            free(*out);
+            *out = NULL;
+            free(text);
+            return KERR__CORRUPT;
+        }
+    }
+    *n = count;
+    free(text);
+    return KERR_NONE;
+}
+
+/* Writes a "0\n<n>\n<lines>" file (durable: see write_atomic()); line()
+ * formats entry i into buf and returns its length (cut at size - 1). */
+static kerr_t ckpt_write(const char *path, int n,
+                         int (*line)(const void *e, int i, char *buf, size_t size), const void *e,
+                         bool durable)
+{
+    struct kbuf b;
+    char buf[320];
+    kerr_t err;
+
+    kbuf_init(&b);
+    kbuf_put(&b, buf, (size_t)snprintf(buf, sizeof(buf), "0\n%d\n", n));
+    for (int i = 0; i < n; i++) {
+        int w = line(e, i, buf, sizeof(buf));
+        kbuf_put(&b, buf, (size_t)MIN(w, (int)sizeof(buf) - 1));
+    }
+    err = b.oom ? KERR__NOMEM : write_atomic(path, b.data, b.len, durable);
+    kbuf_destroy(&b);
+    return err;
+}
+
+/* Parses one "<topic> <partition> <offset>" line at *p and advances. */
+static bool offset_line_read(char **p, void *entry)
+{
+    struct logdir_ckpt_entry *e = entry;
     char *s = *p, *sp = strchr(s, ' '), *end;
     long long part, off;
 
@@ -379,105 +438,60 @@ static bool ckpt_line(char **p, struct logdir_ckpt_entry *e)
     return true;
 }
 
+static int offset_line_write(const void *entries, int i, char *buf, size_t size)
+{
+    const struct logdir_ckpt_entry *e = entries;
+    return snprintf(buf, size, "%s %d %" PRId64 "\n", e[i].topic, e[i].partition, e[i].offset);
+}
+
+/* Parses one "<epoch> <start_offset>" line at *p and advances. */
+static bool epoch_line_read(char **p, void *entry)
+{
+    struct logdir_epoch_entry *e = entry;
+    char *end;
+    long long ep = strtoll(*p, &end, 10), off;
+
+    if (end == *p || *end != ' ' || ep < 0 || ep > INT32_MAX)
+        return false;
+    *p = end + 1;
+    off = strtoll(*p, &end, 10);
+    if (end == *p || *end != '\n')
+        return false;
+    *p = end + 1;
+    e->epoch = (int32_t)ep;
+    e->start_offset = off;
+    return true;
+}
+
+static int epoch_line_write(const void *entries, int i, char *buf, size_t size)
+{
+    const struct logdir_epoch_entry *e = entries;
+    return snprintf(buf, size, "%d %" PRId64 "\n", e[i].epoch, e[i].start_offset);
+}
+
 kerr_t logdir_ckpt_read(const char *path, struct logdir_ckpt_entry **out, int *n)
 {
-    char *text, *p;
-    int count;
-    kerr_t err = ckpt_open(path, &text, &p, &count);
-
-    *out = NULL;
-    *n = 0;
-    if (err != KERR_NONE)
-        return err;
-    *out = calloc((size_t)count + 1, sizeof(**out));
-    if (!*out) {
-        free(text);
-        return KERR__NOMEM;
-    }
-    for (int i = 0; i < count; i++) {
-        if (!ckpt_line(&p, &(*out)[i])) {
-            say_error("storage", "malformed checkpoint line path=%s line=%d", path, i + 3);
-            free(*out);
-            *out = NULL;
-            free(text);
-            return KERR__CORRUPT;
-        }
-    }
-    *n = count;
-    free(text);
-    return KERR_NONE;
+    void *v;
+    kerr_t err = ckpt_read(path, sizeof(**out), offset_line_read, &v, n);
+    *out = v;
+    return err;
 }
 
 kerr_t logdir_ckpt_write(const char *path, const struct logdir_ckpt_entry *e, int n)
 {
-    struct kbuf b;
-    char line[320];
-    kerr_t err;
-
-    kbuf_init(&b);
-    kbuf_put(&b, line, (size_t)snprintf(line, sizeof(line), "0\n%d\n", n));
-    for (int i = 0; i < n; i++) {
-        int w = snprintf(line, sizeof(line), "%s %d %" PRId64 "\n", e[i].topic, e[i].partition,
-                         e[i].offset);
-        kbuf_put(&b, line, (size_t)MIN(w, (int)sizeof(line) - 1));
-    }
-    err = b.oom ? KERR__NOMEM : write_atomic(path, b.data, b.len);
-    kbuf_destroy(&b);
-    return err;
+    return ckpt_write(path, n, offset_line_write, e, true);
 }
 
-kerr_t logdir_epoch_ckpt_write(const char *path, const struct logdir_epoch_entry *e, int n)
+kerr_t logdir_epoch_ckpt_write(const char *path, const struct logdir_epoch_entry *e, int n,
+                               bool durable)
 {
-    struct kbuf b;
-    char line[64];
-    kerr_t err;
-
-    kbuf_init(&b);
-    kbuf_put(&b, line, (size_t)snprintf(line, sizeof(line), "0\n%d\n", n));
-    for (int i = 0; i < n; i++)
-        kbuf_put(&b, line,
-                 (size_t)snprintf(line, sizeof(line), "%d %" PRId64 "\n", e[i].epoch,
-                                  e[i].start_offset));
-    err = b.oom ? KERR__NOMEM : write_atomic(path, b.data, b.len);
-    kbuf_destroy(&b);
-    return err;
+    return ckpt_write(path, n, epoch_line_write, e, durable);
 }
 
 kerr_t logdir_epoch_ckpt_read(const char *path, struct logdir_epoch_entry **out, int *n)
 {
-    char *text, *p, *end;
-    int count;
-    kerr_t err = ckpt_open(path, &text, &p, &count);
-
-    *out = NULL;
-    *n = 0;
-    if (err != KERR_NONE)
-        return err;
-    *out = calloc((size_t)count + 1, sizeof(**out));
-    err = *out ? KERR_NONE : KERR__NOMEM;
-    for (int i = 0; i < count && err == KERR_NONE; i++) {
-        long long ep = strtoll(p, &end, 10), off;
-        if (end == p || *end != ' ' || ep < 0 || ep > INT32_MAX) {
-            err = KERR__CORRUPT;
-            break;
-        }
-        p = end + 1;
-        off = strtoll(p, &end, 10);
-        if (end == p || *end != '\n') {
-            err = KERR__CORRUPT;
-            break;
-        }
-        p = end + 1;
-        (*out)[i].epoch = (int32_t)ep;
-        (*out)[i].start_offset = off;
-    }
-    free(text);
-    if (err != KERR_NONE) {
-        say_error("storage", "malformed leader epoch checkpoint path=%s", path);
-        free(*out);
-        *out = NULL;
-        return err;
-    }
-    *n = count;
-    return KERR_NONE;
+    void *v;
+    kerr_t err = ckpt_read(path, sizeof(**out), epoch_line_read, &v, n);
+    *out = v;
+    return err;
 }

@@ -86,8 +86,12 @@ struct logdir_epoch_entry {
     int64_t start_offset; /* first offset written in that epoch */
 };
 
-/* leader-epoch-checkpoint: "0\n<count>\n<epoch> <start_offset>\n"... */
-kerr_t logdir_epoch_ckpt_write(const char *path, const struct logdir_epoch_entry *e, int n);
+/* leader-epoch-checkpoint: "0\n<count>\n<epoch> <start_offset>\n"...
+ * Written through a temporary file and a rename; durable: fsynced too, as
+ * the other checkpoints (without: whole for readers and across a crash of
+ * the process, not of the machine). */
+kerr_t logdir_epoch_ckpt_write(const char *path, const struct logdir_epoch_entry *e, int n,
+                               bool durable);
 /* *out returns new (free()). KERR__NOENT / KERR__CORRUPT as above. */
 kerr_t logdir_epoch_ckpt_read(const char *path, struct logdir_epoch_entry **out, int *n);
 

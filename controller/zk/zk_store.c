@@ -988,48 +988,52 @@ kerr_t zs_write_err(int rc, const char *path)
     return zs_err(rc, "write", path);
 }
 
-kerr_t zk_store_topic_assignment_set(struct zk_store *zs, const struct zk_topic *t)
+/* Encodes one of topic t's znodes with encode() and writes it to
+ * dir + t->name at `version` (create: it may not exist yet), as one entry
+ * of the session. Returns the encoder's or zs_enter()'s error, else
+ * KERR_NONE with *rc zs_write()'s rc and path the znode's path. */
+static kerr_t zs_topic_write(struct zk_store *zs, const struct zk_topic *t,
+                             kerr_t (*encode)(const struct zk_topic *, uint8_t **, size_t *),
+                             const char *dir, int32_t version, bool create, char *path, int *rc)
 {
-    char path[ZS_PATH_MAX];
     uint8_t *data;
     size_t len;
     int32_t nv;
+    kerr_t err = encode(t, &data, &len);
+    if (err != KERR_NONE)
+        return err;
+    snprintf(path, ZS_PATH_MAX, "%s%s", dir, t->name);
+    err = zs_enter(zs);
+    if (err == KERR_NONE)
+        zs_leave(zs, (*rc = zs_write(zs, path, data, len, version, create, &nv), KERR_NONE));
+    free(data);
+    return err;
+}
+
+kerr_t zk_store_topic_assignment_set(struct zk_store *zs, const struct zk_topic *t)
+{
+    char path[ZS_PATH_MAX];
+    int rc;
     if (!zs_topic_name_ok(t->name))
         return KERR_INVALID_TOPIC_EXCEPTION;
     if (t->assignment_version < 0 || !zs_topic_shape_ok(t))
         return KERR__INVALID;
-    kerr_t err = zk_codec_assignment_encode(t, &data, &len);
-    if (err != KERR_NONE)
-        return err;
-    snprintf(path, sizeof(path), "/brokers/topics/%s", t->name);
-    err = zs_enter(zs);
-    if (err == KERR_NONE)
-        err = zs_leave(
-            zs,
-            zs_write_err(zs_write(zs, path, data, len, t->assignment_version, true, &nv), path));
-    free(data);
-    return err;
+    kerr_t err = zs_topic_write(zs, t, zk_codec_assignment_encode, "/brokers/topics/",
+                                t->assignment_version, true, path, &rc);
+    return err != KERR_NONE ? err : zs_write_err(rc, path);
 }
 
 kerr_t zk_store_topic_config_set(struct zk_store *zs, const struct zk_topic *t)
 {
     char path[ZS_PATH_MAX];
-    uint8_t *data;
-    size_t len;
-    int32_t nv;
+    int rc;
     if (!zs_topic_name_ok(t->name))
         return KERR_INVALID_TOPIC_EXCEPTION;
-    kerr_t err = zk_codec_config_encode(t, &data, &len);
+    kerr_t err = zs_topic_write(zs, t, zk_codec_config_encode, "/config/topics/", t->config_version,
+                                false, path, &rc);
     if (err != KERR_NONE)
         return err;
-    snprintf(path, sizeof(path), "/config/topics/%s", t->name);
-    err = zs_enter(zs);
-    if (err == KERR_NONE) {
-        int rc = zs_write(zs, path, data, len, t->config_version, false, &nv);
-        err = zs_leave(zs, rc == ZNONODE ? KERR__NOENT : zs_err(rc, "write", path));
-    }
-    free(data);
-    return err;
+    return rc == ZNONODE ? KERR__NOENT : zs_err(rc, "write", path);
 }
 
 kerr_t zk_store_topic_list(struct zk_store *zs, char ***names, int *n)

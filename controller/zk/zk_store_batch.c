@@ -48,6 +48,8 @@ struct zsb_item {
     uint8_t *data; /* owned: the encoded state (writes) */
     size_t len;
     struct zs_write_req w;         /* writes: ops and results, live until completion */
+    const char *topic;             /* borrowed: the partition's topic */
+    int part;                      /* and index */
     struct zk_partition_state *st; /* borrowed: reads fill it on the completion thread */
     int rc;                        /* ZooKeeper rc of the request: set by its completion
                                    (or by the sender when it could not be sent); read
@@ -164,31 +166,74 @@ static void zsb_send_parents(struct zk_store *zs, struct zsb *b, const char *top
     zsb_create_parent(zs, b, path);
 }
 
-/* Encodes state i into it (KERR__INVALID for bad arguments). */
-static kerr_t zsb_prepare_write(struct zsb_item *it, const char *topic, int p,
-                                const struct zk_partition_state *st)
+/* The items of a batch of n partitions (checks the arguments of the
+ * *_many calls): each names its topic, partition and state; its path is
+ * the state znode's when the topic name and index are legal, else "".
+ * NULL with *err set when there is nothing to do (KERR_NONE for n == 0). */
+static struct zsb_item *zsb_items_new(int n, const char *const *topics, const int *parts,
+                                      struct zk_partition_state *states, const kerr_t *results,
+                                      kerr_t *err)
 {
-    if (!zs_topic_name_ok(topic) || p < 0 || st->version < ZK_VERSION_NEW)
-        return KERR__INVALID;
-    snprintf(it->path, sizeof(it->path), "/brokers/topics/%s/partitions/%d/state", topic, p);
-    return zk_codec_state_encode(st, &it->data, &it->len);
+    *err = KERR_NONE;
+    if (n < 0 || (n > 0 && (!topics || !parts || !states || !results)))
+        *err = KERR__INVALID;
+    struct zsb_item *items = n > 0 && !*err ? calloc((size_t)n, sizeof(*items)) : NULL;
+    if (n > 0 && !*err && !items)
+        *err = KERR__NOMEM;
+    for (int i = 0; items && i < n; i++) {
+        items[i].topic = topics[i];
+        items[i].part = parts[i];
+        items[i].st = &states[i];
+        if (zs_topic_name_ok(topics[i]) && parts[i] >= 0)
+            snprintf(items[i].path, sizeof(items[i].path), "/brokers/topics/%s/partitions/%d/state",
+                     topics[i], parts[i]);
+    }
+    return items;
 }
 
-/* Sends every prepared write (results[i] == KERR_NONE) and waits for all. */
-static void zsb_send_writes(struct zk_store *zs, struct zsb *b, struct zsb_item *items, int n,
-                            const char *const *topics, const int *parts,
-                            const struct zk_partition_state *states, const kerr_t *results)
+/* Runs send() over the items inside one entry of the store's session, with
+ * the batch every item counts down on. Returns zs_enter()'s error. */
+static kerr_t zsb_run(struct zk_store *zs, struct zsb_item *items, int n,
+                      void (*send)(struct zk_store *, struct zsb *, struct zsb_item *, int))
+{
+    kerr_t err = zs_enter(zs);
+    if (err != KERR_NONE)
+        return err;
+    struct zsb b;
+    zsb_init(&b);
+    for (int i = 0; i < n; i++)
+        items[i].b = &b;
+    send(zs, &b, items, n);
+    zsb_destroy(&b);
+    zs_leave(zs, KERR_NONE);
+    return KERR_NONE;
+}
+
+/* Encodes the item's state (KERR__INVALID for bad arguments); clears the
+ * path of an item that is not to be sent. */
+static kerr_t zsb_prepare_write(struct zsb_item *it)
+{
+    kerr_t err = KERR__INVALID;
+    if (it->path[0] && it->st->version >= ZK_VERSION_NEW)
+        err = zk_codec_state_encode(it->st, &it->data, &it->len);
+    if (err != KERR_NONE)
+        it->path[0] = '\0';
+    return err;
+}
+
+/* Sends every prepared write (path set) and waits for all. */
+static void zsb_send_writes(struct zk_store *zs, struct zsb *b, struct zsb_item *items, int n)
 {
     const char *prev = NULL;
     for (int i = 0; i < n; i++) {
         struct zsb_item *it = &items[i];
-        if (results[i] != KERR_NONE)
+        if (!it->path[0])
             continue;
-        if (states[i].version == ZK_VERSION_NEW) {
-            zsb_send_parents(zs, b, topics[i], parts[i], prev);
-            prev = topics[i];
+        if (it->st->version == ZK_VERSION_NEW) {
+            zsb_send_parents(zs, b, it->topic, it->part, prev);
+            prev = it->topic;
         }
-        zs_write_ops(zs, &it->w, it->path, it->data, it->len, states[i].version, true);
+        zs_write_ops(zs, &it->w, it->path, it->data, it->len, it->st->version, true);
         zsb_reserve(b);
         /* it->rc is the completion's: it may run before zoo_amulti returns */
         int rc = zoo_amulti(zs->zh, it->w.n, it->w.ops, it->w.res, zsb_write_done, it);
@@ -230,25 +275,13 @@ kerr_t zk_store_partition_states_set_many(struct zk_store *zs, int n, const char
                                           const int *parts, struct zk_partition_state *states,
                                           kerr_t *results)
 {
-    if (n < 0 || (n > 0 && (!topics || !parts || !states || !results)))
-        return KERR__INVALID;
-    if (n == 0)
-        return KERR_NONE;
-    struct zsb_item *items = calloc((size_t)n, sizeof(*items));
+    kerr_t err;
+    struct zsb_item *items = zsb_items_new(n, topics, parts, states, results, &err);
     if (!items)
-        return KERR__NOMEM;
+        return err;
     for (int i = 0; i < n; i++)
-        results[i] = zsb_prepare_write(&items[i], topics[i], parts[i], &states[i]);
-    kerr_t err = zs_enter(zs);
-    if (err == KERR_NONE) {
-        struct zsb b;
-        zsb_init(&b);
-        for (int i = 0; i < n; i++)
-            items[i].b = &b;
-        zsb_send_writes(zs, &b, items, n, topics, parts, states, results);
-        zsb_destroy(&b);
-        zs_leave(zs, KERR_NONE);
-    }
+        results[i] = zsb_prepare_write(&items[i]);
+    err = zsb_run(zs, items, n, zsb_send_writes);
     bool logged = false;
     for (int i = 0; i < n; i++) {
         if (results[i] == KERR_NONE)
@@ -281,30 +314,13 @@ kerr_t zk_store_partition_states_get_many(struct zk_store *zs, int n, const char
                                           const int *parts, struct zk_partition_state *states,
                                           kerr_t *results)
 {
-    if (n < 0 || (n > 0 && (!topics || !parts || !states || !results)))
-        return KERR__INVALID;
-    if (n == 0)
-        return KERR_NONE;
-    struct zsb_item *items = calloc((size_t)n, sizeof(*items));
+    kerr_t err;
+    struct zsb_item *items = zsb_items_new(n, topics, parts, states, results, &err);
     if (!items)
-        return KERR__NOMEM;
-    for (int i = 0; i < n; i++) {
-        items[i].st = &states[i];
+        return err;
+    for (int i = 0; i < n; i++)
         results[i] = KERR__INVALID;
-        if (zs_topic_name_ok(topics[i]) && parts[i] >= 0)
-            snprintf(items[i].path, sizeof(items[i].path), "/brokers/topics/%s/partitions/%d/state",
-                     topics[i], parts[i]);
-    }
-    kerr_t err = zs_enter(zs);
-    if (err == KERR_NONE) {
-        struct zsb b;
-        zsb_init(&b);
-        for (int i = 0; i < n; i++)
-            items[i].b = &b;
-        zsb_send_reads(zs, &b, items, n);
-        zsb_destroy(&b);
-        zs_leave(zs, KERR_NONE);
-    }
+    err = zsb_run(zs, items, n, zsb_send_reads);
     bool logged = false;
     for (int i = 0; i < n; i++) {
         const struct zsb_item *it = &items[i];

@@ -3,6 +3,7 @@
 #include "common/kwire.h"
 
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void roundtrip_uvarint(uint64_t v, size_t size)
@@ -111,6 +112,19 @@ Test(kwire, string_longer_than_input_fails)
     struct kstr r = kw_get_str(&s, false);
     cr_assert(kstr_is_null(r));
     cr_assert_not(kslice_ok(&s));
+}
+
+Test(kwire, kstr_dup_copies_every_byte_and_keeps_null)
+{
+    cr_assert_null(kstr_dup((struct kstr){NULL, 0}));
+    char *e = kstr_dup((struct kstr){"", 0});
+    cr_assert_not_null(e);
+    cr_assert_str_eq(e, "");
+    free(e);
+    char *z = kstr_dup((struct kstr){"ab\0cdXX", 5}); /* a view: not terminated at 5 */
+    cr_assert_not_null(z);
+    cr_assert_eq(memcmp(z, "ab\0cd", 6), 0, "5 bytes then a NUL");
+    free(z);
 }
 
 Test(kwire, bytes_null_empty_and_data)

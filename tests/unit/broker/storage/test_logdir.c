@@ -188,7 +188,7 @@ Test(logdir, leader_epoch_checkpoint_round_trip)
     char buf[64];
     int n;
 
-    cr_assert_eq(logdir_epoch_ckpt_write(path, e, 2), KERR_NONE);
+    cr_assert_eq(logdir_epoch_ckpt_write(path, e, 2, true), KERR_NONE);
     size_t len = st_read_at(path, 0, buf, sizeof(buf) - 1);
     buf[len] = '\0';
     cr_assert_str_eq(buf, "0\n2\n0 0\n3 1234\n");

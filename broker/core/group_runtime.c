@@ -47,8 +47,12 @@ struct slot {
     bool watching;
 };
 
-/* An append waiting for the high watermark. */
+/* An append waiting for the high watermark, or an outcome already known
+ * (err) waiting to be reported from a job of its own: done never runs inside
+ * the call that appended (which may be one of the core's callbacks, and the
+ * core must not be re-entered from those). */
 struct pending {
+    kerr_t err; /* the outcome, or KERR__AGAIN while waiting for the HW */
     struct slot *slot;
     uint64_t gen;
     int32_t leader_epoch;
@@ -204,12 +208,9 @@ static bool ensure_slots(struct group_runtime *gr, int32_t n)
  * thread under the partition lock, so it only posts. */
 static void check_job(void *arg);
 
-static void slot_wake(struct pwaiter *w)
-{
-    struct group_runtime *gr = ((struct slot *)w->owner)->gr;
-    if (!atomic_exchange(&gr->check_posted, true))
-        (void)worker_post(gr->w, check_job, gr);
-}
+static void post_check(struct group_runtime *gr);
+
+static void slot_wake(struct pwaiter *w) { post_check(((struct slot *)w->owner)->gr); }
 
 static void finish_pending(struct group_runtime *gr, size_t i, kerr_t err)
 {
@@ -223,8 +224,10 @@ static void check_pending(struct group_runtime *gr, int64_t now)
 {
     for (size_t i = 0; i < gr->n_pend;) {
         struct pending *p = &gr->pend[i];
-        kerr_t err = KERR__AGAIN;
-        if (p->slot->gen != p->gen || p->slot->state != SLOT_LOADED)
+        kerr_t err = p->err;
+        if (err != KERR__AGAIN)
+            ;
+        else if (p->slot->gen != p->gen || p->slot->state != SLOT_LOADED)
             err = KERR_NOT_LEADER_OR_FOLLOWER;
         else
             err = partition_ack_status(p->slot->topic->parts[p->slot->index], p->last_offset,
@@ -237,6 +240,13 @@ static void check_pending(struct group_runtime *gr, int64_t now)
         }
         finish_pending(gr, i, err); /* may append: the array may grow, i stays valid */
     }
+}
+
+/* Has check_job run soon (once, however many ask). Any thread. */
+static void post_check(struct group_runtime *gr)
+{
+    if (!atomic_exchange(&gr->check_posted, true) && !worker_post(gr->w, check_job, gr))
+        atomic_store(&gr->check_posted, false); /* the timer checks again */
 }
 
 static void check_job(void *arg)
@@ -501,32 +511,28 @@ void group_runtime_append(struct group_runtime *gr, struct group_coord *gc,
     }
     size_t n = recs->n;
     group_records_destroy(recs);
+    struct pending p = {.err = err,
+                        .slot = s,
+                        .gen = s ? s->gen : 0,
+                        .deadline_ms = group_runtime_now() + gr->b->cfg->offsets_commit_timeout_ms,
+                        .done = done,
+                        .arg = arg};
     if (err == KERR_NONE && n > 0) {
-        int64_t base, last, log_start;
-        int32_t epoch;
+        int64_t base, log_start;
         struct partition *part = s->topic->parts[s->index];
-        err = partition_append(part, batch.data, batch.len, group_runtime_now(), true, &base, &last,
-                               &epoch, &log_start);
-        if (err == KERR_NONE) {
-            if (VEC_RESERVE_AT(gr->pend, gr->cap_pend, gr->n_pend + 1)) {
-                gr->pend[gr->n_pend++] = (struct pending){
-                    .slot = s,
-                    .gen = s->gen,
-                    .leader_epoch = epoch,
-                    .last_offset = last,
-                    .deadline_ms = group_runtime_now() + gr->b->cfg->offsets_commit_timeout_ms,
-                    .done = done,
-                    .arg = arg};
-                kbuf_destroy(&batch);
-                check_pending(gr, group_runtime_now()); /* a single replica: done already */
-                rearm(gr);
-                return;
-            }
-            err = KERR__NOMEM;
-        }
+        p.err = partition_append(part, batch.data, batch.len, group_runtime_now(), true, &base,
+                                 &p.last_offset, &p.leader_epoch, &log_start);
+        if (p.err == KERR_NONE)
+            p.err = KERR__AGAIN; /* wait for the high watermark */
     }
     kbuf_destroy(&batch);
-    done(gr, err, arg);
+    if (!VEC_RESERVE_AT(gr->pend, gr->cap_pend, gr->n_pend + 1)) {
+        done(gr, p.err == KERR__AGAIN ? KERR__NOMEM : p.err, arg); /* out of memory: now */
+        return;
+    }
+    gr->pend[gr->n_pend++] = p;
+    post_check(gr);
+    rearm(gr);
 }
 
 /* --- timers ----------------------------------------------------------------------- */
@@ -656,8 +662,10 @@ static void stop_job(void *arg)
     gr->stopping = true;
     for (int32_t i = 0; i < gr->n_slots; i++)
         unload(gr->slots[i], "shutdown");
-    while (gr->n_pend > 0)
-        finish_pending(gr, gr->n_pend - 1, KERR_NOT_LEADER_OR_FOLLOWER);
+    while (gr->n_pend > 0) {
+        kerr_t err = gr->pend[gr->n_pend - 1].err;
+        finish_pending(gr, gr->n_pend - 1, err != KERR__AGAIN ? err : KERR_NOT_LEADER_OR_FOLLOWER);
+    }
     event_free(gr->timer); /* an event of the worker's base: freed on its loop */
     gr->timer = NULL;
 }

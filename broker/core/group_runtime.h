@@ -92,8 +92,9 @@ bool group_runtime_foreach(struct group_runtime *gr,
  * replicated (KERR_NONE), the append failed (the log's error: pass it to
  * group_commit_apply() / group_append_error()), the timeout passed
  * (KERR_REQUEST_TIMED_OUT) or the partition was unloaded
- * (KERR_NOT_LEADER_OR_FOLLOWER). An empty list completes at once with
- * KERR_NONE. done may run before this returns. Group worker only. */
+ * (KERR_NOT_LEADER_OR_FOLLOWER); an empty list gives KERR_NONE. done runs
+ * from a later job, never inside this call (so a core callback may append),
+ * except when memory runs out. Group worker only. */
 void group_runtime_append(struct group_runtime *gr, struct group_coord *gc,
                           struct group_records *recs,
                           void (*done)(struct group_runtime *gr, kerr_t err, void *arg), void *arg);

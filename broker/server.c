@@ -279,14 +279,20 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
 static void close_conns_job(void *arg) { conn_close_all(arg); }
 
-/* Order matters: no new connections; close the open ones (answering parked
- * fetches) on their loops; let the admin worker finish (its completions go
+/* Order matters: no control request reaches the controller or admin loops
+ * any more (control_gate); no new connections; the group coordinator answers
+ * its parked requests; close the open connections (answering parked fetches)
+ * on their loops and wait until that has run, so no request posts to the
+ * admin worker afterwards; let the admin worker finish (its completions go
  * to the still-running network loops); then join the network loops, which
  * run every completion posted before they stop. */
 static void server_shutdown(struct broker *b)
 {
     if (cs_started)
         pthread_join(cs_thread, NULL);
+    pthread_rwlock_wrlock(&b->control_gate); /* no control request reaches the loops below */
+    b->control_open = false;
+    pthread_rwlock_unlock(&b->control_gate);
     if (b->controller)
         controller_stop(b->controller);
     worker_free(b->ctrl_worker); /* runs the stop job, closes the controller's channels */
@@ -302,6 +308,9 @@ static void server_shutdown(struct broker *b)
     for (int i = 0; b->net && i < b->n_net; i++)
         if (b->net[i])
             worker_post(b->net[i], close_conns_job, b->net[i]);
+    for (int i = 0; b->net && i < b->n_net; i++)
+        if (b->net[i])
+            (void)worker_sync(b->net[i]); /* closed: no request posts to the admin worker now */
     worker_free(b->admin);
     for (int i = 0; b->net && i < b->n_net; i++)
         worker_free(b->net[i]);
@@ -320,6 +329,7 @@ static void server_shutdown(struct broker *b)
     if (b->main_base)
         event_base_free(b->main_base);
     pthread_mutex_destroy(&b->brokers_lock);
+    pthread_rwlock_destroy(&b->control_gate);
 }
 
 static int server_start(struct broker *b)
@@ -352,7 +362,12 @@ static int server_start(struct broker *b)
         !controller_watch_start(b))
         return -1;
     admin_refresh_brokers(b);
-    return server_start_controller(b);
+    if (server_start_controller(b) != 0)
+        return -1;
+    pthread_rwlock_wrlock(&b->control_gate);
+    b->control_open = true;
+    pthread_rwlock_unlock(&b->control_gate);
+    return 0;
 }
 
 int server_run(const struct broker_config *cfg)
@@ -360,6 +375,7 @@ int server_run(const struct broker_config *cfg)
     struct broker b = {.cfg = cfg, .logdir_lock_fd = -1};
     b.data_dir = config_data_dir(cfg);
     pthread_mutex_init(&b.brokers_lock, NULL);
+    pthread_rwlock_init(&b.control_gate, NULL);
     signal(SIGPIPE, SIG_IGN);
     int rc = 1;
     if (server_start(&b) == 0) {

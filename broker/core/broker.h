@@ -89,6 +89,11 @@ struct broker {
                                           -1: none (admin worker; controller_watch.c) */
     int32_t zk_controller_epoch;       /* /controller_epoch as last read (same) */
     atomic_bool offsets_topic_pending; /* a creation of __consumer_offsets is queued (admin.c) */
+    /* Control requests (kafka/control.c) post to the admin worker and the
+     * controller's loop under the read lock, while control_open; shutdown
+     * clears it under the write lock before those loops go away. */
+    pthread_rwlock_t control_gate;
+    bool control_open;
 
     pthread_mutex_t brokers_lock; /* guards live/n_live */
     struct broker_info *live;     /* live brokers, sorted by id */

@@ -670,21 +670,6 @@ static void stop_job(void *arg)
     gr->timer = NULL;
 }
 
-struct barrier {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool done;
-};
-
-static void barrier_job(void *arg)
-{
-    struct barrier *bar = arg;
-    pthread_mutex_lock(&bar->lock);
-    bar->done = true;
-    pthread_cond_signal(&bar->cond);
-    pthread_mutex_unlock(&bar->lock);
-}
-
 /* Refuses new calls, then waits until the worker has run every job posted
  * before (the stop job last), so their answers are posted to the network
  * loops while those still run. */
@@ -695,13 +680,8 @@ void group_runtime_stop(struct group_runtime *gr)
     pthread_mutex_lock(&gr->call_lock);
     gr->closed = true;
     pthread_mutex_unlock(&gr->call_lock);
-    struct barrier bar = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-    if (!worker_post(gr->w, stop_job, gr) || !worker_post(gr->w, barrier_job, &bar))
-        return;
-    pthread_mutex_lock(&bar.lock);
-    while (!bar.done)
-        pthread_cond_wait(&bar.cond, &bar.lock);
-    pthread_mutex_unlock(&bar.lock);
+    if (worker_post(gr->w, stop_job, gr))
+        (void)worker_sync(gr->w);
 }
 
 void group_runtime_free(struct group_runtime *gr)

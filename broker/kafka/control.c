@@ -58,7 +58,7 @@ kerr_t handle_control(struct req *req)
 {
     struct broker *b = req->broker;
     const char *inter = b->cfg->listener[b->cfg->inter_broker_listener].name;
-    if (!b->rm || !b->controller)
+    if (!b->rm)
         return KERR__CLOSE; /* not part of a cluster (tests that run handlers alone) */
     if (!req->listener || strcmp(req->listener, inter) != 0) {
         say_warn_every(1000, "kafka",
@@ -66,17 +66,19 @@ kerr_t handle_control(struct req *req)
                        req->api_key, req->listener ? req->listener : "?");
         return KERR__CLOSE;
     }
-    switch (req->api_key) {
-    case RPC_LEADER_AND_ISR:
-    case RPC_UPDATE_METADATA:
-    case RPC_STOP_REPLICA:
-        return worker_post(b->admin, control_job, req) ? KERR__PENDING : KERR__CLOSE;
-    case RPC_ALTER_ISR:
-    case RPC_CONTROLLED_SHUTDOWN:
+    kerr_t rc = KERR__CLOSE;
+    pthread_rwlock_rdlock(&b->control_gate);
+    if (!b->control_open || !b->controller) {
+        /* starting (no controller yet) or shutting down (the loops below go away) */
+    } else if (req->api_key == RPC_LEADER_AND_ISR || req->api_key == RPC_UPDATE_METADATA ||
+               req->api_key == RPC_STOP_REPLICA) {
+        if (worker_post(b->admin, control_job, req))
+            rc = KERR__PENDING;
+    } else if (req->api_key == RPC_ALTER_ISR || req->api_key == RPC_CONTROLLED_SHUTDOWN) {
         controller_handle_request(b->controller, req->api_key, req->body.p + req->body.pos,
                                   req->body.len - req->body.pos, controller_done, req);
-        return KERR__PENDING;
-    default:
-        return KERR__CLOSE;
+        rc = KERR__PENDING;
     }
+    pthread_rwlock_unlock(&b->control_gate);
+    return rc;
 }

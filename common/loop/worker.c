@@ -124,6 +124,34 @@ bool worker_post(struct worker *w, worker_job_cb fn, void *arg)
     return true;
 }
 
+struct sync_wait {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+};
+
+static void sync_job(void *arg)
+{
+    struct sync_wait *sw = arg;
+    pthread_mutex_lock(&sw->lock);
+    sw->done = true;
+    pthread_cond_signal(&sw->cond);
+    pthread_mutex_unlock(&sw->lock);
+}
+
+bool worker_sync(struct worker *w)
+{
+    KASSERT(!worker_is_current(w));
+    struct sync_wait sw = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    if (!worker_post(w, sync_job, &sw))
+        return false;
+    pthread_mutex_lock(&sw.lock);
+    while (!sw.done)
+        pthread_cond_wait(&sw.cond, &sw.lock);
+    pthread_mutex_unlock(&sw.lock);
+    return true;
+}
+
 bool worker_is_current(const struct worker *w) { return pthread_equal(pthread_self(), w->thread); }
 
 const char *worker_name(const struct worker *w) { return w->name; }

@@ -25,6 +25,9 @@ void worker_free(struct worker *w);
 struct event_base *worker_base(struct worker *w);
 /* Runs fn(arg) on the worker's thread. Any thread. Returns false if out of memory. */
 bool worker_post(struct worker *w, worker_job_cb fn, void *arg);
+/* Waits until w has run every job posted before this call (a barrier). Not
+ * on w's own thread. False, without waiting, when out of memory. */
+bool worker_sync(struct worker *w);
 /* True when called on w's own thread (in worker_free(), once the thread has
  * stopped: on the freeing thread, which runs the jobs left over). */
 bool worker_is_current(const struct worker *w);

@@ -134,7 +134,7 @@ Test(worker, a_job_may_post_the_next_one)
     cr_assert_eq(atomic_load(&chain_ran), 50);
 }
 
-static void slow_job(void *arg)
+static void slow_flag_job(void *arg)
 {
     usleep(50 * 1000);
     atomic_store((atomic_int *)arg, 1);
@@ -145,7 +145,7 @@ Test(worker, sync_returns_after_every_job_posted_before_it)
     struct worker *w = worker_new("sync");
     cr_assert_not_null(w);
     atomic_int done = 0;
-    cr_assert(worker_post(w, slow_job, &done));
+    cr_assert(worker_post(w, slow_flag_job, &done));
     cr_assert(worker_sync(w));
     cr_assert_eq(atomic_load(&done), 1, "the slow job ran before worker_sync() returned");
     worker_free(w);

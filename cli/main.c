@@ -25,6 +25,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"cluster", cluster_main, "controller, brokers and partition health; leader election"},
     {"produce", produce_main, "write lines from stdin as records to a topic"},
     {"consume", consume_main, "print records of a topic to stdout"},
+    {"group", group_main, "consumer groups: list, describe (lag), reset offsets, delete"},
     {"dump-log", dump_log_main, "print and check segment files (.log, .index, .timeindex)"},
 };
 

@@ -467,8 +467,8 @@ static struct grp_row *grp_rows(const rd_kafka_ConsumerGroupDescription_t *d,
         return NULL;
     for (int i = 0; i < committed->cnt; i++) {
         const rd_kafka_topic_partition_t *p = &committed->elems[i];
-        rows[n++] = (struct grp_row){p->topic, p->partition, p->offset >= 0 ? p->offset : -1, -1,
-                                     -1, NULL};
+        rows[n++] =
+            (struct grp_row){p->topic, p->partition, p->offset >= 0 ? p->offset : -1, -1, -1, NULL};
     }
     for (size_t m = 0; m < nm; m++) {
         const rd_kafka_MemberDescription_t *md = rd_kafka_ConsumerGroupDescription_member(d, m);
@@ -480,8 +480,8 @@ static struct grp_row *grp_rows(const rd_kafka_ConsumerGroupDescription_t *d,
                               strcmp(rows[k].topic, al->elems[i].topic) == 0))
                 k++;
             if (k == n)
-                rows[n++] = (struct grp_row){al->elems[i].topic, al->elems[i].partition, -1, -1,
-                                             -1, NULL};
+                rows[n++] =
+                    (struct grp_row){al->elems[i].topic, al->elems[i].partition, -1, -1, -1, NULL};
             rows[k].member = rd_kafka_MemberDescription_consumer_id(md);
         }
     }
@@ -502,8 +502,8 @@ static void grp_lag_seconds(struct cli *cli, struct grp_row *rows, size_t n)
         want += rows[i].committed >= 0 && rows[i].end > rows[i].committed;
     if (want == 0)
         return;
-    static const char *const defaults[] = {"auto.offset.reset", "earliest",
-                                           "enable.partition.eof", "false", NULL};
+    static const char *const defaults[] = {"auto.offset.reset", "earliest", "enable.partition.eof",
+                                           "false", NULL};
     rd_kafka_conf_t *conf = cli_conf_new(cli, defaults);
     rd_kafka_t *ck = conf ? cli_client_new(RD_KAFKA_CONSUMER, conf) : NULL;
     if (ck == NULL)
@@ -574,15 +574,14 @@ static void grp_describe_text(const char *group, const rd_kafka_ConsumerGroupDes
     const char *assignor = rd_kafka_ConsumerGroupDescription_partition_assignor(d);
     size_t nm = rd_kafka_ConsumerGroupDescription_member_count(d);
     printf("Group: %s  State: %s  ProtocolType: %s  Protocol: %s  Coordinator: %d  Members: %zu\n",
-           group,
-           rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(d)),
+           group, rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(d)),
            rd_kafka_ConsumerGroupDescription_is_simple_consumer_group(d) ? "-" : "consumer",
            assignor && assignor[0] ? assignor : "-", co ? rd_kafka_Node_id(co) : -1, nm);
     for (size_t m = 0; m < nm; m++) {
         const rd_kafka_MemberDescription_t *md = rd_kafka_ConsumerGroupDescription_member(d, m);
         printf("Member: %s  ClientId: %s  Host: %s  Assignment: ",
-               rd_kafka_MemberDescription_consumer_id(md),
-               rd_kafka_MemberDescription_client_id(md), rd_kafka_MemberDescription_host(md));
+               rd_kafka_MemberDescription_consumer_id(md), rd_kafka_MemberDescription_client_id(md),
+               rd_kafka_MemberDescription_host(md));
         grp_print_assignment(
             rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(md)));
         putchar('\n');
@@ -592,8 +591,8 @@ static void grp_describe_text(const char *group, const rd_kafka_ConsumerGroupDes
     int tw = 5;
     for (size_t i = 0; i < n; i++)
         tw = MAX(tw, (int)strlen(rows[i].topic));
-    printf("\n%-*s  %9s  %14s  %14s  %10s  %11s  %s\n", tw, "TOPIC", "PARTITION",
-           "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "LAG-SECONDS", "MEMBER-ID");
+    printf("\n%-*s  %9s  %14s  %14s  %10s  %11s  %s\n", tw, "TOPIC", "PARTITION", "CURRENT-OFFSET",
+           "LOG-END-OFFSET", "LAG", "LAG-SECONDS", "MEMBER-ID");
     for (size_t i = 0; i < n; i++) {
         const struct grp_row *r = &rows[i];
         char cur[24] = "-", end[24] = "-", lag[24] = "-", lag_s[32] = "-";

@@ -17,8 +17,8 @@
 
 /* One --topic T[:P,P...] option: `parts` NULL means every partition. */
 struct grp_topic_arg {
-    char *topic;     /* owned */
-    int32_t *parts;  /* owned, nparts entries */
+    char *topic;    /* owned */
+    int32_t *parts; /* owned, nparts entries */
     int nparts;
 };
 

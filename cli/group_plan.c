@@ -182,10 +182,7 @@ bool gp_parse_duration(const char *s, int64_t *ms)
 
 /* ---- the plan ------------------------------------------------------------ */
 
-static int64_t gp_clamp(int64_t v, int64_t lo, int64_t hi)
-{
-    return v < lo ? lo : v > hi ? hi : v;
-}
+static int64_t gp_clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 void gp_plan(enum gp_mode mode, int64_t arg, struct gp_part *parts, size_t n)
 {
@@ -363,8 +360,8 @@ static char *gp_rd_str(struct gp_rd *r)
                     char h = *r->p++;
                     if (!isxdigit((unsigned char)h))
                         goto bad;
-                    v = v * 16 + (unsigned)(isdigit((unsigned char)h) ? h - '0'
-                                                                      : (tolower(h) - 'a' + 10));
+                    v = v * 16 +
+                        (unsigned)(isdigit((unsigned char)h) ? h - '0' : (tolower(h) - 'a' + 10));
                 }
                 if (v == 0 || v >= 0x80)
                     goto bad;

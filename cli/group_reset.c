@@ -45,18 +45,12 @@ enum {
 };
 
 static const struct cli_opt reset_opts[] = {
-    {"output", 'o', true, GR_OUTPUT},
-    {"topic", 't', true, GR_TOPIC},
-    {"to-earliest", 0, false, GR_EARLIEST},
-    {"to-latest", 0, false, GR_LATEST},
-    {"to-offset", 0, true, GR_OFFSET},
-    {"to-datetime", 0, true, GR_DATETIME},
-    {"by-duration", 0, true, GR_DURATION},
-    {"shift-by", 0, true, GR_SHIFT},
-    {"execute", 0, false, GR_EXECUTE},
-    {"undo-file", 0, true, GR_UNDO_FILE},
-    {"from-file", 0, true, GR_FROM_FILE},
-    {NULL, 0, false, 0},
+    {"output", 'o', true, GR_OUTPUT},       {"topic", 't', true, GR_TOPIC},
+    {"to-earliest", 0, false, GR_EARLIEST}, {"to-latest", 0, false, GR_LATEST},
+    {"to-offset", 0, true, GR_OFFSET},      {"to-datetime", 0, true, GR_DATETIME},
+    {"by-duration", 0, true, GR_DURATION},  {"shift-by", 0, true, GR_SHIFT},
+    {"execute", 0, false, GR_EXECUTE},      {"undo-file", 0, true, GR_UNDO_FILE},
+    {"from-file", 0, true, GR_FROM_FILE},   {NULL, 0, false, 0},
 };
 
 static const char reset_help[] =
@@ -281,9 +275,9 @@ static int reset_check_inactive(struct cli *cli, rd_kafka_t *rk, const char *gro
         return rc;
     rd_kafka_consumer_group_state_t s = rd_kafka_ConsumerGroupDescription_state(d);
     size_t members = rd_kafka_ConsumerGroupDescription_member_count(d);
-    if (members > 0 || (s != RD_KAFKA_CONSUMER_GROUP_STATE_EMPTY &&
-                        s != RD_KAFKA_CONSUMER_GROUP_STATE_DEAD &&
-                        s != RD_KAFKA_CONSUMER_GROUP_STATE_UNKNOWN))
+    if (members > 0 ||
+        (s != RD_KAFKA_CONSUMER_GROUP_STATE_EMPTY && s != RD_KAFKA_CONSUMER_GROUP_STATE_DEAD &&
+         s != RD_KAFKA_CONSUMER_GROUP_STATE_UNKNOWN))
         rc = cli_fail("group '%s' has %zu member(s) (state %s): stop its consumers first", group,
                       members, rd_kafka_consumer_group_state_name(s));
     rd_kafka_event_destroy(ev);

@@ -95,9 +95,10 @@ Test(group_duration, forms)
 Test(group_duration, refuses_malformed)
 {
     static const char *const bad[] = {
-        "", "P", "PT", "1H", "PT1", "PT1X", "P1M", /* months */
-        "P1Y", "PT1H1H", "PT1M1H", "P1DT", "PT1.5H", "-PT1H", "PT-1H", "P1H", "PT1D",
-        "P1D2W", "PT1H ", "PT99999999999999999999S",
+        "",      "P",      "PT",     "1H",    "PT1",    "PT1X",
+        "P1M", /* months */
+        "P1Y",   "PT1H1H", "PT1M1H", "P1DT",  "PT1.5H", "-PT1H",
+        "PT-1H", "P1H",    "PT1D",   "P1D2W", "PT1H ",  "PT99999999999999999999S",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int64_t ms = 7;
@@ -219,7 +220,8 @@ Test(group_undo, round_trip)
 Test(group_undo, empty_offsets_and_exact_text)
 {
     char *text = write_undo("g", NULL, 0);
-    cr_assert_str_eq(text, "{\"group\": \"g\", \"created_ms\": 1796599207000,\n \"offsets\": []}\n");
+    cr_assert_str_eq(text,
+                     "{\"group\": \"g\", \"created_ms\": 1796599207000,\n \"offsets\": []}\n");
     struct gp_undo u;
     char err[128];
     cr_assert(gp_undo_parse(text, &u, err, sizeof(err)), "%s", err);

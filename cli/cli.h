@@ -3,7 +3,7 @@
  * context (struct cli), exit codes, the option parser (args.c), the
  * librdkafka client helpers (client.c) and the command entry points
  * (topic.c, topic_describe.c, topic_config.c, produce.c, consume.c,
- * dump_log.c, cluster.c, cluster_elect.c), dispatched from main.c. The raw
+ * dump_log.c, cluster.c, cluster_elect.c, group.c), dispatched from main.c. The raw
  * Kafka client for requests librdkafka lacks is in kraw.h.
  *
  * Exit codes: CLI_OK (0) success; CLI_FAIL (1) runtime failure, one line

@@ -3,7 +3,7 @@
  * options that precede the command name, picks the bootstrap server
  * (-b, else $GREGOR_BOOTSTRAP, else 127.0.0.1:9092) and dispatches to the
  * command table below. Commands live in topic.c, cluster.c, produce.c,
- * consume.c and dump_log.c; option parsing in args.c; librdkafka set-up in client.c.
+ * consume.c, group.c and dump_log.c; option parsing in args.c; librdkafka set-up in client.c.
  *
  * Globals: none; the per-run context (struct cli) lives on main()'s stack.
  */

@@ -49,6 +49,8 @@ run_in() { local f=$1; shift; timeout 60 "$@" >"$tmp/out" 2>"$tmp/err" <"$f"; RC
 one_gregor_line() { [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q '^gregor: ' "$tmp/err"; }
 finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
 # py SCRIPT ARGS...: runs a Python check on $tmp/out (sys.argv[1]); exit 0 = pass.
+# show: copies the last command's stdout into the log as "#| " lines.
+show() { sed 's/^/#| /' "$tmp/out"; }
 py() { local s=$1; shift; /usr/bin/python3 -c "$s" "$tmp/out" "$@"; }
 
 if [ -z "${GREGOR_BOOTSTRAP:-}" ]; then
@@ -124,6 +126,7 @@ for _ in $(seq 1 60); do
 done
 echo "# $G1 before producing: $(group_state "$G1")"
 run "$G" group describe "$G1"
+show
 check "describe shows both members with client id and assignment" \
     eval '[ "$RC" -eq 0 ] && grep -q "^Group: $G1  State: Stable" "$tmp/out" && grep -q "^Member: .*ClientId: member-1 .*Assignment: $T:" "$tmp/out" && grep -q "^Member: .*ClientId: member-2 .*Assignment: $T:" "$tmp/out"'
 seq 1 400 | awk '{print "k" $1 ":v" $1}' >"$tmp/in"
@@ -154,6 +157,7 @@ for _ in $(seq 1 40); do
     sleep 0.5
 done
 run "$G" group list
+show
 check "group list shows both groups Empty with protocol type consumer" \
     eval '[ "$RC" -eq 0 ] && head -1 "$tmp/out" | grep -q "^GROUP  *STATE  *PROTOCOL-TYPE\$" && grep -qE "^$G1 +Empty +consumer\$" "$tmp/out" && grep -qE "^$G2 +Empty +consumer\$" "$tmp/out"'
 run "$G" group list --state Stable
@@ -196,6 +200,7 @@ for x in p:
         assert x[\"lag_seconds\"] == 0, x
 " "$G1"'
 run "$G" group describe "$G1"
+show
 check "describe text: header and a lag-seconds column" \
     eval '[ "$RC" -eq 0 ] && grep -q "^Group: $G1  State: Empty  ProtocolType: consumer" "$tmp/out" && grep -qE "^TOPIC +PARTITION +CURRENT-OFFSET +LOG-END-OFFSET +LAG +LAG-SECONDS +MEMBER-ID\$" "$tmp/out" && [ "$(grep -cE "^$T +[0-3] +[0-9]+ +[0-9]+ +[0-9]+ +([0-9]+\.[0-9]|-) +-\$" "$tmp/out")" -eq 4 ]'
 check "describe text: a lagging partition shows seconds >= 2" \
@@ -211,6 +216,7 @@ import json, sys
 print(sum(x["committed_offset"] or 0 for x in json.load(sys.stdin)["partitions"]))'
 }
 run "$G" group reset-offsets "$G1" --topic "$T" --to-earliest
+show
 check "reset --to-earliest prints a plan of 4 partitions to 0 and changes nothing" \
     eval '[ "$RC" -eq 0 ] && [ "$(grep -cE "^$T +[0-3] +[0-9]+ +0\$" "$tmp/out")" -eq 4 ] && grep -q "^Plan only" "$tmp/out" && [ "$(committed_sum)" -eq 400 ]'
 run "$G" group reset-offsets "$G1" --topic "$T" --to-latest --output json
@@ -259,6 +265,7 @@ import json, sys
 assert sum(x[\"new_offset\"] for x in json.load(open(sys.argv[1]))[\"partitions\"]) == 440
 "'
 run "$G" group reset-offsets "$G1" --topic "$T" --to-earliest --execute --undo-file "$tmp/undo.json"
+show
 check "reset --to-earliest --execute commits 0 everywhere" \
     eval '[ "$RC" -eq 0 ] && grep -q "^Reset the offsets of group $G1" "$tmp/out" && [ "$(committed_sum)" -eq 0 ]'
 check "the undo file holds the offsets before the reset" eval 'py "
@@ -286,9 +293,11 @@ for _ in $(seq 1 60); do
     sleep 0.5
 done
 run "$G" group reset-offsets "$G1" --topic "$T" --to-earliest --execute --undo-file "$tmp/undo3.json"
+sed 's/^/#| /' "$tmp/err"
 check "reset --execute is refused while the group has a member" \
     eval '[ "$RC" -eq 1 ] && one_gregor_line && grep -q "member" "$tmp/err" && [ ! -e "$tmp/undo3.json" ]'
 run "$G" group delete "$G1"
+sed 's/^/#| /' "$tmp/err"
 check "delete of a group with a member exits 1" eval '[ "$RC" -eq 1 ] && one_gregor_line'
 kill -TERM "${bg_pids[0]}" 2>/dev/null
 wait "${bg_pids[0]}"
@@ -309,6 +318,7 @@ p = json.load(open(sys.argv[1]))[\"partitions\"]
 assert [(x[\"partition\"], x[\"committed_offset\"] is not None) for x in p] == [(3, True)], p
 "'
 run "$G" group delete-offsets "$G1" --topic "$T:0"
+show
 check "delete-offsets text output" eval '[ "$RC" -eq 0 ] && grep -qP "^$T:0\tdeleted\$" "$tmp/out"'
 run "$G" group delete "$G1" --output json
 check "delete --output json" eval '[ "$RC" -eq 0 ] && py "

@@ -1,7 +1,8 @@
 /*
  * cli/group.h — declarations shared by the `gregor group` commands:
- * group.c (list, describe, delete, delete-offsets, the dispatcher and the
- * librdkafka helpers below) and group_reset.c (reset-offsets).
+ * group.c (list, delete, delete-offsets, the dispatcher), group_describe.c,
+ * group_reset.c (reset-offsets) and the librdkafka helpers of
+ * group_admin.c declared below.
  *
  * Threads: main thread only, like the rest of the CLI.
  */
@@ -28,6 +29,15 @@ void grp_topic_arg_free(struct grp_topic_arg *t);
 
 /* Parses --output's value: "json" sets *json, "text" clears it. */
 int grp_parse_output(const char *val, bool *json);
+
+/* The id of --output in a command's option table, and an option callback
+ * for commands whose only option it is (ctx: bool *json). */
+enum { GRP_OPT_OUTPUT = 1 };
+int grp_output_opt(void *ctx, int id, const char *val);
+
+/* Fails (prints, CLI_FAIL) with the error of an admin result event
+ * ("<what> '<group>': reason (NAME)"); CLI_OK when it has none. */
+int grp_event_error(rd_kafka_event_t *ev, const char *what, const char *group);
 
 /*
  * Expands topic options into a partition list (offsets unset) checked
@@ -72,7 +82,8 @@ int grp_watermarks(struct cli *cli, rd_kafka_t *rk, const char *topic, int32_t p
 /* Milliseconds since the epoch (wall clock). */
 int64_t grp_wall_ms(void);
 
-/* group_reset.c */
-int group_reset_offsets(struct cli *cli, int argc, char **argv);
+/* The subcommands outside group.c. */
+int group_describe(struct cli *cli, int argc, char **argv);      /* group_describe.c */
+int group_reset_offsets(struct cli *cli, int argc, char **argv); /* group_reset.c */
 
 #endif

@@ -20,6 +20,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <string.h>
 
 #include "common/base.h"
@@ -91,63 +92,78 @@ static struct grp_row *grp_rows(const rd_kafka_ConsumerGroupDescription_t *d,
     return rows;
 }
 
+/* The row of (topic, partition) among rows[0..n) that is still waiting
+ * for its record (started[i] and not done[i]), or -1. */
+static ssize_t grp_lag_row(const struct grp_row *rows, size_t n, const bool *started,
+                           const bool *done, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (started[i] && !done[i] && rows[i].partition == partition &&
+            strcmp(rows[i].topic, topic) == 0)
+            return (ssize_t)i;
+    }
+    return -1;
+}
+
 /*
  * Fills lag_s of the rows that lag: starts a group-less consumer at each
  * committed offset and takes the timestamp of the first record it gets.
- * Rows it cannot read within the time limit keep -1 (shown as unknown).
+ * A partition that reports its end first (only transaction markers left)
+ * or an error, or that sends nothing within GRP_TIMEOUT_MS, keeps -1
+ * (shown as unknown).
  */
 static void grp_lag_seconds(struct cli *cli, struct grp_row *rows, size_t n)
 {
-    size_t want = 0;
-    for (size_t i = 0; i < n; i++)
-        want += rows[i].committed >= 0 && rows[i].end > rows[i].committed;
-    if (want == 0)
-        return;
     static const char *const defaults[] = {"auto.offset.reset", "earliest", "enable.partition.eof",
-                                           "false", NULL};
+                                           "true", NULL};
     rd_kafka_conf_t *conf = cli_conf_new(cli, defaults);
     rd_kafka_t *ck = conf ? cli_client_new(RD_KAFKA_CONSUMER, conf) : NULL;
     if (ck == NULL)
         return;
     rd_kafka_queue_t *q = rd_kafka_queue_new(ck);
-    rd_kafka_topic_t **rkts = calloc(n, sizeof(*rkts));
-    for (size_t i = 0; rkts && i < n; i++) {
+    rd_kafka_topic_t **rkts = calloc(n + 1, sizeof(*rkts));
+    bool *started = calloc(n + 1, sizeof(*started));
+    bool *done = calloc(n + 1, sizeof(*done));
+    size_t want = 0, got = 0;
+    if (rkts == NULL || started == NULL || done == NULL)
+        n = 0; /* out of memory: every lag stays unknown */
+    for (size_t i = 0; i < n; i++) {
         if (rows[i].committed < 0 || rows[i].end <= rows[i].committed)
             continue;
         rkts[i] = rd_kafka_topic_new(ck, rows[i].topic, NULL);
-        if (rkts[i] &&
-            rd_kafka_consume_start_queue(rkts[i], rows[i].partition, rows[i].committed, q) == -1) {
-            rd_kafka_topic_destroy(rkts[i]);
-            rkts[i] = NULL;
-        }
+        started[i] = rkts[i] && rd_kafka_consume_start_queue(rkts[i], rows[i].partition,
+                                                             rows[i].committed, q) == 0;
+        want += started[i];
     }
     int64_t deadline = grp_wall_ms() + GRP_TIMEOUT_MS;
-    size_t got = 0;
-    while (rkts && got < want && grp_wall_ms() < deadline) {
+    while (got < want && grp_wall_ms() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consume_queue(q, 200);
         if (m == NULL)
             continue;
-        for (size_t i = 0; !m->err && i < n; i++) {
-            if (rkts[i] == NULL || rows[i].lag_s >= 0 || rows[i].partition != m->partition ||
-                strcmp(rows[i].topic, rd_kafka_topic_name(m->rkt)) != 0)
-                continue;
+        ssize_t i =
+            m->rkt ? grp_lag_row(rows, n, started, done, rd_kafka_topic_name(m->rkt), m->partition)
+                   : -1;
+        if (i >= 0 && m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             int64_t ts = rd_kafka_message_timestamp(m, NULL);
-            if (ts >= 0) {
-                int64_t d = grp_wall_ms() - ts;
+            int64_t d = grp_wall_ms() - ts;
+            if (ts >= 0)
                 rows[i].lag_s = d > 0 ? (double)d / 1000.0 : 0.0;
-            }
+        }
+        if (i >= 0) {
+            done[i] = true;
             got++;
-            break;
         }
         rd_kafka_message_destroy(m);
     }
-    for (size_t i = 0; rkts && i < n; i++) {
-        if (rkts[i]) {
+    for (size_t i = 0; i < n; i++) {
+        if (started[i])
             rd_kafka_consume_stop(rkts[i], rows[i].partition);
+        if (rkts[i])
             rd_kafka_topic_destroy(rkts[i]);
-        }
     }
     free(rkts);
+    free(started);
+    free(done);
     rd_kafka_queue_destroy(q);
     rd_kafka_destroy(ck);
 }

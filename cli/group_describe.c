@@ -333,9 +333,19 @@ int group_describe(struct cli *cli, int argc, char **argv)
         rc = cli_fail("group '%s' does not exist", group);
     if (rc == CLI_OK && (rows = grp_rows(d, committed, &n)) == NULL)
         rc = cli_fail("out of memory");
+    /* A partition whose log end cannot be read (offline, topic deleted)
+     * is shown with "-"; the rest of the group is still described. */
     for (size_t i = 0; rc == CLI_OK && i < n; i++) {
         int64_t start;
-        rc = grp_watermarks(cli, rk, rows[i].topic, rows[i].partition, &start, &rows[i].end);
+        rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+            rk, rows[i].topic, rows[i].partition, &start, &rows[i].end, GRP_TIMEOUT_MS);
+        if (err && cli->all_down) {
+            rc = cli_fail_unreachable(cli);
+        } else if (err) {
+            rows[i].end = -1;
+            cli_warn("warning: log end offset of %s:%d unknown: %s", rows[i].topic,
+                     (int)rows[i].partition, rd_kafka_err2str(err));
+        }
     }
     if (rc == CLI_OK) {
         grp_lag_seconds(cli, rows, n);

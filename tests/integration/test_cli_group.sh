@@ -18,7 +18,8 @@
 #     records and >= 2 s on the lagging partitions, "-" when caught up;
 #  4. `reset-offsets`: every mode's plan, --execute with an undo file,
 #     --from-file applying it back, refusal while G1 has a member;
-#  5. `delete-offsets` and `delete`.
+#  5. `delete-offsets` and `delete`;
+#  6. a group created by reset-offsets, described after its topic is deleted.
 # Prints one "ok -" / "not ok -" line per check and "N passed, M failed".
 # Exit status: 0 all passed, 1 any failed, 77 skipped (GREGOR_BOOTSTRAP unset).
 # The checks are eval'd strings, expanded when run:
@@ -333,6 +334,45 @@ run "$G" group delete "$G1"
 check "deleting it again exits 1 with one line" eval '[ "$RC" -eq 1 ] && one_gregor_line'
 run "$G" group delete "$G2"
 check "delete G2 exits 0" eval '[ "$RC" -eq 0 ] && grep -qx "Deleted group $G2." "$tmp/out"'
+
+# ---- 6. offsets of a deleted topic ----------------------------------------------------------
+# reset-offsets --execute creates a group that never had members; once its
+# topic is deleted, describe still works and shows the log end as unknown.
+G3="grp-three-$sfx"
+T2="grp-gone-$sfx"
+run "$G" topic create "$T2" -p 1 -r 1
+for _ in $(seq 1 40); do
+    run "$G" topic describe "$T2"
+    [ "$RC" -eq 0 ] && ! grep -q 'Leader: none' "$tmp/out" && break
+    sleep 0.5
+done
+printf 'a\nb\nc\n' >"$tmp/in4"
+run_in "$tmp/in4" "$G" produce "$T2"
+run "$G" group reset-offsets "$G3" --topic "$T2" --to-offset 1 --execute --undo-file "$tmp/undo4.json"
+check "reset --execute on a group that does not exist yet creates its offsets" \
+    eval '[ "$RC" -eq 0 ] && grep -qE "^$T2 +0 +- +1\$" "$tmp/out"'
+run "$G" group describe "$G3" --output json
+check "the new group has committed offset 1, lag 2" eval '[ "$RC" -eq 0 ] && py "
+import json, sys
+p = json.load(open(sys.argv[1]))[\"partitions\"]
+assert [(x[\"committed_offset\"], x[\"lag\"]) for x in p] == [(1, 2)], p
+"'
+run "$G" topic delete "$T2"
+sleep 1
+start=$(date +%s)
+run "$G" group describe "$G3"
+show
+# Kafka drops the offsets of a deleted topic (the group then no longer
+# exists); a broker that keeps them must still let describe work.
+if [ "$RC" -eq 1 ] && grep -q "does not exist" "$tmp/err"; then
+    echo "# deleted topic: the broker dropped its offsets, so $G3 is gone"
+    check "describe after the topic was deleted: the group is gone (one line)" one_gregor_line
+else
+    echo "# deleted topic: the broker kept its offsets"
+    check "describe after the topic was deleted: exit 0, log end unknown, one warning" \
+        eval '[ "$RC" -eq 0 ] && grep -qE "^$T2 +0 +1 +- +- +- +-\$" "$tmp/out" && one_gregor_line && grep -q "warning: log end offset of $T2:0 unknown" "$tmp/err"'
+fi
+echo "# describe with a deleted topic took $(($(date +%s) - start)) s"
 
 run "$G" topic delete "$T"
 finish

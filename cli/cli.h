@@ -179,7 +179,7 @@ int cluster_main(struct cli *cli, int argc, char **argv);
 int cluster_elect_leaders(struct cli *cli, int argc, char **argv); /* cluster_elect.c */
 int produce_main(struct cli *cli, int argc, char **argv);
 int consume_main(struct cli *cli, int argc, char **argv);
-/* group.c: `group list|describe|delete|delete-offsets`; group_reset.c: reset-offsets. */
+/* group.c: `group list|describe|reset-offsets|delete|delete-offsets` (with group_*.c). */
 int group_main(struct cli *cli, int argc, char **argv);
 /* dump_log.c: offline; reads segment files, never contacts a broker. */
 int dump_log_main(struct cli *cli, int argc, char **argv);

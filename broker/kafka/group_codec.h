@@ -379,10 +379,12 @@ void gcodec_delete_resp_encode(struct kbuf *b, int v, int32_t throttle_ms,
 struct kstr gcodec_get_str(struct kslice *s, bool flex);
 /* Writes z, or null when z is NULL and nullable, else "". */
 void gcodec_put_str(struct kbuf *b, bool flex, bool nullable, const char *z);
-/* A non-null array count (-1 and the slice failed when null, negative or too large for the
- * bytes left at min_elem bytes each). */
-int32_t gcodec_get_count(struct kslice *s, bool flex, size_t min_elem);
 /* Returns new: n zeroed elements of size sz, NULL when n <= 0 or on allocation failure. */
 void *gcodec_calloc(int32_t n, size_t sz);
+/* Reads a non-null array count and returns new: that many zeroed elements of size sz, the count
+ * in *count. A null count, or one too large for the bytes left at min_elem bytes an element,
+ * fails the slice, as does an allocation failure: NULL with *count 0 is an empty array when
+ * kslice_ok(), else a failure. */
+void *gcodec_get_array(struct kslice *s, bool flex, size_t min_elem, size_t sz, int32_t *count);
 
 #endif

@@ -12,14 +12,8 @@
 /* Reads a non-null array of non-null strings into a new array (*out, *count). */
 static bool str_array_decode(struct kslice *s, bool flex, struct kstr **out, int32_t *count)
 {
-    int32_t n = gcodec_get_count(s, flex, flex ? 1 : 2);
-    if (!kslice_ok(s))
-        return false;
-    *out = gcodec_calloc(n, sizeof **out);
-    if (n > 0 && !*out)
-        return false;
-    *count = n;
-    for (int32_t i = 0; i < n; i++)
+    *out = gcodec_get_array(s, flex, flex ? 1 : 2, sizeof **out, count);
+    for (int32_t i = 0; i < *count; i++)
         (*out)[i] = gcodec_get_str(s, flex);
     return kslice_ok(s);
 }
@@ -134,19 +128,12 @@ bool gcodec_delete_req_decode(struct kslice *s, int v, struct gcodec_delete_req 
 {
     bool flex = api_is_flexible(API_DELETE_GROUPS, v);
     memset(r, 0, sizeof *r);
-    int32_t n = gcodec_get_count(s, flex, flex ? 1 : 2);
-    if (!kslice_ok(s))
-        goto fail;
-    r->groups = gcodec_calloc(n, sizeof *r->groups);
-    if (n > 0 && !r->groups)
-        goto fail;
-    r->group_count = n;
-    for (int32_t i = 0; i < n; i++)
+    r->groups = gcodec_get_array(s, flex, flex ? 1 : 2, sizeof *r->groups, &r->group_count);
+    for (int32_t i = 0; i < r->group_count; i++)
         r->groups[i].group_id = gcodec_get_str(s, flex);
     kw_skip_tags(s, flex);
     if (kslice_ok(s))
         return true;
-fail:
     gcodec_delete_req_free(r);
     return false;
 }

@@ -15,12 +15,19 @@
 #define MIN_BYTES(flex) ((flex) ? 1u : 4u)
 #define MIN_TAGS(flex) ((flex) ? 1u : 0u)
 
-/* Reads non-null bytes into *p / *n (fails the slice on null). */
-static void get_bytes_nn(struct kslice *s, bool flex, const uint8_t **p, int32_t *n)
+/* Smallest encoded (string, bytes) array element, and a reader of one with its tags: JoinGroup
+ * protocols[name, metadata] and SyncGroup assignments[member_id, assignment], neither nullable
+ * (a null fails the slice). */
+#define MIN_STR_BYTES(flex) (MIN_STR(flex) + MIN_BYTES(flex) + MIN_TAGS(flex))
+
+static void get_str_bytes(struct kslice *s, bool flex, struct kstr *str, const uint8_t **p,
+                          int32_t *n)
 {
+    *str = gcodec_get_str(s, flex);
     *p = kw_get_bytes(s, flex, n);
     if (kslice_ok(s) && *n < 0)
         kslice_fail(s);
+    kw_skip_tags(s, flex);
 }
 
 static void put_bytes(struct kbuf *b, bool flex, const uint8_t *p, int32_t n)
@@ -46,14 +53,8 @@ bool gcodec_find_coord_req_decode(struct kslice *s, int v, struct gcodec_find_co
         return true;
     }
     r->key_type = (int8_t)kslice_u8(s);
-    int32_t n = gcodec_get_count(s, flex, MIN_STR(flex));
-    if (!kslice_ok(s))
-        goto fail;
-    r->keys = gcodec_calloc(n, sizeof *r->keys);
-    if (n > 0 && !r->keys)
-        goto fail;
-    r->key_count = n;
-    for (int32_t i = 0; i < n; i++)
+    r->keys = gcodec_get_array(s, flex, MIN_STR(flex), sizeof *r->keys, &r->key_count);
+    for (int32_t i = 0; i < r->key_count; i++)
         r->keys[i] = gcodec_get_str(s, flex);
     kw_skip_tags(s, flex);
     if (kslice_ok(s))
@@ -113,23 +114,15 @@ bool gcodec_join_req_decode(struct kslice *s, int v, struct gcodec_join_req *r)
     if (v >= 5)
         r->instance_id = kw_get_str(s, flex);
     r->protocol_type = gcodec_get_str(s, flex);
-    int32_t n = gcodec_get_count(s, flex, MIN_STR(flex) + MIN_BYTES(flex) + MIN_TAGS(flex));
-    if (!kslice_ok(s))
-        goto fail;
-    r->protocols = gcodec_calloc(n, sizeof *r->protocols);
-    if (n > 0 && !r->protocols)
-        goto fail;
-    r->protocol_count = n;
-    for (int32_t i = 0; i < n; i++) {
+    r->protocols =
+        gcodec_get_array(s, flex, MIN_STR_BYTES(flex), sizeof *r->protocols, &r->protocol_count);
+    for (int32_t i = 0; i < r->protocol_count; i++) {
         struct gcodec_join_protocol *p = &r->protocols[i];
-        p->name = gcodec_get_str(s, flex);
-        get_bytes_nn(s, flex, &p->metadata, &p->metadata_len);
-        kw_skip_tags(s, flex);
+        get_str_bytes(s, flex, &p->name, &p->metadata, &p->metadata_len);
     }
     kw_skip_tags(s, flex);
     if (kslice_ok(s))
         return true;
-fail:
     gcodec_join_req_free(r);
     return false;
 }
@@ -181,23 +174,15 @@ bool gcodec_sync_req_decode(struct kslice *s, int v, struct gcodec_sync_req *r)
         r->protocol_type = kw_get_str(s, flex);
         r->protocol_name = kw_get_str(s, flex);
     }
-    int32_t n = gcodec_get_count(s, flex, MIN_STR(flex) + MIN_BYTES(flex) + MIN_TAGS(flex));
-    if (!kslice_ok(s))
-        goto fail;
-    r->assignments = gcodec_calloc(n, sizeof *r->assignments);
-    if (n > 0 && !r->assignments)
-        goto fail;
-    r->assignment_count = n;
-    for (int32_t i = 0; i < n; i++) {
+    r->assignments = gcodec_get_array(s, flex, MIN_STR_BYTES(flex), sizeof *r->assignments,
+                                      &r->assignment_count);
+    for (int32_t i = 0; i < r->assignment_count; i++) {
         struct gcodec_sync_assignment *a = &r->assignments[i];
-        a->member_id = gcodec_get_str(s, flex);
-        get_bytes_nn(s, flex, &a->data, &a->len);
-        kw_skip_tags(s, flex);
+        get_str_bytes(s, flex, &a->member_id, &a->data, &a->len);
     }
     kw_skip_tags(s, flex);
     if (kslice_ok(s))
         return true;
-fail:
     gcodec_sync_req_free(r);
     return false;
 }
@@ -262,14 +247,9 @@ bool gcodec_leave_req_decode(struct kslice *s, int v, struct gcodec_leave_req *r
         r->member_count = 1;
         return true; /* v0-2 are never flexible: no tags */
     }
-    int32_t n = gcodec_get_count(s, flex, 2 * MIN_STR(flex) + MIN_TAGS(flex));
-    if (!kslice_ok(s))
-        goto fail;
-    r->members = gcodec_calloc(n, sizeof *r->members);
-    if (n > 0 && !r->members)
-        goto fail;
-    r->member_count = n;
-    for (int32_t i = 0; i < n; i++) {
+    r->members = gcodec_get_array(s, flex, 2 * MIN_STR(flex) + MIN_TAGS(flex), sizeof *r->members,
+                                  &r->member_count);
+    for (int32_t i = 0; i < r->member_count; i++) {
         r->members[i].member_id = gcodec_get_str(s, flex);
         r->members[i].instance_id = kw_get_str(s, flex);
         kw_skip_tags(s, flex);

@@ -17,14 +17,9 @@
 
 static bool commit_parts_decode(struct kslice *s, int v, bool flex, struct gcodec_commit_topic *t)
 {
-    int32_t n = gcodec_get_count(s, flex, 12 + MIN_STR(flex) + MIN_TAGS(flex));
-    if (!kslice_ok(s))
-        return false;
-    t->parts = gcodec_calloc(n, sizeof *t->parts);
-    if (n > 0 && !t->parts)
-        return false;
-    t->part_count = n;
-    for (int32_t i = 0; i < n; i++) {
+    t->parts = gcodec_get_array(s, flex, 12 + MIN_STR(flex) + MIN_TAGS(flex), sizeof *t->parts,
+                                &t->part_count);
+    for (int32_t i = 0; i < t->part_count; i++) {
         struct gcodec_commit_part *p = &t->parts[i];
         p->partition = kslice_i32(s);
         p->offset = kslice_i64(s);
@@ -52,14 +47,9 @@ bool gcodec_commit_req_decode(struct kslice *s, int v, struct gcodec_commit_req 
         r->instance_id = kw_get_str(s, flex);
     if (v >= 2 && v <= 4)
         r->retention_time_ms = kslice_i64(s);
-    int32_t n = gcodec_get_count(s, flex, MIN_STR(flex) + MIN_COUNT(flex) + MIN_TAGS(flex));
-    if (!kslice_ok(s))
-        goto fail;
-    r->topics = gcodec_calloc(n, sizeof *r->topics);
-    if (n > 0 && !r->topics)
-        goto fail;
-    r->topic_count = n;
-    for (int32_t i = 0; i < n; i++) {
+    r->topics = gcodec_get_array(s, flex, MIN_STR(flex) + MIN_COUNT(flex) + MIN_TAGS(flex),
+                                 sizeof *r->topics, &r->topic_count);
+    for (int32_t i = 0; i < r->topic_count; i++) {
         r->topics[i].name = gcodec_get_str(s, flex);
         if (!commit_parts_decode(s, v, flex, &r->topics[i]))
             goto fail;
@@ -122,14 +112,8 @@ static bool fetch_topics_decode(struct kslice *s, bool flex, bool nullable,
     for (int32_t i = 0; i < n; i++) {
         struct gcodec_fetch_req_topic *t = &g->topics[i];
         t->name = gcodec_get_str(s, flex);
-        int32_t np = gcodec_get_count(s, flex, 4);
-        if (!kslice_ok(s))
-            return false;
-        t->partitions = gcodec_calloc(np, sizeof *t->partitions);
-        if (np > 0 && !t->partitions)
-            return false;
-        t->part_count = np;
-        for (int32_t j = 0; j < np; j++)
+        t->partitions = gcodec_get_array(s, flex, 4, sizeof *t->partitions, &t->part_count);
+        for (int32_t j = 0; j < t->part_count; j++)
             t->partitions[j] = kslice_i32(s);
         kw_skip_tags(s, flex);
     }
@@ -149,14 +133,9 @@ bool gcodec_fetch_req_decode(struct kslice *s, int v, struct gcodec_fetch_req *r
         if (!fetch_topics_decode(s, flex, v >= 2, &r->groups[0]))
             goto fail;
     } else {
-        int32_t n = gcodec_get_count(s, flex, MIN_STR(flex) + 1 + MIN_TAGS(flex));
-        if (!kslice_ok(s))
-            goto fail;
-        r->groups = gcodec_calloc(n, sizeof *r->groups);
-        if (n > 0 && !r->groups)
-            goto fail;
-        r->group_count = n;
-        for (int32_t i = 0; i < n; i++) {
+        r->groups = gcodec_get_array(s, flex, MIN_STR(flex) + 1 + MIN_TAGS(flex), sizeof *r->groups,
+                                     &r->group_count);
+        for (int32_t i = 0; i < r->group_count; i++) {
             r->groups[i].group_id = gcodec_get_str(s, flex);
             if (!fetch_topics_decode(s, flex, true, &r->groups[i]))
                 goto fail;
@@ -238,29 +217,16 @@ bool gcodec_odel_req_decode(struct kslice *s, int v, struct gcodec_odel_req *r)
     (void)v;
     memset(r, 0, sizeof *r);
     r->group_id = gcodec_get_str(s, false);
-    int32_t n = gcodec_get_count(s, false, 6);
-    if (!kslice_ok(s))
-        goto fail;
-    r->topics = gcodec_calloc(n, sizeof *r->topics);
-    if (n > 0 && !r->topics)
-        goto fail;
-    r->topic_count = n;
-    for (int32_t i = 0; i < n; i++) {
+    r->topics = gcodec_get_array(s, false, 6, sizeof *r->topics, &r->topic_count);
+    for (int32_t i = 0; i < r->topic_count; i++) {
         struct gcodec_odel_topic *t = &r->topics[i];
         t->name = gcodec_get_str(s, false);
-        int32_t np = gcodec_get_count(s, false, 4);
-        if (!kslice_ok(s))
-            goto fail;
-        t->parts = gcodec_calloc(np, sizeof *t->parts);
-        if (np > 0 && !t->parts)
-            goto fail;
-        t->part_count = np;
-        for (int32_t j = 0; j < np; j++)
+        t->parts = gcodec_get_array(s, false, 4, sizeof *t->parts, &t->part_count);
+        for (int32_t j = 0; j < t->part_count; j++)
             t->parts[j].partition = kslice_i32(s);
     }
     if (kslice_ok(s))
         return true;
-fail:
     gcodec_odel_req_free(r);
     return false;
 }

@@ -137,6 +137,22 @@ static kerr_t validate_commit(struct group *g, const struct group_commit_req *re
     return g->state == GROUP_EMPTY ? KERR_NONE : KERR_UNKNOWN_MEMBER_ID;
 }
 
+/* One part of a commit as it is logged and stored (borrowing c's strings): null metadata as "",
+ * no timestamp of its own as the commit's time. */
+static struct goffset commit_offset(const struct group_commit_req *req,
+                                    const struct group_commit *c)
+{
+    return (struct goffset){
+        .topic = (char *)c->topic,
+        .partition = c->partition,
+        .offset = c->offset,
+        .leader_epoch = c->leader_epoch,
+        .metadata = (char *)(c->metadata ? c->metadata : ""),
+        .commit_ts = c->commit_ts > 0 ? c->commit_ts : req->commit_ts,
+        .expire_ts = c->expire_ts,
+    };
+}
+
 kerr_t group_commit_prepare(struct group_coord *gc, struct group_commit_req *req, int64_t now_ms,
                             struct group_records *out)
 {
@@ -163,15 +179,7 @@ kerr_t group_commit_prepare(struct group_coord *gc, struct group_commit_req *req
             c->err = KERR_OFFSET_METADATA_TOO_LARGE;
             continue;
         }
-        struct goffset o = {
-            .topic = (char *)c->topic,
-            .partition = c->partition,
-            .offset = c->offset,
-            .leader_epoch = c->leader_epoch,
-            .metadata = (char *)(c->metadata ? c->metadata : ""),
-            .commit_ts = c->commit_ts > 0 ? c->commit_ts : now_ms,
-            .expire_ts = c->expire_ts,
-        };
+        struct goffset o = commit_offset(req, c);
         if (!group_records_commit(out, req->group_id, &o))
             c->err = KERR_COORDINATOR_NOT_AVAILABLE;
     }
@@ -190,15 +198,7 @@ void group_commit_apply(struct group_coord *gc, struct group_commit_req *req, ke
             c->err = err ? err : KERR_NOT_COORDINATOR;
             continue;
         }
-        struct goffset o = {
-            .topic = (char *)c->topic,
-            .partition = c->partition,
-            .offset = c->offset,
-            .leader_epoch = c->leader_epoch,
-            .metadata = (char *)c->metadata,
-            .commit_ts = c->commit_ts > 0 ? c->commit_ts : req->commit_ts,
-            .expire_ts = c->expire_ts,
-        };
+        struct goffset o = commit_offset(req, c);
         if (!group_offset_put(g, &o))
             c->err = KERR_COORDINATOR_NOT_AVAILABLE;
     }

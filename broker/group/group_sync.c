@@ -63,17 +63,23 @@ static bool set_assignments(struct group *g, const struct group_sync_req *req)
     return true;
 }
 
+/* A successful SyncGroup answer to m: its assignment (borrowed from m). */
+static struct group_sync_result assignment_result(const struct group *g, const struct gmember *m)
+{
+    return (struct group_sync_result){
+        .err = KERR_NONE,
+        .protocol_type = g->protocol_type,
+        .protocol_name = g->protocol_name,
+        .assignment = m->assignment,
+        .assignment_len = m->assignment_len,
+    };
+}
+
 static void propagate_assignment(struct group_coord *gc, struct group *g, int64_t now_ms)
 {
     for (int32_t i = 0; i < g->nmembers; i++) {
         struct gmember *m = g->members[i];
-        struct group_sync_result r = {
-            .err = KERR_NONE,
-            .protocol_type = g->protocol_type,
-            .protocol_name = g->protocol_name,
-            .assignment = m->assignment,
-            .assignment_len = m->assignment_len,
-        };
+        struct group_sync_result r = assignment_result(g, m);
         group_invoke_sync(gc, m, &r);
         group_touch(g, m, now_ms);
     }
@@ -97,13 +103,7 @@ void group_sync(struct group_coord *gc, const struct group_sync_req *req, int64_
     }
     struct gmember *m = group_member(g, req->member_id);
     if (g->state == GROUP_STABLE) {
-        struct group_sync_result r = {
-            .err = KERR_NONE,
-            .protocol_type = g->protocol_type,
-            .protocol_name = g->protocol_name,
-            .assignment = m->assignment,
-            .assignment_len = m->assignment_len,
-        };
+        struct group_sync_result r = assignment_result(g, m);
         gc->ops.sync_cb(gc->ops.arg, req->ctx, &r);
         group_touch(g, m, now_ms);
         return;

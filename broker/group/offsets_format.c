@@ -103,9 +103,21 @@ kerr_t okey_decode(const void *p, size_t len, struct okey *out)
     return KERR_NONE;
 }
 
+/* Both values, OffsetCommit and GroupMetadata, have versions 0..3. */
+static bool value_version_known(int16_t version) { return version >= 0 && version <= 3; }
+
+/* Starts reading a stored value: *s over p, *version from its INT16 version field. False when
+ * that is missing or not a known value version. */
+static bool value_open(struct kslice *s, const void *p, size_t len, int16_t *version)
+{
+    kslice_init(s, p, len);
+    *version = kslice_i16(s);
+    return kslice_ok(s) && value_version_known(*version);
+}
+
 kerr_t ocommit_value_put(struct kbuf *b, const struct ocommit_value *v)
 {
-    if (v->version < 0 || v->version > 3)
+    if (!value_version_known(v->version))
         return KERR__INVALID;
     kbuf_put_i16(b, v->version);
     kbuf_put_i64(b, v->offset);
@@ -121,10 +133,8 @@ kerr_t ocommit_value_put(struct kbuf *b, const struct ocommit_value *v)
 kerr_t ocommit_value_decode(const void *p, size_t len, struct ocommit_value *out)
 {
     struct kslice s;
-    kslice_init(&s, p, len);
     memset(out, 0, sizeof(*out));
-    out->version = kslice_i16(&s);
-    if (!kslice_ok(&s) || out->version < 0 || out->version > 3)
+    if (!value_open(&s, p, len, &out->version))
         return KERR__CORRUPT;
     out->offset = kslice_i64(&s);
     out->leader_epoch = out->version >= 3 ? kslice_i32(&s) : -1;
@@ -154,7 +164,7 @@ static void member_put(struct kbuf *b, int16_t version, const struct ogroup_memb
 
 kerr_t ogroup_value_put(struct kbuf *b, const struct ogroup_value *v)
 {
-    if (v->version < 0 || v->version > 3)
+    if (!value_version_known(v->version))
         return KERR__INVALID;
     kbuf_put_i16(b, v->version);
     str_put_nonnull(b, v->protocol_type);
@@ -190,10 +200,8 @@ static void member_get(struct kslice *s, int16_t version, struct ogroup_member *
 kerr_t ogroup_value_decode(const void *p, size_t len, struct ogroup_value *out)
 {
     struct kslice s;
-    kslice_init(&s, p, len);
     memset(out, 0, sizeof(*out));
-    out->version = kslice_i16(&s);
-    if (!kslice_ok(&s) || out->version < 0 || out->version > 3)
+    if (!value_open(&s, p, len, &out->version))
         return KERR__CORRUPT;
     out->protocol_type = str_get(&s, false);
     out->generation = kslice_i32(&s);

@@ -110,6 +110,13 @@ static void grp_list_print(const struct grp_list_args *a, const struct rd_kafka_
     }
 }
 
+static const char group_list_help[] =
+    "Usage: gregor group list [--state S[,S...]] [--output json]\n"
+    "Lists the consumer groups: name, state and protocol type.\n"
+    "  -s, --state S[,S...]  only groups in these states (Empty, Stable,\n"
+    "                        PreparingRebalance, CompletingRebalance, Dead)\n"
+    "  -o, --output json     one JSON document instead of the table\n";
+
 static int group_list(struct cli *cli, int argc, char **argv)
 {
     static const struct cli_opt opts[] = {
@@ -118,17 +125,9 @@ static int group_list(struct cli *cli, int argc, char **argv)
         {NULL, 0, false, 0},
     };
     struct grp_list_args a = {0};
-    int npos = cli_parse(cli, argc, argv, opts, grp_list_opt, &a, false);
+    int done, npos = cli_parse_cmd(cli, argc, argv, opts, grp_list_opt, &a, group_list_help, &done);
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help)
-        return fputs("Usage: gregor group list [--state S[,S...]] [--output json]\n"
-                     "Lists the consumer groups: name, state and protocol type.\n"
-                     "  -s, --state S[,S...]  only groups in these states (Empty, Stable,\n"
-                     "                        PreparingRebalance, CompletingRebalance, Dead)\n"
-                     "  -o, --output json     one JSON document instead of the table\n",
-                     stdout),
-               CLI_OK;
+        return done;
     if (npos > 0)
         return cli_usage_positional(cli, "takes no arguments");
     if (a.states && grp_check_states(a.states) != CLI_OK)
@@ -172,6 +171,11 @@ static int group_list(struct cli *cli, int argc, char **argv)
 
 /* ---- group delete / delete-offsets --------------------------------------- */
 
+static const char group_delete_help[] =
+    "Usage: gregor group delete GROUP [--output json]\n"
+    "Deletes a group that has no members, with its committed offsets.\n"
+    "  -o, --output json  one JSON document instead of text\n";
+
 static int group_delete(struct cli *cli, int argc, char **argv)
 {
     static const struct cli_opt opts[] = {
@@ -179,15 +183,10 @@ static int group_delete(struct cli *cli, int argc, char **argv)
         {NULL, 0, false, 0},
     };
     bool json = false;
-    int npos = cli_parse(cli, argc, argv, opts, grp_output_opt, &json, false);
+    int done, npos = cli_parse_cmd(cli, argc, argv, opts, grp_output_opt, &json, group_delete_help,
+                                   &done);
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help)
-        return fputs("Usage: gregor group delete GROUP [--output json]\n"
-                     "Deletes a group that has no members, with its committed offsets.\n"
-                     "  -o, --output json  one JSON document instead of text\n",
-                     stdout),
-               CLI_OK;
+        return done;
     if (npos != 1)
         return cli_usage_positional(cli, npos ? "expected exactly one group" : "missing group");
     const char *group = argv[0];
@@ -292,6 +291,13 @@ static int grp_delofs_print(const struct grp_delofs_args *a, const char *group,
     return CLI_OK;
 }
 
+static const char group_delofs_help[] =
+    "Usage: gregor group delete-offsets GROUP --topic T[:P,P...]... [--output json]\n"
+    "Deletes the group's committed offsets of a topic (all its partitions, or\n"
+    "those listed). The broker refuses partitions the group is subscribed to.\n"
+    "  -t, --topic T[:P,...]  the topic (and partitions); repeatable\n"
+    "  -o, --output json      one JSON document instead of text\n";
+
 static int group_delete_offsets(struct cli *cli, int argc, char **argv)
 {
     static const struct cli_opt opts[] = {
@@ -300,22 +306,14 @@ static int group_delete_offsets(struct cli *cli, int argc, char **argv)
         {NULL, 0, false, 0},
     };
     struct grp_delofs_args a = {0};
-    int npos = cli_parse(cli, argc, argv, opts, grp_delofs_opt, &a, false);
-    int rc = npos < 0 ? CLI_USAGE : CLI_OK;
-    if (rc == CLI_OK && cli->help) {
-        fputs("Usage: gregor group delete-offsets GROUP --topic T[:P,P...]... [--output json]\n"
-              "Deletes the group's committed offsets of a topic (all its partitions, or\n"
-              "those listed). The broker refuses partitions the group is subscribed to.\n"
-              "  -t, --topic T[:P,...]  the topic (and partitions); repeatable\n"
-              "  -o, --output json      one JSON document instead of text\n",
-              stdout);
-        goto out;
-    }
-    if (rc == CLI_OK && npos != 1)
+    int done,
+        npos = cli_parse_cmd(cli, argc, argv, opts, grp_delofs_opt, &a, group_delofs_help, &done);
+    int rc = npos < 0 ? done : CLI_OK;
+    if (npos >= 0 && npos != 1)
         rc = cli_usage_positional(cli, npos ? "expected exactly one group" : "missing group");
-    if (rc == CLI_OK && a.ntopics == 0)
+    else if (npos == 1 && a.ntopics == 0)
         rc = cli_usage_error("%s: --topic is required", cli->cmd);
-    if (rc != CLI_OK)
+    if (npos < 0 || rc != CLI_OK)
         goto out;
     rd_kafka_t *rk;
     rc = cli_admin_client(cli, &rk);

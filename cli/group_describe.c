@@ -290,6 +290,13 @@ static void grp_describe_json(const char *group, const rd_kafka_ConsumerGroupDes
     fputs("]}\n", stdout);
 }
 
+static const char describe_help[] =
+    "Usage: gregor group describe GROUP [--output json]\n"
+    "Shows a group's state, protocol and members, and per partition the\n"
+    "committed offset, log end offset and lag in records and in seconds\n"
+    "(now minus the timestamp of the record at the committed offset).\n"
+    "  -o, --output json  one JSON document instead of text\n";
+
 int group_describe(struct cli *cli, int argc, char **argv)
 {
     static const struct cli_opt opts[] = {
@@ -297,17 +304,10 @@ int group_describe(struct cli *cli, int argc, char **argv)
         {NULL, 0, false, 0},
     };
     bool json = false;
-    int npos = cli_parse(cli, argc, argv, opts, grp_output_opt, &json, false);
+    int done,
+        npos = cli_parse_cmd(cli, argc, argv, opts, grp_output_opt, &json, describe_help, &done);
     if (npos < 0)
-        return CLI_USAGE;
-    if (cli->help)
-        return fputs("Usage: gregor group describe GROUP [--output json]\n"
-                     "Shows a group's state, protocol and members, and per partition the\n"
-                     "committed offset, log end offset and lag in records and in seconds\n"
-                     "(now minus the timestamp of the record at the committed offset).\n"
-                     "  -o, --output json  one JSON document instead of text\n",
-                     stdout),
-               CLI_OK;
+        return done;
     if (npos != 1)
         return cli_usage_positional(cli, npos ? "expected exactly one group" : "missing group");
     const char *group = argv[0];

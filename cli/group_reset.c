@@ -472,15 +472,15 @@ static int reset_run(struct cli *cli, struct reset_args *a)
 int group_reset_offsets(struct cli *cli, int argc, char **argv)
 {
     struct reset_args a = {0};
-    int npos = cli_parse(cli, argc, argv, reset_opts, reset_opt, &a, false);
-    int rc = npos < 0 ? CLI_USAGE : CLI_OK;
-    if (rc == CLI_OK && cli->help)
-        fputs(reset_help, stdout);
-    else if (rc == CLI_OK && npos != 1)
+    int done, npos = cli_parse_cmd(cli, argc, argv, reset_opts, reset_opt, &a, reset_help, &done);
+    int rc;
+    if (npos < 0)
+        rc = done;
+    else if (npos != 1)
         rc = cli_usage_positional(cli, npos ? "expected exactly one group" : "missing group");
-    else if (rc == CLI_OK && reset_validate(cli, &a) != CLI_OK)
+    else if (reset_validate(cli, &a) != CLI_OK)
         rc = CLI_USAGE;
-    else if (rc == CLI_OK) {
+    else {
         a.group = argv[0];
         rc = reset_run(cli, &a);
     }

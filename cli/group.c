@@ -134,19 +134,14 @@ static int group_list(struct cli *cli, int argc, char **argv)
         return CLI_USAGE;
 
     rd_kafka_t *rk;
-    int rc = cli_admin_client(cli, &rk);
+    int rc = grp_connect(cli, &rk);
     if (rc != CLI_OK)
         return rc;
-    const struct rd_kafka_metadata *md = NULL;
-    rc = cli_metadata(cli, rk, NULL, &md); /* fails fast when no broker answers */
-    if (rc == CLI_OK)
-        rd_kafka_metadata_destroy(md);
     const struct rd_kafka_group_list *gl = NULL;
-    rd_kafka_resp_err_t err = rc == CLI_OK ? rd_kafka_list_groups(rk, NULL, &gl, GRP_TIMEOUT_MS)
-                                           : RD_KAFKA_RESP_ERR_NO_ERROR;
-    if (rc == CLI_OK && err == RD_KAFKA_RESP_ERR__PARTIAL)
+    rd_kafka_resp_err_t err = rd_kafka_list_groups(rk, NULL, &gl, GRP_TIMEOUT_MS);
+    if (err == RD_KAFKA_RESP_ERR__PARTIAL)
         cli_warn("warning: not every broker answered; the list may be incomplete");
-    else if (rc == CLI_OK && err)
+    else if (err)
         rc = cli_fail("cannot list groups: %s (%s)", rd_kafka_err2str(err), rd_kafka_err2name(err));
     if (rc == CLI_OK) {
         const struct rd_kafka_group_info **g = calloc((size_t)gl->group_cnt + 1, sizeof(*g));
@@ -191,40 +186,35 @@ static int group_delete(struct cli *cli, int argc, char **argv)
         return cli_usage_positional(cli, npos ? "expected exactly one group" : "missing group");
     const char *group = argv[0];
     rd_kafka_t *rk;
-    int rc = cli_admin_client(cli, &rk);
+    int rc = grp_connect(cli, &rk);
     if (rc != CLI_OK)
         return rc;
-    const struct rd_kafka_metadata *md = NULL;
-    rc = cli_metadata(cli, rk, NULL, &md);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *o =
+        cli_admin_options(rk, RD_KAFKA_ADMIN_OP_DELETEGROUPS, GRP_TIMEOUT_MS);
+    rd_kafka_DeleteGroup_t *del = rd_kafka_DeleteGroup_new(group);
+    rd_kafka_DeleteGroups(rk, &del, 1, o, q);
+    rd_kafka_DeleteGroup_destroy(del);
+    rd_kafka_event_t *ev =
+        cli_admin_wait(cli, rk, q, RD_KAFKA_EVENT_DELETEGROUPS_RESULT, GRP_TIMEOUT_MS);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_queue_destroy(q);
+    rc = ev ? grp_event_error(ev, "cannot delete group", group) : CLI_FAIL;
     if (rc == CLI_OK) {
-        rd_kafka_metadata_destroy(md);
-        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-        rd_kafka_AdminOptions_t *o =
-            cli_admin_options(rk, RD_KAFKA_ADMIN_OP_DELETEGROUPS, GRP_TIMEOUT_MS);
-        rd_kafka_DeleteGroup_t *del = rd_kafka_DeleteGroup_new(group);
-        rd_kafka_DeleteGroups(rk, &del, 1, o, q);
-        rd_kafka_DeleteGroup_destroy(del);
-        rd_kafka_event_t *ev =
-            cli_admin_wait(cli, rk, q, RD_KAFKA_EVENT_DELETEGROUPS_RESULT, GRP_TIMEOUT_MS);
-        rd_kafka_AdminOptions_destroy(o);
-        rd_kafka_queue_destroy(q);
-        rc = ev ? grp_event_error(ev, "cannot delete group", group) : CLI_FAIL;
-        if (rc == CLI_OK) {
-            size_t n = 0;
-            const rd_kafka_group_result_t **gr =
-                rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev), &n);
-            const rd_kafka_error_t *e = n == 1 ? rd_kafka_group_result_error(gr[0]) : NULL;
-            if (n != 1)
-                rc = cli_fail("cannot delete group '%s': no answer for it", group);
-            else if (e && rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND)
-                rc = cli_fail("group '%s' does not exist", group);
-            else if (e)
-                rc = cli_fail("cannot delete group '%s': %s (%s)", group, rd_kafka_error_string(e),
-                              rd_kafka_error_name(e));
-        }
-        if (ev)
-            rd_kafka_event_destroy(ev);
+        size_t n = 0;
+        const rd_kafka_group_result_t **gr =
+            rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev), &n);
+        const rd_kafka_error_t *e = n == 1 ? rd_kafka_group_result_error(gr[0]) : NULL;
+        if (n != 1)
+            rc = cli_fail("cannot delete group '%s': no answer for it", group);
+        else if (e && rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND)
+            rc = cli_fail("group '%s' does not exist", group);
+        else if (e)
+            rc = cli_fail("cannot delete group '%s': %s (%s)", group, rd_kafka_error_string(e),
+                          rd_kafka_error_name(e));
     }
+    if (ev)
+        rd_kafka_event_destroy(ev);
     if (rc == CLI_OK && json) {
         fputs("{\"group\": ", stdout);
         gp_json_str(stdout, group);
@@ -316,11 +306,13 @@ static int group_delete_offsets(struct cli *cli, int argc, char **argv)
     if (npos < 0 || rc != CLI_OK)
         goto out;
     rd_kafka_t *rk;
-    rc = cli_admin_client(cli, &rk);
+    const struct rd_kafka_metadata *md = NULL;
+    rc = cli_cluster_metadata(cli, &rk, &md);
     if (rc != CLI_OK)
         goto out;
     rd_kafka_topic_partition_list_t *parts = NULL;
-    rc = grp_expand_topics(cli, rk, a.topics, a.ntopics, &parts);
+    rc = grp_expand_topics(md, a.topics, a.ntopics, &parts);
+    rd_kafka_metadata_destroy(md);
     if (rc == CLI_OK)
         rc = grp_delete_offsets(cli, rk, argv[0], parts);
     if (rc == CLI_OK)

@@ -41,12 +41,16 @@ int grp_event_error(rd_kafka_event_t *ev, const char *what, const char *group);
 
 /*
  * Expands topic options into a partition list (offsets unset) checked
- * against the cluster's metadata: every topic must exist and every listed
- * partition must be one of its partitions. CLI_OK with *out new, else
- * CLI_FAIL after printing.
+ * against the cluster's metadata md (all topics): every topic must exist
+ * and every listed partition must be one of its partitions. CLI_OK with
+ * *out new, else CLI_FAIL after printing.
  */
-int grp_expand_topics(struct cli *cli, rd_kafka_t *rk, const struct grp_topic_arg *topics, int n,
+int grp_expand_topics(const struct rd_kafka_metadata *md, const struct grp_topic_arg *topics, int n,
                       rd_kafka_topic_partition_list_t **out);
+
+/* A new admin client *rk, once a broker has answered (cli_cluster_metadata);
+ * CLI_FAIL after printing, with nothing to free, when none does. */
+int grp_connect(struct cli *cli, rd_kafka_t **rk);
 
 /*
  * DescribeConsumerGroups for one group. On CLI_OK *ev holds the result

@@ -1,7 +1,7 @@
 /*
  * cli/group_admin.c — the librdkafka calls the `gregor group` commands
- * share (declared in group.h): --topic/--output parsing, expanding topics
- * to partitions, DescribeConsumerGroups of one group, committed offsets
+ * share (declared in group.h): --topic/--output parsing, connecting,
+ * expanding topics to partitions, DescribeConsumerGroups of one group, committed offsets
  * (ListConsumerGroupOffsets), OffsetDelete, watermarks. Each call fails
  * fast with one "gregor: ..." line when no broker answers.
  *
@@ -77,13 +77,19 @@ void grp_topic_arg_free(struct grp_topic_arg *t)
     memset(t, 0, sizeof(*t));
 }
 
-int grp_expand_topics(struct cli *cli, rd_kafka_t *rk, const struct grp_topic_arg *topics, int n,
-                      rd_kafka_topic_partition_list_t **out)
+int grp_connect(struct cli *cli, rd_kafka_t **rk)
 {
     const struct rd_kafka_metadata *md = NULL;
-    int rc = cli_metadata(cli, rk, NULL, &md);
-    if (rc != CLI_OK)
-        return rc;
+    int rc = cli_cluster_metadata(cli, rk, &md);
+    if (rc == CLI_OK)
+        rd_kafka_metadata_destroy(md);
+    return rc;
+}
+
+int grp_expand_topics(const struct rd_kafka_metadata *md, const struct grp_topic_arg *topics, int n,
+                      rd_kafka_topic_partition_list_t **out)
+{
+    int rc = CLI_OK;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
     for (int i = 0; i < n && rc == CLI_OK; i++) {
         const struct rd_kafka_metadata_topic *t = cli_md_topic(md, topics[i].topic);
@@ -106,7 +112,6 @@ int grp_expand_topics(struct cli *cli, rd_kafka_t *rk, const struct grp_topic_ar
                 rd_kafka_topic_partition_list_add(l, t->topic, p);
         }
     }
-    rd_kafka_metadata_destroy(md);
     if (rc != CLI_OK) {
         rd_kafka_topic_partition_list_destroy(l);
         return rc;

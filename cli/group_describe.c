@@ -313,7 +313,7 @@ int group_describe(struct cli *cli, int argc, char **argv)
     const char *group = argv[0];
 
     rd_kafka_t *rk;
-    int rc = cli_admin_client(cli, &rk);
+    int rc = grp_connect(cli, &rk);
     if (rc != CLI_OK)
         return rc;
     rd_kafka_event_t *ev = NULL;
@@ -321,12 +321,7 @@ int group_describe(struct cli *cli, int argc, char **argv)
     rd_kafka_topic_partition_list_t *committed = NULL;
     struct grp_row *rows = NULL;
     size_t n = 0;
-    const struct rd_kafka_metadata *md = NULL;
-    rc = cli_metadata(cli, rk, NULL, &md); /* fails fast when no broker answers */
-    if (rc == CLI_OK) {
-        rd_kafka_metadata_destroy(md);
-        rc = grp_describe_one(cli, rk, group, &ev, &d);
-    }
+    rc = grp_describe_one(cli, rk, group, &ev, &d);
     if (rc == CLI_OK)
         rc = grp_committed(cli, rk, group, NULL, &committed);
     if (rc == CLI_OK && grp_is_dead(d) && committed->cnt == 0)

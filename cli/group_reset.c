@@ -210,8 +210,8 @@ struct reset_state {
     struct gp_undo undo; /* --from-file */
 };
 
-static int reset_collect(struct cli *cli, rd_kafka_t *rk, const struct reset_args *a,
-                         struct reset_state *st)
+static int reset_collect(struct cli *cli, rd_kafka_t *rk, const struct rd_kafka_metadata *md,
+                         const struct reset_args *a, struct reset_state *st)
 {
     rd_kafka_topic_partition_list_t *want = NULL;
     int rc;
@@ -222,7 +222,7 @@ static int reset_collect(struct cli *cli, rd_kafka_t *rk, const struct reset_arg
         for (size_t i = 0; i < st->undo.n; i++)
             rd_kafka_topic_partition_list_add(want, st->undo.parts[i].topic,
                                               st->undo.parts[i].partition);
-    } else if ((rc = grp_expand_topics(cli, rk, a->topics, a->ntopics, &want)) != CLI_OK) {
+    } else if ((rc = grp_expand_topics(md, a->topics, a->ntopics, &want)) != CLI_OK) {
         return rc;
     }
     rd_kafka_topic_partition_list_t *committed = NULL;
@@ -438,18 +438,15 @@ static void reset_print(const struct reset_args *a, const struct reset_state *st
 static int reset_run(struct cli *cli, struct reset_args *a)
 {
     rd_kafka_t *rk;
-    int rc = cli_admin_client(cli, &rk);
+    const struct rd_kafka_metadata *md = NULL;
+    int rc = cli_cluster_metadata(cli, &rk, &md);
     if (rc != CLI_OK)
         return rc;
     struct reset_state st;
     memset(&st, 0, sizeof(st));
     char undo_path[4096] = "";
-    const struct rd_kafka_metadata *md = NULL;
-    rc = cli_metadata(cli, rk, NULL, &md); /* fails fast when no broker answers */
-    if (rc == CLI_OK) {
-        rd_kafka_metadata_destroy(md);
-        rc = reset_collect(cli, rk, a, &st);
-    }
+    rc = reset_collect(cli, rk, md, a, &st);
+    rd_kafka_metadata_destroy(md);
     if (rc == CLI_OK)
         gp_plan(a->mode, a->arg, st.parts, st.n);
     if (rc == CLI_OK && a->execute) {

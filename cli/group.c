@@ -189,17 +189,14 @@ static int group_delete(struct cli *cli, int argc, char **argv)
     int rc = grp_connect(cli, &rk);
     if (rc != CLI_OK)
         return rc;
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *o =
-        cli_admin_options(rk, RD_KAFKA_ADMIN_OP_DELETEGROUPS, GRP_TIMEOUT_MS);
+    struct grp_call c;
+    grp_call_begin(rk, RD_KAFKA_ADMIN_OP_DELETEGROUPS, &c);
     rd_kafka_DeleteGroup_t *del = rd_kafka_DeleteGroup_new(group);
-    rd_kafka_DeleteGroups(rk, &del, 1, o, q);
+    rd_kafka_DeleteGroups(rk, &del, 1, c.o, c.q);
     rd_kafka_DeleteGroup_destroy(del);
     rd_kafka_event_t *ev =
-        cli_admin_wait(cli, rk, q, RD_KAFKA_EVENT_DELETEGROUPS_RESULT, GRP_TIMEOUT_MS);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
-    rc = ev ? grp_event_error(ev, "cannot delete group", group) : CLI_FAIL;
+        grp_call_end(cli, rk, &c, RD_KAFKA_EVENT_DELETEGROUPS_RESULT, "cannot delete group", group);
+    rc = ev ? CLI_OK : CLI_FAIL;
     if (rc == CLI_OK) {
         size_t n = 0;
         const rd_kafka_group_result_t **gr =

@@ -35,9 +35,21 @@ int grp_parse_output(const char *val, bool *json);
 enum { GRP_OPT_OUTPUT = 1 };
 int grp_output_opt(void *ctx, int id, const char *val);
 
-/* Fails (prints, CLI_FAIL) with the error of an admin result event
- * ("<what> '<group>': reason (NAME)"); CLI_OK when it has none. */
-int grp_event_error(rd_kafka_event_t *ev, const char *what, const char *group);
+/*
+ * One admin request: grp_call_begin() makes its options (for `api`, with
+ * GRP_TIMEOUT_MS) and result queue, the caller sends the request with c.o
+ * and c.q, and grp_call_end() waits for the result event of `type` and
+ * frees c. The event (rd_kafka_event_destroy() it) is returned when it
+ * came without a request-level error; else NULL after printing the reason
+ * ("<what> '<group>': reason (NAME)" for an error).
+ */
+struct grp_call {
+    rd_kafka_queue_t *q;
+    rd_kafka_AdminOptions_t *o;
+};
+void grp_call_begin(rd_kafka_t *rk, rd_kafka_admin_op_t api, struct grp_call *c);
+rd_kafka_event_t *grp_call_end(struct cli *cli, rd_kafka_t *rk, struct grp_call *c,
+                               rd_kafka_event_type_t type, const char *what, const char *group);
 
 /*
  * Expands topic options into a partition list (offsets unset) checked

@@ -121,36 +121,44 @@ int grp_expand_topics(const struct rd_kafka_metadata *md, const struct grp_topic
     return CLI_OK;
 }
 
-int grp_event_error(rd_kafka_event_t *ev, const char *what, const char *group)
+void grp_call_begin(rd_kafka_t *rk, rd_kafka_admin_op_t api, struct grp_call *c)
 {
-    if (rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR)
-        return CLI_OK;
-    return cli_fail("%s '%s': %s (%s)", what, group, rd_kafka_event_error_string(ev),
-                    rd_kafka_err2name(rd_kafka_event_error(ev)));
+    c->q = rd_kafka_queue_new(rk);
+    c->o = cli_admin_options(rk, api, GRP_TIMEOUT_MS);
+}
+
+rd_kafka_event_t *grp_call_end(struct cli *cli, rd_kafka_t *rk, struct grp_call *c,
+                               rd_kafka_event_type_t type, const char *what, const char *group)
+{
+    rd_kafka_event_t *ev = cli_admin_wait(cli, rk, c->q, type, GRP_TIMEOUT_MS);
+    rd_kafka_AdminOptions_destroy(c->o);
+    rd_kafka_queue_destroy(c->q);
+    if (ev && rd_kafka_event_error(ev)) {
+        cli_fail("%s '%s': %s (%s)", what, group, rd_kafka_event_error_string(ev),
+                 rd_kafka_err2name(rd_kafka_event_error(ev)));
+        rd_kafka_event_destroy(ev);
+        ev = NULL;
+    }
+    return ev;
 }
 
 int grp_describe_one(struct cli *cli, rd_kafka_t *rk, const char *group, rd_kafka_event_t **ev,
                      const rd_kafka_ConsumerGroupDescription_t **d)
 {
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *o =
-        cli_admin_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, GRP_TIMEOUT_MS);
+    struct grp_call c;
+    grp_call_begin(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, &c);
     const char *groups[1] = {group};
-    rd_kafka_DescribeConsumerGroups(rk, groups, 1, o, q);
-    *ev = cli_admin_wait(cli, rk, q, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, GRP_TIMEOUT_MS);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
+    rd_kafka_DescribeConsumerGroups(rk, groups, 1, c.o, c.q);
+    *ev = grp_call_end(cli, rk, &c, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT,
+                       "cannot describe group", group);
     if (*ev == NULL)
         return CLI_FAIL;
-    int rc = grp_event_error(*ev, "cannot describe group", group);
+    int rc = CLI_OK;
     size_t n = 0;
-    const rd_kafka_ConsumerGroupDescription_t **ds = NULL;
-    if (rc == CLI_OK) {
-        ds = rd_kafka_DescribeConsumerGroups_result_groups(
-            rd_kafka_event_DescribeConsumerGroups_result(*ev), &n);
-        if (n != 1)
-            rc = cli_fail("cannot describe group '%s': no answer for it", group);
-    }
+    const rd_kafka_ConsumerGroupDescription_t **ds = rd_kafka_DescribeConsumerGroups_result_groups(
+        rd_kafka_event_DescribeConsumerGroups_result(*ev), &n);
+    if (n != 1)
+        rc = cli_fail("cannot describe group '%s': no answer for it", group);
     if (rc == CLI_OK) {
         const rd_kafka_error_t *e = rd_kafka_ConsumerGroupDescription_error(ds[0]);
         if (e && rd_kafka_error_code(e) != RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND)
@@ -169,32 +177,27 @@ int grp_committed(struct cli *cli, rd_kafka_t *rk, const char *group,
                   const rd_kafka_topic_partition_list_t *want,
                   rd_kafka_topic_partition_list_t **out)
 {
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *o =
-        cli_admin_options(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, GRP_TIMEOUT_MS);
+    struct grp_call c;
+    grp_call_begin(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, &c);
     rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, want);
-    rd_kafka_ListConsumerGroupOffsets(rk, &req, 1, o, q);
+    rd_kafka_ListConsumerGroupOffsets(rk, &req, 1, c.o, c.q);
     rd_kafka_ListConsumerGroupOffsets_destroy(req);
-    rd_kafka_event_t *ev =
-        cli_admin_wait(cli, rk, q, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, GRP_TIMEOUT_MS);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
+    rd_kafka_event_t *ev = grp_call_end(cli, rk, &c, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT,
+                                        "cannot read the offsets of group", group);
     if (ev == NULL)
         return CLI_FAIL;
-    int rc = grp_event_error(ev, "cannot read the offsets of group", group);
-    if (rc == CLI_OK) {
-        size_t n = 0;
-        const rd_kafka_group_result_t **gr = rd_kafka_ListConsumerGroupOffsets_result_groups(
-            rd_kafka_event_ListConsumerGroupOffsets_result(ev), &n);
-        const rd_kafka_error_t *e = n == 1 ? rd_kafka_group_result_error(gr[0]) : NULL;
-        if (n != 1)
-            rc = cli_fail("cannot read the offsets of group '%s': no answer for it", group);
-        else if (e)
-            rc = cli_fail("cannot read the offsets of group '%s': %s (%s)", group,
-                          rd_kafka_error_string(e), rd_kafka_error_name(e));
-        else
-            *out = rd_kafka_topic_partition_list_copy(rd_kafka_group_result_partitions(gr[0]));
-    }
+    int rc = CLI_OK;
+    size_t n = 0;
+    const rd_kafka_group_result_t **gr = rd_kafka_ListConsumerGroupOffsets_result_groups(
+        rd_kafka_event_ListConsumerGroupOffsets_result(ev), &n);
+    const rd_kafka_error_t *e = n == 1 ? rd_kafka_group_result_error(gr[0]) : NULL;
+    if (n != 1)
+        rc = cli_fail("cannot read the offsets of group '%s': no answer for it", group);
+    else if (e)
+        rc = cli_fail("cannot read the offsets of group '%s': %s (%s)", group,
+                      rd_kafka_error_string(e), rd_kafka_error_name(e));
+    else
+        *out = rd_kafka_topic_partition_list_copy(rd_kafka_group_result_partitions(gr[0]));
     rd_kafka_event_destroy(ev);
     return rc;
 }
@@ -202,38 +205,34 @@ int grp_committed(struct cli *cli, rd_kafka_t *rk, const char *group,
 int grp_delete_offsets(struct cli *cli, rd_kafka_t *rk, const char *group,
                        rd_kafka_topic_partition_list_t *parts)
 {
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *o =
-        cli_admin_options(rk, RD_KAFKA_ADMIN_OP_DELETECONSUMERGROUPOFFSETS, GRP_TIMEOUT_MS);
+    struct grp_call c;
+    grp_call_begin(rk, RD_KAFKA_ADMIN_OP_DELETECONSUMERGROUPOFFSETS, &c);
     rd_kafka_DeleteConsumerGroupOffsets_t *req =
         rd_kafka_DeleteConsumerGroupOffsets_new(group, parts);
-    rd_kafka_DeleteConsumerGroupOffsets(rk, &req, 1, o, q);
+    rd_kafka_DeleteConsumerGroupOffsets(rk, &req, 1, c.o, c.q);
     rd_kafka_DeleteConsumerGroupOffsets_destroy(req);
-    rd_kafka_event_t *ev = cli_admin_wait(
-        cli, rk, q, RD_KAFKA_EVENT_DELETECONSUMERGROUPOFFSETS_RESULT, GRP_TIMEOUT_MS);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
+    rd_kafka_event_t *ev =
+        grp_call_end(cli, rk, &c, RD_KAFKA_EVENT_DELETECONSUMERGROUPOFFSETS_RESULT,
+                     "cannot delete offsets of group", group);
     if (ev == NULL)
         return CLI_FAIL;
-    int rc = grp_event_error(ev, "cannot delete offsets of group", group);
-    if (rc == CLI_OK) {
-        size_t n = 0;
-        const rd_kafka_group_result_t **gr = rd_kafka_DeleteConsumerGroupOffsets_result_groups(
-            rd_kafka_event_DeleteConsumerGroupOffsets_result(ev), &n);
-        const rd_kafka_error_t *e = n == 1 ? rd_kafka_group_result_error(gr[0]) : NULL;
-        if (n != 1) {
-            rc = cli_fail("cannot delete offsets of group '%s': no answer for it", group);
-        } else if (e) {
-            rc = cli_fail("cannot delete offsets of group '%s': %s (%s)", group,
-                          rd_kafka_error_string(e), rd_kafka_error_name(e));
-        } else {
-            const rd_kafka_topic_partition_list_t *res = rd_kafka_group_result_partitions(gr[0]);
-            for (int i = 0; res && i < res->cnt; i++) {
-                rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(
-                    parts, res->elems[i].topic, res->elems[i].partition);
-                if (p)
-                    p->err = res->elems[i].err;
-            }
+    int rc = CLI_OK;
+    size_t n = 0;
+    const rd_kafka_group_result_t **gr = rd_kafka_DeleteConsumerGroupOffsets_result_groups(
+        rd_kafka_event_DeleteConsumerGroupOffsets_result(ev), &n);
+    const rd_kafka_error_t *e = n == 1 ? rd_kafka_group_result_error(gr[0]) : NULL;
+    if (n != 1) {
+        rc = cli_fail("cannot delete offsets of group '%s': no answer for it", group);
+    } else if (e) {
+        rc = cli_fail("cannot delete offsets of group '%s': %s (%s)", group,
+                      rd_kafka_error_string(e), rd_kafka_error_name(e));
+    } else {
+        const rd_kafka_topic_partition_list_t *res = rd_kafka_group_result_partitions(gr[0]);
+        for (int i = 0; res && i < res->cnt; i++) {
+            rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(
+                parts, res->elems[i].topic, res->elems[i].partition);
+            if (p)
+                p->err = res->elems[i].err;
         }
     }
     rd_kafka_event_destroy(ev);

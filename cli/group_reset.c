@@ -337,22 +337,16 @@ static int reset_apply(struct cli *cli, rd_kafka_t *rk, const char *group,
     }
     int rc = CLI_OK;
     if (alter->cnt > 0) {
-        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-        rd_kafka_AdminOptions_t *o =
-            cli_admin_options(rk, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, GRP_TIMEOUT_MS);
+        struct grp_call c;
+        grp_call_begin(rk, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, &c);
         rd_kafka_AlterConsumerGroupOffsets_t *req =
             rd_kafka_AlterConsumerGroupOffsets_new(group, alter);
-        rd_kafka_AlterConsumerGroupOffsets(rk, &req, 1, o, q);
+        rd_kafka_AlterConsumerGroupOffsets(rk, &req, 1, c.o, c.q);
         rd_kafka_AlterConsumerGroupOffsets_destroy(req);
-        rd_kafka_event_t *ev = cli_admin_wait(
-            cli, rk, q, RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT, GRP_TIMEOUT_MS);
-        rd_kafka_AdminOptions_destroy(o);
-        rd_kafka_queue_destroy(q);
+        rd_kafka_event_t *ev =
+            grp_call_end(cli, rk, &c, RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT,
+                         "cannot commit the offsets of group", group);
         rc = ev ? CLI_OK : CLI_FAIL;
-        if (ev && rd_kafka_event_error(ev))
-            rc = cli_fail("cannot commit the offsets of group '%s': %s (%s)", group,
-                          rd_kafka_event_error_string(ev),
-                          rd_kafka_err2name(rd_kafka_event_error(ev)));
         size_t n = 0;
         const rd_kafka_group_result_t **gr =
             rc == CLI_OK ? rd_kafka_AlterConsumerGroupOffsets_result_groups(

@@ -202,16 +202,12 @@ static int group_delete(struct cli *cli, int argc, char **argv)
         const rd_kafka_group_result_t **gr =
             rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev), &n);
         const rd_kafka_error_t *e = n == 1 ? rd_kafka_group_result_error(gr[0]) : NULL;
-        if (n != 1)
-            rc = cli_fail("cannot delete group '%s': no answer for it", group);
-        else if (e && rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND)
+        if (e && rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND)
             rc = cli_fail("group '%s' does not exist", group);
-        else if (e)
-            rc = cli_fail("cannot delete group '%s': %s (%s)", group, rd_kafka_error_string(e),
-                          rd_kafka_error_name(e));
-    }
-    if (ev)
+        else if (!grp_result_one(gr, n, "cannot delete group", group))
+            rc = CLI_FAIL;
         rd_kafka_event_destroy(ev);
+    }
     if (rc == CLI_OK && json) {
         fputs("{\"group\": ", stdout);
         gp_json_str(stdout, group);

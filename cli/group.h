@@ -51,6 +51,12 @@ void grp_call_begin(rd_kafka_t *rk, rd_kafka_admin_op_t api, struct grp_call *c)
 rd_kafka_event_t *grp_call_end(struct cli *cli, rd_kafka_t *rk, struct grp_call *c,
                                rd_kafka_event_type_t type, const char *what, const char *group);
 
+/* The group result of a request about one group, out of a result event's
+ * gr[0..n): gr[0] when it is the only one and has no error, else NULL after
+ * printing "<what> '<group>': no answer for it" or its error. */
+const rd_kafka_group_result_t *grp_result_one(const rd_kafka_group_result_t **gr, size_t n,
+                                              const char *what, const char *group);
+
 /*
  * Expands topic options into a partition list (offsets unset) checked
  * against the cluster's metadata md (all topics): every topic must exist

@@ -142,6 +142,17 @@ rd_kafka_event_t *grp_call_end(struct cli *cli, rd_kafka_t *rk, struct grp_call 
     return ev;
 }
 
+const rd_kafka_group_result_t *grp_result_one(const rd_kafka_group_result_t **gr, size_t n,
+                                              const char *what, const char *group)
+{
+    const rd_kafka_error_t *e = n == 1 ? rd_kafka_group_result_error(gr[0]) : NULL;
+    if (n != 1)
+        cli_fail("%s '%s': no answer for it", what, group);
+    else if (e)
+        cli_fail("%s '%s': %s (%s)", what, group, rd_kafka_error_string(e), rd_kafka_error_name(e));
+    return n == 1 && !e ? gr[0] : NULL;
+}
+
 int grp_describe_one(struct cli *cli, rd_kafka_t *rk, const char *group, rd_kafka_event_t **ev,
                      const rd_kafka_ConsumerGroupDescription_t **d)
 {
@@ -186,20 +197,15 @@ int grp_committed(struct cli *cli, rd_kafka_t *rk, const char *group,
                                         "cannot read the offsets of group", group);
     if (ev == NULL)
         return CLI_FAIL;
-    int rc = CLI_OK;
     size_t n = 0;
     const rd_kafka_group_result_t **gr = rd_kafka_ListConsumerGroupOffsets_result_groups(
         rd_kafka_event_ListConsumerGroupOffsets_result(ev), &n);
-    const rd_kafka_error_t *e = n == 1 ? rd_kafka_group_result_error(gr[0]) : NULL;
-    if (n != 1)
-        rc = cli_fail("cannot read the offsets of group '%s': no answer for it", group);
-    else if (e)
-        rc = cli_fail("cannot read the offsets of group '%s': %s (%s)", group,
-                      rd_kafka_error_string(e), rd_kafka_error_name(e));
-    else
-        *out = rd_kafka_topic_partition_list_copy(rd_kafka_group_result_partitions(gr[0]));
+    const rd_kafka_group_result_t *r =
+        grp_result_one(gr, n, "cannot read the offsets of group", group);
+    if (r)
+        *out = rd_kafka_topic_partition_list_copy(rd_kafka_group_result_partitions(r));
     rd_kafka_event_destroy(ev);
-    return rc;
+    return r ? CLI_OK : CLI_FAIL;
 }
 
 int grp_delete_offsets(struct cli *cli, rd_kafka_t *rk, const char *group,
@@ -216,27 +222,20 @@ int grp_delete_offsets(struct cli *cli, rd_kafka_t *rk, const char *group,
                      "cannot delete offsets of group", group);
     if (ev == NULL)
         return CLI_FAIL;
-    int rc = CLI_OK;
     size_t n = 0;
     const rd_kafka_group_result_t **gr = rd_kafka_DeleteConsumerGroupOffsets_result_groups(
         rd_kafka_event_DeleteConsumerGroupOffsets_result(ev), &n);
-    const rd_kafka_error_t *e = n == 1 ? rd_kafka_group_result_error(gr[0]) : NULL;
-    if (n != 1) {
-        rc = cli_fail("cannot delete offsets of group '%s': no answer for it", group);
-    } else if (e) {
-        rc = cli_fail("cannot delete offsets of group '%s': %s (%s)", group,
-                      rd_kafka_error_string(e), rd_kafka_error_name(e));
-    } else {
-        const rd_kafka_topic_partition_list_t *res = rd_kafka_group_result_partitions(gr[0]);
-        for (int i = 0; res && i < res->cnt; i++) {
-            rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(
-                parts, res->elems[i].topic, res->elems[i].partition);
-            if (p)
-                p->err = res->elems[i].err;
-        }
+    const rd_kafka_group_result_t *r =
+        grp_result_one(gr, n, "cannot delete offsets of group", group);
+    const rd_kafka_topic_partition_list_t *res = r ? rd_kafka_group_result_partitions(r) : NULL;
+    for (int i = 0; res && i < res->cnt; i++) {
+        rd_kafka_topic_partition_t *p =
+            rd_kafka_topic_partition_list_find(parts, res->elems[i].topic, res->elems[i].partition);
+        if (p)
+            p->err = res->elems[i].err;
     }
     rd_kafka_event_destroy(ev);
-    return rc;
+    return r ? CLI_OK : CLI_FAIL;
 }
 
 int grp_watermarks(struct cli *cli, rd_kafka_t *rk, const char *topic, int32_t partition,

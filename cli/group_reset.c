@@ -346,18 +346,15 @@ static int reset_apply(struct cli *cli, rd_kafka_t *rk, const char *group,
         rd_kafka_event_t *ev =
             grp_call_end(cli, rk, &c, RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT,
                          "cannot commit the offsets of group", group);
-        rc = ev ? CLI_OK : CLI_FAIL;
-        size_t n = 0;
-        const rd_kafka_group_result_t **gr =
-            rc == CLI_OK ? rd_kafka_AlterConsumerGroupOffsets_result_groups(
-                               rd_kafka_event_AlterConsumerGroupOffsets_result(ev), &n)
-                         : NULL;
-        const rd_kafka_error_t *e = n == 1 ? rd_kafka_group_result_error(gr[0]) : NULL;
-        if (rc == CLI_OK && e)
-            rc = cli_fail("cannot commit the offsets of group '%s': %s (%s)", group,
-                          rd_kafka_error_string(e), rd_kafka_error_name(e));
-        const rd_kafka_topic_partition_list_t *res =
-            rc == CLI_OK && n == 1 ? rd_kafka_group_result_partitions(gr[0]) : NULL;
+        const rd_kafka_group_result_t *r = NULL;
+        if (ev) {
+            size_t n = 0;
+            const rd_kafka_group_result_t **gr = rd_kafka_AlterConsumerGroupOffsets_result_groups(
+                rd_kafka_event_AlterConsumerGroupOffsets_result(ev), &n);
+            r = grp_result_one(gr, n, "cannot commit the offsets of group", group);
+        }
+        rc = r ? CLI_OK : CLI_FAIL;
+        const rd_kafka_topic_partition_list_t *res = r ? rd_kafka_group_result_partitions(r) : NULL;
         for (int i = 0; res && rc == CLI_OK && i < res->cnt; i++) {
             if (res->elems[i].err)
                 rc = cli_fail("cannot commit %s:%d for group '%s': %s (%s)", res->elems[i].topic,

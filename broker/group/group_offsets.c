@@ -310,14 +310,25 @@ size_t group_expire_offsets(struct group_coord *gc, int64_t now_ms, struct group
     return n;
 }
 
+/* The group a delete names, or NULL with *err: the id's error, or GROUP_ID_NOT_FOUND when there
+ * is no such group or it is Dead. */
+static struct group *live_group(struct group_coord *gc, const char *group_id, kerr_t *err)
+{
+    *err = group_check_id(gc, group_id);
+    struct group *g = *err ? NULL : group_find(gc, group_id);
+    if (!*err && (!g || g->state == GROUP_DEAD)) {
+        *err = KERR_GROUP_ID_NOT_FOUND;
+        g = NULL;
+    }
+    return g;
+}
+
 kerr_t group_delete(struct group_coord *gc, const char *group_id, struct group_records *out)
 {
-    kerr_t err = group_check_id(gc, group_id);
-    if (err)
+    kerr_t err;
+    struct group *g = live_group(gc, group_id, &err);
+    if (!g)
         return err;
-    struct group *g = group_find(gc, group_id);
-    if (!g || g->state == GROUP_DEAD)
-        return KERR_GROUP_ID_NOT_FOUND;
     if (g->state != GROUP_EMPTY)
         return KERR_NON_EMPTY_GROUP;
     for (int32_t i = 0; i < g->noffsets; i++)
@@ -331,12 +342,10 @@ kerr_t group_offsets_delete(struct group_coord *gc, const char *group_id,
                             struct group_offset_delete *parts, int32_t count, int64_t now_ms,
                             struct group_records *out)
 {
-    kerr_t err = group_check_id(gc, group_id);
-    if (err)
+    kerr_t err;
+    struct group *g = live_group(gc, group_id, &err);
+    if (!g)
         return err;
-    struct group *g = group_find(gc, group_id);
-    if (!g || g->state == GROUP_DEAD)
-        return KERR_GROUP_ID_NOT_FOUND;
     bool live_consumer =
         g->state != GROUP_EMPTY && g->protocol_type && strcmp(g->protocol_type, "consumer") == 0;
     if (g->state != GROUP_EMPTY && !live_consumer)

@@ -1,9 +1,11 @@
 /*
  * cli/group_admin.c — the librdkafka calls the `gregor group` commands
  * share (declared in group.h): --topic/--output parsing, connecting,
- * expanding topics to partitions, DescribeConsumerGroups of one group, committed offsets
- * (ListConsumerGroupOffsets), OffsetDelete, watermarks. Each call fails
- * fast with one "gregor: ..." line when no broker answers.
+ * expanding topics to partitions, the setup, wait and checks around one
+ * admin request and its one group result, DescribeConsumerGroups of one
+ * group, committed offsets (ListConsumerGroupOffsets), OffsetDelete,
+ * watermarks. Each call fails fast with one "gregor: ..." line when no
+ * broker answers.
  *
  * Threads: main thread only.
  */

@@ -14,7 +14,8 @@ import time
 
 SRC = os.environ.get("GREGOR_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("GREGOR_BUILD_DIR", os.path.join(SRC, "build"))
-BROKER_BIN = os.path.join(BUILD, "bin", "gregor-broker")
+# GREGOR_BROKER_BIN runs another build's broker (the TSan stage: build-tsan's)
+BROKER_BIN = os.environ.get("GREGOR_BROKER_BIN") or os.path.join(BUILD, "bin", "gregor-broker")
 
 
 def free_port():

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """
-tests/integration/groups/test_groups_faults.py — consumer groups through failures on a real
+tests/integration/groups/test_faults.py — consumer groups through failures on a real
 3-broker cluster, with librdkafka members (member.py): a SIGKILLed member's partitions move
 after its session timeout; a SIGKILLed coordinator broker under load moves the group to a new
 coordinator with every commit kept; a rolling restart (SIGTERM each broker in turn) with a

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """
-tests/integration/groups/test_groups_consume.py — consumer groups against a real 3-broker
+tests/integration/groups/test_consume.py — consumer groups against a real 3-broker
 cluster with clients nobody here wrote: one group of three librdkafka members splits a
 12-partition topic (queue), two groups each read everything (broadcast), members joining and
 leaving (range and cooperative-sticky assignors) continue from committed offsets, and

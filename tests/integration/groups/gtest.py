@@ -35,13 +35,15 @@ def _kill_members():
 
 def group_cluster(n=3, extra=()):
     """n brokers, __consumer_offsets replicated to all of them, no initial rebalance delay,
-    session timeouts down to 1 s so failure scenarios stay short."""
+    session timeouts down to 1 s and a 6 s ZooKeeper session (a SIGKILLed broker is
+    noticed after it) so failure scenarios stay short."""
     cl = Cluster(n, overrides=["offsets.topic.replication.factor=%d" % n,
                                  "offsets.topic.num.partitions=10",
                                  "group.initial.rebalance.delay.ms=0",
                                  "group.min.session.timeout.ms=1000",
                                  "default.replication.factor=%d" % n,
-                                 "min.insync.replicas=1"] + list(extra))
+                                 "min.insync.replicas=1",
+                                 "zookeeper.session.timeout.ms=6000"] + list(extra))
     wait_brokers(cl, n)
     return cl
 

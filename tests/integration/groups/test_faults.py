@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gtest  # noqa: E402
 from gtest import Member, Feeder, wait, wait_equal, wait_balanced, check_no_overlap, group_offsets  # noqa: E402
 from kwire import W, Conn  # noqa: E402
+import gwire  # noqa: E402
 
 CL = None
 
@@ -202,7 +203,119 @@ def test_rolling_restart_with_a_running_group():
     check_no_overlap(ms)
 
 
+def offsets_partition(group, n=10):
+    """Kafka's placement: abs(String.hashCode) % offsets.topic.num.partitions (ASCII ids)."""
+    h = 0
+    for ch in group:
+        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    return (h & 0x7FFFFFFF) % n
+
+
+def same_partition(group, prefix, count):
+    """count group ids starting with prefix stored in the same __consumer_offsets partition
+    as group (so they share its coordinator through every leader change)."""
+    want = offsets_partition(group)
+    out = ["%s-%d" % (prefix, k) for k in range(1000) if offsets_partition("%s-%d" % (prefix, k)) == want]
+    return out[:count]
+
+
+def pipelined_commits(port, group, n, meta_len):
+    """Simple-consumer commits (generation -1) of offsets 1..n to each partition of gwire.TOPIC,
+    metadata of meta_len bytes, one connection per partition, sent without waiting for each
+    answer; all must succeed."""
+    def one(p, errs):
+        try:
+            c = Conn("127.0.0.1", port, timeout=60)
+            corrs = []
+            for i in range(1, n + 1):
+                body = W().str(group).i32(-1).str("").i64(-1).array(
+                    [gwire.TOPIC], lambda b, t: b.str(t).array([i], lambda b, o: b.i32(p).i64(o).str("x" * meta_len))).b
+                corrs.append(c.send(8, 2, body))
+            for corr in corrs:
+                r = c.recv(8, 2, corr)
+                ts = r.array(lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i16()))))
+                assert ts == [(gwire.TOPIC, [(p, 0)])], ts
+            c.close()
+        except Exception as e:  # noqa: BLE001 (reported by the caller)
+            errs.append(e)
+    errs = []
+    ts = [threading.Thread(target=one, args=(p, errs)) for p in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+    assert not errs, errs
+
+
+def test_coordinator_failover_keeps_members_offsets_and_deletions():
+    """Raw protocol: what one coordinator stored (a Stable group's member and assignment,
+    commits with metadata and leader epochs, a deleted group, a deleted offset, thousands of
+    commits read back in many load chunks) is what the next coordinator serves after a
+    SIGKILL, and again after a controlled shutdown moves the partition once more."""
+    gwire.TOPIC = "fo-topic"
+    gtest.create_topic(CL, gwire.TOPIC, 3)
+    g1 = "fo-stable"
+    wait(lambda: find_coordinator(g1) is not None, 30, "the coordinator of " + g1)
+    coord = find_coordinator(g1)
+    gwire.target = ("127.0.0.1", CL.brokers[coord].port)
+    g2, g3, g4 = same_partition(g1, "fo-other", 3)
+    assert all(find_coordinator(g) == coord for g in (g2, g3, g4))
+    j = gwire.join(4, g1)
+    j = gwire.join(4, g1, member=j["member"])
+    mid, gen = j["member"], j["gen"]
+    assert gwire.sync(3, g1, gen, mid, [(mid, b"the-assignment")])["err"] == 0
+    assert gwire.commit(7, g1, gen, mid, [(0, 11, 5, "meta-0"), (1, 12, 6, None), (2, 13, -1, "m2")]) == \
+        {0: 0, 1: 0, 2: 0}
+    assert gwire.commit(2, g2, -1, "", [(0, 7, -1, None)]) == {0: 0}
+    assert gwire.delete_groups(1, [g2]) == {g2: 0}
+    assert gwire.commit(2, g3, -1, "", [(0, 8, -1, None), (1, 9, -1, None)]) == {0: 0, 1: 0}
+    assert gwire.offset_delete(g3, [1]) == (0, {1: 0})
+    pipelined_commits(CL.brokers[coord].port, g4, 400, 1000)  # ~1.3 MB: many 64 KiB load chunks
+
+    def check(where):
+        assert gwire.heartbeat(3, g1, gen, mid) == 0, where
+        d = gwire.describe(4, [g1, g2])
+        assert (d[g1]["state"], [(m["id"], m["assignment"]) for m in d[g1]["members"]]) == \
+            ("Stable", [(mid, b"the-assignment")]), (where, d[g1])
+        assert d[g2]["state"] == "Dead", (where, d[g2])
+        ps = gwire.fetch(5, g1, [0, 1, 2])[g1][1][gwire.TOPIC]
+        assert [(ps[p]["offset"], ps[p]["epoch"], ps[p]["meta"]) for p in range(3)] == \
+            [(11, 5, "meta-0"), (12, 6, ""), (13, -1, "m2")], (where, ps)
+        assert gwire.fetch(5, g2, [0])[g2][1][gwire.TOPIC][0]["offset"] == -1, where
+        ps = gwire.fetch(5, g3, [0, 1])[g3][1][gwire.TOPIC]
+        assert (ps[0]["offset"], ps[1]["offset"]) == (8, -1), (where, ps)
+        ps = gwire.fetch(5, g4, [0, 1, 2])[g4][1][gwire.TOPIC]
+        assert [(ps[p]["offset"], ps[p]["meta"]) for p in range(3)] == [(400, "x" * 1000)] * 3, \
+            (where, [ps[p]["offset"] for p in range(3)])
+
+    def moved(old, skip):
+        def ready():
+            node = find_coordinator(g1, skip=skip)
+            if node in (None, old):
+                return None
+            gwire.target = ("127.0.0.1", CL.brokers[node].port)
+            return [node]
+        return wait(ready, 30, "a new coordinator for " + g1)[0]
+
+    check("before")
+    CL.brokers[coord].stop(signal.SIGKILL)
+    try:
+        second = moved(coord, [coord])
+        check("after the SIGKILL of broker %d" % coord)
+        # A controlled shutdown of the second coordinator moves the partition again.
+        CL.brokers[second].stop(signal.SIGTERM)
+        try:
+            third = moved(second, [coord, second])
+            check("after the SIGTERM of broker %d, on broker %d" % (second, third))
+        finally:
+            CL.brokers[second].start()
+    finally:
+        CL.brokers[coord].start()
+        gtest.wait_brokers(CL, 3)
+    gwire.leave(3, g1, mid)
+
+
 if __name__ == "__main__":
-    CL = gtest.group_cluster()
+    CL = gtest.group_cluster(extra=["offsets.load.buffer.size=65536"])
     print("cluster in", CL.tmp, flush=True)
     sys.exit(gtest.run_suite(CL, globals()))

@@ -15,6 +15,8 @@ target = None  # (host, port) every call goes to
 TOPIC = "gapi"  # the topic commit() and fetch() name
 NONE, COORD_LOADING, COORD_NA, NOT_COORD, ILLEGAL_GEN, UNKNOWN_MEMBER = 0, 14, 15, 16, 22, 25
 NON_EMPTY, GROUP_NOT_FOUND, MEMBER_ID_REQUIRED, SUBSCRIBED = 68, 69, 79, 86
+REBALANCING, INCONSISTENT_PROTOCOL, INVALID_GROUP_ID, INVALID_SESSION = 27, 23, 24, 26
+UNKNOWN_TOPIC, METADATA_TOO_LARGE, MAX_SIZE, FENCED = 3, 12, 81, 82
 
 # First flexible version of each group API (docs/protocol.md).
 kwire.FLEX.update({8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3, 42: 2})
@@ -67,14 +69,15 @@ def find_coordinator(v, group):
     return e
 
 
-def join(v, group, member="", instance=None, meta=b"meta"):
-    b = w(11, v).str(group).i32(10000)
+def join(v, group, member="", instance=None, meta=b"meta", session=10000, rebalance=10000,
+         ptype="consumer", protos=("range",)):
+    b = w(11, v).str(group).i32(session)
     if v >= 1:
-        b.i32(10000)
+        b.i32(rebalance)
     b.str(member)
     if v >= 5:
         b.str(instance)
-    b.str("consumer").array([("range", meta)], lambda b, p: (b.str(p[0]).bytes(p[1]), b.tags())).tags()
+    b.str(ptype).array([(p, meta) for p in protos], lambda b, p: (b.str(p[0]).bytes(p[1]), b.tags())).tags()
     r = call(11, v, b.b)
     if v >= 2:
         r.i32()

@@ -19,7 +19,7 @@ os.environ.setdefault("GREGOR_SOURCE_DIR", os.path.normpath(os.path.join(HERE, "
 sys.path.insert(0, os.path.join(HERE, "..", "protocol"))
 from cluster import Cluster, run_suite  # noqa: E402,F401
 
-from confluent_kafka import Producer, Consumer, TopicPartition  # noqa: E402
+from confluent_kafka import Producer, Consumer, TopicPartition, KafkaException  # noqa: E402,F401
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 PY = sys.executable

@@ -102,6 +102,59 @@ def all_consumed(members, feeder, timeout):
          "every acknowledged record consumed")
 
 
+def test_offsets_topic_waits_for_its_replication_factor_and_is_internal():
+    """With a broker down, FindCoordinator answers COORDINATOR_NOT_AVAILABLE rather than create
+    __consumer_offsets with fewer replicas; once created it is internal: Metadata says so,
+    clients cannot produce to it or delete it, and non-coordinators answer NOT_COORDINATOR."""
+    CL.brokers[2].stop(signal.SIGTERM)
+    try:
+        gtest.wait_brokers(CL, 2)
+        gwire.target = ("127.0.0.1", CL.brokers[0].port)
+        for _ in range(3):
+            assert gwire.find_coordinator(1, "early-group")["err"] == gwire.COORD_NA
+            time.sleep(0.3)
+        md = gtest.admin(CL, skip=[2]).list_topics(timeout=10)
+        assert "__consumer_offsets" not in md.topics, "created with a broker missing"
+    finally:
+        CL.brokers[2].start()
+    gtest.wait_brokers(CL, 3)
+    wait(lambda: find_coordinator("early-group") is not None, 30, "a coordinator once all brokers are up")
+    md = gtest.admin(CL).list_topics("__consumer_offsets", timeout=10).topics["__consumer_offsets"]
+    assert len(md.partitions) == 10 and all(len(p.replicas) == 3 for p in md.partitions.values()), md
+    # is_internal: Metadata v1+ (read by kwire, as confluent-kafka does not expose it)
+    c = Conn("127.0.0.1", CL.brokers[0].port)
+    r = c.call(3, 1, W().array(["__consumer_offsets"], lambda w, t: w.str(t)).b)
+    c.close()
+    r.array(lambda r: (r.i32(), r.str(), r.i32(), r.str()))  # brokers
+    r.i32()  # controller
+    assert r.i32() == 1  # one topic
+    err, name, internal = r.i16(), r.str(), r.i8()
+    assert (err, name, internal) == (0, "__consumer_offsets", 1), (err, name, internal)
+    # Producing to it is refused; so is deleting it.
+    p = gtest.Producer({"bootstrap.servers": gtest.bootstrap(CL), "message.timeout.ms": 5000, "retries": 0})
+    errs = []
+    p.produce("__consumer_offsets", key=b"k", value=b"v", partition=0,
+              on_delivery=lambda err, msg: errs.append(err))
+    p.flush(10)
+    assert len(errs) == 1 and errs[0] is not None, errs
+    fs = gtest.admin(CL).delete_topics(["__consumer_offsets"], operation_timeout=10)
+    try:
+        fs["__consumer_offsets"].result(20)
+        raise AssertionError("__consumer_offsets was deleted")
+    except gtest.KafkaException:
+        pass
+    # A group request to a broker that does not coordinate the group: NOT_COORDINATOR.
+    coord = find_coordinator("early-group")
+    other = [b for b in CL.brokers if b.id != coord][0]
+    gwire.target = ("127.0.0.1", other.port)
+    j = gwire.join(5, "early-group")
+    assert j["err"] == gwire.NOT_COORD, j
+    assert gwire.heartbeat(3, "early-group", 1, "m") == gwire.NOT_COORD
+    assert gwire.describe(3, ["early-group"])["early-group"]["err"] == gwire.NOT_COORD
+    err, _ = gwire.fetch(5, "early-group", [0])["early-group"]
+    assert err == gwire.NOT_COORD, err
+
+
 def test_killed_member_partitions_move_after_session_timeout():
     topic, n, sess = "f4-topic", 6, 3000
     gtest.create_topic(CL, topic, n)

@@ -58,6 +58,9 @@ def test_second_member_rebalance_and_follower_sync_waits_for_leader():
     jb = POOL.submit(join, 5, g, member=b)  # parks until a rejoins
     wait_heartbeat(g, gen1, a, REBALANCING)
     assert not jb.done(), "b's join answered before a rejoined"
+    # While PreparingRebalance a member of the current generation still commits (Kafka does:
+    # a cooperative member keeps consuming until it rejoins).
+    assert commit(2, g, gen1, a, [(2, 77, -1, None)]) == {2: NONE}
     ja = join(5, g, member=a)
     jb = jb.result(10)
     assert ja["err"] == NONE and jb["err"] == NONE, (ja, jb)
@@ -81,6 +84,31 @@ def test_second_member_rebalance_and_follower_sync_waits_for_leader():
     assert d["state"] == "Stable" and sorted(m["id"] for m in d["members"]) == sorted([a, b]), d
     leave(3, g, a)
     leave(3, g, b)
+
+
+def test_leader_that_never_syncs_expires_and_the_follower_rejoins():
+    g = "rb-nosync"
+    ready(g)
+    kw = {"session": 1500, "rebalance": 1500}
+    a, gen1 = stable_single(g, **kw)
+    b = new_member(g, **kw)
+    jb = POOL.submit(join, 5, g, member=b, **kw)
+    wait_heartbeat(g, gen1, a, REBALANCING)
+    ja = join(5, g, member=a, **kw)
+    jb = jb.result(10)
+    gen2 = ja["gen"]
+    leader = ja["leader"]
+    follower = b if leader == a else a
+    t0 = time.time()
+    # The follower's SyncGroup waits; the leader never sends its own nor heartbeats.
+    sf = sync(3, g, gen2, follower, [])
+    took = time.time() - t0
+    assert sf["err"] == REBALANCING, sf
+    assert 1.0 <= took <= 6, "the parked SyncGroup was answered after %.1f s" % took
+    j = join(5, g, member=follower, **kw)
+    assert j["err"] == NONE and j["gen"] == gen2 + 1 and [m["id"] for m in j["members"]] == [follower], j
+    assert heartbeat(3, g, gen2, leader) == UNKNOWN_MEMBER
+    leave(3, g, follower)
 
 
 def test_member_not_rejoining_is_dropped_after_the_rebalance_timeout():

@@ -256,6 +256,31 @@ def check_no_overlap(members, end=None):
             assert b[0] >= a[1] or a[2] == b[2], "partition %d owned by %s and %s at once: %s" % (p, a[2], b[2], lst)
 
 
+def check_resume_at_commits(members):
+    """After every assignment a member starts a partition at or before the group's last
+    committed offset (no record skipped): the first record it consumed from the partition after
+    the assignment is at an offset no higher than the highest commit any member had seen
+    answered by then (0 when none had been)."""
+    commits = []  # (t, partition, next offset)
+    for m in members:
+        for e in m.evs("commit"):
+            commits += [(e["t"], p, o) for p, o in e["offs"] if o >= 0]
+    for m in members:
+        evs = m.evs()
+        for i, e in enumerate(evs):
+            if e["ev"] != "assign":
+                continue
+            for p in e["parts"]:
+                first = next(((x["t"], r[1]) for x in evs[i + 1:] if x["ev"] == "recs"
+                              for r in x["recs"] if r[0] == p), None)
+                if first is None:
+                    continue
+                t, o = first
+                c = max([co for tc, cp, co in commits if cp == p and tc <= t], default=0)
+                assert o <= c, "%s started partition %d at %d after its assignment, past the commit %d" % (
+                    m.name, p, o, c)
+
+
 def group_offsets(cl, group, topic, n_parts, skip=()):
     """The group's committed next-offset per partition ({p: offset}, -1001 when none), read by a
     fresh confluent-kafka consumer (OffsetFetch)."""

@@ -98,6 +98,7 @@ def join_and_leave(assignor, group, topic):
     m2.stop()
     m3.stop()
     check_no_overlap(all_ms)
+    gtest.check_resume_at_commits(all_ms)
     return all_ms
 
 

@@ -181,6 +181,7 @@ def test_killed_member_partitions_move_after_session_timeout():
     for m in ms[1:]:
         m.stop()
     check_no_overlap(ms)
+    gtest.check_resume_at_commits(ms)
 
 
 def test_coordinator_killed_under_load():
@@ -226,6 +227,7 @@ def coordinator_moves(group, topic, n, ms, f, load, watch, before, coord):
     for m in ms:
         m.stop()
     check_no_overlap(ms)
+    gtest.check_resume_at_commits(ms)
 
 
 def test_rolling_restart_with_a_running_group():
@@ -254,6 +256,7 @@ def test_rolling_restart_with_a_running_group():
     for m in ms:
         m.stop()
     check_no_overlap(ms)
+    gtest.check_resume_at_commits(ms)
 
 
 def offsets_partition(group, n=10):

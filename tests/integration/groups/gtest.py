@@ -205,14 +205,27 @@ class Member:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
-                raise AssertionError("member %s did not close within %d s" % (self.name, timeout))
+                raise AssertionError("member %s did not close within %d s; its last events: %s" % (
+                    self.name, timeout, [e for e in self.evs() if e["ev"] != "recs"][-4:]))
         self.reader.join(5)
+
+    def signal_stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
 
     def kill(self):
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         self.reader.join(5)
+
+
+def stop_all(members, timeout=30):
+    """Closes the members at once (each leaves the group) and waits for them all."""
+    for m in members:
+        m.signal_stop()
+    for m in members:
+        m.stop(timeout)
 
 
 def wait_balanced(members, n_parts, timeout, what="a balanced assignment"):

@@ -18,6 +18,7 @@ consumer cleanly (LeaveGroup; a static member leaves no group); SIGKILL is the c
 """
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -41,6 +42,8 @@ def run_confluent(a):
             "partition.assignment.strategy": a.assignor, "topic.metadata.refresh.interval.ms": 2000}
     if a.instance_id:
         conf["group.instance.id"] = a.instance_id
+    if os.environ.get("GTEST_RDKAFKA_DEBUG"):  # e.g. "cgrp,protocol": librdkafka's log on stderr
+        conf["debug"] = os.environ["GTEST_RDKAFKA_DEBUG"]
     c = Consumer(conf)
     cooperative = a.assignor == "cooperative-sticky"
 
@@ -71,8 +74,14 @@ def run_confluent(a):
             emit("commit", offs=sorted([p.partition, p.offset] for p in offs if p.error is None))
         except KafkaException as e:
             emit("commit_failed", error=str(e))
-    c.close()
-    emit("closed")
+    # close() leaves the group, then destroys the handle; librdkafka 2.0's destroy can wait
+    # forever on broker handles it still counts after all its brokers restarted (seen after a
+    # whole-cluster SIGKILL, LeaveGroup already answered), so it gets 5 s, then the process
+    # exits anyway (main() ends with os._exit).
+    closer = threading.Thread(target=c.close, daemon=True)
+    closer.start()
+    closer.join(5)
+    emit("closed", hung=closer.is_alive())
 
 
 def run_kafka_python(a):
@@ -133,6 +142,7 @@ def main():
         run_confluent(a)
     else:
         run_kafka_python(a)
+    os._exit(0)  # no interpreter teardown: a client thread left behind cannot hold the exit
 
 
 if __name__ == "__main__":

@@ -195,10 +195,18 @@ def test_killed_member_partitions_move_after_session_timeout():
 
 
 def test_coordinator_killed_under_load():
-    topic, n, group = "f5-topic", 6, "f5"
+    coordinator_killed_under_load("f5", "confluent")
+
+
+def test_coordinator_killed_under_load_kafka_python():
+    coordinator_killed_under_load("f5k", "kafka-python")
+
+
+def coordinator_killed_under_load(group, client):
+    topic, n = group + "-topic", 6
     gtest.create_topic(CL, topic, n)
-    f = Feeder(CL, topic, n, "f5")
-    ms = [Member(CL, group, topic, "f5-m%d" % i, session_timeout=6000) for i in range(2)]
+    f = Feeder(CL, topic, n, group)
+    ms = [Member(CL, group, topic, "%s-m%d" % (group, i), client=client, session_timeout=6000) for i in range(2)]
     wait_balanced(ms, n, 40)
     load = Load(f)
     watch = OffsetWatch(group, topic, n)

@@ -153,6 +153,13 @@ def test_offsets_topic_waits_for_its_replication_factor_and_is_internal():
         raise AssertionError("__consumer_offsets was deleted")
     except gtest.KafkaException:
         pass
+    # Kafka's placement: the coordinator is the leader of partition offsets_partition(group),
+    # for group ids of negative hashCode too ("my-group" is on partition 2 of 10, not 6).
+    leaders = {p: m.leader for p, m in md.partitions.items()}
+    groups = ["my-group", "kafka-txn-0"] + ["placement-%d" % k for k in range(30)]
+    wrong = [(g, offsets_partition(g), find_coordinator(g), leaders[offsets_partition(g)]) for g in groups
+             if find_coordinator(g) != leaders[offsets_partition(g)]]
+    assert not wrong, "coordinator is not the leader of Kafka's partition (group, partition, coordinator, leader): %s" % wrong
     # A group request to a broker that does not coordinate the group: NOT_COORDINATOR.
     coord = find_coordinator("early-group")
     other = [b for b in CL.brokers if b.id != coord][0]
@@ -329,11 +336,14 @@ def test_cooperative_group_through_coordinator_kill_mid_rebalance_and_whole_clus
 
 
 def offsets_partition(group, n=10):
-    """Kafka's placement: abs(String.hashCode) % offsets.topic.num.partitions (ASCII ids)."""
+    """Kafka's placement: Utils.abs(String.hashCode) % offsets.topic.num.partitions, where
+    Utils.abs is Math.abs with Integer.MIN_VALUE as 0 (ASCII group ids)."""
     h = 0
     for ch in group:
         h = (31 * h + ord(ch)) & 0xFFFFFFFF
-    return (h & 0x7FFFFFFF) % n
+    if h >= 1 << 31:
+        h -= 1 << 32
+    return (0 if h == -(1 << 31) else abs(h)) % n
 
 
 def same_partition(group, prefix, count):

@@ -47,6 +47,112 @@ def errs(res):
     return [(gid, (err if isinstance(err, type) else type(err)).__name__) for gid, err in res]
 
 
+class Dec:
+    """Kafka's classic big-endian encoding, as __consumer_offsets records use it."""
+
+    def __init__(self, b):
+        self.b, self.at = b, 0
+
+    def _u(self, fmt, n):
+        (v,) = struct.unpack_from(fmt, self.b, self.at)
+        self.at += n
+        return v
+
+    def i16(self): return self._u(">h", 2)
+    def i32(self): return self._u(">i", 4)
+    def i64(self): return self._u(">q", 8)
+
+    def str(self):
+        n = self.i16()
+        if n < 0:
+            return None
+        v = self.b[self.at:self.at + n].decode()
+        self.at += n
+        return v
+
+    def bytes(self):
+        n = self.i32()
+        v = self.b[self.at:self.at + n]
+        self.at += n
+        return v
+
+    def done(self):
+        assert self.at == len(self.b), "%d bytes left in a __consumer_offsets record" % (len(self.b) - self.at)
+
+
+def decode_offsets_record(key, value):
+    """(kind, fields) of one __consumer_offsets record, Kafka's key v0-v2 / value layouts."""
+    k = Dec(key)
+    kv = k.i16()
+    if kv in (0, 1):
+        out = {"group": k.str(), "topic": k.str(), "partition": k.i32()}
+        k.done()
+        if value is None:
+            return "offset", dict(out, tombstone=True)
+        d = Dec(value)
+        vv = d.i16()
+        out["offset"] = d.i64()
+        out["epoch"] = d.i32() if vv >= 3 else -1
+        out["metadata"], out["commit_ts"] = d.str(), d.i64()
+        if vv == 1:
+            d.i64()  # expire timestamp
+        d.done()
+        return "offset", out
+    assert kv == 2, "unknown key version %d" % kv
+    out = {"group": k.str()}
+    k.done()
+    if value is None:
+        return "group", dict(out, tombstone=True)
+    d = Dec(value)
+    vv = d.i16()
+    out.update(ptype=d.str(), generation=d.i32(), protocol=d.str(), leader=d.str())
+    if vv >= 2:
+        d.i64()
+    members = []
+    for _ in range(d.i32()):
+        m = {"id": d.str(), "instance": d.str() if vv >= 3 else None, "client": d.str(), "host": d.str()}
+        if vv >= 1:
+            m["rebalance_timeout"] = d.i32()
+        m["session_timeout"], m["subscription"], m["assignment"] = d.i32(), d.bytes(), d.bytes()
+        members.append(m)
+    out["members"] = members
+    d.done()
+    return "group", out
+
+
+def offsets_partition(group, n=10):
+    """Kafka's placement: Utils.abs(String.hashCode) % partitions (ASCII group ids)."""
+    h = 0
+    for ch in group:
+        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    if h >= 1 << 31:
+        h -= 1 << 32
+    return (0 if h == -(1 << 31) else abs(h)) % n
+
+
+def read_offsets_partition(group):
+    """Every record of the __consumer_offsets partition that stores group, decoded."""
+    p = offsets_partition(group)
+    c = Consumer({"bootstrap.servers": gtest.bootstrap(CL), "group.id": "gtest-reader",
+                  "enable.auto.commit": False, "enable.partition.eof": True})
+    try:
+        c.assign([TopicPartition("__consumer_offsets", p, 0)])
+        out = []
+        end = time.time() + 20
+        while time.time() < end:
+            m = c.poll(0.5)
+            if m is None:
+                continue
+            if m.error():
+                if m.error().code() == -191:  # _PARTITION_EOF
+                    break
+                raise AssertionError(m.error())
+            out.append(decode_offsets_record(m.key(), m.value()))
+        return out
+    finally:
+        c.close()
+
+
 def test_static_member_restart_causes_no_rebalance():
     topic, n, group = "s7-topic", 4, "s7"
     gtest.create_topic(CL, topic, n)
@@ -82,6 +188,25 @@ def test_list_describe_offsets_alter_delete():
     own = wait_balanced(ms, n, 40)
     wait(lambda: len(set(gtest.consumed_values(ms))) >= 400, 30, "records consumed")
     wait_equal(lambda: group_offsets(CL, group, topic, n), {p: 100 for p in range(n)}, 20, "commits")
+
+    # __consumer_offsets holds Kafka's own record formats (what Burrow and Kafka's tools read),
+    # on the partition Kafka would use: the latest commit of each partition, and the group's
+    # metadata with its protocol, leader and both members with their assignments.
+    recs = [(kind, r) for kind, r in read_offsets_partition(group) if r["group"] == group]
+    last = {}
+    for kind, r in recs:
+        if kind == "offset" and r["topic"] == topic:
+            last[r["partition"]] = r["offset"]
+    assert last == {p: 100 for p in range(n)}, last
+    metas = [r for kind, r in recs if kind == "group"]
+    assert metas, recs[:5]
+    gm = metas[-1]
+    assert (gm["ptype"], gm["protocol"]) == ("consumer", "range") and gm["generation"] >= 1, gm
+    assert sorted(m["client"] for m in gm["members"]) == ["a7-m0", "a7-m1"], gm
+    assert gm["leader"] in [m["id"] for m in gm["members"]], gm
+    for m in gm["members"]:
+        assert sorted(decode_assignment(m["assignment"])[topic]) == sorted(own[m["client"]]), m
+        assert m["session_timeout"] == 6000, m
 
     # confluent-kafka's list_groups: ListGroups to every broker, DescribeGroups at the coordinator.
     ca = gtest.admin(CL)
@@ -132,6 +257,12 @@ def test_list_describe_offsets_alter_delete():
         assert group not in [gid for gid, _ in ka.list_consumer_groups()]
         assert [g.state for g in ca.list_groups(group, timeout=10)] in ([], ["Dead"])
         assert group_offsets(CL, group, topic, n) == {p: -1001 for p in range(n)}
+        # DeleteGroups wrote tombstones: the last record of every key of the group is null.
+        latest = {}
+        for kind, r in read_offsets_partition(group):
+            if r["group"] == group:
+                latest[(kind, r.get("topic"), r.get("partition"))] = r.get("tombstone", False)
+        assert latest and all(latest.values()), latest
         res = ka.delete_consumer_groups([group])
         assert errs(res) == [(group, "GroupIdNotFoundError")], res
     finally:

@@ -294,6 +294,17 @@ def check_resume_at_commits(members):
                     m.name, p, o, c)
 
 
+def offsets_partition(group, n=10):
+    """Kafka's placement: Utils.abs(String.hashCode) % offsets.topic.num.partitions, where
+    Utils.abs is Math.abs with Integer.MIN_VALUE as 0 (ASCII group ids)."""
+    h = 0
+    for ch in group:
+        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    if h >= 1 << 31:
+        h -= 1 << 32
+    return (0 if h == -(1 << 31) else abs(h)) % n
+
+
 def group_offsets(cl, group, topic, n_parts, skip=()):
     """The group's committed next-offset per partition ({p: offset}, -1001 when none), read by a
     fresh confluent-kafka consumer (OffsetFetch)."""

@@ -120,19 +120,9 @@ def decode_offsets_record(key, value):
     return "group", out
 
 
-def offsets_partition(group, n=10):
-    """Kafka's placement: Utils.abs(String.hashCode) % partitions (ASCII group ids)."""
-    h = 0
-    for ch in group:
-        h = (31 * h + ord(ch)) & 0xFFFFFFFF
-    if h >= 1 << 31:
-        h -= 1 << 32
-    return (0 if h == -(1 << 31) else abs(h)) % n
-
-
 def read_offsets_partition(group):
     """Every record of the __consumer_offsets partition that stores group, decoded."""
-    p = offsets_partition(group)
+    p = gtest.offsets_partition(group)
     c = Consumer({"bootstrap.servers": gtest.bootstrap(CL), "group.id": "gtest-reader",
                   "enable.auto.commit": False, "enable.partition.eof": True})
     try:

@@ -91,7 +91,8 @@ class OffsetWatch:
             for p, o in snap.items():
                 if o < 0:
                     continue
-                assert o >= best.get(p, -1), "committed offset of partition %d went back from %d to %d" % (p, best[p], o)
+                assert o >= best.get(p, -1), "committed offset of partition %d went back from %d to %d" % (
+                    p, best[p], o)
                 best[p] = o
         assert len(self.seen) >= 3, "offsets were read %d times only" % len(self.seen)
         return best
@@ -157,9 +158,10 @@ def test_offsets_topic_waits_for_its_replication_factor_and_is_internal():
     # for group ids of negative hashCode too ("my-group" is on partition 2 of 10, not 6).
     leaders = {p: m.leader for p, m in md.partitions.items()}
     groups = ["my-group", "kafka-txn-0"] + ["placement-%d" % k for k in range(30)]
-    wrong = [(g, offsets_partition(g), find_coordinator(g), leaders[offsets_partition(g)]) for g in groups
-             if find_coordinator(g) != leaders[offsets_partition(g)]]
-    assert not wrong, "coordinator is not the leader of Kafka's partition (group, partition, coordinator, leader): %s" % wrong
+    placed = [(g, gtest.offsets_partition(g), find_coordinator(g)) for g in groups]
+    wrong = [(g, p, node, leaders[p]) for g, p, node in placed if node != leaders[p]]
+    assert not wrong, "coordinator not the leader of Kafka's partition (group, partition, coordinator, leader): %s" % (
+        wrong,)
     # A group request to a broker that does not coordinate the group: NOT_COORDINATOR.
     coord = find_coordinator("early-group")
     other = [b for b in CL.brokers if b.id != coord][0]
@@ -182,6 +184,8 @@ def test_killed_member_partitions_move_after_session_timeout():
     all_consumed(ms, f, 30)
     victim = ms[0]
     lost = victim.owned()
+    # Its commits reported before the kill (the resume check counts the commits it saw).
+    wait(lambda: victim.committed() == {p: 100 for p in lost}, 20, "the victim's commits reported")
     victim.kill()
     t0 = time.time()
     f.send(600).flush()
@@ -289,6 +293,7 @@ def test_cooperative_group_through_coordinator_kill_mid_rebalance_and_whole_clus
     joins, then every broker is SIGKILLed at once and restarted; every acknowledged record is
     consumed, no commit goes back, no partition is owned twice, no record skipped."""
     topic, n, group = "fc-topic", 6, "fc"
+    T0[0] = time.time()
     gtest.create_topic(CL, topic, n)
     f = Feeder(CL, topic, n, "fc")
     kw = {"assignor": "cooperative-sticky", "session_timeout": 6000}
@@ -335,22 +340,11 @@ def test_cooperative_group_through_coordinator_kill_mid_rebalance_and_whole_clus
     gtest.check_resume_at_commits(ms)
 
 
-def offsets_partition(group, n=10):
-    """Kafka's placement: Utils.abs(String.hashCode) % offsets.topic.num.partitions, where
-    Utils.abs is Math.abs with Integer.MIN_VALUE as 0 (ASCII group ids)."""
-    h = 0
-    for ch in group:
-        h = (31 * h + ord(ch)) & 0xFFFFFFFF
-    if h >= 1 << 31:
-        h -= 1 << 32
-    return (0 if h == -(1 << 31) else abs(h)) % n
-
-
 def same_partition(group, prefix, count):
     """count group ids starting with prefix stored in the same __consumer_offsets partition
     as group (so they share its coordinator through every leader change)."""
-    want = offsets_partition(group)
-    out = ["%s-%d" % (prefix, k) for k in range(1000) if offsets_partition("%s-%d" % (prefix, k)) == want]
+    want = gtest.offsets_partition(group)
+    out = ["%s-%d" % (prefix, k) for k in range(1000) if gtest.offsets_partition("%s-%d" % (prefix, k)) == want]
     return out[:count]
 
 

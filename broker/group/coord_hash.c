@@ -71,6 +71,8 @@ int32_t coord_java_hash(const char *p, size_t len)
 
 int32_t coord_partition_for(const char *p, size_t len, int32_t partitions)
 {
-    uint32_t h = (uint32_t)coord_java_hash(p, len) & 0x7FFFFFFFu;
-    return (int32_t)(h % (uint32_t)partitions);
+    int32_t h = coord_java_hash(p, len);
+    /* Utils.abs: Math.abs, with INT32_MIN (whose absolute value does not fit) as 0 */
+    uint32_t a = h == INT32_MIN ? 0u : h < 0 ? (uint32_t)-h : (uint32_t)h;
+    return (int32_t)(a % (uint32_t)partitions);
 }

@@ -3,7 +3,8 @@
  *
  * Kafka places a group on partition Utils.abs(groupId.hashCode()) % partitions, where hashCode
  * is Java's String.hashCode: h = 31 * h + c over the UTF-16 code units of the string, in 32-bit
- * two's-complement arithmetic, and Utils.abs(n) is n & 0x7fffffff (so INT_MIN maps to 0).
+ * two's-complement arithmetic, and Utils.abs(n) is Math.abs(n) except that INT_MIN maps to 0
+ * (not a mask of the sign bit: "my-group", hashCode -1906497762, is on partition 12 of 50).
  * Reproducing it exactly means a Kafka client's expectations and a Kafka data directory agree
  * with Gregor about where each group lives. Threads: none; pure functions.
  */

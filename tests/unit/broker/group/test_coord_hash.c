@@ -49,7 +49,12 @@ Test(coord_hash, non_bmp_characters_hash_as_surrogate_pairs)
 
 Test(coord_hash, partition_is_abs_hash_mod_partitions)
 {
-    cr_assert_eq(coord_partition_for("my-group", 8, 50), 36);
+    /* Kafka's Utils.abs is Math.abs (INT_MIN -> 0), not a sign-bit mask: "my-group"
+     * (hashCode -1906497762) lives on partition 1906497762 % 50 = 12 of a Kafka cluster
+     * (masking would give 240985886 % 50 = 36). */
+    cr_assert_eq(coord_partition_for("my-group", 8, 50), 12);
+    cr_assert_eq(coord_partition_for("my-group", 8, 10), 2);
+    cr_assert_eq(coord_partition_for("kafka-txn-0", 11, 50), 30); /* hashCode -1469191130 */
     cr_assert_eq(coord_partition_for("console-consumer-12345", 22, 50), 6);
     cr_assert_eq(coord_partition_for("a", 1, 50), 47);
     cr_assert_eq(coord_partition_for("g\xf0\x9f\x98\x80x", 6, 50), 12);
@@ -58,8 +63,8 @@ Test(coord_hash, partition_is_abs_hash_mod_partitions)
 
 Test(coord_hash, int_min_hash_maps_like_kafka_utils_abs)
 {
-    /* "polygenelubricants".hashCode() == Integer.MIN_VALUE; Utils.abs masks the sign bit,
-     * so the partition is 0 (Math.abs would stay negative) */
+    /* "polygenelubricants".hashCode() == Integer.MIN_VALUE, which Math.abs leaves negative:
+     * Utils.abs maps it to 0, so the partition is 0 */
     cr_assert_eq(jhash("polygenelubricants"), INT32_MIN);
     cr_assert_eq(coord_partition_for("polygenelubricants", 18, 50), 0);
     cr_assert_eq(coord_partition_for("polygenelubricants", 18, 7), 0);

@@ -22,7 +22,7 @@ def metrics(port):
     for line in text.splitlines():
         if line and not line.startswith("#"):
             k, v = line.split()
-            out[k] = int(v)
+            out[k] = float(v) if "." in v else int(v)  # gauges may be fractional
     return out
 
 

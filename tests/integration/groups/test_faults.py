@@ -130,8 +130,25 @@ def test_offsets_topic_waits_for_its_replication_factor_and_is_internal():
         CL.brokers[2].start()
     gtest.wait_brokers(CL, 3)
     wait(lambda: find_coordinator("early-group") is not None, 30, "a coordinator once all brokers are up")
+
+    def offsets_topic_complete():
+        # a broker that just restarted answers from its metadata cache only once the controller
+        # has sent it UpdateMetadata: ask until every broker's answer is complete
+        for b in CL.brokers:
+            c = Conn("127.0.0.1", b.port)
+            r = c.call(3, 1, W().array(["__consumer_offsets"], lambda w, t: w.str(t)).b)
+            c.close()
+            r.array(lambda r: (r.i32(), r.str(), r.i32(), r.str()))  # brokers
+            r.i32()  # controller
+            (err, _, _, parts), = r.array(lambda r: (r.i16(), r.str(), r.i8(), r.array(
+                lambda r: (r.i16(), r.i32(), r.i32(), r.array(lambda r: r.i32()),
+                           r.array(lambda r: r.i32())))))
+            if err != 0 or len(parts) != 10 or any(len(p[3]) != 3 for p in parts):
+                return False
+        return True
+    wait(offsets_topic_complete, 30, "__consumer_offsets: 10 partitions of 3 replicas on every broker", 0.5)
     md = gtest.admin(CL).list_topics("__consumer_offsets", timeout=10).topics["__consumer_offsets"]
-    assert len(md.partitions) == 10 and all(len(p.replicas) == 3 for p in md.partitions.values()), md
+    assert len(md.partitions) == 10, md
     # is_internal: Metadata v1+ (read by kwire, as confluent-kafka does not expose it)
     c = Conn("127.0.0.1", CL.brokers[0].port)
     r = c.call(3, 1, W().array(["__consumer_offsets"], lambda w, t: w.str(t)).b)

@@ -306,10 +306,28 @@ static kerr_t check_epoch_locked(const struct partition *part, int32_t current)
     return current < part->leader_epoch ? KERR_FENCED_LEADER_EPOCH : KERR_UNKNOWN_LEADER_EPOCH;
 }
 
+/* Fills out's offsets and reads from offset up to max_offset (plog_read()):
+ * what both kinds of read return. */
+static kerr_t read_locked(struct partition *part, int64_t offset, int64_t max_offset,
+                          int64_t max_bytes, bool min_one, struct partition_read *out)
+{
+    partition_assert_locked(part);
+    struct file_span span = {.fd = -1};
+    out->hw = out->lso = part->hw;
+    out->log_start = plog_start_offset(part->log);
+    out->leo = plog_end_offset(part->log);
+    kerr_t rc = plog_read(part->log, offset, max_offset, max_bytes, min_one, &span);
+    if (rc == KERR_NONE && span.len > 0) {
+        out->fd = span.fd;
+        out->pos = span.pos;
+        out->len = span.len;
+    }
+    return rc;
+}
+
 kerr_t partition_read(struct partition *part, const struct partition_fetch *f,
                       struct partition_read *out)
 {
-    struct file_span span = {.fd = -1};
     kerr_t rc;
     out->fd = -1;
     out->pos = out->len = 0;
@@ -331,15 +349,8 @@ kerr_t partition_read(struct partition *part, const struct partition_fetch *f,
     }
     if (rc != KERR_NONE)
         goto out;
-    out->hw = out->lso = part->hw;
-    out->log_start = plog_start_offset(part->log);
-    out->leo = plog_end_offset(part->log);
-    rc = plog_read(part->log, f->offset, rp ? out->leo : part->hw, f->max_bytes, f->min_one, &span);
-    if (rc == KERR_NONE && span.len > 0) {
-        out->fd = span.fd;
-        out->pos = span.pos;
-        out->len = span.len;
-    }
+    rc = read_locked(part, f->offset, rp ? plog_end_offset(part->log) : part->hw, f->max_bytes,
+                     f->min_one, out);
 out:
     partition_unlock(part);
     return rc;
@@ -348,22 +359,12 @@ out:
 kerr_t partition_read_local(struct partition *part, int32_t leader_epoch, int64_t offset,
                             int64_t max_bytes, struct partition_read *out)
 {
-    struct file_span span = {.fd = -1};
     kerr_t rc = KERR_NOT_LEADER_OR_FOLLOWER;
     out->fd = -1;
     out->pos = out->len = 0;
     partition_lock(part);
-    if (part->log && !part->deleted && part->is_leader && part->leader_epoch == leader_epoch) {
-        out->hw = out->lso = part->hw;
-        out->log_start = plog_start_offset(part->log);
-        out->leo = plog_end_offset(part->log);
-        rc = plog_read(part->log, offset, out->leo, max_bytes, true, &span);
-        if (rc == KERR_NONE && span.len > 0) {
-            out->fd = span.fd;
-            out->pos = span.pos;
-            out->len = span.len;
-        }
-    }
+    if (part->log && !part->deleted && part->is_leader && part->leader_epoch == leader_epoch)
+        rc = read_locked(part, offset, plog_end_offset(part->log), max_bytes, true, out);
     partition_unlock(part);
     return rc;
 }

@@ -79,8 +79,7 @@ kerr_t handle_find_coordinator(struct req *req)
     for (int32_t i = 0; i < r.key_count; i++) {
         find_one(req, s, r.key_type, r.keys[i], &out[i]);
         if (v >= 4) /* v4 echoes each key */
-            out[i].key = names[i] =
-                r.keys[i].ptr ? strndup(r.keys[i].ptr, (size_t)r.keys[i].len) : NULL;
+            out[i].key = names[i] = kstr_dup(r.keys[i]);
     }
     gcodec_find_coord_resp_encode(&req->out, v, 0, out, r.key_count);
     mc_put(s);

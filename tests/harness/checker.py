@@ -8,10 +8,28 @@ History: JSON lines, one object each, told apart by "type" (workload.py owns the
   meta       {topic, partitions, producers, consumers, ...}
   send       {producer, value, partition, status: ok|fail|unknown, offset (int or null), error,
               t_send, t_ack}
-  consume    {consumer, partition, offset, value, t}   in the order that consumer received them
+  consume    {consumer, partition, offset, value, t, group}   in the order that consumer received
+                                                       them; group absent or null for a consumer
+                                                       that assigns partitions itself
   final      {partition, offset, value}                the post-run read of every partition
   final_hw   {partition, low, high, complete}          where that read started and ended (HW)
   event      {what, ...}                               faults and client errors (informational)
+Consumer groups (consumer ids are unique across groups; "t" of every record is one clock, so
+records of different members can be ordered; each member's records are in the order it saw them):
+  assign     {consumer, group, partitions, t}          partitions given to the member
+  revoke     {consumer, group, partitions, t, lost}    taken away (lost: the member lost its
+                                                       membership, librdkafka's on_lost)
+  commit     {consumer, group, partition, offset, t, status: ok|fail}   a commit of the next
+                                                       offset to read, t when its answer came
+  reset      {group, partition, offset, t}             the group's offset set by an admin
+  committed  {group, partition, offset, t}             the group's committed offset read back
+                                                       (OffsetFetch) by one poller, in order
+  leave      {consumer, group, t}                      the member closed
+  group_end  {group, t, complete}                      the members ran until they had read every
+                                                       record acknowledged before t (complete:
+                                                       they reached the high watermarks)
+A member owns a partition from its assign to its revoke; without a revoke, to its last record
+in the history (a SIGKILLed member: the history cannot tell when its session expired).
 
 Findings (counts, with up to EXAMPLES examples each):
   must be zero (exit 1 otherwise):
@@ -20,6 +38,14 @@ Findings (counts, with up to EXAMPLES examples each):
     offset_two_values   one (partition, offset) seen holding two values (acks, consumers, final)
     consumer_backwards  a consumer received offset o after o' >= o in one partition
     replica_divergence  a replica's records below the min HW differ from the final read / others
+    group_acked_missed  a record acked before a group's group_end (and not acked_lost) that no
+                        member of the group received (groups with a complete group_end only)
+    group_resume_after_commit  after an assignment, the member's first record of the partition
+                        is past the group's last commit of it acknowledged before the assignment
+                        (past the partition's low offset when there was none)
+    group_two_owners    two members of one group owned a partition at overlapping times
+    group_commit_backwards  a group's acknowledged commits of a partition, or its committed
+                        offsets read back, went backwards with no reset in between
   reported:
     acked_wrong_offset  acked at X, but the final log holds another value at X or has it elsewhere
     value_two_offsets   a value seen at two offsets, not explained as a retry duplicate
@@ -28,8 +54,16 @@ Findings (counts, with up to EXAMPLES examples each):
     consumer_skips      a consumer jumped from o to o+k (k > 1) over records the final log holds
     replica_short       a replica without a known HW ends before the min HW but agrees up to its
                         end (a follower still catching up when its log was read)
+    group_redelivered   deliveries of one (partition, offset) to a group beyond the first
+                        (at-least-once: a partition moved before its last records were committed)
+    group_resume_failed_commit  a member resumed past the last acknowledged commit, at the offset
+                        of a commit whose answer was an error (stored all the same, e.g. a
+                        timeout): allowed
+  A group member's records of a partition are checked for consumer_backwards and consumer_skips
+  from one assignment to its revoke; where a new assignment starts is group_resume_after_commit.
   the history cannot be checked (exit 2 if nothing above fails): a partition without a final
-  read, a final read that stopped early, or one with holes between its low and high offsets.
+  read, a final read that stopped early, or one with holes between its low and high offsets; a
+  group whose group_end is not complete.
 
 Output: one JSON line {"verdict": pass|fail|incomplete, counts...}, then readable text.
 CLI: checker.py HISTORY [--log-dir NAME=DIR | --log-dir DIR]... [--json]
@@ -44,9 +78,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import replica_logs  # noqa: E402
 
 MUST_BE_ZERO = ("acked_lost", "consumed_lost", "offset_two_values", "consumer_backwards",
-                "replica_divergence")
+                "replica_divergence", "group_acked_missed", "group_resume_after_commit",
+                "group_two_owners", "group_commit_backwards")
 REPORTED = ("acked_wrong_offset", "value_two_offsets", "duplicates", "consumer_skips",
-            "replica_short")
+            "replica_short", "group_redelivered", "group_resume_failed_commit")
 EXAMPLES = 5
 
 
@@ -92,7 +127,7 @@ class Report:
         lines.append("  " + ", ".join("%s %s" % (k, v) for k, v in self.info.items()))
         for k in MUST_BE_ZERO + REPORTED:
             tag = "MUST BE 0" if k in MUST_BE_ZERO else "reported"
-            lines.append("  %-19s %6d   (%s)" % (k, self.counts[k], tag))
+            lines.append("  %-26s %6d   (%s)" % (k, self.counts[k], tag))
             for ex in self.examples[k]:
                 lines.append("      e.g. " + json.dumps(ex, sort_keys=True))
         for why in self.incomplete:
@@ -100,12 +135,21 @@ class Report:
         return "\n".join(lines)
 
 
+GROUP_MEMBER_TYPES = ("assign", "revoke", "consume", "leave", "commit")
+
+
 class History:
-    """The history split by type; final[p] = {offset: value} only for usable final reads."""
+    """The history split by type; final[p] = {offset: value} only for usable final reads.
+    Group records: members[(group, consumer)] = that member's records in order;
+    offsets[(group, p)] = commits and resets, read_back[(group, p)] = committed records."""
 
     def __init__(self, records, report):
         self.sends = [r for r in records if r.get("type") == "send"]
         self.consumes = defaultdict(list)            # (consumer, partition) -> [(offset, value)]
+        self.members = defaultdict(list)
+        self.offsets = defaultdict(list)
+        self.read_back = defaultdict(list)
+        self.group_ends = {}
         final = defaultdict(dict)
         self.hw = {}
         parts = set()
@@ -113,6 +157,16 @@ class History:
             t = r.get("type")
             if t == "meta":
                 parts.update(range(r.get("partitions", 0)))
+            elif t in GROUP_MEMBER_TYPES and r.get("group") is not None:
+                self.members[(r["group"], r["consumer"])].append(r)
+                if t == "commit":
+                    self.offsets[(r["group"], r["partition"])].append(r)
+            elif t == "reset":
+                self.offsets[(r["group"], r["partition"])].append(r)
+            elif t == "committed":
+                self.read_back[(r["group"], r["partition"])].append(r)
+            elif t == "group_end":
+                self.group_ends[r["group"]] = r
             elif t == "consume":
                 self.consumes[(r["consumer"], r["partition"])].append((r["offset"], r["value"]))
             elif t == "final":
@@ -128,6 +182,16 @@ class History:
             else:
                 self.final[p] = final.get(p, {})
         self.partitions = sorted(parts)
+        self.groups = sorted({g for g, _ in self.members} | set(self.group_ends))
+        for g in self.groups:
+            end = self.group_ends.get(g)
+            if end is not None and not end.get("complete"):
+                report.incomplete.append("group %s: its members did not reach the end (%s)" % (
+                    g, end.get("error", "not at the high watermarks")))
+
+    def low(self, p):
+        """The partition's first offset as the final read saw it (0 without one)."""
+        return self.hw.get(p, {}).get("low") or 0
 
     def _unusable(self, p, recs):
         hw = self.hw.get(p)
@@ -166,25 +230,33 @@ def check_sends(h, rep):
     return obs
 
 
+def check_record(h, rep, c, p, prev, o, v):
+    """consumer_backwards, consumer_skips and consumed_lost for consumer c receiving offset o
+    of partition p right after offset prev (None: the first record of an assignment)."""
+    final = h.final.get(p)
+    if prev is None:
+        pass
+    elif o <= prev:
+        rep.add("consumer_backwards", {"consumer": c, "partition": p, "after": prev, "got": o})
+    elif o > prev + 1 and final is not None:
+        skipped = [x for x in range(prev + 1, o) if x in final]
+        if skipped:
+            rep.add("consumer_skips", {"consumer": c, "partition": p, "after": prev, "got": o,
+                                       "skipped": len(skipped)})
+    if final is not None and o >= h.hw[p]["high"]:
+        rep.add("consumed_lost", {"consumer": c, "partition": p, "offset": o, "value": v,
+                                  "final_hw": h.hw[p]["high"]})
+
+
 def check_consumers(h, rep):
-    """consumer_backwards, consumer_skips, consumed_lost; returns consumer observations."""
+    """consumer_backwards, consumer_skips, consumed_lost for the consumers outside groups;
+    returns their observations."""
     obs = []
     for (c, p), seq in sorted(h.consumes.items(), key=lambda kv: str(kv[0])):
-        final = h.final.get(p)
-        prev = (h.hw.get(p, {}).get("low") or 0) - 1     # assigned from the beginning
+        prev = h.low(p) - 1                              # assigned from the beginning
         for o, v in seq:
             obs.append((p, o, v, "consumer " + str(c)))
-            if o <= prev:
-                rep.add("consumer_backwards", {"consumer": c, "partition": p, "after": prev,
-                                               "got": o})
-            elif o > prev + 1 and final is not None:
-                skipped = [x for x in range(prev + 1, o) if x in final]
-                if skipped:
-                    rep.add("consumer_skips", {"consumer": c, "partition": p, "after": prev,
-                                               "got": o, "skipped": len(skipped)})
-            if final is not None and o >= h.hw[p]["high"]:
-                rep.add("consumed_lost", {"consumer": c, "partition": p, "offset": o, "value": v,
-                                          "final_hw": h.hw[p]["high"]})
+            check_record(h, rep, c, p, prev, o, v)
             prev = o
     return obs
 
@@ -246,11 +318,144 @@ def check_replicas(h, rep, replicas):
                                          ref[diff] if diff < len(ref) else None]})
 
 
+def resume_bound(h, g, p, t):
+    """The offset a member assigned partition p of group g at time t must start at or before:
+    the last acknowledged commit or reset before t, else the partition's low offset."""
+    bound = h.low(p)
+    for r in h.offsets[(g, p)]:
+        if r["t"] <= t and (r["type"] == "reset" or r.get("status") == "ok"):
+            bound = r["offset"]
+    return bound
+
+
+def check_member(h, rep, g, c, recs, owned):
+    """One member's records in order: per-assignment sequences (check_record), where each
+    assignment starts (group_resume_*), and its ownership intervals, appended to
+    owned[p] as (start, end, consumer). Returns its observations."""
+    obs = []
+    prev = {}                                        # p -> last offset in this assignment
+    start = {}                                       # p -> assign time
+    pending = {}                                     # p -> assign time, no record yet
+    last_t = recs[-1]["t"] if recs else 0
+    for r in recs:
+        t = r["type"]
+        if t == "assign":
+            for p in r["partitions"]:
+                start[p] = pending[p] = r["t"]
+                prev[p] = None
+        elif t == "revoke":
+            for p in r["partitions"]:
+                if p in start:
+                    owned[p].append((start.pop(p), r["t"], c))
+                pending.pop(p, None)
+                prev.pop(p, None)
+        elif t == "consume":
+            p, o, v = r["partition"], r["offset"], r["value"]
+            obs.append((p, o, v, "group %s member %s" % (g, c)))
+            if p in pending:
+                check_resume(h, rep, g, c, p, pending.pop(p), r)
+            elif p not in prev:                      # records outside any assignment
+                prev[p] = h.low(p) - 1
+            check_record(h, rep, c, p, prev[p], o, v)
+            prev[p] = o
+    for p, t0 in start.items():
+        owned[p].append((t0, last_t, c))
+    return obs
+
+
+def check_resume(h, rep, g, c, p, t_assign, first):
+    """group_resume_after_commit / group_resume_failed_commit for the first record after an
+    assignment."""
+    bound = resume_bound(h, g, p, t_assign)
+    if first["offset"] <= bound:
+        return
+    ex = {"group": g, "consumer": c, "partition": p, "assigned_at": t_assign,
+          "first_offset": first["offset"], "last_commit_before": bound}
+    failed = [r for r in h.offsets[(g, p)] if r["type"] == "commit" and r["status"] != "ok"
+              and r["t"] <= first["t"] and r["offset"] == first["offset"]]
+    rep.add("group_resume_failed_commit" if failed else "group_resume_after_commit", ex)
+
+
+def check_groups(h, rep):
+    """Every group_* finding; returns the members' observations."""
+    obs = []
+    for g in h.groups:
+        owned = defaultdict(list)                    # p -> [(start, end, consumer)]
+        got = defaultdict(list)                      # (p, o) -> consumers
+        gobs = []
+        for (g2, c), recs in sorted(h.members.items(), key=lambda kv: str(kv[0])):
+            if g2 != g:
+                continue
+            mine = check_member(h, rep, g, c, recs, owned)
+            gobs += mine
+            for p, o, v, _ in mine:
+                got[(p, o)].append(c)
+        obs += gobs
+        check_owners(rep, g, owned)
+        for (p, o), who in sorted(got.items()):
+            if len(who) > 1:
+                rep.add("group_redelivered", {"group": g, "partition": p, "offset": o,
+                                              "members": who}, len(who) - 1)
+        end = h.group_ends.get(g)
+        if end is not None and end.get("complete"):
+            check_missed(h, rep, g, end["t"], gobs)
+    for (g, p), recs in sorted(h.offsets.items(), key=lambda kv: str(kv[0])):
+        check_monotonic(rep, g, p, [r for r in recs if r["type"] == "reset"
+                                    or r.get("status") == "ok"], "acknowledged commits")
+    for (g, p), recs in sorted(h.read_back.items(), key=lambda kv: str(kv[0])):
+        resets = [r for r in h.offsets[(g, p)] if r["type"] == "reset"]
+        check_monotonic(rep, g, p, recs + resets, "offsets read back")
+    return obs
+
+
+def check_owners(rep, g, owned):
+    """group_two_owners: ownership intervals of one partition by two members overlap."""
+    for p, lst in sorted(owned.items()):
+        lst.sort(key=lambda x: (x[0], x[1]))
+        for i, a in enumerate(lst):
+            for b in lst[i + 1:]:
+                if b[0] >= a[1]:
+                    break
+                if a[2] != b[2]:
+                    rep.add("group_two_owners", {"group": g, "partition": p,
+                                                 "owners": [list(a), list(b)]})
+
+
+def check_missed(h, rep, g, t_end, obs):
+    """group_acked_missed: acked before t_end, not lost, never received by the group (obs: the
+    group's observations)."""
+    got = {(p, v) for p, _, v, _ in obs}
+    for s in h.sends:
+        if s["status"] != "ok" or (s.get("t_ack") is not None and s["t_ack"] > t_end):
+            continue
+        p, v = s["partition"], s["value"]
+        if p in h.final and v not in h.final[p].values():
+            continue                                 # acked_lost already
+        if (p, v) not in got:
+            rep.add("group_acked_missed", {"group": g, "partition": p, "value": v,
+                                           "acked_offset": s.get("offset")})
+
+
+def check_monotonic(rep, g, p, recs, what):
+    """group_commit_backwards over recs (commits or read-backs, with the resets) in time order."""
+    high = None
+    for r in sorted(recs, key=lambda r: r["t"]):
+        if r["type"] == "reset":
+            high = r["offset"]
+        elif r["offset"] < 0:
+            continue                                 # nothing committed yet
+        elif high is not None and r["offset"] < high:
+            rep.add("group_commit_backwards", {"group": g, "partition": p, "what": what,
+                                               "from": high, "to": r["offset"], "t": r["t"]})
+        else:
+            high = r["offset"]
+
+
 def check(records, replicas=None):
     """Checks a history (list of dicts) and optional replica dumps; returns a Report."""
     rep = Report()
     h = History(records, rep)
-    obs = check_sends(h, rep) + check_consumers(h, rep)
+    obs = check_sends(h, rep) + check_consumers(h, rep) + check_groups(h, rep)
     check_offsets(h, rep, obs)
     if replicas:
         check_replicas(h, rep, replicas)
@@ -260,6 +465,10 @@ def check(records, replicas=None):
     rep.info = {"sends": len(h.sends), "acked": st["ok"], "failed": st["fail"],
                 "unknown": st["unknown"], "consumed": sum(len(v) for v in h.consumes.values()),
                 "final_records": sum(len(v) for v in h.final.values()),
+                "groups": len(h.groups), "groups_to_end": sum(
+                    1 for e in h.group_ends.values() if e.get("complete")),
+                "group_consumed": sum(1 for recs in h.members.values() for r in recs
+                                      if r["type"] == "consume"),
                 "partitions": len(h.partitions), "replicas_checked": sum(
                     len(v) for v in (replicas or {}).values())}
     return rep

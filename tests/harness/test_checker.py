@@ -181,6 +181,142 @@ class CheckerTest(unittest.TestCase):
                 self.assertEqual(summary["acked_lost"], 2 if want else 0)
 
 
+def group_history():
+    """clean_history() without its consumers, read by group "g" instead: m0 owns both
+    partitions, reads offsets 0-2 of each and commits 3; an eager rebalance revokes both; m0
+    gets partition 0, m1 partition 1, each resumes at 3, reads to the end and commits 6."""
+    h = [r for r in clean_history() if r["type"] != "consume"]
+
+    def member(c, t, kind, **kw):
+        h.append(dict(kw, type=kind, consumer=c, group="g", t=t))
+
+    def read(c, t, p, offsets):
+        for o in offsets:
+            member(c, t, "consume", partition=p, offset=o, value="p%d-%d" % (o % 2, p * 100 + o))
+        member(c, t + 0.1, "commit", partition=p, offset=offsets[-1] + 1, status="ok")
+    member("m0", 1, "assign", partitions=[0, 1])
+    read("m0", 2, 0, [0, 1, 2])
+    read("m0", 2, 1, [0, 1, 2])
+    member("m0", 3, "revoke", partitions=[0, 1], lost=False)
+    member("m0", 4, "assign", partitions=[0])
+    member("m1", 4, "assign", partitions=[1])
+    read("m0", 5, 0, [3, 4, 5])
+    read("m1", 5, 1, [3, 4, 5])
+    h.append({"type": "committed", "group": "g", "partition": 0, "offset": 3, "t": 2.5})
+    h.append({"type": "committed", "group": "g", "partition": 0, "offset": 6, "t": 6})
+    h.append({"type": "leave", "consumer": "m0", "group": "g", "t": 9})
+    h.append({"type": "group_end", "group": "g", "t": 10, "complete": True})
+    return h
+
+
+def member_is(c, t, **kw):
+    return lambda r: r.get("consumer") == c and r["type"] == t and all(
+        r.get(k) == v for k, v in kw.items())
+
+
+class GroupCheckerTest(CheckerTest):
+    def test_clean_group_history_passes(self):
+        rep = self.assertOnly(group_history(), "pass")
+        self.assertEqual((rep.info["groups"], rep.info["groups_to_end"]), (1, 1))
+        self.assertEqual(rep.info["group_consumed"], 12)
+
+    def test_acked_record_no_member_received(self):
+        h = edit(group_history(), member_is("m1", "consume", partition=1, offset=4),
+                 lambda r: None)
+        rep = self.assertOnly(h, "fail", group_acked_missed=1, consumer_skips=1)
+        self.assertEqual(rep.examples["group_acked_missed"][0]["value"], "p0-104")
+        # Only for records acked before the group's end, and only for groups that ran to it.
+        late = edit(h, is_("send", partition=1, offset=4), lambda r: dict(r, t_ack=11))
+        self.assertOnly(late, "pass", consumer_skips=1)
+        self.assertOnly(edit(h, is_("group_end"), lambda r: None), "pass", consumer_skips=1)
+        rep = self.assertOnly(edit(h, is_("group_end"), lambda r: dict(r, complete=False)),
+                              "incomplete", consumer_skips=1)
+        self.assertIn("group g", rep.incomplete[0])
+        # A record the final log lost is acked_lost, not also missed by the group.
+        lost = edit(h, is_("final", partition=1, offset=4), lambda r: dict(r, value="p9-9"))
+        self.assertOnly(lost, "fail", acked_lost=1, offset_two_values=1, consumer_skips=1)
+
+    def test_resume_after_commit(self):
+        # m1 starts partition 1 at 4 although the last commit before its assignment was 3.
+        h = edit(group_history(), member_is("m1", "consume", partition=1, offset=3),
+                 lambda r: None)
+        rep = self.assertOnly(h, "fail", group_resume_after_commit=1, group_acked_missed=1)
+        self.assertEqual(rep.examples["group_resume_after_commit"][0]["last_commit_before"], 3)
+        # m0 read offset 3 too but its commit of 4 was acknowledged only after the assignment:
+        # still a skip. Acknowledged before the assignment: m1 starts at the commit.
+        read3 = {"type": "consume", "consumer": "m0", "group": "g", "partition": 1,
+                 "offset": 3, "value": "p1-103", "t": 2.5}
+        commit4 = {"type": "commit", "consumer": "m0", "group": "g", "partition": 1,
+                   "offset": 4, "status": "ok", "t": 4.5}
+        at = h.index(next(r for r in h if member_is("m0", "revoke")(r)))
+
+        def plus(*recs):
+            return h[:at] + list(recs) + h[at:]
+        rep = self.assertOnly(plus(read3, commit4), "fail", group_resume_after_commit=1)
+        self.assertOnly(plus(read3, dict(commit4, t=2.6)), "pass")
+        # A commit of 4 answered with an error (stored all the same): reported, not failed.
+        self.assertOnly(plus(read3, dict(commit4, t=2.6, status="fail")), "pass",
+                        group_resume_failed_commit=1)
+        # No commit at all: the member must start at the partition's first offset.
+        h = edit(group_history(), lambda r: r["type"] in ("commit", "group_end") or (
+            r.get("group") and r["t"] >= 3), lambda r: None)
+        self.assertOnly(h, "pass")
+        self.assertOnly(edit(h, is_("final_hw"), lambda r: dict(r, low=1)), "pass")
+        h = edit(h, member_is("m0", "consume", partition=0, offset=0), lambda r: None)
+        self.assertOnly(h, "fail", group_resume_after_commit=1)
+
+    def test_redelivery_after_rebalance_is_reported(self):
+        # m1 resumes at 1, below the commit of 3 it had to start at or before: allowed.
+        h = group_history()
+        h += [{"type": "consume", "consumer": "m1", "group": "g", "partition": 1, "offset": o,
+               "value": "p%d-%d" % (o % 2, 100 + o), "t": 4.5} for o in (1, 2)]
+        h = edit(h, member_is("m1", "consume", partition=1),
+                 lambda r: dict(r, t=4.5) if r["offset"] > 2 else r)
+        h.sort(key=lambda r: (r.get("consumer") != "m1", r.get("t", 0), r.get("offset", 0)))
+        rep = self.assertOnly(h, "pass", group_redelivered=2)
+        self.assertEqual(rep.examples["group_redelivered"][0]["members"], ["m0", "m1"])
+        # Going back inside one assignment is not a redelivery but a consumer going backwards.
+        h = group_history() + [{"type": "consume", "consumer": "m1", "group": "g",
+                                "partition": 1, "offset": 4, "value": "p0-104", "t": 7}]
+        self.assertOnly(h, "fail", consumer_backwards=1, group_redelivered=1)
+
+    def test_two_owners(self):
+        # m1 assigned partition 1 at 2.5, while m0 owned it until its revoke at 3.
+        h = edit(group_history(), member_is("m1", "assign"), lambda r: dict(r, t=2.5))
+        rep = self.assertOnly(h, "fail", group_two_owners=1)
+        self.assertEqual([o[2] for o in rep.examples["group_two_owners"][0]["owners"]],
+                         ["m0", "m1"])
+        # m0 SIGKILLed (no revoke): it owns its partitions until its last record (t 2.1).
+        killed = edit(group_history(), lambda r: r.get("consumer") == "m0" and r["t"] >= 3,
+                      lambda r: None)
+        killed = edit(killed, member_is("m1", "assign"), lambda r: dict(r, partitions=[0, 1]))
+        killed += [{"type": "consume", "consumer": "m1", "group": "g", "partition": 0,
+                    "offset": o, "value": "p%d-%d" % (o % 2, o), "t": 5} for o in (3, 4, 5)]
+        self.assertOnly(killed, "pass")
+        early = edit(killed, member_is("m1", "assign"), lambda r: dict(r, t=2.05))
+        self.assertOnly(early, "fail", group_two_owners=2, group_resume_after_commit=2)
+        # Another group owning the same partition at once is fine.
+        other = group_history()
+        other += [dict(r, consumer="x" + r["consumer"], group="g2", t=r["t"] + 0.5)
+                  for r in other if r.get("group") == "g" and "consumer" in r]
+        rep = self.assertOnly(other, "pass")
+        self.assertEqual(rep.info["groups"], 2)
+
+    def test_commit_backwards(self):
+        back = {"type": "commit", "consumer": "m0", "group": "g", "partition": 0, "offset": 2,
+                "status": "ok", "t": 8}
+        rep = self.assertOnly(group_history() + [back], "fail", group_commit_backwards=1)
+        self.assertEqual(rep.examples["group_commit_backwards"][0]["from"], 6)
+        self.assertOnly(group_history() + [dict(back, status="fail")], "pass")
+        reset = {"type": "reset", "group": "g", "partition": 0, "offset": 0, "t": 7.5}
+        self.assertOnly(group_history() + [reset, back], "pass")
+        # Committed offsets read back must not go backwards either.
+        read = {"type": "committed", "group": "g", "partition": 0, "offset": 5, "t": 7}
+        rep = self.assertOnly(group_history() + [read], "fail", group_commit_backwards=1)
+        self.assertEqual(rep.examples["group_commit_backwards"][0]["what"], "offsets read back")
+        self.assertOnly(group_history() + [dict(read, offset=-1001)], "pass")
+
+
 # ---- RecordBatch v2 writer for the replica tests ---------------------------------------------
 
 def uvarint(v):

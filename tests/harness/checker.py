@@ -141,7 +141,8 @@ GROUP_MEMBER_TYPES = ("assign", "revoke", "consume", "leave", "commit")
 class History:
     """The history split by type; final[p] = {offset: value} only for usable final reads.
     Group records: members[(group, consumer)] = that member's records in order;
-    offsets[(group, p)] = commits and resets, read_back[(group, p)] = committed records."""
+    offsets[(group, p)] = commits and resets in time order, read_back[(group, p)] = committed
+    records."""
 
     def __init__(self, records, report):
         self.sends = [r for r in records if r.get("type") == "send"]
@@ -182,6 +183,8 @@ class History:
             else:
                 self.final[p] = final.get(p, {})
         self.partitions = sorted(parts)
+        for recs in self.offsets.values():          # several members' commits: by time
+            recs.sort(key=lambda r: r["t"])
         self.groups = sorted({g for g, _ in self.members} | set(self.group_ends))
         for g in self.groups:
             end = self.group_ends.get(g)

@@ -265,6 +265,18 @@ class GroupCheckerTest(CheckerTest):
         h = edit(h, member_is("m0", "consume", partition=0, offset=0), lambda r: None)
         self.assertOnly(h, "fail", group_resume_after_commit=1)
 
+    def test_resume_bound_is_the_latest_commit_in_time_not_in_the_file(self):
+        # Partition 1 goes back to m0, which resumes at 5 (m1's commit of 6 came last, at 5.1).
+        # The history lists m1's records before m0's: m0's older commit of 3 (at 2.1) is
+        # later in the file but not the last commit.
+        h = group_history() + [
+            {"type": "revoke", "consumer": "m1", "group": "g", "partitions": [1], "t": 7},
+            {"type": "assign", "consumer": "m0", "group": "g", "partitions": [1], "t": 8},
+            {"type": "consume", "consumer": "m0", "group": "g", "partition": 1, "offset": 5,
+             "value": "p1-105", "t": 9}]
+        h.sort(key=lambda r: r.get("consumer", "") != "m1")
+        self.assertOnly(h, "pass", group_redelivered=1)
+
     def test_redelivery_after_rebalance_is_reported(self):
         # m1 resumes at 1, below the commit of 3 it had to start at or before: allowed.
         h = group_history()

@@ -8,6 +8,7 @@ the cluster, compare the replicas on disk and run the checker. Exit status is th
 
   run_scenario.py [--brokers 3] [--rf 3] [--min-isr 2] [--partitions 4] [--schedule NAME]
                   [--duration 30] [--hold 8] [--producers 2] [--consumers 2] [--rate 100]
+                  [--group NAME:MEMBERS]...
                   [--compression none|gzip|...] [--netns] [--victim leader|controller]
                   [--dir D] [--keep] [--set KEY=VALUE]...
 
@@ -608,7 +609,8 @@ def run(a, d):
     history = os.path.join(d, "history.jsonl")
     try:
         w = workload.Workload(c.bootstrap, a.topic, history, a.producers, a.consumers, a.rate,
-                              partitions=a.partitions, compression=a.compression, log=log)
+                              partitions=a.partitions, compression=a.compression, log=log,
+                              groups=workload.parse_groups(a.group))
         c.w = w
 
         def fault(w):
@@ -655,6 +657,8 @@ def main():
                     help="kill-leader: how many times to kill and restart the leader")
     ap.add_argument("--producers", type=int, default=2)
     ap.add_argument("--consumers", type=int, default=2)
+    ap.add_argument("--group", action="append", default=[], metavar="NAME:MEMBERS",
+                    help="also run a consumer group of MEMBERS members (repeatable)")
     ap.add_argument("--rate", type=float, default=100.0, help="sends/s per producer")
     ap.add_argument("--compression", default="none", help="producer compression.type")
     ap.add_argument("--dir", help="state directory (default: a new temporary one)")

@@ -7,24 +7,36 @@ history for checker.py.
 Producers (confluent_kafka, acks=all, idempotence off, bounded message.timeout.ms) send unique
 values "p<producer>-<seq>" round-robin over the partitions (explicit partition). Consumers assign
 every partition from the beginning (no group commits) and record every record they receive.
-After the run (faults healed), a final read fetches every partition from its low watermark to
-its high watermark. Client errors are recorded as events; nothing here raises on a broker fault.
+Group members (groups={name: members}) subscribe with that group.id (range assignor,
+auto.offset.reset=earliest, no auto commit), commit synchronously after each batch they
+receive, and record their assignments, revocations, records and commits. After the run
+(faults healed), a final read fetches every partition from its low watermark to its high
+watermark. Client errors are recorded as events; nothing here raises on a broker fault.
 
 History file (owned here; read by checker.py): JSON lines, "type" tells them apart.
   {"type":"meta","topic","partitions","producers","consumers","bootstrap","t0"}
   {"type":"send","producer","value","partition","status":"ok|fail|unknown","offset","error",
    "t_send","t_ack"}                      one per value: at its delivery report, or at the end
-  {"type":"consume","consumer","partition","offset","value","t"}
+  {"type":"consume","consumer","partition","offset","value","t"[,"group"]}
+  {"type":"assign"|"revoke","consumer","group","partitions","t"[,"lost"]}   group members
+  {"type":"commit","consumer","group","partition","offset","t","status":"ok|fail"}
+  {"type":"leave","consumer","group","t"}
+  {"type":"group_end","group","t","complete"}   written after the members caught up (or gave up)
   {"type":"final","partition","offset","value"}
   {"type":"final_hw","partition","low","high","complete","error"}
   {"type":"event","t","what",...}         faults (Workload.note) and client errors
 Times are seconds since the workload started (monotonic clock).
 
-Library:  w = Workload(bootstrap, topic, history_path, producers=2, consumers=2, rate=100)
+Group member ids are "<group>/<i>"; the other consumers' ids are integers.
+
+Library:  w = Workload(bootstrap, topic, history_path, producers=2, consumers=2, rate=100,
+                       groups={"g": 2})
           w.run(duration, fault=fn, fault_at=0.3)   # fn(w) runs in the caller's thread
           or w.start(); ...; w.stop(); w.final_read()
 CLI:      workload.py --bootstrap H:P --topic T --out HISTORY [--duration S] [--producers N]
-                      [--consumers M] [--rate R] [--message-timeout-ms T] [--compression C]
+                      [--consumers M] [--group NAME:MEMBERS]... [--rate R]
+                      [--message-timeout-ms T] [--compression C]
+          read_log(bootstrap, topic, partitions, write) is the final read on its own
 """
 import argparse
 import json
@@ -33,7 +45,8 @@ import threading
 import time
 import uuid
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import (OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer,
+                             TopicPartition)
 
 
 class HistoryWriter:
@@ -54,11 +67,75 @@ class HistoryWriter:
             self.f.close()
 
 
+def plain_consumer_conf(bootstrap, error_cb=None):
+    """A consumer that assigns partitions itself (a throwaway group.id, never committed)."""
+    conf = {"bootstrap.servers": bootstrap, "group.id": "wl-" + uuid.uuid4().hex,
+            "enable.auto.commit": False, "auto.offset.reset": "earliest",
+            "enable.partition.eof": False, "fetch.wait.max.ms": 100,
+            "reconnect.backoff.max.ms": 1000}
+    if error_cb is not None:
+        conf["error_cb"] = error_cb
+    return conf
+
+
+def watermarks(bootstrap, topic, partitions, timeout=30.0):
+    """{partition: (low, high)} as the leaders see them now; retried until timeout."""
+    c = Consumer(plain_consumer_conf(bootstrap))
+    out, end = {}, time.monotonic() + timeout
+    try:
+        for p in range(partitions):
+            while p not in out:
+                try:
+                    out[p] = c.get_watermark_offsets(TopicPartition(topic, p), 5.0)
+                except Exception as e:         # KafkaException while a leader is missing
+                    if time.monotonic() > end:
+                        raise RuntimeError("no watermarks for partition %d: %s" % (p, e))
+                    time.sleep(0.5)
+    finally:
+        c.close()
+    return out
+
+
+def read_log(bootstrap, topic, partitions, write, timeout=60.0):
+    """The final read: every partition from its low to its high watermark, written as final
+    and final_hw records through write(record)."""
+    end = time.monotonic() + timeout
+    try:
+        marks = watermarks(bootstrap, topic, partitions, timeout)
+    except RuntimeError as e:
+        for p in range(partitions):
+            write({"type": "final_hw", "partition": p, "low": None, "high": None,
+                   "complete": False, "error": str(e)})
+        return
+    c = Consumer(plain_consumer_conf(bootstrap))
+    pos = {p: lo for p, (lo, hi) in marks.items()}
+    c.assign([TopicPartition(topic, p, lo) for p, (lo, hi) in marks.items() if hi > lo])
+    try:
+        while time.monotonic() < end and any(pos[p] < marks[p][1] for p in pos):
+            for m in c.consume(1000, 0.5):
+                if m.error():
+                    continue
+                p, o = m.partition(), m.offset()
+                if o >= marks[p][1]:
+                    continue
+                v = m.value().decode("utf-8", "backslashreplace") if m.value() else None
+                write({"type": "final", "partition": p, "offset": o, "value": v})
+                pos[p] = max(pos[p], o + 1)
+    finally:
+        c.close()
+    for p, (lo, hi) in sorted(marks.items()):
+        done = pos[p] >= hi
+        write({"type": "final_hw", "partition": p, "low": lo, "high": hi, "complete": done,
+               "error": None if done else "read to %d" % pos[p]})
+
+
 class Workload:
     def __init__(self, bootstrap, topic, history_path, producers=2, consumers=2, rate=100.0,
-                 partitions=None, message_timeout_ms=30000, compression="none", log=None):
+                 partitions=None, message_timeout_ms=30000, compression="none", log=None,
+                 groups=None):
         self.bootstrap, self.topic = bootstrap, topic
         self.n_producers, self.n_consumers, self.rate = producers, consumers, rate
+        self.groups = dict(groups or {})           # group id -> number of members
         self.message_timeout_ms, self.compression = message_timeout_ms, compression
         self.log = log or (lambda m: print("workload: " + m, file=sys.stderr, flush=True))
         self.t0 = time.monotonic()
@@ -68,11 +145,13 @@ class Workload:
         self.stats_lock = threading.Lock()
         self.stop_producing = threading.Event()
         self.stop_consuming = threading.Event()
+        self.stop_groups = threading.Event()
         self.positions = {}             # (consumer, partition) -> next offset expected
+        self.group_positions = {g: {} for g in self.groups}   # group -> partition -> next offset
         self.threads = []
         self.hist.write({"type": "meta", "topic": topic, "partitions": self.partitions,
                          "producers": producers, "consumers": consumers, "bootstrap": bootstrap,
-                         "t0": time.time()})
+                         "groups": self.groups, "t0": time.time()})
 
     def now(self):
         return round(time.monotonic() - self.t0, 4)
@@ -177,10 +256,7 @@ class Workload:
     # ---- consumers ---------------------------------------------------------
 
     def _consumer_conf(self, who):
-        return {"bootstrap.servers": self.bootstrap, "group.id": "wl-" + uuid.uuid4().hex,
-                "enable.auto.commit": False, "auto.offset.reset": "earliest",
-                "enable.partition.eof": False, "fetch.wait.max.ms": 100,
-                "reconnect.backoff.max.ms": 1000, "error_cb": self._client_error(who)}
+        return plain_consumer_conf(self.bootstrap, self._client_error(who))
 
     def _consumer(self, cid):
         c = Consumer(self._consumer_conf("consumer %d" % cid))
@@ -201,6 +277,61 @@ class Workload:
         finally:
             c.close()
 
+    # ---- group members -----------------------------------------------------
+
+    def _group_member(self, group, i):
+        who = "%s/%d" % (group, i)
+        conf = self._consumer_conf("group member " + who)
+        conf.update({"group.id": group, "client.id": who, "session.timeout.ms": 10000,
+                     "heartbeat.interval.ms": 1000, "partition.assignment.strategy": "range"})
+        c = Consumer(conf)
+        base = {"consumer": who, "group": group}
+
+        def moved(kind, **kw):
+            def cb(_, parts):
+                self.hist.write(dict(base, type=kind, t=self.now(),
+                                     partitions=sorted(tp.partition for tp in parts), **kw))
+            return cb
+        c.subscribe([self.topic], on_assign=moved("assign"), on_revoke=moved("revoke", lost=False),
+                    on_lost=moved("revoke", lost=True))
+        try:
+            while not self.stop_groups.is_set():
+                nxt = {}
+                for m in c.consume(500, 0.2):
+                    if m.error():
+                        if m.error().code() != KafkaError._PARTITION_EOF:
+                            self._client_error("group member " + who)(m.error())
+                        continue
+                    p, o = m.partition(), m.offset()
+                    v = m.value().decode("utf-8", "backslashreplace") if m.value() else None
+                    self.hist.write(dict(base, type="consume", partition=p, offset=o, value=v,
+                                         t=self.now()))
+                    nxt[p] = o + 1
+                    self._count("consumed")
+                if nxt:
+                    self._commit(c, base, nxt)
+        finally:
+            c.close()
+            self.hist.write(dict(base, type="leave", t=self.now()))
+
+    def _commit(self, c, base, nxt):
+        """Commits the positions after one batch synchronously; records each partition's
+        outcome (a failed request: every partition of the batch failed)."""
+        try:
+            answer = {tp.partition: tp for tp in c.commit(asynchronous=False)}
+        except KafkaException as e:
+            answer, error = {}, str(e)
+        else:
+            error = None
+        positions = self.group_positions[base["group"]]
+        for p, o in sorted(nxt.items()):
+            tp = answer.get(p)
+            ok = tp is not None and tp.error is None and tp.offset == o
+            self.hist.write(dict(base, type="commit", partition=p, offset=o, t=self.now(),
+                                 status="ok" if ok else "fail",
+                                 error=None if ok else (error or str(tp and tp.error))))
+            positions[p] = max(positions.get(p, 0), o)
+
     # ---- control -------------------------------------------------------------
 
     def start(self):
@@ -211,78 +342,59 @@ class Workload:
         for i in range(self.n_consumers):
             self.threads.append(("consumer", threading.Thread(target=self._consumer, args=(i,),
                                                               daemon=True)))
+        for g, n in sorted(self.groups.items()):
+            for i in range(n):
+                self.threads.append(("member", threading.Thread(
+                    target=self._group_member, args=(g, i), daemon=True)))
         for _, t in self.threads:
             t.start()
         self.note("workload_started", partitions=self.partitions)
 
     def watermarks(self, timeout=30.0):
         """{partition: (low, high)} as the leaders see them now; retried until timeout."""
-        c = Consumer(self._consumer_conf("watermarks"))
-        out, end = {}, time.monotonic() + timeout
-        try:
-            for p in range(self.partitions):
-                while p not in out:
-                    try:
-                        out[p] = c.get_watermark_offsets(TopicPartition(self.topic, p), 5.0)
-                    except Exception as e:     # KafkaException while a leader is missing
-                        if time.monotonic() > end:
-                            raise RuntimeError("no watermarks for partition %d: %s" % (p, e))
-                        time.sleep(0.5)
-        finally:
-            c.close()
-        return out
+        return watermarks(self.bootstrap, self.topic, self.partitions, timeout)
+
+    def _caught_up(self, target):
+        """Whether every consumer, and every group as a whole, reached the target offsets."""
+        parts = range(self.partitions)
+        return all(self.positions.get((c, p), 0) >= target[p][1]
+                   for c in range(self.n_consumers) for p in parts) and \
+            all(pos.get(p, 0) >= target[p][1] for pos in self.group_positions.values()
+                for p in parts)
 
     def stop(self, catch_up_s=30.0):
-        """Stops producing (waits for outstanding acks), lets consumers reach the high watermarks
-        (or catch_up_s pass), then stops them."""
+        """Stops producing (waits for outstanding acks), lets consumers and groups reach the high
+        watermarks (or catch_up_s pass), then stops them; writes each group's group_end."""
         self.stop_producing.set()
         for kind, t in self.threads:
             if kind == "producer":
                 t.join()
+        done, error = False, None
         try:
             target = self.watermarks()
             end = time.monotonic() + catch_up_s
-            while time.monotonic() < end and not all(
-                    self.positions.get((c, p), 0) >= target[p][1]
-                    for c in range(self.n_consumers) for p in range(self.partitions)):
-                time.sleep(0.2)
+            while time.monotonic() < end and not done:
+                done = self._caught_up(target)
+                time.sleep(0 if done else 0.2)
         except RuntimeError as e:
-            self.note("catch_up_failed", error=str(e))
+            error = str(e)
+            self.note("catch_up_failed", error=error)
+        t_end = self.now()
         self.stop_consuming.set()
+        self.stop_groups.set()
         for _, t in self.threads:
             t.join()
+        for g, pos in sorted(self.group_positions.items()):
+            complete = error is None and all(pos.get(p, 0) >= target[p][1]
+                                             for p in range(self.partitions))
+            self.hist.write({"type": "group_end", "group": g, "t": t_end, "complete": complete,
+                             "error": error or (None if complete else "committed %s of %s" % (
+                                 pos, {p: hw for p, (_, hw) in target.items()}))})
         self.note("workload_stopped", **{k: v for k, v in self.stats.items()})
 
     def final_read(self, timeout=60.0):
         """Reads every partition from low to high watermark into the history."""
-        end = time.monotonic() + timeout
-        try:
-            marks = self.watermarks(timeout)
-        except RuntimeError as e:
-            for p in range(self.partitions):
-                self.hist.write({"type": "final_hw", "partition": p, "low": None, "high": None,
-                                 "complete": False, "error": str(e)})
-            return
-        c = Consumer(self._consumer_conf("final read"))
-        pos = {p: lo for p, (lo, hi) in marks.items()}
-        c.assign([TopicPartition(self.topic, p, lo) for p, (lo, hi) in marks.items() if hi > lo])
-        try:
-            while time.monotonic() < end and any(pos[p] < marks[p][1] for p in pos):
-                for m in c.consume(1000, 0.5):
-                    if m.error():
-                        continue
-                    p, o = m.partition(), m.offset()
-                    if o >= marks[p][1]:
-                        continue
-                    v = m.value().decode("utf-8", "backslashreplace") if m.value() else None
-                    self.hist.write({"type": "final", "partition": p, "offset": o, "value": v})
-                    pos[p] = max(pos[p], o + 1)
-        finally:
-            c.close()
-        for p, (lo, hi) in sorted(marks.items()):
-            done = pos[p] >= hi
-            self.hist.write({"type": "final_hw", "partition": p, "low": lo, "high": hi,
-                             "complete": done, "error": None if done else "read to %d" % pos[p]})
+        read_log(self.bootstrap, self.topic, self.partitions, self.hist.write, timeout)
 
     def run(self, duration, fault=None, fault_at=0.3, catch_up_s=30.0):
         """start(); after fault_at*duration calls fault(self); runs until duration has passed
@@ -301,6 +413,17 @@ class Workload:
         return dict(self.stats)
 
 
+def parse_groups(specs):
+    """["NAME:MEMBERS", ...] -> {NAME: MEMBERS}"""
+    out = {}
+    for spec in specs:
+        name, _, n = spec.rpartition(":")
+        if not name or not n.isdigit() or int(n) < 1:
+            raise SystemExit("--group wants NAME:MEMBERS, got %r" % spec)
+        out[name] = int(n)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description="Run producers and consumers, record a history.")
     ap.add_argument("--bootstrap", required=True)
@@ -309,12 +432,15 @@ def main():
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--producers", type=int, default=2)
     ap.add_argument("--consumers", type=int, default=2)
+    ap.add_argument("--group", action="append", default=[], metavar="NAME:MEMBERS",
+                    help="a consumer group of MEMBERS members (repeatable)")
     ap.add_argument("--rate", type=float, default=100.0, help="sends per second per producer")
     ap.add_argument("--message-timeout-ms", type=int, default=30000)
     ap.add_argument("--compression", default="none", help="producer compression.type")
     args = ap.parse_args()
     w = Workload(args.bootstrap, args.topic, args.out, args.producers, args.consumers, args.rate,
-                 message_timeout_ms=args.message_timeout_ms, compression=args.compression)
+                 message_timeout_ms=args.message_timeout_ms, compression=args.compression,
+                 groups=parse_groups(args.group))
     w.run(args.duration)
 
 

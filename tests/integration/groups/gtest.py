@@ -2,8 +2,11 @@
 tests/integration/groups/gtest.py — shared helpers of the consumer-group integration tests:
 a 3-broker cluster set up for groups (tests/integration/protocol/cluster.py), topic creation
 and keyed production through confluent-kafka, member processes (member.py) whose JSON-line
-events are collected by a reader thread, and the checks every scenario shares (ownership
-intervals never overlap, every produced record consumed, committed offsets read back).
+events are collected by a reader thread, committed offsets read back, and check_history(),
+which writes a scenario's history in tests/harness/checker.py's format (the Feeders' acks, the
+members' events, offsets read back, a final read of the topic) and fails on what the checker
+finds: an acknowledged record no member received, a partition owned by two members at once,
+a member starting past the last commit after an assignment, commits going backwards.
 """
 import atexit
 import json
@@ -17,7 +20,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 os.environ.setdefault("GREGOR_SOURCE_DIR", os.path.normpath(os.path.join(HERE, "..", "..", "..")))
 sys.path.insert(0, os.path.join(HERE, "..", "protocol"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "harness"))
 from cluster import Cluster, run_suite  # noqa: E402,F401
+import checker  # noqa: E402
+import workload  # noqa: E402
 
 from confluent_kafka import Producer, Consumer, TopicPartition, KafkaException  # noqa: E402,F401
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
@@ -106,7 +112,7 @@ def create_topic(cl, name, partitions, rf=3):
 
 class Feeder:
     """Produces records "prefix-i" round-robin over the partitions, acks=all; remembers what
-    was acknowledged (value -> (partition, offset))."""
+    was acknowledged (value -> (partition, offset)) and when (t_ack: value -> monotonic time)."""
 
     def __init__(self, cl, topic, partitions, prefix):
         self.p = Producer({"bootstrap.servers": bootstrap(cl), "acks": "all",
@@ -115,11 +121,13 @@ class Feeder:
         self.topic, self.parts, self.prefix = topic, partitions, prefix
         self.i = 0
         self.acked = {}
+        self.t_ack = {}
         self.failed = []
 
     def _cb(self, err, msg):
         if err is None:
             self.acked[msg.value().decode()] = (msg.partition(), msg.offset())
+            self.t_ack[msg.value().decode()] = time.monotonic()
         else:
             self.failed.append((msg.value().decode(), str(err)))
 
@@ -143,7 +151,7 @@ class Member:
 
     def __init__(self, cl, group, topic, name, client="confluent", assignor="range",
                  instance_id=None, session_timeout=6000, heartbeat=500):
-        self.name = name
+        self.name, self.group = name, group
         args = [PY, MEMBER, "--bootstrap", bootstrap(cl), "--group", group, "--topic", topic,
                 "--client", client, "--client-id", name, "--assignor", assignor,
                 "--session-timeout", str(session_timeout), "--heartbeat", str(heartbeat)]
@@ -244,54 +252,57 @@ def wait_balanced(members, n_parts, timeout, what="a balanced assignment"):
         raise AssertionError("%s; members own %s" % (what, {m.name: sorted(m.owned()) for m in members}))
 
 
-def check_no_overlap(members, end=None):
-    """No partition was owned by two members at any one time: the intervals between a member's
-    assign and its revoke (or the end, or its last event when it was killed) never overlap."""
-    iv = {}
-    for m in members:
-        evs = m.evs()
-        last = evs[-1]["t"] if evs else 0
-        start = {}
-        for e in evs:
-            if e["ev"] == "assign":
-                for p in e["parts"]:
-                    start[p] = e["t"]
-            elif e["ev"] in ("revoke", "lost"):
-                for p in e["parts"]:
-                    if p in start:
-                        iv.setdefault(p, []).append((start.pop(p), e["t"], m.name))
-        stop = end if (end and m.proc.poll() is None) else last
-        for p, t in start.items():
-            iv.setdefault(p, []).append((t, stop, m.name))
-    for p, lst in iv.items():
-        lst.sort()
-        for a, b in zip(lst, lst[1:]):
-            assert b[0] >= a[1] or a[2] == b[2], "partition %d owned by %s and %s at once: %s" % (p, a[2], b[2], lst)
+def member_history(m):
+    """A member's events as checker.py records (commits with an offset only)."""
+    base = {"consumer": m.name, "group": m.group}
+    out = []
+    for e in m.evs():
+        t, ev = e["t"], e["ev"]
+        if ev == "assign":
+            out.append(dict(base, type="assign", partitions=e["parts"], t=t))
+        elif ev in ("revoke", "lost"):
+            out.append(dict(base, type="revoke", partitions=e["parts"], lost=ev == "lost", t=t))
+        elif ev == "recs":
+            out += [dict(base, type="consume", partition=p, offset=o, value=v, t=t)
+                    for p, o, v in e["recs"]]
+        elif ev in ("commit", "commit_failed"):
+            ok = e.get("offs", []) if ev == "commit" else []
+            failed = e.get("failed", []) if ev == "commit" else e.get("offs", [])
+            out += [dict(base, type="commit", partition=p, offset=o, status=status, t=t)
+                    for offs, status in ((ok, "ok"), (failed, "fail")) for p, o in offs if o >= 0]
+        elif ev == "closed":
+            out.append(dict(base, type="leave", t=t))
+    return out
 
 
-def check_resume_at_commits(members):
-    """After every assignment a member starts a partition at or before the group's last
-    committed offset (no record skipped): the first record it consumed from the partition after
-    the assignment is at an offset no higher than the highest commit any member had seen
-    answered by then (0 when none had been)."""
-    commits = []  # (t, partition, next offset)
+def check_history(cl, name, topic, n_parts, members, feeders, read_back=(), to_end=True,
+                  skip=()):
+    """Writes the scenario's history to <cluster tmp>/history-<name>.jsonl in checker.py's
+    format and checks it: every feeder's acknowledged records as sends, every member's events,
+    the group's committed offsets read back (read_back: OffsetWatch.records()), a final read of
+    the topic, and, with to_end (every member group was given the time to read every record
+    acknowledged so far), a group_end of each group now. Fails on any must-be-zero finding or
+    an incomplete history; returns the checker's Report (for the reported counts)."""
+    t_end = time.monotonic()
+    recs = [{"type": "meta", "topic": topic, "partitions": n_parts, "producers": len(feeders),
+             "consumers": 0, "groups": sorted({m.group for m in members})}]
+    for f in feeders:
+        recs += [{"type": "send", "producer": f.prefix, "value": v, "partition": p,
+                  "status": "ok", "offset": o, "error": None, "t_send": None,
+                  "t_ack": f.t_ack.get(v)} for v, (p, o) in f.acked.items()]
     for m in members:
-        for e in m.evs("commit"):
-            commits += [(e["t"], p, o) for p, o in e["offs"] if o >= 0]
-    for m in members:
-        evs = m.evs()
-        for i, e in enumerate(evs):
-            if e["ev"] != "assign":
-                continue
-            for p in e["parts"]:
-                first = next(((x["t"], r[1]) for x in evs[i + 1:] if x["ev"] == "recs"
-                              for r in x["recs"] if r[0] == p), None)
-                if first is None:
-                    continue
-                t, o = first
-                c = max([co for tc, cp, co in commits if cp == p and tc <= t], default=0)
-                assert o <= c, "%s started partition %d at %d after its assignment, past the commit %d" % (
-                    m.name, p, o, c)
+        recs += member_history(m)
+    recs += list(read_back)
+    if to_end:
+        recs += [{"type": "group_end", "group": g, "t": t_end, "complete": True}
+                 for g in sorted({m.group for m in members})]
+    workload.read_log(bootstrap(cl, skip), topic, n_parts, recs.append)
+    path = os.path.join(cl.tmp, "history-%s.jsonl" % name)
+    with open(path, "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in recs)
+    rep = checker.check(recs)
+    assert rep.verdict == "pass", "checker on %s:\n%s" % (path, rep.text())
+    return rep
 
 
 def offsets_partition(group, n=10):

@@ -9,8 +9,11 @@ It subscribes to one topic and prints one JSON object per line on stdout, flushe
   {"ev": "revoke", "parts": [p, ...], "t": mono}   partitions taken away
   {"ev": "lost", "parts": [p, ...], "t": mono}     partitions lost (membership lost, librdkafka)
   {"ev": "recs", "recs": [[p, offset, value], ...], "t": mono}   records consumed
-  {"ev": "commit", "offs": [[p, next_offset], ...], "t": mono}   a synchronous commit answered
-  {"ev": "commit_failed", "error": text, "t": mono}
+  {"ev": "commit", "offs": [[p, next_offset], ...], "failed": [[p, next_offset], ...], "t": mono}
+                                                   a synchronous commit answered (failed: the
+                                                   partitions answered with an error)
+  {"ev": "commit_failed", "offs": [[p, next_offset], ...], "error": text, "t": mono}
+                                                   the commit of these offsets failed as a whole
   {"ev": "closed", "t": mono}
 "t" is time.monotonic(), the system-wide clock, so several members' events can be ordered.
 It commits synchronously after each batch it consumes. SIGTERM (or "quit" on stdin) closes the
@@ -32,6 +35,14 @@ def emit(ev, **kw):
     kw["t"] = time.monotonic()
     sys.stdout.write(json.dumps(kw) + "\n")
     sys.stdout.flush()
+
+
+def next_offsets(recs):
+    """[[p, offset after the last record of p], ...] of one batch: what its commit stores."""
+    nxt = {}
+    for p, o, _ in recs:
+        nxt[p] = max(nxt.get(p, 0), o + 1)
+    return sorted([p, o] for p, o in nxt.items())
 
 
 def run_confluent(a):
@@ -71,9 +82,10 @@ def run_confluent(a):
         emit("recs", recs=recs)
         try:
             offs = c.commit(asynchronous=False)
-            emit("commit", offs=sorted([p.partition, p.offset] for p in offs if p.error is None))
+            emit("commit", offs=sorted([p.partition, p.offset] for p in offs if p.error is None),
+                 failed=sorted([p.partition, p.offset] for p in offs if p.error is not None))
         except KafkaException as e:
-            emit("commit_failed", error=str(e))
+            emit("commit_failed", offs=next_offsets(recs), error=str(e))
     # close() leaves the group, then destroys the handle; librdkafka 2.0's destroy can wait
     # forever on broker handles it still counts after all its brokers restarted (seen after a
     # whole-cluster SIGKILL, LeaveGroup already answered), so it gets 5 s, then the process
@@ -108,12 +120,9 @@ def run_kafka_python(a):
         emit("recs", recs=recs)
         try:
             c.commit()
-            nxt = {}
-            for p, o, _ in recs:
-                nxt[p] = max(nxt.get(p, 0), o + 1)
-            emit("commit", offs=sorted([p, o] for p, o in nxt.items()))
+            emit("commit", offs=next_offsets(recs), failed=[])
         except KafkaError as e:
-            emit("commit_failed", error=str(e))
+            emit("commit_failed", offs=next_offsets(recs), error=str(e))
     c.close()
     emit("closed")
 

@@ -5,7 +5,8 @@ tests/integration/groups/test_faults.py — consumer groups through failures on 
 after its session timeout; a SIGKILLed coordinator broker under load moves the group to a new
 coordinator with every commit kept; a rolling restart (SIGTERM each broker in turn) with a
 running group loses no committed offset. Throughout, committed offsets are polled and must
-never go backwards, and every acknowledged record is consumed by some member.
+never go backwards, and every acknowledged record is consumed by some member: each scenario
+ends with gtest.check_history(), tests/harness/checker.py over its history.
 """
 import os
 import signal
@@ -15,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gtest  # noqa: E402
-from gtest import Member, Feeder, wait, wait_equal, wait_balanced, check_no_overlap, group_offsets  # noqa: E402
+from gtest import Member, Feeder, wait, wait_equal, wait_balanced, check_history, group_offsets  # noqa: E402
 from kwire import W, Conn  # noqa: E402
 import gwire  # noqa: E402
 
@@ -63,7 +64,8 @@ class Load:
 
 
 class OffsetWatch:
-    """Polls the group's committed offsets (OffsetFetch) and records every answer."""
+    """Polls the group's committed offsets (OffsetFetch) and records every answer with the
+    time it came (monotonic, the members' clock)."""
 
     def __init__(self, group, topic, n, pause=0.3):
         self.args = (group, topic, n)
@@ -77,25 +79,20 @@ class OffsetWatch:
         while not self.stop_ev.is_set():
             try:
                 skip = [b.id for b in CL.brokers if b.proc.poll() is not None]
-                self.seen.append(group_offsets(CL, *self.args, skip=skip))
+                snap = group_offsets(CL, *self.args, skip=skip)
+                self.seen.append((time.monotonic(), snap))
             except Exception:
                 pass
             time.sleep(self.pause)
 
-    def check(self):
-        """No committed offset ever went backwards."""
+    def records(self):
+        """Stops polling; returns the answers as checker.py committed records (the checker
+        fails when one goes backwards: group_commit_backwards)."""
         self.stop_ev.set()
         self.t.join(30)
-        best = {}
-        for snap in self.seen:
-            for p, o in snap.items():
-                if o < 0:
-                    continue
-                assert o >= best.get(p, -1), "committed offset of partition %d went back from %d to %d" % (
-                    p, best[p], o)
-                best[p] = o
         assert len(self.seen) >= 3, "offsets were read %d times only" % len(self.seen)
-        return best
+        return [{"type": "committed", "group": self.args[0], "partition": p, "offset": o, "t": t}
+                for t, snap in self.seen for p, o in sorted(snap.items())]
 
 
 T0 = [time.time()]
@@ -218,8 +215,7 @@ def test_killed_member_partitions_move_after_session_timeout():
     wait_equal(lambda: group_offsets(CL, "f4", topic, n), {p: 200 for p in range(n)}, 20, "commits to the ends")
     for m in ms[1:]:
         m.stop()
-    check_no_overlap(ms)
-    gtest.check_resume_at_commits(ms)
+    check_history(CL, "f4", topic, n, ms, [f])
 
 
 def test_coordinator_killed_under_load():
@@ -268,12 +264,11 @@ def coordinator_moves(group, topic, n, ms, f, load, watch, before, coord):
     all_consumed(ms, f, 40)
     ends = gtest.log_ends(CL, topic, n, skip=[coord])
     wait_equal(lambda: group_offsets(CL, group, topic, n, skip=[coord]), ends, 30, "commits to the ends")
-    watch.check()
+    read_back = watch.records()
     assert find_coordinator(group, skip=[coord]) == new_coord
     for m in ms:
         m.stop()
-    check_no_overlap(ms)
-    gtest.check_resume_at_commits(ms)
+    check_history(CL, group, topic, n, ms, [f], read_back, skip=[coord])
 
 
 def test_rolling_restart_with_a_running_group():
@@ -298,11 +293,10 @@ def test_rolling_restart_with_a_running_group():
     all_consumed(ms, f, 40)
     ends = gtest.log_ends(CL, topic, n)
     wait_equal(lambda: group_offsets(CL, group, topic, n), ends, 30, "commits to the ends")
-    watch.check()
+    read_back = watch.records()
     for m in ms:
         m.stop()
-    check_no_overlap(ms)
-    gtest.check_resume_at_commits(ms)
+    check_history(CL, group, topic, n, ms, [f], read_back)
 
 
 def test_cooperative_group_through_coordinator_kill_mid_rebalance_and_whole_cluster_kill():
@@ -349,12 +343,11 @@ def test_cooperative_group_through_coordinator_kill_mid_rebalance_and_whole_clus
     ends = gtest.log_ends(CL, topic, n)
     wait_equal(lambda: group_offsets(CL, group, topic, n), ends, 30, "commits to the ends")
     phase("wait_equal")
-    watch.check()
-    phase("watch.check")
+    read_back = watch.records()
     gtest.stop_all(ms)
     phase("members closed")
-    check_no_overlap(ms)
-    gtest.check_resume_at_commits(ms)
+    check_history(CL, group, topic, n, ms, [f], read_back)
+    phase("check_history")
 
 
 def same_partition(group, prefix, count):

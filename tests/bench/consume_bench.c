@@ -2,7 +2,7 @@
  * tests/bench/consume_bench.c — consume throughput against a running broker,
  * through librdkafka.
  *
- *   consume_bench BOOTSTRAP TOPIC [librdkafka.key=value...]
+ *   consume_bench BOOTSTRAP TOPIC [subscribe] [librdkafka.key=value...]
  *
  * Assigns every partition of TOPIC from the beginning (no consumer group, no
  * commits) and reads until it has seen the end of every partition. Meant to
@@ -10,21 +10,45 @@
  * Elapsed time runs from assign() to the last partition's end. The process
  * keeps freed memory (bench_malloc_keep() in bench_util.h).
  *
+ * With "subscribe" it joins a new consumer group instead
+ * (rd_kafka_subscribe(), group.id gregor-consume-bench-sub-<pid>-<time>,
+ * auto.offset.reset=earliest, no commits): elapsed time then runs from
+ * subscribe() to the last partition's end, and join_s is the part of it
+ * until the group handed this member its partitions (the rebalance
+ * callback's assignment).
+ *
  * Prints one line of key=value results on stdout:
  *   records bytes partitions elapsed_s records_per_s mb_per_s (MB = 10^6
- *   bytes of record values) cpu_user_s cpu_sys_s cpu_s_per_mb
+ *   bytes of record values) cpu_user_s cpu_sys_s cpu_s_per_mb, and with
+ *   subscribe also join_s records_per_s_after_join mb_per_s_after_join
  * Exit status: 0 on success, 1 on error, 2 on usage.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 
 #include "bench_util.h"
 
 #define BATCH 10000
+
+/* Time of the first assignment in subscribe mode (0 until then). */
+static int64_t assigned_ns;
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (!assigned_ns)
+            assigned_ns = bench_now_ns();
+        rd_kafka_assign(rk, parts);
+    } else {
+        rd_kafka_assign(rk, NULL);
+    }
+}
 
 static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val)
 {
@@ -36,7 +60,7 @@ static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val)
     return 0;
 }
 
-static int conf_build(rd_kafka_conf_t *conf, int argc, char **argv)
+static int conf_build(rd_kafka_conf_t *conf, int argc, char **argv, int subscribe)
 {
     static const char *const kv[][2] = {
         {"group.id", "gregor-consume-bench"},     {"enable.auto.commit", "false"},
@@ -50,7 +74,15 @@ static int conf_build(rd_kafka_conf_t *conf, int argc, char **argv)
     for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
         if (conf_set(conf, kv[i][0], kv[i][1]))
             return -1;
-    for (int i = 3; i < argc; i++) {
+    if (subscribe) {
+        char group[128];
+        snprintf(group, sizeof(group), "gregor-consume-bench-sub-%d-%lld", (int)getpid(),
+                 (long long)(bench_now_ns() / 1000000));
+        if (conf_set(conf, "group.id", group))
+            return -1;
+        rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    }
+    for (int i = 3 + subscribe; i < argc; i++) {
         char key[128];
         const char *eq = strchr(argv[i], '=');
         if (!eq || (size_t)(eq - argv[i]) >= sizeof(key)) {
@@ -135,46 +167,62 @@ out:
     return rc;
 }
 
-static int run(rd_kafka_t *rk, const char *topic)
+static int run(rd_kafka_t *rk, const char *topic, int subscribe)
 {
     int partitions = topic_partitions(rk, topic);
     if (partitions <= 0)
         return 1;
     rd_kafka_topic_partition_list_t *tpl = rd_kafka_topic_partition_list_new(partitions);
-    for (int i = 0; i < partitions; i++)
-        rd_kafka_topic_partition_list_add(tpl, topic, i)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    if (subscribe)
+        rd_kafka_topic_partition_list_add(tpl, topic, RD_KAFKA_PARTITION_UA);
+    else
+        for (int i = 0; i < partitions; i++)
+            rd_kafka_topic_partition_list_add(tpl, topic, i)->offset = RD_KAFKA_OFFSET_BEGINNING;
     struct totals t = {0};
     double u0, s0, u1, s1;
     bench_cpu(RUSAGE_SELF, &u0, &s0);
     int64_t t0 = bench_now_ns();
-    rd_kafka_resp_err_t e = rd_kafka_assign(rk, tpl);
+    rd_kafka_resp_err_t e = subscribe ? rd_kafka_subscribe(rk, tpl) : rd_kafka_assign(rk, tpl);
     rd_kafka_topic_partition_list_destroy(tpl);
     if (e) {
-        fprintf(stderr, "consume_bench: assign: %s\n", rd_kafka_err2str(e));
+        fprintf(stderr, "consume_bench: %s: %s\n", subscribe ? "subscribe" : "assign",
+                rd_kafka_err2str(e));
         return 1;
     }
     int rc = consume_all(rk, partitions, &t);
-    double elapsed = (double)(bench_now_ns() - t0) / 1e9;
+    int64_t t1 = bench_now_ns();
+    double elapsed = (double)(t1 - t0) / 1e9;
     bench_cpu(RUSAGE_SELF, &u1, &s1);
     double mb = (double)t.bytes / 1e6;
     printf("records=%" PRIu64 " bytes=%" PRIu64 " partitions=%d elapsed_s=%.3f records_per_s=%.0f"
-           " mb_per_s=%.1f cpu_user_s=%.3f cpu_sys_s=%.3f cpu_s_per_mb=%.5f\n",
+           " mb_per_s=%.1f cpu_user_s=%.3f cpu_sys_s=%.3f cpu_s_per_mb=%.5f",
            t.records, t.bytes, partitions, elapsed, (double)t.records / elapsed, mb / elapsed,
            u1 - u0, s1 - s0, mb > 0 ? (u1 - u0 + s1 - s0) / mb : 0.0);
-    rd_kafka_assign(rk, NULL);
-    return rc == 0 ? 0 : 1;
+    if (subscribe && assigned_ns) {
+        double after = (double)(t1 - assigned_ns) / 1e9;
+        printf(" join_s=%.3f records_per_s_after_join=%.0f mb_per_s_after_join=%.1f",
+               (double)(assigned_ns - t0) / 1e9, (double)t.records / after, mb / after);
+    }
+    printf("\n");
+    if (subscribe)
+        rd_kafka_unsubscribe(rk);
+    else
+        rd_kafka_assign(rk, NULL);
+    return rc == 0 && (!subscribe || assigned_ns) ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
     char err[512];
     if (argc < 3) {
-        fprintf(stderr, "usage: consume_bench BOOTSTRAP TOPIC [librdkafka.key=value...]\n");
+        fprintf(stderr,
+                "usage: consume_bench BOOTSTRAP TOPIC [subscribe] [librdkafka.key=value...]\n");
         return 2;
     }
+    int subscribe = argc > 3 && strcmp(argv[3], "subscribe") == 0;
     bench_malloc_keep();
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (conf_build(conf, argc, argv)) {
+    if (conf_build(conf, argc, argv, subscribe)) {
         rd_kafka_conf_destroy(conf);
         return 2;
     }
@@ -185,7 +233,7 @@ int main(int argc, char **argv)
         return 1;
     }
     rd_kafka_poll_set_consumer(rk);
-    int rc = run(rk, argv[2]);
+    int rc = run(rk, argv[2], subscribe);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     return rc;

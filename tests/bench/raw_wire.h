@@ -1,9 +1,9 @@
 /*
  * tests/bench/raw_wire.h — just enough of the Kafka wire format (big-endian
  * integers, zigzag varints, INT16-length strings) and of blocking TCP I/O
- * for the raw benchmark clients (raw_produce_bench, raw_fetch_bench), which
- * talk to the broker without librdkafka so that the client costs almost
- * nothing. Header-only; the formats are those of docs/protocol.md.
+ * for the raw benchmark clients (raw_produce_bench, raw_fetch_bench,
+ * raw_group_bench, raw_commit_bench), which talk to the broker without
+ * librdkafka so that the client costs almost nothing. Header-only; the formats are those of docs/protocol.md.
  */
 #ifndef GREGOR_BENCH_RAW_WIRE_H
 #define GREGOR_BENCH_RAW_WIRE_H
@@ -162,6 +162,64 @@ static inline int read_all(int fd, uint8_t *p, size_t n)
 static inline uint32_t get_be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Starts a request: the size (patched by w_end_request()) and a v1 request
+ * header (api key, version, correlation id, client id). */
+static inline void w_begin_request(struct wbuf *b, int api_key, int api_version, uint32_t corr,
+                                   const char *client_id)
+{
+    b->len = 0;
+    w_be(b, 0, 4);
+    w_be(b, (uint64_t)api_key, 2);
+    w_be(b, (uint64_t)api_version, 2);
+    w_be(b, corr, 4);
+    w_str(b, client_id);
+}
+
+static inline void w_end_request(struct wbuf *b) { put_be32(b->p, (uint32_t)(b->len - 4)); }
+
+/* Copies an INT16-length string into out (truncated to cap - 1 bytes; a
+ * null string reads as ""). */
+static inline void r_str(struct rd *r, char *out, size_t cap)
+{
+    int16_t n = (int16_t)r_be(r, 2);
+    out[0] = '\0';
+    if (n <= 0)
+        return;
+    if (r->end - r->p < n) {
+        r->bad = 1;
+        return;
+    }
+    size_t c = (size_t)n < cap ? (size_t)n : cap - 1;
+    memcpy(out, r->p, c);
+    out[c] = '\0';
+    r->p += n;
+}
+
+/* Reads one response frame into *buf (grown as needed) and checks its
+ * correlation id. Returns the body length after the correlation id, or -1. */
+static inline ssize_t read_frame(int fd, uint32_t corr, uint8_t **buf, size_t *cap)
+{
+    uint8_t hdr[8];
+    if (read_all(fd, hdr, 8))
+        return -1;
+    uint32_t size = get_be32(hdr);
+    if (size < 4 || get_be32(hdr + 4) != corr) {
+        fprintf(stderr, "raw bench: response %u out of order (expected %u)\n", get_be32(hdr + 4),
+                corr);
+        return -1;
+    }
+    if (size - 4 > *cap) {
+        uint8_t *p = realloc(*buf, size - 4);
+        if (!p)
+            return -1;
+        *buf = p;
+        *cap = size - 4;
+    }
+    if (read_all(fd, *buf, size - 4))
+        return -1;
+    return (ssize_t)(size - 4);
 }
 
 #endif

@@ -12,20 +12,25 @@
 #    are explained in docs/deploy.md).
 # 3. systemd-analyze verify accepts the unit without a warning (inside the
 #    unpacked package, so its ExecStart exists).
-# 4. Install test in a throwaway root: a container of a Debian bookworm base
-#    made locally (mmdebstrap, then docker import, cached as the image
-#    gregor-debtest-base:bookworm). `apt-get install ./gregor_*.deb` pulls
-#    the dependencies from the Debian mirror; then: the gregor system user,
-#    the files and their owners, --help/--version, the broker started as
-#    the unit starts it (user gregor, /etc/gregor/server.properties with
-#    zookeeper.connect pointed at a ZooKeeper this script runs on the host
-#    through deploy/zk-run.sh) answers Metadata (kcat from the host) and
-#    keeps its data in /var/lib/gregor/data, stops on SIGTERM with status 0
-#    after a controlled shutdown; reinstalling keeps the edited conffile and
-#    the user; `apt-get remove` keeps the conffile and the data, `apt-get
-#    purge` removes them.
-#    Without a Docker engine, mmdebstrap or a reachable mirror, part 4 is
-#    skipped and a "# SKIP install test: why" line says so; parts 1-3 run.
+# 4. Install test in a throwaway root: an unprivileged container whose pid 1
+#    is systemd, from a Debian bookworm base made locally (mmdebstrap with
+#    systemd, then docker import, cached as the image
+#    gregor-debtest-base:bookworm-systemd). `apt-get install ./gregor_*.deb`
+#    pulls the dependencies from the Debian mirror; then: the gregor system
+#    user, the files and their owners, --help/--version, the service neither
+#    enabled nor started; with zookeeper.connect pointed at a ZooKeeper this
+#    script runs on the host (deploy/zk-run.sh): `systemctl start` and the
+#    broker answers Metadata (kcat from the host) as gregor, with the unit's
+#    file limit and its data in /var/lib/gregor/data; a SIGKILL is restarted
+#    (Restart=on-failure); `systemctl stop` is a controlled shutdown with
+#    status 0; a reinstall keeps the edited conffile and the user and
+#    restarts the broker; `apt-get remove` stops it and keeps the conffile
+#    and the data; `apt-get purge` removes them and the enable link.
+#    Where systemd cannot boot in a container ("# SKIP systemd part"), the
+#    broker is started by hand with the unit's user and command line and
+#    stopped with SIGTERM. Without a Docker engine, mmdebstrap or a
+#    reachable mirror, part 4 is skipped and a "# SKIP install test: why"
+#    line says so; parts 1-3 run.
 #
 # Prints one "ok -" / "not ok -" line per check and "N passed, M failed".
 # Exit status 0 when every check passed. The checks are eval'd strings:
@@ -34,7 +39,7 @@ set -u
 
 src=${GREGOR_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${GREGOR_BUILD_DIR:-$src/build}
-base_image=gregor-debtest-base:bookworm
+base_image=gregor-debtest-base:bookworm-systemd
 pass=0
 fail=0
 tmp=$(mktemp -d)
@@ -144,7 +149,7 @@ command -v kcat >/dev/null || skip "kcat missing"
 if ! docker image inspect "$base_image" >/dev/null 2>&1; then
     command -v mmdebstrap >/dev/null || skip "mmdebstrap missing and no $base_image image"
     echo "# making $base_image with mmdebstrap (once)"
-    if ! timeout 300 mmdebstrap --variant=minbase --skip=cleanup/apt/lists bookworm \
+    if ! timeout 300 mmdebstrap --variant=minbase --include=systemd --skip=cleanup/apt/lists bookworm \
         "$tmp/base.tar" "deb http://deb.debian.org/debian bookworm main" \
         "deb http://deb.debian.org/debian bookworm-updates main" \
         "deb http://deb.debian.org/debian-security bookworm-security main" \
@@ -163,7 +168,23 @@ ZK_BIND=$gw "$src/deploy/zk-run.sh" "$tmp/zk" "$zk_port" >"$tmp/zk.log" 2>&1 &
 zk_pid=$!
 
 container=gregor-debtest-$$
-docker run -d --name "$container" "$base_image" sleep 900 >/dev/null
+# systemd as pid 1 of an unprivileged container (/run on tmpfs, the host's
+# cgroups read-only), so the unit runs as on a host; where it cannot boot,
+# the broker is started by hand with the unit's user and command line.
+booted() { in_c systemctl is-system-running 2>/dev/null | grep -qE '^(running|degraded)$'; }
+running() { [ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" = true ]; }
+sd=0
+if docker run -d --name "$container" --tmpfs /run --tmpfs /run/lock \
+    -v /sys/fs/cgroup:/sys/fs/cgroup:ro "$base_image" /lib/systemd/systemd >/dev/null 2>&1 &&
+    wait_for 60 'booted || ! running' && booted; then
+    sd=1
+else
+    echo "# SKIP systemd part: systemd does not boot in a container here;" \
+         "the broker is started by hand as the unit starts it"
+    docker logs "$container" 2>&1 | tail -n 5 | sed 's/^/#   /'
+    docker rm -f "$container" >/dev/null 2>&1
+    docker run -d --name "$container" "$base_image" sleep 900 >/dev/null
+fi
 docker cp "$deb" "$container:/tmp/gregor.deb"
 if ! in_c sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q /tmp/gregor.deb' \
     >"$tmp/install.log" 2>&1; then
@@ -184,30 +205,66 @@ check "gregor-broker --version" "in_c gregor-broker --version | grep -qx 'gregor
 check "gregor-broker --help" "in_c gregor-broker --help | grep -q '^usage: gregor-broker'"
 check "gregor --version" "in_c gregor --version | grep -q '^gregor $version'"
 check "man gregor-broker page installed" "in_c test -s /usr/share/man/man8/gregor-broker.8.gz"
+if [ $sd = 1 ]; then
+    check "the install neither enables nor starts the service" \
+        "[ \"\$(in_c systemctl is-enabled gregor-broker)\" = disabled ] &&
+         ! in_c systemctl is-active -q gregor-broker"
+fi
 
-# The unit's command as the unit runs it; the operator's one edit:
-# zookeeper.connect (the ZooKeeper on the host, through the bridge).
+# The operator's one edit: zookeeper.connect (the ZooKeeper on the host,
+# through the bridge).
 in_c sed -i "s|^zookeeper.connect=.*|zookeeper.connect=$gw:$zk_port|" /etc/gregor/server.properties
 wait_for 60 "echo ruok | timeout 2 bash -c 'exec 3<>/dev/tcp/$gw/$zk_port; cat >&3; cat <&3' | grep -q imok" ||
     not_ok "ZooKeeper answers on $gw:$zk_port" "$(tail -n 20 "$tmp/zk.log")"
-# sh stays as the broker's parent to record its exit status.
-docker exec -d "$container" sh -c 'setpriv --reuid=gregor --regid=gregor --init-groups \
-    /usr/sbin/gregor-broker /etc/gregor/server.properties 2>/tmp/broker.log &
-    echo $! >/tmp/broker.pid; wait $!; echo $? >/tmp/broker.rc'
 cip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$container")
-if wait_for 90 "timeout 10 kcat -b '$cip:9092' -L -m 5 2>/dev/null | grep -q 'broker 0 at localhost:9092'"; then
+answers() { timeout 10 kcat -b "$cip:9092" -L -m 5 2>/dev/null | grep -q 'broker 0 at localhost:9092'; }
+main_pid() { in_c systemctl show -p MainPID --value gregor-broker; }
+broker_log() {
+    if [ $sd = 1 ]; then in_c journalctl -u gregor-broker --no-pager; else in_c cat /tmp/broker.log; fi
+}
+
+if [ $sd = 1 ]; then
+    check "systemctl start gregor-broker" "in_c systemctl start gregor-broker"
+else
+    # sh stays as the broker's parent to record its exit status.
+    docker exec -d "$container" sh -c 'setpriv --reuid=gregor --regid=gregor --init-groups \
+        /usr/sbin/gregor-broker /etc/gregor/server.properties 2>/tmp/broker.log &
+        echo $! >/tmp/broker.pid; wait $!; echo $? >/tmp/broker.rc'
+fi
+if wait_for 90 answers; then
     ok "the packaged broker answers Metadata on :9092 (kcat from the host)"
 else
-    not_ok "the packaged broker answers Metadata on :9092" "$(in_c tail -n 20 /tmp/broker.log)"
+    not_ok "the packaged broker answers Metadata on :9092" "$(broker_log | tail -n 20)"
 fi
-check "the broker runs as gregor" \
-    "[ \"\$(in_c sh -c 'stat -c %U /proc/\$(cat /tmp/broker.pid)')\" = gregor ]"
+if [ $sd = 1 ]; then pid=$(main_pid); else pid=$(in_c cat /tmp/broker.pid); fi
+check "the broker runs as gregor" "[ \"\$(in_c stat -c %U /proc/$pid)\" = gregor ]"
 check "its data is in /var/lib/gregor/data, owned by gregor" \
     "[ \"\$(in_c stat -c %U /var/lib/gregor/data/meta.properties)\" = gregor ]"
-in_c sh -c 'kill -TERM "$(cat /tmp/broker.pid)"'
-check "SIGTERM: the broker exits with status 0 within 60 s" \
-    "wait_for 60 'in_c test -s /tmp/broker.rc' && [ \"\$(in_c cat /tmp/broker.rc)\" = 0 ]"
-check "SIGTERM: controlled shutdown logged" "in_c grep -q 'controlled shutdown' /tmp/broker.log"
+if [ $sd = 1 ]; then
+    # A container cannot raise its own hard limit: the unit's 100000 is
+    # capped there (on a host, systemd's hard limit is far higher).
+    hard=$(in_c sh -c 'ulimit -Hn')
+    want=$((hard < 100000 ? hard : 100000))
+    check "LimitNOFILE: the broker may open $want files" \
+        "in_c grep '^Max open files' /proc/$pid/limits | awk '{exit !(\$4 == $want)}'"
+    in_c systemctl kill --signal=SIGKILL gregor-broker
+    check "Restart=on-failure: SIGKILLed, the broker is back within 60 s" \
+        "wait_for 60 '[ \"\$(main_pid)\" != 0 ] && [ \"\$(main_pid)\" != $pid ] && answers'"
+    check "systemctl stop: a controlled shutdown, exit status 0" \
+        "in_c systemctl stop gregor-broker &&
+         [ \"\$(in_c systemctl show -p Result --value gregor-broker)\" = success ] &&
+         [ \"\$(in_c systemctl show -p ExecMainStatus --value gregor-broker)\" = 0 ] &&
+         broker_log | grep -q 'controlled shutdown done'"
+    in_c systemctl enable -q gregor-broker
+    in_c systemctl start gregor-broker
+    wait_for 60 answers
+    pid=$(main_pid)
+else
+    in_c sh -c 'kill -TERM "$(cat /tmp/broker.pid)"'
+    check "SIGTERM: the broker exits with status 0 within 60 s" \
+        "wait_for 60 'in_c test -s /tmp/broker.rc' && [ \"\$(in_c cat /tmp/broker.rc)\" = 0 ]"
+    check "SIGTERM: controlled shutdown logged" "broker_log | grep -q 'controlled shutdown done'"
+fi
 
 uid=$(in_c id -u gregor)
 check "reinstalling over itself (postinst again) succeeds" \
@@ -215,17 +272,24 @@ check "reinstalling over itself (postinst again) succeeds" \
 check "... keeps the edited conffile, the user and the data" \
     "in_c grep -qx 'zookeeper.connect=$gw:$zk_port' /etc/gregor/server.properties &&
      [ \"\$(in_c id -u gregor)\" = '$uid' ] && in_c test -f /var/lib/gregor/data/meta.properties"
+if [ $sd = 1 ]; then
+    check "... and restarts the running broker" \
+        "wait_for 60 '[ \"\$(main_pid)\" != 0 ] && [ \"\$(main_pid)\" != $pid ] && answers'"
+fi
 
 in_c sh -c 'DEBIAN_FRONTEND=noninteractive apt-get remove -y -q gregor' >"$tmp/remove.log" 2>&1
 check "apt-get remove: binaries and unit gone" \
     "! in_c test -e /usr/sbin/gregor-broker && ! in_c test -e /usr/bin/gregor &&
      ! in_c test -e /lib/systemd/system/gregor-broker.service"
+check "apt-get remove: no broker left running" \
+    "! in_c sh -c 'grep -qx gregor-broker /proc/[0-9]*/comm'"
 check "apt-get remove: conffile and data kept (state config-files)" \
     "in_c test -f /etc/gregor/server.properties && in_c test -f /var/lib/gregor/data/meta.properties &&
      [ \"\$(in_c dpkg-query -W -f='\${Status}' gregor)\" = 'deinstall ok config-files' ]"
 in_c sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -q gregor' >>"$tmp/remove.log" 2>&1
-check "apt-get purge: /etc/gregor and /var/lib/gregor gone, package unknown to dpkg" \
+check "apt-get purge: /etc/gregor, /var/lib/gregor and the enable link gone, package unknown to dpkg" \
     "! in_c test -e /etc/gregor && ! in_c test -e /var/lib/gregor &&
+     ! in_c test -L /etc/systemd/system/multi-user.target.wants/gregor-broker.service &&
      ! in_c dpkg-query -W -f='\${Status}' gregor 2>/dev/null | grep -q installed"
 check "remove and purge printed no error" "! grep -i -E '^(E:|dpkg: error|.*warning)' '$tmp/remove.log'"
 finish

@@ -23,7 +23,8 @@
 #    broker answers Metadata (kcat from the host) as gregor, with the unit's
 #    file limit and its data in /var/lib/gregor/data; a SIGKILL is restarted
 #    (Restart=on-failure); `systemctl stop` is a controlled shutdown with
-#    status 0; a reinstall keeps the edited conffile and the user and
+#    status 0; a bad key fails it with status 2 and no restart loop; a
+#    reinstall keeps the edited conffile and the user and
 #    restarts the broker; `apt-get remove` stops it and keeps the conffile
 #    and the data; `apt-get purge` removes them and the enable link.
 #    Where systemd cannot boot in a container ("# SKIP systemd part"), the
@@ -255,6 +256,16 @@ if [ $sd = 1 ]; then
          [ \"\$(in_c systemctl show -p Result --value gregor-broker)\" = success ] &&
          [ \"\$(in_c systemctl show -p ExecMainStatus --value gregor-broker)\" = 0 ] &&
          broker_log | grep -q 'controlled shutdown done'"
+    # A bad key: exit status 2, and no restart loop (RestartPreventExitStatus).
+    in_c sh -c 'cp /etc/gregor/server.properties /tmp/good.properties &&
+        echo no.such.key=1 >>/etc/gregor/server.properties && systemctl start gregor-broker'
+    check "a bad configuration fails the service with status 2 and is not restarted" \
+        "wait_for 30 '[ \"\$(in_c systemctl show -p ActiveState --value gregor-broker)\" = failed ]' &&
+         sleep 7 && [ \"\$(in_c systemctl show -p ActiveState --value gregor-broker)\" = failed ] &&
+         [ \"\$(in_c systemctl show -p ExecMainStatus --value gregor-broker)\" = 2 ] &&
+         [ \"\$(in_c systemctl show -p NRestarts --value gregor-broker)\" = 0 ]"
+    in_c sh -c 'cp /tmp/good.properties /etc/gregor/server.properties &&
+        systemctl reset-failed gregor-broker'
     in_c systemctl enable -q gregor-broker
     in_c systemctl start gregor-broker
     wait_for 60 answers

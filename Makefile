@@ -14,10 +14,13 @@
 #                docs/testing.md)
 #   make build   configure + build into build/ (binaries in build/bin)
 #   make bench   run tests/bench/run if present
+#   make deb     build the gregor Debian package into build-deb/ (binaries,
+#                /etc/gregor/server.properties, gregor-broker.service;
+#                docs/deploy.md)
 #   make clean   delete build directories (not the cluster state)
 #
 # Variables: BUILD (build), ASAN_BUILD (build-asan), TSAN_BUILD (build-tsan),
-# JOBS (2), BROKERS (3), CMAKE_ARGS (extra cmake -D flags), ASAN_TESTS /
+# DEB_BUILD (build-deb), JOBS (2), BROKERS (3), CMAKE_ARGS (extra cmake -D flags), ASAN_TESTS /
 # TSAN_TESTS (ctest -R regex of the integration tests also run under ASan /
 # TSan), SKIP_ASAN=1 (skip the ASan stage), SKIP_TSAN=1 (skip the TSan
 # stage), SKIP_FUZZ=1 (skip the libFuzzer stage), FUZZ_SECONDS (45, per fuzz
@@ -28,6 +31,7 @@ SHELL := /bin/bash
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+DEB_BUILD ?= build-deb
 JOBS ?= 2
 BROKERS ?= 3
 CMAKE_ARGS ?=
@@ -43,7 +47,7 @@ FUZZ_SECONDS ?= 45
 FUZZ_SEED ?= 1
 CLUSTER := deploy/local-cluster.sh
 
-.PHONY: deps configure build run stop status test test-asan test-tsan test-fuzz test-full bench clean
+.PHONY: deps configure build run stop status test test-asan test-tsan test-fuzz test-full bench deb clean
 
 deps:
 	@deploy/install-deps.sh
@@ -152,5 +156,18 @@ bench: build
 	@if [ -x tests/bench/run ]; then GREGOR_BUILD_DIR=$(abspath $(BUILD)) tests/bench/run; \
 	  else echo "no benchmarks yet (tests/bench/run does not exist)"; fi
 
+# The package's binaries: Debian's hardening flags (dpkg-buildflags, all of
+# them: PIE, RELRO with BIND_NOW, FORTIFY_SOURCE, stack protector), the
+# build type the tests use, no test suites; deploy/debian/build-deb.sh strips
+# and packages them.
+deb: deps
+	export DEB_BUILD_MAINT_OPTIONS=hardening=+all; \
+	cmake -S . -B $(DEB_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGREGOR_TESTS=OFF \
+	  -DGREGOR_LOCK_CHECKS=OFF \
+	  -DCMAKE_C_FLAGS="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)" \
+	  -DCMAKE_EXE_LINKER_FLAGS="$$(dpkg-buildflags --get LDFLAGS)" $(CMAKE_ARGS)
+	cmake --build $(DEB_BUILD) -j$(JOBS) --target gregor-broker gregor
+	@deploy/debian/build-deb.sh $(DEB_BUILD)/bin $(DEB_BUILD)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(DEB_BUILD) build-fuzz

@@ -3,11 +3,13 @@
  * logging, then server_run().
  *
  * Usage: gregor-broker [server.properties] [--override key=value]...
+ *        gregor-broker --help | --version
  * Globals: the log sink (common/say.c) and nothing else.
  */
 #include "broker/config/config.h"
 #include "broker/server.h"
 #include "common/say.h"
+#include "common/version.h"
 
 #include <event2/thread.h>
 #include <fcntl.h>
@@ -22,6 +24,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: gregor-broker [server.properties] [--override key=value]...\n"
+            "       gregor-broker --help | --version\n"
             "  Starts a Gregor broker. Configuration keys are Kafka's (see\n"
             "  deploy/config/server.properties); GREGOR_<KEY> environment variables\n"
             "  (dots as underscores, e.g. GREGOR_LOG_DIRS) and --override win over the file.\n");
@@ -34,6 +37,9 @@ static int parse_args(int argc, char **argv, const char **path, char **overrides
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
+            exit(0);
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("gregor-broker %s\n", GREGOR_VERSION);
             exit(0);
         } else if (strcmp(argv[i], "--override") == 0) {
             if (i + 1 >= argc) {

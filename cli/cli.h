@@ -23,7 +23,9 @@
 
 #include <librdkafka/rdkafka.h>
 
-#define CLI_VERSION "0.1.0"
+#include "common/version.h"
+
+#define CLI_VERSION GREGOR_VERSION
 #define CLI_DEFAULT_BOOTSTRAP "127.0.0.1:9092"
 #define CLI_MAX_PROPS 64
 

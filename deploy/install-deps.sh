@@ -17,6 +17,9 @@ PACKAGES=(
     kcat python3-confluent-kafka python3-kafka
     iperf3 clang libclang-rt-14-dev clang-format
     zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
+    # make deb and its test (tests/package/test_deb.sh): dpkg-shlibdeps,
+    # lintian, systemd-analyze, a bookworm root for the install test
+    dpkg-dev lintian systemd mmdebstrap file
 )
 # A JRE is needed to run ZooKeeper; only install one when there is no java.
 if ! command -v java >/dev/null 2>&1; then

@@ -142,19 +142,7 @@ static void store_cb(void *arg, const char *group_id, int32_t generation, bool a
     struct store_wait *sw = malloc(sizeof(*sw) + idlen + 1);
     struct group_records recs;
     group_records_init(&recs);
-    struct group_record *copy = NULL;
-    if (VEC_RESERVE_AT(recs.v, recs.cap, 1)) {
-        copy = &recs.v[recs.n++];
-        *copy = (struct group_record){.key = malloc(rec->key_len ? rec->key_len : 1),
-                                      .key_len = rec->key_len,
-                                      .value = rec->value ? malloc(rec->value_len + 1) : NULL,
-                                      .value_len = rec->value_len};
-        if (copy->key)
-            memcpy(copy->key, rec->key, rec->key_len);
-        if (copy->value)
-            memcpy(copy->value, rec->value, rec->value_len);
-    }
-    if (!sw || !copy || !copy->key || (rec->value && !copy->value)) {
+    if (!sw || !group_records_add_copy(&recs, rec)) {
         group_records_destroy(&recs);
         free(sw);
         if (await)

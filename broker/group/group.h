@@ -245,6 +245,8 @@ struct group_records {
 
 void group_records_init(struct group_records *r);
 void group_records_destroy(struct group_records *r);
+/* Appends a copy of rec (borrowed) to r; false (and r->oom set) on allocation failure. */
+bool group_records_add_copy(struct group_records *r, const struct group_record *rec);
 
 struct group_commit {
     const char *topic;
@@ -291,6 +293,11 @@ struct group_offset {
  * has no committed offset (OffsetFetch then answers offset -1). */
 kerr_t group_offset_fetch(const struct group_coord *gc, const char *group_id, const char *topic,
                           int32_t partition, struct group_offset *out);
+/* Whether the group has a commit of (topic, partition) prepared but not applied yet, i.e. not
+ * yet replicated: OffsetFetch with require_stable (v7+) answers UNSTABLE_OFFSET_COMMIT for it
+ * (Kafka's hasPendingOffsetCommitsForTopicPartition). False for an unknown group. */
+bool group_offset_pending(const struct group_coord *gc, const char *group_id, const char *topic,
+                          int32_t partition);
 /* Calls cb for every committed offset of the group (OffsetFetch with all topics). */
 void group_offsets_foreach(const struct group_coord *gc, const char *group_id,
                            void (*cb)(void *arg, const char *topic, int32_t partition,

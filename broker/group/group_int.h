@@ -53,6 +53,13 @@ struct goffset {
     int64_t expire_ts; /* -1: expires by the retention rule */
 };
 
+/* A partition with commits appended but not yet applied (group_commit_apply()). */
+struct gpending_commit {
+    char *topic;
+    int32_t partition;
+    int32_t count; /* prepared commits of it not applied yet */
+};
+
 struct group {
     char *id;
     enum group_state state;
@@ -73,6 +80,8 @@ struct group {
     bool has_metadata;            /* loading: a metadata record (not a tombstone) was replayed */
     struct goffset *offsets;      /* sorted by (topic, partition) */
     int32_t noffsets, offsets_cap;
+    struct gpending_commit *pcommits; /* unsorted; few at a time */
+    int32_t npcommits, pcommits_cap;
     struct group *next; /* hash chain */
 };
 
@@ -144,6 +153,8 @@ struct goffset *group_offset_find(const struct group *g, const char *topic, int3
 bool group_offset_put(struct group *g, const struct goffset *o);
 void group_offset_remove(struct group *g, const char *topic, int32_t partition);
 void group_offsets_free(struct group *g);
+/* Whether a prepared commit of (topic, partition) awaits group_commit_apply(). */
+bool group_commit_is_pending(const struct group *g, const char *topic, int32_t partition);
 
 /* group_load.c */
 /* Hands g's metadata record to ops.store_cb; without a store_cb (or when the record cannot be

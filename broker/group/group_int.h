@@ -34,6 +34,7 @@ struct gmember {
     void *join_ctx;
     bool awaiting_sync; /* a SyncGroup is parked (sync_ctx) */
     void *sync_ctx;
+    bool pending_sync; /* joined the current generation, no SyncGroup from it yet */
     bool is_new;       /* joined in this rebalance: expires after new_member_join_timeout */
     int64_t expire_at; /* session (or new-member) deadline */
 };
@@ -74,6 +75,7 @@ struct group {
     int32_t npending, pending_cap;
     int32_t num_awaiting_join;
     int64_t join_deadline;        /* PreparingRebalance: when the held joins complete */
+    int64_t sync_deadline;        /* members still pending_sync are removed then */
     bool initial_delay;           /* the join timer is group.initial.rebalance.delay's */
     int32_t initial_remaining_ms; /* initial delay: rebalance timeout budget left */
     bool new_member_added;        /* initial delay: a member joined since the timer was set */
@@ -146,6 +148,8 @@ void group_remove_pending_and_update(struct group_coord *gc, struct group *g, co
                                      int64_t now_ms);
 void group_reset_and_propagate(struct group_coord *gc, struct group *g, kerr_t err, int64_t now_ms);
 void group_touch(struct group *g, struct gmember *m, int64_t now_ms);
+/* A SyncGroup of the current generation came from m: it is no longer pending. */
+void group_sync_received(struct group *g, struct gmember *m);
 
 /* group_offsets.c */
 struct goffset *group_offset_find(const struct group *g, const char *topic, int32_t partition);

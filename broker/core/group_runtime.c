@@ -474,6 +474,62 @@ void group_runtime_partition_changed(struct group_runtime *gr, int32_t p)
         free(cj);
 }
 
+struct deleted_job {
+    struct group_runtime *gr;
+    size_t n;
+    char **names;
+};
+
+static void ignore_done(struct group_runtime *gr, kerr_t err, void *arg);
+
+static void deleted_job_free(struct deleted_job *dj)
+{
+    for (size_t i = 0; i < dj->n; i++)
+        free(dj->names[i]);
+    free(dj->names);
+    free(dj);
+}
+
+static void deleted_job(void *arg)
+{
+    struct deleted_job *dj = arg;
+    struct group_runtime *gr = dj->gr;
+    int64_t now = group_runtime_now();
+    for (int32_t i = 0; i < gr->n_slots; i++) {
+        struct slot *s = gr->slots[i];
+        if (s->state != SLOT_LOADED)
+            continue;
+        struct group_records recs;
+        group_records_init(&recs);
+        size_t n = group_remove_topics(s->gc, (const char *const *)dj->names, dj->n, now, &recs);
+        if (n > 0)
+            say_info("group", "removed offsets of deleted topics partition=%d count=%zu", s->index,
+                     n);
+        group_runtime_append(gr, s->gc, &recs, ignore_done, NULL);
+    }
+    deleted_job_free(dj);
+    rearm(gr);
+}
+
+void group_runtime_topics_deleted(struct group_runtime *gr, const char *const *names, size_t n)
+{
+    struct deleted_job *dj = calloc(1, sizeof(*dj));
+    if (!dj)
+        return;
+    dj->gr = gr;
+    dj->names = calloc(n ? n : 1, sizeof(*dj->names));
+    for (size_t i = 0; dj->names && i < n; i++) {
+        dj->names[i] = strdup(names[i]);
+        if (!dj->names[i])
+            break;
+        dj->n++;
+    }
+    if (dj->n != n || !worker_post(gr->w, deleted_job, dj)) {
+        say_warn("group", "cannot remove the offsets of deleted topics count=%zu", n);
+        deleted_job_free(dj);
+    }
+}
+
 /* --- appends ---------------------------------------------------------------------- */
 
 void group_runtime_append(struct group_runtime *gr, struct group_coord *gc,

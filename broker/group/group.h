@@ -311,6 +311,13 @@ void group_offsets_foreach(const struct group_coord *gc, const char *group_id,
  * offsets expired. */
 size_t group_expire_offsets(struct group_coord *gc, int64_t now_ms, struct group_records *out);
 
+/* The topics were deleted (Kafka's cleanupGroupMetadata on deleted partitions): every group's
+ * offsets of them, and its commits of them in flight, are removed with their tombstones
+ * appended to out; an Empty group left without offsets goes Dead (its tombstone appended too).
+ * Returns how many offsets were removed. Borrows topics[0..n). */
+size_t group_remove_topics(struct group_coord *gc, const char *const *topics, size_t n,
+                           int64_t now_ms, struct group_records *out);
+
 /* DeleteGroups for one group: GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP (members), or KERR_NONE
  * with the group's tombstones appended to out and the group gone. */
 kerr_t group_delete(struct group_coord *gc, const char *group_id, struct group_records *out);

@@ -367,7 +367,7 @@ static size_t expire_group(struct group_coord *gc, struct group *g, int64_t now_
 static void maybe_remove_empty(struct group_coord *gc, struct group *g, int64_t now_ms,
                                struct group_records *out)
 {
-    if (g->state == GROUP_EMPTY && g->noffsets == 0 && g->npending == 0) {
+    if (g->state == GROUP_EMPTY && g->noffsets == 0 && g->npending == 0 && g->npcommits == 0) {
         group_transition(g, GROUP_DEAD, now_ms);
         group_records_group_tombstone(out, g->id);
         group_destroy(gc, g);
@@ -388,6 +388,46 @@ size_t group_expire_offsets(struct group_coord *gc, int64_t now_ms, struct group
         }
     }
     return n;
+}
+
+static bool listed(const char *topic, const char *const *topics, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(topic, topics[i]) == 0)
+            return true;
+    return false;
+}
+
+size_t group_remove_topics(struct group_coord *gc, const char *const *topics, size_t n,
+                           int64_t now_ms, struct group_records *out)
+{
+    size_t removed = 0;
+    for (size_t b = 0; b < gc->nbuckets; b++) {
+        struct group *next;
+        for (struct group *g = gc->buckets[b]; g; g = next) {
+            next = g->next;
+            if (g->state == GROUP_DEAD)
+                continue;
+            for (int32_t i = 0; i < g->npcommits;) {
+                if (listed(g->pcommits[i].topic, topics, n))
+                    pending_drop(g, i);
+                else
+                    i++;
+            }
+            for (int32_t i = 0; i < g->noffsets;) {
+                struct goffset *o = &g->offsets[i];
+                if (!listed(o->topic, topics, n)) {
+                    i++;
+                    continue;
+                }
+                group_records_offset_tombstone(out, g->id, o->topic, o->partition);
+                group_offset_remove(g, o->topic, o->partition);
+                removed++;
+            }
+            maybe_remove_empty(gc, g, now_ms, out);
+        }
+    }
+    return removed;
 }
 
 /* The group a delete names, or NULL with *err: the id's error, or GROUP_ID_NOT_FOUND when there

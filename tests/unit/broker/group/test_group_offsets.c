@@ -708,3 +708,55 @@ Test(group_offsets, records_add_copy_copies_values_and_tombstones)
     cr_assert_eq(r.v[2].value_len, 0);
     group_records_destroy(&r);
 }
+
+Test(group_offsets, a_deleted_topic_takes_its_offsets_and_empties_groups)
+{
+    struct group_config cfg = test_config();
+    struct group_coord *gc = test_coord(&cfg, NULL);
+    struct group_records recs;
+    group_records_init(&recs);
+    struct group_commit a[] = {part("gone", 0, 5), part("gone", 1, 6), part("kept", 0, 7)};
+    commit(gc, "mixed", "", -1, a, 3, 0, &recs);
+    struct group_commit b[] = {part("gone", 0, 8)};
+    commit(gc, "only", "", -1, b, 1, 0, &recs);
+    struct group_commit c[] = {part("gone", 2, 9)}; /* in flight when the topic goes */
+    struct group_commit_req rc = {"mixed", "", NULL, -1, c, 1, 0};
+    cr_assert_eq(group_commit_prepare(gc, &rc, 10, &recs), KERR_NONE);
+    group_records_destroy(&recs);
+
+    const char *topics[] = {"gone"};
+    cr_assert_eq(group_remove_topics(gc, topics, 1, 20, &recs), 3);
+    cr_assert_eq(fetched(gc, "mixed", "gone", 0), -1);
+    cr_assert_eq(fetched(gc, "mixed", "gone", 1), -1);
+    cr_assert_eq(fetched(gc, "mixed", "kept", 0), 7);
+    cr_assert_eq(state_of(gc, "mixed"), GROUP_EMPTY);
+    cr_assert_eq(state_of(gc, "only"), GROUP_DEAD, "an empty group left with nothing goes");
+    cr_assert_not(group_offset_pending(gc, "mixed", "gone", 2));
+    group_commit_apply(gc, &rc, KERR_NONE);
+    cr_assert_eq(fetched(gc, "mixed", "gone", 2), -1, "the commit in flight stays removed");
+    /* three offset tombstones and the tombstone of "only" */
+    int offsets = 0, groups = 0;
+    for (size_t i = 0; i < recs.n; i++) {
+        struct okey k;
+        cr_assert_eq(okey_decode(recs.v[i].key, recs.v[i].key_len, &k), KERR_NONE);
+        cr_assert_null(recs.v[i].value);
+        offsets += k.kind == OKEY_OFFSET && kstr_eq(k.topic, "gone");
+        groups += k.kind == OKEY_GROUP && kstr_eq(k.group, "only");
+    }
+    cr_assert_eq(offsets, 3);
+    cr_assert_eq(groups, 1);
+    cr_assert_eq(recs.n, 4);
+    group_records_destroy(&recs);
+
+    /* a live group keeps its membership; only the offsets go */
+    char ids[1][128];
+    int32_t gen = stable_group(gc, "live", 1, ids, 100);
+    struct group_commit d[] = {part("gone", 0, 1)};
+    commit(gc, "live", ids[0], gen, d, 1, 100, &recs);
+    group_records_destroy(&recs);
+    cr_assert_eq(group_remove_topics(gc, topics, 1, 200, &recs), 1);
+    cr_assert_eq(state_of(gc, "live"), GROUP_STABLE);
+    cr_assert_eq(fetched(gc, "live", "gone", 0), -1);
+    group_records_destroy(&recs);
+    group_coord_free(gc);
+}

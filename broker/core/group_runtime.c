@@ -2,8 +2,9 @@
  * broker/core/group_runtime.c — the group coordinator at run time
  * (group_runtime.h): one slot per `__consumer_offsets` partition (none,
  * loading, loaded), the replay of a partition in chunks, the appends of the
- * core's records with acks=all, and the timer shared by the groups' deadlines,
- * append timeouts and the offset expiry pass. All state is owned by the group
+ * core's records with acks=all, the removal of deleted topics' offsets, and
+ * the timer shared by the groups' deadlines, append timeouts and the offset
+ * expiry pass. All state is owned by the group
  * worker; other threads only post jobs (and wake(), which posts).
  */
 #include "broker/core/group_runtime.h"

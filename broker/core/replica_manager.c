@@ -7,9 +7,10 @@
  * log if it is new), apply the state (partition_apply_state), and start or
  * stop its fetcher. UpdateMetadata: build a new metadata-cache snapshot and
  * the live-broker list; topics it no longer has were deleted, and the group
- * coordinator removes the groups' offsets of them. StopReplica: stop fetchers; with delete, drop the
- * topic's local replicas (their directories go when the last reference
- * does), only for a topic ZooKeeper shows being deleted or gone.
+ * coordinator removes the groups' offsets of them. StopReplica: stop
+ * fetchers; with delete, drop the topic's local replicas (their directories
+ * go when the last reference does), only for a topic ZooKeeper shows being
+ * deleted or gone.
  * All three are applied only from the controller ZooKeeper names
  * (controller_watch.c) and for this broker's current epoch.
  * ISR: every RM_ISR_CHECK_MS the leader partitions are asked whether their

@@ -4,8 +4,8 @@
  * loading, loaded), the replay of a partition in chunks, the appends of the
  * core's records with acks=all, the removal of deleted topics' offsets, and
  * the timer shared by the groups' deadlines, append timeouts and the offset
- * expiry pass. All state is owned by the group
- * worker; other threads only post jobs (and wake(), which posts).
+ * expiry pass. All state is owned by the group worker; other threads only
+ * post jobs (and wake(), which posts).
  */
 #include "broker/core/group_runtime.h"
 #include "broker/core/broker.h"

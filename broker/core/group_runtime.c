@@ -46,6 +46,8 @@ struct slot {
     int64_t load_records;
     struct pwaiter waiter; /* watches the partition while LOADED */
     bool watching;
+    char **deleted; /* LOADING: topics deleted meanwhile, removed once loaded */
+    size_t n_deleted, cap_deleted;
 };
 
 /* An append waiting for the high watermark, or an outcome already known
@@ -246,8 +248,18 @@ static void check_job(void *arg)
     rearm(gr);
 }
 
+static void forget_deleted(struct slot *s)
+{
+    for (size_t i = 0; i < s->n_deleted; i++)
+        free(s->deleted[i]);
+    free(s->deleted);
+    s->deleted = NULL;
+    s->n_deleted = s->cap_deleted = 0;
+}
+
 static void unload(struct slot *s, const char *why)
 {
+    forget_deleted(s);
     if (s->state == SLOT_NONE)
         return;
     struct group_runtime *gr = s->gr;
@@ -266,6 +278,7 @@ static void unload(struct slot *s, const char *why)
 }
 
 static void load_job(void *arg);
+static void remove_deleted(struct slot *s, const char *const *names, size_t n);
 
 struct load_ref {
     struct slot *slot;
@@ -390,6 +403,9 @@ static void load_job(void *arg)
     s->watching = true;
     say_info("group", "loaded partition=%d records=%lld in %lld ms", s->index,
              (long long)s->load_records, (long long)(clock_mono_ms() - s->load_start_ms));
+    if (s->n_deleted > 0)
+        remove_deleted(s, (const char *const *)s->deleted, s->n_deleted);
+    forget_deleted(s);
     rearm(gr);
 }
 
@@ -491,22 +507,44 @@ static void deleted_job_free(struct deleted_job *dj)
     free(dj);
 }
 
+/* Removes the groups' offsets of the deleted topics from a loaded slot and
+ * appends their tombstones. */
+static void remove_deleted(struct slot *s, const char *const *names, size_t n)
+{
+    struct group_records recs;
+    group_records_init(&recs);
+    size_t removed = group_remove_topics(s->gc, names, n, group_runtime_now(), &recs);
+    if (removed > 0)
+        say_info("group", "removed offsets of deleted topics partition=%d count=%zu", s->index,
+                 removed);
+    group_runtime_append(s->gr, s->gc, &recs, ignore_done, NULL);
+}
+
+/* A loading slot remembers the names until its groups are loaded. */
+static void defer_deleted(struct slot *s, char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *copy = strdup(names[i]);
+        if (!copy || !VEC_RESERVE_AT(s->deleted, s->cap_deleted, s->n_deleted + 1)) {
+            free(copy);
+            say_warn("group", "cannot remember a deleted topic partition=%d topic=%s", s->index,
+                     names[i]);
+            continue;
+        }
+        s->deleted[s->n_deleted++] = copy;
+    }
+}
+
 static void deleted_job(void *arg)
 {
     struct deleted_job *dj = arg;
     struct group_runtime *gr = dj->gr;
-    int64_t now = group_runtime_now();
     for (int32_t i = 0; i < gr->n_slots; i++) {
         struct slot *s = gr->slots[i];
-        if (s->state != SLOT_LOADED)
-            continue;
-        struct group_records recs;
-        group_records_init(&recs);
-        size_t n = group_remove_topics(s->gc, (const char *const *)dj->names, dj->n, now, &recs);
-        if (n > 0)
-            say_info("group", "removed offsets of deleted topics partition=%d count=%zu", s->index,
-                     n);
-        group_runtime_append(gr, s->gc, &recs, ignore_done, NULL);
+        if (s->state == SLOT_LOADED)
+            remove_deleted(s, (const char *const *)dj->names, dj->n);
+        else if (s->state == SLOT_LOADING)
+            defer_deleted(s, dj->names, dj->n);
     }
     deleted_job_free(dj);
     rearm(gr);

@@ -2,9 +2,10 @@
  * broker/core/group_runtime.c — the group coordinator at run time
  * (group_runtime.h): one slot per `__consumer_offsets` partition (none,
  * loading, loaded), the replay of a partition in chunks, the appends of the
- * core's records with acks=all, and the timer shared by the groups' deadlines,
- * append timeouts and the offset expiry pass. All state is owned by the group
- * worker; other threads only post jobs (and wake(), which posts).
+ * core's records with acks=all, the removal of deleted topics' offsets, and
+ * the timer shared by the groups' deadlines, append timeouts and the offset
+ * expiry pass. All state is owned by the group worker; other threads only
+ * post jobs (and wake(), which posts).
  */
 #include "broker/core/group_runtime.h"
 #include "broker/core/broker.h"
@@ -45,6 +46,8 @@ struct slot {
     int64_t load_records;
     struct pwaiter waiter; /* watches the partition while LOADED */
     bool watching;
+    char **deleted; /* LOADING: topics deleted meanwhile, removed once loaded */
+    size_t n_deleted, cap_deleted;
 };
 
 /* An append waiting for the high watermark, or an outcome already known
@@ -142,19 +145,7 @@ static void store_cb(void *arg, const char *group_id, int32_t generation, bool a
     struct store_wait *sw = malloc(sizeof(*sw) + idlen + 1);
     struct group_records recs;
     group_records_init(&recs);
-    struct group_record *copy = NULL;
-    if (VEC_RESERVE_AT(recs.v, recs.cap, 1)) {
-        copy = &recs.v[recs.n++];
-        *copy = (struct group_record){.key = malloc(rec->key_len ? rec->key_len : 1),
-                                      .key_len = rec->key_len,
-                                      .value = rec->value ? malloc(rec->value_len + 1) : NULL,
-                                      .value_len = rec->value_len};
-        if (copy->key)
-            memcpy(copy->key, rec->key, rec->key_len);
-        if (copy->value)
-            memcpy(copy->value, rec->value, rec->value_len);
-    }
-    if (!sw || !copy || !copy->key || (rec->value && !copy->value)) {
+    if (!sw || !group_records_add_copy(&recs, rec)) {
         group_records_destroy(&recs);
         free(sw);
         if (await)
@@ -257,8 +248,18 @@ static void check_job(void *arg)
     rearm(gr);
 }
 
+static void forget_deleted(struct slot *s)
+{
+    for (size_t i = 0; i < s->n_deleted; i++)
+        free(s->deleted[i]);
+    free(s->deleted);
+    s->deleted = NULL;
+    s->n_deleted = s->cap_deleted = 0;
+}
+
 static void unload(struct slot *s, const char *why)
 {
+    forget_deleted(s);
     if (s->state == SLOT_NONE)
         return;
     struct group_runtime *gr = s->gr;
@@ -277,6 +278,7 @@ static void unload(struct slot *s, const char *why)
 }
 
 static void load_job(void *arg);
+static void remove_deleted(struct slot *s, const char *const *names, size_t n);
 
 struct load_ref {
     struct slot *slot;
@@ -401,6 +403,9 @@ static void load_job(void *arg)
     s->watching = true;
     say_info("group", "loaded partition=%d records=%lld in %lld ms", s->index,
              (long long)s->load_records, (long long)(clock_mono_ms() - s->load_start_ms));
+    if (s->n_deleted > 0)
+        remove_deleted(s, (const char *const *)s->deleted, s->n_deleted);
+    forget_deleted(s);
     rearm(gr);
 }
 
@@ -484,6 +489,84 @@ void group_runtime_partition_changed(struct group_runtime *gr, int32_t p)
     *cj = (struct changed_job){gr, p};
     if (!worker_post(gr->w, changed_job, cj))
         free(cj);
+}
+
+struct deleted_job {
+    struct group_runtime *gr;
+    size_t n;
+    char **names;
+};
+
+static void ignore_done(struct group_runtime *gr, kerr_t err, void *arg);
+
+static void deleted_job_free(struct deleted_job *dj)
+{
+    for (size_t i = 0; i < dj->n; i++)
+        free(dj->names[i]);
+    free(dj->names);
+    free(dj);
+}
+
+/* Removes the groups' offsets of the deleted topics from a loaded slot and
+ * appends their tombstones. */
+static void remove_deleted(struct slot *s, const char *const *names, size_t n)
+{
+    struct group_records recs;
+    group_records_init(&recs);
+    size_t removed = group_remove_topics(s->gc, names, n, group_runtime_now(), &recs);
+    if (removed > 0)
+        say_info("group", "removed offsets of deleted topics partition=%d count=%zu", s->index,
+                 removed);
+    group_runtime_append(s->gr, s->gc, &recs, ignore_done, NULL);
+}
+
+/* A loading slot remembers the names until its groups are loaded. */
+static void defer_deleted(struct slot *s, char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *copy = strdup(names[i]);
+        if (!copy || !VEC_RESERVE_AT(s->deleted, s->cap_deleted, s->n_deleted + 1)) {
+            free(copy);
+            say_warn("group", "cannot remember a deleted topic partition=%d topic=%s", s->index,
+                     names[i]);
+            continue;
+        }
+        s->deleted[s->n_deleted++] = copy;
+    }
+}
+
+static void deleted_job(void *arg)
+{
+    struct deleted_job *dj = arg;
+    struct group_runtime *gr = dj->gr;
+    for (int32_t i = 0; i < gr->n_slots; i++) {
+        struct slot *s = gr->slots[i];
+        if (s->state == SLOT_LOADED)
+            remove_deleted(s, (const char *const *)dj->names, dj->n);
+        else if (s->state == SLOT_LOADING)
+            defer_deleted(s, dj->names, dj->n);
+    }
+    deleted_job_free(dj);
+    rearm(gr);
+}
+
+void group_runtime_topics_deleted(struct group_runtime *gr, const char *const *names, size_t n)
+{
+    struct deleted_job *dj = calloc(1, sizeof(*dj));
+    if (!dj)
+        return;
+    dj->gr = gr;
+    dj->names = calloc(n ? n : 1, sizeof(*dj->names));
+    for (size_t i = 0; dj->names && i < n; i++) {
+        dj->names[i] = strdup(names[i]);
+        if (!dj->names[i])
+            break;
+        dj->n++;
+    }
+    if (dj->n != n || !worker_post(gr->w, deleted_job, dj)) {
+        say_warn("group", "cannot remove the offsets of deleted topics count=%zu", n);
+        deleted_job_free(dj);
+    }
 }
 
 /* --- appends ---------------------------------------------------------------------- */

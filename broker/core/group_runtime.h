@@ -65,6 +65,12 @@ void group_runtime_free(struct group_runtime *gr);
  * it now rather than at its next request. Any thread. */
 void group_runtime_partition_changed(struct group_runtime *gr, int32_t p);
 
+/* The topics were deleted from the cluster (the replica manager saw them
+ * leave the metadata): the loaded partitions, and the loading ones once
+ * loaded, remove every group's offsets of them and append the tombstones
+ * (group_remove_topics()). Copies names. Any thread. */
+void group_runtime_topics_deleted(struct group_runtime *gr, const char *const *names, size_t n);
+
 /* Runs fn(gr, arg) on the group worker (then re-arms the timers). False when
  * the job could not be posted (out of memory, stopping): fn will not run. Any
  * thread. */

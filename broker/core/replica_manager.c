@@ -6,9 +6,11 @@
  * (loading its assignment and configs from ZooKeeper and opening the local
  * log if it is new), apply the state (partition_apply_state), and start or
  * stop its fetcher. UpdateMetadata: build a new metadata-cache snapshot and
- * the live-broker list. StopReplica: stop fetchers; with delete, drop the
- * topic's local replicas (their directories go when the last reference
- * does), only for a topic ZooKeeper shows being deleted or gone.
+ * the live-broker list; topics it no longer has were deleted, and the group
+ * coordinator removes the groups' offsets of them. StopReplica: stop
+ * fetchers; with delete, drop the topic's local replicas (their directories
+ * go when the last reference does), only for a topic ZooKeeper shows being
+ * deleted or gone.
  * All three are applied only from the controller ZooKeeper names
  * (controller_watch.c) and for this broker's current epoch.
  * ISR: every RM_ISR_CHECK_MS the leader partitions are asked whether their
@@ -284,6 +286,24 @@ static void reconcile_topics(struct broker *b, const struct mc_snapshot *s)
     topics_list_free(list, n);
 }
 
+/* Tells the group coordinator about the topics of old that s no longer
+ * has: deleted (UpdateMetadata is complete), so groups' offsets of them go,
+ * as Kafka's handleDeletedPartitions does on UpdateMetadata. */
+static void report_deleted_topics(struct broker *b, const struct mc_snapshot *old,
+                                  const struct mc_snapshot *s)
+{
+    if (!b->groups || !old)
+        return;
+    const char **names = calloc((size_t)(old->n_topics ? old->n_topics : 1), sizeof(*names));
+    size_t n = 0;
+    for (int i = 0; names && i < old->n_topics; i++)
+        if (!mc_find_topic(s, old->topics[i].name, strlen(old->topics[i].name)))
+            names[n++] = old->topics[i].name;
+    if (n > 0)
+        group_runtime_topics_deleted(b->groups, names, n);
+    free(names);
+}
+
 void rm_update_metadata(struct broker *b, const uint8_t *body, size_t len, struct kbuf *out)
 {
     KASSERT(worker_is_current(b->admin));
@@ -308,10 +328,14 @@ void rm_update_metadata(struct broker *b, const uint8_t *body, size_t len, struc
     mc_snapshot_sort(s);
     set_live(b, s);
     mc_snapshot_ref(s);
-    if (mc_set(b->mc, s))
+    struct mc_snapshot *old = mc_get(b->mc);
+    if (mc_set(b->mc, s)) {
+        report_deleted_topics(b, old, s);
         reconcile_topics(b, s);
-    else
+    } else {
         r.error_code = KERR_STALE_CONTROLLER_EPOCH;
+    }
+    mc_put(old);
     mc_put(s);
 reply:
     (void)rpc_update_metadata_resp_encode(&r, out);

@@ -204,6 +204,7 @@ struct group *group_get_or_create(struct group_coord *gc, const char *id, int64_
     g->state = GROUP_EMPTY;
     g->state_ts = now_ms;
     g->join_deadline = GROUP_NO_DEADLINE;
+    g->sync_deadline = GROUP_NO_DEADLINE;
     if (gc->ngroups + 1 > gc->nbuckets)
         coord_grow(gc);
     size_t h = id_hash(id) & (gc->nbuckets - 1);

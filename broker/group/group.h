@@ -245,6 +245,8 @@ struct group_records {
 
 void group_records_init(struct group_records *r);
 void group_records_destroy(struct group_records *r);
+/* Appends a copy of rec (borrowed) to r; false (and r->oom set) on allocation failure. */
+bool group_records_add_copy(struct group_records *r, const struct group_record *rec);
 
 struct group_commit {
     const char *topic;
@@ -291,6 +293,11 @@ struct group_offset {
  * has no committed offset (OffsetFetch then answers offset -1). */
 kerr_t group_offset_fetch(const struct group_coord *gc, const char *group_id, const char *topic,
                           int32_t partition, struct group_offset *out);
+/* Whether the group has a commit of (topic, partition) prepared but not applied yet, i.e. not
+ * yet replicated: OffsetFetch with require_stable (v7+) answers UNSTABLE_OFFSET_COMMIT for it
+ * (Kafka's hasPendingOffsetCommitsForTopicPartition). False for an unknown group. */
+bool group_offset_pending(const struct group_coord *gc, const char *group_id, const char *topic,
+                          int32_t partition);
 /* Calls cb for every committed offset of the group (OffsetFetch with all topics). */
 void group_offsets_foreach(const struct group_coord *gc, const char *group_id,
                            void (*cb)(void *arg, const char *topic, int32_t partition,
@@ -303,6 +310,13 @@ void group_offsets_foreach(const struct group_coord *gc, const char *group_id,
  * groups left without offsets (Dead). Appends the tombstones to out and returns how many
  * offsets expired. */
 size_t group_expire_offsets(struct group_coord *gc, int64_t now_ms, struct group_records *out);
+
+/* The topics were deleted (Kafka's cleanupGroupMetadata on deleted partitions): every group's
+ * offsets of them, and its commits of them in flight, are removed with their tombstones
+ * appended to out; an Empty group left without offsets goes Dead (its tombstone appended too).
+ * Returns how many offsets were removed. Borrows topics[0..n). */
+size_t group_remove_topics(struct group_coord *gc, const char *const *topics, size_t n,
+                           int64_t now_ms, struct group_records *out);
 
 /* DeleteGroups for one group: GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP (members), or KERR_NONE
  * with the group's tombstones appended to out and the group gone. */

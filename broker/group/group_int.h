@@ -34,6 +34,7 @@ struct gmember {
     void *join_ctx;
     bool awaiting_sync; /* a SyncGroup is parked (sync_ctx) */
     void *sync_ctx;
+    bool pending_sync; /* joined the current generation, no SyncGroup from it yet */
     bool is_new;       /* joined in this rebalance: expires after new_member_join_timeout */
     int64_t expire_at; /* session (or new-member) deadline */
 };
@@ -53,6 +54,13 @@ struct goffset {
     int64_t expire_ts; /* -1: expires by the retention rule */
 };
 
+/* A partition with commits appended but not yet applied (group_commit_apply()). */
+struct gpending_commit {
+    char *topic;
+    int32_t partition;
+    int32_t count; /* prepared commits of it not applied yet */
+};
+
 struct group {
     char *id;
     enum group_state state;
@@ -67,12 +75,15 @@ struct group {
     int32_t npending, pending_cap;
     int32_t num_awaiting_join;
     int64_t join_deadline;        /* PreparingRebalance: when the held joins complete */
+    int64_t sync_deadline;        /* members still pending_sync are removed then */
     bool initial_delay;           /* the join timer is group.initial.rebalance.delay's */
     int32_t initial_remaining_ms; /* initial delay: rebalance timeout budget left */
     bool new_member_added;        /* initial delay: a member joined since the timer was set */
     bool has_metadata;            /* loading: a metadata record (not a tombstone) was replayed */
     struct goffset *offsets;      /* sorted by (topic, partition) */
     int32_t noffsets, offsets_cap;
+    struct gpending_commit *pcommits; /* unsorted; few at a time */
+    int32_t npcommits, pcommits_cap;
     struct group *next; /* hash chain */
 };
 
@@ -137,6 +148,8 @@ void group_remove_pending_and_update(struct group_coord *gc, struct group *g, co
                                      int64_t now_ms);
 void group_reset_and_propagate(struct group_coord *gc, struct group *g, kerr_t err, int64_t now_ms);
 void group_touch(struct group *g, struct gmember *m, int64_t now_ms);
+/* A SyncGroup of the current generation came from m: it is no longer pending. */
+void group_sync_received(struct group *g, struct gmember *m);
 
 /* group_offsets.c */
 struct goffset *group_offset_find(const struct group *g, const char *topic, int32_t partition);
@@ -144,6 +157,8 @@ struct goffset *group_offset_find(const struct group *g, const char *topic, int3
 bool group_offset_put(struct group *g, const struct goffset *o);
 void group_offset_remove(struct group *g, const char *topic, int32_t partition);
 void group_offsets_free(struct group *g);
+/* Whether a prepared commit of (topic, partition) awaits group_commit_apply(). */
+bool group_commit_is_pending(const struct group *g, const char *topic, int32_t partition);
 
 /* group_load.c */
 /* Hands g's metadata record to ops.store_cb; without a store_cb (or when the record cannot be

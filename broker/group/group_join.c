@@ -13,7 +13,9 @@
  *     removed; an Empty group first waits group.initial.rebalance.delay.ms, extended by the
  *     same delay (within the rebalance timeout) while new members keep arriving;
  *   - completion bumps the generation, picks the protocol by vote and answers every held join
- *     (the leader gets the members' metadata), entering CompletingRebalance.
+ *     (the leader gets the members' metadata), entering CompletingRebalance;
+ *   - members of the new generation that send no SyncGroup within the rebalance timeout are
+ *     removed and the group rebalances (Kafka 3.x's pending-sync timeout, onExpirePendingSync).
  *
  * Timers are deadlines in the structs, run by group_tick(). Threads: the coordinator's owner.
  */
@@ -321,8 +323,25 @@ void group_maybe_prepare_rebalance(struct group_coord *gc, struct group *g, int6
         group_prepare_rebalance(gc, g, now_ms);
 }
 
+void group_sync_received(struct group *g, struct gmember *m)
+{
+    m->pending_sync = false;
+    for (int32_t i = 0; i < g->nmembers; i++)
+        if (g->members[i]->pending_sync)
+            return;
+    g->sync_deadline = GROUP_NO_DEADLINE;
+}
+
+static void clear_pending_sync(struct group *g)
+{
+    for (int32_t i = 0; i < g->nmembers; i++)
+        g->members[i]->pending_sync = false;
+    g->sync_deadline = GROUP_NO_DEADLINE;
+}
+
 void group_prepare_rebalance(struct group_coord *gc, struct group *g, int64_t now_ms)
 {
+    clear_pending_sync(g);
     if (g->state == GROUP_COMPLETING_REBALANCE)
         group_reset_and_propagate(gc, g, KERR_REBALANCE_IN_PROGRESS, now_ms);
     int32_t timeout = group_rebalance_timeout(g);
@@ -391,8 +410,10 @@ static void complete_join(struct group_coord *gc, struct group *g, int64_t now_m
         return;
     }
     group_transition(g, GROUP_COMPLETING_REBALANCE, now_ms);
+    g->sync_deadline = now_ms + group_rebalance_timeout(g);
     for (int32_t i = 0; i < g->nmembers; i++) {
         struct gmember *m = g->members[i];
+        m->pending_sync = true;
         join_answer_current(gc, g, m, g->leader->id, g->leader == m);
         group_touch(g, m, now_ms);
         m->is_new = false;
@@ -458,9 +479,37 @@ static void run_join_timer(struct group_coord *gc, struct group *g, int64_t now_
     complete_join(gc, g, now_ms);
 }
 
+/* Removes the members that joined the current generation but sent no SyncGroup within the
+ * rebalance timeout, then rebalances the others. */
+static void run_sync_timer(struct group_coord *gc, struct group *g, int64_t now_ms)
+{
+    if ((g->state != GROUP_COMPLETING_REBALANCE && g->state != GROUP_STABLE) ||
+        g->sync_deadline > now_ms)
+        return;
+    g->sync_deadline = GROUP_NO_DEADLINE;
+    bool removed = false;
+    for (int32_t i = 0; i < g->nmembers;) {
+        struct gmember *m = g->members[i];
+        if (!m->pending_sync) {
+            i++;
+            continue;
+        }
+        struct group_join_result jr = {
+            .err = KERR_UNKNOWN_MEMBER_ID, .member_id = "", .generation = -1};
+        group_invoke_join(gc, g, m, &jr);
+        struct group_sync_result sr = {.err = KERR_UNKNOWN_MEMBER_ID};
+        group_invoke_sync(gc, m, &sr);
+        group_remove_member(g, m);
+        removed = true;
+    }
+    if (removed)
+        group_prepare_rebalance(gc, g, now_ms);
+}
+
 static void run_timers(struct group_coord *gc, struct group *g, int64_t now_ms)
 {
     run_join_timer(gc, g, now_ms);
+    run_sync_timer(gc, g, now_ms);
     for (int32_t i = 0; i < g->npending;) {
         if (g->pending[i].expire_at <= now_ms) {
             group_remove_pending_and_update(gc, g, g->pending[i].id, now_ms);
@@ -498,6 +547,9 @@ int64_t group_next_deadline(const struct group_coord *gc)
         for (const struct group *g = gc->buckets[b]; g; g = g->next) {
             if (g->state == GROUP_PREPARING_REBALANCE && g->join_deadline < next)
                 next = g->join_deadline;
+            if ((g->state == GROUP_COMPLETING_REBALANCE || g->state == GROUP_STABLE) &&
+                g->sync_deadline < next)
+                next = g->sync_deadline;
             for (int32_t i = 0; i < g->npending; i++)
                 if (g->pending[i].expire_at < next)
                     next = g->pending[i].expire_at;

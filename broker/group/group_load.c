@@ -57,6 +57,19 @@ out_fail:
     return false;
 }
 
+bool group_records_add_copy(struct group_records *r, const struct group_record *rec)
+{
+    struct kbuf key, value;
+    kbuf_init(&key);
+    kbuf_init(&value);
+    kbuf_put(&key, rec->key, rec->key_len);
+    if (rec->value) { /* reserved first: an empty value stays a value, not a tombstone */
+        kbuf_reserve(&value, 1);
+        kbuf_put(&value, rec->value, rec->value_len);
+    }
+    return group_records_add(r, &key, rec->value ? &value : NULL);
+}
+
 void group_records_offset_tombstone(struct group_records *r, const char *group, const char *topic,
                                     int32_t partition)
 {

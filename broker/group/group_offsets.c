@@ -10,6 +10,11 @@
  * in Stable and PreparingRebalance; CompletingRebalance answers REBALANCE_IN_PROGRESS. Metadata
  * longer than offset.metadata.max.bytes is OFFSET_METADATA_TOO_LARGE for that partition.
  *
+ * A commit is pending from group_commit_prepare() to group_commit_apply() (Kafka's
+ * pendingOffsetCommits): OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT for
+ * its partition, expiry keeps that partition's offset, and an offset removed meanwhile (its
+ * topic deleted, OffsetDelete) is not brought back by the commit's apply.
+ *
  * A group's offsets are an array sorted by (topic, partition), found by binary search.
  * Threads: the coordinator's owner.
  */
@@ -92,8 +97,65 @@ out_free_meta:
     return false;
 }
 
+static int32_t pending_index(const struct group *g, const char *topic, int32_t partition)
+{
+    for (int32_t i = 0; i < g->npcommits; i++)
+        if (g->pcommits[i].partition == partition && strcmp(g->pcommits[i].topic, topic) == 0)
+            return i;
+    return -1;
+}
+
+bool group_commit_is_pending(const struct group *g, const char *topic, int32_t partition)
+{
+    return pending_index(g, topic, partition) >= 0;
+}
+
+/* Counts one more prepared commit of (topic, partition); false on allocation failure. */
+static bool pending_add(struct group *g, const char *topic, int32_t partition)
+{
+    int32_t i = pending_index(g, topic, partition);
+    if (i >= 0) {
+        g->pcommits[i].count++;
+        return true;
+    }
+    if (g->npcommits == g->pcommits_cap) {
+        int32_t cap = g->pcommits_cap ? g->pcommits_cap * 2 : 4;
+        struct gpending_commit *p = realloc(g->pcommits, (size_t)cap * sizeof(*p));
+        if (!p)
+            return false;
+        g->pcommits = p;
+        g->pcommits_cap = cap;
+    }
+    char *t = gstrdup(topic);
+    if (!t)
+        return false;
+    g->pcommits[g->npcommits++] = (struct gpending_commit){t, partition, 1};
+    return true;
+}
+
+static void pending_drop(struct group *g, int32_t i)
+{
+    free(g->pcommits[i].topic);
+    g->pcommits[i] = g->pcommits[--g->npcommits];
+}
+
+/* Ends one prepared commit of (topic, partition). False when none was pending: the offset was
+ * removed meanwhile (its topic deleted, OffsetDelete), and the commit must not bring it back. */
+static bool pending_done(struct group *g, const char *topic, int32_t partition)
+{
+    int32_t i = pending_index(g, topic, partition);
+    if (i < 0)
+        return false;
+    if (--g->pcommits[i].count == 0)
+        pending_drop(g, i);
+    return true;
+}
+
 void group_offset_remove(struct group *g, const char *topic, int32_t partition)
 {
+    int32_t pi = pending_index(g, topic, partition);
+    if (pi >= 0) /* Kafka's removeOffsets: a commit in flight is not stored either */
+        pending_drop(g, pi);
     int32_t i = offset_search(g, topic, partition);
     if (i < 0)
         return;
@@ -113,6 +175,11 @@ void group_offsets_free(struct group *g)
     free(g->offsets);
     g->offsets = NULL;
     g->noffsets = g->offsets_cap = 0;
+    while (g->npcommits > 0)
+        pending_drop(g, g->npcommits - 1);
+    free(g->pcommits);
+    g->pcommits = NULL;
+    g->pcommits_cap = 0;
 }
 
 static kerr_t validate_commit(struct group *g, const struct group_commit_req *req, int64_t now_ms)
@@ -180,8 +247,12 @@ kerr_t group_commit_prepare(struct group_coord *gc, struct group_commit_req *req
             continue;
         }
         struct goffset o = commit_offset(req, c);
-        if (!group_records_commit(out, req->group_id, &o))
+        if (!pending_add(g, c->topic, c->partition))
             c->err = KERR_COORDINATOR_NOT_AVAILABLE;
+        else if (!group_records_commit(out, req->group_id, &o)) {
+            pending_done(g, c->topic, c->partition);
+            c->err = KERR_COORDINATOR_NOT_AVAILABLE;
+        }
     }
     return err;
 }
@@ -194,12 +265,13 @@ void group_commit_apply(struct group_coord *gc, struct group_commit_req *req, ke
         struct group_commit *c = &req->parts[i];
         if (c->err)
             continue;
+        bool staged = g && pending_done(g, c->topic, c->partition);
         if (err || !g) {
             c->err = err ? err : KERR_NOT_COORDINATOR;
             continue;
         }
         struct goffset o = commit_offset(req, c);
-        if (!group_offset_put(g, &o))
+        if (staged && !group_offset_put(g, &o))
             c->err = KERR_COORDINATOR_NOT_AVAILABLE;
     }
 }
@@ -219,6 +291,13 @@ kerr_t group_offset_fetch(const struct group_coord *gc, const char *group_id, co
         return KERR__NOENT;
     offset_view(o, out);
     return KERR_NONE;
+}
+
+bool group_offset_pending(const struct group_coord *gc, const char *group_id, const char *topic,
+                          int32_t partition)
+{
+    const struct group *g = group_find(gc, group_id);
+    return g && group_commit_is_pending(g, topic, partition);
 }
 
 void group_offsets_foreach(const struct group_coord *gc, const char *group_id,
@@ -271,7 +350,8 @@ static size_t expire_group(struct group_coord *gc, struct group *g, int64_t now_
         int64_t base = empty_managed && g->state_ts >= 0 ? g->state_ts : o->commit_ts;
         bool expired = o->expire_ts >= 0 ? now_ms >= o->expire_ts
                                          : now_ms - base >= gc->cfg.offsets_retention_ms;
-        if (!expired || (stable_consumer && subscribed(g, o->topic) != 0)) {
+        if (!expired || (stable_consumer && subscribed(g, o->topic) != 0) ||
+            group_commit_is_pending(g, o->topic, o->partition)) {
             i++;
             continue;
         }
@@ -287,7 +367,7 @@ static size_t expire_group(struct group_coord *gc, struct group *g, int64_t now_
 static void maybe_remove_empty(struct group_coord *gc, struct group *g, int64_t now_ms,
                                struct group_records *out)
 {
-    if (g->state == GROUP_EMPTY && g->noffsets == 0 && g->npending == 0) {
+    if (g->state == GROUP_EMPTY && g->noffsets == 0 && g->npending == 0 && g->npcommits == 0) {
         group_transition(g, GROUP_DEAD, now_ms);
         group_records_group_tombstone(out, g->id);
         group_destroy(gc, g);
@@ -308,6 +388,46 @@ size_t group_expire_offsets(struct group_coord *gc, int64_t now_ms, struct group
         }
     }
     return n;
+}
+
+static bool listed(const char *topic, const char *const *topics, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(topic, topics[i]) == 0)
+            return true;
+    return false;
+}
+
+size_t group_remove_topics(struct group_coord *gc, const char *const *topics, size_t n,
+                           int64_t now_ms, struct group_records *out)
+{
+    size_t removed = 0;
+    for (size_t b = 0; b < gc->nbuckets; b++) {
+        struct group *next;
+        for (struct group *g = gc->buckets[b]; g; g = next) {
+            next = g->next;
+            if (g->state == GROUP_DEAD)
+                continue;
+            for (int32_t i = 0; i < g->npcommits;) {
+                if (listed(g->pcommits[i].topic, topics, n))
+                    pending_drop(g, i);
+                else
+                    i++;
+            }
+            for (int32_t i = 0; i < g->noffsets;) {
+                struct goffset *o = &g->offsets[i];
+                if (!listed(o->topic, topics, n)) {
+                    i++;
+                    continue;
+                }
+                group_records_offset_tombstone(out, g->id, o->topic, o->partition);
+                group_offset_remove(g, o->topic, o->partition);
+                removed++;
+            }
+            maybe_remove_empty(gc, g, now_ms, out);
+        }
+    }
+    return removed;
 }
 
 /* The group a delete names, or NULL with *err: the id's error, or GROUP_ID_NOT_FOUND when there

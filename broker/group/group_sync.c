@@ -102,6 +102,7 @@ void group_sync(struct group_coord *gc, const struct group_sync_req *req, int64_
         return;
     }
     struct gmember *m = group_member(g, req->member_id);
+    group_sync_received(g, m);
     if (g->state == GROUP_STABLE) {
         struct group_sync_result r = assignment_result(g, m);
         gc->ops.sync_cb(gc->ops.arg, req->ctx, &r);

@@ -14,8 +14,9 @@
  * OffsetFetch: offset -1 for a partition without a commit; null topics
  * (v2+) = every committed partition of the group; v8 several groups, each
  * with its own error; v0-1 have no group error field, so a group error goes
- * into every partition. require_stable (v7+) has nothing to wait for
- * without transactions.
+ * into every partition. require_stable (v7+): a partition with a commit
+ * of the group not yet replicated answers UNSTABLE_OFFSET_COMMIT (offset
+ * -1) and the client retries, as Kafka does; the group error stays NONE.
  */
 #include "broker/core/broker.h"
 #include "broker/kafka/dispatch.h"
@@ -213,12 +214,32 @@ static void put_offset(struct gcodec_fetch_part *fp, int32_t partition, kerr_t e
                                      .err = err};
 }
 
+/* One partition's answer: UNSTABLE_OFFSET_COMMIT (offset -1) when the request requires stable
+ * offsets and a commit of the partition is not replicated yet, else o (NULL: no commit). */
+static void put_fetched(struct gcodec_fetch_part *fp, int32_t partition,
+                        const struct group_coord *gc, const char *group_id, const char *topic,
+                        bool require_stable, const struct group_offset *o)
+{
+    if (require_stable && group_offset_pending(gc, group_id, topic, partition))
+        put_offset(fp, partition, KERR_UNSTABLE_OFFSET_COMMIT, NULL);
+    else
+        put_offset(fp, partition, KERR_NONE, o);
+}
+
+struct each_arg {
+    struct fetch_build *fb;
+    const struct group_coord *gc;
+    const char *group_id;
+    bool require_stable;
+};
+
 static void each_offset(void *arg, const char *topic, int32_t partition,
                         const struct group_offset *o)
 {
-    struct gcodec_fetch_part *fp = new_part(arg, topic);
+    struct each_arg *ea = arg;
+    struct gcodec_fetch_part *fp = new_part(ea->fb, topic);
     if (fp)
-        put_offset(fp, partition, KERR_NONE, o);
+        put_fetched(fp, partition, ea->gc, ea->group_id, topic, ea->require_stable, o);
 }
 
 static void fetch_build_free(struct fetch_build *fb)
@@ -230,7 +251,7 @@ static void fetch_build_free(struct fetch_build *fb)
 
 /* Fills the answer of request group g into fb and *out. */
 static void fetch_group(struct gcall *c, struct group_runtime *gr, struct gcodec_fetch_req_group *g,
-                        struct fetch_build *fb, struct gcodec_fetch_group *out)
+                        bool require_stable, struct fetch_build *fb, struct gcodec_fetch_group *out)
 {
     int16_t v = c->req->api_version;
     kerr_t err;
@@ -239,7 +260,8 @@ static void fetch_group(struct gcall *c, struct group_runtime *gr, struct gcodec
     const char *group_id = gcall_str0(c, g->group_id);
     *out = (struct gcodec_fetch_group){.group_id = group_id, .err = gc ? KERR_NONE : err};
     if (gc && g->all_topics) {
-        group_offsets_foreach(gc, group_id, each_offset, fb);
+        struct each_arg ea = {fb, gc, group_id, require_stable};
+        group_offsets_foreach(gc, group_id, each_offset, &ea);
     } else if (gc || v < 2) {
         for (int32_t t = 0; t < g->topic_count; t++) {
             const char *topic = gcall_str0(c, g->topics[t].name);
@@ -252,10 +274,10 @@ static void fetch_group(struct gcall *c, struct group_runtime *gr, struct gcodec
                 if (!gc) /* v0-1: the group error in every partition */
                     put_offset(fp, index, err, NULL);
                 else
-                    put_offset(fp, index, KERR_NONE,
-                               group_offset_fetch(gc, group_id, topic, index, &o) == KERR_NONE
-                                   ? &o
-                                   : NULL);
+                    put_fetched(fp, index, gc, group_id, topic, require_stable,
+                                group_offset_fetch(gc, group_id, topic, index, &o) == KERR_NONE
+                                    ? &o
+                                    : NULL);
             }
         }
     }
@@ -273,7 +295,7 @@ static void fetch_answer(struct gcall *c, struct group_runtime *gr, kerr_t fail)
     struct fetch_build *fbs = calloc((size_t)(n > 0 ? n : 1), sizeof(*fbs));
     for (int32_t i = 0; groups && fbs && i < n; i++) {
         if (gr)
-            fetch_group(c, gr, &fc->r.groups[i], &fbs[i], &groups[i]);
+            fetch_group(c, gr, &fc->r.groups[i], fc->r.require_stable, &fbs[i], &groups[i]);
         else
             groups[i] = (struct gcodec_fetch_group){
                 .group_id = gcall_str0(c, fc->r.groups[i].group_id), .err = fail};

@@ -400,3 +400,26 @@ Test(group_codec, offset_delete_v0)
     kslice_init(&s, null_name, sizeof null_name);
     cr_assert_not(gcodec_odel_req_decode(&s, 0, &r));
 }
+
+Test(group_codec, offset_fetch_unstable_offset_commit_v7)
+{
+    /* require_stable and a commit not yet replicated: offset -1, error 88 on the partition,
+     * NONE at the top (Kafka's ZooKeeper-mode coordinator) */
+    struct gcodec_fetch_part p = {4, -1, -1, "", KERR_UNSTABLE_OFFSET_COMMIT};
+    struct gcodec_fetch_topic tp = {"x", &p, 1};
+    struct gcodec_fetch_group g = {"g", &tp, 1, KERR_NONE};
+    struct kbuf b;
+    kbuf_init(&b);
+    gcodec_fetch_resp_encode(&b, 7, 0, &g, 1);
+    static const uint8_t resp[] = {
+        0,    0,    0,    0,                            /* throttle */
+        2,    2,    'x',  2,                            /* topics [x], partitions [1] */
+        0,    0,    0,    4,                            /* partition 4 */
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* offset -1 */
+        0xff, 0xff, 0xff, 0xff,                         /* leader epoch -1 */
+        1,    0,    88,   0,  /* metadata "", UNSTABLE_OFFSET_COMMIT, tags */
+        0,    0,    0,    0}; /* topic tags, group error NONE, tags */
+    assert_out_raw(&b, resp, sizeof resp);
+    kbuf_destroy(&b);
+    cr_assert_str_eq(kerr_name(KERR_UNSTABLE_OFFSET_COMMIT), "UNSTABLE_OFFSET_COMMIT");
+}

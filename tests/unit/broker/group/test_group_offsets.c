@@ -629,3 +629,134 @@ Test(group_offsets, append_errors_map_to_kafkas_answers)
     cr_assert_eq(group_append_error(KERR_RECORD_LIST_TOO_LARGE, false), KERR_UNKNOWN_SERVER_ERROR);
     cr_assert_eq(group_append_error(KERR_INVALID_RECORD, true), KERR_INVALID_RECORD);
 }
+
+Test(group_offsets, a_commit_is_pending_until_applied)
+{
+    struct group_config cfg = test_config();
+    cfg.offsets_retention_ms = 1000;
+    struct group_coord *gc = test_coord(&cfg, NULL);
+    struct group_records recs;
+    group_records_init(&recs);
+    struct group_commit p1[] = {part("t", 0, 5)};
+    commit(gc, "g", "", -1, p1, 1, 0, &recs);
+    cr_assert_not(group_offset_pending(gc, "g", "t", 0));
+
+    /* two commits of t-0 in flight: pending until both are applied */
+    struct group_commit a[] = {part("t", 0, 6)}, b[] = {part("t", 0, 7)};
+    struct group_commit_req ra = {"g", "", NULL, -1, a, 1, 0}, rb = {"g", "", NULL, -1, b, 1, 0};
+    cr_assert_eq(group_commit_prepare(gc, &ra, 10, &recs), KERR_NONE);
+    cr_assert_eq(group_commit_prepare(gc, &rb, 10, &recs), KERR_NONE);
+    cr_assert(group_offset_pending(gc, "g", "t", 0));
+    cr_assert_not(group_offset_pending(gc, "g", "t", 1));
+    cr_assert_not(group_offset_pending(gc, "other", "t", 0));
+    cr_assert_eq(fetched(gc, "g", "t", 0), 5, "not visible before replication");
+    /* a pending partition's offset does not expire, however old */
+    cr_assert_eq(group_expire_offsets(gc, 5000, &recs), 0);
+    cr_assert_eq(fetched(gc, "g", "t", 0), 5);
+    group_commit_apply(gc, &ra, KERR_NONE);
+    cr_assert(group_offset_pending(gc, "g", "t", 0));
+    cr_assert_eq(fetched(gc, "g", "t", 0), 6);
+    group_commit_apply(gc, &rb, KERR_NOT_ENOUGH_REPLICAS); /* a failed append ends it too */
+    cr_assert_not(group_offset_pending(gc, "g", "t", 0));
+    cr_assert_eq(fetched(gc, "g", "t", 0), 6);
+    group_records_destroy(&recs);
+    group_coord_free(gc);
+}
+
+Test(group_offsets, an_offset_deleted_while_its_commit_is_pending_is_not_brought_back)
+{
+    struct group_config cfg = test_config();
+    struct group_coord *gc = test_coord(&cfg, NULL);
+    struct group_records recs;
+    group_records_init(&recs);
+    struct group_commit p1[] = {part("t", 0, 5), part("u", 0, 1)};
+    commit(gc, "g", "", -1, p1, 2, 0, &recs);
+    struct group_commit a[] = {part("t", 0, 6)};
+    struct group_commit_req ra = {"g", "", NULL, -1, a, 1, 0};
+    cr_assert_eq(group_commit_prepare(gc, &ra, 10, &recs), KERR_NONE);
+    struct group_offset_delete d = {"t", 0, KERR_UNKNOWN_SERVER_ERROR};
+    cr_assert_eq(group_offsets_delete(gc, "g", &d, 1, 20, &recs), KERR_NONE);
+    cr_assert_not(group_offset_pending(gc, "g", "t", 0));
+    group_commit_apply(gc, &ra, KERR_NONE);
+    cr_assert_eq(a[0].err, KERR_NONE);
+    cr_assert_eq(fetched(gc, "g", "t", 0), -1, "the delete's tombstone follows the commit");
+    cr_assert_eq(fetched(gc, "g", "u", 0), 1);
+    group_records_destroy(&recs);
+    group_coord_free(gc);
+}
+
+Test(group_offsets, records_add_copy_copies_values_and_tombstones)
+{
+    struct group_records r;
+    group_records_init(&r);
+    uint8_t k[] = {1, 2, 3}, v[] = {9};
+    struct group_record rec = {k, sizeof(k), v, sizeof(v)};
+    cr_assert(group_records_add_copy(&r, &rec));
+    struct group_record tomb = {k, sizeof(k), NULL, 0};
+    cr_assert(group_records_add_copy(&r, &tomb));
+    struct group_record empty = {k, sizeof(k), v, 0}; /* an empty value is not a tombstone */
+    cr_assert(group_records_add_copy(&r, &empty));
+    k[0] = 7;
+    cr_assert_eq(r.n, 3);
+    cr_assert_eq(r.v[0].key_len, 3);
+    cr_assert_eq(r.v[0].key[0], 1, "a copy, not the caller's bytes");
+    cr_assert_neq((void *)r.v[0].key, (void *)k);
+    cr_assert_eq(r.v[0].value_len, 1);
+    cr_assert_eq(r.v[0].value[0], 9);
+    cr_assert_null(r.v[1].value);
+    cr_assert_not_null(r.v[2].value);
+    cr_assert_eq(r.v[2].value_len, 0);
+    group_records_destroy(&r);
+}
+
+Test(group_offsets, a_deleted_topic_takes_its_offsets_and_empties_groups)
+{
+    struct group_config cfg = test_config();
+    struct group_coord *gc = test_coord(&cfg, NULL);
+    struct group_records recs;
+    group_records_init(&recs);
+    struct group_commit a[] = {part("gone", 0, 5), part("gone", 1, 6), part("kept", 0, 7)};
+    commit(gc, "mixed", "", -1, a, 3, 0, &recs);
+    struct group_commit b[] = {part("gone", 0, 8)};
+    commit(gc, "only", "", -1, b, 1, 0, &recs);
+    struct group_commit c[] = {part("gone", 2, 9)}; /* in flight when the topic goes */
+    struct group_commit_req rc = {"mixed", "", NULL, -1, c, 1, 0};
+    cr_assert_eq(group_commit_prepare(gc, &rc, 10, &recs), KERR_NONE);
+    group_records_destroy(&recs);
+
+    const char *topics[] = {"gone"};
+    cr_assert_eq(group_remove_topics(gc, topics, 1, 20, &recs), 3);
+    cr_assert_eq(fetched(gc, "mixed", "gone", 0), -1);
+    cr_assert_eq(fetched(gc, "mixed", "gone", 1), -1);
+    cr_assert_eq(fetched(gc, "mixed", "kept", 0), 7);
+    cr_assert_eq(state_of(gc, "mixed"), GROUP_EMPTY);
+    cr_assert_eq(state_of(gc, "only"), GROUP_DEAD, "an empty group left with nothing goes");
+    cr_assert_not(group_offset_pending(gc, "mixed", "gone", 2));
+    group_commit_apply(gc, &rc, KERR_NONE);
+    cr_assert_eq(fetched(gc, "mixed", "gone", 2), -1, "the commit in flight stays removed");
+    /* three offset tombstones and the tombstone of "only" */
+    int offsets = 0, groups = 0;
+    for (size_t i = 0; i < recs.n; i++) {
+        struct okey k;
+        cr_assert_eq(okey_decode(recs.v[i].key, recs.v[i].key_len, &k), KERR_NONE);
+        cr_assert_null(recs.v[i].value);
+        offsets += k.kind == OKEY_OFFSET && kstr_eq(k.topic, "gone");
+        groups += k.kind == OKEY_GROUP && kstr_eq(k.group, "only");
+    }
+    cr_assert_eq(offsets, 3);
+    cr_assert_eq(groups, 1);
+    cr_assert_eq(recs.n, 4);
+    group_records_destroy(&recs);
+
+    /* a live group keeps its membership; only the offsets go */
+    char ids[1][128];
+    int32_t gen = stable_group(gc, "live", 1, ids, 100);
+    struct group_commit d[] = {part("gone", 0, 1)};
+    commit(gc, "live", ids[0], gen, d, 1, 100, &recs);
+    group_records_destroy(&recs);
+    cr_assert_eq(group_remove_topics(gc, topics, 1, 200, &recs), 1);
+    cr_assert_eq(state_of(gc, "live"), GROUP_STABLE);
+    cr_assert_eq(fetched(gc, "live", "gone", 0), -1);
+    group_records_destroy(&recs);
+    group_coord_free(gc);
+}

@@ -405,3 +405,94 @@ Test(group_sync, describe_shows_protocol_and_assignments_only_when_stable)
     cr_assert_not(group_member_at(gc, "g", 2, &mi));
     group_coord_free(gc);
 }
+
+/* Rejoins both members of a Stable 2-member group at now: returns the new generation, the
+ * leader's index in *leader. */
+static int32_t rejoin_both(struct group_coord *gc, char ids[][128], int64_t now, int *leader)
+{
+    struct call j0, j1;
+    join(gc, "g", ids[0], &j0, now);
+    join(gc, "g", ids[1], &j1, now);
+    cr_assert_eq(j0.answered, 1);
+    cr_assert_eq(j1.answered, 1);
+    cr_assert_eq(j0.generation, j1.generation);
+    *leader = strcmp(j0.leader, ids[0]) == 0 ? 0 : 1;
+    return j0.generation;
+}
+
+Test(group_sync, a_member_that_never_syncs_is_removed_after_the_rebalance_timeout)
+{
+    struct group_config cfg = test_config();
+    struct group_coord *gc = test_coord(&cfg, NULL);
+    char ids[2][128];
+    stable_group(gc, "g", 2, ids, 0);
+    int leader;
+    int32_t gen = rejoin_both(gc, ids, 100, &leader);
+    int follower = 1 - leader;
+    cr_assert_eq(group_next_deadline(gc) <= 100 + 30000, true);
+    struct call s;
+    sync_req(gc, "g", ids[leader], gen, NULL, 0, &s, 200);
+    cr_assert_eq(s.answered, 1);
+    cr_assert_eq(state_of(gc, "g"), GROUP_STABLE);
+    /* both heartbeat (their sessions stay alive); the follower never sends SyncGroup */
+    for (int64_t t = 9000; t < 30000; t += 9000) {
+        cr_assert_eq(group_heartbeat(gc, "g", ids[0], NULL, gen, t), KERR_NONE);
+        cr_assert_eq(group_heartbeat(gc, "g", ids[1], NULL, gen, t), KERR_NONE);
+        group_tick(gc, t);
+    }
+    group_tick(gc, 100 + 29999);
+    cr_assert_eq(members_of(gc, "g"), 2);
+    cr_assert_eq(state_of(gc, "g"), GROUP_STABLE);
+    cr_assert_eq(group_next_deadline(gc), 100 + 30000, "the pending-sync deadline is the next");
+    group_tick(gc, 100 + 30000);
+    cr_assert_eq(members_of(gc, "g"), 1, "the member that never synced is gone");
+    cr_assert_eq(state_of(gc, "g"), GROUP_PREPARING_REBALANCE);
+    cr_assert_eq(group_heartbeat(gc, "g", ids[follower], NULL, gen, 30200), KERR_UNKNOWN_MEMBER_ID);
+    cr_assert_eq(group_heartbeat(gc, "g", ids[leader], NULL, gen, 30200),
+                 KERR_REBALANCE_IN_PROGRESS);
+    struct call j;
+    join(gc, "g", ids[leader], &j, 30300);
+    cr_assert_eq(j.answered, 1);
+    cr_assert_eq(j.err, KERR_NONE);
+    cr_assert_eq(j.generation, gen + 1);
+    cr_assert_eq(j.member_count, 1);
+    group_coord_free(gc);
+}
+
+Test(group_sync, members_that_synced_in_time_stay)
+{
+    struct group_config cfg = test_config();
+    struct group_coord *gc = test_coord(&cfg, NULL);
+    char ids[2][128];
+    stable_group(gc, "g", 2, ids, 0);
+    int leader;
+    int32_t gen = rejoin_both(gc, ids, 100, &leader);
+    struct call s0, s1;
+    sync_req(gc, "g", ids[1 - leader], gen, NULL, 0, &s0, 29000);
+    sync_req(gc, "g", ids[leader], gen, NULL, 0, &s1, 29000);
+    cr_assert_eq(s0.answered + s1.answered, 2);
+    group_tick(gc, 100 + 30000);
+    cr_assert_eq(members_of(gc, "g"), 2);
+    cr_assert_eq(state_of(gc, "g"), GROUP_STABLE);
+    cr_assert_gt(group_next_deadline(gc), 100 + 30000, "no pending-sync deadline left");
+    group_coord_free(gc);
+}
+
+Test(group_sync, nobody_syncing_empties_the_group)
+{
+    struct group_config cfg = test_config();
+    struct group_coord *gc = test_coord(&cfg, NULL);
+    char ids[2][128];
+    stable_group(gc, "g", 2, ids, 0);
+    int leader;
+    int32_t gen = rejoin_both(gc, ids, 100, &leader);
+    cr_assert_eq(state_of(gc, "g"), GROUP_COMPLETING_REBALANCE);
+    for (int64_t t = 9000; t < 30000; t += 9000) {
+        cr_assert_eq(group_heartbeat(gc, "g", ids[0], NULL, gen, t), KERR_NONE);
+        cr_assert_eq(group_heartbeat(gc, "g", ids[1], NULL, gen, t), KERR_NONE);
+    }
+    group_tick(gc, 100 + 30000);
+    cr_assert_eq(members_of(gc, "g"), 0);
+    cr_assert_eq(state_of(gc, "g"), GROUP_EMPTY);
+    group_coord_free(gc);
+}

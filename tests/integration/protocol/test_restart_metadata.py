@@ -26,7 +26,9 @@ answer). Last, a librdkafka producer (Debian's python3-confluent-kafka, so
 this file runs under /usr/bin/python3) bootstrapped to the controller,
 which is SIGKILLed and restarted at once, sends to every partition the
 moment the port opens again: it never logs a partition count dropping to 0
-and has every record delivered within LIBRDKAFKA_BOUND_S.
+and has every record delivered within LIBRDKAFKA_BOUND_S. And a broker no
+controller can reach holds Metadata 10 s, then answers topics
+LEADER_NOT_AVAILABLE and auto-creates none.
 """
 import os
 import signal
@@ -286,6 +288,38 @@ def test_librdkafka_client_starting_on_restarted_controller():
     print("  librdkafka: %d records delivered %.3fs after the restarted controller's port opened"
           % (sent, took), flush=True)
     wait_cluster_settled()
+
+
+def test_no_controller_reaches_the_broker():
+    """A broker no controller can reach (its advertised inter-broker endpoint is a closed port, so
+    even its own controller cannot push to it) never receives UpdateMetadata: it holds Metadata
+    MD_FIRST_WAIT_MS (10 s), then answers topics LEADER_NOT_AVAILABLE without auto-creating any."""
+    from cluster import free_port
+    cl = Cluster(1, overrides=["advertised.listeners=PLAINTEXT://127.0.0.1:%d" % free_port()])
+    try:
+        port = cl.brokers[0].port
+        c = Conn("127.0.0.1", port, timeout=60)
+        # written to ZooKeeper; the wait for the controller's result times out (7)
+        res = m.decode_create_topics(c.call(19, 4, m.create_topics_body(4, [("nc-exists", 2, 1, {})],
+                                                                        timeout=500)), 4)
+        assert res["nc-exists"]["err"] == 7, res
+        t0 = time.time()
+        md = m.decode_metadata(c.call(3, 7, m.metadata_body(7, ["nc-exists", "nc-absent"],
+                                                            allow=True)), 7)
+        held = time.time() - t0
+        assert held >= 9.0, "answered after %.3fs without the controller's metadata" % held
+        for name in ("nc-exists", "nc-absent"):
+            t = md["topics"][name]
+            assert t["err"] == 5 and t["parts"] == [], (name, t)  # LEADER_NOT_AVAILABLE
+        res = m.decode_create_topics(c.call(19, 4, m.create_topics_body(
+            4, [("nc-absent", 1, 1, {}), ("nc-exists", 1, 1, {})], validate_only=True)), 4)
+        assert res["nc-absent"]["err"] == 0, "nc-absent was auto-created: %r" % res
+        assert res["nc-exists"]["err"] == 36, res  # TOPIC_ALREADY_EXISTS: the check reads ZooKeeper
+        c.close()
+        print("  no controller: Metadata held %.3fs" % held, flush=True)
+    finally:
+        cl.brokers[0].stop(signal.SIGKILL)  # controlled shutdown could not reach its controller
+        cl.stop()
 
 
 if __name__ == "__main__":

@@ -1270,10 +1270,11 @@ static bool zs_dead_controller(struct zk_store *zs, int32_t id, int32_t broker_i
     if (id != broker_id || zs->dead_session == 0 || st->ephemeralOwner != zs->dead_session)
         return false;
     int rc = zoo_delete(zs->zh, ZK_PATH_CONTROLLER, st->version);
-    say_warn("zk",
-             "removed the controller registration of a dead incarnation of this broker "
-             "broker=%d session=0x%llx rc=%d",
-             broker_id, (unsigned long long)st->ephemeralOwner, rc);
+    if (rc == ZOK)
+        say_warn("zk",
+                 "removed the controller registration of a dead incarnation of this broker "
+                 "broker=%d session=0x%llx",
+                 broker_id, (unsigned long long)st->ephemeralOwner);
     return rc == ZOK || rc == ZNONODE || rc == ZBADVERSION;
 }
 

@@ -61,6 +61,9 @@ bool mc_set(struct metadata_cache *mc, struct mc_snapshot *s);
 /* A new, empty snapshot (refs = 1) to fill; mc_snapshot_sort() before mc_set(). */
 struct mc_snapshot *mc_snapshot_new(void);
 void mc_snapshot_sort(struct mc_snapshot *s);
+/* True when s came from the controller (UpdateMetadata); before the first
+ * one a broker's snapshot knows no brokers or topics. */
+static inline bool mc_from_controller(const struct mc_snapshot *s) { return s->controller_id >= 0; }
 /* Finds a topic in a snapshot (binary search); NULL if absent. */
 const struct mc_topic *mc_find_topic(const struct mc_snapshot *s, const char *name, size_t len);
 

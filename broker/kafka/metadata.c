@@ -13,17 +13,46 @@
  * Every answer comes from the metadata cache (broker/core/metadata_cache.h),
  * which the active controller keeps current with UpdateMetadata, so every
  * broker gives the same view: live brokers, the controller, leaders, ISRs.
+ *
+ * A broker that has not received its first UpdateMetadata yet (just
+ * started) knows no topic; answering then would describe existing topics
+ * as missing (librdkafka drops their partition count to 0) and auto-create
+ * them. So the request is parked on its connection's loop, polled every
+ * MD_POLL_MS, until the first UpdateMetadata arrives (the controller sends
+ * it as soon as the broker registers), at most MD_FIRST_WAIT_MS; past that
+ * (no controller reaches the broker) it is answered from the empty cache,
+ * topics LEADER_NOT_AVAILABLE (retriable) and never auto-created.
  */
 #include "broker/kafka/dispatch.h"
 #include "broker/core/admin.h"
 #include "broker/core/metadata_cache.h"
 #include "broker/core/broker.h"
+#include "common/clock.h"
 #include "common/names.h"
 
+#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define AUTH_OPS_NOT_COMPUTED INT32_MIN
+#define MD_POLL_MS 10
+#define MD_FIRST_WAIT_MS 10000
+
+/* What a Metadata request asks (names point into the request frame). */
+struct md_query {
+    struct kstr *names; /* owned array; NULL when none */
+    int32_t n_topics;   /* -1: null array */
+    bool all;
+    bool allow_create;
+};
+
+/* A request parked until the first UpdateMetadata (its connection's loop). */
+struct md_wait {
+    struct req *req;
+    struct event *ev; /* owned: persistent poll timer on the request's loop */
+    int64_t deadline_ms;
+    struct md_query q;
+};
 
 static bool is_live(const struct broker_info *live, int n, int32_t id)
 {
@@ -94,13 +123,17 @@ static void write_topic(struct req *req, const struct mc_topic *t, const struct 
         kbuf_put_i32(o, AUTH_OPS_NOT_COMPUTED);
 }
 
-static void write_missing(struct req *req, struct kstr name, bool allow_create)
+/* known: the cache came from the controller; else nothing is known of the
+ * topic (the broker has not been told the cluster yet). */
+static void write_missing(struct req *req, struct kstr name, bool allow_create, bool known)
 {
     struct broker *b = req->broker;
     struct kbuf *o = &req->out;
     kerr_t err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (!topic_name_legal(name.ptr, (size_t)name.len)) {
         err = KERR_INVALID_TOPIC_EXCEPTION;
+    } else if (!known) {
+        err = KERR_LEADER_NOT_AVAILABLE; /* it may well exist: retriable, never created */
     } else if (topic_name_internal(name.ptr, (size_t)name.len)) {
         /* created with their own settings, never as an ordinary topic */
         if (kstr_eq(name, TOPIC_CONSUMER_OFFSETS) && allow_create &&
@@ -119,6 +152,98 @@ static void write_missing(struct req *req, struct kstr name, bool allow_create)
     kw_put_array_len(o, false, 0);
     if (req->api_version >= 8)
         kbuf_put_i32(o, AUTH_OPS_NOT_COMPUTED);
+}
+
+/* Writes the answer to q from the current cache. */
+static void write_answer(struct req *req, const struct md_query *q)
+{
+    struct broker *b = req->broker;
+    struct mc_snapshot *snap = mc_get(b->mc);
+    const struct broker_info *live = snap->brokers;
+    int n_live = snap->n_brokers;
+    bool known = mc_from_controller(snap);
+    struct kbuf *o = &req->out;
+    int16_t v = req->api_version;
+    if (v >= 3)
+        kbuf_put_i32(o, 0); /* throttle_time_ms */
+    write_brokers(req, live, n_live);
+    if (v >= 2)
+        kw_put_nstr(o, false, b->cluster_id);
+    if (v >= 1)
+        kbuf_put_i32(o, snap->controller_id);
+    if (q->all) {
+        kw_put_array_len(o, false, snap->n_topics);
+        for (int i = 0; i < snap->n_topics; i++)
+            write_topic(req, &snap->topics[i], live, n_live);
+    } else {
+        kw_put_array_len(o, false, q->n_topics < 0 ? 0 : q->n_topics);
+        for (int32_t i = 0; i < q->n_topics; i++) {
+            struct kstr name = q->names[i];
+            const struct mc_topic *t =
+                name.ptr ? mc_find_topic(snap, name.ptr, (size_t)name.len) : NULL;
+            if (t)
+                write_topic(req, t, live, n_live);
+            else
+                write_missing(req, name, q->allow_create, known);
+        }
+    }
+    if (v >= 8)
+        kbuf_put_i32(o, AUTH_OPS_NOT_COMPUTED);
+    mc_put(snap);
+}
+
+static bool cache_known(struct broker *b)
+{
+    struct mc_snapshot *snap = mc_get(b->mc);
+    bool known = mc_from_controller(snap);
+    mc_put(snap);
+    return known;
+}
+
+/* Answers a parked request now and completes it (its loop). */
+static void md_wait_finish(struct md_wait *w)
+{
+    struct req *req = w->req;
+    req->cancel = NULL;
+    req->handler_state = NULL;
+    write_answer(req, &w->q);
+    event_free(w->ev);
+    free(w->q.names);
+    free(w);
+    req_complete(req);
+}
+
+static void md_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct md_wait *w = arg;
+    (void)fd;
+    (void)what;
+    if (cache_known(w->req->broker) || clock_mono_ms() >= w->deadline_ms)
+        md_wait_finish(w);
+}
+
+/* Shutdown: answer with what the cache holds. */
+static void md_wait_cancel(struct req *req) { md_wait_finish(req->handler_state); }
+
+/* Parks req until the cache is known (takes q->names). KERR__CLOSE on OOM. */
+static kerr_t md_wait_park(struct req *req, struct md_query *q)
+{
+    struct md_wait *w = calloc(1, sizeof(*w));
+    if (w)
+        w->ev = event_new(req_base(req), -1, EV_PERSIST, md_wait_cb, w);
+    if (!w || !w->ev) {
+        free(w);
+        free(q->names);
+        return KERR__CLOSE;
+    }
+    w->req = req;
+    w->q = *q;
+    w->deadline_ms = clock_mono_ms() + MD_FIRST_WAIT_MS;
+    req->handler_state = w;
+    req->cancel = md_wait_cancel;
+    struct timeval tv = {0, MD_POLL_MS * 1000};
+    event_add(w->ev, &tv);
+    return KERR__PENDING;
 }
 
 kerr_t handle_metadata(struct req *req)
@@ -146,38 +271,14 @@ kerr_t handle_metadata(struct req *req)
         free(names);
         return KERR__CLOSE;
     }
-    bool all = n_topics < 0 || (v == 0 && n_topics == 0);
-
-    /* everything comes from the controller's last UpdateMetadata */
-    struct mc_snapshot *snap = mc_get(b->mc);
-    const struct broker_info *live = snap->brokers;
-    int n_live = snap->n_brokers;
-    struct kbuf *o = &req->out;
-    if (v >= 3)
-        kbuf_put_i32(o, 0); /* throttle_time_ms */
-    write_brokers(req, live, n_live);
-    if (v >= 2)
-        kw_put_nstr(o, false, b->cluster_id);
-    if (v >= 1)
-        kbuf_put_i32(o, snap->controller_id);
-    if (all) {
-        kw_put_array_len(o, false, snap->n_topics);
-        for (int i = 0; i < snap->n_topics; i++)
-            write_topic(req, &snap->topics[i], live, n_live);
-    } else {
-        kw_put_array_len(o, false, n_topics < 0 ? 0 : n_topics);
-        for (int32_t i = 0; i < n_topics; i++) {
-            const struct mc_topic *t =
-                names[i].ptr ? mc_find_topic(snap, names[i].ptr, (size_t)names[i].len) : NULL;
-            if (t)
-                write_topic(req, t, live, n_live);
-            else
-                write_missing(req, names[i], allow_create);
-        }
-    }
-    if (v >= 8)
-        kbuf_put_i32(o, AUTH_OPS_NOT_COMPUTED);
-    mc_put(snap);
+    struct md_query q = {.names = names,
+                         .n_topics = n_topics,
+                         .all = n_topics < 0 || (v == 0 && n_topics == 0),
+                         .allow_create = allow_create};
+    /* in a cluster (b->rm), wait for the controller's first UpdateMetadata */
+    if (b->rm && !cache_known(b))
+        return md_wait_park(req, &q);
+    write_answer(req, &q);
     free(names);
     return KERR_NONE;
 }

@@ -731,6 +731,7 @@ static kerr_t zs_register_conflict(struct zk_store *zs, const char *path,
                  "replacing stale registration broker=%d old_pid=%d old_hostname=%s "
                  "directory_id=%s",
                  reg->id, old.pid, old.hostname, old.directory_id);
+        zs->dead_session = st.ephemeralOwner;
         rc = zoo_delete(zs->zh, path, st.version);
         if (rc == ZOK || rc == ZNONODE || rc == ZBADVERSION)
             return KERR__AGAIN;
@@ -1256,7 +1257,29 @@ static int zs_controller_read(zhandle_t *zh, int32_t *id, struct Stat *st)
     return err == KERR_NONE ? ZOK : ZMARSHALLINGERROR;
 }
 
-/* One election attempt. KERR__AGAIN: the epoch moved under us, retry. */
+/* /controller (id, stat st) names broker_id but belongs to the session of
+ * the registration zk_store_register_broker() replaced: the controller of a
+ * dead incarnation of this broker (restarted before its session expired;
+ * holding the log directory proves the old process gone). Nobody controls
+ * the cluster until that session expires, so the znode is deleted now
+ * (conditionally on its version) and true is returned to elect again.
+ * op_lock held. */
+static bool zs_dead_controller(struct zk_store *zs, int32_t id, int32_t broker_id,
+                               const struct Stat *st)
+{
+    if (id != broker_id || zs->dead_session == 0 || st->ephemeralOwner != zs->dead_session)
+        return false;
+    int rc = zoo_delete(zs->zh, ZK_PATH_CONTROLLER, st->version);
+    if (rc == ZOK)
+        say_warn("zk",
+                 "removed the controller registration of a dead incarnation of this broker "
+                 "broker=%d session=0x%llx",
+                 broker_id, (unsigned long long)st->ephemeralOwner);
+    return rc == ZOK || rc == ZNONODE || rc == ZBADVERSION;
+}
+
+/* One election attempt. KERR__AGAIN: the epoch moved under us, or a dead
+ * incarnation's /controller was removed: retry. */
 static kerr_t zs_elect_once(struct zk_store *zs, int32_t broker_id, int32_t *controller_id,
                             int32_t *epoch)
 {
@@ -1294,6 +1317,8 @@ static kerr_t zs_elect_once(struct zk_store *zs, int32_t broker_id, int32_t *con
         err = rc == ZOK       ? KERR__EXISTS
               : rc == ZNONODE ? KERR__AGAIN
                               : zs_err(rc, "get", ZK_PATH_CONTROLLER);
+        if (err == KERR__EXISTS && zs_dead_controller(zs, *controller_id, broker_id, &cst))
+            err = KERR__AGAIN;
     } else if (res[1].err == ZBADVERSION || res[1].err == ZNODEEXISTS) {
         err = KERR__AGAIN;
     } else {

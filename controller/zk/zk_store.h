@@ -275,7 +275,10 @@ kerr_t zk_store_partition_states_get_many(struct zk_store *zs, int n, const char
  * state and assignment writes also check that /controller_epoch is still at
  * the version we wrote, and fail with KERR_NOT_CONTROLLER once another
  * controller has been elected (a zombie controller cannot write).
- * KERR__EXISTS if another broker is controller: *controller_id = its id. */
+ * KERR__EXISTS if another broker is controller: *controller_id = its id.
+ * A /controller left by a dead incarnation of this broker (the session
+ * whose registration zk_store_register_broker() replaced) is deleted and
+ * the election retried. */
 kerr_t zk_store_controller_elect(struct zk_store *zs, int32_t broker_id, int32_t *controller_id,
                                  int32_t *epoch);
 

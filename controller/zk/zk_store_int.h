@@ -33,6 +33,9 @@ struct zk_store {
     int32_t fence_version;   /* /controller_epoch version we wrote when last elected; -1
                                  if never or resigned. Kept across reconnects: a controller
                                  that lost its session stays fenced until it wins again. */
+    int64_t dead_session;    /* ephemeralOwner of our own stale registration replaced by
+                                 zk_store_register_broker() (a dead incarnation of this
+                                 broker), 0 if none; its /controller is removed on election */
     char *connect;           /* immutable after open */
     int session_timeout_ms;  /* immutable after open */
 

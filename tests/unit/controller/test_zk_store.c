@@ -227,6 +227,59 @@ Test(zk_store, same_directory_replaces_stale_registration)
     zk_store_close(b);
 }
 
+Test(zk_store, restarted_controller_replaces_its_dead_incarnation_s_controller)
+{
+    struct zk_store *a = open_store(), *b = open_store(), *other = open_store();
+    struct zk_broker_reg ra = make_reg(1, "dir-x", "host-a", 9092, 111);
+    struct zk_broker_reg rb = make_reg(1, "dir-x", "host-a", 9092, 222);
+    int64_t ea = 0, eb = 0;
+    int32_t id = -1, epoch = 0;
+    cr_assert_eq(zk_store_register_broker(a, &ra, &ea, NULL, 0), KERR_NONE);
+    cr_assert_eq(zk_store_controller_elect(a, 1, &id, &epoch), KERR_NONE);
+    cr_assert_eq(epoch, 1);
+    /* another broker cannot take the dead incarnation's /controller */
+    cr_assert_eq(zk_store_controller_elect(other, 2, &id, &epoch), KERR__EXISTS);
+    cr_assert_eq(id, 1);
+    /* a's session is still alive (SIGKILLed, not expired); b is broker 1 restarted: it
+     * replaces the registration and then the controller of that session */
+    cr_assert_eq(zk_store_register_broker(b, &rb, &eb, NULL, 0), KERR_NONE);
+    cr_assert_eq(zk_store_controller_elect(b, 1, &id, &epoch), KERR_NONE);
+    cr_assert_eq(id, 1);
+    cr_assert_eq(epoch, 2, "a new election, so a new epoch");
+    /* b's own /controller is not a dead incarnation's: a second run leaves it */
+    cr_assert_eq(zk_store_controller_elect(b, 1, &id, &epoch), KERR__EXISTS);
+    cr_assert_eq(zk_store_controller_elect(other, 2, &id, &epoch), KERR__EXISTS);
+    cr_assert_eq(id, 1);
+    int32_t e = 0;
+    cr_assert_eq(zk_store_controller_epoch_get(other, &e), KERR_NONE);
+    cr_assert_eq(e, 2);
+    zk_store_close(a);
+    zk_store_close(b);
+    zk_store_close(other);
+}
+
+Test(zk_store, controller_of_a_live_session_is_never_replaced)
+{
+    /* broker 1 is controller on session a; a store that registered without replacing
+     * anything (a fresh start, another directory) must not touch it */
+    struct zk_store *a = open_store(), *b = open_store();
+    struct zk_broker_reg ra = make_reg(1, "dir-x", "host-a", 9092, 111);
+    struct zk_broker_reg rb = make_reg(2, "dir-y", "host-b", 9192, 222);
+    int64_t ea = 0, eb = 0;
+    int32_t id = -1, epoch = 0;
+    cr_assert_eq(zk_store_register_broker(a, &ra, &ea, NULL, 0), KERR_NONE);
+    cr_assert_eq(zk_store_controller_elect(a, 1, &id, &epoch), KERR_NONE);
+    cr_assert_eq(zk_store_register_broker(b, &rb, &eb, NULL, 0), KERR_NONE);
+    cr_assert_eq(zk_store_controller_elect(b, 1, &id, &epoch), KERR__EXISTS,
+                 "same id, but not the session b replaced");
+    cr_assert_eq(id, 1);
+    int32_t e = 0;
+    cr_assert_eq(zk_store_controller_epoch_get(b, &e), KERR_NONE);
+    cr_assert_eq(e, 1);
+    zk_store_close(a);
+    zk_store_close(b);
+}
+
 /* ---- topics ---- */
 
 static int32_t replicas3x2[] = {0, 1, 1, 2, 2, 0};

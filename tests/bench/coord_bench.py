@@ -388,9 +388,17 @@ def run(cb, root, quick):
             break
         except RuntimeError as e:
             cl.stop()
+            tail = []
+            for i in range(3):
+                try:
+                    with open(cl.broker_log(i), errors="replace") as f:
+                        tail += ["broker %d: %s" % (i, l.rstrip()) for l in f.readlines()[-3:]]
+                except OSError:
+                    pass
+            log("coordfail: %s; its log ends:\n  %s" % (e, "\n  ".join(tail)))
             if attempt == 2:
                 raise
-            log("coordfail: %s; starting another cluster" % e)
+            log("coordfail: starting another cluster")
     try:
         cb.create_topics(cl, [cb.NewTopic(TOPIC, PARTS, 3)])
         # the first FindCoordinator creates __consumer_offsets

@@ -9,11 +9,13 @@
   2. Starts one group member speaking the protocol itself (JoinGroup v5, SyncGroup v3, one
      OffsetCommit v2 as that member, Heartbeat v3 every 500 ms, session timeout 6000 ms) in a
      group whose coordinator is broker X, never the controller.
-  3. SIGKILLs X and polls every 25 ms until: the group's new coordinator (FindCoordinator on a
-     survivor) describes it Stable with the member (DescribeGroups v2); OffsetFetch v3 there
+  3. SIGKILLs X and polls (10 ms pauses) until: the group's new coordinator (FindCoordinator on
+     a survivor) describes it Stable with the member (DescribeGroups v2); OffsetFetch v3 there
      returns the member's offsets (not COORDINATOR_LOAD_IN_PROGRESS / NOT_COORDINATOR); the
-     member's first heartbeat answered on the new coordinator; and, for every offsets partition
-     X led, OffsetFetch of a sample group on its new leader returns that group's offsets.
+     member's first heartbeat answered on the new coordinator; and (another thread, its own
+     connections) for every offsets partition X led, OffsetFetch of a sample group on the
+     partition's new leader (the other survivor's Metadata) returns that group's offsets.
+     Each time is when the answer arrived.
      Times are from the SIGKILL and from ZooKeeper's expiry of X's session (ZooKeeper's log).
 
 Called by cluster_bench.main() as run(cb, root, quick), cb being the cluster_bench module (its
@@ -368,6 +370,12 @@ def fetch_ok(api, group):
     return err == NONE and {p: o for p, (o, e) in parts.items() if e == NONE} == want
 
 
+def spans(seen):
+    """{answer: [first ms, last ms]} -> "answer first-last ms; ..." in order of first."""
+    return "; ".join("%s %.0f-%.0f ms" % (k, v[0], v[-1])
+                     for k, v in sorted(seen.items(), key=lambda kv: kv[1][0]))
+
+
 def run(cb, root, quick):
     global _READER
     _READER = cb.Reader
@@ -466,40 +474,61 @@ def run(cb, root, quick):
         cl.kill(victim)
         survivors = [i for i in range(3) if i != victim]
         apis = {i: Api(cb, cl.conns[i]) for i in survivors}
+        rec("coordfail.asked", survivors[0])
         t_stable = t_fetch = None
-        loaded = {}
+        loaded = {}  # offsets partition of the victim -> time its sample group answered
         rounds = 0
-        seen = {}  # DescribeGroups answers before Stable with the member: first time seen
+        seen = {}  # DescribeGroups answers before Stable with the member: [first, last] seen
+        found = {}  # FindCoordinator answers: [first, last] seen
         deadline = t_kill + 60
-        while time.time() < deadline and (t_stable is None or t_fetch is None or
-                                          len(loaded) < len(led)):
-            now = time.time()
+
+        def sweep():
+            """Every offsets partition the victim led, on its own connections: the time
+            OffsetFetch of its sample group on the partition's new leader answered."""
+            mine = {i: Api(cb, cb.MetaConn(cl.ports[i])) for i in survivors}
+            try:
+                while time.time() < deadline and len(loaded) < len(led):
+                    try:
+                        md = mine[survivors[1]].c.metadata([OFFSETS])
+                        lead_now = {p: v[0] for p, v in
+                                    md["topics"].get(OFFSETS, (3, {}))[1].items()}
+                    except OSError:
+                        lead_now = {}
+                    for p in led:
+                        node = lead_now.get(p, -1)
+                        if p not in loaded and node in mine and fetch_ok(mine[node], sample[p]):
+                            loaded[p] = time.time()
+                    time.sleep(0.01)
+            finally:
+                for a in mine.values():
+                    a.c.close()
+        sweeper = threading.Thread(target=sweep, daemon=True)
+        sweeper.start()
+        # the live group, polled alone: times are when the answer arrived
+        while time.time() < deadline and (t_stable is None or t_fetch is None):
             rounds += 1
             try:
                 err, node = apis[survivors[0]].find_coordinator(live)
             except OSError:
                 err, node = COORD_NA, -1
+            k = "error %d node %d" % (err, node)
+            found.setdefault(k, [cb.ms(time.time() - t_kill)])[1:] = [cb.ms(time.time() - t_kill)]
             if err == NONE and node in apis:
                 try:
                     d = apis[node].describe(live)
                 except OSError:
                     d = None
                 if t_stable is None and d == (NONE, "Stable", [member.member]):
-                    t_stable = now
-                elif t_stable is None and d is not None:
-                    seen.setdefault("%d %s %d" % (d[0], d[1], len(d[2])), cb.ms(now - t_kill))
+                    t_stable = time.time()
+                elif t_stable is None:
+                    k = "%d %s %d" % (d[0], d[1], len(d[2])) if d else "no answer"
+                    now = cb.ms(time.time() - t_kill)
+                    seen.setdefault(k, [now])[1:] = [now]
                 if t_fetch is None and fetch_ok(apis[node], live):
-                    t_fetch = now
-            try:
-                lead_now = leaders(cl, survivors[0])
-            except OSError:
-                lead_now = {}
-            for p in led:
-                node = lead_now.get(p, -1)
-                if p not in loaded and node in apis and fetch_ok(apis[node], sample[p]):
-                    loaded[p] = now
-            time.sleep(0.025)
+                    t_fetch = time.time()
+            time.sleep(0.01)
         rec("coordfail.poll_round_ms", cb.ms((time.time() - t_kill) / max(rounds, 1)))
+        sweeper.join(max(deadline - time.time(), 0) + 10)
         time.sleep(1.5 * HEARTBEAT_MS / 1000.0)  # the member's next heartbeat
         t_expire = cl.zk_expiry(session, t_kill - 1)
         new_coord = [c for c in member.hb_ok_at if c != victim]
@@ -516,8 +545,8 @@ def run(cb, root, quick):
         both("all_partitions_loaded", max(loaded.values()) if len(loaded) == len(led) else None)
         both("first_partition_loaded", min(loaded.values()) if loaded else None)
         rec("coordfail.partitions_loaded", len(loaded))
-        rec("coordfail.describe_before_stable", "; ".join(
-            "%s at %.0f ms" % (k, v) for k, v in sorted(seen.items(), key=lambda kv: kv[1])))
+        rec("coordfail.describe_before_stable", spans(seen))
+        rec("coordfail.find_coordinator_answers", spans(found))
         rec("coordfail.member_rejoins", member.rejoins)
         rec("coordfail.member_error", member.error)
     finally:
@@ -554,9 +583,11 @@ def report(R, p, fmt_ms):
                       ("all_partitions_loaded", "every offsets partition of the victim answers")):
         p("  %-52s %8s / %s" % (text, fmt_ms(R("coordfail.%s_ms" % key)),
                                 fmt_ms(R("coordfail.%s_after_expiry_ms" % key))))
-    p("  DescribeGroups (error state members) before that: %s" %
+    p("  DescribeGroups answers (error state members) before that: %s" %
       (R("coordfail.describe_before_stable") or "-"))
-    p("  member rejoins: %s; member error: %s; one polling round (all checks) took %s ms"
+    p("  FindCoordinator answers of broker %s (first-last seen): %s" %
+      (R("coordfail.asked"), R("coordfail.find_coordinator_answers") or "-"))
+    p("  member rejoins: %s; member error: %s; one polling round of the group took %s ms"
       % (R("coordfail.member_rejoins"), R("coordfail.member_error"),
          fmt_ms(R("coordfail.poll_round_ms"))))
 

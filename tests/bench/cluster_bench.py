@@ -35,17 +35,26 @@ one cluster at a time, and measures:
               with acks=1 (the single-broker figure), RF 3 with acks=all, RF 3
               with acks=1; plus loopback TCP (iperf3) as the machine limit.
 
+  coordfail   group coordinator failover (tests/bench/coord_bench.py): offsets
+              committed for 10,000 groups x 10 partitions (pipelined simple-
+              consumer OffsetCommits, commits/s), then SIGKILL of the
+              coordinator (never the controller) of a group with a live member,
+              __consumer_offsets at RF 3: time until the group is Stable with
+              its member on the new coordinator, until OffsetFetch there
+              returns its offsets, and until every offsets partition the victim
+              led answers OffsetFetch, from the kill and from the session expiry.
+
   (failover also runs a raw Produce v3 probe, acks=all, no client
   library, against the leader the survivors name: broker vs client delay.)
 
-  cluster_bench.py [--quick] [--only failover,shutdown,ctrl,throughput]
+  cluster_bench.py [--quick] [--only failover,shutdown,ctrl,throughput,coordfail]
                    [--out DIR] [--stamp STAMP] [--keep] [--reps N]
                    [--ctrl-topics T] [--ctrl-topics-parts P] [--ctrl-rf R]
                    [--override key=value ...]
 
 --quick: one failover repetition at 2000 ms only, 200 partitions for the
 shutdown, 1 x 300 partitions for the controller failover, 2 s throughput
-runs. Output: a table on stdout, key=value lines in DIR/cluster-STAMP.txt,
+runs, 2,000 groups for coordfail. Output: a table on stdout, key=value lines in DIR/cluster-STAMP.txt,
 JSON in DIR/cluster-STAMP.json, copies in DIR/cluster-latest.{txt,json}.
 Environment: GREGOR_BUILD_DIR (default <repo>/build), BENCH_BIN_DIR
 (default $GREGOR_BUILD_DIR/bench), BENCH_OUT, BENCH_TMP, GREGOR_KEEP_TMP=1.
@@ -68,6 +77,7 @@ import tempfile
 import threading
 import time
 
+import coord_bench
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -1064,6 +1074,7 @@ def report(args, sessions):
               (name, R("throughput.%s.mb_per_s" % name),
                R("throughput.%s.ratio" % name) if name != "rf1-acks1" else "1",
                " | ".join(rounds)))
+    coord_bench.report(R, p, fmt_ms)
     p("")
     p("Targets")
 
@@ -1072,6 +1083,8 @@ def report(args, sessions):
         p("  %-58s %-24s %s" % (name, text, verdict(ok)))
 
     for s in sessions:
+        if R("failover.s%d.granted_session_ms" % s) is None:
+            continue  # not run (--only)
         v = R("failover.s%d.all_produce_ms.max" % s)
         tgt("leader failover <= session + 500 ms (%d ms, max, librdkafka)" % s,
             "%s ms" % fmt_ms(v), None if v is None else v <= s + 500, "failover_%d" % s)
@@ -1088,6 +1101,7 @@ def report(args, sessions):
     if R("ctrl.partitions") is not None:
         tgt("controller failover, %s partitions: <= 5 s after expiry" % R("ctrl.partitions"),
             "%s ms" % fmt_ms(v), None if v is None else v <= 5000, "ctrl")
+    coord_bench.targets(R, tgt)
     print("\n".join(lines))
     return "\n".join(lines)
 
@@ -1095,7 +1109,7 @@ def report(args, sessions):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="failover,shutdown,throughput,ctrl")
+    ap.add_argument("--only", default="failover,shutdown,throughput,ctrl,coordfail")
     ap.add_argument("--out", default=os.environ.get("BENCH_OUT",
                                                      os.path.join(BUILD, "bench-results")))
     ap.add_argument("--stamp", default=time.strftime("%Y%m%d-%H%M%S"))
@@ -1169,6 +1183,12 @@ def main():
                 log("controller failover with RF %d failed (%s); falling back to RF 1"
                     % (ctrl_rf, R("ctrl.rf%d.create_error" % ctrl_rf)))
                 run_ctrl_failover(tmp, ctrl_topics, ctrl_parts, 1, 2000)
+        if "coordfail" in only:
+            try:
+                coord_bench.run(sys.modules[__name__], tmp, quick)
+            except Exception as e:  # the other stages' results are still written
+                log("coordinator failover failed: %r" % e)
+                record("coordfail.error", repr(e))
     finally:
         record("run.elapsed_s", round(time.time() - t_start, 1))
         record("run.machine_busy_s", round(sys_busy() - cpu0, 1))

@@ -15,8 +15,8 @@
 # health flags and filters, and `cluster elect-leaders`, which must either
 # report ELECTION_NOT_NEEDED per partition or say clearly that the broker
 # does not support ElectLeaders (a "# elect-leaders:" line says which).
-# `cluster watch` (text) runs while a topic is created and must end with
-# status 0 on SIGINT.
+# `cluster watch` (text) runs while a topic is created, and against a closed
+# port (one "unreachable" event); both must end with status 0 on SIGINT.
 # A second topic, created with -c retention.ms=1000, checks
 # `topic describe`'s Configs field (also "(unavailable: ...)" when the
 # client cannot send DescribeConfigs) and `topic alter-config`; a third one
@@ -241,6 +241,15 @@ check "cluster watch starts with a timestamped cluster line naming the broker as
 check "cluster watch shows the topic created meanwhile" \
     eval 'grep -qE "Z topic_created topic=$W partitions=2 replication_factor=1\$" "$tmp/watch"'
 "$G" topic delete "$W" >/dev/null 2>&1
+
+"$G" -b 127.0.0.1:1 cluster watch --interval 100 >"$tmp/watch" 2>"$tmp/watch.err" </dev/null &
+wpid=$!
+wait_line " unreachable reason=" || true
+sleep 0.5
+kill -INT "$wpid"; wait "$wpid"; RC=$?
+cp "$tmp/watch" "$tmp/out"; cp "$tmp/watch.err" "$tmp/err"
+check "cluster watch without a broker prints one unreachable event and exits 0 on SIGINT" \
+    eval '[ "$RC" -eq 0 ] && [ "$(wc -l <"$tmp/watch")" -eq 1 ] && grep -qE "Z unreachable reason=.*127\.0\.0\.1:1" "$tmp/watch"'
 
 # ---- cluster elect-leaders ----------------------------------------------------
 # Two outcomes are accepted: the broker supports ElectLeaders and answers

@@ -16,7 +16,7 @@
  * {"time": "2026-01-02T03:04:05.678Z", "event": "<event>", ...}):
  *   cluster            first answer: cluster_id, controller, brokers (ids),
  *                      topics, partitions, offline, under_replicated,
- *                      not_preferred_leader (counts)
+ *                      not_preferred_leader (counts), via (host:port asked)
  *   broker_joined      broker, host, port, rack
  *   broker_left        broker
  *   controller_changed controller, previous (-1: none)
@@ -30,6 +30,8 @@
  *   flags.
  *   unreachable        reason: no broker answered (once, until one does)
  *   reachable          via: host:port that answers again
+ *   source_changed     via: the broker in use stopped answering and this
+ *                      host:port answers instead (its view may differ)
  * Flags are cli_part_flags()'s rules: offline, under-replicated,
  * not-preferred-leader. Internal topics ("__") only with --all.
  *
@@ -364,6 +366,7 @@ struct wconn {
     bool open;
     int next;              /* next candidate to try */
     bool unreachable;      /* an "unreachable" event was printed */
+    bool answered;         /* some broker answered before */
     struct wcand boot[16]; /* from -b */
     int nboot;
 };
@@ -435,12 +438,13 @@ static bool watch_poll(struct wconn *c, const struct wview *prev, uint8_t **resp
             watch_call(c, resp, len) == KRAW_OK) {
             c->open = true;
             c->next = (c->next + i + 1) % n;
-            if (c->unreachable) {
-                c->unreachable = false;
-                ev_begin("reachable");
+            if (c->unreachable || c->answered) { /* events come from another view now */
+                ev_begin(c->unreachable ? "reachable" : "source_changed");
                 ev_str("via", c->k.addr);
                 ev_end();
             }
+            c->unreachable = false;
+            c->answered = true;
             return true;
         }
         snprintf(reason, sizeof(reason), "%s", c->k.reason);
@@ -621,7 +625,7 @@ static void diff_brokers(const struct wview *ov, const struct wview *nv)
     }
 }
 
-static void ev_cluster(const struct wview *v)
+static void ev_cluster(const struct wview *v, const char *via)
 {
     int32_t ids[WATCH_MAX_CANDIDATES];
     int nid = 0, topics = 0, offline = 0, under = 0, imbalance = 0;
@@ -642,15 +646,17 @@ static void ev_cluster(const struct wview *v)
     ev_int("offline", offline);
     ev_int("under_replicated", under);
     ev_int("not_preferred_leader", imbalance);
+    ev_str("via", via);
     ev_end();
 }
 
 /* Prints the events that lead from ov to nv (the "cluster" summary when ov
- * is not valid yet). Broker and controller events come first. */
-static void watch_diff(const struct wview *ov, const struct wview *nv)
+ * is not valid yet; `via` is the broker that answered). Broker and
+ * controller events come first. */
+static void watch_diff(const struct wview *ov, const struct wview *nv, const char *via)
 {
     if (!ov->valid) {
-        ev_cluster(nv);
+        ev_cluster(nv, via);
         return;
     }
     diff_brokers(ov, nv);
@@ -722,7 +728,7 @@ int cluster_watch(struct cli *cli, int argc, char **argv)
         size_t len = 0;
         if (watch_poll(&c, &prev, &resp, &len)) {
             if (parse_metadata(resp, len, &o, &cur)) {
-                watch_diff(&prev, &cur);
+                watch_diff(&prev, &cur, c.k.addr);
                 wview_clear(&prev);
                 prev = cur;
             } else {

@@ -4,7 +4,8 @@
  * Start: log dir (lock, meta.properties) -> ZooKeeper session (paths,
  * cluster id) -> meta.properties written -> topics loaded from ZooKeeper
  * (local logs opened; no leadership yet) -> network and admin workers,
- * metadata cache, replica fetchers -> listeners -> broker registered
+ * metadata cache, replica fetchers -> listeners -> advertised hosts
+ * resolved (a warning for each that does not) -> broker registered
  * (ephemeral /brokers/ids/<id>) -> controller candidate started (its own
  * loop) -> main loop. Leadership and metadata arrive from the active
  * controller (LeaderAndIsr, UpdateMetadata).
@@ -17,6 +18,7 @@
 #include "broker/server.h"
 #include "broker/core/broker.h"
 #include "broker/core/admin.h"
+#include "broker/core/advertised.h"
 #include "broker/core/config_watch.h"
 #include "broker/core/controller_watch.h"
 #include "broker/core/group_runtime.h"
@@ -86,7 +88,11 @@ static int server_check_identity(struct broker *b, struct logdir_meta *meta)
     b->id = b->cfg->broker_id >= 0 ? b->cfg->broker_id : meta->broker_id;
     if (logdir_meta_ensure(b->data_dir, b->id, b->cluster_id, meta, err, sizeof(err)) !=
         KERR_NONE) {
-        say_error("storage", "refusing to start: %s", err);
+        /* Kafka's InconsistentClusterIdException: the log dir belongs to
+         * another cluster, or zookeeper.connect names the wrong ensemble or
+         * chroot. Either way, joining would mix two clusters' data. */
+        say_error("storage", "refusing to start: %s (log.dirs=%s zookeeper.connect=%s)", err,
+                  b->data_dir, b->cfg->zookeeper_connect);
         return -1;
     }
     return 0;
@@ -329,6 +335,7 @@ static void server_shutdown(struct broker *b)
     if (b->main_base)
         event_base_free(b->main_base);
     pthread_mutex_destroy(&b->brokers_lock);
+    pthread_mutex_destroy(&b->advertised_lock);
     pthread_rwlock_destroy(&b->control_gate);
 }
 
@@ -358,6 +365,7 @@ static int server_start(struct broker *b)
     if (!b->mc || !b->groups || !group_runtime_start(b->groups) || server_start_workers(b) != 0 ||
         rm_start(b) != 0 || server_listen(b) != 0)
         return -1;
+    (void)advertised_check(b); /* logged, not refused: Kafka registers them all the same */
     if (server_register(b, meta) != KERR_NONE || http_start(b) != 0 || !config_watch_start(b) ||
         !controller_watch_start(b))
         return -1;
@@ -375,6 +383,7 @@ int server_run(const struct broker_config *cfg)
     struct broker b = {.cfg = cfg, .logdir_lock_fd = -1};
     b.data_dir = config_data_dir(cfg);
     pthread_mutex_init(&b.brokers_lock, NULL);
+    pthread_mutex_init(&b.advertised_lock, NULL);
     pthread_rwlock_init(&b.control_gate, NULL);
     signal(SIGPIPE, SIG_IGN);
     int rc = 1;

@@ -1,6 +1,7 @@
 /*
  * cli/cluster.c — `gregor cluster info` and the dispatch of the cluster
- * subcommands (elect-leaders lives in cluster_elect.c).
+ * subcommands (elect-leaders lives in cluster_elect.c, watch in
+ * cluster_watch.c).
  *
  * cluster info: the cluster id (rd_kafka_clusterid()), the controller id
  * (rd_kafka_controllerid()), the live brokers from a Metadata request for
@@ -249,8 +250,10 @@ static int cluster_info(struct cli *cli, int argc, char **argv)
 /* ---- dispatch ------------------------------------------------------------ */
 
 static const char cluster_help[] =
-    "Usage: gregor cluster <info|elect-leaders> [ARGS]\n"
+    "Usage: gregor cluster <info|watch|elect-leaders> [ARGS]\n"
     "  info [--json]                            controller, brokers, partition health\n"
+    "  watch [--interval MS] [--output json]    live events: brokers, controller,\n"
+    "                                           leaders, ISRs, partition flags\n"
     "  elect-leaders (--all | --topic T [--partition P]) [--unclean]\n"
     "                                           move leadership back to the\n"
     "                                           preferred (first) replicas, or\n"
@@ -259,6 +262,7 @@ static const char cluster_help[] =
 
 static const struct cli_sub cluster_subs[] = {
     {"info", "cluster info", cluster_info},
+    {"watch", "cluster watch", cluster_watch},
     {"elect-leaders", "cluster elect-leaders", cluster_elect_leaders},
 };
 

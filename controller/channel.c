@@ -87,6 +87,10 @@ struct channel {
     int backoff_ms;           /* delay before the next retry */
     int timeout_ms;           /* request timeout */
     bool warned;              /* connect failure logged since last connect */
+    unsigned addr_next;       /* which of the host's addresses to connect to: the
+                                 next one after a failed connect (a name such as
+                                 localhost may give ::1 first to a listener on
+                                 127.0.0.1 only) */
     struct chreq *head;       /* oldest request; its reply comes next */
     struct chreq *tail;
     struct chreq *unsent; /* first request not written on this connection */
@@ -230,6 +234,7 @@ static void ch_event_cb(struct bufferevent *bev, short what, void *arg)
         snprintf(why, sizeof(why), "%s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     if (ch->state == CH_CONNECTING) {
         ch_log_connect_failure(ch, why);
+        ch->addr_next++; /* try the host's next address, if it has one */
     } else {
         ch->stats.disconnects++;
         say_info("ctrl", "channel disconnected broker=%d host=%s port=%d inflight=%d error=%s",
@@ -401,9 +406,10 @@ static void ch_pump(struct channel *ch)
         ch_arm_timeout(ch);
 }
 
-/* Starts a connect to ch->host:ch->port on bev. Returns 0 when started,
- * -1 with why filled when it failed at once. Numeric hosts never block;
- * names go through getaddrinfo(). */
+/* Starts a connect to ch->host:ch->port on bev, to the address
+ * ch->addr_next picks among those the host resolves to. Returns 0 when
+ * started, -1 with why filled when it failed at once. Numeric hosts never
+ * block; names go through getaddrinfo(). */
 static int ch_start_connect(struct channel *ch, struct bufferevent *bev, char *why, size_t n)
 {
     struct evutil_addrinfo hints, *ai = NULL;
@@ -425,7 +431,13 @@ static int ch_start_connect(struct channel *ch, struct bufferevent *bev, char *w
         snprintf(why, n, "cannot resolve host (%s)", evutil_gai_strerror(gai));
         return -1;
     }
-    int rc = bufferevent_socket_connect(bev, ai->ai_addr, (int)ai->ai_addrlen);
+    unsigned count = 0;
+    for (const struct evutil_addrinfo *a = ai; a; a = a->ai_next)
+        count++;
+    const struct evutil_addrinfo *pick = ai;
+    for (unsigned i = ch->addr_next % count; i > 0; i--)
+        pick = pick->ai_next;
+    int rc = bufferevent_socket_connect(bev, pick->ai_addr, (int)pick->ai_addrlen);
     if (rc < 0)
         snprintf(why, n, "%s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     evutil_freeaddrinfo(ai);
@@ -451,6 +463,7 @@ static void ch_connect(struct channel *ch)
     /* Failures reported through ch_event_cb may already have replaced bev. */
     if (ch_start_connect(ch, bev, why, sizeof(why)) < 0 && ch->bev == bev) {
         ch_log_connect_failure(ch, why);
+        ch->addr_next++;
         ch_fail(ch);
     }
 }

@@ -95,6 +95,12 @@ struct broker {
     pthread_rwlock_t control_gate;
     bool control_open;
 
+    /* advertised.c: hosts of advertised.listeners that did not resolve at
+     * the last advertised_check(), under advertised_lock */
+    pthread_mutex_t advertised_lock;
+    int advertised_bad;       /* how many */
+    char advertised_why[384]; /* the first: "listener L host H: reason" */
+
     pthread_mutex_t brokers_lock; /* guards live/n_live */
     struct broker_info *live;     /* live brokers, sorted by id */
     int n_live;

@@ -290,7 +290,8 @@ kerr_t logdir_meta_check(const struct logdir_meta *m, int32_t broker_id, const c
     }
     if (m->cluster_id[0] && cluster_id && cluster_id[0] && strcmp(m->cluster_id, cluster_id) != 0) {
         snprintf(errbuf, errlen,
-                 "cluster.id %s in meta.properties does not match the cluster's id %s",
+                 "cluster.id %s in meta.properties does not match the cluster's id %s in "
+                 "ZooKeeper: this log dir belongs to another cluster",
                  m->cluster_id, cluster_id);
         return KERR__INVALID;
     }

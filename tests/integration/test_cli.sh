@@ -15,6 +15,8 @@
 # health flags and filters, and `cluster elect-leaders`, which must either
 # report ELECTION_NOT_NEEDED per partition or say clearly that the broker
 # does not support ElectLeaders (a "# elect-leaders:" line says which).
+# `cluster watch` (text) runs while a topic is created, and against a closed
+# port (one "unreachable" event); both must end with status 0 on SIGINT.
 # A second topic, created with -c retention.ms=1000, checks
 # `topic describe`'s Configs field (also "(unavailable: ...)" when the
 # client cannot send DescribeConfigs) and `topic alter-config`; a third one
@@ -70,7 +72,7 @@ T="cli-test-$$-$(date +%s%N)"
 # ---- help and usage errors (no broker needed) ----------------------------
 for cmd in "" "topic" "topic create" "topic list" "topic describe" "topic delete" \
            "topic alter-config" "topic alter-partitions" "produce" "consume" "cluster" "cluster info" \
-           "cluster elect-leaders"; do
+           "cluster elect-leaders" "cluster watch"; do
     # shellcheck disable=SC2086
     run "$G" $cmd --help
     check "'gregor $cmd --help' exits 0 with usage" \
@@ -219,6 +221,35 @@ assert d[\"cluster_id\"] == sys.argv[4], d
 assert (d[\"topics\"], d[\"partitions\"]) == (int(sys.argv[5]), int(sys.argv[6])), d
 assert d[\"offline_partitions\"] == d[\"under_replicated_partitions\"] == d[\"preferred_leader_imbalance\"] == 0, d
 " "$tmp/out" "$bid" "$bport" "$(info_field "Cluster id")" "$ntopics" "$nparts"'
+
+# ---- cluster watch (text) -------------------------------------------------------
+# Runs in the background: a "cluster" line first that agrees with cluster info;
+# a topic created after it shows as topic_created; SIGINT ends it with status 0.
+# wait_line PATTERN: up to 30 s for a line of $tmp/watch matching PATTERN.
+wait_line() { local i; for i in $(seq 300); do grep -qE "$1" "$tmp/watch" && return 0; sleep 0.1; done; return 1; }
+W="$T-watch"
+"$G" cluster watch --interval 100 --topic "$W" >"$tmp/watch" 2>"$tmp/watch.err" </dev/null &
+wpid=$!
+wait_line " cluster " || true
+"$G" topic create "$W" -p 2 >/dev/null 2>&1
+wait_line " topic_created " || true
+kill -INT "$wpid"; wait "$wpid"; RC=$?
+cp "$tmp/watch" "$tmp/out"; cp "$tmp/watch.err" "$tmp/err"
+check "cluster watch exits 0 on SIGINT with nothing on stderr" eval '[ "$RC" -eq 0 ] && [ ! -s "$tmp/err" ]'
+check "cluster watch starts with a timestamped cluster line naming the broker as controller" \
+    eval 'head -1 "$tmp/watch" | grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z cluster cluster_id=$(info_field "Cluster id") controller=$bid brokers=\[$bid\] topics=0 partitions=0 "'
+check "cluster watch shows the topic created meanwhile" \
+    eval 'grep -qE "Z topic_created topic=$W partitions=2 replication_factor=1\$" "$tmp/watch"'
+"$G" topic delete "$W" >/dev/null 2>&1
+
+"$G" -b 127.0.0.1:1 cluster watch --interval 100 >"$tmp/watch" 2>"$tmp/watch.err" </dev/null &
+wpid=$!
+wait_line " unreachable reason=" || true
+sleep 0.5
+kill -INT "$wpid"; wait "$wpid"; RC=$?
+cp "$tmp/watch" "$tmp/out"; cp "$tmp/watch.err" "$tmp/err"
+check "cluster watch without a broker prints one unreachable event and exits 0 on SIGINT" \
+    eval '[ "$RC" -eq 0 ] && [ "$(wc -l <"$tmp/watch")" -eq 1 ] && grep -qE "Z unreachable reason=.*127\.0\.0\.1:1" "$tmp/watch"'
 
 # ---- cluster elect-leaders ----------------------------------------------------
 # Two outcomes are accepted: the broker supports ElectLeaders and answers

@@ -1,0 +1,35 @@
+/*
+ * broker/core/advertised.h — whether the hosts this broker advertises
+ * (advertised.listeners, registered in /brokers/ids/<id>) resolve. Clients
+ * and the other brokers connect to those names: one that does not resolve
+ * here most likely does not resolve for them either. Like Kafka, the broker
+ * still starts; it says so in its log, and keeps the answer in struct broker
+ * for health checks (advertised_unresolved()).
+ */
+#ifndef GREGOR_BROKER_CORE_ADVERTISED_H
+#define GREGOR_BROKER_CORE_ADVERTISED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct broker;
+
+/*
+ * Resolves the host of every advertised listener (getaddrinfo(); blocking,
+ * so never on a network or controller loop: start-up calls it on the main
+ * thread before the loops run). Logs one warning per host that does not
+ * resolve, naming the listener, the host and the resolver's reason, and
+ * stores the result for advertised_unresolved(). Returns how many did not
+ * resolve. Any thread.
+ */
+int advertised_check(struct broker *b);
+
+/*
+ * True when an advertised host did not resolve at the last
+ * advertised_check(); then the first such one is written to why (size n,
+ * may be NULL) as "listener INTERNAL host broker-2.example: <reason>".
+ * Never blocks; any thread.
+ */
+bool advertised_unresolved(struct broker *b, char *why, size_t n);
+
+#endif

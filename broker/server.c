@@ -74,7 +74,12 @@ static int server_open_logdir(struct broker *b, struct logdir_meta *meta)
     return 0;
 }
 
-/* Resolves broker.id and checks/records the identity in meta.properties. */
+/* server_start()'s answer for a start no retry can mend (exit status 2). */
+#define SERVER_REFUSED 2
+
+/* Resolves broker.id and checks/records the identity in meta.properties.
+ * Returns 0, SERVER_REFUSED when no restart can help (no broker.id, a log dir
+ * of another broker or cluster), or -1 on an I/O error. */
 static int server_check_identity(struct broker *b, struct logdir_meta *meta)
 {
     char err[512];
@@ -83,17 +88,17 @@ static int server_check_identity(struct broker *b, struct logdir_meta *meta)
                   "broker.id is not set and %s/meta.properties records none; set "
                   "broker.id (automatic id generation is not supported yet)",
                   b->data_dir);
-        return -1;
+        return SERVER_REFUSED;
     }
     b->id = b->cfg->broker_id >= 0 ? b->cfg->broker_id : meta->broker_id;
-    if (logdir_meta_ensure(b->data_dir, b->id, b->cluster_id, meta, err, sizeof(err)) !=
-        KERR_NONE) {
+    kerr_t rc = logdir_meta_ensure(b->data_dir, b->id, b->cluster_id, meta, err, sizeof(err));
+    if (rc != KERR_NONE) {
         /* Kafka's InconsistentClusterIdException: the log dir belongs to
          * another cluster, or zookeeper.connect names the wrong ensemble or
          * chroot. Either way, joining would mix two clusters' data. */
         say_error("storage", "refusing to start: %s (log.dirs=%s zookeeper.connect=%s)", err,
                   b->data_dir, b->cfg->zookeeper_connect);
-        return -1;
+        return rc == KERR__INVALID ? SERVER_REFUSED : -1;
     }
     return 0;
 }
@@ -342,9 +347,11 @@ static void server_shutdown(struct broker *b)
 static int server_start(struct broker *b)
 {
     struct logdir_meta *meta = &server_meta;
-    if (server_open_logdir(b, meta) != 0 || server_connect_zk(b) != 0 ||
-        server_check_identity(b, meta) != 0)
+    if (server_open_logdir(b, meta) != 0 || server_connect_zk(b) != 0)
         return -1;
+    int rc = server_check_identity(b, meta);
+    if (rc != 0)
+        return rc;
     zk_store_set_session_cb(b->zk, session_cb, b);
     topic_config_defaults(&b->topic_defaults, b->cfg);
     b->topics = topics_new();
@@ -386,8 +393,8 @@ int server_run(const struct broker_config *cfg)
     pthread_mutex_init(&b.advertised_lock, NULL);
     pthread_rwlock_init(&b.control_gate, NULL);
     signal(SIGPIPE, SIG_IGN);
-    int rc = 1;
-    if (server_start(&b) == 0) {
+    int rc = server_start(&b);
+    if (rc == 0) {
         struct event *sigterm = evsignal_new(b.main_base, SIGTERM, signal_cb, &b);
         struct event *sigint = evsignal_new(b.main_base, SIGINT, signal_cb, &b);
         evsignal_add(sigterm, NULL);
@@ -396,7 +403,8 @@ int server_run(const struct broker_config *cfg)
         event_base_dispatch(b.main_base);
         event_free(sigterm);
         event_free(sigint);
-        rc = 0;
+    } else {
+        rc = rc == SERVER_REFUSED ? 2 : 1;
     }
     server_shutdown(&b);
     say_info("broker", "stopped status=%d", rc);

@@ -17,6 +17,7 @@ PACKAGES=(
     kcat python3-confluent-kafka python3-kafka
     iperf3 clang libclang-rt-14-dev clang-format
     zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
+    mmdebstrap
 )
 # A JRE is needed to run ZooKeeper; only install one when there is no java.
 if ! command -v java >/dev/null 2>&1; then

@@ -7,8 +7,8 @@
 #    `docker import`. Man pages, docs and locales are left out as in
 #    debian:bookworm-slim. Kept across runs; GREGOR_REBUILD_BASE=1 redoes it.
 # 2. deploy/docker/gregor.Dockerfile and zookeeper.Dockerfile with
-#    BASE_IMAGE=gregor-base:bookworm; Docker's layer cache makes a rebuild
-#    after a source change recompile only (packages stay cached).
+#    BASE_IMAGE=gregor-base:bookworm, in parallel; Docker's layer cache makes
+#    a rebuild after a source change recompile only (packages stay cached).
 #
 # Environment: GREGOR_BASE_IMAGE (default gregor-base:bookworm; set it to
 # debian:bookworm-slim on a machine that can pull), DEBIAN_MIRROR (default
@@ -54,15 +54,31 @@ if [ "$base" = gregor-base:bookworm ] &&
 fi
 t1=$(date +%s)
 
+# Both images at once: the broker's build stage is mostly compiling, the
+# ZooKeeper image mostly downloading and unpacking. Each build's log is
+# printed only when it fails.
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 build() { # NAME DOCKERFILE
-    echo "build-images: building $1:$tag"
-    docker build --quiet --build-arg BASE_IMAGE="$base" -t "$1:$tag" \
-        -f "$root/deploy/docker/$2" "$root" >/dev/null
+    docker build --build-arg BASE_IMAGE="$base" -t "$1:$tag" \
+        -f "$root/deploy/docker/$2" "$root" >"$logs/$1.log" 2>&1
 }
-build gregor gregor.Dockerfile
-build gregor-zookeeper zookeeper.Dockerfile
+echo "build-images: building gregor:$tag and gregor-zookeeper:$tag"
+build gregor gregor.Dockerfile &
+p1=$!
+build gregor-zookeeper zookeeper.Dockerfile &
+p2=$!
+rc=0
+for p in "$p1:gregor" "$p2:gregor-zookeeper"; do
+    if ! wait "${p%%:*}"; then
+        echo "build-images: building ${p#*:}:$tag failed:" >&2
+        tail -n 40 "$logs/${p#*:}.log" >&2
+        rc=1
+    fi
+done
+[ $rc = 0 ] || exit 1
 t2=$(date +%s)
 
 echo "build-images: base $((t1 - t0)) s, images $((t2 - t1)) s"
-docker image ls --format '  {{.Repository}}:{{.Tag}}  {{.Size}}' |
-    grep -E "^  (gregor|gregor-zookeeper):$tag |^  ${base} " || true
+docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' |
+    grep -E "^(gregor|gregor-zookeeper):$tag |^${base} " | sed 's/^/  /' || true

@@ -47,7 +47,7 @@ if [ "$base" = gregor-base:bookworm ] &&
         bookworm "$tmp/base.tar" \
         "deb $mirror bookworm main" \
         "deb $mirror bookworm-updates main" \
-        "deb $security bookworm-security main"
+        "deb $security bookworm-security main" >/dev/null
     docker import --change 'CMD ["bash"]' "$tmp/base.tar" "$base" >/dev/null
     rm -rf "$tmp"
     trap - EXIT

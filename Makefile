@@ -13,6 +13,9 @@
 #                runs last: its summary is the last line printed (the stages:
 #                docs/testing.md)
 #   make build   configure + build into build/ (binaries in build/bin)
+#   make image   build the gregor and gregor-zookeeper Docker images from a
+#                locally made Debian base (no registry); then
+#                `docker compose up -d` runs docker-compose.yml
 #   make bench   run tests/bench/run if present
 #   make deb     build the gregor Debian package into build-deb/ (binaries,
 #                /etc/gregor/server.properties, gregor-broker.service;
@@ -24,7 +27,8 @@
 # TSAN_TESTS (ctest -R regex of the integration tests also run under ASan /
 # TSan), SKIP_ASAN=1 (skip the ASan stage), SKIP_TSAN=1 (skip the TSan
 # stage), SKIP_FUZZ=1 (skip the libFuzzer stage), FUZZ_SECONDS (45, per fuzz
-# target).
+# target), SKIP_COMPOSE=1 (skip the compose stage; it skips itself when no
+# Docker engine answers).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := build
@@ -41,13 +45,14 @@ TSAN_BUILD ?= build-tsan
 TSAN_TESTS ?= ^(integration_cluster|integration_cluster_configs|integration_fetcher|integration_control_fence|groups_rebalance|groups_consume)$$
 SKIP_TSAN ?= 0
 SKIP_FUZZ ?= 0
+SKIP_COMPOSE ?= 0
 FUZZ_SECONDS ?= 45
 # A fixed seed makes the CI fuzz stage repeat the same exploration (new
 # crashes come from longer runs: make test-fuzz FUZZ_SEED=0 FUZZ_SECONDS=600).
 FUZZ_SEED ?= 1
 CLUSTER := deploy/local-cluster.sh
 
-.PHONY: deps configure build run stop status test test-asan test-tsan test-fuzz test-full bench deb clean
+.PHONY: deps configure build image run stop status test test-asan test-tsan test-fuzz test-compose test-full bench deb clean
 
 deps:
 	@deploy/install-deps.sh
@@ -61,6 +66,9 @@ build: configure
 # The cluster script defaults to build/bin; these follow BUILD= instead.
 CLUSTER_ENV = GREGOR_BROKER=$${GREGOR_BROKER:-$(abspath $(BUILD))/bin/gregor-broker} \
 	GREGOR_CLI=$${GREGOR_CLI:-$(abspath $(BUILD))/bin/gregor}
+
+image: deps
+	deploy/docker/build-images.sh
 
 run: build
 	@$(CLUSTER_ENV) $(CLUSTER) --brokers $(BROKERS) up
@@ -80,14 +88,16 @@ stop:
 status:
 	@$(CLUSTER_ENV) $(CLUSTER) status
 
-# The ASan and TSan stages run first and stop `make test` on failure (their
-# ctest summary is then the last line); the full -Werror suite always runs last.
+# The ASan, TSan, fuzz and compose stages run first and stop `make test` on
+# failure (their summary is then the last line); the full -Werror suite
+# always runs last.
 test: deps
 	cmake -S . -B $(BUILD) -DGREGOR_WERROR=ON $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j$(JOBS)
 	@if [ "$(SKIP_ASAN)" != 1 ]; then $(MAKE) --no-print-directory test-asan; fi
 	@if [ "$(SKIP_TSAN)" != 1 ]; then $(MAKE) --no-print-directory test-tsan; fi
 	@if [ "$(SKIP_FUZZ)" != 1 ]; then $(MAKE) --no-print-directory test-fuzz; fi
+	@if [ "$(SKIP_COMPOSE)" != 1 ]; then $(MAKE) --no-print-directory test-compose; fi
 	@$(MAKE) --no-print-directory test-full
 
 # libFuzzer targets (clang, ASan+UBSan) for the request decoder and the
@@ -144,6 +154,11 @@ test-tsan:
 	      grep -v -E '^100% tests passed' | tail -n 1; \
 	    exit 1; \
 	  fi
+
+# docker-compose.yml for real (images, a broker killed under acks=all load,
+# down/up keeping the data); says SKIPPED when no Docker engine answers.
+test-compose:
+	tests/compose/run
 
 # Full suite; re-prints ctest's summary line so that it is the last line.
 test-full:

@@ -1,11 +1,15 @@
 /*
  * broker/http/http.c — evhttp on the main loop. Endpoints:
- *   GET /healthz  200 "ok" once the broker is registered
+ *   GET /healthz  200 "ok" while the process serves (liveness)
+ *   GET /readyz   200 when ready to take its share of traffic, else 503; the
+ *                 body says why (readiness.h)
  *   GET /metrics  counters of broker/config/metrics.h plus gauges (connections,
  *                 topics, partitions), Prometheus text exposition format
  * Handlers only read atomics and the topic registry: nothing blocks.
  */
 #include "broker/http/http.h"
+#include "broker/http/readiness.h"
+#include "broker/core/metadata_cache.h"
 #include "broker/config/metrics.h"
 #include "broker/net/conn.h"
 #include "broker/core/broker.h"
@@ -26,6 +30,26 @@ static void healthz_cb(struct evhttp_request *r, void *arg)
         return;
     evbuffer_add_printf(out, "ok\n");
     evhttp_send_reply(r, 200, "OK", out);
+    evbuffer_free(out);
+}
+
+static void readyz_cb(struct evhttp_request *r, void *arg)
+{
+    struct broker *b = arg;
+    struct evbuffer *out = evbuffer_new();
+    if (!out)
+        return;
+    bool registered = __atomic_load_n(&b->broker_epoch, __ATOMIC_ACQUIRE) > 0;
+    struct mc_snapshot *s = mc_get(b->mc);
+    char body[4096];
+    struct readiness rd = readiness_eval(s, b->id, registered, body, sizeof(body));
+    mc_put(s);
+    evbuffer_add(out, body, strlen(body));
+    evhttp_add_header(evhttp_request_get_output_headers(r), "Content-Type", "text/plain");
+    if (rd.ready)
+        evhttp_send_reply(r, 200, "OK", out);
+    else
+        evhttp_send_reply(r, 503, "Service Unavailable", out);
     evbuffer_free(out);
 }
 
@@ -133,6 +157,7 @@ int http_start(struct broker *b)
     if (!b->http)
         return -1;
     evhttp_set_cb(b->http, "/healthz", healthz_cb, b);
+    evhttp_set_cb(b->http, "/readyz", readyz_cb, b);
     evhttp_set_cb(b->http, "/metrics", metrics_cb, b);
     struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(
         b->http, cfg->gregor_http_host, (ev_uint16_t)cfg->gregor_http_port);

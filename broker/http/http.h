@@ -1,6 +1,7 @@
 /*
  * broker/http/http.h — the broker's HTTP endpoint (gregor.http.port):
- * GET /metrics (Prometheus text format) and GET /healthz.
+ * GET /metrics (Prometheus text format), GET /healthz (liveness) and
+ * GET /readyz (readiness: readiness.h).
  */
 #ifndef GREGOR_BROKER_HTTP_HTTP_H
 #define GREGOR_BROKER_HTTP_HTTP_H

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""
+tests/integration/protocol/test_readyz.py — GET /readyz against three real
+brokers and ZooKeeper: ready once registered, told the cluster by the
+controller and in the ISR of every hosted partition; a broker that restarts
+as a replica of an offline partition whose ISR does not hold it stays
+503 (naming the partition) until the leader returns and it has caught up;
+/healthz stays 200 meanwhile (liveness, not readiness).
+Run by Debian's /usr/bin/python3 (confluent_kafka).
+"""
+import os
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cluster import Cluster, free_port, run_suite  # noqa: E402
+from confluent_kafka import Producer  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+
+HTTP = [free_port() for _ in range(3)]
+cl = Cluster(n_brokers=3, overrides=["zookeeper.session.timeout.ms=6000", "gregor.http.host=127.0.0.1"],
+             per_broker=lambda i: ["gregor.http.port=%d" % HTTP[i]])
+
+
+def get(i, path):
+    """(status, body) of GET path on broker i's HTTP endpoint."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (HTTP[i], path), timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except urllib.error.URLError as e:  # not listening yet (HTTP starts after registration)
+        return None, str(e)
+
+
+def wait_status(i, status, timeout=60.0):
+    end = time.time() + timeout
+    last = None
+    while time.time() < end:
+        last = get(i, "/readyz")
+        if last[0] == status:
+            return last[1]
+        time.sleep(0.2)
+    raise AssertionError("broker %d: /readyz never answered %d; last %r" % (i, status, last))
+
+
+def bootstrap():
+    return ",".join("127.0.0.1:%d" % b.port for b in cl.brokers if b.proc.poll() is None)
+
+
+def wait_partition(cond, timeout=60.0):
+    """Waits until broker 0's metadata for ready-0 satisfies cond."""
+    a = AdminClient({"bootstrap.servers": "127.0.0.1:%d" % cl.brokers[0].port})
+    end = time.time() + timeout
+    pm = None
+    while time.time() < end:
+        pm = a.list_topics("ready", timeout=10).topics["ready"].partitions[0]
+        if cond(pm):
+            return
+        time.sleep(0.2)
+    raise AssertionError("ready-0 never reached the state: leader %s isr %s" % (pm.leader, pm.isrs))
+
+
+def produce(n, topic="ready"):
+    p = Producer({"bootstrap.servers": bootstrap(), "acks": "all", "message.timeout.ms": 30000})
+    errs = []
+    for k in range(n):
+        p.produce(topic, b"v%d" % k, on_delivery=lambda e, m: e and errs.append(e))
+    assert p.flush(40) == 0 and not errs, errs
+
+
+def test_all_brokers_become_ready():
+    for i in range(3):
+        body = wait_status(i, 200)
+        assert body.startswith("ready\n") and "registered: yes\n" in body, body
+        assert "listed by controller: yes\n" in body, body
+
+
+def test_a_replica_out_of_the_isr_is_not_ready_until_it_is_back_in():
+    a = AdminClient({"bootstrap.servers": bootstrap()})
+    f = a.create_topics([NewTopic("ready", 1, replica_assignment=[[1, 2]])])
+    f["ready"].result(30)
+    produce(20)
+    for i in range(3):
+        assert "replicas: %d\n" % (0 if i == 0 else 1) in wait_status(i, 200), i
+    # Broker 2 dies: the ISR shrinks to {1}. Then broker 1 dies: the
+    # partition goes offline with ISR {1}. Broker 2 restarts out of the ISR
+    # (no unclean election): it serves but is not ready.
+    cl.brokers[2].stop(signal.SIGKILL)
+    wait_partition(lambda pm: pm.isrs == [1])
+    cl.brokers[1].stop(signal.SIGKILL)
+    wait_partition(lambda pm: pm.leader == -1 and pm.isrs == [1])
+    cl.brokers[2].start()
+    body = wait_status(2, 503)
+    # give the controller time to push metadata; it must stay not ready
+    time.sleep(3)
+    st, body = get(2, "/readyz")
+    assert st == 503 and "out of ISR: ready-0\n" in body and "registered: yes\n" in body, body
+    assert get(2, "/healthz") == (200, "ok\n")
+    assert get(0, "/readyz")[0] == 200, "broker 0 hosts nothing: still ready"
+    # The leader comes back; broker 2 catches up and rejoins the ISR.
+    cl.brokers[1].start()
+    for i in range(3):
+        wait_status(i, 200)
+    produce(5)
+
+
+sys.exit(run_suite(cl, globals()))

@@ -13,8 +13,9 @@
 # 3. systemd-analyze verify accepts the unit without a warning (inside the
 #    unpacked package, so its ExecStart exists).
 # 4. Install test in a throwaway root: an unprivileged container whose pid 1
-#    is systemd, from a Debian bookworm base made locally (mmdebstrap with
-#    systemd, then docker import, cached as the image
+#    is systemd, from a Debian bookworm base made locally (make image's
+#    gregor-base:bookworm with systemd added, or else mmdebstrap with
+#    systemd and docker import; cached as the image
 #    gregor-debtest-base:bookworm-systemd). `apt-get install ./gregor_*.deb`
 #    pulls the dependencies from the Debian mirror; then: the gregor system
 #    user, the files and their owners, --help/--version, the service neither
@@ -147,6 +148,18 @@ skip() {
 }
 docker info >/dev/null 2>&1 || skip "no Docker engine answers (docker info)"
 command -v kcat >/dev/null || skip "kcat missing"
+# The image is made once: from make image's base (gregor-base:bookworm, which
+# the compose stage of make test builds before the full suite runs) with
+# systemd added, else with mmdebstrap. The base's dpkg filter (no man pages)
+# is dropped so the package installs as on a host.
+if ! docker image inspect "$base_image" >/dev/null 2>&1 &&
+   docker image inspect gregor-base:bookworm >/dev/null 2>&1; then
+    echo "# making $base_image from gregor-base:bookworm (once)"
+    printf '%s\n' 'FROM gregor-base:bookworm' \
+        'RUN rm -f /etc/dpkg/dpkg.cfg.d/99mmdebstrap && apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd' |
+        timeout 300 docker build -q -t "$base_image" - >"$tmp/derive.log" 2>&1 ||
+        { tail -n 5 "$tmp/derive.log" | sed 's/^/#   /'; echo "# (falling back to mmdebstrap)"; }
+fi
 if ! docker image inspect "$base_image" >/dev/null 2>&1; then
     command -v mmdebstrap >/dev/null || skip "mmdebstrap missing and no $base_image image"
     echo "# making $base_image with mmdebstrap (once)"

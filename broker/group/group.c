@@ -6,6 +6,7 @@
  * group_offsets.c; group.h describes the model. Threads: the coordinator's owner only.
  */
 #include "broker/group/group_int.h"
+#include "common/vec.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -281,14 +282,8 @@ void group_remove_pending(struct group *g, const char *member_id)
 
 bool group_add_pending(struct group *g, const char *member_id, int64_t expire_at)
 {
-    if (g->npending == g->pending_cap) {
-        int32_t cap = g->pending_cap ? g->pending_cap * 2 : 4;
-        struct gpending *p = realloc(g->pending, (size_t)cap * sizeof(*p));
-        if (!p)
-            return false;
-        g->pending = p;
-        g->pending_cap = cap;
-    }
+    if (!VEC_RESERVE_AT(g->pending, g->pending_cap, (size_t)g->npending + 1))
+        return false;
     char *id = gstrdup(member_id);
     if (!id)
         return false;
@@ -298,14 +293,8 @@ bool group_add_pending(struct group *g, const char *member_id, int64_t expire_at
 
 bool group_add_member(struct group *g, struct gmember *m)
 {
-    if (g->nmembers == g->members_cap) {
-        int32_t cap = g->members_cap ? g->members_cap * 2 : 4;
-        struct gmember **p = realloc(g->members, (size_t)cap * sizeof(*p));
-        if (!p)
-            return false;
-        g->members = p;
-        g->members_cap = cap;
-    }
+    if (!VEC_RESERVE_AT(g->members, g->members_cap, (size_t)g->nmembers + 1))
+        return false;
     g->members[g->nmembers++] = m;
     if (!g->leader)
         g->leader = m;

@@ -70,9 +70,11 @@ struct group {
     char *protocol_name;    /* selected for the current generation; NULL when none */
     struct gmember *leader; /* one of members, or NULL */
     struct gmember **members;
-    int32_t nmembers, members_cap;
+    int32_t nmembers;
+    size_t members_cap;
     struct gpending *pending;
-    int32_t npending, pending_cap;
+    int32_t npending;
+    size_t pending_cap;
     int32_t num_awaiting_join;
     int64_t join_deadline;        /* PreparingRebalance: when the held joins complete */
     int64_t sync_deadline;        /* members still pending_sync are removed then */
@@ -81,9 +83,11 @@ struct group {
     bool new_member_added;        /* initial delay: a member joined since the timer was set */
     bool has_metadata;            /* loading: a metadata record (not a tombstone) was replayed */
     struct goffset *offsets;      /* sorted by (topic, partition) */
-    int32_t noffsets, offsets_cap;
+    int32_t noffsets;
+    size_t offsets_cap;
     struct gpending_commit *pcommits; /* unsorted; few at a time */
-    int32_t npcommits, pcommits_cap;
+    int32_t npcommits;
+    size_t pcommits_cap;
     struct group *next; /* hash chain */
 };
 

@@ -11,6 +11,7 @@
  * Threads: the coordinator's owner.
  */
 #include "broker/group/group_int.h"
+#include "common/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,14 +35,8 @@ bool group_records_add(struct group_records *r, struct kbuf *key, struct kbuf *v
 {
     if (key->oom || (value && value->oom) || r->oom)
         goto out_fail;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 8;
-        struct group_record *p = realloc(r->v, cap * sizeof(*p));
-        if (!p)
-            goto out_fail;
-        r->v = p;
-        r->cap = cap;
-    }
+    if (!VEC_RESERVE_AT(r->v, r->cap, r->n + 1))
+        goto out_fail;
     struct group_record *rec = &r->v[r->n++];
     rec->key = kbuf_steal(key, &rec->key_len);
     rec->value = NULL;

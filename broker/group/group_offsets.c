@@ -19,6 +19,7 @@
  * Threads: the coordinator's owner.
  */
 #include "broker/group/group_int.h"
+#include "common/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -75,14 +76,8 @@ bool group_offset_put(struct group *g, const struct goffset *o)
     char *topic = gstrdup(o->topic);
     if (!topic)
         goto out_free_meta;
-    if (g->noffsets == g->offsets_cap) {
-        int32_t cap = g->offsets_cap ? g->offsets_cap * 2 : 8;
-        struct goffset *p = realloc(g->offsets, (size_t)cap * sizeof(*p));
-        if (!p)
-            goto out_free_topic;
-        g->offsets = p;
-        g->offsets_cap = cap;
-    }
+    if (!VEC_RESERVE_AT(g->offsets, g->offsets_cap, (size_t)g->noffsets + 1))
+        goto out_free_topic;
     int32_t at = -i - 1;
     memmove(&g->offsets[at + 1], &g->offsets[at], (size_t)(g->noffsets - at) * sizeof(*g->offsets));
     g->offsets[at] = *o;
@@ -118,14 +113,8 @@ static bool pending_add(struct group *g, const char *topic, int32_t partition)
         g->pcommits[i].count++;
         return true;
     }
-    if (g->npcommits == g->pcommits_cap) {
-        int32_t cap = g->pcommits_cap ? g->pcommits_cap * 2 : 4;
-        struct gpending_commit *p = realloc(g->pcommits, (size_t)cap * sizeof(*p));
-        if (!p)
-            return false;
-        g->pcommits = p;
-        g->pcommits_cap = cap;
-    }
+    if (!VEC_RESERVE_AT(g->pcommits, g->pcommits_cap, (size_t)g->npcommits + 1))
+        return false;
     char *t = gstrdup(topic);
     if (!t)
         return false;

@@ -27,6 +27,7 @@
  * Brokers are sorted by id.
  */
 #include "cli/cli.h"
+#include "cli/group_plan.h"
 #include "cli/kraw.h"
 
 #include <stdio.h>
@@ -143,36 +144,17 @@ static void cluster_sort_brokers(struct cluster_view *v)
     }
 }
 
-/* Prints s as a JSON string (or null). */
-static void cluster_json_str(const char *s)
-{
-    if (s == NULL) {
-        fputs("null", stdout);
-        return;
-    }
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if (*p < 0x20)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p);
-    }
-    putchar('"');
-}
-
 static void cluster_print_json(const struct cluster_view *v)
 {
     fputs("{\"cluster_id\": ", stdout);
-    cluster_json_str(v->cluster_id);
+    gp_json_str(stdout, v->cluster_id);
     printf(", \"controller_id\": %d, \"brokers\": [", v->controller);
     for (int i = 0; i < v->md->broker_cnt; i++) {
         const struct rd_kafka_metadata_broker *b = &v->md->brokers[v->order[i]];
         printf("%s{\"id\": %d, \"host\": ", i ? ", " : "", b->id);
-        cluster_json_str(b->host);
+        gp_json_str(stdout, b->host);
         printf(", \"port\": %d, \"rack\": ", b->port);
-        cluster_json_str(v->racks[v->order[i]][0] ? v->racks[v->order[i]] : NULL);
+        gp_json_str(stdout, v->racks[v->order[i]][0] ? v->racks[v->order[i]] : NULL);
         printf(", \"controller\": %s}", b->id == v->controller ? "true" : "false");
     }
     printf("], \"topics\": %d, \"partitions\": %d, \"offline_partitions\": %d, "

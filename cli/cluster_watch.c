@@ -39,6 +39,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli/cli.h"
+#include "cli/group_plan.h"
 #include "cli/kraw.h"
 
 #include <errno.h>
@@ -126,20 +127,6 @@ static void wview_clear(struct wview *v)
 
 static bool watch_json;
 
-static void out_json_str(const char *s)
-{
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if (*p < 0x20)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p);
-    }
-    putchar('"');
-}
-
 static void ev_begin(const char *event)
 {
     struct timespec ts;
@@ -167,10 +154,7 @@ static void ev_str(const char *key, const char *s)
         return;
     }
     printf(", \"%s\": ", key);
-    if (s)
-        out_json_str(s);
-    else
-        fputs("null", stdout);
+    gp_json_str(stdout, s);
 }
 
 static void ev_ids(const char *key, const int32_t *ids, int n)

@@ -64,7 +64,9 @@ struct gp_part {
  * (GP_OFFSET: the offset, GP_SHIFT: the shift; others ignore it). */
 void gp_plan(enum gp_mode mode, int64_t arg, struct gp_part *parts, size_t n);
 
-/* Writes s as a JSON string (quotes, escapes; bytes >= 0x80 pass through). */
+/* Writes s as a JSON string (quotes, escapes; bytes >= 0x80 pass through),
+ * or null for NULL. The one JSON string writer of the CLI (group, cluster
+ * info and cluster watch output). */
 void gp_json_str(FILE *f, const char *s);
 
 /* The contents of an undo file. */

@@ -31,6 +31,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "bench_rk.h"
 #include "bench_util.h"
 
 struct counts {
@@ -53,32 +54,6 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         c->commits++;
         c->offsets += offsets ? (uint64_t)offsets->cnt : 0;
     }
-}
-
-static int topic_partitions(rd_kafka_t *rk, const char *topic)
-{
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    int n = -1;
-    if (!rkt)
-        return -1;
-    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        md->topic_cnt == 1 && md->topics[0].err == 0)
-        n = md->topics[0].partition_cnt;
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    return n;
-}
-
-static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val)
-{
-    char err[256];
-    if (rd_kafka_conf_set(conf, key, val, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-        fprintf(stderr, "commit_bench: %s=%s: %s\n", key, val, err);
-        return -1;
-    }
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -105,8 +80,9 @@ int main(int argc, char **argv)
     bench_malloc_keep();
     snprintf(group, sizeof(group), "gregor-commit-bench-%d-%s", (int)getpid(), argv[3]);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (conf_set(conf, "bootstrap.servers", argv[1]) || conf_set(conf, "group.id", group) ||
-        conf_set(conf, "enable.auto.commit", "false")) {
+    if (bench_conf_set("commit_bench", conf, "bootstrap.servers", argv[1]) ||
+        bench_conf_set("commit_bench", conf, "group.id", group) ||
+        bench_conf_set("commit_bench", conf, "enable.auto.commit", "false")) {
         rd_kafka_conf_destroy(conf);
         return 2;
     }
@@ -117,7 +93,7 @@ int main(int argc, char **argv)
         return 1;
     }
     rd_kafka_poll_set_consumer(rk);
-    int partitions = topic_partitions(rk, argv[2]);
+    int partitions = bench_topic_partitions("commit_bench", rk, argv[2]);
     if (partitions <= 0) {
         fprintf(stderr, "commit_bench: no metadata for %s\n", argv[2]);
         rd_kafka_destroy(rk);

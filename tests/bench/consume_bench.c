@@ -31,6 +31,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "bench_rk.h"
 #include "bench_util.h"
 
 #define BATCH 10000
@@ -50,16 +51,6 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
 }
 
-static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val)
-{
-    char err[256];
-    if (rd_kafka_conf_set(conf, key, val, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-        fprintf(stderr, "consume_bench: %s=%s: %s\n", key, val, err);
-        return -1;
-    }
-    return 0;
-}
-
 static int conf_build(rd_kafka_conf_t *conf, int argc, char **argv, int subscribe)
 {
     static const char *const kv[][2] = {
@@ -69,16 +60,16 @@ static int conf_build(rd_kafka_conf_t *conf, int argc, char **argv, int subscrib
         {"max.partition.fetch.bytes", "4194304"}, {"queued.max.messages.kbytes", "1048576"},
         {"queued.min.messages", "1000000"},       {"fetch.wait.max.ms", "100"},
     };
-    if (conf_set(conf, "bootstrap.servers", argv[1]))
+    if (bench_conf_set("consume_bench", conf, "bootstrap.servers", argv[1]))
         return -1;
     for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
-        if (conf_set(conf, kv[i][0], kv[i][1]))
+        if (bench_conf_set("consume_bench", conf, kv[i][0], kv[i][1]))
             return -1;
     if (subscribe) {
         char group[128];
         snprintf(group, sizeof(group), "gregor-consume-bench-sub-%d-%lld", (int)getpid(),
                  (long long)(bench_now_ns() / 1000000));
-        if (conf_set(conf, "group.id", group))
+        if (bench_conf_set("consume_bench", conf, "group.id", group))
             return -1;
         rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     }
@@ -90,30 +81,10 @@ static int conf_build(rd_kafka_conf_t *conf, int argc, char **argv, int subscrib
             return -1;
         }
         snprintf(key, sizeof(key), "%.*s", (int)(eq - argv[i]), argv[i]);
-        if (conf_set(conf, key, eq + 1))
+        if (bench_conf_set("consume_bench", conf, key, eq + 1))
             return -1;
     }
     return 0;
-}
-
-/* Returns the partition count of the topic, or -1. */
-static int topic_partitions(rd_kafka_t *rk, const char *topic)
-{
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    int n = -1;
-    if (!rkt)
-        return -1;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err == 0)
-        n = md->topics[0].partition_cnt;
-    else
-        fprintf(stderr, "consume_bench: metadata of %s: %s\n", topic,
-                e ? rd_kafka_err2str(e) : rd_kafka_err2str(md->topics[0].err));
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    return n;
 }
 
 struct totals {
@@ -169,7 +140,7 @@ out:
 
 static int run(rd_kafka_t *rk, const char *topic, int subscribe)
 {
-    int partitions = topic_partitions(rk, topic);
+    int partitions = bench_topic_partitions("consume_bench", rk, topic);
     if (partitions <= 0)
         return 1;
     rd_kafka_topic_partition_list_t *tpl = rd_kafka_topic_partition_list_new(partitions);

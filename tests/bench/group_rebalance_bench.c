@@ -34,6 +34,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "bench_rk.h"
 #include "bench_util.h"
 
 #define MAX_MEMBERS 64
@@ -124,22 +125,6 @@ static int64_t wait_stable(struct member *m, int active, int partitions)
     return -1;
 }
 
-static int topic_partitions(rd_kafka_t *rk, const char *topic)
-{
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    int n = -1;
-    if (!rkt)
-        return -1;
-    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        md->topic_cnt == 1 && md->topics[0].err == 0)
-        n = md->topics[0].partition_cnt;
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    return n;
-}
-
 static int run_rep(struct member *m, int n, const char *bootstrap, const char *topic,
                    const char *group, const char *heartbeat_ms, double *join_ms, double *leave_ms)
 {
@@ -149,7 +134,7 @@ static int run_rep(struct member *m, int n, const char *bootstrap, const char *t
         if (!(m[i].rk = member_new(&m[i], bootstrap, group, heartbeat_ms)))
             goto out;
     }
-    partitions = topic_partitions(m[0].rk, topic);
+    partitions = bench_topic_partitions("group_rebalance_bench", m[0].rk, topic);
     if (partitions < n) {
         fprintf(stderr, "group_rebalance_bench: %s has %d partitions, fewer than %d members\n",
                 topic, partitions, n);

@@ -42,6 +42,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "bench_rk.h"
 #include "bench_util.h"
 
 struct prod {
@@ -73,16 +74,6 @@ static void *prod_poller(void *arg)
         rd_kafka_poll(p->rk, 20);
     rd_kafka_poll(p->rk, 0);
     return NULL;
-}
-
-static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val)
-{
-    char err[256];
-    if (rd_kafka_conf_set(conf, key, val, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-        fprintf(stderr, "produce_bench: %s=%s: %s\n", key, val, err);
-        return -1;
-    }
-    return 0;
 }
 
 /* Creates the topic (an existing one is fine). Returns 0 or -1. */
@@ -242,10 +233,11 @@ static int conf_defaults(rd_kafka_conf_t *conf, const char *bootstrap, const cha
         {"enable.idempotence", "false"},
         {"max.in.flight.requests.per.connection", "5"},
     };
-    if (conf_set(conf, "bootstrap.servers", bootstrap) || conf_set(conf, "acks", acks))
+    if (bench_conf_set("produce_bench", conf, "bootstrap.servers", bootstrap) ||
+        bench_conf_set("produce_bench", conf, "acks", acks))
         return -1;
     for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
-        if (conf_set(conf, kv[i][0], kv[i][1]))
+        if (bench_conf_set("produce_bench", conf, kv[i][0], kv[i][1]))
             return -1;
     return 0;
 }
@@ -271,7 +263,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, rd_kafka_conf_t
             o->rate = strtod(eq + 1, NULL);
         else if (strcmp(key, "seconds") == 0)
             o->seconds = strtod(eq + 1, NULL);
-        else if (conf_set(conf, key, eq + 1))
+        else if (bench_conf_set("produce_bench", conf, key, eq + 1))
             return -1;
     }
     return 0;

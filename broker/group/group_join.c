@@ -427,16 +427,21 @@ void group_check_join(struct group_coord *gc, struct group *g, int64_t now_ms)
         complete_join(gc, g, now_ms);
 }
 
-void group_remove_member_and_update(struct group_coord *gc, struct group *g, struct gmember *m,
-                                    int64_t now_ms)
+/* Removes m from g; a JoinGroup or SyncGroup of m still held learns it must join again. */
+static void evict_member(struct group_coord *gc, struct group *g, struct gmember *m)
 {
-    /* a held JoinGroup of a removed member learns it must join again */
     struct group_join_result jr = {
         .err = KERR_UNKNOWN_MEMBER_ID, .member_id = "", .generation = -1};
     group_invoke_join(gc, g, m, &jr);
     struct group_sync_result sr = {.err = KERR_UNKNOWN_MEMBER_ID};
     group_invoke_sync(gc, m, &sr);
     group_remove_member(g, m);
+}
+
+void group_remove_member_and_update(struct group_coord *gc, struct group *g, struct gmember *m,
+                                    int64_t now_ms)
+{
+    evict_member(gc, g, m);
     if (g->state == GROUP_STABLE || g->state == GROUP_COMPLETING_REBALANCE)
         group_maybe_prepare_rebalance(gc, g, now_ms);
     else if (g->state == GROUP_PREPARING_REBALANCE)
@@ -494,12 +499,7 @@ static void run_sync_timer(struct group_coord *gc, struct group *g, int64_t now_
             i++;
             continue;
         }
-        struct group_join_result jr = {
-            .err = KERR_UNKNOWN_MEMBER_ID, .member_id = "", .generation = -1};
-        group_invoke_join(gc, g, m, &jr);
-        struct group_sync_result sr = {.err = KERR_UNKNOWN_MEMBER_ID};
-        group_invoke_sync(gc, m, &sr);
-        group_remove_member(g, m);
+        evict_member(gc, g, m);
         removed = true;
     }
     if (removed)

@@ -363,20 +363,42 @@ static void maybe_remove_empty(struct group_coord *gc, struct group *g, int64_t 
     }
 }
 
-size_t group_expire_offsets(struct group_coord *gc, int64_t now_ms, struct group_records *out)
+/* What one sweep over the groups does to each live group: the records it writes go to out. */
+struct sweep {
+    struct group_coord *gc;
+    int64_t now_ms;
+    struct group_records *out;
+    const char *const *topics; /* group_remove_topics(): the deleted topics */
+    size_t ntopics;
+};
+
+/* Calls fn on every group that is not Dead, then removes the group if fn left it Empty
+ * without offsets (maybe_remove_empty()). Returns the sum of what fn returned. */
+static size_t sweep_groups(struct sweep *sw, size_t (*fn)(struct sweep *sw, struct group *g))
 {
     size_t n = 0;
-    for (size_t b = 0; b < gc->nbuckets; b++) {
+    for (size_t b = 0; b < sw->gc->nbuckets; b++) {
         struct group *next;
-        for (struct group *g = gc->buckets[b]; g; g = next) {
+        for (struct group *g = sw->gc->buckets[b]; g; g = next) {
             next = g->next;
             if (g->state == GROUP_DEAD)
                 continue;
-            n += expire_group(gc, g, now_ms, out);
-            maybe_remove_empty(gc, g, now_ms, out);
+            n += fn(sw, g);
+            maybe_remove_empty(sw->gc, g, sw->now_ms, sw->out);
         }
     }
     return n;
+}
+
+static size_t sweep_expire(struct sweep *sw, struct group *g)
+{
+    return expire_group(sw->gc, g, sw->now_ms, sw->out);
+}
+
+size_t group_expire_offsets(struct group_coord *gc, int64_t now_ms, struct group_records *out)
+{
+    struct sweep sw = {.gc = gc, .now_ms = now_ms, .out = out};
+    return sweep_groups(&sw, sweep_expire);
 }
 
 static bool listed(const char *topic, const char *const *topics, size_t n)
@@ -387,36 +409,34 @@ static bool listed(const char *topic, const char *const *topics, size_t n)
     return false;
 }
 
+/* Drops the pending commits and the offsets of sw's topics from g. */
+static size_t sweep_remove_topics(struct sweep *sw, struct group *g)
+{
+    size_t removed = 0;
+    for (int32_t i = 0; i < g->npcommits;) {
+        if (listed(g->pcommits[i].topic, sw->topics, sw->ntopics))
+            pending_drop(g, i);
+        else
+            i++;
+    }
+    for (int32_t i = 0; i < g->noffsets;) {
+        struct goffset *o = &g->offsets[i];
+        if (!listed(o->topic, sw->topics, sw->ntopics)) {
+            i++;
+            continue;
+        }
+        group_records_offset_tombstone(sw->out, g->id, o->topic, o->partition);
+        group_offset_remove(g, o->topic, o->partition);
+        removed++;
+    }
+    return removed;
+}
+
 size_t group_remove_topics(struct group_coord *gc, const char *const *topics, size_t n,
                            int64_t now_ms, struct group_records *out)
 {
-    size_t removed = 0;
-    for (size_t b = 0; b < gc->nbuckets; b++) {
-        struct group *next;
-        for (struct group *g = gc->buckets[b]; g; g = next) {
-            next = g->next;
-            if (g->state == GROUP_DEAD)
-                continue;
-            for (int32_t i = 0; i < g->npcommits;) {
-                if (listed(g->pcommits[i].topic, topics, n))
-                    pending_drop(g, i);
-                else
-                    i++;
-            }
-            for (int32_t i = 0; i < g->noffsets;) {
-                struct goffset *o = &g->offsets[i];
-                if (!listed(o->topic, topics, n)) {
-                    i++;
-                    continue;
-                }
-                group_records_offset_tombstone(out, g->id, o->topic, o->partition);
-                group_offset_remove(g, o->topic, o->partition);
-                removed++;
-            }
-            maybe_remove_empty(gc, g, now_ms, out);
-        }
-    }
-    return removed;
+    struct sweep sw = {.gc = gc, .now_ms = now_ms, .out = out, .topics = topics, .ntopics = n};
+    return sweep_groups(&sw, sweep_remove_topics);
 }
 
 /* The group a delete names, or NULL with *err: the id's error, or GROUP_ID_NOT_FOUND when there

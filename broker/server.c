@@ -410,6 +410,7 @@ int server_run(const struct broker_config *cfg)
         rc = rc == SERVER_REFUSED ? 2 : 1;
     }
     server_shutdown(&b);
+    throttle_meter_destroy(&b.leader_throttle); /* the network loops are gone */
     say_info("broker", "stopped status=%d", rc);
     return rc;
 }

@@ -68,15 +68,15 @@ bool throttle_meter_exceeded(struct throttle_meter *m, int64_t limit, int64_t no
 {
     pthread_mutex_lock(&m->lock);
     bool over = limit != INT64_MAX && rate_locked(m, now_ms) > limit;
-    if (over && m->over && now_ms > m->last_over_ms) {
-        int64_t gap = now_ms - m->last_over_ms;
+    /* what the last check held back stayed held until this one */
+    if (m->over && now_ms > m->last_check_ms) {
+        int64_t gap = now_ms - m->last_check_ms;
         m->over_total_ms += gap < m->sample_ms ? gap : m->sample_ms;
     }
-    if (over) {
-        m->last_over_ms = now_ms;
+    if (over)
         m->holds++;
-    }
     m->over = over;
+    m->last_check_ms = now_ms;
     pthread_mutex_unlock(&m->lock);
     return over;
 }

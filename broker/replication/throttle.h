@@ -37,9 +37,9 @@ struct throttle_meter {
     uint64_t bytes_total;  /* every byte recorded */
     uint64_t holds;        /* throttle_meter_exceeded() answers true */
     bool over;             /* the last check found the limit exceeded */
-    int64_t last_over_ms;  /* time of the last check that found it exceeded */
-    int64_t over_total_ms; /* time between consecutive exceeded checks (each gap
-                              counted up to one sample) */
+    int64_t last_check_ms; /* time of the last check */
+    int64_t over_total_ms; /* time from each exceeded check to the next check
+                              (each gap counted up to one sample) */
 };
 
 struct throttle_stats {
@@ -58,7 +58,8 @@ void throttle_meter_record(struct throttle_meter *m, int64_t bytes, int64_t now_
 int64_t throttle_meter_rate(struct throttle_meter *m, int64_t now_ms);
 /* true when the rate exceeds limit (bytes/s; INT64_MAX: never); counts a
  * hold, and the time since the previous check when that one found the
- * limit exceeded too (at most one sample: the time spent throttled). */
+ * limit exceeded (what it held back stayed held until now; at most one
+ * sample is counted, so a check nobody follows up counts little). */
 bool throttle_meter_exceeded(struct throttle_meter *m, int64_t limit, int64_t now_ms);
 void throttle_meter_stats(struct throttle_meter *m, int64_t now_ms, struct throttle_stats *out);
 

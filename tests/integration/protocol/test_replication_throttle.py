@@ -152,7 +152,15 @@ def catch_up(during=None):
 
 def setup_topic():
     a = admin()
-    a.create_topics([NewTopic(TOPIC, 2, replica_assignment=[[0, 1], [0, 1]])])[TOPIC].result(30)
+    end = time.time() + 30
+    while True:  # until the broker asked knows both brokers are alive
+        try:
+            a.create_topics([NewTopic(TOPIC, 2, replica_assignment=[[0, 1], [0, 1]])])[TOPIC].result(30)
+            break
+        except Exception as e:
+            if "unknown broker" not in str(e) or time.time() > end:
+                raise
+            time.sleep(0.5)
     time.sleep(2)
 
 

@@ -86,7 +86,8 @@ Test(throttle, steady_sender_holds_the_limit)
     throttle_meter_destroy(&m);
 }
 
-/* Time over the limit stops counting when nobody asks any more. */
+/* Held time runs from an exceeded check to the next check, at most one
+ * sample each, and stops counting when nobody asks any more. */
 Test(throttle, throttled_time_counts_gaps_of_at_most_one_sample)
 {
     struct throttle_meter m;
@@ -98,6 +99,12 @@ Test(throttle, throttled_time_counts_gaps_of_at_most_one_sample)
     struct throttle_stats st;
     throttle_meter_stats(&m, 100000, &st);
     cr_assert_eq(st.throttled_ms, 1400);
+    cr_assert_eq(st.holds, 3);
+    /* held at 5400, released by the check at 5700: 300 ms more */
+    cr_assert(!throttle_meter_exceeded(&m, INT64_MAX, 5700));
+    cr_assert(!throttle_meter_exceeded(&m, INT64_MAX, 9000)); /* not held: nothing added */
+    throttle_meter_stats(&m, 100000, &st);
+    cr_assert_eq(st.throttled_ms, 1700);
     cr_assert_eq(st.holds, 3);
     throttle_meter_destroy(&m);
 }

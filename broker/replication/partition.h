@@ -145,8 +145,9 @@ struct partition_fetch {
  * the leader serves (NOT_LEADER_OR_FOLLOWER), a current_leader_epoch
  * other than ours gives FENCED_LEADER_EPOCH (older) or
  * UNKNOWN_LEADER_EPOCH (newer). A follower's fetch offset is its LEO: it
- * updates its progress and may move the HW (waking waiters). Locks
- * part->lock. */
+ * updates its progress and may move the HW (waking waiters). With
+ * f->throttle_out_of_sync, a follower outside the ISR (and any pending ISR
+ * proposal) gets no records and out->throttled is set. Locks part->lock. */
 kerr_t partition_read(struct partition *part, const struct partition_fetch *f,
                       struct partition_read *out);
 

@@ -392,6 +392,9 @@ int server_run(const struct broker_config *cfg)
     pthread_mutex_init(&b.brokers_lock, NULL);
     pthread_mutex_init(&b.advertised_lock, NULL);
     pthread_rwlock_init(&b.control_gate, NULL);
+    broker_dynamic_init(&b.dyn, cfg);
+    throttle_meter_init(&b.leader_throttle, cfg->replication_quota_window_num,
+                        (int64_t)cfg->replication_quota_window_size_seconds * 1000);
     signal(SIGPIPE, SIG_IGN);
     int rc = server_start(&b);
     if (rc == 0) {
@@ -407,6 +410,7 @@ int server_run(const struct broker_config *cfg)
         rc = rc == SERVER_REFUSED ? 2 : 1;
     }
     server_shutdown(&b);
+    throttle_meter_destroy(&b.leader_throttle); /* the network loops are gone */
     say_info("broker", "stopped status=%d", rc);
     return rc;
 }

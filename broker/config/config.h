@@ -142,6 +142,10 @@ struct broker_config {
     int32_t replica_fetch_wait_max_ms;                     /* 500, <= replica.lag.time.max.ms */
     int32_t replica_fetch_response_max_bytes;              /* 10485760 */
     int32_t replica_socket_timeout_ms;                     /* 30000 */
+    int64_t leader_replication_throttled_rate;             /* bytes/s; INT64_MAX = unlimited */
+    int64_t follower_replication_throttled_rate;           /* bytes/s; INT64_MAX = unlimited */
+    int32_t replication_quota_window_num;                  /* 11 samples */
+    int32_t replication_quota_window_size_seconds;         /* 1 */
     int64_t replica_high_watermark_checkpoint_interval_ms; /* 5000 */
     int32_t leader_imbalance_per_broker_percentage;        /* 10 */
     int32_t controlled_shutdown_max_retries;               /* 3 */

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum tc_type { TC_INT, TC_LONG, TC_BOOL, TC_POLICY, TC_TSTYPE, TC_STRING, TC_DOUBLE };
+enum tc_type { TC_INT, TC_LONG, TC_BOOL, TC_POLICY, TC_TSTYPE, TC_STRING, TC_DOUBLE, TC_REPLICAS };
 
 /* One topic key: its type, smallest value, the broker key that gives its
  * default (NULL: fixed default_text), and whether it is a list (APPEND and
@@ -34,9 +34,9 @@ static const struct tc_key tc_keys[] = {
     {"file.delete.delay.ms", TC_LONG, 0, "log.segment.delete.delay.ms", NULL, false},
     {"flush.messages", TC_LONG, 1, "log.flush.interval.messages", NULL, false},
     {"flush.ms", TC_LONG, 0, NULL, "9223372036854775807", false},
-    {"follower.replication.throttled.replicas", TC_STRING, 0, NULL, "", true},
+    {"follower.replication.throttled.replicas", TC_REPLICAS, 0, NULL, "", true},
     {"index.interval.bytes", TC_INT, 0, "log.index.interval.bytes", NULL, false},
-    {"leader.replication.throttled.replicas", TC_STRING, 0, NULL, "", true},
+    {"leader.replication.throttled.replicas", TC_REPLICAS, 0, NULL, "", true},
     {"local.retention.bytes", TC_LONG, -2, NULL, "-2", false},
     {"local.retention.ms", TC_LONG, -2, NULL, "-2", false},
     {"max.compaction.lag.ms", TC_LONG, 1, "log.cleaner.max.compaction.lag.ms", NULL, false},
@@ -179,9 +179,66 @@ bool topic_config_validate(const char *key, const char *value, char *err, size_t
         }
         return true;
     }
+    case TC_REPLICAS:
+        if (!topic_config_throttled_parse(value, -1, -1, NULL)) {
+            snprintf(err, errlen,
+                     "invalid value '%s' for '%s': expected \"\", \"*\" or"
+                     " partition:broker pairs separated by commas",
+                     value, key);
+            return false;
+        }
+        return true;
     case TC_STRING:
         return true;
     }
+    return true;
+}
+
+static const char *skip_blank(const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+/* Reads a decimal int32 at *p (leading and trailing blanks skipped). */
+static bool parse_id(const char **p, int32_t *out)
+{
+    const char *q = skip_blank(*p);
+    if (*q < '0' || *q > '9')
+        return false;
+    int64_t x = 0;
+    while (*q >= '0' && *q <= '9') {
+        x = x * 10 + (*q++ - '0');
+        if (x > INT32_MAX)
+            return false;
+    }
+    *out = (int32_t)x;
+    *p = skip_blank(q);
+    return true;
+}
+
+bool topic_config_throttled_parse(const char *value, int32_t partition, int32_t broker,
+                                  bool *listed)
+{
+    bool hit = false;
+    const char *p = skip_blank(value);
+    if (*p == '*' && *skip_blank(p + 1) == '\0') {
+        hit = true;
+    } else if (*p != '\0') {
+        for (;;) {
+            int32_t part, b;
+            if (!parse_id(&p, &part) || *p++ != ':' || !parse_id(&p, &b))
+                return false;
+            hit |= part == partition && b == broker;
+            if (*p == '\0')
+                break;
+            if (*p++ != ',')
+                return false;
+        }
+    }
+    if (listed)
+        *listed = hit;
     return true;
 }
 

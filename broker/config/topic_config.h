@@ -43,6 +43,13 @@ bool topic_config_validate(const char *key, const char *value, char *err, size_t
 /* Applies a validated override to tc (unknown keys ignored). */
 void topic_config_apply(struct topic_config *tc, const char *key, const char *value);
 
+/* Parses a value of leader/follower.replication.throttled.replicas ("" none,
+ * "*" all, else "P:B,P:B" partition:broker pairs, blanks allowed around
+ * numbers). false if malformed; else *listed (may be NULL) tells whether
+ * (partition, broker) is throttled by it. */
+bool topic_config_throttled_parse(const char *value, int32_t partition, int32_t broker,
+                                  bool *listed);
+
 /* The topic keys, in a fixed order (DescribeConfigs lists them all). */
 int topic_config_key_count(void);
 const char *topic_config_key_name(int i);   /* NULL if out of range */

@@ -16,8 +16,10 @@
 #define GREGOR_BROKER_CORE_BROKER_H
 
 #include "broker/config/config.h"
+#include "broker/config/dynamic.h"
 #include "broker/config/metrics.h"
 #include "broker/config/topic_config.h"
+#include "broker/replication/throttle.h"
 #include "broker/replication/topics.h"
 
 #include <pthread.h>
@@ -104,6 +106,12 @@ struct broker {
     pthread_mutex_t brokers_lock; /* guards live/n_live */
     struct broker_info *live;     /* live brokers, sorted by id */
     int n_live;
+
+    /* run-time settings (config/dynamic.h), any thread (relaxed atomics) */
+    struct broker_dynamic dyn;
+    /* bytes of leader-throttled replicas answered to followers
+     * (kafka/fetch.c, docs/architecture.md §6); its own lock, any thread */
+    struct throttle_meter leader_throttle;
 };
 
 /* The endpoint of broker bi that clients of this listener should use: the

@@ -740,7 +740,11 @@ int rm_start(struct broker *b)
                                 .max_bytes = cfg->replica_fetch_max_bytes,
                                 .response_max_bytes = cfg->replica_fetch_response_max_bytes,
                                 .socket_timeout_ms = cfg->replica_socket_timeout_ms,
-                                .backoff_ms = 1000};
+                                .backoff_ms = 1000,
+                                .dyn = &b->dyn,
+                                .quota_window_num = cfg->replication_quota_window_num,
+                                .quota_window_ms =
+                                    (int64_t)cfg->replication_quota_window_size_seconds * 1000};
     b->fetchers = fetchers_new(&fc);
     if (!b->fetchers) {
         say_error("replica", "cannot start the replica fetchers");

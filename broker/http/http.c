@@ -13,13 +13,16 @@
 #include "broker/config/metrics.h"
 #include "broker/net/conn.h"
 #include "broker/core/broker.h"
+#include "broker/replication/fetcher.h"
 #include "broker/replication/topics.h"
 #include "broker/storage/cleaner_pool.h"
+#include "common/clock.h"
 #include "common/say.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -96,6 +99,29 @@ static void cleaner_metrics(struct evbuffer *out, struct cleaner_pool *pool)
                         st.max_dirty_ratio);
 }
 
+/* The replication throttles (replication/throttle.h): one side's meter and limit. */
+static void throttle_metrics(struct evbuffer *out, const char *side,
+                             const struct throttle_stats *st, int64_t limit)
+{
+    char name[96], help[160];
+    snprintf(name, sizeof(name), "gregor_replication_%s_throttled_bytes_total", side);
+    snprintf(help, sizeof(help), "replication bytes of %s-throttled replicas", side);
+    counter(out, name, help, st->bytes_total);
+    snprintf(name, sizeof(name), "gregor_replication_%s_throttled_ms_total", side);
+    snprintf(help, sizeof(help), "milliseconds the %s replication throttle held partitions back",
+             side);
+    counter(out, name, help, (uint64_t)st->throttled_ms);
+    snprintf(name, sizeof(name), "gregor_replication_%s_throttle_holds_total", side);
+    snprintf(help, sizeof(help), "checks that found the %s throttled rate exceeded", side);
+    counter(out, name, help, st->holds);
+    snprintf(name, sizeof(name), "gregor_replication_%s_throttled_rate_bytes", side);
+    snprintf(help, sizeof(help), "current byte rate of %s-throttled replication (bytes/s)", side);
+    gauge(out, name, help, st->rate);
+    snprintf(name, sizeof(name), "gregor_replication_%s_throttled_rate_limit_bytes", side);
+    snprintf(help, sizeof(help), "%s.replication.throttled.rate (bytes/s; -1 = unlimited)", side);
+    gauge(out, name, help, limit == INT64_MAX ? -1 : limit);
+}
+
 static void metrics_cb(struct evhttp_request *r, void *arg)
 {
     struct broker *b = arg;
@@ -118,6 +144,15 @@ static void metrics_cb(struct evhttp_request *r, void *arg)
             metrics_get(&m->connections_accepted));
     if (b->cleaner)
         cleaner_metrics(out, b->cleaner);
+    struct throttle_stats ts;
+    throttle_meter_stats(&b->leader_throttle, clock_mono_ms(), &ts);
+    throttle_metrics(out, "leader", &ts, dyn_load(&b->dyn.leader_replication_throttled_rate));
+    if (b->fetchers) {
+        struct fetcher_stats fs;
+        fetchers_get_stats(b->fetchers, &fs);
+        throttle_metrics(out, "follower", &fs.throttle,
+                         dyn_load(&b->dyn.follower_replication_throttled_rate));
+    }
     gauge(out, "gregor_connections", "open connections", (long long)conn_count());
     int n;
     struct topic **list = topics_list(b->topics, &n);

@@ -18,6 +18,14 @@
  * error, or max_wait_ms has passed; otherwise the request is parked with a
  * timer and a waiter on each partition (woken by appends). Sessions are not
  * kept: session_id 0 is always answered ("no session").
+ *
+ * Leader replication throttle (docs/architecture.md §6): in a follower's
+ * fetch (replica_id >= 0), a partition listed for this broker in
+ * leader.replication.throttled.replicas whose follower is not in the ISR
+ * is answered without records while the bytes answered for such
+ * partitions (b->leader_throttle) exceed leader.replication.throttled.rate
+ * (b->dyn, loaded on each evaluation), as Kafka's shouldLeaderThrottle. The
+ * follower's position still counts; consumers are never throttled.
  */
 #include "broker/kafka/delayed.h"
 #include "broker/kafka/dispatch.h"
@@ -85,6 +93,9 @@ static struct partition *fp_partition(struct fetch_part *fp)
 static int64_t fetch_read_all(struct fetch_op *op, bool *errors)
 {
     int64_t total = 0;
+    int over = -1; /* leader throttle exceeded: -1 not checked yet */
+    struct broker *b = op->req->broker;
+    int64_t now = clock_mono_ms();
     *errors = false;
     for (int i = 0; i < op->n; i++) {
         struct fetch_part *fp = &op->parts[i];
@@ -104,7 +115,14 @@ static int64_t fetch_read_all(struct fetch_op *op, bool *errors)
                                         .offset = fp->offset,
                                         .max_bytes = limit,
                                         .min_one = total == 0,
-                                        .now_ms = clock_mono_ms()};
+                                        .now_ms = now};
+            if (op->replica_id >= 0 && partition_leader_throttled(part)) {
+                if (over < 0)
+                    over = throttle_meter_exceeded(
+                        &b->leader_throttle, dyn_load(&b->dyn.leader_replication_throttled_rate),
+                        now);
+                f.throttle_out_of_sync = over;
+            }
             fp->err = partition_read(part, &f, &fp->rd);
             total += fp->rd.len;
         }
@@ -117,6 +135,7 @@ static int64_t fetch_read_all(struct fetch_op *op, bool *errors)
 static void fetch_encode(struct fetch_op *op)
 {
     struct req *req = op->req;
+    int64_t now = clock_mono_ms();
     struct kbuf *o = &req->out;
     int16_t v = req->api_version;
     kbuf_put_i32(o, 0); /* throttle_time_ms */
@@ -139,6 +158,9 @@ static void fetch_encode(struct fetch_op *op)
             if (v >= 11)
                 kbuf_put_i32(o, -1); /* preferred_read_replica */
             kbuf_put_i32(o, (int32_t)fp->rd.len);
+            if (fp->rd.len > 0 && op->replica_id >= 0 &&
+                partition_leader_throttled(fp_partition(fp)))
+                throttle_meter_record(&req->broker->leader_throttle, fp->rd.len, now);
             if (fp->rd.len > 0) {
                 req_add_file(req, fp->rd.fd, fp->rd.pos, fp->rd.len);
                 fp->rd.fd = -1; /* now the req's */

@@ -35,6 +35,13 @@
  * behind a fetch parked at the new leader, and acks=all producers with
  * them. A repeated fetchers_add() (same leader and epoch) changes nothing.
  *
+ * Follower replication throttle (follower_held()): a partition listed for
+ * this broker in follower.replication.throttled.replicas that is behind the
+ * leader's HW is left out of the Fetch while the bytes appended for such
+ * partitions (throttle.h meter) exceed follower.replication.throttled.rate,
+ * loaded from cfg.dyn on each use; it is looked at again every
+ * FP_THROTTLE_RETRY_MS. Other partitions are never held.
+ *
  * Errors per partition: OFFSET_OUT_OF_RANGE below the leader's log start
  * restarts the local log there (truncate fully; when that start lies
  * inside the first batch answered, the empty log restarts at the batch's
@@ -121,6 +128,7 @@ struct fpart {
     int oor_streak;       /* consecutive OFFSET_OUT_OF_RANGE answers */
     int err_streak;       /* consecutive delays: the backoff doubles from FP_FIRST_RETRY_MS */
     int64_t empty_at;     /* the log was restarted empty here (-1: not empty) */
+    int64_t leader_hw;    /* the leader's HW in its last answer (-1: none yet) */
 };
 
 enum fs_state { FS_DOWN, FS_CONNECTING, FS_IDLE, FS_WAITING };
@@ -168,6 +176,7 @@ struct fetchers {
     struct fthread *th; /* n of them; owned */
     _Atomic int partitions;
     _Atomic uint64_t fetches, bytes, truncations, errors;
+    struct throttle_meter throttle; /* follower-throttled bytes appended (its own lock) */
 };
 
 /* A job posted to a thread: add (t != NULL) or remove. Owned by the job. */
@@ -429,6 +438,24 @@ static bool ofle_parse(struct fsession *s, struct kslice *in)
 
 /* ---- Fetch ------------------------------------------------------------ */
 
+/* How soon a partition held back by the follower throttle is looked at again. */
+#define FP_THROTTLE_RETRY_MS 100
+
+/* The follower replication throttle (as Kafka's shouldFollowerThrottle):
+ * true when fp is listed in follower.replication.throttled.replicas for
+ * this broker, is behind the leader's HW (or has not heard it yet), and the
+ * bytes appended for such partitions exceed follower.replication.throttled.rate. */
+static bool follower_held(struct fsession *s, struct fpart *fp, int64_t leo, int64_t now)
+{
+    struct fetchers *f = s->th->f;
+    if (!f->cfg.dyn || !partition_follower_throttled(fp_partition(fp)))
+        return false;
+    if (fp->leader_hw >= 0 && leo >= fp->leader_hw)
+        return false; /* in sync */
+    return throttle_meter_exceeded(&f->throttle,
+                                   dyn_load(&f->cfg.dyn->follower_replication_throttled_rate), now);
+}
+
 static void fetch_put_part(struct fsession *s, struct fpart *fp, struct kbuf *b)
 {
     kbuf_put_i32(b, fp->index);
@@ -457,6 +484,10 @@ static void collect(struct fsession *s, enum fp_state state, int64_t now, int64_
             continue;
         if (state == FP_TRUNCATE && partition_latest_epoch(fp_partition(fp)) < 0) {
             part_truncate(s, fp, min64(hw, leo), false, leo, now);
+            continue;
+        }
+        if (state == FP_FETCH && follower_held(s, fp, leo, now)) {
+            *next_retry = min64(*next_retry, now + FP_THROTTLE_RETRY_MS);
             continue;
         }
         if (state == FP_FETCH)
@@ -547,9 +578,12 @@ static size_t fetch_append(struct fsession *s, struct fpart *fp, const uint8_t *
     }
     fp->oor_streak = 0;
     fp->err_streak = 0;
+    fp->leader_hw = hw;
     if (len > 0)
         fp->empty_at = -1;
     atomic_fetch_add(&s->th->f->bytes, len);
+    if (partition_follower_throttled(fp_partition(fp)))
+        throttle_meter_record(&s->th->f->throttle, (int64_t)len, now);
     return len;
 }
 
@@ -1033,6 +1067,7 @@ static void job_add_cb(void *arg)
     fp->epoch = j->epoch;
     fp->state = FP_TRUNCATE;
     fp->empty_at = -1;
+    fp->leader_hw = -1;
     part_link(s, fp);
     say_info("repl", "following topic=%s partition=%d leader=%d host=%s port=%d epoch=%d", j->topic,
              j->p, j->leader_id, j->host, j->port, j->epoch);
@@ -1080,6 +1115,10 @@ static void config_fill(struct fetcher_config *c)
         c->socket_timeout_ms = 30000;
     if (c->backoff_ms <= 0)
         c->backoff_ms = 1000;
+    if (c->quota_window_num <= 0)
+        c->quota_window_num = 11;
+    if (c->quota_window_ms <= 0)
+        c->quota_window_ms = 1000;
 }
 
 struct fetchers *fetchers_new(const struct fetcher_config *cfg)
@@ -1089,6 +1128,7 @@ struct fetchers *fetchers_new(const struct fetcher_config *cfg)
         return NULL;
     f->cfg = *cfg;
     config_fill(&f->cfg);
+    throttle_meter_init(&f->throttle, f->cfg.quota_window_num, f->cfg.quota_window_ms);
     snprintf(f->client_id, sizeof(f->client_id), "gregor-replica-%d", (int)cfg->self_id);
     f->th = calloc((size_t)f->cfg.n_threads, sizeof(*f->th));
     if (!f->th)
@@ -1120,6 +1160,7 @@ void fetchers_free(struct fetchers *f)
         worker_free(th->w); /* runs the stop job, joins */
     }
     free(f->th);
+    throttle_meter_destroy(&f->throttle);
     free(f);
 }
 
@@ -1184,4 +1225,5 @@ void fetchers_get_stats(struct fetchers *f, struct fetcher_stats *out)
     out->bytes = atomic_load(&f->bytes);
     out->truncations = atomic_load(&f->truncations);
     out->errors = atomic_load(&f->errors);
+    throttle_meter_stats(&f->throttle, clock_mono_ms(), &out->throttle);
 }

@@ -29,6 +29,9 @@
 #ifndef GREGOR_BROKER_REPLICATION_FETCHER_H
 #define GREGOR_BROKER_REPLICATION_FETCHER_H
 
+#include "broker/config/dynamic.h"
+#include "broker/replication/throttle.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -44,10 +47,15 @@ struct fetcher_config {
     int32_t response_max_bytes; /* replica.fetch.response.max.bytes */
     int32_t socket_timeout_ms;  /* replica.socket.timeout.ms */
     int32_t backoff_ms;         /* replica.fetch.backoff.ms (1000) */
+    /* follower replication throttle: the rate is loaded from
+     * dyn->follower_replication_throttled_rate on each use (NULL: none) */
+    struct broker_dynamic *dyn; /* borrowed; outlives the fetchers */
+    int quota_window_num;       /* replication.quota.window.num (11) */
+    int64_t quota_window_ms;    /* replication.quota.window.size.seconds * 1000 */
 };
 
 /* Starts the fetcher threads (cfg copied; a field <= 0 takes Kafka's
- * default: 1 thread, 500 ms, 1 byte, 1 MiB, 10 MiB, 30 s, 1 s). Returns
+ * default: 1 thread, 500 ms, 1 byte, 1 MiB, 10 MiB, 30 s, 1 s, 11 samples of 1 s). Returns
  * new, NULL on failure. */
 struct fetchers *fetchers_new(const struct fetcher_config *cfg);
 /* Stops every fetch, drops the topic references and joins the threads. NULL ok. */
@@ -73,6 +81,10 @@ struct fetcher_stats {
     uint64_t bytes;       /* record bytes appended */
     uint64_t truncations; /* truncations done */
     uint64_t errors;      /* connection or partition errors */
+    /* follower replication throttle (throttle.h): bytes appended for
+     * follower-throttled partitions, partitions left out of a Fetch, time
+     * over the rate, the rate now */
+    struct throttle_stats throttle;
 };
 void fetchers_get_stats(struct fetchers *f, struct fetcher_stats *out);
 

@@ -331,6 +331,7 @@ kerr_t partition_read(struct partition *part, const struct partition_fetch *f,
     kerr_t rc;
     out->fd = -1;
     out->pos = out->len = 0;
+    out->throttled = false;
     partition_lock(part);
     if (part->deleted || !part->log) {
         rc = part->deleted ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_NOT_LEADER_OR_FOLLOWER;
@@ -349,8 +350,9 @@ kerr_t partition_read(struct partition *part, const struct partition_fetch *f,
     }
     if (rc != KERR_NONE)
         goto out;
-    rc = read_locked(part, f->offset, rp ? plog_end_offset(part->log) : part->hw, f->max_bytes,
-                     f->min_one, out);
+    out->throttled = rp && f->throttle_out_of_sync && !hw_member_locked(part, f->replica_id);
+    rc = read_locked(part, f->offset, rp ? plog_end_offset(part->log) : part->hw,
+                     out->throttled ? 0 : f->max_bytes, f->min_one && !out->throttled, out);
 out:
     partition_unlock(part);
     return rc;

@@ -79,6 +79,10 @@ struct partition {
     int64_t last_flush_ms;     /* monotonic; background worker only (not locked) */
     bool roll_flush_pending;   /* a segment rolled: fsync it (background worker) */
     struct pwaiter *waiters;
+    /* This broker's replication throttles for the partition, from the
+     * topic's leader/follower.replication.throttled.replicas (topics.c);
+     * relaxed atomics, any thread. */
+    _Atomic bool leader_throttled, follower_throttled;
     /* The log cleaner's registration of a compacted log: background worker
      * (partition_cleaner_sync) and partition_free() only, not locked. */
     struct cleaner_pool *cleaner_pool;
@@ -123,6 +127,7 @@ struct partition_read {
     int64_t hw, lso, log_start, leo;
     int fd; /* -1 when no bytes */
     int64_t pos, len;
+    bool throttled; /* records left out: f->throttle_out_of_sync applied */
 };
 /* One partition of a Fetch. */
 struct partition_fetch {
@@ -132,13 +137,17 @@ struct partition_fetch {
     int64_t max_bytes;
     bool min_one;   /* as plog_read */
     int64_t now_ms; /* monotonic */
+    /* Leader replication throttle: answer no records (the follower's
+     * position still counts) when replica_id is not in the ISR. */
+    bool throttle_out_of_sync;
 };
 /* Reads for a consumer (up to the HW) or a follower (up to the LEO); only
  * the leader serves (NOT_LEADER_OR_FOLLOWER), a current_leader_epoch
  * other than ours gives FENCED_LEADER_EPOCH (older) or
  * UNKNOWN_LEADER_EPOCH (newer). A follower's fetch offset is its LEO: it
- * updates its progress and may move the HW (waking waiters). Locks
- * part->lock. */
+ * updates its progress and may move the HW (waking waiters). With
+ * f->throttle_out_of_sync, a follower outside the ISR (and any pending ISR
+ * proposal) gets no records and out->throttled is set. Locks part->lock. */
 kerr_t partition_read(struct partition *part, const struct partition_fetch *f,
                       struct partition_read *out);
 
@@ -156,6 +165,17 @@ int32_t partition_leader(struct partition *part, int32_t *leader_epoch);
 /* ListOffsets: -1 latest (HW), -2 earliest, else by timestamp. */
 kerr_t partition_list_offset(struct partition *part, int64_t ts, int64_t *offset,
                              int64_t *found_ts);
+
+/* Whether this broker's replication of the partition is throttled as its
+ * leader / as a follower. Any thread. */
+static inline bool partition_leader_throttled(struct partition *part)
+{
+    return atomic_load_explicit(&part->leader_throttled, memory_order_relaxed);
+}
+static inline bool partition_follower_throttled(struct partition *part)
+{
+    return atomic_load_explicit(&part->follower_throttled, memory_order_relaxed);
+}
 
 /* Applies new effective topic settings (AlterConfigs). Locks part->lock. */
 void partition_set_config(struct partition *part, const struct topic_config *tc);

@@ -215,6 +215,22 @@ static bool topic_copy_config(struct topic *t, char *const *config_kv, int n_con
     return true;
 }
 
+/* Sets part's throttle flags from the overrides kv (n pairs): whether
+ * (part->index, self_id) is listed by leader/follower.replication.throttled.replicas. */
+static void mark_throttled(struct partition *part, char *const *kv, int n, int32_t self_id)
+{
+    bool leader = false, follower = false;
+    for (int i = 0; i < n; i++) {
+        const char *k = kv[2 * i], *v = kv[2 * i + 1];
+        if (strcmp(k, "leader.replication.throttled.replicas") == 0)
+            topic_config_throttled_parse(v, part->index, self_id, &leader);
+        else if (strcmp(k, "follower.replication.throttled.replicas") == 0)
+            topic_config_throttled_parse(v, part->index, self_id, &follower);
+    }
+    atomic_store_explicit(&part->leader_throttled, leader, memory_order_relaxed);
+    atomic_store_explicit(&part->follower_throttled, follower, memory_order_relaxed);
+}
+
 bool topic_set_config(struct topic *t, char *const *config_kv, int n_config,
                       const struct topic_config *defaults)
 {
@@ -230,8 +246,10 @@ bool topic_set_config(struct topic *t, char *const *config_kv, int n_config,
     t->config_kv = kv;
     t->n_config = n_config;
     t->tc = tc;
-    for (int32_t p = 0; p < t->n_parts; p++)
+    for (int32_t p = 0; p < t->n_parts; p++) {
         partition_set_config(t->parts[p], &tc);
+        mark_throttled(t->parts[p], kv, n_config, t->self_id);
+    }
     pthread_mutex_unlock(&t->config_lock);
     kv_free(old, n_old);
     return true;
@@ -258,6 +276,7 @@ static struct partition *topic_partition_new(const struct topic *t, int32_t p, c
                                            local, tc, from, err, errlen);
     if (!part)
         return NULL;
+    mark_throttled(part, t->config_kv, t->n_config, self_id);
     part->n_replicas = MIN(t->rf, PARTITION_MAX_REPLICAS);
     memcpy(part->replicas, row, sizeof(int32_t) * (size_t)part->n_replicas);
     memcpy(part->isr, row, sizeof(int32_t) * (size_t)part->n_replicas);
@@ -318,6 +337,7 @@ struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf, const 
     t->n_parts = n_parts;
     t->rf = rf;
     t->tc = *defaults;
+    t->self_id = self_id;
     t->internal = topic_name_internal(name, strlen(name));
     t->data_dir = strdup(data_dir);
     t->replicas = malloc(sizeof(int32_t) * (size_t)n_parts * (size_t)rf);

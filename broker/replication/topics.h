@@ -39,6 +39,7 @@ struct topic {
     char **config_kv;                 /* "key", "value" pairs of overrides; owned */
     int n_config;
     struct topic_config tc; /* effective settings */
+    int32_t self_id;        /* this broker (replication throttles); immutable */
     bool internal;
     bool delete_files; /* set by deletion: remove log dirs when freed */
     char *data_dir;    /* owned: the broker's log dir */
@@ -95,7 +96,8 @@ struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf, const 
 kerr_t topic_grow(struct topic *t, int32_t new_n, const int32_t *replicas, int32_t self_id,
                   char *err, size_t errlen);
 /* Replaces the topic's overrides (copied) and recomputes its effective
- * settings from defaults, pushing them to every partition. false on OOM
+ * settings from defaults, pushing them to every partition (with this
+ * broker's replication throttles: partition_leader_throttled()). false on OOM
  * (nothing changed). Locks t->config_lock, then each partition's lock. */
 bool topic_set_config(struct topic *t, char *const *config_kv, int n_config,
                       const struct topic_config *defaults);

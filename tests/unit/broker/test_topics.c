@@ -96,6 +96,33 @@ Test(topics, grown_partitions_take_the_current_config)
     topic_unref(t);
 }
 
+/* leader/follower.replication.throttled.replicas mark the partitions listed
+ * with this broker's id (0 here), at creation, on a config change and when
+ * the topic grows. */
+Test(topics, throttled_replicas_mark_this_brokers_partitions)
+{
+    char err[256];
+    int32_t reps[] = {0, 0, 0};
+    char *kv[] = {"follower.replication.throttled.replicas", "1:0,0:7",
+                  "leader.replication.throttled.replicas", ""};
+    struct topic *t =
+        topic_create("th", 2, 1, reps, kv, 2, &defaults, dir, 0, NULL, err, sizeof(err));
+    cr_assert_not_null(t, "%s", err);
+    cr_assert(!partition_follower_throttled(t->parts[0])); /* 0:7 is another broker */
+    cr_assert(partition_follower_throttled(t->parts[1]));
+    cr_assert(!partition_leader_throttled(t->parts[0]) && !partition_leader_throttled(t->parts[1]));
+    char *kv2[] = {"leader.replication.throttled.replicas", "*"};
+    cr_assert(topic_set_config(t, kv2, 1, &defaults));
+    cr_assert(partition_leader_throttled(t->parts[0]) && partition_leader_throttled(t->parts[1]));
+    cr_assert(!partition_follower_throttled(t->parts[1]));
+    cr_assert_eq(topic_grow(t, 3, reps, 0, err, sizeof(err)), KERR_NONE, "%s", err);
+    cr_assert(partition_leader_throttled(t->parts[2]));
+    cr_assert(topic_set_config(t, NULL, 0, &defaults));
+    for (int p = 0; p < 3; p++)
+        cr_assert(!partition_leader_throttled(t->parts[p]));
+    topic_unref(t);
+}
+
 struct reader {
     struct topic *t;
     int16_t rf;

@@ -162,8 +162,8 @@ def step_quorum_lost(c, w, a):
         c.fail("ZooKeeper quorum lost: CreateTopics took %.1f s to fail (timeout 5 s)" % took)
     else:
         w.note("create_topics_refused", error=err, took_s=round(took, 2))
-    # Past the session timeout, so that sessions would have expired without the outage.
-    hold = max(a.hold, c.session_ms / 1000.0 + 6)
+    # Twice the session timeout: sessions would have expired had ZooKeeper been serving.
+    hold = max(a.hold, 2 * c.session_ms / 1000.0 + 6)
     time.sleep(max(0.0, t0 + hold - w.now()))
     t1 = w.now()
     _alive_all(c, "ZooKeeper quorum lost")

@@ -297,6 +297,7 @@ class EnsembleCluster(NetnsCluster):
         ClusterBase.__init__(self, d, brokers, settings)
         self.net = netns.EnsembleCluster(d, brokers, settings, BROKER_BIN)
         self.bootstrap = self.net.bootstrap
+        self.cli = CLI_BIN
 
     def describe(self):
         return "bootstrap %s, zookeeper %s (network namespaces, one per host)" % (

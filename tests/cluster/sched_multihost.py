@@ -4,6 +4,9 @@ tests/cluster/sched_multihost.py — the `multihost` fault schedule of run_scena
 network namespace with one ZooKeeper node and one broker, brokers advertising host names) taken
 through, in one run under the acks=all workload:
 
+  0. The guide's rolling restart: each broker in turn SIGTERMed and started again, the next one
+     only once its /readyz answers 200 and `gregor cluster info --json` counts no
+     under-replicated partition (each within 60 s).
   1. SIGKILL of the leader of partition 0, --hold seconds, restart; every ISR full again.
   2. One ZooKeeper node (the ensemble's leader) SIGKILLed: the cluster keeps working — writes
      are acknowledged, consumers read, a topic can be created; the node is restarted.
@@ -20,9 +23,15 @@ Each step's assertions go through c.fail(); the windows in which writes and read
 are checked on the history after the run (c.post_checks). The checker then requires that no
 acknowledged record was lost.
 """
+import json
+import subprocess
 import time
+import urllib.error
+import urllib.request
 
 from confluent_kafka.admin import AdminClient, NewTopic
+
+HTTP_PORT = 8080            # gregor.http.port in deploy/multihost/server.properties
 
 
 def _log(msg):
@@ -95,6 +104,59 @@ def _alive_all(c, why):
     dead = [b for b in range(c.n) if not c.alive(b)]
     if dead:
         c.fail("%s: brokers %s exited (see broker-I.log)" % (why, dead))
+
+
+def _ready(host):
+    """(HTTP status of host's /readyz, first line of its body); (None, error) on no answer."""
+    try:
+        with urllib.request.urlopen("http://%s:%d/readyz" % (host, HTTP_PORT), timeout=2) as r:
+            return r.status, r.read().decode(errors="replace").split("\n")[0]
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace").replace("\n", "; ")
+    except OSError as e:
+        return None, str(e)
+
+
+def _under_replicated(c, cli, host):
+    """under_replicated_partitions of `gregor cluster info --json` asked of host, or None."""
+    res = subprocess.run([cli, "-b", "%s:9092" % host, "cluster", "info", "--json"],
+                         capture_output=True, text=True, timeout=30)
+    try:
+        return json.loads(res.stdout)["under_replicated_partitions"]
+    except (ValueError, KeyError):
+        return None
+
+
+def step_rolling_restart(c, w, a):
+    from netns import host_name
+    for b in range(c.n):
+        host = host_name(b)
+        c.sh("restart", b)                      # SIGTERM (controlled shutdown), start
+        t0 = time.monotonic()
+        w.note("restarted", broker=b, host=host, why="rolling restart")
+        status, why = None, ""
+        while time.monotonic() - t0 < 60:
+            status, why = _ready(host)
+            if status == 200:
+                break
+            time.sleep(0.5)
+        if status != 200:
+            c.fail("rolling restart: %s/readyz not 200 60 s after the restart: %s %s"
+                   % (host, status, why))
+            return
+        t_ready = time.monotonic()
+        urp = None
+        while time.monotonic() - t0 < 60:
+            urp = _under_replicated(c, c.cli, host)
+            if urp == 0:
+                break
+            time.sleep(0.5)
+        if urp != 0:
+            c.fail("rolling restart: %s: under-replicated partitions %s 60 s after the restart"
+                   % (host, urp))
+            return
+        w.note("ready", broker=b, ready_s=round(t_ready - t0, 2),
+               in_sync_s=round(time.monotonic() - t0, 2))
 
 
 def step_kill_broker(c, w, a):
@@ -228,6 +290,7 @@ def step_isolate_host(c, w, a):
 
 
 def sched_multihost(c, w, a):
-    for step in (step_kill_broker, step_one_zk_down, step_quorum_lost, step_isolate_host):
+    for step in (step_rolling_restart, step_kill_broker, step_one_zk_down, step_quorum_lost,
+                 step_isolate_host):
         w.note("step", name=step.__name__[5:])
         step(c, w, a)

@@ -32,7 +32,7 @@ configuration of docs/deploy.md, from the very files of deploy/multihost/. There
 gregor-nt-zk: namespace gregor-nt-bI is the host gregor-(I+1), running ZooKeeper node I+1
 (deploy/multihost/zoo.cfg with dataDir=DIR/zookeeper-I/data and myid I+1, java QuorumPeerMain,
 log DIR/zookeeper-I.log) and broker I (deploy/multihost/server.properties rendered into
-DIR/server-I.properties: broker.id=I, broker.rack=rack-(I+1), advertised host gregor-(I+1),
+DIR/server-I.properties: broker.id=I, broker.rack=rack-a|b|c, advertised host gregor-(I+1),
 log.dirs=DIR/broker-I, plus the caller's settings). Every namespace gets
 /etc/netns/gregor-nt-bI/hosts (deploy/multihost/hosts with the test's addresses), which `ip netns
 exec` bind-mounts over /etc/hosts, so brokers and ZooKeeper nodes find each other by name; the
@@ -558,7 +558,7 @@ def render_properties(template, values, settings):
 class EnsembleCluster(NetnsCluster):
     """The configuration of docs/deploy.md "Three hosts": each namespace gregor-nt-bI is a host
     named gregor-(I+1) running ZooKeeper node I+1 (deploy/multihost/zoo.cfg, myid I+1) and
-    broker I (deploy/multihost/server.properties with broker.id=I, broker.rack=rack-(I+1),
+    broker I (deploy/multihost/server.properties with broker.id=I, broker.rack=rack-a|b|c,
     advertised host gregor-(I+1)). Names resolve through /etc/netns/<ns>/hosts, a copy of
     deploy/multihost/hosts with the test's addresses. settings: more broker properties (they
     replace the template's line of the same key); "log.dirs" is always DIR/broker-I."""
@@ -585,7 +585,7 @@ class EnsembleCluster(NetnsCluster):
         path = os.path.join(self.dir, "server-%d.properties" % b)
         with open(path, "w") as f:
             f.write(render_properties(tmpl, {"ID": b, "HOST": host_name(b),
-                                             "RACK": "rack-%d" % (b + 1)}, settings))
+                                             "RACK": "rack-" + "abcdefghij"[b]}, settings))
         return path
 
     def zk_conf(self, i):

@@ -27,6 +27,19 @@ Broker I runs as
 (the session timeout and the rest come from CONF), output in DIR/broker-I.log; ZooKeeper keeps
 DIR/zookeeper/ and logs to DIR/zookeeper.log — the same layout as deploy/local-cluster.sh.
 
+Ensemble mode (EnsembleCluster, `up --ensemble`, run_scenario.py --ensemble): the three-host
+configuration of docs/deploy.md, from the very files of deploy/multihost/. There is no
+gregor-nt-zk: namespace gregor-nt-bI is the host gregor-(I+1), running ZooKeeper node I+1
+(deploy/multihost/zoo.cfg with dataDir=DIR/zookeeper-I/data and myid I+1, java QuorumPeerMain,
+log DIR/zookeeper-I.log) and broker I (deploy/multihost/server.properties rendered into
+DIR/server-I.properties: broker.id=I, broker.rack=rack-a|b|c, advertised host gregor-(I+1),
+log.dirs=DIR/broker-I, plus the caller's settings). Every namespace gets
+/etc/netns/gregor-nt-bI/hosts (deploy/multihost/hosts with the test's addresses), which `ip netns
+exec` bind-mounts over /etc/hosts, so brokers and ZooKeeper nodes find each other by name; the
+same file is DIR/hosts, and use_hosts_file(DIR/hosts) makes the calling process (the clients)
+resolve through it in a mount namespace of its own. cut/isolate then act on whole hosts: an
+isolated host's ZooKeeper node is cut off too (the other two keep a quorum).
+
 Faults (both directions, packets silently dropped — a real partition, not a refused connection):
   cut(a, b)    a blackhole route for b's address inside a's namespace and for a's inside b's;
                a and b are broker ids or "zk"
@@ -42,9 +55,11 @@ processes (SIGTERM, SIGKILL after a timeout), deletes everything and releases th
 runs at interpreter exit.
 
 Library:  c = NetnsCluster(dir, brokers=3, config=PATH, broker_bin=PATH); c.create(); c.up()
+          e = EnsembleCluster(dir, 3, {key: value}, broker_bin); e.start_zk(i) / e.stop_zk(i, sig)
           c.start_broker(i) / c.stop_broker(i, sig=SIGTERM, force=True) / c.signal(i, sig)
           c.cut(a, b) / c.isolate(x) / c.heal(); c.bootstrap; c.addr(node); c.teardown()
-CLI:      netns.py up [--brokers N] [--dir D] [--config F]   (leaves the cluster running)
+CLI:      netns.py up [--brokers N] [--dir D] [--config F] [--ensemble]
+                                                            (leaves the cluster running)
           netns.py cut A B | isolate X | heal | status
           netns.py down      (SIGTERM everything in the namespaces, then delete them)
           netns.py cleanup   (SIGKILL, delete: what create() does with leftovers)
@@ -175,6 +190,7 @@ def cleanup_leftovers(term_wait_s=0):
     for ns in nss:
         ip("netns", "del", ns, check=False)
         log("removed leftover namespace %s" % ns)
+    remove_hosts_files()
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
     for ln in links.splitlines():
         name = ln.split(":")[1].strip().split("@")[0] if ":" in ln else ""
@@ -184,11 +200,59 @@ def cleanup_leftovers(term_wait_s=0):
     close_bridge_firewall()
 
 
+ETC_NETNS = "/etc/netns"
+ZK_JARS = ("zookeeper", "zookeeper-jute", "slf4j-api", "slf4j-simple")
+MULTIHOST = os.path.join(REPO, "deploy", "multihost")
+
+
+def remove_hosts_files():
+    """Deletes the /etc/netns/gregor-nt-*/ directories (per-namespace hosts files)."""
+    try:
+        names = os.listdir(ETC_NETNS)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(NS_PREFIX):
+            d = os.path.join(ETC_NETNS, name)
+            for f in os.listdir(d):
+                os.unlink(os.path.join(d, f))
+            os.rmdir(d)
+    try:
+        os.rmdir(ETC_NETNS)                 # only when empty: nobody else's
+    except OSError:
+        pass
+
+
+def host_name(b):
+    """The host name of broker b's "host" in --ensemble mode: gregor-1 for broker 0."""
+    return "gregor-%d" % (b + 1)
+
+
+def use_hosts_file(path):
+    """Makes this process and its children resolve names through PATH instead of /etc/hosts,
+    without changing /etc/hosts for anybody else: a mount namespace of our own
+    (unshare(CLONE_NEWNS)) in which PATH is bind-mounted over /etc/hosts. The mount holding
+    /etc/hosts is made private first, so the bind mount never propagates; other mounts (such as
+    /run/netns, where `ip netns add` puts namespaces) keep their propagation. Must run before
+    the process starts threads (unshare fails in a multi-threaded process)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x00020000) != 0:                       # CLONE_NEWNS
+        raise NetnsError("unshare(CLONE_NEWNS): %s" % os.strerror(ctypes.get_errno()))
+    target = subprocess.run(["findmnt", "-n", "-o", "TARGET", "-T", "/etc/hosts"],
+                            capture_output=True, text=True).stdout.strip() or "/"
+    for cmd in (["mount", "--make-private", target], ["mount", "--bind", path, "/etc/hosts"]):
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise NetnsError("%s: %s" % (" ".join(cmd), res.stderr.strip()))
+
+
 class Topology:
     """The bridge, the namespaces and the fault routes; no processes."""
 
-    def __init__(self, brokers):
+    def __init__(self, brokers, ensemble=False):
         self.n = brokers
+        self.ensemble = ensemble        # ZooKeeper node I runs in broker I's namespace
         self.lock_fd = None
         self.routes = set()             # (ns, address) blackholes in place
         self.created = False
@@ -204,7 +268,20 @@ class Topology:
         return "%s.%d" % (SUBNET, 2 if node == "zk" else 10 + int(node))
 
     def nodes(self):
-        return ["zk"] + list(range(self.n))
+        return ([] if self.ensemble else ["zk"]) + list(range(self.n))
+
+    def hosts_text(self):
+        """The hosts file of every namespace in --ensemble mode: deploy/multihost/hosts with
+        the test's addresses."""
+        lines = ["127.0.0.1 localhost"]
+        with open(os.path.join(MULTIHOST, "hosts")) as f:
+            names = [ln.split()[1] for ln in f if ln.strip() and not ln.startswith("#")]
+        for b in range(self.n):
+            if host_name(b) not in names:
+                raise NetnsError("%s has no line for %s" % (os.path.join(MULTIHOST, "hosts"),
+                                                            host_name(b)))
+            lines.append("%s %s" % (self.addr(b), host_name(b)))
+        return "\n".join(lines) + "\n"
 
     # ---- life cycle --------------------------------------------------------------------------
 
@@ -247,6 +324,14 @@ class Topology:
             ip("link", "set", "lo", "up", ns=ns)
             ip("addr", "add", "%s/24" % self.addr(node), "dev", "eth0", ns=ns)
             ip("link", "set", "eth0", "up", ns=ns)
+            if self.ensemble:           # `ip netns exec` bind-mounts it over /etc/hosts
+                os.makedirs(os.path.join(ETC_NETNS, ns), exist_ok=True)
+                with open(os.path.join(ETC_NETNS, ns, "hosts"), "w") as f:
+                    f.write(self.hosts_text())
+        if self.ensemble:
+            log("topology up: bridge %s %s.1/24, hosts %s" % (BRIDGE, SUBNET, ", ".join(
+                "%s=%s" % (host_name(b), self.addr(b)) for b in range(self.n))))
+            return
         log("topology up: bridge %s %s.1/24, zookeeper %s, brokers %s" % (
             BRIDGE, SUBNET, self.addr("zk"), " ".join(self.addr(b) for b in range(self.n))))
 
@@ -257,6 +342,8 @@ class Topology:
                 ip("netns", "del", self.ns(node), check=False)
             ip("link", "del", BRIDGE, check=False)
             close_bridge_firewall()
+            if self.ensemble:
+                remove_hosts_files()
             self.created = False
         if self.lock_fd is not None:
             os.close(self.lock_fd)
@@ -427,6 +514,139 @@ class NetnsCluster(Topology):
         self.delete()
 
 
+def zk_mode(addr, port):
+    """The Mode line of ZooKeeper's `srvr` ("leader", "follower", "standalone"), None when the
+    node does not answer or serves no quorum."""
+    try:
+        with socket.create_connection((addr, port), timeout=1) as s:
+            s.sendall(b"srvr")
+            s.settimeout(2)
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError:
+        return None
+    for ln in data.decode(errors="replace").splitlines():
+        if ln.startswith("Mode:"):
+            return ln.split(":", 1)[1].strip()
+    return None
+
+
+def render_properties(template, values, settings):
+    """deploy/multihost/server.properties with @KEY@ replaced from values, then each
+    settings key's line replaced (or appended when the template has none)."""
+    for k, v in values.items():
+        template = template.replace("@%s@" % k, str(v))
+    out, done = [], set()
+    for ln in template.splitlines():
+        key = ln.split("=", 1)[0].strip() if "=" in ln and not ln.lstrip().startswith("#") \
+            else None
+        if key in settings:
+            ln = "%s=%s" % (key, settings[key])
+            done.add(key)
+        out.append(ln)
+    extra = [(k, v) for k, v in settings.items() if k not in done]
+    if extra:
+        out.append("# netns.py --ensemble: the test's settings")
+        out.extend("%s=%s" % kv for kv in extra)
+    return "\n".join(out) + "\n"
+
+
+class EnsembleCluster(NetnsCluster):
+    """The configuration of docs/deploy.md "Three hosts": each namespace gregor-nt-bI is a host
+    named gregor-(I+1) running ZooKeeper node I+1 (deploy/multihost/zoo.cfg, myid I+1) and
+    broker I (deploy/multihost/server.properties with broker.id=I, broker.rack=rack-a|b|c,
+    advertised host gregor-(I+1)). Names resolve through /etc/netns/<ns>/hosts, a copy of
+    deploy/multihost/hosts with the test's addresses. settings: more broker properties (they
+    replace the template's line of the same key); "log.dirs" is always DIR/broker-I."""
+
+    def __init__(self, d, brokers, settings, broker_bin, stop_timeout=30, start_timeout=60):
+        super().__init__(d, brokers, None, broker_bin, stop_timeout, start_timeout)
+        self.ensemble = True
+        self.settings = dict(settings)
+        self.bootstrap = ",".join("%s:%d" % (host_name(b), BROKER_PORT) for b in range(brokers))
+        self.zk_connect = ",".join("%s:%d" % (host_name(b), ZK_PORT) for b in range(brokers))
+        self.hosts_path = os.path.join(d, "hosts")
+
+    def create(self):
+        super().create()
+        os.makedirs(self.dir, exist_ok=True)
+        with open(self.hosts_path, "w") as f:
+            f.write(self.hosts_text())
+
+    def broker_conf(self, b):
+        with open(os.path.join(MULTIHOST, "server.properties")) as f:
+            tmpl = f.read()
+        settings = dict(self.settings)
+        settings["log.dirs"] = os.path.join(self.dir, "broker-%d" % b)
+        path = os.path.join(self.dir, "server-%d.properties" % b)
+        with open(path, "w") as f:
+            f.write(render_properties(tmpl, {"ID": b, "HOST": host_name(b),
+                                             "RACK": "rack-" + "abcdefghij"[b]}, settings))
+        return path
+
+    def zk_conf(self, i):
+        d = os.path.join(self.dir, "zookeeper-%d" % i)
+        os.makedirs(os.path.join(d, "data"), exist_ok=True)
+        with open(os.path.join(MULTIHOST, "zoo.cfg")) as f:
+            lines = [("dataDir=%s" % os.path.join(d, "data")) if ln.startswith("dataDir=")
+                     else ln for ln in f.read().splitlines()]
+        with open(os.path.join(d, "zoo.cfg"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        with open(os.path.join(d, "data", "myid"), "w") as f:
+            f.write("%d\n" % (i + 1))
+        return os.path.join(d, "zoo.cfg")
+
+    def start_zk(self, i=None, wait=True):
+        """Starts ZooKeeper node i (all when None); with wait, until it serves in a quorum."""
+        nodes = range(self.n) if i is None else [i]
+        jars = os.environ.get("ZK_JARS", "/usr/share/java")
+        cp = ":".join(os.path.join(jars, j + ".jar") for j in ZK_JARS)
+        for z in nodes:
+            if self.alive("zookeeper-%d" % z):
+                continue
+            argv = [os.environ.get("JAVA", "java"), "-Xms32m", "-Xmx256m", "-XX:+UseSerialGC",
+                    "-Dorg.slf4j.simpleLogger.showDateTime=true",
+                    "-Dzookeeper.admin.enableServer=false", "-cp", cp,
+                    "org.apache.zookeeper.server.quorum.QuorumPeerMain", self.zk_conf(z)]
+            self._spawn("zookeeper-%d" % z, z, argv)
+        if wait:
+            for z in nodes:
+                self._wait_ready("zookeeper-%d" % z,
+                                 lambda z=z: zk_mode(self.addr(z), ZK_PORT) is not None)
+                log("zookeeper node %d (myid %d) serving: %s" % (
+                    z, z + 1, zk_mode(self.addr(z), ZK_PORT)))
+
+    def stop_zk(self, i, sig=signal.SIGTERM):
+        self._stop("zookeeper-%d" % i, sig, True)
+
+    def start_broker(self, b):
+        name = "broker-%d" % b
+        if self.alive(name):
+            return
+        os.makedirs(os.path.join(self.dir, name), exist_ok=True)
+        self._spawn(name, b, [self.broker_bin, self.broker_conf(b)])
+        self._wait_ready(name, lambda: tcp_open(self.addr(b), BROKER_PORT))
+        log("broker %d started on %s (pid %d, %s:%d)" % (b, host_name(b), self.procs[name].pid,
+                                                       self.addr(b), BROKER_PORT))
+
+    def up(self):
+        os.makedirs(self.dir, exist_ok=True)
+        self.start_zk()
+        for b in range(self.n):
+            self.start_broker(b)
+
+    def down(self):
+        self.heal()
+        for b in range(self.n):
+            self._stop("broker-%d" % b, signal.SIGTERM, True)
+        for z in range(self.n):
+            self._stop("zookeeper-%d" % z, signal.SIGTERM, True)
+
+
 # ---- CLI: a topology that outlives the command (for looking around by hand) ------------------
 
 def _cli_topology(n):
@@ -447,6 +667,9 @@ def main():
                                         "cleanup"])
     ap.add_argument("nodes", nargs="*", help="broker ids or zk")
     ap.add_argument("--brokers", type=int, default=3)
+    ap.add_argument("--ensemble", action="store_true",
+                    help="up: docs/deploy.md's three hosts (deploy/multihost/), a ZooKeeper node "
+                         "and a broker per namespace")
     ap.add_argument("--dir", default="/tmp/gregor-netns")
     ap.add_argument("--config", default=os.path.join(REPO, "deploy", "config",
                                                      "server.properties"))
@@ -457,13 +680,17 @@ def main():
         check_permitted()
         n = len([x for x in our_namespaces() if x != NS_PREFIX + "zk"]) or a.brokers
         if a.command == "up":
-            c = NetnsCluster(a.dir, a.brokers, a.config, a.broker_bin)
+            c = (EnsembleCluster(a.dir, a.brokers, {}, a.broker_bin) if a.ensemble else
+                 NetnsCluster(a.dir, a.brokers, a.config, a.broker_bin))
             c.create()
             atexit.unregister(c.teardown)
             c.up()
             fcntl.flock(c.lock_fd, fcntl.LOCK_UN)
             print("bootstrap %s  zookeeper %s  (stop: %s down)" % (c.bootstrap, c.zk_connect,
                                                                   sys.argv[0]))
+            if a.ensemble:
+                print("names: %s (run clients with: unshare -m sh -c 'mount --bind %s "
+                      "/etc/hosts && exec CLIENT')" % (c.hosts_path, c.hosts_path))
         elif a.command == "down":
             _cli_routes_heal()
             cleanup_leftovers(term_wait_s=30)

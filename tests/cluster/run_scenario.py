@@ -9,13 +9,15 @@ the cluster, compare the replicas on disk and run the checker. Exit status is th
   run_scenario.py [--brokers 3] [--rf 3] [--min-isr 2] [--partitions 4] [--schedule NAME]
                   [--duration 30] [--hold 8] [--producers 2] [--consumers 2] [--rate 100]
                   [--group NAME:MEMBERS]...
-                  [--compression none|gzip|...] [--netns] [--victim leader|controller]
+                  [--compression none|gzip|...] [--netns] [--ensemble]
+                  [--victim leader|controller]
                   [--dir D] [--keep] [--set KEY=VALUE]...
 
 Schedules (each heals what it broke before it returns): none, kill-leader, bounce-sigterm,
 kill-controller, pause-leader, kill-two, fast-restart; with --netns (brokers and ZooKeeper in
 network namespaces, tests/cluster/netns.py) also cut-follower and isolate-leader (see
-SCHEDULES). A schedule's own assertions (c.fail) turn a passing checker into exit 1.
+SCHEDULES); with --ensemble (docs/deploy.md's three hosts: a ZooKeeper node and a broker per
+namespace, host names, deploy/multihost/) also multihost (sched_multihost.py). A schedule's own assertions (c.fail) turn a passing checker into exit 1.
 Binaries: $GREGOR_BROKER and $GREGOR_CLI,
 else $GREGOR_BUILD_DIR/bin, else <repo>/build/bin. Files in the state directory (--dir, default a
 new /tmp/gregor-scenario-*): history.jsonl, report.txt, server.properties, local-cluster's own
@@ -42,6 +44,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integration", "protocol"))
 import checker  # noqa: E402
 import kwire  # noqa: E402
 import netns  # noqa: E402
+import sched_multihost  # noqa: E402
 import workload  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
 
@@ -282,6 +285,30 @@ class NetnsCluster(ClusterBase):
 
     def teardown(self):
         self.net.teardown()
+
+
+class EnsembleCluster(NetnsCluster):
+    """netns.EnsembleCluster: docs/deploy.md's three hosts (a ZooKeeper node and a broker in
+    each namespace, brokers advertising host names). This process resolves the names through
+    the topology's hosts file in a mount namespace of its own (netns.use_hosts_file), so the
+    workload, the CLI and the checker's reads use the advertised names as any client would."""
+
+    def __init__(self, d, brokers, settings):
+        ClusterBase.__init__(self, d, brokers, settings)
+        self.net = netns.EnsembleCluster(d, brokers, settings, BROKER_BIN)
+        self.bootstrap = self.net.bootstrap
+        self.cli = CLI_BIN
+
+    def describe(self):
+        return "bootstrap %s, zookeeper %s (network namespaces, one per host)" % (
+            self.bootstrap, self.net.zk_connect)
+
+    def create(self):
+        self.net.create()
+        netns.use_hosts_file(self.net.hosts_path)
+
+    def broker_addr(self, b):
+        return (netns.host_name(b), netns.BROKER_PORT)
 
 
 # ---- fault schedules: fn(cluster, workload, args); each heals before it returns -----------
@@ -574,8 +601,10 @@ SCHEDULES = {"none": sched_none, "kill-leader": sched_kill_leader,
              "bounce-sigterm": sched_bounce_sigterm, "kill-controller": sched_kill_controller,
              "pause-leader": sched_pause_leader, "kill-two": sched_kill_two,
              "fast-restart": sched_fast_restart, "cut-follower": sched_cut_follower,
-             "isolate-leader": sched_isolate_leader}
+             "isolate-leader": sched_isolate_leader,
+             "multihost": sched_multihost.sched_multihost}
 NETNS_ONLY = ("cut-follower", "isolate-leader")
+ENSEMBLE_ONLY = ("multihost",)
 
 
 def heal(c):
@@ -593,7 +622,8 @@ def heal(c):
 def run(a, d):
     settings = dict(BROKER_DEFAULTS)
     settings.update(kv.split("=", 1) for kv in a.set)
-    c = (NetnsCluster if a.netns else Cluster)(d, a.brokers, settings)
+    c = (EnsembleCluster if a.ensemble else NetnsCluster if a.netns else Cluster)(
+        d, a.brokers, settings)
     log("state in %s, %s" % (d, c.describe()))
     try:
         c.create()
@@ -670,7 +700,14 @@ def main():
                          "controller (checked on a partition it leads)")
     ap.add_argument("--netns", action="store_true",
                     help="ZooKeeper and brokers in network namespaces (netns.py; needs root)")
+    ap.add_argument("--ensemble", action="store_true",
+                    help="docs/deploy.md's three hosts: a ZooKeeper node and a broker per network "
+                         "namespace, host names (implies --netns)")
     a = ap.parse_args()
+    a.netns = a.netns or a.ensemble
+    if a.schedule in ENSEMBLE_ONLY and not a.ensemble:
+        log("schedule %s needs --ensemble" % a.schedule)
+        return 3
     if a.schedule in NETNS_ONLY and not a.netns:
         log("schedule %s cuts network links: it needs --netns" % a.schedule)
         return 3

@@ -8,13 +8,16 @@ as a replica of an offline partition whose ISR does not hold it stays
 /healthz stays 200 meanwhile (liveness, not readiness). Two more brokers have
 a second listener, EXTERNAL: broker 3 advertises it as nonexistent.invalid and
 is not ready, its body naming the listener, the host and why, though it is
-registered and listed; broker 4 advertises localhost and is ready.
+registered and listed; broker 4 advertises localhost and is ready; broker 5
+advertises a name its own /etc/hosts (a bind mount in a private mount
+namespace) learns only later, and becomes ready without a restart.
 DescribeCluster asked on broker 3's EXTERNAL listener answers with every
 broker's EXTERNAL endpoint (the listener the request came in on).
 Run by Debian's /usr/bin/python3 (confluent_kafka).
 """
 import os
 import signal
+import subprocess
 import sys
 import time
 import urllib.error
@@ -26,7 +29,7 @@ from kwire import W, Conn  # noqa: E402
 from confluent_kafka import Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
-HTTP = [free_port() for _ in range(5)]
+HTTP = [free_port() for _ in range(6)]
 COMMON = ["zookeeper.session.timeout.ms=6000", "gregor.http.host=127.0.0.1"]
 cl = Cluster(n_brokers=3, overrides=COMMON, per_broker=lambda i: ["gregor.http.port=%d" % HTTP[i]])
 
@@ -47,8 +50,32 @@ class TwoListenerBroker(Broker):
                 self.port, self.ext_host, self.ext_port)]
 
 
+class LateNameBroker(TwoListenerBroker):
+    """Advertises EXTERNAL as a name only its own /etc/hosts will know, later: the broker runs
+    in a private mount namespace with a copy of /etc/hosts bind-mounted over it."""
+
+    def __init__(self, broker_id):
+        self.hosts = os.path.join(cl.tmp, "hosts-%d" % broker_id)
+        with open("/etc/hosts") as src, open(self.hosts, "w") as dst:
+            dst.write(src.read())
+        super().__init__(broker_id, "gregor-late-name-%d.test" % os.getpid())
+
+    def args(self):
+        return ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                'mount --bind "$0" /etc/hosts && exec "$@"', self.hosts] + super().args()
+
+    def learn_name(self):
+        with open(self.hosts, "a") as f:  # in place: the bind mount keeps the inode
+            f.write("\n127.0.0.1 %s\n" % self.ext_host)
+
+
 cl.brokers.append(TwoListenerBroker(3, "nonexistent.invalid"))
 cl.brokers.append(TwoListenerBroker(4, "localhost"))
+# a private mount namespace needs root (CAP_SYS_ADMIN); without it that test is skipped
+CAN_UNSHARE = subprocess.run(["unshare", "-m", "--propagation", "private", "true"],
+                             capture_output=True).returncode == 0
+if CAN_UNSHARE:
+    cl.brokers.append(LateNameBroker(5))
 
 
 def get(i, path):
@@ -124,6 +151,21 @@ def test_an_advertised_host_that_does_not_resolve_is_not_ready_and_named():
     assert open(cl.brokers[3].logfile).read().count("host=nonexistent.invalid reason") == 1
     body = wait_status(4, 200)
     assert "advertised hosts resolve: yes\n" in body and "does not resolve" not in body, body
+
+
+def test_a_name_that_resolves_later_makes_the_broker_ready_without_a_restart():
+    if not CAN_UNSHARE:
+        print("# SKIP no private mount namespace (unshare -m needs root)")
+        return
+    b = cl.brokers[5]
+    body = wait_status(5, 503)
+    assert "listener EXTERNAL host %s: " % b.ext_host in body, body
+    b.learn_name()
+    start = time.time()
+    body = wait_status(5, 200, timeout=30)
+    assert "advertised hosts resolve: yes\n" in body, body
+    assert time.time() - start < 15, "the re-check runs every 5 s"
+    assert "every advertised listener host resolves now" in open(b.logfile).read()
 
 
 def test_describe_cluster_answers_with_the_listener_the_request_came_in_on():

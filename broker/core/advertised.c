@@ -86,10 +86,11 @@ static void *advertised_main(void *arg)
     struct broker *b = arg;
     pthread_mutex_lock(&b->advertised_lock);
     while (!b->advertised_stop) {
+        int ms = b->advertised_bad > 0 ? ADVERTISED_RECHECK_MS : ADVERTISED_RECHECK_OK_MS;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += ADVERTISED_RECHECK_MS / 1000;
-        ts.tv_nsec += (long)(ADVERTISED_RECHECK_MS % 1000) * 1000000L;
+        ts.tv_sec += ms / 1000;
+        ts.tv_nsec += (long)(ms % 1000) * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;

@@ -6,8 +6,9 @@
  * still starts; it says so in its log, and keeps the answer in struct broker
  * for health checks (advertised_unresolved(), /readyz). DNS may learn a
  * name later (a container whose name is registered after it starts), so a
- * thread of its own re-resolves every ADVERTISED_RECHECK_MS (off every event
- * loop: getaddrinfo() blocks) and logs only changes.
+ * thread of its own re-resolves them (every ADVERTISED_RECHECK_MS while one
+ * fails, ADVERTISED_RECHECK_OK_MS while all resolve; off every event loop:
+ * getaddrinfo() blocks) and logs only changes.
  */
 #ifndef GREGOR_BROKER_CORE_ADVERTISED_H
 #define GREGOR_BROKER_CORE_ADVERTISED_H
@@ -17,8 +18,11 @@
 
 struct broker;
 
-/* How often advertised_watch_start()'s thread resolves the hosts again. */
+/* How often advertised_watch_start()'s thread resolves the hosts again:
+ * while one does not resolve (to notice the name appearing), and while all
+ * do (to notice one disappearing, without asking DNS too often). */
 #define ADVERTISED_RECHECK_MS 5000
+#define ADVERTISED_RECHECK_OK_MS 30000
 
 /*
  * Resolves the host of every advertised listener (getaddrinfo(); blocking,
@@ -39,7 +43,7 @@ int advertised_check(struct broker *b);
 bool advertised_unresolved(struct broker *b, char *why, size_t n);
 
 /*
- * Starts the thread re-running the check every ADVERTISED_RECHECK_MS; it
+ * Starts the thread re-running the check (intervals above); it
  * logs a warning when a host stops resolving (or the reason changes) and
  * an info line when every host resolves again. false if the thread could
  * not be created (the start-up answer then stays). Main thread, once.

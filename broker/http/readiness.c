@@ -78,7 +78,7 @@ struct readiness readiness_eval(const struct mc_snapshot *s, int32_t self, bool 
     if (unresolved)
         put(&o,
             "advertised listener does not resolve: %s (clients and brokers given this name "
-            "cannot connect; re-checked every few seconds)\n",
+            "cannot connect; re-checked every 5 s)\n",
             unresolved);
     put(&o, "replicas: %d\nout of ISR: %d\n", r.replicas, r.out_of_isr);
     put(&o, "%s", named);

@@ -8,25 +8,23 @@
  * cluster_authorized_operations int32.
  *
  * Answered from the metadata cache, as Metadata is: the live brokers with
- * the endpoint of the listener the request came in on, and the controller
- * (-1 before the first UpdateMetadata, when no broker is listed either).
+ * the endpoint of the listener the request came in on, and the controller.
+ * Like Metadata, a request that reaches a broker before the controller's
+ * first UpdateMetadata waits for it (md_wait.h), at most 10 s; after that
+ * the answer has controller -1 and no brokers.
  * There is no authorizer, so cluster_authorized_operations is always
  * INT32_MIN ("not computed"), whatever the request asks.
  */
 #include "broker/kafka/dispatch.h"
 #include "broker/core/broker.h"
 #include "broker/core/metadata_cache.h"
+#include "broker/kafka/md_wait.h"
 
 #define AUTH_OPS_NOT_COMPUTED INT32_MIN
 
-kerr_t handle_describe_cluster(struct req *req)
+static void dc_answer(struct req *req, void *arg)
 {
-    struct kslice *s = &req->body;
-    (void)kslice_u8(s); /* include_cluster_authorized_operations: nothing to compute */
-    kw_skip_tags(s, true);
-    if (!kslice_ok(s))
-        return KERR__CLOSE;
-
+    (void)arg;
     struct broker *b = req->broker;
     struct kbuf *o = &req->out;
     struct mc_snapshot *snap = mc_get(b->mc);
@@ -48,5 +46,19 @@ kerr_t handle_describe_cluster(struct req *req)
     kbuf_put_i32(o, AUTH_OPS_NOT_COMPUTED);
     kw_put_tags(o, true);
     mc_put(snap);
+}
+
+static void dc_free(void *arg) { (void)arg; }
+
+kerr_t handle_describe_cluster(struct req *req)
+{
+    struct kslice *s = &req->body;
+    (void)kslice_u8(s); /* include_cluster_authorized_operations: nothing to compute */
+    kw_skip_tags(s, true);
+    if (!kslice_ok(s))
+        return KERR__CLOSE;
+    if (md_wait_needed(req))
+        return md_wait_park(req, dc_answer, NULL, dc_free);
+    dc_answer(req, NULL);
     return KERR_NONE;
 }

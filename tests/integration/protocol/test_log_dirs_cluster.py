@@ -376,6 +376,8 @@ def main():
                                          "zookeeper.session.timeout.ms=30000"],
                  per_broker=lambda i: ["broker.rack=%s" % RACKS[i]] if RACKS[i] else [])
     m.CL = CL
+    # every broker knows all three before the tests compare answers of different requests
+    wait(lambda: all(len(metadata(i, [])["brokers"]) == 3 for i in range(3)), "the cluster is whole")
     return run_suite(CL, globals())
 
 

@@ -309,6 +309,7 @@ static void server_shutdown(struct broker *b)
     worker_free(b->ctrl_worker); /* runs the stop job, closes the controller's channels */
     controller_free(b->controller);
     http_stop(b);
+    advertised_watch_stop(b);
     listeners_free(b->listeners);
     rm_stop(b);
     if (b->zk)
@@ -373,6 +374,7 @@ static int server_start(struct broker *b)
         rm_start(b) != 0 || server_listen(b) != 0)
         return -1;
     (void)advertised_check(b); /* logged, not refused: Kafka registers them all the same */
+    (void)advertised_watch_start(b);
     if (server_register(b, meta) != KERR_NONE || http_start(b) != 0 || !config_watch_start(b) ||
         !controller_watch_start(b))
         return -1;

@@ -36,11 +36,13 @@ enum api_key {
     API_OFFSET_FOR_LEADER_EPOCH = 23,
     API_DESCRIBE_CONFIGS = 32,
     API_ALTER_CONFIGS = 33,
+    API_DESCRIBE_LOG_DIRS = 35,
     API_CREATE_PARTITIONS = 37,
     API_DELETE_GROUPS = 42,
     API_ELECT_LEADERS = 43,
     API_INCREMENTAL_ALTER_CONFIGS = 44,
     API_OFFSET_DELETE = 47,
+    API_DESCRIBE_CLUSTER = 60,
 
     /* Gregor's private control plane (docs/architecture.md §4). */
     RPC_LEADER_AND_ISR = 10000,      /* controller -> broker */

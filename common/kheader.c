@@ -123,6 +123,8 @@ const char *api_key_name(int api_key)
         return "DescribeConfigs";
     case API_ALTER_CONFIGS:
         return "AlterConfigs";
+    case API_DESCRIBE_LOG_DIRS:
+        return "DescribeLogDirs";
     case API_CREATE_PARTITIONS:
         return "CreatePartitions";
     case API_ELECT_LEADERS:
@@ -149,6 +151,8 @@ const char *api_key_name(int api_key)
         return "DeleteGroups";
     case API_OFFSET_DELETE:
         return "OffsetDelete";
+    case API_DESCRIBE_CLUSTER:
+        return "DescribeCluster";
     case RPC_LEADER_AND_ISR:
         return "LeaderAndIsr";
     case RPC_UPDATE_METADATA:
@@ -191,6 +195,10 @@ int api_flex_version(int api_key)
         return 4;
     case API_ALTER_CONFIGS:
         return 2;
+    case API_DESCRIBE_LOG_DIRS:
+        return 2;
+    case API_DESCRIBE_CLUSTER:
+        return 0;
     case API_CREATE_PARTITIONS:
         return 2;
     case API_ELECT_LEADERS:

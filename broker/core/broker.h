@@ -102,6 +102,12 @@ struct broker {
     pthread_mutex_t advertised_lock;
     int advertised_bad;       /* how many */
     char advertised_why[384]; /* the first: "listener L host H: reason" */
+    /* the re-check thread (advertised_watch_start()); the flag and the
+     * condition under advertised_lock, the thread handle main thread only */
+    pthread_cond_t advertised_cond;
+    bool advertised_stop;
+    bool advertised_running;
+    pthread_t advertised_thread;
 
     pthread_mutex_t brokers_lock; /* guards live/n_live */
     struct broker_info *live;     /* live brokers, sorted by id */

@@ -9,6 +9,7 @@
  */
 #include "broker/http/http.h"
 #include "broker/http/readiness.h"
+#include "broker/core/advertised.h"
 #include "broker/core/metadata_cache.h"
 #include "broker/config/metrics.h"
 #include "broker/net/conn.h"
@@ -44,8 +45,10 @@ static void readyz_cb(struct evhttp_request *r, void *arg)
         return;
     bool registered = __atomic_load_n(&b->broker_epoch, __ATOMIC_ACQUIRE) > 0;
     struct mc_snapshot *s = mc_get(b->mc);
-    char body[4096];
-    struct readiness rd = readiness_eval(s, b->id, registered, body, sizeof(body));
+    char body[4096], why[sizeof(b->advertised_why)];
+    bool unresolved = advertised_unresolved(b, why, sizeof(why));
+    struct readiness rd =
+        readiness_eval(s, b->id, registered, unresolved ? why : NULL, body, sizeof(body));
     mc_put(s);
     evbuffer_add(out, body, strlen(body));
     evhttp_add_header(evhttp_request_get_output_headers(r), "Content-Type", "text/plain");

@@ -34,9 +34,11 @@ static bool has(const int32_t *ids, int n, int32_t id)
 }
 
 struct readiness readiness_eval(const struct mc_snapshot *s, int32_t self, bool registered,
-                                char *out, size_t outlen)
+                                const char *unresolved, char *out, size_t outlen)
 {
-    struct readiness r = {.registered = registered, .controller_id = s->controller_id};
+    struct readiness r = {.registered = registered,
+                          .controller_id = s->controller_id,
+                          .advertised_resolve = unresolved == NULL};
     r.controller_known = s->controller_id >= 0;
     for (int i = 0; i < s->n_brokers && !r.listed; i++)
         r.listed = s->brokers[i].id == self;
@@ -59,7 +61,8 @@ struct readiness readiness_eval(const struct mc_snapshot *s, int32_t self, bool 
                 put(&nm, "out of ISR: %s-%d\n", tp->name, p);
         }
     }
-    r.ready = r.registered && r.controller_known && r.listed && r.out_of_isr == 0;
+    r.ready =
+        r.registered && r.controller_known && r.listed && r.out_of_isr == 0 && r.advertised_resolve;
 
     struct out o = {out, 0, outlen};
     if (outlen)
@@ -71,6 +74,12 @@ struct readiness readiness_eval(const struct mc_snapshot *s, int32_t self, bool 
     else
         put(&o, "controller: unknown\n");
     put(&o, "listed by controller: %s\n", r.listed ? "yes" : "no");
+    put(&o, "advertised hosts resolve: %s\n", r.advertised_resolve ? "yes" : "no");
+    if (unresolved)
+        put(&o,
+            "advertised listener does not resolve: %s (clients and brokers given this name "
+            "cannot connect; re-checked every 5 s)\n",
+            unresolved);
     put(&o, "replicas: %d\nout of ISR: %d\n", r.replicas, r.out_of_isr);
     put(&o, "%s", named);
     if (r.out_of_isr > READINESS_MAX_NAMED)

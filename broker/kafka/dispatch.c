@@ -40,11 +40,13 @@ static const struct api_desc apis[] = {
     {API_OFFSET_FOR_LEADER_EPOCH, 0, 4, handle_offset_for_leader_epoch},
     {API_DESCRIBE_CONFIGS, 0, 2, handle_describe_configs},
     {API_ALTER_CONFIGS, 0, 1, handle_alter_configs},
+    {API_DESCRIBE_LOG_DIRS, 0, 4, handle_describe_log_dirs},
     {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
     {API_DELETE_GROUPS, 0, 2, handle_delete_groups},
     {API_ELECT_LEADERS, 0, 2, handle_elect_leaders},
     {API_INCREMENTAL_ALTER_CONFIGS, 0, 0, handle_incremental_alter_configs},
     {API_OFFSET_DELETE, 0, 0, handle_offset_delete},
+    {API_DESCRIBE_CLUSTER, 0, 0, handle_describe_cluster},
 };
 
 const struct api_desc *dispatch_apis(int *n)

@@ -17,9 +17,10 @@
  * A broker that has not received its first UpdateMetadata yet (just
  * started) knows no topic; answering then would describe existing topics
  * as missing (librdkafka drops their partition count to 0) and auto-create
- * them. So the request is parked on its connection's loop, polled every
- * MD_POLL_MS, until the first UpdateMetadata arrives (the controller sends
- * it as soon as the broker registers), at most MD_FIRST_WAIT_MS; past that
+ * them. So the request is parked on its connection's loop (md_wait.h),
+ * polled every MD_WAIT_POLL_MS, until the first UpdateMetadata arrives (the
+ * controller sends it as soon as the broker registers), at most
+ * MD_WAIT_FIRST_MS; past that
  * (no controller reaches the broker) it is answered from the empty cache,
  * topics LEADER_NOT_AVAILABLE (retriable) and never auto-created.
  */
@@ -27,16 +28,13 @@
 #include "broker/core/admin.h"
 #include "broker/core/metadata_cache.h"
 #include "broker/core/broker.h"
-#include "common/clock.h"
+#include "broker/kafka/md_wait.h"
 #include "common/names.h"
 
-#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define AUTH_OPS_NOT_COMPUTED INT32_MIN
-#define MD_POLL_MS 10
-#define MD_FIRST_WAIT_MS 10000
 
 /* What a Metadata request asks (names point into the request frame). */
 struct md_query {
@@ -44,14 +42,6 @@ struct md_query {
     int32_t n_topics;   /* -1: null array */
     bool all;
     bool allow_create;
-};
-
-/* A request parked until the first UpdateMetadata (its connection's loop). */
-struct md_wait {
-    struct req *req;
-    struct event *ev; /* owned: persistent poll timer on the request's loop */
-    int64_t deadline_ms;
-    struct md_query q;
 };
 
 static bool is_live(const struct broker_info *live, int n, int32_t id)
@@ -192,63 +182,17 @@ static void write_answer(struct req *req, const struct md_query *q)
     mc_put(snap);
 }
 
-static bool cache_known(struct broker *b)
-{
-    struct mc_snapshot *snap = mc_get(b->mc);
-    bool known = mc_from_controller(snap);
-    mc_put(snap);
-    return known;
-}
+static void md_answer(struct req *req, void *arg) { write_answer(req, arg); }
 
-/* Answers a parked request now and completes it (its loop). */
-static void md_wait_finish(struct md_wait *w)
+static void md_query_free(void *arg)
 {
-    struct req *req = w->req;
-    req->cancel = NULL;
-    req->handler_state = NULL;
-    write_answer(req, &w->q);
-    event_free(w->ev);
-    free(w->q.names);
-    free(w);
-    req_complete(req);
-}
-
-static void md_wait_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct md_wait *w = arg;
-    (void)fd;
-    (void)what;
-    if (cache_known(w->req->broker) || clock_mono_ms() >= w->deadline_ms)
-        md_wait_finish(w);
-}
-
-/* Shutdown: answer with what the cache holds. */
-static void md_wait_cancel(struct req *req) { md_wait_finish(req->handler_state); }
-
-/* Parks req until the cache is known (takes q->names). KERR__CLOSE on OOM. */
-static kerr_t md_wait_park(struct req *req, struct md_query *q)
-{
-    struct md_wait *w = calloc(1, sizeof(*w));
-    if (w)
-        w->ev = event_new(req_base(req), -1, EV_PERSIST, md_wait_cb, w);
-    if (!w || !w->ev) {
-        free(w);
-        free(q->names);
-        return KERR__CLOSE;
-    }
-    w->req = req;
-    w->q = *q;
-    w->deadline_ms = clock_mono_ms() + MD_FIRST_WAIT_MS;
-    req->handler_state = w;
-    req->cancel = md_wait_cancel;
-    struct timeval tv = {0, MD_POLL_MS * 1000};
-    event_add(w->ev, &tv);
-    return KERR__PENDING;
+    struct md_query *q = arg;
+    free(q->names);
+    free(q);
 }
 
 kerr_t handle_metadata(struct req *req)
 {
-    struct broker *b = req->broker;
     struct kslice *s = &req->body;
     int16_t v = req->api_version;
     int32_t n_topics = kw_get_array_len(s, false, 2);
@@ -275,9 +219,16 @@ kerr_t handle_metadata(struct req *req)
                          .n_topics = n_topics,
                          .all = n_topics < 0 || (v == 0 && n_topics == 0),
                          .allow_create = allow_create};
-    /* in a cluster (b->rm), wait for the controller's first UpdateMetadata */
-    if (b->rm && !cache_known(b))
-        return md_wait_park(req, &q);
+    /* in a cluster, wait for the controller's first UpdateMetadata */
+    if (md_wait_needed(req)) {
+        struct md_query *parked = malloc(sizeof(*parked));
+        if (!parked) {
+            free(names);
+            return KERR__CLOSE;
+        }
+        *parked = q;
+        return md_wait_park(req, md_answer, parked, md_query_free);
+    }
     write_answer(req, &q);
     free(names);
     return KERR_NONE;

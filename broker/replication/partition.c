@@ -85,6 +85,7 @@ struct partition *partition_new(const char *topic, int32_t index, const char *di
     }
     part->tc = *tc;
     part->leader = -1;
+    part->leader_hw = -1;
     pthread_mutex_init(&part->lock, NULL);
     if (open_log) {
         struct plog_config pc;
@@ -520,6 +521,22 @@ bool partition_checkpoint(struct partition *part, int64_t *recovery_point, int64
     return have;
 }
 
+bool partition_log_dir_info(struct partition *part, int64_t *size_bytes, int64_t *offset_lag)
+{
+    bool have = false;
+    partition_lock(part);
+    if (part->log && !part->deleted) {
+        *size_bytes = plog_size_bytes(part->log);
+        int64_t lag = 0;
+        if (!part->is_leader && part->leader_hw >= 0)
+            lag = part->leader_hw - plog_end_offset(part->log);
+        *offset_lag = lag > 0 ? lag : 0;
+        have = true;
+    }
+    partition_unlock(part);
+    return have;
+}
+
 void partition_restore_log_start(struct partition *part, int64_t log_start)
 {
     partition_lock(part);
@@ -611,6 +628,8 @@ kerr_t partition_apply_state(struct partition *part, int32_t self_id,
     part->n_replicas = st->n_replicas;
     memcpy(part->replicas, st->replicas, sizeof(int32_t) * (size_t)st->n_replicas);
     part->is_leader = st->leader == self_id;
+    if (!same)
+        part->leader_hw = -1; /* a new leader's HW comes with its first fetch answer */
     if (part->is_leader && part->log)
         (void)plog_assign_epoch(part->log, st->leader_epoch); /* the epoch starts at the LEO */
     if (part->is_leader)
@@ -663,6 +682,7 @@ kerr_t partition_append_replica(struct partition *part, int32_t leader_epoch,
             part->roll_flush_pending = true;
     }
     if (rc == KERR_NONE) {
+        part->leader_hw = leader_hw;
         if (leader_log_start > plog_start_offset(part->log) &&
             leader_log_start <= plog_end_offset(part->log))
             (void)plog_advance_start_offset(part->log, leader_log_start);

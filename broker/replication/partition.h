@@ -71,7 +71,8 @@ struct partition {
     int32_t partition_epoch; /* state znode version the ISR is based on */
     struct replica_progress followers[PARTITION_MAX_REPLICAS]; /* leader only */
     int n_followers;
-    bool isr_inflight;                           /* an AlterIsr proposal awaits its answer */
+    int64_t leader_hw; /* follower: the leader's HW in its last fetch answer; -1 unknown */
+    bool isr_inflight; /* an AlterIsr proposal awaits its answer */
     int32_t pending_isr[PARTITION_MAX_REPLICAS]; /* its proposed ISR */
     int n_pending_isr;
     bool deleted;              /* topic being deleted: refuse everything */
@@ -197,6 +198,13 @@ bool partition_take_roll_flush(struct partition *part);
 /* Reads the values the checkpoint files keep; false if no local log. */
 bool partition_checkpoint(struct partition *part, int64_t *recovery_point, int64_t *log_start,
                           int64_t *hw);
+/* What DescribeLogDirs reports of a local replica: the bytes of its
+ * segment files (the log's running total, no stat) and its offset lag: on
+ * a follower, the leader's high watermark as its last fetch answer gave it
+ * minus this log's end offset (never below 0; 0 before the first answer);
+ * 0 on the leader. false if no local log (or the topic is being deleted).
+ * Locks part->lock. */
+bool partition_log_dir_info(struct partition *part, int64_t *size_bytes, int64_t *offset_lag);
 /* Restores a checkpointed log start offset at start-up. */
 void partition_restore_log_start(struct partition *part, int64_t log_start);
 /* Restores a checkpointed high watermark at start-up (capped by the LEO). */

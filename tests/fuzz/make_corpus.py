@@ -141,6 +141,15 @@ def describe_configs(w, v):
         w.i8(1)
 
 
+def describe_log_dirs(w, v, topics=((TOPIC, (0, 1, 5)), ("nope", (0,)), (TOPIC, (1,)))):
+    def topic(w, t):
+        w.str(t[0])
+        w.array(list(t[1]), lambda w, p: w.i32(p))
+        w.tags()
+    w.array(None if topics is None else list(topics), topic)
+    w.tags()
+
+
 def request_seeds():
     s = {}
     for v in range(0, 4):
@@ -185,6 +194,10 @@ def request_seeds():
         s["delete_records_v%d" % v] = frame(21, v, delete_records)
     for v in range(0, 3):
         s["describe_configs_v%d" % v] = frame(32, v, describe_configs)
+    for v in range(0, 5):
+        s["describe_log_dirs_v%d" % v] = frame(35, v, describe_log_dirs)
+    s["describe_log_dirs_all"] = frame(35, 4, lambda w, v: describe_log_dirs(w, v, None))
+    s["describe_cluster_v0"] = frame(60, 0, lambda w, v: (w.i8(1), w.tags()))
     s["unknown_key"] = frame(999, 0, lambda w, v: None)
     s["api_versions_v9"] = frame(18, 9, lambda w, v: None)
     s["truncated_header"] = header(3, 1)[0][:7]

@@ -38,6 +38,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kwire  # noqa: E402
 from kwire import Conn  # noqa: E402
 from cluster import Cluster, run_suite  # noqa: E402
 import test_api_matrix as m  # noqa: E402
@@ -293,7 +294,8 @@ def test_librdkafka_client_starting_on_restarted_controller():
 def test_no_controller_reaches_the_broker():
     """A broker no controller can reach (its advertised inter-broker endpoint is a closed port, so
     even its own controller cannot push to it) never receives UpdateMetadata: it holds Metadata
-    MD_FIRST_WAIT_MS (10 s), then answers topics LEADER_NOT_AVAILABLE without auto-creating any."""
+    MD_WAIT_FIRST_MS (10 s), then answers topics LEADER_NOT_AVAILABLE without auto-creating any;
+    DescribeCluster is held as long, then answers controller -1 and no brokers."""
     from cluster import free_port
     cl = Cluster(1, overrides=["advertised.listeners=PLAINTEXT://127.0.0.1:%d" % free_port()])
     try:
@@ -315,8 +317,18 @@ def test_no_controller_reaches_the_broker():
             4, [("nc-absent", 1, 1, {}), ("nc-exists", 1, 1, {})], validate_only=True)), 4)
         assert res["nc-absent"]["err"] == 0, "nc-absent was auto-created: %r" % res
         assert res["nc-exists"]["err"] == 36, res  # TOPIC_ALREADY_EXISTS: the check reads ZooKeeper
+        # DescribeCluster is held the same way, then tells what it knows: nothing
+        kwire.FLEX.setdefault(60, 0)
+        t0 = time.time()
+        r = c.call(60, 0, kwire.W(flex=True).i8(0).tags().b)
+        held_dc = time.time() - t0
+        r.i32()
+        assert r.i16() == 0 and r.str() is None and r.str(), "error, message or cluster id"
+        controller, brokers = r.i32(), r.array(lambda r: None)
+        assert held_dc >= 9.0, "DescribeCluster answered after %.3fs" % held_dc
+        assert controller == -1 and brokers == [], (controller, brokers)
         c.close()
-        print("  no controller: Metadata held %.3fs" % held, flush=True)
+        print("  no controller: Metadata held %.3fs, DescribeCluster %.3fs" % (held, held_dc), flush=True)
     finally:
         cl.brokers[0].stop(signal.SIGKILL)  # controlled shutdown could not reach its controller
         cl.stop()

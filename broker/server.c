@@ -21,6 +21,7 @@
 #include "broker/core/advertised.h"
 #include "broker/core/config_watch.h"
 #include "broker/core/controller_watch.h"
+#include "broker/core/dyncfg.h"
 #include "broker/core/group_runtime.h"
 #include "broker/http/http.h"
 #include "broker/core/log_manager.h"
@@ -220,6 +221,8 @@ static int server_listen(struct broker *b)
         .overrides = cfg->ip_override,
         .n_overrides = cfg->n_ip_overrides,
         .pool_bytes = cfg->queued_max_request_bytes,
+        .live_max_connections = &b->dyn.max_connections,
+        .live_max_per_ip = &b->dyn.max_connections_per_ip,
     });
     for (int i = 0; i < cfg->n_listeners; i++) {
         const struct config_listener *l = &cfg->listener[i];
@@ -342,6 +345,7 @@ static void server_shutdown(struct broker *b)
     pthread_mutex_destroy(&b->brokers_lock);
     pthread_mutex_destroy(&b->advertised_lock);
     pthread_rwlock_destroy(&b->control_gate);
+    dynamic_destroy(&b->dyn);
 }
 
 static int server_start(struct broker *b)
@@ -354,6 +358,7 @@ static int server_start(struct broker *b)
         return rc;
     zk_store_set_session_cb(b->zk, session_cb, b);
     topic_config_defaults(&b->topic_defaults, b->cfg);
+    dyncfg_load(b); /* before the topics load: they take the effective defaults */
     b->topics = topics_new();
     b->main_base = event_base_new();
     if (!b->topics || !b->main_base)
@@ -389,6 +394,7 @@ int server_run(const struct broker_config *cfg)
 {
     struct broker b = {.cfg = cfg, .logdir_lock_fd = -1};
     b.data_dir = config_data_dir(cfg);
+    dynamic_init(&b.dyn, cfg);
     pthread_mutex_init(&b.brokers_lock, NULL);
     pthread_mutex_init(&b.advertised_lock, NULL);
     pthread_rwlock_init(&b.control_gate, NULL);

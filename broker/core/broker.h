@@ -16,6 +16,7 @@
 #define GREGOR_BROKER_CORE_BROKER_H
 
 #include "broker/config/config.h"
+#include "broker/config/dynamic.h"
 #include "broker/config/metrics.h"
 #include "broker/config/topic_config.h"
 #include "broker/replication/topics.h"
@@ -56,11 +57,15 @@ struct broker {
     int32_t id;                      /* broker.id (resolved) */
     char cluster_id[64];
     const char *data_dir; /* borrowed from cfg */
+    /* effective topic defaults (static + dynamic configs): written only by
+     * the admin worker after start (dyncfg.c) */
     struct topic_config topic_defaults;
-    struct topics *topics; /* owned */
-    struct zk_store *zk;   /* owned; used on the admin worker only after start */
-    int64_t broker_epoch;  /* czxid of our registration; __atomic loads and
-                                          stores (start-up writes, admin worker reads) */
+    struct broker_dynamic dyn; /* live values of the dynamic configs (dynamic.h) */
+    struct topics *topics;     /* owned */
+    struct zk_store *zk;       /* owned; used on the admin worker only after start */
+    /* czxid of our registration; __atomic loads and stores (start-up
+     * writes, admin worker reads) */
+    int64_t broker_epoch;
     int logdir_lock_fd;
     struct recovery_points recovery; /* start-up log recovery points (log_manager.c) */
     struct log_checkpoints *ckpt;    /* owned: checkpoints read at start-up */

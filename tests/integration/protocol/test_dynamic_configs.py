@@ -313,6 +313,56 @@ def test_confluent_kafka_admin_client():
             assert "dynamically" in str(e), e
 
 
+GREGOR = os.path.join(os.environ.get("GREGOR_BUILD_DIR", ""), "bin", "gregor")
+
+
+def gregor(*args):
+    import subprocess
+    p = subprocess.run([GREGOR, "-b", "127.0.0.1:%d" % port(0)] + list(args), capture_output=True,
+                       text=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_cli_cluster_config():
+    rc, out, err = gregor("cluster", "config", "set", "--default", "log.retention.ms=7200000",
+                          "log.cleanup.policy=compact,delete")
+    assert rc == 0 and out == "Updated cluster-wide dynamic broker config: 2 change(s)\n", (rc, out, err)
+    rc, out, err = gregor("cluster", "config", "describe", "--default")
+    assert rc == 0, (rc, out, err)
+    assert "log.retention.ms=7200000\tDYNAMIC_DEFAULT_BROKER_CONFIG\tdynamic\n" in out, out
+    assert "log.cleanup.policy=compact,delete\tDYNAMIC_DEFAULT_BROKER_CONFIG\tdynamic\n" in out, out
+    rc, out, err = gregor("cluster", "config", "set", "--broker", "2", "max.connections.per.ip=500",
+                          "--delete", "log.retention.ms")
+    assert rc == 0 and out == "Updated dynamic config of broker 2: 2 change(s)\n", (rc, out, err)
+    wait_value(2, "max.connections.per.ip", "500", SRC_BROKER)
+    rc, out, err = gregor("cluster", "config", "describe", "--broker", "2")
+    assert rc == 0, (rc, out, err)
+    lines = dict(l.split("=", 1) for l in out.splitlines())
+    assert lines["max.connections.per.ip"] == "500\tDYNAMIC_BROKER_CONFIG\tdynamic", lines
+    assert lines["log.retention.ms"] == "7200000\tDYNAMIC_DEFAULT_BROKER_CONFIG\tdynamic", lines
+    assert lines["broker.id"] == "2\tSTATIC_BROKER_CONFIG\tread-only", lines
+    rc, out, err = gregor("cluster", "config", "set", "--broker", "2", "max.connections.per.ip=7",
+                          "--validate-only")
+    assert rc == 0 and "valid (not updated)" in out, (rc, out, err)
+    wait_value(2, "max.connections.per.ip", "500", SRC_BROKER)
+    # refusals: one line on stderr naming the problem, exit 1; usage errors exit 2
+    for args, why in ((["--broker", "0", "num.partitions=3"], "cannot be updated dynamically"),
+                      (["--default", "message.max.bytes=-4"], "at least"),
+                      (["--default", "bogus.key=1"], "unknown"),
+                      (["--broker", "9", "message.max.bytes=3000"], "not a live broker")):
+        rc, out, err = gregor("cluster", "config", "set", *args)
+        assert rc == 1 and err.startswith("gregor: ") and why in err and err.count("\n") == 1, (args, rc, err)
+    for args in (["--default"], ["--default", "novalue"], ["--broker", "x", "a=1"],
+                 ["--broker", "1", "--default", "a=1"]):
+        rc, out, err = gregor("cluster", "config", "set", *args)
+        assert rc == 2, (args, rc, out, err)
+    rc, out, err = gregor("cluster", "config", "set", "--default", "--delete", "log.retention.ms",
+                          "--delete", "log.cleanup.policy")
+    assert rc == 0, (rc, out, err)
+    rc, out, err = gregor("cluster", "config", "describe", "--default")
+    assert rc == 0 and "log.retention.ms" not in out and "log.cleanup.policy" not in out, out
+
+
 def main():
     global CL
     CL = Cluster(n_brokers=3, per_broker=per_broker)

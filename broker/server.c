@@ -211,7 +211,6 @@ static int server_listen(struct broker *b)
         .sendfile = cfg->gregor_fetch_sendfile,
         .metrics = &b->metrics,
         .read_timeout_ms = cfg->gregor_request_read_timeout_ms,
-        .max_connections = cfg->max_connections,
     };
     snprintf(lim.inter_broker_listener, sizeof(lim.inter_broker_listener), "%s",
              cfg->listener[cfg->inter_broker_listener].name);

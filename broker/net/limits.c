@@ -127,6 +127,11 @@ void net_limits_configure(const struct net_limits_config *c)
              max_total, max_per_ip, n_overrides, fd_limit, fd_reserve, (long long)pool_max);
 }
 
+int32_t net_limits_max_connections(void)
+{
+    return live_total ? atomic_load(live_total) : max_total;
+}
+
 static uint32_t ip_hash(const char *ip)
 {
     uint32_t h = 2166136261u;

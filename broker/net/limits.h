@@ -56,6 +56,9 @@ enum net_admit net_limits_admit(int fd, const struct sockaddr *sa, bool count_to
                                 struct net_slot *slot);
 /* Gives the slot back (no-op if not held). Any thread. */
 void net_limits_release(struct net_slot *slot);
+/* The max.connections in force now (the live value when configured with
+ * one). Any thread. */
+int32_t net_limits_max_connections(void);
 /* Connections currently admitted (all listeners); for tests and metrics. */
 int64_t net_limits_open(void);
 /* Descriptors kept free for log segments, checkpoints and ZooKeeper. */

@@ -5,8 +5,8 @@
  * config under the override lists (dynamic.h).
  *
  * A key is dynamic only where the code that reads it takes the live value:
- * the replication throttle rates and the listener limits read the atomics
- * of struct broker_dynamic; the topic defaults (log.*, message.max.bytes,
+ * the replication throttle rates, the listener limits and the cleaner's
+ * I/O rate read the atomics of struct broker_dynamic; the topic defaults (log.*, message.max.bytes,
  * min.insync.replicas) reach every topic without an override of its own
  * through the topic defaults broker/core/dyncfg.c re-applies.
  */
@@ -39,6 +39,7 @@ static const char *const dynamic_keys[] = {
     "log.cleaner.delete.retention.ms",
     "log.cleaner.min.compaction.lag.ms",
     "log.cleaner.max.compaction.lag.ms",
+    "log.cleaner.io.max.bytes.per.second",
 };
 
 int dynamic_key_count(void) { return (int)ARRAY_LEN(dynamic_keys); }
@@ -81,6 +82,11 @@ static void dynamic_set_live(struct broker_dynamic *d, const struct broker_confi
     atomic_store(&d->follower_replication_throttled_rate, c->follower_replication_throttled_rate);
     atomic_store(&d->max_connections, c->max_connections);
     atomic_store(&d->max_connections_per_ip, c->max_connections_per_ip);
+    /* Kafka's default, Double.MAX_VALUE, means no limit */
+    double rate = c->log_cleaner_io_max_bytes_per_second
+                      ? strtod(c->log_cleaner_io_max_bytes_per_second, NULL)
+                      : -1;
+    atomic_store(&d->log_cleaner_io_max_bytes_per_second, rate >= 1e300 ? -1 : rate);
 }
 
 void dynamic_init(struct broker_dynamic *d, const struct broker_config *cfg)

@@ -37,6 +37,7 @@ struct broker_dynamic {
     _Atomic int64_t follower_replication_throttled_rate; /* bytes/s, INT64_MAX = unlimited */
     _Atomic int32_t max_connections;                     /* max.connections */
     _Atomic int32_t max_connections_per_ip;              /* max.connections.per.ip */
+    _Atomic double log_cleaner_io_max_bytes_per_second;  /* <= 0: unlimited */
 
     pthread_mutex_t lock; /* guards the lists below */
     char **broker_kv;     /* this broker's overrides, pairs, owned */

@@ -5,7 +5,8 @@
  * controller/zk/zk_store.h) and add a change notification naming
  * "brokers" / <entity>; every broker re-reads its own and the default
  * overrides on such a notification (config_watch.c) and at start, and
- * installs them (broker/config/dynamic.h): the live atomics, the topic
+ * installs them (broker/config/dynamic.h): the live atomics, the log
+ * cleaner's I/O rate, the topic
  * defaults b->topic_defaults, and every topic's effective config (its own
  * overrides over the new defaults).
  *
@@ -17,6 +18,7 @@
 #include "broker/config/dynamic.h"
 #include "broker/core/broker.h"
 #include "broker/replication/topics.h"
+#include "broker/storage/cleaner_pool.h"
 #include "common/loop/worker.h"
 #include "common/say.h"
 #include "common/vec.h"
@@ -126,6 +128,9 @@ void dyncfg_load(struct broker *b)
         say_warn("kafka", "cannot apply the dynamic broker configs: out of memory");
         return;
     }
+    if (b->cleaner) /* NULL at start-up: log_manager_start() reads the live rate */
+        cleaner_pool_set_io_rate(b->cleaner,
+                                 atomic_load(&b->dyn.log_cleaner_io_max_bytes_per_second));
     bool changed = memcmp(&tc, &b->topic_defaults, sizeof(tc)) != 0;
     b->topic_defaults = tc;
     if (changed && b->topics)

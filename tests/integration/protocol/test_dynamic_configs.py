@@ -258,6 +258,10 @@ def test_throttle_rates_are_dynamic():
     assert res["0"] == (NONE, None), res
     wait_value(0, "follower.replication.throttled.rate", "3000000", SRC_BROKER)
     wait_value(0, "leader.replication.throttled.rate", "9223372036854775807", SRC_DEFAULT)
+    res = alter(1, [("", [("log.cleaner.io.max.bytes.per.second", 0, "1048576.0")])])
+    assert res[""] == (NONE, None), res
+    for i in range(3):
+        wait_value(i, "log.cleaner.io.max.bytes.per.second", "1048576.0", SRC_DEFAULT_BROKER)
 
 
 def test_a_restarted_broker_reads_its_overrides_back():

@@ -54,6 +54,10 @@ Test(dynamic, validate_refuses_static_unknown_and_bad_values)
     cr_assert_not(dynamic_validate("log.segment.bytes", "13", err, sizeof(err)));
     cr_assert_not(dynamic_validate("log.cleanup.policy", "shred", err, sizeof(err)));
     cr_assert_not(dynamic_validate("log.cleaner.min.cleanable.ratio", "1.5", err, sizeof(err)));
+    cr_assert(dynamic_validate("log.cleaner.io.max.bytes.per.second", "1e6", err, sizeof(err)));
+    cr_assert_not(dynamic_validate("log.cleaner.io.max.bytes.per.second", "-1", err, sizeof(err)));
+    cr_assert_not(dynamic_validate("num.network.threads", "4", err, sizeof(err)));
+    cr_assert_not(dynamic_validate("num.replica.fetchers", "4", err, sizeof(err)));
 }
 
 Test(dynamic, every_dynamic_key_is_a_broker_key)
@@ -72,13 +76,16 @@ Test(dynamic, precedence_broker_over_default_over_static)
     dynamic_init(&d, &cfg);
     cr_assert_eq(atomic_load(&d.max_connections), 100);
     cr_assert_eq(atomic_load(&d.leader_replication_throttled_rate), INT64_MAX);
+    cr_assert(atomic_load(&d.log_cleaner_io_max_bytes_per_second) < 0, "Kafka's default: none");
 
     static const char *const def[] = {"max.connections=50", "message.max.bytes=4000",
                                       "log.retention.ms=1000"};
     static const char *const mine[] = {"max.connections=7",
-                                       "follower.replication.throttled.rate=1234"};
+                                       "follower.replication.throttled.rate=1234",
+                                       "log.cleaner.io.max.bytes.per.second=5000.5"};
     struct topic_config tc;
-    cr_assert(dynamic_apply(&d, &cfg, pairs(mine, 2), 2, pairs(def, 3), 3, &tc));
+    cr_assert(dynamic_apply(&d, &cfg, pairs(mine, 3), 3, pairs(def, 3), 3, &tc));
+    cr_assert(atomic_load(&d.log_cleaner_io_max_bytes_per_second) == 5000.5);
     cr_assert_eq(atomic_load(&d.max_connections), 7, "this broker's override wins");
     cr_assert_eq(atomic_load(&d.follower_replication_throttled_rate), 1234);
     cr_assert_eq(atomic_load(&d.max_connections_per_ip), INT32_MAX);

@@ -19,6 +19,7 @@
  *   /brokers/topics/<t>/partitions[/<p>]          persistent, empty parents
  *   /brokers/topics/<t>/partitions/<p>/state      persistent  PartitionState
  *   /config/topics/<t>                            persistent  TopicConfig
+ *   /config/brokers/<id>|<default>                persistent  TopicConfig (zk_store_config.c)
  *   /admin/delete_topics/<t>                      persistent, empty (deletion request)
  *   /controller                                   EPHEMERAL   ControllerInfo
  *   /controller_epoch                             persistent  ControllerEpoch

@@ -306,7 +306,7 @@ kerr_t zk_store_controller_resign(struct zk_store *zs);
 
 struct zk_config_change {
     int64_t seq;          /* from the znode name */
-    char entity_type[16]; /* "topics" */
+    char entity_type[16]; /* "topics" or "brokers" */
     char entity_name[TOPIC_NAME_MAX_LEN + 1];
 };
 

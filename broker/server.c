@@ -357,13 +357,13 @@ static int server_start(struct broker *b)
         return rc;
     zk_store_set_session_cb(b->zk, session_cb, b);
     topic_config_defaults(&b->topic_defaults, b->cfg);
-    dyncfg_load(b); /* before the topics load: they take the effective defaults */
     b->topics = topics_new();
     b->main_base = event_base_new();
     if (!b->topics || !b->main_base)
         return -1;
     admin_refresh_brokers(b);
     config_watch_init(b);
+    dyncfg_load(b); /* after the newest notification is noted, before the topics load */
     controller_watch_init(b);
     if (log_manager_load(b) != 0 || admin_load_topics(b) != 0)
         return -1;

@@ -435,7 +435,7 @@ static bool decode_resource(struct req *req, struct kslice *s, struct alter_res 
         r->err = topic_name_take(name, r->name, sizeof(r->name), r->msg, sizeof(r->msg));
     }
     struct topic *t = NULL;
-    if (incremental && r->err == KERR_NONE &&
+    if (incremental && r->type == RES_TOPIC && r->err == KERR_NONE &&
         (t = topics_get(req->broker->topics, name.ptr, (size_t)name.len))) {
         int n_cur;
         char **cur = topic_get_config(t, &n_cur);

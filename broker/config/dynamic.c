@@ -8,7 +8,9 @@
  * the replication throttle rates, the listener limits and the cleaner's
  * I/O rate read the atomics of struct broker_dynamic; the topic defaults (log.*, message.max.bytes,
  * min.insync.replicas) reach every topic without an override of its own
- * through the topic defaults broker/core/dyncfg.c re-applies.
+ * through the topic defaults broker/core/dyncfg.c re-applies;
+ * unclean.leader.election.enable is read by the controller, which re-reads
+ * the same znodes itself (controller/ctrl_config.c).
  */
 #include "broker/config/dynamic.h"
 
@@ -25,6 +27,7 @@ static const char *const dynamic_keys[] = {
     "max.connections.per.ip",
     "message.max.bytes",
     "min.insync.replicas",
+    "unclean.leader.election.enable",
     "log.retention.ms",
     "log.retention.bytes",
     "log.segment.bytes",

@@ -390,10 +390,12 @@ static void broker_op(struct alter_res *r, struct kstr key, int8_t op, struct ks
 {
     if (r->err != KERR_NONE)
         return;
-    if ((key.ptr && memchr(key.ptr, 0, (size_t)key.len)) ||
+    if (!key.ptr || memchr(key.ptr, 0, (size_t)key.len) ||
         (value.ptr && memchr(value.ptr, 0, (size_t)value.len))) {
-        r->err = KERR_INVALID_CONFIG;
-        snprintf(r->msg, sizeof(r->msg), "a config key or value contains a NUL byte");
+        r->err = KERR_INVALID_REQUEST; /* as every refusal of a broker config */
+        snprintf(r->msg, sizeof(r->msg),
+                 "a config key is null, or a key or value contains a "
+                 "NUL byte");
         return;
     }
     if (!VEC_RESERVE_AT(r->ops, r->ops_cap, (size_t)r->n_ops + 1)) {

@@ -240,6 +240,8 @@ def test_refusals_and_validate_only():
             ops = [(k, 0, val)] if inc else [(k, val)]
             res = alter(0, [(name, ops)], incremental=inc)
             assert res[name][0] == INVALID_REQUEST and why in res[name][1], (name, k, res)
+    res = alter(0, [("1", [("message.max.bytes", 0, "3000\x00junk")])])
+    assert res["1"][0] == INVALID_REQUEST and "NUL" in res["1"][1], res
     res = alter(0, [("1", [("message.max.bytes", 0, "9999")])], validate_only=True)
     assert res["1"] == (NONE, None), res
     time.sleep(1.0)

@@ -393,10 +393,10 @@ int server_run(const struct broker_config *cfg)
 {
     struct broker b = {.cfg = cfg, .logdir_lock_fd = -1};
     b.data_dir = config_data_dir(cfg);
-    dynamic_init(&b.dyn, cfg);
     pthread_mutex_init(&b.brokers_lock, NULL);
     pthread_mutex_init(&b.advertised_lock, NULL);
     pthread_rwlock_init(&b.control_gate, NULL);
+    broker_dynamic_init(&b.dyn, cfg);
     signal(SIGPIPE, SIG_IGN);
     int rc = server_start(&b);
     if (rc == 0) {

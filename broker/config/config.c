@@ -180,6 +180,10 @@ static const struct config_key config_keys[] = {
     K_I32("replica.fetch.wait.max.ms", replica_fetch_wait_max_ms, "500", 0, 0),
     K_I32("replica.fetch.response.max.bytes", replica_fetch_response_max_bytes, "10485760", 0, 0),
     K_I32("replica.socket.timeout.ms", replica_socket_timeout_ms, "30000", 1, 0),
+    K_I64("leader.replication.throttled.rate", leader_replication_throttled_rate, I64MAX_TEXT, 0,
+          0),
+    K_I64("follower.replication.throttled.rate", follower_replication_throttled_rate, I64MAX_TEXT,
+          0, 0),
     K_I64("replica.high.watermark.checkpoint.interval.ms",
           replica_high_watermark_checkpoint_interval_ms, "5000", 1, 0),
     {"leader.imbalance.per.broker.percentage", CT_I32,
@@ -217,11 +221,6 @@ static const struct config_key config_keys[] = {
     K_I64("log.message.timestamp.difference.max.ms", log_message_timestamp_difference_max_ms,
           I64MAX_TEXT, 0, 0),
     K_STR("compression.type", compression_type, "producer", CF_NONEMPTY, check_compression),
-    /* replication throttles */
-    K_I64("leader.replication.throttled.rate", leader_replication_throttled_rate, I64MAX_TEXT, 0,
-          0),
-    K_I64("follower.replication.throttled.rate", follower_replication_throttled_rate, I64MAX_TEXT,
-          0, 0),
 };
 
 _Static_assert(ARRAY_LEN(config_keys) <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");

@@ -142,6 +142,8 @@ struct broker_config {
     int32_t replica_fetch_wait_max_ms;                     /* 500, <= replica.lag.time.max.ms */
     int32_t replica_fetch_response_max_bytes;              /* 10485760 */
     int32_t replica_socket_timeout_ms;                     /* 30000 */
+    int64_t leader_replication_throttled_rate;             /* bytes/s; INT64_MAX = unlimited */
+    int64_t follower_replication_throttled_rate;           /* bytes/s; INT64_MAX = unlimited */
     int64_t replica_high_watermark_checkpoint_interval_ms; /* 5000 */
     int32_t leader_imbalance_per_broker_percentage;        /* 10 */
     int32_t controlled_shutdown_max_retries;               /* 3 */
@@ -174,10 +176,6 @@ struct broker_config {
     bool log_preallocate;                            /* false */
     int64_t log_message_timestamp_difference_max_ms; /* INT64_MAX */
     char *compression_type; /* "producer" | uncompressed|gzip|snappy|lz4|zstd */
-
-    /* replication throttles, bytes/s (dynamic: broker/config/dynamic.h) */
-    int64_t leader_replication_throttled_rate;   /* INT64_MAX = unlimited */
-    int64_t follower_replication_throttled_rate; /* INT64_MAX = unlimited */
 
     /* derived by config_load(): never set directly */
     char *data_dir;                            /* first entry of log.dirs, else log.dir */

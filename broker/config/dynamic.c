@@ -92,7 +92,7 @@ static void dynamic_set_live(struct broker_dynamic *d, const struct broker_confi
     atomic_store(&d->log_cleaner_io_max_bytes_per_second, rate >= 1e300 ? -1 : rate);
 }
 
-void dynamic_init(struct broker_dynamic *d, const struct broker_config *cfg)
+void broker_dynamic_init(struct broker_dynamic *d, const struct broker_config *cfg)
 {
     memset(d, 0, sizeof(*d));
     pthread_mutex_init(&d->lock, NULL);

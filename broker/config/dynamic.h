@@ -47,7 +47,13 @@ struct broker_dynamic {
 };
 
 /* Sets the live values from cfg; no overrides. Before threads start. */
-void dynamic_init(struct broker_dynamic *d, const struct broker_config *cfg);
+void broker_dynamic_init(struct broker_dynamic *d, const struct broker_config *cfg);
+
+/* Loads a live value (readers load on each use, so a change applies at once). */
+static inline int64_t dyn_load(_Atomic int64_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
 void dynamic_destroy(struct broker_dynamic *d);
 
 /* True if key may be changed at run time. */

@@ -60,12 +60,10 @@ struct broker {
     /* effective topic defaults (static + dynamic configs): written only by
      * the admin worker after start (dyncfg.c) */
     struct topic_config topic_defaults;
-    struct broker_dynamic dyn; /* live values of the dynamic configs (dynamic.h) */
-    struct topics *topics;     /* owned */
-    struct zk_store *zk;       /* owned; used on the admin worker only after start */
-    /* czxid of our registration; __atomic loads and stores (start-up
-     * writes, admin worker reads) */
-    int64_t broker_epoch;
+    struct topics *topics; /* owned */
+    struct zk_store *zk;   /* owned; used on the admin worker only after start */
+    int64_t broker_epoch;  /* czxid of our registration; __atomic loads and
+                                          stores (start-up writes, admin worker reads) */
     int logdir_lock_fd;
     struct recovery_points recovery; /* start-up log recovery points (log_manager.c) */
     struct log_checkpoints *ckpt;    /* owned: checkpoints read at start-up */
@@ -109,6 +107,10 @@ struct broker {
     pthread_mutex_t brokers_lock; /* guards live/n_live */
     struct broker_info *live;     /* live brokers, sorted by id */
     int n_live;
+
+    /* run-time settings (config/dynamic.h: the live values of the dynamic
+     * broker configs), any thread (atomics; stored by core/dyncfg.c) */
+    struct broker_dynamic dyn;
 };
 
 /* The endpoint of broker bi that clients of this listener should use: the

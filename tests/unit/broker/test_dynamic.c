@@ -73,7 +73,7 @@ Test(dynamic, precedence_broker_over_default_over_static)
                                      "message.max.bytes=5000"};
     load(ov, 3);
     struct broker_dynamic d;
-    dynamic_init(&d, &cfg);
+    broker_dynamic_init(&d, &cfg);
     cr_assert_eq(atomic_load(&d.max_connections), 100);
     cr_assert_eq(atomic_load(&d.leader_replication_throttled_rate), INT64_MAX);
     cr_assert(atomic_load(&d.log_cleaner_io_max_bytes_per_second) < 0, "Kafka's default: none");

@@ -21,6 +21,7 @@
 #include "broker/core/advertised.h"
 #include "broker/core/config_watch.h"
 #include "broker/core/controller_watch.h"
+#include "broker/core/dyncfg.h"
 #include "broker/core/group_runtime.h"
 #include "broker/http/http.h"
 #include "broker/core/log_manager.h"
@@ -210,7 +211,6 @@ static int server_listen(struct broker *b)
         .sendfile = cfg->gregor_fetch_sendfile,
         .metrics = &b->metrics,
         .read_timeout_ms = cfg->gregor_request_read_timeout_ms,
-        .max_connections = cfg->max_connections,
     };
     snprintf(lim.inter_broker_listener, sizeof(lim.inter_broker_listener), "%s",
              cfg->listener[cfg->inter_broker_listener].name);
@@ -220,6 +220,8 @@ static int server_listen(struct broker *b)
         .overrides = cfg->ip_override,
         .n_overrides = cfg->n_ip_overrides,
         .pool_bytes = cfg->queued_max_request_bytes,
+        .live_max_connections = &b->dyn.max_connections,
+        .live_max_per_ip = &b->dyn.max_connections_per_ip,
     });
     for (int i = 0; i < cfg->n_listeners; i++) {
         const struct config_listener *l = &cfg->listener[i];
@@ -343,6 +345,7 @@ static void server_shutdown(struct broker *b)
     pthread_mutex_destroy(&b->brokers_lock);
     pthread_mutex_destroy(&b->advertised_lock);
     pthread_rwlock_destroy(&b->control_gate);
+    dynamic_destroy(&b->dyn);
 }
 
 static int server_start(struct broker *b)
@@ -361,6 +364,7 @@ static int server_start(struct broker *b)
         return -1;
     admin_refresh_brokers(b);
     config_watch_init(b);
+    dyncfg_load(b); /* after the newest notification is noted, before the topics load */
     controller_watch_init(b);
     if (log_manager_load(b) != 0 || admin_load_topics(b) != 0)
         return -1;

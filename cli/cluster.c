@@ -1,7 +1,7 @@
 /*
  * cli/cluster.c — `gregor cluster info` and the dispatch of the cluster
  * subcommands (elect-leaders lives in cluster_elect.c, watch in
- * cluster_watch.c, log-dirs in cluster_log_dirs.c).
+ * cluster_watch.c, log-dirs in cluster_log_dirs.c, config in cluster_config.c).
  *
  * cluster info: the cluster id (rd_kafka_clusterid()), the controller id
  * (rd_kafka_controllerid()), the live brokers from a Metadata request for
@@ -232,7 +232,7 @@ static int cluster_info(struct cli *cli, int argc, char **argv)
 /* ---- dispatch ------------------------------------------------------------ */
 
 static const char cluster_help[] =
-    "Usage: gregor cluster <info|watch|elect-leaders|log-dirs> [ARGS]\n"
+    "Usage: gregor cluster <info|watch|elect-leaders|log-dirs|config> [ARGS]\n"
     "  info [--json]                            controller, brokers, partition health\n"
     "  watch [--interval MS] [--output json]    live events: brokers, controller,\n"
     "                                           leaders, ISRs, partition flags\n"
@@ -242,6 +242,9 @@ static const char cluster_help[] =
     "                                           (--unclean) elect offline ones\n"
     "  log-dirs [--broker ID] [--output json]   each broker's log directories: space,\n"
     "                                           replica sizes and offset lags\n"
+    "  config describe [--broker ID | --default]\n"
+    "  config set [--broker ID | --default] KEY=VALUE... [--delete KEY]...\n"
+    "                                           dynamic broker configs, live\n"
     "Run 'gregor cluster <subcommand> --help' for details.\n";
 
 static const struct cli_sub cluster_subs[] = {
@@ -249,6 +252,7 @@ static const struct cli_sub cluster_subs[] = {
     {"watch", "cluster watch", cluster_watch},
     {"elect-leaders", "cluster elect-leaders", cluster_elect_leaders},
     {"log-dirs", "cluster log-dirs", cluster_log_dirs},
+    {"config", "cluster config", cluster_config_main},
 };
 
 int cluster_main(struct cli *cli, int argc, char **argv)

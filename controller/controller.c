@@ -788,6 +788,7 @@ struct controller *controller_new(const struct controller_env *env)
     if (!c)
         return NULL;
     c->env = *env;
+    c->unclean_dynamic = -1;
     if (!zk_store_watch_subscribe(env->zk, watch_cb, c)) {
         free(c);
         return NULL;

@@ -73,6 +73,9 @@ struct controller {
     size_t topics_cap;             /* room in topics (common/vec.h) */
     struct event *rebalance_timer; /* owned (ctrl_rebalance.c); NULL when off */
     int64_t config_seq;            /* newest /config/changes notification handled */
+    int8_t unclean_dynamic;        /* unclean.leader.election.enable as a dynamic broker
+                                      config (own broker's, else the default's): 1, 0,
+                                      -1 = none (env's static value); ctrl_config.c */
 };
 
 /* controller.c */

@@ -1452,3 +1452,50 @@ bool config_key_value(const struct broker_config *cfg, int idx, char *buf, size_
     snprintf(buf, len, "%s", *(char *const *)p);
     return true;
 }
+
+bool config_key_check(int idx, const char *value, char *why, size_t whylen)
+{
+    struct broker_config scratch;
+    if (idx < 0 || idx >= config_key_count()) {
+        why_set(why, whylen, "unknown key");
+        return false;
+    }
+    memset(&scratch, 0, sizeof(scratch));
+    const struct config_key *key = &config_keys[idx];
+    kerr_t rc = config_set_value(&scratch, key, value, why, whylen);
+    if (key->type == CT_STR)
+        free(*(char **)config_field(&scratch, key));
+    if (rc == KERR__NOMEM)
+        why_set(why, whylen, "out of memory");
+    return rc == KERR_NONE;
+}
+
+bool config_copy_with(const struct broker_config *base, char *const *kv, int n,
+                      struct broker_config *out)
+{
+    *out = *base;
+    bool ok = true;
+    for (size_t i = 0; i < ARRAY_LEN(config_keys); i++) {
+        if (config_keys[i].type != CT_STR)
+            continue;
+        char **slot = config_field(out, &config_keys[i]);
+        if (*slot && !(*slot = strdup(*slot)))
+            ok = false;
+    }
+    if (out->data_dir && !(out->data_dir = strdup(out->data_dir)))
+        ok = false;
+    for (int i = 0; ok && i < n; i++) {
+        int idx = config_key_find(kv[2 * i]);
+        char why[256];
+        if (idx < 0)
+            continue;
+        kerr_t rc = config_set_value(out, &config_keys[idx], kv[2 * i + 1], why, sizeof(why));
+        if (rc == KERR__NOMEM)
+            ok = false;
+        else if (rc == KERR_NONE)
+            out->key_source[idx] = CONFIG_SOURCE_DYNAMIC;
+    }
+    if (!ok)
+        config_free(out);
+    return ok;
+}

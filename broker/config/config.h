@@ -190,6 +190,7 @@ enum config_source {
     CONFIG_SOURCE_FILE = 1,     /* server.properties */
     CONFIG_SOURCE_ENV = 2,      /* GREGOR_* environment variable */
     CONFIG_SOURCE_OVERRIDE = 3, /* --override key=value */
+    CONFIG_SOURCE_DYNAMIC = 4,  /* a dynamic override from ZooKeeper (config_copy_with()) */
 };
 
 /*
@@ -232,5 +233,18 @@ enum config_source config_key_source(const struct broker_config *cfg, int idx);
  * needed). Returns false (buf = "") if the value is null (an unset optional
  * string such as broker.rack) or idx is out of range. */
 bool config_key_value(const struct broker_config *cfg, int idx, char *buf, size_t len);
+
+/* Checks value for key idx as config_load() would (type, range, string
+ * check), without keeping it. false with the reason in why. Thread-safe. */
+bool config_key_check(int idx, const char *value, char *why, size_t whylen);
+/*
+ * Fills out with a deep copy of base, then sets the "key=value" pairs
+ * kv[0..2n) over it in order (later pairs win), marking their source
+ * CONFIG_SOURCE_DYNAMIC. A pair that names no key or does not parse is
+ * skipped (callers validate first). Returns false on out of memory (out
+ * zeroed). Free out with config_free(). Thread-safe (base is read only).
+ */
+bool config_copy_with(const struct broker_config *base, char *const *kv, int n,
+                      struct broker_config *out);
 
 #endif

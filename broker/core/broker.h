@@ -58,6 +58,8 @@ struct broker {
     int32_t id;                      /* broker.id (resolved) */
     char cluster_id[64];
     const char *data_dir; /* borrowed from cfg */
+    /* effective topic defaults (static + dynamic configs): written only by
+     * the admin worker after start (dyncfg.c) */
     struct topic_config topic_defaults;
     struct topics *topics; /* owned */
     struct zk_store *zk;   /* owned; used on the admin worker only after start */
@@ -113,7 +115,8 @@ struct broker {
     struct broker_info *live;     /* live brokers, sorted by id */
     int n_live;
 
-    /* run-time settings (config/dynamic.h), any thread (relaxed atomics) */
+    /* run-time settings (config/dynamic.h: the live values of the dynamic
+     * broker configs), any thread (atomics; stored by core/dyncfg.c) */
     struct broker_dynamic dyn;
     /* bytes of leader-throttled replicas answered to followers
      * (kafka/fetch.c, docs/architecture.md §6); its own lock, any thread */

@@ -14,11 +14,15 @@
  * replacing the live topic's overrides (topic_set_config()). A broker that
  * missed trimmed notifications re-reads the config of every topic it has.
  * The broker that made a change applies it twice; the second is a no-op.
+ * Notifications naming "brokers" / <this broker's id> or <default> re-read
+ * the dynamic broker configs (dyncfg.c); a broker that missed trimmed
+ * notifications re-reads those too.
  */
 #include "broker/core/config_watch.h"
 #include "broker/core/admin.h"
 #include "common/loop/worker.h"
 #include "broker/core/broker.h"
+#include "broker/core/dyncfg.h"
 #include "broker/replication/topics.h"
 #include "controller/zk/zk_store.h"
 #include "common/base.h"
@@ -91,10 +95,16 @@ static void check_job(void *arg)
     if (oldest > b->config_seq + 1) {
         say_info("zk", "config change notifications were trimmed; re-reading every topic");
         reload_all(b);
+        dyncfg_load(b);
     } else {
+        bool brokers = false;
         for (int i = 0; i < n; i++)
             if (strcmp(v[i].entity_type, "topics") == 0)
                 reload_topic(b, v[i].entity_name);
+            else if (strcmp(v[i].entity_type, "brokers") == 0)
+                brokers |= dyncfg_concerns(b, v[i].entity_name);
+        if (brokers)
+            dyncfg_load(b);
     }
     if (newest > b->config_seq)
         b->config_seq = newest;

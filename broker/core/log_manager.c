@@ -255,13 +255,13 @@ static int cleaner_start(struct broker *b)
 {
     const struct broker_config *cfg = b->cfg;
     struct cleaner_pool_config pc;
-    double rate = strtod(cfg->log_cleaner_io_max_bytes_per_second, NULL);
+    double rate = atomic_load(&b->dyn.log_cleaner_io_max_bytes_per_second); /* dynamic */
     if (!cfg->log_cleaner_enable || cfg->log_cleaner_threads <= 0)
         return 0;
     cleaner_pool_config_default(&pc);
     pc.threads = cfg->log_cleaner_threads;
     pc.dedupe_buffer_bytes = cfg->log_cleaner_dedupe_buffer_size;
-    pc.io_max_bytes_per_sec = rate >= 1e300 ? -1 : rate;
+    pc.io_max_bytes_per_sec = rate;
     pc.backoff_ms = cfg->log_cleaner_backoff_ms;
     b->cleaner = cleaner_pool_new(&pc);
     if (!b->cleaner || cleaner_pool_start(b->cleaner) != KERR_NONE) {

@@ -8,24 +8,31 @@
  * resource_name, configs[name, value, read_only, is_default (v0) |
  * config_source (v1+), is_sensitive, synonyms[name, value, source] (v1+)]].
  * Resource types: 2 = topic (every topic key with its effective value),
- * 4 = broker (name = our id; every server.properties key, read-only).
- * Config sources: 1 dynamic topic, 4 static broker, 5 default.
+ * 4 = broker (name = our id or "" for the cluster default;
+ * configs_broker.c). Config sources: 1 dynamic topic, 2 dynamic broker,
+ * 3 dynamic default broker, 4 static broker, 5 default.
  *
  * AlterConfigs request: resources[type, name, configs[name, value]],
  * validate_only; it REPLACES the topic's overrides. IncrementalAlterConfigs:
  * resources[type, name, configs[name, op (0 SET, 1 DELETE, 2 APPEND,
  * 3 SUBTRACT), value]], validate_only; ops apply to the current overrides.
  * Both answer: throttle, responses[error_code, error_message, type, name].
+ * Broker resources (name = a registered broker id, or "" for the
+ * cluster-wide default) change the dynamic broker configs
+ * (broker/core/dyncfg.c): only dynamic keys, SET and DELETE.
  * Each resource is checked before its keys, as in Kafka: a type other than
- * topic is INVALID_REQUEST, an illegal topic name (common/names.h)
+ * topic or broker is INVALID_REQUEST, an illegal topic name (common/names.h)
  * INVALID_TOPIC_EXCEPTION, a missing topic UNKNOWN_TOPIC_OR_PARTITION, and
  * only then a bad key or value INVALID_CONFIG.
- * The changes run on the admin worker (ZooKeeper /config/topics/<t>).
+ * The changes run on the admin worker (ZooKeeper /config/topics/<t>,
+ * /config/brokers/<id|<default>>).
  */
 #include "broker/kafka/dispatch.h"
 #include "broker/core/admin.h"
 #include "common/loop/worker.h"
 #include "broker/core/broker.h"
+#include "broker/core/dyncfg.h"
+#include "broker/kafka/configs_broker.h"
 #include "broker/replication/topics.h"
 #include "common/names.h"
 #include "common/vec.h"
@@ -36,9 +43,6 @@
 
 #define RES_TOPIC 2
 #define RES_BROKER 4
-#define SRC_DYNAMIC_TOPIC 1
-#define SRC_STATIC_BROKER 4
-#define SRC_DEFAULT 5
 
 /* ---------------------------------------------------------- describe */
 
@@ -113,6 +117,16 @@ static void describe_topic(struct req *req, struct topic *t, const struct kstr *
                               .value = have_def ? def : NULL,
                               .source = from_file ? SRC_STATIC_BROKER : SRC_DEFAULT,
                               .syn_name = topic_config_broker_synonym(i)};
+        /* a dynamic broker override of the synonym is the default now */
+        if (e.syn_name && dynamic_key_is_dynamic(e.syn_name)) {
+            if (dynamic_override(&req->broker->dyn, true, e.syn_name, def, sizeof(def))) {
+                e.value = def;
+                e.source = SRC_DYNAMIC_BROKER;
+            } else if (dynamic_override(&req->broker->dyn, false, e.syn_name, def, sizeof(def))) {
+                e.value = def;
+                e.source = SRC_DYNAMIC_DEFAULT_BROKER;
+            }
+        }
         e.syn_value = e.value;
         e.syn_source = e.source;
         for (int k = 0; over && k < n_over; k++)
@@ -127,29 +141,6 @@ static void describe_topic(struct req *req, struct topic *t, const struct kstr *
     for (int k = 0; over && k < 2 * n_over; k++)
         free(over[k]);
     free(over);
-}
-
-static void describe_broker(struct req *req, const struct kstr *keys, int32_t n_keys, bool synonyms)
-{
-    const struct broker_config *cfg = req->broker->cfg;
-    size_t at = kw_reserve_array_len(&req->out, false);
-    int32_t count = 0;
-    for (int i = 0; i < config_key_count(); i++) {
-        const char *name = config_key_name(i);
-        if (!key_wanted(keys, n_keys, name))
-            continue;
-        char val[1024];
-        bool have = config_key_value(cfg, i, val, sizeof(val));
-        struct cfg_entry e = {.name = name,
-                              .value = have ? val : NULL,
-                              .read_only = true,
-                              .source = config_key_source(cfg, i) == CONFIG_SOURCE_DEFAULT
-                                            ? SRC_DEFAULT
-                                            : SRC_STATIC_BROKER};
-        put_entry(req, &e, synonyms);
-        count++;
-    }
-    kw_patch_array_len(&req->out, false, at, count);
 }
 
 static bool describe_one(struct req *req, struct kslice *s, bool synonyms_pending)
@@ -191,7 +182,7 @@ static bool describe_one(struct req *req, struct kslice *s, bool synonyms_pendin
     else if (t)
         describe_topic(req, t, keys, n_keys, synonyms);
     else
-        describe_broker(req, keys, n_keys, synonyms);
+        configs_broker_describe(req, name.len == 0, keys, n_keys, synonyms);
     topic_unref(t);
     free(keys);
     return kslice_ok(s);
@@ -235,11 +226,15 @@ struct alter_res {
     size_t kv_cap; /* room in kv, in strings (common/vec.h) */
     kerr_t err;    /* decode-time error */
     char msg[256];
+    struct dyncfg_op *ops; /* broker resources: the changes as sent, owned */
+    int n_ops;
+    size_t ops_cap;
 };
 
 struct alter_job {
     struct req *req;
     bool validate_only;
+    bool incremental;
     int n;
     struct alter_res *res;
 };
@@ -251,6 +246,11 @@ static void alter_job_free(struct alter_job *job)
             free(job->res[i].kv[k]);
         free(job->res[i].kv);
         free(job->res[i].wire_name);
+        for (int k = 0; k < job->res[i].n_ops; k++) {
+            free((char *)job->res[i].ops[k].key);
+            free((char *)job->res[i].ops[k].value);
+        }
+        free(job->res[i].ops);
     }
     free(job->res);
     free(job);
@@ -275,7 +275,10 @@ static void alter_job_run(void *arg)
             if (exists != KERR_NONE)
                 err = exists;
         }
-        if (err == KERR_NONE)
+        if (err == KERR_NONE && r->type == RES_BROKER)
+            err = dyncfg_alter(req->broker, r->wire_name, r->ops, r->n_ops, job->incremental,
+                               job->validate_only, r->msg, sizeof(r->msg));
+        else if (err == KERR_NONE)
             err = admin_alter_topic_config(req->broker, r->name, r->kv, r->n_kv, job->validate_only,
                                            r->msg, sizeof(r->msg));
         kbuf_put_i16(o, err);
@@ -382,6 +385,34 @@ static void apply_op(struct alter_res *r, struct kstr key, int8_t op, struct kst
     free(v);
 }
 
+/* Records one change of a broker resource (checked on the admin worker). */
+static void broker_op(struct alter_res *r, struct kstr key, int8_t op, struct kstr value)
+{
+    if (r->err != KERR_NONE)
+        return;
+    if (!key.ptr || memchr(key.ptr, 0, (size_t)key.len) ||
+        (value.ptr && memchr(value.ptr, 0, (size_t)value.len))) {
+        r->err = KERR_INVALID_REQUEST; /* as every refusal of a broker config */
+        snprintf(r->msg, sizeof(r->msg),
+                 "a config key is null, or a key or value contains a "
+                 "NUL byte");
+        return;
+    }
+    if (!VEC_RESERVE_AT(r->ops, r->ops_cap, (size_t)r->n_ops + 1)) {
+        r->err = KERR_UNKNOWN_SERVER_ERROR;
+        snprintf(r->msg, sizeof(r->msg), "out of memory");
+        return;
+    }
+    struct dyncfg_op *o = &r->ops[r->n_ops++];
+    o->key = kstr_dup(key);
+    o->op = op;
+    o->value = value.ptr ? kstr_dup(value) : NULL;
+    if (!o->key || (value.ptr && !o->value)) {
+        r->err = KERR_UNKNOWN_SERVER_ERROR;
+        snprintf(r->msg, sizeof(r->msg), "out of memory");
+    }
+}
+
 static bool decode_resource(struct req *req, struct kslice *s, struct alter_res *r,
                             bool incremental)
 {
@@ -394,16 +425,19 @@ static bool decode_resource(struct req *req, struct kslice *s, struct alter_res 
     r->wire_len = name.len;
     if (!r->wire_name)
         return false;
-    if (r->type != RES_TOPIC) {
+    if (r->type == RES_BROKER) {
+        if (memchr(name.ptr, 0, (size_t)name.len)) {
+            r->err = KERR_INVALID_REQUEST;
+            snprintf(r->msg, sizeof(r->msg), "a broker resource name contains a NUL byte");
+        }
+    } else if (r->type != RES_TOPIC) {
         r->err = KERR_INVALID_REQUEST;
-        snprintf(r->msg, sizeof(r->msg),
-                 "only topic configs can be altered (broker configs are "
-                 "static: server.properties)");
+        snprintf(r->msg, sizeof(r->msg), "only topic and broker configs can be altered");
     } else {
         r->err = topic_name_take(name, r->name, sizeof(r->name), r->msg, sizeof(r->msg));
     }
     struct topic *t = NULL;
-    if (incremental && r->err == KERR_NONE &&
+    if (incremental && r->type == RES_TOPIC && r->err == KERR_NONE &&
         (t = topics_get(req->broker->topics, name.ptr, (size_t)name.len))) {
         int n_cur;
         char **cur = topic_get_config(t, &n_cur);
@@ -416,7 +450,9 @@ static bool decode_resource(struct req *req, struct kslice *s, struct alter_res 
         struct kstr key = kw_get_str(s, false);
         int8_t op = incremental ? (int8_t)kslice_u8(s) : 0;
         struct kstr value = kw_get_str(s, false);
-        if (kslice_ok(s))
+        if (kslice_ok(s) && r->type == RES_BROKER)
+            broker_op(r, key, op, value);
+        else if (kslice_ok(s))
             apply_op(r, key, op, value);
     }
     return kslice_ok(s);
@@ -430,6 +466,7 @@ static kerr_t handle_alter(struct req *req, bool incremental)
     if (!job || !kslice_ok(s) || n < 0)
         goto bad;
     job->req = req;
+    job->incremental = incremental;
     job->res = calloc((size_t)(n ? n : 1), sizeof(*job->res));
     if (!job->res)
         goto bad;

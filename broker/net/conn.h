@@ -18,7 +18,6 @@ struct conn_limits {
     int32_t max_request_bytes;      /* socket.request.max.bytes */
     int64_t idle_ms;                /* connections.max.idle.ms */
     int64_t read_timeout_ms;        /* gregor.request.read.timeout.ms; -1 = none */
-    int32_t max_connections;        /* max.connections (for log lines) */
     char inter_broker_listener[32]; /* not counted against max.connections */
     int32_t sndbuf, rcvbuf;         /* -1 = OS default */
     bool sendfile;                  /* gregor.fetch.sendfile */

@@ -52,6 +52,8 @@ static int64_t open_total;                    /* lim_lock: counted connections *
 static _Atomic int64_t open_all;              /* every admitted connection */
 static int32_t max_total = INT32_MAX;         /* immutable after configure */
 static int32_t max_per_ip = INT32_MAX;
+static const _Atomic int32_t *live_total; /* live values (dynamic configs), or NULL */
+static const _Atomic int32_t *live_per_ip;
 static struct resolved_override overrides[MAX_RESOLVED];
 static int n_overrides;
 static int fd_limit = -1; /* -1: no check */
@@ -105,6 +107,8 @@ void net_limits_configure(const struct net_limits_config *c)
     pthread_mutex_lock(&lim_lock);
     max_total = c->max_connections;
     max_per_ip = c->max_per_ip;
+    live_total = c->live_max_connections;
+    live_per_ip = c->live_max_per_ip;
     pool_max = c->pool_bytes;
     n_overrides = 0;
     pthread_mutex_unlock(&lim_lock);
@@ -123,6 +127,11 @@ void net_limits_configure(const struct net_limits_config *c)
              max_total, max_per_ip, n_overrides, fd_limit, fd_reserve, (long long)pool_max);
 }
 
+int32_t net_limits_max_connections(void)
+{
+    return live_total ? atomic_load(live_total) : max_total;
+}
+
 static uint32_t ip_hash(const char *ip)
 {
     uint32_t h = 2166136261u;
@@ -136,7 +145,7 @@ static int32_t ip_limit(const char *ip)
     for (int i = 0; i < n_overrides; i++)
         if (strcmp(overrides[i].ip, ip) == 0)
             return overrides[i].count;
-    return max_per_ip;
+    return live_per_ip ? atomic_load(live_per_ip) : max_per_ip;
 }
 
 enum net_admit net_limits_admit(int fd, const struct sockaddr *sa, bool count_total,
@@ -147,7 +156,7 @@ enum net_admit net_limits_admit(int fd, const struct sockaddr *sa, bool count_to
     if (fd_limit > 0 && fd >= fd_limit - fd_reserve)
         return NET_REFUSE_FDS;
     pthread_mutex_lock(&lim_lock);
-    if (count_total && open_total >= max_total) {
+    if (count_total && open_total >= (live_total ? atomic_load(live_total) : max_total)) {
         pthread_mutex_unlock(&lim_lock);
         return NET_REFUSE_TOTAL;
     }

@@ -5,12 +5,15 @@
  * memory pool of requests being read (queued.max.request.bytes).
  *
  * Configured once by net_limits_configure() on the main thread before any
- * connection is accepted; everything else is thread-safe (connections are
+ * connection is accepted (max.connections and max.connections.per.ip may
+ * then change through the live values it is given); everything else is
+ * thread-safe (connections are
  * admitted on the main loop and released on the network workers).
  */
 #ifndef GREGOR_BROKER_NET_LIMITS_H
 #define GREGOR_BROKER_NET_LIMITS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -23,6 +26,11 @@ struct net_limits_config {
     const struct config_ip_override *overrides; /* borrowed for the call */
     int n_overrides;
     int64_t pool_bytes; /* queued.max.request.bytes; -1 = none */
+    /* the live max.connections / max.connections.per.ip (dynamic configs,
+     * broker/config/dynamic.h), read at each admission; NULL = the values
+     * above, fixed. Borrowed: must outlive the listeners. */
+    const _Atomic int32_t *live_max_connections;
+    const _Atomic int32_t *live_max_per_ip;
 };
 
 /* The slot an admitted connection holds; released exactly once. */
@@ -48,6 +56,9 @@ enum net_admit net_limits_admit(int fd, const struct sockaddr *sa, bool count_to
                                 struct net_slot *slot);
 /* Gives the slot back (no-op if not held). Any thread. */
 void net_limits_release(struct net_slot *slot);
+/* The max.connections in force now (the live value when configured with
+ * one). Any thread. */
+int32_t net_limits_max_connections(void);
 /* Connections currently admitted (all listeners); for tests and metrics. */
 int64_t net_limits_open(void);
 /* Descriptors kept free for log segments, checkpoints and ZooKeeper. */

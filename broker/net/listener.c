@@ -90,7 +90,7 @@ static void refuse(int fd, enum net_admit why, const struct net_slot *slot, cons
         say_warn_every(1000, "net",
                        "connection refused peer=%s listener=%s: max.connections "
                        "(%d) reached",
-                       slot->ip, listener, lim->max_connections);
+                       slot->ip, listener, net_limits_max_connections());
         break;
     case NET_REFUSE_IP:
         say_warn_every(1000, "net",

@@ -403,3 +403,8 @@ void cleaner_pool_stats(struct cleaner_pool *p, struct cleaner_stats *out)
     pthread_mutex_unlock(&p->mu);
     out->throttled_us = io_throttle_slept_us(p->thr);
 }
+
+void cleaner_pool_set_io_rate(struct cleaner_pool *p, double bytes_per_sec)
+{
+    io_throttle_set_rate(p->thr, bytes_per_sec);
+}

@@ -91,6 +91,9 @@ kerr_t cleaner_pool_clean_now(struct cleaner_pool *p, struct cleaner_entry *e, i
                               struct cleaner_result *res);
 /* Wakes the threads (e.g. a log was rolled). */
 void cleaner_pool_wake(struct cleaner_pool *p);
+/* Changes the shared I/O rate (bytes/s, <= 0: unlimited); the threads'
+ * next reads and writes use it. Any thread. */
+void cleaner_pool_set_io_rate(struct cleaner_pool *p, double bytes_per_sec);
 void cleaner_pool_stats(struct cleaner_pool *p, struct cleaner_stats *out);
 
 #endif

@@ -19,6 +19,7 @@
  *   /brokers/topics/<t>/partitions[/<p>]          persistent, empty parents
  *   /brokers/topics/<t>/partitions/<p>/state      persistent  PartitionState
  *   /config/topics/<t>                            persistent  TopicConfig
+ *   /config/brokers/<id>|<default>                persistent  TopicConfig (zk_store_config.c)
  *   /admin/delete_topics/<t>                      persistent, empty (deletion request)
  *   /controller                                   EPHEMERAL   ControllerInfo
  *   /controller_epoch                             persistent  ControllerEpoch
@@ -618,9 +619,16 @@ kerr_t zk_store_expire_session_for_test(struct zk_store *zs)
 kerr_t zk_store_ensure_paths(struct zk_store *zs)
 {
     static const char *const paths[] = {
-        "/brokers", "/brokers/ids",         "/brokers/topics",
-        "/config",  "/config/topics",       ZK_PATH_CONFIG_CHANGES,
-        "/admin",   "/admin/delete_topics", "/cluster",
+        "/brokers",
+        "/brokers/ids",
+        "/brokers/topics",
+        "/config",
+        "/config/topics",
+        ZK_PATH_CONFIG_CHANGES,
+        ZK_PATH_CONFIG_BROKERS,
+        "/admin",
+        "/admin/delete_topics",
+        "/cluster",
     };
     kerr_t err = zs_enter(zs);
     if (err != KERR_NONE)

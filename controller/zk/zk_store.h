@@ -306,7 +306,7 @@ kerr_t zk_store_controller_resign(struct zk_store *zs);
 
 struct zk_config_change {
     int64_t seq;          /* from the znode name */
-    char entity_type[16]; /* "topics" */
+    char entity_type[16]; /* "topics" or "brokers" */
     char entity_name[TOPIC_NAME_MAX_LEN + 1];
 };
 
@@ -322,6 +322,23 @@ kerr_t zk_store_config_change_notify(struct zk_store *zs, const char *entity_typ
 kerr_t zk_store_config_changes_since(struct zk_store *zs, int64_t after,
                                      struct zk_config_change **out, int *n, int64_t *oldest,
                                      int64_t *newest);
+
+/* ---- dynamic broker configs (Kafka's /config/brokers) ------------------ */
+
+/* /config/brokers/<entity>: entity = a broker id in decimal, or
+ * ZK_BROKER_CONFIG_DEFAULT for the cluster-wide default. The payload is a
+ * TopicConfig (the same key/value map as /config/topics); change
+ * notifications name entity type "brokers". */
+#define ZK_PATH_CONFIG_BROKERS "/config/brokers"
+#define ZK_BROKER_CONFIG_DEFAULT "<default>"
+
+/* Fills *t (zeroed first; t->name = entity) with the entity's overrides and
+ * config_version; no znode: no overrides, config_version ZK_VERSION_NEW.
+ * Release with zk_topic_destroy(). KERR__INVALID for a bad entity name. */
+kerr_t zk_store_broker_config_get(struct zk_store *zs, const char *entity, struct zk_topic *t);
+/* Replaces the entity t->name's overrides, conditional on t->config_version
+ * (ZK_VERSION_NEW: create); KERR__EXISTS on a conflict. Borrows t. */
+kerr_t zk_store_broker_config_set(struct zk_store *zs, const struct zk_topic *t);
 
 /* ---- watches ------------------------------------------------------------ */
 

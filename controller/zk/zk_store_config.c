@@ -9,6 +9,10 @@
  * children of /config/changes and re-read the named config for each
  * notification newer than the last they handled. The writer trims the
  * list to the newest ZK_CONFIG_CHANGES_KEEP.
+ *
+ * Also owns /config/brokers/<id> and /config/brokers/<default> (dynamic
+ * broker configs): persistent, payload a TopicConfig (the key/value map),
+ * written conditionally on the version read.
  */
 #include "controller/zk/zk_codec.h"
 #include "controller/zk/zk_store_int.h"
@@ -148,4 +152,74 @@ kerr_t zk_store_config_changes_since(struct zk_store *zs, int64_t after,
     zk_names_free(names, nn);
     *out = v;
     return zs_leave(zs, err);
+}
+
+/* A broker config entity: decimal id or the default's name. */
+static bool zsc_entity_ok(const char *e)
+{
+    if (strcmp(e, ZK_BROKER_CONFIG_DEFAULT) == 0)
+        return true;
+    if (!*e || strlen(e) > 10)
+        return false;
+    for (const char *p = e; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
+kerr_t zk_store_broker_config_get(struct zk_store *zs, const char *entity, struct zk_topic *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->assignment_version = ZK_VERSION_NEW;
+    t->config_version = ZK_VERSION_NEW;
+    if (!zsc_entity_ok(entity))
+        return KERR__INVALID;
+    snprintf(t->name, sizeof(t->name), "%s", entity);
+    char path[ZSC_PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", ZK_PATH_CONFIG_BROKERS, entity);
+    kerr_t err = zs_enter(zs);
+    if (err != KERR_NONE)
+        return err;
+    uint8_t *data;
+    int len;
+    struct Stat st;
+    int rc = zs_read(zs->zh, path, &data, &len, &st);
+    if (rc == ZNONODE)
+        return zs_leave(zs, KERR_NONE);
+    if (rc != ZOK)
+        return zs_leave(zs, zs_err(rc, "get", path));
+    err = zk_codec_config_decode(data, (size_t)(len > 0 ? len : 0), t);
+    free(data);
+    if (err == KERR_NONE)
+        t->config_version = st.version;
+    else
+        zk_topic_destroy(t);
+    return zs_leave(zs, err);
+}
+
+kerr_t zk_store_broker_config_set(struct zk_store *zs, const struct zk_topic *t)
+{
+    if (!zsc_entity_ok(t->name))
+        return KERR__INVALID;
+    char path[ZSC_PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", ZK_PATH_CONFIG_BROKERS, t->name);
+    uint8_t *data;
+    size_t len;
+    kerr_t err = zk_codec_config_encode(t, &data, &len);
+    if (err != KERR_NONE)
+        return err;
+    err = zs_enter(zs);
+    if (err == KERR_NONE) {
+        struct zs_write_req w;
+        int32_t nv;
+        zs_write_ops(zs, &w, path, data, len, t->config_version, false);
+        int rc = zs_write_outcome(&w, zoo_multi(zs->zh, w.n, w.ops, w.res), &nv);
+        if (rc == ZNODEEXISTS || rc == ZBADVERSION || rc == ZNONODE)
+            err = KERR__EXISTS;
+        else
+            err = zs_err(rc, "write", path);
+        zs_leave(zs, err);
+    }
+    free(data);
+    return err;
 }

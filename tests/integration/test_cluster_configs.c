@@ -7,7 +7,11 @@
  *   - unclean.leader.election.enable as a topic override: a partition
  *     whose only ISR member is dead stays offline while a live replica out
  *     of the ISR could lead; enabling the override on the topic elects that
- *     replica at once (ISR = {it}, bumped epoch) and writes go on.
+ *     replica at once (ISR = {it}, bumped epoch) and writes go on;
+ *   - the same with unclean.leader.election.enable=true as the cluster-wide
+ *     dynamic broker default (`gregor cluster config set --default`): the
+ *     controller re-reads /config/brokers/<default> on the notification
+ *     and elects at once.
  * Brokers run with unclean.leader.election.enable=false (the default) and
  * short ZooKeeper sessions (4 s).
  */
@@ -159,6 +163,61 @@ Test(cluster_configs, unclean_election_follows_the_topic_override)
               "the out-of-sync replica was not elected");
     cr_assert_eq(icluster_produce_acked(cl()->bootstrap, topic, p, 5, 30), 5);
     /* the old leader returns as a follower of the new epoch */
+    cr_assert_eq(broker_proc_restart(cl()->broker[a]), 0);
+    cr_assert(icluster_wait_for(cl(), ctrl, topic, p, icluster_isr_size_is, 2, 40),
+              "the old leader did not rejoin the ISR");
+}
+
+/* Makes partition p of a new topic offline with only an out-of-sync replica
+ * alive (as above); returns p, the controller in *ctrl, the live replica in
+ * *live and the dead former leader in *dead. */
+static int offline_with_stale_replica(const char *topic, int32_t *ctrl, int *live, int *dead)
+{
+    char *out = NULL;
+    cr_assert_eq(icluster_cli(&out, bs(0), "topic create %s -p 3 -r 2", topic), 0, "%s", out);
+    free(out);
+    for (int p = 0; p < 3; p++)
+        cr_assert(icluster_wait_for(cl(), 0, topic, p, icluster_isr_size_is, 2, 30));
+    struct pinfo pi[3] = {{0}};
+    cr_assert_eq(icluster_describe(bs(0), topic, pi, 3, ctrl), 3);
+    cr_assert(*ctrl >= 0 && *ctrl < 3, "no controller");
+    int a, b;
+    int p = partition_without(topic, *ctrl, &a, &b);
+    cr_assert_geq(p, 0, "every partition has the controller as a replica");
+    cr_assert(icluster_wait_for(cl(), *ctrl, topic, p, icluster_led_by, a, 30));
+    cr_assert_eq(icluster_produce_acked(cl()->bootstrap, topic, p, 10, 30), 10);
+    cr_assert_geq(broker_proc_kill(cl()->broker[b]), 0);
+    cr_assert(icluster_wait_for(cl(), *ctrl, topic, p, isr_is_only, a, 30), "ISR did not shrink");
+    cr_assert_geq(broker_proc_kill(cl()->broker[a]), 0);
+    cr_assert(icluster_wait_for(cl(), *ctrl, topic, p, icluster_offline, 0, 30));
+    cr_assert_eq(broker_proc_restart(cl()->broker[b]), 0);
+    double end = icluster_now() + 4;
+    while (icluster_now() < end) {
+        cr_assert_eq(icluster_describe(bs(*ctrl), topic, pi, 3, NULL), 3);
+        cr_assert_lt(pi[p].leader, 0, "broker %d was elected uncleanly", pi[p].leader);
+        usleep(300 * 1000);
+    }
+    *live = b;
+    *dead = a;
+    return p;
+}
+
+Test(cluster_configs, unclean_election_follows_the_dynamic_broker_default)
+{
+    char topic[64], *out = NULL;
+    itest_topic("uncleandyn", topic, sizeof(topic));
+    int32_t ctrl;
+    int a, b;
+    int p = offline_with_stale_replica(topic, &ctrl, &b, &a);
+    /* the cluster-wide default allows unclean elections: b leads at once
+     * (the topic has no override of its own) */
+    cr_assert_eq(icluster_cli(&out, bs(ctrl),
+                              "cluster config set --default unclean.leader.election.enable=true"),
+                 0, "%s", out);
+    free(out);
+    cr_assert(icluster_wait_for(cl(), ctrl, topic, p, isr_is_only, b, 15),
+              "the out-of-sync replica was not elected");
+    cr_assert_eq(icluster_produce_acked(cl()->bootstrap, topic, p, 5, 30), 5);
     cr_assert_eq(broker_proc_restart(cl()->broker[a]), 0);
     cr_assert(icluster_wait_for(cl(), ctrl, topic, p, icluster_isr_size_is, 2, 40),
               "the old leader did not rejoin the ISR");

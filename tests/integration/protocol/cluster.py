@@ -81,8 +81,8 @@ class Broker:
              "--override", "inter.broker.listener.name=PLAINTEXT",  # one listener on loopback
              "--override", "log.dirs=" + self.logdir,
              "--override", "zookeeper.connect=" + self.zk.connect]
-        for o in self.overrides:
-            a += ["--override", o]
+        for o in self.overrides:  # "{port}" stands for this broker's PLAINTEXT port
+            a += ["--override", o.replace("{port}", str(self.port))]
         return a
 
     def start(self):

@@ -398,6 +398,31 @@ def test_znode():
     wait_gone(part_dir(CL.brokers[0], "other", 0))
 
 
+def test_partitions_after_reassignment():
+    """Rows of different lengths: mv-0 shrunk to [3,1], mv-1 grown to [1,2,0,3]; then
+    CreatePartitions adds partitions with partition 0's replica count (Kafka's rule) that
+    every broker creates, leads and serves."""
+    import test_create_partitions as cp
+    top, _msg, res = alter({"mv": {0: [3, 1], 1: [1, 2, 0, 3]}})
+    assert res[("mv", 0)][0] == NONE and res[("mv", 1)][0] == NONE, res
+    replicas_everywhere("mv", 0, [3, 1])
+    replicas_everywhere("mv", 1, [1, 2, 0, 3])
+    wait_no_reassignment(("mv", 1))
+    got = cp.create_partitions(controller().port, 1, [("mv", 5)])
+    assert got["mv"][0] == NONE, got
+    for p in (3, 4):
+        end = time.time() + 30
+        while True:
+            t = metadata(controller().port, "mv")["topics"]["mv"]
+            e = {x["index"]: x for x in t["parts"]}.get(p)
+            if e and e["leader"] >= 0 and len(e["replicas"]) == 2:
+                break
+            assert time.time() < end, "partition %d: %r" % (p, e)
+            time.sleep(0.2)
+        replicas_everywhere("mv", p, list(e["replicas"]))
+        assert len(produce("mv", p, ["new-%d-%d" % (p, i) for i in range(50)])) == 50
+
+
 def test_controller_failover():
     """mv-2 [2,0,1] -> [2,0,3] started, controller killed while broker 3 is held: the next
     controller finishes it. Then a dead broker is refused."""

@@ -270,10 +270,11 @@ static kerr_t finish(struct controller *c, struct ctopic *t, int p, const struct
     rc = write_row(c, t, p, to, &none, &none);
     if (rc != KERR_NONE)
         return rc;
+    if (!changed && /* same leader and ISR: the epoch still tells the replicas the new set */
+        ctrl_update_partition(c, t, p, bump_decide, NULL, &changed) == KERR_NOT_CONTROLLER)
+        return KERR_NOT_CONTROLLER;
     say_info("ctrl", "reassignment finished topic=%s partition=%d replicas=%d leader=%d epoch=%d",
              t->name, p, to->n, t->st[p].leader, t->st[p].leader_epoch);
-    if (!changed)
-        (void)ctrl_update_partition(c, t, p, bump_decide, NULL, &changed);
     (void)ctrl_changes_add(changes, t, p);
     for (int i = 0; i < before.n; i++)
         if (!set_has(to, before.v[i]))

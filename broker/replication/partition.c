@@ -421,6 +421,14 @@ void partition_unwatch(struct partition *part, struct pwaiter *w)
     partition_unlock(part);
 }
 
+bool partition_has_log(struct partition *part)
+{
+    partition_lock(part);
+    bool has = part->log != NULL;
+    partition_unlock(part);
+    return has;
+}
+
 kerr_t partition_make_local(struct partition *part, char *err, size_t errlen)
 {
     partition_lock(part);

@@ -141,6 +141,21 @@ def describe_configs(w, v):
         w.i8(1)
 
 
+def alter_reassignments(w, v, replicas=(1, 0)):
+    w.i32(1000)
+    w.array([TOPIC], lambda w, t: (w.str(t), w.array([0, 1], lambda w, p: (
+        w.i32(p), w.array(None if p else list(replicas), lambda w, b: w.i32(b)), w.tags())),
+        w.tags()))
+    w.tags()
+
+
+def list_reassignments(w, v, topics=(TOPIC,)):
+    w.i32(1000)
+    w.array(None if topics is None else list(topics), lambda w, t: (
+        w.str(t), w.array([0, 1], lambda w, p: w.i32(p)), w.tags()))
+    w.tags()
+
+
 def request_seeds():
     s = {}
     for v in range(0, 4):
@@ -185,6 +200,9 @@ def request_seeds():
         s["delete_records_v%d" % v] = frame(21, v, delete_records)
     for v in range(0, 3):
         s["describe_configs_v%d" % v] = frame(32, v, describe_configs)
+    s["alter_partition_reassignments_v0"] = frame(45, 0, alter_reassignments)
+    s["list_partition_reassignments_v0"] = frame(46, 0, list_reassignments)
+    s["list_partition_reassignments_all"] = frame(46, 0, lambda w, v: list_reassignments(w, v, None))
     s["unknown_key"] = frame(999, 0, lambda w, v: None)
     s["api_versions_v9"] = frame(18, 9, lambda w, v: None)
     s["truncated_header"] = header(3, 1)[0][:7]

@@ -15,8 +15,9 @@ empty, and every record acknowledged before and during the move is read back
 from the new leader (broker 3, first of the target); a cancel puts the original
 replicas back and removes the replica that was being added; a reassignment
 written to /admin/reassign_partitions (zkCli.sh, as an operator's tool would)
-is started and the znode deleted; a reassignment in progress when the
-controller is killed is finished by the next controller.
+is started and the znode deleted; partitions of different replica counts grow with
+CreatePartitions; a broker being added that is killed and restarted mid-way catches up; a
+reassignment in progress when the controller is killed is finished by the next controller.
 """
 import os
 import signal
@@ -421,6 +422,29 @@ def test_partitions_after_reassignment():
             time.sleep(0.2)
         replicas_everywhere("mv", p, list(e["replicas"]))
         assert len(produce("mv", p, ["new-%d-%d" % (p, i) for i in range(50)])) == 50
+
+
+def test_adding_replica_restarts():
+    """other-0 [1,2,3] -> [0,1,2] while broker 0 (adding) is held, then killed and restarted:
+    it loads the moving assignment from ZooKeeper, creates its replica, catches up, and the
+    move completes with every acknowledged record on the new replicas."""
+    acked = produce("other", 0, ["o-%d" % i for i in range(1000)])
+    b0 = CL.brokers[0]
+    controller_not(0)
+    os.kill(b0.proc.pid, signal.SIGSTOP)
+    try:
+        top, _msg, res = alter({"other": {0: [0, 1, 2]}})
+        assert res[("other", 0)][0] == NONE, res
+        assert list_reassignments()[1][("other", 0)] == ([0, 1, 2, 3], [0], [3])
+    finally:
+        b0.stop(signal.SIGKILL)
+    b0.start()
+    wait_registered(b0)
+    replicas_everywhere("other", 0, [0, 1, 2])
+    wait_no_reassignment(("other", 0))
+    wait_gone(part_dir(CL.brokers[3], "other", 0))
+    got = consume_all("other", 0, len(acked))
+    assert set(acked) <= set(got), "%d acknowledged records lost" % len(set(acked) - set(got))
 
 
 def test_controller_failover():

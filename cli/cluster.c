@@ -232,7 +232,7 @@ static int cluster_info(struct cli *cli, int argc, char **argv)
 /* ---- dispatch ------------------------------------------------------------ */
 
 static const char cluster_help[] =
-    "Usage: gregor cluster <info|watch|elect-leaders|log-dirs|config> [ARGS]\n"
+    "Usage: gregor cluster <info|watch|elect-leaders|log-dirs|config|reassign> [ARGS]\n"
     "  info [--json]                            controller, brokers, partition health\n"
     "  watch [--interval MS] [--output json]    live events: brokers, controller,\n"
     "                                           leaders, ISRs, partition flags\n"
@@ -245,6 +245,8 @@ static const char cluster_help[] =
     "  config describe [--broker ID | --default]\n"
     "  config set [--broker ID | --default] KEY=VALUE... [--delete KEY]...\n"
     "                                           dynamic broker configs, live\n"
+    "  reassign (--execute --file F | --status [--file F] | --cancel [--file F])\n"
+    "                                           move partitions between brokers\n"
     "Run 'gregor cluster <subcommand> --help' for details.\n";
 
 static const struct cli_sub cluster_subs[] = {
@@ -253,6 +255,7 @@ static const struct cli_sub cluster_subs[] = {
     {"elect-leaders", "cluster elect-leaders", cluster_elect_leaders},
     {"log-dirs", "cluster log-dirs", cluster_log_dirs},
     {"config", "cluster config", cluster_config_main},
+    {"reassign", "cluster reassign", cluster_reassign},
 };
 
 int cluster_main(struct cli *cli, int argc, char **argv)

@@ -6,7 +6,7 @@
  * also bumps /controller_epoch and fences our later writes); on failure,
  * watch /controller and try again when it disappears.
  * Active: watch /brokers/ids, /brokers/topics, /admin/delete_topics,
- * /config/changes (ctrl_config.c: per-topic unclean election) and
+ * /admin/reassign_partitions (ctrl_reassign.c), /config/changes (ctrl_config.c: per-topic unclean election) and
  * each /brokers/topics/<t> (its data: CreatePartitions grows it); keep
  * the cluster state in memory; after each change decide leaders
  * (election.c), write the changed partition states conditionally (those
@@ -48,6 +48,8 @@ static void ctopic_free(struct ctopic *t)
     if (!t)
         return;
     free(t->replicas);
+    free(t->adding);
+    free(t->removing);
     free(t->st);
     free(t);
 }
@@ -324,8 +326,10 @@ static struct ctopic *load_topic(struct controller *c, const char *name)
         snprintf(t->name, sizeof(t->name), "%s", name);
         t->n_parts = zt.n_partitions;
         t->rf = zt.replication_factor;
-        t->replicas = zt.replicas; /* take it */
-        zt.replicas = NULL;
+        t->replicas = zt.replicas; /* take them */
+        t->adding = zt.adding;
+        t->removing = zt.removing;
+        zt.replicas = zt.adding = zt.removing = NULL;
         t->unclean = ctrl_config_unclean_of(&zt);
         t->st = calloc((size_t)(t->n_parts ? t->n_parts : 1), sizeof(*t->st));
     }
@@ -527,6 +531,8 @@ static void brokers_changed(struct controller *c, bool always_settle)
         settle_and_push_without(c, bounced, n_bounced);
     if (c->active && (always_settle || !same))
         settle_and_push(c);
+    if (c->active)
+        ctrl_reassign_progress(c);
     free(bounced);
     free(before);
 }
@@ -599,21 +605,47 @@ void ctrl_settle_some(struct controller *c, const struct ctrl_changes *todo)
     ctrl_push_or_resign(c, &ch, fenced);
 }
 
-/* Adopts the grown assignment zt (its rows past t->n_parts; taken) and
- * reads the new partitions' states (a previous controller may have written
- * them). false on OOM (nothing changed). */
+/* Adopts the grown assignment zt (its rows past t->n_parts; the rows of
+ * the existing partitions stay as the controller knows them, reassignments
+ * included; rows laid out at the wider of the two widths) and reads the new
+ * partitions' states (a previous controller may have written them). false
+ * on OOM (nothing changed). */
 static bool grow_topic(struct controller *c, struct ctopic *t, struct zk_topic *zt)
 {
     int old = t->n_parts, n = zt->n_partitions;
+    int w = zt->replication_factor > t->rf ? zt->replication_factor : t->rf;
     struct zk_partition_state *st = realloc(t->st, sizeof(*st) * (size_t)n);
     if (!st)
         return false;
     t->st = st;
-    /* existing partitions keep the rows the brokers know */
-    memcpy(zt->replicas, t->replicas, sizeof(int32_t) * (size_t)old * (size_t)t->rf);
+    size_t cells = (size_t)n * (size_t)w;
+    int32_t *reps = malloc(sizeof(int32_t) * cells);
+    int32_t *add = t->adding ? malloc(sizeof(int32_t) * cells) : NULL;
+    int32_t *rem = t->removing ? malloc(sizeof(int32_t) * cells) : NULL;
+    if (!reps || (t->adding && !add) || (t->removing && !rem)) {
+        free(reps);
+        free(add);
+        free(rem);
+        return false;
+    }
+    for (int p = 0; p < n; p++)
+        for (int r = 0; r < w; r++) {
+            bool mine = p < old; /* existing rows from memory, new ones from zt */
+            const int32_t *src = mine ? t->replicas : zt->replicas;
+            int sw = mine ? t->rf : zt->replication_factor;
+            reps[p * w + r] = r < sw ? src[p * sw + r] : ZK_NO_REPLICA;
+            if (add)
+                add[p * w + r] = mine && r < t->rf ? t->adding[p * t->rf + r] : ZK_NO_REPLICA;
+            if (rem)
+                rem[p * w + r] = mine && r < t->rf ? t->removing[p * t->rf + r] : ZK_NO_REPLICA;
+        }
     free(t->replicas);
-    t->replicas = zt->replicas;
-    zt->replicas = NULL;
+    free(t->adding);
+    free(t->removing);
+    t->replicas = reps;
+    t->adding = add;
+    t->removing = rem;
+    t->rf = w;
     t->n_parts = n;
     load_states(c, t, old);
     say_info("ctrl", "partitions added topic=%s partitions=%d from=%d", t->name, n, old);
@@ -632,7 +664,7 @@ static void topic_changed(struct controller *c, const char *name)
         zk_store_topic_get(c->env.zk, name, &zt) != KERR_NONE)
         return; /* unknown topics come through the children watch, deletions elsewhere */
     int old = t->n_parts;
-    bool grown = zt.replication_factor == t->rf && zt.n_partitions > old && grow_topic(c, t, &zt);
+    bool grown = zt.n_partitions > old && grow_topic(c, t, &zt);
     zk_topic_destroy(&zt);
     struct ctrl_changes todo = {0};
     bool ok = grown;
@@ -719,6 +751,10 @@ static void become_active(struct controller *c, int32_t epoch)
         settle_and_push(c);
     if (c->active)
         process_deletions(c);
+    if (c->active) /* resume the reassignments a previous controller started */
+        ctrl_reassign_progress(c);
+    if (c->active)
+        ctrl_reassign_znode(c);
     if (c->active)
         ctrl_rebalance_start(c);
 }
@@ -760,6 +796,8 @@ static void watch_job(void *arg)
             settle_and_push(c);
     } else if (c->active && strcmp(we->path, ZK_PATH_DELETE_TOPICS) == 0) {
         process_deletions(c);
+    } else if (c->active && strcmp(we->path, ZK_PATH_REASSIGN) == 0) {
+        ctrl_reassign_znode(c);
     } else if (c->active && strcmp(we->path, ZK_PATH_CONFIG_CHANGES) == 0) {
         ctrl_config_changed(c);
     } else if (c->active && topic_of_path(we->path)) {

@@ -520,8 +520,9 @@ struct topic *admin_ensure_partitions(struct broker *b, const char *name, int32_
         return t;
     char msg[256];
     kerr_t rc = KERR_NONE;
-    if (zt.replication_factor == t->rf && zt.n_partitions > t->n_parts)
-        rc = topic_grow(t, zt.n_partitions, zt.replicas, b->id, msg, sizeof(msg));
+    if (zt.n_partitions > t->n_parts)
+        rc = topic_grow(t, zt.n_partitions, zt.replicas, zt.replication_factor, b->id, msg,
+                        sizeof(msg));
     if (rc != KERR_NONE)
         say_error("storage", "cannot add partitions topic=%s partitions=%d err=%s reason=\"%s\"",
                   name, zt.n_partitions, kerr_name(rc), msg);
@@ -530,6 +531,17 @@ struct topic *admin_ensure_partitions(struct broker *b, const char *name, int32_
 }
 
 /* ---- CreatePartitions --------------------------------------------------- */
+
+/* The replication factor new partitions get: partition 0's replica count,
+ * as Kafka takes it (rows of zt may differ while or after partitions are
+ * reassigned; shorter ones end in ZK_NO_REPLICA). */
+static int first_row_len(const struct zk_topic *zt)
+{
+    int n = 0;
+    while (n < zt->replication_factor && zt->replicas[n] != ZK_NO_REPLICA)
+        n++;
+    return n;
+}
 
 /* Checks sp against the topic as stored (zt) and the live brokers. */
 static kerr_t validate_partitions(struct broker *b, const struct partitions_spec *sp,
@@ -557,11 +569,11 @@ static kerr_t validate_partitions(struct broker *b, const struct partitions_spec
         snprintf(msg, n, "adding %d partitions but %d assignments given", added, sp->n_assigned);
         return KERR_INVALID_REPLICA_ASSIGNMENT;
     }
-    if (sp->assigned_rf != zt->replication_factor) {
+    if (sp->assigned_rf != first_row_len(zt)) {
         snprintf(msg, n,
                  "every assignment must list %d replicas (the topic's replication "
                  "factor)",
-                 zt->replication_factor);
+                 first_row_len(zt));
         return KERR_INVALID_REPLICA_ASSIGNMENT;
     }
     struct topic_spec ts = {.assignment = sp->assignment,
@@ -570,30 +582,35 @@ static kerr_t validate_partitions(struct broker *b, const struct partitions_spec
     return validate_assignment(&ts, live, n_live, msg, n);
 }
 
-/* Fills rows zt->n_partitions .. count-1 of out (count * rf ids, rows
- * below copied from zt) from sp's assignment or the round-robin placement
- * continued from the existing partitions. */
+/* Fills rows zt->n_partitions .. count-1 of out (count rows of
+ * zt->replication_factor ids, rows below copied from zt, new rows of
+ * first_row_len() replicas padded with ZK_NO_REPLICA) from sp's assignment
+ * or the round-robin placement continued from the existing partitions. */
 static kerr_t place_new_partitions(const struct partitions_spec *sp, const struct zk_topic *zt,
                                    const struct broker_info *live, int n_live, int32_t *out,
                                    char *msg, size_t n)
 {
-    size_t rf = (size_t)zt->replication_factor;
-    size_t old = (size_t)zt->n_partitions * rf;
+    size_t w = (size_t)zt->replication_factor, rf = (size_t)first_row_len(zt);
+    size_t old = (size_t)zt->n_partitions * w;
     memcpy(out, zt->replicas, sizeof(int32_t) * old);
     int32_t added = sp->count - zt->n_partitions;
-    if (sp->assignment) {
-        memcpy(out + old, sp->assignment, sizeof(int32_t) * (size_t)added * rf);
-        return KERR_NONE;
-    }
+    int32_t *rows = malloc(sizeof(int32_t) * (size_t)added * rf);
     struct assign_broker *ab = calloc((size_t)(n_live ? n_live : 1), sizeof(*ab));
-    if (!ab)
-        return KERR_UNKNOWN_SERVER_ERROR;
-    for (int i = 0; i < n_live; i++)
-        ab[i] = (struct assign_broker){.id = live[i].id, .rack = live[i].rack};
-    /* Kafka starts at partition 0's preferred leader and keeps counting */
-    int start = zt->n_partitions > 0 ? assign_index_of(ab, n_live, zt->replicas[0]) : -1;
-    kerr_t rc = assign_replicas(ab, n_live, added, (int16_t)rf, zt->n_partitions,
-                                start < 0 ? 0 : start, -1, out + old);
+    kerr_t rc = rows && ab ? KERR_NONE : KERR_UNKNOWN_SERVER_ERROR;
+    if (rc == KERR_NONE && sp->assignment) {
+        memcpy(rows, sp->assignment, sizeof(int32_t) * (size_t)added * rf);
+    } else if (rc == KERR_NONE) {
+        for (int i = 0; i < n_live; i++)
+            ab[i] = (struct assign_broker){.id = live[i].id, .rack = live[i].rack};
+        /* Kafka starts at partition 0's preferred leader and keeps counting */
+        int start = zt->n_partitions > 0 ? assign_index_of(ab, n_live, zt->replicas[0]) : -1;
+        rc = assign_replicas(ab, n_live, added, (int16_t)rf, zt->n_partitions,
+                             start < 0 ? 0 : start, -1, rows);
+    }
+    for (int32_t p = 0; rc == KERR_NONE && p < added; p++)
+        for (size_t r = 0; r < w; r++)
+            out[old + (size_t)p * w + r] = r < rf ? rows[(size_t)p * rf + r] : ZK_NO_REPLICA;
+    free(rows);
     free(ab);
     if (rc == KERR_INVALID_REPLICATION_FACTOR)
         snprintf(msg, n, "replication factor %zu is larger than the %d available broker(s)", rf,
@@ -603,6 +620,21 @@ static kerr_t place_new_partitions(const struct partitions_spec *sp, const struc
     else if (rc != KERR_NONE)
         snprintf(msg, n, "cannot assign replicas: %s", kerr_name(rc));
     return rc;
+}
+
+/* Pads a reassignment row array (old rows of width w) to count rows with
+ * empty new rows; false on OOM. NULL stays NULL. */
+static bool grow_rows(int32_t **rows, int old, int count, int w)
+{
+    if (!*rows)
+        return true;
+    int32_t *g = realloc(*rows, sizeof(int32_t) * (size_t)count * (size_t)w);
+    if (!g)
+        return false;
+    for (size_t i = (size_t)old * (size_t)w; i < (size_t)count * (size_t)w; i++)
+        g[i] = ZK_NO_REPLICA;
+    *rows = g;
+    return true;
 }
 
 /* One read-validate-write attempt; KERR__EXISTS when the assignment
@@ -633,7 +665,10 @@ static kerr_t create_partitions_once(struct broker *b, const struct partitions_s
         zt.replicas = out; /* zt owns it now */
         out = NULL;
         zt.n_partitions = sp->count;
-        rc = zk_store_topic_assignment_set(b->zk, &zt);
+        /* reassignments in progress stay as they are; new rows have none */
+        bool ok = grow_rows(&zt.adding, old, sp->count, zt.replication_factor) &&
+                  grow_rows(&zt.removing, old, sp->count, zt.replication_factor);
+        rc = ok ? zk_store_topic_assignment_set(b->zk, &zt) : KERR_UNKNOWN_SERVER_ERROR;
         if (rc == KERR_NONE)
             say_info("kafka", "partitions added topic=%s partitions=%d from=%d", sp->name,
                      sp->count, old);

@@ -424,7 +424,7 @@ static struct slot *sync_slot(struct group_runtime *gr, int32_t p, kerr_t *err)
     struct slot *s = gr->slots[p];
     struct partition *part = t->parts[p];
     int32_t epoch = -1;
-    int32_t leader = part->log ? partition_leader(part, &epoch) : -1;
+    int32_t leader = partition_has_log(part) ? partition_leader(part, &epoch) : -1;
     if (leader != gr->b->id) {
         unload(s, "not the leader");
         *err = KERR_NOT_COORDINATOR;

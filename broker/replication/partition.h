@@ -55,7 +55,8 @@ struct partition {
     int32_t index;
     _Atomic uintptr_t lock_owner; /* GREGOR_LOCK_CHECKS: the holder's thread tag, 0 = free */
     pthread_mutex_t lock;
-    struct plog *log;       /* owned; NULL when not a local replica */
+    struct plog *log;       /* owned; NULL when not a local replica; set and cleared under
+                               lock (a reassignment, on the admin worker) */
     struct topic_config tc; /* effective topic settings; others: partition_config() */
     int64_t hw;             /* high watermark */
     int32_t leader;         /* broker id of the leader, -1 = none */
@@ -100,6 +101,20 @@ struct partition *partition_new(const char *topic, int32_t index, const char *di
  * (and the log's cleaner checkpoint). Unregisters the log from the cleaner
  * first (waiting for a pass on it to give up). NULL ok. */
 void partition_free(struct partition *part, bool remove_files);
+/* Whether this broker holds a replica (a log) of the partition now; threads
+ * other than the admin worker ask this way, since reassignments open and
+ * drop logs while the broker runs (the admin worker, which does, may read
+ * part->log directly). Takes the partition lock. */
+bool partition_has_log(struct partition *part);
+/* Opens (creating it) the local log of a partition this broker did not
+ * hold: it became a replica (a reassignment). No-op when it has a log.
+ * KERR_KAFKA_STORAGE_ERROR with err when the log cannot be opened. */
+kerr_t partition_make_local(struct partition *part, char *err, size_t errlen);
+/* Drops the local replica of a partition this broker no longer holds (a
+ * reassignment moved it away): closes its log and deletes its directory;
+ * waiters wake and find no log. A compacted log is left as it is (the
+ * cleaner may be working on it; it goes with the topic): false then. */
+bool partition_drop_local(struct partition *part);
 /* Registers the local log with the log cleaner pool while the topic is
  * compacted (cleanup.policy contains compact), updates its compaction
  * settings, or unregisters it (no longer compacted, deleted, pool NULL).

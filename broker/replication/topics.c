@@ -264,20 +264,25 @@ char **topic_get_config(struct topic *t, int *n)
     return kv;
 }
 
-/* Returns a new partition p of t with replica row `row` (t->rf ids; its
- * log opened when self_id is a replica), or NULL with err. */
+/* Returns a new partition p of t with replica row `row` (width ids, ending
+ * early at a negative one; its log opened when self_id is a replica), or
+ * NULL with err. */
 static struct partition *topic_partition_new(const struct topic *t, int32_t p, const int32_t *row,
-                                             int32_t self_id, const struct topic_config *tc,
-                                             int64_t from, char *err, size_t errlen)
+                                             int width, int32_t self_id,
+                                             const struct topic_config *tc, int64_t from, char *err,
+                                             size_t errlen)
 {
     char dir[4096];
-    bool local = has_replica(row, t->rf, self_id);
+    bool local = has_replica(row, (int16_t)width, self_id);
     struct partition *part = partition_new(t->name, p, topic_partition_dir(t, p, dir, sizeof(dir)),
                                            local, tc, from, err, errlen);
     if (!part)
         return NULL;
     mark_throttled(part, t->config_kv, t->n_config, self_id);
-    part->n_replicas = MIN(t->rf, PARTITION_MAX_REPLICAS);
+    int n = 0; /* a row shorter than its width ends in -1 (partitions' counts differ) */
+    while (n < width && row[n] >= 0)
+        n++;
+    part->n_replicas = MIN(n, PARTITION_MAX_REPLICAS);
     memcpy(part->replicas, row, sizeof(int32_t) * (size_t)part->n_replicas);
     memcpy(part->isr, row, sizeof(int32_t) * (size_t)part->n_replicas);
     part->n_isr = part->n_replicas;
@@ -304,8 +309,8 @@ static bool open_one(void *arg, int p)
     char err[256] = "";
     int64_t from = c->rp && c->rp->lookup ? c->rp->lookup(c->rp->arg, t->name, p) : 0;
     KASSERT(t->parts[p] == NULL); /* each index is taken once */
-    t->parts[p] = topic_partition_new(t, p, &t->replicas[p * t->rf], c->self_id, &t->tc, from, err,
-                                      sizeof(err));
+    t->parts[p] = topic_partition_new(t, p, &t->replicas[p * t->rf], t->rf, c->self_id, &t->tc,
+                                      from, err, sizeof(err));
     if (!t->parts[p] && !atomic_exchange(&c->err_taken, true))
         snprintf(c->err, c->errlen, "%s", err);
     return t->parts[p] != NULL;
@@ -374,8 +379,8 @@ static void grow_abort(struct partition **parts, int32_t from, int32_t to, int32
     free(replicas);
 }
 
-kerr_t topic_grow(struct topic *t, int32_t new_n, const int32_t *replicas, int32_t self_id,
-                  char *err, size_t errlen)
+kerr_t topic_grow(struct topic *t, int32_t new_n, const int32_t *replicas, int src_rf,
+                  int32_t self_id, char *err, size_t errlen)
 {
     int32_t old_n = atomic_load_explicit(&t->n_parts, memory_order_relaxed);
     if (new_n <= old_n)
@@ -395,14 +400,18 @@ kerr_t topic_grow(struct topic *t, int32_t new_n, const int32_t *replicas, int32
     int32_t *old_reps = atomic_load_explicit(&t->replicas, memory_order_relaxed);
     memcpy(parts, old_parts, sizeof(*parts) * (size_t)old_n);
     memcpy(reps, old_reps, sizeof(int32_t) * (size_t)old_n * rf);
-    memcpy(reps + (size_t)old_n * rf, replicas + (size_t)old_n * rf,
-           sizeof(int32_t) * (size_t)(new_n - old_n) * rf);
+    /* new rows re-laid from width src_rf to rf (padded with -1 or cut: the
+     * replica set itself comes with LeaderAndIsr) */
+    for (int32_t p = old_n; p < new_n; p++)
+        for (size_t r = 0; r < rf; r++)
+            reps[(size_t)p * rf + r] =
+                (int)r < src_rf ? replicas[(size_t)p * (size_t)src_rf + r] : -1;
     /* under the config lock: new partitions take the current settings, and
      * topic_set_config() sees either the old count or every new partition */
     pthread_mutex_lock(&t->config_lock);
     for (int32_t p = old_n; p < new_n; p++) {
-        parts[p] =
-            topic_partition_new(t, p, &reps[(size_t)p * rf], self_id, &t->tc, 0, err, errlen);
+        parts[p] = topic_partition_new(t, p, &replicas[(size_t)p * (size_t)src_rf], src_rf, self_id,
+                                       &t->tc, 0, err, errlen);
         if (!parts[p]) {
             pthread_mutex_unlock(&t->config_lock);
             free(r1);

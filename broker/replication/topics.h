@@ -85,16 +85,18 @@ struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf, const 
                            const struct topic_config *defaults, const char *data_dir,
                            int32_t self_id, const struct recovery_points *rp, char *err,
                            size_t errlen);
-/* Grows t to new_n partitions in place: replicas holds new_n * t->rf ids
- * (the whole assignment; rows below t->n_parts are ignored). New partitions
+/* Grows t to new_n partitions in place: replicas holds new_n * src_rf ids
+ * (the whole assignment, rows of width src_rf that may end early at a
+ * negative id; rows below t->n_parts are ignored; t keeps width t->rf,
+ * the replica sets themselves come with LeaderAndIsr). New partitions
  * get their local logs opened (under data_dir/<name>-<p>, recovering from
  * 0) when self_id is among their replicas. Publishes the new arrays before
  * the new count (see struct topic). Borrows replicas. Returns KERR_NONE
  * (also when new_n <= t->n_parts: nothing to do), KERR__NOMEM, or
  * KERR_KAFKA_STORAGE_ERROR with err filled. One grower at a time (the admin
  * worker); takes t->config_lock. */
-kerr_t topic_grow(struct topic *t, int32_t new_n, const int32_t *replicas, int32_t self_id,
-                  char *err, size_t errlen);
+kerr_t topic_grow(struct topic *t, int32_t new_n, const int32_t *replicas, int src_rf,
+                  int32_t self_id, char *err, size_t errlen);
 /* Replaces the topic's overrides (copied) and recomputes its effective
  * settings from defaults, pushing them to every partition (with this
  * broker's replication throttles: partition_leader_throttled()). false on OOM

@@ -147,6 +147,20 @@ def describe_log_dirs(w, v, topics=((TOPIC, (0, 1, 5)), ("nope", (0,)), (TOPIC, 
         w.array(list(t[1]), lambda w, p: w.i32(p))
         w.tags()
     w.array(None if topics is None else list(topics), topic)
+
+
+def alter_reassignments(w, v, replicas=(1, 0)):
+    w.i32(1000)
+    w.array([TOPIC], lambda w, t: (w.str(t), w.array([0, 1], lambda w, p: (
+        w.i32(p), w.array(None if p else list(replicas), lambda w, b: w.i32(b)), w.tags())),
+        w.tags()))
+    w.tags()
+
+
+def list_reassignments(w, v, topics=(TOPIC,)):
+    w.i32(1000)
+    w.array(None if topics is None else list(topics), lambda w, t: (
+        w.str(t), w.array([0, 1], lambda w, p: w.i32(p)), w.tags()))
     w.tags()
 
 
@@ -198,6 +212,9 @@ def request_seeds():
         s["describe_log_dirs_v%d" % v] = frame(35, v, describe_log_dirs)
     s["describe_log_dirs_all"] = frame(35, 4, lambda w, v: describe_log_dirs(w, v, None))
     s["describe_cluster_v0"] = frame(60, 0, lambda w, v: (w.i8(1), w.tags()))
+    s["alter_partition_reassignments_v0"] = frame(45, 0, alter_reassignments)
+    s["list_partition_reassignments_v0"] = frame(46, 0, list_reassignments)
+    s["list_partition_reassignments_all"] = frame(46, 0, lambda w, v: list_reassignments(w, v, None))
     s["unknown_key"] = frame(999, 0, lambda w, v: None)
     s["api_versions_v9"] = frame(18, 9, lambda w, v: None)
     s["truncated_header"] = header(3, 1)[0][:7]

@@ -61,7 +61,7 @@ Test(topics, grow_keeps_old_partitions_and_opens_local_ones)
         topic_create("t", 2, 2, reps, NULL, 0, &defaults, dir, 0, NULL, err, sizeof(err));
     cr_assert_not_null(t, "%s", err);
     struct partition *p0 = t->parts[0], *p1 = t->parts[1];
-    cr_assert_eq(topic_grow(t, 5, reps, 0, err, sizeof(err)), KERR_NONE, "%s", err);
+    cr_assert_eq(topic_grow(t, 5, reps, 2, 0, err, sizeof(err)), KERR_NONE, "%s", err);
     cr_assert_eq(t->n_parts, 5);
     cr_assert_eq(t->parts[0], p0, "old partitions are not replaced");
     cr_assert_eq(t->parts[1], p1);
@@ -75,8 +75,27 @@ Test(topics, grow_keeps_old_partitions_and_opens_local_ones)
     cr_assert_eq(t->parts[2]->index, 2);
     cr_assert_eq(t->replicas[3 * 2 + 1], 2);
     /* not larger: nothing happens */
-    cr_assert_eq(topic_grow(t, 3, reps, 0, err, sizeof(err)), KERR_NONE);
+    cr_assert_eq(topic_grow(t, 3, reps, 2, 0, err, sizeof(err)), KERR_NONE);
     cr_assert_eq(t->n_parts, 5);
+    topic_unref(t);
+}
+
+/* The assignment's rows may be wider than the topic's (a partition
+ * reassigned to more replicas): locality comes from the whole new row. */
+Test(topics, grow_from_a_wider_assignment)
+{
+    char err[256];
+    int32_t reps[] = {1, 2};
+    struct topic *t =
+        topic_create("w", 1, 2, reps, NULL, 0, &defaults, dir, 0, NULL, err, sizeof(err));
+    cr_assert_not_null(t, "%s", err);
+    /* width 3: partition 0 [1,2,-1], partition 1 [1,2,0] (broker 0 third) */
+    int32_t wide[] = {1, 2, -1, 1, 2, 0};
+    cr_assert_eq(topic_grow(t, 2, wide, 3, 0, err, sizeof(err)), KERR_NONE, "%s", err);
+    cr_assert_not_null(t->parts[1]->log, "broker 0 is the third replica of partition 1");
+    cr_assert(is_dir("w", 1));
+    cr_assert_eq(t->parts[1]->n_replicas, 3);
+    cr_assert_eq(t->replicas[1 * 2 + 1], 2);
     topic_unref(t);
 }
 
@@ -90,7 +109,7 @@ Test(topics, grown_partitions_take_the_current_config)
     cr_assert_not_null(t, "%s", err);
     char *kv2[] = {"retention.ms", "777"};
     cr_assert(topic_set_config(t, kv2, 1, &defaults));
-    cr_assert_eq(topic_grow(t, 3, reps, 0, err, sizeof(err)), KERR_NONE, "%s", err);
+    cr_assert_eq(topic_grow(t, 3, reps, 1, 0, err, sizeof(err)), KERR_NONE, "%s", err);
     cr_assert_eq(t->parts[2]->tc.retention_ms, 777);
     cr_assert_eq(t->parts[0]->tc.retention_ms, 777);
     topic_unref(t);
@@ -205,7 +224,7 @@ Test(topics, readers_see_a_consistent_array_while_it_grows)
     cr_assert_eq(pthread_create(&th, NULL, reader_main, &r), 0);
     wait_for_a_pass(&r);
     for (int n = 2; n <= MAX; n++) {
-        cr_assert_eq(topic_grow(t, n, reps, 0, err, sizeof(err)), KERR_NONE, "%s", err);
+        cr_assert_eq(topic_grow(t, n, reps, RF, 0, err, sizeof(err)), KERR_NONE, "%s", err);
         wait_for_a_pass(&r); /* the reader runs during every growth and sees its result */
     }
     atomic_store(&r.stop, true);

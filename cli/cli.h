@@ -3,7 +3,8 @@
  * context (struct cli), exit codes, the option parser (args.c), the
  * librdkafka client helpers (client.c) and the command entry points
  * (topic.c, topic_describe.c, topic_config.c, produce.c, consume.c,
- * dump_log.c, cluster.c, cluster_elect.c, cluster_watch.c, group.c), dispatched from main.c. The raw
+ * dump_log.c, cluster.c, cluster_elect.c, cluster_watch.c, cluster_reassign_plan.c, group.c),
+ * dispatched from main.c. The raw
  * Kafka client for requests librdkafka lacks is in kraw.h.
  *
  * Exit codes: CLI_OK (0) success; CLI_FAIL (1) runtime failure, one line
@@ -192,6 +193,8 @@ int topic_alter_partitions(struct cli *cli, int argc, char **argv); /* topic_par
 int cluster_main(struct cli *cli, int argc, char **argv);
 int cluster_elect_leaders(struct cli *cli, int argc, char **argv); /* cluster_elect.c */
 int cluster_watch(struct cli *cli, int argc, char **argv);         /* cluster_watch.c */
+/* cluster_reassign_plan.c: `cluster reassign --plan` (argv may hold --plan itself). */
+int cluster_reassign_plan(struct cli *cli, int argc, char **argv);
 int produce_main(struct cli *cli, int argc, char **argv);
 int consume_main(struct cli *cli, int argc, char **argv);
 /* group.c: `group list|describe|reset-offsets|delete|delete-offsets` (with group_*.c). */

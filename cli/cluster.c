@@ -1,7 +1,7 @@
 /*
  * cli/cluster.c — `gregor cluster info` and the dispatch of the cluster
  * subcommands (elect-leaders lives in cluster_elect.c, watch in
- * cluster_watch.c).
+ * cluster_watch.c, reassign --plan in cluster_reassign_plan.c).
  *
  * cluster info: the cluster id (rd_kafka_clusterid()), the controller id
  * (rd_kafka_controllerid()), the live brokers from a Metadata request for
@@ -232,7 +232,7 @@ static int cluster_info(struct cli *cli, int argc, char **argv)
 /* ---- dispatch ------------------------------------------------------------ */
 
 static const char cluster_help[] =
-    "Usage: gregor cluster <info|watch|elect-leaders> [ARGS]\n"
+    "Usage: gregor cluster <info|watch|elect-leaders|reassign> [ARGS]\n"
     "  info [--json]                            controller, brokers, partition health\n"
     "  watch [--interval MS] [--output json]    live events: brokers, controller,\n"
     "                                           leaders, ISRs, partition flags\n"
@@ -240,12 +240,15 @@ static const char cluster_help[] =
     "                                           move leadership back to the\n"
     "                                           preferred (first) replicas, or\n"
     "                                           (--unclean) elect offline ones\n"
+    "  reassign --plan (--add-broker ID[,ID] | --remove-broker ID[,ID])\n"
+    "                                           propose replica moves (JSON)\n"
     "Run 'gregor cluster <subcommand> --help' for details.\n";
 
 static const struct cli_sub cluster_subs[] = {
     {"info", "cluster info", cluster_info},
     {"watch", "cluster watch", cluster_watch},
     {"elect-leaders", "cluster elect-leaders", cluster_elect_leaders},
+    {"reassign", "cluster reassign", cluster_reassign_plan},
 };
 
 int cluster_main(struct cli *cli, int argc, char **argv)

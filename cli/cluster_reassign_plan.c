@@ -15,6 +15,15 @@
  *             partitions ARRAY of {error_code INT16, partition_index INT32,
  *             leader_id INT32, replica_nodes ARRAY of INT32, isr_nodes ARRAY
  *             of INT32}}
+ * Sizes, best effort: each live broker is asked DescribeLogDirs v1 (API key
+ * 35, when its ApiVersions lists v1+) for every replica it hosts:
+ *   request:  topics NULLABLE ARRAY (null = all) of {topic, partitions ARRAY of INT32}
+ *   response: throttle_time_ms INT32, results ARRAY of {error_code INT16,
+ *             log_dir STRING, topics ARRAY of {name STRING, partitions ARRAY
+ *             of {partition_index INT32, partition_size INT64, offset_lag
+ *             INT64, is_future_key BOOLEAN}}}
+ * A partition's size is the largest any replica reports; a moved replica of
+ * a partition no broker reported makes the bytes to move "unknown".
  *
  * Output, stdout or --output FILE (Kafka's reassignment JSON, one line,
  * only the partitions whose replica list changes, sorted by topic and
@@ -25,7 +34,7 @@
  *   Broker  Replicas   Leaders
  *   0       12 -> 9    4 -> 3
  *   3 (not live) ...
- *   Partitions changed: C of M; replicas moved: K; bytes to move: unknown
+ *   Partitions changed: C of M; replicas moved: K; bytes to move: B | unknown
  * Exit status: 0 with a plan (possibly empty), 1 when the cluster cannot
  * be read or the plan is refused, 2 on bad usage.
  */
@@ -46,6 +55,7 @@
 #define RPLAN_TIMEOUT_MS 10000
 #define RPLAN_MAX_IDS 64
 #define RPLAN_MAX_TOPICS 256
+#define RPLAN_API_DESCRIBE_LOG_DIRS 35 /* Kafka's API key; answered by brokers that list it */
 
 enum { RO_PLAN = 1, RO_ADD, RO_REMOVE, RO_TOPICS, RO_EXCL_INTERNAL, RO_OUTPUT };
 
@@ -89,6 +99,8 @@ struct rplan_args {
 struct rplan_cluster {
     struct rp_broker *brokers;
     char **racks; /* per broker, owned, NULL when none */
+    char **hosts; /* per broker, owned */
+    int32_t *ports;
     int nbrokers;
     size_t bcap;
     struct rp_partition *parts;
@@ -162,13 +174,20 @@ static bool rplan_decode_brokers(struct kslice *s, struct rplan_cluster *c)
             return false;
         size_t rcap = c->bcap;
         char **racks = realloc(c->racks, rcap * sizeof(*racks));
-        if (racks == NULL)
+        if (racks != NULL)
+            c->racks = racks;
+        char **hosts = realloc(c->hosts, rcap * sizeof(*hosts));
+        if (hosts != NULL)
+            c->hosts = hosts;
+        int32_t *ports = realloc(c->ports, rcap * sizeof(*ports));
+        if (ports != NULL)
+            c->ports = ports;
+        if (racks == NULL || hosts == NULL || ports == NULL)
             return false;
-        c->racks = racks;
         struct rp_broker *b = &c->brokers[c->nbrokers];
         b->id = kslice_i32(s);
-        (void)kw_get_str(s, false); /* host */
-        (void)kslice_i32(s);        /* port */
+        c->hosts[c->nbrokers] = kstr_dup(kw_get_str(s, false));
+        c->ports[c->nbrokers] = kslice_i32(s);
         struct kstr rack = kw_get_str(s, false);
         c->racks[c->nbrokers] = kstr_is_null(rack) ? NULL : kstr_dup(rack);
         b->rack = c->racks[c->nbrokers];
@@ -256,9 +275,13 @@ static bool rplan_decode(const uint8_t *resp, size_t len, const struct rplan_arg
 
 static void rplan_cluster_free(struct rplan_cluster *c)
 {
-    for (int i = 0; i < c->nbrokers; i++)
+    for (int i = 0; i < c->nbrokers; i++) {
         free(c->racks[i]);
+        free(c->hosts[i]);
+    }
     free(c->racks);
+    free(c->hosts);
+    free(c->ports);
     free(c->brokers);
     free(c->parts);
     for (int i = 0; i < c->ntopics; i++)
@@ -317,6 +340,101 @@ static int rplan_cmp_part(const void *x, const void *y)
     const struct rp_partition *a = x, *b = y;
     int c = strcmp(a->topic, b->topic);
     return c ? c : (a->partition > b->partition) - (a->partition < b->partition);
+}
+
+/* Records a size DescribeLogDirs reported: a partition's size is the largest
+ * any of its replicas has (c->parts sorted by topic and partition). */
+static void rplan_note_size(struct rplan_cluster *c, struct kstr topic, int32_t partition,
+                            int64_t size)
+{
+    int lo = 0, hi = c->nparts - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        struct rp_partition *p = &c->parts[mid];
+        size_t n = strlen(p->topic);
+        int cmp = memcmp(p->topic, topic.ptr, n < (size_t)topic.len ? n : (size_t)topic.len);
+        if (cmp == 0)
+            cmp = (n > (size_t)topic.len) - (n < (size_t)topic.len);
+        if (cmp == 0)
+            cmp = (p->partition > partition) - (p->partition < partition);
+        if (cmp == 0) {
+            if (size > p->size_bytes)
+                p->size_bytes = size;
+            return;
+        }
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+}
+
+/* Decodes a DescribeLogDirs v1 response body into the partition sizes. */
+static bool rplan_decode_sizes(const uint8_t *resp, size_t len, struct rplan_cluster *c)
+{
+    struct kslice s;
+    kslice_init(&s, resp, len);
+    (void)kslice_i32(&s); /* throttle_time_ms */
+    int32_t nd = kw_get_array_len(&s, false, 8);
+    for (int32_t d = 0; d < nd && kslice_ok(&s); d++) {
+        int16_t err = kslice_i16(&s);
+        (void)kw_get_str(&s, false); /* log_dir */
+        int32_t nt = kw_get_array_len(&s, false, 6);
+        for (int32_t t = 0; t < nt && kslice_ok(&s); t++) {
+            struct kstr name = kw_get_str(&s, false);
+            int32_t np = kw_get_array_len(&s, false, 21);
+            for (int32_t p = 0; p < np && kslice_ok(&s); p++) {
+                int32_t index = kslice_i32(&s);
+                int64_t size = kslice_i64(&s);
+                (void)kslice_i64(&s); /* offset_lag */
+                bool future = kslice_u8(&s) != 0;
+                if (kslice_ok(&s) && err == 0 && !future && !kstr_is_null(name) && size >= 0)
+                    rplan_note_size(c, name, index, size);
+            }
+        }
+    }
+    return kslice_ok(&s);
+}
+
+/* Asks live broker b for the sizes of the replicas it hosts (DescribeLogDirs
+ * v1, every topic). false with k.reason-like text in why when it cannot. */
+static bool rplan_broker_sizes(struct rplan_cluster *c, int b, char *why, size_t whylen)
+{
+    struct kraw k;
+    struct kbuf body;
+    uint8_t *resp = NULL;
+    size_t len = 0;
+    int16_t maxv = -1;
+    bool ok = false;
+    kbuf_init(&body);
+    kw_put_array_len(&body, false, -1); /* null: every replica */
+    if (c->hosts[b] == NULL)
+        snprintf(why, whylen, "no host");
+    else if (kraw_connect(&k, c->hosts[b], c->ports[b], RPLAN_TIMEOUT_MS) != KRAW_OK ||
+             kraw_api_max_version(&k, RPLAN_API_DESCRIBE_LOG_DIRS, &maxv) != KRAW_OK)
+        snprintf(why, whylen, "%s", k.reason);
+    else if (maxv < 1)
+        snprintf(why, whylen, "DescribeLogDirs v1 not supported");
+    else if (kraw_call(&k, RPLAN_API_DESCRIBE_LOG_DIRS, 1, &body, &resp, &len) != KRAW_OK)
+        snprintf(why, whylen, "%s", k.reason);
+    else if (!(ok = rplan_decode_sizes(resp, len, c)))
+        snprintf(why, whylen, "malformed DescribeLogDirs response");
+    if (c->hosts[b] != NULL)
+        kraw_close(&k);
+    free(resp);
+    kbuf_destroy(&body);
+    return ok;
+}
+
+/* Best effort: partition sizes from every live broker; what no broker
+ * reports stays unknown (-1), and so do the bytes to move. */
+static void rplan_fetch_sizes(const struct cli *cli, struct rplan_cluster *c)
+{
+    char why[600];
+    for (int b = 0; b < c->nbrokers; b++) {
+        if (!rplan_broker_sizes(c, b, why, sizeof(why)) && cli->verbose > 0)
+            cli_warn("sizes from broker %d unknown: %s", c->brokers[b].id, why);
+    }
 }
 
 static void rplan_print_json(FILE *f, const struct rplan_cluster *c)
@@ -416,6 +534,7 @@ int cluster_reassign_plan(struct cli *cli, int argc, char **argv)
     }
     rplan_check_racks(&c);
     qsort(c.parts, (size_t)c.nparts, sizeof(*c.parts), rplan_cmp_part);
+    rplan_fetch_sizes(cli, &c);
     struct rp_input in = {c.brokers, c.nbrokers, c.parts,  c.nparts,
                           a.add,     a.nadd,     a.remove, a.nremove};
     struct rp_result res;

@@ -40,6 +40,8 @@ enum api_key {
     API_DELETE_GROUPS = 42,
     API_ELECT_LEADERS = 43,
     API_INCREMENTAL_ALTER_CONFIGS = 44,
+    API_ALTER_PARTITION_REASSIGNMENTS = 45,
+    API_LIST_PARTITION_REASSIGNMENTS = 46,
     API_OFFSET_DELETE = 47,
 
     /* Gregor's private control plane (docs/architecture.md §4). */

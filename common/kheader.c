@@ -129,6 +129,10 @@ const char *api_key_name(int api_key)
         return "ElectLeaders";
     case API_INCREMENTAL_ALTER_CONFIGS:
         return "IncrementalAlterConfigs";
+    case API_ALTER_PARTITION_REASSIGNMENTS:
+        return "AlterPartitionReassignments";
+    case API_LIST_PARTITION_REASSIGNMENTS:
+        return "ListPartitionReassignments";
     case API_OFFSET_COMMIT:
         return "OffsetCommit";
     case API_OFFSET_FETCH:
@@ -197,6 +201,9 @@ int api_flex_version(int api_key)
         return 2;
     case API_INCREMENTAL_ALTER_CONFIGS:
         return 1;
+    case API_ALTER_PARTITION_REASSIGNMENTS:
+    case API_LIST_PARTITION_REASSIGNMENTS:
+        return 0;
     case API_OFFSET_COMMIT:
         return 8;
     case API_OFFSET_FETCH:

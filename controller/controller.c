@@ -6,7 +6,7 @@
  * also bumps /controller_epoch and fences our later writes); on failure,
  * watch /controller and try again when it disappears.
  * Active: watch /brokers/ids, /brokers/topics, /admin/delete_topics,
- * /config/changes (ctrl_config.c: per-topic unclean election) and
+ * /admin/reassign_partitions (ctrl_reassign.c), /config/changes (ctrl_config.c: per-topic unclean election) and
  * each /brokers/topics/<t> (its data: CreatePartitions grows it); keep
  * the cluster state in memory; after each change decide leaders
  * (election.c), write the changed partition states conditionally (those
@@ -48,6 +48,8 @@ static void ctopic_free(struct ctopic *t)
     if (!t)
         return;
     free(t->replicas);
+    free(t->adding);
+    free(t->removing);
     free(t->st);
     free(t);
 }
@@ -324,8 +326,10 @@ static struct ctopic *load_topic(struct controller *c, const char *name)
         snprintf(t->name, sizeof(t->name), "%s", name);
         t->n_parts = zt.n_partitions;
         t->rf = zt.replication_factor;
-        t->replicas = zt.replicas; /* take it */
-        zt.replicas = NULL;
+        t->replicas = zt.replicas; /* take them */
+        t->adding = zt.adding;
+        t->removing = zt.removing;
+        zt.replicas = zt.adding = zt.removing = NULL;
         t->unclean = ctrl_config_unclean_of(&zt);
         t->st = calloc((size_t)(t->n_parts ? t->n_parts : 1), sizeof(*t->st));
     }
@@ -527,6 +531,8 @@ static void brokers_changed(struct controller *c, bool always_settle)
         settle_and_push_without(c, bounced, n_bounced);
     if (c->active && (always_settle || !same))
         settle_and_push(c);
+    if (c->active)
+        ctrl_reassign_progress(c);
     free(bounced);
     free(before);
 }
@@ -719,6 +725,10 @@ static void become_active(struct controller *c, int32_t epoch)
         settle_and_push(c);
     if (c->active)
         process_deletions(c);
+    if (c->active) /* resume the reassignments a previous controller started */
+        ctrl_reassign_progress(c);
+    if (c->active)
+        ctrl_reassign_znode(c);
     if (c->active)
         ctrl_rebalance_start(c);
 }
@@ -760,6 +770,8 @@ static void watch_job(void *arg)
             settle_and_push(c);
     } else if (c->active && strcmp(we->path, ZK_PATH_DELETE_TOPICS) == 0) {
         process_deletions(c);
+    } else if (c->active && strcmp(we->path, ZK_PATH_REASSIGN) == 0) {
+        ctrl_reassign_znode(c);
     } else if (c->active && strcmp(we->path, ZK_PATH_CONFIG_CHANGES) == 0) {
         ctrl_config_changed(c);
     } else if (c->active && topic_of_path(we->path)) {

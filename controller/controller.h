@@ -91,6 +91,44 @@ typedef void (*controller_elect_fn)(void *arg, int n, const char *const *topics,
 void controller_elect_leaders(struct controller *c, int8_t type, int n, const char *const *topics,
                               const int32_t *partitions, controller_elect_fn done, void *arg);
 
+/* Partition reassignment (KIP-455; AlterPartitionReassignments, the
+ * /admin/reassign_partitions znode, `gregor cluster reassign`). */
+#define CONTROLLER_MAX_REPLICAS 16
+struct controller_reassign {
+    const char *topic;
+    int32_t partition;
+    int n_replicas;          /* -1: cancel the reassignment in progress */
+    const int32_t *replicas; /* the target, preferred first */
+};
+/* done runs once on the controller's loop with errors[i] (Kafka codes:
+ * NONE, UNKNOWN_TOPIC_OR_PARTITION, INVALID_REPLICA_ASSIGNMENT,
+ * NO_REASSIGNMENT_IN_PROGRESS, REASSIGNMENT_IN_PROGRESS (a cancel that
+ * cannot keep an in-sync leader yet), NOT_CONTROLLER) and messages[i]
+ * (NULL or a sentence naming the cause, e.g. the unknown broker), both
+ * borrowed for the call; n == 0 when the loop cannot be reached. */
+typedef void (*controller_reassign_fn)(void *arg, int n, const int16_t *errors,
+                                       const char *const *messages);
+/* Starts (or cancels) each reassignment of v[0..n) (copied; any thread). */
+void controller_alter_reassignments(struct controller *c, int n,
+                                    const struct controller_reassign *v,
+                                    controller_reassign_fn done, void *arg);
+
+/* One reassignment in progress. */
+struct controller_reassignment {
+    const char *topic;
+    int32_t partition;
+    int n_replicas, n_adding, n_removing;
+    int32_t replicas[CONTROLLER_MAX_REPLICAS]; /* the current set: target first */
+    int32_t adding[CONTROLLER_MAX_REPLICAS];
+    int32_t removing[CONTROLLER_MAX_REPLICAS];
+};
+/* done runs once on the controller's loop with the reassignments in
+ * progress (v borrowed for the call), or err = NOT_CONTROLLER. */
+typedef void (*controller_list_reassign_fn)(void *arg, int16_t err, int n,
+                                            const struct controller_reassignment *v);
+void controller_list_reassignments(struct controller *c, controller_list_reassign_fn done,
+                                   void *arg);
+
 /* True while this broker is the active controller (any thread; a hint). */
 bool controller_is_active(const struct controller *c);
 

@@ -3,7 +3,8 @@
  * (controller.c: election, events, requests; ctrl_push.c: RPCs to brokers;
  * ctrl_isr.c: AlterIsr; ctrl_shutdown.c: ControlledShutdown;
  * ctrl_rebalance.c: preferred leader election and its timer;
- * ctrl_config.c: topic configs the controller acts on).
+ * ctrl_config.c: topic configs the controller acts on;
+ * ctrl_reassign.c: partition reassignments).
  * Loop-owned: every field is touched only on env.base's thread, except
  * `active`, which any thread may read (controller_is_active()).
  */
@@ -29,11 +30,23 @@ struct ctopic {
     char name[TOPIC_NAME_MAX_LEN + 1];
     int n_parts;
     int rf;
-    int32_t *replicas;             /* n_parts * rf, owned */
+    int32_t *replicas;             /* n_parts * rf, owned; rf is the longest row,
+                                      shorter rows end in ZK_NO_REPLICA */
+    int32_t *adding;               /* reassignments in progress (ctrl_reassign.c): */
+    int32_t *removing;             /* rows as in replicas; NULL when none, owned */
     struct zk_partition_state *st; /* n_parts, owned */
     int8_t unclean;                /* unclean.leader.election.enable override:
                                            -1 none (the broker's), 0 false, 1 true */
 };
+
+/* The number of replicas of t's partition p (its row up to the padding). */
+static inline int ctrl_row_len(const int32_t *rows, int rf, int p)
+{
+    int n = 0;
+    while (rows && n < rf && rows[p * rf + n] != ZK_NO_REPLICA)
+        n++;
+    return n;
+}
 
 /* A live broker and the channel to it. */
 struct cbroker {
@@ -131,6 +144,15 @@ void ctrl_controlled_shutdown(struct controller *c, const uint8_t *body, size_t 
 void ctrl_rebalance_start(struct controller *c);
 void ctrl_rebalance_stop(struct controller *c);
 
+/* ctrl_reassign.c */
+/* Moves every partition of the reassignments in progress whose adding
+ * replicas are all in the ISR to its target (call after ISR changes, on
+ * election and on broker changes). */
+void ctrl_reassign_progress(struct controller *c);
+/* Arms the watch on /admin/reassign_partitions and starts what it holds
+ * (call on election and when the watch fires). */
+void ctrl_reassign_znode(struct controller *c);
+
 /* ctrl_config.c */
 /* The topic's unclean.leader.election.enable override in zt's configs
  * (-1: none or not a boolean). */
@@ -152,6 +174,10 @@ void ctrl_push_all(struct controller *c);
 void ctrl_push_changes(struct controller *c, const struct ctrl_changes *ch);
 /* Tells the replicas of t to stop and delete it (StopReplica). */
 void ctrl_push_stop_topic(struct controller *c, const struct ctopic *t);
+/* Tells broker id to stop (and with del, delete) its replica of t's
+ * partition p (StopReplica). */
+void ctrl_push_stop_partition(struct controller *c, const struct ctopic *t, int p, int32_t id,
+                              bool del);
 /* Opens channels to brokers that have none, closes those of gone brokers
  * (old[0..n_old) is the previous list, whose channels are reused or freed). */
 void ctrl_sync_channels(struct controller *c, struct cbroker *old, int n_old);

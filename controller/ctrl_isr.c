@@ -272,6 +272,8 @@ void ctrl_alter_isr(struct controller *c, const uint8_t *body, size_t len, struc
     }
     (void)rpc_alter_isr_resp_encode(&resp, out);
     ctrl_push_or_resign(c, &changes, fenced);
+    if (!fenced && err == KERR_NONE)
+        ctrl_reassign_progress(c); /* an adding replica may have joined the ISR */
     free(res);
     free(slots);
     rpc_alter_isr_req_destroy(&req);

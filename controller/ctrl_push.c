@@ -55,7 +55,7 @@ static struct rpc_partition_state state_of(const struct ctopic *t, int p)
                                         .leader_epoch = t->st[p].leader_epoch,
                                         .n_isr = t->st[p].n_isr,
                                         .isr = t->st[p].isr,
-                                        .n_replicas = t->rf,
+                                        .n_replicas = ctrl_row_len(t->replicas, t->rf, p),
                                         .replicas = &t->replicas[p * t->rf],
                                         .partition_epoch = t->st[p].version};
 }
@@ -240,6 +240,28 @@ void ctrl_push_stop_topic(struct controller *c, const struct ctopic *t)
         kbuf_destroy(&body);
     }
     free(tp);
+}
+
+void ctrl_push_stop_partition(struct controller *c, const struct ctopic *t, int p, int32_t id,
+                              bool del)
+{
+    KASSERT(CTRL_ON_LOOP(c));
+    struct cbroker *cb = ctrl_find_broker(c, id);
+    if (!cb || !cb->ch)
+        return; /* a dead broker: its replica goes when it comes back (reconcile) */
+    struct rpc_topic_partition tp = {t->name, p, -1};
+    struct rpc_stop_replica_req m = {.controller_id = c->env.broker_id,
+                                     .controller_epoch = c->epoch,
+                                     .broker_epoch = cb->reg.epoch,
+                                     .delete_partitions = del,
+                                     .n_partitions = 1,
+                                     .partitions = &tp};
+    struct kbuf body;
+    kbuf_init(&body);
+    if (rpc_stop_replica_req_encode(&m, &body) == KERR_NONE)
+        channel_send(cb->ch, RPC_STOP_REPLICA, body.data, body.len, reply_cb,
+                     (void *)"StopReplica");
+    kbuf_destroy(&body);
 }
 
 void ctrl_sync_channels(struct controller *c, struct cbroker *old, int n_old)

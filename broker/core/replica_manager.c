@@ -9,8 +9,9 @@
  * the live-broker list; topics it no longer has were deleted, and the group
  * coordinator removes the groups' offsets of them. StopReplica: stop
  * fetchers; with delete, drop the topic's local replicas (their directories
- * go when the last reference does), only for a topic ZooKeeper shows being
- * deleted or gone.
+ * go when the last reference does) for a topic ZooKeeper shows being
+ * deleted or gone, or one partition's replica when ZooKeeper's replicas of
+ * it no longer name this broker (a reassignment moved it away).
  * All three are applied only from the controller ZooKeeper names
  * (controller_watch.c) and for this broker's current epoch.
  * ISR: every RM_ISR_CHECK_MS the leader partitions are asked whether their
@@ -92,6 +93,14 @@ static const struct rpc_live_leader *find_leader(const struct rpc_leader_and_isr
     return NULL;
 }
 
+static bool names_self(const struct rpc_partition_state *ps, int32_t self)
+{
+    for (int i = 0; i < ps->n_replicas; i++)
+        if (ps->replicas[i] == self)
+            return true;
+    return false;
+}
+
 static kerr_t apply_one(struct broker *b, const struct rpc_leader_and_isr_req *m,
                         const struct rpc_partition_state *ps)
 {
@@ -103,6 +112,17 @@ static kerr_t apply_one(struct broker *b, const struct rpc_leader_and_isr_req *m
     if (!t)
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
     kerr_t rc = KERR_NONE;
+    if (ps->partition >= 0 && ps->partition < t->n_parts && !t->parts[ps->partition]->log &&
+        names_self(ps, b->id)) { /* a new replica (reassignment): its log starts empty */
+        char msg[256];
+        rc = partition_make_local(t->parts[ps->partition], msg, sizeof(msg));
+        if (rc != KERR_NONE) {
+            say_error("replica", "cannot create replica topic=%s partition=%d reason=\"%s\"",
+                      ps->topic, ps->partition, msg);
+            goto out;
+        }
+        say_info("replica", "replica created topic=%s partition=%d", ps->topic, ps->partition);
+    }
     if (ps->partition < 0 || ps->partition >= t->n_parts || !t->parts[ps->partition]->log) {
         rc = KERR_UNKNOWN_TOPIC_OR_PARTITION; /* not a local replica */
         goto out;
@@ -344,16 +364,20 @@ reply:
 
 /* --- StopReplica -------------------------------------------------------- */
 
-/* May StopReplica delete this broker's replicas of topic? The controller
- * deletes replicas only for a topic deletion, which writes
- * /admin/delete_topics/<topic>, sends StopReplica, then removes the
- * topic's znodes and last the marker (controller.c). So: yes while the
- * marker exists, once the topic is gone from ZooKeeper, or when ZooKeeper
- * assigns no replica of it to this broker (the local drop is per topic);
- * otherwise KERR_INVALID_REQUEST. The marker is read first: a marker gone
- * by then means the topic's znodes were gone before. ZooKeeper unreadable:
- * KERR_UNKNOWN_SERVER_ERROR (nothing deleted). Admin worker. */
-static kerr_t delete_allowed(struct broker *b, const char *topic)
+/* What StopReplica with delete may do with this broker's replica of
+ * topic's partition p. The controller deletes replicas for a topic
+ * deletion, which writes /admin/delete_topics/<topic>, sends StopReplica,
+ * then removes the topic's znodes and last the marker (controller.c), and
+ * for a reassignment, after writing the partition's new replica set
+ * without this broker (ctrl_reassign.c). So: DROP_TOPIC (every local
+ * replica of the topic) while the marker exists or once the topic is gone
+ * from ZooKeeper; DROP_PARTITION when ZooKeeper's replicas of p do not
+ * name this broker; otherwise KERR_INVALID_REQUEST. The marker is read
+ * first: a marker gone by then means the topic's znodes were gone before.
+ * ZooKeeper unreadable: KERR_UNKNOWN_SERVER_ERROR (nothing deleted).
+ * Admin worker. */
+enum { DROP_TOPIC = 1, DROP_PARTITION = 2 };
+static kerr_t delete_allowed(struct broker *b, const char *topic, int32_t p, int *how)
 {
     char **names = NULL;
     int n = 0;
@@ -363,6 +387,7 @@ static kerr_t delete_allowed(struct broker *b, const char *topic)
     for (int i = 0; i < n && !marked; i++)
         marked = strcmp(names[i], topic) == 0;
     zk_names_free(names, n);
+    *how = DROP_TOPIC;
     if (marked)
         return KERR_NONE;
     struct zk_topic zt;
@@ -372,10 +397,27 @@ static kerr_t delete_allowed(struct broker *b, const char *topic)
     if (rc != KERR_NONE)
         return rc == KERR__ZK ? KERR_UNKNOWN_SERVER_ERROR : KERR_INVALID_REQUEST;
     bool assigned = false;
-    for (int i = 0; zt.replicas && i < zt.n_partitions * zt.replication_factor && !assigned; i++)
-        assigned = zt.replicas[i] == b->id;
+    for (int r = 0; p >= 0 && p < zt.n_partitions && r < zt.replication_factor && !assigned; r++)
+        assigned = zt.replicas[p * zt.replication_factor + r] == b->id;
     zk_topic_destroy(&zt);
+    *how = DROP_PARTITION;
     return assigned ? KERR_INVALID_REQUEST : KERR_NONE;
+}
+
+/* Drops this broker's replica of topic's partition p (reassigned away). */
+static void drop_local_partition(struct broker *b, const char *topic, int32_t p)
+{
+    struct topic *t = topics_get(b->topics, topic, strlen(topic));
+    if (t && p >= 0 && p < t->n_parts) {
+        if (partition_drop_local(t->parts[p]))
+            say_info("replica", "replica deleted topic=%s partition=%d", topic, p);
+        else
+            say_warn("replica",
+                     "replica of a compacted topic kept until the topic goes "
+                     "topic=%s partition=%d",
+                     topic, p);
+    }
+    topic_unref(t);
 }
 
 /* The index of the first partition of m naming the same topic as i. */
@@ -394,6 +436,7 @@ void rm_stop_replica(struct broker *b, const uint8_t *body, size_t len, struct k
     struct rpc_stop_replica_resp r = {0};
     struct rpc_partition_error *errs = NULL;
     kerr_t *verdict = NULL;
+    int *how = NULL;
     if (rpc_stop_replica_req_decode(body, len, &m) != KERR_NONE) {
         r.error_code = KERR_INVALID_REQUEST;
         goto reply;
@@ -404,14 +447,14 @@ void rm_stop_replica(struct broker *b, const uint8_t *body, size_t len, struct k
     size_t cap = (size_t)(m.n_partitions ? m.n_partitions : 1);
     errs = calloc(cap, sizeof(*errs));
     verdict = calloc(cap, sizeof(*verdict));
-    if (!errs || !verdict) {
+    how = calloc(cap, sizeof(*how));
+    if (!errs || !verdict || !how) {
         r.error_code = KERR_UNKNOWN_SERVER_ERROR;
         goto reply;
     }
     for (int i = 0; m.delete_partitions && i < m.n_partitions; i++) {
-        int k = first_of_topic(&m, i);
-        verdict[i] = k < i ? verdict[k] : delete_allowed(b, m.partitions[i].topic);
-        if (k == i && verdict[i] != KERR_NONE)
+        verdict[i] = delete_allowed(b, m.partitions[i].topic, m.partitions[i].partition, &how[i]);
+        if (verdict[i] != KERR_NONE)
             say_warn("replica", "StopReplica delete refused topic=%s err=%s reason=%s",
                      m.partitions[i].topic, kerr_name(verdict[i]),
                      verdict[i] == KERR_INVALID_REQUEST ? "not_being_deleted"
@@ -426,14 +469,20 @@ void rm_stop_replica(struct broker *b, const uint8_t *body, size_t len, struct k
         if (b->groups && strcmp(m.partitions[i].topic, TOPIC_CONSUMER_OFFSETS) == 0)
             group_runtime_partition_changed(b->groups, m.partitions[i].partition);
     }
-    for (int i = 0; m.delete_partitions && i < m.n_partitions; i++)
-        if (verdict[i] == KERR_NONE && first_of_topic(&m, i) == i)
+    for (int i = 0; m.delete_partitions && i < m.n_partitions; i++) {
+        if (verdict[i] != KERR_NONE)
+            continue;
+        if (how[i] == DROP_TOPIC && first_of_topic(&m, i) == i)
             admin_drop_local_topic(b, m.partitions[i].topic);
+        else if (how[i] == DROP_PARTITION)
+            drop_local_partition(b, m.partitions[i].topic, m.partitions[i].partition);
+    }
     r.partition_errors = errs;
 reply:
     (void)rpc_stop_replica_resp_encode(&r, out);
     free(errs);
     free(verdict);
+    free(how);
     rpc_stop_replica_req_destroy(&m);
 }
 

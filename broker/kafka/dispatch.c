@@ -44,6 +44,8 @@ static const struct api_desc apis[] = {
     {API_DELETE_GROUPS, 0, 2, handle_delete_groups},
     {API_ELECT_LEADERS, 0, 2, handle_elect_leaders},
     {API_INCREMENTAL_ALTER_CONFIGS, 0, 0, handle_incremental_alter_configs},
+    {API_ALTER_PARTITION_REASSIGNMENTS, 0, 0, handle_alter_partition_reassignments},
+    {API_LIST_PARTITION_REASSIGNMENTS, 0, 0, handle_list_partition_reassignments},
     {API_OFFSET_DELETE, 0, 0, handle_offset_delete},
 };
 

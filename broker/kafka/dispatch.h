@@ -54,6 +54,9 @@ kerr_t handle_alter_configs(struct req *req);
 kerr_t handle_create_partitions(struct req *req);
 kerr_t handle_incremental_alter_configs(struct req *req);
 kerr_t handle_elect_leaders(struct req *req);
+/* reassign.c */
+kerr_t handle_alter_partition_reassignments(struct req *req);
+kerr_t handle_list_partition_reassignments(struct req *req);
 /* LeaderAndIsr, UpdateMetadata, StopReplica, AlterIsr, ControlledShutdown. */
 kerr_t handle_control(struct req *req);
 

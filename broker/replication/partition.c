@@ -421,6 +421,49 @@ void partition_unwatch(struct partition *part, struct pwaiter *w)
     partition_unlock(part);
 }
 
+kerr_t partition_make_local(struct partition *part, char *err, size_t errlen)
+{
+    partition_lock(part);
+    kerr_t rc = KERR_NONE;
+    if (part->deleted) {
+        snprintf(err, errlen, "the topic is being deleted");
+        rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    } else if (!part->log) {
+        struct plog_config pc;
+        plog_config_from(&pc, &part->tc, 0);
+        part->log = plog_open(part->dir, &pc, err, errlen);
+        if (part->log)
+            part->hw = plog_start_offset(part->log);
+        else
+            rc = KERR_KAFKA_STORAGE_ERROR;
+    }
+    partition_unlock(part);
+    return rc;
+}
+
+bool partition_drop_local(struct partition *part)
+{
+    partition_lock(part);
+    struct plog *log = part->log;
+    bool compacted = part->tc.compact || part->cleaner;
+    if (log && !compacted) {
+        part->log = NULL;
+        part->is_leader = false;
+        part->has_state = false;
+        part->leader = -1;
+        part->n_followers = 0;
+        part->isr_inflight = false;
+        part->hw = 0;
+        partition_wake_locked(part);
+    }
+    partition_unlock(part);
+    if (!log || compacted)
+        return !log;
+    plog_close(log);
+    (void)plog_remove_dir(part->dir);
+    return true;
+}
+
 void partition_mark_deleted(struct partition *part)
 {
     partition_lock(part);

@@ -95,6 +95,15 @@ struct partition *partition_new(const char *topic, int32_t index, const char *di
  * (and the log's cleaner checkpoint). Unregisters the log from the cleaner
  * first (waiting for a pass on it to give up). NULL ok. */
 void partition_free(struct partition *part, bool remove_files);
+/* Opens (creating it) the local log of a partition this broker did not
+ * hold: it became a replica (a reassignment). No-op when it has a log.
+ * KERR_KAFKA_STORAGE_ERROR with err when the log cannot be opened. */
+kerr_t partition_make_local(struct partition *part, char *err, size_t errlen);
+/* Drops the local replica of a partition this broker no longer holds (a
+ * reassignment moved it away): closes its log and deletes its directory;
+ * waiters wake and find no log. A compacted log is left as it is (the
+ * cleaner may be working on it; it goes with the topic): false then. */
+bool partition_drop_local(struct partition *part);
 /* Registers the local log with the log cleaner pool while the topic is
  * compacted (cleanup.policy contains compact), updates its compaction
  * settings, or unregisters it (no longer compacted, deleted, pool NULL).

@@ -258,7 +258,10 @@ static struct partition *topic_partition_new(const struct topic *t, int32_t p, c
                                            local, tc, from, err, errlen);
     if (!part)
         return NULL;
-    part->n_replicas = MIN(t->rf, PARTITION_MAX_REPLICAS);
+    int n = 0; /* a row shorter than t->rf ends in -1 (a reassignment in progress) */
+    while (n < t->rf && row[n] >= 0)
+        n++;
+    part->n_replicas = MIN(n, PARTITION_MAX_REPLICAS);
     memcpy(part->replicas, row, sizeof(int32_t) * (size_t)part->n_replicas);
     memcpy(part->isr, row, sizeof(int32_t) * (size_t)part->n_replicas);
     part->n_isr = part->n_replicas;

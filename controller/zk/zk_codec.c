@@ -128,12 +128,22 @@ out_free:
 
 /* ---- TopicAssignment ---------------------------------------------------- */
 
+/* The length of a padded row: its ids before the first ZK_NO_REPLICA. */
+static size_t zc_row_len(const int32_t *row, int rf)
+{
+    size_t n = 0;
+    while (row && n < (size_t)rf && row[n] != ZK_NO_REPLICA)
+        n++;
+    return n;
+}
+
 kerr_t zk_codec_assignment_encode(const struct zk_topic *t, uint8_t **out, size_t *len)
 {
     Gregor__Zk__TopicAssignment m = GREGOR__ZK__TOPIC_ASSIGNMENT__INIT;
     if (t->n_partitions < 1 || t->replication_factor < 1 || t->replicas == NULL)
         return KERR__INVALID;
     size_t np = (size_t)t->n_partitions;
+    size_t rf = (size_t)t->replication_factor;
     Gregor__Zk__PartitionReplicas *parts = calloc(np, sizeof(*parts));
     Gregor__Zk__PartitionReplicas **ptrs = calloc(np, sizeof(*ptrs));
     kerr_t err = KERR__NOMEM;
@@ -142,8 +152,20 @@ kerr_t zk_codec_assignment_encode(const struct zk_topic *t, uint8_t **out, size_
     for (size_t p = 0; p < np; p++) {
         gregor__zk__partition_replicas__init(&parts[p]);
         parts[p].partition = (int32_t)p;
-        parts[p].n_replicas = (size_t)t->replication_factor;
-        parts[p].replicas = t->replicas + p * (size_t)t->replication_factor;
+        parts[p].replicas = t->replicas + p * rf;
+        parts[p].n_replicas = zc_row_len(parts[p].replicas, (int)rf);
+        if (parts[p].n_replicas == 0) {
+            err = KERR__INVALID;
+            goto out_free;
+        }
+        if (t->adding) {
+            parts[p].adding_replicas = t->adding + p * rf;
+            parts[p].n_adding_replicas = zc_row_len(parts[p].adding_replicas, (int)rf);
+        }
+        if (t->removing) {
+            parts[p].removing_replicas = t->removing + p * rf;
+            parts[p].n_removing_replicas = zc_row_len(parts[p].removing_replicas, (int)rf);
+        }
         ptrs[p] = &parts[p];
     }
     m.n_partitions = np;
@@ -155,30 +177,39 @@ out_free:
     return err;
 }
 
-/* Checks that m holds partitions 0..n-1 exactly once each, all with the
- * same (non-zero) number of replicas; returns that number or 0. */
-static size_t zc_assignment_check(const Gregor__Zk__TopicAssignment *m)
+/* Checks that m holds partitions 0..n-1 exactly once each, each with
+ * 1..ZK_MAX_ISR replicas and no more adding or removing ones than
+ * replicas; returns the longest row or 0. */
+static size_t zc_assignment_check(const Gregor__Zk__TopicAssignment *m, bool *moving)
 {
     size_t n = m->n_partitions;
     if (n == 0 || n > (size_t)INT32_MAX)
         return 0;
-    size_t rf = m->partitions[0]->n_replicas;
+    size_t rf = 0;
     bool *seen = calloc(n, sizeof(*seen));
-    if (seen == NULL || rf == 0) {
-        free(seen);
+    if (seen == NULL)
         return 0;
-    }
     for (size_t i = 0; i < n; i++) {
         const Gregor__Zk__PartitionReplicas *pr = m->partitions[i];
         if (pr->partition < 0 || (size_t)pr->partition >= n || seen[pr->partition] ||
-            pr->n_replicas != rf) {
+            pr->n_replicas == 0 || pr->n_replicas > ZK_MAX_ISR ||
+            pr->n_adding_replicas > pr->n_replicas || pr->n_removing_replicas > pr->n_replicas) {
             rf = 0;
             break;
         }
         seen[pr->partition] = true;
+        rf = pr->n_replicas > rf ? pr->n_replicas : rf;
+        *moving = *moving || pr->n_adding_replicas > 0 || pr->n_removing_replicas > 0;
     }
     free(seen);
     return rf;
+}
+
+/* Fills a padded row of width rf from v[0..n). */
+static void zc_row_fill(int32_t *row, size_t rf, const int32_t *v, size_t n)
+{
+    for (size_t r = 0; r < rf; r++)
+        row[r] = r < n ? v[r] : ZK_NO_REPLICA;
 }
 
 kerr_t zk_codec_assignment_decode(const uint8_t *d, size_t len, struct zk_topic *t)
@@ -187,20 +218,36 @@ kerr_t zk_codec_assignment_decode(const uint8_t *d, size_t len, struct zk_topic 
     if (m == NULL)
         return KERR__CORRUPT;
     kerr_t err = KERR__CORRUPT;
-    size_t rf = zc_assignment_check(m);
+    bool moving = false;
+    size_t rf = zc_assignment_check(m, &moving);
     if (rf == 0 || rf > (size_t)INT32_MAX / m->n_partitions)
         goto out_free;
-    int32_t *reps = calloc(m->n_partitions * rf, sizeof(*reps));
-    if (reps == NULL) {
+    size_t cells = m->n_partitions * rf;
+    int32_t *reps = calloc(cells, sizeof(*reps));
+    int32_t *add = moving ? calloc(cells, sizeof(*add)) : NULL;
+    int32_t *rem = moving ? calloc(cells, sizeof(*rem)) : NULL;
+    if (reps == NULL || (moving && (add == NULL || rem == NULL))) {
+        free(reps);
+        free(add);
+        free(rem);
         err = KERR__NOMEM;
         goto out_free;
     }
     for (size_t i = 0; i < m->n_partitions; i++) {
         const Gregor__Zk__PartitionReplicas *pr = m->partitions[i];
-        memcpy(reps + (size_t)pr->partition * rf, pr->replicas, rf * sizeof(*reps));
+        size_t at = (size_t)pr->partition * rf;
+        zc_row_fill(reps + at, rf, pr->replicas, pr->n_replicas);
+        if (moving) {
+            zc_row_fill(add + at, rf, pr->adding_replicas, pr->n_adding_replicas);
+            zc_row_fill(rem + at, rf, pr->removing_replicas, pr->n_removing_replicas);
+        }
     }
     free(t->replicas);
+    free(t->adding);
+    free(t->removing);
     t->replicas = reps;
+    t->adding = add;
+    t->removing = rem;
     t->n_partitions = (int)m->n_partitions;
     t->replication_factor = (int)rf;
     err = KERR_NONE;

@@ -1135,9 +1135,13 @@ void zk_topic_destroy(struct zk_topic *t)
     if (t == NULL)
         return;
     free(t->replicas);
+    free(t->adding);
+    free(t->removing);
     free(t->config_keys);
     free(t->config_values);
     t->replicas = NULL;
+    t->adding = NULL;
+    t->removing = NULL;
     t->config_keys = NULL;
     t->config_values = NULL;
     t->n_partitions = 0;

@@ -4,7 +4,7 @@
  * partition states, the controller election and its epoch.
  *
  * zk_store.c (and zk_store_batch.c, for many partition states at once,
- * zk_store_config.c, zk_store_sync.c) are the only files that include
+ * zk_store_config.c, zk_store_sync.c, zk_store_reassign.c) are the only files that include
  * <zookeeper/zookeeper.h>; every znode path and
  * payload (proto/zk.proto) is known there and nowhere else.
  *
@@ -50,12 +50,14 @@ struct zk_store;
 #define ZK_PATH_BROKER_IDS "/brokers/ids"
 #define ZK_PATH_TOPICS "/brokers/topics"
 #define ZK_PATH_DELETE_TOPICS "/admin/delete_topics"
+#define ZK_PATH_REASSIGN "/admin/reassign_partitions"
 #define ZK_PATH_CONTROLLER "/controller"
 #define ZK_PATH_CONTROLLER_EPOCH "/controller_epoch"
 
 #define ZK_VERSION_NEW (-1) /* a version meaning "the znode does not exist yet" */
 #define ZK_MAX_ENDPOINTS 8
 #define ZK_MAX_ISR 16
+#define ZK_NO_REPLICA (-1) /* pads a short row of zk_topic.replicas */
 
 /* ---- session ------------------------------------------------------------ */
 
@@ -163,7 +165,14 @@ struct zk_topic {
     int n_partitions;
     int replication_factor;
     int32_t *replicas; /* n_partitions * replication_factor, row-major;
-                                       row p = replicas of partition p, preferred first */
+                                       row p = replicas of partition p, preferred first;
+                                       replication_factor is the longest row, shorter
+                                       rows end in ZK_NO_REPLICA (-1) */
+    /* A reassignment in progress (KIP-455), rows laid out as replicas and
+     * padded the same way; NULL when no partition of the topic has one.
+     * Row p of adding = target - original, of removing = original - target. */
+    int32_t *adding;
+    int32_t *removing;
     int n_configs;
     char (*config_keys)[128];
     char (*config_values)[256];
@@ -322,6 +331,19 @@ kerr_t zk_store_config_change_notify(struct zk_store *zs, const char *entity_typ
 kerr_t zk_store_config_changes_since(struct zk_store *zs, int64_t after,
                                      struct zk_config_change **out, int *n, int64_t *oldest,
                                      int64_t *newest);
+
+/* ---- reassignment requests (zk_store_reassign.c) ------------------------ */
+
+/* Reads /admin/reassign_partitions (Kafka's JSON, not checked here):
+ * *json new (free(); NUL-terminated), *len, *version. KERR__NOENT when
+ * there is none. */
+kerr_t zk_store_reassign_request_get(struct zk_store *zs, char **json, size_t *len,
+                                     int32_t *version);
+/* Deletes it, conditional on version: KERR__EXISTS when it was rewritten
+ * since (re-read it), KERR__NOENT when it is gone already. */
+kerr_t zk_store_reassign_request_delete(struct zk_store *zs, int32_t version);
+/* TEST ONLY: creates it with json, as an operator's tool would. */
+kerr_t zk_store_reassign_request_create_for_test(struct zk_store *zs, const char *json);
 
 /* ---- watches ------------------------------------------------------------ */
 

@@ -155,7 +155,7 @@ static size_t pack_assignment(uint8_t *buf, const int *parts, const size_t *nrep
     return gregor__zk__topic_assignment__pack(&m, buf);
 }
 
-Test(zk_codec, assignment_must_be_partitions_0_to_n_with_one_rf)
+Test(zk_codec, assignment_must_be_partitions_0_to_n)
 {
     uint8_t buf[512];
     struct zk_topic t;
@@ -169,8 +169,6 @@ Test(zk_codec, assignment_must_be_partitions_0_to_n_with_one_rf)
     cr_assert_eq(zk_codec_assignment_decode(buf, n, &t), KERR__CORRUPT, "duplicate");
     n = pack_assignment(buf, neg, r2, 2);
     cr_assert_eq(zk_codec_assignment_decode(buf, n, &t), KERR__CORRUPT, "negative");
-    n = pack_assignment(buf, ok, ragged, 2);
-    cr_assert_eq(zk_codec_assignment_decode(buf, n, &t), KERR__CORRUPT, "ragged");
     n = pack_assignment(buf, ok, zero, 2);
     cr_assert_eq(zk_codec_assignment_decode(buf, n, &t), KERR__CORRUPT, "no replicas");
     n = pack_assignment(buf, ok, r2, 0);
@@ -182,6 +180,59 @@ Test(zk_codec, assignment_must_be_partitions_0_to_n_with_one_rf)
     cr_assert_eq(t.replicas[0], 1);
     cr_assert_eq(t.replicas[2], 1);
     zk_topic_destroy(&t);
+    /* rows of different lengths (a reassignment in progress): padded */
+    n = pack_assignment(buf, ok, ragged, 2);
+    cr_assert_eq(zk_codec_assignment_decode(buf, n, &t), KERR_NONE, "ragged");
+    cr_assert_eq(t.replication_factor, 3);
+    /* packed: partition 1 with 2 replicas, partition 0 with 3 */
+    int32_t want[] = {1, 2, 3, 1, 2, ZK_NO_REPLICA};
+    cr_assert_arr_eq(t.replicas, want, sizeof(want));
+    cr_assert_null(t.adding);
+    zk_topic_destroy(&t);
+}
+
+Test(zk_codec, assignment_round_trip_with_reassignment)
+{
+    /* partition 0 moving [1,2,3] -> [4,2,3]: RS = [4,2,3,1]; partition 1 settled [2,3] */
+    int32_t reps[] = {4, 2, 3, 1, 2, 3, ZK_NO_REPLICA, ZK_NO_REPLICA};
+    int32_t add[] = {4,
+                     ZK_NO_REPLICA,
+                     ZK_NO_REPLICA,
+                     ZK_NO_REPLICA,
+                     ZK_NO_REPLICA,
+                     ZK_NO_REPLICA,
+                     ZK_NO_REPLICA,
+                     ZK_NO_REPLICA};
+    int32_t rem[] = {1,
+                     ZK_NO_REPLICA,
+                     ZK_NO_REPLICA,
+                     ZK_NO_REPLICA,
+                     ZK_NO_REPLICA,
+                     ZK_NO_REPLICA,
+                     ZK_NO_REPLICA,
+                     ZK_NO_REPLICA};
+    struct zk_topic t, back;
+    memset(&t, 0, sizeof(t));
+    memset(&back, 0, sizeof(back));
+    t.n_partitions = 2;
+    t.replication_factor = 4;
+    t.replicas = reps;
+    t.adding = add;
+    t.removing = rem;
+    uint8_t *d;
+    size_t n;
+    cr_assert_eq(zk_codec_assignment_encode(&t, &d, &n), KERR_NONE);
+    cr_assert_eq(zk_codec_assignment_decode(d, n, &back), KERR_NONE);
+    free(d);
+    cr_assert_eq(back.replication_factor, 4);
+    cr_assert_arr_eq(back.replicas, reps, sizeof(reps));
+    cr_assert_not_null(back.adding);
+    cr_assert_arr_eq(back.adding, add, sizeof(add));
+    cr_assert_arr_eq(back.removing, rem, sizeof(rem));
+    zk_topic_destroy(&back);
+    /* a padded first replica is no partition at all */
+    reps[4] = ZK_NO_REPLICA;
+    cr_assert_eq(zk_codec_assignment_encode(&t, &d, &n), KERR__INVALID);
 }
 
 Test(zk_codec, config_round_trip_sorted)

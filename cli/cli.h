@@ -3,9 +3,9 @@
  * context (struct cli), exit codes, the option parser (args.c), the
  * librdkafka client helpers (client.c) and the command entry points
  * (topic.c, topic_describe.c, topic_config.c, produce.c, consume.c,
- * dump_log.c, cluster.c, cluster_elect.c, cluster_watch.c, cluster_reassign_plan.c, group.c),
- * dispatched from main.c. The raw
- * Kafka client for requests librdkafka lacks is in kraw.h.
+ * dump_log.c, cluster.c, cluster_elect.c, cluster_watch.c,
+ * cluster_reassign.c, cluster_reassign_plan.c, group.c), dispatched from
+ * main.c. The raw Kafka client for requests librdkafka lacks is in kraw.h.
  *
  * Exit codes: CLI_OK (0) success; CLI_FAIL (1) runtime failure, one line
  * "gregor: reason" on stderr; CLI_USAGE (2) bad options or arguments, one
@@ -193,6 +193,7 @@ int topic_alter_partitions(struct cli *cli, int argc, char **argv); /* topic_par
 int cluster_main(struct cli *cli, int argc, char **argv);
 int cluster_elect_leaders(struct cli *cli, int argc, char **argv); /* cluster_elect.c */
 int cluster_watch(struct cli *cli, int argc, char **argv);         /* cluster_watch.c */
+int cluster_reassign(struct cli *cli, int argc, char **argv);      /* cluster_reassign.c */
 /* cluster_reassign_plan.c: `cluster reassign --plan` (argv may hold --plan itself). */
 int cluster_reassign_plan(struct cli *cli, int argc, char **argv);
 int produce_main(struct cli *cli, int argc, char **argv);

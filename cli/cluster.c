@@ -1,7 +1,8 @@
 /*
  * cli/cluster.c — `gregor cluster info` and the dispatch of the cluster
  * subcommands (elect-leaders lives in cluster_elect.c, watch in
- * cluster_watch.c, reassign --plan in cluster_reassign_plan.c).
+ * cluster_watch.c, reassign in cluster_reassign.c, which hands --plan to
+ * cluster_reassign_plan.c).
  *
  * cluster info: the cluster id (rd_kafka_clusterid()), the controller id
  * (rd_kafka_controllerid()), the live brokers from a Metadata request for
@@ -240,6 +241,8 @@ static const char cluster_help[] =
     "                                           move leadership back to the\n"
     "                                           preferred (first) replicas, or\n"
     "                                           (--unclean) elect offline ones\n"
+    "  reassign (--execute --file F | --status [--file F] | --cancel [--file F])\n"
+    "                                           move partitions between brokers\n"
     "  reassign --plan (--add-broker ID[,ID] | --remove-broker ID[,ID])\n"
     "                                           propose replica moves (JSON)\n"
     "Run 'gregor cluster <subcommand> --help' for details.\n";
@@ -248,7 +251,7 @@ static const struct cli_sub cluster_subs[] = {
     {"info", "cluster info", cluster_info},
     {"watch", "cluster watch", cluster_watch},
     {"elect-leaders", "cluster elect-leaders", cluster_elect_leaders},
-    {"reassign", "cluster reassign", cluster_reassign_plan},
+    {"reassign", "cluster reassign", cluster_reassign},
 };
 
 int cluster_main(struct cli *cli, int argc, char **argv)

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""
+tests/integration/protocol/test_cli_reassign.py — `gregor cluster reassign` against
+three real brokers and ZooKeeper: --execute of a Kafka plan file, --status with and
+without --file until the move is complete, --cancel of a move held back (its new
+replica's broker SIGSTOPped), and the clear errors with exit status 1 for a bad
+file (truncated, wrong type), an unknown topic or partition, an unknown broker and a
+cancel of nothing; 2 for usage; --plan is not in this build.
+"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cluster import BUILD, Cluster, run_suite  # noqa: E402
+import test_reassign as tr  # noqa: E402
+
+GREGOR = os.path.join(BUILD, "bin", "gregor")
+CL = None
+
+
+def gregor(*args):
+    r = subprocess.run([GREGOR, "-b", tr.bootstrap(), "cluster", "reassign"] + list(args),
+                       capture_output=True, text=True, timeout=120)
+    return r.returncode, r.stdout, r.stderr
+
+
+def plan_file(text):
+    f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, dir=CL.tmp)
+    f.write(text)
+    f.close()
+    return f.name
+
+
+def plan(topic, p, replicas):
+    return plan_file('{"version":1,"partitions":[{"topic":"%s","partition":%d,"replicas":%s,'
+                     '"log_dirs":[%s]}]}' % (topic, p, replicas,
+                                             ",".join(['"any"'] * len(replicas))))
+
+
+def test_setup():
+    tr.CL = CL
+    tr.create_topic("c", [[0, 1]])
+    assert len(tr.produce("c", 0, ["r-%d" % i for i in range(500)])) == 500
+
+
+def test_bad_input():
+    rc, out, err = gregor("--execute", "--file", plan_file('{"version":1,"partitions":[{"topic":"c",'))
+    assert rc == 1 and "line 1" in err and "truncated" in err, (rc, err)
+    rc, out, err = gregor("--execute", "--file", plan_file('{"partitions":[{"topic":"c","partition":"0",'
+                                                          '"replicas":[1]}]}'))
+    assert rc == 1 and "must be a number" in err, (rc, err)
+    rc, out, err = gregor("--execute", "--file", plan("nope", 0, [1]))
+    assert rc == 1 and "topic 'nope' does not exist" in err, (rc, err)
+    rc, out, err = gregor("--execute", "--file", plan("c", 7, [1]))
+    assert rc == 1 and "no partition 7" in err, (rc, err)
+    rc, out, err = gregor("--execute", "--file", plan("c", 0, [9, 1]))
+    assert rc == 1 and "INVALID_REPLICA_ASSIGNMENT" in out and "broker 9" in out, (rc, out, err)
+    rc, out, err = gregor("--execute", "--file", "/nonexistent/plan.json")
+    assert rc == 1 and "No such file" in err, (rc, err)
+    rc, out, err = gregor("--cancel", "--file", plan("c", 0, [0, 1]))
+    assert rc == 1 and "NO_REASSIGNMENT_IN_PROGRESS" in out, (rc, out)
+    assert gregor()[0] == 2
+    assert gregor("--execute")[0] == 2
+    assert gregor("--execute", "--status", "--file", plan("c", 0, [1]))[0] == 2
+    rc, out, err = gregor("--plan", "--topics", "c")
+    assert rc == 1 and "--plan is not built" in err, (rc, err)
+
+
+def test_execute_and_status():
+    f = plan("c", 0, [2, 1])
+    rc, out, err = gregor("--status", "--file", f)
+    assert rc == 1 and "not started (replicas 0,1; target 2,1)" in out, (rc, out, err)
+    rc, out, err = gregor("--execute", "--file", f)
+    assert rc == 0 and out == "c-0\tstarted\n", (rc, out, err)
+    end = time.time() + 60
+    while time.time() < end:
+        rc, out, err = gregor("--status", "--file", f)
+        if rc == 0:
+            break
+        time.sleep(0.3)
+    assert rc == 0 and out == "c-0\tcomplete\n", (rc, out, err)
+    rc, out, err = gregor("--status")
+    assert rc == 0 and "No reassignment in progress." in out, (rc, out)
+    tr.replicas_everywhere("c", 0, [2, 1])
+    assert sorted(tr.consume_all("c", 0, 500)) == sorted("r-%d" % i for i in range(500))
+
+
+def test_cancel():
+    b0 = CL.brokers[0]
+    tr.controller_not(0)
+    os.kill(b0.proc.pid, signal.SIGSTOP)
+    try:
+        f = plan("c", 0, [0, 1])
+        rc, out, err = gregor("--execute", "--file", f)
+        assert rc == 0, (rc, out, err)
+        rc, out, err = gregor("--status", "--file", f)
+        assert rc == 1 and "c-0\tin progress (adding 0, removing 2)" in out, (rc, out, err)
+        rc, out, err = gregor("--status")
+        assert rc == 0 and "in progress (adding 0, removing 2)\treplicas 0,1,2" in out, (rc, out)
+        rc, out, err = gregor("--cancel")
+        assert rc == 0 and out == "c-0\tcancelled\n", (rc, out, err)
+    finally:
+        os.kill(b0.proc.pid, signal.SIGCONT)
+    # back to the original set {2, 1}, in its order in the moving list [0, 1, 2] (as Kafka)
+    tr.replicas_everywhere("c", 0, [1, 2])
+    tr.wait_gone(tr.part_dir(b0, "c", 0))
+    rc, out, err = gregor("--cancel")
+    assert rc == 0 and "No reassignment in progress." in out, (rc, out)
+
+
+if __name__ == "__main__":
+    CL = Cluster(3, overrides=["replica.lag.time.max.ms=10000"])
+    tr.CL = CL
+    sys.exit(run_suite(CL, globals()))

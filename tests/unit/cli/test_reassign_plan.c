@@ -360,3 +360,40 @@ Test(reassign_plan, random_layouts)
         free(res.stats);
     }
 }
+
+/* A large cluster: 40 topics of 100 partitions, RF 3, on 12 brokers, 3 added. */
+Test(reassign_plan, large_cluster, .timeout = 20)
+{
+    static struct rp_broker brokers[15];
+    static struct rp_partition parts[4000];
+    static char names[40][16];
+    for (int b = 0; b < 15; b++)
+        brokers[b] = (struct rp_broker){b, NULL};
+    int np = 0;
+    for (int t = 0; t < 40; t++) {
+        snprintf(names[t], sizeof(names[t]), "big%d", t);
+        for (int p = 0; p < 100; p++, np++) {
+            parts[np] = (struct rp_partition){
+                .topic = names[t], .partition = p, .nreplicas = 3, .size_bytes = 1};
+            for (int k = 0; k < 3; k++)
+                parts[np].replicas[k] = (p + t + k) % 12;
+        }
+    }
+    int32_t add[] = {12, 13, 14};
+    struct rp_input in = {brokers, 15, parts, np, add, 3, NULL, 0};
+    struct rp_result res;
+    char err[256];
+    cr_assert_eq(rp_plan(&in, &res, err, sizeof(err)), 0, "%s", err);
+    int cnt[15] = {0}, lead[15] = {0};
+    for (int i = 0; i < np; i++) {
+        lead[parts[i].next[0]]++;
+        for (int k = 0; k < 3; k++)
+            cnt[parts[i].next[k]]++;
+    }
+    for (int b = 0; b < 15; b++) {
+        cr_assert(cnt[b] == 800, "broker %d holds %d of 12000", b, cnt[b]);
+        cr_assert(lead[b] >= 266 && lead[b] <= 267, "broker %d leads %d", b, lead[b]);
+    }
+    cr_assert_eq(res.moved, 2400, "moved %d: only the new brokers' shares", res.moved);
+    free(res.stats);
+}

@@ -4,8 +4,9 @@
  * librdkafka client helpers (client.c) and the command entry points
  * (topic.c, topic_describe.c, topic_config.c, produce.c, consume.c,
  * dump_log.c, cluster.c, cluster_elect.c, cluster_watch.c, cluster_log_dirs.c,
- * cluster_config.c, cluster_reassign.c, group.c), dispatched from main.c.
- * The raw Kafka client for requests librdkafka lacks is in kraw.h.
+ * cluster_config.c, cluster_reassign.c, cluster_reassign_plan.c, group.c),
+ * dispatched from main.c. The raw Kafka client for requests librdkafka lacks
+ * is in kraw.h.
  *
  * Exit codes: CLI_OK (0) success; CLI_FAIL (1) runtime failure, one line
  * "gregor: reason" on stderr; CLI_USAGE (2) bad options or arguments, one
@@ -196,6 +197,8 @@ int cluster_watch(struct cli *cli, int argc, char **argv);         /* cluster_wa
 int cluster_log_dirs(struct cli *cli, int argc, char **argv);      /* cluster_log_dirs.c */
 int cluster_config_main(struct cli *cli, int argc, char **argv);   /* cluster_config.c */
 int cluster_reassign(struct cli *cli, int argc, char **argv);      /* cluster_reassign.c */
+/* cluster_reassign_plan.c: `cluster reassign --plan` (argv may hold --plan itself). */
+int cluster_reassign_plan(struct cli *cli, int argc, char **argv);
 int produce_main(struct cli *cli, int argc, char **argv);
 int consume_main(struct cli *cli, int argc, char **argv);
 /* group.c: `group list|describe|reset-offsets|delete|delete-offsets` (with group_*.c). */

@@ -1,7 +1,9 @@
 /*
  * cli/cluster.c — `gregor cluster info` and the dispatch of the cluster
  * subcommands (elect-leaders lives in cluster_elect.c, watch in
- * cluster_watch.c, log-dirs in cluster_log_dirs.c, config in cluster_config.c).
+ * cluster_watch.c, log-dirs in cluster_log_dirs.c, config in cluster_config.c,
+ * reassign in cluster_reassign.c, which hands --plan to
+ * cluster_reassign_plan.c).
  *
  * cluster info: the cluster id (rd_kafka_clusterid()), the controller id
  * (rd_kafka_controllerid()), the live brokers from a Metadata request for
@@ -247,6 +249,8 @@ static const char cluster_help[] =
     "                                           dynamic broker configs, live\n"
     "  reassign (--execute --file F | --status [--file F] | --cancel [--file F])\n"
     "                                           move partitions between brokers\n"
+    "  reassign --plan (--add-broker ID[,ID] | --remove-broker ID[,ID])\n"
+    "                                           propose replica moves (JSON)\n"
     "Run 'gregor cluster <subcommand> --help' for details.\n";
 
 static const struct cli_sub cluster_subs[] = {

@@ -61,6 +61,8 @@ static const char ra_help[] =
     "Usage: gregor cluster reassign --execute --file PLAN.json\n"
     "       gregor cluster reassign --status [--file PLAN.json]\n"
     "       gregor cluster reassign --cancel [--file PLAN.json]\n"
+    "       gregor cluster reassign --plan (--add-broker ID[,ID] | --remove-broker ID[,ID])\n"
+    "                               (writes a plan; 'gregor cluster reassign --plan --help')\n"
     "Moves partitions between brokers (Kafka's partition reassignment). The\n"
     "plan is Kafka's reassignment JSON:\n"
     "  {\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[3,1,2]}]}\n"
@@ -465,8 +467,10 @@ static int ra_run(const struct ra_args *a, rd_kafka_t *rk, const struct rd_kafka
 
 int cluster_reassign(struct cli *cli, int argc, char **argv)
 {
-    if (argc > 0 && strcmp(argv[0], "--plan") == 0)
-        return cli_fail("--plan is not built");
+    for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--plan") == 0)
+            return cluster_reassign_plan(cli, argc, argv); /* cluster_reassign_plan.c */
+    }
     struct ra_args a = {.timeout_ms = RA_DEFAULT_TIMEOUT_MS};
     int done, npos = cli_parse_cmd(cli, argc, argv, ra_opts, ra_opt, &a, ra_help, &done);
     if (npos < 0)

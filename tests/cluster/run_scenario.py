@@ -14,10 +14,12 @@ the cluster, compare the replicas on disk and run the checker. Exit status is th
                   [--dir D] [--keep] [--set KEY=VALUE]...
 
 Schedules (each heals what it broke before it returns): none, kill-leader, bounce-sigterm,
-kill-controller, pause-leader, kill-two, fast-restart; with --netns (brokers and ZooKeeper in
-network namespaces, tests/cluster/netns.py) also cut-follower and isolate-leader (see
-SCHEDULES); with --ensemble (docs/deploy.md's three hosts: a ZooKeeper node and a broker per
-namespace, host names, deploy/multihost/) also multihost (sched_multihost.py). A schedule's own assertions (c.fail) turn a passing checker into exit 1.
+kill-controller, pause-leader, kill-two, fast-restart, grow-shrink (not with --netns: a 4th
+broker started mid-run, replicas reassigned to it, then away from broker 0); with --netns
+(brokers and ZooKeeper in network namespaces, tests/cluster/netns.py) also cut-follower and
+isolate-leader (see SCHEDULES); with --ensemble (docs/deploy.md's three hosts: a ZooKeeper
+node and a broker per namespace, host names, deploy/multihost/) also multihost
+(sched_multihost.py). A schedule's own assertions (c.fail) turn a passing checker into exit 1.
 Binaries: $GREGOR_BROKER and $GREGOR_CLI,
 else $GREGOR_BUILD_DIR/bin, else <repo>/build/bin. Files in the state directory (--dir, default a
 new /tmp/gregor-scenario-*): history.jsonl, report.txt, server.properties, local-cluster's own
@@ -83,6 +85,9 @@ class ClusterBase:
 
     def __init__(self, d, brokers, settings):
         self.dir, self.n, self.settings = d, brokers, settings
+        self.added = []                 # brokers started mid-run (ids n, n+1, ...)
+        self.retired = set()            # brokers decommissioned and stopped: heal leaves them
+        self.replica_filter = None      # {partition: broker ids} whose logs the checker reads
         self.session_ms = int(settings.get("zookeeper.session.timeout.ms", 18000))
         self.failures = []              # schedule assertions that did not hold
         self.post_checks = []           # fn(history records) -> [failure text], after the run
@@ -108,6 +113,13 @@ class ClusterBase:
 
     def metadata(self, topic=None):
         return AdminClient({"bootstrap.servers": self.bootstrap}).list_topics(topic, timeout=10)
+
+    def broker_ids(self):
+        """Every broker the run has started (initial and added), retired ones included."""
+        return list(range(self.n)) + self.added
+
+    def add_broker(self, b):
+        raise RuntimeError("this cluster cannot add brokers mid-run")
 
     def leader_of(self, topic, partition=0):
         return self.metadata(topic).topics[topic].partitions[partition].leader
@@ -186,14 +198,16 @@ class ClusterBase:
 
 
 class Cluster(ClusterBase):
-    """deploy/local-cluster.sh with this scenario's ports and state directory."""
+    """deploy/local-cluster.sh with this scenario's ports and state directory; `spare` more
+    ports for brokers added mid-run (add_broker)."""
 
-    def __init__(self, d, brokers, settings):
+    def __init__(self, d, brokers, settings, spare=0):
         super().__init__(d, brokers, settings)
-        self.base_port, self.zk_port = free_ports(brokers)
+        slots = brokers + spare
+        self.base_port, self.zk_port = free_ports(slots)
         internal = self.base_port  # the brokers' inter-broker listeners: a range of their own
-        while abs(internal - self.base_port) <= brokers:
-            internal, _ = free_ports(brokers)
+        while abs(internal - self.base_port) <= slots:
+            internal, _ = free_ports(slots)
         self.env = dict(os.environ, GREGOR_BROKER=BROKER_BIN, GREGOR_CONFIG=self.conf,
                         GREGOR_ZK_PORT=str(self.zk_port), GREGOR_BASE_PORT=str(self.base_port),
                         GREGOR_INTERNAL_BASE_PORT=str(internal))
@@ -218,6 +232,12 @@ class Cluster(ClusterBase):
 
     def broker_addr(self, b):
         return ("127.0.0.1", self.base_port + b)
+
+    def add_broker(self, b):
+        """Starts broker b (>= n, within the spare ports) with local-cluster.sh's `restart`,
+        which starts a broker that is not running."""
+        self.added.append(b)
+        self.sh("restart", b)
 
     def pid(self, b):
         with open(os.path.join(self.dir, "broker-%d.pid" % b)) as f:
@@ -597,33 +617,161 @@ def sched_isolate_leader(c, w, a):
     c.post_checks.append(no_zombie_acks)
 
 
+def _gregor(c, *args, timeout=60):
+    """Runs the gregor CLI against the cluster; logs its output; returns the CompletedProcess
+    (returncode 124 when it did not finish within timeout)."""
+    cmd = [CLI_BIN, "-b", c.bootstrap] + [str(x) for x in args]
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        res = subprocess.CompletedProcess(cmd, 124, "", "timed out after %d s" % timeout)
+    log("gregor %s -> %d" % (" ".join(cmd[3:]), res.returncode))
+    for line in (res.stdout.strip() + "\n" + res.stderr.strip()).strip().splitlines()[:40]:
+        log("  " + line)
+    return res
+
+
+def _assignment(c):
+    """{topic: {partition: (replicas, isr)}} of every topic, internal ones included."""
+    md = c.metadata()
+    return {t: {p: (list(pm.replicas), list(pm.isrs)) for p, pm in tm.partitions.items()}
+            for t, tm in md.topics.items() if tm.error is None}
+
+
+def _reassign(c, w, what, plan_args, timeout=120):
+    """Plans (--plan PLAN_ARGS --output FILE), executes (--execute --file) and waits for the
+    reassignment: `--status --file` until it exits 0 and the metadata shows every planned
+    replica list in place with a full ISR. Returns the plan's partitions or None (c.fail)."""
+    path = os.path.join(c.dir, "reassign-%s.json" % what)
+    res = _gregor(c, "cluster", "reassign", "--plan", *plan_args, "--output", path)
+    if res.returncode != 0:
+        c.fail("%s: reassign --plan exited %d: %s" % (what, res.returncode, res.stderr.strip()))
+        return None
+    with open(path) as f:
+        plan = json.load(f)
+    if plan.get("version") != 1 or not isinstance(plan.get("partitions"), list):
+        c.fail("%s: the plan is not Kafka's reassignment JSON: %r" % (what, plan))
+        return None
+    w.note("reassign_planned", step=what, partitions=len(plan["partitions"]))
+    if not plan["partitions"]:
+        return plan["partitions"]
+    res = _gregor(c, "cluster", "reassign", "--execute", "--file", path)
+    if res.returncode != 0:
+        c.fail("%s: reassign --execute exited %d: %s" % (what, res.returncode,
+                                                         res.stderr.strip()))
+        return None
+    w.note("reassign_executed", step=what)
+    end = time.monotonic() + timeout
+    while True:
+        status_ok = _gregor(c, "cluster", "reassign", "--status", "--file", path,
+                            timeout=30).returncode == 0
+        try:
+            now = _assignment(c)
+            pending = [(e["topic"], e["partition"]) for e in plan["partitions"]
+                       if now.get(e["topic"], {}).get(e["partition"], ([], []))[0]
+                       != e["replicas"]
+                       or sorted(now[e["topic"]][e["partition"]][1]) != sorted(e["replicas"])]
+        except Exception as e:                      # KafkaException while leaders move
+            pending = ["metadata: %s" % e]
+        if status_ok and not pending:
+            w.note("reassign_complete", step=what)
+            return plan["partitions"]
+        if time.monotonic() > end:
+            c.fail("%s: reassignment not complete after %d s (status exit 0: %s; pending %s)"
+                   % (what, timeout, status_ok, pending[:5]))
+            return None
+        time.sleep(1)
+
+
+def _replicas_per_broker(assignment, topics=None):
+    counts = {}
+    for t, parts in assignment.items():
+        if topics is None or t in topics:
+            for reps, _ in parts.values():
+                for b in reps:
+                    counts[b] = counts.get(b, 0) + 1
+    return counts
+
+
+def sched_grow_shrink(c, w, a):
+    """Under the workload: start broker n (a new, empty broker), plan and execute
+    `reassign --plan --add-broker n`, and check it holds a fair share (every live broker within
+    one of the mean, for the scenario topic and over all topics); then plan and execute
+    `--remove-broker V` (V: broker 0, or 1 when 0 is the controller), check V holds no
+    replica of any topic, and stop it. The checker then reads only the final replicas."""
+    new = c.n
+    w.note("add_broker", broker=new)
+    c.add_broker(new)
+    end = time.monotonic() + 30
+    while new not in c.broker_metadata(1, a.topic)["brokers"]:
+        if time.monotonic() > end:
+            c.fail("broker %d not in Metadata 30 s after it started" % new)
+            return
+        time.sleep(0.5)
+    if _reassign(c, w, "grow", ["--add-broker", new]) is None:
+        return
+    live = list(range(c.n + 1))
+    assignment = _assignment(c)
+    for scope, topics in (("topic " + a.topic, [a.topic]), ("all topics", None)):
+        counts = _replicas_per_broker(assignment, topics)
+        per = [counts.get(b, 0) for b in live]
+        w.note("replicas_per_broker", scope=scope, counts=per)
+        if counts.get(new, 0) == 0 or max(per) - min(per) > 1:
+            c.fail("after adding broker %d, %s: replicas per broker %s are not a fair share "
+                   "(each within one of the mean)" % (new, scope, dict(zip(live, per))))
+    ctl = c.broker_metadata(1, a.topic)["controller"]
+    victim = 0 if ctl != 0 else 1
+    w.note("decommission", broker=victim, controller=ctl)
+    if _reassign(c, w, "shrink", ["--remove-broker", victim]) is None:
+        return
+    assignment = _assignment(c)
+    left = {t: sorted(p for p, (reps, _) in parts.items() if victim in reps)
+            for t, parts in assignment.items()}
+    left = {t: ps for t, ps in left.items() if ps}
+    if left:
+        c.fail("broker %d still holds replicas after --remove-broker: %s" % (victim, left))
+        return
+    w.note("stop_broker", broker=victim)
+    c.retired.add(victim)
+    c.sh("stop", victim)
+    c.replica_filter = {p: set(reps) for p, (reps, _) in assignment[a.topic].items()}
+
+
 SCHEDULES = {"none": sched_none, "kill-leader": sched_kill_leader,
              "bounce-sigterm": sched_bounce_sigterm, "kill-controller": sched_kill_controller,
              "pause-leader": sched_pause_leader, "kill-two": sched_kill_two,
              "fast-restart": sched_fast_restart, "cut-follower": sched_cut_follower,
-             "isolate-leader": sched_isolate_leader,
+             "isolate-leader": sched_isolate_leader, "grow-shrink": sched_grow_shrink,
              "multihost": sched_multihost.sched_multihost}
 NETNS_ONLY = ("cut-follower", "isolate-leader")
 ENSEMBLE_ONLY = ("multihost",)
+LOCAL_ONLY = ("grow-shrink",)                  # adds a broker: local-cluster.sh only
 
 
 def heal(c):
     """Heals the network, resumes paused brokers and starts dead ones (a schedule that failed
     half-way)."""
     c.heal_network()
-    for b in range(c.n):
+    for b in c.broker_ids():
         try:
             c.signal(b, signal.SIGCONT)
         except (OSError, ValueError):
             pass
-    c.sh("up", check=False)
+    if not c.retired and not c.added:
+        c.sh("up", check=False)
+        return
+    for b in c.broker_ids():                    # leave decommissioned brokers stopped
+        if b not in c.retired and not c.alive(b):
+            c.sh("restart", b, check=False)
 
 
 def run(a, d):
     settings = dict(BROKER_DEFAULTS)
     settings.update(kv.split("=", 1) for kv in a.set)
-    c = (EnsembleCluster if a.ensemble else NetnsCluster if a.netns else Cluster)(
-        d, a.brokers, settings)
+    if a.ensemble or a.netns:
+        c = (EnsembleCluster if a.ensemble else NetnsCluster)(d, a.brokers, settings)
+    else:
+        c = Cluster(d, a.brokers, settings, spare=1 if a.schedule in LOCAL_ONLY else 0)
     log("state in %s, %s" % (d, c.describe()))
     try:
         c.create()
@@ -656,9 +804,15 @@ def run(a, d):
     finally:
         c.sh("down", check=False)
         c.teardown()
-    log_dirs = ["broker-%d=%s" % (b, os.path.join(d, "broker-%d" % b)) for b in range(c.n)]
+    log_dirs = ["broker-%d=%s" % (b, os.path.join(d, "broker-%d" % b))
+                for b in c.broker_ids() if b not in c.retired]
     records = checker.load_history(history)
-    rep = checker.check(records, checker.load_replicas(log_dirs, a.topic))
+    replicas = checker.load_replicas(log_dirs, a.topic)
+    if c.replica_filter is not None:            # brokers a reassignment took a replica from
+        replicas = {p: {n: r for n, r in reps.items()
+                        if int(n.split("-")[1]) in c.replica_filter.get(p, ())}
+                    for p, reps in replicas.items()}
+    rep = checker.check(records, replicas)
     for fn in c.post_checks:
         for msg in fn(records):
             c.fail(msg)
@@ -710,6 +864,9 @@ def main():
         return 3
     if a.schedule in NETNS_ONLY and not a.netns:
         log("schedule %s cuts network links: it needs --netns" % a.schedule)
+        return 3
+    if a.schedule in LOCAL_ONLY and a.netns:
+        log("schedule %s adds a broker mid-run: it runs without --netns" % a.schedule)
         return 3
     if a.netns:
         try:

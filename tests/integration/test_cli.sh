@@ -20,7 +20,8 @@
 # A second topic, created with -c retention.ms=1000, checks
 # `topic describe`'s Configs field (also "(unavailable: ...)" when the
 # client cannot send DescribeConfigs) and `topic alter-config`; a third one
-# grows from 1 to 4 partitions with `topic alter-partitions`. Prints one "ok -" / "not ok -" line per check and a final line
+# grows from 1 to 4 partitions with `topic alter-partitions`. `cluster reassign --plan`: its
+# usage errors, an empty plan on one broker, its refusals. Prints one "ok -" / "not ok -" line per check and a final line
 # "N passed, M failed". Exit status: 0 all passed, 1 any failed, 77 skipped
 # (GREGOR_BOOTSTRAP not set; for ctest's SKIP_RETURN_CODE).
 # The checks are eval'd strings, expanded when run:
@@ -281,6 +282,35 @@ check "elect-leaders of a missing topic exits 1" \
     eval '[ "$RC" -eq 1 ] && grep -qx "gregor: topic '\''$T-missing'\'' does not exist" "$tmp/err"'
 run "$G" cluster elect-leaders --topic "$T" --partition 99
 check "elect-leaders of a missing partition exits 1" eval '[ "$RC" -eq 1 ] && one_gregor_line'
+
+# ---- cluster reassign --plan (one broker: nothing can move) --------------------
+run "$G" cluster reassign --plan
+check "reassign --plan without --add-broker/--remove-broker exits 2" \
+    eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" cluster reassign --plan --add-broker 0 --remove-broker 0
+check "reassign --plan with --add-broker and --remove-broker exits 2" \
+    eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" cluster reassign --plan --add-broker x
+check "reassign --plan --add-broker x exits 2" eval '[ "$RC" -eq 2 ] && one_gregor_line'
+run "$G" -b 127.0.0.1:1 cluster reassign --plan --add-broker 0
+check "reassign --plan with an unreachable broker exits 1 with one line" \
+    eval '[ "$RC" -eq 1 ] && one_gregor_line'
+run "$G" cluster reassign --plan --add-broker 0 --topics "$T"
+check "reassign --plan --add-broker 0 on one broker: empty plan, summary on stderr" \
+    eval '[ "$RC" -eq 0 ] && [ "$(cat "$tmp/out")" = "{\"version\":1,\"partitions\":[]}" ] &&
+          grep -q "^Partitions changed: 0 of 3; replicas moved: 0" "$tmp/err"'
+run "$G" cluster reassign --plan --add-broker 0 --topics "$T" --output "$tmp/plan.json"
+check "reassign --plan --output writes the plan to the file" \
+    eval '[ "$RC" -eq 0 ] && [ ! -s "$tmp/out" ] && grep -q "\"partitions\":\[\]" "$tmp/plan.json"'
+run "$G" cluster reassign --plan --add-broker 42
+check "reassign --plan --add-broker of a broker that is not live exits 1" \
+    eval '[ "$RC" -eq 1 ] && grep -q "broker 42 is not a live broker" "$tmp/err"'
+run "$G" cluster reassign --plan --remove-broker 0 --topics "$T"
+check "reassign --plan --remove-broker of the only broker is refused (replication factor)" \
+    eval '[ "$RC" -eq 1 ] && one_gregor_line && grep -q "fewer than the replication factor 1" "$tmp/err"'
+run "$G" cluster reassign --plan --add-broker 0 --topics "$T-missing"
+check "reassign --plan --topics of a missing topic exits 1" \
+    eval '[ "$RC" -eq 1 ] && one_gregor_line'
 
 # ---- topic configs: create -c, describe Configs, alter-config ---------------
 C="$T-cfg"

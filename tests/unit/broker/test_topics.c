@@ -134,7 +134,7 @@ Test(topics, throttled_replicas_mark_this_brokers_partitions)
     cr_assert(topic_set_config(t, kv2, 1, &defaults));
     cr_assert(partition_leader_throttled(t->parts[0]) && partition_leader_throttled(t->parts[1]));
     cr_assert(!partition_follower_throttled(t->parts[1]));
-    cr_assert_eq(topic_grow(t, 3, reps, 0, err, sizeof(err)), KERR_NONE, "%s", err);
+    cr_assert_eq(topic_grow(t, 3, reps, 1, 0, err, sizeof(err)), KERR_NONE, "%s", err);
     cr_assert(partition_leader_throttled(t->parts[2]));
     cr_assert(topic_set_config(t, NULL, 0, &defaults));
     for (int p = 0; p < 3; p++)

@@ -211,6 +211,24 @@ void ctrl_push_all(struct controller *c)
     free(ps);
 }
 
+/* Sends StopReplica of the n partitions tp (borrowed) to cb, which has a channel. */
+static void send_stop_replica(struct controller *c, struct cbroker *cb,
+                              struct rpc_topic_partition *tp, int n, bool del)
+{
+    struct rpc_stop_replica_req m = {.controller_id = c->env.broker_id,
+                                     .controller_epoch = c->epoch,
+                                     .broker_epoch = cb->reg.epoch,
+                                     .delete_partitions = del,
+                                     .n_partitions = n,
+                                     .partitions = tp};
+    struct kbuf body;
+    kbuf_init(&body);
+    if (rpc_stop_replica_req_encode(&m, &body) == KERR_NONE)
+        channel_send(cb->ch, RPC_STOP_REPLICA, body.data, body.len, reply_cb,
+                     (void *)"StopReplica");
+    kbuf_destroy(&body);
+}
+
 void ctrl_push_stop_topic(struct controller *c, const struct ctopic *t)
 {
     KASSERT(CTRL_ON_LOOP(c));
@@ -226,18 +244,7 @@ void ctrl_push_stop_topic(struct controller *c, const struct ctopic *t)
                     tp[n++] = (struct rpc_topic_partition){t->name, p, t->st[p].leader_epoch};
         if (n == 0 || !cb->ch)
             continue;
-        struct rpc_stop_replica_req m = {.controller_id = c->env.broker_id,
-                                         .controller_epoch = c->epoch,
-                                         .broker_epoch = cb->reg.epoch,
-                                         .delete_partitions = true,
-                                         .n_partitions = n,
-                                         .partitions = tp};
-        struct kbuf body;
-        kbuf_init(&body);
-        if (rpc_stop_replica_req_encode(&m, &body) == KERR_NONE)
-            channel_send(cb->ch, RPC_STOP_REPLICA, body.data, body.len, reply_cb,
-                         (void *)"StopReplica");
-        kbuf_destroy(&body);
+        send_stop_replica(c, cb, tp, n, true);
     }
     free(tp);
 }
@@ -250,18 +257,7 @@ void ctrl_push_stop_partition(struct controller *c, const struct ctopic *t, int 
     if (!cb || !cb->ch)
         return; /* a dead broker: its replica goes when it comes back (reconcile) */
     struct rpc_topic_partition tp = {t->name, p, -1};
-    struct rpc_stop_replica_req m = {.controller_id = c->env.broker_id,
-                                     .controller_epoch = c->epoch,
-                                     .broker_epoch = cb->reg.epoch,
-                                     .delete_partitions = del,
-                                     .n_partitions = 1,
-                                     .partitions = &tp};
-    struct kbuf body;
-    kbuf_init(&body);
-    if (rpc_stop_replica_req_encode(&m, &body) == KERR_NONE)
-        channel_send(cb->ch, RPC_STOP_REPLICA, body.data, body.len, reply_cb,
-                     (void *)"StopReplica");
-    kbuf_destroy(&body);
+    send_stop_replica(c, cb, &tp, 1, del);
 }
 
 void ctrl_sync_channels(struct controller *c, struct cbroker *old, int n_old)

@@ -56,16 +56,6 @@ struct cfg_entry {
     int8_t syn_source;
 };
 
-static bool key_wanted(const struct kstr *keys, int32_t n, const char *name)
-{
-    if (n < 0)
-        return true;
-    for (int32_t i = 0; i < n; i++)
-        if (kstr_eq(keys[i], name))
-            return true;
-    return false;
-}
-
 static void put_entry(struct req *req, const struct cfg_entry *e, bool synonyms)
 {
     struct kbuf *o = &req->out;
@@ -108,7 +98,7 @@ static void describe_topic(struct req *req, struct topic *t, const struct kstr *
     int32_t count = 0;
     for (int i = 0; i < topic_config_key_count(); i++) {
         const char *name = topic_config_key_name(i);
-        if (!key_wanted(keys, n_keys, name))
+        if (!configs_key_wanted(keys, n_keys, name))
             continue;
         char def[256];
         bool from_file;

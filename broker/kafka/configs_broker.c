@@ -24,16 +24,6 @@ struct syn {
     int8_t source;
 };
 
-static bool wanted(const struct kstr *keys, int32_t n, const char *name)
-{
-    if (n < 0)
-        return true;
-    for (int32_t i = 0; i < n; i++)
-        if (kstr_eq(keys[i], name))
-            return true;
-    return false;
-}
-
 /* Writes one entry: syn[0] is the effective value; syn[0..n) the synonyms. */
 static void put_broker_entry(struct req *req, const char *name, const struct syn *syn, int n,
                              bool read_only, bool synonyms)
@@ -64,7 +54,7 @@ void configs_broker_describe(struct req *req, bool is_default, const struct kstr
     int32_t count = 0;
     for (int i = 0; i < config_key_count(); i++) {
         const char *name = config_key_name(i);
-        if (!wanted(keys, n_keys, name))
+        if (!configs_key_wanted(keys, n_keys, name))
             continue;
         bool dynamic = dynamic_key_is_dynamic(name);
         char mine[1024], def[1024], stat[1024];

@@ -25,4 +25,15 @@
 void configs_broker_describe(struct req *req, bool is_default, const struct kstr *keys,
                              int32_t n_keys, bool synonyms);
 
+/* Whether DescribeConfigs asked for key name: keys are the requested names, n < 0 all. */
+static inline bool configs_key_wanted(const struct kstr *keys, int32_t n, const char *name)
+{
+    if (n < 0)
+        return true;
+    for (int32_t i = 0; i < n; i++)
+        if (kstr_eq(keys[i], name))
+            return true;
+    return false;
+}
+
 #endif

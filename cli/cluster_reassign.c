@@ -30,7 +30,8 @@
  * --execute --throttle RATE first throttles the move (cli/reassign_throttle.h)
  * and prints "Throttle: ..."; when every partition of the plan is already
  * moving it only changes the rate on the brokers of those moves and sends no
- * AlterPartitionReassignments. --status with --file, once every partition is
+ * AlterPartitionReassignments; when the controller starts none of them, the
+ * throttle just set is removed again. --status with --file, once every partition is
  * complete, and --cancel remove the throttle of the plan's topics (when one
  * is set) and print "Throttle removed ...".
  * Exit status: 0 when every partition started / is complete / was
@@ -220,10 +221,12 @@ static int ra_top_error(struct kslice *s, int16_t key)
 }
 
 /* AlterPartitionReassignments for v[0..n) (cancel: every replicas null);
- * prints a line per partition. */
+ * prints a line per partition; *n_ok (may be NULL) = partitions accepted. */
 static int ra_alter(struct kraw *k, const struct ra_args *a, struct reassign_entry *v, int n,
-                    bool cancel)
+                    bool cancel, int *n_ok)
 {
+    if (n_ok)
+        *n_ok = 0;
     struct kbuf body;
     kbuf_init(&body);
     qsort(v, (size_t)n, sizeof(*v), ra_entry_cmp);
@@ -272,6 +275,8 @@ static int ra_alter(struct kraw *k, const struct ra_args *a, struct reassign_ent
             if (!kslice_ok(&s))
                 break;
             total++;
+            if (err == 0 && n_ok)
+                (*n_ok)++;
             if (err == 0) {
                 printf("%.*s-%d\t%s\n", (int)topic.len, topic.ptr, part,
                        cancel ? "cancelled" : "started");
@@ -456,7 +461,7 @@ static int ra_execute(struct kraw *k, const struct ra_args *a, struct reassign_e
                       const struct rd_kafka_metadata *md)
 {
     if (a->throttle <= 0)
-        return ra_alter(k, a, v, n, false);
+        return ra_alter(k, a, v, n, false, NULL);
     struct ra_ongoing *on = NULL;
     int n_on = 0;
     int rc = ra_list(k, a, &on, &n_on);
@@ -486,8 +491,12 @@ static int ra_execute(struct kraw *k, const struct ra_args *a, struct reassign_e
         rc = ra_throttle_rate(k, moving, n_moving, a->throttle);
     else
         rc = ra_throttle_set(k, md, fresh, n_fresh, a->throttle, moving, n_moving);
-    if (rc == CLI_OK && !all_moving)
-        rc = ra_alter(k, a, v, n, false);
+    int n_ok = 0;
+    if (rc == CLI_OK && !all_moving) {
+        rc = ra_alter(k, a, v, n, false, &n_ok);
+        if (n_ok == 0) /* nothing started: the throttle would only linger */
+            (void)ra_clear(k, md, fresh, n_fresh);
+    }
     free(fresh);
     free(moving);
     free(on);
@@ -519,7 +528,7 @@ static int ra_cancel_all(struct kraw *k, const struct ra_args *a,
         v[i].n_replicas = -1;
     }
     free(on);
-    rc = ra_alter(k, a, v, n_on, true);
+    rc = ra_alter(k, a, v, n_on, true, NULL);
     int crc = ra_clear(k, md, v, n_on);
     free(v);
     return rc != CLI_OK ? rc : crc;
@@ -545,7 +554,7 @@ static int ra_run(const struct ra_args *a, rd_kafka_t *rk, const struct rd_kafka
     else if (!v)
         rc = ra_cancel_all(&k, a, md);
     else {
-        rc = ra_alter(&k, a, v, n, true);
+        rc = ra_alter(&k, a, v, n, true, NULL);
         int crc = ra_clear(&k, md, v, n);
         rc = rc != CLI_OK ? rc : crc;
     }

@@ -343,6 +343,12 @@ int ra_throttle_set(struct kraw *k, const struct rd_kafka_metadata *md,
     if (rc == CLI_OK && !ok)
         rc = cli_fail("out of memory");
     if (rc == CLI_OK) {
+        /* only live brokers: the controller refuses a move to any other */
+        int live = 0;
+        for (int i = 0; i < ids.n; i++)
+            if (cli_md_broker(md, ids.v[i]))
+                ids.v[live++] = ids.v[i];
+        ids.n = live;
         qsort(ids.v, (size_t)ids.n, sizeof(*ids.v), rt_id_cmp);
         struct kbuf body;
         kbuf_init(&body);

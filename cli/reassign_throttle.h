@@ -28,7 +28,8 @@
 /*
  * Throttles the moves of v[0..n) (entries with "replicas": null are
  * skipped; current replicas from md) at rate bytes/s, and sets the rate on
- * the extra brokers too (replicas of moves already in progress). Prints
+ * the extra brokers too (replicas of moves already in progress); brokers
+ * not live in md get no rate. Prints
  *   Throttle: RATE B/s on brokers A,B,C; throttled replicas set on topic(s) T1,T2
  * Returns CLI_OK, or CLI_FAIL after printing the broker's error.
  */

@@ -66,6 +66,12 @@ def test_bad_input():
     assert rc == 1 and "no partition 7" in err, (rc, err)
     rc, out, err = gregor("--execute", "--file", plan("c", 0, [9, 1]))
     assert rc == 1 and "INVALID_REPLICA_ASSIGNMENT" in out and "broker 9" in out, (rc, out, err)
+    # nothing started: the throttle set for it is removed again
+    rc, out, err = gregor("--execute", "--file", plan("c", 0, [9, 1]), "--throttle", "1000000")
+    assert rc == 1 and out.startswith("Throttle: 1000000 B/s on brokers 0,1; ") and \
+        "INVALID_REPLICA_ASSIGNMENT" in out and \
+        out.endswith("Throttle removed from brokers 0,1,2 and topic(s) c\n"), (rc, out, err)
+    no_throttle("c")
     rc, out, err = gregor("--execute", "--file", "/nonexistent/plan.json")
     assert rc == 1 and "No such file" in err, (rc, err)
     rc, out, err = gregor("--cancel", "--file", plan("c", 0, [0, 1]))

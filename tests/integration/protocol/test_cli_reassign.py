@@ -9,8 +9,10 @@ cancel of nothing; 2 for usage (--plan without --add-broker / --remove-broker to
 is cluster_reassign_plan.c's, tested with the grow-shrink scenario and test_reassign_plan).
 --throttle: the rates appear on the brokers involved and the throttled-replicas lists on the
 topic (read back with confluent_kafka's AdminClient.describe_configs), a re-run on the moving
-partition changes only the rate, a 20 MB move takes about size / rate, and --status (once
-complete) and --cancel remove every throttle; without --throttle none is set.
+partition changes only the rate, a 20 MB move takes about size / rate, lists already set on a
+topic are merged into ("*" kept, no pair twice), --status (once complete) and --cancel remove
+every throttle, a plan the controller starts nothing of leaves none; without --throttle none
+is set.
 """
 import os
 import signal
@@ -176,6 +178,37 @@ def test_throttle():
     assert rc == 0 and out == "big-0\tcomplete\n", (rc, out, err)
     tr.replicas_everywhere("big", 0, [2, 1])
     assert sorted(tr.consume_all("big", 0, n)) == sorted(vals)
+
+
+def test_throttle_merges_lists():
+    """Two topics, one with lists already set: ours are added ("*" stays); --status removes
+    the lists of both (as Kafka's tool does)."""
+    tr.create_topic("m", [[0, 1], [1, 2]])
+    tr.create_topic("n", [[1, 2]])
+    r = subprocess.run([GREGOR, "-b", tr.bootstrap(), "topic", "alter-config", "m", "--set",
+                        LISTS[1] + "=1:0", "--set", LISTS[0] + "=*"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    f = plan_file('{"version":1,"partitions":[{"topic":"m","partition":0,"replicas":[2,1]},'
+                  '{"topic":"m","partition":1,"replicas":[1,2,0]},'
+                  '{"topic":"n","partition":0,"replicas":[2,0]}]}')
+    rc, out, err = gregor("--execute", "--file", f, "--throttle", "50000000")
+    assert rc == 0 and out == ("Throttle: 50000000 B/s on brokers 0,1,2; throttled replicas set "
+                               "on topic(s) m,n\nm-0\tstarted\nm-1\tstarted\nn-0\tstarted\n"), \
+        (rc, out, err)
+    # m-1 adds 1:0, already listed: kept once
+    wait_configs("topic", "m", {LISTS[0]: "*", LISTS[1]: "1:0,0:2"})
+    wait_configs("topic", "n", {LISTS[0]: "0:1,0:2", LISTS[1]: "0:0"})
+    end = time.time() + 60
+    while time.time() < end:
+        rc, out, err = gregor("--status", "--file", f)
+        if rc == 0:
+            break
+        time.sleep(0.2)
+    assert rc == 0 and out.endswith("Throttle removed from brokers 0,1,2 and topic(s) m,n\n"), \
+        (rc, out, err)
+    no_throttle("m")
+    no_throttle("n")
 
 
 def test_cancel():

@@ -27,6 +27,13 @@
  *              TOPIC-P<TAB>in progress (adding X, removing Y)<TAB>replicas A,B,C
  *                                                         (without --file)
  *   --cancel   TOPIC-P<TAB>cancelled | TOPIC-P<TAB>ERROR_NAME<TAB>message
+ * --execute --throttle RATE first throttles the move (cli/reassign_throttle.h)
+ * and prints "Throttle: ..."; when every partition of the plan is already
+ * moving it only changes the rate on the brokers of those moves and sends no
+ * AlterPartitionReassignments; when the controller starts none of them, the
+ * throttle just set is removed again. --status with --file, once every partition is
+ * complete, and --cancel remove the throttle of the plan's topics (when one
+ * is set) and print "Throttle removed ...".
  * Exit status: 0 when every partition started / is complete / was
  * cancelled; 1 otherwise (and for an unreadable plan, an unknown topic or
  * partition, which are checked before anything is sent); 2 for usage.
@@ -34,6 +41,7 @@
  */
 #include "cli/cli.h"
 #include "cli/kraw.h"
+#include "cli/reassign_throttle.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -48,17 +56,22 @@
 #define RA_CONTROLLER_WAIT_MS 5000
 #define RA_MAX_FILE (64 << 20)
 
-enum { RA_EXECUTE = 1, RA_STATUS, RA_CANCEL, RA_FILE, RA_TIMEOUT };
+enum { RA_EXECUTE = 1, RA_STATUS, RA_CANCEL, RA_FILE, RA_TIMEOUT, RA_THROTTLE };
 
 static const struct cli_opt ra_opts[] = {
-    {"execute", 0, false, RA_EXECUTE},   {"status", 0, false, RA_STATUS},
-    {"verify", 0, false, RA_STATUS},     {"cancel", 0, false, RA_CANCEL},
-    {"file", 'f', true, RA_FILE},        {"reassignment-json-file", 0, true, RA_FILE},
-    {"timeout-ms", 0, true, RA_TIMEOUT}, {NULL, 0, false, 0},
+    {"execute", 0, false, RA_EXECUTE},
+    {"status", 0, false, RA_STATUS},
+    {"verify", 0, false, RA_STATUS},
+    {"cancel", 0, false, RA_CANCEL},
+    {"file", 'f', true, RA_FILE},
+    {"reassignment-json-file", 0, true, RA_FILE},
+    {"timeout-ms", 0, true, RA_TIMEOUT},
+    {"throttle", 0, true, RA_THROTTLE},
+    {NULL, 0, false, 0},
 };
 
 static const char ra_help[] =
-    "Usage: gregor cluster reassign --execute --file PLAN.json\n"
+    "Usage: gregor cluster reassign --execute --file PLAN.json [--throttle BYTES_PER_S]\n"
     "       gregor cluster reassign --status [--file PLAN.json]\n"
     "       gregor cluster reassign --cancel [--file PLAN.json]\n"
     "       gregor cluster reassign --plan (--add-broker ID[,ID] | --remove-broker ID[,ID])\n"
@@ -70,11 +83,17 @@ static const char ra_help[] =
     "from its leader; once they are in sync the old ones are removed and the\n"
     "first replica of the list becomes the preferred leader.\n"
     "  --execute           start the reassignments of --file\n"
+    "      --throttle RATE with --execute: limit the copy to RATE bytes/s\n"
+    "                      (leader and follower replication throttles on the\n"
+    "                      brokers and topics involved); on moves already in\n"
+    "                      progress, only change the rate. --status removes the\n"
+    "                      throttle once every partition is complete\n"
     "  --status            the reassignments in progress; with --file, whether\n"
     "                      each partition of the plan has its target replicas\n"
     "                      (alias --verify)\n"
     "  --cancel            cancel the reassignments of --file (without --file:\n"
-    "                      every one in progress): back to the original replicas\n"
+    "                      every one in progress): back to the original replicas;\n"
+    "                      removes the throttle of their topics\n"
     "  -f, --file FILE     the plan (alias --reassignment-json-file)\n"
     "      --timeout-ms MS how long the controller may take (default 30000)\n"
     "Exit status 0 when every partition started, is complete (--status with\n"
@@ -85,6 +104,7 @@ struct ra_args {
     bool twice;
     const char *file;
     int64_t timeout_ms;
+    int64_t throttle; /* bytes/s; 0: none */
 };
 
 /* One partition in progress, from ListPartitionReassignments. */
@@ -107,6 +127,10 @@ static int ra_opt(void *ctx, int id, const char *val)
         return CLI_OK;
     case RA_FILE:
         a->file = val;
+        return CLI_OK;
+    case RA_THROTTLE:
+        if (!cli_parse_int(val, 1, INT64_MAX, &a->throttle))
+            return cli_usage_error("--throttle: expected bytes per second >= 1, got '%s'", val);
         return CLI_OK;
     case RA_TIMEOUT:
         if (!cli_parse_int(val, 1, INT32_MAX, &a->timeout_ms))
@@ -197,10 +221,12 @@ static int ra_top_error(struct kslice *s, int16_t key)
 }
 
 /* AlterPartitionReassignments for v[0..n) (cancel: every replicas null);
- * prints a line per partition. */
+ * prints a line per partition; *n_ok (may be NULL) = partitions accepted. */
 static int ra_alter(struct kraw *k, const struct ra_args *a, struct reassign_entry *v, int n,
-                    bool cancel)
+                    bool cancel, int *n_ok)
 {
+    if (n_ok)
+        *n_ok = 0;
     struct kbuf body;
     kbuf_init(&body);
     qsort(v, (size_t)n, sizeof(*v), ra_entry_cmp);
@@ -249,6 +275,8 @@ static int ra_alter(struct kraw *k, const struct ra_args *a, struct reassign_ent
             if (!kslice_ok(&s))
                 break;
             total++;
+            if (err == 0 && n_ok)
+                (*n_ok)++;
             if (err == 0) {
                 printf("%.*s-%d\t%s\n", (int)topic.len, topic.ptr, part,
                        cancel ? "cancelled" : "started");
@@ -355,6 +383,20 @@ static const struct ra_ongoing *ra_find(const struct ra_ongoing *v, int n, const
     return NULL;
 }
 
+/* Removes the throttle of the topics of v[0..n) (ra_throttle_clear). */
+static int ra_clear(struct kraw *k, const struct rd_kafka_metadata *md,
+                    const struct reassign_entry *v, int n)
+{
+    const char **names = malloc(sizeof(*names) * (size_t)(n ? n : 1));
+    if (!names)
+        return cli_fail("out of memory");
+    for (int i = 0; i < n; i++)
+        names[i] = v[i].topic;
+    int rc = ra_throttle_clear(k, md, names, n);
+    free(names);
+    return rc;
+}
+
 /* --status: prints the plan's partitions (or every one in progress). */
 static int ra_status(struct kraw *k, const struct ra_args *a, struct reassign_entry *v, int n,
                      const struct rd_kafka_metadata *md)
@@ -410,11 +452,60 @@ static int ra_status(struct kraw *k, const struct ra_args *a, struct reassign_en
     free(on);
     if (open > 0)
         return cli_fail("%d of %d partition(s) do not have their target replicas yet", open, n);
-    return CLI_OK;
+    return ra_clear(k, md, v, n);
+}
+
+/* --execute: with --throttle, throttles the partitions not moving yet (or,
+ * when every one already moves, only changes the rate) before starting. */
+static int ra_execute(struct kraw *k, const struct ra_args *a, struct reassign_entry *v, int n,
+                      const struct rd_kafka_metadata *md)
+{
+    if (a->throttle <= 0)
+        return ra_alter(k, a, v, n, false, NULL);
+    struct ra_ongoing *on = NULL;
+    int n_on = 0;
+    int rc = ra_list(k, a, &on, &n_on);
+    if (rc != CLI_OK)
+        return rc;
+    struct reassign_entry *fresh = calloc((size_t)n, sizeof(*fresh));
+    int32_t *moving = NULL;
+    size_t cap = 0;
+    int n_fresh = 0, n_moving = 0;
+    bool all_moving = true;
+    for (int i = 0; i < n && fresh; i++) {
+        const struct ra_ongoing *o = ra_find(on, n_on, v[i].topic, v[i].partition);
+        all_moving = all_moving && o && v[i].n_replicas >= 0;
+        if (!o) {
+            fresh[n_fresh++] = v[i];
+            continue;
+        }
+        for (int r = 0; r < o->n[0]; r++) {
+            if (!VEC_RESERVE_AT(moving, cap, (size_t)n_moving + 1))
+                break;
+            moving[n_moving++] = o->ids[0][r];
+        }
+    }
+    if (!fresh)
+        rc = cli_fail("out of memory");
+    else if (all_moving)
+        rc = ra_throttle_rate(k, moving, n_moving, a->throttle);
+    else
+        rc = ra_throttle_set(k, md, fresh, n_fresh, a->throttle, moving, n_moving);
+    int n_ok = 0;
+    if (rc == CLI_OK && !all_moving) {
+        rc = ra_alter(k, a, v, n, false, &n_ok);
+        if (n_ok == 0) /* nothing started: the throttle would only linger */
+            (void)ra_clear(k, md, fresh, n_fresh);
+    }
+    free(fresh);
+    free(moving);
+    free(on);
+    return rc;
 }
 
 /* --cancel without a file: every reassignment in progress. */
-static int ra_cancel_all(struct kraw *k, const struct ra_args *a)
+static int ra_cancel_all(struct kraw *k, const struct ra_args *a,
+                         const struct rd_kafka_metadata *md)
 {
     struct ra_ongoing *on = NULL;
     int n_on = 0;
@@ -437,9 +528,10 @@ static int ra_cancel_all(struct kraw *k, const struct ra_args *a)
         v[i].n_replicas = -1;
     }
     free(on);
-    rc = ra_alter(k, a, v, n_on, true);
+    rc = ra_alter(k, a, v, n_on, true, NULL);
+    int crc = ra_clear(k, md, v, n_on);
     free(v);
-    return rc;
+    return rc != CLI_OK ? rc : crc;
 }
 
 static int ra_run(const struct ra_args *a, rd_kafka_t *rk, const struct rd_kafka_metadata *md,
@@ -456,11 +548,16 @@ static int ra_run(const struct ra_args *a, rd_kafka_t *rk, const struct rd_kafka
     if (kraw_connect(&k, b->host, b->port, (int)a->timeout_ms + 5000) != KRAW_OK)
         rc = cli_fail("%s", k.reason);
     else if (a->mode == RA_EXECUTE)
-        rc = ra_alter(&k, a, v, n, false);
+        rc = ra_execute(&k, a, v, n, md);
     else if (a->mode == RA_STATUS)
         rc = ra_status(&k, a, v, n, md);
-    else
-        rc = v ? ra_alter(&k, a, v, n, true) : ra_cancel_all(&k, a);
+    else if (!v)
+        rc = ra_cancel_all(&k, a, md);
+    else {
+        rc = ra_alter(&k, a, v, n, true, NULL);
+        int crc = ra_clear(&k, md, v, n);
+        rc = rc != CLI_OK ? rc : crc;
+    }
     kraw_close(&k);
     return rc;
 }
@@ -481,6 +578,8 @@ int cluster_reassign(struct cli *cli, int argc, char **argv)
         return cli_usage_positional(cli, "give one of --execute, --status, --cancel");
     if (a.mode == RA_EXECUTE && !a.file)
         return cli_usage_positional(cli, "--execute needs --file PLAN.json");
+    if (a.throttle > 0 && a.mode != RA_EXECUTE)
+        return cli_usage_positional(cli, "--throttle goes with --execute");
     struct reassign_entry *v = NULL;
     int n = 0;
     int rc = a.file ? ra_read_plan(a.file, &v, &n) : CLI_OK;

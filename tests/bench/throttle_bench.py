@@ -30,7 +30,6 @@ import os
 import shutil
 import signal
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,8 +38,8 @@ os.environ.setdefault("GREGOR_SOURCE_DIR", REPO)
 os.environ.setdefault("GREGOR_BUILD_DIR", os.path.join(REPO, "build"))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration", "protocol"))
 import cluster  # noqa: E402
+import repl_load  # noqa: E402
 
-from confluent_kafka import Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # noqa: E402
 
 ap = argparse.ArgumentParser()
@@ -78,56 +77,11 @@ def log_bytes(broker_id, topic, p):
 
 
 def fill(mb):
-    p = Producer({"bootstrap.servers": bootstrap(), "acks": "1", "linger.ms": 5,
-                  "batch.size": 1000000, "queue.buffering.max.kbytes": 65536})
-    value = os.urandom(10000)
-    for _ in range(mb * 100):
-        while True:
-            try:
-                p.produce("big", value, partition=0)
-                break
-            except BufferError:
-                p.poll(0.05)
-        p.poll(0)
-    assert p.flush(120) == 0
+    repl_load.fill(bootstrap, "big", mb)
 
 
-class Probe:
-    """acks=all produces, one every 5 ms, latencies in ms."""
-
-    def __init__(self):
-        self.lat = []
-        self.errors = 0
-        self.stop = False
-        self.th = threading.Thread(target=self.run)
-        self.th.start()
-
-    def run(self):
-        p = Producer({"bootstrap.servers": bootstrap(), "acks": "all", "linger.ms": 0,
-                      "retries": 100, "retry.backoff.ms": 20})
-        value = b"x" * 1024
-        i = 0
-
-        def cb(err, msg, sent):
-            if err:
-                self.errors += 1
-            else:
-                self.lat.append((time.monotonic() - sent) * 1000)
-        while not self.stop:
-            sent = time.monotonic()
-            p.produce("lat", value, partition=i % 2,
-                      on_delivery=lambda err, msg, sent=sent: cb(err, msg, sent))
-            i += 1
-            p.poll(0.005)
-        p.flush(30)
-
-    def finish(self):
-        self.stop = True
-        self.th.join()
-        s = sorted(self.lat)
-        if not s:
-            return (0, 0, 0, self.errors)
-        return (s[len(s) // 2], s[min(len(s) - 1, int(len(s) * 0.99))], s[-1], self.errors)
+def Probe():
+    return repl_load.Probe(bootstrap)
 
 
 def recreate(throttled, delete=True):

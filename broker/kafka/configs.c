@@ -319,12 +319,17 @@ static const char *res_get(const struct alter_res *r, const char *key)
 static bool res_list_op(struct alter_res *r, const char *key, const char *value, bool add)
 {
     const char *cur = res_get(r, key);
-    char out[1024] = "";
+    size_t cap = (cur ? strlen(cur) : 0) + strlen(value) + 2; /* the list, ',', value, NUL */
+    char *out = malloc(cap);
+    char *copy = strdup(cur ? cur : "");
+    if (!out || !copy) {
+        free(out);
+        free(copy);
+        return false;
+    }
     size_t len = 0;
     bool present = false;
-    char *copy = strdup(cur ? cur : "");
-    if (!copy)
-        return false;
+    out[0] = 0;
     for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
         if (strcmp(tok, value) == 0) {
@@ -332,14 +337,14 @@ static bool res_list_op(struct alter_res *r, const char *key, const char *value,
             if (!add)
                 continue;
         }
-        len += (size_t)snprintf(out + len, sizeof(out) - MIN(len, sizeof(out)), "%s%s",
-                                len ? "," : "", tok);
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", tok);
     }
     if (add && !present)
-        len += (size_t)snprintf(out + len, sizeof(out) - MIN(len, sizeof(out)), "%s%s",
-                                len ? "," : "", value);
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", value);
     free(copy);
-    return res_set(r, key, len ? out : NULL);
+    bool ok = res_set(r, key, len ? out : NULL);
+    free(out);
+    return ok;
 }
 
 /* Applies one decoded (key, op, value) to r; records errors in r. */

@@ -792,6 +792,16 @@ def test_incremental_alter_configs():
     assert res["cfg-i"] == (0, None)
     ent = describe_configs(1, [(2, "cfg-i", ["cleanup.policy"])])["cfg-i"][1]
     assert ent["cleanup.policy"]["source"] != 1, "subtracting the last element removes the override"
+    long_list = ",".join("%d:%d" % (p, b) for p in range(300) for b in (0, 1))  # ~3 KB
+    res = alter_configs(44, 0, [(2, "cfg-i", [("follower.replication.throttled.replicas", 0,
+                                                long_list)])])
+    assert res["cfg-i"] == (0, None), res
+    res = alter_configs(44, 0, [(2, "cfg-i", [("follower.replication.throttled.replicas", 2,
+                                                "300:1")])])
+    assert res["cfg-i"] == (0, None), res
+    ent = describe_configs(1, [(2, "cfg-i", ["follower.replication.throttled.replicas"])])
+    assert ent["cfg-i"][1]["follower.replication.throttled.replicas"]["value"] == \
+        long_list + ",300:1", "APPEND keeps a list longer than any fixed buffer whole"
     res = alter_configs(44, 0, [(2, "cfg-i", [("retention.ms", 2, "7")])])
     assert res["cfg-i"][0] == 40, "APPEND is only for list configs"
     res = alter_configs(44, 0, [(2, "cfg-i", [("retention.ms", 0, "abc")])])

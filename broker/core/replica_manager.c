@@ -149,10 +149,15 @@ static kerr_t apply_one(struct broker *b, const struct rpc_leader_and_isr_req *m
     rc = partition_apply_state(part, b->id, &st, clock_mono_ms(), &changed);
     if (rc != KERR_NONE)
         goto out;
-    if (!was_leader && ps->leader == b->id)
+    /* Both ISR writers (this and isr_apply()) run on the admin worker, so
+     * the ISR read before and after changed only here. */
+    KASSERT(worker_is_current(b->admin));
+    bool is_leader;
+    int new_isr = partition_isr_view(part, &is_leader);
+    if (!was_leader && is_leader)
         metrics_add(&b->metrics.leader_elections, 1);
-    else if (was_leader && ps->leader == b->id) /* the controller changed our ISR */
-        count_isr_change(b, ps->n_isr - old_isr);
+    else if (was_leader && is_leader) /* the controller changed our ISR (a dead follower) */
+        count_isr_change(b, new_isr - old_isr);
     if (changed)
         say_info("replica",
                  "partition state topic=%s partition=%d role=%s leader=%d epoch=%d "

@@ -20,6 +20,7 @@
 #include "controller/controller.h"
 
 #include <event2/buffer.h>
+#include <stddef.h>
 
 static void head(struct evbuffer *out, const char *name, const char *type, const char *help)
 {

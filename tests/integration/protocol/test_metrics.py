@@ -5,8 +5,9 @@ through failures (docs/metrics.md): a follower dies, so its leader's under-repli
 under-min-ISR and at-min-ISR gauges and ISR-shrink counter move, and its restart brings them back
 (ISR expansions); exactly one broker reports the controller gauges; a partition whose only
 replica dies is counted offline, and a leader moved off its preferred replica counts as
-imbalance; per-API request counts, failures and latency histograms move with real requests;
-per-topic bytes and records in/out follow what confluent_kafka produced and consumed.
+imbalance; a reassignment waiting for a broker held with SIGSTOP is counted in progress until
+it is resumed; per-API request counts, failures and latency histograms move with real
+requests; per-topic bytes and records in/out follow what confluent_kafka produced and consumed.
 Run by Debian's /usr/bin/python3 (confluent_kafka).
 """
 import os
@@ -57,6 +58,14 @@ def wait_metric(i, name, cond, timeout=60.0):
             return v
         time.sleep(0.2)
     raise AssertionError("broker %d: %s never satisfied the condition; last %r" % (i, name, v))
+
+
+def alter_body(topic, partition, replicas):
+    """AlterPartitionReassignments v0 moving one partition to replicas."""
+    w = W(flex=True).i32(30000)
+    w.array([topic], lambda w, t: (w.str(t), w.array([partition], lambda w, p: (
+        w.i32(p), w.array(replicas, lambda w, b: w.i32(b)), w.tags())), w.tags()))
+    return w.tags().b
 
 
 def alive():
@@ -155,6 +164,32 @@ def test_all_replicas_dead_is_offline_and_a_moved_leader_is_imbalance():
     c = controller()
     wait_metric(c, "gregor_controller_offline_partitions", lambda v: v == 0)
     assert metrics(2)["gregor_replica_offline"] == 0
+
+
+def reassign(c, topic, partition, replicas):
+    conn = Conn("127.0.0.1", cl.brokers[c].port, timeout=30)
+    r = conn.call(45, 0, alter_body(topic, partition, replicas))
+    conn.close()
+    r.i32()
+    top = (r.i16(), r.str())
+    errs = []
+    r.array(lambda r: (r.str(), r.array(lambda r: (errs.append((r.i32(), r.i16(), r.str())),
+                                                    r.tags())), r.tags()))
+    assert top[0] == 0 and errs == [(partition, 0, None)], (top, errs)
+
+
+def test_a_reassignment_waiting_for_a_stopped_broker_is_counted_in_progress():
+    c = controller()
+    s = 1 if c != 1 else 2  # a broker other than the controller, held with SIGSTOP
+    partition, target = (1, [0, 2, 1]) if s == 1 else (0, [0, 1, 2])
+    os.kill(cl.brokers[s].proc.pid, signal.SIGSTOP)
+    try:
+        reassign(c, "w", partition, target)
+        wait_metric(c, "gregor_controller_reassigning_partitions", lambda v: v == 1, timeout=20)
+    finally:
+        os.kill(cl.brokers[s].proc.pid, signal.SIGCONT)
+    wait_metric(c, "gregor_controller_reassigning_partitions", lambda v: v == 0)
+    wait_metric(0, "gregor_replica_under_replicated_partitions", lambda v: v == 0)
 
 
 def test_request_counts_errors_and_latency_by_api():

@@ -7,7 +7,8 @@ under-min-ISR and at-min-ISR gauges and ISR-shrink counter move, and its restart
 replica dies is counted offline, and a leader moved off its preferred replica counts as
 imbalance; a reassignment waiting for a broker held with SIGSTOP is counted in progress until
 it is resumed; per-API request counts, failures and latency histograms move with real
-requests; per-topic bytes and records in/out follow what confluent_kafka produced and consumed.
+requests; per-topic bytes and records in/out follow what confluent_kafka produced and consumed;
+a leader elected from outside the ISR (unclean.leader.election.enable) is counted.
 Run by Debian's /usr/bin/python3 (confluent_kafka).
 """
 import os
@@ -246,6 +247,27 @@ def test_per_topic_bytes_and_messages():
     assert got == n
     out = metrics(0)['gregor_topic_bytes_out_total{topic="w"}']
     assert out >= n * 10, out
+
+
+
+def test_an_unclean_election_is_counted_by_the_controller_that_made_it():
+    a = AdminClient({"bootstrap.servers": bootstrap()})
+    f = a.create_topics([NewTopic("uc", 1, replica_assignment=[[2, 0]],
+                                  config={"unclean.leader.election.enable": "true"})])
+    assert f["uc"].result(30) is None
+    wait_metric(2, "gregor_replica_under_replicated_partitions", lambda v: v == 0)
+    # 0 dies (ISR {2}), then 2 (offline); broker 1, the only one left, is the controller and,
+    # when 0 returns, elects it from outside the ISR
+    cl.brokers[0].stop(signal.SIGKILL)
+    wait_metric(2, "gregor_replica_under_replicated_partitions", lambda v: v >= 1)
+    cl.brokers[2].stop(signal.SIGKILL)
+    assert controller() == 1
+    assert metrics(1)["gregor_controller_unclean_elections_total"] == 0
+    cl.brokers[0].start()
+    wait_metric(1, "gregor_controller_unclean_elections_total", lambda v: v == 1)
+    cl.brokers[2].start()
+    wait_metric(1, "gregor_controller_offline_partitions", lambda v: v == 0)
+    assert metrics(1)["gregor_controller_unclean_elections_total"] == 1
 
 
 if __name__ == "__main__":

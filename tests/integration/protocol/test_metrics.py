@@ -91,6 +91,10 @@ def controller():
 
 def test_setup():
     a = AdminClient({"bootstrap.servers": bootstrap()})
+    end = time.time() + 60
+    while len(a.list_topics(timeout=10).brokers) < 3:  # every broker registered
+        assert time.time() < end, "the brokers never all registered"
+        time.sleep(0.2)
     # broker 0 leads w-0, w-1, w-2; broker 1 follows it on w-0 and w-2 and leads nothing;
     # broker 2 leads w-3 (preferred) and alone holds solo-0
     fs = a.create_topics([NewTopic("w", 4, replica_assignment=[[0, 1], [0, 2], [0, 1], [2, 0]],

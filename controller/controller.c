@@ -190,7 +190,7 @@ static void upd_reread(struct controller *c, const struct ctrl_tp *v, struct upd
 
 /* Takes the results of the m writes: memory, logs, changes; queues the
  * conflicting ones in u->pend. Returns their count, or -1 when fenced. */
-static int upd_apply(const struct ctrl_tp *v, struct upd_scratch *u, int m,
+static int upd_apply(struct controller *c, const struct ctrl_tp *v, struct upd_scratch *u, int m,
                      struct ctrl_changes *changes, kerr_t *errs, bool *changed)
 {
     int np = 0;
@@ -202,6 +202,7 @@ static int upd_apply(const struct ctrl_tp *v, struct upd_scratch *u, int m,
         errs[i] = u->res[k];
         if (u->res[k] == KERR_NONE) {
             log_state(t, p, &t->st[p], &u->st[k]);
+            ctrl_stats_count_state(c, &t->st[p], &u->st[k]);
             t->st[p] = u->st[k];
             changed[i] = true;
             if (changes)
@@ -239,7 +240,7 @@ kerr_t ctrl_update_partitions(struct controller *c, const struct ctrl_tp *v, int
                      (double)(clock_mono_us() - t0) / 1000.0);
         for (int k = 0; brc != KERR_NONE && k < m; k++)
             u.res[k] = brc;
-        np = upd_apply(v, &u, m, changes, u.errs, u.changed);
+        np = upd_apply(c, v, &u, m, changes, u.errs, u.changed);
         if (np < 0) {
             rc = KERR_NOT_CONTROLLER;
             break;

@@ -132,4 +132,20 @@ void controller_list_reassignments(struct controller *c, controller_list_reassig
 /* True while this broker is the active controller (any thread; a hint). */
 bool controller_is_active(const struct controller *c);
 
+/* What the controller publishes for /metrics (docs/metrics.md). The gauges
+ * are the active controller's view as of its last push to the brokers;
+ * they are 0 (active false) on a broker that is not the active controller. */
+struct controller_stats {
+    bool active;
+    int32_t epoch;               /* controller epoch */
+    int64_t topics, partitions;  /* in the cluster */
+    int64_t offline_partitions;  /* without a leader */
+    int64_t preferred_imbalance; /* led by a replica other than the first */
+    int64_t reassigning;         /* partitions being reassigned */
+    uint64_t unclean_elections;  /* leaders elected from outside the ISR by this
+                                    broker's controller since it started */
+};
+/* Any thread. */
+void controller_get_stats(const struct controller *c, struct controller_stats *out);
+
 #endif

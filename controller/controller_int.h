@@ -6,7 +6,9 @@
  * ctrl_config.c: topic configs the controller acts on;
  * ctrl_reassign.c: partition reassignments).
  * Loop-owned: every field is touched only on env.base's thread, except
- * `active`, which any thread may read (controller_is_active()).
+ * `active`, which any thread may read (controller_is_active()), and
+ * `stats`, relaxed atomics written on the loop and read by any thread
+ * (controller_get_stats()).
  */
 #ifndef GREGOR_CONTROLLER_CONTROLLER_INT_H
 #define GREGOR_CONTROLLER_CONTROLLER_INT_H
@@ -74,6 +76,13 @@ typedef bool (*ctrl_decide_fn)(struct controller *c, const struct ctopic *t, int
                                const struct zk_partition_state *cur, void *ctx,
                                struct zk_partition_state *out);
 
+/* What ctrl_stats.c publishes (see struct controller_stats). */
+struct ctrl_stats {
+    _Atomic int64_t topics, partitions, offline, imbalance, reassigning;
+    _Atomic int32_t epoch;
+    _Atomic uint64_t unclean_elections;
+};
+
 struct controller {
     struct controller_env env;
     atomic_bool active; /* any thread may read */
@@ -89,6 +98,7 @@ struct controller {
     int8_t unclean_dynamic;        /* unclean.leader.election.enable as a dynamic broker
                                       config (own broker's, else the default's): 1, 0,
                                       -1 = none (env's static value); ctrl_config.c */
+    struct ctrl_stats stats;
 };
 
 /* controller.c */
@@ -155,6 +165,17 @@ void ctrl_reassign_progress(struct controller *c);
 /* Arms the watch on /admin/reassign_partitions and starts what it holds
  * (call on election and when the watch fires). */
 void ctrl_reassign_znode(struct controller *c);
+
+/* Whether t's partition p is being reassigned (adding or removing replicas). */
+bool ctrl_reassign_in_progress(const struct ctopic *t, int p);
+
+/* ctrl_stats.c */
+/* Recomputes the published gauges from the topic table (a walk of every
+ * partition's in-memory state). Loop. */
+void ctrl_stats_refresh(struct controller *c);
+/* Counts an unclean election when next's leader was not in old's ISR. Loop. */
+void ctrl_stats_count_state(struct controller *c, const struct zk_partition_state *old,
+                            const struct zk_partition_state *next);
 
 /* ctrl_config.c */
 /* The topic's unclean.leader.election.enable override in zt's configs

@@ -82,6 +82,7 @@ static int fill_states(const struct controller *c, struct rpc_partition_state *p
 
 static void send_update_metadata(struct controller *c, struct rpc_partition_state *ps, int n_ps)
 {
+    ctrl_stats_refresh(c); /* every change of the cluster's state ends here */
     struct rpc_live_broker *lb = calloc((size_t)(c->n_brokers ? c->n_brokers : 1), sizeof(*lb));
     struct rpc_endpoint *eps =
         calloc((size_t)(c->n_brokers ? c->n_brokers : 1) * ZK_MAX_ENDPOINTS, sizeof(*eps));

@@ -66,10 +66,12 @@ static struct ra_set row_of(const int32_t *rows, int rf, int p)
     return s;
 }
 
-static bool in_progress(const struct ctopic *t, int p)
+bool ctrl_reassign_in_progress(const struct ctopic *t, int p)
 {
     return ctrl_row_len(t->adding, t->rf, p) > 0 || ctrl_row_len(t->removing, t->rf, p) > 0;
 }
+
+static bool in_progress(const struct ctopic *t, int p) { return ctrl_reassign_in_progress(t, p); }
 
 /* ORS: the replicas before the reassignment in progress (RS - adding). */
 static struct ra_set original_of(const struct ctopic *t, int p)

@@ -2,12 +2,40 @@
  * broker/config/metrics.h — the broker's counters, updated with relaxed atomics on
  * hot paths and read by the HTTP endpoint (/metrics, Prometheus text).
  * One instance lives in struct broker; modules get a pointer to it.
+ * Also the per-API request counters and latency histograms (one slot per
+ * Kafka API key, one per control RPC, one for keys nobody knows) and the
+ * replication events the leader sees (ISR shrinks and expands, becoming
+ * leader); the names they get in /metrics are in docs/metrics.md.
  */
 #ifndef GREGOR_BROKER_CONFIG_METRICS_H
 #define GREGOR_BROKER_CONFIG_METRICS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
+
+/* Request slots: Kafka keys 0..METRICS_KAFKA_KEYS-1, then the control RPCs
+ * (common/api_keys.h: 10000..10004), then one for any other key. */
+#define METRICS_KAFKA_KEYS 64
+#define METRICS_CONTROL_KEYS 5
+#define METRICS_API_SLOTS (METRICS_KAFKA_KEYS + METRICS_CONTROL_KEYS + 1)
+/* Upper bounds (microseconds) of the request latency buckets; a last,
+ * unbounded bucket follows. */
+#define METRICS_LATENCY_BUCKETS 10
+static inline int64_t metrics_latency_le_us(int bucket)
+{
+    static const int64_t le[METRICS_LATENCY_BUCKETS] = {500,    1000,   5000,    10000,   50000,
+                                                        100000, 500000, 1000000, 5000000, 30000000};
+    return le[bucket];
+}
+
+struct metrics_api {
+    _Atomic uint64_t requests; /* requests of this key finished (answered or not) */
+    _Atomic uint64_t errors;   /* refused (malformed, unsupported) or left unanswered
+                                  because the response could not be built */
+    _Atomic uint64_t latency_us_sum;
+    _Atomic uint64_t latency[METRICS_LATENCY_BUCKETS + 1]; /* non-cumulative */
+};
 
 struct metrics {
     _Atomic uint64_t requests;             /* requests handled */
@@ -16,6 +44,10 @@ struct metrics {
     _Atomic uint64_t fetch_sendfile_bytes; /* record bytes handed to sendfile(2) */
     _Atomic uint64_t fetch_copied_bytes;   /* record bytes copied with pread */
     _Atomic uint64_t connections_accepted;
+    _Atomic uint64_t isr_shrinks;      /* ISR got smaller on a partition this broker leads */
+    _Atomic uint64_t isr_expands;      /* ISR grew on a partition this broker leads */
+    _Atomic uint64_t leader_elections; /* this broker became a partition's leader */
+    struct metrics_api api[METRICS_API_SLOTS];
 };
 
 static inline void metrics_add(_Atomic uint64_t *c, uint64_t n)
@@ -26,6 +58,43 @@ static inline void metrics_add(_Atomic uint64_t *c, uint64_t n)
 static inline uint64_t metrics_get(_Atomic uint64_t *c)
 {
     return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* The slot of an API key (any int16/int value). */
+static inline int metrics_api_slot(int api_key)
+{
+    if (api_key >= 0 && api_key < METRICS_KAFKA_KEYS)
+        return api_key;
+    if (api_key >= 10000 && api_key < 10000 + METRICS_CONTROL_KEYS)
+        return METRICS_KAFKA_KEYS + (api_key - 10000);
+    return METRICS_API_SLOTS - 1;
+}
+
+/* The API key a slot stands for (-1: the slot of unknown keys). */
+static inline int metrics_slot_api_key(int slot)
+{
+    if (slot < METRICS_KAFKA_KEYS)
+        return slot;
+    if (slot < METRICS_KAFKA_KEYS + METRICS_CONTROL_KEYS)
+        return 10000 + (slot - METRICS_KAFKA_KEYS);
+    return -1;
+}
+
+/* Records one finished request: its key, time from receipt to its response
+ * being queued (us), and whether it failed (see struct metrics_api). */
+static inline void metrics_request_done(struct metrics *m, int api_key, int64_t us, bool failed)
+{
+    struct metrics_api *a = &m->api[metrics_api_slot(api_key)];
+    if (us < 0)
+        us = 0;
+    int b = 0;
+    while (b < METRICS_LATENCY_BUCKETS && us > metrics_latency_le_us(b))
+        b++;
+    metrics_add(&a->requests, 1);
+    if (failed)
+        metrics_add(&a->errors, 1);
+    metrics_add(&a->latency_us_sum, (uint64_t)us);
+    metrics_add(&a->latency[b], 1);
 }
 
 #endif

@@ -101,6 +101,15 @@ static bool names_self(const struct rpc_partition_state *ps, int32_t self)
     return false;
 }
 
+/* ISR shrinks and expands of partitions this broker leads (/metrics). */
+static void count_isr_change(struct broker *b, int delta)
+{
+    if (delta < 0)
+        metrics_add(&b->metrics.isr_shrinks, 1);
+    else if (delta > 0)
+        metrics_add(&b->metrics.isr_expands, 1);
+}
+
 static kerr_t apply_one(struct broker *b, const struct rpc_leader_and_isr_req *m,
                         const struct rpc_partition_state *ps)
 {
@@ -135,10 +144,20 @@ static kerr_t apply_one(struct broker *b, const struct rpc_leader_and_isr_req *m
                                  .isr = ps->isr,
                                  .n_replicas = ps->n_replicas,
                                  .replicas = ps->replicas};
-    bool changed = false;
+    bool changed = false, was_leader;
+    int old_isr = partition_isr_view(part, &was_leader);
     rc = partition_apply_state(part, b->id, &st, clock_mono_ms(), &changed);
     if (rc != KERR_NONE)
         goto out;
+    /* Both ISR writers (this and isr_apply()) run on the admin worker, so
+     * the ISR read before and after changed only here. */
+    KASSERT(worker_is_current(b->admin));
+    bool is_leader;
+    int new_isr = partition_isr_view(part, &is_leader);
+    if (!was_leader && is_leader)
+        metrics_add(&b->metrics.leader_elections, 1);
+    else if (was_leader && is_leader) /* the controller changed our ISR (a dead follower) */
+        count_isr_change(b, new_isr - old_isr);
     if (changed)
         say_info("replica",
                  "partition state topic=%s partition=%d role=%s leader=%d epoch=%d "
@@ -542,7 +561,7 @@ static void isr_apply(struct broker *b, const char *topic, int32_t p, kerr_t err
 {
     struct topic *t = topics_get(b->topics, topic, strlen(topic));
     if (t && p >= 0 && p < t->n_parts)
-        partition_isr_result(t->parts[p], err, leader_epoch, isr, n_isr, pe);
+        count_isr_change(b, partition_isr_result(t->parts[p], err, leader_epoch, isr, n_isr, pe));
     topic_unref(t);
 }
 

@@ -4,11 +4,14 @@
  *   GET /readyz   200 when ready to take its share of traffic, else 503; the
  *                 body says why (readiness.h)
  *   GET /metrics  counters of broker/config/metrics.h plus gauges (connections,
- *                 topics, partitions), Prometheus text exposition format
+ *                 topics, partitions) and the series of series.c (replica
+ *                 health, controller, per-API, per-topic), Prometheus text
+ *                 exposition format
  * Handlers only read atomics and the topic registry: nothing blocks.
  */
 #include "broker/http/http.h"
 #include "broker/http/readiness.h"
+#include "broker/http/series.h"
 #include "broker/core/advertised.h"
 #include "broker/core/metadata_cache.h"
 #include "broker/config/metrics.h"
@@ -165,6 +168,7 @@ static void metrics_cb(struct evhttp_request *r, void *arg)
     topics_list_free(list, n);
     gauge(out, "gregor_topics", "topics known to this broker", n);
     gauge(out, "gregor_partitions", "partitions known to this broker", parts);
+    series_write(out, b);
     evhttp_add_header(evhttp_request_get_output_headers(r), "Content-Type",
                       "text/plain; version=0.0.4");
     evhttp_send_reply(r, 200, "OK", out);

@@ -75,8 +75,10 @@ kerr_t dispatch_request(struct req *req)
     req->api_version = h.api_version;
     req->correlation_id = h.correlation_id;
     req->client_id = h.client_id;
-    if (!ok)
+    if (!ok) {
+        req->api_key = -1; /* no header: counted under no API key (config/metrics.h) */
         return KERR__CLOSE;
+    }
     if (api_key_is_control(req->api_key)) {
         /* private control-plane keys: protobuf body, never advertised */
         if (req->api_version != 0)

@@ -161,6 +161,8 @@ static void fetch_encode(struct fetch_op *op)
             if (fp->rd.len > 0 && op->replica_id >= 0 &&
                 partition_leader_throttled(fp_partition(fp)))
                 throttle_meter_record(&req->broker->leader_throttle, fp->rd.len, now);
+            if (fp->rd.len > 0 && op->replica_id < 0 && fp->t)
+                metrics_add(&fp->t->bytes_out, (uint64_t)fp->rd.len);
             if (fp->rd.len > 0) {
                 req_add_file(req, fp->rd.fd, fp->rd.pos, fp->rd.len);
                 fp->rd.fd = -1; /* now the req's */

@@ -196,6 +196,8 @@ static void produce_partition(struct req *req, struct topic *t, int16_t acks, co
     metrics_add(&req->broker->metrics.produce_bytes, (uint64_t)rec_len);
     metrics_add(&req->broker->metrics.produce_records,
                 (uint64_t)be32_load(batch + BATCH_OFF_RECORDS_COUNT));
+    metrics_add(&t->bytes_in, (uint64_t)rec_len);
+    metrics_add(&t->messages_in, (uint64_t)be32_load(batch + BATCH_OFF_RECORDS_COUNT));
     if (acks == -1) {
         r->waiting = true;
         topic_ref(t);

@@ -146,8 +146,11 @@ static void conn_free(struct conn *conn)
 }
 
 /* Frees the in-flight request and returns its pool reservation. */
-static void conn_req_done(struct conn *conn, struct req *req)
+/* Frees a finished request, counting it by API key (failed: refused, or no
+ * response could be built; config/metrics.h). */
+static void conn_req_done(struct conn *conn, struct req *req, bool failed)
 {
+    metrics_request_done(conn->lim.metrics, req->api_key, clock_mono_us() - req->start_us, failed);
     req_free(req);
     net_pool_release(conn->req_reserved);
     conn->req_reserved = 0;
@@ -230,18 +233,18 @@ static void conn_finish(struct conn *conn, struct req *req)
 {
     conn->inflight = NULL;
     if (conn->dead) {
-        conn_req_done(conn, req);
+        conn_req_done(conn, req, false);
         conn_free(conn);
         return;
     }
     if (req->out.oom) {
-        conn_req_done(conn, req);
+        conn_req_done(conn, req, true);
         conn_close(conn, "out of memory building response");
         return;
     }
     if (!req->no_response)
         conn_send(conn, req);
-    conn_req_done(conn, req);
+    conn_req_done(conn, req, conn->broken);
     if (conn->broken) {
         conn_close(conn, "response could not be built");
         return;
@@ -297,6 +300,7 @@ static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool 
     req->broker = conn->broker;
     req->listener = conn->listener;
     req->start_us = clock_mono_us();
+    req->api_key = -1; /* until dispatch reads the header */
     kbuf_init(&req->out);
     return req;
 }
@@ -330,14 +334,14 @@ static bool conn_process_frames(struct conn *conn)
         }
         if (rc == KERR__CLOSE) {
             conn->inflight = NULL;
-            conn_req_done(conn, req);
+            conn_req_done(conn, req, true);
             conn_close(conn, "malformed or unsupported request");
             return false;
         }
         conn->inflight = NULL;
         if (!req->no_response)
             conn_send(conn, req);
-        conn_req_done(conn, req);
+        conn_req_done(conn, req, conn->broken);
         if (conn->broken) {
             conn_close(conn, "response could not be built");
             return false;

@@ -381,6 +381,32 @@ int32_t partition_leader(struct partition *part, int32_t *leader_epoch)
     return leader;
 }
 
+static bool contains(const int32_t *v, int n, int32_t id);
+
+void partition_health(struct partition *part, struct partition_health *h)
+{
+    partition_lock(part);
+    bool assigned = part->has_state && contains(part->replicas, part->n_replicas, part->self_id);
+    *h = (struct partition_health){
+        .hosted = part->log != NULL,
+        .leader = part->log && part->is_leader && !part->deleted,
+        .offline = (assigned && !part->log) || (part->log && part->storage_error_logged),
+        .n_replicas = part->n_replicas,
+        .n_isr = part->n_isr,
+        .min_isr = part->tc.min_insync_replicas,
+    };
+    partition_unlock(part);
+}
+
+int partition_isr_view(struct partition *part, bool *is_leader)
+{
+    partition_lock(part);
+    int n = part->n_isr;
+    *is_leader = part->is_leader;
+    partition_unlock(part);
+    return n;
+}
+
 kerr_t partition_list_offset(struct partition *part, int64_t ts, int64_t *offset, int64_t *found_ts)
 {
     kerr_t rc = KERR_NONE;
@@ -834,15 +860,17 @@ out:
     return change;
 }
 
-void partition_isr_result(struct partition *part, kerr_t err, int32_t leader_epoch,
-                          const int32_t *isr, int n_isr, int32_t partition_epoch)
+int partition_isr_result(struct partition *part, kerr_t err, int32_t leader_epoch,
+                         const int32_t *isr, int n_isr, int32_t partition_epoch)
 {
+    int delta = 0;
     partition_lock(part);
     part->isr_inflight = false;
     if (err == KERR_NONE && part->is_leader && part->leader_epoch == leader_epoch && n_isr > 0 &&
         n_isr <= PARTITION_MAX_REPLICAS && partition_epoch >= part->partition_epoch) {
         say_info("replica", "isr changed topic=%s partition=%d isr_size=%d->%d", part->topic,
                  part->index, part->n_isr, n_isr);
+        delta = n_isr - part->n_isr;
         part->n_isr = n_isr;
         memcpy(part->isr, isr, sizeof(int32_t) * (size_t)n_isr);
         part->partition_epoch = partition_epoch;
@@ -850,4 +878,5 @@ void partition_isr_result(struct partition *part, kerr_t err, int32_t leader_epo
     update_hw_locked(part);
     partition_wake_locked(part);
     partition_unlock(part);
+    return delta;
 }

@@ -273,9 +273,23 @@ bool partition_isr_proposal(struct partition *part, int64_t now_ms, int64_t lag_
                             int32_t *partition_epoch);
 /* The controller's answer to a proposal: err == KERR_NONE applies isr and
  * partition_epoch if the leader epoch still matches; any answer ends the
- * in-flight state. */
-void partition_isr_result(struct partition *part, kerr_t err, int32_t leader_epoch,
-                          const int32_t *isr, int n_isr, int32_t partition_epoch);
+ * in-flight state. Returns the ISR's growth (new size - old size; 0 when
+ * nothing was applied). */
+int partition_isr_result(struct partition *part, kerr_t err, int32_t leader_epoch,
+                         const int32_t *isr, int n_isr, int32_t partition_epoch);
+
+/* A replica's health as /metrics reports it (Kafka's ReplicaManager gauges). */
+struct partition_health {
+    bool hosted;  /* this broker holds a log of it */
+    bool leader;  /* ... and leads it */
+    bool offline; /* assigned here but without a log, or its log hit a disk error */
+    int n_replicas, n_isr, min_isr;
+};
+/* One consistent snapshot under part->lock. Any thread. */
+void partition_health(struct partition *part, struct partition_health *h);
+/* The ISR size and whether this broker leads, under part->lock (the
+ * replica manager compares them around partition_apply_state()). */
+int partition_isr_view(struct partition *part, bool *is_leader);
 
 /* The newest epoch in the local log's epoch cache (-1: none). */
 int32_t partition_latest_epoch(struct partition *part);

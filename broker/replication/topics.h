@@ -44,6 +44,10 @@ struct topic {
     bool delete_files; /* set by deletion: remove log dirs when freed */
     char *data_dir;    /* owned: the broker's log dir */
     _Atomic int refs;
+    /* Kafka's BrokerTopicMetrics, relaxed atomics (any thread): Produce
+     * record batch bytes and records appended as leader, and record bytes
+     * sent to consumers (not followers) by Fetch. */
+    _Atomic uint64_t bytes_in, messages_in, bytes_out;
     struct topic *next; /* hash chain; registry lock */
 };
 

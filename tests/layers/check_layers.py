@@ -38,7 +38,7 @@ DEPS = {
                      "broker/group", "controller", "common/loop", "common"],
     "broker/net": ["broker/kafka", "broker/config", "common/loop", "common"],
     "broker/http": ["broker/net", "broker/core", "broker/replication", "broker/config",
-                    "common"],
+                    "controller", "common"],
     "broker": ["broker/http", "broker/net", "broker/kafka", "broker/core", "broker/replication",
                "broker/storage", "broker/config", "controller", "controller/zk", "common/loop",
                "common"],

@@ -235,7 +235,7 @@ Test(partition, isr_shrinks_when_a_follower_lags_past_the_lag_time)
     cr_assert_eq(p->n_isr, 3, "the ISR changes only when the controller answers");
     cr_assert_eq(pt_hw(p), 0);
 
-    partition_isr_result(p, KERR_NONE, 5, ISR_12, 2, 11);
+    cr_assert_eq(partition_isr_result(p, KERR_NONE, 5, ISR_12, 2, 11), -1, "a shrink by one");
     cr_assert_eq(p->n_isr, 2);
     cr_assert_eq(p->partition_epoch, 11);
     cr_assert_eq(pt_hw(p), 2, "the HW no longer waits for follower 3");
@@ -288,7 +288,7 @@ Test(partition, isr_expands_when_a_replica_catches_up)
     fetch(p, 3, 6, 1008);
     cr_assert_eq(pt_hw(p), 6);
 
-    partition_isr_result(p, KERR_NONE, 5, ISR_123, 3, 11);
+    cr_assert_eq(partition_isr_result(p, KERR_NONE, 5, ISR_123, 3, 11), 1, "an expansion by one");
     cr_assert_eq(p->n_isr, 3);
     cr_assert_not(p->isr_inflight);
     partition_free(p, false);
@@ -301,7 +301,7 @@ Test(partition, a_refused_proposal_keeps_the_isr_and_may_be_made_again)
     int n;
     fetch(p, 2, 0, 20000);
     cr_assert(propose(p, 1000 + LAG + 1, isr, &n, &le, &pe));
-    partition_isr_result(p, KERR_INVALID_UPDATE_VERSION, le, NULL, 0, 0);
+    cr_assert_eq(partition_isr_result(p, KERR_INVALID_UPDATE_VERSION, le, NULL, 0, 0), 0);
     cr_assert_eq(p->n_isr, 3);
     cr_assert_eq(p->partition_epoch, 10);
     cr_assert_not(p->isr_inflight);
@@ -319,9 +319,27 @@ Test(partition, an_answer_for_an_older_leader_epoch_is_not_applied)
     cr_assert(propose(p, 1000 + LAG + 1, isr, &n, &le, &pe));
     /* the controller bumps the epoch meanwhile (same leader, same ISR) */
     cr_assert_eq(pt_state(p, 1, 1, 6, 12, 3, ISR_123, 3, 1000 + LAG + 2, NULL), KERR_NONE);
-    partition_isr_result(p, KERR_NONE, le, isr, n, 13);
+    cr_assert_eq(partition_isr_result(p, KERR_NONE, le, isr, n, 13), 0, "not applied");
     cr_assert_eq(p->n_isr, 3, "an answer to the epoch-5 proposal");
     cr_assert_eq(p->partition_epoch, 12);
+    partition_free(p, false);
+}
+
+/* What /metrics counts (broker/http/series.c). */
+Test(partition, health_reports_leadership_isr_and_min_isr)
+{
+    struct partition *p = leader(ISR_12, 2);
+    struct partition_health h;
+    partition_health(p, &h);
+    cr_assert(h.hosted && h.leader && !h.offline);
+    cr_assert_eq(h.n_replicas, 3);
+    cr_assert_eq(h.n_isr, 2, "under-replicated: ISR 2 of 3 replicas");
+    cr_assert_eq(h.min_isr, p->tc.min_insync_replicas);
+    /* a follower of broker 2 now */
+    cr_assert_eq(pt_state(p, 1, 2, 6, 11, 3, ISR_123, 3, 2000, NULL), KERR_NONE);
+    partition_health(p, &h);
+    cr_assert(h.hosted && !h.leader && !h.offline);
+    cr_assert_eq(h.n_isr, 3);
     partition_free(p, false);
 }
 

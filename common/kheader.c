@@ -117,6 +117,8 @@ const char *api_key_name(int api_key)
         return "DeleteTopics";
     case API_DELETE_RECORDS:
         return "DeleteRecords";
+    case API_INIT_PRODUCER_ID:
+        return "InitProducerId";
     case API_OFFSET_FOR_LEADER_EPOCH:
         return "OffsetForLeaderEpoch";
     case API_DESCRIBE_CONFIGS:
@@ -192,6 +194,8 @@ int api_flex_version(int api_key)
     case API_DELETE_TOPICS:
         return 4;
     case API_DELETE_RECORDS:
+        return 2;
+    case API_INIT_PRODUCER_ID:
         return 2;
     case API_OFFSET_FOR_LEADER_EPOCH:
         return 4;

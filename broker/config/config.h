@@ -119,7 +119,8 @@ struct broker_config {
     } ip_override[CONFIG_MAX_IP_OVERRIDES];
     int n_ip_overrides;
 
-    /* transactions: accepted and checked; no transaction coordinator reads them */
+    /* transactions: accepted and checked; transaction_max_timeout_ms bounds InitProducerId
+     * (broker/kafka/init_producer_id.c), no transaction coordinator reads the rest */
     int16_t transaction_state_log_replication_factor; /* 3 */
     int32_t transaction_state_log_min_isr;            /* 2 */
     int32_t transaction_state_log_num_partitions;     /* 50 */

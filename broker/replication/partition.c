@@ -235,6 +235,11 @@ kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, in
     }
     int segments = plog_segment_count(part->log);
     rc = plog_append(part->log, batches, len, part->leader_epoch, now_ms, base_offset, last_offset);
+    if (rc == KERR_DUPLICATE_SEQUENCE_NUMBER) { /* nothing written: the original's offsets */
+        *leader_epoch = part->leader_epoch;
+        *log_start = plog_start_offset(part->log);
+        goto out;
+    }
     if (rc != KERR_NONE) {
         /* the log is unchanged; say it once until an append succeeds again */
         if (rc == KERR_KAFKA_STORAGE_ERROR && !part->storage_error_logged)

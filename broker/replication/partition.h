@@ -128,7 +128,11 @@ void partition_cleaner_sync(struct partition *part, struct cleaner_pool *pool,
  * acks_all, NOT_ENOUGH_REPLICAS when the ISR is smaller than
  * min.insync.replicas (nothing appended). *last_offset: the last offset
  * written; *leader_epoch: the epoch it was written under (for
- * partition_ack_status). Wakes waiters. Locks part->lock. */
+ * partition_ack_status). A batch with a producer id is checked against the
+ * producer's state (plog.h): KERR_DUPLICATE_SEQUENCE_NUMBER (nothing
+ * written) fills the outputs with the original batch's offsets, to be
+ * answered as a success; INVALID_PRODUCER_EPOCH and
+ * OUT_OF_ORDER_SEQUENCE_NUMBER refuse it. Wakes waiters. Locks part->lock. */
 kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, int64_t now_ms,
                         bool acks_all, int64_t *base_offset, int64_t *last_offset,
                         int32_t *leader_epoch, int64_t *log_start);

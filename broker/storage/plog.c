@@ -477,6 +477,8 @@ struct plog *plog_open(const char *dir, const struct plog_config *cfg, char *err
     err = load_epochs(log);
     if (err != KERR_NONE)
         goto out_fail;
+    if (plog_end_offset(log) > log->start_offset)
+        plog_producers_rebuild(log, log->start_offset, "open");
     say_info("storage",
              "log opened dir=%s segments=%d start_offset=%" PRId64 " end_offset=%" PRId64, dir,
              log->nsegs, log->start_offset, plog_end_offset(log));
@@ -499,6 +501,7 @@ void plog_close(struct plog *log)
         segment_close(log->segs[i]);
     epochs_sync(log);
     epoch_cache_free(log->epochs);
+    pstate_destroy(&log->producers);
     free(log->segs);
     free(log->dir);
     free(log);
@@ -637,6 +640,8 @@ kerr_t plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leade
     size_t at;
     kerr_t err = count_batches(batches, len, &n_offsets, &records);
 
+    if (err == KERR_NONE)
+        err = plog_producers_check(log, batches, len, first_offset, last_offset);
     if (err != KERR_NONE)
         return err;
     batch_iter_init(&it, batches, len);
@@ -647,6 +652,7 @@ kerr_t plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leade
     err = write_batches(log, batches, len, leo, next - 1, records, now_ms);
     if (err != KERR_NONE && plog_end_offset(log) == leo)
         return err;
+    plog_producers_update(log, batches, len);
     if (epoch_cache_assign(log->epochs, leader_epoch, leo))
         epochs_sync(log);
     *first_offset = leo;
@@ -719,6 +725,7 @@ kerr_t plog_append_replica(struct plog *log, const uint8_t *batches, size_t len,
     }
     err = write_batches(log, batches, len, first, last, records, now_ms);
     epochs_assign_batches(log, batches, len);
+    plog_producers_update(log, batches, len);
     if (err != KERR_NONE)
         return err;
     *first_offset = first;
@@ -836,6 +843,7 @@ kerr_t plog_truncate_fully(struct plog *log, int64_t offset)
         drop_seg(log, log->nsegs - 1);
     if (epoch_cache_clear(log->epochs))
         epochs_sync(log);
+    pstate_clear(&log->producers);
     err = new_active_seg(log, offset);
     if (err != KERR_NONE) {
         say_error("storage", "cannot restart log dir=%s offset=%" PRId64 " err=%s", log->dir,
@@ -866,6 +874,7 @@ kerr_t plog_truncate_to(struct plog *log, int64_t offset)
         err = segment_truncate_to(seg, offset, log->cfg.index_interval_bytes);
     if (epoch_cache_truncate_from_end(log->epochs, plog_end_offset(log)))
         epochs_sync(log);
+    plog_producers_truncated(log, plog_end_offset(log));
     if (err != KERR_NONE) {
         say_error("storage", "truncate failed dir=%s offset=%" PRId64 " err=%s", log->dir, offset,
                   kerr_name(err));

@@ -191,7 +191,9 @@ static void claim_job(void *arg)
 {
     struct producer_ids *p = arg;
     struct zk_pid_block blk;
-    kerr_t err = zk_store_claim_pid_block(p->b->zk, p->b->id, ZK_PRODUCER_ID_BLOCK_SIZE, &blk);
+    kerr_t err = KERR__ZK;
+    if (p->b->zk)
+        err = zk_store_claim_pid_block(p->b->zk, p->b->id, ZK_PRODUCER_ID_BLOCK_SIZE, &blk);
     pthread_mutex_lock(&p->lock);
     p->claiming = false;
     if (err == KERR_NONE) {
@@ -219,6 +221,13 @@ static void maybe_claim(struct producer_ids *p)
     if (p->claim_failed_ms && clock_mono_ms() - p->claim_failed_ms < PIDS_CLAIM_RETRY_MS)
         return;
     p->claiming = worker_post(p->b->admin, claim_job, p);
+}
+
+void pids_add_block(struct producer_ids *p, int64_t start, int64_t end)
+{
+    pthread_mutex_lock(&p->lock);
+    pid_alloc_add(&p->alloc, (struct pid_range){.start = start, .end = end});
+    pthread_mutex_unlock(&p->lock);
 }
 
 void pids_start(struct producer_ids *p)

@@ -89,11 +89,15 @@ enum pids_decision pid_epochs_reinit(struct pid_epochs *t, int64_t cur_id, int16
 
 /* ---- the broker's producer ids ------------------------------------------ */
 
-/* Returns new, NULL on OOM. Uses b->zk, b->admin and b->id. Main thread. */
+/* Returns new, NULL on OOM. Uses b->zk (NULL: every claim fails), b->admin
+ * and b->id. Main thread. */
 struct producer_ids *pids_new(struct broker *b);
 /* Posts the first block claim to the admin worker. Main thread, after the
  * admin worker started. */
 void pids_start(struct producer_ids *p);
+/* Hands p the ids start..end (inclusive) as if claimed: for brokers without
+ * ZooKeeper (the fuzz target) and tests. Any thread. */
+void pids_add_block(struct producer_ids *p, int64_t start, int64_t end);
 /* Frees p; after the admin worker and the network loops stopped. NULL ok. */
 void pids_free(struct producer_ids *p);
 

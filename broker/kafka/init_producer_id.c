@@ -68,7 +68,9 @@ kerr_t handle_init_producer_id(struct req *req)
     }
     int64_t id = -1;
     int16_t epoch = -1;
-    kerr_t err = pids_init(b->pids, cur_id, cur_epoch, req->api_version, &id, &epoch);
+    kerr_t err = KERR_COORDINATOR_NOT_AVAILABLE; /* no producer ids in this process */
+    if (b->pids)
+        err = pids_init(b->pids, cur_id, cur_epoch, req->api_version, &id, &epoch);
     if (err != KERR_NONE && err != KERR_COORDINATOR_LOAD_IN_PROGRESS)
         say_info("pid", "InitProducerId re-init producer_id=%lld epoch=%d answered %s",
                  (long long)cur_id, cur_epoch, kerr_name(err));

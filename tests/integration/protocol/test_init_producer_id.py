@@ -11,10 +11,15 @@ bump gets the same answer, a mismatching epoch is fenced (PRODUCER_FENCED v4, IN
 v3), half a (producer_id, epoch) pair is INVALID_REQUEST; transactional ids answer
 COORDINATOR_NOT_AVAILABLE (or INVALID_TRANSACTION_TIMEOUT / INVALID_REQUEST for bad input);
 with ZooKeeper stopped every call is answered at once (the ids left, then
-COORDINATOR_LOAD_IN_PROGRESS), and ids flow again, still unique, once it is back.
+COORDINATOR_LOAD_IN_PROGRESS), and ids flow again, still unique, once it is back. And librdkafka
+(Debian's python3-confluent-kafka, hence /usr/bin/python3): an idempotent producer whose
+messages time out while the leader is SIGSTOPped bumps its epoch through InitProducerId and goes
+on, without a fatal error, a duplicate or a loss of what was acknowledged.
 """
+import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kwire import W, Conn  # noqa: E402
-from cluster import Cluster, run_suite  # noqa: E402
+from cluster import BUILD, Cluster, run_suite  # noqa: E402
 
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 NONE, LOAD_IN_PROGRESS, COORD_NOT_AVAILABLE = 0, 14, 15
@@ -235,6 +240,69 @@ def test_unique_across_controller_change():
     hammer(others, threads_per_broker=2, calls=700)  # forces block claims without that broker
     CL.brokers[cid].start()
     hammer([0, 1, 2], threads_per_broker=1, calls=100)
+
+
+def test_librdkafka_idempotent_producer_bumps_its_epoch():
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+    boot = ",".join("127.0.0.1:%d" % b.port for b in CL.brokers)
+    a = AdminClient({"bootstrap.servers": boot})
+    a.create_topics([NewTopic("bump", 1, 3)])["bump"].result(30)
+    end = time.time() + 30
+    while True:
+        p0 = a.list_topics("bump", timeout=10).topics["bump"].partitions.get(0)
+        if p0 is not None and p0.leader >= 0 and len(p0.isrs) == 3:
+            break
+        assert time.time() < end, "bump-0 has no full ISR"
+        time.sleep(0.2)
+    leader = CL.brokers[p0.leader]
+    acked, failed, errors = [], [], []
+
+    def report(err, msg):
+        (failed if err else acked).append(msg.value().decode())
+    p = Producer({"bootstrap.servers": boot, "enable.idempotence": True, "acks": "all",
+                  "max.in.flight.requests.per.connection": 5, "message.timeout.ms": 3000,
+                  "request.timeout.ms": 2000, "linger.ms": 5,
+                  "error_cb": lambda e: errors.append((str(e), e.fatal()))})
+
+    def send(prefix, wait):
+        for i in range(20):
+            p.produce("bump", ("%s%d" % (prefix, i)).encode(), partition=0, on_delivery=report)
+        p.flush(wait)
+    send("a", 20)
+    assert len(acked) == 20, (acked, failed)
+    os.killpg(leader.proc.pid, signal.SIGSTOP)
+    try:
+        send("b", 8)                 # these time out: librdkafka must bump the epoch
+    finally:
+        os.killpg(leader.proc.pid, signal.SIGCONT)
+    assert any(v.startswith("b") for v in failed), "nothing timed out"
+    send("c", 30)
+    assert [v for v in acked if v[0] == "c"] == ["c%d" % i for i in range(20)], acked
+    assert not [e for e in errors if e[1]], "fatal producer error: %s" % errors
+    p.flush(5)
+    seg = glob.glob(os.path.join(leader.logdir, "bump-0", "*.log"))[0]
+    out = subprocess.run([os.path.join(BUILD, "bin", "gregor"), "dump-log", seg],
+                         capture_output=True, text=True, timeout=30).stdout
+    pairs = sorted({(int(i), int(e)) for i, e in
+                    re.findall(r"producerId: (-?\d+) producerEpoch: (-?\d+)", out)})
+    assert len(pairs) >= 2, "no epoch bump or new id in the log: %s" % pairs
+    first = pairs[0]
+    assert (first[0], first[1] + 1) in pairs or any(i != first[0] and e == 0 for i, e in pairs), \
+        "the producer went on neither at a bumped epoch nor with a new id: %s" % pairs
+    # every acknowledged value is in the log exactly once
+    c = Consumer({"bootstrap.servers": boot, "group.id": "bump-check", "enable.auto.commit": False})
+    c.assign([TopicPartition("bump", 0, 0)])
+    seen = []
+    end = time.time() + 20
+    while time.time() < end and not set(acked) <= set(seen):
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            seen.append(m.value().decode())
+    c.close()
+    assert set(acked) <= set(seen), set(acked) - set(seen)
+    dups = {v for v in seen if seen.count(v) > 1}
+    assert not dups, "duplicates: %s" % sorted(dups)
 
 
 def test_zookeeper_down_answers_at_once_then_recovers():

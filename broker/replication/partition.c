@@ -524,6 +524,16 @@ kerr_t partition_apply_retention(struct partition *part, int64_t now_ms, int *de
     return rc;
 }
 
+int partition_expire_producers(struct partition *part, int64_t now_ms, int64_t expiration_ms)
+{
+    int n = 0;
+    partition_lock(part);
+    if (part->log && !part->deleted)
+        n = plog_expire_producers(part->log, now_ms, expiration_ms);
+    partition_unlock(part);
+    return n;
+}
+
 kerr_t partition_delete_records(struct partition *part, int64_t offset, int64_t *low_watermark)
 {
     kerr_t rc;

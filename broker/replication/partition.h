@@ -205,6 +205,10 @@ void partition_config(struct partition *part, struct topic_config *tc);
 /* Deletes whole segments past retention.ms/retention.bytes (never at or
  * above the HW); *deleted = segments removed. Locks part->lock. */
 kerr_t partition_apply_retention(struct partition *part, int64_t now_ms, int *deleted);
+/* Drops the state of producers whose last batch is older than
+ * now_ms - expiration_ms (producer.id.expiration.ms); returns how many.
+ * Background worker; locks part->lock. */
+int partition_expire_producers(struct partition *part, int64_t now_ms, int64_t expiration_ms);
 /* DeleteRecords: moves the log start offset to offset (-1 = the HW);
  * OFFSET_OUT_OF_RANGE above the HW. *low_watermark = the new log start. */
 kerr_t partition_delete_records(struct partition *part, int64_t offset, int64_t *low_watermark);

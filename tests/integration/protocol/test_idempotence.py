@@ -11,7 +11,8 @@ at any sequence (Kafka >= 2.5). The state survives a clean restart and a
 SIGKILL (a clean shutdown's snapshot keeps each producer's last batch, as
 Kafka's does; after a SIGKILL the log rebuilds all five), and a leader change: the follower mirrored
 the leader's state, so the new leader deduplicates a retry of the last batch
-(three brokers, replication factor 3, acks=all).
+(three brokers, replication factor 3, acks=all). DescribeProducers v0 lists
+a partition's producers (id, epoch, last sequence, last timestamp).
 """
 import os
 import signal
@@ -20,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kwire  # noqa: E402
-from kwire import Conn  # noqa: E402
+from kwire import Conn, W  # noqa: E402
 from cluster import Cluster, run_suite  # noqa: E402
 import test_api_matrix as m  # noqa: E402
 import test_offset_for_leader_epoch as olep  # noqa: E402
@@ -122,6 +123,61 @@ def test_sequence_wraps_at_int32_max():
     assert send(port0(), "idem-wrap", batch(4000, 0, 3, 1))[0] == OUT_OF_ORDER
 
 
+def describe_producers(port, topics):
+    """DescribeProducers v0: topics = [(name, [partitions])] -> {(name, p): (err, msg,
+    [(pid, epoch, last_seq, last_ts, coord_epoch, txn_start)])}."""
+    w = W(flex=True)
+    w.array(topics, lambda w, t: (w.str(t[0]), w.array(t[1], lambda w, p: w.i32(p)), w.tags()))
+    w.tags()
+    c = Conn("127.0.0.1", port)
+    try:
+        r = c.call(61, 0, w.b)
+    finally:
+        c.close()
+    out = {}
+    assert r.i32() == 0
+
+    def prod(r):
+        v = (r.i64(), r.i32(), r.i32(), r.i64(), r.i32(), r.i64())
+        r.tags()
+        return v
+
+    def part(r):
+        p, err, msg = r.i32(), r.i16(), r.str()
+        out[(name[0], p)] = (err, msg, r.array(prod))
+        r.tags()
+
+    name = [None]
+
+    def topic(r):
+        name[0] = r.str()
+        r.array(part)
+        r.tags()
+
+    r.array(topic)
+    r.tags()
+    r.done()
+    return out
+
+
+def test_describe_producers_lists_the_partition_state():
+    topic1("idem-desc")
+    ts = 1700000000000
+    b1 = kwire.record_batch([(b"k", b"v", 0), (b"k", b"w", 5)], base_ts=ts, producer_id=7000,
+                            producer_epoch=3, base_seq=0)
+    b2 = kwire.record_batch([(b"k", b"v", 0)], base_ts=ts + 9, producer_id=7001, producer_epoch=0,
+                            base_seq=40)
+    assert send(port0(), "idem-desc", b1) == (NONE, 0)
+    assert send(port0(), "idem-desc", b2) == (NONE, 2)
+    assert send(port0(), "idem-desc", kwire.record_batch([(b"a", b"b", 0)])) == (NONE, 3)
+    got = describe_producers(port0(), [("idem-desc", [0, 3]), ("idem-none", [0])])
+    err, msg, prods = got[("idem-desc", 0)]
+    assert (err, msg) == (NONE, None)
+    assert sorted(prods) == [(7000, 3, 1, ts + 5, -1, -1), (7001, 0, 40, ts + 9, -1, -1)], prods
+    assert got[("idem-desc", 3)][0] == 3 and got[("idem-desc", 3)][2] == []
+    assert got[("idem-none", 0)][0] == 3
+
+
 def restart_keeps_state(sig, topic, pid):
     topic1(topic)
     for i in range(4):
@@ -197,6 +253,10 @@ def test_new_leader_dedupes_a_retry_sent_to_the_old_one():
         assert send(port, "idem-fo", batch(6000, 2, 25, 1))[0] == OUT_OF_ORDER
         assert send(port, "idem-fo", batch(6000, 1, 24, 1))[0] == INVALID_EPOCH
         assert send(port, "idem-fo", batch(6000, 2, 24, 1), acks=-1) == (NONE, 24)
+        prods = describe_producers(port, [("idem-fo", [0])])[("idem-fo", 0)]
+        assert prods[0] == NONE and [p[:3] for p in prods[2]] == [(6000, 2, 24)], prods
+        follower = cl.brokers[3 - leader]
+        assert describe_producers(follower.port, [("idem-fo", [0])])[("idem-fo", 0)][0] == 6
     finally:
         unclean = cl.stop()
     assert not unclean, unclean

@@ -12,10 +12,12 @@ SIGKILL (a clean shutdown's snapshot keeps each producer's last batch, as
 Kafka's does; after a SIGKILL the log rebuilds all five), and a leader change: the follower mirrored
 the leader's state, so the new leader deduplicates a retry of the last batch
 (three brokers, replication factor 3, acks=all). DescribeProducers v0 lists
-a partition's producers (id, epoch, last sequence, last timestamp).
+a partition's producers (id, epoch, last sequence, last timestamp), and
+`gregor topic producers` prints them.
 """
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -176,6 +178,17 @@ def test_describe_producers_lists_the_partition_state():
     assert sorted(prods) == [(7000, 3, 1, ts + 5, -1, -1), (7001, 0, 40, ts + 9, -1, -1)], prods
     assert got[("idem-desc", 3)][0] == 3 and got[("idem-desc", 3)][2] == []
     assert got[("idem-none", 0)][0] == 3
+    # gregor topic producers: the same through the CLI
+    cli = os.path.join(os.environ.get("GREGOR_BUILD_DIR", "build"), "bin", "gregor")
+    p = subprocess.run([cli, "-b", "127.0.0.1:%d" % port0(), "topic", "producers", "idem-desc"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p
+    rows = [line.split() for line in p.stdout.splitlines()]
+    assert rows == [["PARTITION", "PRODUCER_ID", "EPOCH", "LAST_SEQUENCE", "LAST_TIMESTAMP"],
+                    ["0", "7000", "3", "1", str(ts + 5)], ["0", "7001", "0", "40", str(ts + 9)]], rows
+    p = subprocess.run([cli, "-b", "127.0.0.1:%d" % port0(), "topic", "producers", "idem-desc",
+                        "-p", "4"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "has 1 partitions" in p.stderr, p
 
 
 def restart_keeps_state(sig, topic, pid):

@@ -46,6 +46,7 @@ enum api_key {
     API_LIST_PARTITION_REASSIGNMENTS = 46,
     API_OFFSET_DELETE = 47,
     API_DESCRIBE_CLUSTER = 60,
+    API_DESCRIBE_PRODUCERS = 61,
 
     /* Gregor's private control plane (docs/architecture.md §4). */
     RPC_LEADER_AND_ISR = 10000,      /* controller -> broker */

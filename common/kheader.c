@@ -159,6 +159,8 @@ const char *api_key_name(int api_key)
         return "OffsetDelete";
     case API_DESCRIBE_CLUSTER:
         return "DescribeCluster";
+    case API_DESCRIBE_PRODUCERS:
+        return "DescribeProducers";
     case RPC_LEADER_AND_ISR:
         return "LeaderAndIsr";
     case RPC_UPDATE_METADATA:
@@ -206,6 +208,7 @@ int api_flex_version(int api_key)
     case API_DESCRIBE_LOG_DIRS:
         return 2;
     case API_DESCRIBE_CLUSTER:
+    case API_DESCRIBE_PRODUCERS:
         return 0;
     case API_CREATE_PARTITIONS:
         return 2;

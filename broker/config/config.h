@@ -127,6 +127,7 @@ struct broker_config {
     int32_t transaction_state_log_segment_bytes;      /* 104857600 */
     int32_t transaction_max_timeout_ms;               /* 900000 */
     int32_t transactional_id_expiration_ms;           /* 604800000 */
+    int64_t producer_id_expiration_ms;                /* 86400000: idle producers' state dropped */
 
     /* committed offsets in __consumer_offsets (broker/core/group_runtime.c) */
     int32_t offsets_topic_segment_bytes;         /* 104857600 */

@@ -50,6 +50,7 @@ static const struct api_desc apis[] = {
     {API_LIST_PARTITION_REASSIGNMENTS, 0, 0, handle_list_partition_reassignments},
     {API_OFFSET_DELETE, 0, 0, handle_offset_delete},
     {API_DESCRIBE_CLUSTER, 0, 0, handle_describe_cluster},
+    {API_DESCRIBE_PRODUCERS, 0, 0, handle_describe_producers},
 };
 
 const struct api_desc *dispatch_apis(int *n)

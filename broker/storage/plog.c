@@ -477,8 +477,9 @@ struct plog *plog_open(const char *dir, const struct plog_config *cfg, char *err
     err = load_epochs(log);
     if (err != KERR_NONE)
         goto out_fail;
+    plog_producers_drop_snapshots(log, -1, plog_end_offset(log));
     if (plog_end_offset(log) > log->start_offset)
-        plog_producers_rebuild(log, log->start_offset, "open");
+        plog_producers_rebuild(log, -1, "open");
     say_info("storage",
              "log opened dir=%s segments=%d start_offset=%" PRId64 " end_offset=%" PRId64, dir,
              log->nsegs, log->start_offset, plog_end_offset(log));
@@ -495,8 +496,11 @@ void plog_close(struct plog *log)
 {
     if (!log)
         return;
-    if (log->nsegs > 0)
+    if (log->nsegs > 0) {
         (void)plog_flush(log);
+        if (log->producers.n > 0)
+            plog_producers_snapshot(log, plog_end_offset(log));
+    }
     for (int i = 0; i < log->nsegs; i++)
         segment_close(log->segs[i]);
     epochs_sync(log);
@@ -565,6 +569,8 @@ static kerr_t roll_to(struct plog *log, int64_t base)
 
     if (err == KERR_NONE)
         err = new_active_seg(log, base);
+    if (err == KERR_NONE && log->producers.n > 0)
+        plog_producers_snapshot(log, base);
     if (err != KERR_NONE) {
         say_error("storage", "segment roll failed dir=%s base=%" PRId64 " err=%s", log->dir, base,
                   kerr_name(err));
@@ -844,6 +850,7 @@ kerr_t plog_truncate_fully(struct plog *log, int64_t offset)
     if (epoch_cache_clear(log->epochs))
         epochs_sync(log);
     pstate_clear(&log->producers);
+    plog_producers_drop_snapshots(log, -1, -1);
     err = new_active_seg(log, offset);
     if (err != KERR_NONE) {
         say_error("storage", "cannot restart log dir=%s offset=%" PRId64 " err=%s", log->dir,
@@ -932,6 +939,8 @@ kerr_t plog_apply_retention(struct plog *log, const struct plog_retention *r, in
         drop_seg(log, 0);
         (*deleted)++;
     }
+    if (*deleted > 0)
+        plog_producers_drop_snapshots(log, log->segs[0]->base, INT64_MAX);
     if (log->segs[0]->base > log->start_offset) {
         log->start_offset = log->segs[0]->base;
         if (epoch_cache_truncate_from_start(log->epochs, log->start_offset))

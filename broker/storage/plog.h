@@ -177,6 +177,9 @@ kerr_t plog_assign_epoch(struct plog *log, int32_t epoch);
  * both appends update the state, truncation and open rebuild it from the
  * log. */
 struct pstate_map;
+/* The offsets of the `<offset>.snapshot` files in dir, sorted (*offsets
+ * returns new; free() it). */
+kerr_t plog_list_snapshots(const char *dir, int64_t **offsets, int *n);
 /* Returns borrowed: the producer map (valid under the partition lock). */
 const struct pstate_map *plog_producers(const struct plog *log);
 /* Removes producers whose last batch timestamp is older than

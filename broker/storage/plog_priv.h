@@ -42,8 +42,15 @@ kerr_t plog_producers_check(struct plog *log, const uint8_t *buf, size_t len, in
  * offset below the LEO). */
 void plog_producers_update(struct plog *log, const uint8_t *buf, size_t len);
 /* Replays the batch headers at or above from_offset (from the log start:
- * the map is cleared first); why is for the log line. */
+ * the map is cleared first); from_offset -1: loads the newest usable
+ * snapshot at or below the LEO first and replays after it. why is for the
+ * log line. */
 void plog_producers_rebuild(struct plog *log, int64_t from_offset, const char *why);
+/* Writes `<offset>.snapshot` of the current map (failures are logged). */
+void plog_producers_snapshot(struct plog *log, int64_t offset);
+/* Deletes the snapshots below `below` except the newest one at or below
+ * it, and those above `above`. */
+void plog_producers_drop_snapshots(struct plog *log, int64_t below, int64_t above);
 /* After a truncation to offset: rebuilds when remembered batches went. */
 void plog_producers_truncated(struct plog *log, int64_t offset);
 

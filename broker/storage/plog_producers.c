@@ -11,13 +11,21 @@
  *
  * Threads: like plog.c, the owning partition's lock.
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "broker/storage/batch.h"
 #include "broker/storage/fileio.h"
 #include "broker/storage/plog_priv.h"
 #include "broker/storage/producer_state.h"
+#include "common/buf.h"
 #include "common/say.h"
+#include "common/vec.h"
 
 static void batch_meta(const struct batch_hdr *h, struct pstate_batch *b)
 {
@@ -110,12 +118,160 @@ static kerr_t scan_seg(struct plog *log, const struct segment *seg, int64_t from
     return KERR_NONE;
 }
 
+static bool snapshot_path(char *buf, size_t n, const char *dir, int64_t offset, const char *ext)
+{
+    return snprintf(buf, n, "%s/%020" PRId64 "%s%s", dir, offset, PSTATE_SNAPSHOT_SUFFIX, ext) <
+           (int)n;
+}
+
+/* Parses "<20 digits>.snapshot". */
+static bool snapshot_parse_name(const char *name, int64_t *offset)
+{
+    char *end;
+    if (strlen(name) != 20 + strlen(PSTATE_SNAPSHOT_SUFFIX) ||
+        strcmp(name + 20, PSTATE_SNAPSHOT_SUFFIX) != 0)
+        return false;
+    for (int i = 0; i < 20; i++)
+        if (name[i] < '0' || name[i] > '9')
+            return false;
+    *offset = strtoll(name, &end, 10);
+    return end == name + 20 && *offset >= 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+kerr_t plog_list_snapshots(const char *dir, int64_t **offsets, int *n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    VEC(int64_t) v = {0};
+
+    *offsets = NULL;
+    *n = 0;
+    if (!d)
+        return KERR__IO;
+    while ((de = readdir(d)) != NULL) {
+        int64_t off;
+        if (snapshot_parse_name(de->d_name, &off) && (!VEC_PUSH(v, off) || v.n > INT_MAX)) {
+            VEC_FREE(v);
+            closedir(d);
+            return KERR__NOMEM;
+        }
+    }
+    closedir(d);
+    if (v.n > 1)
+        qsort(v.v, v.n, sizeof(*v.v), cmp_i64);
+    *offsets = v.v;
+    *n = (int)v.n;
+    return KERR_NONE;
+}
+
+static void delete_snapshot(struct plog *log, int64_t offset)
+{
+    char path[PATH_MAX];
+    if (snapshot_path(path, sizeof(path), log->dir, offset, ""))
+        (void)fileio_unlink(path);
+}
+
+void plog_producers_snapshot(struct plog *log, int64_t offset)
+{
+    char tmp[PATH_MAX], path[PATH_MAX];
+    struct kbuf b;
+    int fd = -1;
+    kerr_t err = KERR__NOMEM;
+
+    kbuf_init(&b);
+    if (!snapshot_path(tmp, sizeof(tmp), log->dir, offset, ".tmp") ||
+        !snapshot_path(path, sizeof(path), log->dir, offset, ""))
+        err = KERR__INVALID;
+    else if (pstate_snapshot_encode(&log->producers, &b) &&
+             (err = fileio_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644, &fd)) == KERR_NONE) {
+        err = fileio_pwrite_all(fd, b.data, b.len, 0);
+        fileio_close(fd);
+        if (err == KERR_NONE)
+            err = fileio_rename(tmp, path);
+        if (err != KERR_NONE)
+            (void)fileio_unlink(tmp);
+    }
+    kbuf_destroy(&b);
+    if (err != KERR_NONE)
+        say_warn("storage",
+                 "cannot write producer snapshot dir=%s offset=%" PRId64
+                 " err=%s (rebuilt from the log at open)",
+                 log->dir, offset, kerr_name(err));
+}
+
+void plog_producers_drop_snapshots(struct plog *log, int64_t below, int64_t above)
+{
+    int64_t *offs;
+    int n, keep_below = -1;
+
+    if (plog_list_snapshots(log->dir, &offs, &n) != KERR_NONE)
+        return;
+    for (int i = 0; i < n; i++)
+        if (offs[i] <= below)
+            keep_below = i; /* the newest at or below stays: a start for the rebuild */
+    for (int i = 0; i < n; i++)
+        if ((offs[i] < below && i != keep_below) || offs[i] > above)
+            delete_snapshot(log, offs[i]);
+    free(offs);
+}
+
+/* Loads the newest readable snapshot at or below max_offset into the map;
+ * returns its offset, or -1 (map empty) when there is none. Corrupt ones
+ * are logged and deleted. */
+static int64_t load_snapshot(struct plog *log, int64_t max_offset)
+{
+    int64_t *offs, found = -1;
+    int n;
+
+    pstate_clear(&log->producers);
+    if (plog_list_snapshots(log->dir, &offs, &n) != KERR_NONE)
+        return -1;
+    for (int i = n - 1; i >= 0 && found < 0; i--) {
+        char path[PATH_MAX];
+        int fd;
+        int64_t size;
+        uint8_t *buf = NULL;
+        size_t got = 0;
+        const char *why = "unreadable";
+        if (offs[i] > max_offset || !snapshot_path(path, sizeof(path), log->dir, offs[i], ""))
+            continue;
+        if (fileio_open(path, O_RDONLY, 0, &fd) != KERR_NONE)
+            continue;
+        if (fileio_size(fd, &size) == KERR_NONE && size >= 0 && size < (INT64_C(1) << 31) &&
+            (buf = malloc((size_t)size + 1)) != NULL &&
+            fileio_pread_full(fd, buf, (size_t)size, 0, &got) == KERR_NONE && got == (size_t)size &&
+            pstate_snapshot_decode(buf, got, &log->producers, &why) == KERR_NONE)
+            found = offs[i];
+        fileio_close(fd);
+        free(buf);
+        if (found < 0) {
+            say_warn("storage",
+                     "refusing corrupt producer snapshot file=%s: %s; rebuilding the producer "
+                     "state from an older snapshot or the log",
+                     path, why);
+            (void)fileio_unlink(path);
+        }
+    }
+    free(offs);
+    return found;
+}
+
 void plog_producers_rebuild(struct plog *log, int64_t from_offset, const char *why)
 {
     kerr_t err = KERR_NONE;
 
-    if (from_offset <= log->start_offset)
+    if (from_offset < 0) { /* the newest snapshot at or below the LEO, then the log */
+        int64_t snap = load_snapshot(log, plog_end_offset(log));
+        from_offset = snap >= 0 ? snap : log->start_offset;
+    } else if (from_offset <= log->start_offset) {
         pstate_clear(&log->producers);
+    }
     for (int i = 0; i < log->nsegs && err == KERR_NONE; i++) {
         int64_t end = i + 1 < log->nsegs ? log->segs[i + 1]->base : log->segs[i]->next_offset;
         if (end > from_offset)
@@ -124,14 +280,16 @@ void plog_producers_rebuild(struct plog *log, int64_t from_offset, const char *w
     if (err != KERR_NONE)
         say_error("storage", "cannot rebuild producer state dir=%s err=%s", log->dir,
                   kerr_name(err));
-    say_info("storage", "producer state rebuilt from the log dir=%s reason=%s producers=%zu",
-             log->dir, why, log->producers.n);
+    say_info("storage",
+             "producer state rebuilt dir=%s reason=%s from_offset=%" PRId64 " producers=%zu",
+             log->dir, why, from_offset, log->producers.n);
 }
 
 void plog_producers_truncated(struct plog *log, int64_t offset)
 {
+    plog_producers_drop_snapshots(log, -1, offset);
     if (pstate_truncate_needs_rebuild(&log->producers, offset))
-        plog_producers_rebuild(log, log->start_offset, "truncation");
+        plog_producers_rebuild(log, -1, "truncation");
 }
 
 int plog_expire_producers(struct plog *log, int64_t now_ms, int64_t expiration_ms)

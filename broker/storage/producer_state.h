@@ -115,4 +115,25 @@ int pstate_remove_before(struct pstate_map *m, int64_t offset);
  * truncation to offset the map must be rebuilt from the log. */
 bool pstate_truncate_needs_rebuild(const struct pstate_map *m, int64_t offset);
 
+/* ---- snapshot files (Kafka's ProducerStateManager format, version 1) ----
+ * `<offset zero-padded to 20>.snapshot`: the state after every batch below
+ * offset. Big-endian: version INT16 = 1, crc UINT32 (CRC-32C of every byte
+ * after it), count INT32, then count entries of 46 bytes: producer_id INT64,
+ * epoch INT16, last_sequence INT32, last_offset INT64, offset_delta INT32,
+ * timestamp INT64, coordinator_epoch INT32, current_txn_first_offset INT64
+ * (-1: none). Only each producer's LAST batch is kept (as in Kafka), so a
+ * map loaded from a snapshot deduplicates a repeat of that batch only. */
+#define PSTATE_SNAPSHOT_SUFFIX ".snapshot"
+#define PSTATE_SNAPSHOT_VERSION 1
+#define PSTATE_SNAPSHOT_ENTRY_SIZE 46
+#define PSTATE_SNAPSHOT_HDR_SIZE 10
+
+struct kbuf;
+/* Appends the snapshot of m to out (false on OOM). */
+bool pstate_snapshot_encode(const struct pstate_map *m, struct kbuf *out);
+/* Loads a snapshot (p/len borrowed) into m (cleared first). A bad version,
+ * CRC, length or entry -> KERR__CORRUPT with the reason in why (static),
+ * m left empty. */
+kerr_t pstate_snapshot_decode(const uint8_t *p, size_t len, struct pstate_map *m, const char **why);
+
 #endif

@@ -7,7 +7,10 @@
  * reopen rebuilding the state from the log.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker/storage/batch.h"
 #include "broker/storage/plog.h"
@@ -250,5 +253,150 @@ Test(producer_state, follower_mirrors_the_leader, .init = setup, .fini = st_tmpd
     cr_assert_eq(app(log, 5, 2, 6, 1, &first), KERR_NONE);
     cr_assert_eq(first, 6);
     kbuf_destroy(&b);
+    plog_close(log);
+}
+
+/* ---- snapshots ---- */
+
+Test(producer_state, snapshot_round_trip_and_corruption)
+{
+    struct pstate_map m, back;
+    struct kbuf b;
+    const char *why = NULL;
+    pstate_init(&m);
+    pstate_init(&back);
+    kbuf_init(&b);
+    for (int64_t pid = 1; pid <= 3; pid++)
+        for (int i = 0; i < 3; i++) {
+            struct pstate_batch x = mk(10 * i, 10, 100 * pid + 10 * i + 9);
+            x.timestamp = 5000 + pid;
+            cr_assert_eq(pstate_update(&m, pid, (int16_t)pid, &x, 0), KERR_NONE);
+        }
+    struct pstate_batch w = mk(INT32_MAX - 1, 4, 999); /* last_seq wrapped to 1 */
+    cr_assert_eq(pstate_update(&m, 77, 0, &w, 0), KERR_NONE);
+    cr_assert(pstate_snapshot_encode(&m, &b));
+    cr_assert_eq(b.len, PSTATE_SNAPSHOT_HDR_SIZE + 4 * PSTATE_SNAPSHOT_ENTRY_SIZE);
+    cr_assert_eq(be16_load(b.data), 1);
+    cr_assert_eq(pstate_snapshot_decode(b.data, b.len, &back, &why), KERR_NONE);
+    cr_assert_eq(back.n, 4);
+    for (int64_t pid = 1; pid <= 3; pid++) {
+        const struct pstate_entry *e = pstate_find(&back, pid);
+        cr_assert_not_null(e);
+        cr_assert_eq(e->epoch, pid);
+        cr_assert_eq(e->n, 1, "a snapshot keeps the last batch only");
+        cr_assert_eq(pstate_last_batch(e)->first_seq, 20);
+        cr_assert_eq(pstate_last_seq(e), 29);
+        cr_assert_eq(pstate_last_batch(e)->last_offset, 100 * pid + 29);
+        cr_assert_eq(pstate_batch_first_offset(pstate_last_batch(e)), 100 * pid + 20);
+        cr_assert_eq(e->last_update_ms, 5000 + pid);
+        cr_assert_eq(pstate_check(e, (int16_t)pid, 20, 29, NULL, NULL),
+                     KERR_DUPLICATE_SEQUENCE_NUMBER);
+        cr_assert_eq(pstate_check(e, (int16_t)pid, 30, 30, NULL, NULL), KERR_NONE);
+    }
+    const struct pstate_entry *e = pstate_find(&back, 77);
+    cr_assert_eq(pstate_last_batch(e)->first_seq, INT32_MAX - 1);
+    cr_assert_eq(pstate_last_seq(e), 1);
+
+    /* corruption: each refused with a reason, nothing loaded */
+    uint8_t *c = malloc(b.len);
+    memcpy(c, b.data, b.len);
+    c[b.len - 3] ^= 1;
+    cr_assert_eq(pstate_snapshot_decode(c, b.len, &back, &why), KERR__CORRUPT);
+    cr_assert_str_eq(why, "CRC mismatch");
+    cr_assert_eq(back.n, 0);
+    memcpy(c, b.data, b.len);
+    c[1] = 2;
+    cr_assert_eq(pstate_snapshot_decode(c, b.len, &back, &why), KERR__CORRUPT);
+    cr_assert_str_eq(why, "unknown version");
+    cr_assert_eq(pstate_snapshot_decode(b.data, b.len - 1, &back, &why), KERR__CORRUPT);
+    cr_assert_eq(pstate_snapshot_decode(b.data, 5, &back, &why), KERR__CORRUPT);
+    cr_assert_str_eq(why, "shorter than its header");
+    free(c);
+    kbuf_destroy(&b);
+    pstate_destroy(&m);
+    pstate_destroy(&back);
+}
+
+Test(producer_state, plog_snapshot_at_close_and_corrupt_snapshot_rebuilt, .init = setup,
+     .fini = st_tmpdir_down)
+{
+    char err[256];
+    struct plog *log = plog_open(st_dir, &cfg, err, sizeof(err));
+    int64_t first, *offs;
+    int n;
+    cr_assert_not_null(log, "%s", err);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(app(log, 11, 0, 2 * i, 2, &first), KERR_NONE);
+    cr_assert_eq(plog_segment_count(log), 1);
+    plog_close(log);
+    cr_assert_eq(plog_list_snapshots(st_dir, &offs, &n), KERR_NONE);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(offs[0], 8, "clean close: a snapshot at the LEO");
+    free(offs);
+
+    /* from the snapshot: the last batch is known, older ones are not */
+    log = plog_open(st_dir, &cfg, err, sizeof(err));
+    cr_assert_not_null(log, "%s", err);
+    cr_assert_eq(app(log, 11, 0, 6, 2, &first), KERR_DUPLICATE_SEQUENCE_NUMBER);
+    cr_assert_eq(first, 6);
+    cr_assert_eq(app(log, 11, 0, 4, 2, &first), KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    plog_close(log);
+
+    /* a corrupt snapshot is refused and deleted; the log rebuilds all five */
+    st_write_at(st_path("00000000000000000008.snapshot"), 12, "garbage", 7);
+    log = plog_open(st_dir, &cfg, err, sizeof(err));
+    cr_assert_not_null(log, "%s", err);
+    cr_assert_eq(app(log, 11, 0, 2, 2, &first), KERR_DUPLICATE_SEQUENCE_NUMBER);
+    cr_assert_eq(first, 2);
+    cr_assert_eq(app(log, 11, 0, 8, 1, &first), KERR_NONE);
+    cr_assert_eq(first, 8);
+    /* a snapshot past the LEO (left by a crash before a truncation) is ignored */
+    cr_assert_eq(plog_truncate_to(log, 6), KERR_NONE);
+    cr_assert_eq(plog_list_snapshots(st_dir, &offs, &n), KERR_NONE);
+    for (int i = 0; i < n; i++)
+        cr_assert_leq(offs[i], 6);
+    free(offs);
+    cr_assert_eq(app(log, 11, 0, 6, 2, &first), KERR_NONE);
+    cr_assert_eq(first, 6);
+    plog_close(log);
+}
+
+Test(producer_state, plog_snapshots_at_roll_follow_retention, .init = setup, .fini = st_tmpdir_down)
+{
+    char err[256];
+    struct plog *log = plog_open(st_dir, &cfg, err, sizeof(err));
+    int64_t first, *offs;
+    int n, deleted;
+    cr_assert_not_null(log, "%s", err);
+    for (int i = 0; i < 40; i++)
+        cr_assert_eq(app(log, 12, 0, 3 * i, 3, &first), KERR_NONE);
+    int segs = plog_segment_count(log);
+    cr_assert_gt(segs, 3);
+    cr_assert_eq(plog_list_snapshots(st_dir, &offs, &n), KERR_NONE);
+    cr_assert_eq(n, segs - 1, "one per roll");
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(offs[i], plog_segment_base(log, i + 1));
+    free(offs);
+    struct plog_retention r = {.now_ms = 1000,
+                               .retention_ms = -1,
+                               .retention_bytes = plog_size_bytes(log) / 2,
+                               .max_offset = INT64_MAX};
+    cr_assert_eq(plog_apply_retention(log, &r, &deleted), KERR_NONE);
+    cr_assert_gt(deleted, 0);
+    cr_assert_eq(plog_list_snapshots(st_dir, &offs, &n), KERR_NONE);
+    for (int i = 0; i < n; i++)
+        cr_assert_geq(offs[i], plog_segment_base(log, 0));
+    free(offs);
+    plog_close(log);
+    /* reopen after a "crash" (the close snapshot removed): roll snapshot + replay */
+    char path[300];
+    snprintf(path, sizeof(path), "%020d.snapshot", 120);
+    cr_assert_eq(unlink(st_path(path)), 0);
+    log = plog_open(st_dir, &cfg, err, sizeof(err));
+    cr_assert_not_null(log, "%s", err);
+    cr_assert_eq(app(log, 12, 0, 117, 3, &first), KERR_DUPLICATE_SEQUENCE_NUMBER);
+    cr_assert_eq(first, 117);
+    cr_assert_eq(app(log, 12, 0, 108, 3, &first), KERR_DUPLICATE_SEQUENCE_NUMBER);
+    cr_assert_eq(app(log, 12, 0, 120, 1, &first), KERR_NONE);
     plog_close(log);
 }

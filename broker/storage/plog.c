@@ -498,8 +498,7 @@ void plog_close(struct plog *log)
         return;
     if (log->nsegs > 0) {
         (void)plog_flush(log);
-        if (log->producers.n > 0)
-            plog_producers_snapshot(log, plog_end_offset(log));
+        plog_producers_snapshot(log, plog_end_offset(log));
     }
     for (int i = 0; i < log->nsegs; i++)
         segment_close(log->segs[i]);
@@ -569,7 +568,7 @@ static kerr_t roll_to(struct plog *log, int64_t base)
 
     if (err == KERR_NONE)
         err = new_active_seg(log, base);
-    if (err == KERR_NONE && log->producers.n > 0)
+    if (err == KERR_NONE)
         plog_producers_snapshot(log, base);
     if (err != KERR_NONE) {
         say_error("storage", "segment roll failed dir=%s base=%" PRId64 " err=%s", log->dir, base,

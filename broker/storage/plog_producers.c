@@ -3,8 +3,19 @@
  * partition log (producer_state.h; docs/storage.md "Producer state"): the
  * leader's check of a client batch, the update after every append (leader
  * and follower alike, so a new leader knows what the old one accepted),
- * the rebuild from the batch headers of the log (at open, after a
- * truncation that removed remembered batches) and expiry.
+ * the snapshot files, the rebuild (at open, and after a truncation that
+ * removed remembered batches: the newest usable snapshot, then the batch
+ * headers after it) and expiry.
+ *
+ * Snapshots (`<offset>.snapshot`, format in producer_state.h) are written
+ * at each segment roll (for the new segment's base) and at close (for the
+ * LEO), empty ones too (so that a log without producers opens without a
+ * scan), through a temp file and a rename but without fsync: like the
+ * leader epoch checkpoint they are a cache of what the batch headers say,
+ * and a torn or corrupt one is refused at open (logged with the reason,
+ * deleted) and the state rebuilt from an older one or from the log.
+ * Truncation deletes those past the new end; retention those below the
+ * first segment except the newest of them.
  *
  * Only data batches with a producer id >= 0 count; control batches and
  * batches without a producer id are skipped without a lookup.

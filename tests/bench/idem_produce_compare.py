@@ -4,7 +4,8 @@ tests/bench/idem_produce_compare.py — plain against idempotent produce
 throughput on one broker (docs/PERFORMANCE.md "Idempotent produce"): starts
 ZooKeeper and a broker (tests/integration/protocol/cluster.py), creates one
 topic per mode, and runs raw_produce_bench alternately without and with
-pid=P, ROUNDS times each, printing every run's key=value line and the
+pid=P, ROUNDS times each (both with recrc=1: the client recomputes every
+request's CRC in both modes, so they differ only in the broker's work), printing every run's key=value line and the
 median MB/s of each mode and their ratio.
 
   idem_produce_compare.py BENCH_BIN_DIR [size=1024] [partitions=1]
@@ -41,7 +42,7 @@ def main():
             for mode in ("plain", "idem"):
                 args = [bench, "127.0.0.1:%d" % port, "bench-" + mode, opts["size"],
                         opts["partitions"], "seconds=" + opts["seconds"],
-                        "batch_bytes=" + opts["batch_bytes"]]
+                        "batch_bytes=" + opts["batch_bytes"], "recrc=1"]
                 if mode == "idem":
                     args.append("pid=%d" % (1000 + r))
                 out = subprocess.run(args, capture_output=True, text=True)

@@ -4,7 +4,7 @@
  * librdkafka would otherwise use on a small machine.
  *
  *   raw_produce_bench HOST:PORT TOPIC RECORD_SIZE PARTITIONS [seconds=S]
- *                     [inflight=N] [batch_bytes=B] [acks=A] [pid=P]
+ *                     [inflight=N] [batch_bytes=B] [acks=A] [pid=P] [recrc=1]
  *
  * Encodes one RecordBatch v2 (magic 2, uncompressed, no keys, RECORD_SIZE
  * random value bytes per record, as many records as fit in batch_bytes,
@@ -18,7 +18,9 @@
  * per partition consecutive sequences, so every request's baseSequence is
  * patched and its CRC recomputed (slicing-by-8, on the client's CPU: the
  * cpu_* keys include it) before it is sent; the broker checks and records
- * each one (docs/storage.md "Producer state").
+ * each one (docs/storage.md "Producer state"). recrc=1 recomputes the CRC
+ * of every request in either mode, so that plain and idempotent runs cost
+ * the client the same and differ only in the broker's work.
  *
  * Every response is decoded and each partition's error code checked.
  * Prints one line of key=value (same keys as produce_bench; latency is per
@@ -182,6 +184,7 @@ struct opts {
     double seconds;
     long batch_bytes;
     int64_t pid;      /* -1: plain batches */
+    int recrc;        /* recompute each request's CRC even without pid */
     int count;        /* records per batch */
     size_t batch_len; /* bytes of the batch at the end of each request */
 };
@@ -204,12 +207,12 @@ static int pump(int fd, const struct opts *o, struct wbuf *reqs, struct stats *s
             uint32_t part = next_send % (uint32_t)o->partitions;
             struct wbuf *rq = &reqs[part];
             put_be32(rq->p + 8, next_send);
-            if (o->pid >= 0) { /* the partition's next sequence; the CRC covers it */
-                uint8_t *bt = rq->p + rq->len - o->batch_len;
+            uint8_t *bt = rq->p + rq->len - o->batch_len;
+            if (o->pid >= 0) /* the partition's next sequence; the CRC covers it */
                 put_be32(bt + 53, (uint32_t)((uint64_t)(next_send / (uint32_t)o->partitions) *
                                              (uint64_t)o->count % 0x80000000u));
+            if (o->pid >= 0 || o->recrc)
                 put_be32(bt + 17, crc32c_sw(bt + 21, o->batch_len - 21));
-            }
             sent_at[next_send % MAX_INFLIGHT] = bench_now_ns();
             if (write_all(fd, rq->p, rq->len))
                 return -1;
@@ -240,6 +243,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     o->seconds = 10;
     o->batch_bytes = 1 << 20;
     o->pid = -1;
+    o->recrc = 0;
     for (int i = 5; i < argc; i++) {
         if (strncmp(argv[i], "seconds=", 8) == 0)
             o->seconds = strtod(argv[i] + 8, NULL);
@@ -251,6 +255,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->acks = atoi(argv[i] + 5);
         else if (strncmp(argv[i], "pid=", 4) == 0)
             o->pid = strtoll(argv[i] + 4, NULL, 10);
+        else if (strncmp(argv[i], "recrc=", 6) == 0)
+            o->recrc = atoi(argv[i] + 6);
         else
             return -1;
     }
@@ -265,8 +271,9 @@ int main(int argc, char **argv)
     struct opts o;
     struct stats st = {0};
     if (argc < 5 || parse_opts(argc, argv, &o)) {
-        fprintf(stderr, "usage: raw_produce_bench HOST:PORT TOPIC RECORD_SIZE PARTITIONS"
-                        " [seconds=S] [inflight=N] [batch_bytes=B] [acks=1|-1] [pid=P]\n");
+        fprintf(stderr,
+                "usage: raw_produce_bench HOST:PORT TOPIC RECORD_SIZE PARTITIONS"
+                " [seconds=S] [inflight=N] [batch_bytes=B] [acks=1|-1] [pid=P] [recrc=1]\n");
         return 2;
     }
     uint8_t *value = malloc((size_t)o.size);

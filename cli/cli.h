@@ -189,6 +189,7 @@ int topic_main(struct cli *cli, int argc, char **argv);
 int topic_describe(struct cli *cli, int argc, char **argv);         /* topic_describe.c */
 int topic_alter_config(struct cli *cli, int argc, char **argv);     /* topic_config.c */
 int topic_alter_partitions(struct cli *cli, int argc, char **argv); /* topic_partitions.c */
+int topic_producers(struct cli *cli, int argc, char **argv);        /* topic_producers.c */
 /* True for internal topic names ("__consumer_offsets"), hidden without --all. */
 /* cluster.c: `cluster info`; dispatches `cluster elect-leaders`. */
 int cluster_main(struct cli *cli, int argc, char **argv);

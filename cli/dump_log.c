@@ -8,6 +8,9 @@
  *   <base>.log        RecordBatch v2 batches back to back
  *   <base>.index      8-byte entries (u32 offset - base, u32 position), BE
  *   <base>.timeindex  12-byte entries (i64 timestamp, u32 offset - base), BE
+ *   <offset>.snapshot idempotent producers' state (Kafka's producer snapshot
+ *                     v1; broker/storage/producer_state.h decodes it): one
+ *                     line per producer, or the reason it is refused
  * Active indexes are preallocated with zeroes past their last entry; an
  * index with no entry (0 bytes, or zeros only) prints "The index is empty".
  *
@@ -34,6 +37,7 @@
 
 #include "broker/storage/batch.h"
 #include "broker/storage/offset_index.h"
+#include "broker/storage/producer_state.h"
 #include "broker/storage/record_validate.h"
 #include "broker/storage/time_index.h"
 #include "common/crc32c.h"
@@ -42,7 +46,7 @@
 
 #define DL_READ_CHUNK (64 * 1024)
 
-enum dl_kind { DL_UNKNOWN, DL_LOG, DL_INDEX, DL_TIMEINDEX };
+enum dl_kind { DL_UNKNOWN, DL_LOG, DL_INDEX, DL_TIMEINDEX, DL_SNAPSHOT };
 
 /* Parsed options; on dump_log_main()'s stack. */
 struct dl_opts {
@@ -157,7 +161,10 @@ static enum dl_kind dl_kind_of(const char *path)
     static const struct {
         const char *ext;
         enum dl_kind kind;
-    } exts[] = {{".log", DL_LOG}, {".index", DL_INDEX}, {".timeindex", DL_TIMEINDEX}};
+    } exts[] = {{".log", DL_LOG},
+                {".index", DL_INDEX},
+                {".timeindex", DL_TIMEINDEX},
+                {".snapshot", DL_SNAPSHOT}};
 
     for (size_t i = 0; i < ARRAY_LEN(exts); i++) {
         size_t e = strlen(exts[i].ext);
@@ -806,6 +813,49 @@ static int dl_dump_index(const char *path, const struct dl_opts *o, bool time)
     return rc;
 }
 
+/* ---- producer snapshots ---------------------------------------------------- */
+
+static int dl_dump_snapshot(const char *path)
+{
+    struct pstate_map m;
+    const struct pstate_entry *e;
+    const uint8_t *data;
+    const char *why = NULL;
+    struct dl_file f;
+    size_t pos = 0;
+    int err;
+
+    if (!dl_file_open(&f, path, &err))
+        return dl_fail_open(path, err);
+    data = f.size == 0 ? (const uint8_t *)"" : dl_file_get(&f, 0, (size_t)f.size, NULL);
+    if (data == NULL) {
+        err = f.read_errno;
+        dl_file_close(&f);
+        return cli_fail("cannot read %s: %s", path, strerror(err ? err : EIO));
+    }
+    pstate_init(&m);
+    printf("Dumping %s\n", path);
+    if (pstate_snapshot_decode(data, (size_t)f.size, &m, &why) != KERR_NONE) {
+        printf("corrupt producer snapshot: %s (%" PRId64 " bytes)\n", why, f.size);
+        dl_file_close(&f);
+        return cli_fail("%s: corrupt producer snapshot: %s", path, why);
+    }
+    while ((e = pstate_next(&m, &pos)) != NULL) {
+        const struct pstate_batch *b = e->n ? pstate_last_batch(e) : NULL;
+        printf("producerId: %" PRId64 " producerEpoch: %d coordinatorEpoch: %" PRId32
+               " currentTxnFirstOffset: %" PRId64 " lastTimestamp: %" PRId64
+               " firstSequence: %" PRId32 " lastSequence: %" PRId32 " lastOffset: %" PRId64
+               " offsetDelta: %" PRId32 "\n",
+               e->producer_id, e->epoch, e->coordinator_epoch, e->txn_first_offset,
+               e->last_update_ms, b ? b->first_seq : -1, b ? b->last_seq : -1,
+               b ? b->last_offset : -1, b ? b->offset_delta : 0);
+    }
+    printf("Summary: producers: %zu\n", m.n);
+    pstate_destroy(&m);
+    dl_file_close(&f);
+    return CLI_OK;
+}
+
 /* ---- command -------------------------------------------------------------- */
 
 enum { DL_OPT_DATA = 1, DL_OPT_VERIFY };
@@ -825,6 +875,7 @@ static const char dl_help[] =
     "                 offset order and a torn tail\n"
     "  NNN.index      offset index entries, checked against NNN.log if present\n"
     "  NNN.timeindex  time index entries, checked against NNN.log if present\n"
+    "  NNN.snapshot   idempotent producers' state (one line per producer)\n"
     "      --print-data-log     also print every record of uncompressed batches\n"
     "      --deep-iteration     same as --print-data-log\n"
     "      --verify-index-only  for index files print only the mismatches\n"
@@ -861,14 +912,15 @@ int dump_log_main(struct cli *cli, int argc, char **argv)
         return cli_usage_positional(cli, "missing FILE");
     for (int i = 0; i < npos; i++) {
         if (dl_kind_of(argv[i]) == DL_UNKNOWN)
-            return cli_usage_error("%s: %s: unknown file type (expected .log, .index or "
-                                   ".timeindex)",
+            return cli_usage_error("%s: %s: unknown file type (expected .log, .index, "
+                                   ".timeindex or .snapshot)",
                                    cli->cmd, argv[i]);
     }
     for (int i = 0; i < npos; i++) {
         enum dl_kind kind = dl_kind_of(argv[i]);
-        int r = kind == DL_LOG ? dl_dump_log(argv[i], &o)
-                               : dl_dump_index(argv[i], &o, kind == DL_TIMEINDEX);
+        int r = kind == DL_LOG        ? dl_dump_log(argv[i], &o)
+                : kind == DL_SNAPSHOT ? dl_dump_snapshot(argv[i])
+                                      : dl_dump_index(argv[i], &o, kind == DL_TIMEINDEX);
         if (r != CLI_OK)
             rc = r;
     }

@@ -1,7 +1,8 @@
 /*
  * cli/topic.c — `gregor topic create|list|delete` and the dispatch of the
  * topic subcommands (describe lives in topic_describe.c, alter-config in
- * topic_config.c, alter-partitions in topic_partitions.c).
+ * topic_config.c, alter-partitions in topic_partitions.c, producers in
+ * topic_producers.c).
  *
  * create and delete use librdkafka's admin API (CreateTopics v4 /
  * DeleteTopics); list uses a Metadata request for all topics. Output:
@@ -325,10 +326,12 @@ static const struct cli_sub topic_subs[] = {
     {"delete", "topic delete", topic_delete},
     {"alter-config", "topic alter-config", topic_alter_config},
     {"alter-partitions", "topic alter-partitions", topic_alter_partitions},
+    {"producers", "topic producers", topic_producers},
 };
 
 static const char topic_help[] =
-    "Usage: gregor topic <create|list|describe|delete|alter-config|alter-partitions> [ARGS]\n"
+    "Usage: gregor topic <create|list|describe|delete|alter-config|alter-partitions|producers>"
+    " [ARGS]\n"
     "  create NAME... [-p N] [-r N] [-c K=V]...   create topics\n"
     "  list [--all]                             list topic names\n"
     "  describe [NAME...] [--all] [--under-replicated] [--offline]\n"
@@ -338,6 +341,7 @@ static const char topic_help[] =
     "  alter-config NAME [--set K=V]... [--delete K]...\n"
     "                                           change config overrides\n"
     "  alter-partitions NAME -p N [-a LIST]     add partitions\n"
+    "  producers NAME [-p N]...                 idempotent producers per partition\n"
     "Run 'gregor topic <subcommand> --help' for details.\n";
 
 int topic_main(struct cli *cli, int argc, char **argv)

@@ -33,6 +33,7 @@ enum api_key {
     API_CREATE_TOPICS = 19,
     API_DELETE_TOPICS = 20,
     API_DELETE_RECORDS = 21,
+    API_INIT_PRODUCER_ID = 22,
     API_OFFSET_FOR_LEADER_EPOCH = 23,
     API_DESCRIBE_CONFIGS = 32,
     API_ALTER_CONFIGS = 33,
@@ -45,6 +46,7 @@ enum api_key {
     API_LIST_PARTITION_REASSIGNMENTS = 46,
     API_OFFSET_DELETE = 47,
     API_DESCRIBE_CLUSTER = 60,
+    API_DESCRIBE_PRODUCERS = 61,
 
     /* Gregor's private control plane (docs/architecture.md §4). */
     RPC_LEADER_AND_ISR = 10000,      /* controller -> broker */

@@ -117,6 +117,8 @@ const char *api_key_name(int api_key)
         return "DeleteTopics";
     case API_DELETE_RECORDS:
         return "DeleteRecords";
+    case API_INIT_PRODUCER_ID:
+        return "InitProducerId";
     case API_OFFSET_FOR_LEADER_EPOCH:
         return "OffsetForLeaderEpoch";
     case API_DESCRIBE_CONFIGS:
@@ -157,6 +159,8 @@ const char *api_key_name(int api_key)
         return "OffsetDelete";
     case API_DESCRIBE_CLUSTER:
         return "DescribeCluster";
+    case API_DESCRIBE_PRODUCERS:
+        return "DescribeProducers";
     case RPC_LEADER_AND_ISR:
         return "LeaderAndIsr";
     case RPC_UPDATE_METADATA:
@@ -193,6 +197,8 @@ int api_flex_version(int api_key)
         return 4;
     case API_DELETE_RECORDS:
         return 2;
+    case API_INIT_PRODUCER_ID:
+        return 2;
     case API_OFFSET_FOR_LEADER_EPOCH:
         return 4;
     case API_DESCRIBE_CONFIGS:
@@ -202,6 +208,7 @@ int api_flex_version(int api_key)
     case API_DESCRIBE_LOG_DIRS:
         return 2;
     case API_DESCRIBE_CLUSTER:
+    case API_DESCRIBE_PRODUCERS:
         return 0;
     case API_CREATE_PARTITIONS:
         return 2;

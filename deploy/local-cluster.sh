@@ -45,7 +45,9 @@
 # Environment: GREGOR_BROKER (broker binary), GREGOR_CLI (gregor binary, for
 # status; default build/bin/gregor), GREGOR_CONFIG (properties file),
 # GREGOR_ZK_PORT (2181), GREGOR_BASE_PORT (9092), GREGOR_INTERNAL_BASE_PORT
-# (GREGOR_BASE_PORT + 10000: 19092), GREGOR_CLUSTER_DIR,
+# (GREGOR_BASE_PORT + 10000: 19092), GREGOR_ADVERTISED_BASE_PORT (the PLAINTEXT
+# port brokers advertise, + id; default GREGOR_BASE_PORT: a test puts a proxy
+# there), GREGOR_CLUSTER_DIR,
 # GREGOR_START_TIMEOUT (30 s), GREGOR_STOP_TIMEOUT (30 s).
 set -euo pipefail
 
@@ -59,6 +61,7 @@ CONF=${GREGOR_CONFIG:-$repo/deploy/config/server.properties}
 ZK_PORT=${GREGOR_ZK_PORT:-2181}
 BASE_PORT=${GREGOR_BASE_PORT:-9092}
 INTERNAL_BASE_PORT=${GREGOR_INTERNAL_BASE_PORT:-}
+ADVERTISED_BASE_PORT=${GREGOR_ADVERTISED_BASE_PORT:-}
 START_TIMEOUT=${GREGOR_START_TIMEOUT:-30}
 STOP_TIMEOUT=${GREGOR_STOP_TIMEOUT:-30}
 BROKERS=""
@@ -206,8 +209,9 @@ await_start() {
 # ---- brokers ------------------------------------------------------------
 
 broker_start() {
-    local id=$1 port iport name pid
+    local id=$1 port iport aport name pid
     port=$(broker_port "$id")
+    aport=$((${ADVERTISED_BASE_PORT:-$BASE_PORT} + id))
     iport=$(internal_port "$id")
     name=broker-$id
     if name_alive "$name"; then
@@ -230,7 +234,7 @@ broker_start() {
     fi
     args+=(--override "broker.id=$id"
            --override "listeners=PLAINTEXT://:$port,INTERNAL://:$iport"
-           --override "advertised.listeners=PLAINTEXT://localhost:$port,INTERNAL://localhost:$iport"
+           --override "advertised.listeners=PLAINTEXT://localhost:$aport,INTERNAL://localhost:$iport"
            --override "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT"
            --override "inter.broker.listener.name=INTERNAL"
            --override "log.dirs=$DIR/$name"

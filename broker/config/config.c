@@ -165,6 +165,7 @@ static const struct config_key config_keys[] = {
           1, 0),
     K_I32("transaction.max.timeout.ms", transaction_max_timeout_ms, "900000", 1, 0),
     K_I32("transactional.id.expiration.ms", transactional_id_expiration_ms, "604800000", 1, 0),
+    K_I64("producer.id.expiration.ms", producer_id_expiration_ms, "86400000", 1, 0),
     /* offsets and groups */
     K_I32("offsets.topic.segment.bytes", offsets_topic_segment_bytes, "104857600", 1, 0),
     K_I32("offsets.retention.minutes", offsets_retention_minutes, "10080", 1, 0),

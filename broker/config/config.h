@@ -119,13 +119,15 @@ struct broker_config {
     } ip_override[CONFIG_MAX_IP_OVERRIDES];
     int n_ip_overrides;
 
-    /* transactions: accepted and checked; no transaction coordinator reads them */
+    /* transactions: accepted and checked; transaction_max_timeout_ms bounds InitProducerId
+     * (broker/kafka/init_producer_id.c), no transaction coordinator reads the rest */
     int16_t transaction_state_log_replication_factor; /* 3 */
     int32_t transaction_state_log_min_isr;            /* 2 */
     int32_t transaction_state_log_num_partitions;     /* 50 */
     int32_t transaction_state_log_segment_bytes;      /* 104857600 */
     int32_t transaction_max_timeout_ms;               /* 900000 */
     int32_t transactional_id_expiration_ms;           /* 604800000 */
+    int64_t producer_id_expiration_ms;                /* 86400000: idle producers' state dropped */
 
     /* committed offsets in __consumer_offsets (broker/core/group_runtime.c) */
     int32_t offsets_topic_segment_bytes;         /* 104857600 */

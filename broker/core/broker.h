@@ -29,6 +29,7 @@
 struct log_checkpoints;
 struct worker;
 struct zk_store;
+struct producer_ids;
 struct listeners;
 struct event_base;
 struct event;
@@ -87,6 +88,7 @@ struct broker {
     struct fetchers *fetchers;         /* owned: replica fetchers */
     struct replica_manager *rm;        /* owned: control-plane state (admin worker) */
     struct group_runtime *groups;      /* owned: the group coordinator (core/group_runtime.c) */
+    struct producer_ids *pids;         /* owned: idempotent producer ids (core/producer_ids.c) */
     int64_t config_seq;                /* newest /config/changes handled (admin worker
                                           after start; config_watch.c) */
     int32_t zk_controller_id;          /* the active controller as ZooKeeper names it,

@@ -158,6 +158,7 @@ static void retention_one(struct broker *b, struct partition *part, void *arg)
 {
     int deleted = 0;
     kerr_t rc = partition_apply_retention(part, clock_wall_ms(), &deleted);
+    (void)partition_expire_producers(part, clock_wall_ms(), b->cfg->producer_id_expiration_ms);
     if (rc != KERR_NONE)
         say_warn("storage", "retention failed topic=%s partition=%d err=%s", part->topic,
                  part->index, kerr_name(rc));

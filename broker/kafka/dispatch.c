@@ -37,6 +37,7 @@ static const struct api_desc apis[] = {
     {API_CREATE_TOPICS, 0, 4, handle_create_topics},
     {API_DELETE_TOPICS, 0, 3, handle_delete_topics},
     {API_DELETE_RECORDS, 0, 1, handle_delete_records},
+    {API_INIT_PRODUCER_ID, 0, 4, handle_init_producer_id},
     {API_OFFSET_FOR_LEADER_EPOCH, 0, 4, handle_offset_for_leader_epoch},
     {API_DESCRIBE_CONFIGS, 0, 2, handle_describe_configs},
     {API_ALTER_CONFIGS, 0, 1, handle_alter_configs},
@@ -49,6 +50,7 @@ static const struct api_desc apis[] = {
     {API_LIST_PARTITION_REASSIGNMENTS, 0, 0, handle_list_partition_reassignments},
     {API_OFFSET_DELETE, 0, 0, handle_offset_delete},
     {API_DESCRIBE_CLUSTER, 0, 0, handle_describe_cluster},
+    {API_DESCRIBE_PRODUCERS, 0, 0, handle_describe_producers},
 };
 
 const struct api_desc *dispatch_apis(int *n)

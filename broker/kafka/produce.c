@@ -26,6 +26,13 @@
  * ("purgatory") until the high watermark passes every appended batch, the
  * leadership moves (NOT_LEADER_OR_FOLLOWER) or timeout_ms runs out
  * (REQUEST_TIMED_OUT).
+ * Idempotent batches (producer id >= 0) are checked by the log under the
+ * partition lock (storage/producer_state.h): a repeat of one of the
+ * producer's last five batches is not written and is answered with the
+ * original base offset and no error; an older producer epoch gets
+ * INVALID_PRODUCER_EPOCH (47), a sequence gap or a new epoch not starting
+ * at 0 OUT_OF_ORDER_SEQUENCE_NUMBER (45). The reason is logged at debug
+ * (Produce v8's error_message is not advertised).
  */
 #include "broker/kafka/delayed.h"
 #include "broker/kafka/dispatch.h"
@@ -189,6 +196,17 @@ static void produce_partition(struct req *req, struct topic *t, int16_t acks, co
     }
     r->err = partition_append(part, batch, (size_t)rec_len, now, acks == -1, &r->base_offset,
                               &r->last_offset, &r->leader_epoch, &r->log_start);
+    if (r->err == KERR_DUPLICATE_SEQUENCE_NUMBER) {
+        /* A retry of a batch already in the log: Kafka answers it with the
+         * original offsets and no error (clients treat it as acknowledged). */
+        r->err = KERR_NONE;
+        if (acks == -1) {
+            r->waiting = true;
+            topic_ref(t);
+            r->t = t;
+        }
+        return;
+    }
     if (r->err != KERR_NONE) {
         r->base_offset = r->append_time = -1;
         return;

@@ -10,6 +10,7 @@
 #include "broker/replication/partition.h"
 #include "broker/storage/cleaner_pool.h"
 #include "broker/storage/plog.h"
+#include "broker/storage/producer_state.h"
 #include "common/base.h"
 #include "common/say.h"
 
@@ -235,6 +236,11 @@ kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, in
     }
     int segments = plog_segment_count(part->log);
     rc = plog_append(part->log, batches, len, part->leader_epoch, now_ms, base_offset, last_offset);
+    if (rc == KERR_DUPLICATE_SEQUENCE_NUMBER) { /* nothing written: the original's offsets */
+        *leader_epoch = part->leader_epoch;
+        *log_start = plog_start_offset(part->log);
+        goto out;
+    }
     if (rc != KERR_NONE) {
         /* the log is unchanged; say it once until an append succeeds again */
         if (rc == KERR_KAFKA_STORAGE_ERROR && !part->storage_error_logged)
@@ -543,6 +549,39 @@ kerr_t partition_apply_retention(struct partition *part, int64_t now_ms, int *de
     }
     partition_unlock(part);
     return rc;
+}
+
+kerr_t partition_producers(struct partition *part, struct pstate_entry **out, size_t *n)
+{
+    kerr_t rc = KERR_NONE;
+    *out = NULL;
+    *n = 0;
+    partition_lock(part);
+    if (!part->log || part->deleted) {
+        rc = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    } else if (!part->is_leader) {
+        rc = KERR_NOT_LEADER_OR_FOLLOWER;
+    } else {
+        const struct pstate_map *m = plog_producers(part->log);
+        const struct pstate_entry *e;
+        size_t pos = 0;
+        if (m->n > 0 && !(*out = malloc(m->n * sizeof(**out))))
+            rc = KERR__NOMEM;
+        while (rc == KERR_NONE && (e = pstate_next(m, &pos)) != NULL)
+            (*out)[(*n)++] = *e;
+    }
+    partition_unlock(part);
+    return rc;
+}
+
+int partition_expire_producers(struct partition *part, int64_t now_ms, int64_t expiration_ms)
+{
+    int n = 0;
+    partition_lock(part);
+    if (part->log && !part->deleted)
+        n = plog_expire_producers(part->log, now_ms, expiration_ms);
+    partition_unlock(part);
+    return n;
 }
 
 kerr_t partition_delete_records(struct partition *part, int64_t offset, int64_t *low_watermark)

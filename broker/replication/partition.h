@@ -128,7 +128,11 @@ void partition_cleaner_sync(struct partition *part, struct cleaner_pool *pool,
  * acks_all, NOT_ENOUGH_REPLICAS when the ISR is smaller than
  * min.insync.replicas (nothing appended). *last_offset: the last offset
  * written; *leader_epoch: the epoch it was written under (for
- * partition_ack_status). Wakes waiters. Locks part->lock. */
+ * partition_ack_status). A batch with a producer id is checked against the
+ * producer's state (plog.h): KERR_DUPLICATE_SEQUENCE_NUMBER (nothing
+ * written) fills the outputs with the original batch's offsets, to be
+ * answered as a success; INVALID_PRODUCER_EPOCH and
+ * OUT_OF_ORDER_SEQUENCE_NUMBER refuse it. Wakes waiters. Locks part->lock. */
 kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, int64_t now_ms,
                         bool acks_all, int64_t *base_offset, int64_t *last_offset,
                         int32_t *leader_epoch, int64_t *log_start);
@@ -201,6 +205,10 @@ void partition_config(struct partition *part, struct topic_config *tc);
 /* Deletes whole segments past retention.ms/retention.bytes (never at or
  * above the HW); *deleted = segments removed. Locks part->lock. */
 kerr_t partition_apply_retention(struct partition *part, int64_t now_ms, int *deleted);
+/* Drops the state of producers whose last batch is older than
+ * now_ms - expiration_ms (producer.id.expiration.ms); returns how many.
+ * Background worker; locks part->lock. */
+int partition_expire_producers(struct partition *part, int64_t now_ms, int64_t expiration_ms);
 /* DeleteRecords: moves the log start offset to offset (-1 = the HW);
  * OFFSET_OUT_OF_RANGE above the HW. *low_watermark = the new log start. */
 kerr_t partition_delete_records(struct partition *part, int64_t offset, int64_t *low_watermark);
@@ -220,6 +228,12 @@ bool partition_checkpoint(struct partition *part, int64_t *recovery_point, int64
  * 0 on the leader. false if no local log (or the topic is being deleted).
  * Locks part->lock. */
 bool partition_log_dir_info(struct partition *part, int64_t *size_bytes, int64_t *offset_lag);
+/* DescribeProducers: copies the idempotent producers' state of this
+ * partition into *out (new, free() it; *n entries). NOT_LEADER_OR_FOLLOWER
+ * unless this broker leads it, UNKNOWN_TOPIC_OR_PARTITION without a log,
+ * KERR__NOMEM. Locks part->lock. */
+struct pstate_entry;
+kerr_t partition_producers(struct partition *part, struct pstate_entry **out, size_t *n);
 /* Restores a checkpointed log start offset at start-up. */
 void partition_restore_log_start(struct partition *part, int64_t log_start);
 /* Restores a checkpointed high watermark at start-up (capped by the LEO). */

@@ -477,6 +477,9 @@ struct plog *plog_open(const char *dir, const struct plog_config *cfg, char *err
     err = load_epochs(log);
     if (err != KERR_NONE)
         goto out_fail;
+    plog_producers_drop_snapshots(log, -1, plog_end_offset(log));
+    if (plog_end_offset(log) > log->start_offset)
+        plog_producers_rebuild(log, -1, "open");
     say_info("storage",
              "log opened dir=%s segments=%d start_offset=%" PRId64 " end_offset=%" PRId64, dir,
              log->nsegs, log->start_offset, plog_end_offset(log));
@@ -493,12 +496,15 @@ void plog_close(struct plog *log)
 {
     if (!log)
         return;
-    if (log->nsegs > 0)
+    if (log->nsegs > 0) {
         (void)plog_flush(log);
+        plog_producers_snapshot(log, plog_end_offset(log));
+    }
     for (int i = 0; i < log->nsegs; i++)
         segment_close(log->segs[i]);
     epochs_sync(log);
     epoch_cache_free(log->epochs);
+    pstate_destroy(&log->producers);
     free(log->segs);
     free(log->dir);
     free(log);
@@ -562,6 +568,8 @@ static kerr_t roll_to(struct plog *log, int64_t base)
 
     if (err == KERR_NONE)
         err = new_active_seg(log, base);
+    if (err == KERR_NONE)
+        plog_producers_snapshot(log, base);
     if (err != KERR_NONE) {
         say_error("storage", "segment roll failed dir=%s base=%" PRId64 " err=%s", log->dir, base,
                   kerr_name(err));
@@ -637,6 +645,8 @@ kerr_t plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leade
     size_t at;
     kerr_t err = count_batches(batches, len, &n_offsets, &records);
 
+    if (err == KERR_NONE)
+        err = plog_producers_check(log, batches, len, first_offset, last_offset);
     if (err != KERR_NONE)
         return err;
     batch_iter_init(&it, batches, len);
@@ -647,6 +657,7 @@ kerr_t plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leade
     err = write_batches(log, batches, len, leo, next - 1, records, now_ms);
     if (err != KERR_NONE && plog_end_offset(log) == leo)
         return err;
+    plog_producers_update(log, batches, len);
     if (epoch_cache_assign(log->epochs, leader_epoch, leo))
         epochs_sync(log);
     *first_offset = leo;
@@ -719,6 +730,7 @@ kerr_t plog_append_replica(struct plog *log, const uint8_t *batches, size_t len,
     }
     err = write_batches(log, batches, len, first, last, records, now_ms);
     epochs_assign_batches(log, batches, len);
+    plog_producers_update(log, batches, len);
     if (err != KERR_NONE)
         return err;
     *first_offset = first;
@@ -836,6 +848,8 @@ kerr_t plog_truncate_fully(struct plog *log, int64_t offset)
         drop_seg(log, log->nsegs - 1);
     if (epoch_cache_clear(log->epochs))
         epochs_sync(log);
+    pstate_clear(&log->producers);
+    plog_producers_drop_snapshots(log, -1, -1);
     err = new_active_seg(log, offset);
     if (err != KERR_NONE) {
         say_error("storage", "cannot restart log dir=%s offset=%" PRId64 " err=%s", log->dir,
@@ -866,6 +880,7 @@ kerr_t plog_truncate_to(struct plog *log, int64_t offset)
         err = segment_truncate_to(seg, offset, log->cfg.index_interval_bytes);
     if (epoch_cache_truncate_from_end(log->epochs, plog_end_offset(log)))
         epochs_sync(log);
+    plog_producers_truncated(log, plog_end_offset(log));
     if (err != KERR_NONE) {
         say_error("storage", "truncate failed dir=%s offset=%" PRId64 " err=%s", log->dir, offset,
                   kerr_name(err));
@@ -923,6 +938,8 @@ kerr_t plog_apply_retention(struct plog *log, const struct plog_retention *r, in
         drop_seg(log, 0);
         (*deleted)++;
     }
+    if (*deleted > 0)
+        plog_producers_drop_snapshots(log, log->segs[0]->base, INT64_MAX);
     if (log->segs[0]->base > log->start_offset) {
         log->start_offset = log->segs[0]->base;
         if (epoch_cache_truncate_from_start(log->epochs, log->start_offset))

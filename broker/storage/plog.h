@@ -168,6 +168,24 @@ kerr_t plog_end_offset_for_epoch(struct plog *log, int32_t epoch, int32_t *end_e
  * memory has the epoch anyway and the write is retried). */
 kerr_t plog_assign_epoch(struct plog *log, int32_t epoch);
 
+/* Idempotent producers (producer_state.h, docs/storage.md "Producer
+ * state"). plog_append checks a single batch carrying a producer id
+ * against its producer's state and returns, without writing anything,
+ * KERR_DUPLICATE_SEQUENCE_NUMBER with *first_offset / *last_offset set to
+ * the original batch's offsets when it repeats one of the producer's last
+ * five batches, or INVALID_PRODUCER_EPOCH / OUT_OF_ORDER_SEQUENCE_NUMBER;
+ * both appends update the state, truncation and open rebuild it from the
+ * log. */
+struct pstate_map;
+/* The offsets of the `<offset>.snapshot` files in dir, sorted (*offsets
+ * returns new; free() it). */
+kerr_t plog_list_snapshots(const char *dir, int64_t **offsets, int *n);
+/* Returns borrowed: the producer map (valid under the partition lock). */
+const struct pstate_map *plog_producers(const struct plog *log);
+/* Removes producers whose last batch timestamp is older than
+ * now_ms - expiration_ms (producer.id.expiration.ms); returns how many. */
+int plog_expire_producers(struct plog *log, int64_t now_ms, int64_t expiration_ms);
+
 /* Retention parameters (plain value). */
 struct plog_retention {
     int64_t now_ms;          /* wall clock */

@@ -10,6 +10,7 @@
 #define GREGOR_BROKER_STORAGE_PLOG_PRIV_H
 
 #include "broker/storage/plog.h"
+#include "broker/storage/producer_state.h"
 #include "broker/storage/segment.h"
 
 struct epoch_cache;
@@ -21,12 +22,36 @@ struct plog {
     struct plog_config cfg; /* copy */
     struct segment **segs;  /* owned, sorted by base; nsegs >= 1 once open */
     int nsegs;
-    size_t cap;                 /* room in segs (common/vec.h) */
-    int64_t start_offset;       /* log start offset */
-    int64_t recovery_point;     /* offsets below are fsynced */
-    int64_t unflushed;          /* records appended since the last flush */
-    int64_t checked_bytes;      /* bytes CRC-checked while opening */
-    struct epoch_cache *epochs; /* owned: leader epoch -> start offset */
+    size_t cap;                  /* room in segs (common/vec.h) */
+    int64_t start_offset;        /* log start offset */
+    int64_t recovery_point;      /* offsets below are fsynced */
+    int64_t unflushed;           /* records appended since the last flush */
+    int64_t checked_bytes;       /* bytes CRC-checked while opening */
+    struct epoch_cache *epochs;  /* owned: leader epoch -> start offset */
+    struct pstate_map producers; /* idempotent producers (plog_producers.c) */
 };
+
+/* plog_producers.c. The leader's check of a client append (buf: the
+ * batches, offsets not yet assigned): KERR_NONE to append;
+ * KERR_DUPLICATE_SEQUENCE_NUMBER with *first / *last the offsets of the
+ * original batch; INVALID_PRODUCER_EPOCH or OUT_OF_ORDER_SEQUENCE_NUMBER
+ * (producer_state.h). Only a single idempotent data batch is checked. */
+kerr_t plog_producers_check(struct plog *log, const uint8_t *buf, size_t len, int64_t *first,
+                            int64_t *last);
+/* Records the idempotent batches of buf that are now in the log (base
+ * offset below the LEO). */
+void plog_producers_update(struct plog *log, const uint8_t *buf, size_t len);
+/* Replays the batch headers at or above from_offset (from the log start:
+ * the map is cleared first); from_offset -1: loads the newest usable
+ * snapshot at or below the LEO first and replays after it. why is for the
+ * log line. */
+void plog_producers_rebuild(struct plog *log, int64_t from_offset, const char *why);
+/* Writes `<offset>.snapshot` of the current map (failures are logged). */
+void plog_producers_snapshot(struct plog *log, int64_t offset);
+/* Deletes the snapshots below `below` except the newest one at or below
+ * it, and those above `above`. */
+void plog_producers_drop_snapshots(struct plog *log, int64_t below, int64_t above);
+/* After a truncation to offset: rebuilds when remembered batches went. */
+void plog_producers_truncated(struct plog *log, int64_t offset);
 
 #endif

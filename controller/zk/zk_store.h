@@ -361,6 +361,38 @@ kerr_t zk_store_reassign_request_delete(struct zk_store *zs, int32_t version);
 /* TEST ONLY: creates it with json, as an operator's tool would. */
 kerr_t zk_store_reassign_request_create_for_test(struct zk_store *zs, const char *json);
 
+/* ---- producer id blocks (zk_store_pid.c) -------------------------------- */
+
+/* Kafka's ZooKeeper-mode producer id block: the latest block handed to any
+ * broker, JSON {"version":1,"broker":<id>,"block_start":"<n>",
+ * "block_end":"<n>"} (the numbers as strings, as Kafka writes them). */
+#define ZK_PATH_PRODUCER_ID_BLOCK "/latest_producer_id_block"
+#define ZK_PRODUCER_ID_BLOCK_SIZE 1000
+
+struct zk_pid_block {
+    int32_t broker;
+    int64_t start; /* first id of the block */
+    int64_t end;   /* last id of the block (inclusive) */
+};
+
+/* Writes b's JSON into buf (NUL-terminated); returns its length, or -1 if
+ * it does not fit. */
+int zk_pid_block_encode(const struct zk_pid_block *b, char *buf, size_t cap);
+/* Parses Kafka's block JSON (len bytes, need not be NUL-terminated).
+ * KERR__CORRUPT for anything else: a wrong version, missing or non-numeric
+ * fields, negative ids, end < start. */
+kerr_t zk_pid_block_decode(const char *json, size_t len, struct zk_pid_block *b);
+/* Claims the next block of `size` ids for broker_id: reads the latest
+ * block (none or an empty znode: the first block starts at 0), writes the
+ * next one conditional on the version read and re-reads on a conflict, so
+ * no two claims ever get overlapping blocks. KERR__CORRUPT when the znode
+ * holds something else (logged; nothing is written), KERR__INVALID when the
+ * 64-bit id space is exhausted, KERR__ZK / KERR__TIMEOUT when ZooKeeper
+ * cannot be reached, KERR__EXISTS after too many conflicts. Blocks on
+ * ZooKeeper: never on a network loop. */
+kerr_t zk_store_claim_pid_block(struct zk_store *zs, int32_t broker_id, int64_t size,
+                                struct zk_pid_block *out);
+
 /* ---- watches ------------------------------------------------------------ */
 
 enum zk_watch_event {

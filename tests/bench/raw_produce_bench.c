@@ -4,7 +4,7 @@
  * librdkafka would otherwise use on a small machine.
  *
  *   raw_produce_bench HOST:PORT TOPIC RECORD_SIZE PARTITIONS [seconds=S]
- *                     [inflight=N] [batch_bytes=B] [acks=A]
+ *                     [inflight=N] [batch_bytes=B] [acks=A] [pid=P] [recrc=1]
  *
  * Encodes one RecordBatch v2 (magic 2, uncompressed, no keys, RECORD_SIZE
  * random value bytes per record, as many records as fit in batch_bytes,
@@ -14,6 +14,13 @@
  * for `seconds` (default 10). The broker assigns the offsets, so the same
  * bytes can be sent again and again. TOPIC must already exist with at least
  * PARTITIONS partitions (tests/bench/run creates it with produce_bench).
+ * With pid=P (>= 0) the batches are idempotent: producer id P, epoch 0, and
+ * per partition consecutive sequences, so every request's baseSequence is
+ * patched and its CRC recomputed (slicing-by-8, on the client's CPU: the
+ * cpu_* keys include it) before it is sent; the broker checks and records
+ * each one (docs/storage.md "Producer state"). recrc=1 recomputes the CRC
+ * of every request in either mode, so that plain and idempotent runs cost
+ * the client the same and differ only in the broker's work.
  *
  * Every response is decoded and each partition's error code checked.
  * Prints one line of key=value (same keys as produce_bench; latency is per
@@ -34,19 +41,41 @@
 
 #define MAX_INFLIGHT 64
 
+static uint32_t crc_tab[8][256];
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1u)));
+        crc_tab[0][i] = c;
+    }
+    for (int t = 1; t < 8; t++)
+        for (int i = 0; i < 256; i++)
+            crc_tab[t][i] = (crc_tab[t - 1][i] >> 8) ^ crc_tab[0][crc_tab[t - 1][i] & 0xff];
+}
+
+/* CRC-32C, slicing-by-8 (little-endian loads). */
 static uint32_t crc32c_sw(const uint8_t *p, size_t n)
 {
     uint32_t crc = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1u)));
+    while (n >= 8) {
+        uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                             (uint32_t)p[3] << 24);
+        crc = crc_tab[7][lo & 0xff] ^ crc_tab[6][(lo >> 8) & 0xff] ^ crc_tab[5][(lo >> 16) & 0xff] ^
+              crc_tab[4][lo >> 24] ^ crc_tab[3][p[4]] ^ crc_tab[2][p[5]] ^ crc_tab[1][p[6]] ^
+              crc_tab[0][p[7]];
+        p += 8;
+        n -= 8;
     }
+    while (n--)
+        crc = (crc >> 8) ^ crc_tab[0][(crc ^ *p++) & 0xff];
     return ~crc;
 }
 
 /* Appends one RecordBatch v2 with `count` records of `size` bytes. */
-static void encode_batch(struct wbuf *b, int count, long size, const uint8_t *value)
+static void encode_batch(struct wbuf *b, int count, long size, const uint8_t *value, int64_t pid)
 {
     struct wbuf recs = {0};
     for (int i = 0; i < count; i++) {
@@ -67,18 +96,18 @@ static void encode_batch(struct wbuf *b, int count, long size, const uint8_t *va
     gettimeofday(&tv, NULL);
     int64_t now_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
     size_t start = b->len;
-    w_be(b, 0, 8);                     /* baseOffset */
-    w_be(b, 49 + recs.len, 4);         /* batchLength: from partitionLeaderEpoch on */
-    w_be(b, (uint32_t)-1, 4);          /* partitionLeaderEpoch */
-    w_be(b, 2, 1);                     /* magic */
-    w_be(b, 0, 4);                     /* crc, below */
-    w_be(b, 0, 2);                     /* attributes */
-    w_be(b, (uint64_t)(count - 1), 4); /* lastOffsetDelta */
-    w_be(b, (uint64_t)now_ms, 8);      /* firstTimestamp */
-    w_be(b, (uint64_t)now_ms, 8);      /* maxTimestamp */
-    w_be(b, UINT64_MAX, 8);            /* producerId -1 */
-    w_be(b, 0xffff, 2);                /* producerEpoch -1 */
-    w_be(b, UINT32_MAX, 4);            /* baseSequence -1 */
+    w_be(b, 0, 8);                         /* baseOffset */
+    w_be(b, 49 + recs.len, 4);             /* batchLength: from partitionLeaderEpoch on */
+    w_be(b, (uint32_t)-1, 4);              /* partitionLeaderEpoch */
+    w_be(b, 2, 1);                         /* magic */
+    w_be(b, 0, 4);                         /* crc, below */
+    w_be(b, 0, 2);                         /* attributes */
+    w_be(b, (uint64_t)(count - 1), 4);     /* lastOffsetDelta */
+    w_be(b, (uint64_t)now_ms, 8);          /* firstTimestamp */
+    w_be(b, (uint64_t)now_ms, 8);          /* maxTimestamp */
+    w_be(b, (uint64_t)pid, 8);             /* producerId (-1: none) */
+    w_be(b, pid >= 0 ? 0 : 0xffff, 2);     /* producerEpoch */
+    w_be(b, pid >= 0 ? 0 : UINT32_MAX, 4); /* baseSequence */
     w_be(b, (uint64_t)count, 4);
     w_bytes(b, recs.p, recs.len);
     free(recs.p);
@@ -154,6 +183,10 @@ struct opts {
     int partitions, inflight, acks;
     double seconds;
     long batch_bytes;
+    int64_t pid;      /* -1: plain batches */
+    int recrc;        /* recompute each request's CRC even without pid */
+    int count;        /* records per batch */
+    size_t batch_len; /* bytes of the batch at the end of each request */
 };
 
 struct stats {
@@ -171,8 +204,15 @@ static int pump(int fd, const struct opts *o, struct wbuf *reqs, struct stats *s
     for (;;) {
         int sending = bench_now_ns() < end;
         if (sending && next_send - next_recv < (uint32_t)o->inflight) {
-            struct wbuf *rq = &reqs[next_send % (uint32_t)o->partitions];
+            uint32_t part = next_send % (uint32_t)o->partitions;
+            struct wbuf *rq = &reqs[part];
             put_be32(rq->p + 8, next_send);
+            uint8_t *bt = rq->p + rq->len - o->batch_len;
+            if (o->pid >= 0) /* the partition's next sequence; the CRC covers it */
+                put_be32(bt + 53, (uint32_t)((uint64_t)(next_send / (uint32_t)o->partitions) *
+                                             (uint64_t)o->count % 0x80000000u));
+            if (o->pid >= 0 || o->recrc)
+                put_be32(bt + 17, crc32c_sw(bt + 21, o->batch_len - 21));
             sent_at[next_send % MAX_INFLIGHT] = bench_now_ns();
             if (write_all(fd, rq->p, rq->len))
                 return -1;
@@ -202,6 +242,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     o->acks = 1;
     o->seconds = 10;
     o->batch_bytes = 1 << 20;
+    o->pid = -1;
+    o->recrc = 0;
     for (int i = 5; i < argc; i++) {
         if (strncmp(argv[i], "seconds=", 8) == 0)
             o->seconds = strtod(argv[i] + 8, NULL);
@@ -211,6 +253,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->batch_bytes = strtol(argv[i] + 12, NULL, 10);
         else if (strncmp(argv[i], "acks=", 5) == 0)
             o->acks = atoi(argv[i] + 5);
+        else if (strncmp(argv[i], "pid=", 4) == 0)
+            o->pid = strtoll(argv[i] + 4, NULL, 10);
+        else if (strncmp(argv[i], "recrc=", 6) == 0)
+            o->recrc = atoi(argv[i] + 6);
         else
             return -1;
     }
@@ -225,8 +271,9 @@ int main(int argc, char **argv)
     struct opts o;
     struct stats st = {0};
     if (argc < 5 || parse_opts(argc, argv, &o)) {
-        fprintf(stderr, "usage: raw_produce_bench HOST:PORT TOPIC RECORD_SIZE PARTITIONS"
-                        " [seconds=S] [inflight=N] [batch_bytes=B] [acks=1|-1]\n");
+        fprintf(stderr,
+                "usage: raw_produce_bench HOST:PORT TOPIC RECORD_SIZE PARTITIONS"
+                " [seconds=S] [inflight=N] [batch_bytes=B] [acks=1|-1] [pid=P] [recrc=1]\n");
         return 2;
     }
     uint8_t *value = malloc((size_t)o.size);
@@ -239,7 +286,10 @@ int main(int argc, char **argv)
     int count = (int)((o.batch_bytes - 61) / (o.size + 12)); /* 12 >= per-record framing */
     if (count < 1)
         count = 1;
-    encode_batch(&batch, count, o.size, value);
+    crc_init();
+    encode_batch(&batch, count, o.size, value, o.pid);
+    o.count = count;
+    o.batch_len = batch.len;
     for (int p = 0; p < o.partitions; p++)
         encode_request(&reqs[p], o.topic, p, (int16_t)o.acks, &batch);
     int fd = connect_to(o.addr);

@@ -10,6 +10,7 @@ the cluster, compare the replicas on disk and run the checker. Exit status is th
                   [--duration 30] [--hold 8] [--producers 2] [--consumers 2] [--rate 100]
                   [--group NAME:MEMBERS]...
                   [--compression none|gzip|...] [--netns] [--ensemble]
+                  [--idempotent] [--fault-proxy N]
                   [--victim leader|controller]
                   [--dir D] [--keep] [--set KEY=VALUE]...
 
@@ -20,6 +21,12 @@ broker started mid-run, replicas reassigned to it, then away from broker 0); wit
 isolate-leader (see SCHEDULES); with --ensemble (docs/deploy.md's three hosts: a ZooKeeper
 node and a broker per namespace, host names, deploy/multihost/) also multihost
 (sched_multihost.py). A schedule's own assertions (c.fail) turn a passing checker into exit 1.
+--idempotent runs the producers with enable.idempotence (the checker then counts a value at two
+offsets as idempotent_duplicates, which must be 0, and a fatal producer error fails the run).
+--fault-proxy N (not with --netns) puts tests/harness/fault_proxy.py in front of every broker's
+client listener (the brokers advertise the proxies' ports) and, while the schedule runs, loses one
+Produce response in N by closing the connection instead; the schedule kill-leader-drops also
+cuts every proxied connection before each leader SIGKILL.
 Binaries: $GREGOR_BROKER and $GREGOR_CLI,
 else $GREGOR_BUILD_DIR/bin, else <repo>/build/bin. Files in the state directory (--dir, default a
 new /tmp/gregor-scenario-*): history.jsonl, report.txt, server.properties, local-cluster's own
@@ -44,6 +51,7 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "harness"))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration", "protocol"))
 import checker  # noqa: E402
+import fault_proxy  # noqa: E402
 import kwire  # noqa: E402
 import netns  # noqa: E402
 import sched_multihost  # noqa: E402
@@ -91,6 +99,7 @@ class ClusterBase:
         self.session_ms = int(settings.get("zookeeper.session.timeout.ms", 18000))
         self.failures = []              # schedule assertions that did not hold
         self.post_checks = []           # fn(history records) -> [failure text], after the run
+        self.proxies = []               # fault_proxy.FaultProxy per broker (--fault-proxy)
         self.w = None
         self.conf = os.path.join(d, "server.properties")
         with open(os.path.join(REPO, "deploy", "config", "server.properties")) as f:
@@ -212,6 +221,22 @@ class Cluster(ClusterBase):
                         GREGOR_ZK_PORT=str(self.zk_port), GREGOR_BASE_PORT=str(self.base_port),
                         GREGOR_INTERNAL_BASE_PORT=str(internal))
         self.bootstrap = ",".join("localhost:%d" % (self.base_port + i) for i in range(brokers))
+
+    def use_proxies(self, drop_one_in):
+        """Fault proxies in front of every broker's client listener: the brokers advertise the
+        proxies' ports, and the clients bootstrap through them."""
+        while True:
+            pbase, _ = free_ports(self.n)
+            if abs(pbase - self.base_port) > self.n and abs(pbase - self.zk_port) > self.n:
+                break
+        self.env["GREGOR_ADVERTISED_BASE_PORT"] = str(pbase)
+        self.proxies = [fault_proxy.FaultProxy(pbase + i, ("127.0.0.1", self.base_port + i),
+                                               drop_one_in).start() for i in range(self.n)]
+        self.bootstrap = ",".join("localhost:%d" % (pbase + i) for i in range(self.n))
+
+    def teardown(self):
+        for p in self.proxies:
+            p.stop()
 
     def describe(self):
         return "bootstrap %s, zookeeper port %d" % (self.bootstrap, self.zk_port)
@@ -353,6 +378,29 @@ def sched_kill_leader(c, w, a):
     for r in range(a.rounds):
         w.note("round", n=r + 1, of=a.rounds)
         _kill_restart(c, w, a, [c.leader_of(a.topic, 0)], "leader of partition 0")
+        if r + 1 < a.rounds and not c.wait_leaders(a.topic, 60, full_isr=True):
+            c.fail("round %d: the ISRs did not fill again within 60 s" % (r + 1))
+            return
+
+
+def sched_kill_leader_drops(c, w, a):
+    """kill-leader, with every client connection cut (through the fault proxies, when there
+    are any) before each SIGKILL and again half-way through the hold."""
+    for r in range(a.rounds):
+        w.note("round", n=r + 1, of=a.rounds)
+        for p in c.proxies:
+            p.drop_all()
+        w.note("connections_cut")
+        lead = c.leader_of(a.topic, 0)
+        w.note("sigkill", broker=lead, why="leader of partition 0")
+        c.sh("kill", lead)
+        time.sleep(a.hold / 2)
+        for p in c.proxies:
+            p.drop_all()
+        w.note("connections_cut")
+        time.sleep(a.hold / 2)
+        c.sh("restart", lead)
+        w.note("restarted", broker=lead)
         if r + 1 < a.rounds and not c.wait_leaders(a.topic, 60, full_isr=True):
             c.fail("round %d: the ISRs did not fill again within 60 s" % (r + 1))
             return
@@ -738,6 +786,7 @@ def sched_grow_shrink(c, w, a):
 
 
 SCHEDULES = {"none": sched_none, "kill-leader": sched_kill_leader,
+             "kill-leader-drops": sched_kill_leader_drops,
              "bounce-sigterm": sched_bounce_sigterm, "kill-controller": sched_kill_controller,
              "pause-leader": sched_pause_leader, "kill-two": sched_kill_two,
              "fast-restart": sched_fast_restart, "cut-follower": sched_cut_follower,
@@ -746,6 +795,14 @@ SCHEDULES = {"none": sched_none, "kill-leader": sched_kill_leader,
 NETNS_ONLY = ("cut-follower", "isolate-leader")
 ENSEMBLE_ONLY = ("multihost",)
 LOCAL_ONLY = ("grow-shrink",)                  # adds a broker: local-cluster.sh only
+
+
+def no_fatal_producer_errors(records):
+    """An idempotent producer must never hit a fatal error (librdkafka gives up: an
+    OUT_OF_ORDER_SEQUENCE_NUMBER it cannot recover from, a fenced epoch, ...)."""
+    fatal = [r for r in records if r.get("type") == "event" and r.get("what") == "client_error"
+             and r.get("fatal")]
+    return ["%d fatal producer errors, e.g. %s" % (len(fatal), fatal[0]["error"])] if fatal else []
 
 
 def heal(c):
@@ -772,6 +829,10 @@ def run(a, d):
         c = (EnsembleCluster if a.ensemble else NetnsCluster)(d, a.brokers, settings)
     else:
         c = Cluster(d, a.brokers, settings, spare=1 if a.schedule in LOCAL_ONLY else 0)
+        if a.fault_proxy:
+            c.use_proxies(a.fault_proxy)
+    if a.idempotent:
+        c.post_checks.append(no_fatal_producer_errors)
     log("state in %s, %s" % (d, c.describe()))
     try:
         c.create()
@@ -788,13 +849,23 @@ def run(a, d):
     try:
         w = workload.Workload(c.bootstrap, a.topic, history, a.producers, a.consumers, a.rate,
                               partitions=a.partitions, compression=a.compression, log=log,
-                              groups=workload.parse_groups(a.group))
+                              groups=workload.parse_groups(a.group), idempotent=a.idempotent)
         c.w = w
 
         def fault(w):
             try:
+                for p in c.proxies:
+                    p.armed = True
+                w.note("proxies_armed", n=len(c.proxies))
                 SCHEDULES[a.schedule](c, w, a)
             finally:
+                for p in c.proxies:
+                    p.armed = False
+                if c.proxies:
+                    stats = [dict(p.stats) for p in c.proxies]
+                    w.note("proxies_disarmed", stats=stats)
+                    if sum(st["dropped"] for st in stats) == 0:
+                        c.fail("the fault proxies lost no Produce response")
                 heal(c)
                 if not c.wait_leaders(a.topic, 60):
                     w.note("leaders_missing_after_heal")
@@ -852,6 +923,11 @@ def main():
     ap.add_argument("--victim", choices=["leader", "controller"], default="leader",
                     help="isolate-leader: isolate the leader of partition 0 (default) or the "
                          "controller (checked on a partition it leads)")
+    ap.add_argument("--idempotent", action="store_true",
+                    help="producers with enable.idempotence=true (duplicates must be 0)")
+    ap.add_argument("--fault-proxy", type=int, default=0, metavar="N",
+                    help="proxies in front of the brokers that lose one Produce response in N "
+                         "while the schedule runs (not with --netns)")
     ap.add_argument("--netns", action="store_true",
                     help="ZooKeeper and brokers in network namespaces (netns.py; needs root)")
     ap.add_argument("--ensemble", action="store_true",
@@ -864,6 +940,9 @@ def main():
         return 3
     if a.schedule in NETNS_ONLY and not a.netns:
         log("schedule %s cuts network links: it needs --netns" % a.schedule)
+        return 3
+    if a.fault_proxy and a.netns:
+        log("--fault-proxy runs without --netns")
         return 3
     if a.schedule in LOCAL_ONLY and a.netns:
         log("schedule %s adds a broker mid-run: it runs without --netns" % a.schedule)

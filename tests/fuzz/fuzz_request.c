@@ -9,7 +9,8 @@
  * worker and an admin worker (common/loop/worker.h), and a topic registry
  * holding one topic "fuzz" with 2 local partitions led by this broker, in a
  * temporary log dir (1 MiB segments, retention applied every 256 inputs so
- * the disk stays small).
+ * the disk stays small); producer ids (InitProducerId) from one block of
+ * 2^40 ids handed over at start, as no ZooKeeper is there to claim blocks.
  *
  * How an input travels: a request needs a struct conn for req_complete()
  * and req_base() (pending handlers, e.g. a parked Fetch), and that struct
@@ -54,6 +55,7 @@
 
 #include "broker/config/config.h"
 #include "broker/core/metadata_cache.h"
+#include "broker/core/producer_ids.h"
 #include "broker/net/conn.h"
 #include "broker/net/limits.h"
 #include "common/loop/worker.h"
@@ -221,6 +223,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     b->n_net = 1;
     setup_topic(b);
     setup_metadata(b);
+    b->pids = pids_new(b);
+    if (!b->pids)
+        FUZZ_DIE("cannot create the producer ids");
+    pids_add_block(b->pids, 0, ((int64_t)1 << 40) - 1);
     atexit(teardown);
     return 0;
 }
@@ -245,6 +251,7 @@ static void teardown(void)
     worker_post(F.net, close_all_job, F.net);
     worker_free(F.net);
     worker_free(F.b.admin);
+    pids_free(F.b.pids);
     topics_free(F.b.topics);
     mc_free(F.b.mc);
     free(F.b.live);

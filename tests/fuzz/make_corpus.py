@@ -212,6 +212,10 @@ def request_seeds():
         s["describe_log_dirs_v%d" % v] = frame(35, v, describe_log_dirs)
     s["describe_log_dirs_all"] = frame(35, 4, lambda w, v: describe_log_dirs(w, v, None))
     s["describe_cluster_v0"] = frame(60, 0, lambda w, v: (w.i8(1), w.tags()))
+    for v in range(0, 5):
+        s["init_producer_id_v%d" % v] = frame(22, v, init_producer_id)
+    s["init_producer_id_bump"] = frame(22, 4, lambda w, v: init_producer_id(w, v, pid=0, epoch=0))
+    s["init_producer_id_txn"] = frame(22, 3, lambda w, v: init_producer_id(w, v, txn="t"))
     s["alter_partition_reassignments_v0"] = frame(45, 0, alter_reassignments)
     s["list_partition_reassignments_v0"] = frame(46, 0, list_reassignments)
     s["list_partition_reassignments_all"] = frame(46, 0, lambda w, v: list_reassignments(w, v, None))
@@ -219,6 +223,14 @@ def request_seeds():
     s["api_versions_v9"] = frame(18, 9, lambda w, v: None)
     s["truncated_header"] = header(3, 1)[0][:7]
     return s
+
+
+def init_producer_id(w, v, txn=None, pid=-1, epoch=-1):
+    w.str(txn).i32(60000)
+    if v >= 3:
+        w.i64(pid).i16(epoch)
+    if v >= 2:
+        w.tags()
 
 
 def batch_seeds():

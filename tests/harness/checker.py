@@ -5,7 +5,8 @@ optionally, the replicas' logs on disk (read by replica_logs.py), and says wheth
 kept its promises.
 
 History: JSON lines, one object each, told apart by "type" (workload.py owns the writer):
-  meta       {topic, partitions, producers, consumers, ...}
+  meta       {topic, partitions, producers, consumers, idempotent, ...}   idempotent: the
+                                                       producers ran with enable.idempotence
   send       {producer, value, partition, status: ok|fail|unknown, offset (int or null), error,
               t_send, t_ack}
   consume    {consumer, partition, offset, value, t, group}   in the order that consumer received
@@ -46,6 +47,9 @@ Findings (counts, with up to EXAMPLES examples each):
     group_two_owners    two members of one group owned a partition at overlapping times
     group_commit_backwards  a group's acknowledged commits of a partition, or its committed
                         offsets read back, went backwards with no reset in between
+    idempotent_duplicates  one value at two offsets of the final log when the meta record says
+                        the producers were idempotent (their retries must be deduplicated); the
+                        places are not counted as duplicates or value_two_offsets then
   reported:
     acked_wrong_offset  acked at X, but the final log holds another value at X or has it elsewhere
     value_two_offsets   a value seen at two offsets, not explained as a retry duplicate
@@ -79,7 +83,7 @@ import replica_logs  # noqa: E402
 
 MUST_BE_ZERO = ("acked_lost", "consumed_lost", "offset_two_values", "consumer_backwards",
                 "replica_divergence", "group_acked_missed", "group_resume_after_commit",
-                "group_two_owners", "group_commit_backwards")
+                "group_two_owners", "group_commit_backwards", "idempotent_duplicates")
 REPORTED = ("acked_wrong_offset", "value_two_offsets", "duplicates", "consumer_skips",
             "replica_short", "group_redelivered", "group_resume_failed_commit")
 EXAMPLES = 5
@@ -146,6 +150,7 @@ class History:
 
     def __init__(self, records, report):
         self.sends = [r for r in records if r.get("type") == "send"]
+        self.idempotent = any(r.get("type") == "meta" and r.get("idempotent") for r in records)
         self.consumes = defaultdict(list)            # (consumer, partition) -> [(offset, value)]
         self.members = defaultdict(list)
         self.offsets = defaultdict(list)
@@ -287,7 +292,11 @@ def check_offsets(h, rep, obs):
         p_sent = sent_to.get(v)
         retry = all(p == p_sent and p in h.final and h.final[p].get(o) == v for p, o in at)
         ex = {"value": v, "at": sorted(at)}
-        rep.add("duplicates" if retry else "value_two_offsets", ex)
+        in_final = [(p, o) for p, o in at if p in h.final and h.final[p].get(o) == v]
+        if h.idempotent and len(in_final) > 1:
+            rep.add("idempotent_duplicates", {"value": v, "at": sorted(in_final)})
+        else:
+            rep.add("duplicates" if retry else "value_two_offsets", ex)
 
 
 def check_replicas(h, rep, replicas):

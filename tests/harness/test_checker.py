@@ -114,6 +114,27 @@ class CheckerTest(unittest.TestCase):
         rep = self.assertOnly(h, "pass", duplicates=1)
         self.assertEqual(rep.examples["duplicates"][0]["at"], [(0, 1), (0, 6)])
 
+    def test_idempotent_producer_duplicate_fails(self):
+        # The same retry duplicate, with the history saying the producers were idempotent: the
+        # leader should have answered the retry with the first offset, so it must be zero.
+        h = clean_history()
+        h[0] = dict(h[0], idempotent=True)
+        h.append({"type": "final", "partition": 0, "offset": 6, "value": "p1-1"})
+        h = edit(h, is_("final_hw", partition=0), lambda r: dict(r, high=7))
+        rep = self.assertOnly(h, "fail", idempotent_duplicates=1)
+        self.assertEqual(rep.examples["idempotent_duplicates"][0]["at"], [(0, 1), (0, 6)])
+        # a value in two partitions of the final log is one too
+        h = clean_history()
+        h[0] = dict(h[0], idempotent=True)
+        h.append({"type": "final", "partition": 1, "offset": 6, "value": "p0-0"})
+        h = edit(h, is_("final_hw", partition=1), lambda r: dict(r, high=7))
+        self.assertOnly(h, "fail", idempotent_duplicates=1)
+
+    def test_idempotent_clean_history_passes(self):
+        h = clean_history()
+        h[0] = dict(h[0], idempotent=True)
+        self.assertOnly(h, "pass")
+
     def test_value_in_two_partitions(self):
         h = clean_history()
         h.append({"type": "final", "partition": 1, "offset": 6, "value": "p0-0"})

@@ -4,8 +4,9 @@ tests/harness/workload.py — the load side of the replication tests: producers 
 run against a topic while a scenario injects faults, and record everything they see as a
 history for checker.py.
 
-Producers (confluent_kafka, acks=all, idempotence off, bounded message.timeout.ms) send unique
-values "p<producer>-<seq>" round-robin over the partitions (explicit partition). Consumers assign
+Producers (confluent_kafka, acks=all, bounded message.timeout.ms; idempotence off, or with
+idempotent=True on with 5 requests in flight per connection) send unique values
+"p<producer>-<seq>" round-robin over the partitions (explicit partition). Consumers assign
 every partition from the beginning (no group commits) and record every record they receive.
 Group members (groups={name: members}) subscribe with that group.id (range assignor,
 auto.offset.reset=earliest, no auto commit), commit synchronously after each batch they
@@ -14,7 +15,7 @@ receive, and record their assignments, revocations, records and commits. After t
 watermark. Client errors are recorded as events; nothing here raises on a broker fault.
 
 History file (owned here; read by checker.py): JSON lines, "type" tells them apart.
-  {"type":"meta","topic","partitions","producers","consumers","bootstrap","t0"}
+  {"type":"meta","topic","partitions","producers","consumers","bootstrap","idempotent","t0"}
   {"type":"send","producer","value","partition","status":"ok|fail|unknown","offset","error",
    "t_send","t_ack"}                      one per value: at its delivery report, or at the end
   {"type":"consume","consumer","partition","offset","value","t"[,"group"]}
@@ -25,6 +26,7 @@ History file (owned here; read by checker.py): JSON lines, "type" tells them apa
   {"type":"final","partition","offset","value"}
   {"type":"final_hw","partition","low","high","complete","error"}
   {"type":"event","t","what",...}         faults (Workload.note) and client errors
+                                          (what "client_error": client, error, fatal)
 Times are seconds since the workload started (monotonic clock).
 
 Group member ids are "<group>/<i>"; the other consumers' ids are integers.
@@ -35,7 +37,7 @@ Library:  w = Workload(bootstrap, topic, history_path, producers=2, consumers=2,
           or w.start(); ...; w.stop(); w.final_read()
 CLI:      workload.py --bootstrap H:P --topic T --out HISTORY [--duration S] [--producers N]
                       [--consumers M] [--group NAME:MEMBERS]... [--rate R]
-                      [--message-timeout-ms T] [--compression C]
+                      [--message-timeout-ms T] [--compression C] [--idempotent]
           read_log(bootstrap, topic, partitions, write) is the final read on its own
 """
 import argparse
@@ -132,8 +134,9 @@ def read_log(bootstrap, topic, partitions, write, timeout=60.0):
 class Workload:
     def __init__(self, bootstrap, topic, history_path, producers=2, consumers=2, rate=100.0,
                  partitions=None, message_timeout_ms=30000, compression="none", log=None,
-                 groups=None):
+                 groups=None, idempotent=False):
         self.bootstrap, self.topic = bootstrap, topic
+        self.idempotent = idempotent
         self.n_producers, self.n_consumers, self.rate = producers, consumers, rate
         self.groups = dict(groups or {})           # group id -> number of members
         self.message_timeout_ms, self.compression = message_timeout_ms, compression
@@ -151,7 +154,7 @@ class Workload:
         self.threads = []
         self.hist.write({"type": "meta", "topic": topic, "partitions": self.partitions,
                          "producers": producers, "consumers": consumers, "bootstrap": bootstrap,
-                         "groups": self.groups, "t0": time.time()})
+                         "groups": self.groups, "idempotent": idempotent, "t0": time.time()})
 
     def now(self):
         return round(time.monotonic() - self.t0, 4)
@@ -171,7 +174,7 @@ class Workload:
         def cb(err):
             self._count("errors")
             self.hist.write({"type": "event", "t": self.now(), "what": "client_error",
-                             "client": who, "error": str(err)})
+                             "client": who, "error": str(err), "fatal": err.fatal()})
         return cb
 
     def _partition_count(self, timeout=30.0):
@@ -192,13 +195,16 @@ class Workload:
     # ---- producers ---------------------------------------------------------
 
     def _producer(self, pid):
-        prod = Producer({"bootstrap.servers": self.bootstrap, "acks": "all",
-                         "enable.idempotence": False, "linger.ms": 2,
-                         "compression.type": self.compression,
-                         "message.timeout.ms": self.message_timeout_ms,
-                         "request.timeout.ms": 5000, "retry.backoff.ms": 100,
-                         "reconnect.backoff.max.ms": 1000, "message.send.max.retries": 1000000,
-                         "error_cb": self._client_error("producer %d" % pid)})
+        conf = {"bootstrap.servers": self.bootstrap, "acks": "all",
+                "enable.idempotence": self.idempotent, "linger.ms": 2,
+                "compression.type": self.compression,
+                "message.timeout.ms": self.message_timeout_ms,
+                "request.timeout.ms": 5000, "retry.backoff.ms": 100,
+                "reconnect.backoff.max.ms": 1000, "message.send.max.retries": 1000000,
+                "error_cb": self._client_error("producer %d" % pid)}
+        if self.idempotent:
+            conf["max.in.flight.requests.per.connection"] = 5
+        prod = Producer(conf)
         outstanding = {}                  # value -> (partition, t_send)
         closed = []
 
@@ -437,10 +443,11 @@ def main():
     ap.add_argument("--rate", type=float, default=100.0, help="sends per second per producer")
     ap.add_argument("--message-timeout-ms", type=int, default=30000)
     ap.add_argument("--compression", default="none", help="producer compression.type")
+    ap.add_argument("--idempotent", action="store_true", help="enable.idempotence=true")
     args = ap.parse_args()
     w = Workload(args.bootstrap, args.topic, args.out, args.producers, args.consumers, args.rate,
                  message_timeout_ms=args.message_timeout_ms, compression=args.compression,
-                 groups=parse_groups(args.group))
+                 groups=parse_groups(args.group), idempotent=args.idempotent)
     w.run(args.duration)
 
 

@@ -720,3 +720,37 @@ Test(dump_log, zero_filled_indexes_are_empty)
     write_file(LOG, "", 0);
     assert_both_indexes_empty("(10485756 bytes, all zeros: preallocated)");
 }
+
+/* ---- producer snapshots ---------------------------------------------------- */
+
+Test(dump_log, snapshot_lists_producers_and_refuses_corruption)
+{
+    struct plog *log = open_log();
+    struct kbuf b;
+    int64_t first, last;
+
+    kbuf_init(&b);
+    for (int i = 0; i < 2; i++) {
+        struct st_batch_opts o = {.nrec = 3,
+                                  .ts0 = 1700000000000LL + i,
+                                  .value_len = 5,
+                                  .producer_id = 4242,
+                                  .base_seq = 3 * i};
+        kbuf_reset(&b);
+        st_batch(&b, &o);
+        cr_assert_eq(plog_append(log, b.data, b.len, 0, 0, &first, &last), KERR_NONE);
+    }
+    kbuf_destroy(&b);
+    plog_close(log); /* clean close: 00000000000000000006.snapshot */
+    run_dump(path_of("t-0/00000000000000000006.snapshot"), NULL);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    assert_out_has("producerId: 4242 producerEpoch: 0 coordinatorEpoch: -1 "
+                   "currentTxnFirstOffset: -1 lastTimestamp: 1700000000001 firstSequence: 3 "
+                   "lastSequence: 5 lastOffset: 5 offsetDelta: 2\n");
+    assert_out_has("Summary: producers: 1\n");
+    st_write_at(path_of("t-0/00000000000000000006.snapshot"), 20, "x", 1);
+    run_dump(path_of("t-0/00000000000000000006.snapshot"), NULL);
+    cr_assert_eq(r.status, 1);
+    assert_out_has("corrupt producer snapshot: CRC mismatch");
+    assert_one_error_line("corrupt producer snapshot: CRC mismatch");
+}

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/storage/batch.h"
 #include "broker/storage/cleaner.h"
 #include "broker/storage/offset_map.h"
 #include "broker/storage/plog.h"
@@ -465,6 +466,8 @@ Test(cleaner, emptied_batches_dropped_producer_last_kept_empty)
     for (int i = 0; i < 2; i++) {
         kbuf_init(&b);
         ct_batch(&b, &r, 1, 0, T0 + i, 7);
+        be32_store(b.data + BATCH_OFF_BASE_SEQ, (uint32_t)i); /* in sequence, not a duplicate */
+        st_fix_crc(b.data);
         cr_assert_eq(plog_append(log, b.data, b.len, 0, T0, &first, &last), KERR_NONE);
         kbuf_destroy(&b);
     }

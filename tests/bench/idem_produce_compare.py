@@ -6,7 +6,11 @@ ZooKeeper and a broker (tests/integration/protocol/cluster.py), creates one
 topic per mode, and runs raw_produce_bench alternately without and with
 pid=P, ROUNDS times each (both with recrc=1: the client recomputes every
 request's CRC in both modes, so they differ only in the broker's work), printing every run's key=value line and the
-median MB/s of each mode and their ratio.
+broker's CPU seconds per MB (utime + stime from /proc/PID/stat around each
+run: the load-independent measure of the broker's extra work), then per
+mode the median MB/s and median broker CPU s/MB, and the medians of the
+per-round ratios (idempotent / plain, rounds alternate so a drifting load
+hits both alike).
 
   idem_produce_compare.py BENCH_BIN_DIR [size=1024] [partitions=1]
                           [seconds=10] [rounds=3] [batch_bytes=1048576]
@@ -25,6 +29,11 @@ from cluster import Cluster  # noqa: E402
 import test_offset_for_leader_epoch as olep  # noqa: E402
 
 
+def cpu_s(pid):
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     bench = os.path.join(sys.argv[1], "raw_produce_bench")
     opts = dict(size="1024", partitions="1", seconds="10", rounds="3", batch_bytes="1048576")
@@ -38,6 +47,8 @@ def main():
             olep.create(port, "bench-" + mode, int(opts["partitions"]))
             olep.wait_leaders(port, "bench-" + mode, int(opts["partitions"]), want=0)
         mb = {"plain": [], "idem": []}
+        cpu = {"plain": [], "idem": []}
+        bpid = cl.brokers[0].proc.pid
         for r in range(int(opts["rounds"])):
             for mode in ("plain", "idem"):
                 args = [bench, "127.0.0.1:%d" % port, "bench-" + mode, opts["size"],
@@ -45,15 +56,22 @@ def main():
                         "batch_bytes=" + opts["batch_bytes"], "recrc=1"]
                 if mode == "idem":
                     args.append("pid=%d" % (1000 + r))
+                c0 = cpu_s(bpid)
                 out = subprocess.run(args, capture_output=True, text=True)
+                c1 = cpu_s(bpid)
                 line = out.stdout.strip()
-                print(mode, line, out.stderr.strip(), flush=True)
                 if out.returncode != 0:
-                    raise SystemExit("raw_produce_bench failed")
+                    raise SystemExit("raw_produce_bench failed: %s %s" % (line, out.stderr))
                 kv = dict(x.split("=") for x in line.split())
                 mb[mode].append(float(kv["mb_per_s"]))
-        p, i = statistics.median(mb["plain"]), statistics.median(mb["idem"])
-        print("median_mb_per_s plain=%.1f idem=%.1f ratio=%.3f" % (p, i, i / p))
+                cpu[mode].append((c1 - c0) / (int(kv["bytes"]) / 1e6))
+                print(mode, line, "broker_cpu_s_per_mb=%.5f" % cpu[mode][-1], flush=True)
+        med = statistics.median
+        print("median mb_per_s plain=%.1f idem=%.1f; broker_cpu_s_per_mb plain=%.5f idem=%.5f; "
+              "per-round ratio medians: mb_per_s %.3f broker_cpu_s_per_mb %.3f" % (
+                  med(mb["plain"]), med(mb["idem"]), med(cpu["plain"]), med(cpu["idem"]),
+                  med([i / p for p, i in zip(mb["plain"], mb["idem"])]),
+                  med([i / p for p, i in zip(cpu["plain"], cpu["idem"])])))
     finally:
         cl.stop()
 

@@ -11,7 +11,8 @@ at any sequence (Kafka >= 2.5). The state survives a clean restart and a
 SIGKILL (a clean shutdown's snapshot keeps each producer's last batch, as
 Kafka's does; after a SIGKILL the log rebuilds all five), and a leader change: the follower mirrored
 the leader's state, so the new leader deduplicates a retry of the last batch
-(three brokers, replication factor 3, acks=all). DescribeProducers v0 lists
+(three brokers, replication factor 3, acks=all); the old leader, restarted,
+mirrors the new one as a follower and, elected back, deduplicates too. DescribeProducers v0 lists
 a partition's producers (id, epoch, last sequence, last timestamp), and
 `gregor topic producers` prints them.
 """
@@ -270,6 +271,23 @@ def test_new_leader_dedupes_a_retry_sent_to_the_old_one():
         assert prods[0] == NONE and [p[:3] for p in prods[2]] == [(6000, 2, 24)], prods
         follower = cl.brokers[3 - leader]
         assert describe_producers(follower.port, [("idem-fo", [0])])[("idem-fo", 0)][0] == 6
+        # the old leader comes back as a follower (its state rebuilt, then mirroring the new
+        # leader), is elected again (preferred replica) and deduplicates what the other wrote
+        b0.start()
+        deadline = time.time() + 90
+        while 0 not in olep.metadata_parts(port, "idem-fo").get(0, {}).get("isr", []):
+            assert time.time() < deadline, "broker 0 did not rejoin the ISR"
+            time.sleep(0.3)
+        cli = os.path.join(os.environ.get("GREGOR_BUILD_DIR", "build"), "bin", "gregor")
+        p = subprocess.run([cli, "-b", "127.0.0.1:%d" % port, "cluster", "elect-leaders",
+                            "--topic", "idem-fo", "--partition", "0"],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p
+        olep.wait_leaders(b0.port, "idem-fo", 1, want=0, timeout=60)
+        assert send(b0.port, "idem-fo", batch(6000, 2, 24, 1), acks=-1) == (NONE, 24)
+        assert send(b0.port, "idem-fo", batch(6000, 2, 20, 4), acks=-1) == (NONE, 20)
+        assert leo(b0.port, "idem-fo") == 25
+        assert send(b0.port, "idem-fo", batch(6000, 2, 25, 1), acks=-1) == (NONE, 25)
     finally:
         unclean = cl.stop()
     assert not unclean, unclean

@@ -34,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RA_MSG 256
+#define RA_MSG 384 /* room for a 249-byte topic name in a message */
 
 /* A replica list. */
 struct ra_set {

@@ -161,7 +161,7 @@ static kerr_t admin_apply_topic(struct broker *b, const char *name, int32_t n_pa
     if (!t)
         return KERR_KAFKA_STORAGE_ERROR;
     for (int32_t p = 0; startup && p < n_parts; p++)
-        log_manager_restore(b, t->parts[p]);
+        log_manager_restore(b, topic_part(t, p));
     if (!topics_add(b->topics, t)) {
         topic_unref(t);
         snprintf(msg, n, "topic '%s' already exists", name);
@@ -320,7 +320,7 @@ void admin_drop_local_topic(struct broker *b, const char *name)
         return;
     t->delete_files = true;
     for (int32_t p = 0; p < t->n_parts; p++)
-        partition_mark_deleted(t->parts[p]);
+        partition_mark_deleted(topic_part(t, p));
     topic_unref(t);
     say_info("kafka", "topic deleted topic=%s", name);
 }

@@ -221,7 +221,7 @@ static void check_pending(struct group_runtime *gr, int64_t now)
         else if (p->slot->gen != p->gen || p->slot->state != SLOT_LOADED)
             err = KERR_NOT_LEADER_OR_FOLLOWER;
         else
-            err = partition_ack_status(p->slot->topic->parts[p->slot->index], p->last_offset,
+            err = partition_ack_status(topic_part(p->slot->topic, p->slot->index), p->last_offset,
                                        p->leader_epoch);
         if (err == KERR__AGAIN && now >= p->deadline_ms)
             err = KERR_REQUEST_TIMED_OUT;
@@ -264,7 +264,7 @@ static void unload(struct slot *s, const char *why)
         return;
     struct group_runtime *gr = s->gr;
     if (s->watching)
-        partition_unwatch(s->topic->parts[s->index], &s->waiter);
+        partition_unwatch(topic_part(s->topic, s->index), &s->waiter);
     s->watching = false;
     struct group_coord *gc = s->gc;
     s->gc = NULL;
@@ -359,7 +359,7 @@ static void load_job(void *arg)
     if (!current)
         return;
     struct group_runtime *gr = s->gr;
-    struct partition *part = s->topic->parts[s->index];
+    struct partition *part = topic_part(s->topic, s->index);
     struct partition_read rd;
     int64_t chunk = MAX((int64_t)gr->b->cfg->offsets_load_buffer_size, GR_LOAD_CHUNK_MIN);
     kerr_t rc = partition_read_local(part, s->leader_epoch, s->load_next < 0 ? 0 : s->load_next,
@@ -422,7 +422,7 @@ static struct slot *sync_slot(struct group_runtime *gr, int32_t p, kerr_t *err)
         return NULL;
     }
     struct slot *s = gr->slots[p];
-    struct partition *part = t->parts[p];
+    struct partition *part = topic_part(t, p);
     int32_t epoch = -1;
     int32_t leader = partition_has_log(part) ? partition_leader(part, &epoch) : -1;
     if (leader != gr->b->id) {
@@ -602,7 +602,7 @@ void group_runtime_append(struct group_runtime *gr, struct group_coord *gc,
                         .arg = arg};
     if (err == KERR_NONE && n > 0) {
         int64_t base, log_start;
-        struct partition *part = s->topic->parts[s->index];
+        struct partition *part = topic_part(s->topic, s->index);
         p.err = partition_append(part, batch.data, batch.len, group_runtime_now(), true, &base,
                                  &p.last_offset, &p.leader_epoch, &log_start);
         if (p.err == KERR_NONE)

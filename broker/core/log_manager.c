@@ -135,8 +135,8 @@ static void for_each_partition(struct broker *b,
     struct topic **list = topics_list(b->topics, &n);
     for (int i = 0; list && i < n; i++)
         for (int32_t p = 0; p < list[i]->n_parts; p++)
-            if (partition_has_log(list[i]->parts[p]))
-                fn(b, list[i]->parts[p], arg);
+            if (partition_has_log(topic_part(list[i], p)))
+                fn(b, topic_part(list[i], p), arg);
     topics_list_free(list, n);
 }
 

@@ -121,10 +121,10 @@ static kerr_t apply_one(struct broker *b, const struct rpc_leader_and_isr_req *m
     if (!t)
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
     kerr_t rc = KERR_NONE;
-    if (ps->partition >= 0 && ps->partition < t->n_parts && !t->parts[ps->partition]->log &&
+    if (ps->partition >= 0 && ps->partition < t->n_parts && !topic_part(t, ps->partition)->log &&
         names_self(ps, b->id)) { /* a new replica (reassignment): its log starts empty */
         char msg[256];
-        rc = partition_make_local(t->parts[ps->partition], msg, sizeof(msg));
+        rc = partition_make_local(topic_part(t, ps->partition), msg, sizeof(msg));
         if (rc != KERR_NONE) {
             say_error("replica", "cannot create replica topic=%s partition=%d reason=\"%s\"",
                       ps->topic, ps->partition, msg);
@@ -132,11 +132,11 @@ static kerr_t apply_one(struct broker *b, const struct rpc_leader_and_isr_req *m
         }
         say_info("replica", "replica created topic=%s partition=%d", ps->topic, ps->partition);
     }
-    if (ps->partition < 0 || ps->partition >= t->n_parts || !t->parts[ps->partition]->log) {
+    if (ps->partition < 0 || ps->partition >= t->n_parts || !topic_part(t, ps->partition)->log) {
         rc = KERR_UNKNOWN_TOPIC_OR_PARTITION; /* not a local replica */
         goto out;
     }
-    struct partition *part = t->parts[ps->partition];
+    struct partition *part = topic_part(t, ps->partition);
     struct partition_state st = {.leader = ps->leader,
                                  .leader_epoch = ps->leader_epoch,
                                  .partition_epoch = ps->partition_epoch,
@@ -302,7 +302,7 @@ static void set_live(struct broker *b, const struct mc_snapshot *s)
 static bool has_local_replica(const struct topic *t)
 {
     for (int32_t p = 0; p < t->n_parts; p++)
-        if (t->parts[p]->log)
+        if (topic_part(t, p)->log)
             return true;
     return false;
 }
@@ -428,7 +428,7 @@ static void drop_local_partition(struct broker *b, const char *topic, int32_t p)
 {
     struct topic *t = topics_get(b->topics, topic, strlen(topic));
     if (t && p >= 0 && p < t->n_parts) {
-        if (partition_drop_local(t->parts[p]))
+        if (partition_drop_local(topic_part(t, p)))
             say_info("replica", "replica deleted topic=%s partition=%d", topic, p);
         else
             say_warn("replica",
@@ -561,7 +561,8 @@ static void isr_apply(struct broker *b, const char *topic, int32_t p, kerr_t err
 {
     struct topic *t = topics_get(b->topics, topic, strlen(topic));
     if (t && p >= 0 && p < t->n_parts)
-        count_isr_change(b, partition_isr_result(t->parts[p], err, leader_epoch, isr, n_isr, pe));
+        count_isr_change(b,
+                         partition_isr_result(topic_part(t, p), err, leader_epoch, isr, n_isr, pe));
     topic_unref(t);
 }
 
@@ -601,8 +602,8 @@ static bool isr_batch_add(struct isr_batch *ib, struct topic *t, int32_t p, int 
     int k = ib->n;
     int n_isr = 0;
     int32_t le, pe;
-    if (!partition_isr_proposal(t->parts[p], clock_mono_ms(), ib->b->cfg->replica_lag_time_max_ms,
-                                ib->isrs[k], &n_isr, &le, &pe))
+    if (!partition_isr_proposal(topic_part(t, p), clock_mono_ms(),
+                                ib->b->cfg->replica_lag_time_max_ms, ib->isrs[k], &n_isr, &le, &pe))
         return true;
     snprintf(ib->names[k], sizeof(ib->names[k]), "%s", t->name);
     ib->props[k] = (struct rpc_isr_proposal){ib->names[k], p, le, n_isr, ib->isrs[k], pe};
@@ -651,7 +652,7 @@ static void isr_timer_cb(evutil_socket_t fd, short what, void *arg)
     if (ib && ib->props && ib->names && ib->isrs) {
         for (int i = 0; i < n_topics; i++)
             for (int32_t p = 0; p < list[i]->n_parts; p++)
-                if (list[i]->parts[p]->log)
+                if (topic_part(list[i], p)->log)
                     (void)isr_batch_add(ib, list[i], p, cap);
     }
     topics_list_free(list, n_topics);
@@ -672,9 +673,9 @@ static int count_movable(struct broker *b, const struct rpc_controlled_shutdown_
             topics_get(b->topics, r->remaining[i].topic, strlen(r->remaining[i].topic));
         int32_t p = r->remaining[i].partition;
         if (t && p >= 0 && p < t->n_parts) {
-            pthread_mutex_lock(&t->parts[p]->lock);
-            movable += t->parts[p]->n_isr > 1;
-            pthread_mutex_unlock(&t->parts[p]->lock);
+            pthread_mutex_lock(&topic_part(t, p)->lock);
+            movable += topic_part(t, p)->n_isr > 1;
+            pthread_mutex_unlock(&topic_part(t, p)->lock);
         }
         topic_unref(t);
     }

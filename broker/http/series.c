@@ -46,10 +46,9 @@ static void count_replicas(struct broker *b, struct replica_counts *rc)
     for (int i = 0; i < n; i++) {
         struct topic *t = list[i];
         int32_t np = atomic_load(&t->n_parts);
-        struct partition **parts = atomic_load(&t->parts);
         for (int32_t p = 0; p < np; p++) {
             struct partition_health h;
-            partition_health(parts[p], &h);
+            partition_health(topic_part(t, p), &h);
             rc->hosted += h.hosted;
             rc->offline += h.offline;
             if (!h.leader)

@@ -21,10 +21,10 @@ static void delete_one(struct req *req, struct topic *t, int32_t index, int64_t 
     kerr_t err;
     if (!t || index < 0 || index >= t->n_parts)
         err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-    else if (partition_leader(t->parts[index], &epoch) != req->broker->id)
+    else if (partition_leader(topic_part(t, index), &epoch) != req->broker->id)
         err = KERR_NOT_LEADER_OR_FOLLOWER;
     else
-        err = partition_delete_records(t->parts[index], offset, &low);
+        err = partition_delete_records(topic_part(t, index), offset, &low);
     kbuf_put_i32(o, index);
     kbuf_put_i64(o, low);
     kbuf_put_i16(o, err);

@@ -104,7 +104,7 @@ static int32_t put_partitions(struct kbuf *o, bool flex, struct topic *t, const 
         int64_t size, lag;
         if (want && !want[p])
             continue;
-        if (!partition_log_dir_info(t->parts[p], &size, &lag))
+        if (!partition_log_dir_info(topic_part(t, p), &size, &lag))
             continue;
         kbuf_put_i32(o, p);
         kbuf_put_i64(o, size);

@@ -45,7 +45,7 @@ static kerr_t put_partition(struct req *req, struct topic *t, int32_t index)
     kerr_t err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 
     if (t && index >= 0 && index < atomic_load(&t->n_parts))
-        err = partition_producers(t->parts[index], &e, &n);
+        err = partition_producers(topic_part(t, index), &e, &n);
     if (err == KERR__NOMEM)
         return err;
     kbuf_put_i32(o, index);

@@ -68,7 +68,7 @@ static void fetch_op_free(struct fetch_op *op)
     for (int i = 0; i < op->n; i++) {
         struct fetch_part *fp = &op->parts[i];
         if (fp->watched)
-            partition_unwatch(fp->t->parts[fp->index], &fp->waiter);
+            partition_unwatch(topic_part(fp->t, fp->index), &fp->waiter);
         if (fp->rd.fd >= 0)
             close(fp->rd.fd);
         topic_unref(fp->t);
@@ -85,7 +85,7 @@ static struct partition *fp_partition(struct fetch_part *fp)
 {
     if (!fp->t || fp->index < 0 || fp->index >= fp->t->n_parts)
         return NULL;
-    return fp->t->parts[fp->index];
+    return topic_part(fp->t, fp->index);
 }
 
 /* Reads every partition once. Returns the bytes found; *errors tells if any

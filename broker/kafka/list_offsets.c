@@ -23,10 +23,10 @@ static void list_one(struct req *req, struct topic *t, int32_t index, int64_t ts
     kerr_t err;
     if (!t || index < 0 || index >= t->n_parts) {
         err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-    } else if (partition_leader(t->parts[index], &leader_epoch) != b->id) {
+    } else if (partition_leader(topic_part(t, index), &leader_epoch) != b->id) {
         err = KERR_NOT_LEADER_OR_FOLLOWER;
     } else {
-        err = partition_list_offset(t->parts[index], ts, &offset, &found_ts);
+        err = partition_list_offset(topic_part(t, index), ts, &offset, &found_ts);
         epoch = leader_epoch;
     }
     kbuf_put_i32(o, index);

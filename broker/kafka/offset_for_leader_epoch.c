@@ -38,10 +38,10 @@ static void answer_one(struct req *req, struct topic *t, const struct olep_part 
     int64_t end_offset = -1;
     kerr_t err;
 
-    if (!t || p->index < 0 || p->index >= t->n_parts || !t->parts[p->index])
+    if (!t || p->index < 0 || p->index >= t->n_parts || !topic_part(t, p->index))
         err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     else
-        err = partition_end_offset_for_epoch(t->parts[p->index], req->broker->id, need_leader,
+        err = partition_end_offset_for_epoch(topic_part(t, p->index), req->broker->id, need_leader,
                                              p->current_leader_epoch, p->leader_epoch, &end_epoch,
                                              &end_offset);
     if (err < 0) /* internal codes never reach the wire */

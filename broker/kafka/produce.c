@@ -152,7 +152,7 @@ struct produce_op {
 
 static struct partition *pp_partition(const struct produce_part *pp)
 {
-    return pp->t ? pp->t->parts[pp->index] : NULL;
+    return pp->t ? topic_part(pp->t, pp->index) : NULL;
 }
 
 static void produce_op_free(struct produce_op *op)
@@ -180,7 +180,7 @@ static void produce_partition(struct req *req, struct topic *t, int16_t acks, co
         r->err = KERR_INVALID_TOPIC_EXCEPTION;
         return;
     }
-    struct partition *part = t->parts[r->index];
+    struct partition *part = topic_part(t, r->index);
     struct topic_config tc; /* AlterConfigs may change it meanwhile: one snapshot */
     partition_config(part, &tc);
     int64_t now = clock_wall_ms(), max_ts = -1;

@@ -192,7 +192,10 @@ struct fjob {
 static void session_kick(struct fsession *s);
 static void session_fail(struct fsession *s, const char *why);
 
-static struct partition *fp_partition(const struct fpart *fp) { return fp->t->parts[fp->index]; }
+static struct partition *fp_partition(const struct fpart *fp)
+{
+    return topic_part(fp->t, fp->index);
+}
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -1187,7 +1190,7 @@ static void post_remove(struct fthread *th, const char *topic, int32_t p)
 void fetchers_add(struct fetchers *f, struct topic *t, int32_t p, int32_t leader_id,
                   const char *host, int port, int32_t leader_epoch)
 {
-    if (p < 0 || p >= t->n_parts || !t->parts[p] || leader_id < 0) {
+    if (p < 0 || p >= t->n_parts || !topic_part(t, p) || leader_id < 0) {
         say_warn("repl", "fetch refused topic=%s partition=%d leader=%d", t->name, p, leader_id);
         return;
     }

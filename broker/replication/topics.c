@@ -79,16 +79,16 @@ void topic_ref(struct topic *t) { atomic_fetch_add(&t->refs, 1); }
 static void topic_destroy(struct topic *t)
 {
     for (int32_t p = 0; p < t->n_parts; p++)
-        if (t->parts && t->parts[p])
-            partition_free(t->parts[p], t->delete_files);
+        if (t->parts_ && t->parts_[p])
+            partition_free(t->parts_[p], t->delete_files);
     if (t->delete_files)
         say_info("storage", "topic deleted from disk topic=%s", t->name);
     for (int i = 0; t->config_kv && i < 2 * t->n_config; i++)
         free(t->config_kv[i]);
     free(t->config_kv);
     pthread_mutex_destroy(&t->config_lock);
-    free(t->parts);
-    free(t->replicas);
+    free(t->parts_);
+    free(t->replicas_);
     while (t->retired) {
         struct topic_retired *r = t->retired;
         t->retired = r->next;
@@ -247,8 +247,8 @@ bool topic_set_config(struct topic *t, char *const *config_kv, int n_config,
     t->n_config = n_config;
     t->tc = tc;
     for (int32_t p = 0; p < t->n_parts; p++) {
-        partition_set_config(t->parts[p], &tc);
-        mark_throttled(t->parts[p], kv, n_config, t->self_id);
+        partition_set_config(t->parts_[p], &tc);
+        mark_throttled(t->parts_[p], kv, n_config, t->self_id);
     }
     pthread_mutex_unlock(&t->config_lock);
     kv_free(old, n_old);
@@ -300,7 +300,7 @@ struct open_ctx {
 };
 
 /* Creates partition p of the topic (opening its log). Each index is taken
- * by one thread and writes its own t->parts[] slot; the topic is not
+ * by one thread and writes its own t->parts_[] slot; the topic is not
  * published yet. */
 static bool open_one(void *arg, int p)
 {
@@ -308,12 +308,12 @@ static bool open_one(void *arg, int p)
     struct topic *t = c->t;
     char err[256] = "";
     int64_t from = c->rp && c->rp->lookup ? c->rp->lookup(c->rp->arg, t->name, p) : 0;
-    KASSERT(t->parts[p] == NULL); /* each index is taken once */
-    t->parts[p] = topic_partition_new(t, p, &t->replicas[p * t->rf], t->rf, c->self_id, &t->tc,
-                                      from, err, sizeof(err));
-    if (!t->parts[p] && !atomic_exchange(&c->err_taken, true))
+    KASSERT(t->parts_[p] == NULL); /* each index is taken once */
+    t->parts_[p] = topic_partition_new(t, p, &t->replicas_[p * t->rf], t->rf, c->self_id, &t->tc,
+                                       from, err, sizeof(err));
+    if (!t->parts_[p] && !atomic_exchange(&c->err_taken, true))
         snprintf(c->err, c->errlen, "%s", err);
-    return t->parts[p] != NULL;
+    return t->parts_[p] != NULL;
 }
 
 /* Creates every partition of t (opening the local logs), with up to
@@ -345,11 +345,11 @@ struct topic *topic_create(const char *name, int32_t n_parts, int16_t rf, const 
     t->self_id = self_id;
     t->internal = topic_name_internal(name, strlen(name));
     t->data_dir = strdup(data_dir);
-    t->replicas = malloc(sizeof(int32_t) * (size_t)n_parts * (size_t)rf);
-    t->parts = calloc((size_t)n_parts, sizeof(*t->parts));
-    if (!t->data_dir || !t->replicas || !t->parts || !topic_copy_config(t, config_kv, n_config))
+    t->replicas_ = malloc(sizeof(int32_t) * (size_t)n_parts * (size_t)rf);
+    t->parts_ = calloc((size_t)n_parts, sizeof(*t->parts_));
+    if (!t->data_dir || !t->replicas_ || !t->parts_ || !topic_copy_config(t, config_kv, n_config))
         goto oom;
-    memcpy(t->replicas, replicas, sizeof(int32_t) * (size_t)n_parts * (size_t)rf);
+    memcpy(t->replicas_, replicas, sizeof(int32_t) * (size_t)n_parts * (size_t)rf);
     if (!open_partitions(t, self_id, rp, err, errlen)) {
         topic_unref(t);
         return NULL;
@@ -396,8 +396,8 @@ kerr_t topic_grow(struct topic *t, int32_t new_n, const int32_t *replicas, int s
         snprintf(err, errlen, "out of memory");
         return KERR__NOMEM;
     }
-    struct partition **old_parts = atomic_load_explicit(&t->parts, memory_order_relaxed);
-    int32_t *old_reps = atomic_load_explicit(&t->replicas, memory_order_relaxed);
+    struct partition **old_parts = atomic_load_explicit(&t->parts_, memory_order_relaxed);
+    int32_t *old_reps = atomic_load_explicit(&t->replicas_, memory_order_relaxed);
     memcpy(parts, old_parts, sizeof(*parts) * (size_t)old_n);
     memcpy(reps, old_reps, sizeof(int32_t) * (size_t)old_n * rf);
     /* new rows re-laid from width src_rf to rf (padded with -1 or cut: the
@@ -422,8 +422,8 @@ kerr_t topic_grow(struct topic *t, int32_t new_n, const int32_t *replicas, int s
     }
     topic_retire(t, r1, old_parts);
     topic_retire(t, r2, old_reps);
-    atomic_store_explicit(&t->replicas, reps, memory_order_release);
-    atomic_store_explicit(&t->parts, parts, memory_order_release);
+    atomic_store_explicit(&t->replicas_, reps, memory_order_release);
+    atomic_store_explicit(&t->parts_, parts, memory_order_release);
     atomic_store_explicit(&t->n_parts, new_n, memory_order_release);
     pthread_mutex_unlock(&t->config_lock);
     say_info("storage", "topic grown topic=%s partitions=%d from=%d", t->name, new_n, old_n);

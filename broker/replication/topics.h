@@ -23,20 +23,23 @@
  * read without locks by handlers, so they are atomic. The grower publishes
  * the bigger arrays first and the count last; a reader that loads the count
  * and then the array (the natural order: `p < t->n_parts`, then
- * `t->parts[p]`) always indexes an array at least that long. Old arrays
+ * `topic_part(t, p)`) always indexes an array at least that long. The arrays
+ * are read only through topic_part() and topic_replicas(): GCC compiles
+ * `t->parts[p]` of an _Atomic pointer as a plain load, which ThreadSanitizer
+ * rightly reports against topic_grow()'s store. Old arrays
  * stay allocated (retired) until the topic is freed; partitions never move
  * or disappear while the topic lives. */
 struct topic_retired;
 
 struct topic {
     char name[TOPIC_NAME_MAX_LEN + 1];
-    _Atomic int32_t n_parts;          /* only grows */
-    int16_t rf;                       /* replication factor */
-    int32_t *_Atomic replicas;        /* >= n_parts * rf, row-major; owned */
-    struct partition **_Atomic parts; /* >= n_parts entries; owned */
-    struct topic_retired *retired;    /* arrays replaced by topic_grow(); owned */
-    pthread_mutex_t config_lock;      /* guards config_kv, n_config and tc */
-    char **config_kv;                 /* "key", "value" pairs of overrides; owned */
+    _Atomic int32_t n_parts;           /* only grows */
+    int16_t rf;                        /* replication factor */
+    int32_t *_Atomic replicas_;        /* >= n_parts * rf, row-major; owned; topic_replicas() */
+    struct partition **_Atomic parts_; /* >= n_parts entries; owned; topic_part() */
+    struct topic_retired *retired;     /* arrays replaced by topic_grow(); owned */
+    pthread_mutex_t config_lock;       /* guards config_kv, n_config and tc */
+    char **config_kv;                  /* "key", "value" pairs of overrides; owned */
     int n_config;
     struct topic_config tc; /* effective settings */
     int32_t self_id;        /* this broker (replication throttles); immutable */
@@ -50,6 +53,18 @@ struct topic {
     _Atomic uint64_t bytes_in, messages_in, bytes_out;
     struct topic *next; /* hash chain; registry lock */
 };
+
+/* Partition p of t, p below a count the caller loaded from t->n_parts. */
+static inline struct partition *topic_part(const struct topic *t, int32_t p)
+{
+    return atomic_load_explicit(&t->parts_, memory_order_acquire)[p];
+}
+
+/* t's replica rows (t->rf wide, row-major), at least the n_parts the caller loaded. */
+static inline const int32_t *topic_replicas(const struct topic *t)
+{
+    return atomic_load_explicit(&t->replicas_, memory_order_acquire);
+}
 
 struct topics;
 

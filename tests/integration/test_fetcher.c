@@ -221,7 +221,7 @@ static struct topic *local_follower(const char *topic, const char *dir, int32_t 
     struct topic *t =
         topic_create(topic, 1, 2, replicas, NULL, 0, &tc, dir, 1, NULL, err, sizeof(err));
     cr_assert(t, "topic_create: %s", err);
-    cr_assert(t->parts[0]->log, "no local log for replica 1");
+    cr_assert(topic_part(t, 0)->log, "no local log for replica 1");
     int32_t isr[1] = {0};
     struct partition_state st = {.leader = 0,
                                  .leader_epoch = epoch,
@@ -231,7 +231,7 @@ static struct topic *local_follower(const char *topic, const char *dir, int32_t 
                                  .n_replicas = 2,
                                  .replicas = replicas};
     bool changed = false;
-    cr_assert_eq(partition_apply_state(t->parts[0], 1, &st, 0, &changed), KERR_NONE);
+    cr_assert_eq(partition_apply_state(topic_part(t, 0), 1, &st, 0, &changed), KERR_NONE);
     return t;
 }
 
@@ -397,7 +397,7 @@ Test(fetcher, catch_up)
     char *dir = harness_mkdtemp("fetcher-local");
     cr_assert(dir);
     struct topic *t = local_follower(topic, dir, epoch);
-    struct partition *part = t->parts[0];
+    struct partition *part = topic_part(t, 0);
     struct fetchers *f = start_fetchers();
     fetchers_add(f, t, 0, 0, "localhost", broker_proc_port(leader_proc()), epoch);
 
@@ -459,19 +459,19 @@ Test(fetcher, added_partition_does_not_wait_behind_a_parked_fetch)
     struct fetchers *f = start_fetchers_wait(5000);
     int port = broker_proc_port(leader_proc());
     fetchers_add(f, a, 0, 0, "localhost", port, ea);
-    wait_position(a->parts[0], ea, 5, 5, f);
+    wait_position(topic_part(a, 0), ea, 5, 5, f);
     usleep(300 * 1000); /* the next fetch of a is parked now */
 
     int64_t t0 = now_ms();
     fetchers_add(f, b, 0, 0, "localhost", port, eb);
-    wait_position(b->parts[0], eb, 20, -1, f);
+    wait_position(topic_part(b, 0), eb, 20, -1, f);
     int64_t took = now_ms() - t0;
     fprintf(stderr, "fetcher: added partition caught up in %" PRId64 " ms\n", took);
     cr_expect_lt(took, 2500, "the added partition waited %" PRId64 " ms behind a parked fetch",
                  took);
     /* a keeps following on the new connection */
     produce_n(ta, 3, "1");
-    wait_position(a->parts[0], ea, 8, -1, f);
+    wait_position(topic_part(a, 0), ea, 8, -1, f);
 
     fetchers_free(f);
     topic_unref(a);
@@ -509,7 +509,7 @@ Test(fetcher, truncation)
     char *dir = harness_mkdtemp("fetcher-local");
     cr_assert(dir);
     struct topic *t = local_follower(topic, dir, epoch);
-    struct partition *part = t->parts[0];
+    struct partition *part = topic_part(t, 0);
     struct fetchers *f = start_fetchers();
     char host[32];
     snprintf(host, sizeof(host), "127.0.0.1");
@@ -617,7 +617,7 @@ Test(fetcher, restart_at_leader_log_start)
     struct topic *t = local_follower(topic, dir, epoch);
     struct fetchers *f = start_fetchers();
     fetchers_add(f, t, 0, 0, "127.0.0.1", broker_proc_port(leader_proc()), epoch);
-    wait_position(t->parts[0], epoch, 100, -1, f);
+    wait_position(topic_part(t, 0), epoch, 100, -1, f);
     fetchers_free(f);
     topic_unref(t);
     harness_rmtree(dir);
@@ -630,16 +630,16 @@ Test(fetcher, restart_at_leader_log_start)
     t = local_follower(topic, dir, epoch);
     f = start_fetchers();
     fetchers_add(f, t, 0, 0, "127.0.0.1", broker_proc_port(leader_proc()), epoch);
-    wait_position(t->parts[0], epoch, 100, 100, f);
+    wait_position(topic_part(t, 0), epoch, 100, 100, f);
     struct fetcher_stats st;
     fetchers_get_stats(f, &st);
     /* restarted at 60, then (60 lies inside a batch) at that batch's base */
     cr_expect_geq(st.truncations, 1, "truncations %" PRIu64, st.truncations);
-    pthread_mutex_lock(&t->parts[0]->lock);
-    int64_t start = plog_start_offset(t->parts[0]->log);
-    int n_segs = plog_segment_count(t->parts[0]->log);
-    int64_t base = plog_segment_base(t->parts[0]->log, 0);
-    pthread_mutex_unlock(&t->parts[0]->lock);
+    pthread_mutex_lock(&topic_part(t, 0)->lock);
+    int64_t start = plog_start_offset(topic_part(t, 0)->log);
+    int n_segs = plog_segment_count(topic_part(t, 0)->log);
+    int64_t base = plog_segment_base(topic_part(t, 0)->log, 0);
+    pthread_mutex_unlock(&topic_part(t, 0)->lock);
     cr_expect_eq(start, 60, "local log start %" PRId64, start);
     cr_assert_eq(n_segs, 1);
     cr_assert_leq(base, 60);

@@ -60,20 +60,20 @@ Test(topics, grow_keeps_old_partitions_and_opens_local_ones)
     struct topic *t =
         topic_create("t", 2, 2, reps, NULL, 0, &defaults, dir, 0, NULL, err, sizeof(err));
     cr_assert_not_null(t, "%s", err);
-    struct partition *p0 = t->parts[0], *p1 = t->parts[1];
+    struct partition *p0 = topic_part(t, 0), *p1 = topic_part(t, 1);
     cr_assert_eq(topic_grow(t, 5, reps, 2, 0, err, sizeof(err)), KERR_NONE, "%s", err);
     cr_assert_eq(t->n_parts, 5);
-    cr_assert_eq(t->parts[0], p0, "old partitions are not replaced");
-    cr_assert_eq(t->parts[1], p1);
-    cr_assert_not_null(t->parts[2]->log, "local replica gets a log");
-    cr_assert_not_null(t->parts[3]->log);
-    cr_assert_null(t->parts[4]->log, "remote-only partition has no log");
+    cr_assert_eq(topic_part(t, 0), p0, "old partitions are not replaced");
+    cr_assert_eq(topic_part(t, 1), p1);
+    cr_assert_not_null(topic_part(t, 2)->log, "local replica gets a log");
+    cr_assert_not_null(topic_part(t, 3)->log);
+    cr_assert_null(topic_part(t, 4)->log, "remote-only partition has no log");
     cr_assert(is_dir("t", 2) && is_dir("t", 3) && !is_dir("t", 4));
-    cr_assert_eq(t->parts[4]->n_replicas, 2);
-    cr_assert_eq(t->parts[4]->replicas[0], 1);
-    cr_assert_eq(t->parts[4]->replicas[1], 2);
-    cr_assert_eq(t->parts[2]->index, 2);
-    cr_assert_eq(t->replicas[3 * 2 + 1], 2);
+    cr_assert_eq(topic_part(t, 4)->n_replicas, 2);
+    cr_assert_eq(topic_part(t, 4)->replicas[0], 1);
+    cr_assert_eq(topic_part(t, 4)->replicas[1], 2);
+    cr_assert_eq(topic_part(t, 2)->index, 2);
+    cr_assert_eq(topic_replicas(t)[3 * 2 + 1], 2);
     /* not larger: nothing happens */
     cr_assert_eq(topic_grow(t, 3, reps, 2, 0, err, sizeof(err)), KERR_NONE);
     cr_assert_eq(t->n_parts, 5);
@@ -92,10 +92,10 @@ Test(topics, grow_from_a_wider_assignment)
     /* width 3: partition 0 [1,2,-1], partition 1 [1,2,0] (broker 0 third) */
     int32_t wide[] = {1, 2, -1, 1, 2, 0};
     cr_assert_eq(topic_grow(t, 2, wide, 3, 0, err, sizeof(err)), KERR_NONE, "%s", err);
-    cr_assert_not_null(t->parts[1]->log, "broker 0 is the third replica of partition 1");
+    cr_assert_not_null(topic_part(t, 1)->log, "broker 0 is the third replica of partition 1");
     cr_assert(is_dir("w", 1));
-    cr_assert_eq(t->parts[1]->n_replicas, 3);
-    cr_assert_eq(t->replicas[1 * 2 + 1], 2);
+    cr_assert_eq(topic_part(t, 1)->n_replicas, 3);
+    cr_assert_eq(topic_replicas(t)[1 * 2 + 1], 2);
     topic_unref(t);
 }
 
@@ -110,8 +110,8 @@ Test(topics, grown_partitions_take_the_current_config)
     char *kv2[] = {"retention.ms", "777"};
     cr_assert(topic_set_config(t, kv2, 1, &defaults));
     cr_assert_eq(topic_grow(t, 3, reps, 1, 0, err, sizeof(err)), KERR_NONE, "%s", err);
-    cr_assert_eq(t->parts[2]->tc.retention_ms, 777);
-    cr_assert_eq(t->parts[0]->tc.retention_ms, 777);
+    cr_assert_eq(topic_part(t, 2)->tc.retention_ms, 777);
+    cr_assert_eq(topic_part(t, 0)->tc.retention_ms, 777);
     topic_unref(t);
 }
 
@@ -127,18 +127,20 @@ Test(topics, throttled_replicas_mark_this_brokers_partitions)
     struct topic *t =
         topic_create("th", 2, 1, reps, kv, 2, &defaults, dir, 0, NULL, err, sizeof(err));
     cr_assert_not_null(t, "%s", err);
-    cr_assert(!partition_follower_throttled(t->parts[0])); /* 0:7 is another broker */
-    cr_assert(partition_follower_throttled(t->parts[1]));
-    cr_assert(!partition_leader_throttled(t->parts[0]) && !partition_leader_throttled(t->parts[1]));
+    cr_assert(!partition_follower_throttled(topic_part(t, 0))); /* 0:7 is another broker */
+    cr_assert(partition_follower_throttled(topic_part(t, 1)));
+    cr_assert(!partition_leader_throttled(topic_part(t, 0)) &&
+              !partition_leader_throttled(topic_part(t, 1)));
     char *kv2[] = {"leader.replication.throttled.replicas", "*"};
     cr_assert(topic_set_config(t, kv2, 1, &defaults));
-    cr_assert(partition_leader_throttled(t->parts[0]) && partition_leader_throttled(t->parts[1]));
-    cr_assert(!partition_follower_throttled(t->parts[1]));
+    cr_assert(partition_leader_throttled(topic_part(t, 0)) &&
+              partition_leader_throttled(topic_part(t, 1)));
+    cr_assert(!partition_follower_throttled(topic_part(t, 1)));
     cr_assert_eq(topic_grow(t, 3, reps, 1, 0, err, sizeof(err)), KERR_NONE, "%s", err);
-    cr_assert(partition_leader_throttled(t->parts[2]));
+    cr_assert(partition_leader_throttled(topic_part(t, 2)));
     cr_assert(topic_set_config(t, NULL, 0, &defaults));
     for (int p = 0; p < 3; p++)
-        cr_assert(!partition_leader_throttled(t->parts[p]));
+        cr_assert(!partition_leader_throttled(topic_part(t, p)));
     topic_unref(t);
 }
 
@@ -176,8 +178,8 @@ static void *reader_main(void *arg)
         if (n != r->last_count)
             r->counts_seen++;
         r->last_count = n;
-        struct partition **parts = atomic_load_explicit(&r->t->parts, memory_order_acquire);
-        int32_t *reps = atomic_load_explicit(&r->t->replicas, memory_order_acquire);
+        struct partition **parts = atomic_load_explicit(&r->t->parts_, memory_order_acquire);
+        int32_t *reps = atomic_load_explicit(&r->t->replicas_, memory_order_acquire);
         for (int32_t p = 0; p < n; p++) {
             struct partition *part = parts[p];
             if (!part) {
@@ -296,11 +298,11 @@ Test(topics, startup_recovers_every_partition_with_several_threads)
         topic_create("par", N, 1, reps, NULL, 0, &defaults, dir, 0, &rp, err, sizeof(err));
     cr_assert_not_null(t, "%s", err);
     for (int p = 0; p < N; p++) {
-        cr_assert_not_null(t->parts[p], "partition %d", p);
-        cr_assert_not_null(t->parts[p]->log, "partition %d has no log", p);
+        cr_assert_not_null(topic_part(t, p), "partition %d", p);
+        cr_assert_not_null(topic_part(t, p)->log, "partition %d has no log", p);
         int64_t want = p == 7 ? 4 : 2 * (p % 4);
-        cr_assert_eq(plog_end_offset(t->parts[p]->log), want, "partition %d: end offset %lld", p,
-                     (long long)plog_end_offset(t->parts[p]->log));
+        cr_assert_eq(plog_end_offset(topic_part(t, p)->log), want, "partition %d: end offset %lld",
+                     p, (long long)plog_end_offset(topic_part(t, p)->log));
     }
     topic_unref(t);
 }

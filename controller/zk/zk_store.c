@@ -38,6 +38,7 @@
  */
 #include "controller/zk/zk_store.h"
 #include "controller/zk/zk_store_int.h"
+#include "common/clock.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -159,6 +160,10 @@ static void zs_sess_destroy(struct zs_sess *s)
 /* Records a session state change; call with s->lock held. */
 static void zs_sess_set_locked(struct zs_sess *s, int state)
 {
+    if (state == ZOO_CONNECTED_STATE)
+        s->down_since_ms = 0;
+    else if (s->down_since_ms == 0)
+        s->down_since_ms = clock_mono_ms();
     s->zstate = state;
     pthread_cond_broadcast(&s->cond);
 }
@@ -289,7 +294,7 @@ static zhandle_t *zs_handle_open(const char *connect, int timeout_ms, watcher_fn
                                  struct zs_sess *s, const clientid_t *cid)
 {
     pthread_mutex_lock(&s->lock);
-    s->zstate = 0;
+    zs_sess_set_locked(s, 0);
     pthread_mutex_unlock(&s->lock);
     zhandle_t *zh = zookeeper_init2(connect, fn, timeout_ms, cid, ctx, 0, zs_log_cb);
     if (zh == NULL) {
@@ -589,6 +594,17 @@ int64_t zk_store_session_id(struct zk_store *zs)
     int64_t id = zs->zh ? zoo_client_id(zs->zh)->client_id : 0;
     pthread_mutex_unlock(&zs->op_lock);
     return id;
+}
+
+int64_t zk_store_down_ms(struct zk_store *zs)
+{
+    pthread_mutex_lock(&zs->sess.lock);
+    int64_t since = zs->sess.down_since_ms;
+    pthread_mutex_unlock(&zs->sess.lock);
+    if (since == 0)
+        return 0;
+    int64_t d = clock_mono_ms() - since;
+    return d > 0 ? d : 1;
 }
 
 kerr_t zk_store_expire_session_for_test(struct zk_store *zs)

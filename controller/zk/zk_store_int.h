@@ -22,8 +22,10 @@
 /* Session state shared with the ZooKeeper completion thread. */
 struct zs_sess {
     pthread_mutex_t lock;
-    pthread_cond_t cond; /* signalled on every session state change */
-    int zstate;          /* last ZOO_*_STATE seen; 0 before the first */
+    pthread_cond_t cond;   /* signalled on every session state change */
+    int zstate;            /* last ZOO_*_STATE seen; 0 before the first */
+    int64_t down_since_ms; /* monotonic ms when zstate stopped being connected;
+                              0 while connected */
 };
 
 /* Created by zk_store_open(), freed by zk_store_close(). */

@@ -73,12 +73,17 @@ bool broker_session_lost(struct broker *b, char *why, size_t len)
                  "controller");
         return true;
     }
+    /* The client declares the connection lost after 2/3 of the session
+     * timeout without hearing from the server; a third more and nothing has
+     * been heard for a whole session timeout: the server has expired the
+     * session, unless it has lost its quorum too. */
     int64_t down = b->zk ? zk_store_down_ms(b->zk) : 0;
-    if (down > b->cfg->zookeeper_session_timeout_ms) {
+    int32_t timeout = b->cfg->zookeeper_session_timeout_ms;
+    if (down > timeout / 3) {
         snprintf(why, len,
-                 "ZooKeeper session presumed expired: disconnected for %lld ms "
-                 "(zookeeper.session.timeout.ms=%d)",
-                 (long long)down, (int)b->cfg->zookeeper_session_timeout_ms);
+                 "ZooKeeper session presumed expired: disconnected for %lld ms, nothing heard "
+                 "for longer than zookeeper.session.timeout.ms=%d",
+                 (long long)down, (int)timeout);
         return true;
     }
     return false;

@@ -149,9 +149,11 @@ void broker_controller_heard(struct broker *b);
 bool broker_leadership_unconfirmed(struct broker *b);
 
 /* For /readyz: writes why the session is known or presumed lost (expired
- * and not yet confirmed again; or disconnected longer than
- * zookeeper.session.timeout.ms) into why and returns true; false when
- * neither holds. Any thread. */
+ * and not yet confirmed again; or disconnected for longer than a third of
+ * zookeeper.session.timeout.ms: the client notices a lost connection after
+ * two thirds without an answer, so nothing has been heard for a whole
+ * session timeout) into why and returns true; false when neither holds.
+ * Any thread. */
 bool broker_session_lost(struct broker *b, char *why, size_t len);
 
 #endif

@@ -227,7 +227,9 @@ def test_a_lost_zookeeper_session_is_not_ready_but_still_serves():
         body = wait_status(0, 503, timeout=30)
         assert "zookeeper session: ZooKeeper session presumed expired: disconnected for" in body, \
             body
-        assert time.time() - t0 >= 6.0 - 0.5, "not ready before the session timeout: %s" % body
+        # not ready once disconnected for a third of the session timeout (6 s): the client
+        # notices the loss after two thirds without an answer
+        assert time.time() - t0 >= 2.0, "not ready at once: %s" % body
         for i in (1, 2):
             assert "session presumed expired" in wait_status(i, 503, timeout=15), i
         produce(5)

@@ -62,7 +62,11 @@ bool broker_leadership_unconfirmed(struct broker *b)
 {
     if (__atomic_load_n(&b->zk_lost_epoch, __ATOMIC_ACQUIRE) != 0)
         return true;
-    return b->zk && zk_store_down_ms(b->zk) > 0;
+    /* heartbeats come every third of the session timeout: two thirds of
+     * silence is when the client library itself gives the connection up */
+    return b->zk &&
+           (zk_store_down_ms(b->zk) > 0 ||
+            zk_store_silent_ms(b->zk) > 2 * (int64_t)b->cfg->zookeeper_session_timeout_ms / 3);
 }
 
 bool broker_session_lost(struct broker *b, char *why, size_t len)
@@ -73,17 +77,15 @@ bool broker_session_lost(struct broker *b, char *why, size_t len)
                  "controller");
         return true;
     }
-    /* The client declares the connection lost after 2/3 of the session
-     * timeout without hearing from the server; a third more and nothing has
-     * been heard for a whole session timeout: the server has expired the
-     * session, unless it has lost its quorum too. */
-    int64_t down = b->zk ? zk_store_down_ms(b->zk) : 0;
+    /* nothing heard for a whole session timeout: the server has expired the
+     * session, unless it has lost its quorum too */
+    int64_t silent = b->zk ? zk_store_silent_ms(b->zk) : 0;
     int32_t timeout = b->cfg->zookeeper_session_timeout_ms;
-    if (down > timeout / 3) {
+    if (silent > timeout) {
         snprintf(why, len,
-                 "ZooKeeper session presumed expired: disconnected for %lld ms, nothing heard "
-                 "for longer than zookeeper.session.timeout.ms=%d",
-                 (long long)down, (int)timeout);
+                 "ZooKeeper session presumed expired: nothing heard from ZooKeeper for %lld ms "
+                 "(zookeeper.session.timeout.ms=%d)",
+                 (long long)silent, (int)timeout);
         return true;
     }
     return false;

@@ -144,16 +144,15 @@ void broker_session_expired(struct broker *b);
 void broker_controller_heard(struct broker *b);
 
 /* True while this broker cannot vouch for the leaderships it holds: its
- * ZooKeeper session is not connected, or it expired and no controller has
- * spoken to the new registration yet. Any thread. */
+ * ZooKeeper session is not connected or ZooKeeper has not answered for two
+ * thirds of the session timeout, or the session expired and no controller
+ * has spoken to the new registration yet. Any thread. */
 bool broker_leadership_unconfirmed(struct broker *b);
 
 /* For /readyz: writes why the session is known or presumed lost (expired
- * and not yet confirmed again; or disconnected for longer than a third of
- * zookeeper.session.timeout.ms: the client notices a lost connection after
- * two thirds without an answer, so nothing has been heard for a whole
- * session timeout) into why and returns true; false when neither holds.
- * Any thread. */
+ * and not yet confirmed again; or nothing heard from ZooKeeper for longer
+ * than zookeeper.session.timeout.ms) into why and returns true; false when
+ * neither holds. Any thread. */
 bool broker_session_lost(struct broker *b, char *why, size_t len);
 
 #endif

@@ -160,9 +160,10 @@ static void zs_sess_destroy(struct zs_sess *s)
 /* Records a session state change; call with s->lock held. */
 static void zs_sess_set_locked(struct zs_sess *s, int state)
 {
-    if (state == ZOO_CONNECTED_STATE)
+    if (state == ZOO_CONNECTED_STATE) {
         s->down_since_ms = 0;
-    else if (s->down_since_ms == 0)
+        s->heard_ms = clock_mono_ms();
+    } else if (s->down_since_ms == 0)
         s->down_since_ms = clock_mono_ms();
     s->zstate = state;
     pthread_cond_broadcast(&s->cond);
@@ -480,6 +481,8 @@ out_free:
     return err;
 }
 
+static void *zs_hb_main(void *arg);
+
 struct zk_store *zk_store_open(const char *connect, int session_timeout_ms, char *err,
                                size_t errlen)
 {
@@ -510,9 +513,56 @@ struct zk_store *zk_store_open(const char *connect, int session_timeout_ms, char
     }
     say_info("zk", "session established connect=%s session=0x%" PRIx64 " timeout_ms=%d", connect,
              (uint64_t)zoo_client_id(zs->zh)->client_id, zoo_recv_timeout(zs->zh));
+    zs->hb_running = pthread_create(&zs->hb_thread, NULL, zs_hb_main, zs) == 0;
+    if (!zs->hb_running)
+        say_warn("zk", "no heartbeat thread: ZooKeeper silence is not measured");
     return zs;
 out_free:
     zk_store_close(zs);
+    return NULL;
+}
+
+/* Heartbeat completion (ZooKeeper completion thread): an answer from the
+ * server. Errors (connection loss, expired session, closing) are not. */
+static void zs_hb_done(int rc, const struct Stat *st, const void *data)
+{
+    struct zk_store *zs = (struct zk_store *)data;
+    (void)st;
+    if (rc != ZOK && rc != ZNONODE)
+        return;
+    pthread_mutex_lock(&zs->sess.lock);
+    zs->sess.heard_ms = clock_mono_ms();
+    pthread_mutex_unlock(&zs->sess.lock);
+}
+
+/* The heartbeat thread: an asynchronous exists("/") every third of the
+ * session timeout, so zk_store_silent_ms() counts from the server's last
+ * answer whatever the client library has noticed (its I/O thread can be
+ * stuck, e.g. resolving the servers' names while the network is gone). */
+static void *zs_hb_main(void *arg)
+{
+    struct zk_store *zs = arg;
+    int every = zs->session_timeout_ms / 3 > 100 ? zs->session_timeout_ms / 3 : 100;
+    pthread_mutex_lock(&zs->sess.lock);
+    while (!zs->hb_stop) {
+        pthread_mutex_unlock(&zs->sess.lock);
+        pthread_mutex_lock(&zs->op_lock);
+        if (zs->zh != NULL)
+            (void)zoo_aexists(zs->zh, "/", 0, zs_hb_done, zs);
+        pthread_mutex_unlock(&zs->op_lock);
+        struct timespec dl;
+        clock_gettime(CLOCK_MONOTONIC, &dl);
+        dl.tv_sec += every / 1000;
+        dl.tv_nsec += (long)(every % 1000) * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) {
+            dl.tv_sec++;
+            dl.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&zs->sess.lock);
+        while (!zs->hb_stop && pthread_cond_timedwait(&zs->sess.cond, &zs->sess.lock, &dl) == 0)
+            ; /* woken by a session change: wait out the period */
+    }
+    pthread_mutex_unlock(&zs->sess.lock);
     return NULL;
 }
 
@@ -536,6 +586,13 @@ void zk_store_close(struct zk_store *zs)
 {
     if (zs == NULL)
         return;
+    if (zs->hb_running) {
+        pthread_mutex_lock(&zs->sess.lock);
+        zs->hb_stop = true;
+        pthread_cond_broadcast(&zs->sess.cond);
+        pthread_mutex_unlock(&zs->sess.lock);
+        pthread_join(zs->hb_thread, NULL);
+    }
     zs_drop_handle(zs);
     zs_sess_destroy(&zs->sess);
     pthread_mutex_destroy(&zs->op_lock);
@@ -605,6 +662,15 @@ int64_t zk_store_down_ms(struct zk_store *zs)
         return 0;
     int64_t d = clock_mono_ms() - since;
     return d > 0 ? d : 1;
+}
+
+int64_t zk_store_silent_ms(struct zk_store *zs)
+{
+    pthread_mutex_lock(&zs->sess.lock);
+    int64_t heard = zs->sess.heard_ms;
+    pthread_mutex_unlock(&zs->sess.lock);
+    int64_t d = clock_mono_ms() - heard;
+    return d > 0 ? d : 0;
 }
 
 kerr_t zk_store_expire_session_for_test(struct zk_store *zs)

@@ -101,6 +101,12 @@ kerr_t zk_store_reconnect(struct zk_store *zs);
  * Any thread. */
 int64_t zk_store_down_ms(struct zk_store *zs);
 
+/* Milliseconds since the ZooKeeper server last answered (a connect, or the
+ * store's heartbeat: an exists("/") every third of the session timeout on
+ * a thread of its own). It grows even when the client library has not yet
+ * noticed that the connection is gone. Any thread. */
+int64_t zk_store_silent_ms(struct zk_store *zs);
+
 /* Current session id (0 if none), for logs. */
 int64_t zk_store_session_id(struct zk_store *zs);
 

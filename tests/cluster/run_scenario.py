@@ -535,7 +535,7 @@ class StaleFetchProbe:
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
-    def _fetch_error(self, offset=1 << 40):
+    def fetch_error(self, offset=1 << 40):
         host, port = self.c.broker_addr(self.broker)
         body = (kwire.W().i32(-1).i32(0).i32(1).i32(1 << 20).i8(0)
                 .array([self.topic], lambda w, t: w.str(t).array(
@@ -556,7 +556,7 @@ class StaleFetchProbe:
         t0 = time.monotonic()
         while not self.stop.is_set():
             try:
-                err = self._fetch_error()
+                err = self.fetch_error()
             except Exception as e:               # noqa: BLE001 (unreachable, closed: no answer)
                 err = "no answer: %s" % type(e).__name__
             self.answers[err] = self.answers.get(err, 0) + 1
@@ -594,7 +594,7 @@ class HeadConsumer:
         host, port = c.broker_addr(new_leader)
         marks = workload.watermarks("%s:%d" % (host, port), topic, pz + 1)
         self.start = marks[pz][1]
-        err = probe._fetch_error(self.start)
+        err = probe.fetch_error(self.start)
         self.conclusive = err != 0
         w.note("head_consumer", broker=probe.broker, partition=pz, offset=self.start,
                old_leader_fetch_error=err)

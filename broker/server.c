@@ -246,6 +246,7 @@ static void session_expired_job(void *arg)
 {
     struct broker *b = arg;
     say_warn("zk", "ZooKeeper session expired; opening a new session");
+    broker_session_expired(b);
     if (zk_store_reconnect(b->zk) == KERR_NONE)
         server_register(b, &server_meta);
     admin_refresh_brokers(b);

@@ -66,6 +66,9 @@ struct broker {
     struct zk_store *zk;   /* owned; used on the admin worker only after start */
     int64_t broker_epoch;  /* czxid of our registration; __atomic loads and
                                           stores (start-up writes, admin worker reads) */
+    int64_t zk_lost_epoch; /* the broker epoch whose ZooKeeper session expired, until an
+                              UpdateMetadata for a newer registration is applied; 0: none
+                              (broker.c; __atomic, any thread) */
     int logdir_lock_fd;
     struct recovery_points recovery; /* start-up log recovery points (log_manager.c) */
     struct log_checkpoints *ckpt;    /* owned: checkpoints read at start-up */
@@ -132,5 +135,26 @@ const struct broker_endpoint *broker_endpoint_for(const struct broker_info *bi,
 
 /* Copies the live broker list (under brokers_lock). Returns new array. */
 struct broker_info *broker_live_brokers(struct broker *b, int *n);
+
+/* ZooKeeper session trust (docs/architecture.md §3, "A broker back from a
+ * partition"). broker_session_expired(): the session of the current
+ * registration is gone (admin worker, before registering again).
+ * broker_controller_heard(): an UpdateMetadata passed the fences for the
+ * current registration (admin worker); it ends the doubt once that
+ * registration is newer than the expired one. */
+void broker_session_expired(struct broker *b);
+void broker_controller_heard(struct broker *b);
+
+/* True while this broker cannot vouch for the leaderships it holds: its
+ * ZooKeeper session is not connected or ZooKeeper has not answered for two
+ * thirds of the session timeout, or the session expired and no controller
+ * has spoken to the new registration yet. Any thread. */
+bool broker_leadership_unconfirmed(struct broker *b);
+
+/* For /readyz: writes why the session is known or presumed lost (expired
+ * and not yet confirmed again; or nothing heard from ZooKeeper for longer
+ * than zookeeper.session.timeout.ms) into why and returns true; false when
+ * neither holds. Any thread. */
+bool broker_session_lost(struct broker *b, char *why, size_t len);
 
 #endif

@@ -371,6 +371,7 @@ void rm_update_metadata(struct broker *b, const uint8_t *body, size_t len, struc
     if (mc_set(b->mc, s)) {
         report_deleted_topics(b, old, s);
         reconcile_topics(b, s);
+        broker_controller_heard(b); /* LeaderAndIsr comes first on the same channel */
     } else {
         r.error_code = KERR_STALE_CONTROLLER_EPOCH;
     }

@@ -50,8 +50,10 @@ static void readyz_cb(struct evhttp_request *r, void *arg)
     struct mc_snapshot *s = mc_get(b->mc);
     char body[4096], why[sizeof(b->advertised_why)];
     bool unresolved = advertised_unresolved(b, why, sizeof(why));
-    struct readiness rd =
-        readiness_eval(s, b->id, registered, unresolved ? why : NULL, body, sizeof(body));
+    char lost[256];
+    bool session_lost = broker_session_lost(b, lost, sizeof(lost));
+    struct readiness rd = readiness_eval(s, b->id, registered, session_lost ? lost : NULL,
+                                         unresolved ? why : NULL, body, sizeof(body));
     mc_put(s);
     evbuffer_add(out, body, strlen(body));
     evhttp_add_header(evhttp_request_get_output_headers(r), "Content-Type", "text/plain");

@@ -34,9 +34,11 @@ static bool has(const int32_t *ids, int n, int32_t id)
 }
 
 struct readiness readiness_eval(const struct mc_snapshot *s, int32_t self, bool registered,
-                                const char *unresolved, char *out, size_t outlen)
+                                const char *session_lost, const char *unresolved, char *out,
+                                size_t outlen)
 {
     struct readiness r = {.registered = registered,
+                          .session_ok = session_lost == NULL,
                           .controller_id = s->controller_id,
                           .advertised_resolve = unresolved == NULL};
     r.controller_known = s->controller_id >= 0;
@@ -61,14 +63,18 @@ struct readiness readiness_eval(const struct mc_snapshot *s, int32_t self, bool 
                 put(&nm, "out of ISR: %s-%d\n", tp->name, p);
         }
     }
-    r.ready =
-        r.registered && r.controller_known && r.listed && r.out_of_isr == 0 && r.advertised_resolve;
+    r.ready = r.registered && r.session_ok && r.controller_known && r.listed && r.out_of_isr == 0 &&
+              r.advertised_resolve;
 
     struct out o = {out, 0, outlen};
     if (outlen)
         out[0] = '\0';
     put(&o, "%s\n", r.ready ? "ready" : "not ready");
     put(&o, "registered: %s\n", r.registered ? "yes" : "no");
+    if (session_lost)
+        put(&o, "zookeeper session: %s\n", session_lost);
+    else
+        put(&o, "zookeeper session: ok\n");
     if (r.controller_known)
         put(&o, "controller: %d\n", (int)r.controller_id);
     else

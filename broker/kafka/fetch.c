@@ -26,6 +26,15 @@
  * partitions (b->leader_throttle) exceed leader.replication.throttled.rate
  * (b->dyn, loaded on each evaluation), as Kafka's shouldLeaderThrottle. The
  * follower's position still counts; consumers are never throttled.
+ *
+ * A stale leader (docs/architecture.md §3, "A broker back from a partition"):
+ * an offset beyond the log end while this broker cannot vouch for its
+ * leadership (broker_leadership_unconfirmed(): ZooKeeper disconnected, or the
+ * session expired and no controller has spoken to the new registration yet)
+ * is answered NOT_LEADER_OR_FOLLOWER, not OFFSET_OUT_OF_RANGE: the position
+ * may be valid on the partition's real leader, and a client without leader
+ * epochs (KIP-320) would reset to the log start on OFFSET_OUT_OF_RANGE. The
+ * retriable error makes it refresh metadata and try again.
  */
 #include "broker/kafka/delayed.h"
 #include "broker/kafka/dispatch.h"
@@ -124,6 +133,9 @@ static int64_t fetch_read_all(struct fetch_op *op, bool *errors)
                 f.throttle_out_of_sync = over;
             }
             fp->err = partition_read(part, &f, &fp->rd);
+            if (fp->err == KERR_OFFSET_OUT_OF_RANGE && fp->offset > fp->rd.leo &&
+                broker_leadership_unconfirmed(b))
+                fp->err = KERR_NOT_LEADER_OR_FOLLOWER; /* maybe a stale leader: see above */
             total += fp->rd.len;
         }
         if (fp->err != KERR_NONE)

@@ -38,6 +38,7 @@
  */
 #include "controller/zk/zk_store.h"
 #include "controller/zk/zk_store_int.h"
+#include "common/clock.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -159,6 +160,11 @@ static void zs_sess_destroy(struct zs_sess *s)
 /* Records a session state change; call with s->lock held. */
 static void zs_sess_set_locked(struct zs_sess *s, int state)
 {
+    if (state == ZOO_CONNECTED_STATE) {
+        s->down_since_ms = 0;
+        s->heard_ms = clock_mono_ms();
+    } else if (s->down_since_ms == 0)
+        s->down_since_ms = clock_mono_ms();
     s->zstate = state;
     pthread_cond_broadcast(&s->cond);
 }
@@ -289,7 +295,7 @@ static zhandle_t *zs_handle_open(const char *connect, int timeout_ms, watcher_fn
                                  struct zs_sess *s, const clientid_t *cid)
 {
     pthread_mutex_lock(&s->lock);
-    s->zstate = 0;
+    zs_sess_set_locked(s, 0);
     pthread_mutex_unlock(&s->lock);
     zhandle_t *zh = zookeeper_init2(connect, fn, timeout_ms, cid, ctx, 0, zs_log_cb);
     if (zh == NULL) {
@@ -475,6 +481,8 @@ out_free:
     return err;
 }
 
+static void *zs_hb_main(void *arg);
+
 struct zk_store *zk_store_open(const char *connect, int session_timeout_ms, char *err,
                                size_t errlen)
 {
@@ -505,9 +513,56 @@ struct zk_store *zk_store_open(const char *connect, int session_timeout_ms, char
     }
     say_info("zk", "session established connect=%s session=0x%" PRIx64 " timeout_ms=%d", connect,
              (uint64_t)zoo_client_id(zs->zh)->client_id, zoo_recv_timeout(zs->zh));
+    zs->hb_running = pthread_create(&zs->hb_thread, NULL, zs_hb_main, zs) == 0;
+    if (!zs->hb_running)
+        say_warn("zk", "no heartbeat thread: ZooKeeper silence is not measured");
     return zs;
 out_free:
     zk_store_close(zs);
+    return NULL;
+}
+
+/* Heartbeat completion (ZooKeeper completion thread): an answer from the
+ * server. Errors (connection loss, expired session, closing) are not. */
+static void zs_hb_done(int rc, const struct Stat *st, const void *data)
+{
+    struct zk_store *zs = (struct zk_store *)data;
+    (void)st;
+    if (rc != ZOK && rc != ZNONODE)
+        return;
+    pthread_mutex_lock(&zs->sess.lock);
+    zs->sess.heard_ms = clock_mono_ms();
+    pthread_mutex_unlock(&zs->sess.lock);
+}
+
+/* The heartbeat thread: an asynchronous exists("/") every third of the
+ * session timeout, so zk_store_silent_ms() counts from the server's last
+ * answer whatever the client library has noticed (its I/O thread can be
+ * stuck, e.g. resolving the servers' names while the network is gone). */
+static void *zs_hb_main(void *arg)
+{
+    struct zk_store *zs = arg;
+    int every = zs->session_timeout_ms / 3 > 100 ? zs->session_timeout_ms / 3 : 100;
+    pthread_mutex_lock(&zs->sess.lock);
+    while (!zs->hb_stop) {
+        pthread_mutex_unlock(&zs->sess.lock);
+        pthread_mutex_lock(&zs->op_lock);
+        if (zs->zh != NULL)
+            (void)zoo_aexists(zs->zh, "/", 0, zs_hb_done, zs);
+        pthread_mutex_unlock(&zs->op_lock);
+        struct timespec dl;
+        clock_gettime(CLOCK_MONOTONIC, &dl);
+        dl.tv_sec += every / 1000;
+        dl.tv_nsec += (long)(every % 1000) * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) {
+            dl.tv_sec++;
+            dl.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&zs->sess.lock);
+        while (!zs->hb_stop && pthread_cond_timedwait(&zs->sess.cond, &zs->sess.lock, &dl) == 0)
+            ; /* woken by a session change: wait out the period */
+    }
+    pthread_mutex_unlock(&zs->sess.lock);
     return NULL;
 }
 
@@ -531,6 +586,13 @@ void zk_store_close(struct zk_store *zs)
 {
     if (zs == NULL)
         return;
+    if (zs->hb_running) {
+        pthread_mutex_lock(&zs->sess.lock);
+        zs->hb_stop = true;
+        pthread_cond_broadcast(&zs->sess.cond);
+        pthread_mutex_unlock(&zs->sess.lock);
+        pthread_join(zs->hb_thread, NULL);
+    }
     zs_drop_handle(zs);
     zs_sess_destroy(&zs->sess);
     pthread_mutex_destroy(&zs->op_lock);
@@ -589,6 +651,26 @@ int64_t zk_store_session_id(struct zk_store *zs)
     int64_t id = zs->zh ? zoo_client_id(zs->zh)->client_id : 0;
     pthread_mutex_unlock(&zs->op_lock);
     return id;
+}
+
+int64_t zk_store_down_ms(struct zk_store *zs)
+{
+    pthread_mutex_lock(&zs->sess.lock);
+    int64_t since = zs->sess.down_since_ms;
+    pthread_mutex_unlock(&zs->sess.lock);
+    if (since == 0)
+        return 0;
+    int64_t d = clock_mono_ms() - since;
+    return d > 0 ? d : 1;
+}
+
+int64_t zk_store_silent_ms(struct zk_store *zs)
+{
+    pthread_mutex_lock(&zs->sess.lock);
+    int64_t heard = zs->sess.heard_ms;
+    pthread_mutex_unlock(&zs->sess.lock);
+    int64_t d = clock_mono_ms() - heard;
+    return d > 0 ? d : 0;
 }
 
 kerr_t zk_store_expire_session_for_test(struct zk_store *zs)

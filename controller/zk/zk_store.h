@@ -96,6 +96,17 @@ void zk_store_set_session_cb(struct zk_store *zs, zk_session_cb cb, void *arg);
  * KERR_NONE or KERR__ZK. */
 kerr_t zk_store_reconnect(struct zk_store *zs);
 
+/* How long the session has not been connected, in ms: 0 while connected,
+ * >= 1 while disconnected, expired or being replaced (zk_store_reconnect()).
+ * Any thread. */
+int64_t zk_store_down_ms(struct zk_store *zs);
+
+/* Milliseconds since the ZooKeeper server last answered (a connect, or the
+ * store's heartbeat: an exists("/") every third of the session timeout on
+ * a thread of its own). It grows even when the client library has not yet
+ * noticed that the connection is gone. Any thread. */
+int64_t zk_store_silent_ms(struct zk_store *zs);
+
 /* Current session id (0 if none), for logs. */
 int64_t zk_store_session_id(struct zk_store *zs);
 

@@ -22,8 +22,12 @@
 /* Session state shared with the ZooKeeper completion thread. */
 struct zs_sess {
     pthread_mutex_t lock;
-    pthread_cond_t cond; /* signalled on every session state change */
-    int zstate;          /* last ZOO_*_STATE seen; 0 before the first */
+    pthread_cond_t cond;   /* signalled on every session state change */
+    int zstate;            /* last ZOO_*_STATE seen; 0 before the first */
+    int64_t down_since_ms; /* monotonic ms when zstate stopped being connected;
+                              0 while connected */
+    int64_t heard_ms;      /* monotonic ms of the server's last answer: a connect or
+                              a heartbeat (zs_hb_main()) */
 };
 
 /* Created by zk_store_open(), freed by zk_store_close(). */
@@ -41,6 +45,9 @@ struct zk_store {
 
     struct zs_sess sess; /* the fields below are guarded by sess.lock too */
     bool quiet;          /* closing a handle: drop its events */
+    bool hb_stop;        /* zk_store_close(): the heartbeat thread ends */
+    bool hb_running;     /* hb_thread was started */
+    pthread_t hb_thread; /* zs_hb_main() */
     zk_session_cb session_cb;
     void *session_arg;
     struct {

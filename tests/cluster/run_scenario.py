@@ -12,7 +12,7 @@ the cluster, compare the replicas on disk and run the checker. Exit status is th
                   [--compression none|gzip|...] [--netns] [--ensemble]
                   [--idempotent] [--fault-proxy N]
                   [--victim leader|controller]
-                  [--dir D] [--keep] [--set KEY=VALUE]...
+                  [--dir D] [--keep] [--set KEY=VALUE]... [--consumer-set KEY=VALUE]...
 
 Schedules (each heals what it broke before it returns): none, kill-leader, bounce-sigterm,
 kill-controller, pause-leader, kill-two, fast-restart, grow-shrink (not with --netns: a 4th
@@ -44,6 +44,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -567,6 +568,125 @@ def _w_time(w, wall):
     return round(wall - (time.time() - w.now()), 3)
 
 
+class StaleFetchProbe:
+    """Asks the isolated old leader, every 0.2 s from the new leader's election until it follows
+    (finish()), for partition pz at an offset far beyond its log end, with Fetch v4 (no leader
+    epochs: what librdkafka 2.0.2 sends). A stale leader must answer NOT_LEADER_OR_FOLLOWER (6):
+    OFFSET_OUT_OF_RANGE (1) makes such a client reset its position to the log start
+    (docs/architecture.md §3, "A broker back from a partition"). Every OFFSET_OUT_OF_RANGE is a
+    schedule failure; the answers are counted in the history (event stale_fetch_probe)."""
+
+    def __init__(self, c, broker, topic, partition):
+        self.c, self.broker, self.topic, self.partition = c, broker, topic, partition
+        self.answers, self.first_oor = {}, None
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def fetch_error(self, offset=1 << 40):
+        host, port = self.c.broker_addr(self.broker)
+        body = (kwire.W().i32(-1).i32(0).i32(1).i32(1 << 20).i8(0)
+                .array([self.topic], lambda w, t: w.str(t).array(
+                    [self.partition], lambda w, p: w.i32(p).i64(offset).i32(1 << 20))).b)
+        conn = kwire.Conn(host, port, timeout=2)
+        try:
+            r = conn.call(1, 4, body)
+        finally:
+            conn.close()
+        r.i32()                                  # throttle_time_ms
+        r.i32()                                  # one topic
+        r.str()
+        r.i32()                                  # one partition
+        r.i32()
+        return r.i16()
+
+    def _run(self):
+        t0 = time.monotonic()
+        while not self.stop.is_set():
+            try:
+                err = self.fetch_error()
+            except Exception as e:               # noqa: BLE001 (unreachable, closed: no answer)
+                err = "no answer: %s" % type(e).__name__
+            self.answers[err] = self.answers.get(err, 0) + 1
+            if err == 1 and self.first_oor is None:
+                self.first_oor = round(time.monotonic() - t0, 1)
+            self.stop.wait(0.2)
+
+    def finish(self, w):
+        self.stop.set()
+        self.thread.join(5)
+        w.note("stale_fetch_probe", broker=self.broker, partition=self.partition,
+               answers={str(k): v for k, v in self.answers.items()})
+        if self.answers.get(1):
+            self.c.fail("old leader %d answered OFFSET_OUT_OF_RANGE %d times (first %.1f s after "
+                        "the election) to a Fetch beyond its log end while its leadership was "
+                        "stale: answers %s" % (self.broker, self.answers[1], self.first_oor,
+                                               self.answers))
+        if not self.answers.get(6):
+            self.c.fail("old leader %d never answered NOT_LEADER_OR_FOLLOWER to the stale-fetch "
+                        "probe: answers %s" % (self.broker, self.answers))
+
+
+class HeadConsumer:
+    """A librdkafka consumer (auto.offset.reset=earliest, as the workload's) that knows only the
+    isolated old leader (bootstrap = its address) and starts on partition pz at the new
+    leader's high watermark, past the old leader's log end: it fetches from the stale leader
+    first. Its records go to the history as consumer "head" (the checker's rules apply);
+    finish() fails the schedule when its first record is below where it started (a reset to
+    the log start) or it received nothing. Inconclusive (noted, not failed) when the old
+    leader's log reaches that offset (writes it took alone)."""
+
+    def __init__(self, c, w, probe, new_leader, topic, pz):
+        from confluent_kafka import Consumer, TopicPartition
+        self.c, self.w, self.pz, self.first, self.n = c, w, pz, None, 0
+        host, port = c.broker_addr(new_leader)
+        marks = workload.watermarks("%s:%d" % (host, port), topic, pz + 1)
+        self.start = marks[pz][1]
+        err = probe.fetch_error(self.start)
+        self.conclusive = err != 0
+        w.note("head_consumer", broker=probe.broker, partition=pz, offset=self.start,
+               old_leader_fetch_error=err)
+        host, port = c.broker_addr(probe.broker)
+        conf = workload.plain_consumer_conf("%s:%d" % (host, port))
+        self.consumer = Consumer(conf)
+        self.consumer.assign([TopicPartition(topic, pz, self.start)])
+        self.got_one = threading.Event()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            while not self.stop.is_set():
+                for m in self.consumer.consume(100, 0.2):
+                    if m.error():
+                        continue
+                    v = m.value().decode("utf-8", "backslashreplace") if m.value() else None
+                    self.w.hist.write({"type": "consume", "consumer": "head",
+                                       "partition": m.partition(), "offset": m.offset(),
+                                       "value": v, "t": self.w.now()})
+                    if self.first is None:
+                        self.first = m.offset()
+                    self.n += 1
+                    self.got_one.set()
+        finally:
+            self.consumer.close()
+
+    def finish(self, timeout=20):
+        self.got_one.wait(timeout)
+        self.stop.set()
+        self.thread.join(10)
+        self.w.note("head_consumer_done", first=self.first, records=self.n, start=self.start)
+        if not self.conclusive:
+            log("head consumer: the old leader's log reaches offset %d: inconclusive" % self.start)
+        elif self.first is None:
+            self.c.fail("head consumer of partition %d (from offset %d) received nothing within "
+                        "%d s of the old leader following" % (self.pz, self.start, timeout))
+        elif self.first < self.start:
+            self.c.fail("head consumer of partition %d started at %d and was reset to %d: the "
+                        "stale leader sent it back" % (self.pz, self.start, self.first))
+
+
 def sched_isolate_leader(c, w, a):
     """Scenario 7: isolate the leader of partition 0 from ZooKeeper and every other broker
     (clients still reach it: producers keep sending to it) for longer than the session timeout,
@@ -576,6 +696,13 @@ def sched_isolate_leader(c, w, a):
     Checked after the run: every partition-0 write acknowledged after the election is in the
     final log at the offset it was acknowledged at (a write acknowledged by the zombie would be
     truncated away), besides the checker's no-loss and one-value-per-offset rules.
+    From the election until the old leader follows, StaleFetchProbe asks it for partition pz
+    beyond its log end: never OFFSET_OUT_OF_RANGE; HeadConsumer, a librdkafka consumer that
+    knows only the old leader, starts past its log end before the heal and must not be reset
+    to the log start. With consumers that refresh metadata often
+    (--consumer-set topic.metadata.refresh.interval.ms=1000), some of them follow the new
+    leader past the old leader's log end and are sent back to it by its stale Metadata: the
+    checker's consumer_backwards (0) covers them.
     With --victim controller: the controller is isolated instead, and the checks are about the
     first partition it leads (partition 0 and a note when it leads none)."""
     md = c.metadata(a.topic)
@@ -610,10 +737,13 @@ def sched_isolate_leader(c, w, a):
     else:
         w.note("new_leader", broker=elected[1], epoch=elected[2], partition=pz,
                t_elected=_w_time(w, elected[0]))
+    probe = StaleFetchProbe(c, lead, a.topic, pz) if elected else None
     hold_until = wall0 + a.hold
     if elected:
         hold_until = max(hold_until, elected[0] + 5)
     time.sleep(max(0.0, hold_until - time.time()))
+    head = HeadConsumer(c, w, probe, elected[1], a.topic, pz) if elected else None
+    time.sleep(2)                               # it fetches from the stale leader meanwhile
     c.net.heal()
     t_heal = w.now()
     w.note("healed", broker=lead)
@@ -632,8 +762,12 @@ def sched_isolate_leader(c, w, a):
         if time.monotonic() > end:
             c.fail("old leader %d did not become a follower of partition %d at epoch >= %d "
                    "within 60 s of the heal" % (lead, pz, elected[2]))
+            probe.finish(w)
+            head.finish()
             return
         time.sleep(0.5)
+    probe.finish(w)
+    head.finish()
     end = time.monotonic() + 60                 # caught up: truncation, if any, is done
     while True:
         isr = _isr_of(c, elected[1], a.topic, pz)
@@ -849,7 +983,8 @@ def run(a, d):
     try:
         w = workload.Workload(c.bootstrap, a.topic, history, a.producers, a.consumers, a.rate,
                               partitions=a.partitions, compression=a.compression, log=log,
-                              groups=workload.parse_groups(a.group), idempotent=a.idempotent)
+                              groups=workload.parse_groups(a.group), idempotent=a.idempotent,
+                              consumer_conf=dict(kv.split("=", 1) for kv in a.consumer_set))
         c.w = w
 
         def fault(w):
@@ -920,6 +1055,9 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the state directory after a pass")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="broker property for every broker; repeatable")
+    ap.add_argument("--consumer-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="librdkafka property for the workload's consumers (not group members); "
+                         "repeatable")
     ap.add_argument("--victim", choices=["leader", "controller"], default="leader",
                     help="isolate-leader: isolate the leader of partition 0 (default) or the "
                          "controller (checked on a partition it leads)")

@@ -32,7 +32,7 @@ Times are seconds since the workload started (monotonic clock).
 Group member ids are "<group>/<i>"; the other consumers' ids are integers.
 
 Library:  w = Workload(bootstrap, topic, history_path, producers=2, consumers=2, rate=100,
-                       groups={"g": 2})
+                       groups={"g": 2}, consumer_conf={"librdkafka.key": "value"})
           w.run(duration, fault=fn, fault_at=0.3)   # fn(w) runs in the caller's thread
           or w.start(); ...; w.stop(); w.final_read()
 CLI:      workload.py --bootstrap H:P --topic T --out HISTORY [--duration S] [--producers N]
@@ -134,11 +134,12 @@ def read_log(bootstrap, topic, partitions, write, timeout=60.0):
 class Workload:
     def __init__(self, bootstrap, topic, history_path, producers=2, consumers=2, rate=100.0,
                  partitions=None, message_timeout_ms=30000, compression="none", log=None,
-                 groups=None, idempotent=False):
+                 groups=None, idempotent=False, consumer_conf=None):
         self.bootstrap, self.topic = bootstrap, topic
         self.idempotent = idempotent
         self.n_producers, self.n_consumers, self.rate = producers, consumers, rate
         self.groups = dict(groups or {})           # group id -> number of members
+        self.consumer_conf = dict(consumer_conf or {})  # extra conf of the plain consumers
         self.message_timeout_ms, self.compression = message_timeout_ms, compression
         self.log = log or (lambda m: print("workload: " + m, file=sys.stderr, flush=True))
         self.t0 = time.monotonic()
@@ -265,7 +266,9 @@ class Workload:
         return plain_consumer_conf(self.bootstrap, self._client_error(who))
 
     def _consumer(self, cid):
-        c = Consumer(self._consumer_conf("consumer %d" % cid))
+        conf = self._consumer_conf("consumer %d" % cid)
+        conf.update(self.consumer_conf)
+        c = Consumer(conf)
         c.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in range(self.partitions)])
         try:
             while not self.stop_consuming.is_set():

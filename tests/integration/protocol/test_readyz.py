@@ -12,7 +12,10 @@ registered and listed; broker 4 advertises localhost and is ready; broker 5
 advertises a name its own /etc/hosts (a bind mount in a private mount
 namespace) learns only later, and becomes ready without a restart.
 DescribeCluster asked on broker 3's EXTERNAL listener answers with every
-broker's EXTERNAL endpoint (the listener the request came in on).
+broker's EXTERNAL endpoint (the listener the request came in on). ZooKeeper
+frozen (SIGSTOP) past the session timeout: every broker is not ready (session
+presumed expired) yet acknowledges acks=all writes; resumed, every broker is
+ready again.
 Run by Debian's /usr/bin/python3 (confluent_kafka).
 """
 import os
@@ -211,6 +214,32 @@ def test_a_replica_out_of_the_isr_is_not_ready_until_it_is_back_in():
     cl.brokers[1].start()
     for i in range(3):
         wait_status(i, 200)
+    produce(5)
+
+
+def test_a_lost_zookeeper_session_is_not_ready_but_still_serves():
+    # ZooKeeper frozen (SIGSTOP: no answer, no connection refused) for longer than the
+    # session timeout: every broker presumes its session expired and is not ready, yet
+    # keeps serving produce and fetch for the partitions it leads (a quorum loss).
+    os.killpg(cl.zk.proc.pid, signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        body = wait_status(0, 503, timeout=30)
+        assert ("zookeeper session: ZooKeeper session presumed expired: nothing heard from "
+                "ZooKeeper for") in body, body
+        # not ready once nothing was heard for the session timeout (6 s; the broker's last
+        # heartbeat answer came at most a third of it before the stop)
+        assert time.time() - t0 >= 6.0 - 2.0 - 0.5, "not ready too early: %s" % body
+        for i in (1, 2):
+            assert "session presumed expired" in wait_status(i, 503, timeout=15), i
+        produce(5)
+    finally:
+        os.killpg(cl.zk.proc.pid, signal.SIGCONT)
+    # ZooKeeper back: each broker registers again if its session expired, and is ready once
+    # the controller has sent metadata to its registration.
+    for i in range(3):
+        body = wait_status(i, 200)
+        assert "zookeeper session: ok\n" in body, body
     produce(5)
 
 

@@ -52,7 +52,7 @@ Test(readiness, in_sync_registered_broker_is_ready)
 {
     struct mc_snapshot *s = snap(2, 3, 4);
     char body[1024];
-    struct readiness r = readiness_eval(s, 1, true, NULL, body, sizeof(body));
+    struct readiness r = readiness_eval(s, 1, true, NULL, NULL, body, sizeof(body));
     cr_assert(r.ready);
     cr_assert_eq(r.replicas, 4);
     cr_assert_eq(r.out_of_isr, 0);
@@ -66,9 +66,25 @@ Test(readiness, unregistered_broker_is_not_ready)
 {
     struct mc_snapshot *s = snap(0, 3, 2);
     char body[1024];
-    cr_assert_not(readiness_eval(s, 1, false, NULL, body, sizeof(body)).ready);
+    cr_assert_not(readiness_eval(s, 1, false, NULL, NULL, body, sizeof(body)).ready);
     cr_assert(strncmp(body, "not ready\n", 10) == 0, "%s", body);
     cr_assert_not_null(strstr(body, "registered: no\n"), "%s", body);
+    mc_put(s);
+}
+
+Test(readiness, lost_zookeeper_session_is_not_ready)
+{
+    struct mc_snapshot *s = snap(2, 3, 4);
+    char body[1024];
+    const char *why = "ZooKeeper session expired: not yet registered again";
+    struct readiness r = readiness_eval(s, 1, true, why, NULL, body, sizeof(body));
+    cr_assert_not(r.ready);
+    cr_assert_not(r.session_ok);
+    cr_assert(strncmp(body, "not ready\n", 10) == 0, "%s", body);
+    cr_assert_not_null(strstr(body, "zookeeper session: ZooKeeper session expired"), "%s", body);
+    r = readiness_eval(s, 1, true, NULL, NULL, body, sizeof(body));
+    cr_assert(r.ready);
+    cr_assert_not_null(strstr(body, "zookeeper session: ok\n"), "%s", body);
     mc_put(s);
 }
 
@@ -78,7 +94,7 @@ Test(readiness, unknown_controller_is_not_ready)
     struct mc_snapshot *s = mc_snapshot_new();
     s->controller_id = -1;
     char body[1024];
-    struct readiness r = readiness_eval(s, 0, true, NULL, body, sizeof(body));
+    struct readiness r = readiness_eval(s, 0, true, NULL, NULL, body, sizeof(body));
     cr_assert_not(r.ready);
     cr_assert_not(r.controller_known);
     cr_assert_not_null(strstr(body, "controller: unknown\n"), "%s", body);
@@ -89,7 +105,7 @@ Test(readiness, broker_missing_from_the_controllers_live_list_is_not_ready)
 {
     struct mc_snapshot *s = snap(0, 2, 2); /* brokers 0 and 1 only */
     char body[1024];
-    struct readiness r = readiness_eval(s, 2, true, NULL, body, sizeof(body));
+    struct readiness r = readiness_eval(s, 2, true, NULL, NULL, body, sizeof(body));
     cr_assert_not(r.ready);
     cr_assert_not(r.listed);
     cr_assert_not_null(strstr(body, "listed by controller: no\n"), "%s", body);
@@ -101,14 +117,14 @@ Test(readiness, a_replica_out_of_the_isr_is_named)
     struct mc_snapshot *s = snap(0, 3, 3);
     drop_from_isr(s, 2, 1);
     char body[1024];
-    struct readiness r = readiness_eval(s, 1, true, NULL, body, sizeof(body));
+    struct readiness r = readiness_eval(s, 1, true, NULL, NULL, body, sizeof(body));
     cr_assert_not(r.ready);
     cr_assert_eq(r.replicas, 3);
     cr_assert_eq(r.out_of_isr, 1);
     cr_assert_not_null(strstr(body, "out of ISR: t-2\n"), "%s", body);
     /* The other brokers are still in every ISR. */
-    cr_assert(readiness_eval(s, 0, true, NULL, body, sizeof(body)).ready);
-    cr_assert(readiness_eval(s, 2, true, NULL, body, sizeof(body)).ready);
+    cr_assert(readiness_eval(s, 0, true, NULL, NULL, body, sizeof(body)).ready);
+    cr_assert(readiness_eval(s, 2, true, NULL, NULL, body, sizeof(body)).ready);
     mc_put(s);
 }
 
@@ -117,7 +133,7 @@ Test(readiness, partitions_elsewhere_do_not_count)
     struct mc_snapshot *s = snap(0, 4, 2);
     drop_from_isr(s, 0, 1);
     char body[1024];
-    struct readiness r = readiness_eval(s, 3, true, NULL, body, sizeof(body));
+    struct readiness r = readiness_eval(s, 3, true, NULL, NULL, body, sizeof(body));
     cr_assert(r.ready, "broker 3 hosts no replica: %s", body);
     cr_assert_eq(r.replicas, 0);
     mc_put(s);
@@ -129,14 +145,14 @@ Test(readiness, long_lists_are_cut_and_counted)
     for (int p = 0; p < 25; p++)
         drop_from_isr(s, p, 0);
     char body[4096];
-    struct readiness r = readiness_eval(s, 0, true, NULL, body, sizeof(body));
+    struct readiness r = readiness_eval(s, 0, true, NULL, NULL, body, sizeof(body));
     cr_assert_eq(r.out_of_isr, 25);
     cr_assert_not_null(strstr(body, "out of ISR: t-9\n"), "%s", body);
     cr_assert_null(strstr(body, "out of ISR: t-10\n"), "%s", body);
     cr_assert_not_null(strstr(body, "(15 more out of ISR)\n"), "%s", body);
     /* A small buffer truncates, NUL-terminated, verdict first. */
     char tiny[8];
-    readiness_eval(s, 0, true, NULL, tiny, sizeof(tiny));
+    readiness_eval(s, 0, true, NULL, NULL, tiny, sizeof(tiny));
     cr_assert_str_eq(tiny, "not rea");
     mc_put(s);
 }
@@ -147,7 +163,7 @@ Test(readiness, unresolvable_advertised_host_is_not_ready_and_named)
     struct mc_snapshot *s = snap(2, 3, 4);
     char body[1024];
     const char *why = "listener EXTERNAL host nonexistent.invalid: Name or service not known";
-    struct readiness r = readiness_eval(s, 1, true, why, body, sizeof(body));
+    struct readiness r = readiness_eval(s, 1, true, NULL, why, body, sizeof(body));
     cr_assert_not(r.ready);
     cr_assert_not(r.advertised_resolve);
     cr_assert(strncmp(body, "not ready\n", 10) == 0, "%s", body);
@@ -155,7 +171,7 @@ Test(readiness, unresolvable_advertised_host_is_not_ready_and_named)
     cr_assert_not_null(strstr(body, "advertised listener does not resolve: listener EXTERNAL "
                                     "host nonexistent.invalid: Name or service not known"),
                        "%s", body);
-    r = readiness_eval(s, 1, true, NULL, body, sizeof(body));
+    r = readiness_eval(s, 1, true, NULL, NULL, body, sizeof(body));
     cr_assert(r.ready && r.advertised_resolve);
     cr_assert_not_null(strstr(body, "advertised hosts resolve: yes\n"), "%s", body);
     cr_assert_null(strstr(body, "does not resolve"), "%s", body);

@@ -603,8 +603,10 @@ Test(zk_store, session_expiry_is_reported_and_reconnect_recovers)
     int64_t sid = zk_store_session_id(a);
     cr_assert_neq(sid, 0);
 
+    cr_assert_eq(zk_store_down_ms(a), 0, "connected");
     cr_assert_eq(zk_store_expire_session_for_test(a), KERR_NONE);
     cr_assert(wait_session_event(ZK_SESSION_EXPIRED), "no ZK_SESSION_EXPIRED event");
+    cr_assert_gt(zk_store_down_ms(a), 0, "an expired session is down");
     struct zk_broker_reg *regs;
     int n;
     cr_assert_eq(zk_store_list_brokers(b, &regs, &n), KERR_NONE);
@@ -612,6 +614,7 @@ Test(zk_store, session_expiry_is_reported_and_reconnect_recovers)
     cr_assert_neq(zk_store_list_brokers(a, &regs, &n), KERR_NONE, "expired handle fails");
 
     cr_assert_eq(zk_store_reconnect(a), KERR_NONE);
+    cr_assert_eq(zk_store_down_ms(a), 0, "connected again");
     cr_assert_neq(zk_store_session_id(a), sid);
     cr_assert_eq(zk_store_register_broker(a, &r, &e2, NULL, 0), KERR_NONE);
     cr_assert_gt(e2, e1);
@@ -620,6 +623,19 @@ Test(zk_store, session_expiry_is_reported_and_reconnect_recovers)
     free(regs);
     zk_store_close(a);
     zk_store_close(b);
+}
+
+/* The heartbeat (an exists every third of the session timeout) keeps the
+ * server's last answer recent: after 1.75 thirds of the session, silence is
+ * under 1.5 thirds (the connect alone would leave it at 1.75). */
+Test(zk_store, heartbeat_keeps_silence_short)
+{
+    struct zk_store *a = open_store();
+    cr_assert_lt(zk_store_silent_ms(a), 1000);
+    usleep(SESSION_MS / 3 * 1750);
+    int64_t silent = zk_store_silent_ms(a);
+    cr_assert_lt(silent, SESSION_MS / 3 * 3 / 2, "silent %lld ms", (long long)silent);
+    zk_store_close(a);
 }
 
 static atomic_int second_watcher_events;

@@ -132,7 +132,7 @@ static void setup_topic(struct broker *b)
         .leader = 0, .n_isr = 1, .isr = self, .n_replicas = 1, .replicas = self};
     for (int32_t p = 0; p < t->n_parts; p++) {
         bool changed;
-        if (partition_apply_state(t->parts[p], 0, &st, 0, &changed) != KERR_NONE)
+        if (partition_apply_state(topic_part(t, p), 0, &st, 0, &changed) != KERR_NONE)
             FUZZ_DIE("partition_apply_state failed");
     }
     if (!topics_add(b->topics, t))
@@ -269,7 +269,7 @@ static void apply_retention(void)
     if (!t)
         return;
     for (int32_t p = 0; p < t->n_parts; p++)
-        (void)partition_apply_retention(t->parts[p], 0, &deleted);
+        (void)partition_apply_retention(topic_part(t, p), 0, &deleted);
     topic_unref(t);
 }
 

@@ -103,21 +103,21 @@ static void *config_main(void *arg)
                                          .replicas = replicas};
             bool changed;
             for (int p = 0; p < t->n_parts; p++)
-                (void)partition_apply_state(t->parts[p], 0, &st, epoch, &changed);
+                (void)partition_apply_state(topic_part(t, p), 0, &st, epoch, &changed);
         }
     } else {
         while (!atomic_load(&c->stop)) {
             for (int p = 0; p < t->n_parts; p++) {
                 struct topic_config tc;
-                partition_config(t->parts[p], &tc);
+                partition_config(topic_part(t, p), &tc);
                 CHECK(tc.retention_ms == 1000 || tc.retention_ms == 2000 || tc.retention_ms == 3000,
                       "retention.ms %lld", (long long)tc.retention_ms);
                 CHECK(tc.max_message_bytes == tc.retention_ms ||
                           (tc.retention_ms == 1000 && tc.max_message_bytes == 1 << 20),
                       "torn copy: retention.ms %lld, max.message.bytes %d",
                       (long long)tc.retention_ms, tc.max_message_bytes);
-                (void)partition_ack_status(t->parts[p], 0, 1);
-                int32_t epoch, leader = partition_leader(t->parts[p], &epoch);
+                (void)partition_ack_status(topic_part(t, p), 0, 1);
+                int32_t epoch, leader = partition_leader(topic_part(t, p), &epoch);
                 CHECK(epoch == 0 || leader == epoch % 2, "leader %d with epoch %d", leader, epoch);
             }
         }
@@ -186,7 +186,7 @@ static void *topics_main(void *arg)
             if (t) {
                 CHECK(strcmp(t->name, name) == 0, "got %s for %s", t->name, name);
                 struct topic_config tc;
-                partition_config(t->parts[t->n_parts - 1], &tc);
+                partition_config(topic_part(t, t->n_parts - 1), &tc);
                 topic_unref(t);
             }
         }

@@ -102,6 +102,8 @@ static kerr_t push_seg(struct plog *log, struct segment *seg)
 static void drop_seg(struct plog *log, int i)
 {
     say_info("storage", "deleting segment dir=%s base=%" PRId64, log->dir, log->segs[i]->base);
+    plog_txnidx_segment_removed(log, log->segs[i]->base,
+                                i + 1 < log->nsegs ? log->segs[i + 1]->base : INT64_MAX);
     segment_remove(log->segs[i]);
     memmove(&log->segs[i], &log->segs[i + 1], (size_t)(log->nsegs - i - 1) * sizeof(log->segs[0]));
     log->nsegs--;
@@ -478,6 +480,7 @@ struct plog *plog_open(const char *dir, const struct plog_config *cfg, char *err
     if (err != KERR_NONE)
         goto out_fail;
     plog_producers_drop_snapshots(log, -1, plog_end_offset(log));
+    plog_txnidx_load(log);
     if (plog_end_offset(log) > log->start_offset)
         plog_producers_rebuild(log, -1, "open");
     say_info("storage",
@@ -505,6 +508,7 @@ void plog_close(struct plog *log)
     epochs_sync(log);
     epoch_cache_free(log->epochs);
     pstate_destroy(&log->producers);
+    txnidx_list_free(&log->aborted);
     free(log->segs);
     free(log->dir);
     free(log);

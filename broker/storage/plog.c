@@ -181,7 +181,8 @@ int plog_sweep_deleted(const char *dir)
     return n;
 }
 
-/* True if name is "<20 digits>.index" or ".timeindex" with no .log. */
+/* True if name is "<20 digits>.index", ".timeindex" or ".txnindex" with no
+ * .log. */
 static bool is_orphan_index(const char *dir, const char *name)
 {
     char path[PATH_MAX];
@@ -189,7 +190,8 @@ static bool is_orphan_index(const char *dir, const char *name)
 
     if (!dot || dot - name != SEGMENT_NAME_DIGITS)
         return false;
-    if (strcmp(dot, ".index") != 0 && strcmp(dot, ".timeindex") != 0)
+    if (strcmp(dot, ".index") != 0 && strcmp(dot, ".timeindex") != 0 &&
+        strcmp(dot, TXNIDX_SUFFIX) != 0)
         return false;
     if (snprintf(path, sizeof(path), "%s/%.*s.log", dir, SEGMENT_NAME_DIGITS, name) >=
         (int)sizeof(path))

@@ -314,6 +314,29 @@ def test_new_leader_has_the_same_lso_and_aborted_list():
     assert not unclean, unclean
 
 
+def test_markers_refused_on_a_client_listener():
+    from cluster import free_port
+    client = free_port()
+    cl = Cluster(overrides=[
+        "listeners=PLAINTEXT://127.0.0.1:{port},CLIENT://127.0.0.1:%d" % client,
+        "advertised.listeners=PLAINTEXT://127.0.0.1:{port},CLIENT://127.0.0.1:%d" % client,
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CLIENT:PLAINTEXT"])
+    try:
+        port = cl.brokers[0].port
+        olep.create(port, "txn-lst", 1)
+        olep.wait_leaders(port, "txn-lst", 1, want=0)
+        pid, epoch = new_pid(port)
+        produce(port, "txn-lst", recs(b"a", 1), pid, epoch, 0, txn=True)
+        assert end_txn(client, "txn-lst", pid, epoch, True) == 31  # CLUSTER_AUTHORIZATION_FAILED
+        assert fetch(port, "txn-lst", 0, 1)["lso"] == 0, "nothing written"
+        assert latest(port, "txn-lst", 0) == 1
+        assert end_txn(port, "txn-lst", pid, epoch, True) == NONE  # the inter-broker listener
+        assert fetch(client, "txn-lst", 0, 1)["lso"] == 2
+    finally:
+        unclean = cl.stop()
+    assert not unclean, unclean
+
+
 def main():
     global CL
     CL = Cluster()

@@ -481,7 +481,14 @@ struct plog *plog_open(const char *dir, const struct plog_config *cfg, char *err
     err = load_epochs(log);
     if (err != KERR_NONE)
         goto out_fail;
-    plog_producers_drop_snapshots(log, -1, plog_end_offset(log));
+    /* Recovering (cfg.recovery_point >= 0): the replay below covers every
+     * batch past the recovery point, so that the producer state and the
+     * aborted transaction index of what may not have reached the disk are
+     * rebuilt from the batches that did. */
+    plog_producers_drop_snapshots(log, -1,
+                                  log->cfg.recovery_point >= 0
+                                      ? MIN(log->cfg.recovery_point, plog_end_offset(log))
+                                      : plog_end_offset(log));
     plog_txnidx_load(log);
     if (plog_end_offset(log) > log->start_offset)
         plog_producers_rebuild(log, -1, "open");

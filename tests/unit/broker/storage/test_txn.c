@@ -5,7 +5,8 @@
  * (producer_state.c: open transaction, marker checks, first unstable
  * offset), and plog_txn.c: markers as control batches, the LSO bound,
  * `.txnindex` files, their rebuild after a lost or corrupt index and
- * lost snapshots, truncation and retention, and followers mirroring markers.
+ * lost snapshots, recovery past the recovery point, truncation and
+ * retention, and followers mirroring markers.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -358,5 +359,40 @@ Test(txn_log, follower_mirrors_markers, .init = setup, .fini = st_tmpdir_down)
     free(ab);
     cr_assert_eq(pstate_find(plog_producers(log), 4)->coordinator_epoch, 2);
     kbuf_destroy(&b);
+    plog_close(log);
+}
+
+Test(txn_log, recovery_rebuilds_the_index_past_the_recovery_point, .init = setup,
+     .fini = st_tmpdir_down)
+{
+    char err[256];
+    struct plog *log = plog_open(st_dir, &cfg, err, sizeof(err));
+    struct aborted_txn *ab;
+    int64_t off;
+    cr_assert_not_null(log, "%s", err);
+    for (int i = 0; i < 12; i++) {
+        txn_app(log, 8, 0, 8 * i, 8);
+        cr_assert_eq(marker(log, 8, 0, false, 0, &off), KERR_NONE);
+    }
+    cr_assert_gt(plog_segment_count(log), 2);
+    plog_close(log);
+    /* an index lost with the page cache: every file gone, snapshots kept */
+    DIR *d = opendir(st_dir);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (strstr(de->d_name, ".txnindex"))
+            cr_assert_eq(unlink(st_path(de->d_name)), 0);
+    closedir(d);
+    cr_assert_eq(st_count_files(st_dir, ".txnindex"), 0);
+    /* reopened as after a crash with the recovery point at 0 */
+    struct plog_config rc = cfg;
+    rc.recovery_point = 0;
+    log = plog_open(st_dir, &rc, err, sizeof(err));
+    cr_assert_not_null(log, "%s", err);
+    cr_assert_eq(aborted(log, 0, &ab), 12);
+    for (int i = 0; i < 12; i++)
+        cr_assert_eq(ab[i].first_offset, 9 * i, "entry %d", i);
+    free(ab);
+    cr_assert_gt(st_count_files(st_dir, ".txnindex"), 1);
     plog_close(log);
 }

@@ -200,6 +200,31 @@ def test_open_commit_abort_and_isolation():
                    (pid, "txn-none", 0): UNKNOWN_TOPIC}, res
 
 
+def test_malformed_markers_close_the_connection_only():
+    t = "txn-bad"
+    topic1(t)
+    good = W(flex=True)
+    good.array([(5, 0)], lambda w, mk: (w.i64(mk[0]).i16(mk[1]).i8(1),
+                                        w.array([t], lambda w, n: (w.str(n), w.array(
+                                            [0], lambda w, p: w.i32(p)), w.tags())),
+                                        w.i32(0), w.tags()))
+    good.tags()
+    for body in (good.b[:-3], good.b[:5], b"\x05", W(flex=True).array(
+            [(-7, 0)], lambda w, mk: (w.i64(-7).i16(0).i8(1), w.array([], None), w.i32(0),
+                                      w.tags())).tags().b):
+        c = Conn("127.0.0.1", port0())
+        try:
+            try:
+                c.call(27, 1, bytes(body))
+                assert False, "answered a malformed WriteTxnMarkers: %r" % bytes(body)
+            except ConnectionError:
+                pass
+        finally:
+            c.close()
+    assert latest(port0(), t, 0) == 0, "nothing written"
+    assert end_txn(port0(), t, 5, 0, True) == NONE  # the broker still serves
+
+
 def test_sigkill_rebuilds_open_transactions_and_aborted_list():
     t = "txn-kill"
     topic1(t)

@@ -88,8 +88,8 @@ static bool from_inter_broker(const struct req *req)
 }
 
 /* Writes one partition's marker. */
-static void write_one(struct req *req, struct topic *t, const struct plog_marker *m,
-                      struct wtm_part *p, bool allowed)
+static void write_one(struct topic *t, const struct plog_marker *m, struct wtm_part *p,
+                      bool allowed)
 {
     if (!allowed) {
         p->err = KERR_CLUSTER_AUTHORIZATION_FAILED;
@@ -106,7 +106,6 @@ static void write_one(struct req *req, struct topic *t, const struct plog_marker
     p->waiting = true;
     topic_ref(t);
     p->t = t;
-    (void)req;
 }
 
 /* Parses the request and writes every marker; false on a malformed
@@ -152,7 +151,7 @@ static bool wtm_all(struct wtm_op *op, struct kslice *s)
             const struct wtm_topic *wt = &op->topics.v[j];
             struct topic *t = topics_get(req->broker->topics, wt->name.ptr, (size_t)wt->name.len);
             for (int32_t k = 0; k < wt->n_parts; k++, pi++)
-                write_one(req, t, &m, &op->parts.v[pi], allowed);
+                write_one(t, &m, &op->parts.v[pi], allowed);
             topic_unref(t);
         }
     }

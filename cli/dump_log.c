@@ -11,6 +11,9 @@
  *   <offset>.snapshot idempotent producers' state (Kafka's producer snapshot
  *                     v1; broker/storage/producer_state.h decodes it): one
  *                     line per producer, or the reason it is refused
+ *   <base>.txnindex   aborted transactions, 34-byte entries (Kafka's
+ *                     TransactionIndex; broker/storage/txn_index.h decodes
+ *                     it): one line per entry, or the reason it is refused
  * Active indexes are preallocated with zeroes past their last entry; an
  * index with no entry (0 bytes, or zeros only) prints "The index is empty".
  *
@@ -40,13 +43,14 @@
 #include "broker/storage/producer_state.h"
 #include "broker/storage/record_validate.h"
 #include "broker/storage/time_index.h"
+#include "broker/storage/txn_index.h"
 #include "common/crc32c.h"
 #include "common/kwire.h"
 #include "common/vec.h"
 
 #define DL_READ_CHUNK (64 * 1024)
 
-enum dl_kind { DL_UNKNOWN, DL_LOG, DL_INDEX, DL_TIMEINDEX, DL_SNAPSHOT };
+enum dl_kind { DL_UNKNOWN, DL_LOG, DL_INDEX, DL_TIMEINDEX, DL_SNAPSHOT, DL_TXNINDEX };
 
 /* Parsed options; on dump_log_main()'s stack. */
 struct dl_opts {
@@ -164,7 +168,8 @@ static enum dl_kind dl_kind_of(const char *path)
     } exts[] = {{".log", DL_LOG},
                 {".index", DL_INDEX},
                 {".timeindex", DL_TIMEINDEX},
-                {".snapshot", DL_SNAPSHOT}};
+                {".snapshot", DL_SNAPSHOT},
+                {".txnindex", DL_TXNINDEX}};
 
     for (size_t i = 0; i < ARRAY_LEN(exts); i++) {
         size_t e = strlen(exts[i].ext);
@@ -856,6 +861,41 @@ static int dl_dump_snapshot(const char *path)
     return CLI_OK;
 }
 
+static int dl_dump_txnindex(const char *path)
+{
+    struct aborted_txn *v = NULL;
+    const uint8_t *data;
+    const char *why = NULL;
+    struct dl_file f;
+    size_t n = 0;
+    int err;
+
+    if (!dl_file_open(&f, path, &err))
+        return dl_fail_open(path, err);
+    data = f.size == 0 ? (const uint8_t *)"" : dl_file_get(&f, 0, (size_t)f.size, NULL);
+    if (data == NULL) {
+        err = f.read_errno;
+        dl_file_close(&f);
+        return cli_fail("cannot read %s: %s", path, strerror(err ? err : EIO));
+    }
+    printf("Dumping %s\n", path);
+    if (txnidx_decode(data, (size_t)f.size, &v, &n, &why) != KERR_NONE) {
+        why = why ? why : "out of memory";
+        printf("corrupt transaction index: %s (%" PRId64 " bytes)\n", why, f.size);
+        dl_file_close(&f);
+        return cli_fail("%s: corrupt transaction index: %s", path, why);
+    }
+    for (size_t i = 0; i < n; i++)
+        printf("version: %d producerId: %" PRId64 " firstOffset: %" PRId64 " lastOffset: %" PRId64
+               " lastStableOffset: %" PRId64 "\n",
+               TXNIDX_VERSION, v[i].producer_id, v[i].first_offset, v[i].last_offset,
+               v[i].last_stable_offset);
+    printf("Summary: aborted transactions: %zu\n", n);
+    free(v);
+    dl_file_close(&f);
+    return CLI_OK;
+}
+
 /* ---- command -------------------------------------------------------------- */
 
 enum { DL_OPT_DATA = 1, DL_OPT_VERIFY };
@@ -876,6 +916,7 @@ static const char dl_help[] =
     "  NNN.index      offset index entries, checked against NNN.log if present\n"
     "  NNN.timeindex  time index entries, checked against NNN.log if present\n"
     "  NNN.snapshot   idempotent producers' state (one line per producer)\n"
+    "  NNN.txnindex   aborted transactions (one line per entry)\n"
     "      --print-data-log     also print every record of uncompressed batches\n"
     "      --deep-iteration     same as --print-data-log\n"
     "      --verify-index-only  for index files print only the mismatches\n"
@@ -913,13 +954,14 @@ int dump_log_main(struct cli *cli, int argc, char **argv)
     for (int i = 0; i < npos; i++) {
         if (dl_kind_of(argv[i]) == DL_UNKNOWN)
             return cli_usage_error("%s: %s: unknown file type (expected .log, .index, "
-                                   ".timeindex or .snapshot)",
+                                   ".timeindex, .snapshot or .txnindex)",
                                    cli->cmd, argv[i]);
     }
     for (int i = 0; i < npos; i++) {
         enum dl_kind kind = dl_kind_of(argv[i]);
         int r = kind == DL_LOG        ? dl_dump_log(argv[i], &o)
                 : kind == DL_SNAPSHOT ? dl_dump_snapshot(argv[i])
+                : kind == DL_TXNINDEX ? dl_dump_txnindex(argv[i])
                                       : dl_dump_index(argv[i], &o, kind == DL_TIMEINDEX);
         if (r != CLI_OK)
             rc = r;

@@ -121,6 +121,8 @@ const char *api_key_name(int api_key)
         return "InitProducerId";
     case API_OFFSET_FOR_LEADER_EPOCH:
         return "OffsetForLeaderEpoch";
+    case API_WRITE_TXN_MARKERS:
+        return "WriteTxnMarkers";
     case API_DESCRIBE_CONFIGS:
         return "DescribeConfigs";
     case API_ALTER_CONFIGS:
@@ -201,6 +203,8 @@ int api_flex_version(int api_key)
         return 2;
     case API_OFFSET_FOR_LEADER_EPOCH:
         return 4;
+    case API_WRITE_TXN_MARKERS:
+        return 1;
     case API_DESCRIBE_CONFIGS:
         return 4;
     case API_ALTER_CONFIGS:

@@ -14,8 +14,9 @@
  * broker leads it: NOT_LEADER_OR_FOLLOWER otherwise (clients ask the
  * leader, as Kafka's admin client does), UNKNOWN_TOPIC_OR_PARTITION for a
  * topic or partition that does not exist here. last_timestamp is the max
- * timestamp of the producer's last batch; coordinator epoch and transaction
- * start are -1 (no transactions). Runs on the network loop: the topic
+ * timestamp of the producer's last batch; coordinator epoch is that of its
+ * last transaction marker and transaction start the first offset of its
+ * open transaction (-1 when none). Runs on the network loop: the topic
  * registry and each partition's lock, briefly.
  */
 #include "broker/kafka/dispatch.h"

@@ -8,8 +8,15 @@
  * rack_id (v11+).
  * Response: throttle_time_ms, error_code + session_id (v7+), responses[topic,
  * partitions[index, error_code, high_watermark, last_stable_offset,
- * log_start_offset (v5+), aborted_transactions (null for read_uncommitted,
- * empty for read_committed), preferred_read_replica (v11+, -1), records]].
+ * log_start_offset (v5+), aborted_transactions[producer_id INT64,
+ * first_offset INT64] (null for read_uncommitted and followers),
+ * preferred_read_replica (v11+, -1), records]].
+ *
+ * Transactions (docs/protocol.md §6.8): last_stable_offset is the LSO
+ * (min(first offset of an open transaction, HW)); a read_committed
+ * consumer (isolation_level 1) gets records below the LSO only, with the
+ * aborted transactions whose marker is at or after the fetch offset and
+ * that started below the LSO, for the client to drop their records.
  *
  * Record bytes come from storage as file spans and leave by sendfile.
  * Limits (KIP-74): stop at max_bytes / partition_max_bytes, except that the
@@ -41,6 +48,7 @@
 #include "broker/kafka/topic_groups.h"
 #include "broker/core/broker.h"
 #include "broker/replication/topics.h"
+#include "broker/storage/txn_index.h"
 #include "common/clock.h"
 #include "common/vec.h"
 
@@ -80,6 +88,7 @@ static void fetch_op_free(struct fetch_op *op)
             partition_unwatch(topic_part(fp->t, fp->index), &fp->waiter);
         if (fp->rd.fd >= 0)
             close(fp->rd.fd);
+        free(fp->rd.aborted);
         topic_unref(fp->t);
     }
     delayed_release(&op->d);
@@ -110,6 +119,7 @@ static int64_t fetch_read_all(struct fetch_op *op, bool *errors)
         struct fetch_part *fp = &op->parts[i];
         if (fp->rd.fd >= 0)
             close(fp->rd.fd);
+        free(fp->rd.aborted);
         fp->rd = (struct partition_read){.fd = -1, .hw = -1, .lso = -1, .log_start = -1};
         struct partition *part = fp_partition(fp);
         if (!part) {
@@ -124,7 +134,8 @@ static int64_t fetch_read_all(struct fetch_op *op, bool *errors)
                                         .offset = fp->offset,
                                         .max_bytes = limit,
                                         .min_one = total == 0,
-                                        .now_ms = now};
+                                        .now_ms = now,
+                                        .read_committed = op->replica_id < 0 && op->isolation == 1};
             if (op->replica_id >= 0 && partition_leader_throttled(part)) {
                 if (over < 0)
                     over = throttle_meter_exceeded(
@@ -166,7 +177,15 @@ static void fetch_encode(struct fetch_op *op)
             kbuf_put_i64(o, fp->rd.lso);
             if (v >= 5)
                 kbuf_put_i64(o, fp->rd.log_start);
-            kw_put_array_len(o, false, op->isolation == 1 ? 0 : -1); /* aborted txns */
+            if (op->isolation == 1 && op->replica_id < 0) {
+                kw_put_array_len(o, false, fp->rd.n_aborted);
+                for (int k = 0; k < fp->rd.n_aborted; k++) {
+                    kbuf_put_i64(o, fp->rd.aborted[k].producer_id);
+                    kbuf_put_i64(o, fp->rd.aborted[k].first_offset);
+                }
+            } else {
+                kw_put_array_len(o, false, -1); /* aborted_transactions: null */
+            }
             if (v >= 11)
                 kbuf_put_i32(o, -1); /* preferred_read_replica */
             kbuf_put_i32(o, (int32_t)fp->rd.len);

@@ -5,13 +5,21 @@
  * current_leader_epoch (v4+), timestamp, max_num_offsets (v0)]].
  * Response: throttle (v2+), topics[name, partitions[index, error_code,
  * old_style_offsets (v0) | timestamp + offset (v1+), leader_epoch (v4+)]].
- * timestamp -1 = latest (the HW; = LSO without transactions), -2 =
- * earliest (log start), >= 0 = first offset with a timestamp >= it.
+ * timestamp -1 = latest (the HW; with isolation_level 1, read_committed,
+ * the LSO: below the first open transaction), -2 = earliest (log start),
+ * >= 0 = first offset with a timestamp >= it.
  */
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/topic_groups.h"
 #include "broker/core/broker.h"
 #include "broker/replication/topics.h"
+
+/* ListOffsets answers synchronously: the isolation level of the request
+ * being answered rides in req->handler_state (an int8_t) meanwhile. */
+static bool read_committed(const struct req *req)
+{
+    return req->handler_state && *(const int8_t *)req->handler_state == 1;
+}
 
 static void list_one(struct req *req, struct topic *t, int32_t index, int64_t ts)
 {
@@ -26,7 +34,10 @@ static void list_one(struct req *req, struct topic *t, int32_t index, int64_t ts
     } else if (partition_leader(topic_part(t, index), &leader_epoch) != b->id) {
         err = KERR_NOT_LEADER_OR_FOLLOWER;
     } else {
-        err = partition_list_offset(topic_part(t, index), ts, &offset, &found_ts);
+        if (ts == -1 && read_committed(req))
+            err = partition_last_stable_offset(topic_part(t, index), &offset);
+        else
+            err = partition_list_offset(topic_part(t, index), ts, &offset, &found_ts);
         epoch = leader_epoch;
     }
     kbuf_put_i32(o, index);
@@ -65,12 +76,16 @@ kerr_t handle_list_offsets(struct req *req)
     struct kslice *s = &req->body;
     int16_t v = req->api_version;
     (void)kslice_i32(s); /* replica_id */
+    int8_t isolation = 0;
     if (v >= 2)
-        (void)kslice_u8(s); /* isolation_level: LSO == HW without transactions */
+        isolation = (int8_t)kslice_u8(s);
     int32_t n_topics = kw_get_array_len(s, false, 6);
     if (!kslice_ok(s))
         return KERR__CLOSE;
     if (v >= 2)
         kbuf_put_i32(&req->out, 0); /* throttle_time_ms */
-    return topic_groups_answer(req, n_topics, 12, list_part) ? KERR_NONE : KERR__CLOSE;
+    req->handler_state = &isolation;
+    bool ok = topic_groups_answer(req, n_topics, 12, list_part);
+    req->handler_state = NULL;
+    return ok ? KERR_NONE : KERR__CLOSE;
 }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* --- the partition lock ------------------------------------------------
  * partition_lock()/partition_unlock() wrap part->lock; with
@@ -339,6 +340,8 @@ kerr_t partition_read(struct partition *part, const struct partition_fetch *f,
     out->fd = -1;
     out->pos = out->len = 0;
     out->throttled = false;
+    out->aborted = NULL;
+    out->n_aborted = 0;
     partition_lock(part);
     if (part->deleted || !part->log) {
         rc = part->deleted ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_NOT_LEADER_OR_FOLLOWER;
@@ -358,8 +361,19 @@ kerr_t partition_read(struct partition *part, const struct partition_fetch *f,
     if (rc != KERR_NONE)
         goto out;
     out->throttled = rp && f->throttle_out_of_sync && !hw_member_locked(part, f->replica_id);
-    rc = read_locked(part, f->offset, rp ? plog_end_offset(part->log) : part->hw,
-                     out->throttled ? 0 : f->max_bytes, f->min_one && !out->throttled, out);
+    int64_t lso = plog_last_stable_offset(part->log, part->hw);
+    int64_t upto = rp ? plog_end_offset(part->log) : f->read_committed ? lso : part->hw;
+    rc = read_locked(part, f->offset, upto, out->throttled ? 0 : f->max_bytes,
+                     f->min_one && !out->throttled, out);
+    out->lso = lso;
+    if (rc == KERR_NONE && !rp && f->read_committed && out->len > 0 &&
+        !plog_aborted_txns(part->log, f->offset, lso, &out->aborted, &out->n_aborted)) {
+        if (out->fd >= 0)
+            close(out->fd);
+        out->fd = -1;
+        out->len = 0;
+        rc = KERR__NOMEM;
+    }
 out:
     partition_unlock(part);
     return rc;
@@ -411,6 +425,51 @@ int partition_isr_view(struct partition *part, bool *is_leader)
     *is_leader = part->is_leader;
     partition_unlock(part);
     return n;
+}
+
+kerr_t partition_last_stable_offset(struct partition *part, int64_t *offset)
+{
+    kerr_t rc = KERR_NONE;
+    partition_lock(part);
+    if (part->deleted || !part->log)
+        rc = part->deleted ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_NOT_LEADER_OR_FOLLOWER;
+    else if (!part->is_leader)
+        rc = KERR_NOT_LEADER_OR_FOLLOWER;
+    else
+        *offset = plog_last_stable_offset(part->log, part->hw);
+    partition_unlock(part);
+    return rc;
+}
+
+kerr_t partition_append_marker(struct partition *part, const struct plog_marker *m, int64_t now_ms,
+                               int64_t *offset, int32_t *leader_epoch)
+{
+    kerr_t rc;
+    partition_lock(part);
+    if (part->deleted || !part->log) {
+        rc = part->deleted ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_NOT_LEADER_OR_FOLLOWER;
+        goto out;
+    }
+    if (!part->is_leader) {
+        rc = KERR_NOT_LEADER_OR_FOLLOWER;
+        goto out;
+    }
+    if (part->n_isr < part->tc.min_insync_replicas) {
+        rc = KERR_NOT_ENOUGH_REPLICAS;
+        goto out;
+    }
+    int segments = plog_segment_count(part->log);
+    rc = plog_append_marker(part->log, m, part->leader_epoch, now_ms, offset);
+    if (rc != KERR_NONE)
+        goto out;
+    if (plog_segment_count(part->log) > segments)
+        part->roll_flush_pending = true;
+    *leader_epoch = part->leader_epoch;
+    partition_wake_locked(part);
+    update_hw_locked(part);
+out:
+    partition_unlock(part);
+    return rc;
 }
 
 kerr_t partition_list_offset(struct partition *part, int64_t ts, int64_t *offset, int64_t *found_ts)

@@ -27,6 +27,7 @@ struct plog;
 struct file_span;
 struct cleaner_pool;
 struct cleaner_entry;
+struct aborted_txn;
 
 #define PARTITION_MAX_REPLICAS 16
 
@@ -148,6 +149,10 @@ struct partition_read {
     int fd; /* -1 when no bytes */
     int64_t pos, len;
     bool throttled; /* records left out: f->throttle_out_of_sync applied */
+    /* read_committed: the aborted transactions overlapping [offset, lso)
+     * (owned: free() it; NULL when none) */
+    struct aborted_txn *aborted;
+    int n_aborted;
 };
 /* One partition of a Fetch. */
 struct partition_fetch {
@@ -160,8 +165,12 @@ struct partition_fetch {
     /* Leader replication throttle: answer no records (the follower's
      * position still counts) when replica_id is not in the ISR. */
     bool throttle_out_of_sync;
+    bool read_committed; /* consumer isolation_level 1: up to the LSO, aborted list */
 };
-/* Reads for a consumer (up to the HW) or a follower (up to the LEO); only
+/* Reads for a consumer (up to the HW, or with f->read_committed up to the
+ * LSO with the aborted transactions of the range) or a follower (up to the
+ * LEO); out->lso is the LSO (min(first offset of an open transaction, HW)).
+ * Only
  * the leader serves (NOT_LEADER_OR_FOLLOWER), a current_leader_epoch
  * other than ours gives FENCED_LEADER_EPOCH (older) or
  * UNKNOWN_LEADER_EPOCH (newer). A follower's fetch offset is its LEO: it
@@ -181,6 +190,18 @@ kerr_t partition_read_local(struct partition *part, int32_t leader_epoch, int64_
 /* The leader's broker id (-1: none) and, in *leader_epoch, its epoch: one
  * consistent pair, read under part->lock. Any thread. */
 int32_t partition_leader(struct partition *part, int32_t *leader_epoch);
+
+struct plog_marker;
+/* ListOffsets with isolation_level 1: the LSO as latest. Leader only
+ * (NOT_LEADER_OR_FOLLOWER). Locks part->lock. */
+kerr_t partition_last_stable_offset(struct partition *part, int64_t *offset);
+
+/* Appends a transaction marker as leader (plog_append_marker: its checks
+ * and errors), like partition_append (acks=all: min.insync.replicas is
+ * checked first; the caller waits with partition_ack_status on
+ * *offset / *leader_epoch). Locks part->lock. */
+kerr_t partition_append_marker(struct partition *part, const struct plog_marker *m, int64_t now_ms,
+                               int64_t *offset, int32_t *leader_epoch);
 
 /* ListOffsets: -1 latest (HW), -2 earliest, else by timestamp. */
 kerr_t partition_list_offset(struct partition *part, int64_t ts, int64_t *offset,

@@ -67,3 +67,30 @@ kerr_t batch_build(struct kbuf *out, const struct batch_build_rec *recs, size_t 
     kbuf_patch_i32(out, at + BATCH_OFF_CRC, (int32_t)crc);
     return KERR_NONE;
 }
+
+kerr_t batch_build_marker(struct kbuf *out, int64_t producer_id, int16_t producer_epoch,
+                          bool commit, int32_t coordinator_epoch, int64_t ts_ms)
+{
+    uint8_t key[4] = {0, 0, 0, commit ? 1 : 0};
+    uint8_t value[6] = {0,
+                        0,
+                        (uint8_t)((uint32_t)coordinator_epoch >> 24),
+                        (uint8_t)((uint32_t)coordinator_epoch >> 16),
+                        (uint8_t)((uint32_t)coordinator_epoch >> 8),
+                        (uint8_t)coordinator_epoch};
+    struct batch_build_rec rec = {key, sizeof(key), value, sizeof(value)};
+    size_t at = out->len;
+    kerr_t err = batch_build(out, &rec, 1, ts_ms);
+
+    if (err != KERR_NONE)
+        return err;
+    kbuf_patch_i16(out, at + BATCH_OFF_ATTRIBUTES,
+                   (int16_t)(BATCH_ATTR_CONTROL | BATCH_ATTR_TRANSACTIONAL));
+    kbuf_patch_i32(out, at + BATCH_OFF_PRODUCER_ID, (int32_t)((uint64_t)producer_id >> 32));
+    kbuf_patch_i32(out, at + BATCH_OFF_PRODUCER_ID + 4, (int32_t)(uint32_t)producer_id);
+    kbuf_patch_i16(out, at + BATCH_OFF_PRODUCER_EPOCH, producer_epoch);
+    uint32_t crc =
+        crc32c(0, out->data + at + BATCH_OFF_ATTRIBUTES, out->len - at - BATCH_OFF_ATTRIBUTES);
+    kbuf_patch_i32(out, at + BATCH_OFF_CRC, (int32_t)crc);
+    return KERR_NONE;
+}

@@ -13,6 +13,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,5 +29,12 @@ struct batch_build_rec {
  * ts_ms, to out. KERR__INVALID for n == 0 or a batch over INT32_MAX bytes,
  * KERR__NOMEM when out ran out of memory. */
 kerr_t batch_build(struct kbuf *out, const struct batch_build_rec *recs, size_t n, int64_t ts_ms);
+
+/* Appends a transaction marker (control batch, docs/storage.md "Transaction
+ * markers"): attributes control + transactional, producer_id/epoch, base
+ * sequence -1, one record with key = version 0 INT16 + type INT16 (0 abort,
+ * 1 commit) and value = version 0 INT16 + coordinator_epoch INT32. */
+kerr_t batch_build_marker(struct kbuf *out, int64_t producer_id, int16_t producer_epoch,
+                          bool commit, int32_t coordinator_epoch, int64_t ts_ms);
 
 #endif

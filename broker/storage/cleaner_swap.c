@@ -92,6 +92,14 @@ kerr_t cleaner_swap_install(struct plog *log, int i, int n, struct segment *cons
         cleaner_discard_cleaned(log->dir, base);
         return err;
     }
+    /* committed: the merged segment's aborted transactions go to base's
+     * .txnindex (the cleaner keeps markers, so the entries stay valid) */
+    if (txnidx_file_rewrite(log->dir, base, &log->aborted, base, log->segs[i + n]->base) !=
+        KERR_NONE)
+        say_warn("storage", "cannot rewrite transaction index dir=%s base=%" PRId64, log->dir,
+                 base);
+    for (int k = 1; k < n; k++)
+        txnidx_file_retire(log->dir, olds[k]->base);
     for (int k = 0; k < n; k++)
         segment_remove(olds[k]);
     memmove(&log->segs[i], &log->segs[i + n], (size_t)(log->nsegs - i - n) * sizeof(log->segs[0]));

@@ -102,6 +102,8 @@ static kerr_t push_seg(struct plog *log, struct segment *seg)
 static void drop_seg(struct plog *log, int i)
 {
     say_info("storage", "deleting segment dir=%s base=%" PRId64, log->dir, log->segs[i]->base);
+    plog_txnidx_segment_removed(log, log->segs[i]->base,
+                                i + 1 < log->nsegs ? log->segs[i + 1]->base : INT64_MAX);
     segment_remove(log->segs[i]);
     memmove(&log->segs[i], &log->segs[i + 1], (size_t)(log->nsegs - i - 1) * sizeof(log->segs[0]));
     log->nsegs--;
@@ -179,7 +181,8 @@ int plog_sweep_deleted(const char *dir)
     return n;
 }
 
-/* True if name is "<20 digits>.index" or ".timeindex" with no .log. */
+/* True if name is "<20 digits>.index", ".timeindex" or ".txnindex" with no
+ * .log. */
 static bool is_orphan_index(const char *dir, const char *name)
 {
     char path[PATH_MAX];
@@ -187,7 +190,8 @@ static bool is_orphan_index(const char *dir, const char *name)
 
     if (!dot || dot - name != SEGMENT_NAME_DIGITS)
         return false;
-    if (strcmp(dot, ".index") != 0 && strcmp(dot, ".timeindex") != 0)
+    if (strcmp(dot, ".index") != 0 && strcmp(dot, ".timeindex") != 0 &&
+        strcmp(dot, TXNIDX_SUFFIX) != 0)
         return false;
     if (snprintf(path, sizeof(path), "%s/%.*s.log", dir, SEGMENT_NAME_DIGITS, name) >=
         (int)sizeof(path))
@@ -477,7 +481,15 @@ struct plog *plog_open(const char *dir, const struct plog_config *cfg, char *err
     err = load_epochs(log);
     if (err != KERR_NONE)
         goto out_fail;
-    plog_producers_drop_snapshots(log, -1, plog_end_offset(log));
+    /* Recovering (cfg.recovery_point >= 0): the replay below covers every
+     * batch past the recovery point, so that the producer state and the
+     * aborted transaction index of what may not have reached the disk are
+     * rebuilt from the batches that did. */
+    plog_producers_drop_snapshots(log, -1,
+                                  log->cfg.recovery_point >= 0
+                                      ? MIN(log->cfg.recovery_point, plog_end_offset(log))
+                                      : plog_end_offset(log));
+    plog_txnidx_load(log);
     if (plog_end_offset(log) > log->start_offset)
         plog_producers_rebuild(log, -1, "open");
     say_info("storage",
@@ -505,6 +517,7 @@ void plog_close(struct plog *log)
     epochs_sync(log);
     epoch_cache_free(log->epochs);
     pstate_destroy(&log->producers);
+    txnidx_list_free(&log->aborted);
     free(log->segs);
     free(log->dir);
     free(log);

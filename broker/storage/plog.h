@@ -180,6 +180,30 @@ struct pstate_map;
 /* The offsets of the `<offset>.snapshot` files in dir, sorted (*offsets
  * returns new; free() it). */
 kerr_t plog_list_snapshots(const char *dir, int64_t **offsets, int *n);
+/* Transactions (plog_txn.c, docs/storage.md "Transactions"). */
+struct aborted_txn;
+/* A transaction marker to write (WriteTxnMarkers). Plain value. */
+struct plog_marker {
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t coordinator_epoch;
+    bool commit; /* else abort */
+};
+/* Appends m as a control batch after checking it against the producer's
+ * state: INVALID_PRODUCER_EPOCH for an older producer epoch,
+ * TRANSACTION_COORDINATOR_FENCED for an older coordinator epoch (nothing
+ * written); else as plog_append, *offset = the marker's offset. The marker
+ * ends the producer's open transaction; an abort is indexed. */
+kerr_t plog_append_marker(struct plog *log, const struct plog_marker *m, int32_t leader_epoch,
+                          int64_t now_ms, int64_t *offset);
+/* min(first offset of the oldest open transaction, hw). */
+int64_t plog_last_stable_offset(const struct plog *log, int64_t hw);
+/* The aborted transactions a read_committed read of [from, upto) reports:
+ * marker at or after from, first offset before upto. *out malloc'd (NULL
+ * when *n is 0); false on OOM. */
+bool plog_aborted_txns(const struct plog *log, int64_t from, int64_t upto, struct aborted_txn **out,
+                       int *n);
+
 /* Returns borrowed: the producer map (valid under the partition lock). */
 const struct pstate_map *plog_producers(const struct plog *log);
 /* Removes producers whose last batch timestamp is older than

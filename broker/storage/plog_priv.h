@@ -12,6 +12,7 @@
 #include "broker/storage/plog.h"
 #include "broker/storage/producer_state.h"
 #include "broker/storage/segment.h"
+#include "broker/storage/txn_index.h"
 
 struct epoch_cache;
 
@@ -29,6 +30,7 @@ struct plog {
     int64_t checked_bytes;       /* bytes CRC-checked while opening */
     struct epoch_cache *epochs;  /* owned: leader epoch -> start offset */
     struct pstate_map producers; /* idempotent producers (plog_producers.c) */
+    struct txnidx_list aborted;  /* every segment's aborted transactions (txn_index.h) */
 };
 
 /* plog_producers.c. The leader's check of a client append (buf: the
@@ -40,6 +42,26 @@ kerr_t plog_producers_check(struct plog *log, const uint8_t *buf, size_t len, in
                             int64_t *last);
 /* Records the idempotent batches of buf that are now in the log (base
  * offset below the LEO). */
+/* The marker of a control batch (batch: its bytes): *type 0 abort, 1
+ * commit; *coordinator_epoch from the value (-1 without one).
+ * KERR__CORRUPT when it is not a version-0 marker. */
+struct batch_hdr;
+kerr_t plog_control_marker(const uint8_t *batch, const struct batch_hdr *h, int *type,
+                           int32_t *coordinator_epoch);
+/* Loads every segment's `.txnindex` at open; a corrupt one is deleted and
+ * the snapshots after its segment's base too, so that the producer rebuild
+ * replays (and re-indexes) that segment. */
+void plog_txnidx_load(struct plog *log);
+/* Forgets the aborted transactions of a removed segment [base, end) and
+ * retires its file. */
+void plog_txnidx_segment_removed(struct plog *log, int64_t base, int64_t end);
+/* plog_txn.c. Records the abort marker at marker_offset of producer_id
+ * whose transaction started at first_offset: in the list and in the
+ * `.txnindex` of the segment holding the marker (failure logged). */
+void plog_txnidx_abort(struct plog *log, int64_t producer_id, int64_t first_offset,
+                       int64_t marker_offset);
+/* Forgets the entries whose marker is at or after offset (list and files). */
+void plog_txnidx_forget_from(struct plog *log, int64_t offset);
 void plog_producers_update(struct plog *log, const uint8_t *buf, size_t len);
 /* Replays the batch headers at or above from_offset (from the log start:
  * the map is cleared first); from_offset -1: loads the newest usable

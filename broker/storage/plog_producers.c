@@ -17,8 +17,11 @@
  * Truncation deletes those past the new end; retention those below the
  * first segment except the newest of them.
  *
- * Only data batches with a producer id >= 0 count; control batches and
- * batches without a producer id are skipped without a lookup.
+ * Only batches with a producer id >= 0 count. A transactional data batch
+ * opens its producer's transaction; a control batch (transaction marker)
+ * ends it, and an abort marker adds an entry to the aborted transaction
+ * index (plog_txn.c) — on the leader, on followers and in the rebuild, which
+ * first forgets the index entries of the range it replays.
  *
  * Threads: like plog.c, the owning partition's lock.
  */
@@ -52,15 +55,52 @@ static bool is_idempotent(const struct batch_hdr *h)
     return h->producer_id >= 0 && !batch_is_control(h);
 }
 
-/* Records one stored batch (offsets assigned). */
-static kerr_t update_one(struct plog *log, const struct batch_hdr *h)
+kerr_t plog_control_marker(const uint8_t *batch, const struct batch_hdr *h, int *type,
+                           int32_t *coordinator_epoch)
+{
+    struct record_iter it;
+    struct batch_record rec;
+
+    if (!batch_is_control(h) || record_iter_init(&it, batch, h) != KERR_NONE ||
+        record_iter_next(&it, &rec) != KERR_NONE || !rec.key || rec.key_len < 4)
+        return KERR__CORRUPT;
+    if (rec.key[0] != 0 || rec.key[1] != 0 || rec.key[2] != 0 || rec.key[3] > 1)
+        return KERR__CORRUPT; /* version 0; types 0 abort, 1 commit */
+    *type = rec.key[3];
+    *coordinator_epoch = -1;
+    if (rec.value && rec.value_len >= 6)
+        *coordinator_epoch = (int32_t)((uint32_t)rec.value[2] << 24 | (uint32_t)rec.value[3] << 16 |
+                                       (uint32_t)rec.value[4] << 8 | rec.value[5]);
+    return KERR_NONE;
+}
+
+/* Records one stored batch (offsets assigned); batch: its bytes, NULL when
+ * only the header is at hand (then a control batch is ignored). */
+static kerr_t update_one(struct plog *log, const struct batch_hdr *h, const uint8_t *batch)
 {
     struct pstate_batch b;
+    kerr_t err;
 
-    if (!is_idempotent(h))
+    if (h->producer_id < 0)
         return KERR_NONE;
+    if (batch_is_control(h)) {
+        int type;
+        int32_t ce;
+        int64_t txn_first;
+        if (!batch || plog_control_marker(batch, h, &type, &ce) != KERR_NONE)
+            return KERR_NONE;
+        err = pstate_end_txn(&log->producers, h->producer_id, h->producer_epoch, ce, h->max_ts,
+                             &txn_first);
+        if (err == KERR_NONE && type == 0)
+            plog_txnidx_abort(log, h->producer_id, txn_first >= 0 ? txn_first : h->base_offset,
+                              h->base_offset);
+        return err;
+    }
     batch_meta(h, &b);
-    return pstate_update(&log->producers, h->producer_id, h->producer_epoch, &b, h->max_ts);
+    err = pstate_update(&log->producers, h->producer_id, h->producer_epoch, &b, h->max_ts);
+    if (err == KERR_NONE && batch_is_transactional(h))
+        pstate_txn_data(&log->producers, h->producer_id, h->base_offset);
+    return err;
 }
 
 kerr_t plog_producers_check(struct plog *log, const uint8_t *buf, size_t len, int64_t *first,
@@ -104,7 +144,7 @@ void plog_producers_update(struct plog *log, const uint8_t *buf, size_t len)
 
     batch_iter_init(&it, buf, len);
     while (batch_iter_next(&it, &h, &at) == KERR_NONE && h.base_offset < leo)
-        if (update_one(log, &h) != KERR_NONE)
+        if (update_one(log, &h, buf + at) != KERR_NONE)
             say_error("storage", "out of memory for producer state dir=%s", log->dir);
 }
 
@@ -122,7 +162,15 @@ static kerr_t scan_seg(struct plog *log, const struct segment *seg, int64_t from
             return err;
         if (batch_parse_hdr(hdr, got, &h) != KERR_NONE)
             return KERR__CORRUPT;
-        if (h.base_offset >= from_offset && (err = update_one(log, &h)) != KERR_NONE)
+        if (h.base_offset >= from_offset && batch_is_control(&h) && h.producer_id >= 0 &&
+            batch_size(&h) <= 4096) {
+            uint8_t body[4096]; /* a marker: one small record */
+            if ((err = fileio_pread_full(seg->fd, body, (size_t)batch_size(&h), pos, &got)) !=
+                KERR_NONE)
+                return err;
+            if (got == (size_t)batch_size(&h) && (err = update_one(log, &h, body)) != KERR_NONE)
+                return err;
+        } else if (h.base_offset >= from_offset && (err = update_one(log, &h, NULL)) != KERR_NONE)
             return err;
         pos += batch_size(&h);
     }
@@ -283,6 +331,7 @@ void plog_producers_rebuild(struct plog *log, int64_t from_offset, const char *w
     } else if (from_offset <= log->start_offset) {
         pstate_clear(&log->producers);
     }
+    plog_txnidx_forget_from(log, from_offset); /* the scan below indexes them again */
     for (int i = 0; i < log->nsegs && err == KERR_NONE; i++) {
         int64_t end = i + 1 < log->nsegs ? log->segs[i + 1]->base : log->segs[i]->next_offset;
         if (end > from_offset)
@@ -299,6 +348,7 @@ void plog_producers_rebuild(struct plog *log, int64_t from_offset, const char *w
 void plog_producers_truncated(struct plog *log, int64_t offset)
 {
     plog_producers_drop_snapshots(log, -1, offset);
+    plog_txnidx_forget_from(log, offset);
     if (pstate_truncate_needs_rebuild(&log->producers, offset))
         plog_producers_rebuild(log, -1, "truncation");
 }

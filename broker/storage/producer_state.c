@@ -207,6 +207,59 @@ kerr_t pstate_update(struct pstate_map *m, int64_t producer_id, int16_t epoch,
     return KERR_NONE;
 }
 
+void pstate_txn_data(struct pstate_map *m, int64_t producer_id, int64_t first_offset)
+{
+    struct pstate_entry *e = producer_id < 0 ? NULL : find_slot(m, producer_id);
+    if (e && e->txn_first_offset < 0)
+        e->txn_first_offset = first_offset;
+}
+
+kerr_t pstate_check_marker(const struct pstate_entry *e, int16_t epoch, int32_t coordinator_epoch)
+{
+    if (!e)
+        return KERR_NONE;
+    if (e->epoch != PSTATE_NO_EPOCH && epoch < e->epoch)
+        return KERR_INVALID_PRODUCER_EPOCH;
+    if (coordinator_epoch < e->coordinator_epoch)
+        return KERR_TRANSACTION_COORDINATOR_FENCED;
+    return KERR_NONE;
+}
+
+kerr_t pstate_end_txn(struct pstate_map *m, int64_t producer_id, int16_t epoch,
+                      int32_t coordinator_epoch, int64_t now_ms, int64_t *txn_first)
+{
+    kerr_t err;
+    struct pstate_entry *e = get_or_add(m, producer_id, &err);
+
+    if (txn_first)
+        *txn_first = -1;
+    if (!e)
+        return err;
+    if (e->epoch != epoch) {
+        e->epoch = epoch;
+        e->n = 0;
+        e->head = 0;
+    }
+    if (txn_first)
+        *txn_first = e->txn_first_offset;
+    e->txn_first_offset = -1;
+    e->coordinator_epoch = coordinator_epoch;
+    e->last_update_ms = now_ms;
+    return KERR_NONE;
+}
+
+int64_t pstate_first_unstable_offset(const struct pstate_map *m)
+{
+    int64_t first = -1;
+    for (size_t i = 0; i < m->cap; i++) {
+        const struct pstate_entry *e = &m->slots[i];
+        if (e->producer_id >= 0 && e->txn_first_offset >= 0 &&
+            (first < 0 || e->txn_first_offset < first))
+            first = e->txn_first_offset;
+    }
+    return first;
+}
+
 kerr_t pstate_put(struct pstate_map *m, const struct pstate_entry *src)
 {
     kerr_t err;
@@ -259,7 +312,13 @@ bool pstate_truncate_needs_rebuild(const struct pstate_map *m, int64_t offset)
 {
     for (size_t i = 0; i < m->cap; i++) {
         const struct pstate_entry *e = &m->slots[i];
-        if (e->producer_id >= 0 && e->n > 0 && pstate_last_batch(e)->last_offset >= offset)
+        if (e->producer_id < 0)
+            continue;
+        if (e->n > 0 && pstate_last_batch(e)->last_offset >= offset)
+            return true;
+        /* a removed marker reopens a transaction; a removed data batch may
+         * have opened one */
+        if (e->txn_first_offset >= offset || e->coordinator_epoch >= 0)
             return true;
     }
     return false;

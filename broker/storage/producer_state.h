@@ -102,6 +102,26 @@ kerr_t pstate_check(const struct pstate_entry *e, int16_t epoch, int32_t first_s
  * when the map grows. KERR__NOMEM leaves the map unchanged. */
 kerr_t pstate_update(struct pstate_map *m, int64_t producer_id, int16_t epoch,
                      const struct pstate_batch *b, int64_t now_ms);
+/* ---- transactions (Kafka's ProducerAppendInfo.appendEndTxnMarker) ----
+ * A transactional data batch of producer_id starting at first_offset opens
+ * the producer's transaction unless one is open (txn_first_offset). Call
+ * after pstate_update. */
+void pstate_txn_data(struct pstate_map *m, int64_t producer_id, int64_t first_offset);
+/* The leader's check of a transaction marker (WriteTxnMarkers) against e
+ * (NULL: unknown producer, accepted): KERR_INVALID_PRODUCER_EPOCH for an
+ * epoch older than the producer's, KERR_TRANSACTION_COORDINATOR_FENCED for
+ * a coordinator epoch older than the one recorded. */
+kerr_t pstate_check_marker(const struct pstate_entry *e, int16_t epoch, int32_t coordinator_epoch);
+/* Records a control batch (commit/abort marker) of producer_id: the epoch
+ * (a new one forgets the batch window), the coordinator epoch, and the end
+ * of the open transaction. *txn_first (may be NULL) gets the first offset
+ * of the transaction it ended, -1 when none was open. */
+kerr_t pstate_end_txn(struct pstate_map *m, int64_t producer_id, int16_t epoch,
+                      int32_t coordinator_epoch, int64_t now_ms, int64_t *txn_first);
+/* The first offset of the oldest open transaction, -1 when none is open
+ * (the LSO is min(this, HW)). */
+int64_t pstate_first_unstable_offset(const struct pstate_map *m);
+
 /* Inserts or replaces a whole entry (snapshot load). */
 kerr_t pstate_put(struct pstate_map *m, const struct pstate_entry *e);
 
@@ -111,7 +131,8 @@ int pstate_expire(struct pstate_map *m, int64_t now_ms, int64_t expiration_ms);
 /* Removes producers whose last offset is below offset (their batches left
  * the log: retention, DeleteRecords); returns how many. */
 int pstate_remove_before(struct pstate_map *m, int64_t offset);
-/* True when some producer's newest batch ends at or above offset: after a
+/* True when some producer's newest batch ends at or above offset, or a
+ * producer has used transactions (a removed marker reopens one): after a
  * truncation to offset the map must be rebuilt from the log. */
 bool pstate_truncate_needs_rebuild(const struct pstate_map *m, int64_t offset);
 

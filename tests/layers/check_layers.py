@@ -31,6 +31,7 @@ DEPS = {
     "broker/config": ["common"],
     "broker/storage": ["common"],
     "broker/group": ["common"],
+    "broker/txn": ["common"],
     "broker/replication": ["broker/storage", "broker/config", "common/loop", "common"],
     "broker/core": ["broker/group", "broker/replication", "broker/storage", "broker/config", "controller",
                     "controller/zk", "common/loop", "common"],

@@ -95,6 +95,7 @@ struct broker {
                                           -1: none (admin worker; controller_watch.c) */
     int32_t zk_controller_epoch;       /* /controller_epoch as last read (same) */
     atomic_bool offsets_topic_pending; /* a creation of __consumer_offsets is queued (admin.c) */
+    atomic_bool txn_topic_pending;     /* a creation of __transaction_state is queued (admin.c) */
     /* Control requests (kafka/control.c) post to the admin worker and the
      * controller's loop under the read lock, while control_open; shutdown
      * clears it under the write lock before those loops go away. */

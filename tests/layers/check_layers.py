@@ -36,7 +36,7 @@ DEPS = {
     "broker/core": ["broker/group", "broker/replication", "broker/storage", "broker/config", "controller",
                     "controller/zk", "common/loop", "common"],
     "broker/kafka": ["broker/core", "broker/replication", "broker/storage", "broker/config",
-                     "broker/group", "controller", "common/loop", "common"],
+                     "broker/group", "broker/txn", "controller", "common/loop", "common"],
     "broker/net": ["broker/kafka", "broker/config", "common/loop", "common"],
     "broker/http": ["broker/net", "broker/core", "broker/replication", "broker/config",
                     "controller", "common"],

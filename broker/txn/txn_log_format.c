@@ -45,8 +45,8 @@ static struct kstr str_get(struct kslice *s, bool flex)
         return r;
     }
     r = kw_get_str(s, true);
-    if (kslice_ok(s) && kstr_is_null(r))
-        kslice_fail(s);
+    if (kslice_ok(s) && (kstr_is_null(r) || r.len > INT16_MAX))
+        kslice_fail(s); /* a STRING is at most 32767 bytes in every version */
     return r;
 }
 
@@ -77,7 +77,7 @@ kerr_t txn_log_value_put(struct kbuf *b, const struct txn_log_value *v)
     kw_put_array_len(b, flex, v->topic_count);
     for (int32_t i = 0; i < v->topic_count; i++) {
         const struct txn_log_topic *t = &v->topics[i];
-        if (t->count < 0)
+        if (t->count < 0 || t->topic.len > INT16_MAX)
             return KERR__INVALID;
         kw_put_strn(b, flex, t->topic.ptr ? t->topic.ptr : "",
                     t->topic.ptr ? (size_t)t->topic.len : 0);

@@ -20,8 +20,8 @@
  * Fields a version lacks decode to their defaults (previous/next producer id -1, client
  * transaction version 0); v1 writes a tag only when it differs from its default. A null
  * partition array decodes as zero topics. Decoders reject truncated input, trailing bytes,
- * unknown versions, unknown statuses, null strings and negative lengths other than a
- * nullable's -1 with KERR__CORRUPT. Threads: none; pure functions.
+ * unknown versions, unknown statuses, null strings, strings over 32767 bytes and negative
+ * lengths other than a nullable's -1 with KERR__CORRUPT. Threads: none; pure functions.
  */
 #ifndef GREGOR_BROKER_TXN_TXN_LOG_FORMAT_H
 #define GREGOR_BROKER_TXN_TXN_LOG_FORMAT_H
@@ -76,7 +76,7 @@ void txn_log_key_put(struct kbuf *b, const char *id, size_t n);
 kerr_t txn_log_key_decode(const void *p, size_t len, struct kstr *id);
 
 /* Appends a value of v->version (0 or 1) to b. KERR__INVALID for an unknown version or
- * status, or a negative count. */
+ * status, a negative count or a topic name over 32767 bytes (b is then partly written). */
 kerr_t txn_log_value_put(struct kbuf *b, const struct txn_log_value *v);
 /* Decodes a value: topic names borrow p, topics and partition ids are allocated (free with
  * txn_log_value_destroy(), also after an error). KERR__CORRUPT on bad input, KERR__NOMEM. */

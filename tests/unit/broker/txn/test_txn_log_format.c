@@ -237,6 +237,46 @@ Test(txn_log_format, value_put_refuses_bad_fields)
     v.version = 0;
     v.status = 8;
     cr_assert_eq(txn_log_value_put(&b, &v), KERR__INVALID);
+    static char long_name[32768];
+    memset(long_name, 'x', sizeof(long_name));
+    struct txn_log_topic big = {{long_name, 32768}, NULL, 0};
+    v.status = TXN_ONGOING;
+    v.topics = &big;
+    v.topic_count = 1;
+    for (int16_t ver = 0; ver <= 1; ver++) {
+        v.version = ver;
+        kbuf_reset(&b);
+        cr_assert_eq(txn_log_value_put(&b, &v), KERR__INVALID, "a STRING over 32767 bytes, v%d",
+                     ver);
+    }
+    big.topic.len = 32767;
+    v.version = 1;
+    kbuf_reset(&b);
+    cr_assert_eq(txn_log_value_put(&b, &v), KERR_NONE);
+    struct txn_log_value d;
+    cr_assert_eq(txn_log_value_decode(b.data, b.len, &d), KERR_NONE);
+    cr_assert_eq(d.topics[0].topic.len, 32767);
+    txn_log_value_destroy(&d);
+    /* the same value with a 32768-byte compact name: its length varint says 32769 */
+    kbuf_reset(&b);
+    struct kbuf big_v1;
+    kbuf_init(&big_v1);
+    kbuf_put_i16(&big_v1, 1);
+    kbuf_put_i64(&big_v1, 1);
+    kbuf_put_i16(&big_v1, 0);
+    kbuf_put_i32(&big_v1, 1);
+    kbuf_put_u8(&big_v1, TXN_ONGOING);
+    kbuf_put_uvarint(&big_v1, 2);
+    kbuf_put_uvarint(&big_v1, 32769);
+    kbuf_put(&big_v1, long_name, 32768);
+    kbuf_put_uvarint(&big_v1, 1);
+    kbuf_put_u8(&big_v1, 0);
+    kbuf_put_i64(&big_v1, 0);
+    kbuf_put_i64(&big_v1, 0);
+    kbuf_put_u8(&big_v1, 0);
+    cr_assert_eq(txn_log_value_decode(big_v1.data, big_v1.len, &d), KERR__CORRUPT);
+    txn_log_value_destroy(&d);
+    kbuf_destroy(&big_v1);
     kbuf_destroy(&b);
     cr_assert_str_eq(txn_status_name(TXN_PREPARE_EPOCH_FENCE), "PrepareEpochFence");
     cr_assert_str_eq(txn_status_name(9), "Unknown");

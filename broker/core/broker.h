@@ -40,6 +40,7 @@ struct fetchers;
 struct replica_manager;
 struct cleaner_pool;
 struct group_runtime;
+struct txn_runtime;
 
 /* A live broker as clients should reach it on one listener. */
 struct broker_endpoint {
@@ -88,6 +89,7 @@ struct broker {
     struct fetchers *fetchers;         /* owned: replica fetchers */
     struct replica_manager *rm;        /* owned: control-plane state (admin worker) */
     struct group_runtime *groups;      /* owned: the group coordinator (core/group_runtime.c) */
+    struct txn_runtime *txns;          /* owned: transaction tables (core/txn_runtime.c) */
     struct producer_ids *pids;         /* owned: idempotent producer ids (core/producer_ids.c) */
     int64_t config_seq;                /* newest /config/changes handled (admin worker
                                           after start; config_watch.c) */

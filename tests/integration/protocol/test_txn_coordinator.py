@@ -75,7 +75,7 @@ def find_coordinator(c, v, keys, key_type=1):
 
 
 def metadata(c, topic):
-    """Metadata v1 of one topic: (error, {partition: (leader, replicas)})."""
+    """Metadata v1 of one topic: (error, {partition: (leader, replicas, isr)})."""
     r = c.call(3, 1, W().array([topic], lambda w, t: w.str(t)).b)
     r.array(lambda r: (r.i32(), r.str(), r.i32(), r.str()))
     r.i32()
@@ -83,8 +83,8 @@ def metadata(c, topic):
     def part(r):
         err, idx, leader = r.i16(), r.i32(), r.i32()
         replicas = r.array(lambda r: r.i32())
-        r.array(lambda r: r.i32())
-        return idx, (leader, replicas)
+        isr = r.array(lambda r: r.i32())
+        return idx, (leader, replicas, isr)
 
     def top(r):
         err, name, _internal = r.i16(), r.str(), r.i8()
@@ -146,7 +146,7 @@ def test_first_lookup_creates_the_topic_with_its_configs():
     wait(lambda: coordinator_ready("txn-a") is not None, 60, "a transaction coordinator")
     err, parts = metadata(c, "__transaction_state")
     assert err == 0 and len(parts) == PARTS, (err, len(parts))
-    assert all(len(rep) == 3 for _, rep in parts.values()), parts
+    assert all(len(rep) == 3 for _, rep, _ in parts.values()), parts
     cfg = describe_topic_configs(c, "__transaction_state",
                                  ["cleanup.policy", "min.insync.replicas", "segment.bytes",
                                   "compression.type", "unclean.leader.election.enable"])
@@ -206,6 +206,62 @@ def test_coordinator_follows_a_leader_change():
             c.close()
     finally:
         CL.brokers[old].start()
+
+
+def txn_events(i):
+    """{partition: last event} from broker i's log since it last started: loading, loaded or
+    unloaded."""
+    last = {}
+    for line in open(CL.brokers[i].logfile, errors="replace"):
+        if re.search(r"INFO storage loaded \d+ partitions in", line):
+            last = {}  # the process (re)started with no tables
+        m = re.search(r"\btxn\b.*\b(loading|loaded|unloaded) partition=(\d+)", line)
+        if m:
+            last[int(m.group(2))] = m.group(1)
+    return last
+
+
+def loads_match_leadership():
+    """True when every live broker has loaded exactly the partitions Metadata says it leads."""
+    c = conn(live()[0])
+    _, parts = metadata(c, "__transaction_state")
+    c.close()
+    for i in live():
+        ev = txn_events(i)
+        for p, (leader, _, _) in parts.items():
+            if (ev.get(p) == "loaded") != (leader == i):
+                return False
+    return True
+
+
+def test_leaders_load_their_partitions_and_drop_them_when_leadership_moves():
+    """Every leader of a __transaction_state partition loads it (the txn worker logs it); after
+    the SIGKILL above and a preferred leader election with `gregor cluster elect-leaders`, the
+    restarted broker loads the partitions it leads again and the interim leaders drop them."""
+    wait(lambda: len(live()) == 3 and coordinator_ready("txn-a") is not None, 60, "three brokers")
+    wait(loads_match_leadership, 30, "every leader to load its partitions")
+    def isr_full():
+        c = conn(0)
+        _, parts = metadata(c, "__transaction_state")
+        c.close()
+        return all(len(isr) == 3 for _, _, isr in parts.values())
+    wait(isr_full, 60, "every replica back in sync")
+    before = {i: txn_events(i) for i in live()}
+    boot = "127.0.0.1:%d" % CL.brokers[live()[0]].port
+    import subprocess
+    r = subprocess.run([os.path.join(os.environ["GREGOR_BUILD_DIR"], "bin", "gregor"), "-b", boot,
+                        "cluster", "elect-leaders", "--topic", "__transaction_state"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    c = conn(0)
+    _, parts = metadata(c, "__transaction_state")
+    c.close()
+    assert all(leader == rep[0] for leader, rep, _ in parts.values()), parts
+    wait(loads_match_leadership, 30, "the loads to follow the election")
+    moved = [p for p in parts if before[parts[p][0]].get(p) != "loaded"]
+    assert moved, "the election moved no partition: the test proved nothing"
+    for p in moved:  # someone else led it before: it dropped it
+        assert any(txn_events(i).get(p) == "unloaded" for i in live() if i != parts[p][0]), p
 
 
 def test_librdkafka_init_transactions_reaches_init_producer_id():

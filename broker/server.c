@@ -23,6 +23,7 @@
 #include "broker/core/controller_watch.h"
 #include "broker/core/dyncfg.h"
 #include "broker/core/group_runtime.h"
+#include "broker/core/txn_runtime.h"
 #include "broker/core/producer_ids.h"
 #include "broker/http/http.h"
 #include "broker/core/log_manager.h"
@@ -321,6 +322,7 @@ static void server_shutdown(struct broker *b)
     config_watch_stop(b);
     controller_watch_stop(b);
     group_runtime_stop(b->groups); /* parked group requests answered while the loops run */
+    txn_runtime_stop(b->txns);
     for (int i = 0; b->net && i < b->n_net; i++)
         if (b->net[i])
             worker_post(b->net[i], close_conns_job, b->net[i]);
@@ -331,6 +333,7 @@ static void server_shutdown(struct broker *b)
     for (int i = 0; b->net && i < b->n_net; i++)
         worker_free(b->net[i]);
     group_runtime_free(b->groups);
+    txn_runtime_free(b->txns);
     pids_free(b->pids); /* the admin worker (its claims) and the network loops are gone */
     zk_store_close(b->zk);
     log_manager_stop(b);
@@ -377,9 +380,11 @@ static int server_start(struct broker *b)
         return -1;
     b->mc = mc_new();
     b->groups = group_runtime_new(b);
+    b->txns = txn_runtime_new(b);
     b->pids = pids_new(b);
-    if (!b->mc || !b->groups || !b->pids || !group_runtime_start(b->groups) ||
-        server_start_workers(b) != 0 || rm_start(b) != 0 || server_listen(b) != 0)
+    if (!b->mc || !b->groups || !b->txns || !b->pids || !group_runtime_start(b->groups) ||
+        !txn_runtime_start(b->txns) || server_start_workers(b) != 0 || rm_start(b) != 0 ||
+        server_listen(b) != 0)
         return -1;
     pids_start(b->pids);       /* the first producer id block, on the admin worker */
     (void)advertised_check(b); /* logged, not refused: Kafka registers them all the same */

@@ -119,8 +119,10 @@ struct broker_config {
     } ip_override[CONFIG_MAX_IP_OVERRIDES];
     int n_ip_overrides;
 
-    /* transactions: accepted and checked; transaction_max_timeout_ms bounds InitProducerId
-     * (broker/kafka/init_producer_id.c), no transaction coordinator reads the rest */
+    /* transactions: transaction_max_timeout_ms bounds InitProducerId
+     * (broker/kafka/init_producer_id.c); the transaction.state.log.* settings shape
+     * `__transaction_state` (broker/core/admin.c, admin_create_txn_topic_async());
+     * transactional_id_expiration_ms is accepted and checked, read by nothing yet */
     int16_t transaction_state_log_replication_factor; /* 3 */
     int32_t transaction_state_log_min_isr;            /* 2 */
     int32_t transaction_state_log_num_partitions;     /* 50 */

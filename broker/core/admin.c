@@ -413,6 +413,47 @@ void admin_create_offsets_topic_async(struct broker *b)
         atomic_store(&b->offsets_topic_pending, false);
 }
 
+static void txn_topic_job(void *arg)
+{
+    struct broker *b = arg;
+    KASSERT(worker_is_current(b->admin));
+    char seg[24], isr[24];
+    snprintf(seg, sizeof(seg), "%d", (int)b->cfg->transaction_state_log_segment_bytes);
+    snprintf(isr, sizeof(isr), "%d", (int)b->cfg->transaction_state_log_min_isr);
+    char *kv[] = {"cleanup.policy",
+                  "compact",
+                  "segment.bytes",
+                  seg,
+                  "min.insync.replicas",
+                  isr,
+                  "compression.type",
+                  "uncompressed",
+                  "unclean.leader.election.enable",
+                  "false"};
+    struct topic_spec sp = {.n_parts = b->cfg->transaction_state_log_num_partitions,
+                            .rf = b->cfg->transaction_state_log_replication_factor,
+                            .config_kv = kv,
+                            .n_config = 5};
+    snprintf(sp.name, sizeof(sp.name), "%s", TOPIC_TRANSACTION_STATE);
+    char msg[256];
+    kerr_t rc = admin_create_topic(b, &sp, false, msg, sizeof(msg));
+    if (rc == KERR_NONE)
+        say_info("txn", "created %s partitions=%d replication_factor=%d", TOPIC_TRANSACTION_STATE,
+                 (int)sp.n_parts, (int)sp.rf);
+    else if (rc != KERR_TOPIC_ALREADY_EXISTS)
+        say_warn_every(10000, "txn", "cannot create %s yet err=%s reason=\"%s\"",
+                       TOPIC_TRANSACTION_STATE, kerr_name(rc), msg);
+    atomic_store(&b->txn_topic_pending, false);
+}
+
+void admin_create_txn_topic_async(struct broker *b)
+{
+    if (atomic_exchange(&b->txn_topic_pending, true))
+        return; /* one creation at a time */
+    if (!worker_post(b->admin, txn_topic_job, b))
+        atomic_store(&b->txn_topic_pending, false);
+}
+
 static int load_one_topic(struct broker *b, const char *name)
 {
     struct zk_topic zt;

@@ -91,6 +91,12 @@ void admin_auto_create_async(struct broker *b, const char *name, size_t len);
  * the replication factor it fails (logged) and is tried again on the next
  * call, as Kafka does. Any thread. */
 void admin_create_offsets_topic_async(struct broker *b);
+/* The same for `__transaction_state` (transaction.state.log.num.partitions,
+ * transaction.state.log.replication.factor, compacted, min.insync.replicas =
+ * transaction.state.log.min.isr, transaction.state.log.segment.bytes,
+ * uncompressed, no unclean leader election), as Kafka's transaction coordinator
+ * creates it. Any thread. */
+void admin_create_txn_topic_async(struct broker *b);
 /* Loads every topic from ZooKeeper into the registry, opening local logs,
  * with num.recovery.threads.per.data.dir threads (the calling one
  * included) shared between topics and their partitions. Start-up only

@@ -40,6 +40,7 @@ struct fetchers;
 struct replica_manager;
 struct cleaner_pool;
 struct group_runtime;
+struct txn_runtime;
 
 /* A live broker as clients should reach it on one listener. */
 struct broker_endpoint {
@@ -91,6 +92,7 @@ struct broker {
     struct fetchers *fetchers;         /* owned: replica fetchers */
     struct replica_manager *rm;        /* owned: control-plane state (admin worker) */
     struct group_runtime *groups;      /* owned: the group coordinator (core/group_runtime.c) */
+    struct txn_runtime *txns;          /* owned: transaction tables (core/txn_runtime.c) */
     struct producer_ids *pids;         /* owned: idempotent producer ids (core/producer_ids.c) */
     int64_t config_seq;                /* newest /config/changes handled (admin worker
                                           after start; config_watch.c) */
@@ -98,6 +100,7 @@ struct broker {
                                           -1: none (admin worker; controller_watch.c) */
     int32_t zk_controller_epoch;       /* /controller_epoch as last read (same) */
     atomic_bool offsets_topic_pending; /* a creation of __consumer_offsets is queued (admin.c) */
+    atomic_bool txn_topic_pending;     /* a creation of __transaction_state is queued (admin.c) */
     /* Control requests (kafka/control.c) post to the admin worker and the
      * controller's loop under the read lock, while control_open; shutdown
      * clears it under the write lock before those loops go away. */

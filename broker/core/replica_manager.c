@@ -25,6 +25,7 @@
 #include "broker/core/admin.h"
 #include "broker/core/controller_watch.h"
 #include "broker/core/group_runtime.h"
+#include "broker/core/txn_runtime.h"
 #include "broker/core/metadata_cache.h"
 #include "common/loop/worker.h"
 #include "broker/replication/fetcher.h"
@@ -169,6 +170,8 @@ static kerr_t apply_one(struct broker *b, const struct rpc_leader_and_isr_req *m
                  ps->leader, ps->leader_epoch, ps->n_isr);
     if (changed && b->groups && t->internal && strcmp(ps->topic, TOPIC_CONSUMER_OFFSETS) == 0)
         group_runtime_partition_changed(b->groups, ps->partition);
+    if (changed && b->txns && t->internal && strcmp(ps->topic, TOPIC_TRANSACTION_STATE) == 0)
+        txn_runtime_partition_changed(b->txns, ps->partition);
     const struct rpc_live_leader *ll = find_leader(m, ps->leader);
     if (ps->leader == b->id || ps->leader < 0 || !ll)
         fetchers_remove(b->fetchers, ps->topic, ps->partition);
@@ -488,6 +491,8 @@ void rm_stop_replica(struct broker *b, const uint8_t *body, size_t len, struct k
             fetchers_remove(b->fetchers, m.partitions[i].topic, m.partitions[i].partition);
         if (b->groups && strcmp(m.partitions[i].topic, TOPIC_CONSUMER_OFFSETS) == 0)
             group_runtime_partition_changed(b->groups, m.partitions[i].partition);
+        if (b->txns && strcmp(m.partitions[i].topic, TOPIC_TRANSACTION_STATE) == 0)
+            txn_runtime_partition_changed(b->txns, m.partitions[i].partition);
     }
     for (int i = 0; m.delete_partitions && i < m.n_partitions; i++) {
         if (verdict[i] != KERR_NONE)

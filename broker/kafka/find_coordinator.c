@@ -10,8 +10,10 @@
  * (admin_create_offsets_topic_async(): it fails while fewer brokers are
  * alive than offsets.topic.replication.factor) and the answer is
  * COORDINATOR_NOT_AVAILABLE, which clients retry; so is a partition without
- * a live leader. Transaction coordinators (key_type 1) do not exist yet:
- * COORDINATOR_NOT_AVAILABLE.
+ * a live leader. A transactional id's coordinator (key_type 1) is found the
+ * same way in `__transaction_state` (transaction.state.log.num.partitions,
+ * created by admin_create_txn_topic_async()); an empty transactional id, one
+ * longer than TXN_ID_MAX, or any other key_type is INVALID_REQUEST.
  */
 #include "broker/core/admin.h"
 #include "broker/core/broker.h"
@@ -19,6 +21,7 @@
 #include "broker/group/coord_hash.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/group_codec.h"
+#include "broker/txn/txn_log_format.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,17 +32,29 @@ static void find_one(struct req *req, const struct mc_snapshot *s, int8_t key_ty
                      struct gcodec_coordinator *out)
 {
     *out = (struct gcodec_coordinator){.node_id = -1, .host = "", .port = -1};
-    if (key_type != 0) {
-        out->err = KERR_COORDINATOR_NOT_AVAILABLE;
-        out->err_msg = "transaction coordinators are not available";
+    const char *topic = TOPIC_CONSUMER_OFFSETS;
+    if (key_type == 1) {
+        if (!key.ptr || key.len <= 0 || key.len > TXN_ID_MAX) {
+            out->err = KERR_INVALID_REQUEST;
+            out->err_msg = "a transactional id must be 1 to 32767 bytes";
+            return;
+        }
+        topic = TOPIC_TRANSACTION_STATE;
+    } else if (key_type != 0) {
+        out->err = KERR_INVALID_REQUEST;
+        out->err_msg = "unknown key_type (0 group, 1 transaction)";
         return;
     }
-    const struct mc_topic *t =
-        mc_find_topic(s, TOPIC_CONSUMER_OFFSETS, strlen(TOPIC_CONSUMER_OFFSETS));
+    const struct mc_topic *t = mc_find_topic(s, topic, strlen(topic));
     if (!t || t->n_parts <= 0) {
-        admin_create_offsets_topic_async(req->broker);
+        if (key_type == 1) {
+            admin_create_txn_topic_async(req->broker);
+            out->err_msg = "the transaction state topic is being created";
+        } else {
+            admin_create_offsets_topic_async(req->broker);
+            out->err_msg = "the offsets topic is being created";
+        }
         out->err = KERR_COORDINATOR_NOT_AVAILABLE;
-        out->err_msg = "the offsets topic is being created";
         return;
     }
     int32_t p =

@@ -642,7 +642,8 @@ def find_coordinator(c, v, keys, key_type=0):
 def test_find_coordinator_every_version():
     """The first FindCoordinator creates __consumer_offsets (replication factor 1 in the shipped
     server.properties) and answers COORDINATOR_NOT_AVAILABLE (15) until it has leaders; then
-    every version names this broker. Transaction coordinators do not exist: 15."""
+    every version names this broker; the same for transactional ids (key_type 1) and
+    __transaction_state; an empty transactional id is INVALID_REQUEST (42)."""
     c = conn()
     deadline = time.time() + 30
     while True:
@@ -657,9 +658,14 @@ def test_find_coordinator_every_version():
             assert (err, node, host, port) == (0, 0, "127.0.0.1", CL.brokers[0].port), (v, key, err)
     got = find_coordinator(c, 4, ["a", "b"])
     assert [k for k, _, _, _, _ in got] == ["a", "b"], "v4 echoes each key in order"
+    deadline = time.time() + 30
+    while find_coordinator(c, 1, ["txn-1"], key_type=1)[0][1] == 15 and time.time() < deadline:
+        time.sleep(0.2)  # the first lookup creates __transaction_state
     for v in range(1, 5):
-        for _, err, node, _, _ in find_coordinator(c, v, ["txn-1"], key_type=1):
-            assert (err, node) == (15, -1), (v, err, node)
+        for _, err, node, _, port in find_coordinator(c, v, ["txn-1"], key_type=1):
+            assert (err, node, port) == (0, 0, CL.brokers[0].port), (v, err, node)
+        for _, err, node, _, _ in find_coordinator(c, v, [""], key_type=1):
+            assert (err, node) == (42, -1), ("empty transactional id", v, err, node)
     c.close()
 
 
@@ -684,7 +690,10 @@ def test_internal_topics_are_marked_and_refuse_clients():
     res = decode_delete_topics(c.call(20, 3, delete_topics_body(3, ["__consumer_offsets"])), 3)
     assert res == {"__consumer_offsets": 17}, res
     md = decode_metadata(c.call(3, 4, metadata_body(4, ["__transaction_state"], allow=True)), 4)
-    assert md["topics"]["__transaction_state"]["err"] == 3, "never auto-created as a plain topic"
+    t = md["topics"]["__transaction_state"]
+    assert t["err"] == 0 and t["internal"] == 1 and len(t["parts"]) == 50, "created by FindCoordinator"
+    res = decode_delete_topics(c.call(20, 3, delete_topics_body(3, ["__transaction_state"])), 3)
+    assert res == {"__transaction_state": 17}, res
     c.close()
 
 

@@ -553,10 +553,17 @@ kerr_t txn_table_load_record(struct txn_table *t, const void *key, size_t key_le
         .last_update_ms = v.last_update_ms,
     };
     size_t n = 0;
-    for (int32_t i = 0; i < v.topic_count; i++)
-        n += (size_t)v.topics[i].count;
+    bool counts_ok = v.topic_count >= 0;
+    for (int32_t i = 0; counts_ok && i < v.topic_count; i++) {
+        counts_ok = v.topics[i].count >= 0;
+        n += counts_ok ? (size_t)v.topics[i].count : 0;
+    }
+    if (!counts_ok) { /* the decoder never gives negative counts; a record must not either */
+        txn_log_value_destroy(&v);
+        return KERR__CORRUPT;
+    }
     struct txn_tp *add = n ? calloc(n, sizeof(*add)) : NULL;
-    char **names = v.topic_count ? calloc((size_t)v.topic_count, sizeof(*names)) : NULL;
+    char **names = v.topic_count > 0 ? calloc((size_t)v.topic_count, sizeof(*names)) : NULL;
     bool ok = (!n || add) && (!v.topic_count || names);
     size_t k = 0;
     for (int32_t i = 0; ok && i < v.topic_count; i++) {

@@ -9,6 +9,7 @@
  */
 #include "broker/core/group_runtime.h"
 #include "broker/core/broker.h"
+#include "broker/core/log_load.h"
 #include "broker/group/coord_hash.h"
 #include "broker/replication/partition.h"
 #include "broker/replication/topics.h"
@@ -40,10 +41,8 @@ struct slot {
     int32_t leader_epoch;   /* the epoch it was loaded under */
     uint64_t gen;           /* bumped at every load and unload */
     struct topic *topic;    /* referenced while LOADING or LOADED */
-    int64_t load_next;      /* LOADING: next offset to replay */
-    int64_t load_end;       /* LOADING: the LEO when the load began */
+    struct log_load load;   /* LOADING: the load's progress (log_load.h) */
     int64_t load_start_ms;
-    int64_t load_records;
     struct pwaiter waiter; /* watches the partition while LOADED */
     bool watching;
     char **deleted; /* LOADING: topics deleted meanwhile, removed once loaded */
@@ -309,43 +308,18 @@ static void begin_load(struct slot *s, struct topic *t, int32_t leader_epoch)
     s->state = SLOT_LOADING;
     s->leader_epoch = leader_epoch;
     s->gen++;
-    s->load_next = -1;
-    s->load_end = -1;
-    s->load_records = 0;
+    log_load_init(&s->load, "group", s->index);
     s->load_start_ms = clock_mono_ms();
     say_info("group", "loading partition=%d leader_epoch=%d", s->index, leader_epoch);
     post_load(s);
 }
 
-/* Replays the records of one read of the log; false on a corrupt batch. */
-static void replay(struct slot *s, const uint8_t *buf, size_t len, int64_t *next)
+/* Loads one record of `__consumer_offsets` into the slot's groups. */
+static kerr_t load_record(void *arg, const struct batch_record *r)
 {
-    struct batch_iter it;
-    struct batch_hdr h;
-    size_t at;
-    int64_t now = group_runtime_now();
-    batch_iter_init(&it, buf, len);
-    while (batch_iter_next(&it, &h, &at) == KERR_NONE) {
-        *next = batch_last_offset(&h) + 1;
-        if (batch_is_control(&h))
-            continue;
-        struct record_iter ri;
-        if (record_iter_init(&ri, buf + at, &h) != KERR_NONE) {
-            say_warn("group", "skipping a compressed batch partition=%d offset=%lld", s->index,
-                     (long long)h.base_offset);
-            continue;
-        }
-        struct batch_record r;
-        while (record_iter_next(&ri, &r) == KERR_NONE) {
-            if (!r.key)
-                continue;
-            if (group_load_record(s->gc, r.key, (size_t)r.key_len, r.value,
-                                  r.value ? (size_t)r.value_len : 0, now) != KERR_NONE)
-                say_warn("group", "skipping a record that does not decode partition=%d offset=%lld",
-                         s->index, (long long)r.offset);
-            s->load_records++;
-        }
-    }
+    struct slot *s = arg;
+    return group_load_record(s->gc, r->key, (size_t)r->key_len, r->value,
+                             r->value ? (size_t)r->value_len : 0, group_runtime_now());
 }
 
 /* Reads one chunk of the partition being loaded; reposts itself until the
@@ -360,41 +334,17 @@ static void load_job(void *arg)
         return;
     struct group_runtime *gr = s->gr;
     struct partition *part = topic_part(s->topic, s->index);
-    struct partition_read rd;
     int64_t chunk = MAX((int64_t)gr->b->cfg->offsets_load_buffer_size, GR_LOAD_CHUNK_MIN);
-    kerr_t rc = partition_read_local(part, s->leader_epoch, s->load_next < 0 ? 0 : s->load_next,
-                                     chunk, &rd);
-    if (rc == KERR_OFFSET_OUT_OF_RANGE && s->load_next < 0) { /* log start > 0 */
-        s->load_next = rd.log_start;
+    const char *why = NULL;
+    switch (log_load_step(&s->load, part, s->leader_epoch, chunk, load_record, s, &why)) {
+    case LOG_LOAD_MORE:
         post_load(s);
         return;
-    }
-    if (rc != KERR_NONE) {
-        unload(s, kerr_name(rc));
+    case LOG_LOAD_FAILED:
+        unload(s, why);
         return;
-    }
-    if (s->load_end < 0)
-        s->load_end = rd.leo;
-    if (s->load_next < 0)
-        s->load_next = rd.log_start;
-    if (rd.len > 0 && s->load_next < s->load_end) {
-        uint8_t *buf = malloc((size_t)rd.len);
-        ssize_t got = buf ? pread(rd.fd, buf, (size_t)rd.len, rd.pos) : -1;
-        int64_t before = s->load_next;
-        if (got == rd.len)
-            replay(s, buf, (size_t)got, &s->load_next);
-        free(buf);
-        close(rd.fd);
-        if (got != rd.len || s->load_next <= before) {
-            unload(s, got != rd.len ? "cannot read the log" : "no progress reading the log");
-            return;
-        }
-        if (s->load_next < s->load_end) {
-            post_load(s);
-            return;
-        }
-    } else if (rd.fd >= 0) {
-        close(rd.fd);
+    case LOG_LOAD_DONE:
+        break;
     }
     group_load_finish(s->gc, group_runtime_now());
     s->state = SLOT_LOADED;
@@ -402,7 +352,7 @@ static void load_job(void *arg)
     partition_watch(part, &s->waiter);
     s->watching = true;
     say_info("group", "loaded partition=%d records=%lld in %lld ms", s->index,
-             (long long)s->load_records, (long long)(clock_mono_ms() - s->load_start_ms));
+             (long long)s->load.records, (long long)(clock_mono_ms() - s->load_start_ms));
     if (s->n_deleted > 0)
         remove_deleted(s, (const char *const *)s->deleted, s->n_deleted);
     forget_deleted(s);

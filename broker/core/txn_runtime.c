@@ -6,6 +6,7 @@
  */
 #include "broker/core/txn_runtime.h"
 #include "broker/core/broker.h"
+#include "broker/core/log_load.h"
 #include "broker/group/coord_hash.h"
 #include "broker/replication/partition.h"
 #include "broker/replication/topics.h"
@@ -32,10 +33,8 @@ struct slot {
     int32_t leader_epoch;    /* the epoch it was loaded under */
     uint64_t gen;            /* bumped at every load and unload */
     struct topic *topic;     /* referenced while LOADING or LOADED */
-    int64_t load_next;       /* LOADING: next offset to replay, -1 before the first read */
-    int64_t load_end;        /* LOADING: the LEO when the load began */
+    struct log_load load;    /* LOADING: the load's progress (log_load.h) */
     int64_t load_start_ms;
-    int64_t load_records;
 };
 
 struct txn_runtime {
@@ -114,42 +113,18 @@ static void begin_load(struct slot *s, struct topic *t, int32_t leader_epoch)
     s->state = SLOT_LOADING;
     s->leader_epoch = leader_epoch;
     s->gen++;
-    s->load_next = -1;
-    s->load_end = -1;
-    s->load_records = 0;
+    log_load_init(&s->load, "txn", s->index);
     s->load_start_ms = clock_mono_ms();
     say_info("txn", "loading partition=%d leader_epoch=%d", s->index, leader_epoch);
     post_load(s);
 }
 
-/* Replays the records of one read of the log, advancing *next past each batch. */
-static void replay(struct slot *s, const uint8_t *buf, size_t len, int64_t *next)
+/* Loads one record of `__transaction_state` into the slot's table. */
+static kerr_t load_record(void *arg, const struct batch_record *r)
 {
-    struct batch_iter it;
-    struct batch_hdr h;
-    size_t at;
-    batch_iter_init(&it, buf, len);
-    while (batch_iter_next(&it, &h, &at) == KERR_NONE) {
-        *next = batch_last_offset(&h) + 1;
-        if (batch_is_control(&h))
-            continue;
-        struct record_iter ri;
-        if (record_iter_init(&ri, buf + at, &h) != KERR_NONE) {
-            say_warn("txn", "skipping a compressed batch partition=%d offset=%lld", s->index,
-                     (long long)h.base_offset);
-            continue;
-        }
-        struct batch_record r;
-        while (record_iter_next(&ri, &r) == KERR_NONE) {
-            if (!r.key)
-                continue;
-            if (txn_table_load_record(s->table, r.key, (size_t)r.key_len, r.value,
-                                      r.value ? (size_t)r.value_len : 0) != KERR_NONE)
-                say_warn("txn", "skipping a record that does not decode partition=%d offset=%lld",
-                         s->index, (long long)r.offset);
-            s->load_records++;
-        }
-    }
+    struct slot *s = arg;
+    return txn_table_load_record(s->table, r->key, (size_t)r->key_len, r->value,
+                                 r->value ? (size_t)r->value_len : 0);
 }
 
 /* Reads one chunk of the partition being loaded; reposts itself until the LEO of the start
@@ -163,44 +138,20 @@ static void load_job(void *arg)
     if (!current)
         return;
     struct partition *part = topic_part(s->topic, s->index);
-    struct partition_read rd;
-    kerr_t rc = partition_read_local(part, s->leader_epoch, s->load_next < 0 ? 0 : s->load_next,
-                                     TR_LOAD_CHUNK, &rd);
-    if (rc == KERR_OFFSET_OUT_OF_RANGE && s->load_next < 0) { /* log start > 0 */
-        s->load_next = rd.log_start;
+    const char *why = NULL;
+    switch (log_load_step(&s->load, part, s->leader_epoch, TR_LOAD_CHUNK, load_record, s, &why)) {
+    case LOG_LOAD_MORE:
         post_load(s);
         return;
-    }
-    if (rc != KERR_NONE) {
-        unload(s, kerr_name(rc));
+    case LOG_LOAD_FAILED:
+        unload(s, why);
         return;
-    }
-    if (s->load_end < 0)
-        s->load_end = rd.leo;
-    if (s->load_next < 0)
-        s->load_next = rd.log_start;
-    if (rd.len > 0 && s->load_next < s->load_end) {
-        uint8_t *buf = malloc((size_t)rd.len);
-        ssize_t got = buf ? pread(rd.fd, buf, (size_t)rd.len, rd.pos) : -1;
-        int64_t before = s->load_next;
-        if (got == rd.len)
-            replay(s, buf, (size_t)got, &s->load_next);
-        free(buf);
-        close(rd.fd);
-        if (got != rd.len || s->load_next <= before) {
-            unload(s, got != rd.len ? "cannot read the log" : "no progress reading the log");
-            return;
-        }
-        if (s->load_next < s->load_end) {
-            post_load(s);
-            return;
-        }
-    } else if (rd.fd >= 0) {
-        close(rd.fd);
+    case LOG_LOAD_DONE:
+        break;
     }
     s->state = SLOT_LOADED;
     say_info("txn", "loaded partition=%d records=%lld ids=%zu in %lld ms", s->index,
-             (long long)s->load_records, txn_table_count(s->table),
+             (long long)s->load.records, txn_table_count(s->table),
              (long long)(clock_mono_ms() - s->load_start_ms));
 }
 

@@ -217,24 +217,27 @@ static void update_hw_locked(struct partition *part)
     }
 }
 
+/* Whether part (locked) takes an append as leader: KERR_NONE, or why not; with min_isr, an
+ * ISR below min.insync.replicas refuses it (NOT_ENOUGH_REPLICAS), as acks=all does. */
+static kerr_t leader_may_append(const struct partition *part, bool min_isr)
+{
+    if (part->deleted || !part->log)
+        return part->deleted ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_NOT_LEADER_OR_FOLLOWER;
+    if (!part->is_leader)
+        return KERR_NOT_LEADER_OR_FOLLOWER;
+    if (min_isr && part->n_isr < part->tc.min_insync_replicas)
+        return KERR_NOT_ENOUGH_REPLICAS;
+    return KERR_NONE;
+}
+
 kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, int64_t now_ms,
                         bool acks_all, int64_t *base_offset, int64_t *last_offset,
                         int32_t *leader_epoch, int64_t *log_start)
 {
-    kerr_t rc;
     partition_lock(part);
-    if (part->deleted || !part->log) {
-        rc = part->deleted ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_NOT_LEADER_OR_FOLLOWER;
+    kerr_t rc = leader_may_append(part, acks_all);
+    if (rc != KERR_NONE)
         goto out;
-    }
-    if (!part->is_leader) {
-        rc = KERR_NOT_LEADER_OR_FOLLOWER;
-        goto out;
-    }
-    if (acks_all && part->n_isr < part->tc.min_insync_replicas) {
-        rc = KERR_NOT_ENOUGH_REPLICAS;
-        goto out;
-    }
     int segments = plog_segment_count(part->log);
     rc = plog_append(part->log, batches, len, part->leader_epoch, now_ms, base_offset, last_offset);
     if (rc == KERR_DUPLICATE_SEQUENCE_NUMBER) { /* nothing written: the original's offsets */
@@ -444,20 +447,10 @@ kerr_t partition_last_stable_offset(struct partition *part, int64_t *offset)
 kerr_t partition_append_marker(struct partition *part, const struct plog_marker *m, int64_t now_ms,
                                int64_t *offset, int32_t *leader_epoch)
 {
-    kerr_t rc;
     partition_lock(part);
-    if (part->deleted || !part->log) {
-        rc = part->deleted ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_NOT_LEADER_OR_FOLLOWER;
+    kerr_t rc = leader_may_append(part, true);
+    if (rc != KERR_NONE)
         goto out;
-    }
-    if (!part->is_leader) {
-        rc = KERR_NOT_LEADER_OR_FOLLOWER;
-        goto out;
-    }
-    if (part->n_isr < part->tc.min_insync_replicas) {
-        rc = KERR_NOT_ENOUGH_REPLICAS;
-        goto out;
-    }
     int segments = plog_segment_count(part->log);
     rc = plog_append_marker(part->log, m, part->leader_epoch, now_ms, offset);
     if (rc != KERR_NONE)

@@ -113,6 +113,33 @@ class Cluster:
         self.brokers = [Broker(self.tmp, self.zk, i, list(overrides) + list(per_broker(i) if per_broker else []))
                         for i in range(n_brokers)]
         atexit.register(self.stop)
+        if n_brokers > 1:
+            self.wait_registered()
+
+    def wait_registered(self, timeout=30.0):
+        """Waits until the first broker's Metadata lists every broker: CreateTopics with an
+        explicit assignment naming a broker that has not registered yet is refused
+        (INVALID_REPLICA_ASSIGNMENT), so tests start from a cluster whose brokers are all in.
+        Best effort: a cluster that cannot get there is left for the test to find out."""
+        import struct
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.brokers[0].port), timeout=12) as s:
+                    # Metadata v1 for no topics: header (key 3, v1, correlation 1, client id) + []
+                    body = struct.pack(">hhih", 3, 1, 1, 4) + b"wait" + struct.pack(">i", 0)
+                    s.sendall(struct.pack(">i", len(body)) + body)
+                    head = b""
+                    while len(head) < 12:  # size, correlation id, brokers array length
+                        chunk = s.recv(12 - len(head))
+                        if not chunk:
+                            break
+                        head += chunk
+                    if len(head) == 12 and struct.unpack(">i", head[8:12])[0] >= len(self.brokers):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
 
     def stop(self):
         """Stops every broker cleanly (SIGTERM) and ZooKeeper. Returns the

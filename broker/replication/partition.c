@@ -230,16 +230,20 @@ static kerr_t leader_may_append(const struct partition *part, bool min_isr)
     return KERR_NONE;
 }
 
-kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, int64_t now_ms,
-                        bool acks_all, int64_t *base_offset, int64_t *last_offset,
-                        int32_t *leader_epoch, int64_t *log_start)
+/* partition_append and partition_append_coordinator. */
+static kerr_t append_leader(struct partition *part, uint8_t *batches, size_t len, int64_t now_ms,
+                            bool acks_all, bool coordinator, int64_t *base_offset,
+                            int64_t *last_offset, int32_t *leader_epoch, int64_t *log_start)
 {
     partition_lock(part);
     kerr_t rc = leader_may_append(part, acks_all);
     if (rc != KERR_NONE)
         goto out;
     int segments = plog_segment_count(part->log);
-    rc = plog_append(part->log, batches, len, part->leader_epoch, now_ms, base_offset, last_offset);
+    rc = coordinator ? plog_append_coordinator(part->log, batches, len, part->leader_epoch, now_ms,
+                                               base_offset, last_offset)
+                     : plog_append(part->log, batches, len, part->leader_epoch, now_ms, base_offset,
+                                   last_offset);
     if (rc == KERR_DUPLICATE_SEQUENCE_NUMBER) { /* nothing written: the original's offsets */
         *leader_epoch = part->leader_epoch;
         *log_start = plog_start_offset(part->log);
@@ -267,6 +271,22 @@ kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, in
 out:
     partition_unlock(part);
     return rc;
+}
+
+kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, int64_t now_ms,
+                        bool acks_all, int64_t *base_offset, int64_t *last_offset,
+                        int32_t *leader_epoch, int64_t *log_start)
+{
+    return append_leader(part, batches, len, now_ms, acks_all, false, base_offset, last_offset,
+                         leader_epoch, log_start);
+}
+
+kerr_t partition_append_coordinator(struct partition *part, uint8_t *batches, size_t len,
+                                    int64_t now_ms, int64_t *base_offset, int64_t *last_offset,
+                                    int32_t *leader_epoch, int64_t *log_start)
+{
+    return append_leader(part, batches, len, now_ms, true, true, base_offset, last_offset,
+                         leader_epoch, log_start);
 }
 
 kerr_t partition_ack_status(struct partition *part, int64_t last_offset, int32_t leader_epoch)

@@ -137,6 +137,12 @@ void partition_cleaner_sync(struct partition *part, struct cleaner_pool *pool,
 kerr_t partition_append(struct partition *part, uint8_t *batches, size_t len, int64_t now_ms,
                         bool acks_all, int64_t *base_offset, int64_t *last_offset,
                         int32_t *leader_epoch, int64_t *log_start);
+/* partition_append with acks=all for a coordinator's own batches
+ * (plog_append_coordinator: a producer id's epoch is checked, not its
+ * sequence), e.g. the group coordinator's transactional offset commits. */
+kerr_t partition_append_coordinator(struct partition *part, uint8_t *batches, size_t len,
+                                    int64_t now_ms, int64_t *base_offset, int64_t *last_offset,
+                                    int32_t *leader_epoch, int64_t *log_start);
 /* acks=all: KERR_NONE once the HW passed last_offset (then
  * NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR is below min.insync.replicas),
  * KERR__AGAIN while it has not, NOT_LEADER_OR_FOLLOWER when leadership

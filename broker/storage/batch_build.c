@@ -24,6 +24,13 @@ static void put_bytes_field(struct kbuf *b, const uint8_t *p, size_t n)
 
 kerr_t batch_build(struct kbuf *out, const struct batch_build_rec *recs, size_t n, int64_t ts_ms)
 {
+    return batch_build_producer(out, recs, n, ts_ms, -1, -1, -1, false);
+}
+
+kerr_t batch_build_producer(struct kbuf *out, const struct batch_build_rec *recs, size_t n,
+                            int64_t ts_ms, int64_t producer_id, int16_t producer_epoch,
+                            int32_t base_sequence, bool transactional)
+{
     if (n == 0 || n > INT32_MAX)
         return KERR__INVALID;
     size_t at = out->len;
@@ -32,13 +39,14 @@ kerr_t batch_build(struct kbuf *out, const struct batch_build_rec *recs, size_t 
     kbuf_put_i32(out, -1); /* partitionLeaderEpoch: set by the append */
     kbuf_put_u8(out, BATCH_MAGIC);
     kbuf_put_i32(out, 0); /* crc: patched below */
-    kbuf_put_i16(out, 0); /* attributes: uncompressed, CreateTime */
+    /* attributes: uncompressed, CreateTime, transactional when asked */
+    kbuf_put_i16(out, transactional ? BATCH_ATTR_TRANSACTIONAL : 0);
     kbuf_put_i32(out, (int32_t)(n - 1));
     kbuf_put_i64(out, ts_ms);
     kbuf_put_i64(out, ts_ms);
-    kbuf_put_i64(out, -1); /* producerId */
-    kbuf_put_i16(out, -1); /* producerEpoch */
-    kbuf_put_i32(out, -1); /* baseSequence */
+    kbuf_put_i64(out, producer_id);
+    kbuf_put_i16(out, producer_epoch);
+    kbuf_put_i32(out, base_sequence);
     kbuf_put_i32(out, (int32_t)n);
     for (size_t i = 0; i < n; i++) {
         const struct batch_build_rec *r = &recs[i];

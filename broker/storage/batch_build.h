@@ -3,7 +3,8 @@
  * (docs/protocol.md §4.1) from keys and values: what the broker's own
  * writers (the group coordinator's `__consumer_offsets` records) append
  * through the same path as a produced batch. Base offset 0 and leader epoch
- * -1 are placeholders the append overwrites; no producer id (-1), CreateTime.
+ * -1 are placeholders the append overwrites; CreateTime; no producer id (-1)
+ * unless batch_build_producer() gives one.
  *
  * Threads: pure function on caller-owned memory; any thread.
  */
@@ -29,6 +30,12 @@ struct batch_build_rec {
  * ts_ms, to out. KERR__INVALID for n == 0 or a batch over INT32_MAX bytes,
  * KERR__NOMEM when out ran out of memory. */
 kerr_t batch_build(struct kbuf *out, const struct batch_build_rec *recs, size_t n, int64_t ts_ms);
+/* batch_build with a producer: producer_id, producer_epoch, base_sequence,
+ * and the transactional attribute when transactional (what the group
+ * coordinator writes for a TxnOffsetCommit: base sequence 0, as Kafka). */
+kerr_t batch_build_producer(struct kbuf *out, const struct batch_build_rec *recs, size_t n,
+                            int64_t ts_ms, int64_t producer_id, int16_t producer_epoch,
+                            int32_t base_sequence, bool transactional);
 
 /* Appends a transaction marker (control batch, docs/storage.md "Transaction
  * markers"): attributes control + transactional, producer_id/epoch, base

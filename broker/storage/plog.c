@@ -649,8 +649,11 @@ static kerr_t write_batches(struct plog *log, const uint8_t *buf, size_t len, in
     return KERR_NONE;
 }
 
-kerr_t plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leader_epoch,
-                   int64_t now_ms, int64_t *first_offset, int64_t *last_offset)
+/* plog_append and plog_append_coordinator: coordinator batches get the
+ * epoch check only (plog_producers_check_epoch). */
+static kerr_t append_checked(struct plog *log, uint8_t *batches, size_t len, int32_t leader_epoch,
+                             int64_t now_ms, bool coordinator, int64_t *first_offset,
+                             int64_t *last_offset)
 {
     int64_t n_offsets, records, leo = plog_end_offset(log), next = leo;
     struct batch_iter it;
@@ -659,7 +662,8 @@ kerr_t plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leade
     kerr_t err = count_batches(batches, len, &n_offsets, &records);
 
     if (err == KERR_NONE)
-        err = plog_producers_check(log, batches, len, first_offset, last_offset);
+        err = coordinator ? plog_producers_check_epoch(log, batches, len)
+                          : plog_producers_check(log, batches, len, first_offset, last_offset);
     if (err != KERR_NONE)
         return err;
     batch_iter_init(&it, batches, len);
@@ -676,6 +680,19 @@ kerr_t plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leade
     *first_offset = leo;
     *last_offset = next - 1;
     return err;
+}
+
+kerr_t plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leader_epoch,
+                   int64_t now_ms, int64_t *first_offset, int64_t *last_offset)
+{
+    return append_checked(log, batches, len, leader_epoch, now_ms, false, first_offset,
+                          last_offset);
+}
+
+kerr_t plog_append_coordinator(struct plog *log, uint8_t *batches, size_t len, int32_t leader_epoch,
+                               int64_t now_ms, int64_t *first_offset, int64_t *last_offset)
+{
+    return append_checked(log, batches, len, leader_epoch, now_ms, true, first_offset, last_offset);
 }
 
 /* Checks follower batches: offsets >= LEO and increasing, CRCs valid. */

@@ -99,6 +99,12 @@ int64_t plog_segment_base(const struct plog *log, int i);
  * fsync per new epoch) failing is logged and retried, not an error. */
 kerr_t plog_append(struct plog *log, uint8_t *batches, size_t len, int32_t leader_epoch,
                    int64_t now_ms, int64_t *first_offset, int64_t *last_offset);
+/* plog_append for a coordinator's own batches (the group coordinator's
+ * transactional offset commits, Kafka's AppendOrigin.Coordinator): a batch
+ * with a producer id is checked for an older epoch only
+ * (INVALID_PRODUCER_EPOCH), not for its sequence. */
+kerr_t plog_append_coordinator(struct plog *log, uint8_t *batches, size_t len, int32_t leader_epoch,
+                               int64_t now_ms, int64_t *first_offset, int64_t *last_offset);
 /* Follower append: batches (borrowed, not modified) already carry offsets
  * and leader epochs. The first base offset must be >= LEO and offsets must
  * increase (else KERR__INVALID); CRCs are checked (CORRUPT_MESSAGE), and

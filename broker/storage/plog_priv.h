@@ -40,6 +40,10 @@ struct plog {
  * (producer_state.h). Only a single idempotent data batch is checked. */
 kerr_t plog_producers_check(struct plog *log, const uint8_t *buf, size_t len, int64_t *first,
                             int64_t *last);
+/* The check of a coordinator's own transactional batch (Kafka's
+ * AppendOrigin.Coordinator: TxnOffsetCommit records): only the epoch,
+ * INVALID_PRODUCER_EPOCH when older than the producer's; no sequence. */
+kerr_t plog_producers_check_epoch(struct plog *log, const uint8_t *buf, size_t len);
 /* Records the idempotent batches of buf that are now in the log (base
  * offset below the LEO). */
 /* The marker of a control batch (batch: its bytes): *type 0 abort, 1

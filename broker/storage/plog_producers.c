@@ -135,6 +135,28 @@ kerr_t plog_producers_check(struct plog *log, const uint8_t *buf, size_t len, in
     return err;
 }
 
+kerr_t plog_producers_check_epoch(struct plog *log, const uint8_t *buf, size_t len)
+{
+    struct batch_iter it;
+    struct batch_hdr h;
+    size_t at;
+
+    batch_iter_init(&it, buf, len);
+    while (batch_iter_next(&it, &h, &at) == KERR_NONE) {
+        if (!is_idempotent(&h))
+            continue;
+        const struct pstate_entry *e = pstate_find(&log->producers, h.producer_id);
+        if (e && h.producer_epoch < e->epoch) {
+            say_debug("storage",
+                      "coordinator batch refused dir=%s producer_id=%" PRId64
+                      " epoch=%d current=%d",
+                      log->dir, h.producer_id, h.producer_epoch, e->epoch);
+            return KERR_INVALID_PRODUCER_EPOCH;
+        }
+    }
+    return KERR_NONE;
+}
+
 void plog_producers_update(struct plog *log, const uint8_t *buf, size_t len)
 {
     int64_t leo = plog_end_offset(log);

@@ -47,6 +47,15 @@ struct slot {
     bool watching;
     char **deleted; /* LOADING: topics deleted meanwhile, removed once loaded */
     size_t n_deleted, cap_deleted;
+    struct txn_end *ended; /* LOADING: markers replicated meanwhile, applied once loaded */
+    size_t n_ended, cap_ended;
+};
+
+/* A transaction marker of a producer on the slot's partition (group_txn_complete()). */
+struct txn_end {
+    int64_t producer_id;
+    int64_t offset;
+    bool commit;
 };
 
 /* An append waiting for the high watermark, or an outcome already known
@@ -60,7 +69,9 @@ struct pending {
     int32_t leader_epoch;
     int64_t last_offset;
     int64_t deadline_ms;
+    int64_t base_offset; /* where the batch went, -1 when nothing was appended */
     void (*done)(struct group_runtime *gr, kerr_t err, void *arg);
+    group_append_done_at *done_at; /* instead of done: reports base_offset too */
     void *arg;
 };
 
@@ -206,7 +217,10 @@ static void finish_pending(struct group_runtime *gr, size_t i, kerr_t err)
 {
     struct pending p = gr->pend[i];
     gr->pend[i] = gr->pend[--gr->n_pend];
-    p.done(gr, err, p.arg);
+    if (p.done_at)
+        p.done_at(gr, err, err == KERR_NONE ? p.base_offset : -1, p.arg);
+    else
+        p.done(gr, err, p.arg);
 }
 
 /* Completes the appends that are replicated, failed, timed out or orphaned. */
@@ -259,6 +273,9 @@ static void forget_deleted(struct slot *s)
 static void unload(struct slot *s, const char *why)
 {
     forget_deleted(s);
+    free(s->ended);
+    s->ended = NULL;
+    s->n_ended = s->cap_ended = 0;
     if (s->state == SLOT_NONE)
         return;
     struct group_runtime *gr = s->gr;
@@ -296,6 +313,8 @@ static void post_load(struct slot *s)
     unload(s, "out of memory");
 }
 
+static void load_marker(void *arg, const struct batch_hdr *h, bool commit);
+
 static void begin_load(struct slot *s, struct topic *t, int32_t leader_epoch)
 {
     struct group_runtime *gr = s->gr;
@@ -309,6 +328,7 @@ static void begin_load(struct slot *s, struct topic *t, int32_t leader_epoch)
     s->leader_epoch = leader_epoch;
     s->gen++;
     log_load_init(&s->load, "group", s->index);
+    s->load.marker = load_marker;
     s->load_start_ms = clock_mono_ms();
     say_info("group", "loading partition=%d leader_epoch=%d", s->index, leader_epoch);
     post_load(s);
@@ -318,8 +338,18 @@ static void begin_load(struct slot *s, struct topic *t, int32_t leader_epoch)
 static kerr_t load_record(void *arg, const struct batch_record *r)
 {
     struct slot *s = arg;
-    return group_load_record(s->gc, r->key, (size_t)r->key_len, r->value,
-                             r->value ? (size_t)r->value_len : 0, group_runtime_now());
+    const struct batch_hdr *h = s->load.batch;
+    int64_t producer_id = h && batch_is_transactional(h) ? h->producer_id : -1;
+    return group_load_record_at(s->gc, r->key, (size_t)r->key_len, r->value,
+                                r->value ? (size_t)r->value_len : 0, r->offset, producer_id,
+                                group_runtime_now());
+}
+
+/* A transaction marker in the partition being loaded: its producer's pending offsets. */
+static void load_marker(void *arg, const struct batch_hdr *h, bool commit)
+{
+    struct slot *s = arg;
+    group_txn_complete(s->gc, h->producer_id, commit, h->base_offset);
 }
 
 /* Reads one chunk of the partition being loaded; reposts itself until the
@@ -356,6 +386,12 @@ static void load_job(void *arg)
     if (s->n_deleted > 0)
         remove_deleted(s, (const char *const *)s->deleted, s->n_deleted);
     forget_deleted(s);
+    /* markers the load may have read already: offsets after them are not touched */
+    for (size_t i = 0; i < s->n_ended; i++)
+        group_txn_complete(s->gc, s->ended[i].producer_id, s->ended[i].commit, s->ended[i].offset);
+    free(s->ended);
+    s->ended = NULL;
+    s->n_ended = s->cap_ended = 0;
     rearm(gr);
 }
 
@@ -521,9 +557,13 @@ void group_runtime_topics_deleted(struct group_runtime *gr, const char *const *n
 
 /* --- appends ---------------------------------------------------------------------- */
 
-void group_runtime_append(struct group_runtime *gr, struct group_coord *gc,
-                          struct group_records *recs,
-                          void (*done)(struct group_runtime *gr, kerr_t err, void *arg), void *arg)
+/* The appends of group_runtime_append and group_runtime_append_at: a batch of
+ * producer_id (>= 0) is transactional with sequence 0 and checked for its
+ * epoch only (partition_append_coordinator), as Kafka writes TxnOffsetCommit. */
+static void append_batch(struct group_runtime *gr, struct group_coord *gc,
+                         struct group_records *recs, int64_t producer_id, int16_t producer_epoch,
+                         void (*done)(struct group_runtime *gr, kerr_t err, void *arg),
+                         group_append_done_at *done_at, void *arg)
 {
     KASSERT(worker_is_current(gr->w));
     struct slot *s = slot_of(gr, gc);
@@ -539,7 +579,10 @@ void group_runtime_append(struct group_runtime *gr, struct group_coord *gc,
         for (size_t i = 0; br && i < recs->n; i++)
             br[i] = (struct batch_build_rec){recs->v[i].key, recs->v[i].key_len, recs->v[i].value,
                                              recs->v[i].value_len};
-        err = br ? batch_build(&batch, br, recs->n, group_runtime_now()) : KERR__NOMEM;
+        err = !br               ? KERR__NOMEM
+              : producer_id < 0 ? batch_build(&batch, br, recs->n, group_runtime_now())
+                                : batch_build_producer(&batch, br, recs->n, group_runtime_now(),
+                                                       producer_id, producer_epoch, 0, true);
         free(br);
     }
     size_t n = recs->n;
@@ -548,24 +591,95 @@ void group_runtime_append(struct group_runtime *gr, struct group_coord *gc,
                         .slot = s,
                         .gen = s ? s->gen : 0,
                         .deadline_ms = group_runtime_now() + gr->b->cfg->offsets_commit_timeout_ms,
+                        .base_offset = -1,
                         .done = done,
+                        .done_at = done_at,
                         .arg = arg};
     if (err == KERR_NONE && n > 0) {
         int64_t base, log_start;
         struct partition *part = topic_part(s->topic, s->index);
-        p.err = partition_append(part, batch.data, batch.len, group_runtime_now(), true, &base,
-                                 &p.last_offset, &p.leader_epoch, &log_start);
-        if (p.err == KERR_NONE)
+        p.err =
+            producer_id < 0
+                ? partition_append(part, batch.data, batch.len, group_runtime_now(), true, &base,
+                                   &p.last_offset, &p.leader_epoch, &log_start)
+                : partition_append_coordinator(part, batch.data, batch.len, group_runtime_now(),
+                                               &base, &p.last_offset, &p.leader_epoch, &log_start);
+        if (p.err == KERR_NONE) {
             p.err = KERR__AGAIN; /* wait for the high watermark */
+            p.base_offset = base;
+        }
     }
     kbuf_destroy(&batch);
     if (!VEC_RESERVE_AT(gr->pend, gr->cap_pend, gr->n_pend + 1)) {
-        done(gr, p.err == KERR__AGAIN ? KERR__NOMEM : p.err, arg); /* out of memory: now */
+        p.err = p.err == KERR__AGAIN ? KERR__NOMEM : p.err; /* out of memory: now */
+        if (done_at)
+            done_at(gr, p.err, -1, arg);
+        else
+            done(gr, p.err, arg);
         return;
     }
     gr->pend[gr->n_pend++] = p;
     post_check(gr);
     rearm(gr);
+}
+
+void group_runtime_append(struct group_runtime *gr, struct group_coord *gc,
+                          struct group_records *recs,
+                          void (*done)(struct group_runtime *gr, kerr_t err, void *arg), void *arg)
+{
+    append_batch(gr, gc, recs, -1, -1, done, NULL, arg);
+}
+
+void group_runtime_append_at(struct group_runtime *gr, struct group_coord *gc,
+                             struct group_records *recs, int64_t producer_id,
+                             int16_t producer_epoch, group_append_done_at *done, void *arg)
+{
+    append_batch(gr, gc, recs, producer_id, producer_epoch, NULL, done, arg);
+}
+
+/* --- transaction markers ---------------------------------------------------------- */
+
+struct marker_job {
+    struct group_runtime *gr;
+    int32_t p;
+    int32_t leader_epoch;
+    struct txn_end end;
+};
+
+static void marker_job(void *arg)
+{
+    struct marker_job mj = *(struct marker_job *)arg;
+    struct group_runtime *gr = mj.gr;
+    free(arg);
+    struct slot *s = mj.p >= 0 && mj.p < gr->n_slots ? gr->slots[mj.p] : NULL;
+    /* a load at another epoch (or none yet) reads the marker from the log itself */
+    if (!s || s->state == SLOT_NONE || s->leader_epoch != mj.leader_epoch)
+        return;
+    if (s->state == SLOT_LOADING) {
+        if (VEC_RESERVE_AT(s->ended, s->cap_ended, s->n_ended + 1))
+            s->ended[s->n_ended++] = mj.end;
+        else
+            say_warn("group", "cannot remember a transaction marker partition=%d", s->index);
+        return;
+    }
+    size_t n = group_txn_complete(s->gc, mj.end.producer_id, mj.end.commit, mj.end.offset);
+    say_debug("group", "transaction %s partition=%d producer_id=%lld offsets=%zu",
+              mj.end.commit ? "committed" : "aborted", s->index, (long long)mj.end.producer_id, n);
+}
+
+void group_runtime_txn_marker(struct group_runtime *gr, int32_t p, int32_t leader_epoch,
+                              int64_t producer_id, bool commit, int64_t offset)
+{
+    struct marker_job *mj = malloc(sizeof(*mj));
+    if (!mj) {
+        say_warn("group", "cannot apply a transaction marker partition=%d", p);
+        return;
+    }
+    *mj = (struct marker_job){gr, p, leader_epoch, {producer_id, offset, commit}};
+    if (!worker_post(gr->w, marker_job, mj)) {
+        say_warn("group", "cannot apply a transaction marker partition=%d", p);
+        free(mj);
+    }
 }
 
 /* --- timers ----------------------------------------------------------------------- */

@@ -13,7 +13,8 @@
  * NOT_COORDINATOR) and its requests answered NOT_COORDINATOR.
  *
  * Writes: the core's records (offset commits, group metadata, tombstones)
- * are appended to the partition as one uncompressed batch each, with
+ * are appended to the partition as one uncompressed batch each (a
+ * TxnOffsetCommit's as a transactional batch of its producer), with
  * acks=all semantics: group_runtime_append() reports once the high
  * watermark passed the batch, or the append failed, or
  * offsets.commit.timeout.ms passed (REQUEST_TIMED_OUT).
@@ -104,6 +105,30 @@ bool group_runtime_foreach(struct group_runtime *gr,
 void group_runtime_append(struct group_runtime *gr, struct group_coord *gc,
                           struct group_records *recs,
                           void (*done)(struct group_runtime *gr, kerr_t err, void *arg), void *arg);
+
+/* The completion of group_runtime_append_at(): as group_runtime_append()'s
+ * done, with the batch's base offset when err is KERR_NONE (-1 otherwise). */
+typedef void group_append_done_at(struct group_runtime *gr, kerr_t err, int64_t base_offset,
+                                  void *arg);
+
+/* group_runtime_append() reporting where the batch went. With producer_id >=
+ * 0 the batch is a transactional one of that producer and epoch (base
+ * sequence 0: TxnOffsetCommit, as Kafka writes it), checked against the
+ * partition's producer state for an older epoch only
+ * (INVALID_PRODUCER_EPOCH); -1: a plain batch. Group worker only. */
+void group_runtime_append_at(struct group_runtime *gr, struct group_coord *gc,
+                             struct group_records *recs, int64_t producer_id,
+                             int16_t producer_epoch, group_append_done_at *done, void *arg);
+
+/* A COMMIT or ABORT marker of producer_id at offset of partition p of
+ * `__consumer_offsets` was written by this broker as leader at leader_epoch
+ * and is replicated (WriteTxnMarkers, Kafka's scheduleHandleTxnCompletion):
+ * the producer's pending offsets in that partition's groups are committed
+ * or dropped (group_txn_complete()); a partition loading at that epoch does
+ * it once loaded; one not loaded at that epoch reads the marker from the
+ * log when it loads. Any thread (posts to the group worker). */
+void group_runtime_txn_marker(struct group_runtime *gr, int32_t p, int32_t leader_epoch,
+                              int64_t producer_id, bool commit, int64_t offset);
 
 /* Wall-clock now in ms, the clock of every group_* call. */
 int64_t group_runtime_now(void);

@@ -13,6 +13,25 @@ void log_load_init(struct log_load *ll, const char *who, int32_t index)
     *ll = (struct log_load){.who = who, .index = index, .next = -1, .end = -1};
 }
 
+/* Hands a control batch's transaction marker (key: version INT16 0, type
+ * INT16: 0 abort, 1 commit) to ll->marker, if set. */
+static void replay_marker(struct log_load *ll, const uint8_t *batch, const struct batch_hdr *h,
+                          void *arg)
+{
+    struct record_iter ri;
+    struct batch_record r;
+    if (!ll->marker)
+        return;
+    if (record_iter_init(&ri, batch, h) != KERR_NONE || record_iter_next(&ri, &r) != KERR_NONE ||
+        !r.key || r.key_len < 4 || r.key[0] != 0 || r.key[1] != 0 || r.key[2] != 0 ||
+        r.key[3] > 1) {
+        say_warn(ll->who, "skipping a control batch that is no marker partition=%d offset=%lld",
+                 ll->index, (long long)h->base_offset);
+        return;
+    }
+    ll->marker(arg, h, r.key[3] == 1);
+}
+
 /* Hands the keyed records of buf's batches to fn, advancing ll->next past each batch. */
 static void replay(struct log_load *ll, const uint8_t *buf, size_t len, log_load_fn fn, void *arg)
 {
@@ -22,8 +41,10 @@ static void replay(struct log_load *ll, const uint8_t *buf, size_t len, log_load
     batch_iter_init(&it, buf, len);
     while (batch_iter_next(&it, &h, &at) == KERR_NONE) {
         ll->next = batch_last_offset(&h) + 1;
-        if (batch_is_control(&h))
+        if (batch_is_control(&h)) {
+            replay_marker(ll, buf + at, &h, arg);
             continue;
+        }
         struct record_iter ri;
         if (record_iter_init(&ri, buf + at, &h) != KERR_NONE) {
             say_warn(ll->who, "skipping a compressed batch partition=%d offset=%lld", ll->index,
@@ -31,6 +52,7 @@ static void replay(struct log_load *ll, const uint8_t *buf, size_t len, log_load
             continue;
         }
         struct batch_record r;
+        ll->batch = &h;
         while (record_iter_next(&ri, &r) == KERR_NONE) {
             if (!r.key)
                 continue;
@@ -39,6 +61,7 @@ static void replay(struct log_load *ll, const uint8_t *buf, size_t len, log_load
                          ll->index, (long long)r.offset);
             ll->records++;
         }
+        ll->batch = NULL;
     }
 }
 

@@ -6,7 +6,10 @@
  * worker thread stays free for other jobs between steps.
  *
  * Every record with a key of every uncompressed data batch is handed to the
- * caller's function; control batches are passed over, and compressed
+ * caller's function (its batch header readable in ll->batch meanwhile, for a
+ * coordinator that tells transactional batches apart); control batches are
+ * handed to ll->marker when set (transaction markers) and passed over
+ * otherwise, and compressed
  * batches (the coordinators write none) are skipped with a warning, as is a
  * record the function refuses. Formats: RecordBatch v2 (broker/storage/batch.h).
  *
@@ -27,6 +30,11 @@ struct log_load {
     int64_t next;    /* next offset to replay, -1 before the first read */
     int64_t end;     /* the log end offset at the first read, -1 before it */
     int64_t records; /* records handed to the function */
+    /* while the function runs: the header of the record's batch */
+    const struct batch_hdr *batch;
+    /* optional, set after log_load_init(): a commit or abort marker (h: its
+     * control batch, at h->base_offset) */
+    void (*marker)(void *arg, const struct batch_hdr *h, bool commit);
 };
 
 /* Handles one record; an error is logged and the record skipped. */

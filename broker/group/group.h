@@ -17,7 +17,8 @@
  *
  * Files: group.c (registry, members, protocol vote, accessors), group_join.c (JoinGroup and the
  * rebalance timers), group_sync.c (SyncGroup, Heartbeat, LeaveGroup, persistence of the group),
- * group_offsets.c (OffsetCommit/OffsetFetch rules, expiry, deletion), group_load.c (records
+ * group_offsets.c (OffsetCommit/OffsetFetch rules, expiry, deletion), group_txn.c
+ * (TxnOffsetCommit: pending transactional offsets and their markers), group_load.c (records
  * for `__consumer_offsets` and their replay). Threads: a group_coord is owned by one thread.
  */
 #ifndef GREGOR_BROKER_GROUP_GROUP_H
@@ -266,7 +267,10 @@ struct group_commit_req {
     int32_t generation;      /* -1 for simple consumers */
     struct group_commit *parts;
     int32_t count;
-    int64_t commit_ts; /* out: now_ms of group_commit_prepare() */
+    int64_t commit_ts;  /* out: now_ms of group_commit_prepare() */
+    int64_t log_offset; /* in, for group_commit_apply(): where the records were appended; an
+                           offset stays committed over a newer one only when both are known
+                           (>= 0) and its record is later in the log (Kafka's olderThan) */
 };
 
 /* Checks an OffsetCommit against the group's membership and generation (Kafka's rules) and
@@ -294,7 +298,7 @@ struct group_offset {
 kerr_t group_offset_fetch(const struct group_coord *gc, const char *group_id, const char *topic,
                           int32_t partition, struct group_offset *out);
 /* Whether the group has a commit of (topic, partition) prepared but not applied yet, i.e. not
- * yet replicated: OffsetFetch with require_stable (v7+) answers UNSTABLE_OFFSET_COMMIT for it
+ * yet replicated, or a transactional commit of it awaiting its marker: OffsetFetch with require_stable (v7+) answers UNSTABLE_OFFSET_COMMIT for it
  * (Kafka's hasPendingOffsetCommitsForTopicPartition). False for an unknown group. */
 bool group_offset_pending(const struct group_coord *gc, const char *group_id, const char *topic,
                           int32_t partition);
@@ -337,6 +341,37 @@ kerr_t group_offsets_delete(struct group_coord *gc, const char *group_id,
                             struct group_offset_delete *parts, int32_t count, int64_t now_ms,
                             struct group_records *out);
 
+/* --- transactional offset commits (group_txn.c) ---
+ *
+ * TxnOffsetCommit (Kafka's handleTxnCommitOffsets): the commits of a transactional producer
+ * are appended as one transactional batch and held *pending* per (group, producer id, topic,
+ * partition) until the producer's COMMIT marker makes them the committed offsets (unless a
+ * commit later in the log already replaced that partition's offset) or its ABORT marker drops
+ * them. While pending, OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT for the
+ * partition and OffsetFetch without it shows the last committed value. */
+
+/* Checks a TxnOffsetCommit of producer_id (Kafka's rules: a Dead group COORDINATOR_NOT_AVAILABLE,
+ * FENCED_INSTANCE_ID, a member id not in the group UNKNOWN_MEMBER_ID, a generation >= 0 other than
+ * the group's ILLEGAL_GENERATION; an unknown group is created Empty) and sets every part's err
+ * (OFFSET_METADATA_TOO_LARGE per part); the accepted parts become pending for the producer and
+ * their records go to out. The runtime appends them as one transactional batch and reports
+ * with group_txn_commit_apply(). Returns the group-level error. */
+kerr_t group_txn_commit_prepare(struct group_coord *gc, struct group_commit_req *req,
+                                int64_t producer_id, int64_t now_ms, struct group_records *out);
+/* The append of a prepared TxnOffsetCommit ended: err NONE records where its batch is
+ * (log_offset) in the parts still pending; an error (mapped by group_append_error(), e.g.
+ * INVALID_PRODUCER_EPOCH for a fenced producer) drops them and is set on the parts. */
+void group_txn_commit_apply(struct group_coord *gc, struct group_commit_req *req,
+                            int64_t producer_id, kerr_t err, int64_t log_offset);
+/* A COMMIT (commit true) or ABORT marker of producer_id at marker_offset of this coordinator's
+ * partition was written and replicated, or replayed by a load: the producer's pending offsets
+ * appended before it are committed or dropped, in every group of gc; ones whose append has not
+ * completed are dropped too (their transaction is over). Returns how many offsets it committed. */
+size_t group_txn_complete(struct group_coord *gc, int64_t producer_id, bool commit,
+                          int64_t marker_offset);
+/* How many transactional offsets of gc wait for their producer's marker (all groups). */
+size_t group_txn_pending_count(const struct group_coord *gc);
+
 /* --- records of `__consumer_offsets` (group_load.c) --- */
 
 /* Appends the group's current metadata record (value v3) to out; a tombstone when the group is
@@ -348,6 +383,13 @@ kerr_t group_metadata_record(const struct group_coord *gc, const char *group_id,
  * KERR__CORRUPT for a record that does not decode (the caller logs and skips it). */
 kerr_t group_load_record(struct group_coord *gc, const void *key, size_t key_len, const void *value,
                          size_t value_len, int64_t now_ms);
+/* group_load_record() for a record at log_offset of the partition, in a transactional batch of
+ * producer_id (-1: not transactional). A transactional offset record (or tombstone) changes
+ * only that producer's pending offsets; group_txn_complete() applies them at the producer's
+ * marker. Offsets remember log_offset for the olderThan rule. */
+kerr_t group_load_record_at(struct group_coord *gc, const void *key, size_t key_len,
+                            const void *value, size_t value_len, int64_t log_offset,
+                            int64_t producer_id, int64_t now_ms);
 /* Ends loading: groups with members are Stable with their session timers started at now_ms,
  * the others Empty; groups left with neither metadata nor offsets are dropped. */
 void group_load_finish(struct group_coord *gc, int64_t now_ms);

@@ -51,7 +51,14 @@ struct goffset {
     int32_t leader_epoch;
     char *metadata;
     int64_t commit_ts;
-    int64_t expire_ts; /* -1: expires by the retention rule */
+    int64_t expire_ts;  /* -1: expires by the retention rule */
+    int64_t log_offset; /* where its record is in the partition; -1 when unknown */
+};
+
+/* A transactional offset commit waiting for its producer's marker (group_txn.c). */
+struct gtxn_offset {
+    int64_t producer_id;
+    struct goffset o; /* owns topic and metadata; o.log_offset -1 until its append completed */
 };
 
 /* A partition with commits appended but not yet applied (group_commit_apply()). */
@@ -88,6 +95,9 @@ struct group {
     struct gpending_commit *pcommits; /* unsorted; few at a time */
     int32_t npcommits;
     size_t pcommits_cap;
+    struct gtxn_offset *txn; /* pending transactional offsets, unsorted */
+    int32_t ntxn;
+    size_t txn_cap;
     struct group *next; /* hash chain */
 };
 
@@ -163,6 +173,16 @@ void group_offset_remove(struct group *g, const char *topic, int32_t partition);
 void group_offsets_free(struct group *g);
 /* Whether a prepared commit of (topic, partition) awaits group_commit_apply(). */
 bool group_commit_is_pending(const struct group *g, const char *topic, int32_t partition);
+
+/* group_txn.c */
+/* Whether a transactional commit of (topic, partition) awaits its marker. */
+bool group_txn_is_pending(const struct group *g, const char *topic, int32_t partition);
+/* Drops every producer's pending transactional offset of (topic, partition) (Kafka's
+ * removeOffsets); topic NULL drops all of them. */
+void group_txn_remove(struct group *g, const char *topic, int32_t partition);
+/* Loading: a transactional offset record (value NULL: tombstone) of producer_id at o->log_offset
+ * replaces that producer's pending offset of the partition. False on allocation failure. */
+bool group_txn_load(struct group *g, int64_t producer_id, const struct goffset *o, bool tombstone);
 
 /* group_load.c */
 /* Hands g's metadata record to ops.store_cb; without a store_cb (or when the record cannot be

@@ -7,7 +7,8 @@
  * v3 (v1 when the commit carries an explicit expire timestamp); GroupMetadata value v3.
  * Replay applies records in log order, so the latest record per key wins and a tombstone
  * deletes: an offset tombstone removes that offset, a group tombstone removes the group's
- * membership but not its offsets (they have their own tombstones).
+ * membership but not its offsets (they have their own tombstones). Records of transactional
+ * batches change only their producer's pending offsets (group_txn.c), applied at its marker.
  * Threads: the coordinator's owner.
  */
 #include "broker/group/group_int.h"
@@ -171,7 +172,7 @@ out_done:
 }
 
 static kerr_t load_offset(struct group_coord *gc, const struct okey *k, const void *value,
-                          size_t value_len, int64_t now_ms)
+                          size_t value_len, int64_t log_offset, int64_t producer_id, int64_t now_ms)
 {
     char *group = kstr_dup(k->group), *topic = kstr_dup(k->topic);
     kerr_t err = KERR_NONE;
@@ -181,7 +182,10 @@ static kerr_t load_offset(struct group_coord *gc, const struct okey *k, const vo
     }
     if (!value) {
         struct group *g = group_find(gc, group);
-        if (g)
+        struct goffset o = {.topic = topic, .partition = k->partition, .log_offset = log_offset};
+        if (g && producer_id >= 0)
+            group_txn_load(g, producer_id, &o, true);
+        else if (g)
             group_offset_remove(g, topic, k->partition);
         goto out;
     }
@@ -191,9 +195,11 @@ static kerr_t load_offset(struct group_coord *gc, const struct okey *k, const vo
         goto out;
     char *meta = kstr_dup(v.metadata);
     struct group *g = meta ? group_get_or_create(gc, group, now_ms) : NULL;
-    struct goffset o = {topic, k->partition, v.offset,   v.leader_epoch,
-                        meta,  v.commit_ts,  v.expire_ts};
-    if (!g || !group_offset_put(g, &o))
+    struct goffset o = {topic, k->partition, v.offset,    v.leader_epoch,
+                        meta,  v.commit_ts,  v.expire_ts, log_offset};
+    bool ok = g && (producer_id >= 0 ? group_txn_load(g, producer_id, &o, false)
+                                     : group_offset_put(g, &o));
+    if (!ok)
         err = KERR__NOMEM;
     free(meta);
 out:
@@ -288,16 +294,23 @@ out:
     return err;
 }
 
-kerr_t group_load_record(struct group_coord *gc, const void *key, size_t key_len, const void *value,
-                         size_t value_len, int64_t now_ms)
+kerr_t group_load_record_at(struct group_coord *gc, const void *key, size_t key_len,
+                            const void *value, size_t value_len, int64_t log_offset,
+                            int64_t producer_id, int64_t now_ms)
 {
     struct okey k;
     kerr_t err = okey_decode(key, key_len, &k);
     if (err)
         return err;
     if (k.kind == OKEY_OFFSET)
-        return load_offset(gc, &k, value, value_len, now_ms);
+        return load_offset(gc, &k, value, value_len, log_offset, producer_id, now_ms);
     return load_group(gc, &k, value, value_len, now_ms);
+}
+
+kerr_t group_load_record(struct group_coord *gc, const void *key, size_t key_len, const void *value,
+                         size_t value_len, int64_t now_ms)
+{
+    return group_load_record_at(gc, key, key_len, value, value_len, -1, -1, now_ms);
 }
 
 void group_load_finish(struct group_coord *gc, int64_t now_ms)
@@ -306,7 +319,7 @@ void group_load_finish(struct group_coord *gc, int64_t now_ms)
         struct group *next;
         for (struct group *g = gc->buckets[b]; g; g = next) {
             next = g->next;
-            if (!g->has_metadata && g->noffsets == 0) {
+            if (!g->has_metadata && g->noffsets == 0 && g->ntxn == 0) {
                 group_destroy(gc, g);
                 continue;
             }

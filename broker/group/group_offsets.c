@@ -12,7 +12,7 @@
  *
  * A commit is pending from group_commit_prepare() to group_commit_apply() (Kafka's
  * pendingOffsetCommits): OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT for
- * its partition, expiry keeps that partition's offset, and an offset removed meanwhile (its
+ * its partition (as for a transactional offset awaiting its marker, group_txn.c), expiry keeps that partition's offset, and an offset removed meanwhile (its
  * topic deleted, OffsetDelete) is not brought back by the commit's apply.
  *
  * A group's offsets are an array sorted by (topic, partition), found by binary search.
@@ -71,6 +71,7 @@ bool group_offset_put(struct group *g, const struct goffset *o)
         d->leader_epoch = o->leader_epoch;
         d->commit_ts = o->commit_ts;
         d->expire_ts = o->expire_ts;
+        d->log_offset = o->log_offset;
         return true;
     }
     char *topic = gstrdup(o->topic);
@@ -169,6 +170,7 @@ void group_offsets_free(struct group *g)
     free(g->pcommits);
     g->pcommits = NULL;
     g->pcommits_cap = 0;
+    group_txn_remove(g, NULL, -1);
 }
 
 static kerr_t validate_commit(struct group *g, const struct group_commit_req *req, int64_t now_ms)
@@ -206,6 +208,7 @@ static struct goffset commit_offset(const struct group_commit_req *req,
         .metadata = (char *)(c->metadata ? c->metadata : ""),
         .commit_ts = c->commit_ts > 0 ? c->commit_ts : req->commit_ts,
         .expire_ts = c->expire_ts,
+        .log_offset = req->log_offset,
     };
 }
 
@@ -260,7 +263,11 @@ void group_commit_apply(struct group_coord *gc, struct group_commit_req *req, ke
             continue;
         }
         struct goffset o = commit_offset(req, c);
-        if (staged && !group_offset_put(g, &o))
+        /* a transactional commit later in the log may have landed first (Kafka's olderThan) */
+        const struct goffset *cur = group_offset_find(g, c->topic, c->partition);
+        bool newer =
+            cur && cur->log_offset >= 0 && o.log_offset >= 0 && cur->log_offset > o.log_offset;
+        if (staged && !newer && !group_offset_put(g, &o))
             c->err = KERR_COORDINATOR_NOT_AVAILABLE;
     }
 }
@@ -286,7 +293,8 @@ bool group_offset_pending(const struct group_coord *gc, const char *group_id, co
                           int32_t partition)
 {
     const struct group *g = group_find(gc, group_id);
-    return g && group_commit_is_pending(g, topic, partition);
+    return g && (group_commit_is_pending(g, topic, partition) ||
+                 group_txn_is_pending(g, topic, partition));
 }
 
 void group_offsets_foreach(const struct group_coord *gc, const char *group_id,
@@ -356,7 +364,8 @@ static size_t expire_group(struct group_coord *gc, struct group *g, int64_t now_
 static void maybe_remove_empty(struct group_coord *gc, struct group *g, int64_t now_ms,
                                struct group_records *out)
 {
-    if (g->state == GROUP_EMPTY && g->noffsets == 0 && g->npending == 0 && g->npcommits == 0) {
+    if (g->state == GROUP_EMPTY && g->noffsets == 0 && g->npending == 0 && g->npcommits == 0 &&
+        g->ntxn == 0) {
         group_transition(g, GROUP_DEAD, now_ms);
         group_records_group_tombstone(out, g->id);
         group_destroy(gc, g);
@@ -413,6 +422,8 @@ static bool listed(const char *topic, const char *const *topics, size_t n)
 static size_t sweep_remove_topics(struct sweep *sw, struct group *g)
 {
     size_t removed = 0;
+    for (size_t k = 0; k < sw->ntopics; k++)
+        group_txn_remove(g, sw->topics[k], -1);
     for (int32_t i = 0; i < g->npcommits;) {
         if (listed(g->pcommits[i].topic, sw->topics, sw->ntopics))
             pending_drop(g, i);
@@ -486,6 +497,7 @@ kerr_t group_offsets_delete(struct group_coord *gc, const char *group_id,
             continue;
         }
         d->err = KERR_NONE;
+        group_txn_remove(g, d->topic, d->partition);
         if (group_offset_find(g, d->topic, d->partition)) {
             group_records_offset_tombstone(out, g->id, d->topic, d->partition);
             group_offset_remove(g, d->topic, d->partition);

@@ -16,7 +16,10 @@
  * with its own error; v0-1 have no group error field, so a group error goes
  * into every partition. require_stable (v7+): a partition with a commit
  * of the group not yet replicated answers UNSTABLE_OFFSET_COMMIT (offset
- * -1) and the client retries, as Kafka does; the group error stays NONE.
+ * -1) and the client retries, as Kafka does; the group error stays NONE. The same
+ * goes for a partition with a transactional commit (TxnOffsetCommit,
+ * txn_offset_commit.c) awaiting its marker; without require_stable the last
+ * committed offset is answered.
  */
 #include "broker/core/broker.h"
 #include "broker/kafka/dispatch.h"
@@ -76,10 +79,11 @@ static void commit_answer(struct commit_call *cc)
     gcall_finish(&cc->c);
 }
 
-static void commit_done(struct group_runtime *gr, kerr_t err, void *arg)
+static void commit_done(struct group_runtime *gr, kerr_t err, int64_t base_offset, void *arg)
 {
     struct commit_call *cc = arg;
     if (group_runtime_current(gr, cc->gc)) {
+        cc->cr.log_offset = base_offset;
         group_commit_apply(cc->gc, &cc->cr, err);
     } else {
         kerr_t lost =
@@ -143,7 +147,7 @@ static void commit_run(struct gcall *c, struct group_runtime *gr)
     struct group_records recs;
     group_records_init(&recs);
     (void)group_commit_prepare(cc->gc, &cc->cr, now, &recs); /* errors are in parts[] */
-    group_runtime_append(gr, cc->gc, &recs, commit_done, cc);
+    group_runtime_append_at(gr, cc->gc, &recs, -1, -1, commit_done, cc);
 }
 
 kerr_t handle_offset_commit(struct req *req)

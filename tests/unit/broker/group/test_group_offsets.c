@@ -13,7 +13,7 @@ static kerr_t commit(struct group_coord *gc, const char *group, const char *memb
                      int32_t generation, struct group_commit *parts, int32_t n, int64_t now,
                      struct group_records *recs)
 {
-    struct group_commit_req req = {group, member, NULL, generation, parts, n, 0};
+    struct group_commit_req req = {group, member, NULL, generation, parts, n, 0, -1};
     kerr_t err = group_commit_prepare(gc, &req, now, recs);
     group_commit_apply(gc, &req, KERR_NONE);
     return err;
@@ -39,7 +39,7 @@ Test(group_offsets, simple_consumer_commit_creates_the_group_and_is_visible_afte
     struct group_commit parts[] = {part("t", 0, 42), part("t", 1, 7)};
     parts[0].metadata = "meta";
     parts[0].leader_epoch = 3;
-    struct group_commit_req req = {"simple", "", NULL, -1, parts, 2, 0};
+    struct group_commit_req req = {"simple", "", NULL, -1, parts, 2, 0, -1};
     cr_assert_eq(group_commit_prepare(gc, &req, 5000, &recs), KERR_NONE);
     cr_assert_eq(parts[0].err, KERR_NONE);
     cr_assert_eq(parts[1].err, KERR_NONE);
@@ -82,7 +82,7 @@ Test(group_offsets, failed_replication_stores_nothing)
     struct group_records recs;
     group_records_init(&recs);
     struct group_commit parts[] = {part("t", 0, 42)};
-    struct group_commit_req req = {"g", "", NULL, -1, parts, 1, 0};
+    struct group_commit_req req = {"g", "", NULL, -1, parts, 1, 0, -1};
     group_commit_prepare(gc, &req, 0, &recs);
     group_commit_apply(gc, &req, KERR_NOT_ENOUGH_REPLICAS);
     cr_assert_eq(parts[0].err, KERR_COORDINATOR_NOT_AVAILABLE, "%s", kerr_name(parts[0].err));
@@ -191,7 +191,7 @@ Test(group_offsets, static_member_old_id_is_fenced_on_commit)
     group_join(gc, &r, 10);
     cr_assert_eq(s2.err, KERR_NONE);
     struct group_commit p[] = {part("t", 0, 1)};
-    struct group_commit_req req = {"g", s.member_id, "inst", s.generation, p, 1, 0};
+    struct group_commit_req req = {"g", s.member_id, "inst", s.generation, p, 1, 0, -1};
     cr_assert_eq(group_commit_prepare(gc, &req, 20, &recs), KERR_FENCED_INSTANCE_ID);
     req.member_id = s2.member_id;
     cr_assert_eq(group_commit_prepare(gc, &req, 20, &recs), KERR_NONE);
@@ -643,7 +643,8 @@ Test(group_offsets, a_commit_is_pending_until_applied)
 
     /* two commits of t-0 in flight: pending until both are applied */
     struct group_commit a[] = {part("t", 0, 6)}, b[] = {part("t", 0, 7)};
-    struct group_commit_req ra = {"g", "", NULL, -1, a, 1, 0}, rb = {"g", "", NULL, -1, b, 1, 0};
+    struct group_commit_req ra = {"g", "", NULL, -1, a, 1, 0, -1},
+                            rb = {"g", "", NULL, -1, b, 1, 0, -1};
     cr_assert_eq(group_commit_prepare(gc, &ra, 10, &recs), KERR_NONE);
     cr_assert_eq(group_commit_prepare(gc, &rb, 10, &recs), KERR_NONE);
     cr_assert(group_offset_pending(gc, "g", "t", 0));
@@ -672,7 +673,7 @@ Test(group_offsets, an_offset_deleted_while_its_commit_is_pending_is_not_brought
     struct group_commit p1[] = {part("t", 0, 5), part("u", 0, 1)};
     commit(gc, "g", "", -1, p1, 2, 0, &recs);
     struct group_commit a[] = {part("t", 0, 6)};
-    struct group_commit_req ra = {"g", "", NULL, -1, a, 1, 0};
+    struct group_commit_req ra = {"g", "", NULL, -1, a, 1, 0, -1};
     cr_assert_eq(group_commit_prepare(gc, &ra, 10, &recs), KERR_NONE);
     struct group_offset_delete d = {"t", 0, KERR_UNKNOWN_SERVER_ERROR};
     cr_assert_eq(group_offsets_delete(gc, "g", &d, 1, 20, &recs), KERR_NONE);
@@ -720,7 +721,7 @@ Test(group_offsets, a_deleted_topic_takes_its_offsets_and_empties_groups)
     struct group_commit b[] = {part("gone", 0, 8)};
     commit(gc, "only", "", -1, b, 1, 0, &recs);
     struct group_commit c[] = {part("gone", 2, 9)}; /* in flight when the topic goes */
-    struct group_commit_req rc = {"mixed", "", NULL, -1, c, 1, 0};
+    struct group_commit_req rc = {"mixed", "", NULL, -1, c, 1, 0, -1};
     cr_assert_eq(group_commit_prepare(gc, &rc, 10, &recs), KERR_NONE);
     group_records_destroy(&recs);
 

@@ -123,6 +123,8 @@ const char *api_key_name(int api_key)
         return "OffsetForLeaderEpoch";
     case API_WRITE_TXN_MARKERS:
         return "WriteTxnMarkers";
+    case API_TXN_OFFSET_COMMIT:
+        return "TxnOffsetCommit";
     case API_DESCRIBE_CONFIGS:
         return "DescribeConfigs";
     case API_ALTER_CONFIGS:
@@ -205,6 +207,8 @@ int api_flex_version(int api_key)
         return 4;
     case API_WRITE_TXN_MARKERS:
         return 1;
+    case API_TXN_OFFSET_COMMIT:
+        return 3;
     case API_DESCRIBE_CONFIGS:
         return 4;
     case API_ALTER_CONFIGS:

@@ -40,6 +40,7 @@ static const struct api_desc apis[] = {
     {API_INIT_PRODUCER_ID, 0, 4, handle_init_producer_id},
     {API_OFFSET_FOR_LEADER_EPOCH, 0, 4, handle_offset_for_leader_epoch},
     {API_WRITE_TXN_MARKERS, 0, 1, handle_write_txn_markers},
+    {API_TXN_OFFSET_COMMIT, 0, 3, handle_txn_offset_commit},
     {API_DESCRIBE_CONFIGS, 0, 2, handle_describe_configs},
     {API_ALTER_CONFIGS, 0, 1, handle_alter_configs},
     {API_DESCRIBE_LOG_DIRS, 0, 4, handle_describe_log_dirs},

@@ -58,6 +58,7 @@ kerr_t handle_describe_log_dirs(struct req *req);
 kerr_t handle_describe_cluster(struct req *req);
 kerr_t handle_describe_producers(struct req *req);
 kerr_t handle_write_txn_markers(struct req *req);
+kerr_t handle_txn_offset_commit(struct req *req);
 kerr_t handle_init_producer_id(struct req *req);
 /* reassign.c */
 kerr_t handle_alter_partition_reassignments(struct req *req);

@@ -17,11 +17,14 @@
  * most WTM_TIMEOUT_MS, then REQUEST_TIMED_OUT). Only brokers send it: on a
  * listener other than the inter-broker one every partition is answered
  * CLUSTER_AUTHORIZATION_FAILED (Kafka's answer to a client without
- * ClusterAction).
+ * ClusterAction). A replicated marker on a `__consumer_offsets` partition
+ * also commits or drops the producer's transactional offsets there
+ * (group_runtime_txn_marker()).
  */
 #include "broker/kafka/delayed.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/core/broker.h"
+#include "broker/core/group_runtime.h"
 #include "broker/replication/topics.h"
 #include "broker/storage/plog.h"
 #include "common/clock.h"
@@ -37,6 +40,8 @@ struct wtm_part {
     kerr_t err;
     int64_t offset;
     int32_t leader_epoch;
+    int64_t producer_id;
+    bool commit;
     struct topic *t; /* referenced while waiting */
     bool waiting, watched;
     struct pwaiter waiter;
@@ -104,8 +109,21 @@ static void write_one(struct topic *t, const struct plog_marker *m, struct wtm_p
     if (p->err != KERR_NONE)
         return;
     p->waiting = true;
+    p->producer_id = m->producer_id;
+    p->commit = m->commit;
     topic_ref(t);
     p->t = t;
+}
+
+/* A replicated marker on `__consumer_offsets` completes the producer's
+ * transactional offset commits there (Kafka's scheduleHandleTxnCompletion),
+ * posted to the group worker before the response leaves, so a
+ * TxnOffsetCommit of the producer's next transaction is prepared after it. */
+static void wtm_offsets_done(const struct req *req, const struct wtm_part *p)
+{
+    if (req->broker->groups && strcmp(p->t->name, TOPIC_CONSUMER_OFFSETS) == 0)
+        group_runtime_txn_marker(req->broker->groups, p->index, p->leader_epoch, p->producer_id,
+                                 p->commit, p->offset);
 }
 
 /* Parses the request and writes every marker; false on a malformed
@@ -203,6 +221,8 @@ static bool wtm_check_acks(struct wtm_op *op, bool timed_out)
         }
         p->waiting = false;
         p->err = st;
+        if (st == KERR_NONE)
+            wtm_offsets_done(op->req, p);
     }
     return !waiting;
 }

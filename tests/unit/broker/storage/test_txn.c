@@ -6,7 +6,8 @@
  * offset), and plog_txn.c: markers as control batches, the LSO bound,
  * `.txnindex` files, their rebuild after a lost or corrupt index and
  * lost snapshots, recovery past the recovery point, truncation and
- * retention, and followers mirroring markers.
+ * retention, followers mirroring markers, and the group coordinator's
+ * transactional batches (checked for their epoch, not their sequence).
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -394,5 +395,48 @@ Test(txn_log, recovery_rebuilds_the_index_past_the_recovery_point, .init = setup
         cr_assert_eq(ab[i].first_offset, 9 * i, "entry %d", i);
     free(ab);
     cr_assert_gt(st_count_files(st_dir, ".txnindex"), 1);
+    plog_close(log);
+}
+
+/* The group coordinator's transactional offset commits (batch_build_producer(),
+ * plog_append_coordinator()): base sequence 0 every time, checked for the epoch only. */
+static kerr_t coord_app(struct plog *log, int16_t epoch, bool coordinator, int64_t *first)
+{
+    static const uint8_t key[] = {0, 1}, value[] = {0, 3};
+    struct batch_build_rec r = {key, sizeof(key), value, sizeof(value)};
+    struct kbuf b;
+    int64_t last;
+    kbuf_init(&b);
+    cr_assert_eq(batch_build_producer(&b, &r, 1, 1000, 7, epoch, 0, true), KERR_NONE);
+    struct batch_hdr h;
+    cr_assert_eq(batch_parse_hdr(b.data, b.len, &h), KERR_NONE);
+    cr_assert(batch_is_transactional(&h));
+    cr_assert_eq(h.producer_id, 7);
+    cr_assert_eq(h.producer_epoch, epoch);
+    cr_assert_eq(h.base_seq, 0);
+    kerr_t err = coordinator ? plog_append_coordinator(log, b.data, b.len, 0, 1000, first, &last)
+                             : plog_append(log, b.data, b.len, 0, 1000, first, &last);
+    kbuf_destroy(&b);
+    return err;
+}
+
+Test(txn_log, coordinator_batches_check_the_epoch_not_the_sequence, .init = setup,
+     .fini = st_tmpdir_down)
+{
+    char err[256];
+    struct plog *log = plog_open(st_dir, &cfg, err, sizeof(err));
+    int64_t first, off;
+    cr_assert_not_null(log, "%s", err);
+    cr_assert_eq(coord_app(log, 2, true, &first), KERR_NONE);
+    cr_assert_eq(first, 0);
+    cr_assert_eq(coord_app(log, 2, true, &first), KERR_NONE, "sequence 0 again is no duplicate");
+    cr_assert_eq(first, 1);
+    cr_assert_neq(coord_app(log, 2, false, &first), KERR_NONE, "a client batch is checked");
+    cr_assert_eq(coord_app(log, 1, true, &first), KERR_INVALID_PRODUCER_EPOCH);
+    cr_assert_eq(plog_end_offset(log), 2, "nothing written by the refused ones");
+    cr_assert_eq(plog_last_stable_offset(log, hw_all(log)), 0, "the transaction is open");
+    cr_assert_eq(marker(log, 7, 2, true, 0, &off), KERR_NONE);
+    cr_assert_eq(plog_last_stable_offset(log, hw_all(log)), 3);
+    cr_assert_eq(coord_app(log, 3, true, &first), KERR_NONE, "a newer epoch");
     plog_close(log);
 }

@@ -159,6 +159,17 @@ def offset_fetch(port, v, partitions, stable=False, group=GROUP):
     return out, err
 
 
+def wait_loaded(port, timeout=60):
+    """Retries OffsetFetch until the coordinator at port has loaded the group's partition."""
+    end_at = time.time() + timeout
+    while True:
+        _, err = offset_fetch(port, 7, [0])
+        if err == NONE:
+            return
+        assert err in (LOADING, NOT_AVAILABLE, NOT_COORDINATOR) and time.time() < end_at, err
+        time.sleep(0.2)
+
+
 def offsets_now(port, stable=False):
     res, err = offset_fetch(port, 7, [0, 1], stable)
     assert err == NONE, err
@@ -201,6 +212,7 @@ def setup_cluster():
     node, port = coordinator(GROUP)
     # the offsets partition is replicated to every broker before anything is committed
     olep.wait_leaders(b0, "__consumer_offsets", N_OFFSETS)
+    wait_loaded(port)
     STATE.update(node=node, port=port)
 
 
@@ -271,13 +283,7 @@ def test_coordinator_failover_keeps_committed_and_pending_offsets():
     assert before == ({0: 9, 1: 7}, {0: 9, 1: UNSTABLE}), before
     [b for b in CL.brokers if b.id == node][0].stop(signal.SIGKILL)
     new_node, new_port = coordinator(GROUP, skip=(node,), timeout=90)
-    end_at = time.time() + 60
-    while True:
-        res, err = offset_fetch(new_port, 7, [0, 1])
-        if err == NONE:
-            break
-        assert err in (LOADING, NOT_AVAILABLE, NOT_COORDINATOR) and time.time() < end_at, err
-        time.sleep(0.2)
+    wait_loaded(new_port)
     after = (offsets_now(new_port), offsets_now(new_port, stable=True))
     assert after == before, (before, after)
     res, _ = offset_fetch(new_port, 6, [0])

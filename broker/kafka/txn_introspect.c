@@ -42,8 +42,9 @@ struct tcall {
     int32_t n_ids;
     struct kstr *states; /* ListTransactions */
     int32_t n_states;
-    int64_t *pids;
+    int64_t *pids; /* sorted (bsearch: the walk costs log n per entry, whatever the request) */
     int32_t n_pids;
+    unsigned state_mask; /* bit per known status in states */
 };
 
 static void tcall_free(struct tcall *c)
@@ -171,6 +172,12 @@ static int status_of(struct kstr s)
     return -1;
 }
 
+static int pid_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 struct list_walk {
     struct tcall *c;
     struct kbuf *o;
@@ -181,12 +188,10 @@ static bool list_wanted(const struct tcall *c, const struct txn_meta *m)
 {
     if (m->cur.state == TXN_DEAD)
         return false; /* being expired */
-    bool pid_ok = c->n_pids == 0, state_ok = c->n_states == 0;
-    for (int32_t i = 0; !pid_ok && i < c->n_pids; i++)
-        pid_ok = c->pids[i] == m->cur.producer_id;
-    for (int32_t i = 0; !state_ok && i < c->n_states; i++)
-        state_ok = status_of(c->states[i]) == (int)m->cur.state;
-    return pid_ok && state_ok;
+    if (c->n_states > 0 && !(c->state_mask & (1u << m->cur.state)))
+        return false;
+    return c->n_pids == 0 ||
+           bsearch(&m->cur.producer_id, c->pids, (size_t)c->n_pids, sizeof(*c->pids), pid_cmp);
 }
 
 static void list_meta(struct txn_meta *m, void *arg)
@@ -268,9 +273,14 @@ static bool list_decode(struct kslice *s, struct tcall *c, bool *oom)
     kw_skip_tags(s, true);
     if (!kslice_ok(s) || c->n_states < 0 || c->n_pids < 0)
         return false;
-    for (int32_t i = 0; i < c->n_states; i++)
+    for (int32_t i = 0; i < c->n_states; i++) {
         if (!c->states[i].ptr)
             return false;
+        int st = status_of(c->states[i]);
+        c->state_mask |= st >= 0 ? 1u << st : 0;
+    }
+    if (c->n_pids > 1)
+        qsort(c->pids, (size_t)c->n_pids, sizeof(*c->pids), pid_cmp);
     return true;
 }
 

@@ -18,7 +18,9 @@ partitions by topic; the last record per id wins, a tombstone removes), of an un
 empty id (INVALID_REQUEST), in the order asked; List without filters, by state, by producer id,
 both, and with a state Kafka does not know (echoed in unknown_state_filters, matching nothing);
 the CLI's text and JSON for both commands (list asks every broker; describe finds the
-coordinator); gregor_txn_open_transactions on each broker's /metrics.
+coordinator); gregor_txn_open_transactions on each broker's /metrics; and while a broker loads
+a 50 MB partition, ListTransactions answers nothing or COORDINATOR_LOAD_IN_PROGRESS until the
+whole table is there, and Describe never shows a half-loaded entry.
 """
 import json
 import os
@@ -163,21 +165,28 @@ def txn_value(pid, epoch, status, parts=None, start=-1, timeout=TIMEOUT_MS):
     return w.i64(NOW).i64(start).b
 
 
-def append_batch(logdir, partition, epoch, records):
-    """Appends one batch of (key, value) records to the end of a stopped broker's log of
-    __transaction_state-<partition>, at its next offset, written at leader epoch `epoch`."""
+def append_batches(logdir, partition, epoch, batches):
+    """Appends encoded record batches to the end of a stopped broker's log of
+    __transaction_state-<partition>, at its next offsets, written at leader epoch `epoch`."""
     d = os.path.join(logdir, "__transaction_state-%d" % partition)
     segs = sorted(f for f in os.listdir(d) if f.endswith(".log"))
     path = os.path.join(d, segs[-1])
     data = open(path, "rb").read()
-    batches = parse_batches(data)
-    nxt = batches[-1][1] + 1 if batches else int(segs[-1][:-4])
-    assert sum(len(b[3]) for b in batches) == len(data), "the segment ends in a whole batch"
-    b = bytearray(record_batch([(k, v, 0) for k, v in records], base_ts=NOW))
-    b[0:8] = nxt.to_bytes(8, "big")
-    b[12:16] = epoch.to_bytes(4, "big", signed=True)
+    have = parse_batches(data)
+    assert sum(len(b[3]) for b in have) == len(data), "the segment ends in a whole batch"
+    nxt = have[-1][1] + 1 if have else int(segs[-1][:-4])
     with open(path, "ab") as f:
-        f.write(bytes(b))
+        for batch in batches:
+            b = bytearray(batch)
+            b[0:8] = nxt.to_bytes(8, "big")
+            b[12:16] = epoch.to_bytes(4, "big", signed=True)
+            f.write(bytes(b))
+            nxt += int.from_bytes(b[23:27], "big") + 1  # last offset delta + 1
+
+
+def batch_of(records):
+    """One uncompressed batch of (key, value) records."""
+    return record_batch([(k, v, 0) for k, v in records], base_ts=NOW)
 
 
 # ---------------------------------------------------------------- tests
@@ -229,7 +238,7 @@ def test_records_written_to_the_log_are_loaded():
     for i in (0, 1):
         assert CL.brokers[i].stop(signal.SIGTERM) == 0
     for (broker, p), recs in writes.items():
-        append_batch(CL.brokers[broker].logdir, p, parts[p][1], recs)
+        append_batches(CL.brokers[broker].logdir, p, parts[p][1], [batch_of(recs)])
     for i in (0, 1):
         CL.brokers[i].start()
 
@@ -355,6 +364,45 @@ def test_cli_describe():
     assert r.returncode == 1 and "TRANSACTIONAL_ID_NOT_FOUND" in r.stderr, (r.returncode, r.stderr)
     r = gregor("transactions", "describe")
     assert r.returncode == 2, r.returncode
+
+
+
+def test_a_loading_partition_is_never_answered_in_part():
+    """Broker 2 restarts with 50 MB of records of one id in a partition it leads (epoch 1 over and
+    over, then epoch 2), so its load takes many 1 MiB steps with the txn worker free between
+    them. Polled meanwhile, ListTransactions answers nothing (not leader yet), or
+    COORDINATOR_LOAD_IN_PROGRESS with no entries, or the whole table; Describe never shows the
+    half-loaded epoch 1."""
+    tid = pick("bulk-c", 2)
+    p = txn_partition(tid)
+    _, parts = metadata_v7(0, "__transaction_state")
+    assert CL.brokers[2].stop(signal.SIGTERM) == 0
+    one = batch_of([(txn_key(tid), txn_value(3000, 1, EMPTY))] * 5000)  # ~0.5 MB
+    last = batch_of([(txn_key(tid), txn_value(3000, 2, EMPTY))])
+    append_batches(CL.brokers[2].logdir, p, parts[p][1], [one] * 100 + [last])
+    CL.brokers[2].start()
+    answers = {"none": 0, "loading": 0, "complete": 0}
+    end = time.time() + 60
+    while time.time() < end:
+        try:
+            err, unknown, got = list_txns(2)
+            (derr, _, _, _, _, _, epoch, _), = describe(2, [tid])
+        except (ConnectionError, OSError):
+            continue  # still starting
+        assert unknown == [], unknown
+        assert derr != NONE or epoch == 2, "a half-loaded entry described: epoch %d" % epoch
+        if err == LOAD_IN_PROGRESS:
+            assert got == {}, "entries listed while loading: %r" % got
+            answers["loading"] += 1
+        elif got:
+            assert (err, got) == (NONE, {tid: (3000, "Empty")}), (err, got)
+            answers["complete"] += 1
+            break
+        else:
+            assert err == NONE, err
+            answers["none"] += 1
+    assert answers["complete"] == 1, answers
+    print("  answers while broker 2 restarted: %r" % answers)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ enum api_key {
     API_OFFSET_DELETE = 47,
     API_DESCRIBE_CLUSTER = 60,
     API_DESCRIBE_PRODUCERS = 61,
+    API_DESCRIBE_TRANSACTIONS = 65,
+    API_LIST_TRANSACTIONS = 66,
 
     /* Gregor's private control plane (docs/architecture.md §4). */
     RPC_LEADER_AND_ISR = 10000,      /* controller -> broker */

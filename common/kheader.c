@@ -165,6 +165,10 @@ const char *api_key_name(int api_key)
         return "DescribeCluster";
     case API_DESCRIBE_PRODUCERS:
         return "DescribeProducers";
+    case API_DESCRIBE_TRANSACTIONS:
+        return "DescribeTransactions";
+    case API_LIST_TRANSACTIONS:
+        return "ListTransactions";
     case RPC_LEADER_AND_ISR:
         return "LeaderAndIsr";
     case RPC_UPDATE_METADATA:
@@ -217,6 +221,8 @@ int api_flex_version(int api_key)
         return 2;
     case API_DESCRIBE_CLUSTER:
     case API_DESCRIBE_PRODUCERS:
+    case API_DESCRIBE_TRANSACTIONS:
+    case API_LIST_TRANSACTIONS:
         return 0;
     case API_CREATE_PARTITIONS:
         return 2;

@@ -16,7 +16,7 @@
 
 /* Request slots: Kafka keys 0..METRICS_KAFKA_KEYS-1, then the control RPCs
  * (common/api_keys.h: 10000..10004), then one for any other key. */
-#define METRICS_KAFKA_KEYS 64
+#define METRICS_KAFKA_KEYS 67
 #define METRICS_CONTROL_KEYS 5
 #define METRICS_API_SLOTS (METRICS_KAFKA_KEYS + METRICS_CONTROL_KEYS + 1)
 /* Upper bounds (microseconds) of the request latency buckets; a last,

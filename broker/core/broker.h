@@ -21,6 +21,7 @@
 #include "broker/config/topic_config.h"
 #include "broker/replication/throttle.h"
 #include "broker/replication/topics.h"
+#include "broker/txn/txn_stats.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -93,6 +94,7 @@ struct broker {
     struct replica_manager *rm;        /* owned: control-plane state (admin worker) */
     struct group_runtime *groups;      /* owned: the group coordinator (core/group_runtime.c) */
     struct txn_runtime *txns;          /* owned: transaction tables (core/txn_runtime.c) */
+    struct txn_stats txn_stats;        /* the tables' counters (txn_stats.h), any thread */
     struct producer_ids *pids;         /* owned: idempotent producer ids (core/producer_ids.c) */
     int64_t config_seq;                /* newest /config/changes handled (admin worker
                                           after start; config_watch.c) */

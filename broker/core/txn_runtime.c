@@ -108,6 +108,7 @@ static void begin_load(struct slot *s, struct topic *t, int32_t leader_epoch)
     s->table = txn_table_new();
     if (!s->table)
         return;
+    txn_table_set_stats(s->table, &s->tr->b->txn_stats);
     topic_ref(t);
     s->topic = t;
     s->state = SLOT_LOADING;
@@ -197,6 +198,20 @@ struct txn_table *txn_runtime_route(struct txn_runtime *tr, const char *p, size_
     }
     struct slot *s = sync_slot(tr, coord_partition_for(p, len, n), err);
     return s && *err == KERR_NONE ? s->table : NULL;
+}
+
+int txn_runtime_foreach_loaded(struct txn_runtime *tr,
+                               void (*fn)(int32_t p, struct txn_table *t, void *arg), void *arg)
+{
+    KASSERT(worker_is_current(tr->w));
+    int loading = 0;
+    for (int32_t i = 0; i < tr->n_slots; i++) {
+        struct slot *s = tr->slots[i];
+        if (s->state == SLOT_LOADED)
+            fn(i, s->table, arg);
+        loading += s->state == SLOT_LOADING;
+    }
+    return loading;
 }
 
 struct changed_job {

@@ -44,4 +44,10 @@ bool txn_runtime_call(struct txn_runtime *tr, void (*fn)(struct txn_runtime *tr,
  * or COORDINATOR_NOT_AVAILABLE (no such topic yet). Txn worker only. */
 struct txn_table *txn_runtime_route(struct txn_runtime *tr, const char *p, size_t len, kerr_t *err);
 
+/* Calls fn(p, table, arg) for every partition p whose table is loaded (fn must not add or
+ * remove entries); returns how many partitions are still loading (their tables are skipped).
+ * Txn worker only. */
+int txn_runtime_foreach_loaded(struct txn_runtime *tr,
+                               void (*fn)(int32_t p, struct txn_table *t, void *arg), void *arg);
+
 #endif

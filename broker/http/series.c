@@ -8,6 +8,8 @@
  *   gregor_api_*            requests, failures and latency per API key
  *                           (config/metrics.h)
  *   gregor_topic_*          bytes in/out and records in, one label per topic
+ *   gregor_txn_*            the transaction coordinator's counters (struct
+ *                           txn_stats in struct broker, broker/txn/txn_stats.h)
  * Label values are topic names ([a-zA-Z0-9._-], no escaping needed) and
  * API names from common/api_keys.h.
  */
@@ -114,6 +116,24 @@ static void controller_series(struct evbuffer *out, struct broker *b)
         (long long)s.unclean_elections);
 }
 
+static void txn_series(struct evbuffer *out, struct broker *b)
+{
+    struct txn_stats_view v;
+    txn_stats_read(&b->txn_stats, &v);
+    one(out, "gregor_txn_open_transactions", "gauge",
+        "transactions Ongoing or Prepare* in the __transaction_state partitions this broker "
+        "leads",
+        (long long)v.open);
+    one(out, "gregor_txn_committed_total", "counter",
+        "transactions this broker's coordinator completed with a commit", (long long)v.committed);
+    one(out, "gregor_txn_aborted_total", "counter",
+        "transactions this broker's coordinator completed with an abort", (long long)v.aborted);
+    one(out, "gregor_txn_producers_fenced_total", "counter",
+        "producers this broker's coordinator fenced (a new instance, or an open transaction "
+        "fenced by InitProducerId or its timeout)",
+        (long long)v.fenced);
+}
+
 static const char *slot_name(int slot)
 {
     int key = metrics_slot_api_key(slot);
@@ -198,6 +218,7 @@ void series_write(struct evbuffer *out, struct broker *b)
 {
     replica_series(out, b);
     controller_series(out, b);
+    txn_series(out, b);
     api_series(out, b);
     topic_series(out, b);
 }

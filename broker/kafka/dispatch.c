@@ -53,6 +53,8 @@ static const struct api_desc apis[] = {
     {API_OFFSET_DELETE, 0, 0, handle_offset_delete},
     {API_DESCRIBE_CLUSTER, 0, 0, handle_describe_cluster},
     {API_DESCRIBE_PRODUCERS, 0, 0, handle_describe_producers},
+    {API_DESCRIBE_TRANSACTIONS, 0, 0, handle_describe_transactions},
+    {API_LIST_TRANSACTIONS, 0, 0, handle_list_transactions},
 };
 
 const struct api_desc *dispatch_apis(int *n)

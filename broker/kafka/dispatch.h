@@ -60,6 +60,9 @@ kerr_t handle_describe_producers(struct req *req);
 kerr_t handle_write_txn_markers(struct req *req);
 kerr_t handle_txn_offset_commit(struct req *req);
 kerr_t handle_init_producer_id(struct req *req);
+/* txn_introspect.c: the transaction coordinator's tables, read */
+kerr_t handle_describe_transactions(struct req *req);
+kerr_t handle_list_transactions(struct req *req);
 /* reassign.c */
 kerr_t handle_alter_partition_reassignments(struct req *req);
 kerr_t handle_list_partition_reassignments(struct req *req);

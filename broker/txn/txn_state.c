@@ -3,9 +3,10 @@
  * machine (the rules are in txn_state.h): a chained hash table of entries by transactional
  * id, the checks of InitProducerId / AddPartitionsToTxn / EndTxn, marker completion, timeout
  * fencing, id expiry, the two-step apply of transitions and the replay of
- * `__transaction_state` records. Threads: the table's owner.
+ * `__transaction_state` records, and the counters of txn_stats.h. Threads: the table's owner.
  */
 #include "broker/txn/txn_state.h"
+#include "common/base.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,45 @@ struct txn_table {
     struct txn_meta **buckets;
     size_t nbuckets;
     size_t count;
+    struct txn_stats *stats; /* borrowed; NULL: not counted */
 };
+
+static bool status_open(enum txn_status s)
+{
+    return s == TXN_ONGOING || s == TXN_PREPARE_COMMIT || s == TXN_PREPARE_ABORT ||
+           s == TXN_PREPARE_EPOCH_FENCE;
+}
+
+/* An entry of t moves from state `from` to `to` (-1: none, for a new or removed entry). */
+static void count_open(struct txn_table *t, int from, int to)
+{
+    int64_t d = (to >= 0 && status_open((enum txn_status)to)) -
+                (from >= 0 && status_open((enum txn_status)from));
+    if (t->stats && d)
+        atomic_fetch_add_explicit(&t->stats->open, d, memory_order_relaxed);
+}
+
+/* txn_stats.h: what the pending transition of m is about to apply. */
+static void count_transition(struct txn_table *t, struct txn_meta *m)
+{
+    const struct txn_transit *c = &m->cur, *to = &m->to;
+    bool bumped = to->producer_id != c->producer_id || to->producer_epoch != c->producer_epoch;
+    bool fence = bumped && c->state == TXN_ONGOING; /* open transaction fenced and aborted */
+    bool fenced = bumped && c->producer_epoch >= 0 && to->last_producer_epoch == -1 &&
+                  c->producer_epoch != m->unowned_epoch;
+    if (bumped)
+        m->unowned_epoch = fence ? to->producer_epoch : -1;
+    if (to->state != TXN_DEAD) /* a Dead entry is removed: meta_remove() counts it */
+        count_open(t, (int)c->state, (int)to->state);
+    if (!t->stats)
+        return;
+    if (to->state == TXN_COMPLETE_COMMIT)
+        atomic_fetch_add_explicit(&t->stats->committed, 1, memory_order_relaxed);
+    else if (to->state == TXN_COMPLETE_ABORT)
+        atomic_fetch_add_explicit(&t->stats->aborted, 1, memory_order_relaxed);
+    if (fenced)
+        atomic_fetch_add_explicit(&t->stats->fenced, 1, memory_order_relaxed);
+}
 
 static uint64_t id_hash(const char *p, size_t n)
 {
@@ -68,6 +107,7 @@ void txn_table_free(struct txn_table *t)
         struct txn_meta *m = t->buckets[i];
         while (m) {
             struct txn_meta *next = m->next;
+            count_open(t, (int)m->cur.state, -1);
             meta_free(m);
             m = next;
         }
@@ -77,6 +117,12 @@ void txn_table_free(struct txn_table *t)
 }
 
 size_t txn_table_count(const struct txn_table *t) { return t->count; }
+
+void txn_table_set_stats(struct txn_table *t, struct txn_stats *s)
+{
+    KASSERT(t->count == 0);
+    t->stats = s;
+}
 
 struct txn_meta *txn_table_get(const struct txn_table *t, const char *id, size_t id_len)
 {
@@ -135,6 +181,7 @@ static struct txn_meta *meta_add(struct txn_table *t, const char *id, size_t id_
     m->cur.state = TXN_EMPTY;
     m->cur.start_ms = -1;
     m->cur.last_update_ms = -1;
+    m->unowned_epoch = -1;
     if (t->count >= t->nbuckets)
         table_grow(t);
     size_t h = id_hash(id, id_len) % t->nbuckets;
@@ -153,6 +200,7 @@ static void meta_remove(struct txn_table *t, struct txn_meta *m)
         *pp = m->next;
         t->count--;
     }
+    count_open(t, (int)m->cur.state, -1);
     meta_free(m);
 }
 
@@ -461,6 +509,7 @@ void txn_apply(struct txn_table *t, struct txn_meta *m)
     if (!m->pending)
         return;
     m->pending = false;
+    count_transition(t, m);
     if (m->to.state == TXN_DEAD) {
         meta_remove(t, m);
         return;
@@ -588,9 +637,11 @@ kerr_t txn_table_load_record(struct txn_table *t, const void *key, size_t key_le
             return KERR__NOMEM;
         }
     }
+    count_open(t, (int)m->cur.state, (int)x.state);
     transit_clear(&m->cur);
     transit_clear(&m->to);
     m->pending = false;
+    m->unowned_epoch = -1;
     m->cur = x;
     return KERR_NONE;
 }

@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #include "broker/txn/txn_log_format.h"
+#include "broker/txn/txn_stats.h"
 #include "common/buf.h"
 #include "common/err.h"
 
@@ -69,6 +70,8 @@ struct txn_meta {
     struct txn_transit cur;
     bool pending; /* a transition to `to` is being written */
     struct txn_transit to;
+    int16_t unowned_epoch; /* the epoch a fence of the open transaction took (no producer holds
+                              it; txn_stats.h), -1 if none */
     struct txn_meta *next; /* hash chain */
 };
 
@@ -78,6 +81,8 @@ struct txn_table *txn_table_new(void);
 void txn_table_free(struct txn_table *t);
 size_t txn_table_count(const struct txn_table *t);
 struct txn_meta *txn_table_get(const struct txn_table *t, const char *id, size_t id_len);
+/* Makes t count into s (txn_stats.h) from now on; t must be empty. NULL: no counting. */
+void txn_table_set_stats(struct txn_table *t, struct txn_stats *s);
 /* Calls fn for every entry (fn must not add or remove entries). */
 void txn_table_foreach(struct txn_table *t, void (*fn)(struct txn_meta *m, void *arg), void *arg);
 

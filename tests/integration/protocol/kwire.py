@@ -144,6 +144,7 @@ FLEX = {0: 9, 1: 12, 2: 6, 3: 9, 8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 
         18: 3, 19: 5, 20: 4, 22: 2, 23: 4, 27: 1, 35: 2, 37: 2, 42: 2, 43: 2, 45: 0, 46: 0, 60: 0,
         61: 0}
 FLEX[28] = 3  # TxnOffsetCommit
+FLEX.update({65: 0, 66: 0})  # DescribeTransactions, ListTransactions
 
 
 class Conn:

@@ -26,6 +26,7 @@ ADVERTISED = {0: (0, 7), 1: (4, 11), 2: (0, 5), 3: (0, 8), 8: (0, 8), 9: (0, 8),
               35: (0, 4), 37: (0, 3), 42: (0, 2), 43: (0, 2), 44: (0, 0), 45: (0, 0), 46: (0, 0),
               47: (0, 0), 60: (0, 0), 61: (0, 0), 27: (0, 1)}
 ADVERTISED[28] = (0, 3)  # TxnOffsetCommit
+ADVERTISED.update({65: (0, 0), 66: (0, 0)})  # DescribeTransactions, ListTransactions
 
 CL = None
 

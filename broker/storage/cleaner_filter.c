@@ -91,8 +91,8 @@ void cleaner_empty_batch(const uint8_t *hdr, struct kbuf *out)
 }
 
 kerr_t cleaner_filter_batch(const uint8_t *p, const struct batch_hdr *h,
-                            const struct cleaner_filter *f, bool keep_empty, struct kbuf *out,
-                            struct cleaner_filter_result *res)
+                            const struct cleaner_filter *f, bool aborted, bool keep_empty,
+                            struct kbuf *out, struct cleaner_filter_result *res)
 {
     struct kbuf recs, kept, z;
     struct kslice s;
@@ -113,13 +113,17 @@ kerr_t cleaner_filter_batch(const uint8_t *p, const struct batch_hdr *h,
         err = KERR__CORRUPT;
     kslice_init(&s, recs.data, recs.len);
     while (err == KERR_NONE && (err = cleaner_next_record(&s, h, &r)) == KERR_NONE) {
-        if (cleaner_keep_record(f, &r)) {
+        if (!aborted && cleaner_keep_record(f, &r)) {
             kbuf_put(&kept, r.raw, r.raw_len);
             count++;
             max_ts = MAX(max_ts, r.ts);
             continue;
         }
         res->records_removed++;
+        if (aborted) {
+            res->aborted_removed++;
+            continue;
+        }
         res->tombstones_removed += r.key && r.tombstone;
         res->keyless_removed += !r.key;
     }

@@ -372,13 +372,9 @@ struct writer {
     struct time_index tidx;
     int64_t bytes_since_index;
     int64_t max_ts, max_ts_offset;
-    /* for a group left empty: the last data batch's header, else the last
-     * marker removed (kept whole instead) */
-    uint8_t last_hdr[BATCH_HDR_SIZE];
+    uint8_t last_hdr[BATCH_HDR_SIZE]; /* header of the last batch read, for an empty group */
     bool have_last;
-    struct kbuf last_marker;
-    int64_t last_marker_offset; /* -1: none */
-    VEC(int64_t) gone;          /* ABORT markers removed, ascending; freed by clean_group */
+    VEC(int64_t) gone; /* ABORT markers removed, ascending; freed by clean_group */
 };
 
 static kerr_t writer_open(struct writer *w, struct pass *ps, int64_t base)
@@ -395,8 +391,6 @@ static kerr_t writer_open(struct writer *w, struct pass *ps, int64_t base)
     w->tidx.f.fd = -1;
     w->max_ts = -1;
     w->max_ts_offset = -1;
-    kbuf_init(&w->last_marker);
-    w->last_marker_offset = -1;
     cleaner_discard_cleaned(ps->dir, base);
     if (!cleaner_file_path(path, sizeof(path), ps->dir, base, "log", CLEANER_CLEANED_SUFFIX))
         return KERR__INVALID;
@@ -479,7 +473,6 @@ static void writer_close(struct writer *w)
     index_file_close(&w->tidx.f);
     fileio_close(w->fd);
     w->fd = -1;
-    kbuf_destroy(&w->last_marker);
 }
 
 /* ---- cleaning a group ---------------------------------------------------- */
@@ -513,9 +506,6 @@ static kerr_t clean_marker(struct pass *ps, struct writer *w, const struct snap_
     ps->res->markers_removed++;
     if (type == 0 && !VEC_PUSH(w->gone, h->base_offset))
         return KERR__NOMEM;
-    kbuf_reset(&w->last_marker);
-    kbuf_put(&w->last_marker, p, (size_t)batch_size(h));
-    w->last_marker_offset = w->last_marker.oom ? -1 : h->base_offset;
     return KERR_NONE;
 }
 
@@ -538,6 +528,8 @@ static kerr_t clean_segment(struct pass *ps, struct writer *w, const struct snap
     while ((err = reader_batch(&rd, pos, &h, &p)) == KERR_NONE) {
         bool aborted, keep_empty;
         pos += batch_size(&h);
+        memcpy(w->last_hdr, p, BATCH_HDR_SIZE);
+        w->have_last = true;
         if (batch_is_control(&h)) {
             err = clean_marker(ps, w, s, horizon, &h, p);
             if (err != KERR_NONE)
@@ -548,8 +540,6 @@ static kerr_t clean_segment(struct pass *ps, struct writer *w, const struct snap
         if (err != KERR_NONE)
             break;
         keep_empty = h.producer_id >= 0 && cleaner_txn_is_last_data(&ps->txn, &h);
-        memcpy(w->last_hdr, p, BATCH_HDR_SIZE);
-        w->have_last = true;
         kbuf_reset(out);
         err = cleaner_filter_batch(p, &h, &f, aborted, keep_empty, out, &fr);
         if (err == KERR_NONE)
@@ -606,16 +596,10 @@ static kerr_t clean_group(struct pass *ps, int i, int n, int64_t horizon, int64_
         err = clean_segment(ps, &w, &ps->segs[i + k], horizon, end, &out);
     }
     if (err == KERR_NONE && w.size == 0 && w.have_last) {
-        /* every record went: the last data batch stays, empty */
+        /* every batch went: a placeholder at the last one's offsets */
         kbuf_reset(&out);
-        cleaner_empty_batch(w.last_hdr, &out);
+        cleaner_placeholder_batch(w.last_hdr, &out);
         err = out.oom ? KERR__NOMEM : writer_put(&w, out.data, out.len);
-    } else if (err == KERR_NONE && w.size == 0 && w.last_marker_offset >= 0) {
-        /* only markers, all removable: the last one stays */
-        err = writer_put(&w, w.last_marker.data, w.last_marker.len);
-        ps->res->markers_removed--;
-        if (w.gone.n > 0 && w.gone.v[w.gone.n - 1] == w.last_marker_offset)
-            w.gone.n--;
     }
     if (err == KERR_NONE)
         err = writer_finish(&w, mtime);

@@ -47,11 +47,11 @@
  * entry then leaves the aborted transaction index), unless it is its
  * producer's newest batch and carries a newer epoch than its last data
  * batch. A data batch left empty is dropped, except the last data batch of
- * each producer id in the cleaned part and the last data batch of a group
- * that would otherwise be empty: those stay as empty batches (producer
- * state, and a segment is never empty so retention and the log start
- * offset are unaffected); a group of removable markers only keeps its
- * last marker.
+ * each producer id in the cleaned part: it stays as an empty batch
+ * (producer state). A group that would otherwise be empty keeps an empty
+ * placeholder batch, without producer, at the offsets of its last batch (a
+ * segment is never empty, so retention and the log start offset are
+ * unaffected).
  *
  * Concurrency: appends and reads go on during a pass. The pass holds the
  * partition lock only to plan and to install a group; the group is

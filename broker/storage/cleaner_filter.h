@@ -79,5 +79,10 @@ kerr_t cleaner_filter_batch(const uint8_t *p, const struct batch_hdr *h,
 /* Appends to out an empty batch made from the batch header hdr (61
  * bytes): recordsCount 0, uncompressed, both timestamps = maxTimestamp. */
 void cleaner_empty_batch(const uint8_t *hdr, struct kbuf *out);
+/* The same, but a placeholder that belongs to no producer or transaction:
+ * producer id, epoch and base sequence -1, attributes cleared but the
+ * timestamp type (what keeps a group that lost everything non-empty
+ * without keeping a producer's or a transaction's batch alive). */
+void cleaner_placeholder_batch(const uint8_t *hdr, struct kbuf *out);
 
 #endif

@@ -372,3 +372,51 @@ Test(cleaner_txn_log, committed_markers_go_when_their_data_is_superseded)
     ct_log_free(&l);
     plog_close(log);
 }
+
+Test(cleaner_txn_log, an_emptied_group_keeps_no_marker_alive)
+{
+    /* 200-byte segments and 100-byte values: the first transaction's data
+     * batch and its COMMIT marker are groups of their own */
+    struct plog *log = ct_open(200);
+    struct ct_lock lk;
+    struct cleaner_result res;
+    struct ct_log l;
+    char big[101];
+
+    memset(big, 'v', 100);
+    big[100] = 0;
+    cr_assert_eq(txn_put(log, 2, "k", big), 0);
+    cr_assert_eq(plog_roll(log, T0), KERR_NONE);
+    cr_assert_eq(end_txn(log, 2, 0, true), 1);
+    cr_assert_eq(plog_roll(log, T0), KERR_NONE);
+    cr_assert_eq(txn_put(log, 2, "j", big), 2); /* producer 2's last data batch */
+    cr_assert_eq(end_txn(log, 2, 0, true), 3);
+    cr_assert_eq(plog_roll(log, T0), KERR_NONE);
+    ct_put(log, "k", "plain", T0); /* supersedes k at 0 */
+    more(log, "x");
+    ct_lock_init(&lk, log);
+    ccfg.delete_retention_ms = 0;
+    res = clean(log, &lk, -1);
+    ct_read_log(log, &l);
+    cr_assert_eq(l.markers, 2, "first pass: both markers stay");
+    cr_assert_eq(l.empty_batches, 1, "the first group: an empty placeholder at offset 0");
+    ct_log_free(&l);
+
+    /* the placeholder is no batch of the transaction: its marker goes */
+    more(log, "y");
+    res = clean(log, &lk, res.end_offset);
+    cr_assert_eq(res.markers_removed, 1);
+    ct_read_log(log, &l);
+    cr_assert_eq(l.markers, 1);
+    cr_assert_eq(l.marker_offsets[0], 3);
+    cr_assert_str_eq(ct_find_latest(&l, "k")->value, "plain");
+    cr_assert_str_eq(ct_find_latest(&l, "j")->value, big);
+    cr_assert_eq(plog_start_offset(log), 0, "no segment emptied away");
+    ct_log_free(&l);
+    plog_close(log);
+    remove_snapshots();
+    log = ct_open(200);
+    cr_assert_eq(plog_last_stable_offset(log, plog_end_offset(log)), plog_end_offset(log),
+                 "placeholders open no transaction when the log is replayed");
+    plog_close(log);
+}

@@ -14,17 +14,19 @@ commit supersedes the first), A aborts k4, A commits k5. Checked:
     gone, and never shadowed the older committed k0, k1, k4);
   - the markers all stay while delete.retention.ms has not passed; an open
     transaction stops the cleaner (its checkpoint stays at or below the
-    LSO) and its records are untouched;
+    LSO) and the records from it on are untouched;
   - after delete.retention.ms is set to 0, the markers whose transactions
     have no data left go (both ABORTs, B's first COMMIT), the aborted list
     answered to read_committed fetches with them; the markers of each
     producer's last batch stay;
   - a SIGKILL and restart answer the same HW, LSO, aborted list, markers and
-    latest values,
-    and the producers' state survives (an exact retry of A's last batch is
-    answered with its original offset, a sequence gap is refused);
-  - `gregor dump-log` of the cleaned segment shows the two COMMIT markers
-    left, no ABORT marker and no aborted value.
+    latest values, and the producers' state survives (an exact retry of A's
+    last batch is answered with its original offset, a sequence gap is
+    refused);
+  - `gregor dump-log` shows A's two aborts in the .txnindex files while
+    their markers remain and none after; of the cleaned segments, the three
+    COMMIT markers left (A's, B's and C's last), no ABORT marker and no
+    aborted value.
 """
 import os
 import signal
@@ -213,6 +215,19 @@ def alter_retention(broker, ms):
     assert [e[0] for e in res] == [0], res
 
 
+def dump_log(broker, ext):
+    """`gregor dump-log --print-data-log` of every file of the partition ending in ext."""
+    cli = os.path.join(os.environ.get("GREGOR_BUILD_DIR", "build"), "bin", "gregor")
+    d = os.path.join(broker.logdir, TOPIC + "-0")
+    files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(ext))
+    if not files:
+        return ""
+    p = subprocess.run([cli, "dump-log", "--print-data-log"] + files, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p
+    return p.stdout
+
+
 def strip(latest):
     return {k: (off, v[:-len(PAD)]) for k, (off, v) in latest.items() if not k.startswith(b"f")}
 
@@ -280,6 +295,8 @@ def test_cleaner_drops_aborted_records_and_markers():
         ck = wait_pass(b, max(ck, open_at))
         _, _, _, ru = fetch_all(b, 0)
         assert len(markers(ru)) == 6, "delete.retention.ms not passed: markers stay"
+        out = dump_log(b, ".txnindex")
+        assert out.count("producerId: %d " % pa.pid) == 2, "A's two aborts indexed:\n" + out
         print("  open transaction at %d held the cleaner; committed, cleaned to %d" % (open_at, ck),
               flush=True)
 
@@ -328,17 +345,10 @@ def test_cleaner_drops_aborted_records_and_markers():
         assert err == OUT_OF_ORDER_SEQUENCE, "a sequence gap: error %d" % err
 
         # gregor dump-log of the cleaned segments: the three COMMITs, nothing aborted
-        cli = os.path.join(os.environ.get("GREGOR_BUILD_DIR", "build"), "bin", "gregor")
-        d = os.path.join(b.logdir, TOPIC + "-0")
-        segs = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".log"))
-        p = subprocess.run([cli, "dump-log", "--print-data-log"] + segs, capture_output=True,
-                           text=True, timeout=60)
-        assert p.returncode == 0, p
-        assert p.stdout.count("endTxnMarker: COMMIT") == 3, p.stdout
-        assert "endTxnMarker: ABORT" not in p.stdout and "aborted-a" not in p.stdout, p.stdout
-        for f in os.listdir(d):
-            if f.endswith(".txnindex"):
-                assert os.path.getsize(os.path.join(d, f)) == 0, "stale txnindex entries in " + f
+        out = dump_log(b, ".log")
+        assert out.count("endTxnMarker: COMMIT") == 3, out
+        assert "endTxnMarker: ABORT" not in out and "aborted-a" not in out, out
+        assert "producerId: %d " % pa.pid not in dump_log(b, ".txnindex"), "stale index entries"
         text = open(b.logfile, errors="replace").read()
         assert "cleaner pass failed" not in text
     except BaseException:

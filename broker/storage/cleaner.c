@@ -54,9 +54,8 @@ static bool seg_cleanable(const struct plog *log, int i, int64_t max_offset, int
 void cleaner_plan(struct plog *log, const struct cleaner_log_config *cfg, int64_t checkpoint,
                   int64_t max_offset, int64_t now_ms, struct cleaner_plan *p)
 {
-    int n = 0;
-
     int64_t unstable = pstate_first_unstable_offset(&log->producers);
+    int n = 0;
 
     memset(p, 0, sizeof(*p));
     p->first_dirty_ts = -1;

@@ -18,12 +18,14 @@
 
 #include "broker/storage/cleaner_filter.h"
 #include "broker/storage/cleaner_swap.h"
+#include "broker/storage/cleaner_txn.h"
 #include "broker/storage/fileio.h"
 #include "broker/storage/io_throttle.h"
 #include "broker/storage/offset_map.h"
 #include "broker/storage/plog_priv.h"
 #include "broker/storage/record_validate.h"
 #include "common/say.h"
+#include "common/vec.h"
 
 #define READ_WINDOW (1 << 20)
 
@@ -52,11 +54,14 @@ static bool seg_cleanable(const struct plog *log, int i, int64_t max_offset, int
 void cleaner_plan(struct plog *log, const struct cleaner_log_config *cfg, int64_t checkpoint,
                   int64_t max_offset, int64_t now_ms, struct cleaner_plan *p)
 {
+    int64_t unstable = pstate_first_unstable_offset(&log->producers);
     int n = 0;
 
     memset(p, 0, sizeof(*p));
     p->first_dirty_ts = -1;
     p->start = log->segs[0]->base;
+    if (unstable >= 0) /* an open transaction and all after it stay dirty */
+        max_offset = MIN(max_offset, unstable);
     while (n < log->nsegs - 1 && seg_cleanable(log, n, max_offset, cfg->min_lag_ms, now_ms))
         n++;
     p->cleanable_segments = n;
@@ -116,8 +121,7 @@ struct pass {
     int nsegs;
     const char *dir; /* the log's directory (stable while the log is open) */
     int32_t segment_bytes, index_max_bytes, index_interval;
-    int64_t *pids; /* owned: producer id, base offset of its last batch; npids pairs */
-    size_t npids, pids_cap;
+    struct cleaner_txn txn; /* producers' last batches, aborted transactions */
 };
 
 static void pass_lock(struct pass *ps) { ps->lk->lock(ps->lk->arg); }
@@ -145,6 +149,9 @@ static kerr_t take_snapshot(struct pass *ps, int64_t checkpoint, int64_t now_ms)
     ps->index_max_bytes = log->cfg.index_max_bytes;
     ps->index_interval = log->cfg.index_interval_bytes;
     ps->dir = log->dir;
+    err = cleaner_txn_init(&ps->txn, &log->aborted, ps->plan.uncleanable);
+    if (err != KERR_NONE)
+        return err;
     ps->segs = calloc((size_t)MAX(ps->plan.cleanable_segments, 1), sizeof(*ps->segs));
     if (!ps->segs)
         return KERR__NOMEM;
@@ -256,6 +263,17 @@ static kerr_t map_batch(struct pass *ps, const uint8_t *p, const struct batch_hd
     return err == KERR__NOMEM ? err : KERR__CORRUPT;
 }
 
+/* 0 ABORT, 1 COMMIT, -1 for a control batch without a readable marker. */
+static int marker_type(const uint8_t *p, const struct batch_hdr *h)
+{
+    int type;
+    int32_t coordinator_epoch;
+
+    if (h->records_count == 0 || plog_control_marker(p, h, &type, &coordinator_epoch) != KERR_NONE)
+        return -1;
+    return type;
+}
+
 /* Step 2: the map over [first_dirty, uncleanable); *end = latest + 1. */
 static kerr_t build_map(struct pass *ps, int64_t *end)
 {
@@ -264,6 +282,7 @@ static kerr_t build_map(struct pass *ps, int64_t *end)
     kerr_t err = KERR_NONE;
 
     offset_map_clear(ps->map);
+    cleaner_txn_rewind(&ps->txn, from);
     for (int i = 0; i < ps->nsegs && !full && err == KERR_NONE; i++) {
         struct reader rd;
         struct batch_hdr h;
@@ -273,16 +292,26 @@ static kerr_t build_map(struct pass *ps, int64_t *end)
             continue;
         reader_init(&rd, ps, &ps->segs[i]);
         while ((err = reader_batch(&rd, pos, &h, &p)) == KERR_NONE) {
+            bool skip;
             pos += batch_size(&h);
-            if (batch_last_offset(&h) < from || batch_is_control(&h))
+            if (batch_last_offset(&h) < from)
                 continue;
             if (h.base_offset >= to)
                 break;
+            if (batch_is_control(&h)) {
+                err = cleaner_txn_control(&ps->txn, &h, marker_type(p, &h), &skip);
+                if (err != KERR_NONE)
+                    break;
+                continue;
+            }
             if (offset_map_full(ps->map, h.records_count)) {
                 full = true;
                 break;
             }
-            err = map_batch(ps, p, &h, from, to);
+            /* aborted records never shadow a committed value */
+            err = cleaner_txn_data(&ps->txn, &h, &skip);
+            if (err == KERR_NONE && !skip)
+                err = map_batch(ps, p, &h, from, to);
             if (err != KERR_NONE)
                 break;
         }
@@ -306,39 +335,8 @@ static kerr_t build_map(struct pass *ps, int64_t *end)
 
 /* ---- producers' last batches ------------------------------------------ */
 
-/* Records pid's batch at base as its latest so far. */
-static bool pid_note(struct pass *ps, int64_t pid, int64_t base)
-{
-    for (size_t i = 0; i < ps->npids; i++) {
-        if (ps->pids[2 * i] == pid) {
-            ps->pids[2 * i + 1] = base;
-            return true;
-        }
-    }
-    if (ps->npids == ps->pids_cap) {
-        size_t cap = ps->pids_cap ? ps->pids_cap * 2 : 16;
-        int64_t *n = realloc(ps->pids, cap * 2 * sizeof(int64_t));
-        if (!n)
-            return false;
-        ps->pids = n;
-        ps->pids_cap = cap;
-    }
-    ps->pids[2 * ps->npids] = pid;
-    ps->pids[2 * ps->npids + 1] = base;
-    ps->npids++;
-    return true;
-}
-
-static bool pid_is_last(const struct pass *ps, int64_t pid, int64_t base)
-{
-    for (size_t i = 0; i < ps->npids; i++)
-        if (ps->pids[2 * i] == pid)
-            return ps->pids[2 * i + 1] == base;
-    return false;
-}
-
 /* Walks the batch headers of segments [0, n) (pread, 61 bytes each) and
- * notes each producer's last batch. */
+ * notes each producer's last batches (cleaner_txn.h). */
 static kerr_t scan_producers(struct pass *ps, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -353,8 +351,8 @@ static kerr_t scan_producers(struct pass *ps, int n)
                 return err;
             if (batch_parse_hdr(hdr, got, &h) != KERR_NONE)
                 return KERR__CORRUPT;
-            if (h.producer_id >= 0 && !pid_note(ps, h.producer_id, h.base_offset))
-                return KERR__NOMEM;
+            if (h.producer_id >= 0 && (err = cleaner_txn_note_last(&ps->txn, &h)) != KERR_NONE)
+                return err;
             pos += batch_size(&h);
         }
     }
@@ -375,6 +373,7 @@ struct writer {
     int64_t max_ts, max_ts_offset;
     uint8_t last_hdr[BATCH_HDR_SIZE]; /* header of the last batch read, for an empty group */
     bool have_last;
+    VEC(int64_t) gone; /* ABORT markers removed, ascending; freed by clean_group */
 };
 
 static kerr_t writer_open(struct writer *w, struct pass *ps, int64_t base)
@@ -488,6 +487,27 @@ static int64_t delete_horizon(const struct pass *ps)
     return h;
 }
 
+/* A marker of segment s (header h, bytes p): kept unchanged into w, or
+ * removed when no batch of its transaction was read in this pass, its
+ * segment is past the delete horizon and its producer does not need it. */
+static kerr_t clean_marker(struct pass *ps, struct writer *w, const struct snap_seg *s,
+                           int64_t horizon, const struct batch_hdr *h, const uint8_t *p)
+{
+    int type = marker_type(p, h);
+    bool discardable;
+    kerr_t err = cleaner_txn_control(&ps->txn, h, type, &discardable);
+
+    if (err != KERR_NONE)
+        return err;
+    if (!discardable || s->mtime_ms > horizon ||
+        (h->producer_id >= 0 && cleaner_txn_is_needed_marker(&ps->txn, h)))
+        return writer_put(w, p, (size_t)batch_size(h));
+    ps->res->markers_removed++;
+    if (type == 0 && !VEC_PUSH(w->gone, h->base_offset))
+        return KERR__NOMEM;
+    return KERR_NONE;
+}
+
 /* Filters segment s into w. */
 static kerr_t clean_segment(struct pass *ps, struct writer *w, const struct snap_seg *s,
                             int64_t horizon, int64_t end, struct kbuf *out)
@@ -505,12 +525,22 @@ static kerr_t clean_segment(struct pass *ps, struct writer *w, const struct snap
 
     reader_init(&rd, ps, s);
     while ((err = reader_batch(&rd, pos, &h, &p)) == KERR_NONE) {
-        bool keep_empty = h.producer_id >= 0 && pid_is_last(ps, h.producer_id, h.base_offset);
+        bool aborted, keep_empty;
         pos += batch_size(&h);
         memcpy(w->last_hdr, p, BATCH_HDR_SIZE);
         w->have_last = true;
+        if (batch_is_control(&h)) {
+            err = clean_marker(ps, w, s, horizon, &h, p);
+            if (err != KERR_NONE)
+                break;
+            continue;
+        }
+        err = cleaner_txn_data(&ps->txn, &h, &aborted);
+        if (err != KERR_NONE)
+            break;
+        keep_empty = h.producer_id >= 0 && cleaner_txn_is_last_data(&ps->txn, &h);
         kbuf_reset(out);
-        err = cleaner_filter_batch(p, &h, &f, keep_empty, out, &fr);
+        err = cleaner_filter_batch(p, &h, &f, aborted, keep_empty, out, &fr);
         if (err == KERR_NONE)
             err = writer_put(w, out->data, out->len);
         if (err != KERR_NONE)
@@ -521,6 +551,7 @@ static kerr_t clean_segment(struct pass *ps, struct writer *w, const struct snap
     ps->res->records_removed += fr.records_removed;
     ps->res->tombstones_removed += fr.tombstones_removed;
     ps->res->keyless_removed += fr.keyless_removed;
+    ps->res->aborted_removed += fr.aborted_removed;
     return err == KERR__NOENT ? KERR_NONE : err;
 }
 
@@ -564,9 +595,9 @@ static kerr_t clean_group(struct pass *ps, int i, int n, int64_t horizon, int64_
         err = clean_segment(ps, &w, &ps->segs[i + k], horizon, end, &out);
     }
     if (err == KERR_NONE && w.size == 0 && w.have_last) {
-        /* every record went: the last batch stays, empty */
+        /* every batch went: a placeholder at the last one's offsets */
         kbuf_reset(&out);
-        cleaner_empty_batch(w.last_hdr, &out);
+        cleaner_placeholder_batch(w.last_hdr, &out);
         err = out.oom ? KERR__NOMEM : writer_put(&w, out.data, out.len);
     }
     if (err == KERR_NONE)
@@ -577,11 +608,14 @@ static kerr_t clean_group(struct pass *ps, int i, int n, int64_t horizon, int64_
     if (err == KERR_NONE) {
         pass_lock(ps);
         assert_locked(ps);
-        err = cleaner_swap_install(ps->log, *log_index, n, olds, sizes, ps->segs[i].base, &seg);
+        err = cleaner_swap_install(ps->log, *log_index, n, olds, sizes, ps->segs[i].base, w.gone.v,
+                                   w.gone.n, &seg);
         pass_unlock(ps);
     } else if (olds && sizes) {
         cleaner_discard_cleaned(ps->dir, ps->segs[i].base);
     }
+    if (olds && sizes)
+        VEC_FREE(w.gone);
     free(olds);
     free(sizes);
     if (err == KERR_NONE) {
@@ -599,7 +633,7 @@ static void pass_free(struct pass *ps)
     for (int i = 0; i < ps->nsegs; i++)
         fileio_close(ps->segs[i].fd);
     free(ps->segs);
-    free(ps->pids);
+    cleaner_txn_free(&ps->txn);
 }
 
 kerr_t cleaner_clean(struct plog *log, const struct cleaner_lock *lk,
@@ -627,6 +661,8 @@ kerr_t cleaner_clean(struct plog *log, const struct cleaner_lock *lk,
     if (err == KERR_NONE)
         err = scan_producers(&ps, n);
     horizon = delete_horizon(&ps);
+    if (n > 0) /* the rewrite walks from the log start */
+        cleaner_txn_rewind(&ps.txn, ps.segs[0].base);
     for (int i = 0; i < n && err == KERR_NONE;) {
         int g = group_size(&ps, i, n);
         err = clean_group(&ps, i, g, horizon, end, &log_index);
@@ -640,10 +676,11 @@ kerr_t cleaner_clean(struct plog *log, const struct cleaner_lock *lk,
         res->end_offset = end;
         say_info("storage",
                  "cleaned log dir=%s dirty=[%" PRId64 ",%" PRId64 ") segments=%d->%d read=%" PRId64
-                 " written=%" PRId64 " removed=%" PRId64 " tombstones_removed=%" PRId64,
+                 " written=%" PRId64 " removed=%" PRId64 " tombstones_removed=%" PRId64
+                 " aborted_removed=%" PRId64 " markers_removed=%" PRId64,
                  ps.dir, ps.plan.first_dirty, end, res->segments_before, res->segments_after,
-                 res->bytes_read, res->bytes_written, res->records_removed,
-                 res->tombstones_removed);
+                 res->bytes_read, res->bytes_written, res->records_removed, res->tombstones_removed,
+                 res->aborted_removed, res->markers_removed);
     }
 out:
     if (err != KERR_NONE)

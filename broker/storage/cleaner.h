@@ -8,14 +8,17 @@
  * A pass:
  *  1. Plans under the partition lock (cleaner_plan()): the cleanable
  *     segments are the closed ones, from the first, that end at or below
- *     the high watermark and whose newest record is older than
- *     min.compaction.lag.ms; the first uncleanable offset U is the base of
+ *     the high watermark and the first unstable offset (an open
+ *     transaction's first offset: nothing from it on is cleaned) and whose
+ *     newest record is older than min.compaction.lag.ms; the first uncleanable offset U is the base of
  *     the first segment that is not. The dirty part is [checkpoint, U)
  *     (checkpoint: the cleaner-offset-checkpoint entry, reset to the log
  *     start when outside [start, LEO]; none when it is past U). Descriptors of the cleanable
- *     segments are dup()ed, so the pass reads them without the lock.
- *  2. Builds the offset map over the dirty part (keyed records only,
- *     control batches skipped), stopping before a batch that would not fit
+ *     segments are dup()ed and the log's aborted transactions copied, so
+ *     the pass reads them without the lock.
+ *  2. Builds the offset map over the dirty part (keyed records only;
+ *     control batches and batches of aborted transactions skipped, so an
+ *     aborted record never shadows a committed one), stopping before a batch that would not fit
  *     the map; end = the map's latest offset + 1 is the next checkpoint.
  *  3. Groups the segments that start below end, from the first, while the
  *     group's .log bytes fit segment.bytes, its index bytes fit
@@ -35,12 +38,20 @@
  *
  * Records without a key are removed (they cannot be produced to a
  * compacted topic, but may predate a switch of cleanup.policy to compact).
- * Control batches are kept unchanged; transactional batches are filtered
- * like any other (aborted transactions are not removed). A batch left
- * empty is dropped, except the last batch of each producer id in the
- * cleaned part and the last batch of a group that would otherwise be
- * empty: those stay as empty batches (producer state, and a segment is
- * never empty so retention and the log start offset are unaffected).
+ * Transactions (Kafka's CleanedTransactionMetadata; rules in
+ * cleaner_txn.h): every record of a batch of an aborted transaction is
+ * removed; committed transactional batches are filtered like any other. A
+ * marker (control batch) is copied unchanged while a batch of its
+ * transaction was read in the pass; otherwise, like a tombstone, it is
+ * removed once its segment is past the delete horizon (an ABORT marker's
+ * entry then leaves the aborted transaction index), unless it is its
+ * producer's newest batch and carries a newer epoch than its last data
+ * batch. A data batch left empty is dropped, except the last data batch of
+ * each producer id in the cleaned part: it stays as an empty batch
+ * (producer state). A group that would otherwise be empty keeps an empty
+ * placeholder batch, without producer, at the offsets of its last batch (a
+ * segment is never empty, so retention and the log start offset are
+ * unaffected).
  *
  * Concurrency: appends and reads go on during a pass. The pass holds the
  * partition lock only to plan and to install a group; the group is
@@ -120,10 +131,12 @@ struct cleaner_result {
     int64_t records_removed;
     int64_t tombstones_removed;
     int64_t keyless_removed;
-    int segments_before; /* segments replaced */
-    int segments_after;  /* cleaned segments installed */
-    bool aborted;        /* the log changed under the pass; nothing kept */
-    double dirty_ratio;  /* of the plan */
+    int64_t aborted_removed; /* records of aborted transactions */
+    int64_t markers_removed; /* transaction markers */
+    int segments_before;     /* segments replaced */
+    int segments_after;      /* cleaned segments installed */
+    bool aborted;            /* the log changed under the pass; nothing kept */
+    double dirty_ratio;      /* of the plan */
 };
 
 /* Runs one pass over log (see above). lk: the partition lock (not held on

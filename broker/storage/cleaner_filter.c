@@ -90,9 +90,22 @@ void cleaner_empty_batch(const uint8_t *hdr, struct kbuf *out)
     put_batch(out, hdr, attrs, max_ts, max_ts, 0, NULL, 0);
 }
 
+void cleaner_placeholder_batch(const uint8_t *hdr, struct kbuf *out)
+{
+    uint8_t h[BATCH_HDR_SIZE];
+
+    memcpy(h, hdr, BATCH_HDR_SIZE);
+    be16_store(h + BATCH_OFF_ATTRIBUTES,
+               (uint16_t)(be16_load(hdr + BATCH_OFF_ATTRIBUTES) & BATCH_ATTR_LOG_APPEND_TIME));
+    be64_store(h + BATCH_OFF_PRODUCER_ID, UINT64_MAX); /* -1: no producer */
+    be16_store(h + BATCH_OFF_PRODUCER_EPOCH, UINT16_MAX);
+    be32_store(h + BATCH_OFF_BASE_SEQ, UINT32_MAX);
+    cleaner_empty_batch(h, out);
+}
+
 kerr_t cleaner_filter_batch(const uint8_t *p, const struct batch_hdr *h,
-                            const struct cleaner_filter *f, bool keep_empty, struct kbuf *out,
-                            struct cleaner_filter_result *res)
+                            const struct cleaner_filter *f, bool aborted, bool keep_empty,
+                            struct kbuf *out, struct cleaner_filter_result *res)
 {
     struct kbuf recs, kept, z;
     struct kslice s;
@@ -113,13 +126,17 @@ kerr_t cleaner_filter_batch(const uint8_t *p, const struct batch_hdr *h,
         err = KERR__CORRUPT;
     kslice_init(&s, recs.data, recs.len);
     while (err == KERR_NONE && (err = cleaner_next_record(&s, h, &r)) == KERR_NONE) {
-        if (cleaner_keep_record(f, &r)) {
+        if (!aborted && cleaner_keep_record(f, &r)) {
             kbuf_put(&kept, r.raw, r.raw_len);
             count++;
             max_ts = MAX(max_ts, r.ts);
             continue;
         }
         res->records_removed++;
+        if (aborted) {
+            res->aborted_removed++;
+            continue;
+        }
         res->tombstones_removed += r.key && r.tombstone;
         res->keyless_removed += !r.key;
     }

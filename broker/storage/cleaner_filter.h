@@ -15,7 +15,9 @@
  * unless the caller asks to keep it (a producer's last batch): then an
  * empty batch is written (recordsCount 0, uncompressed, baseTimestamp =
  * maxTimestamp = the batch's maxTimestamp), as Kafka's writeEmptyHeader.
- * Control batches are copied unchanged.
+ * The records of a batch of an aborted transaction all go (the caller
+ * knows, cleaner_txn.h). Control batches are copied unchanged (whether a
+ * marker stays is the caller's decision).
  *
  * Threads: pure functions on caller-owned memory; any thread.
  */
@@ -56,6 +58,7 @@ struct cleaner_filter_result {
     int64_t records_removed;
     int64_t tombstones_removed;
     int64_t keyless_removed;
+    int64_t aborted_removed; /* records of aborted transactions */
 };
 
 /* True if the record stays: at or past f->end, or it is the
@@ -64,16 +67,22 @@ struct cleaner_filter_result {
 bool cleaner_keep_record(const struct cleaner_filter *f, const struct cleaner_rec *r);
 
 /* Filters the batch at p (batch_size(h) bytes, header h) and appends what
- * stays to out (nothing when the batch goes). keep_empty: write an empty
+ * stays to out (nothing when the batch goes). aborted: the batch belongs to
+ * an aborted transaction, every record goes. keep_empty: write an empty
  * batch instead of nothing. *res is added to. KERR__CORRUPT for bad record
  * bytes (the batch was CRC-checked when written), a decompression error,
  * KERR__NOMEM. */
 kerr_t cleaner_filter_batch(const uint8_t *p, const struct batch_hdr *h,
-                            const struct cleaner_filter *f, bool keep_empty, struct kbuf *out,
-                            struct cleaner_filter_result *res);
+                            const struct cleaner_filter *f, bool aborted, bool keep_empty,
+                            struct kbuf *out, struct cleaner_filter_result *res);
 
 /* Appends to out an empty batch made from the batch header hdr (61
  * bytes): recordsCount 0, uncompressed, both timestamps = maxTimestamp. */
 void cleaner_empty_batch(const uint8_t *hdr, struct kbuf *out);
+/* The same, but a placeholder that belongs to no producer or transaction:
+ * producer id, epoch and base sequence -1, attributes cleared but the
+ * timestamp type (what keeps a group that lost everything non-empty
+ * without keeping a producer's or a transaction's batch alive). */
+void cleaner_placeholder_batch(const uint8_t *hdr, struct kbuf *out);
 
 #endif

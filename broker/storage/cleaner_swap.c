@@ -72,7 +72,8 @@ static bool group_unchanged(const struct plog *log, int i, int n, struct segment
 }
 
 kerr_t cleaner_swap_install(struct plog *log, int i, int n, struct segment *const *olds,
-                            const int64_t *sizes, int64_t base, struct segment **out)
+                            const int64_t *sizes, int64_t base, const int64_t *gone, size_t ngone,
+                            struct segment **out)
 {
     struct segment *seg = NULL;
     int64_t dropped;
@@ -92,8 +93,11 @@ kerr_t cleaner_swap_install(struct plog *log, int i, int n, struct segment *cons
         cleaner_discard_cleaned(log->dir, base);
         return err;
     }
-    /* committed: the merged segment's aborted transactions go to base's
-     * .txnindex (the cleaner keeps markers, so the entries stay valid) */
+    /* committed: the aborted transactions whose markers remain go to base's
+     * .txnindex. (A crash before this rewrite leaves base's old file; the
+     * entries it then lacks are of transactions whose records the cleaner
+     * removed, so no read_committed answer changes.) */
+    txnidx_list_remove(&log->aborted, gone, ngone);
     if (txnidx_file_rewrite(log->dir, base, &log->aborted, base, log->segs[i + n]->base) !=
         KERR_NONE)
         say_warn("storage", "cannot rewrite transaction index dir=%s base=%" PRId64, log->dir,

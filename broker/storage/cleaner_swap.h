@@ -51,9 +51,14 @@ void cleaner_discard_cleaned(const char *dir, int64_t base);
  * no longer has them unchanged and closed. On KERR_NONE *out is the new
  * segment, now at index i. Other errors: before the commit point the log
  * is unchanged; after it the error is logged and the old segments are gone
- * from the array (a restart repairs the directory). Partition lock held. */
+ * from the array (a restart repairs the directory). gone: the offsets
+ * (ngone, ascending) of the ABORT markers the cleaned segment no longer
+ * has; their aborted transactions leave the log's list, and base's
+ * .txnindex is rewritten with what the group's range still lists.
+ * Partition lock held. */
 kerr_t cleaner_swap_install(struct plog *log, int i, int n, struct segment *const *olds,
-                            const int64_t *sizes, int64_t base, struct segment **out);
+                            const int64_t *sizes, int64_t base, const int64_t *gone, size_t ngone,
+                            struct segment **out);
 
 /* Repairs dir after a crash during a clean (see above). */
 kerr_t cleaner_swap_recover(const char *dir);

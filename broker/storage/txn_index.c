@@ -98,6 +98,19 @@ void txnidx_list_drop(struct txnidx_list *l, int64_t lo, int64_t hi)
     l->n = k;
 }
 
+void txnidx_list_remove(struct txnidx_list *l, const int64_t *gone, size_t n)
+{
+    size_t k = 0, g = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        while (g < n && gone[g] < l->v[i].last_offset)
+            g++;
+        if (g < n && gone[g] == l->v[i].last_offset)
+            continue;
+        l->v[k++] = l->v[i];
+    }
+    l->n = k;
+}
+
 bool txnidx_list_select(const struct txnidx_list *l, int64_t from, int64_t upto,
                         struct aborted_txn **out, int *n)
 {

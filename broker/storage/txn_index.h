@@ -57,6 +57,9 @@ void txnidx_list_free(struct txnidx_list *l);
 bool txnidx_list_push(struct txnidx_list *l, const struct aborted_txn *e);
 /* Removes the entries whose last_offset is in [lo, hi). */
 void txnidx_list_drop(struct txnidx_list *l, int64_t lo, int64_t hi);
+/* Removes the entries whose last_offset is one of the n ascending offsets
+ * at gone (markers the log cleaner removed). */
+void txnidx_list_remove(struct txnidx_list *l, const int64_t *gone, size_t n);
 /* The entries a read_committed fetch of [from, upto) must report (Kafka's
  * collectAbortedTxns): last_offset >= from and first_offset < upto, in
  * order. *out is malloc'd (NULL when none); false on OOM. */

@@ -34,11 +34,14 @@ struct ct_read {
     char *value; /* NULL: tombstone */
     int codec;   /* of its batch */
 };
+#define CT_MAX_MARKERS 64
 struct ct_log {
     struct ct_read *r;
     int n;
     int batches;
     int empty_batches;
+    int markers; /* control batches (counted in batches; their records not in r) */
+    int64_t marker_offsets[CT_MAX_MARKERS];
 };
 /* Reads every record of the log from its start to the LEO. */
 void ct_read_log(struct plog *log, struct ct_log *out);

@@ -59,6 +59,9 @@ kerr_t handle_describe_cluster(struct req *req);
 kerr_t handle_describe_producers(struct req *req);
 kerr_t handle_write_txn_markers(struct req *req);
 kerr_t handle_init_producer_id(struct req *req);
+kerr_t handle_add_partitions_to_txn(struct req *req);
+kerr_t handle_add_offsets_to_txn(struct req *req);
+kerr_t handle_end_txn(struct req *req);
 /* reassign.c */
 kerr_t handle_alter_partition_reassignments(struct req *req);
 kerr_t handle_list_partition_reassignments(struct req *req);

@@ -17,7 +17,9 @@ record: an empty or over-long id (INVALID_REQUEST), a bad timeout, an unknown id
 (INVALID_PRODUCER_ID_MAPPING), a wrong epoch (by version), EndTxn with no transaction
 (INVALID_TXN_STATE), unknown topics/partitions (UNKNOWN_TOPIC_OR_PARTITION, the others
 OPERATION_NOT_ATTEMPTED), a broker that is not the coordinator (NOT_COORDINATOR). A transaction
-left open past its timeout is aborted by the coordinator (cleanup interval 500 ms here).
+left open past its timeout is aborted by the coordinator (cleanup interval 500 ms here); an id
+idle longer than transactional.id.expiration.ms (5 s here) is removed (a tombstone) and starts
+over with a new producer id.
 AddOffsetsToTxn puts the group's `__consumer_offsets` partition in the transaction (its abort
 marker lands there). Failover: with the only replica of a data partition down, EndTxn commit is
 answered (PrepareCommit written) but its marker cannot be written; the coordinator is then
@@ -365,6 +367,22 @@ def test_timed_out_transaction_is_aborted_by_the_coordinator():
     c.close()
 
 
+def test_idle_id_expires():
+    """transactional.id.expiration.ms is 5 s here, checked every 500 ms: the id's last record
+    becomes a tombstone and the id starts over with a new producer id."""
+    tid = "tx-expire"
+    c = conn(coordinator(tid))
+    err, pid, epoch = retry(lambda: init(c, tid), "init")
+    assert err == NONE
+    start = time.time()
+    wait(lambda: txn_records(tid)[-1:] == [None], 30, "the tombstone of " + tid)
+    assert time.time() - start > 3, "expired before transactional.id.expiration.ms"
+    assert end_txn(c, tid, pid, epoch, True) == INVALID_MAPPING  # gone
+    err, pid2, epoch2 = retry(lambda: init(c, tid), "init")
+    assert err == NONE and pid2 != pid and epoch2 == 0, (err, pid, pid2, epoch2)
+    c.close()
+
+
 def test_new_coordinator_completes_a_prepared_commit():
     """The data partition's only replica is down when EndTxn is answered, so the old
     coordinator cannot have written its marker; the coordinator is SIGKILLed; the broker that
@@ -406,6 +424,8 @@ def main():
                                "offsets.topic.replication.factor=3",
                                "offsets.topic.num.partitions=3",
                                "transaction.abort.timed.out.transaction.cleanup.interval.ms=500",
+                               "transaction.remove.expired.transaction.cleanup.interval.ms=500",
+                               "transactional.id.expiration.ms=5000",
                                "zookeeper.session.timeout.ms=6000"])
     m.CL = CL
     ipid.CL = CL

@@ -21,6 +21,7 @@
 #include "common/base.h"
 #include "common/kheader.h"
 #include "common/kwire.h"
+#include "common/loop/worker.h"
 #include "common/say.h"
 
 #include <event2/buffer.h>
@@ -87,6 +88,7 @@ struct mconn {
 
 struct txn_markers {
     struct broker *b;
+    struct worker *w;
     struct event_base *base;
     txn_markers_done done;
     void *ctx;
@@ -541,6 +543,7 @@ static void kick(struct mjob *j)
 
 bool txn_markers_send(struct txn_markers *mk, const struct txn_markers_txn *t)
 {
+    KASSERT(worker_is_current(mk->w));
     struct mjob *j = calloc(1, sizeof(*j));
     if (!j)
         return false;
@@ -576,6 +579,7 @@ bool txn_markers_send(struct txn_markers *mk, const struct txn_markers_txn *t)
 
 bool txn_markers_active(const struct txn_markers *mk, const char *p, size_t len)
 {
+    KASSERT(worker_is_current(mk->w));
     for (const struct mjob *j = mk->jobs; j; j = j->next)
         if (!j->finished && j->id_len == len && memcmp(j->id, p, len) == 0)
             return true;
@@ -584,6 +588,7 @@ bool txn_markers_active(const struct txn_markers *mk, const char *p, size_t len)
 
 void txn_markers_cancel_partition(struct txn_markers *mk, int32_t p)
 {
+    KASSERT(worker_is_current(mk->w));
     struct mjob *j = mk->jobs;
     while (j) {
         struct mjob *next = j->next;
@@ -597,13 +602,13 @@ void txn_markers_cancel_partition(struct txn_markers *mk, int32_t p)
     }
 }
 
-struct txn_markers *txn_markers_new(struct broker *b, struct event_base *base,
-                                    txn_markers_done done, void *ctx)
+struct txn_markers *txn_markers_new(struct broker *b, struct worker *w, txn_markers_done done,
+                                    void *ctx)
 {
     struct txn_markers *mk = calloc(1, sizeof(*mk));
     if (!mk)
         return NULL;
-    *mk = (struct txn_markers){.b = b, .base = base, .done = done, .ctx = ctx};
+    *mk = (struct txn_markers){.b = b, .w = w, .base = worker_base(w), .done = done, .ctx = ctx};
     snprintf(mk->client_id, sizeof(mk->client_id), "gregor-txn-%d", (int)b->id);
     return mk;
 }
@@ -612,6 +617,7 @@ void txn_markers_free(struct txn_markers *mk)
 {
     if (!mk)
         return;
+    KASSERT(worker_is_current(mk->w));
     for (struct mjob *j = mk->jobs; j; j = j->next)
         j->finished = true; /* no callbacks from here on */
     while (mk->conns) {

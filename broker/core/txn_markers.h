@@ -14,8 +14,8 @@
  * INVALID_PRODUCER_EPOCH or TRANSACTION_COORDINATOR_FENCED (a newer coordinator or producer
  * took over) ends the transaction's sending with that error, as Kafka does.
  *
- * Threads: everything runs on the txn worker's event base (the loop given to
- * txn_markers_new()); the callback too.
+ * Threads: everything runs on the worker given to txn_markers_new() (the txn worker), on its
+ * event base; the callback too. The public functions assert it.
  */
 #ifndef GREGOR_BROKER_CORE_TXN_MARKERS_H
 #define GREGOR_BROKER_CORE_TXN_MARKERS_H
@@ -28,8 +28,8 @@
 #include <stdint.h>
 
 struct broker;
-struct event_base;
 struct txn_markers;
+struct worker;
 
 #define TXN_MARKERS_RETRY_MS 200
 #define TXN_MARKERS_TIMEOUT_MS 30000
@@ -51,8 +51,8 @@ struct txn_markers_txn {
     size_t n_parts;
 };
 
-struct txn_markers *txn_markers_new(struct broker *b, struct event_base *base,
-                                    txn_markers_done done, void *ctx);
+struct txn_markers *txn_markers_new(struct broker *b, struct worker *w, txn_markers_done done,
+                                    void *ctx);
 /* Drops every connection and transaction without calling back. On the loop's thread. */
 void txn_markers_free(struct txn_markers *mk);
 

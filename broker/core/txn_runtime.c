@@ -473,7 +473,7 @@ static void start_job(struct txn_runtime *tr, void *arg)
     tr->next_abort_ms = now + cfg->txn_abort_interval_ms;
     tr->next_expire_ms = now + cfg->txn_remove_interval_ms;
     tr->timer = evtimer_new(worker_base(tr->w), timer_cb, tr);
-    tr->markers = txn_markers_new(tr->b, worker_base(tr->w), txn_coord_markers_done, tr);
+    tr->markers = txn_markers_new(tr->b, tr->w, txn_coord_markers_done, tr);
     if (!tr->timer || !tr->markers)
         say_error("txn", "out of memory: no transaction timeouts or markers");
     struct topic *t = txn_topic(tr);

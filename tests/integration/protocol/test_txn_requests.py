@@ -327,6 +327,18 @@ def test_bad_input_answers_its_code_and_writes_nothing():
     assert end_txn(c, tid, pid + 1, epoch, True) == INVALID_MAPPING
     assert end_txn(c, "", pid, epoch, True) == INVALID_REQUEST
     assert add_offsets(c, "", pid, epoch, "g") == INVALID_REQUEST
+    # truncated bodies close only their connection
+    for key, body in ((24, W(flex=True).str(tid).i64(pid).b), (25, W(flex=True).str(tid).b),
+                      (26, W(flex=True).str(tid).i64(pid).i16(epoch).b), (24, b"\x05")):
+        bad = conn(ci)
+        try:
+            bad.call(key, 3, body)
+            answered = True
+        except ConnectionError:
+            answered = False
+        finally:
+            bad.close()
+        assert not answered, "answered a truncated request %d %r" % (key, body)
     assert len(txn_records(tid)) == n, txn_records(tid)
     # AddOffsetsToTxn: the group's __consumer_offsets partition joins (and gets the marker)
     assert retry(lambda: add_offsets(c, tid, pid, epoch, "tx-group"), "offsets") == NONE

@@ -24,7 +24,8 @@ AddOffsetsToTxn puts the group's `__consumer_offsets` partition in the transacti
 marker lands there). Failover: with the only replica of a data partition down, EndTxn commit is
 answered (PrepareCommit written) but its marker cannot be written; the coordinator is then
 SIGKILLed and the data broker restarted: the new coordinator completes the commit (the records
-visible to read_committed, the state CompleteCommit).
+visible to read_committed, the state CompleteCommit). A record that cannot be replicated (the
+partition below min.insync.replicas) answers COORDINATOR_NOT_AVAILABLE and writes nothing.
 """
 import os
 import signal
@@ -426,6 +427,35 @@ def test_new_coordinator_completes_a_prepared_commit():
     assert rc["values"] == [b"fo-0", b"fo-1"] and rc["aborted"] == [], rc
     wait_state(tid, COMPLETE_COMMIT)
     CL.brokers[ci].start()
+
+
+def test_a_record_that_cannot_be_replicated_is_coordinator_not_available():
+    """With two of the three brokers killed the id's partition is below min.insync.replicas:
+    InitProducerId answers COORDINATOR_NOT_AVAILABLE (Kafka's answer to NOT_ENOUGH_REPLICAS)
+    and nothing is written; once the brokers are back the same call succeeds."""
+    tid = "tx-isr"
+    wait(lambda: len(live()) == 3, 60, "three brokers")
+    ci = coordinator(tid)
+    tp = txn_partition(tid, PARTS)
+    wait(lambda: len(olep.metadata_parts(CL.brokers[ci].port, "__transaction_state")[tp]["isr"])
+         == 3, 60, "a full ISR")
+    others = [i for i in range(3) if i != ci]
+    for i in others:
+        CL.brokers[i].stop(signal.SIGKILL)
+    try:
+        wait(lambda: olep.metadata_parts(CL.brokers[ci].port, "__transaction_state")[tp]["isr"]
+             == [ci], 30, "the ISR to shrink to the coordinator")
+        c = conn(ci)
+        assert init(c, tid) == (NOT_AVAILABLE, -1, -1)
+        c.close()
+        assert txn_records(tid) == [], txn_records(tid)
+    finally:
+        for i in others:
+            CL.brokers[i].start()
+    c = conn(coordinator(tid))
+    err, pid, epoch = retry(lambda: init(c, tid), "init", timeout=60)
+    assert (err, epoch) == (NONE, 0), (err, pid, epoch)
+    c.close()
 
 
 def main():

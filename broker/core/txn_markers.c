@@ -193,8 +193,8 @@ static void conn_fail(struct mconn *c, const char *why)
     struct mreq *q = c->queue;
     c->queue = NULL;
     if (q)
-        say_warn("txn", "marker connection failed broker=%d host=%s port=%d reason=%s", c->id,
-                 c->host, c->port, why);
+        say_warn_every(10000, "txn", "marker connection failed broker=%d host=%s port=%d reason=%s",
+                       c->id, c->host, c->port, why);
     while (q) {
         struct mreq *next = q->next;
         mreq_end(q);
@@ -291,8 +291,9 @@ static void apply_error(struct mjob *j, struct mreq *r, struct kstr topic, int32
             break;
         default:
             p->st = MP_TODO; /* retried: mreq_end() */
-            say_debug("txn", "marker retried transactional_id=%s topic=%s partition=%d err=%s",
-                      j->id, p->topic, p->partition, kerr_name(err));
+            say_warn_every(10000, "txn",
+                           "marker retried transactional_id=%s topic=%s partition=%d err=%s", j->id,
+                           p->topic, p->partition, kerr_name(err));
             job_retry_later(j);
             break;
         }

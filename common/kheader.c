@@ -121,6 +121,12 @@ const char *api_key_name(int api_key)
         return "InitProducerId";
     case API_OFFSET_FOR_LEADER_EPOCH:
         return "OffsetForLeaderEpoch";
+    case API_ADD_PARTITIONS_TO_TXN:
+        return "AddPartitionsToTxn";
+    case API_ADD_OFFSETS_TO_TXN:
+        return "AddOffsetsToTxn";
+    case API_END_TXN:
+        return "EndTxn";
     case API_WRITE_TXN_MARKERS:
         return "WriteTxnMarkers";
     case API_TXN_OFFSET_COMMIT:
@@ -209,6 +215,10 @@ int api_flex_version(int api_key)
         return 2;
     case API_OFFSET_FOR_LEADER_EPOCH:
         return 4;
+    case API_ADD_PARTITIONS_TO_TXN:
+    case API_ADD_OFFSETS_TO_TXN:
+    case API_END_TXN:
+        return 3;
     case API_WRITE_TXN_MARKERS:
         return 1;
     case API_TXN_OFFSET_COMMIT:

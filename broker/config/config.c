@@ -165,6 +165,10 @@ static const struct config_key config_keys[] = {
           1, 0),
     K_I32("transaction.max.timeout.ms", transaction_max_timeout_ms, "900000", 1, 0),
     K_I32("transactional.id.expiration.ms", transactional_id_expiration_ms, "604800000", 1, 0),
+    K_I32("transaction.abort.timed.out.transaction.cleanup.interval.ms", txn_abort_interval_ms,
+          "10000", 1, 0),
+    K_I32("transaction.remove.expired.transaction.cleanup.interval.ms", txn_remove_interval_ms,
+          "3600000", 1, 0),
     K_I64("producer.id.expiration.ms", producer_id_expiration_ms, "86400000", 1, 0),
     /* offsets and groups */
     K_I32("offsets.topic.segment.bytes", offsets_topic_segment_bytes, "104857600", 1, 0),

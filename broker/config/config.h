@@ -122,13 +122,18 @@ struct broker_config {
     /* transactions: transaction_max_timeout_ms bounds InitProducerId
      * (broker/kafka/init_producer_id.c); the transaction.state.log.* settings shape
      * `__transaction_state` (broker/core/admin.c, admin_create_txn_topic_async());
-     * transactional_id_expiration_ms is accepted and checked, read by nothing yet */
+     * the coordinator (broker/core/txn_coord.c) aborts timed-out transactions every
+     * txn_abort_interval_ms (transaction.abort.timed.out.transaction.cleanup.interval.ms) and
+     * removes ids idle longer than transactional_id_expiration_ms every txn_remove_interval_ms
+     * (transaction.remove.expired.transaction.cleanup.interval.ms) */
     int16_t transaction_state_log_replication_factor; /* 3 */
     int32_t transaction_state_log_min_isr;            /* 2 */
     int32_t transaction_state_log_num_partitions;     /* 50 */
     int32_t transaction_state_log_segment_bytes;      /* 104857600 */
     int32_t transaction_max_timeout_ms;               /* 900000 */
     int32_t transactional_id_expiration_ms;           /* 604800000 */
+    int32_t txn_abort_interval_ms;                    /* 10000 */
+    int32_t txn_remove_interval_ms;                   /* 3600000 */
     int64_t producer_id_expiration_ms;                /* 86400000: idle producers' state dropped */
 
     /* committed offsets in __consumer_offsets (broker/core/group_runtime.c) */

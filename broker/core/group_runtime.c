@@ -9,6 +9,7 @@
  */
 #include "broker/core/group_runtime.h"
 #include "broker/core/broker.h"
+#include "broker/core/coord_write.h"
 #include "broker/core/log_load.h"
 #include "broker/group/coord_hash.h"
 #include "broker/replication/partition.h"
@@ -63,13 +64,9 @@ struct txn_end {
  * the call that appended (which may be one of the core's callbacks, and the
  * core must not be re-entered from those). */
 struct pending {
-    kerr_t err; /* the outcome, or KERR__AGAIN while waiting for the HW */
+    struct coord_write cw; /* cw.err: the outcome, or KERR__AGAIN while waiting for the HW */
     struct slot *slot;
     uint64_t gen;
-    int32_t leader_epoch;
-    int64_t last_offset;
-    int64_t deadline_ms;
-    int64_t base_offset; /* where the batch went, -1 when nothing was appended */
     void (*done)(struct group_runtime *gr, kerr_t err, void *arg);
     group_append_done_at *done_at; /* instead of done: reports base_offset too */
     void *arg;
@@ -218,7 +215,7 @@ static void finish_pending(struct group_runtime *gr, size_t i, kerr_t err)
     struct pending p = gr->pend[i];
     gr->pend[i] = gr->pend[--gr->n_pend];
     if (p.done_at)
-        p.done_at(gr, err, err == KERR_NONE ? p.base_offset : -1, p.arg);
+        p.done_at(gr, err, err == KERR_NONE ? p.cw.base_offset : -1, p.arg);
     else
         p.done(gr, err, p.arg);
 }
@@ -228,16 +225,13 @@ static void check_pending(struct group_runtime *gr, int64_t now)
 {
     for (size_t i = 0; i < gr->n_pend;) {
         struct pending *p = &gr->pend[i];
-        kerr_t err = p->err;
+        kerr_t err = p->cw.err;
         if (err != KERR__AGAIN)
             ;
         else if (p->slot->gen != p->gen || p->slot->state != SLOT_LOADED)
             err = KERR_NOT_LEADER_OR_FOLLOWER;
         else
-            err = partition_ack_status(topic_part(p->slot->topic, p->slot->index), p->last_offset,
-                                       p->leader_epoch);
-        if (err == KERR__AGAIN && now >= p->deadline_ms)
-            err = KERR_REQUEST_TIMED_OUT;
+            err = coord_write_poll(&p->cw, topic_part(p->slot->topic, p->slot->index), now);
         if (err == KERR__AGAIN) {
             i++;
             continue;
@@ -567,55 +561,36 @@ static void append_batch(struct group_runtime *gr, struct group_coord *gc,
 {
     KASSERT(worker_is_current(gr->w));
     struct slot *s = slot_of(gr, gc);
-    kerr_t err = KERR_NONE;
-    struct kbuf batch;
-    kbuf_init(&batch);
+    int64_t now = group_runtime_now(), timeout = gr->b->cfg->offsets_commit_timeout_ms;
+    struct pending p = {.cw = {.err = KERR_NONE, .base_offset = -1, .deadline_ms = now + timeout},
+                        .slot = s,
+                        .gen = s ? s->gen : 0,
+                        .done = done,
+                        .done_at = done_at,
+                        .arg = arg};
     if (recs->oom)
-        err = KERR__NOMEM;
+        p.cw.err = KERR__NOMEM;
     else if (!s)
-        err = KERR_NOT_LEADER_OR_FOLLOWER;
+        p.cw.err = KERR_NOT_LEADER_OR_FOLLOWER;
     else if (recs->n > 0) {
         struct batch_build_rec *br = calloc(recs->n, sizeof(*br));
         for (size_t i = 0; br && i < recs->n; i++)
             br[i] = (struct batch_build_rec){recs->v[i].key, recs->v[i].key_len, recs->v[i].value,
                                              recs->v[i].value_len};
-        err = !br               ? KERR__NOMEM
-              : producer_id < 0 ? batch_build(&batch, br, recs->n, group_runtime_now())
-                                : batch_build_producer(&batch, br, recs->n, group_runtime_now(),
-                                                       producer_id, producer_epoch, 0, true);
+        if (br) /* KERR__AGAIN: wait for the high watermark */
+            coord_write_start(&p.cw, topic_part(s->topic, s->index), br, recs->n, now, timeout,
+                              producer_id, producer_epoch);
+        else
+            p.cw.err = KERR__NOMEM;
         free(br);
     }
-    size_t n = recs->n;
     group_records_destroy(recs);
-    struct pending p = {.err = err,
-                        .slot = s,
-                        .gen = s ? s->gen : 0,
-                        .deadline_ms = group_runtime_now() + gr->b->cfg->offsets_commit_timeout_ms,
-                        .base_offset = -1,
-                        .done = done,
-                        .done_at = done_at,
-                        .arg = arg};
-    if (err == KERR_NONE && n > 0) {
-        int64_t base, log_start;
-        struct partition *part = topic_part(s->topic, s->index);
-        p.err =
-            producer_id < 0
-                ? partition_append(part, batch.data, batch.len, group_runtime_now(), true, &base,
-                                   &p.last_offset, &p.leader_epoch, &log_start)
-                : partition_append_coordinator(part, batch.data, batch.len, group_runtime_now(),
-                                               &base, &p.last_offset, &p.leader_epoch, &log_start);
-        if (p.err == KERR_NONE) {
-            p.err = KERR__AGAIN; /* wait for the high watermark */
-            p.base_offset = base;
-        }
-    }
-    kbuf_destroy(&batch);
     if (!VEC_RESERVE_AT(gr->pend, gr->cap_pend, gr->n_pend + 1)) {
-        p.err = p.err == KERR__AGAIN ? KERR__NOMEM : p.err; /* out of memory: now */
+        kerr_t err = p.cw.err == KERR__AGAIN ? KERR__NOMEM : p.cw.err; /* out of memory: now */
         if (done_at)
-            done_at(gr, p.err, -1, arg);
+            done_at(gr, err, -1, arg);
         else
-            done(gr, p.err, arg);
+            done(gr, err, arg);
         return;
     }
     gr->pend[gr->n_pend++] = p;
@@ -720,7 +695,7 @@ static void rearm(struct group_runtime *gr)
         if (gr->slots[i]->state == SLOT_LOADED)
             next = MIN(next, group_next_deadline(gr->slots[i]->gc));
     for (size_t i = 0; i < gr->n_pend; i++)
-        next = MIN(next, gr->pend[i].deadline_ms);
+        next = MIN(next, gr->pend[i].cw.deadline_ms);
     int64_t delay = next - group_runtime_now();
     if (delay < 0)
         delay = 0;
@@ -810,7 +785,7 @@ static void stop_job(void *arg)
     for (int32_t i = 0; i < gr->n_slots; i++)
         unload(gr->slots[i], "shutdown");
     while (gr->n_pend > 0) {
-        kerr_t err = gr->pend[gr->n_pend - 1].err;
+        kerr_t err = gr->pend[gr->n_pend - 1].cw.err;
         finish_pending(gr, gr->n_pend - 1, err != KERR__AGAIN ? err : KERR_NOT_LEADER_OR_FOLLOWER);
     }
     event_free(gr->timer); /* an event of the worker's base: freed on its loop */

@@ -1,12 +1,16 @@
 /*
  * broker/core/txn_runtime.c — the transaction coordinator's tables at run time
  * (txn_runtime.h): one slot per `__transaction_state` partition (none, loading, loaded), the
- * replay of a partition in chunks on leadership and the drop on its loss. All state is owned
- * by the txn worker; other threads only post jobs.
+ * replay of a partition in chunks on leadership and the drop on its loss, the acks=all writes
+ * of transitions (coord_write.h) and the timer of the coordinator's passes and write
+ * deadlines. All state is owned by the txn worker; other threads only post jobs.
  */
 #include "broker/core/txn_runtime.h"
 #include "broker/core/broker.h"
+#include "broker/core/coord_write.h"
 #include "broker/core/log_load.h"
+#include "broker/core/txn_coord.h"
+#include "broker/core/txn_markers.h"
 #include "broker/group/coord_hash.h"
 #include "broker/replication/partition.h"
 #include "broker/replication/topics.h"
@@ -15,8 +19,11 @@
 #include "common/clock.h"
 #include "common/loop/worker.h"
 #include "common/say.h"
+#include "common/vec.h"
 
+#include <event2/event.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,6 +42,20 @@ struct slot {
     struct topic *topic;     /* referenced while LOADING or LOADED */
     struct log_load load;    /* LOADING: the load's progress (log_load.h) */
     int64_t load_start_ms;
+    struct pwaiter waiter; /* watches the partition while LOADED (write acks) */
+    bool watching;
+};
+
+/* A transition being written (txn_runtime_write()). */
+struct pending {
+    struct coord_write cw;
+    struct slot *slot;
+    uint64_t gen;
+    struct txn_meta *m; /* valid while slot->gen == gen */
+    char *id;           /* m's id, to find the entry after apply/abandon */
+    size_t id_len;
+    txn_write_done done;
+    void *arg;
 };
 
 struct txn_runtime {
@@ -42,6 +63,12 @@ struct txn_runtime {
     struct worker *w;
     struct slot **slots; /* n_slots, grown to the topic's partition count */
     int32_t n_slots;
+    struct event *timer; /* passes and write deadlines */
+    struct txn_markers *markers;
+    struct pending *pend;
+    size_t n_pend, cap_pend;
+    atomic_bool check_posted;
+    int64_t next_abort_ms, next_expire_ms;
     bool stopping;             /* txn worker: stop_job ran */
     pthread_mutex_t call_lock; /* guards closed */
     bool closed;
@@ -70,19 +97,37 @@ static bool ensure_slots(struct txn_runtime *tr, int32_t n)
     return true;
 }
 
+int64_t txn_runtime_now(void) { return clock_wall_ms(); }
+
+struct txn_markers *txn_runtime_markers(struct txn_runtime *tr) { return tr->markers; }
+
+struct broker *txn_runtime_broker(struct txn_runtime *tr) { return tr->b; }
+
+static void rearm(struct txn_runtime *tr);
+static void post_check(struct txn_runtime *tr);
+
 static void unload(struct slot *s, const char *why)
 {
     if (s->state == SLOT_NONE)
         return;
+    if (s->watching)
+        partition_unwatch(topic_part(s->topic, s->index), &s->waiter);
+    s->watching = false;
+    if (s->tr->markers)
+        txn_markers_cancel_partition(s->tr->markers, s->index);
     say_info("txn", "unloaded partition=%d ids=%zu reason=%s", s->index, txn_table_count(s->table),
              why);
     txn_table_free(s->table);
     s->table = NULL;
     s->state = SLOT_NONE;
     s->gen++;
+    post_check(s->tr); /* its writes end NOT_LEADER_OR_FOLLOWER (from a job: no re-entry) */
     topic_unref(s->topic);
     s->topic = NULL;
 }
+
+/* wake() of a loaded slot's partition: under the partition lock, so it only posts. */
+static void slot_wake(struct pwaiter *w) { post_check(((struct slot *)w->owner)->tr); }
 
 static void load_job(void *arg);
 
@@ -151,9 +196,14 @@ static void load_job(void *arg)
         break;
     }
     s->state = SLOT_LOADED;
+    s->waiter = (struct pwaiter){.wake = slot_wake, .owner = s, .what = "txn coordinator"};
+    partition_watch(part, &s->waiter);
+    s->watching = true;
     say_info("txn", "loaded partition=%d records=%lld ids=%zu in %lld ms", s->index,
              (long long)s->load.records, txn_table_count(s->table),
              (long long)(clock_mono_ms() - s->load_start_ms));
+    txn_coord_loaded(s->tr, s->table, s->index);
+    rearm(s->tr);
 }
 
 /* Brings slot p in line with the partition's leadership. */
@@ -186,7 +236,8 @@ static struct slot *sync_slot(struct txn_runtime *tr, int32_t p, kerr_t *err)
     return s;
 }
 
-struct txn_table *txn_runtime_route(struct txn_runtime *tr, const char *p, size_t len, kerr_t *err)
+bool txn_runtime_locate(struct txn_runtime *tr, const char *p, size_t len, struct txn_route *out,
+                        kerr_t *err)
 {
     KASSERT(worker_is_current(tr->w));
     struct topic *t = txn_topic(tr);
@@ -194,10 +245,151 @@ struct txn_table *txn_runtime_route(struct txn_runtime *tr, const char *p, size_
     topic_unref(t);
     if (n <= 0) {
         *err = KERR_COORDINATOR_NOT_AVAILABLE;
-        return NULL;
+        return false;
     }
     struct slot *s = sync_slot(tr, coord_partition_for(p, len, n), err);
-    return s && *err == KERR_NONE ? s->table : NULL;
+    if (!s || *err != KERR_NONE)
+        return false;
+    *out = (struct txn_route){s->table, s->index, s->leader_epoch};
+    return true;
+}
+
+struct txn_table *txn_runtime_route(struct txn_runtime *tr, const char *p, size_t len, kerr_t *err)
+{
+    struct txn_route rt;
+    return txn_runtime_locate(tr, p, len, &rt, err) ? rt.table : NULL;
+}
+
+/* --- writes ----------------------------------------------------------------------- */
+
+static void finish_pending(struct txn_runtime *tr, size_t i, kerr_t err)
+{
+    struct pending p = tr->pend[i];
+    tr->pend[i] = tr->pend[--tr->n_pend];
+    struct txn_meta *m = NULL;
+    if (p.slot->gen == p.gen && p.slot->state == SLOT_LOADED) {
+        if (err == KERR_NONE)
+            txn_apply(p.slot->table, p.m);
+        else
+            txn_abandon(p.slot->table, p.m);
+        m = txn_table_get(p.slot->table, p.id, p.id_len);
+    } else if (err == KERR_NONE) {
+        err = KERR_NOT_LEADER_OR_FOLLOWER;
+    }
+    free(p.id);
+    p.done(tr, err, m, p.arg);
+}
+
+/* Completes the writes that are replicated, failed, timed out or orphaned. */
+static void check_pending(struct txn_runtime *tr, int64_t now)
+{
+    for (size_t i = 0; i < tr->n_pend;) {
+        struct pending *p = &tr->pend[i];
+        kerr_t err = p->cw.err;
+        if (err != KERR__AGAIN)
+            ;
+        else if (p->slot->gen != p->gen || p->slot->state != SLOT_LOADED)
+            err = KERR_NOT_LEADER_OR_FOLLOWER;
+        else
+            err = coord_write_poll(&p->cw, topic_part(p->slot->topic, p->slot->index), now);
+        if (err == KERR__AGAIN) {
+            i++;
+            continue;
+        }
+        finish_pending(tr, i, err); /* may write: the array may grow, i stays valid */
+    }
+}
+
+static void check_job(void *arg)
+{
+    struct txn_runtime *tr = arg;
+    atomic_store(&tr->check_posted, false);
+    check_pending(tr, txn_runtime_now());
+    rearm(tr);
+}
+
+static void post_check(struct txn_runtime *tr)
+{
+    if (!atomic_exchange(&tr->check_posted, true) && !worker_post(tr->w, check_job, tr))
+        atomic_store(&tr->check_posted, false); /* the timer checks again */
+}
+
+void txn_runtime_write(struct txn_runtime *tr, const struct txn_route *rt, struct txn_meta *m,
+                       txn_write_done done, void *arg)
+{
+    KASSERT(worker_is_current(tr->w));
+    KASSERT(m->pending);
+    int64_t now = txn_runtime_now();
+    struct slot *s = tr->slots[rt->partition];
+    KASSERT(s->table == rt->table && s->state == SLOT_LOADED);
+    struct pending p = {.cw = {.err = KERR__NOMEM, .deadline_ms = now + TXN_WRITE_TIMEOUT_MS},
+                        .slot = s,
+                        .gen = s->gen,
+                        .m = m,
+                        .id = strdup(m->id),
+                        .id_len = m->id_len,
+                        .done = done,
+                        .arg = arg};
+    struct kbuf key, value;
+    kbuf_init(&key);
+    kbuf_init(&value);
+    bool tombstone = false;
+    if (p.id && txn_transit_record(m, &m->to, &key, &value, &tombstone) == KERR_NONE) {
+        struct batch_build_rec rec = {key.data, key.len, tombstone ? NULL : value.data,
+                                      tombstone ? 0 : value.len};
+        coord_write_start(&p.cw, topic_part(s->topic, s->index), &rec, 1, now, TXN_WRITE_TIMEOUT_MS,
+                          -1, -1);
+    }
+    kbuf_destroy(&key);
+    kbuf_destroy(&value);
+    if (!p.id || !VEC_RESERVE_AT(tr->pend, tr->cap_pend, tr->n_pend + 1)) {
+        txn_abandon(s->table, m); /* out of memory: answered now */
+        struct txn_meta *left = p.id ? txn_table_get(s->table, p.id, p.id_len) : NULL;
+        free(p.id);
+        done(tr, KERR__NOMEM, left, arg);
+        return;
+    }
+    tr->pend[tr->n_pend++] = p;
+    post_check(tr);
+    rearm(tr);
+}
+
+/* --- timer ------------------------------------------------------------------------ */
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct txn_runtime *tr = arg;
+    const struct broker_config *cfg = tr->b->cfg;
+    int64_t now = txn_runtime_now();
+    bool abort = now >= tr->next_abort_ms, expire = now >= tr->next_expire_ms;
+    if (abort)
+        tr->next_abort_ms = now + cfg->txn_abort_interval_ms;
+    if (expire)
+        tr->next_expire_ms = now + cfg->txn_remove_interval_ms;
+    for (int32_t i = 0; i < tr->n_slots; i++) {
+        struct slot *s = tr->slots[i];
+        if (abort && s->state == SLOT_LOADED)
+            txn_coord_abort_pass(tr, s->table, s->index, now);
+        if (expire && s->state == SLOT_LOADED)
+            txn_coord_expire_pass(tr, s->table, s->index, now);
+    }
+    check_pending(tr, now);
+    rearm(tr);
+}
+
+static void rearm(struct txn_runtime *tr)
+{
+    if (tr->stopping || !tr->timer)
+        return;
+    int64_t next = MIN(tr->next_abort_ms, tr->next_expire_ms);
+    for (size_t i = 0; i < tr->n_pend; i++)
+        next = MIN(next, tr->pend[i].cw.deadline_ms);
+    int64_t delay = next - txn_runtime_now();
+    if (delay < 0)
+        delay = 0;
+    struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)((delay % 1000) * 1000)};
+    evtimer_add(tr->timer, &tv);
 }
 
 int txn_runtime_foreach_loaded(struct txn_runtime *tr,
@@ -225,6 +417,7 @@ static void changed_job(void *arg)
     kerr_t err;
     if (!cj->tr->stopping)
         (void)sync_slot(cj->tr, cj->p, &err);
+    rearm(cj->tr);
     free(cj);
 }
 
@@ -252,6 +445,7 @@ static void call_job(void *arg)
     struct call_job cj = *(struct call_job *)arg;
     free(arg);
     cj.fn(cj.tr, cj.arg);
+    rearm(cj.tr);
 }
 
 bool txn_runtime_call(struct txn_runtime *tr, void (*fn)(struct txn_runtime *tr, void *arg),
@@ -289,6 +483,14 @@ struct txn_runtime *txn_runtime_new(struct broker *b)
 static void start_job(struct txn_runtime *tr, void *arg)
 {
     (void)arg;
+    const struct broker_config *cfg = tr->b->cfg;
+    int64_t now = txn_runtime_now();
+    tr->next_abort_ms = now + cfg->txn_abort_interval_ms;
+    tr->next_expire_ms = now + cfg->txn_remove_interval_ms;
+    tr->timer = evtimer_new(worker_base(tr->w), timer_cb, tr);
+    tr->markers = txn_markers_new(tr->b, tr->w, txn_coord_markers_done, tr);
+    if (!tr->timer || !tr->markers)
+        say_error("txn", "out of memory: no transaction timeouts or markers");
     struct topic *t = txn_topic(tr);
     int32_t n = t ? atomic_load(&t->n_parts) : 0;
     topic_unref(t);
@@ -308,6 +510,13 @@ static void stop_job(void *arg)
     tr->stopping = true;
     for (int32_t i = 0; i < tr->n_slots; i++)
         unload(tr->slots[i], "shutdown");
+    while (tr->n_pend > 0) /* slots unloaded: every write ends NOT_LEADER_OR_FOLLOWER */
+        finish_pending(tr, tr->n_pend - 1, KERR_NOT_LEADER_OR_FOLLOWER);
+    txn_markers_free(tr->markers);
+    tr->markers = NULL;
+    if (tr->timer)
+        event_free(tr->timer); /* an event of the worker's base: freed on its loop */
+    tr->timer = NULL;
 }
 
 void txn_runtime_stop(struct txn_runtime *tr)
@@ -327,6 +536,7 @@ void txn_runtime_free(struct txn_runtime *tr)
         return;
     (void)worker_post(tr->w, stop_job, tr); /* a no-op after txn_runtime_stop() */
     worker_free(tr->w);                     /* runs the jobs still queued, then joins */
+    free(tr->pend);
     for (int32_t i = 0; i < tr->n_slots; i++)
         free(tr->slots[i]);
     free(tr->slots);

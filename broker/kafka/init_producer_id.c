@@ -10,15 +10,18 @@
  * Idempotent producers (transactional_id null) are served by every broker
  * from broker/core/producer_ids.c: a new id at epoch 0, or with v3+ an epoch
  * bump of the id and epoch the request names (KIP-360). Their timeout is not
- * looked at. Transactional producers need the transaction coordinator, which
- * Gregor does not have yet: an empty id is INVALID_REQUEST, a timeout outside
- * 1..transaction.max.timeout.ms INVALID_TRANSACTION_TIMEOUT, anything else
- * COORDINATOR_NOT_AVAILABLE. docs/protocol.md documents the answers.
+ * looked at. Transactional producers: an empty id (or one over TXN_ID_MAX
+ * bytes) is INVALID_REQUEST and a timeout outside 1..transaction.max.timeout.ms
+ * INVALID_TRANSACTION_TIMEOUT, on any broker, as Kafka; the rest goes to the
+ * transaction coordinator (txn_requests.c). docs/protocol.md documents the
+ * answers.
  */
 #include "broker/config/config.h"
 #include "broker/core/broker.h"
 #include "broker/core/producer_ids.h"
 #include "broker/kafka/dispatch.h"
+#include "broker/kafka/txn_requests.h"
+#include "broker/txn/txn_log_format.h"
 #include "common/say.h"
 
 static void ipi_answer(struct req *req, kerr_t err, int64_t id, int16_t epoch)
@@ -48,14 +51,16 @@ kerr_t handle_init_producer_id(struct req *req)
         return KERR__CLOSE;
     struct broker *b = req->broker;
     if (!kstr_is_null(txn_id)) {
-        kerr_t err = KERR_COORDINATOR_NOT_AVAILABLE;
-        if (txn_id.len == 0)
+        kerr_t err = KERR_NONE;
+        if (txn_id.len == 0 || txn_id.len > TXN_ID_MAX)
             err = KERR_INVALID_REQUEST;
         else if (timeout_ms <= 0 || timeout_ms > b->cfg->transaction_max_timeout_ms)
             err = KERR_INVALID_TRANSACTION_TIMEOUT;
-        say_info("pid",
-                 "InitProducerId for transactional_id=\"%.*s\" timeout_ms=%d answered %s: "
-                 "transactions are not supported yet",
+        else if ((cur_id == -1) != (cur_epoch == -1) || cur_id < -1 || cur_epoch < -1)
+            err = KERR_INVALID_REQUEST;
+        if (err == KERR_NONE)
+            return txn_request_init_pid(req, txn_id, timeout_ms, cur_id, cur_epoch);
+        say_info("pid", "InitProducerId for transactional_id=\"%.*s\" timeout_ms=%d answered %s",
                  txn_id.len > 64 ? 64 : (int)txn_id.len, txn_id.len ? txn_id.ptr : "", timeout_ms,
                  kerr_name(err));
         ipi_answer(req, err, -1, -1);

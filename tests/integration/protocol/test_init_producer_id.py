@@ -9,7 +9,9 @@ concurrent calls on every broker, across a broker restart (SIGKILL) and a contro
 covers every id handed out; KIP-360 re-inits (v3+) bump the epoch of the same id, a retry of a
 bump gets the same answer, a mismatching epoch is fenced (PRODUCER_FENCED v4, INVALID_PRODUCER_EPOCH
 v3), half a (producer_id, epoch) pair is INVALID_REQUEST; transactional ids answer
-COORDINATOR_NOT_AVAILABLE (or INVALID_TRANSACTION_TIMEOUT / INVALID_REQUEST for bad input);
+COORDINATOR_NOT_AVAILABLE while `__transaction_state` does not exist (nothing here looks a
+transaction coordinator up; test_txn_requests.py covers the coordinator), or
+INVALID_TRANSACTION_TIMEOUT / INVALID_REQUEST for bad input;
 with ZooKeeper stopped every call is answered at once (the ids left, then
 COORDINATOR_LOAD_IN_PROGRESS), and ids flow again, still unique, once it is back. And librdkafka
 (Debian's python3-confluent-kafka, hence /usr/bin/python3): an idempotent producer whose

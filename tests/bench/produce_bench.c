@@ -16,6 +16,12 @@
  *               steps of at least 100 us and sends what is due in a burst
  *   seconds=S   stop offering records after S seconds even if COUNT is not
  *               reached (0 = no limit)
+ *   txn_ms=N    transactional: init_transactions() first (transactional.id
+ *               produce-bench-<pid> unless given), then records go in
+ *               transactions committed every N ms of offering (checked every
+ *               64 records) and at the end; commit_transaction() latency
+ *               (which includes flushing the transaction's records) is
+ *               reported as txns, commit_p50_ms, commit_p99_ms, commit_max_ms
  *
  * Latency is measured per record from the produce() call to its delivery
  * report (rd_kafka_message_latency(): librdkafka's own enqueue timestamp, 1 us
@@ -28,7 +34,7 @@
  * Prints one line of key=value results on stdout:
  *   records bytes errors elapsed_s records_per_s mb_per_s (MB = 10^6 bytes of
  *   record values) p50_ms p99_ms p999_ms max_ms cpu_user_s cpu_sys_s
- *   cpu_s_per_mb
+ *   cpu_s_per_mb (and with txn_ms the commit figures above)
  * Exit status: 0 when every record was delivered, 1 otherwise, 2 on usage.
  */
 #include <errno.h>
@@ -39,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -52,6 +59,8 @@ struct prod {
     atomic_uint_fast64_t failed;
     atomic_int stop;
     char first_err[256];
+    struct bench_hist commits; /* txn_ms: commit_transaction() latency, offering thread */
+    uint64_t txns;
 };
 
 static void prod_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -160,7 +169,28 @@ struct run_opts {
     int partitions;
     double rate;
     double seconds;
+    double txn_ms; /* > 0: transactional */
 };
+
+/* Commits the open transaction (timing it) and, unless last, begins the next. 0 or -1. */
+static int txn_roll(struct prod *p, int last)
+{
+    int64_t t = bench_now_ns();
+    rd_kafka_error_t *e = rd_kafka_commit_transaction(p->rk, 60000);
+    if (e) {
+        fprintf(stderr, "produce_bench: commit_transaction: %s\n", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return -1;
+    }
+    bench_hist_add(&p->commits, bench_now_ns() - t);
+    p->txns++;
+    if (!last && (e = rd_kafka_begin_transaction(p->rk))) {
+        fprintf(stderr, "produce_bench: begin_transaction: %s\n", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return -1;
+    }
+    return 0;
+}
 
 /* Offers the records; returns how many produce() accepted. */
 static uint64_t prod_offer(struct prod *p, rd_kafka_topic_t *rkt, const struct run_opts *o,
@@ -168,7 +198,13 @@ static uint64_t prod_offer(struct prod *p, rd_kafka_topic_t *rkt, const struct r
 {
     uint64_t i;
     int64_t deadline = o->seconds > 0 ? t0 + (int64_t)(o->seconds * 1e9) : INT64_MAX;
+    int64_t txn_ns = (int64_t)(o->txn_ms * 1e6), txn_start = t0;
     for (i = 0; i < o->count; i++) {
+        if (txn_ns > 0 && (i & 63) == 0 && bench_now_ns() - txn_start >= txn_ns) {
+            if (txn_roll(p, 0))
+                return i;
+            txn_start = bench_now_ns();
+        }
         if (o->rate > 0) {
             /* Sleep until 100 us past the due time, then send everything
              * due in one burst: one wakeup per 100 us, not per record. */
@@ -263,7 +299,18 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, rd_kafka_conf_t
             o->rate = strtod(eq + 1, NULL);
         else if (strcmp(key, "seconds") == 0)
             o->seconds = strtod(eq + 1, NULL);
+        else if (strcmp(key, "txn_ms") == 0)
+            o->txn_ms = strtod(eq + 1, NULL);
         else if (bench_conf_set("produce_bench", conf, key, eq + 1))
+            return -1;
+    }
+    if (o->txn_ms > 0) {
+        char id[128];
+        size_t n = sizeof(id);
+        if (rd_kafka_conf_get(conf, "transactional.id", id, &n) != RD_KAFKA_CONF_OK || !id[0])
+            snprintf(id, sizeof(id), "produce-bench-%d", (int)getpid());
+        if (bench_conf_set("produce_bench", conf, "transactional.id", id) ||
+            bench_conf_set("produce_bench", conf, "enable.idempotence", "true"))
             return -1;
     }
     return 0;
@@ -288,15 +335,30 @@ static int run(struct prod *p, const char *topic, const struct run_opts *o)
     if (pthread_create(&poller, NULL, prod_poller, p) != 0)
         goto out;
     double u0, s0, u1, s1;
+    rd_kafka_error_t *te = NULL;
+    if (o->txn_ms > 0 && ((te = rd_kafka_init_transactions(p->rk, 60000)) ||
+                          (te = rd_kafka_begin_transaction(p->rk)))) {
+        fprintf(stderr, "produce_bench: init/begin transaction: %s\n", rd_kafka_error_string(te));
+        rd_kafka_error_destroy(te);
+        atomic_store(&p->stop, 1);
+        pthread_join(poller, NULL);
+        goto out;
+    }
     bench_cpu(RUSAGE_SELF, &u0, &s0);
     int64_t t0 = bench_now_ns();
     uint64_t offered = prod_offer(p, rkt, o, payload, t0);
+    if (o->txn_ms > 0 && txn_roll(p, 1))
+        atomic_fetch_add(&p->failed, 1);
     prod_wait_all(p, offered);
     double elapsed = (double)(bench_now_ns() - t0) / 1e9;
     bench_cpu(RUSAGE_SELF, &u1, &s1);
     atomic_store(&p->stop, 1);
     pthread_join(poller, NULL);
     prod_report(p, o, offered, elapsed, u1 - u0, s1 - s0);
+    if (o->txn_ms > 0)
+        printf("txns=%" PRIu64 " commit_p50_ms=%.3f commit_p99_ms=%.3f commit_max_ms=%.3f\n",
+               p->txns, bench_hist_quantile_ms(&p->commits, 0.50),
+               bench_hist_quantile_ms(&p->commits, 0.99), (double)p->commits.max_ns / 1e6);
     rc = (atomic_load(&p->failed) == 0 && offered == atomic_load(&p->delivered)) ? 0 : 1;
 out:
     if (rkt)
@@ -312,12 +374,12 @@ int main(int argc, char **argv)
     char err[512];
     if (argc < 7) {
         fprintf(stderr, "usage: produce_bench BOOTSTRAP TOPIC RECORD_SIZE COUNT ACKS PARTITIONS"
-                        " [rate=N] [seconds=S] [librdkafka.key=value...]\n");
+                        " [rate=N] [seconds=S] [txn_ms=N] [librdkafka.key=value...]\n");
         return 2;
     }
     bench_malloc_keep();
     memset(&p, 0, sizeof(p));
-    if (bench_hist_init(&p.hist))
+    if (bench_hist_init(&p.hist) || bench_hist_init(&p.commits))
         return 1;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (conf_defaults(conf, argv[1], argv[5]) || parse_opts(argc, argv, &o, conf)) {
@@ -335,5 +397,6 @@ int main(int argc, char **argv)
     int rc = run(&p, argv[2], &o);
     rd_kafka_destroy(p.rk);
     bench_hist_destroy(&p.hist);
+    bench_hist_destroy(&p.commits);
     return rc;
 }

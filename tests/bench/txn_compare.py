@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""
+tests/bench/txn_compare.py — what exactly-once costs (docs/PERFORMANCE.md "Transactions"):
+starts ZooKeeper and BROKERS brokers (tests/integration/protocol/cluster.py), then
+
+- produce: produce_bench (librdkafka, acks=all, 1 partition) in four modes, alternated ROUNDS
+  times so a drifting load hits all alike: plain, idempotent, transactional with a commit every
+  100 ms, transactional with a commit every 1 s. Prints every run's line, then per mode the median
+  MB/s and its ratio to plain, and the transactional modes' commit_transaction() latency p50/p99;
+- consume: one topic written by a transactional producer (commits every 100 ms, about
+  FETCH_MB MB) read by consume_bench with isolation.level=read_committed and read_uncommitted,
+  alternated ROUNDS times: median MB/s of each and the ratio.
+
+  txn_compare.py BENCH_BIN_DIR [brokers=1] [size=1024] [seconds=8] [rounds=3] [fetch_mb=300]
+
+Uses GREGOR_SOURCE_DIR / GREGOR_BUILD_DIR like the protocol tests.
+"""
+import os
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration",
+                                "protocol"))
+from cluster import Cluster  # noqa: E402
+
+MODES = [("plain", ["enable.idempotence=false"]), ("idempotent", ["enable.idempotence=true"]),
+         ("txn_100ms", ["txn_ms=100"]), ("txn_1s", ["txn_ms=1000"])]
+
+
+def run(args):
+    out = subprocess.run(args, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit("%s failed: %s %s" % (os.path.basename(args[0]), out.stdout, out.stderr))
+    kv = {}
+    for line in out.stdout.split("\n"):
+        kv.update(x.split("=", 1) for x in line.split())
+    return out.stdout.strip().replace("\n", " "), kv
+
+
+def main():
+    bins = sys.argv[1]
+    o = dict(brokers="1", size="1024", seconds="8", rounds="3", fetch_mb="300")
+    for a in sys.argv[2:]:
+        k, v = a.split("=", 1)
+        o[k] = v
+    n = int(o["brokers"])
+    rf = min(n, 3)
+    cl = Cluster(n, overrides=["transaction.state.log.replication.factor=%d" % rf,
+                               "transaction.state.log.min.isr=%d" % min(rf, 2),
+                               "offsets.topic.replication.factor=%d" % rf,
+                               "transaction.state.log.num.partitions=4",
+                               "default.replication.factor=%d" % rf,
+                               "min.insync.replicas=%d" % min(rf, 2)])
+    boot = ",".join("127.0.0.1:%d" % b.port for b in cl.brokers)
+    prod = os.path.join(bins, "produce_bench")
+    cons = os.path.join(bins, "consume_bench")
+    med = statistics.median
+    try:
+        mb = {m: [] for m, _ in MODES}
+        c50 = {m: [] for m, _ in MODES}
+        c99 = {m: [] for m, _ in MODES}
+        for r in range(int(o["rounds"])):
+            for mode, extra in MODES:
+                line, kv = run([prod, boot, "txnbench-%s-%d" % (mode, r), o["size"], "100000000",
+                                "all", "1", "seconds=" + o["seconds"]] + extra)
+                print(mode, line, flush=True)
+                mb[mode].append(float(kv["mb_per_s"]))
+                if "commit_p50_ms" in kv:
+                    c50[mode].append(float(kv["commit_p50_ms"]))
+                    c99[mode].append(float(kv["commit_p99_ms"]))
+        base = med(mb["plain"])
+        for mode, _ in MODES:
+            extra = ""
+            if c50[mode]:
+                extra = "; commit_transaction p50 %.1f ms p99 %.1f ms" % (med(c50[mode]),
+                                                                        med(c99[mode]))
+            print("produce %-10s median %.1f MB/s = %.3f of plain%s" % (mode, med(mb[mode]),
+                                                                      med(mb[mode]) / base, extra),
+                  flush=True)
+        count = int(float(o["fetch_mb"]) * 1e6 / int(o["size"]))
+        line, _ = run([prod, boot, "txnbench-fetch", o["size"], str(count), "all", "1",
+                       "txn_ms=100"])
+        print("fetch topic:", line, flush=True)
+        fmb = {"read_committed": [], "read_uncommitted": []}
+        for r in range(int(o["rounds"])):
+            for iso in fmb:
+                line, kv = run([cons, boot, "txnbench-fetch", "isolation.level=" + iso])
+                print(iso, line, flush=True)
+                fmb[iso].append(float(kv["mb_per_s"]))
+        print("consume read_committed median %.1f MB/s, read_uncommitted %.1f MB/s, ratio %.3f"
+              % (med(fmb["read_committed"]), med(fmb["read_uncommitted"]),
+                 med(fmb["read_committed"]) / med(fmb["read_uncommitted"])), flush=True)
+    finally:
+        cl.stop()
+
+
+if __name__ == "__main__":
+    main()

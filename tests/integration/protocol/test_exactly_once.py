@@ -12,7 +12,7 @@ last clean stop, a read_committed read of the output must hold every input recor
 in the input's order per partition, and nothing else.
 
 test_coordinator_kill: a transaction over six partitions whose coordinator's broker is SIGKILLed
-a few milliseconds after commit_transaction() starts (three rounds, different delays): once the
+just before commit_transaction() or a few milliseconds after it starts (four rounds): once the
 next producer of the same transactional id has initialised (which finishes or aborts what the
 dead coordinator left), a read_committed consumer sees all of the transaction's records or none,
 and all of them whenever commit_transaction() returned success.
@@ -217,8 +217,8 @@ def test_pipeline():
 
 def test_coordinator_kill():
     create_topics(["eos-atomic"], 6)
-    outcomes = []
-    for rnd, delay in enumerate([0.0, 0.004, 0.03]):
+    # a negative delay: the coordinator dies just before commit_transaction() is called
+    for rnd, delay in enumerate([-1, 0.0, 0.004, 0.03]):
         tid = "eos-kill-%d" % rnd
         p = Producer({"bootstrap.servers": bootstrap(), "transactional.id": tid,
                       "transaction.timeout.ms": 20000})
@@ -231,17 +231,21 @@ def test_coordinator_kill():
         coord = coordinator_of(tid)
 
         def kill():
-            time.sleep(delay)
+            time.sleep(max(delay, 0))
             coord.stop(signal.SIGKILL)
         killer = threading.Thread(target=kill)
-        killer.start()
+        if delay < 0:
+            kill()
+        else:
+            killer.start()
         try:
             p.commit_transaction(60)
             ok = True
         except KafkaException as e:
             print("round %d: commit_transaction failed: %s" % (rnd, e.args[0]), flush=True)
             ok = False
-        killer.join()
+        if delay >= 0:
+            killer.join()
         del p
         coord.start()
         # the next producer of the id waits until the dead coordinator's transaction is ended
@@ -250,12 +254,12 @@ def test_coordinator_kill():
         del p2
         got = read_all("eos-atomic", 6, "read_committed", idle=2.0)
         n = sum(1 for vs in got.values() for v in vs if v.startswith(prefix))
-        print("round %d (kill %.0f ms after commit): commit %s, %d of 600 visible"
-              % (rnd, delay * 1000, "returned" if ok else "failed", n), flush=True)
+        print("round %d (kill %s): commit %s, %d of 600 visible"
+              % (rnd, "before commit" if delay < 0 else "%.0f ms after commit" % (delay * 1000),
+                 "returned" if ok else "failed", n), flush=True)
         assert n in (0, 600), "round %d: %d of 600 records of one transaction visible" % (rnd, n)
         if ok:
             assert n == 600, "round %d: commit returned but %d records visible" % (rnd, n)
-        outcomes.append(n)
 
 
 if __name__ == "__main__":

@@ -647,6 +647,7 @@ kerr_t txn_table_load_record(struct txn_table *t, const void *key, size_t key_le
     transit_clear(&m->to);
     m->pending = false;
     m->unowned_epoch = -1;
+    m->markers_refused = false;
     m->cur = x;
     return KERR_NONE;
 }

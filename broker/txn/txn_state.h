@@ -72,6 +72,9 @@ struct txn_meta {
     struct txn_transit to;
     int16_t unowned_epoch; /* the epoch a fence of the open transaction took (no producer holds
                               it; txn_stats.h), -1 if none */
+    bool markers_refused;  /* the coordinator's: a partition refused the markers of this
+                              prepared transaction (a newer coordinator or producer epoch); not
+                              sent again while the entry is loaded. Kept by the coordinator only */
     struct txn_meta *next; /* hash chain */
 };
 

@@ -35,9 +35,13 @@ static void main_print_help(void)
     printf("Usage: gregor [GLOBAL OPTIONS] <command> [ARGS]\n"
            "\n"
            "Commands:\n");
+    int width = (int)strlen("help"); /* one column for every summary: the longest name's */
     for (size_t i = 0; i < sizeof(cli_cmds) / sizeof(cli_cmds[0]); i++)
-        printf("  %-10s %s\n", cli_cmds[i].name, cli_cmds[i].summary);
-    printf("  %-10s %s\n", "help", "show help of a command (gregor help topic)");
+        if ((int)strlen(cli_cmds[i].name) > width)
+            width = (int)strlen(cli_cmds[i].name);
+    for (size_t i = 0; i < sizeof(cli_cmds) / sizeof(cli_cmds[0]); i++)
+        printf("  %-*s  %s\n", width, cli_cmds[i].name, cli_cmds[i].summary);
+    printf("  %-*s  %s\n", width, "help", "show help of a command (gregor help topic)");
     printf("\n"
            "Global options (accepted before or after the command):\n"
            "  -b, --bootstrap-server HOST:PORT  broker to contact first (default:\n"

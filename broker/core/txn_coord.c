@@ -173,17 +173,23 @@ void txn_coord_markers_done(void *ctx, const char *id, int32_t coord_partition, 
 {
     struct txn_runtime *tr = ctx;
     (void)coord_partition;
-    if (err != KERR_NONE) {
-        say_warn("txn",
-                 "markers not written transactional_id=%s err=%s: sent again by the next "
-                 "abort pass",
-                 id, kerr_name(err));
-        return;
-    }
     struct txn_route rt;
     size_t len = strlen(id);
+    kerr_t lerr;
     struct txn_meta *m =
-        txn_runtime_locate(tr, id, len, &rt, &err) ? txn_table_get(rt.table, id, len) : NULL;
+        txn_runtime_locate(tr, id, len, &rt, &lerr) ? txn_table_get(rt.table, id, len) : NULL;
+    if (err != KERR_NONE) {
+        /* As Kafka's TransactionMarkerRequestCompletionHandler: a newer producer epoch or
+         * coordinator exists, so this coordinator stops sending; the transaction stays prepared
+         * until its partition is loaded again (by the newer coordinator, which sends them). */
+        say_warn("txn",
+                 "stopped sending markers transactional_id=%s err=%s: not sent again until the "
+                 "partition is loaded again",
+                 id, kerr_name(err));
+        if (m && prepared(m))
+            m->markers_refused = true;
+        return;
+    }
     if (!m || m->pending || !prepared(m))
         return;
     carry_out(tr, &rt, txn_complete(rt.table, m, txn_runtime_now()), "complete", false, NULL, NULL);
@@ -250,7 +256,8 @@ void txn_coord_abort_pass(struct txn_runtime *tr, struct txn_table *t, int32_t p
         if (!txn_runtime_locate(tr, m->id, m->id_len, &rt, &err) || rt.table != t)
             break;
         if (prepared(m)) {
-            send_markers(tr, &rt, m);
+            if (!m->markers_refused)
+                send_markers(tr, &rt, m);
             continue;
         }
         if (m->cur.state != TXN_ONGOING || m->cur.start_ms + m->cur.timeout_ms > now_ms)

@@ -302,6 +302,22 @@ static struct txn_result answer(struct txn_meta *m, kerr_t err)
     return (struct txn_result){err, false, NULL, m};
 }
 
+/* PrepareAbort of m's open transaction, fencing its producer: the epoch is bumped (Kafka's
+ * prepareFenceProducerEpoch), unless it is already INT16_MAX, where no bump is possible: the
+ * abort keeps the epoch (its markers still close the transaction on every partition, as they
+ * only need an epoch at least the producer's) and the next InitProducerId rotates the id, as
+ * for any epoch at or above TXN_EPOCH_EXHAUSTED. */
+static struct txn_result fence_and_abort(struct txn_meta *m, int64_t now_ms)
+{
+    struct txn_result r = begin(m, TXN_PREPARE_ABORT, now_ms, true, NULL, 0);
+    if (r.write) {
+        if (m->cur.producer_epoch < INT16_MAX)
+            m->to.producer_epoch = (int16_t)(m->cur.producer_epoch + 1);
+        m->to.last_producer_epoch = -1;
+    }
+    return r;
+}
+
 static bool id_valid(const char *id, size_t id_len)
 {
     return id && id_len > 0 && id_len <= TXN_ID_MAX;
@@ -343,15 +359,10 @@ struct txn_result txn_init_pid(struct txn_table *t, const char *id, size_t id_le
     case TXN_PREPARE_EPOCH_FENCE:
         return answer(m, KERR_CONCURRENT_TRANSACTIONS);
     case TXN_ONGOING:
-        /* Fence the open transaction (epoch + 1) and abort it; the client retries. */
-        if (c->producer_epoch >= TXN_EPOCH_EXHAUSTED + 1)
-            return answer(m, KERR_CONCURRENT_TRANSACTIONS);
-        r = begin(m, TXN_PREPARE_ABORT, now_ms, true, NULL, 0);
-        if (r.write) {
-            m->to.producer_epoch = (int16_t)(c->producer_epoch + 1);
-            m->to.last_producer_epoch = -1;
+        /* Fence the open transaction and abort it; the client retries. */
+        r = fence_and_abort(m, now_ms);
+        if (r.write)
             r.err = KERR_CONCURRENT_TRANSACTIONS;
-        }
         return r;
     case TXN_EMPTY:
     case TXN_COMPLETE_COMMIT:
@@ -481,15 +492,9 @@ struct txn_result txn_fence_timed_out(struct txn_table *t, struct txn_meta *m, i
     (void)t;
     if (m->pending)
         return answer(m, KERR_CONCURRENT_TRANSACTIONS);
-    if (m->cur.state != TXN_ONGOING || m->cur.start_ms + m->cur.timeout_ms > now_ms ||
-        m->cur.producer_epoch > TXN_EPOCH_EXHAUSTED)
+    if (m->cur.state != TXN_ONGOING || m->cur.start_ms + m->cur.timeout_ms > now_ms)
         return answer(m, KERR_INVALID_TXN_STATE);
-    struct txn_result r = begin(m, TXN_PREPARE_ABORT, now_ms, true, NULL, 0);
-    if (r.write) {
-        m->to.producer_epoch = (int16_t)(m->cur.producer_epoch + 1);
-        m->to.last_producer_epoch = -1;
-    }
-    return r;
+    return fence_and_abort(m, now_ms);
 }
 
 struct txn_result txn_expire(struct txn_table *t, struct txn_meta *m, int64_t expiration_ms,
@@ -642,6 +647,7 @@ kerr_t txn_table_load_record(struct txn_table *t, const void *key, size_t key_le
     transit_clear(&m->to);
     m->pending = false;
     m->unowned_epoch = -1;
+    m->markers_refused = false;
     m->cur = x;
     return KERR_NONE;
 }

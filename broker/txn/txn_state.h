@@ -72,6 +72,9 @@ struct txn_meta {
     struct txn_transit to;
     int16_t unowned_epoch; /* the epoch a fence of the open transaction took (no producer holds
                               it; txn_stats.h), -1 if none */
+    bool markers_refused;  /* the coordinator's: a partition refused the markers of this
+                              prepared transaction (a newer coordinator or producer epoch); not
+                              sent again while the entry is loaded. Kept by the coordinator only */
     struct txn_meta *next; /* hash chain */
 };
 
@@ -129,8 +132,10 @@ struct txn_result txn_end(struct txn_table *t, const char *id, size_t id_len, in
 struct txn_result txn_complete(struct txn_table *t, struct txn_meta *m, int64_t now_ms);
 
 /* An Ongoing transaction open longer than its timeout at now_ms: fence (bump the epoch, as
- * Kafka's PrepareEpochFence) and write PrepareAbort. INVALID_TXN_STATE if it is not Ongoing
- * or has not timed out; CONCURRENT_TRANSACTIONS if a transition is pending. */
+ * Kafka's PrepareEpochFence) and write PrepareAbort; at epoch INT16_MAX, which cannot be
+ * bumped, PrepareAbort keeps the epoch (the next InitProducerId rotates the producer id).
+ * InitProducerId fencing an open transaction does the same. INVALID_TXN_STATE if it is not
+ * Ongoing or has not timed out; CONCURRENT_TRANSACTIONS if a transition is pending. */
 struct txn_result txn_fence_timed_out(struct txn_table *t, struct txn_meta *m, int64_t now_ms);
 
 /* A transactional id idle (Empty, CompleteCommit, CompleteAbort) since before

@@ -26,6 +26,9 @@ answered (PrepareCommit written) but its marker cannot be written; the coordinat
 SIGKILLed and the data broker restarted: the new coordinator completes the commit (the records
 visible to read_committed, the state CompleteCommit). A record that cannot be replicated (the
 partition below min.insync.replicas) answers COORDINATOR_NOT_AVAILABLE and writes nothing.
+Markers a partition refuses with INVALID_PRODUCER_EPOCH (its leader saw a newer epoch of the
+producer) stop the sending of that transaction, which stays PrepareCommit, and are not resent by
+the abort pass.
 """
 import os
 import signal
@@ -455,6 +458,36 @@ def test_a_record_that_cannot_be_replicated_is_coordinator_not_available():
     c = conn(coordinator(tid))
     err, pid, epoch = retry(lambda: init(c, tid), "init", timeout=60)
     assert (err, epoch) == (NONE, 0), (err, pid, epoch)
+    c.close()
+
+
+def log_count(i, text):
+    with open(CL.brokers[i].logfile, errors="replace") as f:
+        return sum(text in ln for ln in f)
+
+
+def test_markers_refused_for_a_newer_producer_epoch_are_not_sent_again():
+    """A partition whose leader knows the producer at a newer epoch than the transaction's
+    answers its marker INVALID_PRODUCER_EPOCH: as Kafka's marker completion handler, the
+    coordinator stops sending that transaction's markers (it stays PrepareCommit until its
+    partition is loaded again) instead of resending them on every abort pass (500 ms here)."""
+    tid, topic = "tx-refused", "tx-refused-data"
+    idem.create_when_registered(CL.brokers[0].port, topic, [(0, [0, 1, 2])])
+    olep.wait_leaders(CL.brokers[0].port, topic, 1)
+    ci = coordinator(tid)
+    c, pid, epoch = begin(tid, [(topic, [0])])
+    # the leader learns epoch + 1 from a batch the coordinator never handed out
+    produce_txn(leader_port(topic, 0), topic, 0, [b"r-0"], pid, epoch + 1, 0)
+    refused = "markers refused transactional_id=%s " % tid
+    assert end_txn(c, tid, pid, epoch, True) == NONE  # PrepareCommit is written
+    wait(lambda: log_count(ci, refused) >= 1, 20, "the marker of %s to be refused" % tid)
+    time.sleep(2.5)  # five abort passes
+    assert log_count(ci, refused) == 1, "markers sent again: %d refusals" % log_count(ci, refused)
+    assert log_count(ci, "stopped sending markers transactional_id=%s " % tid) == 1
+    assert state(tid)[:3] == (PREP_COMMIT, pid, epoch), state(tid)
+    assert init(c, tid) == (CONCURRENT, -1, -1)  # the transaction is not complete
+    rc = fetch(topic, 0, 1)
+    assert rc["lso"] < rc["hw"] and rc["values"] == [], rc  # nothing committed
     c.close()
 
 

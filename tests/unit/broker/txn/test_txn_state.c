@@ -3,7 +3,8 @@
  * (broker/txn/txn_state.c): every legal and illegal transition of Kafka's table, InitProducerId
  * (new id, epoch bump, KIP-360 retries, fencing an open transaction, epoch exhaustion and
  * producer id rotation), AddPartitionsToTxn, EndTxn in every state, marker completion, timeout
- * fencing, id expiry, pending transitions (CONCURRENT_TRANSACTIONS), the version-dependent
+ * fencing (at the last epochs too: bumped to INT16_MAX, or aborted without a bump there), id
+ * expiry, pending transitions (CONCURRENT_TRANSACTIONS), the version-dependent
  * fenced error, and replaying the records it writes into a fresh table.
  */
 #include <criterion/criterion.h>
@@ -313,6 +314,74 @@ Test(txn_state, timeout_fences_and_aborts)
     struct txn_tp tp = {"t", 1};
     cr_assert_eq(txn_add_partitions(T, ID, IDL, 1000, 0, &tp, 1, false, 61001).err,
                  KERR_INVALID_PRODUCER_EPOCH);
+}
+
+/* A timed-out transaction at epoch e: aborted at epoch `want`, completed, and the next
+ * InitProducerId takes a new producer id at epoch 0 remembering the old one. */
+static void timeout_at_epoch(int16_t e, int16_t want)
+{
+    struct txn_meta *m = init_ok(1000, 0); /* timeout 60000 */
+    m->cur.producer_epoch = e;
+    add_ok(m, "t", 0, 1000);
+    struct txn_result r = txn_fence_timed_out(T, m, 61000);
+    cr_assert_eq(r.err, KERR_NONE, "epoch %d: %s", e, kerr_name(r.err));
+    cr_assert(r.write);
+    cr_assert_eq(r.to->state, TXN_PREPARE_ABORT);
+    cr_assert_eq(r.to->producer_id, 1000);
+    cr_assert_eq(r.to->producer_epoch, want);
+    cr_assert_eq(r.to->nparts, 1);
+    txn_apply(T, m);
+    /* the producer of epoch e is fenced while the abort is prepared and after it */
+    cr_assert_eq(txn_end(T, ID, IDL, 1000, e, false, true, 61001).err,
+                 e == want ? KERR_CONCURRENT_TRANSACTIONS : KERR_PRODUCER_FENCED);
+    r = txn_complete(T, m, 61002);
+    cr_assert(r.write);
+    txn_apply(T, m);
+    cr_assert_eq(m->cur.state, TXN_COMPLETE_ABORT);
+    cr_assert_eq(m->cur.producer_epoch, want);
+    bool used;
+    r = txn_init_pid(T, ID, IDL, 60000, MAXT, -1, -1, true, 2000, &used, 61003);
+    cr_assert_eq(r.err, KERR_NONE);
+    cr_assert(used);
+    cr_assert_eq(r.to->producer_id, 2000);
+    cr_assert_eq(r.to->producer_epoch, 0);
+    cr_assert_eq(r.to->last_producer_id, 1000);
+    txn_apply(T, m);
+    struct txn_tp tp = {"t", 1};
+    cr_assert_eq(txn_add_partitions(T, ID, IDL, 1000, e, &tp, 1, true, 61004).err,
+                 KERR_INVALID_PRODUCER_ID_MAPPING);
+}
+
+Test(txn_state, timeout_at_the_last_epoch_bumps_to_the_maximum)
+{
+    timeout_at_epoch(TXN_EPOCH_EXHAUSTED, INT16_MAX);
+}
+
+Test(txn_state, timeout_at_the_maximum_epoch_aborts_without_a_bump)
+{
+    timeout_at_epoch(INT16_MAX, INT16_MAX);
+}
+
+Test(txn_state, init_over_an_open_transaction_at_the_maximum_epoch)
+{
+    struct txn_meta *m = init_ok(1000, 0);
+    m->cur.producer_epoch = INT16_MAX;
+    add_ok(m, "t", 0, 1000);
+    bool used;
+    struct txn_result r = txn_init_pid(T, ID, IDL, 60000, MAXT, -1, -1, true, 2000, &used, 2000);
+    cr_assert_eq(r.err, KERR_CONCURRENT_TRANSACTIONS);
+    cr_assert(r.write);
+    cr_assert_not(used);
+    cr_assert_eq(r.to->state, TXN_PREPARE_ABORT);
+    cr_assert_eq(r.to->producer_epoch, INT16_MAX);
+    txn_apply(T, m);
+    txn_apply(T, txn_complete(T, m, 2001).meta);
+    r = txn_init_pid(T, ID, IDL, 60000, MAXT, -1, -1, true, 2000, &used, 2002);
+    cr_assert_eq(r.err, KERR_NONE);
+    cr_assert(used);
+    cr_assert_eq(r.to->producer_id, 2000);
+    cr_assert_eq(r.to->producer_epoch, 0);
+    txn_apply(T, m);
 }
 
 Test(txn_state, expiry_writes_a_tombstone_and_removes)

@@ -252,15 +252,19 @@ def test_leaders_load_their_partitions_and_drop_them_when_leadership_moves():
                         "cluster", "elect-leaders", "--topic", "__transaction_state"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
-    c = conn(0)
-    _, parts = metadata(c, "__transaction_state")
-    c.close()
-    assert all(leader == rep[0] for leader, rep, _ in parts.values()), parts
+
+    def preferred_leaders():  # the election's UpdateMetadata may reach broker 0 a moment later
+        c = conn(0)
+        _, parts = metadata(c, "__transaction_state")
+        c.close()
+        return parts if all(leader == rep[0] for leader, rep, _ in parts.values()) else None
+    parts = wait(preferred_leaders, 30, "the preferred replicas to lead every partition")
     wait(loads_match_leadership, 30, "the loads to follow the election")
     moved = [p for p in parts if before[parts[p][0]].get(p) != "loaded"]
     assert moved, "the election moved no partition: the test proved nothing"
     for p in moved:  # someone else led it before: it dropped it
-        assert any(txn_events(i).get(p) == "unloaded" for i in live() if i != parts[p][0]), p
+        wait(lambda: any(txn_events(i).get(p) == "unloaded" for i in live() if i != parts[p][0]),
+             30, "partition %d to be unloaded by its interim leader" % p)
 
 
 def test_librdkafka_init_transactions_gets_a_producer_id():

@@ -213,6 +213,7 @@ static void update_hw_locked(struct partition *part)
     }
     if (hw > part->hw) {
         part->hw = hw;
+        plog_txn_replicated(part->log, hw);
         partition_wake_locked(part);
     }
 }
@@ -877,6 +878,7 @@ kerr_t partition_append_replica(struct partition *part, int32_t leader_epoch,
         int64_t hw = MIN(leader_hw, plog_end_offset(part->log));
         if (hw > part->hw) {
             part->hw = hw;
+            plog_txn_replicated(part->log, hw);
             partition_wake_locked(part);
         }
     }

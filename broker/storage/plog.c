@@ -518,6 +518,7 @@ void plog_close(struct plog *log)
     epoch_cache_free(log->epochs);
     pstate_destroy(&log->producers);
     txnidx_list_free(&log->aborted);
+    free(log->ended);
     free(log->segs);
     free(log->dir);
     free(log);

@@ -202,8 +202,13 @@ struct plog_marker {
  * ends the producer's open transaction; an abort is indexed. */
 kerr_t plog_append_marker(struct plog *log, const struct plog_marker *m, int32_t leader_epoch,
                           int64_t now_ms, int64_t *offset);
-/* min(first offset of the oldest open transaction, hw). */
-int64_t plog_last_stable_offset(const struct plog *log, int64_t hw);
+/* The last stable offset: min(first offset of the oldest open transaction, first offset of
+ * the oldest transaction whose marker is at or above hw, hw). Forgets the ended transactions
+ * whose markers are below hw (plog_txn_replicated()). */
+int64_t plog_last_stable_offset(struct plog *log, int64_t hw);
+/* The high watermark reached hw: transactions whose markers are below it no longer hold the
+ * LSO back. */
+void plog_txn_replicated(struct plog *log, int64_t hw);
 /* The aborted transactions a read_committed read of [from, upto) reports:
  * marker at or after from, first offset before upto. *out malloc'd (NULL
  * when *n is 0); false on OOM. */

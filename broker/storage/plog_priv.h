@@ -31,6 +31,15 @@ struct plog {
     struct epoch_cache *epochs;  /* owned: leader epoch -> start offset */
     struct pstate_map producers; /* idempotent producers (plog_producers.c) */
     struct txnidx_list aborted;  /* every segment's aborted transactions (txn_index.h) */
+    /* Transactions ended by a marker the partition's high watermark may not have passed yet:
+     * the LSO stays at their first offset until it has (plog_txn_replicated()), as Kafka's
+     * first unstable offset counts them, so a marker a new leader might lack is never read
+     * past. Sorted by marker offset (markers are appended in order). */
+    struct plog_ended_txn {
+        int64_t first;  /* the transaction's first offset */
+        int64_t marker; /* its marker's offset */
+    } * ended;
+    size_t n_ended, cap_ended;
 };
 
 /* plog_producers.c. The leader's check of a client append (buf: the

@@ -91,6 +91,9 @@ static kerr_t update_one(struct plog *log, const struct batch_hdr *h, const uint
             return KERR_NONE;
         err = pstate_end_txn(&log->producers, h->producer_id, h->producer_epoch, ce, h->max_ts,
                              &txn_first);
+        if (err == KERR_NONE && txn_first >= 0 &&
+            VEC_RESERVE_AT(log->ended, log->cap_ended, log->n_ended + 1))
+            log->ended[log->n_ended++] = (struct plog_ended_txn){txn_first, h->base_offset};
         if (err == KERR_NONE && type == 0)
             plog_txnidx_abort(log, h->producer_id, txn_first >= 0 ? txn_first : h->base_offset,
                               h->base_offset);
@@ -369,6 +372,8 @@ void plog_producers_rebuild(struct plog *log, int64_t from_offset, const char *w
 
 void plog_producers_truncated(struct plog *log, int64_t offset)
 {
+    while (log->n_ended > 0 && log->ended[log->n_ended - 1].marker >= offset)
+        log->n_ended--; /* those markers are gone: the rebuild reopens their transactions */
     plog_producers_drop_snapshots(log, -1, offset);
     plog_txnidx_forget_from(log, offset);
     if (pstate_truncate_needs_rebuild(&log->producers, offset))

@@ -14,6 +14,7 @@
  * Threads: like plog.c, the owning partition's lock.
  */
 #include <inttypes.h>
+#include <string.h>
 
 #include "broker/storage/batch_build.h"
 #include "broker/storage/plog_priv.h"
@@ -125,9 +126,24 @@ kerr_t plog_append_marker(struct plog *log, const struct plog_marker *m, int32_t
     return err;
 }
 
-int64_t plog_last_stable_offset(const struct plog *log, int64_t hw)
+void plog_txn_replicated(struct plog *log, int64_t hw)
 {
+    size_t n = 0;
+    while (n < log->n_ended && log->ended[n].marker < hw)
+        n++;
+    if (n == 0)
+        return;
+    memmove(log->ended, log->ended + n, (log->n_ended - n) * sizeof(*log->ended));
+    log->n_ended -= n;
+}
+
+int64_t plog_last_stable_offset(struct plog *log, int64_t hw)
+{
+    plog_txn_replicated(log, hw);
     int64_t unstable = pstate_first_unstable_offset(&log->producers);
+    for (size_t i = 0; i < log->n_ended; i++)
+        if (unstable < 0 || log->ended[i].first < unstable)
+            unstable = log->ended[i].first;
     return unstable >= 0 && unstable < hw ? unstable : hw;
 }
 

@@ -282,6 +282,34 @@ Test(txn_log, markers_lso_and_aborted_index, .init = setup, .fini = st_tmpdir_do
     plog_close(log);
 }
 
+/* An ended transaction holds the LSO at its first offset until the high watermark passes its
+ * marker (a new leader might lack the marker), and a truncation below the marker reopens it. */
+Test(txn_log, lso_waits_for_the_marker_to_be_replicated, .init = setup, .fini = st_tmpdir_down)
+{
+    char err[256];
+    struct plog *log = plog_open(st_dir, &cfg, err, sizeof(err));
+    int64_t off;
+    cr_assert_not_null(log, "%s", err);
+
+    cr_assert_eq(txn_app(log, 5, 0, 0, 2), 0); /* pid 5: offsets 0-1 */
+    cr_assert_eq(marker(log, 5, 0, true, 1, &off), KERR_NONE);
+    cr_assert_eq(off, 2);
+    cr_assert_eq(plog_last_stable_offset(log, 2), 0, "marker at 2 not below the HW yet");
+    cr_assert_eq(plog_last_stable_offset(log, 3), 3, "marker replicated");
+    cr_assert_eq(plog_last_stable_offset(log, 2), 2, "forgotten once replicated");
+
+    cr_assert_eq(txn_app(log, 6, 0, 0, 1), 3); /* pid 6: offset 3, marker at 4 */
+    cr_assert_eq(marker(log, 6, 0, false, 1, &off), KERR_NONE);
+    cr_assert_eq(off, 4);
+    cr_assert_eq(plog_last_stable_offset(log, 4), 3);
+    cr_assert_eq(plog_truncate_to(log, 4), KERR_NONE); /* the marker is gone: open again */
+    cr_assert_eq(plog_last_stable_offset(log, 4), 3);
+    cr_assert_eq(marker(log, 6, 0, true, 1, &off), KERR_NONE);
+    plog_txn_replicated(log, plog_end_offset(log));
+    cr_assert_eq(plog_last_stable_offset(log, plog_end_offset(log)), plog_end_offset(log));
+    plog_close(log);
+}
+
 Test(txn_log, corrupt_index_rebuilt_and_retention_drops_it, .init = setup, .fini = st_tmpdir_down)
 {
     char err[256];

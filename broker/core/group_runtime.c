@@ -60,13 +60,9 @@ struct txn_end {
 };
 
 /* An append waiting for the high watermark, or an outcome already known
- * (err) waiting to be reported from a job of its own: done never runs inside
- * the call that appended (which may be one of the core's callbacks, and the
- * core must not be re-entered from those). */
+ * waiting to be reported from the pending list's check job (coord_write.h). */
 struct pending {
-    struct coord_write cw; /* cw.err: the outcome, or KERR__AGAIN while waiting for the HW */
-    struct slot *slot;
-    uint64_t gen;
+    struct coord_pending head; /* head.slot: the struct slot */
     void (*done)(struct group_runtime *gr, kerr_t err, void *arg);
     group_append_done_at *done_at; /* instead of done: reports base_offset too */
     void *arg;
@@ -80,10 +76,8 @@ struct group_runtime {
     struct slot **slots; /* n_slots (each allocated once: the partitions' waiter
                             lists point into them), grown to the topic's count */
     int32_t n_slots;
-    struct pending *pend; /* appends waiting for replication */
-    size_t n_pend, cap_pend;
+    struct coord_pending_list pend; /* appends waiting for replication (struct pending) */
     int64_t next_expiry_ms;
-    atomic_bool check_posted;  /* a check_job is queued (wake() coalescing) */
     bool stopping;             /* group worker: stop_job ran */
     pthread_mutex_t call_lock; /* guards closed, so no call is posted after the stop barrier */
     bool closed;               /* group_runtime_stop() began: calls are refused */
@@ -204,56 +198,32 @@ static bool ensure_slots(struct group_runtime *gr, int32_t n)
 
 /* wake() of a loaded slot's partition: runs on an appending or fetching
  * thread under the partition lock, so it only posts. */
-static void check_job(void *arg);
-
-static void post_check(struct group_runtime *gr);
-
-static void slot_wake(struct pwaiter *w) { post_check(((struct slot *)w->owner)->gr); }
-
-static void finish_pending(struct group_runtime *gr, size_t i, kerr_t err)
+static void slot_wake(struct pwaiter *w)
 {
-    struct pending p = gr->pend[i];
-    gr->pend[i] = gr->pend[--gr->n_pend];
-    if (p.done_at)
-        p.done_at(gr, err, err == KERR_NONE ? p.cw.base_offset : -1, p.arg);
+    coord_pending_post_check(&((struct slot *)w->owner)->gr->pend);
+}
+
+/* The pending list's callbacks (coord_write.h). */
+static struct partition *pending_partition(const struct coord_pending *p)
+{
+    const struct slot *s = p->slot;
+    return s->gen == p->gen && s->state == SLOT_LOADED ? topic_part(s->topic, s->index) : NULL;
+}
+
+static void pending_finish(void *owner, struct coord_pending *head, kerr_t err)
+{
+    struct group_runtime *gr = owner;
+    struct pending *p = (struct pending *)head;
+    if (p->done_at)
+        p->done_at(gr, err, err == KERR_NONE ? head->cw.base_offset : -1, p->arg);
     else
-        p.done(gr, err, p.arg);
+        p->done(gr, err, p->arg);
 }
 
-/* Completes the appends that are replicated, failed, timed out or orphaned. */
-static void check_pending(struct group_runtime *gr, int64_t now)
-{
-    for (size_t i = 0; i < gr->n_pend;) {
-        struct pending *p = &gr->pend[i];
-        kerr_t err = p->cw.err;
-        if (err != KERR__AGAIN)
-            ;
-        else if (p->slot->gen != p->gen || p->slot->state != SLOT_LOADED)
-            err = KERR_NOT_LEADER_OR_FOLLOWER;
-        else
-            err = coord_write_poll(&p->cw, topic_part(p->slot->topic, p->slot->index), now);
-        if (err == KERR__AGAIN) {
-            i++;
-            continue;
-        }
-        finish_pending(gr, i, err); /* may append: the array may grow, i stays valid */
-    }
-}
+static void pending_checked(void *owner) { rearm(owner); }
 
-/* Has check_job run soon (once, however many ask). Any thread. */
-static void post_check(struct group_runtime *gr)
-{
-    if (!atomic_exchange(&gr->check_posted, true) && !worker_post(gr->w, check_job, gr))
-        atomic_store(&gr->check_posted, false); /* the timer checks again */
-}
-
-static void check_job(void *arg)
-{
-    struct group_runtime *gr = arg;
-    atomic_store(&gr->check_posted, false);
-    check_pending(gr, group_runtime_now());
-    rearm(gr);
-}
+static const struct coord_pending_ops pending_ops = {
+    .partition = pending_partition, .finish = pending_finish, .checked = pending_checked};
 
 static void forget_deleted(struct slot *s)
 {
@@ -282,7 +252,7 @@ static void unload(struct slot *s, const char *why)
     s->gen++;
     say_info("group", "unloaded partition=%d reason=%s", s->index, why);
     group_coord_free(gc); /* parked joins and syncs: NOT_COORDINATOR */
-    check_pending(gr, group_runtime_now());
+    coord_pending_check(&gr->pend, group_runtime_now());
     topic_unref(s->topic);
     s->topic = NULL;
 }
@@ -562,39 +532,39 @@ static void append_batch(struct group_runtime *gr, struct group_coord *gc,
     KASSERT(worker_is_current(gr->w));
     struct slot *s = slot_of(gr, gc);
     int64_t now = group_runtime_now(), timeout = gr->b->cfg->offsets_commit_timeout_ms;
-    struct pending p = {.cw = {.err = KERR_NONE, .base_offset = -1, .deadline_ms = now + timeout},
-                        .slot = s,
-                        .gen = s ? s->gen : 0,
-                        .done = done,
-                        .done_at = done_at,
-                        .arg = arg};
+    struct pending p = {
+        .head = {.cw = {.err = KERR_NONE, .base_offset = -1, .deadline_ms = now + timeout},
+                 .slot = s,
+                 .gen = s ? s->gen : 0},
+        .done = done,
+        .done_at = done_at,
+        .arg = arg};
     if (recs->oom)
-        p.cw.err = KERR__NOMEM;
+        p.head.cw.err = KERR__NOMEM;
     else if (!s)
-        p.cw.err = KERR_NOT_LEADER_OR_FOLLOWER;
+        p.head.cw.err = KERR_NOT_LEADER_OR_FOLLOWER;
     else if (recs->n > 0) {
         struct batch_build_rec *br = calloc(recs->n, sizeof(*br));
         for (size_t i = 0; br && i < recs->n; i++)
             br[i] = (struct batch_build_rec){recs->v[i].key, recs->v[i].key_len, recs->v[i].value,
                                              recs->v[i].value_len};
         if (br) /* KERR__AGAIN: wait for the high watermark */
-            coord_write_start(&p.cw, topic_part(s->topic, s->index), br, recs->n, now, timeout,
+            coord_write_start(&p.head.cw, topic_part(s->topic, s->index), br, recs->n, now, timeout,
                               producer_id, producer_epoch);
         else
-            p.cw.err = KERR__NOMEM;
+            p.head.cw.err = KERR__NOMEM;
         free(br);
     }
     group_records_destroy(recs);
-    if (!VEC_RESERVE_AT(gr->pend, gr->cap_pend, gr->n_pend + 1)) {
-        kerr_t err = p.cw.err == KERR__AGAIN ? KERR__NOMEM : p.cw.err; /* out of memory: now */
+    if (!coord_pending_add(&gr->pend, &p.head)) {
+        kerr_t err =
+            p.head.cw.err == KERR__AGAIN ? KERR__NOMEM : p.head.cw.err; /* out of memory: now */
         if (done_at)
             done_at(gr, err, -1, arg);
         else
             done(gr, err, arg);
         return;
     }
-    gr->pend[gr->n_pend++] = p;
-    post_check(gr);
     rearm(gr);
 }
 
@@ -682,7 +652,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
             group_runtime_append(gr, s->gc, &recs, ignore_done, NULL);
         }
     }
-    check_pending(gr, now);
+    coord_pending_check(&gr->pend, now);
     rearm(gr);
 }
 
@@ -694,8 +664,7 @@ static void rearm(struct group_runtime *gr)
     for (int32_t i = 0; i < gr->n_slots; i++)
         if (gr->slots[i]->state == SLOT_LOADED)
             next = MIN(next, group_next_deadline(gr->slots[i]->gc));
-    for (size_t i = 0; i < gr->n_pend; i++)
-        next = MIN(next, gr->pend[i].cw.deadline_ms);
+    next = coord_pending_next_deadline(&gr->pend, next);
     int64_t delay = next - group_runtime_now();
     if (delay < 0)
         delay = 0;
@@ -765,6 +734,7 @@ struct group_runtime *group_runtime_new(struct broker *b)
         free(gr);
         return NULL;
     }
+    coord_pending_init(&gr->pend, &pending_ops, gr, gr->w, sizeof(struct pending));
     gr->next_expiry_ms = group_runtime_now() + b->cfg->offsets_retention_check_interval_ms;
     return gr;
 }
@@ -784,10 +754,7 @@ static void stop_job(void *arg)
     gr->stopping = true;
     for (int32_t i = 0; i < gr->n_slots; i++)
         unload(gr->slots[i], "shutdown");
-    while (gr->n_pend > 0) {
-        kerr_t err = gr->pend[gr->n_pend - 1].cw.err;
-        finish_pending(gr, gr->n_pend - 1, err != KERR__AGAIN ? err : KERR_NOT_LEADER_OR_FOLLOWER);
-    }
+    coord_pending_drain(&gr->pend);
     event_free(gr->timer); /* an event of the worker's base: freed on its loop */
     gr->timer = NULL;
 }
@@ -812,7 +779,7 @@ void group_runtime_free(struct group_runtime *gr)
         return;
     (void)worker_post(gr->w, stop_job, gr); /* a no-op after group_runtime_stop() */
     worker_free(gr->w);                     /* runs the jobs still queued, then joins */
-    free(gr->pend);
+    coord_pending_destroy(&gr->pend);
     for (int32_t i = 0; i < gr->n_slots; i++)
         free(gr->slots[i]);
     free(gr->slots);

@@ -19,7 +19,6 @@
 #include "common/clock.h"
 #include "common/loop/worker.h"
 #include "common/say.h"
-#include "common/vec.h"
 
 #include <event2/event.h>
 #include <pthread.h>
@@ -48,11 +47,9 @@ struct slot {
 
 /* A transition being written (txn_runtime_write()). */
 struct pending {
-    struct coord_write cw;
-    struct slot *slot;
-    uint64_t gen;
-    struct txn_meta *m; /* valid while slot->gen == gen */
-    char *id;           /* m's id, to find the entry after apply/abandon */
+    struct coord_pending head; /* head.slot: the struct slot */
+    struct txn_meta *m;        /* valid while the slot's gen == head.gen */
+    char *id;                  /* m's id, to find the entry after apply/abandon */
     size_t id_len;
     txn_write_done done;
     void *arg;
@@ -65,9 +62,7 @@ struct txn_runtime {
     int32_t n_slots;
     struct event *timer; /* passes and write deadlines */
     struct txn_markers *markers;
-    struct pending *pend;
-    size_t n_pend, cap_pend;
-    atomic_bool check_posted;
+    struct coord_pending_list pend; /* transitions being written (struct pending) */
     int64_t next_abort_ms, next_expire_ms;
     bool stopping;             /* txn worker: stop_job ran */
     pthread_mutex_t call_lock; /* guards closed */
@@ -104,7 +99,6 @@ struct txn_markers *txn_runtime_markers(struct txn_runtime *tr) { return tr->mar
 struct broker *txn_runtime_broker(struct txn_runtime *tr) { return tr->b; }
 
 static void rearm(struct txn_runtime *tr);
-static void post_check(struct txn_runtime *tr);
 
 static void unload(struct slot *s, const char *why)
 {
@@ -121,13 +115,17 @@ static void unload(struct slot *s, const char *why)
     s->table = NULL;
     s->state = SLOT_NONE;
     s->gen++;
-    post_check(s->tr); /* its writes end NOT_LEADER_OR_FOLLOWER (from a job: no re-entry) */
+    coord_pending_post_check(
+        &s->tr->pend); /* its writes end NOT_LEADER_OR_FOLLOWER (from a job: no re-entry) */
     topic_unref(s->topic);
     s->topic = NULL;
 }
 
 /* wake() of a loaded slot's partition: under the partition lock, so it only posts. */
-static void slot_wake(struct pwaiter *w) { post_check(((struct slot *)w->owner)->tr); }
+static void slot_wake(struct pwaiter *w)
+{
+    coord_pending_post_check(&((struct slot *)w->owner)->tr->pend);
+}
 
 static void load_job(void *arg);
 
@@ -262,57 +260,38 @@ struct txn_table *txn_runtime_route(struct txn_runtime *tr, const char *p, size_
 
 /* --- writes ----------------------------------------------------------------------- */
 
-static void finish_pending(struct txn_runtime *tr, size_t i, kerr_t err)
+/* The pending list's callbacks (coord_write.h). */
+static struct partition *pending_partition(const struct coord_pending *p)
 {
-    struct pending p = tr->pend[i];
-    tr->pend[i] = tr->pend[--tr->n_pend];
+    const struct slot *s = p->slot;
+    return s->gen == p->gen && s->state == SLOT_LOADED ? topic_part(s->topic, s->index) : NULL;
+}
+
+/* Applies or abandons the transition, then reports it; at shutdown (stop_job) every write
+ * ends NOT_LEADER_OR_FOLLOWER. */
+static void pending_finish(void *owner, struct coord_pending *head, kerr_t err)
+{
+    struct txn_runtime *tr = owner;
+    struct pending *p = (struct pending *)head;
+    struct slot *s = head->slot;
     struct txn_meta *m = NULL;
-    if (p.slot->gen == p.gen && p.slot->state == SLOT_LOADED) {
+    if (s->gen == head->gen && s->state == SLOT_LOADED) {
         if (err == KERR_NONE)
-            txn_apply(p.slot->table, p.m);
+            txn_apply(s->table, p->m);
         else
-            txn_abandon(p.slot->table, p.m);
-        m = txn_table_get(p.slot->table, p.id, p.id_len);
-    } else if (err == KERR_NONE) {
+            txn_abandon(s->table, p->m);
+        m = txn_table_get(s->table, p->id, p->id_len);
+    } else if (err == KERR_NONE || tr->stopping) {
         err = KERR_NOT_LEADER_OR_FOLLOWER;
     }
-    free(p.id);
-    p.done(tr, err, m, p.arg);
+    free(p->id);
+    p->done(tr, err, m, p->arg);
 }
 
-/* Completes the writes that are replicated, failed, timed out or orphaned. */
-static void check_pending(struct txn_runtime *tr, int64_t now)
-{
-    for (size_t i = 0; i < tr->n_pend;) {
-        struct pending *p = &tr->pend[i];
-        kerr_t err = p->cw.err;
-        if (err != KERR__AGAIN)
-            ;
-        else if (p->slot->gen != p->gen || p->slot->state != SLOT_LOADED)
-            err = KERR_NOT_LEADER_OR_FOLLOWER;
-        else
-            err = coord_write_poll(&p->cw, topic_part(p->slot->topic, p->slot->index), now);
-        if (err == KERR__AGAIN) {
-            i++;
-            continue;
-        }
-        finish_pending(tr, i, err); /* may write: the array may grow, i stays valid */
-    }
-}
+static void pending_checked(void *owner) { rearm(owner); }
 
-static void check_job(void *arg)
-{
-    struct txn_runtime *tr = arg;
-    atomic_store(&tr->check_posted, false);
-    check_pending(tr, txn_runtime_now());
-    rearm(tr);
-}
-
-static void post_check(struct txn_runtime *tr)
-{
-    if (!atomic_exchange(&tr->check_posted, true) && !worker_post(tr->w, check_job, tr))
-        atomic_store(&tr->check_posted, false); /* the timer checks again */
-}
+static const struct coord_pending_ops pending_ops = {
+    .partition = pending_partition, .finish = pending_finish, .checked = pending_checked};
 
 void txn_runtime_write(struct txn_runtime *tr, const struct txn_route *rt, struct txn_meta *m,
                        txn_write_done done, void *arg)
@@ -322,14 +301,15 @@ void txn_runtime_write(struct txn_runtime *tr, const struct txn_route *rt, struc
     int64_t now = txn_runtime_now();
     struct slot *s = tr->slots[rt->partition];
     KASSERT(s->table == rt->table && s->state == SLOT_LOADED);
-    struct pending p = {.cw = {.err = KERR__NOMEM, .deadline_ms = now + TXN_WRITE_TIMEOUT_MS},
-                        .slot = s,
-                        .gen = s->gen,
-                        .m = m,
-                        .id = strdup(m->id),
-                        .id_len = m->id_len,
-                        .done = done,
-                        .arg = arg};
+    struct pending p = {
+        .head = {.cw = {.err = KERR__NOMEM, .deadline_ms = now + TXN_WRITE_TIMEOUT_MS},
+                 .slot = s,
+                 .gen = s->gen},
+        .m = m,
+        .id = strdup(m->id),
+        .id_len = m->id_len,
+        .done = done,
+        .arg = arg};
     struct kbuf key, value;
     kbuf_init(&key);
     kbuf_init(&value);
@@ -337,20 +317,18 @@ void txn_runtime_write(struct txn_runtime *tr, const struct txn_route *rt, struc
     if (p.id && txn_transit_record(m, &m->to, &key, &value, &tombstone) == KERR_NONE) {
         struct batch_build_rec rec = {key.data, key.len, tombstone ? NULL : value.data,
                                       tombstone ? 0 : value.len};
-        coord_write_start(&p.cw, topic_part(s->topic, s->index), &rec, 1, now, TXN_WRITE_TIMEOUT_MS,
-                          -1, -1);
+        coord_write_start(&p.head.cw, topic_part(s->topic, s->index), &rec, 1, now,
+                          TXN_WRITE_TIMEOUT_MS, -1, -1);
     }
     kbuf_destroy(&key);
     kbuf_destroy(&value);
-    if (!p.id || !VEC_RESERVE_AT(tr->pend, tr->cap_pend, tr->n_pend + 1)) {
+    if (!p.id || !coord_pending_add(&tr->pend, &p.head)) {
         txn_abandon(s->table, m); /* out of memory: answered now */
         struct txn_meta *left = p.id ? txn_table_get(s->table, p.id, p.id_len) : NULL;
         free(p.id);
         done(tr, KERR__NOMEM, left, arg);
         return;
     }
-    tr->pend[tr->n_pend++] = p;
-    post_check(tr);
     rearm(tr);
 }
 
@@ -374,7 +352,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         if (expire && s->state == SLOT_LOADED)
             txn_coord_expire_pass(tr, s->table, s->index, now);
     }
-    check_pending(tr, now);
+    coord_pending_check(&tr->pend, now);
     rearm(tr);
 }
 
@@ -383,8 +361,7 @@ static void rearm(struct txn_runtime *tr)
     if (tr->stopping || !tr->timer)
         return;
     int64_t next = MIN(tr->next_abort_ms, tr->next_expire_ms);
-    for (size_t i = 0; i < tr->n_pend; i++)
-        next = MIN(next, tr->pend[i].cw.deadline_ms);
+    next = coord_pending_next_deadline(&tr->pend, next);
     int64_t delay = next - txn_runtime_now();
     if (delay < 0)
         delay = 0;
@@ -476,6 +453,7 @@ struct txn_runtime *txn_runtime_new(struct broker *b)
         free(tr);
         return NULL;
     }
+    coord_pending_init(&tr->pend, &pending_ops, tr, tr->w, sizeof(struct pending));
     return tr;
 }
 
@@ -510,8 +488,7 @@ static void stop_job(void *arg)
     tr->stopping = true;
     for (int32_t i = 0; i < tr->n_slots; i++)
         unload(tr->slots[i], "shutdown");
-    while (tr->n_pend > 0) /* slots unloaded: every write ends NOT_LEADER_OR_FOLLOWER */
-        finish_pending(tr, tr->n_pend - 1, KERR_NOT_LEADER_OR_FOLLOWER);
+    coord_pending_drain(&tr->pend); /* slots unloaded: every write ends NOT_LEADER_OR_FOLLOWER */
     txn_markers_free(tr->markers);
     tr->markers = NULL;
     if (tr->timer)
@@ -536,7 +513,7 @@ void txn_runtime_free(struct txn_runtime *tr)
         return;
     (void)worker_post(tr->w, stop_job, tr); /* a no-op after txn_runtime_stop() */
     worker_free(tr->w);                     /* runs the jobs still queued, then joins */
-    free(tr->pend);
+    coord_pending_destroy(&tr->pend);
     for (int32_t i = 0; i < tr->n_slots; i++)
         free(tr->slots[i]);
     free(tr->slots);

@@ -173,6 +173,14 @@ void group_offset_remove(struct group *g, const char *topic, int32_t partition);
 void group_offsets_free(struct group *g);
 /* Whether a prepared commit of (topic, partition) awaits group_commit_apply(). */
 bool group_commit_is_pending(const struct group *g, const char *topic, int32_t partition);
+/* Stores in c->err and returns the error of one part of a commit (OffsetCommit or
+ * TxnOffsetCommit) whose request was checked with err: err, else OFFSET_METADATA_TOO_LARGE when
+ * its metadata is longer than offset.metadata.max.bytes, else NONE. */
+kerr_t group_commit_part_check(const struct group_coord *gc, struct group_commit *c, kerr_t err);
+/* One part of a commit as it is logged and stored (borrowing c's strings): null metadata as "",
+ * no timestamp of its own as the commit's time (req->commit_ts), at req->log_offset. */
+struct goffset group_commit_offset(const struct group_commit_req *req,
+                                   const struct group_commit *c);
 
 /* group_txn.c */
 /* Whether a transactional commit of (topic, partition) awaits its marker. */

@@ -195,10 +195,15 @@ static kerr_t validate_commit(struct group *g, const struct group_commit_req *re
     return g->state == GROUP_EMPTY ? KERR_NONE : KERR_UNKNOWN_MEMBER_ID;
 }
 
-/* One part of a commit as it is logged and stored (borrowing c's strings): null metadata as "",
- * no timestamp of its own as the commit's time. */
-static struct goffset commit_offset(const struct group_commit_req *req,
-                                    const struct group_commit *c)
+kerr_t group_commit_part_check(const struct group_coord *gc, struct group_commit *c, kerr_t err)
+{
+    if (!err && c->metadata && strlen(c->metadata) > (size_t)gc->cfg.offset_metadata_max_bytes)
+        err = KERR_OFFSET_METADATA_TOO_LARGE;
+    c->err = err;
+    return err;
+}
+
+struct goffset group_commit_offset(const struct group_commit_req *req, const struct group_commit *c)
 {
     return (struct goffset){
         .topic = (char *)c->topic,
@@ -231,14 +236,9 @@ kerr_t group_commit_prepare(struct group_coord *gc, struct group_commit_req *req
         err = validate_commit(g, req, now_ms);
     for (int32_t i = 0; i < req->count; i++) {
         struct group_commit *c = &req->parts[i];
-        c->err = err;
-        if (err)
+        if (group_commit_part_check(gc, c, err))
             continue;
-        if (c->metadata && strlen(c->metadata) > (size_t)gc->cfg.offset_metadata_max_bytes) {
-            c->err = KERR_OFFSET_METADATA_TOO_LARGE;
-            continue;
-        }
-        struct goffset o = commit_offset(req, c);
+        struct goffset o = group_commit_offset(req, c);
         if (!pending_add(g, c->topic, c->partition))
             c->err = KERR_COORDINATOR_NOT_AVAILABLE;
         else if (!group_records_commit(out, req->group_id, &o)) {
@@ -262,7 +262,7 @@ void group_commit_apply(struct group_coord *gc, struct group_commit_req *req, ke
             c->err = err ? err : KERR_NOT_COORDINATOR;
             continue;
         }
-        struct goffset o = commit_offset(req, c);
+        struct goffset o = group_commit_offset(req, c);
         /* a transactional commit later in the log may have landed first (Kafka's olderThan) */
         const struct goffset *cur = group_offset_find(g, c->topic, c->partition);
         bool newer =

@@ -133,23 +133,13 @@ kerr_t group_txn_commit_prepare(struct group_coord *gc, struct group_commit_req 
     }
     for (int32_t i = 0; i < req->count; i++) {
         struct group_commit *c = &req->parts[i];
-        c->err = err;
-        if (err)
+        if (group_commit_part_check(gc, c, err))
             continue;
-        if (c->metadata && strlen(c->metadata) > (size_t)gc->cfg.offset_metadata_max_bytes) {
-            c->err = KERR_OFFSET_METADATA_TOO_LARGE;
-            continue;
-        }
-        struct goffset o = {
-            .topic = (char *)c->topic,
-            .partition = c->partition,
-            .offset = c->offset,
-            .leader_epoch = c->leader_epoch,
-            .metadata = (char *)(c->metadata ? c->metadata : ""),
-            .commit_ts = now_ms,
-            .expire_ts = -1,
-            .log_offset = -1,
-        };
+        /* committed now, without expiry; no log offset before the append */
+        struct goffset o = group_commit_offset(req, c);
+        o.commit_ts = now_ms;
+        o.expire_ts = -1;
+        o.log_offset = -1;
         if (!txn_put(g, producer_id, &o))
             c->err = KERR_COORDINATOR_NOT_AVAILABLE;
         else if (!group_records_commit(out, req->group_id, &o)) {

@@ -206,6 +206,13 @@ struct gcodec_commit_req {
 
 bool gcodec_commit_req_decode(struct kslice *s, int v, struct gcodec_commit_req *r);
 void gcodec_commit_req_free(struct gcodec_commit_req *r);
+/* Frees topics[count] and their partitions (OffsetCommit's and TxnOffsetCommit's). */
+void gcodec_commit_topics_free(struct gcodec_commit_topic *topics, int32_t count);
+
+/* The topics[name, partitions[index, error_code]] of an OffsetCommit or TxnOffsetCommit answer
+ * (after its throttle), each part's err, with the tagged fields when flex. */
+void gcodec_commit_topics_encode(struct kbuf *b, bool flex,
+                                 const struct gcodec_commit_topic *topics, int32_t count);
 
 /* Answers every topic and partition of req in request order with each part's err. Handler
  * rules: a group-level error goes into every part; retention_time_ms != -1 (v2-4) sets each

@@ -63,23 +63,25 @@ fail:
     return false;
 }
 
+void gcodec_commit_topics_free(struct gcodec_commit_topic *topics, int32_t count)
+{
+    for (int32_t i = 0; i < count && topics; i++)
+        free(topics[i].parts);
+    free(topics);
+}
+
 void gcodec_commit_req_free(struct gcodec_commit_req *r)
 {
-    for (int32_t i = 0; i < r->topic_count && r->topics; i++)
-        free(r->topics[i].parts);
-    free(r->topics);
+    gcodec_commit_topics_free(r->topics, r->topic_count);
     memset(r, 0, sizeof *r);
 }
 
-void gcodec_commit_resp_encode(struct kbuf *b, int v, int32_t throttle_ms,
-                               const struct gcodec_commit_req *req)
+void gcodec_commit_topics_encode(struct kbuf *b, bool flex,
+                                 const struct gcodec_commit_topic *topics, int32_t count)
 {
-    bool flex = api_is_flexible(API_OFFSET_COMMIT, v);
-    if (v >= 3)
-        kbuf_put_i32(b, throttle_ms);
-    kw_put_array_len(b, flex, req->topic_count);
-    for (int32_t i = 0; i < req->topic_count; i++) {
-        const struct gcodec_commit_topic *t = &req->topics[i];
+    kw_put_array_len(b, flex, count);
+    for (int32_t i = 0; i < count; i++) {
+        const struct gcodec_commit_topic *t = &topics[i];
         kw_put_kstr(b, flex, t->name);
         kw_put_array_len(b, flex, t->part_count);
         for (int32_t j = 0; j < t->part_count; j++) {
@@ -89,6 +91,15 @@ void gcodec_commit_resp_encode(struct kbuf *b, int v, int32_t throttle_ms,
         }
         kw_put_tags(b, flex);
     }
+}
+
+void gcodec_commit_resp_encode(struct kbuf *b, int v, int32_t throttle_ms,
+                               const struct gcodec_commit_req *req)
+{
+    bool flex = api_is_flexible(API_OFFSET_COMMIT, v);
+    if (v >= 3)
+        kbuf_put_i32(b, throttle_ms);
+    gcodec_commit_topics_encode(b, flex, req->topics, req->topic_count);
     kw_put_tags(b, flex);
 }
 

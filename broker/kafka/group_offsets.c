@@ -31,50 +31,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool partition_known(struct broker *b, struct kstr topic, int32_t p)
-{
-    if (!topic.ptr)
-        return false;
-    struct topic *t = topics_get(b->topics, topic.ptr, (size_t)topic.len);
-    bool known = t && p >= 0 && p < atomic_load(&t->n_parts);
-    topic_unref(t);
-    return known;
-}
-
 /* --- OffsetCommit -------------------------------------------------------- */
 
 struct commit_call {
     struct gcall c;
     struct gcodec_commit_req r;
-    struct group_coord *gc;            /* the coordinator the commit was prepared on */
-    struct group_commit *parts;        /* the known partitions, in request order */
-    struct gcodec_commit_part **where; /* parts[i] answers *where[i] */
-    int32_t n_parts;
+    struct gcommit m; /* r's partitions (group_call.h) */
     struct group_commit_req cr;
 };
 
 static void commit_fail(struct gcall *c, kerr_t err)
 {
     struct commit_call *cc = (struct commit_call *)c;
-    for (int32_t t = 0; t < cc->r.topic_count; t++)
-        for (int32_t p = 0; p < cc->r.topics[t].part_count; p++)
-            cc->r.topics[t].parts[p].err = err;
+    gcommit_fail(&cc->m, err);
     gcodec_commit_resp_encode(&c->req->out, c->req->api_version, 0, &cc->r);
 }
 
 static void commit_destroy(struct gcall *c)
 {
     struct commit_call *cc = (struct commit_call *)c;
+    gcommit_free(&cc->m);
     gcodec_commit_req_free(&cc->r);
-    free(cc->parts);
-    free(cc->where);
     free(cc);
 }
 
 static void commit_answer(struct commit_call *cc)
 {
-    for (int32_t i = 0; i < cc->n_parts; i++)
-        cc->where[i]->err = cc->parts[i].err;
+    gcommit_answer(&cc->m);
     gcodec_commit_resp_encode(&cc->c.req->out, cc->c.req->api_version, 0, &cc->r);
     gcall_finish(&cc->c);
 }
@@ -82,15 +65,11 @@ static void commit_answer(struct commit_call *cc)
 static void commit_done(struct group_runtime *gr, kerr_t err, int64_t base_offset, void *arg)
 {
     struct commit_call *cc = arg;
-    if (group_runtime_current(gr, cc->gc)) {
+    if (group_runtime_current(gr, cc->m.gc)) {
         cc->cr.log_offset = base_offset;
-        group_commit_apply(cc->gc, &cc->cr, err);
+        group_commit_apply(cc->m.gc, &cc->cr, err);
     } else {
-        kerr_t lost =
-            group_append_error(err != KERR_NONE ? err : KERR_NOT_LEADER_OR_FOLLOWER, true);
-        for (int32_t i = 0; i < cc->n_parts; i++)
-            if (cc->parts[i].err == KERR_NONE)
-                cc->parts[i].err = lost;
+        gcommit_lost(&cc->m, err);
     }
     commit_answer(cc);
 }
@@ -98,56 +77,35 @@ static void commit_done(struct group_runtime *gr, kerr_t err, int64_t base_offse
 static void commit_run(struct gcall *c, struct group_runtime *gr)
 {
     struct commit_call *cc = (struct commit_call *)c;
-    struct broker *b = c->req->broker;
     kerr_t err;
-    cc->gc = group_runtime_route(gr, cc->r.group_id.ptr, (size_t)cc->r.group_id.len, &err);
-    if (!cc->gc) {
+    cc->m.gc = group_runtime_route(gr, cc->r.group_id.ptr, (size_t)cc->r.group_id.len, &err);
+    if (!cc->m.gc) {
         commit_fail(c, err);
         gcall_finish(c);
         return;
     }
     int64_t now = group_runtime_now();
     int64_t expire = cc->r.retention_time_ms >= 0 ? now + cc->r.retention_time_ms : -1;
-    for (int32_t t = 0; t < cc->r.topic_count; t++) {
-        struct gcodec_commit_topic *ct = &cc->r.topics[t];
-        const char *name = gcall_str0(c, ct->name);
-        for (int32_t p = 0; p < ct->part_count; p++) {
-            struct gcodec_commit_part *cp = &ct->parts[p];
-            if (!partition_known(b, ct->name, cp->partition)) {
-                cp->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-                continue;
-            }
-            cc->where[cc->n_parts] = cp;
-            cc->parts[cc->n_parts++] = (struct group_commit){
-                .topic = name,
-                .partition = cp->partition,
-                .offset = cp->offset,
-                .leader_epoch = cp->leader_epoch,
-                .metadata = gcall_str(c, cp->metadata),
-                .expire_ts = expire,
-                .commit_ts = cp->commit_ts,
-            };
-        }
-    }
+    gcommit_collect(&cc->m, c, expire, true);
     cc->cr = (struct group_commit_req){.group_id = gcall_str0(c, cc->r.group_id),
                                        .member_id = gcall_str0(c, cc->r.member_id),
                                        .instance_id = gcall_str(c, cc->r.instance_id),
                                        .generation = cc->r.generation,
-                                       .parts = cc->parts,
-                                       .count = cc->n_parts};
+                                       .parts = cc->m.parts,
+                                       .count = cc->m.n_parts};
     if (c->oom) {
         commit_fail(c, KERR_UNKNOWN_SERVER_ERROR);
         gcall_finish(c);
         return;
     }
-    if (cc->n_parts == 0) {
+    if (cc->m.n_parts == 0) {
         commit_answer(cc);
         return;
     }
     struct group_records recs;
     group_records_init(&recs);
-    (void)group_commit_prepare(cc->gc, &cc->cr, now, &recs); /* errors are in parts[] */
-    group_runtime_append_at(gr, cc->gc, &recs, -1, -1, commit_done, cc);
+    (void)group_commit_prepare(cc->m.gc, &cc->cr, now, &recs); /* errors are in parts[] */
+    group_runtime_append_at(gr, cc->m.gc, &recs, -1, -1, commit_done, cc);
 }
 
 kerr_t handle_offset_commit(struct req *req)
@@ -161,12 +119,7 @@ kerr_t handle_offset_commit(struct req *req)
         commit_destroy(&cc->c);
         return KERR__CLOSE;
     }
-    size_t n = 0;
-    for (int32_t t = 0; t < cc->r.topic_count; t++)
-        n += (size_t)cc->r.topics[t].part_count;
-    cc->parts = calloc(n ? n : 1, sizeof(*cc->parts));
-    cc->where = calloc(n ? n : 1, sizeof(*cc->where));
-    if (!cc->parts || !cc->where) {
+    if (!gcommit_init(&cc->m, cc->r.topics, cc->r.topic_count)) {
         commit_destroy(&cc->c);
         return KERR__CLOSE;
     }
@@ -401,7 +354,7 @@ static void odel_run(struct gcall *c, struct group_runtime *gr)
         struct gcodec_odel_topic *ot = &oc->r.topics[t];
         const char *name = gcall_str0(c, ot->name);
         for (int32_t p = 0; p < ot->part_count; p++) {
-            if (!partition_known(b, ot->name, ot->parts[p].partition)) {
+            if (!gcall_partition_known(b, ot->name, ot->parts[p].partition)) {
                 ot->parts[p].err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 continue;
             }

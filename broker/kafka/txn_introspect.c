@@ -45,6 +45,8 @@ struct tcall {
     int64_t *pids; /* sorted (bsearch: the walk costs log n per entry, whatever the request) */
     int32_t n_pids;
     unsigned state_mask; /* bit per known status in states */
+    /* writes the answer: on the txn worker, or with tr NULL where it could not go there */
+    void (*write)(struct tcall *c, struct txn_runtime *tr);
 };
 
 static void tcall_free(struct tcall *c)
@@ -53,6 +55,28 @@ static void tcall_free(struct tcall *c)
     free(c->states);
     free(c->pids);
     free(c);
+}
+
+static void tcall_run(struct txn_runtime *tr, void *arg)
+{
+    struct tcall *c = arg;
+    struct req *req = c->req;
+    c->write(c, tr);
+    tcall_free(c);
+    req_complete(req);
+}
+
+/* Has write answer c on the txn worker; when the runtime refuses the call (none yet, or
+ * shutting down) writes the answer here with tr NULL (COORDINATOR_NOT_AVAILABLE). */
+static kerr_t tcall_submit(struct tcall *c, void (*write)(struct tcall *c, struct txn_runtime *tr))
+{
+    struct txn_runtime *tr = c->req->broker->txns;
+    c->write = write;
+    if (tr && txn_runtime_call(tr, tcall_run, c))
+        return KERR__PENDING;
+    write(c, NULL);
+    tcall_free(c);
+    return KERR_NONE;
 }
 
 /* ---- DescribeTransactions ------------------------------------------------ */
@@ -122,15 +146,6 @@ static void describe_write(struct tcall *c, struct txn_runtime *tr)
     kw_put_tags(o, true);
 }
 
-static void describe_run(struct txn_runtime *tr, void *arg)
-{
-    struct tcall *c = arg;
-    struct req *req = c->req;
-    describe_write(c, tr);
-    tcall_free(c);
-    req_complete(req);
-}
-
 kerr_t handle_describe_transactions(struct req *req)
 {
     struct kslice *s = &req->body;
@@ -154,11 +169,7 @@ kerr_t handle_describe_transactions(struct req *req)
         tcall_free(c);
         return KERR__CLOSE;
     }
-    if (req->broker->txns && txn_runtime_call(req->broker->txns, describe_run, c))
-        return KERR__PENDING;
-    describe_write(c, NULL); /* every id COORDINATOR_NOT_AVAILABLE */
-    tcall_free(c);
-    return KERR_NONE;
+    return tcall_submit(c, describe_write);
 }
 
 /* ---- ListTransactions ------------------------------------------------------ */
@@ -244,15 +255,6 @@ static void list_write(struct tcall *c, struct txn_runtime *tr)
     kw_put_tags(o, true);
 }
 
-static void list_run(struct txn_runtime *tr, void *arg)
-{
-    struct tcall *c = arg;
-    struct req *req = c->req;
-    list_write(c, tr);
-    tcall_free(c);
-    req_complete(req);
-}
-
 /* Reads the request into c; false for a malformed one (*oom: out of memory instead). */
 static bool list_decode(struct kslice *s, struct tcall *c, bool *oom)
 {
@@ -295,9 +297,5 @@ kerr_t handle_list_transactions(struct req *req)
         tcall_free(c);
         return oom ? KERR__NOMEM : KERR__CLOSE;
     }
-    if (req->broker->txns && txn_runtime_call(req->broker->txns, list_run, c))
-        return KERR__PENDING;
-    list_write(c, NULL); /* COORDINATOR_NOT_AVAILABLE */
-    tcall_free(c);
-    return KERR_NONE;
+    return tcall_submit(c, list_write);
 }

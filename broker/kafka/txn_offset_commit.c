@@ -31,7 +31,6 @@
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/group_call.h"
 #include "broker/kafka/group_codec.h"
-#include "broker/replication/topics.h"
 #include "common/api_keys.h"
 
 #include <stdlib.h>
@@ -55,9 +54,7 @@ struct toc_req {
 
 static void toc_req_free(struct toc_req *r)
 {
-    for (int32_t i = 0; i < r->topic_count && r->topics; i++)
-        free(r->topics[i].parts);
-    free(r->topics);
+    gcodec_commit_topics_free(r->topics, r->topic_count);
     memset(r, 0, sizeof *r);
 }
 
@@ -105,53 +102,35 @@ static void toc_resp_encode(struct kbuf *b, int v, const struct toc_req *r)
 {
     bool flex = api_is_flexible(API_TXN_OFFSET_COMMIT, v);
     kbuf_put_i32(b, 0); /* throttle_time_ms */
-    kw_put_array_len(b, flex, r->topic_count);
-    for (int32_t i = 0; i < r->topic_count; i++) {
-        const struct gcodec_commit_topic *t = &r->topics[i];
-        kw_put_kstr(b, flex, t->name);
-        kw_put_array_len(b, flex, t->part_count);
-        for (int32_t j = 0; j < t->part_count; j++) {
-            kbuf_put_i32(b, t->parts[j].partition);
-            kbuf_put_i16(b, (int16_t)kerr_to_wire(t->parts[j].err));
-            kw_put_tags(b, flex);
-        }
-        kw_put_tags(b, flex);
-    }
+    gcodec_commit_topics_encode(b, flex, r->topics, r->topic_count);
     kw_put_tags(b, flex);
 }
 
 struct toc_call {
     struct gcall c;
     struct toc_req r;
-    struct group_coord *gc;            /* the coordinator the commit was prepared on */
-    struct group_commit *parts;        /* the known partitions, in request order */
-    struct gcodec_commit_part **where; /* parts[i] answers *where[i] */
-    int32_t n_parts;
+    struct gcommit m; /* r's partitions (group_call.h) */
     struct group_commit_req cr;
 };
 
 static void toc_fail(struct gcall *c, kerr_t err)
 {
     struct toc_call *tc = (struct toc_call *)c;
-    for (int32_t t = 0; t < tc->r.topic_count; t++)
-        for (int32_t p = 0; p < tc->r.topics[t].part_count; p++)
-            tc->r.topics[t].parts[p].err = err;
+    gcommit_fail(&tc->m, err);
     toc_resp_encode(&c->req->out, c->req->api_version, &tc->r);
 }
 
 static void toc_destroy(struct gcall *c)
 {
     struct toc_call *tc = (struct toc_call *)c;
+    gcommit_free(&tc->m);
     toc_req_free(&tc->r);
-    free(tc->parts);
-    free(tc->where);
     free(tc);
 }
 
 static void toc_answer(struct toc_call *tc)
 {
-    for (int32_t i = 0; i < tc->n_parts; i++)
-        tc->where[i]->err = tc->parts[i].err;
+    gcommit_answer(&tc->m);
     toc_resp_encode(&tc->c.req->out, tc->c.req->api_version, &tc->r);
     gcall_finish(&tc->c);
 }
@@ -159,83 +138,49 @@ static void toc_answer(struct toc_call *tc)
 static void toc_done(struct group_runtime *gr, kerr_t err, int64_t base_offset, void *arg)
 {
     struct toc_call *tc = arg;
-    if (group_runtime_current(gr, tc->gc)) {
-        group_txn_commit_apply(tc->gc, &tc->cr, tc->r.producer_id, err, base_offset);
-    } else {
-        kerr_t lost =
-            group_append_error(err != KERR_NONE ? err : KERR_NOT_LEADER_OR_FOLLOWER, true);
-        for (int32_t i = 0; i < tc->n_parts; i++)
-            if (tc->parts[i].err == KERR_NONE)
-                tc->parts[i].err = lost;
-    }
+    if (group_runtime_current(gr, tc->m.gc))
+        group_txn_commit_apply(tc->m.gc, &tc->cr, tc->r.producer_id, err, base_offset);
+    else
+        gcommit_lost(&tc->m, err);
     toc_answer(tc);
-}
-
-static bool partition_known(struct broker *b, struct kstr topic, int32_t p)
-{
-    struct topic *t = topics_get(b->topics, topic.ptr, (size_t)topic.len);
-    bool known = t && p >= 0 && p < atomic_load(&t->n_parts);
-    topic_unref(t);
-    return known;
 }
 
 static void toc_run(struct gcall *c, struct group_runtime *gr)
 {
     struct toc_call *tc = (struct toc_call *)c;
-    struct broker *b = c->req->broker;
     kerr_t err = KERR_NONE;
     /* Kafka checks the id before the coordinator (validateGroupStatus) */
     if (tc->r.group_id.len == 0 || tc->r.group_id.len > group_runtime_config(gr)->max_group_id_len)
         err = KERR_INVALID_GROUP_ID;
     else
-        tc->gc = group_runtime_route(gr, tc->r.group_id.ptr, (size_t)tc->r.group_id.len, &err);
-    if (!tc->gc) {
+        tc->m.gc = group_runtime_route(gr, tc->r.group_id.ptr, (size_t)tc->r.group_id.len, &err);
+    if (!tc->m.gc) {
         toc_fail(c, err);
         gcall_finish(c);
         return;
     }
-    for (int32_t t = 0; t < tc->r.topic_count; t++) {
-        struct gcodec_commit_topic *ct = &tc->r.topics[t];
-        const char *name = gcall_str0(c, ct->name);
-        for (int32_t p = 0; p < ct->part_count; p++) {
-            struct gcodec_commit_part *cp = &ct->parts[p];
-            if (!partition_known(b, ct->name, cp->partition)) {
-                cp->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-                continue;
-            }
-            tc->where[tc->n_parts] = cp;
-            tc->parts[tc->n_parts++] = (struct group_commit){
-                .topic = name,
-                .partition = cp->partition,
-                .offset = cp->offset,
-                .leader_epoch = cp->leader_epoch,
-                .metadata = gcall_str(c, cp->metadata),
-                .expire_ts = -1,
-                .commit_ts = -1,
-            };
-        }
-    }
+    gcommit_collect(&tc->m, c, -1, false);
     tc->cr = (struct group_commit_req){.group_id = gcall_str0(c, tc->r.group_id),
                                        .member_id = gcall_str0(c, tc->r.member_id),
                                        .instance_id = gcall_str(c, tc->r.instance_id),
                                        .generation = tc->r.generation,
-                                       .parts = tc->parts,
-                                       .count = tc->n_parts,
+                                       .parts = tc->m.parts,
+                                       .count = tc->m.n_parts,
                                        .log_offset = -1};
     if (c->oom) {
         toc_fail(c, KERR_UNKNOWN_SERVER_ERROR);
         gcall_finish(c);
         return;
     }
-    if (tc->n_parts == 0) {
+    if (tc->m.n_parts == 0) {
         toc_answer(tc);
         return;
     }
     struct group_records recs;
     group_records_init(&recs);
     int64_t now = group_runtime_now();
-    (void)group_txn_commit_prepare(tc->gc, &tc->cr, tc->r.producer_id, now, &recs);
-    group_runtime_append_at(gr, tc->gc, &recs, tc->r.producer_id, tc->r.producer_epoch, toc_done,
+    (void)group_txn_commit_prepare(tc->m.gc, &tc->cr, tc->r.producer_id, now, &recs);
+    group_runtime_append_at(gr, tc->m.gc, &recs, tc->r.producer_id, tc->r.producer_epoch, toc_done,
                             tc);
 }
 
@@ -249,20 +194,15 @@ kerr_t handle_txn_offset_commit(struct req *req)
         toc_destroy(&tc->c);
         return KERR__CLOSE;
     }
+    if (!gcommit_init(&tc->m, tc->r.topics, tc->r.topic_count)) {
+        toc_destroy(&tc->c);
+        return KERR__CLOSE;
+    }
     if (tc->r.producer_id < 0 || tc->r.producer_epoch < 0) {
         toc_fail(&tc->c, tc->r.producer_id < 0 ? KERR_INVALID_PRODUCER_ID_MAPPING
                                                : KERR_INVALID_PRODUCER_EPOCH);
         toc_destroy(&tc->c);
         return KERR_NONE;
-    }
-    size_t n = 0;
-    for (int32_t t = 0; t < tc->r.topic_count; t++)
-        n += (size_t)tc->r.topics[t].part_count;
-    tc->parts = calloc(n ? n : 1, sizeof(*tc->parts));
-    tc->where = calloc(n ? n : 1, sizeof(*tc->where));
-    if (!tc->parts || !tc->where) {
-        toc_destroy(&tc->c);
-        return KERR__CLOSE;
     }
     return gcall_submit(&tc->c);
 }

@@ -177,6 +177,20 @@ static struct tcall *tcall_new(struct req *req, enum tkind kind)
     return c;
 }
 
+/* A call of kind for AddPartitionsToTxn, AddOffsetsToTxn or EndTxn with the fields they start
+ * with read from the body: transactional_id (into *id), producer_id, producer_epoch. NULL when
+ * out of memory. */
+static struct tcall *tcall_decode_head(struct req *req, enum tkind kind, struct kstr *id)
+{
+    struct tcall *c = tcall_new(req, kind);
+    if (c) {
+        *id = kw_get_str(&req->body, req->flex);
+        c->pid = kslice_i64(&req->body);
+        c->epoch = kslice_i16(&req->body);
+    }
+    return c;
+}
+
 kerr_t txn_request_init_pid(struct req *req, struct kstr id, int32_t timeout_ms, int64_t pid,
                             int16_t epoch)
 {
@@ -236,12 +250,10 @@ kerr_t handle_add_partitions_to_txn(struct req *req)
 {
     struct kslice *s = &req->body;
     bool flex = req->flex;
-    struct tcall *c = tcall_new(req, T_ADD_PARTITIONS);
+    struct kstr id;
+    struct tcall *c = tcall_decode_head(req, T_ADD_PARTITIONS, &id);
     if (!c)
         return KERR__CLOSE;
-    struct kstr id = kw_get_str(s, flex);
-    c->pid = kslice_i64(s);
-    c->epoch = kslice_i16(s);
     int32_t nt = kw_get_array_len(s, flex, 2);
     bool ok = kslice_ok(s) && nt >= 0;
     for (int32_t i = 0; ok && i < nt; i++) {
@@ -272,12 +284,10 @@ kerr_t handle_add_offsets_to_txn(struct req *req)
 {
     struct kslice *s = &req->body;
     bool flex = req->flex;
-    struct tcall *c = tcall_new(req, T_ADD_OFFSETS);
+    struct kstr id;
+    struct tcall *c = tcall_decode_head(req, T_ADD_OFFSETS, &id);
     if (!c)
         return KERR__CLOSE;
-    struct kstr id = kw_get_str(s, flex);
-    c->pid = kslice_i64(s);
-    c->epoch = kslice_i16(s);
     struct kstr group = kw_get_str(s, flex);
     kw_skip_tags(s, flex);
     if (!kslice_ok(s) || !group.ptr) {
@@ -300,12 +310,10 @@ kerr_t handle_end_txn(struct req *req)
 {
     struct kslice *s = &req->body;
     bool flex = req->flex;
-    struct tcall *c = tcall_new(req, T_END);
+    struct kstr id;
+    struct tcall *c = tcall_decode_head(req, T_END, &id);
     if (!c)
         return KERR__CLOSE;
-    struct kstr id = kw_get_str(s, flex);
-    c->pid = kslice_i64(s);
-    c->epoch = kslice_i16(s);
     c->commit = kslice_u8(s) != 0;
     kw_skip_tags(s, flex);
     if (!kslice_ok(s)) {

@@ -18,25 +18,16 @@ import os
 import re
 import signal
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kwire import W, Conn  # noqa: E402
 from cluster import Cluster, run_suite  # noqa: E402
+from txnwire import coord_partition, find_coordinator, wait  # noqa: E402
+import txnwire  # noqa: E402
 
 NONE, COORD_NOT_AVAILABLE, INVALID_REQUEST = 0, 15, 42
 PARTS = 10
 CL = None
-
-
-def txn_partition(tid, n=PARTS):
-    """Kafka's placement: Utils.abs(String.hashCode) % partitions (ASCII ids)."""
-    h = 0
-    for ch in tid:
-        h = (31 * h + ord(ch)) & 0xFFFFFFFF
-    if h >= 1 << 31:
-        h -= 1 << 32
-    return (0 if h == -(1 << 31) else abs(h)) % n
 
 
 def conn(i):
@@ -44,33 +35,7 @@ def conn(i):
 
 
 def live(skip=()):
-    return [i for i, b in enumerate(CL.brokers) if i not in skip and b.proc and b.proc.poll() is None]
-
-
-def find_coordinator(c, v, keys, key_type=1):
-    """FindCoordinator v (1-4) for keys (one key before v4). Returns [(key, err, node, port)]."""
-    w = W(flex=v >= 3)
-    if v >= 4:
-        w.i8(key_type).array(keys, lambda w, k: w.str(k))
-    else:
-        w.str(keys[0]).i8(key_type)
-    if v >= 3:
-        w.tags()
-    r = c.call(10, v, w.b)
-    r.i32()
-    if v >= 4:
-        def coord(r):
-            key, node, host, port, err, msg = r.str(), r.i32(), r.str(), r.i32(), r.i16(), r.str()
-            r.tags()
-            return (key, err, node, port)
-        out = r.array(coord)
-    else:
-        err, _msg, node, _host, port = r.i16(), r.str(), r.i32(), r.str(), r.i32()
-        out = [(keys[0], err, node, port)]
-    if v >= 3:
-        r.tags()
-    r.done()
-    return out
+    return txnwire.live(CL, skip)
 
 
 def metadata(c, topic):
@@ -113,16 +78,6 @@ def describe_topic_configs(c, topic, keys):
     return out
 
 
-def wait(cond, timeout, what):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for " + what)
-
-
 def coordinator_ready(tid, skip=()):
     """The node FindCoordinator v1 names for tid on a live broker, or None."""
     c = conn(live(skip)[0])
@@ -162,14 +117,14 @@ def test_every_version_names_the_partition_leader_from_every_broker():
         c = conn(i)
         _, parts = metadata(c, "__transaction_state")
         for tid in ids:
-            leader = parts[txn_partition(tid)][0]
+            leader = parts[coord_partition(tid, PARTS)][0]
             for v in range(1, 4):
                 (_, err, node, port), = find_coordinator(c, v, [tid])
                 assert (err, node, port) == (NONE, leader, CL.brokers[leader].port), (i, v, tid, err, node)
         got = find_coordinator(c, 4, ids)
         assert [k for k, _, _, _ in got] == ids, "v4 echoes each key in order"
         for (tid, err, node, _) in got:
-            assert (err, node) == (NONE, parts[txn_partition(tid)][0]), (tid, err, node)
+            assert (err, node) == (NONE, parts[coord_partition(tid, PARTS)][0]), (tid, err, node)
         c.close()
 
 
@@ -199,7 +154,7 @@ def test_coordinator_follows_a_leader_change():
         for i in live():
             c = conn(i)
             _, parts = metadata(c, "__transaction_state")
-            assert parts[txn_partition(tid)][0] == new, (i, parts[txn_partition(tid)], new)
+            assert parts[coord_partition(tid, PARTS)][0] == new, (i, parts[coord_partition(tid, PARTS)], new)
             (_, err, node, port), = find_coordinator(c, 3, [tid])
             assert (err, node, port) == (NONE, new, CL.brokers[new].port)
             c.close()
@@ -280,7 +235,7 @@ def test_librdkafka_init_transactions_gets_a_producer_id():
     c = conn(live()[0])
     _, parts = metadata(c, "__transaction_state")
     c.close()
-    assert named == {parts[txn_partition("txn-rdkafka")][0]}, (named, text[-3000:])
+    assert named == {parts[coord_partition("txn-rdkafka", PARTS)][0]}, (named, text[-3000:])
     assert re.search(r"Idempotent producer state change WaitPID -> Assigned", text), text[-3000:]
 
 

@@ -34,6 +34,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kwire import W, Conn, record_batch, parse_batches  # noqa: E402
 from cluster import Cluster, free_port, run_suite  # noqa: E402
+from txnwire import coord_partition, find_coordinator, wait  # noqa: E402
 
 NONE, LOAD_IN_PROGRESS, COORD_NOT_AVAILABLE, NOT_COORDINATOR = 0, 14, 15, 16
 INVALID_REQUEST, TXN_ID_NOT_FOUND = 42, 105
@@ -47,28 +48,8 @@ IDS = {}      # role -> transactional id
 LEADERS = {}  # __transaction_state partition -> leader
 
 
-def txn_partition(tid, n=PARTS):
-    """Kafka's placement: Utils.abs(String.hashCode) % partitions (ASCII ids)."""
-    h = 0
-    for ch in tid:
-        h = (31 * h + ord(ch)) & 0xFFFFFFFF
-    if h >= 1 << 31:
-        h -= 1 << 32
-    return (0 if h == -(1 << 31) else abs(h)) % n
-
-
 def conn(i):
     return Conn("127.0.0.1", CL.brokers[i].port)
-
-
-def wait(cond, timeout, what):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for " + what)
 
 
 # ---------------------------------------------------------------- codec
@@ -117,16 +98,6 @@ def list_txns(i, states=(), pids=()):
     got = {tid: (pid, st) for tid, pid, st in rows}
     assert len(got) == len(rows), "an id listed twice: %r" % rows
     return err, unknown, got
-
-
-def find_coordinator(i, tid):
-    c = conn(i)
-    r = c.call(10, 1, W().str(tid).i8(1).b)
-    c.close()
-    r.i32()
-    err, _msg, node, _host, _port = r.i16(), r.str(), r.i32(), r.str(), r.i32()
-    r.done()
-    return err, node
 
 
 def metadata_v7(i, topic):
@@ -201,14 +172,16 @@ def pick(role, broker):
     """A transactional id starting with role whose partition `broker` leads."""
     for n in range(1000):
         tid = "%s-%d" % (role, n)
-        if LEADERS[txn_partition(tid)] == broker:
+        if LEADERS[coord_partition(tid, PARTS)] == broker:
             IDS[role] = tid
             return tid
     raise AssertionError("no id for broker %d" % broker)
 
 
 def test_records_written_to_the_log_are_loaded():
-    err, _ = find_coordinator(0, "creates-the-topic")
+    c = conn(0)
+    (_, err, _, _), = find_coordinator(c, 1, ["creates-the-topic"])
+    c.close()
     assert err in (NONE, COORD_NOT_AVAILABLE), err
     wait(lambda: metadata_v7(0, "__transaction_state")[0] == NONE and
          all(l >= 0 for l, _ in metadata_v7(0, "__transaction_state")[1].values()),
@@ -233,7 +206,7 @@ def test_records_written_to_the_log_are_loaded():
     for broker, roles in ((0, a), (1, b)):
         for role, values in roles.items():
             tid = pick(role, broker)
-            writes.setdefault((broker, txn_partition(tid)), []).extend(
+            writes.setdefault((broker, coord_partition(tid, PARTS)), []).extend(
                 (txn_key(tid), v) for v in values)
     for i in (0, 1):
         assert CL.brokers[i].stop(signal.SIGTERM) == 0
@@ -374,7 +347,7 @@ def test_a_loading_partition_is_never_answered_in_part():
     COORDINATOR_LOAD_IN_PROGRESS with no entries, or the whole table; Describe never shows the
     half-loaded epoch 1."""
     tid = pick("bulk-c", 2)
-    p = txn_partition(tid)
+    p = coord_partition(tid, PARTS)
     _, parts = metadata_v7(0, "__transaction_state")
     assert CL.brokers[2].stop(signal.SIGTERM) == 0
     one = batch_of([(txn_key(tid), txn_value(3000, 1, EMPTY))] * 5000)  # ~0.5 MB

@@ -28,6 +28,8 @@ import test_api_matrix as m  # noqa: E402
 import test_offset_for_leader_epoch as olep  # noqa: E402
 import test_init_producer_id as ipid  # noqa: E402
 import test_transactions as txn  # noqa: E402
+from txnwire import KEY_GROUP, coord_partition  # noqa: E402
+import txnwire  # noqa: E402
 
 CL = None
 NONE, UNKNOWN_TOPIC, METADATA_TOO_LARGE, LOADING, NOT_AVAILABLE, NOT_COORDINATOR = 0, 3, 12, 14, 15, 16
@@ -38,39 +40,13 @@ TOPIC, GROUP = "tin", "txn-group"
 STATE = {}  # what the tests before the failover left behind
 
 
-def offsets_partition(group, n=N_OFFSETS):
-    """Kafka's placement: abs(String.hashCode) % n (ASCII ids)."""
-    h = 0
-    for ch in group:
-        h = (31 * h + ord(ch)) & 0xFFFFFFFF
-    if h >= 1 << 31:
-        h -= 1 << 32
-    return (0 if h == -(1 << 31) else abs(h)) % n
-
-
 def port_of(node):
     return [b.port for b in CL.brokers if b.id == node][0]
 
 
 def coordinator(group, skip=(), timeout=60):
     """(node, port) of the group's coordinator, asked of a live broker."""
-    end = time.time() + timeout
-    while time.time() < end:
-        for b in CL.brokers:
-            if b.id in skip:
-                continue
-            try:
-                c = Conn("127.0.0.1", b.port)
-                try:
-                    _, err, node, _, port = m.find_coordinator(c, 1, [group])[0]
-                finally:
-                    c.close()
-            except OSError:
-                continue
-            if err == NONE and node not in skip:
-                return node, port
-        time.sleep(0.2)
-    raise AssertionError("no coordinator for %s" % group)
+    return txnwire.coordinator(CL, group, KEY_GROUP, skip, timeout)
 
 
 def txn_commit(port, v, pid, epoch, parts, group=GROUP, member="", generation=-1, instance=None):
@@ -193,7 +169,7 @@ def plain_commit(port, partition, offset):
 
 
 def end(port, pid, epoch, commit):
-    p = offsets_partition(GROUP)
+    p = coord_partition(GROUP, N_OFFSETS)
     res = txn.markers(port, [(pid, epoch, commit, [("__consumer_offsets", [p])], 0)])
     assert res == {(pid, "__consumer_offsets", p): NONE}, res
 

@@ -44,7 +44,8 @@ import test_api_matrix as m  # noqa: E402
 import test_init_producer_id as ipid  # noqa: E402
 import test_idempotence as idem  # noqa: E402
 import test_offset_for_leader_epoch as olep  # noqa: E402
-from test_txn_coordinator import find_coordinator, txn_partition  # noqa: E402
+from txnwire import coord_partition, wait  # noqa: E402
+import txnwire  # noqa: E402
 
 NONE, UNKNOWN_TOPIC, LOAD, NOT_AVAILABLE, NOT_COORD = 0, 3, 14, 15, 16
 INVALID_REQUEST, INVALID_EPOCH, INVALID_TXN_STATE, INVALID_MAPPING = 42, 47, 48, 49
@@ -61,29 +62,12 @@ def conn(i, timeout=40):
 
 
 def live(skip=()):
-    return [i for i, b in enumerate(CL.brokers) if i not in skip and b.proc and b.proc.poll() is None]
-
-
-def wait(cond, timeout, what):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
+    return txnwire.live(CL, skip)
 
 
 def coordinator(tid, skip=()):
     """The broker FindCoordinator names for tid (waits for one)."""
-    def ask():
-        c = conn(live(skip)[0])
-        try:
-            (_, err, node, _), = find_coordinator(c, 1, [tid])
-        finally:
-            c.close()
-        return (node,) if err == NONE and node not in skip else None
-    return wait(ask, 60, "a coordinator for " + tid)[0]
+    return txnwire.coordinator(CL, tid, skip=skip)[0]
 
 
 # ---------------------------------------------------------------- requests
@@ -189,7 +173,7 @@ def fetch(topic, partition, isolation, offset=0, port=None):
 def txn_records(tid):
     """Every `__transaction_state` record of tid, in log order: (status, producer_id, epoch,
     partitions) or None for a tombstone."""
-    p = fetch("__transaction_state", txn_partition(tid, PARTS), 0)
+    p = fetch("__transaction_state", coord_partition(tid, PARTS), 0)
     out = []
     for _, _, _, b in kwire.parse_batches(p["records"] or b""):
         for _, k, v in kwire.batch_records(b):
@@ -411,7 +395,7 @@ def test_new_coordinator_completes_a_prepared_commit():
     c, pid, epoch = begin(tid, [("tx-fo", [0])])
     produce_txn(CL.brokers[d].port, "tx-fo", 0, [b"fo-0", b"fo-1"], pid, epoch, 0)
     CL.brokers[d].stop(signal.SIGKILL)
-    tp = txn_partition(tid, PARTS)
+    tp = coord_partition(tid, PARTS)
 
     def d_out_of_isr():
         parts = olep.metadata_parts(CL.brokers[ci].port, "__transaction_state")
@@ -439,7 +423,7 @@ def test_a_record_that_cannot_be_replicated_is_coordinator_not_available():
     tid = "tx-isr"
     wait(lambda: len(live()) == 3, 60, "three brokers")
     ci = coordinator(tid)
-    tp = txn_partition(tid, PARTS)
+    tp = coord_partition(tid, PARTS)
     wait(lambda: len(olep.metadata_parts(CL.brokers[ci].port, "__transaction_state")[tp]["isr"])
          == 3, 60, "a full ISR")
     others = [i for i in range(3) if i != ci]

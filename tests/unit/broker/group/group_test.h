@@ -1,7 +1,8 @@
 /*
  * tests/unit/broker/group/group_test.h — helpers shared by the group state machine tests: a
- * coordinator whose callbacks record every answer into the `struct call` passed as ctx, and
- * one-line join/sync/heartbeat wrappers. Time is whatever the test passes.
+ * coordinator whose callbacks record every answer into the `struct call` passed as ctx,
+ * one-line join/sync/heartbeat wrappers, and the commit part and offset lookup of the offset
+ * tests. Time is whatever the test passes.
  */
 #ifndef GREGOR_TESTS_GROUP_TEST_H
 #define GREGOR_TESTS_GROUP_TEST_H
@@ -136,6 +137,21 @@ static inline void sync_req(struct group_coord *gc, const char *group, const cha
     };
     memset(c, 0, sizeof(*c));
     group_sync(gc, &r, now);
+}
+
+/* One partition of a commit (no leader epoch, metadata, expiry or timestamp of its own), its
+ * error not yet set. */
+static inline struct group_commit part(const char *topic, int32_t p, int64_t offset)
+{
+    return (struct group_commit){topic, p, offset, -1, NULL, -1, KERR_UNKNOWN_SERVER_ERROR, -1};
+}
+
+/* The group's committed offset of (topic, p), or -1 when there is none. */
+static inline int64_t fetched(struct group_coord *gc, const char *group, const char *topic,
+                              int32_t p)
+{
+    struct group_offset o;
+    return group_offset_fetch(gc, group, topic, p, &o) == KERR_NONE ? o.offset : -1;
 }
 
 static inline enum group_state state_of(struct group_coord *gc, const char *group)

@@ -19,17 +19,6 @@ static kerr_t commit(struct group_coord *gc, const char *group, const char *memb
     return err;
 }
 
-static struct group_commit part(const char *topic, int32_t p, int64_t offset)
-{
-    return (struct group_commit){topic, p, offset, -1, NULL, -1, KERR_UNKNOWN_SERVER_ERROR, -1};
-}
-
-static int64_t fetched(struct group_coord *gc, const char *group, const char *topic, int32_t p)
-{
-    struct group_offset o;
-    return group_offset_fetch(gc, group, topic, p, &o) == KERR_NONE ? o.offset : -1;
-}
-
 Test(group_offsets, simple_consumer_commit_creates_the_group_and_is_visible_after_apply)
 {
     struct group_config cfg = test_config();

@@ -9,17 +9,6 @@
 
 #include "broker/group/offsets_format.h"
 
-static struct group_commit part(const char *topic, int32_t p, int64_t offset)
-{
-    return (struct group_commit){topic, p, offset, -1, NULL, -1, KERR_UNKNOWN_SERVER_ERROR, -1};
-}
-
-static int64_t fetched(struct group_coord *gc, const char *group, const char *topic, int32_t p)
-{
-    struct group_offset o;
-    return group_offset_fetch(gc, group, topic, p, &o) == KERR_NONE ? o.offset : -1;
-}
-
 /* A TxnOffsetCommit of producer pid for one partition, appended at log_offset. */
 static kerr_t txn_commit(struct group_coord *gc, const char *group, const char *member,
                          int32_t generation, int64_t pid, struct group_commit *c,

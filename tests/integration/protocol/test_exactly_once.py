@@ -27,8 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster import Cluster, run_suite  # noqa: E402
-from test_txn_coordinator import find_coordinator  # noqa: E402
-from kwire import Conn  # noqa: E402
+import txnwire  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
@@ -64,21 +63,8 @@ def create_topics(names, parts):
 
 def coordinator_of(tid):
     """The broker (cluster.Broker) that coordinates transactional id tid, asked of a live one."""
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        for b in live():
-            try:
-                c = Conn("127.0.0.1", b.port)
-                try:
-                    _, err, node, _ = find_coordinator(c, 3, [tid])[0]
-                finally:
-                    c.close()
-                if err == 0:
-                    return CL.brokers[node]
-            except OSError:
-                pass
-        time.sleep(0.2)
-    raise AssertionError("no coordinator for %s" % tid)
+    node, _ = txnwire.coordinator(CL, tid, timeout=30)
+    return CL.brokers[node]
 
 
 def read_all(topic, parts, isolation, idle=3.0):

@@ -6,7 +6,9 @@ starts ZooKeeper and BROKERS brokers (tests/integration/protocol/cluster.py), th
 - produce: produce_bench (librdkafka, acks=all, 1 partition) in four modes, alternated ROUNDS
   times so a drifting load hits all alike: plain, idempotent, transactional with a commit every
   100 ms, transactional with a commit every 1 s. Prints every run's line, then per mode the median
-  MB/s and its ratio to plain, and the transactional modes' commit_transaction() latency p50/p99
+  MB/s and the brokers' CPU seconds per MB (utime + stime from /proc around each run: what the
+  broker spends, whatever the client costs), each as a ratio to plain, and the transactional
+  modes' commit_transaction() latency p50/p99
   (at the peak rate: mostly the wait for the producer's queue to drain);
 - commit latency: transactional at a commit every 100 ms offered half the plain peak rate, and
   1,000 records/s, ROUNDS runs each: commit_transaction() p50/p99;
@@ -29,6 +31,12 @@ from cluster import Cluster  # noqa: E402
 
 MODES = [("plain", ["enable.idempotence=false"]), ("idempotent", ["enable.idempotence=true"]),
          ("txn_100ms", ["txn_ms=100"]), ("txn_1s", ["txn_ms=1000"])]
+
+
+def cpu_s(pid):
+    """utime + stime of process pid in seconds (/proc/PID/stat)."""
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(args):
@@ -61,14 +69,18 @@ def main():
     med = statistics.median
     try:
         mb = {m: [] for m, _ in MODES}
+        bcpu = {m: [] for m, _ in MODES}  # the brokers' CPU seconds per MB
         rps = []
         c50 = {m: [] for m, _ in MODES}
         c99 = {m: [] for m, _ in MODES}
         for r in range(int(o["rounds"])):
             for mode, extra in MODES:
+                c0 = sum(cpu_s(b.proc.pid) for b in cl.brokers)
                 line, kv = run([prod, boot, "txnbench-%s-%d" % (mode, r), o["size"], "100000000",
                                 "all", "1", "seconds=" + o["seconds"]] + extra)
-                print(mode, line, flush=True)
+                bcpu[mode].append((sum(cpu_s(b.proc.pid) for b in cl.brokers) - c0) /
+                                  (int(kv["bytes"]) / 1e6))
+                print(mode, line, "broker_cpu_s_per_mb=%.5f" % bcpu[mode][-1], flush=True)
                 mb[mode].append(float(kv["mb_per_s"]))
                 if mode == "plain":
                     rps.append(kv["records_per_s"])
@@ -81,9 +93,9 @@ def main():
             if c50[mode]:
                 extra = "; commit_transaction p50 %.1f ms p99 %.1f ms" % (med(c50[mode]),
                                                                         med(c99[mode]))
-            print("produce %-10s median %.1f MB/s = %.3f of plain%s" % (mode, med(mb[mode]),
-                                                                      med(mb[mode]) / base, extra),
-                  flush=True)
+            print("produce %-10s median %.1f MB/s = %.3f of plain, broker CPU %.5f s/MB = %.3f of "
+                  "plain%s" % (mode, med(mb[mode]), med(mb[mode]) / base, med(bcpu[mode]),
+                               med(bcpu[mode]) / med(bcpu["plain"]), extra), flush=True)
         # commit latency below saturation: at the peak rate commit_transaction() mostly waits
         # for the producer's queue to drain, so it is measured at half the plain peak and at a
         # trickle, where it is the protocol's own cost (EndTxn, markers, their replication)

@@ -169,7 +169,8 @@ void txn_coord_end(struct txn_runtime *tr, const char *p, size_t len, int64_t pi
     carry_out(tr, &rt, r, "EndTxn", false, reply, arg);
 }
 
-void txn_coord_markers_done(void *ctx, const char *id, int32_t coord_partition, kerr_t err)
+void txn_coord_markers_done(void *ctx, const char *id, size_t len, int32_t coord_partition,
+                            kerr_t err)
 {
     struct txn_runtime *tr = ctx;
     (void)coord_partition;
@@ -181,7 +182,6 @@ void txn_coord_markers_done(void *ctx, const char *id, int32_t coord_partition, 
         return;
     }
     struct txn_route rt;
-    size_t len = strlen(id);
     struct txn_meta *m =
         txn_runtime_locate(tr, id, len, &rt, &err) ? txn_table_get(rt.table, id, len) : NULL;
     if (!m || m->pending || !prepared(m))

@@ -39,10 +39,10 @@ DEB_BUILD ?= build-deb
 JOBS ?= 2
 BROKERS ?= 3
 CMAKE_ARGS ?=
-ASAN_TESTS ?= ^(integration_api_versions|integration_bad_input|protocol_api_matrix|protocol_fetch_paths|protocol_record_validation|integration_cluster|integration_cluster_configs|integration_control_fence|integration_fetcher|groups_api_versions|groups_rebalance|integration_cli_group|storage_compaction|storage_compaction_txn|protocol_dynamic_configs)$$
+ASAN_TESTS ?= ^(integration_api_versions|integration_bad_input|protocol_api_matrix|protocol_fetch_paths|protocol_record_validation|integration_cluster|integration_cluster_configs|integration_control_fence|integration_fetcher|groups_api_versions|groups_rebalance|integration_cli_group|storage_compaction|storage_compaction_txn|protocol_dynamic_configs|protocol_txn_producer|protocol_txn_offset_commit)$$
 SKIP_ASAN ?= 0
 TSAN_BUILD ?= build-tsan
-TSAN_TESTS ?= ^(integration_cluster|integration_cluster_configs|integration_fetcher|integration_control_fence|groups_rebalance|groups_consume|protocol_dynamic_configs)$$
+TSAN_TESTS ?= ^(integration_cluster|integration_cluster_configs|integration_fetcher|integration_control_fence|groups_rebalance|groups_consume|protocol_dynamic_configs|protocol_txn_producer|protocol_txn_offset_commit)$$
 SKIP_TSAN ?= 0
 SKIP_FUZZ ?= 0
 SKIP_COMPOSE ?= 0
@@ -127,7 +127,9 @@ test-asan:
 # Criterion cannot start under TSan, so the Criterion unit tests are not run
 # here, and the multi-broker integration tests (TSAN_TESTS) run from
 # $(BUILD) against the TSan broker (GREGOR_BROKER_BIN): network, admin,
-# fetcher and controller threads all busy. Every TSan process writes its
+# fetcher and controller threads all busy, and the group and txn workers
+# (transactions through librdkafka: the coordinator and its marker sender;
+# WriteTxnMarkers on __consumer_offsets handed to the group worker). Every TSan process writes its
 # reports under $(TSAN_BUILD)/tsan-reports/; any report fails the stage, as
 # does a test failing. tests/tsan.supp silences races inside uninstrumented
 # third-party libraries only. No -Werror: GCC's instrumented builds warn

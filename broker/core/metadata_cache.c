@@ -111,10 +111,13 @@ const struct mc_topic *mc_find_topic(const struct mc_snapshot *s, const char *na
     int lo = 0, hi = s->n_topics - 1;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
+        /* name is len bytes, not NUL-terminated, and may hold NUL bytes or be longer than any
+         * topic's: compared by bytes, then by length (strcmp's order for real names) */
         const char *n = s->topics[mid].name;
-        int c = strncmp(n, name, len);
-        if (c == 0 && n[len] != '\0')
-            c = 1;
+        size_t n_len = strlen(n);
+        int c = memcmp(n, name, MIN(n_len, len));
+        if (c == 0)
+            c = (n_len > len) - (n_len < len);
         if (c == 0)
             return &s->topics[mid];
         if (c < 0)

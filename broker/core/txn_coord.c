@@ -169,12 +169,12 @@ void txn_coord_end(struct txn_runtime *tr, const char *p, size_t len, int64_t pi
     carry_out(tr, &rt, r, "EndTxn", false, reply, arg);
 }
 
-void txn_coord_markers_done(void *ctx, const char *id, int32_t coord_partition, kerr_t err)
+void txn_coord_markers_done(void *ctx, const char *id, size_t len, int32_t coord_partition,
+                            kerr_t err)
 {
     struct txn_runtime *tr = ctx;
     (void)coord_partition;
     struct txn_route rt;
-    size_t len = strlen(id);
     kerr_t lerr;
     struct txn_meta *m =
         txn_runtime_locate(tr, id, len, &rt, &lerr) ? txn_table_get(rt.table, id, len) : NULL;
@@ -183,9 +183,9 @@ void txn_coord_markers_done(void *ctx, const char *id, int32_t coord_partition, 
          * coordinator exists, so this coordinator stops sending; the transaction stays prepared
          * until its partition is loaded again (by the newer coordinator, which sends them). */
         say_warn("txn",
-                 "stopped sending markers transactional_id=%s err=%s: not sent again until the "
+                 "stopped sending markers transactional_id=%.*s err=%s: not sent again until the "
                  "partition is loaded again",
-                 id, kerr_name(err));
+                 (int)len, id, kerr_name(err));
         if (m && prepared(m))
             m->markers_refused = true;
         return;

@@ -48,6 +48,7 @@ void txn_coord_abort_pass(struct txn_runtime *tr, struct txn_table *t, int32_t p
 void txn_coord_expire_pass(struct txn_runtime *tr, struct txn_table *t, int32_t partition,
                            int64_t now_ms);
 /* The marker sender's callback (txn_markers_done; ctx is the runtime). */
-void txn_coord_markers_done(void *ctx, const char *id, int32_t coord_partition, kerr_t err);
+void txn_coord_markers_done(void *ctx, const char *id, size_t id_len, int32_t coord_partition,
+                            kerr_t err);
 
 #endif

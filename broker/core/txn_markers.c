@@ -130,7 +130,7 @@ static void job_check(struct mjob *j)
             return;
         j->finished = true;
         event_del(j->retry_ev);
-        j->mk->done(j->mk->ctx, j->id, j->coord_partition, err);
+        j->mk->done(j->mk->ctx, j->id, j->id_len, j->coord_partition, err);
     }
     if (j->inflight == 0)
         job_free(j);

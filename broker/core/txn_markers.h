@@ -35,8 +35,10 @@ struct worker;
 #define TXN_MARKERS_TIMEOUT_MS 30000
 
 /* The end of one transaction's markers: err KERR_NONE when every partition has its marker
- * (or was dropped), else the fencing error. id is NUL-terminated. */
-typedef void (*txn_markers_done)(void *ctx, const char *id, int32_t coord_partition, kerr_t err);
+ * (or was dropped), else the fencing error. id is id_len bytes (NUL-terminated, but it may hold
+ * NUL bytes itself: a Kafka string). */
+typedef void (*txn_markers_done)(void *ctx, const char *id, size_t id_len, int32_t coord_partition,
+                                 kerr_t err);
 
 /* One transaction's markers to send (copied by txn_markers_send()). */
 struct txn_markers_txn {

@@ -293,6 +293,18 @@ static void pending_checked(void *owner) { rearm(owner); }
 static const struct coord_pending_ops pending_ops = {
     .partition = pending_partition, .finish = pending_finish, .checked = pending_checked};
 
+/* A copy of the id's id_len bytes: a transactional id is a Kafka string and may hold NUL bytes,
+ * so it is never copied or measured as a C string. NULL when out of memory. */
+static char *id_copy(const char *id, size_t len)
+{
+    char *c = malloc(len + 1);
+    if (c) {
+        memcpy(c, id, len);
+        c[len] = '\0';
+    }
+    return c;
+}
+
 void txn_runtime_write(struct txn_runtime *tr, const struct txn_route *rt, struct txn_meta *m,
                        txn_write_done done, void *arg)
 {
@@ -306,7 +318,7 @@ void txn_runtime_write(struct txn_runtime *tr, const struct txn_route *rt, struc
                  .slot = s,
                  .gen = s->gen},
         .m = m,
-        .id = strdup(m->id),
+        .id = id_copy(m->id, m->id_len),
         .id_len = m->id_len,
         .done = done,
         .arg = arg};

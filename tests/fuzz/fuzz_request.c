@@ -11,6 +11,20 @@
  * temporary log dir (1 MiB segments, retention applied every 256 inputs so
  * the disk stays small); producer ids (InitProducerId) from one block of
  * 2^40 ids handed over at start, as no ZooKeeper is there to claim blocks.
+ * The transaction coordinator runs for real: `__transaction_state` has 2
+ * local partitions (replication factor 1, so its acks=all writes complete at
+ * once) and a txn runtime (core/txn_runtime.c) loads them at start, so
+ * InitProducerId with a transactional id, AddPartitionsToTxn,
+ * AddOffsetsToTxn, EndTxn, DescribeTransactions and ListTransactions reach
+ * the txn worker and the state machine, and their state carries over from
+ * one input to the next. The broker's endpoint (metadata cache, live
+ * brokers) is a listening socket of this process on 127.0.0.1 (an ephemeral
+ * port; an accept thread hands each connection to the network worker as
+ * net/listener.c would), so the coordinator's marker sender
+ * (core/txn_markers.c) delivers WriteTxnMarkers to this same broker and a
+ * transaction completes. Before the first input the transactional id "t" is
+ * initialised (InitProducerId: producer id 0, epoch 0, the first of the
+ * block), which the transaction seeds of the corpus name.
  *
  * How an input travels: a request needs a struct conn for req_complete()
  * and req_base() (pending handlers, e.g. a parked Fetch), and that struct
@@ -45,7 +59,9 @@
 #include <event2/thread.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +72,7 @@
 #include "broker/config/config.h"
 #include "broker/core/metadata_cache.h"
 #include "broker/core/producer_ids.h"
+#include "broker/core/txn_runtime.h"
 #include "broker/net/conn.h"
 #include "broker/net/limits.h"
 #include "common/loop/worker.h"
@@ -69,16 +86,21 @@
 #define PING_FRAME_LEN 14 /* size(4) key(2) version(2) corr(4) client_id(2: null) */
 #define RESPONSE_TIMEOUT_MS 10000
 #define RETENTION_EVERY 256
+#define WARMUP_TRIES 500 /* 10 ms apart: the coordinator's partitions load meanwhile */
 
 static struct {
     struct broker_config cfg;
     struct broker b;
     struct worker *net;
     char dir[256];
-    int fd;        /* our end of the current connection, -1 if none */
-    uint64_t runs; /* inputs so far */
-    bool trace;    /* FUZZ_TRACE set: one line per input on stderr */
-} F = {.fd = -1};
+    int fd;   /* our end of the current connection, -1 if none */
+    int lfd;  /* the inter-broker listening socket */
+    int port; /* its port: the broker's endpoint */
+    pthread_t acceptor;
+    int16_t last_err; /* the first INT16 after the last response's header and throttle time */
+    uint64_t runs;    /* inputs so far */
+    bool trace;       /* FUZZ_TRACE set: one line per input on stderr */
+} F = {.fd = -1, .lfd = -1};
 
 #define FUZZ_DIE(...)                                                                              \
     do {                                                                                           \
@@ -92,8 +114,14 @@ static struct {
 static void setup_config(void)
 {
     char logdirs[300], err[512];
-    char *ov[] = {"broker.id=0", "zookeeper.connect=127.0.0.1:1", logdirs,
-                  "listeners=PLAINTEXT://127.0.0.1:9092", "auto.create.topics.enable=false"};
+    char *ov[] = {"broker.id=0",
+                  "zookeeper.connect=127.0.0.1:1",
+                  logdirs,
+                  "listeners=PLAINTEXT://127.0.0.1:9092",
+                  "auto.create.topics.enable=false",
+                  "transaction.state.log.num.partitions=2",
+                  "transaction.state.log.replication.factor=1",
+                  "transaction.state.log.min.isr=1"};
 
     snprintf(logdirs, sizeof(logdirs), "log.dirs=%s", F.dir);
     if (config_load(&F.cfg, NULL, NULL, ov, (int)ARRAY_LEN(ov), err, sizeof(err)) != 0)
@@ -109,12 +137,12 @@ static void setup_live_brokers(struct broker *b)
     b->live[0].n_endpoints = 1;
     snprintf(b->live[0].ep[0].listener, sizeof(b->live[0].ep[0].listener), "PLAINTEXT");
     snprintf(b->live[0].ep[0].host, sizeof(b->live[0].ep[0].host), "127.0.0.1");
-    b->live[0].ep[0].port = 9092;
+    b->live[0].ep[0].port = F.port;
     b->n_live = 1;
 }
 
-/* Topic "fuzz": 2 partitions, replica and leader = this broker. */
-static void setup_topic(struct broker *b)
+/* Topic name: 2 partitions, replica and leader = this broker. */
+static void setup_topic(struct broker *b, const char *name)
 {
     static const int32_t replicas[] = {0, 0};
     struct topic_config tc = b->topic_defaults;
@@ -123,8 +151,9 @@ static void setup_topic(struct broker *b)
 
     tc.segment_bytes = 1 << 20;
     tc.retention_bytes = 4 << 20;
+    tc.min_insync_replicas = 1;
     b->topic_defaults = tc;
-    t = topic_create("fuzz", 2, 1, replicas, NULL, 0, &tc, F.dir, 0, NULL, err, sizeof(err));
+    t = topic_create(name, 2, 1, replicas, NULL, 0, &tc, F.dir, 0, NULL, err, sizeof(err));
     if (!t)
         FUZZ_DIE("topic_create: %s", err);
     static const int32_t self[] = {0};
@@ -140,10 +169,10 @@ static void setup_topic(struct broker *b)
 }
 
 /* The metadata cache as the controller would push it: broker 0 and the
- * topics "__consumer_offsets" and "fuzz" (sorted by name) led by it, so
- * FindCoordinator names broker 0 (and never asks the admin worker, which has
- * no ZooKeeper here, to create the offsets topic); the group APIs answer
- * COORDINATOR_NOT_AVAILABLE without a group runtime. */
+ * topics "__consumer_offsets", "__transaction_state" and "fuzz" (sorted by
+ * name) led by it, so FindCoordinator names broker 0 (and never asks the
+ * admin worker, which has no ZooKeeper here, to create a coordinator topic);
+ * the group APIs answer COORDINATOR_NOT_AVAILABLE without a group runtime. */
 static void setup_metadata(struct broker *b)
 {
     struct mc_snapshot *s = mc_snapshot_new();
@@ -152,13 +181,13 @@ static void setup_metadata(struct broker *b)
         FUZZ_DIE("out of memory");
     s->controller_id = 0;
     s->brokers = calloc(1, sizeof(*s->brokers));
-    s->topics = calloc(2, sizeof(*s->topics));
+    s->topics = calloc(3, sizeof(*s->topics));
     if (!s->brokers || !s->topics)
         FUZZ_DIE("out of memory");
     s->brokers[0] = b->live[0];
     s->n_brokers = 1;
-    const char *names[] = {"__consumer_offsets", "fuzz"};
-    for (int i = 0; i < 2; i++) {
+    const char *names[] = {"__consumer_offsets", "__transaction_state", "fuzz"};
+    for (int i = 0; i < 3; i++) {
         struct mc_topic *t = &s->topics[i];
         snprintf(t->name, sizeof(t->name), "%s", names[i]);
         t->n_parts = 2;
@@ -168,7 +197,7 @@ static void setup_metadata(struct broker *b)
         for (int p = 0; p < 2; p++)
             t->parts[p] = (struct mc_partition){.leader = 0, .n_replicas = 1, .n_isr = 1};
     }
-    s->n_topics = 2;
+    s->n_topics = 3;
     if (!mc_set(b->mc, s))
         FUZZ_DIE("mc_set failed");
 }
@@ -188,6 +217,36 @@ static void setup_logging(void)
 }
 
 static void teardown(void);
+static void adopt_job(void *arg);
+static void warm_up(void);
+
+/* The inter-broker listening socket on 127.0.0.1, an ephemeral port (F.port). */
+static void setup_listener(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+
+    F.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (F.lfd < 0 || bind(F.lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(F.lfd, 16) != 0 ||
+        getsockname(F.lfd, (struct sockaddr *)&a, &alen) != 0)
+        FUZZ_DIE("inter-broker listener: %s", strerror(errno));
+    F.port = ntohs(a.sin_port);
+}
+
+/* Accepts until the socket is shut down; each connection goes to the network worker. */
+static void *accept_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int fd = accept4(F.lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
+            continue;
+        if (fd < 0)
+            return NULL; /* shut down by teardown() */
+        if (!worker_post(F.net, adopt_job, (void *)(intptr_t)fd))
+            close(fd);
+    }
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
@@ -206,6 +265,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!mkdtemp(F.dir))
         FUZZ_DIE("mkdtemp %s: %s", F.dir, strerror(errno));
     setup_config();
+    setup_listener();
     b->cfg = &F.cfg;
     b->id = 0;
     snprintf(b->cluster_id, sizeof(b->cluster_id), "fuzz-cluster-id-000001");
@@ -221,12 +281,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         FUZZ_DIE("cannot start the broker's workers");
     b->net = &F.net;
     b->n_net = 1;
-    setup_topic(b);
+    if (pthread_create(&F.acceptor, NULL, accept_main, NULL) != 0)
+        FUZZ_DIE("cannot start the accept thread");
+    setup_topic(b, "fuzz");
+    setup_topic(b, "__transaction_state");
     setup_metadata(b);
     b->pids = pids_new(b);
     if (!b->pids)
         FUZZ_DIE("cannot create the producer ids");
     pids_add_block(b->pids, 0, ((int64_t)1 << 40) - 1);
+    b->txns = txn_runtime_new(b);
+    if (!b->txns || !txn_runtime_start(b->txns))
+        FUZZ_DIE("cannot start the transaction coordinator");
+    warm_up();
     atexit(teardown);
     return 0;
 }
@@ -241,16 +308,21 @@ static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *
     return remove(path);
 }
 
-/* At exit: connections closed (parked requests answered) on their loop,
- * workers joined, logs closed, the temp dir removed. */
+/* At exit (the order of server_shutdown()): the coordinator stopped, connections closed (parked
+ * requests answered) on their loop, workers joined, logs closed, the temp dir removed. */
 static void teardown(void)
 {
     if (F.fd >= 0)
         close(F.fd);
     F.fd = -1;
+    txn_runtime_stop(F.b.txns); /* the marker sender's connections closed */
+    shutdown(F.lfd, SHUT_RDWR); /* wakes accept() */
+    pthread_join(F.acceptor, NULL);
+    close(F.lfd);
     worker_post(F.net, close_all_job, F.net);
     worker_free(F.net);
     worker_free(F.b.admin);
+    txn_runtime_free(F.b.txns);
     pids_free(F.b.pids);
     topics_free(F.b.topics);
     mc_free(F.b.mc);
@@ -260,17 +332,21 @@ static void teardown(void)
     nftw(F.dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Keeps the topic's logs small (retention.bytes of the topic). */
+/* Keeps the topics' logs small (retention.bytes of the topic); the coordinator's tables are in
+ * memory, so deleting old `__transaction_state` segments changes no answer. */
 static void apply_retention(void)
 {
-    struct topic *t = topics_get(F.b.topics, "fuzz", 4);
+    static const char *const names[] = {"fuzz", "__transaction_state"};
     int deleted;
 
-    if (!t)
-        return;
-    for (int32_t p = 0; p < t->n_parts; p++)
-        (void)partition_apply_retention(topic_part(t, p), 0, &deleted);
-    topic_unref(t);
+    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+        struct topic *t = topics_get(F.b.topics, names[i], strlen(names[i]));
+        if (!t)
+            continue;
+        for (int32_t p = 0; p < t->n_parts; p++)
+            (void)partition_apply_retention(topic_part(t, p), 0, &deleted);
+        topic_unref(t);
+    }
 }
 
 /* ---- the connection ----------------------------------------------------- */
@@ -369,6 +445,8 @@ static bool recv_response(int32_t *corr)
         free(body);
         return false;
     }
+    if (*corr != PING_CORR)
+        F.last_err = size >= 4 + 6 ? (int16_t)be16_load(body + 4) : -1;
     free(body);
     return true;
 }
@@ -464,4 +542,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (++F.runs % RETENTION_EVERY == 0)
         apply_retention();
     return 0;
+}
+
+/* Initialises the transactional id "t" (InitProducerId v0, timeout 60 s) before the first input,
+ * retried while the coordinator's partitions load: producer id 0, epoch 0. */
+static void warm_up(void)
+{
+    static const uint8_t init_t[] = {0, 22,   0,    0, 0, 0,    0,
+                                     1, 0xff, 0xff, /* header, no client */
+                                     0, 1,    't',  0, 0, 0xea, 0x60};
+    for (int i = 0; i < WARMUP_TRIES; i++) {
+        F.last_err = -1;
+        (void)LLVMFuzzerTestOneInput(init_t, sizeof(init_t));
+        if (F.last_err == 0)
+            return;
+        usleep(10000);
+    }
+    FUZZ_DIE("InitProducerId of \"t\" not answered NONE (last error %d)", F.last_err);
 }

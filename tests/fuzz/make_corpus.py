@@ -216,6 +216,27 @@ def request_seeds():
         s["init_producer_id_v%d" % v] = frame(22, v, init_producer_id)
     s["init_producer_id_bump"] = frame(22, 4, lambda w, v: init_producer_id(w, v, pid=0, epoch=0))
     s["init_producer_id_txn"] = frame(22, 3, lambda w, v: init_producer_id(w, v, txn="t"))
+    # the transaction APIs: fuzz_request.c's broker runs a transaction coordinator, and the
+    # first producer id it hands out is 0, so these continue init_producer_id_txn's transaction
+    for v in range(0, 4):
+        s["add_partitions_to_txn_v%d" % v] = frame(24, v, add_partitions_to_txn)
+        s["add_offsets_to_txn_v%d" % v] = frame(25, v, add_offsets_to_txn)
+        s["end_txn_commit_v%d" % v] = frame(26, v, end_txn)
+        s["txn_offset_commit_v%d" % v] = frame(28, v, txn_offset_commit)
+    s["end_txn_abort"] = frame(26, 3, lambda w, v: end_txn(w, v, commit=False))
+    # Regression: a transactional id holding a NUL byte (the coordinator copied it as a C
+    # string and then read id_len bytes of the copy).
+    s["regress_txn_id_nul"] = frame(22, 3, lambda w, v: init_producer_id(w, v, txn="t\x00nul"))
+    s["add_partitions_to_txn_unknown"] = frame(24, 3, lambda w, v: add_partitions_to_txn(
+        w, v, topics=[(TOPIC, [0, 7]), ("nope", [0])]))
+    s["write_txn_markers_v1"] = frame(27, 1, write_txn_markers)
+    s["describe_transactions_v0"] = frame(65, 0, lambda w, v: (
+        w.array(["t", "unknown", ""], lambda w, t: w.str(t)), w.tags()))
+    s["list_transactions_v0"] = frame(66, 0, lambda w, v: (w.array([], None), w.array([], None),
+                                                           w.tags()))
+    s["list_transactions_filters"] = frame(66, 0, lambda w, v: (
+        w.array(["Ongoing", "CompleteCommit", "Bogus"], lambda w, x: w.str(x)),
+        w.array([0, 5], lambda w, x: w.i64(x)), w.tags()))
     s["alter_partition_reassignments_v0"] = frame(45, 0, alter_reassignments)
     s["list_partition_reassignments_v0"] = frame(46, 0, list_reassignments)
     s["list_partition_reassignments_all"] = frame(46, 0, lambda w, v: list_reassignments(w, v, None))
@@ -223,6 +244,44 @@ def request_seeds():
     s["api_versions_v9"] = frame(18, 9, lambda w, v: None)
     s["truncated_header"] = header(3, 1)[0][:7]
     return s
+
+
+def add_partitions_to_txn(w, v, tid="t", pid=0, epoch=0, topics=((TOPIC, [0, 1]),)):
+    w.str(tid).i64(pid).i16(epoch)
+    w.array(list(topics), lambda w, t: (w.str(t[0]), w.array(t[1], lambda w, p: w.i32(p)),
+                                        w.tags()))
+    w.tags()
+
+
+def add_offsets_to_txn(w, v, tid="t", pid=0, epoch=0, group="g"):
+    w.str(tid).i64(pid).i16(epoch).str(group).tags()
+
+
+def end_txn(w, v, tid="t", pid=0, epoch=0, commit=True):
+    w.str(tid).i64(pid).i16(epoch).i8(1 if commit else 0).tags()
+
+
+def txn_offset_commit(w, v, tid="t", pid=0, epoch=0, group="g"):
+    w.str(tid).str(group).i64(pid).i16(epoch)
+    if v >= 3:
+        w.i32(-1).str("").str(None)
+
+    def part(w, p):
+        w.i32(p).i64(42)
+        if v >= 2:
+            w.i32(-1)
+        w.str("meta").tags()
+    w.array([TOPIC], lambda w, t: (w.str(t), w.array([0, 1], part), w.tags()))
+    w.tags()
+
+
+def write_txn_markers(w, v):
+    def marker(w, m):
+        w.i64(0).i16(0).i8(1)
+        w.array([TOPIC], lambda w, t: (w.str(t), w.array([0], lambda w, p: w.i32(p)), w.tags()))
+        w.i32(0).tags()
+    w.array([0], marker)
+    w.tags()
 
 
 def init_producer_id(w, v, txn=None, pid=-1, epoch=-1):

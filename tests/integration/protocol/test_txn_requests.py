@@ -12,7 +12,8 @@ read_committed Fetch on every partition (two leaders) and moves the LSO to the H
 lists the transaction in aborted_transactions and read_committed skips it; the
 `__transaction_state` record of the id ends CompleteCommit / CompleteAbort; a re-init with a
 transaction open answers CONCURRENT_TRANSACTIONS, aborts it (markers) and then bumps the epoch;
-the old producer is fenced. Bad input answers its code and writes no `__transaction_state`
+the old producer is fenced. A transactional id holding NUL bytes commits and completes like any
+other. Bad input answers its code and writes no `__transaction_state`
 record: an empty or over-long id (INVALID_REQUEST), a bad timeout, an unknown id or producer id
 (INVALID_PRODUCER_ID_MAPPING), a wrong epoch (by version), EndTxn with no transaction
 (INVALID_TXN_STATE), unknown topics/partitions (UNKNOWN_TOPIC_OR_PARTITION, the others
@@ -284,6 +285,18 @@ def test_abort_is_listed_and_skipped():
     assert (pid, start) in rc["aborted"], rc  # a read_committed client drops those records
     assert fetch("tx-data", 1, 0)["aborted"] is None
     wait_state(tid, COMPLETE_ABORT)
+    c.close()
+
+
+def test_an_id_holding_nul_bytes_commits_and_completes():
+    # a Kafka string may hold NUL bytes: the coordinator keys, copies and completes the id by its
+    # length, never as a C string (its markers' completion would look up "tx-" otherwise)
+    tid = "tx-\x00nul\x00"
+    c, pid, epoch = begin(tid, [("tx-data", [0])])
+    produce_txn(leader_port("tx-data", 0), "tx-data", 0, [b"nul-0"], pid, epoch, 0)
+    assert end_txn(c, tid, pid, epoch, True) == NONE
+    wait_state(tid, COMPLETE_COMMIT)
+    assert retry(lambda: init(c, tid, pid=pid, epoch=epoch), "re-init") == (NONE, pid, epoch + 1)
     c.close()
 
 

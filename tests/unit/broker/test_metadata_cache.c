@@ -37,6 +37,22 @@ Test(metadata_cache, finds_topics_by_exact_name)
     mc_put(s);
 }
 
+Test(metadata_cache, a_name_with_nul_bytes_or_too_long_is_not_found)
+{
+    /* a request's name is len bytes: NUL bytes in it, and a length past any topic name's
+     * buffer, find nothing (and read only the stored names) */
+    const char *names[] = {"zeta", "alpha", "m"};
+    struct mc_snapshot *s = snap(1, names, 3);
+    char big[TOPIC_NAME_MAX_LEN + 64];
+    memset(big, 0, sizeof(big));
+    memcpy(big, "zeta", 4);
+    cr_assert_null(mc_find_topic(s, big, sizeof(big)));
+    cr_assert_null(mc_find_topic(s, "zeta\0x", 6));
+    cr_assert_null(mc_find_topic(s, "alpha\0", 6));
+    cr_assert_eq(mc_find_topic(s, "alpha\0", 5)->n_parts, 2);
+    mc_put(s);
+}
+
 Test(metadata_cache, older_controller_epoch_is_refused)
 {
     struct metadata_cache *mc = mc_new();

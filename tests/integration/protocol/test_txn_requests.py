@@ -419,14 +419,16 @@ def test_new_coordinator_completes_a_prepared_commit():
     assert state(tid)[0] == PREP_COMMIT, state(tid)
     CL.brokers[ci].stop(signal.SIGKILL)
     CL.brokers[d].start()
-    new = coordinator(tid, skip=[ci])
-    assert new != ci
-    rc = wait(lambda: (lambda f: f if f["lso"] == f["hw"] == 3 else None)(
-        fetch("tx-fo", 0, 1, port=CL.brokers[d].port)), 60, "the commit marker from the new "
-              "coordinator")
-    assert rc["values"] == [b"fo-0", b"fo-1"] and rc["aborted"] == [], rc
-    wait_state(tid, COMPLETE_COMMIT)
-    CL.brokers[ci].start()
+    try:
+        new = coordinator(tid, skip=[ci])
+        assert new != ci
+        rc = wait(lambda: (lambda f: f if f["lso"] == f["hw"] == 3 else None)(
+            fetch("tx-fo", 0, 1, port=CL.brokers[d].port)), 60, "the commit marker from the new "
+                  "coordinator")
+        assert rc["values"] == [b"fo-0", b"fo-1"] and rc["aborted"] == [], rc
+        wait_state(tid, COMPLETE_COMMIT)
+    finally:  # the later tests need three brokers whatever happened here
+        CL.brokers[ci].start()
 
 
 def test_a_record_that_cannot_be_replicated_is_coordinator_not_available():

@@ -1,8 +1,8 @@
 /*
  * broker/core/txn_markers.c — the coordinator's WriteTxnMarkers sender (txn_markers.h).
  *
- * A transaction (struct mjob) keeps its partitions as TODO, IN FLIGHT or DONE. kick() looks up
- * the leader of every TODO partition in the metadata cache and puts one request per leader
+ * A transaction (struct mjob) keeps its partitions as UNSENT, IN FLIGHT or DONE. kick() looks up
+ * the leader of every UNSENT partition in the metadata cache and puts one request per leader
  * (struct mreq, the whole frame encoded at once) on that broker's connection (struct mconn).
  * A connection sends its queued requests as soon as it is up; the responses come back in
  * order. A job is freed once it is finished (or cancelled) and no request of it is in flight.
@@ -37,7 +37,7 @@
 #define WTM_VERSION 1
 #define RESP_MAX (16 << 20)
 
-enum mp_state { MP_TODO, MP_INFLIGHT, MP_DONE };
+enum mp_state { MP_UNSENT, MP_INFLIGHT, MP_DONE };
 
 struct mpart {
     char *topic;
@@ -163,7 +163,7 @@ static void mreq_free(struct mreq *r)
     free(r);
 }
 
-/* The request is over: its partitions still IN FLIGHT go back to TODO (retried later). */
+/* The request is over: its partitions still IN FLIGHT go back to UNSENT (retried later). */
 static void mreq_end(struct mreq *r)
 {
     struct mjob *j = r->job;
@@ -171,7 +171,7 @@ static void mreq_end(struct mreq *r)
     for (size_t i = 0; i < r->n_idx; i++) {
         struct mpart *p = &j->parts[r->idx[i]];
         if (p->st == MP_INFLIGHT) {
-            p->st = MP_TODO;
+            p->st = MP_UNSENT;
             retry = true;
         }
     }
@@ -284,13 +284,13 @@ static void apply_error(struct mjob *j, struct mreq *r, struct kstr topic, int32
             break;
         case KERR_INVALID_PRODUCER_EPOCH:
         case KERR_TRANSACTION_COORDINATOR_FENCED:
-            p->st = MP_TODO;
+            p->st = MP_UNSENT;
             j->fatal = err;
             say_warn("txn", "markers refused transactional_id=%s topic=%s partition=%d err=%s",
                      j->id, p->topic, p->partition, kerr_name(err));
             break;
         default:
-            p->st = MP_TODO; /* retried: mreq_end() */
+            p->st = MP_UNSENT; /* retried: mreq_end() */
             say_warn_every(10000, "txn",
                            "marker retried transactional_id=%s topic=%s partition=%d err=%s", j->id,
                            p->topic, p->partition, kerr_name(err));
@@ -441,7 +441,7 @@ static struct evbuffer *encode(struct mjob *j, int32_t corr, const size_t *idx, 
     return eb;
 }
 
-/* Queues one request for the TODO parts idx[n] of j led by broker bi. */
+/* Queues one request for the UNSENT parts idx[n] of j led by broker bi. */
 static void send_to(struct mjob *j, const struct broker_info *bi, size_t *idx, size_t n)
 {
     struct txn_markers *mk = j->mk;
@@ -485,7 +485,7 @@ static const struct broker_info *find_broker(const struct mc_snapshot *s, int32_
     return NULL;
 }
 
-/* Sends the TODO partitions to their leaders. May free j. */
+/* Sends the UNSENT partitions to their leaders. May free j. */
 static void kick(struct mjob *j)
 {
     if (j->finished) {
@@ -505,7 +505,7 @@ static void kick(struct mjob *j)
     for (size_t i = 0; i < j->n_parts; i++) {
         struct mpart *p = &j->parts[i];
         leader[i] = -1;
-        if (p->st != MP_TODO)
+        if (p->st != MP_UNSENT)
             continue;
         const struct mc_topic *t = mc_find_topic(s, p->topic, strlen(p->topic));
         if (p->partition < 0 || (mc_from_controller(s) && (!t || p->partition >= t->n_parts))) {
@@ -524,11 +524,11 @@ static void kick(struct mjob *j)
     }
     j->inflight++; /* send_to() may fail a connection and end requests: keep j */
     for (size_t i = 0; i < j->n_parts; i++) {
-        if (leader[i] < 0 || j->parts[i].st != MP_TODO)
+        if (leader[i] < 0 || j->parts[i].st != MP_UNSENT)
             continue;
         size_t n = 0;
         for (size_t k = i; k < j->n_parts; k++)
-            if (leader[k] == leader[i] && j->parts[k].st == MP_TODO)
+            if (leader[k] == leader[i] && j->parts[k].st == MP_UNSENT)
                 idx[n++] = k;
         int32_t id = leader[i];
         for (size_t k = 0; k < n; k++)
@@ -554,7 +554,7 @@ bool txn_markers_send(struct txn_markers *mk, const struct txn_markers_txn *t)
     j->retry_ev = evtimer_new(mk->base, retry_cb, j);
     bool ok = j->id && j->parts && j->retry_ev;
     for (size_t i = 0; ok && i < t->n_parts; i++) {
-        j->parts[i] = (struct mpart){strdup(t->parts[i].topic), t->parts[i].partition, MP_TODO};
+        j->parts[i] = (struct mpart){strdup(t->parts[i].topic), t->parts[i].partition, MP_UNSENT};
         j->n_parts++;
         ok = j->parts[i].topic != NULL;
     }

@@ -5,6 +5,7 @@ protocol tests, and always stops them (atexit and process-group kill).
 """
 import atexit
 import os
+import random
 import shutil
 import signal
 import socket
@@ -18,12 +19,36 @@ BUILD = os.environ.get("GREGOR_BUILD_DIR", os.path.join(SRC, "build"))
 BROKER_BIN = os.environ.get("GREGOR_BROKER_BIN") or os.path.join(BUILD, "bin", "gregor-broker")
 
 
+_handed_out = set()
+
+
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    """A free loopback port outside the kernel's ephemeral range: a port the kernel could hand
+    to an outgoing connection may be taken between this check and the broker's bind."""
+    lo, hi = _ephemeral_range()
+    first, last = (12000, lo - 1) if lo > 13000 else (hi + 1, 65535)
+    rng = random.Random(os.getpid() ^ time.monotonic_ns())
+    for _ in range(1000):
+        p = rng.randrange(first, last)
+        if p in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                continue
+        _handed_out.add(p)
+        return p
+    raise RuntimeError("no free port in %d-%d" % (first, last))
 
 
 def wait_port(port, proc=None, timeout=30.0):

@@ -167,6 +167,20 @@ static int server_start_workers(struct broker *b)
         if (!(b->net[i] = worker_new(name)))
             return -1;
     }
+    /* created only when produce offload is on: idle threads cost nothing,
+     * but a broker that never offloads needs none */
+    if (b->cfg->gregor_produce_offload_bytes >= 0) {
+        b->io = calloc((size_t)b->cfg->num_io_threads, sizeof(*b->io));
+        if (!b->io)
+            return -1;
+        for (int i = 0; i < b->cfg->num_io_threads; i++) {
+            char name[32];
+            snprintf(name, sizeof(name), "io-%d", i);
+            if (!(b->io[i] = worker_new(name)))
+                return -1;
+            b->n_io = i + 1;
+        }
+    }
     b->admin = worker_new("admin");
     b->ctrl_worker = worker_new("ctrl");
     return b->admin && b->ctrl_worker ? 0 : -1;
@@ -299,9 +313,10 @@ static void close_conns_job(void *arg) { conn_close_all(arg); }
  * any more (control_gate); no new connections; the group coordinator answers
  * its parked requests; close the open connections (answering parked fetches)
  * on their loops and wait until that has run, so no request posts to the
- * admin worker afterwards; let the admin worker finish (its completions go
- * to the still-running network loops); then join the network loops, which
- * run every completion posted before they stop. */
+ * admin worker afterwards; let the io workers finish the appends they hold
+ * and the admin worker its jobs (their completions go to the still-running
+ * network loops); then join the network loops, which run every completion
+ * posted before they stop. */
 static void server_shutdown(struct broker *b)
 {
     if (cs_started)
@@ -329,6 +344,8 @@ static void server_shutdown(struct broker *b)
     for (int i = 0; b->net && i < b->n_net; i++)
         if (b->net[i])
             (void)worker_sync(b->net[i]); /* closed: no request posts to the admin worker now */
+    for (int i = 0; i < b->n_io; i++)
+        worker_free(b->io[i]);
     worker_free(b->admin);
     for (int i = 0; b->net && i < b->n_net; i++)
         worker_free(b->net[i]);
@@ -343,6 +360,7 @@ static void server_shutdown(struct broker *b)
         logdir_unlock(b->logdir_lock_fd);
     }
     free(b->net);
+    free(b->io);
     free(b->live);
     rm_free(b);
     mc_free(b->mc);

@@ -149,6 +149,7 @@ static const struct config_key config_keys[] = {
     K_STR("gregor.log.level", gregor_log_level, "info", CF_NONEMPTY, check_log_level),
     K_STR("gregor.log.file", gregor_log_file, NULL, CF_NULLABLE, NULL),
     K_BOOL("gregor.fetch.sendfile", gregor_fetch_sendfile, "true"),
+    K_I32("gregor.produce.offload.bytes", gregor_produce_offload_bytes, "262144", -1, 0),
     K_I32("gregor.http.port", gregor_http_port, "-1", -1, 0),
     K_I32("gregor.max.partitions", gregor_max_partitions, "10000", 1, 0),
     K_STR("gregor.http.host", gregor_http_host, "127.0.0.1", CF_NONEMPTY, NULL),

@@ -43,7 +43,7 @@ struct broker_config {
     char *listener_security_protocol_map;
     char *inter_broker_listener_name;    /* NULL = first listener */
     int32_t num_network_threads;         /* 3 */
-    int32_t num_io_threads;              /* 8 (accepted; requests run on network loops) */
+    int32_t num_io_threads;              /* 8: the io workers that append large produce requests */
     int32_t socket_request_max_bytes;    /* 104857600 */
     int32_t socket_send_buffer_bytes;    /* 102400, -1 = OS default */
     int32_t socket_receive_buffer_bytes; /* 102400, -1 = OS default */
@@ -100,10 +100,13 @@ struct broker_config {
     int64_t log_flush_offset_checkpoint_interval_ms;       /* 60000 */
     int64_t log_flush_start_offset_checkpoint_interval_ms; /* 60000 */
 
-    bool gregor_fetch_sendfile;    /* true: Fetch record bytes leave by sendfile */
-    int32_t gregor_http_port;      /* -1 = no HTTP endpoint; 0 = any free port */
-    int32_t gregor_max_partitions; /* 10000: partitions of one topic, at most */
-    char *gregor_http_host;        /* "127.0.0.1" */
+    bool gregor_fetch_sendfile; /* true: Fetch record bytes leave by sendfile */
+    /* Produce requests with at least this many record bytes are appended on
+     * the io workers (num.io.threads); -1 = never */
+    int32_t gregor_produce_offload_bytes; /* 262144 */
+    int32_t gregor_http_port;             /* -1 = no HTTP endpoint; 0 = any free port */
+    int32_t gregor_max_partitions;        /* 10000: partitions of one topic, at most */
+    char *gregor_http_host;               /* "127.0.0.1" */
 
     /* derived by config_load(): never set directly */
     struct config_listener listener[CONFIG_MAX_LISTENERS];

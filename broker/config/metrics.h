@@ -41,6 +41,7 @@ struct metrics {
     _Atomic uint64_t requests;             /* requests handled */
     _Atomic uint64_t produce_records;      /* records appended by Produce */
     _Atomic uint64_t produce_bytes;        /* batch bytes appended by Produce */
+    _Atomic uint64_t produce_offloaded;    /* Produce requests appended on the io workers */
     _Atomic uint64_t fetch_sendfile_bytes; /* record bytes handed to sendfile(2) */
     _Atomic uint64_t fetch_copied_bytes;   /* record bytes copied with pread */
     _Atomic uint64_t connections_accepted;

@@ -82,6 +82,8 @@ struct broker {
     struct event *cleaner_ev;     /* bg worker only: registers compacted logs */
     struct worker **net;          /* owned: network workers */
     int n_net;
+    struct worker **io; /* owned: io workers (num.io.threads): large produce appends */
+    int n_io;
     struct worker *admin;              /* owned: admin worker */
     struct event_base *main_base;      /* owned: main thread */
     struct listeners *listeners;       /* owned: main thread */

@@ -142,6 +142,9 @@ static void metrics_cb(struct evhttp_request *r, void *arg)
             metrics_get(&m->produce_records));
     counter(out, "gregor_produce_bytes_total", "record batch bytes appended by Produce",
             metrics_get(&m->produce_bytes));
+    counter(out, "gregor_produce_offloaded_requests_total",
+            "Produce requests whose appends ran on the io workers (gregor.produce.offload.bytes)",
+            metrics_get(&m->produce_offloaded));
     counter(out, "gregor_fetch_sendfile_bytes_total",
             "Fetch record bytes sent from segment files with sendfile (zero copy)",
             metrics_get(&m->fetch_sendfile_bytes));

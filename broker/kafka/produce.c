@@ -26,6 +26,7 @@
  * ("purgatory") until the high watermark passes every appended batch, the
  * leadership moves (NOT_LEADER_OR_FOLLOWER) or timeout_ms runs out
  * (REQUEST_TIMED_OUT).
+ * Large requests are appended on the io workers (the offload section below).
  * Idempotent batches (producer id >= 0) are checked by the log under the
  * partition lock (storage/producer_state.h): a repeat of one of the
  * producer's last five batches is not written and is answered with the
@@ -45,6 +46,10 @@
 #include "common/crc32c.h"
 #include "common/say.h"
 #include "common/vec.h"
+#include "common/loop/worker.h"
+
+#include <stdatomic.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <stdlib.h>
@@ -134,8 +139,10 @@ struct produce_part {
     kerr_t err;
     int64_t base_offset, last_offset, append_time, log_start;
     int32_t leader_epoch;
-    struct topic *t; /* referenced while waiting for acks=all */
-    bool waiting;    /* acks=all: the HW has not passed it yet */
+    struct topic *t;    /* referenced for the op's life; NULL: unknown topic */
+    const uint8_t *rec; /* the records, in the request frame */
+    int32_t rec_len;
+    bool waiting; /* acks=all: the HW has not passed it yet */
     bool watched;
     struct pwaiter waiter; /* this part's node in its partition's waiter list */
 };
@@ -143,11 +150,16 @@ struct produce_part {
 struct produce_op {
     struct req *req;
     int16_t acks;
+    int32_t timeout_ms;
     int n;
     size_t cap;
     struct produce_part *parts;
     struct topic_groups topics; /* the request's topic entries over parts */
     struct delayed d;           /* acks=all: the delayed operation */
+    size_t rec_bytes;           /* sum of parts' rec_len */
+    /* offload (produce_offload.c): appends running on io workers */
+    atomic_int jobs_left; /* io jobs not finished yet */
+    bool abandoned;       /* network loop: the connection closed meanwhile */
 };
 
 static struct partition *pp_partition(const struct produce_part *pp)
@@ -168,9 +180,13 @@ static void produce_op_free(struct produce_op *op)
     free(op);
 }
 
-static void produce_partition(struct req *req, struct topic *t, int16_t acks, const uint8_t *rec,
-                              int32_t rec_len, struct produce_part *r)
+/* Validates and appends one partition's records (any thread: the partition
+ * lock guards the log). */
+static void produce_partition(struct req *req, int16_t acks, struct produce_part *r)
 {
+    struct topic *t = r->t;
+    const uint8_t *rec = r->rec;
+    int32_t rec_len = r->rec_len;
     r->base_offset = r->append_time = r->log_start = -1;
     if (!t || r->index < 0 || r->index >= t->n_parts) {
         r->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -200,11 +216,7 @@ static void produce_partition(struct req *req, struct topic *t, int16_t acks, co
         /* A retry of a batch already in the log: Kafka answers it with the
          * original offsets and no error (clients treat it as acknowledged). */
         r->err = KERR_NONE;
-        if (acks == -1) {
-            r->waiting = true;
-            topic_ref(t);
-            r->t = t;
-        }
+        r->waiting = acks == -1;
         return;
     }
     if (r->err != KERR_NONE) {
@@ -216,11 +228,7 @@ static void produce_partition(struct req *req, struct topic *t, int16_t acks, co
                 (uint64_t)be32_load(batch + BATCH_OFF_RECORDS_COUNT));
     metrics_add(&t->bytes_in, (uint64_t)rec_len);
     metrics_add(&t->messages_in, (uint64_t)be32_load(batch + BATCH_OFF_RECORDS_COUNT));
-    if (acks == -1) {
-        r->waiting = true;
-        topic_ref(t);
-        r->t = t;
-    }
+    r->waiting = acks == -1;
 }
 
 static void produce_encode(struct produce_op *op)
@@ -254,8 +262,9 @@ static struct produce_part *produce_add_part(struct produce_op *op)
     return r;
 }
 
-/* Appends every partition; false on a malformed request or OOM. */
-static bool produce_all(struct produce_op *op, struct kslice *s, int32_t n_topics)
+/* Reads the partition entries into op->parts (nothing appended yet); false
+ * on a malformed request or OOM. */
+static bool produce_parse(struct produce_op *op, struct kslice *s, int32_t n_topics)
 {
     struct broker *b = op->req->broker;
     bool bad_acks = op->acks != 0 && op->acks != 1 && op->acks != -1;
@@ -275,17 +284,16 @@ static bool produce_all(struct produce_op *op, struct kslice *s, int32_t n_topic
                 return false;
             }
             r->index = kslice_i32(s);
-            int32_t rec_len;
-            const uint8_t *rec = kw_get_bytes(s, false, &rec_len);
+            r->rec = kw_get_bytes(s, false, &r->rec_len);
             if (!kslice_ok(s))
                 break;
-            r->err = KERR_INVALID_REQUIRED_ACKS;
+            r->err = bad_acks ? KERR_INVALID_REQUIRED_ACKS : KERR_NONE;
             r->base_offset = r->append_time = r->log_start = -1;
-            if (!bad_acks)
-                produce_partition(op->req, t, op->acks, rec, rec_len, r);
-            if (r->err != KERR_NONE)
-                say_debug("kafka", "produce rejected topic=%.*s partition=%d err=%s", (int)name.len,
-                          name.ptr, r->index, kerr_name(r->err));
+            if (t)
+                topic_ref(t);
+            r->t = t;
+            if (r->rec_len > 0)
+                op->rec_bytes += (size_t)r->rec_len;
         }
         topic_unref(t);
     }
@@ -340,11 +348,136 @@ static kerr_t produce_park(struct produce_op *op, int32_t timeout_ms)
     return delayed_park(&op->d, timeout_ms);
 }
 
+/* Appends parts first, first + step, ... (any thread). */
+static void produce_append_parts(struct produce_op *op, int first, int step)
+{
+    for (int i = first; i < op->n; i += step) {
+        struct produce_part *r = &op->parts[i];
+        if (r->err != KERR_NONE)
+            continue; /* bad acks */
+        produce_partition(op->req, op->acks, r);
+        if (r->err != KERR_NONE)
+            say_debug("kafka", "produce rejected topic=%s partition=%d err=%s",
+                      r->t ? r->t->name : "?", r->index, kerr_name(r->err));
+    }
+}
+
+/* After the appends, on the network loop: answers now, or parks an acks=all
+ * request until its partitions' HW passes (may_park false: answer now). */
+static kerr_t produce_finish(struct produce_op *op, bool may_park)
+{
+    struct req *req = op->req;
+    bool any_error = false;
+    for (int i = 0; i < op->n; i++)
+        any_error |= op->parts[i].err != KERR_NONE;
+    if (op->acks == -1 && may_park && !produce_check_acks(op, false) &&
+        produce_park(op, op->timeout_ms) == KERR__PENDING)
+        return KERR__PENDING;
+    if (op->acks == -1)
+        produce_check_acks(op, true);
+    produce_encode(op);
+    int16_t acks = op->acks;
+    produce_op_free(op);
+    if (acks == 0) {
+        req->no_response = true;
+        if (any_error)
+            return KERR__CLOSE;
+    }
+    return KERR_NONE;
+}
+
+/* ---- offload: appends on the io workers ----
+ *
+ * A request carrying at least gregor.produce.offload.bytes of records
+ * (acks 1 or all) has its appends run on the io workers: parts i, i + k,
+ * i + 2k ... on worker (start + i) % n_io for k = min(parts, n_io) jobs.
+ * The network loop meanwhile reads the connection's next request and
+ * writes earlier responses, so one busy connection uses more than one
+ * core; a request of several partitions uses several. The last job to
+ * finish posts produce_resume() back to the network loop, which answers
+ * or parks as an inline request would. One request per connection is in
+ * flight (net/conn.c), so a connection's appends stay in request order.
+ * acks=0 requests stay inline: a failed one must close the connection,
+ * which only the handler's return value can ask for. */
+
+struct produce_job {
+    struct produce_op *op;
+    int first, step;
+};
+
+static void produce_resume(void *arg)
+{
+    struct produce_op *op = arg;
+    struct req *req = op->req;
+    KASSERT(worker_is_current(req->worker));
+    req->cancel = NULL;
+    req->handler_state = NULL;
+    kerr_t rc = produce_finish(op, !op->abandoned);
+    if (rc != KERR__PENDING)
+        req_complete(req);
+}
+
+static void produce_job_run(void *arg)
+{
+    struct produce_job *job = arg;
+    struct produce_op *op = job->op;
+    produce_append_parts(op, job->first, job->step);
+    free(job);
+    if (atomic_fetch_sub(&op->jobs_left, 1) != 1)
+        return;
+    while (!worker_post(op->req->worker, produce_resume, op)) {
+        /* out of memory: the request cannot be dropped; wait for memory */
+        struct timespec ms = {.tv_nsec = 1000000};
+        nanosleep(&ms, NULL);
+    }
+}
+
+/* The connection closed while the appends run (network loop): they finish,
+ * and produce_resume() then answers at once instead of parking. */
+static void produce_offload_cancel(struct req *req)
+{
+    struct produce_op *op = req->handler_state;
+    req->cancel = NULL;
+    op->abandoned = true;
+}
+
+/* Hands op's appends to the io workers; false: run them inline. */
+static bool produce_offload(struct produce_op *op)
+{
+    struct broker *b = op->req->broker;
+    int32_t min = b->cfg->gregor_produce_offload_bytes;
+    if (b->n_io == 0 || min < 0 || op->acks == 0 || op->n == 0 || op->rec_bytes < (size_t)min)
+        return false;
+    int k = MIN(op->n, b->n_io);
+    struct produce_job *jobs[k];
+    for (int i = 0; i < k; i++) {
+        jobs[i] = malloc(sizeof(*jobs[i]));
+        if (!jobs[i]) {
+            while (i-- > 0)
+                free(jobs[i]);
+            return false;
+        }
+        *jobs[i] = (struct produce_job){.op = op, .first = i, .step = k};
+    }
+    static atomic_uint next;
+    unsigned start = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed);
+    atomic_init(&op->jobs_left, k);
+    metrics_add(&b->metrics.produce_offloaded, 1);
+    op->req->handler_state = op;
+    op->req->cancel = produce_offload_cancel;
+    for (int i = 0; i < k; i++) {
+        struct worker *w = b->io[(start + (unsigned)i) % (unsigned)b->n_io];
+        if (!worker_post(w, produce_job_run, jobs[i]))
+            produce_job_run(jobs[i]); /* out of memory: run it here */
+    }
+    return true;
+}
+
 kerr_t handle_produce(struct req *req)
 {
     struct kslice *s = &req->body;
     if (req->api_version >= 3)
-        (void)kw_get_str(s, false); /* transactional_id: transactions come later */
+        (void)kw_get_str(s, false); /* transactional_id: the batches carry the producer id */
     int16_t acks = kslice_i16(s);
     int32_t timeout_ms = kslice_i32(s);
     int32_t n_topics = kw_get_array_len(s, false, 6);
@@ -355,24 +488,13 @@ kerr_t handle_produce(struct req *req)
         return KERR__CLOSE;
     op->req = req;
     op->acks = acks;
-    if (!produce_all(op, s, n_topics)) {
+    op->timeout_ms = timeout_ms;
+    if (!produce_parse(op, s, n_topics)) {
         produce_op_free(op);
         return KERR__CLOSE;
     }
-    bool any_error = false;
-    for (int i = 0; i < op->n; i++)
-        any_error |= op->parts[i].err != KERR_NONE;
-    if (acks == -1 && !produce_check_acks(op, false) &&
-        produce_park(op, timeout_ms) == KERR__PENDING)
+    if (produce_offload(op))
         return KERR__PENDING;
-    if (acks == -1)
-        produce_check_acks(op, true);
-    produce_encode(op);
-    produce_op_free(op);
-    if (acks == 0) {
-        req->no_response = true;
-        if (any_error)
-            return KERR__CLOSE;
-    }
-    return KERR_NONE;
+    produce_append_parts(op, 0, 1);
+    return produce_finish(op, true);
 }

@@ -197,9 +197,16 @@ kerr_t index_file_set_entries(struct index_file *ix, int32_t n)
         err = fileio_truncate(ix->fd, (int64_t)n * ix->esize);
         if (err == KERR_NONE)
             err = fileio_truncate(ix->fd, (int64_t)ix->map_len);
-        if (err != KERR_NONE)
-            return err;
         ix->alloc_end = MIN(ix->alloc_end, (size_t)n * ix->esize);
+        if (err != KERR_NONE) {
+            /* The file may now end at the cut, short of the mapping: a
+             * load or store past its end would fault. Keep only what is
+             * below the cut and take no more entries until the index is
+             * sealed (a full index rolls the segment). */
+            ix->entries = n;
+            ix->max_entries = n;
+            return err;
+        }
     }
     ix->entries = n;
     return KERR_NONE;

@@ -54,7 +54,8 @@ kerr_t index_file_activate(struct index_file *ix, int32_t max_bytes);
  * Does not sync: callers that need the entries durable sync first. */
 kerr_t index_file_seal(struct index_file *ix);
 /* Sets the valid entry count (n <= mapped entries). When active, bytes past
- * the new end are zeroed on disk so that a crash cannot resurrect them. */
+ * the new end are zeroed on disk so that a crash cannot resurrect them; if
+ * that fails the count is still n and the index takes no more entries. */
 kerr_t index_file_set_entries(struct index_file *ix, int32_t n);
 /* Appends one entry (esize bytes, borrowed) by storing it into the mapping;
  * a syscall only when the entry is the first on a page (block allocation).

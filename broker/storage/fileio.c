@@ -21,6 +21,15 @@
 
 static int libc_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
 static int libc_fstat(int fd, struct stat *st) { return fstat(fd, st); }
+static int libc_fallocate(int fd, off_t off, off_t len)
+{
+    int e = posix_fallocate(fd, off, len);
+
+    if (e == 0)
+        return 0;
+    errno = e;
+    return -1;
+}
 
 const struct fileio_ops fileio_default_ops = {
     .open = libc_open,
@@ -33,6 +42,7 @@ const struct fileio_ops fileio_default_ops = {
     .unlink = unlink,
     .rename = rename,
     .mkdir = mkdir,
+    .fallocate = libc_fallocate,
 };
 
 static const struct fileio_ops *ops = &fileio_default_ops;
@@ -146,6 +156,22 @@ kerr_t fileio_truncate(int fd, int64_t len)
     if (r < 0) {
         int e = errno;
         say_syserror("storage", "ftruncate failed fd=%d len=%lld", fd, (long long)len);
+        return errno_to_kerr(e);
+    }
+    return KERR_NONE;
+}
+
+kerr_t fileio_allocate(int fd, int64_t off, int64_t len)
+{
+    int r;
+
+    do {
+        r = ops->fallocate(fd, (off_t)off, (off_t)len);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        int e = errno;
+        say_syserror("storage", "fallocate failed fd=%d off=%lld len=%lld", fd, (long long)off,
+                     (long long)len);
         return errno_to_kerr(e);
     }
     return KERR_NONE;

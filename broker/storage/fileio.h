@@ -36,6 +36,8 @@ struct fileio_ops {
     int (*unlink)(const char *path);
     int (*rename)(const char *from, const char *to);
     int (*mkdir)(const char *path, mode_t mode);
+    /* posix_fallocate's contract except for the result: -1 with errno set */
+    int (*fallocate)(int fd, off_t off, off_t len);
 };
 
 /* The libc implementation. */
@@ -57,6 +59,10 @@ kerr_t fileio_pwrite_all(int fd, const void *buf, size_t n, int64_t off);
 /* Reads up to n bytes at off into buf; *got = bytes read (< n only at EOF). */
 kerr_t fileio_pread_full(int fd, void *buf, size_t n, int64_t off, size_t *got);
 kerr_t fileio_truncate(int fd, int64_t len);
+/* Allocates disk blocks for [off, off + len), extending the file if it is
+ * shorter, so that later stores through a shared mapping of that range
+ * cannot fault for want of space (posix_fallocate). */
+kerr_t fileio_allocate(int fd, int64_t off, int64_t len);
 kerr_t fileio_fsync(int fd);
 /* fsyncs a directory (after creating, renaming or unlinking in it). */
 kerr_t fileio_fsync_dir(const char *dir);

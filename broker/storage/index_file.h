@@ -1,15 +1,19 @@
 /*
  * broker/storage/index_file.h — the fixed-size-entry file under both
  * segment indexes (offset_index.h: 8-byte entries, time_index.h: 12-byte
- * entries): an mmap'd read view, appends through pwrite, preallocation while
- * the segment is active and trimming when it is sealed.
+ * entries): a MAP_SHARED mapping of the file, preallocation while the
+ * segment is active and trimming when it is sealed.
  *
- * Entries are written with pwrite rather than through the mapping so that a
- * full disk is an error return instead of a SIGBUS; the MAP_SHARED read
- * mapping sees them through the page cache.
+ * While active the mapping is writable and an append is a store into it:
+ * no syscall per entry. The disk blocks under each page are allocated
+ * (fileio_allocate) before the first entry lands on that page, so a full
+ * disk is an error return from the append instead of a SIGBUS from the
+ * store. Sealed, the file holds exactly its entries and is mapped
+ * read-only.
  *
  * Ownership: embedded in struct offset_index / struct time_index, which are
- * embedded in struct segment; guarded by the owning partition's lock.
+ * embedded in struct segment; guarded by the owning partition's lock, for
+ * appends and lookups alike (no reader touches the mapping without it).
  */
 #ifndef GREGOR_BROKER_STORAGE_INDEX_FILE_H
 #define GREGOR_BROKER_STORAGE_INDEX_FILE_H
@@ -20,12 +24,15 @@
 struct index_file {
     char *path;          /* owned */
     int fd;              /* open from open() until seal()/close(); -1 after */
-    uint8_t *map;        /* PROT_READ MAP_SHARED view of map_len bytes; NULL if 0 */
+    uint8_t *map;        /* MAP_SHARED view of map_len bytes (writable while
+                          * active, else read-only); NULL if 0 */
     size_t map_len;      /* mapped bytes (a multiple of esize) */
     uint32_t esize;      /* bytes per entry */
     int32_t entries;     /* valid entries; always entries * esize <= map_len */
     int32_t max_entries; /* capacity while active (map_len / esize), else entries */
+    size_t alloc_end;    /* while active: bytes [0, alloc_end) have disk blocks */
     bool active;         /* preallocated and appendable */
+    bool writable;       /* map is PROT_WRITE (active) */
     bool torn;           /* the file ended inside an entry at open (until activate) */
     /* The file's length while it is known to read as zeros (opened as one
      * hole and nothing appended since), else -1. Such a file needs neither
@@ -39,15 +46,20 @@ struct index_file {
  * valid entries from the mapping (none when index_file_is_zero()) and calls
  * index_file_set_entries(). */
 kerr_t index_file_open(struct index_file *ix, const char *path, uint32_t esize);
-/* Preallocates the file to max(max_bytes, current length) rounded down to
- * esize (at least one entry), maps it, and allows appends. */
+/* Preallocates the file (sparse) to max(max_bytes, current length) rounded
+ * down to esize (at least one entry), maps it writable, and allows
+ * appends. */
 kerr_t index_file_activate(struct index_file *ix, int32_t max_bytes);
-/* Trims the file to entries * esize, remaps it read-only and closes the fd. */
+/* Trims the file to entries * esize, remaps it read-only and closes the fd.
+ * Does not sync: callers that need the entries durable sync first. */
 kerr_t index_file_seal(struct index_file *ix);
 /* Sets the valid entry count (n <= mapped entries). When active, bytes past
- * the new end are zeroed on disk so that a crash cannot resurrect them. */
+ * the new end are zeroed on disk so that a crash cannot resurrect them; if
+ * that fails the count is still n and the index takes no more entries. */
 kerr_t index_file_set_entries(struct index_file *ix, int32_t n);
-/* Appends one entry (esize bytes, borrowed). Requires active and not full. */
+/* Appends one entry (esize bytes, borrowed) by storing it into the mapping;
+ * a syscall only when the entry is the first on a page (block allocation).
+ * Requires active and not full. On error (disk full) nothing is stored. */
 kerr_t index_file_append(struct index_file *ix, const uint8_t *entry);
 /* Seals if active, unmaps, closes, frees. Safe on a zeroed struct. */
 void index_file_close(struct index_file *ix);
@@ -55,7 +67,8 @@ void index_file_close(struct index_file *ix);
 void index_file_remove(struct index_file *ix);
 /* Renames the file (after a segment's base offset changed). */
 kerr_t index_file_rename(struct index_file *ix, const char *path);
-/* fsyncs the file if it is open. */
+/* fsyncs the file if it is open (active): on Linux this also writes back
+ * the pages dirtied through the mapping, as msync(MS_SYNC) would. */
 kerr_t index_file_sync(struct index_file *ix);
 
 /* Number of entries the mapping holds (valid or not). */

@@ -390,6 +390,15 @@ static void load_roll_ts(struct segment *seg)
     reader_destroy(&r);
 }
 
+/* True if the time index's last entry names an offset at or past the end
+ * the scan found. */
+static bool time_entry_past_end(const struct segment *seg)
+{
+    int64_t ts, off;
+
+    return time_index_last(&seg->tidx, &ts, &off) && off >= seg->next_offset;
+}
+
 kerr_t segment_load(struct segment *seg, int64_t recovery_point, int32_t index_interval,
                     int32_t index_max_bytes, int64_t *dropped)
 {
@@ -412,6 +421,11 @@ kerr_t segment_load(struct segment *seg, int64_t recovery_point, int32_t index_i
     else if (err == KERR_NONE && !rebuild)
         err = scan_from_index(seg, recover ? recovery_point : INT64_MAX,
                               recover ? recovery_point : 0, index_interval, &valid_end);
+    /* A time entry naming an offset the log does not reach (its tail was
+     * lost or the entry is garbage) also gave scan_from_index() its max
+     * timestamp: only a rebuild from the log gets that right. */
+    if (err == KERR_NONE && !rebuild && time_entry_past_end(seg))
+        err = KERR__CORRUPT;
     if (err == KERR__CORRUPT || (err == KERR_NONE && rebuild)) {
         if (!rebuild)
             say_warn("storage", "rebuilding indexes path=%s", seg->log_path);

@@ -56,12 +56,14 @@ kerr_t segment_activate(struct segment *seg, int32_t index_max_bytes);
  * follows it): from the last index entry at or below the point, walking
  * the headers of the batches below it and CRC-checking the batches that end
  * at or past it; an empty file, or one that ends at the point, reads no
- * batch at all. Bad indexes are rebuilt from byte 0 (same CRC rule;
- * recovery_point < 0 checks every batch). Truncates the file at the first
- * torn or corrupt batch and sets *dropped to the bytes removed;
- * seg->checked_bytes says how many bytes were CRC-checked. A sealed segment
- * whose indexes need rebuilding or trimming is activated for it and sealed
- * again (index_max_bytes sizes the temporary preallocation). */
+ * batch at all. Bad indexes (torn, garbage after the valid entries, an
+ * entry naming no batch, a time entry past the log's end) are rebuilt from
+ * byte 0 (same CRC rule; recovery_point < 0 checks every batch).
+ * Truncates the file at the first torn or corrupt batch and sets *dropped
+ * to the bytes removed; seg->checked_bytes says how many bytes were
+ * CRC-checked. A sealed segment whose indexes need rebuilding or trimming
+ * is activated for it and sealed again (index_max_bytes sizes the
+ * temporary preallocation). */
 kerr_t segment_load(struct segment *seg, int64_t recovery_point, int32_t index_interval,
                     int32_t index_max_bytes, int64_t *dropped);
 /* Appends len bytes of whole batches (borrowed; offsets already assigned)

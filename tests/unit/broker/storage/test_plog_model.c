@@ -388,6 +388,61 @@ static void check_time_index(const struct mseg *s)
     free(ix);
 }
 
+/* CHECKs that len bytes of buf from at on (at most 512) are zeros. */
+static void check_zeros(const char *path, const uint8_t *buf, int64_t len, int64_t at)
+{
+    for (int64_t i = at; i < len && i < at + 512; i++)
+        CHECK(buf[i] == 0, "%s: byte %" PRId64 " after the entries is %u", path, i, buf[i]);
+}
+
+/* The active segment's index files as a reader of the files sees them
+ * (stores through the writable mapping are in the page cache at once): a
+ * prefix of entries, each naming a batch of the segment (an offset entry
+ * its offset and position, a time entry the batch whose largest timestamp
+ * it holds), then zeros. */
+static void check_active_index(void)
+{
+    const struct mseg *s = m_active();
+    char path[512];
+    int64_t len, at, prev = -1;
+    uint8_t *ix;
+
+    seg_file(path, sizeof(path), s->base, "index");
+    ix = slurp(path, &len);
+    for (at = 0; at + 8 <= len; at += 8) {
+        int64_t rel = be32_load(ix + at), pos = be32_load(ix + at + 4);
+        /* (0, 0) is an entry only when every batch gets one */
+        if (pos <= prev || (pos == 0 && rel == 0 && (cfg.index_interval_bytes > 0 || s->n == 0)))
+            break;
+        int j = m_batch_at(s, pos);
+        CHECK(j >= 0 && s->b[j].base == s->base + rel,
+              "%s entry %" PRId64 " (%" PRId64 ", %" PRId64 ") names no batch", path, at / 8, rel,
+              pos);
+        prev = pos;
+    }
+    check_zeros(path, ix, len, at);
+    free(ix);
+
+    seg_file(path, sizeof(path), s->base, "timeindex");
+    ix = slurp(path, &len);
+    prev = 0;
+    for (at = 0; at + 12 <= len; at += 12) {
+        int64_t ts = (int64_t)be64_load(ix + at), off = s->base + be32_load(ix + at + 8);
+        const struct mbatch *b = NULL;
+        if (ts <= prev)
+            break;
+        for (int j = 0; j < s->n && !b; j++)
+            if (s->b[j].base == off)
+                b = &s->b[j];
+        CHECK(b && b->ts0 + (b->last - b->base) == ts,
+              "%s entry %" PRId64 " (%" PRId64 ", %" PRId64 ") names no batch with that timestamp",
+              path, at / 12, ts, off);
+        prev = ts;
+    }
+    check_zeros(path, ix, len, at);
+    free(ix);
+}
+
 /* Every segment but the active one is sealed: its indexes are trimmed to
  * their entries. */
 static void check_sealed_indexes(void)
@@ -511,6 +566,18 @@ static void check_time(void)
 
     CHECK(err == KERR_NONE, "offset_for_time err %s", kerr_name(err));
     CHECK(off == want, "offset_for_time(%" PRId64 ") %" PRId64 " model %" PRId64, ts, off, want);
+
+    /* timestamps grow with offsets: the largest is the last record's */
+    for (int i = m.n - 1; i >= 0 && m_leo() > m.start; i--) {
+        const struct mbatch *b = m.segs[i].n > 0 ? &m.segs[i].b[m.segs[i].n - 1] : NULL;
+        if (!b)
+            continue;
+        err = plog_max_timestamp(plog, &off, &found);
+        CHECK(err == KERR_NONE && off == b->last && found == b->ts0 + (b->last - b->base),
+              "max timestamp at %" PRId64 " ts %" PRId64 ", model %" PRId64 " ts %" PRId64, off,
+              found, b->last, b->ts0 + (b->last - b->base));
+        break;
+    }
 }
 
 /* A max_bytes right at (or one byte around) the end of a batch after the
@@ -770,25 +837,59 @@ static void damage_flip(int i, int j)
     m_lose_from(i, j);
 }
 
-/* Deletes or tears (a size that is not a whole number of entries) one
- * index file of a random segment. Recovery must rebuild it. */
+/* Deletes, tears (a size that is not a whole number of entries) or
+ * scribbles on one index file of a random segment: an entry overwritten
+ * with 0xff bytes (out of order) or a well-formed entry added after the
+ * last, naming an offset and position past the segment's end (an index
+ * larger than its segment, as a crash can leave the mapped index pages
+ * written back without the log's). Recovery must rebuild or trim it. */
 static void damage_index(void)
 {
     const struct mseg *s = &m.segs[rng_range(0, m.n - 1)];
     bool time = rng_pct(50);
+    int64_t esize = time ? 12 : 8;
     char path[512];
     int64_t size;
+    uint8_t e[12];
+    int kind = (int)rng_range(0, 9);
+    int64_t end = s->n > 0 ? s->b[s->n - 1].last + 1 : s->base;
 
     seg_file(path, sizeof(path), s->base, time ? "timeindex" : "index");
     size = st_file_size(path);
-    if (size > 0 && rng_pct(40)) {
-        int64_t esize = time ? 12 : 8, to = rng_range(0, size - 1);
+    if (size < 0)
+        return;
+    if (size > 0 && kind <= 3) {
+        int64_t to = rng_range(0, size - 1);
         if (to % esize == 0)
             to++;
         if (trace)
             fprintf(stderr, "  damage: tear %s to %" PRId64 "\n", path, to);
         st_truncate(path, to);
-    } else if (size >= 0) {
+    } else if (size >= esize && kind <= 5) {
+        int64_t at = rng_range(0, size / esize - 1) * esize;
+        memset(e, 0xff, sizeof(e));
+        if (trace)
+            fprintf(stderr, "  damage: scribble %s at %" PRId64 "\n", path, at);
+        st_write_at(path, at, e, (size_t)esize);
+    } else if (kind <= 7) {
+        /* after the last entry: the sealed file's end, or the start of the
+         * active file's zeros */
+        int64_t at = 0;
+        uint8_t cur[12];
+        while (at + esize <= size && st_read_at(path, at, cur, (size_t)esize) == (size_t)esize &&
+               (at == 0 || memcmp(cur, (uint8_t[12]){0}, (size_t)esize) != 0))
+            at += esize;
+        if (time) {
+            be64_store(e, (uint64_t)next_ts + 1000000);
+            be32_store(e + 8, (uint32_t)(end - s->base + 5));
+        } else {
+            be32_store(e, (uint32_t)(end - s->base + 5));
+            be32_store(e + 4, (uint32_t)(s->size + 100));
+        }
+        if (trace)
+            fprintf(stderr, "  damage: entry past the end of %s at %" PRId64 "\n", path, at);
+        st_write_at(path, at, e, (size_t)esize);
+    } else {
         if (trace)
             fprintf(stderr, "  damage: delete %s\n", path);
         cr_assert_eq(unlink(path), 0);
@@ -986,6 +1087,7 @@ static void run_model(uint64_t s, int n_ops)
                     step, op->name, m.start, m_leo(), m.n);
         op->fn();
         check_shape(op->reopens);
+        check_active_index();
         check_random_reads(3);
         if (op->reopens || step % 50 == 0) {
             check_read_all();

@@ -4,9 +4,11 @@
  * segment's own append/find/load.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/storage/fileio.h"
 #include "broker/storage/segment.h"
 #include "storage_test.h"
 
@@ -122,6 +124,51 @@ Test(offset_index, full_index_stops_appending)
         cr_assert_eq(offset_index_append(&oi, i, i * 10), KERR_NONE);
     cr_assert_eq(offset_index_entries(&oi), 3);
     cr_assert(index_file_is_full(&oi.f));
+    index_file_close(&oi.f);
+}
+
+static int64_t refuse_len = -1; /* ftruncate to this length fails */
+
+static int refusing_ftruncate(int fd, off_t len)
+{
+    if ((int64_t)len == refuse_len) {
+        errno = EIO;
+        return -1;
+    }
+    return fileio_default_ops.ftruncate(fd, len);
+}
+
+/* Dropping entries cuts the file and extends it again; when the extension
+ * fails the file ends short of the writable mapping, so the index must not
+ * store (SIGBUS) or read past the cut afterwards. */
+Test(offset_index, failed_reextend_after_a_cut_stops_appends_at_the_cut)
+{
+    static struct fileio_ops ops;
+    struct offset_index oi;
+    bool clean;
+    int64_t off, pos;
+    const char *path = st_path("x.index");
+
+    cr_assert_eq(offset_index_open(&oi, path, 0, 1 << 20, &clean), KERR_NONE);
+    cr_assert_eq(index_file_activate(&oi.f, 80000), KERR_NONE);
+    for (int i = 1; i <= 1000; i++)
+        cr_assert_eq(offset_index_append(&oi, i * 2, i * 100), KERR_NONE);
+    ops = fileio_default_ops;
+    ops.ftruncate = refusing_ftruncate;
+    refuse_len = 80000;
+    fileio_set_ops(&ops);
+    cr_assert_neq(offset_index_truncate(&oi, 21, INT64_MAX), KERR_NONE);
+    fileio_set_ops(NULL);
+    cr_assert_eq(st_file_size(path), 10 * 8, "the cut is on disk");
+    cr_assert_eq(offset_index_entries(&oi), 10);
+    cr_assert(index_file_is_full(&oi.f), "no room past the cut");
+    cr_assert_eq(offset_index_append(&oi, 22, 1100), KERR_NONE); /* ignored, no fault */
+    cr_assert_eq(offset_index_entries(&oi), 10);
+    cr_assert(offset_index_lookup(&oi, 1000, &off, &pos));
+    cr_assert_eq(off, 20);
+    cr_assert_eq(pos, 1000);
+    cr_assert_eq(index_file_seal(&oi.f), KERR_NONE);
+    cr_assert_eq(st_file_size(path), 10 * 8);
     index_file_close(&oi.f);
 }
 

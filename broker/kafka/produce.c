@@ -168,8 +168,17 @@ static void produce_op_free(struct produce_op *op)
     free(op);
 }
 
-static void produce_partition(struct req *req, struct topic *t, int16_t acks, const uint8_t *rec,
-                              int32_t rec_len, struct produce_part *r)
+/* Record bytes and records appended by one request, added to the broker's
+ * and the topics' counters once per topic instead of once per partition. */
+struct produce_counts {
+    uint64_t bytes, records;
+};
+
+/* Validates and appends one partition's records: tc is the topic's config
+ * (one snapshot per topic per request), now the request's wall clock. */
+static void produce_partition(struct req *req, struct topic *t, const struct topic_config *tc,
+                              int16_t acks, int64_t now, const uint8_t *rec, int32_t rec_len,
+                              struct produce_part *r, struct produce_counts *counts)
 {
     r->base_offset = r->append_time = r->log_start = -1;
     if (!t || r->index < 0 || r->index >= t->n_parts) {
@@ -181,14 +190,12 @@ static void produce_partition(struct req *req, struct topic *t, int16_t acks, co
         return;
     }
     struct partition *part = topic_part(t, r->index);
-    struct topic_config tc; /* AlterConfigs may change it meanwhile: one snapshot */
-    partition_config(part, &tc);
-    int64_t now = clock_wall_ms(), max_ts = -1;
-    r->err = produce_validate(req, part, &tc, rec, rec_len, now, &max_ts);
+    int64_t max_ts = -1;
+    r->err = produce_validate(req, part, tc, rec, rec_len, now, &max_ts);
     if (r->err != KERR_NONE)
         return;
     uint8_t *batch = (uint8_t *)rec; /* the frame is ours to modify */
-    if (tc.log_append_time) {
+    if (tc->log_append_time) {
         set_log_append_time(batch, (size_t)rec_len, now);
         r->append_time = now;
     } else {
@@ -211,11 +218,8 @@ static void produce_partition(struct req *req, struct topic *t, int16_t acks, co
         r->base_offset = r->append_time = -1;
         return;
     }
-    metrics_add(&req->broker->metrics.produce_bytes, (uint64_t)rec_len);
-    metrics_add(&req->broker->metrics.produce_records,
-                (uint64_t)be32_load(batch + BATCH_OFF_RECORDS_COUNT));
-    metrics_add(&t->bytes_in, (uint64_t)rec_len);
-    metrics_add(&t->messages_in, (uint64_t)be32_load(batch + BATCH_OFF_RECORDS_COUNT));
+    counts->bytes += (uint64_t)rec_len;
+    counts->records += be32_load(batch + BATCH_OFF_RECORDS_COUNT);
     if (acks == -1) {
         r->waiting = true;
         topic_ref(t);
@@ -254,11 +258,16 @@ static struct produce_part *produce_add_part(struct produce_op *op)
     return r;
 }
 
-/* Appends every partition; false on a malformed request or OOM. */
+/* Appends every partition; false on a malformed request or OOM. The
+ * topic lookup, its config, the clock and the metrics are per topic or per
+ * request; per partition there is the validation and the append (one
+ * partition lock). */
 static bool produce_all(struct produce_op *op, struct kslice *s, int32_t n_topics)
 {
     struct broker *b = op->req->broker;
     bool bad_acks = op->acks != 0 && op->acks != 1 && op->acks != -1;
+    int64_t now = clock_wall_ms();
+    struct produce_counts all = {0};
     if (!topic_groups_init(&op->topics, n_topics))
         return false;
     for (int32_t i = 0; i < n_topics && kslice_ok(s); i++) {
@@ -266,8 +275,14 @@ static bool produce_all(struct produce_op *op, struct kslice *s, int32_t n_topic
         int32_t n_parts = kw_get_array_len(s, false, 8);
         if (!kslice_ok(s) || !name.ptr)
             return false;
+        if (n_parts > 0 && !VEC_RESERVE_AT(op->parts, op->cap, (size_t)op->n + (size_t)n_parts))
+            return false;
         topic_groups_add(&op->topics, name, op->n);
         struct topic *t = topics_get(b->topics, name.ptr, (size_t)name.len);
+        struct topic_config tc = {0}; /* AlterConfigs may change it meanwhile: one snapshot */
+        struct produce_counts counts = {0};
+        if (t)
+            topic_effective_config(t, &tc);
         for (int32_t j = 0; j < n_parts && kslice_ok(s); j++) {
             struct produce_part *r = produce_add_part(op);
             if (!r) {
@@ -282,12 +297,22 @@ static bool produce_all(struct produce_op *op, struct kslice *s, int32_t n_topic
             r->err = KERR_INVALID_REQUIRED_ACKS;
             r->base_offset = r->append_time = r->log_start = -1;
             if (!bad_acks)
-                produce_partition(op->req, t, op->acks, rec, rec_len, r);
+                produce_partition(op->req, t, &tc, op->acks, now, rec, rec_len, r, &counts);
             if (r->err != KERR_NONE)
                 say_debug("kafka", "produce rejected topic=%.*s partition=%d err=%s", (int)name.len,
                           name.ptr, r->index, kerr_name(r->err));
         }
+        if (counts.bytes > 0) {
+            metrics_add(&t->bytes_in, counts.bytes);
+            metrics_add(&t->messages_in, counts.records);
+            all.bytes += counts.bytes;
+            all.records += counts.records;
+        }
         topic_unref(t);
+    }
+    if (all.bytes > 0) {
+        metrics_add(&b->metrics.produce_bytes, all.bytes);
+        metrics_add(&b->metrics.produce_records, all.records);
     }
     return kslice_ok(s);
 }

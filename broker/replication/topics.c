@@ -264,6 +264,13 @@ char **topic_get_config(struct topic *t, int *n)
     return kv;
 }
 
+void topic_effective_config(struct topic *t, struct topic_config *tc)
+{
+    pthread_mutex_lock(&t->config_lock);
+    *tc = t->tc;
+    pthread_mutex_unlock(&t->config_lock);
+}
+
 /* Returns a new partition p of t with replica row `row` (width ids, ending
  * early at a negative one; its log opened when self_id is a replica), or
  * NULL with err. */

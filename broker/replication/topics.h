@@ -125,6 +125,10 @@ bool topic_set_config(struct topic *t, char *const *config_kv, int n_config,
 /* Copies the overrides under the config lock: returns new array of 2*n
  * strings (free each, then the array); *n their count. */
 char **topic_get_config(struct topic *t, int *n);
+/* The effective settings (the ones every partition of t holds), copied
+ * under the config lock: one snapshot for all of a request's partitions of
+ * t instead of one partition lock each. */
+void topic_effective_config(struct topic *t, struct topic_config *tc);
 
 /* Returns the partition directory path of (topic, p) in buf. */
 const char *topic_partition_dir(const struct topic *t, int32_t p, char *buf, size_t n);

@@ -39,7 +39,7 @@
  *   records bytes errors requests partition_requests conns partitions spread
  *   records_per_batch elapsed_s records_per_s mb_per_s requests_per_s p50_ms
  *   p99_ms p999_ms max_ms cpu_user_s cpu_sys_s cpu_s_per_mb
- *   [broker_cpu_s broker_s_per_mb broker_us_per_request broker_us_per_partition]
+ *   [broker_s broker_s_per_mb broker_us_per_request broker_us_per_partition]
  * The wire format is in docs/protocol.md; this file owns no format.
  */
 #include <inttypes.h>
@@ -485,7 +485,7 @@ int main(int argc, char **argv)
            (double)hist.max_ns / 1e6, u1 - u0, s1 - s0, mb > 0 ? (u1 - u0 + s1 - s0) / mb : 0.0);
     if (b0 >= 0 && b1 >= 0) {
         double b = b1 - b0;
-        printf(" broker_cpu_s=%.3f broker_s_per_mb=%.5f broker_us_per_request=%.1f"
+        printf(" broker_s=%.3f broker_s_per_mb=%.5f broker_us_per_request=%.1f"
                " broker_us_per_partition=%.2f",
                b, mb > 0 ? b / mb : 0.0, requests ? b * 1e6 / (double)requests : 0.0,
                part_reqs ? b * 1e6 / (double)part_reqs : 0.0);

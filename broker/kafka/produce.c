@@ -139,10 +139,12 @@ struct produce_part {
     kerr_t err;
     int64_t base_offset, last_offset, append_time, log_start;
     int32_t leader_epoch;
-    struct topic *t;    /* referenced for the op's life; NULL: unknown topic */
-    const uint8_t *rec; /* the records, in the request frame */
+    struct topic *t;               /* referenced for the op's life; NULL: unknown topic */
+    const struct topic_config *tc; /* its config: an entry of op->tcs */
+    const uint8_t *rec;            /* the records, in the request frame */
     int32_t rec_len;
-    bool waiting; /* acks=all: the HW has not passed it yet */
+    uint32_t records; /* records appended (0: nothing written) */
+    bool waiting;     /* acks=all: the HW has not passed it yet */
     bool watched;
     struct pwaiter waiter; /* this part's node in its partition's waiter list */
 };
@@ -156,8 +158,12 @@ struct produce_op {
     struct produce_part *parts;
     struct topic_groups topics; /* the request's topic entries over parts */
     struct delayed d;           /* acks=all: the delayed operation */
-    size_t rec_bytes;           /* sum of parts' rec_len */
-    /* offload (produce_offload.c): appends running on io workers */
+    /* one config snapshot per topic entry (AlterConfigs may change it
+     * meanwhile), taken once for all its partitions; the wall clock once */
+    struct topic_config *tcs;
+    int64_t now;
+    size_t rec_bytes; /* sum of parts' rec_len */
+    /* offload (below): appends running on io workers */
     atomic_int jobs_left; /* io jobs not finished yet */
     bool abandoned;       /* network loop: the connection closed meanwhile */
 };
@@ -176,13 +182,14 @@ static void produce_op_free(struct produce_op *op)
     }
     delayed_release(&op->d);
     free(op->parts);
+    free(op->tcs);
     topic_groups_destroy(&op->topics);
     free(op);
 }
 
 /* Validates and appends one partition's records (any thread: the partition
  * lock guards the log). */
-static void produce_partition(struct req *req, int16_t acks, struct produce_part *r)
+static void produce_partition(struct req *req, int16_t acks, int64_t now, struct produce_part *r)
 {
     struct topic *t = r->t;
     const uint8_t *rec = r->rec;
@@ -197,14 +204,13 @@ static void produce_partition(struct req *req, int16_t acks, struct produce_part
         return;
     }
     struct partition *part = topic_part(t, r->index);
-    struct topic_config tc; /* AlterConfigs may change it meanwhile: one snapshot */
-    partition_config(part, &tc);
-    int64_t now = clock_wall_ms(), max_ts = -1;
-    r->err = produce_validate(req, part, &tc, rec, rec_len, now, &max_ts);
+    const struct topic_config *tc = r->tc;
+    int64_t max_ts = -1;
+    r->err = produce_validate(req, part, tc, rec, rec_len, now, &max_ts);
     if (r->err != KERR_NONE)
         return;
     uint8_t *batch = (uint8_t *)rec; /* the frame is ours to modify */
-    if (tc.log_append_time) {
+    if (tc->log_append_time) {
         set_log_append_time(batch, (size_t)rec_len, now);
         r->append_time = now;
     } else {
@@ -223,11 +229,7 @@ static void produce_partition(struct req *req, int16_t acks, struct produce_part
         r->base_offset = r->append_time = -1;
         return;
     }
-    metrics_add(&req->broker->metrics.produce_bytes, (uint64_t)rec_len);
-    metrics_add(&req->broker->metrics.produce_records,
-                (uint64_t)be32_load(batch + BATCH_OFF_RECORDS_COUNT));
-    metrics_add(&t->bytes_in, (uint64_t)rec_len);
-    metrics_add(&t->messages_in, (uint64_t)be32_load(batch + BATCH_OFF_RECORDS_COUNT));
+    r->records = be32_load(batch + BATCH_OFF_RECORDS_COUNT);
     r->waiting = acks == -1;
 }
 
@@ -270,6 +272,10 @@ static bool produce_parse(struct produce_op *op, struct kslice *s, int32_t n_top
     bool bad_acks = op->acks != 0 && op->acks != 1 && op->acks != -1;
     if (!topic_groups_init(&op->topics, n_topics))
         return false;
+    op->tcs = calloc(n_topics > 0 ? (size_t)n_topics : 1, sizeof(*op->tcs));
+    if (!op->tcs)
+        return false;
+    op->now = clock_wall_ms();
     for (int32_t i = 0; i < n_topics && kslice_ok(s); i++) {
         struct kstr name = kw_get_str(s, false);
         int32_t n_parts = kw_get_array_len(s, false, 8);
@@ -277,6 +283,8 @@ static bool produce_parse(struct produce_op *op, struct kslice *s, int32_t n_top
             return false;
         topic_groups_add(&op->topics, name, op->n);
         struct topic *t = topics_get(b->topics, name.ptr, (size_t)name.len);
+        if (t && t->n_parts > 0) /* every partition of t holds the topic's settings */
+            partition_config(topic_part(t, 0), &op->tcs[i]);
         for (int32_t j = 0; j < n_parts && kslice_ok(s); j++) {
             struct produce_part *r = produce_add_part(op);
             if (!r) {
@@ -292,6 +300,7 @@ static bool produce_parse(struct produce_op *op, struct kslice *s, int32_t n_top
             if (t)
                 topic_ref(t);
             r->t = t;
+            r->tc = &op->tcs[i];
             if (r->rec_len > 0)
                 op->rec_bytes += (size_t)r->rec_len;
         }
@@ -355,10 +364,37 @@ static void produce_append_parts(struct produce_op *op, int first, int step)
         struct produce_part *r = &op->parts[i];
         if (r->err != KERR_NONE)
             continue; /* bad acks */
-        produce_partition(op->req, op->acks, r);
+        produce_partition(op->req, op->acks, op->now, r);
         if (r->err != KERR_NONE)
             say_debug("kafka", "produce rejected topic=%s partition=%d err=%s",
                       r->t ? r->t->name : "?", r->index, kerr_name(r->err));
+    }
+}
+
+/* Adds what was appended to the broker's and the topics' counters: once
+ * per topic entry and once per request, not per partition. */
+static void produce_count(struct produce_op *op)
+{
+    uint64_t bytes = 0, records = 0, t_bytes = 0, t_records = 0;
+    for (int i = 0; i < op->n; i++) {
+        const struct produce_part *r = &op->parts[i];
+        if (r->records > 0) {
+            t_bytes += (uint64_t)r->rec_len;
+            t_records += r->records;
+        }
+        if (i + 1 == op->n || op->parts[i + 1].t != r->t) {
+            if (t_records > 0) {
+                metrics_add(&r->t->bytes_in, t_bytes);
+                metrics_add(&r->t->messages_in, t_records);
+            }
+            bytes += t_bytes;
+            records += t_records;
+            t_bytes = t_records = 0;
+        }
+    }
+    if (records > 0) {
+        metrics_add(&op->req->broker->metrics.produce_bytes, bytes);
+        metrics_add(&op->req->broker->metrics.produce_records, records);
     }
 }
 
@@ -370,6 +406,7 @@ static kerr_t produce_finish(struct produce_op *op, bool may_park)
     bool any_error = false;
     for (int i = 0; i < op->n; i++)
         any_error |= op->parts[i].err != KERR_NONE;
+    produce_count(op);
     if (op->acks == -1 && may_park && !produce_check_acks(op, false) &&
         produce_park(op, op->timeout_ms) == KERR__PENDING)
         return KERR__PENDING;

@@ -4,7 +4,7 @@
  * gets the CPU that librdkafka would otherwise use on a small machine.
  *
  *   raw_fetch_bench HOST:PORT TOPIC PARTITIONS RECORD_SIZE
- *                   [max_bytes=B] [partition_max_bytes=B]
+ *                   [max_bytes=B] [partition_max_bytes=B] [max_requests=N]
  *
  * Sends Fetch v4 requests (replica -1, read_uncommitted) for partitions
  * 0..PARTITIONS-1 of TOPIC, one request at a time, from offset 0 until each
@@ -13,7 +13,9 @@
  * only its RecordBatch headers are decoded (baseOffset, batchLength,
  * lastOffsetDelta, recordsCount); a partial batch at the end of a partition's
  * data is fetched again next time. Defaults: max_bytes 52428800,
- * partition_max_bytes 4194304 (as consume_bench).
+ * partition_max_bytes 4194304 (as consume_bench). max_requests=N stops
+ * after N requests (max_requests=1: a probe that every partition answers
+ * without an error, e.g. that the broker leads them again after a restart).
  *
  * Prints one line of key=value (MB = 10^6 bytes of record values, computed
  * as records * RECORD_SIZE; wire_bytes counts the batches as sent):
@@ -44,6 +46,7 @@ struct fetch {
     uint8_t *buf;
     size_t buf_cap;
     uint64_t records, wire_bytes, requests;
+    uint64_t max_requests; /* 0: until every partition's high watermark */
 };
 
 static void encode_fetch(struct fetch *f, struct wbuf *req, uint32_t corr)
@@ -160,7 +163,8 @@ static int fetch_all(struct fetch *f, int fd)
 {
     struct wbuf req = {0};
     int rc = 0;
-    for (uint32_t corr = 0; !fetch_done(f); corr++) {
+    for (uint32_t corr = 0; !fetch_done(f) && (!f->max_requests || f->requests < f->max_requests);
+         corr++) {
         encode_fetch(f, &req, corr);
         if (write_all(fd, req.p, req.len) || read_fetch_response(f, fd, corr)) {
             rc = -1;
@@ -177,7 +181,7 @@ int main(int argc, char **argv)
     struct fetch f = {0};
     if (argc < 5) {
         fprintf(stderr, "usage: raw_fetch_bench HOST:PORT TOPIC PARTITIONS RECORD_SIZE"
-                        " [max_bytes=B] [partition_max_bytes=B]\n");
+                        " [max_bytes=B] [partition_max_bytes=B] [max_requests=N]\n");
         return 2;
     }
     f.topic = argv[2];
@@ -190,6 +194,8 @@ int main(int argc, char **argv)
             f.max_bytes = atoi(argv[i] + 10);
         else if (strncmp(argv[i], "partition_max_bytes=", 20) == 0)
             f.part_max_bytes = atoi(argv[i] + 20);
+        else if (strncmp(argv[i], "max_requests=", 13) == 0)
+            f.max_requests = strtoull(argv[i] + 13, NULL, 10);
     }
     f.parts = calloc((size_t)(f.partitions > 0 ? f.partitions : 1), sizeof(*f.parts));
     if (f.partitions <= 0 || f.record_size <= 0 || f.max_bytes <= 0 || !f.parts)

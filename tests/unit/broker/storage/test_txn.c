@@ -143,6 +143,59 @@ Test(txn_state, open_transactions_and_marker_checks)
     pstate_destroy(&m);
 }
 
+/* The oldest open transaction by a scan of every producer. */
+static int64_t scan_first_unstable(const struct pstate_map *m)
+{
+    const struct pstate_entry *e;
+    int64_t first = -1;
+    size_t pos = 0;
+    while ((e = pstate_next(m, &pos)) != NULL)
+        if (e->txn_first_offset >= 0 && (first < 0 || e->txn_first_offset < first))
+            first = e->txn_first_offset;
+    return first;
+}
+
+/* The kept first unstable offset against a scan, over random opens, ends
+ * (oldest first, newest first, in between), map growth, expiry, snapshot
+ * entries replacing open and closed ones, and clear. */
+Test(txn_state, first_unstable_offset_kept_as_transactions_open_and_end)
+{
+    struct pstate_map m;
+    int64_t offset = 0, first;
+    unsigned seed = 14;
+    pstate_init(&m);
+    for (int step = 0; step < 20000; step++) {
+        int64_t pid = rand_r(&seed) % 200; /* beyond the initial capacity: grows */
+        int op = rand_r(&seed) % 10;
+        struct pstate_batch b = {.first_seq = 0, .last_seq = 0, .last_offset = offset};
+        if (op < 5) { /* a transactional data batch */
+            cr_assert_eq(pstate_update(&m, pid, 0, &b, step), KERR_NONE);
+            pstate_txn_data(&m, pid, offset);
+        } else if (op < 9) { /* a marker */
+            const struct pstate_entry *e = pstate_find(&m, pid);
+            int64_t open = e ? e->txn_first_offset : -1;
+            cr_assert_eq(pstate_end_txn(&m, pid, 0, 0, step, &first), KERR_NONE);
+            cr_assert_eq(first, open);
+        } else if (step % 7 == 0) { /* a snapshot entry replaces the producer's */
+            struct pstate_entry e = {.producer_id = pid,
+                                     .epoch = 0,
+                                     .coordinator_epoch = 0,
+                                     .txn_first_offset = rand_r(&seed) % 2 ? offset : -1,
+                                     .last_update_ms = step};
+            cr_assert_eq(pstate_put(&m, &e), KERR_NONE);
+        } else { /* producers idle for 50 steps without a transaction leave */
+            pstate_expire(&m, step, 50);
+        }
+        offset++;
+        cr_assert_eq(pstate_first_unstable_offset(&m), scan_first_unstable(&m), "step %d", step);
+        if (step == 10000) {
+            pstate_clear(&m);
+            cr_assert_eq(pstate_first_unstable_offset(&m), -1);
+        }
+    }
+    pstate_destroy(&m);
+}
+
 /* ---- in the partition log ---- */
 
 static struct plog_config cfg;

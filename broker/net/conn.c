@@ -275,10 +275,12 @@ static ssize_t conn_write_iov(int fd, struct iovec *iov, int n, bool more)
     }
 }
 
-/* Sends file piece f with sendfile(2) until done or the socket would block;
- * what was sent leaves f (pos and len move on). Returns 1 when all of it
- * went, 0 when the socket is full, -1 on an error (a file shorter than the
- * span the response announced is one: its size prefix is already out). */
+/* Sends file piece f with sendfile(2); what was sent leaves f (pos and len
+ * move on). A short send means the socket buffer is full: the rest waits
+ * for the event loop, so one large response does not keep the loop from
+ * its other connections. Returns 1 when all of it went, 0 when the socket
+ * is full, -1 on an error (a file shorter than the span the response
+ * announced is one: its size prefix is already out). */
 static int conn_write_file(struct conn *conn, int fd, struct req_file *f)
 {
     while (f->len > 0) {
@@ -288,6 +290,8 @@ static int conn_write_file(struct conn *conn, int fd, struct req_file *f)
             metrics_add(&conn->lim.metrics->fetch_sendfile_bytes, (uint64_t)w);
             f->pos += w;
             f->len -= w;
+            if (f->len > 0)
+                return 0;
             continue;
         }
         if (w < 0 && errno == EINTR)

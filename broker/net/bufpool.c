@@ -8,7 +8,8 @@
  * anything up to 4 KiB, then four classes per doubling (5, 6, 7, 8 KiB,
  * 10, 12, 14, 16 KiB, ..., 1.25 MiB, 1.5 MiB, ...), which wastes at most a
  * quarter of a buffer. A buffer is reused only for a frame of its own
- * class.
+ * class. A frame larger than the pool's bound gets a buffer of its exact
+ * size, freed when it comes back.
  *
  * The cache is a small array of slots (BUFPOOL_SLOTS), each stamped with
  * when it was put back: bufpool_get() takes the most recently cached buffer
@@ -94,7 +95,8 @@ struct bufpool *bufpool_of(struct worker *w)
 void *bufpool_get(struct bufpool *pool, size_t size)
 {
     KASSERT(worker_is_current(pool->w));
-    size_t cap = bufpool_class_cap(size);
+    /* a frame larger than the cache is never kept: no rounding up for it */
+    size_t cap = size > pool->max_bytes ? size : bufpool_class_cap(size);
     struct bufslot *best = NULL;
     for (int i = 0; i < BUFPOOL_SLOTS; i++) {
         struct bufslot *s = &pool->slot[i];

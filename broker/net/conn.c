@@ -11,8 +11,27 @@
  *   order (docs/protocol.md §1.1); later frames wait in the input
  *   buffer, and reading pauses when that buffer grows large.
  *   output : [int32 size][response header v0/v1, common/kheader.h][req->out
- *   with req->files spliced in]. File pieces are added with evbuffer_add_file(),
- *   which sends them with sendfile(2) on plaintext sockets.
+ *   with req->files spliced in].
+ *
+ * Response writes: when the connection's output buffer is empty (the usual
+ * case: the previous response has left), conn_send() writes the response
+ * straight to the socket on the handler's path, without the bufferevent's
+ * write event (which costs an epoll_ctl to arm, an epoll_wait and an
+ * epoll_ctl to disarm per response): one sendmsg(2) of the header and the
+ * bytes of req->out up to the first file piece, then sendfile(2) of that
+ * piece (gregor.fetch.sendfile=true), and so on. What the socket does not
+ * take (a partial write or EAGAIN: a slow reader, a full send buffer), and
+ * everything from the first file piece on when file bytes are copied, goes
+ * into the output buffer in wire order, and libevent sends it when the
+ * socket is writable: file pieces with evbuffer_add_file() (sendfile) or a
+ * pread copy. When the output buffer is not empty the whole response goes
+ * there behind what is queued. One request per connection is in flight, so
+ * a response never overtakes another. A write error closes the connection.
+ * The direct path needs a plain socket under the bufferevent (no TLS
+ * filter); the broker has no other kind of listener.
+ *
+ * Frame buffers come from the loop's cache (net/bufpool.h) and go back to
+ * it when the request is freed, on the same loop.
  *
  * Request memory (queued.max.request.bytes, net/limits.h): as soon as a
  * frame's 4-byte size is buffered, its size is reserved from the broker-wide
@@ -38,6 +57,7 @@
  * request is pending lingers (dead = true) until that request completes.
  */
 #include "broker/net/conn.h"
+#include "broker/net/bufpool.h"
 #include "broker/net/limits.h"
 #include "common/loop/worker.h"
 #include "broker/kafka/dispatch.h"
@@ -53,11 +73,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -72,6 +94,7 @@
 struct conn {
     struct broker *broker;   /* borrowed */
     struct worker *worker;   /* borrowed: the loop that owns this conn */
+    struct bufpool *pool;    /* borrowed: the loop's frame buffers (freed with the worker) */
     struct bufferevent *bev; /* owned; NULL once closed */
     struct conn_limits lim;
     struct req *inflight;     /* the one request being handled, or NULL */
@@ -128,14 +151,15 @@ static void conn_unregister(struct conn *conn)
 static void conn_process(struct conn *conn);
 static void conn_watch_partial(struct conn *conn);
 
-static void req_free(struct req *req)
+/* Frees req; its frame buffer goes back to the loop's cache. */
+static void req_free(struct conn *conn, struct req *req)
 {
     for (int i = 0; i < req->n_files; i++)
         if (req->files[i].fd >= 0)
             close(req->files[i].fd);
     free(req->files);
     kbuf_destroy(&req->out);
-    free(req->frame);
+    bufpool_put(conn->pool, req->frame);
     free(req);
 }
 
@@ -145,13 +169,13 @@ static void conn_free(struct conn *conn)
     free(conn);
 }
 
-/* Frees the in-flight request and returns its pool reservation. */
 /* Frees a finished request, counting it by API key (failed: refused, or no
- * response could be built; config/metrics.h). */
+ * response could be built; config/metrics.h), and returns its reservation
+ * to the request memory pool. */
 static void conn_req_done(struct conn *conn, struct req *req, bool failed)
 {
     metrics_request_done(conn->lim.metrics, req->api_key, clock_mono_us() - req->start_us, failed);
-    req_free(req);
+    req_free(conn, req);
     net_pool_release(conn->req_reserved);
     conn->req_reserved = 0;
 }
@@ -210,22 +234,155 @@ static void conn_add_file(struct conn *conn, struct evbuffer *out, struct req_fi
     conn->broken = true;
 }
 
-/* Appends the response frame of req to the connection's output. */
-static void conn_send(struct conn *conn, struct req *req)
+/* Where a response being sent stands: the header bytes still to go, then
+ * req->out from done on, with req->files from file on spliced in. */
+struct send_pos {
+    const uint8_t *hdr;
+    size_t hlen;
+    size_t done; /* bytes of req->out written or queued */
+    int file;    /* next piece of req->files */
+};
+
+/* Queues the rest of the response (from sp) in the output buffer, in wire
+ * order; libevent writes it when the socket takes it. */
+static void conn_queue_rest(struct conn *conn, struct req *req, struct send_pos *sp)
 {
     struct evbuffer *out = bufferevent_get_output(conn->bev);
-    uint8_t hdr[KHDR_RESP_PREFIX_MAX];
-    size_t hlen = khdr_resp_prefix(hdr, req->resp_header_version, req->correlation_id,
-                                   (int64_t)req->out.len + req->files_len);
-    evbuffer_add(out, hdr, hlen);
-    size_t done = 0;
-    for (int i = 0; i < req->n_files; i++) {
-        struct req_file *f = &req->files[i];
-        evbuffer_add(out, req->out.data + done, f->at - done);
-        done = f->at;
+    evbuffer_add(out, sp->hdr, sp->hlen);
+    for (; sp->file < req->n_files; sp->file++) {
+        struct req_file *f = &req->files[sp->file];
+        evbuffer_add(out, req->out.data + sp->done, f->at - sp->done);
+        sp->done = f->at;
         conn_add_file(conn, out, f);
     }
-    evbuffer_add(out, req->out.data + done, req->out.len - done);
+    evbuffer_add(out, req->out.data + sp->done, req->out.len - sp->done);
+}
+
+/* One sendmsg(2) of iov[0..n) (MSG_MORE when a file piece follows, so the
+ * small bytes before it need not leave as a packet of their own). Returns
+ * the bytes written, 0 if the socket would block, -1 on an error (errno). */
+static ssize_t conn_write_iov(int fd, struct iovec *iov, int n, bool more)
+{
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+    for (;;) {
+        ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+        if (w >= 0)
+            return w;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+/* Sends file piece f with sendfile(2); what was sent leaves f (pos and len
+ * move on). A short send means the socket buffer is full: the rest waits
+ * for the event loop, so one large response does not keep the loop from
+ * its other connections. Returns 1 when all of it went, 0 when the socket
+ * is full, -1 on an error (a file shorter than the span the response
+ * announced is one: its size prefix is already out). */
+static int conn_write_file(struct conn *conn, int fd, struct req_file *f)
+{
+    while (f->len > 0) {
+        off_t pos = (off_t)f->pos;
+        ssize_t w = sendfile(fd, f->fd, &pos, (size_t)f->len);
+        if (w > 0) {
+            metrics_add(&conn->lim.metrics->fetch_sendfile_bytes, (uint64_t)w);
+            f->pos += w;
+            f->len -= w;
+            if (f->len > 0)
+                return 0;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (w == 0) {
+            say_error("net", "fetch data shorter than announced peer=%s bytes_missing=%lld",
+                      conn->peer, (long long)f->len);
+            errno = EIO;
+        }
+        return -1;
+    }
+    return 1;
+}
+
+/* Writes the response from sp straight to the socket, as far as it takes
+ * it; sp is moved past what was written. Returns 1 when all of it went, 0
+ * when the rest must be queued, -1 on a socket error (errno). */
+static int conn_write_direct(struct conn *conn, struct req *req, struct send_pos *sp)
+{
+    int fd = bufferevent_getfd(conn->bev);
+    for (;;) {
+        bool file_next = sp->file < req->n_files;
+        size_t end = file_next ? req->files[sp->file].at : req->out.len;
+        struct iovec iov[2];
+        int n = 0;
+        if (sp->hlen)
+            iov[n++] = (struct iovec){(void *)sp->hdr, sp->hlen};
+        if (end > sp->done)
+            iov[n++] = (struct iovec){req->out.data + sp->done, end - sp->done};
+        size_t want = (n > 0 ? iov[0].iov_len : 0) + (n > 1 ? iov[1].iov_len : 0);
+        if (want > 0) {
+            ssize_t w = conn_write_iov(fd, iov, n, file_next);
+            if (w < 0)
+                return -1;
+            size_t left = (size_t)w, h = MIN(left, sp->hlen);
+            sp->hdr += h;
+            sp->hlen -= h;
+            sp->done += left - h;
+            if ((size_t)w < want)
+                return 0;
+        }
+        if (!file_next)
+            return 1;
+        if (!conn->lim.sendfile)
+            return 0; /* copied file bytes go through the output buffer */
+        int rc = conn_write_file(conn, fd, &req->files[sp->file]);
+        if (rc <= 0)
+            return rc;
+        sp->file++;
+    }
+}
+
+/* Sends the response frame of req: straight to the socket when nothing is
+ * queued before it, the rest (or all of it) through the output buffer.
+ * Returns false on a socket error (the caller closes the connection). */
+static bool conn_send(struct conn *conn, struct req *req)
+{
+    uint8_t hdr[KHDR_RESP_PREFIX_MAX];
+    struct send_pos sp = {.hdr = hdr};
+    sp.hlen = khdr_resp_prefix(hdr, req->resp_header_version, req->correlation_id,
+                               (int64_t)req->out.len + req->files_len);
+    if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
+        int rc = conn_write_direct(conn, req, &sp);
+        if (rc < 0) {
+            say_debug("net", "response write failed peer=%s errno=%d", conn->peer, errno);
+            return false;
+        }
+        if (rc > 0)
+            return true;
+    }
+    conn_queue_rest(conn, req, &sp);
+    return true;
+}
+
+/* Sends the response of a finished request (if it has one) and frees the
+ * request. Returns false if the connection was closed (conn may be freed). */
+static bool conn_respond(struct conn *conn, struct req *req)
+{
+    bool written = req->no_response || conn_send(conn, req);
+    conn_req_done(conn, req, conn->broken);
+    if (conn->broken) {
+        conn_close(conn, "response could not be built");
+        return false;
+    }
+    if (!written) {
+        conn_close(conn, "socket error");
+        return false;
+    }
+    return true;
 }
 
 /* Finishes the in-flight request on the conn's loop: send, free, go on. */
@@ -242,13 +399,8 @@ static void conn_finish(struct conn *conn, struct req *req)
         conn_close(conn, "out of memory building response");
         return;
     }
-    if (!req->no_response)
-        conn_send(conn, req);
-    conn_req_done(conn, req, conn->broken);
-    if (conn->broken) {
-        conn_close(conn, "response could not be built");
+    if (!conn_respond(conn, req))
         return;
-    }
     if (!conn->pool_wait)
         bufferevent_enable(conn->bev, EV_READ);
     conn_process(conn);
@@ -278,10 +430,10 @@ static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool 
     if (evbuffer_get_length(in) < 4 + (size_t)size || conn->in_scan < 4 + (size_t)size)
         return NULL;
     struct req *req = calloc(1, sizeof(*req));
-    uint8_t *frame = malloc(size ? (size_t)size : 1);
+    uint8_t *frame = bufpool_get(conn->pool, (size_t)size);
     if (!req || !frame) {
         free(req);
-        free(frame);
+        bufpool_put(conn->pool, frame);
         *oom = true;
         return NULL;
     }
@@ -339,13 +491,8 @@ static bool conn_process_frames(struct conn *conn)
             return false;
         }
         conn->inflight = NULL;
-        if (!req->no_response)
-            conn_send(conn, req);
-        conn_req_done(conn, req, conn->broken);
-        if (conn->broken) {
-            conn_close(conn, "response could not be built");
+        if (!conn_respond(conn, req))
             return false;
-        }
     }
     return !conn->dead;
 }
@@ -619,6 +766,7 @@ void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_li
     conn->slot = *slot;
     conn->broker = b;
     conn->worker = w;
+    conn->pool = bufpool_of(w);
     conn->lim = *lim;
     snprintf(conn->listener, sizeof(conn->listener), "%s", listener_name);
     conn_describe_peer(fd, conn->peer, sizeof(conn->peer), conn->peer_host,
@@ -630,7 +778,8 @@ void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_li
     if (lim->rcvbuf > 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &lim->rcvbuf, sizeof(lim->rcvbuf));
     evutil_make_socket_nonblocking(fd);
-    conn->bev = bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
+    conn->bev =
+        conn->pool ? bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
     if (!conn->bev) {
         net_limits_release(&conn->slot);
         close(fd);

@@ -5,7 +5,8 @@
  * event that posters make active with event_active() (thread-safe once
  * evthread_use_pthreads() was called in main). The loop drains the whole
  * queue in one turn. worker_free() posts a stop job so everything posted
- * before it still runs.
+ * before it still runs. One slot of loop-local state (worker_set_local())
+ * is freed after those last jobs, so they may still use it.
  */
 #include "common/loop/worker.h"
 #include "common/base.h"
@@ -30,6 +31,8 @@ struct worker {
     pthread_mutex_t lock; /* guards head/tail */
     struct job *head, *tail;
     bool started;
+    void *local;                     /* worker_set_local(); touched on the thread only */
+    void (*local_free)(void *local); /* frees local in worker_free() */
 };
 
 static void worker_wake_cb(evutil_socket_t fd, short what, void *arg)
@@ -95,6 +98,8 @@ void worker_free(struct worker *w)
     /* run what is left so no job's memory leaks */
     if (w->wake)
         worker_wake_cb(-1, 0, w);
+    if (w->local_free)
+        w->local_free(w->local);
     if (w->wake)
         event_free(w->wake);
     if (w->base)
@@ -155,3 +160,16 @@ bool worker_sync(struct worker *w)
 bool worker_is_current(const struct worker *w) { return pthread_equal(pthread_self(), w->thread); }
 
 const char *worker_name(const struct worker *w) { return w->name; }
+
+void worker_set_local(struct worker *w, void *ptr, void (*free_fn)(void *ptr))
+{
+    KASSERT(worker_is_current(w) && !w->local);
+    w->local = ptr;
+    w->local_free = free_fn;
+}
+
+void *worker_local(const struct worker *w)
+{
+    KASSERT(worker_is_current(w));
+    return w->local;
+}

@@ -32,5 +32,12 @@ bool worker_sync(struct worker *w);
  * stopped: on the freeing thread, which runs the jobs left over). */
 bool worker_is_current(const struct worker *w);
 const char *worker_name(const struct worker *w);
+/* Attaches ptr to w (whose slot must be empty): worker_local()
+ * returns it, and worker_free() calls free_fn(ptr) after the last job has run.
+ * One slot, for the per-loop state of whoever runs connections on w (the
+ * network layer's buffer cache, broker/net/bufpool.h). On w's thread. */
+void worker_set_local(struct worker *w, void *ptr, void (*free_fn)(void *ptr));
+/* Returns borrowed: what worker_set_local() attached, or NULL. On w's thread. */
+void *worker_local(const struct worker *w);
 
 #endif

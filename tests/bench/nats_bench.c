@@ -4,7 +4,7 @@
  * NATS's own C client (libnats).
  *
  *   nats_bench URL produce STREAM SIZE COUNT [pending=N]
- *   nats_bench URL consume STREAM [batch=N]
+ *   nats_bench URL consume STREAM [batch=N] [ack=none|all]
  *
  * produce creates STREAM (file storage, one subject named after the stream,
  * no limits; an existing stream of that name is deleted first), then
@@ -15,10 +15,10 @@
  * publish the server refuses counts as an error.
  *
  * consume reads STREAM from its first record to its last through a pull
- * consumer (js_PullSubscribe, ack policy "all": one ack per fetched batch
- * acknowledges everything before it), fetching `batch` (default 8192)
- * records per request, and stops when it has seen as many records as the
- * stream held when it started. The elapsed time runs from the subscription
+ * consumer (js_PullSubscribe; ack policy "none", which pull consumers accept
+ * since NATS 2.9, or with ack=all, "all" and one ack per fetched batch),
+ * fetching `batch` (default 8192) records per request, and stops when it has
+ * seen as many records as the stream held when it started. The elapsed time runs from the subscription
  * to the last record.
  *
  * Prints one line of key=value results on stdout, the keys of the other
@@ -53,14 +53,19 @@ static int fail(const char *what, natsStatus s, jsErrCode jerr)
     return 1;
 }
 
-/* Parses key=value arguments into *pending / *batch; returns 0 or -1. */
-static int parse_opts(int argc, char **argv, int first, int64_t *pending, int *batch)
+/* Parses key=value arguments into *pending (produce) or *batch and *ack_all
+ * (consume); returns 0 or -1. */
+static int parse_opts(int argc, char **argv, int first, int64_t *pending, int *batch, int *ack_all)
 {
     for (int i = first; i < argc; i++) {
         if (strncmp(argv[i], "pending=", 8) == 0 && pending)
             *pending = strtoll(argv[i] + 8, NULL, 10);
         else if (strncmp(argv[i], "batch=", 6) == 0 && batch)
             *batch = atoi(argv[i] + 6);
+        else if (strcmp(argv[i], "ack=all") == 0 && ack_all)
+            *ack_all = 1;
+        else if (strcmp(argv[i], "ack=none") == 0 && ack_all)
+            *ack_all = 0;
         else {
             fprintf(stderr, "nats_bench: unknown option %s\n", argv[i]);
             return -1;
@@ -143,7 +148,7 @@ static int produce(natsConnection *nc, const char *stream, int size, uint64_t co
     return publish_errors ? 1 : 0;
 }
 
-static int consume(natsConnection *nc, const char *stream, int batch)
+static int consume(natsConnection *nc, const char *stream, int batch, int ack_all)
 {
     jsCtx *js = NULL;
     natsStatus s = natsConnection_JetStream(&js, nc, NULL);
@@ -162,9 +167,10 @@ static int consume(natsConnection *nc, const char *stream, int batch)
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = stream;
-    so.Config.AckPolicy = js_AckAll;
+    so.Config.AckPolicy = ack_all ? js_AckAll : js_AckNone;
     so.Config.DeliverPolicy = js_DeliverAll;
-    so.Config.MaxAckPending = (int64_t)batch * 4;
+    if (ack_all)
+        so.Config.MaxAckPending = (int64_t)batch * 4;
 
     double u0, s0;
     bench_cpu(RUSAGE_SELF, &u0, &s0);
@@ -191,7 +197,7 @@ static int consume(natsConnection *nc, const char *stream, int batch)
         for (int i = 0; i < list.Count; i++)
             bytes += (uint64_t)natsMsg_GetDataLength(list.Msgs[i]);
         records += (uint64_t)list.Count;
-        if (list.Count > 0)
+        if (ack_all && list.Count > 0)
             natsMsg_Ack(list.Msgs[list.Count - 1], NULL);
         natsMsgList_Destroy(&list);
     }
@@ -208,14 +214,14 @@ int main(int argc, char **argv)
     if (argc < 4 || (strcmp(argv[2], "produce") == 0 && argc < 6) ||
         (strcmp(argv[2], "produce") != 0 && strcmp(argv[2], "consume") != 0)) {
         fprintf(stderr, "usage: nats_bench URL produce STREAM SIZE COUNT [pending=N]\n"
-                        "       nats_bench URL consume STREAM [batch=N]\n");
+                        "       nats_bench URL consume STREAM [batch=N] [ack=none|all]\n");
         return 2;
     }
     int producing = strcmp(argv[2], "produce") == 0;
     int64_t pending = 4096;
-    int batch = 8192;
+    int batch = 8192, ack_all = 0;
     if (parse_opts(argc, argv, producing ? 6 : 4, producing ? &pending : NULL,
-                   producing ? NULL : &batch) != 0 ||
+                   producing ? NULL : &batch, producing ? NULL : &ack_all) != 0 ||
         pending < 1 || batch < 1)
         return 2;
     int size = producing ? atoi(argv[4]) : 0;
@@ -230,7 +236,8 @@ int main(int argc, char **argv)
     natsStatus s = natsConnection_ConnectTo(&nc, argv[1]);
     if (s != NATS_OK)
         return fail("connect", s, 0);
-    int rc = producing ? produce(nc, argv[3], size, count, pending) : consume(nc, argv[3], batch);
+    int rc = producing ? produce(nc, argv[3], size, count, pending)
+                       : consume(nc, argv[3], batch, ack_all);
     natsConnection_Destroy(nc);
     nats_Close();
     return rc;

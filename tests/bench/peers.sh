@@ -25,10 +25,11 @@
 # (peers.<system>.skipped=1); deploy/install-bench-deps.sh installs them.
 
 PEER_REDIS_PID=""; PEER_NATS_PID=""
-PEER_ROUNDS=2
-PEER_N1K=1000000; PEER_N100=5000000
+# 3 rounds (an odd number: the median is one run's), 1 with QUICK=1;
+# PEERS_ROUNDS=N sets another number
+PEER_ROUNDS=3; PEER_N1K=1000000; PEER_N100=5000000
 if [ "$QUICK" = 1 ]; then PEER_ROUNDS=1; PEER_N1K=200000; PEER_N100=1000000; fi
-PEER_ROUNDS=${PEER_ROUNDS_OVERRIDE:-$PEER_ROUNDS}
+PEER_ROUNDS=${PEERS_ROUNDS:-$PEER_ROUNDS}
 
 # The Redis server binary: redis-server where the package of that name is
 # installed, else redis-tools' redis-check-rdb, which is the same program and

@@ -1,8 +1,8 @@
 # tests/bench/peers.sh — the peers stage of tests/bench/run: Gregor beside
 # Redis Streams and NATS JetStream on the same machine, in alternating runs
 # (docs/PERFORMANCE.md §23). Sourced by tests/bench/run, whose helpers
-# (record, measured, median_key, free_port, wait_port, log, calc, v, pct_loop,
-# target) and variables (BOOT, BROKER_PID, TMP, BENCH_BIN, QUICK, R) it uses.
+# (record, measured, free_port, wait_port, log, calc, v, pct_loop, target) and
+# variables (BOOT, BROKER_PID, TMP, BENCH_BIN, QUICK, HZ, R) it uses.
 #
 # Each round writes N records of one size into each system, one after the
 # other (the first system rotates from round to round), then reads each back:
@@ -14,19 +14,22 @@
 #           stream with XREAD COUNT 10000 (hiredis)
 #   nats    nats_bench (libnats): js_PublishAsync into a file-storage stream,
 #           4096 unacknowledged at most, until all are acknowledged; a pull
-#           consumer fetching 8192 records per request, ack policy "all"
+#           consumer fetching 8192 records per request, ack policy "none"
 # One stream, one topic partition and one subject each: one ordered log per
 # system. Every server runs in $TMP/peers on a free loopback port, a new
-# Redis for each round (so its AOF starts empty), one NATS server for all.
+# Redis for each round and size (so its AOF starts empty), one NATS server
+# for all.
 #
 # Records under peers.<system>.<produce|consume>.<1k|100>.r<round>.<key>
-# (every run), the median run's mb_per_s and records_per_s without the round,
-# and peers.<system>.version. A peer whose programs are missing is skipped
+# (every run; broker_cpu_s there is the CPU of that system's server), the
+# median run's figures without the round (peer_median), peers.<system>.version,
+# and after the cluster stage its RF 3 acks=all ratio (report_rf3). A peer whose programs are missing is skipped
 # (peers.<system>.skipped=1); deploy/install-bench-deps.sh installs them.
 
 PEER_REDIS_PID=""; PEER_NATS_PID=""
 # 3 rounds (an odd number: the median is one run's), 1 with QUICK=1;
 # PEERS_ROUNDS=N sets another number
+# (record counts are multiples of redis-benchmark's pipeline of 64)
 PEER_ROUNDS=3; PEER_N1K=1000000; PEER_N100=5000000
 if [ "$QUICK" = 1 ]; then PEER_ROUNDS=1; PEER_N1K=200000; PEER_N100=1000000; fi
 PEER_ROUNDS=${PEERS_ROUNDS:-$PEER_ROUNDS}
@@ -87,7 +90,9 @@ EOF
 }
 
 # redis_xadd SIZE COUNT KEY: redis-benchmark's CSV line -> key=value results;
-# its CPU is what this (sub)shell's waited-for children used meanwhile
+# its CPU is what this (sub)shell's waited-for children used meanwhile. With
+# -P 64, redis-benchmark sends whole pipelines: a COUNT that is not a multiple
+# of 64 comes out rounded up, so records is the stream's length (XLEN)
 redis_xadd() {
     local value t0 t1 c0 c1 line n
     value=$(head -c "$1" /dev/zero | tr '\0' v)
@@ -97,16 +102,14 @@ redis_xadd() {
         XADD "$3" '*' v "$value" | tail -1) || return 1
     t1=$(date +%s.%N)
     c1=$(awk '{ print $16, $17 }' "/proc/$BASHPID/stat")
+    n=$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" XLEN "$3")
     # "test","rps","avg_latency_ms",...: the value has no commas, rps is the 7th field from the end
-    echo "$line" | awk -F, -v size="$1" -v n="$2" -v el="$(calc "$t1 - $t0")" -v hz="$HZ" \
+    echo "$line" | awk -F, -v size="$1" -v n="${n:-0}" -v el="$(calc "$t1 - $t0")" -v hz="$HZ" \
         -v c="$c0 $c1" '
-        { gsub(/"/, ""); rps = $(NF - 6); if (rps + 0 <= 0) exit 1
+        { gsub(/"/, ""); rps = $(NF - 6); if (rps + 0 <= 0 || n + 0 <= 0) exit 1
           split(c, t, " "); u = (t[3] - t[1]) / hz; s = (t[4] - t[2]) / hz; mb = n * size / 1e6
           printf "records=%d bytes=%d elapsed_s=%.3f records_per_s=%.0f mb_per_s=%.1f", n, n * size, n / rps, rps, rps * size / 1e6
           printf " wall_s=%.3f p50_ms=%s p99_ms=%s cpu_user_s=%.3f cpu_sys_s=%.3f cpu_s_per_mb=%.5f\n", el, $(NF - 3), $(NF - 1), u, s, (u + s) / mb }'
-    # the stream must hold every record
-    n=$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" XLEN "$3")
-    [ "$n" = "$2" ] || { echo "bench: redis stream has $n records, not $2" >&2; return 1; }
 }
 
 # peer_run SYSTEM OP SIZE-NAME SIZE COUNT ROUND
@@ -128,7 +131,7 @@ peer_run() {
         "$NATS_URL" consume "s$sn" ;;
     esac
     # a run that did not move every record has no figure
-    if [ "${R[$p.failed]:-0}" = 1 ] || [ "${R[$p.records]:-0}" != "$n" ]; then
+    if [ "${R[$p.failed]:-0}" = 1 ] || [ "${R[$p.records]:-0}" -lt "$n" ]; then
         echo "bench: $p moved ${R[$p.records]:-0} of $n records" >&2
         record "$p.failed" 1
     fi

@@ -76,6 +76,7 @@ int main(int argc, char **argv)
     redisContext *c = redisConnect(argv[1], atoi(argv[2]));
     if (!c || c->err) {
         fprintf(stderr, "redis_read_bench: connect: %s\n", c ? c->errstr : "out of memory");
+        redisFree(c);
         return 1;
     }
     char last[64] = "0-0", countarg[24];

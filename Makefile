@@ -16,7 +16,12 @@
 #   make image   build the gregor and gregor-zookeeper Docker images from a
 #                locally made Debian base (no registry); then
 #                `docker compose up -d` runs docker-compose.yml
-#   make bench   run tests/bench/run if present
+#   make bench   build, install the peers it measures beside Gregor (Redis,
+#                NATS: deploy/install-bench-deps.sh; PEERS=0 skips both) and
+#                run tests/bench/run (docs/PERFORMANCE.md)
+#   make bench-compare OLD NEW   (or OLD=a.json NEW=b.json; neither: the two
+#                newest results in $(BUILD)/bench-results) the change per
+#                figure between two bench results files (tests/bench/compare.py)
 #   make deb     build the gregor Debian package into build-deb/ (binaries,
 #                /etc/gregor/server.properties, gregor-broker.service;
 #                docs/deploy.md)
@@ -51,8 +56,20 @@ FUZZ_SECONDS ?= 30
 # crashes come from longer runs: make test-fuzz FUZZ_SEED=0 FUZZ_SECONDS=600).
 FUZZ_SEED ?= 1
 CLUSTER := deploy/local-cluster.sh
+PEERS ?= 1
+# `make bench-compare OLD.json NEW.json`: the two file names are goals too;
+# they are taken as arguments and given an empty rule
+ifeq (bench-compare,$(firstword $(MAKECMDGOALS)))
+  COMPARE_ARGS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+  ifneq ($(COMPARE_ARGS),)
+    $(eval .PHONY: $(COMPARE_ARGS))
+    $(eval $(COMPARE_ARGS):;@:)
+  endif
+endif
+OLD ?= $(word 1,$(COMPARE_ARGS))
+NEW ?= $(word 2,$(COMPARE_ARGS))
 
-.PHONY: deps configure build image run stop status test test-asan test-tsan test-fuzz test-compose test-full bench deb clean
+.PHONY: deps configure build image run stop status test test-asan test-tsan test-fuzz test-compose test-full bench bench-deps bench-compare deb clean
 
 deps:
 	@deploy/install-deps.sh
@@ -169,9 +186,18 @@ test-full:
 	  if [ -z "$$summary" ]; then echo "ctest printed no summary (no tests?)"; exit 1; fi; \
 	  echo; echo "$$summary"; exit $$rc
 
-bench: build
-	@if [ -x tests/bench/run ]; then GREGOR_BUILD_DIR=$(abspath $(BUILD)) tests/bench/run; \
-	  else echo "no benchmarks yet (tests/bench/run does not exist)"; fi
+# The peers are installed before the build so that CMake finds their C
+# clients (nats_bench, redis_read_bench); make test never needs them.
+bench-deps:
+	@if [ "$(PEERS)" != 0 ]; then deploy/install-bench-deps.sh; fi
+
+bench: bench-deps
+	@$(MAKE) --no-print-directory build
+	GREGOR_BUILD_DIR=$(abspath $(BUILD)) PEERS=$(PEERS) tests/bench/run
+
+bench-compare:
+	@if [ -n "$(OLD)" ]; then python3 tests/bench/compare.py "$(OLD)" "$(NEW)"; \
+	  else python3 tests/bench/compare.py --dir $(BUILD)/bench-results; fi
 
 # The package's binaries: Debian's hardening flags (dpkg-buildflags, all of
 # them: PIE, RELRO with BIND_NOW, FORTIFY_SOURCE, stack protector), the

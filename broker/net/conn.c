@@ -107,8 +107,12 @@ struct conn {
     size_t in_scan;           /* input bytes covered by reserved frames */
     int64_t in_reserved;      /* pool bytes reserved for frames in input */
     int64_t req_reserved;     /* pool bytes held by the in-flight request */
-    uint64_t drained;         /* input bytes taken as frames, ever */
+    uint64_t drained;         /* input bytes received that left the input buffer, ever */
     uint64_t timed_end;       /* drained + offset where the timed frame ends */
+    uint8_t *rx_frame;        /* owned (bufpool): a large frame read straight from the socket */
+    size_t rx_size;           /* its size (without the prefix); reserved in in_reserved */
+    size_t rx_have;           /* bytes of it received */
+    struct event *rx_event;   /* owned: the socket's read event while rx_frame is short */
     struct event *read_timer; /* owned: request read timeout */
     struct event *pool_timer; /* owned: reservation retry */
     struct conn *prev, *next; /* registry of all conns; conns_lock */
@@ -150,6 +154,22 @@ static void conn_unregister(struct conn *conn)
 
 static void conn_process(struct conn *conn);
 static void conn_watch_partial(struct conn *conn);
+
+/* Whether a large frame is being read straight into rx_frame: the
+ * bufferevent's reading is off and rx_event watches the socket. */
+static bool conn_rx_short(const struct conn *conn)
+{
+    return conn->rx_frame && conn->rx_have < conn->rx_size;
+}
+
+/* Turns reading back on after the broker paused it (unless the pool still
+ * has no room or a large frame is being read into its own buffer, whose
+ * bytes must not go to the input buffer). */
+static void conn_resume_read(struct conn *conn)
+{
+    if (!conn->pool_wait && !conn_rx_short(conn))
+        bufferevent_enable(conn->bev, EV_READ);
+}
 
 /* Frees req; its frame buffer goes back to the loop's cache. */
 static void req_free(struct conn *conn, struct req *req)
@@ -196,7 +216,12 @@ static void conn_close(struct conn *conn, const char *why)
             event_free(conn->read_timer);
         if (conn->pool_timer)
             event_free(conn->pool_timer);
-        conn->read_timer = conn->pool_timer = NULL;
+        if (conn->rx_event)
+            event_free(conn->rx_event);
+        conn->read_timer = conn->pool_timer = conn->rx_event = NULL;
+        bufpool_put(conn->pool, conn->rx_frame);
+        conn->rx_frame = NULL;
+        conn->rx_size = conn->rx_have = 0;
     }
     conn->dead = true;
     /* a parked request (a long-polling Fetch) is answered now, into the
@@ -401,8 +426,7 @@ static void conn_finish(struct conn *conn, struct req *req)
     }
     if (!conn_respond(conn, req))
         return;
-    if (!conn->pool_wait)
-        bufferevent_enable(conn->bev, EV_READ);
+    conn_resume_read(conn);
     conn_process(conn);
 }
 
@@ -415,36 +439,55 @@ static void conn_req_complete_job(void *arg)
     conn_finish(req->conn, req);
 }
 
-/* Takes the next whole frame out of input into a new req; NULL if none yet,
- * or with *oom set when memory ran out. Only a frame whose memory is
- * reserved is taken: conn_reserve() has then checked its size prefix (and
- * closed the connection on a bad one). */
+/* Takes the next whole frame into a new req: the large frame read into its
+ * own buffer (rx_frame) when complete, or else the first frame of the
+ * input, copied out. NULL if none yet, or with *oom set when memory ran
+ * out. Only a frame whose memory is reserved is taken: conn_reserve() has
+ * then checked its size prefix (and closed the connection on a bad one). */
 static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool *oom)
 {
     uint8_t szb[4];
     *oom = false;
-    if (conn->in_scan < 4 || evbuffer_copyout(in, szb, 4) < 4)
-        return NULL;
-    int32_t size = (int32_t)be32_load(szb);
-    KASSERT(size >= 0 && size <= conn->lim.max_request_bytes);
-    if (evbuffer_get_length(in) < 4 + (size_t)size || conn->in_scan < 4 + (size_t)size)
-        return NULL;
+    uint8_t *frame = NULL;
+    size_t size = 0;
+    if (conn->rx_frame) {
+        if (conn_rx_short(conn))
+            return NULL; /* it comes before anything in the input */
+        size = conn->rx_size;
+    } else {
+        if (conn->in_scan < 4 || evbuffer_copyout(in, szb, 4) < 4)
+            return NULL;
+        int32_t ssize = (int32_t)be32_load(szb);
+        KASSERT(ssize >= 0 && ssize <= conn->lim.max_request_bytes);
+        size = (size_t)ssize;
+        if (evbuffer_get_length(in) < 4 + size || conn->in_scan < 4 + size)
+            return NULL;
+    }
     struct req *req = calloc(1, sizeof(*req));
-    uint8_t *frame = bufpool_get(conn->pool, (size_t)size);
-    if (!req || !frame) {
-        free(req);
-        bufpool_put(conn->pool, frame);
+    if (!req) {
         *oom = true;
         return NULL;
     }
-    evbuffer_drain(in, 4);
-    evbuffer_remove(in, frame, (size_t)size);
-    conn->in_scan -= 4 + (size_t)size;
-    conn->in_reserved -= size;
-    conn->req_reserved = size;
-    conn->drained += 4 + (uint64_t)size;
+    if (conn->rx_frame) {
+        frame = conn->rx_frame; /* drained counted its bytes as they arrived */
+        conn->rx_frame = NULL;
+        conn->rx_size = conn->rx_have = 0;
+    } else {
+        frame = bufpool_get(conn->pool, size);
+        if (!frame) {
+            free(req);
+            *oom = true;
+            return NULL;
+        }
+        evbuffer_drain(in, 4);
+        evbuffer_remove(in, frame, size);
+        conn->in_scan -= 4 + size;
+        conn->drained += 4 + (uint64_t)size;
+    }
+    conn->in_reserved -= (int64_t)size;
+    conn->req_reserved = (int64_t)size;
     req->frame = frame;
-    req->frame_len = (size_t)size;
+    req->frame_len = size;
     req->conn = conn;
     req->worker = conn->worker;
     req->client_host = conn->peer_host;
@@ -503,57 +546,128 @@ static void conn_process(struct conn *conn)
         conn_watch_partial(conn);
 }
 
-/* libevent 2.1 reads at most 4 KiB per readable event (EVBUFFER_MAX_READ),
- * so a 1 MiB Produce costs ~256 reads, each a syscall plus an event-loop
- * round, and on a VM syscalls dominate (docs/PERFORMANCE.md §6.1). When
- * the frame being received is much larger than what is buffered, read the
- * rest of it straight into the input buffer in large pieces. */
-static void conn_read_large(struct conn *conn)
+/* Reads the rest of rx_frame from the socket, never past its end (the next
+ * frame's bytes stay in the socket for the bufferevent). Returns 1 when
+ * the frame is complete, 0 when the socket has nothing more for now, -1
+ * when the connection was closed on EOF or an error (conn may be freed). */
+static int conn_rx_read(struct conn *conn)
 {
+    evutil_socket_t fd = bufferevent_getfd(conn->bev);
+    while (conn->rx_have < conn->rx_size) {
+        size_t want = MIN(conn->rx_size - conn->rx_have, (size_t)CONN_LARGE_READ_MAX);
+        ssize_t got = read(fd, conn->rx_frame + conn->rx_have, want);
+        if (got > 0) {
+            conn->rx_have += (size_t)got;
+            conn->drained += (uint64_t)got;
+            if ((size_t)got < want)
+                return 0; /* the socket has no more for now */
+            continue;
+        }
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        say_debug("net", "large request cut short peer=%s missing=%zu errno=%d", conn->peer,
+                  conn->rx_size - conn->rx_have, got < 0 ? errno : 0);
+        conn_close(conn, got == 0 ? "peer closed" : "socket error");
+        return -1;
+    }
+    return 1;
+}
+
+static void conn_rx_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Waits for the socket through rx_event instead of the bufferevent. The
+ * event is added before the bufferevent's read is disabled, and removed
+ * after it is enabled again (conn_rx_stop()), so the descriptor's epoll
+ * registration never changes. Its timeout stands in for the bufferevent's
+ * (connections.max.idle.ms). Returns false if the connection was closed. */
+static bool conn_rx_wait(struct conn *conn)
+{
+    if (!conn->rx_event)
+        conn->rx_event = event_new(worker_base(conn->worker), bufferevent_getfd(conn->bev),
+                                   EV_READ | EV_PERSIST, conn_rx_cb, conn);
+    struct timeval tv = {conn->lim.idle_ms / 1000, (conn->lim.idle_ms % 1000) * 1000};
+    if (!conn->rx_event || event_add(conn->rx_event, conn->lim.idle_ms > 0 ? &tv : NULL) != 0) {
+        conn_close(conn, "out of memory");
+        return false;
+    }
+    bufferevent_disable(conn->bev, EV_READ);
+    return true;
+}
+
+/* rx_frame is complete: the bufferevent reads the socket again. */
+static void conn_rx_stop(struct conn *conn)
+{
+    if (conn->rx_event && event_pending(conn->rx_event, EV_READ, NULL)) {
+        conn_resume_read(conn);
+        event_del(conn->rx_event);
+    }
+}
+
+/* libevent 2.1 reads at most 4 KiB per readable event (EVBUFFER_MAX_READ),
+ * so a 1 MiB Produce would cost ~256 reads, each a syscall plus an
+ * event-loop round, and on a VM syscalls dominate (docs/PERFORMANCE.md
+ * §6.1, §26). When the first frame of the input is reserved and at least
+ * CONN_LARGE_READ_MIN of it is still missing, its bytes move out of the
+ * input into a frame buffer of its own (rx_frame) and the rest is read
+ * straight from the socket into that buffer, in reads of up to
+ * CONN_LARGE_READ_MAX; the frame then becomes the request without another
+ * copy. Returns false if the connection was closed. */
+static bool conn_rx_start(struct conn *conn)
+{
+    if (conn->rx_frame)
+        return true;
     struct evbuffer *in = bufferevent_get_input(conn->bev);
     size_t have = evbuffer_get_length(in);
     uint8_t szb[4];
-    if (conn->inflight || have < 4 || evbuffer_copyout(in, szb, 4) < 4)
-        return;
+    if (have < 4 || evbuffer_copyout(in, szb, 4) < 4)
+        return true;
     size_t size = 0;
     if (khdr_frame_size(szb, have, 0, (size_t)conn->lim.max_request_bytes, &size) != KERR__AGAIN)
-        return; /* conn_process() refuses it, or it is complete */
-    if (conn->in_scan < 4 + (size_t)size)
-        return; /* its memory is not reserved yet */
-    size_t want = 4 + (size_t)size - have;
-    if (want < CONN_LARGE_READ_MIN)
-        return;
-    evutil_socket_t fd = bufferevent_getfd(conn->bev);
-    evbuffer_unfreeze(in, 0); /* the bufferevent keeps the end frozen between its reads */
-    while (want > 0) {
-        size_t chunk = MIN(want, (size_t)CONN_LARGE_READ_MAX);
-        struct evbuffer_iovec v[2];
-        int nv = evbuffer_reserve_space(in, (ev_ssize_t)chunk, v, 2);
-        if (nv <= 0)
-            break;
-        size_t room = 0;
-        for (int i = 0; i < nv; i++) {
-            v[i].iov_len = MIN(v[i].iov_len, chunk - room);
-            room += v[i].iov_len;
-        }
-        /* struct evbuffer_iovec is laid out like struct iovec on POSIX */
-        ssize_t got = readv(fd, (struct iovec *)v, nv);
-        if (got <= 0) { /* would block, EOF or error: the bufferevent sees it next */
-            evbuffer_commit_space(in, v, 0);
-            break;
-        }
-        size_t left = (size_t)got;
-        int used = 0;
-        for (; used < nv && left > 0; used++) {
-            v[used].iov_len = MIN(v[used].iov_len, left);
-            left -= v[used].iov_len;
-        }
-        evbuffer_commit_space(in, v, used);
-        want -= (size_t)got;
-        if ((size_t)got < room)
-            break;
+        return true; /* conn_process() refuses it, or it is complete */
+    if (conn->in_scan < 4 + size)
+        return true; /* its memory is not reserved yet */
+    if (4 + size - have < CONN_LARGE_READ_MIN)
+        return true;
+    /* the frame is reserved and incomplete, so the input holds nothing after it */
+    KASSERT(conn->in_scan == 4 + size);
+    uint8_t *frame = bufpool_get(conn->pool, size);
+    if (!frame) {
+        conn_close(conn, "out of memory");
+        return false;
     }
-    evbuffer_freeze(in, 0);
+    evbuffer_drain(in, 4);
+    int moved = evbuffer_remove(in, frame, have - 4);
+    KASSERT(moved == (int)(have - 4));
+    conn->in_scan = 0;
+    conn->drained += have;
+    conn->rx_frame = frame;
+    conn->rx_size = size;
+    conn->rx_have = have - 4;
+    int rc = conn_rx_read(conn);
+    if (rc < 0)
+        return false;
+    return rc > 0 || conn_rx_wait(conn);
+}
+
+/* rx_event: the socket is readable (or idle) while rx_frame is short. */
+static void conn_rx_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *conn = arg;
+    KASSERT(worker_is_current(conn->worker));
+    if (!conn->bev)
+        return;
+    if (!(what & EV_READ)) {
+        if (!conn->inflight) /* idle with a request in flight is fine */
+            conn_close(conn, "idle timeout (connections.max.idle.ms)");
+        return;
+    }
+    int rc = conn_rx_read(conn);
+    if (rc <= 0)
+        return;
+    conn_rx_stop(conn);
+    conn_process(conn);
 }
 
 static void conn_pool_retry_cb(evutil_socket_t fd, short what, void *arg);
@@ -603,7 +717,7 @@ static bool conn_reserve(struct conn *conn)
     if (conn->pool_wait) {
         conn->pool_wait = false;
         if (!conn->inflight || have <= CONN_PAUSE_INPUT_BYTES)
-            bufferevent_enable(conn->bev, EV_READ);
+            conn_resume_read(conn);
     }
     return true;
 }
@@ -617,7 +731,7 @@ static void conn_watch_partial(struct conn *conn)
     if (conn->lim.read_timeout_ms <= 0 || !conn->bev)
         return;
     size_t have = evbuffer_get_length(bufferevent_get_input(conn->bev));
-    bool partial = have != conn->in_scan;
+    bool partial = conn_rx_short(conn) || have != conn->in_scan;
     if (!partial || conn->pool_wait) {
         if (conn->read_timer)
             evtimer_del(conn->read_timer);
@@ -630,9 +744,13 @@ static void conn_watch_partial(struct conn *conn)
     }
     if (evtimer_pending(conn->read_timer, NULL))
         return;
-    /* the first incomplete frame: the last reserved one if it is short,
-     * else the one whose size prefix is still arriving */
-    conn->timed_end = conn->drained + conn->in_scan + (have < conn->in_scan ? 0 : 4);
+    /* the first incomplete frame: the one read into rx_frame (the input is
+     * empty then), else the last reserved one if it is short, else the one
+     * whose size prefix is still arriving */
+    if (conn_rx_short(conn))
+        conn->timed_end = conn->drained + (conn->rx_size - conn->rx_have);
+    else
+        conn->timed_end = conn->drained + conn->in_scan + (have < conn->in_scan ? 0 : 4);
     int64_t ms = conn->lim.read_timeout_ms;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     evtimer_add(conn->read_timer, &tv);
@@ -645,7 +763,8 @@ static void conn_read_timeout_cb(evutil_socket_t fd, short what, void *arg)
     if (!conn->bev)
         return;
     uint64_t received = conn->drained + evbuffer_get_length(bufferevent_get_input(conn->bev));
-    bool paused = conn->pool_wait || !(bufferevent_get_enabled(conn->bev) & EV_READ);
+    bool reading = conn_rx_short(conn) || (bufferevent_get_enabled(conn->bev) & EV_READ);
+    bool paused = conn->pool_wait || !reading;
     if (received < conn->timed_end && !paused) {
         say_warn_every(1000, "net",
                        "closing connection peer=%s: a request was not received "
@@ -673,10 +792,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *conn = arg;
     KASSERT(worker_is_current(conn->worker));
-    if (!conn_reserve(conn))
-        return;
-    conn_read_large(conn);
-    if (!conn_reserve(conn))
+    if (!conn_reserve(conn) || !conn_rx_start(conn))
         return;
     conn_process(conn);
 }
@@ -697,8 +813,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
     KASSERT(worker_is_current(conn->worker));
     if (what & BEV_EVENT_TIMEOUT) {
         if (conn->inflight) {
-            if (!conn->pool_wait)
-                bufferevent_enable(bev, EV_READ);
+            conn_resume_read(conn);
             return;
         }
         conn_close(conn, "idle timeout (connections.max.idle.ms)");

@@ -5,11 +5,26 @@
  *   input  : [int32 size][size bytes: request header + body] ...
  *   A size < 0 or > socket.request.max.bytes closes the connection (Kafka
  *   does the same; there is no generic error response). When a whole frame
- *   is buffered and no request of this connection is in flight, its bytes
- *   move into a struct req and dispatch_request() runs it. Exactly one
- *   request per connection is in flight, so responses leave in request
- *   order (docs/protocol.md §1.1); later frames wait in the input
- *   buffer, and reading pauses when that buffer grows large.
+ *   is received and no request of this connection is in flight, it becomes
+ *   a struct req and dispatch_request() runs it. Exactly one request per
+ *   connection is in flight, so responses leave in request order
+ *   (docs/protocol.md §1.1); later frames wait in the input buffer, and
+ *   reading pauses when that buffer grows large.
+ *
+ * Receiving a frame: the bufferevent reads the socket into its input
+ * buffer (libevent reads at most 4 KiB per event), and a small frame is
+ * copied from there into its frame buffer. A large frame (at least
+ * CONN_LARGE_READ_MIN still missing once its memory is reserved) is read
+ * straight into its own frame buffer instead (rx_frame): what the input
+ * buffer holds of it moves there (nothing follows it in the input, since
+ * it is incomplete), the bufferevent stops reading, and rx_event reads the
+ * rest from the socket in reads of up to CONN_LARGE_READ_MAX, never past
+ * the frame's end, so the next frame's bytes stay in the socket for the
+ * bufferevent, which reads again once the frame is complete. The buffer
+ * then becomes the request without a copy. This may happen while a request
+ * is in flight; the complete frame then waits for it, ahead of anything in
+ * the input buffer. EOF or a socket error mid-frame closes the connection
+ * (the buffer goes back to the cache, its reservation to the pool).
  *   output : [int32 size][response header v0/v1, common/kheader.h][req->out
  *   with req->files spliced in].
  *
@@ -39,17 +54,21 @@
  * the pool has no room, reading pauses on this connection (pool_wait) and a
  * timer retries, after 20 ms doubling to 320 ms (so thousands of paused
  * connections do not keep the loop busy); only reserved frames are taken or
- * read in large pieces. The reservation moves to the request when the
- * frame is taken and returns to the pool when the request is freed, so
- * what the broker holds of requests being read and run stays within the
- * pool plus one socket read per connection (or one frame larger than the
- * pool, read alone).
+ * read straight into their own buffer (a frame in rx_frame stays counted
+ * in in_reserved). The reservation moves to the request when the frame is
+ * taken and returns to the pool when the request is freed, so what the
+ * broker holds of requests being read and run stays within the pool plus
+ * one socket read per connection (or one frame larger than the pool, read
+ * alone).
  *
  * Request read timeout (gregor.request.read.timeout.ms): while a frame is
  * partly received, read_timer runs; it records the absolute input offset
- * at which that frame ends (timed_end). When it fires with fewer bytes
- * received and reading not paused by the broker, the connection is closed;
- * otherwise it is re-armed for the frame then partly received, if any.
+ * at which that frame ends (timed_end: drained counts every received byte
+ * that left the input buffer, including those read into rx_frame, so
+ * drained + the input's length is what was received). When it fires with
+ * fewer bytes received and reading not paused by the broker, the
+ * connection is closed; otherwise it is re-armed for the frame then partly
+ * received, if any.
  *
  * Threads: a conn is loop-owned: created, used and freed on its worker's
  * thread only. req_complete() may be called from any thread: it posts the

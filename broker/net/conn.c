@@ -10,6 +10,8 @@
  *   connection is in flight, so responses leave in request order
  *   (docs/protocol.md §1.1); later frames wait in the input buffer, and
  *   reading pauses when that buffer grows large.
+ *   output : [int32 size][response header v0/v1, common/kheader.h][req->out
+ *   with req->files spliced in].
  *
  * Receiving a frame: the bufferevent reads the socket into its input
  * buffer (libevent reads at most 4 KiB per event), and a small frame is
@@ -21,12 +23,13 @@
  * rest from the socket in reads of up to CONN_LARGE_READ_MAX, never past
  * the frame's end, so the next frame's bytes stay in the socket for the
  * bufferevent, which reads again once the frame is complete. The buffer
- * then becomes the request without a copy. This may happen while a request
- * is in flight; the complete frame then waits for it, ahead of anything in
- * the input buffer. EOF or a socket error mid-frame closes the connection
- * (the buffer goes back to the cache, its reservation to the pool).
- *   output : [int32 size][response header v0/v1, common/kheader.h][req->out
- *   with req->files spliced in].
+ * then becomes the request without a copy. This also happens while a
+ * request is in flight (an offloaded Produce): complete frames then wait
+ * in a ring (ready, up to CONN_RX_READY_MAX; when it is full, frames are
+ * received in the input buffer), ahead of anything in the input buffer,
+ * and count as input for the pause on large input. EOF or a socket error
+ * mid-frame closes the connection (the buffer goes back to the cache, its
+ * reservation to the pool).
  *
  * Response writes: when the connection's output buffer is empty (the usual
  * case: the previous response has left), conn_send() writes the response
@@ -109,6 +112,13 @@
 #define CONN_LARGE_READ_MAX (1u << 20)     /* largest single read */
 #define CONN_POOL_RETRY_MIN_MS 20          /* first retry of a paused reservation */
 #define CONN_POOL_RETRY_MAX_MS 320         /* retries double up to this */
+#define CONN_RX_READY_MAX 8                /* large frames received, waiting their turn */
+
+/* A large frame received whole into its own buffer, waiting to be taken. */
+struct rx_ready {
+    uint8_t *frame; /* owned (bufpool) */
+    size_t size;
+};
 
 struct conn {
     struct broker *broker;   /* borrowed */
@@ -116,22 +126,26 @@ struct conn {
     struct bufpool *pool;    /* borrowed: the loop's frame buffers (freed with the worker) */
     struct bufferevent *bev; /* owned; NULL once closed */
     struct conn_limits lim;
-    struct req *inflight;     /* the one request being handled, or NULL */
-    bool dead;                /* socket closed; free when inflight completes */
-    bool write_blocked;       /* waiting for output to drain */
-    bool broken;              /* a response could not be built: close */
-    bool pool_wait;           /* reading paused: no room in the request pool */
-    int pool_retry_ms;        /* next retry delay while pool_wait */
-    struct net_slot slot;     /* admission (net/limits.h); released on close */
-    size_t in_scan;           /* input bytes covered by reserved frames */
-    int64_t in_reserved;      /* pool bytes reserved for frames in input */
-    int64_t req_reserved;     /* pool bytes held by the in-flight request */
-    uint64_t drained;         /* input bytes received that left the input buffer, ever */
-    uint64_t timed_end;       /* drained + offset where the timed frame ends */
-    uint8_t *rx_frame;        /* owned (bufpool): a large frame read straight from the socket */
-    size_t rx_size;           /* its size (without the prefix); reserved in in_reserved */
-    size_t rx_have;           /* bytes of it received */
-    struct event *rx_event;   /* owned: the socket's read event while rx_frame is short */
+    struct req *inflight;   /* the one request being handled, or NULL */
+    bool dead;              /* socket closed; free when inflight completes */
+    bool write_blocked;     /* waiting for output to drain */
+    bool broken;            /* a response could not be built: close */
+    bool pool_wait;         /* reading paused: no room in the request pool */
+    int pool_retry_ms;      /* next retry delay while pool_wait */
+    struct net_slot slot;   /* admission (net/limits.h); released on close */
+    size_t in_scan;         /* input bytes covered by reserved frames */
+    int64_t in_reserved;    /* pool bytes reserved for frames not yet taken */
+    int64_t req_reserved;   /* pool bytes held by the in-flight request */
+    uint64_t drained;       /* input bytes received that left the input buffer, ever */
+    uint64_t timed_end;     /* drained + offset where the timed frame ends */
+    uint8_t *rx_frame;      /* owned (bufpool): a large frame being read from the socket */
+    size_t rx_size;         /* its size (without the prefix); reserved in in_reserved */
+    size_t rx_have;         /* bytes of it received */
+    struct event *rx_event; /* owned: the socket's read event while rx_frame is short */
+    /* frames read whole into their own buffers, oldest at ready_head */
+    struct rx_ready ready[CONN_RX_READY_MAX];
+    int ready_head, ready_count;
+    size_t ready_bytes;       /* their sizes, summed; in in_reserved */
     struct event *read_timer; /* owned: request read timeout */
     struct event *pool_timer; /* owned: reservation retry */
     struct conn *prev, *next; /* registry of all conns; conns_lock */
@@ -176,9 +190,13 @@ static void conn_watch_partial(struct conn *conn);
 
 /* Whether a large frame is being read straight into rx_frame: the
  * bufferevent's reading is off and rx_event watches the socket. */
-static bool conn_rx_short(const struct conn *conn)
+static bool conn_rx_short(const struct conn *conn) { return conn->rx_frame != NULL; }
+
+/* Received bytes waiting to be taken as frames: the input buffer and the
+ * large frames read whole into their own buffers. */
+static size_t conn_input_bytes(struct conn *conn)
 {
-    return conn->rx_frame && conn->rx_have < conn->rx_size;
+    return evbuffer_get_length(bufferevent_get_input(conn->bev)) + conn->ready_bytes;
 }
 
 /* Turns reading back on after the broker paused it (unless the pool still
@@ -241,6 +259,11 @@ static void conn_close(struct conn *conn, const char *why)
         bufpool_put(conn->pool, conn->rx_frame);
         conn->rx_frame = NULL;
         conn->rx_size = conn->rx_have = 0;
+        for (; conn->ready_count > 0; conn->ready_count--) {
+            bufpool_put(conn->pool, conn->ready[conn->ready_head].frame);
+            conn->ready_head = (conn->ready_head + 1) % CONN_RX_READY_MAX;
+        }
+        conn->ready_bytes = 0;
     }
     conn->dead = true;
     /* a parked request (a long-polling Fetch) is answered now, into the
@@ -458,9 +481,9 @@ static void conn_req_complete_job(void *arg)
     conn_finish(req->conn, req);
 }
 
-/* Takes the next whole frame into a new req: the large frame read into its
- * own buffer (rx_frame) when complete, or else the first frame of the
- * input, copied out. NULL if none yet, or with *oom set when memory ran
+/* Takes the next whole frame into a new req: the oldest large frame read
+ * whole into its own buffer (ready), or else the first frame of the input,
+ * copied out (while a large frame is being read, the input is empty). NULL if none yet, or with *oom set when memory ran
  * out. Only a frame whose memory is reserved is taken: conn_reserve() has
  * then checked its size prefix (and closed the connection on a bad one). */
 static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool *oom)
@@ -469,10 +492,8 @@ static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool 
     *oom = false;
     uint8_t *frame = NULL;
     size_t size = 0;
-    if (conn->rx_frame) {
-        if (conn_rx_short(conn))
-            return NULL; /* it comes before anything in the input */
-        size = conn->rx_size;
+    if (conn->ready_count > 0) {
+        size = conn->ready[conn->ready_head].size;
     } else {
         if (conn->in_scan < 4 || evbuffer_copyout(in, szb, 4) < 4)
             return NULL;
@@ -487,10 +508,11 @@ static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool 
         *oom = true;
         return NULL;
     }
-    if (conn->rx_frame) {
-        frame = conn->rx_frame; /* drained counted its bytes as they arrived */
-        conn->rx_frame = NULL;
-        conn->rx_size = conn->rx_have = 0;
+    if (conn->ready_count > 0) {
+        frame = conn->ready[conn->ready_head].frame; /* drained counted its bytes */
+        conn->ready_head = (conn->ready_head + 1) % CONN_RX_READY_MAX;
+        conn->ready_count--;
+        conn->ready_bytes -= size;
     } else {
         frame = bufpool_get(conn->pool, size);
         if (!frame) {
@@ -542,7 +564,7 @@ static bool conn_process_frames(struct conn *conn)
         metrics_add(&conn->lim.metrics->requests, 1);
         kerr_t rc = dispatch_request(req);
         if (rc == KERR__PENDING) {
-            if (evbuffer_get_length(in) > CONN_PAUSE_INPUT_BYTES)
+            if (conn_input_bytes(conn) > CONN_PAUSE_INPUT_BYTES)
                 bufferevent_disable(conn->bev, EV_READ);
             return true;
         }
@@ -567,8 +589,9 @@ static void conn_process(struct conn *conn)
 
 /* Reads the rest of rx_frame from the socket, never past its end (the next
  * frame's bytes stay in the socket for the bufferevent). Returns 1 when
- * the frame is complete, 0 when the socket has nothing more for now, -1
- * when the connection was closed on EOF or an error (conn may be freed). */
+ * the frame is complete (it then joins the ready ring), 0 when the socket
+ * has nothing more for now, -1 when the connection was closed on EOF or an
+ * error (conn may be freed). */
 static int conn_rx_read(struct conn *conn)
 {
     evutil_socket_t fd = bufferevent_getfd(conn->bev);
@@ -591,6 +614,13 @@ static int conn_rx_read(struct conn *conn)
         conn_close(conn, got == 0 ? "peer closed" : "socket error");
         return -1;
     }
+    KASSERT(conn->ready_count < CONN_RX_READY_MAX); /* conn_rx_start() checked */
+    int tail = (conn->ready_head + conn->ready_count) % CONN_RX_READY_MAX;
+    conn->ready[tail] = (struct rx_ready){conn->rx_frame, conn->rx_size};
+    conn->ready_count++;
+    conn->ready_bytes += conn->rx_size;
+    conn->rx_frame = NULL;
+    conn->rx_size = conn->rx_have = 0;
     return 1;
 }
 
@@ -615,7 +645,8 @@ static bool conn_rx_wait(struct conn *conn)
     return true;
 }
 
-/* rx_frame is complete: the bufferevent reads the socket again. */
+/* rx_frame is complete (in the ready ring): the bufferevent reads the
+ * socket again. */
 static void conn_rx_stop(struct conn *conn)
 {
     if (conn->rx_event && event_pending(conn->rx_event, EV_READ, NULL)) {
@@ -635,7 +666,7 @@ static void conn_rx_stop(struct conn *conn)
  * copy. Returns false if the connection was closed. */
 static bool conn_rx_start(struct conn *conn)
 {
-    if (conn->rx_frame)
+    if (conn->rx_frame || conn->ready_count == CONN_RX_READY_MAX)
         return true;
     struct evbuffer *in = bufferevent_get_input(conn->bev);
     size_t have = evbuffer_get_length(in);
@@ -735,7 +766,7 @@ static bool conn_reserve(struct conn *conn)
     }
     if (conn->pool_wait) {
         conn->pool_wait = false;
-        if (!conn->inflight || have <= CONN_PAUSE_INPUT_BYTES)
+        if (!conn->inflight || have + conn->ready_bytes <= CONN_PAUSE_INPUT_BYTES)
             conn_resume_read(conn);
     }
     return true;

@@ -483,9 +483,10 @@ static void conn_req_complete_job(void *arg)
 
 /* Takes the next whole frame into a new req: the oldest large frame read
  * whole into its own buffer (ready), or else the first frame of the input,
- * copied out (while a large frame is being read, the input is empty). NULL if none yet, or with *oom set when memory ran
- * out. Only a frame whose memory is reserved is taken: conn_reserve() has
- * then checked its size prefix (and closed the connection on a bad one). */
+ * copied out (while a large frame is being read, the input is empty).
+ * NULL if none yet, or with *oom set when memory ran out. Only a frame
+ * whose memory is reserved is taken: conn_reserve() has then checked its
+ * size prefix (and closed the connection on a bad one). */
 static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool *oom)
 {
     uint8_t szb[4];

@@ -5,7 +5,8 @@
  * in small pieces with pauses arrives intact (its records' CRC checks out),
  * one sent slower than gregor.request.read.timeout.ms allows is closed, a
  * large frame followed by small ones in the same send gets every answer in
- * order, a peer that closes or resets mid-frame (also while an earlier
+ * order (also with more large frames waiting behind a parked request than
+ * the broker holds read whole), a peer that closes or resets mid-frame (also while an earlier
  * request is parked) gives its request memory back, and a frame larger than
  * queued.max.request.bytes is read alone.
  *
@@ -319,4 +320,25 @@ Test(large_frames, frame_larger_than_the_pool_is_read_alone)
     close(a);
     close(c);
     assert_pool_free("a frame larger than the pool");
+}
+
+Test(large_frames, many_large_frames_behind_a_parked_request_keep_their_order)
+{
+    /* more large frames than the broker holds read whole (8) arrive while
+     * a Fetch is parked: the rest wait in the input buffer, and every
+     * answer comes back in request order */
+    struct kbytes b;
+    kbytes_init(&b);
+    parked_fetch(&b, 60, 1000);
+    for (int32_t i = 1; i <= 11; i++)
+        padded_api_versions(&b, 60 + i, 72 << 10);
+    int fd = connect_or_fail();
+    cr_assert_eq(kreq_send(fd, b.p, b.len), 0);
+    for (int32_t corr = 60; corr <= 71; corr++) {
+        size_t len = 0;
+        free(expect_response(fd, corr, &len, "a frame behind the parked Fetch"));
+    }
+    kbytes_free(&b);
+    close(fd);
+    assert_pool_free("frames behind a parked request");
 }

@@ -5,13 +5,31 @@
  *   input  : [int32 size][size bytes: request header + body] ...
  *   A size < 0 or > socket.request.max.bytes closes the connection (Kafka
  *   does the same; there is no generic error response). When a whole frame
- *   is buffered and no request of this connection is in flight, its bytes
- *   move into a struct req and dispatch_request() runs it. Exactly one
- *   request per connection is in flight, so responses leave in request
- *   order (docs/protocol.md §1.1); later frames wait in the input
- *   buffer, and reading pauses when that buffer grows large.
+ *   is received and no request of this connection is in flight, it becomes
+ *   a struct req and dispatch_request() runs it. Exactly one request per
+ *   connection is in flight, so responses leave in request order
+ *   (docs/protocol.md §1.1); later frames wait in the input buffer, and
+ *   reading pauses when that buffer grows large.
  *   output : [int32 size][response header v0/v1, common/kheader.h][req->out
  *   with req->files spliced in].
+ *
+ * Receiving a frame: the bufferevent reads the socket into its input
+ * buffer (libevent reads at most 4 KiB per event), and a small frame is
+ * copied from there into its frame buffer. A large frame (at least
+ * CONN_LARGE_READ_MIN still missing once its memory is reserved) is read
+ * straight into its own frame buffer instead (rx_frame): what the input
+ * buffer holds of it moves there (nothing follows it in the input, since
+ * it is incomplete), the bufferevent stops reading, and rx_event reads the
+ * rest from the socket in reads of up to CONN_LARGE_READ_MAX, never past
+ * the frame's end, so the next frame's bytes stay in the socket for the
+ * bufferevent, which reads again once the frame is complete. The buffer
+ * then becomes the request without a copy. This also happens while a
+ * request is in flight (an offloaded Produce): complete frames then wait
+ * in a ring (ready, up to CONN_RX_READY_MAX; when it is full, frames are
+ * received in the input buffer), ahead of anything in the input buffer,
+ * and count as input for the pause on large input. EOF or a socket error
+ * mid-frame closes the connection (the buffer goes back to the cache, its
+ * reservation to the pool).
  *
  * Response writes: when the connection's output buffer is empty (the usual
  * case: the previous response has left), conn_send() writes the response
@@ -39,17 +57,21 @@
  * the pool has no room, reading pauses on this connection (pool_wait) and a
  * timer retries, after 20 ms doubling to 320 ms (so thousands of paused
  * connections do not keep the loop busy); only reserved frames are taken or
- * read in large pieces. The reservation moves to the request when the
- * frame is taken and returns to the pool when the request is freed, so
- * what the broker holds of requests being read and run stays within the
- * pool plus one socket read per connection (or one frame larger than the
- * pool, read alone).
+ * read straight into their own buffer (a frame in rx_frame stays counted
+ * in in_reserved). The reservation moves to the request when the frame is
+ * taken and returns to the pool when the request is freed, so what the
+ * broker holds of requests being read and run stays within the pool plus
+ * one socket read per connection (or one frame larger than the pool, read
+ * alone).
  *
  * Request read timeout (gregor.request.read.timeout.ms): while a frame is
  * partly received, read_timer runs; it records the absolute input offset
- * at which that frame ends (timed_end). When it fires with fewer bytes
- * received and reading not paused by the broker, the connection is closed;
- * otherwise it is re-armed for the frame then partly received, if any.
+ * at which that frame ends (timed_end: drained counts every received byte
+ * that left the input buffer, including those read into rx_frame, so
+ * drained + the input's length is what was received). When it fires with
+ * fewer bytes received and reading not paused by the broker, the
+ * connection is closed; otherwise it is re-armed for the frame then partly
+ * received, if any.
  *
  * Threads: a conn is loop-owned: created, used and freed on its worker's
  * thread only. req_complete() may be called from any thread: it posts the
@@ -90,6 +112,13 @@
 #define CONN_LARGE_READ_MAX (1u << 20)     /* largest single read */
 #define CONN_POOL_RETRY_MIN_MS 20          /* first retry of a paused reservation */
 #define CONN_POOL_RETRY_MAX_MS 320         /* retries double up to this */
+#define CONN_RX_READY_MAX 8                /* large frames received, waiting their turn */
+
+/* A large frame received whole into its own buffer, waiting to be taken. */
+struct rx_ready {
+    uint8_t *frame; /* owned (bufpool) */
+    size_t size;
+};
 
 struct conn {
     struct broker *broker;   /* borrowed */
@@ -97,18 +126,26 @@ struct conn {
     struct bufpool *pool;    /* borrowed: the loop's frame buffers (freed with the worker) */
     struct bufferevent *bev; /* owned; NULL once closed */
     struct conn_limits lim;
-    struct req *inflight;     /* the one request being handled, or NULL */
-    bool dead;                /* socket closed; free when inflight completes */
-    bool write_blocked;       /* waiting for output to drain */
-    bool broken;              /* a response could not be built: close */
-    bool pool_wait;           /* reading paused: no room in the request pool */
-    int pool_retry_ms;        /* next retry delay while pool_wait */
-    struct net_slot slot;     /* admission (net/limits.h); released on close */
-    size_t in_scan;           /* input bytes covered by reserved frames */
-    int64_t in_reserved;      /* pool bytes reserved for frames in input */
-    int64_t req_reserved;     /* pool bytes held by the in-flight request */
-    uint64_t drained;         /* input bytes taken as frames, ever */
-    uint64_t timed_end;       /* drained + offset where the timed frame ends */
+    struct req *inflight;   /* the one request being handled, or NULL */
+    bool dead;              /* socket closed; free when inflight completes */
+    bool write_blocked;     /* waiting for output to drain */
+    bool broken;            /* a response could not be built: close */
+    bool pool_wait;         /* reading paused: no room in the request pool */
+    int pool_retry_ms;      /* next retry delay while pool_wait */
+    struct net_slot slot;   /* admission (net/limits.h); released on close */
+    size_t in_scan;         /* input bytes covered by reserved frames */
+    int64_t in_reserved;    /* pool bytes reserved for frames not yet taken */
+    int64_t req_reserved;   /* pool bytes held by the in-flight request */
+    uint64_t drained;       /* input bytes received that left the input buffer, ever */
+    uint64_t timed_end;     /* drained + offset where the timed frame ends */
+    uint8_t *rx_frame;      /* owned (bufpool): a large frame being read from the socket */
+    size_t rx_size;         /* its size (without the prefix); reserved in in_reserved */
+    size_t rx_have;         /* bytes of it received */
+    struct event *rx_event; /* owned: the socket's read event while rx_frame is short */
+    /* frames read whole into their own buffers, oldest at ready_head */
+    struct rx_ready ready[CONN_RX_READY_MAX];
+    int ready_head, ready_count;
+    size_t ready_bytes;       /* their sizes, summed; in in_reserved */
     struct event *read_timer; /* owned: request read timeout */
     struct event *pool_timer; /* owned: reservation retry */
     struct conn *prev, *next; /* registry of all conns; conns_lock */
@@ -150,6 +187,26 @@ static void conn_unregister(struct conn *conn)
 
 static void conn_process(struct conn *conn);
 static void conn_watch_partial(struct conn *conn);
+
+/* Whether a large frame is being read straight into rx_frame: the
+ * bufferevent's reading is off and rx_event watches the socket. */
+static bool conn_rx_short(const struct conn *conn) { return conn->rx_frame != NULL; }
+
+/* Received bytes waiting to be taken as frames: the input buffer and the
+ * large frames read whole into their own buffers. */
+static size_t conn_input_bytes(struct conn *conn)
+{
+    return evbuffer_get_length(bufferevent_get_input(conn->bev)) + conn->ready_bytes;
+}
+
+/* Turns reading back on after the broker paused it (unless the pool still
+ * has no room or a large frame is being read into its own buffer, whose
+ * bytes must not go to the input buffer). */
+static void conn_resume_read(struct conn *conn)
+{
+    if (!conn->pool_wait && !conn_rx_short(conn))
+        bufferevent_enable(conn->bev, EV_READ);
+}
 
 /* Frees req; its frame buffer goes back to the loop's cache. */
 static void req_free(struct conn *conn, struct req *req)
@@ -196,7 +253,17 @@ static void conn_close(struct conn *conn, const char *why)
             event_free(conn->read_timer);
         if (conn->pool_timer)
             event_free(conn->pool_timer);
-        conn->read_timer = conn->pool_timer = NULL;
+        if (conn->rx_event)
+            event_free(conn->rx_event);
+        conn->read_timer = conn->pool_timer = conn->rx_event = NULL;
+        bufpool_put(conn->pool, conn->rx_frame);
+        conn->rx_frame = NULL;
+        conn->rx_size = conn->rx_have = 0;
+        for (; conn->ready_count > 0; conn->ready_count--) {
+            bufpool_put(conn->pool, conn->ready[conn->ready_head].frame);
+            conn->ready_head = (conn->ready_head + 1) % CONN_RX_READY_MAX;
+        }
+        conn->ready_bytes = 0;
     }
     conn->dead = true;
     /* a parked request (a long-polling Fetch) is answered now, into the
@@ -401,8 +468,7 @@ static void conn_finish(struct conn *conn, struct req *req)
     }
     if (!conn_respond(conn, req))
         return;
-    if (!conn->pool_wait)
-        bufferevent_enable(conn->bev, EV_READ);
+    conn_resume_read(conn);
     conn_process(conn);
 }
 
@@ -415,36 +481,55 @@ static void conn_req_complete_job(void *arg)
     conn_finish(req->conn, req);
 }
 
-/* Takes the next whole frame out of input into a new req; NULL if none yet,
- * or with *oom set when memory ran out. Only a frame whose memory is
- * reserved is taken: conn_reserve() has then checked its size prefix (and
- * closed the connection on a bad one). */
+/* Takes the next whole frame into a new req: the oldest large frame read
+ * whole into its own buffer (ready), or else the first frame of the input,
+ * copied out (while a large frame is being read, the input is empty).
+ * NULL if none yet, or with *oom set when memory ran out. Only a frame
+ * whose memory is reserved is taken: conn_reserve() has then checked its
+ * size prefix (and closed the connection on a bad one). */
 static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool *oom)
 {
     uint8_t szb[4];
     *oom = false;
-    if (conn->in_scan < 4 || evbuffer_copyout(in, szb, 4) < 4)
-        return NULL;
-    int32_t size = (int32_t)be32_load(szb);
-    KASSERT(size >= 0 && size <= conn->lim.max_request_bytes);
-    if (evbuffer_get_length(in) < 4 + (size_t)size || conn->in_scan < 4 + (size_t)size)
-        return NULL;
+    uint8_t *frame = NULL;
+    size_t size = 0;
+    if (conn->ready_count > 0) {
+        size = conn->ready[conn->ready_head].size;
+    } else {
+        if (conn->in_scan < 4 || evbuffer_copyout(in, szb, 4) < 4)
+            return NULL;
+        int32_t ssize = (int32_t)be32_load(szb);
+        KASSERT(ssize >= 0 && ssize <= conn->lim.max_request_bytes);
+        size = (size_t)ssize;
+        if (evbuffer_get_length(in) < 4 + size || conn->in_scan < 4 + size)
+            return NULL;
+    }
     struct req *req = calloc(1, sizeof(*req));
-    uint8_t *frame = bufpool_get(conn->pool, (size_t)size);
-    if (!req || !frame) {
-        free(req);
-        bufpool_put(conn->pool, frame);
+    if (!req) {
         *oom = true;
         return NULL;
     }
-    evbuffer_drain(in, 4);
-    evbuffer_remove(in, frame, (size_t)size);
-    conn->in_scan -= 4 + (size_t)size;
-    conn->in_reserved -= size;
-    conn->req_reserved = size;
-    conn->drained += 4 + (uint64_t)size;
+    if (conn->ready_count > 0) {
+        frame = conn->ready[conn->ready_head].frame; /* drained counted its bytes */
+        conn->ready_head = (conn->ready_head + 1) % CONN_RX_READY_MAX;
+        conn->ready_count--;
+        conn->ready_bytes -= size;
+    } else {
+        frame = bufpool_get(conn->pool, size);
+        if (!frame) {
+            free(req);
+            *oom = true;
+            return NULL;
+        }
+        evbuffer_drain(in, 4);
+        evbuffer_remove(in, frame, size);
+        conn->in_scan -= 4 + size;
+        conn->drained += 4 + (uint64_t)size;
+    }
+    conn->in_reserved -= (int64_t)size;
+    conn->req_reserved = (int64_t)size;
     req->frame = frame;
-    req->frame_len = (size_t)size;
+    req->frame_len = size;
     req->conn = conn;
     req->worker = conn->worker;
     req->client_host = conn->peer_host;
@@ -480,7 +565,7 @@ static bool conn_process_frames(struct conn *conn)
         metrics_add(&conn->lim.metrics->requests, 1);
         kerr_t rc = dispatch_request(req);
         if (rc == KERR__PENDING) {
-            if (evbuffer_get_length(in) > CONN_PAUSE_INPUT_BYTES)
+            if (conn_input_bytes(conn) > CONN_PAUSE_INPUT_BYTES)
                 bufferevent_disable(conn->bev, EV_READ);
             return true;
         }
@@ -503,57 +588,137 @@ static void conn_process(struct conn *conn)
         conn_watch_partial(conn);
 }
 
-/* libevent 2.1 reads at most 4 KiB per readable event (EVBUFFER_MAX_READ),
- * so a 1 MiB Produce costs ~256 reads, each a syscall plus an event-loop
- * round, and on a VM syscalls dominate (docs/PERFORMANCE.md §6.1). When
- * the frame being received is much larger than what is buffered, read the
- * rest of it straight into the input buffer in large pieces. */
-static void conn_read_large(struct conn *conn)
+/* Reads the rest of rx_frame from the socket, never past its end (the next
+ * frame's bytes stay in the socket for the bufferevent). Returns 1 when
+ * the frame is complete (it then joins the ready ring), 0 when the socket
+ * has nothing more for now, -1 when the connection was closed on EOF or an
+ * error (conn may be freed). */
+static int conn_rx_read(struct conn *conn)
 {
+    evutil_socket_t fd = bufferevent_getfd(conn->bev);
+    while (conn->rx_have < conn->rx_size) {
+        size_t want = MIN(conn->rx_size - conn->rx_have, (size_t)CONN_LARGE_READ_MAX);
+        ssize_t got = read(fd, conn->rx_frame + conn->rx_have, want);
+        if (got > 0) {
+            conn->rx_have += (size_t)got;
+            conn->drained += (uint64_t)got;
+            if ((size_t)got < want)
+                return 0; /* the socket has no more for now */
+            continue;
+        }
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        say_debug("net", "large request cut short peer=%s missing=%zu errno=%d", conn->peer,
+                  conn->rx_size - conn->rx_have, got < 0 ? errno : 0);
+        conn_close(conn, got == 0 ? "peer closed" : "socket error");
+        return -1;
+    }
+    KASSERT(conn->ready_count < CONN_RX_READY_MAX); /* conn_rx_start() checked */
+    int tail = (conn->ready_head + conn->ready_count) % CONN_RX_READY_MAX;
+    conn->ready[tail] = (struct rx_ready){conn->rx_frame, conn->rx_size};
+    conn->ready_count++;
+    conn->ready_bytes += conn->rx_size;
+    conn->rx_frame = NULL;
+    conn->rx_size = conn->rx_have = 0;
+    return 1;
+}
+
+static void conn_rx_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Waits for the socket through rx_event instead of the bufferevent. The
+ * event is added before the bufferevent's read is disabled, and removed
+ * after it is enabled again (conn_rx_stop()), so the descriptor's epoll
+ * registration never changes. Its timeout stands in for the bufferevent's
+ * (connections.max.idle.ms). Returns false if the connection was closed. */
+static bool conn_rx_wait(struct conn *conn)
+{
+    if (!conn->rx_event)
+        conn->rx_event = event_new(worker_base(conn->worker), bufferevent_getfd(conn->bev),
+                                   EV_READ | EV_PERSIST, conn_rx_cb, conn);
+    struct timeval tv = {conn->lim.idle_ms / 1000, (conn->lim.idle_ms % 1000) * 1000};
+    if (!conn->rx_event || event_add(conn->rx_event, conn->lim.idle_ms > 0 ? &tv : NULL) != 0) {
+        conn_close(conn, "out of memory");
+        return false;
+    }
+    bufferevent_disable(conn->bev, EV_READ);
+    return true;
+}
+
+/* rx_frame is complete (in the ready ring): the bufferevent reads the
+ * socket again. */
+static void conn_rx_stop(struct conn *conn)
+{
+    if (conn->rx_event && event_pending(conn->rx_event, EV_READ, NULL)) {
+        conn_resume_read(conn);
+        event_del(conn->rx_event);
+    }
+}
+
+/* libevent 2.1 reads at most 4 KiB per readable event (EVBUFFER_MAX_READ),
+ * so a 1 MiB Produce would cost ~256 reads, each a syscall plus an
+ * event-loop round, and on a VM syscalls dominate (docs/PERFORMANCE.md
+ * §6.1, §26). When the first frame of the input is reserved and at least
+ * CONN_LARGE_READ_MIN of it is still missing, its bytes move out of the
+ * input into a frame buffer of its own (rx_frame) and the rest is read
+ * straight from the socket into that buffer, in reads of up to
+ * CONN_LARGE_READ_MAX; the frame then becomes the request without another
+ * copy. Returns false if the connection was closed. */
+static bool conn_rx_start(struct conn *conn)
+{
+    if (conn->rx_frame || conn->ready_count == CONN_RX_READY_MAX)
+        return true;
     struct evbuffer *in = bufferevent_get_input(conn->bev);
     size_t have = evbuffer_get_length(in);
     uint8_t szb[4];
-    if (conn->inflight || have < 4 || evbuffer_copyout(in, szb, 4) < 4)
-        return;
+    if (have < 4 || evbuffer_copyout(in, szb, 4) < 4)
+        return true;
     size_t size = 0;
     if (khdr_frame_size(szb, have, 0, (size_t)conn->lim.max_request_bytes, &size) != KERR__AGAIN)
-        return; /* conn_process() refuses it, or it is complete */
-    if (conn->in_scan < 4 + (size_t)size)
-        return; /* its memory is not reserved yet */
-    size_t want = 4 + (size_t)size - have;
-    if (want < CONN_LARGE_READ_MIN)
-        return;
-    evutil_socket_t fd = bufferevent_getfd(conn->bev);
-    evbuffer_unfreeze(in, 0); /* the bufferevent keeps the end frozen between its reads */
-    while (want > 0) {
-        size_t chunk = MIN(want, (size_t)CONN_LARGE_READ_MAX);
-        struct evbuffer_iovec v[2];
-        int nv = evbuffer_reserve_space(in, (ev_ssize_t)chunk, v, 2);
-        if (nv <= 0)
-            break;
-        size_t room = 0;
-        for (int i = 0; i < nv; i++) {
-            v[i].iov_len = MIN(v[i].iov_len, chunk - room);
-            room += v[i].iov_len;
-        }
-        /* struct evbuffer_iovec is laid out like struct iovec on POSIX */
-        ssize_t got = readv(fd, (struct iovec *)v, nv);
-        if (got <= 0) { /* would block, EOF or error: the bufferevent sees it next */
-            evbuffer_commit_space(in, v, 0);
-            break;
-        }
-        size_t left = (size_t)got;
-        int used = 0;
-        for (; used < nv && left > 0; used++) {
-            v[used].iov_len = MIN(v[used].iov_len, left);
-            left -= v[used].iov_len;
-        }
-        evbuffer_commit_space(in, v, used);
-        want -= (size_t)got;
-        if ((size_t)got < room)
-            break;
+        return true; /* conn_process() refuses it, or it is complete */
+    if (conn->in_scan < 4 + size)
+        return true; /* its memory is not reserved yet */
+    if (4 + size - have < CONN_LARGE_READ_MIN)
+        return true;
+    /* the frame is reserved and incomplete, so the input holds nothing after it */
+    KASSERT(conn->in_scan == 4 + size);
+    uint8_t *frame = bufpool_get(conn->pool, size);
+    if (!frame) {
+        conn_close(conn, "out of memory");
+        return false;
     }
-    evbuffer_freeze(in, 0);
+    evbuffer_drain(in, 4);
+    int moved = evbuffer_remove(in, frame, have - 4);
+    KASSERT(moved == (int)(have - 4));
+    conn->in_scan = 0;
+    conn->drained += have;
+    conn->rx_frame = frame;
+    conn->rx_size = size;
+    conn->rx_have = have - 4;
+    int rc = conn_rx_read(conn);
+    if (rc < 0)
+        return false;
+    return rc > 0 || conn_rx_wait(conn);
+}
+
+/* rx_event: the socket is readable (or idle) while rx_frame is short. */
+static void conn_rx_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *conn = arg;
+    KASSERT(worker_is_current(conn->worker));
+    if (!conn->bev)
+        return;
+    if (!(what & EV_READ)) {
+        if (!conn->inflight) /* idle with a request in flight is fine */
+            conn_close(conn, "idle timeout (connections.max.idle.ms)");
+        return;
+    }
+    int rc = conn_rx_read(conn);
+    if (rc <= 0)
+        return;
+    conn_rx_stop(conn);
+    conn_process(conn);
 }
 
 static void conn_pool_retry_cb(evutil_socket_t fd, short what, void *arg);
@@ -602,8 +767,8 @@ static bool conn_reserve(struct conn *conn)
     }
     if (conn->pool_wait) {
         conn->pool_wait = false;
-        if (!conn->inflight || have <= CONN_PAUSE_INPUT_BYTES)
-            bufferevent_enable(conn->bev, EV_READ);
+        if (!conn->inflight || have + conn->ready_bytes <= CONN_PAUSE_INPUT_BYTES)
+            conn_resume_read(conn);
     }
     return true;
 }
@@ -617,7 +782,7 @@ static void conn_watch_partial(struct conn *conn)
     if (conn->lim.read_timeout_ms <= 0 || !conn->bev)
         return;
     size_t have = evbuffer_get_length(bufferevent_get_input(conn->bev));
-    bool partial = have != conn->in_scan;
+    bool partial = conn_rx_short(conn) || have != conn->in_scan;
     if (!partial || conn->pool_wait) {
         if (conn->read_timer)
             evtimer_del(conn->read_timer);
@@ -630,9 +795,13 @@ static void conn_watch_partial(struct conn *conn)
     }
     if (evtimer_pending(conn->read_timer, NULL))
         return;
-    /* the first incomplete frame: the last reserved one if it is short,
-     * else the one whose size prefix is still arriving */
-    conn->timed_end = conn->drained + conn->in_scan + (have < conn->in_scan ? 0 : 4);
+    /* the first incomplete frame: the one read into rx_frame (the input is
+     * empty then), else the last reserved one if it is short, else the one
+     * whose size prefix is still arriving */
+    if (conn_rx_short(conn))
+        conn->timed_end = conn->drained + (conn->rx_size - conn->rx_have);
+    else
+        conn->timed_end = conn->drained + conn->in_scan + (have < conn->in_scan ? 0 : 4);
     int64_t ms = conn->lim.read_timeout_ms;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     evtimer_add(conn->read_timer, &tv);
@@ -645,7 +814,8 @@ static void conn_read_timeout_cb(evutil_socket_t fd, short what, void *arg)
     if (!conn->bev)
         return;
     uint64_t received = conn->drained + evbuffer_get_length(bufferevent_get_input(conn->bev));
-    bool paused = conn->pool_wait || !(bufferevent_get_enabled(conn->bev) & EV_READ);
+    bool reading = conn_rx_short(conn) || (bufferevent_get_enabled(conn->bev) & EV_READ);
+    bool paused = conn->pool_wait || !reading;
     if (received < conn->timed_end && !paused) {
         say_warn_every(1000, "net",
                        "closing connection peer=%s: a request was not received "
@@ -673,10 +843,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *conn = arg;
     KASSERT(worker_is_current(conn->worker));
-    if (!conn_reserve(conn))
-        return;
-    conn_read_large(conn);
-    if (!conn_reserve(conn))
+    if (!conn_reserve(conn) || !conn_rx_start(conn))
         return;
     conn_process(conn);
 }
@@ -697,8 +864,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
     KASSERT(worker_is_current(conn->worker));
     if (what & BEV_EVENT_TIMEOUT) {
         if (conn->inflight) {
-            if (!conn->pool_wait)
-                bufferevent_enable(bev, EV_READ);
+            conn_resume_read(conn);
             return;
         }
         conn_close(conn, "idle timeout (connections.max.idle.ms)");

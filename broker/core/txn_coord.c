@@ -192,6 +192,7 @@ void txn_coord_markers_done(void *ctx, const char *id, size_t len, int32_t coord
     }
     if (!m || m->pending || !prepared(m))
         return;
+    m->markers_done = true;
     carry_out(tr, &rt, txn_complete(rt.table, m, txn_runtime_now()), "complete", false, NULL, NULL);
 }
 
@@ -256,7 +257,9 @@ void txn_coord_abort_pass(struct txn_runtime *tr, struct txn_table *t, int32_t p
         if (!txn_runtime_locate(tr, m->id, m->id_len, &rt, &err) || rt.table != t)
             break;
         if (prepared(m)) {
-            if (!m->markers_refused)
+            if (m->markers_done) /* its completion could not be written: again */
+                carry_out(tr, &rt, txn_complete(t, m, now_ms), "complete", false, NULL, NULL);
+            else if (!m->markers_refused)
                 send_markers(tr, &rt, m);
             continue;
         }

@@ -648,6 +648,7 @@ kerr_t txn_table_load_record(struct txn_table *t, const void *key, size_t key_le
     m->pending = false;
     m->unowned_epoch = -1;
     m->markers_refused = false;
+    m->markers_done = false;
     m->cur = x;
     return KERR_NONE;
 }

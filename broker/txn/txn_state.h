@@ -75,6 +75,9 @@ struct txn_meta {
     bool markers_refused;  /* the coordinator's: a partition refused the markers of this
                               prepared transaction (a newer coordinator or producer epoch); not
                               sent again while the entry is loaded. Kept by the coordinator only */
+    bool markers_done;     /* the coordinator's: every partition acknowledged the markers of
+                              this prepared transaction, so a failed write of its completion is
+                              retried alone (Kafka retries the log append, not the markers) */
     struct txn_meta *next; /* hash chain */
 };
 

@@ -422,11 +422,16 @@ def test_new_coordinator_completes_a_prepared_commit():
     try:
         new = coordinator(tid, skip=[ci])
         assert new != ci
-        rc = wait(lambda: (lambda f: f if f["lso"] == f["hw"] == 3 else None)(
+        rc = wait(lambda: (lambda f: f if f["lso"] == f["hw"] >= 3 else None)(
             fetch("tx-fo", 0, 1, port=CL.brokers[d].port)), 60, "the commit marker from the new "
                   "coordinator")
         assert rc["values"] == [b"fo-0", b"fo-1"] and rc["aborted"] == [], rc
         wait_state(tid, COMPLETE_COMMIT)
+        # one marker: the id's partition may still lack its ISR when the markers are done
+        # (the restarted broker catching up), and the CompleteCommit write that fails then
+        # is retried alone, without sending the markers again
+        f = fetch("tx-fo", 0, 1, port=CL.brokers[d].port)
+        assert f["hw"] == 3 and f["lso"] == 3, f
     finally:  # the later tests need three brokers whatever happened here
         CL.brokers[ci].start()
 

@@ -872,6 +872,28 @@ def run_throughput(cl, seconds, count, rounds):
     for name in ("rf3-acksall", "rf3-acks1"):
         record("throughput.%s.ratio" % name,
                round(RESULTS["throughput.%s.mb_per_s" % name] / base, 3) if base else None)
+    run_acksall_latency(cl, pb, seconds, statistics.median(x["records_per_s"] for x in runs["rf3-acksall"]))
+
+
+def run_acksall_latency(cl, pb, seconds, peak):
+    """acks=all delivery latency on RF 3 at half of the measured acks=all peak (records of
+    1 KiB, one partition, linger.ms=0: each record leaves as soon as it is produced)."""
+    rate = int(peak / 2)
+    if rate <= 0:
+        return
+    create_topics(cl, [NewTopic("tp-rf3-lat", num_partitions=1, replication_factor=3)])
+    wait_topic(cl, "tp-rf3-lat", 1, range(cl.n), full_isr=True)
+    wait_quiet(cl)
+    log("latency rf3 acks=all at %d records/s (half of the acks=all peak), linger.ms=0, %d s" %
+        (rate, seconds))
+    out = subprocess.run([pb, cl.bootstrap(), "tp-rf3-lat", "1024", str(rate * seconds), "all", "1",
+                          "rate=%d" % rate, "seconds=%d" % (seconds * 2), "linger.ms=0"],
+                         capture_output=True, text=True, timeout=seconds * 10 + 120)
+    kv = dict(x.split("=", 1) for x in out.stdout.split() if "=" in x)
+    record("latency.rf3-acksall-r50-l0.target_rate", rate)
+    for k in ("records_per_s", "p50_ms", "p99_ms", "p999_ms", "max_ms", "errors"):
+        record("latency.rf3-acksall-r50-l0.%s" % k, kv.get(k))
+    log("  p50 %s ms, p99 %s ms, p99.9 %s ms" % (kv.get("p50_ms"), kv.get("p99_ms"), kv.get("p999_ms")))
 
 
 # ---- 3. controller failover --------------------------------------------------------------
@@ -1074,6 +1096,13 @@ def report(args, sessions):
               (name, R("throughput.%s.mb_per_s" % name),
                R("throughput.%s.ratio" % name) if name != "rf1-acks1" else "1",
                " | ".join(rounds)))
+    if R("latency.rf3-acksall-r50-l0.p99_ms") is not None:
+        p("")
+        p("5. acks=all latency, RF 3, 1 KiB records, 1 partition, linger.ms=0, at half of the "
+          "acks=all peak (%s records/s offered, %s achieved)" %
+          (R("latency.rf3-acksall-r50-l0.target_rate"), R("latency.rf3-acksall-r50-l0.records_per_s")))
+        p("  p50 %s ms  p99 %s ms  p99.9 %s ms  max %s ms (target: p99 <= 3 ms)" %
+          tuple(R("latency.rf3-acksall-r50-l0.%s" % k) for k in ("p50_ms", "p99_ms", "p999_ms", "max_ms")))
     coord_bench.report(R, p, fmt_ms)
     p("")
     p("Targets")

@@ -51,7 +51,7 @@ TSAN_TESTS ?= ^(integration_cluster|integration_cluster_configs|integration_fetc
 SKIP_TSAN ?= 0
 SKIP_FUZZ ?= 0
 SKIP_COMPOSE ?= 0
-FUZZ_SECONDS ?= 30
+FUZZ_SECONDS ?= 25
 # A fixed seed makes the CI fuzz stage repeat the same exploration (new
 # crashes come from longer runs: make test-fuzz FUZZ_SEED=0 FUZZ_SECONDS=600).
 FUZZ_SEED ?= 1

@@ -55,6 +55,7 @@ import checker  # noqa: E402
 import fault_proxy  # noqa: E402
 import kwire  # noqa: E402
 import netns  # noqa: E402
+import ports  # noqa: E402
 import sched_multihost  # noqa: E402
 import workload  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
@@ -78,25 +79,10 @@ def port_free(port):
             return False
 
 
-def ephemeral_range():
-    """The kernel's range for outgoing connections' local ports: a listener port chosen inside
-    it can be taken by any client's connection between the check and the broker's bind."""
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            lo, hi = (int(x) for x in f.read().split())
-        return lo, hi
-    except (OSError, ValueError):
-        return 32768, 60999
-
-
 def free_ports(n):
     """A base port with n consecutive free ports, and a separate free ZooKeeper port, all
     below the ephemeral range (or above it when it starts too low)."""
-    lo, hi = ephemeral_range()
-    if lo - 12000 >= n + 2:
-        first, last = 12000, lo - n - 2
-    else:
-        first, last = hi + 1, 65535 - n - 1
+    first, last = ports.listener_range(n + 1)
     for _ in range(200):
         base = random.randrange(first, last)
         if all(port_free(base + i) for i in range(n + 1)):

@@ -10,8 +10,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "harness"))
+import ports  # noqa: E402
 
 SRC = os.environ.get("GREGOR_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("GREGOR_BUILD_DIR", os.path.join(SRC, "build"))
@@ -22,20 +26,10 @@ BROKER_BIN = os.environ.get("GREGOR_BROKER_BIN") or os.path.join(BUILD, "bin", "
 _handed_out = set()
 
 
-def _ephemeral_range():
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            lo, hi = (int(x) for x in f.read().split())
-        return lo, hi
-    except (OSError, ValueError):
-        return 32768, 60999
-
-
 def free_port():
     """A free loopback port outside the kernel's ephemeral range: a port the kernel could hand
     to an outgoing connection may be taken between this check and the broker's bind."""
-    lo, hi = _ephemeral_range()
-    first, last = (12000, lo - 1) if lo > 13000 else (hi + 1, 65535)
+    first, last = ports.listener_range()
     rng = random.Random(os.getpid() ^ time.monotonic_ns())
     for _ in range(1000):
         p = rng.randrange(first, last)

@@ -15,25 +15,15 @@ import socket
 import struct
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kwire import Conn, R, W, record_batch  # noqa: E402
 from cluster import Cluster, free_port, run_tests  # noqa: E402
 import test_api_matrix as m  # noqa: E402
+from test_fetch_paths import metrics  # noqa: E402
 
 BATCHES = 24
 VALUE = 128 << 10
-
-
-def metrics(port):
-    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.split()
-            out[k] = float(v) if "." in v else int(v)
-    return out
 
 
 def slow_conn(port, rcvbuf=4096):

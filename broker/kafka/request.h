@@ -55,6 +55,8 @@ struct req {
     struct kstr client_id;      /* view into frame */
     const char *listener;       /* name of the listener the request came in on; valid
                                 while the request is being handled on its loop */
+    const char *principal;      /* "User:NAME" of the connection (borrowed, like
+                                   client_host); User:ANONYMOUS if unauthenticated */
     const char *client_host;    /* "/address" of the client (borrowed from the
                                    connection, which outlives its requests) */
     uint8_t *frame;             /* owned: the whole request frame without size */

@@ -152,6 +152,9 @@ struct conn {
     char peer[64];            /* "address:port", for logs */
     char peer_host[64];       /* "/address", as Kafka names a client's host */
     char listener[32];
+    /* who the peer is, "User:NAME" as Kafka writes a principal: User:ANONYMOUS
+     * until TLS or SASL authenticates it (conn_set_principal) */
+    char principal[256];
 };
 
 static _Atomic int64_t conn_open_count;
@@ -160,6 +163,12 @@ static _Atomic int64_t conn_open_count;
  * touched only by its own loop; the lock guards the links). */
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn *conns_head;
+
+void conn_set_principal(struct conn *conn, const char *principal)
+{
+    KASSERT(worker_is_current(conn->worker));
+    snprintf(conn->principal, sizeof(conn->principal), "%s", principal);
+}
 
 int64_t conn_count(void) { return atomic_load(&conn_open_count); }
 
@@ -536,6 +545,7 @@ static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool 
     req->complete_job = conn_req_complete_job;
     req->broker = conn->broker;
     req->listener = conn->listener;
+    req->principal = conn->principal;
     req->start_us = clock_mono_us();
     req->api_key = -1; /* until dispatch reads the header */
     kbuf_init(&req->out);
@@ -935,6 +945,7 @@ void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_li
     conn->pool = bufpool_of(w);
     conn->lim = *lim;
     snprintf(conn->listener, sizeof(conn->listener), "%s", listener_name);
+    snprintf(conn->principal, sizeof(conn->principal), "User:ANONYMOUS");
     conn_describe_peer(fd, conn->peer, sizeof(conn->peer), conn->peer_host,
                        sizeof(conn->peer_host));
     int one = 1;

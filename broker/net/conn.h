@@ -30,6 +30,12 @@ struct conn_limits {
 void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_limits *lim,
                 const char *listener_name, const struct net_slot *slot);
 
+/* Sets the principal ("User:NAME") requests on conn carry from now on (after a
+ * TLS client certificate or a SASL exchange authenticated the peer). Must run
+ * on conn's loop. */
+struct conn;
+void conn_set_principal(struct conn *conn, const char *principal);
+
 /* Number of open connections (all loops); for metrics and tests. */
 int64_t conn_count(void);
 

@@ -106,8 +106,32 @@ def phase(what):
 
 
 def all_consumed(members, feeder, timeout):
-    wait(lambda: set(feeder.acked) <= set(gtest.consumed_values(members)), timeout,
-         "every acknowledged record consumed")
+    try:
+        wait(lambda: set(feeder.acked) <= set(gtest.consumed_values(members)), timeout,
+             "every acknowledged record consumed")
+    except AssertionError as e:
+        raise AssertionError("%s; %s" % (e, consumption_report(members, feeder))) from None
+
+
+def consumption_report(members, feeder):
+    """Which acknowledged records no member consumed (per partition: how many, the first
+    offset), how far each member read each partition it owns, and its last group events."""
+    seen = set(gtest.consumed_values(members))
+    missing = {}
+    for v, (p, o) in feeder.acked.items():
+        if v not in seen:
+            missing.setdefault(p, []).append(o)
+    out = ["missing: " + (", ".join("p%d %d from offset %d" % (p, len(os_), min(os_))
+                                     for p, os_ in sorted(missing.items())) or "none")]
+    for m in members:
+        top = {}
+        for p, o, _ in m.records():
+            top[p] = max(top.get(p, -1), o)
+        evs = [(e["ev"], e.get("parts", e.get("offs", e.get("error"))))
+               for e in m.evs() if e["ev"] not in ("recs", "commit")][-4:]
+        out.append("%s owns %s, read up to %s, last events %s" % (
+            m.name, sorted(m.owned()), dict(sorted(top.items())), evs))
+    return "; ".join(out)
 
 
 def test_offsets_topic_waits_for_its_replication_factor_and_is_internal():
@@ -348,6 +372,8 @@ def test_cooperative_group_through_coordinator_kill_mid_rebalance_and_whole_clus
     phase("members closed")
     check_history(CL, group, topic, n, ms, [f], read_back)
     phase("check_history")
+    gaps = [e for m in ms for e in m.evs("client_gap")]
+    print("    librdkafka fetch-position skips caught and re-read: %d" % len(gaps))
 
 
 def same_partition(group, prefix, count):

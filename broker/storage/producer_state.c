@@ -33,6 +33,22 @@ void pstate_clear(struct pstate_map *m)
     for (size_t i = 0; i < m->cap; i++)
         m->slots[i].producer_id = -1;
     m->n = 0;
+    m->n_open = 0;
+}
+
+/* Recounts the open transactions and the oldest one's first offset: after
+ * the oldest ended, or an entry was replaced whole. */
+static void rescan_open(struct pstate_map *m)
+{
+    m->n_open = 0;
+    m->first_unstable = -1;
+    for (size_t i = 0; i < m->cap; i++) {
+        const struct pstate_entry *e = &m->slots[i];
+        if (e->producer_id < 0 || e->txn_first_offset < 0)
+            continue;
+        if (m->n_open++ == 0 || e->txn_first_offset < m->first_unstable)
+            m->first_unstable = e->txn_first_offset;
+    }
 }
 
 static struct pstate_entry *find_slot(const struct pstate_map *m, int64_t pid)
@@ -210,8 +226,11 @@ kerr_t pstate_update(struct pstate_map *m, int64_t producer_id, int16_t epoch,
 void pstate_txn_data(struct pstate_map *m, int64_t producer_id, int64_t first_offset)
 {
     struct pstate_entry *e = producer_id < 0 ? NULL : find_slot(m, producer_id);
-    if (e && e->txn_first_offset < 0)
-        e->txn_first_offset = first_offset;
+    if (!e || e->txn_first_offset >= 0)
+        return;
+    e->txn_first_offset = first_offset;
+    if (m->n_open++ == 0 || first_offset < m->first_unstable)
+        m->first_unstable = first_offset;
 }
 
 kerr_t pstate_check_marker(const struct pstate_entry *e, int16_t epoch, int32_t coordinator_epoch)
@@ -242,7 +261,12 @@ kerr_t pstate_end_txn(struct pstate_map *m, int64_t producer_id, int16_t epoch,
     }
     if (txn_first)
         *txn_first = e->txn_first_offset;
-    e->txn_first_offset = -1;
+    if (e->txn_first_offset >= 0) {
+        int64_t ended = e->txn_first_offset;
+        e->txn_first_offset = -1;
+        if (--m->n_open > 0 && ended <= m->first_unstable)
+            rescan_open(m);
+    }
     e->coordinator_epoch = coordinator_epoch;
     e->last_update_ms = now_ms;
     return KERR_NONE;
@@ -250,14 +274,7 @@ kerr_t pstate_end_txn(struct pstate_map *m, int64_t producer_id, int16_t epoch,
 
 int64_t pstate_first_unstable_offset(const struct pstate_map *m)
 {
-    int64_t first = -1;
-    for (size_t i = 0; i < m->cap; i++) {
-        const struct pstate_entry *e = &m->slots[i];
-        if (e->producer_id >= 0 && e->txn_first_offset >= 0 &&
-            (first < 0 || e->txn_first_offset < first))
-            first = e->txn_first_offset;
-    }
-    return first;
+    return m->n_open > 0 ? m->first_unstable : -1;
 }
 
 kerr_t pstate_put(struct pstate_map *m, const struct pstate_entry *src)
@@ -270,7 +287,13 @@ kerr_t pstate_put(struct pstate_map *m, const struct pstate_entry *src)
     e = get_or_add(m, src->producer_id, &err);
     if (!e)
         return err;
+    bool was_open = e->txn_first_offset >= 0;
     *e = *src;
+    if (was_open)
+        rescan_open(m); /* snapshot load: rare */
+    else if (e->txn_first_offset >= 0 &&
+             (m->n_open++ == 0 || e->txn_first_offset < m->first_unstable))
+        m->first_unstable = e->txn_first_offset;
     return KERR_NONE;
 }
 

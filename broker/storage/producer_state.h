@@ -60,11 +60,14 @@ static inline int32_t pstate_last_seq(const struct pstate_entry *e)
 }
 
 /* A partition's producers. Embedded by value in its owner; zero-initialised
- * is an empty map. */
+ * is an empty map. The oldest open transaction is kept as transactions open
+ * and end, so that every Fetch (the LSO) reads it without a scan. */
 struct pstate_map {
     struct pstate_entry *slots; /* owned; cap slots, linear probing */
     size_t cap;                 /* 0 or a power of two */
     size_t n;                   /* producers held */
+    size_t n_open;              /* producers with an open transaction */
+    int64_t first_unstable;     /* least txn_first_offset of those; meaningless when n_open = 0 */
 };
 
 void pstate_init(struct pstate_map *m);
@@ -119,7 +122,8 @@ kerr_t pstate_check_marker(const struct pstate_entry *e, int16_t epoch, int32_t 
 kerr_t pstate_end_txn(struct pstate_map *m, int64_t producer_id, int16_t epoch,
                       int32_t coordinator_epoch, int64_t now_ms, int64_t *txn_first);
 /* The first offset of the oldest open transaction, -1 when none is open
- * (the LSO is min(this, HW)). */
+ * (the LSO is min(this, HW)). O(1): kept by pstate_txn_data and
+ * pstate_end_txn (ending the oldest one rescans the map once). */
 int64_t pstate_first_unstable_offset(const struct pstate_map *m);
 
 /* Inserts or replaces a whole entry (snapshot load). */

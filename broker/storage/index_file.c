@@ -179,8 +179,8 @@ kerr_t index_file_seal(struct index_file *ix)
         err = remap(ix, len, false);
     if (index_file_is_zero(ix))
         ix->zero_len = (int64_t)len;
-    fileio_close(ix->fd);
-    ix->fd = -1;
+    /* fd stays open: the entries written while active are in the page cache
+     * until index_file_sync() (the flush after a roll) fsyncs and closes it */
     ix->active = false;
     ix->alloc_end = 0;
     ix->max_entries = ix->entries;
@@ -286,7 +286,16 @@ kerr_t index_file_rename(struct index_file *ix, const char *path)
 
 kerr_t index_file_sync(struct index_file *ix)
 {
-    return ix->fd >= 0 ? fileio_fsync(ix->fd) : KERR_NONE;
+    kerr_t err;
+
+    if (ix->fd < 0)
+        return KERR_NONE;
+    err = fileio_fsync(ix->fd);
+    if (err == KERR_NONE && !ix->active) { /* sealed and now on disk: the map serves reads */
+        fileio_close(ix->fd);
+        ix->fd = -1;
+    }
+    return err;
 }
 
 bool index_file_tail_is_zero(const struct index_file *ix)

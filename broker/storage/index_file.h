@@ -50,8 +50,9 @@ kerr_t index_file_open(struct index_file *ix, const char *path, uint32_t esize);
  * down to esize (at least one entry), maps it writable, and allows
  * appends. */
 kerr_t index_file_activate(struct index_file *ix, int32_t max_bytes);
-/* Trims the file to entries * esize, remaps it read-only and closes the fd.
- * Does not sync: callers that need the entries durable sync first. */
+/* Trims the file to entries * esize and remaps it read-only. Does not sync:
+ * the fd stays open until index_file_sync() (or close), so the flush that
+ * follows a segment roll makes the sealed index durable with its .log. */
 kerr_t index_file_seal(struct index_file *ix);
 /* Sets the valid entry count (n <= mapped entries). When active, bytes past
  * the new end are zeroed on disk so that a crash cannot resurrect them; if
@@ -67,8 +68,9 @@ void index_file_close(struct index_file *ix);
 void index_file_remove(struct index_file *ix);
 /* Renames the file (after a segment's base offset changed). */
 kerr_t index_file_rename(struct index_file *ix, const char *path);
-/* fsyncs the file if it is open (active): on Linux this also writes back
- * the pages dirtied through the mapping, as msync(MS_SYNC) would. */
+/* fsyncs the file if it is open (active, or sealed and not synced since):
+ * on Linux this also writes back the pages dirtied through the mapping, as
+ * msync(MS_SYNC) would. A sealed file's fd is closed once synced. */
 kerr_t index_file_sync(struct index_file *ix);
 
 /* Number of entries the mapping holds (valid or not). */

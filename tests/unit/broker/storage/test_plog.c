@@ -778,6 +778,60 @@ Test(plog, flush_moves_recovery_point)
     plog_close(log);
 }
 
+/* fsync through the ops table, remembering the names of the files synced */
+static char synced[16][512];
+static int n_synced;
+
+static int fsync_recording(int fd)
+{
+    char link[64], target[512];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof(target) - 1);
+    if (n > 0 && n_synced < 16) {
+        target[n] = 0;
+        const char *base = strrchr(target, '/');
+        snprintf(synced[n_synced++], sizeof(synced[0]), "%s", base ? base + 1 : target);
+    }
+    return fsync(fd);
+}
+
+static bool was_synced(const char *name)
+{
+    for (int i = 0; i < n_synced; i++)
+        if (strcmp(synced[i], name) == 0)
+            return true;
+    return false;
+}
+
+Test(plog, flush_after_a_roll_syncs_the_sealed_segment_and_its_indexes)
+{
+    struct plog *log;
+    static struct fileio_ops ops;
+
+    cfg.index_interval_bytes = 0;
+    log = open_log();
+    for (int i = 0; i < 4; i++)
+        append_at(log, 1, 10, 100 + i, 0);
+    cr_assert_eq(plog_roll(log, 0), KERR_NONE);
+    ops = fileio_default_ops;
+    ops.fsync = fsync_recording;
+    fileio_set_ops(&ops);
+    n_synced = 0;
+    cr_assert_eq(plog_flush(log), KERR_NONE);
+    cr_assert(was_synced("00000000000000000000.log"));
+    cr_assert(was_synced("00000000000000000000.index"), "the sealed offset index is fsynced");
+    cr_assert(was_synced("00000000000000000000.timeindex"), "the sealed time index is fsynced");
+    /* synced once: the next flush has nothing of the sealed segment to write */
+    n_synced = 0;
+    cr_assert_eq(plog_flush(log), KERR_NONE);
+    cr_assert_not(was_synced("00000000000000000000.index"));
+    fileio_set_ops(NULL);
+    int64_t bases[4];
+    cr_assert_eq(read_batches(log, 2, INT64_MAX, 1 << 20, true, bases, 4), 2); /* index lookup */
+    cr_assert_eq(bases[0], 2);
+    plog_close(log);
+}
+
 Test(plog, remove_dir_deletes_everything)
 {
     struct plog *log = open_log();

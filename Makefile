@@ -17,7 +17,7 @@
 #                locally made Debian base (no registry); then
 #                `docker compose up -d` runs docker-compose.yml
 #   make bench   build, install the peers it measures beside Gregor (Redis,
-#                NATS: deploy/install-bench-deps.sh; PEERS=0 skips both) and
+#                NATS: deploy/install-deps.sh --bench; PEERS=0 skips both) and
 #                run tests/bench/run (docs/PERFORMANCE.md)
 #   make bench-compare OLD NEW   (or OLD=a.json NEW=b.json; neither: the two
 #                newest results in $(BUILD)/bench-results) the change per
@@ -189,7 +189,7 @@ test-full:
 # The peers are installed before the build so that CMake finds their C
 # clients (nats_bench, redis_read_bench); make test never needs them.
 bench-deps:
-	@if [ "$(PEERS)" != 0 ]; then deploy/install-bench-deps.sh; fi
+	@if [ "$(PEERS)" != 0 ]; then deploy/install-deps.sh --bench; fi
 
 bench: bench-deps
 	@$(MAKE) --no-print-directory build

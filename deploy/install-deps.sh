@@ -3,6 +3,18 @@
 # (Debian 12 packages). Idempotent: does nothing when everything is present,
 # and runs `apt-get update` only when a package is missing.
 #
+#   deploy/install-deps.sh           what make build/run/test need
+#   deploy/install-deps.sh --bench   also the peer systems `make bench` measures
+#                                    beside Gregor (docs/PERFORMANCE.md §23):
+#     redis-tools     redis-benchmark, and the Redis 7 server binary itself
+#                     (/usr/bin/redis-check-rdb runs as a server when called by
+#                     another name; redis-server, the package with the system
+#                     service, is not needed: the bench starts its own server)
+#     libhiredis-dev  Redis's C client, for tests/bench/redis_read_bench.c
+#     nats-server     NATS 2.9 with JetStream (where systemd runs, the service
+#                     the package starts is stopped and disabled again)
+#     libnats-dev     NATS's C client, for tests/bench/nats_bench.c
+#
 # Works as root; otherwise uses sudo. ZooKeeper comes from the `zookeeper`
 # package only (jars in /usr/share/java); `zookeeperd` (a system service) is
 # deliberately not installed: deploy/local-cluster.sh and the test harness
@@ -21,6 +33,12 @@ PACKAGES=(
     # lintian, systemd-analyze, a bookworm root for the install test
     dpkg-dev lintian systemd mmdebstrap file
 )
+BENCH_PACKAGES=(redis-tools libhiredis-dev nats-server libnats-dev)
+case "${1:-}" in
+    "") ;;
+    --bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
+    *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+esac
 # A JRE is needed to run ZooKeeper; only install one when there is no java.
 if ! command -v java >/dev/null 2>&1; then
     PACKAGES+=(default-jre-headless)
@@ -60,3 +78,7 @@ export DEBIAN_FRONTEND=noninteractive
 # --no-install-recommends keeps zookeeperd and other services out.
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y --no-install-recommends "${missing[@]}"
+
+if [[ " ${missing[*]} " == *" nats-server "* ]] && [ -d /run/systemd/system ]; then
+    "${SUDO[@]}" systemctl disable --now nats-server.service 2>/dev/null || true
+fi

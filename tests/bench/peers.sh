@@ -24,7 +24,7 @@
 # (every run; broker_cpu_s there is the CPU of that system's server), the
 # median run's figures without the round (peer_median), peers.<system>.version,
 # and after the cluster stage its RF 3 acks=all ratio (report_rf3). A peer whose programs are missing is skipped
-# (peers.<system>.skipped=1); deploy/install-bench-deps.sh installs them.
+# (peers.<system>.skipped=1); deploy/install-deps.sh --bench installs them.
 
 PEER_REDIS_PID=""; PEER_NATS_PID=""
 # 3 rounds (an odd number: the median is one run's), 1 with QUICK=1;
@@ -162,7 +162,7 @@ run_peers() {
         if peers_available $s; then
             systems+=("$s")
         else
-            log "peers: $s not installed (deploy/install-bench-deps.sh) or its bench not built; skipped"
+            log "peers: $s not installed (deploy/install-deps.sh --bench) or its bench not built; skipped"
             record "peers.$s.skipped" 1
         fi
     done

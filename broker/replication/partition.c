@@ -687,10 +687,23 @@ kerr_t partition_delete_records(struct partition *part, int64_t offset, int64_t 
 
 kerr_t partition_flush(struct partition *part)
 {
+    struct plog_flush_plan plan;
+    struct plog *log;
     kerr_t rc = KERR_NONE;
+
+    /* the fsyncs run unlocked: a rolled segment's writeback can take
+     * hundreds of milliseconds, which appends must not wait for */
     partition_lock(part);
-    if (part->log && !part->deleted)
-        rc = plog_flush(part->log);
+    log = part->deleted ? NULL : part->log;
+    if (log)
+        rc = plog_flush_begin(log, &plan);
+    partition_unlock(part);
+    if (!log || rc != KERR_NONE)
+        return rc;
+    rc = plog_flush_sync(&plan);
+    partition_lock(part);
+    if (part->log && !part->deleted) /* plog_flush_end checks it is the same log */
+        rc = plog_flush_end(part->log, &plan, rc);
     partition_unlock(part);
     return rc;
 }

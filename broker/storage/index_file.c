@@ -298,6 +298,14 @@ kerr_t index_file_sync(struct index_file *ix)
     return err;
 }
 
+void index_file_release_fd(struct index_file *ix)
+{
+    if (ix->active || ix->fd < 0)
+        return;
+    fileio_close(ix->fd);
+    ix->fd = -1;
+}
+
 bool index_file_tail_is_zero(const struct index_file *ix)
 {
     size_t start = (size_t)ix->entries * ix->esize;

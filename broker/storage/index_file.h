@@ -72,6 +72,9 @@ kerr_t index_file_rename(struct index_file *ix, const char *path);
  * on Linux this also writes back the pages dirtied through the mapping, as
  * msync(MS_SYNC) would. A sealed file's fd is closed once synced. */
 kerr_t index_file_sync(struct index_file *ix);
+/* Closes a sealed file's descriptor (kept for a sync another descriptor of
+ * the file has done since); nothing while active. */
+void index_file_release_fd(struct index_file *ix);
 
 /* Number of entries the mapping holds (valid or not). */
 static inline int32_t index_file_mapped_entries(const struct index_file *ix)

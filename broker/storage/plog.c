@@ -35,6 +35,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -465,12 +466,14 @@ kerr_t plog_assign_epoch(struct plog *log, int32_t epoch)
 
 struct plog *plog_open(const char *dir, const struct plog_config *cfg, char *errbuf, size_t errlen)
 {
+    static _Atomic uint64_t next_id = 1;
     struct plog *log = calloc(1, sizeof(*log));
     kerr_t err = KERR__NOMEM;
 
     if (!log || !(log->dir = strdup(dir)))
         goto out_fail;
     log->cfg = *cfg;
+    log->id = atomic_fetch_add(&next_id, 1);
     err = fileio_mkdir_p(dir);
     if (err == KERR_NONE)
         err = load_segments(log);
@@ -871,6 +874,71 @@ kerr_t plog_flush(struct plog *log)
     return KERR_NONE;
 }
 
+kerr_t plog_flush_begin(struct plog *log, struct plog_flush_plan *plan)
+{
+    kerr_t err = KERR_NONE;
+
+    memset(plan, 0, sizeof(*plan));
+    plan->log_id = log->id;
+    plan->truncations = log->truncations;
+    plan->end = plog_end_offset(log);
+    plan->unflushed = log->unflushed;
+    plan->fds = malloc((size_t)log->nsegs * SEGMENT_SYNC_FDS * sizeof(int));
+    if (!plan->fds)
+        return KERR__NOMEM;
+    for (int i = 0; i < log->nsegs && err == KERR_NONE; i++)
+        err = segment_sync_take(log->segs[i], plan->fds, &plan->n);
+    if (err != KERR_NONE) {
+        /* the segments taken count as written again */
+        for (int i = 0; i < log->nsegs; i++)
+            log->segs[i]->dirty = true;
+        while (plan->n > 0)
+            fileio_close(plan->fds[--plan->n]);
+        free(plan->fds);
+        plan->fds = NULL;
+        say_error("storage", "flush failed dir=%s err=%s", log->dir, kerr_name(err));
+        return KERR_KAFKA_STORAGE_ERROR;
+    }
+    return KERR_NONE;
+}
+
+kerr_t plog_flush_sync(struct plog_flush_plan *plan)
+{
+    kerr_t err = KERR_NONE;
+
+    for (int i = 0; i < plan->n; i++) {
+        if (err == KERR_NONE)
+            err = fileio_fsync(plan->fds[i]);
+        fileio_close(plan->fds[i]);
+    }
+    plan->n = 0;
+    free(plan->fds);
+    plan->fds = NULL;
+    return err;
+}
+
+kerr_t plog_flush_end(struct plog *log, struct plog_flush_plan *plan, kerr_t sync_err)
+{
+    if (log->id != plan->log_id)
+        return sync_err;
+    if (sync_err != KERR_NONE) {
+        for (int i = 0; i < log->nsegs; i++) {
+            log->segs[i]->dirty = true;
+            log->segs[i]->sync_pending = false;
+        }
+        say_error("storage", "flush failed dir=%s err=%s", log->dir, kerr_name(sync_err));
+        return KERR_KAFKA_STORAGE_ERROR;
+    }
+    for (int i = 0; i < log->nsegs; i++)
+        segment_synced(log->segs[i]);
+    if (log->truncations == plan->truncations) {
+        log->recovery_point = MAX(log->recovery_point, MIN(plan->end, plog_end_offset(log)));
+        log->unflushed = MAX(0, log->unflushed - plan->unflushed);
+    }
+    epochs_sync(log);
+    return KERR_NONE;
+}
+
 kerr_t plog_truncate_fully(struct plog *log, int64_t offset)
 {
     kerr_t err;
@@ -890,6 +958,7 @@ kerr_t plog_truncate_fully(struct plog *log, int64_t offset)
     log->start_offset = offset;
     log->recovery_point = offset;
     log->unflushed = 0;
+    log->truncations++;
     say_info("storage", "log truncated fully dir=%s start_offset=%" PRId64, log->dir, offset);
     return KERR_NONE;
 }
@@ -919,6 +988,7 @@ kerr_t plog_truncate_to(struct plog *log, int64_t offset)
     }
     log->start_offset = MIN(log->start_offset, plog_end_offset(log));
     log->recovery_point = MIN(log->recovery_point, plog_end_offset(log));
+    log->truncations++;
     say_info("storage", "log truncated dir=%s target=%" PRId64 " end_offset=%" PRId64, log->dir,
              offset, plog_end_offset(log));
     return KERR_NONE;

@@ -138,6 +138,25 @@ kerr_t plog_max_timestamp(struct plog *log, int64_t *offset, int64_t *ts);
 /* fsyncs every segment written since the last flush; the recovery point
  * becomes the LEO. Disk errors -> KAFKA_STORAGE_ERROR. */
 kerr_t plog_flush(struct plog *log);
+/* The same flush with the fsyncs outside the partition lock, so that
+ * appends go on while a rolled segment's gigabyte is written back (the
+ * background worker's flushes). plog_flush_begin() (lock held) takes
+ * duplicates of the descriptors of every segment written since the last
+ * flush, which then count as clean; plog_flush_sync() (no lock) fsyncs and
+ * closes them; plog_flush_end() (lock held) applies the result to the log
+ * it is given if that is still the log of begin: on success the recovery
+ * point moves to the end offset of begin (not when the log was truncated
+ * meanwhile); on failure every segment counts as written again. */
+struct plog_flush_plan {
+    int *fds; /* owned (malloc) */
+    int n;
+    uint64_t log_id, truncations; /* the log and its truncation count at begin */
+    int64_t end;                  /* its end offset at begin */
+    int64_t unflushed;            /* its unflushed count at begin */
+};
+kerr_t plog_flush_begin(struct plog *log, struct plog_flush_plan *plan);
+kerr_t plog_flush_sync(struct plog_flush_plan *plan);
+kerr_t plog_flush_end(struct plog *log, struct plog_flush_plan *plan, kerr_t sync_err);
 /* Rolls to a new empty segment at the LEO unless the active one is empty. */
 kerr_t plog_roll(struct plog *log, int64_t now_ms);
 

@@ -27,6 +27,8 @@ struct plog {
     int64_t start_offset;        /* log start offset */
     int64_t recovery_point;      /* offsets below are fsynced */
     int64_t unflushed;           /* records appended since the last flush */
+    uint64_t id;                 /* unique per plog_open() in this process */
+    uint64_t truncations;        /* times the log end moved back (a flush plan's guard) */
     int64_t checked_bytes;       /* bytes CRC-checked while opening */
     struct epoch_cache *epochs;  /* owned: leader epoch -> start offset */
     struct pstate_map producers; /* idempotent producers (plog_producers.c) */

@@ -654,7 +654,7 @@ kerr_t segment_sync(struct segment *seg)
 {
     kerr_t err;
 
-    if (!seg->dirty)
+    if (!seg->dirty && !seg->sync_pending)
         return KERR_NONE;
     err = fileio_fsync(seg->fd);
     if (err == KERR_NONE)
@@ -664,6 +664,37 @@ kerr_t segment_sync(struct segment *seg)
     if (err == KERR_NONE)
         seg->dirty = false;
     return err;
+}
+
+kerr_t segment_sync_take(struct segment *seg, int *fds, int *n)
+{
+    int got = 0, all[SEGMENT_SYNC_FDS] = {seg->fd, seg->oidx.f.fd, seg->tidx.f.fd};
+
+    if (!seg->dirty)
+        return KERR_NONE;
+    for (int i = 0; i < SEGMENT_SYNC_FDS; i++) {
+        if (all[i] < 0)
+            continue;
+        if (fileio_dup(all[i], &fds[*n + got]) != KERR_NONE) {
+            while (got > 0)
+                fileio_close(fds[*n + --got]);
+            return KERR__IO;
+        }
+        got++;
+    }
+    *n += got;
+    seg->dirty = false;
+    seg->sync_pending = true; /* a plog_flush() meanwhile must not skip it */
+    return KERR_NONE;
+}
+
+void segment_synced(struct segment *seg)
+{
+    seg->sync_pending = false;
+    if (seg->active || seg->dirty)
+        return;
+    index_file_release_fd(&seg->oidx.f);
+    index_file_release_fd(&seg->tidx.f);
 }
 
 void segment_close(struct segment *seg)

@@ -32,6 +32,7 @@ struct segment {
     bool index_ok;             /* indexes looked sane at open (else rebuilt by load) */
     bool active;               /* indexes preallocated; the plog's last segment */
     bool dirty;                /* written since the last fsync */
+    bool sync_pending;         /* clean only once a flush plan's fsyncs are applied */
     struct offset_index oidx;  /* <base>.index */
     struct time_index tidx;    /* <base>.timeindex */
 };
@@ -92,6 +93,16 @@ kerr_t segment_truncate_all(struct segment *seg);
 kerr_t segment_seal(struct segment *seg);
 /* fsyncs the log and the active indexes if written since the last sync. */
 kerr_t segment_sync(struct segment *seg);
+/* The lock-free flush (plog_flush_begin): appends to fds (room for
+ * SEGMENT_SYNC_FDS more) duplicates of the descriptors a sync of seg
+ * fsyncs, if seg is dirty, and clears dirty. On a dup failure nothing is
+ * added and seg stays dirty. */
+#define SEGMENT_SYNC_FDS 3
+kerr_t segment_sync_take(struct segment *seg, int *fds, int *n);
+/* After those descriptors were fsynced: the segment is clean unless written
+ * since, and a sealed segment's indexes give up the descriptors they kept
+ * for that sync (index_file_seal). */
+void segment_synced(struct segment *seg);
 /* Seals if active, closes and frees. NULL is a no-op. */
 void segment_close(struct segment *seg);
 /* Closes, unlinks the three files and frees. NULL is a no-op. */

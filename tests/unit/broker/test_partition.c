@@ -4,8 +4,9 @@
  * only forward), the ISR proposals (shrink after the lag time, expand when
  * caught up, the in-flight union, the controller's answer), acks=all
  * status, reads, ListOffsets, DeleteRecords and retention bounded by the
- * HW, leader epoch changes fencing the old epoch, and a follower
- * replicating from a leader in the same process.
+ * HW, leader epoch changes fencing the old epoch, a follower
+ * replicating from a leader in the same process, and appends going on
+ * while a flush waits for the disk.
  *
  * Brokers are ids 1..3; the partition under test is broker 1 unless said
  * otherwise. Times are made-up monotonic milliseconds.
@@ -14,8 +15,14 @@
 #include "broker/storage/plog.h"
 #include "tests/unit/broker/storage/storage_test.h"
 
+#include "broker/storage/fileio.h"
+#include "common/clock.h"
+
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define LAG 30000 /* replica.lag.time.max.ms */
 
@@ -560,4 +567,58 @@ Test(partition, a_follower_takes_the_leader_hw_capped_by_its_leo)
     cr_assert_eq(fol->hw, 1);
     partition_free(fol, false);
     partition_free(lead, false);
+}
+
+/* ---- flush ---- */
+
+/* fsync through fileio's ops table, slowed down while slow_fsync is set */
+static _Atomic bool slow_fsync;
+static _Atomic int fsyncs_started;
+
+static int fsync_slow(int fd)
+{
+    atomic_fetch_add(&fsyncs_started, 1);
+    if (atomic_load(&slow_fsync))
+        usleep(400 * 1000);
+    return fsync(fd);
+}
+
+static void *flush_thread(void *arg)
+{
+    cr_assert_eq(partition_flush(arg), KERR_NONE);
+    return NULL;
+}
+
+Test(partition, appends_go_on_while_a_flush_waits_for_the_disk)
+{
+    static struct fileio_ops ops;
+    struct partition *p = leader(ISR_1, 1);
+    int64_t rp, ls, hw, t0, took;
+    pthread_t th;
+
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(pt_append(p, 2, false, 1000, NULL), KERR_NONE);
+    ops = fileio_default_ops;
+    ops.fsync = fsync_slow;
+    fileio_set_ops(&ops);
+    atomic_store(&slow_fsync, true);
+    atomic_store(&fsyncs_started, 0);
+    cr_assert_eq(pthread_create(&th, NULL, flush_thread, p), 0);
+    while (atomic_load(&fsyncs_started) == 0)
+        usleep(1000);
+    /* the flush sits in a 400 ms fsync: an append does not wait for it */
+    t0 = clock_mono_us();
+    cr_assert_eq(pt_append(p, 3, false, 1001, NULL), KERR_NONE);
+    took = clock_mono_us() - t0;
+    cr_assert_lt(took, 200 * 1000, "the append waited %lld us for the flush", (long long)took);
+    pthread_join(th, NULL);
+    atomic_store(&slow_fsync, false);
+    /* the recovery point is the end the flush began with, not the records after it */
+    cr_assert(partition_checkpoint(p, &rp, &ls, &hw));
+    cr_assert_eq(rp, 10);
+    cr_assert_eq(partition_flush(p), KERR_NONE);
+    cr_assert(partition_checkpoint(p, &rp, &ls, &hw));
+    cr_assert_eq(rp, 13);
+    fileio_set_ops(NULL);
+    partition_free(p, false);
 }

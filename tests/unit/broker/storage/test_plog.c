@@ -832,6 +832,74 @@ Test(plog, flush_after_a_roll_syncs_the_sealed_segment_and_its_indexes)
     plog_close(log);
 }
 
+static int fsync_eio(int fd)
+{
+    (void)fd;
+    errno = EIO;
+    return -1;
+}
+
+Test(plog, flush_plan_fsyncs_outside_and_applies_only_to_its_log)
+{
+    struct plog_flush_plan plan;
+    struct plog *log;
+    static struct fileio_ops ops;
+
+    log = open_log();
+    append(log, 4, 10);
+    cr_assert_eq(plog_flush_begin(log, &plan), KERR_NONE);
+    cr_assert_eq(plan.end, 4);
+    append(log, 2, 10); /* written while the plan's fsyncs would run */
+    /* a plog_flush meanwhile still fsyncs what the plan took, not yet synced */
+    ops = fileio_default_ops;
+    ops.fsync = fsync_recording;
+    fileio_set_ops(&ops);
+    n_synced = 0;
+    cr_assert_eq(plog_flush(log), KERR_NONE);
+    cr_assert(was_synced("00000000000000000000.log"));
+    fileio_set_ops(NULL);
+    cr_assert_eq(plog_recovery_point(log), 6);
+    cr_assert_eq(plog_flush_sync(&plan), KERR_NONE);
+    cr_assert_eq(plog_flush_end(log, &plan, KERR_NONE), KERR_NONE);
+    cr_assert_eq(plog_recovery_point(log), 6, "the recovery point never moves back");
+
+    /* a truncation while the fsyncs run: the plan's end no longer means anything */
+    append(log, 3, 10);
+    cr_assert_eq(plog_flush_begin(log, &plan), KERR_NONE);
+    cr_assert_eq(plog_truncate_to(log, 6), KERR_NONE); /* drops the batch 6..8 */
+    append(log, 5, 10);
+    cr_assert_eq(plog_flush_sync(&plan), KERR_NONE);
+    cr_assert_eq(plog_flush_end(log, &plan, KERR_NONE), KERR_NONE);
+    cr_assert_eq(plog_recovery_point(log), 6);
+
+    /* a failed fsync leaves everything to be written again */
+    cr_assert_eq(plog_flush_begin(log, &plan), KERR_NONE);
+    ops = fileio_default_ops;
+    ops.fsync = fsync_eio;
+    fileio_set_ops(&ops);
+    cr_assert_neq(plog_flush_sync(&plan), KERR_NONE);
+    fileio_set_ops(NULL);
+    cr_assert_eq(plog_flush_end(log, &plan, KERR__IO), KERR_KAFKA_STORAGE_ERROR);
+    cr_assert_eq(plog_recovery_point(log), 6);
+    ops = fileio_default_ops;
+    ops.fsync = fsync_recording;
+    fileio_set_ops(&ops);
+    n_synced = 0;
+    cr_assert_eq(plog_flush(log), KERR_NONE);
+    cr_assert(was_synced("00000000000000000000.log"), "the failed sync is retried");
+    fileio_set_ops(NULL);
+    cr_assert_eq(plog_recovery_point(log), 11);
+
+    /* a plan applied to another log (the partition's log was replaced) changes nothing */
+    cr_assert_eq(plog_flush_begin(log, &plan), KERR_NONE);
+    plan.log_id++;
+    cr_assert_eq(plog_flush_sync(&plan), KERR_NONE);
+    append(log, 1, 10);
+    cr_assert_eq(plog_flush_end(log, &plan, KERR_NONE), KERR_NONE);
+    cr_assert_eq(plog_recovery_point(log), 11);
+    plog_close(log);
+}
+
 Test(plog, remove_dir_deletes_everything)
 {
     struct plog *log = open_log();

@@ -31,6 +31,7 @@
 #include "broker/net/conn.h"
 #include "broker/net/limits.h"
 #include "broker/net/listener.h"
+#include "broker/net/tls.h"
 #include "common/loop/worker.h"
 #include "broker/storage/fileio.h"
 #include "broker/storage/logdir.h"
@@ -216,6 +217,24 @@ static int server_start_controller(struct broker *b)
     return 0;
 }
 
+/* The TLS context of listener `name`, from its ssl.* settings. */
+static struct tls_server *server_tls(struct broker *b, const char *name, char *err, size_t errlen)
+{
+    const struct broker_config *cfg = b->cfg;
+    struct tls_server_config tc = {
+        .listener = name,
+        .keystore = config_listener_value(cfg, name, "ssl.keystore.location"),
+        .key_password = config_listener_value(cfg, name, "ssl.key.password"),
+        .truststore = config_listener_value(cfg, name, "ssl.truststore.location"),
+        .client_auth = config_listener_value(cfg, name, "ssl.client.auth"),
+        .protocols = config_listener_value(cfg, name, "ssl.enabled.protocols"),
+        .ciphers = config_listener_value(cfg, name, "ssl.cipher.suites"),
+        .principal_rules = config_listener_value(cfg, name, "ssl.principal.mapping.rules"),
+        .reload_ms = cfg->gregor_ssl_reload_interval_ms,
+    };
+    return tls_server_new(&tc, b->main_base, err, errlen);
+}
+
 static int server_listen(struct broker *b)
 {
     const struct broker_config *cfg = b->cfg;
@@ -242,12 +261,30 @@ static int server_listen(struct broker *b)
     for (int i = 0; i < cfg->n_listeners; i++) {
         const struct config_listener *l = &cfg->listener[i];
         char err[512];
-        if (listeners_add(&b->listeners, b, b->main_base, b->net, b->n_net, &lim, l->name, l->host,
-                          l->port, err, sizeof(err)) != 0) {
+        struct tls_server *tls = NULL;
+        if (config_protocol_is_tls(l->protocol)) {
+            if (i == cfg->inter_broker_listener) {
+                /* the brokers' own clients (fetchers, channels, marker
+                 * senders) speak plaintext only */
+                say_error("net",
+                          "inter.broker.listener.name %s uses security protocol %s: brokers "
+                          "connect to each other in plaintext only; use a PLAINTEXT listener "
+                          "for brokers",
+                          l->name, l->protocol);
+                return -1;
+            }
+            tls = server_tls(b, l->name, err, sizeof(err));
+            if (!tls) {
+                say_error("tls", "%s", err);
+                return -1;
+            }
+        }
+        if (listeners_add_tls(&b->listeners, b, b->main_base, b->net, b->n_net, &lim, l->name,
+                              l->host, l->port, tls, err, sizeof(err)) != 0) {
             say_error("net", "%s", err);
             return -1;
         }
-        say_info("net", "listening listener=%s host=%s port=%d", l->name,
+        say_info("net", "listening listener=%s protocol=%s host=%s port=%d", l->name, l->protocol,
                  l->host[0] ? l->host : "*", listeners_port(b->listeners, l->name));
     }
     return 0;

@@ -905,17 +905,27 @@ static void conn_tls_ready(struct conn *conn)
               conn->principal);
 }
 
-/* Why the TLS layer gave up on conn, for the log. */
+/* Why the TLS layer gave up on conn, for the log: the first OpenSSL error
+ * libevent kept (it also keeps SSL_get_error() codes, which carry no
+ * library and say less). */
 static void conn_tls_failed(struct conn *conn, short what)
 {
-    unsigned long e, last = 0;
-    while ((e = bufferevent_get_openssl_error(conn->bev)) != 0)
-        last = e;
-    char why[256] = "connection closed by the peer";
-    if (last)
-        ERR_error_string_n(last, why, sizeof(why));
+    unsigned long e, first = 0, code = 0;
+    while ((e = bufferevent_get_openssl_error(conn->bev)) != 0) {
+        if (ERR_GET_LIB(e) != 0 && !first)
+            first = e;
+        else if (ERR_GET_LIB(e) == 0 && !code)
+            code = e;
+    }
+    char why[256];
+    if (first)
+        ERR_error_string_n(first, why, sizeof(why));
+    else if (code == SSL_ERROR_SSL)
+        snprintf(why, sizeof(why), "TLS protocol error");
     else if (what & BEV_EVENT_ERROR)
         snprintf(why, sizeof(why), "socket error: %s", strerror(EVUTIL_SOCKET_ERROR()));
+    else
+        snprintf(why, sizeof(why), "connection closed by the peer");
     say_warn_every(1000, "tls", "TLS handshake failed peer=%s listener=%s: %s", conn->peer,
                    conn->listener, why);
 }

@@ -32,6 +32,7 @@
 #include "broker/net/limits.h"
 #include "broker/net/listener.h"
 #include "broker/net/tls.h"
+#include "common/loop/peer_tls.h"
 #include "common/loop/worker.h"
 #include "broker/storage/fileio.h"
 #include "broker/storage/logdir.h"
@@ -235,6 +236,34 @@ static struct tls_server *server_tls(struct broker *b, const char *name, char *e
     return tls_server_new(&tc, b->main_base, err, errlen);
 }
 
+/* When the inter-broker listener runs TLS, the brokers' own connections to
+ * each other (fetchers, controller channels, marker senders) do too, with
+ * that listener's keystore as client certificate and its truststore. Call
+ * before any of them connects. */
+static int server_peer_tls(const struct broker_config *cfg)
+{
+    const struct config_listener *l = &cfg->listener[cfg->inter_broker_listener];
+    if (!config_protocol_is_tls(l->protocol))
+        return 0;
+    struct peer_tls_config pc = {
+        .keystore = config_listener_value(cfg, l->name, "ssl.keystore.location"),
+        .key_password = config_listener_value(cfg, l->name, "ssl.key.password"),
+        .truststore = config_listener_value(cfg, l->name, "ssl.truststore.location"),
+        .protocols = config_listener_value(cfg, l->name, "ssl.enabled.protocols"),
+        .ciphers = config_listener_value(cfg, l->name, "ssl.cipher.suites"),
+        .verify_host =
+            config_listener_value(cfg, l->name, "ssl.endpoint.identification.algorithm") != NULL,
+    };
+    char err[512];
+    if (!peer_tls_configure(&pc, err, sizeof(err))) {
+        say_error("tls", "inter-broker listener %s: %s", l->name, err);
+        return -1;
+    }
+    say_info("tls", "brokers connect to each other over TLS (listener %s, host name check %s)",
+             l->name, pc.verify_host ? "on" : "off");
+    return 0;
+}
+
 static int server_listen(struct broker *b)
 {
     const struct broker_config *cfg = b->cfg;
@@ -263,16 +292,6 @@ static int server_listen(struct broker *b)
         char err[512];
         struct tls_server *tls = NULL;
         if (config_protocol_is_tls(l->protocol)) {
-            if (i == cfg->inter_broker_listener) {
-                /* the brokers' own clients (fetchers, channels, marker
-                 * senders) speak plaintext only */
-                say_error("net",
-                          "inter.broker.listener.name %s uses security protocol %s: brokers "
-                          "connect to each other in plaintext only; use a PLAINTEXT listener "
-                          "for brokers",
-                          l->name, l->protocol);
-                return -1;
-            }
             tls = server_tls(b, l->name, err, sizeof(err));
             if (!tls) {
                 say_error("tls", "%s", err);
@@ -412,7 +431,8 @@ static void server_shutdown(struct broker *b)
 static int server_start(struct broker *b)
 {
     struct logdir_meta *meta = &server_meta;
-    if (server_open_logdir(b, meta) != 0 || server_connect_zk(b) != 0)
+    if (server_peer_tls(b->cfg) != 0 || server_open_logdir(b, meta) != 0 ||
+        server_connect_zk(b) != 0)
         return -1;
     int rc = server_check_identity(b, meta);
     if (rc != 0)

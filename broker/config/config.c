@@ -164,6 +164,8 @@ static const struct config_key config_keys[] = {
           check_tls_protocols),
     K_STR("ssl.cipher.suites", ssl_cipher_suites, NULL, CF_NULLABLE, NULL),
     K_STR("ssl.principal.mapping.rules", ssl_principal_mapping_rules, "DEFAULT", CF_NONEMPTY, NULL),
+    K_STR("ssl.endpoint.identification.algorithm", ssl_endpoint_identification_algorithm, "https",
+          CF_NULLABLE, check_endpoint_identification),
     K_I32("gregor.ssl.reload.interval.ms", gregor_ssl_reload_interval_ms, "5000", 0, 0),
     /* transactions */
     K_I16("transaction.state.log.replication.factor", transaction_state_log_replication_factor, "3",

@@ -112,16 +112,17 @@ struct broker_config {
     /* TLS (listeners whose protocol is SSL or SASL_SSL; docs/security.md).
      * Each may be overridden per listener by listener.name.<name>.<key>:
      * config_listener_value(). */
-    char *ssl_keystore_type;               /* "PEM" (the only type) */
-    char *ssl_keystore_location;           /* PEM: certificate chain and private key */
-    char *ssl_key_password;                /* decrypts an encrypted PEM key; NULL = none */
-    char *ssl_truststore_type;             /* "PEM" */
-    char *ssl_truststore_location;         /* PEM CA bundle; NULL = no client certs checked */
-    char *ssl_client_auth;                 /* "none" | "requested" | "required" */
-    char *ssl_enabled_protocols;           /* "TLSv1.2,TLSv1.3" */
-    char *ssl_cipher_suites;               /* NULL = OpenSSL's defaults */
-    char *ssl_principal_mapping_rules;     /* "DEFAULT" */
-    int32_t gregor_ssl_reload_interval_ms; /* 5000; 0 = never re-read the files */
+    char *ssl_keystore_type;                     /* "PEM" (the only type) */
+    char *ssl_keystore_location;                 /* PEM: certificate chain and private key */
+    char *ssl_key_password;                      /* decrypts an encrypted PEM key; NULL = none */
+    char *ssl_truststore_type;                   /* "PEM" */
+    char *ssl_truststore_location;               /* PEM CA bundle; NULL = no client certs checked */
+    char *ssl_client_auth;                       /* "none" | "requested" | "required" */
+    char *ssl_enabled_protocols;                 /* "TLSv1.2,TLSv1.3" */
+    char *ssl_cipher_suites;                     /* NULL = OpenSSL's defaults */
+    char *ssl_principal_mapping_rules;           /* "DEFAULT" */
+    char *ssl_endpoint_identification_algorithm; /* "https"; NULL (empty) = no host check */
+    int32_t gregor_ssl_reload_interval_ms;       /* 5000; 0 = never re-read the files */
 
     /* derived by config_load(): never set directly */
     struct config_listener listener[CONFIG_MAX_LISTENERS];

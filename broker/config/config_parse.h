@@ -80,6 +80,7 @@ bool check_ip_overrides(char *value, char *why, size_t whylen);
 bool check_pem_type(char *value, char *why, size_t whylen);
 bool check_client_auth(char *value, char *why, size_t whylen);
 bool check_tls_protocols(char *value, char *why, size_t whylen);
+bool check_endpoint_identification(char *value, char *why, size_t whylen);
 /* Stores key=value if key is listener.name.<name>.<ssl key> (value checked
  * as that key's). Returns 0 if key is not of the listener.name. form, 1 when
  * stored, -1 with the reason in why. */

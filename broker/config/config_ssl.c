@@ -65,6 +65,16 @@ bool check_tls_protocols(char *value, char *why, size_t whylen)
     return true;
 }
 
+bool check_endpoint_identification(char *value, char *why, size_t whylen)
+{
+    if (strcasecmp(value, "https") != 0) {
+        why_set(why, whylen, "must be https or empty (no host name check)");
+        return false;
+    }
+    memcpy(value, "https", 6);
+    return true;
+}
+
 bool config_protocol_is_tls(const char *protocol)
 {
     return strcmp(protocol, "SSL") == 0 || strcmp(protocol, "SASL_SSL") == 0;

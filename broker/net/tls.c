@@ -17,6 +17,7 @@
  */
 #include "broker/net/tls.h"
 #include "broker/net/tls_principal.h"
+#include "common/loop/peer_tls.h"
 #include "common/say.h"
 
 #include <event2/event.h>
@@ -60,18 +61,6 @@ static void rules_index_init(void)
     rules_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, rules_free_cb);
 }
 
-const char *tls_last_error(char *buf, size_t n)
-{
-    unsigned long e, last = 0;
-    while ((e = ERR_get_error()) != 0)
-        last = e;
-    if (last)
-        ERR_error_string_n(last, buf, n);
-    else
-        snprintf(buf, n, "no OpenSSL error recorded");
-    return buf;
-}
-
 static void stamp_of(const char *path, struct file_stamp *st)
 {
     struct stat sb;
@@ -91,91 +80,6 @@ static bool stamp_eq(const struct file_stamp *a, const struct file_stamp *b)
     return a->present == b->present && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
            a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
            a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
-}
-
-/* Hands OpenSSL ssl.key.password for an encrypted key; never prompts. */
-static int password_cb(char *buf, int size, int rwflag, void *userdata)
-{
-    const char *pw = userdata;
-    if (!pw)
-        return 0;
-    int len = (int)strlen(pw);
-    if (len > size)
-        return 0;
-    memcpy(buf, pw, (size_t)len);
-    return len;
-}
-
-static bool set_protocols(SSL_CTX *ctx, const char *list)
-{
-    bool v12 = strstr(list, "TLSv1.2") != NULL, v13 = strstr(list, "TLSv1.3") != NULL;
-    int lo = v12 ? TLS1_2_VERSION : TLS1_3_VERSION, hi = v13 ? TLS1_3_VERSION : TLS1_2_VERSION;
-    return SSL_CTX_set_min_proto_version(ctx, lo) && SSL_CTX_set_max_proto_version(ctx, hi);
-}
-
-static bool is_tls13_suite(const char *name)
-{
-    return strncmp(name, "TLS_AES_", 8) == 0 || strncmp(name, "TLS_CHACHA20_", 13) == 0;
-}
-
-/* ssl.cipher.suites: Kafka users write IANA names (TLS_ECDHE_RSA_WITH_...),
- * OpenSSL users its own (ECDHE-RSA-AES128-GCM-SHA256); both are taken. TLS
- * 1.3 suites go to SSL_CTX_set_ciphersuites(), the rest to the TLS 1.2
- * list. */
-static bool set_ciphers(SSL_CTX *ctx, const char *list, char *err, size_t errlen)
-{
-    size_t cap = strlen(list) * 2 + 1;
-    char *v12 = calloc(1, cap), *v13 = calloc(1, cap);
-    bool ok = v12 && v13;
-    const char *p = list;
-    while (ok && *p) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        char one[128];
-        while (len > 0 && (*p == ' ' || *p == '\t')) {
-            p++;
-            len--;
-        }
-        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-            len--;
-        if (len > 0 && len < sizeof(one)) {
-            memcpy(one, p, len);
-            one[len] = '\0';
-            char *dst = is_tls13_suite(one) ? v13 : v12;
-            const char *name = one;
-            if (!is_tls13_suite(one) && strncmp(one, "TLS_", 4) == 0) {
-                name = OPENSSL_cipher_name(one);
-                if (!name || strcmp(name, "(NONE)") == 0) {
-                    snprintf(err, errlen, "ssl.cipher.suites: unknown cipher suite '%s'", one);
-                    ok = false;
-                    break;
-                }
-            }
-            if (dst[0])
-                strcat(dst, ":");
-            strcat(dst, name);
-        } else if (len >= sizeof(one)) {
-            snprintf(err, errlen, "ssl.cipher.suites: name too long");
-            ok = false;
-        }
-        p += (comma ? (size_t)(comma - p) + 1 : strlen(p));
-    }
-    char why[96];
-    if (ok && v12[0] && SSL_CTX_set_cipher_list(ctx, v12) != 1) {
-        snprintf(err, errlen, "ssl.cipher.suites: no usable TLS 1.2 cipher in '%.80s': %s", v12,
-                 tls_last_error(why, sizeof(why)));
-        ok = false;
-    }
-    if (ok && v13[0] && SSL_CTX_set_ciphersuites(ctx, v13) != 1) {
-        snprintf(err, errlen, "ssl.cipher.suites: bad TLS 1.3 suites '%.80s': %s", v13,
-                 tls_last_error(why, sizeof(why)));
-        ok = false;
-    }
-    if (!v12 || !v13)
-        snprintf(err, errlen, "out of memory");
-    free(v12);
-    free(v13);
-    return ok;
 }
 
 /* Builds a context from ts's settings and the files as they are now. */
@@ -209,39 +113,20 @@ static SSL_CTX *ctx_build(const struct tls_server *ts, char *err, size_t errlen)
         SSL_CTX_free(ctx);
         return NULL;
     }
-    SSL_CTX_set_default_passwd_cb(ctx, password_cb);
-    SSL_CTX_set_default_passwd_cb_userdata(ctx, ts->key_password);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     static const unsigned char sid_ctx[] = "gregor";
     SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
-    if (!set_protocols(ctx, ts->protocols)) {
+    if (!tls_ctx_set_protocols(ctx, ts->protocols)) {
         snprintf(err, errlen, "listener %s: ssl.enabled.protocols: %s", ts->listener,
                  tls_last_error(why, sizeof(why)));
         goto fail;
     }
-    if (ts->ciphers && ts->ciphers[0] && !set_ciphers(ctx, ts->ciphers, why, sizeof(why))) {
+    if (ts->ciphers && ts->ciphers[0] && !tls_ctx_set_ciphers(ctx, ts->ciphers, why, sizeof(why))) {
         snprintf(err, errlen, "listener %s: %s", ts->listener, why);
         goto fail;
     }
-    if (SSL_CTX_use_certificate_chain_file(ctx, ts->keystore) != 1) {
-        snprintf(err, errlen,
-                 "listener %s: cannot read the certificate chain of ssl.keystore.location %s: %s",
-                 ts->listener, ts->keystore, tls_last_error(why, sizeof(why)));
-        goto fail;
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, ts->keystore, SSL_FILETYPE_PEM) != 1) {
-        snprintf(err, errlen,
-                 "listener %s: cannot read the private key of ssl.keystore.location %s (%s): %s",
-                 ts->listener, ts->keystore,
-                 ts->key_password ? "is ssl.key.password right?"
-                                  : "an encrypted key needs ssl.key.password",
-                 tls_last_error(why, sizeof(why)));
-        goto fail;
-    }
-    if (SSL_CTX_check_private_key(ctx) != 1) {
-        snprintf(err, errlen,
-                 "listener %s: the private key in %s does not match its certificate: %s",
-                 ts->listener, ts->keystore, tls_last_error(why, sizeof(why)));
+    if (!tls_ctx_use_keystore(ctx, ts->keystore, ts->key_password, why, sizeof(why))) {
+        snprintf(err, errlen, "listener %s: %s", ts->listener, why);
         goto fail;
     }
     if (ts->truststore) {

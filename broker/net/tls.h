@@ -58,8 +58,5 @@ int tls_peer_principal(SSL *ssl, char *out, size_t n);
  * most specific attribute first, "," between them, RFC 2253 escapes
  * ("CN=alice,OU=eng,O=Acme"). Returns false if it does not fit in n. */
 bool tls_subject_dn(X509 *cert, char *out, size_t n);
-/* The last OpenSSL error of this thread as text (emptying the queue), for
- * logs; into buf (size n). */
-const char *tls_last_error(char *buf, size_t n);
 
 #endif

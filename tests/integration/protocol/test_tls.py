@@ -1,9 +1,12 @@
 """
 tests/integration/protocol/test_tls.py — SSL listeners with real clients (docs/security.md).
 
-One broker with three listeners: PLAINTEXT (inter-broker), SSL (server certificate only) and
-MTLS (an SSL listener with ssl.client.auth=required and its own principal mapping rules, set
-with listener.name.mtls.ssl.*), certificates from deploy/make-certs.sh. Checks that
+Three brokers, each with four listeners: PLAINTEXT (the harness's), SSL (server certificate
+only), MTLS (an SSL listener with ssl.client.auth=required and its own principal mapping rules,
+set with listener.name.mtls.ssl.*) and INTERNAL, the inter-broker listener, SSL with client
+certificates required, so replica fetches and controller requests run over mutual TLS with the
+host name checked; certificates from deploy/make-certs.sh. Checks that replication works over
+TLS between the brokers, that
 confluent-kafka (librdkafka), kafka-python and kcat produce and consume over TLS (including
 fetches of several MB, which the broker serves by pread through TLS instead of sendfile), that
 the client certificate's subject becomes the principal, that clients without a certificate,
@@ -42,29 +45,41 @@ shutil.copy(os.path.join(CERTS, "broker.pem"), KEYSTORE)
 shutil.copy(os.path.join(CERTS, "ca.pem"), TRUSTSTORE)
 CA = os.path.join(CERTS, "ca.pem")
 
-SSL_PORT, MTLS_PORT, HTTP_PORT = free_port(), free_port(), free_port()
-cl = Cluster(1, overrides=[
-    "listeners=PLAINTEXT://127.0.0.1:{port},SSL://127.0.0.1:%d,MTLS://127.0.0.1:%d"
-    % (SSL_PORT, MTLS_PORT),
-    "advertised.listeners=PLAINTEXT://127.0.0.1:{port},SSL://localhost:%d,MTLS://localhost:%d"
-    % (SSL_PORT, MTLS_PORT),
-    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,MTLS:SSL",
-    "ssl.keystore.location=" + KEYSTORE,
+N = 3
+PORTS = [(free_port(), free_port(), free_port()) for _ in range(N)]  # SSL, MTLS, INTERNAL
+HTTP_PORT = free_port()
+
+
+def per_broker(i):
+    ssl_port, mtls_port, internal = PORTS[i]
+    o = ["listeners=PLAINTEXT://127.0.0.1:{port},SSL://127.0.0.1:%d,MTLS://127.0.0.1:%d,"
+         "INTERNAL://127.0.0.1:%d" % (ssl_port, mtls_port, internal),
+         "advertised.listeners=PLAINTEXT://127.0.0.1:{port},SSL://localhost:%d,"
+         "MTLS://localhost:%d,INTERNAL://localhost:%d" % (ssl_port, mtls_port, internal)]
+    return o + (["gregor.http.port=%d" % HTTP_PORT] if i == 0 else [])
+
+
+cl = Cluster(N, overrides=[
+    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,MTLS:SSL,INTERNAL:SSL",
+    "inter.broker.listener.name=INTERNAL",
+    "ssl.keystore.location=" + os.path.join(CERTS, "broker.pem"),
     "ssl.truststore.location=" + TRUSTSTORE,
-    "listener.name.mtls.ssl.client.auth=required",
+    "ssl.client.auth=required",
+    "listener.name.ssl.ssl.client.auth=none",
+    "listener.name.ssl.ssl.keystore.location=" + KEYSTORE,  # the reload test replaces it
     "listener.name.mtls.ssl.principal.mapping.rules=RULE:^CN=([a-z]+),OU=clients,O=Gregor$/$1/",
     "gregor.ssl.reload.interval.ms=300",
     "gregor.log.level=debug",
     "num.partitions=1",
-    "gregor.http.port=%d" % HTTP_PORT,
-])
+], per_broker=per_broker)
 B = cl.brokers[0]
+SSL_PORT, MTLS_PORT = PORTS[0][0], PORTS[0][1]
 SSL_BOOT = "localhost:%d" % SSL_PORT
 MTLS_BOOT = "localhost:%d" % MTLS_PORT
 
 
-def log_text():
-    with open(B.logfile) as f:
+def log_text(b=None):
+    with open((b or B).logfile) as f:
         return f.read()
 
 
@@ -138,6 +153,35 @@ def test_confluent_produce_and_consume_over_ssl_with_large_fetches():
     # anonymous over server-only TLS
     assert "listener=SSL version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 principal=User:ANONYMOUS" \
         in log_text()
+
+
+def test_replication_between_brokers_over_mutual_tls():
+    from confluent_kafka.admin import NewTopic
+    a = AdminClient(dict(ssl_conf(), **{"bootstrap.servers": SSL_BOOT}))
+    topic = "rep-" + uuid.uuid4().hex[:8]
+    for f in a.create_topics([NewTopic(topic, 3, 3)]).values():
+        f.result(30)
+    values = [b"replicated %d" % i for i in range(300)]
+    p = Producer(dict(ssl_conf(), **{"bootstrap.servers": SSL_BOOT, "acks": "all"}))
+    for i, v in enumerate(values):
+        p.produce(topic, value=v, partition=i % 3)
+    assert p.flush(30) == 0
+    # acks=all was answered with all three replicas in the ISR: the followers fetched the
+    # records over the TLS inter-broker listener (dropping one takes replica.lag.time.max.ms)
+    end = time.time() + 20
+    while True:
+        md = a.list_topics(topic, timeout=10).topics[topic]
+        if all(len(pm.isrs) == 3 for pm in md.partitions.values()):
+            break
+        assert time.time() < end, {p: pm.isrs for p, pm in md.partitions.items()}
+        time.sleep(0.3)
+    for b in cl.brokers:
+        text = log_text(b)
+        assert "brokers connect to each other over TLS (listener INTERNAL, host name check on)" \
+            in text
+        # other brokers' fetchers and channels came in with the broker certificate
+        assert "listener=INTERNAL version=TLSv1.3" in text
+        assert "principal=User:CN=broker,O=Gregor" in text
 
 
 def test_mtls_principal_from_client_certificate():

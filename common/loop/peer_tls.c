@@ -16,6 +16,10 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
+#include <openssl/evperr.h>
+#include <openssl/pemerr.h>
+#include <openssl/proverr.h>
+#include <openssl/x509err.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,10 +139,29 @@ bool tls_ctx_use_keystore(SSL_CTX *ctx, const char *path, const char *password, 
     int rc = SSL_CTX_use_PrivateKey_file(ctx, path, SSL_FILETYPE_PEM);
     SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL); /* password is not ours to keep */
     if (rc != 1) {
-        snprintf(
-            err, errlen, "cannot read the private key of ssl.keystore.location %s (%s): %s", path,
-            password ? "is ssl.key.password right?" : "an encrypted key needs ssl.key.password",
-            tls_last_error(why, sizeof(why)));
+        unsigned long e, first = 0;
+        bool mismatch = false, decrypt = false;
+        while ((e = ERR_get_error()) != 0) {
+            int lib = ERR_GET_LIB(e), reason = ERR_GET_REASON(e);
+            first = first ? first : e;
+            mismatch = mismatch || (lib == ERR_LIB_X509 && reason == X509_R_KEY_VALUES_MISMATCH);
+            decrypt = decrypt ||
+                      (lib == ERR_LIB_PEM &&
+                       (reason == PEM_R_BAD_DECRYPT || reason == PEM_R_BAD_PASSWORD_READ ||
+                        reason == PEM_R_PROBLEMS_GETTING_PASSWORD)) ||
+                      (lib == ERR_LIB_EVP && reason == EVP_R_BAD_DECRYPT) ||
+                      (lib == ERR_LIB_PROV && reason == PROV_R_BAD_DECRYPT);
+        }
+        if (mismatch) {
+            snprintf(err, errlen, "the private key in %s does not match its certificate", path);
+            return false;
+        }
+        ERR_error_string_n(first, why, sizeof(why));
+        snprintf(err, errlen, "cannot read the private key of ssl.keystore.location %s%s: %s", path,
+                 !decrypt   ? ""
+                 : password ? " (is ssl.key.password right?)"
+                            : " (an encrypted key needs ssl.key.password)",
+                 why);
         return false;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {

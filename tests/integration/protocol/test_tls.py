@@ -28,7 +28,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kwire import Conn, W  # noqa: E402
-from cluster import SRC, Cluster, free_port, run_suite  # noqa: E402
+from cluster import BROKER_BIN, SRC, Cluster, free_port, run_suite  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaException, Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
@@ -47,7 +47,7 @@ CA = os.path.join(CERTS, "ca.pem")
 
 N = 3
 PORTS = [(free_port(), free_port(), free_port()) for _ in range(N)]  # SSL, MTLS, INTERNAL
-HTTP_PORT = free_port()
+HTTP = [free_port() for _ in range(N)]
 
 
 def per_broker(i):
@@ -56,7 +56,7 @@ def per_broker(i):
          "INTERNAL://127.0.0.1:%d" % (ssl_port, mtls_port, internal),
          "advertised.listeners=PLAINTEXT://127.0.0.1:{port},SSL://localhost:%d,"
          "MTLS://localhost:%d,INTERNAL://localhost:%d" % (ssl_port, mtls_port, internal)]
-    return o + (["gregor.http.port=%d" % HTTP_PORT] if i == 0 else [])
+    return o + ["gregor.http.port=%d" % HTTP[i]]
 
 
 cl = Cluster(N, overrides=[
@@ -133,11 +133,13 @@ def produce_consume(boot, extra, values):
 
 
 def metric(name):
-    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % HTTP_PORT, timeout=5).read()
-    for line in text.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError("no metric " + name)
+    """The counter summed over the brokers."""
+    total = 0.0
+    for port in HTTP:
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read()
+        total += sum(float(line.split()[1]) for line in text.decode().splitlines()
+                     if line.startswith(name + " "))
+    return total
 
 
 def test_confluent_produce_and_consume_over_ssl_with_large_fetches():
@@ -332,6 +334,57 @@ def test_certificate_reload_without_restart():
     os.replace(KEYSTORE + ".new", KEYSTORE)
     wait_log("certificates reloaded", start=mark)
     assert api_versions_over(tls_socket(SSL_PORT)) == 0
+
+
+def start_error(*overrides):
+    """Starts a broker with a bad TLS setting; returns its output once it has exited."""
+    d = os.path.join(CERTS, "bad-broker")
+    a = [BROKER_BIN, os.path.join(SRC, "deploy", "config", "server.properties"),
+         "--override", "broker.id=99", "--override", "log.dirs=" + d,
+         "--override", "zookeeper.connect=" + cl.zk.connect,
+         "--override", "listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0",
+         "--override", "advertised.listeners=PLAINTEXT://127.0.0.1:0,SSL://localhost:0",
+         "--override", "inter.broker.listener.name=PLAINTEXT",
+         "--override", "ssl.keystore.location=" + os.path.join(CERTS, "broker.pem")]
+    for o in overrides:
+        a += ["--override", o]
+    r = subprocess.run(a, capture_output=True, text=True, timeout=30)
+    shutil.rmtree(d, ignore_errors=True)
+    assert r.returncode != 0, "broker started with %s" % (overrides,)
+    return r.stdout + r.stderr
+
+
+def test_bad_tls_settings_stop_the_broker_at_start():
+    # a key that does not match the certificate
+    mixed = os.path.join(CERTS, "mixed.pem")
+    with open(mixed, "w") as f:
+        f.write(open(os.path.join(CERTS, "broker.crt")).read())
+        f.write(open(os.path.join(CERTS, "alice.key")).read())
+    out = start_error("ssl.keystore.location=" + mixed)
+    assert "listener SSL: the private key in %s does not match its certificate" % mixed in out, out
+    # an encrypted key without its password, and with a wrong one
+    enc = os.path.join(CERTS, "encrypted.pem")
+    key = subprocess.run(["openssl", "pkey", "-in", os.path.join(CERTS, "broker.key"), "-aes256",
+                          "-passout", "pass:right"], capture_output=True, check=True).stdout
+    with open(enc, "wb") as f:
+        f.write(open(os.path.join(CERTS, "broker.crt"), "rb").read() + key)
+    out = start_error("ssl.keystore.location=" + enc)
+    assert "an encrypted key needs ssl.key.password" in out, out
+    out = start_error("ssl.keystore.location=" + enc, "ssl.key.password=wrong")
+    assert "is ssl.key.password right?" in out, out
+    # a missing file, a missing keystore, a truststore-less mTLS listener, bad names
+    out = start_error("ssl.keystore.location=/nonexistent/broker.pem")
+    assert "cannot read the certificate chain of ssl.keystore.location /nonexistent" in out, out
+    out = start_error("ssl.keystore.location=")
+    assert "ssl.keystore.location is required" in out, out
+    out = start_error("ssl.client.auth=required")
+    assert "needs ssl.truststore.location" in out, out
+    out = start_error("ssl.cipher.suites=TLS_NOT_A_CIPHER")
+    assert "unknown cipher suite 'TLS_NOT_A_CIPHER'" in out, out
+    out = start_error("ssl.enabled.protocols=TLSv1.1")
+    assert "unknown or unsupported protocol 'TLSv1.1'" in out, out
+    out = start_error("ssl.principal.mapping.rules=RULE:oops")
+    assert "ssl.principal.mapping.rules" in out, out
 
 
 if __name__ == "__main__":

@@ -119,13 +119,14 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define CONN_PAUSE_INPUT_BYTES (16u << 20) /* stop reading past this while busy */
-#define CONN_OUTPUT_HIGH (4u << 20)        /* stop taking requests past this */
-#define CONN_LARGE_READ_MIN (64u << 10)    /* frame bytes missing before reading big */
-#define CONN_LARGE_READ_MAX (1u << 20)     /* largest single read */
-#define CONN_POOL_RETRY_MIN_MS 20          /* first retry of a paused reservation */
-#define CONN_POOL_RETRY_MAX_MS 320         /* retries double up to this */
-#define CONN_RX_READY_MAX 8                /* large frames received, waiting their turn */
+#define CONN_PAUSE_INPUT_BYTES (16u << 20)  /* stop reading past this while busy */
+#define CONN_OUTPUT_HIGH (4u << 20)         /* stop taking requests past this */
+#define CONN_LARGE_READ_MIN (64u << 10)     /* frame bytes missing before reading big */
+#define CONN_LARGE_READ_MAX (1u << 20)      /* largest single read */
+#define CONN_POOL_RETRY_MIN_MS 20           /* first retry of a paused reservation */
+#define CONN_POOL_RETRY_MAX_MS 320          /* retries double up to this */
+#define CONN_RX_READY_MAX 8                 /* large frames received, waiting their turn */
+#define CONN_TLS_MAX_SINGLE_IO (256u << 10) /* TLS bytes read or written per event, at most */
 
 /* A large frame received whole into its own buffer, waiting to be taken. */
 struct rx_ready {
@@ -1047,8 +1048,14 @@ void conn_adopt_tls(struct broker *b, struct worker *w, int fd, const struct con
         free(conn);
         return;
     }
-    if (ssl) /* a client closing without close_notify is a plain EOF */
+    if (ssl) {
+        /* a client closing without close_notify is a plain EOF */
         bufferevent_openssl_set_allow_dirty_shutdown(conn->bev, 1);
+        /* libevent reads at most 16 KiB (max_single_read) per read event,
+         * about one TLS record: large frames would take many loop rounds */
+        bufferevent_set_max_single_read(conn->bev, CONN_TLS_MAX_SINGLE_IO);
+        bufferevent_set_max_single_write(conn->bev, CONN_TLS_MAX_SINGLE_IO);
+    }
     atomic_fetch_add(&conn_open_count, 1);
     metrics_add(&lim->metrics->connections_accepted, 1);
     conn_register(conn);

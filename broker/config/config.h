@@ -254,6 +254,9 @@ const char *config_data_dir(const struct broker_config *cfg);
  * NULL when neither is set. Borrowed from cfg. */
 const char *config_listener_value(const struct broker_config *cfg, const char *name,
                                   const char *key);
+/* Whether key holds a secret (ssl.key.password): DescribeConfigs reports it
+ * as sensitive, without its value, as Kafka does. */
+bool config_key_is_sensitive(const char *key);
 /* Whether the security protocol of a listener runs over TLS (SSL, SASL_SSL). */
 bool config_protocol_is_tls(const char *protocol);
 

@@ -75,6 +75,8 @@ bool check_endpoint_identification(char *value, char *why, size_t whylen)
     return true;
 }
 
+bool config_key_is_sensitive(const char *key) { return strstr(key, "password") != NULL; }
+
 bool config_protocol_is_tls(const char *protocol)
 {
     return strcmp(protocol, "SSL") == 0 || strcmp(protocol, "SASL_SSL") == 0;

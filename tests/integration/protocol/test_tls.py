@@ -65,6 +65,7 @@ cl = Cluster(N, overrides=[
     "ssl.keystore.location=" + os.path.join(CERTS, "broker.pem"),
     "ssl.truststore.location=" + TRUSTSTORE,
     "ssl.client.auth=required",
+    "ssl.key.password=hunter2",  # the key is not encrypted: unused, but must not be shown
     "listener.name.ssl.ssl.client.auth=none",
     "listener.name.ssl.ssl.keystore.location=" + KEYSTORE,  # the reload test replaces it
     "listener.name.mtls.ssl.principal.mapping.rules=RULE:^CN=([a-z]+),OU=clients,O=Gregor$/$1/",
@@ -352,6 +353,18 @@ def start_error(*overrides):
     shutil.rmtree(d, ignore_errors=True)
     assert r.returncode != 0, "broker started with %s" % (overrides,)
     return r.stdout + r.stderr
+
+
+def test_describe_configs_hides_the_key_password():
+    from confluent_kafka.admin import ConfigResource
+    a = AdminClient(dict(ssl_conf(), **{"bootstrap.servers": SSL_BOOT}))
+    res = ConfigResource(ConfigResource.Type.BROKER, "0")
+    entries = a.describe_configs([res])[res].result(20)
+    pw = entries["ssl.key.password"]
+    assert pw.is_sensitive and pw.value is None, (pw.is_sensitive, pw.value)
+    assert entries["ssl.client.auth"].value == "required"
+    assert not entries["ssl.client.auth"].is_sensitive
+    assert all(e.value != "hunter2" for e in entries.values())
 
 
 def test_bad_tls_settings_stop_the_broker_at_start():

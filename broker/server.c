@@ -31,6 +31,8 @@
 #include "broker/net/conn.h"
 #include "broker/net/limits.h"
 #include "broker/net/listener.h"
+#include "broker/net/tls.h"
+#include "common/loop/peer_tls.h"
 #include "common/loop/worker.h"
 #include "broker/storage/fileio.h"
 #include "broker/storage/logdir.h"
@@ -216,6 +218,52 @@ static int server_start_controller(struct broker *b)
     return 0;
 }
 
+/* The TLS context of listener `name`, from its ssl.* settings. */
+static struct tls_server *server_tls(struct broker *b, const char *name, char *err, size_t errlen)
+{
+    const struct broker_config *cfg = b->cfg;
+    struct tls_server_config tc = {
+        .listener = name,
+        .keystore = config_listener_value(cfg, name, "ssl.keystore.location"),
+        .key_password = config_listener_value(cfg, name, "ssl.key.password"),
+        .truststore = config_listener_value(cfg, name, "ssl.truststore.location"),
+        .client_auth = config_listener_value(cfg, name, "ssl.client.auth"),
+        .protocols = config_listener_value(cfg, name, "ssl.enabled.protocols"),
+        .ciphers = config_listener_value(cfg, name, "ssl.cipher.suites"),
+        .principal_rules = config_listener_value(cfg, name, "ssl.principal.mapping.rules"),
+        .reload_ms = cfg->gregor_ssl_reload_interval_ms,
+    };
+    return tls_server_new(&tc, b->main_base, err, errlen);
+}
+
+/* When the inter-broker listener runs TLS, the brokers' own connections to
+ * each other (fetchers, controller channels, marker senders) do too, with
+ * that listener's keystore as client certificate and its truststore. Call
+ * before any of them connects. */
+static int server_peer_tls(const struct broker_config *cfg)
+{
+    const struct config_listener *l = &cfg->listener[cfg->inter_broker_listener];
+    if (!config_protocol_is_tls(l->protocol))
+        return 0;
+    struct peer_tls_config pc = {
+        .keystore = config_listener_value(cfg, l->name, "ssl.keystore.location"),
+        .key_password = config_listener_value(cfg, l->name, "ssl.key.password"),
+        .truststore = config_listener_value(cfg, l->name, "ssl.truststore.location"),
+        .protocols = config_listener_value(cfg, l->name, "ssl.enabled.protocols"),
+        .ciphers = config_listener_value(cfg, l->name, "ssl.cipher.suites"),
+        .verify_host =
+            config_listener_value(cfg, l->name, "ssl.endpoint.identification.algorithm") != NULL,
+    };
+    char err[512];
+    if (!peer_tls_configure(&pc, err, sizeof(err))) {
+        say_error("tls", "inter-broker listener %s: %s", l->name, err);
+        return -1;
+    }
+    say_info("tls", "brokers connect to each other over TLS (listener %s, host name check %s)",
+             l->name, pc.verify_host ? "on" : "off");
+    return 0;
+}
+
 static int server_listen(struct broker *b)
 {
     const struct broker_config *cfg = b->cfg;
@@ -242,12 +290,20 @@ static int server_listen(struct broker *b)
     for (int i = 0; i < cfg->n_listeners; i++) {
         const struct config_listener *l = &cfg->listener[i];
         char err[512];
-        if (listeners_add(&b->listeners, b, b->main_base, b->net, b->n_net, &lim, l->name, l->host,
-                          l->port, err, sizeof(err)) != 0) {
+        struct tls_server *tls = NULL;
+        if (config_protocol_is_tls(l->protocol)) {
+            tls = server_tls(b, l->name, err, sizeof(err));
+            if (!tls) {
+                say_error("tls", "%s", err);
+                return -1;
+            }
+        }
+        if (listeners_add_tls(&b->listeners, b, b->main_base, b->net, b->n_net, &lim, l->name,
+                              l->host, l->port, tls, err, sizeof(err)) != 0) {
             say_error("net", "%s", err);
             return -1;
         }
-        say_info("net", "listening listener=%s host=%s port=%d", l->name,
+        say_info("net", "listening listener=%s protocol=%s host=%s port=%d", l->name, l->protocol,
                  l->host[0] ? l->host : "*", listeners_port(b->listeners, l->name));
     }
     return 0;
@@ -375,7 +431,8 @@ static void server_shutdown(struct broker *b)
 static int server_start(struct broker *b)
 {
     struct logdir_meta *meta = &server_meta;
-    if (server_open_logdir(b, meta) != 0 || server_connect_zk(b) != 0)
+    if (server_peer_tls(b->cfg) != 0 || server_open_logdir(b, meta) != 0 ||
+        server_connect_zk(b) != 0)
         return -1;
     int rc = server_check_identity(b, meta);
     if (rc != 0)

@@ -35,6 +35,7 @@
 #include "controller/rpc.h"
 
 #include "common/base.h"
+#include "common/loop/peer_tls.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/say.h"
@@ -226,7 +227,10 @@ static void ch_event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     int dns_err = bufferevent_socket_get_dns_error(bev);
-    if (dns_err)
+    char tls[100];
+    if (peer_tls_error(bev, tls, sizeof(tls)))
+        snprintf(why, sizeof(why), "TLS: %s", tls);
+    else if (dns_err)
         snprintf(why, sizeof(why), "dns: %s", evutil_gai_strerror(dns_err));
     else if (what & BEV_EVENT_EOF)
         snprintf(why, sizeof(why), "closed by peer");
@@ -448,7 +452,7 @@ static int ch_start_connect(struct channel *ch, struct bufferevent *bev, char *w
 static void ch_connect(struct channel *ch)
 {
     char why[160] = "out of memory";
-    struct bufferevent *bev = bufferevent_socket_new(ch->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = peer_bufferevent_new(ch->base, ch->host); /* TLS: peer_tls.h */
 
     KASSERT(!ch->bev);
     if (!bev) {

@@ -153,6 +153,20 @@ static const struct config_key config_keys[] = {
     K_I32("gregor.http.port", gregor_http_port, "-1", -1, 0),
     K_I32("gregor.max.partitions", gregor_max_partitions, "10000", 1, 0),
     K_STR("gregor.http.host", gregor_http_host, "127.0.0.1", CF_NONEMPTY, NULL),
+    /* TLS (config_ssl.c; per listener: listener.name.<name>.ssl.*) */
+    K_STR("ssl.keystore.type", ssl_keystore_type, "PEM", CF_NONEMPTY, check_pem_type),
+    K_STR("ssl.keystore.location", ssl_keystore_location, NULL, CF_NULLABLE, NULL),
+    K_STR("ssl.key.password", ssl_key_password, NULL, CF_NULLABLE, NULL),
+    K_STR("ssl.truststore.type", ssl_truststore_type, "PEM", CF_NONEMPTY, check_pem_type),
+    K_STR("ssl.truststore.location", ssl_truststore_location, NULL, CF_NULLABLE, NULL),
+    K_STR("ssl.client.auth", ssl_client_auth, "none", CF_NONEMPTY, check_client_auth),
+    K_STR("ssl.enabled.protocols", ssl_enabled_protocols, "TLSv1.2,TLSv1.3", CF_NONEMPTY,
+          check_tls_protocols),
+    K_STR("ssl.cipher.suites", ssl_cipher_suites, NULL, CF_NULLABLE, NULL),
+    K_STR("ssl.principal.mapping.rules", ssl_principal_mapping_rules, "DEFAULT", CF_NONEMPTY, NULL),
+    K_STR("ssl.endpoint.identification.algorithm", ssl_endpoint_identification_algorithm, "https",
+          CF_NULLABLE, check_endpoint_identification),
+    K_I32("gregor.ssl.reload.interval.ms", gregor_ssl_reload_interval_ms, "5000", 0, 0),
     /* transactions */
     K_I16("transaction.state.log.replication.factor", transaction_state_log_replication_factor, "3",
           1, 0),
@@ -615,8 +629,15 @@ static kerr_t config_apply_file(struct broker_config *cfg, const char *path, cha
         const struct props_entry *e = &props.entry[i];
         const struct config_src src = {.kind = CONFIG_SOURCE_FILE, .path = path, .line = e->line};
         int idx = config_key_find(e->key);
+        char why[256];
+        int lkv = idx < 0 ? config_listener_kv_set(cfg, e->key, e->value, why, sizeof(why)) : 0;
 
-        if (idx < 0) {
+        if (lkv < 0) {
+            config_fail(err, errlen, &src, "invalid setting %s: %s", e->key, why);
+            rc = KERR__INVALID;
+        } else if (lkv > 0) {
+            continue;
+        } else if (idx < 0) {
             config_fail(err, errlen, &src, "unknown configuration key '%s'", e->key);
             rc = KERR__INVALID;
         } else {
@@ -694,6 +715,13 @@ static kerr_t config_apply_override(struct broker_config *cfg, const char *text,
         goto out_free;
     idx = config_key_find(key);
     if (idx < 0) {
+        char why[256];
+        int lkv = config_listener_kv_set(cfg, key, value, why, sizeof(why));
+        rc = lkv > 0 ? KERR_NONE : KERR__INVALID;
+        if (lkv < 0)
+            config_fail(err, errlen, &src, "invalid setting %s: %s", key, why);
+        if (lkv != 0)
+            goto out_free;
         config_fail(err, errlen, &src, "unknown configuration key '%s'", key);
         rc = KERR__INVALID;
         goto out_free;
@@ -793,12 +821,12 @@ static kerr_t config_derive_listeners(struct broker_config *cfg, char *err, size
             return KERR__INVALID;
         }
         snprintf(l->protocol, sizeof(l->protocol), "%s", proto);
-        /* only plaintext is built: an SSL or SASL listener serving
-         * plaintext would mislead every client that trusts the name */
-        if (strcmp(proto, "PLAINTEXT") != 0) {
+        /* SASL is not built yet: a SASL listener serving without it would
+         * mislead every client that trusts the name */
+        if (strcmp(proto, "PLAINTEXT") != 0 && strcmp(proto, "SSL") != 0) {
             config_fail(err, errlen, NULL,
                         "listener '%s' uses security protocol %s, which Gregor does not "
-                        "implement: only PLAINTEXT listeners are supported",
+                        "implement: only PLAINTEXT and SSL listeners are supported",
                         l->name, proto);
             return KERR__INVALID;
         }
@@ -921,6 +949,7 @@ void config_free(struct broker_config *cfg)
             free(*(char **)config_field(cfg, &config_keys[i]));
     }
     free(cfg->data_dir);
+    config_listener_kv_free(cfg);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -966,6 +995,14 @@ int64_t config_flush_interval_ms(const struct broker_config *cfg)
 }
 
 int config_key_count(void) { return (int)ARRAY_LEN(config_keys); }
+
+const char *config_str_value(const struct broker_config *cfg, const char *key)
+{
+    int idx = config_key_find(key);
+    if (idx < 0 || config_keys[idx].type != CT_STR)
+        return NULL;
+    return *(char *const *)config_field_const(cfg, &config_keys[idx]);
+}
 
 const char *config_key_name(int idx)
 {
@@ -1053,6 +1090,8 @@ bool config_copy_with(const struct broker_config *base, char *const *kv, int n,
             ok = false;
     }
     if (out->data_dir && !(out->data_dir = strdup(out->data_dir)))
+        ok = false;
+    if (!config_listener_kv_copy(out))
         ok = false;
     for (int i = 0; ok && i < n; i++) {
         int idx = config_key_find(kv[2 * i]);

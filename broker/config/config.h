@@ -20,6 +20,7 @@
 #define CONFIG_MAX_LISTENERS 8
 #define CONFIG_MAX_IP_OVERRIDES 64 /* entries of max.connections.per.ip.overrides */
 #define CONFIG_MAX_KEYS 128        /* capacity of the key table (config.c) */
+#define CONFIG_MAX_LISTENER_KV 64  /* listener.name.<name>.ssl.* settings */
 
 /* One parsed listener: "NAME://host:port". host "" means all interfaces. */
 struct config_listener {
@@ -108,6 +109,21 @@ struct broker_config {
     int32_t gregor_max_partitions;        /* 10000: partitions of one topic, at most */
     char *gregor_http_host;               /* "127.0.0.1" */
 
+    /* TLS (listeners whose protocol is SSL or SASL_SSL; docs/security.md).
+     * Each may be overridden per listener by listener.name.<name>.<key>:
+     * config_listener_value(). */
+    char *ssl_keystore_type;                     /* "PEM" (the only type) */
+    char *ssl_keystore_location;                 /* PEM: certificate chain and private key */
+    char *ssl_key_password;                      /* decrypts an encrypted PEM key; NULL = none */
+    char *ssl_truststore_type;                   /* "PEM" */
+    char *ssl_truststore_location;               /* PEM CA bundle; NULL = no client certs checked */
+    char *ssl_client_auth;                       /* "none" | "requested" | "required" */
+    char *ssl_enabled_protocols;                 /* "TLSv1.2,TLSv1.3" */
+    char *ssl_cipher_suites;                     /* NULL = OpenSSL's defaults */
+    char *ssl_principal_mapping_rules;           /* "DEFAULT" */
+    char *ssl_endpoint_identification_algorithm; /* "https"; NULL (empty) = no host check */
+    int32_t gregor_ssl_reload_interval_ms;       /* 5000; 0 = never re-read the files */
+
     /* derived by config_load(): never set directly */
     struct config_listener listener[CONFIG_MAX_LISTENERS];
     int n_listeners;
@@ -121,6 +137,13 @@ struct broker_config {
         int32_t count;
     } ip_override[CONFIG_MAX_IP_OVERRIDES];
     int n_ip_overrides;
+    /* listener.name.<name>.<key> settings (only ssl.* keys), in the order
+     * set; a later setting of the same key replaced the earlier one */
+    struct config_listener_kv {
+        char *key; /* the whole key, listener name lower-cased */
+        char *value;
+    } listener_kv[CONFIG_MAX_LISTENER_KV];
+    int n_listener_kv;
 
     /* transactions: transaction_max_timeout_ms bounds InitProducerId
      * (broker/kafka/init_producer_id.c); the transaction.state.log.* settings shape
@@ -226,6 +249,17 @@ int64_t config_retention_ms(const struct broker_config *cfg);
 int64_t config_roll_ms(const struct broker_config *cfg);
 /* The data directory (first of log.dirs, else log.dir). */
 const char *config_data_dir(const struct broker_config *cfg);
+/* The value of key (an ssl.* key) for listener `name`:
+ * listener.name.<name lower-cased>.<key> if set, else the broker-wide key.
+ * NULL when neither is set. Borrowed from cfg. */
+const char *config_listener_value(const struct broker_config *cfg, const char *name,
+                                  const char *key);
+/* Whether key holds a secret (ssl.key.password): DescribeConfigs reports it
+ * as sensitive, without its value, as Kafka does. */
+bool config_key_is_sensitive(const char *key);
+/* Whether the security protocol of a listener runs over TLS (SSL, SASL_SSL). */
+bool config_protocol_is_tls(const char *protocol);
+
 /* Effective flush interval in ms (log.flush.interval.ms if set, else
  * log.flush.scheduler.interval.ms); INT64_MAX = never. */
 int64_t config_flush_interval_ms(const struct broker_config *cfg);

@@ -76,4 +76,20 @@ bool check_protocol_map(char *value, char *why, size_t whylen);
 bool check_listener_name(char *value, char *why, size_t whylen);
 bool check_ip_overrides(char *value, char *why, size_t whylen);
 
+/* config_ssl.c: the TLS keys' checks and the listener.name.<name>.ssl.* settings */
+bool check_pem_type(char *value, char *why, size_t whylen);
+bool check_client_auth(char *value, char *why, size_t whylen);
+bool check_tls_protocols(char *value, char *why, size_t whylen);
+bool check_endpoint_identification(char *value, char *why, size_t whylen);
+/* Stores key=value if key is listener.name.<name>.<ssl key> (value checked
+ * as that key's). Returns 0 if key is not of the listener.name. form, 1 when
+ * stored, -1 with the reason in why. */
+int config_listener_kv_set(struct broker_config *cfg, const char *key, const char *value, char *why,
+                           size_t whylen);
+void config_listener_kv_free(struct broker_config *cfg);
+/* Replaces out's listener_kv strings (shallow copies) with copies of their own. */
+bool config_listener_kv_copy(struct broker_config *out);
+/* The value of string key `key` (config.c), or NULL if unset or not a string key. */
+const char *config_str_value(const struct broker_config *cfg, const char *key);
+
 #endif

@@ -21,6 +21,7 @@
 #include "common/base.h"
 #include "common/kheader.h"
 #include "common/kwire.h"
+#include "common/loop/peer_tls.h"
 #include "common/loop/worker.h"
 #include "common/say.h"
 
@@ -239,7 +240,7 @@ static void conn_flush(struct mconn *c)
 static void conn_connect(struct mconn *c)
 {
     struct txn_markers *mk = c->mk;
-    c->bev = bufferevent_socket_new(mk->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    c->bev = peer_bufferevent_new(mk->base, c->host); /* TLS: common/loop/peer_tls.h */
     if (!c->bev) {
         conn_fail(c, "out of memory");
         return;
@@ -255,7 +256,6 @@ static void conn_connect(struct mconn *c)
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-    (void)bev;
     struct mconn *c = arg;
     if (what & BEV_EVENT_CONNECTED) {
         evtimer_del(c->timeout_ev);
@@ -265,8 +265,12 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
         conn_flush(c);
         return;
     }
-    conn_fail(c, what & BEV_EVENT_EOF ? "closed by peer"
-                                      : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    char tls[128];
+    if (peer_tls_error(bev, tls, sizeof(tls)))
+        conn_fail(c, tls);
+    else
+        conn_fail(c, what & BEV_EVENT_EOF ? "closed by peer"
+                                          : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 }
 
 /* Applies one partition's answer. */

@@ -149,7 +149,7 @@ static void metrics_cb(struct evhttp_request *r, void *arg)
             "Fetch record bytes sent from segment files with sendfile (zero copy)",
             metrics_get(&m->fetch_sendfile_bytes));
     counter(out, "gregor_fetch_copied_bytes_total",
-            "Fetch record bytes copied through user space (gregor.fetch.sendfile=false)",
+            "Fetch record bytes copied through user space (gregor.fetch.sendfile=false, or TLS)",
             metrics_get(&m->fetch_copied_bytes));
     counter(out, "gregor_connections_accepted_total", "client and broker connections accepted",
             metrics_get(&m->connections_accepted));

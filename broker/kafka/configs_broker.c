@@ -30,17 +30,18 @@ static void put_broker_entry(struct req *req, const char *name, const struct syn
 {
     struct kbuf *o = &req->out;
     int16_t v = req->api_version;
+    bool sensitive = config_key_is_sensitive(name); /* as Kafka: value never shown */
     kw_put_str(o, false, name);
-    kw_put_nstr(o, false, syn[0].value);
+    kw_put_nstr(o, false, sensitive ? NULL : syn[0].value);
     kbuf_put_u8(o, read_only);
     kbuf_put_u8(o, v == 0 ? syn[0].source == SRC_DEFAULT : (uint8_t)syn[0].source);
-    kbuf_put_u8(o, 0); /* is_sensitive */
+    kbuf_put_u8(o, sensitive); /* is_sensitive */
     if (v < 1)
         return;
     kw_put_array_len(o, false, synonyms ? n : 0);
     for (int i = 0; synonyms && i < n; i++) {
         kw_put_str(o, false, name);
-        kw_put_nstr(o, false, syn[i].value);
+        kw_put_nstr(o, false, sensitive ? NULL : syn[i].value);
         kbuf_put_u8(o, (uint8_t)syn[i].source);
     }
 }

@@ -45,8 +45,18 @@
  * pread copy. When the output buffer is not empty the whole response goes
  * there behind what is queued. One request per connection is in flight, so
  * a response never overtakes another. A write error closes the connection.
- * The direct path needs a plain socket under the bufferevent (no TLS
- * filter); the broker has no other kind of listener.
+ * The direct path needs a plain socket under the bufferevent.
+ *
+ * TLS (listeners whose protocol is SSL or SASL_SSL; docs/architecture.md
+ * §7): the bufferevent is an OpenSSL one (libevent's bufferevent_openssl,
+ * its SSL made from the listener's context by net/tls.c), so every byte
+ * goes through it: responses are always queued in the output buffer (no
+ * direct sendmsg), file pieces are read with pread into it (no sendfile),
+ * and large frames are received through the input buffer like small ones
+ * (no reads straight from the socket). When the handshake completes, a
+ * client certificate sets the principal (tls_peer_principal()). Plaintext
+ * connections never test anything TLS on their path but the conn's tls
+ * flag.
  *
  * Frame buffers come from the loop's cache (net/bufpool.h) and go back to
  * it when the request is freed, on the same loop.
@@ -81,6 +91,7 @@
 #include "broker/net/conn.h"
 #include "broker/net/bufpool.h"
 #include "broker/net/limits.h"
+#include "broker/net/tls.h"
 #include "common/loop/worker.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/request.h"
@@ -91,6 +102,8 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -106,13 +119,14 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define CONN_PAUSE_INPUT_BYTES (16u << 20) /* stop reading past this while busy */
-#define CONN_OUTPUT_HIGH (4u << 20)        /* stop taking requests past this */
-#define CONN_LARGE_READ_MIN (64u << 10)    /* frame bytes missing before reading big */
-#define CONN_LARGE_READ_MAX (1u << 20)     /* largest single read */
-#define CONN_POOL_RETRY_MIN_MS 20          /* first retry of a paused reservation */
-#define CONN_POOL_RETRY_MAX_MS 320         /* retries double up to this */
-#define CONN_RX_READY_MAX 8                /* large frames received, waiting their turn */
+#define CONN_PAUSE_INPUT_BYTES (16u << 20)  /* stop reading past this while busy */
+#define CONN_OUTPUT_HIGH (4u << 20)         /* stop taking requests past this */
+#define CONN_LARGE_READ_MIN (64u << 10)     /* frame bytes missing before reading big */
+#define CONN_LARGE_READ_MAX (1u << 20)      /* largest single read */
+#define CONN_POOL_RETRY_MIN_MS 20           /* first retry of a paused reservation */
+#define CONN_POOL_RETRY_MAX_MS 320          /* retries double up to this */
+#define CONN_RX_READY_MAX 8                 /* large frames received, waiting their turn */
+#define CONN_TLS_MAX_SINGLE_IO (256u << 10) /* TLS bytes read or written per event, at most */
 
 /* A large frame received whole into its own buffer, waiting to be taken. */
 struct rx_ready {
@@ -131,6 +145,8 @@ struct conn {
     bool write_blocked;     /* waiting for output to drain */
     bool broken;            /* a response could not be built: close */
     bool pool_wait;         /* reading paused: no room in the request pool */
+    bool tls;               /* an OpenSSL bufferevent: no direct socket paths */
+    bool tls_ready;         /* its handshake completed */
     int pool_retry_ms;      /* next retry delay while pool_wait */
     struct net_slot slot;   /* admission (net/limits.h); released on close */
     size_t in_scan;         /* input bytes covered by reserved frames */
@@ -289,7 +305,7 @@ static void conn_close(struct conn *conn, const char *why)
  * written, so the connection is closed instead of sending a wrong frame. */
 static void conn_add_file(struct conn *conn, struct evbuffer *out, struct req_file *f)
 {
-    if (conn->lim.sendfile) {
+    if (conn->lim.sendfile && !conn->tls) {
         if (evbuffer_add_file(out, f->fd, f->pos, f->len) == 0) {
             f->fd = -1; /* the evbuffer closes it */
             metrics_add(&conn->lim.metrics->fetch_sendfile_bytes, (uint64_t)f->len);
@@ -431,7 +447,7 @@ static bool conn_send(struct conn *conn, struct req *req)
     struct send_pos sp = {.hdr = hdr};
     sp.hlen = khdr_resp_prefix(hdr, req->resp_header_version, req->correlation_id,
                                (int64_t)req->out.len + req->files_len);
-    if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
+    if (!conn->tls && evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
         int rc = conn_write_direct(conn, req, &sp);
         if (rc < 0) {
             say_debug("net", "response write failed peer=%s errno=%d", conn->peer, errno);
@@ -677,8 +693,8 @@ static void conn_rx_stop(struct conn *conn)
  * copy. Returns false if the connection was closed. */
 static bool conn_rx_start(struct conn *conn)
 {
-    if (conn->rx_frame || conn->ready_count == CONN_RX_READY_MAX)
-        return true;
+    if (conn->tls || conn->rx_frame || conn->ready_count == CONN_RX_READY_MAX)
+        return true; /* TLS: the bytes on the socket are records, not the frame */
     struct evbuffer *in = bufferevent_get_input(conn->bev);
     size_t have = evbuffer_get_length(in);
     uint8_t szb[4];
@@ -868,10 +884,63 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
     }
 }
 
+/* The TLS handshake completed: a client certificate names the principal. */
+static void conn_tls_ready(struct conn *conn)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(conn->bev);
+    char principal[sizeof(conn->principal)];
+    conn->tls_ready = true;
+    int rc = tls_peer_principal(ssl, principal, sizeof(principal));
+    if (rc < 0) {
+        say_warn_every(1000, "tls",
+                       "client certificate refused peer=%s listener=%s: no rule of "
+                       "ssl.principal.mapping.rules matches subject %s",
+                       conn->peer, conn->listener, principal);
+        conn_close(conn, "no principal mapping rule matches the client certificate");
+        return;
+    }
+    if (rc > 0)
+        conn_set_principal(conn, principal);
+    say_debug("tls", "handshake done peer=%s listener=%s version=%s cipher=%s principal=%s",
+              conn->peer, conn->listener, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+              conn->principal);
+}
+
+/* Why the TLS layer gave up on conn, for the log: the first OpenSSL error
+ * libevent kept (it also keeps SSL_get_error() codes, which carry no
+ * library and say less). */
+static void conn_tls_failed(struct conn *conn, short what)
+{
+    unsigned long e, first = 0, code = 0;
+    while ((e = bufferevent_get_openssl_error(conn->bev)) != 0) {
+        if (ERR_GET_LIB(e) != 0 && !first)
+            first = e;
+        else if (ERR_GET_LIB(e) == 0 && !code)
+            code = e;
+    }
+    char why[256];
+    if (first)
+        ERR_error_string_n(first, why, sizeof(why));
+    else if (code == SSL_ERROR_SSL)
+        snprintf(why, sizeof(why), "TLS protocol error");
+    else if (what & BEV_EVENT_ERROR)
+        snprintf(why, sizeof(why), "socket error: %s", strerror(EVUTIL_SOCKET_ERROR()));
+    else
+        snprintf(why, sizeof(why), "connection closed by the peer");
+    say_warn_every(1000, "tls", "TLS handshake failed peer=%s listener=%s: %s", conn->peer,
+                   conn->listener, why);
+}
+
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct conn *conn = arg;
     KASSERT(worker_is_current(conn->worker));
+    if (what & BEV_EVENT_CONNECTED) {
+        conn_tls_ready(conn);
+        return;
+    }
+    if (conn->tls && !conn->tls_ready && (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+        conn_tls_failed(conn, what);
     if (what & BEV_EVENT_TIMEOUT) {
         if (conn->inflight) {
             conn_resume_read(conn);
@@ -931,12 +1000,19 @@ static void conn_describe_peer(int fd, char *out, size_t n, char *host_out, size
 void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_limits *lim,
                 const char *listener_name, const struct net_slot *slot)
 {
+    conn_adopt_tls(b, w, fd, lim, listener_name, slot, NULL);
+}
+
+void conn_adopt_tls(struct broker *b, struct worker *w, int fd, const struct conn_limits *lim,
+                    const char *listener_name, const struct net_slot *slot, SSL *ssl)
+{
     KASSERT(worker_is_current(w));
     struct conn *conn = calloc(1, sizeof(*conn));
     if (!conn) {
         struct net_slot s = *slot;
         net_limits_release(&s);
         close(fd);
+        SSL_free(ssl);
         return;
     }
     conn->slot = *slot;
@@ -955,13 +1031,30 @@ void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_li
     if (lim->rcvbuf > 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &lim->rcvbuf, sizeof(lim->rcvbuf));
     evutil_make_socket_nonblocking(fd);
-    conn->bev =
-        conn->pool ? bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    conn->tls = ssl != NULL;
+    if (!conn->pool)
+        conn->bev = NULL;
+    else if (ssl)
+        conn->bev = bufferevent_openssl_socket_new(
+            worker_base(w), fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    else
+        conn->bev = bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
     if (!conn->bev) {
+        /* bufferevent_openssl_socket_new() frees ssl when it fails */
+        if (!conn->pool)
+            SSL_free(ssl);
         net_limits_release(&conn->slot);
         close(fd);
         free(conn);
         return;
+    }
+    if (ssl) {
+        /* a client closing without close_notify is a plain EOF */
+        bufferevent_openssl_set_allow_dirty_shutdown(conn->bev, 1);
+        /* libevent reads at most 16 KiB (max_single_read) per read event,
+         * about one TLS record: large frames would take many loop rounds */
+        bufferevent_set_max_single_read(conn->bev, CONN_TLS_MAX_SINGLE_IO);
+        bufferevent_set_max_single_write(conn->bev, CONN_TLS_MAX_SINGLE_IO);
     }
     atomic_fetch_add(&conn_open_count, 1);
     metrics_add(&lim->metrics->connections_accepted, 1);

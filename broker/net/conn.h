@@ -30,6 +30,13 @@ struct conn_limits {
 void conn_adopt(struct broker *b, struct worker *w, int fd, const struct conn_limits *lim,
                 const char *listener_name, const struct net_slot *slot);
 
+/* As conn_adopt(), over TLS: ssl (taken; freed on failure) is a
+ * server-side session from the listener's context (net/tls.h), and the
+ * handshake runs before the first request; NULL = plaintext. */
+typedef struct ssl_st SSL;
+void conn_adopt_tls(struct broker *b, struct worker *w, int fd, const struct conn_limits *lim,
+                    const char *listener_name, const struct net_slot *slot, SSL *ssl);
+
 /* Sets the principal ("User:NAME") requests on conn carry from now on (after a
  * TLS client certificate or a SASL exchange authenticated the peer). Must run
  * on conn's loop. */

@@ -1,7 +1,9 @@
 /*
  * broker/net/listener.c — evconnlistener sockets on the main loop; each
  * accepted socket is handed to the next network worker (round-robin), where
- * conn_adopt() takes it over.
+ * conn_adopt() takes it over. A TLS listener's socket also gets a new SSL
+ * from the listener's context (net/tls.h) here on the main loop, which
+ * owns the context, before it moves to its worker.
  *
  * Admission (net/limits.h): a connection over max.connections, over its
  * address's limit, or landing in the descriptor reserve is closed right
@@ -21,6 +23,7 @@
  */
 #include "broker/net/listener.h"
 #include "broker/net/limits.h"
+#include "broker/net/tls.h"
 #include "common/loop/worker.h"
 #include "common/base.h"
 #include "common/say.h"
@@ -46,6 +49,7 @@ struct lsock {
     struct listeners *owner;
     char name[32];
     int port;
+    struct tls_server *tls; /* borrowed from the owner's tls[]; NULL = plaintext */
 };
 
 struct listeners {
@@ -56,10 +60,13 @@ struct listeners {
     struct conn_limits lim;
     struct lsock socks[MAX_SOCKETS];
     int n_socks;
-    struct event_base *base; /* the main loop */
-    struct event *resume;    /* owned: ends an accept back-off */
-    int backoff_ms;          /* next back-off; 0 = none yet; main loop only */
-    bool paused;             /* sockets disabled by a back-off */
+    struct event_base *base;             /* the main loop */
+    struct event *resume;                /* owned: ends an accept back-off */
+    int backoff_ms;                      /* next back-off; 0 = none yet; main loop only */
+    bool paused;                         /* sockets disabled by a back-off */
+    struct tls_server *tls[MAX_SOCKETS]; /* owned: the TLS listeners' contexts */
+    int n_tls;
+    struct tls_server *binding_tls; /* given to the sockets bind_one() makes now */
 };
 
 /* Self-contained: listeners_free() may run before a network loop gets to
@@ -71,12 +78,13 @@ struct adopt_job {
     int fd;
     char name[32];
     struct net_slot slot;
+    SSL *ssl; /* owned until conn_adopt_tls(); NULL = plaintext */
 };
 
 static void adopt_job_cb(void *arg)
 {
     struct adopt_job *j = arg;
-    conn_adopt(j->broker, j->w, j->fd, &j->lim, j->name, &j->slot);
+    conn_adopt_tls(j->broker, j->w, j->fd, &j->lim, j->name, &j->slot, j->ssl);
     free(j);
 }
 
@@ -123,11 +131,15 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
         return;
     }
     struct adopt_job *j = malloc(sizeof(*j));
-    if (!j) {
+    SSL *ssl = s->tls ? tls_server_ssl_new(s->tls) : NULL;
+    if (!j || (s->tls && !ssl)) {
+        free(j);
+        SSL_free(ssl);
         net_limits_release(&slot);
         close(fd);
         return;
     }
+    j->ssl = ssl;
     j->broker = ls->broker;
     j->lim = ls->lim;
     j->w = ls->workers[ls->next++ % (unsigned)ls->n_workers];
@@ -136,6 +148,7 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
     snprintf(j->name, sizeof(j->name), "%s", s->name);
     if (!worker_post(j->w, adopt_job_cb, j)) {
         net_limits_release(&j->slot);
+        SSL_free(j->ssl);
         close(fd);
         free(j);
     }
@@ -192,6 +205,7 @@ static int bind_one(struct listeners *ls, struct event_base *base, const char *n
     }
     struct lsock *s = &ls->socks[ls->n_socks];
     s->owner = ls;
+    s->tls = ls->binding_tls;
     snprintf(s->name, sizeof(s->name), "%s", name);
     s->evl = evconnlistener_new(base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE, -1, fd);
     if (!s->evl) {
@@ -267,11 +281,24 @@ int listeners_add(struct listeners **lsp, struct broker *b, struct event_base *b
                   struct worker **workers, int n_workers, const struct conn_limits *lim,
                   const char *name, const char *host, int port, char *err, size_t errlen)
 {
+    return listeners_add_tls(lsp, b, base, workers, n_workers, lim, name, host, port, NULL, err,
+                             errlen);
+}
+
+static int listeners_bind(struct listeners *ls, struct event_base *base, const char *name,
+                          const char *host, int port, char *err, size_t errlen);
+
+int listeners_add_tls(struct listeners **lsp, struct broker *b, struct event_base *base,
+                      struct worker **workers, int n_workers, const struct conn_limits *lim,
+                      const char *name, const char *host, int port, struct tls_server *tls,
+                      char *err, size_t errlen)
+{
     struct listeners *ls = *lsp;
     if (!ls) {
         ls = calloc(1, sizeof(*ls));
         if (!ls) {
             snprintf(err, errlen, "out of memory");
+            tls_server_free(tls);
             return -1;
         }
         ls->broker = b;
@@ -281,6 +308,23 @@ int listeners_add(struct listeners **lsp, struct broker *b, struct event_base *b
         ls->base = base;
         *lsp = ls;
     }
+    if (tls) {
+        if (ls->n_tls == MAX_SOCKETS) {
+            snprintf(err, errlen, "too many TLS listeners");
+            tls_server_free(tls);
+            return -1;
+        }
+        ls->tls[ls->n_tls++] = tls;
+    }
+    ls->binding_tls = tls;
+    int rc = listeners_bind(ls, base, name, host, port, err, errlen);
+    ls->binding_tls = NULL;
+    return rc;
+}
+
+static int listeners_bind(struct listeners *ls, struct event_base *base, const char *name,
+                          const char *host, int port, char *err, size_t errlen)
+{
     if (host[0] == '\0') {
         if (bind_literal(ls, base, name, "0.0.0.0", port, false, err, errlen) != 0)
             return -1;
@@ -305,6 +349,8 @@ void listeners_free(struct listeners *ls)
         evconnlistener_free(ls->socks[i].evl);
     if (ls->resume)
         event_free(ls->resume);
+    for (int i = 0; i < ls->n_tls; i++)
+        tls_server_free(ls->tls[i]);
     free(ls);
 }
 

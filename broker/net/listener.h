@@ -20,6 +20,14 @@ struct listeners;
 int listeners_add(struct listeners **ls, struct broker *b, struct event_base *base,
                   struct worker **workers, int n_workers, const struct conn_limits *lim,
                   const char *name, const char *host, int port, char *err, size_t errlen);
+/* As listeners_add(), for a TLS listener: its sockets' connections run
+ * TLS with tls (net/tls.h), which ls takes over (freed by listeners_free(),
+ * or at once on failure). tls NULL = plaintext. */
+struct tls_server;
+int listeners_add_tls(struct listeners **ls, struct broker *b, struct event_base *base,
+                      struct worker **workers, int n_workers, const struct conn_limits *lim,
+                      const char *name, const char *host, int port, struct tls_server *tls,
+                      char *err, size_t errlen);
 /* Closes every listening socket; NULL ok. */
 void listeners_free(struct listeners *ls);
 /* Returns the actual port of the first socket of listener `name` (useful

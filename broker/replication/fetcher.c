@@ -72,6 +72,7 @@
  *     log_start_offset, aborted_transactions, preferred_read_replica, records]]
  */
 #include "broker/replication/fetcher.h"
+#include "common/loop/peer_tls.h"
 #include "common/loop/worker.h"
 #include "broker/replication/partition.h"
 #include "broker/storage/batch.h"
@@ -789,7 +790,7 @@ static void session_connect(struct fsession *s)
         session_backoff(s);
         return;
     }
-    s->bev = bufferevent_socket_new(worker_base(s->th->w), -1, BEV_OPT_CLOSE_ON_FREE);
+    s->bev = peer_bufferevent_new(worker_base(s->th->w), s->host); /* TLS: peer_tls.h */
     if (!s->bev) {
         session_fail(s, "out of memory");
         return;
@@ -833,7 +834,6 @@ static void session_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct fsession *s = arg;
     KASSERT(worker_is_current(s->th->w));
-    (void)bev;
     if (what & BEV_EVENT_CONNECTED) {
         evtimer_del(s->timeout_ev);
         int one = 1;
@@ -846,9 +846,13 @@ static void session_event_cb(struct bufferevent *bev, short what, void *arg)
         session_kick(s);
         return;
     }
-    char why[160];
-    snprintf(why, sizeof(why), "%s%s", what & BEV_EVENT_EOF ? "closed by peer" : "socket error: ",
-             what & BEV_EVENT_EOF ? "" : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    char why[160], tls[128];
+    if (peer_tls_error(bev, tls, sizeof(tls)))
+        snprintf(why, sizeof(why), "TLS: %s", tls);
+    else
+        snprintf(why, sizeof(why), "%s%s",
+                 what & BEV_EVENT_EOF ? "closed by peer" : "socket error: ",
+                 what & BEV_EVENT_EOF ? "" : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     session_fail(s, why);
     session_kick(s);
 }

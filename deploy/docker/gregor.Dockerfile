@@ -33,8 +33,8 @@ RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGREGOR_TESTS=OFF
 FROM ${BASE_IMAGE}
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libevent-2.1-7 libevent-core-2.1-7 libevent-pthreads-2.1-7 libprotobuf-c1 \
-      libzookeeper-mt2 librdkafka1 libssl3 zlib1g libsnappy1v5 liblz4-1 libzstd1 \
+      libevent-2.1-7 libevent-core-2.1-7 libevent-pthreads-2.1-7 libevent-openssl-2.1-7 \
+      libprotobuf-c1 libzookeeper-mt2 librdkafka1 libssl3 zlib1g libsnappy1v5 liblz4-1 libzstd1 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 1000 gregor \
  && useradd --system --uid 1000 --gid gregor --home-dir /var/lib/gregor \

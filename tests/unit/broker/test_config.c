@@ -268,8 +268,16 @@ Test(config, every_key_reports_its_source)
 static bool default_is_null(const char *name)
 {
     static const char *const nullable[] = {
-        "broker.rack", "advertised.listeners", "inter.broker.listener.name",
-        "log.dirs",    "gregor.log.file",      "max.connections.per.ip.overrides",
+        "broker.rack",
+        "advertised.listeners",
+        "inter.broker.listener.name",
+        "log.dirs",
+        "gregor.log.file",
+        "max.connections.per.ip.overrides",
+        "ssl.keystore.location",
+        "ssl.key.password",
+        "ssl.truststore.location",
+        "ssl.cipher.suites",
     };
     for (size_t i = 0; i < sizeof(nullable) / sizeof(nullable[0]); i++)
         if (strcmp(name, nullable[i]) == 0)
@@ -611,20 +619,55 @@ Test(config, two_listeners_on_port_zero_are_allowed)
     cr_assert_str_eq(cfg.listener[1].protocol, "PLAINTEXT");
 }
 
-/* Only plaintext is built: a listener named or mapped to SSL / SASL would
- * serve plaintext under a secure name, so the broker refuses to start. */
+/* SASL is not built: a listener mapped to a SASL protocol would serve
+ * without authentication under a secure name, so the broker refuses to
+ * start. SSL listeners are built (broker/net/tls.c). */
 Test(config, listeners_that_are_not_plaintext_are_refused)
 {
-    expect_file_error(ZK "listeners=SSL://:9093\n", "listener 'SSL'", "security protocol SSL");
     expect_file_error(ZK "listeners=PLAINTEXT://:9092,SASL_PLAINTEXT://:9093\n",
-                      "listener 'SASL_PLAINTEXT'", "only PLAINTEXT");
+                      "listener 'SASL_PLAINTEXT'", "only PLAINTEXT and SSL");
     expect_file_error(ZK "listeners=SASL_SSL://:9093\n", "'SASL_SSL'", "does not implement");
     expect_file_error(ZK "listeners=PLAINTEXT://:9092,EXTERNAL://:9093\n"
                          "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,EXTERNAL:SASL_SSL\n",
                       "listener 'EXTERNAL'", "security protocol SASL_SSL");
-    /* a listener named PLAINTEXT mapped to SSL is refused too */
-    expect_file_error(ZK "listener.security.protocol.map=PLAINTEXT:SSL\n", "listener 'PLAINTEXT'",
-                      "security protocol SSL");
+}
+
+/* The ssl.* keys, and listener.name.<name>.ssl.* overriding them for one
+ * listener (the name compared case-insensitively, as Kafka's). */
+Test(config, ssl_keys_and_per_listener_overrides)
+{
+    cr_assert_eq(load(ZK "listeners=PLAINTEXT://:9092,SSL://:9093,MTLS://:9094\n"
+                         "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,MTLS:SSL\n"
+                         "ssl.keystore.location=/k.pem\n"
+                         "ssl.client.auth=Requested\n"
+                         "listener.name.MTLS.ssl.client.auth=required\n"
+                         "listener.name.mtls.ssl.keystore.location=/m.pem\n",
+                      NULL, 0, NULL),
+                 0, "%s", err);
+    cr_assert_str_eq(cfg.listener[1].protocol, "SSL");
+    cr_assert_str_eq(cfg.listener[2].protocol, "SSL");
+    cr_assert(config_protocol_is_tls(cfg.listener[2].protocol));
+    cr_assert_str_eq(config_listener_value(&cfg, "SSL", "ssl.client.auth"), "requested");
+    cr_assert_str_eq(config_listener_value(&cfg, "MTLS", "ssl.client.auth"), "required");
+    cr_assert_str_eq(config_listener_value(&cfg, "SSL", "ssl.keystore.location"), "/k.pem");
+    cr_assert_str_eq(config_listener_value(&cfg, "MTLS", "ssl.keystore.location"), "/m.pem");
+    cr_assert_str_eq(config_listener_value(&cfg, "SSL", "ssl.enabled.protocols"),
+                     "TLSv1.2,TLSv1.3");
+    cr_assert_null(config_listener_value(&cfg, "SSL", "ssl.truststore.location"));
+    /* a dynamic copy keeps its own per-listener strings */
+    struct broker_config copy;
+    cr_assert(config_copy_with(&cfg, NULL, 0, &copy));
+    config_free(&cfg);
+    cr_assert_str_eq(config_listener_value(&copy, "MTLS", "ssl.client.auth"), "required");
+    config_free(&copy);
+
+    expect_file_error(ZK "ssl.client.auth=maybe\n", "ssl.client.auth", "none, requested");
+    expect_file_error(ZK "ssl.enabled.protocols=TLSv1.1\n", "TLSv1.1", "unsupported");
+    expect_file_error(ZK "ssl.keystore.type=JKS\n", "ssl.keystore.type", "only PEM");
+    expect_file_error(ZK "listener.name.ssl.ssl.client.auth=sometimes\n",
+                      "listener.name.ssl.ssl.client.auth", "none, requested");
+    expect_file_error(ZK "listener.name.ssl.sasl.enabled.mechanisms=PLAIN\n",
+                      "listener.name.ssl.sasl.enabled.mechanisms", "per-listener key");
 }
 
 Test(config, per_ip_connection_overrides)

@@ -14,6 +14,7 @@
  * is loading. DeleteGroups removes empty groups and their offsets; the
  * tombstones are appended without waiting for replication, as Kafka does.
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/group_call.h"
 #include "broker/kafka/group_codec.h"
@@ -59,9 +60,14 @@ static void describe_answer(struct gcall *c, struct group_runtime *gr, kerr_t fa
             .protocol_data = "",
             .authorized_operations =
                 dc->r.include_authorized_operations ? GROUP_AUTHORIZED_OPS : INT32_MIN};
+        struct kstr gid = dc->r.groups[i];
+        if (gr && !authz_check(c->req, ACL_OP_DESCRIBE, ACL_RT_GROUP, gid.ptr ? gid.ptr : "",
+                               gid.ptr ? (size_t)gid.len : 0)) {
+            d->err = KERR_GROUP_AUTHORIZATION_FAILED;
+            continue;
+        }
         struct group_coord *gc =
-            gr ? group_runtime_route(gr, dc->r.groups[i].ptr, (size_t)dc->r.groups[i].len, &d->err)
-               : NULL;
+            gr ? group_runtime_route(gr, gid.ptr, (size_t)gid.len, &d->err) : NULL;
         struct group_info gi;
         if (!gc || !group_describe(gc, id, &gi))
             continue;
@@ -221,6 +227,12 @@ static void delete_run(struct gcall *c, struct group_runtime *gr)
     struct delete_call *dc = (struct delete_call *)c;
     for (int32_t i = 0; i < dc->r.group_count; i++) {
         struct gcodec_delete_group *g = &dc->r.groups[i];
+        if (!authz_check(c->req, ACL_OP_DELETE, ACL_RT_GROUP,
+                         g->group_id.ptr ? g->group_id.ptr : "",
+                         g->group_id.ptr ? (size_t)g->group_id.len : 0)) {
+            g->err = KERR_GROUP_AUTHORIZATION_FAILED;
+            continue;
+        }
         struct group_coord *gc =
             group_runtime_route(gr, g->group_id.ptr, (size_t)g->group_id.len, &g->err);
         const char *id = gcall_str0(c, g->group_id);

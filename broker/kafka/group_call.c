@@ -2,6 +2,7 @@
  * broker/kafka/group_call.c — a group request's trip to the group worker and
  * back, and a commit's partitions (group_call.h).
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/group_call.h"
 #include "broker/core/broker.h"
 #include "broker/replication/topics.h"
@@ -22,6 +23,19 @@ kerr_t gcall_submit(struct gcall *c)
     if (gr && group_runtime_call(gr, gcall_run, c))
         return KERR__PENDING;
     c->fail(c, KERR_COORDINATOR_NOT_AVAILABLE);
+    for (size_t i = 0; i < c->n_strs; i++)
+        free(c->strs[i]);
+    free(c->strs);
+    c->destroy(c);
+    return KERR_NONE;
+}
+
+kerr_t gcall_submit_authz(struct gcall *c, int op, struct kstr group)
+{
+    if (authz_check(c->req, op, ACL_RT_GROUP, group.ptr ? group.ptr : "",
+                    group.ptr ? (size_t)group.len : 0))
+        return gcall_submit(c);
+    c->fail(c, KERR_GROUP_AUTHORIZATION_FAILED);
     for (size_t i = 0; i < c->n_strs; i++)
         free(c->strs[i]);
     free(c->strs);

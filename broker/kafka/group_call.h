@@ -42,6 +42,9 @@ struct gcall {
 /* Hands c to the group worker: KERR__PENDING, or KERR_NONE after fail()
  * answered (and c was destroyed) when the call could not be posted. */
 kerr_t gcall_submit(struct gcall *c);
+/* gcall_submit() when the principal may do op (broker/security/acl.h) on
+ * group; else fail() answers GROUP_AUTHORIZATION_FAILED (KERR_NONE). */
+kerr_t gcall_submit_authz(struct gcall *c, int op, struct kstr group);
 /* Sends the response in c->req->out, frees the strings and the state. */
 void gcall_finish(struct gcall *c);
 /* A NUL-terminated copy of s owned by c: NULL for a null string, "" (and

@@ -22,6 +22,7 @@
  * committed offset is answered.
  */
 #include "broker/core/broker.h"
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/group_call.h"
 #include "broker/kafka/group_codec.h"
@@ -123,7 +124,7 @@ kerr_t handle_offset_commit(struct req *req)
         commit_destroy(&cc->c);
         return KERR__CLOSE;
     }
-    return gcall_submit(&cc->c);
+    return gcall_submit_authz(&cc->c, ACL_OP_READ, cc->r.group_id);
 }
 
 /* --- OffsetFetch --------------------------------------------------------- */
@@ -251,11 +252,14 @@ static void fetch_answer(struct gcall *c, struct group_runtime *gr, kerr_t fail)
     struct gcodec_fetch_group *groups = calloc((size_t)(n > 0 ? n : 1), sizeof(*groups));
     struct fetch_build *fbs = calloc((size_t)(n > 0 ? n : 1), sizeof(*fbs));
     for (int32_t i = 0; groups && fbs && i < n; i++) {
-        if (gr)
+        struct kstr id = fc->r.groups[i].group_id;
+        bool allowed = authz_check(c->req, ACL_OP_DESCRIBE, ACL_RT_GROUP, id.ptr ? id.ptr : "",
+                                   id.ptr ? (size_t)id.len : 0);
+        if (gr && allowed)
             fetch_group(c, gr, &fc->r.groups[i], fc->r.require_stable, &fbs[i], &groups[i]);
         else
             groups[i] = (struct gcodec_fetch_group){
-                .group_id = gcall_str0(c, fc->r.groups[i].group_id), .err = fail};
+                .group_id = gcall_str0(c, id), .err = gr ? KERR_GROUP_AUTHORIZATION_FAILED : fail};
     }
     if (groups && fbs) {
         gcodec_fetch_resp_encode(&c->req->out, c->req->api_version, 0, groups, n);
@@ -394,5 +398,5 @@ kerr_t handle_offset_delete(struct req *req)
         odel_destroy(&oc->c);
         return KERR__CLOSE;
     }
-    return gcall_submit(&oc->c);
+    return gcall_submit_authz(&oc->c, ACL_OP_DELETE, oc->r.group_id);
 }

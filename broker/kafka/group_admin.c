@@ -126,6 +126,7 @@ struct list_call {
     struct gcodec_listed_group *out;
     size_t n_out, cap_out;
     bool oom;
+    bool all; /* DESCRIBE on the cluster: every group, else those the principal may describe */
 };
 
 static void list_destroy(struct gcall *c)
@@ -149,7 +150,8 @@ static void list_each_group(void *arg, const struct group_info *g)
     bool wanted = lc->r.state_count == 0;
     for (int32_t i = 0; !wanted && i < lc->r.state_count; i++)
         wanted = strcasecmp(lc->states[i], state) == 0;
-    if (!wanted)
+    if (!wanted || (!lc->all && !authz_check(lc->c.req, ACL_OP_DESCRIBE, ACL_RT_GROUP, g->group_id,
+                                             strlen(g->group_id))))
         return;
     if (!VEC_RESERVE_AT(lc->out, lc->cap_out, lc->n_out + 1)) {
         lc->oom = true;
@@ -168,6 +170,7 @@ static void list_run(struct gcall *c, struct group_runtime *gr)
     struct list_call *lc = (struct list_call *)c;
     for (int32_t i = 0; i < lc->r.state_count; i++)
         lc->states[i] = gcall_str0(c, lc->r.states[i]);
+    lc->all = authz_cluster(c->req, ACL_OP_DESCRIBE);
     kerr_t err = KERR_NONE;
     if (c->oom)
         err = KERR_UNKNOWN_SERVER_ERROR;

@@ -117,8 +117,14 @@ void gcommit_collect(struct gcommit *m, struct gcall *c, int64_t expire_ts, bool
     for (int32_t t = 0; t < m->topic_count; t++) {
         struct gcodec_commit_topic *ct = &m->topics[t];
         const char *name = gcall_str0(c, ct->name);
+        bool allowed =
+            ct->name.ptr && authz_topic(c->req, ACL_OP_READ, ct->name.ptr, (size_t)ct->name.len);
         for (int32_t p = 0; p < ct->part_count; p++) {
             struct gcodec_commit_part *cp = &ct->parts[p];
+            if (!allowed) {
+                cp->err = KERR_TOPIC_AUTHORIZATION_FAILED;
+                continue;
+            }
             if (!gcall_partition_known(b, ct->name, cp->partition)) {
                 cp->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 continue;

@@ -76,7 +76,8 @@ void gcommit_free(struct gcommit *m);
 void gcommit_fail(struct gcommit *m, kerr_t err);
 /* On the group worker: the partitions of topics this broker knows go into parts (with
  * expire_ts, and commit_ts when use_commit_ts, else -1; strings copied into c), the others are
- * answered UNKNOWN_TOPIC_OR_PARTITION. */
+ * answered UNKNOWN_TOPIC_OR_PARTITION, those of topics the principal may not READ
+ * TOPIC_AUTHORIZATION_FAILED. */
 void gcommit_collect(struct gcommit *m, struct gcall *c, int64_t expire_ts, bool use_commit_ts);
 /* The append of a commit prepared on m->gc ended with err (KERR_NONE: replicated) after the
  * coordinator moved: the partitions the core accepted get the error of a lost commit. */

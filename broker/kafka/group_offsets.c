@@ -189,12 +189,15 @@ struct each_arg {
     const struct group_coord *gc;
     const char *group_id;
     bool require_stable;
+    struct req *req; /* for the topic checks */
 };
 
 static void each_offset(void *arg, const char *topic, int32_t partition,
                         const struct group_offset *o)
 {
     struct each_arg *ea = arg;
+    if (!authz_topic(ea->req, ACL_OP_DESCRIBE, topic, strlen(topic)))
+        return; /* offsets of topics the principal may not describe are left out */
     struct gcodec_fetch_part *fp = new_part(ea->fb, topic);
     if (fp)
         put_fetched(fp, partition, ea->gc, ea->group_id, topic, ea->require_stable, o);
@@ -218,11 +221,12 @@ static void fetch_group(struct gcall *c, struct group_runtime *gr, struct gcodec
     const char *group_id = gcall_str0(c, g->group_id);
     *out = (struct gcodec_fetch_group){.group_id = group_id, .err = gc ? KERR_NONE : err};
     if (gc && g->all_topics) {
-        struct each_arg ea = {fb, gc, group_id, require_stable};
+        struct each_arg ea = {fb, gc, group_id, require_stable, c->req};
         group_offsets_foreach(gc, group_id, each_offset, &ea);
     } else if (gc || v < 2) {
         for (int32_t t = 0; t < g->topic_count; t++) {
             const char *topic = gcall_str0(c, g->topics[t].name);
+            bool allowed = authz_topic(c->req, ACL_OP_DESCRIBE, topic, strlen(topic));
             for (int32_t p = 0; p < g->topics[t].part_count; p++) {
                 struct gcodec_fetch_part *fp = new_part(fb, topic);
                 struct group_offset o;
@@ -231,6 +235,8 @@ static void fetch_group(struct gcall *c, struct group_runtime *gr, struct gcodec
                     break;
                 if (!gc) /* v0-1: the group error in every partition */
                     put_offset(fp, index, err, NULL);
+                else if (!allowed)
+                    put_offset(fp, index, KERR_TOPIC_AUTHORIZATION_FAILED, NULL);
                 else
                     put_fetched(fp, index, gc, group_id, topic, require_stable,
                                 group_offset_fetch(gc, group_id, topic, index, &o) == KERR_NONE

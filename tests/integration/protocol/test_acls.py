@@ -27,11 +27,12 @@ from test_api_matrix import (produce_body, decode_produce, fetch_body, decode_fe
                              decode_create_topics, delete_topics_body, decode_delete_topics)
 
 # Kafka's codes
-TOPIC, GROUP, CLUSTER, TXN = 2, 3, 4, 5
+TOPIC, GROUP, CLUSTER, TRANSACTIONAL_ID = 2, 3, 4, 5
 ANY, MATCH, LITERAL, PREFIXED = 1, 2, 3, 4
 OP_ANY, ALL, READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE = 1, 2, 3, 4, 5, 6, 7, 8
 DENY, ALLOW = 2, 3
-TOPIC_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED, INVALID_REQUEST = 29, 31, 42
+TOPIC_AUTHORIZATION_FAILED, GROUP_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED = 29, 30, 31
+TRANSACTIONAL_ID_AUTHORIZATION_FAILED, INVALID_REQUEST = 53, 42
 ANON = "User:ANONYMOUS"
 
 COMMON = ["authorizer.class.name=gregor.security.authorizer.AclAuthorizer",
@@ -429,6 +430,37 @@ def test_metadata_hides_topics_and_delete_topics_denied():
     assert res == {"acl-hidden": TOPIC_AUTHORIZATION_FAILED}, res
     delete_all()
     assert metadata(["acl-hidden"])["acl-hidden"]["err"] == 0  # still there
+
+
+def test_groups_and_transactions_denied():
+    delete_all()
+    assert create([(GROUP, "acl-g", LITERAL, ANON, "*", ALL, DENY),
+                   (TRANSACTIONAL_ID, "acl-tx", PREFIXED, ANON, "*", WRITE, DENY),
+                   (CLUSTER, "kafka-cluster", LITERAL, ANON, "*", 12, DENY)]) == [(0, None)] * 3  # 12 IdempotentWrite
+
+    def first_i16(key, v, body, skip=0):
+        c = conn()
+        r = c.call(key, v, body)
+        c.close()
+        r.take(skip)
+        return r.i16()
+    # FindCoordinator v1 (group and transactional id): throttle_time_ms, then error_code
+    assert eventually(lambda: first_i16(10, 1, W().str("acl-g").i8(0).b, 4), GROUP_AUTHORIZATION_FAILED) == \
+        GROUP_AUTHORIZATION_FAILED
+    # JoinGroup v0: error_code first
+    join = W().str("acl-g").i32(10000).str("").str("consumer").array(
+        [("range", b"")], lambda w, p: (w.str(p[0]), w.bytes(p[1]))).b
+    assert first_i16(11, 0, join) == GROUP_AUTHORIZATION_FAILED
+    # InitProducerId v1: a denied transactional id, and an idempotent producer without
+    # IdempotentWrite on the cluster
+    assert eventually(lambda: first_i16(22, 1, W().str("acl-tx-1").i32(60000).b, 4),
+                      TRANSACTIONAL_ID_AUTHORIZATION_FAILED) == TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    assert first_i16(22, 1, W().str(None).i32(60000).b, 4) == CLUSTER_AUTHORIZATION_FAILED
+    delete_all()  # the cluster keeps BASE's ACLs: IdempotentWrite needs an ALLOW of its own
+    assert first_i16(22, 1, W().str(None).i32(60000).b, 4) == CLUSTER_AUTHORIZATION_FAILED
+    assert create([(CLUSTER, "kafka-cluster", LITERAL, ANON, "*", 12, ALLOW)]) == [(0, None)]
+    assert first_i16(22, 1, W().str(None).i32(60000).b, 4) == 0
+    delete_all()
 
 
 def test_change_applied_on_every_broker_within_a_second():

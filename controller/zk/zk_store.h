@@ -4,10 +4,10 @@
  * partition states, the controller election and its epoch.
  *
  * zk_store.c (and zk_store_batch.c, for many partition states at once,
- * zk_store_config.c, zk_store_sync.c, zk_store_reassign.c, zk_store_pid.c, zk_store_acl.c) are the
- * only files that include
- * <zookeeper/zookeeper.h>; every znode path and
- * payload (proto/zk.proto) is known there and nowhere else.
+ * zk_store_config.c, zk_store_sync.c, zk_store_reassign.c, zk_store_pid.c,
+ * zk_store_acl.c) are the only files that include <zookeeper/zookeeper.h>;
+ * every znode path and payload (proto/zk.proto) is known there and nowhere
+ * else.
  *
  * The API is synchronous: each call sends its request(s) and waits for the
  * answer (the *_many calls pipeline many requests and wait for all). Call it

@@ -126,9 +126,8 @@ kerr_t handle_describe_acls(struct req *req)
     struct acl_filter f;
     char *names[3] = {NULL, NULL, NULL};
     bool bad_str = false;
-    if (!get_filter(s, req, &f, names, &bad_str))
+    if (!get_filter(s, req, &f, names, &bad_str)) /* its tags are the request's */
         return KERR__CLOSE;
-    kw_skip_tags(s, req->flex);
     struct kbuf *o = &req->out;
     char msg[ACL_MSG_MAX] = "";
     kerr_t err = KERR_NONE;

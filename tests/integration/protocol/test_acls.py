@@ -503,6 +503,9 @@ def test_replication_keeps_working_with_the_authorizer_on():
 def test_allow_everyone_false_on_a_third_broker():
     delete_all()
     create_topic("acl-strict")
+    create_topic("acl-loaded")
+    # an ACL that exists before the broker starts: loaded at start
+    assert create([(TOPIC, "acl-loaded", LITERAL, ANON, "*", DESCRIBE, ALLOW)]) == [(0, None)]
     b = Broker(CL.tmp, CL.zk, 2, COMMON + ["allow.everyone.if.no.acl.found=false"] + listeners(2))
     CL.brokers.append(b)
     deadline = time.time() + 10
@@ -512,6 +515,7 @@ def test_allow_everyone_false_on_a_third_broker():
             break
         time.sleep(0.1)
     assert t["err"] == TOPIC_AUTHORIZATION_FAILED, t  # no ACL: nobody but super users
+    assert metadata(["acl-loaded"], broker=2)["acl-loaded"]["err"] == 0
     assert metadata(["acl-strict"], broker=0)["acl-strict"]["err"] == 0  # the flag on broker 0
     c = Conn("127.0.0.1", b.port)
     res = decode_produce(c.call(0, 7, produce_body(7, "acl-strict", 0, record_batch([(None, b"v", 0)]))), 7)

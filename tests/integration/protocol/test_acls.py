@@ -39,7 +39,8 @@ COMMON = ["authorizer.class.name=gregor.security.authorizer.AclAuthorizer",
           "super.users=User:admin",
           "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT",
           "inter.broker.listener.name=INTERNAL",
-          "offsets.topic.replication.factor=1", "transaction.state.log.replication.factor=1"]
+          "offsets.topic.replication.factor=1", "transaction.state.log.replication.factor=1",
+          "offsets.topic.num.partitions=2", "group.initial.rebalance.delay.ms=0"]
 
 
 def listeners(i):
@@ -214,6 +215,13 @@ def eventually(fn, want, timeout=1.0):
         time.sleep(0.02)
 
 
+def settled():
+    """Waits until every broker lists the ACLs broker 0 lists."""
+    want = describe()[2]
+    for b in range(1, len(CL.brokers)):
+        assert eventually(lambda: describe(broker=b)[2], want) == want, "broker %d lags" % b
+
+
 def leader(topic):
     """The index in CL.brokers of the leader of topic's partition 0."""
     lid = metadata([topic])[topic]["parts"][0]["leader"]
@@ -302,6 +310,7 @@ def test_kafka_python_admin_client():
                   resource_pattern=ResourcePattern(ResourceType.TOPIC, "kp-", ACLResourcePatternType.PREFIXED))
         res = a.create_acls([acl])
         assert len(res["succeeded"]) == 1 and not res["failed"], res
+        settled()  # the client may ask either broker next
         f = ACLFilter(principal="User:carol", host=None, operation=ACLOperation.ANY,
                       permission_type=ACLPermissionType.ANY,
                       resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY))
@@ -310,6 +319,7 @@ def test_kafka_python_admin_client():
             [("User:carol", ACLOperation.WRITE, "kp-")], got
         res = a.delete_acls([f])
         assert len(res) == 1 and len(res[0][1]) == 1, res
+        settled()
         assert a.describe_acls(f)[0] == []
     finally:
         a.close()
@@ -460,6 +470,50 @@ def test_groups_and_transactions_denied():
     assert first_i16(22, 1, W().str(None).i32(60000).b, 4) == CLUSTER_AUTHORIZATION_FAILED
     assert create([(CLUSTER, "kafka-cluster", LITERAL, ANON, "*", 12, ALLOW)]) == [(0, None)]
     assert first_i16(22, 1, W().str(None).i32(60000).b, 4) == 0
+    delete_all()
+
+
+def test_consumer_group_with_acls():
+    """librdkafka's consumer with exactly the ACLs a consumer needs, then without READ on its group."""
+    from confluent_kafka import Consumer
+    delete_all()
+    create_topic("acl-cg")
+    c = conn(leader("acl-cg"))
+    r = decode_produce(c.call(0, 7, produce_body(7, "acl-cg", 0, record_batch([(None, b"a", 0), (None, b"b", 0)]))), 7)
+    c.close()
+    assert r["acl-cg"][0]["err"] == 0, r
+    assert create([(TOPIC, "acl-cg", LITERAL, ANON, "*", READ, ALLOW),
+                   (GROUP, "acl-cg", PREFIXED, ANON, "*", READ, ALLOW)]) == [(0, None)] * 2
+    settled()
+
+    def consumer(group):
+        return Consumer({"bootstrap.servers": "127.0.0.1:%d" % CL.brokers[0].port, "group.id": group,
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False, "log_level": 2,
+                         "session.timeout.ms": 6000})
+    k = consumer("acl-cg-1")
+    k.subscribe(["acl-cg"])
+    got, deadline = [], time.time() + 20
+    while len(got) < 2 and time.time() < deadline:
+        m = k.poll(0.5)
+        if m is not None and not m.error():
+            got.append(m.value())
+    assert got == [b"a", b"b"], got
+    k.commit(asynchronous=False)
+    k.close()
+    # the group is someone else's now
+    assert create([(GROUP, "acl-cg-2", LITERAL, ANON, "*", READ, DENY)]) == [(0, None)]
+    settled()  # the group's coordinator may be the other broker
+    k = consumer("acl-cg-2")
+    k.subscribe(["acl-cg"])
+    err, deadline = None, time.time() + 15
+    while err is None and time.time() < deadline:
+        m = k.poll(0.5)
+        if m is not None and m.error():
+            err = m.error()
+        elif m is not None:
+            raise AssertionError("a consumer of a denied group got a record")
+    k.close()
+    assert err is not None and err.name() == "GROUP_AUTHORIZATION_FAILED", err
     delete_all()
 
 

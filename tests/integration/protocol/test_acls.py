@@ -216,10 +216,14 @@ def eventually(fn, want, timeout=1.0):
 
 
 def settled():
-    """Waits until every broker lists the ACLs broker 0 lists."""
-    want = describe()[2]
-    for b in range(1, len(CL.brokers)):
-        assert eventually(lambda: describe(broker=b)[2], want) == want, "broker %d lags" % b
+    """Waits (at most a second) until every broker lists the same ACLs."""
+    deadline = time.time() + 1.0
+    while True:
+        views = [describe(broker=b)[2] for b in range(len(CL.brokers))]
+        if all(v == views[0] for v in views):
+            return
+        assert time.time() < deadline, "the brokers disagree on the ACLs: %s" % views
+        time.sleep(0.02)
 
 
 def leader(topic):

@@ -33,9 +33,8 @@ static enum acl_decision scan(const struct acl_binding *v, size_t n, const char 
     for (size_t i = 0; i < n; i++) {
         const struct acl_binding *b = &v[i];
         bool match = b->rtype == rtype &&
-                     (b->pattern == ACL_PT_LITERAL
-                          ? !strcmp(b->name, name) || !strcmp(b->name, "*")
-                          : !strncmp(b->name, name, strlen(b->name)));
+                     (b->pattern == ACL_PT_LITERAL ? !strcmp(b->name, name) || !strcmp(b->name, "*")
+                                                   : !strncmp(b->name, name, strlen(b->name)));
         if (!match)
             continue;
         found = true;

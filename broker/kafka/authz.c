@@ -21,5 +21,5 @@ bool authz_check_slow(struct req *req, int op, int rtype, const char *name, size
         strcmp(req->listener, cfg->listener[cfg->inter_broker_listener].name) == 0)
         return true;
     return authorizer_check(req->broker->authz, req->principal ? req->principal : "User:ANONYMOUS",
-                            req->client_host, op, rtype, name, len);
+                            req->client_host, op, rtype, name ? name : "", name ? len : 0);
 }

@@ -128,7 +128,7 @@ static void write_missing(struct req *req, struct kstr name, bool allow_create, 
     struct kbuf *o = &req->out;
     kerr_t err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (allow_create && b->authz && !authz_cluster(req, ACL_OP_CREATE) &&
-        !authz_topic(req, ACL_OP_CREATE, name.ptr, (size_t)name.len))
+        (!name.ptr || !authz_topic(req, ACL_OP_CREATE, name.ptr, (size_t)name.len)))
         allow_create = false;
     if (denied) {
         err = KERR_TOPIC_AUTHORIZATION_FAILED;

@@ -212,6 +212,7 @@ bool acl_filter_matches(const struct acl_filter *f, const struct acl_binding *b)
 struct acl_run { /* the bindings of one resource pattern */
     uint64_t hash;
     uint32_t first, count;
+    size_t name_len; /* strlen of its name: names from the wire may hold NUL bytes */
 };
 
 struct acl_set {
@@ -290,6 +291,7 @@ struct acl_set *acl_set_build(struct acl_binding *v, size_t n)
         r->hash = res_hash(v[i].rtype, v[i].pattern, v[i].name, len);
         r->first = (uint32_t)i;
         r->count = (uint32_t)(j - i);
+        r->name_len = len;
         size_t slot = r->hash & s->mask;
         while (s->table[slot] >= 0)
             slot = (slot + 1) & s->mask;
@@ -317,8 +319,8 @@ static const struct acl_run *set_find(const struct acl_set *s, int rtype, int pa
     for (size_t slot = h & s->mask; s->table[slot] >= 0; slot = (slot + 1) & s->mask) {
         const struct acl_run *r = &s->runs[s->table[slot]];
         const struct acl_binding *b = &s->v[r->first];
-        if (r->hash == h && b->rtype == rtype && b->pattern == pattern &&
-            strncmp(b->name, name, len) == 0 && b->name[len] == '\0')
+        if (r->hash == h && r->name_len == len && b->rtype == rtype && b->pattern == pattern &&
+            memcmp(b->name, name, len) == 0)
             return r;
     }
     return NULL;

@@ -387,3 +387,25 @@ Test(acl, cost_with_10000_acls)
     cr_expect(per < 20000, "%.0f ns per check", per);
     authorizer_free(az);
 }
+
+/* A name from the wire may hold NUL bytes: it matches no shorter name that equals it up to the
+ * NUL (and nothing reads past the stored names). */
+Test(acl, names_with_nul_bytes)
+{
+    struct acl_binding v[] = {
+        mk(ACL_RT_TOPIC, ACL_PT_LITERAL, "ord", "User:a", "*", ACL_OP_READ, ACL_PERM_ALLOW),
+        mk(ACL_RT_TOPIC, ACL_PT_PREFIXED, "pre", "User:a", "*", ACL_OP_READ, ACL_PERM_ALLOW),
+    };
+    struct acl_set *s = build(v, 2);
+    cr_expect_eq(acl_set_authorize(s, "User:a", "h", ACL_OP_READ, ACL_RT_TOPIC, "ord\0xyz", 7),
+                 ACL_NO_MATCH);
+    cr_expect_eq(acl_set_authorize(s, "User:a", "h", ACL_OP_READ, ACL_RT_TOPIC, "ord", 3),
+                 ACL_ALLOWED);
+    /* a prefix is matched on bytes: "pre" starts "pre\0x" */
+    cr_expect_eq(acl_set_authorize(s, "User:a", "h", ACL_OP_READ, ACL_RT_TOPIC, "pre\0x", 5),
+                 ACL_ALLOWED);
+    cr_expect_eq(acl_set_authorize(s, "User:a", "h", ACL_OP_READ, ACL_RT_TOPIC, "pr\0ex", 5),
+                 ACL_NO_MATCH);
+    acl_set_free(s);
+    free_all(v, 2);
+}

@@ -19,6 +19,7 @@
 #include "broker/core/broker.h"
 #include "broker/core/admin.h"
 #include "broker/core/advertised.h"
+#include "broker/core/acl_store.h"
 #include "broker/core/config_watch.h"
 #include "broker/core/controller_watch.h"
 #include "broker/core/dyncfg.h"
@@ -322,6 +323,7 @@ static void session_expired_job(void *arg)
         server_register(b, &server_meta);
     admin_refresh_brokers(b);
     config_watch_resync(b);
+    acl_store_resync(b);
     controller_watch_resync(b);
     if (b->controller)
         controller_session_renewed(b->controller);
@@ -391,6 +393,7 @@ static void server_shutdown(struct broker *b)
     if (b->zk)
         zk_store_set_session_cb(b->zk, NULL, NULL);
     config_watch_stop(b);
+    acl_store_stop(b);
     controller_watch_stop(b);
     group_runtime_stop(b->groups); /* parked group requests answered while the loops run */
     txn_runtime_stop(b->txns);
@@ -408,6 +411,7 @@ static void server_shutdown(struct broker *b)
     group_runtime_free(b->groups);
     txn_runtime_free(b->txns);
     pids_free(b->pids); /* the admin worker (its claims) and the network loops are gone */
+    acl_store_free(b);  /* no check runs: the network loops are gone */
     zk_store_close(b->zk);
     log_manager_stop(b);
     topics_free(b->topics);
@@ -445,6 +449,8 @@ static int server_start(struct broker *b)
         return -1;
     admin_refresh_brokers(b);
     config_watch_init(b);
+    if (!acl_store_init(b))
+        return -1;
     dyncfg_load(b); /* after the newest notification is noted, before the topics load */
     controller_watch_init(b);
     if (log_manager_load(b) != 0 || admin_load_topics(b) != 0)
@@ -465,7 +471,7 @@ static int server_start(struct broker *b)
     (void)advertised_check(b); /* logged, not refused: Kafka registers them all the same */
     (void)advertised_watch_start(b);
     if (server_register(b, meta) != KERR_NONE || http_start(b) != 0 || !config_watch_start(b) ||
-        !controller_watch_start(b))
+        !acl_store_start(b) || !controller_watch_start(b))
         return -1;
     admin_refresh_brokers(b);
     if (server_start_controller(b) != 0)

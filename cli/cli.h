@@ -204,6 +204,8 @@ int produce_main(struct cli *cli, int argc, char **argv);
 int consume_main(struct cli *cli, int argc, char **argv);
 /* group.c: `group list|describe|reset-offsets|delete|delete-offsets` (with group_*.c). */
 int group_main(struct cli *cli, int argc, char **argv);
+/* acl.c: `gregor acl add|list|remove` */
+int acl_main(struct cli *cli, int argc, char **argv);
 /* transactions.c: `transactions list|describe`. */
 int transactions_main(struct cli *cli, int argc, char **argv);
 /* dump_log.c: offline; reads segment files, never contacts a broker. */

@@ -3,7 +3,7 @@
  * options that precede the command name, picks the bootstrap server
  * (-b, else $GREGOR_BOOTSTRAP, else 127.0.0.1:9092) and dispatches to the
  * command table below. Commands live in topic.c, cluster.c, produce.c,
- * consume.c, group.c, transactions.c and dump_log.c; option parsing in args.c; librdkafka set-up in client.c.
+ * consume.c, group.c, transactions.c, acl.c and dump_log.c; option parsing in args.c; librdkafka set-up in client.c.
  *
  * Globals: none; the per-run context (struct cli) lives on main()'s stack.
  */
@@ -27,6 +27,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"consume", consume_main, "print records of a topic to stdout"},
     {"group", group_main, "consumer groups: list, describe (lag), reset offsets, delete"},
     {"transactions", transactions_main, "transactional ids: list, describe"},
+    {"acl", acl_main, "ACLs of the authorizer: add, list, remove"},
     {"dump-log", dump_log_main, "print and check segment files (.log, .index, .timeindex)"},
 };
 

@@ -131,6 +131,12 @@ const char *api_key_name(int api_key)
         return "WriteTxnMarkers";
     case API_TXN_OFFSET_COMMIT:
         return "TxnOffsetCommit";
+    case API_DESCRIBE_ACLS:
+        return "DescribeAcls";
+    case API_CREATE_ACLS:
+        return "CreateAcls";
+    case API_DELETE_ACLS:
+        return "DeleteAcls";
     case API_DESCRIBE_CONFIGS:
         return "DescribeConfigs";
     case API_ALTER_CONFIGS:
@@ -223,6 +229,10 @@ int api_flex_version(int api_key)
         return 1;
     case API_TXN_OFFSET_COMMIT:
         return 3;
+    case API_DESCRIBE_ACLS:
+    case API_CREATE_ACLS:
+    case API_DELETE_ACLS:
+        return 2;
     case API_DESCRIBE_CONFIGS:
         return 4;
     case API_ALTER_CONFIGS:

@@ -77,6 +77,7 @@ struct config_key {
 
 static config_check_fn check_zk_connect, check_dir_list, check_cleanup_policy, check_timestamp_type,
     check_log_level, check_compression, check_positive_double, check_ratio;
+static config_check_fn check_authorizer;
 
 static const struct config_key config_keys[] = {
     /* identity and coordination */
@@ -167,6 +168,10 @@ static const struct config_key config_keys[] = {
     K_STR("ssl.endpoint.identification.algorithm", ssl_endpoint_identification_algorithm, "https",
           CF_NULLABLE, check_endpoint_identification),
     K_I32("gregor.ssl.reload.interval.ms", gregor_ssl_reload_interval_ms, "5000", 0, 0),
+    /* authorization (broker/security/, docs/security.md "ACLs") */
+    K_STR("authorizer.class.name", authorizer_class_name, NULL, CF_NULLABLE, check_authorizer),
+    K_STR("super.users", super_users, NULL, CF_NULLABLE, NULL),
+    K_BOOL("allow.everyone.if.no.acl.found", allow_everyone_if_no_acl_found, "false"),
     /* transactions */
     K_I16("transaction.state.log.replication.factor", transaction_state_log_replication_factor, "3",
           1, 0),
@@ -432,6 +437,21 @@ static bool check_log_level(char *value, char *why, size_t whylen)
     for (char *p = value; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     return true;
+}
+
+/* The authorizers Gregor has: its own name, and Kafka's ZooKeeper-mode
+ * authorizer's (the same ACLs in the same znodes): any of them turns the
+ * ACL authorizer on. */
+static bool check_authorizer(char *value, char *why, size_t whylen)
+{
+    if (strcmp(value, CONFIG_AUTHORIZER_ACL) == 0 ||
+        strcmp(value, "kafka.security.authorizer.AclAuthorizer") == 0 ||
+        strcmp(value, "kafka.security.auth.SimpleAclAuthorizer") == 0)
+        return true;
+    why_set(why, whylen,
+            "unknown authorizer; expected " CONFIG_AUTHORIZER_ACL
+            " (or kafka.security.authorizer.AclAuthorizer), or empty for none");
+    return false;
 }
 
 /* ---- setting one value ---- */

@@ -30,6 +30,10 @@ struct config_listener {
     char protocol[32]; /* security protocol from listener.security.protocol.map */
 };
 
+/* authorizer.class.name's Gregor value (Kafka's AclAuthorizer names are
+ * accepted too: config.c check_authorizer()). */
+#define CONFIG_AUTHORIZER_ACL "gregor.security.authorizer.AclAuthorizer"
+
 struct broker_config {
     /* identity and coordination */
     int32_t broker_id;                       /* broker.id, -1 = generate via ZooKeeper */
@@ -161,6 +165,11 @@ struct broker_config {
     int32_t txn_abort_interval_ms;                    /* 10000 */
     int32_t txn_remove_interval_ms;                   /* 3600000 */
     int64_t producer_id_expiration_ms;                /* 86400000: idle producers' state dropped */
+
+    /* authorization (broker/security/acl.h) */
+    char *authorizer_class_name;         /* NULL = no authorization */
+    char *super_users;                   /* NULL; "User:a;User:b" allowed everything */
+    bool allow_everyone_if_no_acl_found; /* false */
 
     /* committed offsets in __consumer_offsets (broker/core/group_runtime.c) */
     int32_t offsets_topic_segment_bytes;         /* 104857600 */

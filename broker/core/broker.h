@@ -42,6 +42,7 @@ struct replica_manager;
 struct cleaner_pool;
 struct group_runtime;
 struct txn_runtime;
+struct authorizer;
 
 /* A live broker as clients should reach it on one listener. */
 struct broker_endpoint {
@@ -98,6 +99,9 @@ struct broker {
     struct txn_runtime *txns;          /* owned: transaction tables (core/txn_runtime.c) */
     struct txn_stats txn_stats;        /* the tables' counters (txn_stats.h), any thread */
     struct producer_ids *pids;         /* owned: idempotent producer ids (core/producer_ids.c) */
+    struct authorizer *authz;          /* owned: ACL checks (core/acl_store.c); NULL when
+                                          authorizer.class.name is empty; the pointer is
+                                          immutable after start-up */
     int64_t config_seq;                /* newest /config/changes handled (admin worker
                                           after start; config_watch.c) */
     int32_t zk_controller_id;          /* the active controller as ZooKeeper names it,

@@ -22,6 +22,7 @@
  * until the change is visible here, at most timeout_ms: after that the topic
  * gets REQUEST_TIMED_OUT (the operation still completes later), as in Kafka.
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/core/admin.h"
 #include "broker/kafka/admin_wait.h"
@@ -181,10 +182,15 @@ kerr_t handle_create_topics(struct req *req)
     job->ans = admin_answers_new(n);
     if (!job->specs || !job->ans)
         goto bad;
+    bool cluster_create = authz_cluster(req, ACL_OP_CREATE);
     for (int32_t i = 0; i < n; i++) {
         job->n = i + 1;
-        if (!decode_topic(s, &job->specs[i], &job->ans[i]))
+        struct admin_answer *a = &job->ans[i];
+        if (!decode_topic(s, &job->specs[i], a))
             goto bad;
+        if (!cluster_create && a->decode_err == KERR_NONE &&
+            !authz_topic(req, ACL_OP_CREATE, a->wire_name, (size_t)a->wire_len))
+            a->decode_err = KERR_TOPIC_AUTHORIZATION_FAILED;
     }
     job->timeout_ms = kslice_i32(s);
     if (req->api_version >= 1)
@@ -242,7 +248,9 @@ static void delete_job_run(void *arg)
     for (int i = 0; i < job->n; i++) {
         struct admin_answer *a = &job->ans[i];
         /* an illegal name names no topic (never the part before a NUL) */
-        if (!topic_name_legal(a->wire_name, (size_t)a->wire_len))
+        if (a->decode_err != KERR_NONE) /* TOPIC_AUTHORIZATION_FAILED */
+            a->err = a->decode_err;
+        else if (!topic_name_legal(a->wire_name, (size_t)a->wire_len))
             a->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
         else
             a->err = admin_delete_topic(job->req->broker, a->wire_name);
@@ -266,6 +274,9 @@ kerr_t handle_delete_topics(struct req *req)
         job->n = i + 1;
         if (!admin_answer_start(&job->ans[i], kw_get_str(s, false), NULL))
             kslice_fail(s);
+        else if (!authz_topic(req, ACL_OP_DELETE, job->ans[i].wire_name,
+                              (size_t)job->ans[i].wire_len))
+            job->ans[i].decode_err = KERR_TOPIC_AUTHORIZATION_FAILED;
     }
     job->timeout_ms = kslice_i32(s);
     if (!job->ans || !kslice_ok(s) || !worker_post(req->broker->admin, delete_job_run, job)) {

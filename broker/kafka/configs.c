@@ -27,6 +27,7 @@
  * The changes run on the admin worker (ZooKeeper /config/topics/<t>,
  * /config/brokers/<id|<default>>).
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/core/admin.h"
 #include "common/loop/worker.h"
@@ -153,7 +154,12 @@ static bool describe_one(struct req *req, struct kslice *s, bool synonyms_pendin
         type == RES_TOPIC ? topics_get(req->broker->topics, name.ptr, (size_t)name.len) : NULL;
     kerr_t err = KERR_NONE;
     const char *msg = NULL;
-    if (type == RES_TOPIC && !t) {
+    if (type == RES_TOPIC &&
+        !authz_topic(req, ACL_OP_DESCRIBE_CONFIGS, name.ptr, (size_t)name.len)) {
+        err = KERR_TOPIC_AUTHORIZATION_FAILED;
+    } else if (type == RES_BROKER && !authz_cluster(req, ACL_OP_DESCRIBE_CONFIGS)) {
+        err = KERR_CLUSTER_AUTHORIZATION_FAILED;
+    } else if (type == RES_TOPIC && !t) {
         err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
         msg = "topic does not exist";
     } else if (type == RES_BROKER && !kstr_eq(name, id) && name.len > 0) {
@@ -449,6 +455,15 @@ static bool decode_resource(struct req *req, struct kslice *s, struct alter_res 
             broker_op(r, key, op, value);
         else if (kslice_ok(s))
             apply_op(r, key, op, value);
+    }
+    kerr_t denied = KERR_NONE;
+    if (r->type == RES_TOPIC && !authz_topic(req, ACL_OP_ALTER_CONFIGS, name.ptr, (size_t)name.len))
+        denied = KERR_TOPIC_AUTHORIZATION_FAILED;
+    else if (r->type == RES_BROKER && !authz_cluster(req, ACL_OP_ALTER_CONFIGS))
+        denied = KERR_CLUSTER_AUTHORIZATION_FAILED;
+    if (denied) {
+        r->err = denied;
+        r->msg[0] = '\0';
     }
     return kslice_ok(s);
 }

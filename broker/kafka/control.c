@@ -15,6 +15,7 @@
  *     NOT_CONTROLLER unless it is the active one.
  * All five complete later (KERR__PENDING).
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "common/loop/worker.h"
 #include "broker/core/replica_manager.h"
@@ -64,6 +65,13 @@ kerr_t handle_control(struct req *req)
         say_warn_every(1000, "kafka",
                        "control request on a client listener refused key=%d listener=%s",
                        req->api_key, req->listener ? req->listener : "?");
+        return KERR__CLOSE;
+    }
+    if (!authz_cluster(req, ACL_OP_CLUSTER_ACTION)) {
+        say_warn_every(1000, "kafka",
+                       "control request refused: no ClusterAction key=%d "
+                       "principal=%s",
+                       req->api_key, req->principal ? req->principal : "?");
         return KERR__CLOSE;
     }
     kerr_t rc = KERR__CLOSE;

@@ -18,6 +18,7 @@
  * partition with a leader (kafka/admin_wait.c), at most timeout_ms, then
  * REQUEST_TIMED_OUT (the partitions are still added later), as in Kafka.
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/core/admin.h"
 #include "broker/kafka/admin_wait.h"
@@ -177,8 +178,12 @@ kerr_t handle_create_partitions(struct req *req)
         goto bad;
     for (int32_t i = 0; i < n; i++) {
         job->n = i + 1;
-        if (!cp_decode_topic(s, flex, &job->specs[i], &job->ans[i]))
+        struct admin_answer *a = &job->ans[i];
+        if (!cp_decode_topic(s, flex, &job->specs[i], a))
             goto bad;
+        if (a->decode_err == KERR_NONE &&
+            !authz_topic(req, ACL_OP_ALTER, a->wire_name, (size_t)a->wire_len))
+            a->decode_err = KERR_TOPIC_AUTHORIZATION_FAILED;
     }
     job->timeout_ms = kslice_i32(s);
     job->validate_only = kslice_u8(s) != 0;

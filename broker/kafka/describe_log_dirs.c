@@ -24,6 +24,7 @@
  * Runs on the network loop: the topic registry's read lock and each
  * partition's lock, briefly, as other handlers take them.
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/core/broker.h"
 #include "broker/replication/topics.h"
@@ -215,6 +216,15 @@ kerr_t handle_describe_log_dirs(struct req *req)
     struct kbuf *o = &req->out;
     bool flex = req->flex;
     int16_t v = req->api_version;
+    if (!authz_cluster(req, ACL_OP_DESCRIBE)) { /* Kafka answers no directories */
+        free(q.topics);
+        kbuf_put_i32(o, 0);
+        if (v >= 3)
+            kbuf_put_i16(o, KERR_CLUSTER_AUTHORIZATION_FAILED);
+        kw_put_array_len(o, flex, 0);
+        kw_put_tags(o, flex);
+        return KERR_NONE;
+    }
     char path[PATH_MAX + 64];
     int64_t total, usable;
     bool online = dir_online(req->broker->data_dir, &total, &usable);

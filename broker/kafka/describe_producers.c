@@ -19,6 +19,7 @@
  * open transaction (-1 when none). Runs on the network loop: the topic
  * registry and each partition's lock, briefly.
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/core/broker.h"
 #include "broker/replication/topics.h"
@@ -82,7 +83,9 @@ kerr_t handle_describe_producers(struct req *req)
         int32_t np = kw_get_array_len(s, true, 4);
         if (!kslice_ok(s) || !name.ptr || np < 0)
             return KERR__CLOSE;
-        struct topic *t = topics_get(req->broker->topics, name.ptr, (size_t)name.len);
+        bool allowed = authz_topic(req, ACL_OP_READ, name.ptr, (size_t)name.len);
+        struct topic *t =
+            allowed ? topics_get(req->broker->topics, name.ptr, (size_t)name.len) : NULL;
         kw_put_kstr(o, true, name);
         kw_put_array_len(o, true, np);
         for (int32_t j = 0; j < np; j++) {

@@ -56,6 +56,9 @@ kerr_t handle_incremental_alter_configs(struct req *req);
 kerr_t handle_elect_leaders(struct req *req);
 kerr_t handle_describe_log_dirs(struct req *req);
 kerr_t handle_describe_cluster(struct req *req);
+kerr_t handle_describe_acls(struct req *req); /* acls.c */
+kerr_t handle_create_acls(struct req *req);
+kerr_t handle_delete_acls(struct req *req);
 kerr_t handle_describe_producers(struct req *req);
 kerr_t handle_write_txn_markers(struct req *req);
 kerr_t handle_txn_offset_commit(struct req *req);

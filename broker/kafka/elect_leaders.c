@@ -19,6 +19,7 @@
  * partitions that needed no election are left out of the answer (Kafka
  * does the same). Any other election type: INVALID_REQUEST per partition.
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/core/broker.h"
 #include "common/vec.h"
@@ -191,7 +192,9 @@ kerr_t handle_elect_leaders(struct req *req)
         return KERR__CLOSE;
     }
     struct controller *c = req->broker->controller;
-    if (!c || !controller_is_active(c)) {
+    if (!authz_cluster(req, ACL_OP_ALTER)) {
+        elect_write_all(er, KERR_CLUSTER_AUTHORIZATION_FAILED);
+    } else if (!c || !controller_is_active(c)) {
         elect_write_all(er, KERR_NOT_CONTROLLER);
     } else if (er->type != CONTROLLER_ELECT_PREFERRED && er->type != CONTROLLER_ELECT_UNCLEAN) {
         elect_write_all(er, KERR_INVALID_REQUEST);

@@ -43,6 +43,7 @@
  * epochs (KIP-320) would reset to the log start on OFFSET_OUT_OF_RANGE. The
  * retriable error makes it refresh metadata and try again.
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/delayed.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/topic_groups.h"
@@ -64,6 +65,7 @@ struct fetch_part {
     int32_t current_leader_epoch; /* v9+; -1 = not checked */
     struct partition_read rd;
     kerr_t err;
+    kerr_t denied; /* TOPIC_AUTHORIZATION_FAILED: never read (t is NULL) */
     bool watched;
     struct pwaiter waiter; /* this part's node in its partition's waiter list */
 };
@@ -122,7 +124,9 @@ static int64_t fetch_read_all(struct fetch_op *op, bool *errors)
         free(fp->rd.aborted);
         fp->rd = (struct partition_read){.fd = -1, .hw = -1, .lso = -1, .log_start = -1};
         struct partition *part = fp_partition(fp);
-        if (!part) {
+        if (fp->denied) {
+            fp->err = fp->denied;
+        } else if (!part) {
             fp->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
         } else {
             int64_t room = op->max_bytes - total;
@@ -240,13 +244,18 @@ static bool fetch_decode_parts(struct fetch_op *op, struct kslice *s, int32_t n_
     size_t cap = 0; /* room in op->parts */
     if (!topic_groups_init(&op->topics, n_topics))
         return false;
+    /* a follower's fetch needs CLUSTER_ACTION, a consumer's READ on each topic */
+    bool replica_ok = op->replica_id < 0 || authz_cluster(op->req, ACL_OP_CLUSTER_ACTION);
     for (int32_t ti = 0; ti < n_topics && kslice_ok(s); ti++) {
         struct kstr name = kw_get_str(s, false);
         int32_t np = kw_get_array_len(s, false, 16);
         if (!kslice_ok(s) || !name.ptr || np < 0)
             return false;
         topic_groups_add(&op->topics, name, op->n);
-        struct topic *t = topics_get(b->topics, name.ptr, (size_t)name.len);
+        bool allowed = op->replica_id >= 0
+                           ? replica_ok
+                           : authz_topic(op->req, ACL_OP_READ, name.ptr, (size_t)name.len);
+        struct topic *t = allowed ? topics_get(b->topics, name.ptr, (size_t)name.len) : NULL;
         for (int32_t j = 0; j < np && kslice_ok(s); j++) {
             if (!VEC_RESERVE_AT(op->parts, cap, (size_t)op->n + 1)) {
                 topic_unref(t);
@@ -261,6 +270,7 @@ static bool fetch_decode_parts(struct fetch_op *op, struct kslice *s, int32_t n_
             if (v >= 5)
                 (void)kslice_i64(s); /* log_start_offset (followers) */
             fp->max_bytes = kslice_i32(s);
+            fp->denied = allowed ? KERR_NONE : KERR_TOPIC_AUTHORIZATION_FAILED;
             if (t)
                 topic_ref(t);
             fp->t = t;

@@ -19,6 +19,7 @@
 #include "broker/core/broker.h"
 #include "broker/core/metadata_cache.h"
 #include "broker/group/coord_hash.h"
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/group_codec.h"
 #include "broker/txn/txn_log_format.h"
@@ -43,6 +44,12 @@ static void find_one(struct req *req, const struct mc_snapshot *s, int8_t key_ty
     } else if (key_type != 0) {
         out->err = KERR_INVALID_REQUEST;
         out->err_msg = "unknown key_type (0 group, 1 transaction)";
+        return;
+    }
+    if (!authz_check(req, ACL_OP_DESCRIBE, key_type == 1 ? ACL_RT_TRANSACTIONAL_ID : ACL_RT_GROUP,
+                     key.ptr ? key.ptr : "", key.ptr ? (size_t)key.len : 0)) {
+        out->err = key_type == 1 ? KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+                                 : KERR_GROUP_AUTHORIZATION_FAILED;
         return;
     }
     const struct mc_topic *t = mc_find_topic(s, topic, strlen(topic));

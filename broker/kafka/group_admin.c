@@ -14,6 +14,7 @@
  * is loading. DeleteGroups removes empty groups and their offsets; the
  * tombstones are appended without waiting for replication, as Kafka does.
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/group_call.h"
 #include "broker/kafka/group_codec.h"
@@ -59,9 +60,14 @@ static void describe_answer(struct gcall *c, struct group_runtime *gr, kerr_t fa
             .protocol_data = "",
             .authorized_operations =
                 dc->r.include_authorized_operations ? GROUP_AUTHORIZED_OPS : INT32_MIN};
+        struct kstr gid = dc->r.groups[i];
+        if (gr && !authz_check(c->req, ACL_OP_DESCRIBE, ACL_RT_GROUP, gid.ptr ? gid.ptr : "",
+                               gid.ptr ? (size_t)gid.len : 0)) {
+            d->err = KERR_GROUP_AUTHORIZATION_FAILED;
+            continue;
+        }
         struct group_coord *gc =
-            gr ? group_runtime_route(gr, dc->r.groups[i].ptr, (size_t)dc->r.groups[i].len, &d->err)
-               : NULL;
+            gr ? group_runtime_route(gr, gid.ptr, (size_t)gid.len, &d->err) : NULL;
         struct group_info gi;
         if (!gc || !group_describe(gc, id, &gi))
             continue;
@@ -120,6 +126,7 @@ struct list_call {
     struct gcodec_listed_group *out;
     size_t n_out, cap_out;
     bool oom;
+    bool all; /* DESCRIBE on the cluster: every group, else those the principal may describe */
 };
 
 static void list_destroy(struct gcall *c)
@@ -143,7 +150,8 @@ static void list_each_group(void *arg, const struct group_info *g)
     bool wanted = lc->r.state_count == 0;
     for (int32_t i = 0; !wanted && i < lc->r.state_count; i++)
         wanted = strcasecmp(lc->states[i], state) == 0;
-    if (!wanted)
+    if (!wanted || (!lc->all && !authz_check(lc->c.req, ACL_OP_DESCRIBE, ACL_RT_GROUP, g->group_id,
+                                             strlen(g->group_id))))
         return;
     if (!VEC_RESERVE_AT(lc->out, lc->cap_out, lc->n_out + 1)) {
         lc->oom = true;
@@ -162,6 +170,7 @@ static void list_run(struct gcall *c, struct group_runtime *gr)
     struct list_call *lc = (struct list_call *)c;
     for (int32_t i = 0; i < lc->r.state_count; i++)
         lc->states[i] = gcall_str0(c, lc->r.states[i]);
+    lc->all = authz_cluster(c->req, ACL_OP_DESCRIBE);
     kerr_t err = KERR_NONE;
     if (c->oom)
         err = KERR_UNKNOWN_SERVER_ERROR;
@@ -221,6 +230,12 @@ static void delete_run(struct gcall *c, struct group_runtime *gr)
     struct delete_call *dc = (struct delete_call *)c;
     for (int32_t i = 0; i < dc->r.group_count; i++) {
         struct gcodec_delete_group *g = &dc->r.groups[i];
+        if (!authz_check(c->req, ACL_OP_DELETE, ACL_RT_GROUP,
+                         g->group_id.ptr ? g->group_id.ptr : "",
+                         g->group_id.ptr ? (size_t)g->group_id.len : 0)) {
+            g->err = KERR_GROUP_AUTHORIZATION_FAILED;
+            continue;
+        }
         struct group_coord *gc =
             group_runtime_route(gr, g->group_id.ptr, (size_t)g->group_id.len, &g->err);
         const char *id = gcall_str0(c, g->group_id);

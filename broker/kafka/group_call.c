@@ -2,6 +2,7 @@
  * broker/kafka/group_call.c — a group request's trip to the group worker and
  * back, and a commit's partitions (group_call.h).
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/group_call.h"
 #include "broker/core/broker.h"
 #include "broker/replication/topics.h"
@@ -22,6 +23,19 @@ kerr_t gcall_submit(struct gcall *c)
     if (gr && group_runtime_call(gr, gcall_run, c))
         return KERR__PENDING;
     c->fail(c, KERR_COORDINATOR_NOT_AVAILABLE);
+    for (size_t i = 0; i < c->n_strs; i++)
+        free(c->strs[i]);
+    free(c->strs);
+    c->destroy(c);
+    return KERR_NONE;
+}
+
+kerr_t gcall_submit_authz(struct gcall *c, int op, struct kstr group)
+{
+    if (authz_check(c->req, op, ACL_RT_GROUP, group.ptr ? group.ptr : "",
+                    group.ptr ? (size_t)group.len : 0))
+        return gcall_submit(c);
+    c->fail(c, KERR_GROUP_AUTHORIZATION_FAILED);
     for (size_t i = 0; i < c->n_strs; i++)
         free(c->strs[i]);
     free(c->strs);
@@ -103,8 +117,14 @@ void gcommit_collect(struct gcommit *m, struct gcall *c, int64_t expire_ts, bool
     for (int32_t t = 0; t < m->topic_count; t++) {
         struct gcodec_commit_topic *ct = &m->topics[t];
         const char *name = gcall_str0(c, ct->name);
+        bool allowed =
+            ct->name.ptr && authz_topic(c->req, ACL_OP_READ, ct->name.ptr, (size_t)ct->name.len);
         for (int32_t p = 0; p < ct->part_count; p++) {
             struct gcodec_commit_part *cp = &ct->parts[p];
+            if (!allowed) {
+                cp->err = KERR_TOPIC_AUTHORIZATION_FAILED;
+                continue;
+            }
             if (!gcall_partition_known(b, ct->name, cp->partition)) {
                 cp->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 continue;

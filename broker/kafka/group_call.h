@@ -42,6 +42,9 @@ struct gcall {
 /* Hands c to the group worker: KERR__PENDING, or KERR_NONE after fail()
  * answered (and c was destroyed) when the call could not be posted. */
 kerr_t gcall_submit(struct gcall *c);
+/* gcall_submit() when the principal may do op (broker/security/acl.h) on
+ * group; else fail() answers GROUP_AUTHORIZATION_FAILED (KERR_NONE). */
+kerr_t gcall_submit_authz(struct gcall *c, int op, struct kstr group);
 /* Sends the response in c->req->out, frees the strings and the state. */
 void gcall_finish(struct gcall *c);
 /* A NUL-terminated copy of s owned by c: NULL for a null string, "" (and
@@ -73,7 +76,8 @@ void gcommit_free(struct gcommit *m);
 void gcommit_fail(struct gcommit *m, kerr_t err);
 /* On the group worker: the partitions of topics this broker knows go into parts (with
  * expire_ts, and commit_ts when use_commit_ts, else -1; strings copied into c), the others are
- * answered UNKNOWN_TOPIC_OR_PARTITION. */
+ * answered UNKNOWN_TOPIC_OR_PARTITION, those of topics the principal may not READ
+ * TOPIC_AUTHORIZATION_FAILED. */
 void gcommit_collect(struct gcommit *m, struct gcall *c, int64_t expire_ts, bool use_commit_ts);
 /* The append of a commit prepared on m->gc ended with err (KERR_NONE: replicated) after the
  * coordinator moved: the partitions the core accepted get the error of a lost commit. */

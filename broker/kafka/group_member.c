@@ -12,6 +12,7 @@
  * MEMBER_ID_REQUIRED first (KIP-394); LeaveGroup v0-2 carry one member and
  * answer its error at the top level.
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/group_call.h"
 #include "broker/kafka/group_codec.h"
@@ -95,7 +96,7 @@ kerr_t handle_join_group(struct req *req)
         join_destroy(&jc->c);
         return KERR__CLOSE;
     }
-    return gcall_submit(&jc->c);
+    return gcall_submit_authz(&jc->c, ACL_OP_READ, jc->r.group_id);
 }
 
 /* --- SyncGroup ----------------------------------------------------------- */
@@ -167,7 +168,7 @@ kerr_t handle_sync_group(struct req *req)
         sync_destroy(&sc->c);
         return KERR__CLOSE;
     }
-    return gcall_submit(&sc->c);
+    return gcall_submit_authz(&sc->c, ACL_OP_READ, sc->r.group_id);
 }
 
 /* --- Heartbeat ----------------------------------------------------------- */
@@ -213,7 +214,7 @@ kerr_t handle_heartbeat(struct req *req)
         free(hc);
         return KERR__CLOSE;
     }
-    return gcall_submit(&hc->c);
+    return gcall_submit_authz(&hc->c, ACL_OP_READ, hc->r.group_id);
 }
 
 /* --- LeaveGroup ---------------------------------------------------------- */
@@ -276,5 +277,5 @@ kerr_t handle_leave_group(struct req *req)
         leave_destroy(&lc->c);
         return KERR__CLOSE;
     }
-    return gcall_submit(&lc->c);
+    return gcall_submit_authz(&lc->c, ACL_OP_READ, lc->r.group_id);
 }

@@ -22,6 +22,7 @@
  * committed offset is answered.
  */
 #include "broker/core/broker.h"
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/group_call.h"
 #include "broker/kafka/group_codec.h"
@@ -123,7 +124,7 @@ kerr_t handle_offset_commit(struct req *req)
         commit_destroy(&cc->c);
         return KERR__CLOSE;
     }
-    return gcall_submit(&cc->c);
+    return gcall_submit_authz(&cc->c, ACL_OP_READ, cc->r.group_id);
 }
 
 /* --- OffsetFetch --------------------------------------------------------- */
@@ -188,12 +189,15 @@ struct each_arg {
     const struct group_coord *gc;
     const char *group_id;
     bool require_stable;
+    struct req *req; /* for the topic checks */
 };
 
 static void each_offset(void *arg, const char *topic, int32_t partition,
                         const struct group_offset *o)
 {
     struct each_arg *ea = arg;
+    if (!authz_topic(ea->req, ACL_OP_DESCRIBE, topic, strlen(topic)))
+        return; /* offsets of topics the principal may not describe are left out */
     struct gcodec_fetch_part *fp = new_part(ea->fb, topic);
     if (fp)
         put_fetched(fp, partition, ea->gc, ea->group_id, topic, ea->require_stable, o);
@@ -217,11 +221,12 @@ static void fetch_group(struct gcall *c, struct group_runtime *gr, struct gcodec
     const char *group_id = gcall_str0(c, g->group_id);
     *out = (struct gcodec_fetch_group){.group_id = group_id, .err = gc ? KERR_NONE : err};
     if (gc && g->all_topics) {
-        struct each_arg ea = {fb, gc, group_id, require_stable};
+        struct each_arg ea = {fb, gc, group_id, require_stable, c->req};
         group_offsets_foreach(gc, group_id, each_offset, &ea);
     } else if (gc || v < 2) {
         for (int32_t t = 0; t < g->topic_count; t++) {
             const char *topic = gcall_str0(c, g->topics[t].name);
+            bool allowed = authz_topic(c->req, ACL_OP_DESCRIBE, topic, strlen(topic));
             for (int32_t p = 0; p < g->topics[t].part_count; p++) {
                 struct gcodec_fetch_part *fp = new_part(fb, topic);
                 struct group_offset o;
@@ -230,6 +235,8 @@ static void fetch_group(struct gcall *c, struct group_runtime *gr, struct gcodec
                     break;
                 if (!gc) /* v0-1: the group error in every partition */
                     put_offset(fp, index, err, NULL);
+                else if (!allowed)
+                    put_offset(fp, index, KERR_TOPIC_AUTHORIZATION_FAILED, NULL);
                 else
                     put_fetched(fp, index, gc, group_id, topic, require_stable,
                                 group_offset_fetch(gc, group_id, topic, index, &o) == KERR_NONE
@@ -251,11 +258,14 @@ static void fetch_answer(struct gcall *c, struct group_runtime *gr, kerr_t fail)
     struct gcodec_fetch_group *groups = calloc((size_t)(n > 0 ? n : 1), sizeof(*groups));
     struct fetch_build *fbs = calloc((size_t)(n > 0 ? n : 1), sizeof(*fbs));
     for (int32_t i = 0; groups && fbs && i < n; i++) {
-        if (gr)
+        struct kstr id = fc->r.groups[i].group_id;
+        bool allowed = authz_check(c->req, ACL_OP_DESCRIBE, ACL_RT_GROUP, id.ptr ? id.ptr : "",
+                                   id.ptr ? (size_t)id.len : 0);
+        if (gr && allowed)
             fetch_group(c, gr, &fc->r.groups[i], fc->r.require_stable, &fbs[i], &groups[i]);
         else
             groups[i] = (struct gcodec_fetch_group){
-                .group_id = gcall_str0(c, fc->r.groups[i].group_id), .err = fail};
+                .group_id = gcall_str0(c, id), .err = gr ? KERR_GROUP_AUTHORIZATION_FAILED : fail};
     }
     if (groups && fbs) {
         gcodec_fetch_resp_encode(&c->req->out, c->req->api_version, 0, groups, n);
@@ -394,5 +404,5 @@ kerr_t handle_offset_delete(struct req *req)
         odel_destroy(&oc->c);
         return KERR__CLOSE;
     }
-    return gcall_submit(&oc->c);
+    return gcall_submit_authz(&oc->c, ACL_OP_DELETE, oc->r.group_id);
 }

@@ -19,6 +19,7 @@
 #include "broker/config/config.h"
 #include "broker/core/broker.h"
 #include "broker/core/producer_ids.h"
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/txn_requests.h"
 #include "broker/txn/txn_log_format.h"
@@ -64,6 +65,11 @@ kerr_t handle_init_producer_id(struct req *req)
                  txn_id.len > 64 ? 64 : (int)txn_id.len, txn_id.len ? txn_id.ptr : "", timeout_ms,
                  kerr_name(err));
         ipi_answer(req, err, -1, -1);
+        return KERR_NONE;
+    }
+    /* an idempotent producer needs IDEMPOTENT_WRITE on the cluster */
+    if (!authz_cluster(req, ACL_OP_IDEMPOTENT_WRITE)) {
+        ipi_answer(req, KERR_CLUSTER_AUTHORIZATION_FAILED, -1, -1);
         return KERR_NONE;
     }
     /* KIP-360: both or neither (Kafka's request validation) */

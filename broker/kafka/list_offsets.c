@@ -9,6 +9,7 @@
  * the LSO: below the first open transaction), -2 = earliest (log start),
  * >= 0 = first offset with a timestamp >= it.
  */
+#include "broker/security/acl.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/topic_groups.h"
 #include "broker/core/broker.h"
@@ -21,7 +22,7 @@ static bool read_committed(const struct req *req)
     return req->handler_state && *(const int8_t *)req->handler_state == 1;
 }
 
-static void list_one(struct req *req, struct topic *t, int32_t index, int64_t ts)
+static void list_one(struct req *req, struct topic *t, int32_t index, int64_t ts, kerr_t denied)
 {
     struct broker *b = req->broker;
     struct kbuf *o = &req->out;
@@ -29,7 +30,9 @@ static void list_one(struct req *req, struct topic *t, int32_t index, int64_t ts
     int64_t offset = -1, found_ts = -1;
     int32_t epoch = -1, leader_epoch;
     kerr_t err;
-    if (!t || index < 0 || index >= t->n_parts) {
+    if (denied) {
+        err = denied;
+    } else if (!t || index < 0 || index >= t->n_parts) {
         err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     } else if (partition_leader(topic_part(t, index), &leader_epoch) != b->id) {
         err = KERR_NOT_LEADER_OR_FOLLOWER;
@@ -57,7 +60,7 @@ static void list_one(struct req *req, struct topic *t, int32_t index, int64_t ts
 
 /* Reads partitions[i]: index, current_leader_epoch (v4+), timestamp,
  * max_num_offsets (v0); answers it when whole. */
-static void list_part(struct req *req, struct topic *t)
+static void list_part(struct req *req, struct topic *t, kerr_t denied)
 {
     struct kslice *s = &req->body;
     int16_t v = req->api_version;
@@ -68,7 +71,7 @@ static void list_part(struct req *req, struct topic *t)
     if (v == 0)
         (void)kslice_i32(s); /* max_num_offsets */
     if (kslice_ok(s))
-        list_one(req, t, index, ts);
+        list_one(req, t, index, ts, denied);
 }
 
 kerr_t handle_list_offsets(struct req *req)
@@ -85,7 +88,7 @@ kerr_t handle_list_offsets(struct req *req)
     if (v >= 2)
         kbuf_put_i32(&req->out, 0); /* throttle_time_ms */
     req->handler_state = &isolation;
-    bool ok = topic_groups_answer(req, n_topics, 12, list_part);
+    bool ok = topic_groups_answer(req, n_topics, 12, ACL_OP_DESCRIBE, list_part);
     req->handler_state = NULL;
     return ok ? KERR_NONE : KERR__CLOSE;
 }

@@ -10,6 +10,9 @@
  * topic_authorized_operations (v8)], cluster_authorized_operations (v8).
  * Unknown topics are auto-created when allowed (answer LEADER_NOT_AVAILABLE
  * with no partitions), else UNKNOWN_TOPIC_OR_PARTITION (docs/protocol.md §6.1).
+ * With an authorizer, a topic the principal may not DESCRIBE is left out of
+ * an all-topics answer and answered TOPIC_AUTHORIZATION_FAILED when named;
+ * auto-creation needs CREATE on the cluster or on the topic.
  * Every answer comes from the metadata cache (broker/core/metadata_cache.h),
  * which the active controller keeps current with UpdateMetadata, so every
  * broker gives the same view: live brokers, the controller, leaders, ISRs.
@@ -28,6 +31,7 @@
 #include "broker/core/admin.h"
 #include "broker/core/metadata_cache.h"
 #include "broker/core/broker.h"
+#include "broker/kafka/authz.h"
 #include "broker/kafka/md_wait.h"
 #include "common/names.h"
 
@@ -114,13 +118,21 @@ static void write_topic(struct req *req, const struct mc_topic *t, const struct 
 }
 
 /* known: the cache came from the controller; else nothing is known of the
- * topic (the broker has not been told the cluster yet). */
-static void write_missing(struct req *req, struct kstr name, bool allow_create, bool known)
+ * topic (the broker has not been told the cluster yet). denied: the
+ * principal may not describe it (TOPIC_AUTHORIZATION_FAILED, whether it
+ * exists or not). Auto-creation needs CREATE on the cluster or the topic. */
+static void write_missing(struct req *req, struct kstr name, bool allow_create, bool known,
+                          bool denied)
 {
     struct broker *b = req->broker;
     struct kbuf *o = &req->out;
     kerr_t err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-    if (!topic_name_legal(name.ptr, (size_t)name.len)) {
+    if (allow_create && b->authz && !authz_cluster(req, ACL_OP_CREATE) &&
+        (!name.ptr || !authz_topic(req, ACL_OP_CREATE, name.ptr, (size_t)name.len)))
+        allow_create = false;
+    if (denied) {
+        err = KERR_TOPIC_AUTHORIZATION_FAILED;
+    } else if (!topic_name_legal(name.ptr, (size_t)name.len)) {
         err = KERR_INVALID_TOPIC_EXCEPTION;
     } else if (!known) {
         err = KERR_LEADER_NOT_AVAILABLE; /* it may well exist: retriable, never created */
@@ -161,20 +173,29 @@ static void write_answer(struct req *req, const struct md_query *q)
         kw_put_nstr(o, false, b->cluster_id);
     if (v >= 1)
         kbuf_put_i32(o, snap->controller_id);
-    if (q->all) {
-        kw_put_array_len(o, false, snap->n_topics);
-        for (int i = 0; i < snap->n_topics; i++)
+    if (q->all) { /* the topics the principal may describe */
+        size_t at = kw_reserve_array_len(o, false);
+        int32_t n = 0;
+        for (int i = 0; i < snap->n_topics; i++) {
+            const char *name = snap->topics[i].name;
+            if (!authz_topic(req, ACL_OP_DESCRIBE, name, strlen(name)))
+                continue;
             write_topic(req, &snap->topics[i], live, n_live);
+            n++;
+        }
+        kw_patch_array_len(o, false, at, n);
     } else {
         kw_put_array_len(o, false, q->n_topics < 0 ? 0 : q->n_topics);
         for (int32_t i = 0; i < q->n_topics; i++) {
             struct kstr name = q->names[i];
             const struct mc_topic *t =
                 name.ptr ? mc_find_topic(snap, name.ptr, (size_t)name.len) : NULL;
-            if (t)
+            bool denied =
+                name.ptr && !authz_topic(req, ACL_OP_DESCRIBE, name.ptr, (size_t)name.len);
+            if (t && !denied)
                 write_topic(req, t, live, n_live);
             else
-                write_missing(req, name, q->allow_create, known);
+                write_missing(req, name, q->allow_create, known, denied);
         }
     }
     if (v >= 8)

@@ -17,6 +17,7 @@
  * replica_id) must ask the leader (else NOT_LEADER_OR_FOLLOWER); a
  * broker (replica_id >= 0) is answered from whichever replica it asks.
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/replication/partition.h"
 #include "broker/core/broker.h"
@@ -31,14 +32,16 @@ struct olep_part {
 
 /* Answers one partition into req->out. t may be NULL (unknown topic). */
 static void answer_one(struct req *req, struct topic *t, const struct olep_part *p,
-                       bool need_leader)
+                       bool need_leader, kerr_t denied)
 {
     struct kbuf *o = &req->out;
     int32_t end_epoch = -1;
     int64_t end_offset = -1;
     kerr_t err;
 
-    if (!t || p->index < 0 || p->index >= t->n_parts || !topic_part(t, p->index))
+    if (denied)
+        err = denied;
+    else if (!t || p->index < 0 || p->index >= t->n_parts || !topic_part(t, p->index))
         err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     else
         err = partition_end_offset_for_epoch(topic_part(t, p->index), req->broker->id, need_leader,
@@ -71,7 +74,11 @@ static kerr_t answer_topic(struct req *req, bool need_leader)
 
     if (!kslice_ok(s) || !name.ptr || np < 0)
         return KERR__CLOSE;
-    t = topics_get(req->broker->topics, name.ptr, (size_t)name.len);
+    /* followers passed the cluster check; consumers need DESCRIBE */
+    kerr_t denied = !need_leader || authz_topic(req, ACL_OP_DESCRIBE, name.ptr, (size_t)name.len)
+                        ? KERR_NONE
+                        : KERR_TOPIC_AUTHORIZATION_FAILED;
+    t = denied ? NULL : topics_get(req->broker->topics, name.ptr, (size_t)name.len);
     kw_put_kstr(o, flex, name);
     kw_put_array_len(o, flex, np);
     for (int32_t j = 0; j < np && kslice_ok(s); j++) {
@@ -82,7 +89,7 @@ static kerr_t answer_topic(struct req *req, bool need_leader)
         p.leader_epoch = kslice_i32(s);
         kw_skip_tags(s, flex);
         if (kslice_ok(s))
-            answer_one(req, t, &p, need_leader);
+            answer_one(req, t, &p, need_leader, denied);
     }
     topic_unref(t);
     kw_skip_tags(s, flex);
@@ -101,6 +108,10 @@ kerr_t handle_offset_for_leader_epoch(struct req *req)
     bool need_leader = replica_id < 0;
 
     if (!kslice_ok(s) || n_topics < 0)
+        return KERR__CLOSE;
+    /* a follower needs CLUSTER_ACTION (refused: the connection closes, as a
+     * control request's); a consumer's topics are checked one by one */
+    if (replica_id >= 0 && !authz_cluster(req, ACL_OP_CLUSTER_ACTION))
         return KERR__CLOSE;
     if (v >= 2)
         kbuf_put_i32(o, 0); /* throttle_time_ms */

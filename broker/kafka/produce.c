@@ -35,6 +35,7 @@
  * at 0 OUT_OF_ORDER_SEQUENCE_NUMBER (45). The reason is logged at debug
  * (Produce v8's error_message is not advertised).
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/delayed.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/topic_groups.h"
@@ -266,7 +267,8 @@ static struct produce_part *produce_add_part(struct produce_op *op)
 
 /* Reads the partition entries into op->parts (nothing appended yet); false
  * on a malformed request or OOM. */
-static bool produce_parse(struct produce_op *op, struct kslice *s, int32_t n_topics)
+static bool produce_parse(struct produce_op *op, struct kslice *s, int32_t n_topics,
+                          kerr_t txn_denied)
 {
     struct broker *b = op->req->broker;
     bool bad_acks = op->acks != 0 && op->acks != 1 && op->acks != -1;
@@ -282,6 +284,10 @@ static bool produce_parse(struct produce_op *op, struct kslice *s, int32_t n_top
         if (!kslice_ok(s) || !name.ptr)
             return false;
         topic_groups_add(&op->topics, name, op->n);
+        kerr_t denied = txn_denied ? txn_denied
+                        : authz_topic(op->req, ACL_OP_WRITE, name.ptr, (size_t)name.len)
+                            ? KERR_NONE
+                            : KERR_TOPIC_AUTHORIZATION_FAILED;
         struct topic *t = topics_get(b->topics, name.ptr, (size_t)name.len);
         if (t && t->n_parts > 0) /* every partition of t holds the topic's settings */
             partition_config(topic_part(t, 0), &op->tcs[i]);
@@ -295,7 +301,7 @@ static bool produce_parse(struct produce_op *op, struct kslice *s, int32_t n_top
             r->rec = kw_get_bytes(s, false, &r->rec_len);
             if (!kslice_ok(s))
                 break;
-            r->err = bad_acks ? KERR_INVALID_REQUIRED_ACKS : KERR_NONE;
+            r->err = denied ? denied : bad_acks ? KERR_INVALID_REQUIRED_ACKS : KERR_NONE;
             r->base_offset = r->append_time = r->log_start = -1;
             if (t)
                 topic_ref(t);
@@ -513,8 +519,15 @@ static bool produce_offload(struct produce_op *op)
 kerr_t handle_produce(struct req *req)
 {
     struct kslice *s = &req->body;
-    if (req->api_version >= 3)
-        (void)kw_get_str(s, false); /* transactional_id: the batches carry the producer id */
+    kerr_t txn_denied = KERR_NONE;
+    if (req->api_version >= 3) {
+        /* transactional_id: the batches carry the producer id; the id itself
+         * is only checked for WRITE */
+        struct kstr txn = kw_get_str(s, false);
+        if (txn.ptr &&
+            !authz_check(req, ACL_OP_WRITE, ACL_RT_TRANSACTIONAL_ID, txn.ptr, (size_t)txn.len))
+            txn_denied = KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    }
     int16_t acks = kslice_i16(s);
     int32_t timeout_ms = kslice_i32(s);
     int32_t n_topics = kw_get_array_len(s, false, 6);
@@ -526,7 +539,7 @@ kerr_t handle_produce(struct req *req)
     op->req = req;
     op->acks = acks;
     op->timeout_ms = timeout_ms;
-    if (!produce_parse(op, s, n_topics)) {
+    if (!produce_parse(op, s, n_topics, txn_denied)) {
         produce_op_free(op);
         return KERR__CLOSE;
     }

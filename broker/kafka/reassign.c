@@ -24,6 +24,7 @@
  * duplicates, a broker that is not live and registered, named in the
  * message), NO_REASSIGNMENT_IN_PROGRESS (cancel of nothing).
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/core/broker.h"
 #include "common/vec.h"
@@ -163,7 +164,9 @@ kerr_t handle_alter_partition_reassignments(struct req *req)
         return KERR__CLOSE;
     }
     struct controller *c = req->broker->controller;
-    if (!c || !controller_is_active(c)) {
+    if (!authz_cluster(req, ACL_OP_ALTER)) {
+        alter_write(rr, KERR_CLUSTER_AUTHORIZATION_FAILED, NULL, NULL, NULL);
+    } else if (!c || !controller_is_active(c)) {
         alter_write(rr, KERR_NOT_CONTROLLER, "this broker is not the active controller", NULL,
                     NULL);
     } else if (rr->n == 0) {
@@ -277,7 +280,9 @@ kerr_t handle_list_partition_reassignments(struct req *req)
         return KERR__CLOSE;
     }
     struct controller *c = req->broker->controller;
-    if (!c || !controller_is_active(c)) {
+    if (!authz_cluster(req, ACL_OP_DESCRIBE)) {
+        list_write(rr, KERR_CLUSTER_AUTHORIZATION_FAILED, 0, NULL);
+    } else if (!c || !controller_is_active(c)) {
         list_write(rr, KERR_NOT_CONTROLLER, 0, NULL);
         ra_req_free(rr);
         return KERR_NONE;

@@ -3,6 +3,7 @@
  * of requests and responses (see topic_groups.h): the per-topic part of
  * the classic encoding; each handler owns its partition fields.
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/topic_groups.h"
 #include "broker/kafka/request.h"
 #include "broker/core/broker.h"
@@ -43,8 +44,8 @@ int topic_groups_put(const struct topic_groups *g, struct kbuf *o, int ti, int n
     return first;
 }
 
-bool topic_groups_answer(struct req *req, int32_t n_topics, int32_t min_part_bytes,
-                         void (*part)(struct req *req, struct topic *t))
+bool topic_groups_answer(struct req *req, int32_t n_topics, int32_t min_part_bytes, int op,
+                         void (*part)(struct req *req, struct topic *t, kerr_t denied))
 {
     struct kslice *s = &req->body;
     struct kbuf *o = &req->out;
@@ -54,11 +55,15 @@ bool topic_groups_answer(struct req *req, int32_t n_topics, int32_t min_part_byt
         int32_t np = kw_get_array_len(s, false, min_part_bytes);
         if (!kslice_ok(s) || !name.ptr)
             return false;
-        struct topic *t = topics_get(req->broker->topics, name.ptr, (size_t)name.len);
+        kerr_t denied = authz_topic(req, op, name.ptr, (size_t)name.len)
+                            ? KERR_NONE
+                            : KERR_TOPIC_AUTHORIZATION_FAILED;
+        struct topic *t =
+            denied ? NULL : topics_get(req->broker->topics, name.ptr, (size_t)name.len);
         kw_put_kstr(o, false, name);
         kw_put_array_len(o, false, np < 0 ? 0 : np);
         for (int32_t j = 0; j < np && kslice_ok(s); j++)
-            part(req, t);
+            part(req, t, denied);
         topic_unref(t);
     }
     return kslice_ok(s);

@@ -10,6 +10,7 @@
 #ifndef GREGOR_BROKER_KAFKA_TOPIC_GROUPS_H
 #define GREGOR_BROKER_KAFKA_TOPIC_GROUPS_H
 
+#include "common/err.h"
 #include "common/kwire.h"
 
 struct req;
@@ -43,9 +44,12 @@ int topic_groups_put(const struct topic_groups *g, struct kbuf *o, int ti, int n
  * and partition count, and for each partition part(req, t), which reads
  * that partition's fields from req->body and, when they are whole, appends
  * its answer. t is the topic, NULL when unknown; it is held during the
- * calls. min_part_bytes: the fewest bytes a partition entry takes. Returns
- * false when the request is malformed. */
-bool topic_groups_answer(struct req *req, int32_t n_topics, int32_t min_part_bytes,
-                         void (*part)(struct req *req, struct topic *t));
+ * calls. min_part_bytes: the fewest bytes a partition entry takes. op: the
+ * ACL operation (broker/security/acl.h) a topic needs; a topic the
+ * principal may not do it on is answered with t NULL and denied
+ * TOPIC_AUTHORIZATION_FAILED (else KERR_NONE). Returns false when the
+ * request is malformed. */
+bool topic_groups_answer(struct req *req, int32_t n_topics, int32_t min_part_bytes, int op,
+                         void (*part)(struct req *req, struct topic *t, kerr_t denied));
 
 #endif

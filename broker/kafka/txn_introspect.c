@@ -29,6 +29,7 @@
  */
 #include "broker/core/broker.h"
 #include "broker/core/txn_runtime.h"
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 
 #include <stdlib.h>
@@ -133,6 +134,11 @@ static void describe_write(struct tcall *c, struct txn_runtime *tr)
             describe_error(o, id, tr ? KERR_INVALID_REQUEST : KERR_COORDINATOR_NOT_AVAILABLE);
             continue;
         }
+        if (!authz_check(c->req, ACL_OP_DESCRIBE, ACL_RT_TRANSACTIONAL_ID, id.ptr,
+                         (size_t)id.len)) {
+            describe_error(o, id, KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+            continue;
+        }
         kerr_t err;
         struct txn_table *t = txn_runtime_route(tr, id.ptr, (size_t)id.len, &err);
         struct txn_meta *m = t ? txn_table_get(t, id.ptr, (size_t)id.len) : NULL;
@@ -201,6 +207,8 @@ static bool list_wanted(const struct tcall *c, const struct txn_meta *m)
         return false; /* being expired */
     if (c->n_states > 0 && !(c->state_mask & (1u << m->cur.state)))
         return false;
+    if (!authz_check(c->req, ACL_OP_DESCRIBE, ACL_RT_TRANSACTIONAL_ID, m->id, m->id_len))
+        return false; /* ids the principal may not describe are left out */
     return c->n_pids == 0 ||
            bsearch(&m->cur.producer_id, c->pids, (size_t)c->n_pids, sizeof(*c->pids), pid_cmp);
 }

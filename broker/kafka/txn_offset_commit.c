@@ -28,6 +28,7 @@
  * (group_runtime_txn_marker(), called by write_txn_markers.c).
  */
 #include "broker/core/broker.h"
+#include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/group_call.h"
 #include "broker/kafka/group_codec.h"
@@ -204,5 +205,12 @@ kerr_t handle_txn_offset_commit(struct req *req)
         toc_destroy(&tc->c);
         return KERR_NONE;
     }
-    return gcall_submit(&tc->c);
+    if (!authz_check(req, ACL_OP_WRITE, ACL_RT_TRANSACTIONAL_ID,
+                     tc->r.transactional_id.ptr ? tc->r.transactional_id.ptr : "",
+                     tc->r.transactional_id.ptr ? (size_t)tc->r.transactional_id.len : 0)) {
+        toc_fail(&tc->c, KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+        toc_destroy(&tc->c);
+        return KERR_NONE;
+    }
+    return gcall_submit_authz(&tc->c, ACL_OP_READ, tc->r.group_id);
 }

@@ -22,6 +22,7 @@
  * AddPartitionsToTxn / AddOffsetsToTxn / EndTxn v2 and InitProducerId v4 on,
  * INVALID_PRODUCER_EPOCH before.
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/txn_requests.h"
 #include "broker/config/config.h"
 #include "broker/core/broker.h"
@@ -152,11 +153,13 @@ static kerr_t answer_now(struct tcall *c, kerr_t err)
     return KERR_NONE;
 }
 
-/* Checks the id, then hands c to the txn worker. */
+/* Checks the id (and WRITE on it), then hands c to the txn worker. */
 static kerr_t submit(struct tcall *c, struct kstr id)
 {
     if (!id.ptr || id.len == 0 || (size_t)id.len > TXN_ID_MAX)
         return answer_now(c, KERR_INVALID_REQUEST);
+    if (!authz_check(c->req, ACL_OP_WRITE, ACL_RT_TRANSACTIONAL_ID, id.ptr, (size_t)id.len))
+        return answer_now(c, KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     c->id = kstr_dup(id);
     c->id_len = (size_t)id.len;
     struct txn_runtime *tr = c->req->broker->txns;

@@ -21,6 +21,7 @@
  * also commits or drops the producer's transactional offsets there
  * (group_runtime_txn_marker()).
  */
+#include "broker/kafka/authz.h"
 #include "broker/kafka/delayed.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/core/broker.h"
@@ -260,6 +261,10 @@ kerr_t handle_write_txn_markers(struct req *req)
     if (!op)
         return KERR__CLOSE;
     op->req = req;
+    if (!authz_cluster(req, ACL_OP_CLUSTER_ACTION)) { /* only brokers write markers */
+        wtm_free(op);
+        return KERR__CLOSE;
+    }
     if (!wtm_all(op, &req->body)) {
         wtm_free(op);
         return KERR__CLOSE;

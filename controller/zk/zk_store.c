@@ -711,6 +711,11 @@ kerr_t zk_store_ensure_paths(struct zk_store *zs)
         "/admin",
         "/admin/delete_topics",
         "/cluster",
+        ZK_PATH_ACL,
+        ZK_PATH_ACL_EXTENDED,
+        ZK_PATH_ACL_EXTENDED "/prefixed",
+        ZK_PATH_ACL_CHANGES,
+        ZK_PATH_ACL_EXTENDED_CHANGES,
     };
     kerr_t err = zs_enter(zs);
     if (err != KERR_NONE)

@@ -4,9 +4,10 @@
  * partition states, the controller election and its epoch.
  *
  * zk_store.c (and zk_store_batch.c, for many partition states at once,
- * zk_store_config.c, zk_store_sync.c, zk_store_reassign.c) are the only files that include
- * <zookeeper/zookeeper.h>; every znode path and
- * payload (proto/zk.proto) is known there and nowhere else.
+ * zk_store_config.c, zk_store_sync.c, zk_store_reassign.c, zk_store_pid.c,
+ * zk_store_acl.c) are the only files that include <zookeeper/zookeeper.h>;
+ * every znode path and payload (proto/zk.proto) is known there and nowhere
+ * else.
  *
  * The API is synchronous: each call sends its request(s) and waits for the
  * answer (the *_many calls pipeline many requests and wait for all). Call it
@@ -119,7 +120,8 @@ kerr_t zk_store_expire_session_for_test(struct zk_store *zs);
 /* ---- cluster ------------------------------------------------------------ */
 
 /* Creates the persistent parents if missing: /brokers/ids, /brokers/topics,
- * /config/topics, /admin/delete_topics, /cluster. Idempotent. */
+ * /config/topics, /admin/delete_topics, /cluster, and the ACL roots and
+ * their change lists (zk_store_acl.c). Idempotent. */
 kerr_t zk_store_ensure_paths(struct zk_store *zs);
 
 /* Reads /cluster/id, or creates it once (a random 22-char base64url UUID);
@@ -404,6 +406,46 @@ kerr_t zk_pid_block_decode(const char *json, size_t len, struct zk_pid_block *b)
 kerr_t zk_store_claim_pid_block(struct zk_store *zs, int32_t broker_id, int64_t size,
                                 struct zk_pid_block *out);
 
+/* ---- ACLs (zk_store_acl.c) ---------------------------------------------- */
+
+/* Kafka's ZooKeeper layout for ACLs: a LITERAL pattern's ACLs in
+ * /kafka-acl/<Type>/<name>, a PREFIXED pattern's in
+ * /kafka-acl-extended/prefixed/<Type>/<name> (Type as Kafka names it:
+ * Topic, Group, Cluster, TransactionalId), the payload Kafka's JSON
+ * (broker/security/acl_json.c; not checked here). A change is announced by a
+ * persistent sequential /kafka-acl-changes/acl_changes_<seq> (literal; the
+ * payload "<Type>:<name>") or /kafka-acl-extended-changes/acl_changes_<seq>
+ * (prefixed; {"version":1,"resourceType":..,"name":..,"patternType":..}). */
+#define ZK_PATH_ACL "/kafka-acl"
+#define ZK_PATH_ACL_EXTENDED "/kafka-acl-extended"
+#define ZK_PATH_ACL_CHANGES "/kafka-acl-changes"
+#define ZK_PATH_ACL_EXTENDED_CHANGES "/kafka-acl-extended-changes"
+#define ZK_ACL_CHANGES_KEEP 100 /* notifications kept; the writer deletes older ones */
+
+/* One resource pattern's znode. */
+struct zk_acl_node {
+    bool prefixed;
+    char type[32]; /* "Topic", ... */
+    char *name;    /* owned */
+    char *json;    /* owned, NUL-terminated */
+    size_t len;
+};
+
+/* Reads one resource's znode: *json new (free(); NUL-terminated), *len and
+ * *version; no znode: *json NULL, *version ZK_VERSION_NEW, KERR_NONE.
+ * KERR__INVALID for a type or name that cannot be a path component. */
+kerr_t zk_store_acl_get(struct zk_store *zs, bool prefixed, const char *type, const char *name,
+                        char **json, size_t *len, int32_t *version);
+/* Writes it conditional on version (ZK_VERSION_NEW: create, with its type's
+ * parent); json NULL deletes it (conditional too). KERR__EXISTS when it
+ * changed since it was read (re-read and retry), then announces the change
+ * on the pattern type's change list (trimmed to ZK_ACL_CHANGES_KEEP). */
+kerr_t zk_store_acl_set(struct zk_store *zs, bool prefixed, const char *type, const char *name,
+                        const char *json, int32_t version);
+/* Reads every ACL znode of both layouts: *out new (zk_acl_nodes_free()). */
+kerr_t zk_store_acl_list(struct zk_store *zs, struct zk_acl_node **out, int *n);
+void zk_acl_nodes_free(struct zk_acl_node *v, int n);
+
 /* ---- watches ------------------------------------------------------------ */
 
 enum zk_watch_event {
@@ -420,7 +462,7 @@ typedef void (*zk_watch_cb)(void *arg, enum zk_watch_event event, const char *pa
 /* Every subscriber gets every watch event of this store (the controller
  * and the broker's config watcher share one session); each ignores the
  * paths it did not arm. A watch armed twice on one path fires once. */
-#define ZK_WATCHERS_MAX 4
+#define ZK_WATCHERS_MAX 8
 /* false when ZK_WATCHERS_MAX subscribers are registered already. */
 bool zk_store_watch_subscribe(struct zk_store *zs, zk_watch_cb cb, void *arg);
 /* After it returns no new call starts (one in progress may still run). */

@@ -452,6 +452,18 @@ def group_codec_seeds():
     return s
 
 
+def acl_seeds():
+    """fuzz_acl: a selector byte (bit 0 prefixed, bit 1 the name "ab") and an ACL znode's JSON."""
+    entry = '{"principal":"%s","permissionType":"%s","operation":"%s","host":"%s"}'
+    two = ",".join([entry % ("User:alice", "Allow", "Read", "*"),
+                    entry % ("User:*", "Deny", "All", "10.0.0.1")])
+    return {
+        "literal_two": b"\x02" + ('{"version":1,"acls":[%s]}' % two).encode(),
+        "prefixed_one": b"\x01" + ('{"version":1,"acls":[%s]}' % (entry % ("User:b", "Allow", "Write", "*"))).encode(),
+        "wildcard_spaced": b"\x00" + b'{ "version" : 1 , "acls" : [ ] , "x" : [1, {"y": null}] }',
+    }
+
+
 def write(dirname, seeds):
     d = os.path.join(HERE, "corpus", dirname)
     shutil.rmtree(d, ignore_errors=True)
@@ -467,3 +479,4 @@ if __name__ == "__main__":
     write("fuzz_batch_validate", batch_seeds())
     write("fuzz_record_validate", record_seeds())
     write("fuzz_group_codec", group_codec_seeds())
+    write("fuzz_acl", acl_seeds())

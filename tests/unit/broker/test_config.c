@@ -278,6 +278,8 @@ static bool default_is_null(const char *name)
         "ssl.key.password",
         "ssl.truststore.location",
         "ssl.cipher.suites",
+        "authorizer.class.name",
+        "super.users",
     };
     for (size_t i = 0; i < sizeof(nullable) / sizeof(nullable[0]); i++)
         if (strcmp(name, nullable[i]) == 0)
@@ -848,4 +850,30 @@ Test(config, cleanup_policy_sets_compaction_by_word_not_substring)
     topic_config_defaults(&tc, &cfg);
     cr_assert_not(tc.compact);
     config_free(&cfg);
+}
+
+/* authorizer.class.name: empty is none; Gregor's and Kafka's AclAuthorizer names turn it on;
+ * anything else stops the start with the reason. */
+Test(config, authorizer_class_name)
+{
+    cr_assert_eq(load(ZK, NULL, 0, NULL), 0, "%s", err);
+    cr_expect_null(cfg.authorizer_class_name);
+    cr_expect_not(cfg.allow_everyone_if_no_acl_found);
+    config_free(&cfg);
+    cr_assert_eq(load(ZK "authorizer.class.name=gregor.security.authorizer.AclAuthorizer\n"
+                         "super.users=User:admin;User:ops\n"
+                         "allow.everyone.if.no.acl.found=true\n",
+                      NULL, 0, NULL),
+                 0, "%s", err);
+    cr_expect_str_eq(cfg.authorizer_class_name, CONFIG_AUTHORIZER_ACL);
+    cr_expect_str_eq(cfg.super_users, "User:admin;User:ops");
+    cr_expect(cfg.allow_everyone_if_no_acl_found);
+    config_free(&cfg);
+    cr_assert_eq(
+        load(ZK "authorizer.class.name=kafka.security.authorizer.AclAuthorizer\n", NULL, 0, NULL),
+        0, "%s", err);
+    cr_expect_str_eq(cfg.authorizer_class_name, "kafka.security.authorizer.AclAuthorizer");
+    config_free(&cfg);
+    expect_file_error(ZK "authorizer.class.name=com.example.MyAuthorizer\n",
+                      "authorizer.class.name", "unknown authorizer");
 }

@@ -36,6 +36,7 @@
 #include "broker/storage/logdir.h"
 #include "broker/core/replica_manager.h"
 #include "broker/replication/topics.h"
+#include "broker/security/sasl_server.h"
 #include "controller/controller.h"
 #include "controller/zk/zk_store.h"
 #include "common/say.h"
@@ -219,6 +220,11 @@ static int server_start_controller(struct broker *b)
 static int server_listen(struct broker *b)
 {
     const struct broker_config *cfg = b->cfg;
+    char sasl_err[512];
+    if (sasl_configure(cfg, sasl_err, sizeof(sasl_err)) != 0) {
+        say_error("sasl", "%s", sasl_err);
+        return -1;
+    }
     struct conn_limits lim = {
         .max_request_bytes = cfg->socket_request_max_bytes,
         .idle_ms = cfg->connections_max_idle_ms,

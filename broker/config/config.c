@@ -44,9 +44,10 @@
 
 enum config_type { CT_I16, CT_I32, CT_I64, CT_BOOL, CT_STR };
 
-#define CF_NULLABLE 0x1u /* string: an empty value means unset (NULL) */
-#define CF_NONEMPTY 0x2u /* string: an empty value is refused */
-#define CF_NEG1 0x4u     /* integer: -1 ("unset") is allowed besides [min, max] */
+#define CF_NULLABLE 0x1u  /* string: an empty value means unset (NULL) */
+#define CF_NONEMPTY 0x2u  /* string: an empty value is refused */
+#define CF_NEG1 0x4u      /* integer: -1 ("unset") is allowed besides [min, max] */
+#define CF_SENSITIVE 0x8u /* a secret: never shown (config_key_value() says null) */
 
 /* Checks a string value; may rewrite it in place without growing it
  * (upper-casing, canonical order). On failure writes the reason to why. */
@@ -75,8 +76,9 @@ struct config_key {
 #define I64MAX_TEXT "9223372036854775807"
 #define I32MAX_TEXT "2147483647"
 
-static config_check_fn check_zk_connect, check_dir_list, check_cleanup_policy, check_timestamp_type,
-    check_log_level, check_compression, check_positive_double, check_ratio;
+static config_check_fn check_sasl_mechanisms, check_zk_connect, check_dir_list,
+    check_cleanup_policy, check_timestamp_type, check_log_level, check_compression,
+    check_positive_double, check_ratio;
 
 static const struct config_key config_keys[] = {
     /* identity and coordination */
@@ -226,6 +228,16 @@ static const struct config_key config_keys[] = {
     K_I64("log.message.timestamp.difference.max.ms", log_message_timestamp_difference_max_ms,
           I64MAX_TEXT, 0, 0),
     K_STR("compression.type", compression_type, "producer", CF_NONEMPTY, check_compression),
+    /* SASL (docs/security.md) */
+    K_STR("sasl.enabled.mechanisms", sasl_enabled_mechanisms, "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+          CF_NONEMPTY, check_sasl_mechanisms),
+    K_STR("sasl.jaas.config", sasl_jaas_config, NULL, CF_NULLABLE | CF_SENSITIVE, NULL),
+    K_STR("sasl.mechanism.inter.broker.protocol", sasl_mechanism_inter_broker_protocol, "PLAIN",
+          CF_NONEMPTY, check_sasl_mechanisms),
+    K_I64("connections.max.reauth.ms", connections_max_reauth_ms, "0", 0, 0),
+    K_I32("sasl.server.max.receive.size", sasl_server_max_receive_size, "524288", 1, 0),
+    K_I64("gregor.sasl.authentication.timeout.ms", gregor_sasl_authentication_timeout_ms, "10000",
+          1, 0),
 };
 
 _Static_assert(ARRAY_LEN(config_keys) <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");
@@ -405,6 +417,32 @@ static bool check_compression(char *value, char *why, size_t whylen)
                                         "snappy",   "lz4",          "zstd"};
 
     return check_enum(value, names, ARRAY_LEN(names), why, whylen);
+}
+
+/* A comma list of the SASL mechanisms Gregor implements. */
+static bool check_sasl_mechanisms(char *value, char *why, size_t whylen)
+{
+    static const char *const known[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
+    const char *p = value;
+    while (*p) {
+        while (*p == ',' || isspace((unsigned char)*p))
+            p++;
+        const char *start = p;
+        while (*p && *p != ',' && !isspace((unsigned char)*p))
+            p++;
+        size_t len = (size_t)(p - start);
+        bool ok = len == 0;
+        for (size_t i = 0; !ok && i < ARRAY_LEN(known); i++)
+            ok = strlen(known[i]) == len && memcmp(known[i], start, len) == 0;
+        if (!ok) {
+            why_set(why, whylen,
+                    "SASL mechanism '%.*s' is not supported (Gregor offers PLAIN, "
+                    "SCRAM-SHA-256, SCRAM-SHA-512; not GSSAPI or OAUTHBEARER)",
+                    (int)len, start);
+            return false;
+        }
+    }
+    return true;
 }
 
 static bool check_log_level(char *value, char *why, size_t whylen)
@@ -603,6 +641,86 @@ static kerr_t config_apply_defaults(struct broker_config *cfg, char *err, size_t
     return KERR_NONE;
 }
 
+/* ---- listener.name.<listener>.<key> ---- */
+
+/* Whether suffix may follow listener.name.<listener>.: a key of the table or
+ * a mechanism's JAAS text ("plain.sasl.jaas.config", "scram-sha-256...."). */
+static bool listener_suffix_ok(const char *suffix, int *idx)
+{
+    static const char *const jaas[] = {"plain.sasl.jaas.config", "scram-sha-256.sasl.jaas.config",
+                                       "scram-sha-512.sasl.jaas.config"};
+    *idx = config_key_find(suffix);
+    if (*idx >= 0)
+        return true;
+    for (size_t i = 0; i < ARRAY_LEN(jaas); i++)
+        if (strcmp(suffix, jaas[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Keeps a listener.name.* key (validated as its unprefixed key would be). */
+static kerr_t config_set_listener_key(struct broker_config *cfg, const char *key, const char *value,
+                                      const struct config_src *src, char *err, size_t errlen)
+{
+    const char *name = key + strlen("listener.name.");
+    const char *dot = strchr(name, '.');
+    int idx = -1;
+    char why[256];
+    if (dot == NULL || dot == name || !listener_suffix_ok(dot + 1, &idx)) {
+        config_fail(err, errlen, src, "unknown configuration key '%s'", key);
+        return KERR__INVALID;
+    }
+    for (const char *c = name; c < dot; c++) {
+        if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_' || *c == '-')) {
+            config_fail(err, errlen, src,
+                        "invalid key '%s': the listener name after listener.name. is written in "
+                        "lower case",
+                        key);
+            return KERR__INVALID;
+        }
+    }
+    if (idx >= 0 && !config_key_check(idx, value, why, sizeof(why))) {
+        config_fail(err, errlen, src, "invalid value for '%s': %s", key, why);
+        return KERR__INVALID;
+    }
+    if (cfg->n_listener_kv == CONFIG_MAX_LISTENER_KEYS) {
+        config_fail(err, errlen, src, "too many listener.name.* keys (at most %d)",
+                    CONFIG_MAX_LISTENER_KEYS);
+        return KERR__INVALID;
+    }
+    struct config_kv *kv = &cfg->listener_kv[cfg->n_listener_kv];
+    kv->key = strdup(key);
+    kv->value = strdup(value);
+    if (!kv->key || !kv->value) {
+        free(kv->key);
+        free(kv->value);
+        kv->key = kv->value = NULL;
+        return KERR__NOMEM;
+    }
+    cfg->n_listener_kv++;
+    return KERR_NONE;
+}
+
+const char *config_listener_value(const struct broker_config *cfg, const char *listener,
+                                  const char *key)
+{
+    char full[256];
+    int n = snprintf(full, sizeof(full), "listener.name.");
+    for (const char *c = listener; *c && (size_t)n + 1 < sizeof(full); c++)
+        full[n++] = (char)tolower((unsigned char)*c);
+    full[n] = '\0';
+    snprintf(full + n, sizeof(full) - (size_t)n, ".%s", key);
+    for (int i = cfg->n_listener_kv - 1; i >= 0; i--)
+        if (strcmp(cfg->listener_kv[i].key, full) == 0)
+            return cfg->listener_kv[i].value;
+    return NULL;
+}
+
+static bool is_listener_key(const char *key)
+{
+    return strncmp(key, "listener.name.", strlen("listener.name.")) == 0;
+}
+
 static kerr_t config_apply_file(struct broker_config *cfg, const char *path, char *err,
                                 size_t errlen)
 {
@@ -616,7 +734,9 @@ static kerr_t config_apply_file(struct broker_config *cfg, const char *path, cha
         const struct config_src src = {.kind = CONFIG_SOURCE_FILE, .path = path, .line = e->line};
         int idx = config_key_find(e->key);
 
-        if (idx < 0) {
+        if (idx < 0 && is_listener_key(e->key)) {
+            rc = config_set_listener_key(cfg, e->key, e->value, &src, err, errlen);
+        } else if (idx < 0) {
             config_fail(err, errlen, &src, "unknown configuration key '%s'", e->key);
             rc = KERR__INVALID;
         } else {
@@ -693,6 +813,10 @@ static kerr_t config_apply_override(struct broker_config *cfg, const char *text,
     if (key == NULL || value == NULL)
         goto out_free;
     idx = config_key_find(key);
+    if (idx < 0 && is_listener_key(key)) {
+        rc = config_set_listener_key(cfg, key, value, &src, err, errlen);
+        goto out_free;
+    }
     if (idx < 0) {
         config_fail(err, errlen, &src, "unknown configuration key '%s'", key);
         rc = KERR__INVALID;
@@ -793,12 +917,12 @@ static kerr_t config_derive_listeners(struct broker_config *cfg, char *err, size
             return KERR__INVALID;
         }
         snprintf(l->protocol, sizeof(l->protocol), "%s", proto);
-        /* only plaintext is built: an SSL or SASL listener serving
+        /* PLAINTEXT and SASL_PLAINTEXT are built: an SSL listener serving
          * plaintext would mislead every client that trusts the name */
-        if (strcmp(proto, "PLAINTEXT") != 0) {
+        if (strcmp(proto, "PLAINTEXT") != 0 && strcmp(proto, "SASL_PLAINTEXT") != 0) {
             config_fail(err, errlen, NULL,
                         "listener '%s' uses security protocol %s, which Gregor does not "
-                        "implement: only PLAINTEXT listeners are supported",
+                        "implement: only PLAINTEXT and SASL_PLAINTEXT listeners are supported",
                         l->name, proto);
             return KERR__INVALID;
         }
@@ -921,6 +1045,10 @@ void config_free(struct broker_config *cfg)
             free(*(char **)config_field(cfg, &config_keys[i]));
     }
     free(cfg->data_dir);
+    for (int i = 0; i < cfg->n_listener_kv; i++) {
+        free(cfg->listener_kv[i].key);
+        free(cfg->listener_kv[i].value);
+    }
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -1000,6 +1128,8 @@ bool config_key_value(const struct broker_config *cfg, int idx, char *buf, size_
     if (idx < 0 || idx >= config_key_count())
         return false;
     key = &config_keys[idx];
+    if (key->flags & CF_SENSITIVE)
+        return false;
     p = config_field_const(cfg, key);
     switch (key->type) {
     case CT_I16:
@@ -1054,6 +1184,13 @@ bool config_copy_with(const struct broker_config *base, char *const *kv, int n,
     }
     if (out->data_dir && !(out->data_dir = strdup(out->data_dir)))
         ok = false;
+    for (int i = 0; i < out->n_listener_kv; i++) {
+        struct config_kv *lk = &out->listener_kv[i];
+        if (lk->key && !(lk->key = strdup(lk->key)))
+            ok = false;
+        if (lk->value && !(lk->value = strdup(lk->value)))
+            ok = false;
+    }
     for (int i = 0; ok && i < n; i++) {
         int idx = config_key_find(kv[2 * i]);
         char why[256];

@@ -18,8 +18,9 @@
 #include <stdint.h>
 
 #define CONFIG_MAX_LISTENERS 8
-#define CONFIG_MAX_IP_OVERRIDES 64 /* entries of max.connections.per.ip.overrides */
-#define CONFIG_MAX_KEYS 128        /* capacity of the key table (config.c) */
+#define CONFIG_MAX_IP_OVERRIDES 64  /* entries of max.connections.per.ip.overrides */
+#define CONFIG_MAX_KEYS 128         /* capacity of the key table (config.c) */
+#define CONFIG_MAX_LISTENER_KEYS 64 /* listener.name.<l>.<key> entries */
 
 /* One parsed listener: "NAME://host:port". host "" means all interfaces. */
 struct config_listener {
@@ -191,6 +192,21 @@ struct broker_config {
     int64_t log_message_timestamp_difference_max_ms; /* INT64_MAX */
     char *compression_type; /* "producer" | uncompressed|gzip|snappy|lz4|zstd */
 
+    /* SASL (broker/security/sasl_server.c; docs/security.md) */
+    char *sasl_enabled_mechanisms;              /* "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512" */
+    char *sasl_jaas_config;                     /* NULL; PLAIN accounts, the broker's own login */
+    char *sasl_mechanism_inter_broker_protocol; /* "PLAIN" */
+    int64_t connections_max_reauth_ms;          /* 0 = no re-authentication */
+    int32_t sasl_server_max_receive_size;       /* 524288: frames before authentication */
+    int64_t gregor_sasl_authentication_timeout_ms; /* 10000: time to authenticate */
+    /* listener.name.<listener>.<key> overrides, in the order given (the key
+     * as written, lower-case listener name; config_listener_value()) */
+    struct config_kv {
+        char *key;
+        char *value;
+    } listener_kv[CONFIG_MAX_LISTENER_KEYS];
+    int n_listener_kv;
+
     /* derived by config_load(): never set directly */
     char *data_dir;                            /* first entry of log.dirs, else log.dir */
     unsigned char key_source[CONFIG_MAX_KEYS]; /* enum config_source per key index */
@@ -219,6 +235,12 @@ enum config_source {
 int config_load(struct broker_config *cfg, const char *path, char **envp, char *const *overrides,
                 int n_overrides, char *err, size_t errlen);
 void config_free(struct broker_config *cfg);
+
+/* The value of listener.name.<lower-case listener>.<key> (the last one
+ * given), or NULL when it is not set. key is a key of the table or a
+ * mechanism-prefixed JAAS key ("plain.sasl.jaas.config"). */
+const char *config_listener_value(const struct broker_config *cfg, const char *listener,
+                                  const char *key);
 
 /* Effective retention in ms (log.retention.ms > minutes > hours); -1 = forever. */
 int64_t config_retention_ms(const struct broker_config *cfg);

@@ -268,8 +268,9 @@ Test(config, every_key_reports_its_source)
 static bool default_is_null(const char *name)
 {
     static const char *const nullable[] = {
-        "broker.rack", "advertised.listeners", "inter.broker.listener.name",
-        "log.dirs",    "gregor.log.file",      "max.connections.per.ip.overrides",
+        "broker.rack",      "advertised.listeners", "inter.broker.listener.name",
+        "log.dirs",         "gregor.log.file",      "max.connections.per.ip.overrides",
+        "sasl.jaas.config",
     };
     for (size_t i = 0; i < sizeof(nullable) / sizeof(nullable[0]); i++)
         if (strcmp(name, nullable[i]) == 0)
@@ -616,8 +617,6 @@ Test(config, two_listeners_on_port_zero_are_allowed)
 Test(config, listeners_that_are_not_plaintext_are_refused)
 {
     expect_file_error(ZK "listeners=SSL://:9093\n", "listener 'SSL'", "security protocol SSL");
-    expect_file_error(ZK "listeners=PLAINTEXT://:9092,SASL_PLAINTEXT://:9093\n",
-                      "listener 'SASL_PLAINTEXT'", "only PLAINTEXT");
     expect_file_error(ZK "listeners=SASL_SSL://:9093\n", "'SASL_SSL'", "does not implement");
     expect_file_error(ZK "listeners=PLAINTEXT://:9092,EXTERNAL://:9093\n"
                          "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,EXTERNAL:SASL_SSL\n",
@@ -625,6 +624,35 @@ Test(config, listeners_that_are_not_plaintext_are_refused)
     /* a listener named PLAINTEXT mapped to SSL is refused too */
     expect_file_error(ZK "listener.security.protocol.map=PLAINTEXT:SSL\n", "listener 'PLAINTEXT'",
                       "security protocol SSL");
+}
+
+/* SASL_PLAINTEXT is built (broker/security/); its keys, and the
+ * listener.name.<l>.* form, are accepted and validated. */
+Test(config, sasl_plaintext_listener_and_listener_keys)
+{
+    cr_assert_eq(load(ZK "listeners=PLAINTEXT://:9092,SASL_PLAINTEXT://:9093\n"
+                         "listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512\n"
+                         "listener.name.sasl_plaintext.plain.sasl.jaas.config=x required a=\"b\";\n"
+                         "connections.max.reauth.ms=5000\n",
+                      NULL, 0, NULL),
+                 0, "%s", err);
+    cr_assert_str_eq(cfg.listener[1].protocol, "SASL_PLAINTEXT");
+    cr_assert_str_eq(config_listener_value(&cfg, "SASL_PLAINTEXT", "sasl.enabled.mechanisms"),
+                     "SCRAM-SHA-512");
+    cr_assert_not_null(config_listener_value(&cfg, "SASL_PLAINTEXT", "plain.sasl.jaas.config"));
+    cr_assert_null(config_listener_value(&cfg, "PLAINTEXT", "sasl.enabled.mechanisms"));
+    cr_assert_eq(cfg.connections_max_reauth_ms, 5000);
+    cr_assert_eq(cfg.sasl_server_max_receive_size, 524288);
+    expect_file_error(ZK "sasl.enabled.mechanisms=GSSAPI\n", "GSSAPI", "not supported");
+    expect_file_error(ZK "listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN,FOO\n", "FOO",
+                      NULL);
+    expect_file_error(ZK "listener.name.sasl_plaintext.no.such.key=1\n", "unknown", NULL);
+    expect_file_error(ZK "listener.name.SASL.sasl.enabled.mechanisms=PLAIN\n", "lower case", NULL);
+    /* the JAAS text is a secret: never shown */
+    cr_assert_eq(load(ZK "sasl.jaas.config=x required user_a=\"pw\";\n", NULL, 0, NULL), 0, "%s",
+                 err);
+    char buf[256];
+    cr_assert_not(config_key_value(&cfg, config_key_find("sasl.jaas.config"), buf, sizeof(buf)));
 }
 
 Test(config, per_ip_connection_overrides)

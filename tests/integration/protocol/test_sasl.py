@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""
+tests/integration/protocol/test_sasl.py — SASL on a SASL_PLAINTEXT client listener (the
+inter-broker listener stays PLAINTEXT): real clients (librdkafka through confluent-kafka, kcat,
+kafka-python, which uses SaslHandshake v0 and bare tokens) with PLAIN, SCRAM-SHA-256 and
+SCRAM-SHA-512; wrong passwords, unknown users and mechanisms; the pre-authentication gate
+(nothing but ApiVersions and SASL is served, frames over sasl.server.max.receive.size and slow
+logins are cut off); SCRAM users made and removed with `gregor user scram` seen by every broker;
+re-authentication with connections.max.reauth.ms. One two-broker cluster for all cases.
+
+Runs under /usr/bin/python3 (Debian's python3-confluent-kafka and python3-kafka).
+"""
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cluster  # noqa: E402
+
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+
+JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
+        'username="admin" password="admin-secret" '
+        'user_admin="admin-secret" user_alice="alice-secret";')
+REAUTH_MS = 1500
+AUTH_TIMEOUT_MS = 1500
+
+SASL_PORTS = {}
+
+
+def per_broker(i):
+    p = cluster.free_port()
+    SASL_PORTS[i] = p
+    return ["listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:%d" % p,
+            "advertised.listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:%d" % p]
+
+
+CL = cluster.Cluster(2, overrides=[
+    "listener.name.sasl_plaintext.plain.sasl.jaas.config=" + JAAS,
+    "gregor.sasl.authentication.timeout.ms=%d" % AUTH_TIMEOUT_MS,
+    "sasl.server.max.receive.size=4096",
+], per_broker=per_broker)
+
+
+def boot(i=0):
+    return "127.0.0.1:%d" % SASL_PORTS[i]
+
+
+def sasl_conf(mech, user, password, i=0, **extra):
+    c = {"bootstrap.servers": boot(i), "security.protocol": "sasl_plaintext",
+         "sasl.mechanisms": mech, "sasl.username": user, "sasl.password": password}
+    c.update(extra)
+    return c
+
+
+def produce_consume(conf, n=5):
+    """Produces n records with conf and reads them back; returns them."""
+    topic = "sasl-" + uuid.uuid4().hex[:8]
+    p = Producer(conf)
+    for k in range(n):
+        p.produce(topic, value=b"v%d" % k)
+    assert p.flush(20) == 0, "records not delivered"
+    c = Consumer(dict(conf, **{"group.id": "g-" + topic, "auto.offset.reset": "earliest"}))
+    c.assign([TopicPartition(topic, 0, 0)])
+    got = []
+    deadline = time.time() + 20
+    while len(got) < n and time.time() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            got.append(m.value())
+    c.close()
+    assert got == [b"v%d" % k for k in range(n)], got
+    return got
+
+
+def expect_auth_failure(conf, needle):
+    """A producer with conf gets an authentication error naming needle."""
+    errs = []
+    p = Producer(dict(conf, error_cb=lambda e: errs.append(e)))
+    deadline = time.time() + 10
+    while time.time() < deadline and not any(needle in e.str() for e in errs):
+        p.poll(0.2)
+    assert any(needle in e.str() for e in errs), [e.str() for e in errs]
+
+
+# --- raw wire helpers -------------------------------------------------------------------
+
+def raw_conn(i=0):
+    return socket.create_connection(("127.0.0.1", SASL_PORTS[i]), timeout=10)
+
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        chunk = s.recv(n - len(b))
+        if not chunk:
+            raise ConnectionError("closed after %d of %d bytes" % (len(b), n))
+        b += chunk
+    return b
+
+
+def request(s, key, version, body, corr=7):
+    hdr = struct.pack(">hhih", key, version, corr, 4) + b"test"
+    if version >= 2 and key == 36:  # SaslAuthenticate v2: flexible header (tags)
+        hdr += b"\x00"
+    frame = hdr + body
+    s.sendall(struct.pack(">i", len(frame)) + frame)
+    size = struct.unpack(">i", recv_exact(s, 4))[0]
+    resp = recv_exact(s, size)
+    assert struct.unpack(">i", resp[:4])[0] == corr
+    return resp[4:]
+
+
+def kstr(v):
+    e = v.encode()
+    return struct.pack(">h", len(e)) + e
+
+
+def handshake(s, mech, version=1):
+    r = request(s, 17, version, kstr(mech))
+    err, n = struct.unpack(">hi", r[:6])
+    mechs, pos = [], 6
+    for _ in range(n):
+        ln = struct.unpack(">h", r[pos:pos + 2])[0]
+        mechs.append(r[pos + 2:pos + 2 + ln].decode())
+        pos += 2 + ln
+    return err, mechs
+
+
+def authenticate(s, token, version=1):
+    r = request(s, 36, version, struct.pack(">i", len(token)) + token)
+    err = struct.unpack(">h", r[:2])[0]
+    ln = struct.unpack(">h", r[2:4])[0]
+    msg = r[4:4 + ln].decode() if ln >= 0 else None
+    pos = 4 + max(ln, 0)
+    blen = struct.unpack(">i", r[pos:pos + 4])[0]
+    tok = r[pos + 4:pos + 4 + blen]
+    pos += 4 + blen
+    life = struct.unpack(">q", r[pos:pos + 8])[0] if version >= 1 else None
+    return err, msg, tok, life
+
+
+def metadata(s):
+    return request(s, 3, 1, struct.pack(">i", 0))
+
+
+def assert_closed(s):
+    s.settimeout(10)
+    try:
+        data = s.recv(4096)
+    except ConnectionResetError:
+        data = b""
+    assert data == b"", "expected the connection closed, got %r" % data[:40]
+
+
+def plain_token(user, pw):
+    return b"\0" + user.encode() + b"\0" + pw.encode()
+
+
+# --- tests ------------------------------------------------------------------------------
+
+def test_confluent_kafka_plain():
+    produce_consume(sasl_conf("PLAIN", "alice", "alice-secret"))
+
+
+def test_wrong_password_and_unknown_user_fail_and_broker_carries_on():
+    expect_auth_failure(sasl_conf("PLAIN", "alice", "nope"), "Invalid username or password")
+    expect_auth_failure(sasl_conf("PLAIN", "mallory", "alice-secret"),
+                        "Invalid username or password")
+    # raw: the error code is SASL_AUTHENTICATION_FAILED (58), then the connection closes
+    s = raw_conn()
+    assert handshake(s, "PLAIN")[0] == 0
+    err, msg, _, _ = authenticate(s, plain_token("alice", "bad"))
+    assert err == 58 and "Invalid username or password" in msg, (err, msg)
+    assert_closed(s)
+    produce_consume(sasl_conf("PLAIN", "admin", "admin-secret"), n=1)
+
+
+def test_unknown_mechanism_lists_enabled():
+    s = raw_conn()
+    err, mechs = handshake(s, "GSSAPI")
+    assert err == 33, err  # UNSUPPORTED_SASL_MECHANISM
+    assert mechs == ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"], mechs
+    assert_closed(s)
+    expect_auth_failure(sasl_conf("OAUTHBEARER", "alice", "x",
+                                  **{"enable.sasl.oauthbearer.unsecure.jwt": True}),
+                        "OAUTHBEARER")
+
+
+def test_requests_before_authentication_close_the_connection():
+    # ApiVersions is served before authentication
+    s = raw_conn()
+    r = request(s, 18, 0, b"")
+    assert struct.unpack(">h", r[:2])[0] == 0
+    # Metadata is not: the connection closes with nothing served
+    s.sendall(struct.pack(">i", 14) + struct.pack(">hhih", 3, 1, 9, 4) + b"test")
+    assert_closed(s)
+    # nor Produce (v3, acks=1, one empty partition), even after the handshake
+    s = raw_conn()
+    assert handshake(s, "PLAIN")[0] == 0
+    body = struct.pack(">hhi", -1, 1, 1000) + struct.pack(">i", 1) + kstr("t") + \
+        struct.pack(">iii", 1, 0, -1)
+    hdr = struct.pack(">hhih", 0, 3, 5, 4) + b"test"
+    s.sendall(struct.pack(">i", len(hdr + body)) + hdr + body)
+    assert_closed(s)
+    # nor a SaslAuthenticate without a handshake
+    s = raw_conn()
+    err, _, _, _ = authenticate(s, plain_token("alice", "alice-secret"))
+    assert err == 34, err  # ILLEGAL_SASL_STATE
+    assert_closed(s)
+
+
+def test_oversized_frame_before_authentication_closes():
+    s = raw_conn()
+    s.sendall(struct.pack(">i", 5000) + b"\0" * 100)  # over sasl.server.max.receive.size=4096
+    assert_closed(s)
+    # the same size is fine once authenticated (socket.request.max.bytes applies)
+    s = raw_conn()
+    assert handshake(s, "PLAIN")[0] == 0
+    assert authenticate(s, plain_token("alice", "alice-secret"))[0] == 0
+    body = struct.pack(">i", 1) + kstr("x" * 4990)  # Metadata v1 for one long topic name
+    r = request(s, 3, 1, body)
+    assert len(r) > 0
+    s.close()
+
+
+def test_connection_that_does_not_authenticate_is_cut_off():
+    s = raw_conn()
+    start = time.time()
+    assert handshake(s, "PLAIN")[0] == 0
+    assert_closed(s)
+    took = time.time() - start
+    assert AUTH_TIMEOUT_MS / 1000 - 0.2 <= took < AUTH_TIMEOUT_MS / 1000 + 5, took
+
+
+def test_kafka_python_plain_uses_bare_tokens():
+    import kafka
+    p = kafka.KafkaProducer(bootstrap_servers=boot(1), security_protocol="SASL_PLAINTEXT",
+                            sasl_mechanism="PLAIN", sasl_plain_username="alice",
+                            sasl_plain_password="alice-secret", api_version=(2, 0))
+    topic = "kp-" + uuid.uuid4().hex[:8]
+    p.send(topic, b"hello").get(timeout=20)
+    p.close()
+    c = kafka.KafkaConsumer(topic, bootstrap_servers=boot(1), security_protocol="SASL_PLAINTEXT",
+                            sasl_mechanism="PLAIN", sasl_plain_username="alice",
+                            sasl_plain_password="alice-secret", api_version=(2, 0),
+                            auto_offset_reset="earliest")
+    got = []
+    deadline = time.time() + 20
+    while not got and time.time() < deadline:
+        for recs in c.poll(timeout_ms=500).values():
+            got += [m.value for m in recs]
+    c.close()
+    assert got == [b"hello"], got
+    # a wrong password: the broker closes the connection after the bare token
+    assert not kafka_python_login("PLAIN", "alice", "bad")
+    assert kafka_python_login("PLAIN", "alice", "alice-secret")
+
+
+def kafka_python_login(mech, user, password, i=1):
+    """Whether kafka-python's connection (SaslHandshake v0, bare tokens) logs in."""
+    from kafka.conn import BrokerConnection
+    c = BrokerConnection("127.0.0.1", SASL_PORTS[i], socket.AF_INET,
+                         security_protocol="SASL_PLAINTEXT", sasl_mechanism=mech,
+                         sasl_plain_username=user, sasl_plain_password=password,
+                         api_version=(2, 0))
+    try:
+        return c.connect_blocking(timeout=5)
+    finally:
+        c.close()
+
+
+def test_kcat_plain():
+    topic = "kc-" + uuid.uuid4().hex[:8]
+    x = ["-X", "security.protocol=sasl_plaintext", "-X", "sasl.mechanisms=PLAIN",
+         "-X", "sasl.username=alice", "-X", "sasl.password=alice-secret"]
+    r = subprocess.run(["kcat", "-b", boot(), "-P", "-t", topic] + x, input=b"a\nb\n",
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run(["kcat", "-b", boot(), "-C", "-t", topic, "-e", "-q"] + x,
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0 and r.stdout == b"a\nb\n", (r.stdout, r.stderr)
+    bad = x[:-1] + ["sasl.password=wrong"]
+    r = subprocess.run(["kcat", "-b", boot(), "-L", "-m", "2"] + bad, capture_output=True,
+                       timeout=30)
+    assert r.returncode != 0 and b"Invalid username or password" in r.stderr, r.stderr
+
+
+if __name__ == "__main__":
+    sys.exit(cluster.run_suite(CL, globals()))

@@ -25,6 +25,7 @@
 #include "broker/core/group_runtime.h"
 #include "broker/core/txn_runtime.h"
 #include "broker/core/producer_ids.h"
+#include "broker/core/scram_users.h"
 #include "broker/http/http.h"
 #include "broker/core/log_manager.h"
 #include "broker/core/metadata_cache.h"
@@ -394,6 +395,7 @@ static int server_start(struct broker *b)
         return -1;
     admin_refresh_brokers(b);
     config_watch_init(b);
+    scram_users_load_all(b);
     dyncfg_load(b); /* after the newest notification is noted, before the topics load */
     controller_watch_init(b);
     if (log_manager_load(b) != 0 || admin_load_topics(b) != 0)

@@ -64,6 +64,8 @@ static const struct api_desc apis[] = {
     {API_ALTER_PARTITION_REASSIGNMENTS, 0, 0, handle_alter_partition_reassignments},
     {API_LIST_PARTITION_REASSIGNMENTS, 0, 0, handle_list_partition_reassignments},
     {API_OFFSET_DELETE, 0, 0, handle_offset_delete},
+    {API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0, handle_describe_user_scram_credentials},
+    {API_ALTER_USER_SCRAM_CREDENTIALS, 0, 0, handle_alter_user_scram_credentials},
     {API_DESCRIBE_CLUSTER, 0, 0, handle_describe_cluster},
     {API_DESCRIBE_PRODUCERS, 0, 0, handle_describe_producers},
     {API_DESCRIBE_TRANSACTIONS, 0, 0, handle_describe_transactions},

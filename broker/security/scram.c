@@ -340,8 +340,11 @@ static enum sasl_step scram_client_final(struct scram_server *s, const char *m, 
     long cbl = scram_b64_decode(v, vl, cb, sizeof(cb));
     if (cbl < 3 || (cb[0] != 'n' && cb[0] != 'y') || cb[1] != ',' || cb[cbl - 1] != ',')
         return fail(error, errlen, "invalid channel binding");
-    if (!attr_find(m, without_proof, "r", &v, &vl) || vl != strlen(s->nonce) ||
-        memcmp(v, s->nonce, vl) != 0)
+    /* the nonce must end with the one we sent: Kafka accepts a longer one
+     * because librdkafka sends its own nonce again in front of it */
+    size_t nl = strlen(s->nonce);
+    if (!attr_find(m, without_proof, "r", &v, &vl) || vl < nl ||
+        memcmp(v + vl - nl, s->nonce, nl) != 0)
         return fail(error, errlen, "invalid nonce");
     uint8_t proof[SCRAM_KEY_MAX];
     const char *pv = p + 3;

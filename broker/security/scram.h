@@ -14,7 +14,9 @@
  * -> server-first "r=cnonce+snonce,s=salt,i=n"; client-final
  * "c=biws,r=nonce,p=proof" -> server-final "v=signature". Channel binding is
  * not offered ("p=" refused); an authzid other than the user is refused, as
- * Kafka does; the proof is compared in constant time.
+ * Kafka does; the proof is compared in constant time. The client-final
+ * nonce must end with the server-first one (Kafka's rule: librdkafka puts
+ * its own nonce in front again).
  *
  * Threads: none shared; a struct scram_server belongs to one connection.
  */

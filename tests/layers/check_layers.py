@@ -34,7 +34,7 @@ DEPS = {
     "broker/group": ["common"],
     "broker/txn": ["common"],
     "broker/replication": ["broker/storage", "broker/config", "common/loop", "common"],
-    "broker/core": ["broker/group", "broker/txn", "broker/replication", "broker/storage", "broker/config", "controller",
+    "broker/core": ["broker/security", "broker/group", "broker/txn", "broker/replication", "broker/storage", "broker/config", "controller",
                     "controller/zk", "common/loop", "common"],
     "broker/kafka": ["broker/security", "broker/core", "broker/replication", "broker/storage", "broker/config",
                      "broker/group", "broker/txn", "controller", "common/loop", "common"],

@@ -30,19 +30,27 @@ REAUTH_MS = 1500
 AUTH_TIMEOUT_MS = 1500
 
 SASL_PORTS = {}
+REAUTH_PORTS = {}
 
 
 def per_broker(i):
-    p = cluster.free_port()
-    SASL_PORTS[i] = p
-    return ["listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:%d" % p,
-            "advertised.listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:%d" % p]
+    """Each broker: PLAINTEXT (between brokers, and for the CLI), SASL_PLAINTEXT (clients) and
+    REAUTH, a second SASL listener with its own settings (PLAIN only, sessions of REAUTH_MS)."""
+    p, r = cluster.free_port(), cluster.free_port()
+    SASL_PORTS[i], REAUTH_PORTS[i] = p, r
+    lst = "PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:%d,REAUTH://127.0.0.1:%d" % (p, r)
+    return ["listeners=" + lst, "advertised.listeners=" + lst,
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,"
+            "REAUTH:SASL_PLAINTEXT"]
 
 
 CL = cluster.Cluster(2, overrides=[
     "listener.name.sasl_plaintext.plain.sasl.jaas.config=" + JAAS,
     "gregor.sasl.authentication.timeout.ms=%d" % AUTH_TIMEOUT_MS,
     "sasl.server.max.receive.size=4096",
+    "listener.name.reauth.sasl.enabled.mechanisms=PLAIN",
+    "listener.name.reauth.plain.sasl.jaas.config=" + JAAS,
+    "listener.name.reauth.connections.max.reauth.ms=%d" % REAUTH_MS,
 ], per_broker=per_broker)
 
 
@@ -89,8 +97,8 @@ def expect_auth_failure(conf, needle):
 
 # --- raw wire helpers -------------------------------------------------------------------
 
-def raw_conn(i=0):
-    return socket.create_connection(("127.0.0.1", SASL_PORTS[i]), timeout=10)
+def raw_conn(i=0, port=None):
+    return socket.create_connection(("127.0.0.1", port or SASL_PORTS[i]), timeout=10)
 
 
 def recv_exact(s, n):
@@ -288,6 +296,145 @@ def test_kcat_plain():
     r = subprocess.run(["kcat", "-b", boot(), "-L", "-m", "2"] + bad, capture_output=True,
                        timeout=30)
     assert r.returncode != 0 and b"Invalid username or password" in r.stderr, r.stderr
+
+
+def gregor(*args, i=0):
+    """Runs the gregor CLI against broker i's PLAINTEXT listener."""
+    return subprocess.run([os.path.join(cluster.BUILD, "bin", "gregor"), "-b",
+                           "127.0.0.1:%d" % CL.brokers[i].port] + list(args),
+                          capture_output=True, text=True, timeout=60)
+
+
+def wait_login(mech, user, password, want, i, limit=1.0):
+    """Polls kafka-python logins on broker i until the outcome is want; returns the seconds."""
+    start = time.time()
+    while kafka_python_login(mech, user, password, i) != want:
+        assert time.time() - start < limit + 4, "%s %s login on broker %d never became %s" % (
+            mech, user, i, want)
+        time.sleep(0.05)
+    return time.time() - start
+
+
+def test_scram_user_set_reaches_every_broker_and_logs_in():
+    r = gregor("user", "scram", "set", "bob", "--password", "bob-pw")
+    assert r.returncode == 0 and "SCRAM-SHA-256 set" in r.stdout, (r.stdout, r.stderr)
+    r = gregor("user", "scram", "set", "bob", "--password", "bob-pw512",
+               "--mechanism", "SCRAM-SHA-512", "--iterations", "8192", i=1)
+    assert r.returncode == 0, r.stderr
+    for i in (0, 1):
+        took = wait_login("SCRAM-SHA-256", "bob", "bob-pw", True, i)
+        assert took < 1.0, "broker %d saw the new user after %.2fs" % (i, took)
+        wait_login("SCRAM-SHA-512", "bob", "bob-pw512", True, i)
+    assert not kafka_python_login("SCRAM-SHA-256", "bob", "wrong")
+    produce_consume(sasl_conf("SCRAM-SHA-256", "bob", "bob-pw"))
+    produce_consume(sasl_conf("SCRAM-SHA-512", "bob", "bob-pw512", i=1))
+    expect_auth_failure(sasl_conf("SCRAM-SHA-512", "bob", "bob-pw"), "Invalid user credentials")
+    expect_auth_failure(sasl_conf("SCRAM-SHA-256", "nobody", "x"), "Invalid user credentials")
+    r = gregor("user", "scram", "list", i=1)
+    assert r.returncode == 0, r.stderr
+    rows = [ln.split() for ln in r.stdout.splitlines()[1:]]
+    assert ["bob", "SCRAM-SHA-256", "4096"] in rows and ["bob", "SCRAM-SHA-512", "8192"] in rows, rows
+
+
+def test_scram_user_delete_reaches_every_broker():
+    r = gregor("user", "scram", "set", "carol", "--password", "carol-pw", "--mechanism",
+               "SCRAM-SHA-512")
+    assert r.returncode == 0, r.stderr
+    for i in (0, 1):
+        wait_login("SCRAM-SHA-512", "carol", "carol-pw", True, i)
+    r = gregor("user", "scram", "delete", "carol", i=1)
+    assert r.returncode == 0 and "deleted" in r.stdout, (r.stdout, r.stderr)
+    for i in (0, 1):
+        took = wait_login("SCRAM-SHA-512", "carol", "carol-pw", False, i)
+        assert took < 1.0, "broker %d still logged carol in after %.2fs" % (i, took)
+    r = gregor("user", "scram", "delete", "carol", "--mechanism", "SCRAM-SHA-512")
+    assert r.returncode == 1 and "RESOURCE_NOT_FOUND" in r.stderr, r.stderr
+    r = gregor("user", "scram", "list", "carol")
+    assert r.returncode == 1 and "RESOURCE_NOT_FOUND" in r.stderr, r.stderr
+    r = gregor("user", "scram", "set", "dave", "--password", "x", "--iterations", "100")
+    assert r.returncode == 2 and "--iterations" in r.stderr, r.stderr
+
+
+def test_alter_scram_credentials_refuses_bad_input():
+    s = socket.create_connection(("127.0.0.1", CL.brokers[0].port), timeout=10)
+
+    def upsert(name, mech, iterations, salt, salted):
+        e = name.encode()
+        return (bytes([len(e) + 1]) + e + struct.pack(">bi", mech, iterations) +
+                bytes([len(salt) + 1]) + salt + bytes([len(salted) + 1]) + salted + b"\0")
+
+    def alter(ups):
+        body = b"\x01" + bytes([len(ups) + 1]) + b"".join(ups) + b"\0"
+        hdr = struct.pack(">hhih", 51, 0, 3, 4) + b"test\0"
+        s.sendall(struct.pack(">i", len(hdr + body)) + hdr + body)
+        r = recv_exact(s, struct.unpack(">i", recv_exact(s, 4))[0])[5:]  # corr, header tags
+        pos = 4  # throttle_time_ms
+
+        def uvarint():
+            nonlocal pos
+            v = shift = 0
+            while True:
+                b = r[pos]
+                pos += 1
+                v |= (b & 0x7F) << shift
+                shift += 7
+                if b < 0x80:
+                    return v
+        out = []
+        for _ in range(uvarint() - 1):
+            ln = uvarint() - 1
+            user = r[pos:pos + ln].decode()
+            pos += ln
+            err = struct.unpack(">h", r[pos:pos + 2])[0]
+            pos += 2
+            pos += max(uvarint() - 1, 0)  # error_message
+            uvarint()  # tags
+            out.append((user, err))
+        return out
+    assert alter([upsert("eve", 1, 100, b"s" * 16, b"x" * 32)]) == [("eve", 93)]  # iterations
+    assert alter([upsert("eve", 1, 4096, b"s" * 16, b"x" * 31)]) == [("eve", 93)]  # length
+    assert alter([upsert("eve", 7, 4096, b"s" * 16, b"x" * 32)]) == [("eve", 33)]  # mechanism
+    assert alter([upsert("", 1, 4096, b"s" * 16, b"x" * 32)]) == [("", 93)]
+    assert alter([upsert("eve", 1, 4096, b"s" * 16, b"x" * 32)] * 2) == [("eve", 92)]
+    s.close()
+    r = gregor("user", "scram", "list", "eve")
+    assert r.returncode == 1 and "RESOURCE_NOT_FOUND" in r.stderr, r.stderr
+
+
+def test_reauthentication_with_connections_max_reauth_ms():
+    port = REAUTH_PORTS[0]
+    s = raw_conn(port=port)
+    err, mechs = handshake(s, "PLAIN")
+    assert err == 0 and mechs == ["PLAIN"], (err, mechs)  # this listener's own mechanisms
+    err, _, _, life = authenticate(s, plain_token("alice", "alice-secret"))
+    assert err == 0 and life == REAUTH_MS, (err, life)
+    start = time.time()
+    metadata(s)
+    # re-authenticate (same principal) before the session ends: served past the first end
+    time.sleep(REAUTH_MS / 2000)
+    assert handshake(s, "PLAIN")[0] == 0
+    err, _, _, life = authenticate(s, plain_token("alice", "alice-secret"))
+    assert err == 0 and life == REAUTH_MS
+    time.sleep(max(0, start + REAUTH_MS / 1000 + 0.3 - time.time()))
+    metadata(s)
+    # a re-authentication as someone else fails and closes the connection
+    assert handshake(s, "PLAIN")[0] == 0
+    err, msg, _, _ = authenticate(s, plain_token("admin", "admin-secret"))
+    assert err == 58 and "principal" in msg, (err, msg)
+    assert_closed(s)
+    # a connection that does not re-authenticate is closed at its next request
+    s = raw_conn(port=port)
+    assert handshake(s, "PLAIN")[0] == 0
+    assert authenticate(s, plain_token("alice", "alice-secret"))[0] == 0
+    metadata(s)
+    time.sleep(REAUTH_MS / 1000 + 0.2)
+    s.sendall(struct.pack(">i", 14) + struct.pack(">hhih", 3, 1, 9, 4) + b"test")
+    assert_closed(s)
+    # the main SASL listener has no session lifetime
+    s = raw_conn()
+    assert handshake(s, "PLAIN")[0] == 0
+    assert authenticate(s, plain_token("alice", "alice-secret"))[3] == 0
+    s.close()
 
 
 if __name__ == "__main__":

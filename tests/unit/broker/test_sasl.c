@@ -16,6 +16,7 @@
 #include "broker/security/sasl_server.h"
 #include "broker/security/scram.h"
 #include "broker/security/scram_store.h"
+#include "controller/zk/zk_store.h"
 #include "common/api_keys.h"
 #include "common/err.h"
 
@@ -316,4 +317,42 @@ Test(sasl_session, plain_failures)
                                     sizeof(why)),
                  SASL_STEP_FAIL);
     jaas_free(&l.plain);
+}
+
+/* /config/users/<user>: Kafka's JSON (controller/zk/zk_store_users.c). */
+Test(zk_users, json_round_trip_and_kafka_form)
+{
+    struct zk_user_config c, d;
+    memset(&c, 0, sizeof(c));
+    c.n = 2;
+    snprintf(c.key[0], sizeof(c.key[0]), "SCRAM-SHA-256");
+    snprintf(c.value[0], sizeof(c.value[0]),
+             "salt=c2FsdA==,stored_key=AAAA,server_key=BBBB,iterations=4096");
+    snprintf(c.key[1], sizeof(c.key[1]), "consumer_byte_rate");
+    snprintf(c.value[1], sizeof(c.value[1]), "q\"uo\\te");
+    char buf[2048];
+    int n = zk_user_config_encode(&c, buf, sizeof(buf));
+    cr_assert(n > 0);
+    cr_assert(strncmp(buf, "{\"version\":1,\"config\":{\"SCRAM-SHA-256\":\"salt=c2FsdA==,", 50) ==
+                  0,
+              "%s", buf);
+    memset(&d, 0, sizeof(d));
+    cr_assert(zk_user_config_decode(buf, (size_t)n, &d), "%s", buf);
+    cr_assert_eq(d.n, 2);
+    cr_assert_str_eq(d.value[1], "q\"uo\\te");
+    /* as Kafka writes it, with blanks and escapes */
+    const char *kafka = " { \"version\" : 1 , \"config\" : { \"SCRAM-SHA-512\" : "
+                        "\"salt=a\\/b,iterations=4096\" } } ";
+    cr_assert(zk_user_config_decode(kafka, strlen(kafka), &d));
+    cr_assert_eq(d.n, 1);
+    cr_assert_str_eq(d.value[0], "salt=a/b,iterations=4096");
+    const char *bad[] = {"",
+                         "{}",
+                         "{\"version\":1}",
+                         "{\"config\":{\"a\":1}}",
+                         "{\"config\":{\"a\":\"b\"}",
+                         "{\"config\":{}} x",
+                         "[1]"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_not(zk_user_config_decode(bad[i], strlen(bad[i]), &d), "%s", bad[i]);
 }

@@ -108,8 +108,8 @@ kerr_t sasl_raw_token(struct req *req)
         sasl_session_token(req->sasl, req->frame, req->frame_len, out, sizeof(out), &out_len,
                            clock_mono_ms(), why, sizeof(why));
     if (step == SASL_STEP_FAIL) {
-        say_info("sasl", "authentication failed peer=%s listener=%s (SaslHandshake v0): %s",
-                 req->client_host, req->listener, why);
+        say_info("sasl", "authentication failed peer=%s listener=%s user=%s (SaslHandshake v0): %s",
+                 req->client_host, req->listener, req->sasl->user[0] ? req->sasl->user : "-", why);
         return KERR__CLOSE;
     }
     kbuf_put(&req->out, out, out_len);

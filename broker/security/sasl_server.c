@@ -276,7 +276,7 @@ enum sasl_step sasl_session_token(struct sasl_session *s, const uint8_t *in, siz
         s->state = SASL_FAILED;
         return SASL_STEP_FAIL;
     }
-    char user[SCRAM_USER_MAX];
+    char user[SCRAM_USER_MAX] = "";
     enum sasl_step rc;
     if (s->mech == SASL_MECH_PLAIN) {
         rc = plain_step(s, in, len, user, sizeof(user), err, errlen);
@@ -285,6 +285,10 @@ enum sasl_step sasl_session_token(struct sasl_session *s, const uint8_t *in, siz
                                err, errlen);
         snprintf(user, sizeof(user), "%s", s->scram.user);
     }
+    if (s->mech == SASL_MECH_PLAIN && rc == SASL_STEP_FAIL && user[0] == '\0')
+        snprintf(s->user, sizeof(s->user), "-");
+    else
+        snprintf(s->user, sizeof(s->user), "%s", user);
     if (rc == SASL_STEP_FAIL) {
         s->state = SASL_FAILED;
         return rc;

@@ -68,9 +68,10 @@ struct sasl_session {
     bool reauthenticating; /* a handshake after authentication */
     enum sasl_mech mech;
     struct scram_server scram;
-    char principal[256];     /* "User:NAME" once authenticated */
-    bool principal_changed;  /* set on success; the connection takes it */
-    int64_t expires_mono_ms; /* session end (connections.max.reauth.ms); 0 = never */
+    char user[SCRAM_USER_MAX]; /* the user of the last exchange (logs) */
+    char principal[256];       /* "User:NAME" once authenticated */
+    bool principal_changed;    /* set on success; the connection takes it */
+    int64_t expires_mono_ms;   /* session end (connections.max.reauth.ms); 0 = never */
 };
 
 void sasl_session_init(struct sasl_session *s, const struct sasl_listener *cfg);

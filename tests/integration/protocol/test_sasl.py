@@ -355,6 +355,25 @@ def test_scram_user_delete_reaches_every_broker():
     assert r.returncode == 2 and "--iterations" in r.stderr, r.stderr
 
 
+def test_cli_over_sasl_with_command_config():
+    """gregor --command-config FILE (librdkafka keys) on the SASL listener: librdkafka and the
+    CLI's raw client (user scram) both log in, with PLAIN and with SCRAM."""
+    path = os.path.join(CL.tmp, "client.properties")
+    for mech, user, pw in (("PLAIN", "alice", "alice-secret"), ("SCRAM-SHA-512", "bob", "bob-pw512")):
+        with open(path, "w") as f:
+            f.write("bootstrap.servers=%s\nsecurity.protocol=sasl_plaintext\n"
+                    "sasl.mechanism=%s\nsasl.username=%s\nsasl.password=%s\n" % (boot(1), mech, user, pw))
+        r = subprocess.run([os.path.join(cluster.BUILD, "bin", "gregor"), "--command-config", path,
+                            "user", "scram", "list", "bob"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and "SCRAM-SHA-512" in r.stdout, (mech, r.stdout, r.stderr)
+    with open(path, "w") as f:
+        f.write("bootstrap.servers=%s\nsecurity.protocol=sasl_plaintext\n"
+                "sasl.mechanism=PLAIN\nsasl.username=alice\nsasl.password=nope\n" % boot())
+    r = subprocess.run([os.path.join(cluster.BUILD, "bin", "gregor"), "--command-config", path,
+                        "user", "scram", "list"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "Invalid username or password" in r.stderr, r.stderr
+
+
 def test_alter_scram_credentials_refuses_bad_input():
     s = socket.create_connection(("127.0.0.1", CL.brokers[0].port), timeout=10)
 

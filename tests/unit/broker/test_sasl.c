@@ -18,6 +18,7 @@
 #include "broker/security/scram_store.h"
 #include "controller/zk/zk_store.h"
 #include "common/api_keys.h"
+#include "common/sasl_cli.h"
 #include "common/err.h"
 
 /* RFC 7677 §3 */
@@ -355,4 +356,55 @@ Test(zk_users, json_round_trip_and_kafka_form)
                          "[1]"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         cr_assert_not(zk_user_config_decode(bad[i], strlen(bad[i]), &d), "%s", bad[i]);
+}
+
+/* common/sasl_cli.c (the CLI's SASL client) against the broker's server side. */
+Test(sasl_cli, scram_and_plain_against_the_server)
+{
+    const uint8_t salt[] = "abcdefghijklmnop";
+    for (int h = 0; h < SCRAM_N_HASHES; h++) {
+        struct scram_cred cred = make_cred((enum scram_hash)h, "pw,=x", salt, 16, 4096);
+        const struct scram_cred *creds[SCRAM_N_HASHES] = {NULL, NULL};
+        creds[h] = &cred;
+        cr_assert(scram_store_put("u=1,2", creds));
+        for (int wrong = 0; wrong < 2; wrong++) {
+            struct sasl_cli c;
+            cr_assert(sasl_cli_init(&c, h ? "scram-sha-512" : "SCRAM-SHA-256", "u=1,2",
+                                    wrong ? "bad" : "pw,=x"));
+            struct scram_server s;
+            scram_server_init(&s, (enum scram_hash)h);
+            uint8_t tok[1024];
+            char reply[1024], why[256];
+            size_t tl, rl = 0;
+            int step = sasl_cli_step(&c, NULL, 0, tok, sizeof(tok), &tl, why, sizeof(why));
+            enum sasl_step srv = SASL_STEP_CONTINUE;
+            while (step == 1 && srv != SASL_STEP_FAIL) {
+                srv = scram_server_step(&s, tok, tl, scram_store_lookup, NULL, NULL, reply,
+                                        sizeof(reply), &rl, why, sizeof(why));
+                if (srv == SASL_STEP_FAIL)
+                    break;
+                step = sasl_cli_step(&c, (const uint8_t *)reply, rl, tok, sizeof(tok), &tl, why,
+                                     sizeof(why));
+            }
+            if (wrong) {
+                cr_assert_eq(srv, SASL_STEP_FAIL);
+            } else {
+                cr_assert_eq(step, 0, "%s", why);
+                cr_assert_eq(srv, SASL_STEP_DONE);
+                cr_assert_str_eq(s.user, "u=1,2");
+            }
+            sasl_cli_done(&c);
+        }
+        scram_store_clear();
+    }
+    struct sasl_cli c;
+    uint8_t tok[64];
+    size_t tl;
+    char why[64];
+    cr_assert(sasl_cli_init(&c, "PLAIN", "alice", "pw"));
+    cr_assert_eq(sasl_cli_step(&c, NULL, 0, tok, sizeof(tok), &tl, why, sizeof(why)), 1);
+    cr_assert_eq(tl, 9);
+    cr_assert(memcmp(tok, "\0alice\0pw", 9) == 0);
+    cr_assert_eq(sasl_cli_step(&c, tok, 0, tok, sizeof(tok), &tl, why, sizeof(why)), 0);
+    cr_assert_not(sasl_cli_init(&c, "GSSAPI", "a", "b"));
 }

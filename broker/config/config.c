@@ -987,14 +987,25 @@ static kerr_t config_derive_inter_broker(struct broker_config *cfg, char *err, s
 {
     if (cfg->inter_broker_listener_name == NULL) {
         cfg->inter_broker_listener = 0;
-        return KERR_NONE;
+    } else {
+        cfg->inter_broker_listener = config_listener_index(cfg, cfg->inter_broker_listener_name);
+        if (cfg->inter_broker_listener < 0) {
+            config_fail(err, errlen, NULL,
+                        "invalid value '%s' for inter.broker.listener.name: no such listener in "
+                        "listeners",
+                        cfg->inter_broker_listener_name);
+            return KERR__INVALID;
+        }
     }
-    cfg->inter_broker_listener = config_listener_index(cfg, cfg->inter_broker_listener_name);
-    if (cfg->inter_broker_listener < 0) {
+    /* the broker's own connections (replica fetchers, controller channels,
+     * transaction markers) do not log in with SASL yet */
+    const struct config_listener *l = &cfg->listener[cfg->inter_broker_listener];
+    if (strncmp(l->protocol, "SASL_", 5) == 0) {
         config_fail(err, errlen, NULL,
-                    "invalid value '%s' for inter.broker.listener.name: no such listener in "
-                    "listeners",
-                    cfg->inter_broker_listener_name);
+                    "the inter-broker listener '%s' uses %s: brokers do not log in to each "
+                    "other with SASL yet, so it must not be a SASL listener (set "
+                    "inter.broker.listener.name)",
+                    l->name, l->protocol);
         return KERR__INVALID;
     }
     return KERR_NONE;

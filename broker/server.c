@@ -32,6 +32,7 @@
 #include "broker/net/conn.h"
 #include "broker/net/limits.h"
 #include "broker/net/listener.h"
+#include "common/loop/sasl_bev.h"
 #include "common/loop/worker.h"
 #include "broker/storage/fileio.h"
 #include "broker/storage/logdir.h"
@@ -225,6 +226,20 @@ static int server_listen(struct broker *b)
     if (sasl_configure(cfg, sasl_err, sizeof(sasl_err)) != 0) {
         say_error("sasl", "%s", sasl_err);
         return -1;
+    }
+    /* the broker's own connections log in on a SASL inter-broker listener */
+    const char *ib_mech = NULL;
+    char ib_user[256], ib_pw[256];
+    int ib = sasl_inter_broker_login(cfg, &ib_mech, ib_user, sizeof(ib_user), ib_pw, sizeof(ib_pw),
+                                     sasl_err, sizeof(sasl_err));
+    if (ib < 0) {
+        say_error("sasl", "%s", sasl_err);
+        return -1;
+    }
+    if (ib > 0) {
+        sasl_bev_configure(ib_mech, ib_user, ib_pw);
+        memset(ib_pw, 0, sizeof(ib_pw));
+        say_info("sasl", "inter-broker connections log in as %s with %s", ib_user, ib_mech);
     }
     struct conn_limits lim = {
         .max_request_bytes = cfg->socket_request_max_bytes,

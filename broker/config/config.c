@@ -997,17 +997,6 @@ static kerr_t config_derive_inter_broker(struct broker_config *cfg, char *err, s
             return KERR__INVALID;
         }
     }
-    /* the broker's own connections (replica fetchers, controller channels,
-     * transaction markers) do not log in with SASL yet */
-    const struct config_listener *l = &cfg->listener[cfg->inter_broker_listener];
-    if (strncmp(l->protocol, "SASL_", 5) == 0) {
-        config_fail(err, errlen, NULL,
-                    "the inter-broker listener '%s' uses %s: brokers do not log in to each "
-                    "other with SASL yet, so it must not be a SASL listener (set "
-                    "inter.broker.listener.name)",
-                    l->name, l->protocol);
-        return KERR__INVALID;
-    }
     return KERR_NONE;
 }
 

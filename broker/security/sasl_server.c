@@ -158,6 +158,59 @@ int sasl_configure(const struct broker_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+int sasl_inter_broker_login(const struct broker_config *cfg, const char **mech, char *user,
+                            size_t user_n, char *password, size_t pw_n, char *err, size_t errlen)
+{
+    const struct config_listener *ib = &cfg->listener[cfg->inter_broker_listener];
+    if (strncmp(ib->protocol, "SASL_", 5) != 0)
+        return 0;
+    const char *want = cfg->sasl_mechanism_inter_broker_protocol;
+    enum sasl_mech m;
+    if (!sasl_mech_parse(want, strlen(want), &m)) {
+        snprintf(err, errlen, "sasl.mechanism.inter.broker.protocol=%s is not supported", want);
+        return -1;
+    }
+    const struct sasl_listener *l = sasl_listener_find(ib->name);
+    if (!l || !(l->enabled & (1u << m))) {
+        snprintf(err, errlen,
+                 "sasl.mechanism.inter.broker.protocol=%s is not enabled on the inter-broker "
+                 "listener %s",
+                 want, ib->name);
+        return -1;
+    }
+    char key[64];
+    snprintf(key, sizeof(key), "%s.sasl.jaas.config", want);
+    for (char *c = key; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    const char *text = config_listener_value(cfg, ib->name, key);
+    if (!text)
+        text = config_listener_value(cfg, ib->name, "sasl.jaas.config");
+    if (!text)
+        text = cfg->sasl_jaas_config;
+    struct jaas_config j;
+    char why[256];
+    const char *u = NULL, *p = NULL;
+    bool ok = text && jaas_parse(text, &j, why, sizeof(why));
+    if (ok) {
+        u = jaas_get(&j, "username");
+        p = jaas_get(&j, "password");
+    }
+    if (!ok || !u || !p || !*u || strlen(u) >= user_n || strlen(p) >= pw_n) {
+        snprintf(err, errlen,
+                 "the inter-broker listener %s is SASL: its JAAS text for %s (listener.name.%s.%s "
+                 "or sasl.jaas.config) must give the broker's username and password",
+                 ib->name, want, ib->name, key);
+        if (text)
+            jaas_free(&j);
+        return -1;
+    }
+    snprintf(user, user_n, "%s", u);
+    snprintf(password, pw_n, "%s", p);
+    jaas_free(&j);
+    *mech = sasl_mech_name(m);
+    return 1;
+}
+
 const struct sasl_listener *sasl_listener_find(const char *name)
 {
     for (int i = 0; i < n_sasl_listeners; i++)

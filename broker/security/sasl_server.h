@@ -55,6 +55,15 @@ struct sasl_listener {
  * reason in err (an unsupported mechanism, PLAIN without accounts, a bad
  * JAAS text). Call once at start-up. */
 int sasl_configure(const struct broker_config *cfg, char *err, size_t errlen);
+/* The broker's own login for its connections to other brokers, when the
+ * inter-broker listener is SASL_*: sasl.mechanism.inter.broker.protocol
+ * (which that listener must enable) and the username / password of the
+ * listener's JAAS text for it (listener.name.<l>.<mech>.sasl.jaas.config,
+ * then listener.name.<l>.sasl.jaas.config, then sasl.jaas.config). Returns
+ * 1 with *mech (static), user and password filled, 0 when the inter-broker
+ * listener is not SASL, -1 with a reason in err. */
+int sasl_inter_broker_login(const struct broker_config *cfg, const char **mech, char *user,
+                            size_t user_n, char *password, size_t pw_n, char *err, size_t errlen);
 /* The settings of a SASL listener, NULL for any other listener. */
 const struct sasl_listener *sasl_listener_find(const char *name);
 void sasl_unconfigure(void);

@@ -26,7 +26,7 @@ DEPS = {
     "common/loop": ["common"],
     "proto": [],
     "controller/zk": ["common", "proto"],
-    "controller": ["controller/zk", "common", "proto"],
+    "controller": ["controller/zk", "common/loop", "common", "proto"],
     "cli": ["common", "broker/storage"],
     "broker/config": ["common"],
     "broker/security": ["broker/config", "common"],

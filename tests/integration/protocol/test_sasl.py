@@ -34,14 +34,18 @@ REAUTH_PORTS = {}
 
 
 def per_broker(i):
-    """Each broker: PLAINTEXT (between brokers, and for the CLI), SASL_PLAINTEXT (clients) and
-    REAUTH, a second SASL listener with its own settings (PLAIN only, sessions of REAUTH_MS)."""
-    p, r = cluster.free_port(), cluster.free_port()
+    """Each broker: PLAINTEXT (for the CLI and raw admin requests), SASL_PLAINTEXT (clients),
+    REAUTH, a second SASL listener with its own settings (PLAIN only, sessions of REAUTH_MS), and
+    INTERNAL, the inter-broker listener, SASL too: replica fetchers, controller channels and
+    transaction markers log in there as admin with PLAIN."""
+    p, r, n = cluster.free_port(), cluster.free_port(), cluster.free_port()
     SASL_PORTS[i], REAUTH_PORTS[i] = p, r
-    lst = "PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:%d,REAUTH://127.0.0.1:%d" % (p, r)
+    lst = ("PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:%d,REAUTH://127.0.0.1:%d,"
+           "INTERNAL://127.0.0.1:%d" % (p, r, n))
     return ["listeners=" + lst, "advertised.listeners=" + lst,
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,"
-            "REAUTH:SASL_PLAINTEXT"]
+            "REAUTH:SASL_PLAINTEXT,INTERNAL:SASL_PLAINTEXT",
+            "inter.broker.listener.name=INTERNAL"]
 
 
 CL = cluster.Cluster(2, overrides=[
@@ -51,6 +55,12 @@ CL = cluster.Cluster(2, overrides=[
     "listener.name.reauth.sasl.enabled.mechanisms=PLAIN",
     "listener.name.reauth.plain.sasl.jaas.config=" + JAAS,
     "listener.name.reauth.connections.max.reauth.ms=%d" % REAUTH_MS,
+    "listener.name.internal.sasl.enabled.mechanisms=PLAIN",
+    "listener.name.internal.plain.sasl.jaas.config=" + JAAS,
+    "sasl.mechanism.inter.broker.protocol=PLAIN",
+    "transaction.state.log.replication.factor=2",
+    "transaction.state.log.min.isr=1",
+    "transaction.state.log.num.partitions=2",
 ], per_broker=per_broker)
 
 
@@ -173,6 +183,47 @@ def plain_token(user, pw):
 
 def test_confluent_kafka_plain():
     produce_consume(sasl_conf("PLAIN", "alice", "alice-secret"))
+
+
+def test_brokers_replicate_control_and_mark_over_a_sasl_inter_broker_listener():
+    """RF 2 with acks=all needs the follower's fetcher, leaders need the controller's channels,
+    a commit needs the coordinator's markers: all on the SASL INTERNAL listener."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    conf = sasl_conf("PLAIN", "admin", "admin-secret")
+    topic = "rf2-" + uuid.uuid4().hex[:8]
+    admin = AdminClient(conf)
+    admin.create_topics([NewTopic(topic, 2, 2)])[topic].result(20)
+    p = Producer(dict(conf, acks="all"))
+    for k in range(10):
+        p.produce(topic, value=b"r%d" % k, partition=k % 2)
+    assert p.flush(20) == 0
+    deadline = time.time() + 10
+    while True:
+        md = admin.list_topics(topic, timeout=10).topics[topic]
+        if all(len(pt.isrs) == 2 for pt in md.partitions.values()):
+            break
+        assert time.time() < deadline, {k: pt.isrs for k, pt in md.partitions.items()}
+        time.sleep(0.2)
+    tp = Producer(dict(conf, **{"transactional.id": "sasl-tx"}))
+    tp.init_transactions(20)
+    tp.begin_transaction()
+    tp.produce(topic, value=b"committed", partition=0)
+    tp.commit_transaction(20)
+    c = Consumer(dict(conf, **{"group.id": "g-" + topic, "isolation.level": "read_committed",
+                               "auto.offset.reset": "earliest"}))
+    c.assign([TopicPartition(topic, 0, 0)])
+    got = []
+    deadline = time.time() + 20
+    while b"committed" not in got and time.time() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            got.append(m.value())
+    c.close()
+    assert b"committed" in got, got
+    for b in CL.brokers:
+        log = open(b.logfile).read()
+        assert "inter-broker connections log in as admin with PLAIN" in log
+        assert "SASL login as" not in log, log[-2000:]
 
 
 def test_wrong_password_and_unknown_user_fail_and_broker_carries_on():

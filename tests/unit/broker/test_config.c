@@ -644,12 +644,6 @@ Test(config, sasl_plaintext_listener_and_listener_keys)
     cr_assert_eq(cfg.connections_max_reauth_ms, 5000);
     cr_assert_eq(cfg.sasl_server_max_receive_size, 524288);
     expect_file_error(ZK "sasl.enabled.mechanisms=GSSAPI\n", "GSSAPI", "not supported");
-    /* brokers do not log in to each other yet */
-    expect_file_error(ZK "listeners=SASL_PLAINTEXT://:9093,PLAINTEXT://:9092\n",
-                      "inter-broker listener 'SASL_PLAINTEXT'", "inter.broker.listener.name");
-    expect_file_error(ZK "listeners=PLAINTEXT://:9092,SASL_PLAINTEXT://:9093\n"
-                         "inter.broker.listener.name=SASL_PLAINTEXT\n",
-                      "must not be a SASL listener", NULL);
     expect_file_error(ZK "listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN,FOO\n", "FOO",
                       NULL);
     expect_file_error(ZK "listener.name.sasl_plaintext.no.such.key=1\n", "unknown", NULL);

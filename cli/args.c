@@ -95,8 +95,12 @@ int cli_usage_positional(const struct cli *cli, const char *what)
     return cli_usage_error("%s: %s (see 'gregor %s --help')", cli->cmd, what, cli->cmd);
 }
 
-/* --command-config FILE: its entries become -X properties (the strings
- * live until the process exits). */
+/* The strings --command-config made: they live until the process exits
+ * (held here, so they stay reachable). */
+static char *cli_cc_strings[CLI_MAX_PROPS + 1];
+static int cli_cc_n;
+
+/* --command-config FILE: its entries become -X properties. */
 static int cli_load_command_config(struct cli *cli, const char *path)
 {
     struct props props;
@@ -108,19 +112,21 @@ static int cli_load_command_config(struct cli *cli, const char *path)
     }
     for (size_t i = 0; i < props.n; i++) {
         const struct props_entry *e = &props.entry[i];
-        if (strcmp(e->key, "bootstrap.servers") == 0) {
-            cli->bootstrap = strdup(e->value);
-            continue;
-        }
-        if (cli->nprops >= CLI_MAX_PROPS) {
+        if (cli_cc_n >= (int)ARRAY_LEN(cli_cc_strings) || cli->nprops >= CLI_MAX_PROPS) {
             props_destroy(&props);
             return cli_usage_error("too many properties (at most %d)", CLI_MAX_PROPS);
         }
+        bool boot = strcmp(e->key, "bootstrap.servers") == 0;
         size_t n = strlen(e->key) + strlen(e->value) + 2;
-        char *kv = malloc(n);
+        char *kv = boot ? strdup(e->value) : malloc(n);
         if (!kv) {
             props_destroy(&props);
             return cli_fail("out of memory");
+        }
+        cli_cc_strings[cli_cc_n++] = kv;
+        if (boot) {
+            cli->bootstrap = kv;
+            continue;
         }
         snprintf(kv, n, "%s=%s", e->key, e->value);
         cli->props[cli->nprops++] = kv;

@@ -379,6 +379,10 @@ def test_scram_user_set_reaches_every_broker_and_logs_in():
     assert not kafka_python_login("SCRAM-SHA-256", "bob", "wrong")
     produce_consume(sasl_conf("SCRAM-SHA-256", "bob", "bob-pw"))
     produce_consume(sasl_conf("SCRAM-SHA-512", "bob", "bob-pw512", i=1))
+    r = subprocess.run(["kcat", "-b", boot(1), "-L", "-X", "security.protocol=sasl_plaintext",
+                        "-X", "sasl.mechanisms=SCRAM-SHA-512", "-X", "sasl.username=bob",
+                        "-X", "sasl.password=bob-pw512"], capture_output=True, timeout=30)
+    assert r.returncode == 0 and b"2 brokers" in r.stdout, (r.stdout, r.stderr)
     expect_auth_failure(sasl_conf("SCRAM-SHA-512", "bob", "bob-pw"), "Invalid user credentials")
     expect_auth_failure(sasl_conf("SCRAM-SHA-256", "nobody", "x"), "Invalid user credentials")
     r = gregor("user", "scram", "list", i=1)

@@ -22,8 +22,7 @@ static bool zu_plain_char(unsigned char c)
     return isalnum(c) || c == '.' || c == '_' || c == '-';
 }
 
-/* Percent-encodes name into out; false if it does not fit or is empty. */
-static bool zu_encode_name(const char *name, char *out, size_t n)
+bool zs_user_name_encode(const char *name, char *out, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t k = 0;
@@ -55,7 +54,7 @@ static int zu_hex(char c)
     return -1;
 }
 
-static bool zu_decode_name(const char *enc, char *out, size_t n)
+bool zs_user_name_decode(const char *enc, char *out, size_t n)
 {
     size_t k = 0;
     for (const char *p = enc; *p; p++) {
@@ -251,7 +250,7 @@ kerr_t zk_store_user_config_get(struct zk_store *zs, const char *user, struct zk
     memset(c, 0, sizeof(*c));
     c->version = ZK_VERSION_NEW;
     char enc[ZS_PATH_MAX - 32], path[ZS_PATH_MAX];
-    if (strlen(user) >= sizeof(c->name) || !zu_encode_name(user, enc, sizeof(enc)))
+    if (strlen(user) >= sizeof(c->name) || !zs_user_name_encode(user, enc, sizeof(enc)))
         return KERR__INVALID;
     snprintf(c->name, sizeof(c->name), "%s", user);
     snprintf(path, sizeof(path), "%s/%s", ZK_PATH_CONFIG_USERS, enc);
@@ -280,7 +279,7 @@ kerr_t zk_store_user_config_get(struct zk_store *zs, const char *user, struct zk
 kerr_t zk_store_user_config_set(struct zk_store *zs, const struct zk_user_config *c)
 {
     char enc[ZS_PATH_MAX - 32], path[ZS_PATH_MAX];
-    if (!zu_encode_name(c->name, enc, sizeof(enc)))
+    if (!zs_user_name_encode(c->name, enc, sizeof(enc)))
         return KERR__INVALID;
     snprintf(path, sizeof(path), "%s/%s", ZK_PATH_CONFIG_USERS, enc);
     char *json = malloc(ZU_JSON_MAX);
@@ -326,7 +325,7 @@ kerr_t zk_store_users_list(struct zk_store *zs, char ***names, int *n)
     int k = 0;
     for (int i = 0; i < nr; i++) {
         char dec[ZK_USER_NAME_MAX];
-        if (!zu_decode_name(raw[i], dec, sizeof(dec))) {
+        if (!zs_user_name_decode(raw[i], dec, sizeof(dec))) {
             free(raw[i]);
             continue;
         }

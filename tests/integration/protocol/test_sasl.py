@@ -389,6 +389,15 @@ def test_scram_user_set_reaches_every_broker_and_logs_in():
     assert r.returncode == 0, r.stderr
     rows = [ln.split() for ln in r.stdout.splitlines()[1:]]
     assert ["bob", "SCRAM-SHA-256", "4096"] in rows and ["bob", "SCRAM-SHA-512", "8192"] in rows, rows
+    # ZooKeeper holds Kafka's JSON with salted keys, never the password
+    import json
+    r = subprocess.run(["/usr/share/zookeeper/bin/zkCli.sh", "-server", CL.zk.connect, "get",
+                        "/config/users/bob"], capture_output=True, text=True, timeout=60)
+    doc = json.loads([ln for ln in r.stdout.splitlines() if ln.startswith("{")][0])
+    assert doc["version"] == 1 and set(doc["config"]) == {"SCRAM-SHA-256", "SCRAM-SHA-512"}, doc
+    v = doc["config"]["SCRAM-SHA-512"]
+    assert v.startswith("salt=") and ",stored_key=" in v and v.endswith(",iterations=8192"), v
+    assert "bob-pw" not in r.stdout
 
 
 def test_scram_user_delete_reaches_every_broker():

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """
-tests/integration/protocol/test_sasl.py — SASL on a SASL_PLAINTEXT client listener (the
-inter-broker listener stays PLAINTEXT): real clients (librdkafka through confluent-kafka, kcat,
+tests/integration/protocol/test_sasl.py — SASL on SASL_PLAINTEXT listeners, for clients and
+between brokers (replication, controller channels, transaction markers): real clients (librdkafka through confluent-kafka, kcat,
 kafka-python, which uses SaslHandshake v0 and bare tokens) with PLAIN, SCRAM-SHA-256 and
 SCRAM-SHA-512; wrong passwords, unknown users and mechanisms; the pre-authentication gate
 (nothing but ApiVersions and SASL is served, frames over sasl.server.max.receive.size and slow
 logins are cut off); SCRAM users made and removed with `gregor user scram` seen by every broker;
-re-authentication with connections.max.reauth.ms. One two-broker cluster for all cases.
+the CLI over SASL with --command-config; re-authentication with connections.max.reauth.ms.
+One two-broker cluster for all cases.
 
 Runs under /usr/bin/python3 (Debian's python3-confluent-kafka and python3-kafka).
 """

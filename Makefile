@@ -31,7 +31,7 @@
 # DEB_BUILD (build-deb), JOBS (2), BROKERS (3), CMAKE_ARGS (extra cmake -D flags), ASAN_TESTS /
 # TSAN_TESTS (ctest -R regex of the integration tests also run under ASan /
 # TSan), SKIP_ASAN=1 (skip the ASan stage), SKIP_TSAN=1 (skip the TSan
-# stage), SKIP_FUZZ=1 (skip the libFuzzer stage), FUZZ_SECONDS (30, per fuzz
+# stage), SKIP_FUZZ=1 (skip the libFuzzer stage), FUZZ_SECONDS (20, per fuzz
 # target), SKIP_COMPOSE=1 (skip the compose stage; it skips itself when no
 # Docker engine answers).
 SHELL := /bin/bash
@@ -51,7 +51,7 @@ TSAN_TESTS ?= ^(integration_cluster|integration_cluster_configs|integration_fetc
 SKIP_TSAN ?= 0
 SKIP_FUZZ ?= 0
 SKIP_COMPOSE ?= 0
-FUZZ_SECONDS ?= 25
+FUZZ_SECONDS ?= 20
 # A fixed seed makes the CI fuzz stage repeat the same exploration (new
 # crashes come from longer runs: make test-fuzz FUZZ_SEED=0 FUZZ_SECONDS=600).
 FUZZ_SEED ?= 1

@@ -26,6 +26,7 @@
 #include "broker/core/group_runtime.h"
 #include "broker/core/txn_runtime.h"
 #include "broker/core/producer_ids.h"
+#include "broker/core/scram_users.h"
 #include "broker/http/http.h"
 #include "broker/core/log_manager.h"
 #include "broker/core/metadata_cache.h"
@@ -34,11 +35,13 @@
 #include "broker/net/listener.h"
 #include "broker/net/tls.h"
 #include "common/loop/peer_tls.h"
+#include "common/loop/sasl_bev.h"
 #include "common/loop/worker.h"
 #include "broker/storage/fileio.h"
 #include "broker/storage/logdir.h"
 #include "broker/core/replica_manager.h"
 #include "broker/replication/topics.h"
+#include "broker/security/sasl_server.h"
 #include "controller/controller.h"
 #include "controller/zk/zk_store.h"
 #include "common/say.h"
@@ -268,6 +271,25 @@ static int server_peer_tls(const struct broker_config *cfg)
 static int server_listen(struct broker *b)
 {
     const struct broker_config *cfg = b->cfg;
+    char sasl_err[512];
+    if (sasl_configure(cfg, sasl_err, sizeof(sasl_err)) != 0) {
+        say_error("sasl", "%s", sasl_err);
+        return -1;
+    }
+    /* the broker's own connections log in on a SASL inter-broker listener */
+    const char *ib_mech = NULL;
+    char ib_user[256], ib_pw[256];
+    int ib = sasl_inter_broker_login(cfg, &ib_mech, ib_user, sizeof(ib_user), ib_pw, sizeof(ib_pw),
+                                     sasl_err, sizeof(sasl_err));
+    if (ib < 0) {
+        say_error("sasl", "%s", sasl_err);
+        return -1;
+    }
+    if (ib > 0) {
+        sasl_bev_configure(ib_mech, ib_user, ib_pw);
+        memset(ib_pw, 0, sizeof(ib_pw));
+        say_info("sasl", "inter-broker connections log in as %s with %s", ib_user, ib_mech);
+    }
     struct conn_limits lim = {
         .max_request_bytes = cfg->socket_request_max_bytes,
         .idle_ms = cfg->connections_max_idle_ms,
@@ -451,6 +473,7 @@ static int server_start(struct broker *b)
     config_watch_init(b);
     if (!acl_store_init(b))
         return -1;
+    scram_users_load_all(b);
     dyncfg_load(b); /* after the newest notification is noted, before the topics load */
     controller_watch_init(b);
     if (log_manager_load(b) != 0 || admin_load_topics(b) != 0)

@@ -8,14 +8,18 @@
  * Options and positionals may be mixed unless the caller asks to stop at
  * the first positional (main.c does, so global options come before the
  * command name, and the command parses the rest itself).
- * The global options -b/--bootstrap-server, -X/--property, -v/--verbose and
- * -h/--help are accepted by every command and stored in struct cli.
+ * The global options -b/--bootstrap-server, -X/--property, --command-config
+ * FILE (a properties file of librdkafka keys, each applied as -X in file
+ * order, where it stands among the -X options; bootstrap.servers in it
+ * sets the bootstrap), -v/--verbose and -h/--help are accepted by every
+ * command and stored in struct cli.
  *
  * Messages: every error is one line "gregor: reason" on stderr.
  */
 #include "cli/cli.h"
 
 #include "common/base.h"
+#include "common/props.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -24,11 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { GOPT_BOOTSTRAP = 1, GOPT_PROP, GOPT_VERBOSE, GOPT_HELP };
+enum { GOPT_BOOTSTRAP = 1, GOPT_PROP, GOPT_VERBOSE, GOPT_HELP, GOPT_COMMAND_CONFIG };
 
 static const struct cli_opt cli_global_opts[] = {
     {"bootstrap-server", 'b', true, GOPT_BOOTSTRAP},
     {"property", 'X', true, GOPT_PROP},
+    {"command-config", 0, true, GOPT_COMMAND_CONFIG},
     {"verbose", 'v', false, GOPT_VERBOSE},
     {"help", 'h', false, GOPT_HELP},
     {NULL, 0, false, 0},
@@ -88,6 +93,46 @@ bool cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 int cli_usage_positional(const struct cli *cli, const char *what)
 {
     return cli_usage_error("%s: %s (see 'gregor %s --help')", cli->cmd, what, cli->cmd);
+}
+
+/* The strings --command-config made: they live until the process exits
+ * (held here, so they stay reachable). */
+static char *cli_cc_strings[CLI_MAX_PROPS + 1];
+static int cli_cc_n;
+
+/* --command-config FILE: its entries become -X properties. */
+static int cli_load_command_config(struct cli *cli, const char *path)
+{
+    struct props props;
+    char err[512];
+    props_init(&props);
+    if (props_load_file(&props, path, err, sizeof(err)) != KERR_NONE) {
+        props_destroy(&props);
+        return cli_usage_error("--command-config: %s", err);
+    }
+    for (size_t i = 0; i < props.n; i++) {
+        const struct props_entry *e = &props.entry[i];
+        if (cli_cc_n >= (int)ARRAY_LEN(cli_cc_strings) || cli->nprops >= CLI_MAX_PROPS) {
+            props_destroy(&props);
+            return cli_usage_error("too many properties (at most %d)", CLI_MAX_PROPS);
+        }
+        bool boot = strcmp(e->key, "bootstrap.servers") == 0;
+        size_t n = strlen(e->key) + strlen(e->value) + 2;
+        char *kv = boot ? strdup(e->value) : malloc(n);
+        if (!kv) {
+            props_destroy(&props);
+            return cli_fail("out of memory");
+        }
+        cli_cc_strings[cli_cc_n++] = kv;
+        if (boot) {
+            cli->bootstrap = kv;
+            continue;
+        }
+        snprintf(kv, n, "%s=%s", e->key, e->value);
+        cli->props[cli->nprops++] = kv;
+    }
+    props_destroy(&props);
+    return CLI_OK;
 }
 
 int cli_parse_cmd(struct cli *cli, int argc, char **argv, const struct cli_opt *opts, cli_opt_cb cb,
@@ -164,6 +209,8 @@ static int cli_global_opt(struct cli *cli, int id, const char *val)
         cli->props[cli->nprops++] = val;
         return CLI_OK;
     }
+    case GOPT_COMMAND_CONFIG:
+        return cli_load_command_config(cli, val);
     case GOPT_VERBOSE:
         cli->verbose++;
         return CLI_OK;

@@ -186,6 +186,7 @@ unsigned cli_part_flags(const struct rd_kafka_metadata *md,
 /* ---- commands: argv[0] is the first argument after the command name ---- */
 
 int topic_main(struct cli *cli, int argc, char **argv);
+int user_main(struct cli *cli, int argc, char **argv);              /* user.c */
 int topic_describe(struct cli *cli, int argc, char **argv);         /* topic_describe.c */
 int topic_alter_config(struct cli *cli, int argc, char **argv);     /* topic_config.c */
 int topic_alter_partitions(struct cli *cli, int argc, char **argv); /* topic_partitions.c */

@@ -11,9 +11,11 @@
  * cli->all_down and cli->last_error.
  */
 #include "cli/cli.h"
+#include "cli/kraw.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/base.h"
@@ -111,8 +113,33 @@ rd_kafka_t *cli_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf)
     return rk;
 }
 
+/* The value of -X key (the last one given), or NULL. */
+static const char *cli_prop(const struct cli *cli, const char *key)
+{
+    const char *v = NULL;
+    size_t kl = strlen(key);
+    for (int i = 0; i < cli->nprops; i++)
+        if (strncmp(cli->props[i], key, kl) == 0 && cli->props[i][kl] == '=')
+            v = cli->props[i] + kl + 1;
+    return v;
+}
+
+/* The raw client (kraw.h) logs in as librdkafka does on a sasl_plaintext
+ * listener. */
+static void cli_kraw_configure(const struct cli *cli)
+{
+    const char *proto = cli_prop(cli, "security.protocol");
+    const char *mech = cli_prop(cli, "sasl.mechanism");
+    if (!mech)
+        mech = cli_prop(cli, "sasl.mechanisms");
+    if (proto && strcasecmp(proto, "sasl_plaintext") == 0)
+        kraw_set_sasl(mech ? mech : "GSSAPI", cli_prop(cli, "sasl.username"),
+                      cli_prop(cli, "sasl.password"));
+}
+
 int cli_admin_client(struct cli *cli, rd_kafka_t **rk)
 {
+    cli_kraw_configure(cli);
     rd_kafka_conf_t *conf = cli_conf_new(cli, NULL);
     if (conf == NULL)
         return CLI_USAGE;

@@ -8,6 +8,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli/kraw.h"
+#include "common/sasl_cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 
 #include "common/api_keys.h"
 #include "common/kheader.h"
+#include "common/err.h"
 #include "common/kwire.h"
 
 #define KRAW_CLIENT_ID "gregor-cli"
@@ -92,6 +94,88 @@ out_close:
     return KRAW_ERR;
 }
 
+/* The SASL login every connection makes (kraw_set_sasl()); mech[0] == 0: none. */
+static struct {
+    char mech[32];
+    char user[256];
+    char password[256];
+} kraw_sasl;
+
+void kraw_set_sasl(const char *mechanism, const char *user, const char *password)
+{
+    snprintf(kraw_sasl.mech, sizeof(kraw_sasl.mech), "%s", mechanism ? mechanism : "");
+    snprintf(kraw_sasl.user, sizeof(kraw_sasl.user), "%s", user ? user : "");
+    snprintf(kraw_sasl.password, sizeof(kraw_sasl.password), "%s", password ? password : "");
+}
+
+/* SaslHandshake v1 and SaslAuthenticate v1 rounds with kraw_sasl. */
+static int kraw_authenticate(struct kraw *k)
+{
+    struct sasl_cli c;
+    if (!sasl_cli_init(&c, kraw_sasl.mech, kraw_sasl.user, kraw_sasl.password))
+        return kraw_fail(k, KRAW_ERR, "SASL mechanism '%s' or its user is not usable",
+                         kraw_sasl.mech);
+    struct kbuf body;
+    kbuf_init(&body);
+    kw_put_str(&body, false, sasl_cli_mechanism(&c));
+    uint8_t *resp = NULL;
+    size_t len = 0;
+    int rc = kraw_call(k, API_SASL_HANDSHAKE, 1, &body, &resp, &len);
+    kbuf_destroy(&body);
+    if (rc != KRAW_OK) {
+        sasl_cli_done(&c);
+        return rc;
+    }
+    int16_t err = len >= 2 ? (int16_t)be16_load(resp) : -1;
+    free(resp);
+    resp = NULL;
+    if (err != KERR_NONE) {
+        sasl_cli_done(&c);
+        return kraw_fail(k, KRAW_ERR, "SASL handshake with %s: %s", k->addr, kerr_name(err));
+    }
+    uint8_t tok[1024], *in = NULL;
+    size_t tok_len = 0, in_len = 0;
+    char why[256];
+    for (;;) {
+        int step = sasl_cli_step(&c, in, in_len, tok, sizeof(tok), &tok_len, why, sizeof(why));
+        free(resp); /* in pointed into it */
+        resp = NULL;
+        in = NULL;
+        if (step < 0) {
+            sasl_cli_done(&c);
+            return kraw_fail(k, KRAW_ERR, "SASL with %s: %s", k->addr, why);
+        }
+        if (step == 0)
+            break;
+        kbuf_init(&body);
+        kw_put_bytes(&body, false, tok, (int32_t)tok_len);
+        rc = kraw_call(k, API_SASL_AUTHENTICATE, 1, &body, &resp, &len);
+        kbuf_destroy(&body);
+        if (rc != KRAW_OK) {
+            sasl_cli_done(&c);
+            return rc;
+        }
+        struct kslice s;
+        kslice_init(&s, resp, len);
+        err = kslice_i16(&s);
+        struct kstr msg = kw_get_str(&s, false);
+        int32_t n = 0;
+        const uint8_t *b = kw_get_bytes(&s, false, &n);
+        if (!kslice_ok(&s) || err != KERR_NONE) {
+            rc = kraw_fail(k, KRAW_ERR, "SASL authentication with %s failed: %s%s%.*s", k->addr,
+                           kerr_name(err), msg.ptr ? ": " : "", msg.ptr ? (int)msg.len : 0,
+                           msg.ptr ? msg.ptr : "");
+            free(resp);
+            sasl_cli_done(&c);
+            return rc;
+        }
+        in = (uint8_t *)b;
+        in_len = b ? (size_t)n : 0;
+    }
+    sasl_cli_done(&c);
+    return KRAW_OK;
+}
+
 int kraw_connect(struct kraw *k, const char *host, int port, int timeout_ms)
 {
     char service[16];
@@ -113,6 +197,10 @@ int kraw_connect(struct kraw *k, const char *host, int port, int timeout_ms)
     for (const struct addrinfo *ai = res; ai && rc != KRAW_OK; ai = ai->ai_next)
         rc = kraw_try_addr(k, ai, deadline);
     freeaddrinfo(res);
+    if (rc == KRAW_OK && kraw_sasl.mech[0] && (rc = kraw_authenticate(k)) != KRAW_OK) {
+        close(k->fd);
+        k->fd = -1;
+    }
     return rc;
 }
 

@@ -59,6 +59,12 @@ int kraw_call(struct kraw *k, int16_t api_key, int16_t version, const struct kbu
  */
 int kraw_api_max_version(struct kraw *k, int16_t api_key, int16_t *max_version);
 
+/* Makes every later kraw_connect() log in with SASL (SaslHandshake v1 and
+ * SaslAuthenticate; PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, common/sasl_cli.h)
+ * as user; mechanism NULL or "" turns it off. The CLI sets it from the
+ * sasl.* properties of a sasl_plaintext security.protocol. */
+void kraw_set_sasl(const char *mechanism, const char *user, const char *password);
+
 /* Closes the connection; safe to call twice. */
 void kraw_close(struct kraw *k);
 

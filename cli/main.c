@@ -28,6 +28,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"group", group_main, "consumer groups: list, describe (lag), reset offsets, delete"},
     {"transactions", transactions_main, "transactional ids: list, describe"},
     {"acl", acl_main, "ACLs of the authorizer: add, list, remove"},
+    {"user", user_main, "SCRAM credentials of users: set, delete, list"},
     {"dump-log", dump_log_main, "print and check segment files (.log, .index, .timeindex)"},
 };
 
@@ -48,6 +49,7 @@ static void main_print_help(void)
            "  -b, --bootstrap-server HOST:PORT  broker to contact first (default:\n"
            "                                    $GREGOR_BOOTSTRAP or " CLI_DEFAULT_BOOTSTRAP ")\n"
            "  -X, --property KEY=VALUE          set any librdkafka property; repeatable\n"
+           "      --command-config FILE         librdkafka properties from a file (as -X)\n"
            "  -v, --verbose                     show librdkafka's logs on stderr\n"
            "  -h, --help                        show help (of a command, after it)\n"
            "      --version                     print the version and exit\n"

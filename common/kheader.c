@@ -173,6 +173,14 @@ const char *api_key_name(int api_key)
         return "DeleteGroups";
     case API_OFFSET_DELETE:
         return "OffsetDelete";
+    case API_SASL_HANDSHAKE:
+        return "SaslHandshake";
+    case API_SASL_AUTHENTICATE:
+        return "SaslAuthenticate";
+    case API_DESCRIBE_USER_SCRAM_CREDENTIALS:
+        return "DescribeUserScramCredentials";
+    case API_ALTER_USER_SCRAM_CREDENTIALS:
+        return "AlterUserScramCredentials";
     case API_DESCRIBE_CLUSTER:
         return "DescribeCluster";
     case API_DESCRIBE_PRODUCERS:
@@ -239,6 +247,10 @@ int api_flex_version(int api_key)
         return 2;
     case API_DESCRIBE_LOG_DIRS:
         return 2;
+    case API_SASL_AUTHENTICATE:
+        return 2;
+    case API_DESCRIBE_USER_SCRAM_CREDENTIALS:
+    case API_ALTER_USER_SCRAM_CREDENTIALS:
     case API_DESCRIBE_CLUSTER:
     case API_DESCRIBE_PRODUCERS:
     case API_DESCRIBE_TRANSACTIONS:

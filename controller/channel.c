@@ -36,6 +36,7 @@
 
 #include "common/base.h"
 #include "common/loop/peer_tls.h"
+#include "common/loop/sasl_bev.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/say.h"
@@ -82,6 +83,7 @@ struct channel {
     int port;
     enum ch_state state;
     struct bufferevent *bev;  /* owned; non-NULL in CONNECTING and UP */
+    struct sasl_bev *sasl;    /* owned: the SASL login after connect (CONNECTING), or NULL */
     struct evdns_base *dns;   /* owned; created on the first non-numeric host */
     struct event *retry_ev;   /* owned; backoff timer */
     struct event *timeout_ev; /* owned; request timeout of head */
@@ -138,6 +140,8 @@ static void ch_arm_timeout(struct channel *ch)
  * Does not schedule anything. */
 static void ch_disconnect(struct channel *ch)
 {
+    sasl_bev_cancel(ch->sasl);
+    ch->sasl = NULL;
     if (ch->bev) {
         bufferevent_free(ch->bev);
         ch->bev = NULL;
@@ -215,6 +219,23 @@ static void ch_on_connected(struct channel *ch)
     ch_pump(ch);
 }
 
+static void ch_read_cb(struct bufferevent *bev, void *arg);
+static void ch_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* The SASL login after connect ended (common/loop/sasl_bev.h). */
+static void ch_sasl_done(void *arg, const char *error)
+{
+    struct channel *ch = arg;
+    ch->sasl = NULL;
+    if (error) {
+        ch_log_connect_failure(ch, error);
+        ch_fail(ch);
+        return;
+    }
+    bufferevent_setcb(ch->bev, ch_read_cb, NULL, ch_event_cb, ch);
+    ch_on_connected(ch);
+}
+
 static void ch_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct channel *ch = arg;
@@ -223,7 +244,15 @@ static void ch_event_cb(struct bufferevent *bev, short what, void *arg)
     if (bev != ch->bev)
         return;
     if (what & BEV_EVENT_CONNECTED) {
-        ch_on_connected(ch);
+        if (!sasl_bev_enabled()) {
+            ch_on_connected(ch);
+            return;
+        }
+        ch->sasl = sasl_bev_start(bev, ch->timeout_ms, ch_sasl_done, ch);
+        if (!ch->sasl) {
+            ch_log_connect_failure(ch, "out of memory");
+            ch_fail(ch);
+        }
         return;
     }
     int dns_err = bufferevent_socket_get_dns_error(bev);
@@ -260,6 +289,7 @@ static void ch_protocol_error(struct channel *ch, const char *what)
 static void ch_release(struct channel *ch)
 {
     KASSERT(!ch->head);
+    sasl_bev_cancel(ch->sasl);
     if (ch->bev)
         bufferevent_free(ch->bev);
     if (ch->dns)

@@ -44,9 +44,10 @@
 
 enum config_type { CT_I16, CT_I32, CT_I64, CT_BOOL, CT_STR };
 
-#define CF_NULLABLE 0x1u /* string: an empty value means unset (NULL) */
-#define CF_NONEMPTY 0x2u /* string: an empty value is refused */
-#define CF_NEG1 0x4u     /* integer: -1 ("unset") is allowed besides [min, max] */
+#define CF_NULLABLE 0x1u  /* string: an empty value means unset (NULL) */
+#define CF_NONEMPTY 0x2u  /* string: an empty value is refused */
+#define CF_NEG1 0x4u      /* integer: -1 ("unset") is allowed besides [min, max] */
+#define CF_SENSITIVE 0x8u /* a secret: never shown (config_key_value() says null) */
 
 /* Checks a string value; may rewrite it in place without growing it
  * (upper-casing, canonical order). On failure writes the reason to why. */
@@ -75,8 +76,9 @@ struct config_key {
 #define I64MAX_TEXT "9223372036854775807"
 #define I32MAX_TEXT "2147483647"
 
-static config_check_fn check_zk_connect, check_dir_list, check_cleanup_policy, check_timestamp_type,
-    check_log_level, check_compression, check_positive_double, check_ratio;
+static config_check_fn check_sasl_mechanisms, check_zk_connect, check_dir_list,
+    check_cleanup_policy, check_timestamp_type, check_log_level, check_compression,
+    check_positive_double, check_ratio;
 static config_check_fn check_authorizer;
 
 static const struct config_key config_keys[] = {
@@ -245,6 +247,16 @@ static const struct config_key config_keys[] = {
     K_I64("log.message.timestamp.difference.max.ms", log_message_timestamp_difference_max_ms,
           I64MAX_TEXT, 0, 0),
     K_STR("compression.type", compression_type, "producer", CF_NONEMPTY, check_compression),
+    /* SASL (docs/security.md) */
+    K_STR("sasl.enabled.mechanisms", sasl_enabled_mechanisms, "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+          CF_NONEMPTY, check_sasl_mechanisms),
+    K_STR("sasl.jaas.config", sasl_jaas_config, NULL, CF_NULLABLE | CF_SENSITIVE, NULL),
+    K_STR("sasl.mechanism.inter.broker.protocol", sasl_mechanism_inter_broker_protocol, "PLAIN",
+          CF_NONEMPTY, check_sasl_mechanisms),
+    K_I64("connections.max.reauth.ms", connections_max_reauth_ms, "0", 0, 0),
+    K_I32("sasl.server.max.receive.size", sasl_server_max_receive_size, "524288", 1, 0),
+    K_I64("gregor.sasl.authentication.timeout.ms", gregor_sasl_authentication_timeout_ms, "10000",
+          1, 0),
 };
 
 _Static_assert(ARRAY_LEN(config_keys) <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");
@@ -424,6 +436,32 @@ static bool check_compression(char *value, char *why, size_t whylen)
                                         "snappy",   "lz4",          "zstd"};
 
     return check_enum(value, names, ARRAY_LEN(names), why, whylen);
+}
+
+/* A comma list of the SASL mechanisms Gregor implements. */
+static bool check_sasl_mechanisms(char *value, char *why, size_t whylen)
+{
+    static const char *const known[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
+    const char *p = value;
+    while (*p) {
+        while (*p == ',' || isspace((unsigned char)*p))
+            p++;
+        const char *start = p;
+        while (*p && *p != ',' && !isspace((unsigned char)*p))
+            p++;
+        size_t len = (size_t)(p - start);
+        bool ok = len == 0;
+        for (size_t i = 0; !ok && i < ARRAY_LEN(known); i++)
+            ok = strlen(known[i]) == len && memcmp(known[i], start, len) == 0;
+        if (!ok) {
+            why_set(why, whylen,
+                    "SASL mechanism '%.*s' is not supported (Gregor offers PLAIN, "
+                    "SCRAM-SHA-256, SCRAM-SHA-512; not GSSAPI or OAUTHBEARER)",
+                    (int)len, start);
+            return false;
+        }
+    }
+    return true;
 }
 
 static bool check_log_level(char *value, char *why, size_t whylen)
@@ -841,12 +879,14 @@ static kerr_t config_derive_listeners(struct broker_config *cfg, char *err, size
             return KERR__INVALID;
         }
         snprintf(l->protocol, sizeof(l->protocol), "%s", proto);
-        /* SASL is not built yet: a SASL listener serving without it would
-         * mislead every client that trusts the name */
-        if (strcmp(proto, "PLAINTEXT") != 0 && strcmp(proto, "SSL") != 0) {
+        /* every security protocol of the map is built: PLAINTEXT, SSL
+         * (net/tls.c), SASL_PLAINTEXT and SASL_SSL (security/sasl_server.c
+         * over either) */
+        if (strcmp(proto, "PLAINTEXT") != 0 && strcmp(proto, "SSL") != 0 &&
+            strcmp(proto, "SASL_PLAINTEXT") != 0 && strcmp(proto, "SASL_SSL") != 0) {
             config_fail(err, errlen, NULL,
                         "listener '%s' uses security protocol %s, which Gregor does not "
-                        "implement: only PLAINTEXT and SSL listeners are supported",
+                        "implement",
                         l->name, proto);
             return KERR__INVALID;
         }
@@ -911,15 +951,15 @@ static kerr_t config_derive_inter_broker(struct broker_config *cfg, char *err, s
 {
     if (cfg->inter_broker_listener_name == NULL) {
         cfg->inter_broker_listener = 0;
-        return KERR_NONE;
-    }
-    cfg->inter_broker_listener = config_listener_index(cfg, cfg->inter_broker_listener_name);
-    if (cfg->inter_broker_listener < 0) {
-        config_fail(err, errlen, NULL,
-                    "invalid value '%s' for inter.broker.listener.name: no such listener in "
-                    "listeners",
-                    cfg->inter_broker_listener_name);
-        return KERR__INVALID;
+    } else {
+        cfg->inter_broker_listener = config_listener_index(cfg, cfg->inter_broker_listener_name);
+        if (cfg->inter_broker_listener < 0) {
+            config_fail(err, errlen, NULL,
+                        "invalid value '%s' for inter.broker.listener.name: no such listener in "
+                        "listeners",
+                        cfg->inter_broker_listener_name);
+            return KERR__INVALID;
+        }
     }
     return KERR_NONE;
 }
@@ -1057,6 +1097,8 @@ bool config_key_value(const struct broker_config *cfg, int idx, char *buf, size_
     if (idx < 0 || idx >= config_key_count())
         return false;
     key = &config_keys[idx];
+    if (key->flags & CF_SENSITIVE)
+        return false;
     p = config_field_const(cfg, key);
     switch (key->type) {
     case CT_I16:

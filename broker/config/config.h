@@ -19,7 +19,7 @@
 
 #define CONFIG_MAX_LISTENERS 8
 #define CONFIG_MAX_IP_OVERRIDES 64 /* entries of max.connections.per.ip.overrides */
-#define CONFIG_MAX_KEYS 128        /* capacity of the key table (config.c) */
+#define CONFIG_MAX_KEYS 192        /* capacity of the key table (config.c) */
 #define CONFIG_MAX_LISTENER_KV 64  /* listener.name.<name>.ssl.* settings */
 
 /* One parsed listener: "NAME://host:port". host "" means all interfaces. */
@@ -141,8 +141,8 @@ struct broker_config {
         int32_t count;
     } ip_override[CONFIG_MAX_IP_OVERRIDES];
     int n_ip_overrides;
-    /* listener.name.<name>.<key> settings (only ssl.* keys), in the order
-     * set; a later setting of the same key replaced the earlier one */
+    /* listener.name.<name>.<key> settings, in the order set; a later
+     * setting of the same key replaced the earlier one */
     struct config_listener_kv {
         char *key; /* the whole key, listener name lower-cased */
         char *value;
@@ -223,6 +223,14 @@ struct broker_config {
     int64_t log_message_timestamp_difference_max_ms; /* INT64_MAX */
     char *compression_type; /* "producer" | uncompressed|gzip|snappy|lz4|zstd */
 
+    /* SASL (broker/security/sasl_server.c; docs/security.md) */
+    char *sasl_enabled_mechanisms;              /* "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512" */
+    char *sasl_jaas_config;                     /* NULL; PLAIN accounts, the broker's own login */
+    char *sasl_mechanism_inter_broker_protocol; /* "PLAIN" */
+    int64_t connections_max_reauth_ms;          /* 0 = no re-authentication */
+    int32_t sasl_server_max_receive_size;       /* 524288: frames before authentication */
+    int64_t gregor_sasl_authentication_timeout_ms; /* 10000: time to authenticate */
+
     /* derived by config_load(): never set directly */
     char *data_dir;                            /* first entry of log.dirs, else log.dir */
     unsigned char key_source[CONFIG_MAX_KEYS]; /* enum config_source per key index */
@@ -258,9 +266,11 @@ int64_t config_retention_ms(const struct broker_config *cfg);
 int64_t config_roll_ms(const struct broker_config *cfg);
 /* The data directory (first of log.dirs, else log.dir). */
 const char *config_data_dir(const struct broker_config *cfg);
-/* The value of key (an ssl.* key) for listener `name`:
- * listener.name.<name lower-cased>.<key> if set, else the broker-wide key.
- * NULL when neither is set. Borrowed from cfg. */
+/* The value of key for listener `name`: listener.name.<name lower-cased>.<key>
+ * if set, else the broker-wide key when it is a string key of the table.
+ * key is a key of the table or a mechanism's JAAS text
+ * ("plain.sasl.jaas.config", which has no broker-wide form). NULL when
+ * neither is set. Borrowed from cfg. */
 const char *config_listener_value(const struct broker_config *cfg, const char *name,
                                   const char *key);
 /* Whether key holds a secret (ssl.key.password): DescribeConfigs reports it

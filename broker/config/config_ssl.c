@@ -1,10 +1,12 @@
 /*
  * broker/config/config_ssl.c — the TLS keys' syntax (ssl.keystore.type,
  * ssl.truststore.type, ssl.client.auth, ssl.enabled.protocols) and the
- * per-listener form Kafka users write, listener.name.<name>.<ssl key>,
- * which overrides the broker-wide key for that listener
- * (docs/security.md). Files, keys and cipher names are checked when the
- * listener's TLS context is built (broker/net/tls.c), at start.
+ * per-listener form Kafka users write, listener.name.<name>.<key> (any key
+ * of the table, such as the ssl.* and sasl.* keys, or a mechanism's JAAS
+ * text <mechanism>.sasl.jaas.config), which overrides the broker-wide key
+ * for that listener (docs/security.md). Files, keys and cipher names are
+ * checked when the listener's TLS context is built (broker/net/tls.c), at
+ * start.
  *
  * The per-listener settings live in broker_config.listener_kv[]: the key
  * as written with the listener name lower-cased, and its value, checked
@@ -12,6 +14,7 @@
  */
 #include "broker/config/config.h"
 #include "broker/config/config_parse.h"
+#include "common/base.h"
 
 #include <stdlib.h>
 #include <strings.h>
@@ -104,11 +107,18 @@ int config_listener_kv_set(struct broker_config *cfg, const char *key, const cha
     const char *rest = listener_key_rest(key, &name_len);
     if (!rest)
         return 0;
-    if (strncmp(rest, "ssl.", 4) != 0 || config_key_find(rest) < 0 || name_len >= 32) {
-        why_set(why, whylen, "unknown per-listener key (only listener.name.<name>.ssl.* keys)");
+    /* a key of the table, or a mechanism's JAAS text */
+    static const char *const jaas[] = {"plain.sasl.jaas.config", "scram-sha-256.sasl.jaas.config",
+                                       "scram-sha-512.sasl.jaas.config"};
+    int idx = config_key_find(rest);
+    bool is_jaas = false;
+    for (size_t i = 0; i < ARRAY_LEN(jaas); i++)
+        is_jaas = is_jaas || strcmp(rest, jaas[i]) == 0;
+    if ((idx < 0 && !is_jaas) || name_len >= 32) {
+        why_set(why, whylen, "unknown per-listener key");
         return -1;
     }
-    if (!config_key_check(config_key_find(rest), value, why, whylen))
+    if (idx >= 0 && !config_key_check(idx, value, why, whylen))
         return -1;
     char *k = strdup(key), *v = strdup(value);
     if (!k || !v) {

@@ -19,6 +19,7 @@
 #include "broker/core/metadata_cache.h"
 #include "common/api_keys.h"
 #include "common/base.h"
+#include "common/loop/sasl_bev.h"
 #include "common/kheader.h"
 #include "common/kwire.h"
 #include "common/loop/peer_tls.h"
@@ -81,6 +82,7 @@ struct mconn {
     int port;
     enum mc_state state;
     struct bufferevent *bev;
+    struct sasl_bev *sasl; /* the SASL login after connect (MC_CONNECTING), or NULL */
     struct event *timeout_ev;
     struct mreq *queue; /* sent ones first (in order), then unsent */
     int32_t corr;
@@ -186,6 +188,8 @@ static void mreq_end(struct mreq *r)
 /* Drops the connection and fails every request on it. */
 static void conn_fail(struct mconn *c, const char *why)
 {
+    sasl_bev_cancel(c->sasl);
+    c->sasl = NULL;
     if (c->bev)
         bufferevent_free(c->bev);
     c->bev = NULL;
@@ -254,15 +258,43 @@ static void conn_connect(struct mconn *c)
         conn_fail(c, "connect failed");
 }
 
+static void conn_up(struct mconn *c)
+{
+    evtimer_del(c->timeout_ev);
+    c->state = MC_UP;
+    conn_flush(c);
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* The SASL login after connect ended (common/loop/sasl_bev.h). */
+static void conn_sasl_done(void *arg, const char *error)
+{
+    struct mconn *c = arg;
+    c->sasl = NULL;
+    if (error) {
+        conn_fail(c, error);
+        return;
+    }
+    bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+    conn_up(c);
+}
+
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct mconn *c = arg;
     if (what & BEV_EVENT_CONNECTED) {
-        evtimer_del(c->timeout_ev);
         int one = 1;
         setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        c->state = MC_UP;
-        conn_flush(c);
+        if (!sasl_bev_enabled()) {
+            conn_up(c);
+            return;
+        }
+        /* the connect timer (still armed) bounds the login too */
+        c->sasl = sasl_bev_start(c->bev, TXN_MARKERS_TIMEOUT_MS, conn_sasl_done, c);
+        if (!c->sasl)
+            conn_fail(c, "out of memory");
         return;
     }
     char tls[128];

@@ -11,8 +11,16 @@
  * headers close the connection — except ApiVersions, which answers an
  * unsupported version with the v0 error body (§2.2) so clients can
  * downgrade.
+ *
+ * On a SASL listener (req->sasl set), a connection not yet authenticated
+ * may send only ApiVersions, SaslHandshake and SaslAuthenticate, and one
+ * whose session lifetime (connections.max.reauth.ms) ran out without
+ * re-authenticating only those too: anything else closes it unserved. After
+ * a v0 handshake the frames are bare SASL tokens (kafka/sasl.c).
  */
 #include "broker/kafka/dispatch.h"
+#include "broker/security/sasl_server.h"
+#include "common/clock.h"
 #include "common/kheader.h"
 #include "common/say.h"
 
@@ -33,6 +41,7 @@ static const struct api_desc apis[] = {
     {API_SYNC_GROUP, 0, 5, handle_sync_group},
     {API_DESCRIBE_GROUPS, 0, 5, handle_describe_groups},
     {API_LIST_GROUPS, 0, 4, handle_list_groups},
+    {API_SASL_HANDSHAKE, 0, 1, handle_sasl_handshake},
     {API_API_VERSIONS, 0, 3, handle_api_versions},
     {API_CREATE_TOPICS, 0, 4, handle_create_topics},
     {API_DELETE_TOPICS, 0, 3, handle_delete_topics},
@@ -50,6 +59,7 @@ static const struct api_desc apis[] = {
     {API_DESCRIBE_CONFIGS, 0, 2, handle_describe_configs},
     {API_ALTER_CONFIGS, 0, 1, handle_alter_configs},
     {API_DESCRIBE_LOG_DIRS, 0, 4, handle_describe_log_dirs},
+    {API_SASL_AUTHENTICATE, 0, 2, handle_sasl_authenticate},
     {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
     {API_DELETE_GROUPS, 0, 2, handle_delete_groups},
     {API_ELECT_LEADERS, 0, 2, handle_elect_leaders},
@@ -57,6 +67,8 @@ static const struct api_desc apis[] = {
     {API_ALTER_PARTITION_REASSIGNMENTS, 0, 0, handle_alter_partition_reassignments},
     {API_LIST_PARTITION_REASSIGNMENTS, 0, 0, handle_list_partition_reassignments},
     {API_OFFSET_DELETE, 0, 0, handle_offset_delete},
+    {API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0, handle_describe_user_scram_credentials},
+    {API_ALTER_USER_SCRAM_CREDENTIALS, 0, 0, handle_alter_user_scram_credentials},
     {API_DESCRIBE_CLUSTER, 0, 0, handle_describe_cluster},
     {API_DESCRIBE_PRODUCERS, 0, 0, handle_describe_producers},
     {API_DESCRIBE_TRANSACTIONS, 0, 0, handle_describe_transactions},
@@ -81,6 +93,8 @@ kerr_t dispatch_request(struct req *req)
 {
     struct kslice s;
     struct khdr_req h;
+    if (req->sasl && req->sasl->state == SASL_RAW)
+        return sasl_raw_token(req);
     kslice_init(&s, req->frame, req->frame_len);
     bool ok = khdr_get_req(&s, 1, &h);
     req->api_key = h.api_key;
@@ -89,6 +103,11 @@ kerr_t dispatch_request(struct req *req)
     req->client_id = h.client_id;
     if (!ok) {
         req->api_key = -1; /* no header: counted under no API key (config/metrics.h) */
+        return KERR__CLOSE;
+    }
+    if (req->sasl && !sasl_session_allows(req->sasl, req->api_key, clock_mono_ms())) {
+        say_info("sasl", "closing connection peer=%s listener=%s: %s before authentication",
+                 req->client_host, req->listener, api_key_name(req->api_key));
         return KERR__CLOSE;
     }
     if (api_key_is_control(req->api_key)) {

@@ -72,6 +72,14 @@ kerr_t handle_end_txn(struct req *req);
 /* reassign.c */
 kerr_t handle_alter_partition_reassignments(struct req *req);
 kerr_t handle_list_partition_reassignments(struct req *req);
+/* sasl.c: SASL authentication; sasl_raw_token() takes a bare token frame
+ * after a v0 handshake */
+kerr_t handle_sasl_handshake(struct req *req);
+kerr_t handle_sasl_authenticate(struct req *req);
+kerr_t sasl_raw_token(struct req *req);
+/* scram_admin.c: SCRAM credentials (KIP-554) */
+kerr_t handle_describe_user_scram_credentials(struct req *req);
+kerr_t handle_alter_user_scram_credentials(struct req *req);
 /* LeaderAndIsr, UpdateMetadata, StopReplica, AlterIsr, ControlledShutdown. */
 kerr_t handle_control(struct req *req);
 

@@ -27,6 +27,7 @@
 
 struct broker;
 struct conn;
+struct sasl_session;
 struct worker;
 
 /* A piece of a segment file to send after out[at]. The fd is owned by the
@@ -59,7 +60,12 @@ struct req {
                                    client_host); User:ANONYMOUS if unauthenticated */
     const char *client_host;    /* "/address" of the client (borrowed from the
                                    connection, which outlives its requests) */
-    uint8_t *frame;             /* owned: the whole request frame without size */
+    /* the connection's SASL state on a SASL listener, else NULL (borrowed
+     * like client_host; only its loop touches it: kafka/sasl.c) */
+    struct sasl_session *sasl;
+    bool raw_response; /* a bare SASL token: size prefix, no response header */
+    bool close_after;  /* close the connection once the response has left */
+    uint8_t *frame;    /* owned: the whole request frame without size */
     size_t frame_len;
     struct kslice body;     /* view into frame after the header */
     struct kbuf out;        /* the response body */

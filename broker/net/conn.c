@@ -83,6 +83,15 @@
  * connection is closed; otherwise it is re-armed for the frame then partly
  * received, if any.
  *
+ * SASL listeners: the conn owns a struct sasl_session (broker/security/
+ * sasl_server.h) that requests carry (req->sasl). Until the first
+ * authentication, frames larger than sasl.server.max.receive.size close the
+ * connection, and auth_timer closes it when
+ * gregor.sasl.authentication.timeout.ms passes first. After a successful
+ * step the conn takes the session's principal (conn_set_principal). A
+ * response marked close_after (a failed step) is the last: reading stops
+ * and the socket closes once the output has left.
+ *
  * Threads: a conn is loop-owned: created, used and freed on its worker's
  * thread only. req_complete() may be called from any thread: it posts the
  * completion to the conn's worker. A conn whose socket closed while a
@@ -96,6 +105,7 @@
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/request.h"
 #include "broker/config/metrics.h"
+#include "broker/security/sasl_server.h"
 #include "common/clock.h"
 #include "common/say.h"
 #include "common/vec.h"
@@ -171,6 +181,9 @@ struct conn {
     /* who the peer is, "User:NAME" as Kafka writes a principal: User:ANONYMOUS
      * until TLS or SASL authenticates it (conn_set_principal) */
     char principal[256];
+    struct sasl_session *sasl; /* owned; NULL unless the listener is SASL_* */
+    struct event *auth_timer;  /* owned: gregor.sasl.authentication.timeout.ms */
+    bool closing;              /* the last response is leaving; then close */
 };
 
 static _Atomic int64_t conn_open_count;
@@ -187,6 +200,70 @@ void conn_set_principal(struct conn *conn, const char *principal)
 }
 
 int64_t conn_count(void) { return atomic_load(&conn_open_count); }
+
+/* ---- SASL (see the header comment) ---- */
+
+/* The largest frame this connection accepts now. */
+static size_t conn_frame_limit(const struct conn *conn)
+{
+    int32_t max = conn->lim.max_request_bytes;
+    return (size_t)(conn->sasl ? sasl_session_frame_limit(conn->sasl, max) : max);
+}
+
+static void conn_close(struct conn *conn, const char *why);
+
+static void conn_auth_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *conn = arg;
+    KASSERT(worker_is_current(conn->worker));
+    if (conn->bev && !conn->sasl->authenticated) {
+        say_info("sasl",
+                 "closing connection peer=%s listener=%s: not authenticated within "
+                 "gregor.sasl.authentication.timeout.ms=%lld",
+                 conn->peer, conn->listener, (long long)conn->sasl->cfg->auth_timeout_ms);
+        conn_close(conn, "SASL authentication timeout");
+    }
+}
+
+/* On a SASL listener: the session and its timer. false on out of memory. */
+static bool conn_sasl_start(struct conn *conn)
+{
+    const struct sasl_listener *l = sasl_listener_find(conn->listener);
+    if (!l)
+        return true;
+    conn->sasl = malloc(sizeof(*conn->sasl));
+    if (!conn->sasl)
+        return false;
+    sasl_session_init(conn->sasl, l);
+    conn->auth_timer = evtimer_new(worker_base(conn->worker), conn_auth_timeout_cb, conn);
+    if (!conn->auth_timer)
+        return false;
+    struct timeval tv = {l->auth_timeout_ms / 1000, (l->auth_timeout_ms % 1000) * 1000};
+    return evtimer_add(conn->auth_timer, &tv) == 0;
+}
+
+/* After a request: takes a newly authenticated principal; a response that
+ * ends the exchange (close_after) makes the connection close once its
+ * output has left. Returns false if the connection was closed. */
+static bool conn_sasl_after(struct conn *conn, bool close_after)
+{
+    if (conn->sasl && conn->sasl->principal_changed) {
+        conn->sasl->principal_changed = false;
+        conn_set_principal(conn, conn->sasl->principal);
+        if (conn->auth_timer)
+            evtimer_del(conn->auth_timer);
+    }
+    if (!close_after)
+        return true;
+    if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
+        conn_close(conn, "SASL authentication failed");
+        return false;
+    }
+    conn->closing = true;
+    bufferevent_disable(conn->bev, EV_READ);
+    bufferevent_setwatermark(conn->bev, EV_WRITE, 0, 0);
+    return true;
+}
 
 static void conn_register(struct conn *conn)
 {
@@ -248,6 +325,7 @@ static void req_free(struct conn *conn, struct req *req)
 static void conn_free(struct conn *conn)
 {
     conn_unregister(conn);
+    free(conn->sasl);
     free(conn);
 }
 
@@ -280,7 +358,9 @@ static void conn_close(struct conn *conn, const char *why)
             event_free(conn->pool_timer);
         if (conn->rx_event)
             event_free(conn->rx_event);
-        conn->read_timer = conn->pool_timer = conn->rx_event = NULL;
+        if (conn->auth_timer)
+            event_free(conn->auth_timer);
+        conn->read_timer = conn->pool_timer = conn->rx_event = conn->auth_timer = NULL;
         bufpool_put(conn->pool, conn->rx_frame);
         conn->rx_frame = NULL;
         conn->rx_size = conn->rx_have = 0;
@@ -445,8 +525,13 @@ static bool conn_send(struct conn *conn, struct req *req)
 {
     uint8_t hdr[KHDR_RESP_PREFIX_MAX];
     struct send_pos sp = {.hdr = hdr};
-    sp.hlen = khdr_resp_prefix(hdr, req->resp_header_version, req->correlation_id,
-                               (int64_t)req->out.len + req->files_len);
+    if (req->raw_response) { /* a bare SASL token: the size only */
+        be32_store(hdr, (uint32_t)req->out.len);
+        sp.hlen = 4;
+    } else {
+        sp.hlen = khdr_resp_prefix(hdr, req->resp_header_version, req->correlation_id,
+                                   (int64_t)req->out.len + req->files_len);
+    }
     if (!conn->tls && evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
         int rc = conn_write_direct(conn, req, &sp);
         if (rc < 0) {
@@ -562,6 +647,7 @@ static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool 
     req->broker = conn->broker;
     req->listener = conn->listener;
     req->principal = conn->principal;
+    req->sasl = conn->sasl;
     req->start_us = clock_mono_us();
     req->api_key = -1; /* until dispatch reads the header */
     kbuf_init(&req->out);
@@ -572,7 +658,7 @@ static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool 
  * Returns false if the connection was closed (conn may be freed). */
 static bool conn_process_frames(struct conn *conn)
 {
-    while (!conn->dead && !conn->inflight) {
+    while (!conn->dead && !conn->inflight && !conn->closing) {
         struct evbuffer *out = bufferevent_get_output(conn->bev);
         if (evbuffer_get_length(out) > CONN_OUTPUT_HIGH) {
             conn->write_blocked = true;
@@ -602,8 +688,11 @@ static bool conn_process_frames(struct conn *conn)
             return false;
         }
         conn->inflight = NULL;
-        if (!conn_respond(conn, req))
+        bool close_after = req->close_after;
+        if (!conn_respond(conn, req) || !conn_sasl_after(conn, close_after))
             return false;
+        if (conn->closing)
+            return true;
     }
     return !conn->dead;
 }
@@ -701,7 +790,7 @@ static bool conn_rx_start(struct conn *conn)
     if (have < 4 || evbuffer_copyout(in, szb, 4) < 4)
         return true;
     size_t size = 0;
-    if (khdr_frame_size(szb, have, 0, (size_t)conn->lim.max_request_bytes, &size) != KERR__AGAIN)
+    if (khdr_frame_size(szb, have, 0, conn_frame_limit(conn), &size) != KERR__AGAIN)
         return true; /* conn_process() refuses it, or it is complete */
     if (conn->in_scan < 4 + size)
         return true; /* its memory is not reserved yet */
@@ -763,10 +852,9 @@ static bool conn_reserve(struct conn *conn)
             evbuffer_copyout_from(in, &at, szb, 4) != 4)
             break;
         size_t fsize = 0;
-        if (khdr_frame_size(szb, 4, 0, (size_t)conn->lim.max_request_bytes, &fsize) ==
-            KERR__CORRUPT) {
-            say_warn_every(1000, "net", "bad request size peer=%s size=%d max=%d", conn->peer,
-                           (int32_t)be32_load(szb), conn->lim.max_request_bytes);
+        if (khdr_frame_size(szb, 4, 0, conn_frame_limit(conn), &fsize) == KERR__CORRUPT) {
+            say_warn_every(1000, "net", "bad request size peer=%s size=%d max=%zu", conn->peer,
+                           (int32_t)be32_load(szb), conn_frame_limit(conn));
             conn_close(conn, "bad frame size");
             return false;
         }
@@ -878,6 +966,11 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *conn = arg;
     KASSERT(worker_is_current(conn->worker));
+    if (conn->closing) {
+        if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
+            conn_close(conn, "SASL authentication failed");
+        return;
+    }
     if (conn->write_blocked) {
         conn->write_blocked = false;
         conn_process(conn);
@@ -1064,6 +1157,10 @@ void conn_adopt_tls(struct broker *b, struct worker *w, int fd, const struct con
     if (lim->idle_ms > 0) {
         struct timeval tv = {lim->idle_ms / 1000, (lim->idle_ms % 1000) * 1000};
         bufferevent_set_timeouts(conn->bev, &tv, NULL);
+    }
+    if (!conn_sasl_start(conn)) {
+        conn_close(conn, "out of memory");
+        return;
     }
     bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
     say_debug("net", "connection accepted peer=%s listener=%s loop=%s", conn->peer, conn->listener,

@@ -73,6 +73,7 @@
  */
 #include "broker/replication/fetcher.h"
 #include "common/loop/peer_tls.h"
+#include "common/loop/sasl_bev.h"
 #include "common/loop/worker.h"
 #include "broker/replication/partition.h"
 #include "broker/storage/batch.h"
@@ -146,6 +147,7 @@ struct fsession {
     int port;
     enum fs_state state;
     struct bufferevent *bev;  /* owned; NULL in FS_DOWN */
+    struct sasl_bev *sasl;    /* owned: the SASL login running after connect, or NULL */
     struct addrinfo *ai_list; /* owned: getaddrinfo's answer */
     struct addrinfo *ai_cur;  /* address being tried (in ai_list) */
     struct event *retry_ev;   /* owned: backoff or delayed partitions */
@@ -726,6 +728,8 @@ static void session_backoff(struct fsession *s)
 
 static void session_close(struct fsession *s)
 {
+    sasl_bev_cancel(s->sasl);
+    s->sasl = NULL;
     if (s->bev) {
         bufferevent_free(s->bev);
         s->bev = NULL;
@@ -830,6 +834,34 @@ static void session_fail(struct fsession *s, const char *why)
     session_backoff(s);
 }
 
+/* Connected (and logged in): fetching starts. */
+static void session_up(struct fsession *s)
+{
+    if (s->fails > 0)
+        say_info("repl", "fetcher reconnected leader=%d host=%s port=%d", s->leader_id, s->host,
+                 s->port);
+    s->fails = 0;
+    s->state = FS_IDLE;
+    session_kick(s);
+}
+
+static void session_read_cb(struct bufferevent *bev, void *arg);
+static void session_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* The SASL login after connect ended (common/loop/sasl_bev.h). */
+static void session_sasl_done(void *arg, const char *error)
+{
+    struct fsession *s = arg;
+    s->sasl = NULL;
+    if (error) {
+        session_fail(s, error);
+        session_kick(s);
+        return;
+    }
+    bufferevent_setcb(s->bev, session_read_cb, NULL, session_event_cb, s);
+    session_up(s);
+}
+
 static void session_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct fsession *s = arg;
@@ -838,12 +870,15 @@ static void session_event_cb(struct bufferevent *bev, short what, void *arg)
         evtimer_del(s->timeout_ev);
         int one = 1;
         setsockopt(bufferevent_getfd(s->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (s->fails > 0)
-            say_info("repl", "fetcher reconnected leader=%d host=%s port=%d", s->leader_id, s->host,
-                     s->port);
-        s->fails = 0;
-        s->state = FS_IDLE;
-        session_kick(s);
+        if (!sasl_bev_enabled()) {
+            session_up(s);
+            return;
+        }
+        s->sasl = sasl_bev_start(s->bev, s->th->f->cfg.socket_timeout_ms, session_sasl_done, s);
+        if (!s->sasl) {
+            session_fail(s, "out of memory");
+            session_kick(s);
+        }
         return;
     }
     char why[160], tls[128];

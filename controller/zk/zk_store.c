@@ -708,6 +708,7 @@ kerr_t zk_store_ensure_paths(struct zk_store *zs)
         "/config/topics",
         ZK_PATH_CONFIG_CHANGES,
         ZK_PATH_CONFIG_BROKERS,
+        ZK_PATH_CONFIG_USERS,
         "/admin",
         "/admin/delete_topics",
         "/cluster",

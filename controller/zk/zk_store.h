@@ -345,6 +345,39 @@ kerr_t zk_store_config_changes_since(struct zk_store *zs, int64_t after,
                                      struct zk_config_change **out, int *n, int64_t *oldest,
                                      int64_t *newest);
 
+/* ---- users (Kafka's /config/users: SCRAM credentials) ------------------ */
+
+/* /config/users/<user>: Kafka's JSON {"version":1,"config":{"<key>":"<value>",...}}
+ * (not protobuf, so the znode stays Kafka's), e.g. key "SCRAM-SHA-256" with
+ * value "salt=...,stored_key=...,server_key=...,iterations=4096"
+ * (broker/security/scram.h). <user> is the name percent-encoded as Kafka's
+ * Sanitizer does (letters, digits, '.', '_', '-' stay; other bytes %XX).
+ * Change notifications name entity type "users" and the user. */
+#define ZK_PATH_CONFIG_USERS "/config/users"
+#define ZK_USER_NAME_MAX 240
+#define ZK_USER_CONFIG_MAX 16
+
+struct zk_user_config {
+    char name[ZK_USER_NAME_MAX]; /* the user, decoded */
+    int n;
+    char key[ZK_USER_CONFIG_MAX][64];
+    char value[ZK_USER_CONFIG_MAX][512];
+    int32_t version; /* ZooKeeper version as read; ZK_VERSION_NEW: no znode */
+};
+
+/* Fills *c (n = 0, version ZK_VERSION_NEW when the user has no znode).
+ * KERR__INVALID for an empty or long name, KERR__CORRUPT for bad JSON. */
+kerr_t zk_store_user_config_get(struct zk_store *zs, const char *user, struct zk_user_config *c);
+/* Writes c->name's config conditional on c->version (ZK_VERSION_NEW:
+ * create); n == 0 deletes the znode. KERR__EXISTS on a conflict. */
+kerr_t zk_store_user_config_set(struct zk_store *zs, const struct zk_user_config *c);
+/* Lists the users with a znode, decoded, sorted (free: zk_names_free()). */
+kerr_t zk_store_users_list(struct zk_store *zs, char ***names, int *n);
+/* The JSON codec of a user's znode (tests): encode returns the length or
+ * -1 if cap is short; decode fills key/value/n of c. */
+int zk_user_config_encode(const struct zk_user_config *c, char *buf, size_t cap);
+bool zk_user_config_decode(const char *json, size_t len, struct zk_user_config *c);
+
 /* ---- dynamic broker configs (Kafka's /config/brokers) ------------------ */
 
 /* /config/brokers/<entity>: entity = a broker id in decimal, or

@@ -4,7 +4,10 @@
  *
  * Owns the znodes /config/changes/config_change_<seq>: persistent
  * sequential, ZooKeeper's 10-digit counter as <seq>, payload a ConfigChange
- * (proto/zk.proto) naming the entity whose /config/<type>/<name> changed.
+ * (proto/zk.proto) naming the entity whose /config/<type>/<name> changed;
+ * for users, Kafka's own JSON {"version":2,"entity_path":"users/<user>"}
+ * (the name percent-encoded as in the znode path), which readers accept for
+ * any entity type, so a change Kafka's tools notify is seen too.
  * The writer of a config znode adds one after its write; readers watch the
  * children of /config/changes and re-read the named config for each
  * notification newer than the last they handled. The writer trims the
@@ -66,6 +69,55 @@ static void zsc_trim(struct zk_store *zs)
     zk_names_free(names, n);
 }
 
+/* Kafka's notification: {"version":2,"entity_path":"<type>/<name>"}. */
+static kerr_t zsc_json_encode(const struct zk_config_change *c, uint8_t **data, size_t *len)
+{
+    char enc[ZSC_PATH_MAX];
+    if (!zs_user_name_encode(c->entity_name, enc, sizeof(enc)))
+        return KERR__INVALID;
+    size_t cap = strlen(enc) + 96;
+    char *out = malloc(cap);
+    if (!out)
+        return KERR__NOMEM;
+    int n = snprintf(out, cap, "{\"version\":2,\"entity_path\":\"%s/%s\"}", c->entity_type, enc);
+    *data = (uint8_t *)out;
+    *len = (size_t)n;
+    return KERR_NONE;
+}
+
+/* Reads Kafka's JSON notification into c (entity_path "<type>/<name>",
+ * the name percent-decoded). */
+static bool zsc_json_decode(const uint8_t *data, size_t len, struct zk_config_change *c)
+{
+    static const char key[] = "\"entity_path\"";
+    char text[1024];
+    if (len >= sizeof(text))
+        return false;
+    memcpy(text, data, len);
+    text[len] = '\0';
+    const char *p = strstr(text, key);
+    if (!p)
+        return false;
+    p += sizeof(key) - 1;
+    while (*p == ' ' || *p == ':')
+        p++;
+    if (*p++ != '"')
+        return false;
+    const char *end = strchr(p, '"');
+    const char *slash = end ? memchr(p, '/', (size_t)(end - p)) : NULL;
+    if (!slash || slash == p || (size_t)(slash - p) >= sizeof(c->entity_type))
+        return false;
+    memcpy(c->entity_type, p, (size_t)(slash - p));
+    c->entity_type[slash - p] = '\0';
+    char enc[sizeof(c->entity_name) * 3];
+    size_t el = (size_t)(end - slash - 1);
+    if (el == 0 || el >= sizeof(enc))
+        return false;
+    memcpy(enc, slash + 1, el);
+    enc[el] = '\0';
+    return zs_user_name_decode(enc, c->entity_name, sizeof(c->entity_name));
+}
+
 kerr_t zk_store_config_change_notify(struct zk_store *zs, const char *entity_type,
                                      const char *entity_name)
 {
@@ -77,7 +129,8 @@ kerr_t zk_store_config_change_notify(struct zk_store *zs, const char *entity_typ
         return KERR__INVALID;
     uint8_t *data;
     size_t len;
-    kerr_t err = zk_codec_config_change_encode(&c, &data, &len);
+    kerr_t err = strcmp(entity_type, "users") == 0 ? zsc_json_encode(&c, &data, &len)
+                                                   : zk_codec_config_change_encode(&c, &data, &len);
     if (err != KERR_NONE)
         return err;
     err = zs_enter(zs);
@@ -110,7 +163,9 @@ static bool zsc_read(zhandle_t *zh, const char *name, struct zk_config_change *c
         return false;
     }
     memset(c, 0, sizeof(*c));
-    kerr_t err = zk_codec_config_change_decode(data, (size_t)(len > 0 ? len : 0), c);
+    size_t n = (size_t)(len > 0 ? len : 0);
+    kerr_t err = n > 0 && data[0] == '{' ? (zsc_json_decode(data, n, c) ? KERR_NONE : KERR__CORRUPT)
+                                         : zk_codec_config_change_decode(data, n, c);
     free(data);
     if (err != KERR_NONE) {
         say_warn("zk", "ignoring unreadable config change notification path=%s", path);

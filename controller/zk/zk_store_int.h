@@ -80,6 +80,11 @@ kerr_t zs_err(int rc, const char *op, const char *path);
 kerr_t zs_write_err(int rc, const char *path);
 /* Kafka's topic name rule (also keeps names safe in a path). */
 bool zs_topic_name_ok(const char *name);
+/* A user name as a znode name and back (zk_store_users.c): percent-encoded
+ * as Kafka's Sanitizer does. false if it does not fit, is empty, or (encode)
+ * is "." or "..". */
+bool zs_user_name_encode(const char *name, char *out, size_t n);
+bool zs_user_name_decode(const char *enc, char *out, size_t n);
 /* Fills w for path = data (borrowed until the request is sent): create when
  * version == ZK_VERSION_NEW, else set on version; with a check of
  * /controller_epoch first when `fenced` and this store was elected. Call

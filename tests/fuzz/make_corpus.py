@@ -12,6 +12,9 @@ tests/fuzz/make_corpus.py — writes the seed corpus of the fuzz targets:
                               and a records section (raw or compressed)
   corpus/fuzz_group_codec/    an API selector, a version and a consumer-group
                               request body, for every group API and version
+  corpus/fuzz_sasl/           a mechanisms byte, a mode byte and SASL chunks (a
+                              handshake's mechanism, then tokens) or a JAAS,
+                              /config/users JSON or SCRAM credential text
 
 Frames and batches are built with tests/integration/protocol/kwire.py, the
 test suite's independent codec. The output is checked in; rerun this script
@@ -464,6 +467,28 @@ def acl_seeds():
     }
 
 
+def sasl_seeds():
+    def chunks(*cs):
+        return b"".join(bytes([len(c)]) + c for c in cs)
+    a43 = "A" * 43 + "="
+    return {
+        "plain_v1": bytes([0, 0]) + chunks(b"PLAIN", b"\0u\0p", b"PLAIN", b"\0u\0p"),
+        "plain_v0_bad": bytes([1, 1]) + chunks(b"PLAIN", b"\0u\0bad"),
+        "scram256_first": bytes([2, 0]) + chunks(b"SCRAM-SHA-256", b"n,,n=u,r=abcdefgh",
+                                                  b"c=biws,r=abcdefgh,p=AAAA"),
+        "scram512_first": bytes([4, 2]) + chunks(b"SCRAM-SHA-512", b"n,a=u,n=u,r=x1",
+                                                  b"c=biws,r=x1"),
+        "gssapi": bytes([0, 0]) + chunks(b"GSSAPI", b"x"),
+        "jaas": bytes([0, 4]) + b'org.apache.kafka.common.security.plain.PlainLoginModule '
+                                b'required username="a" password="b\\"c" user_a=b;',
+        "user_json": bytes([0, 5]) + b'{"version":1,"config":{"SCRAM-SHA-256":"salt=c2FsdA==,'
+                                     b'stored_key=AAAA,server_key=BBBB,iterations=4096",'
+                                     b'"x":"\\u0041\\/"}}',
+        "cred": bytes([0, 6]) + ("salt=c2FsdA==,stored_key=%s,server_key=%s,iterations=4096"
+                                 % (a43, a43)).encode(),
+    }
+
+
 def write(dirname, seeds):
     d = os.path.join(HERE, "corpus", dirname)
     shutil.rmtree(d, ignore_errors=True)
@@ -480,3 +505,4 @@ if __name__ == "__main__":
     write("fuzz_record_validate", record_seeds())
     write("fuzz_group_codec", group_codec_seeds())
     write("fuzz_acl", acl_seeds())
+    write("fuzz_sasl", sasl_seeds())

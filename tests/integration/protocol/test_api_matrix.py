@@ -29,6 +29,8 @@ ADVERTISED = {0: (0, 7), 1: (4, 11), 2: (0, 5), 3: (0, 8), 8: (0, 8), 9: (0, 8),
 ADVERTISED[28] = (0, 3)  # TxnOffsetCommit
 ADVERTISED.update({65: (0, 0), 66: (0, 0)})  # DescribeTransactions, ListTransactions
 ADVERTISED.update({29: (0, 3), 30: (0, 3), 31: (0, 3)})  # Describe/Create/DeleteAcls (test_acls.py)
+ADVERTISED.update({17: (0, 1), 36: (0, 2)})  # SaslHandshake, SaslAuthenticate (test_sasl.py)
+ADVERTISED.update({50: (0, 0), 51: (0, 0)})  # Describe/AlterUserScramCredentials (test_sasl.py)
 
 CL = None
 

@@ -280,6 +280,7 @@ static bool default_is_null(const char *name)
         "ssl.cipher.suites",
         "authorizer.class.name",
         "super.users",
+        "sasl.jaas.config",
     };
     for (size_t i = 0; i < sizeof(nullable) / sizeof(nullable[0]); i++)
         if (strcmp(name, nullable[i]) == 0)
@@ -621,17 +622,18 @@ Test(config, two_listeners_on_port_zero_are_allowed)
     cr_assert_str_eq(cfg.listener[1].protocol, "PLAINTEXT");
 }
 
-/* SASL is not built: a listener mapped to a SASL protocol would serve
- * without authentication under a secure name, so the broker refuses to
- * start. SSL listeners are built (broker/net/tls.c). */
-Test(config, listeners_that_are_not_plaintext_are_refused)
+/* All four of Kafka's security protocols are served; anything else in the
+ * protocol map is refused. */
+Test(config, listeners_of_every_security_protocol)
 {
-    expect_file_error(ZK "listeners=PLAINTEXT://:9092,SASL_PLAINTEXT://:9093\n",
-                      "listener 'SASL_PLAINTEXT'", "only PLAINTEXT and SSL");
-    expect_file_error(ZK "listeners=SASL_SSL://:9093\n", "'SASL_SSL'", "does not implement");
-    expect_file_error(ZK "listeners=PLAINTEXT://:9092,EXTERNAL://:9093\n"
-                         "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,EXTERNAL:SASL_SSL\n",
-                      "listener 'EXTERNAL'", "security protocol SASL_SSL");
+    cr_assert_eq(load(ZK "listeners=PLAINTEXT://:9092,SSL://:9093,SASL_PLAINTEXT://:9094,"
+                         "SASL_SSL://:9095\n",
+                      NULL, 0, NULL),
+                 0, "%s", err);
+    cr_assert_str_eq(cfg.listener[3].protocol, "SASL_SSL");
+    cr_assert(config_protocol_is_tls(cfg.listener[3].protocol));
+    cr_assert_not(config_protocol_is_tls(cfg.listener[2].protocol));
+    expect_file_error(ZK "listener.security.protocol.map=PLAINTEXT:KERBEROS\n", "KERBEROS", NULL);
 }
 
 /* The ssl.* keys, and listener.name.<name>.ssl.* overriding them for one
@@ -668,8 +670,37 @@ Test(config, ssl_keys_and_per_listener_overrides)
     expect_file_error(ZK "ssl.keystore.type=JKS\n", "ssl.keystore.type", "only PEM");
     expect_file_error(ZK "listener.name.ssl.ssl.client.auth=sometimes\n",
                       "listener.name.ssl.ssl.client.auth", "none, requested");
-    expect_file_error(ZK "listener.name.ssl.sasl.enabled.mechanisms=PLAIN\n",
-                      "listener.name.ssl.sasl.enabled.mechanisms", "per-listener key");
+    expect_file_error(ZK "listener.name.ssl.no.such.key=1\n", "listener.name.ssl.no.such.key",
+                      "per-listener key");
+}
+
+/* SASL_PLAINTEXT is built (broker/security/); its keys, and the
+ * listener.name.<l>.* form, are accepted and validated. */
+Test(config, sasl_plaintext_listener_and_listener_keys)
+{
+    cr_assert_eq(load(ZK "listeners=PLAINTEXT://:9092,SASL_PLAINTEXT://:9093\n"
+                         "listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512\n"
+                         "listener.name.sasl_plaintext.plain.sasl.jaas.config=x required a=\"b\";\n"
+                         "connections.max.reauth.ms=5000\n",
+                      NULL, 0, NULL),
+                 0, "%s", err);
+    cr_assert_str_eq(cfg.listener[1].protocol, "SASL_PLAINTEXT");
+    cr_assert_str_eq(config_listener_value(&cfg, "SASL_PLAINTEXT", "sasl.enabled.mechanisms"),
+                     "SCRAM-SHA-512");
+    cr_assert_not_null(config_listener_value(&cfg, "SASL_PLAINTEXT", "plain.sasl.jaas.config"));
+    cr_assert_str_eq(config_listener_value(&cfg, "PLAINTEXT", "sasl.enabled.mechanisms"),
+                     "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512"); /* the broker-wide value */
+    cr_assert_eq(cfg.connections_max_reauth_ms, 5000);
+    cr_assert_eq(cfg.sasl_server_max_receive_size, 524288);
+    expect_file_error(ZK "sasl.enabled.mechanisms=GSSAPI\n", "GSSAPI", "not supported");
+    expect_file_error(ZK "listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN,FOO\n", "FOO",
+                      NULL);
+    expect_file_error(ZK "listener.name.sasl_plaintext.no.such.key=1\n", "unknown", NULL);
+    /* the JAAS text is a secret: never shown */
+    cr_assert_eq(load(ZK "sasl.jaas.config=x required user_a=\"pw\";\n", NULL, 0, NULL), 0, "%s",
+                 err);
+    char buf[256];
+    cr_assert_not(config_key_value(&cfg, config_key_find("sasl.jaas.config"), buf, sizeof(buf)));
 }
 
 Test(config, per_ip_connection_overrides)

@@ -15,8 +15,8 @@
 #include "broker/kafka/request.h"
 #include "broker/security/acl.h"
 
-/* The check with an authorizer (authz.c): super users, the provisional
- * inter-broker exemption, then the ACLs. */
+/* The check with an authorizer (authz.c): the exemption of unauthenticated
+ * inter-broker requests, then super users and the ACLs. */
 bool authz_check_slow(struct req *req, int op, int rtype, const char *name, size_t len);
 
 static inline bool authz_check(struct req *req, int op, int rtype, const char *name, size_t len)

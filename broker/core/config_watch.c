@@ -16,13 +16,15 @@
  * The broker that made a change applies it twice; the second is a no-op.
  * Notifications naming "brokers" / <this broker's id> or <default> re-read
  * the dynamic broker configs (dyncfg.c); a broker that missed trimmed
- * notifications re-reads those too.
+ * notifications re-reads those too. Notifications naming "users" or
+ * "clients" re-read that entity's client quotas (quota_load.c).
  */
 #include "broker/core/config_watch.h"
 #include "broker/core/admin.h"
 #include "common/loop/worker.h"
 #include "broker/core/broker.h"
 #include "broker/core/dyncfg.h"
+#include "broker/core/quota_load.h"
 #include "broker/replication/topics.h"
 #include "controller/zk/zk_store.h"
 #include "common/base.h"
@@ -96,6 +98,7 @@ static void check_job(void *arg)
         say_info("zk", "config change notifications were trimmed; re-reading every topic");
         reload_all(b);
         dyncfg_load(b);
+        quota_load_all(b);
     } else {
         bool brokers = false;
         for (int i = 0; i < n; i++)
@@ -103,6 +106,9 @@ static void check_job(void *arg)
                 reload_topic(b, v[i].entity_name);
             else if (strcmp(v[i].entity_type, "brokers") == 0)
                 brokers |= dyncfg_concerns(b, v[i].entity_name);
+            else if (strcmp(v[i].entity_type, "users") == 0 ||
+                     strcmp(v[i].entity_type, "clients") == 0)
+                quota_config_changed(b, v[i].entity_type, v[i].entity_name);
         if (brokers)
             dyncfg_load(b);
     }

@@ -408,6 +408,11 @@ static int32_t sensor_record(struct quotas *q, struct qsensor *s, double v, int6
     return (int32_t)ceil(MIN(ms, cap));
 }
 
+bool quotas_active(struct quotas *q, enum quota_type t)
+{
+    return atomic_load_explicit(&q->configured[t], memory_order_relaxed) != 0;
+}
+
 int32_t quotas_record(struct quotas *q, enum quota_type t, const char *user, size_t user_len,
                       const char *client, size_t client_len, double value, int64_t now_ms)
 {

@@ -76,6 +76,9 @@ void quotas_clear(struct quotas *q);
 int32_t quotas_record(struct quotas *q, enum quota_type t, const char *user, size_t user_len,
                       const char *client, size_t client_len, double value, int64_t now_ms);
 
+/* Whether any entity has a value of type t (one atomic load). */
+bool quotas_active(struct quotas *q, enum quota_type t);
+
 /* The quota that applies to the client for type t, as KIP-55 resolves it;
  * -1 if none. */
 double quotas_resolve(struct quotas *q, enum quota_type t, const char *user, const char *client);

@@ -28,6 +28,7 @@ ADVERTISED = {0: (0, 7), 1: (4, 11), 2: (0, 5), 3: (0, 8), 8: (0, 8), 9: (0, 8),
               24: (0, 3), 25: (0, 3), 26: (0, 3)}
 ADVERTISED[28] = (0, 3)  # TxnOffsetCommit
 ADVERTISED.update({65: (0, 0), 66: (0, 0)})  # DescribeTransactions, ListTransactions
+ADVERTISED.update({48: (0, 1), 49: (0, 1)})  # DescribeClientQuotas, AlterClientQuotas
 
 CL = None
 

@@ -26,11 +26,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kwire import W, Conn, record_batch  # noqa: E402
-from cluster import Cluster, run_suite  # noqa: E402
+from cluster import Cluster, free_port, run_suite  # noqa: E402
 import test_api_matrix as m  # noqa: E402
 
 INVALID_REQUEST = 42
 CL = None
+HTTP = [free_port() for _ in range(2)]
 KIB = 1024
 
 
@@ -134,7 +135,7 @@ def test_producer_byte_rate_holds_librdkafka_producer():
     def run(client_id, seconds):
         p = Producer({"bootstrap.servers": bootstrap(), "client.id": client_id, "linger.ms": 5,
                       "batch.size": 16384, "acks": 1,
-                      "queue.buffering.max.kbytes": 128, "throttle_cb": lambda ev: throttles.append(ev)})
+                      "queue.buffering.max.kbytes": 32, "throttle_cb": lambda ev: throttles.append(ev)})
         acked = []
         start = time.time()
         payload = b"v" * 1000
@@ -284,8 +285,50 @@ def test_ignoring_throttle_gets_muted():
         c.close()
 
 
+def test_request_percentage_mutes_busy_client():
+    # 0.0001 % of a thread: 1 us per second; any Metadata request uses more
+    set_quota([("client-id", "busy")], request_percentage=0.0001)
+    c = Conn("127.0.0.1", port(0))
+    try:
+        waited = []
+        for _ in range(2):
+            t0 = time.time()
+            corr = c.send(3, 1, W().i32(-1).b, client_id="busy")
+            c.recv(3, 1, corr)
+            waited.append(time.time() - t0)
+        assert max(waited) >= 0.3, waited  # a later request waited for the mute
+    finally:
+        c.close()
+    set_quota([("client-id", "busy")], request_percentage=None)
+
+
+def test_alter_keeps_other_keys_of_the_entity():
+    set_quota([("user", "bob")], producer_byte_rate=1000)
+    set_quota([("user", "bob")], consumer_byte_rate=2000)
+    set_quota([("user", "bob")], request_percentage=50)
+    set_quota([("user", "bob")], producer_byte_rate=None)
+    err, got = describe(1, [("user", 0, "bob")], strict=True)
+    assert got == {(("user", "bob"),): {"consumer_byte_rate": 2000.0,
+                                        "request_percentage": 50.0}}, got
+
+
+def test_metrics_count_throttling():
+    import urllib.request
+    vals = {}  # summed over both brokers (either may lead the topics)
+    for h in HTTP:
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % h, timeout=5).read().decode()
+        for line in text.splitlines():
+            if line.startswith("gregor_quota_"):
+                k, v = line.rsplit(" ", 1)
+                vals[k] = vals.get(k, 0) + int(v)
+    for q in ("Produce", "Fetch", "Request"):
+        assert vals['gregor_quota_throttled_total{quota="%s"}' % q] > 0, vals
+        assert vals['gregor_quota_throttle_time_ms_total{quota="%s"}' % q] > 0, vals
+
+
 if __name__ == "__main__":
     CL = Cluster(2, overrides=["quota.window.num=2", "num.partitions=1",
-                               "offsets.topic.replication.factor=1"])
+                               "offsets.topic.replication.factor=1", "gregor.http.host=127.0.0.1"],
+                 per_broker=lambda i: ["gregor.http.port=%d" % HTTP[i]])
     m.CL = CL
     sys.exit(run_suite(CL, globals()))

@@ -27,6 +27,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"consume", consume_main, "print records of a topic to stdout"},
     {"group", group_main, "consumer groups: list, describe (lag), reset offsets, delete"},
     {"transactions", transactions_main, "transactional ids: list, describe"},
+    {"quota", quota_main, "client quotas: set, delete, list (byte rates, request share)"},
     {"dump-log", dump_log_main, "print and check segment files (.log, .index, .timeindex)"},
 };
 

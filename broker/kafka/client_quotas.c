@@ -234,6 +234,11 @@ static void cq_alter_run(struct cq_job *job)
         struct cq_entry *en = &job->entries[i];
         if (en->err != KERR_NONE || job->validate_only || en->n_ops == 0)
             continue;
+        if (!b->zk) { /* a broker without ZooKeeper (the fuzz target's) */
+            en->err = KERR_UNKNOWN_SERVER_ERROR;
+            snprintf(en->msg, sizeof(en->msg), "no ZooKeeper");
+            continue;
+        }
         char path[600];
         cq_entity_path(&en->e, path, sizeof(path));
         const char *keys[CQ_MAX_OPS], *vals[CQ_MAX_OPS];
@@ -355,7 +360,8 @@ static void cq_describe_run(struct cq_job *job)
     bool flex = req->flex;
     char **paths = NULL;
     int np = 0;
-    if (job->err == KERR_NONE && zk_store_entity_list(b->zk, &paths, &np) != KERR_NONE) {
+    if (job->err == KERR_NONE &&
+        (!b->zk || zk_store_entity_list(b->zk, &paths, &np) != KERR_NONE)) {
         job->err = KERR_UNKNOWN_SERVER_ERROR;
         snprintf(job->msg, sizeof(job->msg), "cannot read ZooKeeper");
     }

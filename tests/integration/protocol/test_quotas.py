@@ -275,6 +275,25 @@ def test_invalid_alters_refused_per_entry():
     assert throttled("still-alive") is False
 
 
+def test_malformed_quota_requests_close_only_their_connection():
+    corpus = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fuzz",
+                          "corpus", "fuzz_request")
+    for name in ("alter_client_quotas_v0", "alter_client_quotas_v1",
+                 "describe_client_quotas_v0", "describe_client_quotas_v1"):
+        frame = open(os.path.join(corpus, name), "rb").read()
+        for cut in (len(frame), len(frame) - 3, 14, 20):
+            c = Conn("127.0.0.1", port(0))
+            try:
+                c.s.sendall(struct.pack(">i", cut) + frame[:cut])
+                try:
+                    c.recv_frame()  # an answer (errors per entry) or a closed connection
+                except (ConnectionError, OSError):
+                    pass
+            finally:
+                c.close()
+    assert not throttled("after-garbage")
+
+
 def test_ignoring_throttle_gets_muted():
     set_quota([("client-id", "deaf")], producer_byte_rate=10000)
     c = Conn("127.0.0.1", port(0))

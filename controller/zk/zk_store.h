@@ -444,7 +444,7 @@ struct zk_entity_config {
 };
 void zk_entity_config_destroy(struct zk_entity_config *c);
 /* "users/<u>", "users/<u>/clients/<c>" or "clients/<c>" with names that
- * are one path component ("<default>" included). */
+ * are one path component ("<default>" included) of under 120 bytes. */
 bool zk_entity_path_ok(const char *entity_path);
 /* Reads /config/<entity_path> (no znode: n = 0). */
 kerr_t zk_store_entity_config_get(struct zk_store *zs, const char *entity_path,

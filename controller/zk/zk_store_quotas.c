@@ -255,10 +255,11 @@ oom:
 /* ---- entity paths ---- */
 
 /* A user name or client id as one path component: not empty, no '/', not
- * "." or "..", and short enough. */
+ * "." or "..", and under 120 bytes (a user/client entity name then fits a
+ * config change notification). */
 static bool zq_name_ok(const char *s, size_t n)
 {
-    return n > 0 && n < 200 && memchr(s, '/', n) == NULL && !(n == 1 && s[0] == '.') &&
+    return n > 0 && n < 120 && memchr(s, '/', n) == NULL && !(n == 1 && s[0] == '.') &&
            !(n == 2 && s[0] == '.' && s[1] == '.');
 }
 

@@ -23,6 +23,8 @@
 #include "broker/core/config_watch.h"
 #include "broker/core/controller_watch.h"
 #include "broker/core/dyncfg.h"
+#include "broker/core/quota_load.h"
+#include "broker/core/quotas.h"
 #include "broker/core/group_runtime.h"
 #include "broker/core/txn_runtime.h"
 #include "broker/core/producer_ids.h"
@@ -475,6 +477,7 @@ static int server_start(struct broker *b)
         return -1;
     scram_users_load_all(b);
     dyncfg_load(b); /* after the newest notification is noted, before the topics load */
+    quota_load_all(b);
     controller_watch_init(b);
     if (log_manager_load(b) != 0 || admin_load_topics(b) != 0)
         return -1;
@@ -515,8 +518,9 @@ int server_run(const struct broker_config *cfg)
     broker_dynamic_init(&b.dyn, cfg);
     throttle_meter_init(&b.leader_throttle, cfg->replication_quota_window_num,
                         (int64_t)cfg->replication_quota_window_size_seconds * 1000);
+    b.quotas = quotas_new(cfg->quota_window_num, (int64_t)cfg->quota_window_size_seconds * 1000);
     signal(SIGPIPE, SIG_IGN);
-    int rc = server_start(&b);
+    int rc = b.quotas ? server_start(&b) : 1;
     if (rc == 0) {
         struct event *sigterm = evsignal_new(b.main_base, SIGTERM, signal_cb, &b);
         struct event *sigint = evsignal_new(b.main_base, SIGINT, signal_cb, &b);
@@ -531,6 +535,7 @@ int server_run(const struct broker_config *cfg)
     }
     server_shutdown(&b);
     throttle_meter_destroy(&b.leader_throttle); /* the network loops are gone */
+    quotas_free(b.quotas);
     say_info("broker", "stopped status=%d", rc);
     return rc;
 }

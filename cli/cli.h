@@ -211,5 +211,6 @@ int acl_main(struct cli *cli, int argc, char **argv);
 int transactions_main(struct cli *cli, int argc, char **argv);
 /* dump_log.c: offline; reads segment files, never contacts a broker. */
 int dump_log_main(struct cli *cli, int argc, char **argv);
+int quota_main(struct cli *cli, int argc, char **argv); /* quota.c */
 
 #endif

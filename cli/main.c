@@ -29,6 +29,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"transactions", transactions_main, "transactional ids: list, describe"},
     {"acl", acl_main, "ACLs of the authorizer: add, list, remove"},
     {"user", user_main, "SCRAM credentials of users: set, delete, list"},
+    {"quota", quota_main, "client quotas: set, delete, list (byte rates, request share)"},
     {"dump-log", dump_log_main, "print and check segment files (.log, .index, .timeindex)"},
 };
 

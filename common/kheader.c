@@ -189,6 +189,10 @@ const char *api_key_name(int api_key)
         return "DescribeTransactions";
     case API_LIST_TRANSACTIONS:
         return "ListTransactions";
+    case API_DESCRIBE_CLIENT_QUOTAS:
+        return "DescribeClientQuotas";
+    case API_ALTER_CLIENT_QUOTAS:
+        return "AlterClientQuotas";
     case RPC_LEADER_AND_ISR:
         return "LeaderAndIsr";
     case RPC_UPDATE_METADATA:
@@ -261,6 +265,9 @@ int api_flex_version(int api_key)
     case API_ELECT_LEADERS:
         return 2;
     case API_INCREMENTAL_ALTER_CONFIGS:
+        return 1;
+    case API_DESCRIBE_CLIENT_QUOTAS:
+    case API_ALTER_CLIENT_QUOTAS:
         return 1;
     case API_ALTER_PARTITION_REASSIGNMENTS:
     case API_LIST_PARTITION_REASSIGNMENTS:

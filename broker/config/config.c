@@ -210,6 +210,9 @@ static const struct config_key config_keys[] = {
     K_I32("replication.quota.window.num", replication_quota_window_num, "11", 1, 0),
     K_I32("replication.quota.window.size.seconds", replication_quota_window_size_seconds, "1", 1,
           0),
+    /* client quotas (broker/core/quotas.h) */
+    {"quota.window.num", CT_I32, FIELD(quota_window_num), "11", 1, 64, 0, NULL},
+    K_I32("quota.window.size.seconds", quota_window_size_seconds, "1", 1, 0),
     K_I64("replica.high.watermark.checkpoint.interval.ms",
           replica_high_watermark_checkpoint_interval_ms, "5000", 1, 0),
     {"leader.imbalance.per.broker.percentage", CT_I32,

@@ -190,6 +190,8 @@ struct broker_config {
     int64_t follower_replication_throttled_rate;           /* bytes/s; INT64_MAX = unlimited */
     int32_t replication_quota_window_num;                  /* 11 samples */
     int32_t replication_quota_window_size_seconds;         /* 1 */
+    int32_t quota_window_num;                              /* 11 samples (client quotas) */
+    int32_t quota_window_size_seconds;                     /* 1 */
     int64_t replica_high_watermark_checkpoint_interval_ms; /* 5000 */
     int32_t leader_imbalance_per_broker_percentage;        /* 10 */
     int32_t controlled_shutdown_max_retries;               /* 3 */

@@ -43,6 +43,7 @@ struct cleaner_pool;
 struct group_runtime;
 struct txn_runtime;
 struct authorizer;
+struct quotas;
 
 /* A live broker as clients should reach it on one listener. */
 struct broker_endpoint {
@@ -137,6 +138,9 @@ struct broker {
     /* bytes of leader-throttled replicas answered to followers
      * (kafka/fetch.c, docs/architecture.md §6); its own lock, any thread */
     struct throttle_meter leader_throttle;
+    /* client quotas (core/quotas.h: its own locks, any thread); made before
+     * the listeners open, freed after the network loops are gone */
+    struct quotas *quotas;
 };
 
 /* The endpoint of broker bi that clients of this listener should use: the

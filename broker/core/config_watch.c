@@ -17,7 +17,9 @@
  * Notifications naming "brokers" / <this broker's id> or <default> re-read
  * the dynamic broker configs (dyncfg.c); a broker that missed trimmed
  * notifications re-reads those too. Notifications naming "users" re-read
- * that user's SCRAM credentials (scram_users.c); trimmed ones, every user.
+ * that user's SCRAM credentials (scram_users.c; trimmed ones, every user)
+ * and, with those naming "clients", that entity's client quotas
+ * (quota_load.c).
  */
 #include "broker/core/config_watch.h"
 #include "broker/core/admin.h"
@@ -25,6 +27,7 @@
 #include "broker/core/broker.h"
 #include "broker/core/dyncfg.h"
 #include "broker/core/scram_users.h"
+#include "broker/core/quota_load.h"
 #include "broker/replication/topics.h"
 #include "controller/zk/zk_store.h"
 #include "common/base.h"
@@ -99,6 +102,7 @@ static void check_job(void *arg)
         reload_all(b);
         dyncfg_load(b);
         scram_users_load_all(b);
+        quota_load_all(b);
     } else {
         bool brokers = false;
         for (int i = 0; i < n; i++)
@@ -106,8 +110,12 @@ static void check_job(void *arg)
                 reload_topic(b, v[i].entity_name);
             else if (strcmp(v[i].entity_type, "brokers") == 0)
                 brokers |= dyncfg_concerns(b, v[i].entity_name);
-            else if (strcmp(v[i].entity_type, "users") == 0)
-                scram_users_reload(b, v[i].entity_name);
+            else if (strcmp(v[i].entity_type, "users") == 0) {
+                if (!strchr(v[i].entity_name, '/')) /* not "<user>/clients/<id>" (quotas) */
+                    scram_users_reload(b, v[i].entity_name);
+                quota_config_changed(b, v[i].entity_type, v[i].entity_name);
+            } else if (strcmp(v[i].entity_type, "clients") == 0)
+                quota_config_changed(b, v[i].entity_type, v[i].entity_name);
         if (brokers)
             dyncfg_load(b);
     }

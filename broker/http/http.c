@@ -17,6 +17,7 @@
 #include "broker/config/metrics.h"
 #include "broker/net/conn.h"
 #include "broker/core/broker.h"
+#include "broker/core/quotas.h"
 #include "broker/replication/fetcher.h"
 #include "broker/replication/topics.h"
 #include "broker/storage/cleaner_pool.h"
@@ -107,6 +108,26 @@ static void cleaner_metrics(struct evbuffer *out, struct cleaner_pool *pool)
                         st.max_dirty_ratio);
 }
 
+/* The client quotas (core/quotas.h): throttle time handed out and responses throttled, per
+ * quota type, labelled as Kafka names its sensors' types. */
+static void client_quota_metrics(struct evbuffer *out, struct quotas *q)
+{
+    static const char *const type[QUOTA_N] = {"Produce", "Fetch", "Request"};
+    struct quota_stats st;
+    quotas_stats(q, &st);
+    evbuffer_add_printf(out, "# HELP gregor_quota_throttle_time_ms_total throttle time given to "
+                             "clients over their quotas (Kafka's throttle-time)\n"
+                             "# TYPE gregor_quota_throttle_time_ms_total counter\n");
+    for (int t = 0; t < QUOTA_N; t++)
+        evbuffer_add_printf(out, "gregor_quota_throttle_time_ms_total{quota=\"%s\"} %llu\n",
+                            type[t], (unsigned long long)st.throttle_ms[t]);
+    evbuffer_add_printf(out, "# HELP gregor_quota_throttled_total responses throttled by a "
+                             "client quota\n# TYPE gregor_quota_throttled_total counter\n");
+    for (int t = 0; t < QUOTA_N; t++)
+        evbuffer_add_printf(out, "gregor_quota_throttled_total{quota=\"%s\"} %llu\n", type[t],
+                            (unsigned long long)st.throttled[t]);
+}
+
 /* The replication throttles (replication/throttle.h): one side's meter and limit. */
 static void throttle_metrics(struct evbuffer *out, const char *side,
                              const struct throttle_stats *st, int64_t limit)
@@ -164,6 +185,7 @@ static void metrics_cb(struct evhttp_request *r, void *arg)
         throttle_metrics(out, "follower", &fs.throttle,
                          dyn_load(&b->dyn.follower_replication_throttled_rate));
     }
+    client_quota_metrics(out, b->quotas);
     gauge(out, "gregor_connections", "open connections", (long long)conn_count());
     int n;
     struct topic **list = topics_list(b->topics, &n);

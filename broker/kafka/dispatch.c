@@ -67,6 +67,8 @@ static const struct api_desc apis[] = {
     {API_ALTER_PARTITION_REASSIGNMENTS, 0, 0, handle_alter_partition_reassignments},
     {API_LIST_PARTITION_REASSIGNMENTS, 0, 0, handle_list_partition_reassignments},
     {API_OFFSET_DELETE, 0, 0, handle_offset_delete},
+    {API_DESCRIBE_CLIENT_QUOTAS, 0, 1, handle_describe_client_quotas},
+    {API_ALTER_CLIENT_QUOTAS, 0, 1, handle_alter_client_quotas},
     {API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0, handle_describe_user_scram_credentials},
     {API_ALTER_USER_SCRAM_CREDENTIALS, 0, 0, handle_alter_user_scram_credentials},
     {API_DESCRIBE_CLUSTER, 0, 0, handle_describe_cluster},

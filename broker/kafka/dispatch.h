@@ -66,6 +66,8 @@ kerr_t handle_init_producer_id(struct req *req);
 /* txn_introspect.c: the transaction coordinator's tables, read */
 kerr_t handle_describe_transactions(struct req *req);
 kerr_t handle_list_transactions(struct req *req);
+kerr_t handle_describe_client_quotas(struct req *req); /* client_quotas.c */
+kerr_t handle_alter_client_quotas(struct req *req);
 kerr_t handle_add_partitions_to_txn(struct req *req);
 kerr_t handle_add_offsets_to_txn(struct req *req);
 kerr_t handle_end_txn(struct req *req);

@@ -48,6 +48,7 @@
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/topic_groups.h"
 #include "broker/core/broker.h"
+#include "broker/core/quotas.h"
 #include "broker/replication/topics.h"
 #include "broker/storage/txn_index.h"
 #include "common/clock.h"
@@ -165,7 +166,8 @@ static void fetch_encode(struct fetch_op *op)
     int64_t now = clock_mono_ms();
     struct kbuf *o = &req->out;
     int16_t v = req->api_version;
-    kbuf_put_i32(o, 0); /* throttle_time_ms */
+    size_t throttle_at = o->len;
+    kbuf_put_i32(o, 0); /* throttle_time_ms, set below */
     if (v >= 7) {
         kbuf_put_i16(o, KERR_NONE);
         kbuf_put_i32(o, 0); /* session_id: no session */
@@ -204,6 +206,9 @@ static void fetch_encode(struct fetch_op *op)
             }
         }
     }
+    if (op->replica_id < 0) /* client quotas: consumers only, never followers */
+        kbuf_patch_i32(o, throttle_at,
+                       req_quota_record(req, QUOTA_FETCH, (double)(o->len + req->files_len)));
 }
 
 /* Evaluates the fetch; true when the response is written. */

@@ -40,6 +40,7 @@
 #include "broker/kafka/dispatch.h"
 #include "broker/kafka/topic_groups.h"
 #include "broker/core/broker.h"
+#include "broker/core/quotas.h"
 #include "broker/storage/batch.h"
 #include "broker/storage/record_validate.h"
 #include "broker/replication/topics.h"
@@ -252,8 +253,9 @@ static void produce_encode(struct produce_op *op)
                 kbuf_put_i64(o, r->log_start);
         }
     }
+    int32_t throttle = req_quota_record(req, QUOTA_PRODUCE, (double)op->rec_bytes);
     if (req->api_version >= 1)
-        kbuf_put_i32(o, 0); /* throttle_time_ms */
+        kbuf_put_i32(o, throttle); /* throttle_time_ms */
 }
 
 static struct produce_part *produce_add_part(struct produce_op *op)

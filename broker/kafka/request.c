@@ -1,9 +1,13 @@
 /*
  * broker/kafka/request.c — the parts of struct req (request.h) that handlers
  * call: attaching segment bytes to a response, and completing a pending
- * request from any thread (the connection's loop then sends it).
+ * request from any thread (the connection's loop then sends it), and
+ * recording a request against its client quotas.
  */
 #include "broker/kafka/request.h"
+#include "broker/core/broker.h"
+#include "broker/core/quotas.h"
+#include "common/clock.h"
 #include "common/loop/worker.h"
 #include "common/say.h"
 #include "common/vec.h"
@@ -28,3 +32,23 @@ void req_complete(struct req *req)
 }
 
 struct event_base *req_base(struct req *req) { return worker_base(req->worker); }
+
+int32_t req_quota_measure(const struct req *req, int type, double value)
+{
+    struct quotas *q = req->broker ? req->broker->quotas : NULL;
+    if (!q || !quotas_active(q, (enum quota_type)type))
+        return 0;
+    size_t ul;
+    const char *user = quota_principal_user(req->principal, &ul);
+    return quotas_record(q, (enum quota_type)type, user, ul, req->client_id.ptr,
+                         req->client_id.ptr ? (size_t)req->client_id.len : 0, value,
+                         clock_mono_ms());
+}
+
+int32_t req_quota_record(struct req *req, int type, double value)
+{
+    int32_t ms = req_quota_measure(req, type, value);
+    if (ms > req->throttle_ms)
+        req->throttle_ms = ms;
+    return ms;
+}

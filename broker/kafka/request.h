@@ -79,6 +79,10 @@ struct req {
      * waiting Fetch); called on that loop at shutdown, it must answer the
      * request now (it ends in req_complete()). NULL for other requests. */
     void (*cancel)(struct req *req);
+    /* Client quotas: the longest throttle time this request earned (ms;
+     * req_quota_record()); net/conn.c mutes the connection that long after
+     * sending the response (KIP-219). */
+    int32_t throttle_ms;
 };
 
 /* Records that len bytes of fd starting at pos go at the current end of
@@ -90,5 +94,12 @@ void req_complete(struct req *req);
 /* Returns the network loop's event_base the request arrived on (for timers
  * of delayed operations); only valid while pending. */
 struct event_base *req_base(struct req *req);
+/* Records value for the request's user and client id against the client
+ * quota of type (enum quota_type, core/quotas.h), raises req->throttle_ms
+ * and returns the throttle time in ms (0: within quota, or no quota). */
+int32_t req_quota_record(struct req *req, int type, double value);
+/* The same without touching req (net/conn.c, for the handling time of a
+ * request another thread may be completing). */
+int32_t req_quota_measure(const struct req *req, int type, double value);
 
 #endif

@@ -103,6 +103,7 @@
 #include "broker/net/tls.h"
 #include "common/loop/worker.h"
 #include "broker/kafka/dispatch.h"
+#include "broker/core/quotas.h"
 #include "broker/kafka/request.h"
 #include "broker/config/metrics.h"
 #include "broker/security/sasl_server.h"
@@ -184,6 +185,11 @@ struct conn {
     struct sasl_session *sasl; /* owned; NULL unless the listener is SASL_* */
     struct event *auth_timer;  /* owned: gregor.sasl.authentication.timeout.ms */
     bool closing;              /* the last response is leaving; then close */
+    /* client quotas (docs/security.md "Quotas"): while muted no request is
+     * taken and reading is off, until mute_timer fires */
+    bool muted;
+    int32_t req_throttle_ms;  /* request_percentage throttle of the in-flight request */
+    struct event *mute_timer; /* owned */
 };
 
 static _Atomic int64_t conn_open_count;
@@ -306,7 +312,7 @@ static size_t conn_input_bytes(struct conn *conn)
  * bytes must not go to the input buffer). */
 static void conn_resume_read(struct conn *conn)
 {
-    if (!conn->pool_wait && !conn_rx_short(conn))
+    if (!conn->pool_wait && !conn_rx_short(conn) && !conn->muted)
         bufferevent_enable(conn->bev, EV_READ);
 }
 
@@ -360,7 +366,10 @@ static void conn_close(struct conn *conn, const char *why)
             event_free(conn->rx_event);
         if (conn->auth_timer)
             event_free(conn->auth_timer);
+        if (conn->mute_timer)
+            event_free(conn->mute_timer);
         conn->read_timer = conn->pool_timer = conn->rx_event = conn->auth_timer = NULL;
+        conn->mute_timer = NULL;
         bufpool_put(conn->pool, conn->rx_frame);
         conn->rx_frame = NULL;
         conn->rx_size = conn->rx_have = 0;
@@ -545,11 +554,67 @@ static bool conn_send(struct conn *conn, struct req *req)
     return true;
 }
 
+/* ---- client quotas: muting (KIP-219) ----
+ *
+ * A response that carries a throttle time (req->throttle_ms: the byte-rate
+ * quotas of Produce and Fetch, set by their handlers) or whose request
+ * went over the request_percentage quota (measured below) mutes its
+ * connection for that long after it is sent: no further request is taken
+ * and reading stops, so a client that ignores throttle_time_ms waits too.
+ * Request time is the wall time of the handler's call on the network loop
+ * (dispatch_request() up to its return; a parked or offloaded request's
+ * wait is not counted). ApiVersions, SASL and the control-plane keys, and
+ * every request of a peer authenticated as a broker, are exempt (Kafka
+ * exempts them too). */
+
+static void conn_process(struct conn *conn);
+
+static void conn_mute_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *conn = arg;
+    KASSERT(worker_is_current(conn->worker));
+    conn->muted = false;
+    conn_resume_read(conn);
+    conn_process(conn);
+}
+
+static void conn_mute(struct conn *conn, int32_t ms)
+{
+    if (!conn->mute_timer)
+        conn->mute_timer = evtimer_new(worker_base(conn->worker), conn_mute_cb, conn);
+    if (!conn->mute_timer)
+        return; /* out of memory: the client is only told */
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    conn->muted = true;
+    bufferevent_disable(conn->bev, EV_READ);
+    evtimer_add(conn->mute_timer, &tv);
+}
+
+/* Records the handler's time of req against its request_percentage quota
+ * (the conn keeps the throttle until the response is sent). */
+static void conn_request_quota(struct conn *conn, struct req *req, int64_t start_us)
+{
+    int k = req->api_key;
+    if (k < 0 || k == API_API_VERSIONS || k == 17 /* SaslHandshake */ ||
+        k == 36 /* SaslAuthenticate */ || api_key_is_control(k) || req->from_broker)
+        return;
+    /* percent of one thread over a second: microseconds / 10^4 */
+    int32_t ms = req_quota_measure(req, QUOTA_REQUEST, (double)(clock_mono_us() - start_us) / 1e4);
+    if (ms > conn->req_throttle_ms)
+        conn->req_throttle_ms = ms;
+}
+
 /* Sends the response of a finished request (if it has one) and frees the
  * request. Returns false if the connection was closed (conn may be freed). */
 static bool conn_respond(struct conn *conn, struct req *req)
 {
     bool written = req->no_response || conn_send(conn, req);
+    int32_t throttle = MAX(req->throttle_ms, conn->req_throttle_ms);
+    conn->req_throttle_ms = 0;
+    if (written && throttle > 0 && !conn->broken)
+        conn_mute(conn, throttle);
     conn_req_done(conn, req, conn->broken);
     if (conn->broken) {
         conn_close(conn, "response could not be built");
@@ -658,7 +723,7 @@ static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool 
  * Returns false if the connection was closed (conn may be freed). */
 static bool conn_process_frames(struct conn *conn)
 {
-    while (!conn->dead && !conn->inflight && !conn->closing) {
+    while (!conn->dead && !conn->inflight && !conn->closing && !conn->muted) {
         struct evbuffer *out = bufferevent_get_output(conn->bev);
         if (evbuffer_get_length(out) > CONN_OUTPUT_HIGH) {
             conn->write_blocked = true;
@@ -675,7 +740,10 @@ static bool conn_process_frames(struct conn *conn)
             return true;
         conn->inflight = req;
         metrics_add(&conn->lim.metrics->requests, 1);
+        int64_t t0 = clock_mono_us();
         kerr_t rc = dispatch_request(req);
+        if (rc != KERR__CLOSE)
+            conn_request_quota(conn, req, t0);
         if (rc == KERR__PENDING) {
             if (conn_input_bytes(conn) > CONN_PAUSE_INPUT_BYTES)
                 bufferevent_disable(conn->bev, EV_READ);

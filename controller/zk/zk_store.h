@@ -509,4 +509,27 @@ kerr_t zk_store_watch_children(struct zk_store *zs, const char *path);
  * NULL) tells whether it exists now. */
 kerr_t zk_store_watch_node(struct zk_store *zs, const char *path, bool *exists);
 
+/* ---- users' and client ids' configs (Kafka's /config/users, /config/clients) */
+
+/* The keys of one entity's znode (zk_store_quotas.c): client quotas and
+ * SCRAM credentials share them. */
+struct zk_entity_config {
+    int n;
+    char **keys, **values; /* owned */
+};
+void zk_entity_config_destroy(struct zk_entity_config *c);
+/* "users/<u>", "users/<u>/clients/<c>" or "clients/<c>" with names that
+ * are one path component ("<default>" included) of under 120 bytes. */
+bool zk_entity_path_ok(const char *entity_path);
+/* Reads /config/<entity_path> (no znode: n = 0). */
+kerr_t zk_store_entity_config_get(struct zk_store *zs, const char *entity_path,
+                                  struct zk_entity_config *c);
+/* Sets keys[i] = values[i] (NULL: removes the key) in /config/<entity_path>,
+ * keeping every other key, then posts a config change notification
+ * ("users" / "clients", the rest of the path). */
+kerr_t zk_store_entity_config_update(struct zk_store *zs, const char *entity_path,
+                                     const char *const *keys, const char *const *values, int n);
+/* Every entity path with a znode (new: zk_names_free()). */
+kerr_t zk_store_entity_list(struct zk_store *zs, char ***out, int *n);
+
 #endif

@@ -240,6 +240,21 @@ def request_seeds():
     s["list_transactions_filters"] = frame(66, 0, lambda w, v: (
         w.array(["Ongoing", "CompleteCommit", "Bogus"], lambda w, x: w.str(x)),
         w.array([0, 5], lambda w, x: w.i64(x)), w.tags()))
+    # client quotas (broker/kafka/client_quotas.c): v0 and flexible v1
+    for v in (0, 1):
+        s["describe_client_quotas_v%d" % v] = frame(48, v, lambda w, v: (
+            w.array([("user", 0, "alice"), ("client-id", 1, None), ("ip", 2, None)],
+                    lambda w, c: (w.str(c[0]), w.i8(c[1]), w.str(c[2]), w.tags())),
+            w.i8(1), w.tags()))
+        s["alter_client_quotas_v%d" % v] = frame(49, v, lambda w, v: (
+            w.array([([("user", "alice"), ("client-id", None)],
+                      [("producer_byte_rate", 4607182418800017408, 0),
+                       ("bogus", -4616189618054758400, 0), ("request_percentage", 0, 1)])],
+                    lambda w, e: (w.array(e[0], lambda w, p: (w.str(p[0]), w.str(p[1]), w.tags())),
+                                  w.array(e[1], lambda w, o: (w.str(o[0]), w.i64(o[1]), w.i8(o[2]),
+                                                              w.tags())),
+                                  w.tags())),
+            w.i8(0), w.tags()))
     s["alter_partition_reassignments_v0"] = frame(45, 0, alter_reassignments)
     s["list_partition_reassignments_v0"] = frame(46, 0, list_reassignments)
     s["list_partition_reassignments_all"] = frame(46, 0, lambda w, v: list_reassignments(w, v, None))

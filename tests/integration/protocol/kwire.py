@@ -146,6 +146,7 @@ FLEX = {0: 9, 1: 12, 2: 6, 3: 9, 8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 
 FLEX[28] = 3  # TxnOffsetCommit
 FLEX.update({65: 0, 66: 0})  # DescribeTransactions, ListTransactions
 FLEX.update({29: 2, 30: 2, 31: 2})  # DescribeAcls, CreateAcls, DeleteAcls
+FLEX.update({48: 1, 49: 1})  # DescribeClientQuotas, AlterClientQuotas
 
 
 class Conn:

@@ -31,6 +31,7 @@ ADVERTISED.update({65: (0, 0), 66: (0, 0)})  # DescribeTransactions, ListTransac
 ADVERTISED.update({29: (0, 3), 30: (0, 3), 31: (0, 3)})  # Describe/Create/DeleteAcls (test_acls.py)
 ADVERTISED.update({17: (0, 1), 36: (0, 2)})  # SaslHandshake, SaslAuthenticate (test_sasl.py)
 ADVERTISED.update({50: (0, 0), 51: (0, 0)})  # Describe/AlterUserScramCredentials (test_sasl.py)
+ADVERTISED.update({48: (0, 1), 49: (0, 1)})  # DescribeClientQuotas, AlterClientQuotas
 
 CL = None
 

@@ -435,6 +435,21 @@ def test_scram_user_set_reaches_every_broker_and_logs_in():
     assert "bob-pw" not in r.stdout
 
 
+def test_scram_credentials_and_client_quotas_share_the_user_znode():
+    """/config/users/<user> holds a user's SCRAM credentials and client quotas: each writer keeps
+    the other's keys."""
+    r = gregor("user", "scram", "set", "carol", "--password", "carol-pw")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    r = gregor("quota", "set", "--user", "carol", "--producer-byte-rate", "123456")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    wait_login("SCRAM-SHA-256", "carol", "carol-pw", True, 1)
+    r = gregor("user", "scram", "set", "carol", "--password", "carol-pw2")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    wait_login("SCRAM-SHA-256", "carol", "carol-pw2", True, 1)
+    r = gregor("quota", "list", "--user", "carol")
+    assert r.returncode == 0 and "123456" in r.stdout, (r.stdout, r.stderr)
+
+
 def test_scram_user_delete_reaches_every_broker():
     r = gregor("user", "scram", "set", "carol", "--password", "carol-pw", "--mechanism",
                "SCRAM-SHA-512")

@@ -29,12 +29,15 @@ enum kraw_rc {
     KRAW_CLOSED = 2, /* the peer closed the connection instead of answering */
 };
 
+struct ssl_st;
+
 struct kraw {
-    int fd;           /* -1 when closed */
-    int32_t corr;     /* next correlation id */
-    int timeout_ms;   /* per connect and per call */
-    char addr[300];   /* "host:port", for messages */
-    char reason[512]; /* why the last call failed */
+    int fd;             /* -1 when closed */
+    struct ssl_st *ssl; /* the TLS session over fd (kraw_set_tls()), or NULL */
+    int32_t corr;       /* next correlation id */
+    int timeout_ms;     /* per connect and per call */
+    char addr[300];     /* "host:port", for messages */
+    char reason[512];   /* why the last call failed */
 };
 
 /* Connects to host:port within timeout_ms (used for every later call too).
@@ -64,6 +67,19 @@ int kraw_api_max_version(struct kraw *k, int16_t api_key, int16_t *max_version);
  * as user; mechanism NULL or "" turns it off. The CLI sets it from the
  * sasl.* properties of a sasl_plaintext security.protocol. */
 void kraw_set_sasl(const char *mechanism, const char *user, const char *password);
+
+/* Makes every later kraw_connect() run TLS (OpenSSL) over its socket,
+ * before any SASL login, with librdkafka's meaning of the settings: ca_file
+ * (ssl.ca.location; NULL: the system's CAs) verifies the broker's
+ * certificate unless verify_cert is false
+ * (enable.ssl.certificate.verification=false); check_host compares the
+ * name or address connected to with the certificate
+ * (ssl.endpoint.identification.algorithm=https, the default); cert_file and
+ * key_file (ssl.certificate.location, ssl.key.location; both or neither)
+ * are the client certificate for mutual TLS. The files are read at the
+ * first connect, which fails with the reason when one does not load. */
+void kraw_set_tls(const char *ca_file, const char *cert_file, const char *key_file,
+                  bool verify_cert, bool check_host);
 
 /* Closes the connection; safe to call twice. */
 void kraw_close(struct kraw *k);

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,9 @@ static struct {
 void kraw_set_tls(const char *ca_file, const char *cert_file, const char *key_file,
                   bool verify_cert, bool check_host)
 {
+    /* OpenSSL writes with write(2), not send(MSG_NOSIGNAL): a broker that
+     * closed the connection must give EPIPE, not kill the command. */
+    signal(SIGPIPE, SIG_IGN);
     if (kraw_tls.ctx)
         SSL_CTX_free(kraw_tls.ctx);
     kraw_tls.ctx = NULL;

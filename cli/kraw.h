@@ -77,7 +77,8 @@ void kraw_set_sasl(const char *mechanism, const char *user, const char *password
  * (ssl.endpoint.identification.algorithm=https, the default); cert_file and
  * key_file (ssl.certificate.location, ssl.key.location; both or neither)
  * are the client certificate for mutual TLS. The files are read at the
- * first connect, which fails with the reason when one does not load. */
+ * first connect, which fails with the reason when one does not load.
+ * Ignores SIGPIPE for the process (OpenSSL writes with write(2)). */
 void kraw_set_tls(const char *ca_file, const char *cert_file, const char *key_file,
                   bool verify_cert, bool check_host);
 

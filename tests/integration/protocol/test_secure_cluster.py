@@ -7,7 +7,9 @@ a temporary state directory on free ports, and then
 
 - kcat -F client.properties (admin, SCRAM-SHA-512 over TLS) produces and consumes;
 - `gregor --command-config client.properties` creates and describes a topic, sets a SCRAM user
-  and adds ACLs (the CLI's raw client over TLS + SASL);
+  and adds ACLs (the CLI's raw client over TLS + SASL); `gregor acl list` on the inter-broker
+  listener works with the brokers' certificate (mutual TLS from the raw client), not with
+  alice's (not authorized) nor without one;
 - a client without credentials, with a wrong password, or in plaintext gets nothing;
 - alice (created with `gregor user scram set`) cannot produce or read without ACLs
   (TOPIC_AUTHORIZATION_FAILED) and can after `gregor acl add --allow User:alice ...`;
@@ -273,10 +275,12 @@ def test_refused_without_credentials_wrong_password_or_plaintext():
             assert "Authentication failed" in err, err
     p = gregor("topic", "list", config=os.path.join(TMP, "wrong_password.properties"), check=False)
     assert p.returncode != 0 and "Authentication failed" in p.stderr, p.stderr
-    # the raw client (gregor user/acl) checks the broker's certificate and host name
+    # gregor refuses an untrusted broker certificate and a host name (here an address) not in
+    # it, and connects with the check off (its raw client alone: tests/unit/cli/test_kraw_tls.c)
     bad_ca = write_props(os.path.join(TMP, "bad-ca.properties"),
                          dict(d, **{"ssl.ca.location": os.path.join(CERTS, "broker.crt")}))
     p = gregor("acl", "list", config=bad_ca, check=False)
+    print("untrusted CA:", p.stderr.strip())
     assert p.returncode != 0 and "certificate verify failed" in p.stderr, p.stderr
     p = subprocess.run([GREGOR, "-b", "127.0.0.2:%d" % BASE, "--command-config", CLIENT_PROPS,
                         "acl", "list"], capture_output=True, text=True, timeout=30)
@@ -285,6 +289,31 @@ def test_refused_without_credentials_wrong_password_or_plaintext():
                         "-X", "ssl.endpoint.identification.algorithm=none", "acl", "list"],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 0, p.stderr
+
+
+def test_cli_raw_client_with_a_client_certificate():
+    """The inter-broker listener (SSL, ssl.client.auth=required): `gregor acl list` (metadata by
+    librdkafka, DescribeAcls by the raw client) with the brokers' certificate works (a super
+    user), with alice's it is not authorized, without one the handshake fails."""
+    ib = "localhost:%d" % IBASE
+    tls = ["-X", "security.protocol=ssl", "-X", "ssl.ca.location=" + os.path.join(CERTS, "ca.pem")]
+
+    def acl_list(cert):
+        extra = []
+        if cert:
+            extra = ["-X", "ssl.certificate.location=" + os.path.join(CERTS, cert + ".crt"),
+                     "-X", "ssl.key.location=" + os.path.join(CERTS, cert + ".key")]
+        return subprocess.run([GREGOR, "-b", ib] + tls + extra + ["acl", "list"],
+                              capture_output=True, text=True, timeout=30)
+
+    p = acl_list("broker")
+    assert p.returncode == 0 and "User:carol" in p.stdout, (p.stdout, p.stderr)
+    p = acl_list("alice")
+    print("with alice's certificate:", p.stderr.strip())
+    assert p.returncode != 0 and "AUTHORIZATION_FAILED" in p.stderr.upper(), p.stderr
+    p = acl_list(None)
+    print("without a certificate:", p.stderr.strip())
+    assert p.returncode != 0 and "carol" not in p.stdout, p.stdout
 
 
 SHARED = {}

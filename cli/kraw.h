@@ -1,7 +1,8 @@
 /*
  * cli/kraw.h — a tiny blocking Kafka protocol client for the requests that
  * librdkafka 2.0.2 has no API for (ElectLeaders, Metadata fields it drops
- * such as a broker's rack). One TCP connection, one request in flight.
+ * such as a broker's rack). One TCP connection (TLS and a SASL login on it
+ * when configured, as librdkafka's security.protocol), one request in flight.
  *
  * Framing: int32 size, then the request header (common/kheader.h) v1, or
  * v2 for flexible versions (common/api_keys.h api_is_flexible()), then the body encoded by the caller with
@@ -65,7 +66,8 @@ int kraw_api_max_version(struct kraw *k, int16_t api_key, int16_t *max_version);
 /* Makes every later kraw_connect() log in with SASL (SaslHandshake v1 and
  * SaslAuthenticate; PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, common/sasl_cli.h)
  * as user; mechanism NULL or "" turns it off. The CLI sets it from the
- * sasl.* properties of a sasl_plaintext security.protocol. */
+ * sasl.* properties of a sasl_plaintext or sasl_ssl security.protocol; on
+ * sasl_ssl the login follows the TLS handshake. */
 void kraw_set_sasl(const char *mechanism, const char *user, const char *password);
 
 /* Makes every later kraw_connect() run TLS (OpenSSL) over its socket,

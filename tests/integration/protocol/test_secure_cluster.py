@@ -38,9 +38,9 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kwire import W, R, Conn  # noqa: E402
+from kwire import W, Conn  # noqa: E402
 from cluster import SRC, BUILD, run_tests, ports  # noqa: E402
-from confluent_kafka import Consumer, KafkaException, Producer  # noqa: E402
+from confluent_kafka import Consumer, Producer  # noqa: E402
 
 SCRIPT = os.path.join(SRC, "deploy", "local-cluster.sh")
 GREGOR = os.path.join(BUILD, "bin", "gregor")

@@ -2,6 +2,11 @@
 #
 #   make run     install deps, build, start a local cluster (ZooKeeper + 3
 #                brokers on localhost:9092-9094; BROKERS=N for another count)
+#   make run SECURE=1  the same, secured (deploy/local-cluster.sh --secure):
+#                SASL_SSL client listeners (SCRAM-SHA-512 over TLS, nothing in
+#                plaintext), mutual TLS between brokers, ACLs with a super
+#                user admin whose settings go to .local-cluster/client.properties
+#                (for gregor --command-config and kcat -F; docs/security.md)
 #   make stop    stop the local cluster (data stays in .local-cluster/)
 #   make status  show the local cluster's processes and which broker is the
 #                controller
@@ -27,7 +32,7 @@
 #                docs/deploy.md)
 #   make clean   delete build directories (not the cluster state)
 #
-# Variables: BUILD (build), ASAN_BUILD (build-asan), TSAN_BUILD (build-tsan),
+# Variables: SECURE (0; 1: make run starts the secure cluster), BUILD (build), ASAN_BUILD (build-asan), TSAN_BUILD (build-tsan),
 # DEB_BUILD (build-deb), JOBS (2), BROKERS (3), CMAKE_ARGS (extra cmake -D flags), ASAN_TESTS /
 # TSAN_TESTS (ctest -R regex of the integration tests also run under ASan /
 # TSan), SKIP_ASAN=1 (skip the ASan stage), SKIP_TSAN=1 (skip the TSan
@@ -43,6 +48,7 @@ ASAN_BUILD ?= build-asan
 DEB_BUILD ?= build-deb
 JOBS ?= 2
 BROKERS ?= 3
+SECURE ?= 0
 CMAKE_ARGS ?=
 ASAN_TESTS ?= ^(integration_api_versions|integration_bad_input|protocol_api_matrix|protocol_fetch_paths|protocol_record_validation|integration_cluster|integration_cluster_configs|integration_control_fence|integration_fetcher|groups_api_versions|groups_rebalance|integration_cli_group|storage_compaction|storage_compaction_txn|protocol_dynamic_configs|protocol_txn_producer|protocol_txn_offset_commit|protocol_produce_offload|integration_large_frames|protocol_sasl|protocol_acls)$$
 SKIP_ASAN ?= 0
@@ -88,6 +94,21 @@ image: deps
 	deploy/docker/build-images.sh
 
 run: build
+ifeq ($(SECURE),1)
+	@$(CLUSTER_ENV) $(CLUSTER) --brokers $(BROKERS) --secure up
+	@echo
+	@echo "Gregor is running secured: $(BROKERS) broker(s) from localhost:9092, SASL_SSL only (SCRAM-SHA-512"
+	@echo "over TLS), ACLs on; super user admin, whose settings are in .local-cluster/client.properties:"
+	@echo "  C=.local-cluster/client.properties"
+	@echo "  $(BUILD)/bin/gregor --command-config \$$C topic create demo -p 3 -r 3"
+	@echo "  echo hello | kcat -F \$$C -b localhost:9092 -P -t demo    # produce as admin"
+	@echo "  kcat -F \$$C -b localhost:9092 -C -t demo -e              # consume as admin"
+	@echo "  $(BUILD)/bin/gregor --command-config \$$C user scram set alice --password alice-secret --mechanism SCRAM-SHA-512"
+	@echo "  $(BUILD)/bin/gregor --command-config \$$C acl add --allow User:alice --operation Write --topic demo"
+	@echo "  (alice: a copy of \$$C with sasl.username=alice, sasl.password=alice-secret; docs/security.md)"
+	@echo "  $(CLUSTER) status | kill ID | restart ID"
+	@echo "  make stop                                           # stop everything"
+else
 	@$(CLUSTER_ENV) $(CLUSTER) --brokers $(BROKERS) up
 	@echo
 	@echo "Gregor is running: $(BROKERS) broker(s) from localhost:9092 (state, logs and data in .local-cluster/):"
@@ -98,6 +119,7 @@ run: build
 	@echo "  kcat -b localhost:9092 -C -t demo -e                # consume"
 	@echo "  $(CLUSTER) status | kill ID | restart ID"
 	@echo "  make stop                                           # stop everything"
+endif
 
 stop:
 	@$(CLUSTER) down

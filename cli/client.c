@@ -124,15 +124,24 @@ static const char *cli_prop(const struct cli *cli, const char *key)
     return v;
 }
 
-/* The raw client (kraw.h) logs in as librdkafka does on a sasl_plaintext
- * listener. */
+/* The raw client (kraw.h) connects as librdkafka does: TLS on ssl and
+ * sasl_ssl, a SASL login on sasl_plaintext and sasl_ssl, from the same
+ * keys. */
 static void cli_kraw_configure(const struct cli *cli)
 {
     const char *proto = cli_prop(cli, "security.protocol");
     const char *mech = cli_prop(cli, "sasl.mechanism");
     if (!mech)
         mech = cli_prop(cli, "sasl.mechanisms");
-    if (proto && strcasecmp(proto, "sasl_plaintext") == 0)
+    if (proto && (strcasecmp(proto, "ssl") == 0 || strcasecmp(proto, "sasl_ssl") == 0)) {
+        const char *verify = cli_prop(cli, "enable.ssl.certificate.verification");
+        const char *ident = cli_prop(cli, "ssl.endpoint.identification.algorithm");
+        bool check_host = !ident || strcasecmp(ident, "none") != 0;
+        kraw_set_tls(cli_prop(cli, "ssl.ca.location"), cli_prop(cli, "ssl.certificate.location"),
+                     cli_prop(cli, "ssl.key.location"), !verify || strcasecmp(verify, "false") != 0,
+                     check_host);
+    }
+    if (proto && (strcasecmp(proto, "sasl_plaintext") == 0 || strcasecmp(proto, "sasl_ssl") == 0))
         kraw_set_sasl(mech ? mech : "GSSAPI", cli_prop(cli, "sasl.username"),
                       cli_prop(cli, "sasl.password"));
 }

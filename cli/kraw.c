@@ -1,7 +1,9 @@
 /*
  * cli/kraw.c — a blocking one-request-at-a-time Kafka client (see kraw.h):
  * non-blocking socket + poll() so that every connect, write and read is
- * bounded by the caller's timeout.
+ * bounded by the caller's timeout; optionally TLS (OpenSSL, on the same
+ * non-blocking socket: SSL_ERROR_WANT_READ / WANT_WRITE become poll waits)
+ * and a SASL login after it.
  *
  * Owned format: none beyond the Kafka request/response framing (request
  * header v1/v2, response header v0/v1) described in kraw.h.
@@ -10,10 +12,12 @@
 #include "cli/kraw.h"
 #include "common/sasl_cli.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "common/api_keys.h"
 #include "common/kheader.h"
@@ -92,6 +100,160 @@ out_close:
     close(k->fd);
     k->fd = -1;
     return KRAW_ERR;
+}
+
+/* The TLS settings every connection uses (kraw_set_tls()); ctx is built
+ * from them at the first connect. */
+static struct {
+    bool on;
+    bool verify_cert;
+    bool check_host;
+    char ca[1024];
+    char cert[1024];
+    char key[1024];
+    SSL_CTX *ctx;
+} kraw_tls;
+
+void kraw_set_tls(const char *ca_file, const char *cert_file, const char *key_file,
+                  bool verify_cert, bool check_host)
+{
+    /* OpenSSL writes with write(2), not send(MSG_NOSIGNAL): a broker that
+     * closed the connection must give EPIPE, not kill the command. */
+    signal(SIGPIPE, SIG_IGN);
+    if (kraw_tls.ctx)
+        SSL_CTX_free(kraw_tls.ctx);
+    kraw_tls.ctx = NULL;
+    kraw_tls.on = true;
+    kraw_tls.verify_cert = verify_cert;
+    kraw_tls.check_host = check_host;
+    snprintf(kraw_tls.ca, sizeof(kraw_tls.ca), "%s", ca_file ? ca_file : "");
+    snprintf(kraw_tls.cert, sizeof(kraw_tls.cert), "%s", cert_file ? cert_file : "");
+    snprintf(kraw_tls.key, sizeof(kraw_tls.key), "%s", key_file ? key_file : "");
+}
+
+/* OpenSSL's first queued error as text (emptying the queue), or `dflt`. */
+static const char *kraw_ssl_errstr(char *buf, size_t size, const char *dflt)
+{
+    unsigned long e = ERR_get_error();
+    if (e == 0)
+        return dflt;
+    ERR_error_string_n(e, buf, size);
+    ERR_clear_error();
+    return buf;
+}
+
+/* Builds kraw_tls.ctx from the settings; on failure sets k->reason. */
+static int kraw_tls_ctx(struct kraw *k)
+{
+    char ebuf[256];
+    if (kraw_tls.ctx)
+        return KRAW_OK;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL)
+        return kraw_fail(k, KRAW_ERR, "TLS: cannot create a context: %s",
+                         kraw_ssl_errstr(ebuf, sizeof(ebuf), "?"));
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    int ok = kraw_tls.ca[0] ? SSL_CTX_load_verify_locations(ctx, kraw_tls.ca, NULL)
+                            : SSL_CTX_set_default_verify_paths(ctx);
+    if (ok != 1) {
+        SSL_CTX_free(ctx);
+        return kraw_fail(k, KRAW_ERR,
+                         "TLS: cannot load the CA certificates of ssl.ca.location %s: %s",
+                         kraw_tls.ca, kraw_ssl_errstr(ebuf, sizeof(ebuf), "?"));
+    }
+    if (kraw_tls.cert[0] || kraw_tls.key[0]) {
+        if (!kraw_tls.cert[0] || !kraw_tls.key[0]) {
+            SSL_CTX_free(ctx);
+            return kraw_fail(k, KRAW_ERR,
+                             "TLS: a client certificate needs both "
+                             "ssl.certificate.location and ssl.key.location");
+        }
+        if (SSL_CTX_use_certificate_chain_file(ctx, kraw_tls.cert) != 1) {
+            SSL_CTX_free(ctx);
+            return kraw_fail(k, KRAW_ERR, "TLS: cannot load ssl.certificate.location %s: %s",
+                             kraw_tls.cert, kraw_ssl_errstr(ebuf, sizeof(ebuf), "?"));
+        }
+        if (SSL_CTX_use_PrivateKey_file(ctx, kraw_tls.key, SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_check_private_key(ctx) != 1) {
+            SSL_CTX_free(ctx);
+            return kraw_fail(k, KRAW_ERR, "TLS: cannot use ssl.key.location %s: %s", kraw_tls.key,
+                             kraw_ssl_errstr(ebuf, sizeof(ebuf), "?"));
+        }
+    }
+    SSL_CTX_set_verify(ctx, kraw_tls.verify_cert ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+    kraw_tls.ctx = ctx;
+    return KRAW_OK;
+}
+
+/* Why the handshake on k failed: the certificate check's result when
+ * that is what failed, else OpenSSL's error. */
+static int kraw_tls_failed(struct kraw *k, int ssl_err)
+{
+    char ebuf[256];
+    long vr = SSL_get_verify_result(k->ssl);
+    if (vr != X509_V_OK)
+        return kraw_fail(k, KRAW_ERR,
+                         "TLS handshake with %s failed: certificate verify failed (%s)", k->addr,
+                         X509_verify_cert_error_string(vr));
+    if (ssl_err == SSL_ERROR_SYSCALL || ssl_err == SSL_ERROR_ZERO_RETURN) {
+        const char *e = kraw_ssl_errstr(ebuf, sizeof(ebuf), NULL);
+        return kraw_fail(k, KRAW_ERR, "TLS handshake with %s failed: %s", k->addr,
+                         e ? e : "the broker closed the connection (not a TLS listener?)");
+    }
+    return kraw_fail(k, KRAW_ERR, "TLS handshake with %s failed: %s", k->addr,
+                     kraw_ssl_errstr(ebuf, sizeof(ebuf), "unknown error"));
+}
+
+static int kraw_wait(struct kraw *k, short events, int64_t deadline);
+
+/* Waits for what an SSL call returning `r` needs; KRAW_OK to retry it,
+ * KRAW_CLOSED when the peer closed, else KRAW_ERR with *ssl_err set. */
+static int kraw_ssl_retry(struct kraw *k, int r, int64_t deadline, int *ssl_err)
+{
+    int e = SSL_get_error(k->ssl, r);
+    *ssl_err = e;
+    if (e == SSL_ERROR_WANT_READ)
+        return kraw_wait(k, POLLIN, deadline);
+    if (e == SSL_ERROR_WANT_WRITE)
+        return kraw_wait(k, POLLOUT, deadline);
+    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0))
+        return KRAW_CLOSED;
+    return KRAW_ERR;
+}
+
+/* The TLS handshake on k->fd, connected to host. */
+static int kraw_tls_handshake(struct kraw *k, const char *host, int64_t deadline)
+{
+    if (kraw_tls_ctx(k) != KRAW_OK)
+        return KRAW_ERR;
+    ERR_clear_error();
+    k->ssl = SSL_new(kraw_tls.ctx);
+    if (k->ssl == NULL || SSL_set_fd(k->ssl, k->fd) != 1)
+        return kraw_fail(k, KRAW_ERR, "TLS: cannot set up a session for %s", k->addr);
+    unsigned char ip[16];
+    bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+    if (!is_ip)
+        SSL_set_tlsext_host_name(k->ssl, host);
+    if (kraw_tls.verify_cert && kraw_tls.check_host) {
+        X509_VERIFY_PARAM *vp = SSL_get0_param(k->ssl);
+        X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, host)
+                       : X509_VERIFY_PARAM_set1_host(vp, host, 0);
+        if (ok != 1)
+            return kraw_fail(k, KRAW_ERR, "TLS: cannot check host name %s", host);
+    }
+    for (;;) {
+        int r = SSL_connect(k->ssl);
+        if (r == 1)
+            return KRAW_OK;
+        int ssl_err = SSL_ERROR_SSL;
+        int rc = kraw_ssl_retry(k, r, deadline, &ssl_err);
+        if (rc == KRAW_OK)
+            continue;
+        if (ssl_err == SSL_ERROR_WANT_READ || ssl_err == SSL_ERROR_WANT_WRITE)
+            return rc; /* timeout: reason set by kraw_wait */
+        return kraw_tls_failed(k, ssl_err);
+    }
 }
 
 /* The SASL login every connection makes (kraw_set_sasl()); mech[0] == 0: none. */
@@ -197,23 +359,85 @@ int kraw_connect(struct kraw *k, const char *host, int port, int timeout_ms)
     for (const struct addrinfo *ai = res; ai && rc != KRAW_OK; ai = ai->ai_next)
         rc = kraw_try_addr(k, ai, deadline);
     freeaddrinfo(res);
-    if (rc == KRAW_OK && kraw_sasl.mech[0] && (rc = kraw_authenticate(k)) != KRAW_OK) {
-        close(k->fd);
-        k->fd = -1;
+    if (rc == KRAW_OK && kraw_tls.on)
+        rc = kraw_tls_handshake(k, host, deadline);
+    if (rc == KRAW_OK && kraw_sasl.mech[0])
+        rc = kraw_authenticate(k);
+    if (rc != KRAW_OK && k->fd >= 0) {
+        char reason[sizeof(k->reason)];
+        memcpy(reason, k->reason, sizeof(reason));
+        kraw_close(k);
+        memcpy(k->reason, reason, sizeof(reason));
     }
     return rc;
 }
 
 void kraw_close(struct kraw *k)
 {
+    if (k->ssl) {
+        SSL_shutdown(k->ssl); /* one try: sends close_notify if the socket takes it */
+        SSL_free(k->ssl);
+        ERR_clear_error();
+    }
+    k->ssl = NULL;
     if (k->fd >= 0)
         close(k->fd);
     k->fd = -1;
 }
 
+/* SSL_write()s all n bytes of p. */
+static int kraw_ssl_write_all(struct kraw *k, const uint8_t *p, size_t n, int64_t deadline)
+{
+    char ebuf[256];
+    while (n > 0) {
+        int w = SSL_write(k->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        int ssl_err = SSL_ERROR_SSL;
+        int rc = kraw_ssl_retry(k, w, deadline, &ssl_err);
+        if (rc == KRAW_CLOSED)
+            return kraw_fail(k, KRAW_CLOSED, "%s closed the connection", k->addr);
+        if (rc != KRAW_OK)
+            return ssl_err == SSL_ERROR_WANT_READ || ssl_err == SSL_ERROR_WANT_WRITE
+                       ? rc
+                       : kraw_fail(k, KRAW_ERR, "%s: TLS write: %s", k->addr,
+                                   kraw_ssl_errstr(ebuf, sizeof(ebuf), "connection lost"));
+    }
+    return KRAW_OK;
+}
+
+/* SSL_read()s exactly n bytes into p; KRAW_CLOSED on EOF or reset. */
+static int kraw_ssl_read_all(struct kraw *k, uint8_t *p, size_t n, int64_t deadline)
+{
+    char ebuf[256];
+    while (n > 0) {
+        int r = SSL_read(k->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+        if (r > 0) {
+            p += r;
+            n -= (size_t)r;
+            continue;
+        }
+        int ssl_err = SSL_ERROR_SSL;
+        int rc = kraw_ssl_retry(k, r, deadline, &ssl_err);
+        if (rc == KRAW_CLOSED)
+            return kraw_fail(k, KRAW_CLOSED, "%s closed the connection", k->addr);
+        if (rc != KRAW_OK)
+            return ssl_err == SSL_ERROR_WANT_READ || ssl_err == SSL_ERROR_WANT_WRITE
+                       ? rc
+                       : kraw_fail(k, KRAW_CLOSED, "%s: TLS read: %s", k->addr,
+                                   kraw_ssl_errstr(ebuf, sizeof(ebuf), "connection lost"));
+    }
+    return KRAW_OK;
+}
+
 /* Writes all n bytes of p. */
 static int kraw_write_all(struct kraw *k, const uint8_t *p, size_t n, int64_t deadline)
 {
+    if (k->ssl)
+        return kraw_ssl_write_all(k, p, n, deadline);
     while (n > 0) {
         ssize_t w = send(k->fd, p, n, MSG_NOSIGNAL);
         if (w > 0) {
@@ -238,6 +462,8 @@ static int kraw_write_all(struct kraw *k, const uint8_t *p, size_t n, int64_t de
 /* Reads exactly n bytes into p; KRAW_CLOSED on EOF or reset. */
 static int kraw_read_all(struct kraw *k, uint8_t *p, size_t n, int64_t deadline)
 {
+    if (k->ssl)
+        return kraw_ssl_read_all(k, p, n, deadline);
     while (n > 0) {
         ssize_t r = recv(k->fd, p, n, 0);
         if (r > 0) {

@@ -23,7 +23,7 @@ set -euo pipefail
 
 PACKAGES=(
     build-essential cmake pkg-config
-    libevent-dev libssl-dev libzookeeper-mt-dev zookeeper
+    libevent-dev libssl-dev openssl libzookeeper-mt-dev zookeeper
     libprotobuf-c-dev protobuf-c-compiler
     libcriterion-dev librdkafka-dev
     kcat python3-confluent-kafka python3-kafka

@@ -3,9 +3,13 @@
 # ZooKeeper (Debian's package, via deploy/zk-run.sh) and N brokers, all in the
 # background, state in one directory.
 #
-#   local-cluster.sh [--brokers N] [--dir D] COMMAND [ID]
+#   local-cluster.sh [--brokers N] [--dir D] [--secure] COMMAND [ID]
 #
 #   --brokers N  number of brokers (default: the running cluster's, else 3)
+#   --secure     (with up, on a new state directory) a secure cluster: TLS,
+#                SASL and ACLs, described below; later commands follow the
+#                mode the state directory was made in, and `up` refuses to
+#                start a state directory in the other mode
 #
 #   up           start ZooKeeper and brokers 0..N-1 (those not running yet);
 #                if everything already runs, say so and exit 0
@@ -34,9 +38,29 @@
 # DIR/broker-I.log, pid in DIR/broker-I.pid. ZooKeeper keeps its data in DIR/zookeeper/, logs to
 # DIR/zookeeper.log, pid in DIR/zookeeper.pid.
 #
+# With --secure (docs/security.md, "Try it"), broker I instead gets
+#     listeners=CLIENT://:PORT,INTERNAL://:IPORT
+#     listener.security.protocol.map=CLIENT:SASL_SSL,INTERNAL:SSL
+# (no plaintext port at all): clients log in with SCRAM-SHA-512 (or PLAIN,
+# for the admin account only) over TLS; brokers talk to each other over
+# mutual TLS with DIR/certs/broker.pem (principal User:CN=broker,O=Gregor);
+# the ACL authorizer is on with allow.everyone.if.no.acl.found=false and
+# super.users=User:admin;User:CN=broker,O=Gregor. These keys are written
+# into DIR/server-secure.properties (the properties file plus them, mode
+# 600), which the brokers read instead of the properties file. `up` makes
+# the certificates (deploy/make-certs.sh DIR/certs) and a random admin
+# password (DIR/secure.env) the first time, then, once the brokers listen,
+# creates admin's SCRAM-SHA-512 credential by logging in as admin with
+# PLAIN (the JAAS user_admin account of the client listener) and writes
+# DIR/client.properties (librdkafka keys, for gregor --command-config and
+# kcat -F).
+#
 # State directory layout (default: <repo>/.local-cluster/):
-#   cluster.env        BROKERS=N, ZK_PORT=, BASE_PORT=, INTERNAL_BASE_PORT= of the
-#                      running cluster
+#   cluster.env        BROKERS=N, ZK_PORT=, BASE_PORT=, INTERNAL_BASE_PORT=,
+#                      SECURE=0|1 of the running cluster
+#   certs/, secure.env, server-secure.properties, client.properties
+#                      (--secure only) certificates, admin password, broker
+#                      config, admin's client config
 #   zookeeper/         zoo.cfg and data/
 #   zookeeper.{log,pid}
 #   broker-I/          broker I's log.dirs
@@ -65,6 +89,7 @@ ADVERTISED_BASE_PORT=${GREGOR_ADVERTISED_BASE_PORT:-}
 START_TIMEOUT=${GREGOR_START_TIMEOUT:-30}
 STOP_TIMEOUT=${GREGOR_STOP_TIMEOUT:-30}
 BROKERS=""
+SECURE=""
 
 say() { printf 'local-cluster: %s\n' "$*"; }
 die() { printf 'local-cluster: %s\n' "$*" >&2; exit 1; }
@@ -141,13 +166,17 @@ state_load() {
         fi
     fi
     [ -n "$BROKERS" ] || BROKERS=$saved
+    SAVED_SECURE=""
+    if [ -r "$DIR/cluster.env" ]; then
+        SAVED_SECURE=$(. "$DIR/cluster.env" && echo "${SECURE:-0}")
+    fi
     [ -n "$INTERNAL_BASE_PORT" ] || INTERNAL_BASE_PORT=$((BASE_PORT + 10000))
 }
 
 state_save() {
     mkdir -p "$DIR"
-    printf 'BROKERS=%s\nZK_PORT=%s\nBASE_PORT=%s\nINTERNAL_BASE_PORT=%s\n' "$BROKERS" \
-        "$ZK_PORT" "$BASE_PORT" "$INTERNAL_BASE_PORT" >"$DIR/cluster.env"
+    printf 'BROKERS=%s\nZK_PORT=%s\nBASE_PORT=%s\nINTERNAL_BASE_PORT=%s\nSECURE=%s\n' \
+        "$BROKERS" "$ZK_PORT" "$BASE_PORT" "$INTERNAL_BASE_PORT" "$SECURE" >"$DIR/cluster.env"
 }
 
 broker_port() { echo $((BASE_PORT + $1)); }
@@ -226,16 +255,19 @@ broker_start() {
         die "port $iport (broker $id, inter-broker listener) is already in use by another" \
             "process; set GREGOR_INTERNAL_BASE_PORT"
     fi
-    local args=()
-    if [ -r "$CONF" ]; then
+    local args=() client=PLAINTEXT cproto=PLAINTEXT iproto=PLAINTEXT
+    if [ "$SECURE" = 1 ]; then
+        args+=("$DIR/server-secure.properties")
+        client=CLIENT cproto=SASL_SSL iproto=SSL
+    elif [ -r "$CONF" ]; then
         args+=("$CONF")
     else
         say "warning: $CONF not found, starting broker $id with built-in defaults"
     fi
     args+=(--override "broker.id=$id"
-           --override "listeners=PLAINTEXT://:$port,INTERNAL://:$iport"
-           --override "advertised.listeners=PLAINTEXT://localhost:$aport,INTERNAL://localhost:$iport"
-           --override "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT"
+           --override "listeners=$client://:$port,INTERNAL://:$iport"
+           --override "advertised.listeners=$client://localhost:$aport,INTERNAL://localhost:$iport"
+           --override "listener.security.protocol.map=$client:$cproto,INTERNAL:$iproto"
            --override "inter.broker.listener.name=INTERNAL"
            --override "log.dirs=$DIR/$name"
            --override "zookeeper.connect=127.0.0.1:$ZK_PORT"
@@ -276,6 +308,72 @@ proc_stop() {
     say "$name stopped (SIG$sig, pid $pid)"
 }
 
+# ---- secure mode ----------------------------------------------------------
+
+BROKER_PRINCIPAL="User:CN=broker,O=Gregor"
+
+# secure_setup: certificates, admin password and the brokers' properties
+# file (kept when they exist, so a restart keeps the same password).
+secure_setup() {
+    if [ ! -f "$DIR/certs/broker.pem" ]; then
+        "$here/make-certs.sh" "$DIR/certs" >/dev/null || die "deploy/make-certs.sh failed"
+        say "certificates made in $DIR/certs"
+    fi
+    if [ ! -r "$DIR/secure.env" ]; then
+        (umask 077 && printf 'ADMIN_PASSWORD=%s\n' "$(openssl rand -hex 16)" >"$DIR/secure.env")
+    fi
+    ADMIN_PASSWORD=$(. "$DIR/secure.env" && echo "$ADMIN_PASSWORD")
+    local f="$DIR/server-secure.properties"
+    (
+        umask 077
+        {
+            [ -r "$CONF" ] && cat "$CONF" && echo
+            echo "# --- local-cluster.sh --secure: TLS, SASL, ACLs"
+            echo "ssl.keystore.type=PEM"
+            echo "ssl.keystore.location=$DIR/certs/broker.pem"
+            echo "ssl.truststore.type=PEM"
+            echo "ssl.truststore.location=$DIR/certs/ca.pem"
+            echo "listener.name.internal.ssl.client.auth=required"
+            echo "listener.name.client.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN"
+            echo "listener.name.client.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_admin=\"$ADMIN_PASSWORD\";"
+            echo "authorizer.class.name=gregor.security.authorizer.AclAuthorizer"
+            echo "allow.everyone.if.no.acl.found=false"
+            echo "super.users=User:admin;$BROKER_PRINCIPAL"
+        } >"$f.tmp"
+        mv "$f.tmp" "$f"
+    )
+}
+
+# secure_admin: admin's SCRAM-SHA-512 credential (set through broker 0 while
+# logged in with PLAIN), then DIR/client.properties.
+secure_admin() {
+    local plain="$DIR/admin-plain.properties" out i
+    [ -x "$CLI" ] || die "gregor CLI $CLI not found; build it first (make build)"
+    (
+        umask 077
+        printf '%s\n' "security.protocol=SASL_SSL" "sasl.mechanism=PLAIN" \
+            "sasl.username=admin" "sasl.password=$ADMIN_PASSWORD" \
+            "ssl.ca.location=$DIR/certs/ca.pem" >"$plain"
+    )
+    for ((i = 0; ; i++)); do
+        if out=$("$CLI" -b "localhost:$(broker_port 0)" --command-config "$plain" \
+                 user scram set admin --password "$ADMIN_PASSWORD" \
+                 --mechanism SCRAM-SHA-512 2>&1); then
+            break
+        fi
+        [ "$i" -lt 20 ] || die "cannot create admin's SCRAM credential: $out"
+        sleep 0.5
+    done
+    (
+        umask 077
+        printf '%s\n' "security.protocol=SASL_SSL" "sasl.mechanism=SCRAM-SHA-512" \
+            "sasl.username=admin" "sasl.password=$ADMIN_PASSWORD" \
+            "ssl.ca.location=$DIR/certs/ca.pem" >"$DIR/client.properties.tmp"
+        mv "$DIR/client.properties.tmp" "$DIR/client.properties"
+    )
+    say "admin's SCRAM-SHA-512 credential set; client config: $DIR/client.properties"
+}
+
 # ---- commands -----------------------------------------------------------
 
 all_alive() {
@@ -296,10 +394,12 @@ cmd_up() {
     fi
     mkdir -p "$DIR"
     state_save
+    [ "$SECURE" = 1 ] && secure_setup
     zk_start
     for ((i = 0; i < BROKERS; i++)); do
         broker_start "$i"
     done
+    [ "$SECURE" = 1 ] && secure_admin
     say "cluster up: bootstrap $(bootstrap)"
 }
 
@@ -345,7 +445,13 @@ controller_id() {
         name_alive "broker-$i" && bs="${bs:+$bs,}localhost:$(broker_port "$i")"
     done
     [ -n "$bs" ] || return 0
-    out=$(timeout 8 "$CLI" -b "$bs" -X socket.timeout.ms=5000 cluster info --json 2>/dev/null) || return 0
+    local sec=()
+    if [ "$SECURE" = 1 ]; then
+        [ -r "$DIR/client.properties" ] || return 0
+        sec=(--command-config "$DIR/client.properties")
+    fi
+    out=$(timeout 8 "$CLI" -b "$bs" "${sec[@]}" -X socket.timeout.ms=5000 cluster info --json \
+          2>/dev/null) || return 0
     printf '%s\n' "$out" | sed -n 's/.*"controller_id": \(-\{0,1\}[0-9]*\).*/\1/p'
 }
 
@@ -395,6 +501,7 @@ while [ $# -gt 0 ]; do
         --brokers=*) BROKERS=${1#*=}; shift ;;
         --dir) [ $# -ge 2 ] || usage; DIR=$2; shift 2 ;;
         --dir=*) DIR=${1#*=}; shift ;;
+        --secure) SECURE=1; shift ;;
         -h|--help|help) usage 0 ;;
         -*) echo "unknown option $1" >&2; usage ;;
         *)
@@ -418,6 +525,20 @@ if [ -d "$DIR" ]; then
     DIR=$(cd "$DIR" && pwd)
 fi
 state_load
+# The mode: --secure, else the state directory's; `up` on a state directory
+# that holds brokers of the other mode refuses (their data, users and ACLs
+# belong to that mode).
+if [ "$cmd" = up ] && [ -n "$SAVED_SECURE" ] && [ "${SECURE:-0}" != "$SAVED_SECURE" ] &&
+    compgen -G "$DIR/broker-*/" >/dev/null; then
+    if [ "$SAVED_SECURE" = 1 ]; then
+        die "$DIR holds a cluster made with --secure: add --secure (make run SECURE=1)," \
+            "or use another --dir, or delete it first (local-cluster.sh clean)"
+    fi
+    die "$DIR holds a plaintext cluster: run it without --secure, or use another --dir," \
+        "or delete it first (local-cluster.sh clean)"
+fi
+[ -n "$SECURE" ] || SECURE=${SAVED_SECURE:-0}
+[ "$SECURE" = 1 ] && [ -r "$DIR/secure.env" ] && ADMIN_PASSWORD=$(. "$DIR/secure.env" && echo "$ADMIN_PASSWORD")
 
 case $cmd in
     up) cmd_up ;;

@@ -224,10 +224,11 @@ static int server_start_controller(struct broker *b)
     return 0;
 }
 
-/* The TLS context of listener `name`, from its ssl.* settings. */
-static struct tls_server *server_tls(struct broker *b, const char *name, char *err, size_t errlen)
+/* The TLS context of listener `name`, from its ssl.* settings; its reload
+ * timer runs on base. */
+static struct tls_server *server_tls_on(const struct broker_config *cfg, struct event_base *base,
+                                        const char *name, char *err, size_t errlen)
 {
-    const struct broker_config *cfg = b->cfg;
     struct tls_server_config tc = {
         .listener = name,
         .keystore = config_listener_value(cfg, name, "ssl.keystore.location"),
@@ -239,7 +240,50 @@ static struct tls_server *server_tls(struct broker *b, const char *name, char *e
         .principal_rules = config_listener_value(cfg, name, "ssl.principal.mapping.rules"),
         .reload_ms = cfg->gregor_ssl_reload_interval_ms,
     };
-    return tls_server_new(&tc, b->main_base, err, errlen);
+    return tls_server_new(&tc, base, err, errlen);
+}
+
+static struct tls_server *server_tls(struct broker *b, const char *name, char *err, size_t errlen)
+{
+    return server_tls_on(b->cfg, b->main_base, name, err, errlen);
+}
+
+/* The listeners' SASL and TLS settings, checked as server_listen() will use
+ * them before anything else starts, so that a missing keystore or JAAS text
+ * stops the broker at once with its reason rather than after ZooKeeper and
+ * the logs are opened. */
+static int server_check_listeners(const struct broker_config *cfg)
+{
+    char err[512], user[256], pw[256];
+    const char *mech = NULL;
+    if (sasl_configure(cfg, err, sizeof(err)) != 0) {
+        say_error("sasl", "%s", err);
+        return -1;
+    }
+    int ib =
+        sasl_inter_broker_login(cfg, &mech, user, sizeof(user), pw, sizeof(pw), err, sizeof(err));
+    memset(pw, 0, sizeof(pw));
+    if (ib < 0) {
+        say_error("sasl", "%s", err);
+        return -1;
+    }
+    struct event_base *base = event_base_new();
+    if (!base)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < cfg->n_listeners && rc == 0; i++) {
+        const struct config_listener *l = &cfg->listener[i];
+        if (!config_protocol_is_tls(l->protocol))
+            continue;
+        struct tls_server *tls = server_tls_on(cfg, base, l->name, err, sizeof(err));
+        if (!tls) {
+            say_error("tls", "%s", err);
+            rc = -1;
+        }
+        tls_server_free(tls);
+    }
+    event_base_free(base);
+    return rc;
 }
 
 /* When the inter-broker listener runs TLS, the brokers' own connections to
@@ -459,8 +503,8 @@ static void server_shutdown(struct broker *b)
 static int server_start(struct broker *b)
 {
     struct logdir_meta *meta = &server_meta;
-    if (server_peer_tls(b->cfg) != 0 || server_open_logdir(b, meta) != 0 ||
-        server_connect_zk(b) != 0)
+    if (server_check_listeners(b->cfg) != 0 || server_peer_tls(b->cfg) != 0 ||
+        server_open_logdir(b, meta) != 0 || server_connect_zk(b) != 0)
         return -1;
     int rc = server_check_identity(b, meta);
     if (rc != 0)

@@ -473,7 +473,7 @@ Test(limits, half_frame_is_closed_after_the_read_timeout)
     close(idle);
 }
 
-/* ---- listeners that are not PLAINTEXT ---------------------------------- */
+/* ---- TLS and SASL listeners -------------------------------------------- */
 
 static void expect_refused_listener(const char *const *ov, const char *needle)
 {
@@ -490,12 +490,18 @@ static void expect_refused_listener(const char *const *ov, const char *needle)
     broker_proc_free(bp);
 }
 
-Test(limits, ssl_and_sasl_listeners_stop_the_broker)
+/* A TLS or SASL listener without what it needs stops the broker at start,
+ * saying which setting is missing, rather than serve under a secure name. */
+Test(limits, ssl_and_sasl_listeners_without_their_settings_stop_the_broker)
 {
-    static const char *const ssl[] = {"listeners=SSL://127.0.0.1:0",
-                                      "advertised.listeners=SSL://127.0.0.1:0", NULL};
-    expect_refused_listener(ssl, "listener 'SSL' uses security protocol SSL");
-    static const char *const sasl[] = {"listener.security.protocol.map=PLAINTEXT:SASL_PLAINTEXT",
-                                       NULL};
-    expect_refused_listener(sasl, "listener 'PLAINTEXT' uses security protocol SASL_PLAINTEXT");
+    static const char *const ssl[] = {
+        "listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0",
+        "advertised.listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0",
+        "inter.broker.listener.name=PLAINTEXT", NULL};
+    expect_refused_listener(ssl, "listener SSL: ssl.keystore.location is required for TLS");
+    static const char *const sasl[] = {
+        "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+        "advertised.listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+        "inter.broker.listener.name=PLAINTEXT", NULL};
+    expect_refused_listener(sasl, "listener SASL_PLAINTEXT enables PLAIN but has no JAAS");
 }

@@ -5,7 +5,8 @@
  *
  * zk_store.c (and zk_store_batch.c, for many partition states at once,
  * zk_store_config.c, zk_store_sync.c, zk_store_reassign.c, zk_store_pid.c,
- * zk_store_acl.c) are the only files that include <zookeeper/zookeeper.h>;
+ * zk_store_acl.c, zk_store_users.c, zk_store_quotas.c, zk_store_controller.c)
+ * are the only files that include <zookeeper/zookeeper.h>;
  * every znode path and payload (proto/zk.proto) is known there and nowhere
  * else.
  *

@@ -2,8 +2,9 @@
  * controller/zk/zk_store_int.h — internals shared by zk_store.c (synchronous
  * calls), zk_store_batch.c (pipelined partition-state reads and writes),
  * zk_store_config.c (config change notifications), zk_store_sync.c
- * (ZooKeeper's sync), zk_store_pid.c, zk_store_reassign.c and zk_store_acl.c (ACLs). Private to those
- * files, the only ones that include <zookeeper/zookeeper.h>.
+ * (ZooKeeper's sync), zk_store_pid.c, zk_store_reassign.c, zk_store_acl.c
+ * (ACLs), zk_store_users.c, zk_store_quotas.c and zk_store_controller.c (the
+ * election). Private to those files, the only ones that include <zookeeper/zookeeper.h>.
  */
 #ifndef GREGOR_CONTROLLER_ZK_ZK_STORE_INT_H
 #define GREGOR_CONTROLLER_ZK_ZK_STORE_INT_H

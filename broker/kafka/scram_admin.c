@@ -89,6 +89,15 @@ static void put_user_result(struct kbuf *o, const char *user, size_t len, bool d
     kw_put_tags(o, true);
 }
 
+/* Two requested names are the same user when both are null or both hold
+ * the same bytes (a null name has no bytes to compare). */
+static bool same_name(struct kstr a, struct kstr b)
+{
+    if (!a.ptr || !b.ptr)
+        return !a.ptr && !b.ptr;
+    return a.len == b.len && (a.len <= 0 || memcmp(a.ptr, b.ptr, (size_t)a.len) == 0);
+}
+
 kerr_t handle_describe_user_scram_credentials(struct req *req)
 {
     struct kslice *s = &req->body;
@@ -123,8 +132,7 @@ kerr_t handle_describe_user_scram_credentials(struct req *req)
         for (int32_t i = 0; i < n; i++) {
             bool dup = false;
             for (int32_t j = 0; j < n && !dup; j++)
-                dup = j != i && names[j].len == names[i].len &&
-                      memcmp(names[j].ptr, names[i].ptr, (size_t)names[i].len) == 0;
+                dup = j != i && same_name(names[i], names[j]);
             put_user_result(o, names[i].ptr ? names[i].ptr : "",
                             names[i].ptr ? (size_t)names[i].len : 0, dup);
         }

@@ -150,6 +150,7 @@ def describe_log_dirs(w, v, topics=((TOPIC, (0, 1, 5)), ("nope", (0,)), (TOPIC, 
         w.array(list(t[1]), lambda w, p: w.i32(p))
         w.tags()
     w.array(None if topics is None else list(topics), topic)
+    w.tags()
 
 
 def alter_reassignments(w, v, replicas=(1, 0)):
@@ -255,6 +256,14 @@ def request_seeds():
                                                               w.tags())),
                                   w.tags())),
             w.i8(0), w.tags()))
+    # SCRAM credential APIs (broker/kafka/scram_admin.c). Regression: null user names in a
+    # DescribeUserScramCredentials request (the duplicate check compared a null name's bytes).
+    s["describe_user_scram_credentials_v0"] = frame(50, 0, lambda w, v: (
+        w.array(["alice", "bob"], lambda w, u: (w.str(u), w.tags())), w.tags()))
+    s["describe_user_scram_credentials_all"] = frame(50, 0, lambda w, v: (w.array(None, None),
+                                                                          w.tags()))
+    s["regress_describe_user_scram_null_names"] = frame(50, 0, lambda w, v: (
+        w.array([None, "alice", None, "alice"], lambda w, u: (w.str(u), w.tags())), w.tags()))
     s["alter_partition_reassignments_v0"] = frame(45, 0, alter_reassignments)
     s["list_partition_reassignments_v0"] = frame(46, 0, list_reassignments)
     s["list_partition_reassignments_all"] = frame(46, 0, lambda w, v: list_reassignments(w, v, None))

@@ -147,6 +147,7 @@ FLEX[28] = 3  # TxnOffsetCommit
 FLEX.update({65: 0, 66: 0})  # DescribeTransactions, ListTransactions
 FLEX.update({29: 2, 30: 2, 31: 2})  # DescribeAcls, CreateAcls, DeleteAcls
 FLEX.update({48: 1, 49: 1})  # DescribeClientQuotas, AlterClientQuotas
+FLEX.update({50: 0, 51: 0})  # DescribeUserScramCredentials, AlterUserScramCredentials
 
 
 class Conn:

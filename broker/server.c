@@ -118,8 +118,10 @@ static int server_connect_zk(struct broker *b)
 {
     char err[512];
     const struct broker_config *cfg = b->cfg;
-    b->zk =
-        zk_store_open(cfg->zookeeper_connect, cfg->zookeeper_session_timeout_ms, err, sizeof(err));
+    struct zk_store_auth auth = {.digest = cfg->gregor_zookeeper_auth_digest,
+                                 .set_acl = cfg->zookeeper_set_acl};
+    b->zk = zk_store_open_auth(cfg->zookeeper_connect, cfg->zookeeper_session_timeout_ms, &auth,
+                               err, sizeof(err));
     if (!b->zk) {
         say_error("zk", "cannot connect to ZooKeeper connect=%s reason=\"%s\"",
                   cfg->zookeeper_connect, err);

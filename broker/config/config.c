@@ -79,7 +79,7 @@ struct config_key {
 static config_check_fn check_sasl_mechanisms, check_zk_connect, check_dir_list,
     check_cleanup_policy, check_timestamp_type, check_log_level, check_compression,
     check_positive_double, check_ratio;
-static config_check_fn check_authorizer;
+static config_check_fn check_authorizer, check_zk_digest;
 
 static const struct config_key config_keys[] = {
     /* identity and coordination */
@@ -88,6 +88,9 @@ static const struct config_key config_keys[] = {
     K_STR("zookeeper.connect", zookeeper_connect, NULL, CF_NONEMPTY, check_zk_connect),
     K_I32("zookeeper.session.timeout.ms", zookeeper_session_timeout_ms, "18000", 1, 0),
     K_I32("zookeeper.connection.timeout.ms", zookeeper_connection_timeout_ms, "-1", 1, CF_NEG1),
+    K_BOOL("zookeeper.set.acl", zookeeper_set_acl, "false"),
+    K_STR("gregor.zookeeper.auth.digest", gregor_zookeeper_auth_digest, NULL,
+          CF_NULLABLE | CF_SENSITIVE, check_zk_digest),
     /* network */
     K_STR("listeners", listeners, "PLAINTEXT://:9092", CF_NONEMPTY, check_listeners),
     K_STR("advertised.listeners", advertised_listeners, NULL, CF_NULLABLE, check_advertised),
@@ -307,6 +310,17 @@ static void config_fail(char *err, size_t errlen, const struct config_src *src, 
 /* ---- other string checks ---- */
 
 /* "host[:port],host[:port]...[/chroot]" */
+/* gregor.zookeeper.auth.digest: "user:password", the user not empty. */
+static bool check_zk_digest(char *value, char *why, size_t whylen)
+{
+    const char *colon = strchr(value, ':');
+    if (colon == NULL || colon == value) {
+        why_set(why, whylen, "expected user:password");
+        return false;
+    }
+    return true;
+}
+
 static bool check_zk_connect(char *value, char *why, size_t whylen)
 {
     char hosts[1024], *save = NULL, *tok;
@@ -800,6 +814,12 @@ static kerr_t config_check_cross(const struct broker_config *cfg, char *err, siz
 {
     if (cfg->zookeeper_connect == NULL) {
         config_fail(err, errlen, NULL, "missing required configuration key zookeeper.connect");
+        return KERR__INVALID;
+    }
+    if (cfg->zookeeper_set_acl && cfg->gregor_zookeeper_auth_digest == NULL) {
+        config_fail(err, errlen, NULL,
+                    "zookeeper.set.acl=true needs gregor.zookeeper.auth.digest (user:password): "
+                    "the znodes are created for the session's credentials");
         return KERR__INVALID;
     }
     if (cfg->broker_id_generation_enable && cfg->broker_id > cfg->reserved_broker_max_id) {

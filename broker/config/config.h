@@ -41,6 +41,8 @@ struct broker_config {
     char *zookeeper_connect;                 /* zookeeper.connect, required */
     int32_t zookeeper_session_timeout_ms;    /* 18000 */
     int32_t zookeeper_connection_timeout_ms; /* -1 = session timeout */
+    bool zookeeper_set_acl;                  /* zookeeper.set.acl: false; true needs the digest */
+    char *gregor_zookeeper_auth_digest;      /* "user:password" presented to ZooKeeper, NULL */
 
     /* network */
     char *listeners;            /* "PLAINTEXT://:9092" */

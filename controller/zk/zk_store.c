@@ -283,6 +283,12 @@ kerr_t zs_err(int rc, const char *op, const char *path)
     case ZBADVERSION:
     case ZNOTEMPTY:
         return KERR__EXISTS;
+    case ZNOAUTH:
+        say_error("zk",
+                  "ZooKeeper refused op=%s path=%s: the znode's ACL does not admit this "
+                  "session's credentials (zookeeper.set.acl, gregor.zookeeper.auth.digest)",
+                  op, path);
+        return KERR__ZK;
     default:
         break;
     }
@@ -292,7 +298,7 @@ kerr_t zs_err(int rc, const char *op, const char *path)
 
 /* Opens a handle and waits for its session. Returns new, or NULL. */
 static zhandle_t *zs_handle_open(const char *connect, int timeout_ms, watcher_fn fn, void *ctx,
-                                 struct zs_sess *s, const clientid_t *cid)
+                                 struct zs_sess *s, const clientid_t *cid, const char *digest)
 {
     pthread_mutex_lock(&s->lock);
     zs_sess_set_locked(s, 0);
@@ -311,13 +317,17 @@ static zhandle_t *zs_handle_open(const char *connect, int timeout_ms, watcher_fn
         zookeeper_close(zh);
         return NULL;
     }
+    if (digest != NULL && zs_auth_add(zh, digest, timeout_ms) != ZOK) {
+        zookeeper_close(zh);
+        return NULL;
+    }
     return zh;
 }
 
 /* Creates an empty persistent znode; ZNODEEXISTS counts as success. */
-static int zs_create_empty(zhandle_t *zh, const char *path)
+static int zs_create_empty(zhandle_t *zh, const char *path, struct ACL_vector *acl)
 {
-    int rc = zoo_create(zh, path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    int rc = zoo_create(zh, path, NULL, -1, acl, 0, NULL, 0);
     return rc == ZNODEEXISTS ? ZOK : rc;
 }
 
@@ -356,8 +366,8 @@ void zs_write_ops(struct zk_store *zs, struct zs_write_req *w, const char *path,
         zoo_check_op_init(&w->ops[w->n++], ZS_EPOCH_PATH, zs->fence_version);
     w->di = w->n;
     if (version == ZK_VERSION_NEW)
-        zoo_create_op_init(&w->ops[w->n++], path, (const char *)data, (int)len,
-                           &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        zoo_create_op_init(&w->ops[w->n++], path, (const char *)data, (int)len, zs_acl(zs, path), 0,
+                           NULL, 0);
     else
         zoo_set_op_init(&w->ops[w->n++], path, (const char *)data, (int)len, version, &w->st);
 }
@@ -449,7 +459,8 @@ kerr_t zs_leave(struct zk_store *zs, kerr_t err)
 
 /* If connect has a chroot ("hosts/a/b"), creates /a and /a/b through a
  * session without chroot: the library requires the chroot to exist. */
-static kerr_t zs_ensure_chroot(const char *connect, int timeout_ms)
+static kerr_t zs_ensure_chroot(const char *connect, int timeout_ms, const char *digest,
+                               bool set_acl)
 {
     const char *slash = strchr(connect, '/');
     if (slash == NULL || slash[1] == '\0')
@@ -460,7 +471,7 @@ static kerr_t zs_ensure_chroot(const char *connect, int timeout_ms)
     struct zs_sess s;
     zs_sess_init(&s);
     kerr_t err = KERR__ZK;
-    zhandle_t *zh = zs_handle_open(hosts, timeout_ms, zs_aux_watcher, &s, &s, NULL);
+    zhandle_t *zh = zs_handle_open(hosts, timeout_ms, zs_aux_watcher, &s, &s, NULL, digest);
     if (zh == NULL)
         goto out_free;
     char path[ZS_PATH_MAX];
@@ -469,7 +480,7 @@ static kerr_t zs_ensure_chroot(const char *connect, int timeout_ms)
         if (*p != '/' && *p != '\0')
             continue;
         snprintf(path, sizeof(path), "%.*s", (int)(p - slash), slash);
-        rc = zs_create_empty(zh, path);
+        rc = zs_create_empty(zh, path, zs_acl_pick(set_acl, path));
         if (*p == '\0')
             break;
     }
@@ -486,8 +497,23 @@ static void *zs_hb_main(void *arg);
 struct zk_store *zk_store_open(const char *connect, int session_timeout_ms, char *err,
                                size_t errlen)
 {
+    return zk_store_open_auth(connect, session_timeout_ms, NULL, err, errlen);
+}
+
+struct zk_store *zk_store_open_auth(const char *connect, int session_timeout_ms,
+                                    const struct zk_store_auth *auth, char *err, size_t errlen)
+{
     if (connect == NULL || connect[0] == '\0' || session_timeout_ms <= 0) {
         snprintf(err, errlen, "invalid ZooKeeper connect string or session timeout");
+        return NULL;
+    }
+    const char *digest = auth ? auth->digest : NULL;
+    if (digest != NULL && !zs_digest_valid(digest)) {
+        snprintf(err, errlen, "ZooKeeper digest credentials must be user:password");
+        return NULL;
+    }
+    if (auth != NULL && auth->set_acl && digest == NULL) {
+        snprintf(err, errlen, "ZooKeeper ACLs (set_acl) need credentials to create znodes with");
         return NULL;
     }
     zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
@@ -501,11 +527,17 @@ struct zk_store *zk_store_open(const char *connect, int session_timeout_ms, char
     zs_sess_init(&zs->sess);
     zs->fence_version = -1;
     zs->session_timeout_ms = session_timeout_ms;
-    if (zs_ensure_chroot(connect, session_timeout_ms) != KERR_NONE) {
+    zs->set_acl = auth != NULL && auth->set_acl;
+    if (digest != NULL && (zs->digest = strdup(digest)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out_free;
+    }
+    if (zs_ensure_chroot(connect, session_timeout_ms, zs->digest, zs->set_acl) != KERR_NONE) {
         snprintf(err, errlen, "cannot create the chroot of %s in ZooKeeper", connect);
         goto out_free;
     }
-    zs->zh = zs_handle_open(connect, session_timeout_ms, zs_watcher, zs, &zs->sess, NULL);
+    zs->zh =
+        zs_handle_open(connect, session_timeout_ms, zs_watcher, zs, &zs->sess, NULL, zs->digest);
     if (zs->zh == NULL) {
         snprintf(err, errlen, "cannot connect to ZooKeeper at %s within %d ms", connect,
                  session_timeout_ms);
@@ -597,6 +629,7 @@ void zk_store_close(struct zk_store *zs)
     zs_sess_destroy(&zs->sess);
     pthread_mutex_destroy(&zs->op_lock);
     free(zs->connect);
+    free(zs->digest);
     free(zs);
 }
 
@@ -635,7 +668,8 @@ kerr_t zk_store_reconnect(struct zk_store *zs)
 {
     pthread_mutex_lock(&zs->op_lock);
     zs_drop_handle(zs);
-    zs->zh = zs_handle_open(zs->connect, zs->session_timeout_ms, zs_watcher, zs, &zs->sess, NULL);
+    zs->zh = zs_handle_open(zs->connect, zs->session_timeout_ms, zs_watcher, zs, &zs->sess, NULL,
+                            zs->digest);
     kerr_t err = KERR__ZK;
     if (zs->zh != NULL) {
         say_info("zk", "new session established session=0x%" PRIx64,
@@ -685,8 +719,8 @@ kerr_t zk_store_expire_session_for_test(struct zk_store *zs)
      * second one closes it (then the close is not sent). Check and retry. */
     err = KERR__ZK;
     for (int tries = 0; tries < ZS_RETRIES && err != KERR_NONE; tries++) {
-        zhandle_t *zh2 =
-            zs_handle_open(zs->connect, zs->session_timeout_ms, zs_aux_watcher, &s, &s, &cid);
+        zhandle_t *zh2 = zs_handle_open(zs->connect, zs->session_timeout_ms, zs_aux_watcher, &s, &s,
+                                        &cid, zs->digest);
         if (zh2 != NULL)
             zookeeper_close(zh2); /* sends closeSession: the server ends the session */
         if (zs_sess_wait(&zs->sess, 3000, true) == ZOO_EXPIRED_SESSION_STATE)
@@ -722,7 +756,7 @@ kerr_t zk_store_ensure_paths(struct zk_store *zs)
     if (err != KERR_NONE)
         return err;
     for (size_t i = 0; err == KERR_NONE && i < sizeof(paths) / sizeof(paths[0]); i++)
-        err = zs_err(zs_create_empty(zs->zh, paths[i]), "create", paths[i]);
+        err = zs_err(zs_create_empty(zs->zh, paths[i], zs_acl(zs, paths[i])), "create", paths[i]);
     return zs_leave(zs, err);
 }
 
@@ -748,16 +782,15 @@ static kerr_t zs_random_id(char out[23])
 }
 
 /* Creates /cluster/id = a new random id. Returns the ZooKeeper rc. */
-static int zs_cluster_id_create(zhandle_t *zh, char id[23])
+static int zs_cluster_id_create(zhandle_t *zh, struct ACL_vector *acl, char id[23])
 {
     uint8_t *data;
     size_t len;
     if (zs_random_id(id) != KERR_NONE || zk_codec_cluster_id_encode(id, &data, &len))
         return ZSYSTEMERROR;
-    int rc = zs_create_empty(zh, "/cluster");
+    int rc = zs_create_empty(zh, "/cluster", acl);
     if (rc == ZOK)
-        rc = zoo_create(zh, "/cluster/id", (const char *)data, (int)len, &ZOO_OPEN_ACL_UNSAFE, 0,
-                        NULL, 0);
+        rc = zoo_create(zh, "/cluster/id", (const char *)data, (int)len, acl, 0, NULL, 0);
     free(data);
     return rc;
 }
@@ -785,7 +818,7 @@ kerr_t zk_store_cluster_id(struct zk_store *zs, char *id, size_t n)
             break;
         }
         char fresh[23];
-        rc = zs_cluster_id_create(zs->zh, fresh);
+        rc = zs_cluster_id_create(zs->zh, zs_acl(zs, "/cluster/id"), fresh);
         if (rc == ZOK) {
             say_info("zk", "cluster id created id=%s", fresh);
             snprintf(id, n, "%s", fresh);
@@ -858,7 +891,7 @@ kerr_t zk_store_register_broker(struct zk_store *zs, const struct zk_broker_reg 
     e = KERR__ZK;
     for (int tries = 0; tries < ZS_RETRIES && e == KERR__ZK; tries++) {
         struct Stat st;
-        int rc = zoo_create2(zs->zh, path, (const char *)data, (int)len, &ZOO_OPEN_ACL_UNSAFE,
+        int rc = zoo_create2(zs->zh, path, (const char *)data, (int)len, zs_acl(zs, path),
                              ZOO_EPHEMERAL, NULL, 0, &st);
         if (rc == ZOK) {
             *broker_epoch = st.czxid;
@@ -973,12 +1006,12 @@ static kerr_t zs_topic_create_once(struct zk_store *zs, const char *tpath, const
     if (rc == ZOK) /* left over from an interrupted create or delete: replace it */
         zoo_set_op_init(&ops[0], cpath, (const char *)cfg, (int)cfg_len, cst.version, &sst);
     else if (rc == ZNONODE)
-        zoo_create_op_init(&ops[0], cpath, (const char *)cfg, (int)cfg_len, &ZOO_OPEN_ACL_UNSAFE, 0,
+        zoo_create_op_init(&ops[0], cpath, (const char *)cfg, (int)cfg_len, zs_acl(zs, cpath), 0,
                            NULL, 0);
     else
         return zs_err(rc, "exists", cpath);
-    zoo_create_op_init(&ops[1], tpath, (const char *)asg, (int)asg_len, &ZOO_OPEN_ACL_UNSAFE, 0,
-                       NULL, 0);
+    zoo_create_op_init(&ops[1], tpath, (const char *)asg, (int)asg_len, zs_acl(zs, tpath), 0, NULL,
+                       0);
     rc = zoo_multi(zs->zh, 2, ops, res);
     if (rc == ZOK)
         return KERR_NONE;
@@ -1220,7 +1253,7 @@ kerr_t zk_store_topic_mark_deleted(struct zk_store *zs, const char *name)
     int rc = zoo_exists(zs->zh, path, 0, &st);
     if (rc == ZOK) {
         snprintf(path, sizeof(path), "/admin/delete_topics/%s", name);
-        rc = zs_create_empty(zs->zh, path);
+        rc = zs_create_empty(zs->zh, path, zs_acl(zs, path));
     }
     err = rc == ZNONODE ? KERR_UNKNOWN_TOPIC_OR_PARTITION : zs_err(rc, "create", path);
     return zs_leave(zs, err);
@@ -1280,15 +1313,15 @@ kerr_t zk_store_partition_state_get(struct zk_store *zs, const char *topic, int 
 }
 
 /* Creates /brokers/topics/<t>/partitions and .../<p> if missing. */
-static int zs_partition_parents(zhandle_t *zh, const char *topic, int p)
+static int zs_partition_parents(struct zk_store *zs, const char *topic, int p)
 {
     char path[ZS_PATH_MAX];
     snprintf(path, sizeof(path), "/brokers/topics/%s/partitions", topic);
-    int rc = zs_create_empty(zh, path);
+    int rc = zs_create_empty(zs->zh, path, zs_acl(zs, path));
     if (rc != ZOK)
         return rc;
     snprintf(path, sizeof(path), "/brokers/topics/%s/partitions/%d", topic, p);
-    return zs_create_empty(zh, path);
+    return zs_create_empty(zs->zh, path, zs_acl(zs, path));
 }
 
 kerr_t zk_store_partition_state_set(struct zk_store *zs, const char *topic, int p,
@@ -1308,7 +1341,7 @@ kerr_t zk_store_partition_state_set(struct zk_store *zs, const char *topic, int 
         goto out_free;
     int rc = ZOK;
     if (st->version == ZK_VERSION_NEW)
-        rc = zs_partition_parents(zs->zh, topic, p);
+        rc = zs_partition_parents(zs, topic, p);
     int32_t nv = 0;
     if (rc == ZOK)
         rc = zs_write(zs, path, data, len, st->version, true, &nv);

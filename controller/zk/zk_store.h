@@ -83,6 +83,18 @@ typedef void (*zk_session_cb)(void *arg, enum zk_session_event event);
 struct zk_store *zk_store_open(const char *connect, int session_timeout_ms, char *err,
                                size_t errlen);
 
+/* Who the store is to ZooKeeper (controller/zk/zk_store_auth.c). */
+struct zk_store_auth {
+    const char *digest; /* "user:password" (scheme digest) presented on every session, or NULL */
+    bool set_acl;       /* zookeeper.set.acl: znodes this store creates are changeable only
+                           by sessions with the same credentials (needs digest) */
+};
+
+/* zk_store_open() presenting auth's credentials and creating znodes with its
+ * ACLs. auth NULL is zk_store_open(). */
+struct zk_store *zk_store_open_auth(const char *connect, int session_timeout_ms,
+                                    const struct zk_store_auth *auth, char *err, size_t errlen);
+
 /* Closes the session at once (its ephemeral znodes vanish now, not after the
  * timeout) and frees zs. NULL is a no-op. Never from a zk callback. */
 void zk_store_close(struct zk_store *zs);

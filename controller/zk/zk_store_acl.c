@@ -75,7 +75,7 @@ static void zsa_notify(struct zk_store *zs, const char *list, const char *payloa
 {
     char path[ZS_PATH_MAX];
     snprintf(path, sizeof(path), "%s/" ZSA_CHANGE_PREFIX, list);
-    int rc = zoo_create(zs->zh, path, payload, (int)strlen(payload), &ZOO_OPEN_ACL_UNSAFE,
+    int rc = zoo_create(zs->zh, path, payload, (int)strlen(payload), zs_acl(zs, path),
                         ZOO_PERSISTENT_SEQUENTIAL, NULL, 0);
     if (rc != ZOK) {
         (void)zs_err(rc, "create", path);
@@ -109,10 +109,9 @@ kerr_t zk_store_acl_set(struct zk_store *zs, bool prefixed, const char *type, co
     if (json == NULL) {
         rc = version == ZK_VERSION_NEW ? ZOK : zoo_delete(zs->zh, path, version);
     } else if (version == ZK_VERSION_NEW) {
-        rc = zoo_create(zs->zh, parent, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        rc = zoo_create(zs->zh, parent, NULL, -1, zs_acl(zs, parent), 0, NULL, 0);
         if (rc == ZOK || rc == ZNODEEXISTS)
-            rc =
-                zoo_create(zs->zh, path, json, (int)strlen(json), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+            rc = zoo_create(zs->zh, path, json, (int)strlen(json), zs_acl(zs, path), 0, NULL, 0);
     } else {
         rc = zoo_set(zs->zh, path, json, (int)strlen(json), version);
     }

@@ -147,7 +147,7 @@ static void zsb_read_done(int rc, const char *value, int value_len, const struct
 static void zsb_create_parent(struct zk_store *zs, struct zsb *b, const char *path)
 {
     zsb_reserve(b);
-    if (zoo_acreate(zs->zh, path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, zsb_ignore_done, b) != ZOK)
+    if (zoo_acreate(zs->zh, path, NULL, -1, zs_acl(zs, path), 0, zsb_ignore_done, b) != ZOK)
         zsb_unreserve(b);
 }
 

@@ -136,9 +136,9 @@ kerr_t zk_store_config_change_notify(struct zk_store *zs, const char *entity_typ
     err = zs_enter(zs);
     if (err == KERR_NONE) {
         char made[ZSC_PATH_MAX];
-        int rc =
-            zoo_create(zs->zh, ZK_PATH_CONFIG_CHANGES "/" ZSC_PREFIX, (const char *)data, (int)len,
-                       &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT_SEQUENTIAL, made, (int)sizeof(made));
+        int rc = zoo_create(zs->zh, ZK_PATH_CONFIG_CHANGES "/" ZSC_PREFIX, (const char *)data,
+                            (int)len, zs_acl(zs, ZK_PATH_CONFIG_CHANGES), ZOO_PERSISTENT_SEQUENTIAL,
+                            made, (int)sizeof(made));
         err = zs_err(rc, "create", ZK_PATH_CONFIG_CHANGES "/" ZSC_PREFIX);
         if (err == KERR_NONE)
             zsc_trim(zs);

@@ -93,10 +93,10 @@ static kerr_t zs_elect_once(struct zk_store *zs, int32_t broker_id, int32_t *con
     if (err != KERR_NONE)
         goto out_free;
     zoo_create_op_init(&ops[0], ZK_PATH_CONTROLLER, (const char *)cdata, (int)clen,
-                       &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, NULL, 0);
+                       zs_acl(zs, ZK_PATH_CONTROLLER), ZOO_EPHEMERAL, NULL, 0);
     if (ver == ZK_VERSION_NEW)
         zoo_create_op_init(&ops[1], ZS_EPOCH_PATH, (const char *)edata, (int)elen,
-                           &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+                           zs_acl(zs, ZS_EPOCH_PATH), 0, NULL, 0);
     else
         zoo_set_op_init(&ops[1], ZS_EPOCH_PATH, (const char *)edata, (int)elen, ver, &est);
     rc = zoo_multi(zs->zh, 2, ops, res);

@@ -3,8 +3,8 @@
  * calls), zk_store_batch.c (pipelined partition-state reads and writes),
  * zk_store_config.c (config change notifications), zk_store_sync.c
  * (ZooKeeper's sync), zk_store_pid.c, zk_store_reassign.c, zk_store_acl.c
- * (ACLs), zk_store_users.c, zk_store_quotas.c and zk_store_controller.c (the
- * election). Private to those files, the only ones that include <zookeeper/zookeeper.h>.
+ * (ACLs), zk_store_users.c, zk_store_quotas.c, zk_store_controller.c (the
+ * election) and zk_store_auth.c (credentials and znode ACLs). Private to those files, the only ones that include <zookeeper/zookeeper.h>.
  */
 #ifndef GREGOR_CONTROLLER_ZK_ZK_STORE_INT_H
 #define GREGOR_CONTROLLER_ZK_ZK_STORE_INT_H
@@ -43,6 +43,10 @@ struct zk_store {
                                  broker), 0 if none; its /controller is removed on election */
     char *connect;           /* immutable after open */
     int session_timeout_ms;  /* immutable after open */
+    char *digest;            /* "user:password" presented on every session, or NULL;
+                                immutable after open */
+    bool set_acl;            /* znodes created readable by all, changeable only by
+                                sessions with our credentials; immutable after open */
 
     struct zs_sess sess; /* the fields below are guarded by sess.lock too */
     bool quiet;          /* closing a handle: drop its events */
@@ -66,6 +70,17 @@ struct zs_write_req {
     int di;          /* index of the data op */
     int32_t version; /* the version the write is conditional on */
 };
+
+/* The ACL to create path with (zk_store_auth.c): open to all without set_acl;
+ * else ALL for our credentials and READ for the world, no world READ under
+ * /config/users/. */
+struct ACL_vector *zs_acl(const struct zk_store *zs, const char *path);
+struct ACL_vector *zs_acl_pick(bool set_acl, const char *path);
+/* "user:password" with a non-empty user. */
+bool zs_digest_valid(const char *digest);
+/* Presents digest credentials on zh and waits for the answer (at most
+ * timeout_ms). Returns the ZooKeeper rc, logging a failure. */
+int zs_auth_add(zhandle_t *zh, const char *digest, int timeout_ms);
 
 /* Takes op_lock and checks there is a handle (KERR__ZK, unlocked, if not). */
 kerr_t zs_enter(struct zk_store *zs);

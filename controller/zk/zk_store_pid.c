@@ -157,8 +157,8 @@ kerr_t zk_store_claim_pid_block(struct zk_store *zs, int32_t broker_id, int64_t 
         if (jl < 0)
             return zs_leave(zs, KERR__INVALID);
         if (rc == ZNONODE)
-            rc = zoo_create(zs->zh, ZK_PATH_PRODUCER_ID_BLOCK, json, jl, &ZOO_OPEN_ACL_UNSAFE, 0,
-                            NULL, 0);
+            rc = zoo_create(zs->zh, ZK_PATH_PRODUCER_ID_BLOCK, json, jl,
+                            zs_acl(zs, ZK_PATH_PRODUCER_ID_BLOCK), 0, NULL, 0);
         else
             rc = zoo_set(zs->zh, ZK_PATH_PRODUCER_ID_BLOCK, json, jl, st.version);
         if (rc == ZOK) {

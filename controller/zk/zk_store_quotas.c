@@ -322,13 +322,13 @@ kerr_t zk_store_entity_config_get(struct zk_store *zs, const char *entity_path,
 }
 
 /* Creates every missing ancestor of path (persistent, empty). */
-static void zq_parents(zhandle_t *zh, const char *path)
+static void zq_parents(struct zk_store *zs, const char *path)
 {
     char buf[ZS_PATH_MAX];
     snprintf(buf, sizeof(buf), "%s", path);
     for (char *p = strchr(buf + 1, '/'); p; p = strchr(p + 1, '/')) {
         *p = '\0';
-        int rc = zoo_create(zh, buf, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        int rc = zoo_create(zs->zh, buf, NULL, -1, zs_acl(zs, buf), 0, NULL, 0);
         if (rc != ZOK && rc != ZNODEEXISTS)
             (void)zs_err(rc, "create", buf);
         *p = '/';
@@ -384,9 +384,8 @@ kerr_t zk_store_entity_config_update(struct zk_store *zs, const char *entity_pat
         }
         int rc;
         if (version < 0) {
-            zq_parents(zs->zh, path);
-            rc =
-                zoo_create(zs->zh, path, json, (int)strlen(json), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+            zq_parents(zs, path);
+            rc = zoo_create(zs->zh, path, json, (int)strlen(json), zs_acl(zs, path), 0, NULL, 0);
         } else {
             rc = zoo_set(zs->zh, path, json, (int)strlen(json), version);
         }

@@ -64,8 +64,8 @@ kerr_t zk_store_reassign_request_create_for_test(struct zk_store *zs, const char
     kerr_t err = zs_enter(zs);
     if (err != KERR_NONE)
         return err;
-    int rc = zoo_create(zs->zh, ZK_PATH_REASSIGN, json, (int)strlen(json), &ZOO_OPEN_ACL_UNSAFE, 0,
-                        NULL, 0);
+    int rc = zoo_create(zs->zh, ZK_PATH_REASSIGN, json, (int)strlen(json),
+                        zs_acl(zs, ZK_PATH_REASSIGN), 0, NULL, 0);
     if (rc == ZNODEEXISTS)
         return zs_leave(zs, KERR__EXISTS);
     return zs_leave(zs, rc == ZOK ? KERR_NONE : zs_err(rc, "create", ZK_PATH_REASSIGN));

@@ -296,7 +296,7 @@ kerr_t zk_store_user_config_set(struct zk_store *zs, const struct zk_user_config
         if (c->n == 0) {
             rc = c->version == ZK_VERSION_NEW ? ZOK : zoo_delete(zs->zh, path, c->version);
         } else if (c->version == ZK_VERSION_NEW) {
-            rc = zoo_create(zs->zh, path, json, len, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, NULL, 0);
+            rc = zoo_create(zs->zh, path, json, len, zs_acl(zs, path), ZOO_PERSISTENT, NULL, 0);
         } else {
             rc = zoo_set(zs->zh, path, json, len, c->version);
         }

@@ -269,6 +269,7 @@ static bool default_is_null(const char *name)
 {
     static const char *const nullable[] = {
         "broker.rack",
+        "gregor.zookeeper.auth.digest",
         "advertised.listeners",
         "inter.broker.listener.name",
         "log.dirs",

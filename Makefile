@@ -52,6 +52,8 @@ SECURE ?= 0
 CMAKE_ARGS ?=
 ASAN_TESTS ?= ^(integration_api_versions|integration_bad_input|protocol_api_matrix|protocol_fetch_paths|protocol_record_validation|integration_cluster|integration_cluster_configs|integration_control_fence|integration_fetcher|groups_api_versions|groups_rebalance|integration_cli_group|storage_compaction|storage_compaction_txn|protocol_dynamic_configs|protocol_txn_producer|protocol_txn_offset_commit|protocol_produce_offload|integration_large_frames|protocol_sasl|protocol_acls)$$
 SKIP_ASAN ?= 0
+PAIRED_JOBS ?= 2
+PAIRED_TESTS ?= ^(test_.*|check_layers|check_format|bench_compare|harness_checker|integration_api_versions|integration_bad_input|integration_kcat|integration_rdkafka|integration_python|integration_startup|integration_cli|integration_cli_group|integration_control_fence|integration_fetcher|protocol_api_matrix|protocol_record_validation|protocol_response_writes|protocol_tls|protocol_sasl|protocol_produce_offload|protocol_txn_introspect|protocol_txn_producer|protocol_dynamic_configs|groups_api_versions|storage_log_surgery|storage_compaction|storage_compaction_txn|integration_zk_acl)$$
 TSAN_BUILD ?= build-tsan
 TSAN_TESTS ?= ^(integration_cluster|integration_cluster_configs|integration_fetcher|integration_control_fence|groups_rebalance|groups_consume|protocol_dynamic_configs|protocol_txn_offset_commit|protocol_produce_offload)$$
 SKIP_TSAN ?= 0
@@ -201,11 +203,23 @@ test-tsan:
 test-compose:
 	tests/compose/run
 
-# Full suite; re-prints ctest's summary line so that it is the last line.
+# Full suite in two passes: PAIRED_TESTS (the unit tests and the integration
+# tests that run one broker, or one cluster without faults, and measure no
+# timing tighter than what they also pass under ASan) two at a time
+# (PAIRED_JOBS), then every other test alone (the cluster fault scenarios, the
+# group tests, rates, quotas, restarts, the package). The last line is one
+# summary of both passes in ctest's form.
 test-full:
-	@cd $(BUILD) && rc=0; ctest --output-on-failure 2>&1 | tee ctest-full.log || rc=1; \
-	  summary=$$(grep -E '^[0-9]+% tests passed' ctest-full.log | tail -n 1 || true); \
-	  if [ -z "$$summary" ]; then echo "ctest printed no summary (no tests?)"; exit 1; fi; \
+	@cd $(BUILD) && rc=0; \
+	  ctest --output-on-failure -j$(PAIRED_JOBS) -R '$(PAIRED_TESTS)' 2>&1 | tee ctest-paired.log || rc=1; \
+	  ctest --output-on-failure -E '$(PAIRED_TESTS)' 2>&1 | tee ctest-alone.log || rc=1; \
+	  summary=$$(cat ctest-paired.log ctest-alone.log | awk \
+	    '/^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+/ { f += $$4; t += $$9; n++ } \
+	     END { if (n == 2) printf "%d%% tests passed, %d tests failed out of %d\n", \
+	           t ? int(100 * (t - f) / t) : 0, f, t }'); \
+	  if [ -z "$$summary" ]; then echo "ctest printed no summary for one of the passes"; exit 1; fi; \
+	  cat ctest-paired.log ctest-alone.log > ctest-full.log; \
+	  grep -h -A200 'The following tests FAILED' ctest-paired.log ctest-alone.log || true; \
 	  echo; echo "$$summary"; exit $$rc
 
 # The peers are installed before the build so that CMake finds their C

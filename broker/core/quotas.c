@@ -432,6 +432,20 @@ int32_t quotas_record(struct quotas *q, enum quota_type t, const char *user, siz
     return ms;
 }
 
+void quotas_unrecord(struct quotas *q, enum quota_type t, const char *user, size_t user_len,
+                     const char *client, size_t client_len, double value, int64_t now_ms)
+{
+    if (!q || atomic_load_explicit(&q->configured[t], memory_order_relaxed) == 0)
+        return;
+    struct qsensor *s = client_sensor(q, t, user ? user : "", user ? user_len : 0,
+                                      client ? client : "", client ? client_len : 0);
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    (void)sensor_record(q, s, -value, now_ms);
+    pthread_mutex_unlock(&s->lock);
+}
+
 void quotas_stats(struct quotas *q, struct quota_stats *out)
 {
     memset(out, 0, sizeof(*out));

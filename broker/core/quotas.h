@@ -76,6 +76,10 @@ void quotas_clear(struct quotas *q);
 int32_t quotas_record(struct quotas *q, enum quota_type t, const char *user, size_t user_len,
                       const char *client, size_t client_len, double value, int64_t now_ms);
 
+/* Takes back a value recorded by quotas_record() whose response was not
+ * sent after all (a throttled Fetch answers without its records). */
+void quotas_unrecord(struct quotas *q, enum quota_type t, const char *user, size_t user_len,
+                     const char *client, size_t client_len, double value, int64_t now_ms);
 /* Whether any entity has a value of type t (one atomic load). */
 bool quotas_active(struct quotas *q, enum quota_type t);
 

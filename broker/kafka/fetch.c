@@ -172,6 +172,9 @@ static void fetch_encode(struct fetch_op *op)
         kbuf_put_i16(o, KERR_NONE);
         kbuf_put_i32(o, 0); /* session_id: no session */
     }
+    size_t topics_at = o->len;
+    int first_file = req->n_files;
+    int64_t files_before = req->files_len;
     kw_put_array_len(o, false, op->topics.n);
     for (int ti = 0; ti < op->topics.n; ti++) {
         int end;
@@ -198,17 +201,33 @@ static void fetch_encode(struct fetch_op *op)
             if (fp->rd.len > 0 && op->replica_id >= 0 &&
                 partition_leader_throttled(fp_partition(fp)))
                 throttle_meter_record(&req->broker->leader_throttle, fp->rd.len, now);
-            if (fp->rd.len > 0 && op->replica_id < 0 && fp->t)
-                metrics_add(&fp->t->bytes_out, (uint64_t)fp->rd.len);
             if (fp->rd.len > 0) {
                 req_add_file(req, fp->rd.fd, fp->rd.pos, fp->rd.len);
                 fp->rd.fd = -1; /* now the req's */
             }
         }
     }
-    if (op->replica_id < 0) /* client quotas: consumers only, never followers */
-        kbuf_patch_i32(o, throttle_at,
-                       req_quota_record(req, QUOTA_FETCH, (double)(o->len + req->files_len)));
+    if (op->replica_id >= 0)
+        return; /* client quotas: consumers only, never followers */
+    /* As Kafka: the whole response counts against the consumer's byte rate;
+     * over it, the response goes without its partitions (the measure taken
+     * back, since their records are not sent) and says how long to wait. */
+    double size = (double)o->len + (double)req->files_len;
+    int32_t ms = req_quota_record(req, QUOTA_FETCH, size);
+    kbuf_patch_i32(o, throttle_at, ms);
+    if (ms > 0) {
+        req_quota_unrecord(req, QUOTA_FETCH, size);
+        for (int i = first_file; i < req->n_files; i++)
+            close(req->files[i].fd);
+        req->n_files = first_file;
+        req->files_len = files_before;
+        o->len = topics_at;
+        kw_put_array_len(o, false, 0);
+        return;
+    }
+    for (int i = 0; i < op->n; i++)
+        if (op->parts[i].t && op->parts[i].rd.len > 0)
+            metrics_add(&op->parts[i].t->bytes_out, (uint64_t)op->parts[i].rd.len);
 }
 
 /* Evaluates the fetch; true when the response is written. */

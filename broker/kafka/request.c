@@ -45,6 +45,17 @@ int32_t req_quota_measure(const struct req *req, int type, double value)
                          clock_mono_ms());
 }
 
+void req_quota_unrecord(const struct req *req, int type, double value)
+{
+    struct quotas *q = req->broker ? req->broker->quotas : NULL;
+    if (!q || !quotas_active(q, (enum quota_type)type))
+        return;
+    size_t ul;
+    const char *user = quota_principal_user(req->principal, &ul);
+    quotas_unrecord(q, (enum quota_type)type, user, ul, req->client_id.ptr,
+                    req->client_id.ptr ? (size_t)req->client_id.len : 0, value, clock_mono_ms());
+}
+
 int32_t req_quota_record(struct req *req, int type, double value)
 {
     int32_t ms = req_quota_measure(req, type, value);

@@ -101,5 +101,8 @@ int32_t req_quota_record(struct req *req, int type, double value);
 /* The same without touching req (net/conn.c, for the handling time of a
  * request another thread may be completing). */
 int32_t req_quota_measure(const struct req *req, int type, double value);
+/* Takes back value recorded against the client quota of type: what a
+ * throttled response did not send after all. */
+void req_quota_unrecord(const struct req *req, int type, double value);
 
 #endif

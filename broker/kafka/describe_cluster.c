@@ -12,19 +12,21 @@
  * Like Metadata, a request that reaches a broker before the controller's
  * first UpdateMetadata waits for it (md_wait.h), at most 10 s; after that
  * the answer has controller -1 and no brokers.
- * There is no authorizer, so cluster_authorized_operations is always
- * INT32_MIN ("not computed"), whatever the request asks.
+ * cluster_authorized_operations: INT32_MIN ("not computed") unless the
+ * request asks; then the operations the principal may do on the cluster
+ * (authz_cluster_operations(): 0 without DESCRIBE on it).
  */
 #include "broker/kafka/dispatch.h"
 #include "broker/core/broker.h"
 #include "broker/core/metadata_cache.h"
+#include "broker/kafka/authz.h"
 #include "broker/kafka/md_wait.h"
 
-#define AUTH_OPS_NOT_COMPUTED INT32_MIN
+#include <stdint.h>
 
+/* arg: non-NULL when the request asked for the cluster's authorized operations. */
 static void dc_answer(struct req *req, void *arg)
 {
-    (void)arg;
     struct broker *b = req->broker;
     struct kbuf *o = &req->out;
     struct mc_snapshot *snap = mc_get(b->mc);
@@ -43,7 +45,7 @@ static void dc_answer(struct req *req, void *arg)
         kw_put_nstr(o, true, bi->rack[0] ? bi->rack : NULL);
         kw_put_tags(o, true);
     }
-    kbuf_put_i32(o, AUTH_OPS_NOT_COMPUTED);
+    kbuf_put_i32(o, arg ? authz_cluster_operations(req) : AUTHZ_OPS_NOT_COMPUTED);
     kw_put_tags(o, true);
     mc_put(snap);
 }
@@ -53,12 +55,13 @@ static void dc_free(void *arg) { (void)arg; }
 kerr_t handle_describe_cluster(struct req *req)
 {
     struct kslice *s = &req->body;
-    (void)kslice_u8(s); /* include_cluster_authorized_operations: nothing to compute */
+    static char asked;                             /* a non-NULL arg for dc_answer() */
+    void *arg = kslice_u8(s) != 0 ? &asked : NULL; /* include_cluster_authorized_operations */
     kw_skip_tags(s, true);
     if (!kslice_ok(s))
         return KERR__CLOSE;
     if (md_wait_needed(req))
-        return md_wait_park(req, dc_answer, NULL, dc_free);
-    dc_answer(req, NULL);
+        return md_wait_park(req, dc_answer, arg, dc_free);
+    dc_answer(req, arg);
     return KERR_NONE;
 }

@@ -25,9 +25,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* AclOperation codes (READ 3, DELETE 6, DESCRIBE 8) as a bit set. */
-#define GROUP_AUTHORIZED_OPS ((1 << 3) | (1 << 6) | (1 << 8))
-
 /* --- DescribeGroups ------------------------------------------------------ */
 
 struct describe_call {
@@ -52,15 +49,16 @@ static void describe_answer(struct gcall *c, struct group_runtime *gr, kerr_t fa
     for (int32_t i = 0; out && members && i < n; i++) {
         struct gcodec_described_group *d = &out[i];
         const char *id = gcall_str0(c, dc->r.groups[i]);
-        *d = (struct gcodec_described_group){
-            .err = fail,
-            .group_id = id,
-            .state = "Dead",
-            .protocol_type = "",
-            .protocol_data = "",
-            .authorized_operations =
-                dc->r.include_authorized_operations ? GROUP_AUTHORIZED_OPS : INT32_MIN};
+        *d = (struct gcodec_described_group){.err = fail,
+                                             .group_id = id,
+                                             .state = "Dead",
+                                             .protocol_type = "",
+                                             .protocol_data = "",
+                                             .authorized_operations = INT32_MIN};
         struct kstr gid = dc->r.groups[i];
+        if (dc->r.include_authorized_operations)
+            d->authorized_operations = authz_operations(
+                c->req, ACL_RT_GROUP, gid.ptr ? gid.ptr : "", gid.ptr ? (size_t)gid.len : 0);
         if (gr && !authz_check(c->req, ACL_OP_DESCRIBE, ACL_RT_GROUP, gid.ptr ? gid.ptr : "",
                                gid.ptr ? (size_t)gid.len : 0)) {
             d->err = KERR_GROUP_AUTHORIZATION_FAILED;

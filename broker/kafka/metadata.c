@@ -38,14 +38,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AUTH_OPS_NOT_COMPUTED INT32_MIN
-
 /* What a Metadata request asks (names point into the request frame). */
 struct md_query {
     struct kstr *names; /* owned array; NULL when none */
     int32_t n_topics;   /* -1: null array */
     bool all;
     bool allow_create;
+    bool topic_ops;   /* include_topic_authorized_operations (v8+) */
+    bool cluster_ops; /* include_cluster_authorized_operations (v8-v10) */
 };
 
 static bool is_live(const struct broker_info *live, int n, int32_t id)
@@ -103,7 +103,7 @@ static void write_partition(struct req *req, int32_t index, const struct mc_part
 }
 
 static void write_topic(struct req *req, const struct mc_topic *t, const struct broker_info *live,
-                        int n_live)
+                        int n_live, bool ops)
 {
     struct kbuf *o = &req->out;
     kbuf_put_i16(o, KERR_NONE);
@@ -114,7 +114,8 @@ static void write_topic(struct req *req, const struct mc_topic *t, const struct 
     for (int32_t p = 0; p < t->n_parts; p++)
         write_partition(req, p, &t->parts[p], live, n_live);
     if (req->api_version >= 8)
-        kbuf_put_i32(o, AUTH_OPS_NOT_COMPUTED);
+        kbuf_put_i32(o, ops ? authz_operations(req, ACL_RT_TOPIC, t->name, strlen(t->name))
+                            : AUTHZ_OPS_NOT_COMPUTED);
 }
 
 /* known: the cache came from the controller; else nothing is known of the
@@ -153,7 +154,7 @@ static void write_missing(struct req *req, struct kstr name, bool allow_create, 
         kbuf_put_u8(o, 0);
     kw_put_array_len(o, false, 0);
     if (req->api_version >= 8)
-        kbuf_put_i32(o, AUTH_OPS_NOT_COMPUTED);
+        kbuf_put_i32(o, AUTHZ_OPS_NOT_COMPUTED);
 }
 
 /* Writes the answer to q from the current cache. */
@@ -180,7 +181,7 @@ static void write_answer(struct req *req, const struct md_query *q)
             const char *name = snap->topics[i].name;
             if (!authz_topic(req, ACL_OP_DESCRIBE, name, strlen(name)))
                 continue;
-            write_topic(req, &snap->topics[i], live, n_live);
+            write_topic(req, &snap->topics[i], live, n_live, q->topic_ops);
             n++;
         }
         kw_patch_array_len(o, false, at, n);
@@ -193,13 +194,13 @@ static void write_answer(struct req *req, const struct md_query *q)
             bool denied =
                 name.ptr && !authz_topic(req, ACL_OP_DESCRIBE, name.ptr, (size_t)name.len);
             if (t && !denied)
-                write_topic(req, t, live, n_live);
+                write_topic(req, t, live, n_live, q->topic_ops);
             else
                 write_missing(req, name, q->allow_create, known, denied);
         }
     }
     if (v >= 8)
-        kbuf_put_i32(o, AUTH_OPS_NOT_COMPUTED);
+        kbuf_put_i32(o, q->cluster_ops ? authz_cluster_operations(req) : AUTHZ_OPS_NOT_COMPUTED);
     mc_put(snap);
 }
 
@@ -228,9 +229,10 @@ kerr_t handle_metadata(struct req *req)
     bool allow_create = true;
     if (v >= 4)
         allow_create = kslice_u8(s) != 0;
+    bool cluster_ops = false, topic_ops = false;
     if (v >= 8) {
-        (void)kslice_u8(s);
-        (void)kslice_u8(s);
+        cluster_ops = kslice_u8(s) != 0;
+        topic_ops = kslice_u8(s) != 0;
     }
     if (!kslice_ok(s)) {
         free(names);
@@ -239,7 +241,9 @@ kerr_t handle_metadata(struct req *req)
     struct md_query q = {.names = names,
                          .n_topics = n_topics,
                          .all = n_topics < 0 || (v == 0 && n_topics == 0),
-                         .allow_create = allow_create};
+                         .allow_create = allow_create,
+                         .topic_ops = topic_ops,
+                         .cluster_ops = cluster_ops};
     /* in a cluster, wait for the controller's first UpdateMetadata */
     if (md_wait_needed(req)) {
         struct md_query *parked = malloc(sizeof(*parked));

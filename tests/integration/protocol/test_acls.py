@@ -16,6 +16,7 @@ Clients here are User:ANONYMOUS (no TLS or SASL yet). The brokers run with a cli
 """
 import os
 import subprocess
+import struct
 import sys
 import time
 
@@ -444,6 +445,43 @@ def test_metadata_hides_topics_and_delete_topics_denied():
     assert res == {"acl-hidden": TOPIC_AUTHORIZATION_FAILED}, res
     delete_all()
     assert metadata(["acl-hidden"])["acl-hidden"]["err"] == 0  # still there
+
+
+def test_authorized_operations_follow_the_acls():
+    """Metadata v8 and DescribeGroups v3 compute *_authorized_operations when asked: the
+    operations the ACLs allow the principal (implied DESCRIBE included), INT32_MIN when not
+    asked."""
+    delete_all()
+    create_topic("acl-ops")
+    assert create([(TOPIC, "acl-ops", LITERAL, ANON, "*", READ, ALLOW),
+                   (GROUP, "acl-ops-g", LITERAL, ANON, "*", DELETE, ALLOW)]) == [(0, None)] * 2
+
+    def md_ops(asked):
+        w = W().array(["acl-ops"], lambda w, t: w.str(t)).i8(0).i8(asked).i8(asked)
+        c = conn()
+        r = c.call(3, 8, w.b)
+        c.close()
+        cluster_ops = struct.unpack(">i", r.d[-4:])[0]
+        return decode_metadata(r, 8)["topics"]["acl-ops"]["ops"], cluster_ops
+
+    bits = lambda *ops: sum(1 << op for op in ops)  # noqa: E731
+    # READ implies DESCRIBE; the cluster has BASE's ALTER and DESCRIBE
+    assert md_ops(1) == (bits(READ, DESCRIBE), bits(ALTER, DESCRIBE)), md_ops(1)
+    assert md_ops(0) == (-2 ** 31, -2 ** 31), md_ops(0)
+
+    def group_ops(asked):
+        c = conn()
+        r = c.call(15, 3, W().array(["acl-ops-g"], lambda w, g: w.str(g)).i8(asked).b)
+        c.close()
+        r.i32()
+        g = r.array(lambda r: (r.i16(), r.str(), r.str(), r.str(), r.str(),
+                               r.array(lambda r: (r.str(), r.str(), r.str(), r.bytes(), r.bytes())),
+                               r.i32()))
+        r.done()
+        return g[0][6]
+    assert group_ops(1) == bits(DELETE, DESCRIBE), group_ops(1)
+    assert group_ops(0) == -2 ** 31
+    delete_all()
 
 
 def test_groups_and_transactions_denied():

@@ -13,7 +13,8 @@
  * idempotent-producer state of its log (storage/producer_state.h) when this
  * broker leads it: NOT_LEADER_OR_FOLLOWER otherwise (clients ask the
  * leader, as Kafka's admin client does), UNKNOWN_TOPIC_OR_PARTITION for a
- * topic or partition that does not exist here. last_timestamp is the max
+ * topic or partition that does not exist here, TOPIC_AUTHORIZATION_FAILED
+ * for a topic the principal may not READ. last_timestamp is the max
  * timestamp of the producer's last batch; coordinator epoch is that of its
  * last transaction marker and transaction start the first offset of its
  * open transaction (-1 when none). Runs on the network loop: the topic
@@ -34,19 +35,22 @@ static const char *err_message(kerr_t err)
         return "this broker does not lead the partition";
     case KERR_UNKNOWN_TOPIC_OR_PARTITION:
         return "unknown topic or partition";
+    case KERR_TOPIC_AUTHORIZATION_FAILED:
+        return "not authorized to read the topic";
     default:
         return NULL;
     }
 }
 
-static kerr_t put_partition(struct req *req, struct topic *t, int32_t index)
+/* denied: TOPIC_AUTHORIZATION_FAILED for a topic the principal may not READ. */
+static kerr_t put_partition(struct req *req, struct topic *t, int32_t index, kerr_t denied)
 {
     struct kbuf *o = &req->out;
     struct pstate_entry *e = NULL;
     size_t n = 0;
-    kerr_t err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    kerr_t err = denied ? denied : KERR_UNKNOWN_TOPIC_OR_PARTITION;
 
-    if (t && index >= 0 && index < atomic_load(&t->n_parts))
+    if (!denied && t && index >= 0 && index < atomic_load(&t->n_parts))
         err = partition_producers(topic_part(t, index), &e, &n);
     if (err == KERR__NOMEM)
         return err;
@@ -90,7 +94,10 @@ kerr_t handle_describe_producers(struct req *req)
         kw_put_array_len(o, true, np);
         for (int32_t j = 0; j < np; j++) {
             int32_t index = kslice_i32(s);
-            kerr_t err = kslice_ok(s) ? put_partition(req, t, index) : KERR__CLOSE;
+            kerr_t err = kslice_ok(s)
+                             ? put_partition(req, t, index,
+                                             allowed ? KERR_NONE : KERR_TOPIC_AUTHORIZATION_FAILED)
+                             : KERR__CLOSE;
             if (err != KERR_NONE) {
                 topic_unref(t);
                 return err;

@@ -15,7 +15,8 @@
  * -1/-1 when unknown (partition_end_offset_for_epoch()). Consumers
  * (replica_id -1, and every request before v3, which carries no
  * replica_id) must ask the leader (else NOT_LEADER_OR_FOLLOWER); a
- * broker (replica_id >= 0) is answered from whichever replica it asks.
+ * broker (replica_id >= 0) is answered from whichever replica it asks, if
+ * it may CLUSTER_ACTION (else every partition CLUSTER_AUTHORIZATION_FAILED).
  */
 #include "broker/kafka/authz.h"
 #include "broker/kafka/dispatch.h"
@@ -61,8 +62,9 @@ static void answer_one(struct req *req, struct topic *t, const struct olep_part 
     kw_put_tags(o, req->flex);
 }
 
-/* Decodes and answers the partitions of one topic. */
-static kerr_t answer_topic(struct req *req, bool need_leader)
+/* Decodes and answers the partitions of one topic; cluster_denied: a
+ * follower without CLUSTER_ACTION (every partition gets it). */
+static kerr_t answer_topic(struct req *req, bool need_leader, kerr_t cluster_denied)
 {
     struct kslice *s = &req->body;
     struct kbuf *o = &req->out;
@@ -74,10 +76,10 @@ static kerr_t answer_topic(struct req *req, bool need_leader)
 
     if (!kslice_ok(s) || !name.ptr || np < 0)
         return KERR__CLOSE;
-    /* followers passed the cluster check; consumers need DESCRIBE */
-    kerr_t denied = !need_leader || authz_topic(req, ACL_OP_DESCRIBE, name.ptr, (size_t)name.len)
-                        ? KERR_NONE
-                        : KERR_TOPIC_AUTHORIZATION_FAILED;
+    /* followers are checked on the cluster; consumers need DESCRIBE */
+    kerr_t denied = cluster_denied;
+    if (need_leader && !authz_topic(req, ACL_OP_DESCRIBE, name.ptr, (size_t)name.len))
+        denied = KERR_TOPIC_AUTHORIZATION_FAILED;
     t = denied ? NULL : topics_get(req->broker->topics, name.ptr, (size_t)name.len);
     kw_put_kstr(o, flex, name);
     kw_put_array_len(o, flex, np);
@@ -109,15 +111,16 @@ kerr_t handle_offset_for_leader_epoch(struct req *req)
 
     if (!kslice_ok(s) || n_topics < 0)
         return KERR__CLOSE;
-    /* a follower needs CLUSTER_ACTION (refused: the connection closes, as a
-     * control request's); a consumer's topics are checked one by one */
-    if (replica_id >= 0 && !authz_cluster(req, ACL_OP_CLUSTER_ACTION))
-        return KERR__CLOSE;
+    /* a follower needs CLUSTER_ACTION (Kafka answers every partition
+     * CLUSTER_AUTHORIZATION_FAILED); a consumer's topics are checked one by one */
+    kerr_t cluster_denied = replica_id >= 0 && !authz_cluster(req, ACL_OP_CLUSTER_ACTION)
+                                ? KERR_CLUSTER_AUTHORIZATION_FAILED
+                                : KERR_NONE;
     if (v >= 2)
         kbuf_put_i32(o, 0); /* throttle_time_ms */
     kw_put_array_len(o, req->flex, n_topics);
     for (int32_t i = 0; i < n_topics; i++)
-        if (answer_topic(req, need_leader) != KERR_NONE)
+        if (answer_topic(req, need_leader, cluster_denied) != KERR_NONE)
             return KERR__CLOSE;
     kw_skip_tags(s, req->flex);
     kw_put_tags(o, req->flex);

@@ -443,6 +443,18 @@ def test_metadata_hides_topics_and_delete_topics_denied():
     res = decode_delete_topics(c.call(20, 3, delete_topics_body(3, ["acl-hidden"])), 3)
     c.close()
     assert res == {"acl-hidden": TOPIC_AUTHORIZATION_FAILED}, res
+    # DescribeProducers (v0) needs READ on the topic
+    c = conn()
+    w = W(flex=True).array(["acl-hidden"], lambda w, t: (w.str(t), w.array([0], lambda w, p: w.i32(p)),
+                                                         w.tags())).tags()
+    r = c.call(61, 0, w.b)
+    c.close()
+    r.i32()
+    got = r.array(lambda r: (r.str(), r.array(lambda r: (r.i32(), r.i16(), r.str(), r.array(
+        lambda r: None), r.tags())[:2]), r.tags())[:2])
+    r.tags()
+    r.done()
+    assert got == [("acl-hidden", [(0, TOPIC_AUTHORIZATION_FAILED)])], got
     delete_all()
     assert metadata(["acl-hidden"])["acl-hidden"]["err"] == 0  # still there
 
@@ -593,6 +605,19 @@ def test_replication_keeps_working_with_the_authorizer_on():
         c.close()
         return f["acl-rf2"][0]["err"]
     assert eventually(follower_fetch, TOPIC_AUTHORIZATION_FAILED) == TOPIC_AUTHORIZATION_FAILED
+    # a follower's OffsetForLeaderEpoch (v3, replica_id 1) gets CLUSTER_AUTHORIZATION_FAILED
+    # for every partition, as Kafka answers it, and the connection stays usable
+    c = conn(leader("acl-rf2"))
+    ole = W().i32(1).array([("acl-rf2", [0, 1])], lambda w, t: (w.str(t[0]), w.array(
+        t[1], lambda w, p: w.i32(p).i32(-1).i32(0))))
+    r = c.call(23, 3, ole.b)
+    r.i32()
+    got = r.array(lambda r: (r.str(), r.array(lambda r: (r.i16(), r.i32(), r.i32(), r.i64()))))
+    r.done()
+    assert got == [("acl-rf2", [(CLUSTER_AUTHORIZATION_FAILED, 0, -1, -1),
+                                (CLUSTER_AUTHORIZATION_FAILED, 1, -1, -1)])], got
+    assert decode_metadata(c.call(3, 8, metadata_body(8, ["acl-rf2"], allow=False)), 8)
+    c.close()
     delete_all()
 
 

@@ -44,6 +44,7 @@ struct qsensor {
     enum quota_type type;
     char *key; /* "<user>\n<client>" tags; immutable */
     uint32_t hash;
+    bool mark;            /* sweep_idle(): a client still uses it (q->lock write) */
     struct qsensor *next; /* hash chain: q->lock (write) */
 };
 
@@ -53,6 +54,7 @@ struct qclient {
     uint32_t hash;
     uint64_t gen;                    /* q->gen when resolved */
     struct qsensor *sensor[QUOTA_N]; /* NULL: no quota of that type */
+    _Atomic int64_t last_ms;         /* when it last recorded (any lock mode) */
     struct qclient *next;
 };
 
@@ -64,6 +66,8 @@ struct quotas {
     struct qentity *entities;
     struct qclient *clients[QUOTA_BUCKETS];
     struct qsensor *sensors[QUOTA_BUCKETS];
+    size_t n_clients, n_sensors;    /* entries in the two tables */
+    int64_t next_sweep_ms;          /* sweep_idle() is due (monotonic ms) */
     atomic_int configured[QUOTA_N]; /* entities with a value of the type */
     atomic_uint_fast64_t throttle_ms[QUOTA_N], throttled[QUOTA_N];
 };
@@ -281,6 +285,7 @@ static struct qsensor *sensor_get(struct quotas *q, enum quota_type t, const cha
     s->hash = h;
     s->next = q->sensors[h % QUOTA_BUCKETS];
     q->sensors[h % QUOTA_BUCKETS] = s;
+    q->n_sensors++;
     return s;
 }
 
@@ -314,10 +319,53 @@ static struct qclient *client_find(struct quotas *q, const char *key, size_t len
     return NULL;
 }
 
-/* The client's sensor of type t (NULL: no quota), resolving it when new or
- * stale. */
-static struct qsensor *client_sensor(struct quotas *q, enum quota_type t, const char *user,
-                                     size_t ul, const char *client, size_t cl)
+/* Drops the clients that recorded nothing for a whole window (their samples
+ * have all expired, so a client coming back starts from the same empty
+ * state), then the sensors no client uses any more (those of idle clients
+ * of <default> entities, of removed entities). Keeps the tables as large as
+ * the clients of the last window, whatever number of client ids a peer
+ * makes up. Write lock held. */
+static void sweep_idle(struct quotas *q, int64_t now)
+{
+    int64_t span = (int64_t)q->window_num * q->window_ms;
+    for (int i = 0; i < QUOTA_BUCKETS; i++) {
+        for (struct qclient **pc = &q->clients[i], *c; (c = *pc) != NULL;) {
+            if (now - atomic_load_explicit(&c->last_ms, memory_order_relaxed) > span) {
+                *pc = c->next;
+                free(c->key);
+                free(c);
+                q->n_clients--;
+                continue;
+            }
+            for (int t = 0; t < QUOTA_N; t++)
+                if (c->sensor[t])
+                    c->sensor[t]->mark = true;
+            pc = &c->next;
+        }
+    }
+    for (int i = 0; i < QUOTA_BUCKETS; i++) {
+        for (struct qsensor **ps = &q->sensors[i], *s; (s = *ps) != NULL;) {
+            if (!s->mark) {
+                *ps = s->next;
+                pthread_mutex_destroy(&s->lock);
+                free(s->key);
+                free(s);
+                q->n_sensors--;
+                continue;
+            }
+            s->mark = false;
+            ps = &s->next;
+        }
+    }
+    q->next_sweep_ms = now + span;
+}
+
+/* The client's sensor of type t, resolving it when new or stale, marked as
+ * used at now. Returns it with q->lock held (read or write: the caller
+ * unlocks), so that no sweep frees it while it records; NULL (no quota, or
+ * out of memory) with the lock released. */
+static struct qsensor *client_sensor_hold(struct quotas *q, enum quota_type t, const char *user,
+                                          size_t ul, const char *client, size_t cl, int64_t now)
 {
     size_t len = ul + 1 + cl + 1;
     char stackkey[512];
@@ -334,11 +382,11 @@ static struct qsensor *client_sensor(struct quotas *q, enum quota_type t, const 
     struct qsensor *s = NULL;
     pthread_rwlock_rdlock(&q->lock);
     struct qclient *c = client_find(q, key, len, h);
-    bool fresh = c && c->gen == q->gen;
-    if (fresh)
+    if (c && c->gen == q->gen) {
+        atomic_store_explicit(&c->last_ms, now, memory_order_relaxed);
         s = c->sensor[t];
-    pthread_rwlock_unlock(&q->lock);
-    if (!fresh) {
+    } else {
+        pthread_rwlock_unlock(&q->lock);
         pthread_rwlock_wrlock(&q->lock);
         c = client_find(q, key, len, h);
         if (!c && (c = calloc(1, sizeof(*c))) != NULL) {
@@ -353,15 +401,22 @@ static struct qsensor *client_sensor(struct quotas *q, enum quota_type t, const 
                 c->gen = q->gen - 1;
                 c->next = q->clients[h % QUOTA_BUCKETS];
                 q->clients[h % QUOTA_BUCKETS] = c;
+                q->n_clients++;
             }
         }
-        if (c && c->gen != q->gen)
-            client_resolve(q, c);
+        if (c) {
+            atomic_store_explicit(&c->last_ms, now, memory_order_relaxed);
+            if (c->gen != q->gen)
+                client_resolve(q, c);
+        }
+        if (now >= q->next_sweep_ms)
+            sweep_idle(q, now); /* c was used at now: it stays, and so do its sensors */
         s = c ? c->sensor[t] : NULL;
-        pthread_rwlock_unlock(&q->lock);
     }
     if (key != stackkey)
         free(key);
+    if (!s)
+        pthread_rwlock_unlock(&q->lock);
     return s;
 }
 
@@ -418,13 +473,14 @@ int32_t quotas_record(struct quotas *q, enum quota_type t, const char *user, siz
 {
     if (!q || atomic_load_explicit(&q->configured[t], memory_order_relaxed) == 0)
         return 0;
-    struct qsensor *s = client_sensor(q, t, user ? user : "", user ? user_len : 0,
-                                      client ? client : "", client ? client_len : 0);
+    struct qsensor *s = client_sensor_hold(q, t, user ? user : "", user ? user_len : 0,
+                                           client ? client : "", client ? client_len : 0, now_ms);
     if (!s)
         return 0;
     pthread_mutex_lock(&s->lock);
     int32_t ms = sensor_record(q, s, value, now_ms);
     pthread_mutex_unlock(&s->lock);
+    pthread_rwlock_unlock(&q->lock);
     if (ms > 0) {
         atomic_fetch_add(&q->throttle_ms[t], (uint64_t)ms);
         atomic_fetch_add(&q->throttled[t], 1);
@@ -437,13 +493,14 @@ void quotas_unrecord(struct quotas *q, enum quota_type t, const char *user, size
 {
     if (!q || atomic_load_explicit(&q->configured[t], memory_order_relaxed) == 0)
         return;
-    struct qsensor *s = client_sensor(q, t, user ? user : "", user ? user_len : 0,
-                                      client ? client : "", client ? client_len : 0);
+    struct qsensor *s = client_sensor_hold(q, t, user ? user : "", user ? user_len : 0,
+                                           client ? client : "", client ? client_len : 0, now_ms);
     if (!s)
         return;
     pthread_mutex_lock(&s->lock);
     (void)sensor_record(q, s, -value, now_ms);
     pthread_mutex_unlock(&s->lock);
+    pthread_rwlock_unlock(&q->lock);
 }
 
 void quotas_stats(struct quotas *q, struct quota_stats *out)
@@ -451,6 +508,10 @@ void quotas_stats(struct quotas *q, struct quota_stats *out)
     memset(out, 0, sizeof(*out));
     if (!q)
         return;
+    pthread_rwlock_rdlock(&q->lock);
+    out->clients = q->n_clients;
+    out->sensors = q->n_sensors;
+    pthread_rwlock_unlock(&q->lock);
     for (int t = 0; t < QUOTA_N; t++) {
         out->throttle_ms[t] = atomic_load(&q->throttle_ms[t]);
         out->throttled[t] = atomic_load(&q->throttled[t]);

@@ -26,8 +26,12 @@
  * rwlock (readers on the request path; writers on configuration changes
  * and on the first request of a new user/client pair); each sensor has its
  * own mutex. When no quota is configured for a type, quotas_record() is one
- * atomic load and a branch. Sensors and cache entries live until
- * quotas_free().
+ * atomic load and a branch. A (user, client id) pair that records nothing
+ * for quota.window.num windows is forgotten, with the sensors no other pair
+ * uses (their samples have all expired by then, so nothing changes for a
+ * client that comes back): the tables hold the clients of the last
+ * windows, however many client ids peers make up. A recorder holds the
+ * read lock while it records, so a sweep never frees a sensor in use.
  */
 #ifndef GREGOR_BROKER_CORE_QUOTAS_H
 #define GREGOR_BROKER_CORE_QUOTAS_H
@@ -55,6 +59,8 @@ struct quotas;
 struct quota_stats {
     uint64_t throttle_ms[QUOTA_N]; /* throttle time handed out, summed */
     uint64_t throttled[QUOTA_N];   /* responses throttled */
+    size_t clients;                /* (user, client id) pairs known */
+    size_t sensors;                /* rates measured */
 };
 
 /* window_num samples of window_ms each (both >= 1). NULL on OOM. */

@@ -1,8 +1,8 @@
 /*
  * tests/unit/broker/test_quotas.c — the client quota engine
  * (broker/core/quotas.c) without processes: KIP-55 precedence, Kafka's
- * rate windows and throttle time on a fake clock, and recording from
- * several threads at once.
+ * rate windows and throttle time on a fake clock, idle clients forgotten,
+ * and recording from several threads at once.
  */
 #include "broker/core/quotas.h"
 
@@ -109,6 +109,40 @@ Test(quotas, default_entity_measures_each_user_alone)
     cr_assert_eq(quotas_record(q, QUOTA_PRODUCE, "a", 1, "c", 1, 100, 0), 0);
     cr_assert_eq(quotas_record(q, QUOTA_PRODUCE, "b", 1, "c", 1, 100, 0), 0);
     cr_assert(quotas_record(q, QUOTA_PRODUCE, "a", 1, "c", 1, 100, 0) > 0);
+    quotas_free(q);
+}
+
+/* Client ids that record nothing for a whole window (2 x 1 s here) are
+ * forgotten with the sensors only they used; a sensor another client still
+ * uses stays. A peer making up client ids cannot grow the tables past the
+ * clients of the last window. */
+Test(quotas, idle_clients_are_forgotten)
+{
+    struct quotas *q = quotas_new(2, 1000);
+    set1(q, NULL, D, QUOTA_PRODUCE, 100); /* every client id measured alone */
+    set1(q, "shared", NULL, QUOTA_PRODUCE, 50);
+    char id[32];
+    for (int i = 0; i < 10000; i++) {
+        snprintf(id, sizeof(id), "made-up-%d", i);
+        cr_assert_eq(quotas_record(q, QUOTA_PRODUCE, "", 0, id, strlen(id), 1, 0), 0);
+    }
+    /* 90 bytes against 50/s over the minimum 1 s: throttled */
+    cr_assert(quotas_record(q, QUOTA_PRODUCE, "shared", 6, "a", 1, 90, 0) > 0);
+    struct quota_stats st;
+    quotas_stats(q, &st);
+    cr_assert_eq(st.clients, 10001);
+    cr_assert_eq(st.sensors, 10001);
+    /* the shared sensor is still measuring at 1.5 s, through another client */
+    cr_assert(quotas_record(q, QUOTA_PRODUCE, "shared", 6, "b", 1, 0, 1500) > 0);
+    /* at 2.5 s a new client sweeps: the made-up ids and shared/a are gone */
+    cr_assert_eq(quotas_record(q, QUOTA_PRODUCE, "", 0, "late", 4, 1, 2500), 0);
+    quotas_stats(q, &st);
+    cr_assert_eq(st.clients, 2, "clients %zu", st.clients);
+    cr_assert_eq(st.sensors, 2, "sensors %zu", st.sensors);
+    /* a forgotten client comes back to a fresh rate */
+    cr_assert_eq(quotas_record(q, QUOTA_PRODUCE, "", 0, "made-up-1", 9, 1, 2600), 0);
+    quotas_stats(q, &st);
+    cr_assert_eq(st.clients, 3);
     quotas_free(q);
 }
 

@@ -554,6 +554,22 @@ static int server_start(struct broker *b)
     return 0;
 }
 
+/* The inter-broker client certificates: rebuilt when their files change,
+ * like the listeners' (main loop timer, gregor.ssl.reload.interval.ms). */
+static void peer_tls_reload_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    char err[512];
+    int rc = peer_tls_reload(err, sizeof(err));
+    if (rc > 0)
+        say_info("tls", "inter-broker client certificates reloaded");
+    else if (rc < 0)
+        say_error("tls",
+                  "inter-broker certificate files changed but do not load; keeping the old "
+                  "ones: %s",
+                  err);
+}
+
 int server_run(const struct broker_config *cfg)
 {
     struct broker b = {.cfg = cfg, .logdir_lock_fd = -1};
@@ -572,10 +588,19 @@ int server_run(const struct broker_config *cfg)
         struct event *sigint = evsignal_new(b.main_base, SIGINT, signal_cb, &b);
         evsignal_add(sigterm, NULL);
         evsignal_add(sigint, NULL);
+        struct event *peer_reload = NULL;
+        int every = cfg->gregor_ssl_reload_interval_ms;
+        if (peer_tls_enabled() && every > 0 &&
+            (peer_reload = event_new(b.main_base, -1, EV_PERSIST, peer_tls_reload_cb, NULL))) {
+            struct timeval tv = {every / 1000, (every % 1000) * 1000};
+            event_add(peer_reload, &tv);
+        }
         say_info("broker", "started id=%d cluster=%s log.dirs=%s", b.id, b.cluster_id, b.data_dir);
         event_base_dispatch(b.main_base);
         event_free(sigterm);
         event_free(sigint);
+        if (peer_reload)
+            event_free(peer_reload);
     } else {
         rc = rc == SERVER_REFUSED ? 2 : 1;
     }

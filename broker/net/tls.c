@@ -29,21 +29,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* What the reload timer compares: a changed file is a new file. */
-struct file_stamp {
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtime, ctime;
-    bool present;
-};
-
 struct tls_server {
     char *listener, *keystore, *key_password, *truststore, *client_auth, *protocols, *ciphers,
         *rules;
     SSL_CTX *ctx; /* current; owned (one reference) */
     struct event *timer;
-    struct file_stamp ks_stamp, ts_stamp;
+    struct tls_file_stamp ks_stamp, ts_stamp;
     int reloads;
 };
 
@@ -59,27 +50,6 @@ static void rules_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, 
 static void rules_index_init(void)
 {
     rules_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, rules_free_cb);
-}
-
-static void stamp_of(const char *path, struct file_stamp *st)
-{
-    struct stat sb;
-    memset(st, 0, sizeof(*st));
-    if (!path || stat(path, &sb) != 0)
-        return;
-    st->present = true;
-    st->dev = sb.st_dev;
-    st->ino = sb.st_ino;
-    st->size = sb.st_size;
-    st->mtime = sb.st_mtim;
-    st->ctime = sb.st_ctim;
-}
-
-static bool stamp_eq(const struct file_stamp *a, const struct file_stamp *b)
-{
-    return a->present == b->present && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
-           a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
 /* Builds a context from ts's settings and the files as they are now. */
@@ -156,10 +126,10 @@ fail:
 static void reload_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct tls_server *ts = arg;
-    struct file_stamp ks, tr;
-    stamp_of(ts->keystore, &ks);
-    stamp_of(ts->truststore, &tr);
-    if (stamp_eq(&ks, &ts->ks_stamp) && stamp_eq(&tr, &ts->ts_stamp))
+    struct tls_file_stamp ks, tr;
+    tls_file_stamp(ts->keystore, &ks);
+    tls_file_stamp(ts->truststore, &tr);
+    if (tls_file_stamp_eq(&ks, &ts->ks_stamp) && tls_file_stamp_eq(&tr, &ts->ts_stamp))
         return;
     ts->ks_stamp = ks; /* a bad new file is reported once, not every tick */
     ts->ts_stamp = tr;
@@ -218,8 +188,8 @@ struct tls_server *tls_server_new(const struct tls_server_config *c, struct even
         tls_server_free(ts);
         return NULL;
     }
-    stamp_of(ts->keystore, &ts->ks_stamp);
-    stamp_of(ts->truststore, &ts->ts_stamp);
+    tls_file_stamp(ts->keystore, &ts->ks_stamp);
+    tls_file_stamp(ts->truststore, &ts->ts_stamp);
     ts->ctx = ctx_build(ts, err, errlen);
     if (!ts->ctx) {
         tls_server_free(ts);

@@ -7,8 +7,10 @@
  * certificates.
  *
  * Threads: peer_tls_configure() runs once at start, before any loop
- * connects; afterwards the context is only read (SSL_new() from several
- * loops at once is safe on an OpenSSL 3 context that no longer changes).
+ * connects. A context never changes once built: peer_tls_reload() builds a
+ * new one and swaps the pointer under peer_lock; peer_bufferevent_new()
+ * takes a reference under that lock, so SSL_new() (safe from several loops
+ * at once on an unchanging OpenSSL 3 context) never meets a freed one.
  */
 #include "common/loop/peer_tls.h"
 
@@ -21,11 +23,39 @@
 #include <openssl/proverr.h>
 #include <openssl/x509err.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-static SSL_CTX *peer_ctx; /* set once at start; NULL = plaintext */
+static pthread_mutex_t peer_lock = PTHREAD_MUTEX_INITIALIZER;
+static SSL_CTX *peer_ctx; /* peer_lock; NULL = plaintext */
+/* The settings the context was built from (copies) and the files' stamps
+ * then: peer_tls_configure() and peer_tls_reload() only. */
+static struct peer_tls_config peer_cfg;
+static struct tls_file_stamp peer_ks_stamp, peer_ts_stamp;
+
+void tls_file_stamp(const char *path, struct tls_file_stamp *st)
+{
+    struct stat sb;
+    memset(st, 0, sizeof(*st));
+    if (!path || stat(path, &sb) != 0)
+        return;
+    st->present = true;
+    st->dev = sb.st_dev;
+    st->ino = sb.st_ino;
+    st->size = sb.st_size;
+    st->mtime = sb.st_mtim;
+    st->ctime = sb.st_ctim;
+}
+
+bool tls_file_stamp_eq(const struct tls_file_stamp *a, const struct tls_file_stamp *b)
+{
+    return a->present == b->present && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+           a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
 
 const char *tls_last_error(char *buf, size_t n)
 {
@@ -172,22 +202,23 @@ bool tls_ctx_use_keystore(SSL_CTX *ctx, const char *path, const char *password, 
     return true;
 }
 
-static bool verify_host_flag; /* ssl.endpoint.identification.algorithm=https */
+static bool verify_host_flag; /* ssl.endpoint.identification.algorithm=https; set at start */
 
-bool peer_tls_configure(const struct peer_tls_config *c, char *err, size_t errlen)
+/* A client context from c and the files as they are now; NULL with err. */
+static SSL_CTX *peer_ctx_build(const struct peer_tls_config *c, char *err, size_t errlen)
 {
     char why[256];
     if (!c->truststore) {
         snprintf(err, errlen,
                  "inter-broker TLS needs ssl.truststore.location (the CAs of the other brokers' "
                  "certificates)");
-        return false;
+        return NULL;
     }
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) {
         snprintf(err, errlen, "cannot create a TLS context: %s", tls_last_error(why, sizeof(why)));
-        return false;
+        return NULL;
     }
     if (!tls_ctx_set_protocols(ctx, c->protocols ? c->protocols : "TLSv1.2,TLSv1.3")) {
         snprintf(err, errlen, "ssl.enabled.protocols: %s", tls_last_error(why, sizeof(why)));
@@ -203,28 +234,95 @@ bool peer_tls_configure(const struct peer_tls_config *c, char *err, size_t errle
         goto fail;
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    verify_host_flag = c->verify_host;
-    SSL_CTX_free(peer_ctx);
-    peer_ctx = ctx;
-    return true;
+    return ctx;
 fail:
     SSL_CTX_free(ctx);
-    return false;
+    return NULL;
+}
+
+static void peer_swap(SSL_CTX *ctx)
+{
+    pthread_mutex_lock(&peer_lock);
+    SSL_CTX *old = peer_ctx;
+    peer_ctx = ctx;
+    pthread_mutex_unlock(&peer_lock);
+    SSL_CTX_free(old); /* connections made with it hold their own reference */
+}
+
+static void peer_cfg_clear(void)
+{
+    free((char *)peer_cfg.keystore);
+    free((char *)peer_cfg.key_password);
+    free((char *)peer_cfg.truststore);
+    free((char *)peer_cfg.protocols);
+    free((char *)peer_cfg.ciphers);
+    memset(&peer_cfg, 0, sizeof(peer_cfg));
+}
+
+static char *dup_opt(const char *s) { return s ? strdup(s) : NULL; }
+
+bool peer_tls_configure(const struct peer_tls_config *c, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = peer_ctx_build(c, err, errlen);
+    if (!ctx)
+        return false;
+    peer_cfg_clear();
+    peer_cfg = (struct peer_tls_config){.keystore = dup_opt(c->keystore),
+                                        .key_password = dup_opt(c->key_password),
+                                        .truststore = dup_opt(c->truststore),
+                                        .protocols = dup_opt(c->protocols),
+                                        .ciphers = dup_opt(c->ciphers),
+                                        .verify_host = c->verify_host};
+    tls_file_stamp(c->keystore, &peer_ks_stamp);
+    tls_file_stamp(c->truststore, &peer_ts_stamp);
+    verify_host_flag = c->verify_host;
+    peer_swap(ctx);
+    return true;
+}
+
+int peer_tls_reload(char *err, size_t errlen)
+{
+    if (!peer_cfg.truststore)
+        return 0; /* no TLS between brokers */
+    struct tls_file_stamp ks, ts;
+    tls_file_stamp(peer_cfg.keystore, &ks);
+    tls_file_stamp(peer_cfg.truststore, &ts);
+    if (tls_file_stamp_eq(&ks, &peer_ks_stamp) && tls_file_stamp_eq(&ts, &peer_ts_stamp))
+        return 0;
+    peer_ks_stamp = ks; /* a bad new file is reported once, not at every look */
+    peer_ts_stamp = ts;
+    SSL_CTX *ctx = peer_ctx_build(&peer_cfg, err, errlen);
+    if (!ctx)
+        return -1;
+    peer_swap(ctx);
+    return 1;
 }
 
 void peer_tls_shutdown(void)
 {
-    SSL_CTX_free(peer_ctx);
-    peer_ctx = NULL;
+    peer_swap(NULL);
+    peer_cfg_clear();
 }
 
-bool peer_tls_enabled(void) { return peer_ctx != NULL; }
+bool peer_tls_enabled(void)
+{
+    pthread_mutex_lock(&peer_lock);
+    bool on = peer_ctx != NULL;
+    pthread_mutex_unlock(&peer_lock);
+    return on;
+}
 
 struct bufferevent *peer_bufferevent_new(struct event_base *base, const char *host)
 {
-    if (!peer_ctx)
+    pthread_mutex_lock(&peer_lock);
+    SSL_CTX *ctx = peer_ctx;
+    if (ctx)
+        SSL_CTX_up_ref(ctx);
+    pthread_mutex_unlock(&peer_lock);
+    if (!ctx)
         return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    SSL *ssl = SSL_new(peer_ctx);
+    SSL *ssl = SSL_new(ctx);
+    SSL_CTX_free(ctx); /* the session holds its own reference */
     if (!ssl)
         return NULL;
     unsigned char ip[16];
@@ -249,7 +347,7 @@ struct bufferevent *peer_bufferevent_new(struct event_base *base, const char *ho
 
 bool peer_tls_error(struct bufferevent *bev, char *buf, size_t n)
 {
-    if (!peer_ctx || !bufferevent_openssl_get_ssl(bev))
+    if (!bufferevent_openssl_get_ssl(bev))
         return false;
     unsigned long e, first = 0;
     while ((e = bufferevent_get_openssl_error(bev)) != 0)

@@ -4,15 +4,19 @@
  * the transaction marker sender), and the OpenSSL context settings the
  * broker's TLS listeners share with them (broker/net/tls.c).
  *
- * One process-wide client context, set once at start (peer_tls_configure())
+ * One process-wide client context, set at start (peer_tls_configure())
  * before any loop connects, when the inter-broker listener's protocol is
  * SSL; without it peer_bufferevent_new() makes plaintext bufferevents.
+ * peer_tls_reload() rebuilds it when the keystore or truststore file
+ * changed; connections made before keep the context they were made with.
  */
 #ifndef GREGOR_COMMON_LOOP_PEER_TLS_H
 #define GREGOR_COMMON_LOOP_PEER_TLS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include <openssl/ssl.h>
 
@@ -30,9 +34,16 @@ struct peer_tls_config {
     bool verify_host;         /* ssl.endpoint.identification.algorithm=https */
 };
 
-/* Builds the client context (every file checked). Call once, before any
- * connection, on one thread. false with the reason in err. */
+/* Builds the client context (every file checked) and keeps c's settings for
+ * peer_tls_reload(). Call once, before any connection, on one thread. false
+ * with the reason in err. */
 bool peer_tls_configure(const struct peer_tls_config *c, char *err, size_t errlen);
+/* When the keystore or truststore file changed since the context was built
+ * (or last looked at): rebuilds it from the files as they are now. 1:
+ * rebuilt; 0: nothing changed (or no TLS); -1: the new files do not load (the
+ * old context stays; reason in err; reported once per change). One thread at
+ * a time (the broker's main loop timer). */
+int peer_tls_reload(char *err, size_t errlen);
 /* Drops the client context (at exit; connections hold their own reference). */
 void peer_tls_shutdown(void);
 /* Whether brokers' connections to each other run TLS. */
@@ -50,6 +61,18 @@ struct bufferevent *peer_bufferevent_new(struct event_base *base, const char *ho
 bool peer_tls_error(struct bufferevent *bev, char *buf, size_t n);
 
 /* Shared with the listeners' contexts: */
+/* What a reload compares: a file with another inode, size, mtime or ctime is
+ * a new file. */
+struct tls_file_stamp {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+    bool present;
+};
+/* The stamp of path (present false when it is missing or path NULL). */
+void tls_file_stamp(const char *path, struct tls_file_stamp *st);
+bool tls_file_stamp_eq(const struct tls_file_stamp *a, const struct tls_file_stamp *b);
 /* ssl.enabled.protocols ("TLSv1.2,TLSv1.3", already checked) as min/max versions. */
 bool tls_ctx_set_protocols(SSL_CTX *ctx, const char *list);
 /* ssl.cipher.suites: IANA (TLS_ECDHE_RSA_WITH_...) or OpenSSL names for TLS

@@ -337,6 +337,46 @@ def test_certificate_reload_without_restart():
     assert api_versions_over(tls_socket(SSL_PORT)) == 0
 
 
+def test_inter_broker_client_certificates_reload():
+    """The brokers' own TLS connections to each other (fetchers, controller channels) are
+    rebuilt from the files too: a changed truststore reaches every broker's client context, a
+    broken one is reported and the current one kept, and replication goes on."""
+    with open(TRUSTSTORE) as f:
+        original = f.read()
+    marks = [len(log_text(b)) for b in cl.brokers]
+
+    def replace(text):
+        with open(TRUSTSTORE + ".new", "w") as f:
+            f.write(text)
+        os.replace(TRUSTSTORE + ".new", TRUSTSTORE)
+
+    def wait_all(needle):
+        end = time.time() + 10
+        while not all(needle in log_text(b)[m:] for b, m in zip(cl.brokers, marks)):
+            assert time.time() < end, "not every broker logged %r" % needle
+            time.sleep(0.1)
+    try:
+        with open(os.path.join(OTHER, "ca.pem")) as f:
+            replace(original + f.read())  # trust both CAs
+        wait_all("inter-broker client certificates reloaded")
+        from confluent_kafka.admin import NewTopic
+        a = AdminClient(dict(ssl_conf(), **{"bootstrap.servers": SSL_BOOT}))
+        topic = "reload-" + uuid.uuid4().hex[:8]
+        for f in a.create_topics([NewTopic(topic, 3, 3)]).values():
+            f.result(30)
+        p = Producer(dict(ssl_conf(), **{"bootstrap.servers": SSL_BOOT, "acks": "all"}))
+        for i in range(30):
+            p.produce(topic, value=b"after the reload %d" % i, partition=i % 3)
+        assert p.flush(30) == 0
+        marks = [len(log_text(b)) for b in cl.brokers]
+        replace("-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n")
+        wait_all("inter-broker certificate files changed but do not load; keeping the old ones")
+    finally:
+        marks = [len(log_text(b)) for b in cl.brokers]
+        replace(original)
+    wait_all("inter-broker client certificates reloaded")
+
+
 def start_error(*overrides):
     """Starts a broker with a bad TLS setting; returns its output once it has exited."""
     d = os.path.join(CERTS, "bad-broker")

@@ -83,8 +83,8 @@ static int dr_opt(void *ctx, int id, const char *val)
     return CLI_OK;
 }
 
-void dr_add(struct doctor *d, enum dr_sev sev, const char *id, const char *subject,
-            const char *fix, const char *fmt, ...)
+void dr_add(struct doctor *d, enum dr_sev sev, const char *id, const char *subject, const char *fix,
+            const char *fmt, ...)
 {
     if (d->n == d->cap) {
         int cap = d->cap ? d->cap * 2 : 16;
@@ -152,14 +152,14 @@ static void dr_print_text(const struct doctor *d)
         snprintf(sev, sizeof(sev), "%s", dr_sev_name[f->sev]);
         for (char *p = sev; *p; p++)
             *p = (char)(*p - 'a' + 'A');
-        printf("%-8s %s  %s\n         %s\n         fix: %s\n", sev, f->id, f->subject,
-               f->message, f->fix);
+        printf("%-8s %s  %s\n         %s\n         fix: %s\n", sev, f->id, f->subject, f->message,
+               f->fix);
     }
     printf("doctor: %d error%s, %d warning%s, %d info (%d brokers, %d topics, %d partitions, "
            "ZooKeeper %d of %d members serving)\n",
            count[DR_ERROR], count[DR_ERROR] == 1 ? "" : "s", count[DR_WARNING],
-           count[DR_WARNING] == 1 ? "" : "s", count[DR_INFO], d->nbrokers, d->topics,
-           d->partitions, d->zk_up, d->zk_members);
+           count[DR_WARNING] == 1 ? "" : "s", count[DR_INFO], d->nbrokers, d->topics, d->partitions,
+           d->zk_up, d->zk_members);
 }
 
 int doctor_main(struct cli *cli, int argc, char **argv)

@@ -35,27 +35,27 @@ struct dr_broker {
     int32_t id;
     char host[256];
     int port;
-    bool reachable;     /* a Kafka connection worked from here */
-    int replicas;       /* partition replicas it hosts (metadata) */
+    bool reachable;       /* a Kafka connection worked from here */
+    int replicas;         /* partition replicas it hosts (metadata) */
     char zk_connect[512]; /* its zookeeper.connect (DescribeConfigs), "" if unknown */
 };
 
 struct doctor {
     struct cli *cli;
-    const char *zookeeper;   /* --zookeeper, or NULL: the brokers' zookeeper.connect */
-    int64_t max_skew_ms;     /* --max-clock-skew-ms */
-    struct dr_finding *f;    /* owned */
+    const char *zookeeper; /* --zookeeper, or NULL: the brokers' zookeeper.connect */
+    int64_t max_skew_ms;   /* --max-clock-skew-ms */
+    struct dr_finding *f;  /* owned */
     int n, cap;
-    int nbrokers;            /* from the metadata; 0 when no broker answered */
+    int nbrokers; /* from the metadata; 0 when no broker answered */
     struct dr_broker brokers[DR_MAX_BROKERS];
-    int32_t controller_md;   /* controller per librdkafka's metadata, -1 if none */
-    int topics, partitions;  /* counted by the Kafka checks */
-    int zk_members, zk_up;   /* counted by the ZooKeeper checks */
+    int32_t controller_md;  /* controller per librdkafka's metadata, -1 if none */
+    int topics, partitions; /* counted by the Kafka checks */
+    int zk_members, zk_up;  /* counted by the ZooKeeper checks */
 };
 
 /* Adds a finding; message is printf-style. Out of memory drops it. */
-void dr_add(struct doctor *d, enum dr_sev sev, const char *id, const char *subject,
-            const char *fix, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void dr_add(struct doctor *d, enum dr_sev sev, const char *id, const char *subject, const char *fix,
+            const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* The Kafka-side checks (doctor_kafka.c): listeners, controller, partition
  * health, replication factors, min.insync.replicas, log dir space, broker

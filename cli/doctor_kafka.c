@@ -32,7 +32,7 @@
 #define DRK_TIMEOUT_MS 3000
 #define DRK_RES_TOPIC 2
 #define DRK_RES_BROKER 4
-#define DRK_DISK_ERROR_PCT 5   /* usable below this share of total: error */
+#define DRK_DISK_ERROR_PCT 5    /* usable below this share of total: error */
 #define DRK_DISK_WARNING_PCT 15 /* below this: warning */
 
 /* Broker keys whose values should be the same on every broker: a
@@ -103,8 +103,7 @@ static int32_t drk_controller(struct kraw *k)
 }
 
 /* Called per config entry of a DescribeConfigs answer. */
-typedef void (*drk_entry_cb)(void *ctx, const char *resource, const char *name,
-                             const char *value);
+typedef void (*drk_entry_cb)(void *ctx, const char *resource, const char *name, const char *value);
 
 /* DescribeConfigs v1 of resources names[0..n) of `type` on k; every entry
  * goes to cb. False when the call failed or the answer is malformed. */
@@ -396,8 +395,8 @@ static void drk_partitions(struct drk_state *st)
             unsigned f = cli_part_flags(md, &tp->partitions[p]);
             d->partitions++;
             offline += (f & CLI_PART_OFFLINE) != 0;
-            under += (f & (CLI_PART_UNDER_REPLICATED | CLI_PART_OFFLINE)) ==
-                     CLI_PART_UNDER_REPLICATED;
+            under +=
+                (f & (CLI_PART_UNDER_REPLICATED | CLI_PART_OFFLINE)) == CLI_PART_UNDER_REPLICATED;
             not_preferred += (f & CLI_PART_NOT_PREFERRED) != 0;
             for (int r = 0; r < tp->partitions[p].replica_cnt; r++)
                 for (int b = 0; b < d->nbrokers; b++)
@@ -438,8 +437,8 @@ static void drk_partitions(struct drk_state *st)
                    tp->topic);
     }
     if (not_preferred)
-        dr_add(d, not_preferred * 10 > d->partitions ? DR_WARNING : DR_INFO,
-               "leader.not_preferred", "cluster",
+        dr_add(d, not_preferred * 10 > d->partitions ? DR_WARNING : DR_INFO, "leader.not_preferred",
+               "cluster",
                "Run `gregor cluster elect-leaders --all` to move leadership back to the "
                "preferred replicas.",
                "%d of %d partitions are led by a broker other than their preferred (first) "
@@ -463,9 +462,9 @@ static void drk_topic_configs(struct drk_state *st)
         if (!d->brokers[i].reachable)
             continue;
         struct kraw k;
-        bool done = kraw_connect(&k, d->brokers[i].host, d->brokers[i].port, DRK_TIMEOUT_MS) ==
-                        KRAW_OK &&
-                    drk_describe_configs(&k, DRK_RES_TOPIC, names, n, drk_topic_entry, st);
+        bool done =
+            kraw_connect(&k, d->brokers[i].host, d->brokers[i].port, DRK_TIMEOUT_MS) == KRAW_OK &&
+            drk_describe_configs(&k, DRK_RES_TOPIC, names, n, drk_topic_entry, st);
         kraw_close(&k);
         if (done)
             break;

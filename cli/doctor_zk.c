@@ -217,8 +217,8 @@ static void drz_registrations(struct doctor *d, zhandle_t *zh)
                    id, skew > 0 ? skew : -skew, skew > 0 ? "ahead of" : "behind");
         }
         if (!drz_ulimit(d, id, &r) && off < sizeof(remote))
-            off += (size_t)snprintf(remote + off, sizeof(remote) - off, "%s%d", off ? ", " : "",
-                                    id);
+            off +=
+                (size_t)snprintf(remote + off, sizeof(remote) - off, "%s%d", off ? ", " : "", id);
     }
     if (remote[0])
         dr_add(d, DR_INFO, "ulimit.unchecked", "brokers",
@@ -298,8 +298,7 @@ void dr_check_zk(struct doctor *d)
         dr_add(d, DR_ERROR, "zookeeper.no_quorum", "zookeeper",
                "Bring back enough members for a majority; until then no broker can change "
                "leaders, ISRs or topics.",
-               "Only %d of %d ZooKeeper members serve: the ensemble has no quorum.", d->zk_up,
-               n);
+               "Only %d of %d ZooKeeper members serve: the ensemble has no quorum.", d->zk_up, n);
     if (use)
         drz_registrations(d, use);
     for (int i = 0; i < n; i++)

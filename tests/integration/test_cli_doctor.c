@@ -31,10 +31,9 @@
 
 #define FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
-static const char *const overrides[] = {"zookeeper.session.timeout.ms=4000",
-                                        "replica.lag.time.max.ms=4000",
-                                        "offsets.topic.replication.factor=3",
-                                        "leader.imbalance.check.interval.seconds=3600", NULL};
+static const char *const overrides[] = {
+    "zookeeper.session.timeout.ms=4000", "replica.lag.time.max.ms=4000",
+    "offsets.topic.replication.factor=3", "leader.imbalance.check.interval.seconds=3600", NULL};
 
 TestSuite(cli_doctor, .timeout = 240);
 
@@ -42,9 +41,8 @@ TestSuite(cli_doctor, .timeout = 240);
 static int doctor(const char *bootstrap, const char *out, const char *args)
 {
     char cli[512];
-    return harness_shf(NULL, 60, "%s -b %s doctor %s >%s", harness_bin_path("gregor", cli,
-                                                                           sizeof(cli)),
-                       bootstrap, args, out);
+    return harness_shf(NULL, 60, "%s -b %s doctor %s >%s",
+                       harness_bin_path("gregor", cli, sizeof(cli)), bootstrap, args, out);
 }
 
 /* The findings of a JSON report, "id@subject" separated by newlines (new),
@@ -73,8 +71,8 @@ static bool broker_gone(const char *bootstrap, int id, int timeout_s)
     snprintf(want, sizeof(want), "{\"id\": %d,", id);
     for (double end = icluster_now() + timeout_s; icluster_now() < end; usleep(200000)) {
         char *out = NULL;
-        bool gone = icluster_cli(&out, bootstrap, "cluster info --json") == 0 && out &&
-                    !strstr(out, want);
+        bool gone =
+            icluster_cli(&out, bootstrap, "cluster info --json") == 0 && out && !strstr(out, want);
         free(out);
         if (gone)
             return true;

@@ -2,7 +2,9 @@
  * cli/doctor.c — `gregor doctor [--zookeeper CONNECT] [--output json]`:
  * runs the checks of doctor_kafka.c and doctor_zk.c against the cluster
  * found through -b (and ZooKeeper through --zookeeper or the brokers'
- * zookeeper.connect) and prints every finding with its fix.
+ * zookeeper.connect) and prints every finding with its fix. When no broker
+ * answers at -b but --zookeeper names the ensemble, the brokers registered
+ * there are used instead (finding bootstrap.from_zookeeper).
  *
  * Text output, findings sorted by severity (errors first), then a summary:
  *   ERROR    listener.unresolvable  broker 2
@@ -178,6 +180,19 @@ int doctor_main(struct cli *cli, int argc, char **argv)
     d->max_skew_ms = a.skew;
     d->controller_md = -1;
     dr_check_kafka(d);
+    char zk_bootstrap[2048];
+    if (d->nbrokers == 0 && dr_zk_bootstrap(d, zk_bootstrap, sizeof(zk_bootstrap))) {
+        /* -b did not answer, but ZooKeeper names the brokers: check through them */
+        const char *given = cli->bootstrap;
+        if (d->n > 0 && strcmp(d->f[d->n - 1].id, "bootstrap.unreachable") == 0)
+            d->n--; /* replaced by bootstrap.from_zookeeper below */
+        cli->bootstrap = zk_bootstrap;
+        dr_check_kafka(d);
+        dr_add(d, DR_INFO, "bootstrap.from_zookeeper", given,
+               "Pass one of the brokers ZooKeeper names with -b.",
+               "No broker answered at %s; the brokers registered in ZooKeeper (%s) were used.",
+               given, zk_bootstrap);
+    }
     dr_check_zk(d);
     dr_sort(d);
     enum dr_sev worst = d->n ? d->f[0].sev : DR_INFO;

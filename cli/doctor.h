@@ -67,6 +67,11 @@ void dr_check_kafka(struct doctor *d);
  * and `ulimit -n` of brokers running on this host. */
 void dr_check_zk(struct doctor *d);
 
+/* The advertised endpoints ("host:port,...") of every broker registered in
+ * the --zookeeper ensemble into out; false when there is no --zookeeper,
+ * no session, or no registration. */
+bool dr_zk_bootstrap(struct doctor *d, char *out, size_t n);
+
 /* doctor.c: `gregor doctor`. */
 int doctor_main(struct cli *cli, int argc, char **argv);
 

@@ -5,7 +5,8 @@
  * The ensemble is --zookeeper, else the zookeeper.connect a broker reports
  * in DescribeConfigs. A session is opened to every member alone: a member
  * that is down, or up but outside the quorum, grants none within
- * DRZ_CONNECT_MS. Serving members must be a majority of the list.
+ * DRZ_CONNECT_MS. Since a member grants sessions only as part of a quorum,
+ * one serving member shows the quorum holds; none serving is an error.
  *
  * Through a serving member the broker registrations (/brokers/ids/<id>,
  * proto/zk.proto BrokerRegistration: field 5 hostname, 6 pid, 7
@@ -16,6 +17,9 @@
  * protobuf library. A registration whose hostname is this host's and whose
  * pid runs here gives /proc/<pid>/limits (Max open files) and the count of
  * /proc/<pid>/fd to compare with the replicas the broker hosts.
+ *
+ * dr_zk_bootstrap() reads the same registrations' endpoints (field 2,
+ * Endpoint: 2 host, 3 port) for doctor.c when -b does not answer.
  *
  * Findings (ids are stable): zookeeper.not_checked, zookeeper.member_down,
  * zookeeper.no_quorum, clock.skew, ulimit.exhausted, ulimit.low,
@@ -52,6 +56,7 @@ struct drz_reg {
     char hostname[256];
     int32_t pid;
     int64_t start_time_ms;
+    char endpoints[600]; /* "host:port,host:port" of its Endpoint messages (field 2) */
 };
 
 static bool drz_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
@@ -66,7 +71,37 @@ static bool drz_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
     return false;
 }
 
-/* Decodes fields 5, 6 and 7 of a BrokerRegistration; false if malformed. */
+/* Appends "host:port" of an Endpoint message (2 host, 3 port) to r->endpoints. */
+static void drz_decode_endpoint(const uint8_t *p, const uint8_t *end, struct drz_reg *r)
+{
+    char host[256] = "";
+    uint64_t port = 0;
+    while (p < end) {
+        uint64_t key, v;
+        if (!drz_varint(&p, end, &key) || !drz_varint(&p, end, &v))
+            return;
+        if ((key & 7) == 2) {
+            if (v > (uint64_t)(end - p))
+                return;
+            if (key >> 3 == 2 && v < sizeof(host)) {
+                memcpy(host, p, v);
+                host[v] = '\0';
+            }
+            p += v;
+        } else if ((key & 7) == 0) {
+            if (key >> 3 == 3)
+                port = v;
+        } else {
+            return;
+        }
+    }
+    size_t l = strlen(r->endpoints);
+    if (host[0] && port > 0 && port < 65536 && l < sizeof(r->endpoints))
+        snprintf(r->endpoints + l, sizeof(r->endpoints) - l, "%s%s:%d", l ? "," : "", host,
+                 (int)port);
+}
+
+/* Decodes fields 2, 5, 6 and 7 of a BrokerRegistration; false if malformed. */
 static bool drz_decode_reg(const uint8_t *p, size_t len, struct drz_reg *r)
 {
     const uint8_t *end = p + len;
@@ -91,6 +126,8 @@ static bool drz_decode_reg(const uint8_t *p, size_t len, struct drz_reg *r)
                 memcpy(r->hostname, p, v);
                 r->hostname[v] = '\0';
             }
+            if (key >> 3 == 2)
+                drz_decode_endpoint(p, p + v, r);
             p += v;
             break;
         case 1:
@@ -230,6 +267,39 @@ static void drz_registrations(struct doctor *d, zhandle_t *zh)
     deallocate_String_vector(&ids);
 }
 
+bool dr_zk_bootstrap(struct doctor *d, char *out, size_t n)
+{
+    out[0] = '\0';
+    if (d->zookeeper == NULL)
+        return false;
+    zoo_set_debug_level(d->cli->verbose > 0 ? ZOO_LOG_LEVEL_WARN : (ZooLogLevel)0);
+    zhandle_t *zh = zookeeper_init(d->zookeeper, drz_watcher, DRZ_SESSION_MS, NULL, NULL, 0);
+    int64_t deadline = drz_now_ms() + DRZ_CONNECT_MS;
+    while (zh && zoo_state(zh) != ZOO_CONNECTED_STATE && drz_now_ms() < deadline)
+        usleep(20000);
+    struct String_vector ids = {0, NULL};
+    if (zh && zoo_state(zh) == ZOO_CONNECTED_STATE &&
+        zoo_get_children(zh, "/brokers/ids", 0, &ids) == ZOK) {
+        for (int i = 0; i < ids.count; i++) {
+            char path[300];
+            static uint8_t buf[8192];
+            int len = (int)sizeof(buf);
+            struct drz_reg r;
+            snprintf(path, sizeof(path), "/brokers/ids/%s", ids.data[i]);
+            if (zoo_get(zh, path, 0, (char *)buf, &len, NULL) != ZOK || len < 0 ||
+                !drz_decode_reg(buf, (size_t)len, &r) || !r.endpoints[0])
+                continue;
+            size_t l = strlen(out);
+            if (l < n)
+                snprintf(out + l, n - l, "%s%s", l ? "," : "", r.endpoints);
+        }
+        deallocate_String_vector(&ids);
+    }
+    if (zh)
+        zookeeper_close(zh);
+    return out[0] != '\0';
+}
+
 /* The ensemble to check: --zookeeper, else a broker's zookeeper.connect. */
 static const char *drz_connect(const struct doctor *d)
 {
@@ -294,11 +364,14 @@ void dr_check_zk(struct doctor *d)
                "from here, or outside the quorum.",
                member[i], DRZ_CONNECT_MS);
     }
-    if (d->zk_up * 2 <= n)
+    /* A member grants sessions only while it is part of a quorum. */
+    if (d->zk_up == 0 && n > 0)
         dr_add(d, DR_ERROR, "zookeeper.no_quorum", "zookeeper",
-               "Bring back enough members for a majority; until then no broker can change "
-               "leaders, ISRs or topics.",
-               "Only %d of %d ZooKeeper members serve: the ensemble has no quorum.", d->zk_up, n);
+               "Start the members, or enough of them for a majority, and check that they are "
+               "reachable from here; until then no broker can change leaders, ISRs or topics.",
+               "None of the %d ZooKeeper members listed grants a session: the ensemble is down, "
+               "unreachable from here, or has lost its quorum.",
+               n);
     if (use)
         drz_registrations(d, use);
     for (int i = 0; i < n; i++)

@@ -5,7 +5,8 @@
  *
  *   1. three healthy brokers and a replicated topic: exit 0, no warning;
  *   2. a follower SIGKILLed and an RF-1 topic created: exit 1 with
- *      partition.under_replicated and topic.rf1;
+ *      partition.under_replicated and topic.rf1, also with -b answering nothing
+ *      and --zookeeper naming the brokers (bootstrap.from_zookeeper);
  *   3. three more brokers: one advertising a name that does not resolve on
  *      its EXTERNAL listener (doctor bootstrapped through that listener
  *      finds listener.unresolvable), one under libfaketime two hours ahead
@@ -128,6 +129,17 @@ Test(cli_doctor, finds_what_was_broken)
     cr_assert_eq(rc, 1, "exit %d:\n%s", rc, f);
     cr_assert(strstr(f, "partition.under_replicated@topic rf3 warning"), "%s", f);
     cr_assert(strstr(f, "topic.rf1@topic rf1 warning"), "%s", f);
+    free(f);
+
+    /* the same through ZooKeeper when -b does not answer */
+    char zk_only[300];
+    snprintf(zk_only, sizeof(zk_only), "--zookeeper %s --output json", tcluster_zk_connect(tc));
+    rc = doctor("127.0.0.1:1", out, zk_only);
+    f = findings(out);
+    cr_assert(f);
+    cr_assert_eq(rc, 1, "exit %d:\n%s", rc, f);
+    cr_assert(strstr(f, "bootstrap.from_zookeeper@127.0.0.1:1 info"), "%s", f);
+    cr_assert(strstr(f, "partition.under_replicated@topic rf3 warning"), "%s", f);
     free(f);
 
     /* 3a. an advertised name that does not resolve (EXTERNAL listener) */

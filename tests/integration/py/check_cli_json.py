@@ -64,6 +64,11 @@ d = doc("cluster", "info", "--output", "json")
 check("cluster info", len(d["brokers"]) == 1 and d["controller_id"] == d["brokers"][0]["id"]
       and d["offline_partitions"] == 0 and isinstance(d["partitions"], int), d)
 
+d = doc("cluster", "config", "describe", "--broker", "0", "--output", "json")
+c = {x["name"]: x for x in d["configs"]}
+check("cluster config describe", d["broker"] == 0 and c["broker.id"]["value"] == "0"
+      and c["broker.id"]["read_only"] is True and isinstance(c["broker.id"]["source"], str), d)
+
 d = doc("quota", "list", "--output", "json")
 check("quota list", {"entity": {"user": "alice"}, "quotas": {"producer_byte_rate": 1048576}}
       in d["quotas"], d)

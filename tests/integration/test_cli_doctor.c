@@ -92,6 +92,9 @@ static struct broker_proc *start_extra(struct tcluster *tc, int id, const char *
 
 Test(cli_doctor, finds_what_was_broken)
 {
+    cr_assert_eq(access(FAKETIME_LIB, R_OK), 0, "%s missing: run deploy/install-deps.sh",
+                 FAKETIME_LIB);
+    cr_assert_eq(geteuid(), 0, "needs root (mounts a tmpfs for the full-disk broker)");
     char dir[] = "/tmp/gregor-doctor-XXXXXX", out[600];
     cr_assert(mkdtemp(dir));
     snprintf(out, sizeof(out), "%s/report", dir);

@@ -293,30 +293,35 @@ static void drk_brokers(struct drk_state *st)
     }
 }
 
+/* The controller each reachable broker names (-1: none): they must name
+ * the same one. */
 static void drk_controller_check(struct drk_state *st)
 {
     struct doctor *d = st->d;
-    int32_t seen = -2;
-    bool disagree = false;
+    int32_t first = -2; /* the first answer; -2: none yet */
+    bool disagree = false, named = false;
     char list[512] = "";
     size_t off = 0;
     for (int i = 0; i < d->nbrokers; i++) {
-        if (st->controllers[i] == -2)
+        int32_t c = st->controllers[i];
+        if (c == -2) /* not asked: unreachable */
             continue;
-        if (seen != -2 && st->controllers[i] != seen)
-            disagree = true;
-        if (seen == -2 || st->controllers[i] >= 0)
-            seen = st->controllers[i] >= 0 ? st->controllers[i] : seen;
+        if (first == -2)
+            first = c;
+        disagree |= c != first;
+        named |= c >= 0;
+        char named_id[16];
+        snprintf(named_id, sizeof(named_id), c < 0 ? "none" : "%d", c);
         if (off < sizeof(list))
-            off += (size_t)snprintf(list + off, sizeof(list) - off, "%sbroker %d: %d",
-                                    off ? ", " : "", d->brokers[i].id, st->controllers[i]);
+            off += (size_t)snprintf(list + off, sizeof(list) - off, "%sbroker %d: %s",
+                                    off ? ", " : "", d->brokers[i].id, named_id);
     }
     if (disagree)
         dr_add(d, DR_ERROR, "controller.disagree", "cluster",
                "Wait a few seconds and run doctor again; if it persists restart the brokers "
                "that name a different controller (their ZooKeeper session may be stale).",
                "The brokers do not agree on one controller (%s).", list);
-    else if (seen < 0 && d->controller_md < 0)
+    else if (!named && d->controller_md < 0)
         dr_add(d, DR_ERROR, "controller.none", "cluster",
                "Check that the brokers reach ZooKeeper (see the zookeeper.* findings) and read "
                "the brokers' logs for election errors.",

@@ -4,8 +4,9 @@
  * in three stages on one cluster so that the brokers start once:
  *
  *   1. three healthy brokers and a replicated topic: exit 0, no warning;
- *   2. a follower SIGKILLed and an RF-1 topic created: exit 1 with
- *      partition.under_replicated and topic.rf1, also with -b answering nothing
+ *   2. a follower SIGKILLed, an RF-1 topic and one with min.insync.replicas
+ *      equal to its RF created: exit 1 with partition.under_replicated,
+ *      topic.rf1 and topic.min_isr_equals_rf, also with -b answering nothing
  *      and --zookeeper naming the brokers (bootstrap.from_zookeeper);
  *   3. three more brokers: one advertising a name that does not resolve on
  *      its EXTERNAL listener (doctor bootstrapped through that listener
@@ -13,7 +14,8 @@
  *      with another log.retention.ms (clock.skew, config.drift), one whose
  *      log dir is a nearly full tmpfs and whose open-files limit is 500
  *      (disk.full, ulimit.low); doctor is given a ZooKeeper list with a
- *      dead member (zookeeper.member_down). Exit 2; the JSON output is
+ *      dead member (zookeeper.member_down), and a topic whose
+ *      min.insync.replicas exceeds its RF (topic.min_isr_unreachable). Exit 2; the JSON output is
  *      parsed with Python's json module.
  *
  * Needs root (mount) and libfaketime (deploy/install-deps.sh).
@@ -126,12 +128,14 @@ Test(cli_doctor, finds_what_was_broken)
     const char *bs = broker_proc_bootstrap(tc->broker[via]);
     cr_assert(broker_gone(bs, victim, 20), "broker %d still listed", victim);
     cr_assert_eq(icluster_cli(NULL, bs, "topic create rf1 -p 1 -r 1"), 0);
+    cr_assert_eq(icluster_cli(NULL, bs, "topic create mir -p 1 -r 2 -c min.insync.replicas=2"), 0);
     rc = doctor(bs, out, "--output json");
     f = findings(out);
     cr_assert(f);
     cr_assert_eq(rc, 1, "exit %d:\n%s", rc, f);
     cr_assert(strstr(f, "partition.under_replicated@topic rf3 warning"), "%s", f);
     cr_assert(strstr(f, "topic.rf1@topic rf1 warning"), "%s", f);
+    cr_assert(strstr(f, "topic.min_isr_equals_rf@topic mir warning"), "%s", f);
     free(f);
 
     /* the same through ZooKeeper when -b does not answer */
@@ -144,6 +148,9 @@ Test(cli_doctor, finds_what_was_broken)
     cr_assert(strstr(f, "bootstrap.from_zookeeper@127.0.0.1:1 info"), "%s", f);
     cr_assert(strstr(f, "partition.under_replicated@topic rf3 warning"), "%s", f);
     free(f);
+
+    /* min.insync.replicas above the replication factor: an error, seen in stage 3 */
+    cr_assert_eq(icluster_cli(NULL, bs, "topic create mir3 -p 1 -r 1 -c min.insync.replicas=2"), 0);
 
     /* 3a. an advertised name that does not resolve (EXTERNAL listener) */
     int external = harness_free_port();
@@ -203,6 +210,7 @@ Test(cli_doctor, finds_what_was_broken)
     cr_assert(strstr(fb, "clock.skew@broker 4 warning"), "%s", fb);
     cr_assert(strstr(fb, "config.drift@log.retention.ms warning"), "%s", fb);
     cr_assert(strstr(fb, "disk.full@broker 5 error"), "%s", fb);
+    cr_assert(strstr(fb, "topic.min_isr_unreachable@topic mir3 error"), "%s", fb);
     cr_assert(strstr(fb, "ulimit.low@broker 5 warning"), "%s", fb);
     cr_assert(strstr(fb, "zookeeper.member_down@127.0.0.1:"), "%s", fb);
     cr_assert(strstr(fb, "partition.under_replicated@topic rf3"), "%s", fb);

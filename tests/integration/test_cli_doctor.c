@@ -14,9 +14,9 @@
  *      with another log.retention.ms (clock.skew, config.drift), one whose
  *      log dir is a nearly full tmpfs and whose open-files limit is 500
  *      (disk.full, ulimit.low); doctor is given a ZooKeeper list with a
- *      dead member (zookeeper.member_down), and a topic whose
- *      min.insync.replicas exceeds its RF (topic.min_isr_unreachable). Exit 2; the JSON output is
- *      parsed with Python's json module.
+ *      dead member (zookeeper.member_down), and a topic's
+ *      min.insync.replicas exceeds its RF (topic.min_isr_unreachable).
+ *      Exit 2. The JSON output is parsed with Python's json module.
  *
  * Needs root (mount) and libfaketime (deploy/install-deps.sh).
  */

@@ -12,13 +12,16 @@
  *
  * Output: add prints "Added ACL <binding>." per binding; list one binding per
  * line; remove "Removed ACL <binding>." per binding removed. A binding reads
- * "TOPIC:LITERAL:orders User:alice from * WRITE ALLOW".
+ * "TOPIC:LITERAL:orders User:alice from * WRITE ALLOW". list --output json:
+ * {"acls": [{"resource_type", "pattern_type", "name", "principal", "host",
+ * "operation", "permission"}]} with the names of the text form.
  *
  * The requests go through the raw client (kraw.h) at version 1 to the
  * broker that answers the bootstrap Metadata: librdkafka 2.0.2 cannot name
  * TRANSACTIONAL_ID resources in its ACL API.
  */
 #include "cli/cli.h"
+#include "cli/group_plan.h"
 #include "cli/kraw.h"
 #include "common/kwire.h"
 
@@ -89,6 +92,7 @@ enum {
     AO_TXN,
     AO_PREFIXED,
     AO_MATCH,
+    AO_OUTPUT,
 };
 
 static const struct cli_opt acl_opts[] = {
@@ -103,6 +107,7 @@ static const struct cli_opt acl_opts[] = {
     {"transactional-id", 0, true, AO_TXN},
     {"prefixed", 0, false, AO_PREFIXED},
     {"match", 0, false, AO_MATCH},
+    {"output", 0, true, AO_OUTPUT},
     {NULL, 0, false, 0},
 };
 
@@ -116,6 +121,7 @@ struct acl_args {
     const char *name;
     int pattern; /* PT_LITERAL, PT_PREFIXED, PT_MATCH; PT_ANY for list without a resource */
     bool prefixed, match;
+    bool json; /* --output json (list only) */
 };
 
 static int acl_opt(void *ctx, int id, const char *val)
@@ -166,6 +172,8 @@ static int acl_opt(void *ctx, int id, const char *val)
     case AO_MATCH:
         a->match = true;
         return CLI_OK;
+    case AO_OUTPUT:
+        return cli_parse_output(val, &a->json);
     }
     return CLI_USAGE;
 }
@@ -235,6 +243,8 @@ static int acl_add(struct cli *cli, int argc, char **argv)
     int done, npos = cli_parse_cmd(cli, argc, argv, acl_opts, acl_opt, &a, acl_add_help, &done);
     if (npos < 0)
         return done;
+    if (a.json)
+        return cli_usage_error("--output is for acl list");
     if (npos > 0)
         return cli_usage_positional(cli, "unexpected argument");
     if (a.perm == PERM_ANY)
@@ -335,7 +345,23 @@ static const char acl_list_help[] =
     "PERMISSION.\n"
     "Without a resource every ACL; with one, those of exactly that name (literal),\n"
     "that prefix (--prefixed), or every ACL that applies to it (--match).\n"
-    "RESOURCE is --topic T, --group G, --cluster or --transactional-id ID.\n";
+    "RESOURCE is --topic T, --group G, --cluster or --transactional-id ID.\n"
+    "  --output json   one JSON object (shape in docs/cli.md)\n";
+
+/* One binding as a JSON object of `acl list --output json`. */
+static void binding_json(bool first, int rtype, int pattern, const char *name,
+                         const char *principal, const char *host, int op, int perm)
+{
+    printf("%s{\"resource_type\": \"%s\", \"pattern_type\": \"%s\", \"name\": ", first ? "" : ", ",
+           NAME_OF(rt_names, rtype), NAME_OF(pt_names, pattern));
+    gp_json_str(stdout, name);
+    fputs(", \"principal\": ", stdout);
+    gp_json_str(stdout, principal);
+    fputs(", \"host\": ", stdout);
+    gp_json_str(stdout, host);
+    printf(", \"operation\": \"%s\", \"permission\": \"%s\"}", NAME_OF(op_names, op),
+           NAME_OF(perm_names, perm));
+}
 
 static int acl_list(struct cli *cli, int argc, char **argv)
 {
@@ -369,6 +395,9 @@ static int acl_list(struct cli *cli, int argc, char **argv)
         free(resp);
         return rc;
     }
+    int shown = 0;
+    if (a.json)
+        fputs("{\"acls\": [", stdout);
     for (int32_t i = 0; kslice_ok(&s) && i < nr; i++) {
         int rtype = kslice_u8(&s);
         struct kstr name = kw_get_str(&s, false);
@@ -382,9 +411,14 @@ static int acl_list(struct cli *cli, int argc, char **argv)
             int op, perm;
             if (!get_entry(&s, principal, sizeof(principal), host, sizeof(host), &op, &perm))
                 break;
-            binding_print("", rtype, pattern, nm, principal, host, op, perm);
+            if (a.json)
+                binding_json(shown++ == 0, rtype, pattern, nm, principal, host, op, perm);
+            else
+                binding_print("", rtype, pattern, nm, principal, host, op, perm);
         }
     }
+    if (a.json)
+        fputs("]}\n", stdout);
     if (!kslice_ok(&s))
         rc = cli_fail("malformed DescribeAcls response");
     free(resp);
@@ -404,6 +438,8 @@ static int acl_remove(struct cli *cli, int argc, char **argv)
     int done, npos = cli_parse_cmd(cli, argc, argv, acl_opts, acl_opt, &a, acl_remove_help, &done);
     if (npos < 0)
         return done;
+    if (a.json)
+        return cli_usage_error("--output is for acl list");
     if (npos > 0)
         return cli_usage_positional(cli, "unexpected argument");
     if (a.rtype == RT_ANY)

@@ -77,6 +77,17 @@ void cli_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+int cli_parse_output(const char *val, bool *json)
+{
+    if (strcmp(val, "json") == 0)
+        *json = true;
+    else if (strcmp(val, "text") == 0)
+        *json = false;
+    else
+        return cli_usage_error("--output: expected text or json, got '%s'", val);
+    return CLI_OK;
+}
+
 bool cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 {
     char *end = NULL;

@@ -92,6 +92,10 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "gregor: <message>" to stderr (warnings); no exit code. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The value of --output: "json" sets *json, "text" clears it; anything
+ * else is a usage error (CLI_USAGE after printing). */
+int cli_parse_output(const char *val, bool *json);
+
 /* Parses a whole decimal integer in [min, max]; false if not. */
 bool cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
 

@@ -22,7 +22,7 @@
  *   Offline partitions: <n>
  *   Under-replicated partitions: <n>
  *   Preferred-leader imbalance: <n>
- * --json: one object {"cluster_id": str|null, "controller_id": int (-1 if
+ * --output json (or --json): one object {"cluster_id": str|null, "controller_id": int (-1 if
  * unknown), "brokers": [{"id", "host", "port", "rack": str|null,
  * "controller": bool}], "topics", "partitions", "offline_partitions",
  * "under_replicated_partitions", "preferred_leader_imbalance"}.
@@ -42,16 +42,18 @@
 
 static const struct cli_opt cluster_info_opts[] = {
     {"json", 'j', false, 1},
+    {"output", 'o', true, 2},
     {NULL, 0, false, 0},
 };
 
 static const char cluster_info_help[] =
-    "Usage: gregor cluster info [--json]\n"
+    "Usage: gregor cluster info [--output text|json]\n"
     "Prints the cluster id, the controller, every live broker (id, host:port,\n"
     "rack) and partition health over all topics: offline partitions (no live\n"
     "leader), under-replicated partitions (ISR smaller than the replicas) and\n"
     "the preferred-leader imbalance (leader is not the first replica).\n"
-    "  -j, --json   print one JSON object instead of text\n";
+    "  -o, --output json   print one JSON object instead of text\n"
+    "  -j, --json          the same as --output json\n";
 
 /* What `cluster info` shows, gathered before printing. Strings borrowed
  * from the metadata or owned as noted. */
@@ -66,6 +68,8 @@ struct cluster_view {
 
 static int cluster_flag_opt(void *ctx, int id, const char *val)
 {
+    if (id == 2)
+        return cli_parse_output(val, ctx);
     *(bool *)ctx = true;
     return CLI_OK;
 }
@@ -235,7 +239,7 @@ static int cluster_info(struct cli *cli, int argc, char **argv)
 
 static const char cluster_help[] =
     "Usage: gregor cluster <info|watch|elect-leaders|log-dirs|config|reassign> [ARGS]\n"
-    "  info [--json]                            controller, brokers, partition health\n"
+    "  info [--output json]                     controller, brokers, partition health\n"
     "  watch [--interval MS] [--output json]    live events: brokers, controller,\n"
     "                                           leaders, ISRs, partition flags\n"
     "  elect-leaders (--all | --topic T [--partition P]) [--unclean]\n"

@@ -13,7 +13,8 @@
  *     DYNAMIC_DEFAULT_BROKER_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG.
  *     With --default only the keys the default sets are listed; none
  *     prints "No cluster-wide dynamic broker configs.". Without --broker
- *     or --default: --default.
+ *     or --default: --default. --output json: {"broker": ID|null,
+ *     "configs": [{"name", "value": str|null, "source", "read_only"}]}.
  *
  *   set [--broker ID | --default] [KEY=VALUE]... [--delete KEY]...
  *       [--validate-only]
@@ -38,6 +39,7 @@
  * message, exit 1; usage errors exit 2. Threads: main thread only.
  */
 #include "cli/cli.h"
+#include "cli/group_plan.h"
 #include "cli/kraw.h"
 
 #include <stdio.h>
@@ -50,21 +52,21 @@
 #define CC_MAX_CHANGES 128
 #define RES_BROKER 4
 
-enum { CC_BROKER = 1, CC_DEFAULT, CC_DELETE, CC_VALIDATE };
+enum { CC_BROKER = 1, CC_DEFAULT, CC_DELETE, CC_VALIDATE, CC_OUTPUT };
 
 static const struct cli_opt cc_opts[] = {
-    {"broker", 0, true, CC_BROKER},
-    {"default", 0, false, CC_DEFAULT},
-    {"delete", 'd', true, CC_DELETE},
-    {"validate-only", 0, false, CC_VALIDATE},
-    {NULL, 0, false, 0},
+    {"broker", 0, true, CC_BROKER},   {"default", 0, false, CC_DEFAULT},
+    {"delete", 'd', true, CC_DELETE}, {"validate-only", 0, false, CC_VALIDATE},
+    {"output", 'o', true, CC_OUTPUT}, {NULL, 0, false, 0},
 };
 
 static const char cc_describe_help[] =
-    "Usage: gregor cluster config describe [--broker ID | --default]\n"
+    "Usage: gregor cluster config describe [--broker ID | --default] [--output text|json]\n"
     "Shows the configuration of broker ID (every key: KEY=VALUE, where the\n"
     "value comes from, and whether it can be changed at run time), or the\n"
-    "cluster-wide dynamic defaults (--default, the default).\n";
+    "cluster-wide dynamic defaults (--default, the default).\n"
+    "  -o, --output json   one JSON object: {\"broker\": ID|null, \"configs\": [{\"name\",\n"
+    "                      \"value\": str|null, \"source\", \"read_only\": bool}]}\n";
 
 static const char cc_set_help[] =
     "Usage: gregor cluster config set [--broker ID | --default] [KEY=VALUE]...\n"
@@ -80,6 +82,7 @@ static const char cc_set_help[] =
 struct cc_args {
     int64_t broker; /* -1: --default */
     bool have_broker, have_default, validate;
+    bool json; /* describe --output json */
     const char *del[CC_MAX_CHANGES];
     int n_del;
 };
@@ -104,6 +107,8 @@ static int cc_opt(void *ctx, int id, const char *val)
     case CC_VALIDATE:
         a->validate = true;
         return CLI_OK;
+    case CC_OUTPUT:
+        return cli_parse_output(val, &a->json);
     }
     return CLI_USAGE;
 }
@@ -150,8 +155,17 @@ static const char *cc_source_name(int8_t s)
 }
 
 /* Prints a DescribeConfigs v1 response body; returns the exit code. */
-static int cc_print_describe(const uint8_t *p, size_t len, bool is_default)
+static int cc_print_describe(const uint8_t *p, size_t len, const struct cc_args *a)
 {
+    bool is_default = !a->have_broker;
+    if (a->json) {
+        fputs("{\"broker\": ", stdout);
+        if (is_default)
+            fputs("null", stdout);
+        else
+            printf("%d", (int)a->broker);
+        fputs(", \"configs\": [", stdout);
+    }
     struct kslice s;
     kslice_init(&s, p, len);
     (void)kslice_i32(&s);
@@ -181,15 +195,28 @@ static int cc_print_describe(const uint8_t *p, size_t len, bool is_default)
             }
             if (!kslice_ok(&s))
                 break;
-            printf("%.*s=%.*s\t%s\t%s\n", (int)name.len, name.ptr,
-                   kstr_is_null(value) ? 0 : (int)value.len, value.ptr ? value.ptr : "",
-                   cc_source_name(src), ro ? "read-only" : "dynamic");
+            if (a->json) {
+                char nz[256], vz[4096];
+                printf("%s{\"name\": ", printed ? ", " : "");
+                gp_json_str(stdout, kstr_copy(name, nz, sizeof(nz)) ? nz : "");
+                fputs(", \"value\": ", stdout);
+                gp_json_str(stdout,
+                            !kstr_is_null(value) && kstr_copy(value, vz, sizeof(vz)) ? vz : NULL);
+                printf(", \"source\": \"%s\", \"read_only\": %s}", cc_source_name(src),
+                       ro ? "true" : "false");
+            } else {
+                printf("%.*s=%.*s\t%s\t%s\n", (int)name.len, name.ptr,
+                       kstr_is_null(value) ? 0 : (int)value.len, value.ptr ? value.ptr : "",
+                       cc_source_name(src), ro ? "read-only" : "dynamic");
+            }
             printed++;
         }
     }
+    if (a->json)
+        fputs("]}\n", stdout);
     if (!kslice_ok(&s))
         return cli_fail("malformed DescribeConfigs response");
-    if (rc == CLI_OK && is_default && printed == 0)
+    if (rc == CLI_OK && is_default && printed == 0 && !a->json)
         printf("No cluster-wide dynamic broker configs.\n");
     return rc;
 }
@@ -224,7 +251,7 @@ static int cc_describe(struct cli *cli, int argc, char **argv)
     if (krc != KRAW_OK)
         rc = cli_fail("DescribeConfigs failed: %s", k.reason);
     else
-        rc = cc_print_describe(resp, len, !a.have_broker);
+        rc = cc_print_describe(resp, len, &a);
     free(resp);
     kbuf_destroy(&body);
     kraw_close(&k);
@@ -237,6 +264,8 @@ static int cc_set(struct cli *cli, int argc, char **argv)
     int done, npos = cli_parse_cmd(cli, argc, argv, cc_opts, cc_opt, &a, cc_set_help, &done);
     if (npos < 0)
         return done;
+    if (a.json)
+        return cli_usage_error("--output is for cluster config describe");
     if (a.have_broker && a.have_default)
         return cli_usage_error("give either --broker or --default");
     if (npos + a.n_del == 0)

@@ -3,11 +3,12 @@
  * options that precede the command name, picks the bootstrap server
  * (-b, else $GREGOR_BOOTSTRAP, else 127.0.0.1:9092) and dispatches to the
  * command table below. Commands live in topic.c, cluster.c, produce.c,
- * consume.c, group.c, transactions.c, acl.c and dump_log.c; option parsing in args.c; librdkafka set-up in client.c.
+ * consume.c, group.c, transactions.c, acl.c, doctor.c and dump_log.c; option parsing in args.c; librdkafka set-up in client.c.
  *
  * Globals: none; the per-run context (struct cli) lives on main()'s stack.
  */
 #include "cli/cli.h"
+#include "cli/doctor.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"acl", acl_main, "ACLs of the authorizer: add, list, remove"},
     {"user", user_main, "SCRAM credentials of users: set, delete, list"},
     {"quota", quota_main, "client quotas: set, delete, list (byte rates, request share)"},
+    {"doctor", doctor_main, "check the cluster and explain each problem with its fix"},
     {"dump-log", dump_log_main, "print and check segment files (.log, .index, .timeindex)"},
 };
 

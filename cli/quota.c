@@ -6,8 +6,14 @@
  *
  * An entity is --user U and/or --client-id C; --default-user and
  * --default-client name the <default> entities (null names on the wire).
+ *
+ * list prints "ENTITY QUOTAS" then one line per entity: "user=alice
+ * client-id=<default>" and "key=value" per quota. --output json: {"quotas":
+ * [{"entity": {"user"|"client-id": str|null (null: <default>)}, "quotas":
+ * {KEY: number}}]}.
  */
 #include "cli/cli.h"
+#include "cli/group_plan.h"
 #include "cli/kraw.h"
 #include "common/base.h"
 #include "common/kwire.h"
@@ -27,6 +33,7 @@ enum {
     Q_PRODUCE,
     Q_FETCH,
     Q_REQUEST,
+    Q_OUTPUT,
 };
 
 static const char *const q_keys[3] = {"producer_byte_rate", "consumer_byte_rate",
@@ -38,6 +45,7 @@ struct q_args {
     bool set[3];                   /* a value (set) or a key to delete (delete) */
     double val[3];
     bool deleting;
+    bool json; /* list --output json */
 };
 
 static const struct cli_opt q_set_opts[] = {
@@ -62,12 +70,22 @@ static const struct cli_opt q_del_opts[] = {
     {NULL, 0, false, 0},
 };
 
+static const struct cli_opt q_list_opts[] = {
+    {"user", 0, true, Q_USER},
+    {"client-id", 0, true, Q_CLIENT},
+    {"default-user", 0, false, Q_DEF_USER},
+    {"default-client", 0, false, Q_DEF_CLIENT},
+    {"output", 'o', true, Q_OUTPUT},
+    {NULL, 0, false, 0},
+};
+
 static const char q_help[] =
     "Usage: gregor quota set ENTITY [--producer-byte-rate N] [--consumer-byte-rate N]\n"
     "                               [--request-percentage P]\n"
     "       gregor quota delete ENTITY [--producer-byte-rate] [--consumer-byte-rate]\n"
     "                                  [--request-percentage]   (none named: all three)\n"
     "       gregor quota list [--user U | --default-user] [--client-id C | --default-client]\n"
+    "                         [--output text|json]\n"
     "ENTITY is --user U, --client-id C, both, or --default-user / --default-client\n"
     "in place of either (Kafka's <default> entities). Byte rates are bytes/s per\n"
     "broker; the request percentage is the share of one request-handling thread.\n"
@@ -91,6 +109,8 @@ static int q_opt(void *ctx, int id, const char *val)
         a->client = true;
         a->cname = val;
         return CLI_OK;
+    case Q_OUTPUT:
+        return cli_parse_output(val, &a->json);
     default:
         break;
     }
@@ -220,7 +240,7 @@ static int q_delete(struct cli *cli, int argc, char **argv)
 static int q_list(struct cli *cli, int argc, char **argv)
 {
     struct q_args a = {.deleting = true};
-    int done, npos = cli_parse_cmd(cli, argc, argv, q_del_opts, q_opt, &a, q_help, &done);
+    int done, npos = cli_parse_cmd(cli, argc, argv, q_list_opts, q_opt, &a, q_help, &done);
     if (npos < 0)
         return done;
     if (npos > 0)
@@ -244,7 +264,11 @@ static int q_list(struct cli *cli, int argc, char **argv)
     kbuf_put_u8(&b, 0); /* strict */
     struct kraw k = {.fd = -1};
     int rc = q_connect(cli, &k);
-    printf("%-40s %s\n", "ENTITY", "QUOTAS");
+    int shown = 0;
+    if (a.json)
+        fputs("{\"quotas\": [", stdout);
+    else
+        printf("%-40s %s\n", "ENTITY", "QUOTAS");
     for (int pass = 0; rc == CLI_OK && pass < (any ? 2 : 1); pass++) {
         if (any) {
             b.len = 0;
@@ -271,26 +295,50 @@ static int q_list(struct cli *cli, int argc, char **argv)
         for (int32_t i = 0; rc == CLI_OK && i < n && kslice_ok(&s); i++) {
             char ent[600] = "";
             int32_t ne = kw_get_array_len(&s, false, 4);
+            if (a.json)
+                printf("%s{\"entity\": {", shown++ ? ", " : "");
             for (int32_t j = 0; j < ne && kslice_ok(&s); j++) {
                 struct kstr t = kw_get_str(&s, false), nm = kw_get_str(&s, false);
+                if (a.json) {
+                    char tz[64], nz[512];
+                    if (!kstr_copy(t, tz, sizeof(tz)))
+                        tz[0] = '\0';
+                    printf("%s", j ? ", " : "");
+                    gp_json_str(stdout, tz);
+                    fputs(": ", stdout);
+                    gp_json_str(stdout, nm.ptr && kstr_copy(nm, nz, sizeof(nz)) ? nz : NULL);
+                    continue;
+                }
                 size_t l = strlen(ent);
                 snprintf(ent + l, sizeof(ent) - l, "%s%.*s=%.*s", l ? " " : "",
                          t.ptr ? (int)t.len : 0, t.ptr ? t.ptr : "", nm.ptr ? (int)nm.len : 9,
                          nm.ptr ? nm.ptr : "<default>");
             }
-            printf("%-40s", ent);
+            if (a.json)
+                fputs("}, \"quotas\": {", stdout);
+            else
+                printf("%-40s", ent);
             int32_t nv = kw_get_array_len(&s, false, 10);
             for (int32_t j = 0; j < nv && kslice_ok(&s); j++) {
                 struct kstr key = kw_get_str(&s, false);
                 double v = get_f64(&s);
-                printf(" %.*s=%.17g", key.ptr ? (int)key.len : 0, key.ptr ? key.ptr : "", v);
+                char kz[128];
+                if (a.json && kstr_copy(key, kz, sizeof(kz))) {
+                    printf("%s", j ? ", " : "");
+                    gp_json_str(stdout, kz);
+                    printf(": %.17g", v);
+                } else if (!a.json) {
+                    printf(" %.*s=%.17g", key.ptr ? (int)key.len : 0, key.ptr ? key.ptr : "", v);
+                }
             }
-            printf("\n");
+            fputs(a.json ? "}}" : "\n", stdout);
         }
         if (rc == CLI_OK && !kslice_ok(&s))
             rc = cli_fail("DescribeClientQuotas: malformed response");
         free(resp);
     }
+    if (a.json && rc == CLI_OK)
+        fputs("]}\n", stdout);
     fflush(stdout);
     kbuf_destroy(&b);
     kraw_close(&k);

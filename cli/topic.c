@@ -11,9 +11,11 @@
  *           --validate-only)
  *   delete: "Deleted topic NAME." per topic
  *   list:   one name per line, sorted; names starting with "__" (internal
- *           topics) only with --all
+ *           topics) only with --all; --output json: {"topics": [{"name",
+ *           "partitions", "replication_factor", "internal": bool}]}
  */
 #include "cli/cli.h"
+#include "cli/group_plan.h"
 #include "common/names.h"
 
 #include <stdio.h>
@@ -271,28 +273,46 @@ static int topic_delete(struct cli *cli, int argc, char **argv)
 
 /* ---- list ---------------------------------------------------------------- */
 
-enum { TL_ALL = 1 };
+enum { TL_ALL = 1, TL_OUTPUT };
 
 static const struct cli_opt topic_list_opts[] = {
     {"all", 'a', false, TL_ALL},
+    {"output", 'o', true, TL_OUTPUT},
     {NULL, 0, false, 0},
 };
 
 static const char topic_list_help[] =
-    "Usage: gregor topic list [--all]\n"
+    "Usage: gregor topic list [--all] [--output text|json]\n"
     "Prints the topic names, one per line, sorted.\n"
-    "  -a, --all   include internal topics (names starting with \"__\")\n";
+    "  -a, --all           include internal topics (names starting with \"__\")\n"
+    "  -o, --output json   one JSON object: {\"topics\": [{\"name\", \"partitions\",\n"
+    "                      \"replication_factor\", \"internal\"}]}\n";
+
+struct topic_list_args {
+    bool all, json;
+};
+
+static int topic_list_opt(void *ctx, int id, const char *val)
+{
+    struct topic_list_args *a = ctx;
+    if (id == TL_OUTPUT)
+        return cli_parse_output(val, &a->json);
+    a->all = true;
+    return CLI_OK;
+}
 
 static int topic_cmp_names(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    const struct rd_kafka_metadata_topic *x = *(const struct rd_kafka_metadata_topic *const *)a;
+    const struct rd_kafka_metadata_topic *y = *(const struct rd_kafka_metadata_topic *const *)b;
+    return strcmp(x->topic, y->topic);
 }
 
 static int topic_list(struct cli *cli, int argc, char **argv)
 {
-    bool all = false;
+    struct topic_list_args a = {false, false};
     const struct rd_kafka_metadata *md = NULL;
-    int done, npos = cli_parse_cmd(cli, argc, argv, topic_list_opts, topic_flag_opt, &all,
+    int done, npos = cli_parse_cmd(cli, argc, argv, topic_list_opts, topic_list_opt, &a,
                                    topic_list_help, &done);
     if (npos < 0)
         return done;
@@ -302,16 +322,34 @@ static int topic_list(struct cli *cli, int argc, char **argv)
     int rc = cli_cluster_metadata(cli, &rk, &md);
     if (rc != CLI_OK)
         return rc;
-    const char **names = calloc((size_t)md->topic_cnt + 1, sizeof(*names));
+    const struct rd_kafka_metadata_topic **t = calloc((size_t)md->topic_cnt + 1, sizeof(*t));
     size_t n = 0;
-    for (int i = 0; i < md->topic_cnt; i++) {
-        if (all || !topic_name_internal(md->topics[i].topic, strlen(md->topics[i].topic)))
-            names[n++] = md->topics[i].topic;
+    for (int i = 0; t && i < md->topic_cnt; i++) {
+        if (a.all || !topic_name_internal(md->topics[i].topic, strlen(md->topics[i].topic)))
+            t[n++] = &md->topics[i];
     }
-    qsort(names, n, sizeof(*names), topic_cmp_names);
-    for (size_t i = 0; i < n; i++)
-        printf("%s\n", names[i]);
-    free(names);
+    if (t == NULL) {
+        rc = cli_fail("out of memory");
+        n = 0;
+    } else {
+        qsort(t, n, sizeof(*t), topic_cmp_names);
+    }
+    if (a.json && t)
+        fputs("{\"topics\": [", stdout);
+    for (size_t i = 0; i < n; i++) {
+        if (!a.json) {
+            printf("%s\n", t[i]->topic);
+            continue;
+        }
+        printf("%s{\"name\": ", i ? ", " : "");
+        gp_json_str(stdout, t[i]->topic);
+        printf(", \"partitions\": %d, \"replication_factor\": %d, \"internal\": %s}",
+               t[i]->partition_cnt, t[i]->partition_cnt ? t[i]->partitions[0].replica_cnt : 0,
+               topic_name_internal(t[i]->topic, strlen(t[i]->topic)) ? "true" : "false");
+    }
+    if (a.json && t)
+        fputs("]}\n", stdout);
+    free(t);
     rd_kafka_metadata_destroy(md);
     rd_kafka_destroy(rk);
     return rc;
@@ -333,7 +371,7 @@ static const char topic_help[] =
     "Usage: gregor topic <create|list|describe|delete|alter-config|alter-partitions|producers>"
     " [ARGS]\n"
     "  create NAME... [-p N] [-r N] [-c K=V]...   create topics\n"
-    "  list [--all]                             list topic names\n"
+    "  list [--all] [--output json]             list topic names\n"
     "  describe [NAME...] [--all] [--under-replicated] [--offline]\n"
     "                                           partitions, leaders, replicas, ISR,\n"
     "                                           health flags, config overrides\n"

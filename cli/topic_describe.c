@@ -23,9 +23,17 @@
  * --offline only the matching partition lines are printed (no topic header
  * lines), like kafka-topics.sh --under-replicated-partitions /
  * --unavailable-partitions.
+ *
+ * --output json: one object {"topics": [{"name", "partition_count",
+ * "replication_factor", "configs": {KEY: VALUE}|null, "configs_error":
+ * str|null, "partitions": [{"partition", "leader": int|null, "replicas":
+ * [int], "isr": [int], "flags": ["offline"|"under-replicated"|
+ * "not-preferred-leader"]}]}]}; with a filter only topics with a matching
+ * partition are listed, with those partitions, and configs are null.
  */
 #include "cli/cli.h"
 #include "cli/describe_fmt.h"
+#include "cli/group_plan.h"
 #include "common/names.h"
 
 #include <stdio.h>
@@ -34,7 +42,7 @@
 
 #define DESCRIBE_CONFIGS_TIMEOUT_MS 5000
 
-enum { TD_ALL = 1, TD_UNDER_REPLICATED, TD_OFFLINE };
+enum { TD_ALL = 1, TD_UNDER_REPLICATED, TD_OFFLINE, TD_OUTPUT };
 
 static const struct cli_opt describe_opts[] = {
     {"all", 'a', false, TD_ALL},
@@ -42,11 +50,13 @@ static const struct cli_opt describe_opts[] = {
     {"under-replicated-partitions", 0, false, TD_UNDER_REPLICATED},
     {"offline", 0, false, TD_OFFLINE},
     {"unavailable-partitions", 0, false, TD_OFFLINE},
+    {"output", 'o', true, TD_OUTPUT},
     {NULL, 0, false, 0},
 };
 
 static const char describe_help[] =
     "Usage: gregor topic describe [NAME...] [--all] [--under-replicated] [--offline]\n"
+    "                            [--output text|json]\n"
     "Prints each topic's partitions with leader, replicas and in-sync replicas,\n"
     "in the format of kafka-topics.sh --describe. Without NAME: every topic.\n"
     "Unhealthy partitions get a Flags field: offline (no live leader),\n"
@@ -58,16 +68,19 @@ static const char describe_help[] =
     "      --offline             only partitions without a live leader\n"
     "                            (alias --unavailable-partitions)\n"
     "With --under-replicated and/or --offline only the matching partition lines\n"
-    "are printed (either filter matching), without topic header lines.\n";
+    "are printed (either filter matching), without topic header lines.\n"
+    "  -o, --output json         one JSON object (shape in docs/cli.md)\n";
 
 struct describe_args {
-    bool all;
+    bool all, json;
     unsigned filter; /* CLI_PART_* bits; 0: no filter */
 };
 
 static int describe_opt(void *ctx, int id, const char *val)
 {
     struct describe_args *a = ctx;
+    if (id == TD_OUTPUT)
+        return cli_parse_output(val, &a->json);
     if (id == TD_ALL)
         a->all = true;
     else if (id == TD_UNDER_REPLICATED)
@@ -108,8 +121,28 @@ static void describe_append(char *out, size_t size, const char *k, const char *v
         snprintf(out + len, size - len, "%s%s=%s", len ? "," : "", k, v ? v : "");
 }
 
-/* Formats the overrides of one DescribeConfigs resource into out. */
-static void describe_format_configs(const rd_kafka_ConfigResource_t *res, char *out, size_t size)
+/* Appends "k": "v" to out (comma separated, JSON), truncating silently. */
+static void describe_append_json(char *out, size_t size, const char *k, const char *v)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL)
+        return;
+    gp_json_str(f, k);
+    fputs(": ", f);
+    gp_json_str(f, v);
+    fclose(f);
+    size_t have = strlen(out);
+    if (have + len + 3 < size)
+        snprintf(out + have, size - have, "%s%s", have ? ", " : "", buf);
+    free(buf);
+}
+
+/* Formats the overrides of one DescribeConfigs resource into out: "k=v,..."
+ * or, with json, the members of a JSON object. */
+static void describe_format_configs(const rd_kafka_ConfigResource_t *res, char *out, size_t size,
+                                    bool json)
 {
     size_t cnt = 0;
     const rd_kafka_ConfigEntry_t **entries = rd_kafka_ConfigResource_configs(res, &cnt);
@@ -119,7 +152,10 @@ static void describe_format_configs(const rd_kafka_ConfigResource_t *res, char *
         bool override = src == RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG ||
                         (src == RD_KAFKA_CONFIG_SOURCE_UNKNOWN_CONFIG &&
                          !rd_kafka_ConfigEntry_is_default(entries[i]));
-        if (override)
+        if (override && json)
+            describe_append_json(out, size, rd_kafka_ConfigEntry_name(entries[i]),
+                                 rd_kafka_ConfigEntry_value(entries[i]));
+        else if (override)
             describe_append(out, size, rd_kafka_ConfigEntry_name(entries[i]),
                             rd_kafka_ConfigEntry_value(entries[i]));
     }
@@ -128,7 +164,7 @@ static void describe_format_configs(const rd_kafka_ConfigResource_t *res, char *
 /* Stores the configs (or the per-topic error) of every resource in the
  * result into cfgs[] (one per name in names[]). */
 static void describe_store_configs(rd_kafka_event_t *ev, const char **names, size_t n,
-                                   struct describe_cfg *cfgs)
+                                   struct describe_cfg *cfgs, bool json)
 {
     size_t cnt = 0;
     const rd_kafka_ConfigResource_t **res =
@@ -141,7 +177,7 @@ static void describe_store_configs(rd_kafka_event_t *ev, const char **names, siz
                 describe_cfg_unavailable(&cfgs[i], rd_kafka_ConfigResource_error_string(res[r]));
                 continue;
             }
-            describe_format_configs(res[r], cfgs[i].text, sizeof(cfgs[i].text));
+            describe_format_configs(res[r], cfgs[i].text, sizeof(cfgs[i].text), json);
             cfgs[i].known = true;
         }
     }
@@ -153,7 +189,7 @@ static void describe_store_configs(rd_kafka_event_t *ev, const char **names, siz
  * (also reported on stderr with -v).
  */
 static void describe_fetch_configs(const struct cli *cli, rd_kafka_t *rk, const char **names,
-                                   size_t n, struct describe_cfg *cfgs)
+                                   size_t n, struct describe_cfg *cfgs, bool json)
 {
     for (size_t i = 0; i < n; i++)
         describe_cfg_unavailable(&cfgs[i], "no answer for this topic");
@@ -170,7 +206,7 @@ static void describe_fetch_configs(const struct cli *cli, rd_kafka_t *rk, const 
     /* librdkafka posts a (timed-out) result after the request timeout. */
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, DESCRIBE_CONFIGS_TIMEOUT_MS + 2000);
     if (ev && rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        describe_store_configs(ev, names, n, cfgs);
+        describe_store_configs(ev, names, n, cfgs, json);
     } else {
         const char *why = ev ? rd_kafka_event_error_string(ev) : "no answer";
         for (size_t i = 0; i < n; i++)
@@ -224,11 +260,69 @@ static void describe_print_part(const char *topic, const struct rd_kafka_metadat
            leader, replicas, isr, fl[0] ? "\tFlags: " : "", fl);
 }
 
+/* Prints ids as a JSON array. */
+static void describe_json_ids(const int32_t *ids, int cnt)
+{
+    putchar('[');
+    for (int i = 0; i < cnt; i++)
+        printf("%s%d", i ? ", " : "", ids[i]);
+    putchar(']');
+}
+
+/* Prints one topic as a JSON object (see the file comment); returns false
+ * (nothing printed) when a filter leaves no partition. */
+static bool describe_json_topic(const struct rd_kafka_metadata *md,
+                                const struct rd_kafka_metadata_topic *t,
+                                const struct rd_kafka_metadata_partition **parts, int rf,
+                                const struct describe_cfg *cfg, unsigned filter, bool first)
+{
+    int shown = 0;
+    for (int i = 0; i < t->partition_cnt; i++)
+        shown += filter == 0 || (cli_part_flags(md, parts[i]) & filter) != 0;
+    if (filter != 0 && shown == 0)
+        return false;
+    printf("%s{\"name\": ", first ? "" : ", ");
+    gp_json_str(stdout, t->topic);
+    printf(", \"partition_count\": %d, \"replication_factor\": %d, \"configs\": ", t->partition_cnt,
+           rf);
+    if (filter == 0 && cfg->known)
+        printf("{%s}", cfg->text);
+    else
+        fputs("null", stdout);
+    fputs(", \"configs_error\": ", stdout);
+    gp_json_str(stdout, filter == 0 && !cfg->known ? cfg->text : NULL);
+    fputs(", \"partitions\": [", stdout);
+    shown = 0;
+    for (int i = 0; i < t->partition_cnt; i++) {
+        const struct rd_kafka_metadata_partition *p = parts[i];
+        unsigned flags = cli_part_flags(md, p);
+        if (filter != 0 && (flags & filter) == 0)
+            continue;
+        printf("%s{\"partition\": %d, \"leader\": ", shown++ ? ", " : "", p->id);
+        if (p->leader < 0)
+            fputs("null", stdout);
+        else
+            printf("%d", p->leader);
+        fputs(", \"replicas\": ", stdout);
+        describe_json_ids(p->replicas, p->replica_cnt);
+        fputs(", \"isr\": ", stdout);
+        describe_json_ids(p->isrs, p->isr_cnt);
+        printf(", \"flags\": [%s%s%s%s%s]}", (flags & CLI_PART_OFFLINE) ? "\"offline\"" : "",
+               (flags & CLI_PART_OFFLINE) && (flags & ~CLI_PART_OFFLINE) ? ", " : "",
+               (flags & CLI_PART_UNDER_REPLICATED) ? "\"under-replicated\"" : "",
+               (flags & CLI_PART_UNDER_REPLICATED) && (flags & CLI_PART_NOT_PREFERRED) ? ", " : "",
+               (flags & CLI_PART_NOT_PREFERRED) ? "\"not-preferred-leader\"" : "");
+    }
+    fputs("]}", stdout);
+    return true;
+}
+
 /* Prints one topic: the header line (not with a filter), then one line per
  * partition (with a filter: only the partitions having a filtered flag). */
-static void describe_print_topic(const struct rd_kafka_metadata *md,
+static bool describe_print_topic(const struct rd_kafka_metadata *md,
                                  const struct rd_kafka_metadata_topic *t,
-                                 const struct describe_cfg *cfg, unsigned filter)
+                                 const struct describe_cfg *cfg, unsigned filter, bool json,
+                                 bool first)
 {
     const struct rd_kafka_metadata_partition **parts =
         calloc((size_t)t->partition_cnt + 1, sizeof(*parts));
@@ -239,6 +333,11 @@ static void describe_print_topic(const struct rd_kafka_metadata *md,
             rf = parts[i]->replica_cnt;
     }
     qsort(parts, (size_t)t->partition_cnt, sizeof(*parts), describe_cmp_part);
+    if (json) {
+        bool printed = describe_json_topic(md, t, parts, rf, cfg, filter, first);
+        free(parts);
+        return printed;
+    }
     if (filter == 0) {
         char line[sizeof(cfg->text) + 512];
         describe_fmt_header(line, sizeof(line), t->topic, t->partition_cnt, rf, cfg);
@@ -250,6 +349,7 @@ static void describe_print_topic(const struct rd_kafka_metadata *md,
             describe_print_part(t->topic, parts[i], flags);
     }
     free(parts);
+    return true;
 }
 
 static int describe_cmp_topic(const void *a, const void *b)
@@ -310,9 +410,15 @@ static int describe_print(const struct cli *cli, rd_kafka_t *rk, const struct rd
     for (int i = 0; i < n; i++)
         tnames[i] = sel[i]->topic;
     if (n > 0 && a->filter == 0) /* configs only appear in header lines */
-        describe_fetch_configs(cli, rk, tnames, (size_t)n, cfgs);
+        describe_fetch_configs(cli, rk, tnames, (size_t)n, cfgs, a->json);
+    if (a->json)
+        fputs("{\"topics\": [", stdout);
+    bool first = true;
     for (int i = 0; i < n; i++)
-        describe_print_topic(md, sel[i], &cfgs[i], a->filter);
+        if (describe_print_topic(md, sel[i], &cfgs[i], a->filter, a->json, first))
+            first = false;
+    if (a->json)
+        fputs("]}\n", stdout);
     free(cfgs);
     free(tnames);
     free(sel);
@@ -321,7 +427,7 @@ static int describe_print(const struct cli *cli, rd_kafka_t *rk, const struct rd
 
 int topic_describe(struct cli *cli, int argc, char **argv)
 {
-    struct describe_args a = {false, 0};
+    struct describe_args a = {false, false, 0};
     const struct rd_kafka_metadata *md = NULL;
     int done, npos = cli_parse_cmd(cli, argc, argv, describe_opts, describe_opt, &a, describe_help,
                                    &done);

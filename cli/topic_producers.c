@@ -17,9 +17,15 @@
  * LAST_TIMESTAMP", then one row per producer (partitions in order, producers
  * by id); a partition whose leader cannot be asked or answers an error
  * prints "PARTITION error: REASON". Exit status 1 on any such partition.
+ * --output json: {"topic", "partitions": [{"partition", "error": str|null,
+ * "producers": [{"producer_id", "epoch", "last_sequence",
+ * "last_timestamp"}]}]}.
  */
 #include "cli/cli.h"
+#include "cli/group_plan.h"
 #include "cli/kraw.h"
+
+#include <stdarg.h>
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -36,6 +42,31 @@ struct tp_row {
     int32_t epoch, seq;
 };
 
+/* Where the rows go: text lines, or the JSON partitions array. */
+struct tp_out {
+    bool json;
+    int shown; /* partitions printed (JSON commas) */
+};
+
+/* Prints one partition's error (text line, or a JSON object). */
+static void tp_error(struct tp_out *o, int32_t partition, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void tp_error(struct tp_out *o, int32_t partition, const char *fmt, ...)
+{
+    char why[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    if (!o->json) {
+        printf("%-9" PRId32 " error: %s\n", partition, why);
+        return;
+    }
+    printf("%s{\"partition\": %" PRId32 ", \"error\": ", o->shown++ ? ", " : "", partition);
+    gp_json_str(stdout, why);
+    fputs(", \"producers\": []}", stdout);
+}
+
 static int tp_cmp(const void *a, const void *b)
 {
     const struct tp_row *x = a, *y = b;
@@ -43,7 +74,8 @@ static int tp_cmp(const void *a, const void *b)
 }
 
 /* Decodes the answer for one partition; prints it. false if malformed. */
-static bool tp_print(const uint8_t *p, size_t len, int32_t partition, bool *failed)
+static bool tp_print(struct tp_out *o, const uint8_t *p, size_t len, int32_t partition,
+                     bool *failed)
 {
     struct kslice s;
     struct tp_row *rows = NULL;
@@ -75,23 +107,34 @@ static bool tp_print(const uint8_t *p, size_t len, int32_t partition, bool *fail
     if (kslice_ok(&s)) {
         ok = true;
         if (err != 0) {
-            printf("%-9" PRId32 " error: %s%s%.*s\n", partition, kerr_name((kerr_t)err),
-                   msg.ptr ? ": " : "", msg.ptr ? (int)msg.len : 0, msg.ptr ? msg.ptr : "");
+            tp_error(o, partition, "%s%s%.*s", kerr_name((kerr_t)err), msg.ptr ? ": " : "",
+                     msg.ptr ? (int)msg.len : 0, msg.ptr ? msg.ptr : "");
             *failed = true;
         }
         if (n > 1)
             qsort(rows, (size_t)n, sizeof(*rows), tp_cmp);
-        for (int32_t i = 0; i < n; i++)
-            printf("%-9" PRId32 " %-19" PRId64 " %-5" PRId32 " %-13" PRId32 " %" PRId64 "\n",
-                   partition, rows[i].pid, rows[i].epoch, rows[i].seq, rows[i].ts);
+        if (o->json && err == 0)
+            printf("%s{\"partition\": %" PRId32 ", \"error\": null, \"producers\": [",
+                   o->shown++ ? ", " : "", partition);
+        for (int32_t i = 0; i < n && !(o->json && err != 0); i++) {
+            if (o->json)
+                printf("%s{\"producer_id\": %" PRId64 ", \"epoch\": %" PRId32
+                       ", \"last_sequence\": %" PRId32 ", \"last_timestamp\": %" PRId64 "}",
+                       i ? ", " : "", rows[i].pid, rows[i].epoch, rows[i].seq, rows[i].ts);
+            else
+                printf("%-9" PRId32 " %-19" PRId64 " %-5" PRId32 " %-13" PRId32 " %" PRId64 "\n",
+                       partition, rows[i].pid, rows[i].epoch, rows[i].seq, rows[i].ts);
+        }
+        if (o->json && err == 0)
+            fputs("]}", stdout);
     }
     free(rows);
     return ok;
 }
 
 /* Asks the leader of one partition. */
-static void tp_partition(const struct rd_kafka_metadata *md, const char *topic, int32_t partition,
-                         int32_t leader, bool *failed)
+static void tp_partition(struct tp_out *o, const struct rd_kafka_metadata *md, const char *topic,
+                         int32_t partition, int32_t leader, bool *failed)
 {
     const struct rd_kafka_metadata_broker *b = leader >= 0 ? cli_md_broker(md, leader) : NULL;
     struct kraw k;
@@ -101,7 +144,7 @@ static void tp_partition(const struct rd_kafka_metadata *md, const char *topic, 
     int16_t max = -1;
 
     if (!b) {
-        printf("%-9" PRId32 " error: no live leader\n", partition);
+        tp_error(o, partition, "no live leader");
         *failed = true;
         return;
     }
@@ -119,15 +162,13 @@ static void tp_partition(const struct rd_kafka_metadata *md, const char *topic, 
         krc = kraw_call(&k, API_DESCRIBE_PRODUCERS, 0, &body, &resp, &len);
     }
     if (krc != KRAW_OK) {
-        printf("%-9" PRId32 " error: broker %d: %s\n", partition, b->id, k.reason);
+        tp_error(o, partition, "broker %d: %s", b->id, k.reason);
         *failed = true;
     } else if (max < 0) {
-        printf("%-9" PRId32 " error: broker %d does not support DescribeProducers\n", partition,
-               b->id);
+        tp_error(o, partition, "broker %d does not support DescribeProducers", b->id);
         *failed = true;
-    } else if (!tp_print(resp, len, partition, failed)) {
-        printf("%-9" PRId32 " error: malformed DescribeProducers response from broker %d\n",
-               partition, b->id);
+    } else if (!tp_print(o, resp, len, partition, failed)) {
+        tp_error(o, partition, "malformed DescribeProducers response from broker %d", b->id);
         *failed = true;
     }
     free(resp);
@@ -137,26 +178,30 @@ static void tp_partition(const struct rd_kafka_metadata *md, const char *topic, 
 
 static const struct cli_opt tp_opts[] = {
     {"partition", 'p', true, 1},
+    {"output", 'o', true, 2},
     {NULL, 0, false, 0},
 };
 
 static const char tp_help[] =
-    "Usage: gregor topic producers TOPIC [-p N]...\n"
+    "Usage: gregor topic producers TOPIC [-p N]... [--output text|json]\n"
     "Lists the idempotent producers each partition's leader knows (Kafka's\n"
     "DescribeProducers): producer id, epoch, last sequence and the timestamp of\n"
     "its last batch.\n"
     "  -p, --partition N   only this partition (repeatable)\n"
+    "  -o, --output json   one JSON object (shape in docs/cli.md)\n"
     "Exit status 1 if a partition's leader could not be asked or answered an error.\n";
 
 struct tp_args {
     int64_t parts[64];
     int n;
+    bool json;
 };
 
 static int tp_opt(void *ctx, int id, const char *val)
 {
     struct tp_args *a = ctx;
-    (void)id;
+    if (id == 2)
+        return cli_parse_output(val, &a->json);
     if (a->n >= (int)(sizeof(a->parts) / sizeof(a->parts[0])))
         return cli_usage_error("--partition: at most 64");
     if (!cli_parse_int(val, 0, INT32_MAX, &a->parts[a->n]))
@@ -189,16 +234,25 @@ int topic_producers(struct cli *cli, int argc, char **argv)
         if (failed) {
             rc = cli_fail("topic %s has %d partitions", argv[0], t->partition_cnt);
         } else {
-            printf("%-9s %-19s %-5s %-13s %s\n", "PARTITION", "PRODUCER_ID", "EPOCH",
-                   "LAST_SEQUENCE", "LAST_TIMESTAMP");
+            struct tp_out o = {a.json, 0};
+            if (a.json) {
+                fputs("{\"topic\": ", stdout);
+                gp_json_str(stdout, argv[0]);
+                fputs(", \"partitions\": [", stdout);
+            } else {
+                printf("%-9s %-19s %-5s %-13s %s\n", "PARTITION", "PRODUCER_ID", "EPOCH",
+                       "LAST_SEQUENCE", "LAST_TIMESTAMP");
+            }
             for (int p = 0; p < t->partition_cnt; p++) {
                 bool want = a.n == 0;
                 for (int i = 0; i < a.n; i++)
                     want |= a.parts[i] == p;
                 for (int j = 0; want && j < t->partition_cnt; j++)
                     if (t->partitions[j].id == p)
-                        tp_partition(md, argv[0], p, t->partitions[j].leader, &failed);
+                        tp_partition(&o, md, argv[0], p, t->partitions[j].leader, &failed);
             }
+            if (a.json)
+                fputs("]}\n", stdout);
             fflush(stdout);
             rc = failed ? cli_fail("some partitions could not be described") : CLI_OK;
         }

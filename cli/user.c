@@ -19,11 +19,13 @@
  * 2 SCRAM-SHA-512.
  *
  * Output: set / delete print "user NAME: MECHANISM set|deleted"; list prints "USER MECHANISM
- * ITERATIONS" rows sorted by user. Exit status 1 on a broker error, 2 for bad usage.
+ * ITERATIONS" rows sorted by user; list --output json: {"credentials": [{"user",
+ * "mechanism", "iterations"}]}. Exit status 1 on a broker error, 2 for bad usage.
  *
  * Threads: main thread only.
  */
 #include "cli/cli.h"
+#include "cli/group_plan.h"
 #include "cli/kraw.h"
 
 #include <openssl/evp.h>
@@ -58,10 +60,12 @@ static const char user_delete_help[] =
     "\n"
     "Removes NAME's SCRAM credential for mechanism M, or for every mechanism.\n";
 
-static const char user_list_help[] = "Usage: gregor user scram list [NAME...]\n"
-                                     "\n"
-                                     "Lists users with SCRAM credentials: USER MECHANISM "
-                                     "ITERATIONS.\n";
+static const char user_list_help[] =
+    "Usage: gregor user scram list [NAME...] [--output text|json]\n"
+    "\n"
+    "Lists users with SCRAM credentials: USER MECHANISM ITERATIONS.\n"
+    "  -o, --output json   one JSON object: {\"credentials\": [{\"user\", \"mechanism\",\n"
+    "                      \"iterations\"}]}\n";
 
 static const char user_scram_help[] = "Usage: gregor user scram <set|delete|list> ...\n";
 static const char user_help[] = "Usage: gregor user scram <set|delete|list> ...\n"
@@ -347,9 +351,16 @@ static int row_cmp(const void *a, const void *b)
     return strcmp(((const struct user_row *)a)->name, ((const struct user_row *)b)->name);
 }
 
+static int list_opt(void *ctx, int id, const char *val) { return cli_parse_output(val, ctx); }
+
 static int user_list(struct cli *cli, int argc, char **argv)
 {
-    int done, npos = cli_parse_cmd(cli, argc, argv, NULL, NULL, NULL, user_list_help, &done);
+    static const struct cli_opt opts[] = {
+        {"output", 'o', true, 1},
+        {NULL, 0, false, 0},
+    };
+    bool json = false;
+    int done, npos = cli_parse_cmd(cli, argc, argv, opts, list_opt, &json, user_list_help, &done);
     if (npos < 0)
         return done;
     struct user_row *rows;
@@ -358,17 +369,31 @@ static int user_list(struct cli *cli, int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
     qsort(rows, (size_t)nrows, sizeof(*rows), row_cmp);
-    printf("%-24s %-14s %s\n", "USER", "MECHANISM", "ITERATIONS");
+    if (json)
+        fputs("{\"credentials\": [", stdout);
+    else
+        printf("%-24s %-14s %s\n", "USER", "MECHANISM", "ITERATIONS");
+    int shown = 0;
     for (int i = 0; i < nrows; i++) {
         if (rows[i].err != KERR_NONE) {
             rc = cli_fail("user %s: %s", rows[i].name, kerr_name(rows[i].err));
             continue;
         }
-        for (int j = 0; j < rows[i].n; j++)
-            printf("%-24s %-14s %d\n", rows[i].name,
-                   mech_names[rows[i].mech[j] >= 1 && rows[i].mech[j] <= 2 ? rows[i].mech[j] : 0],
+        for (int j = 0; j < rows[i].n; j++) {
+            const char *mech =
+                mech_names[rows[i].mech[j] >= 1 && rows[i].mech[j] <= 2 ? rows[i].mech[j] : 0];
+            if (!json) {
+                printf("%-24s %-14s %d\n", rows[i].name, mech, (int)rows[i].iterations[j]);
+                continue;
+            }
+            printf("%s{\"user\": ", shown++ ? ", " : "");
+            gp_json_str(stdout, rows[i].name);
+            printf(", \"mechanism\": \"%s\", \"iterations\": %d}", mech,
                    (int)rows[i].iterations[j]);
+        }
     }
+    if (json)
+        fputs("]}\n", stdout);
     free(rows);
     return rc;
 }

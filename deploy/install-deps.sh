@@ -28,6 +28,8 @@ PACKAGES=(
     libcriterion-dev librdkafka-dev
     kcat python3-confluent-kafka python3-kafka
     iperf3 clang libclang-rt-14-dev clang-format
+    # gregor doctor's clock-skew test runs a broker under libfaketime
+    libfaketime
     zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
     # make deb and its test (tests/package/test_deb.sh): dpkg-shlibdeps,
     # lintian, systemd-analyze, a bookworm root for the install test

@@ -220,11 +220,13 @@ static void mr_load_one(void *ctx, const char *key, const char *val)
     if (sscanf(key + l->prefix_len, "%255s %" SCNd32, topic, &part) != 2 ||
         sscanf(val, "%" SCNd64 " %" SCNd64, &src, &tgt) != 2 || part < 0)
         return;
+    pthread_mutex_lock(&l->m->lock);
     struct mr_part *p = mr_part_get(l->m, topic, "", part);
-    if (p == NULL)
-        return;
-    p->committed = src;
-    p->tgt_next = tgt;
+    if (p) {
+        p->committed = src;
+        p->tgt_next = tgt;
+    }
+    pthread_mutex_unlock(&l->m->lock);
 }
 
 int mr_positions_load(struct cli *cli, struct mirror *m, rd_kafka_conf_t *conf)
@@ -232,8 +234,8 @@ int mr_positions_load(struct cli *cli, struct mirror *m, rd_kafka_conf_t *conf)
     char prefix[MIRROR_ALIAS_MAX + 16];
     snprintf(prefix, sizeof(prefix), "position %s ", m->alias);
     struct mr_load_ctx l = {m, prefix, strlen(prefix)};
-    pthread_mutex_lock(&m->lock);
     int rc = mr_scan(cli, conf, mr_load_one, &l);
+    pthread_mutex_lock(&m->lock);
     for (size_t i = 0; i < m->nparts; i++) {
         struct mr_part *p = &m->parts[i];
         p->nsyncs = 0;

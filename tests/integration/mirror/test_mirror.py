@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -229,11 +230,27 @@ def run_scenario(src, dst):
         check_same(new_src, new_dst, NEW_TOPIC)
         check_topic(da, PREFIX + TOPIC)
         check_reset(src, dst, source, target, group_offsets)
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%d/other" % mirror.port, timeout=2)
+            raise AssertionError("/other answered")
+        except urllib.error.HTTPError as e:
+            assert e.code == 404, e
+        assert mirror.kill(signal.SIGTERM) == 0, "the mirror did not exit cleanly on SIGTERM"
         print("records: %d copied, feeder acked %d" % (sum(len(v) for v in target.values()),
                                                        len(feeder.acked)))
     finally:
         feeder.stop = True
         mirror.kill(signal.SIGTERM)
+
+
+def test_bad_options():
+    """Bad options are usage errors (exit 2) before anything is contacted."""
+    for args, why in ((["--target", "x:1"], "--source and --target are required"),
+                      (["--source", "x:1", "--target", "y:1", "--topics", "a("], "bad regular expression"),
+                      (["--source", "x:1", "--target", "y:1", "--alias", "a b"], "--alias"),
+                      (["--source", "x:1", "--target", "y:1", "--metrics-port", "70000"], "--metrics-port")):
+        r = subprocess.run([GREGOR, "mirror"] + args, capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2 and why in r.stderr, (args, r.returncode, r.stderr)
 
 
 def check_same(source, target, topic):
@@ -294,4 +311,4 @@ def check_reset(src, dst, source, target, group_offsets):
 
 
 if __name__ == "__main__":
-    sys.exit(run_tests([test_mirror_through_faults]))
+    sys.exit(run_tests([test_bad_options, test_mirror_through_faults]))

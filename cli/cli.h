@@ -215,6 +215,7 @@ int acl_main(struct cli *cli, int argc, char **argv);
 int transactions_main(struct cli *cli, int argc, char **argv);
 /* dump_log.c: offline; reads segment files, never contacts a broker. */
 int dump_log_main(struct cli *cli, int argc, char **argv);
-int quota_main(struct cli *cli, int argc, char **argv); /* quota.c */
+int quota_main(struct cli *cli, int argc, char **argv);  /* quota.c */
+int mirror_main(struct cli *cli, int argc, char **argv); /* mirror.c (mirror.h) */
 
 #endif

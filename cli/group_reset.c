@@ -5,6 +5,9 @@
  * --execute commits it (AlterConsumerGroupOffsets; partitions an undo file
  * lists with a null offset get their commit deleted) after writing an undo
  * file holding the offsets before the change (format in group_plan.h).
+ * --to-mirror ALIAS takes the new offsets from the checkpoints `gregor
+ * mirror --alias ALIAS` wrote to this cluster (mirror_offsets.c), like an
+ * undo file; --topic then only narrows the topics.
  *
  * Text output: a table TOPIC PARTITION CURRENT-OFFSET NEW-OFFSET, then one
  * line saying whether it was applied (and the undo file) or only planned.
@@ -18,6 +21,7 @@
  */
 #include "cli/group.h"
 #include "cli/group_plan.h"
+#include "cli/mirror.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,15 +46,23 @@ enum {
     GR_EXECUTE,
     GR_UNDO_FILE,
     GR_FROM_FILE,
+    GR_MIRROR,
 };
 
 static const struct cli_opt reset_opts[] = {
-    {"output", 'o', true, GR_OUTPUT},       {"topic", 't', true, GR_TOPIC},
-    {"to-earliest", 0, false, GR_EARLIEST}, {"to-latest", 0, false, GR_LATEST},
-    {"to-offset", 0, true, GR_OFFSET},      {"to-datetime", 0, true, GR_DATETIME},
-    {"by-duration", 0, true, GR_DURATION},  {"shift-by", 0, true, GR_SHIFT},
-    {"execute", 0, false, GR_EXECUTE},      {"undo-file", 0, true, GR_UNDO_FILE},
-    {"from-file", 0, true, GR_FROM_FILE},   {NULL, 0, false, 0},
+    {"output", 'o', true, GR_OUTPUT},
+    {"topic", 't', true, GR_TOPIC},
+    {"to-earliest", 0, false, GR_EARLIEST},
+    {"to-latest", 0, false, GR_LATEST},
+    {"to-offset", 0, true, GR_OFFSET},
+    {"to-datetime", 0, true, GR_DATETIME},
+    {"by-duration", 0, true, GR_DURATION},
+    {"shift-by", 0, true, GR_SHIFT},
+    {"execute", 0, false, GR_EXECUTE},
+    {"undo-file", 0, true, GR_UNDO_FILE},
+    {"from-file", 0, true, GR_FROM_FILE},
+    {"to-mirror", 0, true, GR_MIRROR},
+    {NULL, 0, false, 0},
 };
 
 static const char reset_help[] =
@@ -68,6 +80,8 @@ static const char reset_help[] =
     "      --by-duration D      first record at or after now - D (ISO-8601: PT1H, P1DT30M)\n"
     "      --shift-by N         the committed offset plus N (N may be negative)\n"
     "      --from-file PATH     the offsets of an undo file (instead of --topic and MODE)\n"
+    "      --to-mirror ALIAS    the group's source offsets translated by `gregor mirror\n"
+    "                           --alias ALIAS` into this cluster's (--topic optional)\n"
     "      --execute            commit the plan; first writes an undo file\n"
     "      --undo-file PATH     where (default ./GROUP-reset-<UTC time>.json)\n"
     "  -o, --output json        one JSON document instead of text\n";
@@ -83,6 +97,7 @@ struct reset_args {
     bool execute;
     const char *undo_file;
     const char *from_file;
+    const char *to_mirror;
 };
 
 static int reset_set_mode(struct reset_args *a, enum gp_mode m)
@@ -140,6 +155,9 @@ static int reset_opt(void *ctx, int id, const char *val)
     case GR_FROM_FILE:
         a->from_file = val;
         return reset_set_mode(a, GP_FILE);
+    case GR_MIRROR:
+        a->to_mirror = val;
+        return reset_set_mode(a, GP_FILE);
     }
     return CLI_USAGE;
 }
@@ -149,12 +167,12 @@ static int reset_validate(const struct cli *cli, const struct reset_args *a)
     if (a->nmodes != 1)
         return cli_usage_error("%s: give exactly one of --to-earliest, --to-latest, "
                                "--to-offset, --to-datetime, --by-duration, --shift-by, "
-                               "--from-file",
+                               "--from-file, --to-mirror",
                                cli->cmd);
     if (a->from_file && a->ntopics > 0)
         return cli_usage_error("%s: --from-file takes its partitions from the file, not --topic",
                                cli->cmd);
-    if (!a->from_file && a->ntopics == 0)
+    if (!a->from_file && !a->to_mirror && a->ntopics == 0)
         return cli_usage_error("%s: --topic is required", cli->cmd);
     if (a->undo_file && !a->execute)
         return cli_usage_error("%s: --undo-file is written only with --execute", cli->cmd);
@@ -202,6 +220,18 @@ static int reset_read_file(const struct reset_args *a, struct gp_undo *u)
     return CLI_OK;
 }
 
+/* For --to-mirror: whether a checkpoint's topic is one of --topic's (all
+ * without --topic). */
+static bool reset_mirror_topic(void *ctx, const char *topic)
+{
+    const struct reset_args *a = ctx;
+    for (int i = 0; i < a->ntopics; i++) {
+        if (strcmp(a->topics[i].topic, topic) == 0)
+            return true;
+    }
+    return a->ntopics == 0;
+}
+
 /* The partitions of the reset, with topics copied and committed offsets,
  * log ranges and (for time modes) the offsets for the time filled in. */
 struct reset_state {
@@ -215,8 +245,11 @@ static int reset_collect(struct cli *cli, rd_kafka_t *rk, const struct rd_kafka_
 {
     rd_kafka_topic_partition_list_t *want = NULL;
     int rc;
-    if (a->from_file) {
-        if ((rc = reset_read_file(a, &st->undo)) != CLI_OK)
+    if (a->from_file || a->to_mirror) {
+        rc = a->from_file ? reset_read_file(a, &st->undo)
+                          : mr_checkpoints_read(cli, a->to_mirror, a->group, reset_mirror_topic,
+                                                (void *)a, &st->undo);
+        if (rc != CLI_OK)
             return rc;
         want = rd_kafka_topic_partition_list_new((int)st->undo.n + 1);
         for (size_t i = 0; i < st->undo.n; i++)
@@ -239,7 +272,7 @@ static int reset_collect(struct cli *cli, rd_kafka_t *rk, const struct rd_kafka_
         p->partition = w->partition;
         p->current = c && c->offset >= 0 ? c->offset : -1;
         p->by_time = -1;
-        p->target = a->from_file ? st->undo.parts[i].target : -1;
+        p->target = a->from_file || a->to_mirror ? st->undo.parts[i].target : -1;
         st->n++;
         if (p->topic == NULL)
             rc = cli_fail("out of memory");

@@ -32,6 +32,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"user", user_main, "SCRAM credentials of users: set, delete, list"},
     {"quota", quota_main, "client quotas: set, delete, list (byte rates, request share)"},
     {"doctor", doctor_main, "check the cluster and explain each problem with its fix"},
+    {"mirror", mirror_main, "copy topics from one cluster to another, exactly once"},
     {"dump-log", dump_log_main, "print and check segment files (.log, .index, .timeindex)"},
 };
 

@@ -12,7 +12,8 @@
 #   /usr/sbin/gregor-broker, /usr/bin/gregor (stripped), their man pages,
 #   /etc/gregor/server.properties (conffile: deploy/config/server.properties
 #     with log.dirs=/var/lib/gregor/data),
-#   /lib/systemd/system/gregor-broker.service (deploy/systemd/),
+#   /lib/systemd/system/gregor-broker.service and gregor-mirror@.service
+#     (deploy/systemd/),
 #   /var/lib/gregor (given to the gregor user by postinst),
 #   /usr/share/doc/gregor/{copyright,changelog.gz}.
 set -euo pipefail
@@ -79,6 +80,7 @@ fi
 echo /etc/gregor/server.properties >"$root/DEBIAN/conffiles"
 
 install -m 0644 "$src/deploy/systemd/gregor-broker.service" "$root/lib/systemd/system/"
+install -m 0644 "$src/deploy/systemd/gregor-mirror@.service" "$root/lib/systemd/system/"
 install -m 0644 "$here/copyright" "$root/usr/share/doc/gregor/copyright"
 gzip -9n <"$here/changelog" >"$root/usr/share/doc/gregor/changelog.gz"
 gzip -9n <"$here/gregor.1" >"$root/usr/share/man/man1/gregor.1.gz"

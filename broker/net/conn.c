@@ -115,6 +115,8 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1088,6 +1090,14 @@ static void conn_tls_failed(struct conn *conn, short what)
         snprintf(why, sizeof(why), "socket error: %s", strerror(EVUTIL_SOCKET_ERROR()));
     else
         snprintf(why, sizeof(why), "connection closed by the peer");
+    /* a refused client certificate: say why (expired, unknown CA, ...) */
+    SSL *ssl = bufferevent_openssl_get_ssl(conn->bev);
+    long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+    if (vr != X509_V_OK) {
+        size_t len = strlen(why);
+        snprintf(why + len, sizeof(why) - len, " (client certificate: %s)",
+                 X509_verify_cert_error_string(vr));
+    }
     say_warn_every(1000, "tls", "TLS handshake failed peer=%s listener=%s: %s", conn->peer,
                    conn->listener, why);
 }

@@ -28,7 +28,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kwire import Conn, W  # noqa: E402
-from cluster import BROKER_BIN, SRC, Cluster, free_port, run_suite  # noqa: E402
+from cluster import BROKER_BIN, SRC, Broker, Cluster, free_port, run_suite  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaException, Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
@@ -375,6 +375,68 @@ def test_inter_broker_client_certificates_reload():
         marks = [len(log_text(b)) for b in cl.brokers]
         replace(original)
     wait_all("inter-broker client certificates reloaded")
+
+
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"  # deploy/install-deps.sh
+
+
+def sign(name, subject, ext, when=None, days=30):
+    """A certificate of the test CA in CERTS/name.{crt,key}; when: the clock openssl runs at
+    (libfaketime), for certificates that have already expired."""
+    key, csr, crt, extf = (os.path.join(CERTS, name + x) for x in (".key", ".csr", ".crt", ".ext"))
+    with open(extf, "w") as f:
+        f.write(ext)
+    env = dict(os.environ)
+    if when:
+        env.update(LD_PRELOAD=FAKETIME_LIB, FAKETIME="@" + when)
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-sha256", "-subj", subject,
+                    "-keyout", key, "-out", csr], check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", CA, "-CAkey",
+                    os.path.join(CERTS, "ca.key"), "-CAcreateserial", "-days", str(days),
+                    "-sha256", "-extfile", extf, "-out", crt], check=True, capture_output=True,
+                   env=env)
+    with open(os.path.join(CERTS, name + ".pem"), "w") as out:
+        out.write(open(crt).read() + open(key).read())
+
+
+def test_expired_client_certificate_is_refused_and_logged():
+    sign("expired", "/O=Gregor/OU=clients/CN=expired", "extendedKeyUsage=clientAuth\n",
+         when="2020-01-01 00:00:00")
+    mark = len(log_text())
+    end = time.time() + 10
+    while "certificate has expired" not in log_text()[mark:]:
+        assert time.time() < end, log_text()[mark:][-1500:]
+        try:  # TLS 1.3: the refusal comes on the first read
+            api_versions_over(tls_socket(MTLS_PORT, cert="expired"))
+            raise AssertionError("served a client with an expired certificate")
+        except (ssl.SSLError, ConnectionError, OSError):
+            pass
+        time.sleep(0.5)  # the handshake failure line is logged at most once a second
+    assert api_versions_over(tls_socket(MTLS_PORT, cert="alice")) == 0
+
+
+def test_broker_certificate_without_its_host_name_is_refused_between_brokers():
+    """A broker whose inter-broker certificate does not name the host it advertises: the
+    other brokers' connections to it (the controller's channel) fail the host name check and
+    say so."""
+    sign("wronghost", "/O=Gregor/CN=broker", "subjectAltName=DNS:elsewhere.invalid\n"
+         "extendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+    ssl_port, mtls_port, internal = free_port(), free_port(), free_port()
+    extra = Broker(cl.tmp, cl.zk, 7, cl.brokers[0].overrides[:-3] + [
+        "listeners=PLAINTEXT://127.0.0.1:{port},SSL://127.0.0.1:%d,MTLS://127.0.0.1:%d,"
+        "INTERNAL://127.0.0.1:%d" % (ssl_port, mtls_port, internal),
+        "advertised.listeners=PLAINTEXT://127.0.0.1:{port},SSL://localhost:%d,"
+        "MTLS://localhost:%d,INTERNAL://localhost:%d" % (ssl_port, mtls_port, internal),
+        "listener.name.internal.ssl.keystore.location=" + os.path.join(CERTS, "wronghost.pem")])
+    marks = [len(log_text(b)) for b in cl.brokers]
+    extra.start()
+    try:
+        end = time.time() + 20
+        while not any("hostname mismatch" in log_text(b)[m:] for b, m in zip(cl.brokers, marks)):
+            assert time.time() < end, "no broker reported the host name mismatch"
+            time.sleep(0.2)
+    finally:
+        extra.stop()
 
 
 def start_error(*overrides):

@@ -50,6 +50,7 @@ struct metrics_api {
     /* time from receipt to the handler starting (for a Produce appended on
      * the io workers, plus the wait of its first job in a worker's queue) */
     _Atomic uint64_t queue[METRICS_LATENCY_BUCKETS + 1]; /* non-cumulative */
+    _Atomic uint64_t queue_us_sum;
 };
 
 /* A latency histogram of some operation other than a request. */
@@ -137,7 +138,10 @@ static inline void metrics_request_done(struct metrics *m, int api_key, int64_t 
         metrics_add(&a->errors, 1);
     metrics_add(&a->latency_us_sum, (uint64_t)us);
     metrics_add(&a->latency[metrics_latency_bucket(us)], 1);
-    metrics_add(&a->queue[metrics_latency_bucket(queue_us < 0 ? 0 : queue_us)], 1);
+    if (queue_us < 0)
+        queue_us = 0;
+    metrics_add(&a->queue_us_sum, (uint64_t)queue_us);
+    metrics_add(&a->queue[metrics_latency_bucket(queue_us)], 1);
 }
 
 /* Records one operation of h that took us microseconds. */

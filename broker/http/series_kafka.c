@@ -9,7 +9,8 @@
  *               API, bytes and messages by topic
  *   timers      kafka_network_requestmetrics_{totaltimems,requestqueuetimems}
  *               {request,quantile} and kafka_log_logflushstats_logflushrateandtimems
- *               {quantile} in milliseconds, plus a _count counter each. The
+ *               {quantile} in milliseconds: summaries, with _sum (ms) and
+ *               _count since the start as Prometheus summaries have. The
  *               quantiles are interpolated in the latency buckets of
  *               config/metrics.h over a window: what happened since the
  *               older of two snapshots taken at scrapes at least 60 s apart
@@ -190,29 +191,28 @@ static const char *slot_name(int slot)
     return key < 0 ? "Unknown" : api_key_name(key);
 }
 
-/* name{request,quantile} and name_count for every used API. */
+/* The summary name{request,quantile}, name_sum, name_count for every used
+ * API. */
 static void request_timer(struct evbuffer *out, struct metrics *m, const struct window_view *v,
                           bool queue, const char *name, const char *help)
 {
-    head(out, name, "gauge", help);
+    head(out, name, "summary", help);
     for (int s = 0; s < METRICS_API_SLOTS; s++) {
-        if (!metrics_get(&m->api[s].requests))
+        struct metrics_api *a = &m->api[s];
+        if (!metrics_get(&a->requests))
             continue;
-        uint64_t d[NB];
-        delta(d, queue ? v->now.queue[s] : v->now.total[s],
-              v->base ? (queue ? v->base->queue[s] : v->base->total[s]) : NULL);
+        const uint64_t *now = queue ? v->now.queue[s] : v->now.total[s];
+        uint64_t d[NB], cnt = 0;
+        delta(d, now, v->base ? (queue ? v->base->queue[s] : v->base->total[s]) : NULL);
         for (size_t q = 0; q < NQ; q++)
             evbuffer_add_printf(out, "%s{request=\"%s\",quantile=\"%s\"} %.3f\n", name,
                                 slot_name(s), quantiles[q].label, quantile_ms(d, quantiles[q].q));
-    }
-    evbuffer_add_printf(out, "# TYPE %s_count counter\n", name);
-    for (int s = 0; s < METRICS_API_SLOTS; s++) {
-        uint64_t cnt = 0;
         for (int k = 0; k < NB; k++)
-            cnt += queue ? v->now.queue[s][k] : v->now.total[s][k];
-        if (metrics_get(&m->api[s].requests))
-            evbuffer_add_printf(out, "%s_count{request=\"%s\"} %llu\n", name, slot_name(s),
-                                (unsigned long long)cnt);
+            cnt += now[k];
+        uint64_t sum_us = metrics_get(queue ? &a->queue_us_sum : &a->latency_us_sum);
+        evbuffer_add_printf(out, "%s_sum{request=\"%s\"} %.3f\n%s_count{request=\"%s\"} %llu\n",
+                            name, slot_name(s), (double)sum_us / 1000.0, name, slot_name(s),
+                            (unsigned long long)cnt);
     }
 }
 
@@ -240,11 +240,12 @@ static void log_flush(struct evbuffer *out, struct broker *b, const struct windo
     const char *n = "kafka_log_logflushstats_logflushrateandtimems";
     uint64_t d[NB];
     delta(d, v->now.flush, v->base ? v->base->flush : NULL);
-    head(out, n, "gauge", "ms a background log flush (fsync of a partition's segments) took");
+    head(out, n, "summary", "ms a background log flush (fsync of a partition's segments) took");
     for (size_t q = 0; q < NQ; q++)
         evbuffer_add_printf(out, "%s{quantile=\"%s\"} %.3f\n", n, quantiles[q].label,
                             quantile_ms(d, quantiles[q].q));
-    evbuffer_add_printf(out, "# TYPE %s_count counter\n%s_count %llu\n", n, n,
+    evbuffer_add_printf(out, "%s_sum %.3f\n%s_count %llu\n", n,
+                        (double)metrics_get(&b->metrics.log_flush.us_sum) / 1000.0, n,
                         (unsigned long long)metrics_get(&b->metrics.log_flush.count));
 }
 

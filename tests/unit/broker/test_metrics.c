@@ -40,6 +40,7 @@ Test(metrics, durations_land_in_the_first_bucket_whose_bound_holds_them)
     cr_assert_eq(metrics_get(&a->queue[0]), 2); /* 0 and the clamped -5 */
     cr_assert_eq(metrics_get(&a->queue[1]), 1);
     cr_assert_eq(metrics_get(&a->queue[2]), 1);
+    cr_assert_eq(metrics_get(&a->queue_us_sum), 501 + 2000);
     cr_assert_eq(metrics_get(&m->api[API_PRODUCE].requests), 0);
     free(m);
 }

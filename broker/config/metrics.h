@@ -5,7 +5,11 @@
  * Also the per-API request counters and latency histograms (one slot per
  * Kafka API key, one per control RPC, one for keys nobody knows) and the
  * replication events the leader sees (ISR shrinks and expands, becoming
- * leader); the names they get in /metrics are in docs/metrics.md.
+ * leader), the time requests wait before their handler runs, the log
+ * flushes' durations and the requests parked in the purgatory; the names
+ * they get in /metrics are in docs/metrics.md. struct metrics_window holds
+ * the snapshots the Kafka-named quantiles are computed from (broker/http/
+ * series_kafka.c; touched only under that file's lock).
  */
 #ifndef GREGOR_BROKER_CONFIG_METRICS_H
 #define GREGOR_BROKER_CONFIG_METRICS_H
@@ -29,12 +33,47 @@ static inline int64_t metrics_latency_le_us(int bucket)
     return le[bucket];
 }
 
+static inline int metrics_latency_bucket(int64_t us)
+{
+    int b = 0;
+    while (b < METRICS_LATENCY_BUCKETS && us > metrics_latency_le_us(b))
+        b++;
+    return b;
+}
+
 struct metrics_api {
     _Atomic uint64_t requests; /* requests of this key finished (answered or not) */
     _Atomic uint64_t errors;   /* refused (malformed, unsupported) or left unanswered
                                   because the response could not be built */
     _Atomic uint64_t latency_us_sum;
     _Atomic uint64_t latency[METRICS_LATENCY_BUCKETS + 1]; /* non-cumulative */
+    /* time from receipt to the handler starting (for a Produce appended on
+     * the io workers, plus the wait of its first job in a worker's queue) */
+    _Atomic uint64_t queue[METRICS_LATENCY_BUCKETS + 1]; /* non-cumulative */
+    _Atomic uint64_t queue_us_sum;
+};
+
+/* A latency histogram of some operation other than a request. */
+struct metrics_hist {
+    _Atomic uint64_t count;
+    _Atomic uint64_t us_sum;
+    _Atomic uint64_t b[METRICS_LATENCY_BUCKETS + 1]; /* non-cumulative */
+};
+
+/* Bucket counts of every histogram at one moment (plain fields: written and
+ * read only under series_kafka.c's lock). */
+struct metrics_snap {
+    int64_t at_ms; /* monotonic; 0: not taken */
+    uint64_t total[METRICS_API_SLOTS][METRICS_LATENCY_BUCKETS + 1];
+    uint64_t queue[METRICS_API_SLOTS][METRICS_LATENCY_BUCKETS + 1];
+    uint64_t flush[METRICS_LATENCY_BUCKETS + 1];
+};
+
+/* The two latest snapshots: quantiles are computed over what happened since
+ * the older one (60 to 120 s ago once the broker has been scraped for a
+ * minute). */
+struct metrics_window {
+    struct metrics_snap snap[2];
 };
 
 struct metrics {
@@ -48,7 +87,11 @@ struct metrics {
     _Atomic uint64_t isr_shrinks;      /* ISR got smaller on a partition this broker leads */
     _Atomic uint64_t isr_expands;      /* ISR grew on a partition this broker leads */
     _Atomic uint64_t leader_elections; /* this broker became a partition's leader */
+    _Atomic int64_t parked_produce;    /* acks=all Produce requests parked now */
+    _Atomic int64_t parked_fetch;      /* Fetch requests parked now (min_bytes, max_wait) */
+    struct metrics_hist log_flush;     /* background log flushes (log_manager.c) */
     struct metrics_api api[METRICS_API_SLOTS];
+    struct metrics_window window;
 };
 
 static inline void metrics_add(_Atomic uint64_t *c, uint64_t n)
@@ -82,20 +125,33 @@ static inline int metrics_slot_api_key(int slot)
 }
 
 /* Records one finished request: its key, time from receipt to its response
- * being queued (us), and whether it failed (see struct metrics_api). */
-static inline void metrics_request_done(struct metrics *m, int api_key, int64_t us, bool failed)
+ * being queued (us), the part of it spent waiting for the handler to start
+ * (queue_us), and whether it failed (see struct metrics_api). */
+static inline void metrics_request_done(struct metrics *m, int api_key, int64_t us,
+                                        int64_t queue_us, bool failed)
 {
     struct metrics_api *a = &m->api[metrics_api_slot(api_key)];
     if (us < 0)
         us = 0;
-    int b = 0;
-    while (b < METRICS_LATENCY_BUCKETS && us > metrics_latency_le_us(b))
-        b++;
     metrics_add(&a->requests, 1);
     if (failed)
         metrics_add(&a->errors, 1);
     metrics_add(&a->latency_us_sum, (uint64_t)us);
-    metrics_add(&a->latency[b], 1);
+    metrics_add(&a->latency[metrics_latency_bucket(us)], 1);
+    if (queue_us < 0)
+        queue_us = 0;
+    metrics_add(&a->queue_us_sum, (uint64_t)queue_us);
+    metrics_add(&a->queue[metrics_latency_bucket(queue_us)], 1);
+}
+
+/* Records one operation of h that took us microseconds. */
+static inline void metrics_hist_add(struct metrics_hist *h, int64_t us)
+{
+    if (us < 0)
+        us = 0;
+    metrics_add(&h->count, 1);
+    metrics_add(&h->us_sum, (uint64_t)us);
+    metrics_add(&h->b[metrics_latency_bucket(us)], 1);
 }
 
 #endif

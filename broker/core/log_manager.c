@@ -183,7 +183,10 @@ static void flush_one(struct broker *b, struct partition *part, void *arg)
     if (!rolled && !due)
         return;
     part->last_flush_ms = now; /* bg worker only */
-    if (partition_flush(part) != KERR_NONE)
+    int64_t t0 = clock_mono_us();
+    kerr_t rc = partition_flush(part);
+    metrics_hist_add(&b->metrics.log_flush, clock_mono_us() - t0);
+    if (rc != KERR_NONE)
         say_warn("storage", "flush failed topic=%s partition=%d", part->topic, part->index);
 }
 

@@ -12,6 +12,7 @@
 #include "broker/http/http.h"
 #include "broker/http/readiness.h"
 #include "broker/http/series.h"
+#include "broker/http/series_kafka.h"
 #include "broker/core/advertised.h"
 #include "broker/core/metadata_cache.h"
 #include "broker/config/metrics.h"
@@ -196,6 +197,7 @@ static void metrics_cb(struct evhttp_request *r, void *arg)
     gauge(out, "gregor_topics", "topics known to this broker", n);
     gauge(out, "gregor_partitions", "partitions known to this broker", parts);
     series_write(out, b);
+    series_kafka_write(out, b);
     evhttp_add_header(evhttp_request_get_output_headers(r), "Content-Type",
                       "text/plain; version=0.0.4");
     evhttp_send_reply(r, 200, "OK", out);

@@ -1,8 +1,11 @@
 /*
  * broker/kafka/delayed.c — delayed operations: wake-up and timer events on
- * the request's loop, completion and shutdown cancel (see delayed.h).
+ * the request's loop, completion and shutdown cancel, and the purgatory
+ * gauges of /metrics (parked Produce and Fetch requests; see delayed.h).
  */
 #include "broker/kafka/delayed.h"
+#include "broker/core/broker.h"
+#include "common/api_keys.h"
 
 #include <event2/event.h>
 
@@ -57,6 +60,15 @@ kerr_t delayed_park(struct delayed *d, int64_t timeout_ms)
         timeout_ms = 0;
     struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)((timeout_ms % 1000) * 1000)};
     evtimer_add(d->timer_ev, &tv);
+    if (!d->parked && d->req->broker) {
+        struct metrics *m = &d->req->broker->metrics;
+        if (d->req->api_key == API_PRODUCE)
+            d->parked = &m->parked_produce;
+        else if (d->req->api_key == API_FETCH)
+            d->parked = &m->parked_fetch;
+        if (d->parked)
+            atomic_fetch_add_explicit(d->parked, 1, memory_order_relaxed);
+    }
     d->req->handler_state = d;
     d->req->cancel = delayed_cancel;
     event_active(d->wake_ev, EV_READ, 0);
@@ -76,4 +88,7 @@ void delayed_release(struct delayed *d)
     if (d->timer_ev)
         event_free(d->timer_ev);
     d->wake_ev = d->timer_ev = NULL;
+    if (d->parked)
+        atomic_fetch_sub_explicit(d->parked, 1, memory_order_relaxed);
+    d->parked = NULL;
 }

@@ -21,6 +21,7 @@
 #include "broker/kafka/request.h"
 #include "broker/replication/partition.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,6 +33,9 @@ struct delayed {
     bool (*check)(void *op, bool timed_out);
     void (*destroy)(void *op);
     void *op;
+    /* the purgatory gauge counting it while parked (struct metrics:
+     * parked_produce or parked_fetch), else NULL */
+    _Atomic int64_t *parked;
 };
 
 /* Fills d and creates its events. false when out of memory (d released). */
@@ -43,7 +47,8 @@ bool delayed_init(struct delayed *d, struct req *req, bool (*check)(void *, bool
 kerr_t delayed_park(struct delayed *d, int64_t timeout_ms);
 /* pwaiter.wake for waiters whose owner is a struct delayed. */
 void delayed_waiter_wake(struct pwaiter *w);
-/* Frees the events; for destroy(). Safe on a zeroed or released d. */
+/* Frees the events and leaves the purgatory gauge; for destroy(). Safe on a
+ * zeroed or released d. */
 void delayed_release(struct delayed *d);
 
 #endif

@@ -448,6 +448,7 @@ static kerr_t produce_finish(struct produce_op *op, bool may_park)
 struct produce_job {
     struct produce_op *op;
     int first, step;
+    int64_t posted_us; /* when it joined a worker's queue */
 };
 
 static void produce_resume(void *arg)
@@ -466,6 +467,8 @@ static void produce_job_run(void *arg)
 {
     struct produce_job *job = arg;
     struct produce_op *op = job->op;
+    if (job->first == 0) /* only this job writes it; read after the last job */
+        op->req->queue_us += clock_mono_us() - job->posted_us;
     produce_append_parts(op, job->first, job->step);
     free(job);
     if (atomic_fetch_sub(&op->jobs_left, 1) != 1)
@@ -502,7 +505,8 @@ static bool produce_offload(struct produce_op *op)
                 free(jobs[i]);
             return false;
         }
-        *jobs[i] = (struct produce_job){.op = op, .first = i, .step = k};
+        *jobs[i] =
+            (struct produce_job){.op = op, .first = i, .step = k, .posted_us = clock_mono_us()};
     }
     static atomic_uint next;
     unsigned start = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed);

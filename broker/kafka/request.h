@@ -72,8 +72,11 @@ struct req {
     struct req_file *files; /* owned array */
     int n_files;
     size_t cap_files;
-    int64_t files_len;   /* sum of files[].len */
-    int64_t start_us;    /* monotonic receive time */
+    int64_t files_len; /* sum of files[].len */
+    int64_t start_us;  /* monotonic receive time */
+    /* time from receipt until the handler started (us): set at dispatch; a
+     * Produce appended on the io workers adds its first job's queue wait */
+    int64_t queue_us;
     void *handler_state; /* owned by the handler while pending */
     /* Set by a handler that parks the request on the connection's loop (a
      * waiting Fetch); called on that loop at shutdown, it must answer the

@@ -342,7 +342,8 @@ static void conn_free(struct conn *conn)
  * to the request memory pool. */
 static void conn_req_done(struct conn *conn, struct req *req, bool failed)
 {
-    metrics_request_done(conn->lim.metrics, req->api_key, clock_mono_us() - req->start_us, failed);
+    metrics_request_done(conn->lim.metrics, req->api_key, clock_mono_us() - req->start_us,
+                         req->queue_us, failed);
     req_free(conn, req);
     net_pool_release(conn->req_reserved);
     conn->req_reserved = 0;
@@ -743,6 +744,7 @@ static bool conn_process_frames(struct conn *conn)
         conn->inflight = req;
         metrics_add(&conn->lim.metrics->requests, 1);
         int64_t t0 = clock_mono_us();
+        req->queue_us = t0 - req->start_us;
         kerr_t rc = dispatch_request(req);
         if (rc != KERR__CLOSE)
             conn_request_quota(conn, req, t0);

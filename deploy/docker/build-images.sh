@@ -10,6 +10,9 @@
 #    BASE_IMAGE=gregor-base:bookworm, in parallel; Docker's layer cache makes
 #    a rebuild after a source change recompile only (packages stay cached).
 #
+# With GREGOR_MONITORING=1 it also builds `gregor-prometheus`
+# (prometheus.Dockerfile), the image of the compose file's `monitoring` profile.
+#
 # Environment: GREGOR_BASE_IMAGE (default gregor-base:bookworm; set it to
 # debian:bookworm-slim on a machine that can pull), DEBIAN_MIRROR (default
 # http://deb.debian.org/debian), GREGOR_IMAGE_TAG (default latest).
@@ -68,8 +71,14 @@ build gregor gregor.Dockerfile &
 p1=$!
 build gregor-zookeeper zookeeper.Dockerfile &
 p2=$!
+jobs_=("$p1:gregor" "$p2:gregor-zookeeper")
+if [ "${GREGOR_MONITORING:-0}" = 1 ]; then
+    echo "build-images: building gregor-prometheus:$tag"
+    build gregor-prometheus prometheus.Dockerfile &
+    jobs_+=("$!:gregor-prometheus")
+fi
 rc=0
-for p in "$p1:gregor" "$p2:gregor-zookeeper"; do
+for p in "${jobs_[@]}"; do
     if ! wait "${p%%:*}"; then
         echo "build-images: building ${p#*:}:$tag failed:" >&2
         tail -n 40 "$logs/${p#*:}.log" >&2
@@ -81,4 +90,4 @@ t2=$(date +%s)
 
 echo "build-images: base $((t1 - t0)) s, images $((t2 - t1)) s"
 docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' |
-    grep -E "^(gregor|gregor-zookeeper):$tag |^${base} " | sed 's/^/  /' || true
+    grep -E "^(gregor|gregor-zookeeper|gregor-prometheus):$tag |^${base} " | sed 's/^/  /' || true

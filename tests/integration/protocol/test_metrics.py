@@ -8,7 +8,9 @@ replica dies is counted offline, and a leader moved off its preferred replica co
 imbalance; a reassignment waiting for a broker held with SIGSTOP is counted in progress until
 it is resumed; per-API request counts, failures and latency histograms move with real
 requests; per-topic bytes and records in/out follow what confluent_kafka produced and consumed;
-a leader elected from outside the ISR (unclean.leader.election.enable) is counted.
+a leader elected from outside the ISR (unclean.leader.election.enable) is counted. The
+Kafka-named series (kafka_*, docs/metrics.md) are checked alongside: they report the same
+figures, and the active controller counts sum to 1 over the live brokers.
 Run by Debian's /usr/bin/python3 (confluent_kafka).
 """
 import os
@@ -124,6 +126,9 @@ def test_controller_gauges_on_exactly_one_broker():
     assert m["gregor_controller_preferred_replica_imbalance"] == 0, m
     assert m["gregor_controller_reassigning_partitions"] == 0, m
     assert m["gregor_controller_epoch"] >= 1, m
+    assert sum(metrics(i)["kafka_controller_kafkacontroller_activecontrollercount"]
+               for i in alive()) == 1
+    assert metrics(c)["kafka_controller_kafkacontroller_globalpartitioncount"] == 5
     for i in alive():
         if i != c:
             o = sub(metrics(i))
@@ -140,6 +145,11 @@ def test_a_dead_follower_makes_its_partitions_under_replicated_on_the_leader():
     # w-0 and w-2: ISR {0} < 2; w-1 {0,2} at 2
     assert m["gregor_replica_under_min_isr_partitions"] == 2, m
     assert m["gregor_replica_at_min_isr_partitions"] == 1, m
+    k = metrics(0)
+    assert k["kafka_server_replicamanager_underreplicatedpartitions"] == 2, k
+    assert k["kafka_server_replicamanager_underminisrpartitioncount"] == 2, k
+    assert (k["kafka_server_replicamanager_isrshrinks_total"] ==
+            k["gregor_replica_isr_shrinks_total"]), k
     assert metrics(2)["gregor_replica_under_replicated_partitions"] == 0
     # stays there: no flapping while the follower is down
     time.sleep(2)
@@ -161,6 +171,7 @@ def test_all_replicas_dead_is_offline_and_a_moved_leader_is_imbalance():
     cl.brokers[2].stop(signal.SIGKILL)
     c = controller()
     wait_metric(c, "gregor_controller_offline_partitions", lambda v: v == 1)
+    assert metrics(c)["kafka_controller_kafkacontroller_offlinepartitionscount"] == 1
     # w-3's leader moved from broker 2 (preferred) to 0
     wait_metric(c, "gregor_controller_preferred_replica_imbalance", lambda v: v == 1)
     assert metrics(0)["gregor_replica_leader_elections_total"] == elections + 1
@@ -232,8 +243,11 @@ def test_per_topic_bytes_and_messages():
     for k in range(n):
         p.produce("w", b"value-%04d" % k, partition=k % 3)  # partitions broker 0 leads
     assert p.flush(30) == 0
-    m = sub(metrics(0), "gregor_topic_")
+    m = sub(metrics(0), "gregor_topic_", "kafka_server_brokertopicmetrics_")
     assert m['gregor_topic_messages_in_total{topic="w"}'] == n, m
+    assert m['kafka_server_brokertopicmetrics_messagesin_total{topic="w"}'] == n, m
+    assert (m['kafka_server_brokertopicmetrics_bytesin_total{topic="w"}'] ==
+            m['gregor_topic_bytes_in_total{topic="w"}']), m
     assert m['gregor_topic_bytes_in_total{topic="w"}'] > n * 10, m
     assert m['gregor_topic_messages_in_total{topic="solo"}'] == 0, m
     # followers count no Produce bytes (replication is not BytesIn)
@@ -251,6 +265,7 @@ def test_per_topic_bytes_and_messages():
     assert got == n
     out = metrics(0)['gregor_topic_bytes_out_total{topic="w"}']
     assert out >= n * 10, out
+    assert metrics(0)['kafka_server_brokertopicmetrics_bytesout_total{topic="w"}'] >= out
 
 
 

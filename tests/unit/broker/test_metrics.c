@@ -26,10 +26,10 @@ Test(metrics, kafka_control_and_unknown_keys_have_their_slots)
 Test(metrics, durations_land_in_the_first_bucket_whose_bound_holds_them)
 {
     struct metrics *m = calloc(1, sizeof(*m));
-    metrics_request_done(m, API_METADATA, 500, false);       /* le 0.0005 */
-    metrics_request_done(m, API_METADATA, 501, false);       /* le 0.001 */
-    metrics_request_done(m, API_METADATA, -5, true);         /* clock step: 0 */
-    metrics_request_done(m, API_METADATA, 1LL << 40, false); /* +Inf */
+    metrics_request_done(m, API_METADATA, 500, 0, false);          /* le 0.0005 */
+    metrics_request_done(m, API_METADATA, 501, 501, false);        /* le 0.001 */
+    metrics_request_done(m, API_METADATA, -5, -5, true);           /* clock step: 0 */
+    metrics_request_done(m, API_METADATA, 1LL << 40, 2000, false); /* +Inf */
     struct metrics_api *a = &m->api[API_METADATA];
     cr_assert_eq(metrics_get(&a->requests), 4);
     cr_assert_eq(metrics_get(&a->errors), 1);
@@ -37,6 +37,10 @@ Test(metrics, durations_land_in_the_first_bucket_whose_bound_holds_them)
     cr_assert_eq(metrics_get(&a->latency[1]), 1);
     cr_assert_eq(metrics_get(&a->latency[METRICS_LATENCY_BUCKETS]), 1);
     cr_assert_eq(metrics_get(&a->latency_us_sum), 500 + 501 + (1ULL << 40));
+    cr_assert_eq(metrics_get(&a->queue[0]), 2); /* 0 and the clamped -5 */
+    cr_assert_eq(metrics_get(&a->queue[1]), 1);
+    cr_assert_eq(metrics_get(&a->queue[2]), 1);
+    cr_assert_eq(metrics_get(&a->queue_us_sum), 501 + 2000);
     cr_assert_eq(metrics_get(&m->api[API_PRODUCE].requests), 0);
     free(m);
 }

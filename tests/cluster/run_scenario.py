@@ -10,7 +10,7 @@ the cluster, compare the replicas on disk and run the checker. Exit status is th
                   [--duration 30] [--hold 8] [--producers 2] [--consumers 2] [--rate 100]
                   [--group NAME:MEMBERS]...
                   [--compression none|gzip|...] [--netns] [--ensemble]
-                  [--idempotent] [--fault-proxy N]
+                  [--idempotent] [--fault-proxy N] [--secure]
                   [--victim leader|controller]
                   [--dir D] [--keep] [--set KEY=VALUE]... [--consumer-set KEY=VALUE]...
 
@@ -27,6 +27,9 @@ offsets as idempotent_duplicates, which must be 0, and a fatal producer error fa
 client listener (the brokers advertise the proxies' ports) and, while the schedule runs, loses one
 Produce response in N by closing the connection instead; the schedule kill-leader-drops also
 cuts every proxied connection before each leader SIGKILL.
+--secure (local clusters only) runs deploy/local-cluster.sh --secure: the clients (workload and
+CLI) log in over SASL_SSL with SCRAM-SHA-512 as the admin, the brokers talk mutual TLS to each
+other and the authorizer is on.
 Binaries: $GREGOR_BROKER and $GREGOR_CLI,
 else $GREGOR_BUILD_DIR/bin, else <repo>/build/bin. Files in the state directory (--dir, default a
 new /tmp/gregor-scenario-*): history.jsonl, report.txt, server.properties, local-cluster's own
@@ -63,6 +66,7 @@ from confluent_kafka.admin import AdminClient  # noqa: E402
 BUILD_BIN = os.path.join(os.environ.get("GREGOR_BUILD_DIR", os.path.join(REPO, "build")), "bin")
 BROKER_BIN = os.environ.get("GREGOR_BROKER", os.path.join(BUILD_BIN, "gregor-broker"))
 CLI_BIN = os.environ.get("GREGOR_CLI", os.path.join(BUILD_BIN, "gregor"))
+CLI_SECURE = []  # --command-config of a secure cluster (--secure)
 BROKER_DEFAULTS = {"zookeeper.session.timeout.ms": "6000"}
 
 
@@ -125,7 +129,8 @@ class ClusterBase:
         pass
 
     def metadata(self, topic=None):
-        return AdminClient({"bootstrap.servers": self.bootstrap}).list_topics(topic, timeout=10)
+        return AdminClient(workload.secured({"bootstrap.servers": self.bootstrap})).list_topics(
+            topic, timeout=10)
 
     def broker_ids(self):
         """Every broker the run has started (initial and added), retired ones included."""
@@ -198,7 +203,7 @@ class ClusterBase:
             time.sleep(0.5)
 
     def create_topic(self, topic, partitions, rf, min_isr, timeout=60):
-        cmd = [CLI_BIN, "-b", self.bootstrap, "topic", "create", topic, "-p", str(partitions),
+        cmd = [CLI_BIN, "-b", self.bootstrap] + CLI_SECURE + ["topic", "create", topic, "-p", str(partitions),
                "-r", str(rf), "-c", "min.insync.replicas=%d" % min_isr, "--if-not-exists"]
         end = time.monotonic() + timeout
         while True:                                 # brokers may still be registering
@@ -248,9 +253,26 @@ class Cluster(ClusterBase):
     def create(self):
         pass
 
+    def secure(self):
+        """`local-cluster.sh --secure` (docs/security.md, "Try it"): clients on SASL_SSL with
+        SCRAM, TLS with client certificates between brokers, the authorizer on. Every client
+        of the run then logs in as the admin (DIR/client.properties)."""
+        self.secure_up = True
+
+    def secured_clients(self):
+        """After up: the workload's clients and the CLI use DIR/client.properties."""
+        path = os.path.join(self.dir, "client.properties")
+        with open(path) as f:
+            workload.CLIENT_CONF.update(line.strip().split("=", 1) for line in f
+                                        if "=" in line and not line.startswith("#"))
+        CLI_SECURE[:] = ["--command-config", path]
+
     def sh(self, *args, check=True):
         cmd = [os.path.join(REPO, "deploy", "local-cluster.sh"), "--brokers", str(self.n),
-               "--dir", self.dir] + [str(a) for a in args]
+               "--dir", self.dir]
+        if getattr(self, "secure_up", False) and args and args[0] == "up":
+            cmd.append("--secure")
+        cmd += [str(a) for a in args]
         res = subprocess.run(cmd, env=self.env, capture_output=True, text=True)
         for line in (res.stdout + res.stderr).splitlines():
             log("  " + line)
@@ -805,7 +827,7 @@ def sched_isolate_leader(c, w, a):
 def _gregor(c, *args, timeout=60):
     """Runs the gregor CLI against the cluster; logs its output; returns the CompletedProcess
     (returncode 124 when it did not finish within timeout)."""
-    cmd = [CLI_BIN, "-b", c.bootstrap] + [str(x) for x in args]
+    cmd = [CLI_BIN, "-b", c.bootstrap] + CLI_SECURE + [str(x) for x in args]
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -968,12 +990,16 @@ def run(a, d):
         c = Cluster(d, a.brokers, settings, spare=1 if a.schedule in LOCAL_ONLY else 0)
         if a.fault_proxy:
             c.use_proxies(a.fault_proxy)
+        if a.secure:
+            c.secure()
     if a.idempotent:
         c.post_checks.append(no_fatal_producer_errors)
     log("state in %s, %s" % (d, c.describe()))
     try:
         c.create()
         c.sh("up")
+        if a.secure:
+            c.secured_clients()
         c.create_topic(a.topic, a.partitions, a.rf, a.min_isr)
         if not c.wait_leaders(a.topic):
             raise RuntimeError("partitions of %s have no leader" % a.topic)
@@ -1069,6 +1095,9 @@ def main():
     ap.add_argument("--fault-proxy", type=int, default=0, metavar="N",
                     help="proxies in front of the brokers that lose one Produce response in N "
                          "while the schedule runs (not with --netns)")
+    ap.add_argument("--secure", action="store_true",
+                    help="a secure cluster (local-cluster.sh --secure: SASL_SSL clients, mutual "
+                    "TLS between brokers, the authorizer on); local clusters only")
     ap.add_argument("--netns", action="store_true",
                     help="ZooKeeper and brokers in network namespaces (netns.py; needs root)")
     ap.add_argument("--ensemble", action="store_true",

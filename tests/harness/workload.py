@@ -69,6 +69,16 @@ class HistoryWriter:
             self.f.close()
 
 
+# Settings every client of the workload gets besides its own (a secure cluster's
+# security.protocol, SASL login and CA file: run_scenario.py --secure).
+CLIENT_CONF = {}
+
+
+def secured(conf):
+    """conf with CLIENT_CONF added."""
+    return dict(conf, **CLIENT_CONF)
+
+
 def plain_consumer_conf(bootstrap, error_cb=None):
     """A consumer that assigns partitions itself (a throwaway group.id, never committed)."""
     conf = {"bootstrap.servers": bootstrap, "group.id": "wl-" + uuid.uuid4().hex,
@@ -82,7 +92,7 @@ def plain_consumer_conf(bootstrap, error_cb=None):
 
 def watermarks(bootstrap, topic, partitions, timeout=30.0):
     """{partition: (low, high)} as the leaders see them now; retried until timeout."""
-    c = Consumer(plain_consumer_conf(bootstrap))
+    c = Consumer(secured(plain_consumer_conf(bootstrap)))
     out, end = {}, time.monotonic() + timeout
     try:
         for p in range(partitions):
@@ -109,7 +119,7 @@ def read_log(bootstrap, topic, partitions, write, timeout=60.0):
             write({"type": "final_hw", "partition": p, "low": None, "high": None,
                    "complete": False, "error": str(e)})
         return
-    c = Consumer(plain_consumer_conf(bootstrap))
+    c = Consumer(secured(plain_consumer_conf(bootstrap)))
     pos = {p: lo for p, (lo, hi) in marks.items()}
     c.assign([TopicPartition(topic, p, lo) for p, (lo, hi) in marks.items() if hi > lo])
     try:
@@ -179,7 +189,7 @@ class Workload:
         return cb
 
     def _partition_count(self, timeout=30.0):
-        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "wl-meta"})
+        c = Consumer(secured({"bootstrap.servers": self.bootstrap, "group.id": "wl-meta"}))
         try:
             end = time.monotonic() + timeout
             while True:
@@ -205,7 +215,7 @@ class Workload:
                 "error_cb": self._client_error("producer %d" % pid)}
         if self.idempotent:
             conf["max.in.flight.requests.per.connection"] = 5
-        prod = Producer(conf)
+        prod = Producer(secured(conf))
         outstanding = {}                  # value -> (partition, t_send)
         closed = []
 
@@ -268,7 +278,7 @@ class Workload:
     def _consumer(self, cid):
         conf = self._consumer_conf("consumer %d" % cid)
         conf.update(self.consumer_conf)
-        c = Consumer(conf)
+        c = Consumer(secured(conf))
         c.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in range(self.partitions)])
         try:
             while not self.stop_consuming.is_set():
@@ -293,7 +303,7 @@ class Workload:
         conf = self._consumer_conf("group member " + who)
         conf.update({"group.id": group, "client.id": who, "session.timeout.ms": 10000,
                      "heartbeat.interval.ms": 1000, "partition.assignment.strategy": "range"})
-        c = Consumer(conf)
+        c = Consumer(secured(conf))
         base = {"consumer": who, "group": group}
 
         def moved(kind, **kw):

@@ -111,8 +111,11 @@ static void check_job(void *arg)
             else if (strcmp(v[i].entity_type, "brokers") == 0)
                 brokers |= dyncfg_concerns(b, v[i].entity_name);
             else if (strcmp(v[i].entity_type, "users") == 0) {
-                if (!strchr(v[i].entity_name, '/')) /* not "<user>/clients/<id>" (quotas) */
-                    scram_users_reload(b, v[i].entity_name);
+                char user[ZK_CONFIG_ENTITY_MAX];
+                /* not "<user>/clients/<id>" (quotas); names come encoded as in the path */
+                if (!strchr(v[i].entity_name, '/') &&
+                    zk_entity_name_decode(v[i].entity_name, user, sizeof(user)))
+                    scram_users_reload(b, user);
                 quota_config_changed(b, v[i].entity_type, v[i].entity_name);
             } else if (strcmp(v[i].entity_type, "clients") == 0)
                 quota_config_changed(b, v[i].entity_type, v[i].entity_name);

@@ -44,10 +44,18 @@ static bool split(const char *entity_path, char *buf, size_t n, const char **use
 
 void quota_load_entity(struct broker *b, const char *entity_path)
 {
-    char buf[512];
+    char buf[512], ubuf[256], cbuf[256];
     const char *user, *client;
     if (!b->quotas || !split(entity_path, buf, sizeof(buf), &user, &client))
         return;
+    /* the path holds the names as Kafka's Sanitizer writes them */
+    if ((user && !zk_entity_name_decode(user, ubuf, sizeof(ubuf))) ||
+        (client && !zk_entity_name_decode(client, cbuf, sizeof(cbuf)))) {
+        say_warn("kafka", "ignoring the quotas of %s: a malformed name", entity_path);
+        return;
+    }
+    user = user ? ubuf : NULL;
+    client = client ? cbuf : NULL;
     struct zk_entity_config c;
     kerr_t err = zk_store_entity_config_get(b->zk, entity_path, &c);
     if (err != KERR_NONE) {

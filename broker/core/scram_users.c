@@ -149,7 +149,9 @@ kerr_t scram_users_alter(struct broker *b, const char *user, enum scram_hash h,
         snprintf(msg, msglen, "cannot write /config/users/%s: %s", user, kerr_name(rc));
         return KERR_UNKNOWN_SERVER_ERROR;
     }
-    if (zk_store_config_change_notify(b->zk, "users", user) != KERR_NONE)
+    char enc[ZK_CONFIG_ENTITY_MAX];
+    if (!zk_entity_name_encode(user, enc, sizeof(enc)) ||
+        zk_store_config_change_notify(b->zk, "users", enc) != KERR_NONE)
         say_warn("sasl",
                  "cannot notify the change of user %s; other brokers see it at their "
                  "next restart or notification",

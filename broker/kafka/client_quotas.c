@@ -113,10 +113,13 @@ static void put_f64(struct kbuf *o, double d)
 }
 
 /* Checks a name for use in an entity path (zk_store.h rules). */
+/* A name fits a znode path once encoded (zk_entity_name_encode()). */
 static bool cq_name_ok(const char *type, const char *name)
 {
-    char path[600];
-    snprintf(path, sizeof(path), "%s/%s", type, name);
+    char enc[400], path[600];
+    if (!zk_entity_name_encode(name, enc, sizeof(enc)))
+        return false;
+    snprintf(path, sizeof(path), "%s/%s", type, enc);
     return zk_entity_path_ok(path);
 }
 
@@ -217,14 +220,21 @@ static bool cq_decode_alter(struct cq_job *job, struct kslice *s, bool flex)
     return kslice_ok(s);
 }
 
+/* The entity's znode path under /config, its names encoded as Kafka's
+ * Sanitizer does (cq_name_ok() checked that they fit). */
 static void cq_entity_path(const struct cq_entity *e, char *out, size_t n)
 {
+    char u[400] = "", c[400] = "";
+    if (e->has_user)
+        (void)zk_entity_name_encode(e->user, u, sizeof(u));
+    if (e->has_client)
+        (void)zk_entity_name_encode(e->client, c, sizeof(c));
     if (e->has_user && e->has_client)
-        snprintf(out, n, "users/%s/clients/%s", e->user, e->client);
+        snprintf(out, n, "users/%s/clients/%s", u, c);
     else if (e->has_user)
-        snprintf(out, n, "users/%s", e->user);
+        snprintf(out, n, "users/%s", u);
     else
-        snprintf(out, n, "clients/%s", e->client);
+        snprintf(out, n, "clients/%s", c);
 }
 
 static void cq_alter_run(struct cq_job *job)
@@ -376,7 +386,7 @@ static void cq_describe_run(struct cq_job *job)
     size_t at = kw_reserve_array_len(o, flex);
     int count = 0;
     for (int i = 0; i < np; i++) {
-        char buf[600];
+        char buf[600], ubuf[256], cbuf[256];
         snprintf(buf, sizeof(buf), "%s", paths[i]);
         const char *user = NULL, *client = NULL;
         if (strncmp(buf, "clients/", 8) == 0) {
@@ -389,6 +399,12 @@ static void cq_describe_run(struct cq_job *job)
                 client = slash + 9;
             }
         }
+        /* the znode names are encoded (Kafka's Sanitizer) */
+        if ((user && !zk_entity_name_decode(user, ubuf, sizeof(ubuf))) ||
+            (client && !zk_entity_name_decode(client, cbuf, sizeof(cbuf))))
+            continue;
+        user = user ? ubuf : NULL;
+        client = client ? cbuf : NULL;
         if (!cq_matches(job, user, client))
             continue;
         struct zk_entity_config c;

@@ -339,11 +339,23 @@ kerr_t zk_store_controller_resign(struct zk_store *zs);
  * seen sequence number is older than the oldest kept re-reads everything. */
 #define ZK_CONFIG_CHANGES_KEEP 100
 
+#define ZK_CONFIG_ENTITY_MAX 736 /* a 240-byte user name, every byte %XX, and more */
 struct zk_config_change {
     int64_t seq;          /* from the znode name */
-    char entity_type[16]; /* "topics" or "brokers" */
-    char entity_name[TOPIC_NAME_MAX_LEN + 1];
+    char entity_type[16]; /* "topics", "brokers", "users" or "clients" */
+    /* users and clients: the rest of Kafka's entity path with each name as
+     * it is in the znode path (zk_entity_name_encode()): "alice",
+     * "alice%40corp/clients/app", "<default>" */
+    char entity_name[ZK_CONFIG_ENTITY_MAX];
 };
+
+/* A user name or client id as it appears in a /config/users or
+ * /config/clients path, as Kafka's Sanitizer writes it: letters, digits,
+ * '.', '_' and '-' stay, every other byte is %XX; "<default>" stays as it
+ * is. false if out (size n) is short or the name empty, "." or "..". */
+bool zk_entity_name_encode(const char *name, char *out, size_t n);
+/* The reverse; false on a malformed %XX or a short out. */
+bool zk_entity_name_decode(const char *enc, char *out, size_t n);
 
 /* Tells every broker that /config/<entity_type>/<entity_name> changed:
  * creates the next sequential /config/changes/config_change_<seq>, then

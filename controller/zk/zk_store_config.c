@@ -5,9 +5,10 @@
  * Owns the znodes /config/changes/config_change_<seq>: persistent
  * sequential, ZooKeeper's 10-digit counter as <seq>, payload a ConfigChange
  * (proto/zk.proto) naming the entity whose /config/<type>/<name> changed;
- * for users, Kafka's own JSON {"version":2,"entity_path":"users/<user>"}
- * (the name percent-encoded as in the znode path), which readers accept for
- * any entity type, so a change Kafka's tools notify is seen too.
+ * for users and clients, Kafka's own JSON {"version":2,"entity_path":
+ * "users/<user>[/clients/<id>]"} or "clients/<id>" (each name encoded as in
+ * the znode path, zk_entity_name_encode()), which readers accept for any
+ * entity type, so a change Kafka's tools notify is seen too.
  * The writer of a config znode adds one after its write; readers watch the
  * children of /config/changes and re-read the named config for each
  * notification newer than the last they handled. The writer trims the
@@ -69,12 +70,14 @@ static void zsc_trim(struct zk_store *zs)
     zk_names_free(names, n);
 }
 
-/* Kafka's notification: {"version":2,"entity_path":"<type>/<name>"}. */
+/* Kafka's notification: {"version":2,"entity_path":"<type>/<name>"}, the
+ * name as it is in the znode path (already encoded by the caller). */
 static kerr_t zsc_json_encode(const struct zk_config_change *c, uint8_t **data, size_t *len)
 {
-    char enc[ZSC_PATH_MAX];
-    if (!zs_user_name_encode(c->entity_name, enc, sizeof(enc)))
-        return KERR__INVALID;
+    const char *enc = c->entity_name;
+    for (const char *p = enc; *p; p++)
+        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+            return KERR__INVALID; /* never in an encoded name */
     size_t cap = strlen(enc) + 96;
     char *out = malloc(cap);
     if (!out)
@@ -86,7 +89,7 @@ static kerr_t zsc_json_encode(const struct zk_config_change *c, uint8_t **data, 
 }
 
 /* Reads Kafka's JSON notification into c (entity_path "<type>/<name>",
- * the name percent-decoded). */
+ * the name kept as written: encoded as in the znode path). */
 static bool zsc_json_decode(const uint8_t *data, size_t len, struct zk_config_change *c)
 {
     static const char key[] = "\"entity_path\"";
@@ -109,13 +112,12 @@ static bool zsc_json_decode(const uint8_t *data, size_t len, struct zk_config_ch
         return false;
     memcpy(c->entity_type, p, (size_t)(slash - p));
     c->entity_type[slash - p] = '\0';
-    char enc[sizeof(c->entity_name) * 3];
     size_t el = (size_t)(end - slash - 1);
-    if (el == 0 || el >= sizeof(enc))
+    if (el == 0 || el >= sizeof(c->entity_name))
         return false;
-    memcpy(enc, slash + 1, el);
-    enc[el] = '\0';
-    return zs_user_name_decode(enc, c->entity_name, sizeof(c->entity_name));
+    memcpy(c->entity_name, slash + 1, el);
+    c->entity_name[el] = '\0';
+    return true;
 }
 
 kerr_t zk_store_config_change_notify(struct zk_store *zs, const char *entity_type,
@@ -127,10 +129,13 @@ kerr_t zk_store_config_change_notify(struct zk_store *zs, const char *entity_typ
         snprintf(c.entity_name, sizeof(c.entity_name), "%s", entity_name) >=
             (int)sizeof(c.entity_name))
         return KERR__INVALID;
+    bool kafka_json = strcmp(entity_type, "users") == 0 || strcmp(entity_type, "clients") == 0;
+    if (!kafka_json && strlen(entity_name) > TOPIC_NAME_MAX_LEN)
+        return KERR__INVALID; /* a topic or broker entity */
     uint8_t *data;
     size_t len;
-    kerr_t err = strcmp(entity_type, "users") == 0 ? zsc_json_encode(&c, &data, &len)
-                                                   : zk_codec_config_change_encode(&c, &data, &len);
+    kerr_t err = kafka_json ? zsc_json_encode(&c, &data, &len)
+                            : zk_codec_config_change_encode(&c, &data, &len);
     if (err != KERR_NONE)
         return err;
     err = zs_enter(zs);

@@ -74,6 +74,28 @@ bool zs_user_name_decode(const char *enc, char *out, size_t n)
     return k > 0;
 }
 
+bool zk_entity_name_encode(const char *name, char *out, size_t n)
+{
+    if (strcmp(name, "<default>") == 0) {
+        if (n < sizeof("<default>"))
+            return false;
+        memcpy(out, "<default>", sizeof("<default>"));
+        return true;
+    }
+    return zs_user_name_encode(name, out, n);
+}
+
+bool zk_entity_name_decode(const char *enc, char *out, size_t n)
+{
+    if (strcmp(enc, "<default>") == 0) {
+        if (n < sizeof("<default>"))
+            return false;
+        memcpy(out, "<default>", sizeof("<default>"));
+        return true;
+    }
+    return zs_user_name_decode(enc, out, n);
+}
+
 static size_t zu_put_json_str(char *buf, size_t cap, size_t k, const char *s)
 {
     if (k < cap)

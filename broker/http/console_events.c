@@ -34,7 +34,7 @@ static void ev_add(struct ev *e, const char *fmt, ...)
 void console_json_str(char *buf, size_t cap, size_t *len, const char *s)
 {
     size_t n = *len;
-    if (n + 1 >= cap)
+    if (n + 3 > cap) /* room for "" and the NUL */
         return;
     buf[n++] = '"';
     for (; *s && n + 8 < cap; s++) {

@@ -20,6 +20,7 @@
 #include "broker/replication/partition.h"
 #include "broker/replication/topics.h"
 #include "common/clock.h"
+#include "controller/controller.h"
 #include "common/say.h"
 
 #include <event2/buffer.h>
@@ -41,7 +42,7 @@ extern const unsigned char console_page_html[];
 extern const unsigned int console_page_html_len;
 
 #define CONSOLE_RING 512
-#define CONSOLE_BACKLOG 100                    /* events a new client gets first */
+#define CONSOLE_BACKLOG 100 /* events a new client gets first */
 #define CONSOLE_TICK_MS 250
 #define CONSOLE_PING_TICKS (15000 / CONSOLE_TICK_MS) /* keep-alive comment */
 #define CONSOLE_GROUPS_IDLE_MS 60000
@@ -197,8 +198,9 @@ static void cluster_cb(struct evhttp_request *r, void *arg)
                 led += mp->leader == bi->id;
                 replicas += ids_has(mp->replicas, mp->n_replicas, bi->id);
             }
-        evbuffer_add_printf(out, "%s{\"id\":%d,\"alive\":true,\"controller\":%s,\"rack\":",
-                            i ? "," : "", bi->id, bi->id == s->controller_id ? "true" : "false");
+        evbuffer_add_printf(out,
+                            "%s{\"id\":%d,\"alive\":true,\"controller\":%s,\"rack\":", i ? "," : "",
+                            bi->id, bi->id == s->controller_id ? "true" : "false");
         json_str(out, bi->rack);
         evbuffer_add_printf(out, ",\"host\":");
         json_str(out, bi->n_endpoints > 0 ? bi->ep[0].host : "");
@@ -214,9 +216,10 @@ static void cluster_cb(struct evhttp_request *r, void *arg)
                         "],\"partitions\":{\"total\":%ld,\"offline\":%ld,\"under_replicated\":%ld,"
                         "\"not_preferred\":%ld},\"self\":{\"bytes_in_per_sec\":%.1f,"
                         "\"bytes_out_per_sec\":%.1f,\"messages_in_per_sec\":%.1f,"
-                        "\"connections\":%lld,\"event_clients\":%d}}\n",
+                        "\"connections\":%lld,\"event_clients\":%d},\"actions_enabled\":%s}\n",
                         total, offline, under, not_pref, c->in_rate, c->out_rate, c->msgs_rate,
-                        (long long)conn_count(), n_clients);
+                        (long long)conn_count(), n_clients,
+                        b->cfg->gregor_console_actions_enable && !b->authz ? "true" : "false");
     mc_put(s);
     send_json(r, out);
     evbuffer_free(out);
@@ -277,10 +280,9 @@ static void topics_cb(struct evhttp_request *r, void *arg)
             json_ids(part, mp->isr, mp->n_isr);
             evbuffer_add_printf(
                 part, ",\"offline\":%s,\"under_replicated\":%s,\"not_preferred\":%s,\"local\":",
-                mp->leader < 0 ? "true" : "false",
-                mp->n_isr < mp->n_replicas ? "true" : "false",
+                mp->leader < 0 ? "true" : "false", mp->n_isr < mp->n_replicas ? "true" : "false",
                 mp->leader >= 0 && mp->n_replicas > 0 && mp->leader != mp->replicas[0] ? "true"
-                                                                                      : "false");
+                                                                                       : "false");
             if (!local_part(part, lt, p)) {
                 if (only_local) {
                     /* drop what this partition wrote */
@@ -418,8 +420,9 @@ static void groups_cb(struct evhttp_request *r, void *arg)
         evbuffer_add(out, evbuffer_pullup(c->groups, -1), evbuffer_get_length(c->groups));
     pthread_mutex_unlock(&c->groups_lock);
     if (evbuffer_get_length(out) == 0)
-        evbuffer_add_printf(out, "{\"broker_id\":%d,\"time_ms\":%lld,\"groups\":[],"
-                                 "\"loading\":true}\n",
+        evbuffer_add_printf(out,
+                            "{\"broker_id\":%d,\"time_ms\":%lld,\"groups\":[],"
+                            "\"loading\":true}\n",
                             c->b->id, (long long)wall_ms());
     send_json(r, out);
     evbuffer_free(out);
@@ -526,6 +529,106 @@ static void sse_prune(struct console *c)
     }
 }
 
+/* ---- actions ------------------------------------------------------------------ */
+
+static void action_refuse(struct evhttp_request *r, int code, const char *reason, const char *why,
+                          int32_t controller_id)
+{
+    struct evbuffer *out = evbuffer_new();
+    if (!out)
+        return;
+    evbuffer_add_printf(out, "{\"error\":");
+    json_str(out, why);
+    evbuffer_add_printf(out, ",\"controller_id\":%d}\n", controller_id);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "Access-Control-Allow-Origin", "*");
+    evhttp_send_reply(r, code, reason, out);
+    evbuffer_free(out);
+}
+
+/* The election's outcome shows in the event feed (leader_changed); nothing to keep. */
+static void elect_done(void *arg, int n, const char *const *topics, const int32_t *partitions,
+                       const int16_t *errors)
+{
+    int moved = 0;
+    for (int i = 0; i < n; i++)
+        moved += errors[i] == 0;
+    say_info("http", "console: preferred leader election moved %d of %d partitions", moved, n);
+}
+
+/* POST /api/actions/elect-preferred[?topic=T&partition=P]: a preferred leader
+ * election of every partition, or of one, on the active controller. */
+static void elect_cb(struct evhttp_request *r, void *arg)
+{
+    struct console *c = arg;
+    struct broker *b = c->b;
+    struct mc_snapshot *s = mc_get(b->mc);
+    int32_t ctl = s->controller_id;
+    mc_put(s);
+    if (evhttp_request_get_command(r) != EVHTTP_REQ_POST) {
+        action_refuse(r, 405, "Method Not Allowed", "actions are POST requests", ctl);
+        return;
+    }
+    if (!b->cfg->gregor_console_actions_enable) {
+        action_refuse(r, 403, "Forbidden",
+                      "console actions are disabled (gregor.console.actions.enable=false)", ctl);
+        return;
+    }
+    if (b->authz) {
+        action_refuse(r, 403, "Forbidden",
+                      "console actions are refused while an authorizer is configured: "
+                      "use gregor cluster elect-leaders as an authorized principal",
+                      ctl);
+        return;
+    }
+    if (!b->controller || !controller_is_active(b->controller)) {
+        action_refuse(r, 421, "Misdirected Request",
+                      "this broker is not the active controller: ask controller_id", ctl);
+        return;
+    }
+    struct evkeyvalq q;
+    memset(&q, 0, sizeof(q));
+    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r));
+    if (query && evhttp_parse_query_str(query, &q) != 0) {
+        action_refuse(r, 400, "Bad Request", "the query string does not parse", ctl);
+        return;
+    }
+    const char *topic = evhttp_find_header(&q, "topic");
+    const char *pstr = evhttp_find_header(&q, "partition");
+    char *end = NULL;
+    long p = pstr ? strtol(pstr, &end, 10) : -1;
+    if ((topic == NULL) != (pstr == NULL) ||
+        (pstr && (*end || end == pstr || p < 0 || p > INT32_MAX))) {
+        evhttp_clear_headers(&q);
+        action_refuse(r, 400, "Bad Request",
+                      "give both topic and partition (a partition number), or neither", ctl);
+        return;
+    }
+    int32_t part = (int32_t)p;
+    const char *topics[1] = {topic};
+    controller_elect_leaders(b->controller, CONTROLLER_ELECT_PREFERRED, topic ? 1 : 0, topics,
+                             &part, elect_done, NULL); /* copies topics */
+    struct evbuffer *out = evbuffer_new();
+    if (!out) {
+        evhttp_clear_headers(&q);
+        return;
+    }
+    evbuffer_add_printf(out, "{\"requested\":\"preferred leader election\",\"scope\":");
+    if (topic) {
+        json_str(out, topic);
+        evbuffer_add_printf(out, ",\"partition\":%d}\n", part);
+    } else {
+        evbuffer_add_printf(out, "\"all\"}\n");
+    }
+    evhttp_clear_headers(&q); /* topic points into q */
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "Access-Control-Allow-Origin", "*");
+    evhttp_send_reply(r, 202, "Accepted", out);
+    evbuffer_free(out);
+}
+
 /* ---- the timer ----------------------------------------------------------------- */
 
 static void rates_sample(struct console *c)
@@ -619,6 +722,7 @@ struct console *console_start(struct broker *b, struct evhttp *http, int http_po
     evhttp_set_cb(http, "/api/topics", topics_cb, c);
     evhttp_set_cb(http, "/api/groups", groups_cb, c);
     evhttp_set_cb(http, "/api/events", events_cb, c);
+    evhttp_set_cb(http, "/api/actions/elect-preferred", elect_cb, c);
     return c;
 }
 
@@ -630,7 +734,4 @@ void console_stop(struct console *c)
     }
 }
 
-void console_free(struct console *c)
-{
-    console_unref(c);
-}
+void console_free(struct console *c) { console_unref(c); }

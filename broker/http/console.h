@@ -3,7 +3,9 @@
  * (docs/operations.md, "Web console"): the page at / and /console (embedded
  * in the binary from broker/http/console/index.html), the JSON endpoints
  * /api/cluster, /api/topics and /api/groups, and the event feed /api/events
- * (server-sent events; the events of console_events.h). Owns the JSON field
+ * (server-sent events; the events of console_events.h), and, with
+ * gregor.console.actions.enable and no authorizer, the action POST
+ * /api/actions/elect-preferred (on the active controller). Owns the JSON field
  * names of those endpoints. Everything runs on the main thread's loop (the
  * HTTP server's), never on the network workers; the groups are read on the
  * group worker through group_runtime_call() and handed over under a lock.

@@ -120,8 +120,11 @@ static int diff_part(const char *topic, int32_t i, const struct mc_partition *o,
     int na = ids_minus(p->isr, p->n_isr, o->isr, o->n_isr, added);
     int nr = ids_minus(o->isr, o->n_isr, p->isr, p->n_isr, removed);
     if (na || nr) {
-        part_head(&e, na == 0 ? "isr_shrank" : nr == 0 ? "isr_expanded" : "isr_changed", now,
-                  topic, i);
+        part_head(&e,
+                  na == 0   ? "isr_shrank"
+                  : nr == 0 ? "isr_expanded"
+                            : "isr_changed",
+                  now, topic, i);
         ev_ids(&e, "previous_isr", o->isr, o->n_isr);
         ev_ids(&e, "added", added, na);
         ev_ids(&e, "removed", removed, nr);
@@ -164,8 +167,8 @@ int console_diff(const struct mc_snapshot *old, const struct mc_snapshot *cur, i
     struct ev e;
     if (mc_from_controller(cur) && old->controller_id != cur->controller_id) {
         ev_begin(&e, "controller_changed", now_ms);
-        ev_add(&e, ",\"controller\":%d,\"previous\":%d,\"controller_epoch\":%d",
-               cur->controller_id, old->controller_id, cur->controller_epoch);
+        ev_add(&e, ",\"controller\":%d,\"previous\":%d,\"controller_epoch\":%d", cur->controller_id,
+               old->controller_id, cur->controller_epoch);
         n += ev_end(&e, emit, arg);
     }
     int i = 0, j = 0;

@@ -6,7 +6,9 @@ controller, partition counts), /api/topics (leader, replicas, ISR, flags; the lo
 offsets and size), /api/groups (a group committed through librdkafka, on its coordinator), and
 /api/events: a client connected to one broker receives broker_left and leader_changed within
 seconds of the partition's leader being killed, with increasing ids, and a reconnect with
-Last-Event-ID gets only what came after. Run by Debian's /usr/bin/python3 (confluent_kafka).
+Last-Event-ID gets only what came after; with gregor.console.actions.enable the active
+controller runs a preferred leader election asked by POST /api/actions/elect-preferred (other
+brokers refuse it naming the controller; GET and a bad query are refused). Run by Debian's /usr/bin/python3 (confluent_kafka).
 """
 import http.client
 import json
@@ -23,7 +25,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 HTTP = [free_port() for _ in range(3)]
-cl = Cluster(n_brokers=3, overrides=["gregor.http.host=127.0.0.1", "zookeeper.session.timeout.ms=6000"],
+cl = Cluster(n_brokers=3, overrides=["gregor.http.host=127.0.0.1", "zookeeper.session.timeout.ms=6000",
+                                     "gregor.console.actions.enable=true"],
              per_broker=lambda i: ["gregor.http.port=%d" % HTTP[i]])
 
 
@@ -182,6 +185,45 @@ def test_events_report_a_failover_within_seconds():
     r.close()
     dead = [b for b in api(2, "/api/cluster")["brokers"] if not b["alive"]]
     assert [b["id"] for b in dead] == [0], dead
+
+
+def post(i, path):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (HTTP[i], path), method="POST", data=b"")
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_preferred_election_action_on_the_controller():
+    cl.brokers[0].start()  # back, as a follower of con-0
+    wait(lambda: (part(2, "con", 0) or {}).get("isr") == [0, 1, 2] or
+         sorted((part(2, "con", 0) or {}).get("isr", [])) == [0, 1, 2], "broker 0 back in con-0's ISR", 30)
+    ctl = api(2, "/api/cluster")["controller_id"]
+    assert api(2, "/api/cluster")["actions_enabled"] is True
+    other = [i for i in (1, 2) if i != ctl][0]
+    st, body = post(other, "/api/actions/elect-preferred")
+    assert st == 421 and body["controller_id"] == ctl, (st, body)
+    try:
+        get(ctl, "/api/actions/elect-preferred")
+        assert False, "GET ran an action"
+    except urllib.error.HTTPError as e:
+        assert e.code == 405, e.code
+    for bad in ("?topic=con", "?topic=con&partition=x", "?topic=con&partition=-1"):
+        st, body = post(ctl, "/api/actions/elect-preferred" + bad)
+        assert st == 400 and "partition" in body["error"], (bad, st, body)
+    s = Sse(ctl)
+    st, body = post(ctl, "/api/actions/elect-preferred?topic=con&partition=0")
+    assert st == 202 and body == {"requested": "preferred leader election", "scope": "con", "partition": 0}, body
+    t0 = time.time()
+    while True:
+        assert time.time() - t0 < 15, "no leader_changed to 0 after the election"
+        _, e = s.next()
+        if e["type"] == "leader_changed" and e["topic"] == "con" and e["partition"] == 0 and e["leader"] == 0:
+            break
+    s.close()
+    assert not part(ctl, "con", 0)["not_preferred"]
 
 
 def test_bad_requests_are_answered():

@@ -15,6 +15,7 @@ import signal
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -112,6 +113,16 @@ def test_page_shows_the_new_leader_after_a_kill():
     wait(lambda: browser().eval("""!!document.querySelector('#events li[data-type="leader_changed"]') &&
         !!document.querySelector('#events li[data-type="broker_left"]')"""), "the failover in the event feed", 10)
     screenshot("after-failover.png")
+
+
+def test_actions_are_off_by_default():
+    req = urllib.request.Request("http://127.0.0.1:%d/api/actions/elect-preferred" % HTTP[1], method="POST", data=b"")
+    try:
+        urllib.request.urlopen(req, timeout=5)
+        assert False, "an action ran without gregor.console.actions.enable"
+    except urllib.error.HTTPError as e:
+        assert e.code == 403 and b"gregor.console.actions.enable=false" in e.read(), e.code
+    assert browser().eval("document.getElementById('elect-all').hidden") is True
 
 
 if __name__ == "__main__":

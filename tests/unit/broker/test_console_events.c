@@ -80,14 +80,16 @@ Test(console_events, failover_of_a_broker)
     cr_assert_eq(diff(o, c, &g), 4);
     cr_assert_str_eq(g.ev[0], "{\"type\":\"controller_changed\",\"time_ms\":1700000000000,"
                               "\"controller\":1,\"previous\":0,\"controller_epoch\":1}");
-    cr_assert_str_eq(g.ev[1],
-                     "{\"type\":\"broker_left\",\"time_ms\":1700000000000,\"broker\":2,\"rack\":\"\"}");
-    cr_assert_str_eq(g.ev[2], "{\"type\":\"leader_changed\",\"time_ms\":1700000000000,\"topic\":\"a\","
-                              "\"partition\":2,\"previous_leader\":2,\"leader\":0,\"leader_epoch\":1,"
-                              "\"replicas\":[0,1,2],\"isr\":[0,1]}");
-    cr_assert_str_eq(g.ev[3], "{\"type\":\"isr_shrank\",\"time_ms\":1700000000000,\"topic\":\"a\","
-                              "\"partition\":2,\"previous_isr\":[0,1,2],\"added\":[],\"removed\":[2],"
-                              "\"leader\":0,\"leader_epoch\":1,\"replicas\":[0,1,2],\"isr\":[0,1]}");
+    cr_assert_str_eq(
+        g.ev[1], "{\"type\":\"broker_left\",\"time_ms\":1700000000000,\"broker\":2,\"rack\":\"\"}");
+    cr_assert_str_eq(g.ev[2],
+                     "{\"type\":\"leader_changed\",\"time_ms\":1700000000000,\"topic\":\"a\","
+                     "\"partition\":2,\"previous_leader\":2,\"leader\":0,\"leader_epoch\":1,"
+                     "\"replicas\":[0,1,2],\"isr\":[0,1]}");
+    cr_assert_str_eq(g.ev[3],
+                     "{\"type\":\"isr_shrank\",\"time_ms\":1700000000000,\"topic\":\"a\","
+                     "\"partition\":2,\"previous_isr\":[0,1,2],\"added\":[],\"removed\":[2],"
+                     "\"leader\":0,\"leader_epoch\":1,\"replicas\":[0,1,2],\"isr\":[0,1]}");
     /* and back: joined, ISR expanded */
     cr_assert_eq(diff(c, o, &g), 4);
     cr_assert(strstr(g.ev[1], "\"type\":\"broker_joined\"") && strstr(g.ev[1], "\"broker\":2"));
@@ -104,8 +106,10 @@ Test(console_events, topics_and_replica_sets)
     struct got g;
     cr_assert_eq(diff(o, c, &g), 3);
     cr_assert(strstr(g.ev[0], "\"type\":\"replicas_changed\"") &&
-              strstr(g.ev[0], "\"previous_replicas\":[0,1,2]") && strstr(g.ev[0], "\"replicas\":[0,1,5]"));
-    cr_assert(strstr(g.ev[1], "\"type\":\"partitions_added\"") && strstr(g.ev[1], "\"partitions\":3"));
+              strstr(g.ev[0], "\"previous_replicas\":[0,1,2]") &&
+              strstr(g.ev[0], "\"replicas\":[0,1,5]"));
+    cr_assert(strstr(g.ev[1], "\"type\":\"partitions_added\"") &&
+              strstr(g.ev[1], "\"partitions\":3"));
     cr_assert(strstr(g.ev[2], "\"type\":\"topic_deleted\"") && strstr(g.ev[2], "\"topic\":\"b\""));
     cr_assert_eq(diff(c, o, &g), 2); /* "a" shrinking is not an event; "b" created */
     cr_assert(strstr(g.ev[1], "\"type\":\"topic_created\"") && strstr(g.ev[1], "\"partitions\":2"));

@@ -5,7 +5,7 @@ tests/bench/console_feed_bench.py — the web console's cost on the broker (docs
 (one /api/events client, /api/cluster + /api/topics + /api/groups every 2 s, as the page does,
 plus broker 1's /api/topics?local=1); broker 0, the leader of a third of the partitions, is
 killed. Prints broker 1's and 2's CPU seconds (utime + stime from /proc) over a 30 s window
-containing the failover, the events received and the bytes of each answer; with --no-console the
+containing the failover, the events received and the bytes and slowest time of each answer; with --no-console the
 same run without gregor.http.port, for the difference. Run by /usr/bin/python3 from a build dir:
   GREGOR_SOURCE_DIR=.. GREGOR_BUILD_DIR=. /usr/bin/python3 ../tests/bench/console_feed_bench.py
 """
@@ -60,8 +60,11 @@ def page():
     while not stop.is_set():
         for i, path in ((2, "/api/cluster"), (2, "/api/topics"), (2, "/api/groups"), (1, "/api/topics?local=1")):
             try:
+                t = time.perf_counter()
                 with urllib.request.urlopen("http://127.0.0.1:%d%s" % (HTTP[i], path), timeout=5) as r:
-                    sizes[path] = len(r.read())
+                    n = len(r.read())
+                ms = (time.perf_counter() - t) * 1000
+                sizes[path] = (n, max(ms, sizes.get(path, (0, 0))[1]))
             except OSError:
                 pass
         stop.wait(2)
@@ -85,6 +88,6 @@ if CONSOLE:
     after = [e - kill for e in events if e >= kill]
     print("events after the kill: %d, first %.1f s, last %.1f s after it" % (
         len(after), after[0] if after else -1, after[-1] if after else -1))
-    print("answer sizes: %s" % sizes)
+    print("answers (bytes, slowest ms): %s" % sizes)
 for bid, st, tail in cl.stop():
     print("broker %d exited with status %s" % (bid, st))

@@ -87,6 +87,12 @@ static void console_unref(struct console *c)
 {
     if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
         return;
+    while (c->clients) { /* none after evhttp_free()'s close callbacks, unless one was missed:
+                            its request went with its connection */
+        struct sse_client *cl = c->clients;
+        c->clients = cl->next;
+        free(cl);
+    }
     for (int i = 0; i < CONSOLE_RING; i++)
         free(c->ring[i]);
     if (c->last)
@@ -430,16 +436,35 @@ static void groups_cb(struct evhttp_request *r, void *arg)
 
 /* ---- /api/events (server-sent events) ------------------------------------------ */
 
-static void sse_closed(struct evhttp_connection *conn, void *arg)
+/* Takes cl off the list and frees it. A stream whose client went away is
+ * detached from its connection by libevent (an unfinished reply stays the
+ * handler's), so its request is freed here; at evhttp_free() the connection
+ * still holds it and frees it itself. */
+static void sse_drop(struct sse_client *cl)
 {
-    struct sse_client *cl = arg;
     struct console *c = cl->c;
     for (struct sse_client **pp = &c->clients; *pp; pp = &(*pp)->next)
         if (*pp == cl) {
             *pp = cl->next;
             break;
         }
+    if (evhttp_request_get_connection(cl->req) == NULL)
+        evhttp_request_free(cl->req);
     free(cl);
+}
+
+static void sse_closed(struct evhttp_connection *conn, void *arg) { sse_drop(arg); }
+
+/* Drops the clients whose connection failed without a close callback. */
+static void sse_reap(struct console *c)
+{
+    struct sse_client *cl = c->clients;
+    while (cl) {
+        struct sse_client *next = cl->next;
+        if (evhttp_request_get_connection(cl->req) == NULL)
+            sse_drop(cl);
+        cl = next;
+    }
 }
 
 static void sse_send(struct sse_client *cl, const char *text, size_t len)
@@ -510,6 +535,7 @@ static void push_event(void *arg, const char *json)
     uint64_t id = c->next_id++;
     free(c->ring[id % CONSOLE_RING]);
     c->ring[id % CONSOLE_RING] = copy;
+    sse_reap(c);
     for (struct sse_client *cl = c->clients; cl; cl = cl->next)
         sse_event(cl, id, copy);
 }
@@ -517,6 +543,7 @@ static void push_event(void *arg, const char *json)
 /* Drops clients that do not read (their queued bytes past the limit). */
 static void sse_prune(struct console *c)
 {
+    sse_reap(c);
     struct sse_client *cl = c->clients;
     while (cl) {
         struct sse_client *next = cl->next;
@@ -676,9 +703,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
             groups_refresh(c);
         sse_prune(c);
     }
-    if (c->ticks % CONSOLE_PING_TICKS == 0)
+    if (c->ticks % CONSOLE_PING_TICKS == 0) {
+        sse_reap(c);
         for (struct sse_client *cl = c->clients; cl; cl = cl->next)
             sse_send(cl, ": ping\n\n", 8);
+    }
 }
 
 /* ---- the page ------------------------------------------------------------------ */
@@ -732,6 +761,8 @@ void console_stop(struct console *c)
         event_free(c->tick);
         c->tick = NULL;
     }
+    if (c)
+        sse_reap(c); /* streams already detached from their connection */
 }
 
 void console_free(struct console *c) { console_unref(c); }

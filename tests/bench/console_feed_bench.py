@@ -49,7 +49,7 @@ def feed():
     c.request("GET", "/api/events")
     r = c.getresponse()
     while not stop.is_set():
-        line = r.fp.readline()
+        line = r.readline()
         if not line:
             break
         if line.startswith(b"data: "):

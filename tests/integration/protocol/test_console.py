@@ -146,7 +146,7 @@ class Sse:
         """The next event as (id, object); comments and retry lines skipped."""
         eid = None
         while True:
-            line = self.r.fp.readline()
+            line = self.r.readline()
             assert line, "the stream ended"
             line = line.decode().rstrip("\n")
             if line.startswith("id: "):
@@ -234,8 +234,11 @@ def test_bad_requests_are_answered():
             st = e.code
         assert st in (200, 400, 404), (path, st)
     s = Sse(1, last_id="not-a-number")  # ignored: the newest events
+    assert api(1, "/api/cluster")["self"]["event_clients"] == 1
     s.close()
-    assert api(1, "/api/cluster")["broker_id"] == 1
+    # every stream whose client went away is dropped (and its request freed)
+    for i in [b.id for b in cl.brokers if b.proc.poll() is None]:
+        wait(lambda: api(i, "/api/cluster")["self"]["event_clients"] == 0, "broker %d's streams dropped" % i, 5)
 
 
 if __name__ == "__main__":

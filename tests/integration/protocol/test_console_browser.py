@@ -2,12 +2,13 @@
 """
 tests/integration/protocol/test_console_browser.py — the web console in a real browser:
 headless Chromium (Debian's `chromium`) loads the page from one broker of a running 3-broker
-cluster (real ZooKeeper, real brokers), which shows the partition's leader; the test kills that
-leader (SIGKILL) and reads the live page's DOM through the DevTools protocol (cdp.py) until it
-shows the new leader, the broker down, and the leader_changed event pushed by the live feed. Screenshots of the page before and
-after the failover are kept in <build>/test-artifacts/console/ (docs/testing.md). Records the
-page weight and Chromium's first-paint timing in the log. Skipped (exit 0 with a SKIP line)
-when chromium is not installed.
+cluster (real ZooKeeper, real brokers), which shows the partition's leader and a group's lag
+(committed through librdkafka); the test kills that leader (SIGKILL) and reads the live page's
+DOM through the DevTools protocol (cdp.py) until it shows the new leader, the broker down, and
+the leader_changed event pushed by the live feed. Screenshots of the page before and after the
+failover are kept in <build>/test-artifacts/console/ (docs/testing.md). Prints the page weight
+and Chromium's paint timings. Actions are off by default. Skipped (exit 0 with a SKIP line) when
+chromium is not installed.
 """
 import os
 import shutil
@@ -21,6 +22,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cdp import Browser  # noqa: E402
 from cluster import BUILD, Cluster, free_port, run_suite  # noqa: E402
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -82,6 +84,14 @@ def test_setup():
     a = AdminClient({"bootstrap.servers": ",".join("127.0.0.1:%d" % b.port for b in cl.brokers)})
     for f in a.create_topics([NewTopic("web", 1, replica_assignment=[[0, 1, 2]])]).values():
         assert f.result(30) is None
+    pr = Producer({"bootstrap.servers": ",".join("127.0.0.1:%d" % b.port for b in cl.brokers), "acks": "all"})
+    for k in range(5):
+        pr.produce("web", b"r%d" % k, partition=0)
+    assert pr.flush(30) == 0
+    c = Consumer({"bootstrap.servers": ",".join("127.0.0.1:%d" % b.port for b in cl.brokers),
+                  "group.id": "web-g", "enable.auto.commit": False})
+    c.commit(offsets=[TopicPartition("web", 0, 2)], asynchronous=False)
+    c.close()
 
 
 def test_page_shows_the_leader():
@@ -89,6 +99,9 @@ def test_page_shows_the_leader():
     browser()
     wait(lambda: leader_shown("web", 0) == 0 and alive_shown(0) == "true", "leader 0 of web-0", 20)
     print("  page showing the cluster %.1fs after Chromium started" % (time.time() - t0))
+    # the group's lag: end offset 5 (on the leader, broker 0) minus committed 2, from its coordinator
+    wait(lambda: browser().eval("""(() => { const r = document.querySelector('tr[data-group="web-g"]');
+      return r ? r.dataset.lag : null; })()""") == "3", "web-g's lag of 3", 10)
     with urllib.request.urlopen("http://127.0.0.1:%d/" % HTTP[2], timeout=5) as r:
         weight = len(r.read())
     paint = browser().eval("JSON.stringify(performance.getEntriesByType('paint').map(e => [e.name, e.startTime]))")

@@ -13,6 +13,7 @@
  */
 #include "broker/http/console.h"
 #include "broker/http/console_events.h"
+#include "broker/http/console_reset.h"
 #include "broker/core/broker.h"
 #include "broker/core/group_runtime.h"
 #include "broker/core/metadata_cache.h"
@@ -752,6 +753,7 @@ struct console *console_start(struct broker *b, struct evhttp *http, int http_po
     evhttp_set_cb(http, "/api/groups", groups_cb, c);
     evhttp_set_cb(http, "/api/events", events_cb, c);
     evhttp_set_cb(http, "/api/actions/elect-preferred", elect_cb, c);
+    evhttp_set_cb(http, "/api/actions/reset-offsets", console_reset_cb, b);
     return c;
 }
 

@@ -135,6 +135,64 @@ def test_groups_on_the_coordinator():
         assert all(x["group_id"] != "console-g" for x in api(j, "/api/groups")["groups"])
 
 
+def post(i, path):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (HTTP[i], path), method="POST", data=b"")
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def committed(gid, topic, p):
+    c = Consumer({"bootstrap.servers": bootstrap(), "group.id": gid, "enable.auto.commit": False})
+    try:
+        return c.committed([TopicPartition(topic, p)], timeout=10)[0].offset
+    finally:
+        c.close()
+
+
+def test_reset_offsets_action_shows_the_plan_then_commits_it():
+    i, _ = wait(lambda: groups_with("console-g"), "console-g's coordinator")
+    other = (i + 1) % 3
+    st, body = post(other, "/api/actions/reset-offsets?group=console-g&topic=con&offsets=0:3")
+    assert st == 421 and "coordinator" in body["error"], (st, body)
+    st, body = post(i, "/api/actions/reset-offsets?group=console-g&topic=con&offsets=0:3")
+    assert st == 200, (st, body)
+    assert body == {"group": "console-g", "topic": "con", "state": "Empty", "executed": False,
+                    "plan": [{"partition": 0, "current_offset": 7, "new_offset": 3}]}, body
+    assert committed("console-g", "con", 0) == 7  # a plan changes nothing
+    st, body = post(i, "/api/actions/reset-offsets?group=console-g&topic=con&offsets=0:3,1:0&execute=true")
+    assert st == 200 and body["executed"] is True, (st, body)
+    assert body["plan"] == [{"partition": 0, "current_offset": 7, "new_offset": 3},
+                            {"partition": 1, "current_offset": -1, "new_offset": 0}], body
+    assert committed("console-g", "con", 0) == 3
+    assert committed("console-g", "con", 1) == 0
+    wait(lambda: sorted((o["partition"], o["committed_offset"]) for o in groups_with("console-g")[1]["offsets"])
+         == [(0, 3), (1, 0)], "the reset in /api/groups", 10)
+    for q, code in (("group=console-g&topic=con&offsets=2:1", 400), ("group=console-g&topic=con&offsets=0:-1", 400),
+                    ("group=console-g&topic=con&offsets=0:1,0:2", 400), ("group=console-g&topic=nope&offsets=0:1", 404),
+                    ("topic=con&offsets=0:1", 400), ("group=console-g&topic=con&offsets=", 400)):
+        st, body = post(i, "/api/actions/reset-offsets?" + q)
+        assert st == code and body["error"], (q, st, body)
+
+
+def test_reset_offsets_refused_while_the_group_has_members():
+    c = Consumer({"bootstrap.servers": bootstrap(), "group.id": "console-live", "session.timeout.ms": 6000})
+    c.subscribe(["con"])
+    try:
+        end = time.time() + 20
+        while not c.assignment():
+            assert time.time() < end, "never assigned"
+            c.poll(0.2)
+        i, g = wait(lambda: groups_with("console-live"), "console-live in /api/groups")
+        assert g["state"] == "Stable" and len(g["members"]) == 1 and g["members"][0]["client_id"], g
+        st, body = post(i, "/api/actions/reset-offsets?group=console-live&topic=con&offsets=0:0&execute=true")
+        assert st == 409 and "stop its consumers" in body["error"], (st, body)
+    finally:
+        c.close()
+
+
 class Sse:
     def __init__(self, i, last_id=None):
         self.c = http.client.HTTPConnection("127.0.0.1", HTTP[i], timeout=15)
@@ -185,15 +243,6 @@ def test_events_report_a_failover_within_seconds():
     r.close()
     dead = [b for b in api(2, "/api/cluster")["brokers"] if not b["alive"]]
     assert [b["id"] for b in dead] == [0], dead
-
-
-def post(i, path):
-    req = urllib.request.Request("http://127.0.0.1:%d%s" % (HTTP[i], path), method="POST", data=b"")
-    try:
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
 
 
 def test_preferred_election_action_on_the_controller():

@@ -7,7 +7,8 @@ cluster (real ZooKeeper, real brokers), which shows the partition's leader and a
 DOM through the DevTools protocol (cdp.py) until it shows the new leader, the broker down, and
 the leader_changed event pushed by the live feed. Screenshots of the page before and after the
 failover are kept in <build>/test-artifacts/console/ (docs/testing.md). Prints the page weight
-and Chromium's paint timings. Actions are off by default. Skipped (exit 0 with a SKIP line) when
+and Chromium's paint timings. With gregor.console.actions.enable, a group's offsets are reset
+from the page (the plan shown in a confirmation first); a broker without it refuses actions. Skipped (exit 0 with a SKIP line) when
 chromium is not installed.
 """
 import os
@@ -31,7 +32,8 @@ if not CHROMIUM:
     sys.exit(0)
 
 HTTP = [free_port() for _ in range(3)]
-cl = Cluster(n_brokers=3, overrides=["gregor.http.host=127.0.0.1", "zookeeper.session.timeout.ms=6000"],
+cl = Cluster(n_brokers=3, overrides=["gregor.http.host=127.0.0.1", "zookeeper.session.timeout.ms=6000",
+                                     "gregor.console.actions.enable=true"],
              per_broker=lambda i: ["gregor.http.port=%d" % HTTP[i]])
 ART = os.path.join(BUILD, "test-artifacts", "console")
 os.makedirs(ART, exist_ok=True)
@@ -128,14 +130,51 @@ def test_page_shows_the_new_leader_after_a_kill():
     screenshot("after-failover.png")
 
 
+def committed(gid, topic, p):
+    c = Consumer({"bootstrap.servers": ",".join("127.0.0.1:%d" % b.port for b in cl.brokers if b.proc.poll() is None),
+                  "group.id": gid, "enable.auto.commit": False})
+    try:
+        return c.committed([TopicPartition(topic, p)], timeout=10)[0].offset
+    finally:
+        c.close()
+
+
+def test_reset_offsets_from_the_page():
+    # the plan is shown in a confirmation dialog before anything is committed: answer it here
+    browser().eval("""window.__dialogs = []; window.prompt = (m, d) => { __dialogs.push(m); return "latest"; };
+        window.confirm = m => { __dialogs.push(m); return true; }; true""")
+    wait(lambda: browser().eval("!!document.querySelector('button[data-reset-group=\"web-g\"]')"),
+         "the reset button of web-g", 10)
+    browser().eval("document.querySelector('button[data-reset-group=\"web-g\"]').click(); true")
+    wait(lambda: "reset" in (browser().eval("document.getElementById('action').textContent") or ""),
+         "the reset's outcome", 10)
+    dialogs = browser().eval("__dialogs")
+    assert len(dialogs) == 2 and "web-0: 2 → 5" in dialogs[1], dialogs
+    assert browser().eval("document.getElementById('action').textContent") == "offsets of web-g reset"
+    assert committed("web-g", "web", 0) == 5
+    wait(lambda: browser().eval("""(() => { const r = document.querySelector('tr[data-group="web-g"]');
+      return r ? r.dataset.lag : null; })()""") == "0", "web-g's lag of 0", 10)
+
+
 def test_actions_are_off_by_default():
-    req = urllib.request.Request("http://127.0.0.1:%d/api/actions/elect-preferred" % HTTP[1], method="POST", data=b"")
+    b = cl.brokers[0]  # back without gregor.console.actions.enable
+    b.overrides = [o for o in b.overrides if not o.startswith("gregor.console.actions")]
+    b.start()
+    end = time.time() + 10
+    while True:
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/api/cluster" % HTTP[0], timeout=5) as r:
+                assert b'"actions_enabled":false' in r.read()
+            break
+        except urllib.error.URLError:
+            assert time.time() < end, "broker 0's HTTP port never answered"
+            time.sleep(0.1)
+    req = urllib.request.Request("http://127.0.0.1:%d/api/actions/elect-preferred" % HTTP[0], method="POST", data=b"")
     try:
         urllib.request.urlopen(req, timeout=5)
         assert False, "an action ran without gregor.console.actions.enable"
     except urllib.error.HTTPError as e:
         assert e.code == 403 and b"gregor.console.actions.enable=false" in e.read(), e.code
-    assert browser().eval("document.getElementById('elect-all').hidden") is True
 
 
 if __name__ == "__main__":

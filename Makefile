@@ -103,6 +103,7 @@ ifeq ($(SECURE),1)
 	@echo "over TLS), ACLs on; super user admin, whose settings are in .local-cluster/client.properties:"
 	@echo "  C=.local-cluster/client.properties"
 	@echo "  $(BUILD)/bin/gregor --command-config \$$C topic create demo -p 3 -r 3"
+	@echo "  web console: http://localhost:8080/ (broker N on port 8080+N; read-only)"
 	@echo "  echo hello | kcat -F \$$C -b localhost:9092 -P -t demo    # produce as admin"
 	@echo "  kcat -F \$$C -b localhost:9092 -C -t demo -e              # consume as admin"
 	@echo "  $(BUILD)/bin/gregor --command-config \$$C user scram set alice --password alice-secret --mechanism SCRAM-SHA-512"
@@ -119,6 +120,7 @@ else
 	@echo "  $(BUILD)/bin/gregor topic describe demo                # leader, replicas, ISR per partition"
 	@echo "  echo hello | kcat -b localhost:9092 -P -t demo      # produce"
 	@echo "  kcat -b localhost:9092 -C -t demo -e                # consume"
+	@echo "  web console: http://localhost:8080/ (broker N on port 8080+N; open it, then kill a broker)"
 	@echo "  $(CLUSTER) status | kill ID | restart ID"
 	@echo "  make stop                                           # stop everything"
 endif

@@ -27,6 +27,8 @@ PACKAGES=(
     libprotobuf-c-dev protobuf-c-compiler
     libcriterion-dev librdkafka-dev
     kcat python3-confluent-kafka python3-kafka
+    # the web console's browser test (tests/integration/protocol/test_console_browser.py)
+    chromium
     iperf3 clang libclang-rt-14-dev clang-format
     # gregor doctor's clock-skew test runs a broker under libfaketime
     libfaketime

@@ -33,7 +33,8 @@
 #     --override log.dirs=DIR/broker-I --override zookeeper.connect=127.0.0.1:ZKPORT
 #     --override offsets.topic.replication.factor=min(3, N)  (committed offsets
 #       survive the loss of a coordinator)
-# with PORT = 9092 + I for clients and IPORT = 19092 + I for brokers and the
+#     --override gregor.http.port=HPORT  (/metrics, /readyz and the web console)
+# with HPORT = 8080 + I (the console at http://localhost:HPORT/), PORT = 9092 + I for clients and IPORT = 19092 + I for brokers and the
 # controller (control requests are accepted there only), stdout/stderr in
 # DIR/broker-I.log, pid in DIR/broker-I.pid. ZooKeeper keeps its data in DIR/zookeeper/, logs to
 # DIR/zookeeper.log, pid in DIR/zookeeper.pid.
@@ -71,7 +72,7 @@
 # GREGOR_ZK_PORT (2181), GREGOR_BASE_PORT (9092), GREGOR_INTERNAL_BASE_PORT
 # (GREGOR_BASE_PORT + 10000: 19092), GREGOR_ADVERTISED_BASE_PORT (the PLAINTEXT
 # port brokers advertise, + id; default GREGOR_BASE_PORT: a test puts a proxy
-# there), GREGOR_CLUSTER_DIR,
+# there), GREGOR_HTTP_BASE_PORT (GREGOR_BASE_PORT - 1012: 8080), GREGOR_CLUSTER_DIR,
 # GREGOR_START_TIMEOUT (30 s), GREGOR_STOP_TIMEOUT (30 s).
 set -euo pipefail
 
@@ -86,6 +87,7 @@ ZK_PORT=${GREGOR_ZK_PORT:-2181}
 BASE_PORT=${GREGOR_BASE_PORT:-9092}
 INTERNAL_BASE_PORT=${GREGOR_INTERNAL_BASE_PORT:-}
 ADVERTISED_BASE_PORT=${GREGOR_ADVERTISED_BASE_PORT:-}
+HTTP_BASE_PORT=${GREGOR_HTTP_BASE_PORT:-}
 START_TIMEOUT=${GREGOR_START_TIMEOUT:-30}
 STOP_TIMEOUT=${GREGOR_STOP_TIMEOUT:-30}
 BROKERS=""
@@ -171,6 +173,7 @@ state_load() {
         SAVED_SECURE=$(. "$DIR/cluster.env" && echo "${SECURE:-0}")
     fi
     [ -n "$INTERNAL_BASE_PORT" ] || INTERNAL_BASE_PORT=$((BASE_PORT + 10000))
+    [ -n "$HTTP_BASE_PORT" ] || HTTP_BASE_PORT=$((BASE_PORT - 1012))
 }
 
 state_save() {
@@ -181,6 +184,7 @@ state_save() {
 
 broker_port() { echo $((BASE_PORT + $1)); }
 internal_port() { echo $((INTERNAL_BASE_PORT + $1)); }
+http_port() { echo $((HTTP_BASE_PORT + $1)); }
 
 # ---- ZooKeeper ----------------------------------------------------------
 
@@ -238,8 +242,9 @@ await_start() {
 # ---- brokers ------------------------------------------------------------
 
 broker_start() {
-    local id=$1 port iport aport name pid
+    local id=$1 port iport aport hport name pid
     port=$(broker_port "$id")
+    hport=$(http_port "$id")
     aport=$((${ADVERTISED_BASE_PORT:-$BASE_PORT} + id))
     iport=$(internal_port "$id")
     name=broker-$id
@@ -254,6 +259,10 @@ broker_start() {
     if port_open "$iport"; then
         die "port $iport (broker $id, inter-broker listener) is already in use by another" \
             "process; set GREGOR_INTERNAL_BASE_PORT"
+    fi
+    if port_open "$hport"; then
+        die "port $hport (broker $id, HTTP: metrics and web console) is already in use by another" \
+            "process; set GREGOR_HTTP_BASE_PORT"
     fi
     local args=() client=PLAINTEXT cproto=PLAINTEXT iproto=PLAINTEXT
     if [ "$SECURE" = 1 ]; then
@@ -271,7 +280,8 @@ broker_start() {
            --override "inter.broker.listener.name=INTERNAL"
            --override "log.dirs=$DIR/$name"
            --override "zookeeper.connect=127.0.0.1:$ZK_PORT"
-           --override "offsets.topic.replication.factor=$((BROKERS < 3 ? BROKERS : 3))")
+           --override "offsets.topic.replication.factor=$((BROKERS < 3 ? BROKERS : 3))"
+           --override "gregor.http.port=$hport")
     mkdir -p "$DIR/$name"
     {
         echo "=== $(date '+%F %T') starting: $BIN ${args[*]}"
@@ -281,7 +291,8 @@ broker_start() {
     echo "$pid" >"$DIR/$name.pid"
     await_start "$pid" "$DIR/$name.log" "broker $id" "accept connections on port $port" 0.1 \
         port_open "$port"
-    say "broker $id started (pid $pid, port $port, inter-broker port $iport, log $DIR/$name.log)"
+    say "broker $id started (pid $pid, port $port, inter-broker port $iport, console" \
+        "http://localhost:$hport/, log $DIR/$name.log)"
 }
 
 # proc_stop NAME SIGNAL FORCE: signal NAME and wait for it to exit; with

@@ -159,6 +159,7 @@ static const struct config_key config_keys[] = {
     K_I32("gregor.http.port", gregor_http_port, "-1", -1, 0),
     K_I32("gregor.max.partitions", gregor_max_partitions, "10000", 1, 0),
     K_STR("gregor.http.host", gregor_http_host, "127.0.0.1", CF_NONEMPTY, NULL),
+    K_BOOL("gregor.console.actions.enable", gregor_console_actions_enable, "false"),
     /* TLS (config_ssl.c; per listener: listener.name.<name>.ssl.*) */
     K_STR("ssl.keystore.type", ssl_keystore_type, "PEM", CF_NONEMPTY, check_pem_type),
     K_STR("ssl.keystore.location", ssl_keystore_location, NULL, CF_NULLABLE, NULL),

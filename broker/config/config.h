@@ -114,6 +114,7 @@ struct broker_config {
     int32_t gregor_http_port;             /* -1 = no HTTP endpoint; 0 = any free port */
     int32_t gregor_max_partitions;        /* 10000: partitions of one topic, at most */
     char *gregor_http_host;               /* "127.0.0.1" */
+    bool gregor_console_actions_enable;   /* false: the web console is read-only */
 
     /* TLS (listeners whose protocol is SSL or SASL_SSL; docs/security.md).
      * Each may be overridden per listener by listener.name.<name>.<key>:

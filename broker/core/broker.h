@@ -35,6 +35,7 @@ struct listeners;
 struct event_base;
 struct event;
 struct evhttp;
+struct console;
 struct controller;
 struct metadata_cache;
 struct fetchers;
@@ -90,6 +91,7 @@ struct broker {
     struct event_base *main_base;      /* owned: main thread */
     struct listeners *listeners;       /* owned: main thread */
     struct evhttp *http;               /* owned: main thread (broker/http) */
+    struct console *console;           /* owned: main thread (broker/http/console.c) */
     struct metrics metrics;            /* counters, any thread (atomics) */
     struct worker *ctrl_worker;        /* owned: the controller's loop */
     struct controller *controller;     /* owned: this broker's controller candidate */

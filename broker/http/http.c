@@ -7,9 +7,11 @@
  *                 topics, partitions) and the series of series.c (replica
  *                 health, controller, per-API, per-topic), Prometheus text
  *                 exposition format
+ *   GET /, /console, /api/...  the web console (console.h)
  * Handlers only read atomics and the topic registry: nothing blocks.
  */
 #include "broker/http/http.h"
+#include "broker/http/console.h"
 #include "broker/http/readiness.h"
 #include "broker/http/series.h"
 #include "broker/http/series_kafka.h"
@@ -237,14 +239,20 @@ int http_start(struct broker *b)
                   cfg->gregor_http_host, cfg->gregor_http_port);
         return -1;
     }
-    say_info("http", "listening host=%s port=%d", cfg->gregor_http_host,
-             sock_port(evhttp_bound_socket_get_fd(s)));
+    int port = sock_port(evhttp_bound_socket_get_fd(s));
+    b->console = console_start(b, b->http, port);
+    if (!b->console)
+        return -1;
+    say_info("http", "listening host=%s port=%d (web console at /)", cfg->gregor_http_host, port);
     return 0;
 }
 
 void http_stop(struct broker *b)
 {
+    console_stop(b->console);
     if (b->http)
-        evhttp_free(b->http);
+        evhttp_free(b->http); /* closes the console's event streams */
     b->http = NULL;
+    console_free(b->console);
+    b->console = NULL;
 }

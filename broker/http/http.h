@@ -1,7 +1,8 @@
 /*
  * broker/http/http.h — the broker's HTTP endpoint (gregor.http.port):
- * GET /metrics (Prometheus text format), GET /healthz (liveness) and
- * GET /readyz (readiness: readiness.h).
+ * GET /metrics (Prometheus text format), GET /healthz (liveness),
+ * GET /readyz (readiness: readiness.h) and the web console at / and
+ * /api/... (console.h).
  */
 #ifndef GREGOR_BROKER_HTTP_HTTP_H
 #define GREGOR_BROKER_HTTP_HTTP_H

@@ -352,8 +352,8 @@ static int server_listen(struct broker *b)
     net_limits_configure(&(struct net_limits_config){
         .max_connections = cfg->max_connections,
         .max_per_ip = cfg->max_connections_per_ip,
-        .overrides = cfg->ip_override,
-        .n_overrides = cfg->n_ip_overrides,
+        .overrides = b->dyn.ip_override, /* the effective ones (dynamic configs) */
+        .n_overrides = b->dyn.n_ip_overrides,
         .pool_bytes = cfg->queued_max_request_bytes,
         .live_max_connections = &b->dyn.max_connections,
         .live_max_per_ip = &b->dyn.max_connections_per_ip,
@@ -578,6 +578,7 @@ int server_run(const struct broker_config *cfg)
     pthread_mutex_init(&b.advertised_lock, NULL);
     pthread_rwlock_init(&b.control_gate, NULL);
     broker_dynamic_init(&b.dyn, cfg);
+    b.dyn.on_ip_overrides = net_limits_set_overrides;
     throttle_meter_init(&b.leader_throttle, cfg->replication_quota_window_num,
                         (int64_t)cfg->replication_quota_window_size_seconds * 1000);
     b.quotas = quotas_new(cfg->quota_window_num, (int64_t)cfg->quota_window_size_seconds * 1000);

@@ -6,13 +6,16 @@
  *
  * A key is dynamic only where the code that reads it takes the live value:
  * the replication throttle rates, the listener limits and the cleaner's
- * I/O rate read the atomics of struct broker_dynamic; the topic defaults (log.*, message.max.bytes,
+ * I/O rate read the atomics of struct broker_dynamic; the per-address
+ * connection limits (max.connections.per.ip.overrides) go to the network
+ * layer through d->on_ip_overrides, which resolves their host names; the topic defaults (log.*, message.max.bytes,
  * min.insync.replicas) reach every topic without an override of its own
  * through the topic defaults broker/core/dyncfg.c re-applies;
  * unclean.leader.election.enable is read by the controller, which re-reads
  * the same znodes itself (controller/ctrl_config.c).
  */
 #include "broker/config/dynamic.h"
+#include "broker/config/config_parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +28,7 @@ static const char *const dynamic_keys[] = {
     "follower.replication.throttled.rate",
     "max.connections",
     "max.connections.per.ip",
+    "max.connections.per.ip.overrides",
     "message.max.bytes",
     "min.insync.replicas",
     "unclean.leader.election.enable",
@@ -92,11 +96,26 @@ static void dynamic_set_live(struct broker_dynamic *d, const struct broker_confi
     atomic_store(&d->log_cleaner_io_max_bytes_per_second, rate >= 1e300 ? -1 : rate);
 }
 
+/* Keeps c's parsed max.connections.per.ip.overrides in d; true when they
+ * differ from those kept before. */
+static bool dynamic_set_ip_overrides(struct broker_dynamic *d, const struct broker_config *c)
+{
+    pthread_mutex_lock(&d->lock);
+    bool changed = d->n_ip_overrides != c->n_ip_overrides ||
+                   memcmp(d->ip_override, c->ip_override,
+                          sizeof(c->ip_override[0]) * (size_t)c->n_ip_overrides) != 0;
+    memcpy(d->ip_override, c->ip_override, sizeof(c->ip_override[0]) * (size_t)c->n_ip_overrides);
+    d->n_ip_overrides = c->n_ip_overrides;
+    pthread_mutex_unlock(&d->lock);
+    return changed;
+}
+
 void broker_dynamic_init(struct broker_dynamic *d, const struct broker_config *cfg)
 {
     memset(d, 0, sizeof(*d));
     pthread_mutex_init(&d->lock, NULL);
     dynamic_set_live(d, cfg);
+    (void)dynamic_set_ip_overrides(d, cfg);
 }
 
 void dynamic_kv_free(char **kv, int n)
@@ -140,6 +159,15 @@ bool dynamic_apply(struct broker_dynamic *d, const struct broker_config *cfg, ch
         return false;
     }
     dynamic_set_live(d, &eff);
+    /* the parsed form follows the text (checked when it was set) */
+    char why[256];
+    eff.n_ip_overrides = 0;
+    if (eff.max_connections_per_ip_overrides &&
+        !ip_overrides_parse(eff.max_connections_per_ip_overrides, eff.ip_override,
+                            &eff.n_ip_overrides, why, sizeof(why)))
+        eff.n_ip_overrides = 0;
+    if (dynamic_set_ip_overrides(d, &eff) && d->on_ip_overrides)
+        d->on_ip_overrides(eff.ip_override, eff.n_ip_overrides);
     topic_config_defaults(topic_defaults, &eff);
     config_free(&eff);
     pthread_mutex_lock(&d->lock);

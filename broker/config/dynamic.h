@@ -44,6 +44,13 @@ struct broker_dynamic {
     int n_broker;
     char **default_kv; /* the cluster-wide default overrides, pairs, owned */
     int n_default;
+    /* the effective max.connections.per.ip.overrides, parsed (lock) */
+    struct config_ip_override ip_override[CONFIG_MAX_IP_OVERRIDES];
+    int n_ip_overrides;
+    /* called (outside the lock) by dynamic_apply() with the new effective
+     * overrides when they changed; NULL: nobody to tell. Set before the
+     * first dynamic_apply() (the network layer's net_limits_set_overrides) */
+    void (*on_ip_overrides)(const struct config_ip_override *ov, int n);
 };
 
 /* Sets the live values from cfg; no overrides. Before threads start. */

@@ -6,8 +6,9 @@
  * listeners) and a per-address table (chained hash of "ip" -> open count),
  * both under one mutex, since an admit must check and take both at once.
  * An address's limit is its entry in max.connections.per.ip.overrides (host
- * names resolved once at configure time, every address they resolve to),
- * else max.connections.per.ip.
+ * names resolved when the overrides are set, at configure time and on a
+ * dynamic change, every address they resolve to), else
+ * max.connections.per.ip.
  *
  * Descriptor headroom: accept(2) returns the lowest free descriptor, so a
  * connection landing at or above (RLIMIT_NOFILE - reserve) means fewer than
@@ -78,7 +79,8 @@ static void addr_text(const struct sockaddr *sa, char *out, size_t n)
     }
 }
 
-static void add_resolved(const char *host, int32_t count)
+/* Resolves host into out[*n] (its addresses not yet there). */
+static void add_resolved(const char *host, int32_t count, struct resolved_override *out, int *n)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
@@ -88,18 +90,34 @@ static void add_resolved(const char *host, int32_t count)
                  host, gai_strerror(gai));
         return;
     }
-    for (struct addrinfo *ai = res; ai && n_overrides < MAX_RESOLVED; ai = ai->ai_next) {
+    for (struct addrinfo *ai = res; ai && *n < MAX_RESOLVED; ai = ai->ai_next) {
         char ip[48];
         addr_text(ai->ai_addr, ip, sizeof(ip));
         bool dup = false;
-        for (int i = 0; i < n_overrides && !dup; i++)
-            dup = strcmp(overrides[i].ip, ip) == 0;
+        for (int i = 0; i < *n && !dup; i++)
+            dup = strcmp(out[i].ip, ip) == 0;
         if (dup)
             continue;
-        snprintf(overrides[n_overrides].ip, sizeof(overrides[n_overrides].ip), "%s", ip);
-        overrides[n_overrides++].count = count;
+        snprintf(out[*n].ip, sizeof(out[*n].ip), "%s", ip);
+        out[(*n)++].count = count;
     }
     freeaddrinfo(res);
+}
+
+void net_limits_set_overrides(const struct config_ip_override *ov, int n)
+{
+    /* resolved outside the lock: admissions go on meanwhile */
+    static struct resolved_override fresh[MAX_RESOLVED];
+    static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER; /* one setter at a time */
+    pthread_mutex_lock(&set_lock);
+    int nf = 0;
+    for (int i = 0; i < n; i++)
+        add_resolved(ov[i].host, ov[i].count, fresh, &nf);
+    pthread_mutex_lock(&lim_lock);
+    memcpy(overrides, fresh, sizeof(fresh[0]) * (size_t)nf);
+    n_overrides = nf;
+    pthread_mutex_unlock(&lim_lock);
+    pthread_mutex_unlock(&set_lock);
 }
 
 void net_limits_configure(const struct net_limits_config *c)
@@ -110,10 +128,8 @@ void net_limits_configure(const struct net_limits_config *c)
     live_total = c->live_max_connections;
     live_per_ip = c->live_max_per_ip;
     pool_max = c->pool_bytes;
-    n_overrides = 0;
     pthread_mutex_unlock(&lim_lock);
-    for (int i = 0; i < c->n_overrides; i++)
-        add_resolved(c->overrides[i].host, c->overrides[i].count);
+    net_limits_set_overrides(c->overrides, c->n_overrides);
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
         rl.rlim_cur < (rlim_t)INT32_MAX) {

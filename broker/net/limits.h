@@ -6,7 +6,8 @@
  *
  * Configured once by net_limits_configure() on the main thread before any
  * connection is accepted (max.connections and max.connections.per.ip may
- * then change through the live values it is given); everything else is
+ * then change through the live values it is given, and the per-address
+ * overrides through net_limits_set_overrides()); everything else is
  * thread-safe (connections are
  * admitted on the main loop and released on the network workers).
  */
@@ -50,6 +51,11 @@ enum net_admit {
 /* Sets the limits (resolving host names of the overrides; an unresolvable
  * one is logged and skipped). Main thread, before the first accept. */
 void net_limits_configure(const struct net_limits_config *c);
+/* Replaces the per-address overrides (max.connections.per.ip.overrides, a
+ * dynamic config), resolving host names first (an unresolvable one is
+ * logged and skipped); later admissions use them, open connections stay.
+ * Any thread; blocks on DNS. */
+void net_limits_set_overrides(const struct config_ip_override *ov, int n);
 /* Admits the connection on descriptor fd from address sa, filling slot.
  * count_total: false for the inter-broker listener. Any thread. */
 enum net_admit net_limits_admit(int fd, const struct sockaddr *sa, bool count_total,

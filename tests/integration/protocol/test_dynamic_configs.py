@@ -12,7 +12,9 @@ static, 5 default) and synonyms, read_only false only for dynamic keys; the
 behaviour changes for real: message.max.bytes refuses a record that the
 broker with a larger per-broker value accepts, a new topic's segment.bytes
 default rolls its segments, max.connections refuses the next client
-connection and a DELETE lifts the limit; a restarted broker reads its
+connection and a DELETE lifts the limit, max.connections.per.ip.overrides
+refuses a second connection from the address it names (127.0.0.2) and
+not others, until a DELETE; a restarted broker reads its
 overrides back from ZooKeeper; a static-only key, an unknown key, a bad
 value and an unregistered broker id are refused (INVALID_REQUEST, as
 Kafka's ZooKeeper mode answers), validate_only writes nothing, and
@@ -223,6 +225,40 @@ def test_max_connections_refuses_the_next_connection():
     assert c is not None, "DELETE lifts the limit"
     for h in held + [c]:
         h.close()
+
+
+def client_conn_from(i, src):
+    """A client connection to broker i's CLIENT listener from address src, or None."""
+    c = Conn.__new__(Conn)
+    try:
+        c.s = socket.create_connection(("127.0.0.1", CLIENT[i]), timeout=3, source_address=(src, 0))
+        c.corr = 0
+        c.call(18, 0, m.api_versions_body(0))
+        return c
+    except (ConnectionError, OSError, AssertionError):
+        return None
+
+
+def test_max_connections_per_ip_overrides_are_dynamic():
+    key = "max.connections.per.ip.overrides"
+    res = alter(0, [("2", [(key, 0, "127.0.0.2:1")])])
+    assert res["2"] == (NONE, None), res
+    wait_value(2, key, "127.0.0.2:1", SRC_BROKER)
+    held = client_conn_from(2, "127.0.0.2")
+    assert held is not None, "the first connection from 127.0.0.2 fits"
+    assert client_conn_from(2, "127.0.0.2") is None, "the second from 127.0.0.2 is refused"
+    others = [client_conn_works(2), client_conn_from(0, "127.0.0.2")]
+    assert all(others), "127.0.0.1, and other brokers, are not limited"
+    res = alter(1, [("2", [(key, 1, None)])])
+    assert res["2"] == (NONE, None), res
+    end = time.time() + 2
+    again = None
+    while again is None and time.time() < end:
+        again = client_conn_from(2, "127.0.0.2")
+        time.sleep(0.05)
+    assert again is not None, "DELETE lifts the override"
+    for c in [held, again] + others:
+        c.close()
 
 
 def test_refusals_and_validate_only():

@@ -58,6 +58,13 @@ Test(dynamic, validate_refuses_static_unknown_and_bad_values)
     cr_assert_not(dynamic_validate("log.cleaner.io.max.bytes.per.second", "-1", err, sizeof(err)));
     cr_assert_not(dynamic_validate("num.network.threads", "4", err, sizeof(err)));
     cr_assert_not(dynamic_validate("num.replica.fetchers", "4", err, sizeof(err)));
+    cr_assert_not(dynamic_validate("num.io.threads", "4", err, sizeof(err)));
+    cr_assert(
+        dynamic_validate("max.connections.per.ip.overrides", "127.0.0.2:1,::1:0", err, sizeof(err)),
+        "%s", err);
+    cr_assert_not(
+        dynamic_validate("max.connections.per.ip.overrides", "127.0.0.2", err, sizeof(err)));
+    cr_assert(strstr(err, "host:count"), "%s", err);
 }
 
 Test(dynamic, every_dynamic_key_is_a_broker_key)

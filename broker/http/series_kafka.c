@@ -18,11 +18,10 @@
  *               Kafka's decaying reservoirs do; 0 when the window is empty.
  */
 #include "broker/http/series_kafka.h"
+#include "broker/http/series.h"
 #include "broker/config/metrics.h"
 #include "broker/core/broker.h"
-#include "broker/replication/partition.h"
 #include "broker/replication/topics.h"
-#include "common/api_keys.h"
 #include "common/clock.h"
 #include "controller/controller.h"
 
@@ -43,21 +42,6 @@ static const struct {
                  {"0.98", 0.98}, {"0.99", 0.99}, {"0.999", 0.999}};
 #define NQ (sizeof(quantiles) / sizeof(quantiles[0]))
 
-static void head(struct evbuffer *out, const char *name, const char *type, const char *help)
-{
-    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void one(struct evbuffer *out, const char *name, const char *type, const char *help,
-                long long v)
-{
-    head(out, name, type, help);
-    evbuffer_add_printf(out, "%s %lld\n", name, v);
-}
-
-/* The q-quantile (ms) of non-cumulative bucket counts c, interpolated
- * linearly inside its bucket; the unbounded last bucket reports its lower
- * bound. 0 when c is empty. */
 static double quantile_ms(const uint64_t c[NB], double q)
 {
     uint64_t total = 0;
@@ -116,42 +100,29 @@ static void delta(uint64_t d[NB], const uint64_t now[NB], const uint64_t *base)
 
 static void replica_gauges(struct evbuffer *out, struct broker *b)
 {
-    long long hosted = 0, leaders = 0, under = 0, under_min = 0, at_min = 0, offline = 0;
-    int n;
-    struct topic **list = topics_list(b->topics, &n);
-    for (int i = 0; i < n; i++) {
-        int32_t np = atomic_load(&list[i]->n_parts);
-        for (int32_t p = 0; p < np; p++) {
-            struct partition_health h;
-            partition_health(topic_part(list[i], p), &h);
-            hosted += h.hosted;
-            offline += h.offline;
-            if (!h.leader)
-                continue;
-            leaders++;
-            under += h.n_isr < h.n_replicas;
-            under_min += h.n_isr < h.min_isr;
-            at_min += h.n_isr == h.min_isr;
-        }
-    }
-    topics_list_free(list, n);
-    one(out, "kafka_server_replicamanager_partitioncount", "gauge",
-        "partition replicas this broker hosts", hosted);
-    one(out, "kafka_server_replicamanager_leadercount", "gauge", "partitions this broker leads",
-        leaders);
-    one(out, "kafka_server_replicamanager_underreplicatedpartitions", "gauge",
-        "partitions this broker leads whose ISR is smaller than their replica set", under);
-    one(out, "kafka_server_replicamanager_underminisrpartitioncount", "gauge",
-        "partitions this broker leads whose ISR is below min.insync.replicas", under_min);
-    one(out, "kafka_server_replicamanager_atminisrpartitioncount", "gauge",
-        "partitions this broker leads whose ISR equals min.insync.replicas", at_min);
-    one(out, "kafka_server_replicamanager_offlinereplicacount", "gauge",
-        "replicas assigned to this broker without a usable log", offline);
+    struct series_replicas rc;
+    series_count_replicas(b, &rc);
+    long long hosted = rc.hosted, leaders = rc.leaders, under = rc.under_replicated,
+              under_min = rc.under_min_isr, at_min = rc.at_min_isr, offline = rc.offline;
+    series_one(out, "kafka_server_replicamanager_partitioncount", "gauge",
+               "partition replicas this broker hosts", hosted);
+    series_one(out, "kafka_server_replicamanager_leadercount", "gauge",
+               "partitions this broker leads", leaders);
+    series_one(out, "kafka_server_replicamanager_underreplicatedpartitions", "gauge",
+               "partitions this broker leads whose ISR is smaller than their replica set", under);
+    series_one(out, "kafka_server_replicamanager_underminisrpartitioncount", "gauge",
+               "partitions this broker leads whose ISR is below min.insync.replicas", under_min);
+    series_one(out, "kafka_server_replicamanager_atminisrpartitioncount", "gauge",
+               "partitions this broker leads whose ISR equals min.insync.replicas", at_min);
+    series_one(out, "kafka_server_replicamanager_offlinereplicacount", "gauge",
+               "replicas assigned to this broker without a usable log", offline);
     struct metrics *m = &b->metrics;
-    one(out, "kafka_server_replicamanager_isrshrinks_total", "counter",
-        "ISR shrinks of partitions this broker leads", (long long)metrics_get(&m->isr_shrinks));
-    one(out, "kafka_server_replicamanager_isrexpands_total", "counter",
-        "ISR expansions of partitions this broker leads", (long long)metrics_get(&m->isr_expands));
+    series_one(out, "kafka_server_replicamanager_isrshrinks_total", "counter",
+               "ISR shrinks of partitions this broker leads",
+               (long long)metrics_get(&m->isr_shrinks));
+    series_one(out, "kafka_server_replicamanager_isrexpands_total", "counter",
+               "ISR expansions of partitions this broker leads",
+               (long long)metrics_get(&m->isr_expands));
 }
 
 static void controller_gauges(struct evbuffer *out, struct broker *b)
@@ -159,36 +130,31 @@ static void controller_gauges(struct evbuffer *out, struct broker *b)
     struct controller_stats s = {0};
     if (b->controller)
         controller_get_stats(b->controller, &s);
-    one(out, "kafka_controller_kafkacontroller_activecontrollercount", "gauge",
-        "1 on the active controller, else 0", s.active);
-    one(out, "kafka_controller_kafkacontroller_offlinepartitionscount", "gauge",
-        "partitions without a leader (active controller only)", s.offline_partitions);
-    one(out, "kafka_controller_kafkacontroller_preferredreplicaimbalancecount", "gauge",
+    series_one(out, "kafka_controller_kafkacontroller_activecontrollercount", "gauge",
+               "1 on the active controller, else 0", s.active);
+    series_one(out, "kafka_controller_kafkacontroller_offlinepartitionscount", "gauge",
+               "partitions without a leader (active controller only)", s.offline_partitions);
+    series_one(
+        out, "kafka_controller_kafkacontroller_preferredreplicaimbalancecount", "gauge",
         "partitions led by a replica other than their preferred one (active controller only)",
         s.preferred_imbalance);
-    one(out, "kafka_controller_kafkacontroller_globalpartitioncount", "gauge",
-        "partitions in the cluster (active controller only)", s.partitions);
-    one(out, "kafka_controller_kafkacontroller_globaltopiccount", "gauge",
-        "topics in the cluster (active controller only)", s.topics);
-    one(out, "kafka_controller_controllerstats_uncleanleaderelections_total", "counter",
-        "leaders this broker's controller elected from outside the ISR",
-        (long long)s.unclean_elections);
+    series_one(out, "kafka_controller_kafkacontroller_globalpartitioncount", "gauge",
+               "partitions in the cluster (active controller only)", s.partitions);
+    series_one(out, "kafka_controller_kafkacontroller_globaltopiccount", "gauge",
+               "topics in the cluster (active controller only)", s.topics);
+    series_one(out, "kafka_controller_controllerstats_uncleanleaderelections_total", "counter",
+               "leaders this broker's controller elected from outside the ISR",
+               (long long)s.unclean_elections);
 }
 
 static void purgatory(struct evbuffer *out, struct broker *b)
 {
     const char *n = "kafka_server_delayedoperationpurgatory_purgatorysize";
-    head(out, n, "gauge", "requests parked until partitions move or their timeout");
+    series_head(out, n, "gauge", "requests parked until partitions move or their timeout");
     evbuffer_add_printf(out, "%s{delayedOperation=\"Produce\"} %lld\n", n,
                         (long long)atomic_load(&b->metrics.parked_produce));
     evbuffer_add_printf(out, "%s{delayedOperation=\"Fetch\"} %lld\n", n,
                         (long long)atomic_load(&b->metrics.parked_fetch));
-}
-
-static const char *slot_name(int slot)
-{
-    int key = metrics_slot_api_key(slot);
-    return key < 0 ? "Unknown" : api_key_name(key);
 }
 
 /* The summary name{request,quantile}, name_sum, name_count for every used
@@ -196,7 +162,7 @@ static const char *slot_name(int slot)
 static void request_timer(struct evbuffer *out, struct metrics *m, const struct window_view *v,
                           bool queue, const char *name, const char *help)
 {
-    head(out, name, "summary", help);
+    series_head(out, name, "summary", help);
     for (int s = 0; s < METRICS_API_SLOTS; s++) {
         struct metrics_api *a = &m->api[s];
         if (!metrics_get(&a->requests))
@@ -206,27 +172,28 @@ static void request_timer(struct evbuffer *out, struct metrics *m, const struct 
         delta(d, now, v->base ? (queue ? v->base->queue[s] : v->base->total[s]) : NULL);
         for (size_t q = 0; q < NQ; q++)
             evbuffer_add_printf(out, "%s{request=\"%s\",quantile=\"%s\"} %.3f\n", name,
-                                slot_name(s), quantiles[q].label, quantile_ms(d, quantiles[q].q));
+                                series_slot_name(s), quantiles[q].label,
+                                quantile_ms(d, quantiles[q].q));
         for (int k = 0; k < NB; k++)
             cnt += now[k];
         uint64_t sum_us = metrics_get(queue ? &a->queue_us_sum : &a->latency_us_sum);
         evbuffer_add_printf(out, "%s_sum{request=\"%s\"} %.3f\n%s_count{request=\"%s\"} %llu\n",
-                            name, slot_name(s), (double)sum_us / 1000.0, name, slot_name(s),
-                            (unsigned long long)cnt);
+                            name, series_slot_name(s), (double)sum_us / 1000.0, name,
+                            series_slot_name(s), (unsigned long long)cnt);
     }
 }
 
 static void requests(struct evbuffer *out, struct broker *b, const struct window_view *v)
 {
     struct metrics *m = &b->metrics;
-    head(out, "kafka_network_requestmetrics_requests_total", "counter",
-         "requests finished, by API");
+    series_head(out, "kafka_network_requestmetrics_requests_total", "counter",
+                "requests finished, by API");
     for (int s = 0; s < METRICS_API_SLOTS; s++) {
         uint64_t n = metrics_get(&m->api[s].requests);
         if (n)
             evbuffer_add_printf(
                 out, "kafka_network_requestmetrics_requests_total{request=\"%s\"} %llu\n",
-                slot_name(s), (unsigned long long)n);
+                series_slot_name(s), (unsigned long long)n);
     }
     request_timer(out, m, v, false, "kafka_network_requestmetrics_totaltimems",
                   "ms from a request's arrival to its response being queued, by API (recent "
@@ -240,7 +207,8 @@ static void log_flush(struct evbuffer *out, struct broker *b, const struct windo
     const char *n = "kafka_log_logflushstats_logflushrateandtimems";
     uint64_t d[NB];
     delta(d, v->now.flush, v->base ? v->base->flush : NULL);
-    head(out, n, "summary", "ms a background log flush (fsync of a partition's segments) took");
+    series_head(out, n, "summary",
+                "ms a background log flush (fsync of a partition's segments) took");
     for (size_t q = 0; q < NQ; q++)
         evbuffer_add_printf(out, "%s{quantile=\"%s\"} %.3f\n", n, quantiles[q].label,
                             quantile_ms(d, quantiles[q].q));
@@ -251,12 +219,7 @@ static void log_flush(struct evbuffer *out, struct broker *b, const struct windo
 
 static void topic_counters(struct evbuffer *out, struct broker *b)
 {
-    int n;
-    struct topic **list = topics_list(b->topics, &n);
-    static const struct {
-        const char *name, *help;
-        size_t off;
-    } cols[] = {
+    static const struct series_topic_col cols[] = {
         {"kafka_server_brokertopicmetrics_bytesin_total",
          "record batch bytes appended by Produce, by topic", offsetof(struct topic, bytes_in)},
         {"kafka_server_brokertopicmetrics_messagesin_total",
@@ -264,15 +227,7 @@ static void topic_counters(struct evbuffer *out, struct broker *b)
         {"kafka_server_brokertopicmetrics_bytesout_total",
          "record bytes sent to consumers by Fetch, by topic", offsetof(struct topic, bytes_out)},
     };
-    for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]); c++) {
-        head(out, cols[c].name, "counter", cols[c].help);
-        for (int i = 0; i < n; i++) {
-            _Atomic uint64_t *v = (_Atomic uint64_t *)((char *)list[i] + cols[c].off);
-            evbuffer_add_printf(out, "%s{topic=\"%s\"} %llu\n", cols[c].name, list[i]->name,
-                                (unsigned long long)metrics_get(v));
-        }
-    }
-    topics_list_free(list, n);
+    series_topic_counters(out, b, cols, sizeof(cols) / sizeof(cols[0]));
 }
 
 void series_kafka_write(struct evbuffer *out, struct broker *b)

@@ -140,13 +140,29 @@ static void zs_log_cb(const char *msg)
         say_log(lvl, "zk", "client %.*s", (int)len, text);
 }
 
-static void zs_sess_init(struct zs_sess *s)
+void zs_cond_init_monotonic(pthread_cond_t *cond)
 {
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cond, &ca);
+    pthread_cond_init(cond, &ca);
     pthread_condattr_destroy(&ca);
+}
+
+void zs_deadline(struct timespec *dl, int timeout_ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, dl);
+    dl->tv_sec += timeout_ms / 1000;
+    dl->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (dl->tv_nsec >= 1000000000L) {
+        dl->tv_sec++;
+        dl->tv_nsec -= 1000000000L;
+    }
+}
+
+static void zs_sess_init(struct zs_sess *s)
+{
+    zs_cond_init_monotonic(&s->cond);
     pthread_mutex_init(&s->lock, NULL);
     s->zstate = 0;
 }
@@ -175,13 +191,7 @@ static void zs_sess_set_locked(struct zs_sess *s, int state)
 static int zs_sess_wait(struct zs_sess *s, int timeout_ms, bool only_expired)
 {
     struct timespec dl;
-    clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    zs_deadline(&dl, timeout_ms);
     pthread_mutex_lock(&s->lock);
     for (;;) {
         int st = s->zstate;
@@ -583,13 +593,7 @@ static void *zs_hb_main(void *arg)
             (void)zoo_aexists(zs->zh, "/", 0, zs_hb_done, zs);
         pthread_mutex_unlock(&zs->op_lock);
         struct timespec dl;
-        clock_gettime(CLOCK_MONOTONIC, &dl);
-        dl.tv_sec += every / 1000;
-        dl.tv_nsec += (long)(every % 1000) * 1000000L;
-        if (dl.tv_nsec >= 1000000000L) {
-            dl.tv_sec++;
-            dl.tv_nsec -= 1000000000L;
-        }
+        zs_deadline(&dl, every);
         pthread_mutex_lock(&zs->sess.lock);
         while (!zs->hb_stop && pthread_cond_timedwait(&zs->sess.cond, &zs->sess.lock, &dl) == 0)
             ; /* woken by a session change: wait out the period */

@@ -105,7 +105,7 @@ int zs_auth_add(zhandle_t *zh, const char *digest, int timeout_ms)
     if (w == NULL)
         return ZSYSTEMERROR;
     pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->cond, NULL);
+    zs_cond_init_monotonic(&w->cond);
     w->refs = 2;
     int rc = zoo_add_auth(zh, "digest", digest, (int)strlen(digest), zs_auth_done, w);
     if (rc != ZOK) {
@@ -114,13 +114,7 @@ int zs_auth_add(zhandle_t *zh, const char *digest, int timeout_ms)
         return rc;
     }
     struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    zs_deadline(&dl, timeout_ms);
     pthread_mutex_lock(&w->lock);
     int wrc = 0;
     while (!w->done && wrc != ETIMEDOUT)

@@ -82,6 +82,11 @@ bool zs_digest_valid(const char *digest);
  * timeout_ms). Returns the ZooKeeper rc, logging a failure. */
 int zs_auth_add(zhandle_t *zh, const char *digest, int timeout_ms);
 
+/* A condition variable timed on CLOCK_MONOTONIC, and a deadline timeout_ms
+ * from now on that clock, for pthread_cond_timedwait(). */
+void zs_cond_init_monotonic(pthread_cond_t *cond);
+void zs_deadline(struct timespec *dl, int timeout_ms);
+
 /* Takes op_lock and checks there is a handle (KERR__ZK, unlocked, if not). */
 kerr_t zs_enter(struct zk_store *zs);
 /* Releases op_lock; returns err. */

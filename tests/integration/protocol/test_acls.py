@@ -660,8 +660,9 @@ def test_write_txn_markers_needs_cluster_action():
     import test_offset_for_leader_epoch as olep
     import test_transactions as tx
     delete_all()
-    create_topic("acl-wtm")
-    client = CL.brokers[leader("acl-wtm")].port
+    client = CL.brokers[0].port  # broker 0's client listener (the third broker knows no ACLs)
+    olep.create(client, "acl-wtm", 1, assignment=[(0, [0])])
+    olep.wait_leaders(client, "acl-wtm", 1, want=0)
     assert tx.end_txn(client, "acl-wtm", 9000, 0, True) == CLUSTER_AUTHORIZATION_FAILED
     assert tx.latest(client, "acl-wtm", 0) == 0
     one = Cluster(overrides=["authorizer.class.name=gregor.security.authorizer.AclAuthorizer",

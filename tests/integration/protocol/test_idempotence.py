@@ -292,8 +292,13 @@ def test_new_leader_dedupes_a_retry_sent_to_the_old_one():
         leader = parts[0]["leader"]
         assert leader in (1, 2), parts
         port = cl.brokers[leader].port
+        # ListOffsets latest is the high watermark, which a new leader advances once the other
+        # follower has fetched from it: every acknowledged (acks=all) record is there by then
+        deadline = time.time() + 10
+        while leo(port, "idem-fo") != 24 and time.time() < deadline:
+            time.sleep(0.05)
         end = leo(port, "idem-fo")
-        assert end == 24
+        assert end == 24, end
         # the producer's retry of the batches it had in flight
         for i in range(1, 6):
             assert send(port, "idem-fo", batch(6000, 2, 4 * i, 4), acks=-1) == (NONE, 4 * i), i

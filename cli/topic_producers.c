@@ -14,12 +14,14 @@
  * current_txn_start_offset int64]]], tagged fields after each struct.
  *
  * Output: a header line "PARTITION PRODUCER_ID EPOCH LAST_SEQUENCE
- * LAST_TIMESTAMP", then one row per producer (partitions in order, producers
- * by id); a partition whose leader cannot be asked or answers an error
- * prints "PARTITION error: REASON". Exit status 1 on any such partition.
+ * LAST_TIMESTAMP COORDINATOR_EPOCH TXN_START_OFFSET", then one row per
+ * producer (partitions in order, producers by id; -1 is printed as -1: no
+ * transaction marker seen yet / no open transaction); a partition whose
+ * leader cannot be asked or answers an error prints "PARTITION error:
+ * REASON". Exit status 1 on any such partition.
  * --output json: {"topic", "partitions": [{"partition", "error": str|null,
- * "producers": [{"producer_id", "epoch", "last_sequence",
- * "last_timestamp"}]}]}.
+ * "producers": [{"producer_id", "epoch", "last_sequence", "last_timestamp",
+ * "coordinator_epoch", "txn_start_offset"}]}]}.
  */
 #include "cli/cli.h"
 #include "cli/group_plan.h"
@@ -38,8 +40,8 @@
 #define TP_TIMEOUT_MS 10000
 
 struct tp_row {
-    int64_t pid, ts;
-    int32_t epoch, seq;
+    int64_t pid, ts, txn_start;
+    int32_t epoch, seq, coord_epoch;
 };
 
 /* Where the rows go: text lines, or the JSON partitions array. */
@@ -100,8 +102,8 @@ static bool tp_print(struct tp_out *o, const uint8_t *p, size_t len, int32_t par
         rows[i].epoch = kslice_i32(&s);
         rows[i].seq = kslice_i32(&s);
         rows[i].ts = kslice_i64(&s);
-        (void)kslice_i32(&s);
-        (void)kslice_i64(&s);
+        rows[i].coord_epoch = kslice_i32(&s);
+        rows[i].txn_start = kslice_i64(&s);
         kw_skip_tags(&s, true);
     }
     if (kslice_ok(&s)) {
@@ -119,11 +121,15 @@ static bool tp_print(struct tp_out *o, const uint8_t *p, size_t len, int32_t par
         for (int32_t i = 0; i < n && !(o->json && err != 0); i++) {
             if (o->json)
                 printf("%s{\"producer_id\": %" PRId64 ", \"epoch\": %" PRId32
-                       ", \"last_sequence\": %" PRId32 ", \"last_timestamp\": %" PRId64 "}",
-                       i ? ", " : "", rows[i].pid, rows[i].epoch, rows[i].seq, rows[i].ts);
+                       ", \"last_sequence\": %" PRId32 ", \"last_timestamp\": %" PRId64
+                       ", \"coordinator_epoch\": %" PRId32 ", \"txn_start_offset\": %" PRId64 "}",
+                       i ? ", " : "", rows[i].pid, rows[i].epoch, rows[i].seq, rows[i].ts,
+                       rows[i].coord_epoch, rows[i].txn_start);
             else
-                printf("%-9" PRId32 " %-19" PRId64 " %-5" PRId32 " %-13" PRId32 " %" PRId64 "\n",
-                       partition, rows[i].pid, rows[i].epoch, rows[i].seq, rows[i].ts);
+                printf("%-9" PRId32 " %-19" PRId64 " %-5" PRId32 " %-13" PRId32 " %-14" PRId64
+                       " %-17" PRId32 " %" PRId64 "\n",
+                       partition, rows[i].pid, rows[i].epoch, rows[i].seq, rows[i].ts,
+                       rows[i].coord_epoch, rows[i].txn_start);
         }
         if (o->json && err == 0)
             fputs("]}", stdout);
@@ -185,8 +191,9 @@ static const struct cli_opt tp_opts[] = {
 static const char tp_help[] =
     "Usage: gregor topic producers TOPIC [-p N]... [--output text|json]\n"
     "Lists the idempotent producers each partition's leader knows (Kafka's\n"
-    "DescribeProducers): producer id, epoch, last sequence and the timestamp of\n"
-    "its last batch.\n"
+    "DescribeProducers): producer id, epoch, last sequence, the timestamp of its\n"
+    "last batch, the coordinator epoch of its last transaction marker and the\n"
+    "first offset of its open transaction (-1: none).\n"
     "  -p, --partition N   only this partition (repeatable)\n"
     "  -o, --output json   one JSON object (shape in docs/cli.md)\n"
     "Exit status 1 if a partition's leader could not be asked or answered an error.\n";
@@ -240,8 +247,9 @@ int topic_producers(struct cli *cli, int argc, char **argv)
                 gp_json_str(stdout, argv[0]);
                 fputs(", \"partitions\": [", stdout);
             } else {
-                printf("%-9s %-19s %-5s %-13s %s\n", "PARTITION", "PRODUCER_ID", "EPOCH",
-                       "LAST_SEQUENCE", "LAST_TIMESTAMP");
+                printf("%-9s %-19s %-5s %-13s %-14s %-17s %s\n", "PARTITION", "PRODUCER_ID",
+                       "EPOCH", "LAST_SEQUENCE", "LAST_TIMESTAMP", "COORDINATOR_EPOCH",
+                       "TXN_START_OFFSET");
             }
             for (int p = 0; p < t->partition_cnt; p++) {
                 bool want = a.n == 0;

@@ -15,11 +15,12 @@
  * epoch, NOT_ENOUGH_REPLICAS below min.insync.replicas. Like acks=all, the
  * response waits until the high watermark passes every written marker (at
  * most WTM_TIMEOUT_MS, then REQUEST_TIMED_OUT). Only brokers send it: on a
- * listener other than the inter-broker one every partition is answered
+ * listener other than the inter-broker one, or when the authorizer refuses
+ * the principal ClusterAction on the cluster, every partition is answered
  * CLUSTER_AUTHORIZATION_FAILED (Kafka's answer to a client without
- * ClusterAction). A replicated marker on a `__consumer_offsets` partition
- * also commits or drops the producer's transactional offsets there
- * (group_runtime_txn_marker()).
+ * ClusterAction) and nothing is written. A replicated marker on a
+ * `__consumer_offsets` partition also commits or drops the producer's
+ * transactional offsets there (group_runtime_txn_marker()).
  */
 #include "broker/kafka/authz.h"
 #include "broker/kafka/delayed.h"
@@ -132,7 +133,10 @@ static void wtm_offsets_done(const struct req *req, const struct wtm_part *p)
 static bool wtm_all(struct wtm_op *op, struct kslice *s)
 {
     struct req *req = op->req;
-    bool flex = req->flex, allowed = from_inter_broker(req);
+    /* only brokers write markers: Kafka's ClusterAction check, plus the
+     * inter-broker listener */
+    bool flex = req->flex,
+         allowed = from_inter_broker(req) && authz_cluster(req, ACL_OP_CLUSTER_ACTION);
     int32_t nm = kw_get_array_len(s, flex, 8 + 2 + 1 + 1 + 4);
 
     if (!kslice_ok(s) || nm < 0)
@@ -261,10 +265,6 @@ kerr_t handle_write_txn_markers(struct req *req)
     if (!op)
         return KERR__CLOSE;
     op->req = req;
-    if (!authz_cluster(req, ACL_OP_CLUSTER_ACTION)) { /* only brokers write markers */
-        wtm_free(op);
-        return KERR__CLOSE;
-    }
     if (!wtm_all(op, &req->body)) {
         wtm_free(op);
         return KERR__CLOSE;

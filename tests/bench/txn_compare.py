@@ -9,7 +9,11 @@ starts ZooKeeper and BROKERS brokers (tests/integration/protocol/cluster.py), th
   MB/s and the brokers' CPU seconds per MB (utime + stime from /proc around each run: what the
   broker spends, whatever the client costs), each as a ratio to plain, and the transactional
   modes' commit_transaction() latency p50/p99
-  (at the peak rate: mostly the wait for the producer's queue to drain);
+  (at the peak rate: mostly the wait for the producer's queue to drain); in the same rounds,
+  raw_plain and raw_idempotent: raw_produce_bench (a client that costs almost nothing, 1 MiB
+  requests, 5 in flight, acks=all, recrc=1 in both so they differ only in the broker's work)
+  without and with pid=P, on a topic of its own per run created beforehand and sent to its
+  leader, so that plain against idempotent is also seen without librdkafka's own cost;
 - commit latency: transactional at a commit every 100 ms offered half the plain peak rate, and
   1,000 records/s, ROUNDS runs each: commit_transaction() p50/p99;
 - consume: one topic written by a transactional producer (commits every 100 ms, about
@@ -17,6 +21,9 @@ starts ZooKeeper and BROKERS brokers (tests/integration/protocol/cluster.py), th
   alternated ROUNDS times: median MB/s of each and the ratio.
 
   txn_compare.py BENCH_BIN_DIR [brokers=1] [size=1024] [seconds=8] [rounds=3] [fetch_mb=300]
+                 [produce_only=0]
+
+produce_only=1 stops after the produce modes (no commit latency or consume phases).
 
 Uses GREGOR_SOURCE_DIR / GREGOR_BUILD_DIR like the protocol tests.
 """
@@ -28,9 +35,11 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration",
                                 "protocol"))
 from cluster import Cluster  # noqa: E402
+import test_offset_for_leader_epoch as olep  # noqa: E402
 
 MODES = [("plain", ["enable.idempotence=false"]), ("idempotent", ["enable.idempotence=true"]),
-         ("txn_100ms", ["txn_ms=100"]), ("txn_1s", ["txn_ms=1000"])]
+         ("txn_100ms", ["txn_ms=100"]), ("txn_1s", ["txn_ms=1000"]),
+         ("raw_plain", None), ("raw_idempotent", None)]
 
 
 def cpu_s(pid):
@@ -51,7 +60,8 @@ def run(args):
 
 def main():
     bins = sys.argv[1]
-    o = dict(brokers="1", size="1024", seconds="8", rounds="3", fetch_mb="300")
+    o = dict(brokers="1", size="1024", seconds="8", rounds="3", fetch_mb="300",
+             produce_only="0")
     for a in sys.argv[2:]:
         k, v = a.split("=", 1)
         o[k] = v
@@ -65,6 +75,7 @@ def main():
                                "min.insync.replicas=%d" % min(rf, 2)])
     boot = ",".join("127.0.0.1:%d" % b.port for b in cl.brokers)
     prod = os.path.join(bins, "produce_bench")
+    raw = os.path.join(bins, "raw_produce_bench")
     cons = os.path.join(bins, "consume_bench")
     med = statistics.median
     try:
@@ -75,9 +86,24 @@ def main():
         c99 = {m: [] for m, _ in MODES}
         for r in range(int(o["rounds"])):
             for mode, extra in MODES:
+                topic = "txnbench-%s-%d" % (mode, r)
+                if extra is None:  # raw_*: the topic exists, the request goes to its leader
+                    port = cl.brokers[0].port
+                    olep.create(port, topic, 1, rf=rf)
+                    lid = olep.wait_leaders(port, topic, 1)[0]["leader"]
+                    lport = [b.port for b in cl.brokers if b.id == lid][0]
+                    if n > 1:  # every replica knows it before the first request
+                        for b in cl.brokers:
+                            olep.wait_leaders(b.port, topic, 1)
+                    args = [raw, "127.0.0.1:%d" % lport, topic, o["size"], "1",
+                            "seconds=" + o["seconds"], "acks=-1", "recrc=1"]
+                    if mode == "raw_idempotent":
+                        args.append("pid=%d" % (900000 + r))
+                else:
+                    args = [prod, boot, topic, o["size"], "100000000", "all", "1",
+                            "seconds=" + o["seconds"]] + extra
                 c0 = sum(cpu_s(b.proc.pid) for b in cl.brokers)
-                line, kv = run([prod, boot, "txnbench-%s-%d" % (mode, r), o["size"], "100000000",
-                                "all", "1", "seconds=" + o["seconds"]] + extra)
+                line, kv = run(args)
                 bcpu[mode].append((sum(cpu_s(b.proc.pid) for b in cl.brokers) - c0) /
                                   (int(kv["bytes"]) / 1e6))
                 print(mode, line, "broker_cpu_s_per_mb=%.5f" % bcpu[mode][-1], flush=True)
@@ -87,15 +113,21 @@ def main():
                 if "commit_p50_ms" in kv:
                     c50[mode].append(float(kv["commit_p50_ms"]))
                     c99[mode].append(float(kv["commit_p99_ms"]))
-        base = med(mb["plain"])
         for mode, _ in MODES:
+            base = med(mb["raw_plain" if mode.startswith("raw_") else "plain"])
+            bc = med(bcpu["raw_plain" if mode.startswith("raw_") else "plain"])
             extra = ""
             if c50[mode]:
                 extra = "; commit_transaction p50 %.1f ms p99 %.1f ms" % (med(c50[mode]),
                                                                         med(c99[mode]))
-            print("produce %-10s median %.1f MB/s = %.3f of plain, broker CPU %.5f s/MB = %.3f of "
+            print("produce %-14s median %.1f MB/s = %.3f of plain, broker CPU %.5f s/MB = %.3f of "
                   "plain%s" % (mode, med(mb[mode]), med(mb[mode]) / base, med(bcpu[mode]),
-                               med(bcpu[mode]) / med(bcpu["plain"]), extra), flush=True)
+                               med(bcpu[mode]) / bc, extra), flush=True)
+        print("raw_idempotent / raw_plain per-round MB/s ratios: %s (median %.3f)" % (
+            " ".join("%.3f" % (i / p) for p, i in zip(mb["raw_plain"], mb["raw_idempotent"])),
+            med([i / p for p, i in zip(mb["raw_plain"], mb["raw_idempotent"])])), flush=True)
+        if o["produce_only"] == "1":
+            return
         # commit latency below saturation: at the peak rate commit_transaction() mostly waits
         # for the producer's queue to drain, so it is measured at half the plain peak and at a
         # trickle, where it is the protocol's own cost (EndTxn, markers, their replication)

@@ -8,7 +8,9 @@ znodes in Kafka's layout; invalid bindings and filters answered per entry while 
 carries on; a client denied WRITE, READ, DESCRIBE and DELETE by ACLs (raw requests and
 librdkafka via confluent-kafka); a change made through one broker applied by the other within a
 second; replication between brokers with the authorizer on (the inter-broker listener);
-allow.everyone.if.no.acl.found=false on a third broker; a DENY of ALTER on the cluster locks
+allow.everyone.if.no.acl.found=false on a third broker; WriteTxnMarkers refused
+(CLUSTER_AUTHORIZATION_FAILED per partition, nothing written) on a client listener and, on a
+one-listener cluster of its own, to a principal without ClusterAction; a DENY of ALTER on the cluster locks
 ACL changes (last, as it cannot be undone without a super user).
 
 Clients here are User:ANONYMOUS (no TLS or SASL yet). The brokers run with a client listener
@@ -648,6 +650,56 @@ def test_allow_everyone_false_on_a_third_broker():
         assert time.time() < deadline
         time.sleep(0.05)
     delete_all()
+
+
+def test_write_txn_markers_needs_cluster_action():
+    """WriteTxnMarkers from a client: on the client listener, and on a one-listener broker (so
+    the inter-broker listener is a client one) for a principal without ClusterAction, every
+    partition is answered CLUSTER_AUTHORIZATION_FAILED and no marker is written; with
+    ClusterAction granted the same request writes it."""
+    import test_offset_for_leader_epoch as olep
+    import test_transactions as tx
+    delete_all()
+    client = CL.brokers[0].port  # broker 0's client listener (the third broker knows no ACLs)
+    olep.create(client, "acl-wtm", 1, assignment=[(0, [0])])
+    olep.wait_leaders(client, "acl-wtm", 1, want=0)
+    assert tx.end_txn(client, "acl-wtm", 9000, 0, True) == CLUSTER_AUTHORIZATION_FAILED
+    assert tx.latest(client, "acl-wtm", 0) == 0
+    one = Cluster(overrides=["authorizer.class.name=gregor.security.authorizer.AclAuthorizer",
+                             "super.users=User:admin", "allow.everyone.if.no.acl.found=true"])
+    try:
+        port = one.brokers[0].port
+        olep.create(port, "wtm", 1)
+        olep.wait_leaders(port, "wtm", 1, want=0)
+
+        def acls(key, body):
+            c = Conn("127.0.0.1", port)
+            try:
+                return decode_create_acls(c.call(key, 1, body), 1)
+            finally:
+                c.close()
+        def probe():  # writes nothing either way: 3 (UNKNOWN_TOPIC_OR_PARTITION) when allowed
+            return tx.end_txn(port, "wtm-none", 9000, 0, True)
+        assert probe() == 3
+        # ACLs on the cluster that do not grant ClusterAction: refused
+        base = [(CLUSTER, "kafka-cluster", LITERAL, ANON, "*", op, ALLOW) for op in (ALTER, DESCRIBE)]
+        assert acls(30, create_acls_body(1, base)) == [(0, None)] * 2
+        assert eventually(probe, CLUSTER_AUTHORIZATION_FAILED) == CLUSTER_AUTHORIZATION_FAILED
+        res = tx.markers(port, [(9000, 0, True, [("wtm", [0, 1])], 0),
+                                (9001, 0, False, [("wtm", [0])], 0)], v=0)
+        assert res == {(9000, "wtm", 0): CLUSTER_AUTHORIZATION_FAILED,
+                       (9000, "wtm", 1): CLUSTER_AUTHORIZATION_FAILED,
+                       (9001, "wtm", 0): CLUSTER_AUTHORIZATION_FAILED}, res
+        assert tx.latest(port, "wtm", 0) == 0, "nothing written"
+        # granted ClusterAction, the same marker is written
+        grant = [(CLUSTER, "kafka-cluster", LITERAL, ANON, "*", 9, ALLOW)]  # 9 ClusterAction
+        assert acls(30, create_acls_body(1, grant)) == [(0, None)]
+        assert eventually(probe, 3) == 3
+        assert tx.end_txn(port, "wtm", 9000, 0, True) == 0
+        assert tx.latest(port, "wtm", 0) == 1
+    finally:
+        unclean = one.stop()
+    assert not unclean, unclean
 
 
 def test_deny_alter_on_cluster_locks_acl_changes():

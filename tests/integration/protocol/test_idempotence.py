@@ -7,13 +7,15 @@ last five batches is answered with its original base offset and not written
 again (the log end offset, read with ListOffsets, stays put); a sequence gap
 or a new epoch not starting at 0 is OUT_OF_ORDER_SEQUENCE_NUMBER (45); an
 older epoch INVALID_PRODUCER_EPOCH (47); an unknown producer id is accepted
-at any sequence (Kafka >= 2.5). The state survives a clean restart and a
+at any sequence (Kafka >= 2.5), also once an idle producer expired
+(producer.id.expiration.ms, on an extra broker). The state survives a clean restart and a
 SIGKILL (a clean shutdown's snapshot keeps each producer's last batch, as
 Kafka's does; after a SIGKILL the log rebuilds all five), and a leader change: the follower mirrored
 the leader's state, so the new leader deduplicates a retry of the last batch
 (three brokers, replication factor 3, acks=all); the old leader, restarted,
 mirrors the new one as a follower and, elected back, deduplicates too. DescribeProducers v0 lists
-a partition's producers (id, epoch, last sequence, last timestamp), and
+a partition's producers (id, epoch, last sequence, last timestamp, coordinator
+epoch, open transaction start offset), and
 `gregor topic producers` prints them.
 """
 import os
@@ -185,11 +187,43 @@ def test_describe_producers_lists_the_partition_state():
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p
     rows = [line.split() for line in p.stdout.splitlines()]
-    assert rows == [["PARTITION", "PRODUCER_ID", "EPOCH", "LAST_SEQUENCE", "LAST_TIMESTAMP"],
-                    ["0", "7000", "3", "1", str(ts + 5)], ["0", "7001", "0", "40", str(ts + 9)]], rows
+    assert rows == [["PARTITION", "PRODUCER_ID", "EPOCH", "LAST_SEQUENCE", "LAST_TIMESTAMP",
+                     "COORDINATOR_EPOCH", "TXN_START_OFFSET"],
+                    ["0", "7000", "3", "1", str(ts + 5), "-1", "-1"],
+                    ["0", "7001", "0", "40", str(ts + 9), "-1", "-1"]], rows
     p = subprocess.run([cli, "-b", "127.0.0.1:%d" % port0(), "topic", "producers", "idem-desc",
                         "-p", "4"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and "has 1 partitions" in p.stderr, p
+
+
+def test_idle_producer_expires_then_any_sequence_is_accepted():
+    """producer.id.expiration.ms on a broker of its own (id 1 in the suite's ZooKeeper): the
+    idle producer's state is dropped by the retention pass, and the producer id is then unknown,
+    so a batch at any sequence is accepted (Kafka >= 2.5) and starts the state anew."""
+    from cluster import Broker
+    b = Broker(CL.tmp, CL.zk, 1, ["producer.id.expiration.ms=3000",
+                                  "log.retention.check.interval.ms=200"])
+    try:
+        create_when_registered(b.port, "idem-exp", [(0, [1])])
+        olep.wait_leaders(b.port, "idem-exp", 1, want=1)
+        t0 = time.time()  # before the batch: the expiry cannot come sooner than t0 + 3 s
+        assert send(b.port, "idem-exp", batch(8000, 2, 0, 2)) == (NONE, 0)
+        assert [p[:3] for p in describe_producers(b.port, [("idem-exp", [0])])[("idem-exp", 0)][2]] \
+            == [(8000, 2, 1)]
+        assert send(b.port, "idem-exp", batch(8000, 2, 7, 1))[0] == OUT_OF_ORDER  # still known
+        while describe_producers(b.port, [("idem-exp", [0])])[("idem-exp", 0)][2]:
+            assert time.time() - t0 < 10, "producer 8000 not expired"
+            time.sleep(0.1)
+        assert time.time() - t0 > 2.9, "expired before producer.id.expiration.ms"
+        assert send(b.port, "idem-exp", batch(8000, 2, 7, 1)) == (NONE, 2)
+        assert send(b.port, "idem-exp", batch(8000, 2, 7, 1)) == (NONE, 2), "a duplicate again"
+        assert send(b.port, "idem-exp", batch(8000, 2, 9, 1))[0] == OUT_OF_ORDER
+        prods = describe_producers(b.port, [("idem-exp", [0])])[("idem-exp", 0)][2]
+        assert [p[:3] for p in prods] == [(8000, 2, 7)], prods
+        assert leo(b.port, "idem-exp") == 3
+    finally:
+        st = b.stop()
+    assert st == 0, (st, open(b.logfile).read()[-3000:])
 
 
 def restart_keeps_state(sig, topic, pid):
@@ -258,8 +292,13 @@ def test_new_leader_dedupes_a_retry_sent_to_the_old_one():
         leader = parts[0]["leader"]
         assert leader in (1, 2), parts
         port = cl.brokers[leader].port
+        # ListOffsets latest is the high watermark, which a new leader advances once the other
+        # follower has fetched from it: every acknowledged (acks=all) record is there by then
+        deadline = time.time() + 10
+        while leo(port, "idem-fo") != 24 and time.time() < deadline:
+            time.sleep(0.05)
         end = leo(port, "idem-fo")
-        assert end == 24
+        assert end == 24, end
         # the producer's retry of the batches it had in flight
         for i in range(1, 6):
             assert send(port, "idem-fo", batch(6000, 2, 4 * i, 4), acks=-1) == (NONE, 4 * i), i

@@ -17,7 +17,9 @@ producer epochs and coordinator epochs are refused (47, 52) without writing;
 a SIGKILL restart rebuilds the open transaction and the aborted list;
 confluent_kafka consumers with isolation.level read_committed /
 read_uncommitted see exactly the committed / all records; a follower that
-becomes leader answers the same LSO and aborted list.
+becomes leader answers the same LSO and aborted list. DescribeProducers (and
+`gregor topic producers --output json`) shows an open transaction's first
+offset, and after its marker -1 and the marker's coordinator epoch.
 """
 import os
 import signal
@@ -198,6 +200,57 @@ def test_open_commit_abort_and_isolation():
     res = markers(port0(), [(pid, epoch + 1, True, [(t, [0, 5]), ("txn-none", [0])], 3)])
     assert res == {(pid, t, 0): NONE, (pid, t, 5): UNKNOWN_TOPIC,
                    (pid, "txn-none", 0): UNKNOWN_TOPIC}, res
+
+
+def producer_row(topic, pid):
+    """pid's DescribeProducers row on partition 0 of topic: (epoch, last_seq, coordinator_epoch,
+    txn_start_offset)."""
+    import test_idempotence as idem
+    err, msg, prods = idem.describe_producers(port0(), [(topic, [0])])[(topic, 0)]
+    assert (err, msg) == (NONE, None), (err, msg)
+    mine = [(e, s, ce, start) for p, e, s, _, ce, start in prods if p == pid]
+    assert len(mine) == 1, prods
+    return mine[0]
+
+
+def cli_producer(topic, pid):
+    """pid's entry in `gregor topic producers TOPIC --output json`."""
+    import json
+    cli = os.path.join(os.environ.get("GREGOR_BUILD_DIR", "build"), "bin", "gregor")
+    p = subprocess.run([cli, "-b", "127.0.0.1:%d" % port0(), "topic", "producers", topic,
+                        "--output", "json"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p
+    d = json.loads(p.stdout)["partitions"]
+    assert [x["partition"] for x in d] == [0] and d[0]["error"] is None, d
+    mine = [x for x in d[0]["producers"] if x["producer_id"] == pid]
+    assert len(mine) == 1, d
+    return mine[0]
+
+
+def test_describe_producers_shows_the_open_transaction():
+    t = "txn-desc"
+    topic1(t)
+    pid, epoch = new_pid(port0())
+    assert produce(port0(), t, recs(b"p", 1)) == 0
+    # open at 1: its start offset, no marker seen yet (coordinator epoch -1)
+    assert produce(port0(), t, recs(b"a", 3), pid, epoch, 0, txn=True) == 1
+    assert produce(port0(), t, recs(b"a", 2), pid, epoch, 3, txn=True) == 4
+    assert producer_row(t, pid) == (epoch, 4, -1, 1)
+    j = cli_producer(t, pid)
+    assert (j["epoch"], j["last_sequence"], j["coordinator_epoch"], j["txn_start_offset"]) == \
+        (epoch, 4, -1, 1), j
+    # the commit marker (coordinator epoch 6) at 6 closes it
+    assert end_txn(port0(), t, pid, epoch, True, ce=6) == NONE
+    assert producer_row(t, pid) == (epoch, 4, 6, -1)
+    j = cli_producer(t, pid)
+    assert (j["coordinator_epoch"], j["txn_start_offset"]) == (6, -1), j
+    # the next transaction starts at 7; its abort marker comes from coordinator epoch 7
+    assert produce(port0(), t, recs(b"b", 1), pid, epoch, 5, txn=True) == 7
+    assert producer_row(t, pid) == (epoch, 5, 6, 7)
+    assert end_txn(port0(), t, pid, epoch, False, ce=7) == NONE
+    assert producer_row(t, pid) == (epoch, 5, 7, -1)
+    j = cli_producer(t, pid)
+    assert (j["coordinator_epoch"], j["txn_start_offset"]) == (7, -1), j
 
 
 def test_malformed_markers_close_the_connection_only():

@@ -13,7 +13,8 @@ next transactional operation fails with a fatal fencing error, while the second 
 Observability of real transactions (a topic of its own): while a transaction is open the
 coordinator's /metrics open gauge is 1, `gregor transactions list` and `describe` (text and
 --output json) show the id Ongoing with its partitions, its producer id and epoch those that
-`gregor topic producers` shows on the partitions' leaders; after commit and abort the states are
+`gregor topic producers` shows on the partitions' leaders (with a transaction start offset
+while Ongoing, none once complete); after commit and abort the states are
 CompleteCommit / CompleteAbort and the gauge 0; a commit, an abort and a fencing re-init (which
 aborts the open transaction) move the coordinator's committed, aborted and fenced counters by
 exactly those amounts, and nothing on the other brokers; `gregor consume -X
@@ -191,14 +192,24 @@ def listed(tid):
 
 
 def producers_on_leaders(topic):
-    """{partition: [(producer_id, epoch)]} from `gregor topic producers` (each partition's leader)."""
+    """{partition: [(producer_id, epoch, open)]} from `gregor topic producers` (each partition's
+    leader); open: the producer has a transaction open there (TXN_START_OFFSET not -1), checked
+    against --output json, which must agree."""
     out = {}
     lines = gregor("topic", "producers", topic).splitlines()
-    assert lines[0].split()[:3] == ["PARTITION", "PRODUCER_ID", "EPOCH"], lines
+    assert lines[0].split() == ["PARTITION", "PRODUCER_ID", "EPOCH", "LAST_SEQUENCE",
+                                "LAST_TIMESTAMP", "COORDINATOR_EPOCH", "TXN_START_OFFSET"], lines
     for ln in lines[1:]:
         f = ln.split()
-        assert "error" not in ln, lines
-        out.setdefault(int(f[0]), []).append((int(f[1]), int(f[2])))
+        assert "error" not in ln and len(f) == 7, lines
+        out.setdefault(int(f[0]), []).append((int(f[1]), int(f[2]), int(f[6]) != -1))
+    js = {}
+    for p in json.loads(gregor("topic", "producers", topic, "--output", "json"))["partitions"]:
+        assert p["error"] is None, p
+        for q in p["producers"]:
+            js.setdefault(p["partition"], []).append(
+                (q["producer_id"], q["epoch"], q["txn_start_offset"] != -1))
+    assert js == out, (js, out)
     return out
 
 
@@ -218,7 +229,7 @@ def check_state(tid, state, pid, epoch, parts):
     assert (j["coordinator"], j["producer_id"], j["state"]) == (d["coordinator"], pid, state), (j, d)
     prod = producers_on_leaders(OBS_TOPIC)
     for part in range(3):
-        assert (pid, epoch) in prod.get(part, []), (part, pid, epoch, prod)
+        assert (pid, epoch, state == "Ongoing") in prod.get(part, []), (part, pid, epoch, prod)
     return d["coordinator"]
 
 

@@ -15,7 +15,8 @@ transaction open answers CONCURRENT_TRANSACTIONS, aborts it (markers) and then b
 the old producer is fenced. A transactional id holding NUL bytes commits and completes like any
 other. Bad input answers its code and writes no `__transaction_state`
 record: an empty or over-long id (INVALID_REQUEST), a bad timeout, an unknown id or producer id
-(INVALID_PRODUCER_ID_MAPPING), a wrong epoch (by version), EndTxn with no transaction
+(INVALID_PRODUCER_ID_MAPPING, also AddOffsetsToTxn v0 and v3 for an id never initialised), a
+wrong epoch (by version), EndTxn with no transaction
 (INVALID_TXN_STATE), unknown topics/partitions (UNKNOWN_TOPIC_OR_PARTITION, the others
 OPERATION_NOT_ATTEMPTED), a broker that is not the coordinator (NOT_COORDINATOR). A transaction
 left open past its timeout is aborted by the coordinator (cleanup interval 500 ms here); an id
@@ -316,6 +317,9 @@ def test_bad_input_answers_its_code_and_writes_nothing():
     assert add_partitions(cn, "tx-never", pid, epoch, [("tx-data", [0])]) == {("tx-data", 0):
                                                                                INVALID_MAPPING}
     assert end_txn(cn, "tx-never", pid, epoch, True) == INVALID_MAPPING
+    for v in (0, 3):
+        assert add_offsets(cn, "tx-never", pid, epoch, "g", v=v) == INVALID_MAPPING, v
+    assert state("tx-never") is None  # not created by any of them
     cn.close()
     for v, want in ((1, INVALID_EPOCH), (2, FENCED), (3, FENCED)):
         assert add_partitions(c, tid, pid, epoch + 1, [("tx-data", [0])], v=v) == {

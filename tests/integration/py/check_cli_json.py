@@ -58,7 +58,9 @@ d = doc("topic", "producers", "jt", "--output", "json")
 ps = {p["partition"]: p for p in d["partitions"]}
 check("topic producers", d["topic"] == "jt" and ps[0]["producers"] == []
       and ps[1]["error"] is None and len(ps[1]["producers"]) == 1
-      and ps[1]["producers"][0]["last_sequence"] == 1, d)
+      and ps[1]["producers"][0]["last_sequence"] == 1
+      and ps[1]["producers"][0]["coordinator_epoch"] == -1
+      and ps[1]["producers"][0]["txn_start_offset"] == -1, d)
 
 d = doc("cluster", "info", "--output", "json")
 check("cluster info", len(d["brokers"]) == 1 and d["controller_id"] == d["brokers"][0]["id"]

@@ -27,16 +27,22 @@ and measures, in alternating rounds (every configuration once per round):
   3. the broker's CPU per request on `main` (authorizer off), `super` and
      `acl10k`: raw_produce_bench (16 KiB requests, 5 in flight) and
      raw_fetch_bench (64 KiB responses), broker CPU from /proc/<pid>/stat;
-     the ACL check cost is (acl10k - off) / acl10k of the CPU per request;
+     then acl10k, started under `perf record` with sampling off, is sampled during one
+     produce and one fetch run: the share of its samples inside authz_check_slow() is the
+     ACL check's cost as a share of request CPU (the CPU-per-request difference,
+     (acl10k - off) / acl10k, is printed too but is noise on a busy machine);
   4. the machine's own limits in the same run: `openssl speed -evp
      aes-128-gcm` on one core (16 KiB blocks), an RSA 2048 signature (what
      the broker does once per full handshake with make-certs' key), and
      loopback TCP (iperf3, 128 KiB writes).
 
-  tls_bench.py [--seconds S] [--rounds N] [--quick]
+  tls_bench.py [--seconds S] [--rounds N] [--quick] [--acls N] [--inflight N]
+
+It also says whether this kernel can do kernel TLS (setsockopt TCP_ULP "tls").
 
 Prints a markdown table (the rows of docs/PERFORMANCE.md §31) and the same
-figures as key=value lines. Runs in about 2 minutes with the defaults.
+figures as key=value lines. Runs in about 3 to 4 minutes with the defaults, most of it creating
+the ACLs (CreateAcls stores about 100 a second); --acls 1000 --quick takes about a minute.
 Environment: GREGOR_SOURCE_DIR, GREGOR_BUILD_DIR (default <repo>, <repo>/build),
 BENCH_BIN_DIR (default $GREGOR_BUILD_DIR/bench).
 """

@@ -47,6 +47,7 @@ Environment: GREGOR_SOURCE_DIR, GREGOR_BUILD_DIR (default <repo>, <repo>/build),
 BENCH_BIN_DIR (default $GREGOR_BUILD_DIR/bench).
 """
 import argparse
+import atexit
 import base64
 import concurrent.futures
 import hashlib
@@ -136,6 +137,20 @@ TMP = tempfile.mkdtemp(prefix="gregor-tlsbench-")
 CERTS = os.path.join(TMP, "certs")
 subprocess.run(["sh", os.path.join(REPO, "deploy", "make-certs.sh"), CERTS], check=True,
                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+BROKERS = {}  # mode -> broker, as they start ("off" is the main one)
+
+
+def stop_all():
+    for b in BROKERS.values():
+        b.stop()
+    if ZK is not None:
+        ZK.stop()
+    if not os.environ.get("GREGOR_KEEP_TMP"):
+        shutil.rmtree(TMP, ignore_errors=True)
+
+
+ZK = None
+atexit.register(stop_all)
 ZK = cluster.ZooKeeper(TMP)
 PORTS = {n: cluster.free_port() for n in ("ssl", "sasl_ssl", "sasl_plaintext")}
 LST = ("PLAINTEXT://127.0.0.1:{port},SSL://127.0.0.1:%d,SASL_SSL://127.0.0.1:%d,"
@@ -195,19 +210,19 @@ def broker(name, extra, perf=False):
     return cls(d, ZK, 0, COMMON + ["zookeeper.connect=%s/%s" % (ZK.connect, name)] + extra)
 
 
-MAIN = broker("main", [
+MAIN = BROKERS["off"] = broker("main", [
     "listeners=" + LST, "advertised.listeners=" + LST,
     "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,"
     "SASL_PLAINTEXT:SASL_PLAINTEXT",
     "inter.broker.listener.name=PLAINTEXT",
     "ssl.keystore.location=" + os.path.join(CERTS, "broker.pem"),
     "sasl.enabled.mechanisms=SCRAM-SHA-256"])
-SUPER = broker("super", [AUTHORIZER, "super.users=User:ANONYMOUS"])
+SUPER = BROKERS["super"] = broker("super", [AUTHORIZER, "super.users=User:ANONYMOUS"])
 # acl10k: the bench client on PLAINTEXT (User:ANONYMOUS); the ACLs are made on an mTLS
 # listener by admin's certificate, a super user, which is also the inter-broker listener
 ADMIN_PORT = cluster.free_port()
 ADMIN_LST = "PLAINTEXT://127.0.0.1:{port},SSL://127.0.0.1:%d" % ADMIN_PORT
-ACL10K = broker("acl10k", [
+ACL10K = BROKERS["acl10k"] = broker("acl10k", [
     AUTHORIZER, "allow.everyone.if.no.acl.found=false",
     "super.users=User:CN=admin,OU=clients,O=Gregor;User:CN=broker,O=Gregor",
     "listeners=" + ADMIN_LST, "advertised.listeners=" + ADMIN_LST,
@@ -215,15 +230,6 @@ ACL10K = broker("acl10k", [
     "inter.broker.listener.name=SSL", "ssl.client.auth=required",
     "ssl.keystore.location=" + os.path.join(CERTS, "broker.pem"),
     "ssl.truststore.location=" + os.path.join(CERTS, "ca.pem")], perf=PERF)
-BROKERS = {"off": MAIN, "super": SUPER, "acl10k": ACL10K}
-
-
-def stop_all():
-    for b in BROKERS.values():
-        b.stop()
-    ZK.stop()
-    if not os.environ.get("GREGOR_KEEP_TMP"):
-        shutil.rmtree(TMP, ignore_errors=True)
 
 
 def boot(b):
@@ -558,7 +564,8 @@ def limits():
     try:
         for _ in range(50):
             time.sleep(0.1)
-            c = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(max(1, int(S))),
+            c = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t",
+                                str(max(1, int(S))),
                                 "-l", "128K", "-J"], capture_output=True, text=True)
             if c.returncode == 0:
                 bps = json.loads(c.stdout)["end"]["sum_received"]["bits_per_second"]
@@ -591,51 +598,55 @@ def ktls_probe():
 
 # ---- report -------------------------------------------------------------------------------
 
-def ratio(a, b):
-    return 100 * med(a) / med(b) if med(b) else float("nan")
+def paired(a, b):
+    """The median over rounds of 100 * a / b, each round's a against the same round's b."""
+    v = [100 * x / y for x, y in zip(R.get(a, []), R.get(b, [])) if y]
+    return statistics.median(v) if v else float("nan")
 
 
 def report(load0, load1):
-    acl_cost = {op: 100 * (med("acl.acl10k.%s_us_per_req" % op) - med("acl.off.%s_us_per_req" % op))
-                / med("acl.acl10k.%s_us_per_req" % op) for op in ("produce", "fetch")}
-    rows = [
-        ("produce 1 KiB, acks=1: SSL / PLAINTEXT", "%.1f / %.1f MB/s" % (
-            med("produce.SSL.mb_per_s"), med("produce.PLAINTEXT.mb_per_s")),
-         "%.0f %%" % ratio("produce.SSL.mb_per_s", "produce.PLAINTEXT.mb_per_s"), ">= 80 %"),
-        ("consume 1 KiB: SSL / PLAINTEXT", "%.1f / %.1f MB/s" % (
-            med("consume.SSL.mb_per_s"), med("consume.PLAINTEXT.mb_per_s")),
-         "%.0f %%" % ratio("consume.SSL.mb_per_s", "consume.PLAINTEXT.mb_per_s"), ">= 70 %"),
-        ("broker CPU per MB produced: SSL / PLAINTEXT", "%.4f / %.4f s" % (
-            med("produce.SSL.broker_s_per_mb"), med("produce.PLAINTEXT.broker_s_per_mb")),
-         "x %.1f" % (med("produce.SSL.broker_s_per_mb") / med("produce.PLAINTEXT.broker_s_per_mb")), ""),
-        ("broker CPU per MB consumed: SSL / PLAINTEXT", "%.4f / %.4f s" % (
-            med("consume.SSL.broker_s_per_mb"), med("consume.PLAINTEXT.broker_s_per_mb")),
-         "x %.1f" % (med("consume.SSL.broker_s_per_mb") / med("consume.PLAINTEXT.broker_s_per_mb")), ""),
-        ("TLS 1.3 handshake + ApiVersions, %d in flight" % args.inflight,
-         "%.0f /s" % med("conn.tls13.per_s"), "%.2f ms broker CPU each" % med("conn.tls13.broker_ms"), ""),
-        ("SCRAM-SHA-256 login on SASL_PLAINTEXT", "%.0f /s" % med("conn.scram_plain.per_s"),
-         "%.2f ms broker CPU each" % med("conn.scram_plain.broker_ms"), ""),
-        ("TLS 1.3 + SCRAM-SHA-256 login on SASL_SSL", "%.0f /s" % med("conn.scram_ssl.per_s"),
-         "%.2f ms broker CPU each" % med("conn.scram_ssl.broker_ms"), ""),
-        ("broker CPU per Produce (16 KiB): off / super user / %d ACLs" % (args.acls + 1), "%.1f / %.1f / %.1f us" % (
-            med("acl.off.produce_us_per_req"), med("acl.super.produce_us_per_req"),
-            med("acl.acl10k.produce_us_per_req")), "(ACLs - off) / ACLs: %.1f %%" % acl_cost["produce"], "<= 2 %"),
-        ("broker CPU per Fetch (64 KiB): off / super user / %d ACLs" % (args.acls + 1), "%.1f / %.1f / %.1f us" % (
-            med("acl.off.fetch_us_per_req"), med("acl.super.fetch_us_per_req"),
-            med("acl.acl10k.fetch_us_per_req")), "(ACLs - off) / ACLs: %.1f %%" % acl_cost["fetch"], "<= 2 %"),
+    n_acls = args.acls + 1
+    rows = []
+    for op in ("produce", "consume"):
+        rows.append(("%s 1 KiB%s: SSL / PLAINTEXT" % (op, ", acks=1" if op == "produce" else ""),
+                     "%.1f / %.1f MB/s" % (med(op + ".SSL.mb_per_s"),
+                                           med(op + ".PLAINTEXT.mb_per_s")),
+                     "%.0f %%" % paired(op + ".SSL.mb_per_s", op + ".PLAINTEXT.mb_per_s"),
+                     ">= 80 %" if op == "produce" else ">= 70 %"))
+    for op in ("produce", "consume"):
+        rows.append(("broker CPU per MB %sd: SSL / PLAINTEXT" % op,
+                     "%.4f / %.4f s" % (med(op + ".SSL.broker_s_per_mb"),
+                                        med(op + ".PLAINTEXT.broker_s_per_mb")),
+                     "x %.1f" % (paired(op + ".SSL.broker_s_per_mb",
+                                        op + ".PLAINTEXT.broker_s_per_mb") / 100), ""))
+    for kind, what in (("tls13", "TLS 1.3 handshake + ApiVersions, %d in flight" % args.inflight),
+                       ("scram_plain", "SCRAM-SHA-256 login on SASL_PLAINTEXT"),
+                       ("scram_ssl", "TLS 1.3 + SCRAM-SHA-256 login on SASL_SSL")):
+        rows.append((what, "%.0f /s" % med("conn.%s.per_s" % kind),
+                     "%.2f ms broker CPU each" % med("conn.%s.broker_ms" % kind), ""))
+    for op, size in (("produce", "Produce (16 KiB)"), ("fetch", "Fetch (64 KiB)")):
+        k = "acl.%%s.%s_us_per_req" % op
+        rows.append(("broker CPU per %s: off / super user / %d ACLs" % (size, n_acls),
+                     "%.1f / %.1f / %.1f us" % (med(k % "off"), med(k % "super"),
+                                                med(k % "acl10k")),
+                     "(ACLs - off) / ACLs: %.1f %%" % (100 - paired(k % "off", k % "acl10k")),
+                     "<= 2 %"))
+    rows += [
         ("ACL check (authz_check_slow) in perf samples of the %d-ACL broker, Produce + Fetch"
-         % (args.acls + 1), "%.2f %% of %s samples" % (med("acl.acl10k.perf_check_percent"),
-                                                      PERF_SAMPLES[0]), "", "<= 2 %"),
-        ("machine: AES-128-GCM, one core, 16 KiB blocks", "%.0f MB/s" % med("limit.aes128gcm_16k_mb_per_s"),
+         % n_acls, "%.2f %% of %s samples" % (med("acl.acl10k.perf_check_percent"),
+                                              PERF_SAMPLES[0]),
+         "", "<= 2 %"),
+        ("machine: AES-128-GCM, one core, 16 KiB blocks",
+         "%.0f MB/s" % med("limit.aes128gcm_16k_mb_per_s"), "", ""),
+        ("machine: RSA 2048 signatures, one core", "%.0f /s" % med("limit.rsa2048_sign_per_s"),
          "", ""),
-        ("machine: RSA 2048 signatures, one core", "%.0f /s" % med("limit.rsa2048_sign_per_s"), "", ""),
-        ("machine: loopback TCP (iperf3, 128 KiB writes)", "%.0f MB/s" % med("limit.loopback_mb_per_s"),
-         "", ""),
+        ("machine: loopback TCP (iperf3, 128 KiB writes)",
+         "%.0f MB/s" % med("limit.loopback_mb_per_s"), "", ""),
     ]
     print()
     print("%d rounds of %g s phases; load average %s before, %s after; %d ACLs created in %.1f s"
-          % (args.rounds, S, " ".join("%.2f" % x for x in load0), " ".join("%.2f" % x for x in load1),
-             args.acls + 1, med("acl.create_s")))
+          % (args.rounds, S, " ".join("%.2f" % x for x in load0),
+             " ".join("%.2f" % x for x in load1), n_acls, med("acl.create_s")))
     print("kernel TLS: %s" % ktls_probe())
     print()
     print("| measured | result | ratio / cost | target |")
@@ -652,8 +663,9 @@ def main():
     try:
         make_topic(MAIN, "bench-acl")
         make_topic(SUPER, "bench-acl")
-        subprocess.run([GREGOR, "-b", boot(MAIN), "user", "scram", "set", USER, "--password", PASSWORD,
-                        "--mechanism", "SCRAM-SHA-256"], check=True, capture_output=True, timeout=60)
+        subprocess.run([GREGOR, "-b", boot(MAIN), "user", "scram", "set", USER, "--password",
+                        PASSWORD, "--mechanism", "SCRAM-SHA-256"], check=True, capture_output=True,
+                       timeout=60)
         load_acls()
         make_topic(ACL10K, "bench-acl")
         log("limits")
@@ -667,6 +679,7 @@ def main():
         report(load0, os.getloadavg())
     finally:
         stop_all()
+        atexit.unregister(stop_all)
 
 
 if __name__ == "__main__":

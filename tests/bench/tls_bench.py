@@ -8,16 +8,18 @@ its own ZooKeeper chroot, so they share nothing but the ZooKeeper process):
          (SCRAM-SHA-256, user `bench`), certificates from deploy/make-certs.sh
   super  authorizer on, 0 ACLs, the client (User:ANONYMOUS) a super user
   acl10k authorizer on, 10,000 ACLs for other principals (5,000 literal and
-         5,000 prefixed topic ACLs, made with CreateAcls in batches of 500)
-         and one prefixed ACL, ALLOW User:ANONYMOUS ALL on topics `bench-`,
-         that the client's requests match
+         5,000 prefixed topic ACLs, made with CreateAcls in requests of 500 over
+         4 connections by admin's certificate on an mTLS listener, a super
+         user, and counted back with DescribeAcls) and one prefixed ACL, ALLOW
+         User:ANONYMOUS ALL on topics `bench-`, that the client's requests match
 
 and measures, in alternating rounds (every configuration once per round):
 
   1. produce MB/s of 1 KiB records (produce_bench: librdkafka, acks=1,
      linger.ms=5, batch.size=1 MiB, 1 partition) over PLAINTEXT and over SSL
      on `main`, then consume MB/s of what was produced (consume_bench), with
-     the broker's CPU seconds per MB (/proc/<pid>/stat) of each run;
+     the broker's CPU seconds per MB of each run (broker CPU everywhere: the
+     run time of its threads, /proc/<pid>/task/*/schedstat);
   2. new connections per second on `main`, 8 in flight: full TLS 1.3
      handshakes (no session resumption) each followed by one ApiVersions
      request, then closed; SCRAM-SHA-256 logins (SaslHandshake v1 +
@@ -26,10 +28,10 @@ and measures, in alternating rounds (every configuration once per round):
      broker's CPU milliseconds per connection;
   3. the broker's CPU per request on `main` (authorizer off), `super` and
      `acl10k`: raw_produce_bench (16 KiB requests, 5 in flight) and
-     raw_fetch_bench (64 KiB responses), broker CPU from /proc/<pid>/stat;
-     then acl10k, started under `perf record` with sampling off, is sampled during one
-     produce and one fetch run: the share of its samples inside authz_check_slow() is the
-     ACL check's cost as a share of request CPU (the CPU-per-request difference,
+     raw_fetch_bench (64 KiB responses); then acl10k, started under `perf
+     record` with sampling off, is sampled during one produce and one fetch
+     run: the share of its samples inside authz_check_slow() is the ACL
+     check's cost as a share of request CPU (the CPU-per-request difference,
      (acl10k - off) / acl10k, is printed too but is noise on a busy machine);
   4. the machine's own limits in the same run: `openssl speed -evp
      aes-128-gcm` on one core (16 KiB blocks), an RSA 2048 signature (what

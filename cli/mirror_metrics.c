@@ -55,24 +55,41 @@ static bool mr_path_is(const char *uri, const char *path)
 /*
  * /api/mirror: {"alias":..,"up":..,"sessions":..,"partitions":[{"topic":..,
  * "partition":..,"target_topic":..,"position":..,"lag_records":..,
- * "records_total":..,"bytes_total":..}]}. The alias and topic names are of
- * Kafka's topic name alphabet, so they need no JSON escapes.
+ * "records_total":..,"bytes_total":..}]}.
  */
+static void mr_json_str(struct evbuffer *b, const char *s)
+{
+    evbuffer_add(b, "\"", 1);
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            evbuffer_add_printf(b, "\\%c", ch);
+        else if (ch < 0x20)
+            evbuffer_add_printf(b, "\\u%04x", ch);
+        else
+            evbuffer_add(b, s, 1);
+    }
+    evbuffer_add(b, "\"", 1);
+}
+
 static void mr_json(struct evbuffer *b, const struct mirror *m)
 {
-    evbuffer_add_printf(b, "{\"alias\":\"%s\",\"up\":%s,\"sessions\":%" PRId64 ",\"partitions\":[",
-                        m->alias, m->up ? "true" : "false", m->sessions);
+    evbuffer_add_printf(b, "{\"alias\":");
+    mr_json_str(b, m->alias);
+    evbuffer_add_printf(b, ",\"up\":%s,\"sessions\":%" PRId64 ",\"partitions\":[",
+                        m->up ? "true" : "false", m->sessions);
     bool first = true;
     for (size_t i = 0; i < m->nparts; i++) {
         const struct mr_part *p = &m->parts[i];
         if (p->dst_topic[0] == '\0')
             continue; /* a position of a topic no longer matched */
+        evbuffer_add_printf(b, "%s{\"topic\":", first ? "" : ",");
+        mr_json_str(b, p->src_topic);
+        evbuffer_add_printf(b, ",\"partition\":%" PRId32 ",\"target_topic\":", p->partition);
+        mr_json_str(b, p->dst_topic);
         evbuffer_add_printf(b,
-                            "%s{\"topic\":\"%s\",\"partition\":%" PRId32
-                            ",\"target_topic\":\"%s\",\"position\":%" PRId64
-                            ",\"lag_records\":%" PRId64 ",\"records_total\":%" PRId64
-                            ",\"bytes_total\":%" PRId64 "}",
-                            first ? "" : ",", p->src_topic, p->partition, p->dst_topic,
+                            ",\"position\":%" PRId64 ",\"lag_records\":%" PRId64
+                            ",\"records_total\":%" PRId64 ",\"bytes_total\":%" PRId64 "}",
                             p->committed, p->lag, p->records, p->bytes);
         first = false;
     }

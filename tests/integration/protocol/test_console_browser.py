@@ -11,7 +11,7 @@ and Chromium's paint timings. With gregor.console.actions.enable, a group's offs
 from the page (the plan shown in a confirmation first); a broker without it refuses actions. A
 `gregor mirror` copying `web` to `m.web` in the same cluster is listed by gregor.console.mirrors
 (with a second URL nobody answers): the page shows its alias, up, lag 0 and the partition's
-position, and the other mirror as unreachable. Skipped (exit 0 with a SKIP line) when
+position, and the other mirror as unreachable; ?mirrors= in the address replaces the list. Skipped (exit 0 with a SKIP line) when
 chromium is not installed.
 """
 import os
@@ -146,6 +146,11 @@ def test_page_shows_the_mirror():
     wait(lambda: browser().eval("""(() => { const m = document.querySelector('div.mirror[data-url="http://127.0.0.1:%d"]');
       return m ? m.dataset.state : null; })()""" % NO_MIRROR) == "unreachable", "the other mirror unreachable", 5)
     screenshot("mirror.png")
+    # ?mirrors= in the address replaces the configured list
+    browser().call("Page.navigate", url=URL + "&mirrors=http://127.0.0.1:%d/" % MIRROR)
+    wait(lambda: browser().eval("""document.querySelectorAll('div.mirror').length === 1 &&
+      document.querySelector('div.mirror').dataset.url""") == "http://127.0.0.1:%d" % MIRROR and
+         browser().eval(MIRROR_ROW) == "up 0 0 m.web 5", "only the mirror named by ?mirrors=", 10)
     MIRROR_PROC.terminate()
     assert MIRROR_PROC.wait(30) == 0, "the mirror did not exit cleanly on SIGTERM"
 

@@ -1,7 +1,8 @@
 /*
  * cli/mirror_metrics.c — the HTTP endpoint of `gregor mirror --metrics-port`:
- * GET /metrics answers the mirror's counters in Prometheus' text format
- * (series listed in docs/operations.md, "gregor mirror"); anything else is
+ * GET /metrics answers the mirror's counters in Prometheus' text format and
+ * GET /api/mirror the same as one JSON object for the brokers' web console
+ * (both listed in docs/operations.md, "gregor mirror"); anything else is
  * 404. One thread of its own running a libevent evhttp server.
  *
  * Threads: the HTTP thread reads struct mirror under mirror->lock.
@@ -45,18 +46,81 @@ static void mr_series(struct evbuffer *b, const struct mirror *m, const char *na
     }
 }
 
+static bool mr_path_is(const char *uri, const char *path)
+{
+    size_t n = strlen(path);
+    return strncmp(uri, path, n) == 0 && (uri[n] == '\0' || uri[n] == '?');
+}
+
+/*
+ * /api/mirror: {"alias":..,"up":..,"sessions":..,"partitions":[{"topic":..,
+ * "partition":..,"target_topic":..,"position":..,"lag_records":..,
+ * "records_total":..,"bytes_total":..}]}.
+ */
+static void mr_json_str(struct evbuffer *b, const char *s)
+{
+    evbuffer_add(b, "\"", 1);
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            evbuffer_add_printf(b, "\\%c", ch);
+        else if (ch < 0x20)
+            evbuffer_add_printf(b, "\\u%04x", ch);
+        else
+            evbuffer_add(b, s, 1);
+    }
+    evbuffer_add(b, "\"", 1);
+}
+
+static void mr_json(struct evbuffer *b, const struct mirror *m)
+{
+    evbuffer_add_printf(b, "{\"alias\":");
+    mr_json_str(b, m->alias);
+    evbuffer_add_printf(b, ",\"up\":%s,\"sessions\":%" PRId64 ",\"partitions\":[",
+                        m->up ? "true" : "false", m->sessions);
+    bool first = true;
+    for (size_t i = 0; i < m->nparts; i++) {
+        const struct mr_part *p = &m->parts[i];
+        if (p->dst_topic[0] == '\0')
+            continue; /* a position of a topic no longer matched */
+        evbuffer_add_printf(b, "%s{\"topic\":", first ? "" : ",");
+        mr_json_str(b, p->src_topic);
+        evbuffer_add_printf(b, ",\"partition\":%" PRId32 ",\"target_topic\":", p->partition);
+        mr_json_str(b, p->dst_topic);
+        evbuffer_add_printf(b,
+                            ",\"position\":%" PRId64 ",\"lag_records\":%" PRId64
+                            ",\"records_total\":%" PRId64 ",\"bytes_total\":%" PRId64 "}",
+                            p->committed, p->lag, p->records, p->bytes);
+        first = false;
+    }
+    evbuffer_add_printf(b, "]}\n");
+}
+
 static void mr_handle(struct evhttp_request *req, void *arg)
 {
     struct mirror *m = arg;
     const char *uri = evhttp_request_get_uri(req);
+    bool api = uri != NULL && mr_path_is(uri, "/api/mirror");
     if (evhttp_request_get_command(req) != EVHTTP_REQ_GET || uri == NULL ||
-        (strcmp(uri, "/metrics") != 0 && strncmp(uri, "/metrics?", 9) != 0)) {
-        evhttp_send_error(req, HTTP_NOTFOUND, "only GET /metrics is served");
+        (!api && !mr_path_is(uri, "/metrics"))) {
+        evhttp_send_error(req, HTTP_NOTFOUND, "only GET /metrics and GET /api/mirror are served");
         return;
     }
     struct evbuffer *b = evbuffer_new();
     if (b == NULL) {
         evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    if (api) {
+        pthread_mutex_lock(&m->lock);
+        mr_json(b, m);
+        pthread_mutex_unlock(&m->lock);
+        evhttp_add_header(h, "Content-Type", "application/json");
+        evhttp_add_header(h, "Cache-Control", "no-store");
+        evhttp_add_header(h, "Access-Control-Allow-Origin", "*");
+        evhttp_send_reply(req, HTTP_OK, "OK", b);
+        evbuffer_free(b);
         return;
     }
     pthread_mutex_lock(&m->lock);
@@ -77,8 +141,7 @@ static void mr_handle(struct evhttp_request *req, void *arg)
     mr_series(b, m, "gregor_mirror_position", "gauge",
               "next source offset to copy; everything below it is on the target", 3);
     pthread_mutex_unlock(&m->lock);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; version=0.0.4");
+    evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4");
     evhttp_send_reply(req, HTTP_OK, "OK", b);
     evbuffer_free(b);
 }

@@ -79,7 +79,7 @@ struct config_key {
 static config_check_fn check_sasl_mechanisms, check_zk_connect, check_dir_list,
     check_cleanup_policy, check_timestamp_type, check_log_level, check_compression,
     check_positive_double, check_ratio;
-static config_check_fn check_authorizer, check_zk_digest;
+static config_check_fn check_authorizer, check_zk_digest, check_url_list;
 
 static const struct config_key config_keys[] = {
     /* identity and coordination */
@@ -160,6 +160,7 @@ static const struct config_key config_keys[] = {
     K_I32("gregor.max.partitions", gregor_max_partitions, "10000", 1, 0),
     K_STR("gregor.http.host", gregor_http_host, "127.0.0.1", CF_NONEMPTY, NULL),
     K_BOOL("gregor.console.actions.enable", gregor_console_actions_enable, "false"),
+    K_STR("gregor.console.mirrors", gregor_console_mirrors, NULL, CF_NULLABLE, check_url_list),
     /* TLS (config_ssl.c; per listener: listener.name.<name>.ssl.*) */
     K_STR("ssl.keystore.type", ssl_keystore_type, "PEM", CF_NONEMPTY, check_pem_type),
     K_STR("ssl.keystore.location", ssl_keystore_location, NULL, CF_NULLABLE, NULL),
@@ -480,6 +481,28 @@ static bool check_sasl_mechanisms(char *value, char *why, size_t whylen)
         }
     }
     return true;
+}
+
+/* gregor.console.mirrors: comma-separated http:// or https:// base URLs */
+static bool check_url_list(char *value, char *why, size_t whylen)
+{
+    const char *s = value;
+
+    for (;;) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        char url[1024];
+
+        if (!copy_trimmed(s, len, url, sizeof(url)) ||
+            (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
+            strpbrk(url, " \"<>\\") != NULL) {
+            why_set(why, whylen, "expected comma-separated http:// or https:// base URLs");
+            return false;
+        }
+        if (comma == NULL)
+            return true;
+        s = comma + 1;
+    }
 }
 
 static bool check_log_level(char *value, char *why, size_t whylen)

@@ -115,6 +115,7 @@ struct broker_config {
     int32_t gregor_max_partitions;        /* 10000: partitions of one topic, at most */
     char *gregor_http_host;               /* "127.0.0.1" */
     bool gregor_console_actions_enable;   /* false: the web console is read-only */
+    char *gregor_console_mirrors; /* NULL = none; comma-separated `gregor mirror` base URLs */
 
     /* TLS (listeners whose protocol is SSL or SASL_SSL; docs/security.md).
      * Each may be overridden per listener by listener.name.<name>.<key>:

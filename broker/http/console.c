@@ -29,6 +29,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -163,6 +164,31 @@ static bool broker_live(const struct mc_snapshot *s, int32_t id)
 
 #define CONSOLE_MAX_DEAD 64
 
+/* gregor.console.mirrors (checked comma-separated URLs) as JSON strings, trimmed,
+ * without a trailing slash */
+static void mirrors_json(struct evbuffer *out, const char *list)
+{
+    bool first = true;
+    for (const char *s = list; s != NULL && *s != '\0';) {
+        const char *comma = strchr(s, ',');
+        const char *end = comma ? comma : s + strlen(s);
+        while (s < end && isspace((unsigned char)*s))
+            s++;
+        while (end > s && (isspace((unsigned char)end[-1]) || end[-1] == '/'))
+            end--;
+        if (end > s) {
+            char url[1024];
+            size_t n = (size_t)(end - s) < sizeof(url) ? (size_t)(end - s) : sizeof(url) - 1;
+            memcpy(url, s, n);
+            url[n] = '\0';
+            evbuffer_add_printf(out, "%s", first ? "" : ",");
+            json_str(out, url);
+            first = false;
+        }
+        s = comma ? comma + 1 : NULL;
+    }
+}
+
 static void cluster_cb(struct evhttp_request *r, void *arg)
 {
     struct console *c = arg;
@@ -223,10 +249,13 @@ static void cluster_cb(struct evhttp_request *r, void *arg)
                         "],\"partitions\":{\"total\":%ld,\"offline\":%ld,\"under_replicated\":%ld,"
                         "\"not_preferred\":%ld},\"self\":{\"bytes_in_per_sec\":%.1f,"
                         "\"bytes_out_per_sec\":%.1f,\"messages_in_per_sec\":%.1f,"
-                        "\"connections\":%lld,\"event_clients\":%d},\"actions_enabled\":%s}\n",
+                        "\"connections\":%lld,\"event_clients\":%d},\"actions_enabled\":%s,"
+                        "\"mirrors\":[",
                         total, offline, under, not_pref, c->in_rate, c->out_rate, c->msgs_rate,
                         (long long)conn_count(), n_clients,
                         b->cfg->gregor_console_actions_enable && !b->authz ? "true" : "false");
+    mirrors_json(out, b->cfg->gregor_console_mirrors);
+    evbuffer_add_printf(out, "]}\n");
     mc_put(s);
     send_json(r, out);
     evbuffer_free(out);

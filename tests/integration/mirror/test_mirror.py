@@ -7,7 +7,7 @@ restarted, and a new matching topic appears. Afterwards the target must hold eve
 exactly once, in order, in the same partition, with the same key, value, headers and timestamp
 (compared record by record, and as a history through tests/harness/checker.py: no acknowledged
 record lost, no duplicate); the target topics must have the source's partition count and topic
-configs; /metrics must report the positions; and `gregor group reset-offsets --to-mirror` must
+configs; /metrics must report the positions, and /api/mirror (the console's view) the same; and `gregor group reset-offsets --to-mirror` must
 put a group on the target at the records matching its committed offsets on the source.
 """
 import json
@@ -220,6 +220,7 @@ def run_scenario(src, dst):
              60, "the mirror catching up with %s (see %s)" % (ends, mlog))
         m = mirror.metrics()
         assert all(m[("gregor_mirror_lag_records", TOPIC, p)] == 0 for p in range(PARTS)), m
+        check_api(mirror, m)
         target = read_all(dst, PREFIX + TOPIC, PARTS)
         check_same(source, target, TOPIC)
         check_history(dst, feeder, target)
@@ -251,6 +252,31 @@ def test_bad_options():
                       (["--source", "x:1", "--target", "y:1", "--metrics-port", "70000"], "--metrics-port")):
         r = subprocess.run([GREGOR, "mirror"] + args, capture_output=True, text=True, timeout=10)
         assert r.returncode == 2 and why in r.stderr, (args, r.returncode, r.stderr)
+
+
+def check_api(mirror, m):
+    """/api/mirror answers the same positions, lags and counters of TOPIC as /metrics (TOPIC is no
+    longer written, so they no longer move), cross-origin readable for the brokers' console."""
+    r = urllib.request.urlopen("http://127.0.0.1:%d/api/mirror" % mirror.port, timeout=2)
+    assert r.headers["Access-Control-Allow-Origin"] == "*", r.headers
+    assert r.headers["Content-Type"] == "application/json", r.headers
+    j = json.loads(r.read())
+    assert j["alias"] == ALIAS and j["up"] is True and j["sessions"] >= 1, j
+    parts = {p["partition"]: p for p in j["partitions"] if p["topic"] == TOPIC}
+    assert sorted(parts) == list(range(PARTS)), j
+    for p, x in parts.items():
+        assert x["target_topic"] == PREFIX + TOPIC, x
+        assert x["lag_records"] == 0, x
+        assert x["position"] == m[("gregor_mirror_position", TOPIC, p)], (x, m)
+        assert x["records_total"] == m[("gregor_mirror_records_total", TOPIC, p)], (x, m)
+        assert x["bytes_total"] == m[("gregor_mirror_bytes_total", TOPIC, p)], (x, m)
+    assert sessions_metric(mirror) == j["sessions"], j
+
+
+def sessions_metric(mirror):
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mirror.port, timeout=2).read().decode()
+    return next(int(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                if line.startswith("gregor_mirror_sessions_total{"))
 
 
 def check_same(source, target, topic):

@@ -100,6 +100,7 @@ def test_cluster():
         assert [b["controller"] for b in v["brokers"]] == [b == ctl for b in range(3)], v
         assert v["partitions"]["offline"] == 0 and v["partitions"]["under_replicated"] == 0, v
         assert v["partitions"]["total"] >= 2, v
+        assert v["mirrors"] == [], v  # gregor.console.mirrors is empty by default
         for k in ("bytes_in_per_sec", "bytes_out_per_sec", "messages_in_per_sec", "connections"):
             assert k in v["self"], v
     led = {b["id"]: b["partitions_led"] for b in views[0]["brokers"]}

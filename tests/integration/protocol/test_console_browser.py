@@ -8,12 +8,16 @@ DOM through the DevTools protocol (cdp.py) until it shows the new leader, the br
 the leader_changed event pushed by the live feed. Screenshots of the page before and after the
 failover are kept in <build>/test-artifacts/console/ (docs/testing.md). Prints the page weight
 and Chromium's paint timings. With gregor.console.actions.enable, a group's offsets are reset
-from the page (the plan shown in a confirmation first); a broker without it refuses actions. Skipped (exit 0 with a SKIP line) when
+from the page (the plan shown in a confirmation first); a broker without it refuses actions. A
+`gregor mirror` copying `web` to `m.web` in the same cluster is listed by gregor.console.mirrors
+(with a second URL nobody answers): the page shows its alias, up, lag 0 and the partition's
+position, and the other mirror as unreachable; ?mirrors= in the address replaces the list. Skipped (exit 0 with a SKIP line) when
 chromium is not installed.
 """
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,10 +36,13 @@ if not CHROMIUM:
     sys.exit(0)
 
 HTTP = [free_port() for _ in range(3)]
+MIRROR, NO_MIRROR = free_port(), free_port()  # the second: a mirror that never answers
 # offsets.topic.replication.factor=3: the group's coordinator survives broker 0's death (with 1, a
 # third of __consumer_offsets goes offline with it, and the page rightly shows no such group)
 cl = Cluster(n_brokers=3, overrides=["gregor.http.host=127.0.0.1", "zookeeper.session.timeout.ms=6000",
-                                     "gregor.console.actions.enable=true", "offsets.topic.replication.factor=3"],
+                                     "gregor.console.actions.enable=true", "offsets.topic.replication.factor=3",
+                                     "gregor.console.mirrors=http://127.0.0.1:%d/, http://127.0.0.1:%d" % (
+                                         MIRROR, NO_MIRROR)],
              per_broker=lambda i: ["gregor.http.port=%d" % HTTP[i]])
 ART = os.path.join(BUILD, "test-artifacts", "console")
 os.makedirs(ART, exist_ok=True)
@@ -45,6 +52,7 @@ URL = "http://127.0.0.1:%d/?peers=%s" % (HTTP[2], ",".join("%d=http://127.0.0.1:
 
 
 BROWSER = None
+MIRROR_PROC = None
 
 
 def browser():
@@ -117,6 +125,36 @@ def test_page_shows_the_leader():
     screenshot("before-failover.png")
 
 
+MIRROR_ROW = """(() => { const m = document.querySelector('div.mirror[data-alias="console"]');
+  const r = m && m.querySelector('tr[data-mirror-topic="web"][data-partition="0"]');
+  return r ? [m.dataset.state, m.dataset.lag, r.dataset.lag, r.cells[2].textContent, r.cells[3].textContent].join(" ") : null;
+})()"""
+
+
+def test_page_shows_the_mirror():
+    global MIRROR_PROC
+    boot = ",".join("127.0.0.1:%d" % b.port for b in cl.brokers)
+    MIRROR_PROC = subprocess.Popen(
+        [os.path.join(BUILD, "bin", "gregor"), "mirror", "--source", boot, "--target", boot, "--topics", "web",
+         "--prefix", "m.", "--alias", "console", "--metrics-port", "127.0.0.1:%d" % MIRROR,
+         "--refresh-interval", "1000", "--commit-interval", "100"],
+        stdout=open(os.path.join(cl.tmp, "mirror.log"), "a"), stderr=subprocess.STDOUT, start_new_session=True)
+    t0 = time.time()
+    # web-0 holds 5 records: copied, the mirror is at position 5 with no lag
+    wait(lambda: browser().eval(MIRROR_ROW) == "up 0 0 m.web 5", "mirror console up, lag 0, web-0 at 5", 15)
+    print("  mirror shown caught up %.1fs after it started" % (time.time() - t0))
+    wait(lambda: browser().eval("""(() => { const m = document.querySelector('div.mirror[data-url="http://127.0.0.1:%d"]');
+      return m ? m.dataset.state : null; })()""" % NO_MIRROR) == "unreachable", "the other mirror unreachable", 5)
+    screenshot("mirror.png")
+    # ?mirrors= in the address replaces the configured list
+    browser().call("Page.navigate", url=URL + "&mirrors=http://127.0.0.1:%d/" % MIRROR)
+    wait(lambda: browser().eval("""document.querySelectorAll('div.mirror').length === 1 &&
+      document.querySelector('div.mirror').dataset.url""") == "http://127.0.0.1:%d" % MIRROR and
+         browser().eval(MIRROR_ROW) == "up 0 0 m.web 5", "only the mirror named by ?mirrors=", 10)
+    MIRROR_PROC.terminate()
+    assert MIRROR_PROC.wait(30) == 0, "the mirror did not exit cleanly on SIGTERM"
+
+
 def test_page_shows_the_new_leader_after_a_kill():
     cl.brokers[0].stop(signal.SIGKILL)
     t0 = time.time()
@@ -185,5 +223,7 @@ if __name__ == "__main__":
     finally:
         if BROWSER:
             BROWSER.stop()
+        if MIRROR_PROC and MIRROR_PROC.poll() is None:
+            MIRROR_PROC.kill()
         shutil.rmtree(PROFILE, ignore_errors=True)
     sys.exit(rc)

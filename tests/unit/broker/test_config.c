@@ -274,6 +274,7 @@ static bool default_is_null(const char *name)
         "inter.broker.listener.name",
         "log.dirs",
         "gregor.log.file",
+        "gregor.console.mirrors",
         "max.connections.per.ip.overrides",
         "ssl.keystore.location",
         "ssl.key.password",
@@ -519,6 +520,21 @@ Test(config, bad_enums_name_key)
                       "for log.message.timestamp.type", "CreateTime, LogAppendTime");
     expect_file_error(ZK "gregor.log.level=trace\n", "for gregor.log.level", NULL);
     expect_file_error(ZK "compression.type=brotli\n", "for compression.type", NULL);
+}
+
+Test(config, console_mirrors_are_http_urls)
+{
+    cr_assert_eq(
+        load(ZK "gregor.console.mirrors=http://127.0.0.1:9410, https://m2:9410/\n", NULL, 0, NULL),
+        0, "%s", err);
+    cr_assert_str_eq(cfg.gregor_console_mirrors, "http://127.0.0.1:9410, https://m2:9410/");
+    config_free(&cfg);
+    expect_file_error(ZK "gregor.console.mirrors=127.0.0.1:9410\n", "for gregor.console.mirrors",
+                      "http:// or https://");
+    expect_file_error(ZK "gregor.console.mirrors=http://a:1,,http://b:1\n",
+                      "for gregor.console.mirrors", NULL);
+    expect_file_error(ZK "gregor.console.mirrors=http://a:1/\"x\n", "for gregor.console.mirrors",
+                      NULL);
 }
 
 Test(config, bad_environment_value_names_variable)

@@ -36,7 +36,7 @@
 # DEB_BUILD (build-deb), JOBS (2), BROKERS (3), CMAKE_ARGS (extra cmake -D flags), ASAN_TESTS /
 # TSAN_TESTS (ctest -R regex of the integration tests also run under ASan /
 # TSan), SKIP_ASAN=1 (skip the ASan stage), SKIP_TSAN=1 (skip the TSan
-# stage), SKIP_FUZZ=1 (skip the libFuzzer stage), FUZZ_SECONDS (20, per fuzz
+# stage), SKIP_FUZZ=1 (skip the libFuzzer stage), FUZZ_SECONDS (15, per fuzz
 # target), SKIP_COMPOSE=1 (skip the compose stage; it skips itself when no
 # Docker engine answers).
 SHELL := /bin/bash
@@ -53,13 +53,13 @@ CMAKE_ARGS ?=
 ASAN_TESTS ?= ^(integration_api_versions|integration_bad_input|protocol_api_matrix|protocol_fetch_paths|protocol_record_validation|integration_cluster|integration_cluster_configs|integration_control_fence|integration_fetcher|groups_api_versions|groups_rebalance|integration_cli_group|storage_compaction|storage_compaction_txn|protocol_dynamic_configs|protocol_txn_producer|protocol_txn_offset_commit|protocol_produce_offload|integration_large_frames|protocol_sasl|protocol_acls)$$
 SKIP_ASAN ?= 0
 PAIRED_JOBS ?= 2
-PAIRED_TESTS ?= ^(test_.*|check_layers|check_format|bench_compare|harness_checker|integration_api_versions|integration_bad_input|integration_kcat|integration_rdkafka|integration_python|integration_startup|integration_cli|integration_cli_group|integration_control_fence|integration_fetcher|protocol_api_matrix|protocol_record_validation|protocol_response_writes|protocol_tls|protocol_sasl|protocol_produce_offload|protocol_txn_introspect|protocol_txn_producer|protocol_dynamic_configs|groups_api_versions|storage_log_surgery|storage_compaction|storage_compaction_txn|integration_zk_acl|integration_cli_json|integration_metrics_names)$$
+PAIRED_TESTS ?= ^(test_.*|check_layers|check_format|bench_compare|harness_checker|integration_api_versions|integration_bad_input|integration_kcat|integration_rdkafka|integration_python|integration_startup|integration_cli|integration_cli_group|integration_control_fence|integration_fetcher|protocol_api_matrix|protocol_record_validation|protocol_response_writes|protocol_tls|protocol_sasl|protocol_produce_offload|protocol_txn_introspect|protocol_txn_producer|protocol_dynamic_configs|groups_api_versions|storage_log_surgery|storage_compaction|storage_compaction_txn|integration_zk_acl|integration_cli_json|integration_metrics_names|integration_cluster|integration_cluster_configs|protocol_fetch_paths|protocol_txn_offset_commit|protocol_acls|integration_large_frames|groups_rebalance|groups_consume)$$
 TSAN_BUILD ?= build-tsan
 TSAN_TESTS ?= ^(integration_cluster|integration_cluster_configs|integration_fetcher|integration_control_fence|groups_rebalance|groups_consume|protocol_dynamic_configs|protocol_txn_offset_commit|protocol_produce_offload)$$
 SKIP_TSAN ?= 0
 SKIP_FUZZ ?= 0
 SKIP_COMPOSE ?= 0
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 15
 # A fixed seed makes the CI fuzz stage repeat the same exploration (new
 # crashes come from longer runs: make test-fuzz FUZZ_SEED=0 FUZZ_SECONDS=600).
 FUZZ_SEED ?= 1
@@ -156,7 +156,7 @@ test-asan:
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	@cd $(ASAN_BUILD) && export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 && \
-	  rc=0; ctest --output-on-failure -L unit 2>&1 | tee ctest-unit.log || rc=1; \
+	  rc=0; ctest --output-on-failure -j$(PAIRED_JOBS) -L unit 2>&1 | tee ctest-unit.log || rc=1; \
 	  ctest --output-on-failure -R '$(ASAN_TESTS)' 2>&1 | tee ctest-integration.log || rc=1; \
 	  if [ $$rc -ne 0 ]; then \
 	    echo "ASan/UBSan stage failed (logs: $(ASAN_BUILD)/Testing/Temporary/LastTest.log)"; \

@@ -182,8 +182,11 @@ def check_throttled(done, clients):
     if clients:
         cons, prod = clients
         print("  meanwhile: consumer %.1f MB/s, acks=1 producer %.1f MB/s" % (cons, prod), flush=True)
-        assert cons > 3 * RATE / 1e6, "consumer slowed to %.1f MB/s" % cons
-        assert prod > 3 * RATE / 1e6, "producer slowed to %.1f MB/s" % prod
+        # a client held to the throttle would get at most RATE; twice that shows it is not
+        # (10 MB of acks=1 produce last a fraction of a second, so one scheduling hiccup on a
+        # loaded 2-core machine can halve the producer's figure: 9.8 MB/s was seen once)
+        assert cons > 2 * RATE / 1e6, "consumer slowed to %.1f MB/s" % cons
+        assert prod > 2 * RATE / 1e6, "producer slowed to %.1f MB/s" % prod
 
 
 def test_follower_throttle_holds_listed_partition_at_the_rate():

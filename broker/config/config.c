@@ -362,24 +362,36 @@ static bool check_zk_connect(char *value, char *why, size_t whylen)
     return true;
 }
 
-/* A comma list of non-empty directory names. */
-static bool check_dir_list(char *value, char *why, size_t whylen)
+/* Whether every item of a comma list, trimmed, fits cap bytes (at most 4096)
+ * and passes ok(). */
+static bool each_list_item(const char *value, size_t cap, bool (*ok)(const char *item))
 {
     const char *s = value;
+    char item[4096];
 
+    if (cap > sizeof(item))
+        cap = sizeof(item);
     for (;;) {
         const char *comma = strchr(s, ',');
         size_t len = comma ? (size_t)(comma - s) : strlen(s);
-        char dir[4096];
 
-        if (!copy_trimmed(s, len, dir, sizeof(dir)) || dir[0] == '\0') {
-            why_set(why, whylen, "empty or overlong directory in list");
+        if (!copy_trimmed(s, len, item, cap) || !ok(item))
             return false;
-        }
         if (comma == NULL)
             return true;
         s = comma + 1;
     }
+}
+
+static bool dir_item_ok(const char *dir) { return dir[0] != '\0'; }
+
+/* A comma list of non-empty directory names. */
+static bool check_dir_list(char *value, char *why, size_t whylen)
+{
+    if (each_list_item(value, 4096, dir_item_ok))
+        return true;
+    why_set(why, whylen, "empty or overlong directory in list");
+    return false;
 }
 
 /* A cleanup.policy list (common/cleanup_policy.h); rewritten in its
@@ -483,26 +495,19 @@ static bool check_sasl_mechanisms(char *value, char *why, size_t whylen)
     return true;
 }
 
+static bool url_item_ok(const char *url)
+{
+    return (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) &&
+           strpbrk(url, " \"<>\\") == NULL;
+}
+
 /* gregor.console.mirrors: comma-separated http:// or https:// base URLs */
 static bool check_url_list(char *value, char *why, size_t whylen)
 {
-    const char *s = value;
-
-    for (;;) {
-        const char *comma = strchr(s, ',');
-        size_t len = comma ? (size_t)(comma - s) : strlen(s);
-        char url[1024];
-
-        if (!copy_trimmed(s, len, url, sizeof(url)) ||
-            (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
-            strpbrk(url, " \"<>\\") != NULL) {
-            why_set(why, whylen, "expected comma-separated http:// or https:// base URLs");
-            return false;
-        }
-        if (comma == NULL)
-            return true;
-        s = comma + 1;
-    }
+    if (each_list_item(value, 1024, url_item_ok))
+        return true;
+    why_set(why, whylen, "expected comma-separated http:// or https:// base URLs");
+    return false;
 }
 
 static bool check_log_level(char *value, char *why, size_t whylen)

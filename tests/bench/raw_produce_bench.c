@@ -5,7 +5,7 @@
  *
  *   raw_produce_bench HOST:PORT TOPIC RECORD_SIZE PARTITIONS [seconds=S]
  *                     [inflight=N] [batch_bytes=B] [acks=A] [pid=P] [recrc=1]
- *                     [conns=C] [spread=rr|all|slice] [broker_pid=PID]
+ *                     [conns=C] [spread=rr|all|slice] [broker_pid=PID] [rate=R]
  *
  * Encodes RecordBatch v2 batches (magic 2, uncompressed, no keys,
  * RECORD_SIZE random value bytes per record) once, then sends Produce v7
@@ -33,6 +33,15 @@
  * the CPU that process used during the run (/proc/PID/stat) is reported
  * per request and per partition in a request.
  *
+ * With rate=R (requests per second over all connections), each connection
+ * sends its requests on a schedule (request n due at start + n * C / R)
+ * instead of as fast as the window allows, still at most `inflight`
+ * outstanding; a request's latency then runs from the time it was due, so a
+ * stall delays and counts against every request due meanwhile (no
+ * coordinated omission). batch_bytes=1024 with RECORD_SIZE 1024 makes each
+ * request one record: the broker's latency at a given record rate without a
+ * client library's batching and timers in the figure.
+ *
  * Every response is decoded and each partition's error code checked.
  * Prints one line of key=value (the keys of produce_bench and more; latency
  * is per request, from write to response):
@@ -42,7 +51,9 @@
  *   [broker_s broker_s_per_mb broker_us_per_request broker_us_per_partition]
  * The wire format is in docs/protocol.md; this file owns no format.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +213,7 @@ struct opts {
     int64_t pid;      /* -1: plain batches */
     int recrc;        /* recompute each request's CRC even without pid */
     long broker_pid;  /* > 0: report that process's CPU per request and partition */
+    double rate;      /* > 0: requests per second over all connections, paced */
 };
 
 /* One connection: its requests (rr: one per partition; all, slice: one
@@ -307,7 +319,27 @@ static void patch_request(struct conn *c, struct wbuf *rq, size_t *batch_at, uin
     }
 }
 
-/* Sends for o->seconds with a window of o->inflight requests. */
+static void sleep_until_ns(int64_t t)
+{
+    struct timespec ts = {(time_t)(t / 1000000000), (long)(t % 1000000000)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+/* Waits until fd is readable or the monotonic time due_ns (whichever is
+ * first). Returns 1 when readable. */
+static int wait_readable(int fd, int64_t due_ns)
+{
+    int64_t left = due_ns - bench_now_ns();
+    if (left <= 0)
+        return 0;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int ms = (int)((left + 999999) / 1000000);
+    return poll(&pfd, 1, ms) > 0;
+}
+
+/* Sends for o->seconds with a window of o->inflight requests (paced by
+ * o->rate when set). */
 static void *pump(void *arg)
 {
     struct conn *c = arg;
@@ -316,14 +348,19 @@ static void *pump(void *arg)
     uint32_t next_send = 0, next_recv = 0;
     uint8_t *buf = NULL;
     size_t cap = 0;
-    int64_t end = bench_now_ns() + (int64_t)(o->seconds * 1e9);
+    int64_t start = bench_now_ns();
+    int64_t end = start + (int64_t)(o->seconds * 1e9);
+    double gap_ns = o->rate > 0 ? 1e9 * o->conns / o->rate : 0;
     c->rc = 0;
     for (;;) {
-        int sending = bench_now_ns() < end;
-        if (sending && next_send - next_recv < (uint32_t)o->inflight) {
+        int64_t now = bench_now_ns();
+        int sending = now < end;
+        int64_t due = start + (int64_t)(gap_ns * next_send);
+        int room = next_send - next_recv < (uint32_t)o->inflight;
+        if (sending && room && now >= due) {
             int r = (int)(next_send % (uint32_t)c->nreqs);
             patch_request(c, &c->reqs[r], c->batch_at[r], next_send);
-            sent_at[next_send % MAX_INFLIGHT] = bench_now_ns();
+            sent_at[next_send % MAX_INFLIGHT] = gap_ns > 0 ? due : bench_now_ns();
             if (write_all(c->fd, c->reqs[r].p, c->reqs[r].len)) {
                 c->rc = -1;
                 break;
@@ -331,8 +368,15 @@ static void *pump(void *arg)
             next_send++;
             continue;
         }
-        if (next_recv == next_send)
-            break;
+        if (next_recv == next_send) {
+            if (!sending)
+                break;
+            sleep_until_ns(due);
+            continue;
+        }
+        /* paced, with room: read only what has arrived before the next is due */
+        if (sending && room && !wait_readable(c->fd, due))
+            continue;
         int e = read_response(c->fd, next_recv, &buf, &cap);
         if (e < 0) {
             c->rc = -1;
@@ -386,6 +430,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     o->conns = 1;
     o->spread = SPREAD_RR;
     o->broker_pid = 0;
+    o->rate = 0;
     for (int i = 5; i < argc; i++) {
         if (strncmp(argv[i], "seconds=", 8) == 0)
             o->seconds = strtod(argv[i] + 8, NULL);
@@ -409,6 +454,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->spread = SPREAD_SLICE;
         else if (strncmp(argv[i], "broker_pid=", 11) == 0)
             o->broker_pid = strtol(argv[i] + 11, NULL, 10);
+        else if (strncmp(argv[i], "rate=", 5) == 0)
+            o->rate = strtod(argv[i] + 5, NULL);
         else
             return -1;
     }
@@ -417,7 +464,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         return -1;
     if (o->size <= 0 || o->partitions <= 0 || o->inflight <= 0 || o->inflight > MAX_INFLIGHT ||
         o->seconds <= 0 || o->batch_bytes < 1024 || o->acks == 0 || o->conns <= 0 ||
-        o->conns > MAX_CONNS)
+        o->conns > MAX_CONNS || o->rate < 0)
         return -1;
     return 0;
 }
@@ -428,7 +475,7 @@ int main(int argc, char **argv)
     if (argc < 5 || parse_opts(argc, argv, &o)) {
         fprintf(stderr, "usage: raw_produce_bench HOST:PORT TOPIC RECORD_SIZE PARTITIONS"
                         " [seconds=S] [inflight=N] [batch_bytes=B] [acks=1|-1] [pid=P] [recrc=1]"
-                        " [conns=C] [spread=rr|all|slice] [broker_pid=PID]\n");
+                        " [conns=C] [spread=rr|all|slice] [broker_pid=PID] [rate=R]\n");
         return 2;
     }
     uint8_t *value = malloc((size_t)o.size);

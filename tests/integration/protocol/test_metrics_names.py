@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """
 tests/integration/protocol/test_metrics_names.py — every metric name the shipped Grafana dashboard
-(deploy/grafana/gregor-dashboard.json) and the Prometheus alert rules (deploy/prometheus/
-alerts.yml) query exists in a real broker's /metrics, so neither can silently query nothing; and
+(deploy/grafana/gregor-dashboard.json), the Prometheus alert rules (deploy/prometheus/alerts.yml)
+and the Prometheus console (deploy/prometheus/consoles/gregor.html, which queries every name the
+dashboard does) query exists in a real broker's /metrics, so none can silently query nothing; and
 the Kafka-named series of docs/metrics.md move with real work on one broker and ZooKeeper: bytes
 and messages in grow with a produce, request counts and time quantiles with requests, and a Fetch
 parked for fetch.min.bytes is counted in the Fetch purgatory while it waits. The alert rules also
@@ -32,6 +33,8 @@ cl = Cluster(n_brokers=1, overrides=["gregor.http.host=127.0.0.1", "gregor.http.
 LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
 DASHBOARD = os.path.join(SRC, "deploy", "grafana", "gregor-dashboard.json")
 ALERTS = os.path.join(SRC, "deploy", "prometheus", "alerts.yml")
+CONSOLE = os.path.join(SRC, "deploy", "prometheus", "consoles", "gregor.html")
+CONSOLE_LIB = os.path.join(SRC, "deploy", "prometheus", "console_libraries", "gregor.lib")
 # series Prometheus itself adds to every target
 PROMETHEUS_OWN = {"up", "scrape_duration_seconds", "scrape_samples_scraped"}
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or",
@@ -58,6 +61,7 @@ def metric_names(expr):
     """The metric names a PromQL expression selects: identifiers left once strings, label
     matchers, ranges, grouping clauses and function calls are taken out."""
     e = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+    e = re.sub(r"'(?:[^'\\]|\\.)*'", "''", e)
     e = re.sub(r"\{[^}]*\}", " ", e)
     e = re.sub(r"\[[^\]]*\]", " ", e)
     e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", e)
@@ -99,6 +103,14 @@ def alert_exprs():
         elif s.startswith("expr:"):
             out.append((alert, s.split(":", 1)[1].strip()))
     return out
+
+
+def console_exprs():
+    """(variable, expr) of the console's `$q... := [printf] "..."` definitions: gregor.html runs
+    no other query (its header says so; test_every_console_query_names_a_served_series holds it
+    to that). The printf verbs stand for label matchers, which metric_names drops."""
+    text = open(CONSOLE).read()
+    return re.findall(r'\{\{-?\s*\$(q\w+)\s*:=\s*(?:printf\s+)?"((?:[^"\\]|\\.)*)"', text)
 
 
 def test_setup():
@@ -185,6 +197,23 @@ def test_every_alert_names_a_served_series():
     exprs = alert_exprs()
     assert len(exprs) >= 8, exprs
     check_names("alerts.yml", exprs, names)
+
+
+def test_every_console_query_names_a_served_series():
+    _, names = scrape()
+    exprs = console_exprs()
+    assert len(exprs) >= 30, exprs
+    text = open(CONSOLE).read()
+    for var, _ in exprs:  # each definition is queried or graphed somewhere
+        assert len(re.findall(r"\$%s\b" % var, text)) >= 2, "$%s is never used" % var
+    for path, body in ((CONSOLE, text), (CONSOLE_LIB, open(CONSOLE_LIB).read())):
+        assert not re.search(r'query\s+"', body), "%s queries a literal expression" % path
+    assert "expr:" not in text, "gregor.html graphs outside gregor.lib's gregor_graph"
+    # the Grafana dashboard's panels are on the console: every name it queries, the console does
+    dash = set().union(*(metric_names(e) for _, e in dashboard_exprs()))
+    console = set().union(*(metric_names(e) for _, e in exprs))
+    assert dash <= console, "the console leaves out %s" % sorted(dash - console)
+    check_names("the console", exprs, names)
 
 
 def test_the_name_check_catches_a_misspelled_name():

@@ -105,6 +105,10 @@ struct broker {
     struct authorizer *authz;          /* owned: ACL checks (core/acl_store.c); NULL when
                                           authorizer.class.name is empty; the pointer is
                                           immutable after start-up */
+    int64_t acl_changes_seen;          /* the ACL change lists' state
+                                          (zk_store_acl_changes_version()) read before the
+                                          ACLs were last loaded, -1 unknown (admin worker
+                                          after start; core/acl_store.c) */
     int64_t config_seq;                /* newest /config/changes handled (admin worker
                                           after start; config_watch.c) */
     int32_t zk_controller_id;          /* the active controller as ZooKeeper names it,

@@ -26,55 +26,58 @@
 
 #include <stddef.h>
 
-/* Sorted by key; docs/protocol.md §3.1 documents this table. */
+/* Sorted by key; docs/protocol.md §3.1 documents this table. The last two
+ * numbers: the first version whose response body has throttle_time_ms, and
+ * its position there (struct api_desc; checked against the group codecs by
+ * tests/unit/broker/test_resp_throttle.c). */
 static const struct api_desc apis[] = {
-    {API_PRODUCE, 0, 7, handle_produce}, /* 0-2: see produce.c */
-    {API_FETCH, 4, 11, handle_fetch},
-    {API_LIST_OFFSETS, 0, 5, handle_list_offsets},
-    {API_METADATA, 0, 8, handle_metadata},
-    {API_OFFSET_COMMIT, 0, 8, handle_offset_commit},
-    {API_OFFSET_FETCH, 0, 8, handle_offset_fetch},
-    {API_FIND_COORDINATOR, 0, 4, handle_find_coordinator},
-    {API_JOIN_GROUP, 0, 7, handle_join_group},
-    {API_HEARTBEAT, 0, 4, handle_heartbeat},
-    {API_LEAVE_GROUP, 0, 4, handle_leave_group},
-    {API_SYNC_GROUP, 0, 5, handle_sync_group},
-    {API_DESCRIBE_GROUPS, 0, 5, handle_describe_groups},
-    {API_LIST_GROUPS, 0, 4, handle_list_groups},
-    {API_SASL_HANDSHAKE, 0, 1, handle_sasl_handshake},
-    {API_API_VERSIONS, 0, 3, handle_api_versions},
-    {API_CREATE_TOPICS, 0, 4, handle_create_topics},
-    {API_DELETE_TOPICS, 0, 3, handle_delete_topics},
-    {API_DELETE_RECORDS, 0, 1, handle_delete_records},
-    {API_INIT_PRODUCER_ID, 0, 4, handle_init_producer_id},
-    {API_OFFSET_FOR_LEADER_EPOCH, 0, 4, handle_offset_for_leader_epoch},
-    {API_ADD_PARTITIONS_TO_TXN, 0, 3, handle_add_partitions_to_txn},
-    {API_ADD_OFFSETS_TO_TXN, 0, 3, handle_add_offsets_to_txn},
-    {API_END_TXN, 0, 3, handle_end_txn},
-    {API_WRITE_TXN_MARKERS, 0, 1, handle_write_txn_markers},
-    {API_TXN_OFFSET_COMMIT, 0, 3, handle_txn_offset_commit},
-    {API_DESCRIBE_ACLS, 0, 3, handle_describe_acls},
-    {API_CREATE_ACLS, 0, 3, handle_create_acls},
-    {API_DELETE_ACLS, 0, 3, handle_delete_acls},
-    {API_DESCRIBE_CONFIGS, 0, 2, handle_describe_configs},
-    {API_ALTER_CONFIGS, 0, 1, handle_alter_configs},
-    {API_DESCRIBE_LOG_DIRS, 0, 4, handle_describe_log_dirs},
-    {API_SASL_AUTHENTICATE, 0, 2, handle_sasl_authenticate},
-    {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
-    {API_DELETE_GROUPS, 0, 2, handle_delete_groups},
-    {API_ELECT_LEADERS, 0, 2, handle_elect_leaders},
-    {API_INCREMENTAL_ALTER_CONFIGS, 0, 0, handle_incremental_alter_configs},
-    {API_ALTER_PARTITION_REASSIGNMENTS, 0, 0, handle_alter_partition_reassignments},
-    {API_LIST_PARTITION_REASSIGNMENTS, 0, 0, handle_list_partition_reassignments},
-    {API_OFFSET_DELETE, 0, 0, handle_offset_delete},
-    {API_DESCRIBE_CLIENT_QUOTAS, 0, 1, handle_describe_client_quotas},
-    {API_ALTER_CLIENT_QUOTAS, 0, 1, handle_alter_client_quotas},
-    {API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0, handle_describe_user_scram_credentials},
-    {API_ALTER_USER_SCRAM_CREDENTIALS, 0, 0, handle_alter_user_scram_credentials},
-    {API_DESCRIBE_CLUSTER, 0, 0, handle_describe_cluster},
-    {API_DESCRIBE_PRODUCERS, 0, 0, handle_describe_producers},
-    {API_DESCRIBE_TRANSACTIONS, 0, 0, handle_describe_transactions},
-    {API_LIST_TRANSACTIONS, 0, 0, handle_list_transactions},
+    {API_PRODUCE, 0, 7, handle_produce, -1, 0}, /* 0-2: see produce.c; it sets throttle_at */
+    {API_FETCH, 4, 11, handle_fetch, 1, 0},
+    {API_LIST_OFFSETS, 0, 5, handle_list_offsets, 2, 0},
+    {API_METADATA, 0, 8, handle_metadata, 3, 0},
+    {API_OFFSET_COMMIT, 0, 8, handle_offset_commit, 3, 0},
+    {API_OFFSET_FETCH, 0, 8, handle_offset_fetch, 3, 0},
+    {API_FIND_COORDINATOR, 0, 4, handle_find_coordinator, 1, 0},
+    {API_JOIN_GROUP, 0, 7, handle_join_group, 2, 0},
+    {API_HEARTBEAT, 0, 4, handle_heartbeat, 1, 0},
+    {API_LEAVE_GROUP, 0, 4, handle_leave_group, 1, 0},
+    {API_SYNC_GROUP, 0, 5, handle_sync_group, 1, 0},
+    {API_DESCRIBE_GROUPS, 0, 5, handle_describe_groups, 1, 0},
+    {API_LIST_GROUPS, 0, 4, handle_list_groups, 1, 0},
+    {API_SASL_HANDSHAKE, 0, 1, handle_sasl_handshake, -1, 0},
+    {API_API_VERSIONS, 0, 3, handle_api_versions, -1, 0}, /* after api_keys; exempt */
+    {API_CREATE_TOPICS, 0, 4, handle_create_topics, 2, 0},
+    {API_DELETE_TOPICS, 0, 3, handle_delete_topics, 1, 0},
+    {API_DELETE_RECORDS, 0, 1, handle_delete_records, 0, 0},
+    {API_INIT_PRODUCER_ID, 0, 4, handle_init_producer_id, 0, 0},
+    {API_OFFSET_FOR_LEADER_EPOCH, 0, 4, handle_offset_for_leader_epoch, 2, 0},
+    {API_ADD_PARTITIONS_TO_TXN, 0, 3, handle_add_partitions_to_txn, 0, 0},
+    {API_ADD_OFFSETS_TO_TXN, 0, 3, handle_add_offsets_to_txn, 0, 0},
+    {API_END_TXN, 0, 3, handle_end_txn, 0, 0},
+    {API_WRITE_TXN_MARKERS, 0, 1, handle_write_txn_markers, -1, 0},
+    {API_TXN_OFFSET_COMMIT, 0, 3, handle_txn_offset_commit, 0, 0},
+    {API_DESCRIBE_ACLS, 0, 3, handle_describe_acls, 0, 0},
+    {API_CREATE_ACLS, 0, 3, handle_create_acls, 0, 0},
+    {API_DELETE_ACLS, 0, 3, handle_delete_acls, 0, 0},
+    {API_DESCRIBE_CONFIGS, 0, 2, handle_describe_configs, 0, 0},
+    {API_ALTER_CONFIGS, 0, 1, handle_alter_configs, 0, 0},
+    {API_DESCRIBE_LOG_DIRS, 0, 4, handle_describe_log_dirs, 0, 0},
+    {API_SASL_AUTHENTICATE, 0, 2, handle_sasl_authenticate, -1, 0},
+    {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions, 0, 0},
+    {API_DELETE_GROUPS, 0, 2, handle_delete_groups, 0, 0},
+    {API_ELECT_LEADERS, 0, 2, handle_elect_leaders, 0, 0},
+    {API_INCREMENTAL_ALTER_CONFIGS, 0, 0, handle_incremental_alter_configs, 0, 0},
+    {API_ALTER_PARTITION_REASSIGNMENTS, 0, 0, handle_alter_partition_reassignments, 0, 0},
+    {API_LIST_PARTITION_REASSIGNMENTS, 0, 0, handle_list_partition_reassignments, 0, 0},
+    {API_OFFSET_DELETE, 0, 0, handle_offset_delete, 0, 2}, /* after error_code */
+    {API_DESCRIBE_CLIENT_QUOTAS, 0, 1, handle_describe_client_quotas, 0, 0},
+    {API_ALTER_CLIENT_QUOTAS, 0, 1, handle_alter_client_quotas, 0, 0},
+    {API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0, handle_describe_user_scram_credentials, 0, 0},
+    {API_ALTER_USER_SCRAM_CREDENTIALS, 0, 0, handle_alter_user_scram_credentials, 0, 0},
+    {API_DESCRIBE_CLUSTER, 0, 0, handle_describe_cluster, 0, 0},
+    {API_DESCRIBE_PRODUCERS, 0, 0, handle_describe_producers, 0, 0},
+    {API_DESCRIBE_TRANSACTIONS, 0, 0, handle_describe_transactions, 0, 0},
+    {API_LIST_TRANSACTIONS, 0, 0, handle_list_transactions, 0, 0},
 };
 
 const struct api_desc *dispatch_apis(int *n)
@@ -89,6 +92,14 @@ static const struct api_desc *api_find(int16_t key)
         if (apis[i].key == key)
             return &apis[i];
     return NULL;
+}
+
+int dispatch_throttle_at(int16_t key, int16_t version)
+{
+    const struct api_desc *api = api_find(key);
+    if (!api || api->throttle_from < 0 || version < api->throttle_from)
+        return -1;
+    return api->throttle_at;
 }
 
 kerr_t dispatch_request(struct req *req)
@@ -141,6 +152,7 @@ kerr_t dispatch_request(struct req *req)
     if (!kslice_ok(&s))
         return KERR__CLOSE;
     kslice_init(&req->body, s.p + s.pos, s.len - s.pos);
+    req->throttle_at = dispatch_throttle_at(api->key, req->api_version);
     kerr_t rc = api->handler(req);
     if (rc != KERR_NONE && rc != KERR__PENDING && rc != KERR__CLOSE) {
         say_warn_every(1000, "kafka", "request failed api=%s version=%d err=%s",

@@ -17,6 +17,11 @@ struct api_desc {
     int16_t min_version; /* advertised minimum */
     int16_t max_version; /* advertised maximum */
     api_handler_fn handler;
+    /* throttle_time_ms in the response body: the first version that has it
+     * at body position throttle_at; -1 when no version has it there (none,
+     * or the handler sets req->throttle_at itself: Produce) */
+    int8_t throttle_from;
+    int8_t throttle_at;
 };
 
 /* Decodes the request header of req->frame, finds the handler and runs it.
@@ -26,6 +31,13 @@ kerr_t dispatch_request(struct req *req);
 
 /* The advertised APIs, sorted by key (for ApiVersions). */
 const struct api_desc *dispatch_apis(int *n);
+
+/* Where the response body of (key, version) holds throttle_time_ms, from
+ * the API table: a position in req->out, or -1 when it has none at a fixed
+ * place (v0 of several APIs, ApiVersions and the SASL APIs, which are never
+ * throttled, WriteTxnMarkers, unknown keys; Produce puts it after its
+ * partitions and sets req->throttle_at itself). */
+int dispatch_throttle_at(int16_t key, int16_t version);
 
 /* Per-API handlers (one file per API family). */
 kerr_t handle_api_versions(struct req *req);

@@ -254,8 +254,10 @@ static void produce_encode(struct produce_op *op)
         }
     }
     int32_t throttle = req_quota_record(req, QUOTA_PRODUCE, (double)op->rec_bytes);
-    if (req->api_version >= 1)
-        kbuf_put_i32(o, throttle); /* throttle_time_ms */
+    if (req->api_version >= 1) {
+        req->throttle_at = (int32_t)o->len; /* after the partitions: not in dispatch's table */
+        kbuf_put_i32(o, throttle);          /* throttle_time_ms */
+    }
 }
 
 static struct produce_part *produce_add_part(struct produce_op *op)

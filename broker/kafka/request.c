@@ -1,8 +1,9 @@
 /*
  * broker/kafka/request.c — the parts of struct req (request.h) that handlers
  * call: attaching segment bytes to a response, and completing a pending
- * request from any thread (the connection's loop then sends it), and
- * recording a request against its client quotas.
+ * request from any thread (the connection's loop then sends it),
+ * recording a request against its client quotas, and raising the throttle
+ * time its response carries.
  */
 #include "broker/kafka/request.h"
 #include "broker/core/broker.h"
@@ -62,4 +63,14 @@ int32_t req_quota_record(struct req *req, int type, double value)
     if (ms > req->throttle_ms)
         req->throttle_ms = ms;
     return ms;
+}
+
+bool req_throttle_raise(struct req *req, int32_t ms)
+{
+    if (req->throttle_at < 0 || (size_t)req->throttle_at + 4 > req->out.len)
+        return false;
+    size_t at = (size_t)req->throttle_at;
+    if ((int32_t)be32_load(req->out.data + at) < ms)
+        kbuf_patch_i32(&req->out, at, ms);
+    return true;
 }

@@ -86,6 +86,12 @@ struct req {
      * req_quota_record()); net/conn.c mutes the connection that long after
      * sending the response (KIP-219). */
     int32_t throttle_ms;
+    /* Where out holds the response's throttle_time_ms (a position in out),
+     * -1 when the response has none: set by dispatch.c from the API table
+     * (dispatch_throttle_at()) or by a handler whose field is not at a
+     * fixed place (Produce). net/conn.c raises the value there to the
+     * request_percentage throttle it measured (req_throttle_raise()). */
+    int32_t throttle_at;
 };
 
 /* Records that len bytes of fd starting at pos go at the current end of
@@ -107,5 +113,11 @@ int32_t req_quota_measure(const struct req *req, int type, double value);
 /* Takes back value recorded against the client quota of type: what a
  * throttled response did not send after all. */
 void req_quota_unrecord(const struct req *req, int type, double value);
+/* Makes the response's throttle_time_ms (at req->throttle_at) at least
+ * ms, as Kafka answers with the larger of the byte-rate and request-time
+ * throttles. Returns false when the response has no such field (throttle_at
+ * -1, or not inside req->out), leaving it unchanged. The connection's loop,
+ * before the response is sent. */
+bool req_throttle_raise(struct req *req, int32_t ms);
 
 #endif

@@ -566,9 +566,12 @@ static bool conn_send(struct conn *conn, struct req *req)
  * and reading stops, so a client that ignores throttle_time_ms waits too.
  * Request time is the wall time of the handler's call on the network loop
  * (dispatch_request() up to its return; a parked or offloaded request's
- * wait is not counted). ApiVersions, SASL and the control-plane keys, and
- * every request of a peer authenticated as a broker, are exempt (Kafka
- * exempts them too). */
+ * wait is not counted). It is known only once the handler has built the
+ * response, so the request throttle is written into the built response:
+ * its throttle_time_ms (at req->throttle_at) becomes the larger of the two
+ * throttles, as in Kafka (req_throttle_raise()). ApiVersions, SASL and the
+ * control-plane keys, and every request of a peer authenticated as a
+ * broker, are exempt (Kafka exempts them too). */
 
 static void conn_process(struct conn *conn);
 
@@ -613,6 +616,8 @@ static void conn_request_quota(struct conn *conn, struct req *req, int64_t start
  * request. Returns false if the connection was closed (conn may be freed). */
 static bool conn_respond(struct conn *conn, struct req *req)
 {
+    if (conn->req_throttle_ms > 0 && !req->no_response)
+        (void)req_throttle_raise(req, conn->req_throttle_ms);
     bool written = req->no_response || conn_send(conn, req);
     int32_t throttle = MAX(req->throttle_ms, conn->req_throttle_ms);
     conn->req_throttle_ms = 0;
@@ -717,7 +722,8 @@ static struct req *conn_next_frame(struct conn *conn, struct evbuffer *in, bool 
     req->principal = conn->principal;
     req->sasl = conn->sasl;
     req->start_us = clock_mono_us();
-    req->api_key = -1; /* until dispatch reads the header */
+    req->api_key = -1;     /* until dispatch reads the header */
+    req->throttle_at = -1; /* until dispatch finds the API */
     kbuf_init(&req->out);
     return req;
 }

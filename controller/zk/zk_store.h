@@ -473,12 +473,14 @@ kerr_t zk_store_claim_pid_block(struct zk_store *zs, int32_t broker_id, int64_t 
  * (broker/security/acl_json.c; not checked here). A change is announced by a
  * persistent sequential /kafka-acl-changes/acl_changes_<seq> (literal; the
  * payload "<Type>:<name>") or /kafka-acl-extended-changes/acl_changes_<seq>
- * (prefixed; {"version":1,"resourceType":..,"name":..,"patternType":..}). */
+ * (prefixed; {"version":1,"resourceType":..,"name":..,"patternType":..}),
+ * one per resource pattern written, as Kafka writes them. */
 #define ZK_PATH_ACL "/kafka-acl"
 #define ZK_PATH_ACL_EXTENDED "/kafka-acl-extended"
 #define ZK_PATH_ACL_CHANGES "/kafka-acl-changes"
 #define ZK_PATH_ACL_EXTENDED_CHANGES "/kafka-acl-extended-changes"
-#define ZK_ACL_CHANGES_KEEP 100 /* notifications kept; the writer deletes older ones */
+#define ZK_ACL_CHANGES_KEEP 100 /* notifications kept; writers delete older ones */
+#define ZK_ACL_TRIM_EVERY 25    /* a list is trimmed once per this many notifications */
 
 /* One resource pattern's znode. */
 struct zk_acl_node {
@@ -489,18 +491,46 @@ struct zk_acl_node {
     size_t len;
 };
 
-/* Reads one resource's znode: *json new (free(); NUL-terminated), *len and
- * *version; no znode: *json NULL, *version ZK_VERSION_NEW, KERR_NONE.
- * KERR__INVALID for a type or name that cannot be a path component. */
-kerr_t zk_store_acl_get(struct zk_store *zs, bool prefixed, const char *type, const char *name,
-                        char **json, size_t *len, int32_t *version);
-/* Writes it conditional on version (ZK_VERSION_NEW: create, with its type's
- * parent); json NULL deletes it (conditional too). KERR__EXISTS when it
- * changed since it was read (re-read and retry), then announces the change
- * on the pattern type's change list (trimmed to ZK_ACL_CHANGES_KEEP). */
-kerr_t zk_store_acl_set(struct zk_store *zs, bool prefixed, const char *type, const char *name,
-                        const char *json, int32_t version);
-/* Reads every ACL znode of both layouts: *out new (zk_acl_nodes_free()). */
+/* One resource pattern's znode in zk_store_acl_get_many() and
+ * zk_store_acl_set_many(). */
+struct zk_acl_rec {
+    bool prefixed;
+    const char *type; /* borrowed: "Topic", ... */
+    const char *name; /* borrowed */
+    char *json;       /* get_many: new (free()), NUL-terminated, NULL when there is no
+                         znode; set_many: borrowed, NULL deletes the znode */
+    size_t len;       /* json's length */
+    int32_t version;  /* get_many: the znode's version, ZK_VERSION_NEW when there is none;
+                         set_many: the version the write is conditional on */
+    kerr_t err;       /* the record's outcome */
+};
+
+/* Reads the znodes of n resource patterns, pipelined (one round trip per
+ * ZooKeeper window, not per record). Per record: json, len, version and err
+ * (KERR_NONE, also when there is no znode; KERR__INVALID for a type or name
+ * that cannot be a path component; KERR__ZK / KERR__NOMEM). Returns
+ * KERR_NONE, or the error that kept every record from being read (no
+ * session: KERR__ZK). Blocks on ZooKeeper. */
+kerr_t zk_store_acl_get_many(struct zk_store *zs, struct zk_acl_rec *v, int n);
+/* Writes the znodes of n resource patterns, pipelined; each record is one
+ * multi, independent of the others, of its write conditional on its
+ * version (ZK_VERSION_NEW: create, its type's parent created first; json
+ * NULL: delete; json NULL on ZK_VERSION_NEW: nothing to do) and of its
+ * change notification, so a change is never announced without being made
+ * nor made without being announced. Per record err: KERR_NONE;
+ * KERR__EXISTS when the znode changed since it was read (another writer:
+ * re-read that record and retry); KERR__INVALID; KERR__ZK. A writer whose
+ * notification's sequence number is a multiple of ZK_ACL_TRIM_EVERY then
+ * trims that change list to its newest ZK_ACL_CHANGES_KEEP. Returns as
+ * zk_store_acl_get_many(). Blocks on ZooKeeper. */
+kerr_t zk_store_acl_set_many(struct zk_store *zs, struct zk_acl_rec *v, int n);
+/* The state of both change lists: their child versions (cversion: every
+ * child created or deleted advances it) in one non-negative number, which
+ * any later notification or trim changes. KERR__ZK when ZooKeeper cannot be
+ * read. */
+kerr_t zk_store_acl_changes_version(struct zk_store *zs, int64_t *version);
+/* Reads every ACL znode of both layouts (the znodes pipelined): *out new
+ * (zk_acl_nodes_free()). */
 kerr_t zk_store_acl_list(struct zk_store *zs, struct zk_acl_node **out, int *n);
 void zk_acl_nodes_free(struct zk_acl_node *v, int n);
 

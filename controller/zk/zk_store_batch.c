@@ -1,8 +1,10 @@
 /*
  * controller/zk/zk_store_batch.c — many partition states at once: pipelined
  * asynchronous requests on the store's session (zk_store.h, "partition
- * state, many at once"). Shares zk_store.c's internals (zk_store_int.h);
- * together they are the only files that include <zookeeper/zookeeper.h>.
+ * state, many at once"), and the window those requests go through (struct
+ * zsb, zk_store_int.h), which zk_store_acl.c pipelines with too. Shares
+ * zk_store.c's internals (zk_store_int.h); together they are the only files
+ * that include <zookeeper/zookeeper.h>.
  *
  * Why pipelining and not one big multi: a multi is all-or-nothing, so one
  * partition whose state changed under us (version conflict) would fail the
@@ -31,16 +33,6 @@
 #include "common/say.h"
 #include "controller/zk/zk_codec.h"
 
-#define ZSB_WINDOW 512 /* requests in flight at most */
-
-/* Counts the requests in flight; shared with the completion thread. */
-struct zsb {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int inflight;
-    int wake_at; /* the waiter's target: signal at or below it; -1: none */
-};
-
 /* One partition's request (write or read) and its outcome. */
 struct zsb_item {
     struct zsb *b;
@@ -57,7 +49,7 @@ struct zsb_item {
     kerr_t decoded;                /* reads: the payload's decode result */
 };
 
-static void zsb_init(struct zsb *b)
+void zsb_init(struct zsb *b)
 {
     pthread_mutex_init(&b->lock, NULL);
     pthread_cond_init(&b->cond, NULL);
@@ -65,17 +57,16 @@ static void zsb_init(struct zsb *b)
     b->wake_at = -1;
 }
 
-static void zsb_destroy(struct zsb *b)
+void zsb_destroy(struct zsb *b)
 {
     pthread_mutex_destroy(&b->lock);
     pthread_cond_destroy(&b->cond);
 }
 
-/* Completion thread: one request of the batch is done. Wakes the sender
- * only when it has reached what the sender waits for, not once per
- * completion (a context switch per request would cost more than the
- * request on a busy machine). */
-static void zsb_count_down(struct zsb *b)
+/* Wakes the sender only when it has reached what the sender waits for,
+ * not once per completion (a context switch per request would cost more
+ * than the request on a busy machine). */
+void zsb_count_down(struct zsb *b)
 {
     pthread_mutex_lock(&b->lock);
     b->inflight--;
@@ -84,8 +75,7 @@ static void zsb_count_down(struct zsb *b)
     pthread_mutex_unlock(&b->lock);
 }
 
-/* Waits until at most `max` requests are in flight. */
-static void zsb_wait(struct zsb *b, int max)
+void zsb_wait(struct zsb *b, int max)
 {
     pthread_mutex_lock(&b->lock);
     b->wake_at = max;
@@ -95,9 +85,9 @@ static void zsb_wait(struct zsb *b, int max)
     pthread_mutex_unlock(&b->lock);
 }
 
-/* Makes room for one more request and counts it: when the window is full,
- * waits until half of it has drained, then refills in a burst. */
-static void zsb_reserve(struct zsb *b)
+/* When the window is full, waits until half of it has drained, then
+ * refills in a burst. */
+void zsb_reserve(struct zsb *b)
 {
     pthread_mutex_lock(&b->lock);
     bool full = b->inflight >= ZSB_WINDOW;
@@ -109,8 +99,7 @@ static void zsb_reserve(struct zsb *b)
     pthread_mutex_unlock(&b->lock);
 }
 
-/* Gives back a reservation whose request was not sent. */
-static void zsb_unreserve(struct zsb *b) { zsb_count_down(b); }
+void zsb_unreserve(struct zsb *b) { zsb_count_down(b); }
 
 static void zsb_ignore_done(int rc, const char *value, const void *data)
 {

@@ -1,6 +1,7 @@
 /*
  * controller/zk/zk_store_int.h — internals shared by zk_store.c (synchronous
- * calls), zk_store_batch.c (pipelined partition-state reads and writes),
+ * calls), zk_store_batch.c (pipelined partition-state reads and writes,
+ * and the window of asynchronous requests other files pipeline with),
  * zk_store_config.c (config change notifications), zk_store_sync.c
  * (ZooKeeper's sync), zk_store_pid.c, zk_store_reassign.c, zk_store_acl.c
  * (ACLs), zk_store_users.c, zk_store_quotas.c, zk_store_controller.c (the
@@ -70,6 +71,30 @@ struct zs_write_req {
     int di;          /* index of the data op */
     int32_t version; /* the version the write is conditional on */
 };
+
+/* A window of asynchronous requests on the store's session
+ * (zk_store_batch.c): the sender reserves a place before each request,
+ * the request's completion (ZooKeeper's completion thread) counts it down,
+ * and the sender waits for what is in flight. At most ZSB_WINDOW requests
+ * are in flight. Used with op_lock held, for the whole batch. */
+#define ZSB_WINDOW 512
+struct zsb {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int inflight;
+    int wake_at; /* the waiter's target: signal at or below it; -1: none */
+};
+void zsb_init(struct zsb *b);
+void zsb_destroy(struct zsb *b);
+/* Makes room for one more request (waits while the window is full) and
+ * counts it. */
+void zsb_reserve(struct zsb *b);
+/* Gives back a reservation whose request was not sent. */
+void zsb_unreserve(struct zsb *b);
+/* Completion thread: one request of the batch is done. */
+void zsb_count_down(struct zsb *b);
+/* Waits until at most `max` requests are in flight (0: all done). */
+void zsb_wait(struct zsb *b, int max);
 
 /* The ACL to create path with (zk_store_auth.c): open to all without set_acl;
  * else ALL for our credentials and READ for the world, no world READ under

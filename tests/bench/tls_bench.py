@@ -43,8 +43,9 @@ and measures, in alternating rounds (every configuration once per round):
 It also says whether this kernel can do kernel TLS (setsockopt TCP_ULP "tls").
 
 Prints a markdown table (the rows of docs/PERFORMANCE.md §32) and the same
-figures as key=value lines. Runs in about 3 to 4 minutes with the defaults, most of it creating
-the ACLs (CreateAcls stores about 100 a second); --acls 1000 --quick takes about a minute.
+figures as key=value lines. Creating the 10,000 ACLs takes under a minute of the run (CreateAcls
+stores about 200 to 600 a second on a loaded two-core machine: tests/bench/acl_bench.py,
+docs/PERFORMANCE.md §32); --acls 1000 --quick takes about a minute.
 Environment: GREGOR_SOURCE_DIR, GREGOR_BUILD_DIR (default <repo>, <repo>/build),
 BENCH_BIN_DIR (default $GREGOR_BUILD_DIR/bench).
 """

@@ -15,7 +15,9 @@ other within a second; DescribeClientQuotas returns what was set (exact,
 default and any filters); invalid alters (unknown key, negative value,
 unknown entity type) get INVALID_REQUEST per entry and change nothing;
 a raw client that ignores throttle_time_ms has its next response delayed
-(the connection is muted).
+(the connection is muted); a client over its request_percentage reads the request
+throttle in throttle_time_ms (Metadata, ListOffsets, FindCoordinator, Produce), one within
+it reads 0.
 The brokers run with quota.window.num=3: a client at rest may send two
 seconds' worth of its quota at once and is held back until those samples
 age out (3 s); the steady rate is measured from 3 s to 5.5 s. Run by Debian's /usr/bin/python3.
@@ -370,6 +372,42 @@ def test_request_percentage_mutes_busy_client():
     finally:
         c.close()
     set_quota([("client-id", "busy")], request_percentage=None)
+
+
+def test_request_percentage_carried_in_throttle_time_ms():
+    """As Kafka, a response's throttle_time_ms is the larger of its byte-rate and request-time
+    throttles: a client id over its request_percentage reads a non-zero throttle_time_ms from
+    Metadata, ListOffsets, FindCoordinator (flexible) and Produce (each on a connection of its
+    own: a connection's first request is answered at once, the mute follows it); one within its
+    request_percentage reads 0 from all four."""
+    set_quota([("client-id", "reqbusy")], request_percentage=0.0001)
+    set_quota([("client-id", "reqcalm")], request_percentage=50)
+    calls = [("Metadata", 3, 8, m.metadata_body(8, None)),
+             ("ListOffsets", 2, 5, m.list_offsets_body(5, "qt", 0, -1)),
+             ("FindCoordinator", 10, 3, W(flex=True).str("reqgroup").i8(0).tags().b)]
+    try:
+        got = {}
+        for client_id in ("reqbusy", "reqcalm"):
+            for name, key, v, body in calls:
+                c = Conn("127.0.0.1", port(0))
+                try:
+                    got[client_id, name] = c.recv(key, v, c.send(key, v, body,
+                                                                 client_id=client_id)).i32()
+                finally:
+                    c.close()
+            c = Conn("127.0.0.1", port(0))
+            try:
+                got[client_id, "Produce"] = raw_produce(c, client_id, 100)
+            finally:
+                c.close()
+        print("throttle_time_ms:", got)
+        window_ms = 3 * 1000  # quota.window.num=3 windows of 1 s: the longest throttle
+        for name in ("Metadata", "ListOffsets", "FindCoordinator", "Produce"):
+            assert 0 < got["reqbusy", name] <= window_ms, (name, got)
+            assert got["reqcalm", name] == 0, (name, got)
+    finally:
+        set_quota([("client-id", "reqbusy")], request_percentage=None)
+        set_quota([("client-id", "reqcalm")], request_percentage=None)
 
 
 def test_names_are_encoded_in_znode_paths_as_kafka_does():

@@ -9,7 +9,9 @@
 # apt-get from Debian's mirror.
 #
 # Stage `build` compiles the two binaries (no tests); the runtime stage holds
-# only the shared libraries they link (no compiler).
+# only the shared libraries they link (no compiler), and the openssl command
+# with deploy/make-certs.sh (as gregor-make-certs) for the certificates of the
+# compose file's `secure` profile (gregor-secure-setup).
 ARG BASE_IMAGE=debian:bookworm-slim
 
 FROM ${BASE_IMAGE} AS build
@@ -35,6 +37,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libevent-2.1-7 libevent-core-2.1-7 libevent-pthreads-2.1-7 libevent-openssl-2.1-7 \
       libprotobuf-c1 libzookeeper-mt2 librdkafka1 libssl3 zlib1g libsnappy1v5 liblz4-1 libzstd1 \
+      openssl \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 1000 gregor \
  && useradd --system --uid 1000 --gid gregor --home-dir /var/lib/gregor \
@@ -43,7 +46,8 @@ RUN apt-get update \
  && chown -R gregor:gregor /var/lib/gregor
 COPY --from=build /build/bin/gregor-broker /build/bin/gregor /usr/local/bin/
 COPY deploy/config/server.properties /etc/gregor/server.properties
-COPY deploy/docker/gregor-ready /usr/local/bin/gregor-ready
+COPY deploy/docker/gregor-ready deploy/docker/gregor-secure-setup /usr/local/bin/
+COPY deploy/make-certs.sh /usr/local/bin/gregor-make-certs
 # Defaults for a container; docker-compose.yml sets the per-broker keys
 # (broker.id, zookeeper.connect, listeners) through GREGOR_* variables
 # (docs/configuration.md, "Sources and precedence").

@@ -53,9 +53,9 @@
  * is the connection's only read event: it runs the handshake, then
  * decrypts records into the input buffer (at most CONN_TLS_MAX_SINGLE_IO
  * per event), or a large frame straight into its own buffer as above
- * (SSL_read into rx_frame up to the frame's end). Bytes OpenSSL read ahead
- * wait inside it and do not make the socket readable, so the event is made
- * active for them. Reading on and off (pool, pauses, mutes: conn_read_set)
+ * (SSL_read into rx_frame up to the frame's end). Received bytes the TLS
+ * layer holds (it reads the socket in large pieces) do not make the socket
+ * readable, so the event is made active for them. Reading on and off (pool, pauses, mutes: conn_read_set)
  * adds and removes that event where a plaintext connection enables the
  * bufferevent's reading, which a TLS connection never does: its
  * bufferevent only writes. A response goes through the TLS layer, which
@@ -333,7 +333,7 @@ static size_t conn_input_bytes(struct conn *conn)
 }
 
 /* TLS: rx_event is pending while input is read or a large frame is being
- * received. Records OpenSSL read ahead do not make the socket readable, so
+ * received. Bytes the TLS layer holds do not make the socket readable, so
  * when the event comes back with such bytes waiting it is made active. */
 static void conn_tls_watch(struct conn *conn)
 {
@@ -883,7 +883,7 @@ static int conn_rx_read(struct conn *conn)
     evutil_socket_t fd = bufferevent_getfd(conn->bev);
     while (conn->rx_have < conn->rx_size) {
         size_t want = MIN(conn->rx_size - conn->rx_have, (size_t)CONN_LARGE_READ_MAX);
-        if (conn->tls) { /* a record per call: read on until OpenSSL has no more */
+        if (conn->tls) { /* a record per call: read on until the TLS layer has no more */
             ssize_t got = tls_io_read(conn->tio, conn->rx_frame + conn->rx_have, want);
             if (got == TLS_IO_AGAIN)
                 return 0;
@@ -1205,7 +1205,7 @@ static bool conn_tls_handshake(struct conn *conn)
 }
 
 /* TLS: decrypts into the input buffer (a large frame straight into its own
- * buffer: conn_rx_start()) until OpenSSL and the socket have nothing more,
+ * buffer: conn_rx_start()) until the TLS layer and the socket have nothing more,
  * at most CONN_TLS_MAX_SINGLE_IO per event, then handles the frames. */
 static void conn_tls_read(struct conn *conn)
 {
@@ -1214,7 +1214,7 @@ static void conn_tls_read(struct conn *conn)
     while (conn->tls_read_on && !conn_rx_short(conn)) {
         if (budget == 0) {
             /* the socket's level-triggered event comes back; bytes
-             * inside OpenSSL need the event made active */
+             * held by the TLS layer need the event made active */
             if (tls_io_pending(conn->tio))
                 event_active(conn->rx_event, EV_READ, 0);
             break;
@@ -1241,7 +1241,7 @@ static void conn_tls_read(struct conn *conn)
 }
 
 /* TLS: rx_event, the connection's read event: the socket is readable (or
- * OpenSSL holds bytes read ahead), or it stayed idle. */
+ * the TLS layer holds received bytes), or it stayed idle. */
 static void conn_tls_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *conn = arg;

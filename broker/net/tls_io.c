@@ -1,24 +1,27 @@
 /*
  * broker/net/tls_io.c — the TLS layer of one client connection
- * (broker/net/tls_io.h), on OpenSSL 3 with two BIOs of different kinds:
+ * (broker/net/tls_io.h), on OpenSSL 3 with a BIO of ours for both
+ * directions:
  *
- * Reading: a socket BIO on the connection's descriptor, with read-ahead and
- * a TLS_IO_READ_AHEAD read buffer, so one read(2) brings in several records
- * (without read-ahead OpenSSL reads each record's header and body with a
- * read(2) each). SSL_read() decrypts one record per call and copies it to
- * the caller's buffer: conn.c's input buffer, or a large request's own
- * frame buffer. Records read ahead stay inside OpenSSL and do not make the
+ * Reading: the BIO reads the socket with one read(2) of up to TLS_IO_RECV
+ * into a buffer from the loop's cache (given back when OpenSSL has taken
+ * every byte), and OpenSSL takes each record's header and body from it.
+ * OpenSSL's own read-ahead is not used: it moves the unread rest of its
+ * buffer to the front at every record, which cost more than the copy
+ * here. SSL_read() decrypts one record per call and copies it to the
+ * caller's buffer: conn.c's input buffer, or a large request's own frame
+ * buffer. Received bytes the BIO or OpenSSL still holds do not make the
  * socket readable again (tls_io_pending()).
  *
- * Writing: a BIO of ours that appends every TLS record OpenSSL writes to
- * an evbuffer (cipher). It never refuses, so SSL_write() and the handshake
- * never wait on the socket and none of OpenSSL's retry rules apply; the
- * socket's pace is kept by conn.c, which takes no request while its output
- * buffer is large. cipher goes to the socket with writev(2) while the
- * connection's output buffer is empty (the usual case) and is appended to
- * that buffer otherwise (the connection's bufferevent writes it when the
- * socket is writable), so the bytes leave in the order they were made.
- * cipher is empty whenever a call returns.
+ * Writing: the BIO appends every TLS record OpenSSL writes to an evbuffer
+ * (cipher). It never refuses, so SSL_write() and the handshake never wait
+ * on the socket and none of OpenSSL's retry rules apply; the socket's pace
+ * is kept by conn.c, which takes no request while its output buffer is
+ * large. cipher goes to the socket with writev(2) while the connection's
+ * output buffer is empty (the usual case) and is appended to that buffer
+ * otherwise (the connection's bufferevent writes it when the socket is
+ * writable), so the bytes leave in the order they were made. cipher is
+ * empty whenever a call returns.
  *
  * A response is written in pieces (its header, the encoded body, file
  * spans of fetched records): pieces shorter than TLS_IO_DIRECT_MIN, and
@@ -48,35 +51,79 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TLS_IO_READ_AHEAD (64u << 10) /* OpenSSL's read buffer: bytes per read(2) */
+#define TLS_IO_RECV (256u << 10)      /* ciphertext bytes per read(2), at most */
 #define TLS_IO_STAGE (256u << 10)     /* plaintext gathered per SSL_write() */
 #define TLS_IO_DIRECT_MIN (16u << 10) /* longer pieces are encrypted in place */
 #define TLS_IO_SEND_AT (256u << 10)   /* ciphertext waiting that is sent at once */
 
 struct tls_io {
-    SSL *ssl;                /* owned */
-    int fd;                  /* borrowed */
-    struct evbuffer *out;    /* borrowed: the connection's output buffer */
-    struct evbuffer *cipher; /* owned: ciphertext made by the current call */
-    struct bufpool *pool;    /* borrowed */
-    uint8_t *stage;          /* from pool while a response is gathered */
-    size_t staged;           /* bytes in stage */
-    bool broken;             /* a write to the socket failed */
+    SSL *ssl;                 /* owned */
+    int fd;                   /* borrowed */
+    struct evbuffer *out;     /* borrowed: the connection's output buffer */
+    struct evbuffer *cipher;  /* owned: ciphertext made by the current call */
+    struct bufpool *pool;     /* borrowed */
+    uint8_t *recv;            /* from pool while it holds received bytes */
+    size_t recv_at, recv_end; /* the bytes OpenSSL has not taken: [recv_at, recv_end) */
+    uint8_t *stage;           /* from pool while a response is gathered */
+    size_t staged;            /* bytes in stage */
+    bool broken;              /* a write to the socket failed */
     char why[320];
 };
 
-/* ---- the output BIO: appends to an evbuffer ---- */
+/* ---- the BIO: reads the socket in large pieces, writes into cipher ---- */
 
-static BIO_METHOD *sink_method;
-static pthread_once_t sink_once = PTHREAD_ONCE_INIT;
+static BIO_METHOD *bio_method;
+static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
 
-static int sink_write(BIO *b, const char *data, int len)
+static void tls_io_recv_done(struct tls_io *t)
 {
-    BIO_clear_retry_flags(b);
-    return evbuffer_add(BIO_get_data(b), data, (size_t)len) == 0 ? len : -1;
+    bufpool_put(t->pool, t->recv);
+    t->recv = NULL;
+    t->recv_at = t->recv_end = 0;
 }
 
-static long sink_ctrl(BIO *b, int cmd, long num, void *ptr)
+/* OpenSSL asks for a record's header, then for its body: both come from
+ * recv, refilled with one read(2) of up to TLS_IO_RECV when empty. */
+static int bio_read(BIO *b, char *out, int len)
+{
+    struct tls_io *t = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if (t->recv_at == t->recv_end) {
+        if (!t->recv && !(t->recv = bufpool_get(t->pool, TLS_IO_RECV))) {
+            errno = ENOMEM;
+            return -1;
+        }
+        ssize_t got;
+        do
+            got = read(t->fd, t->recv, TLS_IO_RECV);
+        while (got < 0 && errno == EINTR);
+        if (got <= 0) {
+            int e = errno;
+            tls_io_recv_done(t);
+            errno = e;
+            if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                BIO_set_retry_read(b);
+            return (int)got; /* 0: the peer closed */
+        }
+        t->recv_at = 0;
+        t->recv_end = (size_t)got;
+    }
+    size_t k = MIN((size_t)len, t->recv_end - t->recv_at);
+    memcpy(out, t->recv + t->recv_at, k);
+    t->recv_at += k;
+    if (t->recv_at == t->recv_end)
+        tls_io_recv_done(t);
+    return (int)k;
+}
+
+static int bio_write(BIO *b, const char *data, int len)
+{
+    struct tls_io *t = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    return evbuffer_add(t->cipher, data, (size_t)len) == 0 ? len : -1;
+}
+
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
     (void)b;
     (void)num;
@@ -84,19 +131,19 @@ static long sink_ctrl(BIO *b, int cmd, long num, void *ptr)
     return cmd == BIO_CTRL_FLUSH ? 1 : 0; /* nothing is held back */
 }
 
-static int sink_create(BIO *b)
+static int bio_create(BIO *b)
 {
     BIO_set_init(b, 1);
     return 1;
 }
 
-static void sink_init(void)
+static void bio_init(void)
 {
     int type = BIO_get_new_index();
-    BIO_METHOD *m = type < 0 ? NULL : BIO_meth_new(type | BIO_TYPE_SOURCE_SINK, "gregor tls out");
-    if (m && BIO_meth_set_write(m, sink_write) && BIO_meth_set_ctrl(m, sink_ctrl) &&
-        BIO_meth_set_create(m, sink_create))
-        sink_method = m;
+    BIO_METHOD *m = type < 0 ? NULL : BIO_meth_new(type | BIO_TYPE_SOURCE_SINK, "gregor tls");
+    if (m && BIO_meth_set_read(m, bio_read) && BIO_meth_set_write(m, bio_write) &&
+        BIO_meth_set_ctrl(m, bio_ctrl) && BIO_meth_set_create(m, bio_create))
+        bio_method = m;
     else
         BIO_meth_free(m);
 }
@@ -105,27 +152,22 @@ static void sink_init(void)
 
 struct tls_io *tls_io_new(SSL *ssl, int fd, struct evbuffer *out, struct bufpool *pool)
 {
-    pthread_once(&sink_once, sink_init);
+    pthread_once(&bio_once, bio_init);
     struct tls_io *t = calloc(1, sizeof(*t));
-    BIO *rb = NULL, *wb = NULL;
-    if (!t || !sink_method || !(t->cipher = evbuffer_new()) ||
-        !(rb = BIO_new_socket(fd, BIO_NOCLOSE)) || !(wb = BIO_new(sink_method))) {
-        BIO_free(rb);
-        BIO_free(wb);
+    BIO *bio = NULL;
+    if (!t || !bio_method || !(t->cipher = evbuffer_new()) || !(bio = BIO_new(bio_method))) {
         if (t && t->cipher)
             evbuffer_free(t->cipher);
         free(t);
         SSL_free(ssl);
         return NULL;
     }
-    BIO_set_data(wb, t->cipher);
-    SSL_set_bio(ssl, rb, wb);
+    BIO_set_data(bio, t);
+    SSL_set_bio(ssl, bio, bio); /* one reference, both directions */
     SSL_set_accept_state(ssl);
-    SSL_set_read_ahead(ssl, 1);
-    SSL_set_default_read_buffer_len(ssl, TLS_IO_READ_AHEAD);
-    /* idle connections hold no record buffers; a peer closing without
-     * close_notify is a plain end of stream */
-    SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+    /* a peer closing without close_notify is a plain end of stream (and
+     * SSL_MODE_RELEASE_BUFFERS stays off: it costs a malloc and a free of
+     * a record buffer per record) */
     SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
     t->ssl = ssl;
     t->fd = fd;
@@ -138,9 +180,10 @@ void tls_io_free(struct tls_io *t)
 {
     if (!t)
         return;
-    SSL_free(t->ssl); /* and its BIOs; the socket BIO leaves fd open */
+    SSL_free(t->ssl); /* and its BIO */
     evbuffer_free(t->cipher);
     bufpool_put(t->pool, t->stage);
+    bufpool_put(t->pool, t->recv);
     free(t);
 }
 
@@ -148,7 +191,10 @@ SSL *tls_io_ssl(struct tls_io *t) { return t->ssl; }
 
 const char *tls_io_why(const struct tls_io *t) { return t->why; }
 
-bool tls_io_pending(struct tls_io *t) { return SSL_has_pending(t->ssl) == 1; }
+bool tls_io_pending(struct tls_io *t)
+{
+    return t->recv_at < t->recv_end || SSL_has_pending(t->ssl) == 1;
+}
 
 /* Sends cipher: straight to the socket while the output buffer is empty,
  * the rest (what the socket does not take now) behind it. */
@@ -244,7 +290,7 @@ static bool tls_io_encrypt(struct tls_io *t, const uint8_t *p, size_t n)
         size_t k = MIN(n, (size_t)TLS_IO_SEND_AT);
         ERR_clear_error();
         errno = 0;
-        int w = SSL_write(t->ssl, p, (int)k); /* all of it: the sink never refuses */
+        int w = SSL_write(t->ssl, p, (int)k); /* all of it: the BIO never refuses */
         if (w <= 0) {
             int sys_errno = errno;
             tls_io_failed(t, SSL_get_error(t->ssl, w), sys_errno);

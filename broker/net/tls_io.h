@@ -1,7 +1,7 @@
 /*
  * broker/net/tls_io.h — the TLS layer of one connection accepted on an SSL
- * or SASL_SSL listener: the server handshake, reading plaintext (OpenSSL
- * reads the socket itself, many records per read(2)), and writing
+ * or SASL_SSL listener: the server handshake, reading plaintext (the
+ * socket read in large pieces, many records per read(2)), and writing
  * responses (plaintext gathered into full records, ciphertext sent in large
  * writes). net/conn.c drives it from its own read event; the connection's
  * bufferevent writes what the socket did not take.
@@ -46,8 +46,9 @@ int tls_io_handshake(struct tls_io *t);
 /* Decrypts at most n bytes (at most one TLS record's) into buf. Returns
  * the byte count (> 0), TLS_IO_AGAIN, TLS_IO_EOF or TLS_IO_ERR. */
 ssize_t tls_io_read(struct tls_io *t, void *buf, size_t n);
-/* Whether bytes received from the socket wait inside OpenSSL: they do not
- * make the socket readable again, so the caller must come back for them. */
+/* Whether bytes received from the socket wait inside the layer: they do
+ * not make the socket readable again, so the caller must come back for
+ * them. */
 bool tls_io_pending(struct tls_io *t);
 
 /* The pieces of one response, in order: n bytes at p, and len bytes of file

@@ -643,8 +643,6 @@ def report(load0, load1):
                                         med(op + ".PLAINTEXT.broker_s_per_mb")),
                      "x %.1f" % (paired(op + ".SSL.broker_s_per_mb",
                                         op + ".PLAINTEXT.broker_s_per_mb") / 100), ""))
-    if args.throughput:
-        rows = rows[:4]
     for kind, what in [] if args.throughput else (("tls13", "TLS 1.3 handshake + ApiVersions, %d in flight" % args.inflight),
                        ("scram_plain", "SCRAM-SHA-256 login on SASL_PLAINTEXT"),
                        ("scram_ssl", "TLS 1.3 + SCRAM-SHA-256 login on SASL_SSL")):
@@ -669,6 +667,8 @@ def report(load0, load1):
         ("machine: loopback TCP (iperf3, 128 KiB writes)",
          "%.0f MB/s" % med("limit.loopback_mb_per_s"), "", ""),
     ]
+    if args.throughput:
+        rows = rows[:4]
     print()
     print("%d rounds of %g s phases; load average %s before, %s after; %d ACLs created in %.1f s"
           % (args.rounds, S, " ".join("%.2f" % x for x in load0),

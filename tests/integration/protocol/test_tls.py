@@ -278,8 +278,9 @@ def test_pipelined_requests_with_a_large_one_over_tls():
     own buffer and keeps the bytes it read past that frame (the next requests, in the same TLS
     record) for them; every response comes back, in order, and the Produce is appended."""
     topic = "pipe-" + uuid.uuid4().hex[:8]
-    Conn("127.0.0.1", B.port).call(19, 0, W().i32(1).str(topic).i32(1).i16(1).i32(0).i32(0)
-                                   .i32(10000).b)  # CreateTopics v0: 1 partition, RF 1
+    # CreateTopics v0: partition 0 on broker B alone (B leads it)
+    Conn("127.0.0.1", B.port).call(19, 0, W().i32(1).str(topic).i32(-1).i16(-1).i32(1).i32(0)
+                                   .i32(1).i32(B.id).i32(0).i32(10000).b)
 
     def produce(value):  # Produce v3, acks=1
         return W().i16(-1).i16(1).i32(10000).i32(1).str(topic).i32(1).i32(0) \
@@ -295,7 +296,7 @@ def test_pipelined_requests_with_a_large_one_over_tls():
 
     c = Conn.__new__(Conn)
     c.s, c.corr = tls_socket(SSL_PORT), 0
-    end = time.time() + 10
+    end = time.time() + 20
     while produce_error(c.call(0, 3, produce(b"first"))) != 0:  # until the leader is known
         assert time.time() < end, "the new topic got no leader"
         time.sleep(0.2)

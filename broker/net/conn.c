@@ -23,7 +23,7 @@
  * rest from the socket in reads of up to CONN_LARGE_READ_MAX, never past
  * the frame's end, so the next frame's bytes stay in the socket for the
  * bufferevent, which reads again once the frame is complete. The buffer
- * then becomes the request without a copy. This also happens while a
+ * then becomes the request without a copy (TLS: see below). This also happens while a
  * request is in flight (an offloaded Produce): complete frames then wait
  * in a ring (ready, up to CONN_RX_READY_MAX; when it is full, frames are
  * received in the input buffer), ahead of anything in the input buffer,
@@ -48,15 +48,23 @@
  * The direct path needs a plain socket under the bufferevent.
  *
  * TLS (listeners whose protocol is SSL or SASL_SSL; docs/architecture.md
- * §7): the bufferevent is an OpenSSL one (libevent's bufferevent_openssl,
- * its SSL made from the listener's context by net/tls.c), so every byte
- * goes through it: responses are always queued in the output buffer (no
- * direct sendmsg), file pieces are read with pread into it (no sendfile),
- * and large frames are received through the input buffer like small ones
- * (no reads straight from the socket). When the handshake completes, a
- * client certificate sets the principal (tls_peer_principal()). Plaintext
- * connections never test anything TLS on their path but the conn's tls
- * flag.
+ * §7): the connection's TLS layer (net/tls_io.h; its SSL made from the
+ * listener's context by net/tls.c) reads and writes the socket. rx_event
+ * is the connection's only read event: it runs the handshake, then
+ * decrypts records into the input buffer (at most CONN_TLS_MAX_SINGLE_IO
+ * per event), or a large frame straight into its own buffer as above
+ * (SSL_read into rx_frame up to the frame's end). Received bytes the TLS
+ * layer holds (it reads the socket in large pieces) do not make the socket
+ * readable, so the event is made active for them. Reading on and off (pool, pauses, mutes: conn_read_set)
+ * adds and removes that event where a plaintext connection enables the
+ * bufferevent's reading, which a TLS connection never does: its
+ * bufferevent only writes. A response goes through the TLS layer, which
+ * gathers small pieces into full records, reads file pieces with pread (no
+ * sendfile), sends the ciphertext straight to the socket when the output
+ * buffer is empty and appends what the socket does not take to it. When
+ * the handshake completes, a client certificate sets the principal
+ * (tls_peer_principal()). Plaintext connections never test anything TLS on
+ * their path but the conn's tls flag.
  *
  * Frame buffers come from the loop's cache (net/bufpool.h) and go back to
  * it when the request is freed, on the same loop.
@@ -101,6 +109,7 @@
 #include "broker/net/bufpool.h"
 #include "broker/net/limits.h"
 #include "broker/net/tls.h"
+#include "broker/net/tls_io.h"
 #include "common/loop/worker.h"
 #include "broker/kafka/dispatch.h"
 #include "broker/core/quotas.h"
@@ -113,10 +122,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -140,6 +146,7 @@
 #define CONN_POOL_RETRY_MAX_MS 320          /* retries double up to this */
 #define CONN_RX_READY_MAX 8                 /* large frames received, waiting their turn */
 #define CONN_TLS_MAX_SINGLE_IO (256u << 10) /* TLS bytes read or written per event, at most */
+#define CONN_TLS_READ_ROOM (64u << 10)      /* input room per SSL_read (it fills a record) */
 
 /* A large frame received whole into its own buffer, waiting to be taken. */
 struct rx_ready {
@@ -158,8 +165,10 @@ struct conn {
     bool write_blocked;     /* waiting for output to drain */
     bool broken;            /* a response could not be built: close */
     bool pool_wait;         /* reading paused: no room in the request pool */
-    bool tls;               /* an OpenSSL bufferevent: no direct socket paths */
+    bool tls;               /* a TLS listener's: tio reads and writes the socket */
     bool tls_ready;         /* its handshake completed */
+    bool tls_read_on;       /* TLS: input is read (a plaintext bufferevent's EV_READ) */
+    struct tls_io *tio;     /* owned: the TLS layer (net/tls_io.h); NULL for plaintext */
     int pool_retry_ms;      /* next retry delay while pool_wait */
     struct net_slot slot;   /* admission (net/limits.h); released on close */
     size_t in_scan;         /* input bytes covered by reserved frames */
@@ -170,7 +179,8 @@ struct conn {
     uint8_t *rx_frame;      /* owned (bufpool): a large frame being read from the socket */
     size_t rx_size;         /* its size (without the prefix); reserved in in_reserved */
     size_t rx_have;         /* bytes of it received */
-    struct event *rx_event; /* owned: the socket's read event while rx_frame is short */
+    struct event *rx_event; /* owned: the socket's read event while rx_frame is short; TLS:
+                             * its only read event (conn_tls_cb) */
     /* frames read whole into their own buffers, oldest at ready_head */
     struct rx_ready ready[CONN_RX_READY_MAX];
     int ready_head, ready_count;
@@ -219,6 +229,7 @@ static size_t conn_frame_limit(const struct conn *conn)
 }
 
 static void conn_close(struct conn *conn, const char *why);
+static void conn_read_set(struct conn *conn, bool on);
 
 static void conn_auth_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -268,7 +279,7 @@ static bool conn_sasl_after(struct conn *conn, bool close_after)
         return false;
     }
     conn->closing = true;
-    bufferevent_disable(conn->bev, EV_READ);
+    conn_read_set(conn, false);
     bufferevent_setwatermark(conn->bev, EV_WRITE, 0, 0);
     return true;
 }
@@ -298,6 +309,18 @@ static void conn_unregister(struct conn *conn)
 static void conn_process(struct conn *conn);
 static void conn_watch_partial(struct conn *conn);
 
+/* TLS: the layer reported the end of the stream or an error; closes. */
+static void conn_tls_lost(struct conn *conn, int rc)
+{
+    if (rc == TLS_IO_EOF) {
+        conn_close(conn, "peer closed");
+        return;
+    }
+    say_debug("tls", "TLS error peer=%s listener=%s: %s", conn->peer, conn->listener,
+              tls_io_why(conn->tio));
+    conn_close(conn, "TLS error");
+}
+
 /* Whether a large frame is being read straight into rx_frame: the
  * bufferevent's reading is off and rx_event watches the socket. */
 static bool conn_rx_short(const struct conn *conn) { return conn->rx_frame != NULL; }
@@ -309,13 +332,51 @@ static size_t conn_input_bytes(struct conn *conn)
     return evbuffer_get_length(bufferevent_get_input(conn->bev)) + conn->ready_bytes;
 }
 
+/* TLS: rx_event is pending while input is read or a large frame is being
+ * received. Bytes the TLS layer holds do not make the socket readable, so
+ * when the event comes back with such bytes waiting it is made active. */
+static void conn_tls_watch(struct conn *conn)
+{
+    if (!conn->rx_event)
+        return; /* closed */
+    bool want = conn->tls_read_on || conn_rx_short(conn);
+    bool pending = event_pending(conn->rx_event, EV_READ, NULL);
+    if (want && !pending) {
+        struct timeval tv = {conn->lim.idle_ms / 1000, (conn->lim.idle_ms % 1000) * 1000};
+        event_add(conn->rx_event, conn->lim.idle_ms > 0 ? &tv : NULL);
+        if (tls_io_pending(conn->tio))
+            event_active(conn->rx_event, EV_READ, 0);
+    } else if (!want && pending) {
+        event_del(conn->rx_event);
+    }
+}
+
+/* Whether the connection reads input: the bufferevent's reading, or for
+ * TLS conn_tls_watch()'s. */
+static void conn_read_set(struct conn *conn, bool on)
+{
+    if (conn->tls) {
+        conn->tls_read_on = on;
+        conn_tls_watch(conn);
+    } else if (on) {
+        bufferevent_enable(conn->bev, EV_READ);
+    } else {
+        bufferevent_disable(conn->bev, EV_READ);
+    }
+}
+
+static bool conn_read_enabled(const struct conn *conn)
+{
+    return conn->tls ? conn->tls_read_on : (bufferevent_get_enabled(conn->bev) & EV_READ) != 0;
+}
+
 /* Turns reading back on after the broker paused it (unless the pool still
  * has no room or a large frame is being read into its own buffer, whose
  * bytes must not go to the input buffer). */
 static void conn_resume_read(struct conn *conn)
 {
     if (!conn->pool_wait && !conn_rx_short(conn) && !conn->muted)
-        bufferevent_enable(conn->bev, EV_READ);
+        conn_read_set(conn, true);
 }
 
 /* Frees req; its frame buffer goes back to the loop's cache. */
@@ -354,8 +415,13 @@ static void conn_close(struct conn *conn, const char *why)
 {
     if (conn->bev) {
         say_debug("net", "connection closed peer=%s reason=%s", conn->peer, why);
+        if (conn->rx_event)
+            event_free(conn->rx_event);
+        conn->rx_event = NULL;
         bufferevent_free(conn->bev);
         conn->bev = NULL;
+        tls_io_free(conn->tio);
+        conn->tio = NULL;
         atomic_fetch_sub(&conn_open_count, 1);
         net_limits_release(&conn->slot);
         net_pool_release(conn->in_reserved);
@@ -365,13 +431,11 @@ static void conn_close(struct conn *conn, const char *why)
             event_free(conn->read_timer);
         if (conn->pool_timer)
             event_free(conn->pool_timer);
-        if (conn->rx_event)
-            event_free(conn->rx_event);
         if (conn->auth_timer)
             event_free(conn->auth_timer);
         if (conn->mute_timer)
             event_free(conn->mute_timer);
-        conn->read_timer = conn->pool_timer = conn->rx_event = conn->auth_timer = NULL;
+        conn->read_timer = conn->pool_timer = conn->auth_timer = NULL;
         conn->mute_timer = NULL;
         bufpool_put(conn->pool, conn->rx_frame);
         conn->rx_frame = NULL;
@@ -397,7 +461,7 @@ static void conn_close(struct conn *conn, const char *why)
  * written, so the connection is closed instead of sending a wrong frame. */
 static void conn_add_file(struct conn *conn, struct evbuffer *out, struct req_file *f)
 {
-    if (conn->lim.sendfile && !conn->tls) {
+    if (conn->lim.sendfile) {
         if (evbuffer_add_file(out, f->fd, f->pos, f->len) == 0) {
             f->fd = -1; /* the evbuffer closes it */
             metrics_add(&conn->lim.metrics->fetch_sendfile_bytes, (uint64_t)f->len);
@@ -530,6 +594,38 @@ static int conn_write_direct(struct conn *conn, struct req *req, struct send_pos
     }
 }
 
+/* TLS: the response from sp through the TLS layer, which sends the
+ * ciphertext straight to the socket when nothing is queued before it, the
+ * rest through the output buffer. File pieces are read with pread (an
+ * unreadable or shrunk file marks the conn broken, as conn_add_file()).
+ * Returns false on an error (the caller closes the connection). */
+static bool conn_tls_send(struct conn *conn, struct req *req, struct send_pos *sp)
+{
+    struct tls_io *t = conn->tio;
+    bool ok = tls_io_write(t, sp->hdr, sp->hlen);
+    for (; ok && sp->file < req->n_files; sp->file++) {
+        struct req_file *f = &req->files[sp->file];
+        ok = tls_io_write(t, req->out.data + sp->done, f->at - sp->done);
+        sp->done = f->at;
+        int rc = ok ? tls_io_write_file(t, f->fd, (off_t)f->pos, (size_t)f->len) : -1;
+        if (rc == 0) {
+            say_error("net", "cannot read fetch data peer=%s bytes=%lld", conn->peer,
+                      (long long)f->len);
+            conn->broken = true;
+            tls_io_flush(t);
+            return true;
+        }
+        ok = rc > 0;
+        if (ok)
+            metrics_add(&conn->lim.metrics->fetch_copied_bytes, (uint64_t)f->len);
+    }
+    ok = ok && tls_io_write(t, req->out.data + sp->done, req->out.len - sp->done);
+    ok = tls_io_flush(t) && ok;
+    if (!ok)
+        say_debug("tls", "response write failed peer=%s: %s", conn->peer, tls_io_why(t));
+    return ok;
+}
+
 /* Sends the response frame of req: straight to the socket when nothing is
  * queued before it, the rest (or all of it) through the output buffer.
  * Returns false on a socket error (the caller closes the connection). */
@@ -544,7 +640,9 @@ static bool conn_send(struct conn *conn, struct req *req)
         sp.hlen = khdr_resp_prefix(hdr, req->resp_header_version, req->correlation_id,
                                    (int64_t)req->out.len + req->files_len);
     }
-    if (!conn->tls && evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
+    if (conn->tls)
+        return conn_tls_send(conn, req, &sp);
+    if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
         int rc = conn_write_direct(conn, req, &sp);
         if (rc < 0) {
             say_debug("net", "response write failed peer=%s errno=%d", conn->peer, errno);
@@ -594,7 +692,7 @@ static void conn_mute(struct conn *conn, int32_t ms)
         return; /* out of memory: the client is only told */
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     conn->muted = true;
-    bufferevent_disable(conn->bev, EV_READ);
+    conn_read_set(conn, false);
     evtimer_add(conn->mute_timer, &tv);
 }
 
@@ -756,7 +854,7 @@ static bool conn_process_frames(struct conn *conn)
             conn_request_quota(conn, req, t0);
         if (rc == KERR__PENDING) {
             if (conn_input_bytes(conn) > CONN_PAUSE_INPUT_BYTES)
-                bufferevent_disable(conn->bev, EV_READ);
+                conn_read_set(conn, false);
             return true;
         }
         if (rc == KERR__CLOSE) {
@@ -791,6 +889,20 @@ static int conn_rx_read(struct conn *conn)
     evutil_socket_t fd = bufferevent_getfd(conn->bev);
     while (conn->rx_have < conn->rx_size) {
         size_t want = MIN(conn->rx_size - conn->rx_have, (size_t)CONN_LARGE_READ_MAX);
+        if (conn->tls) { /* a record per call: read on until the TLS layer has no more */
+            ssize_t got = tls_io_read(conn->tio, conn->rx_frame + conn->rx_have, want);
+            if (got == TLS_IO_AGAIN)
+                return 0;
+            if (got < 0) {
+                say_debug("net", "large request cut short peer=%s missing=%zu", conn->peer,
+                          conn->rx_size - conn->rx_have);
+                conn_tls_lost(conn, (int)got);
+                return -1;
+            }
+            conn->rx_have += (size_t)got;
+            conn->drained += (uint64_t)got;
+            continue;
+        }
         ssize_t got = read(fd, conn->rx_frame + conn->rx_have, want);
         if (got > 0) {
             conn->rx_have += (size_t)got;
@@ -827,6 +939,10 @@ static void conn_rx_cb(evutil_socket_t fd, short what, void *arg);
  * (connections.max.idle.ms). Returns false if the connection was closed. */
 static bool conn_rx_wait(struct conn *conn)
 {
+    if (conn->tls) { /* rx_event is already its read event */
+        conn_tls_watch(conn);
+        return true;
+    }
     if (!conn->rx_event)
         conn->rx_event = event_new(worker_base(conn->worker), bufferevent_getfd(conn->bev),
                                    EV_READ | EV_PERSIST, conn_rx_cb, conn);
@@ -860,8 +976,8 @@ static void conn_rx_stop(struct conn *conn)
  * copy. Returns false if the connection was closed. */
 static bool conn_rx_start(struct conn *conn)
 {
-    if (conn->tls || conn->rx_frame || conn->ready_count == CONN_RX_READY_MAX)
-        return true; /* TLS: the bytes on the socket are records, not the frame */
+    if (conn->rx_frame || conn->ready_count == CONN_RX_READY_MAX)
+        return true;
     struct evbuffer *in = bufferevent_get_input(conn->bev);
     size_t have = evbuffer_get_length(in);
     uint8_t szb[4];
@@ -944,7 +1060,7 @@ static bool conn_reserve(struct conn *conn)
                 say_debug("net", "request memory exhausted peer=%s size=%d pool.used=%lld",
                           conn->peer, size, (long long)net_pool_used());
             }
-            bufferevent_disable(conn->bev, EV_READ);
+            conn_read_set(conn, false);
             if (!conn->pool_timer)
                 conn->pool_timer = evtimer_new(worker_base(conn->worker), conn_pool_retry_cb, conn);
             struct timeval tv = {0, conn->pool_retry_ms * 1000};
@@ -1006,7 +1122,7 @@ static void conn_read_timeout_cb(evutil_socket_t fd, short what, void *arg)
     if (!conn->bev)
         return;
     uint64_t received = conn->drained + evbuffer_get_length(bufferevent_get_input(conn->bev));
-    bool reading = conn_rx_short(conn) || (bufferevent_get_enabled(conn->bev) & EV_READ);
+    bool reading = conn_rx_short(conn) || conn_read_enabled(conn);
     bool paused = conn->pool_wait || !reading;
     if (received < conn->timed_end && !paused) {
         say_warn_every(1000, "net",
@@ -1058,7 +1174,7 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 /* The TLS handshake completed: a client certificate names the principal. */
 static void conn_tls_ready(struct conn *conn)
 {
-    SSL *ssl = bufferevent_openssl_get_ssl(conn->bev);
+    SSL *ssl = tls_io_ssl(conn->tio);
     char principal[sizeof(conn->principal)];
     conn->tls_ready = true;
     int rc = tls_peer_principal(ssl, principal, sizeof(principal));
@@ -1077,49 +1193,90 @@ static void conn_tls_ready(struct conn *conn)
               conn->principal);
 }
 
-/* Why the TLS layer gave up on conn, for the log: the first OpenSSL error
- * libevent kept (it also keeps SSL_get_error() codes, which carry no
- * library and say less). */
-static void conn_tls_failed(struct conn *conn, short what)
+/* One step of the TLS handshake. Returns true once it has completed and
+ * the connection is open (false: still going, or closed). */
+static bool conn_tls_handshake(struct conn *conn)
 {
-    unsigned long e, first = 0, code = 0;
-    while ((e = bufferevent_get_openssl_error(conn->bev)) != 0) {
-        if (ERR_GET_LIB(e) != 0 && !first)
-            first = e;
-        else if (ERR_GET_LIB(e) == 0 && !code)
-            code = e;
+    int rc = tls_io_handshake(conn->tio);
+    if (rc == TLS_IO_AGAIN)
+        return false;
+    if (rc < 0) {
+        say_warn_every(1000, "tls", "TLS handshake failed peer=%s listener=%s: %s", conn->peer,
+                       conn->listener, tls_io_why(conn->tio));
+        conn_close(conn, "TLS handshake failed");
+        return false;
     }
-    char why[256];
-    if (first)
-        ERR_error_string_n(first, why, sizeof(why));
-    else if (code == SSL_ERROR_SSL)
-        snprintf(why, sizeof(why), "TLS protocol error");
-    else if (what & BEV_EVENT_ERROR)
-        snprintf(why, sizeof(why), "socket error: %s", strerror(EVUTIL_SOCKET_ERROR()));
-    else
-        snprintf(why, sizeof(why), "connection closed by the peer");
-    /* a refused client certificate: say why (expired, unknown CA, ...) */
-    SSL *ssl = bufferevent_openssl_get_ssl(conn->bev);
-    long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
-    if (vr != X509_V_OK) {
-        size_t len = strlen(why);
-        snprintf(why + len, sizeof(why) - len, " (client certificate: %s)",
-                 X509_verify_cert_error_string(vr));
+    conn_tls_ready(conn);
+    return conn->bev != NULL;
+}
+
+/* TLS: decrypts into the input buffer (a large frame straight into its own
+ * buffer: conn_rx_start()) until the TLS layer and the socket have nothing more,
+ * at most CONN_TLS_MAX_SINGLE_IO per event, then handles the frames. */
+static void conn_tls_read(struct conn *conn)
+{
+    struct evbuffer *in = bufferevent_get_input(conn->bev);
+    size_t budget = CONN_TLS_MAX_SINGLE_IO;
+    while (conn->tls_read_on && !conn_rx_short(conn)) {
+        if (budget == 0) {
+            /* the socket's level-triggered event comes back; bytes
+             * held by the TLS layer need the event made active */
+            if (tls_io_pending(conn->tio))
+                event_active(conn->rx_event, EV_READ, 0);
+            break;
+        }
+        struct evbuffer_iovec v;
+        if (evbuffer_reserve_space(in, CONN_TLS_READ_ROOM, &v, 1) != 1) {
+            conn_close(conn, "out of memory");
+            return;
+        }
+        ssize_t got = tls_io_read(conn->tio, v.iov_base, v.iov_len);
+        if (got == TLS_IO_AGAIN)
+            break;
+        if (got < 0) {
+            conn_tls_lost(conn, (int)got);
+            return;
+        }
+        v.iov_len = (size_t)got;
+        evbuffer_commit_space(in, &v, 1);
+        budget -= MIN(budget, (size_t)got);
+        if (!conn_reserve(conn) || !conn_rx_start(conn))
+            return;
     }
-    say_warn_every(1000, "tls", "TLS handshake failed peer=%s listener=%s: %s", conn->peer,
-                   conn->listener, why);
+    conn_process(conn);
+}
+
+/* TLS: rx_event, the connection's read event: the socket is readable (or
+ * the TLS layer holds received bytes), or it stayed idle. */
+static void conn_tls_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *conn = arg;
+    KASSERT(worker_is_current(conn->worker));
+    if (!conn->bev)
+        return;
+    if (!(what & EV_READ)) {
+        if (!conn->inflight) /* idle with a request in flight is fine */
+            conn_close(conn, "idle timeout (connections.max.idle.ms)");
+        return;
+    }
+    if (!conn->tls_ready && !conn_tls_handshake(conn))
+        return;
+    if (conn_rx_short(conn)) {
+        int rc = conn_rx_read(conn);
+        if (rc <= 0)
+            return;
+        conn_tls_watch(conn); /* the large frame is in: reading goes on if it is on */
+    }
+    conn_tls_read(conn);
 }
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct conn *conn = arg;
     KASSERT(worker_is_current(conn->worker));
-    if (what & BEV_EVENT_CONNECTED) {
-        conn_tls_ready(conn);
-        return;
-    }
-    if (conn->tls && !conn->tls_ready && (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
-        conn_tls_failed(conn, what);
+    if (conn->tls && !conn->tls_ready && (what & BEV_EVENT_ERROR))
+        say_warn_every(1000, "tls", "TLS handshake failed peer=%s listener=%s: socket error: %s",
+                       conn->peer, conn->listener, strerror(EVUTIL_SOCKET_ERROR()));
     if (what & BEV_EVENT_TIMEOUT) {
         if (conn->inflight) {
             conn_resume_read(conn);
@@ -1211,44 +1368,40 @@ void conn_adopt_tls(struct broker *b, struct worker *w, int fd, const struct con
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &lim->rcvbuf, sizeof(lim->rcvbuf));
     evutil_make_socket_nonblocking(fd);
     conn->tls = ssl != NULL;
-    if (!conn->pool)
-        conn->bev = NULL;
-    else if (ssl)
-        conn->bev = bufferevent_openssl_socket_new(
-            worker_base(w), fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-    else
-        conn->bev = bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
+    conn->bev =
+        conn->pool ? bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
     if (!conn->bev) {
-        /* bufferevent_openssl_socket_new() frees ssl when it fails */
-        if (!conn->pool)
-            SSL_free(ssl);
+        SSL_free(ssl);
         net_limits_release(&conn->slot);
         close(fd);
         free(conn);
         return;
-    }
-    if (ssl) {
-        /* a client closing without close_notify is a plain EOF */
-        bufferevent_openssl_set_allow_dirty_shutdown(conn->bev, 1);
-        /* libevent reads at most 16 KiB (max_single_read) per read event,
-         * about one TLS record: large frames would take many loop rounds */
-        bufferevent_set_max_single_read(conn->bev, CONN_TLS_MAX_SINGLE_IO);
-        bufferevent_set_max_single_write(conn->bev, CONN_TLS_MAX_SINGLE_IO);
     }
     atomic_fetch_add(&conn_open_count, 1);
     metrics_add(&lim->metrics->connections_accepted, 1);
     conn_register(conn);
     bufferevent_setcb(conn->bev, conn_read_cb, conn_write_cb, conn_event_cb, conn);
     bufferevent_setwatermark(conn->bev, EV_WRITE, CONN_OUTPUT_HIGH / 4, 0);
-    if (lim->idle_ms > 0) {
+    if (ssl) {
+        /* the bufferevent only writes (ciphertext the socket did not take
+         * at once); rx_event reads, through the TLS layer */
+        conn->tio = tls_io_new(ssl, fd, bufferevent_get_output(conn->bev), conn->pool);
+        /* the bufferevent keeps its input's end frozen but for its own
+         * reads, which it never does here: plaintext is added by us */
+        evbuffer_unfreeze(bufferevent_get_input(conn->bev), 0);
+        conn->rx_event = event_new(worker_base(w), fd, EV_READ | EV_PERSIST, conn_tls_cb, conn);
+        bufferevent_set_max_single_write(conn->bev, CONN_TLS_MAX_SINGLE_IO);
+    } else if (lim->idle_ms > 0) {
         struct timeval tv = {lim->idle_ms / 1000, (lim->idle_ms % 1000) * 1000};
         bufferevent_set_timeouts(conn->bev, &tv, NULL);
     }
-    if (!conn_sasl_start(conn)) {
+    if ((ssl && (!conn->tio || !conn->rx_event)) || !conn_sasl_start(conn)) {
         conn_close(conn, "out of memory");
         return;
     }
-    bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+    bufferevent_enable(conn->bev, ssl ? EV_WRITE : EV_READ | EV_WRITE);
+    if (ssl)
+        conn_read_set(conn, true); /* the handshake starts with the client's hello */
     say_debug("net", "connection accepted peer=%s listener=%s loop=%s", conn->peer, conn->listener,
               worker_name(w));
 }

@@ -39,6 +39,12 @@ and measures, in alternating rounds (every configuration once per round):
      loopback TCP (iperf3, 128 KiB writes).
 
   tls_bench.py [--seconds S] [--rounds N] [--quick] [--acls N] [--inflight N]
+               [--throughput] [--perf FILE]
+
+--throughput measures only step 1 (one broker, no ACLs: seconds per round);
+--perf FILE records the `main` broker with `perf record -g` during the SSL
+produce and consume runs (a profile of the TLS path; perf's own cost slows
+those runs, so take the figures from a run without it).
 
 It also says whether this kernel can do kernel TLS (setsockopt TCP_ULP "tls").
 
@@ -90,6 +96,10 @@ ap.add_argument("--rounds", type=int, default=2, help="alternating rounds")
 ap.add_argument("--quick", action="store_true", help="1 round of 1 s phases (a smoke run)")
 ap.add_argument("--acls", type=int, default=10000, help="ACLs besides the client's own")
 ap.add_argument("--inflight", type=int, default=8, help="connections in flight (handshakes)")
+ap.add_argument("--throughput", action="store_true",
+                help="only produce/consume over PLAINTEXT and SSL (one broker)")
+ap.add_argument("--perf", metavar="FILE",
+                help="perf record -g the broker into FILE during the SSL throughput runs")
 args = ap.parse_args()
 if args.quick:
     args.seconds, args.rounds = 1.0, 1
@@ -220,12 +230,13 @@ MAIN = BROKERS["off"] = broker("main", [
     "inter.broker.listener.name=PLAINTEXT",
     "ssl.keystore.location=" + os.path.join(CERTS, "broker.pem"),
     "sasl.enabled.mechanisms=SCRAM-SHA-256"])
-SUPER = BROKERS["super"] = broker("super", [AUTHORIZER, "super.users=User:ANONYMOUS"])
+if not args.throughput:
+    SUPER = BROKERS["super"] = broker("super", [AUTHORIZER, "super.users=User:ANONYMOUS"])
 # acl10k: the bench client on PLAINTEXT (User:ANONYMOUS); the ACLs are made on an mTLS
 # listener by admin's certificate, a super user, which is also the inter-broker listener
 ADMIN_PORT = cluster.free_port()
 ADMIN_LST = "PLAINTEXT://127.0.0.1:{port},SSL://127.0.0.1:%d" % ADMIN_PORT
-ACL10K = BROKERS["acl10k"] = broker("acl10k", [
+ACL10K = None if args.throughput else broker("acl10k", [
     AUTHORIZER, "allow.everyone.if.no.acl.found=false",
     "super.users=User:CN=admin,OU=clients,O=Gregor;User:CN=broker,O=Gregor",
     "listeners=" + ADMIN_LST, "advertised.listeners=" + ADMIN_LST,
@@ -233,6 +244,8 @@ ACL10K = BROKERS["acl10k"] = broker("acl10k", [
     "inter.broker.listener.name=SSL", "ssl.client.auth=required",
     "ssl.keystore.location=" + os.path.join(CERTS, "broker.pem"),
     "ssl.truststore.location=" + os.path.join(CERTS, "ca.pem")], perf=PERF)
+if ACL10K:
+    BROKERS["acl10k"] = ACL10K
 
 
 def boot(b):
@@ -378,6 +391,12 @@ def throughput(rnd):
     for proto in ("PLAINTEXT", "SSL"):
         bootstrap, props = PROTOS[proto]
         topic = "tp-%s-%d" % (proto.lower(), rnd)
+        perf = None
+        if args.perf and proto == "SSL":
+            perf = subprocess.Popen(["perf", "record", "-q", "-g", "-F", "999", "-p",
+                                     str(MAIN.pid), "-o", "%s.%d" % (args.perf, rnd)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
         res, bcpu = run_prog([os.path.join(BENCH, "produce_bench"), bootstrap, topic, "1024",
                               "3000000", "1", "1", "seconds=%g" % S, "linger.ms=5",
                               "batch.size=1048576"] + props, MAIN.pid)
@@ -389,6 +408,9 @@ def throughput(rnd):
         mb = float(res["mb_per_s"]) * float(res["elapsed_s"])
         rec("consume.%s.mb_per_s" % proto, float(res["mb_per_s"]))
         rec("consume.%s.broker_s_per_mb" % proto, bcpu / mb)
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            perf.wait(timeout=120)
         log("round %d %s: produce %.1f MB/s, consume %.1f MB/s" % (
             rnd, proto, R["produce.%s.mb_per_s" % proto][-1], R["consume.%s.mb_per_s" % proto][-1]))
 
@@ -622,7 +644,7 @@ def report(load0, load1):
                                         med(op + ".PLAINTEXT.broker_s_per_mb")),
                      "x %.1f" % (paired(op + ".SSL.broker_s_per_mb",
                                         op + ".PLAINTEXT.broker_s_per_mb") / 100), ""))
-    for kind, what in (("tls13", "TLS 1.3 handshake + ApiVersions, %d in flight" % args.inflight),
+    for kind, what in [] if args.throughput else (("tls13", "TLS 1.3 handshake + ApiVersions, %d in flight" % args.inflight),
                        ("scram_plain", "SCRAM-SHA-256 login on SASL_PLAINTEXT"),
                        ("scram_ssl", "TLS 1.3 + SCRAM-SHA-256 login on SASL_SSL")):
         rows.append((what, "%.0f /s" % med("conn.%s.per_s" % kind),
@@ -634,7 +656,7 @@ def report(load0, load1):
                                                 med(k % "acl10k")),
                      "(ACLs - off) / ACLs: %.1f %%" % (100 - paired(k % "off", k % "acl10k")),
                      "<= 2 %"))
-    rows += [
+    rows += [] if args.throughput else [
         ("ACL check (authz_check_slow) in perf samples of the %d-ACL broker, Produce + Fetch"
          % n_acls, "%.2f %% of %s samples" % (med("acl.acl10k.perf_check_percent"),
                                               PERF_SAMPLES[0]),
@@ -646,10 +668,13 @@ def report(load0, load1):
         ("machine: loopback TCP (iperf3, 128 KiB writes)",
          "%.0f MB/s" % med("limit.loopback_mb_per_s"), "", ""),
     ]
+    if args.throughput:
+        rows = rows[:4]
     print()
     print("%d rounds of %g s phases; load average %s before, %s after; %d ACLs created in %.1f s"
           % (args.rounds, S, " ".join("%.2f" % x for x in load0),
-             " ".join("%.2f" % x for x in load1), n_acls, med("acl.create_s")))
+             " ".join("%.2f" % x for x in load1), 0 if args.throughput else n_acls,
+             med("acl.create_s")))
     print("kernel TLS: %s" % ktls_probe())
     print()
     print("| measured | result | ratio / cost | target |")
@@ -664,6 +689,11 @@ def report(load0, load1):
 def main():
     load0 = os.getloadavg()
     try:
+        if args.throughput:
+            for rnd in range(args.rounds):
+                throughput(rnd)
+            report(load0, os.getloadavg())
+            return
         make_topic(MAIN, "bench-acl")
         make_topic(SUPER, "bench-acl")
         subprocess.run([GREGOR, "-b", boot(MAIN), "user", "scram", "set", USER, "--password",

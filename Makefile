@@ -157,7 +157,7 @@ test-asan:
 	@cd $(ASAN_BUILD) && export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 && \
 	  rc=0; ctest --output-on-failure -j$(PAIRED_JOBS) -L unit 2>&1 | tee ctest-unit.log || rc=1; \
-	  ctest --output-on-failure -R '$(ASAN_TESTS)' 2>&1 | tee ctest-integration.log || rc=1; \
+	  ctest --output-on-failure -j$(PAIRED_JOBS) -R '$(ASAN_TESTS)' 2>&1 | tee ctest-integration.log || rc=1; \
 	  if [ $$rc -ne 0 ]; then \
 	    echo "ASan/UBSan stage failed (logs: $(ASAN_BUILD)/Testing/Temporary/LastTest.log)"; \
 	    grep -h -E '^[0-9]+% tests passed' ctest-unit.log ctest-integration.log | \
@@ -206,10 +206,11 @@ test-compose:
 	tests/compose/run
 
 # Full suite in two passes: PAIRED_TESTS (the unit tests and the integration
-# tests that run one broker, or one cluster without faults, and measure no
-# timing tighter than what they also pass under ASan) two at a time
-# (PAIRED_JOBS), then every other test alone (the cluster fault scenarios, the
-# group tests, rates, quotas, restarts, the package). The last line is one
+# tests that run one broker, or one cluster of their own whose faults they
+# wait out on conditions, and measure no timing tighter than what they also
+# pass under ASan) two at a time (PAIRED_JOBS), then every other test alone
+# (the cluster fault scenarios, the group fault tests, rates, quotas,
+# restarts, the package). The last line is one
 # summary of both passes in ctest's form.
 test-full:
 	@cd $(BUILD) && rc=0; \

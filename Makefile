@@ -53,7 +53,7 @@ CMAKE_ARGS ?=
 ASAN_TESTS ?= ^(integration_api_versions|integration_bad_input|protocol_api_matrix|protocol_fetch_paths|protocol_record_validation|integration_cluster|integration_cluster_configs|integration_control_fence|integration_fetcher|groups_api_versions|groups_rebalance|integration_cli_group|storage_compaction|storage_compaction_txn|protocol_dynamic_configs|protocol_txn_producer|protocol_txn_offset_commit|protocol_produce_offload|integration_large_frames|protocol_sasl|protocol_acls)$$
 SKIP_ASAN ?= 0
 PAIRED_JOBS ?= 2
-PAIRED_TESTS ?= ^(test_.*|check_layers|check_format|bench_compare|harness_checker|integration_api_versions|integration_bad_input|integration_kcat|integration_rdkafka|integration_python|integration_startup|integration_cli|integration_cli_group|integration_control_fence|integration_fetcher|protocol_api_matrix|protocol_record_validation|protocol_response_writes|protocol_tls|protocol_sasl|protocol_produce_offload|protocol_txn_introspect|protocol_txn_producer|protocol_dynamic_configs|groups_api_versions|storage_log_surgery|storage_compaction|storage_compaction_txn|integration_zk_acl|integration_cli_json|integration_metrics_names|integration_cluster|integration_cluster_configs|protocol_fetch_paths|protocol_txn_offset_commit|protocol_acls|integration_large_frames|groups_rebalance|groups_consume)$$
+PAIRED_TESTS ?= ^(test_.*|check_layers|check_format|bench_compare|harness_checker|integration_api_versions|integration_bad_input|integration_kcat|integration_rdkafka|integration_python|integration_startup|integration_cli|integration_cli_group|integration_control_fence|integration_fetcher|protocol_api_matrix|protocol_record_validation|protocol_response_writes|protocol_tls|protocol_sasl|protocol_produce_offload|protocol_txn_introspect|protocol_txn_producer|protocol_dynamic_configs|groups_api_versions|storage_log_surgery|storage_compaction|storage_compaction_txn|integration_zk_acl|integration_cli_json|integration_metrics_names|integration_cluster|integration_cluster_configs|protocol_fetch_paths|protocol_txn_offset_commit|protocol_acls|integration_large_frames|groups_rebalance|groups_consume|protocol_offset_for_leader_epoch|protocol_create_partitions|protocol_admin_hardening|protocol_log_dirs_cluster|protocol_transactions|protocol_txn_coordinator|groups_offsets_life)$$
 TSAN_BUILD ?= build-tsan
 TSAN_TESTS ?= ^(integration_cluster|integration_cluster_configs|integration_fetcher|integration_control_fence|groups_rebalance|groups_consume|protocol_dynamic_configs|protocol_txn_offset_commit|protocol_produce_offload)$$
 SKIP_TSAN ?= 0
@@ -157,7 +157,7 @@ test-asan:
 	@cd $(ASAN_BUILD) && export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 && \
 	  rc=0; ctest --output-on-failure -j$(PAIRED_JOBS) -L unit 2>&1 | tee ctest-unit.log || rc=1; \
-	  ctest --output-on-failure -R '$(ASAN_TESTS)' 2>&1 | tee ctest-integration.log || rc=1; \
+	  ctest --output-on-failure -j$(PAIRED_JOBS) -R '$(ASAN_TESTS)' 2>&1 | tee ctest-integration.log || rc=1; \
 	  if [ $$rc -ne 0 ]; then \
 	    echo "ASan/UBSan stage failed (logs: $(ASAN_BUILD)/Testing/Temporary/LastTest.log)"; \
 	    grep -h -E '^[0-9]+% tests passed' ctest-unit.log ctest-integration.log | \
@@ -206,10 +206,11 @@ test-compose:
 	tests/compose/run
 
 # Full suite in two passes: PAIRED_TESTS (the unit tests and the integration
-# tests that run one broker, or one cluster without faults, and measure no
-# timing tighter than what they also pass under ASan) two at a time
-# (PAIRED_JOBS), then every other test alone (the cluster fault scenarios, the
-# group tests, rates, quotas, restarts, the package). The last line is one
+# tests that run one broker, or one cluster of their own whose faults they
+# wait out on conditions, and measure no timing tighter than what they also
+# pass under ASan) two at a time (PAIRED_JOBS), then every other test alone
+# (the cluster fault scenarios, the group fault tests, rates, quotas,
+# restarts, the package). The last line is one
 # summary of both passes in ctest's form.
 test-full:
 	@cd $(BUILD) && rc=0; \

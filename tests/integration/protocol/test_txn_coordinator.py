@@ -254,7 +254,9 @@ class _Log:
 
 
 if __name__ == "__main__":
-    CL = Cluster(3, overrides=["transaction.state.log.replication.factor=3",
+    # 6 s sessions: the SIGKILLed coordinator's partitions move once its session expires
+    CL = Cluster(3, overrides=["zookeeper.session.timeout.ms=6000",
+                               "transaction.state.log.replication.factor=3",
                                "transaction.state.log.min.isr=2",
                                "transaction.state.log.num.partitions=%d" % PARTS,
                                "transaction.state.log.segment.bytes=1048576",

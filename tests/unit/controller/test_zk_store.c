@@ -16,37 +16,15 @@
 #include "common/say.h"
 #include "controller/zk/zk_store.h"
 #include "tests/harness/zk_server.h"
+#include "tests/unit/controller/zk_fixture.h"
 
-#define SESSION_MS 6000
-
-static struct zk_server *zk;
-
-static void zk_up(void)
-{
-    say_setup(SAY_WARN, 2);
-    zk = zk_server_start();
-    cr_assert_not_null(zk, "ZooKeeper did not start");
-}
-
-static void zk_down(void)
-{
-    zk_server_stop(zk);
-    zk = NULL;
-}
+#define SESSION_MS ZK_FIXTURE_SESSION_MS
 
 TestSuite(zk_store, .init = zk_up, .fini = zk_down, .timeout = 60);
 
-/* Opens a store on the test server (optionally under a chroot suffix) and
- * creates the standard paths. */
-static struct zk_store *open_store_at(const char *chroot)
-{
-    char connect[128], err[256] = "";
-    snprintf(connect, sizeof(connect), "%s%s", zk_server_connect(zk), chroot);
-    struct zk_store *zs = zk_store_open(connect, SESSION_MS, err, sizeof(err));
-    cr_assert_not_null(zs, "open failed: %s", err);
-    cr_assert_eq(zk_store_ensure_paths(zs), KERR_NONE);
-    return zs;
-}
+/* A store on the test server (optionally under a chroot suffix) with the
+ * standard paths. */
+static struct zk_store *open_store_at(const char *chroot) { return zk_fixture_open(chroot, true); }
 
 static struct zk_store *open_store(void) { return open_store_at(""); }
 

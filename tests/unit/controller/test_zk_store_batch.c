@@ -15,35 +15,13 @@
 #include "common/say.h"
 #include "controller/zk/zk_store.h"
 #include "tests/harness/zk_server.h"
+#include "tests/unit/controller/zk_fixture.h"
 
-#define SESSION_MS 6000
 #define NPARTS 1100 /* more than the in-flight window (512) */
-
-static struct zk_server *zk;
-
-static void zk_up(void)
-{
-    say_setup(SAY_WARN, 2);
-    zk = zk_server_start();
-    cr_assert_not_null(zk, "ZooKeeper did not start");
-}
-
-static void zk_down(void)
-{
-    zk_server_stop(zk);
-    zk = NULL;
-}
 
 TestSuite(zk_store_batch, .init = zk_up, .fini = zk_down, .timeout = 90);
 
-static struct zk_store *open_store(void)
-{
-    char err[256] = "";
-    struct zk_store *zs = zk_store_open(zk_server_connect(zk), SESSION_MS, err, sizeof(err));
-    cr_assert_not_null(zs, "open failed: %s", err);
-    cr_assert_eq(zk_store_ensure_paths(zs), KERR_NONE);
-    return zs;
-}
+static struct zk_store *open_store(void) { return zk_fixture_open("", true); }
 
 /* Creates topic `name` with n partitions, RF 1 (replica 1). */
 static void create_topic(struct zk_store *zs, const char *name, int n)

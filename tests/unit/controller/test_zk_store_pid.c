@@ -15,6 +15,7 @@
 #include "common/say.h"
 #include "controller/zk/zk_store.h"
 #include "tests/harness/zk_server.h"
+#include "tests/unit/controller/zk_fixture.h"
 
 /* ---- codec ---- */
 
@@ -71,28 +72,7 @@ Test(pid_block_json, rejects_bad_input)
 
 /* ---- claims against a real ZooKeeper ---- */
 
-static struct zk_server *zk;
-
-static void zk_up(void)
-{
-    say_setup(SAY_WARN, 2);
-    zk = zk_server_start();
-    cr_assert_not_null(zk, "ZooKeeper did not start");
-}
-
-static void zk_down(void)
-{
-    zk_server_stop(zk);
-    zk = NULL;
-}
-
-static struct zk_store *open_store(void)
-{
-    char err[256] = "";
-    struct zk_store *zs = zk_store_open(zk_server_connect(zk), 6000, err, sizeof(err));
-    cr_assert_not_null(zs, "open failed: %s", err);
-    return zs;
-}
+static struct zk_store *open_store(void) { return zk_fixture_open("", false); }
 
 TestSuite(pid_claim, .init = zk_up, .fini = zk_down, .timeout = 90);
 

@@ -334,21 +334,25 @@ static size_t conn_input_bytes(struct conn *conn)
 
 /* TLS: rx_event is pending while input is read or a large frame is being
  * received. Bytes the TLS layer holds do not make the socket readable, so
- * when the event comes back with such bytes waiting it is made active. */
+ * whenever reading is wanted with such bytes waiting (the event just added
+ * back, or pending all along) it is made active. */
 static void conn_tls_watch(struct conn *conn)
 {
     if (!conn->rx_event)
         return; /* closed */
     bool want = conn->tls_read_on || conn_rx_short(conn);
     bool pending = event_pending(conn->rx_event, EV_READ, NULL);
-    if (want && !pending) {
+    if (!want) {
+        if (pending)
+            event_del(conn->rx_event);
+        return;
+    }
+    if (!pending) {
         struct timeval tv = {conn->lim.idle_ms / 1000, (conn->lim.idle_ms % 1000) * 1000};
         event_add(conn->rx_event, conn->lim.idle_ms > 0 ? &tv : NULL);
-        if (tls_io_pending(conn->tio))
-            event_active(conn->rx_event, EV_READ, 0);
-    } else if (!want && pending) {
-        event_del(conn->rx_event);
     }
+    if (tls_io_pending(conn->tio))
+        event_active(conn->rx_event, EV_READ, 0);
 }
 
 /* Whether the connection reads input: the bufferevent's reading, or for
@@ -1171,8 +1175,9 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
     }
 }
 
-/* The TLS handshake completed: a client certificate names the principal. */
-static void conn_tls_ready(struct conn *conn)
+/* The TLS handshake completed: a client certificate names the principal.
+ * Returns false when the connection was closed (conn may be freed). */
+static bool conn_tls_ready(struct conn *conn)
 {
     SSL *ssl = tls_io_ssl(conn->tio);
     char principal[sizeof(conn->principal)];
@@ -1184,13 +1189,14 @@ static void conn_tls_ready(struct conn *conn)
                        "ssl.principal.mapping.rules matches subject %s",
                        conn->peer, conn->listener, principal);
         conn_close(conn, "no principal mapping rule matches the client certificate");
-        return;
+        return false;
     }
     if (rc > 0)
         conn_set_principal(conn, principal);
     say_debug("tls", "handshake done peer=%s listener=%s version=%s cipher=%s principal=%s",
               conn->peer, conn->listener, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
               conn->principal);
+    return true;
 }
 
 /* One step of the TLS handshake. Returns true once it has completed and
@@ -1206,8 +1212,7 @@ static bool conn_tls_handshake(struct conn *conn)
         conn_close(conn, "TLS handshake failed");
         return false;
     }
-    conn_tls_ready(conn);
-    return conn->bev != NULL;
+    return conn_tls_ready(conn);
 }
 
 /* TLS: decrypts into the input buffer (a large frame straight into its own

@@ -272,6 +272,22 @@ def test_client_without_certificate_is_refused_on_mtls():
     broker_serves_plaintext()
 
 
+def test_certificate_no_mapping_rule_matches_is_refused():
+    """The MTLS listener's only rule wants OU=clients: the broker's own certificate
+    (CN=broker,O=Gregor) matches none, so the connection is closed once the handshake is done,
+    nothing is served, and the broker carries on."""
+    mark = len(log_text())
+    try:
+        s = tls_socket(MTLS_PORT, cert="broker")
+        api_versions_over(s)
+        raise AssertionError("served a certificate no mapping rule matches")
+    except (ssl.SSLError, ConnectionError, OSError, EOFError, struct.error):
+        pass
+    wait_log("no rule of ssl.principal.mapping.rules matches subject", start=mark)
+    assert api_versions_over(tls_socket(MTLS_PORT, cert="alice")) == 0
+    broker_serves_plaintext()
+
+
 def test_pipelined_requests_with_a_large_one_over_tls():
     """Eleven requests written in one go over TLS, a 300 KB Produce among ApiVersions: the
     broker reads several records per socket read, decrypts the large frame straight into its

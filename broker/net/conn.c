@@ -1015,6 +1015,18 @@ static bool conn_rx_start(struct conn *conn)
     return rc > 0 || conn_rx_wait(conn);
 }
 
+/* Whether a read event fired for the idle timeout rather than input: the
+ * connection is then closed, unless a request is in flight (idle while a
+ * request is handled is fine). */
+static bool conn_idle_timeout(struct conn *conn, short what)
+{
+    if (what & EV_READ)
+        return false;
+    if (!conn->inflight)
+        conn_close(conn, "idle timeout (connections.max.idle.ms)");
+    return true;
+}
+
 /* rx_event: the socket is readable (or idle) while rx_frame is short. */
 static void conn_rx_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1022,11 +1034,8 @@ static void conn_rx_cb(evutil_socket_t fd, short what, void *arg)
     KASSERT(worker_is_current(conn->worker));
     if (!conn->bev)
         return;
-    if (!(what & EV_READ)) {
-        if (!conn->inflight) /* idle with a request in flight is fine */
-            conn_close(conn, "idle timeout (connections.max.idle.ms)");
+    if (conn_idle_timeout(conn, what))
         return;
-    }
     int rc = conn_rx_read(conn);
     if (rc <= 0)
         return;
@@ -1259,11 +1268,8 @@ static void conn_tls_cb(evutil_socket_t fd, short what, void *arg)
     KASSERT(worker_is_current(conn->worker));
     if (!conn->bev)
         return;
-    if (!(what & EV_READ)) {
-        if (!conn->inflight) /* idle with a request in flight is fine */
-            conn_close(conn, "idle timeout (connections.max.idle.ms)");
+    if (conn_idle_timeout(conn, what))
         return;
-    }
     if (!conn->tls_ready && !conn_tls_handshake(conn))
         return;
     if (conn_rx_short(conn)) {

@@ -332,6 +332,14 @@ static size_t conn_input_bytes(struct conn *conn)
     return evbuffer_get_length(bufferevent_get_input(conn->bev)) + conn->ready_bytes;
 }
 
+/* Adds rx_event with the idle timeout (connections.max.idle.ms, none when
+ * 0). Returns event_add()'s result. */
+static int conn_rx_event_add(struct conn *conn)
+{
+    struct timeval tv = {conn->lim.idle_ms / 1000, (conn->lim.idle_ms % 1000) * 1000};
+    return event_add(conn->rx_event, conn->lim.idle_ms > 0 ? &tv : NULL);
+}
+
 /* TLS: rx_event is pending while input is read or a large frame is being
  * received. Bytes the TLS layer holds do not make the socket readable, so
  * whenever reading is wanted with such bytes waiting (the event just added
@@ -347,10 +355,8 @@ static void conn_tls_watch(struct conn *conn)
             event_del(conn->rx_event);
         return;
     }
-    if (!pending) {
-        struct timeval tv = {conn->lim.idle_ms / 1000, (conn->lim.idle_ms % 1000) * 1000};
-        event_add(conn->rx_event, conn->lim.idle_ms > 0 ? &tv : NULL);
-    }
+    if (!pending)
+        conn_rx_event_add(conn);
     if (tls_io_pending(conn->tio))
         event_active(conn->rx_event, EV_READ, 0);
 }
@@ -950,8 +956,7 @@ static bool conn_rx_wait(struct conn *conn)
     if (!conn->rx_event)
         conn->rx_event = event_new(worker_base(conn->worker), bufferevent_getfd(conn->bev),
                                    EV_READ | EV_PERSIST, conn_rx_cb, conn);
-    struct timeval tv = {conn->lim.idle_ms / 1000, (conn->lim.idle_ms % 1000) * 1000};
-    if (!conn->rx_event || event_add(conn->rx_event, conn->lim.idle_ms > 0 ? &tv : NULL) != 0) {
+    if (!conn->rx_event || conn_rx_event_add(conn) != 0) {
         conn_close(conn, "out of memory");
         return false;
     }
@@ -1235,8 +1240,7 @@ static void conn_tls_read(struct conn *conn)
         if (budget == 0) {
             /* the socket's level-triggered event comes back; bytes
              * held by the TLS layer need the event made active */
-            if (tls_io_pending(conn->tio))
-                event_active(conn->rx_event, EV_READ, 0);
+            conn_tls_watch(conn);
             break;
         }
         struct evbuffer_iovec v;

@@ -8,6 +8,7 @@
 #ifndef GREGOR_BENCH_UTIL_H
 #define GREGOR_BENCH_UTIL_H
 
+#include <errno.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,6 +38,14 @@ static inline int64_t bench_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Sleeps until monotonic time t (nanoseconds, as bench_now_ns()). */
+static inline void bench_sleep_until_ns(int64_t t)
+{
+    struct timespec ts = {(time_t)(t / 1000000000), (long)(t % 1000000000)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
 }
 
 static inline double bench_tv_s(struct timeval tv)

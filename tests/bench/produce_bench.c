@@ -156,13 +156,6 @@ static int topic_wait_ready(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int partition
     return -1;
 }
 
-static void sleep_until_ns(int64_t t)
-{
-    struct timespec ts = {(time_t)(t / 1000000000), (long)(t % 1000000000)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-        ;
-}
-
 struct run_opts {
     long size;
     uint64_t count;
@@ -210,7 +203,7 @@ static uint64_t prod_offer(struct prod *p, rd_kafka_topic_t *rkt, const struct r
              * due in one burst: one wakeup per 100 us, not per record. */
             int64_t due = t0 + (int64_t)((double)i * 1e9 / o->rate);
             if (bench_now_ns() < due)
-                sleep_until_ns(due + 100000);
+                bench_sleep_until_ns(due + 100000);
         }
         if ((i & 1023) == 0 && bench_now_ns() > deadline)
             break;

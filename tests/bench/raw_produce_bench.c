@@ -51,7 +51,6 @@
  *   [broker_s broker_s_per_mb broker_us_per_request broker_us_per_partition]
  * The wire format is in docs/protocol.md; this file owns no format.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -319,13 +318,6 @@ static void patch_request(struct conn *c, struct wbuf *rq, size_t *batch_at, uin
     }
 }
 
-static void sleep_until_ns(int64_t t)
-{
-    struct timespec ts = {(time_t)(t / 1000000000), (long)(t % 1000000000)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-        ;
-}
-
 /* Waits until fd is readable or the monotonic time due_ns (whichever is
  * first). Returns 1 when readable. */
 static int wait_readable(int fd, int64_t due_ns)
@@ -371,7 +363,7 @@ static void *pump(void *arg)
         if (next_recv == next_send) {
             if (!sending)
                 break;
-            sleep_until_ns(due);
+            bench_sleep_until_ns(due);
             continue;
         }
         /* paced, with room: read only what has arrived before the next is due */
